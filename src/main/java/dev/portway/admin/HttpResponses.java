@@ -1,0 +1,63 @@
+package dev.portway.admin;
+
+import dev.portway.api.Json;
+import io.fabric8.kubernetes.api.model.Status;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/** Building and writing the admin server's responses. */
+final class HttpResponses {
+
+    private HttpResponses() {
+    }
+
+    /** A complete response: status, content type, body and any {@code Warning} headers. */
+    record Response(HttpResponseStatus status, String contentType, byte[] body, List<String> warnings) {
+
+        Response withWarnings(List<String> more) {
+            return new Response(status, contentType, body, more);
+        }
+    }
+
+    static Response json(HttpResponseStatus status, Object value) {
+        return new Response(status, "application/json", Json.writeBytes(value), List.of());
+    }
+
+    static Response text(HttpResponseStatus status, String text) {
+        return new Response(status, "text/plain; charset=utf-8", text.getBytes(StandardCharsets.UTF_8), List.of());
+    }
+
+    static Response of(HttpResponseStatus status, String contentType, byte[] body) {
+        return new Response(status, contentType, body, List.of());
+    }
+
+    static Response status(Status status) {
+        return json(HttpResponseStatus.valueOf(status.getCode() == null ? 500 : status.getCode()), status);
+    }
+
+    static void write(ChannelHandlerContext ctx, Response r, boolean keepAlive) {
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, r.status(), Unpooled.wrappedBuffer(r.body()));
+        response.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
+        response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
+        response.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache, private");
+        for (String w : r.warnings()) {
+            response.headers().add("Warning", "299 - \"" + w.replace("\"", "'") + "\"");
+        }
+        if (keepAlive) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            ctx.writeAndFlush(response, ctx.voidPromise());
+        } else {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+}

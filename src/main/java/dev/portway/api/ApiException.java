@@ -1,0 +1,164 @@
+package dev.portway.api;
+
+import io.fabric8.kubernetes.api.model.Status;
+import io.fabric8.kubernetes.api.model.StatusBuilder;
+import io.fabric8.kubernetes.api.model.StatusCause;
+import io.fabric8.kubernetes.api.model.StatusCauseBuilder;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * An API error carrying the Kubernetes {@code Status} object the REST API returns for it, with the
+ * API server's codes, reasons and message wording ({@code k8s.io/apimachinery/pkg/api/errors}).
+ */
+public final class ApiException extends RuntimeException {
+
+    private final transient Status status;
+
+    public ApiException(Status status) {
+        super(status.getMessage());
+        this.status = status;
+    }
+
+    public Status status() {
+        return status;
+    }
+
+    public int code() {
+        return status.getCode();
+    }
+
+    public String reason() {
+        return status.getReason();
+    }
+
+    /** HTTP 422: {@code Service "web" is invalid: spec.ports[0].port: Invalid value: ...}. */
+    public static ApiException invalid(ResourceKind kind, String name, List<FieldError> errors) {
+        List<StatusCause> causes = new ArrayList<>();
+        for (FieldError e : errors) {
+            causes.add(new StatusCauseBuilder()
+                    .withReason(e.type().causeType())
+                    .withMessage(e.body())
+                    .withField(e.field().toString())
+                    .build());
+        }
+        String message = kind.qualifiedKind() + " " + GoValues.quote(name) + " is invalid";
+        if (!errors.isEmpty()) {
+            message += ": " + aggregate(errors.stream().map(FieldError::toString).toList());
+        }
+        return new ApiException(failure(422, "Invalid", message)
+                .withNewDetails()
+                .withGroup(kind.group().isEmpty() ? null : kind.group())
+                .withKind(kind.kind())
+                .withName(name)
+                .withCauses(causes)
+                .endDetails()
+                .build());
+    }
+
+    /** HTTP 404: {@code services "web" not found}. */
+    public static ApiException notFound(ResourceKind kind, String name) {
+        return new ApiException(failure(404, "NotFound", kind.qualifiedResource() + " " + GoValues.quote(name) + " not found")
+                .withNewDetails()
+                .withGroup(kind.group().isEmpty() ? null : kind.group())
+                .withKind(kind.plural())
+                .withName(name)
+                .endDetails()
+                .build());
+    }
+
+    /** HTTP 404 for a namespace that does not exist: {@code namespaces "team-a" not found}. */
+    public static ApiException namespaceNotFound(String namespace) {
+        return notFound(ResourceKind.NAMESPACE, namespace);
+    }
+
+    /** HTTP 409: {@code services "web" already exists}. */
+    public static ApiException alreadyExists(ResourceKind kind, String name) {
+        return new ApiException(failure(409, "AlreadyExists", kind.qualifiedResource() + " " + GoValues.quote(name) + " already exists")
+                .withNewDetails()
+                .withGroup(kind.group().isEmpty() ? null : kind.group())
+                .withKind(kind.plural())
+                .withName(name)
+                .endDetails()
+                .build());
+    }
+
+    /** HTTP 409 for a stale resourceVersion. */
+    public static ApiException conflict(ResourceKind kind, String name, String why) {
+        return new ApiException(failure(409, "Conflict", "Operation cannot be fulfilled on " + kind.qualifiedResource()
+                + " " + GoValues.quote(name) + ": " + why)
+                .withNewDetails()
+                .withGroup(kind.group().isEmpty() ? null : kind.group())
+                .withKind(kind.plural())
+                .withName(name)
+                .endDetails()
+                .build());
+    }
+
+    /** HTTP 400. */
+    public static ApiException badRequest(String message) {
+        return new ApiException(failure(400, "BadRequest", message).build());
+    }
+
+    /** HTTP 405. */
+    public static ApiException methodNotAllowed(String message) {
+        return new ApiException(failure(405, "MethodNotAllowed", message).build());
+    }
+
+    /** HTTP 500: {@code Internal error occurred: failed to allocate a nodePort: range is full}. */
+    public static ApiException internal(String message) {
+        return new ApiException(failure(500, "InternalError", "Internal error occurred: " + message)
+                .withNewDetails()
+                .addNewCause().withMessage(message).endCause()
+                .endDetails()
+                .build());
+    }
+
+    /** HTTP 403 (for example: creating objects in a namespace that is being deleted). */
+    public static ApiException forbidden(String message) {
+        return new ApiException(failure(403, "Forbidden", message).build());
+    }
+
+    private static StatusBuilder failure(int code, String reason, String message) {
+        return new StatusBuilder()
+                .withNewMetadata().endMetadata()
+                .withStatus("Failure")
+                .withMessage(message)
+                .withReason(reason)
+                .withCode(code);
+    }
+
+    /**
+     * Joins messages as {@code k8s.io/apimachinery/pkg/util/errors} aggregates do: one message
+     * alone, several as {@code [a, b]}, duplicates dropped.
+     */
+    public static String aggregate(List<String> messages) {
+        Set<String> unique = new LinkedHashSet<>(messages);
+        if (unique.size() == 1) {
+            return unique.iterator().next();
+        }
+        return "[" + String.join(", ", unique) + "]";
+    }
+
+    /**
+     * The message kubectl prints for this error: {@code The Service "web" is invalid: ...} for
+     * validation errors, {@code Error from server (NotFound): ...} for the rest.
+     */
+    public String kubectlMessage() {
+        if ("Invalid".equals(status.getReason()) && status.getDetails() != null) {
+            var details = status.getDetails();
+            List<String> causes = new ArrayList<>();
+            for (StatusCause c : details.getCauses()) {
+                causes.add(c.getField() == null || c.getField().isEmpty() ? c.getMessage() : c.getField() + ": " + c.getMessage());
+            }
+            String head = "The " + details.getKind() + " " + GoValues.quote(details.getName()) + " is invalid";
+            return causes.isEmpty() ? head : head + ": " + aggregate(causes);
+        }
+        if (status.getReason() == null || status.getReason().isEmpty()) {
+            return "Error from server: " + status.getMessage();
+        }
+        return "Error from server (" + status.getReason() + "): " + status.getMessage();
+    }
+}

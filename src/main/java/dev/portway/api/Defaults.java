@@ -1,0 +1,337 @@
+package dev.portway.api;
+
+import dev.portway.api.metallb.IPAddressPool;
+import io.fabric8.kubernetes.api.model.ClientIPConfig;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.EmptyDirVolumeSource;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.NamespaceSpec;
+import io.fabric8.kubernetes.api.model.NamespaceStatus;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodSecurityContext;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.ServiceSpec;
+import io.fabric8.kubernetes.api.model.SessionAffinityConfig;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentSpec;
+import io.fabric8.kubernetes.api.model.apps.DeploymentStrategy;
+import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
+import io.fabric8.kubernetes.api.model.apps.RollingUpdateDeployment;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Defaulting as the API server does it on decode ({@code pkg/apis/core/v1/defaults.go},
+ * {@code pkg/apis/apps/v1/defaults.go}), so stored objects look as they would in a real cluster.
+ * Mutates its argument.
+ */
+public final class Defaults {
+
+    public static final int DEFAULT_CLIENT_IP_AFFINITY_SECONDS = 10800;
+
+    private Defaults() {
+    }
+
+    public static void apply(HasMetadata object) {
+        switch (object) {
+            case Service s -> service(s);
+            case Pod p -> {
+                if (p.getSpec() == null) {
+                    p.setSpec(new PodSpec());
+                }
+                podSpec(p.getSpec());
+            }
+            case Deployment d -> deployment(d);
+            case ReplicaSet rs -> {
+                if (rs.getSpec() != null) {
+                    if (rs.getSpec().getReplicas() == null) {
+                        rs.getSpec().setReplicas(1);
+                    }
+                    podTemplate(rs.getSpec().getTemplate());
+                }
+            }
+            case EndpointSlice es -> {
+                if (es.getPorts() != null) {
+                    for (EndpointPort port : es.getPorts()) {
+                        if (port.getName() == null) {
+                            port.setName("");
+                        }
+                        if (port.getProtocol() == null) {
+                            port.setProtocol("TCP");
+                        }
+                    }
+                }
+            }
+            case Namespace ns -> {
+                if (ns.getSpec() == null || ns.getSpec().getFinalizers() == null || ns.getSpec().getFinalizers().isEmpty()) {
+                    ns.setSpec(new NamespaceSpec(new ArrayList<>(List.of("kubernetes"))));
+                }
+                if (ns.getStatus() == null) {
+                    ns.setStatus(new NamespaceStatus(null, "Active"));
+                }
+            }
+            case Secret secret -> secret(secret);
+            case IPAddressPool pool -> {
+                if (pool.getSpec() != null) {
+                    if (pool.getSpec().getAutoAssign() == null) {
+                        pool.getSpec().setAutoAssign(true);
+                    }
+                    if (pool.getSpec().getAvoidBuggyIPs() == null) {
+                        pool.getSpec().setAvoidBuggyIPs(false);
+                    }
+                }
+            }
+            default -> {
+            }
+        }
+    }
+
+    static void service(Service service) {
+        if (service.getSpec() == null) {
+            service.setSpec(new ServiceSpec());
+        }
+        ServiceSpec spec = service.getSpec();
+        if (spec.getSessionAffinity() == null || spec.getSessionAffinity().isEmpty()) {
+            spec.setSessionAffinity("None");
+        }
+        if ("None".equals(spec.getSessionAffinity())) {
+            spec.setSessionAffinityConfig(null);
+        }
+        if ("ClientIP".equals(spec.getSessionAffinity())) {
+            SessionAffinityConfig config = spec.getSessionAffinityConfig();
+            if (config == null || config.getClientIP() == null || config.getClientIP().getTimeoutSeconds() == null) {
+                spec.setSessionAffinityConfig(new SessionAffinityConfig(new ClientIPConfig(DEFAULT_CLIENT_IP_AFFINITY_SECONDS)));
+            }
+        }
+        if (spec.getType() == null || spec.getType().isEmpty()) {
+            spec.setType("ClusterIP");
+        }
+        if (spec.getPorts() != null) {
+            for (ServicePort port : spec.getPorts()) {
+                if (port.getProtocol() == null || port.getProtocol().isEmpty()) {
+                    port.setProtocol("TCP");
+                }
+                IntOrString target = port.getTargetPort();
+                boolean unset = target == null || (target.getIntVal() == null && target.getStrVal() == null)
+                        || (target.getIntVal() != null && target.getIntVal() == 0)
+                        || (target.getStrVal() != null && target.getStrVal().isEmpty());
+                if (unset && port.getPort() != null) {
+                    port.setTargetPort(new IntOrString(port.getPort()));
+                }
+            }
+        }
+        String type = spec.getType();
+        boolean externallyAccessible = type.equals("LoadBalancer") || type.equals("NodePort")
+                || (type.equals("ClusterIP") && spec.getExternalIPs() != null && !spec.getExternalIPs().isEmpty());
+        if (externallyAccessible && (spec.getExternalTrafficPolicy() == null || spec.getExternalTrafficPolicy().isEmpty())) {
+            spec.setExternalTrafficPolicy("Cluster");
+        }
+        if (spec.getInternalTrafficPolicy() == null
+                && (type.equals("NodePort") || type.equals("LoadBalancer") || type.equals("ClusterIP"))) {
+            spec.setInternalTrafficPolicy("Cluster");
+        }
+        if (type.equals("LoadBalancer") && spec.getAllocateLoadBalancerNodePorts() == null) {
+            spec.setAllocateLoadBalancerNodePorts(true);
+        }
+        if (type.equals("LoadBalancer") && service.getStatus() != null && service.getStatus().getLoadBalancer() != null
+                && service.getStatus().getLoadBalancer().getIngress() != null) {
+            service.getStatus().getLoadBalancer().getIngress().forEach(in -> {
+                if (in.getIp() != null && !in.getIp().isEmpty() && in.getIpMode() == null) {
+                    in.setIpMode("VIP");
+                }
+            });
+        }
+    }
+
+    static void deployment(Deployment d) {
+        if (d.getSpec() == null) {
+            d.setSpec(new DeploymentSpec());
+        }
+        DeploymentSpec spec = d.getSpec();
+        if (spec.getReplicas() == null) {
+            spec.setReplicas(1);
+        }
+        if (spec.getStrategy() == null) {
+            spec.setStrategy(new DeploymentStrategy());
+        }
+        DeploymentStrategy strategy = spec.getStrategy();
+        if (strategy.getType() == null || strategy.getType().isEmpty()) {
+            strategy.setType("RollingUpdate");
+        }
+        if ("RollingUpdate".equals(strategy.getType())) {
+            if (strategy.getRollingUpdate() == null) {
+                strategy.setRollingUpdate(new RollingUpdateDeployment());
+            }
+            if (strategy.getRollingUpdate().getMaxUnavailable() == null) {
+                strategy.getRollingUpdate().setMaxUnavailable(new IntOrString("25%"));
+            }
+            if (strategy.getRollingUpdate().getMaxSurge() == null) {
+                strategy.getRollingUpdate().setMaxSurge(new IntOrString("25%"));
+            }
+        }
+        if (spec.getRevisionHistoryLimit() == null) {
+            spec.setRevisionHistoryLimit(10);
+        }
+        if (spec.getProgressDeadlineSeconds() == null) {
+            spec.setProgressDeadlineSeconds(600);
+        }
+        podTemplate(spec.getTemplate());
+    }
+
+    public static void podTemplate(PodTemplateSpec template) {
+        if (template == null) {
+            return;
+        }
+        if (template.getSpec() == null) {
+            template.setSpec(new PodSpec());
+        }
+        podSpec(template.getSpec());
+    }
+
+    public static void podSpec(PodSpec spec) {
+        if (spec.getRestartPolicy() == null || spec.getRestartPolicy().isEmpty()) {
+            spec.setRestartPolicy("Always");
+        }
+        if (spec.getDnsPolicy() == null || spec.getDnsPolicy().isEmpty()) {
+            spec.setDnsPolicy("ClusterFirst");
+        }
+        if (spec.getTerminationGracePeriodSeconds() == null) {
+            spec.setTerminationGracePeriodSeconds(30L);
+        }
+        if (spec.getSchedulerName() == null || spec.getSchedulerName().isEmpty()) {
+            spec.setSchedulerName("default-scheduler");
+        }
+        if (spec.getSecurityContext() == null) {
+            spec.setSecurityContext(new PodSecurityContext());
+        }
+        if (spec.getEnableServiceLinks() == null) {
+            spec.setEnableServiceLinks(true);
+        }
+        if (spec.getVolumes() != null) {
+            for (Volume v : spec.getVolumes()) {
+                if (v.getConfigMap() == null && v.getSecret() == null && v.getEmptyDir() == null && v.getHostPath() == null
+                        && v.getDownwardAPI() == null && v.getProjected() == null && v.getPersistentVolumeClaim() == null
+                        && v.getNfs() == null && v.getCsi() == null && v.getEphemeral() == null) {
+                    v.setEmptyDir(new EmptyDirVolumeSource());
+                }
+                if (v.getConfigMap() != null && v.getConfigMap().getDefaultMode() == null) {
+                    v.getConfigMap().setDefaultMode(420);
+                }
+                if (v.getSecret() != null && v.getSecret().getDefaultMode() == null) {
+                    v.getSecret().setDefaultMode(420);
+                }
+            }
+        }
+        for (List<Container> list : List.of(nn(spec.getContainers()), nn(spec.getInitContainers()))) {
+            for (Container c : list) {
+                container(c);
+            }
+        }
+    }
+
+    private static void container(Container c) {
+        if (c.getTerminationMessagePath() == null || c.getTerminationMessagePath().isEmpty()) {
+            c.setTerminationMessagePath("/dev/termination-log");
+        }
+        if (c.getTerminationMessagePolicy() == null || c.getTerminationMessagePolicy().isEmpty()) {
+            c.setTerminationMessagePolicy("File");
+        }
+        if (c.getImagePullPolicy() == null || c.getImagePullPolicy().isEmpty()) {
+            c.setImagePullPolicy(defaultPullPolicy(c.getImage()));
+        }
+        if (c.getResources() == null) {
+            c.setResources(new ResourceRequirements());
+        }
+        if (c.getPorts() != null) {
+            for (ContainerPort port : c.getPorts()) {
+                if (port.getProtocol() == null || port.getProtocol().isEmpty()) {
+                    port.setProtocol("TCP");
+                }
+            }
+        }
+        if (c.getEnv() != null) {
+            for (EnvVar e : c.getEnv()) {
+                if (e.getValueFrom() != null && e.getValueFrom().getFieldRef() != null
+                        && e.getValueFrom().getFieldRef().getApiVersion() == null) {
+                    e.getValueFrom().getFieldRef().setApiVersion("v1");
+                }
+            }
+        }
+        for (Probe probe : new Probe[] {c.getLivenessProbe(), c.getReadinessProbe(), c.getStartupProbe()}) {
+            if (probe == null) {
+                continue;
+            }
+            if (probe.getTimeoutSeconds() == null) {
+                probe.setTimeoutSeconds(1);
+            }
+            if (probe.getPeriodSeconds() == null) {
+                probe.setPeriodSeconds(10);
+            }
+            if (probe.getSuccessThreshold() == null) {
+                probe.setSuccessThreshold(1);
+            }
+            if (probe.getFailureThreshold() == null) {
+                probe.setFailureThreshold(3);
+            }
+            if (probe.getHttpGet() != null) {
+                if (probe.getHttpGet().getPath() == null || probe.getHttpGet().getPath().isEmpty()) {
+                    probe.getHttpGet().setPath("/");
+                }
+                if (probe.getHttpGet().getScheme() == null || probe.getHttpGet().getScheme().isEmpty()) {
+                    probe.getHttpGet().setScheme("HTTP");
+                }
+            }
+        }
+    }
+
+    /** {@code Always} for {@code :latest} or untagged images, {@code IfNotPresent} otherwise. */
+    static String defaultPullPolicy(String image) {
+        if (image == null || image.isEmpty()) {
+            return "IfNotPresent";
+        }
+        if (image.contains("@")) {
+            return "IfNotPresent";
+        }
+        String last = image.substring(image.lastIndexOf('/') + 1);
+        int colon = last.lastIndexOf(':');
+        if (colon < 0 || last.substring(colon + 1).equals("latest")) {
+            return "Always";
+        }
+        return "IfNotPresent";
+    }
+
+    /** The API server folds write-only {@code stringData} into base64 {@code data}. */
+    static void secret(Secret secret) {
+        if (secret.getType() == null || secret.getType().isEmpty()) {
+            secret.setType("Opaque");
+        }
+        if (secret.getStringData() != null && !secret.getStringData().isEmpty()) {
+            Map<String, String> data = secret.getData() == null ? new LinkedHashMap<>() : new LinkedHashMap<>(secret.getData());
+            secret.getStringData().forEach((k, v) ->
+                    data.put(k, Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
+            secret.setData(data);
+            secret.setStringData(null);
+        }
+    }
+
+    private static <T> List<T> nn(List<T> list) {
+        return list == null ? List.of() : list;
+    }
+}

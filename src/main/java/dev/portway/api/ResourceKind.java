@@ -1,0 +1,172 @@
+package dev.portway.api;
+
+import dev.portway.api.metallb.IPAddressPool;
+import dev.portway.api.metallb.L2Advertisement;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The kinds of objects Portway serves, with their REST names as the API server has them.
+ * Adding a kind here makes it decodable, storable and reachable under its REST path.
+ */
+public enum ResourceKind {
+    NAMESPACE("", "v1", "Namespace", "namespaces", false, Namespace.class, "ns"),
+    NODE("", "v1", "Node", "nodes", false, Node.class, "no"),
+    SERVICE("", "v1", "Service", "services", true, Service.class, "svc"),
+    POD("", "v1", "Pod", "pods", true, Pod.class, "po"),
+    CONFIG_MAP("", "v1", "ConfigMap", "configmaps", true, ConfigMap.class, "cm"),
+    SECRET("", "v1", "Secret", "secrets", true, Secret.class),
+    EVENT("", "v1", "Event", "events", true, Event.class, "ev"),
+    DEPLOYMENT("apps", "v1", "Deployment", "deployments", true, Deployment.class, "deploy"),
+    REPLICA_SET("apps", "v1", "ReplicaSet", "replicasets", true, ReplicaSet.class, "rs"),
+    ENDPOINT_SLICE("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true, EndpointSlice.class),
+    IP_ADDRESS_POOL("metallb.io", "v1beta1", "IPAddressPool", "ipaddresspools", true, IPAddressPool.class),
+    L2_ADVERTISEMENT("metallb.io", "v1beta1", "L2Advertisement", "l2advertisements", true, L2Advertisement.class);
+
+    private final String group;
+    private final String version;
+    private final String kind;
+    private final String plural;
+    private final boolean namespaced;
+    private final Class<? extends HasMetadata> type;
+    private final List<String> shortNames;
+
+    ResourceKind(String group, String version, String kind, String plural, boolean namespaced,
+                 Class<? extends HasMetadata> type, String... shortNames) {
+        this.group = group;
+        this.version = version;
+        this.kind = kind;
+        this.plural = plural;
+        this.namespaced = namespaced;
+        this.type = type;
+        this.shortNames = List.of(shortNames);
+    }
+
+    public String group() {
+        return group;
+    }
+
+    public String version() {
+        return version;
+    }
+
+    /** {@code v1} for the core group, {@code apps/v1} otherwise. */
+    public String apiVersion() {
+        return group.isEmpty() ? version : group + "/" + version;
+    }
+
+    public String kind() {
+        return kind;
+    }
+
+    /** The REST resource name: {@code services}. */
+    public String plural() {
+        return plural;
+    }
+
+    /** The lower-case singular: {@code service}. */
+    public String singular() {
+        return kind.toLowerCase(Locale.ROOT);
+    }
+
+    public boolean namespaced() {
+        return namespaced;
+    }
+
+    public Class<? extends HasMetadata> type() {
+        return type;
+    }
+
+    public List<String> shortNames() {
+        return shortNames;
+    }
+
+    /** The kind as error messages qualify it: {@code Service}, {@code Deployment.apps}. */
+    public String qualifiedKind() {
+        return group.isEmpty() ? kind : kind + "." + group;
+    }
+
+    /** The resource as kubectl names it in messages: {@code services}, {@code deployments.apps}. */
+    public String qualifiedResource() {
+        return group.isEmpty() ? plural : plural + "." + group;
+    }
+
+    /** How kubectl prints an object of this kind in "created" lines: {@code deployment.apps/web}. */
+    public String objectRef(String name) {
+        return (group.isEmpty() ? singular() : singular() + "." + group) + "/" + name;
+    }
+
+    /** The REST path of the collection: {@code /api/v1/namespaces/default/services}. */
+    public String collectionPath(String namespace) {
+        String base = group.isEmpty() ? "/api/v1" : "/apis/" + group + "/" + version;
+        return namespaced && namespace != null ? base + "/namespaces/" + namespace + "/" + plural : base + "/" + plural;
+    }
+
+    public String objectPath(String namespace, String name) {
+        return collectionPath(namespace) + "/" + name;
+    }
+
+    public static Optional<ResourceKind> byApiVersionAndKind(String apiVersion, String kind) {
+        for (ResourceKind k : values()) {
+            if (k.kind.equals(kind) && k.apiVersion().equals(apiVersion)) {
+                return Optional.of(k);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Any kind with this {@code kind}, whatever its version (for "did you mean" messages). */
+    public static Optional<ResourceKind> byKind(String kind) {
+        for (ResourceKind k : values()) {
+            if (k.kind.equals(kind)) {
+                return Optional.of(k);
+            }
+        }
+        return Optional.empty();
+    }
+
+    public static Optional<ResourceKind> byGroupAndPlural(String group, String plural) {
+        for (ResourceKind k : values()) {
+            if (k.group.equals(group) && k.plural.equals(plural)) {
+                return Optional.of(k);
+            }
+        }
+        return Optional.empty();
+    }
+
+    public static <T extends HasMetadata> ResourceKind of(T object) {
+        for (ResourceKind k : values()) {
+            if (k.type.isInstance(object)) {
+                return k;
+            }
+        }
+        throw new IllegalArgumentException("not a kind Portway serves: " + object.getClass().getName());
+    }
+
+    /**
+     * Resolves what a user types after {@code get}: {@code svc}, {@code service}, {@code services},
+     * {@code deploy}, {@code deployments.apps}, {@code Service}.
+     */
+    public static Optional<ResourceKind> byUserName(String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        for (ResourceKind k : values()) {
+            if (k.plural.equals(n) || k.singular().equals(n) || k.shortNames.contains(n)
+                    || k.qualifiedResource().equals(n) || (k.singular() + "." + k.group).equals(n)) {
+                return Optional.of(k);
+            }
+        }
+        return Optional.empty();
+    }
+}

@@ -1,0 +1,227 @@
+package dev.portway.api.validation;
+
+import dev.portway.api.FieldError;
+import dev.portway.api.FieldPath;
+import dev.portway.api.GoValues;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * Checks shared by every kind: object metadata, labels, annotations, label selectors
+ * ({@code k8s.io/apimachinery/pkg/api/validation} and {@code .../apis/meta/v1/validation}).
+ */
+public final class MetaValidation {
+
+    public static final String FIELD_IMMUTABLE = "field is immutable";
+    public static final String IS_NEGATIVE = "must be greater than or equal to 0";
+    private static final int TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
+
+    private MetaValidation() {
+    }
+
+    /** How a kind's names are checked; {@code prefix} is true for generateName. */
+    @FunctionalInterface
+    public interface NameRule {
+        List<String> check(String name, boolean prefix);
+    }
+
+    public static final NameRule DNS_SUBDOMAIN = (n, prefix) -> Names.dns1123Subdomain(prefix ? Names.maskTrailingDash(n) : n);
+    public static final NameRule DNS_LABEL = (n, prefix) -> Names.dns1123Label(prefix ? Names.maskTrailingDash(n) : n);
+    public static final NameRule DNS1035_LABEL = (n, prefix) -> Names.dns1035Label(prefix ? Names.maskTrailingDash(n) : n);
+
+    public static List<FieldError> objectMeta(ObjectMeta meta, boolean namespaced, NameRule nameRule, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (meta == null) {
+            errs.add(FieldError.required(path.child("name"), "name or generateName is required"));
+            return errs;
+        }
+        String generateName = nz(meta.getGenerateName());
+        if (!generateName.isEmpty()) {
+            for (String msg : nameRule.check(generateName, true)) {
+                errs.add(FieldError.invalid(path.child("generateName"), generateName, msg));
+            }
+        }
+        String name = nz(meta.getName());
+        if (name.isEmpty()) {
+            errs.add(FieldError.required(path.child("name"), "name or generateName is required"));
+        } else {
+            for (String msg : nameRule.check(name, false)) {
+                errs.add(FieldError.invalid(path.child("name"), name, msg));
+            }
+        }
+        String namespace = nz(meta.getNamespace());
+        if (namespaced) {
+            if (namespace.isEmpty()) {
+                errs.add(FieldError.required(path.child("namespace"), ""));
+            } else {
+                for (String msg : Names.dns1123Label(namespace)) {
+                    errs.add(FieldError.invalid(path.child("namespace"), namespace, msg));
+                }
+            }
+        } else if (!namespace.isEmpty()) {
+            errs.add(FieldError.forbidden(path.child("namespace"), "not allowed on this type"));
+        }
+        if (meta.getGeneration() != null) {
+            errs.addAll(nonNegative(meta.getGeneration(), path.child("generation")));
+        }
+        errs.addAll(labels(meta.getLabels(), path.child("labels")));
+        errs.addAll(annotations(meta.getAnnotations(), path.child("annotations")));
+        errs.addAll(ownerReferences(meta.getOwnerReferences(), path.child("ownerReferences")));
+        return errs;
+    }
+
+    /** What an update may not change in metadata, plus the checks every object gets. */
+    public static List<FieldError> objectMetaUpdate(ObjectMeta updated, ObjectMeta old, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        long newGeneration = updated.getGeneration() == null ? 0 : updated.getGeneration();
+        long oldGeneration = old.getGeneration() == null ? 0 : old.getGeneration();
+        if (newGeneration < oldGeneration) {
+            errs.add(FieldError.invalid(path.child("generation"), newGeneration, "must not be decremented"));
+        }
+        errs.addAll(immutable(updated.getName(), old.getName(), path.child("name")));
+        errs.addAll(immutable(nz(updated.getNamespace()), nz(old.getNamespace()), path.child("namespace")));
+        errs.addAll(immutable(updated.getUid(), old.getUid(), path.child("uid")));
+        errs.addAll(immutable(updated.getCreationTimestamp(), old.getCreationTimestamp(), path.child("creationTimestamp")));
+        errs.addAll(labels(updated.getLabels(), path.child("labels")));
+        errs.addAll(annotations(updated.getAnnotations(), path.child("annotations")));
+        errs.addAll(ownerReferences(updated.getOwnerReferences(), path.child("ownerReferences")));
+        return errs;
+    }
+
+    public static List<FieldError> labels(Map<String, String> labels, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (labels == null) {
+            return errs;
+        }
+        for (Map.Entry<String, String> e : new TreeMap<>(labels).entrySet()) {
+            errs.addAll(labelName(e.getKey(), path));
+            for (String msg : Names.labelValue(nz(e.getValue()))) {
+                errs.add(FieldError.invalid(path, nz(e.getValue()), msg));
+            }
+        }
+        return errs;
+    }
+
+    public static List<FieldError> labelName(String name, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        for (String msg : Names.qualifiedName(name)) {
+            errs.add(FieldError.invalid(path, name, msg));
+        }
+        return errs;
+    }
+
+    public static List<FieldError> annotations(Map<String, String> annotations, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (annotations == null) {
+            return errs;
+        }
+        long size = 0;
+        for (Map.Entry<String, String> e : new TreeMap<>(annotations).entrySet()) {
+            for (String msg : Names.qualifiedName(e.getKey().toLowerCase(java.util.Locale.ROOT))) {
+                errs.add(FieldError.invalid(path, e.getKey(), msg));
+            }
+            size += e.getKey().length() + nz(e.getValue()).length();
+        }
+        if (size > TOTAL_ANNOTATION_SIZE_LIMIT) {
+            errs.add(new FieldError(FieldError.Type.TOO_LONG, path, FieldError.OMIT,
+                    "must have at most " + TOTAL_ANNOTATION_SIZE_LIMIT + " bytes"));
+        }
+        return errs;
+    }
+
+    private static List<FieldError> ownerReferences(List<OwnerReference> refs, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (refs == null) {
+            return errs;
+        }
+        String firstController = "";
+        for (OwnerReference ref : refs) {
+            String apiVersion = nz(ref.getApiVersion());
+            String version = apiVersion.contains("/") ? apiVersion.substring(apiVersion.indexOf('/') + 1) : apiVersion;
+            if (version.isEmpty()) {
+                errs.add(FieldError.invalid(path.child("apiVersion"), apiVersion, "version must not be empty"));
+            }
+            if (nz(ref.getKind()).isEmpty()) {
+                errs.add(FieldError.invalid(path.child("kind"), nz(ref.getKind()), "must not be empty"));
+            }
+            if (nz(ref.getName()).isEmpty()) {
+                errs.add(FieldError.invalid(path.child("name"), nz(ref.getName()), "must not be empty"));
+            }
+            if (nz(ref.getUid()).isEmpty()) {
+                errs.add(FieldError.invalid(path.child("uid"), nz(ref.getUid()), "must not be empty"));
+            }
+            if (Boolean.TRUE.equals(ref.getController())) {
+                String current = ref.getKind() + "/" + ref.getName();
+                if (!firstController.isEmpty()) {
+                    errs.add(FieldError.invalid(path, new GoValues.Literal("[]v1.OwnerReference{...}"),
+                            "Only one reference can have Controller set to true. Found \"true\" in references for "
+                                    + firstController + " and " + current));
+                } else {
+                    firstController = current;
+                }
+            }
+        }
+        return errs;
+    }
+
+    public static List<FieldError> labelSelector(LabelSelector selector, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (selector == null) {
+            return errs;
+        }
+        errs.addAll(labels(selector.getMatchLabels(), path.child("matchLabels")));
+        List<LabelSelectorRequirement> expressions = selector.getMatchExpressions();
+        if (expressions != null) {
+            for (int i = 0; i < expressions.size(); i++) {
+                LabelSelectorRequirement r = expressions.get(i);
+                FieldPath p = path.child("matchExpressions").index(i);
+                List<String> values = r.getValues() == null ? List.of() : r.getValues();
+                String operator = nz(r.getOperator());
+                switch (operator) {
+                    case "In", "NotIn" -> {
+                        if (values.isEmpty()) {
+                            errs.add(FieldError.required(p.child("values"), "must be specified when `operator` is 'In' or 'NotIn'"));
+                        }
+                    }
+                    case "Exists", "DoesNotExist" -> {
+                        if (!values.isEmpty()) {
+                            errs.add(FieldError.forbidden(p.child("values"),
+                                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+                        }
+                    }
+                    default -> errs.add(FieldError.invalid(p.child("operator"), operator, "not a valid selector operator"));
+                }
+                errs.addAll(labelName(nz(r.getKey()), p.child("key")));
+                for (int v = 0; v < values.size(); v++) {
+                    for (String msg : Names.labelValue(nz(values.get(v)))) {
+                        errs.add(FieldError.invalid(p.child("values").index(v), values.get(v), msg));
+                    }
+                }
+            }
+        }
+        return errs;
+    }
+
+    public static List<FieldError> immutable(Object updated, Object old, FieldPath path) {
+        return Objects.equals(updated, old) ? List.of() : List.of(FieldError.invalid(path, updated, FIELD_IMMUTABLE));
+    }
+
+    public static List<FieldError> nonNegative(long value, FieldPath path) {
+        return value < 0 ? List.of(FieldError.invalid(path, value, IS_NEGATIVE)) : List.of();
+    }
+
+    static String nz(String s) {
+        return s == null ? "" : s;
+    }
+
+    static int nz(Integer i) {
+        return i == null ? 0 : i;
+    }
+}

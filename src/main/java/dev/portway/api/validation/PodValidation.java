@@ -1,0 +1,484 @@
+package dev.portway.api.validation;
+
+import static dev.portway.api.validation.MetaValidation.nz;
+
+import dev.portway.api.FieldError;
+import dev.portway.api.FieldPath;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.EnvFromSource;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarSource;
+import io.fabric8.kubernetes.api.model.HTTPGetAction;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Pod and pod-template validation: the parts of the API server's {@code ValidatePodSpec} that
+ * matter for running containers as local processes (names, images, ports, env, probes,
+ * volumes, restart policy), with its field paths and messages.
+ */
+public final class PodValidation {
+
+    private static final Set<String> FIELD_REF_PATHS = Set.of("metadata.name", "metadata.namespace", "metadata.uid",
+            "spec.nodeName", "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs");
+
+    private PodValidation() {
+    }
+
+    public static List<FieldError> validate(Pod pod) {
+        List<FieldError> errs = new ArrayList<>(
+                MetaValidation.objectMeta(pod.getMetadata(), true, MetaValidation.DNS_SUBDOMAIN, FieldPath.of("metadata")));
+        PodSpec spec = pod.getSpec() == null ? new PodSpec() : pod.getSpec();
+        errs.addAll(podSpec(spec, FieldPath.of("spec")));
+        List<Container> containers = spec.getContainers() == null ? List.of() : spec.getContainers();
+        for (int i = 0; i < containers.size(); i++) {
+            String image = nz(containers.get(i).getImage());
+            if (image.length() != image.strip().length()) {
+                errs.add(FieldError.invalid(FieldPath.of("spec", "containers").index(i).child("image"), image,
+                        "must not have leading or trailing whitespace"));
+            }
+        }
+        return errs;
+    }
+
+    /**
+     * Pod updates may change only a few fields (image, activeDeadlineSeconds, tolerations...);
+     * Portway keeps the API server's rule in its simplest form: the spec is immutable except for
+     * container images.
+     */
+    public static List<FieldError> validateUpdate(Pod updated, Pod old) {
+        List<FieldError> errs = new ArrayList<>(
+                MetaValidation.objectMetaUpdate(updated.getMetadata(), old.getMetadata(), FieldPath.of("metadata")));
+        errs.addAll(validate(updated));
+        PodSpec a = dev.portway.api.Json.copy(updated.getSpec());
+        PodSpec b = dev.portway.api.Json.copy(old.getSpec());
+        if (a != null && b != null && a.getContainers() != null && b.getContainers() != null
+                && a.getContainers().size() == b.getContainers().size()) {
+            for (int i = 0; i < a.getContainers().size(); i++) {
+                a.getContainers().get(i).setImage(b.getContainers().get(i).getImage());
+            }
+        }
+        if (!dev.portway.api.Json.tree(a).equals(dev.portway.api.Json.tree(b))) {
+            errs.add(FieldError.forbidden(FieldPath.of("spec"), "pod updates may not change fields other than "
+                    + "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+                    + "`spec.tolerations` (only additions to existing tolerations),"
+                    + "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"));
+        }
+        return errs;
+    }
+
+    public static List<FieldError> podTemplateSpec(PodTemplateSpec template, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (template.getMetadata() != null) {
+            errs.addAll(MetaValidation.labels(template.getMetadata().getLabels(), path.child("labels")));
+            errs.addAll(MetaValidation.annotations(template.getMetadata().getAnnotations(), path.child("annotations")));
+        }
+        errs.addAll(podSpec(template.getSpec() == null ? new PodSpec() : template.getSpec(), path.child("spec")));
+        return errs;
+    }
+
+    public static List<FieldError> podSpec(PodSpec spec, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (spec.getTerminationGracePeriodSeconds() == null) {
+            errs.add(FieldError.required(path.child("terminationGracePeriodSeconds"), ""));
+        }
+        Set<String> volumeNames = new HashSet<>();
+        errs.addAll(volumes(spec.getVolumes(), volumeNames, path.child("volumes")));
+        errs.addAll(containers(spec.getContainers(), volumeNames, path.child("containers")));
+        errs.addAll(initContainers(spec.getInitContainers(), spec.getContainers(), volumeNames, path.child("initContainers")));
+
+        String restartPolicy = nz(spec.getRestartPolicy());
+        switch (restartPolicy) {
+            case "Always", "OnFailure", "Never" -> {
+            }
+            case "" -> errs.add(FieldError.required(path.child("restartPolicy"), ""));
+            default -> errs.add(FieldError.notSupported(path.child("restartPolicy"), restartPolicy, "Always", "OnFailure", "Never"));
+        }
+        String dnsPolicy = nz(spec.getDnsPolicy());
+        switch (dnsPolicy) {
+            case "ClusterFirstWithHostNet", "ClusterFirst", "Default", "None" -> {
+            }
+            case "" -> errs.add(FieldError.required(path.child("dnsPolicy"), ""));
+            default -> errs.add(FieldError.notSupported(path.child("dnsPolicy"), dnsPolicy,
+                    "ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"));
+        }
+        errs.addAll(MetaValidation.labels(spec.getNodeSelector(), path.child("nodeSelector")));
+        if (!nz(spec.getServiceAccountName()).isEmpty()) {
+            for (String msg : Names.dns1123Subdomain(spec.getServiceAccountName())) {
+                errs.add(FieldError.invalid(path.child("serviceAccountName"), spec.getServiceAccountName(), msg));
+            }
+        }
+        if (!nz(spec.getNodeName()).isEmpty()) {
+            for (String msg : Names.dns1123Subdomain(spec.getNodeName())) {
+                errs.add(FieldError.invalid(path.child("nodeName"), spec.getNodeName(), msg));
+            }
+        }
+        if (spec.getActiveDeadlineSeconds() != null) {
+            long v = spec.getActiveDeadlineSeconds();
+            if (v < 1 || v > Integer.MAX_VALUE) {
+                errs.add(FieldError.invalid(path.child("activeDeadlineSeconds"), v, Names.inclusiveRangeError(1, Integer.MAX_VALUE)));
+            }
+        }
+        if (!nz(spec.getHostname()).isEmpty()) {
+            for (String msg : Names.dns1123Label(spec.getHostname())) {
+                errs.add(FieldError.invalid(path.child("hostname"), spec.getHostname(), msg));
+            }
+        }
+        if (!nz(spec.getSubdomain()).isEmpty()) {
+            for (String msg : Names.dns1123Label(spec.getSubdomain())) {
+                errs.add(FieldError.invalid(path.child("subdomain"), spec.getSubdomain(), msg));
+            }
+        }
+        return errs;
+    }
+
+    private static List<FieldError> volumes(List<Volume> volumes, Set<String> names, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (volumes == null) {
+            return errs;
+        }
+        for (int i = 0; i < volumes.size(); i++) {
+            Volume v = volumes.get(i);
+            FieldPath p = path.index(i);
+            String name = nz(v.getName());
+            if (name.isEmpty()) {
+                errs.add(FieldError.required(p.child("name"), ""));
+            } else {
+                for (String msg : Names.dns1123Label(name)) {
+                    errs.add(FieldError.invalid(p.child("name"), name, msg));
+                }
+                if (!names.add(name)) {
+                    errs.add(FieldError.duplicate(p.child("name"), name));
+                }
+            }
+            int sources = 0;
+            for (Object source : new Object[] {v.getConfigMap(), v.getSecret(), v.getEmptyDir(), v.getHostPath(),
+                    v.getDownwardAPI(), v.getProjected(), v.getPersistentVolumeClaim(), v.getNfs(), v.getCsi(),
+                    v.getEphemeral(), v.getImage()}) {
+                if (source != null) {
+                    sources++;
+                }
+            }
+            if (sources == 0) {
+                errs.add(FieldError.required(p, "must specify a volume type"));
+            } else if (sources > 1) {
+                errs.add(FieldError.forbidden(p, "may not specify more than 1 volume type"));
+            }
+            if (v.getConfigMap() != null && nz(v.getConfigMap().getName()).isEmpty()) {
+                errs.add(FieldError.required(p.child("configMap", "name"), ""));
+            }
+            if (v.getSecret() != null && nz(v.getSecret().getSecretName()).isEmpty()) {
+                errs.add(FieldError.required(p.child("secret", "secretName"), ""));
+            }
+        }
+        return errs;
+    }
+
+    private static List<FieldError> containers(List<Container> containers, Set<String> volumes, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (containers == null || containers.isEmpty()) {
+            errs.add(FieldError.required(path, ""));
+            return errs;
+        }
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < containers.size(); i++) {
+            Container c = containers.get(i);
+            FieldPath p = path.index(i);
+            errs.addAll(containerCommon(c, volumes, p));
+            if (!names.add(nz(c.getName()))) {
+                errs.add(FieldError.duplicate(p.child("name"), nz(c.getName())));
+            }
+            errs.addAll(probe(c.getLivenessProbe(), p.child("livenessProbe"), true));
+            errs.addAll(probe(c.getReadinessProbe(), p.child("readinessProbe"), false));
+            errs.addAll(probe(c.getStartupProbe(), p.child("startupProbe"), true));
+            if (c.getRestartPolicy() != null) {
+                errs.add(FieldError.forbidden(p.child("restartPolicy"), "may not be set for non-init containers"));
+            }
+        }
+        return errs;
+    }
+
+    private static List<FieldError> initContainers(List<Container> containers, List<Container> regular, Set<String> volumes,
+                                                   FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (containers == null) {
+            return errs;
+        }
+        Set<String> names = new HashSet<>();
+        if (regular != null) {
+            regular.forEach(c -> names.add(nz(c.getName())));
+        }
+        for (int i = 0; i < containers.size(); i++) {
+            Container c = containers.get(i);
+            FieldPath p = path.index(i);
+            errs.addAll(containerCommon(c, volumes, p));
+            boolean restartAlways = "Always".equals(c.getRestartPolicy());
+            if (c.getRestartPolicy() != null && !restartAlways) {
+                errs.add(FieldError.notSupported(p.child("restartPolicy"), c.getRestartPolicy(), "Always"));
+            }
+            if (names.contains(nz(c.getName()))) {
+                errs.add(FieldError.duplicate(p.child("name"), nz(c.getName())));
+            } else if (!nz(c.getName()).isEmpty()) {
+                names.add(c.getName());
+            }
+            if (restartAlways) {
+                errs.addAll(probe(c.getLivenessProbe(), p.child("livenessProbe"), true));
+                errs.addAll(probe(c.getReadinessProbe(), p.child("readinessProbe"), false));
+                errs.addAll(probe(c.getStartupProbe(), p.child("startupProbe"), true));
+            } else {
+                String why = "may not be set for init containers without restartPolicy=Always";
+                if (c.getLivenessProbe() != null) {
+                    errs.add(FieldError.forbidden(p.child("livenessProbe"), why));
+                }
+                if (c.getReadinessProbe() != null) {
+                    errs.add(FieldError.forbidden(p.child("readinessProbe"), why));
+                }
+                if (c.getStartupProbe() != null) {
+                    errs.add(FieldError.forbidden(p.child("startupProbe"), why));
+                }
+            }
+        }
+        return errs;
+    }
+
+    private static List<FieldError> containerCommon(Container c, Set<String> volumes, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        String name = nz(c.getName());
+        if (name.isEmpty()) {
+            errs.add(FieldError.required(path.child("name"), ""));
+        } else {
+            for (String msg : Names.dns1123Label(name)) {
+                errs.add(FieldError.invalid(path.child("name"), name, msg));
+            }
+        }
+        if (nz(c.getImage()).isEmpty()) {
+            errs.add(FieldError.required(path.child("image"), ""));
+        }
+        String tmp = nz(c.getTerminationMessagePolicy());
+        switch (tmp) {
+            case "File", "FallbackToLogsOnError" -> {
+            }
+            case "" -> errs.add(FieldError.required(path.child("terminationMessagePolicy"), ""));
+            default -> errs.add(FieldError.notSupported(path.child("terminationMessagePolicy"), tmp, "File", "FallbackToLogsOnError"));
+        }
+        errs.addAll(containerPorts(c.getPorts(), path.child("ports")));
+        errs.addAll(env(c.getEnv(), path.child("env")));
+        errs.addAll(envFrom(c.getEnvFrom(), path.child("envFrom")));
+        errs.addAll(volumeMounts(c.getVolumeMounts(), volumes, path.child("volumeMounts")));
+        String pull = nz(c.getImagePullPolicy());
+        switch (pull) {
+            case "Always", "IfNotPresent", "Never" -> {
+            }
+            case "" -> errs.add(FieldError.required(path.child("imagePullPolicy"), ""));
+            default -> errs.add(FieldError.notSupported(path.child("imagePullPolicy"), pull, "Always", "IfNotPresent", "Never"));
+        }
+        return errs;
+    }
+
+    public static List<FieldError> containerPorts(List<ContainerPort> ports, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (ports == null) {
+            return errs;
+        }
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < ports.size(); i++) {
+            ContainerPort port = ports.get(i);
+            FieldPath p = path.index(i);
+            String name = nz(port.getName());
+            if (!name.isEmpty()) {
+                List<String> msgs = Names.portName(name);
+                if (!msgs.isEmpty()) {
+                    msgs.forEach(msg -> errs.add(FieldError.invalid(p.child("name"), name, msg)));
+                } else if (!names.add(name)) {
+                    errs.add(FieldError.duplicate(p.child("name"), name));
+                }
+            }
+            int containerPort = nz(port.getContainerPort());
+            if (containerPort == 0) {
+                errs.add(FieldError.required(p.child("containerPort"), ""));
+            } else {
+                Names.portNum(containerPort).forEach(msg -> errs.add(FieldError.invalid(p.child("containerPort"), containerPort, msg)));
+            }
+            int hostPort = nz(port.getHostPort());
+            if (hostPort != 0) {
+                Names.portNum(hostPort).forEach(msg -> errs.add(FieldError.invalid(p.child("hostPort"), hostPort, msg)));
+            }
+            String protocol = nz(port.getProtocol());
+            if (protocol.isEmpty()) {
+                errs.add(FieldError.required(p.child("protocol"), ""));
+            } else if (!Set.of("TCP", "UDP", "SCTP").contains(protocol)) {
+                errs.add(FieldError.notSupported(p.child("protocol"), protocol, "SCTP", "TCP", "UDP"));
+            }
+        }
+        return errs;
+    }
+
+    private static List<FieldError> env(List<EnvVar> vars, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (vars == null) {
+            return errs;
+        }
+        for (int i = 0; i < vars.size(); i++) {
+            EnvVar ev = vars.get(i);
+            FieldPath p = path.index(i);
+            String name = nz(ev.getName());
+            if (name.isEmpty()) {
+                errs.add(FieldError.required(p.child("name"), ""));
+            } else {
+                Names.envVarName(name).forEach(msg -> errs.add(FieldError.invalid(p.child("name"), name, msg)));
+            }
+            EnvVarSource from = ev.getValueFrom();
+            if (from == null) {
+                continue;
+            }
+            FieldPath fp = p.child("valueFrom");
+            int sources = 0;
+            if (from.getFieldRef() != null) {
+                sources++;
+                String fieldPath = nz(from.getFieldRef().getFieldPath());
+                if (nz(from.getFieldRef().getApiVersion()).isEmpty()) {
+                    errs.add(FieldError.required(fp.child("fieldRef", "apiVersion"), ""));
+                } else if (fieldPath.isEmpty()) {
+                    errs.add(FieldError.required(fp.child("fieldRef", "fieldPath"), ""));
+                } else if (fieldPath.startsWith("metadata.labels[") || fieldPath.startsWith("metadata.annotations[")) {
+                    String subscript = fieldPath.substring(fieldPath.indexOf('[') + 1, fieldPath.length() - 1).replace("'", "");
+                    Names.qualifiedName(subscript).forEach(msg -> errs.add(FieldError.invalid(fp.child("fieldRef"), subscript, msg)));
+                } else if (!FIELD_REF_PATHS.contains(fieldPath)) {
+                    errs.add(FieldError.notSupported(fp.child("fieldRef", "fieldPath"), fieldPath,
+                            FIELD_REF_PATHS.stream().sorted().toArray(String[]::new)));
+                }
+            }
+            if (from.getResourceFieldRef() != null) {
+                sources++;
+            }
+            if (from.getConfigMapKeyRef() != null) {
+                sources++;
+                if (nz(from.getConfigMapKeyRef().getKey()).isEmpty()) {
+                    errs.add(FieldError.required(fp.child("configMapKeyRef", "key"), ""));
+                }
+            }
+            if (from.getSecretKeyRef() != null) {
+                sources++;
+                if (nz(from.getSecretKeyRef().getKey()).isEmpty()) {
+                    errs.add(FieldError.required(fp.child("secretKeyRef", "key"), ""));
+                }
+            }
+            if (sources == 0) {
+                errs.add(FieldError.invalid(fp, "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"));
+            } else if (!nz(ev.getValue()).isEmpty()) {
+                errs.add(FieldError.invalid(fp, "", "may not be specified when `value` is not empty"));
+            } else if (sources > 1) {
+                errs.add(FieldError.invalid(fp, "", "may not have more than one field specified at a time"));
+            }
+        }
+        return errs;
+    }
+
+    private static List<FieldError> envFrom(List<EnvFromSource> sources, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (sources == null) {
+            return errs;
+        }
+        for (int i = 0; i < sources.size(); i++) {
+            EnvFromSource s = sources.get(i);
+            FieldPath p = path.index(i);
+            if (!nz(s.getPrefix()).isEmpty()) {
+                Names.envVarName(s.getPrefix()).forEach(msg -> errs.add(FieldError.invalid(p.child("prefix"), s.getPrefix(), msg)));
+            }
+            int n = (s.getConfigMapRef() != null ? 1 : 0) + (s.getSecretRef() != null ? 1 : 0);
+            if (n == 0) {
+                errs.add(FieldError.invalid(path, "", "must specify one of: `configMapRef` or `secretRef`"));
+            } else if (n > 1) {
+                errs.add(FieldError.invalid(path, "", "may not have more than one field specified at a time"));
+            }
+        }
+        return errs;
+    }
+
+    private static List<FieldError> volumeMounts(List<VolumeMount> mounts, Set<String> volumes, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (mounts == null) {
+            return errs;
+        }
+        Set<String> paths = new HashSet<>();
+        for (int i = 0; i < mounts.size(); i++) {
+            VolumeMount m = mounts.get(i);
+            FieldPath p = path.index(i);
+            String name = nz(m.getName());
+            if (name.isEmpty()) {
+                errs.add(FieldError.required(p.child("name"), ""));
+            } else if (!volumes.contains(name)) {
+                errs.add(FieldError.notFound(p.child("name"), name));
+            }
+            String mountPath = nz(m.getMountPath());
+            if (mountPath.isEmpty()) {
+                errs.add(FieldError.required(p.child("mountPath"), ""));
+            } else if (!paths.add(mountPath)) {
+                errs.add(FieldError.invalid(p.child("mountPath"), mountPath, "must be unique"));
+            }
+        }
+        return errs;
+    }
+
+    private static List<FieldError> probe(Probe probe, FieldPath path, boolean successMustBeOne) {
+        List<FieldError> errs = new ArrayList<>();
+        if (probe == null) {
+            return errs;
+        }
+        int handlers = 0;
+        if (probe.getExec() != null) {
+            handlers++;
+            if (probe.getExec().getCommand() == null || probe.getExec().getCommand().isEmpty()) {
+                errs.add(FieldError.required(path.child("exec", "command"), ""));
+            }
+        }
+        if (probe.getHttpGet() != null) {
+            if (handlers++ > 0) {
+                errs.add(FieldError.forbidden(path.child("httpGet"), "may not specify more than 1 handler type"));
+            } else {
+                HTTPGetAction http = probe.getHttpGet();
+                if (nz(http.getPath()).isEmpty()) {
+                    errs.add(FieldError.required(path.child("httpGet", "path"), ""));
+                }
+                errs.addAll(ServiceValidation.portNumOrName(http.getPort(), path.child("httpGet", "port")));
+                String scheme = nz(http.getScheme());
+                if (!scheme.equals("HTTP") && !scheme.equals("HTTPS")) {
+                    errs.add(FieldError.notSupported(path.child("httpGet", "scheme"), scheme, "HTTP", "HTTPS"));
+                }
+            }
+        }
+        if (probe.getTcpSocket() != null) {
+            if (handlers++ > 0) {
+                errs.add(FieldError.forbidden(path.child("tcpSocket"), "may not specify more than 1 handler type"));
+            } else {
+                errs.addAll(ServiceValidation.portNumOrName(probe.getTcpSocket().getPort(), path.child("tcpSocket", "port")));
+            }
+        }
+        if (probe.getGrpc() != null) {
+            if (handlers++ > 0) {
+                errs.add(FieldError.forbidden(path.child("grpc"), "may not specify more than 1 handler type"));
+            }
+        }
+        if (handlers == 0) {
+            errs.add(FieldError.required(path, "must specify a handler type"));
+        }
+        errs.addAll(MetaValidation.nonNegative(nz(probe.getInitialDelaySeconds()), path.child("initialDelaySeconds")));
+        errs.addAll(MetaValidation.nonNegative(nz(probe.getTimeoutSeconds()), path.child("timeoutSeconds")));
+        errs.addAll(MetaValidation.nonNegative(nz(probe.getPeriodSeconds()), path.child("periodSeconds")));
+        errs.addAll(MetaValidation.nonNegative(nz(probe.getSuccessThreshold()), path.child("successThreshold")));
+        errs.addAll(MetaValidation.nonNegative(nz(probe.getFailureThreshold()), path.child("failureThreshold")));
+        if (successMustBeOne && nz(probe.getSuccessThreshold()) != 1) {
+            errs.add(FieldError.invalid(path.child("successThreshold"), nz(probe.getSuccessThreshold()), "must be 1"));
+        }
+        return errs;
+    }
+}

@@ -1,0 +1,65 @@
+package dev.portway.api.validation;
+
+import dev.portway.api.FieldError;
+import dev.portway.api.metallb.IPAddressPool;
+import dev.portway.api.metallb.L2Advertisement;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import java.util.List;
+
+/** Validates any object Portway serves, on create and on update, after defaulting. */
+public final class Validator {
+
+    private final ValidationOptions options;
+
+    public Validator(ValidationOptions options) {
+        this.options = options;
+    }
+
+    public ValidationOptions options() {
+        return options;
+    }
+
+    public List<FieldError> validateCreate(HasMetadata object) {
+        return switch (object) {
+            case Service s -> ServiceValidation.validate(s, options);
+            case Pod p -> PodValidation.validate(p);
+            case Deployment d -> AppsValidation.validate(d);
+            case ReplicaSet rs -> AppsValidation.validate(rs);
+            case EndpointSlice es -> DiscoveryValidation.validate(es, options);
+            case Namespace ns -> CoreValidation.validate(ns);
+            case ConfigMap cm -> CoreValidation.validate(cm);
+            case Secret secret -> CoreValidation.validate(secret);
+            case Node node -> CoreValidation.validate(node);
+            case IPAddressPool pool -> MetalLbValidation.validate(pool);
+            case L2Advertisement ad -> MetalLbValidation.validate(ad);
+            default -> List.of();
+        };
+    }
+
+    public List<FieldError> validateUpdate(HasMetadata updated, HasMetadata old) {
+        return switch (updated) {
+            case Service s -> ServiceValidation.validateUpdate(s, (Service) old, options);
+            case Pod p -> PodValidation.validateUpdate(p, (Pod) old);
+            case Deployment d -> AppsValidation.validateUpdate(d, (Deployment) old);
+            case ReplicaSet rs -> AppsValidation.validateUpdate(rs, (ReplicaSet) old);
+            case EndpointSlice es -> DiscoveryValidation.validateUpdate(es, (EndpointSlice) old, options);
+            case ConfigMap cm -> CoreValidation.validateUpdate(cm, (ConfigMap) old);
+            case Secret secret -> CoreValidation.validateUpdate(secret, (Secret) old);
+            default -> {
+                var errs = new java.util.ArrayList<>(MetaValidation.objectMetaUpdate(updated.getMetadata(), old.getMetadata(),
+                        dev.portway.api.FieldPath.of("metadata")));
+                errs.addAll(validateCreate(updated));
+                yield errs;
+            }
+        };
+    }
+}

@@ -1,0 +1,147 @@
+package dev.portway.cli;
+
+import dev.portway.net.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpVersion;
+import java.net.ConnectException;
+import java.net.URI;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A small HTTP/1.1 client for the admin API, on Netty like every Portway socket. One request
+ * per connection: the CLI makes a handful of requests and exits.
+ */
+final class AdminClient implements AutoCloseable {
+
+    /** An admin API response. */
+    record Response(int status, byte[] body, List<String> warnings) {
+        boolean ok() {
+            return status >= 200 && status < 300;
+        }
+    }
+
+    /** No Portway server answers at the address. */
+    static final class UnreachableException extends RuntimeException {
+        UnreachableException(String message) {
+            super(message);
+        }
+    }
+
+    private final URI server;
+    private final Transport transport = Transport.NIO;
+    private final EventLoopGroup group;
+
+    AdminClient(URI server) {
+        this.server = server;
+        this.group = transport.newGroup(1, "portway-cli");
+    }
+
+    URI server() {
+        return server;
+    }
+
+    Response get(String path) {
+        return request(HttpMethod.GET, path, null);
+    }
+
+    Response post(String path, byte[] body) {
+        return request(HttpMethod.POST, path, body);
+    }
+
+    Response delete(String path) {
+        return request(HttpMethod.DELETE, path, null);
+    }
+
+    Response request(HttpMethod method, String path, byte[] body) {
+        CompletableFuture<Response> result = new CompletableFuture<>();
+        Bootstrap b = new Bootstrap()
+                .group(group)
+                .channel(transport.socketChannel())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 3000)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(256 * 1024 * 1024),
+                                new SimpleChannelInboundHandler<FullHttpResponse>() {
+                                    @Override
+                                    protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse msg) {
+                                        result.complete(new Response(msg.status().code(), ByteBufUtil.getBytes(msg.content()),
+                                                msg.headers().getAll("Warning")));
+                                        ctx.close();
+                                    }
+
+                                    @Override
+                                    public void channelInactive(ChannelHandlerContext ctx) {
+                                        result.completeExceptionally(new UnreachableException(
+                                                "the Portway server at " + server + " closed the connection without answering"));
+                                    }
+
+                                    @Override
+                                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                                        result.completeExceptionally(cause);
+                                        ctx.close();
+                                    }
+                                });
+                    }
+                });
+        int port = server.getPort() > 0 ? server.getPort() : 80;
+        ChannelFuture connect = b.connect(server.getHost(), port).awaitUninterruptibly();
+        if (!connect.isSuccess()) {
+            Throwable cause = connect.cause();
+            String why = cause instanceof ConnectException ? "connection refused" : String.valueOf(cause.getMessage());
+            throw new UnreachableException("no Portway server at " + server + " (" + why + "); start one with \"portway up\""
+                    + " or point --server at a running one");
+        }
+        FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, path,
+                body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
+        request.headers().set(HttpHeaderNames.HOST, server.getHost() + ":" + port);
+        request.headers().set(HttpHeaderNames.ACCEPT, "application/json");
+        request.headers().set(HttpHeaderNames.USER_AGENT, "portway-cli");
+        request.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        if (body != null) {
+            request.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+        }
+        request.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body == null ? 0 : body.length);
+        connect.channel().writeAndFlush(request);
+        try {
+            return result.get(120, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UnreachableException("interrupted");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof UnreachableException u) {
+                throw u;
+            }
+            throw new UnreachableException("request to " + server + " failed: " + e.getCause());
+        } catch (TimeoutException e) {
+            connect.channel().close();
+            throw new UnreachableException("the Portway server at " + server + " did not answer within 120 s");
+        }
+    }
+
+    @Override
+    public void close() {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

@@ -1,0 +1,111 @@
+package dev.portway.cli;
+
+import dev.portway.api.ApiException;
+import dev.portway.api.GoValues;
+import dev.portway.api.Json;
+import dev.portway.api.ResourceKind;
+import dev.portway.api.decode.Manifests;
+import dev.portway.api.decode.ObjectDecoder;
+import io.fabric8.kubernetes.api.model.Status;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/** {@code portway delete -f PATH} or {@code portway delete TYPE NAME...}. */
+@Command(name = "delete", description = "Delete objects by manifest or by type and name (what they own goes with them).")
+final class DeleteCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Main main;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ServerOptions server;
+
+    @Option(names = {"-f", "--filename"}, paramLabel = "PATH", description = "Delete the objects in these manifests.")
+    List<String> files = new ArrayList<>();
+
+    @Option(names = {"-n", "--namespace"}, paramLabel = "NAMESPACE", defaultValue = "default",
+            description = "The namespace (default: ${DEFAULT-VALUE}).")
+    String namespace;
+
+    @Option(names = "--grace-period", paramLabel = "SECONDS", description = "Seconds pods get to stop (0: at once).")
+    Long gracePeriod;
+
+    @Option(names = "--now", description = "Same as --grace-period=1.")
+    boolean now;
+
+    @Option(names = "--ignore-not-found", description = "Treat objects that do not exist as deleted.")
+    boolean ignoreNotFound;
+
+    @Parameters(paramLabel = "TYPE NAME", description = "A type (svc, deploy, pod...) and one or more names, or TYPE/NAME.")
+    List<String> args = new ArrayList<>();
+
+    private record Target(ResourceKind kind, String namespace, String name) {
+    }
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        List<Target> targets = new ArrayList<>();
+        if (!files.isEmpty()) {
+            if (!args.isEmpty()) {
+                throw new Main.CliException("names cannot be provided when a path is specified");
+            }
+            Manifests.Loaded loaded = Manifests.load(files, main.stdin);
+            if (!loaded.ok()) {
+                Output.problems(err, loaded.problems());
+                return 1;
+            }
+            for (ObjectDecoder.Decoded d : loaded.objects()) {
+                String objectNamespace = d.object().getMetadata().getNamespace();
+                targets.add(new Target(d.kind(), objectNamespace == null || objectNamespace.isEmpty() ? namespace : objectNamespace,
+                        d.object().getMetadata().getName()));
+            }
+        } else if (args.isEmpty()) {
+            throw new Main.CliException("You must provide one or more resources by argument or filename.");
+        } else if (args.getFirst().contains("/")) {
+            for (String ref : args) {
+                String[] parts = ref.split("/", 2);
+                targets.add(new Target(GetCommand.kind(parts[0]), namespace, parts[1]));
+            }
+        } else {
+            ResourceKind kind = GetCommand.kind(args.getFirst());
+            if (args.size() < 2) {
+                throw new Main.CliException("resource(s) were provided, but no name was specified");
+            }
+            for (String name : args.subList(1, args.size())) {
+                targets.add(new Target(kind, namespace, name));
+            }
+        }
+        Long grace = now ? Long.valueOf(1) : gracePeriod;
+        int failures = 0;
+        try (AdminClient client = server.client()) {
+            for (Target t : targets) {
+                String path = t.kind.objectPath(t.namespace, t.name) + (grace == null ? "" : "?gracePeriodSeconds=" + grace);
+                AdminClient.Response response = client.delete(path);
+                if (response.ok()) {
+                    out.println(t.kind.singular() + (t.kind.group().isEmpty() ? "" : "." + t.kind.group()) + " "
+                            + GoValues.quote(t.name) + " deleted");
+                } else if (response.status() == 404 && ignoreNotFound) {
+                    continue;
+                } else {
+                    err.println(new ApiException(Json.read(response.body(), Status.class)).kubectlMessage());
+                    failures++;
+                }
+            }
+        }
+        return failures == 0 ? 0 : 1;
+    }
+}

@@ -1,0 +1,93 @@
+package dev.portway.cli;
+
+import dev.portway.Version;
+import dev.portway.api.ApiException;
+import java.io.InputStream;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code portway}: a local Kubernetes-style cluster whose NodePort and LoadBalancer Services
+ * carry real traffic, and the kubectl-like commands that drive it.
+ *
+ * <p>Exit codes: 0 success, 1 the operation failed, 2 usage error.
+ */
+@Command(name = "portway",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.VersionProvider.class,
+        description = "NodePort and LoadBalancer Services that carry real traffic, on one machine or many.",
+        subcommands = {
+                UpCommand.class,
+                ApplyCommand.class,
+                GetCommand.class,
+                DescribeCommand.class,
+                DeleteCommand.class,
+                ValidateCommand.class,
+                CommandLine.HelpCommand.class,
+        })
+public final class Main implements Callable<Integer> {
+
+    final Clock clock;
+    final InputStream stdin;
+
+    @Spec
+    CommandSpec spec;
+
+    public Main() {
+        this(Clock.systemUTC(), System.in);
+    }
+
+    public Main(Clock clock, InputStream stdin) {
+        this.clock = clock;
+        this.stdin = stdin;
+    }
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+        return 0;
+    }
+
+    /** A command line with Portway's error handling: one {@code error: ...} line, exit code 1. */
+    public static CommandLine commandLine(Main main) {
+        CommandLine cl = new CommandLine(main);
+        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            String message = switch (e) {
+                case AdminClient.UnreachableException u -> "error: " + u.getMessage();
+                case ApiException api -> api.kubectlMessage();
+                case CliException c -> "error: " + c.getMessage();
+                default -> "error: " + e;
+            };
+            commandLine.getErr().println(message);
+            if (!(e instanceof AdminClient.UnreachableException) && !(e instanceof ApiException) && !(e instanceof CliException)) {
+                e.printStackTrace(commandLine.getErr());
+            }
+            return 1;
+        });
+        return cl;
+    }
+
+    public static void main(String[] args) {
+        int code = commandLine(new Main()).execute(args);
+        System.exit(code);
+    }
+
+    /** The version from the jar manifest. */
+    static final class VersionProvider implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"portway " + Version.VERSION};
+        }
+    }
+
+    /** A failure with a message for the user (printed as {@code error: ...}, exit 1). */
+    static final class CliException extends RuntimeException {
+        CliException(String message) {
+            super(message);
+        }
+    }
+}

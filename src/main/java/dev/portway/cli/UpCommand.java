@@ -1,0 +1,126 @@
+package dev.portway.cli;
+
+import dev.portway.api.decode.Manifests;
+import dev.portway.api.decode.ObjectDecoder;
+import dev.portway.control.ApiServer;
+import dev.portway.control.ClusterConfig;
+import dev.portway.control.alloc.PortRange;
+import dev.portway.net.Cidr;
+import dev.portway.net.Transport;
+import dev.portway.runtime.LocalCluster;
+import dev.portway.runtime.LocalClusterOptions;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/** {@code portway up}: runs a local cluster until Ctrl-C. */
+@Command(name = "up", description = {
+        "Run a local cluster in this process until Ctrl-C: nodes on loopback addresses, pods as",
+        "processes, and Services whose ClusterIP, NodePort and LoadBalancer addresses carry real traffic."})
+final class UpCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Main main;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-f", "--filename"}, paramLabel = "PATH",
+            description = "Run these manifests (file, directory or -) instead of the built-in example.")
+    List<String> files = new ArrayList<>();
+
+    @Option(names = "--admin-address", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:8001",
+            description = "Where the admin API (what the other commands talk to) listens (default: ${DEFAULT-VALUE}).")
+    String adminAddress;
+
+    @Option(names = "--nodes", paramLabel = "N", defaultValue = "2", description = "How many nodes (default: ${DEFAULT-VALUE}).")
+    int nodes;
+
+    @Option(names = "--service-node-port-range", paramLabel = "RANGE", defaultValue = "30000-32767",
+            description = "Where nodePorts come from (default: ${DEFAULT-VALUE}).")
+    String nodePortRange;
+
+    @Option(names = "--service-cluster-ip-range", paramLabel = "CIDR", defaultValue = "127.2.0.0/16",
+            description = "Where ClusterIPs come from (default: ${DEFAULT-VALUE}).")
+    String serviceCidr;
+
+    @Option(names = "--default-pool", paramLabel = "CIDR|none", defaultValue = LocalClusterOptions.DEFAULT_POOL,
+            description = "The built-in LoadBalancer address pool, or none (default: ${DEFAULT-VALUE}).")
+    String defaultPool;
+
+    @Option(names = "--transport", paramLabel = "io_uring|epoll|nio",
+            description = "Socket implementation (default: the fastest that works here).")
+    String transport;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        List<HasMetadata> objects = new ArrayList<>();
+        if (!files.isEmpty()) {
+            Manifests.Loaded loaded = Manifests.load(files, main.stdin);
+            Output.warnings(err, loaded.objects());
+            if (!loaded.ok()) {
+                Output.problems(err, loaded.problems());
+                return 1;
+            }
+            loaded.objects().forEach((ObjectDecoder.Decoded d) -> objects.add(d.object()));
+        }
+        ClusterConfig config = ClusterConfig.local()
+                .withNodePortRange(PortRange.parse(nodePortRange))
+                .withServiceCidr(Cidr.parse(serviceCidr).orElseThrow(() -> new Main.CliException("not a CIDR: " + serviceCidr)));
+        LocalClusterOptions options = LocalClusterOptions.defaults()
+                .withClusterConfig(config)
+                .withAdminAddress(parseAddress(adminAddress))
+                .withNodes(nodes)
+                .withDefaultPool("none".equals(defaultPool) ? null : defaultPool)
+                .withTransport(transport == null ? Transport.best() : Transport.parse(transport));
+        LocalCluster cluster = new LocalCluster(options);
+        try {
+            cluster.start();
+        } catch (RuntimeException e) {
+            cluster.close();
+            throw new Main.CliException("cannot start: " + e.getMessage());
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            cluster.close();
+            stopped.countDown();
+        }, "portway-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            if (!objects.isEmpty()) {
+                for (ApiServer.Applied a : cluster.apply(objects)) {
+                    out.println(a.key().kind().objectRef(a.key().name()) + " " + a.action().word());
+                }
+            }
+        } catch (ApiServer.ApplyException e) {
+            e.failures().forEach(f -> err.println(f.error().kubectlMessage()));
+            err.println("error: nothing was applied");
+            Runtime.getRuntime().removeShutdownHook(hook);
+            cluster.close();
+            return 1;
+        }
+        out.println("Portway is up. Admin API: " + cluster.adminUrl() + " (Ctrl-C to stop)");
+        out.flush();
+        stopped.await();
+        return 0;
+    }
+
+    static InetSocketAddress parseAddress(String text) {
+        int colon = text.lastIndexOf(':');
+        if (colon < 0) {
+            throw new Main.CliException("address " + text + " (expected: HOST:PORT)");
+        }
+        return new InetSocketAddress(text.substring(0, colon), Integer.parseInt(text.substring(colon + 1)));
+    }
+}

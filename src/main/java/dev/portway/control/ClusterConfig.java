@@ -1,0 +1,49 @@
+package dev.portway.control;
+
+import dev.portway.api.validation.ValidationOptions;
+import dev.portway.control.alloc.PortRange;
+import dev.portway.net.Cidr;
+import java.time.Clock;
+import java.util.Objects;
+
+/**
+ * The cluster-wide settings an API server is started with.
+ *
+ * @param serviceCidr       where ClusterIPs come from ({@code --service-cluster-ip-range})
+ * @param nodePortRange     where nodePorts come from ({@code --service-node-port-range})
+ * @param validation        where validation departs from the API server's (loopback in local mode)
+ * @param loadBalancerClass the {@code spec.loadBalancerClass} this Portway implements; Services
+ *                          with no class are always handled
+ * @param clock             the time source for timestamps
+ */
+public record ClusterConfig(Cidr serviceCidr, PortRange nodePortRange, ValidationOptions validation,
+                            String loadBalancerClass, Clock clock) {
+
+    public static final String DEFAULT_LOAD_BALANCER_CLASS = "portway.dev/loadbalancer";
+
+    public ClusterConfig {
+        Objects.requireNonNull(serviceCidr, "serviceCidr");
+        Objects.requireNonNull(nodePortRange, "nodePortRange");
+        Objects.requireNonNull(validation, "validation");
+        Objects.requireNonNull(loadBalancerClass, "loadBalancerClass");
+        Objects.requireNonNull(clock, "clock");
+    }
+
+    /** Local mode: services on 127.2.0.0/16, nodePorts 30000-32767, loopback allowed. */
+    public static ClusterConfig local() {
+        return new ClusterConfig(Cidr.of("127.2.0.0/16"), PortRange.DEFAULT_NODE_PORTS, ValidationOptions.LOCAL,
+                DEFAULT_LOAD_BALANCER_CLASS, Clock.systemUTC());
+    }
+
+    public ClusterConfig withNodePortRange(PortRange range) {
+        return new ClusterConfig(serviceCidr, range, validation, loadBalancerClass, clock);
+    }
+
+    public ClusterConfig withServiceCidr(Cidr cidr) {
+        return new ClusterConfig(cidr, nodePortRange, validation, loadBalancerClass, clock);
+    }
+
+    public ClusterConfig withClock(Clock c) {
+        return new ClusterConfig(serviceCidr, nodePortRange, validation, loadBalancerClass, c);
+    }
+}

@@ -1,0 +1,177 @@
+package dev.portway.control;
+
+import dev.portway.api.ApiException;
+import dev.portway.store.Store;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The control thread: it owns the {@link ApiServer}, runs every write and every controller, one
+ * at a time, so the control plane needs no locks. After each committed change it runs a
+ * reconcile pass over all controllers; passes repeat until nothing changes.
+ *
+ * <p>Other threads (the admin API on Netty's event loops, the CLI in tests) reach it through
+ * {@link #submit} and {@link #call}.
+ */
+public final class ControlPlane implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ControlPlane.class);
+
+    private final Store store;
+    private final ApiServer api;
+    private final EventRecorder events;
+    private final ScheduledExecutorService executor;
+    private final List<Controller> controllers = new CopyOnWriteArrayList<>();
+    private volatile Thread thread;
+    private boolean reconcileQueued;
+
+    public ControlPlane(Store store, ClusterConfig config, Random random) {
+        this.store = store;
+        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "portway-control");
+            t.setDaemon(true);
+            thread = t;
+            return t;
+        });
+        this.api = call(() -> new ApiServer(store, config, random));
+        this.events = new EventRecorder(store, config.clock());
+        store.watch(batch -> requestReconcile());
+        addController(new LoadBalancerController(api, events));
+    }
+
+    public Store store() {
+        return store;
+    }
+
+    /** The API server. Use it on the control thread only ({@link #call}, {@link #submit}). */
+    public ApiServer api() {
+        return api;
+    }
+
+    public EventRecorder events() {
+        return events;
+    }
+
+    public void addController(Controller controller) {
+        controllers.add(controller);
+        requestReconcile();
+    }
+
+    public boolean inControlThread() {
+        return Thread.currentThread() == thread;
+    }
+
+    /** Runs {@code task} on the control thread. */
+    public <T> CompletableFuture<T> submit(Callable<T> task) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        if (inControlThread()) {
+            complete(result, task);
+            return result;
+        }
+        try {
+            executor.execute(() -> complete(result, task));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            result.completeExceptionally(new IllegalStateException("the control plane is stopped"));
+        }
+        return result;
+    }
+
+    private static <T> void complete(CompletableFuture<T> result, Callable<T> task) {
+        try {
+            result.complete(task.call());
+        } catch (Throwable t) {
+            result.completeExceptionally(t);
+        }
+    }
+
+    /** Runs {@code task} on the control thread and waits for it; its exceptions are rethrown as they are. */
+    public <T> T call(Callable<T> task) {
+        try {
+            return submit(task).join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw e;
+        }
+    }
+
+    /** Queues a reconcile pass (at most one is queued at a time). */
+    public void requestReconcile() {
+        if (inControlThread()) {
+            queueReconcile();
+        } else {
+            try {
+                executor.execute(this::queueReconcile);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // stopping
+            }
+        }
+    }
+
+    private void queueReconcile() {
+        if (!reconcileQueued) {
+            reconcileQueued = true;
+            executor.execute(this::reconcile);
+        }
+    }
+
+    /** Runs {@code task} on the control thread after {@code delay}, then reconciles. */
+    public ScheduledFuture<?> schedule(Runnable task, Duration delay) {
+        return executor.schedule(() -> {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                log.warn("scheduled task failed", e);
+            }
+            queueReconcile();
+        }, delay.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void reconcile() {
+        reconcileQueued = false;
+        for (Controller c : controllers) {
+            try {
+                c.reconcile();
+            } catch (ApiException e) {
+                log.warn("{}: {}", c.getClass().getSimpleName(), e.getMessage());
+            } catch (RuntimeException e) {
+                log.error("{} failed", c.getClass().getSimpleName(), e);
+            }
+        }
+    }
+
+    /** Waits until every queued pass has run (tests; startup). */
+    public void awaitIdle() {
+        for (int i = 0; i < 100; i++) {
+            boolean idle = call(() -> !reconcileQueued);
+            if (idle) {
+                return;
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+        try {
+            executor.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,263 @@
+package dev.portway.control;
+
+import dev.portway.api.GoValues;
+import dev.portway.api.metallb.IPAddressPool;
+import dev.portway.api.metallb.IPAddressPoolStatus;
+import dev.portway.control.alloc.LoadBalancerAllocationException;
+import dev.portway.control.alloc.LoadBalancerAllocator;
+import dev.portway.net.Ipv4;
+import dev.portway.store.Store;
+import io.fabric8.kubernetes.api.model.LoadBalancerIngress;
+import io.fabric8.kubernetes.api.model.LoadBalancerStatus;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceStatus;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * The LoadBalancer implementation's controller, as MetalLB's: assigns an address from the
+ * IPAddressPools to each LoadBalancer Service of its class and writes it to
+ * {@code status.loadBalancer.ingress}.
+ *
+ * <p>An address, once assigned, stays with its Service for the Service's life: every pass
+ * re-assigns the addresses Services already hold before handing out new ones, so neither a
+ * restart nor the order of events can move it. Services that get no address stay
+ * {@code <pending>} and are retried on every pass, so they get one as soon as one frees.
+ */
+final class LoadBalancerController implements Controller {
+
+    static final String COMPONENT = "portway-controller";
+    static final String ANNOTATION_ADDRESS_POOL = "metallb.io/address-pool";
+    static final String ANNOTATION_LOAD_BALANCER_IPS = "metallb.io/loadBalancerIPs";
+    static final String ANNOTATION_ALLOW_SHARED_IP = "metallb.io/allow-shared-ip";
+    static final String ANNOTATION_ALLOCATED_FROM_POOL = "metallb.io/ip-allocated-from-pool";
+    private static final String DEPRECATED_PREFIX = "metallb.universe.tf/";
+
+    private final ApiServer api;
+    private final Store store;
+    private final EventRecorder events;
+    private final String loadBalancerClass;
+    private final LoadBalancerAllocator allocator = new LoadBalancerAllocator();
+    /** The last failure reported per Service, so a pending Service does not flood its events. */
+    private final Map<String, String> lastFailure = new HashMap<>();
+
+    LoadBalancerController(ApiServer api, EventRecorder events) {
+        this.api = api;
+        this.store = api.store();
+        this.events = events;
+        this.loadBalancerClass = api.config().loadBalancerClass();
+    }
+
+    @Override
+    public void reconcile() {
+        List<IPAddressPool> pools = store.list(IPAddressPool.class);
+        allocator.setPools(pools);
+        Map<String, Service> ours = new LinkedHashMap<>();
+        for (Service svc : store.list(Service.class)) {
+            if (isOurs(svc)) {
+                ours.put(key(svc), svc);
+            }
+        }
+        for (String key : allocator.allocatedKeys()) {
+            if (!ours.containsKey(key)) {
+                allocator.unassign(key);
+            }
+        }
+        lastFailure.keySet().retainAll(ours.keySet());
+        // Services that hold an address go first, oldest first, so that they keep it.
+        List<Service> ordered = new ArrayList<>(ours.values());
+        ordered.sort(Comparator.comparing((Service s) -> currentIp(s) == null)
+                .thenComparing(s -> Objects.toString(s.getMetadata().getCreationTimestamp(), ""))
+                .thenComparing(LoadBalancerController::key));
+        for (Service svc : ordered) {
+            converge(svc, !pools.isEmpty());
+        }
+        updatePoolStatus(pools);
+    }
+
+    private boolean isOurs(Service svc) {
+        if (!"LoadBalancer".equals(svc.getSpec().getType())) {
+            return false;
+        }
+        String cls = svc.getSpec().getLoadBalancerClass();
+        return cls == null || cls.equals(loadBalancerClass);
+    }
+
+    private void converge(Service svc, boolean havePools) {
+        String key = key(svc);
+        if (!havePools) {
+            allocator.unassign(key);
+            fail(svc, "no IPAddressPool is configured");
+            return;
+        }
+        if (svc.getSpec().getClusterIP() == null || svc.getSpec().getClusterIP().isEmpty()) {
+            return;
+        }
+        LoadBalancerAllocator.Request req = LoadBalancerAllocator.Request.of(svc, annotation(svc, ANNOTATION_ALLOW_SHARED_IP));
+        Long current = currentIp(svc);
+        Long desired;
+        try {
+            desired = desiredIp(svc);
+        } catch (IllegalArgumentException e) {
+            report(svc, "LoadBalancerFailed", "invalid requested loadbalancer IPs: " + e.getMessage());
+            return;
+        }
+        String desiredPool = annotation(svc, ANNOTATION_ADDRESS_POOL);
+        if (current != null) {
+            try {
+                allocator.assign(req, current);
+            } catch (LoadBalancerAllocationException e) {
+                events.normal(svc, "ClearAssignment", "current IP for " + GoValues.quote(key)
+                        + " not allowed by config, will attempt for new IP assignment: " + e.getMessage(), COMPONENT);
+                allocator.unassign(key);
+                current = null;
+            }
+            if (current != null && desiredPool != null && !desiredPool.equals(allocator.poolOf(key))) {
+                allocator.unassign(key);
+                current = null;
+            }
+            if (current != null && desired != null && !desired.equals(current)) {
+                allocator.unassign(key);
+                current = null;
+            }
+        }
+        if (current == null) {
+            try {
+                if (desired != null) {
+                    allocator.assign(req, desired);
+                    if (desiredPool != null && !desiredPool.equals(allocator.poolOf(key))) {
+                        allocator.unassign(key);
+                        throw new LoadBalancerAllocationException("requested loadBalancer IP(s) [" + GoValues.quote(Ipv4.format(desired))
+                                + "] is not compatible with requested address pool " + desiredPool);
+                    }
+                    current = desired;
+                } else if (desiredPool != null) {
+                    current = allocator.allocateFromPool(req, desiredPool);
+                } else {
+                    current = allocator.allocate(req);
+                }
+            } catch (LoadBalancerAllocationException e) {
+                fail(svc, e.getMessage());
+                return;
+            }
+            lastFailure.remove(key);
+            events.normal(svc, "IPAllocated", "Assigned IP [" + GoValues.quote(Ipv4.format(current)) + "]", COMPONENT);
+        }
+        String ip = Ipv4.format(current);
+        String pool = allocator.poolOf(key);
+        api.mutate(Service.class, svc.getMetadata().getNamespace(), svc.getMetadata().getName(), s -> {
+            LoadBalancerIngress ingress = new LoadBalancerIngress();
+            ingress.setIp(ip);
+            ingress.setIpMode("VIP");
+            if (s.getStatus() == null) {
+                s.setStatus(new ServiceStatus());
+            }
+            s.getStatus().setLoadBalancer(new LoadBalancerStatus(new ArrayList<>(List.of(ingress))));
+            if (s.getMetadata().getAnnotations() == null) {
+                s.getMetadata().setAnnotations(new LinkedHashMap<>());
+            }
+            s.getMetadata().getAnnotations().put(ANNOTATION_ALLOCATED_FROM_POOL, pool);
+            return s;
+        });
+    }
+
+    /** The Service stays pending: its status is cleared and the failure reported once. */
+    private void fail(Service svc, String reason) {
+        report(svc, "AllocationFailed", "Failed to allocate IP for " + GoValues.quote(key(svc)) + ": " + reason);
+        api.mutate(Service.class, svc.getMetadata().getNamespace(), svc.getMetadata().getName(), s -> {
+            if (s.getStatus() != null) {
+                s.getStatus().setLoadBalancer(new LoadBalancerStatus());
+            }
+            if (s.getMetadata().getAnnotations() != null) {
+                s.getMetadata().getAnnotations().remove(ANNOTATION_ALLOCATED_FROM_POOL);
+            }
+            return s;
+        });
+    }
+
+    private void report(Service svc, String reason, String message) {
+        if (!message.equals(lastFailure.put(key(svc), message))) {
+            events.warning(svc, reason, message, COMPONENT);
+        }
+    }
+
+    private void updatePoolStatus(List<IPAddressPool> pools) {
+        Map<String, long[]> counters = allocator.counters();
+        for (IPAddressPool pool : pools) {
+            long[] c = counters.get(pool.getMetadata().getName());
+            if (c == null) {
+                continue;
+            }
+            api.mutate(IPAddressPool.class, pool.getMetadata().getNamespace(), pool.getMetadata().getName(), p -> {
+                p.setStatus(new IPAddressPoolStatus(c[0], c[1]));
+                return p;
+            });
+        }
+    }
+
+    /** The address requested by annotation or (deprecated) spec.loadBalancerIP, if any. */
+    private static Long desiredIp(Service svc) {
+        String annotation = annotation(svc, ANNOTATION_LOAD_BALANCER_IPS);
+        String specIp = svc.getSpec().getLoadBalancerIP();
+        boolean hasSpec = specIp != null && !specIp.isEmpty();
+        if (annotation == null && !hasSpec) {
+            return null;
+        }
+        if (annotation != null && hasSpec) {
+            throw new IllegalArgumentException("service can not have both " + ANNOTATION_LOAD_BALANCER_IPS + " and svc.Spec.LoadBalancerIP");
+        }
+        if (annotation != null) {
+            List<String> ips = List.of(annotation.split(",")).stream().map(String::trim).collect(Collectors.toList());
+            if (ips.size() != 1) {
+                throw new IllegalArgumentException("invalid " + ANNOTATION_LOAD_BALANCER_IPS + ": " + GoValues.quote(annotation)
+                        + " (Portway's service network is IPv4 only: one address)");
+            }
+            return Ipv4.parse(ips.getFirst()).orElseThrow(() ->
+                    new IllegalArgumentException("invalid " + ANNOTATION_LOAD_BALANCER_IPS + ": " + GoValues.quote(annotation)));
+        }
+        return Ipv4.parse(specIp).orElseThrow(() -> new IllegalArgumentException("invalid spec.loadBalancerIP " + GoValues.quote(specIp)));
+    }
+
+    private static Long currentIp(Service svc) {
+        if (svc.getStatus() == null || svc.getStatus().getLoadBalancer() == null || svc.getStatus().getLoadBalancer().getIngress() == null) {
+            return null;
+        }
+        for (LoadBalancerIngress in : svc.getStatus().getLoadBalancer().getIngress()) {
+            if (in.getIp() != null) {
+                var ip = Ipv4.parse(in.getIp());
+                if (ip.isPresent()) {
+                    return ip.get();
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The stable annotation, or its deprecated {@code metallb.universe.tf/} twin. */
+    private static String annotation(Service svc, String name) {
+        Map<String, String> a = svc.getMetadata().getAnnotations();
+        if (a == null) {
+            return null;
+        }
+        if (a.containsKey(name)) {
+            return a.get(name);
+        }
+        return a.get(DEPRECATED_PREFIX + name.substring(name.indexOf('/') + 1));
+    }
+
+    static String key(Service svc) {
+        return svc.getMetadata().getNamespace() + "/" + svc.getMetadata().getName();
+    }
+
+    /** Keys of Services currently holding an address (for tests and status). */
+    Set<String> allocatedKeys() {
+        return allocator.allocatedKeys();
+    }
+}

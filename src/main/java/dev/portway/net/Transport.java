@@ -1,0 +1,106 @@
+package dev.portway.net;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringDatagramChannel;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.Locale;
+
+/**
+ * The socket implementation: Linux's epoll or io_uring through Netty's native transports where
+ * they load, Java NIO otherwise. Every Portway socket comes from here.
+ */
+public enum Transport {
+    IO_URING, EPOLL, NIO;
+
+    /**
+     * The best transport that works here, or the one named by the system property
+     * {@code portway.transport} (io_uring, epoll, nio).
+     */
+    public static Transport best() {
+        String wanted = System.getProperty("portway.transport", "").toLowerCase(Locale.ROOT);
+        return switch (wanted) {
+            case "io_uring", "iouring" -> IoUring.isAvailable() ? IO_URING : fallback();
+            case "epoll" -> Epoll.isAvailable() ? EPOLL : NIO;
+            case "nio" -> NIO;
+            default -> fallback();
+        };
+    }
+
+    private static Transport fallback() {
+        return Epoll.isAvailable() ? EPOLL : NIO;
+    }
+
+    public static Transport parse(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "io_uring", "iouring", "io-uring" -> IO_URING;
+            case "epoll" -> EPOLL;
+            case "nio" -> NIO;
+            default -> throw new IllegalArgumentException("transport " + name + " (expected: io_uring, epoll or nio)");
+        };
+    }
+
+    /** Whether this transport can run on this machine. */
+    public boolean isAvailable() {
+        return switch (this) {
+            case IO_URING -> IoUring.isAvailable();
+            case EPOLL -> Epoll.isAvailable();
+            case NIO -> true;
+        };
+    }
+
+    public EventLoopGroup newGroup(int threads, String name) {
+        IoHandlerFactory factory = switch (this) {
+            case IO_URING -> IoUringIoHandler.newFactory();
+            case EPOLL -> EpollIoHandler.newFactory();
+            case NIO -> NioIoHandler.newFactory();
+        };
+        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), factory);
+    }
+
+    public Class<? extends ServerChannel> serverChannel() {
+        return switch (this) {
+            case IO_URING -> IoUringServerSocketChannel.class;
+            case EPOLL -> EpollServerSocketChannel.class;
+            case NIO -> NioServerSocketChannel.class;
+        };
+    }
+
+    public Class<? extends SocketChannel> socketChannel() {
+        return switch (this) {
+            case IO_URING -> IoUringSocketChannel.class;
+            case EPOLL -> EpollSocketChannel.class;
+            case NIO -> NioSocketChannel.class;
+        };
+    }
+
+    public Class<? extends DatagramChannel> datagramChannel() {
+        return switch (this) {
+            case IO_URING -> IoUringDatagramChannel.class;
+            case EPOLL -> EpollDatagramChannel.class;
+            case NIO -> NioDatagramChannel.class;
+        };
+    }
+
+    @Override
+    public String toString() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}

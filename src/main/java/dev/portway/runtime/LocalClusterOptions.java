@@ -1,0 +1,56 @@
+package dev.portway.runtime;
+
+import dev.portway.control.ClusterConfig;
+import dev.portway.net.Transport;
+import java.net.InetSocketAddress;
+import java.util.Objects;
+
+/**
+ * How a {@link LocalCluster} is laid out.
+ *
+ * @param clusterConfig the API server's settings (service CIDR, node port range...)
+ * @param adminAddress  where the admin API listens (port 0: any free port)
+ * @param nodes         how many nodes (loopback addresses 127.0.10.1, .2, ...)
+ * @param defaultPool   the default LoadBalancer pool's addresses, or null for none
+ * @param transport     the socket implementation
+ */
+public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress adminAddress, int nodes,
+                                  String defaultPool, Transport transport) {
+
+    public static final String DEFAULT_POOL = "127.3.0.0/24";
+
+    public LocalClusterOptions {
+        Objects.requireNonNull(clusterConfig, "clusterConfig");
+        Objects.requireNonNull(adminAddress, "adminAddress");
+        Objects.requireNonNull(transport, "transport");
+        if (nodes < 1 || nodes > 254) {
+            throw new IllegalArgumentException("nodes: " + nodes + " (expected: 1-254)");
+        }
+    }
+
+    /** The defaults of {@code portway up}, with the admin API on an ephemeral port. */
+    public static LocalClusterOptions defaults() {
+        return new LocalClusterOptions(ClusterConfig.local(), new InetSocketAddress("127.0.0.1", 0), 2, DEFAULT_POOL,
+                Transport.best());
+    }
+
+    public LocalClusterOptions withAdminAddress(InetSocketAddress address) {
+        return new LocalClusterOptions(clusterConfig, address, nodes, defaultPool, transport);
+    }
+
+    public LocalClusterOptions withNodes(int n) {
+        return new LocalClusterOptions(clusterConfig, adminAddress, n, defaultPool, transport);
+    }
+
+    public LocalClusterOptions withDefaultPool(String pool) {
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, pool, transport);
+    }
+
+    public LocalClusterOptions withClusterConfig(ClusterConfig config) {
+        return new LocalClusterOptions(config, adminAddress, nodes, defaultPool, transport);
+    }
+
+    public LocalClusterOptions withTransport(Transport t) {
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, t);
+    }
+}
