@@ -132,9 +132,11 @@ public final class ApiServer {
         List<Failure> failures = new ArrayList<>();
         List<Planned> planned = new ArrayList<>();
         Map<Keys, HasMetadata> pending = new LinkedHashMap<>();
+        Transaction batch = new Transaction();
         for (int i = 0; i < objects.size(); i++) {
             HasMetadata input = objects.get(i);
             Keys key = null;
+            Transaction txn = new Transaction();
             try {
                 HasMetadata object = Json.copy(input);
                 ResourceKind kind = ResourceKind.of(object);
@@ -144,36 +146,38 @@ public final class ApiServer {
                 HasMetadata existing = pending.containsKey(key) ? pending.get(key) : store.get(kind, key.namespace(), key.name()).orElse(null);
                 recordLastApplied(input, object);
                 Planned plan = existing == null ? planCreate(kind, object) : planUpdate(kind, object, existing);
+                if (plan.action != Action.UNCHANGED) {
+                    // As in the API server, allocation comes before validation.
+                    allocate(plan, pending, txn);
+                    List<FieldError> errs = plan.old == null ? validator.validateCreate(plan.object)
+                            : validator.validateUpdate(plan.object, plan.old);
+                    if (!errs.isEmpty()) {
+                        throw ApiException.invalid(kind, plan.object.getMetadata().getName(), errs);
+                    }
+                }
+                batch.absorb(txn);
                 pending.put(key, plan.object);
                 planned.add(plan);
             } catch (ApiException e) {
+                txn.revert();
                 failures.add(new Failure(i, key, e));
             }
         }
         if (!failures.isEmpty()) {
+            batch.revert();
             throw new ApplyException(failures);
         }
-        Transaction txn = new Transaction();
-        for (int i = 0; i < planned.size(); i++) {
-            Planned plan = planned.get(i);
-            try {
-                allocate(plan, planned, txn);
-            } catch (ApiException e) {
-                txn.revert();
-                throw new ApplyException(List.of(new Failure(i, Keys.of(plan.object), e)));
-            }
-        }
         if (dryRun) {
-            txn.revert();
+            batch.revert();
         } else {
-            txn.commit();
-            Store.Batch batch = store.begin();
+            batch.commit();
+            Store.Batch writes = store.begin();
             for (Planned plan : planned) {
                 if (plan.action != Action.UNCHANGED) {
-                    batch.put(plan.object);
+                    writes.put(plan.object);
                 }
             }
-            batch.commit();
+            writes.commit();
         }
         List<Applied> applied = new ArrayList<>();
         for (Planned plan : planned) {
@@ -307,10 +311,6 @@ public final class ApiServer {
             default -> {
             }
         }
-        List<FieldError> errs = validator.validateCreate(object);
-        if (!errs.isEmpty()) {
-            throw ApiException.invalid(kind, meta.getName(), errs);
-        }
         return new Planned(kind, object, null, Action.CREATED);
     }
 
@@ -342,10 +342,6 @@ public final class ApiServer {
         }
         if (Json.tree(object).equals(Json.tree(existing))) {
             return new Planned(kind, existing, existing, Action.UNCHANGED);
-        }
-        List<FieldError> errs = validator.validateUpdate(object, existing);
-        if (!errs.isEmpty()) {
-            throw ApiException.invalid(kind, meta.getName(), errs);
         }
         return new Planned(kind, object, existing, Action.CONFIGURED);
     }
@@ -398,44 +394,40 @@ public final class ApiServer {
         return Json.convert(tree, object.getClass());
     }
 
-    private void allocate(Planned plan, List<Planned> all, Transaction txn) {
-        if (plan.action == Action.UNCHANGED) {
-            return;
-        }
+    private void allocate(Planned plan, Map<Keys, HasMetadata> pending, Transaction txn) {
         if (plan.object instanceof Service svc) {
             if (plan.old == null) {
                 services.allocateCreate(svc, txn);
             } else {
                 services.allocateUpdate(svc, (Service) plan.old, txn);
             }
-            // The API server validates after allocating: an explicit nodePort outside the range fails in the allocator.
-            List<FieldError> errs = plan.old == null ? validator.validateCreate(svc) : validator.validateUpdate(svc, plan.old);
-            if (!errs.isEmpty()) {
-                throw ApiException.invalid(ResourceKind.SERVICE, svc.getMetadata().getName(), errs);
-            }
         } else if (plan.object instanceof IPAddressPool pool) {
-            checkPoolOverlap(pool, all);
+            checkPoolOverlap(pool, pending);
         }
     }
 
     /** MetalLB rejects pools whose addresses overlap another pool's. */
-    private void checkPoolOverlap(IPAddressPool pool, List<Planned> batch) {
+    private void checkPoolOverlap(IPAddressPool pool, Map<Keys, HasMetadata> pending) {
         Map<String, IPAddressPool> others = new HashMap<>();
         for (IPAddressPool p : store.list(IPAddressPool.class)) {
             others.put(p.getMetadata().getName(), p);
         }
-        for (Planned p : batch) {
-            if (p.object instanceof IPAddressPool other) {
+        for (HasMetadata p : pending.values()) {
+            if (p instanceof IPAddressPool other) {
                 others.put(other.getMetadata().getName(), other);
             }
         }
         others.remove(pool.getMetadata().getName());
-        List<String> entries = pool.getSpec().getAddresses();
+        List<String> entries = pool.getSpec() == null ? List.of() : pool.getSpec().getAddresses();
         for (int i = 0; i < entries.size(); i++) {
-            AddressRange range = AddressRange.parse(entries.get(i));
+            AddressRange range = parseOrNull(entries.get(i));
+            if (range == null) {
+                continue; // validation reports it
+            }
             for (IPAddressPool other : others.values()) {
                 for (String otherEntry : other.getSpec().getAddresses()) {
-                    if (range.overlaps(AddressRange.parse(otherEntry))) {
+                    AddressRange otherRange = parseOrNull(otherEntry);
+                    if (otherRange != null && range.overlaps(otherRange)) {
                         throw ApiException.invalid(ResourceKind.IP_ADDRESS_POOL, pool.getMetadata().getName(), List.of(
                                 FieldError.invalid(FieldPath.of("spec", "addresses").index(i), entries.get(i),
                                         "CIDR " + GoValues.quote(entries.get(i)) + " in pool " + GoValues.quote(pool.getMetadata().getName())
@@ -444,6 +436,14 @@ public final class ApiServer {
                     }
                 }
             }
+        }
+    }
+
+    private static AddressRange parseOrNull(String entry) {
+        try {
+            return AddressRange.parse(entry);
+        } catch (IllegalArgumentException e) {
+            return null;
         }
     }
 
@@ -567,6 +567,10 @@ public final class ApiServer {
         HasMetadata copy = Json.copy(object);
         normalizeMetadata(kind, copy, namespace);
         Planned plan = planCreate(kind, copy);
+        List<FieldError> errs = validator.validateCreate(plan.object);
+        if (!errs.isEmpty()) {
+            throw ApiException.invalid(kind, copy.getMetadata().getName(), errs);
+        }
         Store.Batch batch = store.begin();
         batch.put(plan.object);
         batch.commit();

@@ -227,6 +227,7 @@ final class ServiceRegistry {
 
     /** {@code allocateCreate}: ClusterIP, then nodePorts, then the healthCheckNodePort. */
     void allocateCreate(Service svc, Transaction txn) {
+        checkClusterIpFields(svc);
         initIpFamilies(svc, null);
         allocateClusterIp(svc, txn);
         ServiceSpec spec = svc.getSpec();
@@ -240,6 +241,7 @@ final class ServiceRegistry {
 
     /** {@code allocateUpdate}. */
     void allocateUpdate(Service svc, Service old, Transaction txn) {
+        checkClusterIpFields(svc);
         initIpFamilies(svc, old);
         ServiceSpec n = svc.getSpec();
         ServiceSpec o = old.getSpec();
@@ -268,6 +270,14 @@ final class ServiceRegistry {
         } else if (needed && !needs) {
             int port = nz(o.getHealthCheckNodePort());
             txn.onCommit(() -> nodePorts.release(port));
+        }
+    }
+
+    /** The allocator refuses malformed ClusterIP fields with their validation errors, as the API server's does. */
+    private static void checkClusterIpFields(Service svc) {
+        List<FieldError> errs = ServiceValidation.clusterIpsRelatedFields(svc.getSpec());
+        if (!errs.isEmpty()) {
+            throw ApiException.invalid(ResourceKind.SERVICE, svc.getMetadata().getName(), errs);
         }
     }
 

@@ -24,6 +24,13 @@ final class Transaction {
         onCommit.add(action);
     }
 
+    /** Takes over what {@code other} would undo or do on commit; {@code other} is then finished. */
+    void absorb(Transaction other) {
+        other.check();
+        undo.addAll(other.undo);
+        onCommit.addAll(other.onCommit);
+    }
+
     void commit() {
         check();
         onCommit.forEach(Runnable::run);

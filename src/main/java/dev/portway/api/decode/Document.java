@@ -26,9 +26,9 @@ public record Document(String source, int index, JsonNode tree, Map<String, Loca
         return locations.get(path);
     }
 
-    /** {@code seed.yaml:16:5} for a field, or {@code seed.yaml} when its place is unknown. */
+    /** {@code seed.yaml:16:5} for a field (null: the document's start), or {@code seed.yaml} when unknown. */
     public String where(String path) {
-        Location l = path == null ? null : locations.get(path);
+        Location l = locations.get(path == null ? "" : path);
         return l == null ? source : source + ":" + l;
     }
 }

@@ -74,6 +74,7 @@ public final class DocumentParser {
                     continue;
                 }
                 Map<String, Location> locations = new HashMap<>();
+                locations.put("", YamlConverter.location(root.getStartMark()));
                 JsonNode tree = new YamlConverter(source, locations).convert(root, "");
                 if (tree.isNull() || (tree.isObject() && tree.isEmpty())) {
                     continue;
@@ -260,6 +261,8 @@ public final class DocumentParser {
             while (parser.nextToken() != null) {
                 index++;
                 Map<String, Location> locations = new HashMap<>();
+                JsonLocation start = parser.currentTokenLocation();
+                locations.put("", new Location(start.getLineNr(), start.getColumnNr()));
                 JsonNode tree = readJson(parser, "", locations);
                 documents.add(new Document(source, index, tree, Map.copyOf(locations)));
             }

@@ -3,6 +3,8 @@ package dev.portway.api.metallb;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
@@ -19,6 +21,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Version("v1beta1")
 @Kind("L2Advertisement")
 @Plural("l2advertisements")
+// KubernetesResource's own deserializer would turn this into a GenericKubernetesResource.
+@JsonDeserialize(using = JsonDeserializer.None.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"apiVersion", "kind", "metadata", "spec"})
 public class L2Advertisement implements HasMetadata, Namespaced {

@@ -326,7 +326,7 @@ public final class ServiceValidation {
     }
 
     /** {@code ValidateServiceClusterIPsRelatedFields}. */
-    static List<FieldError> clusterIpsRelatedFields(ServiceSpec spec) {
+    public static List<FieldError> clusterIpsRelatedFields(ServiceSpec spec) {
         List<FieldError> errs = new ArrayList<>();
         if (EXTERNAL_NAME.equals(spec.getType())) {
             return errs;

@@ -1,0 +1,196 @@
+package dev.portway.api.decode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portway.api.ResourceKind;
+import io.fabric8.kubernetes.api.model.Service;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Reading manifests: YAML and JSON, files, directories and stdin, and every way they go wrong. */
+class DecoderTest {
+
+    @Test
+    void malformedYamlNamesFileLineColumnAndWhatWasExpected() {
+        Manifests.Loaded loaded = Manifests.loadText("bad.yaml", """
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: web
+                 spec: {}
+                """);
+        assertThat(loaded.problems()).singleElement().satisfies(p -> {
+            assertThat(p.where()).isEqualTo("bad.yaml:5:2");
+            assertThat(p.message()).startsWith("invalid YAML: expected <block end>, but found '<block mapping start>'");
+            assertThat(p.message()).contains("(while parsing a block mapping that started at line 1, column 1)");
+        });
+    }
+
+    @Test
+    void duplicateKeysAreAnErrorAsTheyAreForTheApiServer() {
+        Manifests.Loaded loaded = Manifests.loadText("dup.yaml", """
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: web
+                spec:
+                  ports:
+                  - port: 80
+                    port: 81
+                """);
+        assertThat(loaded.problems()).singleElement().satisfies(p -> {
+            assertThat(p.where()).isEqualTo("dup.yaml:8:5");
+            assertThat(p.message()).isEqualTo("invalid YAML: mapping key \"port\" already defined at line 7");
+        });
+    }
+
+    @Test
+    void unknownKindAndVersionAreNamedWithFileAndDocument() {
+        Manifests.Loaded loaded = Manifests.loadText("kinds.yaml", """
+                apiVersion: v1
+                kind: Namespace
+                metadata:
+                  name: ok
+                ---
+                apiVersion: apps/v2
+                kind: Deployment
+                metadata:
+                  name: web
+                ---
+                apiVersion: example.com/v1
+                kind: Widget
+                """);
+        assertThat(loaded.objects()).hasSize(1);
+        assertThat(loaded.problems()).hasSize(2);
+        assertThat(loaded.problems().get(0).toString()).startsWith(
+                "kinds.yaml:6:1 (document 2): no matches for kind \"Deployment\" in version \"apps/v2\"\n"
+                        + "  hint: Deployment is served as apiVersion \"apps/v1\", not \"apps/v2\"");
+        assertThat(loaded.problems().get(1).toString()).startsWith(
+                "kinds.yaml:11:1 (document 3): no matches for kind \"Widget\" in version \"example.com/v1\"");
+    }
+
+    @Test
+    void missingKindIsReported() {
+        Manifests.Loaded loaded = Manifests.loadText("nokind.yaml", "apiVersion: v1\nmetadata:\n  name: x\n");
+        assertThat(loaded.problems()).singleElement().extracting(DecodeProblem::message)
+                .isEqualTo("error validating data: kind not set");
+    }
+
+    @Test
+    void aStringWhereANumberBelongsIsATypeErrorInGosWords() {
+        Manifests.Loaded loaded = Manifests.loadText("types.yaml", """
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: web
+                spec:
+                  ports:
+                  - port: "80"
+                """);
+        assertThat(loaded.problems()).singleElement().satisfies(p -> {
+            assertThat(p.where()).isEqualTo("types.yaml:7:5");
+            assertThat(p.message()).isEqualTo("Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal "
+                    + "string into Go struct field ServicePort.spec.ports.port of type int32");
+        });
+    }
+
+    @Test
+    void everyUnknownFieldIsListedWithHintsForFieldsOfANeighbour() {
+        Manifests.Loaded loaded = Manifests.loadText("svc.yaml", """
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: web
+                spec:
+                  targetPort: 8080
+                  ports:
+                  - port: 80
+                    bogus: true
+                """);
+        assertThat(loaded.problems()).singleElement().satisfies(p -> {
+            assertThat(p.message()).endsWith("strict decoding error: unknown field \"spec.targetPort\", unknown field \"spec.ports[0].bogus\"");
+            assertThat(p.hints()).containsExactly("\"targetPort\" is a field of spec.ports[*]: indent it under \"ports:\"");
+        });
+    }
+
+    @Test
+    void aFieldIndentedOneLevelTooDeepGetsAHint() {
+        Manifests.Loaded loaded = Manifests.loadText("deep.yaml", """
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: web
+                  labels:
+                    app: web
+                spec:
+                  ports:
+                  - port: 80
+                    type: NodePort
+                """);
+        assertThat(loaded.problems()).singleElement().satisfies(p -> {
+            assertThat(p.message()).endsWith("unknown field \"spec.ports[0].type\"");
+            assertThat(p.hints()).anySatisfy(h -> assertThat(h).contains("one level up").contains("spec.type"));
+        });
+    }
+
+    @Test
+    void jsonAndListsAndMultipleDocumentsDecode() {
+        Manifests.Loaded json = Manifests.loadText("list.json", """
+                {"apiVersion": "v1", "kind": "List", "items": [
+                  {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a"}, "spec": {"ports": [{"port": 80}]}},
+                  {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}, "data": {"k": "v"}}
+                ]}
+                """);
+        assertThat(json.problems()).isEmpty();
+        assertThat(json.objects()).extracting(ObjectDecoder.Decoded::kind).containsExactly(ResourceKind.SERVICE, ResourceKind.CONFIG_MAP);
+
+        Manifests.Loaded yaml = Manifests.loadText("multi.yaml", "---\n# nothing\n---\napiVersion: v1\nkind: Namespace\n"
+                + "metadata: {name: a}\n---\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n");
+        assertThat(yaml.problems()).isEmpty();
+        assertThat(yaml.objects()).hasSize(2);
+    }
+
+    @Test
+    void aJsonTypeErrorPointsAtTheLine() {
+        Manifests.Loaded json = Manifests.loadText("svc.json", """
+                {
+                  "apiVersion": "v1",
+                  "kind": "Service",
+                  "metadata": {"name": "a"},
+                  "spec": {
+                    "ports": [{"port": true}]
+                  }
+                }
+                """);
+        assertThat(json.problems()).singleElement().satisfies(p -> {
+            assertThat(p.where()).isEqualTo("svc.json:6:16");
+            assertThat(p.message()).endsWith("json: cannot unmarshal bool into Go struct field ServicePort.spec.ports.port of type int32");
+        });
+    }
+
+    @Test
+    void aDirectoryIsReadInNameOrderAndOnlyManifestFilesCount(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("b.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n");
+        Files.writeString(dir.resolve("a.yml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n");
+        Files.writeString(dir.resolve("c.json"), "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"c\"}}");
+        Files.writeString(dir.resolve("README.md"), "# not a manifest");
+        Manifests.Loaded loaded = Manifests.load(List.of(dir.toString()), System.in);
+        assertThat(loaded.problems()).isEmpty();
+        assertThat(loaded.objects()).extracting(o -> o.object().getMetadata().getName()).containsExactly("a", "b", "c");
+    }
+
+    @Test
+    void standardInputAndMissingPaths() {
+        var stdin = new ByteArrayInputStream("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}\n"
+                .getBytes(StandardCharsets.UTF_8));
+        Manifests.Loaded loaded = Manifests.load(List.of("-", "/nonexistent/x.yaml"), stdin);
+        assertThat(loaded.objects()).singleElement().extracting(o -> ((Service) o.object()).getMetadata().getName()).isEqualTo("s");
+        assertThat(loaded.problems()).singleElement().asString()
+                .isEqualTo("/nonexistent/x.yaml: the path \"/nonexistent/x.yaml\" does not exist");
+    }
+}

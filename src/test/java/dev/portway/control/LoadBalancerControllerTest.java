@@ -1,0 +1,223 @@
+package dev.portway.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portway.api.ResourceKind;
+import dev.portway.api.metallb.IPAddressPool;
+import dev.portway.store.Store;
+import dev.portway.testing.TestApi;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * LoadBalancer addresses from IPAddressPools, with MetalLB's rules: pending while a pool is
+ * exhausted and assigned as soon as an address frees, sharing by key, requested addresses and
+ * pools, and an address that never moves while its Service lives.
+ */
+class LoadBalancerControllerTest {
+
+    private final List<ControlPlane> planes = new ArrayList<>();
+
+    @AfterEach
+    void close() {
+        planes.forEach(ControlPlane::close);
+    }
+
+    private ControlPlane start(Store store) {
+        ControlPlane control = new ControlPlane(store, ClusterConfig.local(), new Random(7));
+        planes.add(control);
+        return control;
+    }
+
+    private ControlPlane cluster() {
+        ControlPlane control = start(new Store());
+        List<HasMetadata> namespaces = new ArrayList<>();
+        for (String ns : List.of("default", "metallb-system")) {
+            namespaces.add(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build());
+        }
+        apply(control, namespaces);
+        return control;
+    }
+
+    private static void apply(ControlPlane control, List<HasMetadata> objects) {
+        control.call(() -> control.api().apply(objects, "default", false));
+        control.awaitIdle();
+    }
+
+    private static void apply(ControlPlane control, String yaml) {
+        apply(control, TestApi.decode(yaml));
+    }
+
+    static String pool(String name, String addresses, String extra) {
+        return """
+                apiVersion: metallb.io/v1beta1
+                kind: IPAddressPool
+                metadata:
+                  name: %s
+                  namespace: metallb-system
+                spec:
+                  addresses: [%s]
+                %s""".formatted(name, addresses, extra.stripIndent().indent(2));
+    }
+
+    static String lb(String name, String annotations, int port) {
+        return """
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: %s
+                  annotations: {%s}
+                spec:
+                  type: LoadBalancer
+                  selector: {app: web}
+                  ports:
+                  - port: %d
+                """.formatted(name, annotations, port);
+    }
+
+    private static String ip(ControlPlane control, String name) {
+        Service svc = control.store().get(Service.class, "default", name).orElseThrow();
+        var ingress = svc.getStatus() == null || svc.getStatus().getLoadBalancer() == null ? null
+                : svc.getStatus().getLoadBalancer().getIngress();
+        return ingress == null || ingress.isEmpty() ? null : ingress.getFirst().getIp();
+    }
+
+    private static List<String> events(ControlPlane control, String name) {
+        Service svc = control.store().get(Service.class, "default", name).orElseThrow();
+        return EventRecorder.about(control.store(), svc).stream().map(e -> e.getReason() + ": " + e.getMessage()).toList();
+    }
+
+    @Test
+    void aSecondServiceStaysPendingUntilTheOnlyAddressFrees() {
+        ControlPlane control = cluster();
+        apply(control, pool("one", "127.3.5.1/32", ""));
+        apply(control, lb("first", "", 80));
+        apply(control, lb("second", "", 80));
+
+        assertThat(ip(control, "first")).isEqualTo("127.3.5.1");
+        assertThat(ip(control, "second")).isNull();
+        assertThat(events(control, "first")).containsExactly("IPAllocated: Assigned IP [\"127.3.5.1\"]");
+        assertThat(events(control, "second")).containsExactly("AllocationFailed: Failed to allocate IP for \"default/second\": no available IPs");
+        Service first = control.store().get(Service.class, "default", "first").orElseThrow();
+        assertThat(first.getStatus().getLoadBalancer().getIngress().getFirst().getIpMode()).isEqualTo("VIP");
+        assertThat(first.getMetadata().getAnnotations()).containsEntry("metallb.io/ip-allocated-from-pool", "one");
+        assertThat(control.store().get(IPAddressPool.class, "metallb-system", "one").orElseThrow().getStatus().getAvailableIPv4()).isZero();
+
+        control.call(() -> control.api().delete(ResourceKind.SERVICE, "default", "first", ApiServer.DeleteOptions.DEFAULT));
+        control.awaitIdle();
+
+        assertThat(ip(control, "second")).isEqualTo("127.3.5.1");
+    }
+
+    @Test
+    void servicesWithTheSameSharingKeyShareAnAddressWhenTheirPortsDoNotClash() {
+        ControlPlane control = cluster();
+        apply(control, pool("one", "127.3.5.1/32", ""));
+        apply(control, lb("http", "metallb.io/allow-shared-ip: web", 80));
+        apply(control, lb("https", "metallb.io/allow-shared-ip: web", 443));
+        apply(control, lb("clash", "metallb.io/allow-shared-ip: web", 80));
+        apply(control, lb("other-key", "metallb.io/allow-shared-ip: db", 5432));
+
+        assertThat(ip(control, "http")).isEqualTo("127.3.5.1");
+        assertThat(ip(control, "https")).isEqualTo("127.3.5.1");
+        assertThat(ip(control, "clash")).isNull();
+        assertThat(ip(control, "other-key")).isNull();
+        assertThat(events(control, "clash")).contains("AllocationFailed: Failed to allocate IP for \"default/clash\": no available IPs");
+        assertThat(control.store().get(IPAddressPool.class, "metallb-system", "one").orElseThrow().getStatus().getAssignedIPv4())
+                .as("a shared address counts once").isEqualTo(1);
+    }
+
+    @Test
+    void aRequestedAddressThatIsTakenExplainsWhy() {
+        ControlPlane control = cluster();
+        apply(control, pool("one", "127.3.5.0/24", ""));
+        apply(control, lb("a", "metallb.io/loadBalancerIPs: 127.3.5.7", 80));
+        apply(control, lb("b", "metallb.io/loadBalancerIPs: 127.3.5.7", 80));
+        apply(control, lb("c", "metallb.io/loadBalancerIPs: 10.9.9.9", 80));
+
+        assertThat(ip(control, "a")).isEqualTo("127.3.5.7");
+        assertThat(events(control, "b")).containsExactly("AllocationFailed: Failed to allocate IP for \"default/b\": "
+                + "can't change sharing key for \"default/b\", address also in use by default/a");
+        assertThat(events(control, "c")).containsExactly("AllocationFailed: Failed to allocate IP for \"default/c\": "
+                + "[\"10.9.9.9\"] is not allowed in config");
+    }
+
+    @Test
+    void poolsArePickedByAnnotationAndAutoAssignFalsePoolsAreOnlyUsedOnRequest() {
+        ControlPlane control = cluster();
+        apply(control, pool("reserved", "127.3.6.0/24", "autoAssign: false"));
+        apply(control, pool("general", "127.3.7.0/24", "avoidBuggyIPs: true"));
+        apply(control, lb("plain", "", 80));
+        apply(control, lb("pinned", "metallb.io/address-pool: reserved", 80));
+        apply(control, lb("legacy", "", 80).replace("  type: LoadBalancer", "  type: LoadBalancer\n  loadBalancerIP: 127.3.6.50"));
+
+        assertThat(ip(control, "plain")).isEqualTo("127.3.7.1");
+        assertThat(ip(control, "pinned")).isEqualTo("127.3.6.0");
+        assertThat(ip(control, "legacy")).isEqualTo("127.3.6.50");
+    }
+
+    @Test
+    void anAssignedAddressNeverMovesWhileItsServiceLives() {
+        Store store = new Store();
+        ControlPlane control = start(store);
+        apply(control, List.<HasMetadata>of(new NamespaceBuilder().withNewMetadata().withName("default").endMetadata().build(),
+                new NamespaceBuilder().withNewMetadata().withName("metallb-system").endMetadata().build()));
+        apply(control, pool("one", "127.3.5.0/24", ""));
+        apply(control, lb("older", "", 80));
+        apply(control, lb("newer", "", 80));
+        String older = ip(control, "older");
+        String newer = ip(control, "newer");
+        assertThat(older).isEqualTo("127.3.5.0");
+        assertThat(newer).isEqualTo("127.3.5.1");
+
+        // Changing the Service keeps its address.
+        apply(control, lb("newer", "", 8080));
+        assertThat(ip(control, "newer")).isEqualTo(newer);
+
+        // Freeing a lower address does not pull a Service down onto it.
+        control.call(() -> control.api().delete(ResourceKind.SERVICE, "default", "older", ApiServer.DeleteOptions.DEFAULT));
+        control.awaitIdle();
+        assertThat(ip(control, "newer")).isEqualTo(newer);
+
+        // A restarted controller (empty allocator, same store) re-assigns what the Services hold.
+        control.close();
+        ControlPlane restarted = start(store);
+        restarted.awaitIdle();
+        apply(restarted, lb("latest", "", 80));
+        assertThat(ip(restarted, "newer")).isEqualTo(newer);
+        assertThat(ip(restarted, "latest")).isEqualTo("127.3.5.0");
+    }
+
+    @Test
+    void servicesOfAnotherLoadBalancerClassAreLeftAlone() {
+        ControlPlane control = cluster();
+        apply(control, pool("one", "127.3.5.0/24", ""));
+        apply(control, lb("theirs", "", 80).replace("  type: LoadBalancer", "  type: LoadBalancer\n  loadBalancerClass: example.com/other"));
+        apply(control, lb("ours", "", 80).replace("  type: LoadBalancer",
+                "  type: LoadBalancer\n  loadBalancerClass: " + ClusterConfig.DEFAULT_LOAD_BALANCER_CLASS));
+        assertThat(ip(control, "theirs")).isNull();
+        assertThat(events(control, "theirs")).isEmpty();
+        assertThat(ip(control, "ours")).isEqualTo("127.3.5.0");
+    }
+
+    @Test
+    void changingTheTypeAwayFromLoadBalancerFreesTheAddress() {
+        ControlPlane control = cluster();
+        apply(control, pool("one", "127.3.5.1/32", ""));
+        apply(control, lb("a", "", 80));
+        apply(control, lb("b", "", 80));
+        assertThat(ip(control, "a")).isEqualTo("127.3.5.1");
+        apply(control, lb("a", "", 80).replace("type: LoadBalancer", "type: NodePort"));
+        assertThat(ip(control, "a")).isNull();
+        assertThat(ip(control, "b")).isEqualTo("127.3.5.1");
+        List<Event> events = EventRecorder.about(control.store(), control.store().get(Service.class, "default", "b").orElseThrow());
+        assertThat(events).extracting(Event::getReason).containsExactly("AllocationFailed", "IPAllocated");
+    }
+}
