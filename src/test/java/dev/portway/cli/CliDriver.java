@@ -1,0 +1,27 @@
+package dev.portway.cli;
+
+import java.time.Clock;
+
+/** The CLI driver for tests outside this package. */
+public final class CliDriver {
+
+    /** What one command printed and returned. */
+    public record Result(int exitCode, String out, String err) {
+    }
+
+    private final Cli cli;
+
+    public CliDriver(Clock clock, String server) {
+        this.cli = new Cli(clock, server);
+    }
+
+    public Result run(String... args) {
+        Cli.Result r = cli.run(args);
+        return new Result(r.exitCode(), r.out(), r.err());
+    }
+
+    public Result runWithInput(String stdin, String... args) {
+        Cli.Result r = cli.runWithInput(stdin, args);
+        return new Result(r.exitCode(), r.out(), r.err());
+    }
+}
