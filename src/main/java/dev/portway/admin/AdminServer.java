@@ -28,7 +28,7 @@ public final class AdminServer implements AutoCloseable {
     private final ControlPlane control;
     private final Transport transport;
     private final EventLoopGroup group;
-    private final Map<String, ApiHandler.Endpoint> endpoints = new LinkedHashMap<>();
+    private final Map<String, Endpoint> endpoints = new LinkedHashMap<>();
     private Channel channel;
 
     public AdminServer(ControlPlane control, Transport transport, EventLoopGroup group) {
@@ -38,7 +38,7 @@ public final class AdminServer implements AutoCloseable {
     }
 
     /** Serves {@code path} (exact match) with {@code endpoint}; call before {@link #start}. */
-    public AdminServer endpoint(String path, ApiHandler.Endpoint endpoint) {
+    public AdminServer endpoint(String path, Endpoint endpoint) {
         endpoints.put(path, endpoint);
         return this;
     }

@@ -47,11 +47,6 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final ControlPlane control;
     private final Map<String, Endpoint> extraEndpoints;
 
-    /** A non-REST endpoint (metrics, the web page). */
-    interface Endpoint {
-        CompletableFuture<HttpResponses.Response> handle(FullHttpRequest request, QueryStringDecoder query);
-    }
-
     ApiHandler(ControlPlane control, Map<String, Endpoint> extraEndpoints) {
         this.control = control;
         this.extraEndpoints = extraEndpoints;

@@ -15,13 +15,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /** Building and writing the admin server's responses. */
-final class HttpResponses {
+public final class HttpResponses {
 
     private HttpResponses() {
     }
 
     /** A complete response: status, content type, body and any {@code Warning} headers. */
-    record Response(HttpResponseStatus status, String contentType, byte[] body, List<String> warnings) {
+    public record Response(HttpResponseStatus status, String contentType, byte[] body, List<String> warnings) {
 
         Response withWarnings(List<String> more) {
             return new Response(status, contentType, body, more);

@@ -65,16 +65,14 @@ final class UpCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        List<HasMetadata> objects = new ArrayList<>();
-        if (!files.isEmpty()) {
-            Manifests.Loaded loaded = Manifests.load(files, main.stdin);
-            Output.warnings(err, loaded.objects());
-            if (!loaded.ok()) {
-                Output.problems(err, loaded.problems());
-                return 1;
-            }
-            loaded.objects().forEach((ObjectDecoder.Decoded d) -> objects.add(d.object()));
+        Manifests.Loaded loaded = files.isEmpty() ? builtInExample() : Manifests.load(files, main.stdin);
+        Output.warnings(err, loaded.objects());
+        if (!loaded.ok()) {
+            Output.problems(err, loaded.problems());
+            return 1;
         }
+        List<HasMetadata> objects = new ArrayList<>();
+        loaded.objects().forEach((ObjectDecoder.Decoded d) -> objects.add(d.object()));
         ClusterConfig config = ClusterConfig.local()
                 .withNodePortRange(PortRange.parse(nodePortRange))
                 .withServiceCidr(Cidr.parse(serviceCidr).orElseThrow(() -> new Main.CliException("not a CIDR: " + serviceCidr)));
@@ -87,22 +85,22 @@ final class UpCommand implements Callable<Integer> {
         LocalCluster cluster = new LocalCluster(options);
         try {
             cluster.start();
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
             cluster.close();
-            throw new Main.CliException("cannot start: " + e.getMessage());
+            String why = e.getMessage() != null && e.getMessage().contains("Address already in use")
+                    ? "the admin address " + adminAddress + " is in use (is another portway up running? stop it, or pass --admin-address)"
+                    : String.valueOf(e.getMessage());
+            throw new Main.CliException("cannot start: " + why);
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
-            cluster.close();
+            cluster.shutdown(java.time.Duration.ofSeconds(5));
             stopped.countDown();
         }, "portway-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        List<ApiServer.Applied> applied;
         try {
-            if (!objects.isEmpty()) {
-                for (ApiServer.Applied a : cluster.apply(objects)) {
-                    out.println(a.key().kind().objectRef(a.key().name()) + " " + a.action().word());
-                }
-            }
+            applied = cluster.apply(objects);
         } catch (ApiServer.ApplyException e) {
             e.failures().forEach(f -> err.println(f.error().kubectlMessage()));
             err.println("error: nothing was applied");
@@ -110,10 +108,22 @@ final class UpCommand implements Callable<Integer> {
             cluster.close();
             return 1;
         }
-        out.println("Portway is up. Admin API: " + cluster.adminUrl() + " (Ctrl-C to stop)");
+        for (ApiServer.Applied a : applied) {
+            out.println(a.key().kind().objectRef(a.key().name()) + " " + a.action().word());
+        }
+        new UpSummary(cluster, main.clock, out).print(applied);
         out.flush();
         stopped.await();
         return 0;
+    }
+
+    private static Manifests.Loaded builtInExample() throws java.io.IOException {
+        try (var in = UpCommand.class.getResourceAsStream("/examples/seed/app.yaml")) {
+            if (in == null) {
+                throw new Main.CliException("the built-in example is missing from the jar; run ./portway up -f examples/seed");
+            }
+            return Manifests.loadText("examples/seed/app.yaml", new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+        }
     }
 
     static InetSocketAddress parseAddress(String text) {

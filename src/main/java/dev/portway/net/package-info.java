@@ -1,2 +1,2 @@
-/** IPv4 address arithmetic shared by the allocators, validation and the local cluster's address plan. */
+/** IPv4 address arithmetic and the choice of socket implementation (io_uring, epoll, NIO). */
 package dev.portway.net;

@@ -1,29 +1,44 @@
 package dev.portway.runtime;
 
+import dev.portway.Version;
 import dev.portway.admin.AdminServer;
+import dev.portway.admin.MetricsEndpoint;
 import dev.portway.api.metallb.IPAddressPool;
 import dev.portway.api.metallb.IPAddressPoolSpec;
 import dev.portway.api.validation.MetalLbValidation;
 import dev.portway.control.ApiServer;
 import dev.portway.control.ClusterConfig;
 import dev.portway.control.ControlPlane;
-import dev.portway.net.Transport;
+import dev.portway.control.DeploymentController;
+import dev.portway.control.EndpointSliceController;
+import dev.portway.control.ReplicaSetController;
+import dev.portway.control.Scheduler;
+import dev.portway.plan.PlanBuilder;
+import dev.portway.proxy.DataPlane;
 import dev.portway.store.Store;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.netty.channel.EventLoopGroup;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A whole cluster in one process ({@code portway up}): the store, the control plane, and the
- * admin API, with the namespaces every cluster has and a default LoadBalancer pool.
+ * A whole cluster in one process ({@code portway up}): nodes on loopback addresses, the
+ * control plane with its controllers (scheduler, ReplicaSets, Deployments, EndpointSlices,
+ * LoadBalancer addresses), a kubelet running the pods, the Netty data plane that carries
+ * ClusterIP, NodePort and LoadBalancer traffic, and the admin API.
  */
 public final class LocalCluster implements AutoCloseable {
 
@@ -35,24 +50,43 @@ public final class LocalCluster implements AutoCloseable {
     private final LocalClusterOptions options;
     private final Store store = new Store();
     private final ControlPlane control;
+    private final List<LocalNode> nodes = new ArrayList<>();
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final DataPlane dataPlane;
+    private final PodRuntime podRuntime;
+    private final Kubelet kubelet;
     private final EventLoopGroup adminGroup;
     private final AdminServer admin;
     private InetSocketAddress adminAddress;
+    private boolean closed;
 
     public LocalCluster(LocalClusterOptions options) {
         this.options = options;
+        for (int i = 1; i <= options.nodes(); i++) {
+            nodes.add(new LocalNode(i));
+        }
         this.control = new ControlPlane(store, options.clusterConfig(), new Random());
-        Transport transport = options.transport();
-        this.adminGroup = transport.newGroup(1, "portway-admin");
-        this.admin = new AdminServer(control, transport, adminGroup);
+        int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+        this.dataPlane = new DataPlane(options.transport(), threads, registry, options.clusterConfig().clock());
+        this.podRuntime = new PodRuntime(options.transport(), Math.min(2, threads));
+        this.kubelet = new Kubelet(control, nodes, podRuntime);
+        this.adminGroup = options.transport().newGroup(1, "portway-admin");
+        this.admin = new AdminServer(control, options.transport(), adminGroup)
+                .endpoint("/metrics", new MetricsEndpoint(registry));
     }
 
-    /** Starts the control plane and the admin API, and creates the built-in objects. */
+    /** Starts the control plane, the nodes and the admin API, and creates the built-in objects. */
     public LocalCluster start() throws InterruptedException {
         control.call(() -> control.api().apply(builtins(), "default", false));
+        control.addController(new Scheduler(control));
+        control.addController(new DeploymentController(control));
+        control.addController(new ReplicaSetController(control));
+        control.addController(kubelet);
+        control.addController(new EndpointSliceController(control));
+        control.addController(new PlanPublisher(new PlanBuilder(store, LocalNode.PROXY_HEALTH_PORT), dataPlane));
         adminAddress = admin.start(options.adminAddress());
         control.awaitIdle();
-        log.info("admin API at http://{}:{}", adminAddress.getHostString(), adminAddress.getPort());
+        log.info("admin API at {}", adminUrl());
         return this;
     }
 
@@ -70,7 +104,43 @@ public final class LocalCluster implements AutoCloseable {
             pool.setSpec(spec);
             objects.add(pool);
         }
+        for (LocalNode n : nodes) {
+            objects.add(node(n));
+        }
         return objects;
+    }
+
+    private static Node node(LocalNode n) {
+        String kernel = System.getProperty("os.version", "");
+        return new NodeBuilder()
+                .withNewMetadata()
+                .withName(n.name())
+                .withLabels(Map.of("kubernetes.io/hostname", n.name(), "kubernetes.io/os", "linux",
+                        "kubernetes.io/arch", System.getProperty("os.arch", "amd64").replace("x86_64", "amd64")))
+                .endMetadata()
+                .withNewSpec()
+                .withPodCIDR(n.podCidr().toString())
+                .withPodCIDRs(n.podCidr().toString())
+                .endSpec()
+                .withNewStatus()
+                .addNewAddress().withType("InternalIP").withAddress(n.ip()).endAddress()
+                .addNewAddress().withType("Hostname").withAddress(n.name()).endAddress()
+                .addNewCondition().withType("Ready").withStatus("True").withReason("KubeletReady")
+                .withMessage("kubelet is posting ready status").endCondition()
+                .withNewNodeInfo()
+                .withKubeletVersion("v1.33.0-portway." + Version.VERSION)
+                .withKubeProxyVersion("v1.33.0-portway." + Version.VERSION)
+                .withOsImage("Portway local node")
+                .withKernelVersion(kernel)
+                .withContainerRuntimeVersion("portway://" + Version.VERSION)
+                .withOperatingSystem("linux")
+                .withArchitecture(System.getProperty("os.arch", "amd64").replace("x86_64", "amd64"))
+                .withMachineID("").withSystemUUID("").withBootID("")
+                .endNodeInfo()
+                .withCapacity(Map.of("pods", new Quantity("253")))
+                .withAllocatable(Map.of("pods", new Quantity("253")))
+                .endStatus()
+                .build();
     }
 
     /** Applies objects as {@code portway apply} does (all or nothing). */
@@ -92,6 +162,18 @@ public final class LocalCluster implements AutoCloseable {
         return options.clusterConfig();
     }
 
+    public List<LocalNode> nodes() {
+        return List.copyOf(nodes);
+    }
+
+    public DataPlane dataPlane() {
+        return dataPlane;
+    }
+
+    public PrometheusRegistry registry() {
+        return registry;
+    }
+
     public InetSocketAddress adminAddress() {
         return adminAddress;
     }
@@ -100,10 +182,34 @@ public final class LocalCluster implements AutoCloseable {
         return "http://" + adminAddress.getHostString() + ":" + adminAddress.getPort();
     }
 
+    /**
+     * Stops cleanly: no new connections, open ones drain for up to {@code drain}, pods stop,
+     * every port is freed.
+     */
+    public synchronized void shutdown(Duration drain) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        admin.close();
+        try {
+            dataPlane.shutdown(drain).get(drain.toMillis() + 5000, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            log.warn("draining connections: {}", e.toString());
+        }
+        try {
+            kubelet.stopAll().get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            log.warn("stopping pods: {}", e.toString());
+        }
+        control.close();
+        dataPlane.close();
+        podRuntime.close();
+        adminGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
     @Override
     public void close() {
-        admin.close();
-        control.close();
-        adminGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        shutdown(Duration.ofSeconds(5));
     }
 }

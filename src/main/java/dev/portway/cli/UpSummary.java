@@ -1,0 +1,127 @@
+package dev.portway.cli;
+
+import dev.portway.api.ResourceKind;
+import dev.portway.control.ApiServer;
+import dev.portway.control.Pods;
+import dev.portway.runtime.LocalCluster;
+import dev.portway.runtime.LocalNode;
+import io.fabric8.kubernetes.api.model.LoadBalancerIngress;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import java.io.PrintWriter;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@code portway up} prints once the cluster runs: progress while pods start, the Services
+ * table, and the curl commands that show NodePort and LoadBalancer at work.
+ */
+final class UpSummary {
+
+    private static final long WAIT_MILLIS = 20_000;
+
+    private final LocalCluster cluster;
+    private final Clock clock;
+    private final PrintWriter out;
+
+    UpSummary(LocalCluster cluster, Clock clock, PrintWriter out) {
+        this.cluster = cluster;
+        this.clock = clock;
+        this.out = out;
+    }
+
+    void print(List<ApiServer.Applied> applied) {
+        waitForPods();
+        List<Service> services = new ArrayList<>();
+        for (ApiServer.Applied a : applied) {
+            if (a.key().kind() == ResourceKind.SERVICE) {
+                cluster.store().get(Service.class, a.key().namespace(), a.key().name()).ifPresent(services::add);
+            }
+        }
+        out.println();
+        out.println("Portway is up: " + cluster.nodes().size() + " nodes (" + String.join(", ",
+                cluster.nodes().stream().map(n -> n.name() + " " + n.ip()).toList()) + "), admin API " + cluster.adminUrl());
+        if (!services.isEmpty()) {
+            out.println();
+            Tables tables = new Tables(clock, false);
+            StringBuilder text = new StringBuilder(String.join("\t", tables.headers(ResourceKind.SERVICE))).append('\n');
+            for (Service s : services) {
+                text.append(String.join("\t", tables.row(s))).append('\n');
+            }
+            out.print(TabWriter.forTables().format(text.toString()));
+            out.println();
+            out.println("Try it:");
+            StringBuilder tries = new StringBuilder();
+            for (Service s : services) {
+                addTries(tries, s);
+            }
+            out.print(TabWriter.forDescribe().format(tries.toString()));
+        }
+        Map<String, String> listeners = cluster.dataPlane().listenerStatus();
+        listeners.forEach((address, state) -> {
+            if (state.startsWith("failed")) {
+                out.println("warning: " + address + " " + state);
+            }
+        });
+        out.println();
+        out.println("Other terminals: ./portway get pods -o wide, ./portway get svc, ./portway describe svc NAME");
+        out.println("Ctrl-C stops the cluster (open connections get 5 s to finish).");
+    }
+
+    private void addTries(StringBuilder tries, Service s) {
+        String name = s.getMetadata().getName();
+        for (ServicePort p : s.getSpec().getPorts()) {
+            if (!"TCP".equals(p.getProtocol())) {
+                continue;
+            }
+            String path = "/";
+            if (p.getNodePort() != null && p.getNodePort() > 0) {
+                for (LocalNode n : cluster.nodes()) {
+                    tries.append("  curl http://").append(n.ip()).append(':').append(p.getNodePort()).append(path).append('\t')
+                            .append("# ").append(name).append(": NodePort on ").append(n.name()).append('\n');
+                }
+            }
+            if (s.getStatus() != null && s.getStatus().getLoadBalancer() != null && s.getStatus().getLoadBalancer().getIngress() != null) {
+                for (LoadBalancerIngress in : s.getStatus().getLoadBalancer().getIngress()) {
+                    tries.append("  curl http://").append(in.getIp()).append(p.getPort() == 80 ? "" : ":" + p.getPort()).append(path)
+                            .append('\t').append("# ").append(name).append(": LoadBalancer -> a node -> a pod").append('\n');
+                }
+            }
+            if (s.getSpec().getClusterIP() != null && !"None".equals(s.getSpec().getClusterIP())) {
+                tries.append("  curl http://").append(s.getSpec().getClusterIP()).append(p.getPort() == 80 ? "" : ":" + p.getPort())
+                        .append(path).append('\t').append("# ").append(name).append(": ClusterIP").append('\n');
+            }
+        }
+    }
+
+    /** Waits (up to 20 s) until the pods are ready, reporting progress. */
+    private void waitForPods() {
+        long start = System.currentTimeMillis();
+        out.print("Waiting for pods to be ready...");
+        out.flush();
+        while (System.currentTimeMillis() - start < WAIT_MILLIS) {
+            List<Pod> pods = cluster.store().list(Pod.class);
+            long ready = pods.stream().filter(Pods::isReady).count();
+            boolean lbsDone = cluster.store().list(Service.class).stream()
+                    .filter(s -> "LoadBalancer".equals(s.getSpec().getType()))
+                    .allMatch(s -> s.getStatus() != null && s.getStatus().getLoadBalancer() != null
+                            && s.getStatus().getLoadBalancer().getIngress() != null && !s.getStatus().getLoadBalancer().getIngress().isEmpty());
+            if (ready == pods.size() && lbsDone) {
+                out.println(" " + ready + "/" + pods.size() + " ready (" + (System.currentTimeMillis() - start) + " ms)");
+                return;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        List<Pod> pods = cluster.store().list(Pod.class);
+        out.println(" " + pods.stream().filter(Pods::isReady).count() + "/" + pods.size()
+                + " ready after 20 s; see ./portway get pods and ./portway describe pod NAME");
+    }
+}

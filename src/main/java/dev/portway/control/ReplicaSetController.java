@@ -1,0 +1,130 @@
+package dev.portway.control;
+
+import dev.portway.api.ApiException;
+import dev.portway.api.Json;
+import dev.portway.api.ResourceKind;
+import dev.portway.store.Store;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
+import io.fabric8.kubernetes.api.model.apps.ReplicaSetStatus;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Keeps each ReplicaSet's number of pods at {@code spec.replicas}: creates pods from the
+ * template, deletes the surplus (the least useful first: unscheduled, not ready, newest), and
+ * reports replicas, ready and available counts.
+ */
+public final class ReplicaSetController implements Controller {
+
+    static final String COMPONENT = "replicaset-controller";
+
+    private final ApiServer api;
+    private final Store store;
+    private final EventRecorder events;
+
+    public ReplicaSetController(ControlPlane control) {
+        this.api = control.api();
+        this.store = control.store();
+        this.events = control.events();
+    }
+
+    @Override
+    public void reconcile() {
+        for (ReplicaSet rs : store.list(ReplicaSet.class)) {
+            if (rs.getMetadata().getDeletionTimestamp() != null) {
+                continue;
+            }
+            List<Pod> owned = new ArrayList<>();
+            for (Pod p : store.list(Pod.class, rs.getMetadata().getNamespace())) {
+                if (Pods.isControlledBy(p, rs)) {
+                    owned.add(p);
+                }
+            }
+            List<Pod> active = owned.stream().filter(Pods::isActive).toList();
+            int desired = rs.getSpec().getReplicas() == null ? 1 : rs.getSpec().getReplicas();
+            int diff = active.size() - desired;
+            if (diff < 0) {
+                for (int i = 0; i < -diff; i++) {
+                    createPod(rs);
+                }
+            } else if (diff > 0) {
+                List<Pod> victims = new ArrayList<>(active);
+                victims.sort(DELETION_ORDER);
+                for (Pod victim : victims.subList(0, diff)) {
+                    try {
+                        api.delete(ResourceKind.POD, victim.getMetadata().getNamespace(), victim.getMetadata().getName(),
+                                ApiServer.DeleteOptions.DEFAULT);
+                        events.normal(rs, "SuccessfulDelete", "Deleted pod: " + victim.getMetadata().getName(), COMPONENT);
+                    } catch (ApiException e) {
+                        // already gone
+                    }
+                }
+            }
+            updateStatus(rs, owned);
+        }
+    }
+
+    /** Pods least worth keeping first, as the ReplicaSet controller ranks them. */
+    static final Comparator<Pod> DELETION_ORDER = Comparator
+            .comparing((Pod p) -> p.getSpec().getNodeName() != null && !p.getSpec().getNodeName().isEmpty())
+            .thenComparing(p -> "Running".equals(p.getStatus() == null ? null : p.getStatus().getPhase()))
+            .thenComparing(Pods::isReady)
+            .thenComparing((Pod p) -> String.valueOf(p.getMetadata().getCreationTimestamp()), Comparator.reverseOrder())
+            .thenComparing(p -> p.getMetadata().getName(), Comparator.reverseOrder());
+
+    private void createPod(ReplicaSet rs) {
+        Pod pod = new Pod();
+        ObjectMeta meta = new ObjectMeta();
+        ObjectMeta template = rs.getSpec().getTemplate().getMetadata();
+        meta.setGenerateName(rs.getMetadata().getName() + "-");
+        meta.setNamespace(rs.getMetadata().getNamespace());
+        meta.setLabels(template == null || template.getLabels() == null ? new LinkedHashMap<>() : new LinkedHashMap<>(template.getLabels()));
+        if (template != null && template.getAnnotations() != null && !template.getAnnotations().isEmpty()) {
+            meta.setAnnotations(new LinkedHashMap<>(template.getAnnotations()));
+        }
+        meta.setOwnerReferences(new ArrayList<>(List.of(Pods.controllerRef(rs))));
+        pod.setMetadata(meta);
+        pod.setSpec(Json.copy(rs.getSpec().getTemplate().getSpec()));
+        try {
+            Pod created = (Pod) api.createInternal(pod);
+            events.normal(rs, "SuccessfulCreate", "Created pod: " + created.getMetadata().getName(), COMPONENT);
+        } catch (ApiException e) {
+            events.warning(rs, "FailedCreate", "Error creating: " + e.kubectlMessage(), COMPONENT);
+        }
+    }
+
+    private void updateStatus(ReplicaSet rs, List<Pod> owned) {
+        int replicas = 0;
+        int ready = 0;
+        int labeled = 0;
+        for (Pod p : owned) {
+            if (!Pods.isActive(p)) {
+                continue;
+            }
+            replicas++;
+            if (Pods.isReady(p)) {
+                ready++;
+            }
+            if (dev.portway.api.Selectors.matches(rs.getSpec().getTemplate().getMetadata().getLabels(), p.getMetadata().getLabels())) {
+                labeled++;
+            }
+        }
+        ReplicaSetStatus status = new ReplicaSetStatus();
+        status.setReplicas(replicas);
+        status.setFullyLabeledReplicas(labeled);
+        status.setReadyReplicas(ready);
+        status.setAvailableReplicas(ready);
+        status.setObservedGeneration(rs.getMetadata().getGeneration());
+        if (!Objects.equals(Json.tree(status), Json.tree(rs.getStatus()))) {
+            api.mutate(ReplicaSet.class, rs.getMetadata().getNamespace(), rs.getMetadata().getName(), r -> {
+                r.setStatus(status);
+                return r;
+            });
+        }
+    }
+}

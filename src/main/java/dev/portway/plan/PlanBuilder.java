@@ -1,0 +1,294 @@
+package dev.portway.plan;
+
+import dev.portway.api.validation.ServiceValidation;
+import dev.portway.store.Store;
+import io.fabric8.kubernetes.api.model.LoadBalancerIngress;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeAddress;
+import io.fabric8.kubernetes.api.model.NodeCondition;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Derives the data plane's {@link Plan} from the store, as kube-proxy derives its rules: each
+ * Service port becomes a cluster of its EndpointSlices' endpoints and listeners at the ClusterIP,
+ * the external IPs, every node's NodePort and the LoadBalancer addresses.
+ */
+public final class PlanBuilder {
+
+    private static final Logger log = LoggerFactory.getLogger(PlanBuilder.class);
+
+    /** Annotations that tune the data plane for one Service. */
+    public static final String ANNOTATION_PROXY_PROTOCOL = "portway.dev/proxy-protocol";
+    public static final String ANNOTATION_BALANCER = "portway.dev/load-balancer-policy";
+    public static final String ANNOTATION_DRAIN_TIMEOUT = "portway.dev/drain-timeout";
+    public static final String ANNOTATION_UDP_IDLE_TIMEOUT = "portway.dev/udp-idle-timeout";
+
+    static final Duration DEFAULT_DRAIN = Duration.ofSeconds(30);
+    static final Duration DEFAULT_UDP_IDLE = Duration.ofSeconds(30);
+    /** How the LoadBalancer checks nodes: out of rotation within about a second, back as fast. */
+    static final Duration CHECK_INTERVAL = Duration.ofMillis(500);
+    static final Duration CHECK_TIMEOUT = Duration.ofMillis(400);
+
+    private final Store store;
+    private final int nodeHealthPort;
+    private long version;
+
+    public PlanBuilder(Store store, int nodeHealthPort) {
+        this.store = store;
+        this.nodeHealthPort = nodeHealthPort;
+    }
+
+    private record NodeInfo(String name, String ip, boolean ready) {
+    }
+
+    public Plan build() {
+        List<NodeInfo> nodes = new ArrayList<>();
+        for (Node n : store.list(Node.class)) {
+            String ip = internalIp(n);
+            if (ip != null) {
+                nodes.add(new NodeInfo(n.getMetadata().getName(), ip, isReady(n)));
+            }
+        }
+        Map<String, List<EndpointSlice>> slices = new LinkedHashMap<>();
+        for (EndpointSlice s : store.list(EndpointSlice.class)) {
+            String svc = s.getMetadata().getLabels() == null ? null : s.getMetadata().getLabels().get("kubernetes.io/service-name");
+            if (svc != null) {
+                slices.computeIfAbsent(s.getMetadata().getNamespace() + "/" + svc, k -> new ArrayList<>()).add(s);
+            }
+        }
+        List<Plan.Listener> listeners = new ArrayList<>();
+        Map<String, Plan.Cluster> clusters = new LinkedHashMap<>();
+        List<Plan.HealthServer> health = new ArrayList<>();
+        Set<Plan.ListenerKey> taken = new HashSet<>();
+        for (NodeInfo n : nodes) {
+            health.add(new Plan.HealthServer(new InetSocketAddress(n.ip, nodeHealthPort), n.name, null, 0));
+        }
+        for (Service svc : store.list(Service.class)) {
+            var spec = svc.getSpec();
+            if (ServiceValidation.EXTERNAL_NAME.equals(spec.getType()) || spec.getClusterIP() == null
+                    || spec.getClusterIP().isEmpty() || ServiceValidation.isHeadless(spec)) {
+                continue;
+            }
+            String service = svc.getMetadata().getNamespace() + "/" + svc.getMetadata().getName();
+            List<EndpointSlice> svcSlices = slices.getOrDefault(service, List.of());
+            boolean local = "Local".equals(spec.getExternalTrafficPolicy());
+            Map<String, String> annotations = svc.getMetadata().getAnnotations() == null ? Map.of() : svc.getMetadata().getAnnotations();
+            Map<String, Set<String>> localByNode = new LinkedHashMap<>();
+            for (ServicePort sp : spec.getPorts()) {
+                Plan.Protocol protocol;
+                if ("TCP".equals(sp.getProtocol())) {
+                    protocol = Plan.Protocol.TCP;
+                } else if ("UDP".equals(sp.getProtocol())) {
+                    protocol = Plan.Protocol.UDP;
+                } else {
+                    log.warn("{}: port {}/{} is not carried: Portway carries TCP and UDP", service, sp.getPort(), sp.getProtocol());
+                    continue;
+                }
+                String portId = sp.getPort() + "/" + sp.getProtocol();
+                List<Plan.Endpoint> endpoints = endpoints(svcSlices, sp);
+                for (Plan.Endpoint e : endpoints) {
+                    if (e.ready() && e.nodeName() != null) {
+                        localByNode.computeIfAbsent(e.nodeName(), k -> new HashSet<>()).add(e.address().getAddress().getHostAddress());
+                    }
+                }
+                Plan.Cluster cluster = new Plan.Cluster(service + ":" + portId, service, protocol, endpoints,
+                        "random".equals(annotations.get(ANNOTATION_BALANCER)) ? Plan.Balancer.RANDOM : Plan.Balancer.ROUND_ROBIN,
+                        affinity(svc), "v2".equals(annotations.get(ANNOTATION_PROXY_PROTOCOL)),
+                        duration(annotations.get(ANNOTATION_DRAIN_TIMEOUT), DEFAULT_DRAIN),
+                        duration(annotations.get(ANNOTATION_UDP_IDLE_TIMEOUT), DEFAULT_UDP_IDLE), null);
+                clusters.put(cluster.name(), cluster);
+                boolean anyUsable = cluster.hasUsableEndpoints(null);
+                add(listeners, taken, new Plan.Listener(key(protocol, spec.getClusterIP(), sp.getPort()), Plan.Role.CLUSTER_IP, service,
+                        cluster.name(), null, null, false, Plan.Source.CLIENT, List.of(), anyUsable));
+                for (String externalIp : spec.getExternalIPs() == null ? List.<String>of() : spec.getExternalIPs()) {
+                    add(listeners, taken, new Plan.Listener(key(protocol, externalIp, sp.getPort()), Plan.Role.EXTERNAL_IP, service,
+                            cluster.name(), null, null, false, Plan.Source.CLIENT, List.of(), anyUsable));
+                }
+                int nodePort = sp.getNodePort() == null ? 0 : sp.getNodePort();
+                if (nodePort > 0) {
+                    for (NodeInfo n : nodes) {
+                        add(listeners, taken, new Plan.Listener(key(protocol, n.ip, nodePort), Plan.Role.NODE_PORT, service,
+                                cluster.name(), n.name, n.ip, local, local ? Plan.Source.CLIENT : Plan.Source.NODE, List.of(),
+                                cluster.hasUsableEndpoints(local ? n.name : null)));
+                    }
+                }
+                if ("LoadBalancer".equals(spec.getType())) {
+                    addLoadBalancer(svc, sp, protocol, cluster, nodes, local, listeners, clusters, taken);
+                }
+            }
+            if (ServiceValidation.needsHealthCheck(spec) && spec.getHealthCheckNodePort() != null) {
+                for (NodeInfo n : nodes) {
+                    health.add(new Plan.HealthServer(new InetSocketAddress(n.ip, spec.getHealthCheckNodePort()), n.name, service,
+                            localByNode.getOrDefault(n.name, Set.of()).size()));
+                }
+            }
+        }
+        return new Plan(++version, listeners, clusters, health);
+    }
+
+    private void addLoadBalancer(Service svc, ServicePort sp, Plan.Protocol protocol, Plan.Cluster podCluster, List<NodeInfo> nodes,
+                                 boolean local, List<Plan.Listener> listeners, Map<String, Plan.Cluster> clusters,
+                                 Set<Plan.ListenerKey> taken) {
+        var spec = svc.getSpec();
+        String service = podCluster.service();
+        List<String> ips = new ArrayList<>();
+        if (svc.getStatus() != null && svc.getStatus().getLoadBalancer() != null && svc.getStatus().getLoadBalancer().getIngress() != null) {
+            for (LoadBalancerIngress in : svc.getStatus().getLoadBalancer().getIngress()) {
+                if (in.getIp() != null && !in.getIp().isEmpty()) {
+                    ips.add(in.getIp());
+                }
+            }
+        }
+        if (ips.isEmpty()) {
+            return;
+        }
+        List<String> sourceRanges = new ArrayList<>();
+        if (spec.getLoadBalancerSourceRanges() != null) {
+            spec.getLoadBalancerSourceRanges().forEach(r -> sourceRanges.add(r.trim()));
+        } else if (svc.getMetadata().getAnnotations() != null
+                && svc.getMetadata().getAnnotations().get(ServiceValidation.SOURCE_RANGES_ANNOTATION) != null) {
+            for (String r : svc.getMetadata().getAnnotations().get(ServiceValidation.SOURCE_RANGES_ANNOTATION).split(",")) {
+                if (!r.isBlank()) {
+                    sourceRanges.add(r.trim());
+                }
+            }
+        }
+        int nodePort = sp.getNodePort() == null ? 0 : sp.getNodePort();
+        Plan.Cluster target;
+        if (nodePort == 0) {
+            // allocateLoadBalancerNodePorts: false: the load balancer goes straight to the pods.
+            target = podCluster;
+        } else {
+            Plan.HealthCheck check = local && spec.getHealthCheckNodePort() != null
+                    ? new Plan.HealthCheck(spec.getHealthCheckNodePort(), "/", CHECK_INTERVAL, CHECK_TIMEOUT, 1, 2)
+                    : new Plan.HealthCheck(nodeHealthPort, "/healthz", CHECK_INTERVAL, CHECK_TIMEOUT, 1, 2);
+            List<Plan.Endpoint> nodeEndpoints = new ArrayList<>();
+            for (NodeInfo n : nodes) {
+                boolean expected = n.ready && (!local || podCluster.hasUsableEndpoints(n.name));
+                nodeEndpoints.add(new Plan.Endpoint(new InetSocketAddress(n.ip, nodePort), n.name, n.name, expected, expected, false));
+            }
+            target = new Plan.Cluster("lb:" + podCluster.name(), service, protocol, nodeEndpoints, podCluster.balancer(),
+                    podCluster.affinityTimeout(), false, podCluster.drainTimeout(), podCluster.udpIdleTimeout(), check);
+            clusters.put(target.name(), target);
+        }
+        boolean active = podCluster.hasUsableEndpoints(null);
+        for (String ip : ips) {
+            add(listeners, taken, new Plan.Listener(key(protocol, ip, sp.getPort()), Plan.Role.LOAD_BALANCER, service,
+                    target.name(), null, null, false, Plan.Source.CLIENT, sourceRanges, active));
+        }
+    }
+
+    private static void add(List<Plan.Listener> listeners, Set<Plan.ListenerKey> taken, Plan.Listener listener) {
+        if (taken.add(listener.key())) {
+            listeners.add(listener);
+        } else {
+            log.warn("{} wants {}, which another Service already has; not listening for it", listener.service(), listener.key());
+        }
+    }
+
+    /** The endpoints of one Service port: the slices' ports of the same name and protocol. */
+    static List<Plan.Endpoint> endpoints(List<EndpointSlice> slices, ServicePort sp) {
+        List<Plan.Endpoint> endpoints = new ArrayList<>();
+        String name = sp.getName() == null ? "" : sp.getName();
+        for (EndpointSlice slice : slices) {
+            if (!"IPv4".equals(slice.getAddressType())) {
+                continue;
+            }
+            for (EndpointPort port : slice.getPorts() == null ? List.<EndpointPort>of() : slice.getPorts()) {
+                String portName = port.getName() == null ? "" : port.getName();
+                if (!portName.equals(name) || !Objects.equals(port.getProtocol() == null ? "TCP" : port.getProtocol(), sp.getProtocol())
+                        || port.getPort() == null) {
+                    continue;
+                }
+                for (Endpoint e : slice.getEndpoints() == null ? List.<Endpoint>of() : slice.getEndpoints()) {
+                    if (e.getAddresses() == null || e.getAddresses().isEmpty()) {
+                        continue;
+                    }
+                    var c = e.getConditions();
+                    boolean ready = c == null || c.getReady() == null || c.getReady();
+                    boolean serving = c == null || c.getServing() == null ? ready : c.getServing();
+                    boolean terminating = c != null && Boolean.TRUE.equals(c.getTerminating());
+                    String target = e.getTargetRef() == null ? e.getAddresses().getFirst() : e.getTargetRef().getName();
+                    endpoints.add(new Plan.Endpoint(new InetSocketAddress(e.getAddresses().getFirst(), port.getPort()), e.getNodeName(),
+                            target, ready, serving, terminating));
+                }
+            }
+        }
+        return endpoints;
+    }
+
+    private static Duration affinity(Service svc) {
+        var spec = svc.getSpec();
+        if (!"ClientIP".equals(spec.getSessionAffinity())) {
+            return null;
+        }
+        Integer seconds = spec.getSessionAffinityConfig() == null || spec.getSessionAffinityConfig().getClientIP() == null
+                ? null : spec.getSessionAffinityConfig().getClientIP().getTimeoutSeconds();
+        return Duration.ofSeconds(seconds == null ? 10800 : seconds);
+    }
+
+    /** {@code 30s}, {@code 500ms}, {@code 2m}; otherwise the default. */
+    static Duration duration(String text, Duration otherwise) {
+        if (text == null || text.isBlank()) {
+            return otherwise;
+        }
+        String t = text.trim();
+        try {
+            if (t.endsWith("ms")) {
+                return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+            }
+            if (t.endsWith("s")) {
+                return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1)));
+            }
+            if (t.endsWith("m")) {
+                return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 1)));
+            }
+            return Duration.ofSeconds(Long.parseLong(t));
+        } catch (NumberFormatException e) {
+            return otherwise;
+        }
+    }
+
+    private static Plan.ListenerKey key(Plan.Protocol protocol, String ip, int port) {
+        return new Plan.ListenerKey(protocol, new InetSocketAddress(ip, port));
+    }
+
+    private static String internalIp(Node n) {
+        if (n.getStatus() == null || n.getStatus().getAddresses() == null) {
+            return null;
+        }
+        for (NodeAddress a : n.getStatus().getAddresses()) {
+            if ("InternalIP".equals(a.getType())) {
+                return a.getAddress();
+            }
+        }
+        return null;
+    }
+
+    private static boolean isReady(Node n) {
+        if (n.getStatus() == null || n.getStatus().getConditions() == null) {
+            return false;
+        }
+        for (NodeCondition c : n.getStatus().getConditions()) {
+            if ("Ready".equals(c.getType())) {
+                return "True".equals(c.getStatus());
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,208 @@
+package dev.portway.proxy;
+
+import dev.portway.plan.Plan;
+import io.netty.channel.Channel;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A cluster's live state: the current endpoint snapshot (swapped whole when a plan changes it;
+ * readers never lock), the round-robin position, ClientIP affinity, the health of LoadBalancer
+ * targets, and the connections open to each endpoint (for draining).
+ *
+ * <p>Endpoint choice follows kube-proxy: ready endpoints, or when none is ready the serving
+ * ones that are terminating; with a local-only listener, the same among the node's endpoints.
+ */
+final class ClusterRuntime {
+
+    /** An immutable view of a cluster's endpoints, grouped the ways picks need them. */
+    record Snapshot(Plan.Cluster spec, Plan.Endpoint[] ready, Plan.Endpoint[] servingTerminating,
+                    Map<String, Plan.Endpoint[]> readyByNode, Map<String, Plan.Endpoint[]> servingTerminatingByNode) {
+
+        static Snapshot of(Plan.Cluster spec) {
+            List<Plan.Endpoint> ready = new ArrayList<>();
+            List<Plan.Endpoint> st = new ArrayList<>();
+            Map<String, List<Plan.Endpoint>> readyByNode = new HashMap<>();
+            Map<String, List<Plan.Endpoint>> stByNode = new HashMap<>();
+            for (Plan.Endpoint e : spec.endpoints()) {
+                String node = e.nodeName() == null ? "" : e.nodeName();
+                if (e.ready()) {
+                    ready.add(e);
+                    readyByNode.computeIfAbsent(node, k -> new ArrayList<>()).add(e);
+                } else if (e.serving() && e.terminating()) {
+                    st.add(e);
+                    stByNode.computeIfAbsent(node, k -> new ArrayList<>()).add(e);
+                }
+            }
+            Map<String, Plan.Endpoint[]> rbn = new HashMap<>();
+            readyByNode.forEach((k, v) -> rbn.put(k, v.toArray(Plan.Endpoint[]::new)));
+            Map<String, Plan.Endpoint[]> sbn = new HashMap<>();
+            stByNode.forEach((k, v) -> sbn.put(k, v.toArray(Plan.Endpoint[]::new)));
+            return new Snapshot(spec, ready.toArray(Plan.Endpoint[]::new), st.toArray(Plan.Endpoint[]::new), rbn, sbn);
+        }
+    }
+
+    private record Sticky(Plan.Endpoint endpoint, long expiresAtNanos) {
+    }
+
+    private static final Plan.Endpoint[] NONE = new Plan.Endpoint[0];
+
+    private final String name;
+    private volatile Snapshot snapshot;
+    private final AtomicInteger next = new AtomicInteger();
+    private final ConcurrentHashMap<InetAddress, Sticky> affinity = new ConcurrentHashMap<>();
+    /** LoadBalancer targets that failed their health checks. */
+    private final Set<InetSocketAddress> unhealthy = ConcurrentHashMap.newKeySet();
+    private final ConcurrentHashMap<InetSocketAddress, Set<Channel>> connections = new ConcurrentHashMap<>();
+    final LongAdder bytesToUpstream = new LongAdder();
+    final LongAdder bytesFromUpstream = new LongAdder();
+    final java.util.concurrent.atomic.AtomicInteger udpFlows = new java.util.concurrent.atomic.AtomicInteger();
+
+    ClusterRuntime(Plan.Cluster spec) {
+        this.name = spec.name();
+        this.snapshot = Snapshot.of(spec);
+    }
+
+    String name() {
+        return name;
+    }
+
+    Plan.Cluster spec() {
+        return snapshot.spec();
+    }
+
+    /** Swaps in a new endpoint set; returns the endpoints that are gone. */
+    List<Plan.Endpoint> update(Plan.Cluster spec) {
+        Snapshot old = snapshot;
+        snapshot = Snapshot.of(spec);
+        List<Plan.Endpoint> gone = new ArrayList<>();
+        for (Plan.Endpoint e : old.spec().endpoints()) {
+            if (spec.endpoints().stream().noneMatch(n -> n.address().equals(e.address()))) {
+                gone.add(e);
+            }
+        }
+        if (spec.healthCheck() == null) {
+            unhealthy.clear();
+        }
+        return gone;
+    }
+
+    void setHealthy(InetSocketAddress target, boolean healthy) {
+        if (healthy) {
+            unhealthy.remove(target);
+        } else {
+            unhealthy.add(target);
+        }
+    }
+
+    boolean isHealthy(InetSocketAddress target) {
+        return !unhealthy.contains(target);
+    }
+
+    /**
+     * Picks an endpoint for a new connection (or UDP flow).
+     *
+     * @param client    the client's address (for ClientIP affinity)
+     * @param localNode only endpoints on this node, or null for any
+     * @param exclude   endpoints that already refused this connection
+     * @return the endpoint, or null when there is none to use
+     */
+    Plan.Endpoint pick(InetAddress client, String localNode, Set<InetSocketAddress> exclude) {
+        Snapshot s = snapshot;
+        Plan.Endpoint[] candidates;
+        if (localNode == null) {
+            candidates = s.ready().length > 0 ? s.ready() : s.servingTerminating();
+        } else {
+            Plan.Endpoint[] local = s.readyByNode().getOrDefault(localNode, NONE);
+            candidates = local.length > 0 ? local : s.servingTerminatingByNode().getOrDefault(localNode, NONE);
+        }
+        if (candidates.length == 0) {
+            return null;
+        }
+        boolean checked = s.spec().healthCheck() != null && !unhealthy.isEmpty();
+        var timeout = s.spec().affinityTimeout();
+        if (timeout != null && client != null) {
+            Sticky sticky = affinity.get(client);
+            long now = System.nanoTime();
+            if (sticky != null && sticky.expiresAtNanos - now > 0 && contains(candidates, sticky.endpoint)
+                    && usable(sticky.endpoint, checked, exclude)) {
+                affinity.put(client, new Sticky(sticky.endpoint, now + timeout.toNanos()));
+                return sticky.endpoint;
+            }
+            Plan.Endpoint chosen = choose(s, candidates, checked, exclude);
+            if (chosen != null) {
+                affinity.put(client, new Sticky(chosen, now + timeout.toNanos()));
+            }
+            return chosen;
+        }
+        return choose(s, candidates, checked, exclude);
+    }
+
+    private Plan.Endpoint choose(Snapshot s, Plan.Endpoint[] candidates, boolean checked, Set<InetSocketAddress> exclude) {
+        int n = candidates.length;
+        int start = s.spec().balancer() == Plan.Balancer.RANDOM ? ThreadLocalRandom.current().nextInt(n)
+                : Math.floorMod(next.getAndIncrement(), n);
+        for (int i = 0; i < n; i++) {
+            Plan.Endpoint e = candidates[(start + i) % n];
+            if (usable(e, checked, exclude)) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    private boolean usable(Plan.Endpoint e, boolean checked, Set<InetSocketAddress> exclude) {
+        return (exclude == null || !exclude.contains(e.address())) && (!checked || !unhealthy.contains(e.address()));
+    }
+
+    private static boolean contains(Plan.Endpoint[] candidates, Plan.Endpoint e) {
+        for (Plan.Endpoint c : candidates) {
+            if (c.address().equals(e.address())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Forgets affinity entries past their timeout. */
+    void expireAffinity() {
+        long now = System.nanoTime();
+        affinity.values().removeIf(s -> s.expiresAtNanos - now <= 0);
+    }
+
+    /** Records an upstream connection so that draining can find it. */
+    void track(InetSocketAddress endpoint, Channel upstream) {
+        Set<Channel> set = connections.computeIfAbsent(endpoint, k -> ConcurrentHashMap.newKeySet());
+        set.add(upstream);
+        upstream.closeFuture().addListener(f -> set.remove(upstream));
+    }
+
+    /** The connections open to an endpoint now. */
+    List<Channel> connectionsTo(InetSocketAddress endpoint) {
+        Set<Channel> set = connections.get(endpoint);
+        return set == null ? List.of() : List.copyOf(set);
+    }
+
+    int openConnections() {
+        int n = 0;
+        for (Set<Channel> s : connections.values()) {
+            n += s.size();
+        }
+        return n;
+    }
+
+    List<Channel> allConnections() {
+        List<Channel> all = new ArrayList<>();
+        connections.values().forEach(all::addAll);
+        return all;
+    }
+}

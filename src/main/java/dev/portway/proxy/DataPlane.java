@@ -1,0 +1,248 @@
+package dev.portway.proxy;
+
+import dev.portway.net.Transport;
+import dev.portway.plan.Plan;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Netty data plane: applies each {@link Plan} as a diff (opens and closes listeners, swaps
+ * endpoint sets) without touching established connections; connections to an endpoint that
+ * leaves its cluster may go on for the cluster's drain timeout, then they are closed.
+ *
+ * <p>{@link #apply} is called by the control thread; the hot path (accepting, picking, relaying)
+ * only reads volatile snapshots and takes no lock.
+ */
+public final class DataPlane implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(DataPlane.class);
+
+    private final Transport transport;
+    private final EventLoopGroup workers;
+    private final ProxyMetrics metrics;
+    private final HealthServers healthServers;
+    private final HealthChecker healthChecker;
+    private final Map<Plan.ListenerKey, Listener> listeners = new HashMap<>();
+    private volatile Map<String, ClusterRuntime> clusters = Map.of();
+    private volatile Plan current = Plan.empty();
+    private final int connectTimeoutMillis;
+
+    public DataPlane(Transport transport, int threads, PrometheusRegistry registry, Clock clock) {
+        this.transport = transport;
+        this.workers = transport.newGroup(threads, "portway-proxy");
+        this.metrics = new ProxyMetrics(registry, () -> this);
+        this.healthServers = new HealthServers(this, clock);
+        this.healthChecker = new HealthChecker(this);
+        this.connectTimeoutMillis = 2000;
+    }
+
+    Transport transport() {
+        return transport;
+    }
+
+    EventLoopGroup workers() {
+        return workers;
+    }
+
+    ProxyMetrics metrics() {
+        return metrics;
+    }
+
+    int connectTimeoutMillis() {
+        return connectTimeoutMillis;
+    }
+
+    ClusterRuntime cluster(String name) {
+        return clusters.get(name);
+    }
+
+    Collection<ClusterRuntime> clusters() {
+        return clusters.values();
+    }
+
+    public Plan current() {
+        return current;
+    }
+
+    /** Applies a plan: a diff against the one before. */
+    public synchronized void apply(Plan plan) {
+        Map<String, ClusterRuntime> next = new LinkedHashMap<>();
+        Map<String, ClusterRuntime> previous = clusters;
+        for (Plan.Cluster spec : plan.clusters().values()) {
+            ClusterRuntime runtime = previous.get(spec.name());
+            if (runtime == null) {
+                runtime = new ClusterRuntime(spec);
+            } else {
+                List<Plan.Endpoint> gone = runtime.update(spec);
+                for (Plan.Endpoint e : gone) {
+                    drain(runtime, e, spec.drainTimeout());
+                }
+            }
+            runtime.expireAffinity();
+            next.put(spec.name(), runtime);
+        }
+        clusters = Map.copyOf(next);
+        for (ClusterRuntime removed : previous.values()) {
+            if (!next.containsKey(removed.name())) {
+                for (Plan.Endpoint e : removed.spec().endpoints()) {
+                    drain(removed, e, removed.spec().drainTimeout());
+                }
+            }
+        }
+
+        Map<Plan.ListenerKey, Plan.Listener> wanted = new HashMap<>();
+        for (Plan.Listener l : plan.listeners()) {
+            wanted.put(l.key(), l);
+        }
+        for (var it = listeners.entrySet().iterator(); it.hasNext();) {
+            var e = it.next();
+            if (!wanted.containsKey(e.getKey())) {
+                e.getValue().close();
+                it.remove();
+            }
+        }
+        for (Plan.Listener spec : plan.listeners()) {
+            Listener listener = listeners.get(spec.key());
+            if (listener == null) {
+                listener = spec.key().protocol() == Plan.Protocol.UDP ? new UdpListener(this, spec) : new TcpListener(this, spec);
+                listeners.put(spec.key(), listener);
+            }
+            listener.update(spec);
+        }
+        healthServers.apply(plan.healthServers());
+        healthChecker.apply(next.values());
+        current = plan;
+        metrics.planApplied(plan.version());
+    }
+
+    /**
+     * Connections to an endpoint that left its cluster may finish; those still open after
+     * {@code timeout} are closed, unless the endpoint came back meanwhile.
+     */
+    private void drain(ClusterRuntime cluster, Plan.Endpoint endpoint, Duration timeout) {
+        if (cluster.connectionsTo(endpoint.address()).isEmpty()) {
+            return;
+        }
+        workers.schedule(() -> {
+            ClusterRuntime now = clusters.get(cluster.name());
+            boolean back = now != null && now.spec().endpoints().stream().anyMatch(e -> e.address().equals(endpoint.address()));
+            if (!back) {
+                List<Channel> open = cluster.connectionsTo(endpoint.address());
+                if (!open.isEmpty()) {
+                    log.info("{}: closing {} connection(s) to {} after {} s of draining", cluster.name(), open.size(),
+                            endpoint.target(), timeout.toSeconds());
+                }
+                open.forEach(Channel::close);
+            }
+        }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Makes a node's kube-proxy health endpoints report failure (or recover), as when a node fails. */
+    public void setNodeFailed(String node, boolean failed) {
+        healthServers.setNodeFailed(node, failed);
+    }
+
+    /** Whether each listener of a Service is bound, closed or failed, by address. */
+    public Map<String, String> listenerStatus() {
+        Map<String, String> status = new LinkedHashMap<>();
+        synchronized (this) {
+            for (Listener l : listeners.values()) {
+                status.put(l.key().toString(), l.state() == Listener.State.FAILED ? "failed: " + l.failure() : l.state().name().toLowerCase());
+            }
+        }
+        return status;
+    }
+
+    Map<String, Integer> listenerStates() {
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        for (Listener.State s : Listener.State.values()) {
+            counts.put(s.name().toLowerCase(), 0);
+        }
+        synchronized (this) {
+            for (Listener l : listeners.values()) {
+                counts.merge(l.state().name().toLowerCase(), 1, Integer::sum);
+            }
+        }
+        return counts;
+    }
+
+    Map<String, Integer> udpFlows() {
+        Map<String, Integer> flows = new LinkedHashMap<>();
+        for (ClusterRuntime c : clusters.values()) {
+            if (c.spec().protocol() == Plan.Protocol.UDP) {
+                flows.put(c.name(), c.udpFlows.get());
+            }
+        }
+        return flows;
+    }
+
+    /** Open connections through the data plane now. */
+    public int openConnections() {
+        int n = 0;
+        for (ClusterRuntime c : clusters.values()) {
+            n += c.openConnections();
+        }
+        return n;
+    }
+
+    /**
+     * Stops accepting, lets open connections finish for up to {@code drain}, then closes
+     * everything and frees every port.
+     */
+    public CompletableFuture<Void> shutdown(Duration drain) {
+        List<CompletableFuture<Void>> closing = new ArrayList<>();
+        synchronized (this) {
+            for (Listener l : listeners.values()) {
+                closing.add(l.close());
+            }
+            listeners.clear();
+            healthChecker.close();
+            healthServers.close();
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).whenComplete((r, e) -> {
+            long deadline = System.nanoTime() + drain.toNanos();
+            Runnable check = new Runnable() {
+                @Override
+                public void run() {
+                    if (openConnections() == 0 || System.nanoTime() >= deadline) {
+                        for (ClusterRuntime c : clusters.values()) {
+                            c.allConnections().forEach(Channel::close);
+                        }
+                        done.complete(null);
+                    } else {
+                        workers.schedule(this, 50, TimeUnit.MILLISECONDS);
+                    }
+                }
+            };
+            workers.execute(check);
+        });
+        return done;
+    }
+
+    @Override
+    public void close() {
+        shutdown(Duration.ZERO).join();
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /** Closes a connection with a TCP reset (the client sees "connection reset", not a clean end). */
+    static void reset(Channel channel) {
+        channel.config().setOption(ChannelOption.SO_LINGER, 0);
+        channel.close();
+    }
+}

@@ -1,0 +1,139 @@
+package dev.portway.proxy;
+
+import dev.portway.plan.Plan;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.epoll.EpollChannelOption;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * An accepted connection, until its upstream is connected: picks an endpoint, connects to it
+ * from the address the listener's NAT rule says (the client's, or the node's), tries another
+ * endpoint when one refuses, then hands both channels to {@link RelayHandler}s and removes
+ * itself. The upstream channel is created on the accepted channel's own event loop, so the pair
+ * never needs a lock. Nothing is read from the client until the upstream is there.
+ */
+final class FrontendHandler extends ChannelInboundHandlerAdapter {
+
+    /** How many endpoints a connection tries before giving up. */
+    static final int MAX_ATTEMPTS = 3;
+
+    private final DataPlane plane;
+    private final TcpListener listener;
+    private Set<InetSocketAddress> refused;
+
+    FrontendHandler(DataPlane plane, TcpListener listener) {
+        this.plane = plane;
+        this.listener = listener;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        Plan.Listener spec = listener.spec();
+        InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
+        plane.metrics().accepted(spec);
+        if (!listener.allows(client.getAddress())) {
+            plane.metrics().refused(spec, "source_range");
+            DataPlane.reset(ctx.channel());
+            return;
+        }
+        connect(ctx, spec, client, 1);
+    }
+
+    private void connect(ChannelHandlerContext ctx, Plan.Listener spec, InetSocketAddress client, int attempt) {
+        Channel inbound = ctx.channel();
+        ClusterRuntime cluster = plane.cluster(spec.cluster());
+        Plan.Endpoint endpoint = cluster == null ? null
+                : cluster.pick(client.getAddress(), spec.localOnly() ? spec.nodeName() : null, refused);
+        if (endpoint == null) {
+            plane.metrics().refused(spec, refused == null ? "no_endpoints" : "upstream_refused");
+            DataPlane.reset(inbound);
+            return;
+        }
+        Bootstrap b = new Bootstrap()
+                .group(inbound.eventLoop())
+                .channel(plane.transport().socketChannel())
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, plane.connectTimeoutMillis())
+                .handler(new ChannelInboundHandlerAdapter());
+        if (plane.transport() == dev.portway.net.Transport.EPOLL) {
+            // Pick the source port at connect time, so one source address can reach many endpoints.
+            b.option(EpollChannelOption.IP_BIND_ADDRESS_NO_PORT, true);
+        }
+        InetAddress source = sourceAddress(spec, client);
+        ChannelFuture f = source == null ? b.connect(endpoint.address()) : b.connect(endpoint.address(), new InetSocketAddress(source, 0));
+        f.addListener(done -> {
+            if (!inbound.isActive()) {
+                f.channel().close();
+                return;
+            }
+            if (done.isSuccess()) {
+                upstreamConnected(ctx, spec, cluster, endpoint, f.channel(), client);
+            } else {
+                plane.metrics().upstreamFailure(spec);
+                if (refused == null) {
+                    refused = new HashSet<>();
+                }
+                refused.add(endpoint.address());
+                if (attempt < MAX_ATTEMPTS) {
+                    connect(ctx, spec, client, attempt + 1);
+                } else {
+                    plane.metrics().refused(spec, "upstream_refused");
+                    DataPlane.reset(inbound);
+                }
+            }
+        });
+    }
+
+    private void upstreamConnected(ChannelHandlerContext ctx, Plan.Listener spec, ClusterRuntime cluster, Plan.Endpoint endpoint,
+                                   Channel upstream, InetSocketAddress client) {
+        Channel inbound = ctx.channel();
+        cluster.track(endpoint.address(), upstream);
+        plane.metrics().connected(spec);
+        RelayHandler.Session session = new RelayHandler.Session();
+        if (cluster.spec().proxyProtocol()) {
+            upstream.write(ProxyProtocol.v2Header(upstream.alloc(), client, (InetSocketAddress) inbound.localAddress()),
+                    upstream.voidPromise());
+        }
+        upstream.pipeline().addLast(new RelayHandler(inbound, cluster.bytesFromUpstream, session));
+        inbound.pipeline().addLast(new RelayHandler(upstream, cluster.bytesToUpstream, session));
+        inbound.pipeline().remove(this);
+        upstream.read();
+        inbound.read();
+    }
+
+    /**
+     * The source of the upstream connection: the node's address for SNAT, else the client's own
+     * address when it can be used as a source here (any loopback address can), else the system's choice.
+     */
+    private static InetAddress sourceAddress(Plan.Listener spec, InetSocketAddress client) {
+        if (spec.source() == Plan.Source.NODE && spec.nodeIp() != null) {
+            return new InetSocketAddress(spec.nodeIp(), 0).getAddress();
+        }
+        InetAddress address = client.getAddress();
+        if (address instanceof Inet4Address && address.isLoopbackAddress()) {
+            return address;
+        }
+        return null;
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+}

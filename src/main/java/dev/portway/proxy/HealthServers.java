@@ -1,0 +1,180 @@
+package dev.portway.proxy;
+
+import dev.portway.api.Times;
+import dev.portway.plan.Plan;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The health endpoints kube-proxy serves on every node: {@code /healthz} on port 10256 (is this
+ * node's proxy healthy?) and, for each LoadBalancer Service with {@code externalTrafficPolicy:
+ * Local}, its {@code healthCheckNodePort} (does this node have a ready endpoint of it?), with
+ * kube-proxy's status codes, headers and JSON body. Cloud load balancers, and Portway's own,
+ * decide from these where to send traffic.
+ */
+final class HealthServers {
+
+    private static final Logger log = LoggerFactory.getLogger(HealthServers.class);
+
+    private final DataPlane plane;
+    private final Clock clock;
+    private final Map<InetSocketAddress, Channel> bound = new HashMap<>();
+    private volatile Map<InetSocketAddress, Plan.HealthServer> specs = Map.of();
+    /** Nodes whose proxy is made to report unhealthy (a failed node). */
+    private final Set<String> failedNodes = ConcurrentHashMap.newKeySet();
+
+    HealthServers(DataPlane plane, Clock clock) {
+        this.plane = plane;
+        this.clock = clock;
+    }
+
+    /** Opens the new addresses, closes the old ones; answers change at once. Called with the plane's lock. */
+    void apply(Iterable<Plan.HealthServer> servers) {
+        Map<InetSocketAddress, Plan.HealthServer> next = new HashMap<>();
+        for (Plan.HealthServer s : servers) {
+            next.put(s.address(), s);
+        }
+        specs = Map.copyOf(next);
+        for (var it = bound.entrySet().iterator(); it.hasNext();) {
+            var e = it.next();
+            if (!next.containsKey(e.getKey())) {
+                e.getValue().close();
+                it.remove();
+            }
+        }
+        for (InetSocketAddress address : next.keySet()) {
+            if (!bound.containsKey(address)) {
+                bind(address);
+            }
+        }
+    }
+
+    private void bind(InetSocketAddress address) {
+        Handler handler = new Handler();
+        var f = new ServerBootstrap()
+                .group(plane.workers())
+                .channel(plane.transport().serverChannel())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(8192), handler);
+                    }
+                })
+                .bind(address);
+        bound.put(address, f.channel());
+        f.addListener(r -> {
+            if (!r.isSuccess()) {
+                log.warn("cannot serve health checks on {}: {}", address, r.cause().getMessage());
+            }
+        });
+    }
+
+    void setNodeFailed(String node, boolean failed) {
+        if (failed) {
+            failedNodes.add(node);
+        } else {
+            failedNodes.remove(node);
+        }
+    }
+
+    void close() {
+        bound.values().forEach(Channel::close);
+        bound.clear();
+    }
+
+    @ChannelHandler.Sharable
+    private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            Plan.HealthServer spec = specs.get((InetSocketAddress) ctx.channel().localAddress());
+            FullHttpResponse response;
+            if (spec == null) {
+                response = text(HttpResponseStatus.NOT_FOUND, "404 page not found\n");
+            } else if (spec.service() == null) {
+                response = nodeHealth(spec, request.uri());
+            } else {
+                response = serviceHealth(spec);
+            }
+            boolean keepAlive = HttpUtil.isKeepAlive(request);
+            HttpUtil.setKeepAlive(response, keepAlive);
+            var write = ctx.writeAndFlush(response);
+            if (!keepAlive) {
+                write.addListener(ChannelFutureListener.CLOSE);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+
+    private FullHttpResponse nodeHealth(Plan.HealthServer spec, String uri) {
+        String path = uri.contains("?") ? uri.substring(0, uri.indexOf('?')) : uri;
+        if (!path.equals("/healthz") && !path.equals("/livez")) {
+            return text(HttpResponseStatus.NOT_FOUND, "404 page not found\n");
+        }
+        boolean healthy = !failedNodes.contains(spec.nodeName());
+        String now = Times.format(clock.instant());
+        String body = "{\"lastUpdated\": \"" + now + "\",\"currentTime\": \"" + now + "\", \"nodeEligible\": " + healthy + "}";
+        FullHttpResponse r = json(healthy ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, body);
+        r.headers().set("X-Content-Type-Options", "nosniff");
+        return r;
+    }
+
+    /** kube-proxy's answer for a healthCheckNodePort, to the byte. */
+    private FullHttpResponse serviceHealth(Plan.HealthServer spec) {
+        String[] nsName = spec.service().split("/", 2);
+        boolean proxyHealthy = !failedNodes.contains(spec.nodeName());
+        int local = spec.localEndpoints();
+        String body = "{\n\t\"service\": {\n\t\t\"namespace\": \"" + nsName[0] + "\",\n\t\t\"name\": \"" + nsName[1] + "\"\n\t},\n"
+                + "\t\"localEndpoints\": " + local + ",\n\t\"serviceProxyHealthy\": " + proxyHealthy + "\n}";
+        FullHttpResponse r = json(local > 0 && proxyHealthy ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, body);
+        r.headers().set("X-Content-Type-Options", "nosniff");
+        r.headers().set("X-Load-Balancing-Endpoint-Weight", Integer.toString(local));
+        return r;
+    }
+
+    private static FullHttpResponse json(HttpResponseStatus status, String body) {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(bytes));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+        return r;
+    }
+
+    private static FullHttpResponse text(HttpResponseStatus status, String body) {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(bytes));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+        return r;
+    }
+}

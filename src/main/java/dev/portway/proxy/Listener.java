@@ -1,0 +1,148 @@
+package dev.portway.proxy;
+
+import dev.portway.net.Cidr;
+import dev.portway.net.Ipv4;
+import dev.portway.plan.Plan;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An address the data plane listens on, open while its Service has somewhere to send traffic
+ * and closed otherwise (a connection to a closed address is refused at once, as kube-proxy's
+ * REJECT rule refuses it). Binds and closes of one listener happen one after the other, in order.
+ */
+abstract class Listener {
+
+    private static final Logger log = LoggerFactory.getLogger(Listener.class);
+
+    /** The state of a listener, for metrics and status. */
+    enum State {
+        BOUND, CLOSED, FAILED
+    }
+
+    protected final DataPlane plane;
+    private final Plan.ListenerKey key;
+    private volatile Plan.Listener spec;
+    private volatile List<Cidr> sourceRanges = List.of();
+    private Channel channel;
+    private volatile State state = State.CLOSED;
+    private volatile String failure;
+    private CompletableFuture<Void> pending = CompletableFuture.completedFuture(null);
+
+    Listener(DataPlane plane, Plan.Listener spec) {
+        this.plane = plane;
+        this.key = spec.key();
+        this.spec = spec;
+    }
+
+    Plan.ListenerKey key() {
+        return key;
+    }
+
+    Plan.Listener spec() {
+        return spec;
+    }
+
+    State state() {
+        return state;
+    }
+
+    String failure() {
+        return failure;
+    }
+
+    /** Takes a new spec (same address); opens or closes as it says. */
+    synchronized void update(Plan.Listener updated) {
+        this.spec = updated;
+        List<Cidr> ranges = new ArrayList<>();
+        for (String r : updated.sourceRanges()) {
+            Cidr.parse(r).ifPresent(ranges::add);
+        }
+        this.sourceRanges = List.copyOf(ranges);
+        boolean active = updated.active();
+        pending = pending.thenCompose(v -> active ? open() : shut());
+    }
+
+    /** Closes for good. */
+    synchronized CompletableFuture<Void> close() {
+        pending = pending.thenCompose(v -> shut());
+        return pending;
+    }
+
+    /** Whether a client may use this listener ({@code loadBalancerSourceRanges}). */
+    boolean allows(InetAddress client) {
+        List<Cidr> ranges = sourceRanges;
+        if (ranges.isEmpty()) {
+            return true;
+        }
+        if (!(client instanceof Inet4Address)) {
+            return false;
+        }
+        long address = Ipv4.of(client);
+        for (Cidr c : ranges) {
+            if (c.contains(address)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private CompletableFuture<Void> open() {
+        if (channel != null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        ChannelFuture f = bind();
+        f.addListener(result -> {
+            if (result.isSuccess()) {
+                channel = f.channel();
+                state = State.BOUND;
+                failure = null;
+                log.debug("listening on {} for {}", key, spec.service());
+            } else {
+                state = State.FAILED;
+                failure = explain(result.cause());
+                log.warn("cannot listen on {} for {}: {}", key, spec.service(), failure);
+            }
+            done.complete(null);
+        });
+        return done;
+    }
+
+    private CompletableFuture<Void> shut() {
+        if (channel == null) {
+            state = State.CLOSED;
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Channel c = channel;
+        channel = null;
+        c.close().addListener(f -> {
+            state = State.CLOSED;
+            done.complete(null);
+        });
+        return done;
+    }
+
+    /** Binds the listening socket. */
+    protected abstract ChannelFuture bind();
+
+    private String explain(Throwable cause) {
+        String message = String.valueOf(cause.getMessage());
+        if (message.contains("Permission denied") || message.contains("EACCES")) {
+            return message + " (ports below 1024 need root, CAP_NET_BIND_SERVICE, or sysctl net.ipv4.ip_unprivileged_port_start=0)";
+        }
+        if (message.contains("Address already in use")) {
+            return message + " (another process listens on " + key.address().getAddress().getHostAddress() + ":"
+                    + key.address().getPort() + ")";
+        }
+        return message;
+    }
+}

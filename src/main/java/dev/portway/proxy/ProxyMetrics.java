@@ -1,0 +1,116 @@
+package dev.portway.proxy;
+
+import dev.portway.plan.Plan;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.function.Supplier;
+
+/**
+ * The data plane's Prometheus metrics. Names are stable: dashboards and alerts depend on them.
+ *
+ * <ul>
+ *   <li>{@code portway_listener_connections_total{service,role,listener}}: connections accepted</li>
+ *   <li>{@code portway_listener_refused_total{service,role,reason}}: closed at once
+ *       (no_endpoints, upstream_refused, source_range)</li>
+ *   <li>{@code portway_upstream_connects_total{service,role}}: upstream connections made</li>
+ *   <li>{@code portway_upstream_connect_failures_total{service,role}}: upstream connects that failed</li>
+ *   <li>{@code portway_cluster_active_connections{cluster}}: connections open now</li>
+ *   <li>{@code portway_cluster_bytes_total{cluster,direction}}: bytes relayed (upstream, downstream)</li>
+ *   <li>{@code portway_cluster_endpoints{cluster,state}}: endpoints by state (ready, serving, terminating)</li>
+ *   <li>{@code portway_loadbalancer_target_healthy{cluster,target}}: 1 when a node passes its checks</li>
+ *   <li>{@code portway_listeners{state}}: listeners bound, closed (no endpoints) or failed</li>
+ *   <li>{@code portway_udp_flows{cluster}}: UDP flows open now</li>
+ *   <li>{@code portway_plan_version}: the version of the plan applied last</li>
+ * </ul>
+ */
+public final class ProxyMetrics {
+
+    private final Counter accepted;
+    private final Counter refused;
+    private final Counter connects;
+    private final Counter connectFailures;
+    private final Gauge planVersion;
+
+    public ProxyMetrics(PrometheusRegistry registry, Supplier<DataPlane> plane) {
+        accepted = Counter.builder().name("portway_listener_connections_total")
+                .help("Connections accepted by a listener").labelNames("service", "role", "listener").register(registry);
+        refused = Counter.builder().name("portway_listener_refused_total")
+                .help("Connections closed at once: no endpoints, every endpoint refused, or source not allowed")
+                .labelNames("service", "role", "reason").register(registry);
+        connects = Counter.builder().name("portway_upstream_connects_total")
+                .help("Upstream connections made").labelNames("service", "role").register(registry);
+        connectFailures = Counter.builder().name("portway_upstream_connect_failures_total")
+                .help("Upstream connection attempts that failed (another endpoint is tried)").labelNames("service", "role")
+                .register(registry);
+        planVersion = Gauge.builder().name("portway_plan_version").help("The version of the plan the data plane applied last")
+                .register(registry);
+        GaugeWithCallback.builder().name("portway_cluster_active_connections").help("Upstream connections open now")
+                .labelNames("cluster")
+                .callback(cb -> plane.get().clusters().forEach(c -> cb.call(c.openConnections(), c.name())))
+                .register(registry);
+        CounterWithCallback.builder().name("portway_cluster_bytes").help("Bytes relayed, by direction")
+                .labelNames("cluster", "direction")
+                .callback(cb -> plane.get().clusters().forEach(c -> {
+                    cb.call(c.bytesToUpstream.sum(), c.name(), "upstream");
+                    cb.call(c.bytesFromUpstream.sum(), c.name(), "downstream");
+                }))
+                .register(registry);
+        GaugeWithCallback.builder().name("portway_cluster_endpoints").help("Endpoints by condition")
+                .labelNames("cluster", "state")
+                .callback(cb -> plane.get().clusters().forEach(c -> {
+                    long ready = c.spec().endpoints().stream().filter(Plan.Endpoint::ready).count();
+                    long serving = c.spec().endpoints().stream().filter(Plan.Endpoint::serving).count();
+                    long terminating = c.spec().endpoints().stream().filter(Plan.Endpoint::terminating).count();
+                    cb.call(ready, c.name(), "ready");
+                    cb.call(serving, c.name(), "serving");
+                    cb.call(terminating, c.name(), "terminating");
+                }))
+                .register(registry);
+        GaugeWithCallback.builder().name("portway_loadbalancer_target_healthy")
+                .help("1 when a LoadBalancer's node passes its health checks").labelNames("cluster", "target")
+                .callback(cb -> plane.get().clusters().forEach(c -> {
+                    if (c.spec().healthCheck() != null) {
+                        for (Plan.Endpoint e : c.spec().endpoints()) {
+                            cb.call(c.isHealthy(e.address()) ? 1 : 0, c.name(), e.target());
+                        }
+                    }
+                }))
+                .register(registry);
+        GaugeWithCallback.builder().name("portway_listeners").help("Listeners by state").labelNames("state")
+                .callback(cb -> {
+                    var counts = plane.get().listenerStates();
+                    counts.forEach((state, n) -> cb.call(n, state));
+                })
+                .register(registry);
+        GaugeWithCallback.builder().name("portway_udp_flows").help("UDP flows open now").labelNames("cluster")
+                .callback(cb -> plane.get().udpFlows().forEach((cluster, n) -> cb.call(n, cluster)))
+                .register(registry);
+    }
+
+    void accepted(Plan.Listener spec) {
+        accepted.labelValues(spec.service(), role(spec), spec.key().toString()).inc();
+    }
+
+    void refused(Plan.Listener spec, String reason) {
+        refused.labelValues(spec.service(), role(spec), reason).inc();
+    }
+
+    void connected(Plan.Listener spec) {
+        connects.labelValues(spec.service(), role(spec)).inc();
+    }
+
+    void upstreamFailure(Plan.Listener spec) {
+        connectFailures.labelValues(spec.service(), role(spec)).inc();
+    }
+
+    void planApplied(long version) {
+        planVersion.set(version);
+    }
+
+    private static String role(Plan.Listener spec) {
+        return spec.role().name().toLowerCase();
+    }
+}

@@ -1,0 +1,114 @@
+package dev.portway.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Copies bytes from its channel to its peer: the hot path of every TCP connection.
+ *
+ * <p>Both channels live on one event loop and read only on demand (auto-read off). A read batch
+ * is written without a flush per buffer, flushed once when the batch completes, and the next read
+ * is asked for only while the peer can take more; when the peer's buffer fills, reading stops
+ * until the peer's handler sees it writable again and asks for it. No promise or lambda is
+ * allocated per buffer, and every buffer is either written or released.
+ *
+ * <p>A half-close (the client shuts its output) is passed on as a half-close, as a NAT would;
+ * the connection closes when both directions are done or either side closes.
+ */
+final class RelayHandler extends ChannelInboundHandlerAdapter {
+
+    private final Channel peer;
+    private final LongAdder bytes;
+    private final Session session;
+
+    /** What the two directions of one connection share. */
+    static final class Session {
+        private int inputsShutdown;
+
+        /** True when both directions have now been shut down. */
+        boolean inputShutdown() {
+            return ++inputsShutdown == 2;
+        }
+    }
+
+    RelayHandler(Channel peer, LongAdder bytes, Session session) {
+        this.peer = peer;
+        this.bytes = bytes;
+        this.session = session;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        ctx.read();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof ByteBuf buf) {
+            bytes.add(buf.readableBytes());
+        }
+        if (peer.isActive()) {
+            peer.write(msg, peer.voidPromise());
+        } else {
+            io.netty.util.ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        peer.flush();
+        if (peer.isWritable()) {
+            ctx.read();
+        }
+    }
+
+    /** This channel drained its outbound buffer: the peer may read again. */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable() && peer.isActive()) {
+            peer.read();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            if (session.inputShutdown()) {
+                closeOnFlush(peer);
+                ctx.close();
+            } else if (peer instanceof DuplexChannel duplex && peer.isActive()) {
+                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> duplex.shutdownOutput());
+            } else {
+                closeOnFlush(peer);
+                ctx.close();
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closeOnFlush(peer);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+        closeOnFlush(peer);
+    }
+
+    static void closeOnFlush(Channel ch) {
+        if (ch.isActive()) {
+            ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+package dev.portway.runtime.echo;
+
+import dev.portway.net.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.Future;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The built-in echo server, what a pod with image {@code portway/echo} runs. On every declared
+ * TCP port it answers HTTP requests with who it is (pod, pod IP, node) and who asked (the client
+ * address it saw, and the real one when a PROXY protocol header came first), and echoes any other
+ * bytes back; on every UDP port it echoes datagrams.
+ */
+public final class EchoServer implements AutoCloseable {
+
+    /** The image name that selects the built-in echo server. */
+    public static final String IMAGE = "portway/echo";
+
+    /** Who this echo server is, for its answers. */
+    public record Identity(String pod, String namespace, String podIp, String node) {
+        public Identity {
+            Objects.requireNonNull(pod, "pod");
+        }
+    }
+
+    /** One port to serve. */
+    public record Port(int port, boolean udp) {
+    }
+
+    private final Identity identity;
+    private final Transport transport;
+    private final EventLoopGroup group;
+    private final List<Channel> channels = new ArrayList<>();
+    private final List<Channel> connections = java.util.Collections.synchronizedList(new ArrayList<>());
+
+    public EchoServer(Identity identity, Transport transport, EventLoopGroup group) {
+        this.identity = identity;
+        this.transport = transport;
+        this.group = group;
+    }
+
+    public static boolean isEchoImage(String image) {
+        if (image == null) {
+            return false;
+        }
+        String name = image.contains("@") ? image.substring(0, image.indexOf('@')) : image;
+        int slash = name.lastIndexOf('/');
+        int colon = name.lastIndexOf(':');
+        if (colon > slash) {
+            name = name.substring(0, colon);
+        }
+        return name.equals(IMAGE) || name.equals("docker.io/" + IMAGE);
+    }
+
+    /** Binds every port on {@code address}; completes when all are listening, fails on the first that cannot. */
+    public CompletableFuture<Void> start(String address, List<Port> ports) {
+        List<CompletableFuture<Void>> binds = new ArrayList<>();
+        for (Port p : ports) {
+            InetSocketAddress at = new InetSocketAddress(address, p.port());
+            ChannelFuture f = p.udp() ? bindUdp(at) : bindTcp(at);
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            f.addListener(result -> {
+                if (result.isSuccess()) {
+                    synchronized (channels) {
+                        channels.add(f.channel());
+                    }
+                    done.complete(null);
+                } else {
+                    done.completeExceptionally(new IllegalStateException("cannot listen on " + (p.udp() ? "udp " : "tcp ")
+                            + address + ":" + p.port() + ": " + result.cause().getMessage(), result.cause()));
+                }
+            });
+            binds.add(done);
+        }
+        return CompletableFuture.allOf(binds.toArray(CompletableFuture[]::new));
+    }
+
+    private ChannelFuture bindTcp(InetSocketAddress at) {
+        return new ServerBootstrap()
+                .group(group)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        connections.add(ch);
+                        ch.closeFuture().addListener(f -> connections.remove(ch));
+                        ch.pipeline().addLast(new ProtocolSniffer(identity));
+                    }
+                })
+                .bind(at);
+    }
+
+    private ChannelFuture bindUdp(InetSocketAddress at) {
+        return new Bootstrap()
+                .group(group)
+                .channel(transport.datagramChannel())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .handler(new ChannelInitializer<DatagramChannel>() {
+                    @Override
+                    protected void initChannel(DatagramChannel ch) {
+                        ch.pipeline().addLast(new UdpEchoHandler());
+                    }
+                })
+                .bind(at);
+    }
+
+    /** Connections currently open to this server. */
+    public int openConnections() {
+        return connections.size();
+    }
+
+    /**
+     * Stops listening at once; open connections may finish until {@code drain} completes, then
+     * they are closed.
+     */
+    public CompletableFuture<Void> stop(CompletableFuture<?> drain) {
+        List<Future<?>> closes = new ArrayList<>();
+        synchronized (channels) {
+            for (Channel c : channels) {
+                closes.add(c.close());
+            }
+            channels.clear();
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        drain.whenComplete((r, e) -> {
+            List<Channel> open;
+            synchronized (connections) {
+                open = new ArrayList<>(connections);
+            }
+            open.forEach(Channel::close);
+            done.complete(null);
+        });
+        return done;
+    }
+
+    @Override
+    public void close() {
+        stop(CompletableFuture.completedFuture(null)).join();
+    }
+}
