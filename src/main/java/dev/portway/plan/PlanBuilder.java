@@ -47,6 +47,7 @@ public final class PlanBuilder {
     private final Store store;
     private final int nodeHealthPort;
     private long version;
+    private final Set<String> warned = new HashSet<>();
 
     public PlanBuilder(Store store, int nodeHealthPort) {
         this.store = store;
@@ -96,8 +97,7 @@ public final class PlanBuilder {
                 } else if ("UDP".equals(sp.getProtocol())) {
                     protocol = Plan.Protocol.UDP;
                 } else {
-                    log.warn("{}: port {}/{} is not carried: Portway carries TCP and UDP", service, sp.getPort(), sp.getProtocol());
-                    continue;
+                    continue; // SCTP: refused with a warning when applied
                 }
                 String portId = sp.getPort() + "/" + sp.getProtocol();
                 List<Plan.Endpoint> endpoints = endpoints(svcSlices, sp);
@@ -193,10 +193,10 @@ public final class PlanBuilder {
         }
     }
 
-    private static void add(List<Plan.Listener> listeners, Set<Plan.ListenerKey> taken, Plan.Listener listener) {
+    private void add(List<Plan.Listener> listeners, Set<Plan.ListenerKey> taken, Plan.Listener listener) {
         if (taken.add(listener.key())) {
             listeners.add(listener);
-        } else {
+        } else if (warned.add(listener.service() + " " + listener.key())) {
             log.warn("{} wants {}, which another Service already has; not listening for it", listener.service(), listener.key());
         }
     }

@@ -160,11 +160,11 @@ class GetCommandTest {
                 Port:                     http  80/TCP
                 TargetPort:               80/TCP
                 NodePort:                 http  31234/TCP
-                Endpoints:                <none>
+                Endpoints:               \s
                 Port:                     https  443/TCP
                 TargetPort:               443/TCP
                 NodePort:                 https  30443/TCP
-                Endpoints:                <none>
+                Endpoints:               \s
                 Session Affinity:         None
                 External Traffic Policy:  Cluster
                 Internal Traffic Policy:  Cluster

@@ -134,6 +134,13 @@ public final class ObjectDecoder {
                 warnings.add("spec.selector is present but empty: the Service selects no pods and gets endpoints "
                         + "only from EndpointSlices you create");
             }
+            JsonNode ports = spec == null ? null : spec.get("ports");
+            for (int i = 0; ports != null && ports.isArray() && i < ports.size(); i++) {
+                if ("SCTP".equals(ports.get(i).path("protocol").asText())) {
+                    warnings.add("spec.ports[" + i + "].protocol: SCTP is valid but Portway's data plane carries only TCP and UDP:"
+                            + " this port gets no listener");
+                }
+            }
         }
         return warnings;
     }

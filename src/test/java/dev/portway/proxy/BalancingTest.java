@@ -1,0 +1,159 @@
+package dev.portway.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.portway.testing.Net;
+import dev.portway.testing.TestCluster;
+import io.fabric8.kubernetes.api.model.Pod;
+import java.net.ConnectException;
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * How connections pick endpoints: ClientIP session affinity, a retry when an endpoint refuses,
+ * the PROXY protocol toward endpoints, UDP flows, and an immediate refusal when there is no endpoint.
+ */
+class BalancingTest {
+
+    private static TestCluster cluster;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = new TestCluster();
+        cluster.apply(TestCluster.echoDeployment("web", 4, null) + """
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: sticky
+                spec:
+                  selector: {app: web}
+                  sessionAffinity: ClientIP
+                  ports:
+                  - {port: 80, targetPort: http}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: spread
+                spec:
+                  selector: {app: web}
+                  ports:
+                  - {port: 80, targetPort: http}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: proxied
+                  annotations:
+                    portway.dev/proxy-protocol: v2
+                spec:
+                  selector: {app: web}
+                  ports:
+                  - {port: 80, targetPort: http}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: dns
+                spec:
+                  type: NodePort
+                  selector: {app: web}
+                  ports:
+                  - {name: dns, port: 53, targetPort: dns, protocol: UDP}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: nobody
+                spec:
+                  type: NodePort
+                  selector: {app: nothing-has-this-label}
+                  ports:
+                  - {port: 80}
+                """);
+        cluster.awaitReady("web", 4);
+    }
+
+    @AfterAll
+    static void stop() {
+        cluster.close();
+    }
+
+    @Test
+    void clientIpAffinityKeepsOneClientOnOnePod() throws Exception {
+        String ip = cluster.clusterIp("sticky");
+        Set<String> pods = new HashSet<>();
+        for (int i = 0; i < 50; i++) {
+            pods.add(Net.get(ip, 80, "/", "127.0.0.55").pod());
+        }
+        assertThat(pods).as("50 connections from one client address").hasSize(1);
+
+        Set<String> withoutAffinity = new HashSet<>();
+        for (int i = 0; i < 50; i++) {
+            withoutAffinity.add(Net.get(cluster.clusterIp("spread"), 80, "/", "127.0.0.55").pod());
+        }
+        assertThat(withoutAffinity).as("the same client without affinity").hasSize(4);
+    }
+
+    @Test
+    void anEndpointThatRefusesIsRetriedOnAnother() throws Exception {
+        Pod live = cluster.pods("web").getFirst();
+        cluster.apply("""
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: external
+                spec:
+                  ports:
+                  - {port: 80, targetPort: 8080}
+                ---
+                apiVersion: discovery.k8s.io/v1
+                kind: EndpointSlice
+                metadata:
+                  name: external-1
+                  labels:
+                    kubernetes.io/service-name: external
+                addressType: IPv4
+                ports:
+                - {port: 8080}
+                endpoints:
+                - addresses: ["127.1.200.1"]
+                - addresses: ["127.1.200.2"]
+                - addresses: ["%s"]
+                """.formatted(live.getStatus().getPodIP()));
+        cluster.settle();
+        for (int i = 0; i < 12; i++) {
+            assertThat(Net.get(cluster.clusterIp("external"), 80, "/").pod()).isEqualTo(live.getMetadata().getName());
+        }
+    }
+
+    @Test
+    void theProxyProtocolCarriesTheClientAddressToThePod() throws Exception {
+        Net.Response r = Net.get(cluster.clusterIp("proxied"), 80, "/", "127.0.0.60");
+        assertThat(r.echo("proxied client")).startsWith("127.0.0.60:");
+    }
+
+    @Test
+    void udpNodePortRoundTrip() throws Exception {
+        int nodePort = cluster.nodePort("dns");
+        assertThat(Net.udp("127.0.10.1", nodePort, "ping over node1", "127.0.0.61")).isEqualTo("ping over node1");
+        assertThat(Net.udp("127.0.10.2", nodePort, "ping over node2", "127.0.0.61")).isEqualTo("ping over node2");
+        assertThat(Net.udp(cluster.clusterIp("dns"), 53, "ping over the ClusterIP", null)).isEqualTo("ping over the ClusterIP");
+    }
+
+    @Test
+    void withoutEndpointsAConnectionIsRefusedAtOnce() {
+        for (String[] target : new String[][] {{cluster.clusterIp("nobody"), "80"},
+                {"127.0.10.1", Integer.toString(cluster.nodePort("nobody"))}}) {
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> Net.get(target[0], Integer.parseInt(target[1]), "/")).isInstanceOf(ConnectException.class)
+                    .hasMessageContaining("Connection refused");
+            assertThat((System.nanoTime() - start) / 1_000_000).as("milliseconds to fail").isLessThan(100);
+        }
+    }
+}

@@ -1,0 +1,180 @@
+package dev.portway.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portway.api.ResourceKind;
+import dev.portway.cli.CliDriver;
+import dev.portway.testing.Net;
+import dev.portway.testing.TestCluster;
+import io.fabric8.kubernetes.api.model.Pod;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Changes apply as a diff: scaling down and deleting pods never send a new connection to a pod
+ * that is gone, an open connection survives a re-apply of its Service, and a LoadBalancer Service
+ * left pending by an exhausted pool gets the address (and traffic) when the holder goes.
+ */
+class EndpointChangesTest {
+
+    private TestCluster cluster;
+
+    @BeforeEach
+    void start() throws Exception {
+        cluster = new TestCluster();
+    }
+
+    @AfterEach
+    void stop() {
+        cluster.close();
+    }
+
+    private static final String SERVICE = """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: web
+              annotations:
+                note: "%s"
+            spec:
+              type: NodePort
+              selector: {app: web}
+              ports:
+              - {port: 80, targetPort: http}
+            """;
+
+    @Test
+    void newConnectionsNeverReachAGonePodAndOpenOnesSurviveAServiceReapply() throws Exception {
+        cluster.apply(TestCluster.echoDeployment("web", 4, null) + "---\n" + SERVICE.formatted("v1"));
+        cluster.awaitReady("web", 4);
+        Set<String> gone = new HashSet<>();
+        Set<String> before = names(cluster.pods("web"));
+
+        cluster.apply(TestCluster.echoDeployment("web", 2, null));
+        List<Pod> survivors = cluster.awaitReady("web", 2);
+        gone.addAll(before);
+        gone.removeAll(names(survivors));
+        assertThat(gone).hasSize(2);
+        assertThat(podsReached(40)).doesNotContainAnyElementsOf(gone).isSubsetOf(names(survivors));
+
+        // Delete one more pod: the ReplicaSet replaces it; the deleted one never answers again.
+        String deleted = survivors.getFirst().getMetadata().getName();
+        cluster.delete(ResourceKind.POD, deleted);
+        gone.add(deleted);
+        cluster.settle();
+        assertThat(podsReached(40)).doesNotContainAnyElementsOf(gone);
+        List<Pod> now = cluster.awaitReady("web", 2);
+        assertThat(names(now)).doesNotContain(deleted);
+
+        // An open connection to a surviving pod survives a re-apply of the Service.
+        try (Net.Connection open = new Net.Connection(cluster.clusterIp("web"), 80, "127.0.0.70")) {
+            String pod = open.request("/").pod();
+            assertThat(names(now)).contains(pod);
+            cluster.apply(SERVICE.formatted("v2"));
+            cluster.settle();
+            assertThat(cluster.service("web").getMetadata().getAnnotations()).containsEntry("note", "v2");
+            for (int i = 0; i < 5; i++) {
+                assertThat(open.request("/").pod()).isEqualTo(pod);
+            }
+        }
+    }
+
+    private Set<String> podsReached(int requests) throws Exception {
+        Set<String> pods = new HashSet<>();
+        for (int i = 0; i < requests; i++) {
+            pods.add(Net.get(i % 2 == 0 ? "127.0.10.1" : "127.0.10.2", cluster.nodePort("web"), "/").pod());
+        }
+        return pods;
+    }
+
+    private static Set<String> names(List<Pod> pods) {
+        Set<String> names = new HashSet<>();
+        pods.forEach(p -> names.add(p.getMetadata().getName()));
+        return names;
+    }
+
+    @Test
+    void connectionsToARemovedEndpointDrainForTheDrainTimeoutThenClose() throws Exception {
+        cluster.apply(TestCluster.echoDeployment("web", 1, null));
+        Pod pod = cluster.awaitReady("web", 1).getFirst();
+        String slice = """
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: drained
+                  annotations:
+                    portway.dev/drain-timeout: 1s
+                spec:
+                  ports:
+                  - {port: 80, targetPort: 8080}
+                ---
+                apiVersion: discovery.k8s.io/v1
+                kind: EndpointSlice
+                metadata:
+                  name: drained-1
+                  labels:
+                    kubernetes.io/service-name: drained
+                addressType: IPv4
+                ports:
+                - {port: 8080}
+                endpoints:
+                - addresses: [%s]
+                """;
+        cluster.apply(slice.formatted("\"" + pod.getStatus().getPodIP() + "\""));
+        cluster.settle();
+        try (Net.Connection open = new Net.Connection(cluster.clusterIp("drained"), 80, null)) {
+            assertThat(open.request("/").pod()).isEqualTo(pod.getMetadata().getName());
+            cluster.apply(slice.formatted("\"127.1.200.9\""));
+            cluster.settle();
+            assertThat(open.request("/").pod()).as("still open while draining").isEqualTo(pod.getMetadata().getName());
+            await().atMost(Duration.ofSeconds(3)).untilAsserted(() ->
+                    org.assertj.core.api.Assertions.assertThatThrownBy(() -> open.request("/")).isInstanceOf(java.io.IOException.class));
+        }
+    }
+
+    @Test
+    void aPendingLoadBalancerGetsTheAddressWhenItsHolderGoes() throws Exception {
+        String lb = """
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: %s
+                  annotations:
+                    metallb.io/address-pool: one-address
+                spec:
+                  type: LoadBalancer
+                  selector: {app: web}
+                  ports:
+                  - {port: 80, targetPort: http}
+                """;
+        cluster.apply("""
+                apiVersion: metallb.io/v1beta1
+                kind: IPAddressPool
+                metadata:
+                  name: one-address
+                  namespace: metallb-system
+                spec:
+                  addresses: [127.3.9.1/32]
+                ---
+                """ + TestCluster.echoDeployment("web", 2, null) + "---\n" + lb.formatted("first") + "---\n" + lb.formatted("second"));
+        cluster.awaitReady("web", 2);
+        assertThat(cluster.loadBalancerIp("first")).isEqualTo("127.3.9.1");
+        CliDriver cli = new CliDriver(Clock.systemUTC(), cluster.local().adminUrl());
+        assertThat(cli.run("get", "svc", "second").out()).containsPattern("second +LoadBalancer +[0-9.]+ +<pending> +80:");
+        assertThat(cli.run("describe", "svc", "second").out())
+                .contains("AllocationFailed", "Failed to allocate IP for \"default/second\": no available IPs in pool one-address");
+
+        cluster.delete(ResourceKind.SERVICE, "first");
+        cluster.settle();
+        assertThat(cluster.loadBalancerIp("second")).isEqualTo("127.3.9.1");
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(Net.get("127.3.9.1", 80, "/").status()).isEqualTo(200));
+    }
+}

@@ -1,0 +1,143 @@
+package dev.portway.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.portway.testing.Net;
+import dev.portway.testing.TestCluster;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * externalTrafficPolicy Local and the LoadBalancer's health checks: a node without local pods
+ * fails the healthCheckNodePort (503, kube-proxy's JSON), the load balancer stops sending there,
+ * and the node's NodePort does not forward; the client address survives both hops. A node whose
+ * proxy fails leaves the rotation of a Cluster-policy load balancer within 2 s and comes back.
+ * loadBalancerSourceRanges apply to the LoadBalancer address only.
+ */
+class TrafficPolicyTest {
+
+    private static TestCluster cluster;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = new TestCluster();
+        cluster.apply(TestCluster.echoDeployment("pinned", 1, """
+                nodeSelector:
+                  kubernetes.io/hostname: node1
+                """) + """
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: local-lb
+                spec:
+                  type: LoadBalancer
+                  externalTrafficPolicy: Local
+                  selector: {app: pinned}
+                  ports:
+                  - {port: 80, targetPort: http}
+                ---
+                """ + TestCluster.echoDeployment("spread", 4, null) + """
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: cluster-lb
+                spec:
+                  type: LoadBalancer
+                  selector: {app: spread}
+                  loadBalancerSourceRanges: [127.0.0.0/26]
+                  ports:
+                  - {port: 8080, targetPort: http}
+                """);
+        cluster.awaitReady("pinned", 1);
+        cluster.awaitReady("spread", 4);
+        cluster.loadBalancerIp("local-lb");
+        cluster.loadBalancerIp("cluster-lb");
+        cluster.settle();
+    }
+
+    @AfterAll
+    static void stop() {
+        cluster.close();
+    }
+
+    @Test
+    void aNodeWithoutLocalPodsFailsItsHealthCheckWithKubeProxysAnswer() throws Exception {
+        int hcnp = cluster.service("local-lb").getSpec().getHealthCheckNodePort();
+        Net.Response node2 = Net.get("127.0.10.2", hcnp, "/");
+        assertThat(node2.status()).isEqualTo(503);
+        assertThat(node2.headers()).containsEntry("content-type", "application/json")
+                .containsEntry("x-content-type-options", "nosniff")
+                .containsEntry("x-load-balancing-endpoint-weight", "0");
+        assertThat(node2.body()).isEqualTo("{\n\t\"service\": {\n\t\t\"namespace\": \"default\",\n\t\t\"name\": \"local-lb\"\n\t},\n"
+                + "\t\"localEndpoints\": 0,\n\t\"serviceProxyHealthy\": true\n}");
+
+        Net.Response node1 = Net.get("127.0.10.1", hcnp, "/any/path");
+        assertThat(node1.status()).isEqualTo(200);
+        assertThat(node1.body()).contains("\"localEndpoints\": 1");
+    }
+
+    @Test
+    void theLoadBalancerSendsOnlyToTheNodeWithPodsAndKeepsTheClientAddress() throws Exception {
+        String ip = cluster.loadBalancerIp("local-lb");
+        for (int i = 0; i < 30; i++) {
+            Net.Response r = Net.get(ip, 80, "/", "127.0.0.66");
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.node()).isEqualTo("node1");
+            assertThat(r.echo("client")).startsWith("127.0.0.66:");
+        }
+    }
+
+    @Test
+    void theNodePortOfANodeWithoutLocalPodsDoesNotForward() throws Exception {
+        int nodePort = cluster.nodePort("local-lb");
+        assertThatThrownBy(() -> Net.get("127.0.10.2", nodePort, "/")).isInstanceOf(ConnectException.class);
+        Net.Response r = Net.get("127.0.10.1", nodePort, "/", "127.0.0.67");
+        assertThat(r.echo("client")).startsWith("127.0.0.67:");
+    }
+
+    @Test
+    void aFailedNodeLeavesTheRotationWithinTwoSecondsAndComesBack() throws Exception {
+        String ip = cluster.loadBalancerIp("cluster-lb");
+        assertThat(nodesSeen(ip, 20)).containsExactlyInAnyOrder("127.0.10.1", "127.0.10.2");
+
+        cluster.local().dataPlane().setNodeFailed("node2", true);
+        try {
+            long start = System.nanoTime();
+            await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> nodesSeen(ip, 10).equals(Set.of("127.0.10.1")));
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+            assertThat(nodesSeen(ip, 30)).containsExactly("127.0.10.1");
+        } finally {
+            cluster.local().dataPlane().setNodeFailed("node2", false);
+        }
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(100))
+                .until(() -> nodesSeen(ip, 10).contains("127.0.10.2"));
+    }
+
+    /** The node each request went through (Cluster policy: the pod sees the node's address). */
+    private static Set<String> nodesSeen(String ip, int requests) throws IOException {
+        Set<String> nodes = new HashSet<>();
+        for (int i = 0; i < requests; i++) {
+            nodes.add(Net.get(ip, 8080, "/", "127.0.0.10").echo("client").split(":")[0]);
+        }
+        return nodes;
+    }
+
+    @Test
+    void sourceRangesApplyToTheLoadBalancerAddressOnly() throws Exception {
+        String ip = cluster.loadBalancerIp("cluster-lb");
+        assertThat(Net.get(ip, 8080, "/", "127.0.0.63").status()).isEqualTo(200);
+        assertThatThrownBy(() -> Net.get(ip, 8080, "/", "127.0.0.64")).isInstanceOf(IOException.class);
+        assertThat(Net.get("127.0.10.1", cluster.nodePort("cluster-lb"), "/", "127.0.0.64").status()).isEqualTo(200);
+    }
+}

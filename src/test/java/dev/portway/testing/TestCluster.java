@@ -1,0 +1,117 @@
+package dev.portway.testing;
+
+import static org.awaitility.Awaitility.await;
+
+import dev.portway.api.ResourceKind;
+import dev.portway.control.ApiServer;
+import dev.portway.control.Pods;
+import dev.portway.runtime.LocalCluster;
+import dev.portway.runtime.LocalClusterOptions;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/** A running local cluster for data plane tests, with waits for the states tests need. */
+public final class TestCluster implements AutoCloseable {
+
+    private final LocalCluster cluster;
+
+    public TestCluster() throws InterruptedException {
+        this(LocalClusterOptions.defaults());
+    }
+
+    public TestCluster(LocalClusterOptions options) throws InterruptedException {
+        this.cluster = new LocalCluster(options).start();
+    }
+
+    public LocalCluster local() {
+        return cluster;
+    }
+
+    public List<ApiServer.Applied> apply(String yaml) {
+        return apply(TestApi.decode(yaml));
+    }
+
+    public List<ApiServer.Applied> apply(List<HasMetadata> objects) {
+        return cluster.apply(objects);
+    }
+
+    public void delete(ResourceKind kind, String name) {
+        cluster.control().call(() -> cluster.control().api().delete(kind, "default", name, ApiServer.DeleteOptions.DEFAULT));
+    }
+
+    public Service service(String name) {
+        return cluster.store().get(Service.class, "default", name).orElseThrow();
+    }
+
+    public String clusterIp(String service) {
+        return service(service).getSpec().getClusterIP();
+    }
+
+    public int nodePort(String service) {
+        return service(service).getSpec().getPorts().getFirst().getNodePort();
+    }
+
+    /** Waits for the Service's LoadBalancer address and for its listener to be open. */
+    public String loadBalancerIp(String service) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            Service s = service(service);
+            return s.getStatus() != null && s.getStatus().getLoadBalancer() != null
+                    && s.getStatus().getLoadBalancer().getIngress() != null && !s.getStatus().getLoadBalancer().getIngress().isEmpty();
+        });
+        return service(service).getStatus().getLoadBalancer().getIngress().getFirst().getIp();
+    }
+
+    public List<Pod> pods(String app) {
+        return cluster.store().list(Pod.class, "default").stream()
+                .filter(p -> p.getMetadata().getLabels() != null && Objects.equals(app, p.getMetadata().getLabels().get("app")))
+                .toList();
+    }
+
+    /** Waits until exactly {@code n} pods labelled app={@code app} exist and are all ready (none terminating). */
+    public List<Pod> awaitReady(String app, int n) {
+        await().atMost(Duration.ofSeconds(15)).until(() -> {
+            List<Pod> pods = pods(app);
+            return pods.size() == n && pods.stream().allMatch(p -> Pods.isReady(p) && !Pods.isTerminating(p));
+        });
+        cluster.control().awaitIdle();
+        return pods(app);
+    }
+
+    /** Waits until the data plane has applied everything the control plane knows. */
+    public void settle() {
+        cluster.control().awaitIdle();
+    }
+
+    @Override
+    public void close() {
+        cluster.close();
+    }
+
+    /** A Deployment of echo pods labelled app={@code app}, listening on TCP 8080 (named http) and UDP 5353 (named dns). */
+    public static String echoDeployment(String app, int replicas, String extraPodSpec) {
+        return """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata:
+                  name: %1$s
+                spec:
+                  replicas: %2$d
+                  selector:
+                    matchLabels: {app: %1$s}
+                  template:
+                    metadata:
+                      labels: {app: %1$s}
+                    spec:
+                %3$s      containers:
+                      - name: echo
+                        image: portway/echo
+                        ports:
+                        - {name: http, containerPort: 8080}
+                        - {name: dns, containerPort: 5353, protocol: UDP}
+                """.formatted(app, replicas, extraPodSpec == null ? "" : extraPodSpec.stripIndent().indent(6));
+    }
+}
