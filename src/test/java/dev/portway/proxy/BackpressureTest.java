@@ -1,0 +1,92 @@
+package dev.portway.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portway.testing.TestCluster;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.time.Duration;
+import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A client that sends fast and reads slowly must not make the proxy buffer everything: with
+ * auto-read off and reads only while the other side can take more, what the proxy holds stays
+ * small, and every byte still arrives.
+ */
+class BackpressureTest {
+
+    private static final int TOTAL = 64 * 1024 * 1024;
+
+    @Test
+    void aSlowReaderStopsTheProxyFromReadingInsteadOfBuffering() throws Exception {
+        try (TestCluster cluster = new TestCluster()) {
+            cluster.apply(TestCluster.echoDeployment("echo", 1, null) + """
+                    ---
+                    apiVersion: v1
+                    kind: Service
+                    metadata:
+                      name: echo
+                    spec:
+                      selector: {app: echo}
+                      ports:
+                      - {port: 7000, targetPort: http}
+                    """);
+            cluster.awaitReady("echo", 1);
+            try (Socket socket = new Socket()) {
+                socket.setReceiveBufferSize(64 * 1024);
+                socket.connect(new InetSocketAddress(cluster.clusterIp("echo"), 7000), 5000);
+                OutputStream out = socket.getOutputStream();
+                InputStream in = socket.getInputStream();
+                AtomicLong sent = new AtomicLong();
+                CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                    byte[] chunk = new byte[64 * 1024];
+                    java.util.Arrays.fill(chunk, (byte) 'x');
+                    try {
+                        while (sent.get() < TOTAL) {
+                            out.write(chunk);
+                            sent.addAndGet(chunk.length);
+                        }
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                // Nobody reads for a second: the writer must stay blocked, and the proxy must not hoard.
+                AtomicLong maxHeld = new AtomicLong();
+                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(50)).until(() -> {
+                    maxHeld.accumulateAndGet(usedMemory(), Math::max);
+                    return !writer.isDone();
+                });
+                // Kernel socket buffers along the three hops take some megabytes; the rest must wait.
+                assertThat(sent.get()).as("bytes the writer got out while nobody read").isLessThan(TOTAL / 2);
+                byte[] buf = new byte[256 * 1024];
+                long received = 0;
+                while (received < TOTAL) {
+                    int n = in.read(buf);
+                    if (n < 0) {
+                        break;
+                    }
+                    received += n;
+                    if (received < TOTAL / 2) {
+                        maxHeld.accumulateAndGet(usedMemory(), Math::max);
+                    }
+                }
+                assertThat(received).isEqualTo(TOTAL);
+                writer.get(10, TimeUnit.SECONDS);
+                assertThat(maxHeld.get()).as("bytes held in Netty buffers while the client lagged").isLessThan(8L * 1024 * 1024);
+            }
+        }
+    }
+
+    private static long usedMemory() {
+        var metric = ((ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT).metric();
+        return metric.usedDirectMemory() + metric.usedHeapMemory();
+    }
+}

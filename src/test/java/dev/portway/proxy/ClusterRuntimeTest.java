@@ -1,0 +1,102 @@
+package dev.portway.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portway.plan.Plan;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Endpoint choice, as kube-proxy's CategorizeEndpoints and affinity rules make it. */
+class ClusterRuntimeTest {
+
+    static Plan.Endpoint endpoint(String ip, String node, boolean ready, boolean serving, boolean terminating) {
+        return new Plan.Endpoint(new InetSocketAddress(ip, 8080), node, ip, ready, serving, terminating);
+    }
+
+    static Plan.Cluster cluster(Duration affinity, Plan.Endpoint... endpoints) {
+        return new Plan.Cluster("default/web:80/TCP", "default/web", Plan.Protocol.TCP, List.of(endpoints),
+                Plan.Balancer.ROUND_ROBIN, affinity, false, Duration.ofSeconds(30), Duration.ofSeconds(30), null);
+    }
+
+    private static Set<String> picks(ClusterRuntime c, String localNode, int n) throws Exception {
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < n; i++) {
+            Plan.Endpoint e = c.pick(InetAddress.getByName("127.0.0.1"), localNode, null);
+            seen.add(e == null ? null : e.target());
+        }
+        return seen;
+    }
+
+    @Test
+    void readyEndpointsAreUsedAndTerminatingOnesOnlyWhenNoneIsReady() throws Exception {
+        ClusterRuntime c = new ClusterRuntime(cluster(null,
+                endpoint("127.1.1.2", "node1", true, true, false),
+                endpoint("127.1.1.3", "node1", false, true, true),
+                endpoint("127.1.2.2", "node2", false, false, false)));
+        assertThat(picks(c, null, 10)).containsExactly("127.1.1.2");
+
+        c.update(cluster(null,
+                endpoint("127.1.1.3", "node1", false, true, true),
+                endpoint("127.1.2.2", "node2", false, false, false)));
+        assertThat(picks(c, null, 10)).as("serving and terminating, as a last resort").containsExactly("127.1.1.3");
+
+        c.update(cluster(null, endpoint("127.1.2.2", "node2", false, false, false)));
+        assertThat(picks(c, null, 3)).as("not ready and not serving: never").containsExactly((String) null);
+    }
+
+    @Test
+    void aLocalListenerUsesOnlyItsNodesEndpoints() throws Exception {
+        ClusterRuntime c = new ClusterRuntime(cluster(null,
+                endpoint("127.1.1.2", "node1", true, true, false),
+                endpoint("127.1.2.2", "node2", true, true, false),
+                endpoint("127.1.2.3", "node2", true, true, false)));
+        assertThat(picks(c, "node2", 10)).containsExactlyInAnyOrder("127.1.2.2", "127.1.2.3");
+        assertThat(picks(c, "node3", 3)).containsExactly((String) null);
+    }
+
+    @Test
+    void roundRobinTakesEachEndpointInTurnAndSkipsRefusedOnes() throws Exception {
+        ClusterRuntime c = new ClusterRuntime(cluster(null,
+                endpoint("127.1.1.2", "node1", true, true, false),
+                endpoint("127.1.1.3", "node1", true, true, false),
+                endpoint("127.1.1.4", "node1", true, true, false)));
+        assertThat(picks(c, null, 3)).hasSize(3);
+        Set<InetSocketAddress> refused = Set.of(new InetSocketAddress("127.1.1.2", 8080), new InetSocketAddress("127.1.1.3", 8080));
+        for (int i = 0; i < 5; i++) {
+            assertThat(c.pick(null, null, refused).target()).isEqualTo("127.1.1.4");
+        }
+    }
+
+    @Test
+    void clientIpAffinityHoldsUntilItsTimeoutAndLeavesAGoneEndpoint() throws Exception {
+        ClusterRuntime c = new ClusterRuntime(cluster(Duration.ofMillis(200),
+                endpoint("127.1.1.2", "node1", true, true, false),
+                endpoint("127.1.1.3", "node1", true, true, false)));
+        InetAddress client = InetAddress.getByName("127.0.0.55");
+        String first = c.pick(client, null, null).target();
+        for (int i = 0; i < 20; i++) {
+            assertThat(c.pick(client, null, null).target()).isEqualTo(first);
+        }
+        String other = first.equals("127.1.1.2") ? "127.1.1.3" : "127.1.1.2";
+        c.update(cluster(Duration.ofMillis(200), endpoint(other, "node1", true, true, false)));
+        assertThat(c.pick(client, null, null).target()).as("the sticky endpoint is gone").isEqualTo(other);
+    }
+
+    @Test
+    void unhealthyLoadBalancerTargetsAreSkipped() throws Exception {
+        Plan.Cluster nodes = new Plan.Cluster("lb:default/web:80/TCP", "default/web", Plan.Protocol.TCP,
+                List.of(endpoint("127.0.10.1", "node1", true, true, false), endpoint("127.0.10.2", "node2", true, true, false)),
+                Plan.Balancer.ROUND_ROBIN, null, false, Duration.ofSeconds(30), Duration.ofSeconds(30),
+                new Plan.HealthCheck(10256, "/healthz", Duration.ofMillis(500), Duration.ofMillis(400), 1, 2));
+        ClusterRuntime c = new ClusterRuntime(nodes);
+        c.setHealthy(new InetSocketAddress("127.0.10.2", 8080), false);
+        assertThat(picks(c, null, 10)).containsExactly("127.0.10.1");
+        c.setHealthy(new InetSocketAddress("127.0.10.1", 8080), false);
+        assertThat(picks(c, null, 3)).containsExactly((String) null);
+    }
+}
