@@ -151,6 +151,17 @@ public final class DataPlane implements AutoCloseable {
         }, timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /** Completes when every listener of the plans applied so far is bound or closed as they say. */
+    public CompletableFuture<Void> settled() {
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        synchronized (this) {
+            for (Listener l : listeners.values()) {
+                all.add(l.settled());
+            }
+        }
+        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    }
+
     /** Makes a node's kube-proxy health endpoints report failure (or recover), as when a node fails. */
     public void setNodeFailed(String node, boolean failed) {
         healthServers.setNodeFailed(node, failed);

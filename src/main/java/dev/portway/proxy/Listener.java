@@ -70,6 +70,11 @@ abstract class Listener {
         pending = pending.thenCompose(v -> active ? open() : shut());
     }
 
+    /** Completes when what was asked of this listener so far (open, close) is done. */
+    synchronized CompletableFuture<Void> settled() {
+        return pending;
+    }
+
     /** Closes for good. */
     synchronized CompletableFuture<Void> close() {
         pending = pending.thenCompose(v -> shut());
