@@ -29,6 +29,7 @@ public final class AdminServer implements AutoCloseable {
     private final Transport transport;
     private final EventLoopGroup group;
     private final Map<String, Endpoint> endpoints = new LinkedHashMap<>();
+    private PodLogs logs;
     private Channel channel;
 
     public AdminServer(ControlPlane control, Transport transport, EventLoopGroup group) {
@@ -43,8 +44,14 @@ public final class AdminServer implements AutoCloseable {
         return this;
     }
 
+    /** Serves containers' logs from {@code logs}; call before {@link #start}. */
+    public AdminServer podLogs(PodLogs logs) {
+        this.logs = logs;
+        return this;
+    }
+
     public InetSocketAddress start(InetSocketAddress address) throws InterruptedException {
-        ApiHandler handler = new ApiHandler(control, Map.copyOf(endpoints));
+        ApiHandler handler = new ApiHandler(control, Map.copyOf(endpoints), logs);
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannel())

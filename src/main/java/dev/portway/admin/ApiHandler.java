@@ -46,15 +46,21 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private final ControlPlane control;
     private final Map<String, Endpoint> extraEndpoints;
+    private final PodLogs logs;
 
-    ApiHandler(ControlPlane control, Map<String, Endpoint> extraEndpoints) {
+    ApiHandler(ControlPlane control, Map<String, Endpoint> extraEndpoints, PodLogs logs) {
         this.control = control;
         this.extraEndpoints = extraEndpoints;
+        this.logs = logs;
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
         QueryStringDecoder query = new QueryStringDecoder(request.uri());
+        if (request.method().equals(HttpMethod.GET) && isLogPath(query.path())) {
+            serveLog(ctx, query, io.netty.handler.codec.http.HttpUtil.isKeepAlive(request));
+            return;
+        }
         byte[] body = ByteBufUtil.getBytes(request.content());
         CompletableFuture<HttpResponses.Response> response;
         try {
@@ -72,6 +78,41 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 HttpResponses.write(ctx, out, keepAlive);
             } else {
                 ctx.executor().execute(() -> HttpResponses.write(ctx, out, keepAlive));
+            }
+        });
+    }
+
+    private static boolean isLogPath(String path) {
+        return path.endsWith("/log") && ApiPath.parse(path)
+                .filter(a -> a.kind() == ResourceKind.POD && a.name() != null && "log".equals(a.subresource())).isPresent();
+    }
+
+    /** {@code GET /api/v1/namespaces/NS/pods/NAME/log?container=&previous=&follow=&tailLines=}. */
+    private void serveLog(ChannelHandlerContext ctx, QueryStringDecoder query, boolean keepAlive) {
+        ApiPath api = ApiPath.parse(query.path()).orElseThrow();
+        String container = first(query, "container", null);
+        boolean previous = Boolean.parseBoolean(first(query, "previous", "false"));
+        boolean follow = Boolean.parseBoolean(first(query, "follow", "false"));
+        int tail;
+        try {
+            tail = Integer.parseInt(first(query, "tailLines", "-1"));
+        } catch (NumberFormatException e) {
+            HttpResponses.write(ctx, HttpResponses.status(ApiException.badRequest("tailLines: invalid value").status()), keepAlive);
+            return;
+        }
+        if (logs == null) {
+            HttpResponses.write(ctx, HttpResponses.status(notFound(query.path()).status()), keepAlive);
+            return;
+        }
+        // opening asks the control thread; not on the event loop
+        Thread.ofVirtual().name("pod-log").start(() -> {
+            try {
+                PodLogs.LogStream stream = logs.open(api.namespace(), api.name(), container, previous);
+                long start = stream.tailStart(tail);
+                ctx.executor().execute(() -> LogResponder.respond(ctx, stream, start, follow, keepAlive));
+            } catch (RuntimeException e) {
+                ApiException error = toApiException(e);
+                ctx.executor().execute(() -> HttpResponses.write(ctx, HttpResponses.status(error.status()), keepAlive));
             }
         });
     }

@@ -14,7 +14,7 @@ import java.util.Optional;
  * @param kind        the resource kind, or null for the group's discovery document
  * @param namespace   the namespace in the path, or null (all namespaces, or cluster-scoped)
  * @param name        the object name, or null for the collection
- * @param subresource {@code status}, or null
+ * @param subresource {@code status} or {@code log}, or null
  */
 public record ApiPath(String group, String version, ResourceKind kind, String namespace, String name, String subresource) {
 

@@ -93,4 +93,52 @@ public final class GoValues {
         }
         return sb.append('}').toString();
     }
+
+    /** Go's {@code time.Duration.String()}: {@code 200ms}, {@code 1.6s}, {@code 1m20s}, {@code 5m0s}. */
+    public static String duration(java.time.Duration d) {
+        long ns = d.toNanos();
+        if (ns == 0) {
+            return "0s";
+        }
+        StringBuilder sb = new StringBuilder();
+        if (ns < 0) {
+            sb.append('-');
+            ns = -ns;
+        }
+        if (ns < 1_000_000_000L) {
+            if (ns < 1_000L) {
+                return sb.append(ns).append("ns").toString();
+            }
+            if (ns < 1_000_000L) {
+                return sb.append(decimal(ns, 1_000L)).append("\u00b5s").toString();
+            }
+            return sb.append(decimal(ns, 1_000_000L)).append("ms").toString();
+        }
+        long hours = ns / 3_600_000_000_000L;
+        ns -= hours * 3_600_000_000_000L;
+        long minutes = ns / 60_000_000_000L;
+        ns -= minutes * 60_000_000_000L;
+        if (hours > 0) {
+            sb.append(hours).append('h');
+        }
+        if (hours > 0 || minutes > 0) {
+            sb.append(minutes).append('m');
+        }
+        return sb.append(decimal(ns, 1_000_000_000L)).append('s').toString();
+    }
+
+    /** {@code value / unit} in decimal, with no trailing zeros after the point. */
+    private static String decimal(long value, long unit) {
+        long whole = value / unit;
+        long fraction = value % unit;
+        if (fraction == 0) {
+            return Long.toString(whole);
+        }
+        String digits = Long.toString(unit + fraction).substring(1);
+        int end = digits.length();
+        while (digits.charAt(end - 1) == '0') {
+            end--;
+        }
+        return whole + "." + digits.substring(0, end);
+    }
 }

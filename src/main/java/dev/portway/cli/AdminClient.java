@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -15,11 +16,15 @@ import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import java.net.ConnectException;
 import java.net.URI;
 import java.util.List;
@@ -73,8 +78,72 @@ final class AdminClient implements AutoCloseable {
         return request(HttpMethod.DELETE, path, null);
     }
 
-    Response request(HttpMethod method, String path, byte[] body) {
+    Response put(String path, byte[] body) {
+        return request(HttpMethod.PUT, path, body);
+    }
+
+    /**
+     * GET that hands the body to {@code sink} as it arrives (a followed log), and returns when the
+     * server ends it. An error answer is returned whole, with nothing given to {@code sink}.
+     */
+    Response stream(String path, java.util.function.Consumer<byte[]> sink) {
         CompletableFuture<Response> result = new CompletableFuture<>();
+        Channel ch = connect(new SimpleChannelInboundHandler<HttpObject>() {
+            private int status;
+            private final java.io.ByteArrayOutputStream error = new java.io.ByteArrayOutputStream();
+
+            @Override
+            protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
+                if (msg instanceof HttpResponse r) {
+                    status = r.status().code();
+                }
+                if (msg instanceof HttpContent c && c.content().isReadable()) {
+                    byte[] bytes = ByteBufUtil.getBytes(c.content());
+                    if (status == 200) {
+                        sink.accept(bytes);
+                    } else {
+                        error.writeBytes(bytes);
+                    }
+                }
+                if (msg instanceof LastHttpContent) {
+                    result.complete(new Response(status, error.toByteArray(), List.of()));
+                    ctx.close();
+                }
+            }
+
+            @Override
+            public void channelInactive(ChannelHandlerContext ctx) {
+                result.complete(new Response(status == 0 ? 502 : status, error.toByteArray(), List.of()));
+            }
+
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                result.completeExceptionally(cause);
+                ctx.close();
+            }
+        });
+        FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path, Unpooled.EMPTY_BUFFER);
+        request.headers().set(HttpHeaderNames.HOST, server.getHost() + ":" + port());
+        request.headers().set(HttpHeaderNames.USER_AGENT, "portway-cli");
+        request.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        ch.writeAndFlush(request);
+        try {
+            return result.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            ch.close();
+            throw new UnreachableException("interrupted");
+        } catch (ExecutionException e) {
+            throw new UnreachableException("request to " + server + " failed: " + e.getCause());
+        }
+    }
+
+    private int port() {
+        return server.getPort() > 0 ? server.getPort() : 80;
+    }
+
+    /** Connects to the server, with an HTTP client codec and then {@code handlers} in the pipeline. */
+    private Channel connect(ChannelHandler... handlers) {
         Bootstrap b = new Bootstrap()
                 .group(group)
                 .channel(transport.socketChannel())
@@ -82,37 +151,42 @@ final class AdminClient implements AutoCloseable {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(256 * 1024 * 1024),
-                                new SimpleChannelInboundHandler<FullHttpResponse>() {
-                                    @Override
-                                    protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse msg) {
-                                        result.complete(new Response(msg.status().code(), ByteBufUtil.getBytes(msg.content()),
-                                                msg.headers().getAll("Warning")));
-                                        ctx.close();
-                                    }
-
-                                    @Override
-                                    public void channelInactive(ChannelHandlerContext ctx) {
-                                        result.completeExceptionally(new UnreachableException(
-                                                "the Portway server at " + server + " closed the connection without answering"));
-                                    }
-
-                                    @Override
-                                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                                        result.completeExceptionally(cause);
-                                        ctx.close();
-                                    }
-                                });
+                        ch.pipeline().addLast(new HttpClientCodec()).addLast(handlers);
                     }
                 });
-        int port = server.getPort() > 0 ? server.getPort() : 80;
-        ChannelFuture connect = b.connect(server.getHost(), port).awaitUninterruptibly();
+        ChannelFuture connect = b.connect(server.getHost(), port()).awaitUninterruptibly();
         if (!connect.isSuccess()) {
             Throwable cause = connect.cause();
             String why = cause instanceof ConnectException ? "connection refused" : String.valueOf(cause.getMessage());
             throw new UnreachableException("no Portway server at " + server + " (" + why + "); start one with \"portway up\""
                     + " or point --server at a running one");
         }
+        return connect.channel();
+    }
+
+    Response request(HttpMethod method, String path, byte[] body) {
+        CompletableFuture<Response> result = new CompletableFuture<>();
+        Channel channel = connect(new HttpObjectAggregator(256 * 1024 * 1024), new SimpleChannelInboundHandler<FullHttpResponse>() {
+            @Override
+            protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse msg) {
+                result.complete(new Response(msg.status().code(), ByteBufUtil.getBytes(msg.content()),
+                        msg.headers().getAll("Warning")));
+                ctx.close();
+            }
+
+            @Override
+            public void channelInactive(ChannelHandlerContext ctx) {
+                result.completeExceptionally(new UnreachableException(
+                        "the Portway server at " + server + " closed the connection without answering"));
+            }
+
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                result.completeExceptionally(cause);
+                ctx.close();
+            }
+        });
+        int port = port();
         FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, path,
                 body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
         request.headers().set(HttpHeaderNames.HOST, server.getHost() + ":" + port);
@@ -123,7 +197,7 @@ final class AdminClient implements AutoCloseable {
             request.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
         }
         request.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body == null ? 0 : body.length);
-        connect.channel().writeAndFlush(request);
+        channel.writeAndFlush(request);
         try {
             return result.get(120, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -135,7 +209,7 @@ final class AdminClient implements AutoCloseable {
             }
             throw new UnreachableException("request to " + server + " failed: " + e.getCause());
         } catch (TimeoutException e) {
-            connect.channel().close();
+            channel.close();
             throw new UnreachableException("the Portway server at " + server + " did not answer within 120 s");
         }
     }

@@ -35,9 +35,8 @@ final class DeleteCommand implements Callable<Integer> {
     @Option(names = {"-f", "--filename"}, paramLabel = "PATH", description = "Delete the objects in these manifests.")
     List<String> files = new ArrayList<>();
 
-    @Option(names = {"-n", "--namespace"}, paramLabel = "NAMESPACE", defaultValue = "default",
-            description = "The namespace (default: ${DEFAULT-VALUE}).")
-    String namespace;
+    @Mixin
+    NamespaceOption ns;
 
     @Option(names = "--grace-period", paramLabel = "SECONDS", description = "Seconds pods get to stop (0: at once).")
     Long gracePeriod;
@@ -70,7 +69,7 @@ final class DeleteCommand implements Callable<Integer> {
             }
             for (ObjectDecoder.Decoded d : loaded.objects()) {
                 String objectNamespace = d.object().getMetadata().getNamespace();
-                targets.add(new Target(d.kind(), objectNamespace == null || objectNamespace.isEmpty() ? namespace : objectNamespace,
+                targets.add(new Target(d.kind(), objectNamespace == null || objectNamespace.isEmpty() ? ns.namespace : objectNamespace,
                         d.object().getMetadata().getName()));
             }
         } else if (args.isEmpty()) {
@@ -78,7 +77,7 @@ final class DeleteCommand implements Callable<Integer> {
         } else if (args.getFirst().contains("/")) {
             for (String ref : args) {
                 String[] parts = ref.split("/", 2);
-                targets.add(new Target(GetCommand.kind(parts[0]), namespace, parts[1]));
+                targets.add(new Target(GetCommand.kind(parts[0]), ns.namespace, parts[1]));
             }
         } else {
             ResourceKind kind = GetCommand.kind(args.getFirst());
@@ -86,7 +85,7 @@ final class DeleteCommand implements Callable<Integer> {
                 throw new Main.CliException("resource(s) were provided, but no name was specified");
             }
             for (String name : args.subList(1, args.size())) {
-                targets.add(new Target(kind, namespace, name));
+                targets.add(new Target(kind, ns.namespace, name));
             }
         }
         Long grace = now ? Long.valueOf(1) : gracePeriod;

@@ -50,9 +50,8 @@ final class DescribeCommand implements Callable<Integer> {
     @Mixin
     ServerOptions server;
 
-    @Option(names = {"-n", "--namespace"}, paramLabel = "NAMESPACE", defaultValue = "default",
-            description = "The namespace (default: ${DEFAULT-VALUE}).")
-    String namespace;
+    @Mixin
+    NamespaceOption ns;
 
     @Parameters(index = "0", paramLabel = "TYPE")
     String type;
@@ -65,7 +64,7 @@ final class DescribeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         ResourceKind kind = GetCommand.kind(type);
         try (AdminClient client = server.client()) {
-            AdminClient.Response response = client.get(kind.objectPath(namespace, name));
+            AdminClient.Response response = client.get(kind.objectPath(ns.namespace, name));
             if (!response.ok()) {
                 throw new ApiException(Json.read(response.body(), Status.class));
             }
@@ -74,7 +73,7 @@ final class DescribeCommand implements Callable<Integer> {
             if (object instanceof Service svc) {
                 String selector = URLEncoder.encode("kubernetes.io/service-name=" + name, StandardCharsets.UTF_8);
                 List<EndpointSlice> slices = new ArrayList<>();
-                for (var item : Json.readTree(client.get(ResourceKind.ENDPOINT_SLICE.collectionPath(namespace)
+                for (var item : Json.readTree(client.get(ResourceKind.ENDPOINT_SLICE.collectionPath(ns.namespace)
                         + "?labelSelector=" + selector).body()).path("items")) {
                     slices.add(Json.convert(item, EndpointSlice.class));
                 }

@@ -26,6 +26,8 @@ import picocli.CommandLine.Spec;
                 GetCommand.class,
                 DescribeCommand.class,
                 DeleteCommand.class,
+                LogsCommand.class,
+                ScaleCommand.class,
                 ValidateCommand.class,
                 CommandLine.HelpCommand.class,
         })

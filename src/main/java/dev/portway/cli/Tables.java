@@ -171,16 +171,43 @@ final class Tables {
         String reason = pod.getStatus() != null && pod.getStatus().getReason() != null && !pod.getStatus().getReason().isEmpty()
                 ? pod.getStatus().getReason() : phase;
         boolean hasRunning = false;
-        List<ContainerStatus> statuses = pod.getStatus() == null ? List.of() : list(pod.getStatus().getContainerStatuses());
+        // init containers first, as kubectl's printPod: the first one not done names the status
+        boolean initializing = false;
+        List<ContainerStatus> initStatuses = pod.getStatus() == null ? List.of() : list(pod.getStatus().getInitContainerStatuses());
+        int initTotal = list(pod.getSpec().getInitContainers()).size();
+        for (int i = 0; i < initStatuses.size(); i++) {
+            ContainerStatus c = initStatuses.get(i);
+            restarts += c.getRestartCount() == null ? 0 : c.getRestartCount();
+            lastRestart = latestRestart(c, lastRestart);
+            var state = c.getState();
+            if (state != null && state.getTerminated() != null && Integer.valueOf(0).equals(state.getTerminated().getExitCode())) {
+                continue;
+            }
+            if (state != null && state.getTerminated() != null) {
+                var t = state.getTerminated();
+                reason = !nz(t.getReason()).isEmpty() ? "Init:" + t.getReason()
+                        : t.getSignal() != null && t.getSignal() != 0 ? "Init:Signal:" + t.getSignal() : "Init:ExitCode:" + t.getExitCode();
+            } else if (state != null && state.getWaiting() != null && !nz(state.getWaiting().getReason()).isEmpty()
+                    && !state.getWaiting().getReason().equals("PodInitializing")) {
+                reason = "Init:" + state.getWaiting().getReason();
+            } else {
+                reason = "Init:" + i + "/" + initTotal;
+            }
+            initializing = true;
+            break;
+        }
+        boolean initialized = pod.getStatus() != null && list(pod.getStatus().getConditions()).stream()
+                .anyMatch((PodCondition c) -> "Initialized".equals(c.getType()) && "True".equals(c.getStatus()));
+        List<ContainerStatus> statuses = List.of();
+        if (!initializing || initialized) {
+            statuses = pod.getStatus() == null ? List.of() : list(pod.getStatus().getContainerStatuses());
+            restarts = 0;
+            lastRestart = null;
+        }
         for (int i = statuses.size() - 1; i >= 0; i--) {
             ContainerStatus c = statuses.get(i);
             restarts += c.getRestartCount() == null ? 0 : c.getRestartCount();
-            if (c.getLastState() != null && c.getLastState().getTerminated() != null) {
-                Instant finished = Times.parse(c.getLastState().getTerminated().getFinishedAt());
-                if (finished != null && (lastRestart == null || lastRestart.isBefore(finished))) {
-                    lastRestart = finished;
-                }
-            }
+            lastRestart = latestRestart(c, lastRestart);
             var state = c.getState();
             if (state != null && state.getWaiting() != null && !nz(state.getWaiting().getReason()).isEmpty()) {
                 reason = state.getWaiting().getReason();
@@ -216,6 +243,17 @@ final class Tables {
             row.addAll(List.of(ip, node, nominated, "<none>"));
         }
         return row;
+    }
+
+    /** The later of {@code latest} and when {@code c}'s last run ended. */
+    private static Instant latestRestart(ContainerStatus c, Instant latest) {
+        if (c.getLastState() != null && c.getLastState().getTerminated() != null) {
+            Instant finished = Times.parse(c.getLastState().getTerminated().getFinishedAt());
+            if (finished != null && (latest == null || latest.isBefore(finished))) {
+                return finished;
+            }
+        }
+        return latest;
     }
 
     private List<String> deployment(Deployment d) {

@@ -1,46 +1,86 @@
 package dev.portway.runtime;
 
+import dev.portway.admin.PodLogs;
+import dev.portway.api.ApiException;
+import dev.portway.api.ResourceKind;
 import dev.portway.control.ApiServer;
 import dev.portway.control.ControlPlane;
 import dev.portway.control.Controller;
 import dev.portway.control.EventRecorder;
 import dev.portway.control.Pods;
 import dev.portway.store.Store;
+import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node agent of every local node: runs the pods bound to the node (each through a
- * {@link PodWorker}), gives them IPs from the node's pod range, and, when a pod is deleted,
- * stops it within its grace period and removes it for good.
+ * The node agent of every local node: runs the pods bound to the nodes (each through a
+ * {@link PodWorker}), gives them IPs from the node's pod range and a directory under the state
+ * directory, and, when a pod is deleted, stops it within its grace period and removes it for good.
+ * It also serves containers' logs.
  */
-public final class Kubelet implements Controller {
+public final class Kubelet implements Controller, PodLogs, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Kubelet.class);
+    private static final String STATE_DIR_PREFIX = "portway-";
+    /** The file in a state directory that names the Portway process it belongs to. */
+    private static final String OWNER_FILE = "portway.pid";
 
     private final ControlPlane control;
     private final ApiServer api;
     private final Store store;
     private final Map<String, LocalNode> nodes;
     private final PodRuntime runtime;
+    private final KubeletOptions options;
+    private final Path stateDir;
+    private final boolean ownStateDir;
+    private final OrphanGuard guard;
+    private final Prober prober;
     private final Map<String, PodWorker> workers = new HashMap<>();
+    /** Set when Portway stops: pods are stopped and nothing starts again. Control thread. */
+    private boolean stopping;
 
-    public Kubelet(ControlPlane control, List<LocalNode> nodes, PodRuntime runtime) {
+    public Kubelet(ControlPlane control, List<LocalNode> nodes, PodRuntime runtime, KubeletOptions options) throws IOException {
         this.control = control;
         this.api = control.api();
         this.store = control.store();
         this.runtime = runtime;
+        this.options = options;
         this.nodes = new HashMap<>();
         for (LocalNode n : nodes) {
             this.nodes.put(n.name(), n);
         }
+        if (!OrphanGuard.supported()) {
+            throw new IOException(OrphanGuard.SETSID + " is missing (Debian package util-linux): pods run in process groups of their own");
+        }
+        this.ownStateDir = options.stateDir() == null;
+        if (ownStateDir) {
+            removeStaleStateDirs(Path.of(System.getProperty("java.io.tmpdir")));
+        }
+        this.stateDir = ownStateDir ? Files.createTempDirectory(STATE_DIR_PREFIX) : options.stateDir();
+        Files.createDirectories(podsDir());
+        Files.writeString(stateDir.resolve(OWNER_FILE), Long.toString(ProcessHandle.current().pid()));
+        this.guard = OrphanGuard.start();
+        this.prober = new Prober(runtime, guard);
     }
+
+    // ---- what pod workers use ----
 
     EventRecorder events() {
         return control.events();
@@ -50,8 +90,50 @@ public final class Kubelet implements Controller {
         return control;
     }
 
+    ApiServer api() {
+        return api;
+    }
+
+    Store store() {
+        return store;
+    }
+
+    PodRuntime runtime() {
+        return runtime;
+    }
+
+    KubeletOptions options() {
+        return options;
+    }
+
+    OrphanGuard guard() {
+        return guard;
+    }
+
+    Prober prober() {
+        return prober;
+    }
+
+    Clock clock() {
+        return api.config().clock();
+    }
+
+    /** Where pods' directories are: {@code <state dir>/pods}. */
+    Path podsDir() {
+        return stateDir.resolve("pods");
+    }
+
+    public Path stateDir() {
+        return stateDir;
+    }
+
+    // ---- reconciling ----
+
     @Override
     public void reconcile() {
+        if (stopping) {
+            return;
+        }
         Set<String> live = new HashSet<>();
         for (Pod pod : store.list(Pod.class)) {
             LocalNode node = nodes.get(pod.getSpec().getNodeName());
@@ -68,12 +150,15 @@ public final class Kubelet implements Controller {
                     worker.terminate(pod);
                 }
             } else if (worker == null) {
+                if (Pods.isTerminal(pod)) {
+                    continue;
+                }
                 String ip = node.allocatePodIp();
                 if (ip == null) {
                     log.warn("node {} has no pod IP left for {}", node.name(), pod.getMetadata().getName());
                     continue;
                 }
-                worker = new PodWorker(this, pod, node, ip, runtime);
+                worker = new PodWorker(this, pod, node, ip);
                 workers.put(uid, worker);
                 worker.start();
             } else {
@@ -91,19 +176,162 @@ public final class Kubelet implements Controller {
     void stopped(PodWorker worker, boolean finalizeDeletion) {
         workers.remove(worker.uid());
         worker.node().releasePodIp(worker.podIp());
+        deleteTree(worker.dir());
         if (finalizeDeletion) {
             api.finalizePodDeletion(worker.namespace(), worker.name());
         }
     }
 
-    ApiServer api() {
-        return api;
+    // ---- logs ----
+
+    @Override
+    public LogStream open(String namespace, String podName, String container, boolean previous) {
+        return control.call(() -> {
+            Pod pod = store.get(Pod.class, namespace, podName).orElseThrow(() -> ApiException.notFound(ResourceKind.POD, podName));
+            List<String> names = names(pod.getSpec().getContainers());
+            List<String> initNames = names(pod.getSpec().getInitContainers());
+            String name = container;
+            if (name == null || name.isEmpty()) {
+                if (names.size() != 1) {
+                    throw ApiException.badRequest("a container name must be specified for pod " + podName + ", choose one of: "
+                            + names.toString().replace(",", "") + (initNames.isEmpty() ? "" : " or one of the init containers: "
+                            + initNames.toString().replace(",", "")));
+                }
+                name = names.getFirst();
+            }
+            if (!names.contains(name) && !initNames.contains(name)) {
+                throw ApiException.badRequest("container " + name + " is not valid for pod " + podName);
+            }
+            PodWorker worker = workers.get(pod.getMetadata().getUid());
+            if (pod.getSpec().getNodeName() == null || pod.getSpec().getNodeName().isEmpty()) {
+                throw ApiException.badRequest("pod " + podName + " does not have a host assigned");
+            }
+            ContainerLog stream = worker == null ? null : worker.log(name, previous);
+            if (stream == null) {
+                throw ApiException.badRequest(previous
+                        ? "previous terminated container " + '"' + name + '"' + " in pod " + '"' + podName + '"' + " not found"
+                        : "container " + '"' + name + '"' + " in pod " + '"' + podName + '"' + " is waiting to start: "
+                        + waitingReason(pod, name));
+            }
+            return stream;
+        });
     }
 
-    /** Stops every pod at once (shutdown). Completes when all have stopped. */
-    public java.util.concurrent.CompletableFuture<Void> stopAll() {
-        return control.submit(() -> List.copyOf(workers.values()))
-                .thenCompose(all -> java.util.concurrent.CompletableFuture.allOf(
-                        all.stream().map(PodWorker::kill).toArray(java.util.concurrent.CompletableFuture[]::new)));
+    private static String waitingReason(Pod pod, String container) {
+        if (pod.getStatus() != null) {
+            List<io.fabric8.kubernetes.api.model.ContainerStatus> all = new ArrayList<>();
+            if (pod.getStatus().getContainerStatuses() != null) {
+                all.addAll(pod.getStatus().getContainerStatuses());
+            }
+            if (pod.getStatus().getInitContainerStatuses() != null) {
+                all.addAll(pod.getStatus().getInitContainerStatuses());
+            }
+            for (var s : all) {
+                if (s.getName().equals(container) && s.getState() != null && s.getState().getWaiting() != null) {
+                    return s.getState().getWaiting().getReason();
+                }
+            }
+        }
+        return "ContainerCreating";
+    }
+
+    private static List<String> names(List<Container> containers) {
+        return containers == null ? List.of() : containers.stream().map(Container::getName).toList();
+    }
+
+    // ---- stopping ----
+
+    /**
+     * Stops every pod (Portway is shutting down): SIGTERM, and SIGKILL after each pod's grace
+     * period or {@code maxGrace}, whichever is shorter. Completes when all have stopped.
+     */
+    public CompletableFuture<Void> stopAll(Duration maxGrace) {
+        return control.submit(() -> {
+            stopping = true;
+            return CompletableFuture.allOf(workers.values().stream().map(w -> w.shutdown(maxGrace)).toArray(CompletableFuture[]::new));
+        }).thenCompose(f -> f);
+    }
+
+    /** Ends the process watchdog (and with it any process still running) and removes the state directory if it is Portway's. */
+    @Override
+    public void close() {
+        guard.close();
+        if (ownStateDir) {
+            deleteTree(stateDir);
+        }
+    }
+
+    /**
+     * Removes what Portways that could not clean up (killed with SIGKILL) left in {@code tmp}: state
+     * directories whose owner process is gone. Their processes are already gone: the watchdog
+     * ended them.
+     */
+    private static void removeStaleStateDirs(Path tmp) {
+        try (var dirs = Files.newDirectoryStream(tmp, STATE_DIR_PREFIX + "*")) {
+            for (Path dir : dirs) {
+                Path owner = dir.resolve(OWNER_FILE);
+                if (!Files.isRegularFile(owner)) {
+                    continue;
+                }
+                try {
+                    long pid = Long.parseLong(Files.readString(owner).strip());
+                    if (isRunning(pid)) {
+                        continue;
+                    }
+                } catch (NumberFormatException | IOException e) {
+                    continue;
+                }
+                log.info("removing {}, left by a Portway that is gone", dir);
+                deleteTree(dir);
+            }
+        } catch (IOException e) {
+            log.debug("cannot look for stale state directories in {}: {}", tmp, e.toString());
+        }
+    }
+
+    /** Whether {@code pid} runs; a zombie (dead, not reaped yet) does not. */
+    private static boolean isRunning(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X';
+        } catch (IOException | RuntimeException e) {
+            return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try {
+            // a pod's directory may be going at the same time (its worker stopping): what is gone already is fine
+            Files.walkFileTree(root, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Files.deleteIfExists(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                    if (e instanceof java.nio.file.NoSuchFileException) {
+                        return FileVisitResult.CONTINUE;
+                    }
+                    throw e;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                    if (e != null && !(e instanceof java.nio.file.NoSuchFileException)) {
+                        throw e;
+                    }
+                    Files.deleteIfExists(d);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            log.warn("cannot remove {}: {}", root, e.toString());
+        }
     }
 }

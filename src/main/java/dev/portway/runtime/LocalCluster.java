@@ -69,10 +69,18 @@ public final class LocalCluster implements AutoCloseable {
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
         this.dataPlane = new DataPlane(options.transport(), threads, registry, options.clusterConfig().clock());
         this.podRuntime = new PodRuntime(options.transport(), Math.min(2, threads));
-        this.kubelet = new Kubelet(control, nodes, podRuntime);
+        try {
+            this.kubelet = new Kubelet(control, nodes, podRuntime, options.kubelet());
+        } catch (java.io.IOException e) {
+            control.close();
+            dataPlane.close();
+            podRuntime.close();
+            throw new java.io.UncheckedIOException("cannot start the kubelet: " + e.getMessage(), e);
+        }
         this.adminGroup = options.transport().newGroup(1, "portway-admin");
         this.admin = new AdminServer(control, options.transport(), adminGroup)
-                .endpoint("/metrics", new MetricsEndpoint(registry));
+                .endpoint("/metrics", new MetricsEndpoint(registry))
+                .podLogs(kubelet);
     }
 
     /** Starts the control plane, the nodes and the admin API, and creates the built-in objects. */
@@ -166,6 +174,10 @@ public final class LocalCluster implements AutoCloseable {
         return List.copyOf(nodes);
     }
 
+    public Kubelet kubelet() {
+        return kubelet;
+    }
+
     public DataPlane dataPlane() {
         return dataPlane;
     }
@@ -198,10 +210,11 @@ public final class LocalCluster implements AutoCloseable {
             log.warn("draining connections: {}", e.toString());
         }
         try {
-            kubelet.stopAll().get(5, TimeUnit.SECONDS);
+            kubelet.stopAll(drain).get(drain.toMillis() + 5000, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             log.warn("stopping pods: {}", e.toString());
         }
+        kubelet.close();
         control.close();
         dataPlane.close();
         podRuntime.close();

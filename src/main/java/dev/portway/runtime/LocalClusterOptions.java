@@ -13,9 +13,10 @@ import java.util.Objects;
  * @param nodes         how many nodes (loopback addresses 127.0.10.1, .2, ...)
  * @param defaultPool   the default LoadBalancer pool's addresses, or null for none
  * @param transport     the socket implementation
+ * @param kubelet       how pods run
  */
 public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress adminAddress, int nodes,
-                                  String defaultPool, Transport transport) {
+                                  String defaultPool, Transport transport, KubeletOptions kubelet) {
 
     public static final String DEFAULT_POOL = "127.3.0.0/24";
 
@@ -23,6 +24,7 @@ public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress
         Objects.requireNonNull(clusterConfig, "clusterConfig");
         Objects.requireNonNull(adminAddress, "adminAddress");
         Objects.requireNonNull(transport, "transport");
+        Objects.requireNonNull(kubelet, "kubelet");
         if (nodes < 1 || nodes > 254) {
             throw new IllegalArgumentException("nodes: " + nodes + " (expected: 1-254)");
         }
@@ -31,26 +33,30 @@ public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress
     /** The defaults of {@code portway up}, with the admin API on an ephemeral port. */
     public static LocalClusterOptions defaults() {
         return new LocalClusterOptions(ClusterConfig.local(), new InetSocketAddress("127.0.0.1", 0), 2, DEFAULT_POOL,
-                Transport.best());
+                Transport.best(), KubeletOptions.defaults());
     }
 
     public LocalClusterOptions withAdminAddress(InetSocketAddress address) {
-        return new LocalClusterOptions(clusterConfig, address, nodes, defaultPool, transport);
+        return new LocalClusterOptions(clusterConfig, address, nodes, defaultPool, transport, kubelet);
     }
 
     public LocalClusterOptions withNodes(int n) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, n, defaultPool, transport);
+        return new LocalClusterOptions(clusterConfig, adminAddress, n, defaultPool, transport, kubelet);
     }
 
     public LocalClusterOptions withDefaultPool(String pool) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, pool, transport);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, pool, transport, kubelet);
     }
 
     public LocalClusterOptions withClusterConfig(ClusterConfig config) {
-        return new LocalClusterOptions(config, adminAddress, nodes, defaultPool, transport);
+        return new LocalClusterOptions(config, adminAddress, nodes, defaultPool, transport, kubelet);
+    }
+
+    public LocalClusterOptions withKubelet(KubeletOptions k) {
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, k);
     }
 
     public LocalClusterOptions withTransport(Transport t) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, t);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, t, kubelet);
     }
 }

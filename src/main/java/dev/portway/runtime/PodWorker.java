@@ -1,56 +1,76 @@
 package dev.portway.runtime;
 
 import dev.portway.api.Times;
-import dev.portway.runtime.echo.EchoServer;
 import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.ContainerPort;
-import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
-import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.HostIP;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.PodConditionBuilder;
 import io.fabric8.kubernetes.api.model.PodIP;
 import io.fabric8.kubernetes.api.model.PodStatus;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.function.Function;
 
 /**
- * Runs one pod on one node: starts its containers (the built-in echo server for image
- * {@code portway/echo}), reports their state in the pod's status, and stops them, gracefully on
- * delete: listeners close at once, open connections get until the grace period ends.
+ * Runs one pod on one node: makes its directory and volumes, runs its init containers one after
+ * the other and then its containers (each through a {@link ContainerRunner}), and writes the
+ * pod's status from theirs as the kubelet does: phase, conditions, container statuses. On delete
+ * it stops every container within the grace period, and the pod goes.
+ *
+ * <p>Control thread only.
  */
 final class PodWorker {
 
-    private static final Logger log = LoggerFactory.getLogger(PodWorker.class);
     private static final String COMPONENT = "kubelet";
+
+    /** What a process takes from Portway's own environment; everything else comes from the pod. */
+    private static final List<String> INHERITED = List.of("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR");
 
     private final Kubelet kubelet;
     private final LocalNode node;
     private final String podIp;
-    private final PodRuntime runtime;
     private final String uid;
     private final String namespace;
     private final String name;
+    private final Path dir;
     private Pod pod;
-    private final List<EchoServer> echoServers = new ArrayList<>();
+    private PodVolumes volumes;
+    private final List<ContainerRunner> initContainers = new ArrayList<>();
+    private final List<ContainerRunner> containers = new ArrayList<>();
+    private boolean appStarted;
+    private String startTime;
     private CompletableFuture<Void> stopped;
 
-    PodWorker(Kubelet kubelet, Pod pod, LocalNode node, String podIp, PodRuntime runtime) {
+    PodWorker(Kubelet kubelet, Pod pod, LocalNode node, String podIp) {
         this.kubelet = kubelet;
         this.pod = pod;
         this.node = node;
         this.podIp = podIp;
-        this.runtime = runtime;
         this.uid = pod.getMetadata().getUid();
         this.namespace = pod.getMetadata().getNamespace();
         this.name = pod.getMetadata().getName();
+        this.dir = kubelet.podsDir().resolve(namespace + "_" + name + "_" + uid);
+        boolean hasInit = pod.getSpec().getInitContainers() != null && !pod.getSpec().getInitContainers().isEmpty();
+        for (Container c : list(pod.getSpec().getInitContainers())) {
+            initContainers.add(new ContainerRunner(this, c, true, "PodInitializing"));
+        }
+        for (Container c : pod.getSpec().getContainers()) {
+            containers.add(new ContainerRunner(this, c, false, hasInit ? "PodInitializing" : "ContainerCreating"));
+        }
+    }
+
+    Kubelet kubelet() {
+        return kubelet;
     }
 
     String uid() {
@@ -73,222 +93,271 @@ final class PodWorker {
         return podIp;
     }
 
+    Pod pod() {
+        return pod;
+    }
+
+    /** The pod's own directory: volumes, logs, and working directories of its containers. */
+    Path dir() {
+        return dir;
+    }
+
+    PodVolumes volumes() {
+        return volumes;
+    }
+
     void update(Pod latest) {
         this.pod = latest;
     }
 
-    /** Starts the pod's containers; status is written as they come up. Control thread. */
+    long terminationGracePeriod() {
+        Long grace = pod.getSpec().getTerminationGracePeriodSeconds();
+        return grace == null ? 30 : grace;
+    }
+
+    /** What every process of {@code container} starts with, before the pod's own variables. */
+    Map<String, String> baseEnvironment(Container container) {
+        Map<String, String> env = new LinkedHashMap<>();
+        Map<String, String> own = System.getenv();
+        for (String key : INHERITED) {
+            if (own.containsKey(key)) {
+                env.put(key, own.get(key));
+            }
+        }
+        env.putIfAbsent("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        env.put("HOSTNAME", pod.getSpec().getHostname() != null ? pod.getSpec().getHostname() : name);
+        env.put("PORTWAY_POD_DIR", dir.toString());
+        if (volumes != null) {
+            volumes.directories().forEach((volume, path) -> env.put(PodVolumes.variable(volume), path.toString()));
+        }
+        return env;
+    }
+
+    // ---- starting ----
+
+    /** Sets the pod up and starts it; status follows as containers come up. */
     void start() {
-        String now = now();
-        writeStatus(status -> {
-            status.setHostIP(node.ip());
-            status.setHostIPs(new ArrayList<>(List.of(new HostIP(node.ip()))));
-            status.setPodIP(podIp);
-            status.setPodIPs(new ArrayList<>(List.of(new PodIP(podIp))));
-            status.setStartTime(now);
-            status.setPhase("Pending");
-            status.setQosClass("BestEffort");
-            setCondition(status, "PodReadyToStartContainers", "True");
-            setCondition(status, "Initialized", "True");
-            setCondition(status, "Ready", "False");
-            setCondition(status, "ContainersReady", "False");
-            List<ContainerStatus> statuses = new ArrayList<>();
-            for (Container c : pod.getSpec().getContainers()) {
-                statuses.add(waiting(c, "ContainerCreating", null));
-            }
-            status.setContainerStatuses(statuses);
-        });
-        List<CompletableFuture<Void>> starting = new ArrayList<>();
-        for (Container c : pod.getSpec().getContainers()) {
-            if (EchoServer.isEchoImage(c.getImage()) && (c.getCommand() == null || c.getCommand().isEmpty())) {
-                starting.add(startEcho(c));
-            } else {
-                String message = "image " + '"' + c.getImage() + '"' + " cannot run here: there is no container runtime in local "
-                        + "mode; give the container a command to run it as a process, or use image " + EchoServer.IMAGE;
-                kubelet.events().warning(pod, "Failed", "Error: " + message, COMPONENT);
-                writeStatus(status -> replaceContainer(status, waiting(c, "CreateContainerError", message)));
-            }
-        }
-        CompletableFuture.allOf(starting.toArray(CompletableFuture[]::new)).whenComplete((r, e) ->
-                kubelet.control().submit(() -> {
-                    if (stopped == null) {
-                        refreshReadiness();
-                    }
-                    return null;
-                }));
+        startTime = now();
+        sync();
+        mountAndRun();
     }
 
-    private CompletableFuture<Void> startEcho(Container c) {
-        EchoServer server = new EchoServer(new EchoServer.Identity(name, namespace, podIp, node.name()), runtime.transport(), runtime.group());
-        echoServers.add(server);
-        List<EchoServer.Port> ports = new ArrayList<>();
-        for (ContainerPort p : c.getPorts() == null ? List.<ContainerPort>of() : c.getPorts()) {
-            if ("SCTP".equals(p.getProtocol())) {
-                continue;
-            }
-            ports.add(new EchoServer.Port(p.getContainerPort(), "UDP".equals(p.getProtocol())));
-        }
-        kubelet.events().normal(pod, "Pulled", "Container image " + '"' + c.getImage() + '"' + " already present on machine", COMPONENT);
-        kubelet.events().normal(pod, "Created", "Created container: " + c.getName(), COMPONENT);
-        return server.start(podIp, ports).whenComplete((r, e) -> kubelet.control().submit(() -> {
-            if (stopped != null) {
-                return null;
-            }
-            if (e == null) {
-                kubelet.events().normal(pod, "Started", "Started container " + c.getName(), COMPONENT);
-                writeStatus(status -> replaceContainer(status, running(c)));
-            } else {
-                String message = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
-                log.warn("pod {}/{}: {}", namespace, name, message);
-                kubelet.events().warning(pod, "Failed", "Error: " + message, COMPONENT);
-                writeStatus(status -> replaceContainer(status, new ContainerStatusBuilder(base(c))
-                        .withReady(false).withStarted(false)
-                        .withState(new ContainerStateBuilder().withNewTerminated().withExitCode(1).withReason("Error")
-                                .withMessage(message).withFinishedAt(now()).endTerminated().build())
-                        .build()));
-            }
-            return null;
-        }));
-    }
-
-    /** Ready when every container runs; phase Running once any does. */
-    private void refreshReadiness() {
-        writeStatus(status -> {
-            List<ContainerStatus> cs = status.getContainerStatuses();
-            boolean allReady = cs != null && !cs.isEmpty() && cs.stream().allMatch(s -> Boolean.TRUE.equals(s.getReady()));
-            boolean anyRunning = cs != null && cs.stream().anyMatch(s -> s.getState() != null && s.getState().getRunning() != null);
-            if (anyRunning) {
-                status.setPhase("Running");
-            }
-            setCondition(status, "Ready", allReady ? "True" : "False");
-            setCondition(status, "ContainersReady", allReady ? "True" : "False");
-        });
-    }
-
-    /**
-     * A graceful delete: listeners close now, open connections may finish until the grace
-     * period ends, then the pod is removed. Control thread; repeated calls do nothing.
-     */
-    void terminate(Pod latest) {
-        this.pod = latest;
+    private void mountAndRun() {
         if (stopped != null) {
             return;
         }
-        long grace = latest.getMetadata().getDeletionGracePeriodSeconds() == null ? 30 : latest.getMetadata().getDeletionGracePeriodSeconds();
-        kubelet.events().normal(pod, "Killing", "Stopping container " + pod.getSpec().getContainers().getFirst().getName(), COMPONENT);
-        CompletableFuture<Void> drained = drained(Duration.ofSeconds(grace));
-        List<CompletableFuture<Void>> stops = new ArrayList<>();
-        for (EchoServer s : echoServers) {
-            stops.add(s.stop(drained));
+        try {
+            volumes = PodVolumes.create(pod, dir, kubelet.store());
+        } catch (PodEnvironment.ConfigError | IOException e) {
+            kubelet.events().warning(pod, "FailedMount", "MountVolume.SetUp failed: " + e.getMessage(), COMPONENT);
+            kubelet.control().schedule(this::mountAndRun, Duration.ofSeconds(2));
+            return;
         }
-        stopped = CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new));
-        stopped.whenComplete((r, e) -> kubelet.control().submit(() -> {
-            kubelet.stopped(this, true);
-            return null;
-        }));
+        runNext();
     }
 
-    /** Stops at once, without grace (the pod object is gone, or Portway is shutting down). */
-    CompletableFuture<Void> kill() {
+    /** Starts the first init container that has not completed, or, when all have, every container. */
+    private void runNext() {
         if (stopped != null) {
-            return stopped;
+            return;
         }
-        List<CompletableFuture<Void>> stops = new ArrayList<>();
-        for (EchoServer s : echoServers) {
-            stops.add(s.stop(CompletableFuture.completedFuture(null)));
-        }
-        stopped = CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new));
-        stopped.whenComplete((r, e) -> kubelet.control().submit(() -> {
-            kubelet.stopped(this, false);
-            return null;
-        }));
-        return stopped;
-    }
-
-    /** Completes when no connection is open to the pod's servers, or when {@code grace} has passed. */
-    private CompletableFuture<Void> drained(Duration grace) {
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        long deadline = System.nanoTime() + grace.toNanos();
-        var loop = runtime.group().next();
-        Runnable check = new Runnable() {
-            @Override
-            public void run() {
-                int open = echoServers.stream().mapToInt(EchoServer::openConnections).sum();
-                if (open == 0 || System.nanoTime() >= deadline) {
-                    done.complete(null);
-                } else {
-                    loop.schedule(this, 50, TimeUnit.MILLISECONDS);
-                }
+        for (ContainerRunner c : initContainers) {
+            if (!c.completed()) {
+                c.start();
+                return;
             }
-        };
-        loop.execute(check);
-        return done;
+        }
+        appStarted = true;
+        for (ContainerRunner c : containers) {
+            c.start();
+        }
     }
 
-    private void writeStatus(java.util.function.Consumer<PodStatus> change) {
+    void initContainerCompleted() {
+        runNext();
+    }
+
+    // ---- status ----
+
+    /** Writes the pod's status from its containers'. */
+    void sync() {
+        String phase = phase();
+        boolean terminal = phase.equals("Succeeded") || phase.equals("Failed");
+        List<String> unready = new ArrayList<>();
+        for (ContainerRunner c : containers) {
+            if (!c.ready()) {
+                unready.add(c.name());
+            }
+        }
+        List<String> uninitialized = new ArrayList<>();
+        for (ContainerRunner c : initContainers) {
+            if (!c.completed()) {
+                uninitialized.add(c.name());
+            }
+        }
+        List<ContainerStatus> statuses = containers.stream().map(ContainerRunner::status).toList();
+        List<ContainerStatus> initStatuses = initContainers.stream().map(ContainerRunner::status).toList();
         kubelet.api().mutate(Pod.class, namespace, name, p -> {
             if (!uid.equals(p.getMetadata().getUid())) {
                 return null;
             }
-            if (p.getStatus() == null) {
-                p.setStatus(new PodStatus());
-            }
-            change.accept(p.getStatus());
+            PodStatus status = p.getStatus() == null ? new PodStatus() : p.getStatus();
+            p.setStatus(status);
+            status.setHostIP(node.ip());
+            status.setHostIPs(new ArrayList<>(List.of(new HostIP(node.ip()))));
+            status.setPodIP(podIp);
+            status.setPodIPs(new ArrayList<>(List.of(new PodIP(podIp))));
+            status.setStartTime(startTime);
+            status.setPhase(phase);
+            status.setQosClass("BestEffort");
+            setCondition(status, "PodReadyToStartContainers", true, null, null);
+            setCondition(status, "Initialized", uninitialized.isEmpty(), "ContainersNotInitialized",
+                    "containers with incomplete status: " + uninitialized);
+            boolean ready = unready.isEmpty() && !terminal;
+            String reason = terminal ? "PodCompleted" : "ContainersNotReady";
+            String message = terminal ? null : "containers with unready status: " + unready;
+            setCondition(status, "ContainersReady", ready, reason, message);
+            setCondition(status, "Ready", ready, reason, message);
+            status.setInitContainerStatuses(initStatuses.isEmpty() ? null : new ArrayList<>(initStatuses));
+            status.setContainerStatuses(new ArrayList<>(statuses));
             return p;
-        });
+        }).filter(p -> uid.equals(p.getMetadata().getUid())).ifPresent(p -> pod = p);
     }
 
-    private static ContainerStatus base(Container c) {
-        return new ContainerStatusBuilder()
-                .withName(c.getName())
-                .withImage(c.getImage())
-                .withImageID("")
-                .withRestartCount(0)
-                .build();
+    /** The kubelet's {@code getPhase}. */
+    private String phase() {
+        String policy = pod.getSpec().getRestartPolicy() == null ? "Always" : pod.getSpec().getRestartPolicy();
+        for (ContainerRunner c : initContainers) {
+            if (c.completed()) {
+                continue;
+            }
+            ContainerStateTerminated t = c.terminated();
+            if (t != null && c.finished() && t.getExitCode() != 0) {
+                return "Failed";
+            }
+            return "Pending";
+        }
+        int running = 0;
+        int waiting = 0;
+        int stopped = 0;
+        int succeeded = 0;
+        for (ContainerRunner c : containers) {
+            ContainerStateTerminated t = c.terminated();
+            if (c.running()) {
+                running++;
+            } else if (t != null || c.waitingAfterRun()) {
+                stopped++;
+                ContainerStateTerminated last = t != null ? t : c.lastTerminated();
+                if (last.getExitCode() == 0) {
+                    succeeded++;
+                }
+            } else {
+                waiting++;
+            }
+        }
+        if (waiting > 0 || !appStarted) {
+            return "Pending";
+        }
+        if (running > 0) {
+            return "Running";
+        }
+        if (policy.equals("Always")) {
+            return "Running";
+        }
+        if (stopped == succeeded) {
+            return containers.stream().allMatch(ContainerRunner::finished) ? "Succeeded" : "Running";
+        }
+        if (policy.equals("Never")) {
+            return "Failed";
+        }
+        return "Running";
     }
 
-    private static ContainerStatus waiting(Container c, String reason, String message) {
-        return new ContainerStatusBuilder(base(c))
-                .withReady(false)
-                .withStarted(false)
-                .withState(new ContainerStateBuilder().withNewWaiting().withReason(reason).withMessage(message).endWaiting().build())
-                .build();
-    }
-
-    private ContainerStatus running(Container c) {
-        return new ContainerStatusBuilder(base(c))
-                .withContainerID("portway://" + uid + "/" + c.getName())
-                .withReady(true)
-                .withStarted(true)
-                .withState(new ContainerStateBuilder().withNewRunning().withStartedAt(now()).endRunning().build())
-                .build();
-    }
-
-    private static void replaceContainer(PodStatus status, ContainerStatus updated) {
-        List<ContainerStatus> list = new ArrayList<>(status.getContainerStatuses() == null ? List.of() : status.getContainerStatuses());
-        list.removeIf(s -> s.getName().equals(updated.getName()));
-        list.add(updated);
-        list.sort(java.util.Comparator.comparing(ContainerStatus::getName));
-        status.setContainerStatuses(list);
-    }
-
-    private void setCondition(PodStatus status, String type, String value) {
+    private void setCondition(PodStatus status, String type, boolean value, String reason, String message) {
+        String text = value ? "True" : "False";
         List<PodCondition> conditions = new ArrayList<>(status.getConditions() == null ? List.of() : status.getConditions());
+        PodCondition updated = new PodConditionBuilder().withType(type).withStatus(text).withLastTransitionTime(now())
+                .withReason(value ? null : reason).withMessage(value ? null : message).build();
         for (int i = 0; i < conditions.size(); i++) {
             PodCondition c = conditions.get(i);
             if (c.getType().equals(type)) {
-                if (!value.equals(c.getStatus())) {
-                    conditions.set(i, new PodConditionBuilder().withType(type).withStatus(value).withLastTransitionTime(now()).build());
+                if (text.equals(c.getStatus())) {
+                    updated.setLastTransitionTime(c.getLastTransitionTime());
+                }
+                if (!Objects.equals(c, updated)) {
+                    conditions.set(i, updated);
                 }
                 status.setConditions(conditions);
                 return;
             }
         }
-        conditions.add(new PodConditionBuilder().withType(type).withStatus(value).withLastTransitionTime(now()).build());
+        conditions.add(updated);
         status.setConditions(conditions);
     }
 
+    // ---- logs ----
+
+    /** The log of {@code container}'s current run or of the run before it; null if there is none. */
+    ContainerLog log(String container, boolean previous) {
+        for (ContainerRunner c : all()) {
+            if (c.name().equals(container)) {
+                return c.log(previous);
+            }
+        }
+        return null;
+    }
+
+    List<ContainerRunner> all() {
+        List<ContainerRunner> all = new ArrayList<>(initContainers);
+        all.addAll(containers);
+        return all;
+    }
+
+    // ---- stopping ----
+
+    /**
+     * A graceful delete: every container gets SIGTERM (after its preStop hook) and SIGKILL when
+     * the grace period is over; then the pod is removed. Repeated calls do nothing.
+     */
+    void terminate(Pod latest) {
+        this.pod = latest;
+        Long grace = latest.getMetadata().getDeletionGracePeriodSeconds();
+        stop(Duration.ofSeconds(grace == null ? terminationGracePeriod() : grace), true);
+    }
+
+    /** Stops every container within {@code grace} at most (Portway is shutting down). */
+    CompletableFuture<Void> shutdown(Duration maxGrace) {
+        Duration grace = Duration.ofSeconds(terminationGracePeriod());
+        return stop(grace.compareTo(maxGrace) < 0 ? grace : maxGrace, false);
+    }
+
+    /** Stops at once, without grace (the pod object is gone). */
+    CompletableFuture<Void> kill() {
+        return stop(Duration.ZERO, false);
+    }
+
+    private CompletableFuture<Void> stop(Duration grace, boolean finalizeDeletion) {
+        if (stopped != null) {
+            if (grace.isZero()) {
+                all().forEach(ContainerRunner::kill);
+            }
+            return stopped;
+        }
+        Function<ContainerRunner, CompletableFuture<Void>> stopOne = grace.isZero() ? ContainerRunner::kill : c -> c.stop(grace);
+        List<CompletableFuture<Void>> stops = all().stream().map(stopOne).toList();
+        stopped = CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new));
+        stopped.whenComplete((r, e) -> kubelet.control().submit(() -> {
+            kubelet.stopped(this, finalizeDeletion);
+            return null;
+        }));
+        return stopped;
+    }
+
     private String now() {
-        return Times.format(kubelet.api().config().clock().instant());
+        return Times.format(kubelet.clock().instant());
+    }
+
+    private static <T> List<T> list(List<T> l) {
+        return l == null ? List.of() : l;
     }
 }

@@ -73,7 +73,11 @@ public final class TestCluster implements AutoCloseable {
 
     /** Waits until exactly {@code n} pods labelled app={@code app} exist and are all ready (none terminating). */
     public List<Pod> awaitReady(String app, int n) {
-        await().atMost(Duration.ofSeconds(15)).until(() -> {
+        return awaitReady(app, n, Duration.ofSeconds(15));
+    }
+
+    public List<Pod> awaitReady(String app, int n, Duration atMost) {
+        await().atMost(atMost).until(() -> {
             List<Pod> pods = pods(app);
             return pods.size() == n && pods.stream().allMatch(p -> Pods.isReady(p) && !Pods.isTerminating(p));
         });
@@ -81,9 +85,54 @@ public final class TestCluster implements AutoCloseable {
         return pods(app);
     }
 
+    public Pod pod(String name) {
+        return cluster.store().get(Pod.class, "default", name).orElseThrow(() -> new AssertionError("no pod " + name));
+    }
+
+    /** What the pod's (only) container has written, as {@code portway logs} prints it. */
+    public String log(String pod) {
+        return readAll(cluster.kubelet().open("default", pod, null, false));
+    }
+
+    /** All of a log that is there now. */
+    public static String readAll(dev.portway.admin.PodLogs.LogStream log) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        byte[] buf = new byte[4096];
+        long pos = log.tailStart(-1);
+        for (var c = log.read(pos, buf); c.count() > 0; c = log.read(pos, buf)) {
+            out.write(buf, 0, c.count());
+            pos = c.next();
+        }
+        return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** The directory that holds volume {@code volume} of {@code pod} on this machine. */
+    public java.nio.file.Path volumeDir(Pod pod, String volume) {
+        var m = pod.getMetadata();
+        return cluster.kubelet().stateDir().resolve("pods").resolve(m.getNamespace() + "_" + m.getName() + "_" + m.getUid())
+                .resolve("volumes").resolve(volume);
+    }
+
+    /** A bare pod with one container that runs {@code sh -c script}. */
+    public static String shellPod(String name, String restartPolicy, String script) {
+        return """
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: %s
+                spec:
+                  restartPolicy: %s
+                  containers:
+                  - name: app
+                    image: busybox
+                    command: [sh, -c, '%s']
+                """.formatted(name, restartPolicy, script);
+    }
+
     /** Waits until the data plane has applied everything the control plane knows. */
     public void settle() {
         cluster.control().awaitIdle();
+        cluster.dataPlane().settled().join();
     }
 
     @Override

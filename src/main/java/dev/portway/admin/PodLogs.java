@@ -1,0 +1,40 @@
+package dev.portway.admin;
+
+/**
+ * Where the admin API reads containers' logs ({@code GET /api/v1/namespaces/NS/pods/NAME/log}):
+ * the local kubelet.
+ */
+public interface PodLogs {
+
+    /**
+     * One container's log: its current run, or with {@code previous} the run before.
+     *
+     * @param container the container's name, or null when the pod has just one
+     * @throws dev.portway.api.ApiException with the API server's message when there is no such log
+     */
+    LogStream open(String namespace, String pod, String container, boolean previous);
+
+    /** A log that may still be growing, read by position in the whole stream. */
+    interface LogStream {
+
+        /** The position the last {@code lines} lines begin at; all that is kept when negative. */
+        long tailStart(int lines);
+
+        /**
+         * Reads bytes from {@code position} (or from the oldest byte kept, if that is later) into
+         * {@code buf}; a count of 0 means nothing more is there yet.
+         */
+        Chunk read(long position, byte[] buf);
+
+        /** No more bytes will come: the run has ended. */
+        boolean finished();
+    }
+
+    /** {@code count} bytes were read, from stream position {@code from}. */
+    record Chunk(long from, int count) {
+
+        public long next() {
+            return from + count;
+        }
+    }
+}

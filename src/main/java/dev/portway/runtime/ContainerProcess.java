@@ -1,0 +1,20 @@
+package dev.portway.runtime;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+/** One run of a container: an operating system process, or the built-in echo server. */
+interface ContainerProcess {
+
+    /** The process ID (also its process group's), or -1 for the built-in server. */
+    long pid();
+
+    /** Completes with the exit code when the run ends (128 + n when signal n ended it). */
+    CompletableFuture<Integer> exit();
+
+    /** Asks the run to stop, as SIGTERM does; {@code grace} is how long it has before {@link #kill}. */
+    void terminate(Duration grace);
+
+    /** Ends the run and everything it started, now. */
+    void kill();
+}

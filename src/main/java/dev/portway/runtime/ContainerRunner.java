@@ -1,0 +1,620 @@
+package dev.portway.runtime;
+
+import dev.portway.api.GoValues;
+import dev.portway.api.Times;
+import dev.portway.control.ControlPlane;
+import dev.portway.runtime.echo.EchoServer;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.ContainerState;
+import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
+import io.fabric8.kubernetes.api.model.ContainerStateTerminatedBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.LifecycleHandler;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.ProbeBuilder;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One container of a local pod, through all its runs: starts it (a process, or the built-in echo
+ * server), watches it exit, restarts it as the pod's {@code restartPolicy} says with the
+ * kubelet's CrashLoopBackOff (the initial delay doubling up to the maximum, forgotten once a
+ * run lasts twice the maximum), runs its probes, and stops it: SIGTERM, then SIGKILL when the
+ * grace period is over.
+ *
+ * <p>Everything here runs on the control thread; process exits, probe verdicts and timers are
+ * handed to it.
+ */
+final class ContainerRunner {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ContainerRunner.class);
+    private static final String COMPONENT = "kubelet";
+
+    private enum State { WAITING, RUNNING, TERMINATED }
+
+    private final PodWorker pod;
+    private final Container spec;
+    private final boolean init;
+    private int restartCount;
+    private State state = State.WAITING;
+    private String waitingReason;
+    private String waitingMessage;
+    private String startedAt;
+    private String containerId;
+    private ContainerStateTerminated terminated;
+    private ContainerStateTerminated lastTerminated;
+    private ContainerProcess process;
+    private Map<String, String> env = Map.of();
+    private Path workingDir;
+    private ContainerLog log;
+    private ContainerLog previousLog;
+    private final List<ProbeWorker> probes = new ArrayList<>();
+    private boolean started;
+    private boolean ready;
+    private boolean completed;
+    private Duration backoff;
+    private Instant backoffUpdated;
+    private Instant exitedAt;
+    private ScheduledFuture<?> pendingStart;
+    private ScheduledFuture<?> killTimer;
+    private CompletableFuture<Void> stopped;
+
+    ContainerRunner(PodWorker pod, Container spec, boolean init, String waitingReason) {
+        this.pod = pod;
+        this.spec = spec;
+        this.init = init;
+        this.waitingReason = waitingReason;
+    }
+
+    String name() {
+        return spec.getName();
+    }
+
+    boolean isInit() {
+        return init;
+    }
+
+    /** Whether the current run is going and has passed its startup probe. */
+    boolean started() {
+        return state == State.RUNNING && started;
+    }
+
+    boolean ready() {
+        return state == State.RUNNING && started && ready;
+    }
+
+    boolean running() {
+        return state == State.RUNNING;
+    }
+
+    /** An init container that exited 0. */
+    boolean completed() {
+        return completed;
+    }
+
+    /** Stopped for good: ran to its end and will not run again, or was stopped. */
+    boolean finished() {
+        return stopped != null ? stopped.isDone() : state == State.TERMINATED && pendingStart == null;
+    }
+
+    ContainerStateTerminated terminated() {
+        return state == State.TERMINATED ? terminated : null;
+    }
+
+    ContainerStateTerminated lastTerminated() {
+        return lastTerminated;
+    }
+
+    boolean waitingAfterRun() {
+        return state == State.WAITING && lastTerminated != null;
+    }
+
+    ControlPlane control() {
+        return pod.kubelet().control();
+    }
+
+    PodRuntime runtime() {
+        return pod.kubelet().runtime();
+    }
+
+    Prober prober() {
+        return pod.kubelet().prober();
+    }
+
+    /** The log of the current run (or the last one), or of the run before it. */
+    ContainerLog log(boolean previous) {
+        return previous ? previousLog : log;
+    }
+
+    // ---- starting ----
+
+    /** Starts a run now. */
+    void start() {
+        pendingStart = null;
+        if (stopped != null) {
+            return;
+        }
+        Launch launch;
+        try {
+            launch = prepare();
+        } catch (PodEnvironment.ConfigError e) {
+            waiting("CreateContainerConfigError", e.getMessage());
+            event(true, "Failed", "Error: " + e.getMessage());
+            pod.sync();
+            pendingStart = control().schedule(this::start, Duration.ofSeconds(2));
+            return;
+        } catch (IOException e) {
+            waiting("CreateContainerError", e.getMessage());
+            event(true, "Failed", "Error: " + e.getMessage());
+            pod.sync();
+            return;
+        }
+        if (launch == null) {
+            return;
+        }
+        env = launch.env;
+        workingDir = launch.workingDir;
+        try {
+            openLog();
+        } catch (IOException e) {
+            waiting("CreateContainerError", "cannot create the log of container " + name() + ": " + e.getMessage());
+            pod.sync();
+            return;
+        }
+        event(false, "Pulled", "Container image " + '"' + spec.getImage() + '"' + " already present on machine");
+        if (launch.echo) {
+            startEcho();
+            return;
+        }
+        String file = Executables.resolve(launch.command.getFirst(), launch.env.get("PATH"), launch.workingDir);
+        String at = now();
+        if (file == null) {
+            failedToStart(at, "exec: \"" + launch.command.getFirst() + "\": executable file not found in $PATH");
+            return;
+        }
+        List<String> argv = new ArrayList<>(launch.command);
+        argv.set(0, file);
+        try {
+            OsProcess p = OsProcess.start(argv, launch.env, launch.workingDir, pod.kubelet().guard(), log);
+            event(false, "Created", "Created container: " + name());
+            running(p, "pid://" + p.pid(), at);
+        } catch (IOException e) {
+            failedToStart(at, e.getMessage());
+        }
+    }
+
+    /** What a run is started with. */
+    private record Launch(boolean echo, List<String> command, Map<String, String> env, Path workingDir) {
+    }
+
+    private Launch prepare() throws PodEnvironment.ConfigError, IOException {
+        boolean noCommand = spec.getCommand() == null || spec.getCommand().isEmpty();
+        if (noCommand && EchoServer.isEchoImage(spec.getImage())) {
+            return new Launch(true, List.of(), pod.baseEnvironment(spec), pod.dir());
+        }
+        if (noCommand) {
+            String message = "image " + '"' + spec.getImage() + '"' + " cannot run here: local mode has no container runtime; "
+                    + "give the container a command (and args) to run it as a process, or use image " + EchoServer.IMAGE;
+            waiting("CreateContainerError", message);
+            event(true, "Failed", "Error: " + message);
+            pod.sync();
+            return null;
+        }
+        Map<String, String> env = PodEnvironment.build(pod.pod(), spec, pod.kubelet().store(), pod.baseEnvironment(spec));
+        List<Map.Entry<String, Path>> mounts = pod.volumes().mounts(spec);
+        env.replaceAll((k, v) -> PodVolumes.rewrite(v, mounts));
+        List<String> raw = new ArrayList<>(spec.getCommand());
+        if (spec.getArgs() != null) {
+            raw.addAll(spec.getArgs());
+        }
+        List<String> undefined = PodEnvironment.undefinedReferences(raw, env);
+        if (!undefined.isEmpty()) {
+            event(true, "UndefinedVariable", "command and args refer to " + String.join(", ", undefined.stream().map(n -> "$(" + n + ")").toList())
+                    + " but the container defines no such variable; they are passed as written (define them in env, "
+                    + "e.g. valueFrom.fieldRef.fieldPath: status.podIP)");
+        }
+        List<String> command = new ArrayList<>();
+        for (String s : PodEnvironment.expandAll(raw, env)) {
+            command.add(PodVolumes.rewrite(s, mounts));
+        }
+        Path workingDir = spec.getWorkingDir() == null || spec.getWorkingDir().isEmpty()
+                ? pod.dir().resolve("containers").resolve(name())
+                : Path.of(PodVolumes.rewrite(spec.getWorkingDir(), mounts));
+        Files.createDirectories(workingDir);
+        return new Launch(false, command, env, workingDir);
+    }
+
+    private void openLog() throws IOException {
+        Path dir = pod.dir().resolve("logs").resolve(name());
+        if (log != null) {
+            log.close();
+            previousLog = log;
+            for (int older = restartCount - 2; older >= 0 && older >= restartCount - 3; older--) {
+                deleteRun(dir, older);
+            }
+        }
+        KubeletOptions options = pod.kubelet().options();
+        log = new ContainerLog(dir, restartCount, options.logMaxBytes(), options.logMaxFiles());
+    }
+
+    private static void deleteRun(Path dir, int run) throws IOException {
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                String n = f.getFileName().toString();
+                if (n.equals(run + ".log") || n.startsWith(run + ".log.")) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
+    }
+
+    private void startEcho() {
+        List<EchoServer.Port> ports = new ArrayList<>();
+        StringBuilder listening = new StringBuilder();
+        for (ContainerPort p : spec.getPorts() == null ? List.<ContainerPort>of() : spec.getPorts()) {
+            if ("SCTP".equals(p.getProtocol())) {
+                continue;
+            }
+            boolean udp = "UDP".equals(p.getProtocol());
+            ports.add(new EchoServer.Port(p.getContainerPort(), udp));
+            listening.append(listening.isEmpty() ? "" : ", ").append(udp ? "udp " : "tcp ").append(pod.podIp()).append(':').append(p.getContainerPort());
+        }
+        String startedAt = now();
+        EchoServer.Identity identity = new EchoServer.Identity(pod.name(), pod.namespace(), pod.podIp(), pod.node().name());
+        EchoProcess.start(identity, pod.podIp(), ports, runtime()).whenComplete((p, e) -> control().submit(() -> {
+            if (e != null) {
+                Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                failedToStart(startedAt, cause.getMessage());
+            } else if (stopped != null) {
+                p.kill();
+            } else {
+                writeLog("portway/echo: serving " + (listening.isEmpty() ? "no ports" : listening) + "\n");
+                event(false, "Created", "Created container: " + name());
+                running(p, "portway://echo/" + pod.uid() + "/" + name(), startedAt);
+            }
+            return null;
+        }));
+    }
+
+    private void writeLog(String line) {
+        try {
+            log.append(line.getBytes(StandardCharsets.UTF_8), 0, line.length());
+        } catch (IOException e) {
+            // a log that cannot be written does not stop the container
+        }
+    }
+
+    private void running(ContainerProcess p, String id, String at) {
+        process = p;
+        containerId = id;
+        state = State.RUNNING;
+        startedAt = at;
+        terminated = null;
+        started = spec.getStartupProbe() == null;
+        ready = spec.getReadinessProbe() == null;
+        event(false, "Started", "Started container " + name());
+        startProbes(p);
+        int run = restartCount;
+        p.exit().whenComplete((code, e) -> control().submit(() -> {
+            exited(run, code == null ? 1 : code);
+            return null;
+        }));
+        pod.sync();
+    }
+
+    private void startProbes(ContainerProcess p) {
+        Prober.Target target = target();
+        addProbe(ProbeWorker.Kind.STARTUP, spec.getStartupProbe(), target);
+        addProbe(ProbeWorker.Kind.LIVENESS, spec.getLivenessProbe(), target);
+        addProbe(ProbeWorker.Kind.READINESS, spec.getReadinessProbe(), target);
+    }
+
+    /** What probes and hooks run against: the pod's IP, and the container's environment and working directory. */
+    private Prober.Target target() {
+        return new Prober.Target(pod.podIp(), spec.getPorts() == null ? List.of() : spec.getPorts(), env, workingDir);
+    }
+
+    private void addProbe(ProbeWorker.Kind kind, Probe probe, Prober.Target target) {
+        if (probe != null && !init) {
+            ProbeWorker w = new ProbeWorker(this, kind, probe, target);
+            probes.add(w);
+            w.start();
+        }
+    }
+
+    private void stopProbes() {
+        probes.forEach(ProbeWorker::stop);
+        probes.clear();
+    }
+
+    /** The process could not be started at all: a run that ended at once, as containerd reports it. */
+    private void failedToStart(String at, String message) {
+        LOG.warn("pod {}/{} container {}: {}", pod.namespace(), pod.name(), name(), message);
+        event(true, "Failed", "Error: " + message);
+        writeLog(message + "\n");
+        this.log.close();
+        exitedAt = pod.kubelet().clock().instant();
+        terminated = new ContainerStateTerminatedBuilder().withExitCode(128).withReason("StartError").withMessage(message)
+                .withStartedAt(at).withFinishedAt(now()).build();
+        state = State.TERMINATED;
+        afterRun(128);
+    }
+
+    // ---- a run ends ----
+
+    private void exited(int run, int code) {
+        if (run != restartCount || state != State.RUNNING) {
+            return;
+        }
+        process = null;
+        if (killTimer != null) {
+            killTimer.cancel(false);
+            killTimer = null;
+        }
+        stopProbes();
+        exitedAt = pod.kubelet().clock().instant();
+        terminated = new ContainerStateTerminatedBuilder()
+                .withExitCode(code)
+                .withReason(code == 0 ? "Completed" : "Error")
+                .withStartedAt(startedAt)
+                .withFinishedAt(now())
+                .withContainerID(containerId)
+                .build();
+        state = State.TERMINATED;
+        started = false;
+        ready = false;
+        if (stopped != null) {
+            stopped.complete(null);
+            pod.sync();
+            return;
+        }
+        afterRun(code);
+    }
+
+    private void afterRun(int code) {
+        if (stopped != null) {
+            stopped.complete(null);
+            pod.sync();
+            return;
+        }
+        if (init && code == 0) {
+            completed = true;
+            pod.sync();
+            pod.initContainerCompleted();
+            return;
+        }
+        if (!shouldRestart(code)) {
+            pod.sync();
+            return;
+        }
+        Instant now = pod.kubelet().clock().instant();
+        Instant finished = exitedAt;
+        KubeletOptions options = pod.kubelet().options();
+        if (backoff != null && Duration.between(backoffUpdated, finished).compareTo(options.backoffMax().multipliedBy(2)) > 0) {
+            backoff = null;
+        }
+        Duration delay = backoff == null ? Duration.ZERO : backoff.minus(Duration.between(finished, now));
+        if (delay.isNegative() || delay.isZero()) {
+            restart();
+            return;
+        }
+        lastTerminated = terminated;
+        String podRef = pod.name() + "_" + pod.namespace() + "(" + pod.uid() + ")";
+        waiting("CrashLoopBackOff", "back-off " + GoValues.duration(backoff) + " restarting failed container=" + name() + " pod=" + podRef);
+        event(true, "BackOff", "Back-off restarting failed container " + name() + " in pod " + podRef);
+        pendingStart = control().schedule(this::restart, delay);
+        pod.sync();
+    }
+
+    private boolean shouldRestart(int code) {
+        String policy = pod.pod().getSpec().getRestartPolicy() == null ? "Always" : pod.pod().getSpec().getRestartPolicy();
+        if (init) {
+            return !policy.equals("Never") && code != 0;
+        }
+        return switch (policy) {
+            case "Never" -> false;
+            case "OnFailure" -> code != 0;
+            default -> true;
+        };
+    }
+
+    private void restart() {
+        pendingStart = null;
+        if (stopped != null) {
+            return;
+        }
+        KubeletOptions options = pod.kubelet().options();
+        Instant now = pod.kubelet().clock().instant();
+        if (backoff == null || Duration.between(backoffUpdated, now).compareTo(options.backoffMax().multipliedBy(2)) > 0) {
+            backoff = options.backoffInitial();
+        } else {
+            backoff = backoff.multipliedBy(2);
+            if (backoff.compareTo(options.backoffMax()) > 0) {
+                backoff = options.backoffMax();
+            }
+        }
+        backoffUpdated = now;
+        lastTerminated = terminated;
+        restartCount++;
+        waiting("ContainerCreating", null);
+        start();
+    }
+
+    // ---- probes ----
+
+    /** A probe's verdict changed. */
+    void probeChanged(ProbeWorker w) {
+        switch (w.kind()) {
+            case STARTUP -> {
+                if (w.result()) {
+                    started = true;
+                    w.stop();
+                } else {
+                    killForProbe("startup");
+                }
+            }
+            case LIVENESS -> {
+                if (!w.result()) {
+                    killForProbe("liveness");
+                }
+            }
+            case READINESS -> ready = w.result();
+        }
+        pod.sync();
+    }
+
+    void probeFailed(ProbeWorker w, String message) {
+        event(true, "Unhealthy", w.kind().label + " probe failed: " + message);
+    }
+
+    private void killForProbe(String which) {
+        if (process == null || stopped != null) {
+            return;
+        }
+        event(false, "Killing", "Container " + name() + " failed " + which + " probe, will be restarted");
+        Probe probe = which.equals("liveness") ? spec.getLivenessProbe() : spec.getStartupProbe();
+        long grace = probe.getTerminationGracePeriodSeconds() != null ? probe.getTerminationGracePeriodSeconds() : pod.terminationGracePeriod();
+        signal(Duration.ofSeconds(grace));
+    }
+
+    /** SIGTERM now, SIGKILL when {@code grace} is over. */
+    private void signal(Duration grace) {
+        ContainerProcess p = process;
+        if (p == null) {
+            return;
+        }
+        p.terminate(grace);
+        if (killTimer == null) {
+            killTimer = control().schedule(p::kill, grace);
+        }
+    }
+
+    // ---- stopping ----
+
+    /**
+     * Stops the container for good: the preStop hook, SIGTERM, SIGKILL once {@code grace} is
+     * over. Completes when the run has ended.
+     */
+    CompletableFuture<Void> stop(Duration grace) {
+        if (stopped != null) {
+            return stopped;
+        }
+        stopped = new CompletableFuture<>();
+        cancelPendingStart();
+        stopProbes();
+        if (process == null) {
+            stopped.complete(null);
+            return stopped;
+        }
+        event(false, "Killing", "Stopping container " + name());
+        ContainerProcess p = process;
+        killTimer = control().schedule(p::kill, grace);
+        LifecycleHandler preStop = spec.getLifecycle() == null ? null : spec.getLifecycle().getPreStop();
+        if (preStop == null) {
+            p.terminate(grace);
+        } else {
+            preStop(preStop, grace).whenComplete((r, e) -> control().submit(() -> {
+                p.terminate(grace);
+                return null;
+            }));
+        }
+        return stopped;
+    }
+
+    /** Ends the run at once. */
+    CompletableFuture<Void> kill() {
+        if (stopped == null) {
+            stopped = new CompletableFuture<>();
+            cancelPendingStart();
+            stopProbes();
+        }
+        if (process == null) {
+            stopped.complete(null);
+        } else {
+            process.kill();
+        }
+        return stopped;
+    }
+
+    private void cancelPendingStart() {
+        if (pendingStart != null) {
+            pendingStart.cancel(false);
+            pendingStart = null;
+        }
+    }
+
+    private CompletableFuture<Void> preStop(LifecycleHandler hook, Duration grace) {
+        if (hook.getSleep() != null && hook.getSleep().getSeconds() != null) {
+            CompletableFuture<Void> slept = new CompletableFuture<>();
+            runtime().group().next().schedule(() -> slept.complete(null), hook.getSleep().getSeconds() * 1000L,
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
+            return slept;
+        }
+        Probe asProbe = new ProbeBuilder().withExec(hook.getExec()).withHttpGet(hook.getHttpGet()).withTcpSocket(hook.getTcpSocket())
+                .withTimeoutSeconds((int) Math.max(1, grace.toSeconds())).build();
+        return prober().run(asProbe, target()).thenCompose(r -> control().submit(() -> {
+            if (!r.success()) {
+                event(true, "FailedPreStopHook", "PreStopHook failed: " + r.message());
+            }
+            return null;
+        }));
+    }
+
+    // ---- status ----
+
+    private void waiting(String reason, String message) {
+        state = State.WAITING;
+        waitingReason = reason;
+        waitingMessage = message;
+    }
+
+    /** This container's entry in the pod's status. */
+    ContainerStatus status() {
+        ContainerState current = switch (state) {
+            case WAITING -> new ContainerStateBuilder().withNewWaiting().withReason(waitingReason).withMessage(waitingMessage).endWaiting().build();
+            case RUNNING -> new ContainerStateBuilder().withNewRunning().withStartedAt(startedAt).endRunning().build();
+            case TERMINATED -> new ContainerStateBuilder().withTerminated(terminated).build();
+        };
+        ContainerStatusBuilder b = new ContainerStatusBuilder()
+                .withName(name())
+                .withImage(spec.getImage())
+                .withImageID("")
+                .withRestartCount(restartCount)
+                .withStarted(started())
+                .withReady(ready())
+                .withState(current);
+        if (containerId != null) {
+            b.withContainerID(containerId);
+        }
+        if (lastTerminated != null) {
+            b.withNewLastState().withTerminated(lastTerminated).endLastState();
+        }
+        return b.build();
+    }
+
+    private void event(boolean warning, String reason, String message) {
+        if (warning) {
+            pod.kubelet().events().warning(pod.pod(), reason, message, COMPONENT);
+        } else {
+            pod.kubelet().events().normal(pod.pod(), reason, message, COMPONENT);
+        }
+    }
+
+    private String now() {
+        return Times.format(pod.kubelet().clock().instant());
+    }
+}

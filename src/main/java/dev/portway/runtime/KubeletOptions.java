@@ -1,0 +1,42 @@
+package dev.portway.runtime;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * How the local kubelet runs pods.
+ *
+ * @param stateDir       where pods' directories (volumes, logs, working directories) go; null: a new
+ *                       directory under the system's temporary directory, removed when Portway stops
+ * @param backoffInitial the first CrashLoopBackOff delay (the kubelet's 10 s)
+ * @param backoffMax     the longest delay (5 min); a container that ran twice as long starts over
+ * @param logMaxBytes    the size at which a container's log file is rotated (10 MiB)
+ * @param logMaxFiles    how many files of one container's log are kept, the current one included (5)
+ */
+public record KubeletOptions(Path stateDir, Duration backoffInitial, Duration backoffMax, long logMaxBytes, int logMaxFiles) {
+
+    public KubeletOptions {
+        if (backoffInitial.isNegative() || backoffMax.compareTo(backoffInitial) < 0) {
+            throw new IllegalArgumentException("backoff: initial " + backoffInitial + ", max " + backoffMax);
+        }
+        if (logMaxBytes < 1024 || logMaxFiles < 1) {
+            throw new IllegalArgumentException("logs: max bytes " + logMaxBytes + " (at least 1024), max files " + logMaxFiles);
+        }
+    }
+
+    public static KubeletOptions defaults() {
+        return new KubeletOptions(null, Duration.ofSeconds(10), Duration.ofMinutes(5), 10L * 1024 * 1024, 5);
+    }
+
+    public KubeletOptions withStateDir(Path dir) {
+        return new KubeletOptions(dir, backoffInitial, backoffMax, logMaxBytes, logMaxFiles);
+    }
+
+    public KubeletOptions withBackoff(Duration initial, Duration max) {
+        return new KubeletOptions(stateDir, initial, max, logMaxBytes, logMaxFiles);
+    }
+
+    public KubeletOptions withLogLimits(long maxBytes, int maxFiles) {
+        return new KubeletOptions(stateDir, backoffInitial, backoffMax, maxBytes, maxFiles);
+    }
+}

@@ -1,0 +1,82 @@
+package dev.portway.runtime;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A container run as an operating system process: the leader of a new session and process
+ * group, so that one signal reaches everything it starts, and {@link OrphanGuard} can end the
+ * group if Portway dies. Its stdin is {@code /dev/null}; stdout and stderr go, merged, to the
+ * container's {@link ContainerLog}.
+ *
+ * <p>SIGTERM goes to the leader alone, as a container runtime sends it to PID 1; SIGKILL goes to
+ * the whole group, as a runtime kills the container's cgroup; and when the leader exits, what it
+ * left behind is killed, as a PID namespace dies with its PID 1.
+ */
+final class OsProcess implements ContainerProcess {
+
+    private final Process process;
+    private final OrphanGuard guard;
+    private final CompletableFuture<Integer> exit;
+
+    private OsProcess(Process process, OrphanGuard guard, ContainerLog log) {
+        this.process = process;
+        this.guard = guard;
+        guard.watch(process.pid());
+        Thread.ofVirtual().name("log-" + process.pid()).start(() -> log.drain(process.getInputStream()));
+        this.exit = process.onExit().thenApply(p -> {
+            guard.signalGroup(p.pid(), "KILL");
+            guard.forget(p.pid());
+            return p.exitValue();
+        });
+    }
+
+    /**
+     * Starts {@code command} (already expanded, its first word resolved to a file) with exactly
+     * {@code env} in {@code workingDir}.
+     */
+    static OsProcess start(List<String> command, Map<String, String> env, Path workingDir, OrphanGuard guard, ContainerLog log)
+            throws IOException {
+        if (!guard.open()) {
+            throw new IOException("Portway is stopping (or its process watchdog is gone): no process starts");
+        }
+        List<String> argv = new ArrayList<>(command.size() + 1);
+        argv.add(OrphanGuard.SETSID.toString());
+        argv.addAll(command);
+        ProcessBuilder pb = new ProcessBuilder(argv)
+                .directory(workingDir.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectErrorStream(true);
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        return new OsProcess(pb.start(), guard, log);
+    }
+
+    @Override
+    public long pid() {
+        return process.pid();
+    }
+
+    @Override
+    public CompletableFuture<Integer> exit() {
+        return exit;
+    }
+
+    @Override
+    public void terminate(Duration grace) {
+        // the handle's destroy sends SIGTERM and nothing more; Process.destroy would also close
+        // the output pipe, and lose what the process says while it shuts down
+        process.toHandle().destroy();
+    }
+
+    @Override
+    public void kill() {
+        guard.signalGroup(process.pid(), "KILL");
+    }
+}

@@ -1,0 +1,127 @@
+package dev.portway.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portway.runtime.KubeletOptions;
+import dev.portway.runtime.LocalClusterOptions;
+import dev.portway.testing.TestCluster;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** {@code portway logs} and {@code portway scale} against a running local cluster. */
+class LogsAndScaleTest {
+
+    private static TestCluster cluster;
+    private static Cli cli;
+
+    @BeforeAll
+    static void start() throws InterruptedException {
+        cluster = new TestCluster(LocalClusterOptions.defaults()
+                .withKubelet(KubeletOptions.defaults().withBackoff(Duration.ofMillis(100), Duration.ofSeconds(1)).withLogLimits(2048, 2)));
+        cli = new Cli(Clock.systemUTC(), cluster.local().adminUrl());
+    }
+
+    @AfterAll
+    static void stop() {
+        cluster.close();
+    }
+
+    private static void pod(String name, String policy, String script) {
+        cluster.apply(TestCluster.shellPod(name, policy, script));
+    }
+
+    private static String phase(String pod) {
+        var status = cluster.pod(pod).getStatus();
+        return status == null ? "" : status.getPhase();
+    }
+
+    @Test
+    void logsPrintsStdoutAndStderrAndTheTail() {
+        pod("talker", "Never", "for i in 1 2 3 4 5; do echo out $i; done; echo err >&2");
+        await().atMost(Duration.ofSeconds(10)).until(() -> "Succeeded".equals(phase("talker")));
+        assertThat(cli.run("logs", "talker").out()).isEqualTo("out 1\nout 2\nout 3\nout 4\nout 5\nerr\n");
+        assertThat(cli.run("logs", "talker", "--tail", "2").out()).isEqualTo("out 5\nerr\n");
+        assertThat(cli.run("logs", "pod/talker", "-c", "app", "--tail=1").out()).isEqualTo("err\n");
+    }
+
+    @Test
+    void previousIsTheRunBeforeTheLastRestart() {
+        // run 1 fails, run 2 succeeds (OnFailure): a counter in the pod's working directory tells them apart
+        pod("twice", "OnFailure", "n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo run $n; [ $n -ge 2 ]");
+        await().atMost(Duration.ofSeconds(10)).until(() -> "Succeeded".equals(phase("twice")));
+        assertThat(cli.run("logs", "twice").out()).isEqualTo("run 2\n");
+        assertThat(cli.run("logs", "twice", "--previous").out()).isEqualTo("run 1\n");
+
+        pod("once", "Never", "echo only");
+        await().atMost(Duration.ofSeconds(10)).until(() -> "Succeeded".equals(phase("once")));
+        Cli.Result none = cli.run("logs", "once", "-p");
+        assertThat(none.exitCode()).isEqualTo(1);
+        assertThat(none.err()).isEqualTo("Error from server (BadRequest): previous terminated container \"app\" in pod \"once\" not found\n");
+    }
+
+    @Test
+    void followPrintsLinesAsTheyComeUntilTheContainerEnds() throws Exception {
+        pod("ticker", "Never", "for i in 1 2 3 4 5 6 7 8; do echo tick $i; sleep 0.2; done");
+        await().atMost(Duration.ofSeconds(10)).until(() -> "Running".equals(phase("ticker")));
+        long began = System.nanoTime();
+        CompletableFuture<Cli.Result> follow = CompletableFuture.supplyAsync(() -> cli.run("logs", "-f", "ticker"));
+        Cli.Result r = follow.get(15, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).isEqualTo("tick 1\ntick 2\ntick 3\ntick 4\ntick 5\ntick 6\ntick 7\ntick 8\n");
+        // it returned when the run ended, not at once
+        assertThat((System.nanoTime() - began) / 1_000_000).isGreaterThan(500);
+    }
+
+    @Test
+    void aLogOverTheCapIsRotatedAndTheOldestDropped() {
+        // 200 lines of 32 bytes: 6400 bytes against 2 files of 2048
+        pod("chatty", "Never", "i=100; while [ $i -lt 300 ]; do echo \"line $i .....................\"; i=$((i+1)); done");
+        await().atMost(Duration.ofSeconds(10)).until(() -> "Succeeded".equals(phase("chatty")));
+        String out = cli.run("logs", "chatty").out();
+        assertThat(out).endsWith("line 299 .....................\n").doesNotContain("line 100 ");
+        assertThat(out.length()).isBetween(2049, 4096);
+    }
+
+    @Test
+    void logsErrorsAreTheApiServers() {
+        cluster.apply("""
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: two
+                spec:
+                  containers:
+                  - {name: a, image: busybox, command: [sleep, '600']}
+                  - {name: b, image: busybox, command: [sleep, '600']}
+                """);
+        assertThat(cli.run("logs", "two").err())
+                .isEqualTo("Error from server (BadRequest): a container name must be specified for pod two, choose one of: [a b]\n");
+        assertThat(cli.run("logs", "two", "-c", "c").err())
+                .isEqualTo("Error from server (BadRequest): container c is not valid for pod two\n");
+        assertThat(cli.run("logs", "nope").err()).isEqualTo("Error from server (NotFound): pods \"nope\" not found\n");
+    }
+
+    @Test
+    void scaleChangesTheReplicasOfADeployment() {
+        cluster.apply(TestCluster.echoDeployment("scaled", 2, null));
+        cluster.awaitReady("scaled", 2);
+        Cli.Result r = cli.run("scale", "deploy", "scaled", "--replicas", "4");
+        assertThat(r.out()).isEqualTo("deployment.apps/scaled scaled\n");
+        cluster.awaitReady("scaled", 4);
+        assertThat(cli.run("scale", "deployment/scaled", "--replicas=1").out()).isEqualTo("deployment.apps/scaled scaled\n");
+        cluster.awaitReady("scaled", 1);
+        assertThat(cluster.local().store().get(Deployment.class, "default", "scaled").orElseThrow().getSpec().getReplicas()).isEqualTo(1);
+        Cli.Result wrong = cli.run("scale", "deploy", "scaled", "--replicas=3", "--current-replicas=2");
+        assertThat(wrong.exitCode()).isEqualTo(1);
+        assertThat(wrong.err()).isEqualTo("error: Expected replicas to be 2, was 1\n");
+        assertThat(cli.run("scale", "deploy", "missing", "--replicas=3").err())
+                .isEqualTo("Error from server (NotFound): deployments.apps \"missing\" not found\n");
+        assertThat(cli.run("logs", "deployment/scaled").exitCode()).isZero();
+    }
+}
