@@ -323,6 +323,23 @@ final class ContainerRunner {
         addProbe(ProbeWorker.Kind.READINESS, spec.getReadinessProbe(), target);
     }
 
+    /**
+     * The probe as it runs here: an exec command gets the container's variables expanded (as the
+     * kubelet does) and its mountPaths rewritten to the volumes' directories, like the container's
+     * own command.
+     */
+    private Probe local(Probe probe) {
+        if (probe.getExec() == null || probe.getExec().getCommand() == null) {
+            return probe;
+        }
+        List<Map.Entry<String, Path>> mounts = pod.volumes().mounts(spec);
+        List<String> command = new ArrayList<>();
+        for (String s : PodEnvironment.expandAll(probe.getExec().getCommand(), env)) {
+            command.add(PodVolumes.rewrite(s, mounts));
+        }
+        return new ProbeBuilder(probe).editExec().withCommand(command).endExec().build();
+    }
+
     /** What probes and hooks run against: the pod's IP, and the container's environment and working directory. */
     private Prober.Target target() {
         return new Prober.Target(pod.podIp(), spec.getPorts() == null ? List.of() : spec.getPorts(), env, workingDir);
@@ -330,7 +347,7 @@ final class ContainerRunner {
 
     private void addProbe(ProbeWorker.Kind kind, Probe probe, Prober.Target target) {
         if (probe != null && !init) {
-            ProbeWorker w = new ProbeWorker(this, kind, probe, target);
+            ProbeWorker w = new ProbeWorker(this, kind, local(probe), target);
             probes.add(w);
             w.start();
         }
@@ -564,8 +581,8 @@ final class ContainerRunner {
                     java.util.concurrent.TimeUnit.MILLISECONDS);
             return slept;
         }
-        Probe asProbe = new ProbeBuilder().withExec(hook.getExec()).withHttpGet(hook.getHttpGet()).withTcpSocket(hook.getTcpSocket())
-                .withTimeoutSeconds((int) Math.max(1, grace.toSeconds())).build();
+        Probe asProbe = local(new ProbeBuilder().withExec(hook.getExec()).withHttpGet(hook.getHttpGet()).withTcpSocket(hook.getTcpSocket())
+                .withTimeoutSeconds((int) Math.max(1, grace.toSeconds())).build());
         return prober().run(asProbe, target()).thenCompose(r -> control().submit(() -> {
             if (!r.success()) {
                 event(true, "FailedPreStopHook", "PreStopHook failed: " + r.message());
