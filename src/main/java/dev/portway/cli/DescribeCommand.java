@@ -78,6 +78,8 @@ final class DescribeCommand implements Callable<Integer> {
                     slices.add(Json.convert(item, EndpointSlice.class));
                 }
                 out.print(describeService(svc, slices, events));
+            } else if (object instanceof io.fabric8.kubernetes.api.model.Pod pod) {
+                out.print(withEvents(new StringBuilder(PodDescriber.describe(pod)), events));
             } else {
                 out.print(describeGeneric(object, events));
             }

@@ -67,7 +67,7 @@ final class UpSummary {
             }
         });
         out.println();
-        out.println("Other terminals: ./portway get pods -o wide, ./portway get svc, ./portway describe svc NAME");
+        out.println("Other terminals: ./portway get pods -o wide, ./portway logs POD, ./portway describe svc NAME");
         out.println("Ctrl-C stops the cluster (open connections get 5 s to finish).");
     }
 
@@ -103,13 +103,17 @@ final class UpSummary {
         out.print("Waiting for pods to be ready...");
         out.flush();
         while (System.currentTimeMillis() - start < WAIT_MILLIS) {
-            List<Pod> pods = cluster.store().list(Pod.class);
+            List<Pod> pods = cluster.store().list(Pod.class).stream().filter(p -> !Pods.isTerminal(p)).toList();
             long ready = pods.stream().filter(Pods::isReady).count();
+            // every Deployment has made its pods (right after apply, there may be none yet)
+            boolean deploymentsDone = cluster.store().list(io.fabric8.kubernetes.api.model.apps.Deployment.class).stream()
+                    .allMatch(d -> d.getStatus() != null && d.getStatus().getReadyReplicas() != null
+                            && d.getStatus().getReadyReplicas() >= (d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas()));
             boolean lbsDone = cluster.store().list(Service.class).stream()
                     .filter(s -> "LoadBalancer".equals(s.getSpec().getType()))
                     .allMatch(s -> s.getStatus() != null && s.getStatus().getLoadBalancer() != null
                             && s.getStatus().getLoadBalancer().getIngress() != null && !s.getStatus().getLoadBalancer().getIngress().isEmpty());
-            if (ready == pods.size() && lbsDone) {
+            if (ready == pods.size() && deploymentsDone && lbsDone) {
                 out.println(" " + ready + "/" + pods.size() + " ready (" + (System.currentTimeMillis() - start) + " ms)");
                 return;
             }
@@ -120,7 +124,7 @@ final class UpSummary {
                 return;
             }
         }
-        List<Pod> pods = cluster.store().list(Pod.class);
+        List<Pod> pods = cluster.store().list(Pod.class).stream().filter(p -> !Pods.isTerminal(p)).toList();
         out.println(" " + pods.stream().filter(Pods::isReady).count() + "/" + pods.size()
                 + " ready after 20 s; see ./portway get pods and ./portway describe pod NAME");
     }
