@@ -125,6 +125,8 @@ class GracefulDeleteTest {
             long deleted = System.nanoTime();
             cluster.delete(ResourceKind.POD, victim);
             assertThat(Pods.isTerminating(cluster.pod(victim))).isTrue();
+            assertThat(new dev.portway.cli.CliDriver(java.time.Clock.systemUTC(), cluster.local().adminUrl()).run("get", "pods").out())
+                    .containsPattern(victim + " +1/1 +Terminating +0 ");
 
             // SIGTERM reached the process, which said so in its log
             PodLogs.LogStream log = cluster.local().kubelet().open("default", victim, null, false);

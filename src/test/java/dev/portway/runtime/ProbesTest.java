@@ -152,6 +152,58 @@ class ProbesTest {
         assertThat(Pods.isReady(cluster.pod("exec-probe"))).isFalse();
     }
 
+    @Test
+    void aProbeThatGetsNoAnswerWithinTimeoutSecondsFails() {
+        // a socket that accepts connections (the kernel does) but never answers
+        cluster.apply("""
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: mute
+                spec:
+                  containers:
+                  - name: app
+                    image: python:3.12-slim
+                    command: [python3, -c, 'import socket, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("$(IP)", 8080)); s.listen(); time.sleep(600)']
+                    env:
+                    - {name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+                    readinessProbe:
+                      httpGet: {path: /ready, port: 8080}
+                      timeoutSeconds: 1
+                      periodSeconds: 2
+                """);
+        await().atMost(Duration.ofSeconds(10)).until(() -> running("mute"));
+        String ip = cluster.pod("mute").getStatus().getPodIP();
+        await().atMost(Duration.ofSeconds(10)).until(() -> events("mute").stream().anyMatch(e -> e.getMessage().equals(
+                "Readiness probe failed: Get \"http://" + ip + ":8080/ready\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)")));
+        assertThat(Pods.isReady(cluster.pod("mute"))).isFalse();
+    }
+
+    @Test
+    void noProbeRunsBeforeInitialDelaySeconds() {
+        try (Timeline timeline = new Timeline(cluster.local().store(), "delayed")) {
+            cluster.apply("""
+                    apiVersion: v1
+                    kind: Pod
+                    metadata:
+                      name: delayed
+                    spec:
+                      containers:
+                      - name: app
+                        image: busybox
+                        command: [sleep, '600']
+                        readinessProbe:
+                          exec: {command: ['true']}
+                          initialDelaySeconds: 2
+                          periodSeconds: 1
+                    """);
+            await().atMost(Duration.ofSeconds(10)).until(() -> Pods.isReady(cluster.pod("delayed")));
+            long started = timeline.statuses().stream().filter(Timeline.Status::running).findFirst().orElseThrow().nanos();
+            long ready = timeline.statuses().stream().filter(s -> s.status().getReady()).findFirst().orElseThrow().nanos();
+            assertThat((ready - started) / 1_000_000).isBetween(1900L, 4000L);
+        }
+    }
+
     private static boolean running(String pod) {
         var s = cluster.pod(pod).getStatus().getContainerStatuses();
         return s != null && s.getFirst().getState().getRunning() != null;

@@ -154,6 +154,19 @@ class ProcessPodsTest {
     }
 
 
+    @Test
+    void theDefaultBackOffIsTheKubelets10SecondsAfterAnImmediateFirstRestart() {
+        cluster.apply(TestCluster.shellPod("crashes", "Always", "exit 1"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> {
+            var s = cluster.pod("crashes").getStatus().getContainerStatuses();
+            return s != null && s.getFirst().getState().getWaiting() != null
+                    && "CrashLoopBackOff".equals(s.getFirst().getState().getWaiting().getReason());
+        });
+        var status = cluster.pod("crashes").getStatus().getContainerStatuses().getFirst();
+        assertThat(status.getRestartCount()).isEqualTo(1);
+        assertThat(status.getState().getWaiting().getMessage()).startsWith("back-off 10s restarting failed container=app pod=crashes_default(");
+    }
+
     private static List<Event> events(Pod pod) {
         return dev.portway.control.EventRecorder.about(cluster.local().store(), pod);
     }
