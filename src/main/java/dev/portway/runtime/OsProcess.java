@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A container run as an operating system process: the leader of a new session and process
@@ -33,6 +34,9 @@ final class OsProcess implements ContainerProcess {
         this.exit = process.onExit().thenApply(p -> {
             guard.signalGroup(p.pid(), "KILL");
             guard.forget(p.pid());
+            // a process that left its group (setsid of its own) may still hold the output pipe:
+            // the run's log ends anyway, once what was in the pipe has been read
+            CompletableFuture.delayedExecutor(2, TimeUnit.SECONDS).execute(log::close);
             return p.exitValue();
         });
     }

@@ -75,6 +75,12 @@ class RestartPolicyTest {
                         && e.getMessage().startsWith("Back-off restarting failed container app in pod crash_default("));
         await().atMost(Duration.ofSeconds(5)).until(() -> "CrashLoopBackOff".equals(waitingReason("crash")));
         assertThat(getPods()).containsPattern("crash +0/1 +CrashLoopBackOff +\\d+ \\(\\d+s ago\\)");
+        String described = new CliDriver(java.time.Clock.systemUTC(), cluster.local().adminUrl()).run("describe", "pod", "crash").out();
+        assertThat(described)
+                .containsPattern("(?m)^    State: +Waiting\n      Reason: +CrashLoopBackOff$")
+                .containsPattern("(?m)^    Last State: +Terminated\n      Reason: +Error\n      Exit Code: +1$")
+                .containsPattern("(?m)^    Restart Count: +\\d+$")
+                .containsPattern("(?m)^  Warning +BackOff .* kubelet +Back-off restarting failed container app in pod crash_default");
     }
 
     @Test
