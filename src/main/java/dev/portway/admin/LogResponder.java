@@ -52,12 +52,21 @@ final class LogResponder {
     private byte[] readAvailable() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         while (true) {
-            PodLogs.Chunk c = stream.read(position, buf);
-            if (c.count() == 0) {
+            PodLogs.Chunk c = read();
+            if (c == null || c.count() == 0) {
                 return out.toByteArray();
             }
             out.write(buf, 0, c.count());
             position = c.next();
+        }
+    }
+
+    /** The next bytes, or null when the log cannot be read any more (its pod is gone with its files). */
+    private PodLogs.Chunk read() {
+        try {
+            return stream.read(position, buf);
+        } catch (RuntimeException e) {
+            return null;
         }
     }
 
@@ -80,9 +89,9 @@ final class LogResponder {
         boolean wrote = false;
         while (ctx.channel().isWritable()) {
             boolean finished = stream.finished();
-            PodLogs.Chunk c = stream.read(position, buf);
-            if (c.count() == 0) {
-                if (finished) {
+            PodLogs.Chunk c = read();
+            if (c == null || c.count() == 0) {
+                if (finished || c == null) {
                     var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
                     if (!keepAlive) {
                         f.addListener(ChannelFutureListener.CLOSE);

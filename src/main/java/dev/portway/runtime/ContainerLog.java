@@ -23,6 +23,8 @@ import java.util.List;
  */
 final class ContainerLog implements PodLogs.LogStream {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ContainerLog.class);
+
     /** A file of the log and the stream position its first byte has. */
     private record Segment(Path file, long start) {
     }
@@ -54,17 +56,32 @@ final class ContainerLog implements PodLogs.LogStream {
         return run;
     }
 
-    /** Copies {@code in} into the log until end of stream; returns when the process has closed its output. */
+    /**
+     * Copies {@code in} into the log until end of stream; returns when the process has closed its
+     * output. When the log cannot be written (a full disk), the output is still read and dropped,
+     * so the process never blocks on a full pipe.
+     */
     void drain(InputStream in) {
         byte[] buf = new byte[8192];
         try (in) {
             int n;
             while ((n = in.read(buf)) >= 0) {
-                append(buf, 0, n);
+                try {
+                    append(buf, 0, n);
+                } catch (IOException e) {
+                    broken(e);
+                }
             }
         } catch (IOException e) {
             // the stream was closed under us: the container is gone
         } finally {
+            close();
+        }
+    }
+
+    private synchronized void broken(IOException e) {
+        if (!closed) {
+            LOG.warn("cannot write the log {}: {}; dropping the rest of this run's output", current.file(), e.toString());
             close();
         }
     }
@@ -90,14 +107,17 @@ final class ContainerLog implements PodLogs.LogStream {
 
     private void rotate() throws IOException {
         out.close();
-        List<Segment> renamed = new ArrayList<>();
-        rotated.addFirst(current);
-        while (rotated.size() > maxFiles - 1) {
-            Files.deleteIfExists(rotated.removeLast().file());
+        // newest first: the file just finished, then the older ones; the oldest beyond maxFiles go
+        List<Segment> kept = new ArrayList<>();
+        kept.add(current);
+        kept.addAll(rotated);
+        while (kept.size() > maxFiles - 1) {
+            Files.deleteIfExists(kept.removeLast().file());
         }
-        int i = rotated.size();
-        for (var it = rotated.descendingIterator(); it.hasNext(); i--) {
-            Segment s = it.next();
+        // the oldest gets the highest number; renaming it first frees the name the next one takes
+        List<Segment> renamed = new ArrayList<>();
+        for (int i = kept.size(); i >= 1; i--) {
+            Segment s = kept.get(i - 1);
             Path to = dir.resolve(run + ".log." + i);
             Files.move(s.file(), to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             renamed.addFirst(new Segment(to, s.start()));

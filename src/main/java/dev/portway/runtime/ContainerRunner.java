@@ -69,6 +69,8 @@ final class ContainerRunner {
     private Duration backoff;
     private Instant backoffUpdated;
     private Instant exitedAt;
+    /** The current run is being stopped because a liveness or startup probe failed. */
+    private boolean killedByProbe;
     private ScheduledFuture<?> pendingStart;
     private ScheduledFuture<?> killTimer;
     private CompletableFuture<Void> stopped;
@@ -135,8 +137,12 @@ final class ContainerRunner {
         return pod.kubelet().prober();
     }
 
-    /** The log of the current run (or the last one), or of the run before it. */
+    /** The log of the current run (or the last one), or of the run before it (lastState). */
     ContainerLog log(boolean previous) {
+        // as the kubelet: while waiting to restart, both mean the run that just ended (lastState)
+        if (state == State.WAITING && lastTerminated != null) {
+            return log;
+        }
         return previous ? previousLog : log;
     }
 
@@ -161,6 +167,7 @@ final class ContainerRunner {
             waiting("CreateContainerError", e.getMessage());
             event(true, "Failed", "Error: " + e.getMessage());
             pod.sync();
+            pendingStart = control().schedule(this::start, Duration.ofSeconds(2));
             return;
         }
         if (launch == null) {
@@ -173,6 +180,7 @@ final class ContainerRunner {
         } catch (IOException e) {
             waiting("CreateContainerError", "cannot create the log of container " + name() + ": " + e.getMessage());
             pod.sync();
+            pendingStart = control().schedule(this::start, Duration.ofSeconds(2));
             return;
         }
         event(false, "Pulled", "Container image " + '"' + spec.getImage() + '"' + " already present on machine");
@@ -241,7 +249,7 @@ final class ContainerRunner {
     private void openLog() throws IOException {
         Path dir = pod.dir().resolve("logs").resolve(name());
         if (log != null) {
-            log.close();
+            // not closed here: what the last run wrote may still be in the pipe; its end closes it
             previousLog = log;
             for (int older = restartCount - 2; older >= 0 && older >= restartCount - 3; older--) {
                 deleteRun(dir, older);
@@ -281,6 +289,7 @@ final class ContainerRunner {
                 failedToStart(startedAt, cause.getMessage());
             } else if (stopped != null) {
                 p.kill();
+                log.close();
             } else {
                 writeLog("portway/echo: serving " + (listening.isEmpty() ? "no ports" : listening) + "\n");
                 event(false, "Created", "Created container: " + name());
@@ -292,7 +301,8 @@ final class ContainerRunner {
 
     private void writeLog(String line) {
         try {
-            log.append(line.getBytes(StandardCharsets.UTF_8), 0, line.length());
+            byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
+            log.append(bytes, 0, bytes.length);
         } catch (IOException e) {
             // a log that cannot be written does not stop the container
         }
@@ -377,11 +387,17 @@ final class ContainerRunner {
         if (run != restartCount || state != State.RUNNING) {
             return;
         }
+        if (!(process instanceof OsProcess)) {
+            // the built-in server writes its log itself; an OS process's log ends with its output pipe
+            log.close();
+        }
         process = null;
         if (killTimer != null) {
             killTimer.cancel(false);
             killTimer = null;
         }
+        boolean probeKill = killedByProbe;
+        killedByProbe = false;
         stopProbes();
         exitedAt = pod.kubelet().clock().instant();
         terminated = new ContainerStateTerminatedBuilder()
@@ -399,7 +415,7 @@ final class ContainerRunner {
             pod.sync();
             return;
         }
-        afterRun(code);
+        afterRun(probeKill ? Math.max(code, 1) : code);
     }
 
     private void afterRun(int code) {
@@ -502,7 +518,9 @@ final class ContainerRunner {
         if (process == null || stopped != null) {
             return;
         }
-        event(false, "Killing", "Container " + name() + " failed " + which + " probe, will be restarted");
+        boolean restarts = !"Never".equals(pod.pod().getSpec().getRestartPolicy());
+        event(false, "Killing", "Container " + name() + " failed " + which + " probe" + (restarts ? ", will be restarted" : ""));
+        killedByProbe = true;
         Probe probe = which.equals("liveness") ? spec.getLivenessProbe() : spec.getStartupProbe();
         long grace = probe.getTerminationGracePeriodSeconds() != null ? probe.getTerminationGracePeriodSeconds() : pod.terminationGracePeriod();
         signal(Duration.ofSeconds(grace));
@@ -539,6 +557,9 @@ final class ContainerRunner {
         }
         event(false, "Killing", "Stopping container " + name());
         ContainerProcess p = process;
+        if (killTimer != null) {
+            killTimer.cancel(false);
+        }
         killTimer = control().schedule(p::kill, grace);
         LifecycleHandler preStop = spec.getLifecycle() == null ? null : spec.getLifecycle().getPreStop();
         if (preStop == null) {

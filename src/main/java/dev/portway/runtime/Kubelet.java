@@ -248,7 +248,9 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
     public CompletableFuture<Void> stopAll(Duration maxGrace) {
         return control.submit(() -> {
             stopping = true;
-            return CompletableFuture.allOf(workers.values().stream().map(w -> w.shutdown(maxGrace)).toArray(CompletableFuture[]::new));
+            // a copy: a pod with nothing running stops at once, and leaves the map while we go
+            return CompletableFuture.allOf(List.copyOf(workers.values()).stream().map(w -> w.shutdown(maxGrace))
+                    .toArray(CompletableFuture[]::new));
         }).thenCompose(f -> f);
     }
 

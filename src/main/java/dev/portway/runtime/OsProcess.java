@@ -81,6 +81,15 @@ final class OsProcess implements ContainerProcess {
 
     @Override
     public void kill() {
-        guard.signalGroup(process.pid(), "KILL");
+        if (!process.isAlive()) {
+            return;
+        }
+        if (guard.open()) {
+            guard.signalGroup(process.pid(), "KILL");
+        } else {
+            // no watchdog to signal the group: what Java sees of it will do
+            process.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
+            process.toHandle().destroyForcibly();
+        }
     }
 }

@@ -2,6 +2,7 @@ package dev.portway.runtime;
 
 import io.fabric8.kubernetes.api.model.Probe;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -75,13 +76,22 @@ final class ProbeWorker {
             return;
         }
         long period = seconds(probe.getPeriodSeconds(), 10) * 1000L;
-        runner.control().submit(() -> kind == Kind.STARTUP || runner.started()).thenAccept(due -> {
+        runner.control().submit(() -> kind == Kind.STARTUP || runner.started()).whenComplete((due, failed) -> {
+            if (failed != null) {
+                return; // the control plane is stopping
+            }
             if (!due || stopped) {
                 schedule(period);
                 return;
             }
             long began = System.nanoTime();
-            runner.prober().run(probe, target).whenComplete((r, e) -> {
+            CompletableFuture<Prober.Result> run;
+            try {
+                run = runner.prober().run(probe, target);
+            } catch (RuntimeException e) {
+                run = CompletableFuture.completedFuture(new Prober.Result(false, String.valueOf(e.getMessage())));
+            }
+            run.whenComplete((r, e) -> {
                 Prober.Result res = r != null ? r : new Prober.Result(false, String.valueOf(e));
                 runner.control().submit(() -> {
                     onResult(res);

@@ -66,6 +66,53 @@ class LogsAndScaleTest {
     }
 
     @Test
+    void duringCrashLoopBackOffPreviousIsTheRunThatJustEnded() {
+        pod("looping", "Always", "n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo run $n; exit 1");
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+            var before = cluster.pod("looping").getStatus().getContainerStatuses().getFirst();
+            assertThat(before.getRestartCount()).isGreaterThanOrEqualTo(2);
+            assertThat(before.getState().getWaiting()).isNotNull();
+            String previous = cli.run("logs", "looping", "-p").out();
+            String current = cli.run("logs", "looping").out();
+            var after = cluster.pod("looping").getStatus().getContainerStatuses().getFirst();
+            // a consistent view: still waiting after the same run
+            assertThat(after.getRestartCount()).isEqualTo(before.getRestartCount());
+            assertThat(after.getState().getWaiting()).isNotNull();
+            assertThat(previous).isEqualTo("run " + (before.getRestartCount() + 1) + "\n");
+            assertThat(current).isEqualTo(previous);
+        });
+    }
+
+    @Test
+    void aLivenessKilledEchoContainerEndsItsFollowedLogAndRestartsUnderOnFailure() throws Exception {
+        cluster.apply("""
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: sick-echo
+                spec:
+                  restartPolicy: OnFailure
+                  terminationGracePeriodSeconds: 1
+                  containers:
+                  - name: echo
+                    image: portway/echo
+                    ports:
+                    - {containerPort: 8080}
+                    livenessProbe:
+                      httpGet: {path: "/?status=500", port: 8080}
+                      initialDelaySeconds: 1
+                      periodSeconds: 1
+                      failureThreshold: 1
+                """);
+        await().atMost(Duration.ofSeconds(10)).until(() -> "Running".equals(phase("sick-echo")));
+        CompletableFuture<Cli.Result> follow = CompletableFuture.supplyAsync(() -> cli.run("logs", "-f", "sick-echo"));
+        Cli.Result r = follow.get(15, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(r.out()).startsWith("portway/echo: serving tcp ");
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+                cluster.pod("sick-echo").getStatus().getContainerStatuses().getFirst().getRestartCount() >= 1);
+    }
+
+    @Test
     void followPrintsLinesAsTheyComeUntilTheContainerEnds() throws Exception {
         pod("ticker", "Never", "for i in 1 2 3 4 5 6 7 8; do echo tick $i; sleep 0.2; done");
         await().atMost(Duration.ofSeconds(10)).until(() -> "Running".equals(phase("ticker")));

@@ -72,8 +72,9 @@ class NoOrphansTest {
     }
 
     @Test
-    void aClusterThatShutsDownStopsEveryProcessEvenOneThatIgnoresSigterm() throws Exception {
+    void aClusterThatShutsDownStopsEveryProcessEvenOneThatIgnoresSigterm(@TempDir Path dir) throws Exception {
         String token = UUID.randomUUID().toString();
+        Path mark = dir.resolve("sigterm");
         LocalCluster cluster = new LocalCluster(LocalClusterOptions.defaults()).start();
         try {
             cluster.apply(dev.portway.testing.TestApi.decode("""
@@ -85,11 +86,24 @@ class NoOrphansTest {
                       containers:
                       - name: app
                         image: busybox
-                        command: [sh, -c, 'trap "echo ignoring SIGTERM" TERM; sleep 600 & while true; do sleep 0.1; done']
+                        command: [sh, -c, 'trap "echo ignoring SIGTERM >> $MARK" TERM; sleep 600 & while true; do sleep 0.1; done']
                         env:
                         - {name: ORPHAN_TOKEN, value: "%s"}
-                    """.formatted(token)));
-            await().atMost(Duration.ofSeconds(10)).until(() -> Processes.withEnvironment("ORPHAN_TOKEN", token).size() >= 2);
+                        - {name: MARK, value: "%s"}
+                    ---
+                    apiVersion: v1
+                    kind: Pod
+                    metadata:
+                      name: done
+                    spec:
+                      restartPolicy: Never
+                      containers:
+                      - {name: app, image: busybox, command: ['true']}
+                    """.formatted(token, mark)));
+            // a finished pod stops at once when the cluster does; the other must still get its turn
+            await().atMost(Duration.ofSeconds(10)).until(() -> Processes.withEnvironment("ORPHAN_TOKEN", token).size() >= 2
+                    && cluster.store().get(io.fabric8.kubernetes.api.model.Pod.class, "default", "done")
+                    .map(p -> "Succeeded".equals(p.getStatus().getPhase())).orElse(false));
         } finally {
             long began = System.nanoTime();
             cluster.shutdown(Duration.ofSeconds(1));
@@ -97,5 +111,7 @@ class NoOrphansTest {
         }
         await().atMost(Duration.ofSeconds(3)).until(() -> Processes.withEnvironment("ORPHAN_TOKEN", token).isEmpty());
         assertThat(cluster.kubelet().stateDir()).doesNotExist();
+        // it was asked first (SIGTERM), then killed
+        assertThat(mark).content().contains("ignoring SIGTERM");
     }
 }

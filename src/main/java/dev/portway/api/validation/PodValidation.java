@@ -179,6 +179,69 @@ public final class PodValidation {
             if (v.getSecret() != null && nz(v.getSecret().getSecretName()).isEmpty()) {
                 errs.add(FieldError.required(p.child("secret", "secretName"), ""));
             }
+            if (v.getConfigMap() != null) {
+                errs.addAll(keyToPaths(v.getConfigMap().getItems(), p.child("configMap", "items")));
+            }
+            if (v.getSecret() != null) {
+                errs.addAll(keyToPaths(v.getSecret().getItems(), p.child("secret", "items")));
+            }
+            if (v.getDownwardAPI() != null && v.getDownwardAPI().getItems() != null) {
+                var items = v.getDownwardAPI().getItems();
+                for (int j = 0; j < items.size(); j++) {
+                    FieldPath ip = p.child("downwardAPI", "items").index(j).child("path");
+                    if (nz(items.get(j).getPath()).isEmpty()) {
+                        errs.add(FieldError.required(ip, ""));
+                    } else {
+                        errs.addAll(localNonReservedPath(items.get(j).getPath(), ip));
+                    }
+                }
+            }
+        }
+        return errs;
+    }
+
+    /** configMap and secret {@code items}: a key, and a path inside the volume. */
+    private static List<FieldError> keyToPaths(List<io.fabric8.kubernetes.api.model.KeyToPath> items, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        for (int i = 0; items != null && i < items.size(); i++) {
+            var item = items.get(i);
+            FieldPath p = path.index(i);
+            if (nz(item.getKey()).isEmpty()) {
+                errs.add(FieldError.required(p.child("key"), ""));
+            }
+            if (nz(item.getPath()).isEmpty()) {
+                errs.add(FieldError.required(p.child("path"), ""));
+            } else {
+                errs.addAll(localNonReservedPath(item.getPath(), p.child("path")));
+            }
+            if (item.getMode() != null && (item.getMode() > 0777 || item.getMode() < 0)) {
+                errs.add(FieldError.invalid(p.child("mode"), item.getMode(), "must be a number between 0 and 0777 (octal), both inclusive"));
+            }
+        }
+        return errs;
+    }
+
+    /** Kubernetes' validateLocalNonReservedPath: relative, no "..", not starting with "..". */
+    private static List<FieldError> localNonReservedPath(String target, FieldPath path) {
+        List<FieldError> errs = localDescendingPath(target, path);
+        String first = target.split("/", -1)[0];
+        if (first.startsWith("..") && first.length() > 2) {
+            errs.add(FieldError.invalid(path, target, "must not start with '..'"));
+        }
+        return errs;
+    }
+
+    /** Kubernetes' validateLocalDescendingPath: not absolute, and no ".." element. */
+    static List<FieldError> localDescendingPath(String target, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (target.startsWith("/")) {
+            errs.add(FieldError.invalid(path, target, "must be a relative path"));
+        }
+        for (String part : target.split("/", -1)) {
+            if (part.equals("..")) {
+                errs.add(FieldError.invalid(path, target, "must not contain '..'"));
+                break;
+            }
         }
         return errs;
     }
@@ -424,6 +487,9 @@ public final class PodValidation {
                 errs.add(FieldError.required(p.child("mountPath"), ""));
             } else if (!paths.add(mountPath)) {
                 errs.add(FieldError.invalid(p.child("mountPath"), mountPath, "must be unique"));
+            }
+            if (!nz(m.getSubPath()).isEmpty()) {
+                errs.addAll(localDescendingPath(m.getSubPath(), p.child("subPath")));
             }
         }
         return errs;

@@ -152,6 +152,28 @@ class OtherKindsValidationTest {
                           - name: config
                             mountPath: /etc/app
                         """), "The Pod \"p\" is invalid: spec.containers[0].volumeMounts[0].name: Not found: \"config\""),
+                Arguments.of("configMap item path outside the volume", pod("""
+                        containers:
+                        - name: c
+                          image: portway/echo
+                        volumes:
+                        - name: config
+                          configMap:
+                            name: app
+                            items:
+                            - {key: a, path: ../../etc/passwd}
+                            - {key: b, path: /abs}
+                        """), "The Pod \"p\" is invalid: [spec.volumes[0].configMap.items[0].path: Invalid value: \"../../etc/passwd\": "
+                        + "must not contain '..', spec.volumes[0].configMap.items[1].path: Invalid value: \"/abs\": must be a relative path]"),
+                Arguments.of("subPath that climbs out of the volume", pod("""
+                        containers:
+                        - name: c
+                          image: portway/echo
+                          volumeMounts:
+                          - {name: data, mountPath: /data, subPath: a/../../b}
+                        volumes:
+                        - {name: data, emptyDir: {}}
+                        """), "The Pod \"p\" is invalid: spec.containers[0].volumeMounts[0].subPath: Invalid value: \"a/../../b\": must not contain '..'"),
                 Arguments.of("env var with a bad name", pod("""
                         containers:
                         - name: c
