@@ -116,7 +116,7 @@ class RollingUpdateTest {
             }
         });
         try {
-            Thread.sleep(300);
+            await().atMost(Duration.ofSeconds(10)).until(() -> answers.containsKey("ready v1"));
             cluster.apply(deployment("v2"));
             await().atMost(Duration.ofSeconds(60)).until(() -> {
                 List<Pod> pods = cluster.pods("roll");
@@ -125,7 +125,8 @@ class RollingUpdateTest {
                         && pods.stream().noneMatch(p -> before.stream().anyMatch(b -> b.getMetadata().getUid().equals(p.getMetadata().getUid())))
                         && d.getStatus() != null && Integer.valueOf(3).equals(d.getStatus().getUpdatedReplicas());
             });
-            Thread.sleep(500);
+            // and the new pods serve
+            await().atMost(Duration.ofSeconds(10)).until(() -> answers.getOrDefault("ready v2", 0) >= 10);
         } finally {
             stop.set(true);
             client.join();
