@@ -1,9 +1,12 @@
 package dev.portway.admin;
 
+import dev.portway.admin.auth.AdminCredentials;
 import dev.portway.control.ControlPlane;
 import dev.portway.net.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -11,31 +14,85 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProtocols;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The admin HTTP server: the Kubernetes-shaped REST API the CLI (or any Kubernetes client)
- * talks to, health endpoints, and whatever extra endpoints are registered (metrics, the page).
- * It listens on loopback only by default.
+ * The admin HTTPS server: the Kubernetes API (what kubectl and Portway's CLI talk to), health
+ * endpoints, and whatever extra endpoints are registered (metrics).
+ *
+ * <p>Closed to strangers as kube-apiserver is: TLS with a serving certificate from Portway's own
+ * CA, and every request authenticated by the bearer token or a client certificate signed by
+ * that CA (only {@code /healthz}, {@code /livez}, {@code /readyz} and {@code /version} answer
+ * anonymous GETs, as kube-apiserver's {@code system:public-info-viewer} role allows). A
+ * browser cannot be used against it either: requests with a foreign {@code Origin} or a
+ * {@code Host} that is not this server's address are refused, and writes need a Kubernetes
+ * content type (see {@link RequestGate}).
+ *
+ * <p>Pipeline, per connection: connection cap, TLS, HTTP codec, {@link RequestTimeouts} (slow
+ * requests and idle connections), {@link RequestGate} (refused requests are answered there and
+ * never reach the aggregator, so their bodies are not buffered), keep-alive, the aggregator, then {@link ApiHandler}. One
+ * event loop serves it all; requests that write go to the control thread and come back.
  */
 public final class AdminServer implements AutoCloseable {
 
-    /** The largest request body accepted (a manifest directory applied at once). */
-    private static final int MAX_BODY = 32 * 1024 * 1024;
+    private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+
+    /**
+     * How the admin server guards itself.
+     *
+     * @param credentials    the CA, serving certificate and token
+     * @param allowedOrigins browser origins allowed to call the API (none by default)
+     * @param maxConnections connections beyond this are closed at once
+     * @param readTimeout    how long a client may take to send a whole request once it has started
+     * @param idleTimeout    how long a keep-alive connection may sit between requests
+     * @param maxBody        the largest request body (kube-apiserver: 3 MiB)
+     * @param maxApplyBody   the largest body of Portway's multi-object apply
+     */
+    public record Options(AdminCredentials credentials, Set<String> allowedOrigins, int maxConnections, Duration readTimeout,
+                          Duration idleTimeout, int maxBody, int maxApplyBody) {
+
+        public Options {
+            Objects.requireNonNull(credentials, "credentials");
+            allowedOrigins = Set.copyOf(allowedOrigins);
+            if (maxConnections < 1) {
+                throw new IllegalArgumentException("maxConnections: " + maxConnections + " (expected: > 0)");
+            }
+        }
+
+        public static Options defaults(AdminCredentials credentials) {
+            return new Options(credentials, Set.of(), 512, Duration.ofSeconds(30), Duration.ofMinutes(5),
+                    3 * 1024 * 1024, 32 * 1024 * 1024);
+        }
+    }
 
     private final ControlPlane control;
     private final Transport transport;
     private final EventLoopGroup group;
+    private final Options options;
     private final Map<String, Endpoint> endpoints = new LinkedHashMap<>();
+    private final AtomicInteger connections = new AtomicInteger();
     private PodLogs logs;
     private Channel channel;
 
-    public AdminServer(ControlPlane control, Transport transport, EventLoopGroup group) {
+    public AdminServer(ControlPlane control, Transport transport, EventLoopGroup group, Options options) {
         this.control = control;
         this.transport = transport;
         this.group = group;
+        this.options = options;
     }
 
     /** Serves {@code path} (exact match) with {@code endpoint}; call before {@link #start}. */
@@ -51,6 +108,7 @@ public final class AdminServer implements AutoCloseable {
     }
 
     public InetSocketAddress start(InetSocketAddress address) throws InterruptedException {
+        SslContext ssl = sslContext(options.credentials());
         ApiHandler handler = new ApiHandler(control, Map.copyOf(endpoints), logs);
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
@@ -59,22 +117,62 @@ public final class AdminServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new HttpServerCodec(), new HttpServerKeepAliveHandler(),
-                                new HttpObjectAggregator(MAX_BODY), handler);
+                        if (connections.incrementAndGet() > options.maxConnections()) {
+                            connections.decrementAndGet();
+                            log.warn("admin API: {} connections already open; closing one from {}", options.maxConnections(),
+                                    ch.remoteAddress());
+                            ch.close();
+                            return;
+                        }
+                        ch.closeFuture().addListener(f -> connections.decrementAndGet());
+                        SslHandler tls = ssl.newHandler(ch.alloc());
+                        tls.setHandshakeTimeoutMillis(options.readTimeout().toMillis());
+                        InetSocketAddress local = (InetSocketAddress) channel.localAddress();
+                        ch.pipeline().addLast(tls, new HttpServerCodec(), new RequestTimeouts(options.readTimeout(), options.idleTimeout()),
+                                new RequestGate(options, local, tls), new HttpServerKeepAliveHandler(),
+                                new HttpObjectAggregator(Math.max(options.maxBody(), options.maxApplyBody())), handler,
+                                new Tail());
                     }
                 });
         channel = b.bind(address).sync().channel();
         return (InetSocketAddress) channel.localAddress();
     }
 
+    /** TLS 1.2 and 1.3 with the serving certificate; a client certificate is asked for and, if sent, must chain to the CA. */
+    static SslContext sslContext(AdminCredentials credentials) {
+        try {
+            return SslContextBuilder.forServer(credentials.server().key(), credentials.server().cert(), credentials.ca().cert())
+                    .trustManager(credentials.ca().cert())
+                    .clientAuth(ClientAuth.OPTIONAL)
+                    .protocols(SslProtocols.TLS_v1_3, SslProtocols.TLS_v1_2)
+                    .build();
+        } catch (SSLException e) {
+            throw new IllegalStateException("cannot set up TLS for the admin API: " + e.getMessage(), e);
+        }
+    }
+
     public InetSocketAddress address() {
         return (InetSocketAddress) channel.localAddress();
+    }
+
+    /** How many connections are open now (tests; metrics). */
+    public int openConnections() {
+        return connections.get();
     }
 
     @Override
     public void close() {
         if (channel != null) {
             channel.close().syncUninterruptibly();
+        }
+    }
+
+    /** The end of the pipeline: a failed TLS handshake or a reset ends the connection quietly. */
+    private static final class Tail extends ChannelInboundHandlerAdapter {
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("admin connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
         }
     }
 }

@@ -1,52 +1,66 @@
 package dev.portway.admin;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.portway.api.ApiException;
+import dev.portway.api.FieldSelector;
 import dev.portway.api.Json;
 import dev.portway.api.Keys;
+import dev.portway.api.LabelQuery;
 import dev.portway.api.ResourceKind;
-import dev.portway.api.Selectors;
-import dev.portway.api.decode.DecodeProblem;
 import dev.portway.api.decode.ObjectDecoder;
+import dev.portway.api.print.Tables;
 import dev.portway.control.ApiServer;
 import dev.portway.control.ControlPlane;
+import dev.portway.control.Patcher;
+import dev.portway.control.WriteOptions;
+import dev.portway.store.Store;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelector;
-import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves the store under the Kubernetes REST paths, with Kubernetes {@code Status} objects for
- * errors, plus Portway's atomic multi-object apply at {@code /apis/portway.dev/v1/apply}.
- * Reads come straight from the store; writes run on the control thread.
+ * Serves the store under the Kubernetes REST paths as kube-apiserver does for the verbs kubectl
+ * uses: get, list and watch (with label and field selectors, and server-side tables), create,
+ * update, patch (JSON, merge, strategic merge, server-side apply), delete (with propagation and
+ * grace), the {@code status} and {@code scale} subresources, {@code dryRun=All} and
+ * {@code fieldValidation}; discovery and OpenAPI documents; errors as {@code Status} objects.
+ * Plus Portway's atomic multi-object apply at {@link #APPLY_PATH}.
+ *
+ * <p>Reads come straight from the store on the event loop; writes run on the control thread and
+ * their answers come back to the event loop. Only requests {@link RequestGate} let through
+ * arrive here.
  */
 @ChannelHandler.Sharable
 final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private static final Logger log = LoggerFactory.getLogger(ApiHandler.class);
     static final String APPLY_PATH = "/apis/portway.dev/v1/apply";
+    private static final Set<String> FIELD_VALIDATION = Set.of("Strict", "Warn", "Ignore");
 
     private final ControlPlane control;
     private final Map<String, Endpoint> extraEndpoints;
     private final PodLogs logs;
+    private final OpenApi openApi = new OpenApi();
 
     ApiHandler(ControlPlane control, Map<String, Endpoint> extraEndpoints, PodLogs logs) {
         this.control = control;
@@ -54,65 +68,45 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         this.logs = logs;
     }
 
+    /** One request being answered. */
+    private record Call(ChannelHandlerContext ctx, FullHttpRequest request, QueryStringDecoder query, Params params,
+                        String user, boolean keepAlive) {
+        String path() {
+            return query.path();
+        }
+
+        HttpMethod method() {
+            return request.method();
+        }
+
+        String header(CharSequence name) {
+            return request.headers().get(name);
+        }
+    }
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
         QueryStringDecoder query = new QueryStringDecoder(request.uri());
-        if (request.method().equals(HttpMethod.GET) && isLogPath(query.path())) {
-            serveLog(ctx, query, io.netty.handler.codec.http.HttpUtil.isKeepAlive(request));
-            return;
-        }
-        byte[] body = ByteBufUtil.getBytes(request.content());
+        String user = ctx.channel().attr(RequestGate.USER).get();
+        Call call = new Call(ctx, request, query, new Params(query), user, HttpUtil.isKeepAlive(request));
         CompletableFuture<HttpResponses.Response> response;
         try {
-            response = route(request, query, body);
+            response = route(call);
         } catch (ApiException e) {
             response = CompletableFuture.completedFuture(HttpResponses.status(e.status()));
         } catch (RuntimeException e) {
-            log.warn("{} {} failed", request.method(), request.uri(), e);
+            log.warn("{} {} failed", request.method(), query.path(), e);
             response = CompletableFuture.completedFuture(HttpResponses.status(ApiException.internal(e.toString()).status()));
         }
-        boolean keepAlive = io.netty.handler.codec.http.HttpUtil.isKeepAlive(request);
+        if (response == null) {
+            return; // answered by a stream (watch, log)
+        }
         response.whenComplete((r, err) -> {
             HttpResponses.Response out = r != null ? r : HttpResponses.status(toApiException(err).status());
             if (ctx.executor().inEventLoop()) {
-                HttpResponses.write(ctx, out, keepAlive);
+                HttpResponses.write(ctx, out, call.keepAlive());
             } else {
-                ctx.executor().execute(() -> HttpResponses.write(ctx, out, keepAlive));
-            }
-        });
-    }
-
-    private static boolean isLogPath(String path) {
-        return path.endsWith("/log") && ApiPath.parse(path)
-                .filter(a -> a.kind() == ResourceKind.POD && a.name() != null && "log".equals(a.subresource())).isPresent();
-    }
-
-    /** {@code GET /api/v1/namespaces/NS/pods/NAME/log?container=&previous=&follow=&tailLines=}. */
-    private void serveLog(ChannelHandlerContext ctx, QueryStringDecoder query, boolean keepAlive) {
-        ApiPath api = ApiPath.parse(query.path()).orElseThrow();
-        String container = first(query, "container", null);
-        boolean previous = Boolean.parseBoolean(first(query, "previous", "false"));
-        boolean follow = Boolean.parseBoolean(first(query, "follow", "false"));
-        int tail;
-        try {
-            tail = Integer.parseInt(first(query, "tailLines", "-1"));
-        } catch (NumberFormatException e) {
-            HttpResponses.write(ctx, HttpResponses.status(ApiException.badRequest("tailLines: invalid value").status()), keepAlive);
-            return;
-        }
-        if (logs == null) {
-            HttpResponses.write(ctx, HttpResponses.status(notFound(query.path()).status()), keepAlive);
-            return;
-        }
-        // opening asks the control thread; not on the event loop
-        Thread.ofVirtual().name("pod-log").start(() -> {
-            try {
-                PodLogs.LogStream stream = logs.open(api.namespace(), api.name(), container, previous);
-                long start = stream.tailStart(tail);
-                ctx.executor().execute(() -> LogResponder.respond(ctx, stream, start, follow, keepAlive));
-            } catch (RuntimeException e) {
-                ApiException error = toApiException(e);
-                ctx.executor().execute(() -> HttpResponses.write(ctx, HttpResponses.status(error.status()), keepAlive));
+                ctx.executor().execute(() -> HttpResponses.write(ctx, out, call.keepAlive()));
             }
         });
     }
@@ -122,139 +116,294 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (t instanceof ApiException e) {
             return e;
         }
+        if (t instanceof ApiServer.ApplyException e) {
+            return e.failures().getFirst().error();
+        }
         log.warn("request failed", t);
         return ApiException.internal(String.valueOf(t));
-    }
-
-    private CompletableFuture<HttpResponses.Response> route(FullHttpRequest request, QueryStringDecoder query, byte[] body) {
-        String path = query.path();
-        HttpMethod method = request.method();
-        Endpoint extra = extraEndpoints.get(path);
-        if (extra != null) {
-            return extra.handle(request, query);
-        }
-        switch (path) {
-            case "/healthz", "/livez", "/readyz" -> {
-                return done(HttpResponses.text(HttpResponseStatus.OK, "ok"));
-            }
-            case "/version" -> {
-                return done(HttpResponses.json(HttpResponseStatus.OK, Discovery.version()));
-            }
-            case "/api" -> {
-                return done(HttpResponses.json(HttpResponseStatus.OK, Discovery.apiVersions()));
-            }
-            case "/apis" -> {
-                return done(HttpResponses.json(HttpResponseStatus.OK, Discovery.apiGroups()));
-            }
-            case APPLY_PATH -> {
-                if (!method.equals(HttpMethod.POST)) {
-                    throw ApiException.methodNotAllowed(method + " is not supported on " + APPLY_PATH);
-                }
-                return apply(query, body);
-            }
-            default -> {
-            }
-        }
-        ApiPath api = ApiPath.parse(path).orElseThrow(() -> notFound(path));
-        if (api.kind() == null) {
-            if (!method.equals(HttpMethod.GET)) {
-                throw ApiException.methodNotAllowed(method + " is not supported on " + path);
-            }
-            return done(HttpResponses.json(HttpResponseStatus.OK, Discovery.resources(api.group(), api.version())));
-        }
-        if (method.equals(HttpMethod.GET)) {
-            return done(api.name() == null ? list(api, query) : get(api));
-        }
-        if (method.equals(HttpMethod.POST) && api.name() == null) {
-            return create(api, body);
-        }
-        if (method.equals(HttpMethod.PUT) && api.name() != null) {
-            return "status".equals(api.subresource()) ? updateStatus(api, body) : update(api, body);
-        }
-        if (method.equals(HttpMethod.DELETE) && api.name() != null) {
-            return delete(api, query);
-        }
-        throw ApiException.methodNotAllowed(method + " is not supported on resources of kind " + '"' + api.kind().qualifiedResource() + '"');
-    }
-
-    private static ApiException notFound(String path) {
-        return new ApiException(new StatusBuilder().withNewMetadata().endMetadata().withStatus("Failure")
-                .withMessage("the server could not find the requested resource").withReason("NotFound")
-                .withCode(404).build());
     }
 
     private static CompletableFuture<HttpResponses.Response> done(HttpResponses.Response r) {
         return CompletableFuture.completedFuture(r);
     }
 
-    private HttpResponses.Response list(ApiPath api, QueryStringDecoder query) {
-        List<String> selectorParam = query.parameters().get("labelSelector");
-        LabelSelector selector = selectorParam == null || selectorParam.isEmpty() ? null : Selectors.parse(selectorParam.getFirst());
-        ObjectNode list = JsonNodeFactory.instance.objectNode();
-        list.put("apiVersion", api.kind().apiVersion());
-        list.put("kind", api.kind().kind() + "List");
-        list.putObject("metadata").put("resourceVersion", Long.toString(control.store().revision()));
-        ArrayNode items = list.putArray("items");
-        for (HasMetadata o : control.store().list(api.kind(), api.namespace())) {
-            if (selector == null || Selectors.matches(selector, o.getMetadata().getLabels())) {
-                items.add(Json.tree(o));
-            }
+    private CompletableFuture<HttpResponses.Response> route(Call c) {
+        String path = c.path();
+        HttpMethod method = c.method();
+        Endpoint extra = extraEndpoints.get(path);
+        if (extra != null) {
+            return extra.handle(c.request(), c.query());
         }
-        return HttpResponses.json(HttpResponseStatus.OK, list);
+        if (path.equals("/healthz") || path.equals("/livez") || path.equals("/readyz")
+                || path.startsWith("/healthz/") || path.startsWith("/livez/") || path.startsWith("/readyz/")) {
+            return done(HttpResponses.text(HttpResponseStatus.OK, "ok"));
+        }
+        if (path.equals(APPLY_PATH)) {
+            if (!method.equals(HttpMethod.POST)) {
+                throw ApiException.methodNotAllowed(method + " is not supported on " + APPLY_PATH);
+            }
+            return multiApply(c);
+        }
+        if (path.equals("/openapi/v3") || path.startsWith("/openapi/v3/")) {
+            requireGet(c);
+            return done(openApi.serve(path));
+        }
+        if (path.equals("/version") || path.equals("/version/")) {
+            requireGet(c);
+            return done(HttpResponses.json(HttpResponseStatus.OK, Discovery.version()));
+        }
+        if (path.equals("/api") || path.equals("/api/") || path.equals("/apis") || path.equals("/apis/")) {
+            requireGet(c);
+            return done(Discovery.root(path.startsWith("/apis"), c.header(HttpHeaderNames.ACCEPT)));
+        }
+        ApiPath api = ApiPath.parse(path).orElseThrow(() -> new ApiException(Statuses.notFound()));
+        if (api.kind() == null) {
+            requireGet(c);
+            return done(Discovery.groupVersion(api.group(), api.version()));
+        }
+        if (api.namespace() != null && !api.kind().namespaced()) {
+            throw new ApiException(Statuses.notFound());
+        }
+        String sub = api.subresource();
+        if (sub != null && !Set.of("status", "scale", "log").contains(sub)) {
+            throw new ApiException(Statuses.notFound());
+        }
+        if ("status".equals(sub) && !Discovery.hasStatus(api.kind())) {
+            throw new ApiException(Statuses.notFound());
+        }
+        if ("scale".equals(sub) && !Discovery.hasScale(api.kind())) {
+            throw new ApiException(Statuses.notFound());
+        }
+        if ("log".equals(sub)) {
+            if (api.kind() != ResourceKind.POD || !method.equals(HttpMethod.GET)) {
+                throw new ApiException(Statuses.notFound());
+            }
+            serveLog(c, api);
+            return null;
+        }
+        if (method.equals(HttpMethod.GET)) {
+            if (api.name() == null) {
+                return list(c, api);
+            }
+            return done(get(c, api));
+        }
+        if (method.equals(HttpMethod.POST) && api.name() == null) {
+            return create(c, api);
+        }
+        if (method.equals(HttpMethod.PUT) && api.name() != null) {
+            return replace(c, api);
+        }
+        if (method.equals(HttpMethod.PATCH) && api.name() != null) {
+            return patch(c, api);
+        }
+        if (method.equals(HttpMethod.DELETE)) {
+            return api.name() == null ? deleteCollection(c, api) : delete(c, api);
+        }
+        throw new ApiException(Statuses.methodNotAllowed(method + " is not supported on " + path));
     }
 
-    private HttpResponses.Response get(ApiPath api) {
+    private static void requireGet(Call c) {
+        if (!c.method().equals(HttpMethod.GET) && !c.method().equals(HttpMethod.HEAD)) {
+            throw new ApiException(Statuses.methodNotAllowed(c.method() + " is not supported on " + c.path()));
+        }
+    }
+
+    // reads
+
+    private Tables tables() {
+        return new Tables(control.api().config().clock());
+    }
+
+    private CompletableFuture<HttpResponses.Response> list(Call c, ApiPath api) {
+        Representation rep = Representation.negotiate(c.header(HttpHeaderNames.ACCEPT));
+        LabelSelector labels = LabelQuery.parse(c.params().string("labelSelector"));
+        FieldSelector fields = FieldSelector.parse(c.params().string("fieldSelector"), api.kind());
+        String includeObject = c.params().oneOf("includeObject", Set.of("None", "Metadata", "Object"));
+        Long rv = c.params().resourceVersion();
+        if (c.params().bool("watch", false)) {
+            Long timeout = c.params().longValue("timeoutSeconds");
+            Duration d = timeout == null || timeout <= 0 ? WatchStream.MAX_TIMEOUT : Duration.ofSeconds(timeout);
+            new WatchStream(c.ctx(), control.store(), api.kind(), api.namespace(), labels, fields,
+                    c.params().bool("allowWatchBookmarks", false), rep, tables(), includeObject, c.keepAlive()).start(rv, d);
+            return null;
+        }
+        c.params().longValue("limit");
+        Store.Snapshot snapshot = control.store().snapshot(api.kind(), api.namespace());
+        if (rv != null && rv > snapshot.revision()) {
+            throw new ApiException(Statuses.timeout("Too large resource version: " + rv + ", current: " + snapshot.revision()));
+        }
+        List<HasMetadata> items = new ArrayList<>();
+        for (HasMetadata o : snapshot.items()) {
+            if (dev.portway.api.Selectors.matches(labels, o.getMetadata().getLabels()) && fields.matches(o)) {
+                items.add(o);
+            }
+        }
+        return done(HttpResponses.of(HttpResponseStatus.OK, rep.contentType(),
+                rep.list(api.kind(), items, snapshot.revision(), tables(), includeObject)));
+    }
+
+    private HttpResponses.Response get(Call c, ApiPath api) {
         HasMetadata o = control.store().get(api.kind(), api.namespace(), api.name())
                 .orElseThrow(() -> ApiException.notFound(api.kind(), api.name()));
-        return HttpResponses.json(HttpResponseStatus.OK, o);
+        if ("scale".equals(api.subresource())) {
+            return HttpResponses.json(HttpResponseStatus.OK, Scales.of(o));
+        }
+        Representation rep = Representation.negotiate(c.header(HttpHeaderNames.ACCEPT));
+        String includeObject = c.params().oneOf("includeObject", Set.of("None", "Metadata", "Object"));
+        return HttpResponses.of(HttpResponseStatus.OK, rep.contentType(), rep.object(o, tables(), true, includeObject));
     }
 
-    private CompletableFuture<HttpResponses.Response> create(ApiPath api, byte[] body) {
-        Decoded d = decodeBody(api, body);
-        return control.submit(() -> control.api().create(d.object, api.namespace()))
-                .thenApply(o -> HttpResponses.json(HttpResponseStatus.CREATED, o).withWarnings(d.warnings));
+    /** {@code GET /api/v1/namespaces/NS/pods/NAME/log?container=&previous=&follow=&tailLines=}. */
+    private void serveLog(Call c, ApiPath api) {
+        String container = c.params().string("container");
+        boolean previous = c.params().bool("previous", false);
+        boolean follow = c.params().bool("follow", false);
+        Long tailLines = c.params().longValue("tailLines");
+        int tail = tailLines == null || tailLines < 0 ? -1 : (int) Math.min(Integer.MAX_VALUE, tailLines);
+        ChannelHandlerContext ctx = c.ctx();
+        if (logs == null) {
+            throw new ApiException(Statuses.notFound());
+        }
+        // opening asks the control thread; not on the event loop
+        Thread.ofVirtual().name("pod-log").start(() -> {
+            try {
+                PodLogs.LogStream stream = logs.open(api.namespace(), api.name(), container, previous);
+                long start = stream.tailStart(tail);
+                ctx.executor().execute(() -> LogResponder.respond(ctx, stream, start, follow, c.keepAlive()));
+            } catch (RuntimeException e) {
+                ApiException error = toApiException(e);
+                ctx.executor().execute(() -> HttpResponses.write(ctx, HttpResponses.status(error.status()), c.keepAlive()));
+            }
+        });
     }
 
-    private CompletableFuture<HttpResponses.Response> update(ApiPath api, byte[] body) {
-        Decoded d = decodeBody(api, body);
-        if (!api.name().equals(d.object.getMetadata().getName())) {
-            throw ApiException.badRequest("the name of the object (" + d.object.getMetadata().getName()
+    // writes
+
+    private WriteOptions writeOptions(Call c) {
+        String validation = c.params().string("fieldValidation");
+        if (validation != null && !validation.isEmpty() && !FIELD_VALIDATION.contains(validation)) {
+            throw ApiException.badRequest("fieldValidation parameter unsupported: " + validation
+                    + ". Supported values: Ignore, Warn, Strict");
+        }
+        String manager = c.params().string("fieldManager");
+        if (manager != null && manager.length() > 128) {
+            throw ApiException.badRequest("fieldManager: Too long: may not be more than 128 bytes");
+        }
+        return new WriteOptions(c.params().dryRun(), validation == null || validation.isEmpty() ? "Warn" : validation,
+                manager, c.params().bool("force", false), c.user());
+    }
+
+    private CompletableFuture<HttpResponses.Response> create(Call c, ApiPath api) {
+        WriteOptions options = writeOptions(c);
+        Decoded d = decodeBody(c, api, options.fieldValidation());
+        return control.submit(() -> control.api().create(d.object, api.namespace(), options))
+                .thenApply(o -> written(c, HttpResponseStatus.CREATED, o, d.warnings));
+    }
+
+    private CompletableFuture<HttpResponses.Response> replace(Call c, ApiPath api) {
+        WriteOptions options = writeOptions(c);
+        if ("scale".equals(api.subresource())) {
+            JsonNode body = readBody(c);
+            int replicas = Scales.replicas(body);
+            String rv = body.path("metadata").path("resourceVersion").asText("");
+            return control.submit(() -> control.api().scale(api.kind(), api.namespace(), api.name(), replicas, rv, options))
+                    .thenApply(o -> HttpResponses.json(HttpResponseStatus.OK, Scales.of(o)));
+        }
+        Decoded d = decodeBody(c, api, options.fieldValidation());
+        if (d.object.getMetadata() == null || !api.name().equals(d.object.getMetadata().getName())) {
+            throw ApiException.badRequest("the name of the object (" + (d.object.getMetadata() == null ? "" : d.object.getMetadata().getName())
                     + ") does not match the name on the URL (" + api.name() + ")");
         }
-        return control.submit(() -> control.api().update(d.object, api.namespace()))
-                .thenApply(o -> HttpResponses.json(HttpResponseStatus.OK, o).withWarnings(d.warnings));
+        if ("status".equals(api.subresource())) {
+            return control.submit(() -> control.api().updateStatus(d.object, api.namespace(), options))
+                    .thenApply(o -> written(c, HttpResponseStatus.OK, o, d.warnings));
+        }
+        return control.submit(() -> control.api().update(d.object, api.namespace(), options))
+                .thenApply(o -> written(c, HttpResponseStatus.OK, o, d.warnings));
     }
 
-    /** {@code PUT .../status}: another controller writing status (Portway's own write it directly). */
-    private CompletableFuture<HttpResponses.Response> updateStatus(ApiPath api, byte[] body) {
-        Decoded d = decodeBody(api, body);
-        JsonNode status = Json.tree(d.object).get("status");
-        return control.submit(() -> replaceStatus(control.api(), api.kind().type(), api, status))
-                .thenApply(o -> HttpResponses.json(HttpResponseStatus.OK, o));
+    private CompletableFuture<HttpResponses.Response> patch(Call c, ApiPath api) {
+        WriteOptions options = writeOptions(c);
+        Patcher.Type type = Patcher.Type.of(RequestGate.mediaType(c.header(HttpHeaderNames.CONTENT_TYPE)));
+        byte[] body = ByteBufUtil.getBytes(c.request().content());
+        if (type == Patcher.Type.APPLY && (options.fieldManager() == null || options.fieldManager().isEmpty())) {
+            throw ApiException.badRequest("PATCH request bodies of type application/apply-patch+yaml require fieldManager to be set");
+        }
+        Patcher patcher = new Patcher(control.api());
+        return control.submit(() -> patcher.patch(api.kind(), api.namespace(), api.name(), api.subresource(), type, body, options))
+                .thenApply(r -> "scale".equals(api.subresource())
+                        ? HttpResponses.json(HttpResponseStatus.OK, Scales.of(r.object()))
+                        : written(c, r.created() ? HttpResponseStatus.CREATED : HttpResponseStatus.OK, r.object(), r.warnings()));
     }
 
-    private static <T extends HasMetadata> T replaceStatus(ApiServer server, Class<T> type, ApiPath api, JsonNode status) {
-        return server.mutate(type, api.namespace(), api.name(), current -> {
-            ObjectNode tree = (ObjectNode) Json.tree(current);
-            if (status == null) {
-                tree.remove("status");
-            } else {
-                tree.set("status", status);
-            }
-            return Json.convert(tree, type);
-        }).orElseThrow(() -> ApiException.notFound(api.kind(), api.name()));
-    }
-
-    private CompletableFuture<HttpResponses.Response> delete(ApiPath api, QueryStringDecoder query) {
-        List<String> grace = query.parameters().get("gracePeriodSeconds");
-        ApiServer.DeleteOptions options = grace == null || grace.isEmpty() ? ApiServer.DeleteOptions.DEFAULT
-                : new ApiServer.DeleteOptions(Long.parseLong(grace.getFirst()));
+    private CompletableFuture<HttpResponses.Response> delete(Call c, ApiPath api) {
+        ApiServer.DeleteOptions options = deleteOptions(c);
         return control.submit(() -> control.api().delete(api.kind(), api.namespace(), api.name(), options))
                 .thenApply(o -> HttpResponses.json(HttpResponseStatus.OK, o));
     }
 
-    private CompletableFuture<HttpResponses.Response> apply(QueryStringDecoder query, byte[] body) {
-        JsonNode tree = readJson(body);
+    private CompletableFuture<HttpResponses.Response> deleteCollection(Call c, ApiPath api) {
+        ApiServer.DeleteOptions options = deleteOptions(c);
+        LabelSelector labels = LabelQuery.parse(c.params().string("labelSelector"));
+        FieldSelector fields = FieldSelector.parse(c.params().string("fieldSelector"), api.kind());
+        return control.submit(() -> {
+            List<HasMetadata> deleted = new ArrayList<>();
+            for (HasMetadata o : control.store().list(api.kind(), api.namespace())) {
+                if (dev.portway.api.Selectors.matches(labels, o.getMetadata().getLabels()) && fields.matches(o)) {
+                    deleted.add(control.api().delete(api.kind(), o.getMetadata().getNamespace(), o.getMetadata().getName(), options));
+                }
+            }
+            return HttpResponses.of(HttpResponseStatus.OK, "application/json",
+                    Json.writeBytes(Representation.list(api.kind(), deleted, control.store().revision())));
+        });
+    }
+
+    /** DeleteOptions from the body (kubectl sends one) and the query, the query winning as in the API server. */
+    private ApiServer.DeleteOptions deleteOptions(Call c) {
+        byte[] body = ByteBufUtil.getBytes(c.request().content());
+        JsonNode opts = body.length == 0 ? Json.mapper().createObjectNode() : parseBody(c, body);
+        Long grace = opts.hasNonNull("gracePeriodSeconds") ? Long.valueOf(opts.get("gracePeriodSeconds").asLong()) : null;
+        Long graceQuery = c.params().longValue("gracePeriodSeconds");
+        if (graceQuery != null) {
+            grace = graceQuery;
+        }
+        String policy = opts.path("propagationPolicy").asText(null);
+        String policyQuery = c.params().string("propagationPolicy");
+        if (policyQuery != null && !policyQuery.isEmpty()) {
+            policy = policyQuery;
+        }
+        Boolean orphan = opts.hasNonNull("orphanDependents") ? opts.get("orphanDependents").asBoolean() : null;
+        if (c.params().string("orphanDependents") != null) {
+            orphan = c.params().bool("orphanDependents", false);
+        }
+        ApiServer.Propagation propagation = ApiServer.Propagation.BACKGROUND;
+        if (policy != null && !policy.isEmpty()) {
+            if (orphan != null) {
+                throw ApiException.badRequest("orphanDependents: Invalid value: " + orphan
+                        + ": orphanDependents and propagationPolicy cannot both be set");
+            }
+            String p = policy;
+            propagation = ApiServer.Propagation.parse(policy).orElseThrow(() -> ApiException.badRequest(
+                    "propagationPolicy: Unsupported value: \"" + p + "\": supported values: \"Foreground\", \"Background\", \"Orphan\""));
+        } else if (Boolean.TRUE.equals(orphan)) {
+            propagation = ApiServer.Propagation.ORPHAN;
+        }
+        JsonNode pre = opts.path("preconditions");
+        boolean dryRun = c.params().dryRun() || (opts.path("dryRun").isArray() && !opts.path("dryRun").isEmpty());
+        return new ApiServer.DeleteOptions(grace, propagation, pre.path("uid").asText(null),
+                pre.path("resourceVersion").asText(null), dryRun);
+    }
+
+    private HttpResponses.Response written(Call c, HttpResponseStatus status, HasMetadata o, List<String> warnings) {
+        Representation rep = Representation.negotiate(c.header(HttpHeaderNames.ACCEPT));
+        if (rep == Representation.TABLE) {
+            rep = Representation.JSON;
+        }
+        return HttpResponses.of(status, rep.contentType(), rep.object(o, tables(), true, null)).withWarnings(warnings);
+    }
+
+    private CompletableFuture<HttpResponses.Response> multiApply(Call c) {
+        JsonNode tree = readBody(c);
         JsonNode items = tree.get("items");
         if (items == null || !items.isArray()) {
             throw ApiException.badRequest("expected a v1 List with items");
@@ -267,8 +416,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             }
             result.objects().forEach(o -> objects.add(o.object()));
         }
-        String namespace = first(query, "namespace", "default");
-        boolean dryRun = "All".equals(first(query, "dryRun", ""));
+        String namespace = c.params().string("namespace", "default");
+        boolean dryRun = c.params().dryRun();
         return control.submit(() -> {
             try {
                 List<ApplyResult.Item> applied = new ArrayList<>();
@@ -293,17 +442,16 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         });
     }
 
-    private static String first(QueryStringDecoder query, String name, String otherwise) {
-        List<String> values = query.parameters().get(name);
-        return values == null || values.isEmpty() ? otherwise : values.getFirst();
-    }
-
     private record Decoded(HasMetadata object, List<String> warnings) {
     }
 
-    /** Strictly decodes a request body; apiVersion and kind default to the path's. */
-    private static Decoded decodeBody(ApiPath api, byte[] body) {
-        JsonNode tree = readJson(body);
+    /**
+     * Decodes a request body (JSON or YAML) into an object of the path's kind; apiVersion and kind
+     * default to the path's. Unknown fields are an error ({@code fieldValidation=Strict}), a
+     * warning ({@code Warn}, the default) or dropped silently ({@code Ignore}).
+     */
+    private static Decoded decodeBody(Call c, ApiPath api, String fieldValidation) {
+        JsonNode tree = readBody(c);
         if (!(tree instanceof ObjectNode object)) {
             throw ApiException.badRequest("the request body must be a JSON object");
         }
@@ -313,34 +461,67 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (!object.has("kind")) {
             object.put("kind", api.kind().kind());
         }
-        ObjectDecoder.Result result = ObjectDecoder.decode(object, "request body");
-        if (!result.problems().isEmpty()) {
-            DecodeProblem p = result.problems().getFirst();
-            throw ApiException.badRequest(p.message());
-        }
-        ObjectDecoder.Decoded decoded = result.objects().getFirst();
-        if (decoded.kind() != api.kind()) {
-            throw ApiException.badRequest("the API version in the data (" + decoded.kind().apiVersion() + ") and kind ("
-                    + decoded.kind().kind() + ") do not match the expected " + api.kind().apiVersion() + " " + api.kind().kind());
-        }
-        HasMetadata o = decoded.object();
-        if (api.namespace() != null && o.getMetadata() != null && o.getMetadata().getNamespace() != null
-                && !o.getMetadata().getNamespace().isEmpty() && !o.getMetadata().getNamespace().equals(api.namespace())) {
-            throw ApiException.badRequest("the namespace of the provided object does not match the namespace sent on the request");
-        }
-        return new Decoded(o, decoded.warnings());
+        return decodeObject(object, api.kind(), api.namespace(), fieldValidation);
     }
 
-    private static JsonNode readJson(byte[] body) {
+    static Decoded decodeObject(ObjectNode object, ResourceKind kind, String namespace, String fieldValidation) {
+        ObjectDecoder.Result result = "Strict".equals(fieldValidation) ? ObjectDecoder.decode(object, "request body")
+                : ObjectDecoder.decodeLenient(object, "request body");
+        if (!result.problems().isEmpty()) {
+            throw ApiException.badRequest(result.problems().getFirst().message());
+        }
+        if (result.objects().size() != 1) {
+            throw ApiException.badRequest("the request body must hold one object");
+        }
+        ObjectDecoder.Decoded decoded = result.objects().getFirst();
+        if (decoded.kind() != kind) {
+            throw ApiException.badRequest("the API version in the data (" + decoded.kind().apiVersion() + ") and kind ("
+                    + decoded.kind().kind() + ") do not match the expected " + kind.apiVersion() + " " + kind.kind());
+        }
+        HasMetadata o = decoded.object();
+        if (namespace != null && o.getMetadata() != null && o.getMetadata().getNamespace() != null
+                && !o.getMetadata().getNamespace().isEmpty() && !o.getMetadata().getNamespace().equals(namespace)) {
+            throw ApiException.badRequest("the namespace of the provided object does not match the namespace sent on the request");
+        }
+        List<String> warnings = "Ignore".equals(fieldValidation)
+                ? decoded.warnings().stream().filter(w -> !w.startsWith("unknown field ")).toList() : decoded.warnings();
+        return new Decoded(o, warnings);
+    }
+
+    private static JsonNode readBody(Call c) {
+        byte[] body = ByteBufUtil.getBytes(c.request().content());
         if (body.length == 0) {
             throw ApiException.badRequest("the request body is empty");
         }
+        return parseBody(c, body);
+    }
+
+    private static JsonNode parseBody(Call c, byte[] body) {
+        String type = RequestGate.mediaType(c.header(HttpHeaderNames.CONTENT_TYPE));
         try {
+            if (type.equals("application/yaml") || type.equals("application/apply-patch+yaml")) {
+                var docs = dev.portway.api.decode.DocumentParser.parse("request body", new String(body, StandardCharsets.UTF_8));
+                if (docs.size() != 1) {
+                    throw ApiException.badRequest("the request body must hold one YAML document, not " + docs.size());
+                }
+                return docs.getFirst().tree();
+            }
             return Json.mapper().readTree(body);
-        } catch (java.io.IOException e) {
-            throw ApiException.badRequest("the request body is not valid JSON: " + e.getMessage()
-                    .replace(new String(body, StandardCharsets.UTF_8), ""));
+        } catch (ApiException e) {
+            throw e;
+        } catch (java.io.IOException | dev.portway.api.decode.ManifestSyntaxException | RuntimeException e) {
+            throw ApiException.badRequest("the request body is not valid " + (type.equals("application/yaml") ? "YAML" : "JSON")
+                    + ": " + firstLine(e.getMessage()));
         }
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "";
+        }
+        int nl = message.indexOf('\n');
+        String line = nl < 0 ? message : message.substring(0, nl);
+        return line.length() > 200 ? line.substring(0, 200) + "..." : line;
     }
 
     @Override

@@ -3,29 +3,94 @@ package dev.portway.admin;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.portway.Version;
+import dev.portway.api.ApiException;
+import dev.portway.api.KubernetesVersion;
 import dev.portway.api.ResourceKind;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
-/** The API server's discovery documents: what a Kubernetes client reads to find resources. */
+/**
+ * The API server's discovery documents, which every Kubernetes client reads to map a name like
+ * {@code svc} to a REST path: {@code /version}, {@code /api}, {@code /apis}, each group
+ * version's {@code APIResourceList}, and the aggregated discovery documents
+ * ({@code apidiscovery.k8s.io/v2}) that kubectl asks for first.
+ */
 final class Discovery {
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
+    /** The media type of aggregated discovery, as the API server labels its answer. */
+    static final String AGGREGATED_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+    private static final String AGGREGATED_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList";
+
+    private static final List<String> VERBS = List.of("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch");
+    private static final Set<ResourceKind> IN_ALL = Set.of(ResourceKind.SERVICE, ResourceKind.POD, ResourceKind.DEPLOYMENT,
+            ResourceKind.REPLICA_SET);
+    private static final Set<ResourceKind> WITH_STATUS = Set.of(ResourceKind.SERVICE, ResourceKind.POD, ResourceKind.NODE,
+            ResourceKind.NAMESPACE, ResourceKind.DEPLOYMENT, ResourceKind.REPLICA_SET, ResourceKind.IP_ADDRESS_POOL);
+    private static final Set<ResourceKind> WITH_SCALE = Set.of(ResourceKind.DEPLOYMENT, ResourceKind.REPLICA_SET);
+
     private Discovery() {
+    }
+
+    static boolean hasStatus(ResourceKind kind) {
+        return WITH_STATUS.contains(kind);
+    }
+
+    static boolean hasScale(ResourceKind kind) {
+        return WITH_SCALE.contains(kind);
     }
 
     static ObjectNode version() {
         ObjectNode v = NODES.objectNode();
-        v.put("major", "1");
-        v.put("minor", "33");
-        v.put("gitVersion", "v1.33.0-portway." + Version.VERSION);
-        v.put("platform", "linux/" + System.getProperty("os.arch"));
+        v.put("major", KubernetesVersion.MAJOR);
+        v.put("minor", KubernetesVersion.MINOR);
+        v.put("gitVersion", KubernetesVersion.GIT_VERSION);
+        v.put("gitCommit", "");
+        v.put("gitTreeState", "clean");
+        v.put("buildDate", "");
+        v.put("goVersion", "");
+        v.put("compiler", "");
+        v.put("platform", "linux/" + System.getProperty("os.arch").replace("x86_64", "amd64"));
         return v;
     }
 
-    static ObjectNode apiVersions() {
+    /** {@code /api} or {@code /apis}: aggregated when the client asks for it (as kubectl does), else the legacy lists. */
+    static HttpResponses.Response root(boolean apis, String accept) {
+        String wanted = aggregated(accept);
+        if (wanted != null) {
+            String version = wanted.contains("v=v2beta1") ? "v2beta1" : "v2";
+            return HttpResponses.of(HttpResponseStatus.OK, wanted, dev.portway.api.Json.writeBytes(aggregatedList(apis, version)));
+        }
+        return HttpResponses.json(HttpResponseStatus.OK, apis ? apiGroups() : apiVersions());
+    }
+
+    /** The aggregated media type the client prefers, or null if it asks for plain JSON first. */
+    private static String aggregated(String accept) {
+        if (accept == null) {
+            return null;
+        }
+        for (String entry : accept.split(",")) {
+            String e = entry.replace(" ", "");
+            if (e.contains("g=apidiscovery.k8s.io") && e.contains("as=APIGroupDiscoveryList")) {
+                if (e.contains("v=v2beta1")) {
+                    return AGGREGATED_V2BETA1;
+                }
+                if (e.contains("v=v2")) {
+                    return AGGREGATED_V2;
+                }
+            } else if (e.startsWith("application/json") || e.startsWith("*/*")) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    private static ObjectNode apiVersions() {
         ObjectNode v = NODES.objectNode();
         v.put("kind", "APIVersions");
         v.putArray("versions").add("v1");
@@ -33,18 +98,23 @@ final class Discovery {
         return v;
     }
 
-    static ObjectNode apiGroups() {
+    /** Groups other than core, each with its (one) version. */
+    private static Map<String, String> groups() {
         Map<String, String> groups = new LinkedHashMap<>();
         for (ResourceKind k : ResourceKind.values()) {
             if (!k.group().isEmpty()) {
                 groups.putIfAbsent(k.group(), k.version());
             }
         }
+        return groups;
+    }
+
+    private static ObjectNode apiGroups() {
         ObjectNode list = NODES.objectNode();
         list.put("kind", "APIGroupList");
         list.put("apiVersion", "v1");
         ArrayNode items = list.putArray("groups");
-        groups.forEach((group, version) -> {
+        groups().forEach((group, version) -> {
             ObjectNode g = items.addObject();
             g.put("name", group);
             ObjectNode gv = NODES.objectNode();
@@ -56,36 +126,137 @@ final class Discovery {
         return list;
     }
 
-    static ObjectNode resources(String group, String version) {
+    private static ObjectNode aggregatedList(boolean apis, String version) {
+        ObjectNode list = NODES.objectNode();
+        list.put("kind", "APIGroupDiscoveryList");
+        list.put("apiVersion", "apidiscovery.k8s.io/" + version);
+        list.putObject("metadata");
+        ArrayNode items = list.putArray("items");
+        Map<String, String> groups = new LinkedHashMap<>();
+        if (apis) {
+            groups.putAll(groups());
+        } else {
+            groups.put("", "v1");
+        }
+        groups.forEach((group, v) -> {
+            ObjectNode g = items.addObject();
+            ObjectNode meta = g.putObject("metadata");
+            if (!group.isEmpty()) {
+                meta.put("name", group);
+            }
+            meta.putNull("creationTimestamp");
+            ObjectNode ver = g.putArray("versions").addObject();
+            ver.put("version", v);
+            ArrayNode resources = ver.putArray("resources");
+            for (ResourceKind k : kinds(group, v)) {
+                ObjectNode r = resources.addObject();
+                r.put("resource", k.plural());
+                r.set("responseKind", gvk(k.group(), k.version(), k.kind()));
+                r.put("scope", k.namespaced() ? "Namespaced" : "Cluster");
+                r.put("singularResource", k.singular());
+                verbs(r.putArray("verbs"));
+                if (!k.shortNames().isEmpty()) {
+                    ArrayNode s = r.putArray("shortNames");
+                    k.shortNames().forEach(s::add);
+                }
+                if (IN_ALL.contains(k)) {
+                    r.putArray("categories").add("all");
+                }
+                ArrayNode subs = NODES.arrayNode();
+                for (Sub sub : subresources(k)) {
+                    ObjectNode s = subs.addObject();
+                    s.put("subresource", sub.name);
+                    s.set("responseKind", gvk(sub.group, sub.version, sub.kind));
+                    ArrayNode verbs = s.putArray("verbs");
+                    sub.verbs.forEach(verbs::add);
+                }
+                if (!subs.isEmpty()) {
+                    r.set("subresources", subs);
+                }
+            }
+            ver.put("freshness", "Current");
+        });
+        return list;
+    }
+
+    private record Sub(String name, String group, String version, String kind, List<String> verbs) {
+    }
+
+    private static List<Sub> subresources(ResourceKind k) {
+        List<Sub> subs = new ArrayList<>();
+        if (WITH_STATUS.contains(k)) {
+            subs.add(new Sub("status", k.group(), k.version(), k.kind(), List.of("get", "patch", "update")));
+        }
+        if (WITH_SCALE.contains(k)) {
+            subs.add(new Sub("scale", "autoscaling", "v1", "Scale", List.of("get", "patch", "update")));
+        }
+        if (k == ResourceKind.POD) {
+            subs.add(new Sub("log", "", "v1", "Pod", List.of("get")));
+        }
+        return subs;
+    }
+
+    private static List<ResourceKind> kinds(String group, String version) {
+        List<ResourceKind> kinds = new ArrayList<>();
+        for (ResourceKind k : ResourceKind.values()) {
+            if (k.group().equals(group) && k.version().equals(version)) {
+                kinds.add(k);
+            }
+        }
+        return kinds;
+    }
+
+    private static ObjectNode gvk(String group, String version, String kind) {
+        ObjectNode n = NODES.objectNode();
+        n.put("group", group);
+        n.put("version", version);
+        n.put("kind", kind);
+        return n;
+    }
+
+    private static void verbs(ArrayNode a) {
+        VERBS.forEach(a::add);
+    }
+
+    /** {@code /api/v1}, {@code /apis/apps/v1}: the legacy {@code APIResourceList}. */
+    static HttpResponses.Response groupVersion(String group, String version) {
+        List<ResourceKind> kinds = kinds(group, version);
+        if (kinds.isEmpty()) {
+            throw new ApiException(Statuses.notFound());
+        }
         ObjectNode list = NODES.objectNode();
         list.put("kind", "APIResourceList");
         list.put("apiVersion", "v1");
         list.put("groupVersion", group.isEmpty() ? version : group + "/" + version);
         ArrayNode resources = list.putArray("resources");
-        for (ResourceKind k : ResourceKind.values()) {
-            if (!k.group().equals(group) || !k.version().equals(version)) {
-                continue;
-            }
+        for (ResourceKind k : kinds) {
             ObjectNode r = resources.addObject();
             r.put("name", k.plural());
             r.put("singularName", k.singular());
             r.put("namespaced", k.namespaced());
             r.put("kind", k.kind());
-            ArrayNode verbs = r.putArray("verbs");
-            for (String verb : new String[] {"create", "delete", "get", "list", "update"}) {
-                verbs.add(verb);
-            }
+            verbs(r.putArray("verbs"));
             if (!k.shortNames().isEmpty()) {
                 ArrayNode shortNames = r.putArray("shortNames");
                 k.shortNames().forEach(shortNames::add);
             }
-            ObjectNode status = resources.addObject();
-            status.put("name", k.plural() + "/status");
-            status.put("singularName", "");
-            status.put("namespaced", k.namespaced());
-            status.put("kind", k.kind());
-            status.putArray("verbs").add("get").add("update");
+            if (IN_ALL.contains(k)) {
+                r.putArray("categories").add("all");
+            }
+            for (Sub sub : subresources(k)) {
+                ObjectNode s = resources.addObject();
+                s.put("name", k.plural() + "/" + sub.name);
+                s.put("singularName", "");
+                s.put("namespaced", k.namespaced());
+                if (!sub.group.equals(k.group())) {
+                    s.put("group", sub.group);
+                    s.put("version", sub.version);
+                }
+                s.put("kind", sub.kind);
+                ArrayNode verbs = s.putArray("verbs");
+                sub.verbs.forEach(verbs::add);
+            }
         }
-        return list;
+        return HttpResponses.json(HttpResponseStatus.OK, list);
     }
 }

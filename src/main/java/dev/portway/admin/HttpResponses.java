@@ -44,19 +44,38 @@ public final class HttpResponses {
         return json(HttpResponseStatus.valueOf(status.getCode() == null ? 500 : status.getCode()), status);
     }
 
-    static void write(ChannelHandlerContext ctx, Response r, boolean keepAlive) {
+    /** The response as Netty writes it, with kube-apiserver's cache and security headers. */
+    static FullHttpResponse toFull(Response r, boolean keepAlive) {
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, r.status(), Unpooled.wrappedBuffer(r.body()));
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
         response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
         response.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache, private");
+        response.headers().set("X-Content-Type-Options", "nosniff");
         for (String w : r.warnings()) {
-            response.headers().add("Warning", "299 - \"" + w.replace("\"", "'") + "\"");
+            response.headers().add("Warning", warning(w));
         }
+        response.headers().set(HttpHeaderNames.CONNECTION, keepAlive ? HttpHeaderValues.KEEP_ALIVE : HttpHeaderValues.CLOSE);
+        return response;
+    }
+
+    /** A {@code Warning: 299 - "..."} value, as kube-apiserver's warning headers are written. */
+    static String warning(String text) {
+        StringBuilder sb = new StringBuilder("299 - \"");
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '"' || c == '\\') {
+                sb.append('\\');
+            }
+            sb.append(c < 0x20 || c == 0x7f ? ' ' : c);
+        }
+        return sb.append('"').toString();
+    }
+
+    static void write(ChannelHandlerContext ctx, Response r, boolean keepAlive) {
+        FullHttpResponse response = toFull(r, keepAlive);
         if (keepAlive) {
-            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
             ctx.writeAndFlush(response, ctx.voidPromise());
         } else {
-            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
         }
     }

@@ -25,6 +25,10 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import dev.portway.admin.auth.Pki;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProtocols;
 import java.net.ConnectException;
 import java.net.URI;
 import java.util.List;
@@ -56,10 +60,34 @@ final class AdminClient implements AutoCloseable {
     private final URI server;
     private final Transport transport = Transport.NIO;
     private final EventLoopGroup group;
+    private final SslContext tls;
+    private final String token;
 
-    AdminClient(URI server) {
-        this.server = server;
+    /** A client of the server a kubeconfig context names, with its CA, token or client certificate. */
+    AdminClient(Kubeconfig.Target target) {
+        String s = target.server().contains("://") ? target.server() : "https://" + target.server();
+        this.server = URI.create(s);
+        this.token = target.token() == null || target.token().isEmpty() ? null : target.token();
+        this.tls = "https".equals(server.getScheme()) ? sslContext(target) : null;
         this.group = transport.newGroup(1, "portway-cli");
+    }
+
+    private static SslContext sslContext(Kubeconfig.Target target) {
+        try {
+            SslContextBuilder b = SslContextBuilder.forClient().protocols(SslProtocols.TLS_v1_3, SslProtocols.TLS_v1_2)
+                    .endpointIdentificationAlgorithm("HTTPS");
+            if (target.insecure()) {
+                b.trustManager(io.netty.handler.ssl.util.InsecureTrustManagerFactory.INSTANCE).endpointIdentificationAlgorithm(null);
+            } else if (target.caPem() != null) {
+                b.trustManager(Pki.readCert(target.caPem()));
+            }
+            if (target.clientCertPem() != null && target.clientKeyPem() != null) {
+                b.keyManager(Pki.readKey(target.clientKeyPem()), Pki.readCert(target.clientCertPem()));
+            }
+            return b.build();
+        } catch (java.io.IOException e) {
+            throw new Main.CliException("the kubeconfig's certificates cannot be read: " + e.getMessage());
+        }
     }
 
     URI server() {
@@ -123,8 +151,9 @@ final class AdminClient implements AutoCloseable {
             }
         });
         FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path, Unpooled.EMPTY_BUFFER);
-        request.headers().set(HttpHeaderNames.HOST, server.getHost() + ":" + port());
+        request.headers().set(HttpHeaderNames.HOST, hostHeader());
         request.headers().set(HttpHeaderNames.USER_AGENT, "portway-cli");
+        authorize(request);
         request.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         ch.writeAndFlush(request);
         try {
@@ -139,7 +168,18 @@ final class AdminClient implements AutoCloseable {
     }
 
     private int port() {
-        return server.getPort() > 0 ? server.getPort() : 80;
+        return server.getPort() > 0 ? server.getPort() : "https".equals(server.getScheme()) ? 443 : 80;
+    }
+
+    private String hostHeader() {
+        String host = server.getHost();
+        return (host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + port();
+    }
+
+    private void authorize(FullHttpRequest request) {
+        if (token != null) {
+            request.headers().set(HttpHeaderNames.AUTHORIZATION, "Bearer " + token);
+        }
     }
 
     /** Connects to the server, with an HTTP client codec and then {@code handlers} in the pipeline. */
@@ -151,6 +191,9 @@ final class AdminClient implements AutoCloseable {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (tls != null) {
+                            ch.pipeline().addLast(tls.newHandler(ch.alloc(), server.getHost(), port()));
+                        }
                         ch.pipeline().addLast(new HttpClientCodec()).addLast(handlers);
                     }
                 });
@@ -159,7 +202,7 @@ final class AdminClient implements AutoCloseable {
             Throwable cause = connect.cause();
             String why = cause instanceof ConnectException ? "connection refused" : String.valueOf(cause.getMessage());
             throw new UnreachableException("no Portway server at " + server + " (" + why + "); start one with \"portway up\""
-                    + " or point --server at a running one");
+                    + ", or choose another with --kubeconfig or --context");
         }
         return connect.channel();
     }
@@ -186,11 +229,11 @@ final class AdminClient implements AutoCloseable {
                 ctx.close();
             }
         });
-        int port = port();
         FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, path,
                 body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
-        request.headers().set(HttpHeaderNames.HOST, server.getHost() + ":" + port);
+        request.headers().set(HttpHeaderNames.HOST, hostHeader());
         request.headers().set(HttpHeaderNames.ACCEPT, "application/json");
+        authorize(request);
         request.headers().set(HttpHeaderNames.USER_AGENT, "portway-cli");
         request.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         if (body != null) {

@@ -24,7 +24,7 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code portway apply -f PATH}: create or update objects in a running Portway, all or nothing. */
-@Command(name = "apply", description = {
+@Command(name = "apply", mixinStandardHelpOptions = true, description = {
         "Create or update the objects in the manifests, as kubectl apply does.",
         "One apply is atomic: if any object is invalid, nothing is applied."})
 final class ApplyCommand implements Callable<Integer> {

@@ -20,7 +20,7 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code portway delete -f PATH} or {@code portway delete TYPE NAME...}. */
-@Command(name = "delete", description = "Delete objects by manifest or by type and name (what they own goes with them).")
+@Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete objects by manifest or by type and name (what they own goes with them).")
 final class DeleteCommand implements Callable<Integer> {
 
     @ParentCommand

@@ -1,5 +1,6 @@
 package dev.portway.cli;
 
+import dev.portway.api.print.HumanDuration;
 import dev.portway.api.ApiException;
 import dev.portway.api.Json;
 import dev.portway.api.ResourceKind;
@@ -36,7 +37,7 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code portway describe svc NAME}: kubectl's describe layout, events included. */
-@Command(name = "describe", description = "Show an object in detail, with its events (kubectl's layout for Services).")
+@Command(name = "describe", mixinStandardHelpOptions = true, description = "Show an object in detail, with its events (kubectl's layout for Services).")
 final class DescribeCommand implements Callable<Integer> {
 
     private static final String LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";

@@ -1,5 +1,6 @@
 package dev.portway.cli;
 
+import dev.portway.api.print.Tables;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -24,7 +25,7 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code portway get TYPE[,TYPE] [NAME...]}: kubectl's tables, or the objects as YAML/JSON. */
-@Command(name = "get", description = {
+@Command(name = "get", mixinStandardHelpOptions = true, description = {
         "List objects in kubectl's format.",
         "TYPE: svc, pods, deploy, rs, endpointslices, nodes, ns, cm, secrets, events, ipaddresspools (or any kubectl name)."})
 final class GetCommand implements Callable<Integer> {
@@ -105,7 +106,8 @@ final class GetCommand implements Callable<Integer> {
     }
 
     private void printTables(PrintWriter out, List<Request> requests, List<HasMetadata> found, boolean withKind) {
-        Tables tables = new Tables(main.clock, "wide".equals(output));
+        Tables tables = new Tables(main.clock);
+        boolean wide = "wide".equals(output);
         boolean first = true;
         for (ResourceKind kind : requests.stream().map(Request::kind).distinct().toList()) {
             List<HasMetadata> ofKind = found.stream().filter(o -> ResourceKind.of(o) == kind).toList();
@@ -118,13 +120,13 @@ final class GetCommand implements Callable<Integer> {
             first = false;
             boolean withNamespace = ns.allNamespaces && kind.namespaced();
             StringBuilder text = new StringBuilder();
-            List<String> header = new ArrayList<>(tables.headers(kind));
+            List<String> header = new ArrayList<>(Tables.headers(kind, wide));
             if (withNamespace) {
                 header.addFirst("NAMESPACE");
             }
             text.append(String.join("\t", header)).append('\n');
             for (HasMetadata o : ofKind) {
-                List<String> row = new ArrayList<>(tables.row(o));
+                List<String> row = new ArrayList<>(tables.printed(o, wide));
                 if (withKind) {
                     row.set(0, kind.objectRef(row.getFirst()));
                 }

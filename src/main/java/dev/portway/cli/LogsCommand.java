@@ -26,7 +26,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code portway logs POD [-c CONTAINER] [-f] [-p] [--tail N]}, as kubectl logs. */
-@Command(name = "logs", description = "Print what a container of a pod wrote to stdout and stderr.")
+@Command(name = "logs", mixinStandardHelpOptions = true, description = "Print what a container of a pod wrote to stdout and stderr.")
 final class LogsCommand implements Callable<Integer> {
 
     @Spec

@@ -16,7 +16,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code portway scale deploy NAME --replicas N}, as kubectl scale. */
-@Command(name = "scale", description = "Set the number of replicas of a Deployment or ReplicaSet.")
+@Command(name = "scale", mixinStandardHelpOptions = true, description = "Set the number of replicas of a Deployment or ReplicaSet.")
 final class ScaleCommand implements Callable<Integer> {
 
     @Spec

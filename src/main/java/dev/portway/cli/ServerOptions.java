@@ -1,21 +1,27 @@
 package dev.portway.cli;
 
-import java.net.URI;
 import picocli.CommandLine.Option;
 
-/** Where the admin API of a running {@code portway up} is. */
+/**
+ * Which cluster a command talks to, found as kubectl finds it: the kubeconfig
+ * ({@code --kubeconfig}, else {@code $KUBECONFIG}, else the one {@code portway up} writes in its
+ * state directory) and its context ({@code --context}, else the current one). {@code --server}
+ * overrides the context's server address (same credentials).
+ */
 final class ServerOptions {
 
-    /** The address {@code portway up} serves its admin API on unless told otherwise. */
-    static final String DEFAULT_SERVER = "http://127.0.0.1:8001";
+    @Option(names = "--kubeconfig", paramLabel = "PATH",
+            description = "The kubeconfig file (default: $KUBECONFIG, else the one `portway up` writes: ~/.local/state/portway/kubeconfig).")
+    String kubeconfig;
 
-    @Option(names = "--server", paramLabel = "URL",
-            defaultValue = "${env:PORTWAY_SERVER:-" + DEFAULT_SERVER + "}",
-            description = "The admin API of a running `portway up` (default: $PORTWAY_SERVER or ${DEFAULT-VALUE}).")
+    @Option(names = "--context", paramLabel = "NAME", description = "The kubeconfig context to use (default: its current context).")
+    String context;
+
+    @Option(names = {"-s", "--server"}, paramLabel = "URL", defaultValue = "${env:PORTWAY_SERVER}",
+            description = "The API server's address, instead of the context's (default: $PORTWAY_SERVER).")
     String server;
 
     AdminClient client() {
-        String s = server.contains("://") ? server : "http://" + server;
-        return new AdminClient(URI.create(s));
+        return new AdminClient(Kubeconfig.resolve(kubeconfig, context, server));
     }
 }

@@ -12,6 +12,7 @@ import dev.portway.runtime.LocalClusterOptions;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -23,9 +24,11 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code portway up}: runs a local cluster until Ctrl-C. */
-@Command(name = "up", description = {
-        "Run a local cluster in this process until Ctrl-C: nodes on loopback addresses, pods as",
-        "processes, and Services whose ClusterIP, NodePort and LoadBalancer addresses carry real traffic."})
+@Command(name = "up", mixinStandardHelpOptions = true, description = {
+        "Run a local cluster in this process until Ctrl-C.",
+        "Nodes are loopback addresses, pods are processes, and the ClusterIP, NodePort and LoadBalancer addresses of "
+                + "Services carry real traffic. The API server (HTTPS, token or client certificate) is what kubectl and "
+                + "the other portway commands talk to; its kubeconfig is written to the state directory."})
 final class UpCommand implements Callable<Integer> {
 
     @ParentCommand
@@ -39,8 +42,19 @@ final class UpCommand implements Callable<Integer> {
     List<String> files = new ArrayList<>();
 
     @Option(names = "--admin-address", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:8001",
-            description = "Where the admin API (what the other commands talk to) listens (default: ${DEFAULT-VALUE}).")
+            description = "Where the API server listens (default: ${DEFAULT-VALUE}). It always serves HTTPS and "
+                    + "authenticates every request; an address other than loopback makes it reachable from the network.")
     String adminAddress;
+
+    @Option(names = "--state-dir", paramLabel = "DIR",
+            description = "Where the API server's CA, certificates, token and kubeconfig are kept, mode 0700 "
+                    + "(default: $XDG_STATE_HOME/portway, else ~/.local/state/portway).")
+    Path stateDir;
+
+    @Option(names = "--write-kubeconfig", paramLabel = "PATH",
+            description = "Also merge a `portway` cluster, user and context into this kubeconfig (for example ~/.kube/config); "
+                    + "its other entries and its current context are kept.")
+    Path writeKubeconfig;
 
     @Option(names = "--nodes", paramLabel = "N", defaultValue = "2", description = "How many nodes (default: ${DEFAULT-VALUE}).")
     int nodes;
@@ -76,7 +90,9 @@ final class UpCommand implements Callable<Integer> {
         ClusterConfig config = ClusterConfig.local()
                 .withNodePortRange(PortRange.parse(nodePortRange))
                 .withServiceCidr(Cidr.parse(serviceCidr).orElseThrow(() -> new Main.CliException("not a CIDR: " + serviceCidr)));
+        Path state = stateDir != null ? stateDir : Kubeconfig.defaultStateDir();
         LocalClusterOptions options = LocalClusterOptions.defaults()
+                .withStateDir(state)
                 .withClusterConfig(config)
                 .withAdminAddress(parseAddress(adminAddress))
                 .withNodes(nodes)
@@ -91,6 +107,16 @@ final class UpCommand implements Callable<Integer> {
                     ? "the admin address " + adminAddress + " is in use (is another portway up running? stop it, or pass --admin-address)"
                     : String.valueOf(e.getMessage());
             throw new Main.CliException("cannot start: " + why);
+        }
+        Path kubeconfig = state.resolve("kubeconfig");
+        try {
+            Kubeconfig.write(kubeconfig, cluster.adminUrl(), cluster.credentials(), true);
+            if (writeKubeconfig != null) {
+                Kubeconfig.write(writeKubeconfig, cluster.adminUrl(), cluster.credentials(), false);
+            }
+        } catch (java.io.IOException e) {
+            cluster.close();
+            throw new Main.CliException("cannot write the kubeconfig: " + e.getMessage());
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
@@ -111,7 +137,7 @@ final class UpCommand implements Callable<Integer> {
         for (ApiServer.Applied a : applied) {
             out.println(a.key().kind().objectRef(a.key().name()) + " " + a.action().word());
         }
-        new UpSummary(cluster, main.clock, out).print(applied);
+        new UpSummary(cluster, main.clock, out).print(applied, kubeconfig, writeKubeconfig);
         out.flush();
         stopped.await();
         return 0;

@@ -1,5 +1,6 @@
 package dev.portway.cli;
 
+import dev.portway.api.print.Tables;
 import dev.portway.api.ResourceKind;
 import dev.portway.control.ApiServer;
 import dev.portway.control.Pods;
@@ -10,6 +11,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,7 +35,7 @@ final class UpSummary {
         this.out = out;
     }
 
-    void print(List<ApiServer.Applied> applied) {
+    void print(List<ApiServer.Applied> applied, Path kubeconfig, Path merged) {
         waitForPods();
         List<Service> services = new ArrayList<>();
         for (ApiServer.Applied a : applied) {
@@ -43,13 +45,18 @@ final class UpSummary {
         }
         out.println();
         out.println("Portway is up: " + cluster.nodes().size() + " nodes (" + String.join(", ",
-                cluster.nodes().stream().map(n -> n.name() + " " + n.ip()).toList()) + "), admin API " + cluster.adminUrl());
+                cluster.nodes().stream().map(n -> n.name() + " " + n.ip()).toList()) + "), API server " + cluster.adminUrl());
+        out.println();
+        out.println("kubectl: export KUBECONFIG=" + kubeconfig);
+        if (merged != null) {
+            out.println("  (also merged into " + merged + ": kubectl config use-context portway)");
+        }
         if (!services.isEmpty()) {
             out.println();
-            Tables tables = new Tables(clock, false);
-            StringBuilder text = new StringBuilder(String.join("\t", tables.headers(ResourceKind.SERVICE))).append('\n');
+            Tables tables = new Tables(clock);
+            StringBuilder text = new StringBuilder(String.join("\t", Tables.headers(ResourceKind.SERVICE, false))).append('\n');
             for (Service s : services) {
-                text.append(String.join("\t", tables.row(s))).append('\n');
+                text.append(String.join("\t", tables.printed(s, false))).append('\n');
             }
             out.print(TabWriter.forTables().format(text.toString()));
             out.println();

@@ -27,7 +27,7 @@ import picocli.CommandLine.Spec;
  * {@code portway validate -f PATH}: judges manifests offline exactly as {@code apply} would
  * (decoding, defaulting, validation and allocation against an empty cluster), without a server.
  */
-@Command(name = "validate", description = {
+@Command(name = "validate", mixinStandardHelpOptions = true, description = {
         "Check manifests offline, as the API server would judge them.",
         "Exit 0 when every object is valid, 1 otherwise."})
 final class ValidateCommand implements Callable<Integer> {

@@ -55,9 +55,11 @@ public final class ApiServer {
     private final Validator validator;
     private final ServiceRegistry services;
     private final Random random;
+    private final GarbageCollector gc;
 
     public ApiServer(Store store, ClusterConfig config, Random random) {
         this.store = store;
+        this.gc = new GarbageCollector(store);
         this.config = config;
         this.validator = new Validator(config.validation());
         this.random = random;
@@ -129,6 +131,20 @@ public final class ApiServer {
      * @param dryRun           validate and allocate, then undo everything
      */
     public List<Applied> apply(List<? extends HasMetadata> objects, String defaultNamespace, boolean dryRun) {
+        return write(objects, defaultNamespace, dryRun, Mode.APPLY);
+    }
+
+    /**
+     * How a write treats what the object does not say. APPLY is Portway's own {@code apply}:
+     * the manifest is recorded as kubectl's last-applied configuration, and labels, annotations,
+     * owner references and finalizers others added survive. REPLACE is REST's PUT (and POST):
+     * the object is stored as sent.
+     */
+    private enum Mode {
+        APPLY, REPLACE
+    }
+
+    private List<Applied> write(List<? extends HasMetadata> objects, String defaultNamespace, boolean dryRun, Mode mode) {
         List<Failure> failures = new ArrayList<>();
         List<Planned> planned = new ArrayList<>();
         Map<Keys, HasMetadata> pending = new LinkedHashMap<>();
@@ -144,8 +160,10 @@ public final class ApiServer {
                 key = Keys.of(object);
                 checkNamespace(kind, object, pending);
                 HasMetadata existing = pending.containsKey(key) ? pending.get(key) : store.get(kind, key.namespace(), key.name()).orElse(null);
-                recordLastApplied(input, object);
-                Planned plan = existing == null ? planCreate(kind, object) : planUpdate(kind, object, existing);
+                if (mode == Mode.APPLY) {
+                    LastAppliedMerge.record(input, object);
+                }
+                Planned plan = existing == null ? planCreate(kind, object) : planUpdate(kind, object, existing, mode);
                 if (plan.action != Action.UNCHANGED) {
                     // As in the API server, allocation comes before validation.
                     allocate(plan, pending, txn);
@@ -188,36 +206,86 @@ public final class ApiServer {
 
     /** REST POST: create, or AlreadyExists. */
     public HasMetadata create(HasMetadata object, String namespace) {
+        return create(object, namespace, WriteOptions.DEFAULT);
+    }
+
+    public HasMetadata create(HasMetadata object, String namespace, WriteOptions options) {
         ResourceKind kind = ResourceKind.of(object);
         HasMetadata copy = Json.copy(object);
         normalizeMetadata(kind, copy, namespace);
-        if (store.get(kind, copy.getMetadata().getNamespace(), copy.getMetadata().getName()).isPresent()) {
+        if (copy.getMetadata().getName() != null
+                && store.get(kind, copy.getMetadata().getNamespace(), copy.getMetadata().getName()).isPresent()) {
             throw ApiException.alreadyExists(kind, copy.getMetadata().getName());
         }
-        return applyOne(copy, namespace);
+        return writeOne(copy, namespace, options.dryRun());
     }
 
     /** REST PUT: replace an existing object; a stale resourceVersion is a Conflict. */
     public HasMetadata update(HasMetadata object, String namespace) {
+        return update(object, namespace, WriteOptions.DEFAULT);
+    }
+
+    public HasMetadata update(HasMetadata object, String namespace, WriteOptions options) {
         ResourceKind kind = ResourceKind.of(object);
         HasMetadata copy = Json.copy(object);
         normalizeMetadata(kind, copy, namespace);
         HasMetadata existing = store.get(kind, copy.getMetadata().getNamespace(), copy.getMetadata().getName())
                 .orElseThrow(() -> ApiException.notFound(kind, copy.getMetadata().getName()));
-        String rv = copy.getMetadata().getResourceVersion();
-        if (rv != null && !rv.isEmpty() && !rv.equals(existing.getMetadata().getResourceVersion())) {
-            throw ApiException.conflict(kind, copy.getMetadata().getName(),
-                    "the object has been modified; please apply your changes to the latest version and try again");
-        }
-        return applyOne(copy, namespace);
+        checkVersion(kind, copy.getMetadata().getResourceVersion(), existing);
+        return writeOne(copy, namespace, options.dryRun());
     }
 
-    private HasMetadata applyOne(HasMetadata object, String namespace) {
+    /** A write that names a resourceVersion applies only to that version (optimistic concurrency). */
+    static void checkVersion(ResourceKind kind, String rv, HasMetadata existing) {
+        if (rv != null && !rv.isEmpty() && !rv.equals(existing.getMetadata().getResourceVersion())) {
+            throw ApiException.conflict(kind, existing.getMetadata().getName(),
+                    "the object has been modified; please apply your changes to the latest version and try again");
+        }
+    }
+
+    private HasMetadata writeOne(HasMetadata object, String namespace, boolean dryRun) {
         try {
-            return apply(List.of(object), namespace, false).getFirst().object();
+            return write(List.of(object), namespace, dryRun, Mode.REPLACE).getFirst().object();
         } catch (ApplyException e) {
             throw e.failures().getFirst().error();
         }
+    }
+
+    /**
+     * {@code PUT .../status}: only the status of the stored object changes, validated as the
+     * kind's status strategy does (see {@link StatusStrategy}); spec and metadata stay as stored.
+     */
+    public HasMetadata updateStatus(HasMetadata object, String namespace, WriteOptions options) {
+        ResourceKind kind = ResourceKind.of(object);
+        String ns = kind.namespaced() ? (namespace == null ? "default" : namespace) : null;
+        String name = object.getMetadata() == null ? null : object.getMetadata().getName();
+        HasMetadata existing = store.get(kind, ns, name).orElseThrow(() -> ApiException.notFound(kind, name));
+        checkVersion(kind, object.getMetadata().getResourceVersion(), existing);
+        HasMetadata updated = StatusStrategy.withStatus(existing, object);
+        List<FieldError> errs = StatusStrategy.validate(updated, existing, config);
+        if (!errs.isEmpty()) {
+            throw ApiException.invalid(kind, name, errs);
+        }
+        if (Json.tree(updated).equals(Json.tree(existing)) || options.dryRun()) {
+            return options.dryRun() ? updated : existing;
+        }
+        Store.Batch batch = store.begin();
+        batch.put(updated);
+        batch.commit();
+        return updated;
+    }
+
+    /** The {@code scale} subresource: sets {@code spec.replicas} of a Deployment or ReplicaSet. */
+    public HasMetadata scale(ResourceKind kind, String namespace, String name, int replicas, String resourceVersion, WriteOptions options) {
+        HasMetadata existing = store.get(kind, namespace, name).orElseThrow(() -> ApiException.notFound(kind, name));
+        checkVersion(kind, resourceVersion, existing);
+        HasMetadata copy = Json.copy(existing);
+        switch (copy) {
+            case Deployment d -> d.getSpec().setReplicas(replicas);
+            case ReplicaSet rs -> rs.getSpec().setReplicas(replicas);
+            default -> throw ApiException.notFound(kind, name);
+        }
+        return writeOne(copy, namespace, options.dryRun());
     }
 
     private record Planned(ResourceKind kind, HasMetadata object, HasMetadata old, Action action) {
@@ -274,22 +342,6 @@ public final class ApiServer {
         }
     }
 
-    /** Keeps what the user applied, so a later apply can tell their fields from everyone else's. */
-    private static void recordLastApplied(HasMetadata input, HasMetadata object) {
-        ObjectNode tree = (ObjectNode) Json.tree(input);
-        if (tree.get("metadata") instanceof ObjectNode meta) {
-            if (meta.get("annotations") instanceof ObjectNode annotations) {
-                annotations.remove(LAST_APPLIED);
-                if (annotations.isEmpty()) {
-                    meta.remove("annotations");
-                }
-            }
-            meta.remove(List.of("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"));
-        }
-        tree.remove("status");
-        annotations(object).put(LAST_APPLIED, Json.write(tree));
-    }
-
     private Planned planCreate(ResourceKind kind, HasMetadata object) {
         ObjectMeta meta = object.getMetadata();
         meta.setUid(UUID.randomUUID().toString());
@@ -314,7 +366,7 @@ public final class ApiServer {
         return new Planned(kind, object, null, Action.CREATED);
     }
 
-    private Planned planUpdate(ResourceKind kind, HasMetadata object, HasMetadata existing) {
+    private Planned planUpdate(ResourceKind kind, HasMetadata object, HasMetadata existing, Mode mode) {
         ObjectMeta meta = object.getMetadata();
         ObjectMeta old = existing.getMetadata();
         meta.setUid(old.getUid());
@@ -323,13 +375,18 @@ public final class ApiServer {
         meta.setGeneration(old.getGeneration());
         meta.setDeletionTimestamp(old.getDeletionTimestamp());
         meta.setDeletionGracePeriodSeconds(old.getDeletionGracePeriodSeconds());
-        if (meta.getOwnerReferences() == null || meta.getOwnerReferences().isEmpty()) {
-            meta.setOwnerReferences(old.getOwnerReferences());
+        if (meta.getManagedFields() == null || meta.getManagedFields().isEmpty()) {
+            meta.setManagedFields(old.getManagedFields());
         }
-        if (meta.getFinalizers() == null || meta.getFinalizers().isEmpty()) {
-            meta.setFinalizers(old.getFinalizers());
+        if (mode == Mode.APPLY) {
+            if (meta.getOwnerReferences() == null || meta.getOwnerReferences().isEmpty()) {
+                meta.setOwnerReferences(old.getOwnerReferences());
+            }
+            if (meta.getFinalizers() == null || meta.getFinalizers().isEmpty()) {
+                meta.setFinalizers(old.getFinalizers());
+            }
+            LastAppliedMerge.keepOthersKeys(meta, old);
         }
-        keepOthersKeys(meta, old);
         Defaults.apply(object);
         if (object instanceof Service svc) {
             services.prepareForUpdate(svc, (Service) existing);
@@ -344,32 +401,6 @@ public final class ApiServer {
             return new Planned(kind, existing, existing, Action.UNCHANGED);
         }
         return new Planned(kind, object, existing, Action.CONFIGURED);
-    }
-
-    /**
-     * A three-way merge for labels and annotations, as {@code kubectl apply} does: keys someone
-     * else added (absent from the last applied manifest) survive a re-apply.
-     */
-    private static void keepOthersKeys(ObjectMeta meta, ObjectMeta old) {
-        JsonNode lastApplied = null;
-        if (old.getAnnotations() != null && old.getAnnotations().get(LAST_APPLIED) != null) {
-            lastApplied = Json.readTree(old.getAnnotations().get(LAST_APPLIED).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        }
-        JsonNode lastMeta = lastApplied == null ? null : lastApplied.path("metadata");
-        meta.setLabels(mergeKeys(meta.getLabels(), old.getLabels(), lastMeta == null ? null : lastMeta.path("labels")));
-        meta.setAnnotations(mergeKeys(meta.getAnnotations(), old.getAnnotations(), lastMeta == null ? null : lastMeta.path("annotations")));
-    }
-
-    private static Map<String, String> mergeKeys(Map<String, String> desired, Map<String, String> live, JsonNode lastApplied) {
-        Map<String, String> merged = new LinkedHashMap<>(desired == null ? Map.of() : desired);
-        if (live != null && lastApplied != null) {
-            live.forEach((k, v) -> {
-                if (!merged.containsKey(k) && !lastApplied.has(k)) {
-                    merged.put(k, v);
-                }
-            });
-        }
-        return merged;
     }
 
     private static JsonNode specOf(HasMetadata object) {
@@ -447,26 +478,89 @@ public final class ApiServer {
         }
     }
 
-    /** How a delete should proceed. */
-    public record DeleteOptions(Long gracePeriodSeconds) {
-        public static final DeleteOptions DEFAULT = new DeleteOptions(null);
-        public static final DeleteOptions NOW = new DeleteOptions(0L);
+    /**
+     * How a delete should proceed, as the API server's {@code DeleteOptions}.
+     *
+     * @param gracePeriodSeconds   for pods: how long the process gets before SIGKILL (null: the pod's own)
+     * @param propagationPolicy    Background (default), Foreground or Orphan
+     * @param preconditionUid      delete only if the object still has this uid (null: any)
+     * @param preconditionVersion  delete only if the object still has this resourceVersion (null: any)
+     * @param dryRun               check everything, change nothing
+     */
+    public record DeleteOptions(Long gracePeriodSeconds, Propagation propagationPolicy, String preconditionUid,
+                                String preconditionVersion, boolean dryRun) {
+        public static final DeleteOptions DEFAULT = new DeleteOptions(null, Propagation.BACKGROUND, null, null, false);
+        public static final DeleteOptions NOW = new DeleteOptions(0L, Propagation.BACKGROUND, null, null, false);
+
+        public DeleteOptions {
+            if (gracePeriodSeconds != null && gracePeriodSeconds < 0) {
+                gracePeriodSeconds = 1L; // as the API server: a negative grace period means "as soon as possible"
+            }
+            java.util.Objects.requireNonNull(propagationPolicy, "propagationPolicy");
+        }
+
+        public static DeleteOptions gracePeriod(Long seconds) {
+            return new DeleteOptions(seconds, Propagation.BACKGROUND, null, null, false);
+        }
+    }
+
+    /** What happens to an object's dependents when it is deleted. */
+    public enum Propagation {
+        /** The owner goes now; the garbage collector deletes its dependents. */
+        BACKGROUND("Background"),
+        /** The owner stays (with a deletionTimestamp) until its dependents are gone. */
+        FOREGROUND("Foreground"),
+        /** The dependents stay, with the owner removed from their ownerReferences. */
+        ORPHAN("Orphan");
+
+        private final String wire;
+
+        Propagation(String wire) {
+            this.wire = wire;
+        }
+
+        public String wire() {
+            return wire;
+        }
+
+        /** Parses the wire value; empty for anything else. */
+        public static Optional<Propagation> parse(String value) {
+            for (Propagation p : values()) {
+                if (p.wire.equals(value)) {
+                    return Optional.of(p);
+                }
+            }
+            return Optional.empty();
+        }
     }
 
     /**
-     * Deletes an object and, in the background as the garbage collector would, everything it
-     * owns. Running pods terminate gracefully: they are marked with a deletionTimestamp and
-     * removed by the node once their processes have stopped.
+     * Deletes an object and, as the garbage collector would, what it owns (see
+     * {@link Propagation}). Running pods terminate gracefully: they are marked with a
+     * deletionTimestamp and removed by the node once their processes have stopped. An object
+     * with finalizers is marked and stays until they are removed.
      *
-     * @return the object as it was
+     * @return the object as it was, or as it now is when its deletion is still under way
      */
     public HasMetadata delete(ResourceKind kind, String namespace, String name, DeleteOptions options) {
         HasMetadata object = store.get(kind, kind.namespaced() ? namespace : null, name)
                 .orElseThrow(() -> ApiException.notFound(kind, name));
+        ObjectMeta meta = object.getMetadata();
+        if (options.preconditionUid() != null && !options.preconditionUid().equals(meta.getUid())) {
+            throw ApiException.conflict(kind, name, "Precondition failed: UID in precondition: " + options.preconditionUid()
+                    + ", UID in object meta: " + meta.getUid());
+        }
+        if (options.preconditionVersion() != null && !options.preconditionVersion().equals(meta.getResourceVersion())) {
+            throw ApiException.conflict(kind, name, "Precondition failed: ResourceVersion in precondition: "
+                    + options.preconditionVersion() + ", ResourceVersion in object meta: " + meta.getResourceVersion());
+        }
+        if (options.dryRun()) {
+            return object;
+        }
         Store.Batch batch = store.begin();
         deleteInto(batch, object, options);
         batch.commit();
-        return object;
+        return batch.get(kind, meta.getNamespace(), name).orElse(object);
     }
 
     private void deleteInto(Store.Batch batch, HasMetadata object, DeleteOptions options) {
@@ -481,6 +575,16 @@ public final class ApiServer {
                 }
             }
         }
+        List<Keys> dependents = gc.dependentsOf(meta.getUid());
+        if (options.propagationPolicy() == Propagation.ORPHAN) {
+            for (Keys d : dependents) {
+                batch.get(d.kind(), d.namespace(), d.name()).ifPresent(o -> batch.put(withoutOwner(o, meta.getUid())));
+            }
+            dependents = List.of();
+        }
+        boolean foreground = options.propagationPolicy() == Propagation.FOREGROUND
+                && dependents.stream().anyMatch(d -> batch.get(d.kind(), d.namespace(), d.name()).isPresent());
+        List<String> finalizers = meta.getFinalizers() == null ? List.of() : meta.getFinalizers();
         if (object instanceof Pod pod && isGraceful(pod, options)) {
             if (meta.getDeletionTimestamp() == null) {
                 Pod terminating = Json.copy(pod);
@@ -490,25 +594,73 @@ public final class ApiServer {
                 terminating.getMetadata().setDeletionGracePeriodSeconds(grace);
                 batch.put(terminating);
             }
+        } else if (!finalizers.isEmpty() || foreground) {
+            // Marked, not removed: whoever owns the finalizers (or the garbage collector) finishes the job.
+            HasMetadata marked = Json.copy(batch.get(kind, meta.getNamespace(), meta.getName()).orElse(object));
+            ObjectMeta m = marked.getMetadata();
+            if (m.getDeletionTimestamp() == null) {
+                m.setDeletionTimestamp(Times.format(now()));
+                m.setDeletionGracePeriodSeconds(0L);
+            }
+            if (foreground && (m.getFinalizers() == null || !m.getFinalizers().contains(GarbageCollector.FOREGROUND_DELETION))) {
+                List<String> f = new ArrayList<>(m.getFinalizers() == null ? List.of() : m.getFinalizers());
+                f.add(GarbageCollector.FOREGROUND_DELETION);
+                m.setFinalizers(f);
+            }
+            batch.put(marked);
         } else {
             batch.remove(kind, meta.getNamespace(), meta.getName());
             if (object instanceof Service svc) {
                 services.releaseAll(svc);
             }
         }
-        // Garbage collection of dependents.
-        String uid = meta.getUid();
-        if (uid != null) {
-            for (ResourceKind k : ResourceKind.values()) {
-                for (HasMetadata dependent : store.list(k, meta.getNamespace())) {
-                    List<OwnerReference> refs = dependent.getMetadata().getOwnerReferences();
-                    if (refs != null && refs.stream().anyMatch(r -> uid.equals(r.getUid()))
-                            && store.get(k, dependent.getMetadata().getNamespace(), dependent.getMetadata().getName()).isPresent()) {
-                        deleteInto(batch, dependent, DeleteOptions.DEFAULT);
-                    }
+        for (Keys d : dependents) {
+            batch.get(d.kind(), d.namespace(), d.name())
+                    .filter(o -> o.getMetadata().getDeletionTimestamp() == null || !(o instanceof Pod))
+                    .ifPresent(o -> deleteInto(batch, o, DeleteOptions.DEFAULT));
+        }
+    }
+
+    private static HasMetadata withoutOwner(HasMetadata dependent, String ownerUid) {
+        HasMetadata copy = Json.copy(dependent);
+        List<OwnerReference> refs = new ArrayList<>(copy.getMetadata().getOwnerReferences());
+        refs.removeIf(r -> ownerUid.equals(r.getUid()));
+        copy.getMetadata().setOwnerReferences(refs.isEmpty() ? null : refs);
+        return copy;
+    }
+
+    /**
+     * Removes objects whose deletion was waiting and is now done: marked with a deletionTimestamp,
+     * no finalizers left (a foreground deletion's finalizer goes once no dependent is left).
+     * Pods are left to their node. Runs on the control thread after each change.
+     */
+    void finishDeletions() {
+        Store.Batch batch = store.begin();
+        for (Keys k : gc.marked()) {
+            HasMetadata o = store.get(k.kind(), k.namespace(), k.name()).orElse(null);
+            if (o == null || o.getMetadata().getDeletionTimestamp() == null) {
+                continue;
+            }
+            ObjectMeta m = o.getMetadata();
+            List<String> finalizers = new ArrayList<>(m.getFinalizers() == null ? List.of() : m.getFinalizers());
+            boolean changed = false;
+            if (finalizers.contains(GarbageCollector.FOREGROUND_DELETION)
+                    && gc.dependentsOf(m.getUid()).stream().noneMatch(d -> batch.get(d.kind(), d.namespace(), d.name()).isPresent())) {
+                finalizers.remove(GarbageCollector.FOREGROUND_DELETION);
+                changed = true;
+            }
+            if (finalizers.isEmpty()) {
+                batch.remove(k.kind(), k.namespace(), k.name());
+                if (o instanceof Service svc) {
+                    services.releaseAll(svc);
                 }
+            } else if (changed) {
+                HasMetadata copy = Json.copy(o);
+                copy.getMetadata().setFinalizers(finalizers);
+                batch.put(copy);
             }
         }
+        batch.commit();
     }
 
     private static boolean isGraceful(Pod pod, DeleteOptions options) {

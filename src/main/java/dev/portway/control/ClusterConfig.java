@@ -15,9 +15,10 @@ import java.util.Objects;
  * @param loadBalancerClass the {@code spec.loadBalancerClass} this Portway implements; Services
  *                          with no class are always handled
  * @param clock             the time source for timestamps
+ * @param nodeCidr          where node addresses must lie (local mode: Portway listens on them), or null for anywhere
  */
 public record ClusterConfig(Cidr serviceCidr, PortRange nodePortRange, ValidationOptions validation,
-                            String loadBalancerClass, Clock clock) {
+                            String loadBalancerClass, Clock clock, Cidr nodeCidr) {
 
     public static final String DEFAULT_LOAD_BALANCER_CLASS = "portway.dev/loadbalancer";
 
@@ -32,18 +33,22 @@ public record ClusterConfig(Cidr serviceCidr, PortRange nodePortRange, Validatio
     /** Local mode: services on 127.2.0.0/16, nodePorts 30000-32767, loopback allowed. */
     public static ClusterConfig local() {
         return new ClusterConfig(Cidr.of("127.2.0.0/16"), PortRange.DEFAULT_NODE_PORTS, ValidationOptions.LOCAL,
-                DEFAULT_LOAD_BALANCER_CLASS, Clock.systemUTC());
+                DEFAULT_LOAD_BALANCER_CLASS, Clock.systemUTC(), Cidr.of("127.0.10.0/24"));
     }
 
     public ClusterConfig withNodePortRange(PortRange range) {
-        return new ClusterConfig(serviceCidr, range, validation, loadBalancerClass, clock);
+        return new ClusterConfig(serviceCidr, range, validation, loadBalancerClass, clock, nodeCidr);
     }
 
     public ClusterConfig withServiceCidr(Cidr cidr) {
-        return new ClusterConfig(cidr, nodePortRange, validation, loadBalancerClass, clock);
+        return new ClusterConfig(cidr, nodePortRange, validation, loadBalancerClass, clock, nodeCidr);
     }
 
     public ClusterConfig withClock(Clock c) {
-        return new ClusterConfig(serviceCidr, nodePortRange, validation, loadBalancerClass, c);
+        return new ClusterConfig(serviceCidr, nodePortRange, validation, loadBalancerClass, c, nodeCidr);
+    }
+
+    public ClusterConfig withNodeCidr(Cidr cidr) {
+        return new ClusterConfig(serviceCidr, nodePortRange, validation, loadBalancerClass, clock, cidr);
     }
 }

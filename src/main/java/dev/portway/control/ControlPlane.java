@@ -47,6 +47,7 @@ public final class ControlPlane implements AutoCloseable {
         this.api = call(() -> new ApiServer(store, config, random));
         this.events = new EventRecorder(store, config.clock());
         store.watch(batch -> requestReconcile());
+        addController(api::finishDeletions);
         addController(new LoadBalancerController(api, events));
     }
 

@@ -2,6 +2,7 @@ package dev.portway.runtime;
 
 import dev.portway.Version;
 import dev.portway.admin.AdminServer;
+import dev.portway.admin.auth.AdminCredentials;
 import dev.portway.admin.MetricsEndpoint;
 import dev.portway.api.metallb.IPAddressPool;
 import dev.portway.api.metallb.IPAddressPoolSpec;
@@ -25,6 +26,7 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.netty.channel.EventLoopGroup;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,6 +59,8 @@ public final class LocalCluster implements AutoCloseable {
     private final Kubelet kubelet;
     private final EventLoopGroup adminGroup;
     private final AdminServer admin;
+    private final Path stateDir;
+    private final AdminCredentials credentials;
     private InetSocketAddress adminAddress;
     private boolean closed;
 
@@ -77,8 +81,19 @@ public final class LocalCluster implements AutoCloseable {
             podRuntime.close();
             throw new java.io.UncheckedIOException("cannot start the kubelet: " + e.getMessage(), e);
         }
+        try {
+            this.stateDir = options.stateDir() != null ? options.stateDir() : temporaryStateDir();
+            this.credentials = AdminCredentials.loadOrCreate(stateDir, List.of(options.adminAddress().getHostString()),
+                    options.clusterConfig().clock());
+        } catch (RuntimeException | java.io.IOException e) {
+            kubelet.close();
+            control.close();
+            dataPlane.close();
+            podRuntime.close();
+            throw e instanceof RuntimeException r ? r : new java.io.UncheckedIOException((java.io.IOException) e);
+        }
         this.adminGroup = options.transport().newGroup(1, "portway-admin");
-        this.admin = new AdminServer(control, options.transport(), adminGroup)
+        this.admin = new AdminServer(control, options.transport(), adminGroup, AdminServer.Options.defaults(credentials))
                 .endpoint("/metrics", new MetricsEndpoint(registry))
                 .podLogs(kubelet);
     }
@@ -136,8 +151,8 @@ public final class LocalCluster implements AutoCloseable {
                 .addNewCondition().withType("Ready").withStatus("True").withReason("KubeletReady")
                 .withMessage("kubelet is posting ready status").endCondition()
                 .withNewNodeInfo()
-                .withKubeletVersion("v1.33.0-portway." + Version.VERSION)
-                .withKubeProxyVersion("v1.33.0-portway." + Version.VERSION)
+                .withKubeletVersion(dev.portway.api.KubernetesVersion.GIT_VERSION + "-portway." + Version.VERSION)
+                .withKubeProxyVersion(dev.portway.api.KubernetesVersion.GIT_VERSION + "-portway." + Version.VERSION)
                 .withOsImage("Portway local node")
                 .withKernelVersion(kernel)
                 .withContainerRuntimeVersion("portway://" + Version.VERSION)
@@ -190,8 +205,36 @@ public final class LocalCluster implements AutoCloseable {
         return adminAddress;
     }
 
+    /** {@code https://127.0.0.1:8001}: the admin API, as a kubeconfig's {@code server}. */
     public String adminUrl() {
-        return "http://" + adminAddress.getHostString() + ":" + adminAddress.getPort();
+        String host = adminAddress.getHostString();
+        return "https://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + adminAddress.getPort();
+    }
+
+    /** The admin API's CA, certificates and token. */
+    public AdminCredentials credentials() {
+        return credentials;
+    }
+
+    /** Where the credentials live. */
+    public Path stateDir() {
+        return stateDir;
+    }
+
+    /** A private directory that goes away with the JVM (tests, and runs with no state directory). */
+    private static Path temporaryStateDir() throws java.io.IOException {
+        Path dir = java.nio.file.Files.createTempDirectory("portway-state-",
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir), "portway-state-cleanup"));
+        return dir;
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var paths = java.nio.file.Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            // best effort
+        }
     }
 
     /**

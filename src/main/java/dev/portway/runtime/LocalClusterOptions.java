@@ -3,6 +3,7 @@ package dev.portway.runtime;
 import dev.portway.control.ClusterConfig;
 import dev.portway.net.Transport;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.Objects;
 
 /**
@@ -14,9 +15,10 @@ import java.util.Objects;
  * @param defaultPool   the default LoadBalancer pool's addresses, or null for none
  * @param transport     the socket implementation
  * @param kubelet       how pods run
+ * @param stateDir      where the admin API's CA, certificates and token live (null: a new temporary directory)
  */
 public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress adminAddress, int nodes,
-                                  String defaultPool, Transport transport, KubeletOptions kubelet) {
+                                  String defaultPool, Transport transport, KubeletOptions kubelet, Path stateDir) {
 
     public static final String DEFAULT_POOL = "127.3.0.0/24";
 
@@ -33,30 +35,34 @@ public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress
     /** The defaults of {@code portway up}, with the admin API on an ephemeral port. */
     public static LocalClusterOptions defaults() {
         return new LocalClusterOptions(ClusterConfig.local(), new InetSocketAddress("127.0.0.1", 0), 2, DEFAULT_POOL,
-                Transport.best(), KubeletOptions.defaults());
+                Transport.best(), KubeletOptions.defaults(), null);
     }
 
     public LocalClusterOptions withAdminAddress(InetSocketAddress address) {
-        return new LocalClusterOptions(clusterConfig, address, nodes, defaultPool, transport, kubelet);
+        return new LocalClusterOptions(clusterConfig, address, nodes, defaultPool, transport, kubelet, stateDir);
     }
 
     public LocalClusterOptions withNodes(int n) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, n, defaultPool, transport, kubelet);
+        return new LocalClusterOptions(clusterConfig, adminAddress, n, defaultPool, transport, kubelet, stateDir);
     }
 
     public LocalClusterOptions withDefaultPool(String pool) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, pool, transport, kubelet);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, pool, transport, kubelet, stateDir);
     }
 
     public LocalClusterOptions withClusterConfig(ClusterConfig config) {
-        return new LocalClusterOptions(config, adminAddress, nodes, defaultPool, transport, kubelet);
+        return new LocalClusterOptions(config, adminAddress, nodes, defaultPool, transport, kubelet, stateDir);
     }
 
     public LocalClusterOptions withKubelet(KubeletOptions k) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, k);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, k, stateDir);
+    }
+
+    public LocalClusterOptions withStateDir(Path dir) {
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, dir);
     }
 
     public LocalClusterOptions withTransport(Transport t) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, t, kubelet);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, t, kubelet, stateDir);
     }
 }

@@ -6,9 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.portway.api.Json;
 import dev.portway.runtime.LocalCluster;
 import dev.portway.runtime.LocalClusterOptions;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
+import dev.portway.testing.AdminHttp;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,12 +24,11 @@ class AdminApiEndToEndTest {
 
     private LocalCluster cluster;
     private dev.portway.cli.CliDriver cli;
-    private final HttpClient http = HttpClient.newHttpClient();
 
     @BeforeEach
     void start() throws Exception {
         cluster = new LocalCluster(LocalClusterOptions.defaults()).start();
-        cli = new dev.portway.cli.CliDriver(Clock.systemUTC(), cluster.adminUrl());
+        cli = new dev.portway.cli.CliDriver(Clock.systemUTC(), cluster);
     }
 
     @AfterEach
@@ -138,22 +135,18 @@ class AdminApiEndToEndTest {
     }
 
     @Test
-    void theRestApiSpeaksKubernetes() throws Exception {
-        String base = cluster.adminUrl();
-        HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/namespaces/default/services"))
-                .POST(HttpRequest.BodyPublishers.ofString("""
-                        {"apiVersion":"v1","kind":"Service","metadata":{"name":"api","labels":{"tier":"front"}},
-                         "spec":{"ports":[{"port":80}]}}"""))
-                .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
+    void theRestApiSpeaksKubernetes() {
+        AdminHttp http = new AdminHttp(cluster);
+        HttpResponse<String> created = http.post("/api/v1/namespaces/default/services", "application/json", """
+                {"apiVersion":"v1","kind":"Service","metadata":{"name":"api","labels":{"tier":"front"}},
+                 "spec":{"ports":[{"port":80}]}}""");
         assertThat(created.statusCode()).isEqualTo(201);
         JsonNode svc = Json.readTree(created.body().getBytes());
         assertThat(svc.at("/spec/clusterIP").asText()).startsWith("127.2.");
 
-        HttpResponse<String> invalid = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/namespaces/default/services"))
-                .POST(HttpRequest.BodyPublishers.ofString("""
-                        {"apiVersion":"v1","kind":"Service","metadata":{"name":"bad"},"spec":{"type":"NodePort",
-                         "ports":[{"port":0,"targetPort":80}]}}"""))
-                .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> invalid = http.post("/api/v1/namespaces/default/services", "application/json", """
+                {"apiVersion":"v1","kind":"Service","metadata":{"name":"bad"},"spec":{"type":"NodePort",
+                 "ports":[{"port":0,"targetPort":80}]}}""");
         assertThat(invalid.statusCode()).isEqualTo(422);
         JsonNode status = Json.readTree(invalid.body().getBytes());
         assertThat(status.path("kind").asText()).isEqualTo("Status");
@@ -163,36 +156,34 @@ class AdminApiEndToEndTest {
         assertThat(status.at("/details/causes/0/field").asText()).isEqualTo("spec.ports[0].port");
         assertThat(status.at("/details/causes/0/reason").asText()).isEqualTo("FieldValueInvalid");
 
-        HttpResponse<String> strict = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/namespaces/default/services"))
-                .POST(HttpRequest.BodyPublishers.ofString("""
-                        {"apiVersion":"v1","kind":"Service","metadata":{"name":"s"},"spec":{"app":"x","ports":[{"port":80}]}}"""))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> strict = http.post("/api/v1/namespaces/default/services?fieldValidation=Strict", "application/json", """
+                {"apiVersion":"v1","kind":"Service","metadata":{"name":"s"},"spec":{"app":"x","ports":[{"port":80}]}}""");
         assertThat(strict.statusCode()).isEqualTo(400);
         assertThat(Json.readTree(strict.body().getBytes()).path("message").asText())
                 .isEqualTo("Service in version \"v1\" cannot be handled as a Service: strict decoding error: unknown field \"spec.app\"");
 
-        HttpResponse<String> list = http.send(HttpRequest.newBuilder(
-                URI.create(base + "/api/v1/services?labelSelector=tier%3Dfront")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> warned = http.post("/api/v1/namespaces/default/services", "application/json", """
+                {"apiVersion":"v1","kind":"Service","metadata":{"name":"w"},"spec":{"app":"x","ports":[{"port":80}]}}""");
+        assertThat(warned.statusCode()).as("fieldValidation defaults to Warn, as in the API server").isEqualTo(201);
+        assertThat(warned.headers().allValues("Warning")).containsExactly("299 - \"unknown field \\\"spec.app\\\"\"");
+
+        HttpResponse<String> list = http.get("/api/v1/services?labelSelector=tier%3Dfront");
         JsonNode items = Json.readTree(list.body().getBytes());
         assertThat(items.path("kind").asText()).isEqualTo("ServiceList");
         assertThat(items.path("items")).hasSize(1);
 
         ((com.fasterxml.jackson.databind.node.ObjectNode) svc.path("metadata")).put("resourceVersion", "1");
-        HttpResponse<String> stale = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/namespaces/default/services/api"))
-                .PUT(HttpRequest.BodyPublishers.ofString(Json.write(svc))).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> stale = http.put("/api/v1/namespaces/default/services/api", Json.write(svc));
         assertThat(stale.statusCode()).isEqualTo(409);
         assertThat(Json.readTree(stale.body().getBytes()).path("message").asText()).isEqualTo("Operation cannot be fulfilled on "
                 + "services \"api\": the object has been modified; please apply your changes to the latest version and try again");
 
-        HttpResponse<String> discovery = http.send(HttpRequest.newBuilder(URI.create(base + "/apis/apps/v1")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> discovery = http.get("/apis/apps/v1");
         assertThat(Json.readTree(discovery.body().getBytes()).path("resources").findValuesAsText("name")).contains("deployments");
 
-        HttpResponse<String> deleted = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/namespaces/default/services/api"))
-                .DELETE().build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> deleted = http.delete("/api/v1/namespaces/default/services/api");
         assertThat(deleted.statusCode()).isEqualTo(200);
-        HttpResponse<String> gone = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/namespaces/default/services/api")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> gone = http.get("/api/v1/namespaces/default/services/api");
         assertThat(gone.statusCode()).isEqualTo(404);
         assertThat(Json.readTree(gone.body().getBytes()).path("message").asText()).isEqualTo("services \"api\" not found");
     }

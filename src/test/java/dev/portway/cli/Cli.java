@@ -16,11 +16,28 @@ final class Cli {
     }
 
     private final Clock clock;
-    private final String server;
+    private final String kubeconfig;
 
-    Cli(Clock clock, String server) {
+    /** A CLI whose commands use {@code kubeconfig} (null: none, for offline commands). */
+    Cli(Clock clock, String kubeconfig) {
         this.clock = clock;
-        this.server = server;
+        this.kubeconfig = kubeconfig;
+    }
+
+    /** A CLI of a running local cluster, through a kubeconfig written as {@code portway up} writes it. */
+    Cli(Clock clock, dev.portway.runtime.LocalCluster cluster) {
+        this(clock, kubeconfigOf(cluster));
+    }
+
+    /** Writes the cluster's kubeconfig into its state directory (as {@code portway up} does) and returns its path. */
+    static String kubeconfigOf(dev.portway.runtime.LocalCluster cluster) {
+        java.nio.file.Path file = cluster.stateDir().resolve("kubeconfig");
+        try {
+            Kubeconfig.write(file, cluster.adminUrl(), cluster.credentials(), true);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return file.toString();
     }
 
     Result run(String... args) {
@@ -35,11 +52,11 @@ final class Cli {
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         String[] full = args;
-        if (server != null && args.length > 0 && !args[0].equals("validate")) {
+        if (kubeconfig != null && args.length > 0 && !args[0].equals("validate")) {
             full = new String[args.length + 2];
             System.arraycopy(args, 0, full, 0, args.length);
-            full[args.length] = "--server";
-            full[args.length + 1] = server;
+            full[args.length] = "--kubeconfig";
+            full[args.length + 1] = kubeconfig;
         }
         int code = cl.execute(full);
         return new Result(code, out.toString(), err.toString());

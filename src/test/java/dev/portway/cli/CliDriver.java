@@ -11,8 +11,8 @@ public final class CliDriver {
 
     private final Cli cli;
 
-    public CliDriver(Clock clock, String server) {
-        this.cli = new Cli(clock, server);
+    public CliDriver(Clock clock, dev.portway.runtime.LocalCluster cluster) {
+        this.cli = new Cli(clock, cluster);
     }
 
     public Result run(String... args) {

@@ -29,7 +29,7 @@ class GetCommandTest {
     static void start() throws Exception {
         ClusterConfig config = ClusterConfig.local().withClock(Clock.fixed(CREATED, ZoneOffset.UTC));
         cluster = new LocalCluster(LocalClusterOptions.defaults().withClusterConfig(config)).start();
-        cli = new Cli(Clock.fixed(NOW, ZoneOffset.UTC), cluster.adminUrl());
+        cli = new Cli(Clock.fixed(NOW, ZoneOffset.UTC), cluster);
         Cli.Result applied = cli.runWithInput("""
                 apiVersion: v1
                 kind: Service
@@ -177,9 +177,9 @@ class GetCommandTest {
 
     @Test
     void withoutAServerTheCliSaysSo() {
-        Cli.Result r = new Cli(Clock.systemUTC(), "http://127.0.0.1:1").run("get", "svc");
+        Cli.Result r = cli.run("get", "svc", "--server", "https://127.0.0.1:1");
         assertThat(r.exitCode()).isEqualTo(1);
-        assertThat(r.err()).isEqualTo("error: no Portway server at http://127.0.0.1:1 (connection refused); "
-                + "start one with \"portway up\" or point --server at a running one\n");
+        assertThat(r.err()).isEqualTo("error: no Portway server at https://127.0.0.1:1 (connection refused); "
+                + "start one with \"portway up\", or choose another with --kubeconfig or --context\n");
     }
 }

@@ -24,7 +24,7 @@ class LogsAndScaleTest {
     static void start() throws InterruptedException {
         cluster = new TestCluster(LocalClusterOptions.defaults()
                 .withKubelet(KubeletOptions.defaults().withBackoff(Duration.ofMillis(100), Duration.ofSeconds(1)).withLogLimits(2048, 2)));
-        cli = new Cli(Clock.systemUTC(), cluster.local().adminUrl());
+        cli = new Cli(Clock.systemUTC(), cluster.local());
     }
 
     @AfterAll

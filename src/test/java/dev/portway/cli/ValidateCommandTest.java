@@ -11,7 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code portway validate}: offline, exit 0 when every object is valid and 1 otherwise, with the API server's messages. */
 class ValidateCommandTest {
 
-    private final Cli cli = new Cli(Clock.systemUTC(), null);
+    private final Cli cli = new Cli(Clock.systemUTC(), (String) null);
 
     @Test
     void validManifestsExitZero(@TempDir Path dir) throws Exception {

@@ -80,7 +80,7 @@ class BuiltInExampleTest {
 
     @Test
     void getSvcShowsTheRealAddresses() {
-        CliDriver cli = new CliDriver(Clock.systemUTC(), cluster.local().adminUrl());
+        CliDriver cli = new CliDriver(Clock.systemUTC(), cluster.local());
         String out = cli.run("get", "svc").out();
         assertThat(out).containsPattern("my-service +NodePort +" + cluster.clusterIp("my-service").replace(".", "\\.")
                 + " +<none> +80:30007/TCP");
@@ -94,9 +94,7 @@ class BuiltInExampleTest {
     @Test
     void theMetricsCountTheConnections() throws Exception {
         Net.get("127.0.10.1", 30007, "/");
-        var response = java.net.http.HttpClient.newHttpClient().send(
-                java.net.http.HttpRequest.newBuilder(java.net.URI.create(cluster.local().adminUrl() + "/metrics")).build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString());
+        var response = new dev.portway.testing.AdminHttp(cluster.local()).get("/metrics");
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.body())
                 .contains("portway_listener_connections_total{listener=\"tcp/127.0.10.1:30007\",role=\"node_port\",service=\"default/my-service\"}")

@@ -166,7 +166,7 @@ class EndpointChangesTest {
                 """ + TestCluster.echoDeployment("web", 2, null) + "---\n" + lb.formatted("first") + "---\n" + lb.formatted("second"));
         cluster.awaitReady("web", 2);
         assertThat(cluster.loadBalancerIp("first")).isEqualTo("127.3.9.1");
-        CliDriver cli = new CliDriver(Clock.systemUTC(), cluster.local().adminUrl());
+        CliDriver cli = new CliDriver(Clock.systemUTC(), cluster.local());
         assertThat(cli.run("get", "svc", "second").out()).containsPattern("second +LoadBalancer +[0-9.]+ +<pending> +80:");
         assertThat(cli.run("describe", "svc", "second").out())
                 .contains("AllocationFailed", "Failed to allocate IP for \"default/second\": no available IPs in pool one-address");

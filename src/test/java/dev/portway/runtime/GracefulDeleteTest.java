@@ -125,7 +125,7 @@ class GracefulDeleteTest {
             long deleted = System.nanoTime();
             cluster.delete(ResourceKind.POD, victim);
             assertThat(Pods.isTerminating(cluster.pod(victim))).isTrue();
-            assertThat(new dev.portway.cli.CliDriver(java.time.Clock.systemUTC(), cluster.local().adminUrl()).run("get", "pods").out())
+            assertThat(new dev.portway.cli.CliDriver(java.time.Clock.systemUTC(), cluster.local()).run("get", "pods").out())
                     .containsPattern(victim + " +1/1 +Terminating +0 ");
 
             // SIGTERM reached the process, which said so in its log

@@ -22,7 +22,7 @@ class InitContainersTest {
     @BeforeAll
     static void start() throws InterruptedException {
         cluster = new TestCluster();
-        cli = new CliDriver(Clock.systemUTC(), cluster.local().adminUrl());
+        cli = new CliDriver(Clock.systemUTC(), cluster.local());
     }
 
     @AfterAll

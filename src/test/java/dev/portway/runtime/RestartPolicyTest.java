@@ -75,7 +75,7 @@ class RestartPolicyTest {
                         && e.getMessage().startsWith("Back-off restarting failed container app in pod crash_default("));
         await().atMost(Duration.ofSeconds(5)).until(() -> "CrashLoopBackOff".equals(waitingReason("crash")));
         assertThat(getPods()).containsPattern("crash +0/1 +CrashLoopBackOff +\\d+ \\(\\d+s ago\\)");
-        String described = new CliDriver(java.time.Clock.systemUTC(), cluster.local().adminUrl()).run("describe", "pod", "crash").out();
+        String described = new CliDriver(java.time.Clock.systemUTC(), cluster.local()).run("describe", "pod", "crash").out();
         assertThat(described)
                 .containsPattern("(?m)^    State: +Waiting\n      Reason: +CrashLoopBackOff$")
                 .containsPattern("(?m)^    Last State: +Terminated\n      Reason: +Error\n      Exit Code: +1$")
@@ -159,6 +159,6 @@ class RestartPolicyTest {
     }
 
     private static String getPods() {
-        return new CliDriver(java.time.Clock.systemUTC(), cluster.local().adminUrl()).run("get", "pods").out();
+        return new CliDriver(java.time.Clock.systemUTC(), cluster.local()).run("get", "pods").out();
     }
 }

@@ -55,7 +55,25 @@ public final class ObjectDecoder {
         return decode(new Document(source, 1, tree, Map.of()));
     }
 
+    /**
+     * Decodes a request body as the API server does for {@code fieldValidation=Warn} or
+     * {@code Ignore}: unknown fields are dropped, each with a warning ({@code unknown field
+     * "spec.app"}); a value of the wrong type is still an error. {@code tree} is changed.
+     */
+    public static Result decodeLenient(JsonNode tree, String source) {
+        List<Decoded> objects = new ArrayList<>();
+        List<DecodeProblem> problems = new ArrayList<>();
+        Document doc = new Document(source, 1, tree, Map.of());
+        decodeInto(doc, tree, "", objects, problems, false);
+        return new Result(objects, problems);
+    }
+
     private static void decodeInto(Document doc, JsonNode tree, String path, List<Decoded> objects, List<DecodeProblem> problems) {
+        decodeInto(doc, tree, path, objects, problems, true);
+    }
+
+    private static void decodeInto(Document doc, JsonNode tree, String path, List<Decoded> objects, List<DecodeProblem> problems,
+                                   boolean strict) {
         if (!tree.isObject()) {
             problems.add(problem(doc, path, "expected an object with apiVersion and kind, found " + jsonType(tree), List.of()));
             return;
@@ -76,7 +94,7 @@ public final class ObjectDecoder {
             JsonNode items = tree.get("items");
             if (items != null && items.isArray()) {
                 for (int i = 0; i < items.size(); i++) {
-                    decodeInto(doc, items.get(i), join(path, "items") + "[" + i + "]", objects, problems);
+                    decodeInto(doc, items.get(i), join(path, "items") + "[" + i + "]", objects, problems, strict);
                 }
             }
             return;
@@ -97,7 +115,13 @@ public final class ObjectDecoder {
             problems.add(problem(doc, first.location, prefix + first.message, List.of()));
             return;
         }
-        if (!walker.unknown.isEmpty()) {
+        List<String> dropped = new ArrayList<>();
+        if (!strict) {
+            for (Unknown u : walker.unknown) {
+                u.parent.remove(u.name);
+                dropped.add("unknown field " + quote(u.path.toString()));
+            }
+        } else if (!walker.unknown.isEmpty()) {
             String fields = walker.unknown.stream().map(u -> "unknown field " + quote(u.path.toString()))
                     .collect(Collectors.joining(", "));
             List<String> hints = walker.unknown.stream().flatMap(u -> u.hints.stream()).toList();
@@ -111,7 +135,9 @@ public final class ObjectDecoder {
             problems.add(problem(doc, path, prefix + e.getOriginalMessage(), List.of()));
             return;
         }
-        objects.add(new Decoded(doc, path, resourceKind, object, warnings(resourceKind, tree)));
+        List<String> warnings = new ArrayList<>(dropped);
+        warnings.addAll(warnings(resourceKind, tree));
+        objects.add(new Decoded(doc, path, resourceKind, object, warnings));
     }
 
     private static List<String> unknownKindHints(String apiVersion, String kind) {
@@ -157,7 +183,7 @@ public final class ObjectDecoder {
         return path.isEmpty() ? name : path + "." + name;
     }
 
-    private record Unknown(FieldPath path, String location, List<String> hints) {
+    private record Unknown(FieldPath path, String location, List<String> hints, ObjectNode parent, String name) {
     }
 
     private record Mismatch(String location, String message) {
@@ -233,7 +259,7 @@ public final class ObjectDecoder {
                 FieldPath child = path == null ? FieldPath.of(name) : path.child(name);
                 JavaType propertyType = properties.get(name);
                 if (propertyType == null) {
-                    unknown.add(new Unknown(child, locationOf(child), hints(frame, name, e.getValue())));
+                    unknown.add(new Unknown(child, locationOf(child), hints(frame, name, e.getValue()), node, name));
                 } else {
                     String childGo = goPath.isEmpty() ? name : goPath + "." + name;
                     walk(e.getValue(), propertyType, child, frame, childGo, type.getRawClass());

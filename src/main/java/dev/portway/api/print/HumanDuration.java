@@ -1,14 +1,14 @@
-package dev.portway.cli;
+package dev.portway.api.print;
 
 import java.time.Duration;
 
 /** kubectl's AGE format ({@code k8s.io/apimachinery/pkg/util/duration.HumanDuration}). */
-final class HumanDuration {
+public final class HumanDuration {
 
     private HumanDuration() {
     }
 
-    static String format(Duration d) {
+    public static String format(Duration d) {
         long seconds = d.getSeconds();
         if (seconds < -1) {
             return "<invalid>";

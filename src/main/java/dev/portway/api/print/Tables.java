@@ -1,4 +1,4 @@
-package dev.portway.cli;
+package dev.portway.api.print;
 
 import dev.portway.api.ResourceKind;
 import dev.portway.api.Selectors;
@@ -33,50 +33,181 @@ import java.util.Map;
 import java.util.TreeSet;
 
 /**
- * The table columns and cells {@code kubectl get} prints for each kind
- * ({@code pkg/printers/internalversion/printers.go}), cell for cell.
+ * The table columns and cells the API server serves for each kind ({@code kubectl get}, and
+ * server-side printing: {@code Accept: application/json;as=Table;v=v1;g=meta.k8s.io}), as
+ * kube-apiserver's {@code pkg/printers/internalversion/printers.go} defines them, cell for cell.
+ * Portway's own {@code get} prints from the same columns, so the two cannot disagree.
+ *
+ * <p>Cells are computed as the API server does for tables (its {@code Wide} option on: nothing
+ * is clipped); which columns a client shows is up to their {@link Column#priority()}: 0 always,
+ * 1 with {@code -o wide}.
  */
-final class Tables {
+public final class Tables {
 
-    private static final int LOAD_BALANCER_WIDTH = 16;
+    /**
+     * A column as a {@code meta.k8s.io/v1} {@code TableColumnDefinition}.
+     *
+     * @param name     as the API server names it ({@code Cluster-IP}); kubectl prints it upper-cased
+     * @param type     {@code string}, {@code integer}, {@code boolean}, ...
+     * @param format   {@code name} for the object name column, else empty
+     * @param priority 0: always shown; 1: only with {@code -o wide}
+     */
+    public record Column(String name, String type, String format, String description, int priority) {
+
+        /** The header kubectl prints: the name upper-cased. */
+        public String header() {
+            return name.toUpperCase(java.util.Locale.ROOT);
+        }
+    }
+
+    private static final String NAME_DOC = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
+    private static final String AGE_DOC = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.";
+
+    private static Column name() {
+        return new Column("Name", "string", "name", NAME_DOC, 0);
+    }
+
+    private static Column age() {
+        return new Column("Age", "string", "", AGE_DOC, 0);
+    }
+
+    private static Column col(String name, String type, String description) {
+        return new Column(name, type, "", description, 0);
+    }
+
+    private static Column wide(String name, String type, String description) {
+        return new Column(name, type, "", description, 1);
+    }
+
+    private static final java.util.Map<ResourceKind, List<Column>> COLUMNS = new java.util.EnumMap<>(ResourceKind.class);
+
+    static {
+        COLUMNS.put(ResourceKind.SERVICE, List.of(name(),
+                col("Type", "string", "type determines how the Service is exposed."),
+                col("Cluster-IP", "string", "clusterIP is the IP address of the service."),
+                col("External-IP", "string", "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service."),
+                col("Port(s)", "string", "The list of ports that are exposed by this service."),
+                age(),
+                wide("Selector", "string", "Route service traffic to pods with label keys and values matching this selector.")));
+        COLUMNS.put(ResourceKind.POD, List.of(name(),
+                col("Ready", "string", "The aggregate readiness state of this pod for accepting traffic."),
+                col("Status", "string", "The aggregate status of the containers in this pod."),
+                col("Restarts", "string", "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
+                age(),
+                wide("IP", "string", "podIP address allocated to the pod."),
+                wide("Node", "string", "NodeName indicates in which node this pod is scheduled."),
+                wide("Nominated Node", "string", "nominatedNodeName is set only when this pod preempts other pods on the node."),
+                wide("Readiness Gates", "string", "If specified, all readiness gates will be evaluated for pod readiness.")));
+        COLUMNS.put(ResourceKind.DEPLOYMENT, List.of(name(),
+                col("Ready", "string", "Number of the pod with ready state"),
+                col("Up-to-date", "integer", "Total number of non-terminating pods targeted by this deployment that have the desired template spec."),
+                col("Available", "integer", "Total number of available non-terminating pods (ready for at least minReadySeconds) targeted by this deployment."),
+                age(),
+                wide("Containers", "string", "Names of each container in the template."),
+                wide("Images", "string", "Images referenced by each container in the template."),
+                wide("Selector", "string", "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.")));
+        COLUMNS.put(ResourceKind.REPLICA_SET, List.of(name(),
+                col("Desired", "integer", "Replicas is the number of desired pods."),
+                col("Current", "integer", "Replicas is the most recently observed number of non-terminating pods."),
+                col("Ready", "integer", "The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition."),
+                age(),
+                wide("Containers", "string", "Names of each container in the template."),
+                wide("Images", "string", "Images referenced by each container in the template."),
+                wide("Selector", "string", "Selector is a label query over pods that should match the replica count.")));
+        COLUMNS.put(ResourceKind.NODE, List.of(name(),
+                col("Status", "string", "The status of the node"),
+                col("Roles", "string", "The roles of the node"),
+                age(),
+                col("Version", "string", "Kubelet Version reported by the node."),
+                wide("Internal-IP", "string", "List of addresses reachable to the node."),
+                wide("External-IP", "string", "List of addresses reachable to the node."),
+                wide("OS-Image", "string", "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy))."),
+                wide("Kernel-Version", "string", "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64)."),
+                wide("Container-Runtime", "string", "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).")));
+        COLUMNS.put(ResourceKind.ENDPOINT_SLICE, List.of(name(),
+                col("AddressType", "string", "addressType specifies the type of address carried by this EndpointSlice."),
+                col("Ports", "string", "ports specifies the list of network ports exposed by each endpoint in this slice."),
+                col("Endpoints", "string", "endpoints is a list of unique endpoints in this slice."),
+                age()));
+        COLUMNS.put(ResourceKind.NAMESPACE, List.of(name(), col("Status", "string", "The status of the namespace"), age()));
+        COLUMNS.put(ResourceKind.CONFIG_MAP, List.of(name(),
+                col("Data", "integer", "Data contains the configuration data."), age()));
+        COLUMNS.put(ResourceKind.SECRET, List.of(name(),
+                col("Type", "string", "Used to facilitate programmatic handling of secret data."),
+                col("Data", "integer", "Data contains the secret data."), age()));
+        COLUMNS.put(ResourceKind.EVENT, List.of(
+                col("Last Seen", "string", "The time at which the most recent occurrence of this event was recorded."),
+                col("Type", "string", "Type of this event (Normal, Warning), new types could be added in the future"),
+                col("Reason", "string", "This should be a short, machine understandable string that gives the reason for the transition into the object's current status."),
+                col("Object", "string", "The object that this event is about."),
+                wide("Subobject", "string", "If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2]."),
+                wide("Source", "string", "The component reporting this event. Should be a short machine understandable string."),
+                col("Message", "string", "A human-readable description of the status of this operation."),
+                wide("First Seen", "string", "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)"),
+                wide("Count", "string", "The number of times this event has occurred."),
+                new Column("Name", "string", "name", NAME_DOC, 1)));
+        // MetalLB's CRDs: their additionalPrinterColumns, then Age as the API server adds it
+        COLUMNS.put(ResourceKind.IP_ADDRESS_POOL, List.of(name(),
+                col("Auto Assign", "boolean", ""), col("Avoid Buggy IPs", "boolean", ""), col("Addresses", "string", ""), age(),
+                wide("Assigned", "string", ""), wide("Available", "string", "")));
+        COLUMNS.put(ResourceKind.L2_ADVERTISEMENT, List.of(name(), col("IPAddressPools", "string", ""), age()));
+    }
 
     private final Clock clock;
-    private final boolean wide;
 
-    Tables(Clock clock, boolean wide) {
+    public Tables(Clock clock) {
         this.clock = clock;
-        this.wide = wide;
     }
 
-    List<String> headers(ResourceKind kind) {
-        List<String> h = new ArrayList<>(switch (kind) {
-            case SERVICE -> List.of("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE");
-            case POD -> List.of("NAME", "READY", "STATUS", "RESTARTS", "AGE");
-            case DEPLOYMENT -> List.of("NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE");
-            case REPLICA_SET -> List.of("NAME", "DESIRED", "CURRENT", "READY", "AGE");
-            case NODE -> List.of("NAME", "STATUS", "ROLES", "AGE", "VERSION");
-            case ENDPOINT_SLICE -> List.of("NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE");
-            case NAMESPACE -> List.of("NAME", "STATUS", "AGE");
-            case CONFIG_MAP -> List.of("NAME", "DATA", "AGE");
-            case SECRET -> List.of("NAME", "TYPE", "DATA", "AGE");
-            case EVENT -> List.of("LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE");
-            case IP_ADDRESS_POOL -> List.of("NAME", "AUTO ASSIGN", "AVOID BUGGY IPS", "ADDRESSES", "AGE");
-            case L2_ADVERTISEMENT -> List.of("NAME", "IPADDRESSPOOLS", "AGE");
-        });
-        if (wide) {
-            h.addAll(switch (kind) {
-                case SERVICE -> List.of("SELECTOR");
-                case POD -> List.of("IP", "NODE", "NOMINATED NODE", "READINESS GATES");
-                case DEPLOYMENT, REPLICA_SET -> List.of("CONTAINERS", "IMAGES", "SELECTOR");
-                case NODE -> List.of("INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME");
-                case IP_ADDRESS_POOL -> List.of("ASSIGNED", "AVAILABLE");
-                default -> List.of();
+    /** The columns of a kind, wide ones included. */
+    public static List<Column> columns(ResourceKind kind) {
+        return COLUMNS.getOrDefault(kind, List.of(name(), age()));
+    }
+
+    /** The headers kubectl prints for a kind, with or without {@code -o wide}. */
+    public static List<String> headers(ResourceKind kind, boolean wide) {
+        return columns(kind).stream().filter(c -> wide || c.priority() == 0).map(Column::header).toList();
+    }
+
+    /** The cells of an object's row as the API server computes them: strings, longs and booleans, one per column. */
+    public List<Object> cells(HasMetadata o) {
+        List<String> text = row(o);
+        List<Column> columns = columns(ResourceKind.of(o));
+        List<Object> cells = new ArrayList<>(text.size());
+        for (int i = 0; i < text.size(); i++) {
+            String type = i < columns.size() ? columns.get(i).type() : "string";
+            String t = text.get(i);
+            cells.add(switch (type) {
+                case "integer" -> parseLongOr(t);
+                case "boolean" -> "true".equals(t) ? Boolean.TRUE : "false".equals(t) ? (Object) Boolean.FALSE : t;
+                default -> t;
             });
         }
-        return h;
+        return cells;
     }
 
-    List<String> row(HasMetadata o) {
+    private static Object parseLongOr(String t) {
+        try {
+            return Long.parseLong(t);
+        } catch (NumberFormatException e) {
+            return t;
+        }
+    }
+
+    /** The cells as kubectl prints them, with or without {@code -o wide}. */
+    public List<String> printed(HasMetadata o, boolean wide) {
+        List<String> text = row(o);
+        List<Column> columns = columns(ResourceKind.of(o));
+        List<String> shown = new ArrayList<>();
+        for (int i = 0; i < text.size(); i++) {
+            if (wide || i >= columns.size() || columns.get(i).priority() == 0) {
+                shown.add(text.get(i));
+            }
+        }
+        return shown;
+    }
+
+    private List<String> row(HasMetadata o) {
         return switch (o) {
             case Service s -> service(s);
             case Pod p -> pod(p);
@@ -89,14 +220,41 @@ final class Tables {
             case ConfigMap cm -> List.of(cm.getMetadata().getName(),
                     Integer.toString(size(cm.getData()) + size(cm.getBinaryData())), age(o));
             case Secret s -> List.of(s.getMetadata().getName(), nz(s.getType()), Integer.toString(size(s.getData())), age(o));
-            case Event e -> List.of(e.getLastTimestamp() == null ? "<unknown>" : since(e.getLastTimestamp()), nz(e.getType()),
-                    nz(e.getReason()), e.getInvolvedObject().getKind().toLowerCase() + "/" + e.getInvolvedObject().getName(),
-                    nz(e.getMessage()).strip());
+            case Event e -> event(e);
             case IPAddressPool p -> pool(p);
             case dev.portway.api.metallb.L2Advertisement ad -> List.of(ad.getMetadata().getName(),
                     ad.getSpec() == null || ad.getSpec().getIpAddressPools().isEmpty() ? "" : "[\"" + String.join("\",\"", ad.getSpec().getIpAddressPools()) + "\"]", age(ad));
             default -> List.of(o.getMetadata().getName(), age(o));
         };
+    }
+
+    private List<String> event(Event e) {
+        String first = e.getFirstTimestamp() == null || e.getFirstTimestamp().isEmpty()
+                ? (e.getEventTime() == null || e.getEventTime().getTime() == null ? "<unknown>" : since(e.getEventTime().getTime()))
+                : since(e.getFirstTimestamp());
+        String last = e.getLastTimestamp() == null || e.getLastTimestamp().isEmpty() ? first : since(e.getLastTimestamp());
+        int count = e.getCount() == null || e.getCount() == 0 ? 1 : e.getCount();
+        if (e.getSeries() != null) {
+            last = e.getSeries().getLastObservedTime() == null ? "<unknown>" : since(e.getSeries().getLastObservedTime().getTime());
+            count = e.getSeries().getCount() == null ? count : e.getSeries().getCount();
+        }
+        var involved = e.getInvolvedObject();
+        String kind = involved == null ? "" : nz(involved.getKind()).toLowerCase(java.util.Locale.ROOT);
+        String target = involved != null && !nz(involved.getName()).isEmpty() ? kind + "/" + involved.getName() : kind;
+        return List.of(last, nz(e.getType()), nz(e.getReason()), target, involved == null ? "" : nz(involved.getFieldPath()),
+                source(e), nz(e.getMessage()).strip(), first, Integer.toString(count), e.getMetadata().getName());
+    }
+
+    /** {@code formatEventSource}: "component, host", or the reporting controller and instance. */
+    private static String source(Event e) {
+        var s = e.getSource();
+        String component = s == null ? "" : nz(s.getComponent());
+        String host = s == null ? "" : nz(s.getHost());
+        if (component.isEmpty()) {
+            component = nz(e.getReportingComponent());
+            host = nz(e.getReportingInstance());
+        }
+        return host.isEmpty() ? component : component + ", " + host;
     }
 
     private List<String> service(Service s) {
@@ -115,7 +273,7 @@ final class Tables {
         }
         List<String> row = new ArrayList<>(List.of(s.getMetadata().getName(), nz(spec.getType()), clusterIp, externalIp(s),
                 ports.isEmpty() ? "<none>" : ports.toString(), age(s)));
-        if (wide) {
+        {
             row.add(spec.getSelector() == null || spec.getSelector().isEmpty() ? "<none>" : Selectors.format(spec.getSelector()));
         }
         return row;
@@ -140,9 +298,6 @@ final class Tables {
                     }
                 }
                 String lb = String.join(",", ingress);
-                if (!wide && lb.length() > LOAD_BALANCER_WIDTH) {
-                    lb = lb.substring(0, LOAD_BALANCER_WIDTH - 3) + "...";
-                }
                 if (!externalIps.isEmpty()) {
                     List<String> all = new ArrayList<>();
                     if (!lb.isEmpty()) {
@@ -234,13 +389,14 @@ final class Tables {
             restartsText = restarts + " (" + HumanDuration.format(Duration.between(lastRestart, clock.instant())) + " ago)";
         }
         List<String> row = new ArrayList<>(List.of(pod.getMetadata().getName(), ready + "/" + total, reason, restartsText, age(pod)));
-        if (wide) {
+        {
             String ip = pod.getStatus() == null || pod.getStatus().getPodIPs() == null || pod.getStatus().getPodIPs().isEmpty()
                     ? "<none>" : pod.getStatus().getPodIPs().getFirst().getIp();
             String node = pod.getSpec().getNodeName() == null || pod.getSpec().getNodeName().isEmpty() ? "<none>" : pod.getSpec().getNodeName();
             String nominated = pod.getStatus() == null || nz(pod.getStatus().getNominatedNodeName()).isEmpty()
                     ? "<none>" : pod.getStatus().getNominatedNodeName();
-            row.addAll(List.of(ip, node, nominated, "<none>"));
+            var gates = pod.getSpec().getReadinessGates();
+            row.addAll(List.of(ip, node, nominated, gates == null || gates.isEmpty() ? "<none>" : readinessGates(pod)));
         }
         return row;
     }
@@ -264,7 +420,7 @@ final class Tables {
         int available = status == null || status.getAvailableReplicas() == null ? 0 : status.getAvailableReplicas();
         List<String> row = new ArrayList<>(List.of(d.getMetadata().getName(), readyReplicas + "/" + desired,
                 Integer.toString(updated), Integer.toString(available), age(d)));
-        if (wide) {
+        {
             row.addAll(containerCells(d.getSpec().getTemplate().getSpec().getContainers()));
             row.add(Selectors.format(d.getSpec().getSelector()));
         }
@@ -277,7 +433,7 @@ final class Tables {
                 Integer.toString(rs.getSpec().getReplicas() == null ? 0 : rs.getSpec().getReplicas()),
                 Integer.toString(status == null || status.getReplicas() == null ? 0 : status.getReplicas()),
                 Integer.toString(status == null || status.getReadyReplicas() == null ? 0 : status.getReadyReplicas()), age(rs)));
-        if (wide) {
+        {
             row.addAll(containerCells(rs.getSpec().getTemplate().getSpec().getContainers()));
             String selector = Selectors.format(rs.getSpec().getSelector());
             row.add(selector.isEmpty() ? "<none>" : selector);
@@ -322,7 +478,7 @@ final class Tables {
         var info = n.getStatus() == null ? null : n.getStatus().getNodeInfo();
         List<String> row = new ArrayList<>(List.of(n.getMetadata().getName(), String.join(",", status),
                 roles.isEmpty() ? "<none>" : String.join(",", roles), age(n), info == null ? "" : nz(info.getKubeletVersion())));
-        if (wide) {
+        {
             row.add(nodeAddress(n, "InternalIP"));
             row.add(nodeAddress(n, "ExternalIP"));
             row.add(info == null || nz(info.getOsImage()).isEmpty() ? "<unknown>" : info.getOsImage());
@@ -380,7 +536,7 @@ final class Tables {
                 Boolean.toString(spec == null || !Boolean.FALSE.equals(spec.getAutoAssign())),
                 Boolean.toString(spec != null && Boolean.TRUE.equals(spec.getAvoidBuggyIPs())),
                 spec == null ? "" : "[\"" + String.join("\",\"", spec.getAddresses()) + "\"]", age(p)));
-        if (wide) {
+        {
             var status = p.getStatus();
             row.add(status == null || status.getAssignedIPv4() == null ? "0" : status.getAssignedIPv4().toString());
             row.add(status == null || status.getAvailableIPv4() == null ? "0" : status.getAvailableIPv4().toString());
@@ -388,7 +544,7 @@ final class Tables {
         return row;
     }
 
-    String age(HasMetadata o) {
+    public String age(HasMetadata o) {
         String ts = o.getMetadata().getCreationTimestamp();
         return ts == null || ts.isEmpty() ? "<unknown>" : since(ts);
     }
@@ -396,6 +552,20 @@ final class Tables {
     private String since(String timestamp) {
         Instant t = Times.parse(timestamp);
         return t == null ? "<unknown>" : HumanDuration.format(Duration.between(t, clock.instant()));
+    }
+
+    /** {@code N/M}: how many of the pod's readiness gates have their condition True. */
+    private static String readinessGates(Pod pod) {
+        var gates = pod.getSpec().getReadinessGates();
+        int ok = 0;
+        for (var g : gates) {
+            boolean met = pod.getStatus() != null && list(pod.getStatus().getConditions()).stream()
+                    .anyMatch(c -> g.getConditionType().equals(c.getType()) && "True".equals(c.getStatus()));
+            if (met) {
+                ok++;
+            }
+        }
+        return ok + "/" + gates.size();
     }
 
     private static int size(Map<?, ?> m) {

@@ -1,0 +1,280 @@
+package dev.portway.admin;
+
+import dev.portway.admin.auth.AdminCredentials;
+import io.fabric8.kubernetes.api.model.Status;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.AttributeKey;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.Locale;
+import java.util.Set;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.security.auth.x500.X500Principal;
+
+/**
+ * Decides, from a request's head alone, whether it may go on: before its body is read, so a
+ * refused request costs no buffering. In order:
+ * <ol>
+ * <li>{@code Host} must name this server (an IP literal it listens on, {@code localhost}): a
+ *     page on another domain that re-binds its DNS name to 127.0.0.1 sends its own name and is
+ *     refused (403).</li>
+ * <li>An {@code Origin} header means a browser made the request on a page's behalf; only origins
+ *     explicitly allowed pass (none by default), so no web page can drive the API (403).</li>
+ * <li>Authentication, as kube-apiserver's: the bearer token or a client certificate signed by the
+ *     CA. A wrong token is refused even where anonymous access is allowed; without
+ *     credentials only health and version GETs pass (401).</li>
+ * <li>A write must say it is JSON, YAML or a Kubernetes patch (415): a form post or
+ *     {@code text/plain}, which a browser may send cross-site with no preflight, never is.</li>
+ * <li>A body over the limit is refused from its Content-Length or as it streams (413).</li>
+ * </ol>
+ * A refused request gets a Kubernetes {@code Status}, its body is discarded, and the connection
+ * closes. Nothing of the credentials is echoed. The authenticated user rides on {@link #USER}.
+ */
+final class RequestGate extends ChannelInboundHandlerAdapter {
+
+    /** The user the current request authenticated as ({@code system:anonymous} for anonymous). */
+    static final AttributeKey<String> USER = AttributeKey.valueOf("portway.admin.user");
+    static final String ANONYMOUS = "system:anonymous";
+
+    /** A refused request's body up to this size is read and dropped before closing; a bigger one is cut off. */
+    private static final long DRAIN_LIMIT = 256 * 1024;
+    private static final Set<String> ANONYMOUS_PATHS = Set.of("/healthz", "/livez", "/readyz", "/version");
+    private static final Set<String> WRITE_TYPES = Set.of("application/json", "application/yaml");
+    private static final Set<String> PATCH_TYPES = Set.of("application/json-patch+json", "application/merge-patch+json",
+            "application/strategic-merge-patch+json", "application/apply-patch+yaml");
+
+    private final AdminServer.Options options;
+    private final InetSocketAddress local;
+    private final SslHandler tls;
+    private boolean discarding;
+    private long limit;
+    private long received;
+    private boolean passing;
+
+    RequestGate(AdminServer.Options options, InetSocketAddress local, SslHandler tls) {
+        this.options = options;
+        this.local = local;
+        this.tls = tls;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpRequest request) {
+            discarding = false;
+            passing = false;
+            received = 0;
+            Status refusal = check(ctx, request);
+            if (refusal != null) {
+                long length = HttpUtil.getContentLength(request, HttpUtil.isTransferEncodingChunked(request) ? Long.MAX_VALUE : 0L);
+                refuse(ctx, refusal, msg, length <= DRAIN_LIMIT);
+                return;
+            }
+            passing = true;
+        }
+        if (discarding) {
+            ReferenceCountUtil.release(msg);
+            if (msg instanceof LastHttpContent) {
+                discarding = false;
+                ctx.close();
+            }
+            return;
+        }
+        if (passing && msg instanceof HttpContent content) {
+            received += content.content().readableBytes();
+            if (received > limit) {
+                passing = false;
+                refuse(ctx, Statuses.tooLarge(limit), msg, false);
+                return;
+            }
+        }
+        if (msg instanceof LastHttpContent) {
+            passing = false;
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    private Status check(ChannelHandlerContext ctx, HttpRequest request) {
+        if (request.decoderResult().isFailure()) {
+            return Statuses.badRequest("the request could not be parsed as HTTP/1.1");
+        }
+        String host = request.headers().get(HttpHeaderNames.HOST);
+        if (host == null || !isOwnHost(host)) {
+            return Statuses.forbidden("the request's Host header does not name this server (requests through other host names are refused)");
+        }
+        String origin = request.headers().get(HttpHeaderNames.ORIGIN);
+        if (origin != null && !options.allowedOrigins().contains(origin)) {
+            return Statuses.forbidden("cross-origin requests are refused (the Origin is not an allowed origin)");
+        }
+        String path = new QueryStringDecoder(request.uri()).path();
+        String user = authenticate(request);
+        if (user == null) {
+            return Statuses.unauthorized();
+        }
+        if (user.equals(ANONYMOUS) && !(isRead(request.method()) && isAnonymousPath(path))) {
+            return Statuses.unauthorized();
+        }
+        ctx.channel().attr(USER).set(user);
+        HttpMethod method = request.method();
+        boolean write = method.equals(HttpMethod.POST) || method.equals(HttpMethod.PUT) || method.equals(HttpMethod.PATCH);
+        if (write) {
+            String type = mediaType(request.headers().get(HttpHeaderNames.CONTENT_TYPE));
+            boolean ok = method.equals(HttpMethod.PATCH) ? PATCH_TYPES.contains(type) : WRITE_TYPES.contains(type);
+            if (!ok) {
+                return method.equals(HttpMethod.PATCH) ? Statuses.unsupportedPatch(type)
+                        : Statuses.unsupportedMediaType(type);
+            }
+        }
+        limit = path.equals(ApiHandler.APPLY_PATH) ? options.maxApplyBody() : options.maxBody();
+        if (HttpUtil.getContentLength(request, -1L) > limit) {
+            return Statuses.tooLarge(limit);
+        }
+        return null;
+    }
+
+    private static boolean isRead(HttpMethod m) {
+        return m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD);
+    }
+
+    private static boolean isAnonymousPath(String path) {
+        if (ANONYMOUS_PATHS.contains(path)) {
+            return true;
+        }
+        return path.startsWith("/healthz/") || path.startsWith("/livez/") || path.startsWith("/readyz/");
+    }
+
+    /** The user, {@link #ANONYMOUS} without credentials, or null for credentials that do not check out. */
+    private String authenticate(HttpRequest request) {
+        String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
+        if (authorization != null) {
+            String a = authorization.strip();
+            if (a.regionMatches(true, 0, "Bearer ", 0, 7) && options.credentials().isToken(a.substring(7).strip())) {
+                return AdminCredentials.ADMIN_USER;
+            }
+            return null; // a wrong token is refused, never downgraded to anonymous
+        }
+        String fromCert = clientCertificateUser();
+        return fromCert != null ? fromCert : ANONYMOUS;
+    }
+
+    /** The CN of a verified client certificate (the TLS layer checked it chains to the CA), or null. */
+    private String clientCertificateUser() {
+        try {
+            Certificate[] chain = tls.engine().getSession().getPeerCertificates();
+            if (chain.length > 0 && chain[0] instanceof X509Certificate cert) {
+                cert.verify(options.credentials().ca().cert().getPublicKey());
+                String dn = cert.getSubjectX500Principal().getName(X500Principal.RFC2253);
+                for (String part : dn.split(",")) {
+                    if (part.startsWith("CN=")) {
+                        return part.substring(3);
+                    }
+                }
+            }
+        } catch (SSLPeerUnverifiedException e) {
+            return null;
+        } catch (Exception e) {
+            return null;
+        }
+        return null;
+    }
+
+    /** Whether {@code host} (a Host header: name or IP, optional port) is this server. */
+    private boolean isOwnHost(String hostHeader) {
+        String h = hostHeader.strip();
+        int port = 443;
+        String name;
+        if (h.startsWith("[")) {
+            int end = h.indexOf(']');
+            if (end < 0) {
+                return false;
+            }
+            name = h.substring(1, end);
+            String rest = h.substring(end + 1);
+            if (rest.startsWith(":")) {
+                port = parsePort(rest.substring(1));
+            } else if (!rest.isEmpty()) {
+                return false;
+            }
+        } else {
+            int colon = h.lastIndexOf(':');
+            if (colon >= 0 && h.indexOf(':') == colon) {
+                name = h.substring(0, colon);
+                port = parsePort(h.substring(colon + 1));
+            } else if (colon < 0) {
+                name = h;
+            } else {
+                return false;
+            }
+        }
+        if (port != local.getPort()) {
+            return false;
+        }
+        name = name.toLowerCase(Locale.ROOT);
+        InetAddress bound = local.getAddress();
+        if (name.equals("localhost")) {
+            return bound.isLoopbackAddress() || bound.isAnyLocalAddress();
+        }
+        if (!isIpLiteral(name)) {
+            return false;
+        }
+        try {
+            InetAddress asked = InetAddress.getByName(name);
+            if (bound.isAnyLocalAddress()) {
+                return true;
+            }
+            return asked.equals(bound) || (bound.isLoopbackAddress() && asked.isLoopbackAddress());
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
+    private static boolean isIpLiteral(String s) {
+        return !s.isEmpty() && (s.indexOf(':') >= 0 || s.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9')));
+    }
+
+    private static int parsePort(String s) {
+        try {
+            return Integer.parseInt(s);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** {@code application/json} from {@code application/json; charset=utf-8}. */
+    static String mediaType(String contentType) {
+        if (contentType == null) {
+            return "";
+        }
+        int semi = contentType.indexOf(';');
+        return (semi < 0 ? contentType : contentType.substring(0, semi)).strip().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Answers, then closes the connection: at once, or, when the rest of the request is small
+     * ({@code drain}), once it has been read and dropped, so a client still sending a short body
+     * gets to read the answer (Go's HTTP server drains 256 KiB the same way).
+     */
+    private void refuse(ChannelHandlerContext ctx, Status status, Object msg, boolean drain) {
+        boolean last = msg instanceof LastHttpContent;
+        ReferenceCountUtil.release(msg);
+        var written = ctx.writeAndFlush(HttpResponses.toFull(HttpResponses.status(status), false));
+        if (last || !drain) {
+            discarding = false;
+            written.addListener(ChannelFutureListener.CLOSE);
+        } else {
+            discarding = true;
+        }
+    }
+}

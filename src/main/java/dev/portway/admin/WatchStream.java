@@ -1,0 +1,254 @@
+package dev.portway.admin;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.portway.api.FieldSelector;
+import dev.portway.api.Json;
+import dev.portway.api.ResourceKind;
+import dev.portway.api.Selectors;
+import dev.portway.api.print.Tables;
+import dev.portway.store.Store;
+import dev.portway.store.WatchEvent;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * One Kubernetes watch ({@code GET ...?watch=true}): a chunked response of JSON lines
+ * {@code {"type":"ADDED","object":{...}}}, as kube-apiserver streams them.
+ *
+ * <ul>
+ * <li>Without a resourceVersion (or with "0") it starts with an ADDED event for every object
+ *     that exists, then follows changes; with one, it replays the changes after it from the
+ *     store's history. A version older than the history gets an ERROR event carrying a 410
+ *     {@code Expired} Status ("too old resource version"), as the API server's watch cache sends
+ *     it, and the stream ends: the client lists again.</li>
+ * <li>Label and field selectors apply to the object before and after each change: an object that
+ *     comes into the selection is ADDED, one that leaves it DELETED.</li>
+ * <li>{@code allowWatchBookmarks=true}: a BOOKMARK with the latest resourceVersion every
+ *     {@link #BOOKMARK_EVERY}, and when the watch times out.</li>
+ * <li>{@code timeoutSeconds} ends the stream (default and maximum 30 minutes); the connection stays open for the next request.</li>
+ * </ul>
+ *
+ * <p>Threads: changes arrive on the control thread, which only filters them and hands them to
+ * the connection's event loop; everything else (encoding, writing, timers) happens there. A
+ * client that reads too slowly for {@link #MAX_PENDING} events to drain is cut off, and
+ * re-lists, as a watch cache cuts off a slow watcher.
+ */
+final class WatchStream {
+
+    static final Duration BOOKMARK_EVERY = Duration.ofSeconds(60);
+    static final Duration MAX_TIMEOUT = Duration.ofMinutes(30);
+    private static final int MAX_PENDING = 10_000;
+
+    private final ChannelHandlerContext ctx;
+    private final Store store;
+    private final ResourceKind kind;
+    private final String namespace;
+    private final LabelSelector labels;
+    private final FieldSelector fields;
+    private final boolean bookmarks;
+    private final Representation representation;
+    private final Tables tables;
+    private final String includeObject;
+    private final boolean keepAlive;
+    private final AtomicInteger pending = new AtomicInteger();
+    private final Consumer<List<WatchEvent>> live = this::onBatch;
+    private volatile long lastRevision;
+    private boolean columnsSent;
+    private boolean ended;
+    private ScheduledFuture<?> bookmarkTimer;
+    private ScheduledFuture<?> endTimer;
+
+    WatchStream(ChannelHandlerContext ctx, Store store, ResourceKind kind, String namespace, LabelSelector labels,
+                FieldSelector fields, boolean bookmarks, Representation representation, Tables tables, String includeObject,
+                boolean keepAlive) {
+        this.ctx = ctx;
+        this.store = store;
+        this.kind = kind;
+        this.namespace = namespace;
+        this.labels = labels;
+        this.fields = fields;
+        this.bookmarks = bookmarks;
+        this.representation = representation == Representation.TABLE ? Representation.TABLE : Representation.JSON;
+        this.tables = tables;
+        this.includeObject = includeObject;
+        this.keepAlive = keepAlive;
+    }
+
+    /** Starts streaming; call on the connection's event loop. */
+    void start(Long fromRevision, Duration timeout) {
+        assert ctx.executor().inEventLoop();
+        HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        head.headers().set(HttpHeaderNames.CONTENT_TYPE, representation.contentType());
+        head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        head.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache, private");
+        head.headers().set(HttpHeaderNames.CONNECTION, keepAlive ? HttpHeaderValues.KEEP_ALIVE : HttpHeaderValues.CLOSE);
+        ctx.write(head);
+        ctx.channel().closeFuture().addListener(f -> stop());
+        try {
+            if (fromRevision == null || fromRevision == 0) {
+                Store.Snapshot snapshot = store.snapshot(kind, namespace);
+                List<HasMetadata> initial = snapshot.items().stream().filter(this::selects).toList();
+                lastRevision = snapshot.revision();
+                for (HasMetadata o : initial) {
+                    writeEvent("ADDED", o);
+                }
+                store.watchFrom(snapshot.revision(), this::deliver, live);
+            } else {
+                lastRevision = fromRevision;
+                store.watchFrom(fromRevision, this::deliver, live);
+            }
+        } catch (Store.TooOldException e) {
+            writeEvent("ERROR", Statuses.gone(e.getMessage()));
+            ctx.flush();
+            end();
+            return;
+        }
+        ctx.flush();
+        long timeoutMillis = Math.min(timeout.toMillis(), MAX_TIMEOUT.toMillis());
+        endTimer = ctx.executor().schedule(() -> {
+            if (bookmarks) {
+                writeBookmark();
+            }
+            end();
+        }, timeoutMillis, TimeUnit.MILLISECONDS);
+        if (bookmarks) {
+            bookmarkTimer = ctx.executor().scheduleAtFixedRate(() -> {
+                writeBookmark();
+                ctx.flush();
+            }, BOOKMARK_EVERY.toMillis(), BOOKMARK_EVERY.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** On the control thread: keep what concerns this watch and pass it to the event loop. */
+    private void onBatch(List<WatchEvent> batch) {
+        long top = batch.getLast().revision();
+        List<WatchEvent> mine = new ArrayList<>();
+        for (WatchEvent e : batch) {
+            if (e.kind() == kind && (namespace == null || !kind.namespaced() || namespace.equals(e.object().getMetadata().getNamespace()))) {
+                mine.add(e);
+            }
+        }
+        if (mine.isEmpty()) {
+            lastRevision = Math.max(lastRevision, top);
+            return;
+        }
+        if (pending.addAndGet(mine.size()) > MAX_PENDING) {
+            ctx.executor().execute(this::end);
+            return;
+        }
+        ctx.executor().execute(() -> {
+            pending.addAndGet(-mine.size());
+            deliver(mine);
+            lastRevision = Math.max(lastRevision, top);
+        });
+    }
+
+    /** On the event loop: writes the events that pass the selectors. */
+    private void deliver(List<WatchEvent> events) {
+        if (ended) {
+            return;
+        }
+        boolean wrote = false;
+        for (WatchEvent e : events) {
+            if (e.kind() != kind || (namespace != null && kind.namespaced() && !namespace.equals(e.object().getMetadata().getNamespace()))) {
+                continue;
+            }
+            lastRevision = Math.max(lastRevision, e.revision());
+            boolean now = e.type() != WatchEvent.Type.DELETED && selects(e.object());
+            boolean before = e.old() != null && selects(e.old());
+            String type;
+            if (e.type() == WatchEvent.Type.DELETED) {
+                type = before ? "DELETED" : null;
+            } else if (now && before) {
+                type = "MODIFIED";
+            } else if (now) {
+                type = "ADDED";
+            } else if (before) {
+                type = "DELETED";
+            } else {
+                type = null;
+            }
+            if (type != null) {
+                writeEvent(type, e.object());
+                wrote = true;
+            }
+        }
+        if (wrote) {
+            ctx.flush();
+        }
+    }
+
+    private boolean selects(HasMetadata o) {
+        return (labels == null || Selectors.matches(labels, o.getMetadata().getLabels())) && fields.matches(o);
+    }
+
+    private void writeEvent(String type, Object object) {
+        ObjectNode event = JsonNodeFactory.instance.objectNode();
+        event.put("type", type);
+        if (object instanceof HasMetadata o && representation == Representation.TABLE) {
+            event.set("object", Representation.table(kind, List.of(o), tables, null, !columnsSent, includeObject));
+            columnsSent = true;
+        } else {
+            event.set("object", Json.tree(object));
+        }
+        byte[] bytes = Json.writeBytes(event);
+        ByteBuf buf = ctx.alloc().buffer(bytes.length + 1);
+        buf.writeBytes(bytes).writeByte('\n');
+        ctx.write(new DefaultHttpContent(buf));
+    }
+
+    private void writeBookmark() {
+        if (ended) {
+            return;
+        }
+        ObjectNode object = JsonNodeFactory.instance.objectNode();
+        object.put("kind", kind.kind());
+        object.put("apiVersion", kind.apiVersion());
+        object.putObject("metadata").put("resourceVersion", Long.toString(lastRevision));
+        writeEvent("BOOKMARK", object);
+    }
+
+    /** Ends the response (the connection stays for the next request when keep-alive). */
+    private void end() {
+        if (ended) {
+            return;
+        }
+        stop();
+        var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        if (!keepAlive) {
+            f.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private void stop() {
+        if (!ended) {
+            ended = true;
+            store.unwatch(live);
+            if (bookmarkTimer != null) {
+                bookmarkTimer.cancel(false);
+            }
+            if (endTimer != null) {
+                endTimer.cancel(false);
+            }
+        }
+    }
+}

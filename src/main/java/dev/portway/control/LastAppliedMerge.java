@@ -1,0 +1,71 @@
+package dev.portway.control;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.portway.api.Json;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Portway's own {@code apply} (the atomic multi-object one): it keeps what the user applied in
+ * kubectl's {@code last-applied-configuration} annotation, and on a re-apply lets labels and
+ * annotations that someone else added survive, as {@code kubectl apply}'s three-way merge does.
+ * (The real kubectl computes that merge itself and sends a patch; see {@code api.patch}.)
+ */
+final class LastAppliedMerge {
+
+    private LastAppliedMerge() {
+    }
+
+    /** Keeps what the user applied, so a later apply can tell their fields from everyone else's. */
+    static void record(HasMetadata input, HasMetadata object) {
+        ObjectNode tree = (ObjectNode) Json.tree(input);
+        if (tree.get("metadata") instanceof ObjectNode meta) {
+            if (meta.get("annotations") instanceof ObjectNode annotations) {
+                annotations.remove(ApiServer.LAST_APPLIED);
+                if (annotations.isEmpty()) {
+                    meta.remove("annotations");
+                }
+            }
+            meta.remove(List.of("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"));
+        }
+        tree.remove("status");
+        LastAppliedMerge.annotations(object).put(ApiServer.LAST_APPLIED, Json.write(tree));
+    }
+
+    /**
+     * A three-way merge for labels and annotations, as {@code kubectl apply} does: keys someone
+     * else added (absent from the last applied manifest) survive a re-apply.
+     */
+    static void keepOthersKeys(ObjectMeta meta, ObjectMeta old) {
+        JsonNode lastApplied = null;
+        if (old.getAnnotations() != null && old.getAnnotations().get(ApiServer.LAST_APPLIED) != null) {
+            lastApplied = Json.readTree(old.getAnnotations().get(ApiServer.LAST_APPLIED).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        JsonNode lastMeta = lastApplied == null ? null : lastApplied.path("metadata");
+        meta.setLabels(mergeKeys(meta.getLabels(), old.getLabels(), lastMeta == null ? null : lastMeta.path("labels")));
+        meta.setAnnotations(mergeKeys(meta.getAnnotations(), old.getAnnotations(), lastMeta == null ? null : lastMeta.path("annotations")));
+    }
+
+    private static Map<String, String> mergeKeys(Map<String, String> desired, Map<String, String> live, JsonNode lastApplied) {
+        Map<String, String> merged = new LinkedHashMap<>(desired == null ? Map.of() : desired);
+        if (live != null && lastApplied != null) {
+            live.forEach((k, v) -> {
+                if (!merged.containsKey(k) && !lastApplied.has(k)) {
+                    merged.put(k, v);
+                }
+            });
+        }
+        return merged;
+    }
+
+    static Map<String, String> annotations(HasMetadata object) {
+        if (object.getMetadata().getAnnotations() == null) {
+            object.getMetadata().setAnnotations(new LinkedHashMap<>());
+        }
+        return object.getMetadata().getAnnotations();
+    }
+}

@@ -1,0 +1,278 @@
+package dev.portway.control;
+
+import com.fasterxml.jackson.databind.JavaType;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.portway.api.ApiException;
+import dev.portway.api.Json;
+import dev.portway.api.ResourceKind;
+import dev.portway.api.Times;
+import dev.portway.api.decode.DocumentParser;
+import dev.portway.api.decode.ManifestSyntaxException;
+import dev.portway.api.decode.ObjectDecoder;
+import dev.portway.api.patch.MergePatch;
+import dev.portway.api.patch.PatchMeta;
+import dev.portway.api.patch.ServerSideApply;
+import dev.portway.api.patch.StrategicMerge;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
+import io.fabric8.zjsonpatch.JsonPatch;
+import io.fabric8.zjsonpatch.JsonPatchException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * REST PATCH, as the API server handles it: the patch is applied to the stored object, the result
+ * is decoded and validated like a PUT, and it is stored only if the object did not change in
+ * between (the control thread makes the read and the write one step). Four patch types:
+ * JSON patch, JSON merge patch, strategic merge patch (what client-side {@code kubectl apply}
+ * sends) and server-side apply (which may also create). On the {@code status} subresource only
+ * the status of the result is kept; on {@code scale}, the patch applies to the Scale object.
+ *
+ * <p>Runs on the control thread.
+ */
+public final class Patcher {
+
+    /** The patch types by content type. */
+    public enum Type {
+        JSON("application/json-patch+json"),
+        MERGE("application/merge-patch+json"),
+        STRATEGIC("application/strategic-merge-patch+json"),
+        APPLY("application/apply-patch+yaml");
+
+        private final String contentType;
+
+        Type(String contentType) {
+            this.contentType = contentType;
+        }
+
+        public static Type of(String contentType) {
+            for (Type t : values()) {
+                if (t.contentType.equals(contentType)) {
+                    return t;
+                }
+            }
+            throw ApiException.badRequest("unsupported patch type " + contentType);
+        }
+    }
+
+    /** What a patch did: the stored object, whether it was created (server-side apply), warnings. */
+    public record Result(HasMetadata object, boolean created, List<String> warnings) {
+    }
+
+    private final ApiServer api;
+
+    public Patcher(ApiServer api) {
+        this.api = api;
+    }
+
+    public Result patch(ResourceKind kind, String namespace, String name, String subresource, Type type, byte[] body,
+                        WriteOptions options) {
+        String ns = kind.namespaced() ? namespace : null;
+        HasMetadata current = api.store().get(kind, ns, name).orElse(null);
+        if (type == Type.STRATEGIC && isCustomResource(kind)) {
+            throw new ApiException(new io.fabric8.kubernetes.api.model.StatusBuilder().withNewMetadata().endMetadata()
+                    .withStatus("Failure").withReason("UnsupportedMediaType").withCode(415)
+                    .withMessage("the body of the request was in an unknown format - accepted media types include: "
+                            + "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml").build());
+        }
+        if (current == null) {
+            if (type == Type.APPLY && subresource == null) {
+                return applyCreate(kind, ns, name, body, options);
+            }
+            throw ApiException.notFound(kind, name);
+        }
+        if ("scale".equals(subresource)) {
+            return scale(kind, ns, name, current, type, body, options);
+        }
+        JavaType javaType = PatchMeta.type(kind.type());
+        ObjectNode live = (ObjectNode) Json.tree(current);
+        JsonNode patch = parse(type, body);
+        ObjectNode patched = switch (type) {
+            case JSON -> jsonPatch(live, patch);
+            case MERGE -> asObject(MergePatch.apply(live, patch));
+            case STRATEGIC -> strategic(live, patch, javaType);
+            case APPLY -> serverSideApply(kind, name, live, asObject(patch), javaType, options);
+        };
+        String requestedVersion = patch.path("metadata").path("resourceVersion").asText("");
+        if (type != Type.JSON && !requestedVersion.isEmpty()) {
+            ApiServer.checkVersion(kind, requestedVersion, current);
+        }
+        patched.put("apiVersion", kind.apiVersion());
+        patched.put("kind", kind.kind());
+        if (type == Type.APPLY) {
+            // identity fields the applied configuration need not repeat
+            ObjectNode meta = patched.with("metadata");
+            meta.put("name", name);
+        }
+        Decoded d = decode(patched, kind, options.fieldValidation());
+        if (!name.equals(d.object.getMetadata().getName())) {
+            throw ApiException.badRequest("metadata.name: Invalid value: " + Json.write(d.object.getMetadata().getName())
+                    + ": field is immutable");
+        }
+        // the patched object carries the stored resourceVersion: no conflict can be reported on our own read
+        d.object.getMetadata().setResourceVersion(current.getMetadata().getResourceVersion());
+        HasMetadata stored = "status".equals(subresource) ? api.updateStatus(d.object, ns, options) : api.update(d.object, ns, options);
+        return new Result(stored, false, d.warnings);
+    }
+
+    private static boolean isCustomResource(ResourceKind kind) {
+        return kind == ResourceKind.IP_ADDRESS_POOL || kind == ResourceKind.L2_ADVERTISEMENT;
+    }
+
+    private Result scale(ResourceKind kind, String ns, String name, HasMetadata current, Type type, byte[] body, WriteOptions options) {
+        JsonNode patch = parse(type, body);
+        ObjectNode scale = Json.mapper().createObjectNode();
+        ObjectNode spec = scale.putObject("spec");
+        int replicas = switch (current) {
+            case io.fabric8.kubernetes.api.model.apps.Deployment d -> d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
+            case io.fabric8.kubernetes.api.model.apps.ReplicaSet rs -> rs.getSpec().getReplicas() == null ? 1 : rs.getSpec().getReplicas();
+            default -> throw ApiException.notFound(kind, name);
+        };
+        spec.put("replicas", replicas);
+        ObjectNode patched = switch (type) {
+            case JSON -> jsonPatch(scale, patch);
+            case MERGE, STRATEGIC, APPLY -> asObject(MergePatch.apply(scale, patch));
+        };
+        JsonNode r = patched.path("spec").path("replicas");
+        if (!r.canConvertToInt()) {
+            throw ApiException.badRequest("spec.replicas must be an integer");
+        }
+        HasMetadata stored = api.scale(kind, ns, name, r.asInt(), null, options);
+        return new Result(stored, false, List.of());
+    }
+
+    private Result applyCreate(ResourceKind kind, String ns, String name, byte[] body, WriteOptions options) {
+        ObjectNode applied = asObject(parse(Type.APPLY, body));
+        checkApplied(kind, name, applied);
+        JavaType javaType = PatchMeta.type(kind.type());
+        ObjectNode object = applied.deepCopy();
+        setManagedFields(object, options.fieldManager(), kind, ServerSideApply.FieldsV1.of(applied, javaType));
+        Decoded d = decode(object, kind, options.fieldValidation());
+        return new Result(api.create(d.object, ns, options), true, d.warnings);
+    }
+
+    private ObjectNode serverSideApply(ResourceKind kind, String name, ObjectNode live, ObjectNode applied, JavaType javaType,
+                                       WriteOptions options) {
+        checkApplied(kind, name, applied);
+        String manager = options.fieldManager();
+        ObjectNode previous = null;
+        for (JsonNode entry : live.path("metadata").path("managedFields")) {
+            if (manager.equals(entry.path("manager").asText()) && "Apply".equals(entry.path("operation").asText())
+                    && entry.get("fieldsV1") instanceof ObjectNode f) {
+                previous = f;
+            }
+        }
+        ObjectNode merged = ServerSideApply.apply(live, applied, previous, javaType);
+        setManagedFields(merged, manager, kind, ServerSideApply.FieldsV1.of(applied, javaType));
+        return merged;
+    }
+
+    private static void checkApplied(ResourceKind kind, String name, ObjectNode applied) {
+        if (!kind.apiVersion().equals(applied.path("apiVersion").asText()) || !kind.kind().equals(applied.path("kind").asText())) {
+            throw ApiException.badRequest("the API version in the data (" + applied.path("apiVersion").asText() + ") and kind ("
+                    + applied.path("kind").asText() + ") do not match the expected " + kind.apiVersion() + " " + kind.kind());
+        }
+        String appliedName = applied.path("metadata").path("name").asText("");
+        if (!appliedName.isEmpty() && !appliedName.equals(name)) {
+            throw ApiException.badRequest("the name of the object (" + appliedName + ") does not match the name on the URL (" + name + ")");
+        }
+    }
+
+    /** Replaces this manager's Apply entry in {@code metadata.managedFields}, keeping the others. */
+    private void setManagedFields(ObjectNode object, String manager, ResourceKind kind, ObjectNode fields) {
+        ObjectNode meta = object.with("metadata");
+        ArrayNode entries = meta.putArray("managedFields");
+        JsonNode old = object.path("metadata").path("managedFields");
+        ArrayNode previous = old instanceof ArrayNode a ? a.deepCopy() : Json.mapper().createArrayNode();
+        for (JsonNode e : previous) {
+            if (!(manager.equals(e.path("manager").asText()) && "Apply".equals(e.path("operation").asText()))) {
+                entries.add(e);
+            }
+        }
+        ManagedFieldsEntry entry = new ManagedFieldsEntry();
+        entry.setManager(manager);
+        entry.setOperation("Apply");
+        entry.setApiVersion(kind.apiVersion());
+        entry.setTime(Times.format(api.config().clock().instant()));
+        entry.setFieldsType("FieldsV1");
+        ObjectNode e = (ObjectNode) Json.tree(entry);
+        e.set("fieldsV1", fields);
+        entries.add(e);
+    }
+
+    private static ObjectNode jsonPatch(ObjectNode live, JsonNode patch) {
+        if (!patch.isArray()) {
+            throw ApiException.badRequest("json: cannot unmarshal " + (patch.isObject() ? "object" : "value")
+                    + " into Go value of type jsonpatch.Patch");
+        }
+        try {
+            return asObject(JsonPatch.apply(patch, live));
+        } catch (JsonPatchException | IllegalArgumentException e) {
+            throw unprocessable("the server rejected our request due to an error in our request: " + e.getMessage());
+        }
+    }
+
+    private static ObjectNode strategic(ObjectNode live, JsonNode patch, JavaType type) {
+        try {
+            return StrategicMerge.apply(live, patch, type);
+        } catch (StrategicMerge.PatchException e) {
+            throw unprocessable(e.getMessage());
+        }
+    }
+
+    private static ApiException unprocessable(String message) {
+        return new ApiException(new io.fabric8.kubernetes.api.model.StatusBuilder().withNewMetadata().endMetadata()
+                .withStatus("Failure").withReason("Invalid").withCode(422).withMessage(message).build());
+    }
+
+    private static JsonNode parse(Type type, byte[] body) {
+        if (body.length == 0) {
+            throw ApiException.badRequest("the request body is empty");
+        }
+        try {
+            if (type == Type.APPLY) {
+                var docs = DocumentParser.parse("request body", new String(body, StandardCharsets.UTF_8));
+                if (docs.size() != 1) {
+                    throw ApiException.badRequest("the request body must hold one YAML document, not " + docs.size());
+                }
+                return docs.getFirst().tree();
+            }
+            return Json.mapper().readTree(body);
+        } catch (IOException | ManifestSyntaxException e) {
+            String m = String.valueOf(e.getMessage());
+            int nl = m.indexOf('\n');
+            throw ApiException.badRequest("error decoding patch: " + (nl < 0 ? m : m.substring(0, nl)));
+        }
+    }
+
+    private static ObjectNode asObject(JsonNode n) {
+        if (n instanceof ObjectNode o) {
+            return o;
+        }
+        throw ApiException.badRequest("the patched object is not a JSON object");
+    }
+
+    private record Decoded(HasMetadata object, List<String> warnings) {
+    }
+
+    private static Decoded decode(ObjectNode tree, ResourceKind kind, String fieldValidation) {
+        ObjectDecoder.Result result = "Strict".equals(fieldValidation) ? ObjectDecoder.decode(tree, "request body")
+                : ObjectDecoder.decodeLenient(tree, "request body");
+        if (!result.problems().isEmpty()) {
+            throw ApiException.badRequest(result.problems().getFirst().message());
+        }
+        var decoded = result.objects().getFirst();
+        if (decoded.kind() != kind) {
+            throw ApiException.badRequest("the kind of the patched object does not match " + kind.kind());
+        }
+        List<String> warnings = new ArrayList<>(decoded.warnings());
+        if ("Ignore".equals(fieldValidation)) {
+            warnings.removeIf(w -> w.startsWith("unknown field "));
+        }
+        return new Decoded(decoded.object(), warnings);
+    }
+}

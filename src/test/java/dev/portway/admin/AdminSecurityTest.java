@@ -1,0 +1,249 @@
+package dev.portway.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.portway.api.Json;
+import dev.portway.api.ResourceKind;
+import dev.portway.runtime.LocalCluster;
+import dev.portway.runtime.LocalClusterOptions;
+import dev.portway.testing.AdminHttp;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyStore;
+import java.util.List;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The API server is closed to strangers: every request a browser page, another local user or
+ * a rebinding DNS name could make is refused and changes nothing, and the credentials on disk
+ * are readable by their owner only.
+ */
+class AdminSecurityTest {
+
+    private static final String EVIL_POD = """
+            {"apiVersion":"v1","kind":"Pod","metadata":{"name":"pwned"},
+             "spec":{"containers":[{"name":"c","image":"busybox","command":["sh","-c","id > pwned"]}]}}""";
+
+    @TempDir
+    static Path state;
+
+    private static LocalCluster cluster;
+    private static AdminHttp http;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = new LocalCluster(LocalClusterOptions.defaults().withStateDir(state.resolve("portway"))).start();
+        http = new AdminHttp(cluster);
+    }
+
+    @AfterAll
+    static void stop() {
+        cluster.close();
+    }
+
+    private static void assertNoPodCreated() {
+        assertThat(cluster.store().get(ResourceKind.POD, "default", "pwned")).isEmpty();
+    }
+
+    private static void assertStatus(HttpResponse<String> r, int code, String reason) {
+        assertThat(r.statusCode()).isEqualTo(code);
+        JsonNode status = Json.readTree(r.body().getBytes());
+        assertThat(status.path("kind").asText()).isEqualTo("Status");
+        assertThat(status.path("apiVersion").asText()).isEqualTo("v1");
+        assertThat(status.path("reason").asText()).isEqualTo(reason);
+        assertThat(status.path("code").asInt()).isEqualTo(code);
+    }
+
+    @Test
+    void anAnonymousRequestIsRefusedAndCreatesNothing() {
+        HttpResponse<String> r = http.send(http.anonymous("/api/v1/namespaces/default/pods")
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(EVIL_POD)).build());
+        assertStatus(r, 401, "Unauthorized");
+        assertThat(Json.readTree(r.body().getBytes()).path("message").asText()).isEqualTo("Unauthorized");
+        assertThat(http.send(http.anonymous("/api/v1/pods").GET().build()).statusCode()).isEqualTo(401);
+        assertNoPodCreated();
+    }
+
+    @Test
+    void aWrongTokenIsRefusedEvenWhereAnonymousMayReadAndIsNotEchoed() {
+        String wrong = "Bearer " + "x".repeat(43);
+        HttpResponse<String> r = http.send(http.anonymous("/api/v1/namespaces/default/pods").header("Authorization", wrong)
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(EVIL_POD)).build());
+        assertStatus(r, 401, "Unauthorized");
+        assertThat(r.body()).doesNotContain("xxxx");
+        assertStatus(http.send(http.anonymous("/healthz").header("Authorization", wrong).GET().build()), 401, "Unauthorized");
+        assertNoPodCreated();
+    }
+
+    @Test
+    void healthAndVersionAnswerAnonymousReadsAsKubeApiserverDoes() {
+        assertThat(http.send(http.anonymous("/healthz").GET().build()).body()).isEqualTo("ok");
+        HttpResponse<String> version = http.send(http.anonymous("/version").GET().build());
+        assertThat(version.statusCode()).isEqualTo(200);
+        assertThat(Json.readTree(version.body().getBytes()).path("minor").asText()).isEqualTo("34");
+        assertThat(http.send(http.anonymous("/metrics").GET().build()).statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void aCrossOriginSimpleRequestIsRefusedWithOrWithoutAToken() {
+        // what any web page can make a browser send, with no CORS preflight
+        HttpResponse<String> page = http.send(http.anonymous("/api/v1/namespaces/default/pods")
+                .header("Origin", "http://evil.example").header("Content-Type", "text/plain")
+                .POST(HttpRequest.BodyPublishers.ofString(EVIL_POD)).build());
+        assertStatus(page, 403, "Forbidden");
+        HttpResponse<String> withToken = http.send(http.request("/api/v1/namespaces/default/pods")
+                .header("Origin", "http://evil.example").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(EVIL_POD)).build());
+        assertStatus(withToken, 403, "Forbidden");
+        assertNoPodCreated();
+    }
+
+    @Test
+    void aWriteMustCarryAKubernetesContentType() {
+        HttpResponse<String> plain = http.post("/api/v1/namespaces/default/pods", "text/plain", EVIL_POD);
+        assertStatus(plain, 415, "UnsupportedMediaType");
+        HttpResponse<String> form = http.post("/api/v1/namespaces/default/pods", "application/x-www-form-urlencoded", EVIL_POD);
+        assertStatus(form, 415, "UnsupportedMediaType");
+        HttpResponse<String> patch = http.patch("/api/v1/namespaces/default/pods/x", "application/json", "{}");
+        assertStatus(patch, 415, "UnsupportedMediaType");
+        assertNoPodCreated();
+    }
+
+    @Test
+    void aRebindingHostIsRefused() throws Exception {
+        int port = cluster.adminAddress().getPort();
+        String request = "POST /api/v1/namespaces/default/pods HTTP/1.1\r\n"
+                + "Host: evil.example:" + port + "\r\n"
+                + "Authorization: Bearer " + cluster.credentials().token() + "\r\n"
+                + "Content-Type: application/json\r\n"
+                + "Content-Length: " + EVIL_POD.getBytes().length + "\r\n"
+                + "Connection: close\r\n\r\n" + EVIL_POD;
+        String answer = http.raw(request);
+        assertThat(answer).startsWith("HTTP/1.1 403 Forbidden");
+        assertThat(answer).doesNotContain(cluster.credentials().token());
+        assertNoPodCreated();
+        String good = http.raw("GET /version HTTP/1.1\r\nHost: localhost:" + port + "\r\nConnection: close\r\n\r\n");
+        assertThat(good).startsWith("HTTP/1.1 200 OK");
+        String otherPort = http.raw("GET /version HTTP/1.1\r\nHost: 127.0.0.1:1\r\nConnection: close\r\n\r\n");
+        assertThat(otherPort).startsWith("HTTP/1.1 403 Forbidden");
+    }
+
+    @Test
+    void plainHttpGetsNoApi() throws Exception {
+        var a = cluster.adminAddress();
+        try (var s = new java.net.Socket(a.getHostString(), a.getPort())) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(("GET /api/v1/pods HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").getBytes());
+            byte[] answer = s.getInputStream().readNBytes(64);
+            assertThat(new String(answer)).doesNotContain("PodList");
+        }
+    }
+
+    @Test
+    void aClientCertificateSignedByTheCaAuthenticates() throws Exception {
+        var creds = cluster.credentials();
+        KeyStore keys = KeyStore.getInstance("PKCS12");
+        keys.load(null, null);
+        keys.setKeyEntry("admin", creds.client().key(), new char[0], new java.security.cert.Certificate[] {creds.client().cert()});
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keys, new char[0]);
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("ca", creds.ca().cert());
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        var client = java.net.http.HttpClient.newBuilder().sslContext(ctx).build();
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(http.uri("/api/v1/namespaces")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(Json.readTree(r.body().getBytes()).path("kind").asText()).isEqualTo("NamespaceList");
+    }
+
+    @Test
+    void aServerOutsideTheCaIsNotTrusted() {
+        var client = java.net.http.HttpClient.newHttpClient();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> client.send(
+                        HttpRequest.newBuilder(http.uri("/version")).build(), HttpResponse.BodyHandlers.ofString()))
+                .isInstanceOf(SSLHandshakeException.class);
+    }
+
+    @Test
+    void aNodeStatusWriteOutsideTheNodeRangeIsRejected() {
+        HttpResponse<String> node = http.get("/api/v1/nodes/node1");
+        JsonNode tree = Json.readTree(node.body().getBytes());
+        String moved = Json.write(tree).replace("\"127.0.10.1\"", "\"0.0.0.0\"");
+        HttpResponse<String> r = http.put("/api/v1/nodes/node1/status", moved);
+        assertStatus(r, 422, "Invalid");
+        assertThat(Json.readTree(r.body().getBytes()).path("message").asText()).isEqualTo("Node \"node1\" is invalid: "
+                + "status.addresses[0].address: Invalid value: \"0.0.0.0\": must be in the node range 127.0.10.0/24 "
+                + "(Portway listens for NodePorts on node addresses)");
+        HttpResponse<String> patched = http.patch("/api/v1/nodes/node1/status", "application/merge-patch+json",
+                "{\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"192.168.1.10\"}]}}");
+        assertStatus(patched, 422, "Invalid");
+        assertThat(cluster.store().get(ResourceKind.NODE, null, "node1").orElseThrow().toString()).contains("127.0.10.1");
+        HttpResponse<String> ok = http.patch("/api/v1/nodes/node1/status", "application/strategic-merge-patch+json",
+                "{\"status\":{\"addresses\":[{\"type\":\"Hostname\",\"address\":\"node-one\"}]}}");
+        assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(Json.readTree(ok.body().getBytes()).at("/status/addresses").findValuesAsText("address"))
+                .containsExactly("127.0.10.1", "node-one");
+    }
+
+    @Test
+    void aStatusWriteChangesOnlyTheStatus() {
+        HttpResponse<String> ns = http.get("/api/v1/namespaces/default");
+        String renamedSpec = Json.write(Json.readTree(ns.body().getBytes())).replace("\"Active\"", "\"Terminating\"");
+        assertStatus(http.put("/api/v1/namespaces/default/status", renamedSpec), 422, "Invalid");
+        assertStatus(http.get("/api/v1/namespaces/default/configmaps/x/status"), 404, "NotFound");
+    }
+
+    @Test
+    void theStateDirectoryAndItsSecretsAreTheOwnersOnly() throws Exception {
+        Path dir = cluster.stateDir();
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir))).isEqualTo("rwx------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("pki")))).isEqualTo("rwx------");
+        for (Path f : List.of(dir.resolve("token"), dir.resolve("pki/ca.key"), dir.resolve("pki/apiserver.key"),
+                dir.resolve("pki/admin.key"), dir.resolve("pki/ca.crt"))) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).as(f.toString()).isEqualTo("rw-------");
+        }
+        String token = Files.readString(dir.resolve("token")).strip();
+        assertThat(token).hasSize(43).isEqualTo(cluster.credentials().token());
+    }
+
+    @Test
+    void badInputGetsFourHundredsNeverFiveHundreds() {
+        assertStatus(http.get("/api/v1/pods?watch=maybe"), 400, "BadRequest");
+        assertStatus(http.get("/api/v1/pods?timeoutSeconds=soon&watch=true"), 400, "BadRequest");
+        assertStatus(http.get("/api/v1/pods?labelSelector=a%20in%20b"), 400, "BadRequest");
+        assertStatus(http.get("/api/v1/pods?fieldSelector=spec.color%3Dred"), 400, "BadRequest");
+        assertStatus(http.get("/api/v1/pods?resourceVersion=abc"), 400, "BadRequest");
+        assertStatus(http.delete("/api/v1/namespaces/default/pods/x?gracePeriodSeconds=soon"), 400, "BadRequest");
+        assertStatus(http.post("/api/v1/namespaces/default/pods?dryRun=Some", "application/json", EVIL_POD), 400, "BadRequest");
+        assertStatus(http.post("/api/v1/namespaces/default/pods", "application/json", "{not json"), 400, "BadRequest");
+        assertStatus(http.post("/api/v1/namespaces/default/pods", "application/json", "[1]"), 400, "BadRequest");
+        assertStatus(http.get("/api/v1/namespaces/default/pods/x/exec"), 404, "NotFound");
+        assertNoPodCreated();
+    }
+
+    @Test
+    void anOversizedBodyIsRefusedFromItsLengthAlone() throws Exception {
+        int port = cluster.adminAddress().getPort();
+        String answer = http.raw("POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n"
+                + "Authorization: Bearer " + cluster.credentials().token() + "\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + (64 * 1024 * 1024) + "\r\n\r\n{");
+        assertThat(answer).startsWith("HTTP/1.1 413 Request Entity Too Large").contains("\"reason\":\"RequestEntityTooLarge\"")
+                .contains("Request entity too large: limit is 3145728");
+    }
+}
