@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.BeanDescription;
 import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.portway.api.FieldPath;
 import dev.portway.api.Json;
@@ -145,6 +147,33 @@ public final class ObjectDecoder {
         return warnings;
     }
 
+    /**
+     * What Go's JSON decoder leaves in a slice element or map value that is {@code null}: the zero
+     * value of its type ({@code ports: [null]} is {@code ports: [{}]}, {@code labels: {a: null}} is
+     * {@code labels: {a: ""}}). Validation then judges the zero value, as the API server does.
+     */
+    private static JsonNode zeroValue(JavaType type) {
+        Class<?> raw = type.getRawClass();
+        JsonNodeFactory nodes = JsonNodeFactory.instance;
+        if (raw == String.class || raw.isEnum() || raw == Quantity.class) {
+            return nodes.textNode(raw == Quantity.class ? "0" : "");
+        }
+        if (raw == Integer.class || raw == int.class || raw == Short.class || raw == short.class
+                || raw == Long.class || raw == long.class || raw == IntOrString.class) {
+            return nodes.numberNode(0);
+        }
+        if (raw == Double.class || raw == double.class || raw == Float.class || raw == float.class) {
+            return nodes.numberNode(0.0);
+        }
+        if (raw == Boolean.class || raw == boolean.class) {
+            return nodes.booleanNode(false);
+        }
+        if (type.isCollectionLikeType() || type.isArrayType() || type.isMapLikeType() || isAny(raw)) {
+            return nodes.nullNode();
+        }
+        return nodes.objectNode();
+    }
+
     private static DecodeProblem problem(Document doc, String locationPath, String message, List<String> hints) {
         return new DecodeProblem(doc.where(locationPath), doc.index(), message, hints);
     }
@@ -211,12 +240,20 @@ public final class ObjectDecoder {
                 if (expect(node.isArray(), node, type, location, goPath, owner)) {
                     JavaType element = type.getContentType();
                     for (int i = 0; i < node.size(); i++) {
+                        if (node.get(i).isNull()) {
+                            ((ArrayNode) node).set(i, zeroValue(element));
+                        }
                         walk(node.get(i), element, path.index(i), frame, goPath, owner);
                     }
                 }
             } else if (type.isMapLikeType()) {
                 if (expect(node.isObject(), node, type, location, goPath, owner)) {
                     JavaType value = type.getContentType();
+                    for (Map.Entry<String, JsonNode> e : List.copyOf(node.properties())) {
+                        if (e.getValue().isNull()) {
+                            ((ObjectNode) node).set(e.getKey(), zeroValue(value));
+                        }
+                    }
                     node.properties().forEach(e ->
                             walk(e.getValue(), value, keyPath(path, e.getKey()), frame, goPath, owner));
                 }
