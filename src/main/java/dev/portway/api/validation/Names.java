@@ -216,7 +216,9 @@ public final class Names {
         }
         try {
             // A string with ':' is parsed as an IPv6 literal; no name lookup happens.
-            return java.net.InetAddress.getByName(value) instanceof java.net.Inet6Address;
+            // Java turns ::ffff:a.b.c.d into an Inet4Address; Go calls it a valid IP all the same.
+            java.net.InetAddress.getByName(value);
+            return true;
         } catch (java.net.UnknownHostException e) {
             return false;
         }

@@ -36,7 +36,7 @@ class OtherKindsValidationTest {
                             - name: c
                               image: portway/echo
                         """), "The Deployment \"web\" is invalid: spec.template.metadata.labels: Invalid value: "
-                        + "map[string]string{\"app\":\"api\"}: `selector` does not match template `labels`"),
+                        + "{\"app\":\"api\"}: `selector` does not match template `labels`"),
                 Arguments.of("deployment without selector", deployment("""
                         template:
                           metadata:
@@ -45,7 +45,9 @@ class OtherKindsValidationTest {
                             containers:
                             - name: c
                               image: portway/echo
-                        """), "The Deployment \"web\" is invalid: spec.selector: Required value"),
+                        """), "The Deployment \"web\" is invalid: [spec.selector: Required value, "
+                        // a missing selector is labels.Nothing(): no template matches it
+                        + "spec.template.metadata.labels: Invalid value: {\"app\":\"web\"}: `selector` does not match template `labels`]"),
                 Arguments.of("deployment with an empty selector", deployment("""
                         selector: {}
                         template:
@@ -55,8 +57,7 @@ class OtherKindsValidationTest {
                             containers:
                             - name: c
                               image: portway/echo
-                        """), "The Deployment \"web\" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:"
-                        + "map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for deployment"),
+                        """), "The Deployment \"web\" is invalid: spec.selector: Invalid value: {}: empty selector is invalid for deployment"),
                 Arguments.of("negative replicas", deployment("""
                         replicas: -1
                         selector:
@@ -363,7 +364,6 @@ class OtherKindsValidationTest {
                 """;
         api.apply(deployment(template.formatted("web", "web")));
         assertThat(api.applyError(deployment(template.formatted("api", "api")))).isEqualTo(
-                "The Deployment \"web\" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"
-                        + "\"app\":\"api\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable");
+                "The Deployment \"web\" is invalid: spec.selector: Invalid value: {\"matchLabels\":{\"app\":\"api\"}}: field is immutable");
     }
 }
