@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.portway.api.FieldPath;
 import dev.portway.api.Json;
+import dev.portway.api.Quantities;
 import dev.portway.api.ResourceKind;
 import io.fabric8.kubernetes.api.model.AnyType;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -233,7 +234,11 @@ public final class ObjectDecoder {
             } else if (raw == IntOrString.class) {
                 expect(node.isTextual() || (node.isIntegralNumber() && node.canConvertToInt()), node, type, location, goPath, owner);
             } else if (raw == Quantity.class) {
-                expect(node.isTextual() || node.isNumber(), node, type, location, goPath, owner);
+                if (expect(node.isTextual() || node.isNumber(), node, type, location, goPath, owner)
+                        && node.isTextual() && Quantities.parse(node.asText()).isEmpty()) {
+                    // resource.ParseQuantity's error, which the API server's decoder returns as is.
+                    mismatches.add(new Mismatch(location, Quantities.SYNTAX_ERROR));
+                }
             } else if (raw.isEnum()) {
                 expect(node.isTextual(), node, type, location, goPath, owner);
             } else if (type.isCollectionLikeType() || type.isArrayType()) {

@@ -197,6 +197,22 @@ public final class Names {
         return errs;
     }
 
+    /** {@code IsRelaxedEnvVarName}: any printable ASCII character except '='. */
+    public static List<String> relaxedEnvVarName(String value) {
+        List<String> errs = new ArrayList<>();
+        if (value.isEmpty()) {
+            errs.add("environment variable name must be non-empty");
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c > 0x7e || c < 0x20 || c == '=') {
+                errs.add("a valid environment variable name must consist only of printable ASCII characters other than '='");
+                break;
+            }
+        }
+        return errs;
+    }
+
     public static List<String> percent(String value) {
         return PERCENT.matcher(value).matches() ? List.of() : List.of(regexError(PERCENT_ERR, PERCENT_FMT, "1%", "93%"));
     }
