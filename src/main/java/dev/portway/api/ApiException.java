@@ -34,8 +34,13 @@ public final class ApiException extends RuntimeException {
         return status.getReason();
     }
 
-    /** HTTP 422: {@code Service "web" is invalid: spec.ports[0].port: Invalid value: ...}. */
+    /**
+     * HTTP 422: {@code Service "web" is invalid: spec.ports[0].port: Invalid value: ...}. An object
+     * without a name is {@code Service "" is invalid: metadata.name: Required value: ...}, as in Go,
+     * where a missing name is the empty string.
+     */
     public static ApiException invalid(ResourceKind kind, String name, List<FieldError> errors) {
+        name = name == null ? "" : name;
         List<StatusCause> causes = new ArrayList<>();
         for (FieldError e : errors) {
             causes.add(new StatusCauseBuilder()
@@ -52,7 +57,7 @@ public final class ApiException extends RuntimeException {
                 .withNewDetails()
                 .withGroup(kind.group().isEmpty() ? null : kind.group())
                 .withKind(kind.kind())
-                .withName(name)
+                .withName(name.isEmpty() ? null : name)
                 .withCauses(causes)
                 .endDetails()
                 .build());
@@ -153,7 +158,8 @@ public final class ApiException extends RuntimeException {
             for (StatusCause c : details.getCauses()) {
                 causes.add(c.getField() == null || c.getField().isEmpty() ? c.getMessage() : c.getField() + ": " + c.getMessage());
             }
-            String head = "The " + details.getKind() + " " + GoValues.quote(details.getName()) + " is invalid";
+            String name = details.getName() == null ? "" : details.getName();
+            String head = "The " + details.getKind() + " " + GoValues.quote(name) + " is invalid";
             return causes.isEmpty() ? head : head + ": " + aggregate(causes);
         }
         if (status.getReason() == null || status.getReason().isEmpty()) {

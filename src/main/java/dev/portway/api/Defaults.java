@@ -64,6 +64,10 @@ public final class Defaults {
                     if (rs.getSpec().getReplicas() == null) {
                         rs.getSpec().setReplicas(1);
                     }
+                    if (rs.getSpec().getTemplate() == null) {
+                        // Go's template is a struct, never nil: a missing one is empty and defaulted.
+                        rs.getSpec().setTemplate(new PodTemplateSpec());
+                    }
                     podTemplate(rs.getSpec().getTemplate());
                 }
             }
@@ -191,6 +195,10 @@ public final class Defaults {
         }
         if (spec.getProgressDeadlineSeconds() == null) {
             spec.setProgressDeadlineSeconds(600);
+        }
+        if (spec.getTemplate() == null) {
+            // Go's template is a struct, never nil: a missing one is empty and defaulted.
+            spec.setTemplate(new PodTemplateSpec());
         }
         podTemplate(spec.getTemplate());
     }

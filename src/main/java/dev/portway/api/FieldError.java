@@ -82,11 +82,11 @@ public record FieldError(Type type, FieldPath field, Object badValue, String det
 
     public static FieldError tooLong(FieldPath field, int maxLength) {
         return new FieldError(Type.TOO_LONG, field, OMIT,
-                maxLength >= 0 ? "may not be more than " + maxLength + " bytes" : "value is too long");
+                maxLength >= 0 ? "may not be more than " + maxLength + (maxLength == 1 ? " byte" : " bytes") : "value is too long");
     }
 
     public static FieldError tooMany(FieldPath field, int actual, int max) {
-        String detail = max >= 0 ? "must have at most " + max + " items" : "has too many items";
+        String detail = max >= 0 ? "must have at most " + max + (max == 1 ? " item" : " items") : "has too many items";
         return new FieldError(Type.TOO_MANY, field, actual >= 0 ? actual : OMIT, detail);
     }
 

@@ -1,20 +1,26 @@
 package dev.portway.api;
 
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Quantity;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Prints values the way Go's {@code fmt} prints them in API server messages: strings with
- * {@code %q}, numbers and booleans with {@code %v}, slices and maps with {@code %#v}.
- * Users compare these messages with what a real cluster says, so the quirks are kept.
+ * Prints values the way Kubernetes 1.34 prints them in field errors
+ * ({@code k8s.io/apimachinery/pkg/util/validation/field/errors.go}, {@code ErrorBody}): strings with
+ * Go's {@code %q}; integers, floats and booleans with {@code %v}; anything else as Go's
+ * {@code json.Marshal} renders it ({@code ["10.0.0.1"]}, {@code {"app":"web"}}, an IntOrString as
+ * {@code "110%"} or {@code 5}). Releases before 1.34 printed those with {@code %#v}
+ * ({@code []string{"10.0.0.1"}}); users compare these messages with a real cluster's, so the
+ * 1.34 form is kept exactly.
  */
 public final class GoValues {
 
     private GoValues() {
     }
 
-    /** A value that is already in Go syntax, printed verbatim (e.g. a struct dump). */
+    /** A value that is already in its printed form, printed verbatim. */
     public record Literal(String text) {
         @Override
         public String toString() {
@@ -22,23 +28,145 @@ public final class GoValues {
         }
     }
 
-    public static String format(Object value) {
-        if (value == null) {
-            return "null";
+    /**
+     * A Go struct for {@code json.Marshal}: fields in declaration order (unlike a map, whose keys
+     * Go sorts). Build it with the JSON names and leave out what {@code omitempty} leaves out.
+     */
+    public record Struct(Map<String, ?> fields) {
+        public Struct {
+            fields = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(fields));
         }
+
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        /** Collects fields in order. */
+        public static final class Builder {
+            private final Map<String, Object> fields = new java.util.LinkedHashMap<>();
+
+            public Builder put(String name, Object value) {
+                fields.put(name, value);
+                return this;
+            }
+
+            /** Adds the field unless it is empty, as {@code omitempty} does. */
+            public Builder putOmitEmpty(String name, Object value) {
+                if (!isEmpty(value)) {
+                    fields.put(name, value);
+                }
+                return this;
+            }
+
+            public Struct build() {
+                return new Struct(fields);
+            }
+        }
+    }
+
+    /** Go's {@code ErrorBody} rendering of a bad value. */
+    public static String format(Object value) {
         if (value instanceof String s) {
             return quote(s);
         }
         if (value instanceof Number || value instanceof Boolean || value instanceof Literal) {
             return value.toString();
         }
-        if (value instanceof List<?> list) {
-            return sliceLiteral(list);
+        return json(value);
+    }
+
+    /** Go's {@code json.Marshal}. */
+    public static String json(Object value) {
+        StringBuilder sb = new StringBuilder();
+        writeJson(sb, value);
+        return sb.toString();
+    }
+
+    private static void writeJson(StringBuilder sb, Object value) {
+        switch (value) {
+            case null -> sb.append("null");
+            case String s -> jsonString(sb, s);
+            case Number n -> sb.append(n);
+            case Boolean b -> sb.append(b);
+            case Literal l -> sb.append(l.text());
+            case IntOrString ios -> {
+                if (ios.getStrVal() != null) {
+                    jsonString(sb, ios.getStrVal());
+                } else {
+                    sb.append(ios.getIntVal() == null ? 0 : ios.getIntVal());
+                }
+            }
+            case Quantity q -> jsonString(sb, Quantities.canonical(q));
+            case Struct st -> writeObject(sb, st.fields());
+            case Map<?, ?> m -> {
+                Map<String, Object> sorted = new TreeMap<>();
+                m.forEach((k, v) -> sorted.put(String.valueOf(k), v));
+                writeObject(sb, sorted);
+            }
+            case List<?> list -> {
+                sb.append('[');
+                for (int i = 0; i < list.size(); i++) {
+                    if (i > 0) {
+                        sb.append(',');
+                    }
+                    writeJson(sb, list.get(i));
+                }
+                sb.append(']');
+            }
+            default -> jsonString(sb, value.toString());
         }
-        if (value instanceof Map<?, ?> map) {
-            return mapLiteral(map);
+    }
+
+    private static void writeObject(StringBuilder sb, Map<String, ?> fields) {
+        sb.append('{');
+        boolean first = true;
+        for (Map.Entry<String, ?> e : fields.entrySet()) {
+            if (!first) {
+                sb.append(',');
+            }
+            first = false;
+            jsonString(sb, e.getKey());
+            sb.append(':');
+            writeJson(sb, e.getValue());
         }
-        return value.toString();
+        sb.append('}');
+    }
+
+    /** A JSON string as Go's encoder writes it: HTML-safe, with a six-character escape for other controls. */
+    private static void jsonString(StringBuilder sb, String s) {
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                case '<', '>', '&', '\u2028', '\u2029' -> sb.append(String.format("\\u%04x", (int) c));
+                default -> {
+                    if (c < 0x20) {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        sb.append('"');
+    }
+
+    /** What {@code omitempty} leaves out: null, false, 0, "", and empty lists and maps. */
+    static boolean isEmpty(Object value) {
+        return switch (value) {
+            case null -> true;
+            case String s -> s.isEmpty();
+            case Boolean b -> !b;
+            case Number n -> n.doubleValue() == 0;
+            case List<?> l -> l.isEmpty();
+            case Map<?, ?> m -> m.isEmpty();
+            default -> false;
+        };
     }
 
     /** Go's {@code %q}: a double-quoted string with Go escapes. */
@@ -65,33 +193,6 @@ public final class GoValues {
             }
         });
         return sb.append('"').toString();
-    }
-
-    /** {@code []string{"a", "b"}} (or {@code []int32{1, 2}} for numbers). */
-    public static String sliceLiteral(List<?> list) {
-        String elementType = list.stream().allMatch(e -> e instanceof Integer) && !list.isEmpty() ? "int32" : "string";
-        StringBuilder sb = new StringBuilder("[]").append(elementType).append('{');
-        for (int i = 0; i < list.size(); i++) {
-            if (i > 0) {
-                sb.append(", ");
-            }
-            sb.append(format(list.get(i)));
-        }
-        return sb.append('}').toString();
-    }
-
-    /** {@code map[string]string{"app":"web", "tier":"front"}}, keys sorted as Go prints them. */
-    public static String mapLiteral(Map<?, ?> map) {
-        StringBuilder sb = new StringBuilder("map[string]string{");
-        boolean first = true;
-        for (Map.Entry<?, ?> e : new TreeMap<>(map).entrySet()) {
-            if (!first) {
-                sb.append(", ");
-            }
-            first = false;
-            sb.append(format(String.valueOf(e.getKey()))).append(':').append(format(e.getValue()));
-        }
-        return sb.append('}').toString();
     }
 
     /** Go's {@code time.Duration.String()}: {@code 200ms}, {@code 1.6s}, {@code 1m20s}, {@code 5m0s}. */

@@ -70,6 +70,23 @@ class ValidateCommandTest {
     }
 
     @Test
+    void aServiceWithoutANameGetsTheApiServersMessageNotAStackTrace() {
+        Cli.Result r = cli.runWithInput("""
+                apiVersion: v1
+                kind: Service
+                spec:
+                  ports:
+                  - port: 80
+                """, "validate", "-f", "-");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("""
+                The Service "" is invalid: metadata.name: Required value: name or generateName is required
+                  (from -, document 1)
+                error: 1 problem found
+                """);
+    }
+
+    @Test
     void theNodePortRangeCanBeChanged() {
         String svc = """
                 apiVersion: v1

@@ -199,7 +199,7 @@ class ServiceAllocationTest {
                 """;
         api.apply(svc.formatted("a"));
         assertThat(api.applyError(svc.formatted("b"))).isEqualTo("The Service \"b\" is invalid: spec.clusterIPs: Invalid value: "
-                + "[]string{\"127.2.0.10\"}: failed to allocate IP 127.2.0.10: provided IP is already allocated");
+                + "[\"127.2.0.10\"]: failed to allocate IP 127.2.0.10: provided IP is already allocated");
     }
 
     @Test
@@ -217,7 +217,7 @@ class ServiceAllocationTest {
                 """;
         api.apply(svc.formatted("127.2.0.10"));
         assertThat(api.applyError(svc.formatted("127.2.0.11"))).isEqualTo("The Service \"web\" is invalid: spec.clusterIPs[0]: "
-                + "Invalid value: []string{\"127.2.0.11\"}: may not change once set");
+                + "Invalid value: [\"127.2.0.11\"]: may not change once set");
         assertThat(api.api().clusterIps().isAllocated("127.2.0.11")).isFalse();
     }
 }

@@ -5,9 +5,12 @@ import com.fasterxml.jackson.databind.BeanDescription;
 import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.portway.api.FieldPath;
 import dev.portway.api.Json;
+import dev.portway.api.Quantities;
 import dev.portway.api.ResourceKind;
 import io.fabric8.kubernetes.api.model.AnyType;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -171,6 +174,33 @@ public final class ObjectDecoder {
         return warnings;
     }
 
+    /**
+     * What Go's JSON decoder leaves in a slice element or map value that is {@code null}: the zero
+     * value of its type ({@code ports: [null]} is {@code ports: [{}]}, {@code labels: {a: null}} is
+     * {@code labels: {a: ""}}). Validation then judges the zero value, as the API server does.
+     */
+    private static JsonNode zeroValue(JavaType type) {
+        Class<?> raw = type.getRawClass();
+        JsonNodeFactory nodes = JsonNodeFactory.instance;
+        if (raw == String.class || raw.isEnum() || raw == Quantity.class) {
+            return nodes.textNode(raw == Quantity.class ? "0" : "");
+        }
+        if (raw == Integer.class || raw == int.class || raw == Short.class || raw == short.class
+                || raw == Long.class || raw == long.class || raw == IntOrString.class) {
+            return nodes.numberNode(0);
+        }
+        if (raw == Double.class || raw == double.class || raw == Float.class || raw == float.class) {
+            return nodes.numberNode(0.0);
+        }
+        if (raw == Boolean.class || raw == boolean.class) {
+            return nodes.booleanNode(false);
+        }
+        if (type.isCollectionLikeType() || type.isArrayType() || type.isMapLikeType() || isAny(raw)) {
+            return nodes.nullNode();
+        }
+        return nodes.objectNode();
+    }
+
     private static DecodeProblem problem(Document doc, String locationPath, String message, List<String> hints) {
         return new DecodeProblem(doc.where(locationPath), doc.index(), message, hints);
     }
@@ -230,19 +260,31 @@ public final class ObjectDecoder {
             } else if (raw == IntOrString.class) {
                 expect(node.isTextual() || (node.isIntegralNumber() && node.canConvertToInt()), node, type, location, goPath, owner);
             } else if (raw == Quantity.class) {
-                expect(node.isTextual() || node.isNumber(), node, type, location, goPath, owner);
+                if (expect(node.isTextual() || node.isNumber(), node, type, location, goPath, owner)
+                        && node.isTextual() && Quantities.parse(node.asText()).isEmpty()) {
+                    // resource.ParseQuantity's error, which the API server's decoder returns as is.
+                    mismatches.add(new Mismatch(location, Quantities.SYNTAX_ERROR));
+                }
             } else if (raw.isEnum()) {
                 expect(node.isTextual(), node, type, location, goPath, owner);
             } else if (type.isCollectionLikeType() || type.isArrayType()) {
                 if (expect(node.isArray(), node, type, location, goPath, owner)) {
                     JavaType element = type.getContentType();
                     for (int i = 0; i < node.size(); i++) {
+                        if (node.get(i).isNull()) {
+                            ((ArrayNode) node).set(i, zeroValue(element));
+                        }
                         walk(node.get(i), element, path.index(i), frame, goPath, owner);
                     }
                 }
             } else if (type.isMapLikeType()) {
                 if (expect(node.isObject(), node, type, location, goPath, owner)) {
                     JavaType value = type.getContentType();
+                    for (Map.Entry<String, JsonNode> e : List.copyOf(node.properties())) {
+                        if (e.getValue().isNull()) {
+                            ((ObjectNode) node).set(e.getKey(), zeroValue(value));
+                        }
+                    }
                     node.properties().forEach(e ->
                             walk(e.getValue(), value, keyPath(path, e.getKey()), frame, goPath, owner));
                 }

@@ -20,7 +20,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.TreeMap;
 
 /** Deployment and ReplicaSet validation ({@code pkg/apis/apps/validation}). */
 public final class AppsValidation {
@@ -30,13 +29,13 @@ public final class AppsValidation {
     private AppsValidation() {
     }
 
+    /** {@code ValidateDeployment} / {@code ValidateDeploymentSpec} ({@code pkg/apis/apps/validation}). */
     public static List<FieldError> validate(Deployment d) {
         List<FieldError> errs = new ArrayList<>(
                 MetaValidation.objectMeta(d.getMetadata(), true, MetaValidation.DNS_SUBDOMAIN, FieldPath.of("metadata")));
         DeploymentSpec spec = d.getSpec() == null ? new DeploymentSpec() : d.getSpec();
         errs.addAll(MetaValidation.nonNegative(nz(spec.getReplicas()), SPEC.child("replicas")));
-        errs.addAll(selector(spec.getSelector(), "deployment"));
-        errs.addAll(templateForReplicaSet(spec.getTemplate(), spec.getSelector(), "ReplicaSet"));
+        errs.addAll(selectorAndTemplate(spec.getSelector(), spec.getTemplate(), "ReplicaSet"));
         errs.addAll(strategy(spec.getStrategy(), SPEC.child("strategy")));
         errs.addAll(MetaValidation.nonNegative(nz(spec.getMinReadySeconds()), SPEC.child("minReadySeconds")));
         if (spec.getRevisionHistoryLimit() != null) {
@@ -52,6 +51,10 @@ public final class AppsValidation {
         return errs;
     }
 
+    /**
+     * {@code ValidateDeploymentUpdate}, plus the selector immutability the registry strategy adds
+     * for apps/v1 ({@code pkg/registry/apps/deployment/strategy.go}).
+     */
     public static List<FieldError> validateUpdate(Deployment updated, Deployment old) {
         List<FieldError> errs = new ArrayList<>(
                 MetaValidation.objectMetaUpdate(updated.getMetadata(), old.getMetadata(), FieldPath.of("metadata")));
@@ -59,20 +62,19 @@ public final class AppsValidation {
         LabelSelector newSelector = updated.getSpec() == null ? null : updated.getSpec().getSelector();
         LabelSelector oldSelector = old.getSpec() == null ? null : old.getSpec().getSelector();
         if (!Objects.equals(dev.portway.api.Json.tree(newSelector), dev.portway.api.Json.tree(oldSelector))) {
-            errs.add(FieldError.invalid(SPEC.child("selector"), goSelector(newSelector), MetaValidation.FIELD_IMMUTABLE));
+            errs.add(FieldError.invalid(SPEC.child("selector"), MetaValidation.goSelector(newSelector), MetaValidation.FIELD_IMMUTABLE));
         }
         return errs;
     }
 
+    /** {@code ValidateReplicaSet} / {@code ValidateReplicaSetSpec}. */
     public static List<FieldError> validate(ReplicaSet rs) {
         List<FieldError> errs = new ArrayList<>(
                 MetaValidation.objectMeta(rs.getMetadata(), true, MetaValidation.DNS_SUBDOMAIN, FieldPath.of("metadata")));
         ReplicaSetSpec spec = rs.getSpec() == null ? new ReplicaSetSpec() : rs.getSpec();
         errs.addAll(MetaValidation.nonNegative(nz(spec.getReplicas()), SPEC.child("replicas")));
         errs.addAll(MetaValidation.nonNegative(nz(spec.getMinReadySeconds()), SPEC.child("minReadySeconds")));
-        // The API server's message really says "deployment" here too.
-        errs.addAll(selector(spec.getSelector(), "deployment"));
-        errs.addAll(templateForReplicaSet(spec.getTemplate(), spec.getSelector(), "ReplicaSet"));
+        errs.addAll(selectorAndTemplate(spec.getSelector(), spec.getTemplate(), "ReplicaSet"));
         return errs;
     }
 
@@ -83,31 +85,68 @@ public final class AppsValidation {
         return errs;
     }
 
-    private static List<FieldError> selector(LabelSelector selector, String kind) {
+    /**
+     * The selector and the template, as {@code ValidateDeploymentSpec} and
+     * {@code ValidateReplicaSetSpec} check them. A selector that {@code LabelSelectorAsSelector}
+     * cannot turn into a selector (a bad operator, key or value) is {@code invalid label selector}
+     * and the template is then not checked at all; a missing selector selects nothing, so the
+     * template's labels never match it.
+     */
+    private static List<FieldError> selectorAndTemplate(LabelSelector selector, PodTemplateSpec template, String owner) {
         List<FieldError> errs = new ArrayList<>();
+        FieldPath selectorPath = SPEC.child("selector");
         if (selector == null) {
-            errs.add(FieldError.required(SPEC.child("selector"), ""));
+            errs.add(FieldError.required(selectorPath, ""));
+        } else {
+            errs.addAll(MetaValidation.labelSelector(selector, selectorPath));
+            if (Selectors.isEmpty(selector)) {
+                // The API server's message says "deployment" for ReplicaSets too.
+                errs.add(FieldError.invalid(selectorPath, MetaValidation.goSelector(selector), "empty selector is invalid for deployment"));
+            }
+        }
+        if (selector != null && !convertible(selector)) {
+            errs.add(FieldError.invalid(selectorPath, MetaValidation.goSelector(selector), "invalid label selector"));
             return errs;
         }
-        errs.addAll(MetaValidation.labelSelector(selector, SPEC.child("selector")));
-        if (Selectors.isEmpty(selector)) {
-            errs.add(FieldError.invalid(SPEC.child("selector"), goSelector(selector), "empty selector is invalid for " + kind));
-        }
+        errs.addAll(templateForReplicaSet(template == null ? new PodTemplateSpec() : template, selector, owner));
         return errs;
     }
 
+    /** Whether {@code metav1.LabelSelectorAsSelector} accepts the selector ({@code labels.NewRequirement}'s checks). */
+    static boolean convertible(LabelSelector selector) {
+        if (selector.getMatchLabels() != null) {
+            for (Map.Entry<String, String> e : selector.getMatchLabels().entrySet()) {
+                if (!Names.qualifiedName(nz(e.getKey())).isEmpty() || !Names.labelValue(nz(e.getValue())).isEmpty()) {
+                    return false;
+                }
+            }
+        }
+        if (selector.getMatchExpressions() != null) {
+            for (LabelSelectorRequirement r : selector.getMatchExpressions()) {
+                List<String> values = r.getValues() == null ? List.of() : r.getValues();
+                boolean valuesOk = switch (nz(r.getOperator())) {
+                    case "In", "NotIn" -> !values.isEmpty();
+                    case "Exists", "DoesNotExist" -> values.isEmpty();
+                    default -> false;
+                };
+                if (!valuesOk || !Names.qualifiedName(nz(r.getKey())).isEmpty()
+                        || values.stream().anyMatch(v -> !Names.labelValue(nz(v)).isEmpty())) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** {@code ValidatePodTemplateSpecForReplicaSet}. */
     private static List<FieldError> templateForReplicaSet(PodTemplateSpec template, LabelSelector selector, String owner) {
         List<FieldError> errs = new ArrayList<>();
         FieldPath path = SPEC.child("template");
-        if (template == null) {
-            errs.add(FieldError.required(path, ""));
-            return errs;
-        }
-        Map<String, String> labels = template.getMetadata() == null || template.getMetadata().getLabels() == null
-                ? Map.of() : template.getMetadata().getLabels();
-        if (selector != null && !Selectors.isEmpty(selector) && !Selectors.matches(selector, labels)) {
-            errs.add(FieldError.invalid(path.child("metadata", "labels"), new TreeMap<>(labels),
-                    "`selector` does not match template `labels`"));
+        Map<String, String> labels = template.getMetadata() == null ? null : template.getMetadata().getLabels();
+        // A nil selector is labels.Nothing(): not empty, and matches nothing.
+        boolean selectorEmpty = selector != null && Selectors.isEmpty(selector);
+        if (!selectorEmpty && (selector == null || !Selectors.matches(selector, labels == null ? Map.of() : labels))) {
+            errs.add(FieldError.invalid(path.child("metadata", "labels"), labels, "`selector` does not match template `labels`"));
         }
         errs.addAll(PodValidation.podTemplateSpec(template, path));
         String restartPolicy = template.getSpec() == null ? "" : nz(template.getSpec().getRestartPolicy());
@@ -121,6 +160,7 @@ public final class AppsValidation {
         return errs;
     }
 
+    /** {@code ValidateDeploymentStrategy} and {@code ValidateRollingUpdateDeployment}. */
     private static List<FieldError> strategy(DeploymentStrategy strategy, FieldPath path) {
         List<FieldError> errs = new ArrayList<>();
         String type = strategy == null ? "" : nz(strategy.getType());
@@ -140,90 +180,68 @@ public final class AppsValidation {
                     errs.addAll(intOrPercent(ru.getMaxUnavailable(), p.child("maxUnavailable")));
                     errs.addAll(intOrPercent(ru.getMaxSurge(), p.child("maxSurge")));
                     if (intOrPercentValue(ru.getMaxUnavailable()) == 0 && intOrPercentValue(ru.getMaxSurge()) == 0) {
-                        errs.add(FieldError.invalid(p.child("maxUnavailable"), goIntOrString(ru.getMaxUnavailable()),
+                        errs.add(FieldError.invalid(p.child("maxUnavailable"), intOrString(ru.getMaxUnavailable()),
                                 "may not be 0 when `maxSurge` is 0"));
                     }
-                    if (ru.getMaxUnavailable() != null && ru.getMaxUnavailable().getStrVal() != null
-                            && Names.percent(ru.getMaxUnavailable().getStrVal()).isEmpty()
-                            && intOrPercentValue(ru.getMaxUnavailable()) > 100) {
-                        errs.add(FieldError.invalid(p.child("maxUnavailable"), goIntOrString(ru.getMaxUnavailable()),
-                                "must not be greater than 100%"));
+                    IntOrString maxUnavailable = ru.getMaxUnavailable();
+                    if (maxUnavailable != null && maxUnavailable.getStrVal() != null && Names.percent(maxUnavailable.getStrVal()).isEmpty()
+                            && intOrPercentValue(maxUnavailable) > 100) {
+                        errs.add(FieldError.invalid(p.child("maxUnavailable"), maxUnavailable, "must not be greater than 100%"));
                     }
                 }
             }
-            default -> errs.add(FieldError.notSupported(path, new GoValues.Literal("apps.DeploymentStrategy{Type:"
-                    + GoValues.quote(type) + "}"), "Recreate", "RollingUpdate"));
+            default -> errs.add(FieldError.notSupported(path, goStrategy(strategy), "Recreate", "RollingUpdate"));
         }
         return errs;
     }
 
+    /** {@code ValidatePositiveIntOrPercent}. */
     private static List<FieldError> intOrPercent(IntOrString value, FieldPath path) {
-        if (value == null) {
-            return List.of();
-        }
-        if (value.getStrVal() != null) {
+        IntOrString v = intOrString(value);
+        if (v.getStrVal() != null) {
             List<FieldError> errs = new ArrayList<>();
-            for (String msg : Names.percent(value.getStrVal())) {
-                errs.add(FieldError.invalid(path, goIntOrString(value), msg));
+            for (String msg : Names.percent(v.getStrVal())) {
+                errs.add(FieldError.invalid(path, v, msg));
             }
             return errs;
         }
-        return MetaValidation.nonNegative(nz(value.getIntVal()), path);
+        return MetaValidation.nonNegative(nz(v.getIntVal()), path);
     }
 
-    /** The integer or the percentage number; 0 for anything unparsable. */
+    /**
+     * {@code getIntOrPercentValue}: the percentage's number, else {@code IntOrString.IntValue()}
+     * (a string that is not a percentage counts as its integer value, or 0).
+     */
     public static int intOrPercentValue(IntOrString value) {
-        if (value == null) {
+        IntOrString v = intOrString(value);
+        if (v.getIntVal() != null) {
+            return v.getIntVal();
+        }
+        String s = nz(v.getStrVal());
+        try {
+            if (Names.percent(s).isEmpty()) {
+                return Integer.parseInt(s.substring(0, s.length() - 1));
+            }
+            return Integer.parseInt(s);
+        } catch (NumberFormatException e) {
             return 0;
         }
-        if (value.getIntVal() != null) {
-            return value.getIntVal();
-        }
-        String s = nz(value.getStrVal());
-        if (Names.percent(s).isEmpty()) {
-            try {
-                return Integer.parseInt(s.substring(0, s.length() - 1));
-            } catch (NumberFormatException e) {
-                return 0;
-            }
-        }
-        return 0;
     }
 
-    /** IntOrString is a fmt.Stringer in Go: printed bare. */
-    private static GoValues.Literal goIntOrString(IntOrString value) {
-        if (value == null) {
-            return new GoValues.Literal("0");
-        }
-        return new GoValues.Literal(value.getIntVal() != null ? value.getIntVal().toString() : nz(value.getStrVal()));
+    /** A Go IntOrString is never nil: a missing one is the integer 0. */
+    private static IntOrString intOrString(IntOrString value) {
+        return value == null || (value.getIntVal() == null && value.getStrVal() == null) ? new IntOrString(0) : value;
     }
 
-    /** The %#v dump of a LabelSelector, as the API server prints it in immutability errors. */
-    static GoValues.Literal goSelector(LabelSelector selector) {
-        if (selector == null) {
-            return new GoValues.Literal("(*v1.LabelSelector)(nil)");
-        }
-        String labels = selector.getMatchLabels() == null || selector.getMatchLabels().isEmpty()
-                ? "map[string]string(nil)" : GoValues.mapLiteral(selector.getMatchLabels());
-        String exprs;
-        List<LabelSelectorRequirement> ex = selector.getMatchExpressions();
-        if (ex == null || ex.isEmpty()) {
-            exprs = "[]v1.LabelSelectorRequirement(nil)";
-        } else {
-            StringBuilder sb = new StringBuilder("[]v1.LabelSelectorRequirement{");
-            for (int i = 0; i < ex.size(); i++) {
-                LabelSelectorRequirement r = ex.get(i);
-                if (i > 0) {
-                    sb.append(", ");
-                }
-                sb.append("v1.LabelSelectorRequirement{Key:").append(GoValues.quote(nz(r.getKey())))
-                        .append(", Operator:").append(GoValues.quote(nz(r.getOperator())))
-                        .append(", Values:").append(r.getValues() == null || r.getValues().isEmpty()
-                                ? "[]string(nil)" : GoValues.sliceLiteral(r.getValues()))
-                        .append('}');
-            }
-            exprs = sb.append('}').toString();
-        }
-        return new GoValues.Literal("v1.LabelSelector{MatchLabels:" + labels + ", MatchExpressions:" + exprs + "}");
+    /** The internal apps.DeploymentStrategy as json.Marshal prints it (no JSON tags: Go field names). */
+    private static GoValues.Struct goStrategy(DeploymentStrategy strategy) {
+        RollingUpdateDeployment ru = strategy == null ? null : strategy.getRollingUpdate();
+        return GoValues.Struct.builder()
+                .put("Type", strategy == null ? "" : nz(strategy.getType()))
+                .put("RollingUpdate", ru == null ? null : GoValues.Struct.builder()
+                        .put("MaxUnavailable", intOrString(ru.getMaxUnavailable()))
+                        .put("MaxSurge", intOrString(ru.getMaxSurge()))
+                        .build())
+                .build();
     }
 }

@@ -47,8 +47,7 @@ public final class CoreValidation {
             size += nz(e.getValue()).length() * 3L / 4;
         }
         if (size > MAX_SECRET_SIZE) {
-            errs.add(new FieldError(FieldError.Type.TOO_LONG, FieldPath.of(""), FieldError.OMIT,
-                    "must have at most " + MAX_SECRET_SIZE + " bytes"));
+            errs.add(FieldError.tooLong(FieldPath.of(""), MAX_SECRET_SIZE));
         }
         return errs;
     }
@@ -86,8 +85,7 @@ public final class CoreValidation {
             size += nz(e.getValue()).length();
         }
         if (size > MAX_SECRET_SIZE) {
-            errs.add(new FieldError(FieldError.Type.TOO_LONG, FieldPath.of("data"), FieldError.OMIT,
-                    "must have at most " + MAX_SECRET_SIZE + " bytes"));
+            errs.add(FieldError.tooLong(FieldPath.of("data"), MAX_SECRET_SIZE));
         }
         Map<String, String> data = secret.getData() == null ? Map.of() : secret.getData();
         Map<String, String> stringData = secret.getStringData() == null ? Map.of() : secret.getStringData();

@@ -130,12 +130,13 @@ public final class MetaValidation {
             size += e.getKey().length() + nz(e.getValue()).length();
         }
         if (size > TOTAL_ANNOTATION_SIZE_LIMIT) {
-            errs.add(new FieldError(FieldError.Type.TOO_LONG, path, FieldError.OMIT,
-                    "must have at most " + TOTAL_ANNOTATION_SIZE_LIMIT + " bytes"));
+            // 1.32+ wording (field.TooLong); older releases said "must have at most 262144 bytes".
+            errs.add(FieldError.tooLong(path, TOTAL_ANNOTATION_SIZE_LIMIT));
         }
         return errs;
     }
 
+    /** {@code ValidateOwnerReferences}: each reference complete, at most one controller. */
     private static List<FieldError> ownerReferences(List<OwnerReference> refs, FieldPath path) {
         List<FieldError> errs = new ArrayList<>();
         if (refs == null) {
@@ -145,6 +146,9 @@ public final class MetaValidation {
         for (OwnerReference ref : refs) {
             String apiVersion = nz(ref.getApiVersion());
             String version = apiVersion.contains("/") ? apiVersion.substring(apiVersion.indexOf('/') + 1) : apiVersion;
+            if (apiVersion.chars().filter(c -> c == '/').count() > 1) {
+                version = "";
+            }
             if (version.isEmpty()) {
                 errs.add(FieldError.invalid(path.child("apiVersion"), apiVersion, "version must not be empty"));
             }
@@ -158,9 +162,9 @@ public final class MetaValidation {
                 errs.add(FieldError.invalid(path.child("uid"), nz(ref.getUid()), "must not be empty"));
             }
             if (Boolean.TRUE.equals(ref.getController())) {
-                String current = ref.getKind() + "/" + ref.getName();
+                String current = nz(ref.getKind()) + "/" + nz(ref.getName());
                 if (!firstController.isEmpty()) {
-                    errs.add(FieldError.invalid(path, new GoValues.Literal("[]v1.OwnerReference{...}"),
+                    errs.add(FieldError.invalid(path, refs.stream().map(MetaValidation::goOwnerReference).toList(),
                             "Only one reference can have Controller set to true. Found \"true\" in references for "
                                     + firstController + " and " + current));
                 } else {
@@ -169,6 +173,39 @@ public final class MetaValidation {
             }
         }
         return errs;
+    }
+
+    /** A metav1.OwnerReference as json.Marshal prints it. */
+    static GoValues.Struct goOwnerReference(OwnerReference ref) {
+        return GoValues.Struct.builder()
+                .put("apiVersion", nz(ref.getApiVersion()))
+                .put("kind", nz(ref.getKind()))
+                .put("name", nz(ref.getName()))
+                .put("uid", nz(ref.getUid()))
+                .putOmitEmpty("controller", ref.getController())
+                .putOmitEmpty("blockOwnerDeletion", ref.getBlockOwnerDeletion())
+                .build();
+    }
+
+    /** A metav1.LabelSelector as json.Marshal prints it: {@code {"matchLabels":{"app":"web"}}}. */
+    public static Object goSelector(LabelSelector selector) {
+        if (selector == null) {
+            return null;
+        }
+        List<GoValues.Struct> expressions = new ArrayList<>();
+        if (selector.getMatchExpressions() != null) {
+            for (LabelSelectorRequirement r : selector.getMatchExpressions()) {
+                expressions.add(GoValues.Struct.builder()
+                        .put("key", nz(r.getKey()))
+                        .put("operator", nz(r.getOperator()))
+                        .putOmitEmpty("values", r.getValues())
+                        .build());
+            }
+        }
+        return GoValues.Struct.builder()
+                .putOmitEmpty("matchLabels", selector.getMatchLabels())
+                .putOmitEmpty("matchExpressions", expressions)
+                .build();
     }
 
     public static List<FieldError> labelSelector(LabelSelector selector, FieldPath path) {

@@ -197,6 +197,22 @@ public final class Names {
         return errs;
     }
 
+    /** {@code IsRelaxedEnvVarName}: any printable ASCII character except '='. */
+    public static List<String> relaxedEnvVarName(String value) {
+        List<String> errs = new ArrayList<>();
+        if (value.isEmpty()) {
+            errs.add("environment variable name must be non-empty");
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c > 0x7e || c < 0x20 || c == '=') {
+                errs.add("a valid environment variable name must consist only of printable ASCII characters other than '='");
+                break;
+            }
+        }
+        return errs;
+    }
+
     public static List<String> percent(String value) {
         return PERCENT.matcher(value).matches() ? List.of() : List.of(regexError(PERCENT_ERR, PERCENT_FMT, "1%", "93%"));
     }
@@ -216,7 +232,9 @@ public final class Names {
         }
         try {
             // A string with ':' is parsed as an IPv6 literal; no name lookup happens.
-            return java.net.InetAddress.getByName(value) instanceof java.net.Inet6Address;
+            // Java turns ::ffff:a.b.c.d into an Inet4Address; Go calls it a valid IP all the same.
+            java.net.InetAddress.getByName(value);
+            return true;
         } catch (java.net.UnknownHostException e) {
             return false;
         }

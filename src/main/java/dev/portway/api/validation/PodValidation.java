@@ -267,6 +267,32 @@ public final class PodValidation {
                 errs.add(FieldError.forbidden(p.child("restartPolicy"), "may not be set for non-init containers"));
             }
         }
+        // Port conflicts are checked across all regular containers.
+        errs.addAll(hostPortConflicts(containers, path));
+        return errs;
+    }
+
+    /**
+     * {@code AccumulateUniqueHostPorts}: a host port may be used once per protocol and host IP;
+     * the duplicate is reported as {@code "TCP//8080"} (protocol/hostIP/port).
+     */
+    static List<FieldError> hostPortConflicts(List<Container> containers, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (int ci = 0; ci < containers.size(); ci++) {
+            List<ContainerPort> ports = containers.get(ci).getPorts() == null ? List.of() : containers.get(ci).getPorts();
+            for (int pi = 0; pi < ports.size(); pi++) {
+                ContainerPort port = ports.get(pi);
+                int hostPort = nz(port.getHostPort());
+                if (hostPort == 0) {
+                    continue;
+                }
+                String key = nz(port.getProtocol()) + "/" + nz(port.getHostIP()) + "/" + hostPort;
+                if (!seen.add(key)) {
+                    errs.add(FieldError.duplicate(path.index(ci).child("ports").index(pi).child("hostPort"), key));
+                }
+            }
+        }
         return errs;
     }
 
@@ -293,6 +319,8 @@ public final class PodValidation {
             } else if (!nz(c.getName()).isEmpty()) {
                 names.add(c.getName());
             }
+            // Init containers run one by one: each is checked for conflicts on its own.
+            errs.addAll(hostPortConflicts(List.of(c), path));
             if (restartAlways) {
                 errs.addAll(probe(c.getLivenessProbe(), p.child("livenessProbe"), true));
                 errs.addAll(probe(c.getReadinessProbe(), p.child("readinessProbe"), false));
@@ -344,6 +372,7 @@ public final class PodValidation {
             case "" -> errs.add(FieldError.required(path.child("imagePullPolicy"), ""));
             default -> errs.add(FieldError.notSupported(path.child("imagePullPolicy"), pull, "Always", "IfNotPresent", "Never"));
         }
+        errs.addAll(Resources.containerRequirements(c.getResources(), path.child("resources")));
         return errs;
     }
 
@@ -397,7 +426,8 @@ public final class PodValidation {
             if (name.isEmpty()) {
                 errs.add(FieldError.required(p.child("name"), ""));
             } else {
-                Names.envVarName(name).forEach(msg -> errs.add(FieldError.invalid(p.child("name"), name, msg)));
+                // RelaxedEnvironmentVariableValidation is GA in 1.34: any printable ASCII but '='.
+                Names.relaxedEnvVarName(name).forEach(msg -> errs.add(FieldError.invalid(p.child("name"), name, msg)));
             }
             EnvVarSource from = ev.getValueFrom();
             if (from == null) {
@@ -455,7 +485,7 @@ public final class PodValidation {
             EnvFromSource s = sources.get(i);
             FieldPath p = path.index(i);
             if (!nz(s.getPrefix()).isEmpty()) {
-                Names.envVarName(s.getPrefix()).forEach(msg -> errs.add(FieldError.invalid(p.child("prefix"), s.getPrefix(), msg)));
+                Names.relaxedEnvVarName(s.getPrefix()).forEach(msg -> errs.add(FieldError.invalid(p.child("prefix"), s.getPrefix(), msg)));
             }
             int n = (s.getConfigMapRef() != null ? 1 : 0) + (s.getSecretRef() != null ? 1 : 0);
             if (n == 0) {
@@ -467,6 +497,7 @@ public final class PodValidation {
         return errs;
     }
 
+    /** {@code ValidateVolumeMounts}, including its quirk of reporting subPath without the index. */
     private static List<FieldError> volumeMounts(List<VolumeMount> mounts, Set<String> volumes, FieldPath path) {
         List<FieldError> errs = new ArrayList<>();
         if (mounts == null) {
@@ -479,17 +510,26 @@ public final class PodValidation {
             String name = nz(m.getName());
             if (name.isEmpty()) {
                 errs.add(FieldError.required(p.child("name"), ""));
-            } else if (!volumes.contains(name)) {
+            }
+            if (!volumes.contains(name)) {
                 errs.add(FieldError.notFound(p.child("name"), name));
             }
             String mountPath = nz(m.getMountPath());
             if (mountPath.isEmpty()) {
                 errs.add(FieldError.required(p.child("mountPath"), ""));
-            } else if (!paths.add(mountPath)) {
+            }
+            if (!paths.add(mountPath)) {
                 errs.add(FieldError.invalid(p.child("mountPath"), mountPath, "must be unique"));
             }
+            // The API server passes the list's path, not the item's, for subPath and subPathExpr.
             if (!nz(m.getSubPath()).isEmpty()) {
-                errs.addAll(localDescendingPath(m.getSubPath(), p.child("subPath")));
+                errs.addAll(localDescendingPath(m.getSubPath(), path.child("subPath")));
+            }
+            if (!nz(m.getSubPathExpr()).isEmpty()) {
+                if (!nz(m.getSubPath()).isEmpty()) {
+                    errs.add(FieldError.invalid(p.child("subPathExpr"), m.getSubPathExpr(), "subPathExpr and subPath are mutually exclusive"));
+                }
+                errs.addAll(localDescendingPath(m.getSubPathExpr(), path.child("subPathExpr")));
             }
         }
         return errs;
@@ -520,6 +560,13 @@ public final class PodValidation {
                 if (!scheme.equals("HTTP") && !scheme.equals("HTTPS")) {
                     errs.add(FieldError.notSupported(path.child("httpGet", "scheme"), scheme, "HTTP", "HTTPS"));
                 }
+                if (http.getHttpHeaders() != null) {
+                    for (var header : http.getHttpHeaders()) {
+                        String headerName = nz(header.getName());
+                        Names.httpHeaderName(headerName).forEach(msg ->
+                                errs.add(FieldError.invalid(path.child("httpGet", "httpHeaders"), headerName, msg)));
+                    }
+                }
             }
         }
         if (probe.getTcpSocket() != null) {
@@ -532,6 +579,9 @@ public final class PodValidation {
         if (probe.getGrpc() != null) {
             if (handlers++ > 0) {
                 errs.add(FieldError.forbidden(path.child("grpc"), "may not specify more than 1 handler type"));
+            } else {
+                int grpcPort = nz(probe.getGrpc().getPort());
+                Names.portNum(grpcPort).forEach(msg -> errs.add(FieldError.invalid(path.child("grpc", "port"), grpcPort, msg)));
             }
         }
         if (handlers == 0) {
@@ -542,6 +592,14 @@ public final class PodValidation {
         errs.addAll(MetaValidation.nonNegative(nz(probe.getPeriodSeconds()), path.child("periodSeconds")));
         errs.addAll(MetaValidation.nonNegative(nz(probe.getSuccessThreshold()), path.child("successThreshold")));
         errs.addAll(MetaValidation.nonNegative(nz(probe.getFailureThreshold()), path.child("failureThreshold")));
+        if (probe.getTerminationGracePeriodSeconds() != null && probe.getTerminationGracePeriodSeconds() <= 0) {
+            errs.add(FieldError.invalid(path.child("terminationGracePeriodSeconds"), probe.getTerminationGracePeriodSeconds(),
+                    "must be greater than 0"));
+        }
+        if (!successMustBeOne && probe.getTerminationGracePeriodSeconds() != null) {
+            errs.add(FieldError.invalid(path.child("terminationGracePeriodSeconds"), probe.getTerminationGracePeriodSeconds(),
+                    "must not be set for readinessProbes"));
+        }
         if (successMustBeOne && nz(probe.getSuccessThreshold()) != 1) {
             errs.add(FieldError.invalid(path.child("successThreshold"), nz(probe.getSuccessThreshold()), "must be 1"));
         }

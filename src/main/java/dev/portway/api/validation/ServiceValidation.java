@@ -36,10 +36,35 @@ public final class ServiceValidation {
     private ServiceValidation() {
     }
 
+    /** The annotation that replaced {@link #TOPOLOGY_AWARE_HINTS_ANNOTATION}. */
+    public static final String TOPOLOGY_MODE_ANNOTATION = "service.kubernetes.io/topology-mode";
+    public static final String TOPOLOGY_AWARE_HINTS_ANNOTATION = "service.kubernetes.io/topology-aware-hints";
+
+    /**
+     * {@code ValidateServiceCreate}: metadata (names are DNS-1035 labels; the
+     * RelaxedServiceNameValidation gate is alpha and off in 1.34), then {@code validateService}.
+     */
     public static List<FieldError> validate(Service service, ValidationOptions options) {
-        ServiceSpec spec = service.getSpec() == null ? new ServiceSpec() : service.getSpec();
         List<FieldError> errs = new ArrayList<>(
                 MetaValidation.objectMeta(service.getMetadata(), true, MetaValidation.DNS1035_LABEL, FieldPath.of("metadata")));
+        errs.addAll(validateService(service, null, options));
+        return errs;
+    }
+
+    /** {@code validateService}: everything but the metadata, which create and update check differently. */
+    private static List<FieldError> validateService(Service service, Service old, ValidationOptions options) {
+        if (service.getSpec() == null) {
+            service.setSpec(new ServiceSpec());
+        }
+        ServiceSpec spec = service.getSpec();
+        List<FieldError> errs = new ArrayList<>();
+        var annotations = annotations(service);
+        if (annotations.containsKey(TOPOLOGY_MODE_ANNOTATION) && annotations.containsKey(TOPOLOGY_AWARE_HINTS_ANNOTATION)
+                && !Objects.equals(annotations.get(TOPOLOGY_MODE_ANNOTATION), annotations.get(TOPOLOGY_AWARE_HINTS_ANNOTATION))) {
+            errs.add(FieldError.invalid(FieldPath.of("metadata", "annotations").key(TOPOLOGY_MODE_ANNOTATION),
+                    nz(annotations.get(TOPOLOGY_MODE_ANNOTATION)),
+                    "must match annotations[" + TOPOLOGY_AWARE_HINTS_ANNOTATION + "] when both are specified"));
+        }
         String type = nz(spec.getType());
         List<ServicePort> ports = spec.getPorts() == null ? List.of() : spec.getPorts();
         boolean headless = isHeadless(spec);
@@ -195,24 +220,35 @@ public final class ServiceValidation {
         errs.addAll(externalTrafficPolicy(service, options));
         errs.addAll(internalTrafficPolicy(spec));
 
-        if (spec.getTrafficDistribution() != null && !"PreferClose".equals(spec.getTrafficDistribution())) {
-            errs.add(FieldError.notSupported(SPEC.child("trafficDistribution"), spec.getTrafficDistribution(), "PreferClose"));
+        // PreferSameTrafficDistribution is beta and on in 1.34; the values print unsorted, as listed.
+        if (spec.getTrafficDistribution() != null && !TRAFFIC_DISTRIBUTIONS.contains(spec.getTrafficDistribution())) {
+            errs.add(FieldError.notSupported(SPEC.child("trafficDistribution"), spec.getTrafficDistribution(),
+                    TRAFFIC_DISTRIBUTIONS.toArray(String[]::new)));
         }
         return errs;
     }
 
+    private static final List<String> TRAFFIC_DISTRIBUTIONS = List.of("PreferClose", "PreferSameZone", "PreferSameNode");
+
     /** The annotation older clients used instead of {@code spec.loadBalancerSourceRanges}. */
     public static final String SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges";
 
+    /** {@code ValidateServiceUpdate}. */
     public static List<FieldError> validateUpdate(Service updated, Service old, ValidationOptions options) {
+        if (updated.getSpec() == null) {
+            updated.setSpec(new ServiceSpec());
+        }
+        ServiceSpec oldSpec = old.getSpec() == null ? new ServiceSpec() : old.getSpec();
         List<FieldError> errs = new ArrayList<>(
                 MetaValidation.objectMetaUpdate(updated.getMetadata(), old.getMetadata(), FieldPath.of("metadata")));
-        errs.addAll(upgradeDowngradeClusterIps(old.getSpec(), updated.getSpec()));
+        errs.addAll(upgradeDowngradeClusterIps(oldSpec, updated.getSpec()));
+        errs.addAll(upgradeDowngradeIpFamilies(oldSpec, updated.getSpec()));
         errs.addAll(loadBalancerClass(old, updated));
-        if (needsHealthCheck(old.getSpec()) && needsHealthCheck(updated.getSpec())
-                && !Objects.equals(nz(updated.getSpec().getHealthCheckNodePort()), nz(old.getSpec().getHealthCheckNodePort()))) {
+        if (needsHealthCheck(oldSpec) && needsHealthCheck(updated.getSpec())
+                && !Objects.equals(nz(updated.getSpec().getHealthCheckNodePort()), nz(oldSpec.getHealthCheckNodePort()))) {
             errs.add(FieldError.forbidden(SPEC.child("healthCheckNodePort"), "field is immutable"));
         }
+        // Portway's update checks the new object's metadata as on create too; the messages are the same.
         errs.addAll(validate(updated, options));
         return errs;
     }
@@ -429,8 +465,47 @@ public final class ServiceValidation {
             } else if (!oldIps.getFirst().equals(newIps.getFirst())) {
                 errs.add(FieldError.invalid(path.index(0), newIps, "may not change once set"));
             }
+            if (newIps.size() == 1 && !"SingleStack".equals(updated.getIpFamilyPolicy())) {
+                errs.add(FieldError.invalid(SPEC.child("ipFamilyPolicy"), updated.getIpFamilyPolicy(),
+                        "must be set to 'SingleStack' when releasing the secondary clusterIP"));
+            }
         } else if (!oldIps.isEmpty() && !oldIps.getFirst().equals(newIps.getFirst())) {
             errs.add(FieldError.invalid(path.index(0), newIps, "may not change once set"));
+        }
+        return errs;
+    }
+
+    /** {@code validateUpgradeDowngradeIPFamilies}, with its quirks (index 0, clusterIPs as the value). */
+    private static List<FieldError> upgradeDowngradeIpFamilies(ServiceSpec old, ServiceSpec updated) {
+        List<FieldError> errs = new ArrayList<>();
+        if (EXTERNAL_NAME.equals(updated.getType()) || EXTERNAL_NAME.equals(old.getType())) {
+            return errs;
+        }
+        if (isHeadless(old) != isHeadless(updated) || isHeadless(updated)) {
+            return errs;
+        }
+        List<String> oldFamilies = list(old.getIpFamilies());
+        List<String> newFamilies = list(updated.getIpFamilies());
+        FieldPath path = SPEC.child("ipFamilies").index(0);
+        if (oldFamilies.size() == newFamilies.size()) {
+            for (int i = 0; i < oldFamilies.size(); i++) {
+                if (!Objects.equals(oldFamilies.get(i), newFamilies.get(i))) {
+                    errs.add(FieldError.invalid(path, newFamilies, "may not change once set"));
+                }
+            }
+        } else if (oldFamilies.size() > newFamilies.size()) {
+            if (list(updated.getClusterIPs()).isEmpty()) {
+                errs.add(FieldError.invalid(path, newFamilies, "primary ipFamily can not be unset"));
+            }
+            if (!newFamilies.isEmpty() && !Objects.equals(newFamilies.getFirst(), oldFamilies.getFirst())) {
+                errs.add(FieldError.invalid(path, list(updated.getClusterIPs()), "may not change once set"));
+            }
+            if (newFamilies.size() == 1 && !"SingleStack".equals(updated.getIpFamilyPolicy())) {
+                errs.add(FieldError.invalid(SPEC.child("ipFamilyPolicy"), updated.getIpFamilyPolicy(),
+                        "must be set to 'SingleStack' when releasing the secondary ipFamily"));
+            }
+        } else if (!oldFamilies.isEmpty() && !newFamilies.isEmpty() && !Objects.equals(newFamilies.getFirst(), oldFamilies.getFirst())) {
+            errs.add(FieldError.invalid(path, list(updated.getClusterIPs()), "may not change once set"));
         }
         return errs;
     }
@@ -514,19 +589,76 @@ public final class ServiceValidation {
             if ((a >>> 8) == ((224L << 16))) {
                 errs.add(FieldError.invalid(path, ip, "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"));
             }
-        } else if (ip.equals("::")) {
-            errs.add(FieldError.invalid(path, ip, "may not be unspecified (" + ip + ")"));
-        } else if (ip.equals("::1") && !options.allowLoopback()) {
-            errs.add(FieldError.invalid(path, ip, "may not be in the loopback range (127.0.0.0/8, ::1/128)"));
+        } else if (Names.isIpv6(ip)) {
+            byte[] b = ipv6Bytes(ip);
+            boolean mapped = true;
+            for (int i = 0; i < 10; i++) {
+                mapped &= b[i] == 0;
+            }
+            mapped &= (b[10] & 0xff) == 0xff && (b[11] & 0xff) == 0xff;
+            if (mapped) {
+                // Go's net.IP treats ::ffff:a.b.c.d as the IPv4 address a.b.c.d.
+                String dotted = (b[12] & 0xff) + "." + (b[13] & 0xff) + "." + (b[14] & 0xff) + "." + (b[15] & 0xff);
+                for (FieldError e : nonSpecialIp(dotted, path, options)) {
+                    errs.add(FieldError.invalid(path, ip, e.detail().replace("(" + dotted + ")", "(" + ip + ")")));
+                }
+                return errs;
+            }
+            boolean zero = true;
+            for (byte x : b) {
+                zero &= x == 0;
+            }
+            boolean loopback = true;
+            for (int i = 0; i < 15; i++) {
+                loopback &= b[i] == 0;
+            }
+            loopback &= b[15] == 1;
+            if (zero) {
+                errs.add(FieldError.invalid(path, ip, "may not be unspecified (" + ip + ")"));
+            }
+            if (loopback && !options.allowLoopback()) {
+                errs.add(FieldError.invalid(path, ip, "may not be in the loopback range (127.0.0.0/8, ::1/128)"));
+            }
+            if ((b[0] & 0xff) == 0xfe && (b[1] & 0xc0) == 0x80) {
+                errs.add(FieldError.invalid(path, ip, "may not be in the link-local range (169.254.0.0/16, fe80::/10)"));
+            }
+            if ((b[0] & 0xff) == 0xff && (b[1] & 0x0f) == 0x02) {
+                errs.add(FieldError.invalid(path, ip, "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"));
+            }
         }
         return errs;
     }
 
-    /** The Go dump the API server prints for a duplicate port: only protocol and port are set. */
-    private static GoValues.Literal servicePortKey(ServicePort port) {
-        return new GoValues.Literal("core.ServicePort{Name:\"\", Protocol:" + GoValues.quote(nz(port.getProtocol()))
-                + ", AppProtocol:(*string)(nil), Port:" + nz(port.getPort())
-                + ", TargetPort:intstr.IntOrString{Type:0, IntVal:0, StrVal:\"\"}, NodePort:0}");
+    /**
+     * The key the API server reports for a duplicate port: an internal core.ServicePort with only
+     * protocol and port set, which json.Marshal prints with Go field names (no JSON tags).
+     */
+    private static GoValues.Struct servicePortKey(ServicePort port) {
+        return GoValues.Struct.builder()
+                .put("Name", "")
+                .put("Protocol", nz(port.getProtocol()))
+                .put("AppProtocol", null)
+                .put("Port", nz(port.getPort()))
+                .put("TargetPort", 0)
+                .put("NodePort", 0)
+                .build();
+    }
+
+    private static byte[] ipv6Bytes(String ip) {
+        try {
+            // isIpv6 checked the syntax: no name lookup happens for an IPv6 literal.
+            byte[] b = java.net.InetAddress.getByName(ip).getAddress();
+            if (b.length == 4) {
+                byte[] mapped = new byte[16];
+                mapped[10] = (byte) 0xff;
+                mapped[11] = (byte) 0xff;
+                System.arraycopy(b, 0, mapped, 12, 4);
+                return mapped;
+            }
+            return b;
+        } catch (java.net.UnknownHostException e) {
+            return new byte[16];
+        }
     }
 
     public static boolean isHeadless(ServiceSpec spec) {

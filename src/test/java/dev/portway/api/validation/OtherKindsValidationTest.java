@@ -36,7 +36,7 @@ class OtherKindsValidationTest {
                             - name: c
                               image: portway/echo
                         """), "The Deployment \"web\" is invalid: spec.template.metadata.labels: Invalid value: "
-                        + "map[string]string{\"app\":\"api\"}: `selector` does not match template `labels`"),
+                        + "{\"app\":\"api\"}: `selector` does not match template `labels`"),
                 Arguments.of("deployment without selector", deployment("""
                         template:
                           metadata:
@@ -45,7 +45,9 @@ class OtherKindsValidationTest {
                             containers:
                             - name: c
                               image: portway/echo
-                        """), "The Deployment \"web\" is invalid: spec.selector: Required value"),
+                        """), "The Deployment \"web\" is invalid: [spec.selector: Required value, "
+                        // a missing selector is labels.Nothing(): no template matches it
+                        + "spec.template.metadata.labels: Invalid value: {\"app\":\"web\"}: `selector` does not match template `labels`]"),
                 Arguments.of("deployment with an empty selector", deployment("""
                         selector: {}
                         template:
@@ -55,8 +57,7 @@ class OtherKindsValidationTest {
                             containers:
                             - name: c
                               image: portway/echo
-                        """), "The Deployment \"web\" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:"
-                        + "map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for deployment"),
+                        """), "The Deployment \"web\" is invalid: spec.selector: Invalid value: {}: empty selector is invalid for deployment"),
                 Arguments.of("negative replicas", deployment("""
                         replicas: -1
                         selector:
@@ -165,6 +166,7 @@ class OtherKindsValidationTest {
                             - {key: b, path: /abs}
                         """), "The Pod \"p\" is invalid: [spec.volumes[0].configMap.items[0].path: Invalid value: \"../../etc/passwd\": "
                         + "must not contain '..', spec.volumes[0].configMap.items[1].path: Invalid value: \"/abs\": must be a relative path]"),
+                // ValidateVolumeMounts reports subPath on the list's path, without the index.
                 Arguments.of("subPath that climbs out of the volume", pod("""
                         containers:
                         - name: c
@@ -173,17 +175,18 @@ class OtherKindsValidationTest {
                           - {name: data, mountPath: /data, subPath: a/../../b}
                         volumes:
                         - {name: data, emptyDir: {}}
-                        """), "The Pod \"p\" is invalid: spec.containers[0].volumeMounts[0].subPath: Invalid value: \"a/../../b\": must not contain '..'"),
+                        """), "The Pod \"p\" is invalid: spec.containers[0].volumeMounts.subPath: Invalid value: \"a/../../b\": must not contain '..'"),
+                // RelaxedEnvironmentVariableValidation is GA in 1.34: "1PORT" is a valid name now;
+                // only non-printable characters and '=' are not.
                 Arguments.of("env var with a bad name", pod("""
                         containers:
                         - name: c
                           image: portway/echo
                           env:
-                          - name: 1PORT
+                          - name: A=B
                             value: "80"
-                        """), "The Pod \"p\" is invalid: spec.containers[0].env[0].name: Invalid value: \"1PORT\": a valid environment "
-                        + "variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit "
-                        + "(e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')"),
+                        """), "The Pod \"p\" is invalid: spec.containers[0].env[0].name: Invalid value: \"A=B\": a valid environment "
+                        + "variable name must consist only of printable ASCII characters other than '='"),
                 Arguments.of("endpoint slice with a bad address", """
                         apiVersion: discovery.k8s.io/v1
                         kind: EndpointSlice
@@ -195,7 +198,7 @@ class OtherKindsValidationTest {
                         ports:
                         - port: 8080
                         """, "The EndpointSlice \"ext-1\" is invalid: endpoints[0].addresses[0]: Invalid value: \"300.1.2.3\": "
-                        + "must be a valid IPv4 address"),
+                        + "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"),
                 Arguments.of("endpoint slice with an unknown address type", """
                         apiVersion: discovery.k8s.io/v1
                         kind: EndpointSlice
@@ -363,7 +366,6 @@ class OtherKindsValidationTest {
                 """;
         api.apply(deployment(template.formatted("web", "web")));
         assertThat(api.applyError(deployment(template.formatted("api", "api")))).isEqualTo(
-                "The Deployment \"web\" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"
-                        + "\"app\":\"api\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable");
+                "The Deployment \"web\" is invalid: spec.selector: Invalid value: {\"matchLabels\":{\"app\":\"api\"}}: field is immutable");
     }
 }

@@ -79,8 +79,8 @@ class ServiceValidationTest {
                           port: 80
                         - name: b
                           port: 80
-                        """), INVALID + "spec.ports[1]: Duplicate value: core.ServicePort{Name:\"\", Protocol:\"TCP\", "
-                        + "AppProtocol:(*string)(nil), Port:80, TargetPort:intstr.IntOrString{Type:0, IntVal:0, StrVal:\"\"}, NodePort:0}"),
+                        """), INVALID + "spec.ports[1]: Duplicate value: {\"Name\":\"\",\"Protocol\":\"TCP\",\"AppProtocol\":null,"
+                        + "\"Port\":80,\"TargetPort\":0,\"NodePort\":0}"),
                 Arguments.of("targetPort name too long", svc("""
                         ports:
                         - port: 80
@@ -162,12 +162,12 @@ class ServiceValidationTest {
                         clusterIPs: [127.2.0.9]
                         ports:
                         - port: 80
-                        """), INVALID + "spec.clusterIPs: Invalid value: []string{\"127.2.0.9\"}: first value must match `clusterIP`"),
+                        """), INVALID + "spec.clusterIPs: Invalid value: [\"127.2.0.9\"]: first value must match `clusterIP`"),
                 Arguments.of("clusterIPs without clusterIP", svc("""
                         clusterIPs: [127.2.0.9]
                         ports:
                         - port: 80
-                        """), INVALID + "spec.clusterIPs: Invalid value: []string{\"127.2.0.9\"}: must be empty when `clusterIP` is not specified"),
+                        """), INVALID + "spec.clusterIPs: Invalid value: [\"127.2.0.9\"]: must be empty when `clusterIP` is not specified"),
                 Arguments.of("clusterIP not an IP", svc("""
                         clusterIP: not-an-ip
                         ports:
@@ -178,13 +178,13 @@ class ServiceValidationTest {
                         clusterIPs: [127.2.0.1, 127.2.0.2, 127.2.0.3]
                         ports:
                         - port: 80
-                        """), INVALID + "[spec.clusterIPs: Invalid value: []string{\"127.2.0.1\", \"127.2.0.2\", \"127.2.0.3\"}: may only hold up to 2 values, "
-                        + "spec.clusterIPs: Invalid value: []string{\"127.2.0.1\", \"127.2.0.2\", \"127.2.0.3\"}: may specify no more than one IP for each IP family]"),
+                        """), INVALID + "[spec.clusterIPs: Invalid value: [\"127.2.0.1\",\"127.2.0.2\",\"127.2.0.3\"]: may only hold up to 2 values, "
+                        + "spec.clusterIPs: Invalid value: [\"127.2.0.1\",\"127.2.0.2\",\"127.2.0.3\"]: may specify no more than one IP for each IP family]"),
                 Arguments.of("clusterIP outside the service range", svc("""
                         clusterIP: 10.96.0.10
                         ports:
                         - port: 80
-                        """), INVALID + "spec.clusterIPs: Invalid value: []string{\"10.96.0.10\"}: failed to allocate IP 10.96.0.10: "
+                        """), INVALID + "spec.clusterIPs: Invalid value: [\"10.96.0.10\"]: failed to allocate IP 10.96.0.10: "
                         + "the provided IP (10.96.0.10) is not in the valid range. The range of valid IPs is 127.2.0.0/16"),
                 Arguments.of("externalTrafficPolicy on a ClusterIP Service", svc("""
                         externalTrafficPolicy: Local

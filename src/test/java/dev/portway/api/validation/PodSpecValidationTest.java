@@ -1,0 +1,208 @@
+package dev.portway.api.validation;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portway.api.decode.Manifests;
+import dev.portway.testing.TestApi;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Pod specs judged as Kubernetes 1.34's {@code ValidatePodSpec} judges them: host ports,
+ * resources, env names, volume mounts and probes (after {@code TestValidateContainers} and
+ * {@code TestValidatePodSpec} upstream).
+ */
+class PodSpecValidationTest {
+
+    private static final String INVALID = "The Pod \"p\" is invalid: ";
+
+    static String pod(String spec) {
+        return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n" + spec.stripIndent().indent(2);
+    }
+
+    static Stream<Arguments> invalid() {
+        return Stream.of(
+                Arguments.of("two containers on one hostPort", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          ports: [{containerPort: 8080, hostPort: 8080}]
+                        - name: b
+                          image: portway/echo
+                          ports: [{containerPort: 8081, hostPort: 8080}]
+                        """), INVALID + "spec.containers[1].ports[0].hostPort: Duplicate value: \"TCP//8080\""),
+                Arguments.of("one container, one hostPort twice", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          ports:
+                          - {containerPort: 80, hostPort: 8080, protocol: UDP, hostIP: 127.0.0.1}
+                          - {containerPort: 81, hostPort: 8080, protocol: UDP, hostIP: 127.0.0.1}
+                        """), INVALID + "spec.containers[0].ports[1].hostPort: Duplicate value: \"UDP/127.0.0.1/8080\""),
+                Arguments.of("hostPort out of range", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          ports: [{containerPort: 80, hostPort: 65536}]
+                        """), INVALID + "spec.containers[0].ports[0].hostPort: Invalid value: 65536: must be between 1 and 65535, inclusive"),
+                Arguments.of("cpu request above its limit", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          resources:
+                            requests: {cpu: "2"}
+                            limits: {cpu: 1500m}
+                        """), INVALID + "spec.containers[0].resources.requests: Invalid value: \"2\": must be less than or equal to cpu "
+                        + "limit of 1500m"),
+                Arguments.of("memory request above its limit, canonical quantities", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          resources:
+                            requests: {memory: 2048Mi}
+                            limits: {memory: 1024Mi}
+                        """), INVALID + "spec.containers[0].resources.requests: Invalid value: \"2Gi\": must be less than or equal to "
+                        + "memory limit of 1Gi"),
+                Arguments.of("negative quantity", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          resources:
+                            limits: {cpu: "-0.5"}
+                        """), INVALID + "spec.containers[0].resources.limits[cpu]: Invalid value: \"-500m\": must be greater than or equal to 0"),
+                Arguments.of("unknown resource name", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          resources:
+                            limits: {gpu: "1"}
+                        """), INVALID + "[spec.containers[0].resources.limits[gpu]: Invalid value: \"gpu\": must be a standard resource type "
+                        + "or fully qualified, spec.containers[0].resources.limits[gpu]: Invalid value: \"gpu\": must be a standard resource "
+                        + "for containers]"),
+                Arguments.of("extended resource: a fraction", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          resources:
+                            requests: {example.com/gpu: 500m}
+                            limits: {example.com/gpu: 500m}
+                        """), INVALID + "[spec.containers[0].resources.limits[example.com/gpu]: Invalid value: \"500m\": must be an integer, "
+                        + "spec.containers[0].resources.requests[example.com/gpu]: Invalid value: \"500m\": must be an integer]"),
+                Arguments.of("extended resource: request without limit", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          resources:
+                            requests: {example.com/gpu: "1"}
+                        """), INVALID + "spec.containers[0].resources.limits: Required value: Limit must be set for non overcommitable resources"),
+                Arguments.of("extended resource: request below limit", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          resources:
+                            requests: {example.com/gpu: "1"}
+                            limits: {example.com/gpu: "2"}
+                        """), INVALID + "spec.containers[0].resources.requests: Invalid value: \"1\": must be equal to example.com/gpu limit of 2"),
+                Arguments.of("env name with '='", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          env: [{name: "A=B", value: x}]
+                        """), INVALID + "spec.containers[0].env[0].name: Invalid value: \"A=B\": a valid environment variable name must consist "
+                        + "only of printable ASCII characters other than '='"),
+                Arguments.of("volume mount without a name", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          volumeMounts: [{mountPath: /data}]
+                        """), INVALID + "[spec.containers[0].volumeMounts[0].name: Required value, "
+                        + "spec.containers[0].volumeMounts[0].name: Not found: \"\"]"),
+                Arguments.of("readiness probe with terminationGracePeriodSeconds", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          readinessProbe:
+                            tcpSocket: {port: 80}
+                            terminationGracePeriodSeconds: 10
+                        """), INVALID + "spec.containers[0].readinessProbe.terminationGracePeriodSeconds: Invalid value: 10: "
+                        + "must not be set for readinessProbes"),
+                Arguments.of("grpc probe port 0", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          livenessProbe:
+                            grpc: {port: 0}
+                        """), INVALID + "spec.containers[0].livenessProbe.grpc.port: Invalid value: 0: must be between 1 and 65535, inclusive"),
+                Arguments.of("bad HTTP header name", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          livenessProbe:
+                            httpGet: {port: 80, httpHeaders: [{name: "X Bad", value: v}]}
+                        """), INVALID + "spec.containers[0].livenessProbe.httpGet.httpHeaders: Invalid value: \"X Bad\": a valid HTTP header "
+                        + "must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("invalid")
+    void invalidPodsGetTheApiServersMessage(String name, String yaml, String expected) {
+        assertThat(new TestApi().applyError(yaml)).isEqualTo(expected);
+    }
+
+    static Stream<Arguments> valid() {
+        return Stream.of(
+                Arguments.of("init containers may reuse a hostPort, one at a time", pod("""
+                        initContainers:
+                        - {name: i1, image: portway/echo, ports: [{containerPort: 80, hostPort: 8080}]}
+                        - {name: i2, image: portway/echo, ports: [{containerPort: 80, hostPort: 8080}]}
+                        containers:
+                        - {name: a, image: portway/echo, ports: [{containerPort: 80, hostPort: 8080}]}
+                        """)),
+                Arguments.of("same hostPort, different protocols", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          ports:
+                          - {containerPort: 53, hostPort: 5353, protocol: TCP}
+                          - {containerPort: 53, hostPort: 5353, protocol: UDP}
+                        """)),
+                Arguments.of("relaxed env names (GA in 1.34)", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          env: [{name: 1PORT, value: "80"}, {name: "my var", value: x}]
+                        """)),
+                Arguments.of("requests equal to limits", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          resources:
+                            requests: {cpu: 500m, memory: 1Gi, example.com/gpu: "1"}
+                            limits: {cpu: "0.5", memory: 1024Mi, example.com/gpu: "1"}
+                        """)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("valid")
+    void validPodsAreAccepted(String name, String yaml) {
+        assertThat(new TestApi().apply(yaml)).hasSize(1);
+    }
+
+    @Test
+    void aQuantityThatDoesNotParseIsTheDecodersError() {
+        Manifests.Loaded loaded = Manifests.loadText("pod.yaml", pod("""
+                containers:
+                - name: a
+                  image: portway/echo
+                  resources:
+                    limits: {cpu: lots}
+                """));
+        assertThat(loaded.objects()).isEmpty();
+        assertThat(loaded.problems()).singleElement().satisfies(p -> assertThat(p.toString()).contains(
+                "Pod in version \"v1\" cannot be handled as a Pod: quantities must match the regular expression "
+                        + "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
+    }
+}
