@@ -15,6 +15,11 @@ public final class CliDriver {
         this.cli = new Cli(clock, cluster);
     }
 
+    /** Writes the cluster's kubeconfig as {@code portway up} does and returns where (for the real kubectl). */
+    public static java.nio.file.Path kubeconfigOf(dev.portway.runtime.LocalCluster cluster) {
+        return java.nio.file.Path.of(Cli.kubeconfigOf(cluster));
+    }
+
     public Result run(String... args) {
         Cli.Result r = cli.run(args);
         return new Result(r.exitCode(), r.out(), r.err());

@@ -418,9 +418,10 @@ public final class ObjectDecoder {
                 || elementType(type).isMapLikeType();
     }
 
+    /** Free-form JSON: anything goes (managed fields' FieldsV1 is a trie of field names). */
     private static boolean isAny(Class<?> raw) {
         return raw == Object.class || JsonNode.class.isAssignableFrom(raw) || raw == AnyType.class
-                || raw == KubernetesResource.class || raw == HasMetadata.class;
+                || raw == KubernetesResource.class || raw == HasMetadata.class || raw == io.fabric8.kubernetes.api.model.FieldsV1.class;
     }
 
     private static boolean isIntegral(Class<?> raw) {

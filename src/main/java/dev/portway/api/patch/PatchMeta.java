@@ -138,7 +138,8 @@ public final class PatchMeta {
         Class<?> raw = t.getRawClass();
         return raw.isPrimitive() || raw == String.class || Number.class.isAssignableFrom(raw) || raw == Boolean.class
                 || raw == IntOrString.class || raw == Quantity.class || raw == AnyType.class || raw == Object.class
-                || raw.isEnum() || com.fasterxml.jackson.databind.JsonNode.class.isAssignableFrom(raw);
+                || raw.isEnum() || com.fasterxml.jackson.databind.JsonNode.class.isAssignableFrom(raw)
+                || raw == io.fabric8.kubernetes.api.model.FieldsV1.class;
     }
 
     /** The JSON properties of a bean type, by JSON name, in declaration order. */
