@@ -11,6 +11,7 @@ import dev.portway.api.ResourceKind;
 import dev.portway.api.decode.ObjectDecoder;
 import dev.portway.api.print.Tables;
 import dev.portway.control.ApiServer;
+import dev.portway.control.DeleteOptions;
 import dev.portway.control.ControlPlane;
 import dev.portway.control.Patcher;
 import dev.portway.control.WriteOptions;
@@ -337,13 +338,13 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     private CompletableFuture<HttpResponses.Response> delete(Call c, ApiPath api) {
-        ApiServer.DeleteOptions options = deleteOptions(c);
+        DeleteOptions options = deleteOptions(c);
         return control.submit(() -> control.api().delete(api.kind(), api.namespace(), api.name(), options))
                 .thenApply(o -> HttpResponses.json(HttpResponseStatus.OK, o));
     }
 
     private CompletableFuture<HttpResponses.Response> deleteCollection(Call c, ApiPath api) {
-        ApiServer.DeleteOptions options = deleteOptions(c);
+        DeleteOptions options = deleteOptions(c);
         LabelSelector labels = LabelQuery.parse(c.params().string("labelSelector"));
         FieldSelector fields = FieldSelector.parse(c.params().string("fieldSelector"), api.kind());
         return control.submit(() -> {
@@ -359,7 +360,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     /** DeleteOptions from the body (kubectl sends one) and the query, the query winning as in the API server. */
-    private ApiServer.DeleteOptions deleteOptions(Call c) {
+    private DeleteOptions deleteOptions(Call c) {
         byte[] body = ByteBufUtil.getBytes(c.request().content());
         JsonNode opts = body.length == 0 ? Json.mapper().createObjectNode() : parseBody(c, body);
         Long grace = opts.hasNonNull("gracePeriodSeconds") ? Long.valueOf(opts.get("gracePeriodSeconds").asLong()) : null;
@@ -376,21 +377,21 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (c.params().string("orphanDependents") != null) {
             orphan = c.params().bool("orphanDependents", false);
         }
-        ApiServer.Propagation propagation = ApiServer.Propagation.BACKGROUND;
+        DeleteOptions.Propagation propagation = DeleteOptions.Propagation.BACKGROUND;
         if (policy != null && !policy.isEmpty()) {
             if (orphan != null) {
                 throw ApiException.badRequest("orphanDependents: Invalid value: " + orphan
                         + ": orphanDependents and propagationPolicy cannot both be set");
             }
             String p = policy;
-            propagation = ApiServer.Propagation.parse(policy).orElseThrow(() -> ApiException.badRequest(
+            propagation = DeleteOptions.Propagation.parse(policy).orElseThrow(() -> ApiException.badRequest(
                     "propagationPolicy: Unsupported value: \"" + p + "\": supported values: \"Foreground\", \"Background\", \"Orphan\""));
         } else if (Boolean.TRUE.equals(orphan)) {
-            propagation = ApiServer.Propagation.ORPHAN;
+            propagation = DeleteOptions.Propagation.ORPHAN;
         }
         JsonNode pre = opts.path("preconditions");
         boolean dryRun = c.params().dryRun() || (opts.path("dryRun").isArray() && !opts.path("dryRun").isEmpty());
-        return new ApiServer.DeleteOptions(grace, propagation, pre.path("uid").asText(null),
+        return new DeleteOptions(grace, propagation, pre.path("uid").asText(null),
                 pre.path("resourceVersion").asText(null), dryRun);
     }
 

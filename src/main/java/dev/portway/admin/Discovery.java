@@ -196,6 +196,7 @@ final class Discovery {
         return subs;
     }
 
+    /** The kinds of a group version, sorted by resource name as kube-apiserver lists them (kubectl get all follows this order). */
     private static List<ResourceKind> kinds(String group, String version) {
         List<ResourceKind> kinds = new ArrayList<>();
         for (ResourceKind k : ResourceKind.values()) {
@@ -203,6 +204,7 @@ final class Discovery {
                 kinds.add(k);
             }
         }
+        kinds.sort(java.util.Comparator.comparing(ResourceKind::plural));
         return kinds;
     }
 

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.portway.api.ApiException;
 import dev.portway.api.Json;
 import dev.portway.api.ResourceKind;
-import dev.portway.api.decode.DecodeProblem;
 import dev.portway.api.decode.Manifests;
 import dev.portway.api.decode.ObjectDecoder;
 import io.fabric8.kubernetes.api.model.Status;

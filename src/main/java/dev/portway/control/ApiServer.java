@@ -16,9 +16,7 @@ import dev.portway.control.alloc.PortAllocator;
 import dev.portway.net.AddressRange;
 import dev.portway.store.Store;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
-import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 import io.fabric8.kubernetes.api.model.Service;
@@ -56,15 +54,21 @@ public final class ApiServer {
     private final ServiceRegistry services;
     private final Random random;
     private final GarbageCollector gc;
+    private final StatusWrites statusWrites;
 
     public ApiServer(Store store, ClusterConfig config, Random random) {
         this.store = store;
-        this.gc = new GarbageCollector(store);
+        this.statusWrites = new StatusWrites(store, config);
         this.config = config;
         this.validator = new Validator(config.validation());
         this.random = random;
         this.services = new ServiceRegistry(new IpAllocator(config.serviceCidr(), random),
                 new PortAllocator(config.nodePortRange(), random));
+        this.gc = new GarbageCollector(store, config.clock(), removed -> {
+            if (removed instanceof Service svc) {
+                services.releaseAll(svc);
+            }
+        });
         for (Service svc : store.list(Service.class)) {
             services.restore(svc);
         }
@@ -251,28 +255,9 @@ public final class ApiServer {
         }
     }
 
-    /**
-     * {@code PUT .../status}: only the status of the stored object changes, validated as the
-     * kind's status strategy does (see {@link StatusStrategy}); spec and metadata stay as stored.
-     */
+    /** {@code PUT .../status}: see {@link StatusWrites#update}. */
     public HasMetadata updateStatus(HasMetadata object, String namespace, WriteOptions options) {
-        ResourceKind kind = ResourceKind.of(object);
-        String ns = kind.namespaced() ? (namespace == null ? "default" : namespace) : null;
-        String name = object.getMetadata() == null ? null : object.getMetadata().getName();
-        HasMetadata existing = store.get(kind, ns, name).orElseThrow(() -> ApiException.notFound(kind, name));
-        checkVersion(kind, object.getMetadata().getResourceVersion(), existing);
-        HasMetadata updated = StatusStrategy.withStatus(existing, object);
-        List<FieldError> errs = StatusStrategy.validate(updated, existing, config);
-        if (!errs.isEmpty()) {
-            throw ApiException.invalid(kind, name, errs);
-        }
-        if (Json.tree(updated).equals(Json.tree(existing)) || options.dryRun()) {
-            return options.dryRun() ? updated : existing;
-        }
-        Store.Batch batch = store.begin();
-        batch.put(updated);
-        batch.commit();
-        return updated;
+        return statusWrites.update(object, namespace, options);
     }
 
     /** The {@code scale} subresource: sets {@code spec.replicas} of a Deployment or ReplicaSet. */
@@ -479,197 +464,17 @@ public final class ApiServer {
     }
 
     /**
-     * How a delete should proceed, as the API server's {@code DeleteOptions}.
-     *
-     * @param gracePeriodSeconds   for pods: how long the process gets before SIGKILL (null: the pod's own)
-     * @param propagationPolicy    Background (default), Foreground or Orphan
-     * @param preconditionUid      delete only if the object still has this uid (null: any)
-     * @param preconditionVersion  delete only if the object still has this resourceVersion (null: any)
-     * @param dryRun               check everything, change nothing
-     */
-    public record DeleteOptions(Long gracePeriodSeconds, Propagation propagationPolicy, String preconditionUid,
-                                String preconditionVersion, boolean dryRun) {
-        public static final DeleteOptions DEFAULT = new DeleteOptions(null, Propagation.BACKGROUND, null, null, false);
-        public static final DeleteOptions NOW = new DeleteOptions(0L, Propagation.BACKGROUND, null, null, false);
-
-        public DeleteOptions {
-            if (gracePeriodSeconds != null && gracePeriodSeconds < 0) {
-                gracePeriodSeconds = 1L; // as the API server: a negative grace period means "as soon as possible"
-            }
-            java.util.Objects.requireNonNull(propagationPolicy, "propagationPolicy");
-        }
-
-        public static DeleteOptions gracePeriod(Long seconds) {
-            return new DeleteOptions(seconds, Propagation.BACKGROUND, null, null, false);
-        }
-    }
-
-    /** What happens to an object's dependents when it is deleted. */
-    public enum Propagation {
-        /** The owner goes now; the garbage collector deletes its dependents. */
-        BACKGROUND("Background"),
-        /** The owner stays (with a deletionTimestamp) until its dependents are gone. */
-        FOREGROUND("Foreground"),
-        /** The dependents stay, with the owner removed from their ownerReferences. */
-        ORPHAN("Orphan");
-
-        private final String wire;
-
-        Propagation(String wire) {
-            this.wire = wire;
-        }
-
-        public String wire() {
-            return wire;
-        }
-
-        /** Parses the wire value; empty for anything else. */
-        public static Optional<Propagation> parse(String value) {
-            for (Propagation p : values()) {
-                if (p.wire.equals(value)) {
-                    return Optional.of(p);
-                }
-            }
-            return Optional.empty();
-        }
-    }
-
-    /**
-     * Deletes an object and, as the garbage collector would, what it owns (see
-     * {@link Propagation}). Running pods terminate gracefully: they are marked with a
-     * deletionTimestamp and removed by the node once their processes have stopped. An object
-     * with finalizers is marked and stays until they are removed.
+     * Deletes an object and what it owns, as {@link GarbageCollector#delete} does.
      *
      * @return the object as it was, or as it now is when its deletion is still under way
      */
     public HasMetadata delete(ResourceKind kind, String namespace, String name, DeleteOptions options) {
-        HasMetadata object = store.get(kind, kind.namespaced() ? namespace : null, name)
-                .orElseThrow(() -> ApiException.notFound(kind, name));
-        ObjectMeta meta = object.getMetadata();
-        if (options.preconditionUid() != null && !options.preconditionUid().equals(meta.getUid())) {
-            throw ApiException.conflict(kind, name, "Precondition failed: UID in precondition: " + options.preconditionUid()
-                    + ", UID in object meta: " + meta.getUid());
-        }
-        if (options.preconditionVersion() != null && !options.preconditionVersion().equals(meta.getResourceVersion())) {
-            throw ApiException.conflict(kind, name, "Precondition failed: ResourceVersion in precondition: "
-                    + options.preconditionVersion() + ", ResourceVersion in object meta: " + meta.getResourceVersion());
-        }
-        if (options.dryRun()) {
-            return object;
-        }
-        Store.Batch batch = store.begin();
-        deleteInto(batch, object, options);
-        batch.commit();
-        return batch.get(kind, meta.getNamespace(), name).orElse(object);
+        return gc.delete(kind, namespace, name, options);
     }
 
-    private void deleteInto(Store.Batch batch, HasMetadata object, DeleteOptions options) {
-        ResourceKind kind = ResourceKind.of(object);
-        ObjectMeta meta = object.getMetadata();
-        if (object instanceof Namespace) {
-            for (ResourceKind k : ResourceKind.values()) {
-                if (k.namespaced()) {
-                    for (HasMetadata o : store.list(k, meta.getName())) {
-                        deleteInto(batch, o, DeleteOptions.NOW);
-                    }
-                }
-            }
-        }
-        List<Keys> dependents = gc.dependentsOf(meta.getUid());
-        if (options.propagationPolicy() == Propagation.ORPHAN) {
-            for (Keys d : dependents) {
-                batch.get(d.kind(), d.namespace(), d.name()).ifPresent(o -> batch.put(withoutOwner(o, meta.getUid())));
-            }
-            dependents = List.of();
-        }
-        boolean foreground = options.propagationPolicy() == Propagation.FOREGROUND
-                && dependents.stream().anyMatch(d -> batch.get(d.kind(), d.namespace(), d.name()).isPresent());
-        List<String> finalizers = meta.getFinalizers() == null ? List.of() : meta.getFinalizers();
-        if (object instanceof Pod pod && isGraceful(pod, options)) {
-            if (meta.getDeletionTimestamp() == null) {
-                Pod terminating = Json.copy(pod);
-                long grace = options.gracePeriodSeconds() != null ? options.gracePeriodSeconds()
-                        : pod.getSpec().getTerminationGracePeriodSeconds() == null ? 30 : pod.getSpec().getTerminationGracePeriodSeconds();
-                terminating.getMetadata().setDeletionTimestamp(Times.format(now().plusSeconds(grace)));
-                terminating.getMetadata().setDeletionGracePeriodSeconds(grace);
-                batch.put(terminating);
-            }
-        } else if (!finalizers.isEmpty() || foreground) {
-            // Marked, not removed: whoever owns the finalizers (or the garbage collector) finishes the job.
-            HasMetadata marked = Json.copy(batch.get(kind, meta.getNamespace(), meta.getName()).orElse(object));
-            ObjectMeta m = marked.getMetadata();
-            if (m.getDeletionTimestamp() == null) {
-                m.setDeletionTimestamp(Times.format(now()));
-                m.setDeletionGracePeriodSeconds(0L);
-            }
-            if (foreground && (m.getFinalizers() == null || !m.getFinalizers().contains(GarbageCollector.FOREGROUND_DELETION))) {
-                List<String> f = new ArrayList<>(m.getFinalizers() == null ? List.of() : m.getFinalizers());
-                f.add(GarbageCollector.FOREGROUND_DELETION);
-                m.setFinalizers(f);
-            }
-            batch.put(marked);
-        } else {
-            batch.remove(kind, meta.getNamespace(), meta.getName());
-            if (object instanceof Service svc) {
-                services.releaseAll(svc);
-            }
-        }
-        for (Keys d : dependents) {
-            batch.get(d.kind(), d.namespace(), d.name())
-                    .filter(o -> o.getMetadata().getDeletionTimestamp() == null || !(o instanceof Pod))
-                    .ifPresent(o -> deleteInto(batch, o, DeleteOptions.DEFAULT));
-        }
-    }
-
-    private static HasMetadata withoutOwner(HasMetadata dependent, String ownerUid) {
-        HasMetadata copy = Json.copy(dependent);
-        List<OwnerReference> refs = new ArrayList<>(copy.getMetadata().getOwnerReferences());
-        refs.removeIf(r -> ownerUid.equals(r.getUid()));
-        copy.getMetadata().setOwnerReferences(refs.isEmpty() ? null : refs);
-        return copy;
-    }
-
-    /**
-     * Removes objects whose deletion was waiting and is now done: marked with a deletionTimestamp,
-     * no finalizers left (a foreground deletion's finalizer goes once no dependent is left).
-     * Pods are left to their node. Runs on the control thread after each change.
-     */
+    /** Removes objects whose deletion was waiting and is now done (see {@link GarbageCollector#finishDeletions}). */
     void finishDeletions() {
-        Store.Batch batch = store.begin();
-        for (Keys k : gc.marked()) {
-            HasMetadata o = store.get(k.kind(), k.namespace(), k.name()).orElse(null);
-            if (o == null || o.getMetadata().getDeletionTimestamp() == null) {
-                continue;
-            }
-            ObjectMeta m = o.getMetadata();
-            List<String> finalizers = new ArrayList<>(m.getFinalizers() == null ? List.of() : m.getFinalizers());
-            boolean changed = false;
-            if (finalizers.contains(GarbageCollector.FOREGROUND_DELETION)
-                    && gc.dependentsOf(m.getUid()).stream().noneMatch(d -> batch.get(d.kind(), d.namespace(), d.name()).isPresent())) {
-                finalizers.remove(GarbageCollector.FOREGROUND_DELETION);
-                changed = true;
-            }
-            if (finalizers.isEmpty()) {
-                batch.remove(k.kind(), k.namespace(), k.name());
-                if (o instanceof Service svc) {
-                    services.releaseAll(svc);
-                }
-            } else if (changed) {
-                HasMetadata copy = Json.copy(o);
-                copy.getMetadata().setFinalizers(finalizers);
-                batch.put(copy);
-            }
-        }
-        batch.commit();
-    }
-
-    private static boolean isGraceful(Pod pod, DeleteOptions options) {
-        if (options.gracePeriodSeconds() != null && options.gracePeriodSeconds() == 0) {
-            return false;
-        }
-        String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
-        return pod.getSpec() != null && pod.getSpec().getNodeName() != null
-                && !"Succeeded".equals(phase) && !"Failed".equals(phase);
+        gc.finishDeletions();
     }
 
     /** Removes a pod for good once its node has stopped it (the kubelet's final delete). */
@@ -679,33 +484,9 @@ public final class ApiServer {
         batch.commit();
     }
 
-    /**
-     * A controller's write: applies {@code change} to a copy of the stored object and stores the
-     * result if anything changed. Status and controller-owned fields only; no user validation.
-     *
-     * @return the stored object, changed or not; empty if it no longer exists
-     */
-    @SuppressWarnings("unchecked")
+    /** A controller's write of status and fields it owns: see {@link StatusWrites#mutate}. */
     public <T extends HasMetadata> Optional<T> mutate(Class<T> type, String namespace, String name, UnaryOperator<T> change) {
-        Optional<T> current = store.get(type, namespace, name);
-        if (current.isEmpty()) {
-            return Optional.empty();
-        }
-        T copy = Json.copy(current.get());
-        T changed = change.apply(copy);
-        if (changed == null || Json.tree(changed).equals(Json.tree(current.get()))) {
-            return current;
-        }
-        if (changed instanceof Service svc) {
-            List<FieldError> errs = dev.portway.api.validation.ServiceValidation.validateStatus(svc);
-            if (!errs.isEmpty()) {
-                throw ApiException.invalid(ResourceKind.SERVICE, name, errs);
-            }
-        }
-        Store.Batch batch = store.begin();
-        batch.put(changed);
-        batch.commit();
-        return Optional.of((T) changed);
+        return statusWrites.mutate(type, namespace, name, change);
     }
 
     /** A controller's create (pods of a ReplicaSet, EndpointSlices, events): validated, never allocating. */
@@ -732,9 +513,7 @@ public final class ApiServer {
     /** A controller's delete of an object it owns (immediate, no grace). */
     public void deleteInternal(ResourceKind kind, String namespace, String name) {
         store.get(kind, namespace, name).ifPresent(o -> {
-            Store.Batch batch = store.begin();
-            deleteInto(batch, o, DeleteOptions.NOW);
-            batch.commit();
+            gc.deleteNow(o);
         });
     }
 

@@ -1,23 +1,34 @@
 package dev.portway.control;
 
+import dev.portway.api.ApiException;
+import dev.portway.api.Json;
 import dev.portway.api.Keys;
+import dev.portway.api.ResourceKind;
+import dev.portway.api.Times;
 import dev.portway.store.Store;
 import dev.portway.store.WatchEvent;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.Pod;
+import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
- * Who owns whom: an index from an owner's uid to the objects whose {@code ownerReferences} name
- * it, kept up to date from the store's committed batches, so cascading deletion looks up an
- * owner's dependents instead of scanning every kind (Kubernetes' garbage collector keeps the
- * same graph from its informers).
+ * Deletion as Kubernetes does it: cascading to dependents (Background, Foreground, Orphan),
+ * graceful for running pods, held by finalizers. Who owns whom comes from an index from an
+ * owner's uid to the objects whose {@code ownerReferences} name it, kept up to date from the
+ * store's committed batches, so a delete looks up an owner's dependents instead of scanning
+ * every kind (Kubernetes' garbage collector keeps the same graph from its informers).
  *
- * <p>Written on the committing (control) thread and read there only.
+ * <p>Runs on the control thread (the index is written from the store's commits, which happen there).
  */
 final class GarbageCollector {
 
@@ -26,12 +37,21 @@ final class GarbageCollector {
     /** The finalizer {@code propagationPolicy: Orphan} sets while dependents are released. */
     static final String ORPHAN = "orphan";
 
+    private final Store store;
+    private final Clock clock;
+    private final Consumer<HasMetadata> released;
     private final Map<String, Set<Keys>> dependents = new HashMap<>();
     private final Map<Keys, List<String>> ownersOf = new HashMap<>();
     /** Objects other than pods marked for deletion and still stored (finalizers, foreground deletion). */
     private final Set<Keys> marked = new LinkedHashSet<>();
 
-    GarbageCollector(Store store) {
+    /**
+     * @param released told of every object removed for good (to free what it holds: a Service's allocations)
+     */
+    GarbageCollector(Store store, Clock clock, Consumer<HasMetadata> released) {
+        this.store = store;
+        this.clock = clock;
+        this.released = released;
         for (var kind : dev.portway.api.ResourceKind.values()) {
             for (HasMetadata o : store.list(kind, null)) {
                 index(o);
@@ -97,5 +117,146 @@ final class GarbageCollector {
     List<Keys> dependentsOf(String ownerUid) {
         Set<Keys> set = ownerUid == null ? null : dependents.get(ownerUid);
         return set == null ? List.of() : List.copyOf(set);
+    }
+
+    /**
+     * Deletes an object and, as Kubernetes' garbage collector would, what it owns (see
+     * {@link DeleteOptions.Propagation}). Running pods terminate gracefully: they are marked with a
+     * deletionTimestamp and removed by the node once their processes have stopped. An object
+     * with finalizers is marked and stays until they are removed.
+     *
+     * @return the object as it was, or as it now is when its deletion is still under way
+     */
+    HasMetadata delete(ResourceKind kind, String namespace, String name, DeleteOptions options) {
+        HasMetadata object = store.get(kind, kind.namespaced() ? namespace : null, name)
+                .orElseThrow(() -> ApiException.notFound(kind, name));
+        ObjectMeta meta = object.getMetadata();
+        if (options.preconditionUid() != null && !options.preconditionUid().equals(meta.getUid())) {
+            throw ApiException.conflict(kind, name, "Precondition failed: UID in precondition: " + options.preconditionUid()
+                    + ", UID in object meta: " + meta.getUid());
+        }
+        if (options.preconditionVersion() != null && !options.preconditionVersion().equals(meta.getResourceVersion())) {
+            throw ApiException.conflict(kind, name, "Precondition failed: ResourceVersion in precondition: "
+                    + options.preconditionVersion() + ", ResourceVersion in object meta: " + meta.getResourceVersion());
+        }
+        if (options.dryRun()) {
+            return object;
+        }
+        Store.Batch batch = store.begin();
+        deleteInto(batch, object, options);
+        batch.commit();
+        return batch.get(kind, meta.getNamespace(), name).orElse(object);
+    }
+
+    private void deleteInto(Store.Batch batch, HasMetadata object, DeleteOptions options) {
+        ResourceKind kind = ResourceKind.of(object);
+        ObjectMeta meta = object.getMetadata();
+        if (object instanceof Namespace) {
+            for (ResourceKind k : ResourceKind.values()) {
+                if (k.namespaced()) {
+                    for (HasMetadata o : store.list(k, meta.getName())) {
+                        deleteInto(batch, o, DeleteOptions.NOW);
+                    }
+                }
+            }
+        }
+        List<Keys> dependents = dependentsOf(meta.getUid());
+        if (options.propagationPolicy() == DeleteOptions.Propagation.ORPHAN) {
+            for (Keys d : dependents) {
+                batch.get(d.kind(), d.namespace(), d.name()).ifPresent(o -> batch.put(withoutOwner(o, meta.getUid())));
+            }
+            dependents = List.of();
+        }
+        boolean foreground = options.propagationPolicy() == DeleteOptions.Propagation.FOREGROUND
+                && dependents.stream().anyMatch(d -> batch.get(d.kind(), d.namespace(), d.name()).isPresent());
+        List<String> finalizers = meta.getFinalizers() == null ? List.of() : meta.getFinalizers();
+        if (object instanceof Pod pod && isGraceful(pod, options)) {
+            if (meta.getDeletionTimestamp() == null) {
+                Pod terminating = Json.copy(pod);
+                long grace = options.gracePeriodSeconds() != null ? options.gracePeriodSeconds()
+                        : pod.getSpec().getTerminationGracePeriodSeconds() == null ? 30 : pod.getSpec().getTerminationGracePeriodSeconds();
+                terminating.getMetadata().setDeletionTimestamp(Times.format(clock.instant().plusSeconds(grace)));
+                terminating.getMetadata().setDeletionGracePeriodSeconds(grace);
+                batch.put(terminating);
+            }
+        } else if (!finalizers.isEmpty() || foreground) {
+            // Marked, not removed: whoever owns the finalizers (or the garbage collector) finishes the job.
+            HasMetadata marked = Json.copy(batch.get(kind, meta.getNamespace(), meta.getName()).orElse(object));
+            ObjectMeta m = marked.getMetadata();
+            if (m.getDeletionTimestamp() == null) {
+                m.setDeletionTimestamp(Times.format(clock.instant()));
+                m.setDeletionGracePeriodSeconds(0L);
+            }
+            if (foreground && (m.getFinalizers() == null || !m.getFinalizers().contains(FOREGROUND_DELETION))) {
+                List<String> f = new ArrayList<>(m.getFinalizers() == null ? List.of() : m.getFinalizers());
+                f.add(FOREGROUND_DELETION);
+                m.setFinalizers(f);
+            }
+            batch.put(marked);
+        } else {
+            batch.remove(kind, meta.getNamespace(), meta.getName());
+            released.accept(object);
+        }
+        for (Keys d : dependents) {
+            batch.get(d.kind(), d.namespace(), d.name())
+                    .filter(o -> o.getMetadata().getDeletionTimestamp() == null || !(o instanceof Pod))
+                    .ifPresent(o -> deleteInto(batch, o, DeleteOptions.DEFAULT));
+        }
+    }
+
+    private static HasMetadata withoutOwner(HasMetadata dependent, String ownerUid) {
+        HasMetadata copy = Json.copy(dependent);
+        List<OwnerReference> refs = new ArrayList<>(copy.getMetadata().getOwnerReferences());
+        refs.removeIf(r -> ownerUid.equals(r.getUid()));
+        copy.getMetadata().setOwnerReferences(refs.isEmpty() ? null : refs);
+        return copy;
+    }
+
+    /**
+     * Removes objects whose deletion was waiting and is now done: marked with a deletionTimestamp,
+     * no finalizers left (a foreground deletion's finalizer goes once no dependent is left).
+     * Pods are left to their node. Runs on the control thread after each change.
+     */
+    void finishDeletions() {
+        Store.Batch batch = store.begin();
+        for (Keys k : marked()) {
+            HasMetadata o = store.get(k.kind(), k.namespace(), k.name()).orElse(null);
+            if (o == null || o.getMetadata().getDeletionTimestamp() == null) {
+                continue;
+            }
+            ObjectMeta m = o.getMetadata();
+            List<String> finalizers = new ArrayList<>(m.getFinalizers() == null ? List.of() : m.getFinalizers());
+            boolean changed = false;
+            if (finalizers.contains(FOREGROUND_DELETION)
+                    && dependentsOf(m.getUid()).stream().noneMatch(d -> batch.get(d.kind(), d.namespace(), d.name()).isPresent())) {
+                finalizers.remove(FOREGROUND_DELETION);
+                changed = true;
+            }
+            if (finalizers.isEmpty()) {
+                batch.remove(k.kind(), k.namespace(), k.name());
+                released.accept(o);
+            } else if (changed) {
+                HasMetadata copy = Json.copy(o);
+                copy.getMetadata().setFinalizers(finalizers);
+                batch.put(copy);
+            }
+        }
+        batch.commit();
+    }
+
+    private static boolean isGraceful(Pod pod, DeleteOptions options) {
+        if (options.gracePeriodSeconds() != null && options.gracePeriodSeconds() == 0) {
+            return false;
+        }
+        String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+        return pod.getSpec() != null && pod.getSpec().getNodeName() != null
+                && !"Succeeded".equals(phase) && !"Failed".equals(phase);
+    }
+
+    /** A controller's delete of an object it owns: immediate, no grace. */
+    void deleteNow(HasMetadata object) {
+        Store.Batch batch = store.begin();
+        deleteInto(batch, object, DeleteOptions.NOW);
+        batch.commit();
     }
 }

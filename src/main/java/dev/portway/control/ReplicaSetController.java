@@ -58,7 +58,7 @@ public final class ReplicaSetController implements Controller {
                 for (Pod victim : victims.subList(0, diff)) {
                     try {
                         api.delete(ResourceKind.POD, victim.getMetadata().getNamespace(), victim.getMetadata().getName(),
-                                ApiServer.DeleteOptions.DEFAULT);
+                                DeleteOptions.DEFAULT);
                         events.normal(rs, "SuccessfulDelete", "Deleted pod: " + victim.getMetadata().getName(), COMPONENT);
                     } catch (ApiException e) {
                         // already gone

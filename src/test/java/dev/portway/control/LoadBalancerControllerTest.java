@@ -110,7 +110,7 @@ class LoadBalancerControllerTest {
         assertThat(first.getMetadata().getAnnotations()).containsEntry("metallb.io/ip-allocated-from-pool", "one");
         assertThat(control.store().get(IPAddressPool.class, "metallb-system", "one").orElseThrow().getStatus().getAvailableIPv4()).isZero();
 
-        control.call(() -> control.api().delete(ResourceKind.SERVICE, "default", "first", ApiServer.DeleteOptions.DEFAULT));
+        control.call(() -> control.api().delete(ResourceKind.SERVICE, "default", "first", DeleteOptions.DEFAULT));
         control.awaitIdle();
 
         assertThat(ip(control, "second")).isEqualTo("127.3.5.1");
@@ -182,7 +182,7 @@ class LoadBalancerControllerTest {
         assertThat(ip(control, "newer")).isEqualTo(newer);
 
         // Freeing a lower address does not pull a Service down onto it.
-        control.call(() -> control.api().delete(ResourceKind.SERVICE, "default", "older", ApiServer.DeleteOptions.DEFAULT));
+        control.call(() -> control.api().delete(ResourceKind.SERVICE, "default", "older", DeleteOptions.DEFAULT));
         control.awaitIdle();
         assertThat(ip(control, "newer")).isEqualTo(newer);
 

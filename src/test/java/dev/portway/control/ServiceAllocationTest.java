@@ -64,7 +64,7 @@ class ServiceAllocationTest {
         String clusterIp = svc.getSpec().getClusterIP();
         assertThat(api.api().clusterIps().isAllocated(clusterIp)).isTrue();
 
-        api.api().delete(ResourceKind.SERVICE, "default", "web", ApiServer.DeleteOptions.DEFAULT);
+        api.api().delete(ResourceKind.SERVICE, "default", "web", DeleteOptions.DEFAULT);
 
         assertThat(api.api().nodePorts().isAllocated(30080)).isFalse();
         assertThat(api.api().clusterIps().isAllocated(clusterIp)).isFalse();

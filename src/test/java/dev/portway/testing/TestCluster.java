@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.portway.api.ResourceKind;
 import dev.portway.control.ApiServer;
+import dev.portway.control.DeleteOptions;
 import dev.portway.control.Pods;
 import dev.portway.runtime.LocalCluster;
 import dev.portway.runtime.LocalClusterOptions;
@@ -40,7 +41,7 @@ public final class TestCluster implements AutoCloseable {
     }
 
     public void delete(ResourceKind kind, String name) {
-        cluster.control().call(() -> cluster.control().api().delete(kind, "default", name, ApiServer.DeleteOptions.DEFAULT));
+        cluster.control().call(() -> cluster.control().api().delete(kind, "default", name, DeleteOptions.DEFAULT));
     }
 
     public Service service(String name) {

@@ -1,0 +1,205 @@
+package dev.portway.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portway.testing.Kubectl;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The real kubectl against {@code portway up}, as a user drives it: {@code up} runs in a JVM of
+ * its own (Portway's main class, as the launcher runs it), writes its kubeconfig, and every step
+ * here is a kubectl command through that kubeconfig, checked the way a user reads its output.
+ * The steps build on each other, in order.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class KubectlTest {
+
+    @TempDir
+    static Path dir;
+
+    private static Process up;
+    private static Kubectl kubectl;
+    private static Path app;
+    private static String clusterIp;
+
+    @BeforeAll
+    static void portwayUp() throws Exception {
+        Kubectl.requireInstalled();
+        Path state = dir.resolve("state");
+        Path empty = dir.resolve("empty.yaml");
+        Files.writeString(empty, """
+                apiVersion: v1
+                kind: Namespace
+                metadata:
+                  name: sandbox
+                """);
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "dev.portway.cli.Main",
+                "up", "-f", empty.toString(), "--state-dir", state.toString(), "--admin-address", "127.0.0.1:0"));
+        up = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("up.log").toFile()).start();
+        Path kubeconfig = state.resolve("kubeconfig");
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            if (!up.isAlive()) {
+                throw new AssertionError("portway up exited:\n" + Files.readString(dir.resolve("up.log")));
+            }
+            return Files.readString(dir.resolve("up.log")).contains("kubectl: export KUBECONFIG=" + kubeconfig);
+        });
+        kubectl = new Kubectl(kubeconfig, dir.resolve("home"));
+        app = dir.resolve("app.yaml");
+        Files.copy(resource("/examples/seed/app.yaml"), app);
+    }
+
+    @AfterAll
+    static void portwayDown() throws Exception {
+        if (up != null) {
+            up.destroy(); // SIGTERM: portway up stops its pods and exits
+            if (!up.waitFor(20, TimeUnit.SECONDS)) {
+                up.destroyForcibly();
+            }
+        }
+    }
+
+    private static Path resource(String name) throws URISyntaxException {
+        return Path.of(KubectlTest.class.getResource(name).toURI());
+    }
+
+    @Test
+    @Order(1)
+    void applyCreatesTheBuiltInExample() {
+        assertThat(kubectl.run("apply", "-f", app.toString()).ok())
+                .isEqualTo("deployment.apps/my-app created\nservice/my-service created\nservice/my-service-lb created\n");
+    }
+
+    @Test
+    @Order(2)
+    void getSvcPrintsTheServerSideTable() {
+        String table = kubectl.run("get", "svc").ok();
+        assertThat(table.lines().findFirst().orElseThrow())
+                .matches("NAME +TYPE +CLUSTER-IP +EXTERNAL-IP +PORT\\(S\\) +AGE");
+        assertThat(table).containsPattern("(?m)^my-service +NodePort +127\\.2\\.\\d+\\.\\d+ +<none> +80:30007/TCP +\\d+s$");
+        assertThat(table).containsPattern("(?m)^my-service-lb +LoadBalancer +127\\.2\\.\\d+\\.\\d+ +\\S+ +80:3\\d{4}/TCP +\\d+s$");
+        String wide = kubectl.run("get", "svc", "my-service", "-o", "wide").ok();
+        assertThat(wide).containsPattern("SELECTOR\\n").contains("app=MyApp");
+        clusterIp = kubectl.run("get", "svc", "my-service", "-o", "jsonpath={.spec.clusterIP}").ok();
+        assertThat(clusterIp).startsWith("127.2.");
+    }
+
+    @Test
+    @Order(3)
+    void jsonpathShowsTheLoadBalancerAddress() {
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(kubectl.run("get", "svc", "my-service-lb", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}").ok())
+                        .isEqualTo("127.3.0.1"));
+    }
+
+    @Test
+    @Order(4)
+    void describeSvcShowsTheNodePortAndEndpoints() {
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(kubectl.run("get", "deploy", "my-app").ok()).containsPattern("my-app +4/4 +4 +4 "));
+        String described = kubectl.run("describe", "svc", "my-service").ok();
+        assertThat(described).startsWith("Name:                     my-service\nNamespace:                default\n")
+                .contains("Type:                     NodePort\n")
+                .contains("IP:                       " + clusterIp + "\n")
+                .contains("NodePort:                 <unset>  30007/TCP\n")
+                .containsPattern("Endpoints: +127\\.1\\.\\d+\\.\\d+:8080,")
+                .endsWith("Events:                   <none>\n");
+    }
+
+    @Test
+    @Order(5)
+    void anEditedFileReappliedChangesTheServiceInPlace() throws IOException {
+        Files.writeString(app, Files.readString(app).replace("    targetPort: 8080\n    nodePort: 30007",
+                "    targetPort: 8080\n    nodePort: 30008"));
+        assertThat(Files.readString(app)).contains("nodePort: 30008");
+        assertThat(kubectl.run("apply", "-f", app.toString()).ok())
+                .isEqualTo("deployment.apps/my-app unchanged\nservice/my-service configured\nservice/my-service-lb unchanged\n");
+        assertThat(kubectl.run("get", "svc", "my-service", "-o", "jsonpath={.spec.clusterIP} {.spec.ports[0].nodePort}").ok())
+                .isEqualTo(clusterIp + " 30008");
+        assertThat(kubectl.run("apply", "-f", app.toString()).ok()).contains("service/my-service unchanged");
+    }
+
+    @Test
+    @Order(6)
+    void theSeedsVerbatimYamlIsRefusedNamingSpecApp() throws Exception {
+        Kubectl.Result r = kubectl.run("apply", "-f", resource("/seed/nodeport.yaml").toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("strict decoding error: unknown field \"spec.app\"");
+    }
+
+    @Test
+    @Order(7)
+    void serverSideApplyCreatesThenDropsWhatTheManagerNoLongerApplies() throws IOException {
+        Path ssa = dir.resolve("ssa.yaml");
+        Files.writeString(ssa, """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: settings
+                  labels: {team: a}
+                data:
+                  color: blue
+                  size: large
+                """);
+        assertThat(kubectl.run("apply", "--server-side", "-f", ssa.toString()).ok()).isEqualTo("configmap/settings serverside-applied\n");
+        Files.writeString(ssa, Files.readString(ssa).replace("  size: large\n", ""));
+        assertThat(kubectl.run("apply", "--server-side", "-f", ssa.toString()).ok()).isEqualTo("configmap/settings serverside-applied\n");
+        assertThat(kubectl.run("get", "cm", "settings", "-o", "jsonpath={.data}").ok()).isEqualTo("{\"color\":\"blue\"}");
+        assertThat(kubectl.run("get", "cm", "settings", "-o", "jsonpath={.metadata.managedFields[0].manager}").ok()).isEqualTo("kubectl");
+    }
+
+    @Test
+    @Order(8)
+    void aWatchSeesADeletedPodGo() throws Exception {
+        Path out = dir.resolve("watch.out");
+        Process watch = kubectl.start(out, "get", "pods", "--watch", "--output-watch-events");
+        try {
+            await().atMost(Duration.ofSeconds(20)).until(() -> Files.readString(out).lines().count() >= 5);
+            String pod = Files.readString(out).lines().skip(1).findFirst().orElseThrow().split(" +")[1];
+            assertThat(kubectl.run("delete", "pod", pod).ok()).isEqualTo("pod \"" + pod + "\" deleted\n");
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                    assertThat(Files.readString(out)).containsPattern("(?m)^DELETED +" + pod + " "));
+        } finally {
+            watch.destroy();
+            watch.waitFor(5, TimeUnit.SECONDS);
+        }
+        // the ReplicaSet replaces it; rollout status follows the Deployment through a watch
+        assertThat(kubectl.run("rollout", "status", "deployment/my-app", "--timeout=30s").ok())
+                .isEqualTo("deployment \"my-app\" successfully rolled out\n");
+    }
+
+    @Test
+    @Order(9)
+    void explainReadsTheOpenApiDocuments() {
+        String explained = kubectl.run("explain", "service.spec.type").ok();
+        assertThat(explained).startsWith("KIND:       Service\nVERSION:    v1\n\nFIELD: type <string>\n");
+        assertThat(kubectl.run("explain", "deployment.spec.replicas").ok()).contains("FIELD: replicas <integer>");
+    }
+
+    @Test
+    @Order(10)
+    void deleteRemovesWhatTheFileNames() {
+        assertThat(kubectl.run("delete", "-f", app.toString()).ok())
+                .isEqualTo("deployment.apps \"my-app\" deleted\nservice \"my-service\" deleted\nservice \"my-service-lb\" deleted\n");
+        Kubectl.Result svc = kubectl.run("get", "svc");
+        assertThat(svc.out()).isEmpty();
+        assertThat(svc.err()).isEqualTo("No resources found in default namespace.\n");
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(kubectl.run("get", "pods").err()).isEqualTo("No resources found in default namespace.\n"));
+    }
+}
