@@ -500,6 +500,9 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static JsonNode parseBody(Call c, byte[] body) {
         String type = RequestGate.mediaType(c.header(HttpHeaderNames.CONTENT_TYPE));
         try {
+            if (type.equals(ProtobufBody.CONTENT_TYPE)) {
+                return ProtobufBody.toJson(body);
+            }
             if (type.equals("application/yaml") || type.equals("application/apply-patch+yaml")) {
                 var docs = dev.portway.api.decode.DocumentParser.parse("request body", new String(body, StandardCharsets.UTF_8));
                 if (docs.size() != 1) {

@@ -52,7 +52,7 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
     /** A refused request's body up to this size is read and dropped before closing; a bigger one is cut off. */
     private static final long DRAIN_LIMIT = 256 * 1024;
     private static final Set<String> ANONYMOUS_PATHS = Set.of("/healthz", "/livez", "/readyz", "/version");
-    private static final Set<String> WRITE_TYPES = Set.of("application/json", "application/yaml");
+    private static final Set<String> WRITE_TYPES = Set.of("application/json", "application/yaml", ProtobufBody.CONTENT_TYPE);
     private static final Set<String> PATCH_TYPES = Set.of("application/json-patch+json", "application/merge-patch+json",
             "application/strategic-merge-patch+json", "application/apply-patch+yaml");
 

@@ -36,7 +36,7 @@ final class Statuses {
 
     static Status unsupportedMediaType(String type) {
         return of(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: "
-                + "application/json, application/yaml");
+                + "application/json, application/yaml, application/vnd.kubernetes.protobuf");
     }
 
     static Status unsupportedPatch(String type) {

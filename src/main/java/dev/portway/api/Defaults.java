@@ -87,8 +87,8 @@ public final class Defaults {
                 if (ns.getSpec() == null || ns.getSpec().getFinalizers() == null || ns.getSpec().getFinalizers().isEmpty()) {
                     ns.setSpec(new NamespaceSpec(new ArrayList<>(List.of("kubernetes"))));
                 }
-                if (ns.getStatus() == null) {
-                    ns.setStatus(new NamespaceStatus(null, "Active"));
+                if (ns.getStatus() == null || ns.getStatus().getPhase() == null || ns.getStatus().getPhase().isEmpty()) {
+                    ns.setStatus(new NamespaceStatus(ns.getStatus() == null ? null : ns.getStatus().getConditions(), "Active"));
                 }
             }
             case Secret secret -> secret(secret);

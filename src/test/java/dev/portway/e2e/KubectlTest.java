@@ -185,6 +185,23 @@ class KubectlTest {
 
     @Test
     @Order(9)
+    void createSubcommandsWriteInProtobuf() {
+        // kubectl's typed clients send application/vnd.kubernetes.protobuf
+        assertThat(kubectl.run("create", "namespace", "team-x").ok()).isEqualTo("namespace/team-x created\n");
+        assertThat(kubectl.run("create", "configmap", "cm1", "-n", "team-x", "--from-literal=a=b").ok())
+                .isEqualTo("configmap/cm1 created\n");
+        assertThat(kubectl.run("create", "secret", "generic", "s1", "-n", "team-x", "--from-literal=pw=hunter2").ok())
+                .isEqualTo("secret/s1 created\n");
+        assertThat(kubectl.run("create", "deployment", "idle", "-n", "team-x", "--image=nginx", "--replicas=0").ok())
+                .isEqualTo("deployment.apps/idle created\n");
+        assertThat(kubectl.run("get", "cm", "cm1", "-n", "team-x", "-o", "jsonpath={.data.a}").ok()).isEqualTo("b");
+        assertThat(kubectl.run("get", "secret", "s1", "-n", "team-x", "-o", "jsonpath={.data.pw}").ok()).isEqualTo("aHVudGVyMg==");
+        assertThat(kubectl.run("get", "deploy", "idle", "-n", "team-x", "-o", "jsonpath={.spec.replicas}").ok()).isEqualTo("0");
+        assertThat(kubectl.run("get", "ns", "team-x").ok()).containsPattern("team-x +Active ");
+    }
+
+    @Test
+    @Order(9)
     void explainReadsTheOpenApiDocuments() {
         String explained = kubectl.run("explain", "service.spec.type").ok();
         assertThat(explained).startsWith("KIND:       Service\nVERSION:    v1\n\nFIELD: type <string>\n");
