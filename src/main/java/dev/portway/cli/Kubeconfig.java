@@ -90,7 +90,7 @@ final class Kubeconfig {
         if (file.getParent() != null) {
             Files.createDirectories(file.getParent());
         }
-        AdminCredentials.writePrivate(file, YAML.writeValueAsString(root).replaceFirst("^---\\n", ""));
+        AdminCredentials.writePrivate(file, dev.portway.api.Json.writeYaml(root));
     }
 
     private static void replace(ObjectNode root, String list, String field, ObjectNode value) {

@@ -1,0 +1,298 @@
+package dev.portway.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.portway.admin.auth.AdminCredentials;
+import dev.portway.api.Json;
+import dev.portway.api.ResourceKind;
+import dev.portway.control.ClusterConfig;
+import dev.portway.control.ControlPlane;
+import dev.portway.net.Transport;
+import dev.portway.store.Store;
+import dev.portway.testing.TestApi;
+import io.netty.channel.EventLoopGroup;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The verbs and representations of the Kubernetes API that a client library uses, checked on
+ * the wire: discovery, OpenAPI, tables, watches (from the history, with selectors, bookmarks and
+ * 410 Expired), dry runs, field validation, patches, selectors and collection deletes. The store
+ * keeps a short history (20 changes) so a too-old version is easy to reach.
+ */
+class KubernetesApiTest {
+
+    @TempDir
+    Path dir;
+
+    private ControlPlane control;
+    private EventLoopGroup group;
+    private AdminServer server;
+    private HttpClient http;
+    private String base;
+    private String token;
+
+    @BeforeEach
+    void start() throws Exception {
+        AdminCredentials credentials = AdminCredentials.loadOrCreate(dir.resolve("state"), List.of("127.0.0.1"), Clock.systemUTC());
+        token = credentials.token();
+        control = new ControlPlane(new Store(20), ClusterConfig.local(), new Random(1));
+        control.call(() -> control.api().apply(TestApi.decode("""
+                apiVersion: v1
+                kind: Namespace
+                metadata:
+                  name: default
+                """), "default", false));
+        group = Transport.NIO.newGroup(1, "api-test");
+        server = new AdminServer(control, Transport.NIO, group, AdminServer.Options.defaults(credentials));
+        InetSocketAddress a = server.start(new InetSocketAddress("127.0.0.1", 0));
+        base = "https://127.0.0.1:" + a.getPort();
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("ca", credentials.ca().cert());
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext tls = SSLContext.getInstance("TLS");
+        tls.init(null, tmf.getTrustManagers(), null);
+        http = HttpClient.newBuilder().sslContext(tls).build();
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        control.close();
+    }
+
+    private HttpRequest.Builder req(String path) {
+        return HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(20));
+    }
+
+    private HttpResponse<String> send(HttpRequest r) throws Exception {
+        return http.send(r, HttpResponse.BodyHandlers.ofString());
+    }
+
+    private JsonNode get(String path, String accept) throws Exception {
+        HttpResponse<String> r = send(req(path).header("Accept", accept).GET().build());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return Json.readTree(r.body().getBytes());
+    }
+
+    private HttpResponse<String> post(String path, String body) throws Exception {
+        return send(req(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build());
+    }
+
+    private HttpResponse<String> patch(String path, String type, String body) throws Exception {
+        return send(req(path).header("Content-Type", type).method("PATCH", HttpRequest.BodyPublishers.ofString(body)).build());
+    }
+
+    private static String cm(String name, String labels) {
+        return "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"" + name + "\",\"labels\":" + labels
+                + "},\"data\":{\"k\":\"v\"}}";
+    }
+
+    @Test
+    void aggregatedDiscoveryListsKindsWithVerbsShortNamesCategoriesAndSubresources() throws Exception {
+        HttpResponse<String> r = send(req("/apis").header("Accept",
+                "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json").GET().build());
+        assertThat(r.headers().firstValue("Content-Type")).contains(Discovery.AGGREGATED_V2);
+        JsonNode apps = Stream.of(Json.readTree(r.body().getBytes()).path("items")).flatMap(n -> n.valueStream())
+                .filter(g -> g.at("/metadata/name").asText().equals("apps")).findFirst().orElseThrow();
+        JsonNode deployments = apps.at("/versions/0/resources").valueStream()
+                .filter(x -> x.path("resource").asText().equals("deployments")).findFirst().orElseThrow();
+        assertThat(deployments.path("shortNames").get(0).asText()).isEqualTo("deploy");
+        assertThat(deployments.path("categories").get(0).asText()).isEqualTo("all");
+        assertThat(deployments.path("scope").asText()).isEqualTo("Namespaced");
+        assertThat(deployments.path("subresources").findValuesAsText("subresource")).containsExactly("status", "scale");
+        JsonNode core = get("/api", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
+        List<String> resources = core.at("/items/0/versions/0/resources").findValuesAsText("resource");
+        assertThat(resources).isSorted().contains("pods", "services", "nodes", "events");
+        assertThat(get("/api", "application/json").path("versions").get(0).asText()).isEqualTo("v1");
+    }
+
+    @Test
+    void openApiV3NamesEachKindAndItsPatchParameters() throws Exception {
+        JsonNode index = get("/openapi/v3", "application/json");
+        String url = index.at("/paths/api~1v1/serverRelativeURL").asText();
+        assertThat(url).startsWith("/openapi/v3/api/v1?hash=");
+        JsonNode doc = get(url, "application/json");
+        JsonNode service = doc.at("/components/schemas/io.k8s.api.core.v1.Service");
+        assertThat(service.at("/x-kubernetes-group-version-kind/0/kind").asText()).isEqualTo("Service");
+        JsonNode patchOp = doc.at("/paths/~1api~1v1~1namespaces~1{namespace}~1services~1{name}/patch");
+        assertThat(patchOp.path("parameters").findValuesAsText("name")).contains("fieldValidation", "dryRun", "fieldManager");
+        assertThat(patchOp.at("/x-kubernetes-group-version-kind/kind").asText()).isEqualTo("Service");
+        JsonNode containers = doc.at("/components/schemas/io.k8s.api.core.v1.PodSpec/properties/containers");
+        assertThat(containers.path("x-kubernetes-patch-merge-key").asText()).isEqualTo("name");
+        assertThat(containers.path("x-kubernetes-patch-strategy").asText()).isEqualTo("merge");
+        JsonNode ports = doc.at("/components/schemas/io.k8s.api.core.v1.ServiceSpec/properties/ports");
+        assertThat(ports.path("x-kubernetes-list-map-keys").get(0).asText()).isEqualTo("port");
+        assertThat(ports.path("x-kubernetes-list-map-keys").get(1).asText()).isEqualTo("protocol");
+    }
+
+    @Test
+    void aTableHasTheApiServersColumnsAndRows() throws Exception {
+        post("/api/v1/namespaces/default/configmaps", cm("one", "{\"a\":\"1\"}"));
+        JsonNode table = get("/api/v1/namespaces/default/configmaps",
+                "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json");
+        assertThat(table.path("kind").asText()).isEqualTo("Table");
+        assertThat(table.path("apiVersion").asText()).isEqualTo("meta.k8s.io/v1");
+        assertThat(table.path("columnDefinitions").findValuesAsText("name")).containsExactly("Name", "Data", "Age");
+        assertThat(table.at("/rows/0/cells/0").asText()).isEqualTo("one");
+        assertThat(table.at("/rows/0/cells/1").isIntegralNumber()).isTrue();
+        assertThat(table.at("/rows/0/object/kind").asText()).isEqualTo("PartialObjectMetadata");
+        assertThat(table.at("/rows/0/object/metadata/labels/a").asText()).isEqualTo("1");
+    }
+
+    @Test
+    void dryRunCreatesNothingAndFieldValidationWarnsOrIgnores() throws Exception {
+        HttpResponse<String> dry = post("/api/v1/namespaces/default/configmaps?dryRun=All", cm("dry", "{}"));
+        assertThat(dry.statusCode()).isEqualTo(201);
+        assertThat(control.store().get(ResourceKind.CONFIG_MAP, "default", "dry")).isEmpty();
+        String unknown = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"w\"},\"colour\":\"red\"}";
+        HttpResponse<String> warned = post("/api/v1/namespaces/default/configmaps?fieldValidation=Warn", unknown);
+        assertThat(warned.headers().allValues("Warning")).containsExactly("299 - \"unknown field \\\"colour\\\"\"");
+        HttpResponse<String> ignored = post("/api/v1/namespaces/default/configmaps?fieldValidation=Ignore",
+                unknown.replace("\"w\"", "\"i\""));
+        assertThat(ignored.statusCode()).isEqualTo(201);
+        assertThat(ignored.headers().allValues("Warning")).isEmpty();
+        HttpResponse<String> strict = post("/api/v1/namespaces/default/configmaps?fieldValidation=Strict", unknown.replace("\"w\"", "\"s\""));
+        assertThat(strict.statusCode()).isEqualTo(400);
+        assertThat(Json.readTree(strict.body().getBytes()).path("message").asText())
+                .isEqualTo("ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"colour\"");
+        HttpResponse<String> badMode = post("/api/v1/namespaces/default/configmaps?fieldValidation=Loose", cm("b", "{}"));
+        assertThat(badMode.statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void jsonPatchAndMergePatchChangeTheStoredObject() throws Exception {
+        post("/api/v1/namespaces/default/configmaps", cm("p", "{\"a\":\"1\"}"));
+        HttpResponse<String> json = patch("/api/v1/namespaces/default/configmaps/p", "application/json-patch+json",
+                "[{\"op\":\"add\",\"path\":\"/data/x\",\"value\":\"y\"},{\"op\":\"remove\",\"path\":\"/metadata/labels/a\"}]");
+        assertThat(json.statusCode()).as(json.body()).isEqualTo(200);
+        HttpResponse<String> merge = patch("/api/v1/namespaces/default/configmaps/p", "application/merge-patch+json",
+                "{\"data\":{\"k\":null,\"z\":\"1\"}}");
+        assertThat(Json.readTree(merge.body().getBytes()).path("data")).isEqualTo(Json.readTree("{\"x\":\"y\",\"z\":\"1\"}".getBytes()));
+        HttpResponse<String> failedTest = patch("/api/v1/namespaces/default/configmaps/p", "application/json-patch+json",
+                "[{\"op\":\"test\",\"path\":\"/data/x\",\"value\":\"nope\"}]");
+        assertThat(failedTest.statusCode()).isEqualTo(422);
+        HttpResponse<String> stale = patch("/api/v1/namespaces/default/configmaps/p", "application/merge-patch+json",
+                "{\"metadata\":{\"resourceVersion\":\"1\"},\"data\":{\"q\":\"1\"}}");
+        assertThat(stale.statusCode()).isEqualTo(409);
+        HttpResponse<String> missing = patch("/api/v1/namespaces/default/configmaps/nope", "application/merge-patch+json", "{}");
+        assertThat(missing.statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void selectorsFilterListsAndDeleteCollection() throws Exception {
+        post("/api/v1/namespaces/default/configmaps", cm("red1", "{\"colour\":\"red\"}"));
+        post("/api/v1/namespaces/default/configmaps", cm("red2", "{\"colour\":\"red\"}"));
+        post("/api/v1/namespaces/default/configmaps", cm("blue", "{\"colour\":\"blue\"}"));
+        assertThat(get("/api/v1/namespaces/default/configmaps?labelSelector=colour%20in%20(red,green)", "application/json")
+                .path("items").findValuesAsText("name")).containsExactly("red1", "red2");
+        assertThat(get("/api/v1/namespaces/default/configmaps?labelSelector=colour!%3Dred", "application/json")
+                .path("items").findValuesAsText("name")).containsExactly("blue");
+        assertThat(get("/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dblue", "application/json")
+                .path("items")).hasSize(1);
+        HttpResponse<String> deleted = send(req("/api/v1/namespaces/default/configmaps?labelSelector=colour%3Dred").DELETE().build());
+        assertThat(deleted.statusCode()).isEqualTo(200);
+        assertThat(control.store().list(ResourceKind.CONFIG_MAP, "default")).extracting(o -> o.getMetadata().getName())
+                .containsExactly("blue");
+    }
+
+    /** Reads a watch's lines as they come, in the background. */
+    private List<JsonNode> watch(String path) {
+        List<JsonNode> events = new CopyOnWriteArrayList<>();
+        http.sendAsync(req(path).GET().build(), HttpResponse.BodyHandlers.ofLines())
+                .thenAccept(r -> r.body().forEach(line -> events.add(Json.readTree(line.getBytes()))));
+        return events;
+    }
+
+    @Test
+    void aWatchResumesFromAVersionAndFollowsSelectorsInAndOut() throws Exception {
+        post("/api/v1/namespaces/default/configmaps", cm("before", "{\"w\":\"1\"}"));
+        String rv = get("/api/v1/namespaces/default/configmaps", "application/json").at("/metadata/resourceVersion").asText();
+        post("/api/v1/namespaces/default/configmaps", cm("after", "{\"w\":\"1\"}"));
+        List<JsonNode> events = watch("/api/v1/namespaces/default/configmaps?watch=true&labelSelector=w%3D1&resourceVersion=" + rv);
+        await().atMost(Duration.ofSeconds(10)).until(() -> events.size() == 1);
+        assertThat(events.getFirst().path("type").asText()).isEqualTo("ADDED");
+        assertThat(events.getFirst().at("/object/metadata/name").asText()).isEqualTo("after");
+        patch("/api/v1/namespaces/default/configmaps/after", "application/merge-patch+json", "{\"metadata\":{\"labels\":{\"w\":\"2\"}}}");
+        await().atMost(Duration.ofSeconds(10)).until(() -> events.size() == 2);
+        assertThat(events.get(1).path("type").asText()).as("it left the selection").isEqualTo("DELETED");
+        patch("/api/v1/namespaces/default/configmaps/before", "application/merge-patch+json", "{\"data\":{\"k\":\"2\"}}");
+        await().atMost(Duration.ofSeconds(10)).until(() -> events.size() == 3);
+        assertThat(events.get(2).path("type").asText()).isEqualTo("MODIFIED");
+    }
+
+    @Test
+    void aWatchWithoutAVersionStartsWithEveryObject() throws Exception {
+        post("/api/v1/namespaces/default/configmaps", cm("a", "{}"));
+        post("/api/v1/namespaces/default/configmaps", cm("b", "{}"));
+        List<JsonNode> events = watch("/api/v1/namespaces/default/configmaps?watch=1");
+        await().atMost(Duration.ofSeconds(10)).until(() -> events.size() == 2);
+        assertThat(events).extracting(e -> e.path("type").asText()).containsExactly("ADDED", "ADDED");
+    }
+
+    @Test
+    void aTooOldVersionGetsAn410ExpiredEventAsFromTheWatchCache() throws Exception {
+        for (int i = 0; i < 25; i++) {
+            post("/api/v1/namespaces/default/configmaps", cm("churn" + i, "{}"));
+        }
+        List<JsonNode> events = watch("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=2");
+        await().atMost(Duration.ofSeconds(10)).until(() -> events.size() == 1);
+        JsonNode error = events.getFirst();
+        assertThat(error.path("type").asText()).isEqualTo("ERROR");
+        assertThat(error.at("/object/kind").asText()).isEqualTo("Status");
+        assertThat(error.at("/object/code").asInt()).isEqualTo(410);
+        assertThat(error.at("/object/reason").asText()).isEqualTo("Expired");
+        assertThat(error.at("/object/message").asText()).startsWith("too old resource version: 2 (");
+    }
+
+    @Test
+    void aWatchThatTimesOutEndsWithABookmark() throws Exception {
+        long start = System.nanoTime();
+        HttpResponse<String> r = send(req("/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true&timeoutSeconds=1"
+                + "&resourceVersion=" + control.store().revision()).GET().build());
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(900), Duration.ofSeconds(10));
+        JsonNode bookmark = Json.readTree(r.body().strip().getBytes());
+        assertThat(bookmark.path("type").asText()).isEqualTo("BOOKMARK");
+        assertThat(bookmark.at("/object/kind").asText()).isEqualTo("ConfigMap");
+        assertThat(bookmark.at("/object/metadata/resourceVersion").asText()).isEqualTo(Long.toString(control.store().revision()));
+    }
+
+    @Test
+    void aTableWatchSendsTheColumnsOnce() throws Exception {
+        post("/api/v1/namespaces/default/configmaps", cm("t1", "{}"));
+        List<JsonNode> events = new CopyOnWriteArrayList<>();
+        http.sendAsync(req("/api/v1/namespaces/default/configmaps?watch=true").header("Accept",
+                        "application/json;as=Table;v=v1;g=meta.k8s.io").GET().build(), HttpResponse.BodyHandlers.ofLines())
+                .thenAccept(r -> r.body().forEach(line -> events.add(Json.readTree(line.getBytes()))));
+        await().atMost(Duration.ofSeconds(10)).until(() -> events.size() == 1);
+        post("/api/v1/namespaces/default/configmaps", cm("t2", "{}"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> events.size() == 2);
+        assertThat(events.get(0).at("/object/kind").asText()).isEqualTo("Table");
+        assertThat(events.get(0).at("/object/columnDefinitions")).hasSize(3);
+        assertThat(events.get(1).at("/object/columnDefinitions")).isEmpty();
+        assertThat(events.get(1).at("/object/rows/0/cells/0").asText()).isEqualTo("t2");
+    }
+}

@@ -1,0 +1,76 @@
+package dev.portway.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.portway.admin.auth.AdminCredentials;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The kubeconfig portway up writes, merged into a user's without clobbering it, and read back as kubectl reads it. */
+class KubeconfigTest {
+
+    @TempDir
+    Path dir;
+
+    private AdminCredentials credentials() {
+        return AdminCredentials.loadOrCreate(dir.resolve("state"), List.of("127.0.0.1"), Clock.systemUTC());
+    }
+
+    @Test
+    void writtenAloneItIsTheCurrentContextAndOnlyItsOwnerCanReadIt() throws Exception {
+        Path file = dir.resolve("state/kubeconfig");
+        Kubeconfig.write(file, "https://127.0.0.1:8001", credentials(), true);
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
+        Kubeconfig.Target t = Kubeconfig.resolve(file.toString(), null, null);
+        assertThat(t.context()).isEqualTo("portway");
+        assertThat(t.server()).isEqualTo("https://127.0.0.1:8001");
+        assertThat(t.token()).isEqualTo(credentials().token());
+        assertThat(t.caPem()).startsWith("-----BEGIN CERTIFICATE-----");
+    }
+
+    @Test
+    void mergedIntoAnotherKubeconfigItKeepsItsContextsAndCurrentContext() throws Exception {
+        Path user = dir.resolve("config");
+        Files.writeString(user, """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: prod
+                  cluster: {server: https://prod.example:6443}
+                - name: portway
+                  cluster: {server: https://old.example}
+                users:
+                - name: me
+                  user: {token: abc}
+                contexts:
+                - name: prod
+                  context: {cluster: prod, user: me, namespace: shop}
+                current-context: prod
+                preferences: {colors: true}
+                """);
+        Kubeconfig.write(user, "https://127.0.0.1:8001", credentials(), false);
+        String merged = Files.readString(user);
+        assertThat(merged).contains("https://prod.example:6443").contains("namespace: shop").contains("token: abc")
+                .contains("current-context: prod").contains("colors: true").doesNotContain("old.example");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(user))).isEqualTo("rw-------");
+        assertThat(Kubeconfig.resolve(user.toString(), null, null).server()).isEqualTo("https://prod.example:6443");
+        Kubeconfig.Target portway = Kubeconfig.resolve(user.toString(), "portway", null);
+        assertThat(portway.server()).isEqualTo("https://127.0.0.1:8001");
+        assertThat(portway.token()).isEqualTo(credentials().token());
+        assertThat(Kubeconfig.resolve(user.toString(), "portway", "https://127.0.0.1:9").server()).isEqualTo("https://127.0.0.1:9");
+        assertThatThrownBy(() -> Kubeconfig.resolve(user.toString(), "nope", null))
+                .hasMessage("context was not found for specified context: nope");
+    }
+
+    @Test
+    void aMissingKubeconfigSaysWhatToDo() {
+        assertThatThrownBy(() -> Kubeconfig.resolve(dir.resolve("none").toString(), null, null))
+                .hasMessageContaining("no such file or directory");
+    }
+}
