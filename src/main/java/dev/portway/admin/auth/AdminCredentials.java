@@ -162,6 +162,12 @@ public final class AdminCredentials {
                 // a race with another portway: fine, checked below
             }
         }
+        String owner = Files.getOwner(dir).getName();
+        String me = System.getProperty("user.name");
+        if (me != null && !owner.equals(me)) {
+            throw new IOException(dir + " belongs to " + owner + ", not to " + me
+                    + ": Portway keeps its keys only in a directory of the user who runs it (choose another with --state-dir)");
+        }
         Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir);
         if (!mode.equals(DIR_MODE)) {
             Files.setPosixFilePermissions(dir, DIR_MODE);
@@ -170,6 +176,9 @@ public final class AdminCredentials {
 
     /** Writes a file only its owner can read (0600), atomically: a reader sees the old file or the new one. */
     public static void writePrivate(Path file, String content) throws IOException {
+        if (Files.isSymbolicLink(file)) {
+            file = file.toRealPath(); // write where the link points (a linked ~/.kube/config stays linked)
+        }
         Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
         Files.deleteIfExists(tmp);
         Files.createFile(tmp, PosixFilePermissions.asFileAttribute(FILE_MODE));
