@@ -26,7 +26,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
@@ -65,7 +64,7 @@ final class DescribeCommand implements Callable<Integer> {
                 throw new ApiException(Json.read(response.body(), Status.class));
             }
             HasMetadata object = Json.read(response.body(), kind.type());
-            List<Event> events = events(client, object);
+            List<Event> events = events(client, kind, object);
             if (object instanceof Service svc) {
                 String selector = URLEncoder.encode("kubernetes.io/service-name=" + name, StandardCharsets.UTF_8);
                 List<EndpointSlice> slices = new ArrayList<>();
@@ -84,12 +83,29 @@ final class DescribeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static List<Event> events(AdminClient client, HasMetadata object) {
-        String ns = object.getMetadata().getNamespace() == null ? "default" : object.getMetadata().getNamespace();
+    /**
+     * The object's events as kubectl's {@code searchEvents} asks for them: a field selector on the
+     * involved object's name, namespace, kind (none for pods, whose describer clears it) and uid,
+     * in the server's order (the describer sorts them as kubectl does).
+     */
+    private static List<Event> events(AdminClient client, ResourceKind kind, HasMetadata object) {
+        var meta = object.getMetadata();
+        String ns = meta.getNamespace() == null ? "default" : meta.getNamespace();
+        List<String> fields = new ArrayList<>();
+        fields.add("involvedObject.name=" + meta.getName());
+        if (meta.getNamespace() != null) {
+            fields.add("involvedObject.namespace=" + ns);
+        }
+        if (kind != ResourceKind.POD) {
+            fields.add("involvedObject.kind=" + kind.kind());
+        }
+        fields.add("involvedObject.uid=" + meta.getUid());
+        String selector = URLEncoder.encode(String.join(",", fields), StandardCharsets.UTF_8);
         List<Event> events = new ArrayList<>();
-        for (var item : Json.readTree(client.get(ResourceKind.EVENT.collectionPath(ns)).body()).path("items")) {
+        for (var item : Json.readTree(client.get(ResourceKind.EVENT.collectionPath(ns) + "?fieldSelector=" + selector).body()).path("items")) {
             Event e = Json.convert(item, Event.class);
-            if (e.getInvolvedObject() != null && Objects.equals(e.getInvolvedObject().getUid(), object.getMetadata().getUid())) {
+            // Belt and braces: a server that ignored the selector must not show other objects' events.
+            if (e.getInvolvedObject() != null && Objects.equals(e.getInvolvedObject().getUid(), meta.getUid())) {
                 events.add(e);
             }
         }
