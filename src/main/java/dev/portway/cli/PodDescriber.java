@@ -534,7 +534,7 @@ final class PodDescriber {
                 var csi = v.getCsi();
                 w.write(LEVEL_2, "Type:\tCSI (a Container Storage Interface (CSI) volume source)\n    Driver:\t" + nz(csi.getDriver())
                         + "\n    FSType:\t" + nz(csi.getFsType()) + "\n    ReadOnly:\t" + Boolean.TRUE.equals(csi.getReadOnly()) + "\n");
-                labels(LEVEL_2, "", "VolumeAttributes", "\t", csi.getVolumeAttributes());
+                csiAttributes(csi.getVolumeAttributes());
             } else if (v.getImage() != null) {
                 w.write(LEVEL_2, "Type:\tImage (a container image or OCI artifact)\n    Reference:\t" + nz(v.getImage().getReference())
                         + "\n    PullPolicy:\t" + nz(v.getImage().getPullPolicy()) + "\n");
@@ -580,6 +580,28 @@ final class PodDescriber {
             }
             first = false;
             w.write(LEVEL_0, e.getKey() + "=" + e.getValue() + "\n");
+        }
+    }
+
+    /**
+     * {@code printCSIPersistentVolumeAttributesMultilineIndent}: every write at level 2, so each
+     * value carries the level's indent too, and lines past 140 bytes are cut.
+     */
+    private void csiAttributes(Map<String, String> attributes) {
+        w.write(LEVEL_2, "VolumeAttributes:\t");
+        if (attributes == null || attributes.isEmpty()) {
+            w.writeLine("<none>");
+            return;
+        }
+        boolean first = true;
+        for (Map.Entry<String, String> e : sorted(attributes).entrySet()) {
+            if (!first) {
+                w.write(LEVEL_2, "");
+                w.write(LEVEL_2, "\t");
+            }
+            first = false;
+            String line = e.getKey() + "=" + e.getValue();
+            w.write(LEVEL_2, utf8Length(line) > MAX_ANNOTATION_LEN ? cut(line, MAX_ANNOTATION_LEN) + "...\n" : line + "\n");
         }
     }
 
@@ -791,11 +813,12 @@ final class PodDescriber {
 
     /** kubectl's {@code shorten}, which counts bytes. */
     private static String shorten(String s, int max) {
-        byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
-        if (bytes.length <= max) {
-            return s;
-        }
-        return new String(bytes, 0, max, StandardCharsets.UTF_8) + "...";
+        return utf8Length(s) <= max ? s : cut(s, max) + "...";
+    }
+
+    /** Go's {@code s[:max]}: the first {@code max} bytes (a character cut in two cannot be printed as Go prints it). */
+    private static String cut(String s, int max) {
+        return new String(s.getBytes(StandardCharsets.UTF_8), 0, max, StandardCharsets.UTF_8);
     }
 
     private static String joinHostPort(String host, String port) {
