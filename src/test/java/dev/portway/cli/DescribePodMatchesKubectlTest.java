@@ -257,6 +257,69 @@ class DescribePodMatchesKubectlTest {
     }
 
     @Test
+    void gatesSpreadConstraintsSeccompPodResourcesAndVolumesNoLocalNodeMounts() {
+        cluster.apply("""
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: exotic
+                  labels: {app: exotic, x: "y"}
+                  annotations: {x.example.com/unicode: "héllo wörld ✓"}
+                spec:
+                  readinessGates:
+                  - conditionType: example.com/ready
+                  - conditionType: Ready
+                  topologySpreadConstraints:
+                  - maxSkew: 1
+                    topologyKey: zone
+                    whenUnsatisfiable: ScheduleAnyway
+                    labelSelector:
+                      matchLabels: {app: exotic}
+                      matchExpressions:
+                      - {key: tier, operator: In, values: [web, api]}
+                  - {maxSkew: 2, topologyKey: host, whenUnsatisfiable: DoNotSchedule}
+                  securityContext:
+                    seccompProfile: {type: RuntimeDefault}
+                  resources:
+                    requests: {cpu: 100m, memory: 1Gi}
+                    limits: {cpu: 100m, memory: 1Gi}
+                  containers:
+                  - name: main
+                    image: busybox
+                    command: [sh, -c, 'exec sleep 600']
+                    securityContext:
+                      seccompProfile: {type: Localhost, localhostProfile: profiles/x.json}
+                    readinessProbe:
+                      grpc: {port: 9000, service: ""}
+                    livenessProbe:
+                      httpGet: {path: /h, port: 8080, scheme: HTTPS, host: "::1"}
+                      initialDelaySeconds: 300
+                    env:
+                    - name: LABEL
+                      valueFrom: {fieldRef: {fieldPath: "metadata.labels['x']"}}
+                    - name: NAMESPACE
+                      valueFrom: {fieldRef: {fieldPath: metadata.namespace}}
+                    - name: EMPTY
+                      value: ""
+                    volumeMounts:
+                    - {name: proj, mountPath: /proj}
+                  volumes:
+                  - name: proj
+                    projected:
+                      sources:
+                      - serviceAccountToken: {path: token, expirationSeconds: 3600}
+                      - downwardAPI:
+                          items:
+                          - {path: labels, fieldRef: {fieldPath: metadata.labels}}
+                  - {name: claim, persistentVolumeClaim: {claimName: data, readOnly: true}}
+                  - {name: csi, csi: {driver: example.csi.io, volumeAttributes: {b: "2", a: "1"}}}
+                  - {name: nfs, nfs: {server: nfs.example.com, path: /export}}
+                """);
+        awaitPod("exotic", p -> started(p));
+        assertSameAsKubectl("exotic");
+    }
+
+    @Test
     void aFailedPodThatNeverRestarts() {
         cluster.apply(TestCluster.shellPod("failed", "Never", "exit 7"));
         awaitPod("failed", p -> "Failed".equals(p.getStatus().getPhase()));
