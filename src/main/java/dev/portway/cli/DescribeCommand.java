@@ -1,11 +1,9 @@
 package dev.portway.cli;
 
-import dev.portway.api.print.HumanDuration;
 import dev.portway.api.ApiException;
 import dev.portway.api.Json;
 import dev.portway.api.ResourceKind;
 import dev.portway.api.Selectors;
-import dev.portway.api.Times;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.IntOrString;
@@ -19,10 +17,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -69,7 +64,7 @@ final class DescribeCommand implements Callable<Integer> {
                 throw new ApiException(Json.read(response.body(), Status.class));
             }
             HasMetadata object = Json.read(response.body(), kind.type());
-            List<Event> events = events(client, object);
+            List<Event> events = events(client, kind, object);
             if (object instanceof Service svc) {
                 String selector = URLEncoder.encode("kubernetes.io/service-name=" + name, StandardCharsets.UTF_8);
                 List<EndpointSlice> slices = new ArrayList<>();
@@ -79,7 +74,7 @@ final class DescribeCommand implements Callable<Integer> {
                 }
                 out.print(describeService(svc, slices, events));
             } else if (object instanceof io.fabric8.kubernetes.api.model.Pod pod) {
-                out.print(withEvents(new StringBuilder(PodDescriber.describe(pod)), events));
+                out.print(PodDescriber.describe(pod, events, main.clock.instant()));
             } else {
                 out.print(describeGeneric(object, events));
             }
@@ -88,16 +83,32 @@ final class DescribeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static List<Event> events(AdminClient client, HasMetadata object) {
-        String ns = object.getMetadata().getNamespace() == null ? "default" : object.getMetadata().getNamespace();
+    /**
+     * The object's events as kubectl's {@code searchEvents} asks for them: a field selector on the
+     * involved object's name, namespace, kind (none for pods, whose describer clears it) and uid,
+     * in the server's order (the describer sorts them as kubectl does).
+     */
+    private static List<Event> events(AdminClient client, ResourceKind kind, HasMetadata object) {
+        var meta = object.getMetadata();
+        String ns = meta.getNamespace() == null ? "default" : meta.getNamespace();
+        List<String> fields = new ArrayList<>();
+        fields.add("involvedObject.name=" + meta.getName());
+        if (meta.getNamespace() != null) {
+            fields.add("involvedObject.namespace=" + ns);
+        }
+        if (kind != ResourceKind.POD) {
+            fields.add("involvedObject.kind=" + kind.kind());
+        }
+        fields.add("involvedObject.uid=" + meta.getUid());
+        String selector = URLEncoder.encode(String.join(",", fields), StandardCharsets.UTF_8);
         List<Event> events = new ArrayList<>();
-        for (var item : Json.readTree(client.get(ResourceKind.EVENT.collectionPath(ns)).body()).path("items")) {
+        for (var item : Json.readTree(client.get(ResourceKind.EVENT.collectionPath(ns) + "?fieldSelector=" + selector).body()).path("items")) {
             Event e = Json.convert(item, Event.class);
-            if (e.getInvolvedObject() != null && Objects.equals(e.getInvolvedObject().getUid(), object.getMetadata().getUid())) {
+            // Belt and braces: a server that ignored the selector must not show other objects' events.
+            if (e.getInvolvedObject() != null && Objects.equals(e.getInvolvedObject().getUid(), meta.getUid())) {
                 events.add(e);
             }
         }
-        events.sort(Comparator.comparing((Event e) -> Objects.toString(e.getLastTimestamp(), "")));
         return events;
     }
 
@@ -161,13 +172,12 @@ final class DescribeCommand implements Callable<Integer> {
         return withEvents(w, events);
     }
 
-    /** kubectl writes "Events: <none>" in the same block as the fields, and a table after a flush. */
+    /** The fields and the events through kubectl's describe writer: "Events: <none>" in the fields' block, a table after a flush. */
     private String withEvents(StringBuilder w, List<Event> events) {
-        if (events.isEmpty()) {
-            w.append("Events:\t<none>\n");
-            return TabWriter.forDescribe().format(w.toString());
-        }
-        return TabWriter.forDescribe().format(w.toString()) + events(events);
+        DescribeWriter out = new DescribeWriter();
+        out.write(DescribeWriter.LEVEL_0, w.toString());
+        DescribeEvents.write(events, out, main.clock.instant());
+        return out.finish();
     }
 
     private String describeGeneric(HasMetadata object, List<Event> events) {
@@ -179,7 +189,9 @@ final class DescribeCommand implements Callable<Integer> {
         multiline(w, "Labels", object.getMetadata().getLabels(), "=");
         multiline(w, "Annotations", object.getMetadata().getAnnotations(), ": ");
         String yaml = Json.writeYaml(object);
-        return TabWriter.forDescribe().format(w.toString()) + yaml + (events.isEmpty() ? "Events:  <none>\n" : events(events));
+        DescribeWriter table = new DescribeWriter();
+        DescribeEvents.write(events, table, main.clock.instant());
+        return TabWriter.forDescribe().format(w.toString()) + yaml + table.finish();
     }
 
     /** Labels/annotations one per line, the rest under the first's value column. */
@@ -231,25 +243,6 @@ final class DescribeCommand implements Callable<Integer> {
         }
         String joined = String.join(",", list);
         return more ? joined + " + " + (count - 3) + " more..." : joined;
-    }
-
-    private String events(List<Event> events) {
-        StringBuilder w = new StringBuilder("Events:\n  Type\tReason\tAge\tFrom\tMessage\n  ----\t------\t----\t----\t-------\n");
-        Instant now = main.clock.instant();
-        for (Event e : events) {
-            String first = since(e.getFirstTimestamp(), now);
-            String interval = e.getCount() != null && e.getCount() > 1
-                    ? since(e.getLastTimestamp(), now) + " (x" + e.getCount() + " over " + first + ")" : first;
-            String source = e.getSource() != null && e.getSource().getComponent() != null ? e.getSource().getComponent() : nz(e.getReportingComponent());
-            w.append("  ").append(e.getType()).append('\t').append(e.getReason()).append('\t').append(interval).append('\t')
-                    .append(source).append('\t').append(nz(e.getMessage()).strip()).append('\n');
-        }
-        return TabWriter.forDescribe().format(w.toString());
-    }
-
-    private static String since(String timestamp, Instant now) {
-        Instant t = Times.parse(timestamp);
-        return t == null ? "<unknown>" : HumanDuration.format(Duration.between(t, now));
     }
 
     private static String nz(String s) {

@@ -4,15 +4,27 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Go's {@code text/tabwriter} column algorithm (left-aligned, space padding), which kubectl
- * prints every table and every {@code describe} through: tab-terminated cells in consecutive
- * lines form a column as wide as its widest cell plus padding; a line's last cell is not part of
- * any column.
+ * Go's {@code text/tabwriter} (left-aligned, padded with spaces, no flags), which kubectl prints
+ * every table and every {@code describe} through.
+ *
+ * <p>Text is cut into cells: a cell ends at a tab ({@code \t} or {@code \v}) or at the end of its
+ * line ({@code \n} or {@code \f}). A column block is a run of consecutive lines that all have a
+ * tab-terminated cell in that column; a line with fewer cells ends the block, and each block is as
+ * wide as its widest cell plus the padding (at least the minimum width). A line's last cell is not
+ * part of any column. Within a block the same happens for the next column, so blocks nest. A line
+ * that is a single cell (no tab), a {@code \f} and {@link #flush()} end every block: the text so
+ * far is formatted and the next lines start afresh, which is how kubectl's describers print a
+ * table (the Events) aligned apart from the fields above it.
  */
 final class TabWriter {
 
     private final int minWidth;
     private final int padding;
+    private final StringBuilder out = new StringBuilder();
+    /** Lines buffered since the last flush, each its cells; the last one is being written. */
+    private final List<List<String>> lines = new ArrayList<>();
+    private final StringBuilder cell = new StringBuilder();
+    private final List<Integer> widths = new ArrayList<>();
 
     /** kubectl's table writer: {@code tabwriter.NewWriter(out, 6, 4, 3, ' ', 0)}. */
     static TabWriter forTables() {
@@ -27,60 +39,105 @@ final class TabWriter {
     TabWriter(int minWidth, int padding) {
         this.minWidth = minWidth;
         this.padding = padding;
+        lines.add(new ArrayList<>());
     }
 
-    /** Aligns {@code text}; a final newline is kept as it was. */
+    /** Aligns {@code text} on its own, as one write and a flush; a final newline is kept as it was. */
     String format(String text) {
-        List<List<String>> lines = new ArrayList<>();
-        for (String line : text.split("\n", -1)) {
-            lines.add(List.of(line.split("\t", -1)));
-        }
-        // A trailing newline leaves one empty last "line" with a single empty cell.
-        StringBuilder out = new StringBuilder();
-        format(out, lines, new ArrayList<>(), 0, lines.size());
-        return out.toString();
+        write(text);
+        flush();
+        return take();
     }
 
-    private void format(StringBuilder out, List<List<String>> lines, List<Integer> widths, int line0, int line1) {
+    /** Buffers {@code text}; complete blocks are formatted as soon as a single-cell line or {@code \f} ends them. */
+    void write(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char ch = text.charAt(i);
+            switch (ch) {
+                case '\t', '\u000b' -> terminateCell();
+                case '\n', '\f' -> {
+                    int cells = terminateCell();
+                    lines.add(new ArrayList<>());
+                    if (ch == '\f' || cells == 1) {
+                        // A single-cell line cannot widen any column of the lines after it
+                        // (a line's last cell is in no column), so Go formats what it has.
+                        flush();
+                    }
+                }
+                default -> cell.append(ch);
+            }
+        }
+    }
+
+    /** Formats and emits everything buffered, a last unterminated line included (without a newline). */
+    void flush() {
+        if (!cell.isEmpty()) {
+            terminateCell();
+        }
+        formatBlock(0, lines.size());
+        lines.clear();
+        lines.add(new ArrayList<>());
+    }
+
+    /** What was emitted so far (flushed text), and forgets it. */
+    String take() {
+        String text = out.toString();
+        out.setLength(0);
+        return text;
+    }
+
+    private int terminateCell() {
+        List<String> line = lines.getLast();
+        line.add(cell.toString());
+        cell.setLength(0);
+        return line.size();
+    }
+
+    /** Go's {@code Writer.format}: lines [line0, line1) with {@link #widths} the widths of the columns to the left. */
+    private void formatBlock(int line0, int line1) {
         int column = widths.size();
         for (int current = line0; current < line1; current++) {
-            List<String> line = lines.get(current);
-            if (column >= line.size() - 1) {
+            if (column >= lines.get(current).size() - 1) {
                 continue;
             }
-            writeLines(out, lines, widths, line0, current);
+            // This line has a cell in this column: it starts a block. Print the lines before it.
+            writeLines(line0, current);
             line0 = current;
             int width = minWidth;
             for (; current < line1; current++) {
-                line = lines.get(current);
+                List<String> line = lines.get(current);
                 if (column >= line.size() - 1) {
                     break;
                 }
-                width = Math.max(width, line.get(column).codePointCount(0, line.get(column).length()) + padding);
+                width = Math.max(width, runes(line.get(column)) + padding);
             }
+            // Format the columns to the right of this one within the block, this width known.
             widths.add(width);
-            format(out, lines, widths, line0, current);
+            formatBlock(line0, current);
             widths.removeLast();
             line0 = current;
             current--;
         }
-        writeLines(out, lines, widths, line0, line1);
+        writeLines(line0, line1);
     }
 
-    private static void writeLines(StringBuilder out, List<List<String>> lines, List<Integer> widths, int line0, int line1) {
+    private void writeLines(int line0, int line1) {
         for (int i = line0; i < line1; i++) {
             List<String> line = lines.get(i);
             for (int j = 0; j < line.size(); j++) {
-                String cell = line.get(j);
-                out.append(cell);
+                String c = line.get(j);
+                out.append(c);
                 if (j < widths.size()) {
-                    int pad = widths.get(j) - cell.codePointCount(0, cell.length());
-                    out.append(" ".repeat(Math.max(0, pad)));
+                    out.repeat(' ', widths.get(j) - runes(c));
                 }
             }
             if (i + 1 < lines.size()) {
                 out.append('\n');
             }
         }
+    }
+
+    private static int runes(String s) {
+        return s.codePointCount(0, s.length());
     }
 }
