@@ -133,14 +133,57 @@ public final class ControlPlane implements AutoCloseable {
 
     /** Runs {@code task} on the control thread after {@code delay}, then reconciles. */
     public ScheduledFuture<?> schedule(Runnable task, Duration delay) {
-        return executor.schedule(() -> {
-            try {
-                task.run();
-            } catch (RuntimeException e) {
-                log.warn("scheduled task failed", e);
-            }
-            queueReconcile();
-        }, delay.toMillis(), TimeUnit.MILLISECONDS);
+        try {
+            return executor.schedule(() -> {
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    log.warn("scheduled task failed", e);
+                }
+                queueReconcile();
+            }, delay.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // stopping: nothing is scheduled any more
+            return new CancelledTask();
+        }
+    }
+
+    /** What {@link #schedule} returns once the control plane has stopped. */
+    private static final class CancelledTask implements ScheduledFuture<Object> {
+        @Override
+        public long getDelay(TimeUnit unit) {
+            return 0;
+        }
+
+        @Override
+        public int compareTo(java.util.concurrent.Delayed o) {
+            return 0;
+        }
+
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            return false;
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return true;
+        }
+
+        @Override
+        public boolean isDone() {
+            return true;
+        }
+
+        @Override
+        public Object get() {
+            throw new java.util.concurrent.CancellationException();
+        }
+
+        @Override
+        public Object get(long timeout, TimeUnit unit) {
+            throw new java.util.concurrent.CancellationException();
+        }
     }
 
     private void reconcile() {
