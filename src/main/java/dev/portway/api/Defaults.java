@@ -57,6 +57,7 @@ public final class Defaults {
                     p.setSpec(new PodSpec());
                 }
                 podSpec(p.getSpec());
+                requestsFromLimits(p.getSpec());
             }
             case Deployment d -> deployment(d);
             case ReplicaSet rs -> {
@@ -211,6 +212,25 @@ public final class Defaults {
             template.setSpec(new PodSpec());
         }
         podSpec(template.getSpec());
+    }
+
+    /**
+     * {@code SetDefaults_Pod}: a container that limits a resource and does not request it requests
+     * its limit. Pods only, not templates (as in Kubernetes).
+     */
+    private static void requestsFromLimits(PodSpec spec) {
+        List<Container> all = new ArrayList<>(spec.getContainers() == null ? List.of() : spec.getContainers());
+        all.addAll(spec.getInitContainers() == null ? List.of() : spec.getInitContainers());
+        for (Container c : all) {
+            ResourceRequirements r = c.getResources();
+            if (r == null || r.getLimits() == null || r.getLimits().isEmpty()) {
+                continue;
+            }
+            java.util.Map<String, io.fabric8.kubernetes.api.model.Quantity> requests =
+                    new java.util.LinkedHashMap<>(r.getRequests() == null ? java.util.Map.of() : r.getRequests());
+            r.getLimits().forEach((name, q) -> requests.putIfAbsent(name, new io.fabric8.kubernetes.api.model.Quantity(q.toString())));
+            r.setRequests(requests);
+        }
     }
 
     public static void podSpec(PodSpec spec) {

@@ -722,66 +722,7 @@ final class PodDescriber {
 
     /** {@code qos.ComputePodQOS}, which kubectl falls back on when the status has no QoS class. */
     private String computeQos() {
-        Map<String, BigDecimal> requests = new HashMap<>();
-        Map<String, BigDecimal> limits = new HashMap<>();
-        boolean guaranteed = true;
-        var spec = pod.getSpec();
-        if (spec.getResources() != null) {
-            add(requests, spec.getResources().getRequests());
-            if (spec.getResources().getLimits() != null) {
-                add(limits, spec.getResources().getLimits());
-                if (!qosResources(spec.getResources().getLimits()).containsAll(List.of("memory", "cpu"))) {
-                    guaranteed = false;
-                }
-            }
-        } else {
-            List<Container> all = new ArrayList<>(list(spec.getContainers()));
-            all.addAll(list(spec.getInitContainers()));
-            for (Container c : all) {
-                ResourceRequirements r = c.getResources() == null ? new ResourceRequirements() : c.getResources();
-                add(requests, r.getRequests());
-                add(limits, r.getLimits());
-                if (!qosResources(r.getLimits()).containsAll(List.of("memory", "cpu"))) {
-                    guaranteed = false;
-                }
-            }
-        }
-        if (requests.isEmpty() && limits.isEmpty()) {
-            return "BestEffort";
-        }
-        if (guaranteed) {
-            for (Map.Entry<String, BigDecimal> e : requests.entrySet()) {
-                BigDecimal limit = limits.get(e.getKey());
-                if (limit == null || limit.compareTo(e.getValue()) != 0) {
-                    guaranteed = false;
-                    break;
-                }
-            }
-        }
-        return guaranteed && requests.size() == limits.size() ? "Guaranteed" : "Burstable";
-    }
-
-    private static void add(Map<String, BigDecimal> into, Map<String, Quantity> list) {
-        if (list == null) {
-            return;
-        }
-        list.forEach((name, q) -> {
-            if ((name.equals("cpu") || name.equals("memory")) && value(q).signum() > 0) {
-                into.merge(name, value(q), BigDecimal::add);
-            }
-        });
-    }
-
-    private static List<String> qosResources(Map<String, Quantity> list) {
-        List<String> names = new ArrayList<>();
-        if (list != null) {
-            list.forEach((name, q) -> {
-                if ((name.equals("cpu") || name.equals("memory")) && value(q).signum() > 0) {
-                    names.add(name);
-                }
-            });
-        }
-        return names;
+        return dev.portway.api.PodQos.compute(pod);
     }
 
     // --- helpers ---

@@ -342,7 +342,10 @@ public final class ApiServer {
         Defaults.apply(object);
         switch (object) {
             case Service svc -> services.prepareForCreate(svc);
-            case Pod pod -> pod.setStatus(new PodStatusBuilder().withPhase("Pending").build());
+            case Pod pod -> {
+                pod.setStatus(new PodStatusBuilder().withPhase("Pending").build());
+                PodAdmission.admit(pod);
+            }
             case Deployment d -> d.setStatus(null);
             case ReplicaSet rs -> rs.setStatus(null);
             default -> {

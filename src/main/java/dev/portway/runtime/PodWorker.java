@@ -209,7 +209,7 @@ final class PodWorker {
             status.setPodIPs(new ArrayList<>(List.of(new PodIP(podIp))));
             status.setStartTime(startTime);
             status.setPhase(phase);
-            status.setQosClass("BestEffort");
+            status.setQosClass(dev.portway.api.PodQos.compute(p));
             setCondition(status, "PodReadyToStartContainers", true, null, null);
             setCondition(status, "Initialized", uninitialized.isEmpty(), "ContainersNotInitialized",
                     "containers with incomplete status: " + uninitialized);

@@ -239,7 +239,7 @@ class DescribePodMatchesKubectlTest {
                 metadata:
                   name: special
                 spec:
-                  priority: 1000
+                  priorityClassName: system-cluster-critical
                   serviceAccountName: builder
                   containers:
                   - name: main
