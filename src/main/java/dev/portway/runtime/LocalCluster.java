@@ -63,7 +63,7 @@ public final class LocalCluster implements AutoCloseable {
     public LocalCluster(LocalClusterOptions options) {
         this.options = options;
         for (int i = 1; i <= options.nodes(); i++) {
-            nodes.add(new LocalNode(i));
+            nodes.add(new LocalNode(i, options.nodeAddresses()));
         }
         this.control = new ControlPlane(store, options.clusterConfig(), new Random());
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());

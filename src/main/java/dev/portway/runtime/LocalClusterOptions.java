@@ -14,9 +14,11 @@ import java.util.Objects;
  * @param defaultPool   the default LoadBalancer pool's addresses, or null for none
  * @param transport     the socket implementation
  * @param kubelet       how pods run
+ * @param nodeAddresses the nodes' and pods' addresses ({@link LocalNode.Addresses#DEFAULT}: 127.0.10.N, 127.1.N.0/24)
  */
 public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress adminAddress, int nodes,
-                                  String defaultPool, Transport transport, KubeletOptions kubelet) {
+                                  String defaultPool, Transport transport, KubeletOptions kubelet,
+                                  LocalNode.Addresses nodeAddresses) {
 
     public static final String DEFAULT_POOL = "127.3.0.0/24";
 
@@ -25,6 +27,7 @@ public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress
         Objects.requireNonNull(adminAddress, "adminAddress");
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(kubelet, "kubelet");
+        Objects.requireNonNull(nodeAddresses, "nodeAddresses");
         if (nodes < 1 || nodes > 254) {
             throw new IllegalArgumentException("nodes: " + nodes + " (expected: 1-254)");
         }
@@ -33,30 +36,34 @@ public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress
     /** The defaults of {@code portway up}, with the admin API on an ephemeral port. */
     public static LocalClusterOptions defaults() {
         return new LocalClusterOptions(ClusterConfig.local(), new InetSocketAddress("127.0.0.1", 0), 2, DEFAULT_POOL,
-                Transport.best(), KubeletOptions.defaults());
+                Transport.best(), KubeletOptions.defaults(), LocalNode.Addresses.DEFAULT);
     }
 
     public LocalClusterOptions withAdminAddress(InetSocketAddress address) {
-        return new LocalClusterOptions(clusterConfig, address, nodes, defaultPool, transport, kubelet);
+        return new LocalClusterOptions(clusterConfig, address, nodes, defaultPool, transport, kubelet, nodeAddresses);
     }
 
     public LocalClusterOptions withNodes(int n) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, n, defaultPool, transport, kubelet);
+        return new LocalClusterOptions(clusterConfig, adminAddress, n, defaultPool, transport, kubelet, nodeAddresses);
     }
 
     public LocalClusterOptions withDefaultPool(String pool) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, pool, transport, kubelet);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, pool, transport, kubelet, nodeAddresses);
     }
 
     public LocalClusterOptions withClusterConfig(ClusterConfig config) {
-        return new LocalClusterOptions(config, adminAddress, nodes, defaultPool, transport, kubelet);
+        return new LocalClusterOptions(config, adminAddress, nodes, defaultPool, transport, kubelet, nodeAddresses);
     }
 
     public LocalClusterOptions withKubelet(KubeletOptions k) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, k);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, k, nodeAddresses);
     }
 
     public LocalClusterOptions withTransport(Transport t) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, t, kubelet);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, t, kubelet, nodeAddresses);
+    }
+
+    public LocalClusterOptions withNodeAddresses(LocalNode.Addresses addresses) {
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, addresses);
     }
 }
