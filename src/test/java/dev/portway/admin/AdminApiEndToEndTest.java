@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.portway.api.Json;
 import dev.portway.runtime.LocalCluster;
-import dev.portway.runtime.LocalClusterOptions;
+import dev.portway.testing.TestCluster;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -30,7 +30,7 @@ class AdminApiEndToEndTest {
 
     @BeforeEach
     void start() throws Exception {
-        cluster = new LocalCluster(LocalClusterOptions.defaults()).start();
+        cluster = new LocalCluster(TestCluster.options()).start();
         cli = new dev.portway.cli.CliDriver(Clock.systemUTC(), cluster.adminUrl());
     }
 
