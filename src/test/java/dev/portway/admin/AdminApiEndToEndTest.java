@@ -76,7 +76,7 @@ class AdminApiEndToEndTest {
                   type: NodePort
                   selector: {app: web}
                   ports:
-                  - port: 80
+                  - port: 7000
                     targetPort: 8080
                     nodePort: 30080
                 """);
@@ -91,13 +91,13 @@ class AdminApiEndToEndTest {
         assertThat(applied.out()).isEqualTo("namespace/shop created\ndeployment.apps/web created\nservice/web created\n");
 
         var svc = cli.run("get", "svc", "-n", "shop");
-        assertThat(svc.out()).startsWith("NAME   TYPE       CLUSTER-IP").contains("80:30080/TCP");
+        assertThat(svc.out()).startsWith("NAME   TYPE       CLUSTER-IP").contains("7000:30080/TCP");
         assertThat(cli.run("get", "deploy", "-n", "shop").out()).startsWith("NAME   READY   UP-TO-DATE   AVAILABLE   AGE\nweb    0/2");
 
         var again = cli.run("apply", "-f", dir.toString());
         assertThat(again.out()).isEqualTo("namespace/shop unchanged\ndeployment.apps/web unchanged\nservice/web unchanged\n");
 
-        Files.writeString(dir.resolve("20-service.yaml"), Files.readString(dir.resolve("20-service.yaml")).replace("port: 80", "port: 8000"));
+        Files.writeString(dir.resolve("20-service.yaml"), Files.readString(dir.resolve("20-service.yaml")).replace("port: 7000", "port: 8000"));
         assertThat(cli.run("apply", "-f", dir.toString()).out()).contains("service/web configured");
 
         var deleted = cli.run("delete", "-f", dir.resolve("20-service.yaml").toString());
