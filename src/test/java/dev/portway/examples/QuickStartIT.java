@@ -53,6 +53,7 @@ class QuickStartIT {
     private static String nsenter;
     private static String ip;
     private static String cannotRun;
+    private static Path home;
     private static Process portway;
     private static final StringBuffer output = new StringBuffer();
 
@@ -69,10 +70,15 @@ class QuickStartIT {
             return;
         }
         // unshare, sh, ./portway and java exec one another: portway.pid() is Portway's JVM, inside the namespace
-        portway = new ProcessBuilder(unshare, "--map-root-user", "--net", "sh", "-c", "\"$0\" link set lo up && exec ./portway up", ip)
+        ProcessBuilder up = new ProcessBuilder(unshare, "--map-root-user", "--net", "sh", "-c", "\"$0\" link set lo up && exec ./portway up", ip)
                 .directory(BASEDIR.toFile())
-                .redirectErrorStream(true)
-                .start();
+                .redirectErrorStream(true);
+        // Inside the namespace Portway runs as uid 0, so Java takes root's home (/root) for user.home:
+        // give it a home of the test's own, for whatever it keeps there, away from the user's.
+        home = Files.createTempDirectory("portway-quickstart-");
+        up.environment().put("XDG_STATE_HOME", home.resolve("state").toString());
+        up.environment().merge("PORTWAY_JAVA_OPTS", "-Duser.home=" + home, (mine, ours) -> mine + " " + ours);
+        portway = up.start();
         Thread.ofVirtual().start(() -> {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(portway.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line = in.readLine(); line != null; line = in.readLine()) {
@@ -96,9 +102,20 @@ class QuickStartIT {
 
     @AfterAll
     static void stop() throws Exception {
-        if (portway == null) {
-            return;
+        try {
+            if (portway != null) {
+                stopPortway();
+            }
+        } finally {
+            if (home != null) {
+                try (var files = Files.walk(home)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                }
+            }
         }
+    }
+
+    private static void stopPortway() throws Exception {
         // Ctrl-C, as the summary says
         new ProcessBuilder("sh", "-c", "kill -INT " + portway.pid()).inheritIO().start().waitFor();
         boolean stopped = portway.waitFor(20, TimeUnit.SECONDS);
@@ -113,7 +130,7 @@ class QuickStartIT {
     void theSummaryOffersTheLoadBalancerOnPort80AndEveryListenerIsOpen() {
         String summary = output.toString();
         assertThat(summary)
-                .contains("Portway is up: 2 nodes (node1 127.0.10.1, node2 127.0.10.2), admin API http://127.0.0.1:8001")
+                .contains("Portway is up: 2 nodes (node1 127.0.10.1, node2 127.0.10.2)")
                 .containsPattern("my-service +NodePort +127\\.2\\.[0-9.]+ +<none> +80:30007/TCP")
                 .containsPattern("my-service-lb +LoadBalancer +127\\.2\\.[0-9.]+ +127\\.3\\.0\\.1 +80:3[0-9]{4}/TCP")
                 .containsPattern("curl " + Pattern.quote(LOAD_BALANCER) + " +# my-service-lb: LoadBalancer -> a node -> a pod")
