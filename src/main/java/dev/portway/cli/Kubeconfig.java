@@ -42,7 +42,9 @@ final class Kubeconfig {
     /** The default home of Portway's state: {@code $XDG_STATE_HOME/portway}, else {@code ~/.local/state/portway}. */
     static Path defaultStateDir() {
         String xdg = System.getenv("XDG_STATE_HOME");
-        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".local", "state");
+        String home = System.getenv("HOME"); // the JVM's user.home comes from the password file, not from $HOME
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg)
+                : Path.of(home != null && !home.isBlank() ? home : System.getProperty("user.home"), ".local", "state");
         return base.resolve("portway");
     }
 

@@ -65,9 +65,11 @@ public final class LocalCluster implements AutoCloseable {
     private boolean closed;
 
     public LocalCluster(LocalClusterOptions options) {
+        // node addresses are where NodePort listeners open: status writes must keep them in the nodes' range
+        options = options.withClusterConfig(options.clusterConfig().withNodeCidr(options.nodeAddresses().nodes()));
         this.options = options;
         for (int i = 1; i <= options.nodes(); i++) {
-            nodes.add(new LocalNode(i));
+            nodes.add(new LocalNode(i, options.nodeAddresses()));
         }
         this.control = new ControlPlane(store, options.clusterConfig(), new Random());
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());

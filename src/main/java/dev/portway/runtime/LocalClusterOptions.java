@@ -15,10 +15,12 @@ import java.util.Objects;
  * @param defaultPool   the default LoadBalancer pool's addresses, or null for none
  * @param transport     the socket implementation
  * @param kubelet       how pods run
+ * @param nodeAddresses the nodes' and pods' addresses ({@link LocalNode.Addresses#DEFAULT}: 127.0.10.N, 127.1.N.0/24)
  * @param stateDir      where the admin API's CA, certificates and token live (null: a new temporary directory)
  */
 public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress adminAddress, int nodes,
-                                  String defaultPool, Transport transport, KubeletOptions kubelet, Path stateDir) {
+                                  String defaultPool, Transport transport, KubeletOptions kubelet,
+                                  LocalNode.Addresses nodeAddresses, Path stateDir) {
 
     public static final String DEFAULT_POOL = "127.3.0.0/24";
 
@@ -27,42 +29,47 @@ public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress
         Objects.requireNonNull(adminAddress, "adminAddress");
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(kubelet, "kubelet");
+        Objects.requireNonNull(nodeAddresses, "nodeAddresses");
         if (nodes < 1 || nodes > 254) {
             throw new IllegalArgumentException("nodes: " + nodes + " (expected: 1-254)");
         }
     }
 
-    /** The defaults of {@code portway up}, with the admin API on an ephemeral port. */
+    /** The defaults of {@code portway up}, with the admin API on an ephemeral port and a temporary state directory. */
     public static LocalClusterOptions defaults() {
         return new LocalClusterOptions(ClusterConfig.local(), new InetSocketAddress("127.0.0.1", 0), 2, DEFAULT_POOL,
-                Transport.best(), KubeletOptions.defaults(), null);
+                Transport.best(), KubeletOptions.defaults(), LocalNode.Addresses.DEFAULT, null);
     }
 
     public LocalClusterOptions withAdminAddress(InetSocketAddress address) {
-        return new LocalClusterOptions(clusterConfig, address, nodes, defaultPool, transport, kubelet, stateDir);
+        return new LocalClusterOptions(clusterConfig, address, nodes, defaultPool, transport, kubelet, nodeAddresses, stateDir);
     }
 
     public LocalClusterOptions withNodes(int n) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, n, defaultPool, transport, kubelet, stateDir);
+        return new LocalClusterOptions(clusterConfig, adminAddress, n, defaultPool, transport, kubelet, nodeAddresses, stateDir);
     }
 
     public LocalClusterOptions withDefaultPool(String pool) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, pool, transport, kubelet, stateDir);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, pool, transport, kubelet, nodeAddresses, stateDir);
     }
 
     public LocalClusterOptions withClusterConfig(ClusterConfig config) {
-        return new LocalClusterOptions(config, adminAddress, nodes, defaultPool, transport, kubelet, stateDir);
+        return new LocalClusterOptions(config, adminAddress, nodes, defaultPool, transport, kubelet, nodeAddresses, stateDir);
     }
 
     public LocalClusterOptions withKubelet(KubeletOptions k) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, k, stateDir);
-    }
-
-    public LocalClusterOptions withStateDir(Path dir) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, dir);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, k, nodeAddresses, stateDir);
     }
 
     public LocalClusterOptions withTransport(Transport t) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, t, kubelet, stateDir);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, t, kubelet, nodeAddresses, stateDir);
+    }
+
+    public LocalClusterOptions withNodeAddresses(LocalNode.Addresses addresses) {
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, addresses, stateDir);
+    }
+
+    public LocalClusterOptions withStateDir(Path dir) {
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, nodeAddresses, dir);
     }
 }

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.portway.api.Json;
 import dev.portway.runtime.LocalCluster;
-import dev.portway.runtime.LocalClusterOptions;
 import dev.portway.testing.AdminHttp;
+import dev.portway.testing.TestCluster;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +27,7 @@ class AdminApiEndToEndTest {
 
     @BeforeEach
     void start() throws Exception {
-        cluster = new LocalCluster(LocalClusterOptions.defaults()).start();
+        cluster = new LocalCluster(TestCluster.options()).start();
         cli = new dev.portway.cli.CliDriver(Clock.systemUTC(), cluster);
     }
 
@@ -73,7 +73,7 @@ class AdminApiEndToEndTest {
                   type: NodePort
                   selector: {app: web}
                   ports:
-                  - port: 80
+                  - port: 7000
                     targetPort: 8080
                     nodePort: 30080
                 """);
@@ -88,13 +88,13 @@ class AdminApiEndToEndTest {
         assertThat(applied.out()).isEqualTo("namespace/shop created\ndeployment.apps/web created\nservice/web created\n");
 
         var svc = cli.run("get", "svc", "-n", "shop");
-        assertThat(svc.out()).startsWith("NAME   TYPE       CLUSTER-IP").contains("80:30080/TCP");
+        assertThat(svc.out()).startsWith("NAME   TYPE       CLUSTER-IP").contains("7000:30080/TCP");
         assertThat(cli.run("get", "deploy", "-n", "shop").out()).startsWith("NAME   READY   UP-TO-DATE   AVAILABLE   AGE\nweb    0/2");
 
         var again = cli.run("apply", "-f", dir.toString());
         assertThat(again.out()).isEqualTo("namespace/shop unchanged\ndeployment.apps/web unchanged\nservice/web unchanged\n");
 
-        Files.writeString(dir.resolve("20-service.yaml"), Files.readString(dir.resolve("20-service.yaml")).replace("port: 80", "port: 8000"));
+        Files.writeString(dir.resolve("20-service.yaml"), Files.readString(dir.resolve("20-service.yaml")).replace("port: 7000", "port: 8000"));
         assertThat(cli.run("apply", "-f", dir.toString()).out()).contains("service/web configured");
 
         var deleted = cli.run("delete", "-f", dir.resolve("20-service.yaml").toString());
@@ -139,7 +139,7 @@ class AdminApiEndToEndTest {
         AdminHttp http = new AdminHttp(cluster);
         HttpResponse<String> created = http.post("/api/v1/namespaces/default/services", "application/json", """
                 {"apiVersion":"v1","kind":"Service","metadata":{"name":"api","labels":{"tier":"front"}},
-                 "spec":{"ports":[{"port":80}]}}""");
+                 "spec":{"ports":[{"port":8000}]}}""");
         assertThat(created.statusCode()).isEqualTo(201);
         JsonNode svc = Json.readTree(created.body().getBytes());
         assertThat(svc.at("/spec/clusterIP").asText()).startsWith("127.2.");
@@ -157,13 +157,13 @@ class AdminApiEndToEndTest {
         assertThat(status.at("/details/causes/0/reason").asText()).isEqualTo("FieldValueInvalid");
 
         HttpResponse<String> strict = http.post("/api/v1/namespaces/default/services?fieldValidation=Strict", "application/json", """
-                {"apiVersion":"v1","kind":"Service","metadata":{"name":"s"},"spec":{"app":"x","ports":[{"port":80}]}}""");
+                {"apiVersion":"v1","kind":"Service","metadata":{"name":"s"},"spec":{"app":"x","ports":[{"port":8000}]}}""");
         assertThat(strict.statusCode()).isEqualTo(400);
         assertThat(Json.readTree(strict.body().getBytes()).path("message").asText())
                 .isEqualTo("Service in version \"v1\" cannot be handled as a Service: strict decoding error: unknown field \"spec.app\"");
 
         HttpResponse<String> warned = http.post("/api/v1/namespaces/default/services", "application/json", """
-                {"apiVersion":"v1","kind":"Service","metadata":{"name":"w"},"spec":{"app":"x","ports":[{"port":80}]}}""");
+                {"apiVersion":"v1","kind":"Service","metadata":{"name":"w"},"spec":{"app":"x","ports":[{"port":8000}]}}""");
         assertThat(warned.statusCode()).as("fieldValidation defaults to Warn, as in the API server").isEqualTo(201);
         assertThat(warned.headers().allValues("Warning")).containsExactly("299 - \"unknown field \\\"spec.app\\\"\"");
 

@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.portway.api.Json;
 import dev.portway.api.ResourceKind;
 import dev.portway.runtime.LocalCluster;
-import dev.portway.runtime.LocalClusterOptions;
 import dev.portway.testing.AdminHttp;
+import dev.portway.testing.TestCluster;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -43,7 +43,7 @@ class AdminSecurityTest {
 
     @BeforeAll
     static void start() throws Exception {
-        cluster = new LocalCluster(LocalClusterOptions.defaults().withStateDir(state.resolve("portway"))).start();
+        cluster = new LocalCluster(TestCluster.options().withStateDir(state.resolve("portway"))).start();
         http = new AdminHttp(cluster);
     }
 
@@ -182,23 +182,24 @@ class AdminSecurityTest {
 
     @Test
     void aNodeStatusWriteOutsideTheNodeRangeIsRejected() {
+        String nodeIp = cluster.nodes().getFirst().ip();
         HttpResponse<String> node = http.get("/api/v1/nodes/node1");
         JsonNode tree = Json.readTree(node.body().getBytes());
-        String moved = Json.write(tree).replace("\"127.0.10.1\"", "\"0.0.0.0\"");
+        String moved = Json.write(tree).replace("\"" + nodeIp + "\"", "\"0.0.0.0\"");
         HttpResponse<String> r = http.put("/api/v1/nodes/node1/status", moved);
         assertStatus(r, 422, "Invalid");
         assertThat(Json.readTree(r.body().getBytes()).path("message").asText()).isEqualTo("Node \"node1\" is invalid: "
-                + "status.addresses[0].address: Invalid value: \"0.0.0.0\": must be in the node range 127.0.10.0/24 "
-                + "(Portway listens for NodePorts on node addresses)");
+                + "status.addresses[0].address: Invalid value: \"0.0.0.0\": must be in the node range " + cluster.config().nodeCidr()
+                + " (Portway listens for NodePorts on node addresses)");
         HttpResponse<String> patched = http.patch("/api/v1/nodes/node1/status", "application/merge-patch+json",
                 "{\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"192.168.1.10\"}]}}");
         assertStatus(patched, 422, "Invalid");
-        assertThat(cluster.store().get(ResourceKind.NODE, null, "node1").orElseThrow().toString()).contains("127.0.10.1");
+        assertThat(cluster.store().get(ResourceKind.NODE, null, "node1").orElseThrow().toString()).contains(nodeIp);
         HttpResponse<String> ok = http.patch("/api/v1/nodes/node1/status", "application/strategic-merge-patch+json",
                 "{\"status\":{\"addresses\":[{\"type\":\"Hostname\",\"address\":\"node-one\"}]}}");
         assertThat(ok.statusCode()).isEqualTo(200);
         assertThat(Json.readTree(ok.body().getBytes()).at("/status/addresses").findValuesAsText("address"))
-                .containsExactly("127.0.10.1", "node-one");
+                .containsExactly(nodeIp, "node-one");
     }
 
     @Test

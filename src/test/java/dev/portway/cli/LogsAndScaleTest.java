@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.portway.runtime.KubeletOptions;
-import dev.portway.runtime.LocalClusterOptions;
 import dev.portway.testing.TestCluster;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import java.time.Clock;
@@ -22,7 +21,7 @@ class LogsAndScaleTest {
 
     @BeforeAll
     static void start() throws InterruptedException {
-        cluster = new TestCluster(LocalClusterOptions.defaults()
+        cluster = new TestCluster(TestCluster.options()
                 .withKubelet(KubeletOptions.defaults().withBackoff(Duration.ofMillis(100), Duration.ofSeconds(1)).withLogLimits(2048, 2)));
         cli = new Cli(Clock.systemUTC(), cluster.local());
     }

@@ -49,7 +49,7 @@ class EndpointSliceControllerTest {
                     spec:
                       selector: {tier: mixed}
                       ports:
-                      - {port: 80, targetPort: http}
+                      - {port: 8000, targetPort: http}
                     """);
             org.awaitility.Awaitility.await().until(() -> cluster.local().store().list(Pod.class).stream().allMatch(Pods::isReady));
             cluster.settle();
@@ -71,7 +71,7 @@ class EndpointSliceControllerTest {
 
             Set<String> answered = new HashSet<>();
             for (int i = 0; i < 20; i++) {
-                answered.add(Net.get(cluster.clusterIp("mixed"), 80, "/").pod());
+                answered.add(Net.get(cluster.clusterIp("mixed"), 8000, "/").pod());
             }
             assertThat(answered).containsExactlyInAnyOrder("a", "c");
             List<Pod> pods = cluster.local().store().list(Pod.class, "default");

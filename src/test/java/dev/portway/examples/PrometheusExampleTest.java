@@ -32,7 +32,6 @@ import org.junit.jupiter.api.Test;
 class PrometheusExampleTest {
 
     private static final Path EXAMPLE = Path.of("examples", "prometheus");
-    private static final String NODE = "127.0.10.1";
     private static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private static TestCluster cluster;
@@ -78,7 +77,7 @@ class PrometheusExampleTest {
                 .contains("http://" + cluster.clusterIp("pushgateway") + ":9091/metrics",
                         "http://" + cluster.clusterIp("alertmanager") + ":9093/metrics");
 
-        HttpResponse<String> pushed = http.send(HttpRequest.newBuilder(URI.create("http://" + NODE + ":30091/metrics/job/nightly-backup"))
+        HttpResponse<String> pushed = http.send(HttpRequest.newBuilder(URI.create("http://" + cluster.nodeIp(1) + ":30091/metrics/job/nightly-backup"))
                 .PUT(HttpRequest.BodyPublishers.ofString("batch_job_failed 1\n")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(pushed.statusCode()).isEqualTo(200);
 
@@ -93,7 +92,7 @@ class PrometheusExampleTest {
     }
 
     private static String get(int nodePort, String path) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://" + NODE + ":" + nodePort + path))
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://" + cluster.nodeIp(1) + ":" + nodePort + path))
                 .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(path).isEqualTo(200);
         return r.body();

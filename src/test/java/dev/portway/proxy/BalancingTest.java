@@ -34,7 +34,7 @@ class BalancingTest {
                   selector: {app: web}
                   sessionAffinity: ClientIP
                   ports:
-                  - {port: 80, targetPort: http}
+                  - {port: 8000, targetPort: http}
                 ---
                 apiVersion: v1
                 kind: Service
@@ -43,7 +43,7 @@ class BalancingTest {
                 spec:
                   selector: {app: web}
                   ports:
-                  - {port: 80, targetPort: http}
+                  - {port: 8000, targetPort: http}
                 ---
                 apiVersion: v1
                 kind: Service
@@ -54,7 +54,7 @@ class BalancingTest {
                 spec:
                   selector: {app: web}
                   ports:
-                  - {port: 80, targetPort: http}
+                  - {port: 8000, targetPort: http}
                 ---
                 apiVersion: v1
                 kind: Service
@@ -64,7 +64,7 @@ class BalancingTest {
                   type: NodePort
                   selector: {app: web}
                   ports:
-                  - {name: dns, port: 53, targetPort: dns, protocol: UDP}
+                  - {name: dns, port: 5300, targetPort: dns, protocol: UDP}
                 ---
                 apiVersion: v1
                 kind: Service
@@ -74,7 +74,7 @@ class BalancingTest {
                   type: NodePort
                   selector: {app: nothing-has-this-label}
                   ports:
-                  - {port: 80}
+                  - {port: 8000}
                 """);
         cluster.awaitReady("web", 4);
     }
@@ -89,13 +89,13 @@ class BalancingTest {
         String ip = cluster.clusterIp("sticky");
         Set<String> pods = new HashSet<>();
         for (int i = 0; i < 50; i++) {
-            pods.add(Net.get(ip, 80, "/", "127.0.0.55").pod());
+            pods.add(Net.get(ip, 8000, "/", "127.0.0.55").pod());
         }
         assertThat(pods).as("50 connections from one client address").hasSize(1);
 
         Set<String> withoutAffinity = new HashSet<>();
         for (int i = 0; i < 50; i++) {
-            withoutAffinity.add(Net.get(cluster.clusterIp("spread"), 80, "/", "127.0.0.55").pod());
+            withoutAffinity.add(Net.get(cluster.clusterIp("spread"), 8000, "/", "127.0.0.55").pod());
         }
         assertThat(withoutAffinity).as("the same client without affinity").hasSize(4);
     }
@@ -110,7 +110,7 @@ class BalancingTest {
                   name: external
                 spec:
                   ports:
-                  - {port: 80, targetPort: 8080}
+                  - {port: 8000, targetPort: 8080}
                 ---
                 apiVersion: discovery.k8s.io/v1
                 kind: EndpointSlice
@@ -128,28 +128,28 @@ class BalancingTest {
                 """.formatted(live.getStatus().getPodIP()));
         cluster.settle();
         for (int i = 0; i < 12; i++) {
-            assertThat(Net.get(cluster.clusterIp("external"), 80, "/").pod()).isEqualTo(live.getMetadata().getName());
+            assertThat(Net.get(cluster.clusterIp("external"), 8000, "/").pod()).isEqualTo(live.getMetadata().getName());
         }
     }
 
     @Test
     void theProxyProtocolCarriesTheClientAddressToThePod() throws Exception {
-        Net.Response r = Net.get(cluster.clusterIp("proxied"), 80, "/", "127.0.0.60");
+        Net.Response r = Net.get(cluster.clusterIp("proxied"), 8000, "/", "127.0.0.60");
         assertThat(r.echo("proxied client")).startsWith("127.0.0.60:");
     }
 
     @Test
     void udpNodePortRoundTrip() throws Exception {
         int nodePort = cluster.nodePort("dns");
-        assertThat(Net.udp("127.0.10.1", nodePort, "ping over node1", "127.0.0.61")).isEqualTo("ping over node1");
-        assertThat(Net.udp("127.0.10.2", nodePort, "ping over node2", "127.0.0.61")).isEqualTo("ping over node2");
-        assertThat(Net.udp(cluster.clusterIp("dns"), 53, "ping over the ClusterIP", null)).isEqualTo("ping over the ClusterIP");
+        assertThat(Net.udp(cluster.nodeIp(1), nodePort, "ping over node1", "127.0.0.61")).isEqualTo("ping over node1");
+        assertThat(Net.udp(cluster.nodeIp(2), nodePort, "ping over node2", "127.0.0.61")).isEqualTo("ping over node2");
+        assertThat(Net.udp(cluster.clusterIp("dns"), 5300, "ping over the ClusterIP", null)).isEqualTo("ping over the ClusterIP");
     }
 
     @Test
     void withoutEndpointsAConnectionIsRefusedAtOnce() {
-        for (String[] target : new String[][] {{cluster.clusterIp("nobody"), "80"},
-                {"127.0.10.1", Integer.toString(cluster.nodePort("nobody"))}}) {
+        for (String[] target : new String[][] {{cluster.clusterIp("nobody"), "8000"},
+                {cluster.nodeIp(1), Integer.toString(cluster.nodePort("nobody"))}}) {
             long start = System.nanoTime();
             assertThatThrownBy(() -> Net.get(target[0], Integer.parseInt(target[1]), "/")).isInstanceOf(ConnectException.class)
                     .hasMessageContaining("Connection refused");

@@ -47,7 +47,7 @@ class EndpointChangesTest {
               type: NodePort
               selector: {app: web}
               ports:
-              - {port: 80, targetPort: http}
+              - {port: 8000, targetPort: http}
             """;
 
     @Test
@@ -74,7 +74,7 @@ class EndpointChangesTest {
         assertThat(names(now)).doesNotContain(deleted);
 
         // An open connection to a surviving pod survives a re-apply of the Service.
-        try (Net.Connection open = new Net.Connection(cluster.clusterIp("web"), 80, "127.0.0.70")) {
+        try (Net.Connection open = new Net.Connection(cluster.clusterIp("web"), 8000, "127.0.0.70")) {
             String pod = open.request("/").pod();
             assertThat(names(now)).contains(pod);
             cluster.apply(SERVICE.formatted("v2"));
@@ -89,7 +89,7 @@ class EndpointChangesTest {
     private Set<String> podsReached(int requests) throws Exception {
         Set<String> pods = new HashSet<>();
         for (int i = 0; i < requests; i++) {
-            pods.add(Net.get(i % 2 == 0 ? "127.0.10.1" : "127.0.10.2", cluster.nodePort("web"), "/").pod());
+            pods.add(Net.get(cluster.nodeIp(i % 2 + 1), cluster.nodePort("web"), "/").pod());
         }
         return pods;
     }
@@ -113,7 +113,7 @@ class EndpointChangesTest {
                     portway.dev/drain-timeout: 1s
                 spec:
                   ports:
-                  - {port: 80, targetPort: 8080}
+                  - {port: 8000, targetPort: 8080}
                 ---
                 apiVersion: discovery.k8s.io/v1
                 kind: EndpointSlice
@@ -129,7 +129,7 @@ class EndpointChangesTest {
                 """;
         cluster.apply(slice.formatted("\"" + pod.getStatus().getPodIP() + "\""));
         cluster.settle();
-        try (Net.Connection open = new Net.Connection(cluster.clusterIp("drained"), 80, null)) {
+        try (Net.Connection open = new Net.Connection(cluster.clusterIp("drained"), 8000, null)) {
             assertThat(open.request("/").pod()).isEqualTo(pod.getMetadata().getName());
             cluster.apply(slice.formatted("\"127.1.200.9\""));
             cluster.settle();
@@ -141,6 +141,7 @@ class EndpointChangesTest {
 
     @Test
     void aPendingLoadBalancerGetsTheAddressWhenItsHolderGoes() throws Exception {
+        String address = TestCluster.spareLoadBalancerIp(9);
         String lb = """
                 apiVersion: v1
                 kind: Service
@@ -152,7 +153,7 @@ class EndpointChangesTest {
                   type: LoadBalancer
                   selector: {app: web}
                   ports:
-                  - {port: 80, targetPort: http}
+                  - {port: 8000, targetPort: http}
                 """;
         cluster.apply("""
                 apiVersion: metallb.io/v1beta1
@@ -161,20 +162,20 @@ class EndpointChangesTest {
                   name: one-address
                   namespace: metallb-system
                 spec:
-                  addresses: [127.3.9.1/32]
+                  addresses: [%s/32]
                 ---
-                """ + TestCluster.echoDeployment("web", 2, null) + "---\n" + lb.formatted("first") + "---\n" + lb.formatted("second"));
+                """.formatted(address) + TestCluster.echoDeployment("web", 2, null) + "---\n" + lb.formatted("first") + "---\n" + lb.formatted("second"));
         cluster.awaitReady("web", 2);
-        assertThat(cluster.loadBalancerIp("first")).isEqualTo("127.3.9.1");
+        assertThat(cluster.loadBalancerIp("first")).isEqualTo(address);
         CliDriver cli = new CliDriver(Clock.systemUTC(), cluster.local());
-        assertThat(cli.run("get", "svc", "second").out()).containsPattern("second +LoadBalancer +[0-9.]+ +<pending> +80:");
+        assertThat(cli.run("get", "svc", "second").out()).containsPattern("second +LoadBalancer +[0-9.]+ +<pending> +8000:");
         assertThat(cli.run("describe", "svc", "second").out())
                 .contains("AllocationFailed", "Failed to allocate IP for \"default/second\": no available IPs in pool one-address");
 
         cluster.delete(ResourceKind.SERVICE, "first");
         cluster.settle();
-        assertThat(cluster.loadBalancerIp("second")).isEqualTo("127.3.9.1");
+        assertThat(cluster.loadBalancerIp("second")).isEqualTo(address);
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
-                assertThat(Net.get("127.3.9.1", 80, "/").status()).isEqualTo(200));
+                assertThat(Net.get(address, 8000, "/").status()).isEqualTo(200));
     }
 }

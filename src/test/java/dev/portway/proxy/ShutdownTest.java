@@ -29,25 +29,25 @@ class ShutdownTest {
                   type: LoadBalancer
                   selector: {app: web}
                   ports:
-                  - {port: 80, targetPort: http, nodePort: 30123}
+                  - {port: 8000, targetPort: http, nodePort: 30123}
                 """);
         cluster.awaitReady("web", 2);
         String lb = cluster.loadBalancerIp("web");
         cluster.settle();
 
-        try (Net.Connection open = new Net.Connection("127.0.10.1", 30123, null)) {
+        try (Net.Connection open = new Net.Connection(cluster.nodeIp(1), 30123, null)) {
             assertThat(open.request("/").status()).isEqualTo(200);
             CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> cluster.local().shutdown(Duration.ofSeconds(10)));
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
-                    assertThatThrownBy(() -> Net.get("127.0.10.2", 30123, "/")).isInstanceOf(ConnectException.class));
+                    assertThatThrownBy(() -> Net.get(cluster.nodeIp(2), 30123, "/")).isInstanceOf(ConnectException.class));
             // The open connection still works while it drains.
             assertThat(open.request("/").status()).isEqualTo(200);
             assertThat(stopping).isNotDone();
             open.close();
             stopping.get(10, java.util.concurrent.TimeUnit.SECONDS);
         }
-        for (InetSocketAddress freed : new InetSocketAddress[] {new InetSocketAddress("127.0.10.1", 30123),
-                new InetSocketAddress("127.0.10.2", 10256), new InetSocketAddress(lb, 80)}) {
+        for (InetSocketAddress freed : new InetSocketAddress[] {new InetSocketAddress(cluster.nodeIp(1), 30123),
+                new InetSocketAddress(cluster.nodeIp(2), 10256), new InetSocketAddress(lb, 8000)}) {
             try (ServerSocket s = new ServerSocket()) {
                 s.bind(freed);
             }

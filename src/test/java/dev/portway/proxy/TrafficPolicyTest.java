@@ -43,7 +43,7 @@ class TrafficPolicyTest {
                   externalTrafficPolicy: Local
                   selector: {app: pinned}
                   ports:
-                  - {port: 80, targetPort: http}
+                  - {port: 8000, targetPort: http}
                 ---
                 """ + TestCluster.echoDeployment("spread", 4, null) + """
                 ---
@@ -73,7 +73,7 @@ class TrafficPolicyTest {
     @Test
     void aNodeWithoutLocalPodsFailsItsHealthCheckWithKubeProxysAnswer() throws Exception {
         int hcnp = cluster.service("local-lb").getSpec().getHealthCheckNodePort();
-        Net.Response node2 = Net.get("127.0.10.2", hcnp, "/");
+        Net.Response node2 = Net.get(cluster.nodeIp(2), hcnp, "/");
         assertThat(node2.status()).isEqualTo(503);
         assertThat(node2.headers()).containsEntry("content-type", "application/json")
                 .containsEntry("x-content-type-options", "nosniff")
@@ -81,7 +81,7 @@ class TrafficPolicyTest {
         assertThat(node2.body()).isEqualTo("{\n\t\"service\": {\n\t\t\"namespace\": \"default\",\n\t\t\"name\": \"local-lb\"\n\t},\n"
                 + "\t\"localEndpoints\": 0,\n\t\"serviceProxyHealthy\": true\n}");
 
-        Net.Response node1 = Net.get("127.0.10.1", hcnp, "/any/path");
+        Net.Response node1 = Net.get(cluster.nodeIp(1), hcnp, "/any/path");
         assertThat(node1.status()).isEqualTo(200);
         assertThat(node1.body()).contains("\"localEndpoints\": 1");
     }
@@ -90,7 +90,7 @@ class TrafficPolicyTest {
     void theLoadBalancerSendsOnlyToTheNodeWithPodsAndKeepsTheClientAddress() throws Exception {
         String ip = cluster.loadBalancerIp("local-lb");
         for (int i = 0; i < 30; i++) {
-            Net.Response r = Net.get(ip, 80, "/", "127.0.0.66");
+            Net.Response r = Net.get(ip, 8000, "/", "127.0.0.66");
             assertThat(r.status()).isEqualTo(200);
             assertThat(r.node()).isEqualTo("node1");
             assertThat(r.echo("client")).startsWith("127.0.0.66:");
@@ -100,28 +100,28 @@ class TrafficPolicyTest {
     @Test
     void theNodePortOfANodeWithoutLocalPodsDoesNotForward() throws Exception {
         int nodePort = cluster.nodePort("local-lb");
-        assertThatThrownBy(() -> Net.get("127.0.10.2", nodePort, "/")).isInstanceOf(ConnectException.class);
-        Net.Response r = Net.get("127.0.10.1", nodePort, "/", "127.0.0.67");
+        assertThatThrownBy(() -> Net.get(cluster.nodeIp(2), nodePort, "/")).isInstanceOf(ConnectException.class);
+        Net.Response r = Net.get(cluster.nodeIp(1), nodePort, "/", "127.0.0.67");
         assertThat(r.echo("client")).startsWith("127.0.0.67:");
     }
 
     @Test
     void aFailedNodeLeavesTheRotationWithinTwoSecondsAndComesBack() throws Exception {
         String ip = cluster.loadBalancerIp("cluster-lb");
-        assertThat(nodesSeen(ip, 20)).containsExactlyInAnyOrder("127.0.10.1", "127.0.10.2");
+        assertThat(nodesSeen(ip, 20)).containsExactlyInAnyOrder(cluster.nodeIp(1), cluster.nodeIp(2));
 
         cluster.local().dataPlane().setNodeFailed("node2", true);
         try {
             long start = System.nanoTime();
             await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(100))
-                    .until(() -> nodesSeen(ip, 10).equals(Set.of("127.0.10.1")));
+                    .until(() -> nodesSeen(ip, 10).equals(Set.of(cluster.nodeIp(1))));
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
-            assertThat(nodesSeen(ip, 30)).containsExactly("127.0.10.1");
+            assertThat(nodesSeen(ip, 30)).containsExactly(cluster.nodeIp(1));
         } finally {
             cluster.local().dataPlane().setNodeFailed("node2", false);
         }
         await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(100))
-                .until(() -> nodesSeen(ip, 10).contains("127.0.10.2"));
+                .until(() -> nodesSeen(ip, 10).contains(cluster.nodeIp(2)));
     }
 
     /** The node each request went through (Cluster policy: the pod sees the node's address). */
@@ -138,6 +138,6 @@ class TrafficPolicyTest {
         String ip = cluster.loadBalancerIp("cluster-lb");
         assertThat(Net.get(ip, 8080, "/", "127.0.0.63").status()).isEqualTo(200);
         assertThatThrownBy(() -> Net.get(ip, 8080, "/", "127.0.0.64")).isInstanceOf(IOException.class);
-        assertThat(Net.get("127.0.10.1", cluster.nodePort("cluster-lb"), "/", "127.0.0.64").status()).isEqualTo(200);
+        assertThat(Net.get(cluster.nodeIp(1), cluster.nodePort("cluster-lb"), "/", "127.0.0.64").status()).isEqualTo(200);
     }
 }

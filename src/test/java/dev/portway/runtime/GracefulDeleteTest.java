@@ -113,7 +113,7 @@ class GracefulDeleteTest {
         int port = cluster.nodePort("lines");
 
         try (Socket held = new Socket()) {
-            held.connect(new InetSocketAddress("127.0.10.1", port), 5000);
+            held.connect(new InetSocketAddress(cluster.nodeIp(1), port), 5000);
             held.setSoTimeout(10_000);
             OutputStream out = held.getOutputStream();
             BufferedReader in = new BufferedReader(new InputStreamReader(held.getInputStream(), StandardCharsets.UTF_8));
@@ -156,7 +156,7 @@ class GracefulDeleteTest {
 
     private static String ask(int port, String line) throws Exception {
         try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.10.1", port), 5000);
+            s.connect(new InetSocketAddress(cluster.nodeIp(1), port), 5000);
             s.setSoTimeout(5000);
             s.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
             String answer = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)).readLine();

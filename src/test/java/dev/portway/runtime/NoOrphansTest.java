@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.portway.testing.Processes;
+import dev.portway.testing.TestCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -75,7 +76,7 @@ class NoOrphansTest {
     void aClusterThatShutsDownStopsEveryProcessEvenOneThatIgnoresSigterm(@TempDir Path dir) throws Exception {
         String token = UUID.randomUUID().toString();
         Path mark = dir.resolve("sigterm");
-        LocalCluster cluster = new LocalCluster(LocalClusterOptions.defaults()).start();
+        LocalCluster cluster = new LocalCluster(TestCluster.options()).start();
         try {
             cluster.apply(dev.portway.testing.TestApi.decode("""
                     apiVersion: v1

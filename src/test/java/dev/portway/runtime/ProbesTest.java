@@ -23,7 +23,7 @@ class ProbesTest {
 
     @BeforeAll
     static void start() throws InterruptedException {
-        cluster = new TestCluster(LocalClusterOptions.defaults()
+        cluster = new TestCluster(TestCluster.options()
                 .withKubelet(KubeletOptions.defaults().withBackoff(Duration.ofMillis(200), Duration.ofSeconds(1))));
     }
 

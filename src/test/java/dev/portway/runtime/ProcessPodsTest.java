@@ -66,7 +66,7 @@ class ProcessPodsTest {
                   type: NodePort
                   selector: {app: %1$s}
                   ports:
-                  - {port: 80, targetPort: http}
+                  - {port: 8000, targetPort: http}
                 """.formatted(app, replicas, readinessPath);
     }
 
@@ -87,7 +87,7 @@ class ProcessPodsTest {
         Set<String> names = new HashSet<>();
         int port = cluster.nodePort(service);
         for (int i = 0; i < n; i++) {
-            Net.Response r = Net.get("127.0.10.1", port, "/name");
+            Net.Response r = Net.get(cluster.nodeIp(1), port, "/name");
             assertThat(r.status()).isEqualTo(200);
             names.add(r.body().strip());
         }

@@ -24,7 +24,7 @@ class RestartPolicyTest {
 
     @BeforeAll
     static void start() throws InterruptedException {
-        cluster = new TestCluster(LocalClusterOptions.defaults()
+        cluster = new TestCluster(TestCluster.options()
                 .withKubelet(KubeletOptions.defaults().withBackoff(Duration.ofMillis(200), Duration.ofMillis(1600))));
     }
 

@@ -77,7 +77,7 @@ class RollingUpdateTest {
                   type: NodePort
                   selector: {app: roll}
                   ports:
-                  - {port: 80, targetPort: http}
+                  - {port: 8000, targetPort: http}
                 """.formatted(version);
     }
 
@@ -107,8 +107,8 @@ class RollingUpdateTest {
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             for (int i = 0; !stop.get() && System.nanoTime() < deadline && i < 20_000; i++) {
                 try {
-                    String state = Net.get("127.0.10.1", port, "/state").body().strip();
-                    String version = Net.get("127.0.10.2", port, "/version").body().strip();
+                    String state = Net.get(cluster.nodeIp(1), port, "/state").body().strip();
+                    String version = Net.get(cluster.nodeIp(2), port, "/version").body().strip();
                     answers.merge(state + " " + version, 1, Integer::sum);
                 } catch (Exception e) {
                     failures.incrementAndGet();

@@ -6,22 +6,60 @@ import dev.portway.api.ResourceKind;
 import dev.portway.control.ApiServer;
 import dev.portway.control.DeleteOptions;
 import dev.portway.control.Pods;
+import dev.portway.net.Cidr;
 import dev.portway.runtime.LocalCluster;
 import dev.portway.runtime.LocalClusterOptions;
+import dev.portway.runtime.LocalNode;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
-/** A running local cluster for data plane tests, with waits for the states tests need. */
+/**
+ * A running local cluster for data plane tests, with waits for the states tests need.
+ *
+ * <p>Tests run as an ordinary user: their Services listen on ports 1024 and up ({@link #apply}
+ * refuses lower ones, which only root may bind; the built-in example on port 80 is
+ * {@code QuickStartIT}'s, run in a network namespace of its own). And each test JVM takes a block
+ * {@code b} (20-249) of loopback addresses of its own: nodes 127.0.b.N, pods 127.b.N.x, the
+ * LoadBalancer pool 127.3.b.0/25; so the suite runs beside a {@code portway up} (127.0.10.N,
+ * 127.1.N.x, 127.3.0.0/24) and beside another run of the suite on the same machine.
+ */
 public final class TestCluster implements AutoCloseable {
+
+    /** This JVM's address block. */
+    public static final int BLOCK = 20 + new SecureRandom().nextInt(230);
+
+    /** The default LoadBalancer pool of the tests' clusters. */
+    public static final String POOL = "127.3." + BLOCK + ".0/25";
 
     private final LocalCluster cluster;
 
     public TestCluster() throws InterruptedException {
-        this(LocalClusterOptions.defaults());
+        this(options());
+    }
+
+    /** {@link LocalClusterOptions#defaults()} with this JVM's addresses: start from these in tests. */
+    public static LocalClusterOptions options() {
+        return LocalClusterOptions.defaults()
+                .withNodeAddresses(new LocalNode.Addresses(Cidr.of("127.0." + BLOCK + ".0/24"), Cidr.of("127." + BLOCK + ".0.0/16")))
+                .withDefaultPool(POOL);
+    }
+
+    /** The {@code n}th address of the pool (1: the first one a LoadBalancer gets). */
+    public static String poolIp(int n) {
+        return "127.3." + BLOCK + "." + n;
+    }
+
+    /** An address outside the default pool (n: 0-127), for a test's own IPAddressPool. */
+    public static String spareLoadBalancerIp(int n) {
+        return "127.3." + BLOCK + "." + (128 + n);
     }
 
     public TestCluster(LocalClusterOptions options) throws InterruptedException {
@@ -32,11 +70,26 @@ public final class TestCluster implements AutoCloseable {
         return cluster;
     }
 
+    /** The address of node {@code n} (1, 2...). */
+    public String nodeIp(int n) {
+        return cluster.nodes().get(n - 1).ip();
+    }
+
     public List<ApiServer.Applied> apply(String yaml) {
         return apply(TestApi.decode(yaml));
     }
 
     public List<ApiServer.Applied> apply(List<HasMetadata> objects) {
+        for (HasMetadata o : objects) {
+            if (o instanceof Service s && s.getSpec() != null && s.getSpec().getPorts() != null) {
+                for (ServicePort p : s.getSpec().getPorts()) {
+                    if (p.getPort() != null && p.getPort() < 1024) {
+                        throw new IllegalArgumentException("Service " + s.getMetadata().getName() + " port " + p.getPort()
+                                + ": tests use ports 1024 and up, which a user who is not root can bind (port 80 is QuickStartIT's)");
+                    }
+                }
+            }
+        }
         return cluster.apply(objects);
     }
 
@@ -130,10 +183,15 @@ public final class TestCluster implements AutoCloseable {
                 """.formatted(name, restartPolicy, script);
     }
 
-    /** Waits until the data plane has applied everything the control plane knows. */
+    /** Waits until the data plane has applied everything the control plane knows, and every listener is open. */
     public void settle() {
         cluster.control().awaitIdle();
         cluster.dataPlane().settled().join();
+        Map<String, String> failed = new TreeMap<>(cluster.dataPlane().listenerStatus());
+        failed.values().removeIf(state -> !state.startsWith("failed"));
+        if (!failed.isEmpty()) {
+            throw new AssertionError("listeners failed: " + failed);
+        }
     }
 
     @Override
