@@ -48,7 +48,8 @@ class NoOrphansTest {
                 """.formatted(token));
         String java = ProcessHandle.current().info().command().orElseThrow();
         List<String> command = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
-                "dev.portway.cli.Main", "up", "-f", manifest.toString(), "--admin-address", "127.0.0.1:0"));
+                "dev.portway.cli.Main", "up", "-f", manifest.toString(), "--admin-address", "127.0.0.1:0",
+                "--state-dir", dir.resolve("state").toString()));
         Process portway = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("portway.log").toFile())

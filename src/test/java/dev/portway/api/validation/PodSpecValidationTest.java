@@ -72,7 +72,9 @@ class PodSpecValidationTest {
                           image: portway/echo
                           resources:
                             limits: {cpu: "-0.5"}
-                        """), INVALID + "spec.containers[0].resources.limits[cpu]: Invalid value: \"-500m\": must be greater than or equal to 0"),
+                        """), INVALID + "[spec.containers[0].resources.limits[cpu]: Invalid value: \"-500m\": must be greater than or equal to 0, "
+                        // requests default to limits before validation (SetDefaults_Pod), so the request is invalid too
+                        + "spec.containers[0].resources.requests[cpu]: Invalid value: \"-500m\": must be greater than or equal to 0]"),
                 Arguments.of("unknown resource name", pod("""
                         containers:
                         - name: a
@@ -81,6 +83,8 @@ class PodSpecValidationTest {
                             limits: {gpu: "1"}
                         """), INVALID + "[spec.containers[0].resources.limits[gpu]: Invalid value: \"gpu\": must be a standard resource type "
                         + "or fully qualified, spec.containers[0].resources.limits[gpu]: Invalid value: \"gpu\": must be a standard resource "
+                        + "for containers, spec.containers[0].resources.requests[gpu]: Invalid value: \"gpu\": must be a standard resource type "
+                        + "or fully qualified, spec.containers[0].resources.requests[gpu]: Invalid value: \"gpu\": must be a standard resource "
                         + "for containers]"),
                 Arguments.of("extended resource: a fraction", pod("""
                         containers:
