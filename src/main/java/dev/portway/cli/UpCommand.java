@@ -108,6 +108,11 @@ final class UpCommand implements Callable<Integer> {
                     : String.valueOf(e.getMessage());
             throw new Main.CliException("cannot start: " + why);
         }
+        java.net.InetAddress bound = cluster.adminAddress().getAddress();
+        if (!bound.isLoopbackAddress()) {
+            err.println("note: the API server listens on " + cluster.adminUrl() + (bound.isAnyLocalAddress() ? " (every interface)" : "")
+                    + ", reachable from the network; every request needs TLS and the token or a client certificate in " + state);
+        }
         Path kubeconfig = state.resolve("kubeconfig");
         try {
             Kubeconfig.write(kubeconfig, cluster.adminUrl(), cluster.credentials(), true);

@@ -85,7 +85,7 @@ public final class LocalCluster implements AutoCloseable {
         }
         try {
             this.stateDir = options.stateDir() != null ? options.stateDir() : temporaryStateDir();
-            this.credentials = AdminCredentials.loadOrCreate(stateDir, List.of(options.adminAddress().getHostString()),
+            this.credentials = AdminCredentials.loadOrCreate(stateDir, certificateHosts(options.adminAddress()),
                     options.clusterConfig().clock());
         } catch (RuntimeException | java.io.IOException e) {
             kubelet.close();
@@ -209,8 +209,29 @@ public final class LocalCluster implements AutoCloseable {
 
     /** {@code https://127.0.0.1:8001}: the admin API, as a kubeconfig's {@code server}. */
     public String adminUrl() {
-        String host = adminAddress.getHostString();
+        // a wildcard bind is reached here through loopback, which the serving certificate names
+        String host = adminAddress.getAddress().isAnyLocalAddress() ? "127.0.0.1" : adminAddress.getHostString();
         return "https://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + adminAddress.getPort();
+    }
+
+    /** The names the serving certificate must cover: the bound address, or for a wildcard bind this machine's addresses. */
+    private static List<String> certificateHosts(InetSocketAddress admin) {
+        if (!admin.getAddress().isAnyLocalAddress()) {
+            return List.of(admin.getHostString());
+        }
+        List<String> hosts = new ArrayList<>();
+        try {
+            for (var nic : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+                for (var a : java.util.Collections.list(nic.getInetAddresses())) {
+                    if (!a.isLinkLocalAddress()) {
+                        hosts.add(a.getHostAddress().replaceFirst("%.*$", ""));
+                    }
+                }
+            }
+        } catch (java.net.SocketException e) {
+            log.warn("cannot list this machine's addresses for the serving certificate: {}", e.getMessage());
+        }
+        return hosts;
     }
 
     /** The admin API's CA, certificates and token. */
