@@ -110,7 +110,7 @@ final class UpCommand implements Callable<Integer> {
         }
         java.net.InetAddress bound = cluster.adminAddress().getAddress();
         if (!bound.isLoopbackAddress()) {
-            err.println("note: the API server listens on " + cluster.adminUrl() + (bound.isAnyLocalAddress() ? " (every interface)" : "")
+            err.println("note: the API server listens on " + adminAddress + (bound.isAnyLocalAddress() ? " (every interface)" : "")
                     + ", reachable from the network; every request needs TLS and the token or a client certificate in " + state);
         }
         Path kubeconfig = state.resolve("kubeconfig");
