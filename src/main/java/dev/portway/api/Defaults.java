@@ -254,10 +254,13 @@ public final class Defaults {
         }
         if (spec.getVolumes() != null) {
             for (Volume v : spec.getVolumes()) {
-                if (v.getConfigMap() == null && v.getSecret() == null && v.getEmptyDir() == null && v.getHostPath() == null
-                        && v.getDownwardAPI() == null && v.getProjected() == null && v.getPersistentVolumeClaim() == null
-                        && v.getNfs() == null && v.getCsi() == null && v.getEphemeral() == null) {
+                // SetDefaults_Volume: a volume that names no source at all is an emptyDir
+                var tree = Json.tree(v);
+                if (tree.size() == (tree.has("name") ? 1 : 0)) {
                     v.setEmptyDir(new EmptyDirVolumeSource());
+                }
+                if (v.getHostPath() != null && v.getHostPath().getType() == null) {
+                    v.getHostPath().setType(""); // HostPathUnset
                 }
                 if (v.getConfigMap() != null && v.getConfigMap().getDefaultMode() == null) {
                     v.getConfigMap().setDefaultMode(420);
@@ -317,6 +320,9 @@ public final class Defaults {
             }
             if (probe.getFailureThreshold() == null) {
                 probe.setFailureThreshold(3);
+            }
+            if (probe.getGrpc() != null && probe.getGrpc().getService() == null) {
+                probe.getGrpc().setService("");
             }
             if (probe.getHttpGet() != null) {
                 if (probe.getHttpGet().getPath() == null || probe.getHttpGet().getPath().isEmpty()) {
