@@ -15,6 +15,11 @@ public final class CliDriver {
         this.cli = new Cli(clock, cluster);
     }
 
+    /** A CLI that reaches its server through {@code kubeconfig}. */
+    public CliDriver(Clock clock, java.nio.file.Path kubeconfig) {
+        this.cli = new Cli(clock, kubeconfig.toString());
+    }
+
     /** Writes the cluster's kubeconfig as {@code portway up} does and returns where (for the real kubectl). */
     public static java.nio.file.Path kubeconfigOf(dev.portway.runtime.LocalCluster cluster) {
         return java.nio.file.Path.of(Cli.kubeconfigOf(cluster));

@@ -3,6 +3,7 @@ package dev.portway.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.portway.cli.CliDriver;
 import dev.portway.testing.Kubectl;
 import java.io.IOException;
 import java.net.URISyntaxException;
@@ -33,6 +34,7 @@ class KubectlTest {
     static Path dir;
 
     private static Process up;
+    private static Path kubeconfig;
     private static Kubectl kubectl;
     private static Path app;
     private static String clusterIp;
@@ -52,7 +54,7 @@ class KubectlTest {
                 "-cp", System.getProperty("java.class.path"), "dev.portway.cli.Main",
                 "up", "-f", empty.toString(), "--state-dir", state.toString(), "--admin-address", "127.0.0.1:0"));
         up = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("up.log").toFile()).start();
-        Path kubeconfig = state.resolve("kubeconfig");
+        kubeconfig = state.resolve("kubeconfig");
         await().atMost(Duration.ofSeconds(60)).until(() -> {
             if (!up.isAlive()) {
                 throw new AssertionError("portway up exited:\n" + Files.readString(dir.resolve("up.log")));
@@ -123,6 +125,27 @@ class KubectlTest {
 
     @Test
     @Order(5)
+    void portwayGetPrintsWhatKubectlGetPrints() {
+        // the same server, the same columns (Tables serves kubectl's tables and prints Portway's):
+        // ages tick between the two runs, so each pair is taken again until both fall in one second
+        CliDriver portway = new CliDriver(java.time.Clock.systemUTC(), kubeconfig);
+        for (String type : List.of("svc", "deploy", "rs", "pods", "nodes", "ns", "endpointslices", "cm", "ipaddresspools")) {
+            for (String[] flags : List.of(new String[] {}, new String[] {"-o", "wide"}, new String[] {"-A"})) {
+                List<String> args = new ArrayList<>(List.of("get", type));
+                args.addAll(List.of(flags));
+                String theirs = null;
+                String ours = null;
+                for (int attempt = 0; attempt < 6 && (theirs == null || !theirs.equals(ours)); attempt++) {
+                    theirs = kubectl.run(args.toArray(String[]::new)).ok();
+                    ours = portway.run(args.toArray(String[]::new)).out();
+                }
+                assertThat(ours).as("portway " + String.join(" ", args)).isEqualTo(theirs);
+            }
+        }
+    }
+
+    @Test
+    @Order(6)
     void anEditedFileReappliedChangesTheServiceInPlace() throws IOException {
         Files.writeString(app, Files.readString(app).replace("    targetPort: 8080\n    nodePort: 30007",
                 "    targetPort: 8080\n    nodePort: 30008"));
@@ -135,7 +158,7 @@ class KubectlTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void theSeedsVerbatimYamlIsRefusedNamingSpecApp() throws Exception {
         Kubectl.Result r = kubectl.run("apply", "-f", resource("/seed/nodeport.yaml").toString());
         assertThat(r.exitCode()).isEqualTo(1);
@@ -143,7 +166,7 @@ class KubectlTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void serverSideApplyCreatesThenDropsWhatTheManagerNoLongerApplies() throws IOException {
         Path ssa = dir.resolve("ssa.yaml");
         Files.writeString(ssa, """
@@ -164,7 +187,7 @@ class KubectlTest {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void aWatchSeesADeletedPodGo() throws Exception {
         Path out = dir.resolve("watch.out");
         Process watch = kubectl.start(out, "get", "pods", "--watch", "--output-watch-events");
@@ -184,7 +207,7 @@ class KubectlTest {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void createSubcommandsWriteInProtobuf() {
         // kubectl's typed clients send application/vnd.kubernetes.protobuf
         assertThat(kubectl.run("create", "namespace", "team-x").ok()).isEqualTo("namespace/team-x created\n");
@@ -201,7 +224,7 @@ class KubectlTest {
     }
 
     @Test
-    @Order(9)
+    @Order(11)
     void explainReadsTheOpenApiDocuments() {
         String explained = kubectl.run("explain", "service.spec.type").ok();
         assertThat(explained).startsWith("KIND:       Service\nVERSION:    v1\n\nFIELD: type <string>\n");
@@ -209,7 +232,7 @@ class KubectlTest {
     }
 
     @Test
-    @Order(10)
+    @Order(12)
     void deleteRemovesWhatTheFileNames() {
         assertThat(kubectl.run("delete", "-f", app.toString()).ok())
                 .isEqualTo("deployment.apps \"my-app\" deleted\nservice \"my-service\" deleted\nservice \"my-service-lb\" deleted\n");
