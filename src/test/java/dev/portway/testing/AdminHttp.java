@@ -37,10 +37,15 @@ public final class AdminHttp {
 
     /** An SSL context that trusts only the cluster's CA. */
     public static SSLContext trusting(LocalCluster cluster) {
+        return trusting(cluster.credentials().ca().cert());
+    }
+
+    /** An SSL context that trusts only {@code ca}. */
+    public static SSLContext trusting(java.security.cert.X509Certificate ca) {
         try {
             KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
             trust.load(null, null);
-            trust.setCertificateEntry("portway-ca", cluster.credentials().ca().cert());
+            trust.setCertificateEntry("portway-ca", ca);
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(trust);
             SSLContext ctx = SSLContext.getInstance("TLS");

@@ -183,19 +183,8 @@ public final class StatusValidation {
         nonNegative(errs, st.child("unavailableReplicas"), s.getUnavailableReplicas());
         nonNegative(errs, st.child("terminatingReplicas"), s.getTerminatingReplicas());
         nonNegative(errs, st.child("collisionCount"), s.getCollisionCount());
-        int replicas = n(s.getReplicas());
-        if (n(s.getUpdatedReplicas()) > replicas) {
-            errs.add(FieldError.invalid(st.child("updatedReplicas"), n(s.getUpdatedReplicas()), "cannot be greater than status.replicas"));
-        }
-        if (n(s.getReadyReplicas()) > replicas) {
-            errs.add(FieldError.invalid(st.child("readyReplicas"), n(s.getReadyReplicas()), "cannot be greater than status.replicas"));
-        }
-        if (n(s.getAvailableReplicas()) > replicas) {
-            errs.add(FieldError.invalid(st.child("availableReplicas"), n(s.getAvailableReplicas()), "cannot be greater than status.replicas"));
-        }
-        if (n(s.getAvailableReplicas()) > n(s.getReadyReplicas())) {
-            errs.add(FieldError.invalid(st.child("availableReplicas"), n(s.getAvailableReplicas()), "cannot be greater than readyReplicas"));
-        }
+        notAbove(errs, st.child("updatedReplicas"), s.getUpdatedReplicas(), s.getReplicas(), "status.replicas");
+        replicaCounts(errs, st, s.getReplicas(), s.getReadyReplicas(), s.getAvailableReplicas());
         return errs;
     }
 
@@ -211,20 +200,22 @@ public final class StatusValidation {
         nonNegative(errs, st.child("availableReplicas"), s.getAvailableReplicas());
         nonNegative(errs, st.child("terminatingReplicas"), s.getTerminatingReplicas());
         nonNegative(errs, st.child("observedGeneration"), s.getObservedGeneration());
-        int replicas = n(s.getReplicas());
-        if (n(s.getFullyLabeledReplicas()) > replicas) {
-            errs.add(FieldError.invalid(st.child("fullyLabeledReplicas"), n(s.getFullyLabeledReplicas()), "cannot be greater than status.replicas"));
-        }
-        if (n(s.getReadyReplicas()) > replicas) {
-            errs.add(FieldError.invalid(st.child("readyReplicas"), n(s.getReadyReplicas()), "cannot be greater than status.replicas"));
-        }
-        if (n(s.getAvailableReplicas()) > replicas) {
-            errs.add(FieldError.invalid(st.child("availableReplicas"), n(s.getAvailableReplicas()), "cannot be greater than status.replicas"));
-        }
-        if (n(s.getAvailableReplicas()) > n(s.getReadyReplicas())) {
-            errs.add(FieldError.invalid(st.child("availableReplicas"), n(s.getAvailableReplicas()), "cannot be greater than readyReplicas"));
-        }
+        notAbove(errs, st.child("fullyLabeledReplicas"), s.getFullyLabeledReplicas(), s.getReplicas(), "status.replicas");
+        replicaCounts(errs, st, s.getReplicas(), s.getReadyReplicas(), s.getAvailableReplicas());
         return errs;
+    }
+
+    /** What ReplicaSets and Deployments both check: ready and available within replicas, available within ready. */
+    private static void replicaCounts(List<FieldError> errs, FieldPath st, Integer replicas, Integer ready, Integer available) {
+        notAbove(errs, st.child("readyReplicas"), ready, replicas, "status.replicas");
+        notAbove(errs, st.child("availableReplicas"), available, replicas, "status.replicas");
+        notAbove(errs, st.child("availableReplicas"), available, ready, "readyReplicas");
+    }
+
+    private static void notAbove(List<FieldError> errs, FieldPath path, Integer value, Integer bound, String boundName) {
+        if (n(value) > n(bound)) {
+            errs.add(FieldError.invalid(path, n(value), "cannot be greater than " + boundName));
+        }
     }
 
     private static void nonNegative(List<FieldError> errs, FieldPath path, Number value) {
