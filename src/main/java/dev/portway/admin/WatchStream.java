@@ -151,15 +151,19 @@ final class WatchStream {
             lastRevision = Math.max(lastRevision, top);
             return;
         }
-        if (pending.addAndGet(mine.size()) > MAX_PENDING) {
-            ctx.executor().execute(this::end);
-            return;
+        try {
+            if (pending.addAndGet(mine.size()) > MAX_PENDING) {
+                ctx.executor().execute(this::end);
+                return;
+            }
+            ctx.executor().execute(() -> {
+                pending.addAndGet(-mine.size());
+                deliver(mine);
+                lastRevision = Math.max(lastRevision, top);
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            store.unwatch(live); // the server is stopping
         }
-        ctx.executor().execute(() -> {
-            pending.addAndGet(-mine.size());
-            deliver(mine);
-            lastRevision = Math.max(lastRevision, top);
-        });
     }
 
     /** On the event loop: writes the events that pass the selectors. */

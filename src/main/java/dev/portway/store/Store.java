@@ -31,6 +31,8 @@ import java.util.function.Consumer;
  */
 public final class Store {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Store.class);
+
     /** How many of the most recent events a watch can resume from (kube-apiserver's watch cache holds ~100 per kind by default). */
     public static final int DEFAULT_HISTORY = 10_000;
 
@@ -249,7 +251,12 @@ public final class Store {
                 List<WatchEvent> committed = List.copyOf(events);
                 for (Consumer<List<WatchEvent>> w : watchers) {
                     if (!committed.isEmpty()) {
-                        w.accept(committed);
+                        try {
+                            w.accept(committed);
+                        } catch (RuntimeException e) {
+                            // one broken watcher must not stop the batch reaching the others
+                            log.error("a store watcher failed", e);
+                        }
                     }
                 }
                 return committed;
