@@ -29,8 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * ({@code kubectl explain}), the PATCH operation's {@code fieldValidation} parameter (which tells
  * {@code kubectl apply} the server validates fields itself), and the merge strategies of
  * {@link PatchMeta} ({@code x-kubernetes-patch-merge-key}, {@code x-kubernetes-list-type}) that
- * client-side apply computes its strategic merge patch with. Field descriptions are not included
- * (the model carries none).
+ * client-side apply computes its strategic merge patch with. Descriptions are the API's own, as
+ * fabric8 wrote them into its model's sources ({@link ModelDescriptions}).
  */
 final class OpenApi {
 
@@ -38,6 +38,8 @@ final class OpenApi {
     private static final Set<String> META = Set.of("ObjectMeta", "ListMeta", "LabelSelector", "LabelSelectorRequirement",
             "OwnerReference", "ManagedFieldsEntry", "FieldsV1", "Condition", "Status", "StatusDetails", "StatusCause", "MicroTime",
             "Time", "Duration", "TypeMeta", "DeleteOptions", "Preconditions", "WatchEvent");
+
+    private static final ModelDescriptions DESCRIPTIONS = new ModelDescriptions();
 
     private final Map<String, byte[]> documents = new ConcurrentHashMap<>();
     private volatile byte[] index;
@@ -191,10 +193,18 @@ final class OpenApi {
             return name;
         }
         ObjectNode s = schemas.putObject(name);
+        ModelDescriptions.Described described = DESCRIPTIONS.of(type.getRawClass());
+        if (described.type() != null) {
+            s.put("description", described.type());
+        }
         s.put("type", "object");
         ObjectNode props = s.putObject("properties");
         PatchMeta.properties(type).forEach((field, fieldType) -> {
             ObjectNode p = property(fieldType, schemas);
+            String description = described.properties().get(field);
+            if (description != null) {
+                p.put("description", description);
+            }
             PatchMeta.Strategy strategy = PatchMeta.strategy(type, field);
             if (fieldType.isCollectionLikeType()) {
                 if (strategy.isMapList()) {

@@ -227,7 +227,8 @@ class KubectlTest {
     @Order(11)
     void explainReadsTheOpenApiDocuments() {
         String explained = kubectl.run("explain", "service.spec.type").ok();
-        assertThat(explained).startsWith("KIND:       Service\nVERSION:    v1\n\nFIELD: type <string>\n");
+        assertThat(explained).startsWith("KIND:       Service\nVERSION:    v1\n\nFIELD: type <string>\n")
+                .contains("type determines how the Service is exposed. Defaults to ClusterIP.");
         assertThat(kubectl.run("explain", "deployment.spec.replicas").ok()).contains("FIELD: replicas <integer>");
     }
 
