@@ -71,6 +71,14 @@ final class UpCommand implements Callable<Integer> {
             description = "The built-in LoadBalancer address pool, or none (default: ${DEFAULT-VALUE}).")
     String defaultPool;
 
+    @Option(names = "--node-addresses", paramLabel = "CIDR", defaultValue = "127.0.10.0/24",
+            description = "Where the nodes' addresses come from, one per node (default: ${DEFAULT-VALUE}).")
+    String nodeAddresses;
+
+    @Option(names = "--pod-addresses", paramLabel = "CIDR", defaultValue = "127.1.0.0/16",
+            description = "Where the pods' addresses come from, a /24 per node (default: ${DEFAULT-VALUE}).")
+    String podAddresses;
+
     @Option(names = "--transport", paramLabel = "io_uring|epoll|nio",
             description = "Socket implementation (default: the fastest that works here).")
     String transport;
@@ -96,6 +104,7 @@ final class UpCommand implements Callable<Integer> {
                 .withClusterConfig(config)
                 .withAdminAddress(parseAddress(adminAddress))
                 .withNodes(nodes)
+                .withNodeAddresses(addresses())
                 .withDefaultPool("none".equals(defaultPool) ? null : defaultPool)
                 .withTransport(transport == null ? Transport.best() : Transport.parse(transport));
         LocalCluster cluster = new LocalCluster(options);
@@ -146,6 +155,16 @@ final class UpCommand implements Callable<Integer> {
         out.flush();
         stopped.await();
         return 0;
+    }
+
+    private dev.portway.runtime.LocalNode.Addresses addresses() {
+        Cidr nodeCidr = Cidr.parse(nodeAddresses).orElseThrow(() -> new Main.CliException("--node-addresses: not a CIDR: " + nodeAddresses));
+        Cidr podCidr = Cidr.parse(podAddresses).orElseThrow(() -> new Main.CliException("--pod-addresses: not a CIDR: " + podAddresses));
+        try {
+            return new dev.portway.runtime.LocalNode.Addresses(nodeCidr, podCidr);
+        } catch (IllegalArgumentException e) {
+            throw new Main.CliException(e.getMessage());
+        }
     }
 
     private static Manifests.Loaded builtInExample() throws java.io.IOException {

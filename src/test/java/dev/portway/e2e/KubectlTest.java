@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.portway.cli.CliDriver;
 import dev.portway.testing.Kubectl;
+import dev.portway.testing.TestCluster;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -52,7 +53,10 @@ class KubectlTest {
                 """);
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), "dev.portway.cli.Main",
-                "up", "-f", empty.toString(), "--state-dir", state.toString(), "--admin-address", "127.0.0.1:0"));
+                "up", "-f", empty.toString(), "--state-dir", state.toString(), "--admin-address", "127.0.0.1:0",
+                // addresses of this JVM's own, so the test runs beside another portway up
+                "--node-addresses", "127.0." + TestCluster.BLOCK + ".0/24", "--pod-addresses", "127." + TestCluster.BLOCK + ".0.0/16",
+                "--default-pool", TestCluster.POOL));
         up = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("up.log").toFile()).start();
         kubeconfig = state.resolve("kubeconfig");
         await().atMost(Duration.ofSeconds(60)).until(() -> {
@@ -106,7 +110,7 @@ class KubectlTest {
     void jsonpathShowsTheLoadBalancerAddress() {
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
                 assertThat(kubectl.run("get", "svc", "my-service-lb", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}").ok())
-                        .isEqualTo("127.3.0.1"));
+                        .isEqualTo(TestCluster.poolIp(1)));
     }
 
     @Test
@@ -119,7 +123,7 @@ class KubectlTest {
                 .contains("Type:                     NodePort\n")
                 .contains("IP:                       " + clusterIp + "\n")
                 .contains("NodePort:                 <unset>  30007/TCP\n")
-                .containsPattern("Endpoints: +127\\.1\\.\\d+\\.\\d+:8080,")
+                .containsPattern("Endpoints: +127\\." + TestCluster.BLOCK + "\\.\\d+\\.\\d+:8080,")
                 .endsWith("Events:                   <none>\n");
     }
 
