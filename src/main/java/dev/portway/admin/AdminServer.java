@@ -58,12 +58,13 @@ public final class AdminServer implements AutoCloseable {
      * @param allowedOrigins browser origins allowed to call the API (none by default)
      * @param maxConnections connections beyond this are closed at once
      * @param readTimeout    how long a client may take to send a whole request once it has started
-     * @param idleTimeout    how long a keep-alive connection may sit between requests
+     * @param idleTimeout    how long a keep-alive connection of an authenticated client may sit between requests
+     * @param headerTimeout  how long a connection may sit without a request, until one carries a credential
      * @param maxBody        the largest request body (kube-apiserver: 3 MiB)
      * @param maxApplyBody   the largest body of Portway's multi-object apply
      */
     public record Options(AdminCredentials credentials, Set<String> allowedOrigins, int maxConnections, Duration readTimeout,
-                          Duration idleTimeout, int maxBody, int maxApplyBody) {
+                          Duration idleTimeout, Duration headerTimeout, int maxBody, int maxApplyBody) {
 
         public Options {
             Objects.requireNonNull(credentials, "credentials");
@@ -74,7 +75,7 @@ public final class AdminServer implements AutoCloseable {
         }
 
         public static Options defaults(AdminCredentials credentials) {
-            return new Options(credentials, Set.of(), 512, Duration.ofSeconds(30), Duration.ofMinutes(5),
+            return new Options(credentials, Set.of(), 512, Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofSeconds(10),
                     3 * 1024 * 1024, 32 * 1024 * 1024);
         }
     }
@@ -85,6 +86,7 @@ public final class AdminServer implements AutoCloseable {
     private final Options options;
     private final Map<String, Endpoint> endpoints = new LinkedHashMap<>();
     private final AtomicInteger connections = new AtomicInteger();
+    private volatile long lastCapWarning = System.nanoTime() - 20_000_000_000L;
     private PodLogs logs;
     private Channel channel;
 
@@ -119,16 +121,20 @@ public final class AdminServer implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         if (connections.incrementAndGet() > options.maxConnections()) {
                             connections.decrementAndGet();
-                            log.warn("admin API: {} connections already open; closing one from {}", options.maxConnections(),
-                                    ch.remoteAddress());
+                            long now = System.nanoTime();
+                            if (now - lastCapWarning > 10_000_000_000L) { // at most one line every 10 s
+                                lastCapWarning = now;
+                                log.warn("admin API: {} connections already open; closing new ones", options.maxConnections());
+                            }
                             ch.close();
                             return;
                         }
                         ch.closeFuture().addListener(f -> connections.decrementAndGet());
                         SslHandler tls = ssl.newHandler(ch.alloc());
-                        tls.setHandshakeTimeoutMillis(options.readTimeout().toMillis());
-                        InetSocketAddress local = (InetSocketAddress) channel.localAddress();
-                        ch.pipeline().addLast(tls, new HttpServerCodec(), new RequestTimeouts(options.readTimeout(), options.idleTimeout()),
+                        tls.setHandshakeTimeoutMillis(options.headerTimeout().toMillis());
+                        InetSocketAddress local = ch.localAddress();
+                        ch.pipeline().addLast(tls, new HttpServerCodec(),
+                                new RequestTimeouts(options.readTimeout(), options.idleTimeout(), options.headerTimeout()),
                                 new RequestGate(options, local, tls), new HttpServerKeepAliveHandler(),
                                 new HttpObjectAggregator(Math.max(options.maxBody(), options.maxApplyBody())), handler,
                                 new Tail());
@@ -136,6 +142,13 @@ public final class AdminServer implements AutoCloseable {
                 });
         channel = b.bind(address).sync().channel();
         return (InetSocketAddress) channel.localAddress();
+    }
+
+    static {
+        // a client may not renegotiate a TLS 1.2 session (a CPU cost per renegotiation; Go's servers refuse it too)
+        if (System.getProperty("jdk.tls.rejectClientInitiatedRenegotiation") == null) {
+            System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
+        }
     }
 
     /** TLS 1.2 and 1.3 with the serving certificate; a client certificate is asked for and, if sent, must chain to the CA. */

@@ -59,7 +59,8 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
     private final AdminServer.Options options;
     private final InetSocketAddress local;
     private final SslHandler tls;
-    private boolean discarding;
+    private boolean refused;
+    private boolean draining;
     private long limit;
     private long received;
     private boolean passing;
@@ -72,8 +73,17 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (refused) {
+            // after a refusal nothing more is read into the API: the rest of this request (and
+            // anything pipelined behind it) is dropped; a short body is drained before closing
+            ReferenceCountUtil.release(msg);
+            if (draining && msg instanceof LastHttpContent) {
+                draining = false;
+                ctx.close();
+            }
+            return;
+        }
         if (msg instanceof HttpRequest request) {
-            discarding = false;
             passing = false;
             received = 0;
             Status refusal = check(ctx, request);
@@ -84,18 +94,11 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             }
             passing = true;
         }
-        if (discarding) {
-            ReferenceCountUtil.release(msg);
-            if (msg instanceof LastHttpContent) {
-                discarding = false;
-                ctx.close();
-            }
-            return;
-        }
         if (passing && msg instanceof HttpContent content) {
             received += content.content().readableBytes();
             if (received > limit) {
-                passing = false;
+                // the head has gone on already: the aggregator never sees the end of this request,
+                // and drops what it holds when the connection closes
                 refuse(ctx, Statuses.tooLarge(limit), msg, false);
                 return;
             }
@@ -123,7 +126,7 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
         if (user == null) {
             return Statuses.unauthorized();
         }
-        if (user.equals(ANONYMOUS) && !(isRead(request.method()) && isAnonymousPath(path))) {
+        if (user.equals(ANONYMOUS) && (!(isRead(request.method()) && isAnonymousPath(path)) || hasBody(request))) {
             return Statuses.unauthorized();
         }
         ctx.channel().attr(USER).set(user);
@@ -144,12 +147,16 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
         return null;
     }
 
+    private static boolean hasBody(HttpRequest request) {
+        return HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
+    }
+
     private static boolean isRead(HttpMethod m) {
         return m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD);
     }
 
     private static boolean isAnonymousPath(String path) {
-        if (ANONYMOUS_PATHS.contains(path)) {
+        if (ANONYMOUS_PATHS.contains(path) || path.equals("/version/")) {
             return true;
         }
         return path.startsWith("/healthz/") || path.startsWith("/livez/") || path.startsWith("/readyz/");
@@ -158,7 +165,7 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
     /** The user, {@link #ANONYMOUS} without credentials, or null for credentials that do not check out. */
     private String authenticate(HttpRequest request) {
         String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
-        if (authorization != null) {
+        if (authorization != null && !authorization.strip().equalsIgnoreCase("Bearer")) {
             String a = authorization.strip();
             if (a.regionMatches(true, 0, "Bearer ", 0, 7) && options.credentials().isToken(a.substring(7).strip())) {
                 return AdminCredentials.ADMIN_USER;
@@ -226,11 +233,12 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
         if (name.equals("localhost")) {
             return bound.isLoopbackAddress() || bound.isAnyLocalAddress();
         }
-        if (!isIpLiteral(name)) {
+        byte[] literal = io.netty.util.NetUtil.createByteArrayFromIpAddressString(name); // never a DNS lookup
+        if (literal == null) {
             return false;
         }
         try {
-            InetAddress asked = InetAddress.getByName(name);
+            InetAddress asked = InetAddress.getByAddress(literal);
             if (bound.isAnyLocalAddress()) {
                 return true;
             }
@@ -238,10 +246,6 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
         } catch (java.net.UnknownHostException e) {
             return false;
         }
-    }
-
-    private static boolean isIpLiteral(String s) {
-        return !s.isEmpty() && (s.indexOf(':') >= 0 || s.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9')));
     }
 
     private static int parsePort(String s) {
@@ -264,17 +268,20 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
     /**
      * Answers, then closes the connection: at once, or, when the rest of the request is small
      * ({@code drain}), once it has been read and dropped, so a client still sending a short body
-     * gets to read the answer (Go's HTTP server drains 256 KiB the same way).
+     * gets to read the answer (Go's HTTP server drains 256 KiB the same way). Nothing after a
+     * refusal reaches the API.
      */
     private void refuse(ChannelHandlerContext ctx, Status status, Object msg, boolean drain) {
         boolean last = msg instanceof LastHttpContent;
         ReferenceCountUtil.release(msg);
+        refused = true;
+        passing = false;
         var written = ctx.writeAndFlush(HttpResponses.toFull(HttpResponses.status(status), false));
         if (last || !drain) {
-            discarding = false;
+            ctx.channel().config().setAutoRead(false);
             written.addListener(ChannelFutureListener.CLOSE);
         } else {
-            discarding = true;
+            draining = true;
         }
     }
 }

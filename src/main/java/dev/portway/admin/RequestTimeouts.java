@@ -13,8 +13,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * The admin server's clocks, per connection: a request must arrive whole within the read
  * timeout once its first line has (a slow client cannot hold a connection by trickling bytes),
- * and a keep-alive connection with no request in flight closes after the idle timeout. While a
- * request is being answered (a watch can last many minutes) neither clock runs.
+ * and a keep-alive connection with no request in flight closes after the idle timeout. A
+ * connection that has not yet sent a request with a credential (a new one, or one that only
+ * asked /healthz) gets the short header timeout instead, so strangers cannot fill the
+ * connection cap by holding idle connections. While a request is being answered (a watch can
+ * last many minutes) no clock runs.
  *
  * <p>A stateful handler: one per connection, on its event loop.
  */
@@ -22,25 +25,33 @@ final class RequestTimeouts extends ChannelDuplexHandler {
 
     private final long readMillis;
     private final long idleMillis;
+    private final long headerMillis;
     private ScheduledFuture<?> timer;
     private int inFlight;
     private boolean reading;
 
-    RequestTimeouts(Duration read, Duration idle) {
+    RequestTimeouts(Duration read, Duration idle, Duration header) {
         this.readMillis = read.toMillis();
         this.idleMillis = idle.toMillis();
+        this.headerMillis = header.toMillis();
+    }
+
+    /** The idle allowance: long for a connection whose last request carried a credential, short otherwise. */
+    private long idle(ChannelHandlerContext ctx) {
+        String user = ctx.channel().attr(RequestGate.USER).get();
+        return user == null || user.equals(RequestGate.ANONYMOUS) ? Math.min(headerMillis, idleMillis) : idleMillis;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         if (ctx.channel().isActive()) {
-            arm(ctx, idleMillis);
+            arm(ctx, idle(ctx));
         }
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        arm(ctx, idleMillis);
+        arm(ctx, idle(ctx));
         ctx.fireChannelActive();
     }
 
@@ -55,7 +66,7 @@ final class RequestTimeouts extends ChannelDuplexHandler {
             reading = false;
             cancel();
             if (inFlight == 0) {
-                arm(ctx, idleMillis); // answered before it was read whole (a refused request)
+                arm(ctx, idle(ctx)); // answered before it was read whole (a refused request)
             }
         }
         ctx.fireChannelRead(msg);
@@ -66,7 +77,7 @@ final class RequestTimeouts extends ChannelDuplexHandler {
         if (msg instanceof LastHttpContent || msg instanceof FullHttpResponse) {
             inFlight = Math.max(0, inFlight - 1);
             if (inFlight == 0 && !reading) {
-                arm(ctx, idleMillis);
+                arm(ctx, idle(ctx));
             }
         }
         ctx.write(msg, promise);

@@ -96,6 +96,24 @@ class AdminSecurityTest {
     }
 
     @Test
+    void anAnonymousRequestMayNotCarryABody() {
+        HttpResponse<String> r = http.send(http.anonymous("/healthz").header("Content-Type", "application/json")
+                .method("GET", HttpRequest.BodyPublishers.ofString("x".repeat(1000))).build());
+        assertStatus(r, 401, "Unauthorized");
+    }
+
+    @Test
+    void aHostThatIsNotAnAddressIsNeverLookedUp() throws Exception {
+        int port = cluster.adminAddress().getPort();
+        long start = System.nanoTime();
+        for (String host : new String[] {"1.2.3.4.5", "999.1.1.1", "localhost.example", "127.0.0.1.nip.io"}) {
+            assertThat(http.raw("GET /version HTTP/1.1\r\nHost: " + host + ":" + port + "\r\nConnection: close\r\n\r\n"))
+                    .as(host).startsWith("HTTP/1.1 403 Forbidden");
+        }
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).isLessThan(java.time.Duration.ofSeconds(2));
+    }
+
+    @Test
     void aCrossOriginSimpleRequestIsRefusedWithOrWithoutAToken() {
         // what any web page can make a browser send, with no CORS preflight
         HttpResponse<String> page = http.send(http.anonymous("/api/v1/namespaces/default/pods")

@@ -46,7 +46,7 @@ class AdminServerLimitsTest {
         control = new ControlPlane(new Store(), ClusterConfig.local(), new Random(1));
         group = Transport.NIO.newGroup(1, "limits-test");
         server = new AdminServer(control, Transport.NIO, group, new AdminServer.Options(credentials, Set.of(), 2,
-                Duration.ofMillis(800), Duration.ofMillis(1500), 1024, 4096));
+                Duration.ofMillis(800), Duration.ofMillis(4000), Duration.ofMillis(700), 1024, 4096));
         address = server.start(new InetSocketAddress("127.0.0.1", 0));
         tls = dev.portway.testing.AdminHttp.trusting(credentials.ca().cert());
     }
@@ -103,6 +103,26 @@ class AdminServerLimitsTest {
             long start = System.nanoTime();
             assertThat(closedByServer(s)).isTrue();
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
+        }
+    }
+
+    @Test
+    void aConnectionThatSendsNoRequestIsClosedAfterTheHeaderTimeout() throws Exception {
+        try (SSLSocket s = connect()) {
+            long start = System.nanoTime();
+            assertThat(closedByServer(s)).isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+        }
+    }
+
+    @Test
+    void anAuthenticatedClientKeepsItsConnectionForTheIdleTimeout() throws Exception {
+        try (SSLSocket s = connect()) {
+            s.getOutputStream().write(("GET /version HTTP/1.1\r\nHost: 127.0.0.1:" + address.getPort() + "\r\nAuthorization: Bearer "
+                    + credentials.token() + "\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+            assertThat(new String(s.getInputStream().readNBytes(15), StandardCharsets.UTF_8)).isEqualTo("HTTP/1.1 200 OK");
+            await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(2)).until(() -> server.openConnections() == 1);
+            await().atMost(Duration.ofSeconds(6)).until(() -> server.openConnections() == 0);
         }
     }
 
