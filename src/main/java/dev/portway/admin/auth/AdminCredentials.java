@@ -5,6 +5,8 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
@@ -152,9 +154,14 @@ public final class AdminCredentials {
         writePrivate(dir.resolve(name + ".crt"), Pki.certPem(kc.cert()));
     }
 
-    /** Creates {@code dir} (mode 0700) or tightens an existing one that others can read. */
+    /**
+     * Creates {@code dir} (mode 0700), or checks an existing one: it must be a real directory (not a
+     * symbolic link, which could point anywhere), belong to the user running Portway, and not be
+     * writable by others (someone else could have planted a token or key in it). One that others
+     * could only read is tightened to 0700.
+     */
     public static void createPrivateDir(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
             Files.createDirectories(dir.getParent());
             try {
                 Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(DIR_MODE));
@@ -162,31 +169,54 @@ public final class AdminCredentials {
                 // a race with another portway: fine, checked below
             }
         }
-        String owner = Files.getOwner(dir).getName();
+        if (Files.isSymbolicLink(dir) || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException(dir + " is a symbolic link or not a directory: Portway keeps its keys only in a real "
+                    + "directory of its own (choose another with --state-dir)");
+        }
+        String owner = Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).getName();
         String me = System.getProperty("user.name");
         if (me != null && !owner.equals(me)) {
             throw new IOException(dir + " belongs to " + owner + ", not to " + me
                     + ": Portway keeps its keys only in a directory of the user who runs it (choose another with --state-dir)");
         }
-        Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir);
+        Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+        if (mode.contains(PosixFilePermission.GROUP_WRITE) || mode.contains(PosixFilePermission.OTHERS_WRITE)) {
+            throw new IOException(dir + " is writable by others (mode " + PosixFilePermissions.toString(mode)
+                    + "): what is in it cannot be trusted; remove it or choose another with --state-dir");
+        }
         if (!mode.equals(DIR_MODE)) {
+            log.warn("{} was readable by others (mode {}); setting it to 0700", dir, PosixFilePermissions.toString(mode));
             Files.setPosixFilePermissions(dir, DIR_MODE);
         }
     }
 
-    /** Writes a file only its owner can read (0600), atomically: a reader sees the old file or the new one. */
+    /**
+     * Writes a file only its owner can read (0600), atomically: a reader sees the old file or the
+     * new one. The content goes through the descriptor that created the file, never a path
+     * reopened later. A symbolic link at {@code file} is written through (a linked ~/.kube/config).
+     */
     public static void writePrivate(Path file, String content) throws IOException {
         if (Files.isSymbolicLink(file)) {
-            file = file.toRealPath(); // write where the link points (a linked ~/.kube/config stays linked)
+            file = file.toRealPath();
         }
         Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
         Files.deleteIfExists(tmp);
-        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(FILE_MODE));
-        Files.writeString(tmp, content, StandardCharsets.UTF_8);
+        try (var channel = Files.newByteChannel(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
+                PosixFilePermissions.asFileAttribute(FILE_MODE))) {
+            var bytes = java.nio.ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8));
+            while (bytes.hasRemaining()) {
+                channel.write(bytes);
+            }
+        }
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     private static void checkPrivate(Path file) throws IOException {
+        String me = System.getProperty("user.name");
+        String owner = Files.getOwner(file, LinkOption.NOFOLLOW_LINKS).getName();
+        if (Files.isSymbolicLink(file) || (me != null && !owner.equals(me))) {
+            throw new IOException(file + " is a symbolic link or belongs to " + owner + ": remove it to have a new one made");
+        }
         Set<PosixFilePermission> mode = Files.getPosixFilePermissions(file);
         if (!FILE_MODE.containsAll(mode)) {
             log.warn("{} was readable by others (mode {}); setting it to 0600", file, PosixFilePermissions.toString(mode));

@@ -71,6 +71,20 @@ class AdminCredentialsTest {
     }
 
     @Test
+    void aSymbolicLinkOrAWritableByOthersDirectoryIsRefused() throws Exception {
+        Path victim = Files.createDirectory(dir.resolve("victim"));
+        Files.setPosixFilePermissions(victim, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path link = Files.createSymbolicLink(dir.resolve("link"), victim);
+        assertThatThrownBy(() -> load(link, "127.0.0.1")).hasMessageContaining("is a symbolic link");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(victim))).isEqualTo("rwxr-xr-x");
+        assertThat(victim).isEmptyDirectory();
+        Path shared = Files.createDirectory(dir.resolve("shared"));
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
+        assertThatThrownBy(() -> load(shared, "127.0.0.1")).hasMessageContaining("is writable by others");
+        assertThat(shared).isEmptyDirectory();
+    }
+
+    @Test
     void aDirectoryOfAnotherUserIsRefusedBeforeAnythingIsChanged() throws Exception {
         Path foreign;
         if ("root".equals(System.getProperty("user.name"))) {
