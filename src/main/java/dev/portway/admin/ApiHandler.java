@@ -85,8 +85,68 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
     }
 
+    /**
+     * Requests of one connection answered one at a time, in order: HTTP/1.1 pipelining must get
+     * its answers in request order, and a request behind a watch or a followed log waits for the
+     * stream to end. A few may wait; more, and the connection closes.
+     */
+    private static final class InOrder {
+        private static final int MAX_WAITING = 16;
+        private final java.util.ArrayDeque<FullHttpRequest> waiting = new java.util.ArrayDeque<>();
+        private boolean busy;
+    }
+
+    private static final io.netty.util.AttributeKey<InOrder> IN_ORDER = io.netty.util.AttributeKey.valueOf("portway.admin.inOrder");
+
+    private static InOrder inOrder(ChannelHandlerContext ctx) {
+        InOrder o = ctx.channel().attr(IN_ORDER).get();
+        if (o == null) {
+            o = new InOrder();
+            ctx.channel().attr(IN_ORDER).set(o);
+            InOrder created = o;
+            ctx.channel().closeFuture().addListener(f -> {
+                FullHttpRequest r;
+                while ((r = created.waiting.poll()) != null) {
+                    r.release();
+                }
+            });
+        }
+        return o;
+    }
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        InOrder order = inOrder(ctx);
+        if (order.busy) {
+            if (order.waiting.size() >= InOrder.MAX_WAITING) {
+                ctx.close();
+                return;
+            }
+            order.waiting.add(request.retain());
+            return;
+        }
+        order.busy = true;
+        handle(ctx, request);
+    }
+
+    /** The current request is answered: the next waiting one, if any, goes. On the event loop. */
+    private void next(ChannelHandlerContext ctx) {
+        InOrder order = inOrder(ctx);
+        order.busy = false;
+        FullHttpRequest r = order.waiting.poll();
+        if (r != null && ctx.channel().isActive()) {
+            order.busy = true;
+            try {
+                handle(ctx, r);
+            } finally {
+                r.release();
+            }
+        } else if (r != null) {
+            r.release();
+        }
+    }
+
+    private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
         QueryStringDecoder query = new QueryStringDecoder(request.uri());
         String user = ctx.channel().attr(RequestGate.USER).get();
         Call call = new Call(ctx, request, query, new Params(query), user, HttpUtil.isKeepAlive(request));
@@ -105,11 +165,18 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         response.whenComplete((r, err) -> {
             HttpResponses.Response out = r != null ? r : HttpResponses.status(toApiException(err).status());
             if (ctx.executor().inEventLoop()) {
-                HttpResponses.write(ctx, out, call.keepAlive());
+                answer(ctx, out, call.keepAlive());
             } else {
-                ctx.executor().execute(() -> HttpResponses.write(ctx, out, call.keepAlive()));
+                ctx.executor().execute(() -> answer(ctx, out, call.keepAlive()));
             }
         });
+    }
+
+    private void answer(ChannelHandlerContext ctx, HttpResponses.Response out, boolean keepAlive) {
+        HttpResponses.write(ctx, out, keepAlive);
+        if (keepAlive) {
+            next(ctx);
+        }
     }
 
     private static ApiException toApiException(Throwable err) {
@@ -224,8 +291,13 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (c.params().bool("watch", false)) {
             Long timeout = c.params().longValue("timeoutSeconds");
             Duration d = timeout == null || timeout <= 0 ? WatchStream.MAX_TIMEOUT : Duration.ofSeconds(timeout);
-            new WatchStream(c.ctx(), control.store(), api.kind(), api.namespace(), labels, fields,
-                    c.params().bool("allowWatchBookmarks", false), rep, tables(), includeObject, c.keepAlive()).start(rv, d);
+            if (rv != null && rv > control.store().revision()) {
+                throw new ApiException(Statuses.timeout("Too large resource version: " + rv + ", current: " + control.store().revision()));
+            }
+            ChannelHandlerContext ctx = c.ctx();
+            new WatchStream(ctx, control.store(), api.kind(), api.namespace(), labels, fields,
+                    c.params().bool("allowWatchBookmarks", false), rep, tables(), includeObject, c.keepAlive(), () -> next(ctx))
+                    .start(rv, d);
             return null;
         }
         c.params().longValue("limit");
@@ -270,10 +342,10 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             try {
                 PodLogs.LogStream stream = logs.open(api.namespace(), api.name(), container, previous);
                 long start = stream.tailStart(tail);
-                ctx.executor().execute(() -> LogResponder.respond(ctx, stream, start, follow, c.keepAlive()));
+                ctx.executor().execute(() -> LogResponder.respond(ctx, stream, start, follow, c.keepAlive(), () -> next(ctx)));
             } catch (RuntimeException e) {
                 ApiException error = toApiException(e);
-                ctx.executor().execute(() -> HttpResponses.write(ctx, HttpResponses.status(error.status()), c.keepAlive()));
+                ctx.executor().execute(() -> answer(ctx, HttpResponses.status(error.status()), c.keepAlive()));
             }
         });
     }

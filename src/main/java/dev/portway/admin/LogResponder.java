@@ -29,23 +29,29 @@ final class LogResponder {
     private final ChannelHandlerContext ctx;
     private final PodLogs.LogStream stream;
     private final boolean keepAlive;
+    private final Runnable onEnd;
     private final byte[] buf = new byte[16 * 1024];
     private long position;
 
-    private LogResponder(ChannelHandlerContext ctx, PodLogs.LogStream stream, long position, boolean keepAlive) {
+    private LogResponder(ChannelHandlerContext ctx, PodLogs.LogStream stream, long position, boolean keepAlive, Runnable onEnd) {
         this.ctx = ctx;
+        this.onEnd = onEnd;
         this.stream = stream;
         this.position = position;
         this.keepAlive = keepAlive;
     }
 
     /** Answers with the log from {@code position}; on the channel's event loop. */
-    static void respond(ChannelHandlerContext ctx, PodLogs.LogStream stream, long position, boolean follow, boolean keepAlive) {
-        LogResponder r = new LogResponder(ctx, stream, position, keepAlive);
+    static void respond(ChannelHandlerContext ctx, PodLogs.LogStream stream, long position, boolean follow, boolean keepAlive,
+                        Runnable onEnd) {
+        LogResponder r = new LogResponder(ctx, stream, position, keepAlive, onEnd);
         if (follow) {
             r.startFollowing();
         } else {
             HttpResponses.write(ctx, HttpResponses.of(HttpResponseStatus.OK, "text/plain", r.readAvailable()), keepAlive);
+            if (keepAlive) {
+                onEnd.run();
+            }
         }
     }
 
@@ -95,6 +101,8 @@ final class LogResponder {
                     var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
                     if (!keepAlive) {
                         f.addListener(ChannelFutureListener.CLOSE);
+                    } else {
+                        onEnd.run();
                     }
                     return;
                 }

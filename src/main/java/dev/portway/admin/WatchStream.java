@@ -57,6 +57,8 @@ final class WatchStream {
     static final Duration BOOKMARK_EVERY = Duration.ofSeconds(60);
     static final Duration MAX_TIMEOUT = Duration.ofMinutes(30);
     private static final int MAX_PENDING = 10_000;
+    /** A client that lets this much pile up unread is cut off (it lists again), as a watch cache drops a slow watcher. */
+    private static final long MAX_UNREAD_BYTES = 8 * 1024 * 1024;
 
     private final ChannelHandlerContext ctx;
     private final Store store;
@@ -71,7 +73,12 @@ final class WatchStream {
     private final boolean keepAlive;
     private final AtomicInteger pending = new AtomicInteger();
     private final Consumer<List<WatchEvent>> live = this::onBatch;
-    private volatile long lastRevision;
+    private final io.netty.util.concurrent.GenericFutureListener<io.netty.util.concurrent.Future<? super Void>> onClose = f -> stop();
+    private final Runnable onEnd;
+    /** The revision everything up to has been written (event loop only). */
+    private long delivered;
+    /** The newest batch the control thread has seen (it writes; the event loop reads, after {@link #pending}). */
+    private volatile long seen;
     private boolean columnsSent;
     private boolean ended;
     private ScheduledFuture<?> bookmarkTimer;
@@ -79,8 +86,9 @@ final class WatchStream {
 
     WatchStream(ChannelHandlerContext ctx, Store store, ResourceKind kind, String namespace, LabelSelector labels,
                 FieldSelector fields, boolean bookmarks, Representation representation, Tables tables, String includeObject,
-                boolean keepAlive) {
+                boolean keepAlive, Runnable onEnd) {
         this.ctx = ctx;
+        this.onEnd = onEnd;
         this.store = store;
         this.kind = kind;
         this.namespace = namespace;
@@ -102,24 +110,31 @@ final class WatchStream {
         head.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache, private");
         head.headers().set(HttpHeaderNames.CONNECTION, keepAlive ? HttpHeaderValues.KEEP_ALIVE : HttpHeaderValues.CLOSE);
         ctx.write(head);
-        ctx.channel().closeFuture().addListener(f -> stop());
         try {
             if (fromRevision == null || fromRevision == 0) {
                 Store.Snapshot snapshot = store.snapshot(kind, namespace);
                 List<HasMetadata> initial = snapshot.items().stream().filter(this::selects).toList();
-                lastRevision = snapshot.revision();
+                delivered = snapshot.revision();
+                seen = delivered;
                 for (HasMetadata o : initial) {
                     writeEvent("ADDED", o);
                 }
                 store.watchFrom(snapshot.revision(), this::deliver, live);
             } else {
-                lastRevision = fromRevision;
+                delivered = fromRevision;
+                seen = delivered;
                 store.watchFrom(fromRevision, this::deliver, live);
             }
         } catch (Store.TooOldException e) {
             writeEvent("ERROR", Statuses.gone(e.getMessage()));
             ctx.flush();
             end();
+            return;
+        }
+        // registered first, then checked: a connection that closed meanwhile leaves no watcher behind
+        ctx.channel().closeFuture().addListener(onClose);
+        if (!ctx.channel().isActive()) {
+            stop();
             return;
         }
         ctx.flush();
@@ -138,7 +153,7 @@ final class WatchStream {
         }
     }
 
-    /** On the control thread: keep what concerns this watch and pass it to the event loop. */
+    /** On the control thread: keep what concerns this watch and pass it to the event loop, in order. */
     private void onBatch(List<WatchEvent> batch) {
         long top = batch.getLast().revision();
         List<WatchEvent> mine = new ArrayList<>();
@@ -148,19 +163,20 @@ final class WatchStream {
             }
         }
         if (mine.isEmpty()) {
-            lastRevision = Math.max(lastRevision, top);
+            seen = top; // after any earlier batch was counted in pending: see writeBookmark
             return;
         }
         try {
-            if (pending.addAndGet(mine.size()) > MAX_PENDING) {
+            if (pending.incrementAndGet() > MAX_PENDING) {
                 ctx.executor().execute(this::end);
                 return;
             }
             ctx.executor().execute(() -> {
-                pending.addAndGet(-mine.size());
                 deliver(mine);
-                lastRevision = Math.max(lastRevision, top);
+                delivered = Math.max(delivered, top);
+                pending.decrementAndGet();
             });
+            seen = top;
         } catch (java.util.concurrent.RejectedExecutionException e) {
             store.unwatch(live); // the server is stopping
         }
@@ -176,7 +192,7 @@ final class WatchStream {
             if (e.kind() != kind || (namespace != null && kind.namespaced() && !namespace.equals(e.object().getMetadata().getNamespace()))) {
                 continue;
             }
-            lastRevision = Math.max(lastRevision, e.revision());
+            delivered = Math.max(delivered, e.revision());
             boolean now = e.type() != WatchEvent.Type.DELETED && selects(e.object());
             boolean before = e.old() != null && selects(e.old());
             String type;
@@ -198,6 +214,10 @@ final class WatchStream {
         }
         if (wrote) {
             ctx.flush();
+            var outbound = ctx.channel().unsafe().outboundBuffer();
+            if (outbound != null && outbound.totalPendingWriteBytes() > MAX_UNREAD_BYTES) {
+                end();
+            }
         }
     }
 
@@ -227,7 +247,10 @@ final class WatchStream {
         ObjectNode object = JsonNodeFactory.instance.objectNode();
         object.put("kind", kind.kind());
         object.put("apiVersion", kind.apiVersion());
-        object.putObject("metadata").put("resourceVersion", Long.toString(lastRevision));
+        // read seen before pending: every batch at or below it that concerns this watch was counted first
+        long controlSeen = seen;
+        long revision = pending.get() == 0 ? Math.max(delivered, controlSeen) : delivered;
+        object.putObject("metadata").put("resourceVersion", Long.toString(revision));
         writeEvent("BOOKMARK", object);
     }
 
@@ -240,6 +263,8 @@ final class WatchStream {
         var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
         if (!keepAlive) {
             f.addListener(ChannelFutureListener.CLOSE);
+        } else {
+            onEnd.run();
         }
     }
 
@@ -247,6 +272,7 @@ final class WatchStream {
         if (!ended) {
             ended = true;
             store.unwatch(live);
+            ctx.channel().closeFuture().removeListener(onClose);
             if (bookmarkTimer != null) {
                 bookmarkTimer.cancel(false);
             }

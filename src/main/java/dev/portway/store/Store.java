@@ -117,6 +117,11 @@ public final class Store {
         watchers.remove(watcher);
     }
 
+    /** How many watchers are registered (metrics, tests). */
+    public int watcherCount() {
+        return watchers.size();
+    }
+
     /** The revision is older than the history a watch can resume from (HTTP 410 Gone). */
     public static final class TooOldException extends RuntimeException {
         private final long requested;

@@ -49,10 +49,11 @@ class KubernetesApiTest {
     private HttpClient http;
     private String base;
     private String token;
+    private AdminCredentials credentials;
 
     @BeforeEach
     void start() throws Exception {
-        AdminCredentials credentials = AdminCredentials.loadOrCreate(dir.resolve("state"), List.of("127.0.0.1"), Clock.systemUTC());
+        credentials = AdminCredentials.loadOrCreate(dir.resolve("state"), List.of("127.0.0.1"), Clock.systemUTC());
         token = credentials.token();
         control = new ControlPlane(new Store(20), ClusterConfig.local(), new Random(1));
         control.call(() -> control.api().apply(TestApi.decode("""
@@ -270,6 +271,51 @@ class KubernetesApiTest {
         assertThat(bookmark.path("type").asText()).isEqualTo("BOOKMARK");
         assertThat(bookmark.at("/object/kind").asText()).isEqualTo("ConfigMap");
         assertThat(bookmark.at("/object/metadata/resourceVersion").asText()).isEqualTo(Long.toString(control.store().revision()));
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+        int port = URI.create(base).getPort();
+        String body = cm("piped", "{}");
+        String post = "POST /api/v1/namespaces/default/configmaps?dryRun=All HTTP/1.1\r\nHost: 127.0.0.1:" + port
+                + "\r\nAuthorization: Bearer " + token + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length()
+                + "\r\n\r\n" + body;
+        String version = "GET /version HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nConnection: close\r\n\r\n";
+        try (var socket = (javax.net.ssl.SSLSocket) dev.portway.testing.AdminHttp.trusting(credentials.ca().cert()).getSocketFactory().createSocket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write((post + version).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            String answers = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(answers.indexOf("HTTP/1.1 201 Created")).as(answers).isZero();
+            assertThat(answers.indexOf("HTTP/1.1 200 OK")).isPositive();
+            assertThat(answers.indexOf("\"gitVersion\"")).isGreaterThan(answers.indexOf("HTTP/1.1 200 OK"));
+        }
+    }
+
+    @Test
+    void aWatcherThatStopsReadingIsCutOffAndLeavesNothingBehind() throws Exception {
+        int port = URI.create(base).getPort();
+        int before = control.store().watcherCount();
+        try (var socket = (javax.net.ssl.SSLSocket) dev.portway.testing.AdminHttp.trusting(credentials.ca().cert())
+                .getSocketFactory().createSocket("127.0.0.1", port)) {
+            socket.getOutputStream().write(("GET /api/v1/namespaces/default/configmaps?watch=true HTTP/1.1\r\nHost: 127.0.0.1:" + port
+                    + "\r\nAuthorization: Bearer " + token + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            await().atMost(Duration.ofSeconds(10)).until(() -> control.store().watcherCount() == before + 1);
+            String big = "x".repeat(200_000);
+            for (int i = 0; i < 200 && control.store().watcherCount() > before; i++) {
+                io.fabric8.kubernetes.api.model.ConfigMap cm = new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                        .withNewMetadata().withName("big" + i).withNamespace("default").endMetadata().addToData("k", big).build();
+                control.call(() -> control.api().create(cm, "default"));
+            }
+            // the client never read a byte: its watch ended, and its watcher went with it
+            await().atMost(Duration.ofSeconds(10)).until(() -> control.store().watcherCount() == before);
+        }
+    }
+
+    @Test
+    void aWatchFromAFutureVersionIsRefused() throws Exception {
+        HttpResponse<String> r = send(req("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=99999999").GET().build());
+        assertThat(r.statusCode()).isEqualTo(504);
+        assertThat(Json.readTree(r.body().getBytes()).path("message").asText()).startsWith("Too large resource version: 99999999");
     }
 
     @Test
