@@ -75,7 +75,9 @@ public final class DocumentParser {
                 }
                 Map<String, Location> locations = new HashMap<>();
                 locations.put("", YamlConverter.location(root.getStartMark()));
-                JsonNode tree = new YamlConverter(source, locations).convert(root, "");
+                // aliases can make a small text expand exponentially as it becomes a tree: bound the nodes
+                long budget = Math.max(100_000L, 20L * text.length());
+                JsonNode tree = new YamlConverter(source, locations, new long[] {budget}).convert(root, "");
                 if (tree.isNull() || (tree.isObject() && tree.isEmpty())) {
                     continue;
                 }
@@ -101,6 +103,8 @@ public final class DocumentParser {
             throw new ManifestSyntaxException(source, 0, 0, e.getMessage());
         } catch (DuplicateKey e) {
             throw new ManifestSyntaxException(source, e.line, e.column, e.getMessage());
+        } catch (ExcessiveAliasing e) {
+            throw new ManifestSyntaxException(source, 0, 0, "yaml: document contains excessive aliasing");
         }
         return documents;
     }
@@ -121,9 +125,19 @@ public final class DocumentParser {
         return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
     }
 
-    private record YamlConverter(String source, Map<String, Location> locations) {
+    /** A document that expands past its node budget (an alias bomb). */
+    private static final class ExcessiveAliasing extends RuntimeException {
+        ExcessiveAliasing() {
+            super(null, null, false, false);
+        }
+    }
+
+    private record YamlConverter(String source, Map<String, Location> locations, long[] budget) {
 
         JsonNode convert(Node node, String path) {
+            if (--budget[0] < 0) {
+                throw new ExcessiveAliasing();
+            }
             return switch (node) {
                 case MappingNode m -> mapping(m, path);
                 case SequenceNode s -> sequence(s, path);

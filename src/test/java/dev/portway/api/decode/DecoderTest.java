@@ -193,4 +193,18 @@ class DecoderTest {
         assertThat(loaded.problems()).singleElement().asString()
                 .isEqualTo("/nonexistent/x.yaml: the path \"/nonexistent/x.yaml\" does not exist");
     }
+
+    @Test
+    void anAliasBombIsRefusedQuickly() {
+        // 50 aliases (under SnakeYAML's limit of 64) that expand to 2^25 nodes
+        StringBuilder yaml = new StringBuilder("a0: &a0 [x, x]\n");
+        for (int i = 1; i <= 25; i++) {
+            yaml.append("a").append(i).append(": &a").append(i).append(" [*a").append(i - 1).append(", *a").append(i - 1).append("]\n");
+        }
+        long start = System.nanoTime();
+        Manifests.Loaded loaded = Manifests.loadText("bomb.yaml", yaml.toString());
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).isLessThan(java.time.Duration.ofSeconds(5));
+        assertThat(loaded.ok()).isFalse();
+        assertThat(loaded.problems().toString()).contains("yaml: document contains excessive aliasing");
+    }
 }
