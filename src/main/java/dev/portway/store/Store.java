@@ -187,11 +187,10 @@ public final class Store {
         private Batch() {
         }
 
-        /** Stores {@code object} (created or replaced), stamping its resourceVersion. */
+        /** Stores {@code object} (created or replaced); its resourceVersion is stamped when the batch commits. */
         public HasMetadata put(HasMetadata object) {
             ResourceKind kind = ResourceKind.of(object);
             String key = key(kind, object.getMetadata().getNamespace(), object.getMetadata().getName());
-            object.getMetadata().setResourceVersion(Long.toString(nextRevision++));
             stage(kind, key, object);
             return object;
         }
@@ -228,11 +227,13 @@ public final class Store {
             List<WatchEvent> events = new ArrayList<>(order.size());
             lock.writeLock().lock();
             try {
+                // revisions in commit order: a watch sees them rise, event by event
                 for (Staged s : order) {
                     ConcurrentSkipListMap<String, HasMetadata> map = objects.get(s.kind);
                     if (s.object != null) {
+                        long rv = nextRevision++;
+                        s.object.getMetadata().setResourceVersion(Long.toString(rv));
                         HasMetadata old = map.put(s.key, s.object);
-                        long rv = Long.parseLong(s.object.getMetadata().getResourceVersion());
                         events.add(new WatchEvent(old == null ? WatchEvent.Type.ADDED : WatchEvent.Type.MODIFIED, s.kind, s.object, old, rv));
                     } else {
                         HasMetadata old = map.remove(s.key);
@@ -250,7 +251,7 @@ public final class Store {
                     revision = Math.max(revision, e.revision());
                 }
                 while (history.size() > historySize) {
-                    oldestResumable = history.removeFirst().revision();
+                    oldestResumable = Math.max(oldestResumable, history.removeFirst().revision());
                 }
                 // Inside the lock, so watchFrom's replay and live delivery never overlap.
                 List<WatchEvent> committed = List.copyOf(events);

@@ -106,4 +106,20 @@ class StoreTest {
         store.watchFrom(store.revision() - 2, e -> e.forEach(w -> seen.add(w.object())), e -> { });
         assertThat(seen).hasSize(2);
     }
+
+    @Test
+    void revisionsRiseInCommitOrderWithinABatch() {
+        Store store = new Store();
+        Store.Batch seed = store.begin();
+        seed.put(cm("gone"));
+        seed.commit();
+        Store.Batch batch = store.begin();
+        batch.put(cm("first"));
+        batch.remove(ResourceKind.CONFIG_MAP, "default", "gone");
+        batch.put(cm("second"));
+        List<WatchEvent> events = batch.commit();
+        assertThat(events).extracting(WatchEvent::revision).isSorted().doesNotHaveDuplicates();
+        assertThat(events).extracting(e -> Long.parseLong(e.object().getMetadata().getResourceVersion()))
+                .containsExactlyElementsOf(events.stream().map(WatchEvent::revision).toList());
+    }
 }
