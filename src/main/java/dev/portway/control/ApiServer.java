@@ -162,8 +162,8 @@ public final class ApiServer {
                 ResourceKind kind = ResourceKind.of(object);
                 normalizeMetadata(kind, object, defaultNamespace);
                 key = Keys.of(object);
-                checkNamespace(kind, object, pending);
                 HasMetadata existing = pending.containsKey(key) ? pending.get(key) : store.get(kind, key.namespace(), key.name()).orElse(null);
+                checkNamespace(kind, object, pending, existing == null);
                 if (mode == Mode.APPLY) {
                     LastAppliedMerge.record(input, object);
                 }
@@ -310,7 +310,8 @@ public final class ApiServer {
         throw ApiException.internal("could not generate a unique name for " + meta.getGenerateName());
     }
 
-    private void checkNamespace(ResourceKind kind, HasMetadata object, Map<Keys, HasMetadata> pending) {
+    /** NamespaceLifecycle admission: the namespace must exist, and a terminating one takes no new objects (updates are fine). */
+    private void checkNamespace(ResourceKind kind, HasMetadata object, Map<Keys, HasMetadata> pending, boolean creating) {
         if (!kind.namespaced()) {
             return;
         }
@@ -321,7 +322,7 @@ public final class ApiServer {
         if (namespace.isEmpty()) {
             throw ApiException.namespaceNotFound(ns);
         }
-        if (namespace.get().getMetadata().getDeletionTimestamp() != null) {
+        if (creating && namespace.get().getMetadata().getDeletionTimestamp() != null) {
             throw ApiException.forbidden(kind.qualifiedResource() + " " + GoValues.quote(object.getMetadata().getName())
                     + " is forbidden: unable to create new content in namespace " + ns + " because it is being terminated");
         }
@@ -482,9 +483,7 @@ public final class ApiServer {
 
     /** Removes a pod for good once its node has stopped it (the kubelet's final delete). */
     public void finalizePodDeletion(String namespace, String name) {
-        Store.Batch batch = store.begin();
-        batch.remove(ResourceKind.POD, namespace, name);
-        batch.commit();
+        gc.podStopped(namespace, name);
     }
 
     /** A controller's write of status and fields it owns: see {@link StatusWrites#mutate}. */

@@ -69,15 +69,12 @@ final class GarbageCollector {
             marked.remove(key);
             if (e.type() != WatchEvent.Type.DELETED) {
                 index(e.object());
-                if (e.object().getMetadata().getDeletionTimestamp() != null && e.kind() != dev.portway.api.ResourceKind.POD) {
-                    marked.add(key);
-                }
             }
         }
     }
 
     private void index(HasMetadata o) {
-        if (o.getMetadata().getDeletionTimestamp() != null && !(o instanceof io.fabric8.kubernetes.api.model.Pod)) {
+        if (isWaitingToGo(o)) {
             marked.add(Keys.of(o));
         }
         List<OwnerReference> refs = o.getMetadata().getOwnerReferences();
@@ -108,7 +105,22 @@ final class GarbageCollector {
         }
     }
 
-    /** Objects (not pods) marked for deletion that are still stored. */
+    /**
+     * An object marked for deletion whose removal is now up to its finalizers (or, for a namespace,
+     * its contents): anything but a pod, and a pod its node has let go of (or never had).
+     */
+    private static boolean isWaitingToGo(HasMetadata o) {
+        ObjectMeta m = o.getMetadata();
+        if (m.getDeletionTimestamp() == null) {
+            return false;
+        }
+        if (o instanceof Pod pod) {
+            return Long.valueOf(0).equals(m.getDeletionGracePeriodSeconds()) || !isGraceful(pod, DeleteOptions.DEFAULT);
+        }
+        return true;
+    }
+
+    /** Objects marked for deletion that are still stored, waiting for their finalizers or contents. */
     List<Keys> marked() {
         return List.copyOf(marked);
     }
@@ -151,14 +163,28 @@ final class GarbageCollector {
     private void deleteInto(Store.Batch batch, HasMetadata object, DeleteOptions options) {
         ResourceKind kind = ResourceKind.of(object);
         ObjectMeta meta = object.getMetadata();
-        if (object instanceof Namespace) {
+        if (object instanceof Namespace ns) {
+            // as the namespace controller: Terminating until everything in it is gone (pods get their grace)
             for (ResourceKind k : ResourceKind.values()) {
                 if (k.namespaced()) {
                     for (HasMetadata o : store.list(k, meta.getName())) {
-                        deleteInto(batch, o, DeleteOptions.NOW);
+                        if (o.getMetadata().getDeletionTimestamp() == null) {
+                            deleteInto(batch, o, DeleteOptions.DEFAULT);
+                        }
                     }
                 }
             }
+            if (meta.getDeletionTimestamp() == null || !"Terminating".equals(ns.getStatus() == null ? null : ns.getStatus().getPhase())) {
+                Namespace terminating = Json.copy(ns);
+                if (terminating.getMetadata().getDeletionTimestamp() == null) {
+                    terminating.getMetadata().setDeletionTimestamp(Times.format(clock.instant()));
+                    terminating.getMetadata().setDeletionGracePeriodSeconds(0L);
+                }
+                terminating.setStatus(new io.fabric8.kubernetes.api.model.NamespaceStatusBuilder()
+                        .withPhase("Terminating").build());
+                batch.put(terminating);
+            }
+            return;
         }
         List<Keys> dependents = dependentsOf(meta.getUid());
         if (options.propagationPolicy() == DeleteOptions.Propagation.ORPHAN) {
@@ -197,10 +223,14 @@ final class GarbageCollector {
             batch.remove(kind, meta.getNamespace(), meta.getName());
             released.accept(object);
         }
+        // a foreground deletion goes down the tree in foreground, as Kubernetes' garbage collector deletes the
+        // dependents of an owner that waits for them
+        DeleteOptions forDependents = options.propagationPolicy() == DeleteOptions.Propagation.FOREGROUND
+                ? new DeleteOptions(null, DeleteOptions.Propagation.FOREGROUND, null, null, false) : DeleteOptions.DEFAULT;
         for (Keys d : dependents) {
             batch.get(d.kind(), d.namespace(), d.name())
-                    .filter(o -> o.getMetadata().getDeletionTimestamp() == null || !(o instanceof Pod))
-                    .ifPresent(o -> deleteInto(batch, o, DeleteOptions.DEFAULT));
+                    .filter(o -> o.getMetadata().getDeletionTimestamp() == null)
+                    .ifPresent(o -> deleteInto(batch, o, forDependents));
         }
     }
 
@@ -225,6 +255,22 @@ final class GarbageCollector {
                 continue;
             }
             ObjectMeta m = o.getMetadata();
+            if (o instanceof Namespace) {
+                // as the namespace controller, again and again: what appeared since (events...) goes too
+                for (ResourceKind kind : ResourceKind.values()) {
+                    if (kind.namespaced()) {
+                        for (HasMetadata inside : store.list(kind, m.getName())) {
+                            if (inside.getMetadata().getDeletionTimestamp() == null
+                                    && batch.get(kind, m.getName(), inside.getMetadata().getName()).isPresent()) {
+                                deleteInto(batch, inside, DeleteOptions.DEFAULT);
+                            }
+                        }
+                    }
+                }
+                if (!isEmpty(m.getName(), batch)) {
+                    continue;
+                }
+            }
             List<String> finalizers = new ArrayList<>(m.getFinalizers() == null ? List.of() : m.getFinalizers());
             boolean changed = false;
             if (finalizers.contains(FOREGROUND_DELETION)
@@ -242,6 +288,42 @@ final class GarbageCollector {
             }
         }
         batch.commit();
+    }
+
+    /** Whether nothing is left in namespace {@code ns} (as this batch would leave it). */
+    private boolean isEmpty(String ns, Store.Batch batch) {
+        for (ResourceKind k : ResourceKind.values()) {
+            if (k.namespaced()) {
+                for (HasMetadata o : store.list(k, ns)) {
+                    if (batch.get(k, ns, o.getMetadata().getName()).isPresent()) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The kubelet's final delete of a pod whose processes have stopped: it goes, unless finalizers
+     * hold it; then it stays marked as released by its node until they are removed.
+     */
+    void podStopped(String namespace, String name) {
+        store.get(ResourceKind.POD, namespace, name).ifPresent(pod -> {
+            Store.Batch batch = store.begin();
+            List<String> finalizers = pod.getMetadata().getFinalizers();
+            if (finalizers == null || finalizers.isEmpty()) {
+                batch.remove(ResourceKind.POD, namespace, name);
+            } else if (!Long.valueOf(0).equals(pod.getMetadata().getDeletionGracePeriodSeconds())) {
+                HasMetadata released = Json.copy(pod);
+                if (released.getMetadata().getDeletionTimestamp() == null) {
+                    released.getMetadata().setDeletionTimestamp(Times.format(clock.instant()));
+                }
+                released.getMetadata().setDeletionGracePeriodSeconds(0L);
+                batch.put(released);
+            }
+            batch.commit();
+        });
     }
 
     private static boolean isGraceful(Pod pod, DeleteOptions options) {

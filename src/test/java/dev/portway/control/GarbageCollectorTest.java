@@ -123,4 +123,104 @@ class GarbageCollectorTest {
                 .hasMessageContaining("Precondition failed: UID in precondition: not-the-uid, UID in object meta: " + owner.getMetadata().getUid());
         assertThat(exists("owner")).isTrue();
     }
+
+    private HasMetadata configMap(String name, String ns, String finalizer, HasMetadata owner) {
+        ConfigMap cm = new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata().withName(name).withNamespace(ns)
+                .endMetadata().build();
+        if (finalizer != null) {
+            cm.getMetadata().setFinalizers(List.of(finalizer));
+        }
+        if (owner != null) {
+            cm.getMetadata().setOwnerReferences(List.of(new OwnerReferenceBuilder().withApiVersion("v1").withKind("ConfigMap")
+                    .withName(owner.getMetadata().getName()).withUid(owner.getMetadata().getUid()).build()));
+        }
+        return api.create(cm, ns);
+    }
+
+    private void removeFinalizers(ResourceKind kind, String ns, String name) {
+        HasMetadata o = Json.copy(api.store().get(kind, ns, name).orElseThrow());
+        o.getMetadata().setFinalizers(List.of());
+        api.update(o, ns);
+        api.finishDeletions();
+    }
+
+    @Test
+    void foregroundGoesDownTheTreeAndEachOwnerWaitsForItsDependents() {
+        HasMetadata top = configMap("top", "default", null, null);
+        HasMetadata mid = configMap("mid", "default", null, top);
+        configMap("leaf", "default", "example.com/slow", mid);
+        api.delete(ResourceKind.CONFIG_MAP, "default", "top", new DeleteOptions(null, DeleteOptions.Propagation.FOREGROUND, null, null, false));
+        api.finishDeletions();
+        HasMetadata midNow = api.store().get(ResourceKind.CONFIG_MAP, "default", "mid").orElseThrow();
+        assertThat(midNow.getMetadata().getFinalizers()).as("mid was deleted in foreground too").contains("foregroundDeletion");
+        assertThat(exists("top")).isTrue();
+        removeFinalizers(ResourceKind.CONFIG_MAP, "default", "leaf");
+        api.finishDeletions();
+        api.finishDeletions();
+        assertThat(exists("leaf")).isFalse();
+        assertThat(exists("mid")).isFalse();
+        assertThat(exists("top")).isFalse();
+    }
+
+    @Test
+    void aNamespaceStaysTerminatingUntilEverythingInItIsGone() {
+        test.apply("""
+                apiVersion: v1
+                kind: Namespace
+                metadata:
+                  name: doomed
+                """);
+        configMap("held", "doomed", "example.com/cleanup", null);
+        configMap("free", "doomed", null, null);
+        api.delete(ResourceKind.NAMESPACE, null, "doomed", DeleteOptions.DEFAULT);
+        api.finishDeletions();
+        var ns = (io.fabric8.kubernetes.api.model.Namespace) api.store().get(ResourceKind.NAMESPACE, null, "doomed").orElseThrow();
+        assertThat(ns.getStatus().getPhase()).isEqualTo("Terminating");
+        assertThat(api.store().get(ResourceKind.CONFIG_MAP, "doomed", "free")).isEmpty();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> configMap("late", "doomed", null, null))
+                .hasMessageContaining("because it is being terminated");
+        removeFinalizers(ResourceKind.CONFIG_MAP, "doomed", "held");
+        api.finishDeletions();
+        assertThat(api.store().get(ResourceKind.NAMESPACE, null, "doomed")).isEmpty();
+    }
+
+    @Test
+    void anUnscheduledPodWithAFinalizerGoesOnceItIsRemoved() {
+        test.apply("""
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: waiting
+                  finalizers: [example.com/keep]
+                spec:
+                  containers:
+                  - {name: c, image: busybox}
+                """);
+        api.delete(ResourceKind.POD, "default", "waiting", DeleteOptions.DEFAULT);
+        assertThat(api.store().get(ResourceKind.POD, "default", "waiting")).isPresent();
+        removeFinalizers(ResourceKind.POD, "default", "waiting");
+        assertThat(api.store().get(ResourceKind.POD, "default", "waiting")).isEmpty();
+    }
+
+    @Test
+    void aPodItsNodeHasStoppedStaysWhileAFinalizerHoldsIt() {
+        test.apply("""
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: held
+                  finalizers: [example.com/keep]
+                spec:
+                  nodeName: node1
+                  containers:
+                  - {name: c, image: busybox}
+                """);
+        api.delete(ResourceKind.POD, "default", "held", DeleteOptions.DEFAULT);
+        api.finalizePodDeletion("default", "held"); // the kubelet's last word once the processes are gone
+        api.finishDeletions();
+        HasMetadata pod = api.store().get(ResourceKind.POD, "default", "held").orElseThrow();
+        assertThat(pod.getMetadata().getDeletionGracePeriodSeconds()).isZero();
+        removeFinalizers(ResourceKind.POD, "default", "held");
+        assertThat(api.store().get(ResourceKind.POD, "default", "held")).isEmpty();
+    }
 }
