@@ -195,13 +195,35 @@ final class Kubeconfig {
         }
     }
 
+    /** Reads a kubeconfig, with its relative file paths made relative to its own directory (as kubectl does). */
     private static Config read(Path f) {
         try {
             Config c = YAML.readValue(f.toFile(), Config.class);
-            return c == null ? new Config() : c;
+            if (c == null) {
+                return new Config();
+            }
+            Path dir = f.toAbsolutePath().getParent();
+            for (NamedCluster nc : c.getClusters() == null ? List.<NamedCluster>of() : c.getClusters()) {
+                if (nc.getCluster() != null) {
+                    nc.getCluster().setCertificateAuthority(relativeTo(dir, nc.getCluster().getCertificateAuthority()));
+                }
+            }
+            for (NamedAuthInfo nu : c.getUsers() == null ? List.<NamedAuthInfo>of() : c.getUsers()) {
+                AuthInfo u = nu.getUser();
+                if (u != null) {
+                    u.setTokenFile(relativeTo(dir, u.getTokenFile()));
+                    u.setClientCertificate(relativeTo(dir, u.getClientCertificate()));
+                    u.setClientKey(relativeTo(dir, u.getClientKey()));
+                }
+            }
+            return c;
         } catch (IOException e) {
             throw new Main.CliException("cannot read the kubeconfig " + f + ": " + e.getMessage().lines().findFirst().orElse(""));
         }
+    }
+
+    private static String relativeTo(Path dir, String file) {
+        return file == null || file.isEmpty() || Path.of(file).isAbsolute() || dir == null ? file : dir.resolve(file).toString();
     }
 
     private static String pem(String data, String file) {

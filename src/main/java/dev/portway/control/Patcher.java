@@ -108,6 +108,7 @@ public final class Patcher {
             ObjectNode meta = patched.with("metadata");
             meta.put("name", name);
         }
+        checkNamespace(patched, ns);
         Decoded d = decode(patched, kind, options.fieldValidation());
         if (!name.equals(d.object.getMetadata().getName())) {
             throw ApiException.badRequest("metadata.name: Invalid value: " + Json.write(d.object.getMetadata().getName())
@@ -148,6 +149,7 @@ public final class Patcher {
     private Result applyCreate(ResourceKind kind, String ns, String name, byte[] body, WriteOptions options) {
         ObjectNode applied = asObject(parse(Type.APPLY, body));
         checkApplied(kind, name, applied);
+        checkNamespace(applied, ns);
         JavaType javaType = PatchMeta.type(kind.type());
         ObjectNode object = applied.deepCopy();
         setManagedFields(object, options.fieldManager(), kind, ServerSideApply.FieldsV1.of(applied, javaType));
@@ -169,6 +171,14 @@ public final class Patcher {
         ObjectNode merged = ServerSideApply.apply(live, applied, previous, javaType);
         setManagedFields(merged, manager, kind, ServerSideApply.FieldsV1.of(applied, javaType));
         return merged;
+    }
+
+    /** The object's namespace, if it names one, must be the one in the URL (as for POST and PUT). */
+    private static void checkNamespace(ObjectNode object, String urlNamespace) {
+        String ns = object.path("metadata").path("namespace").asText("");
+        if (!ns.isEmpty() && urlNamespace != null && !ns.equals(urlNamespace)) {
+            throw ApiException.badRequest("the namespace of the provided object does not match the namespace sent on the request");
+        }
     }
 
     private static void checkApplied(ResourceKind kind, String name, ObjectNode applied) {

@@ -196,6 +196,38 @@ class KubernetesApiTest {
     }
 
     @Test
+    void aPatchCannotMoveAnObjectToAnotherNamespace() throws Exception {
+        control.call(() -> control.api().apply(TestApi.decode("""
+                apiVersion: v1
+                kind: Namespace
+                metadata:
+                  name: other
+                """), "default", false));
+        String applied = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: xns\n  namespace: other\ndata: {a: b}\n";
+        HttpResponse<String> ssa = patch("/api/v1/namespaces/default/configmaps/xns?fieldManager=me", "application/apply-patch+yaml", applied);
+        assertThat(ssa.statusCode()).isEqualTo(400);
+        assertThat(control.store().get(ResourceKind.CONFIG_MAP, "other", "xns")).isEmpty();
+        post("/api/v1/namespaces/default/configmaps", cm("stay", "{}"));
+        HttpResponse<String> moved = patch("/api/v1/namespaces/default/configmaps/stay", "application/merge-patch+json",
+                "{\"metadata\":{\"namespace\":\"other\"}}");
+        assertThat(moved.statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void serverSideApplyToleratesManagedFieldsSomeoneElseWroteBadly() throws Exception {
+        String applied = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata: {a: b}\n";
+        assertThat(patch("/api/v1/namespaces/default/configmaps/ssa?fieldManager=me", "application/apply-patch+yaml", applied)
+                .statusCode()).isEqualTo(201);
+        assertThat(patch("/api/v1/namespaces/default/configmaps/ssa", "application/merge-patch+json",
+                "{\"metadata\":{\"managedFields\":[{\"manager\":\"me\",\"operation\":\"Apply\",\"fieldsType\":\"FieldsV1\","
+                        + "\"fieldsV1\":{\"f:data\":\"oops\"}}]}}").statusCode()).isEqualTo(200);
+        HttpResponse<String> again = patch("/api/v1/namespaces/default/configmaps/ssa?fieldManager=me", "application/apply-patch+yaml",
+                applied.replace("a: b", "c: d"));
+        assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
+        assertThat(Json.readTree(again.body().getBytes()).path("data").path("c").asText()).isEqualTo("d");
+    }
+
+    @Test
     void selectorsFilterListsAndDeleteCollection() throws Exception {
         post("/api/v1/namespaces/default/configmaps", cm("red1", "{\"colour\":\"red\"}"));
         post("/api/v1/namespaces/default/configmaps", cm("red2", "{\"colour\":\"red\"}"));

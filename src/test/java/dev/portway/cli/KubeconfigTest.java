@@ -73,4 +73,25 @@ class KubeconfigTest {
         assertThatThrownBy(() -> Kubeconfig.resolve(dir.resolve("none").toString(), null, null))
                 .hasMessageContaining("no such file or directory");
     }
+
+    @Test
+    void relativeFilesAreFoundBesideTheKubeconfig() throws Exception {
+        Path confDir = java.nio.file.Files.createDirectories(dir.resolve("conf"));
+        Files.writeString(confDir.resolve("token.txt"), "s3cret\n");
+        Files.writeString(confDir.resolve("config"), """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: c
+                  cluster: {server: https://127.0.0.1:6443}
+                users:
+                - name: u
+                  user: {tokenFile: token.txt}
+                contexts:
+                - name: x
+                  context: {cluster: c, user: u}
+                current-context: x
+                """);
+        assertThat(Kubeconfig.resolve(confDir.resolve("config").toString(), null, null).token()).isEqualTo("s3cret");
+    }
 }

@@ -107,8 +107,9 @@ public final class ServerSideApply {
                 obj.remove(field);
                 continue;
             }
-            ObjectNode ownedChild = (ObjectNode) e.getValue();
-            ObjectNode stillChild = (ObjectNode) still;
+            if (!(e.getValue() instanceof ObjectNode ownedChild) || !(still instanceof ObjectNode stillChild)) {
+                continue; // a malformed FieldsV1 (managedFields are writable): own nothing below it
+            }
             JavaType child = PatchMeta.child(type, field);
             PatchMeta.Strategy strategy = PatchMeta.strategy(type, field);
             if (value instanceof ObjectNode vo) {
@@ -127,8 +128,9 @@ public final class ServerSideApply {
             }
             if (!stillOwned.has(id)) {
                 list.remove(i);
-            } else if (list.get(i) instanceof ObjectNode item) {
-                prune(item, (ObjectNode) owned.get(id), (ObjectNode) stillOwned.get(id), element);
+            } else if (list.get(i) instanceof ObjectNode item && owned.get(id) instanceof ObjectNode o
+                    && stillOwned.get(id) instanceof ObjectNode so) {
+                prune(item, o, so, element);
             }
         }
     }
