@@ -43,7 +43,7 @@ class KubectlTest {
     @BeforeAll
     static void portwayUp() throws Exception {
         Kubectl.requireInstalled();
-        Path state = dir.resolve("state");
+        Path state = dir.resolve("xdg").resolve("portway"); // where up keeps its state by default, with XDG_STATE_HOME=dir/xdg
         Path empty = dir.resolve("empty.yaml");
         Files.writeString(empty, """
                 apiVersion: v1
@@ -125,6 +125,21 @@ class KubectlTest {
                 .contains("NodePort:                 <unset>  30007/TCP\n")
                 .containsPattern("Endpoints: +127\\." + TestCluster.BLOCK + "\\.\\d+\\.\\d+:8080,")
                 .endsWith("Events:                   <none>\n");
+    }
+
+    @Test
+    @Order(5)
+    void portwaysOwnCliFindsTheClusterWithNoFlags() throws Exception {
+        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "dev.portway.cli.Main", "get", "svc", "my-service");
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().remove("KUBECONFIG");
+        pb.environment().remove("PORTWAY_SERVER");
+        pb.environment().put("XDG_STATE_HOME", dir.resolve("xdg").toString());
+        Process get = pb.start();
+        String out = new String(get.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(get.waitFor()).as(out).isZero();
+        assertThat(out).containsPattern("(?m)^my-service +NodePort +127\\.2\\.");
     }
 
     @Test
