@@ -369,14 +369,10 @@ class DescribePodMatchesKubectlTest {
         assertThat(actual).as("portway describe pod %s, against kubectl's", pod).isEqualTo(expected);
     }
 
+    /** Waits for the start of the next wall-clock second, when both runs have the most time to fall in the same one. */
     private static void sleepToNextSecond() {
-        long millis = System.currentTimeMillis() % 1000;
-        try {
-            Thread.sleep(1000 - millis + 20);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        long next = (System.currentTimeMillis() / 1000 + 1) * 1000 + 20;
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(5)).until(() -> System.currentTimeMillis() >= next);
     }
 
     private static void awaitPod(String name, Predicate<Pod> state) {
