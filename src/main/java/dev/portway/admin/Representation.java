@@ -9,7 +9,6 @@ import dev.portway.api.Json;
 import dev.portway.api.ResourceKind;
 import dev.portway.api.print.Tables;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import java.time.Clock;
 import java.util.List;
 import java.util.Locale;
 
@@ -180,13 +179,5 @@ enum Representation {
             }
         }
         return t;
-    }
-
-    static Tables tables(Clock clock) {
-        return new Tables(clock);
-    }
-
-    static JsonNode status(io.fabric8.kubernetes.api.model.Status s) {
-        return Json.tree(s);
     }
 }
