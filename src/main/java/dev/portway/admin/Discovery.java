@@ -31,7 +31,11 @@ final class Discovery {
     private static final Set<ResourceKind> IN_ALL = Set.of(ResourceKind.SERVICE, ResourceKind.POD, ResourceKind.DEPLOYMENT,
             ResourceKind.REPLICA_SET);
     private static final Set<ResourceKind> WITH_STATUS = Set.of(ResourceKind.SERVICE, ResourceKind.POD, ResourceKind.NODE,
-            ResourceKind.NAMESPACE, ResourceKind.DEPLOYMENT, ResourceKind.REPLICA_SET, ResourceKind.IP_ADDRESS_POOL);
+            ResourceKind.NAMESPACE, ResourceKind.DEPLOYMENT, ResourceKind.REPLICA_SET, ResourceKind.IP_ADDRESS_POOL,
+            ResourceKind.GATEWAY_CLASS, ResourceKind.GATEWAY, ResourceKind.HTTP_ROUTE, ResourceKind.INGRESS);
+    /** The Gateway API's CRDs put their kinds in this category ({@code kubectl get gateway-api}). */
+    private static final Set<ResourceKind> GATEWAY_API = Set.of(ResourceKind.GATEWAY_CLASS, ResourceKind.GATEWAY,
+            ResourceKind.HTTP_ROUTE, ResourceKind.REFERENCE_GRANT);
     private static final Set<ResourceKind> WITH_SCALE = Set.of(ResourceKind.DEPLOYMENT, ResourceKind.REPLICA_SET);
 
     private Discovery() {
@@ -161,6 +165,8 @@ final class Discovery {
                 }
                 if (IN_ALL.contains(k)) {
                     r.putArray("categories").add("all");
+                } else if (GATEWAY_API.contains(k)) {
+                    r.putArray("categories").add("gateway-api");
                 }
                 ArrayNode subs = NODES.arrayNode();
                 for (Sub sub : subresources(k)) {
@@ -244,6 +250,8 @@ final class Discovery {
             }
             if (IN_ALL.contains(k)) {
                 r.putArray("categories").add("all");
+            } else if (GATEWAY_API.contains(k)) {
+                r.putArray("categories").add("gateway-api");
             }
             for (Sub sub : subresources(k)) {
                 ObjectNode s = resources.addObject();

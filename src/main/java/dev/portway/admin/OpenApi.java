@@ -274,6 +274,12 @@ final class OpenApi {
         if (pkg.equals("io.fabric8.kubernetes.api.model.discovery.v1")) {
             return "io.k8s.api.discovery.v1." + simple;
         }
+        if (pkg.startsWith("io.fabric8.kubernetes.api.model.gatewayapi.")) {
+            return "io.k8s.sigs.gateway-api.apis." + pkg.substring("io.fabric8.kubernetes.api.model.gatewayapi.".length()) + "." + simple;
+        }
+        if (pkg.equals("io.fabric8.kubernetes.api.model.networking.v1")) {
+            return "io.k8s.api.networking.v1." + simple;
+        }
         if (pkg.equals("dev.portway.api.metallb")) {
             return "io.metallb.v1beta1." + simple;
         }

@@ -13,6 +13,12 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GatewayClass;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressClass;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -33,7 +39,13 @@ public enum ResourceKind {
     REPLICA_SET("apps", "v1", "ReplicaSet", "replicasets", true, ReplicaSet.class, "rs"),
     ENDPOINT_SLICE("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true, EndpointSlice.class),
     IP_ADDRESS_POOL("metallb.io", "v1beta1", "IPAddressPool", "ipaddresspools", true, IPAddressPool.class),
-    L2_ADVERTISEMENT("metallb.io", "v1beta1", "L2Advertisement", "l2advertisements", true, L2Advertisement.class);
+    L2_ADVERTISEMENT("metallb.io", "v1beta1", "L2Advertisement", "l2advertisements", true, L2Advertisement.class),
+    GATEWAY_CLASS("gateway.networking.k8s.io", "v1", "GatewayClass", "gatewayclasses", false, GatewayClass.class, "gc"),
+    GATEWAY("gateway.networking.k8s.io", "v1", "Gateway", "gateways", true, Gateway.class, "gtw"),
+    HTTP_ROUTE("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes", true, HTTPRoute.class),
+    REFERENCE_GRANT("gateway.networking.k8s.io", "v1beta1", "ReferenceGrant", "referencegrants", true, ReferenceGrant.class, "refgrant"),
+    INGRESS_CLASS("networking.k8s.io", "v1", "IngressClass", "ingressclasses", false, IngressClass.class),
+    INGRESS("networking.k8s.io", "v1", "Ingress", "ingresses", true, Ingress.class, "ing");
 
     private final String group;
     private final String version;
