@@ -16,16 +16,23 @@ import java.util.Objects;
  * @param clusters  by name
  * @param healthServers the kube-proxy style health endpoints of the nodes
  */
-public record Plan(long version, List<Listener> listeners, Map<String, Cluster> clusters, List<HealthServer> healthServers) {
+public record Plan(long version, List<Listener> listeners, Map<String, Cluster> clusters, List<HealthServer> healthServers,
+                   List<HttpListener> httpListeners) {
 
     public Plan {
         listeners = List.copyOf(listeners);
         clusters = Map.copyOf(clusters);
         healthServers = List.copyOf(healthServers);
+        httpListeners = List.copyOf(httpListeners);
+    }
+
+    /** A plan with no L7 listeners. */
+    public Plan(long version, List<Listener> listeners, Map<String, Cluster> clusters, List<HealthServer> healthServers) {
+        this(version, listeners, clusters, healthServers, List.of());
     }
 
     public static Plan empty() {
-        return new Plan(0, List.of(), Map.of(), List.of());
+        return new Plan(0, List.of(), Map.of(), List.of(), List.of());
     }
 
     public enum Protocol {
@@ -41,7 +48,9 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
         /** {@code nodeIP:nodePort} on one node. */
         NODE_PORT,
         /** {@code loadBalancerIP:port}, balancing to the nodes. */
-        LOAD_BALANCER
+        LOAD_BALANCER,
+        /** An L7 listener of a Gateway (or of the Ingress controller): HTTP routed by {@link HttpListener}. */
+        GATEWAY
     }
 
     /** Where an upstream connection comes from, as kube-proxy's NAT rules decide it. */
@@ -158,5 +167,189 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
      * @param localEndpoints   for a service: its ready endpoints on this node
      */
     public record HealthServer(InetSocketAddress address, String nodeName, String service, int localEndpoints) {
+    }
+
+    // ---- L7: Gateway API and Ingress ----
+
+    /**
+     * An L7 listener: one address and port of a Gateway (or of the Ingress listener), speaking
+     * HTTP, or HTTPS when it has certificates, and the routes of every Gateway listener on it,
+     * grouped into virtual hosts.
+     *
+     * @param key          TCP and the address
+     * @param owner        what it belongs to: {@code gateway default/web} or {@code ingress}
+     * @param certificates for HTTPS: the certificates, chosen by SNI (empty: plain HTTP)
+     * @param virtualHosts most specific hostname first; the request's Host picks the first that matches
+     * @param trustedProxies CIDRs of the proxies in front whose {@code X-Forwarded-*} and {@code Forwarded}
+     *                       headers are kept and appended to (from anyone else they are replaced)
+     * @param accessLog    one JSON line per request to the log
+     */
+    public record HttpListener(ListenerKey key, String owner, List<Certificate> certificates, List<VirtualHost> virtualHosts,
+                               List<String> trustedProxies, boolean accessLog) {
+        public HttpListener {
+            Objects.requireNonNull(key, "key");
+            certificates = List.copyOf(certificates);
+            virtualHosts = List.copyOf(virtualHosts);
+            trustedProxies = List.copyOf(trustedProxies);
+        }
+
+        /** The synthetic L4 listener this L7 listener is bound as. */
+        public Listener asListener() {
+            return new Listener(key, Role.GATEWAY, owner, null, null, null, false, Source.CLIENT, List.of(), true);
+        }
+
+        public boolean tls() {
+            return !certificates.isEmpty();
+        }
+    }
+
+    /**
+     * A TLS certificate and key (PEM), for the hostnames it serves (SNI); empty hostnames: the default.
+     */
+    public record Certificate(List<String> hostnames, String certificatePem, String keyPem) {
+        public Certificate {
+            hostnames = List.copyOf(hostnames);
+        }
+    }
+
+    /**
+     * The routes for requests whose Host matches {@code hostname}: exact ({@code a.example.com}),
+     * a wildcard ({@code *.example.com}: one or more labels in front), or null for any host.
+     *
+     * @param rules in precedence order: the first that matches a request takes it
+     */
+    public record VirtualHost(String hostname, List<HttpRule> rules) {
+        public VirtualHost {
+            rules = List.copyOf(rules);
+        }
+    }
+
+    /**
+     * One match of one rule of a route (a rule with several matches becomes several), with what
+     * happens to a request that matches it.
+     *
+     * @param route          {@code namespace/name} of the HTTPRoute (or Ingress)
+     * @param ruleIndex      the rule's index in its route (metrics, access log)
+     * @param path           the path match
+     * @param headers        every one must match
+     * @param queryParams    every one must match
+     * @param method         the method, or null for any
+     * @param filters        applied in order, before the backend's own
+     * @param backends       weighted; empty with a filter that answers (a redirect) is fine
+     * @param requestTimeout the whole request, from the first byte to the last of the response (null: none)
+     * @param backendTimeout one attempt at a backend (null: none)
+     * @param policy         the access policy that guards this rule, or null
+     */
+    public record HttpRule(String route, int ruleIndex, PathMatch path, List<HeaderMatch> headers, List<HeaderMatch> queryParams,
+                           String method, List<HttpFilter> filters, List<HttpBackend> backends, Duration requestTimeout,
+                           Duration backendTimeout, AccessPolicy policy) {
+        public HttpRule {
+            Objects.requireNonNull(path, "path");
+            headers = List.copyOf(headers);
+            queryParams = List.copyOf(queryParams);
+            filters = List.copyOf(filters);
+            backends = List.copyOf(backends);
+        }
+    }
+
+    public enum MatchType {
+        EXACT, PREFIX, REGULAR_EXPRESSION
+    }
+
+    /** A path match ({@code PathPrefix /}: everything). Prefixes match whole segments: {@code /foo} matches {@code /foo/bar}, not {@code /foobar}. */
+    public record PathMatch(MatchType type, String value) {
+    }
+
+    /** A header (names compare case-insensitively) or query parameter match: exact or a regular expression. */
+    public record HeaderMatch(MatchType type, String name, String value) {
+    }
+
+    /** What a rule does to a request or its response, as the Gateway API's HTTPRoute filters. */
+    public sealed interface HttpFilter permits RequestHeaders, ResponseHeaders, UrlRewrite, RequestRedirect, RequestMirror {
+    }
+
+    /** RequestHeaderModifier: set (replace), add (append) and remove headers of the request. */
+    public record RequestHeaders(Map<String, String> set, Map<String, String> add, List<String> remove) implements HttpFilter {
+        public RequestHeaders {
+            set = Map.copyOf(set);
+            add = Map.copyOf(add);
+            remove = List.copyOf(remove);
+        }
+    }
+
+    /** ResponseHeaderModifier: the same for the response. */
+    public record ResponseHeaders(Map<String, String> set, Map<String, String> add, List<String> remove) implements HttpFilter {
+        public ResponseHeaders {
+            set = Map.copyOf(set);
+            add = Map.copyOf(add);
+            remove = List.copyOf(remove);
+        }
+    }
+
+    /**
+     * URLRewrite: the hostname (null: kept) and the path: {@code fullPath} replaces it whole,
+     * {@code prefix} replaces the part the rule's PathPrefix matched (null: path kept).
+     */
+    public record UrlRewrite(String hostname, String fullPath, String prefix) implements HttpFilter {
+    }
+
+    /**
+     * RequestRedirect: the answer is a redirect; null parts are the request's own. {@code port}
+     * null: the scheme's default when the scheme changes, else the request's.
+     */
+    public record RequestRedirect(String scheme, String hostname, String fullPath, String prefix, Integer port, int statusCode)
+            implements HttpFilter {
+    }
+
+    /** RequestMirror: a copy of the request goes to another cluster too; its answer is dropped. */
+    public record RequestMirror(String cluster) implements HttpFilter {
+    }
+
+    /**
+     * A weighted backend.
+     *
+     * @param cluster  the Service port's cluster, or null when the backendRef does not resolve
+     *                 (requests that pick it get 500, as the Gateway API requires)
+     * @param weight   its share (0: never picked)
+     * @param filters  the backendRef's own filters, after the rule's
+     */
+    public record HttpBackend(String cluster, int weight, List<HttpFilter> filters) {
+        public HttpBackend {
+            filters = List.copyOf(filters);
+        }
+    }
+
+    /**
+     * Who may use a rule and how much: Portway's route policy (see docs/gateway.md).
+     *
+     * @param name            {@code namespace/name}, for logs and metrics
+     * @param basicAuth       user -> bcrypt hash (htpasswd), or empty
+     * @param bearerTokens    the tokens that pass, or empty; with both empty, anyone passes
+     * @param anonymousMethods methods that need no credentials (the reads of a stack: GET, HEAD)
+     * @param allowedMethods  methods allowed at all (empty: any)
+     * @param deny            requests refused outright (403), whoever sends them
+     * @param rateLimit       per client address, or null
+     * @param maxBodyBytes    the largest request body (413), or null
+     */
+    public record AccessPolicy(String name, Map<String, String> basicAuth, List<String> bearerTokens, List<String> anonymousMethods,
+                               List<String> allowedMethods, List<DenyRule> deny, RateLimit rateLimit, Long maxBodyBytes) {
+        public AccessPolicy {
+            basicAuth = Map.copyOf(basicAuth);
+            bearerTokens = List.copyOf(bearerTokens);
+            anonymousMethods = List.copyOf(anonymousMethods);
+            allowedMethods = List.copyOf(allowedMethods);
+            deny = List.copyOf(deny);
+        }
+    }
+
+    /** Refuse requests whose (normalized) path matches and whose method is one of {@code methods} (empty: any). */
+    public record DenyRule(PathMatch path, List<String> methods) {
+        public DenyRule {
+            methods = List.copyOf(methods);
+        }
+    }
+
+    /** A token bucket per client address: {@code requests} per {@code per}, up to {@code burst} at once. */
+    public record RateLimit(int requests, Duration per, int burst) {
     }
 }

@@ -54,6 +54,17 @@ final class ClusterRuntime {
     private record Sticky(Plan.Endpoint endpoint, long expiresAtNanos) {
     }
 
+    /** Passive health of an endpoint as the L7 gateway sees it: consecutive 5xx, and an ejection deadline. */
+    private static final class Outlier {
+        volatile int failures;
+        volatile long ejectedUntilNanos;
+    }
+
+    /** Consecutive 5xx answers that eject an endpoint. */
+    static final int EJECT_AFTER_5XX = 5;
+    /** How long an ejected endpoint is left out (unless nothing else is left). */
+    static final long EJECTION_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+
     private static final Plan.Endpoint[] NONE = new Plan.Endpoint[0];
 
     private final String name;
@@ -63,6 +74,7 @@ final class ClusterRuntime {
     /** LoadBalancer targets that failed their health checks. */
     private final Set<InetSocketAddress> unhealthy = ConcurrentHashMap.newKeySet();
     private final ConcurrentHashMap<InetSocketAddress, Set<Channel>> connections = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<InetSocketAddress, Outlier> outliers = new ConcurrentHashMap<>();
     final LongAdder bytesToUpstream = new LongAdder();
     final LongAdder bytesFromUpstream = new LongAdder();
     final java.util.concurrent.atomic.AtomicInteger udpFlows = new java.util.concurrent.atomic.AtomicInteger();
@@ -145,6 +157,62 @@ final class ClusterRuntime {
             return chosen;
         }
         return choose(s, candidates, checked, exclude);
+    }
+
+    /**
+     * Picks an endpoint for an HTTP request: as {@link #pick}, leaving out endpoints the gateway
+     * ejected (a refused connection, or {@value #EJECT_AFTER_5XX} 5xx answers in a row) until their
+     * cool-down ends; when every endpoint is ejected they are used anyway, as Envoy's panic mode does.
+     */
+    Plan.Endpoint pickForRequest(Set<InetSocketAddress> exclude) {
+        if (!outliers.isEmpty()) {
+            long now = System.nanoTime();
+            Set<InetSocketAddress> out = exclude == null ? new java.util.HashSet<>() : new java.util.HashSet<>(exclude);
+            outliers.forEach((address, o) -> {
+                if (o.ejectedUntilNanos != 0 && o.ejectedUntilNanos - now > 0) {
+                    out.add(address);
+                }
+            });
+            if (!out.isEmpty()) {
+                Plan.Endpoint e = pick(null, null, out);
+                if (e != null) {
+                    return e;
+                }
+            }
+        }
+        return pick(null, null, exclude);
+    }
+
+    /** A connection to an endpoint was refused or reset before any answer: it is ejected for a while. */
+    void connectFailed(InetSocketAddress endpoint) {
+        Outlier o = outliers.computeIfAbsent(endpoint, k -> new Outlier());
+        o.ejectedUntilNanos = System.nanoTime() + EJECTION_NANOS;
+    }
+
+    /** An endpoint answered: 5xx in a row eject it, anything else resets the count. */
+    void responded(InetSocketAddress endpoint, int status) {
+        if (status >= 500) {
+            Outlier o = outliers.computeIfAbsent(endpoint, k -> new Outlier());
+            if (++o.failures >= EJECT_AFTER_5XX) {
+                o.failures = 0;
+                o.ejectedUntilNanos = System.nanoTime() + EJECTION_NANOS;
+            }
+        } else if (!outliers.isEmpty()) {
+            Outlier o = outliers.get(endpoint);
+            if (o != null) {
+                if (o.ejectedUntilNanos - System.nanoTime() <= 0) {
+                    outliers.remove(endpoint, o);
+                } else {
+                    o.failures = 0;
+                }
+            }
+        }
+    }
+
+    /** Whether the gateway has an endpoint ejected now (status, metrics). */
+    boolean isEjected(InetSocketAddress endpoint) {
+        Outlier o = outliers.get(endpoint);
+        return o != null && o.ejectedUntilNanos != 0 && o.ejectedUntilNanos - System.nanoTime() > 0;
     }
 
     private Plan.Endpoint choose(Snapshot s, Plan.Endpoint[] candidates, boolean checked, Set<InetSocketAddress> exclude) {

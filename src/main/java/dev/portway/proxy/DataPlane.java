@@ -40,6 +40,7 @@ public final class DataPlane implements AutoCloseable {
     private volatile Map<String, ClusterRuntime> clusters = Map.of();
     private volatile Plan current = Plan.empty();
     private final int connectTimeoutMillis;
+    private volatile HttpSettings httpSettings = HttpSettings.DEFAULTS;
 
     public DataPlane(Transport transport, int threads, PrometheusRegistry registry, Clock clock) {
         this.transport = transport;
@@ -64,6 +65,15 @@ public final class DataPlane implements AutoCloseable {
 
     int connectTimeoutMillis() {
         return connectTimeoutMillis;
+    }
+
+    HttpSettings httpSettings() {
+        return httpSettings;
+    }
+
+    /** Sets the L7 gateway's timeouts and limits (for connections accepted from now on). */
+    public void httpSettings(HttpSettings settings) {
+        this.httpSettings = settings;
     }
 
     ClusterRuntime cluster(String name) {
@@ -108,12 +118,30 @@ public final class DataPlane implements AutoCloseable {
         for (Plan.Listener l : plan.listeners()) {
             wanted.put(l.key(), l);
         }
+        Map<Plan.ListenerKey, Plan.HttpListener> wantedHttp = new HashMap<>();
+        for (Plan.HttpListener l : plan.httpListeners()) {
+            if (wanted.containsKey(l.key())) {
+                log.warn("{} is a Service's address too; the Service keeps it and {} does not listen", l.key(), l.owner());
+                continue;
+            }
+            wantedHttp.put(l.key(), l);
+        }
         for (var it = listeners.entrySet().iterator(); it.hasNext();) {
             var e = it.next();
-            if (!wanted.containsKey(e.getKey())) {
+            boolean l4 = wanted.containsKey(e.getKey());
+            boolean l7 = wantedHttp.containsKey(e.getKey());
+            if ((!l4 && !l7) || (l4 && e.getValue() instanceof HttpGatewayListener) || (l7 && !(e.getValue() instanceof HttpGatewayListener))) {
                 e.getValue().close();
                 it.remove();
             }
+        }
+        for (Plan.HttpListener spec : wantedHttp.values()) {
+            Listener listener = listeners.get(spec.key());
+            if (listener == null) {
+                listener = new HttpGatewayListener(this, spec);
+                listeners.put(spec.key(), listener);
+            }
+            ((HttpGatewayListener) listener).update(spec);
         }
         for (Plan.Listener spec : plan.listeners()) {
             Listener listener = listeners.get(spec.key());

@@ -3,7 +3,9 @@ package dev.portway.proxy;
 import dev.portway.net.Cidr;
 import dev.portway.net.Ipv4;
 import dev.portway.plan.Plan;
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelFuture;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -84,9 +86,11 @@ abstract class Listener {
     /** Whether a client may use this listener ({@code loadBalancerSourceRanges}). */
     boolean allows(InetAddress client) {
         List<Cidr> ranges = sourceRanges;
-        if (ranges.isEmpty()) {
-            return true;
-        }
+        return ranges.isEmpty() || inAny(ranges, client);
+    }
+
+    /** Whether an address is in one of the ranges (IPv4 only: the ranges are). */
+    static boolean inAny(List<Cidr> ranges, InetAddress client) {
         if (!(client instanceof Inet4Address)) {
             return false;
         }
@@ -97,6 +101,17 @@ abstract class Listener {
             }
         }
         return false;
+    }
+
+    /** A server bootstrap on the data plane's workers, for a listener whose connections read on demand. */
+    protected ServerBootstrap tcpServer() {
+        return new ServerBootstrap()
+                .group(plane.workers())
+                .channel(plane.transport().serverChannel())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.TCP_NODELAY, true);
     }
 
     private CompletableFuture<Void> open() {

@@ -5,6 +5,7 @@ import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.function.Supplier;
 
@@ -24,6 +25,10 @@ import java.util.function.Supplier;
  *   <li>{@code portway_listeners{state}}: listeners bound, closed (no endpoints) or failed</li>
  *   <li>{@code portway_udp_flows{cluster}}: UDP flows open now</li>
  *   <li>{@code portway_plan_version}: the version of the plan applied last</li>
+ *   <li>{@code portway_http_requests_total{gateway,route,code,source}}: HTTP requests answered, by status and by
+ *       who answered (upstream, or gateway for its own replies)</li>
+ *   <li>{@code portway_http_request_duration_seconds{gateway}}: from the request's head to the response's end</li>
+ *   <li>{@code portway_http_retries_total{gateway}}: requests sent again to another endpoint</li>
  * </ul>
  */
 public final class ProxyMetrics {
@@ -33,6 +38,9 @@ public final class ProxyMetrics {
     private final Counter connects;
     private final Counter connectFailures;
     private final Gauge planVersion;
+    private final Counter httpRequests;
+    private final Counter httpRetries;
+    private final Histogram httpDuration;
 
     public ProxyMetrics(PrometheusRegistry registry, Supplier<DataPlane> plane) {
         accepted = Counter.builder().name("portway_listener_connections_total")
@@ -45,6 +53,14 @@ public final class ProxyMetrics {
         connectFailures = Counter.builder().name("portway_upstream_connect_failures_total")
                 .help("Upstream connection attempts that failed (another endpoint is tried)").labelNames("service", "role")
                 .register(registry);
+        httpRequests = Counter.builder().name("portway_http_requests_total")
+                .help("HTTP requests answered, by status and by who answered (upstream, or the gateway itself)")
+                .labelNames("gateway", "route", "code", "source").register(registry);
+        httpRetries = Counter.builder().name("portway_http_retries_total")
+                .help("HTTP requests sent again to another endpoint after a connect failure or an early reset")
+                .labelNames("gateway").register(registry);
+        httpDuration = Histogram.builder().name("portway_http_request_duration_seconds")
+                .help("From a request's head to its response's end").labelNames("gateway").register(registry);
         planVersion = Gauge.builder().name("portway_plan_version").help("The version of the plan the data plane applied last")
                 .register(registry);
         GaugeWithCallback.builder().name("portway_cluster_active_connections").help("Upstream connections open now")
@@ -104,6 +120,20 @@ public final class ProxyMetrics {
 
     void upstreamFailure(Plan.Listener spec) {
         connectFailures.labelValues(spec.service(), role(spec)).inc();
+    }
+
+    void httpRequest(String gateway, String route, int code, boolean local, long nanos) {
+        httpRequests.labelValues(gateway, route, Integer.toString(code), local ? "gateway" : "upstream").inc();
+        httpDuration.labelValues(gateway).observe(nanos / 1e9);
+    }
+
+    /** A reply the gateway gave before any exchange began (a request it could not decode, slow headers). */
+    void httpReply(String gateway, int code) {
+        httpRequests.labelValues(gateway, "", Integer.toString(code), "gateway").inc();
+    }
+
+    void httpRetry(String gateway) {
+        httpRetries.labelValues(gateway).inc();
     }
 
     void planApplied(long version) {

@@ -1,7 +1,6 @@
 package dev.portway.proxy;
 
 import dev.portway.plan.Plan;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -17,14 +16,8 @@ final class TcpListener extends Listener {
     @Override
     protected ChannelFuture bind() {
         TcpListener self = this;
-        return new ServerBootstrap()
-                .group(plane.workers())
-                .channel(plane.transport().serverChannel())
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .option(ChannelOption.SO_BACKLOG, 4096)
-                .childOption(ChannelOption.AUTO_READ, false)
+        return tcpServer()
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {

@@ -1,0 +1,754 @@
+package dev.portway.proxy;
+
+import dev.portway.plan.Plan;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One request and its response through the gateway: route, policy and filters on the request
+ * head, then either an answer of the gateway's own ({@link LocalReply}) or the request streamed to
+ * an upstream endpoint and the response streamed back.
+ *
+ * <p>Everything runs on the client connection's event loop: the upstream connection is borrowed
+ * from (and returned to) that loop's {@link UpstreamPool}, or made on that loop. Bodies flow
+ * with backpressure both ways: the client is read while the upstream can take more, the
+ * upstream while the client can.
+ *
+ * <p>A connect failure is retried on another endpoint (the request has not left the gateway);
+ * an idempotent request without a body is retried too when the connection closes before any
+ * response byte. Nothing is retried once a response byte went to the client.
+ */
+final class HttpExchange {
+
+    private static final Logger accessLog = LoggerFactory.getLogger("portway.access");
+    /** Hop-by-hop headers (RFC 9110 7.6.1), removed in both directions. */
+    private static final List<String> HOP_BY_HOP = List.of("connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade");
+
+    private final GatewayHandler down;
+    private final ChannelHandlerContext ctx;
+    private final DataPlane plane;
+    private final HttpGatewayListener listener;
+    private final Plan.HttpListener spec;
+    private final HttpRequest request;
+    private final String method;
+    private final long startNanos = System.nanoTime();
+    private final boolean keepAliveRequested;
+    private final boolean bodyExpected;
+    private final String originalHost;
+    private final String originalUri;
+
+    private RequestTarget target;
+    private RouteTable.Rule rule;
+    private ClusterRuntime cluster;
+    private Plan.Endpoint endpoint;
+    private Set<InetSocketAddress> failed;
+    private int attempts;
+    private List<Plan.ResponseHeaders> responseFilters;
+    /** When the route replaced a path prefix: the public prefix and what it became upstream (Location rewriting). */
+    private String publicPrefix;
+    private String upstreamPrefix;
+
+    private Channel upstream;
+    private UpstreamHandler upstreamHandler;
+    private boolean pooled;
+    private boolean upstreamKeepAlive;
+
+    private boolean requestDone;
+    private boolean requestSent;
+    private boolean responseStarted;
+    private boolean responseDone;
+    private boolean skipInformational;
+    private boolean closeAfter;
+    private boolean finished;
+    private boolean local;
+    private int status;
+    private long bytesIn;
+    private long bytesOut;
+    private long requestDeadline;
+    private ScheduledFuture<?> timer;
+
+    HttpExchange(GatewayHandler down, HttpRequest request) {
+        this.down = down;
+        this.ctx = down.ctx();
+        this.plane = down.plane();
+        this.listener = down.listener();
+        this.spec = listener.http();
+        this.request = request;
+        this.method = request.method().name();
+        this.keepAliveRequested = HttpUtil.isKeepAlive(request);
+        this.bodyExpected = HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
+        this.originalHost = request.headers().get(HttpHeaderNames.HOST);
+        this.originalUri = request.uri();
+    }
+
+    // ---- the request head
+
+    void start() {
+        HttpHeaders h = request.headers();
+        if (h.getAll(HttpHeaderNames.HOST).size() > 1) {
+            reply(HttpResponseStatus.BAD_REQUEST, "the request has more than one Host header");
+            return;
+        }
+        if (request.protocolVersion().equals(HttpVersion.HTTP_1_1) && originalHost == null) {
+            reply(HttpResponseStatus.BAD_REQUEST, "an HTTP/1.1 request needs a Host header");
+            return;
+        }
+        try {
+            target = RequestTarget.parse(request.uri(), originalHost);
+        } catch (RequestTarget.Invalid e) {
+            reply(HttpResponseStatus.BAD_REQUEST, e.getMessage());
+            return;
+        }
+        RouteTable.Match match = listener.routes().route(target.host(), target.path(), method, h, target.query());
+        if (match.rule() == null) {
+            reply(HttpResponseStatus.NOT_FOUND, match.miss() == RouteTable.Miss.NO_HOST
+                    ? "no route for host " + target.host() : "no route for " + method + " " + target.path() + " on host " + target.host());
+            return;
+        }
+        rule = match.rule();
+        Plan.HttpRule r = rule.spec();
+        String path = target.path();
+        if (r.requestTimeout() != null) {
+            requestDeadline = startNanos + r.requestTimeout().toNanos();
+        }
+        path = applyFilters(r.filters(), path);
+        if (path == null) {
+            return;
+        }
+        Plan.HttpBackend backend = rule.pickBackend();
+        if (backend == null) {
+            reply(HttpResponseStatus.INTERNAL_SERVER_ERROR, "the route " + r.route() + " has no backend to send the request to");
+            return;
+        }
+        path = applyFilters(backend.filters(), path);
+        if (path == null) {
+            return;
+        }
+        cluster = backend.cluster() == null ? null : plane.cluster(backend.cluster());
+        if (cluster == null) {
+            reply(HttpResponseStatus.INTERNAL_SERVER_ERROR, "the backend of route " + r.route() + " does not resolve to a Service port");
+            return;
+        }
+        String expect = h.get(HttpHeaderNames.EXPECT);
+        if (expect != null) {
+            if (!expect.equalsIgnoreCase("100-continue")) {
+                reply(HttpResponseStatus.EXPECTATION_FAILED, "only Expect: 100-continue is understood");
+                return;
+            }
+            h.remove(HttpHeaderNames.EXPECT);
+            if (bodyExpected) {
+                ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE), ctx.voidPromise());
+            }
+        }
+        prepareUpstreamHead(path);
+        connect();
+    }
+
+    /** Applies filters in order; returns the (maybe rewritten) path, or null when a filter answered. */
+    private String applyFilters(List<Plan.HttpFilter> filters, String path) {
+        for (Plan.HttpFilter f : filters) {
+            switch (f) {
+                case Plan.RequestRedirect redirect -> {
+                    redirect(redirect, path);
+                    return null;
+                }
+                case Plan.RequestHeaders headers -> modify(request.headers(), headers.set(), headers.add(), headers.remove());
+                case Plan.ResponseHeaders headers -> {
+                    if (responseFilters == null) {
+                        responseFilters = new ArrayList<>(2);
+                    }
+                    responseFilters.add(headers);
+                }
+                case Plan.UrlRewrite rewrite -> {
+                    if (rewrite.hostname() != null) {
+                        request.headers().set(HttpHeaderNames.HOST, rewrite.hostname());
+                    }
+                    if (rewrite.fullPath() != null) {
+                        path = rewrite.fullPath();
+                    } else if (rewrite.prefix() != null && rule.spec().path().type() == Plan.MatchType.PREFIX) {
+                        String matched = trimSlash(rule.spec().path().value());
+                        path = replacePrefix(path, matched, rewrite.prefix());
+                        publicPrefix = matched;
+                        upstreamPrefix = trimSlash(rewrite.prefix());
+                    }
+                }
+                case Plan.RequestMirror mirror -> {
+                    // mirrors are not sent yet (docs/gateway.md lists RequestMirror as not supported)
+                }
+            }
+        }
+        return path;
+    }
+
+    static void modify(HttpHeaders h, java.util.Map<String, String> set, java.util.Map<String, String> add, List<String> remove) {
+        set.forEach(h::set);
+        add.forEach(h::add);
+        remove.forEach(h::remove);
+    }
+
+    /** {@code /prefix/rest} with {@code /prefix} (whole segments) replaced: Gateway API's ReplacePrefixMatch. */
+    static String replacePrefix(String path, String matched, String replacement) {
+        String rest = matched.equals("/") ? path : path.substring(Math.min(matched.length(), path.length()));
+        String r = replacement;
+        if (r.endsWith("/") && (rest.startsWith("/") || rest.isEmpty()) && r.length() > 1) {
+            r = r.substring(0, r.length() - 1);
+        }
+        if (r.equals("/") && rest.startsWith("/")) {
+            r = "";
+        }
+        String out = r + rest;
+        return out.isEmpty() ? "/" : out;
+    }
+
+    private static String trimSlash(String p) {
+        return p.length() > 1 && p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
+    }
+
+    private void redirect(Plan.RequestRedirect r, String path) {
+        String scheme = r.scheme() != null ? r.scheme() : spec.tls() ? "https" : "http";
+        String host = r.hostname() != null ? r.hostname() : target.host();
+        Integer port = r.port();
+        if (port == null) {
+            port = r.scheme() != null ? switch (r.scheme()) {
+                case "http" -> 80;
+                case "https" -> 443;
+                default -> spec.key().address().getPort();
+            } : spec.key().address().getPort();
+        }
+        String p = path;
+        if (r.fullPath() != null) {
+            p = r.fullPath();
+        } else if (r.prefix() != null && rule.spec().path().type() == Plan.MatchType.PREFIX) {
+            p = replacePrefix(path, trimSlash(rule.spec().path().value()), r.prefix());
+        }
+        boolean defaultPort = (scheme.equals("http") && port == 80) || (scheme.equals("https") && port == 443);
+        String location = scheme + "://" + host + (defaultPort ? "" : ":" + port) + p + (target.query() == null ? "" : "?" + target.query());
+        HttpResponseStatus code = HttpResponseStatus.valueOf(r.statusCode());
+        boolean keepAlive = keepAliveRequested && !bodyExpected;
+        DefaultFullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, code);
+        resp.headers().set(HttpHeaderNames.LOCATION, location).setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
+        if (!keepAlive) {
+            resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            closeAfter = true;
+        }
+        answer(resp);
+    }
+
+    /** The head as it goes upstream: hop-by-hop headers out, forwarding headers in, the path normalized (and rewritten). */
+    private void prepareUpstreamHead(String path) {
+        HttpHeaders h = request.headers();
+        stripHopByHop(h);
+        InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
+        boolean trusted = listener.trusts(client.getAddress());
+        if (!trusted) {
+            h.remove("x-forwarded-for").remove("x-forwarded-proto").remove("x-forwarded-host").remove("x-forwarded-port")
+                    .remove("forwarded");
+        }
+        String ip = client.getAddress().getHostAddress();
+        String scheme = spec.tls() ? "https" : "http";
+        String xff = h.get("x-forwarded-for");
+        h.set("x-forwarded-for", xff == null ? ip : xff + ", " + ip);
+        if (!h.contains("x-forwarded-proto")) {
+            h.set("x-forwarded-proto", scheme);
+        }
+        if (!h.contains("x-forwarded-host") && originalHost != null) {
+            h.set("x-forwarded-host", originalHost);
+        }
+        if (!h.contains("x-forwarded-port")) {
+            h.setInt("x-forwarded-port", spec.key().address().getPort());
+        }
+        String node = client.getAddress() instanceof Inet6Address ? "\"[" + ip + "]\"" : ip;
+        String element = "for=" + node + (originalHost == null ? "" : ";host=\"" + originalHost.replace("\"", "") + "\"") + ";proto=" + scheme;
+        String forwarded = h.get("forwarded");
+        h.set("forwarded", forwarded == null ? element : forwarded + ", " + element);
+        request.setUri(target.query() == null ? path : path + "?" + target.query());
+        request.setProtocolVersion(HttpVersion.HTTP_1_1);
+    }
+
+    private static void stripHopByHop(HttpHeaders h) {
+        for (String listed : h.getAll(HttpHeaderNames.CONNECTION)) {
+            for (String name : listed.split(",")) {
+                String n = name.trim().toLowerCase(Locale.ROOT);
+                if (!n.isEmpty() && !n.equals("close") && !n.equals("keep-alive")) {
+                    h.remove(n);
+                }
+            }
+        }
+        for (String name : HOP_BY_HOP) {
+            h.remove(name);
+        }
+    }
+
+    // ---- the upstream connection
+
+    private void connect() {
+        attempts++;
+        endpoint = cluster.pickForRequest(failed);
+        if (endpoint == null) {
+            if (failed == null) {
+                reply(HttpResponseStatus.SERVICE_UNAVAILABLE, "no ready endpoint for " + cluster.spec().service());
+            } else {
+                reply(HttpResponseStatus.BAD_GATEWAY, "every endpoint tried for " + cluster.spec().service() + " failed");
+            }
+            return;
+        }
+        armTimer();
+        Channel pooledChannel = UpstreamPool.current().acquire(endpoint.address());
+        if (pooledChannel != null) {
+            pooled = true;
+            attach(pooledChannel);
+            return;
+        }
+        pooled = false;
+        Plan.Endpoint target = endpoint;
+        Bootstrap b = new Bootstrap()
+                .group(ctx.channel().eventLoop())
+                .channel(plane.transport().socketChannel())
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, plane.connectTimeoutMillis())
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("http", new HttpClientCodec(4096, 64 * 1024, 64 * 1024, false, true));
+                        ch.pipeline().addLast("upstream", new UpstreamHandler(target.address()));
+                    }
+                });
+        ChannelFuture f = b.connect(target.address());
+        f.addListener(done -> {
+            if (finished) {
+                f.channel().close();
+                return;
+            }
+            if (done.isSuccess()) {
+                cluster.track(target.address(), f.channel());
+                plane.metrics().connected(listener.spec());
+                attach(f.channel());
+            } else {
+                plane.metrics().upstreamFailure(listener.spec());
+                cluster.connectFailed(target.address());
+                exclude(target);
+                retryOr(HttpResponseStatus.BAD_GATEWAY, "cannot connect to " + target.target() + ": " + done.cause().getMessage(), true);
+            }
+        });
+    }
+
+    private void exclude(Plan.Endpoint e) {
+        if (failed == null) {
+            failed = new HashSet<>(4);
+        }
+        failed.add(e.address());
+    }
+
+    /** Tries again when allowed (a connect failure always is: nothing was sent), else answers. */
+    private void retryOr(HttpResponseStatus status, String detail, boolean nothingSent) {
+        boolean retryable = nothingSent || (!bodyExpected && idempotent());
+        if (retryable && attempts < plane.httpSettings().maxAttempts() && !pastDeadline()) {
+            plane.metrics().httpRetry(spec.owner());
+            connect();
+        } else {
+            reply(status, detail);
+        }
+    }
+
+    private boolean idempotent() {
+        return switch (method) {
+            case "GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE" -> true;
+            default -> false;
+        };
+    }
+
+    private void attach(Channel ch) {
+        upstream = ch;
+        upstreamHandler = ch.pipeline().get(UpstreamHandler.class);
+        upstreamHandler.attach(this);
+        ch.write(request, ch.voidPromise());
+        ch.read();
+        if (!bodyExpected) {
+            ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, ch.voidPromise());
+            requestSent = true;
+        } else {
+            down.drain();
+            ch.flush();
+            down.maybeRead();
+        }
+    }
+
+    boolean takesBody() {
+        return local || !bodyExpected || (upstream != null && upstream.isWritable());
+    }
+
+    boolean wantsBody() {
+        return !requestDone && takesBody();
+    }
+
+    void requestContent(HttpContent c) {
+        boolean last = c instanceof LastHttpContent;
+        if (last) {
+            requestDone = true;
+        }
+        if (local || !bodyExpected || upstream == null || finished) {
+            c.release();
+            return;
+        }
+        bytesIn += c.content().readableBytes();
+        upstream.write(c, upstream.voidPromise());
+        if (last) {
+            requestSent = true;
+        }
+    }
+
+    void flushUpstream() {
+        if (upstream != null) {
+            upstream.flush();
+        }
+    }
+
+    void upstreamWritable() {
+        down.drain();
+        flushUpstream();
+        down.maybeRead();
+    }
+
+    void downstreamWritable() {
+        if (upstream != null && !responseDone) {
+            upstream.read();
+        }
+    }
+
+    // ---- the response
+
+    void upstreamRead(Object msg) {
+        if (finished) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof HttpResponse r) {
+            if (r.decoderResult().isFailure()) {
+                ReferenceCountUtil.release(msg);
+                Channel ch = upstream;
+                detachUpstream();
+                ch.close();
+                reply(HttpResponseStatus.BAD_GATEWAY, "the endpoint " + endpoint.target() + " sent an invalid response");
+                return;
+            }
+            int code = r.status().code();
+            if (code < 200) {
+                // 1xx: the gateway sent no Expect upstream and passed no Upgrade; informational answers are dropped
+                skipInformational = true;
+                return;
+            }
+            responseHead(r);
+        }
+        if (msg instanceof HttpContent c) {
+            if (skipInformational) {
+                c.release();
+                if (c instanceof LastHttpContent) {
+                    skipInformational = false;
+                }
+                return;
+            }
+            bytesOut += c.content().readableBytes();
+            boolean last = c instanceof LastHttpContent;
+            ctx.write(c, ctx.voidPromise());
+            if (last) {
+                responseDone = true;
+                finish();
+            }
+        }
+    }
+
+    private void responseHead(HttpResponse r) {
+        responseStarted = true;
+        status = r.status().code();
+        cluster.responded(endpoint.address(), status);
+        upstreamKeepAlive = HttpUtil.isKeepAlive(r);
+        HttpHeaders h = r.headers();
+        stripHopByHop(h);
+        if (responseFilters != null) {
+            for (Plan.ResponseHeaders f : responseFilters) {
+                modify(h, f.set(), f.add(), f.remove());
+            }
+        }
+        if (publicPrefix != null) {
+            String location = h.get(HttpHeaderNames.LOCATION);
+            if (location != null) {
+                h.set(HttpHeaderNames.LOCATION, rewriteLocation(location));
+            }
+        }
+        if (request.protocolVersion() != HttpVersion.HTTP_1_1 && !keepAliveRequested && HttpUtil.isTransferEncodingChunked(r)) {
+            // an HTTP/1.0 client cannot read chunked bodies: the end of the body is the end of the connection
+            HttpUtil.setTransferEncodingChunked(r, false);
+            closeAfter = true;
+        }
+        if (!keepAliveRequested || closeAfter) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        ctx.write(r, ctx.voidPromise());
+    }
+
+    /** A Location under the upstream prefix goes back under the public one. */
+    String rewriteLocation(String location) {
+        String pathPart = location;
+        String origin = "";
+        int scheme = location.indexOf("://");
+        if (scheme > 0) {
+            int slash = location.indexOf('/', scheme + 3);
+            String authority = slash < 0 ? location.substring(scheme + 3) : location.substring(scheme + 3, slash);
+            String sentHost = request.headers().get(HttpHeaderNames.HOST);
+            boolean ours = authority.equalsIgnoreCase(sentHost == null ? "" : sentHost) || authority.equalsIgnoreCase(originalHost)
+                    || authority.equals(endpoint.address().getAddress().getHostAddress() + ":" + endpoint.address().getPort());
+            if (!ours) {
+                return location;
+            }
+            origin = location.substring(0, slash < 0 ? location.length() : slash);
+            pathPart = slash < 0 ? "/" : location.substring(slash);
+            if (authority.equals(endpoint.address().getAddress().getHostAddress() + ":" + endpoint.address().getPort())) {
+                origin = location.substring(0, scheme + 3) + originalHost;
+            }
+        } else if (!location.startsWith("/")) {
+            return location;
+        }
+        if (upstreamPrefix.equals("/") || RouteTable.prefixMatches(upstreamPrefix, pathPart.split("[?#]", 2)[0])) {
+            return origin + replacePrefix(pathPart, upstreamPrefix, publicPrefix);
+        }
+        return location;
+    }
+
+    void upstreamReadComplete() {
+        ctx.flush();
+        if (!finished && upstream != null && ctx.channel().isWritable()) {
+            upstream.read();
+        }
+    }
+
+    /** The upstream connection closed (or failed) while this exchange had it. */
+    void upstreamClosed(Throwable cause) {
+        if (finished) {
+            return;
+        }
+        boolean wasPooled = pooled;
+        Plan.Endpoint e = endpoint;
+        upstream = null;
+        upstreamHandler = null;
+        if (responseStarted) {
+            // the response is cut short: so is the client's connection
+            abort();
+            return;
+        }
+        if (!wasPooled) {
+            cluster.connectFailed(e.address());
+            exclude(e);
+        }
+        String why = cause == null ? "closed the connection" : "failed (" + cause.getMessage() + ")";
+        retryOr(HttpResponseStatus.BAD_GATEWAY, "the endpoint " + e.target() + " " + why + " before answering", false);
+    }
+
+    void downstreamClosed() {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        cancelTimer();
+        if (upstream != null) {
+            Channel ch = upstream;
+            detachUpstream();
+            ch.close();
+        }
+    }
+
+    // ---- endings
+
+    /** Answers with the gateway's own response (when nothing was sent yet; else the connection is cut). */
+    private void reply(HttpResponseStatus code, String detail) {
+        if (responseStarted) {
+            abort();
+            return;
+        }
+        boolean keepAlive = keepAliveRequested && (requestDone || !bodyExpected) && !closeAfter;
+        if (!keepAlive) {
+            closeAfter = true;
+        }
+        answer(LocalReply.of(ctx.alloc(), code, detail, keepAlive));
+    }
+
+    private void answer(HttpResponse response) {
+        local = true;
+        if (upstream != null) {
+            Channel ch = upstream;
+            detachUpstream();
+            ch.close();
+        }
+        responseStarted = true;
+        responseDone = true;
+        status = response.status().code();
+        ctx.write(response, ctx.voidPromise());
+        finish();
+    }
+
+    private void finish() {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        cancelTimer();
+        if (upstream != null) {
+            boolean reuse = requestSent && responseDone && upstreamKeepAlive && upstream.isActive();
+            Channel ch = upstream;
+            InetSocketAddress address = endpoint.address();
+            detachUpstream();
+            if (reuse) {
+                UpstreamPool.current().release(address, ch);
+                ch.read();
+            } else {
+                ch.close();
+            }
+        }
+        long nanos = System.nanoTime() - startNanos;
+        plane.metrics().httpRequest(spec.owner(), rule == null ? "" : rule.spec().route(), status, local, nanos);
+        if (spec.accessLog()) {
+            log(nanos);
+        }
+        boolean keepAlive = keepAliveRequested && !closeAfter && (requestDone || !bodyExpected);
+        down.exchangeDone(this, keepAlive);
+    }
+
+    private void detachUpstream() {
+        if (upstreamHandler != null) {
+            upstreamHandler.detach();
+        }
+        upstream = null;
+        upstreamHandler = null;
+    }
+
+    /** Cuts both connections: the response cannot be completed. */
+    private void abort() {
+        closeAfter = true;
+        if (upstream != null) {
+            Channel ch = upstream;
+            detachUpstream();
+            ch.close();
+        }
+        if (!finished) {
+            finished = true;
+            cancelTimer();
+            plane.metrics().httpRequest(spec.owner(), rule == null ? "" : rule.spec().route(), status == 0 ? 502 : status, false,
+                    System.nanoTime() - startNanos);
+            down.exchangeDone(this, false);
+        }
+        ctx.close();
+    }
+
+    // ---- timeouts
+
+    private void armTimer() {
+        cancelTimer();
+        long now = System.nanoTime();
+        long deadline = requestDeadline;
+        Duration backend = rule.spec().backendTimeout();
+        if (backend != null) {
+            long attemptDeadline = now + backend.toNanos();
+            deadline = deadline == 0 ? attemptDeadline : Math.min(deadline, attemptDeadline);
+        }
+        if (deadline != 0) {
+            timer = ctx.executor().schedule(this::timedOut, Math.max(0, deadline - now), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private boolean pastDeadline() {
+        return requestDeadline != 0 && System.nanoTime() - requestDeadline >= 0;
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    private void timedOut() {
+        timer = null;
+        if (finished) {
+            return;
+        }
+        if (responseStarted) {
+            abort();
+            return;
+        }
+        reply(HttpResponseStatus.GATEWAY_TIMEOUT, "the backend did not answer in time (route " + rule.spec().route() + ")");
+    }
+
+    // ---- the access log
+
+    private void log(long nanos) {
+        InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
+        StringBuilder b = new StringBuilder(256).append('{');
+        field(b, "time", java.time.Instant.now().toString()).append(',');
+        field(b, "gateway", spec.owner()).append(',');
+        field(b, "client", client.getAddress().getHostAddress()).append(',');
+        field(b, "method", method).append(',');
+        field(b, "host", originalHost).append(',');
+        field(b, "path", originalUri).append(',');
+        b.append("\"status\":").append(status).append(',');
+        b.append("\"bytes_in\":").append(bytesIn).append(',');
+        b.append("\"bytes_out\":").append(bytesOut).append(',');
+        b.append("\"duration_ms\":").append(String.format(Locale.ROOT, "%.3f", nanos / 1e6)).append(',');
+        field(b, "route", rule == null ? null : rule.spec().route()).append(',');
+        field(b, "upstream", endpoint == null || local && status != 502 && status != 504 ? null : endpoint.target()).append(',');
+        b.append("\"retries\":").append(Math.max(0, attempts - 1)).append('}');
+        accessLog.info(b.toString());
+    }
+
+    private static StringBuilder field(StringBuilder b, String name, String value) {
+        b.append('"').append(name).append("\":");
+        if (value == null) {
+            return b.append("null");
+        }
+        b.append('"');
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"');
+    }
+}

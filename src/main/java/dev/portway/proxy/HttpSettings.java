@@ -1,0 +1,27 @@
+package dev.portway.proxy;
+
+import java.time.Duration;
+
+/**
+ * The L7 gateway's connection limits and timeouts (per data plane; the routes carry their own
+ * request timeouts).
+ *
+ * @param headerTimeout   from a request's first byte to the end of its headers (slow clients get 408)
+ * @param idleTimeout     how long a keep-alive client connection may wait for its next request
+ * @param maxInitialLine  the longest request line (longer: 414)
+ * @param maxHeaderBytes  the largest request header section (larger: 431)
+ * @param maxAttempts     attempts per request: connect failures, and for idempotent requests
+ *                        without a body a reset before any response byte, are retried on another endpoint
+ */
+public record HttpSettings(Duration headerTimeout, Duration idleTimeout, int maxInitialLine, int maxHeaderBytes, int maxAttempts) {
+
+    public static final HttpSettings DEFAULTS = new HttpSettings(Duration.ofSeconds(10), Duration.ofSeconds(60), 8192, 32768, 3);
+
+    public HttpSettings withHeaderTimeout(Duration d) {
+        return new HttpSettings(d, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts);
+    }
+
+    public HttpSettings withIdleTimeout(Duration d) {
+        return new HttpSettings(headerTimeout, d, maxInitialLine, maxHeaderBytes, maxAttempts);
+    }
+}

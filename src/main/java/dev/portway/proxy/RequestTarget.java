@@ -1,0 +1,206 @@
+package dev.portway.proxy;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A request's target, split and normalized once, so that the route match, the access policy and
+ * the backend all see the same path.
+ *
+ * <p>The path is normalized as RFC 3986 (section 6.2.2) says, plus merged slashes: percent-encoded
+ * unreserved characters are decoded ({@code %61} is {@code a}, {@code %2E} is {@code .}), other
+ * escapes get upper-case hex, runs of {@code /} become one, and {@code .} and {@code ..} segments
+ * are removed (never above the root). What cannot be normalized safely is refused: an encoded
+ * {@code /} or {@code \} (the backend might decode it into a separator the gateway did not see),
+ * a {@code ;} (path parameters, which some servers strip and others do not), a raw {@code \},
+ * control characters, NUL, a fragment, and malformed escapes. The query is passed on as it came.
+ *
+ * @param host  the host, lower case, without a port (from an absolute-form target, else the Host header)
+ * @param path  the normalized path
+ * @param query the query without its {@code ?}, or null
+ */
+record RequestTarget(String host, String path, String query) {
+
+    /** Why a target was refused (a 400 says it). */
+    static final class Invalid extends Exception {
+        Invalid(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** The path and query as sent upstream. */
+    String uri() {
+        return query == null ? path : path + '?' + query;
+    }
+
+    /**
+     * Parses a request-target (origin-form {@code /a?b} or absolute-form {@code http://h/a?b}) with
+     * the request's Host header.
+     */
+    static RequestTarget parse(String target, String hostHeader) throws Invalid {
+        String host = hostHeader;
+        String rest = target;
+        if (!target.startsWith("/")) {
+            int scheme = target.indexOf("://");
+            String lower = target.toLowerCase(Locale.ROOT);
+            if (scheme < 0 || !(lower.startsWith("http://") || lower.startsWith("https://"))) {
+                throw new Invalid("the request target must be a path (origin-form) or an http(s) URL");
+            }
+            int pathStart = target.indexOf('/', scheme + 3);
+            int queryStart = target.indexOf('?', scheme + 3);
+            int end = pathStart < 0 ? (queryStart < 0 ? target.length() : queryStart)
+                    : (queryStart < 0 ? pathStart : Math.min(pathStart, queryStart));
+            host = target.substring(scheme + 3, end);
+            if (host.contains("@")) {
+                throw new Invalid("the request target must not carry user information");
+            }
+            rest = end == target.length() ? "/" : target.charAt(end) == '?' ? "/" + target.substring(end) : target.substring(end);
+        }
+        if (host == null || host.isEmpty()) {
+            throw new Invalid("the request has no Host header");
+        }
+        int q = rest.indexOf('?');
+        String rawPath = q < 0 ? rest : rest.substring(0, q);
+        String query = q < 0 ? null : rest.substring(q + 1);
+        if (query != null && query.indexOf('#') >= 0) {
+            throw new Invalid("the request target must not carry a fragment");
+        }
+        return new RequestTarget(hostName(host), normalizePath(rawPath), query);
+    }
+
+    /** The host of a Host header value: lower case, without the port ({@code [::1]:80} is {@code [::1]}). */
+    static String hostName(String host) throws Invalid {
+        String h = host.trim();
+        int colon;
+        if (h.startsWith("[")) {
+            int close = h.indexOf(']');
+            if (close < 0) {
+                throw new Invalid("the Host header is not a valid host");
+            }
+            colon = h.indexOf(':', close);
+            h = colon < 0 ? h : h.substring(0, colon);
+        } else {
+            colon = h.indexOf(':');
+            h = colon < 0 ? h : h.substring(0, colon);
+        }
+        for (int i = 0; i < h.length(); i++) {
+            char c = h.charAt(i);
+            if (c <= ' ' || c >= 0x7f || c == '/' || c == '\\' || c == '@' || c == '?' || c == '#') {
+                throw new Invalid("the Host header is not a valid host");
+            }
+        }
+        return h.toLowerCase(Locale.ROOT);
+    }
+
+    /** Normalizes a path (see the type's description); throws when it cannot be done safely. */
+    static String normalizePath(String raw) throws Invalid {
+        if (raw.isEmpty() || raw.charAt(0) != '/') {
+            throw new Invalid("the request path must start with /");
+        }
+        if (isNormal(raw)) {
+            return raw;
+        }
+        StringBuilder decoded = new StringBuilder(raw.length());
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c == '%') {
+                if (i + 2 >= raw.length()) {
+                    throw new Invalid("the request path has a malformed percent-encoding");
+                }
+                int hi = Character.digit(raw.charAt(i + 1), 16);
+                int lo = Character.digit(raw.charAt(i + 2), 16);
+                if (hi < 0 || lo < 0) {
+                    throw new Invalid("the request path has a malformed percent-encoding");
+                }
+                int v = hi << 4 | lo;
+                if (v == '/' || v == '\\') {
+                    throw new Invalid("the request path must not encode / or \\ (%2F, %5C)");
+                }
+                if (v < 0x20 || v == 0x7f) {
+                    throw new Invalid("the request path must not encode control characters");
+                }
+                if (unreserved(v)) {
+                    decoded.append((char) v);
+                } else {
+                    decoded.append('%').append(Character.toUpperCase(raw.charAt(i + 1))).append(Character.toUpperCase(raw.charAt(i + 2)));
+                }
+                i += 2;
+            } else {
+                check(c);
+                decoded.append(c);
+            }
+        }
+        return removeDotSegments(decoded.toString());
+    }
+
+    private static void check(char c) throws Invalid {
+        if (c == ';') {
+            throw new Invalid("the request path must not carry ; parameters");
+        }
+        if (c == '\\') {
+            throw new Invalid("the request path must not contain \\");
+        }
+        if (c == '#') {
+            throw new Invalid("the request target must not carry a fragment");
+        }
+        if (c <= ' ' || c >= 0x7f) {
+            throw new Invalid("the request path must be printable ASCII (percent-encode the rest)");
+        }
+    }
+
+    /** True when the path needs no work: the common case, checked without allocating. */
+    private static boolean isNormal(String p) {
+        char prev = 0;
+        for (int i = 0; i < p.length(); i++) {
+            char c = p.charAt(i);
+            if (c == '%' || c == ';' || c == '\\' || c == '#' || c <= ' ' || c >= 0x7f) {
+                return false;
+            }
+            if (c == '/' && prev == '/') {
+                return false;
+            }
+            if (c == '.' && prev == '/') {
+                int next = i + 1 < p.length() ? p.charAt(i + 1) : '/';
+                if (next == '/' || (next == '.' && (i + 2 >= p.length() || p.charAt(i + 2) == '/'))) {
+                    return false;
+                }
+            }
+            prev = c;
+        }
+        return true;
+    }
+
+    /** Merges runs of {@code /} and removes {@code .} and {@code ..} segments (RFC 3986 5.2.4, never above the root). */
+    private static String removeDotSegments(String path) {
+        String[] segments = path.substring(1).split("/", -1);
+        List<String> out = new ArrayList<>(segments.length);
+        for (int i = 0; i < segments.length; i++) {
+            String s = segments[i];
+            boolean last = i == segments.length - 1;
+            if (s.isEmpty() && !last) {
+                continue;
+            }
+            if (s.equals(".")) {
+                if (last) {
+                    out.add("");
+                }
+            } else if (s.equals("..")) {
+                if (!out.isEmpty()) {
+                    out.removeLast();
+                }
+                if (last) {
+                    out.add("");
+                }
+            } else {
+                out.add(s);
+            }
+        }
+        return "/" + String.join("/", out);
+    }
+
+    private static boolean unreserved(int c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+                || c == '~';
+    }
+}

@@ -1,0 +1,126 @@
+package dev.portway.proxy;
+
+import static dev.portway.proxy.GatewayFixture.exact;
+import static dev.portway.proxy.GatewayFixture.host;
+import static dev.portway.proxy.GatewayFixture.prefix;
+import static dev.portway.proxy.GatewayFixture.rule;
+import static dev.portway.proxy.GatewayFixture.to;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portway.plan.Plan;
+import dev.portway.testing.RawHttp;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The L7 gateway's proxying on real sockets: routing, keep-alive, the gateway's own answers, headers, filters. */
+class GatewayProxyTest {
+
+    private static GatewayFixture gw;
+    private static InetSocketAddress listener;
+
+    @BeforeAll
+    static void start() {
+        gw = new GatewayFixture();
+        InetSocketAddress a = gw.echo("a-pod", 1);
+        InetSocketAddress b = gw.echo("b-pod", 2);
+        gw.cluster("a", a);
+        gw.cluster("b", b);
+        gw.cluster("empty");
+        listener = gw.listen(1,
+                host("b.example.com", rule("default/b", prefix("/"), to("b"))),
+                host("*.example.com", rule("default/wild", prefix("/"), to("a"))),
+                host(null,
+                        rule("default/exact", exact("/exact"), to("b")),
+                        rule("default/missing", prefix("/missing"), new Plan.HttpBackend(null, 1, List.of())),
+                        rule("default/empty", prefix("/empty"), to("empty")),
+                        rule("default/headers", prefix("/headers"), List.of(
+                                new Plan.RequestHeaders(Map.of("x-set", "set"), Map.of("x-add", "added"), List.of("x-remove")),
+                                new Plan.ResponseHeaders(Map.of("x-response", "yes"), Map.of(), List.of("x-portway-node"))), to("a")),
+                        rule("default/redirect", prefix("/old"), List.of(
+                                new Plan.RequestRedirect("https", "new.example.com", null, "/new", null, 301))),
+                        rule("default/rewrite", prefix("/public"), List.of(new Plan.UrlRewrite(null, null, "/internal")), to("a")),
+                        rule("default/a", prefix("/a"), to("a"))));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        gw.close();
+    }
+
+    @Test
+    void routesByHostThenPathAndKeepsTheConnectionAlive() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            assertThat(c.get("b.example.com", "/anything").header("x-portway-pod")).isEqualTo("b-pod");
+            assertThat(c.get("B.Example.COM:8080", "/").header("x-portway-pod")).as("host is case-insensitive, port ignored").isEqualTo("b-pod");
+            assertThat(c.get("x.example.com", "/").header("x-portway-pod")).as("wildcard").isEqualTo("a-pod");
+            assertThat(c.get("other", "/exact").header("x-portway-pod")).isEqualTo("b-pod");
+            assertThat(c.get("other", "/a/deeper").header("x-portway-pod")).isEqualTo("a-pod");
+            RawHttp.Response miss = c.get("other", "/abc");
+            assertThat(miss.status()).as("/a matches whole segments only").isEqualTo(404);
+            assertThat(miss.body()).contains("no route for GET /abc");
+            assertThat(miss.header("x-portway-reply")).isEqualTo("gateway");
+            assertThat(c.get("other", "/exact/").status()).isEqualTo(404);
+        }
+    }
+
+    @Test
+    void anUnresolvedBackendIs500AndNoEndpointIs503() throws Exception {
+        RawHttp.Response missing = RawHttp.get(listener, "x", "/missing");
+        assertThat(missing.status()).isEqualTo(500);
+        assertThat(missing.body()).contains("does not resolve");
+        RawHttp.Response empty = RawHttp.get(listener, "x", "/empty");
+        assertThat(empty.status()).isEqualTo(503);
+        assertThat(empty.body()).contains("no ready endpoint for default/empty");
+    }
+
+    @Test
+    void headerFiltersChangeTheRequestAndTheResponse() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            RawHttp.Response r = c.send("GET /headers HTTP/1.1\r\nHost: x\r\nX-Set: old\r\nX-Add: first\r\nX-Remove: gone\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.echo("x-set")).isEqualTo("set");
+            assertThat(r.body()).contains("X-Add: first").contains("x-add: added").doesNotContain("x-remove");
+            assertThat(r.header("x-response")).isEqualTo("yes");
+            assertThat(r.header("x-portway-node")).isNull();
+        }
+    }
+
+    @Test
+    void forwardingHeadersTellTheBackendWhoAsked() throws Exception {
+        RawHttp.Response r;
+        try (RawHttp c = new RawHttp(listener)) {
+            r = c.send("GET /a HTTP/1.1\r\nHost: Public.Example:8080\r\nX-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\n\r\n").read();
+        }
+        assertThat(r.echo("x-forwarded-for")).as("an untrusted client's claims are dropped").isEqualTo("127.0.0.1");
+        assertThat(r.echo("x-forwarded-proto")).isEqualTo("http");
+        assertThat(r.echo("x-forwarded-host")).isEqualTo("Public.Example:8080");
+        assertThat(r.echo("x-forwarded-port")).isEqualTo("8080");
+        assertThat(r.echo("forwarded")).isEqualTo("for=127.0.0.1;host=\"Public.Example:8080\";proto=http");
+        assertThat(r.echo("host")).as("Host is kept").isEqualTo("Public.Example:8080");
+    }
+
+    @Test
+    void aRedirectFilterAnswersWithoutABackend() throws Exception {
+        RawHttp.Response r = RawHttp.get(listener, "x", "/old/page?q=1");
+        assertThat(r.status()).isEqualTo(301);
+        assertThat(r.header("location")).isEqualTo("https://new.example.com/new/page?q=1");
+    }
+
+    @Test
+    void aPrefixRewriteReachesTheBackendUnderItsOwnPath() throws Exception {
+        RawHttp.Response r = RawHttp.get(listener, "x", "/public/x?y=1");
+        assertThat(r.echo("request")).isEqualTo("GET /internal/x?y=1 HTTP/1.1");
+    }
+
+    @Test
+    void pathsAreNormalizedBeforeRoutingAndSentNormalized() throws Exception {
+        RawHttp.Response r = RawHttp.get(listener, "x", "//a/./b/../%63?z");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.echo("request")).isEqualTo("GET /a/c?z HTTP/1.1");
+        assertThat(RawHttp.get(listener, "x", "/a%2Fb").status()).isEqualTo(400);
+    }
+}
