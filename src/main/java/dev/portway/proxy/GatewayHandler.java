@@ -9,7 +9,6 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
@@ -49,7 +48,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         HttpSettings settings = plane.httpSettings();
         GatewayHandler handler = new GatewayHandler(plane, listener);
         pipeline.addLast("watch", handler.new FirstByte());
-        pipeline.addLast("http", new HttpServerCodec(new HttpDecoderConfig()
+        pipeline.addLast("http", new Http1ServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(settings.maxInitialLine())
                 .setMaxHeaderSize(settings.maxHeaderBytes())
                 .setMaxChunkSize(64 * 1024)

@@ -1,0 +1,165 @@
+package dev.portway.proxy;
+
+import static dev.portway.proxy.GatewayFixture.host;
+import static dev.portway.proxy.GatewayFixture.prefix;
+import static dev.portway.proxy.GatewayFixture.rule;
+import static dev.portway.proxy.GatewayFixture.to;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portway.testing.RawHttp;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Request framing as RFC 9112 asks of a server in front of others: every message whose length two
+ * parsers could read differently is refused with 400 and its connection closed (request
+ * smuggling), slow headers get 408 (slowloris), and pipelined requests are answered in order.
+ */
+class GatewayFramingTest {
+
+    private static GatewayFixture gw;
+    private static InetSocketAddress listener;
+
+    @BeforeAll
+    static void start() {
+        gw = new GatewayFixture();
+        gw.plane.httpSettings(dev.portway.proxy.HttpSettings.DEFAULTS.withHeaderTimeout(Duration.ofSeconds(1)));
+        gw.cluster("echo", gw.echo("echo-pod", 11));
+        listener = gw.listen(11, host(null, rule("default/all", prefix("/"), to("echo"))));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        gw.close();
+    }
+
+    /** Sends a raw request; expects 400 and the connection closed after it. */
+    private static RawHttp.Response refused(String raw) throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            RawHttp.Response r = c.send(raw).read();
+            assertThat(r.status()).as(raw).isEqualTo(400);
+            assertThat(r.header("connection")).isEqualTo("close");
+            assertThat(c.closedByServer()).as("closed after refusing").isTrue();
+            return r;
+        }
+    }
+
+    @Test
+    void contentLengthWithTransferEncodingIsRefused() throws Exception {
+        refused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+
+    @Test
+    void differingOrMalformedContentLengthsAreRefused() throws Exception {
+        refused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde");
+        refused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4, 5\r\n\r\nabcde");
+        refused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +4\r\n\r\nabcd");
+        refused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n");
+        refused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0x4\r\n\r\nabcd");
+    }
+
+    @Test
+    void aTransferEncodingThatDoesNotEndInChunkedIsRefused() throws Exception {
+        refused("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n");
+        refused("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n");
+        refused("POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    }
+
+    @Test
+    void obsoleteLineFoldingIsRefused() throws Exception {
+        RawHttp.Response r = refused("GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n");
+        assertThat(r.body()).contains("obsolete line folding");
+        refused("GET / HTTP/1.1\r\n Host: x\r\n\r\n");
+    }
+
+    @Test
+    void bareLineFeedsAndBadHeaderNamesAreRefused() throws Exception {
+        refused("GET / HTTP/1.1\nHost: x\n\n");
+        refused("GET / HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n");
+        refused("GET / HTTP/1.1\r\nHost: x\r\nX: a\u0000b\r\n\r\n");
+    }
+
+    @Test
+    void twoHostHeadersOrNoneAreRefused() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            assertThat(c.send("GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n").read().status()).isEqualTo(400);
+        }
+        try (RawHttp c = new RawHttp(listener)) {
+            assertThat(c.send("GET / HTTP/1.1\r\n\r\n").read().status()).isEqualTo(400);
+        }
+    }
+
+    @Test
+    void anOversizedRequestLineIs414AndOversizedHeadersAre431() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            RawHttp.Response r = c.send("GET /" + "a".repeat(9000) + " HTTP/1.1\r\nHost: x\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(414);
+        }
+        try (RawHttp c = new RawHttp(listener)) {
+            RawHttp.Response r = c.send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + "b".repeat(40_000) + "\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(431);
+        }
+    }
+
+    @Test
+    void slowHeadersGet408AndTheConnectionCloses() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            c.send("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+            long start = System.nanoTime();
+            RawHttp.Response r = c.read();
+            assertThat(r.status()).isEqualTo(408);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+            assertThat(c.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
+    void anIdleKeptAliveConnectionIsNotAnsweredWith408() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            assertThat(c.get("x", "/first").status()).isEqualTo(200);
+            // the header timeout (1 s) runs from a request's first byte, not while the connection idles
+            org.awaitility.Awaitility.await().pollDelay(Duration.ofMillis(1500)).until(() -> true);
+            assertThat(c.get("x", "/second").status()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            c.send("GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "POST /three HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /four HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertThat(c.read().echo("request")).isEqualTo("GET /one HTTP/1.1");
+            assertThat(c.read().echo("request")).isEqualTo("GET /two HTTP/1.1");
+            assertThat(c.read().echo("request")).isEqualTo("POST /three HTTP/1.1");
+            assertThat(c.read().echo("request")).isEqualTo("GET /four HTTP/1.1");
+        }
+    }
+
+    @Test
+    void aChunkedBodyIsPassedOnWhole() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            RawHttp.Response r = c.send("POST /chunks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.echo("content-length")).isEqualTo("11");
+        }
+    }
+
+    @Test
+    void expectContinueIsAnsweredByTheGateway() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            c.send("PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+            assertThat(c.read().status()).isEqualTo(100);
+            RawHttp.Response r = c.send("hello").read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.body()).doesNotContainIgnoringCase("expect");
+        }
+        try (RawHttp c = new RawHttp(listener)) {
+            assertThat(c.send("PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: something\r\n\r\nhello").read().status())
+                    .isEqualTo(417);
+        }
+    }
+}
