@@ -73,6 +73,7 @@ final class HttpExchange {
     private Plan.Endpoint endpoint;
     private Set<InetSocketAddress> failed;
     private int attempts;
+    private String lastFailure;
     private List<Plan.ResponseHeaders> responseFilters;
     /** When the route replaced a path prefix: the public prefix and what it became upstream (Location rewriting). */
     private String publicPrefix;
@@ -81,6 +82,8 @@ final class HttpExchange {
     private Channel upstream;
     private UpstreamHandler upstreamHandler;
     private boolean pooled;
+    /** A pooled connection failed before answering: the rest of the attempts connect afresh (that one is not counted). */
+    private boolean stalePool;
     private boolean upstreamKeepAlive;
 
     private boolean requestDone;
@@ -318,12 +321,12 @@ final class HttpExchange {
             if (failed == null) {
                 reply(HttpResponseStatus.SERVICE_UNAVAILABLE, "no ready endpoint for " + cluster.spec().service());
             } else {
-                reply(HttpResponseStatus.BAD_GATEWAY, "every endpoint tried for " + cluster.spec().service() + " failed");
+                reply(HttpResponseStatus.BAD_GATEWAY, "every endpoint of " + cluster.spec().service() + " failed (last: " + lastFailure + ")");
             }
             return;
         }
         armTimer();
-        Channel pooledChannel = UpstreamPool.current().acquire(endpoint.address());
+        Channel pooledChannel = stalePool ? null : UpstreamPool.current().acquire(endpoint.address());
         if (pooledChannel != null) {
             pooled = true;
             attach(pooledChannel);
@@ -372,6 +375,7 @@ final class HttpExchange {
 
     /** Tries again when allowed (a connect failure always is: nothing was sent), else answers. */
     private void retryOr(HttpResponseStatus status, String detail, boolean nothingSent) {
+        lastFailure = detail;
         boolean retryable = nothingSent || (!bodyExpected && idempotent());
         if (retryable && attempts < plane.httpSettings().maxAttempts() && !pastDeadline()) {
             plane.metrics().httpRetry(spec.owner());
@@ -569,6 +573,10 @@ final class HttpExchange {
         if (!wasPooled) {
             cluster.connectFailed(e.address());
             exclude(e);
+        } else if (!stalePool) {
+            // kept alive by us, closed by the endpoint (an idle timeout, or it is going away): try a fresh connection
+            stalePool = true;
+            attempts--;
         }
         String why = cause == null ? "closed the connection" : "failed (" + cause.getMessage() + ")";
         retryOr(HttpResponseStatus.BAD_GATEWAY, "the endpoint " + e.target() + " " + why + " before answering", false);
