@@ -41,6 +41,10 @@ public final class DataPlane implements AutoCloseable {
     private volatile Plan current = Plan.empty();
     private final int connectTimeoutMillis;
     private volatile HttpSettings httpSettings = HttpSettings.DEFAULTS;
+    private volatile Map<String, AccessControl> access = Map.of();
+    /** For work that must not run on an event loop (bcrypt). */
+    private final java.util.concurrent.ExecutorService blocking = java.util.concurrent.Executors.newFixedThreadPool(2,
+            Thread.ofPlatform().daemon().name("portway-blocking-", 0).factory());
 
     public DataPlane(Transport transport, int threads, PrometheusRegistry registry, Clock clock) {
         this.transport = transport;
@@ -74,6 +78,16 @@ public final class DataPlane implements AutoCloseable {
     /** Sets the L7 gateway's timeouts and limits (for connections accepted from now on). */
     public void httpSettings(HttpSettings settings) {
         this.httpSettings = settings;
+    }
+
+    java.util.concurrent.Executor blocking() {
+        return blocking;
+    }
+
+    /** The live side of an access policy of the current plan (or a fresh one, for a policy the plan no longer has). */
+    AccessControl accessControl(Plan.AccessPolicy policy) {
+        AccessControl a = access.get(policy.name());
+        return a != null && a.spec().equals(policy) ? a : new AccessControl(policy);
     }
 
     ClusterRuntime cluster(String name) {
@@ -118,6 +132,17 @@ public final class DataPlane implements AutoCloseable {
         for (Plan.Listener l : plan.listeners()) {
             wanted.put(l.key(), l);
         }
+        List<Plan.AccessPolicy> policies = new ArrayList<>();
+        for (Plan.HttpListener l : plan.httpListeners()) {
+            for (Plan.VirtualHost vh : l.virtualHosts()) {
+                for (Plan.HttpRule r : vh.rules()) {
+                    if (r.policy() != null) {
+                        policies.add(r.policy());
+                    }
+                }
+            }
+        }
+        access = AccessControl.carryOver(access, policies);
         Map<Plan.ListenerKey, Plan.HttpListener> wantedHttp = new HashMap<>();
         for (Plan.HttpListener l : plan.httpListeners()) {
             if (wanted.containsKey(l.key())) {
@@ -277,6 +302,7 @@ public final class DataPlane implements AutoCloseable {
     public void close() {
         shutdown(Duration.ZERO).join();
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        blocking.shutdownNow();
     }
 
     /** Closes a connection with a TCP reset (the client sees "connection reset", not a clean end). */

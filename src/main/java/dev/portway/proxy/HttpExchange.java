@@ -23,6 +23,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -69,6 +70,7 @@ final class HttpExchange {
 
     private RequestTarget target;
     private RouteTable.Rule rule;
+    private AccessControl access;
     private ClusterRuntime cluster;
     private Plan.Endpoint endpoint;
     private Set<InetSocketAddress> failed;
@@ -140,11 +142,38 @@ final class HttpExchange {
         }
         rule = match.rule();
         Plan.HttpRule r = rule.spec();
-        String path = target.path();
         if (r.requestTimeout() != null) {
             requestDeadline = startNanos + r.requestTimeout().toNanos();
         }
-        path = applyFilters(r.filters(), path);
+        if (r.policy() != null) {
+            access = plane.accessControl(r.policy());
+            AccessControl.Verdict v = access.check(method, target.path(), h, clientAddress());
+            if (v == AccessControl.VERIFY) {
+                access.verify(h, plane.blocking()).whenComplete((verdict, error) -> ctx.executor().execute(() -> {
+                    if (!finished) {
+                        if (verdict == AccessControl.PASS) {
+                            proceed();
+                        } else {
+                            refuse(verdict != null ? verdict
+                                    : new AccessControl.Verdict(HttpResponseStatus.INTERNAL_SERVER_ERROR, "the credentials could not be checked", null, null));
+                        }
+                    }
+                }));
+                return;
+            }
+            if (v != AccessControl.PASS) {
+                refuse(v);
+                return;
+            }
+        }
+        proceed();
+    }
+
+    /** After route and policy: filters, the backend, and off to it. */
+    private void proceed() {
+        HttpHeaders h = request.headers();
+        Plan.HttpRule r = rule.spec();
+        String path = applyFilters(r.filters(), target.path());
         if (path == null) {
             return;
         }
@@ -175,6 +204,28 @@ final class HttpExchange {
         }
         prepareUpstreamHead(path);
         connect();
+    }
+
+    private InetAddress clientAddress() {
+        return ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
+    }
+
+    /** Answers with a policy's refusal, with the headers it asks for. */
+    private void refuse(AccessControl.Verdict v) {
+        HttpResponse response = localReply(v.status(), v.detail());
+        if (response == null) {
+            return;
+        }
+        if (v.retryAfter() != null) {
+            response.headers().set(HttpHeaderNames.RETRY_AFTER, v.retryAfter());
+        }
+        if (v.authenticate() != null) {
+            response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, v.authenticate());
+        }
+        if (v.status().equals(HttpResponseStatus.METHOD_NOT_ALLOWED)) {
+            response.headers().set(HttpHeaderNames.ALLOW, String.join(", ", access.spec().allowedMethods()));
+        }
+        answer(response);
     }
 
     /** Applies filters in order; returns the (maybe rewritten) path, or null when a filter answered. */
@@ -426,6 +477,11 @@ final class HttpExchange {
             return;
         }
         bytesIn += c.content().readableBytes();
+        if (access != null && access.spec().maxBodyBytes() != null && bytesIn > access.spec().maxBodyBytes()) {
+            c.release();
+            refuse(access.tooLarge());
+            return;
+        }
         upstream.write(c, upstream.voidPromise());
         if (last) {
             requestSent = true;
@@ -599,15 +655,26 @@ final class HttpExchange {
 
     /** Answers with the gateway's own response (when nothing was sent yet; else the connection is cut). */
     private void reply(HttpResponseStatus code, String detail) {
+        HttpResponse response = localReply(code, detail);
+        if (response != null) {
+            answer(response);
+        }
+    }
+
+    /**
+     * The gateway's own response, kept alive when the request was read whole; null (and the
+     * connection cut) when a response already began.
+     */
+    private HttpResponse localReply(HttpResponseStatus code, String detail) {
         if (responseStarted) {
             abort();
-            return;
+            return null;
         }
         boolean keepAlive = keepAliveRequested && (requestDone || !bodyExpected) && !closeAfter;
         if (!keepAlive) {
             closeAfter = true;
         }
-        answer(LocalReply.of(ctx.alloc(), code, detail, keepAlive));
+        return LocalReply.of(ctx.alloc(), code, detail, keepAlive);
     }
 
     private void answer(HttpResponse response) {

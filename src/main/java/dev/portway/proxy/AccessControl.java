@@ -1,0 +1,266 @@
+package dev.portway.proxy;
+
+import dev.portway.plan.Plan;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.regex.Pattern;
+import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
+
+/**
+ * The live side of one {@link Plan.AccessPolicy}: its deny rules and method list, its per-client
+ * token buckets, and its credential checks. Kept across plans while the policy stays the same, so
+ * that a plan change neither refills the buckets nor forgets verified passwords.
+ *
+ * <p>Checks run in this order, cheapest and least revealing first: deny rules (403), allowed
+ * methods (405), the rate limit (429, before any password is hashed, so that guessing is limited
+ * too), credentials (401), the body limit by Content-Length (413; a chunked body is counted as it
+ * streams). Deny rules compare paths without regard to case or a trailing slash: a deny rule is
+ * a fence, and a backend that ignores either must not be reachable around it.
+ *
+ * <p>bcrypt is slow by design, so it never runs on an event loop: a password seen for the first
+ * time is checked on {@code blocking}, and its outcome is remembered (as a SHA-256 of user and
+ * password, never the password) so that the next requests with it pass at once.
+ */
+final class AccessControl {
+
+    /** A refusal, or {@link #PASS}, or {@link #VERIFY} (a password to check off the event loop). */
+    record Verdict(HttpResponseStatus status, String detail, String retryAfter, String authenticate) {
+    }
+
+    static final Verdict PASS = new Verdict(null, null, null, null);
+    static final Verdict VERIFY = new Verdict(null, null, null, null);
+
+    /** The most remembered credential outcomes; past it the memory starts over. */
+    private static final int MAX_REMEMBERED = 4096;
+    /** The most clients with a bucket; past it the full buckets (the idle clients) are dropped. */
+    private static final int MAX_BUCKETS = 100_000;
+
+    private final Plan.AccessPolicy spec;
+    private final List<Pattern> denyPatterns;
+    private final ConcurrentHashMap<InetAddress, Bucket> buckets = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Boolean> remembered = new ConcurrentHashMap<>();
+    private final byte[][] tokens;
+
+    AccessControl(Plan.AccessPolicy spec) {
+        this.spec = spec;
+        this.denyPatterns = spec.deny().stream()
+                .map(d -> d.path().type() == Plan.MatchType.REGULAR_EXPRESSION
+                        ? Pattern.compile(d.path().value(), Pattern.CASE_INSENSITIVE) : null)
+                .toList();
+        this.tokens = spec.bearerTokens().stream().map(t -> sha256(t)).toArray(byte[][]::new);
+    }
+
+    Plan.AccessPolicy spec() {
+        return spec;
+    }
+
+    /** The checks that need no password hashing; {@link #VERIFY} when a Basic password must be checked. */
+    Verdict check(String method, String path, HttpHeaders headers, InetAddress client) {
+        for (int i = 0; i < spec.deny().size(); i++) {
+            Plan.DenyRule d = spec.deny().get(i);
+            if ((d.methods().isEmpty() || d.methods().contains(method)) && denies(d.path(), denyPatterns.get(i), path)) {
+                return new Verdict(HttpResponseStatus.FORBIDDEN, "denied by policy " + spec.name(), null, null);
+            }
+        }
+        if (!spec.allowedMethods().isEmpty() && !spec.allowedMethods().contains(method)) {
+            return new Verdict(HttpResponseStatus.METHOD_NOT_ALLOWED, method + " is not allowed by policy " + spec.name()
+                    + " (allowed: " + String.join(", ", spec.allowedMethods()) + ")", null, null);
+        }
+        if (spec.rateLimit() != null) {
+            long waitNanos = bucket(client).take(spec.rateLimit());
+            if (waitNanos > 0) {
+                long seconds = Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L);
+                return new Verdict(HttpResponseStatus.TOO_MANY_REQUESTS, "rate limit of policy " + spec.name() + " reached; retry in "
+                        + seconds + " s", Long.toString(seconds), null);
+            }
+        }
+        if (spec.maxBodyBytes() != null) {
+            long length = contentLength(headers);
+            if (length > spec.maxBodyBytes()) {
+                return tooLarge();
+            }
+        }
+        boolean guarded = !spec.basicAuth().isEmpty() || tokens.length > 0;
+        if (!guarded || spec.anonymousMethods().contains(method)) {
+            return PASS;
+        }
+        String authorization = headers.get(HttpHeaderNames.AUTHORIZATION);
+        if (authorization != null) {
+            int space = authorization.indexOf(' ');
+            String scheme = space < 0 ? authorization : authorization.substring(0, space);
+            String credentials = space < 0 ? "" : authorization.substring(space + 1).trim();
+            if (scheme.equalsIgnoreCase("Bearer") && tokens.length > 0 && tokenMatches(credentials)) {
+                return PASS;
+            }
+            if (scheme.equalsIgnoreCase("Basic") && !spec.basicAuth().isEmpty()) {
+                Boolean known = remembered.get(rememberKey(credentials));
+                if (known != null) {
+                    return known ? PASS : unauthorized("the user name or password is not right");
+                }
+                return VERIFY;
+            }
+        }
+        return unauthorized(authorization == null ? "credentials are needed for " + method : "the credentials are not accepted");
+    }
+
+    /** Checks a Basic password on {@code blocking}; completes with PASS or a 401. */
+    CompletableFuture<Verdict> verify(HttpHeaders headers, Executor blocking) {
+        String authorization = headers.get(HttpHeaderNames.AUTHORIZATION);
+        String credentials = authorization.substring(authorization.indexOf(' ') + 1).trim();
+        return CompletableFuture.supplyAsync(() -> {
+            boolean ok = checkPassword(credentials);
+            if (remembered.size() >= MAX_REMEMBERED) {
+                remembered.clear();
+            }
+            remembered.put(rememberKey(credentials), ok);
+            return ok ? PASS : unauthorized("the user name or password is not right");
+        }, blocking);
+    }
+
+    private boolean checkPassword(String credentials) {
+        String decoded;
+        try {
+            decoded = new String(Base64.getDecoder().decode(credentials), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        int colon = decoded.indexOf(':');
+        if (colon < 0) {
+            return false;
+        }
+        String hash = spec.basicAuth().get(decoded.substring(0, colon));
+        if (hash == null) {
+            return false;
+        }
+        try {
+            return OpenBSDBCrypt.checkPassword(hash, decoded.substring(colon + 1).toCharArray());
+        } catch (IllegalArgumentException | org.bouncycastle.crypto.DataLengthException e) {
+            return false;
+        }
+    }
+
+    Verdict tooLarge() {
+        return new Verdict(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "the request body is larger than policy " + spec.name()
+                + " allows (" + spec.maxBodyBytes() + " bytes)", null, null);
+    }
+
+    private Verdict unauthorized(String detail) {
+        StringBuilder challenge = new StringBuilder();
+        if (!spec.basicAuth().isEmpty()) {
+            challenge.append("Basic realm=\"").append(spec.name()).append("\", charset=\"UTF-8\"");
+        }
+        if (tokens.length > 0) {
+            if (!challenge.isEmpty()) {
+                challenge.append(", ");
+            }
+            challenge.append("Bearer realm=\"").append(spec.name()).append('"');
+        }
+        return new Verdict(HttpResponseStatus.UNAUTHORIZED, detail, null, challenge.toString());
+    }
+
+    private boolean tokenMatches(String token) {
+        byte[] presented = sha256(token);
+        boolean match = false;
+        for (byte[] t : tokens) {
+            match |= MessageDigest.isEqual(t, presented);
+        }
+        return match;
+    }
+
+    private static String rememberKey(String credentials) {
+        return HexFormat.of().formatHex(sha256(credentials));
+    }
+
+    private static byte[] sha256(String s) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static long contentLength(HttpHeaders headers) {
+        String v = headers.get(HttpHeaderNames.CONTENT_LENGTH);
+        try {
+            return v == null ? -1 : Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    static boolean denies(Plan.PathMatch match, Pattern pattern, String path) {
+        String p = path.toLowerCase(Locale.ROOT);
+        String v = match.value().toLowerCase(Locale.ROOT);
+        return switch (match.type()) {
+            case EXACT -> p.equals(v) || (p.length() == v.length() + 1 && p.endsWith("/") && p.startsWith(v));
+            case PREFIX -> RouteTable.prefixMatches(v, p);
+            case REGULAR_EXPRESSION -> pattern.matcher(path).matches();
+        };
+    }
+
+    private Bucket bucket(InetAddress client) {
+        Bucket b = buckets.get(client);
+        if (b == null) {
+            if (buckets.size() >= MAX_BUCKETS) {
+                buckets.values().removeIf(x -> x.full(spec.rateLimit()));
+            }
+            b = buckets.computeIfAbsent(client, k -> new Bucket(spec.rateLimit().burst()));
+        }
+        return b;
+    }
+
+    /** A token bucket: {@code requests} per {@code per}, holding up to {@code burst}. */
+    private static final class Bucket {
+        private double tokens;
+        private long last = System.nanoTime();
+
+        Bucket(int burst) {
+            this.tokens = burst;
+        }
+
+        /** Takes a token; returns 0, or how long until one is there. */
+        synchronized long take(Plan.RateLimit limit) {
+            refill(limit);
+            if (tokens >= 1) {
+                tokens -= 1;
+                return 0;
+            }
+            double perToken = (double) limit.per().toNanos() / limit.requests();
+            return (long) ((1 - tokens) * perToken);
+        }
+
+        synchronized boolean full(Plan.RateLimit limit) {
+            refill(limit);
+            return tokens >= limit.burst();
+        }
+
+        private void refill(Plan.RateLimit limit) {
+            long now = System.nanoTime();
+            tokens = Math.min(limit.burst(), tokens + (now - last) * (double) limit.requests() / limit.per().toNanos());
+            last = now;
+        }
+    }
+
+    /** The runtimes of the policies of one plan, reusing those whose policy did not change. */
+    static Map<String, AccessControl> carryOver(Map<String, AccessControl> previous, List<Plan.AccessPolicy> policies) {
+        Map<String, AccessControl> next = new java.util.HashMap<>();
+        for (Plan.AccessPolicy p : policies) {
+            AccessControl old = previous.get(p.name());
+            next.put(p.name(), old != null && old.spec.equals(p) ? old : new AccessControl(p));
+        }
+        return Map.copyOf(next);
+    }
+}

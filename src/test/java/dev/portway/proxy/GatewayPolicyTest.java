@@ -1,0 +1,121 @@
+package dev.portway.proxy;
+
+import static dev.portway.proxy.GatewayFixture.host;
+import static dev.portway.proxy.GatewayFixture.prefix;
+import static dev.portway.proxy.GatewayFixture.to;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portway.plan.Plan;
+import dev.portway.testing.RawHttp;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Route policy on real sockets: credentials for writes (Basic with a bcrypt htpasswd entry, or a
+ * bearer token), deny rules that no spelling of the path gets around, allowed methods, per-client
+ * rate limits and body limits.
+ */
+class GatewayPolicyTest {
+
+    private static GatewayFixture gw;
+    private static InetSocketAddress listener;
+    private static InetSocketAddress limited;
+
+    private static String basic(String user, String password) {
+        return "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+    }
+
+    @BeforeAll
+    static void start() {
+        gw = new GatewayFixture();
+        gw.cluster("stack", gw.echo("stack", 51));
+        String hash = OpenBSDBCrypt.generate("2y", "s3cret".toCharArray(), new byte[16], 4);
+        Plan.AccessPolicy writes = new Plan.AccessPolicy("monitoring/stack-writes", Map.of("admin", hash), List.of("token-123"),
+                List.of("GET", "HEAD"), List.of("GET", "HEAD", "POST", "PUT", "DELETE"),
+                List.of(new Plan.DenyRule(new Plan.PathMatch(Plan.MatchType.EXACT, "/admin/quit"), List.of())), null, 16L);
+        listener = gw.listen(51, host(null, new Plan.HttpRule("monitoring/stack", 0, prefix("/"), List.of(), List.of(), null,
+                List.of(), List.of(to("stack")), null, null, writes)));
+        Plan.AccessPolicy slow = new Plan.AccessPolicy("monitoring/limited", Map.of(), List.of(), List.of(), List.of(), List.of(),
+                new Plan.RateLimit(2, Duration.ofSeconds(10), 3), null);
+        limited = gw.listen(52, host(null, new Plan.HttpRule("monitoring/limited", 0, prefix("/"), List.of(), List.of(), null,
+                List.of(), List.of(to("stack")), null, null, slow)));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        gw.close();
+    }
+
+    private static RawHttp.Response send(String raw) throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            return c.send(raw).read();
+        }
+    }
+
+    @Test
+    void readsAreAnonymousAndWritesNeedCredentials() throws Exception {
+        assertThat(send("GET /api/v1/query HTTP/1.1\r\nHost: x\r\n\r\n").status()).isEqualTo(200);
+        RawHttp.Response anonymous = send("POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+        assertThat(anonymous.status()).isEqualTo(401);
+        assertThat(anonymous.header("www-authenticate")).contains("Basic realm=\"monitoring/stack-writes\"").contains("Bearer");
+        assertThat(send("POST /api/v1/write HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic("admin", "wrong")
+                + "\r\nContent-Length: 2\r\n\r\nhi").status()).isEqualTo(401);
+        for (int i = 0; i < 2; i++) { // the second time from memory
+            RawHttp.Response ok = send("POST /api/v1/write HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic("admin", "s3cret")
+                    + "\r\nContent-Length: 2\r\n\r\nhi");
+            assertThat(ok.status()).isEqualTo(200);
+            assertThat(ok.header("x-portway-pod")).isEqualTo("stack");
+        }
+        assertThat(send("DELETE /api/v1/series HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token-123\r\n\r\n").status()).isEqualTo(200);
+        assertThat(send("DELETE /api/v1/series HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token-124\r\n\r\n").status()).isEqualTo(401);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"/admin/quit", "//admin/quit", "/./admin/quit", "/x/../admin/quit", "/%61dmin/quit", "/admin%2Fquit",
+            "/ADMIN/quit", "/admin/quit;x", "/admin/quit/.", "/admin//quit", "/%2e/admin/quit", "/admin/%71uit"})
+    void aDenyRuleCannotBeWalkedAround(String path) throws Exception {
+        RawHttp.Response r = send("POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token-123\r\n\r\n");
+        assertThat(r.status()).as(path).isIn(400, 403);
+        assertThat(r.header("x-portway-reply")).isEqualTo("gateway");
+    }
+
+    @Test
+    void methodsOutsideTheListAre405() throws Exception {
+        RawHttp.Response r = send("PATCH /x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token-123\r\n\r\n");
+        assertThat(r.status()).isEqualTo(405);
+        assertThat(r.header("allow")).isEqualTo("GET, HEAD, POST, PUT, DELETE");
+    }
+
+    @Test
+    void bodiesOverTheLimitAre413WhetherDeclaredOrStreamed() throws Exception {
+        assertThat(send("POST /w HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token-123\r\nContent-Length: 17\r\n\r\n"
+                + "a".repeat(17)).status()).isEqualTo(413);
+        RawHttp.Response chunked = send("POST /w HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token-123\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "10\r\n" + "a".repeat(16) + "\r\n1\r\nb\r\n0\r\n\r\n");
+        assertThat(chunked.status()).isEqualTo(413);
+        assertThat(send("POST /w HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token-123\r\nContent-Length: 16\r\n\r\n"
+                + "a".repeat(16)).status()).isEqualTo(200);
+    }
+
+    @Test
+    void aClientOverItsRateGets429WithRetryAfter() throws Exception {
+        try (RawHttp c = new RawHttp(limited)) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(c.get("x", "/").status()).as("within the burst").isEqualTo(200);
+            }
+            RawHttp.Response r = c.get("x", "/");
+            assertThat(r.status()).isEqualTo(429);
+            assertThat(Integer.parseInt(r.header("retry-after"))).isBetween(1, 5);
+        }
+    }
+}
