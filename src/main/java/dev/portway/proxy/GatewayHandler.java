@@ -1,5 +1,27 @@
 package dev.portway.proxy;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SniHandler;
+import io.netty.util.AsciiString;
+import java.util.List;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -17,8 +39,8 @@ import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A client connection to an L7 listener, after its HTTP/1.1 codec: one request at a time, each an
- * {@link HttpExchange}.
+ * A client connection to an L7 listener after its HTTP/1.1 codec (or one HTTP/2 stream after its
+ * frame-to-HTTP codec): one request at a time, each an {@link HttpExchange}.
  *
  * <p>The connection reads only on demand. While an exchange streams a request body, the next read
  * is asked for only when the upstream can take more; while it waits for the response, nothing is
@@ -38,22 +60,121 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private boolean closing;
     private ScheduledFuture<?> timer;
 
-    private GatewayHandler(DataPlane plane, HttpGatewayListener listener) {
+    private final boolean stream;
+    private boolean active;
+
+    private GatewayHandler(DataPlane plane, HttpGatewayListener listener, boolean stream) {
         this.plane = plane;
         this.listener = listener;
+        this.stream = stream;
     }
 
-    /** Sets up an accepted connection's pipeline. */
-    static void install(ChannelPipeline pipeline, DataPlane plane, HttpGatewayListener listener) {
+    /**
+     * Sets up an accepted connection: TLS (the certificate by SNI) then HTTP/2 or HTTP/1.1 as ALPN
+     * chose; in clear text HTTP/2 with prior knowledge, else HTTP/1.1 (which may upgrade to h2c).
+     */
+    static void install(Channel ch, DataPlane plane, HttpGatewayListener listener) {
+        plane.metrics().accepted(listener.spec());
+        ChannelPipeline p = ch.pipeline();
+        p.addLast("start", new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelActive(ChannelHandlerContext ctx) {
+                ctx.read();
+                ctx.fireChannelActive();
+                ctx.pipeline().remove(this);
+            }
+        });
+        TlsContexts tls = listener.tls();
+        if (tls != null) {
+            p.addLast("sni", new SniHandler(tls.mapping()));
+            p.addLast("alpn", new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
+                @Override
+                protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+                    if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+                        http2(ctx.pipeline(), plane, listener);
+                    } else {
+                        http1(ctx.pipeline(), plane, listener, false);
+                    }
+                }
+
+                @Override
+                protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+                    ctx.close();
+                }
+            });
+        } else {
+            p.addLast("preface", new PrefaceDetector(plane, listener));
+        }
+    }
+
+    /** HTTP/1.1 handlers; {@code h2cUpgrade}: a request may switch the connection to h2c (RFC 7540 section 3.2). */
+    static void http1(ChannelPipeline pipeline, DataPlane plane, HttpGatewayListener listener, boolean h2cUpgrade) {
         HttpSettings settings = plane.httpSettings();
-        GatewayHandler handler = new GatewayHandler(plane, listener);
+        GatewayHandler handler = new GatewayHandler(plane, listener, false);
         pipeline.addLast("watch", handler.new FirstByte());
-        pipeline.addLast("http", new Http1ServerCodec(new HttpDecoderConfig()
+        Http1ServerCodec codec = new Http1ServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(settings.maxInitialLine())
                 .setMaxHeaderSize(settings.maxHeaderBytes())
                 .setMaxChunkSize(64 * 1024)
-                .setStrictLineParsing(true)));
+                .setStrictLineParsing(true));
+        pipeline.addLast("http", codec);
+        if (h2cUpgrade) {
+            pipeline.addLast("upgrade", new HttpServerUpgradeHandler(codec, protocol ->
+                    AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
+                            ? new Http2ServerUpgradeCodec(frameCodec(settings), multiplexer(plane, listener)) : null,
+                    64 * 1024));
+        }
         pipeline.addLast("gateway", handler);
+    }
+
+    /** HTTP/2 handlers: every stream is a child channel with its own HTTP/1-style handler and exchange. */
+    static void http2(ChannelPipeline pipeline, DataPlane plane, HttpGatewayListener listener) {
+        // flow control holds each stream back (a stream reads on demand); the connection itself always reads
+        pipeline.channel().config().setAutoRead(true);
+        pipeline.addLast("h2", frameCodec(plane.httpSettings()));
+        pipeline.addLast("streams", multiplexer(plane, listener));
+    }
+
+    private static Http2FrameCodec frameCodec(HttpSettings settings) {
+        return Http2FrameCodecBuilder.forServer()
+                .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(256).maxHeaderListSize(settings.maxHeaderBytes()))
+                .validateHeaders(true)
+                .build();
+    }
+
+    private static Http2MultiplexHandler multiplexer(DataPlane plane, HttpGatewayListener listener) {
+        return new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel ch) {
+                ch.config().setAutoRead(false);
+                ch.pipeline().addLast("http", new Http2StreamFrameToHttpObjectCodec(true));
+                ch.pipeline().addLast("gateway", new GatewayHandler(plane, listener, true));
+            }
+        });
+    }
+
+    /** Reads the first bytes of a clear-text connection: the HTTP/2 connection preface, or HTTP/1.1. */
+    private static final class PrefaceDetector extends ByteToMessageDecoder {
+        private static final ByteBuf PREFACE = Http2CodecUtil.connectionPrefaceBuf();
+        private final DataPlane plane;
+        private final HttpGatewayListener listener;
+
+        PrefaceDetector(DataPlane plane, HttpGatewayListener listener) {
+            this.plane = plane;
+            this.listener = listener;
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+            int n = Math.min(in.readableBytes(), PREFACE.readableBytes());
+            if (!ByteBufUtil.equals(PREFACE, PREFACE.readerIndex(), in, in.readerIndex(), n)) {
+                http1(ctx.pipeline(), plane, listener, true);
+                ctx.pipeline().remove(this);
+            } else if (n == PREFACE.readableBytes()) {
+                http2(ctx.pipeline(), plane, listener);
+                ctx.pipeline().remove(this);
+            }
+        }
     }
 
     DataPlane plane() {
@@ -71,12 +192,26 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        if (ctx.channel().isActive()) {
+            activate();
+        }
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        plane.metrics().accepted(listener.spec());
-        armIdle();
+        activate();
+        ctx.fireChannelActive();
+    }
+
+    /** Starts reading: on a new connection, or when protocol detection put this handler in place. */
+    private void activate() {
+        if (active) {
+            return;
+        }
+        active = true;
+        if (!stream) {
+            armIdle();
+        }
         ctx.read();
     }
 
@@ -108,6 +243,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                     return;
                 }
                 backlog.pollFirst();
+                if (request instanceof FullHttpRequest full && full.decoderResult().isSuccess()) {
+                    // an HTTP/2 request whose headers end the stream (or the h2c upgrade request): head, then its end
+                    backlog.addFirst(new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
+                    request = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
+                }
                 begin(request);
             } else if (exchange == null) {
                 // the rest of a request answered before its body was read: dropped
@@ -171,9 +311,26 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         ctx.flush();
+        if (stream) {
+            return; // one request per HTTP/2 stream: the stream ended with the response
+        }
         armIdle();
         drain();
         maybeRead();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof HttpServerUpgradeHandler.UpgradeEvent) {
+            // h2c: the connection is HTTP/2 from here on; its first request is stream 1's
+            cancelTimer();
+            closing = true;
+            releaseBacklog();
+            ctx.channel().config().setAutoRead(true);
+            ctx.pipeline().remove("watch");
+            ctx.pipeline().remove(this);
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     @Override

@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.util.ArrayDeque;
@@ -26,13 +27,20 @@ import java.util.List;
  * differing or malformed lengths, a final coding other than chunked, bare LF line ends in strict
  * mode); those requests arrive here with a failed decoder result and are answered with 400.
  */
-final class Http1ServerCodec extends CombinedChannelDuplexHandler<Http1ServerCodec.Decoder, Http1ServerCodec.Encoder> {
+final class Http1ServerCodec extends CombinedChannelDuplexHandler<Http1ServerCodec.Decoder, Http1ServerCodec.Encoder>
+        implements HttpServerUpgradeHandler.SourceCodec {
 
     /** The methods of requests decoded and not yet answered, oldest first (a HEAD's answer has no body). */
     private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>(2);
 
     Http1ServerCodec(HttpDecoderConfig config) {
         init(new Decoder(config), new Encoder());
+    }
+
+    /** An h2c upgrade took the connection: HTTP/1.1 is done on it. */
+    @Override
+    public void upgradeFrom(ChannelHandlerContext ctx) {
+        ctx.pipeline().remove(this);
     }
 
     /** Why a folded header was refused. */

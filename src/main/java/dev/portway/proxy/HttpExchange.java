@@ -20,6 +20,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.Inet6Address;
@@ -322,6 +323,9 @@ final class HttpExchange {
     private void prepareUpstreamHead(String path) {
         HttpHeaders h = request.headers();
         stripHopByHop(h);
+        for (HttpConversionUtil.ExtensionHeaderNames n : HttpConversionUtil.ExtensionHeaderNames.values()) {
+            h.remove(n.text()); // what the HTTP/2 codec adds for itself (x-http2-stream-id, ...)
+        }
         InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
         boolean trusted = listener.trusts(client.getAddress());
         if (!trusted) {

@@ -10,15 +10,18 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * An L7 listener: HTTP/1.1 on a Gateway's (or the Ingress controller's) address, routed by its
+ * An L7 listener: HTTP/1.1 and HTTP/2 (h2 by ALPN over TLS, h2c by prior knowledge or Upgrade) on a Gateway's (or the Ingress controller's) address, routed by its
  * {@link RouteTable}. A new plan swaps the table; connections already open use the new routes
  * from their next request on.
  */
 final class HttpGatewayListener extends Listener {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HttpGatewayListener.class);
+
     private volatile Plan.HttpListener http;
     private volatile RouteTable routes;
     private volatile List<Cidr> trustedProxies = List.of();
+    private volatile TlsContexts tls;
 
     HttpGatewayListener(DataPlane plane, Plan.HttpListener spec) {
         super(plane, spec.asListener());
@@ -38,7 +41,21 @@ final class HttpGatewayListener extends Listener {
         }
         this.trustedProxies = List.copyOf(trusted);
         this.routes = RouteTable.compile(spec);
+        if (!spec.tls()) {
+            tls = null;
+        } else if (tls == null || !tls.certificates().equals(spec.certificates())) {
+            try {
+                tls = TlsContexts.build(spec.certificates());
+            } catch (javax.net.ssl.SSLException | RuntimeException e) {
+                log.warn("{}: cannot use the TLS certificates of {}: {}; keeping the ones before", key(), spec.owner(), e.getMessage());
+            }
+        }
         this.http = spec;
+    }
+
+    /** The TLS contexts by SNI name, or null for plain HTTP. */
+    TlsContexts tls() {
+        return http.tls() ? tls : null;
     }
 
     Plan.HttpListener http() {
@@ -61,7 +78,7 @@ final class HttpGatewayListener extends Listener {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        GatewayHandler.install(ch.pipeline(), plane, self);
+                        GatewayHandler.install(ch, plane, self);
                     }
                 })
                 .bind(key().address());

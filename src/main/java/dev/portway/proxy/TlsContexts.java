@@ -1,0 +1,63 @@
+package dev.portway.proxy;
+
+import dev.portway.plan.Plan;
+import io.netty.handler.codec.http2.Http2SecurityUtil;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
+import io.netty.util.DomainWildcardMappingBuilder;
+import io.netty.util.Mapping;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import javax.net.ssl.SSLException;
+
+/**
+ * The TLS side of an HTTPS listener: one server context per certificate, chosen by the client's
+ * SNI name (exact names, then {@code *.} wildcards); a client without SNI, or with a name no
+ * certificate covers, gets the default certificate (the first one without hostnames, else the
+ * first). Every context offers HTTP/2 and HTTP/1.1 by ALPN. Built once per set of certificates:
+ * when a Secret changes the plan carries the new PEM, and new connections get the new contexts.
+ *
+ * @param certificates what the contexts were built from
+ * @param mapping      SNI name to context
+ */
+record TlsContexts(List<Plan.Certificate> certificates, Mapping<String, SslContext> mapping) {
+
+    static TlsContexts build(List<Plan.Certificate> certificates) throws SSLException {
+        SslContext first = null;
+        SslContext unnamed = null;
+        Map<String, SslContext> named = new LinkedHashMap<>();
+        for (Plan.Certificate c : certificates) {
+            SslContext context = context(c);
+            first = first == null ? context : first;
+            if (c.hostnames().isEmpty() && unnamed == null) {
+                unnamed = context;
+            }
+            for (String h : c.hostnames()) {
+                named.putIfAbsent(h.toLowerCase(Locale.ROOT), context);
+            }
+        }
+        DomainWildcardMappingBuilder<SslContext> builder = new DomainWildcardMappingBuilder<>(unnamed != null ? unnamed : first);
+        named.forEach(builder::add);
+        return new TlsContexts(List.copyOf(certificates), builder.build());
+    }
+
+    private static SslContext context(Plan.Certificate c) throws SSLException {
+        return SslContextBuilder.forServer(
+                        new ByteArrayInputStream(c.certificatePem().getBytes(StandardCharsets.US_ASCII)),
+                        new ByteArrayInputStream(c.keyPem().getBytes(StandardCharsets.US_ASCII)))
+                .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+                .applicationProtocolConfig(new ApplicationProtocolConfig(
+                        ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1))
+                .build();
+    }
+}
