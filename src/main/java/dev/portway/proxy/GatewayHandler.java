@@ -189,6 +189,20 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         return ctx;
     }
 
+    /** An HTTP/2 stream (one request), not an HTTP/1.1 connection. */
+    boolean isStream() {
+        return stream;
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        // a WebSocket tunnel took the connection over
+        cancelTimer();
+        exchange = null;
+        closing = true;
+        releaseBacklog();
+    }
+
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;

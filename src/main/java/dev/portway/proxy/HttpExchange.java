@@ -21,6 +21,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.Inet6Address;
@@ -94,6 +95,9 @@ final class HttpExchange {
     private boolean responseStarted;
     private boolean responseDone;
     private boolean skipInformational;
+    /** A WebSocket handshake: Upgrade and Connection go upstream, and a 101 turns both connections into a tunnel. */
+    private final boolean webSocket;
+    private boolean switching;
     private boolean closeAfter;
     private boolean finished;
     private boolean local;
@@ -115,6 +119,9 @@ final class HttpExchange {
         this.bodyExpected = HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
         this.originalHost = request.headers().get(HttpHeaderNames.HOST);
         this.originalUri = request.uri();
+        this.webSocket = !down.isStream() && request.method().equals(HttpMethod.GET)
+                && "websocket".equalsIgnoreCase(request.headers().get(HttpHeaderNames.UPGRADE))
+                && request.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true);
     }
 
     // ---- the request head
@@ -349,6 +356,9 @@ final class HttpExchange {
         String element = "for=" + node + (originalHost == null ? "" : ";host=\"" + originalHost.replace("\"", "") + "\"") + ";proto=" + scheme;
         String forwarded = h.get("forwarded");
         h.set("forwarded", forwarded == null ? element : forwarded + ", " + element);
+        if (webSocket) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE).set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+        }
         request.setUri(target.query() == null ? path : path + "?" + target.query());
         request.setProtocolVersion(HttpVersion.HTTP_1_1);
     }
@@ -527,14 +537,26 @@ final class HttpExchange {
                 return;
             }
             int code = r.status().code();
+            if (code == 101 && webSocket) {
+                switching = true;
+                responseStarted = true;
+                status = code;
+                ctx.write(r, ctx.voidPromise()); // with its Connection and Upgrade headers
+                return;
+            }
             if (code < 200) {
-                // 1xx: the gateway sent no Expect upstream and passed no Upgrade; informational answers are dropped
+                // 1xx: the gateway sent no Expect upstream and passed no other Upgrade; informational answers are dropped
                 skipInformational = true;
                 return;
             }
             responseHead(r);
         }
         if (msg instanceof HttpContent c) {
+            if (switching) {
+                c.release();
+                tunnel();
+                return;
+            }
             if (skipInformational) {
                 c.release();
                 if (c instanceof LastHttpContent) {
@@ -607,6 +629,55 @@ final class HttpExchange {
             return origin + replacePrefix(pathPart, upstreamPrefix, publicPrefix);
         }
         return location;
+    }
+
+    /**
+     * The endpoint switched to WebSocket: from here on both connections carry raw bytes, relayed
+     * as on an L4 listener (frames and close codes pass untouched), until either side closes or
+     * the tunnel idles for longer than the tunnel timeout.
+     */
+    private void tunnel() {
+        finished = true;
+        cancelTimer();
+        plane.metrics().httpRequest(spec.owner(), rule.spec().route(), 101, false, System.nanoTime() - startNanos);
+        if (spec.accessLog()) {
+            log(System.nanoTime() - startNanos);
+        }
+        Channel down = ctx.channel();
+        Channel up = upstream;
+        detachUpstream();
+        down.pipeline().addLast("tunnel-idle", new IdleStateHandler(0, 0, plane.httpSettings().tunnelIdleTimeout().toMillis(),
+                TimeUnit.MILLISECONDS));
+        RelayHandler.Session session = new RelayHandler.Session();
+        down.pipeline().addLast("relay", new RelayHandler(up, cluster.bytesToUpstream, session));
+        down.pipeline().addLast("tunnel-close", TunnelIdle.INSTANCE);
+        up.pipeline().addLast("relay", new RelayHandler(down, cluster.bytesFromUpstream, session));
+        up.pipeline().remove("upstream");
+        down.pipeline().remove("gateway"); // first: no more HTTP events for this connection
+        down.pipeline().remove("watch");
+        if (down.pipeline().get("upgrade") != null) {
+            down.pipeline().remove("upgrade");
+        }
+        down.pipeline().remove("http"); // bytes the codecs held already go to the relays
+        up.pipeline().remove("http");
+        down.flush();
+        down.read();
+        up.read();
+    }
+
+    /** Closes a tunnel that idled for too long. */
+    @io.netty.channel.ChannelHandler.Sharable
+    private static final class TunnelIdle extends io.netty.channel.ChannelInboundHandlerAdapter {
+        static final TunnelIdle INSTANCE = new TunnelIdle();
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof io.netty.handler.timeout.IdleStateEvent) {
+                ctx.close();
+            } else {
+                ctx.fireUserEventTriggered(evt);
+            }
+        }
     }
 
     void upstreamReadComplete() {

@@ -12,16 +12,23 @@ import java.time.Duration;
  * @param maxHeaderBytes  the largest request header section (larger: 431)
  * @param maxAttempts     attempts per request: connect failures, and for idempotent requests
  *                        without a body a reset before any response byte, are retried on another endpoint
+ * @param tunnelIdleTimeout how long a WebSocket may carry nothing either way before it is closed
  */
-public record HttpSettings(Duration headerTimeout, Duration idleTimeout, int maxInitialLine, int maxHeaderBytes, int maxAttempts) {
+public record HttpSettings(Duration headerTimeout, Duration idleTimeout, int maxInitialLine, int maxHeaderBytes, int maxAttempts,
+                           Duration tunnelIdleTimeout) {
 
-    public static final HttpSettings DEFAULTS = new HttpSettings(Duration.ofSeconds(10), Duration.ofSeconds(60), 8192, 32768, 3);
+    public static final HttpSettings DEFAULTS = new HttpSettings(Duration.ofSeconds(10), Duration.ofSeconds(60), 8192, 32768, 3,
+            Duration.ofHours(1));
 
     public HttpSettings withHeaderTimeout(Duration d) {
-        return new HttpSettings(d, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts);
+        return new HttpSettings(d, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts, tunnelIdleTimeout);
     }
 
     public HttpSettings withIdleTimeout(Duration d) {
-        return new HttpSettings(headerTimeout, d, maxInitialLine, maxHeaderBytes, maxAttempts);
+        return new HttpSettings(headerTimeout, d, maxInitialLine, maxHeaderBytes, maxAttempts, tunnelIdleTimeout);
+    }
+
+    public HttpSettings withTunnelIdleTimeout(Duration d) {
+        return new HttpSettings(headerTimeout, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts, d);
     }
 }
