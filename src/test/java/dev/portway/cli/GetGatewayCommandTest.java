@@ -156,6 +156,15 @@ class GetGatewayCommandTest {
     }
 
     @Test
+    void describeShowsTheObjectAndItsEvents() {
+        Cli.Result r = cli.run("describe", "gateway", "web");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).startsWith("Name:         web\nNamespace:    default\n")
+                .contains("    type: Programmed\n")
+                .contains("IPAllocated");
+    }
+
+    @Test
     void referenceGrantsShowNameAndAge() {
         assertThat(cli.run("get", "referencegrants").out()).isEqualTo("NAME    AGE\ngrant   3d1h\n");
     }
