@@ -30,6 +30,7 @@ import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
 import io.fabric8.kubernetes.api.model.apps.RollingUpdateDeployment;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressClass;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -103,8 +104,13 @@ public final class Defaults {
                     }
                 }
             }
-            default -> {
+            case IngressClass ic -> {
+                // networking/v1 SetDefaults_IngressClass: parameters are cluster-scoped unless said otherwise
+                if (ic.getSpec() != null && ic.getSpec().getParameters() != null && ic.getSpec().getParameters().getScope() == null) {
+                    ic.getSpec().getParameters().setScope("Cluster");
+                }
             }
+            default -> dev.portway.api.validation.GatewayValidation.applyDefaults(object);
         }
     }
 

@@ -9,6 +9,7 @@ import dev.portway.api.Json;
 import dev.portway.api.Keys;
 import dev.portway.api.ResourceKind;
 import dev.portway.api.Times;
+import dev.portway.api.gateway.GatewayStatuses;
 import dev.portway.api.metallb.IPAddressPool;
 import dev.portway.api.validation.Validator;
 import dev.portway.control.alloc.IpAllocator;
@@ -22,6 +23,12 @@ import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GatewayClass;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerStatus;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressStatus;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
@@ -349,6 +356,12 @@ public final class ApiServer {
             }
             case Deployment d -> d.setStatus(null);
             case ReplicaSet rs -> rs.setStatus(null);
+            // Custom resources with a status subresource: create cannot set status, and reads show
+            // the CRD's status default (the conditions "Waiting for controller").
+            case GatewayClass gc -> gc.setStatus(GatewayStatuses.pendingClass());
+            case Gateway gw -> gw.setStatus(GatewayStatuses.pendingGateway());
+            case HTTPRoute route -> route.setStatus(null);
+            case Ingress ing -> ing.setStatus(new IngressStatus(new IngressLoadBalancerStatus()));
             default -> {
             }
         }
@@ -398,8 +411,11 @@ public final class ApiServer {
     }
 
     private static boolean tracksGeneration(ResourceKind kind) {
-        return kind == ResourceKind.DEPLOYMENT || kind == ResourceKind.REPLICA_SET || kind == ResourceKind.IP_ADDRESS_POOL
-                || kind == ResourceKind.L2_ADVERTISEMENT;
+        return switch (kind) {
+            case DEPLOYMENT, REPLICA_SET, IP_ADDRESS_POOL, L2_ADVERTISEMENT, GATEWAY_CLASS, GATEWAY, HTTP_ROUTE, REFERENCE_GRANT,
+                 INGRESS, INGRESS_CLASS -> true;
+            default -> false;
+        };
     }
 
     /** The object with the stored object's status: users write spec, controllers write status. */

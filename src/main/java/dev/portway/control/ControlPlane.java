@@ -1,6 +1,7 @@
 package dev.portway.control;
 
 import dev.portway.api.ApiException;
+import dev.portway.control.alloc.LoadBalancerAllocator;
 import dev.portway.store.Store;
 import java.time.Duration;
 import java.util.List;
@@ -32,6 +33,8 @@ public final class ControlPlane implements AutoCloseable {
     private final ApiServer api;
     private final EventRecorder events;
     private final ScheduledExecutorService executor;
+    /** LoadBalancer addresses: one allocator for Services, Gateways and Ingresses, so that they share the pools. */
+    private final LoadBalancerAllocator addresses = new LoadBalancerAllocator();
     private final List<Controller> controllers = new CopyOnWriteArrayList<>();
     private volatile Thread thread;
     private boolean reconcileQueued;
@@ -48,7 +51,7 @@ public final class ControlPlane implements AutoCloseable {
         this.events = new EventRecorder(store, config.clock());
         store.watch(batch -> requestReconcile());
         addController(api::finishDeletions);
-        addController(new LoadBalancerController(api, events));
+        addController(new LoadBalancerController(api, events, addresses));
     }
 
     public Store store() {
@@ -62,6 +65,11 @@ public final class ControlPlane implements AutoCloseable {
 
     public EventRecorder events() {
         return events;
+    }
+
+    /** The allocator of the IPAddressPools' addresses; control thread only. */
+    LoadBalancerAllocator addresses() {
+        return addresses;
     }
 
     public void addController(Controller controller) {

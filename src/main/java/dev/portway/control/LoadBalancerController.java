@@ -44,12 +44,17 @@ final class LoadBalancerController implements Controller {
     private final Store store;
     private final EventRecorder events;
     private final String loadBalancerClass;
-    private final LoadBalancerAllocator allocator = new LoadBalancerAllocator();
+    private final LoadBalancerAllocator allocator;
     /** The last failure reported per Service, so a pending Service does not flood its events. */
     private final Map<String, String> lastFailure = new HashMap<>();
 
-    LoadBalancerController(ApiServer api, EventRecorder events) {
+    /**
+     * @param allocator the pools' allocator, shared with the other users of the pools (Gateways,
+     *                  Ingresses); this controller manages only the Services' keys ({@code ns/name})
+     */
+    LoadBalancerController(ApiServer api, EventRecorder events, LoadBalancerAllocator allocator) {
         this.api = api;
+        this.allocator = allocator;
         this.store = api.store();
         this.events = events;
         this.loadBalancerClass = api.config().loadBalancerClass();
@@ -66,7 +71,7 @@ final class LoadBalancerController implements Controller {
             }
         }
         for (String key : allocator.allocatedKeys()) {
-            if (!ours.containsKey(key)) {
+            if (isServiceKey(key) && !ours.containsKey(key)) {
                 allocator.unassign(key);
             }
         }
@@ -252,12 +257,17 @@ final class LoadBalancerController implements Controller {
         return a.get(DEPRECATED_PREFIX + name.substring(name.indexOf('/') + 1));
     }
 
+    /** Service keys are {@code namespace/name}; other users of the allocator prefix theirs with {@code kind:}. */
+    static boolean isServiceKey(String key) {
+        return key.indexOf(':') < 0;
+    }
+
     static String key(Service svc) {
         return svc.getMetadata().getNamespace() + "/" + svc.getMetadata().getName();
     }
 
     /** Keys of Services currently holding an address (for tests and status). */
     Set<String> allocatedKeys() {
-        return allocator.allocatedKeys();
+        return allocator.allocatedKeys().stream().filter(LoadBalancerController::isServiceKey).collect(Collectors.toSet());
     }
 }

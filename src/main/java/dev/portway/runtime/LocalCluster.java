@@ -12,6 +12,8 @@ import dev.portway.control.ClusterConfig;
 import dev.portway.control.ControlPlane;
 import dev.portway.control.DeploymentController;
 import dev.portway.control.EndpointSliceController;
+import dev.portway.control.GatewayController;
+import dev.portway.api.gateway.GatewayModel;
 import dev.portway.control.ReplicaSetController;
 import dev.portway.control.Scheduler;
 import dev.portway.plan.PlanBuilder;
@@ -23,6 +25,10 @@ import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GatewayClass;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GatewayClassSpec;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressClass;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressClassBuilder;
 import io.netty.channel.EventLoopGroup;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.InetSocketAddress;
@@ -39,7 +45,7 @@ import org.slf4j.LoggerFactory;
 /**
  * A whole cluster in one process ({@code portway up}): nodes on loopback addresses, the
  * control plane with its controllers (scheduler, ReplicaSets, Deployments, EndpointSlices,
- * LoadBalancer addresses), a kubelet running the pods, the Netty data plane that carries
+ * LoadBalancer addresses, Gateway API and Ingress status and addresses), a kubelet running the pods, the Netty data plane that carries
  * ClusterIP, NodePort and LoadBalancer traffic, and the admin API.
  */
 public final class LocalCluster implements AutoCloseable {
@@ -109,6 +115,7 @@ public final class LocalCluster implements AutoCloseable {
         control.addController(kubelet);
         control.addController(new EndpointSliceController(control));
         control.addController(new PlanPublisher(new PlanBuilder(store, LocalNode.PROXY_HEALTH_PORT), dataPlane));
+        control.addController(new GatewayController(control));
         adminAddress = admin.start(options.adminAddress());
         control.awaitIdle();
         log.info("admin API at {}", adminUrl());
@@ -132,7 +139,29 @@ public final class LocalCluster implements AutoCloseable {
         for (LocalNode n : nodes) {
             objects.add(node(n));
         }
+        objects.add(gatewayClass());
+        objects.add(ingressClass());
         return objects;
+    }
+
+    /** The GatewayClass and IngressClass a local cluster starts with: both Portway's, both named this. */
+    public static final String CLASS_NAME = "portway";
+
+    private static GatewayClass gatewayClass() {
+        GatewayClass gc = new GatewayClass();
+        gc.setMetadata(new ObjectMetaBuilder().withName(CLASS_NAME).build());
+        GatewayClassSpec spec = new GatewayClassSpec();
+        spec.setControllerName(GatewayModel.CONTROLLER_NAME);
+        spec.setDescription("Portway's L7 gateway");
+        gc.setSpec(spec);
+        return gc;
+    }
+
+    private static IngressClass ingressClass() {
+        return new IngressClassBuilder()
+                .withNewMetadata().withName(CLASS_NAME).addToAnnotations(GatewayController.DEFAULT_CLASS_ANNOTATION, "true").endMetadata()
+                .withNewSpec().withController(GatewayController.INGRESS_CONTROLLER).endSpec()
+                .build();
     }
 
     private static Node node(LocalNode n) {

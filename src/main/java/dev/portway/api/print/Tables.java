@@ -151,6 +151,28 @@ public final class Tables {
                 col("Auto Assign", "boolean", ""), col("Avoid Buggy IPs", "boolean", ""), col("Addresses", "string", ""), age(),
                 wide("Assigned", "string", ""), wide("Available", "string", "")));
         COLUMNS.put(ResourceKind.L2_ADVERTISEMENT, List.of(name(), col("IPAddressPools", "string", ""), age()));
+        // The Gateway API's CRDs (v1.6.1 standard): their additionalPrinterColumns, as the CRD table convertor serves them
+        COLUMNS.put(ResourceKind.GATEWAY_CLASS, List.of(name(), col("Controller", "string", ""), col("Accepted", "string", ""),
+                crdAge(), wide("Description", "string", "")));
+        COLUMNS.put(ResourceKind.GATEWAY, List.of(name(), col("Class", "string", ""), col("Address", "string", ""),
+                col("Programmed", "string", ""), crdAge()));
+        COLUMNS.put(ResourceKind.HTTP_ROUTE, List.of(name(), col("Hostnames", "string", ""), crdAge()));
+        COLUMNS.put(ResourceKind.REFERENCE_GRANT, List.of(name(), crdAge()));
+        COLUMNS.put(ResourceKind.INGRESS, List.of(name(),
+                col("Class", "string", "The name of the IngressClass resource that should be used for additional configuration"),
+                col("Hosts", "string", "Hosts that incoming requests are matched against before the ingress rule"),
+                col("Address", "string", "Address is a list containing ingress points for the load-balancer"),
+                col("Ports", "string", "Ports of TLS configurations that open"),
+                age()));
+        COLUMNS.put(ResourceKind.INGRESS_CLASS, List.of(name(),
+                col("Controller", "string", "Controller that is responsible for handling this class"),
+                col("Parameters", "string", "A reference to a resource with additional parameters"),
+                age()));
+    }
+
+    /** A CRD's {@code Age} printer column: {@code type: date}, no description. */
+    private static Column crdAge() {
+        return new Column("Age", "date", "", "", 0);
     }
 
     private final Clock clock;
@@ -224,8 +246,71 @@ public final class Tables {
             case IPAddressPool p -> pool(p);
             case dev.portway.api.metallb.L2Advertisement ad -> List.of(ad.getMetadata().getName(),
                     ad.getSpec() == null || ad.getSpec().getIpAddressPools().isEmpty() ? "" : "[\"" + String.join("\",\"", ad.getSpec().getIpAddressPools()) + "\"]", age(ad));
+            case io.fabric8.kubernetes.api.model.gatewayapi.v1.GatewayClass gc -> List.of(gc.getMetadata().getName(),
+                    gc.getSpec() == null ? "" : nz(gc.getSpec().getControllerName()),
+                    gc.getStatus() == null ? "" : conditionStatus(gc.getStatus().getConditions(), "Accepted"), age(gc),
+                    gc.getSpec() == null ? "" : nz(gc.getSpec().getDescription()));
+            case io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway gw -> List.of(gw.getMetadata().getName(),
+                    gw.getSpec() == null ? "" : nz(gw.getSpec().getGatewayClassName()),
+                    gw.getStatus() == null || list(gw.getStatus().getAddresses()).isEmpty() ? ""
+                            : nz(gw.getStatus().getAddresses().getFirst().getValue()),
+                    gw.getStatus() == null ? "" : conditionStatus(gw.getStatus().getConditions(), "Programmed"), age(gw));
+            case io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute r -> List.of(r.getMetadata().getName(),
+                    r.getSpec() == null || list(r.getSpec().getHostnames()).isEmpty() ? ""
+                            : dev.portway.api.GoValues.json(r.getSpec().getHostnames()), age(r));
+            case io.fabric8.kubernetes.api.model.networking.v1.Ingress ing -> ingress(ing);
+            case io.fabric8.kubernetes.api.model.networking.v1.IngressClass ic -> ingressClass(ic);
             default -> List.of(o.getMetadata().getName(), age(o));
         };
+    }
+
+    /** A CRD column {@code .status.conditions[?(@.type=="T")].status}: empty when there is no such condition. */
+    private static String conditionStatus(List<io.fabric8.kubernetes.api.model.Condition> conditions, String type) {
+        for (var c : list(conditions)) {
+            if (type.equals(c.getType())) {
+                return nz(c.getStatus());
+            }
+        }
+        return "";
+    }
+
+    /** kubectl's printIngress: class, up to three hosts, addresses (not clipped in server tables), ports. */
+    private List<String> ingress(io.fabric8.kubernetes.api.model.networking.v1.Ingress ing) {
+        var spec = ing.getSpec();
+        String className = spec == null || spec.getIngressClassName() == null ? "<none>" : spec.getIngressClassName();
+        List<String> hosts = new ArrayList<>();
+        boolean more = false;
+        var rules = spec == null ? List.<io.fabric8.kubernetes.api.model.networking.v1.IngressRule>of() : list(spec.getRules());
+        for (var rule : rules) {
+            if (hosts.size() == 3) {
+                more = true;
+            }
+            if (!more && !nz(rule.getHost()).isEmpty()) {
+                hosts.add(rule.getHost());
+            }
+        }
+        String hostText = hosts.isEmpty() ? "*" : String.join(",", hosts) + (more ? " + " + (rules.size() - 3) + " more..." : "");
+        TreeSet<String> addresses = new TreeSet<>();
+        if (ing.getStatus() != null && ing.getStatus().getLoadBalancer() != null) {
+            for (var in : list(ing.getStatus().getLoadBalancer().getIngress())) {
+                if (!nz(in.getIp()).isEmpty()) {
+                    addresses.add(in.getIp());
+                } else if (!nz(in.getHostname()).isEmpty()) {
+                    addresses.add(in.getHostname());
+                }
+            }
+        }
+        String ports = spec != null && !list(spec.getTls()).isEmpty() ? "80, 443" : "80";
+        return List.of(ing.getMetadata().getName(), className, hostText, String.join(",", addresses), ports, age(ing));
+    }
+
+    private List<String> ingressClass(io.fabric8.kubernetes.api.model.networking.v1.IngressClass ic) {
+        String parameters = "<none>";
+        var p = ic.getSpec() == null ? null : ic.getSpec().getParameters();
+        if (p != null) {
+            parameters = nz(p.getKind()) + (p.getApiGroup() != null ? "." + p.getApiGroup() : "") + "/" + nz(p.getName());
+        }
+        return List.of(ic.getMetadata().getName(), ic.getSpec() == null ? "" : nz(ic.getSpec().getController()), parameters, age(ic));
     }
 
     private List<String> event(Event e) {

@@ -13,6 +13,8 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressClass;
 import java.util.List;
 
 /** Validates any object Portway serves, on create and on update, after defaulting. */
@@ -41,7 +43,9 @@ public final class Validator {
             case Node node -> CoreValidation.validate(node);
             case IPAddressPool pool -> MetalLbValidation.validate(pool);
             case L2Advertisement ad -> MetalLbValidation.validate(ad);
-            default -> List.of();
+            case Ingress ing -> IngressValidation.validate(ing);
+            case IngressClass ic -> IngressValidation.validate(ic);
+            default -> GatewayValidation.handles(object) ? GatewayValidation.validate(object) : List.of();
         };
     }
 
@@ -54,6 +58,9 @@ public final class Validator {
             case EndpointSlice es -> DiscoveryValidation.validateUpdate(es, (EndpointSlice) old, options);
             case ConfigMap cm -> CoreValidation.validateUpdate(cm, (ConfigMap) old);
             case Secret secret -> CoreValidation.validateUpdate(secret, (Secret) old);
+            case Ingress ing -> IngressValidation.validateUpdate(ing, (Ingress) old);
+            case IngressClass ic -> IngressValidation.validateUpdate(ic, (IngressClass) old);
+            case HasMetadata crd when GatewayValidation.handles(crd) -> GatewayValidation.validateUpdate(crd, old);
             default -> {
                 var errs = new java.util.ArrayList<>(MetaValidation.objectMetaUpdate(updated.getMetadata(), old.getMetadata(),
                         dev.portway.api.FieldPath.of("metadata")));
