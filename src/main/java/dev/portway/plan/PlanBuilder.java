@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Derives the data plane's {@link Plan} from the store, as kube-proxy derives its rules: each
  * Service port becomes a cluster of its EndpointSlices' endpoints and listeners at the ClusterIP,
- * the external IPs, every node's NodePort and the LoadBalancer addresses.
+ * the external IPs, every node's NodePort and the LoadBalancer addresses; Gateways and Ingresses
+ * become L7 listeners ({@link GatewayPlans}) whose backends are those clusters.
  */
 public final class PlanBuilder {
 
@@ -49,9 +50,16 @@ public final class PlanBuilder {
     private long version;
     private final Set<String> warned = new HashSet<>();
 
+    private final IngressPorts ingressPorts;
+
     public PlanBuilder(Store store, int nodeHealthPort) {
+        this(store, nodeHealthPort, IngressPorts.DEFAULT);
+    }
+
+    public PlanBuilder(Store store, int nodeHealthPort, IngressPorts ingressPorts) {
         this.store = store;
         this.nodeHealthPort = nodeHealthPort;
+        this.ingressPorts = ingressPorts;
     }
 
     private record NodeInfo(String name, String ip, boolean ready) {
@@ -138,7 +146,7 @@ public final class PlanBuilder {
                 }
             }
         }
-        return new Plan(++version, listeners, clusters, health);
+        return new Plan(++version, listeners, clusters, health, GatewayPlans.build(store, clusters, ingressPorts));
     }
 
     private void addLoadBalancer(Service svc, ServicePort sp, Plan.Protocol protocol, Plan.Cluster podCluster, List<NodeInfo> nodes,

@@ -114,7 +114,7 @@ public final class LocalCluster implements AutoCloseable {
         control.addController(new ReplicaSetController(control));
         control.addController(kubelet);
         control.addController(new EndpointSliceController(control));
-        control.addController(new PlanPublisher(new PlanBuilder(store, LocalNode.PROXY_HEALTH_PORT), dataPlane));
+        control.addController(new PlanPublisher(new PlanBuilder(store, LocalNode.PROXY_HEALTH_PORT, options.ingressPorts()), dataPlane));
         control.addController(new GatewayController(control));
         adminAddress = admin.start(options.adminAddress());
         control.awaitIdle();

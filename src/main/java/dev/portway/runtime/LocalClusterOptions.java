@@ -3,6 +3,7 @@ package dev.portway.runtime;
 import dev.portway.control.ClusterConfig;
 import dev.portway.net.Transport;
 import java.net.InetSocketAddress;
+import dev.portway.plan.IngressPorts;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -17,10 +18,11 @@ import java.util.Objects;
  * @param kubelet       how pods run
  * @param nodeAddresses the nodes' and pods' addresses ({@link LocalNode.Addresses#DEFAULT}: 127.0.10.N, 127.1.N.0/24)
  * @param stateDir      where the admin API's CA, certificates and token live (null: a new temporary directory)
+ * @param ingressPorts  where the Ingress controller listens on its address (80 and 443)
  */
 public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress adminAddress, int nodes,
                                   String defaultPool, Transport transport, KubeletOptions kubelet,
-                                  LocalNode.Addresses nodeAddresses, Path stateDir) {
+                                  LocalNode.Addresses nodeAddresses, Path stateDir, IngressPorts ingressPorts) {
 
     public static final String DEFAULT_POOL = "127.3.0.0/24";
 
@@ -30,6 +32,7 @@ public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(kubelet, "kubelet");
         Objects.requireNonNull(nodeAddresses, "nodeAddresses");
+        Objects.requireNonNull(ingressPorts, "ingressPorts");
         if (nodes < 1 || nodes > 254) {
             throw new IllegalArgumentException("nodes: " + nodes + " (expected: 1-254)");
         }
@@ -38,38 +41,42 @@ public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress
     /** The defaults of {@code portway up}, with the admin API on an ephemeral port and a temporary state directory. */
     public static LocalClusterOptions defaults() {
         return new LocalClusterOptions(ClusterConfig.local(), new InetSocketAddress("127.0.0.1", 0), 2, DEFAULT_POOL,
-                Transport.best(), KubeletOptions.defaults(), LocalNode.Addresses.DEFAULT, null);
+                Transport.best(), KubeletOptions.defaults(), LocalNode.Addresses.DEFAULT, null, IngressPorts.DEFAULT);
     }
 
     public LocalClusterOptions withAdminAddress(InetSocketAddress address) {
-        return new LocalClusterOptions(clusterConfig, address, nodes, defaultPool, transport, kubelet, nodeAddresses, stateDir);
+        return new LocalClusterOptions(clusterConfig, address, nodes, defaultPool, transport, kubelet, nodeAddresses, stateDir, ingressPorts);
     }
 
     public LocalClusterOptions withNodes(int n) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, n, defaultPool, transport, kubelet, nodeAddresses, stateDir);
+        return new LocalClusterOptions(clusterConfig, adminAddress, n, defaultPool, transport, kubelet, nodeAddresses, stateDir, ingressPorts);
     }
 
     public LocalClusterOptions withDefaultPool(String pool) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, pool, transport, kubelet, nodeAddresses, stateDir);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, pool, transport, kubelet, nodeAddresses, stateDir, ingressPorts);
     }
 
     public LocalClusterOptions withClusterConfig(ClusterConfig config) {
-        return new LocalClusterOptions(config, adminAddress, nodes, defaultPool, transport, kubelet, nodeAddresses, stateDir);
+        return new LocalClusterOptions(config, adminAddress, nodes, defaultPool, transport, kubelet, nodeAddresses, stateDir, ingressPorts);
     }
 
     public LocalClusterOptions withKubelet(KubeletOptions k) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, k, nodeAddresses, stateDir);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, k, nodeAddresses, stateDir, ingressPorts);
     }
 
     public LocalClusterOptions withTransport(Transport t) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, t, kubelet, nodeAddresses, stateDir);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, t, kubelet, nodeAddresses, stateDir, ingressPorts);
     }
 
     public LocalClusterOptions withNodeAddresses(LocalNode.Addresses addresses) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, addresses, stateDir);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, addresses, stateDir, ingressPorts);
+    }
+
+    public LocalClusterOptions withIngressPorts(IngressPorts ports) {
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, nodeAddresses, stateDir, ports);
     }
 
     public LocalClusterOptions withStateDir(Path dir) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, nodeAddresses, dir);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, nodeAddresses, dir, ingressPorts);
     }
 }

@@ -25,7 +25,7 @@ final class PlanPublisher implements Controller {
     public void reconcile() {
         Plan plan = builder.build();
         if (Objects.equals(plan.listeners(), last.listeners()) && Objects.equals(plan.clusters(), last.clusters())
-                && Objects.equals(plan.healthServers(), last.healthServers())) {
+                && Objects.equals(plan.healthServers(), last.healthServers()) && Objects.equals(plan.httpListeners(), last.httpListeners())) {
             return;
         }
         last = plan;

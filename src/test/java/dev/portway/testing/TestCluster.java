@@ -49,8 +49,13 @@ public final class TestCluster implements AutoCloseable {
     public static LocalClusterOptions options() {
         return LocalClusterOptions.defaults()
                 .withNodeAddresses(new LocalNode.Addresses(Cidr.of("127.0." + BLOCK + ".0/24"), Cidr.of("127." + BLOCK + ".0.0/16")))
-                .withDefaultPool(POOL);
+                .withDefaultPool(POOL)
+                .withIngressPorts(new dev.portway.plan.IngressPorts(INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT));
     }
+
+    /** Where the Ingress controller listens in tests (80 and 443 need root). */
+    public static final int INGRESS_HTTP_PORT = 18080;
+    public static final int INGRESS_HTTPS_PORT = 18443;
 
     /** The {@code n}th address of the pool (1: the first one a LoadBalancer gets). */
     public static String poolIp(int n) {

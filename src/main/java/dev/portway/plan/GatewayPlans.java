@@ -1,0 +1,455 @@
+package dev.portway.plan;
+
+import dev.portway.api.gateway.AttachedRoute;
+import dev.portway.api.gateway.BackendInfo;
+import dev.portway.api.gateway.CertificateRefInfo;
+import dev.portway.api.gateway.GatewayInfo;
+import dev.portway.api.gateway.GatewayModel;
+import dev.portway.api.gateway.ListenerInfo;
+import dev.portway.api.gateway.RouteInfo;
+import dev.portway.store.Store;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GatewayClass;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPBackendRef;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeader;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeaderFilter;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeaderMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPPathModifier;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPQueryParamMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteFilter;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteRule;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant;
+import io.fabric8.kubernetes.api.model.networking.v1.HTTPIngressPath;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressBackend;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressRule;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressTLS;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The L7 half of the plan: Portway's Gateways (through {@link GatewayModel}) and Ingresses of
+ * Portway's IngressClass become {@link Plan.HttpListener}s, one per address and port, their
+ * routes merged into virtual hosts and ordered as the specifications order them.
+ *
+ * <p>A Gateway listens on the address its controller wrote in {@code status.addresses}; an Ingress
+ * on the address in its {@code status.loadBalancer}, on the Ingress controller's HTTP port (and
+ * HTTPS port when it has {@code tls}). Within a virtual host the rules are ordered as the Gateway
+ * API's HTTPRoute precedence says: an Exact path, then a regular expression (longest first; the
+ * spec leaves its rank to implementations), then the longest PathPrefix; then a method match, the
+ * most header matches, the most query parameter matches; ties go to the oldest route, then the
+ * first by namespace and name, then the first rule and match. Virtual hosts: exact names first,
+ * then wildcards (longest first), then the one for any host. Ingress paths are ordered the same
+ * way, which gives Kubernetes' "longest path wins, Exact over Prefix".
+ */
+final class GatewayPlans {
+
+    private static final Pattern DURATION_PART = Pattern.compile("([0-9]+)(h|ms|m|s)");
+
+    private final Store store;
+    private final Map<String, Plan.Cluster> clusters;
+
+    private GatewayPlans(Store store, Map<String, Plan.Cluster> clusters) {
+        this.store = store;
+        this.clusters = clusters;
+    }
+
+    /** The L7 listeners of the store's Gateways and Ingresses, with the plan's clusters as backends. */
+    static List<Plan.HttpListener> build(Store store, Map<String, Plan.Cluster> clusters, IngressPorts ingressPorts) {
+        GatewayPlans p = new GatewayPlans(store, clusters);
+        Map<Plan.ListenerKey, Draft> drafts = new LinkedHashMap<>();
+        p.gateways(drafts);
+        p.ingresses(drafts, ingressPorts);
+        List<Plan.HttpListener> out = new ArrayList<>();
+        for (Draft d : drafts.values()) {
+            out.add(d.build());
+        }
+        return out;
+    }
+
+    /** A rule on its way into a virtual host, with what orders it. */
+    private record Entry(Plan.HttpRule rule, String created, String routeKey, int ruleIndex, int matchIndex) {
+    }
+
+    /** An L7 listener being assembled. */
+    private static final class Draft {
+        final Plan.ListenerKey key;
+        final String owner;
+        final List<Plan.Certificate> certificates = new ArrayList<>();
+        final Map<String, List<Entry>> hosts = new LinkedHashMap<>();
+        final Set<String> seen = new LinkedHashSet<>();
+        boolean accessLog;
+
+        Draft(Plan.ListenerKey key, String owner) {
+            this.key = key;
+            this.owner = owner;
+        }
+
+        void add(String hostname, Entry e) {
+            String h = hostname == null ? "*" : hostname.toLowerCase(Locale.ROOT);
+            if (seen.add(h + " " + e.routeKey + " " + e.ruleIndex + " " + e.matchIndex)) {
+                hosts.computeIfAbsent(h, k -> new ArrayList<>()).add(e);
+            }
+        }
+
+        Plan.HttpListener build() {
+            List<String> names = new ArrayList<>(hosts.keySet());
+            names.sort(HOSTS);
+            List<Plan.VirtualHost> vhosts = new ArrayList<>();
+            for (String n : names) {
+                List<Entry> entries = new ArrayList<>(hosts.get(n));
+                entries.sort(PRECEDENCE);
+                vhosts.add(new Plan.VirtualHost(n.equals("*") ? null : n, entries.stream().map(Entry::rule).toList()));
+            }
+            return new Plan.HttpListener(key, owner, certificates, vhosts, List.of(), accessLog);
+        }
+    }
+
+    /** Exact hostnames, then wildcards with the longest suffix first, then any host. */
+    static final Comparator<String> HOSTS = Comparator.<String>comparingInt(h -> h.equals("*") ? 2 : h.startsWith("*.") ? 1 : 0)
+            .thenComparing(Comparator.comparingInt(String::length).reversed())
+            .thenComparing(Comparator.naturalOrder());
+
+    /** The HTTPRoute precedence (see the type's description). */
+    static final Comparator<Entry> PRECEDENCE = Comparator.<Entry>comparingInt(e -> switch (e.rule.path().type()) {
+        case EXACT -> 0;
+        case REGULAR_EXPRESSION -> 1;
+        case PREFIX -> 2;
+    })
+            .thenComparing(Comparator.<Entry>comparingInt(e -> e.rule.path().value().length()).reversed())
+            .thenComparingInt(e -> e.rule.method() != null ? 0 : 1)
+            .thenComparing(Comparator.<Entry>comparingInt(e -> e.rule.headers().size()).reversed())
+            .thenComparing(Comparator.<Entry>comparingInt(e -> e.rule.queryParams().size()).reversed())
+            .thenComparing(Entry::created)
+            .thenComparing(Entry::routeKey)
+            .thenComparingInt(Entry::ruleIndex)
+            .thenComparingInt(Entry::matchIndex);
+
+    // ---- Gateway API
+
+    private void gateways(Map<Plan.ListenerKey, Draft> drafts) {
+        GatewayModel model = GatewayModel.build(GatewayModel.CONTROLLER_NAME, store.list(GatewayClass.class), store.list(Gateway.class),
+                store.list(HTTPRoute.class), store.list(ReferenceGrant.class), store.list(Service.class), store.list(Namespace.class),
+                store.list(Secret.class));
+        Map<String, RouteInfo> routes = new LinkedHashMap<>();
+        for (RouteInfo r : model.routes()) {
+            routes.put(r.namespace() + "/" + r.name(), r);
+        }
+        for (GatewayInfo g : model.gateways()) {
+            String ip = address(g.gateway());
+            if (ip == null || !g.accepted().holds()) {
+                continue;
+            }
+            for (ListenerInfo l : g.listeners()) {
+                if (!l.ready()) {
+                    continue;
+                }
+                Plan.ListenerKey key = new Plan.ListenerKey(Plan.Protocol.TCP, new InetSocketAddress(ip, l.port()));
+                Draft d = drafts.computeIfAbsent(key, k -> new Draft(k, "gateway " + g.namespace() + "/" + g.name()));
+                if ("HTTPS".equals(l.protocol())) {
+                    for (CertificateRefInfo c : l.certificateRefs()) {
+                        if (c.resolved() && c.secret() != null) {
+                            certificate(c.secret(), l.hostname().map(List::of).orElse(List.of())).ifPresent(d.certificates::add);
+                        }
+                    }
+                }
+                for (AttachedRoute ar : l.routes()) {
+                    HTTPRoute route = ar.route();
+                    String routeKey = route.getMetadata().getNamespace() + "/" + route.getMetadata().getName();
+                    RouteInfo info = routes.get(routeKey);
+                    if (info == null) {
+                        continue;
+                    }
+                    List<Entry> entries = routeEntries(route, info);
+                    List<String> hostnames = ar.hostnames().isEmpty() ? java.util.Collections.singletonList(null) : ar.hostnames();
+                    for (String h : hostnames) {
+                        entries.forEach(e -> d.add(h, e));
+                    }
+                }
+            }
+        }
+    }
+
+    private static String address(Gateway g) {
+        if (g.getStatus() == null || g.getStatus().getAddresses() == null) {
+            return null;
+        }
+        return g.getStatus().getAddresses().stream().map(a -> a.getValue()).filter(Objects::nonNull).findFirst().orElse(null);
+    }
+
+    private List<Entry> routeEntries(HTTPRoute route, RouteInfo info) {
+        String routeKey = route.getMetadata().getNamespace() + "/" + route.getMetadata().getName();
+        String created = Objects.toString(route.getMetadata().getCreationTimestamp(), "");
+        List<Entry> out = new ArrayList<>();
+        List<HTTPRouteRule> rules = route.getSpec().getRules() == null ? List.of() : route.getSpec().getRules();
+        for (int ri = 0; ri < rules.size(); ri++) {
+            HTTPRouteRule rule = rules.get(ri);
+            List<Plan.HttpFilter> filters = filters(rule.getFilters(), info, ri, -1);
+            List<Plan.HttpBackend> backends = new ArrayList<>();
+            List<HTTPBackendRef> refs = rule.getBackendRefs() == null ? List.of() : rule.getBackendRefs();
+            for (int bi = 0; bi < refs.size(); bi++) {
+                HTTPBackendRef ref = refs.get(bi);
+                Optional<BackendInfo> b = info.backend(ri, bi);
+                int weight = b.map(BackendInfo::weight).orElse(ref.getWeight() == null ? 1 : ref.getWeight());
+                backends.add(new Plan.HttpBackend(b.map(this::cluster).orElse(null), weight, filters(ref.getFilters(), info, ri, bi)));
+            }
+            Duration request = null;
+            Duration backend = null;
+            if (rule.getTimeouts() != null) {
+                request = duration(rule.getTimeouts().getRequest());
+                backend = duration(rule.getTimeouts().getBackendRequest());
+            }
+            List<HTTPRouteMatch> matches = rule.getMatches() == null || rule.getMatches().isEmpty()
+                    ? List.of(new HTTPRouteMatch()) : rule.getMatches();
+            for (int mi = 0; mi < matches.size(); mi++) {
+                HTTPRouteMatch m = matches.get(mi);
+                Plan.HttpRule r = new Plan.HttpRule(routeKey, ri, path(m), headers(m.getHeaders()), query(m.getQueryParams()),
+                        m.getMethod(), filters, backends, request, backend, null);
+                out.add(new Entry(r, created, routeKey, ri, mi));
+            }
+        }
+        return out;
+    }
+
+    /** The cluster of a resolved backend, or null (its requests get 500). */
+    private String cluster(BackendInfo b) {
+        if (!b.resolved() || b.servicePort() == null) {
+            return null;
+        }
+        String name = b.namespace() + "/" + b.name() + ":" + b.servicePort().getPort() + "/TCP";
+        return clusters.containsKey(name) ? name : null;
+    }
+
+    private static Plan.PathMatch path(HTTPRouteMatch m) {
+        if (m.getPath() == null) {
+            return new Plan.PathMatch(Plan.MatchType.PREFIX, "/");
+        }
+        String value = m.getPath().getValue() == null ? "/" : m.getPath().getValue();
+        return new Plan.PathMatch(switch (String.valueOf(m.getPath().getType())) {
+            case "Exact" -> Plan.MatchType.EXACT;
+            case "RegularExpression" -> Plan.MatchType.REGULAR_EXPRESSION;
+            default -> Plan.MatchType.PREFIX;
+        }, value);
+    }
+
+    private static List<Plan.HeaderMatch> headers(List<HTTPHeaderMatch> matches) {
+        List<Plan.HeaderMatch> out = new ArrayList<>();
+        Set<String> names = new java.util.HashSet<>();
+        for (HTTPHeaderMatch h : matches == null ? List.<HTTPHeaderMatch>of() : matches) {
+            // "If multiple entries specify equivalent header names, only the first entry ... MUST be considered"
+            if (names.add(h.getName().toLowerCase(Locale.ROOT))) {
+                out.add(new Plan.HeaderMatch("RegularExpression".equals(h.getType()) ? Plan.MatchType.REGULAR_EXPRESSION
+                        : Plan.MatchType.EXACT, h.getName(), h.getValue()));
+            }
+        }
+        return out;
+    }
+
+    private static List<Plan.HeaderMatch> query(List<HTTPQueryParamMatch> matches) {
+        List<Plan.HeaderMatch> out = new ArrayList<>();
+        Set<String> names = new java.util.HashSet<>();
+        for (HTTPQueryParamMatch q : matches == null ? List.<HTTPQueryParamMatch>of() : matches) {
+            if (names.add(q.getName())) {
+                out.add(new Plan.HeaderMatch("RegularExpression".equals(q.getType()) ? Plan.MatchType.REGULAR_EXPRESSION
+                        : Plan.MatchType.EXACT, q.getName(), q.getValue()));
+            }
+        }
+        return out;
+    }
+
+    /** Filters of a rule ({@code backendRef} -1) or of one of its backendRefs. */
+    private List<Plan.HttpFilter> filters(List<HTTPRouteFilter> filters, RouteInfo info, int rule, int backendRef) {
+        List<Plan.HttpFilter> out = new ArrayList<>();
+        if (filters == null) {
+            return out;
+        }
+        for (int i = 0; i < filters.size(); i++) {
+            HTTPRouteFilter f = filters.get(i);
+            switch (String.valueOf(f.getType())) {
+                case "RequestHeaderModifier" -> {
+                    HTTPHeaderFilter h = f.getRequestHeaderModifier();
+                    out.add(new Plan.RequestHeaders(headerMap(h.getSet()), headerMap(h.getAdd()), names(h.getRemove())));
+                }
+                case "ResponseHeaderModifier" -> {
+                    HTTPHeaderFilter h = f.getResponseHeaderModifier();
+                    out.add(new Plan.ResponseHeaders(headerMap(h.getSet()), headerMap(h.getAdd()), names(h.getRemove())));
+                }
+                case "URLRewrite" -> {
+                    var u = f.getUrlRewrite();
+                    HTTPPathModifier p = u.getPath();
+                    out.add(new Plan.UrlRewrite(u.getHostname(), p != null && "ReplaceFullPath".equals(p.getType()) ? p.getReplaceFullPath() : null,
+                            p != null && "ReplacePrefixMatch".equals(p.getType()) ? p.getReplacePrefixMatch() : null));
+                }
+                case "RequestRedirect" -> {
+                    var r = f.getRequestRedirect();
+                    HTTPPathModifier p = r.getPath();
+                    out.add(new Plan.RequestRedirect(r.getScheme(), r.getHostname(),
+                            p != null && "ReplaceFullPath".equals(p.getType()) ? p.getReplaceFullPath() : null,
+                            p != null && "ReplacePrefixMatch".equals(p.getType()) ? p.getReplacePrefixMatch() : null,
+                            r.getPort(), r.getStatusCode() == null ? 302 : r.getStatusCode()));
+                }
+                case "RequestMirror" -> info.mirror(rule, backendRef, i).map(this::cluster)
+                        .ifPresent(c -> out.add(new Plan.RequestMirror(c)));
+                default -> {
+                    // ExtensionRef and the rest: the route's status says they are not supported
+                }
+            }
+        }
+        return out;
+    }
+
+    private static Map<String, String> headerMap(List<HTTPHeader> headers) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (HTTPHeader h : headers == null ? List.<HTTPHeader>of() : headers) {
+            out.putIfAbsent(h.getName(), h.getValue());
+        }
+        return out;
+    }
+
+    private static List<String> names(List<String> names) {
+        return names == null ? List.of() : names;
+    }
+
+    /** A Gateway API duration ({@code 1h}, {@code 10s}, {@code 500ms}, {@code 1m30s}); {@code 0s} and null mean none. */
+    static Duration duration(String text) {
+        if (text == null || text.isEmpty()) {
+            return null;
+        }
+        Matcher m = DURATION_PART.matcher(text);
+        Duration d = Duration.ZERO;
+        int end = 0;
+        while (m.find() && m.start() == end) {
+            long n = Long.parseLong(m.group(1));
+            d = d.plus(switch (m.group(2)) {
+                case "h" -> Duration.ofHours(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "s" -> Duration.ofSeconds(n);
+                default -> Duration.ofMillis(n);
+            });
+            end = m.end();
+        }
+        return end != text.length() || d.isZero() ? null : d;
+    }
+
+    private static Optional<Plan.Certificate> certificate(Secret s, List<String> hostnames) {
+        Map<String, String> data = s.getData() == null ? Map.of() : s.getData();
+        String crt = data.get("tls.crt");
+        String key = data.get("tls.key");
+        if (crt == null || key == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new Plan.Certificate(hostnames, new String(Base64.getDecoder().decode(crt), StandardCharsets.US_ASCII),
+                    new String(Base64.getDecoder().decode(key), StandardCharsets.US_ASCII)));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    // ---- Ingress
+
+    private void ingresses(Map<Plan.ListenerKey, Draft> drafts, IngressPorts ports) {
+        for (Ingress ing : store.list(Ingress.class)) {
+            String ip = ingressAddress(ing);
+            if (ip == null || ing.getSpec() == null) {
+                continue;
+            }
+            String ns = ing.getMetadata().getNamespace();
+            String routeKey = ns + "/" + ing.getMetadata().getName();
+            String created = Objects.toString(ing.getMetadata().getCreationTimestamp(), "");
+            List<Entry> any = new ArrayList<>();
+            Map<String, List<Entry>> byHost = new LinkedHashMap<>();
+            List<IngressRule> rules = ing.getSpec().getRules() == null ? List.of() : ing.getSpec().getRules();
+            for (int ri = 0; ri < rules.size(); ri++) {
+                IngressRule rule = rules.get(ri);
+                if (rule.getHttp() == null || rule.getHttp().getPaths() == null) {
+                    continue;
+                }
+                List<HTTPIngressPath> paths = rule.getHttp().getPaths();
+                for (int pi = 0; pi < paths.size(); pi++) {
+                    HTTPIngressPath p = paths.get(pi);
+                    Plan.PathMatch match = new Plan.PathMatch("Exact".equals(p.getPathType()) ? Plan.MatchType.EXACT : Plan.MatchType.PREFIX,
+                            p.getPath() == null || p.getPath().isEmpty() ? "/" : p.getPath());
+                    Entry e = new Entry(ingressRule(routeKey, ri, match, ns, p.getBackend()), created, routeKey, ri, pi);
+                    (rule.getHost() == null || rule.getHost().isEmpty() ? any : byHost.computeIfAbsent(rule.getHost(), h -> new ArrayList<>()))
+                            .add(e);
+                }
+            }
+            if (ing.getSpec().getDefaultBackend() != null) {
+                // the default backend: what no rule takes, on every host
+                Plan.PathMatch all = new Plan.PathMatch(Plan.MatchType.PREFIX, "/");
+                Entry fallback = new Entry(ingressRule(routeKey, rules.size(), all, ns, ing.getSpec().getDefaultBackend()), "~", routeKey,
+                        Integer.MAX_VALUE, 0);
+                any.add(fallback);
+                byHost.values().forEach(list -> list.add(fallback));
+            }
+            List<Plan.Certificate> certificates = new ArrayList<>();
+            for (IngressTLS tls : ing.getSpec().getTls() == null ? List.<IngressTLS>of() : ing.getSpec().getTls()) {
+                if (tls.getSecretName() != null) {
+                    store.get(Secret.class, ns, tls.getSecretName())
+                            .flatMap(s -> certificate(s, tls.getHosts() == null ? List.of() : tls.getHosts()))
+                            .ifPresent(certificates::add);
+                }
+            }
+            List<Integer> listenPorts = certificates.isEmpty() ? List.of(ports.http()) : List.of(ports.http(), ports.https());
+            for (int port : listenPorts) {
+                Plan.ListenerKey key = new Plan.ListenerKey(Plan.Protocol.TCP, new InetSocketAddress(ip, port));
+                Draft d = drafts.computeIfAbsent(key, k -> new Draft(k, "ingress"));
+                if (port == ports.https()) {
+                    certificates.stream().filter(c -> !d.certificates.contains(c)).forEach(d.certificates::add);
+                }
+                any.forEach(e -> d.add(null, e));
+                byHost.forEach((h, list) -> list.forEach(e -> d.add(h, e)));
+            }
+        }
+    }
+
+    private static String ingressAddress(Ingress ing) {
+        if (ing.getStatus() == null || ing.getStatus().getLoadBalancer() == null || ing.getStatus().getLoadBalancer().getIngress() == null) {
+            return null;
+        }
+        return ing.getStatus().getLoadBalancer().getIngress().stream().map(IngressLoadBalancerIngress::getIp).filter(Objects::nonNull)
+                .findFirst().orElse(null);
+    }
+
+    private Plan.HttpRule ingressRule(String routeKey, int index, Plan.PathMatch match, String ns, IngressBackend backend) {
+        String cluster = null;
+        if (backend != null && backend.getService() != null) {
+            String name = backend.getService().getName();
+            var port = backend.getService().getPort();
+            Optional<Service> svc = store.get(Service.class, ns, name);
+            if (svc.isPresent() && port != null && svc.get().getSpec().getPorts() != null) {
+                for (ServicePort sp : svc.get().getSpec().getPorts()) {
+                    if ((port.getNumber() != null && port.getNumber().equals(sp.getPort()))
+                            || (port.getName() != null && port.getName().equals(sp.getName()))) {
+                        String c = ns + "/" + name + ":" + sp.getPort() + "/TCP";
+                        cluster = clusters.containsKey(c) ? c : null;
+                    }
+                }
+            }
+        }
+        return new Plan.HttpRule(routeKey, index, match, List.of(), List.of(), null, List.of(),
+                List.of(new Plan.HttpBackend(cluster, 1, List.of())), null, null, null);
+    }
+}

@@ -1,0 +1,270 @@
+package dev.portway.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portway.testing.RawHttp;
+import dev.portway.testing.TestCluster;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The L7 gateway configured as users configure it: a Gateway and HTTPRoutes (and an Ingress)
+ * applied to a local cluster, requests on the Gateway's address. The precedence table of the
+ * Gateway API spec, a route whose Service appears later, and the Ingress mapping.
+ */
+class GatewayRoutingTest {
+
+    private static final String[] BACKENDS = {"exact", "prefix-foo", "longer", "root", "method", "header", "host", "wild", "older",
+            "newer", "query", "regex"};
+    private static TestCluster cluster;
+    private static InetSocketAddress gateway;
+
+    private static String backend(String name) {
+        return TestCluster.echoDeployment(name, 1, null) + """
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: %1$s
+                spec:
+                  selector: {app: %1$s}
+                  ports:
+                  - {port: 8000, targetPort: http}
+                ---
+                """.formatted(name);
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = new TestCluster();
+        StringBuilder yaml = new StringBuilder();
+        for (String b : BACKENDS) {
+            yaml.append(backend(b));
+        }
+        yaml.append("""
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: Gateway
+                metadata: {name: web}
+                spec:
+                  gatewayClassName: portway
+                  listeners:
+                  - {name: http, protocol: HTTP, port: 18080}
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: table}
+                spec:
+                  parentRefs: [{name: web}]
+                  rules:
+                  - matches: [{path: {type: Exact, value: /foo}}]
+                    backendRefs: [{name: exact, port: 8000}]
+                  - matches: [{path: {type: PathPrefix, value: /foo}}]
+                    backendRefs: [{name: prefix-foo, port: 8000}]
+                  - matches: [{path: {type: PathPrefix, value: /foo/bar}}]
+                    backendRefs: [{name: longer, port: 8000}]
+                  - matches: [{path: {type: PathPrefix, value: /}}]
+                    backendRefs: [{name: root, port: 8000}]
+                  - matches: [{path: {type: PathPrefix, value: /foo}, method: POST}]
+                    backendRefs: [{name: method, port: 8000}]
+                  - matches: [{path: {type: PathPrefix, value: /foo}, headers: [{name: X-Team, value: blue}]}]
+                    backendRefs: [{name: header, port: 8000}]
+                  - matches: [{path: {type: PathPrefix, value: /foo}, queryParams: [{name: v, value: "2"}]}]
+                    backendRefs: [{name: query, port: 8000}]
+                  - matches: [{path: {type: RegularExpression, value: "/re/[0-9]+"}}]
+                    backendRefs: [{name: regex, port: 8000}]
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: host}
+                spec:
+                  parentRefs: [{name: web}]
+                  hostnames: [a.example.com]
+                  rules:
+                  - backendRefs: [{name: host, port: 8000}]
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: wild}
+                spec:
+                  parentRefs: [{name: web}]
+                  hostnames: ["*.example.com"]
+                  rules:
+                  - backendRefs: [{name: wild, port: 8000}]
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: zz-older}
+                spec:
+                  parentRefs: [{name: web}]
+                  hostnames: [tie.test]
+                  rules:
+                  - matches: [{path: {type: PathPrefix, value: /tie}}]
+                    backendRefs: [{name: older, port: 8000}]
+                """);
+        cluster.apply(yaml.toString());
+        for (String b : BACKENDS) {
+            cluster.awaitReady(b, 1);
+        }
+        // the newer route is created a second later: creation time, not its name (which sorts first), decides the tie
+        Instant older = Instant.now();
+        await().atMost(Duration.ofSeconds(3)).until(() -> Instant.now().getEpochSecond() > older.getEpochSecond());
+        cluster.apply("""
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: aa-newer}
+                spec:
+                  parentRefs: [{name: web}]
+                  hostnames: [tie.test]
+                  rules:
+                  - matches: [{path: {type: PathPrefix, value: /tie}}]
+                    backendRefs: [{name: newer, port: 8000}]
+                """);
+        gateway = new InetSocketAddress(gatewayAddress("web"), 18080);
+    }
+
+    @AfterAll
+    static void stop() {
+        cluster.close();
+    }
+
+    private static String gatewayAddress(String name) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> address(name).isPresent());
+        cluster.local().control().awaitIdle();
+        return address(name).orElseThrow();
+    }
+
+    private static Optional<String> address(String name) {
+        Gateway g = cluster.local().store().get(Gateway.class, "default", name).orElseThrow();
+        return g.getStatus() == null || g.getStatus().getAddresses() == null || g.getStatus().getAddresses().isEmpty()
+                ? Optional.empty() : Optional.of(g.getStatus().getAddresses().getFirst().getValue());
+    }
+
+    private static String pod(String host, String method, String path, String header) throws Exception {
+        try (RawHttp c = new RawHttp(gateway)) {
+            RawHttp.Response r = c.send(method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\n" + (header == null ? "" : header + "\r\n")
+                    + "Content-Length: 0\r\n\r\n").read();
+            assertThat(r.status()).as("%s %s %s", host, method, path).isEqualTo(200);
+            String pod = r.header("x-portway-pod");
+            return pod.substring(0, pod.indexOf('-', pod.indexOf('-') + 1) < 0 ? pod.length() : pod.lastIndexOf('-', pod.lastIndexOf('-') - 1));
+        }
+    }
+
+    /** The Gateway API's HTTPRoute precedence, request by request. */
+    @ParameterizedTest(name = "{1} {2} on {0} {3} -> {4}")
+    @CsvSource(delimiter = '|', nullValues = "-", textBlock = """
+            x.test        | GET  | /foo           | -             | exact
+            x.test        | POST | /foo           | -             | exact
+            x.test        | GET  | /foo/x         | -             | prefix-foo
+            x.test        | GET  | /foobar        | -             | root
+            x.test        | POST | /foo/x         | -             | method
+            x.test        | GET  | /foo/x         | X-Team: blue  | header
+            x.test        | POST | /foo/x         | X-Team: blue  | method
+            x.test        | GET  | /foo/x?v=2     | -             | query
+            x.test        | GET  | /foo/x?v=2     | X-Team: blue  | header
+            x.test        | GET  | /foo/bar/x     | -             | longer
+            x.test        | GET  | /foo/bar/x     | X-Team: blue  | longer
+            x.test        | GET  | /other         | -             | root
+            x.test        | GET  | /re/123        | -             | regex
+            x.test        | GET  | /re/abc        | -             | root
+            a.example.com | GET  | /foo           | -             | host
+            b.example.com | GET  | /foo           | -             | wild
+            tie.test      | GET  | /tie           | -             | older
+            """)
+    void precedence(String host, String method, String path, String header, String expected) throws Exception {
+        assertThat(pod(host, method, path, header)).isEqualTo(expected);
+    }
+
+    private static Condition condition(HTTPRoute r, String type) {
+        return r.getStatus().getParents().getFirst().getConditions().stream().filter(c -> c.getType().equals(type)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void aRouteToAMissingServiceIs500UntilTheServiceAppears() throws Exception {
+        cluster.apply("""
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: later}
+                spec:
+                  parentRefs: [{name: web}]
+                  hostnames: [later.test]
+                  rules:
+                  - backendRefs: [{name: later, port: 8000}]
+                """);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            HTTPRoute r = cluster.local().store().get(HTTPRoute.class, "default", "later").orElseThrow();
+            assertThat(condition(r, "Accepted").getStatus()).isEqualTo("True");
+            assertThat(condition(r, "ResolvedRefs").getStatus()).isEqualTo("False");
+            assertThat(condition(r, "ResolvedRefs").getReason()).isEqualTo("BackendNotFound");
+            assertThat(RawHttp.get(gateway, "later.test", "/").status()).isEqualTo(500);
+        });
+        cluster.apply("""
+                apiVersion: v1
+                kind: Service
+                metadata: {name: later}
+                spec:
+                  selector: {app: later}
+                  ports:
+                  - {port: 8000, targetPort: http}
+                """);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            HTTPRoute r = cluster.local().store().get(HTTPRoute.class, "default", "later").orElseThrow();
+            assertThat(condition(r, "ResolvedRefs").getStatus()).isEqualTo("True");
+            RawHttp.Response res = RawHttp.get(gateway, "later.test", "/");
+            assertThat(res.status()).as("a Service with no ready endpoint").isEqualTo(503);
+            assertThat(res.body()).contains("no ready endpoint for default/later");
+        });
+        cluster.apply(TestCluster.echoDeployment("later", 1, null));
+        cluster.awaitReady("later", 1);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(RawHttp.get(gateway, "later.test", "/").status()).isEqualTo(200));
+    }
+
+    @Test
+    void anIngressRoutesOnTheIngressControllersAddress() throws Exception {
+        cluster.apply("""
+                apiVersion: networking.k8s.io/v1
+                kind: Ingress
+                metadata: {name: shop}
+                spec:
+                  ingressClassName: portway
+                  defaultBackend:
+                    service: {name: root, port: {number: 8000}}
+                  rules:
+                  - host: shop.test
+                    http:
+                      paths:
+                      - {path: /cart, pathType: Prefix, backend: {service: {name: prefix-foo, port: {number: 8000}}}}
+                      - {path: /cart/checkout, pathType: Exact, backend: {service: {name: exact, port: {number: 8000}}}}
+                """);
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            Ingress i = cluster.local().store().get(Ingress.class, "default", "shop").orElseThrow();
+            return i.getStatus() != null && i.getStatus().getLoadBalancer() != null && i.getStatus().getLoadBalancer().getIngress() != null
+                    && !i.getStatus().getLoadBalancer().getIngress().isEmpty();
+        });
+        cluster.local().control().awaitIdle();
+        Ingress ing = cluster.local().store().get(Ingress.class, "default", "shop").orElseThrow();
+        InetSocketAddress at = new InetSocketAddress(ing.getStatus().getLoadBalancer().getIngress().getFirst().getIp(),
+                TestCluster.INGRESS_HTTP_PORT);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(RawHttp.get(at, "shop.test", "/cart/x").status()).isEqualTo(200));
+        assertThat(RawHttp.get(at, "shop.test", "/cart/x").header("x-portway-pod")).startsWith("prefix-foo-");
+        assertThat(RawHttp.get(at, "shop.test", "/cart/checkout").header("x-portway-pod")).startsWith("exact-");
+        assertThat(RawHttp.get(at, "shop.test", "/elsewhere").header("x-portway-pod")).startsWith("root-");
+        assertThat(RawHttp.get(at, "other.test", "/cart").header("x-portway-pod")).as("another host: the default backend").startsWith("root-");
+    }
+
+    static List<String> backends() {
+        return List.of(BACKENDS);
+    }
+}
