@@ -79,6 +79,8 @@ final class HttpExchange {
     private int attempts;
     private String lastFailure;
     private List<Plan.ResponseHeaders> responseFilters;
+    private List<String> mirrorClusters;
+    private List<MirrorRequest> mirrors;
     /** When the route replaced a path prefix: the public prefix and what it became upstream (Location rewriting). */
     private String publicPrefix;
     private String upstreamPrefix;
@@ -211,7 +213,26 @@ final class HttpExchange {
             }
         }
         prepareUpstreamHead(path);
+        startMirrors();
         connect();
+    }
+
+    /** Copies of the request for RequestMirror filters, sent alongside (the body follows as it streams). */
+    private void startMirrors() {
+        if (mirrorClusters == null) {
+            return;
+        }
+        mirrors = new ArrayList<>(mirrorClusters.size());
+        for (String name : mirrorClusters) {
+            ClusterRuntime c = plane.cluster(name);
+            MirrorRequest m = c == null ? null : MirrorRequest.start(plane, c, request, ctx.channel().eventLoop());
+            if (m != null) {
+                mirrors.add(m);
+                if (!bodyExpected) {
+                    m.content(LastHttpContent.EMPTY_LAST_CONTENT);
+                }
+            }
+        }
     }
 
     private InetAddress clientAddress() {
@@ -265,7 +286,10 @@ final class HttpExchange {
                     }
                 }
                 case Plan.RequestMirror mirror -> {
-                    // mirrors are not sent yet (docs/gateway.md lists RequestMirror as not supported)
+                    if (mirrorClusters == null) {
+                        mirrorClusters = new ArrayList<>(1);
+                    }
+                    mirrorClusters.add(mirror.cluster());
                 }
             }
         }
@@ -491,6 +515,11 @@ final class HttpExchange {
             return;
         }
         bytesIn += c.content().readableBytes();
+        if (mirrors != null) {
+            for (MirrorRequest m : mirrors) {
+                m.content(c);
+            }
+        }
         if (access != null && access.spec().maxBodyBytes() != null && bytesIn > access.spec().maxBodyBytes()) {
             c.release();
             refuse(access.tooLarge());
@@ -505,6 +534,9 @@ final class HttpExchange {
     void flushUpstream() {
         if (upstream != null) {
             upstream.flush();
+        }
+        if (mirrors != null) {
+            mirrors.forEach(MirrorRequest::flush);
         }
     }
 
@@ -714,6 +746,9 @@ final class HttpExchange {
     }
 
     void downstreamClosed() {
+        if (mirrors != null && !requestDone) {
+            mirrors.forEach(MirrorRequest::abandon);
+        }
         if (finished) {
             return;
         }

@@ -21,15 +21,18 @@ class GatewayProxyTest {
 
     private static GatewayFixture gw;
     private static InetSocketAddress listener;
+    private static TestBackend mirror;
 
     @BeforeAll
-    static void start() {
+    static void start() throws Exception {
         gw = new GatewayFixture();
         InetSocketAddress a = gw.echo("a-pod", 1);
         InetSocketAddress b = gw.echo("b-pod", 2);
         gw.cluster("a", a);
         gw.cluster("b", b);
         gw.cluster("empty");
+        mirror = gw.own(new TestBackend(new InetSocketAddress(GatewayFixture.endpointIp(3), GatewayFixture.PORT)));
+        gw.cluster("mirror", mirror.address());
         listener = gw.listen(1,
                 host("b.example.com", rule("default/b", prefix("/"), to("b"))),
                 host("*.example.com", rule("default/wild", prefix("/"), to("a"))),
@@ -43,6 +46,7 @@ class GatewayProxyTest {
                         rule("default/redirect", prefix("/old"), List.of(
                                 new Plan.RequestRedirect("https", "new.example.com", null, "/new", null, 301))),
                         rule("default/rewrite", prefix("/public"), List.of(new Plan.UrlRewrite(null, null, "/internal")), to("a")),
+                        rule("default/mirrored", prefix("/mirrored"), List.of(new Plan.RequestMirror("mirror")), to("a")),
                         rule("default/a", prefix("/a"), to("a"))));
     }
 
@@ -114,6 +118,17 @@ class GatewayProxyTest {
     void aPrefixRewriteReachesTheBackendUnderItsOwnPath() throws Exception {
         RawHttp.Response r = RawHttp.get(listener, "x", "/public/x?y=1");
         assertThat(r.echo("request")).isEqualTo("GET /internal/x?y=1 HTTP/1.1");
+    }
+
+    @Test
+    void aMirrorGetsACopyOfEachRequestAndItsBody() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            assertThat(c.get("x", "/mirrored/get").header("x-portway-pod")).isEqualTo("a-pod");
+            RawHttp.Response post = c.send("POST /mirrored/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world").read();
+            assertThat(post.header("x-portway-pod")).as("the real backend answers").isEqualTo("a-pod");
+        }
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(mirror.seen).contains("GET /mirrored/get x", "POST /mirrored/upload x 11"));
     }
 
     @Test

@@ -23,6 +23,8 @@ final class TestBackend implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService threads = Executors.newFixedThreadPool(8);
     final AtomicInteger requests = new AtomicInteger();
+    /** What each request was: {@code METHOD /path host} and, for uploads, the bytes read. */
+    final java.util.concurrent.ConcurrentLinkedQueue<String> seen = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     TestBackend(InetSocketAddress at) throws IOException {
         server = HttpServer.create(at, 64);
@@ -48,6 +50,7 @@ final class TestBackend implements AutoCloseable {
                     n += r;
                 }
             }
+            seen.add(x.getRequestMethod() + " " + x.getRequestURI() + " " + x.getRequestHeaders().getFirst("Host") + " " + n);
             text(x, 200, Long.toString(n));
         } else if (path.endsWith("/download")) {
             long n = Long.parseLong(query.substring("bytes=".length()));
@@ -67,6 +70,7 @@ final class TestBackend implements AutoCloseable {
             // answered never: the server closes it when it stops
             x.getRequestBody().readAllBytes();
         } else {
+            seen.add(x.getRequestMethod() + " " + x.getRequestURI() + " " + x.getRequestHeaders().getFirst("Host"));
             text(x, 200, x.getRequestMethod() + " " + x.getRequestURI());
         }
     }
