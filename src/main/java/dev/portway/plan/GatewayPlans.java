@@ -3,6 +3,7 @@ package dev.portway.plan;
 import dev.portway.api.gateway.AttachedRoute;
 import dev.portway.api.gateway.BackendInfo;
 import dev.portway.api.gateway.CertificateRefInfo;
+import dev.portway.api.gateway.GatewayAnnotations;
 import dev.portway.api.gateway.GatewayInfo;
 import dev.portway.api.gateway.GatewayModel;
 import dev.portway.api.gateway.ListenerInfo;
@@ -28,6 +29,7 @@ import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant;
 import io.fabric8.kubernetes.api.model.networking.v1.HTTPIngressPath;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressBackend;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressClass;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressRule;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressTLS;
@@ -99,6 +101,7 @@ final class GatewayPlans {
         final List<Plan.Certificate> certificates = new ArrayList<>();
         final Map<String, List<Entry>> hosts = new LinkedHashMap<>();
         final Set<String> seen = new LinkedHashSet<>();
+        final Set<String> trustedProxies = new LinkedHashSet<>();
         boolean accessLog;
 
         Draft(Plan.ListenerKey key, String owner) {
@@ -122,7 +125,7 @@ final class GatewayPlans {
                 entries.sort(PRECEDENCE);
                 vhosts.add(new Plan.VirtualHost(n.equals("*") ? null : n, entries.stream().map(Entry::rule).toList()));
             }
-            return new Plan.HttpListener(key, owner, certificates, vhosts, List.of(), accessLog);
+            return new Plan.HttpListener(key, owner, certificates, vhosts, List.copyOf(trustedProxies), accessLog);
         }
     }
 
@@ -167,6 +170,8 @@ final class GatewayPlans {
                 }
                 Plan.ListenerKey key = new Plan.ListenerKey(Plan.Protocol.TCP, new InetSocketAddress(ip, l.port()));
                 Draft d = drafts.computeIfAbsent(key, k -> new Draft(k, "gateway " + g.namespace() + "/" + g.name()));
+                d.accessLog |= GatewayAnnotations.accessLog(g.gateway());
+                d.trustedProxies.addAll(GatewayAnnotations.trustedProxies(g.gateway()));
                 if ("HTTPS".equals(l.protocol())) {
                     for (CertificateRefInfo c : l.certificateRefs()) {
                         if (c.resolved() && c.secret() != null) {
@@ -416,6 +421,10 @@ final class GatewayPlans {
             for (int port : listenPorts) {
                 Plan.ListenerKey key = new Plan.ListenerKey(Plan.Protocol.TCP, new InetSocketAddress(ip, port));
                 Draft d = drafts.computeIfAbsent(key, k -> new Draft(k, "ingress"));
+                ingressClass(ing).ifPresent(ic -> {
+                    d.accessLog |= GatewayAnnotations.accessLog(ic);
+                    d.trustedProxies.addAll(GatewayAnnotations.trustedProxies(ic));
+                });
                 if (port == ports.https()) {
                     certificates.stream().filter(c -> !d.certificates.contains(c)).forEach(d.certificates::add);
                 }
@@ -423,6 +432,21 @@ final class GatewayPlans {
                 byHost.forEach((h, list) -> list.forEach(e -> d.add(h, e)));
             }
         }
+    }
+
+    /** The Ingress's class: the one it names (field or legacy annotation), else the default class. */
+    private Optional<IngressClass> ingressClass(Ingress ing) {
+        String name = ing.getSpec().getIngressClassName();
+        if (name == null && ing.getMetadata().getAnnotations() != null) {
+            name = ing.getMetadata().getAnnotations().get("kubernetes.io/ingress.class");
+        }
+        if (name != null) {
+            return store.get(IngressClass.class, null, name);
+        }
+        return store.list(IngressClass.class).stream()
+                .filter(ic -> ic.getMetadata().getAnnotations() != null
+                        && "true".equals(ic.getMetadata().getAnnotations().get("ingressclass.kubernetes.io/is-default-class")))
+                .max(Comparator.comparing(ic -> Objects.toString(ic.getMetadata().getCreationTimestamp(), "")));
     }
 
     private static String ingressAddress(Ingress ing) {

@@ -42,6 +42,8 @@ public final class DataPlane implements AutoCloseable {
     private final int connectTimeoutMillis;
     private volatile HttpSettings httpSettings = HttpSettings.DEFAULTS;
     private volatile Map<String, AccessControl> access = Map.of();
+    private static final Logger accessLogger = LoggerFactory.getLogger("portway.access");
+    private volatile java.util.function.Consumer<String> accessLog = accessLogger::info;
     /** For work that must not run on an event loop (bcrypt). */
     private final java.util.concurrent.ExecutorService blocking = java.util.concurrent.Executors.newFixedThreadPool(2,
             Thread.ofPlatform().daemon().name("portway-blocking-", 0).factory());
@@ -78,6 +80,15 @@ public final class DataPlane implements AutoCloseable {
     /** Sets the L7 gateway's timeouts and limits (for connections accepted from now on). */
     public void httpSettings(HttpSettings settings) {
         this.httpSettings = settings;
+    }
+
+    /** Where the access log's JSON lines go (the {@code portway.access} logger unless set). */
+    public void accessLog(java.util.function.Consumer<String> sink) {
+        this.accessLog = sink;
+    }
+
+    java.util.function.Consumer<String> accessLog() {
+        return accessLog;
     }
 
     java.util.concurrent.Executor blocking() {

@@ -34,8 +34,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One request and its response through the gateway: route, policy and filters on the request
@@ -53,7 +51,6 @@ import org.slf4j.LoggerFactory;
  */
 final class HttpExchange {
 
-    private static final Logger accessLog = LoggerFactory.getLogger("portway.access");
     /** Hop-by-hop headers (RFC 9110 7.6.1), removed in both directions. */
     private static final List<String> HOP_BY_HOP = List.of("connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade");
 
@@ -911,7 +908,7 @@ final class HttpExchange {
         field(b, "route", rule == null ? null : rule.spec().route()).append(',');
         field(b, "upstream", endpoint == null || local && status != 502 && status != 504 ? null : endpoint.target()).append(',');
         b.append("\"retries\":").append(Math.max(0, attempts - 1)).append('}');
-        accessLog.info(b.toString());
+        plane.accessLog().accept(b.toString());
     }
 
     private static StringBuilder field(StringBuilder b, String name, String value) {

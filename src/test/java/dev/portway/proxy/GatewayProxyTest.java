@@ -108,6 +108,34 @@ class GatewayProxyTest {
     }
 
     @Test
+    void behindATrustedProxyForwardingHeadersAreKeptAndAppendedAndEachRequestIsLogged() throws Exception {
+        java.util.concurrent.ConcurrentLinkedQueue<String> lines = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        gw.plane.accessLog(lines::add);
+        InetSocketAddress trusting = gw.listen(new Plan.HttpListener(new Plan.ListenerKey(Plan.Protocol.TCP,
+                new InetSocketAddress(GatewayFixture.listenerIp(2), GatewayFixture.PORT)), "gateway default/trusting", List.of(),
+                List.of(host(null, rule("default/a", prefix("/"), to("a")))), List.of("127.0.0.0/8"), true));
+        RawHttp.Response r;
+        try (RawHttp c = new RawHttp(trusting)) {
+            r = c.send("GET /logged?x=1 HTTP/1.1\r\nHost: public.example\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n"
+                    + "Forwarded: for=6.6.6.6;proto=https\r\n\r\n").read();
+        }
+        assertThat(r.echo("x-forwarded-for")).isEqualTo("6.6.6.6, 127.0.0.1");
+        assertThat(r.echo("x-forwarded-proto")).as("the first proxy's word is kept").isEqualTo("https");
+        assertThat(r.echo("forwarded")).isEqualTo("for=6.6.6.6;proto=https, for=127.0.0.1;host=\"public.example\";proto=http");
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> !lines.isEmpty());
+        var json = dev.portway.api.Json.readTree(lines.peek().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(json.get("method").asText()).isEqualTo("GET");
+        assertThat(json.get("path").asText()).isEqualTo("/logged?x=1");
+        assertThat(json.get("host").asText()).isEqualTo("public.example");
+        assertThat(json.get("status").asInt()).isEqualTo(200);
+        assertThat(json.get("route").asText()).isEqualTo("default/a");
+        assertThat(json.get("upstream").asText()).startsWith(GatewayFixture.endpointIp(1));
+        assertThat(json.get("gateway").asText()).isEqualTo("gateway default/trusting");
+        assertThat(json.get("retries").asInt()).isZero();
+        assertThat(json.has("duration_ms") && json.has("bytes_out") && json.has("client") && json.has("time")).isTrue();
+    }
+
+    @Test
     void aRedirectFilterAnswersWithoutABackend() throws Exception {
         RawHttp.Response r = RawHttp.get(listener, "x", "/old/page?q=1");
         assertThat(r.status()).isEqualTo(301);

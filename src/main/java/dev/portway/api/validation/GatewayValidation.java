@@ -558,6 +558,9 @@ public final class GatewayValidation {
         tree.remove("metadata");
         tree.remove("status");
         errs.addAll(CrdSchema.validate(schemaOf(object), tree));
+        if (object instanceof Gateway) {
+            errs.addAll(dev.portway.api.gateway.GatewayAnnotations.validate(object));
+        }
         return errs;
     }
 
@@ -570,6 +573,9 @@ public final class GatewayValidation {
         tree.remove("status");
         List<FieldError> schemaErrs = CrdSchema.validate(schemaOf(updated), tree);
         errs.addAll(schemaErrs);
+        if (updated instanceof Gateway) {
+            errs.addAll(dev.portway.api.gateway.GatewayAnnotations.validate(updated));
+        }
         boolean celRan = schemaErrs.stream().noneMatch(e -> e.field().equals(CrdSchema.NIL_PATH));
         if (celRan && updated instanceof GatewayClass gc && old instanceof GatewayClass oldGc
                 && gc.getSpec() != null && oldGc.getSpec() != null
