@@ -86,6 +86,13 @@ public final class Defaults {
                 }
             }
             case Namespace ns -> {
+                // as the namespace registry's PrepareForCreate and PrepareForUpdate: the name as a label, always
+                if (ns.getMetadata() != null && ns.getMetadata().getName() != null) {
+                    Map<String, String> labels = ns.getMetadata().getLabels() == null ? new LinkedHashMap<>()
+                            : new LinkedHashMap<>(ns.getMetadata().getLabels());
+                    labels.put("kubernetes.io/metadata.name", ns.getMetadata().getName());
+                    ns.getMetadata().setLabels(labels);
+                }
                 if (ns.getSpec() == null || ns.getSpec().getFinalizers() == null || ns.getSpec().getFinalizers().isEmpty()) {
                     ns.setSpec(new NamespaceSpec(new ArrayList<>(List.of("kubernetes"))));
                 }

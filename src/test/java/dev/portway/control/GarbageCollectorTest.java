@@ -163,6 +163,19 @@ class GarbageCollectorTest {
     }
 
     @Test
+    void everyNamespaceIsLabelledWithItsName() {
+        test.apply("""
+                apiVersion: v1
+                kind: Namespace
+                metadata:
+                  name: labelled
+                  labels: {team: blue, kubernetes.io/metadata.name: wrong}
+                """);
+        var ns = (io.fabric8.kubernetes.api.model.Namespace) api.store().get(ResourceKind.NAMESPACE, null, "labelled").orElseThrow();
+        assertThat(ns.getMetadata().getLabels()).containsEntry("kubernetes.io/metadata.name", "labelled").containsEntry("team", "blue");
+    }
+
+    @Test
     void aNamespaceStaysTerminatingUntilEverythingInItIsGone() {
         test.apply("""
                 apiVersion: v1
