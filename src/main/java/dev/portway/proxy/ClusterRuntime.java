@@ -209,6 +209,42 @@ final class ClusterRuntime {
         }
     }
 
+    /** HTTP requests in flight to this cluster, and how many of them are retrying: the retry budget. */
+    private final AtomicInteger activeRequests = new AtomicInteger();
+    private final AtomicInteger activeRetries = new AtomicInteger();
+    /** Retries may be at most this share of the requests in flight ... */
+    static final double RETRY_BUDGET = 0.2;
+    /** ... or this many, whichever is more (Envoy's retry budget, with its defaults). */
+    static final int MIN_RETRY_CONCURRENCY = 3;
+
+    void requestStarted() {
+        activeRequests.incrementAndGet();
+    }
+
+    void requestEnded(boolean retried) {
+        activeRequests.decrementAndGet();
+        if (retried) {
+            activeRetries.decrementAndGet();
+        }
+    }
+
+    /**
+     * Takes a place in the retry budget for a request's first retry; false when the budget is
+     * spent (a failing backend then sees its load fall instead of multiply).
+     */
+    boolean startRetrying() {
+        int limit = Math.max(MIN_RETRY_CONCURRENCY, (int) (activeRequests.get() * RETRY_BUDGET));
+        while (true) {
+            int n = activeRetries.get();
+            if (n >= limit) {
+                return false;
+            }
+            if (activeRetries.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
     /** Whether the gateway has an endpoint ejected now (status, metrics). */
     boolean isEjected(InetSocketAddress endpoint) {
         Outlier o = outliers.get(endpoint);

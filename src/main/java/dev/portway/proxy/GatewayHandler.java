@@ -318,6 +318,14 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         exchange = null;
+        if (stream) {
+            // one request per HTTP/2 stream: the response ended it; a request body still coming is cut off (RST_STREAM)
+            ctx.flush();
+            if (!keepAlive) {
+                ctx.close();
+            }
+            return;
+        }
         if (!keepAlive || closing) {
             closing = true;
             releaseBacklog();
@@ -325,9 +333,6 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         ctx.flush();
-        if (stream) {
-            return; // one request per HTTP/2 stream: the stream ended with the response
-        }
         armIdle();
         drain();
         maybeRead();

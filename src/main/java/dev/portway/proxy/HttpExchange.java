@@ -74,6 +74,9 @@ final class HttpExchange {
     private Plan.Endpoint endpoint;
     private Set<InetSocketAddress> failed;
     private int attempts;
+    /** In the cluster's count of requests in flight; and holding a place in its retry budget. */
+    private boolean counted;
+    private boolean retrying;
     private String lastFailure;
     private List<Plan.ResponseHeaders> responseFilters;
     private List<String> mirrorClusters;
@@ -211,7 +214,17 @@ final class HttpExchange {
         }
         prepareUpstreamHead(path);
         startMirrors();
+        cluster.requestStarted();
+        counted = true;
         connect();
+    }
+
+    /** Leaves the cluster's count of requests in flight (once). */
+    private void uncount() {
+        if (counted) {
+            counted = false;
+            cluster.requestEnded(retrying);
+        }
     }
 
     /** Copies of the request for RequestMirror filters, sent alongside (the body follows as it streams). */
@@ -463,7 +476,7 @@ final class HttpExchange {
     private void retryOr(HttpResponseStatus status, String detail, boolean nothingSent) {
         lastFailure = detail;
         boolean retryable = nothingSent || (!bodyExpected && idempotent());
-        if (retryable && attempts < plane.httpSettings().maxAttempts() && !pastDeadline()) {
+        if (retryable && attempts < plane.httpSettings().maxAttempts() && !pastDeadline() && (retrying || (retrying = cluster.startRetrying()))) {
             plane.metrics().httpRetry(spec.owner());
             connect();
         } else {
@@ -668,6 +681,7 @@ final class HttpExchange {
     private void tunnel() {
         finished = true;
         cancelTimer();
+        uncount();
         plane.metrics().httpRequest(spec.owner(), rule.spec().route(), 101, false, System.nanoTime() - startNanos);
         if (spec.accessLog()) {
             log(System.nanoTime() - startNanos);
@@ -751,6 +765,7 @@ final class HttpExchange {
         }
         finished = true;
         cancelTimer();
+        uncount();
         if (upstream != null) {
             Channel ch = upstream;
             detachUpstream();
@@ -804,6 +819,7 @@ final class HttpExchange {
         }
         finished = true;
         cancelTimer();
+        uncount();
         if (upstream != null) {
             boolean reuse = requestSent && responseDone && upstreamKeepAlive && upstream.isActive();
             Channel ch = upstream;
@@ -841,6 +857,7 @@ final class HttpExchange {
             detachUpstream();
             ch.close();
         }
+        uncount();
         if (!finished) {
             finished = true;
             cancelTimer();

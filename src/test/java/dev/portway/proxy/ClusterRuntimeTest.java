@@ -99,4 +99,22 @@ class ClusterRuntimeTest {
         c.setHealthy(new InetSocketAddress("127.0.10.1", 8080), false);
         assertThat(picks(c, null, 3)).containsExactly((String) null);
     }
+
+    @Test
+    void retriesStayWithinTheBudget() {
+        ClusterRuntime c = new ClusterRuntime(cluster(null, endpoint("127.1.1.2", "node1", true, true, false)));
+        for (int i = 0; i < 10; i++) {
+            c.requestStarted();
+        }
+        assertThat(c.startRetrying()).as("the minimum of 3 (20%% of 10 is less)").isTrue();
+        assertThat(c.startRetrying()).isTrue();
+        assertThat(c.startRetrying()).isTrue();
+        assertThat(c.startRetrying()).as("the budget is spent").isFalse();
+        c.requestEnded(true);
+        assertThat(c.startRetrying()).as("a retrying request ended: its place is free").isTrue();
+        for (int i = 0; i < 40; i++) {
+            c.requestStarted();
+        }
+        assertThat(c.startRetrying()).as("20%% of 49 in flight is 9").isTrue();
+    }
 }
