@@ -1,0 +1,135 @@
+package dev.portway.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portway.admin.auth.Pki;
+import dev.portway.testing.TestCluster;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** An HTTPS listener of a Gateway, its certificate from a kubernetes.io/tls Secret: replacing the Secret replaces the certificate, with no restart. */
+class GatewayTlsTest {
+
+    private static final Instant NOW = Instant.now();
+    private static final Pki.KeyAndCert CA = Pki.newCa("test CA", NOW, Duration.ofDays(1));
+    private static TestCluster cluster;
+
+    private static String secret(String cn) {
+        Pki.KeyAndCert c = Pki.newServerCert(CA, cn, List.of("secure.test"), NOW, Duration.ofDays(1));
+        Base64.Encoder b64 = Base64.getEncoder();
+        return """
+                apiVersion: v1
+                kind: Secret
+                metadata: {name: secure-tls}
+                type: kubernetes.io/tls
+                data:
+                  tls.crt: %s
+                  tls.key: %s
+                """.formatted(b64.encodeToString(Pki.certPem(c.cert()).getBytes(StandardCharsets.US_ASCII)),
+                b64.encodeToString(Pki.keyPem(c.key()).getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = new TestCluster();
+        cluster.apply(TestCluster.echoDeployment("web", 1, null) + """
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: web}
+                spec:
+                  selector: {app: web}
+                  ports:
+                  - {port: 8000, targetPort: http}
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: Gateway
+                metadata: {name: secure}
+                spec:
+                  gatewayClassName: portway
+                  listeners:
+                  - name: https
+                    protocol: HTTPS
+                    port: 18443
+                    hostname: secure.test
+                    tls:
+                      certificateRefs: [{name: secure-tls}]
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: web}
+                spec:
+                  parentRefs: [{name: secure}]
+                  rules:
+                  - backendRefs: [{name: web, port: 8000}]
+                ---
+                """ + secret("first"));
+        cluster.awaitReady("web", 1);
+    }
+
+    @AfterAll
+    static void stop() {
+        cluster.close();
+    }
+
+    private static InetSocketAddress address() {
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            Gateway g = cluster.local().store().get(Gateway.class, "default", "secure").orElseThrow();
+            return g.getStatus() != null && g.getStatus().getAddresses() != null && !g.getStatus().getAddresses().isEmpty();
+        });
+        Gateway g = cluster.local().store().get(Gateway.class, "default", "secure").orElseThrow();
+        return new InetSocketAddress(g.getStatus().getAddresses().getFirst().getValue(), 18443);
+    }
+
+    /** The subject of the certificate the gateway presents for SNI secure.test, after a request through it succeeded. */
+    private static String subject(InetSocketAddress at) throws Exception {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setCertificateEntry("ca", CA.cert());
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(ks);
+        SSLContext tls = SSLContext.getInstance("TLS");
+        tls.init(null, tmf.getTrustManagers(), null);
+        try (SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket()) {
+            s.connect(at, 5000);
+            s.setSoTimeout(5000);
+            SSLParameters p = s.getSSLParameters();
+            p.setServerNames(List.of(new SNIHostName("secure.test")));
+            p.setEndpointIdentificationAlgorithm("HTTPS");
+            s.setSSLParameters(p);
+            OutputStream out = s.getOutputStream();
+            out.write("GET / HTTP/1.1\r\nHost: secure.test\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String status = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+            assertThat(status).isEqualTo("HTTP/1.1 200 OK");
+            return ((X509Certificate) s.getSession().getPeerCertificates()[0]).getSubjectX500Principal().getName();
+        }
+    }
+
+    @Test
+    void aReplacedSecretServesTheNewCertificateWithoutARestart() throws Exception {
+        InetSocketAddress at = address();
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> assertThat(subject(at)).isEqualTo("CN=first"));
+        cluster.apply(secret("second"));
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> assertThat(subject(at)).isEqualTo("CN=second"));
+    }
+}
