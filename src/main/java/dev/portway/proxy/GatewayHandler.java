@@ -58,6 +58,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     /** Bytes of a new request arrived since the last exchange ended. */
     private boolean arriving;
     private boolean closing;
+    private boolean draining;
+    /** Between a read's first message and its readComplete (which flushes what the read wrote upstream). */
+    private boolean reading;
     private ScheduledFuture<?> timer;
 
     private final boolean stream;
@@ -235,12 +238,14 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
+        reading = true;
         backlog.addLast(msg);
         drain();
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        reading = false;
         HttpExchange e = exchange;
         if (e != null) {
             e.flushUpstream();
@@ -248,8 +253,30 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         maybeRead();
     }
 
-    /** Passes waiting messages on: a request when no exchange runs, body parts while the exchange takes them. */
+    /**
+     * Passes waiting messages on: a request when no exchange runs, body parts while the exchange
+     * takes them. Not reentrant: an exchange that ends at once (a 404 to a pipelined request) asks
+     * for more from inside this loop, and the loop itself goes on, so a thousand pipelined
+     * requests do not make a thousand nested calls.
+     */
     void drain() {
+        if (draining) {
+            return;
+        }
+        draining = true;
+        try {
+            drainBacklog();
+        } finally {
+            draining = false;
+        }
+        HttpExchange e = exchange;
+        if (!reading && e != null) {
+            // body parts written outside a read of this connection: no readComplete will flush them
+            e.flushUpstream();
+        }
+    }
+
+    private void drainBacklog() {
         Object m;
         while (!closing && (m = backlog.peekFirst()) != null) {
             if (m instanceof HttpRequest request) {

@@ -139,6 +139,21 @@ class GatewayFramingTest {
     }
 
     @Test
+    void thousandsOfPipelinedRequestsTheGatewayAnswersItselfAreAnsweredInOrder() throws Exception {
+        int n = 5000;
+        StringBuilder many = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            many.append("GET /nowhere/").append(i).append(" HTTP/1.1\r\nHost: x\r\nExpect: nothing\r\n\r\n");
+        }
+        try (RawHttp c = new RawHttp(listener)) {
+            c.send(many.toString());
+            for (int i = 0; i < n; i++) {
+                assertThat(c.read().status()).as("answer %d", i).isEqualTo(417);
+            }
+        }
+    }
+
+    @Test
     void aChunkedBodyIsPassedOnWhole() throws Exception {
         try (RawHttp c = new RawHttp(listener)) {
             RawHttp.Response r = c.send("POST /chunks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
