@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.LoadBalancerIngress;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -38,9 +39,12 @@ final class UpSummary {
     void print(List<ApiServer.Applied> applied, Path kubeconfig, Path merged) {
         waitForPods();
         List<Service> services = new ArrayList<>();
+        List<Gateway> gateways = new ArrayList<>();
         for (ApiServer.Applied a : applied) {
             if (a.key().kind() == ResourceKind.SERVICE) {
                 cluster.store().get(Service.class, a.key().namespace(), a.key().name()).ifPresent(services::add);
+            } else if (a.key().kind() == ResourceKind.GATEWAY) {
+                cluster.store().get(Gateway.class, a.key().namespace(), a.key().name()).ifPresent(gateways::add);
             }
         }
         out.println();
@@ -67,6 +71,9 @@ final class UpSummary {
             }
             out.print(TabWriter.forDescribe().format(tries.toString()));
         }
+        if (!gateways.isEmpty()) {
+            printGateways(gateways);
+        }
         Map<String, String> listeners = cluster.dataPlane().listenerStatus();
         listeners.forEach((address, state) -> {
             if (state.startsWith("failed")) {
@@ -76,6 +83,46 @@ final class UpSummary {
         out.println();
         out.println("Other terminals: ./portway get pods -o wide, ./portway logs POD, ./portway describe svc NAME");
         out.println("Ctrl-C stops the cluster (open connections get 5 s to finish).");
+    }
+
+    /** The Gateways table and a curl per listener (the routes decide what answers). */
+    private void printGateways(List<Gateway> applied) {
+        Tables tables = new Tables(clock);
+        StringBuilder text = new StringBuilder(String.join("\t", Tables.headers(ResourceKind.GATEWAY, false))).append('\n');
+        StringBuilder tries = new StringBuilder();
+        for (Gateway applying : applied) {
+            Gateway g = cluster.store().get(Gateway.class, applying.getMetadata().getNamespace(), applying.getMetadata().getName())
+                    .orElse(applying);
+            text.append(String.join("\t", tables.printed(g, false))).append('\n');
+            if (g.getStatus() == null || g.getStatus().getAddresses() == null || g.getStatus().getAddresses().isEmpty()
+                    || g.getSpec().getListeners() == null) {
+                continue;
+            }
+            String ip = g.getStatus().getAddresses().getFirst().getValue();
+            for (var l : g.getSpec().getListeners()) {
+                boolean https = "HTTPS".equals(l.getProtocol());
+                int port = l.getPort();
+                String host = l.getHostname() == null ? null : l.getHostname().replace("*", "www");
+                String scheme = https ? "https://" : "http://";
+                String portPart = port == (https ? 443 : 80) ? "" : ":" + port;
+                tries.append("  curl ").append(https ? "-k " : "");
+                if (host == null) {
+                    tries.append(scheme).append(ip).append(portPart).append('/');
+                } else {
+                    // the listener's name, resolved to the Gateway's address (SNI and Host both say it)
+                    tries.append("--resolve ").append(host).append(':').append(port).append(':').append(ip).append(' ')
+                            .append(scheme).append(host).append(portPart).append('/');
+                }
+                tries.append("\t# ").append(g.getMetadata().getName())
+                        .append(": Gateway listener ").append(l.getName()).append(" -> its HTTPRoutes\n");
+            }
+        }
+        out.println();
+        out.print(TabWriter.forTables().format(text.toString()));
+        if (!tries.isEmpty()) {
+            out.println();
+            out.print(TabWriter.forDescribe().format(tries.toString()));
+        }
     }
 
     private void addTries(StringBuilder tries, Service s) {
