@@ -2,9 +2,11 @@ package dev.portway.plan;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * One immutable snapshot of what the data plane must do: the listeners to hold open, the
@@ -320,26 +322,61 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
     }
 
     /**
-     * Who may use a rule and how much: Portway's route policy (see docs/gateway.md).
+     * Who may use a rule and how much: the plan of an AccessPolicy (see docs/access-policy.md).
      *
-     * @param name            {@code namespace/name}, for logs and metrics
-     * @param basicAuth       user -> bcrypt hash (htpasswd), or empty
-     * @param bearerTokens    the tokens that pass, or empty; with both empty, anyone passes
+     * @param name             {@code namespace/name}, for logs, metrics and the realm of a challenge
+     * @param basicAuth        user -> bcrypt hash (htpasswd); may be empty while {@link AuthScheme#BASIC} is asked for
+     * @param bearerTokens     the tokens that pass; may be empty while {@link AuthScheme#BEARER} is asked for
+     * @param schemes          the credentials every method outside {@code anonymousMethods} must present, one of them
+     *                         (empty: anyone passes). A scheme is asked for because the policy says so, not because
+     *                         credentials of it are known: one whose Secret is missing stays asked for with nothing
+     *                         that passes, so a broken reference fails closed instead of opening the route
      * @param anonymousMethods methods that need no credentials (the reads of a stack: GET, HEAD)
-     * @param allowedMethods  methods allowed at all (empty: any)
-     * @param deny            requests refused outright (403), whoever sends them
-     * @param rateLimit       per client address, or null
-     * @param maxBodyBytes    the largest request body (413), or null
+     * @param allowedMethods   methods allowed at all (empty: any)
+     * @param deny             requests refused outright (403), whoever sends them
+     * @param rateLimit        per client address, or null
+     * @param maxBodyBytes     the largest request body (413), or null
      */
-    public record AccessPolicy(String name, Map<String, String> basicAuth, List<String> bearerTokens, List<String> anonymousMethods,
-                               List<String> allowedMethods, List<DenyRule> deny, RateLimit rateLimit, Long maxBodyBytes) {
+    public record AccessPolicy(String name, Map<String, String> basicAuth, List<String> bearerTokens, Set<AuthScheme> schemes,
+                               List<String> anonymousMethods, List<String> allowedMethods, List<DenyRule> deny, RateLimit rateLimit,
+                               Long maxBodyBytes) {
         public AccessPolicy {
             basicAuth = Map.copyOf(basicAuth);
             bearerTokens = List.copyOf(bearerTokens);
+            schemes = Set.copyOf(schemes);
             anonymousMethods = List.copyOf(anonymousMethods);
             allowedMethods = List.copyOf(allowedMethods);
             deny = List.copyOf(deny);
+            if (!basicAuth.isEmpty() && !schemes.contains(AuthScheme.BASIC)) {
+                throw new IllegalArgumentException("schemes: " + schemes + " (expected: BASIC among them, as basicAuth has users)");
+            }
+            if (!bearerTokens.isEmpty() && !schemes.contains(AuthScheme.BEARER)) {
+                throw new IllegalArgumentException("schemes: " + schemes + " (expected: BEARER among them, as bearerTokens has tokens)");
+            }
         }
+
+        /** A policy that asks for the credentials it has: Basic when it has users, Bearer when it has tokens. */
+        public AccessPolicy(String name, Map<String, String> basicAuth, List<String> bearerTokens, List<String> anonymousMethods,
+                            List<String> allowedMethods, List<DenyRule> deny, RateLimit rateLimit, Long maxBodyBytes) {
+            this(name, basicAuth, bearerTokens, schemesOf(basicAuth, bearerTokens), anonymousMethods, allowedMethods, deny, rateLimit,
+                    maxBodyBytes);
+        }
+
+        private static Set<AuthScheme> schemesOf(Map<String, String> basicAuth, List<String> bearerTokens) {
+            Set<AuthScheme> schemes = EnumSet.noneOf(AuthScheme.class);
+            if (!basicAuth.isEmpty()) {
+                schemes.add(AuthScheme.BASIC);
+            }
+            if (!bearerTokens.isEmpty()) {
+                schemes.add(AuthScheme.BEARER);
+            }
+            return schemes;
+        }
+    }
+
+    /** The HTTP authentication schemes a policy takes (RFC 7617 Basic, RFC 6750 Bearer). */
+    public enum AuthScheme {
+        BASIC, BEARER
     }
 
     /** Refuse requests whose (normalized) path matches and whose method is one of {@code methods} (empty: any). */

@@ -30,6 +30,10 @@ import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
  * streams). Deny rules compare paths without regard to case or a trailing slash: a deny rule is
  * a fence, and a backend that ignores either must not be reachable around it.
  *
+ * <p>Credentials are asked for by {@link Plan.AccessPolicy#schemes()}, not by what is known: a
+ * scheme with no users or tokens (its Secret is missing) still refuses every method that is not
+ * anonymous, with a 401 that names it.
+ *
  * <p>bcrypt is slow by design, so it never runs on an event loop: a password seen for the first
  * time is checked on {@code blocking}, and its outcome is remembered (as a SHA-256 of user and
  * password, never the password) so that the next requests with it pass at once.
@@ -93,8 +97,7 @@ final class AccessControl {
                 return tooLarge();
             }
         }
-        boolean guarded = !spec.basicAuth().isEmpty() || tokens.length > 0;
-        if (!guarded || spec.anonymousMethods().contains(method)) {
+        if (spec.schemes().isEmpty() || spec.anonymousMethods().contains(method)) {
             return PASS;
         }
         String authorization = headers.get(HttpHeaderNames.AUTHORIZATION);
@@ -102,9 +105,10 @@ final class AccessControl {
             int space = authorization.indexOf(' ');
             String scheme = space < 0 ? authorization : authorization.substring(0, space);
             String credentials = space < 0 ? "" : authorization.substring(space + 1).trim();
-            if (scheme.equalsIgnoreCase("Bearer") && tokens.length > 0 && tokenMatches(credentials)) {
+            if (scheme.equalsIgnoreCase("Bearer") && spec.schemes().contains(Plan.AuthScheme.BEARER) && tokenMatches(credentials)) {
                 return PASS;
             }
+            // no users (the htpasswd Secret is missing or holds none): nothing to hash, no one passes
             if (scheme.equalsIgnoreCase("Basic") && !spec.basicAuth().isEmpty()) {
                 Boolean known = remembered.get(rememberKey(credentials));
                 if (known != null) {
@@ -159,10 +163,10 @@ final class AccessControl {
 
     private Verdict unauthorized(String detail) {
         StringBuilder challenge = new StringBuilder();
-        if (!spec.basicAuth().isEmpty()) {
+        if (spec.schemes().contains(Plan.AuthScheme.BASIC)) {
             challenge.append("Basic realm=\"").append(spec.name()).append("\", charset=\"UTF-8\"");
         }
-        if (tokens.length > 0) {
+        if (spec.schemes().contains(Plan.AuthScheme.BEARER)) {
             if (!challenge.isEmpty()) {
                 challenge.append(", ");
             }

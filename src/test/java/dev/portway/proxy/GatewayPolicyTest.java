@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,6 +31,7 @@ class GatewayPolicyTest {
     private static GatewayFixture gw;
     private static InetSocketAddress listener;
     private static InetSocketAddress limited;
+    private static InetSocketAddress closed;
 
     private static String basic(String user, String password) {
         return "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
@@ -49,6 +51,11 @@ class GatewayPolicyTest {
                 new Plan.RateLimit(2, Duration.ofSeconds(10), 3), null);
         limited = gw.listen(52, host(null, new Plan.HttpRule("monitoring/limited", 0, prefix("/"), List.of(), List.of(), null,
                 List.of(), List.of(to("stack")), null, null, slow)));
+        // what a policy whose Secrets are missing becomes: both schemes asked for, nothing that passes
+        Plan.AccessPolicy broken = new Plan.AccessPolicy("monitoring/broken", Map.of(), List.of(),
+                Set.of(Plan.AuthScheme.BASIC, Plan.AuthScheme.BEARER), List.of("GET"), List.of(), List.of(), null, null);
+        closed = gw.listen(53, host(null, new Plan.HttpRule("monitoring/broken", 0, prefix("/"), List.of(), List.of(), null,
+                List.of(), List.of(to("stack")), null, null, broken)));
     }
 
     @AfterAll
@@ -57,7 +64,11 @@ class GatewayPolicyTest {
     }
 
     private static RawHttp.Response send(String raw) throws Exception {
-        try (RawHttp c = new RawHttp(listener)) {
+        return send(listener, raw);
+    }
+
+    private static RawHttp.Response send(InetSocketAddress to, String raw) throws Exception {
+        try (RawHttp c = new RawHttp(to)) {
             return c.send(raw).read();
         }
     }
@@ -78,6 +89,19 @@ class GatewayPolicyTest {
         }
         assertThat(send("DELETE /api/v1/series HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token-123\r\n\r\n").status()).isEqualTo(200);
         assertThat(send("DELETE /api/v1/series HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token-124\r\n\r\n").status()).isEqualTo(401);
+    }
+
+    @Test
+    void aSchemeWithNothingThatPassesFailsClosed() throws Exception {
+        assertThat(send(closed, "GET /api/v1/query HTTP/1.1\r\nHost: x\r\n\r\n").status()).as("anonymous").isEqualTo(200);
+        RawHttp.Response anonymous = send(closed, "POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+        assertThat(anonymous.status()).isEqualTo(401);
+        assertThat(anonymous.header("www-authenticate")).isEqualTo("Basic realm=\"monitoring/broken\", charset=\"UTF-8\", "
+                + "Bearer realm=\"monitoring/broken\"");
+        assertThat(send(closed, "POST /w HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic("admin", "s3cret")
+                + "\r\nContent-Length: 0\r\n\r\n").status()).isEqualTo(401);
+        assertThat(send(closed, "POST /w HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \r\nContent-Length: 0\r\n\r\n").status())
+                .as("an empty token is no token").isEqualTo(401);
     }
 
     @ParameterizedTest
