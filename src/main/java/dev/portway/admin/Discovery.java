@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -32,10 +33,12 @@ final class Discovery {
             ResourceKind.REPLICA_SET);
     private static final Set<ResourceKind> WITH_STATUS = Set.of(ResourceKind.SERVICE, ResourceKind.POD, ResourceKind.NODE,
             ResourceKind.NAMESPACE, ResourceKind.DEPLOYMENT, ResourceKind.REPLICA_SET, ResourceKind.IP_ADDRESS_POOL,
-            ResourceKind.GATEWAY_CLASS, ResourceKind.GATEWAY, ResourceKind.HTTP_ROUTE, ResourceKind.INGRESS);
+            ResourceKind.GATEWAY_CLASS, ResourceKind.GATEWAY, ResourceKind.HTTP_ROUTE, ResourceKind.INGRESS, ResourceKind.ACCESS_POLICY);
     /** The Gateway API's CRDs put their kinds in this category ({@code kubectl get gateway-api}). */
     private static final Set<ResourceKind> GATEWAY_API = Set.of(ResourceKind.GATEWAY_CLASS, ResourceKind.GATEWAY,
             ResourceKind.HTTP_ROUTE, ResourceKind.REFERENCE_GRANT);
+    /** Portway's own kinds, as an implementation's CRDs put theirs in its category (Envoy Gateway's {@code envoy-gateway}). */
+    private static final Set<ResourceKind> PORTWAY = Set.of(ResourceKind.ACCESS_POLICY);
     private static final Set<ResourceKind> WITH_SCALE = Set.of(ResourceKind.DEPLOYMENT, ResourceKind.REPLICA_SET);
 
     private Discovery() {
@@ -47,6 +50,17 @@ final class Discovery {
 
     static boolean hasScale(ResourceKind kind) {
         return WITH_SCALE.contains(kind);
+    }
+
+    /** The one category a kind is in ({@code kubectl get all}, {@code kubectl get gateway-api}), if any. */
+    private static Optional<String> category(ResourceKind kind) {
+        if (IN_ALL.contains(kind)) {
+            return Optional.of("all");
+        }
+        if (GATEWAY_API.contains(kind)) {
+            return Optional.of("gateway-api");
+        }
+        return PORTWAY.contains(kind) ? Optional.of("portway") : Optional.empty();
     }
 
     static ObjectNode version() {
@@ -163,11 +177,7 @@ final class Discovery {
                     ArrayNode s = r.putArray("shortNames");
                     k.shortNames().forEach(s::add);
                 }
-                if (IN_ALL.contains(k)) {
-                    r.putArray("categories").add("all");
-                } else if (GATEWAY_API.contains(k)) {
-                    r.putArray("categories").add("gateway-api");
-                }
+                category(k).ifPresent(c -> r.putArray("categories").add(c));
                 ArrayNode subs = NODES.arrayNode();
                 for (Sub sub : subresources(k)) {
                     ObjectNode s = subs.addObject();
@@ -248,11 +258,7 @@ final class Discovery {
                 ArrayNode shortNames = r.putArray("shortNames");
                 k.shortNames().forEach(shortNames::add);
             }
-            if (IN_ALL.contains(k)) {
-                r.putArray("categories").add("all");
-            } else if (GATEWAY_API.contains(k)) {
-                r.putArray("categories").add("gateway-api");
-            }
+            category(k).ifPresent(c -> r.putArray("categories").add(c));
             for (Sub sub : subresources(k)) {
                 ObjectNode s = resources.addObject();
                 s.put("name", k.plural() + "/" + sub.name);

@@ -13,7 +13,8 @@ import java.util.regex.Pattern;
  * The field descriptions of the Kubernetes API (what {@code kubectl explain} prints), as fabric8
  * generated them into its model's sources from the API's OpenAPI documents: the javadoc of each
  * class and of each property's getter. The sources jars of the model are on the classpath for
- * this; a class without them (Portway's own MetalLB kinds) has no descriptions.
+ * this; Portway's AccessPolicy ships its own sources for the same reason, and a class without them
+ * (Portway's MetalLB kinds) has no descriptions.
  */
 final class ModelDescriptions {
 

@@ -283,6 +283,9 @@ final class OpenApi {
         if (pkg.equals("dev.portway.api.metallb")) {
             return "io.metallb.v1beta1." + simple;
         }
+        if (pkg.equals("dev.portway.api.policy")) {
+            return "dev.portway.policy.v1alpha1." + simple;
+        }
         return pkg + "." + simple;
     }
 

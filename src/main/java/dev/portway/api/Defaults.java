@@ -1,6 +1,8 @@
 package dev.portway.api;
 
 import dev.portway.api.metallb.IPAddressPool;
+import dev.portway.api.policy.AccessPolicy;
+import dev.portway.api.validation.AccessPolicyValidation;
 import io.fabric8.kubernetes.api.model.ClientIPConfig;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -117,6 +119,7 @@ public final class Defaults {
                     ic.getSpec().getParameters().setScope("Cluster");
                 }
             }
+            case AccessPolicy policy -> AccessPolicyValidation.applyDefaults(policy);
             default -> dev.portway.api.validation.GatewayValidation.applyDefaults(object);
         }
     }

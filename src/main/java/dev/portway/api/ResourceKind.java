@@ -2,6 +2,7 @@ package dev.portway.api;
 
 import dev.portway.api.metallb.IPAddressPool;
 import dev.portway.api.metallb.L2Advertisement;
+import dev.portway.api.policy.AccessPolicy;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -45,7 +46,8 @@ public enum ResourceKind {
     HTTP_ROUTE("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes", true, HTTPRoute.class),
     REFERENCE_GRANT("gateway.networking.k8s.io", "v1beta1", "ReferenceGrant", "referencegrants", true, ReferenceGrant.class, "refgrant"),
     INGRESS_CLASS("networking.k8s.io", "v1", "IngressClass", "ingressclasses", false, IngressClass.class),
-    INGRESS("networking.k8s.io", "v1", "Ingress", "ingresses", true, Ingress.class, "ing");
+    INGRESS("networking.k8s.io", "v1", "Ingress", "ingresses", true, Ingress.class, "ing"),
+    ACCESS_POLICY("policy.portway.dev", "v1alpha1", "AccessPolicy", "accesspolicies", true, AccessPolicy.class, "apol");
 
     private final String group;
     private final String version;

@@ -11,6 +11,7 @@ import dev.portway.api.ResourceKind;
 import dev.portway.api.Times;
 import dev.portway.api.gateway.GatewayStatuses;
 import dev.portway.api.metallb.IPAddressPool;
+import dev.portway.api.policy.AccessPolicy;
 import dev.portway.api.validation.Validator;
 import dev.portway.control.alloc.IpAllocator;
 import dev.portway.control.alloc.PortAllocator;
@@ -301,6 +302,8 @@ public final class ApiServer {
         object.setApiVersion(kind.apiVersion());
         if (object instanceof IPAddressPool pool) {
             pool.setKind(kind.kind());
+        } else if (object instanceof AccessPolicy policy) {
+            policy.setKind(kind.kind());
         }
     }
 
@@ -361,6 +364,7 @@ public final class ApiServer {
             case GatewayClass gc -> gc.setStatus(GatewayStatuses.pendingClass());
             case Gateway gw -> gw.setStatus(GatewayStatuses.pendingGateway());
             case HTTPRoute route -> route.setStatus(null);
+            case AccessPolicy policy -> policy.setStatus(null);
             case Ingress ing -> ing.setStatus(new IngressStatus(new IngressLoadBalancerStatus()));
             default -> {
             }
@@ -413,7 +417,7 @@ public final class ApiServer {
     private static boolean tracksGeneration(ResourceKind kind) {
         return switch (kind) {
             case DEPLOYMENT, REPLICA_SET, IP_ADDRESS_POOL, L2_ADVERTISEMENT, GATEWAY_CLASS, GATEWAY, HTTP_ROUTE, REFERENCE_GRANT,
-                 INGRESS, INGRESS_CLASS -> true;
+                 INGRESS, INGRESS_CLASS, ACCESS_POLICY -> true;
             default -> false;
         };
     }

@@ -121,7 +121,7 @@ public final class Patcher {
     }
 
     private static boolean isCustomResource(ResourceKind kind) {
-        return kind == ResourceKind.IP_ADDRESS_POOL || kind == ResourceKind.L2_ADVERTISEMENT;
+        return kind == ResourceKind.IP_ADDRESS_POOL || kind == ResourceKind.L2_ADVERTISEMENT || kind == ResourceKind.ACCESS_POLICY;
     }
 
     private Result scale(ResourceKind kind, String ns, String name, HasMetadata current, Type type, byte[] body, WriteOptions options) {

@@ -143,6 +143,36 @@ class KubernetesApiTest {
     }
 
     @Test
+    void accessPoliciesAreServedAsPortwaysCustomResource() throws Exception {
+        JsonNode group = Stream.of(get("/apis", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList").path("items"))
+                .flatMap(n -> n.valueStream()).filter(g -> g.at("/metadata/name").asText().equals("policy.portway.dev"))
+                .findFirst().orElseThrow();
+        assertThat(group.at("/versions/0/version").asText()).isEqualTo("v1alpha1");
+        JsonNode policies = group.at("/versions/0/resources/0");
+        assertThat(policies.path("resource").asText()).isEqualTo("accesspolicies");
+        assertThat(policies.path("shortNames").get(0).asText()).isEqualTo("apol");
+        assertThat(policies.path("categories").get(0).asText()).isEqualTo("portway");
+        assertThat(policies.path("subresources").findValuesAsText("subresource")).containsExactly("status");
+        // kubectl explain reads the kind's schema, described by its sources' comments
+        JsonNode doc = get("/openapi/v3/apis/policy.portway.dev/v1alpha1", "application/json");
+        JsonNode schema = doc.at("/components/schemas/dev.portway.policy.v1alpha1.AccessPolicy");
+        assertThat(schema.at("/x-kubernetes-group-version-kind/0/kind").asText()).isEqualTo("AccessPolicy");
+        assertThat(schema.path("description").asText()).startsWith("AccessPolicy guards HTTPRoutes and Ingresses of its namespace");
+        assertThat(doc.at("/components/schemas/dev.portway.policy.v1alpha1.RateLimit/properties/burst/description").asText())
+                .isEqualTo("How many requests a client may make at once after being idle (default: requests).");
+        String path = "/apis/policy.portway.dev/v1alpha1/namespaces/default/accesspolicies";
+        HttpResponse<String> created = post(path, "{\"apiVersion\":\"policy.portway.dev/v1alpha1\",\"kind\":\"AccessPolicy\","
+                + "\"metadata\":{\"name\":\"p\"},\"spec\":{\"targetRefs\":[{\"group\":\"networking.k8s.io\",\"kind\":\"Ingress\","
+                + "\"name\":\"shop\"}],\"allowedMethods\":[\"GET\"]}}");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        HttpResponse<String> strategic = patch(path + "/p", "application/strategic-merge-patch+json", "{\"spec\":{}}");
+        assertThat(strategic.statusCode()).as("a custom resource takes no strategic merge patch").isEqualTo(415);
+        HttpResponse<String> merged = patch(path + "/p", "application/merge-patch+json", "{\"spec\":{\"allowedMethods\":[\"get\"]}}");
+        assertThat(merged.statusCode()).isEqualTo(422);
+        assertThat(merged.body()).contains("spec.allowedMethods[0]: Invalid value: \\\"get\\\"");
+    }
+
+    @Test
     void aTableHasTheApiServersColumnsAndRows() throws Exception {
         post("/api/v1/namespaces/default/configmaps", cm("one", "{\"a\":\"1\"}"));
         JsonNode table = get("/api/v1/namespaces/default/configmaps",

@@ -4,6 +4,7 @@ import dev.portway.api.ResourceKind;
 import dev.portway.api.Selectors;
 import dev.portway.api.Times;
 import dev.portway.api.metallb.IPAddressPool;
+import dev.portway.api.policy.AccessPolicy;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
@@ -164,6 +165,9 @@ public final class Tables {
                 col("Address", "string", "Address is a list containing ingress points for the load-balancer"),
                 col("Ports", "string", "Ports of TLS configurations that open"),
                 age()));
+        // Portway's AccessPolicy, printed as a CRD with these additionalPrinterColumns would be
+        COLUMNS.put(ResourceKind.ACCESS_POLICY, List.of(name(), col("Targets", "string", "The routes and Ingresses the policy names"),
+                col("Accepted", "string", ""), crdAge()));
         COLUMNS.put(ResourceKind.INGRESS_CLASS, List.of(name(),
                 col("Controller", "string", "Controller that is responsible for handling this class"),
                 col("Parameters", "string", "A reference to a resource with additional parameters"),
@@ -260,6 +264,9 @@ public final class Tables {
                             : dev.portway.api.GoValues.json(r.getSpec().getHostnames()), age(r));
             case io.fabric8.kubernetes.api.model.networking.v1.Ingress ing -> ingress(ing);
             case io.fabric8.kubernetes.api.model.networking.v1.IngressClass ic -> ingressClass(ic);
+            case AccessPolicy p -> List.of(p.getMetadata().getName(), p.getSpec() == null ? ""
+                            : String.join(",", p.getSpec().getTargetRefs().stream().map(t -> t.getKind() + "/" + t.getName()).toList()),
+                    p.getStatus() == null ? "" : conditionStatus(p.getStatus().getConditions(), "Accepted"), age(p));
             default -> List.of(o.getMetadata().getName(), age(o));
         };
     }

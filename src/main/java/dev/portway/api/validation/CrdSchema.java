@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.portway.api.FieldError;
 import dev.portway.api.FieldPath;
+import dev.portway.api.Json;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -234,7 +236,27 @@ final class CrdSchema {
         }
     }
 
+    /**
+     * A custom resource with the schema's defaults applied, as a new object; null when they change
+     * nothing. The caller takes what the defaults touch (its spec) from it.
+     */
+    @SuppressWarnings("unchecked")
+    static <T extends HasMetadata> T defaulted(Node schema, T object) {
+        ObjectNode tree = (ObjectNode) Json.tree(object);
+        JsonNode before = tree.deepCopy();
+        applyDefaults(schema, tree);
+        return before.equals(tree) ? null : (T) Json.convert(tree, object.getClass());
+    }
+
     // ---- validation ----------------------------------------------------------------------------
+
+    /** What the schema says of a custom resource: all of it but its metadata (checked as any object's) and status. */
+    static List<FieldError> validateBody(Node schema, HasMetadata object) {
+        ObjectNode tree = (ObjectNode) Json.tree(object);
+        tree.remove("metadata");
+        tree.remove("status");
+        return validate(schema, tree);
+    }
 
     static final FieldPath NIL_PATH = FieldPath.of("<nil>");
     static final String RULES_NOT_CHECKED = "some validation rules were not checked because the object was invalid; "

@@ -12,10 +12,8 @@ import static dev.portway.api.validation.CrdSchema.str;
 import static dev.portway.api.validation.CrdSchema.string;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.portway.api.FieldError;
 import dev.portway.api.FieldPath;
-import dev.portway.api.Json;
 import dev.portway.net.Ipv4;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
@@ -59,7 +57,7 @@ public final class GatewayValidation {
     private static final String HOSTNAME_PATTERN = "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
     private static final String HEADER_NAME_PATTERN = "^[A-Za-z0-9!#$%&'*+\\-.^_\\x60|~]+$";
     private static final String CONTROLLER_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\\/[A-Za-z0-9\\/\\-._~%!$&'()*+,;=:]+$";
-    private static final String DURATION_PATTERN = "^([0-9]{1,5}(h|m|s|ms)){1,4}$";
+    static final String DURATION_PATTERN = "^([0-9]{1,5}(h|m|s|ms)){1,4}$";
     private static final String LABEL_KEY_RULE = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$";
 
     private static CrdSchema.Node group() {
@@ -384,7 +382,8 @@ public final class GatewayValidation {
 
     private static final Pattern PATH_CHARS = Pattern.compile("^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$");
 
-    private static CrdSchema.Node pathMatch() {
+    /** HTTPPathMatch: its defaults, and the rules that keep Exact and PathPrefix values normalized paths. */
+    static CrdSchema.Node pathMatch() {
         CrdSchema.Node p = object().defaultTo(Map.of("type", "PathPrefix", "value", "/"))
                 .prop("type", string().enumOf("Exact", "PathPrefix", "RegularExpression").defaultTo("PathPrefix"))
                 .prop("value", string().maxLength(1024).defaultTo("/"));
@@ -527,24 +526,16 @@ public final class GatewayValidation {
      * {@code backendRefs[].weight}, the default rule and path match, ...), as the API server applies them
      * on decode. Mutates {@code object}'s spec.
      */
-    @SuppressWarnings("unchecked")
     public static <T extends HasMetadata> void applyDefaults(T object) {
         CrdSchema.Node schema = schemaOf(object);
-        if (schema == null) {
-            return;
-        }
-        ObjectNode tree = (ObjectNode) Json.tree(object);
-        JsonNode specBefore = tree.get("spec") == null ? null : tree.get("spec").deepCopy();
-        CrdSchema.applyDefaults(schema, tree);
-        if (Objects.equals(specBefore, tree.get("spec"))) {
-            return;
-        }
-        T defaulted = (T) Json.convert(tree, object.getClass());
-        switch (object) {
-            case GatewayClass gc -> gc.setSpec(((GatewayClass) defaulted).getSpec());
-            case Gateway gw -> gw.setSpec(((Gateway) defaulted).getSpec());
-            case HTTPRoute r -> r.setSpec(((HTTPRoute) defaulted).getSpec());
-            case ReferenceGrant g -> g.setSpec(((ReferenceGrant) defaulted).getSpec());
+        HasMetadata defaulted = schema == null ? null : CrdSchema.defaulted(schema, object);
+        switch (defaulted) {
+            case null -> {
+            }
+            case GatewayClass gc -> ((GatewayClass) object).setSpec(gc.getSpec());
+            case Gateway gw -> ((Gateway) object).setSpec(gw.getSpec());
+            case HTTPRoute r -> ((HTTPRoute) object).setSpec(r.getSpec());
+            case ReferenceGrant g -> ((ReferenceGrant) object).setSpec(g.getSpec());
             default -> {
             }
         }
@@ -554,10 +545,7 @@ public final class GatewayValidation {
     public static List<FieldError> validate(HasMetadata object) {
         List<FieldError> errs = new ArrayList<>(MetaValidation.objectMeta(object.getMetadata(),
                 !(object instanceof GatewayClass), MetaValidation.DNS_SUBDOMAIN, FieldPath.of("metadata")));
-        ObjectNode tree = (ObjectNode) Json.tree(object);
-        tree.remove("metadata");
-        tree.remove("status");
-        errs.addAll(CrdSchema.validate(schemaOf(object), tree));
+        errs.addAll(CrdSchema.validateBody(schemaOf(object), object));
         if (object instanceof Gateway) {
             errs.addAll(dev.portway.api.gateway.GatewayAnnotations.validate(object));
         }
@@ -568,10 +556,7 @@ public final class GatewayValidation {
     public static List<FieldError> validateUpdate(HasMetadata updated, HasMetadata old) {
         List<FieldError> errs = new ArrayList<>(MetaValidation.objectMetaUpdate(updated.getMetadata(), old.getMetadata(),
                 FieldPath.of("metadata")));
-        ObjectNode tree = (ObjectNode) Json.tree(updated);
-        tree.remove("metadata");
-        tree.remove("status");
-        List<FieldError> schemaErrs = CrdSchema.validate(schemaOf(updated), tree);
+        List<FieldError> schemaErrs = CrdSchema.validateBody(schemaOf(updated), updated);
         errs.addAll(schemaErrs);
         if (updated instanceof Gateway) {
             errs.addAll(dev.portway.api.gateway.GatewayAnnotations.validate(updated));

@@ -3,6 +3,7 @@ package dev.portway.api.validation;
 import dev.portway.api.FieldError;
 import dev.portway.api.metallb.IPAddressPool;
 import dev.portway.api.metallb.L2Advertisement;
+import dev.portway.api.policy.AccessPolicy;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -45,6 +46,7 @@ public final class Validator {
             case L2Advertisement ad -> MetalLbValidation.validate(ad);
             case Ingress ing -> IngressValidation.validate(ing);
             case IngressClass ic -> IngressValidation.validate(ic);
+            case AccessPolicy policy -> AccessPolicyValidation.validate(policy);
             default -> GatewayValidation.handles(object) ? GatewayValidation.validate(object) : List.of();
         };
     }
