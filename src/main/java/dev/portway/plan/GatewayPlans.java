@@ -8,6 +8,7 @@ import dev.portway.api.gateway.GatewayInfo;
 import dev.portway.api.gateway.GatewayModel;
 import dev.portway.api.gateway.ListenerInfo;
 import dev.portway.api.gateway.RouteInfo;
+import dev.portway.api.policy.AccessPolicyModel.Target;
 import dev.portway.store.Store;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -64,6 +65,9 @@ import java.util.regex.Pattern;
  * first by namespace and name, then the first rule and match. Virtual hosts: exact names first,
  * then wildcards (longest first), then the one for any host. Ingress paths are ordered the same
  * way, which gives Kubernetes' "longest path wins, Exact over Prefix".
+ *
+ * <p>Every rule of an HTTPRoute or Ingress that an AccessPolicy guards carries that policy
+ * ({@link AccessPolicyPlans}).
  */
 final class GatewayPlans {
 
@@ -71,10 +75,12 @@ final class GatewayPlans {
 
     private final Store store;
     private final Map<String, Plan.Cluster> clusters;
+    private final AccessPolicyPlans policies;
 
     private GatewayPlans(Store store, Map<String, Plan.Cluster> clusters) {
         this.store = store;
         this.clusters = clusters;
+        this.policies = AccessPolicyPlans.of(store);
     }
 
     /** The L7 listeners of the store's Gateways and Ingresses, with the plan's clusters as backends. */
@@ -206,6 +212,7 @@ final class GatewayPlans {
     private List<Entry> routeEntries(HTTPRoute route, RouteInfo info) {
         String routeKey = route.getMetadata().getNamespace() + "/" + route.getMetadata().getName();
         String created = Objects.toString(route.getMetadata().getCreationTimestamp(), "");
+        Plan.AccessPolicy policy = policies.guarding(Target.httpRoute(route.getMetadata().getNamespace(), route.getMetadata().getName()));
         List<Entry> out = new ArrayList<>();
         List<HTTPRouteRule> rules = route.getSpec().getRules() == null ? List.of() : route.getSpec().getRules();
         for (int ri = 0; ri < rules.size(); ri++) {
@@ -230,7 +237,7 @@ final class GatewayPlans {
             for (int mi = 0; mi < matches.size(); mi++) {
                 HTTPRouteMatch m = matches.get(mi);
                 Plan.HttpRule r = new Plan.HttpRule(routeKey, ri, path(m), headers(m.getHeaders()), query(m.getQueryParams()),
-                        m.getMethod(), filters, backends, request, backend, null);
+                        m.getMethod(), filters, backends, request, backend, policy);
                 out.add(new Entry(r, created, routeKey, ri, mi));
             }
         }
@@ -251,11 +258,16 @@ final class GatewayPlans {
             return new Plan.PathMatch(Plan.MatchType.PREFIX, "/");
         }
         String value = m.getPath().getValue() == null ? "/" : m.getPath().getValue();
-        return new Plan.PathMatch(switch (String.valueOf(m.getPath().getType())) {
+        return new Plan.PathMatch(matchType(m.getPath().getType()), value);
+    }
+
+    /** A Gateway API path match type: {@code Exact}, {@code RegularExpression}, else (and by default) {@code PathPrefix}. */
+    static Plan.MatchType matchType(String type) {
+        return switch (String.valueOf(type)) {
             case "Exact" -> Plan.MatchType.EXACT;
             case "RegularExpression" -> Plan.MatchType.REGULAR_EXPRESSION;
             default -> Plan.MatchType.PREFIX;
-        }, value);
+        };
     }
 
     private static List<Plan.HeaderMatch> headers(List<HTTPHeaderMatch> matches) {
@@ -383,6 +395,7 @@ final class GatewayPlans {
             String ns = ing.getMetadata().getNamespace();
             String routeKey = ns + "/" + ing.getMetadata().getName();
             String created = Objects.toString(ing.getMetadata().getCreationTimestamp(), "");
+            Plan.AccessPolicy policy = policies.guarding(Target.ingress(ns, ing.getMetadata().getName()));
             List<Entry> any = new ArrayList<>();
             Map<String, List<Entry>> byHost = new LinkedHashMap<>();
             List<IngressRule> rules = ing.getSpec().getRules() == null ? List.of() : ing.getSpec().getRules();
@@ -396,7 +409,7 @@ final class GatewayPlans {
                     HTTPIngressPath p = paths.get(pi);
                     Plan.PathMatch match = new Plan.PathMatch("Exact".equals(p.getPathType()) ? Plan.MatchType.EXACT : Plan.MatchType.PREFIX,
                             p.getPath() == null || p.getPath().isEmpty() ? "/" : p.getPath());
-                    Entry e = new Entry(ingressRule(routeKey, ri, match, ns, p.getBackend()), created, routeKey, ri, pi);
+                    Entry e = new Entry(ingressRule(routeKey, ri, match, ns, p.getBackend(), policy), created, routeKey, ri, pi);
                     (rule.getHost() == null || rule.getHost().isEmpty() ? any : byHost.computeIfAbsent(rule.getHost(), h -> new ArrayList<>()))
                             .add(e);
                 }
@@ -404,7 +417,7 @@ final class GatewayPlans {
             if (ing.getSpec().getDefaultBackend() != null) {
                 // the default backend: what no rule takes, on every host
                 Plan.PathMatch all = new Plan.PathMatch(Plan.MatchType.PREFIX, "/");
-                Entry fallback = new Entry(ingressRule(routeKey, rules.size(), all, ns, ing.getSpec().getDefaultBackend()), "~", routeKey,
+                Entry fallback = new Entry(ingressRule(routeKey, rules.size(), all, ns, ing.getSpec().getDefaultBackend(), policy), "~", routeKey,
                         Integer.MAX_VALUE, 0);
                 any.add(fallback);
                 byHost.values().forEach(list -> list.add(fallback));
@@ -457,7 +470,8 @@ final class GatewayPlans {
                 .findFirst().orElse(null);
     }
 
-    private Plan.HttpRule ingressRule(String routeKey, int index, Plan.PathMatch match, String ns, IngressBackend backend) {
+    private Plan.HttpRule ingressRule(String routeKey, int index, Plan.PathMatch match, String ns, IngressBackend backend,
+                                      Plan.AccessPolicy policy) {
         String cluster = null;
         if (backend != null && backend.getService() != null) {
             String name = backend.getService().getName();
@@ -474,6 +488,6 @@ final class GatewayPlans {
             }
         }
         return new Plan.HttpRule(routeKey, index, match, List.of(), List.of(), null, List.of(),
-                List.of(new Plan.HttpBackend(cluster, 1, List.of())), null, null, null);
+                List.of(new Plan.HttpBackend(cluster, 1, List.of())), null, null, policy);
     }
 }
