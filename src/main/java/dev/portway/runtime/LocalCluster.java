@@ -7,6 +7,7 @@ import dev.portway.admin.MetricsEndpoint;
 import dev.portway.api.metallb.IPAddressPool;
 import dev.portway.api.metallb.IPAddressPoolSpec;
 import dev.portway.api.validation.MetalLbValidation;
+import dev.portway.control.AccessPolicyController;
 import dev.portway.control.ApiServer;
 import dev.portway.control.ClusterConfig;
 import dev.portway.control.ControlPlane;
@@ -45,7 +46,7 @@ import org.slf4j.LoggerFactory;
 /**
  * A whole cluster in one process ({@code portway up}): nodes on loopback addresses, the
  * control plane with its controllers (scheduler, ReplicaSets, Deployments, EndpointSlices,
- * LoadBalancer addresses, Gateway API and Ingress status and addresses), a kubelet running the pods, the Netty data plane that carries
+ * LoadBalancer addresses, Gateway API and Ingress status and addresses, AccessPolicy status), a kubelet running the pods, the Netty data plane that carries
  * ClusterIP, NodePort and LoadBalancer traffic, and the admin API.
  */
 public final class LocalCluster implements AutoCloseable {
@@ -116,6 +117,7 @@ public final class LocalCluster implements AutoCloseable {
         control.addController(new EndpointSliceController(control));
         control.addController(new PlanPublisher(new PlanBuilder(store, LocalNode.PROXY_HEALTH_PORT, options.ingressPorts()), dataPlane));
         control.addController(new GatewayController(control));
+        control.addController(new AccessPolicyController(control));
         adminAddress = admin.start(options.adminAddress());
         control.awaitIdle();
         log.info("admin API at {}", adminUrl());
