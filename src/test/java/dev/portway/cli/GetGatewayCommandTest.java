@@ -98,6 +98,25 @@ class GetGatewayCommandTest {
                 spec:
                   ingressClassName: nginx
                   defaultBackend: {service: {name: shop, port: {number: 80}}}
+                ---
+                apiVersion: policy.portway.dev/v1alpha1
+                kind: AccessPolicy
+                metadata:
+                  name: writes
+                spec:
+                  targetRefs:
+                  - {group: gateway.networking.k8s.io, kind: HTTPRoute, name: app}
+                  - {group: networking.k8s.io, kind: Ingress, name: shop}
+                  basicAuth: {secretRef: {name: missing}}
+                  anonymousMethods: [GET]
+                ---
+                apiVersion: policy.portway.dev/v1alpha1
+                kind: AccessPolicy
+                metadata:
+                  name: stray
+                spec:
+                  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: gone}]
+                  allowedMethods: [GET]
                 """, "apply", "-f", "-");
         assertThat(applied.exitCode()).as(applied.err()).isZero();
     }
@@ -162,6 +181,20 @@ class GetGatewayCommandTest {
         assertThat(r.out()).startsWith("Name:         web\nNamespace:    default\n")
                 .contains("    type: Programmed\n")
                 .contains("IPAllocated");
+    }
+
+    @Test
+    void accessPoliciesShowTheirTargetsAndAcceptance() {
+        assertThat(cli.run("get", "accesspolicies").out()).isEqualTo(table(
+                new String[] {"NAME", "TARGETS", "ACCEPTED", "AGE"},
+                new String[] {"stray", "HTTPRoute/gone", "False", "3d1h"},
+                new String[] {"writes", "HTTPRoute/app,Ingress/shop", "True", "3d1h"}));
+        assertThat(cli.run("get", "apol", "writes").exitCode()).isZero();
+        Cli.Result r = cli.run("describe", "accesspolicy", "writes");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).startsWith("Name:         writes\nNamespace:    default\n")
+                .contains("    reason: SecretNotFound\n")
+                .contains("    message: Secret \"missing\" (basicAuth) not found; until then no one passes with those credentials");
     }
 
     @Test

@@ -252,6 +252,33 @@ class KubectlTest {
     }
 
     @Test
+    @Order(11)
+    void anAccessPolicyIsAppliedListedAndExplainedAsACustomResource() {
+        String policy = """
+                apiVersion: policy.portway.dev/v1alpha1
+                kind: AccessPolicy
+                metadata: {name: stack-writes}
+                spec:
+                  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: prometheus}]
+                  allowedMethods: [GET, HEAD]
+                """;
+        assertThat(kubectl.runWithInput(policy, "apply", "-f", "-").ok()).isEqualTo("accesspolicy.policy.portway.dev/stack-writes created\n");
+        // a custom resource: kubectl's client-side apply sends a JSON merge patch
+        assertThat(kubectl.runWithInput(policy.replace("[GET, HEAD]", "[GET]"), "apply", "-f", "-").ok())
+                .isEqualTo("accesspolicy.policy.portway.dev/stack-writes configured\n");
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(kubectl.run("get", "apol").ok())
+                .containsPattern("(?m)^NAME +TARGETS +ACCEPTED +AGE\n").containsPattern("(?m)^stack-writes +HTTPRoute/prometheus +False +\\d+s$"));
+        assertThat(kubectl.run("get", "accesspolicy", "stack-writes", "-o", "jsonpath={.status.conditions[0].reason}").ok())
+                .isEqualTo("TargetNotFound");
+        Kubectl.Result invalid = kubectl.runWithInput(policy.replace("[GET, HEAD]", "[get]"), "apply", "-f", "-");
+        assertThat(invalid.exitCode()).isEqualTo(1);
+        assertThat(invalid.err()).contains("spec.allowedMethods[0]: Invalid value: \"get\"");
+        assertThat(kubectl.run("explain", "accesspolicy.spec.rateLimit.burst").ok())
+                .startsWith("GROUP:      policy.portway.dev\nKIND:       AccessPolicy\nVERSION:    v1alpha1\n\nFIELD: burst <integer>\n")
+                .contains("How many requests a client may make at once after being idle");
+    }
+
+    @Test
     @Order(12)
     void deleteRemovesWhatTheFileNames() {
         assertThat(kubectl.run("delete", "-f", app.toString()).ok())
