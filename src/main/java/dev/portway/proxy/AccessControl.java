@@ -26,9 +26,10 @@ import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
  *
  * <p>Checks run in this order, cheapest and least revealing first: deny rules (403), allowed
  * methods (405), the rate limit (429, before any password is hashed, so that guessing is limited
- * too), credentials (401), the body limit by Content-Length (413; a chunked body is counted as it
- * streams). Deny rules compare paths without regard to case or a trailing slash: a deny rule is
- * a fence, and a backend that ignores either must not be reachable around it.
+ * too), credentials (401, so that a client without them learns nothing more, not even the body
+ * limit), the body limit by Content-Length (413; a chunked body is counted as it streams). Deny
+ * rules compare paths without regard to case or a trailing slash: a deny rule is a fence, and a
+ * backend that ignores either must not be reachable around it.
  *
  * <p>Credentials are asked for by {@link Plan.AccessPolicy#schemes()}, not by what is known: a
  * scheme with no users or tokens (its Secret is missing) still refuses every method that is not
@@ -91,14 +92,8 @@ final class AccessControl {
                         + seconds + " s", Long.toString(seconds), null);
             }
         }
-        if (spec.maxBodyBytes() != null) {
-            long length = contentLength(headers);
-            if (length > spec.maxBodyBytes()) {
-                return tooLarge();
-            }
-        }
         if (spec.schemes().isEmpty() || spec.anonymousMethods().contains(method)) {
-            return PASS;
+            return bodyLimit(headers);
         }
         String authorization = headers.get(HttpHeaderNames.AUTHORIZATION);
         if (authorization != null) {
@@ -106,13 +101,13 @@ final class AccessControl {
             String scheme = space < 0 ? authorization : authorization.substring(0, space);
             String credentials = space < 0 ? "" : authorization.substring(space + 1).trim();
             if (scheme.equalsIgnoreCase("Bearer") && spec.schemes().contains(Plan.AuthScheme.BEARER) && tokenMatches(credentials)) {
-                return PASS;
+                return bodyLimit(headers);
             }
             // no users (the htpasswd Secret is missing or holds none): nothing to hash, no one passes
             if (scheme.equalsIgnoreCase("Basic") && !spec.basicAuth().isEmpty()) {
                 Boolean known = remembered.get(rememberKey(credentials));
                 if (known != null) {
-                    return known ? PASS : unauthorized("the user name or password is not right");
+                    return known ? bodyLimit(headers) : unauthorized("the user name or password is not right");
                 }
                 return VERIFY;
             }
@@ -120,7 +115,7 @@ final class AccessControl {
         return unauthorized(authorization == null ? "credentials are needed for " + method : "the credentials are not accepted");
     }
 
-    /** Checks a Basic password on {@code blocking}; completes with PASS or a 401. */
+    /** Checks a Basic password on {@code blocking}; completes with a 401, or what the body limit says (PASS or a 413). */
     CompletableFuture<Verdict> verify(HttpHeaders headers, Executor blocking) {
         String authorization = headers.get(HttpHeaderNames.AUTHORIZATION);
         String credentials = authorization.substring(authorization.indexOf(' ') + 1).trim();
@@ -130,8 +125,13 @@ final class AccessControl {
                 remembered.clear();
             }
             remembered.put(rememberKey(credentials), ok);
-            return ok ? PASS : unauthorized("the user name or password is not right");
+            return ok ? bodyLimit(headers) : unauthorized("the user name or password is not right");
         }, blocking);
+    }
+
+    /** The last check, once the credentials passed: the body's declared length (a chunked body is counted as it streams). */
+    private Verdict bodyLimit(HttpHeaders headers) {
+        return spec.maxBodyBytes() != null && contentLength(headers) > spec.maxBodyBytes() ? tooLarge() : PASS;
     }
 
     private boolean checkPassword(String credentials) {

@@ -201,8 +201,10 @@ class GatewayAccessPolicyTest {
     }
 
     @Test
-    void aBodyOverTheLimitIs413() throws Exception {
+    void aBodyOverTheLimitIs413OnceTheCredentialsPass() throws Exception {
+        assertThat(send("prometheus.test", "POST", "/w", null, "a".repeat(17)).status()).isEqualTo(401);
         assertThat(send("prometheus.test", "POST", "/w", "Bearer token-123", "a".repeat(17)).status()).isEqualTo(413);
+        assertThat(send("prometheus.test", "POST", "/w", basic("admin", "s3cret"), "a".repeat(17)).status()).isEqualTo(413);
         assertThat(send("prometheus.test", "POST", "/w", "Bearer token-123", "a".repeat(16)).status()).isEqualTo(200);
     }
 

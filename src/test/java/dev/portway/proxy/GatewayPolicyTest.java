@@ -121,6 +121,18 @@ class GatewayPolicyTest {
     }
 
     @Test
+    void credentialsComeBeforeTheBodyLimit() throws Exception {
+        String big = "Content-Length: 17\r\n\r\n" + "a".repeat(17);
+        assertThat(send("POST /w HTTP/1.1\r\nHost: x\r\n" + big).status()).as("no credentials: not even the limit is told")
+                .isEqualTo(401);
+        assertThat(send("POST /w HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic("admin", "wrong") + "\r\n" + big).status())
+                .isEqualTo(401);
+        assertThat(send("POST /w HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic("admin", "s3cret") + "\r\n" + big).status())
+                .as("a password checked off the event loop, then the limit").isEqualTo(413);
+        assertThat(send("GET /w HTTP/1.1\r\nHost: x\r\n" + big).status()).as("an anonymous method").isEqualTo(413);
+    }
+
+    @Test
     void bodiesOverTheLimitAre413WhetherDeclaredOrStreamed() throws Exception {
         assertThat(send("POST /w HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token-123\r\nContent-Length: 17\r\n\r\n"
                 + "a".repeat(17)).status()).isEqualTo(413);
