@@ -37,6 +37,11 @@ class AccessPolicyValidationTest {
                         """), INVALID + "[spec.targetRefs[0].group: Unsupported value: \"\": supported values: \"gateway.networking.k8s.io\", "
                         + "\"networking.k8s.io\", spec.targetRefs[0].kind: Unsupported value: \"Service\": supported values: \"HTTPRoute\", "
                         + "\"Ingress\", " + NOT_CHECKED + "]"),
+                Arguments.of("a Service in the Gateway API's group", policy("""
+                        targetRefs: [{group: gateway.networking.k8s.io, kind: Service, name: web}]
+                        allowedMethods: [GET]
+                        """), INVALID + "[spec.targetRefs[0].kind: Unsupported value: \"Service\": supported values: \"HTTPRoute\", "
+                        + "\"Ingress\", " + NOT_CHECKED + "]"),
                 Arguments.of("no targets", policy("""
                         allowedMethods: [GET]
                         """), INVALID + "[spec.targetRefs: Required value, " + NOT_CHECKED + "]"),
