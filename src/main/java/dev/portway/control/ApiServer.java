@@ -1,6 +1,7 @@
 package dev.portway.control;
 
 import dev.portway.api.ApiException;
+import dev.portway.api.CustomResource;
 import dev.portway.api.Defaults;
 import dev.portway.api.FieldError;
 import dev.portway.api.FieldPath;
@@ -300,10 +301,8 @@ public final class ApiServer {
             meta.setName(generateName(kind, meta));
         }
         object.setApiVersion(kind.apiVersion());
-        if (object instanceof IPAddressPool pool) {
-            pool.setKind(kind.kind());
-        } else if (object instanceof AccessPolicy policy) {
-            policy.setKind(kind.kind());
+        if (object instanceof CustomResource resource) {
+            resource.setKind(kind.kind());
         }
     }
 

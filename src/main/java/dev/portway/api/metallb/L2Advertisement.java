@@ -5,9 +5,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
-import io.fabric8.kubernetes.api.model.HasMetadata;
+import dev.portway.api.CustomResource;
 import io.fabric8.kubernetes.api.model.Namespaced;
-import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.Kind;
 import io.fabric8.kubernetes.model.annotation.Plural;
@@ -25,44 +24,13 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @JsonDeserialize(using = JsonDeserializer.None.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"apiVersion", "kind", "metadata", "spec"})
-public class L2Advertisement implements HasMetadata, Namespaced {
+public class L2Advertisement extends CustomResource implements Namespaced {
 
-    @JsonProperty("apiVersion")
-    private String apiVersion = "metallb.io/v1beta1";
-    @JsonProperty("kind")
-    private String kind = "L2Advertisement";
-    @JsonProperty("metadata")
-    private ObjectMeta metadata;
     @JsonProperty("spec")
     private L2AdvertisementSpec spec;
 
-    @Override
-    public String getApiVersion() {
-        return apiVersion;
-    }
-
-    @Override
-    public void setApiVersion(String apiVersion) {
-        this.apiVersion = apiVersion;
-    }
-
-    @Override
-    public String getKind() {
-        return kind;
-    }
-
-    public void setKind(String kind) {
-        this.kind = kind;
-    }
-
-    @Override
-    public ObjectMeta getMetadata() {
-        return metadata;
-    }
-
-    @Override
-    public void setMetadata(ObjectMeta metadata) {
-        this.metadata = metadata;
+    public L2Advertisement() {
+        super("metallb.io/v1beta1", "L2Advertisement");
     }
 
     public L2AdvertisementSpec getSpec() {

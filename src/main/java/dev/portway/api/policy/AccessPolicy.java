@@ -5,9 +5,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
-import io.fabric8.kubernetes.api.model.HasMetadata;
+import dev.portway.api.CustomResource;
 import io.fabric8.kubernetes.api.model.Namespaced;
-import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.Kind;
 import io.fabric8.kubernetes.model.annotation.Plural;
@@ -26,47 +25,13 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @JsonDeserialize(using = JsonDeserializer.None.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"apiVersion", "kind", "metadata", "spec", "status"})
-public class AccessPolicy implements HasMetadata, Namespaced {
+public class AccessPolicy extends CustomResource implements Namespaced {
 
-    private String apiVersion = "policy.portway.dev/v1alpha1";
-    private String kind = "AccessPolicy";
-    private ObjectMeta metadata;
     private AccessPolicySpec spec;
     private AccessPolicyStatus status;
 
-    /** APIVersion defines the versioned schema of this representation of an object. */
-    @Override
-    @JsonProperty("apiVersion")
-    public String getApiVersion() {
-        return apiVersion;
-    }
-
-    @Override
-    public void setApiVersion(String apiVersion) {
-        this.apiVersion = apiVersion;
-    }
-
-    /** Kind is a string value representing the REST resource this object represents. */
-    @Override
-    @JsonProperty("kind")
-    public String getKind() {
-        return kind;
-    }
-
-    public void setKind(String kind) {
-        this.kind = kind;
-    }
-
-    /** Standard object's metadata. */
-    @Override
-    @JsonProperty("metadata")
-    public ObjectMeta getMetadata() {
-        return metadata;
-    }
-
-    @Override
-    public void setMetadata(ObjectMeta metadata) {
-        this.metadata = metadata;
+    public AccessPolicy() {
+        super("policy.portway.dev/v1alpha1", "AccessPolicy");
     }
 
     /** What the policy guards and how. */
