@@ -69,22 +69,19 @@ class AccessPolicyControllerTest {
             namespaces.add(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build());
         }
         control.call(() -> control.api().apply(namespaces, "default", false));
-        apply(control, """
-                apiVersion: gateway.networking.k8s.io/v1
-                kind: HTTPRoute
-                metadata: {name: prometheus, namespace: monitoring}
-                spec:
-                  rules:
-                  - backendRefs: [{name: prometheus, port: 9090}]
-                ---
-                apiVersion: gateway.networking.k8s.io/v1
-                kind: HTTPRoute
-                metadata: {name: grafana, namespace: monitoring}
-                spec:
-                  rules:
-                  - backendRefs: [{name: grafana, port: 3000}]
-                """);
+        apply(control, httpRoute("prometheus") + "---\n" + httpRoute("grafana"));
         return control;
+    }
+
+    private static String httpRoute(String name) {
+        return """
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: %1$s, namespace: monitoring}
+                spec:
+                  rules:
+                  - backendRefs: [{name: %1$s, port: 8000}]
+                """.formatted(name);
     }
 
     private static void apply(ControlPlane control, String yaml) {
@@ -102,7 +99,7 @@ class AccessPolicyControllerTest {
                 %s""".formatted(name, targets, more.stripIndent().indent(2));
     }
 
-    private static String route(String name) {
+    private static String targetRef(String name) {
         return "{group: gateway.networking.k8s.io, kind: HTTPRoute, name: " + name + "}";
     }
 
@@ -127,29 +124,22 @@ class AccessPolicyControllerTest {
     @Test
     void aPolicyIsAcceptedForTheRoutesThatExist() {
         ControlPlane control = cluster();
-        apply(control, policy("p", "[" + route("prometheus") + ", " + route("later") + "]", "allowedMethods: [GET]\n"));
+        apply(control, policy("p", "[" + targetRef("prometheus") + ", " + targetRef("later") + "]", "allowedMethods: [GET]\n"));
         assertThat(summary(condition(control, "p", "Accepted"))).isEqualTo("True/Accepted: Guards HTTPRoute/prometheus; HTTPRoute/later not found");
         assertThat(summary(condition(control, "p", "ResolvedRefs"))).isEqualTo("True/ResolvedRefs: No Secret is referenced");
         assertThat(condition(control, "p", "Accepted").getObservedGeneration()).isEqualTo(1L);
 
-        apply(control, policy("only-missing", "[" + route("nope") + "]", "allowedMethods: [GET]\n"));
+        apply(control, policy("only-missing", "[" + targetRef("nope") + "]", "allowedMethods: [GET]\n"));
         assertThat(summary(condition(control, "only-missing", "Accepted"))).isEqualTo("False/TargetNotFound: HTTPRoute/nope not found");
         String since = condition(control, "only-missing", "Accepted").getLastTransitionTime();
 
         clock.advance(Duration.ofMinutes(1));
-        apply(control, """
-                apiVersion: gateway.networking.k8s.io/v1
-                kind: HTTPRoute
-                metadata: {name: nope, namespace: monitoring}
-                spec:
-                  rules:
-                  - backendRefs: [{name: x, port: 80}]
-                """);
+        apply(control, httpRoute("nope"));
         Condition now = condition(control, "only-missing", "Accepted");
         assertThat(summary(now)).isEqualTo("True/Accepted: Guards HTTPRoute/nope");
         assertThat(now.getLastTransitionTime()).isNotEqualTo(since);
 
-        apply(control, policy("only-missing", "[" + route("nope") + "]", "allowedMethods: [GET, POST]\n"));
+        apply(control, policy("only-missing", "[" + targetRef("nope") + "]", "allowedMethods: [GET, POST]\n"));
         assertThat(condition(control, "only-missing", "Accepted").getObservedGeneration()).isEqualTo(2L);
     }
 
@@ -157,10 +147,10 @@ class AccessPolicyControllerTest {
     void theOlderPolicyGuardsARouteThatTwoName() {
         ControlPlane control = cluster();
         // the newer one sorts first by name: age, not name, decides
-        apply(control, policy("z-older", "[" + route("prometheus") + "]", "allowedMethods: [GET]\n"));
+        apply(control, policy("z-older", "[" + targetRef("prometheus") + "]", "allowedMethods: [GET]\n"));
         clock.advance(Duration.ofSeconds(5));
-        apply(control, policy("a-newer", "[" + route("prometheus") + "]", "allowedMethods: [GET]\n"));
-        apply(control, policy("a-partly", "[" + route("prometheus") + ", " + route("grafana") + "]", "allowedMethods: [GET]\n"));
+        apply(control, policy("a-newer", "[" + targetRef("prometheus") + "]", "allowedMethods: [GET]\n"));
+        apply(control, policy("a-partly", "[" + targetRef("prometheus") + ", " + targetRef("grafana") + "]", "allowedMethods: [GET]\n"));
         assertThat(summary(condition(control, "z-older", "Accepted"))).isEqualTo("True/Accepted: Guards HTTPRoute/prometheus");
         assertThat(summary(condition(control, "a-newer", "Accepted")))
                 .isEqualTo("False/Conflicted: HTTPRoute/prometheus is guarded by the older AccessPolicy \"z-older\"");
@@ -178,7 +168,7 @@ class AccessPolicyControllerTest {
     @Test
     void secretsThatDoNotResolveFailClosedAndSaySo() {
         ControlPlane control = cluster();
-        apply(control, policy("writes", "[" + route("prometheus") + "]", """
+        apply(control, policy("writes", "[" + targetRef("prometheus") + "]", """
                 basicAuth: {secretRef: {name: htpasswd}}
                 bearerTokens: {secretRef: {name: tokens}}
                 anonymousMethods: [GET]

@@ -7,14 +7,11 @@ import dev.portway.api.policy.AccessPolicy;
 import dev.portway.testing.RawHttp;
 import dev.portway.testing.TestCluster;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
-import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.Optional;
 import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -58,6 +55,18 @@ class GatewayAccessPolicyTest {
                 """.formatted(name);
     }
 
+    /** An AccessPolicy of this name guarding the HTTPRoute {@code route}, with {@code spec} after its targetRefs. */
+    private static String policy(String name, String route, String spec) {
+        return """
+                ---
+                apiVersion: policy.portway.dev/v1alpha1
+                kind: AccessPolicy
+                metadata: {name: %s}
+                spec:
+                  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: %s}]
+                """.formatted(name, route) + spec.indent(2);
+    }
+
     private static String htpasswd(String secret, String user, String password) {
         return """
                 ---
@@ -74,24 +83,7 @@ class GatewayAccessPolicyTest {
     @BeforeAll
     static void start() throws Exception {
         cluster = new TestCluster();
-        cluster.apply(TestCluster.echoDeployment("stack", 1, null) + """
-                ---
-                apiVersion: v1
-                kind: Service
-                metadata: {name: stack}
-                spec:
-                  selector: {app: stack}
-                  ports:
-                  - {port: 8000, targetPort: http}
-                ---
-                apiVersion: gateway.networking.k8s.io/v1
-                kind: Gateway
-                metadata: {name: web}
-                spec:
-                  gatewayClassName: portway
-                  listeners:
-                  - {name: http, protocol: HTTP, port: 18080}
-                """ + route("prometheus") + route("limited") + route("rotating") + route("broken")
+        cluster.apply(TestCluster.echoBackend("stack", 1) + "---\n" + TestCluster.httpGateway("web", 18080) + route("prometheus") + route("limited") + route("rotating") + route("broken")
                 + htpasswd("stack-htpasswd", "admin", "s3cret") + htpasswd("rotating-htpasswd", "admin", "old-password") + """
                 ---
                 apiVersion: v1
@@ -101,56 +93,29 @@ class GatewayAccessPolicyTest {
                   tokens: |
                     # the CI job's
                     token-123
-                ---
-                apiVersion: policy.portway.dev/v1alpha1
-                kind: AccessPolicy
-                metadata: {name: stack-writes}
-                spec:
-                  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: prometheus}]
-                  basicAuth: {secretRef: {name: stack-htpasswd}}
-                  bearerTokens: {secretRef: {name: stack-tokens}}
-                  anonymousMethods: [GET, HEAD]
-                  deny:
-                  - path: {type: Exact, value: /admin/quit}
-                  maxRequestBodySize: "16"
-                ---
-                apiVersion: policy.portway.dev/v1alpha1
-                kind: AccessPolicy
-                metadata: {name: limited}
-                spec:
-                  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: limited}]
-                  rateLimit: {requests: 2, per: 10s, burst: 3}
-                ---
-                apiVersion: policy.portway.dev/v1alpha1
-                kind: AccessPolicy
-                metadata: {name: rotating}
-                spec:
-                  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: rotating}]
-                  basicAuth: {secretRef: {name: rotating-htpasswd}}
-                ---
-                apiVersion: policy.portway.dev/v1alpha1
-                kind: AccessPolicy
-                metadata: {name: broken}
-                spec:
-                  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: broken}]
-                  basicAuth: {secretRef: {name: broken-htpasswd}}
-                  anonymousMethods: [GET]
-                """);
+                """ + policy("stack-writes", "prometheus", """
+                basicAuth: {secretRef: {name: stack-htpasswd}}
+                bearerTokens: {secretRef: {name: stack-tokens}}
+                anonymousMethods: [GET, HEAD]
+                deny:
+                - path: {type: Exact, value: /admin/quit}
+                maxRequestBodySize: "16"
+                """) + policy("limited", "limited", """
+                rateLimit: {requests: 2, per: 10s, burst: 3}
+                """) + policy("rotating", "rotating", """
+                basicAuth: {secretRef: {name: rotating-htpasswd}}
+                """) + policy("broken", "broken", """
+                basicAuth: {secretRef: {name: broken-htpasswd}}
+                anonymousMethods: [GET]
+                """));
         cluster.awaitReady("stack", 1);
-        await().atMost(Duration.ofSeconds(10)).until(() -> address().isPresent());
-        gateway = new InetSocketAddress(address().orElseThrow(), 18080);
+        gateway = cluster.gatewayAddress("web", 18080);
         cluster.settle();
     }
 
     @AfterAll
     static void stop() {
         cluster.close();
-    }
-
-    private static Optional<String> address() {
-        Gateway g = cluster.local().store().get(Gateway.class, "default", "web").orElseThrow();
-        return g.getStatus() == null || g.getStatus().getAddresses() == null || g.getStatus().getAddresses().isEmpty()
-                ? Optional.empty() : Optional.of(g.getStatus().getAddresses().getFirst().getValue());
     }
 
     private static RawHttp.Response send(String host, String method, String path, String authorization, String body) throws Exception {
@@ -272,14 +237,7 @@ class GatewayAccessPolicyTest {
                   deny:
                   - path: {type: PathPrefix, value: /internal}
                 """);
-        await().atMost(Duration.ofSeconds(10)).until(() -> {
-            Ingress i = cluster.local().store().get(Ingress.class, "default", "shop").orElseThrow();
-            return i.getStatus() != null && i.getStatus().getLoadBalancer() != null && i.getStatus().getLoadBalancer().getIngress() != null
-                    && !i.getStatus().getLoadBalancer().getIngress().isEmpty();
-        });
-        Ingress ing = cluster.local().store().get(Ingress.class, "default", "shop").orElseThrow();
-        InetSocketAddress at = new InetSocketAddress(ing.getStatus().getLoadBalancer().getIngress().getFirst().getIp(),
-                TestCluster.INGRESS_HTTP_PORT);
+        InetSocketAddress at = cluster.ingressAddress("shop");
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             assertThat(send(at, "shop.test", "GET", "/cart", null, "").status()).isEqualTo(200);
             RawHttp.Response post = send(at, "shop.test", "POST", "/cart", null, "");

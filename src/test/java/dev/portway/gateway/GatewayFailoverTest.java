@@ -7,7 +7,6 @@ import dev.portway.api.ResourceKind;
 import dev.portway.control.DeleteOptions;
 import dev.portway.testing.RawHttp;
 import dev.portway.testing.TestCluster;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -37,23 +36,7 @@ class GatewayFailoverTest {
     @BeforeEach
     void start() throws Exception {
         cluster = new TestCluster();
-        cluster.apply(TestCluster.echoDeployment("web", 3, null) + """
-                ---
-                apiVersion: v1
-                kind: Service
-                metadata: {name: web}
-                spec:
-                  selector: {app: web}
-                  ports:
-                  - {port: 8000, targetPort: http}
-                ---
-                apiVersion: gateway.networking.k8s.io/v1
-                kind: Gateway
-                metadata: {name: front}
-                spec:
-                  gatewayClassName: portway
-                  listeners:
-                  - {name: http, protocol: HTTP, port: 18080}
+        cluster.apply(TestCluster.echoBackend("web", 3) + "---\n" + TestCluster.httpGateway("front", 18080) + """
                 ---
                 apiVersion: gateway.networking.k8s.io/v1
                 kind: HTTPRoute
@@ -77,13 +60,7 @@ class GatewayFailoverTest {
     }
 
     private InetSocketAddress gateway() {
-        await().atMost(Duration.ofSeconds(10)).until(() -> {
-            Gateway g = cluster.local().store().get(Gateway.class, "default", "front").orElseThrow();
-            return g.getStatus() != null && g.getStatus().getAddresses() != null && !g.getStatus().getAddresses().isEmpty();
-        });
-        cluster.local().control().awaitIdle();
-        Gateway g = cluster.local().store().get(Gateway.class, "default", "front").orElseThrow();
-        InetSocketAddress at = new InetSocketAddress(g.getStatus().getAddresses().getFirst().getValue(), 18080);
+        InetSocketAddress at = cluster.gatewayAddress("front", 18080);
         await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> RawHttp.get(at, "x", "/").status() == 200);
         return at;
     }

@@ -6,14 +6,11 @@ import static org.awaitility.Awaitility.await;
 import dev.portway.testing.RawHttp;
 import dev.portway.testing.TestCluster;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
-import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -32,36 +29,14 @@ class GatewayRoutingTest {
     private static TestCluster cluster;
     private static InetSocketAddress gateway;
 
-    private static String backend(String name) {
-        return TestCluster.echoDeployment(name, 1, null) + """
-                ---
-                apiVersion: v1
-                kind: Service
-                metadata:
-                  name: %1$s
-                spec:
-                  selector: {app: %1$s}
-                  ports:
-                  - {port: 8000, targetPort: http}
-                ---
-                """.formatted(name);
-    }
-
     @BeforeAll
     static void start() throws Exception {
         cluster = new TestCluster();
         StringBuilder yaml = new StringBuilder();
         for (String b : BACKENDS) {
-            yaml.append(backend(b));
+            yaml.append(TestCluster.echoBackend(b, 1)).append("---\n");
         }
-        yaml.append("""
-                apiVersion: gateway.networking.k8s.io/v1
-                kind: Gateway
-                metadata: {name: web}
-                spec:
-                  gatewayClassName: portway
-                  listeners:
-                  - {name: http, protocol: HTTP, port: 18080}
+        yaml.append(TestCluster.httpGateway("web", 18080)).append("""
                 ---
                 apiVersion: gateway.networking.k8s.io/v1
                 kind: HTTPRoute
@@ -132,24 +107,12 @@ class GatewayRoutingTest {
                   - matches: [{path: {type: PathPrefix, value: /tie}}]
                     backendRefs: [{name: newer, port: 8000}]
                 """);
-        gateway = new InetSocketAddress(gatewayAddress("web"), 18080);
+        gateway = cluster.gatewayAddress("web", 18080);
     }
 
     @AfterAll
     static void stop() {
         cluster.close();
-    }
-
-    private static String gatewayAddress(String name) {
-        await().atMost(Duration.ofSeconds(10)).until(() -> address(name).isPresent());
-        cluster.local().control().awaitIdle();
-        return address(name).orElseThrow();
-    }
-
-    private static Optional<String> address(String name) {
-        Gateway g = cluster.local().store().get(Gateway.class, "default", name).orElseThrow();
-        return g.getStatus() == null || g.getStatus().getAddresses() == null || g.getStatus().getAddresses().isEmpty()
-                ? Optional.empty() : Optional.of(g.getStatus().getAddresses().getFirst().getValue());
     }
 
     private static String pod(String host, String method, String path, String header) throws Exception {
@@ -248,15 +211,7 @@ class GatewayRoutingTest {
                       - {path: /cart, pathType: Prefix, backend: {service: {name: prefix-foo, port: {number: 8000}}}}
                       - {path: /cart/checkout, pathType: Exact, backend: {service: {name: exact, port: {number: 8000}}}}
                 """);
-        await().atMost(Duration.ofSeconds(10)).until(() -> {
-            Ingress i = cluster.local().store().get(Ingress.class, "default", "shop").orElseThrow();
-            return i.getStatus() != null && i.getStatus().getLoadBalancer() != null && i.getStatus().getLoadBalancer().getIngress() != null
-                    && !i.getStatus().getLoadBalancer().getIngress().isEmpty();
-        });
-        cluster.local().control().awaitIdle();
-        Ingress ing = cluster.local().store().get(Ingress.class, "default", "shop").orElseThrow();
-        InetSocketAddress at = new InetSocketAddress(ing.getStatus().getLoadBalancer().getIngress().getFirst().getIp(),
-                TestCluster.INGRESS_HTTP_PORT);
+        InetSocketAddress at = cluster.ingressAddress("shop");
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(RawHttp.get(at, "shop.test", "/cart/x").status()).isEqualTo(200));
         assertThat(RawHttp.get(at, "shop.test", "/cart/x").header("x-portway-pod")).startsWith("prefix-foo-");
         assertThat(RawHttp.get(at, "shop.test", "/cart/checkout").header("x-portway-pod")).startsWith("exact-");

@@ -14,12 +14,19 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GatewayStatus;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerStatus;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressStatus;
+import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 
 /**
  * A running local cluster for data plane tests, with waits for the states tests need.
@@ -188,6 +195,28 @@ public final class TestCluster implements AutoCloseable {
                 """.formatted(name, restartPolicy, script);
     }
 
+    /**
+     * Waits for a Gateway's address in its status, and for the control plane to act on it (the plan
+     * with its listeners); returns it with {@code port}.
+     */
+    public InetSocketAddress gatewayAddress(String name, int port) {
+        return awaitAddress(() -> cluster.store().get(Gateway.class, "default", name).map(Gateway::getStatus)
+                .map(GatewayStatus::getAddresses).filter(a -> !a.isEmpty()).map(a -> a.getFirst().getValue()).orElse(null), port);
+    }
+
+    /** Waits for an Ingress's address in its status, as {@link #gatewayAddress}; returns it with the Ingress controller's HTTP port. */
+    public InetSocketAddress ingressAddress(String name) {
+        return awaitAddress(() -> cluster.store().get(Ingress.class, "default", name).map(Ingress::getStatus)
+                .map(IngressStatus::getLoadBalancer).map(IngressLoadBalancerStatus::getIngress).filter(a -> !a.isEmpty())
+                .map(a -> a.getFirst().getIp()).orElse(null), INGRESS_HTTP_PORT);
+    }
+
+    private InetSocketAddress awaitAddress(Supplier<String> ip, int port) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> ip.get() != null);
+        cluster.control().awaitIdle();
+        return new InetSocketAddress(ip.get(), port);
+    }
+
     /** Waits until the data plane has applied everything the control plane knows, and every listener is open. */
     public void settle() {
         cluster.control().awaitIdle();
@@ -202,6 +231,33 @@ public final class TestCluster implements AutoCloseable {
     @Override
     public void close() {
         cluster.close();
+    }
+
+    /** A Gateway of Portway's class with one HTTP listener, {@code http} on {@code port}. */
+    public static String httpGateway(String name, int port) {
+        return """
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: Gateway
+                metadata: {name: %s}
+                spec:
+                  gatewayClassName: portway
+                  listeners:
+                  - {name: http, protocol: HTTP, port: %d}
+                """.formatted(name, port);
+    }
+
+    /** {@link #echoDeployment} and a Service of the same name on port 8000 to the pods' http port: a backend for routes. */
+    public static String echoBackend(String app, int replicas) {
+        return echoDeployment(app, replicas, null) + """
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: %1$s}
+                spec:
+                  selector: {app: %1$s}
+                  ports:
+                  - {port: 8000, targetPort: http}
+                """.formatted(app);
     }
 
     /** A Deployment of echo pods labelled app={@code app}, listening on TCP 8080 (named http) and UDP 5353 (named dns). */

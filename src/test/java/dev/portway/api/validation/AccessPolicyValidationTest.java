@@ -146,53 +146,23 @@ class AccessPolicyValidationTest {
         assertThat(loaded.problems()).singleElement().satisfies(p -> assertThat(p.toString()).contains(Quantities.SYNTAX_ERROR));
     }
 
+    /** The full example of docs/access-policy.md applies too: AccessPolicyDocTest. */
     @Test
-    void theExamplePolicyIsAcceptedAndDefaulted() {
+    void denyPathsAreDefaultedAndSpecChangesAreGenerations() {
         TestApi api = new TestApi();
-        AccessPolicy stored = (AccessPolicy) api.apply("""
-                apiVersion: policy.portway.dev/v1alpha1
-                kind: AccessPolicy
-                metadata: {name: stack-writes, namespace: team-a}
-                spec:
-                  targetRefs:
-                  - {group: gateway.networking.k8s.io, kind: HTTPRoute, name: prometheus}
-                  - {group: networking.k8s.io, kind: Ingress, name: alertmanager}
-                  basicAuth: {secretRef: {name: stack-htpasswd}}
-                  bearerTokens: {secretRef: {name: stack-tokens}}
-                  anonymousMethods: [GET, HEAD]
-                  allowedMethods: [GET, HEAD, POST]
-                  deny:
-                  - path: {type: PathPrefix, value: /-/quit}
-                    methods: [POST, PUT]
-                  - path: {type: RegularExpression, value: "/api/v1/admin/.*"}
-                  - methods: [DELETE]
-                  rateLimit: {requests: 100, per: 1s, burst: 200}
-                  maxRequestBodySize: 10Mi
-                """).getFirst();
+        AccessPolicy stored = (AccessPolicy) api.apply(policy(TARGET + """
+                deny:
+                - methods: [DELETE]
+                - path: {value: /-/quit}
+                - path: {type: Exact}
+                """)).getFirst();
         assertThat(stored.getMetadata().getGeneration()).isEqualTo(1L);
         assertThat(stored.getStatus()).as("create cannot set status").isNull();
-        var deny = stored.getSpec().getDeny();
-        assertThat(deny.get(0).getPath().getType()).isEqualTo("PathPrefix");
-        assertThat(deny.get(2).getPath().getType()).as("defaulted").isEqualTo("PathPrefix");
-        assertThat(deny.get(2).getPath().getValue()).as("defaulted").isEqualTo("/");
-        AccessPolicy updated = (AccessPolicy) api.apply("""
-                apiVersion: policy.portway.dev/v1alpha1
-                kind: AccessPolicy
-                metadata: {name: stack-writes, namespace: team-a}
-                spec:
-                  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: prometheus}]
-                  deny:
-                  - path: {type: Exact, value: /-/quit}
-                """).getFirst();
+        assertThat(stored.getSpec().getDeny()).extracting(d -> d.getPath().getType() + " " + d.getPath().getValue())
+                .containsExactly("PathPrefix /", "PathPrefix /-/quit", "Exact /");
+        AccessPolicy updated = (AccessPolicy) api.apply(policy(TARGET + "deny: [{path: {type: Exact, value: /-/quit}}]\n")).getFirst();
         assertThat(updated.getMetadata().getGeneration()).as("a new spec is a new generation").isEqualTo(2L);
-        assertThat(api.applyError("""
-                apiVersion: policy.portway.dev/v1alpha1
-                kind: AccessPolicy
-                metadata: {name: stack-writes, namespace: team-a}
-                spec:
-                  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: prometheus}]
-                  deny: [{path: {value: /-/quit}, methods: [post]}]
-                """)).as("an update is judged as a create").startsWith("The AccessPolicy \"stack-writes\" is invalid: "
-                + "spec.deny[0].methods[0]: Invalid value: \"post\"");
+        assertThat(api.applyError(policy(TARGET + "deny: [{path: {value: /-/quit}, methods: [post]}]\n")))
+                .as("an update is judged as a create").startsWith(INVALID + "spec.deny[0].methods[0]: Invalid value: \"post\"");
     }
 }
