@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.portway.admin.auth.Pki;
 import dev.portway.testing.TestCluster;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
@@ -51,15 +50,7 @@ class GatewayTlsTest {
     @BeforeAll
     static void start() throws Exception {
         cluster = new TestCluster();
-        cluster.apply(TestCluster.echoDeployment("web", 1, null) + """
-                ---
-                apiVersion: v1
-                kind: Service
-                metadata: {name: web}
-                spec:
-                  selector: {app: web}
-                  ports:
-                  - {port: 8000, targetPort: http}
+        cluster.apply(TestCluster.echoBackend("web", 1) + """
                 ---
                 apiVersion: gateway.networking.k8s.io/v1
                 kind: Gateway
@@ -92,12 +83,7 @@ class GatewayTlsTest {
     }
 
     private static InetSocketAddress address() {
-        await().atMost(Duration.ofSeconds(10)).until(() -> {
-            Gateway g = cluster.local().store().get(Gateway.class, "default", "secure").orElseThrow();
-            return g.getStatus() != null && g.getStatus().getAddresses() != null && !g.getStatus().getAddresses().isEmpty();
-        });
-        Gateway g = cluster.local().store().get(Gateway.class, "default", "secure").orElseThrow();
-        return new InetSocketAddress(g.getStatus().getAddresses().getFirst().getValue(), 18443);
+        return cluster.gatewayAddress("secure", 18443);
     }
 
     /** The subject of the certificate the gateway presents for SNI secure.test, after a request through it succeeded. */
