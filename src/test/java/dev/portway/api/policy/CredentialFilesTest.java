@@ -47,7 +47,7 @@ class CredentialFilesTest {
     void tokensAreLinesWithoutBlanksCommentsOrRepeats() {
         CredentialFiles.Tokens t = CredentialFiles.tokens("""
                 # CI
-                  ci-4f9a2c  
+                  ci-4f9a2c \t\s
                 ci-4f9a2c
 
                 grafana.7d1e+/=
