@@ -120,8 +120,12 @@ public final class Patcher {
         return new Result(stored, false, d.warnings);
     }
 
+    /** Kinds a real cluster serves from CustomResourceDefinitions, which take no strategic merge patch. */
     private static boolean isCustomResource(ResourceKind kind) {
-        return kind == ResourceKind.IP_ADDRESS_POOL || kind == ResourceKind.L2_ADVERTISEMENT || kind == ResourceKind.ACCESS_POLICY;
+        return switch (kind) {
+            case IP_ADDRESS_POOL, L2_ADVERTISEMENT, ACCESS_POLICY, GATEWAY_CLASS, GATEWAY, HTTP_ROUTE, REFERENCE_GRANT -> true;
+            default -> false;
+        };
     }
 
     private Result scale(ResourceKind kind, String ns, String name, HasMetadata current, Type type, byte[] body, WriteOptions options) {

@@ -170,6 +170,14 @@ class KubernetesApiTest {
         HttpResponse<String> merged = patch(path + "/p", "application/merge-patch+json", "{\"spec\":{\"allowedMethods\":[\"get\"]}}");
         assertThat(merged.statusCode()).isEqualTo(422);
         assertThat(merged.body()).contains("spec.allowedMethods[0]: Invalid value: \\\"get\\\"");
+        // the Gateway API kinds are CRDs on a real cluster too
+        String routes = "/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes";
+        HttpResponse<String> route = post(routes, "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"HTTPRoute\","
+                + "\"metadata\":{\"name\":\"r\"},\"spec\":{}}");
+        assertThat(route.statusCode()).as(route.body()).isEqualTo(201);
+        assertThat(patch(routes + "/r", "application/strategic-merge-patch+json", "{\"spec\":{}}").statusCode()).isEqualTo(415);
+        assertThat(patch(routes + "/r", "application/merge-patch+json", "{\"spec\":{\"hostnames\":[\"a.test\"]}}").statusCode())
+                .isEqualTo(200);
     }
 
     @Test
