@@ -119,8 +119,9 @@ public final class EchoServer implements AutoCloseable {
                         connections.add(ch);
                         ch.closeFuture().addListener(f -> connections.remove(ch));
                         if (echoBasic != null) {
-                            ch.pipeline().addLast(new HttpServerCodec(), new HttpServerKeepAliveHandler(),
-                                    new HttpObjectAggregator(1024 * 1024), new EchoBasicHandler(echoBasic));
+                            java.util.Queue<io.netty.handler.codec.http.HttpHeaders> sent = new java.util.ArrayDeque<>();
+                            ch.pipeline().addLast(new HttpServerCodec(), new HttpServerKeepAliveHandler(), EchoBasicHandler.recorder(sent),
+                                    new HttpObjectAggregator(1024 * 1024), new EchoBasicHandler(echoBasic, sent));
                         } else {
                             ch.pipeline().addLast(new ProtocolSniffer(identity));
                         }
