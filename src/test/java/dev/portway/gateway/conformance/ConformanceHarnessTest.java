@@ -276,6 +276,13 @@ class ConformanceHarnessTest {
                 .isInstanceOf(AssertionError.class)
                 .hasMessage("Gateway harness-infra/no-address-gw must have an address in status.addresses: not so after 3 s; "
                         + "last seen: status.addresses [], status.conditions []");
+        // unchanged since, it is not waited for again
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> runner.run(t))
+                .isInstanceOf(AssertionError.class)
+                .hasMessageStartingWith("Gateway harness-infra/no-address-gw must have an address in status.addresses: it had none "
+                        + "after 3 s in an earlier test, and has not changed since");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
     }
 
     @Test

@@ -58,6 +58,8 @@ final class ConformanceRunner {
     private final Timeouts timeouts;
     private final RoundTripper http;
     private final Map<Step.Ref, Long> generations = new HashMap<>();
+    /** Gateways a wait for an address gave up on, with their resourceVersion then. */
+    private final Map<Step.Ref, String> noAddress = new java.util.concurrent.ConcurrentHashMap<>();
     private final Readiness readiness;
 
     /** Which objects {@link Step.NamespacesReady} leaves out, and why (see {@link GatewayConformanceTest}). */
@@ -250,6 +252,25 @@ final class ConformanceRunner {
     /** Upstream's {@code WaitForGatewayAddress}: the address of the Gateway and the port of the listener (the first when null). */
     String[] gatewayAddress(Step.Ref gateway, String listenerName) {
         String[] result = new String[2];
+        // a Gateway that got no address in a whole wait, and has not changed since, is not waited for
+        // again by the next test: so a run against a gateway with no data plane ends in minutes
+        String gaveUpAt = noAddress.get(gateway);
+        Optional<Gateway> now = get(Gateway.class, gateway);
+        if (gaveUpAt != null && now.isPresent() && gaveUpAt.equals(now.get().getMetadata().getResourceVersion())) {
+            throw new AssertionError("Gateway " + gateway + " must have an address in status.addresses: it had none after "
+                    + timeouts.gatewayAddress().toSeconds() + " s in an earlier test, and has not changed since (resourceVersion "
+                    + gaveUpAt + ")");
+        }
+        try {
+            waitForAddress(gateway, listenerName, result);
+        } catch (AssertionError e) {
+            get(Gateway.class, gateway).ifPresent(gw -> noAddress.put(gateway, gw.getMetadata().getResourceVersion()));
+            throw e;
+        }
+        return result;
+    }
+
+    private void waitForAddress(Step.Ref gateway, String listenerName, String[] result) {
         poll(timeouts.gatewayAddress(), "Gateway " + gateway + " must have an address in status.addresses", () -> {
             Optional<Gateway> found = get(Gateway.class, gateway);
             if (found.isEmpty()) {
@@ -281,7 +302,6 @@ final class ConformanceRunner {
             }
             return "status.addresses " + addresses + ", status.conditions " + show(conds);
         });
-        return result;
     }
 
     private void accepted(Step.Accepted s) {
