@@ -3,6 +3,7 @@ package dev.portway.runtime;
 import dev.portway.api.GoValues;
 import dev.portway.api.Times;
 import dev.portway.control.ControlPlane;
+import dev.portway.runtime.echo.EchoBasic;
 import dev.portway.runtime.echo.EchoServer;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -184,8 +185,12 @@ final class ContainerRunner {
             return;
         }
         event(false, "Pulled", "Container image " + '"' + spec.getImage() + '"' + " already present on machine");
-        if (launch.echo) {
+        if (launch.kind == Kind.ECHO) {
             startEcho();
+            return;
+        }
+        if (launch.kind == Kind.ECHO_BASIC) {
+            startEchoBasic(launch.env);
             return;
         }
         String file = Executables.resolve(launch.command.getFirst(), launch.env.get("PATH"), launch.workingDir);
@@ -205,14 +210,36 @@ final class ContainerRunner {
         }
     }
 
+    /** What runs: a process, the built-in echo server, or the built-in server playing Gateway API's echo-basic. */
+    private enum Kind { PROCESS, ECHO, ECHO_BASIC }
+
     /** What a run is started with. */
-    private record Launch(boolean echo, List<String> command, Map<String, String> env, Path workingDir) {
+    private record Launch(Kind kind, List<String> command, Map<String, String> env, Path workingDir) {
     }
 
     private Launch prepare() throws PodEnvironment.ConfigError, IOException {
         boolean noCommand = spec.getCommand() == null || spec.getCommand().isEmpty();
         if (noCommand && EchoServer.isEchoImage(spec.getImage())) {
-            return new Launch(true, List.of(), pod.baseEnvironment(spec), pod.dir());
+            return new Launch(Kind.ECHO, List.of(), pod.baseEnvironment(spec), pod.dir());
+        }
+        if (noCommand && EchoBasic.isEchoBasicImage(spec.getImage())) {
+            // echo-basic reads who it is from the environment (POD_NAME, NAMESPACE from the downward API)
+            Map<String, String> env = PodEnvironment.build(pod.pod(), spec, pod.kubelet().store(), pod.baseEnvironment(spec));
+            String unsupported = EchoBasic.unsupported(env);
+            if (unsupported == null) {
+                try {
+                    EchoBasic.httpPort(env);
+                } catch (IllegalArgumentException e) {
+                    unsupported = "echo-basic: " + e.getMessage();
+                }
+            }
+            if (unsupported != null) {
+                waiting("CreateContainerError", unsupported);
+                event(true, "Failed", "Error: " + unsupported);
+                pod.sync();
+                return null;
+            }
+            return new Launch(Kind.ECHO_BASIC, List.of(), env, pod.dir());
         }
         if (noCommand) {
             String message = "image " + '"' + spec.getImage() + '"' + " cannot run here: local mode has no container runtime; "
@@ -243,7 +270,7 @@ final class ContainerRunner {
                 ? pod.dir().resolve("containers").resolve(name())
                 : Path.of(PodVolumes.rewrite(spec.getWorkingDir(), mounts));
         Files.createDirectories(workingDir);
-        return new Launch(false, command, env, workingDir);
+        return new Launch(Kind.PROCESS, command, env, workingDir);
     }
 
     private void openLog() throws IOException {
@@ -297,6 +324,43 @@ final class ContainerRunner {
             }
             return null;
         }));
+    }
+
+    /**
+     * Runs the built-in server as the Gateway API's echo-basic: HTTP on {@code $HTTP_PORT} (3000),
+     * whatever ports the container declares, as echo-basic listens; its log lines go to the
+     * container's log, where {@code portway logs} (and the conformance suite's mirror checks) read them.
+     */
+    private void startEchoBasic(Map<String, String> env) {
+        int httpPort = EchoBasic.httpPort(env);
+        String startedAt = now();
+        ContainerLog runLog = log;
+        java.util.function.Consumer<String> sink = line -> {
+            try {
+                byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
+                runLog.append(bytes, 0, bytes.length);
+            } catch (IOException e) {
+                // a log that cannot be written does not stop the container
+            }
+        };
+        EchoServer.Identity identity = new EchoServer.Identity(pod.name(), pod.namespace(), pod.podIp(), pod.node().name());
+        EchoServer server = EchoServer.echoBasic(identity, EchoBasic.Context.fromEnv(env), httpPort, sink,
+                runtime().transport(), runtime().group());
+        EchoProcess.start(server, pod.podIp(), List.of(new EchoServer.Port(httpPort, false)), runtime())
+                .whenComplete((p, e) -> control().submit(() -> {
+                    if (e != null) {
+                        Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                        failedToStart(startedAt, cause.getMessage());
+                    } else if (stopped != null) {
+                        p.kill();
+                        log.close();
+                    } else {
+                        writeLog("Starting server, listening on port " + httpPort + " (http)\n");
+                        event(false, "Created", "Created container: " + name());
+                        running(p, "portway://echo-basic/" + pod.uid() + "/" + name(), startedAt);
+                    }
+                    return null;
+                }));
     }
 
     private void writeLog(String line) {

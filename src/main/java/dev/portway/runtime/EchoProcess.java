@@ -7,7 +7,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A container of image {@code portway/echo}: the built-in echo server on the pod's IP, in
+ * A container of image {@code portway/echo} (or the Gateway API's echo-basic, which the same
+ * server plays): the built-in echo server on the pod's IP, in
  * Portway's own process. On SIGTERM it does what a well-behaved server does: stops listening at
  * once and lets open connections finish until the grace period ends.
  */
@@ -26,7 +27,11 @@ final class EchoProcess implements ContainerProcess {
     /** Binds every port; completes with the running server, or fails when a port cannot be bound. */
     static CompletableFuture<EchoProcess> start(EchoServer.Identity identity, String podIp, List<EchoServer.Port> ports,
                                                PodRuntime runtime) {
-        EchoServer server = new EchoServer(identity, runtime.transport(), runtime.group());
+        return start(new EchoServer(identity, runtime.transport(), runtime.group()), podIp, ports, runtime);
+    }
+
+    /** Binds every port of {@code server} (not started yet), as {@link #start(EchoServer.Identity, String, List, PodRuntime)}. */
+    static CompletableFuture<EchoProcess> start(EchoServer server, String podIp, List<EchoServer.Port> ports, PodRuntime runtime) {
         EchoProcess p = new EchoProcess(server, runtime);
         return server.start(podIp, ports).handle((r, e) -> {
             if (e != null) {

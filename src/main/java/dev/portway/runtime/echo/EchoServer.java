@@ -10,6 +10,9 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -21,7 +24,8 @@ import java.util.concurrent.CompletableFuture;
  * The built-in echo server, what a pod with image {@code portway/echo} runs. On every declared
  * TCP port it answers HTTP requests with who it is (pod, pod IP, node) and who asked (the client
  * address it saw, and the real one when a PROXY protocol header came first), and echoes any other
- * bytes back; on every UDP port it echoes datagrams.
+ * bytes back; on every UDP port it echoes datagrams. {@link #echoBasic} makes the one that plays the
+ * Gateway API conformance suite's backend instead.
  */
 public final class EchoServer implements AutoCloseable {
 
@@ -40,15 +44,31 @@ public final class EchoServer implements AutoCloseable {
     }
 
     private final Identity identity;
+    private final EchoBasicHandler.State echoBasic;
     private final Transport transport;
     private final EventLoopGroup group;
     private final List<Channel> channels = new ArrayList<>();
     private final List<Channel> connections = java.util.Collections.synchronizedList(new ArrayList<>());
 
     public EchoServer(Identity identity, Transport transport, EventLoopGroup group) {
+        this(identity, null, transport, group);
+    }
+
+    private EchoServer(Identity identity, EchoBasicHandler.State echoBasic, Transport transport, EventLoopGroup group) {
         this.identity = identity;
+        this.echoBasic = echoBasic;
         this.transport = transport;
         this.group = group;
+    }
+
+    /**
+     * A server that answers on its TCP ports as the Gateway API's echo-basic does (see
+     * {@link EchoBasic}), reporting {@code context} and {@code httpPort}, and writing echo-basic's
+     * log lines to {@code log} (called from event loops).
+     */
+    public static EchoServer echoBasic(Identity identity, EchoBasic.Context context, int httpPort,
+                                       java.util.function.Consumer<String> log, Transport transport, EventLoopGroup group) {
+        return new EchoServer(identity, new EchoBasicHandler.State(context, httpPort, log), transport, group);
     }
 
     public static boolean isEchoImage(String image) {
@@ -98,7 +118,13 @@ public final class EchoServer implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
                         ch.closeFuture().addListener(f -> connections.remove(ch));
-                        ch.pipeline().addLast(new ProtocolSniffer(identity));
+                        if (echoBasic != null) {
+                            java.util.Queue<io.netty.handler.codec.http.HttpHeaders> sent = new java.util.ArrayDeque<>();
+                            ch.pipeline().addLast(new HttpServerCodec(), new HttpServerKeepAliveHandler(), EchoBasicHandler.recorder(sent),
+                                    new HttpObjectAggregator(1024 * 1024), new EchoBasicHandler(echoBasic, sent));
+                        } else {
+                            ch.pipeline().addLast(new ProtocolSniffer(identity));
+                        }
                     }
                 })
                 .bind(at);

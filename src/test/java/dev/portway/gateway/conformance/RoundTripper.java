@@ -1,0 +1,273 @@
+package dev.portway.gateway.conformance;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.portway.api.Json;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Upstream's {@code roundtripper.DefaultRoundTripper}, for HTTP/1.1 over a plain socket: one
+ * request, one connection, every wait bounded by the request timeout. A plain socket rather than
+ * {@link java.net.http.HttpClient}, which will not send a Host header of the test's choosing.
+ *
+ * <p>As upstream: header names are sent canonical ({@code x-foo} as {@code X-Foo}, Go's
+ * {@code Header.Set}), an empty body is sent as {@code Content-Length: 0} on the methods that have
+ * one, redirects are not followed, and a response whose {@code Content-Type} is exactly
+ * {@code application/json} is read as what the echo backend received.
+ */
+final class RoundTripper {
+
+    /** What the echo backend said it received (upstream's {@code CapturedRequest}); empty when the answer was not JSON. */
+    record CapturedRequest(String path, String host, String method, String proto, Map<String, List<String>> headers,
+                           String httpPort, String namespace, String pod) {
+    }
+
+    /** Upstream's {@code CapturedResponse}, with the redirect's target when the status is a redirect. */
+    record CapturedResponse(int status, String protocol, Map<String, List<String>> headers, String body,
+                            Exchange.Redirect redirect) {
+        /** All values of a header, by any case of its name. */
+        List<String> header(String name) {
+            for (Map.Entry<String, List<String>> e : headers.entrySet()) {
+                if (e.getKey().equalsIgnoreCase(name)) {
+                    return e.getValue();
+                }
+            }
+            return null;
+        }
+    }
+
+    record RoundTrip(CapturedRequest request, CapturedResponse response) {
+    }
+
+    private final Duration timeout;
+
+    RoundTripper(Duration timeout) {
+        this.timeout = timeout;
+    }
+
+    /**
+     * Sends {@code method path} to {@code address:port}; {@code host} is the Host header (the
+     * address and port when empty, as Go sends it).
+     */
+    RoundTrip roundTrip(String address, int port, String method, String host, String path, Map<String, String> headers)
+            throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(address, port), (int) Math.max(1, timeout.toMillis()));
+            socket.setSoTimeout((int) Math.max(1, remaining(deadline)));
+            StringBuilder req = new StringBuilder();
+            req.append(method).append(' ').append(path).append(" HTTP/1.1\r\n");
+            req.append("Host: ").append(host.isEmpty() ? address + ":" + port : host).append("\r\n");
+            req.append("User-Agent: portway-gateway-conformance\r\n");
+            for (Map.Entry<String, String> h : headers.entrySet()) {
+                req.append(canonical(h.getKey())).append(": ").append(h.getValue()).append("\r\n");
+            }
+            if (method.equals("POST") || method.equals("PUT") || method.equals("PATCH")) {
+                req.append("Content-Length: 0\r\n");
+            }
+            req.append("Connection: close\r\n\r\n");
+            OutputStream out = socket.getOutputStream();
+            out.write(req.toString().getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            return read(socket.getInputStream(), deadline, socket, method, address, port, path);
+        } catch (SocketTimeoutException e) {
+            throw new SocketTimeoutException("no complete response within " + timeout.toMillis() + " ms");
+        }
+    }
+
+    private RoundTrip read(InputStream raw, long deadline, Socket socket, String method, String address, int port, String path)
+            throws IOException {
+        Reader in = new Reader(raw, deadline, socket);
+        String statusLine = in.line();
+        if (statusLine == null) {
+            throw new IOException("connection closed before a response");
+        }
+        String[] parts = statusLine.split(" ", 3);
+        if (parts.length < 2 || !parts[0].startsWith("HTTP/")) {
+            throw new IOException("not an HTTP response: " + statusLine);
+        }
+        int status = Integer.parseInt(parts[1]);
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        for (String line = in.line(); line != null && !line.isEmpty(); line = in.line()) {
+            int colon = line.indexOf(':');
+            if (colon > 0) {
+                headers.computeIfAbsent(canonical(line.substring(0, colon).strip()), k -> new ArrayList<>())
+                        .add(line.substring(colon + 1).strip());
+            }
+        }
+        byte[] body;
+        String length = first(headers, "Content-Length");
+        String encoding = first(headers, "Transfer-Encoding");
+        if (method.equals("HEAD") || status == 204 || status == 304 || status / 100 == 1) {
+            body = new byte[0];
+        } else if (encoding != null && encoding.toLowerCase(Locale.ROOT).contains("chunked")) {
+            body = in.chunked();
+        } else if (length != null) {
+            body = in.exactly(Integer.parseInt(length.strip()));
+        } else {
+            body = in.rest();
+        }
+        String text = new String(body, StandardCharsets.UTF_8);
+        Exchange.Redirect redirect = null;
+        if (Expectations.isRedirect(status)) {
+            String location = first(headers, "Location");
+            if (location == null) {
+                throw new IOException("redirect " + status + " without a Location header");
+            }
+            URI target = URI.create("http://" + address + ":" + port + path).resolve(location.strip());
+            redirect = new Exchange.Redirect(target.getScheme() == null ? "" : target.getScheme(),
+                    target.getHost() == null ? "" : target.getHost(),
+                    target.getPort() < 0 ? "" : Integer.toString(target.getPort()),
+                    target.getRawPath() == null ? "" : target.getRawPath());
+        }
+        CapturedResponse response = new CapturedResponse(status, parts[0], headers, text, redirect);
+        CapturedRequest request = new CapturedRequest("", "", method, "", Map.of(), "", "", "");
+        if ("application/json".equals(first(headers, "Content-Type"))) {
+            JsonNode json;
+            try {
+                json = Json.mapper().readTree(text);
+            } catch (IOException e) {
+                throw new IOException("unexpected error reading response: " + e.getMessage(), e);
+            }
+            request = captured(json);
+        }
+        return new RoundTrip(request, response);
+    }
+
+    private static CapturedRequest captured(JsonNode json) {
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        JsonNode h = json.path("headers");
+        for (Iterator<Map.Entry<String, JsonNode>> it = h.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            List<String> values = new ArrayList<>();
+            e.getValue().forEach(v -> values.add(v.asText()));
+            headers.put(e.getKey(), values);
+        }
+        return new CapturedRequest(json.path("path").asText(""), json.path("host").asText(""), json.path("method").asText(""),
+                json.path("proto").asText(""), headers, json.path("httpPort").asText(""), json.path("namespace").asText(""),
+                json.path("pod").asText(""));
+    }
+
+    private static String first(Map<String, List<String>> headers, String name) {
+        List<String> v = headers.get(name);
+        return v == null || v.isEmpty() ? null : v.getFirst();
+    }
+
+    /** Go's {@code textproto.CanonicalMIMEHeaderKey}. */
+    static String canonical(String name) {
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c <= ' ' || c > '~' || "\"(),/:;<=>?@[\\]{}".indexOf(c) >= 0) {
+                return name;
+            }
+        }
+        StringBuilder sb = new StringBuilder(name.length());
+        boolean upper = true;
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            sb.append(upper ? Character.toUpperCase(c) : Character.toLowerCase(c));
+            upper = c == '-';
+        }
+        return sb.toString();
+    }
+
+    private static long remaining(long deadline) throws SocketTimeoutException {
+        long ms = (deadline - System.nanoTime()) / 1_000_000;
+        if (ms <= 0) {
+            throw new SocketTimeoutException("deadline passed");
+        }
+        return ms;
+    }
+
+    /** Reads lines and bodies, never past the deadline. */
+    private static final class Reader {
+        private final InputStream in;
+        private final long deadline;
+        private final Socket socket;
+
+        Reader(InputStream in, long deadline, Socket socket) {
+            this.in = in;
+            this.deadline = deadline;
+            this.socket = socket;
+        }
+
+        private int read() throws IOException {
+            socket.setSoTimeout((int) Math.max(1, remaining(deadline)));
+            return in.read();
+        }
+
+        String line() throws IOException {
+            ByteArrayOutputStream b = new ByteArrayOutputStream();
+            int c;
+            while ((c = read()) != -1) {
+                if (c == '\n') {
+                    String s = b.toString(StandardCharsets.UTF_8);
+                    return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
+                }
+                b.write(c);
+            }
+            return b.size() == 0 ? null : b.toString(StandardCharsets.UTF_8);
+        }
+
+        byte[] exactly(int n) throws IOException {
+            byte[] buf = new byte[n];
+            int off = 0;
+            while (off < n) {
+                socket.setSoTimeout((int) Math.max(1, remaining(deadline)));
+                int r = in.read(buf, off, n - off);
+                if (r < 0) {
+                    throw new IOException("connection closed after " + off + " of " + n + " body bytes");
+                }
+                off += r;
+            }
+            return buf;
+        }
+
+        byte[] chunked() throws IOException {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            while (true) {
+                String size = line();
+                if (size == null) {
+                    throw new IOException("connection closed inside a chunked body");
+                }
+                int semi = size.indexOf(';');
+                int n = Integer.parseInt((semi < 0 ? size : size.substring(0, semi)).strip(), 16);
+                if (n == 0) {
+                    for (String trailer = line(); trailer != null && !trailer.isEmpty(); trailer = line()) {
+                        // trailers are not compared
+                    }
+                    return out.toByteArray();
+                }
+                out.write(exactly(n));
+                line();
+            }
+        }
+
+        byte[] rest() throws IOException {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            byte[] buf = new byte[8192];
+            while (true) {
+                socket.setSoTimeout((int) Math.max(1, remaining(deadline)));
+                int r = in.read(buf);
+                if (r < 0) {
+                    return out.toByteArray();
+                }
+                out.write(buf, 0, r);
+            }
+        }
+    }
+}
