@@ -105,7 +105,8 @@ final class GatewayPlans {
         final Plan.ListenerKey key;
         final String owner;
         final List<Plan.Certificate> certificates = new ArrayList<>();
-        final Map<String, List<Entry>> hosts = new LinkedHashMap<>();
+        /** By the Gateway listener's hostname ("*" for none), then by the route's effective hostname. */
+        final Map<String, Map<String, List<Entry>>> hosts = new LinkedHashMap<>();
         final Set<String> seen = new LinkedHashSet<>();
         final Set<String> trustedProxies = new LinkedHashSet<>();
         boolean accessLog;
@@ -115,21 +116,45 @@ final class GatewayPlans {
             this.owner = owner;
         }
 
-        void add(String hostname, Entry e) {
-            String h = hostname == null ? "*" : hostname.toLowerCase(Locale.ROOT);
-            if (seen.add(h + " " + e.routeKey + " " + e.ruleIndex + " " + e.matchIndex)) {
-                hosts.computeIfAbsent(h, k -> new ArrayList<>()).add(e);
+        /**
+         * A Gateway listener's hostname on this port: requests for it are that listener's alone,
+         * even when none of its routes matches them (listener isolation).
+         */
+        void listener(String hostname) {
+            String l = name(hostname);
+            hosts.computeIfAbsent(l, k -> new LinkedHashMap<>()).computeIfAbsent(l, k -> new ArrayList<>());
+        }
+
+        void add(String listenerHostname, String hostname, Entry e) {
+            String l = name(listenerHostname);
+            String h = name(hostname);
+            if (seen.add(l + " " + h + " " + e.routeKey + " " + e.ruleIndex + " " + e.matchIndex)) {
+                hosts.computeIfAbsent(l, k -> new LinkedHashMap<>()).computeIfAbsent(h, k -> new ArrayList<>()).add(e);
             }
         }
 
+        private static String name(String hostname) {
+            return hostname == null || hostname.isEmpty() ? "*" : hostname.toLowerCase(Locale.ROOT);
+        }
+
+        /**
+         * Virtual hosts, the most specific listener's first and, within one listener, the most
+         * specific route hostname first; a listener's own hostname closes its group, so that a
+         * request for it never reaches a less specific listener's routes.
+         */
         Plan.HttpListener build() {
-            List<String> names = new ArrayList<>(hosts.keySet());
-            names.sort(HOSTS);
+            List<String> listeners = new ArrayList<>(hosts.keySet());
+            listeners.sort(HOSTS);
             List<Plan.VirtualHost> vhosts = new ArrayList<>();
-            for (String n : names) {
-                List<Entry> entries = new ArrayList<>(hosts.get(n));
-                entries.sort(PRECEDENCE);
-                vhosts.add(new Plan.VirtualHost(n.equals("*") ? null : n, entries.stream().map(Entry::rule).toList()));
+            for (String l : listeners) {
+                Map<String, List<Entry>> byHost = hosts.get(l);
+                List<String> names = new ArrayList<>(byHost.keySet());
+                names.sort(HOSTS);
+                for (String n : names) {
+                    List<Entry> entries = new ArrayList<>(byHost.get(n));
+                    entries.sort(PRECEDENCE);
+                    vhosts.add(new Plan.VirtualHost(n.equals("*") ? null : n, entries.stream().map(Entry::rule).toList()));
+                }
             }
             return new Plan.HttpListener(key, owner, certificates, vhosts, List.copyOf(trustedProxies), accessLog);
         }
@@ -185,6 +210,7 @@ final class GatewayPlans {
                         }
                     }
                 }
+                d.listener(l.hostname().orElse(null));
                 for (AttachedRoute ar : l.routes()) {
                     HTTPRoute route = ar.route();
                     String routeKey = route.getMetadata().getNamespace() + "/" + route.getMetadata().getName();
@@ -195,7 +221,7 @@ final class GatewayPlans {
                     List<Entry> entries = routeEntries(route, info);
                     List<String> hostnames = ar.hostnames().isEmpty() ? java.util.Collections.singletonList(null) : ar.hostnames();
                     for (String h : hostnames) {
-                        entries.forEach(e -> d.add(h, e));
+                        entries.forEach(e -> d.add(l.hostname().orElse(null), h, e));
                     }
                 }
             }
@@ -441,8 +467,8 @@ final class GatewayPlans {
                 if (port == ports.https()) {
                     certificates.stream().filter(c -> !d.certificates.contains(c)).forEach(d.certificates::add);
                 }
-                any.forEach(e -> d.add(null, e));
-                byHost.forEach((h, list) -> list.forEach(e -> d.add(h, e)));
+                any.forEach(e -> d.add(null, null, e));
+                byHost.forEach((h, list) -> list.forEach(e -> d.add(null, h, e)));
             }
         }
     }

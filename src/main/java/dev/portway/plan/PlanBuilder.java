@@ -90,9 +90,11 @@ public final class PlanBuilder {
         for (Service svc : store.list(Service.class)) {
             var spec = svc.getSpec();
             if (ServiceValidation.EXTERNAL_NAME.equals(spec.getType()) || spec.getClusterIP() == null
-                    || spec.getClusterIP().isEmpty() || ServiceValidation.isHeadless(spec)) {
+                    || spec.getClusterIP().isEmpty()) {
                 continue;
             }
+            // a headless Service has no address of its own, but the L7 gateway sends to its endpoints as to any Service's
+            boolean headless = ServiceValidation.isHeadless(spec);
             String service = svc.getMetadata().getNamespace() + "/" + svc.getMetadata().getName();
             List<EndpointSlice> svcSlices = slices.getOrDefault(service, List.of());
             boolean local = "Local".equals(spec.getExternalTrafficPolicy());
@@ -120,6 +122,9 @@ public final class PlanBuilder {
                         duration(annotations.get(ANNOTATION_DRAIN_TIMEOUT), DEFAULT_DRAIN),
                         duration(annotations.get(ANNOTATION_UDP_IDLE_TIMEOUT), DEFAULT_UDP_IDLE), null);
                 clusters.put(cluster.name(), cluster);
+                if (headless) {
+                    continue;
+                }
                 boolean anyUsable = cluster.hasUsableEndpoints(null);
                 add(listeners, taken, new Plan.Listener(key(protocol, spec.getClusterIP(), sp.getPort()), Plan.Role.CLUSTER_IP, service,
                         cluster.name(), null, null, false, Plan.Source.CLIENT, List.of(), anyUsable));

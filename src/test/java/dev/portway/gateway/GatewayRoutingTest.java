@@ -219,6 +219,59 @@ class GatewayRoutingTest {
         assertThat(RawHttp.get(at, "other.test", "/cart").header("x-portway-pod")).as("another host: the default backend").startsWith("root-");
     }
 
+    @Test
+    void aRequestForAMoreSpecificListenersHostnameIsThatListenersEvenWithoutARouteForIt() throws Exception {
+        cluster.apply("""
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: Gateway
+                metadata: {name: isolated}
+                spec:
+                  gatewayClassName: portway
+                  listeners:
+                  - {name: any, protocol: HTTP, port: 18090}
+                  - {name: shop, protocol: HTTP, port: 18090, hostname: "*.shop.test"}
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: on-any}
+                spec:
+                  parentRefs: [{name: isolated, sectionName: any}]
+                  hostnames: [www.shop.test, other.test]
+                  rules:
+                  - backendRefs: [{name: root, port: 8000}]
+                """);
+        InetSocketAddress at = cluster.gatewayAddress("isolated", 18090);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(RawHttp.get(at, "other.test", "/").status()).isEqualTo(200));
+        assertThat(RawHttp.get(at, "www.shop.test", "/").status())
+                .as("www.shop.test belongs to the listener *.shop.test, which has no route: not to the route on the other listener")
+                .isEqualTo(404);
+    }
+
+    @Test
+    void aHeadlessServiceIsABackendLikeAnyOther() throws Exception {
+        cluster.apply("""
+                apiVersion: v1
+                kind: Service
+                metadata: {name: headless}
+                spec:
+                  clusterIP: None
+                  selector: {app: regex}
+                  ports:
+                  - {port: 8000, targetPort: http}
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: headless}
+                spec:
+                  parentRefs: [{name: web}]
+                  hostnames: [headless.test]
+                  rules:
+                  - backendRefs: [{name: headless, port: 8000}]
+                """);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(RawHttp.get(gateway, "headless.test", "/").header("x-portway-pod")).startsWith("regex-"));
+    }
+
     static List<String> backends() {
         return List.of(BACKENDS);
     }

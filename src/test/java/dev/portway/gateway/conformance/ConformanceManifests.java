@@ -45,6 +45,16 @@ final class ConformanceManifests {
         this.dir = dir;
     }
 
+    /** Null when the manifests are found; else where they were looked for (the reason the suite is skipped). */
+    static String whyMissing() {
+        try {
+            locate();
+            return null;
+        } catch (IllegalStateException e) {
+            return e.getMessage();
+        }
+    }
+
     /** Finds the manifests, or says where they were looked for. */
     static ConformanceManifests locate() {
         List<String> tried = new ArrayList<>();

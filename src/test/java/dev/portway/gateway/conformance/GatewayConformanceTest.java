@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
@@ -83,6 +84,11 @@ class GatewayConformanceTest {
 
     @TestFactory
     Stream<DynamicTest> conformance() {
+        String missing = ConformanceManifests.whyMissing();
+        if (missing != null) {
+            // upstream's data files are not part of this repository: without them there is nothing to run, which is not a failure
+            return Stream.of(DynamicTest.dynamicTest("GatewayConformance", () -> Assumptions.abort(missing)));
+        }
         String only = System.getProperty("portway.gateway.conformance.run", "");
         Set<String> wanted = only.isBlank() ? Set.of() : Arrays.stream(only.split(",")).map(String::strip).collect(Collectors.toSet());
         return ported().stream()
