@@ -183,12 +183,7 @@ final class Discovery {
             r.set("responseKind", gvk(k.group(), v, k.kind()));
             r.put("scope", k.namespaced() ? "Namespaced" : "Cluster");
             r.put("singularResource", k.singular());
-            verbs(r.putArray("verbs"));
-            if (!k.shortNames().isEmpty()) {
-                ArrayNode s = r.putArray("shortNames");
-                k.shortNames().forEach(s::add);
-            }
-            category(k).ifPresent(c -> r.putArray("categories").add(c));
+            verbsNamesAndCategory(r, k);
             ArrayNode subs = NODES.arrayNode();
             for (Sub sub : subresources(k, v)) {
                 ObjectNode s = subs.addObject();
@@ -245,8 +240,14 @@ final class Discovery {
         return n;
     }
 
-    private static void verbs(ArrayNode a) {
-        VERBS.forEach(a::add);
+    /** What both forms of discovery say of a resource alike: its verbs, short names and category. */
+    private static void verbsNamesAndCategory(ObjectNode r, ResourceKind k) {
+        VERBS.forEach(r.putArray("verbs")::add);
+        if (!k.shortNames().isEmpty()) {
+            ArrayNode shortNames = r.putArray("shortNames");
+            k.shortNames().forEach(shortNames::add);
+        }
+        category(k).ifPresent(c -> r.putArray("categories").add(c));
     }
 
     /** {@code /api/v1}, {@code /apis/apps/v1}: the legacy {@code APIResourceList}. */
@@ -266,12 +267,7 @@ final class Discovery {
             r.put("singularName", k.singular());
             r.put("namespaced", k.namespaced());
             r.put("kind", k.kind());
-            verbs(r.putArray("verbs"));
-            if (!k.shortNames().isEmpty()) {
-                ArrayNode shortNames = r.putArray("shortNames");
-                k.shortNames().forEach(shortNames::add);
-            }
-            category(k).ifPresent(c -> r.putArray("categories").add(c));
+            verbsNamesAndCategory(r, k);
             for (Sub sub : subresources(k, version)) {
                 ObjectNode s = resources.addObject();
                 s.put("name", k.plural() + "/" + sub.name);
