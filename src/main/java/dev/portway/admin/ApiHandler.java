@@ -295,8 +295,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 throw new ApiException(Statuses.timeout("Too large resource version: " + rv + ", current: " + control.store().revision()));
             }
             ChannelHandlerContext ctx = c.ctx();
-            new WatchStream(ctx, control.store(), api.kind(), api.namespace(), labels, fields,
-                    c.params().bool("allowWatchBookmarks", false), rep, tables(), includeObject, c.keepAlive(), () -> next(ctx))
+            new WatchStream(ctx, control.store(), api, labels, fields, c.params().bool("allowWatchBookmarks", false), rep, tables(),
+                    includeObject, c.keepAlive(), () -> next(ctx))
                     .start(rv, d);
             return null;
         }
@@ -308,11 +308,11 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         List<HasMetadata> items = new ArrayList<>();
         for (HasMetadata o : snapshot.items()) {
             if (dev.portway.api.Selectors.matches(labels, o.getMetadata().getLabels()) && fields.matches(o)) {
-                items.add(o);
+                items.add(api.served(o));
             }
         }
         return done(HttpResponses.of(HttpResponseStatus.OK, rep.contentType(),
-                rep.list(api.kind(), items, snapshot.revision(), tables(), includeObject)));
+                rep.list(api.kind(), api.apiVersion(), items, snapshot.revision(), tables(), includeObject)));
     }
 
     private HttpResponses.Response get(Call c, ApiPath api) {
@@ -323,7 +323,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         Representation rep = Representation.negotiate(c.header(HttpHeaderNames.ACCEPT));
         String includeObject = c.params().oneOf("includeObject", Set.of("None", "Metadata", "Object"));
-        return HttpResponses.of(HttpResponseStatus.OK, rep.contentType(), rep.object(o, tables(), true, includeObject));
+        return HttpResponses.of(HttpResponseStatus.OK, rep.contentType(), rep.object(api.served(o), tables(), true, includeObject));
     }
 
     /** {@code GET /api/v1/namespaces/NS/pods/NAME/log?container=&previous=&follow=&tailLines=}. */
@@ -370,7 +370,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         WriteOptions options = writeOptions(c);
         Decoded d = decodeBody(c, api, options.fieldValidation());
         return control.submit(() -> control.api().create(d.object, api.namespace(), options))
-                .thenApply(o -> written(c, HttpResponseStatus.CREATED, o, d.warnings));
+                .thenApply(o -> written(c, api, HttpResponseStatus.CREATED, o, d.warnings));
     }
 
     private CompletableFuture<HttpResponses.Response> replace(Call c, ApiPath api) {
@@ -389,10 +389,10 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         if ("status".equals(api.subresource())) {
             return control.submit(() -> control.api().updateStatus(d.object, api.namespace(), options))
-                    .thenApply(o -> written(c, HttpResponseStatus.OK, o, d.warnings));
+                    .thenApply(o -> written(c, api, HttpResponseStatus.OK, o, d.warnings));
         }
         return control.submit(() -> control.api().update(d.object, api.namespace(), options))
-                .thenApply(o -> written(c, HttpResponseStatus.OK, o, d.warnings));
+                .thenApply(o -> written(c, api, HttpResponseStatus.OK, o, d.warnings));
     }
 
     private CompletableFuture<HttpResponses.Response> patch(Call c, ApiPath api) {
@@ -403,16 +403,17 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             throw ApiException.badRequest("PATCH request bodies of type application/apply-patch+yaml require fieldManager to be set");
         }
         Patcher patcher = new Patcher(control.api());
-        return control.submit(() -> patcher.patch(api.kind(), api.namespace(), api.name(), api.subresource(), type, body, options))
+        return control.submit(() -> patcher.patch(api.kind(), api.version(), api.namespace(), api.name(), api.subresource(), type, body,
+                        options))
                 .thenApply(r -> "scale".equals(api.subresource())
                         ? HttpResponses.json(HttpResponseStatus.OK, Scales.of(r.object()))
-                        : written(c, r.created() ? HttpResponseStatus.CREATED : HttpResponseStatus.OK, r.object(), r.warnings()));
+                        : written(c, api, r.created() ? HttpResponseStatus.CREATED : HttpResponseStatus.OK, r.object(), r.warnings()));
     }
 
     private CompletableFuture<HttpResponses.Response> delete(Call c, ApiPath api) {
         DeleteOptions options = deleteOptions(c);
         return control.submit(() -> control.api().delete(api.kind(), api.namespace(), api.name(), options))
-                .thenApply(o -> HttpResponses.json(HttpResponseStatus.OK, o));
+                .thenApply(o -> HttpResponses.json(HttpResponseStatus.OK, api.served(o)));
     }
 
     private CompletableFuture<HttpResponses.Response> deleteCollection(Call c, ApiPath api) {
@@ -423,11 +424,12 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             List<HasMetadata> deleted = new ArrayList<>();
             for (HasMetadata o : control.store().list(api.kind(), api.namespace())) {
                 if (dev.portway.api.Selectors.matches(labels, o.getMetadata().getLabels()) && fields.matches(o)) {
-                    deleted.add(control.api().delete(api.kind(), o.getMetadata().getNamespace(), o.getMetadata().getName(), options));
+                    String ns = o.getMetadata().getNamespace();
+                    deleted.add(api.served(control.api().delete(api.kind(), ns, o.getMetadata().getName(), options)));
                 }
             }
             return HttpResponses.of(HttpResponseStatus.OK, "application/json",
-                    Json.writeBytes(Representation.list(api.kind(), deleted, control.store().revision())));
+                    Json.writeBytes(Representation.list(api.kind(), api.apiVersion(), deleted, control.store().revision())));
         });
     }
 
@@ -467,12 +469,13 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 pre.path("resourceVersion").asText(null), dryRun);
     }
 
-    private HttpResponses.Response written(Call c, HttpResponseStatus status, HasMetadata o, List<String> warnings) {
+    /** The answer to a write: the object as stored, at the version of the request's path. */
+    private HttpResponses.Response written(Call c, ApiPath api, HttpResponseStatus status, HasMetadata o, List<String> warnings) {
         Representation rep = Representation.negotiate(c.header(HttpHeaderNames.ACCEPT));
         if (rep == Representation.TABLE) {
             rep = Representation.JSON;
         }
-        return HttpResponses.of(status, rep.contentType(), rep.object(o, tables(), true, null)).withWarnings(warnings);
+        return HttpResponses.of(status, rep.contentType(), rep.object(api.served(o), tables(), true, null)).withWarnings(warnings);
     }
 
     private CompletableFuture<HttpResponses.Response> multiApply(Call c) {
@@ -520,8 +523,10 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     /**
      * Decodes a request body (JSON or YAML) into an object of the path's kind; apiVersion and kind
-     * default to the path's. Unknown fields are an error ({@code fieldValidation=Strict}), a
-     * warning ({@code Warn}, the default) or dropped silently ({@code Ignore}).
+     * default to the path's. The body may be at any version the kind is served at (as a CRD's
+     * request scope accepts any of its served versions); it is decoded to the storage version.
+     * Unknown fields are an error ({@code fieldValidation=Strict}), a warning ({@code Warn}, the
+     * default) or dropped silently ({@code Ignore}).
      */
     private static Decoded decodeBody(Call c, ApiPath api, String fieldValidation) {
         JsonNode tree = readBody(c);
@@ -529,15 +534,17 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             throw ApiException.badRequest("the request body must be a JSON object");
         }
         if (!object.has("apiVersion")) {
-            object.put("apiVersion", api.kind().apiVersion());
+            object.put("apiVersion", api.apiVersion());
         }
         if (!object.has("kind")) {
             object.put("kind", api.kind().kind());
         }
-        return decodeObject(object, api.kind(), api.namespace(), fieldValidation);
+        return decodeObject(object, api, fieldValidation);
     }
 
-    static Decoded decodeObject(ObjectNode object, ResourceKind kind, String namespace, String fieldValidation) {
+    private static Decoded decodeObject(ObjectNode object, ApiPath api, String fieldValidation) {
+        ResourceKind kind = api.kind();
+        String namespace = api.namespace();
         ObjectDecoder.Result result = "Strict".equals(fieldValidation) ? ObjectDecoder.decode(object, "request body")
                 : ObjectDecoder.decodeLenient(object, "request body");
         if (!result.problems().isEmpty()) {
@@ -548,8 +555,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         ObjectDecoder.Decoded decoded = result.objects().getFirst();
         if (decoded.kind() != kind) {
-            throw ApiException.badRequest("the API version in the data (" + decoded.kind().apiVersion() + ") and kind ("
-                    + decoded.kind().kind() + ") do not match the expected " + kind.apiVersion() + " " + kind.kind());
+            throw ApiException.badRequest("the API version in the data (" + object.path("apiVersion").asText() + ") and kind ("
+                    + decoded.kind().kind() + ") do not match the expected " + api.apiVersion() + " " + kind.kind());
         }
         HasMetadata o = decoded.object();
         if (namespace != null && o.getMetadata() != null && o.getMetadata().getNamespace() != null

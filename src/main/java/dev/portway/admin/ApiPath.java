@@ -1,16 +1,18 @@
 package dev.portway.admin;
 
 import dev.portway.api.ResourceKind;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * A Kubernetes REST path, parsed: {@code /api/v1/namespaces/default/services/web},
- * {@code /apis/apps/v1/deployments}, {@code /api/v1/nodes/node1}.
+ * {@code /apis/apps/v1/deployments}, {@code /api/v1/nodes/node1}. A kind's path exists at every
+ * version the kind is served at, and what is answered there is at that version.
  *
  * @param group       the API group ("" for core)
- * @param version     the API version
+ * @param version     the API version in the path (one the kind is served at, not necessarily its storage version)
  * @param kind        the resource kind, or null for the group's discovery document
  * @param namespace   the namespace in the path, or null (all namespaces, or cluster-scoped)
  * @param name        the object name, or null for the collection
@@ -47,7 +49,7 @@ public record ApiPath(String group, String version, ResourceKind kind, String na
         // namespaces/{ns}/{plural}[/{name}[/{sub}]]
         if (rest.get(0).equals("namespaces") && rest.size() >= 3) {
             Optional<ResourceKind> kind = ResourceKind.byGroupAndPlural(group, rest.get(2));
-            if (kind.isPresent() && kind.get().namespaced() && kind.get().version().equals(version)) {
+            if (kind.isPresent() && kind.get().namespaced() && kind.get().servedAt(version)) {
                 String name = rest.size() >= 4 ? rest.get(3) : null;
                 String sub = rest.size() >= 5 ? rest.get(4) : null;
                 if (rest.size() > 5) {
@@ -57,7 +59,7 @@ public record ApiPath(String group, String version, ResourceKind kind, String na
             }
         }
         Optional<ResourceKind> kind = ResourceKind.byGroupAndPlural(group, rest.get(0));
-        if (kind.isEmpty() || !kind.get().version().equals(version) || rest.size() > 3) {
+        if (kind.isEmpty() || !kind.get().servedAt(version) || rest.size() > 3) {
             return Optional.empty();
         }
         String name = rest.size() >= 2 ? rest.get(1) : null;
@@ -66,5 +68,15 @@ public record ApiPath(String group, String version, ResourceKind kind, String na
             return Optional.empty();
         }
         return Optional.of(new ApiPath(group, version, kind.get(), null, name, sub));
+    }
+
+    /** The path's group version as objects carry it: what is read here is answered at this apiVersion. */
+    public String apiVersion() {
+        return group.isEmpty() ? version : group + "/" + version;
+    }
+
+    /** A stored object as it is answered at this path's version. */
+    HasMetadata served(HasMetadata stored) {
+        return kind.toVersion(stored, version);
     }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.portway.api.ApiException;
 import dev.portway.api.KubernetesVersion;
 import dev.portway.api.ResourceKind;
+import dev.portway.api.VersionPriority;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -13,12 +14,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The API server's discovery documents, which every Kubernetes client reads to map a name like
  * {@code svc} to a REST path: {@code /version}, {@code /api}, {@code /apis}, each group
  * version's {@code APIResourceList}, and the aggregated discovery documents
- * ({@code apidiscovery.k8s.io/v2}) that kubectl asks for first.
+ * ({@code apidiscovery.k8s.io/v2}) that kubectl asks for first. A group lists every version any
+ * of its kinds is served at, each with the kinds served there, in kube-apiserver's order
+ * ({@link VersionPriority}); the first is the preferred version, the one kubectl maps a bare
+ * resource name to.
  */
 final class Discovery {
 
@@ -116,14 +121,16 @@ final class Discovery {
         return v;
     }
 
-    /** Groups other than core, each with its (one) version. */
-    private static Map<String, String> groups() {
-        Map<String, String> groups = new LinkedHashMap<>();
+    /** Groups other than core, each with the versions its kinds are served at, the preferred first. */
+    static Map<String, List<String>> groups() {
+        Map<String, Set<String>> versions = new LinkedHashMap<>();
         for (ResourceKind k : ResourceKind.values()) {
             if (!k.group().isEmpty()) {
-                groups.putIfAbsent(k.group(), k.version());
+                versions.computeIfAbsent(k.group(), g -> new TreeSet<>(VersionPriority.PREFERRED_FIRST)).addAll(k.servedVersions());
             }
         }
+        Map<String, List<String>> groups = new LinkedHashMap<>();
+        versions.forEach((group, v) -> groups.put(group, List.copyOf(v)));
         return groups;
     }
 
@@ -132,14 +139,14 @@ final class Discovery {
         list.put("kind", "APIGroupList");
         list.put("apiVersion", "v1");
         ArrayNode items = list.putArray("groups");
-        groups().forEach((group, version) -> {
+        groups().forEach((group, versions) -> {
             ObjectNode g = items.addObject();
             g.put("name", group);
-            ObjectNode gv = NODES.objectNode();
-            gv.put("groupVersion", group + "/" + version);
-            gv.put("version", version);
-            g.putArray("versions").add(gv);
-            g.set("preferredVersion", gv.deepCopy());
+            ArrayNode versionList = g.putArray("versions");
+            for (String version : versions) {
+                versionList.addObject().put("groupVersion", group + "/" + version).put("version", version);
+            }
+            g.set("preferredVersion", versionList.get(0).deepCopy());
         });
         return list;
     }
@@ -150,58 +157,56 @@ final class Discovery {
         list.put("apiVersion", "apidiscovery.k8s.io/" + version);
         list.putObject("metadata");
         ArrayNode items = list.putArray("items");
-        Map<String, String> groups = new LinkedHashMap<>();
-        if (apis) {
-            groups.putAll(groups());
-        } else {
-            groups.put("", "v1");
-        }
-        groups.forEach((group, v) -> {
+        Map<String, List<String>> groups = apis ? groups() : Map.of("", List.of("v1"));
+        groups.forEach((group, versions) -> {
             ObjectNode g = items.addObject();
             ObjectNode meta = g.putObject("metadata");
             if (!group.isEmpty()) {
                 meta.put("name", group);
             }
             meta.putNull("creationTimestamp");
-            ObjectNode ver = g.putArray("versions").addObject();
-            ver.put("version", v);
-            ArrayNode resources = ver.putArray("resources");
-            for (ResourceKind k : kinds(group, v)) {
-                ObjectNode r = resources.addObject();
-                r.put("resource", k.plural());
-                r.set("responseKind", gvk(k.group(), k.version(), k.kind()));
-                r.put("scope", k.namespaced() ? "Namespaced" : "Cluster");
-                r.put("singularResource", k.singular());
-                verbs(r.putArray("verbs"));
-                if (!k.shortNames().isEmpty()) {
-                    ArrayNode s = r.putArray("shortNames");
-                    k.shortNames().forEach(s::add);
-                }
-                category(k).ifPresent(c -> r.putArray("categories").add(c));
-                ArrayNode subs = NODES.arrayNode();
-                for (Sub sub : subresources(k)) {
-                    ObjectNode s = subs.addObject();
-                    s.put("subresource", sub.name);
-                    s.set("responseKind", gvk(sub.group, sub.version, sub.kind));
-                    ArrayNode verbs = s.putArray("verbs");
-                    sub.verbs.forEach(verbs::add);
-                }
-                if (!subs.isEmpty()) {
-                    r.set("subresources", subs);
-                }
+            ArrayNode versionList = g.putArray("versions");
+            for (String v : versions) {
+                aggregatedVersion(versionList.addObject(), group, v);
             }
-            ver.put("freshness", "Current");
         });
         return list;
+    }
+
+    /** One version of a group in aggregated discovery: its resources, each answering at this version. */
+    private static void aggregatedVersion(ObjectNode ver, String group, String v) {
+        ver.put("version", v);
+        ArrayNode resources = ver.putArray("resources");
+        for (ResourceKind k : kinds(group, v)) {
+            ObjectNode r = resources.addObject();
+            r.put("resource", k.plural());
+            r.set("responseKind", gvk(k.group(), v, k.kind()));
+            r.put("scope", k.namespaced() ? "Namespaced" : "Cluster");
+            r.put("singularResource", k.singular());
+            verbsNamesAndCategory(r, k);
+            ArrayNode subs = NODES.arrayNode();
+            for (Sub sub : subresources(k, v)) {
+                ObjectNode s = subs.addObject();
+                s.put("subresource", sub.name);
+                s.set("responseKind", gvk(sub.group, sub.version, sub.kind));
+                ArrayNode verbs = s.putArray("verbs");
+                sub.verbs.forEach(verbs::add);
+            }
+            if (!subs.isEmpty()) {
+                r.set("subresources", subs);
+            }
+        }
+        ver.put("freshness", "Current");
     }
 
     private record Sub(String name, String group, String version, String kind, List<String> verbs) {
     }
 
-    private static List<Sub> subresources(ResourceKind k) {
+    /** The subresources of a kind served at {@code version}. */
+    private static List<Sub> subresources(ResourceKind k, String version) {
         List<Sub> subs = new ArrayList<>();
         if (WITH_STATUS.contains(k)) {
-            subs.add(new Sub("status", k.group(), k.version(), k.kind(), List.of("get", "patch", "update")));
+            subs.add(new Sub("status", k.group(), version, k.kind(), List.of("get", "patch", "update")));
         }
         if (WITH_SCALE.contains(k)) {
             subs.add(new Sub("scale", "autoscaling", "v1", "Scale", List.of("get", "patch", "update")));
@@ -212,11 +217,14 @@ final class Discovery {
         return subs;
     }
 
-    /** The kinds of a group version, sorted by resource name as kube-apiserver lists them (kubectl get all follows this order). */
-    private static List<ResourceKind> kinds(String group, String version) {
+    /**
+     * The kinds served at a group version, sorted by resource name as kube-apiserver lists them
+     * (kubectl get all follows this order).
+     */
+    static List<ResourceKind> kinds(String group, String version) {
         List<ResourceKind> kinds = new ArrayList<>();
         for (ResourceKind k : ResourceKind.values()) {
-            if (k.group().equals(group) && k.version().equals(version)) {
+            if (k.group().equals(group) && k.servedAt(version)) {
                 kinds.add(k);
             }
         }
@@ -232,8 +240,14 @@ final class Discovery {
         return n;
     }
 
-    private static void verbs(ArrayNode a) {
-        VERBS.forEach(a::add);
+    /** What both forms of discovery say of a resource alike: its verbs, short names and category. */
+    private static void verbsNamesAndCategory(ObjectNode r, ResourceKind k) {
+        VERBS.forEach(r.putArray("verbs")::add);
+        if (!k.shortNames().isEmpty()) {
+            ArrayNode shortNames = r.putArray("shortNames");
+            k.shortNames().forEach(shortNames::add);
+        }
+        category(k).ifPresent(c -> r.putArray("categories").add(c));
     }
 
     /** {@code /api/v1}, {@code /apis/apps/v1}: the legacy {@code APIResourceList}. */
@@ -253,13 +267,8 @@ final class Discovery {
             r.put("singularName", k.singular());
             r.put("namespaced", k.namespaced());
             r.put("kind", k.kind());
-            verbs(r.putArray("verbs"));
-            if (!k.shortNames().isEmpty()) {
-                ArrayNode shortNames = r.putArray("shortNames");
-                k.shortNames().forEach(shortNames::add);
-            }
-            category(k).ifPresent(c -> r.putArray("categories").add(c));
-            for (Sub sub : subresources(k)) {
+            verbsNamesAndCategory(r, k);
+            for (Sub sub : subresources(k, version)) {
                 ObjectNode s = resources.addObject();
                 s.put("name", k.plural() + "/" + sub.name);
                 s.put("singularName", "");

@@ -30,7 +30,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code kubectl apply} the server validates fields itself), and the merge strategies of
  * {@link PatchMeta} ({@code x-kubernetes-patch-merge-key}, {@code x-kubernetes-list-type}) that
  * client-side apply computes its strategic merge patch with. Descriptions are the API's own, as
- * fabric8 wrote them into its model's sources ({@link ModelDescriptions}).
+ * fabric8 wrote them into its model's sources ({@link ModelDescriptions}). Every version a kind is
+ * served at has its document, its group-version-kind saying that version; the schemas are named
+ * after the model classes, which are the storage version's (the versions' schemas are the same).
  */
 final class OpenApi {
 
@@ -74,9 +76,16 @@ final class OpenApi {
     private static List<String> groupVersions() {
         Map<String, Boolean> gvs = new LinkedHashMap<>();
         for (ResourceKind k : ResourceKind.values()) {
-            gvs.put(k.group().isEmpty() ? "api/" + k.version() : "apis/" + k.group() + "/" + k.version(), true);
+            for (String version : k.servedVersions()) {
+                gvs.put(groupVersion(k, version), true);
+            }
         }
         return List.copyOf(gvs.keySet());
+    }
+
+    /** The document's name for a kind's group version: {@code api/v1}, {@code apis/apps/v1}. */
+    private static String groupVersion(ResourceKind k, String version) {
+        return k.group().isEmpty() ? "api/" + version : "apis/" + k.group() + "/" + version;
     }
 
     private byte[] document(String gv) {
@@ -95,48 +104,48 @@ final class OpenApi {
         ObjectNode paths = doc.putObject("paths");
         ObjectNode schemas = doc.putObject("components").putObject("schemas");
         for (ResourceKind k : ResourceKind.values()) {
-            String kgv = k.group().isEmpty() ? "api/" + k.version() : "apis/" + k.group() + "/" + k.version();
-            if (!kgv.equals(gv)) {
+            String version = k.servedVersions().stream().filter(v -> groupVersion(k, v).equals(gv)).findFirst().orElse(null);
+            if (version == null) {
                 continue;
             }
             String ref = schema(Json.mapper().constructType(k.type()), schemas);
             ObjectNode kindSchema = (ObjectNode) schemas.get(ref);
             ArrayNode gvk = kindSchema.putArray("x-kubernetes-group-version-kind");
-            gvk.add(gvk(k));
+            gvk.add(gvk(k, version));
             String base = "/" + gv + (k.namespaced() ? "/namespaces/{namespace}/" : "/") + k.plural();
-            paths.set(base, collection(k, ref));
-            paths.set(base + "/{name}", item(k, ref, false));
+            paths.set(base, collection(k, version, ref));
+            paths.set(base + "/{name}", item(k, version, ref, false));
             if (Discovery.hasStatus(k)) {
-                paths.set(base + "/{name}/status", item(k, ref, true));
+                paths.set(base + "/{name}/status", item(k, version, ref, true));
             }
         }
         return doc;
     }
 
-    private static ObjectNode gvk(ResourceKind k) {
+    private static ObjectNode gvk(ResourceKind k, String version) {
         ObjectNode n = NODES.objectNode();
         n.put("group", k.group());
         n.put("kind", k.kind());
-        n.put("version", k.version());
+        n.put("version", version);
         return n;
     }
 
-    private static ObjectNode collection(ResourceKind k, String ref) {
+    private static ObjectNode collection(ResourceKind k, String version, String ref) {
         ObjectNode path = NODES.objectNode();
-        path.set("get", op(k, "list", ref, List.of("labelSelector", "fieldSelector", "resourceVersion", "watch", "timeoutSeconds",
-                "allowWatchBookmarks", "limit", "continue")));
-        path.set("post", op(k, "post", ref, List.of("dryRun", "fieldManager", "fieldValidation")));
+        path.set("get", op(k, version, "list", ref, List.of("labelSelector", "fieldSelector", "resourceVersion", "watch",
+                "timeoutSeconds", "allowWatchBookmarks", "limit", "continue")));
+        path.set("post", op(k, version, "post", ref, List.of("dryRun", "fieldManager", "fieldValidation")));
         pathParams(path, k, false);
         return path;
     }
 
-    private static ObjectNode item(ResourceKind k, String ref, boolean status) {
+    private static ObjectNode item(ResourceKind k, String version, String ref, boolean status) {
         ObjectNode path = NODES.objectNode();
-        path.set("get", op(k, "get", ref, List.of()));
-        path.set("put", op(k, "put", ref, List.of("dryRun", "fieldManager", "fieldValidation")));
-        path.set("patch", op(k, "patch", ref, List.of("dryRun", "fieldManager", "fieldValidation", "force")));
+        path.set("get", op(k, version, "get", ref, List.of()));
+        path.set("put", op(k, version, "put", ref, List.of("dryRun", "fieldManager", "fieldValidation")));
+        path.set("patch", op(k, version, "patch", ref, List.of("dryRun", "fieldManager", "fieldValidation", "force")));
         if (!status) {
-            path.set("delete", op(k, "delete", ref, List.of("dryRun", "gracePeriodSeconds", "propagationPolicy")));
+            path.set("delete", op(k, version, "delete", ref, List.of("dryRun", "gracePeriodSeconds", "propagationPolicy")));
         }
         pathParams(path, k, true);
         return path;
@@ -152,11 +161,11 @@ final class OpenApi {
         }
     }
 
-    private static ObjectNode op(ResourceKind k, String action, String ref, List<String> query) {
+    private static ObjectNode op(ResourceKind k, String version, String action, String ref, List<String> query) {
         ObjectNode op = NODES.objectNode();
         op.put("operationId", action + k.kind());
         op.put("x-kubernetes-action", action);
-        op.set("x-kubernetes-group-version-kind", gvk(k));
+        op.set("x-kubernetes-group-version-kind", gvk(k, version));
         ArrayNode params = op.putArray("parameters");
         for (String q : query) {
             params.add(param(q, "query", false));

@@ -15,7 +15,9 @@ import java.util.Locale;
 /**
  * What form a client asked objects in, from its {@code Accept} header, and the conversions:
  * the object itself (JSON or YAML), a {@code meta.k8s.io/v1 Table} (server-side printing, which
- * {@code kubectl get} asks for), or {@code PartialObjectMetadata} (metadata only).
+ * {@code kubectl get} asks for), or {@code PartialObjectMetadata} (metadata only). Objects come
+ * here already at the version the request's path names ({@link ApiPath#served}); a list says
+ * that version too.
  */
 enum Representation {
     JSON("application/json"),
@@ -96,11 +98,11 @@ enum Representation {
         };
     }
 
-    /** A list in this form. */
-    byte[] list(ResourceKind kind, List<HasMetadata> items, long revision, Tables tables, String includeObject) {
+    /** A list in this form, its {@code apiVersion} that of its items. */
+    byte[] list(ResourceKind kind, String apiVersion, List<HasMetadata> items, long revision, Tables tables, String includeObject) {
         return switch (this) {
-            case JSON -> Json.writeBytes(list(kind, items, revision));
-            case YAML -> Json.writeYaml(list(kind, items, revision)).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            case JSON -> Json.writeBytes(list(kind, apiVersion, items, revision));
+            case YAML -> Json.writeYaml(list(kind, apiVersion, items, revision)).getBytes(java.nio.charset.StandardCharsets.UTF_8);
             case TABLE -> Json.writeBytes(table(kind, items, tables, Long.toString(revision), true, includeObject));
             case PARTIAL -> {
                 ObjectNode l = NODES.objectNode();
@@ -114,10 +116,10 @@ enum Representation {
         };
     }
 
-    static ObjectNode list(ResourceKind kind, List<HasMetadata> items, long revision) {
+    static ObjectNode list(ResourceKind kind, String apiVersion, List<HasMetadata> items, long revision) {
         ObjectNode list = NODES.objectNode();
         list.put("kind", kind.kind() + "List");
-        list.put("apiVersion", kind.apiVersion());
+        list.put("apiVersion", apiVersion);
         list.putObject("metadata").put("resourceVersion", Long.toString(revision));
         ArrayNode a = list.putArray("items");
         for (HasMetadata o : items) {

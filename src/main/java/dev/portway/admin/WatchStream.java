@@ -32,7 +32,8 @@ import java.util.function.Consumer;
 
 /**
  * One Kubernetes watch ({@code GET ...?watch=true}): a chunked response of JSON lines
- * {@code {"type":"ADDED","object":{...}}}, as kube-apiserver streams them.
+ * {@code {"type":"ADDED","object":{...}}}, as kube-apiserver streams them, each object at the
+ * version the watch's path names.
  *
  * <ul>
  * <li>Without a resourceVersion (or with "0") it starts with an ADDED event for every object
@@ -64,6 +65,8 @@ final class WatchStream {
     private final Store store;
     private final ResourceKind kind;
     private final String namespace;
+    /** The version the watch's path names: every object is sent at it. */
+    private final String version;
     private final LabelSelector labels;
     private final FieldSelector fields;
     private final boolean bookmarks;
@@ -84,14 +87,14 @@ final class WatchStream {
     private ScheduledFuture<?> bookmarkTimer;
     private ScheduledFuture<?> endTimer;
 
-    WatchStream(ChannelHandlerContext ctx, Store store, ResourceKind kind, String namespace, LabelSelector labels,
-                FieldSelector fields, boolean bookmarks, Representation representation, Tables tables, String includeObject,
-                boolean keepAlive, Runnable onEnd) {
+    WatchStream(ChannelHandlerContext ctx, Store store, ApiPath path, LabelSelector labels, FieldSelector fields, boolean bookmarks,
+                Representation representation, Tables tables, String includeObject, boolean keepAlive, Runnable onEnd) {
         this.ctx = ctx;
         this.onEnd = onEnd;
         this.store = store;
-        this.kind = kind;
-        this.namespace = namespace;
+        this.kind = path.kind();
+        this.namespace = path.namespace();
+        this.version = path.version();
         this.labels = labels;
         this.fields = fields;
         this.bookmarks = bookmarks;
@@ -229,8 +232,11 @@ final class WatchStream {
         ObjectNode event = JsonNodeFactory.instance.objectNode();
         event.put("type", type);
         if (object instanceof HasMetadata o && representation == Representation.TABLE) {
-            event.set("object", Representation.table(kind, List.of(o), tables, null, !columnsSent, includeObject));
+            HasMetadata served = kind.toVersion(o, version);
+            event.set("object", Representation.table(kind, List.of(served), tables, null, !columnsSent, includeObject));
             columnsSent = true;
+        } else if (object instanceof HasMetadata o) {
+            event.set("object", Json.tree(kind.toVersion(o, version)));
         } else {
             event.set("object", Json.tree(object));
         }
@@ -246,7 +252,7 @@ final class WatchStream {
         }
         ObjectNode object = JsonNodeFactory.instance.objectNode();
         object.put("kind", kind.kind());
-        object.put("apiVersion", kind.apiVersion());
+        object.put("apiVersion", kind.apiVersion(version));
         // read seen before pending: every batch at or below it that concerns this watch was counted first
         long controlSeen = seen;
         long revision = pending.get() == 0 ? Math.max(delivered, controlSeen) : delivered;

@@ -20,6 +20,7 @@ import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressClass;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -27,6 +28,14 @@ import java.util.Optional;
 /**
  * The kinds of objects Portway serves, with their REST names as the API server has them.
  * Adding a kind here makes it decodable, storable and reachable under its REST path.
+ *
+ * <p>A kind is stored at one version, its {@link #version() storage version}, and its model class
+ * is that version's. It may be served at other versions of its group as well, when their schema
+ * is the same (a CRD whose versions differ only in name, as ReferenceGrant's v1 and v1beta1): a
+ * manifest or request at any {@link #servedVersions() served version} is decoded to the storage
+ * version, and what is read back is {@link #toVersion converted} to the version that was asked
+ * for, as kube-apiserver converts between a CRD's versions. Versions whose schemas differ would
+ * need real conversion, which nothing here does.
  */
 public enum ResourceKind {
     NAMESPACE("", "v1", "Namespace", "namespaces", false, Namespace.class, "ns"),
@@ -44,13 +53,16 @@ public enum ResourceKind {
     GATEWAY_CLASS("gateway.networking.k8s.io", "v1", "GatewayClass", "gatewayclasses", false, GatewayClass.class, "gc"),
     GATEWAY("gateway.networking.k8s.io", "v1", "Gateway", "gateways", true, Gateway.class, "gtw"),
     HTTP_ROUTE("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes", true, HTTPRoute.class),
-    REFERENCE_GRANT("gateway.networking.k8s.io", "v1beta1", "ReferenceGrant", "referencegrants", true, ReferenceGrant.class, "refgrant"),
+    // Gateway API v1.5 serves ReferenceGrant at v1 too, with the same schema; v1beta1 stays its storage version
+    REFERENCE_GRANT("gateway.networking.k8s.io", "v1beta1", List.of("v1"), "ReferenceGrant", "referencegrants", true,
+            ReferenceGrant.class, "refgrant"),
     INGRESS_CLASS("networking.k8s.io", "v1", "IngressClass", "ingressclasses", false, IngressClass.class),
     INGRESS("networking.k8s.io", "v1", "Ingress", "ingresses", true, Ingress.class, "ing"),
     ACCESS_POLICY("policy.portway.dev", "v1alpha1", "AccessPolicy", "accesspolicies", true, AccessPolicy.class, "apol");
 
     private final String group;
     private final String version;
+    private final List<String> servedVersions;
     private final String kind;
     private final String plural;
     private final boolean namespaced;
@@ -59,8 +71,17 @@ public enum ResourceKind {
 
     ResourceKind(String group, String version, String kind, String plural, boolean namespaced,
                  Class<? extends HasMetadata> type, String... shortNames) {
+        this(group, version, List.of(), kind, plural, namespaced, type, shortNames);
+    }
+
+    ResourceKind(String group, String version, List<String> alsoServedAt, String kind, String plural, boolean namespaced,
+                 Class<? extends HasMetadata> type, String... shortNames) {
         this.group = group;
         this.version = version;
+        List<String> served = new ArrayList<>(alsoServedAt);
+        served.add(version);
+        served.sort(VersionPriority.PREFERRED_FIRST);
+        this.servedVersions = List.copyOf(served);
         this.kind = kind;
         this.plural = plural;
         this.namespaced = namespaced;
@@ -72,13 +93,45 @@ public enum ResourceKind {
         return group;
     }
 
+    /** The storage version: the one objects are decoded to, kept at, and the model class is of. */
     public String version() {
         return version;
     }
 
-    /** {@code v1} for the core group, {@code apps/v1} otherwise. */
+    /** Every version the kind is served at, the storage version among them, the most preferred first. */
+    public List<String> servedVersions() {
+        return servedVersions;
+    }
+
+    public boolean servedAt(String version) {
+        return servedVersions.contains(version);
+    }
+
+    /** The storage version as objects carry it: {@code v1} for the core group, {@code apps/v1} otherwise. */
     public String apiVersion() {
+        return apiVersion(version);
+    }
+
+    /** A version of this kind's group as objects carry it: {@code gateway.networking.k8s.io/v1}. */
+    public String apiVersion(String version) {
         return group.isEmpty() ? version : group + "/" + version;
+    }
+
+    /**
+     * A stored object as it is served at {@code version}: itself at the storage version, else a
+     * copy that says that version (the schemas are the same, so nothing else changes).
+     */
+    public HasMetadata toVersion(HasMetadata stored, String version) {
+        if (!servedAt(version)) {
+            throw new IllegalArgumentException("version: " + version + " (expected: one of " + servedVersions + ")");
+        }
+        String apiVersion = apiVersion(version);
+        if (apiVersion.equals(stored.getApiVersion())) {
+            return stored;
+        }
+        HasMetadata served = Json.copy(stored);
+        served.setApiVersion(apiVersion);
+        return served;
     }
 
     public String kind() {
@@ -122,7 +175,7 @@ public enum ResourceKind {
         return (group.isEmpty() ? singular() : singular() + "." + group) + "/" + name;
     }
 
-    /** The REST path of the collection: {@code /api/v1/namespaces/default/services}. */
+    /** The REST path of the collection, at the storage version: {@code /api/v1/namespaces/default/services}. */
     public String collectionPath(String namespace) {
         String base = group.isEmpty() ? "/api/v1" : "/apis/" + group + "/" + version;
         return namespaced && namespace != null ? base + "/namespaces/" + namespace + "/" + plural : base + "/" + plural;
@@ -132,9 +185,10 @@ public enum ResourceKind {
         return collectionPath(namespace) + "/" + name;
     }
 
+    /** The kind a manifest names, at any version it is served at. */
     public static Optional<ResourceKind> byApiVersionAndKind(String apiVersion, String kind) {
         for (ResourceKind k : values()) {
-            if (k.kind.equals(kind) && k.apiVersion().equals(apiVersion)) {
+            if (k.kind.equals(kind) && k.servedVersions.stream().anyMatch(v -> k.apiVersion(v).equals(apiVersion))) {
                 return Optional.of(k);
             }
         }

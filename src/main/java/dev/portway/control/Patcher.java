@@ -31,6 +31,9 @@ import java.util.List;
  * JSON patch, JSON merge patch, strategic merge patch (what client-side {@code kubectl apply}
  * sends) and server-side apply (which may also create). On the {@code status} subresource only
  * the status of the result is kept; on {@code scale}, the patch applies to the Scale object.
+ * The patch applies to the object at the version of the request's path (for a server-side apply
+ * that is the version the applied configuration must name), and the result is stored at the
+ * storage version.
  *
  * <p>Runs on the control thread.
  */
@@ -69,7 +72,8 @@ public final class Patcher {
         this.api = api;
     }
 
-    public Result patch(ResourceKind kind, String namespace, String name, String subresource, Type type, byte[] body,
+    /** @param version the version of the request's path, one {@code kind} is served at */
+    public Result patch(ResourceKind kind, String version, String namespace, String name, String subresource, Type type, byte[] body,
                         WriteOptions options) {
         String ns = kind.namespaced() ? namespace : null;
         HasMetadata current = api.store().get(kind, ns, name).orElse(null);
@@ -81,7 +85,7 @@ public final class Patcher {
         }
         if (current == null) {
             if (type == Type.APPLY && subresource == null) {
-                return applyCreate(kind, ns, name, body, options);
+                return applyCreate(kind, version, ns, name, body, options);
             }
             throw ApiException.notFound(kind, name);
         }
@@ -89,19 +93,19 @@ public final class Patcher {
             return scale(kind, ns, name, current, type, body, options);
         }
         JavaType javaType = PatchMeta.type(kind.type());
-        ObjectNode live = (ObjectNode) Json.tree(current);
+        ObjectNode live = (ObjectNode) Json.tree(kind.toVersion(current, version));
         JsonNode patch = parse(type, body);
         ObjectNode patched = switch (type) {
             case JSON -> jsonPatch(live, patch);
             case MERGE -> asObject(MergePatch.apply(live, patch));
             case STRATEGIC -> strategic(live, patch, javaType);
-            case APPLY -> serverSideApply(kind, name, live, asObject(patch), javaType, options);
+            case APPLY -> serverSideApply(kind, version, name, live, asObject(patch), javaType, options);
         };
         String requestedVersion = patch.path("metadata").path("resourceVersion").asText("");
         if (type != Type.JSON && !requestedVersion.isEmpty()) {
             ApiServer.checkVersion(kind, requestedVersion, current);
         }
-        patched.put("apiVersion", kind.apiVersion());
+        patched.put("apiVersion", kind.apiVersion()); // back to the storage version
         patched.put("kind", kind.kind());
         if (type == Type.APPLY) {
             // identity fields the applied configuration need not repeat
@@ -150,20 +154,20 @@ public final class Patcher {
         return new Result(stored, false, List.of());
     }
 
-    private Result applyCreate(ResourceKind kind, String ns, String name, byte[] body, WriteOptions options) {
+    private Result applyCreate(ResourceKind kind, String version, String ns, String name, byte[] body, WriteOptions options) {
         ObjectNode applied = asObject(parse(Type.APPLY, body));
-        checkApplied(kind, name, applied);
+        checkApplied(kind, version, name, applied);
         checkNamespace(applied, ns);
         JavaType javaType = PatchMeta.type(kind.type());
         ObjectNode object = applied.deepCopy();
-        setManagedFields(object, options.fieldManager(), kind, ServerSideApply.FieldsV1.of(applied, javaType));
+        setManagedFields(object, options.fieldManager(), kind.apiVersion(version), ServerSideApply.FieldsV1.of(applied, javaType));
         Decoded d = decode(object, kind, options.fieldValidation());
         return new Result(api.create(d.object, ns, options), true, d.warnings);
     }
 
-    private ObjectNode serverSideApply(ResourceKind kind, String name, ObjectNode live, ObjectNode applied, JavaType javaType,
-                                       WriteOptions options) {
-        checkApplied(kind, name, applied);
+    private ObjectNode serverSideApply(ResourceKind kind, String version, String name, ObjectNode live, ObjectNode applied,
+                                       JavaType javaType, WriteOptions options) {
+        checkApplied(kind, version, name, applied);
         String manager = options.fieldManager();
         ObjectNode previous = null;
         for (JsonNode entry : live.path("metadata").path("managedFields")) {
@@ -173,7 +177,7 @@ public final class Patcher {
             }
         }
         ObjectNode merged = ServerSideApply.apply(live, applied, previous, javaType);
-        setManagedFields(merged, manager, kind, ServerSideApply.FieldsV1.of(applied, javaType));
+        setManagedFields(merged, manager, kind.apiVersion(version), ServerSideApply.FieldsV1.of(applied, javaType));
         return merged;
     }
 
@@ -185,10 +189,12 @@ public final class Patcher {
         }
     }
 
-    private static void checkApplied(ResourceKind kind, String name, ObjectNode applied) {
-        if (!kind.apiVersion().equals(applied.path("apiVersion").asText()) || !kind.kind().equals(applied.path("kind").asText())) {
+    /** An applied configuration names the path's version and kind, as the API server's field manager requires. */
+    private static void checkApplied(ResourceKind kind, String version, String name, ObjectNode applied) {
+        String apiVersion = kind.apiVersion(version);
+        if (!apiVersion.equals(applied.path("apiVersion").asText()) || !kind.kind().equals(applied.path("kind").asText())) {
             throw ApiException.badRequest("the API version in the data (" + applied.path("apiVersion").asText() + ") and kind ("
-                    + applied.path("kind").asText() + ") do not match the expected " + kind.apiVersion() + " " + kind.kind());
+                    + applied.path("kind").asText() + ") do not match the expected " + apiVersion + " " + kind.kind());
         }
         String appliedName = applied.path("metadata").path("name").asText("");
         if (!appliedName.isEmpty() && !appliedName.equals(name)) {
@@ -196,8 +202,8 @@ public final class Patcher {
         }
     }
 
-    /** Replaces this manager's Apply entry in {@code metadata.managedFields}, keeping the others. */
-    private void setManagedFields(ObjectNode object, String manager, ResourceKind kind, ObjectNode fields) {
+    /** Replaces this manager's Apply entry in {@code metadata.managedFields}, keeping the others; it records the applied version. */
+    private void setManagedFields(ObjectNode object, String manager, String apiVersion, ObjectNode fields) {
         ObjectNode meta = object.with("metadata");
         ArrayNode entries = meta.putArray("managedFields");
         JsonNode old = object.path("metadata").path("managedFields");
@@ -210,7 +216,7 @@ public final class Patcher {
         ManagedFieldsEntry entry = new ManagedFieldsEntry();
         entry.setManager(manager);
         entry.setOperation("Apply");
-        entry.setApiVersion(kind.apiVersion());
+        entry.setApiVersion(apiVersion);
         entry.setTime(Times.format(api.config().clock().instant()));
         entry.setFieldsType("FieldsV1");
         ObjectNode e = (ObjectNode) Json.tree(entry);

@@ -180,6 +180,77 @@ class KubernetesApiTest {
                 .isEqualTo(200);
     }
 
+    private static String grant(String version, String name) {
+        return "{\"apiVersion\":\"gateway.networking.k8s.io/" + version + "\",\"kind\":\"ReferenceGrant\",\"metadata\":{\"name\":\""
+                + name + "\"},\"spec\":{\"from\":[{\"group\":\"gateway.networking.k8s.io\",\"kind\":\"HTTPRoute\","
+                + "\"namespace\":\"apps\"}],\"to\":[{\"group\":\"\",\"kind\":\"Service\"}]}}";
+    }
+
+    private static String apiVersion(HttpResponse<String> r) {
+        assertThat(r.statusCode()).as(r.body()).isBetween(200, 201);
+        return Json.readTree(r.body().getBytes()).path("apiVersion").asText();
+    }
+
+    @Test
+    void aReferenceGrantIsServedAtV1AndV1beta1AndAnsweredAtThePathsVersion() throws Exception {
+        String group = "gateway.networking.k8s.io";
+        String v1 = "/apis/" + group + "/v1/namespaces/default/referencegrants";
+        String v1beta1 = "/apis/" + group + "/v1beta1/namespaces/default/referencegrants";
+        List<JsonNode> events = watch(v1 + "?watch=true");
+        assertThat(apiVersion(post(v1, grant("v1", "g")))).isEqualTo(group + "/v1");
+        assertThat(control.store().get(ResourceKind.REFERENCE_GRANT, "default", "g").orElseThrow().getApiVersion())
+                .as("stored at the storage version").isEqualTo(group + "/v1beta1");
+        assertThat(get(v1 + "/g", "application/json").path("apiVersion").asText()).isEqualTo(group + "/v1");
+        assertThat(get(v1beta1 + "/g", "application/json").path("apiVersion").asText()).isEqualTo(group + "/v1beta1");
+        assertThat(send(req(v1 + "/g").header("Accept", "application/yaml").GET().build()).body())
+                .startsWith("apiVersion: " + group + "/v1\n");
+        JsonNode list = get(v1, "application/json");
+        assertThat(list.path("apiVersion").asText()).isEqualTo(group + "/v1");
+        assertThat(list.path("kind").asText()).isEqualTo("ReferenceGrantList");
+        assertThat(list.at("/items/0/apiVersion").asText()).isEqualTo(group + "/v1");
+        JsonNode table = get(v1beta1 + "?includeObject=Object", "application/json;as=Table;v=v1;g=meta.k8s.io");
+        assertThat(table.at("/rows/0/object/apiVersion").asText()).isEqualTo(group + "/v1beta1");
+        // a body at another served version is taken, as a CRD's request scope takes any of its versions
+        HttpResponse<String> put = send(req(v1beta1 + "/g").header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(grant("v1", "g"))).build());
+        assertThat(apiVersion(put)).isEqualTo(group + "/v1beta1");
+        assertThat(apiVersion(patch(v1 + "/g", "application/merge-patch+json", "{\"metadata\":{\"labels\":{\"a\":\"b\"}}}")))
+                .isEqualTo(group + "/v1");
+        assertThat(patch(v1 + "/g", "application/json-patch+json",
+                "[{\"op\":\"test\",\"path\":\"/apiVersion\",\"value\":\"" + group + "/v1\"}]").statusCode())
+                .as("a JSON patch sees the object at the path's version").isEqualTo(200);
+        // server-side apply: the applied configuration names the path's version, and its managed fields record it
+        String applied = grant("v1", "g").replace("\"Service\"}", "\"Service\",\"name\":\"web\"}");
+        HttpResponse<String> ssa = patch(v1 + "/g?fieldManager=me", "application/apply-patch+yaml", applied);
+        assertThat(apiVersion(ssa)).isEqualTo(group + "/v1");
+        assertThat(Json.readTree(ssa.body().getBytes()).path("metadata").path("managedFields").findValues("manager"))
+                .extracting(JsonNode::asText).contains("me");
+        assertThat(Json.readTree(ssa.body().getBytes()).at("/metadata/managedFields").valueStream()
+                .filter(f -> f.path("manager").asText().equals("me")).findFirst().orElseThrow().path("apiVersion").asText())
+                .isEqualTo(group + "/v1");
+        assertThat(patch(v1beta1 + "/g?fieldManager=me", "application/apply-patch+yaml", applied).statusCode()).isEqualTo(400);
+        assertThat(send(req("/apis/" + group + "/v1alpha2/namespaces/default/referencegrants").GET().build()).statusCode())
+                .isEqualTo(404);
+        // every event of the watch is at its path's version; so is its bookmark
+        await().atMost(Duration.ofSeconds(10)).until(() -> events.stream().anyMatch(e -> e.at("/object/spec/to/0/name").asText().equals("web")));
+        assertThat(events).extracting(e -> e.path("type").asText()).startsWith("ADDED").contains("MODIFIED");
+        assertThat(events).extracting(e -> e.at("/object/apiVersion").asText()).containsOnly(group + "/v1");
+        HttpResponse<String> bookmark = send(req(v1beta1 + "?watch=true&allowWatchBookmarks=true&timeoutSeconds=1&resourceVersion="
+                + control.store().revision()).GET().build());
+        assertThat(Json.readTree(bookmark.body().strip().getBytes()).at("/object/apiVersion").asText()).isEqualTo(group + "/v1beta1");
+        // deletes answer at the path's version too
+        int seen = events.size();
+        assertThat(apiVersion(post(v1beta1, grant("v1beta1", "h")))).isEqualTo(group + "/v1beta1");
+        assertThat(apiVersion(send(req(v1 + "/g").DELETE().build()))).isEqualTo(group + "/v1");
+        JsonNode deleted = Json.readTree(send(req(v1beta1).DELETE().build()).body().getBytes());
+        assertThat(deleted.path("apiVersion").asText()).isEqualTo(group + "/v1beta1");
+        assertThat(deleted.at("/items/0/apiVersion").asText()).isEqualTo(group + "/v1beta1");
+        assertThat(deleted.at("/items/0/metadata/name").asText()).isEqualTo("h");
+        await().atMost(Duration.ofSeconds(10)).until(() -> events.size() == seen + 3);
+        assertThat(events.subList(seen, seen + 3)).extracting(e -> e.path("type").asText() + " " + e.at("/object/apiVersion").asText())
+                .containsExactly("ADDED " + group + "/v1", "DELETED " + group + "/v1", "DELETED " + group + "/v1");
+    }
+
     @Test
     void aTableHasTheApiServersColumnsAndRows() throws Exception {
         post("/api/v1/namespaces/default/configmaps", cm("one", "{\"a\":\"1\"}"));

@@ -73,6 +73,14 @@ class GetGatewayCommandTest {
                   from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: team-a}]
                   to: [{group: "", kind: Service}]
                 ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: ReferenceGrant
+                metadata:
+                  name: grant-v1
+                spec:
+                  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: team-b}]
+                  to: [{group: "", kind: Service}]
+                ---
                 apiVersion: networking.k8s.io/v1
                 kind: Ingress
                 metadata:
@@ -198,8 +206,9 @@ class GetGatewayCommandTest {
     }
 
     @Test
-    void referenceGrantsShowNameAndAge() {
-        assertThat(cli.run("get", "referencegrants").out()).isEqualTo("NAME    AGE\ngrant   3d1h\n");
+    void referenceGrantsAppliedAtEitherVersionShowNameAndAge() {
+        assertThat(cli.run("get", "referencegrants").out()).isEqualTo("NAME       AGE\ngrant      3d1h\ngrant-v1   3d1h\n");
+        assertThat(cli.run("get", "refgrant", "grant-v1").out()).isEqualTo("NAME       AGE\ngrant-v1   3d1h\n");
     }
 
     @Test

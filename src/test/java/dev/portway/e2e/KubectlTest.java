@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -147,20 +148,25 @@ class KubectlTest {
     void portwayGetPrintsWhatKubectlGetPrints() {
         // the same server, the same columns (Tables serves kubectl's tables and prints Portway's):
         // ages tick between the two runs, so each pair is taken again until both fall in one second
-        CliDriver portway = new CliDriver(java.time.Clock.systemUTC(), kubeconfig);
         for (String type : List.of("svc", "deploy", "rs", "pods", "nodes", "ns", "endpointslices", "cm", "ipaddresspools")) {
             for (String[] flags : List.of(new String[] {}, new String[] {"-o", "wide"}, new String[] {"-A"})) {
                 List<String> args = new ArrayList<>(List.of("get", type));
                 args.addAll(List.of(flags));
-                String theirs = null;
-                String ours = null;
-                for (int attempt = 0; attempt < 6 && (theirs == null || !theirs.equals(ours)); attempt++) {
-                    theirs = kubectl.run(args.toArray(String[]::new)).ok();
-                    ours = portway.run(args.toArray(String[]::new)).out();
-                }
-                assertThat(ours).as("portway " + String.join(" ", args)).isEqualTo(theirs);
+                assertPortwayPrintsWhatKubectlPrints(args.toArray(String[]::new));
             }
         }
+    }
+
+    /** Runs both until their outputs fall in one second (ages tick between the runs), then compares them. */
+    private static void assertPortwayPrintsWhatKubectlPrints(String... args) {
+        CliDriver portway = new CliDriver(java.time.Clock.systemUTC(), kubeconfig);
+        String theirs = null;
+        String ours = null;
+        for (int attempt = 0; attempt < 6 && (theirs == null || !theirs.equals(ours)); attempt++) {
+            theirs = kubectl.run(args).ok();
+            ours = portway.run(args).out();
+        }
+        assertThat(ours).as("portway " + String.join(" ", args)).isEqualTo(theirs);
     }
 
     @Test
@@ -276,6 +282,41 @@ class KubectlTest {
         assertThat(kubectl.run("explain", "accesspolicy.spec.rateLimit.burst").ok())
                 .startsWith("GROUP:      policy.portway.dev\nKIND:       AccessPolicy\nVERSION:    v1alpha1\n\nFIELD: burst <integer>\n")
                 .contains("How many requests a client may make at once after being idle");
+    }
+
+    @Test
+    @Order(11)
+    void aReferenceGrantAppliesAtV1AndV1beta1AndIsListedAtThePreferredV1() {
+        String grant = """
+                apiVersion: gateway.networking.k8s.io/%s
+                kind: ReferenceGrant
+                metadata: {name: %s}
+                spec:
+                  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: team-x}]
+                  to: [{group: "", kind: Service}]
+                """;
+        String atV1 = grant.formatted("v1", "from-v1");
+        String atV1beta1 = grant.formatted("v1beta1", "from-v1beta1");
+        assertThat(kubectl.runWithInput(atV1, "apply", "-f", "-").ok()).isEqualTo("referencegrant.gateway.networking.k8s.io/from-v1 created\n");
+        assertThat(kubectl.runWithInput(atV1beta1, "apply", "-f", "-").ok())
+                .isEqualTo("referencegrant.gateway.networking.k8s.io/from-v1beta1 created\n");
+        // a re-apply reads the object at its manifest's version and patches it there
+        assertThat(kubectl.runWithInput(atV1, "apply", "-f", "-").ok()).isEqualTo("referencegrant.gateway.networking.k8s.io/from-v1 unchanged\n");
+        assertThat(kubectl.runWithInput(atV1beta1.replace("kind: Service}", "kind: Service, name: web}"), "apply", "-f", "-").ok())
+                .isEqualTo("referencegrant.gateway.networking.k8s.io/from-v1beta1 configured\n");
+        assertThat(kubectl.run("get", "referencegrants").ok())
+                .containsPattern("(?m)^NAME +AGE$").containsPattern("(?m)^from-v1 +\\d+s$").containsPattern("(?m)^from-v1beta1 +\\d+s$");
+        String yaml = kubectl.run("get", "referencegrants.v1.gateway.networking.k8s.io", "-o", "yaml").ok();
+        assertThat(Pattern.compile("(?m)^- apiVersion: gateway\\.networking\\.k8s\\.io/v1\n  kind: ReferenceGrant$").matcher(yaml).results())
+                .as(yaml).hasSize(2);
+        assertThat(yaml).contains("    name: from-v1\n").contains("    name: from-v1beta1\n").contains("    name: web\n");
+        assertThat(kubectl.run("get", "referencegrants.v1beta1.gateway.networking.k8s.io", "-o", "jsonpath={.items[*].apiVersion}").ok())
+                .isEqualTo("gateway.networking.k8s.io/v1beta1 gateway.networking.k8s.io/v1beta1");
+        assertThat(kubectl.run("api-resources", "--api-group=gateway.networking.k8s.io").ok())
+                .containsPattern("(?m)^referencegrants +refgrant +gateway\\.networking\\.k8s\\.io/v1 +true +ReferenceGrant$");
+        assertThat(kubectl.run("explain", "referencegrants").ok())
+                .startsWith("GROUP:      gateway.networking.k8s.io\nKIND:       ReferenceGrant\nVERSION:    v1\n");
+        assertPortwayPrintsWhatKubectlPrints("get", "refgrant");
     }
 
     @Test

@@ -29,7 +29,8 @@ import java.util.stream.Collectors;
  * Turns a {@link Document} into a typed API object the way the API server's strict decoder does:
  * an unknown field is an error naming its full path, a value of the wrong JSON type is an error
  * in Go's words. Where an unknown field is a field of a neighbouring object (a YAML indentation
- * slip), the problem carries a hint saying where it belongs.
+ * slip), the problem carries a hint saying where it belongs. An object at any version its kind
+ * is served at decodes, to the kind's storage version (see {@link ResourceKind}).
  */
 public final class ObjectDecoder {
 
@@ -138,6 +139,8 @@ public final class ObjectDecoder {
             problems.add(problem(doc, path, prefix + e.getOriginalMessage(), List.of()));
             return;
         }
+        // converted to the storage version, as the API server converts what it is sent (the schemas are the same)
+        object.setApiVersion(resourceKind.apiVersion());
         List<String> warnings = new ArrayList<>(dropped);
         warnings.addAll(warnings(resourceKind, tree));
         objects.add(new Decoded(doc, path, resourceKind, object, warnings));
@@ -146,10 +149,12 @@ public final class ObjectDecoder {
     private static List<String> unknownKindHints(String apiVersion, String kind) {
         List<String> hints = new ArrayList<>();
         ResourceKind.byKind(kind).ifPresentOrElse(
-                k -> hints.add(kind + " is served as apiVersion " + quote(k.apiVersion()) + ", not " + quote(apiVersion)),
+                k -> hints.add(kind + " is served as apiVersion " + k.servedVersions().stream().map(v -> quote(k.apiVersion(v)))
+                        .collect(Collectors.joining(" or ")) + ", not " + quote(apiVersion)),
                 () -> hints.add("Portway serves: " + Arrays.stream(ResourceKind.values())
                         .filter(k -> k != ResourceKind.EVENT)
-                        .map(k -> k.apiVersion() + " " + k.kind()).collect(Collectors.joining(", "))));
+                        .flatMap(k -> k.servedVersions().stream().map(v -> k.apiVersion(v) + " " + k.kind()))
+                        .collect(Collectors.joining(", "))));
         return hints;
     }
 

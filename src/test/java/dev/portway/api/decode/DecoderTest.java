@@ -75,6 +75,31 @@ class DecoderTest {
     }
 
     @Test
+    void aReferenceGrantDecodesAtV1AndV1beta1ToItsStorageVersion() {
+        String grant = """
+                apiVersion: gateway.networking.k8s.io/%s
+                kind: ReferenceGrant
+                metadata:
+                  name: %s
+                spec:
+                  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: apps}]
+                  to: [{group: "", kind: Service}]
+                """;
+        Manifests.Loaded loaded = Manifests.loadText("grants.yaml", grant.formatted("v1", "new") + "---\n"
+                + grant.formatted("v1beta1", "old") + "---\n" + grant.formatted("v1alpha2", "older"));
+        assertThat(loaded.objects()).hasSize(2).allSatisfy(d -> {
+            assertThat(d.kind()).isEqualTo(ResourceKind.REFERENCE_GRANT);
+            assertThat(d.object()).isInstanceOf(io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant.class);
+            assertThat(d.object().getApiVersion()).isEqualTo("gateway.networking.k8s.io/v1beta1");
+        });
+        assertThat(loaded.objects()).extracting(d -> d.object().getMetadata().getName()).containsExactly("new", "old");
+        assertThat(loaded.problems()).singleElement().hasToString(
+                "grants.yaml:17:1 (document 3): no matches for kind \"ReferenceGrant\" in version \"gateway.networking.k8s.io/v1alpha2\"\n"
+                        + "  hint: ReferenceGrant is served as apiVersion \"gateway.networking.k8s.io/v1\" or "
+                        + "\"gateway.networking.k8s.io/v1beta1\", not \"gateway.networking.k8s.io/v1alpha2\"");
+    }
+
+    @Test
     void missingKindIsReported() {
         Manifests.Loaded loaded = Manifests.loadText("nokind.yaml", "apiVersion: v1\nmetadata:\n  name: x\n");
         assertThat(loaded.problems()).singleElement().extracting(DecodeProblem::message)
