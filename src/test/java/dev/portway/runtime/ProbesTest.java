@@ -196,7 +196,8 @@ class ProbesTest {
                           initialDelaySeconds: 2
                           periodSeconds: 1
                     """);
-            await().atMost(Duration.ofSeconds(10)).until(() -> Pods.isReady(cluster.pod("delayed")));
+            // the timeline, not the store: the store shows a change before it tells the watchers that record it
+            await().atMost(Duration.ofSeconds(10)).until(() -> timeline.statuses().stream().anyMatch(s -> s.status().getReady()));
             long started = timeline.statuses().stream().filter(Timeline.Status::running).findFirst().orElseThrow().nanos();
             long ready = timeline.statuses().stream().filter(s -> s.status().getReady()).findFirst().orElseThrow().nanos();
             assertThat((ready - started) / 1_000_000).isBetween(1900L, 4000L);
