@@ -27,6 +27,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
@@ -79,7 +80,7 @@ final class RoundTripper {
 
     private final Duration timeout;
     private final X509Certificate trusted;
-    private SSLSocketFactory tlsSockets;
+    private TrustManager[] trustManagers;
 
     /** {@code trusted}: the certificate TLS servers' certificates must chain to; null when no request goes over TLS. */
     RoundTripper(Duration timeout, X509Certificate trusted) {
@@ -142,22 +143,30 @@ final class RoundTripper {
         return socket;
     }
 
-    private synchronized SSLSocketFactory tlsSockets() throws IOException {
-        if (tlsSockets == null) {
-            try {
-                KeyStore ks = KeyStore.getInstance("PKCS12");
-                ks.load(null, null);
-                ks.setCertificateEntry("trusted", trusted);
-                TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-                tmf.init(ks);
-                SSLContext context = SSLContext.getInstance("TLS");
-                context.init(null, tmf.getTrustManagers(), null);
-                tlsSockets = context.getSocketFactory();
-            } catch (GeneralSecurityException e) {
-                throw new IOException("cannot trust the suite's certificate: " + e.getMessage(), e);
-            }
+    /**
+     * A context of its own for each connection, as Go's transport per request: the JDK would
+     * resume a session of an earlier connection, and with it that connection's SNI name.
+     */
+    private SSLSocketFactory tlsSockets() throws IOException {
+        try {
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, trustManagers(), null);
+            return context.getSocketFactory();
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot trust the suite's certificate: " + e.getMessage(), e);
         }
-        return tlsSockets;
+    }
+
+    private synchronized TrustManager[] trustManagers() throws GeneralSecurityException, IOException {
+        if (trustManagers == null) {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            ks.setCertificateEntry("trusted", trusted);
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(ks);
+            trustManagers = tmf.getTrustManagers();
+        }
+        return trustManagers;
     }
 
     /** Upstream's {@code h2Transport}: HTTP/2 over TLS, the Host as {@code :authority}. */
