@@ -20,8 +20,11 @@ import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SniHandler;
+import io.netty.handler.ssl.SslContext;
 import io.netty.util.AsciiString;
+import io.netty.util.AttributeKey;
 import java.util.List;
+import java.util.Locale;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -49,6 +52,9 @@ import java.util.concurrent.TimeUnit;
  * byte of a request to the end of its headers a header timeout runs (slow clients get 408).
  */
 final class GatewayHandler extends ChannelInboundHandlerAdapter {
+
+    /** On a TLS connection: the SNI name the client sent (lower case); unset when it sent none. */
+    private static final AttributeKey<String> SERVER_NAME = AttributeKey.valueOf("portway.serverName");
 
     private final DataPlane plane;
     private final HttpGatewayListener listener;
@@ -89,7 +95,16 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         });
         TlsContexts tls = listener.tls();
         if (tls != null) {
-            p.addLast("sni", new SniHandler(tls.mapping()));
+            p.addLast("sni", new SniHandler(tls.mapping()) {
+                @Override
+                protected void replaceHandler(ChannelHandlerContext ctx, String hostname, SslContext context) throws Exception {
+                    // the name the connection was set up for: its requests for another listener's hosts are misdirected
+                    if (hostname != null) {
+                        ctx.channel().attr(SERVER_NAME).set(hostname.toLowerCase(Locale.ROOT));
+                    }
+                    super.replaceHandler(ctx, hostname, context);
+                }
+            });
             p.addLast("alpn", new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
                 @Override
                 protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
@@ -195,6 +210,12 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     /** An HTTP/2 stream (one request), not an HTTP/1.1 connection. */
     boolean isStream() {
         return stream;
+    }
+
+    /** The SNI name of the TLS connection this request came on, or null (clear text, or no SNI). */
+    String serverName() {
+        Channel connection = stream ? ctx.channel().parent() : ctx.channel();
+        return connection.attr(SERVER_NAME).get();
     }
 
     @Override

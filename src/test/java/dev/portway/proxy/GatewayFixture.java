@@ -97,7 +97,7 @@ final class GatewayFixture implements AutoCloseable {
     /** Listens on listener address {@code n} with these virtual hosts (replacing what it had) and applies the plan. */
     InetSocketAddress listen(int n, Plan.VirtualHost... hosts) {
         return listen(new Plan.HttpListener(new Plan.ListenerKey(Plan.Protocol.TCP, new InetSocketAddress(listenerIp(n), PORT)),
-                "gateway default/test-" + n, List.of(), List.of(hosts), List.of(), false));
+                "gateway default/test-" + n, List.of(), List.of(), List.of(hosts), List.of(), false));
     }
 
     InetSocketAddress listen(Plan.HttpListener listener) {

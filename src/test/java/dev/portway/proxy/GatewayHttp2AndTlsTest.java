@@ -54,7 +54,7 @@ class GatewayHttp2AndTlsTest {
 
     private static Plan.HttpListener httpsListener(List<Plan.Certificate> certificates) {
         return new Plan.HttpListener(new Plan.ListenerKey(Plan.Protocol.TCP,
-                new InetSocketAddress(GatewayFixture.listenerIp(61), 8443)), "gateway default/tls", certificates,
+                new InetSocketAddress(GatewayFixture.listenerIp(61), 8443)), "gateway default/tls", certificates, List.of(),
                 List.of(host(null, rule("default/echo", prefix("/"), to("echo")))), List.of(), false);
     }
 
