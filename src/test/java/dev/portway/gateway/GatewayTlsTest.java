@@ -57,6 +57,19 @@ class GatewayTlsTest {
                 b64.encodeToString(Pki.keyPem(c.key()).getBytes(StandardCharsets.US_ASCII)));
     }
 
+    /** An HTTPRoute, named as its Gateway, to the backend web. */
+    private static String route(String gateway) {
+        return """
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: %s}
+                spec:
+                  parentRefs: [{name: %s}]
+                  rules:
+                  - backendRefs: [{name: web, port: 8000}]
+                """.formatted(gateway, gateway);
+    }
+
     @BeforeAll
     static void start() throws Exception {
         cluster = new TestCluster();
@@ -75,13 +88,7 @@ class GatewayTlsTest {
                     tls:
                       certificateRefs: [{name: secure-tls}]
                 ---
-                apiVersion: gateway.networking.k8s.io/v1
-                kind: HTTPRoute
-                metadata: {name: web}
-                spec:
-                  parentRefs: [{name: secure}]
-                  rules:
-                  - backendRefs: [{name: web, port: 8000}]
+                """ + route("secure") + """
                 ---
                 apiVersion: gateway.networking.k8s.io/v1
                 kind: Gateway
@@ -102,15 +109,7 @@ class GatewayTlsTest {
                     tls:
                       certificateRefs: [{name: shared-tls}]
                 ---
-                apiVersion: gateway.networking.k8s.io/v1
-                kind: HTTPRoute
-                metadata: {name: shared}
-                spec:
-                  parentRefs: [{name: shared}]
-                  rules:
-                  - backendRefs: [{name: web, port: 8000}]
-                ---
-                """ + secret("shared-tls", "shared", "*.shared.test") + "---\n" + secret("first"));
+                """ + route("shared") + "---\n" + secret("shared-tls", "shared", "*.shared.test") + "---\n" + secret("first"));
         cluster.awaitReady("web", 1);
     }
 

@@ -12,7 +12,6 @@ import dev.portway.testing.Http2TlsClient;
 import dev.portway.testing.RawHttp;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.security.KeyStore;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -22,7 +21,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -63,12 +61,7 @@ class GatewayMisdirectedRequestTest {
                 host("*.b.example.com", rule("default/b", prefix("/"), to("b"))),
                 host(null, rule("default/any", prefix("/"), to("any")))));
         one = gw.listen(listener(72, List.of("a.example.com"), host("a.example.com", rule("default/a", prefix("/"), to("a")))));
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
-        ks.setCertificateEntry("ca", CA.cert());
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(ks);
-        trustManagers = tmf.getTrustManagers();
+        trustManagers = GatewayFixture.trusting(CA.cert());
     }
 
     @AfterAll

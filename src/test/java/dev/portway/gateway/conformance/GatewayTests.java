@@ -206,55 +206,54 @@ final class GatewayTests {
                                 requests(gwIntersection, isolationCases())));
     }
 
-    /** The listener status the GatewaySecret*ReferenceGrant* tests expect of listener https: these conditions, no routes. */
+    /** The listener status the HTTPS listener tests expect of listener https: these conditions, no routes. */
     private static Step httpsListener(Step.Ref gateway, Step.Cond... conditions) {
         return listeners(gateway, listener("https", HTTP_ROUTE, 0, conditions));
     }
 
-    static ConformanceTest secretReferenceGrantAllInNamespace() {
-        return test("GatewaySecretReferenceGrantAllInNamespace")
-                .description("A Gateway in the gateway-conformance-infra namespace should become programmed if the Gateway has a "
-                        + "certificateRef for a Secret in the gateway-conformance-web-backend namespace and a ReferenceGrant granting "
-                        + "permission to all Secrets in the namespace exists")
+    /**
+     * A GatewaySecret*ReferenceGrant* test: its manifest {@code tests/<gateway>.yaml} holds the
+     * Gateway {@code gateway}, whose listener https refers to a Secret in another namespace, which
+     * a ReferenceGrant there does or does not {@code permit}.
+     */
+    private static ConformanceTest secretReferenceTest(String shortName, String description, String gateway, boolean permit) {
+        return test(shortName)
+                .description(description)
                 .onlyFeatures(Feature.GATEWAY, Feature.REFERENCE_GRANT)
-                .manifests("tests/gateway-secret-reference-grant-all-in-namespace.yaml")
-                .steps(group("Gateway listener should have a true ResolvedRefs condition and a true Programmed condition",
-                        httpsListener(infra("gateway-secret-reference-grant-all-in-namespace"),
-                                cond("Programmed", "True", "Programmed"), cond("ResolvedRefs", "True"))));
+                .manifests("tests/" + gateway + ".yaml")
+                .steps(permit
+                        ? group("Gateway listener should have a true ResolvedRefs condition and a true Programmed condition",
+                                httpsListener(infra(gateway), cond("Programmed", "True", "Programmed"), cond("ResolvedRefs", "True")))
+                        : group("Gateway listener should have a false ResolvedRefs condition with reason RefNotPermitted",
+                                httpsListener(infra(gateway), cond("ResolvedRefs", "False", "RefNotPermitted"))));
+    }
+
+    static ConformanceTest secretReferenceGrantAllInNamespace() {
+        return secretReferenceTest("GatewaySecretReferenceGrantAllInNamespace", "A Gateway in the gateway-conformance-infra namespace "
+                + "should become programmed if the Gateway has a certificateRef for a Secret in the gateway-conformance-web-backend "
+                + "namespace and a ReferenceGrant granting permission to all Secrets in the namespace exists",
+                "gateway-secret-reference-grant-all-in-namespace", true);
     }
 
     static ConformanceTest secretReferenceGrantSpecific() {
-        return test("GatewaySecretReferenceGrantSpecific")
-                .description("A Gateway in the gateway-conformance-infra namespace should become programmed if the Gateway has a "
-                        + "certificateRef for a Secret in the gateway-conformance-web-backend namespace and a ReferenceGrant granting "
-                        + "permission to the specific Secret exists")
-                .onlyFeatures(Feature.GATEWAY, Feature.REFERENCE_GRANT)
-                .manifests("tests/gateway-secret-reference-grant-specific.yaml")
-                .steps(group("Gateway listener should have a true ResolvedRefs condition and a true Programmed condition",
-                        httpsListener(infra("gateway-secret-reference-grant-specific"),
-                                cond("Programmed", "True", "Programmed"), cond("ResolvedRefs", "True"))));
+        return secretReferenceTest("GatewaySecretReferenceGrantSpecific", "A Gateway in the gateway-conformance-infra namespace should "
+                + "become programmed if the Gateway has a certificateRef for a Secret in the gateway-conformance-web-backend namespace "
+                + "and a ReferenceGrant granting permission to the specific Secret exists",
+                "gateway-secret-reference-grant-specific", true);
     }
 
     static ConformanceTest secretMissingReferenceGrant() {
-        return test("GatewaySecretMissingReferenceGrant")
-                .description("A Gateway in the gateway-conformance-infra namespace should fail to become programmed if the Gateway "
-                        + "has a certificateRef for a Secret in the gateway-conformance-web-backend namespace and a ReferenceGrant "
-                        + "granting permission to the Secret does not exist")
-                .onlyFeatures(Feature.GATEWAY, Feature.REFERENCE_GRANT)
-                .manifests("tests/gateway-secret-missing-reference-grant.yaml")
-                .steps(group("Gateway listener should have a false ResolvedRefs condition with reason RefNotPermitted",
-                        httpsListener(infra("gateway-secret-missing-reference-grant"), cond("ResolvedRefs", "False", "RefNotPermitted"))));
+        return secretReferenceTest("GatewaySecretMissingReferenceGrant", "A Gateway in the gateway-conformance-infra namespace should "
+                + "fail to become programmed if the Gateway has a certificateRef for a Secret in the gateway-conformance-web-backend "
+                + "namespace and a ReferenceGrant granting permission to the Secret does not exist",
+                "gateway-secret-missing-reference-grant", false);
     }
 
     static ConformanceTest secretInvalidReferenceGrant() {
-        return test("GatewaySecretInvalidReferenceGrant")
-                .description("A Gateway in the gateway-conformance-infra namespace should fail to become ready if the Gateway has a "
-                        + "certificateRef for a Secret in the gateway-conformance-web-backend namespace and a ReferenceGrant exists "
-                        + "but does not grant permission to that specific Secret")
-                .onlyFeatures(Feature.GATEWAY, Feature.REFERENCE_GRANT)
-                .manifests("tests/gateway-secret-invalid-reference-grant.yaml")
-                .steps(group("Gateway listener should have a false ResolvedRefs condition with reason RefNotPermitted",
-                        httpsListener(infra("gateway-secret-invalid-reference-grant"), cond("ResolvedRefs", "False", "RefNotPermitted"))));
+        return secretReferenceTest("GatewaySecretInvalidReferenceGrant", "A Gateway in the gateway-conformance-infra namespace should "
+                + "fail to become ready if the Gateway has a certificateRef for a Secret in the gateway-conformance-web-backend "
+                + "namespace and a ReferenceGrant exists but does not grant permission to that specific Secret",
+                "gateway-secret-invalid-reference-grant", false);
     }
 
     static ConformanceTest invalidTlsConfiguration() {
