@@ -79,8 +79,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Sets up an accepted connection: TLS (the certificate by SNI) then HTTP/2 or HTTP/1.1 as ALPN
-     * chose; in clear text HTTP/2 with prior knowledge, else HTTP/1.1 (which may upgrade to h2c).
+     * Sets up an accepted connection: TLS (the certificate by SNI, and the SNI name kept on the
+     * channel, which tells misdirected requests) then HTTP/2 or HTTP/1.1 as ALPN chose; in clear
+     * text HTTP/2 with prior knowledge, else HTTP/1.1 (which may upgrade to h2c).
      */
     static void install(Channel ch, DataPlane plane, HttpGatewayListener listener) {
         plane.metrics().accepted(listener.spec());
