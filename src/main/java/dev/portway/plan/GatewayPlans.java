@@ -64,7 +64,9 @@ import java.util.regex.Pattern;
  * most header matches, the most query parameter matches; ties go to the oldest route, then the
  * first by namespace and name, then the first rule and match. Virtual hosts: exact names first,
  * then wildcards (longest first), then the one for any host. Ingress paths are ordered the same
- * way, which gives Kubernetes' "longest path wins, Exact over Prefix".
+ * way, which gives Kubernetes' "longest path wins, Exact over Prefix". A port of a Gateway's
+ * HTTPS listeners also carries their hostnames, ordered as virtual hosts are, by which the data
+ * plane tells a request misdirected to a connection another listener's SNI name set up (421).
  *
  * <p>Every rule of an HTTPRoute or Ingress that an AccessPolicy guards carries that policy
  * ({@link AccessPolicyPlans}).
@@ -105,6 +107,8 @@ final class GatewayPlans {
         final Plan.ListenerKey key;
         final String owner;
         final List<Plan.Certificate> certificates = new ArrayList<>();
+        /** The hostnames of the Gateway's HTTPS listeners on this port ("*" for none). */
+        final Set<String> httpsListeners = new LinkedHashSet<>();
         /** By the Gateway listener's hostname ("*" for none), then by the route's effective hostname. */
         final Map<String, Map<String, List<Entry>>> hosts = new LinkedHashMap<>();
         final Set<String> seen = new LinkedHashSet<>();
@@ -156,7 +160,9 @@ final class GatewayPlans {
                     vhosts.add(new Plan.VirtualHost(n.equals("*") ? null : n, entries.stream().map(Entry::rule).toList()));
                 }
             }
-            return new Plan.HttpListener(key, owner, certificates, vhosts, List.copyOf(trustedProxies), accessLog);
+            List<String> sni = new ArrayList<>(httpsListeners);
+            sni.sort(HOSTS);
+            return new Plan.HttpListener(key, owner, certificates, sni, vhosts, List.copyOf(trustedProxies), accessLog);
         }
     }
 
@@ -204,6 +210,7 @@ final class GatewayPlans {
                 d.accessLog |= GatewayAnnotations.accessLog(g.gateway());
                 d.trustedProxies.addAll(GatewayAnnotations.trustedProxies(g.gateway()));
                 if ("HTTPS".equals(l.protocol())) {
+                    d.httpsListeners.add(Draft.name(l.hostname().orElse(null)));
                     for (CertificateRefInfo c : l.certificateRefs()) {
                         if (c.resolved() && c.secret() != null) {
                             certificate(c.secret(), l.hostname().map(List::of).orElse(List.of())).ifPresent(d.certificates::add);

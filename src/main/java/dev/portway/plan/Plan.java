@@ -181,16 +181,22 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
      * @param key          TCP and the address
      * @param owner        what it belongs to: {@code gateway default/web} or {@code ingress}
      * @param certificates for HTTPS: the certificates, chosen by SNI (empty: plain HTTP)
+     * @param listenerHostnames for a Gateway's HTTPS listeners on this port: their hostnames, most
+     *                     specific first ({@code *} for one without): a TLS connection belongs to the
+     *                     listener its SNI name falls to, and a request on it for a host another of
+     *                     them takes is misdirected (421). Empty: requests are routed by Host alone
+     *                     (plain HTTP, Ingress)
      * @param virtualHosts most specific hostname first; the request's Host picks the first that matches
      * @param trustedProxies CIDRs of the proxies in front whose {@code X-Forwarded-*} and {@code Forwarded}
      *                       headers are kept and appended to (from anyone else they are replaced)
      * @param accessLog    one JSON line per request to the log
      */
-    public record HttpListener(ListenerKey key, String owner, List<Certificate> certificates, List<VirtualHost> virtualHosts,
-                               List<String> trustedProxies, boolean accessLog) {
+    public record HttpListener(ListenerKey key, String owner, List<Certificate> certificates, List<String> listenerHostnames,
+                               List<VirtualHost> virtualHosts, List<String> trustedProxies, boolean accessLog) {
         public HttpListener {
             Objects.requireNonNull(key, "key");
             certificates = List.copyOf(certificates);
+            listenerHostnames = List.copyOf(listenerHostnames);
             virtualHosts = List.copyOf(virtualHosts);
             trustedProxies = List.copyOf(trustedProxies);
         }

@@ -20,8 +20,11 @@ import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SniHandler;
+import io.netty.handler.ssl.SslContext;
 import io.netty.util.AsciiString;
+import io.netty.util.AttributeKey;
 import java.util.List;
+import java.util.Locale;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -50,6 +53,9 @@ import java.util.concurrent.TimeUnit;
  */
 final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
+    /** On a TLS connection: the SNI name the client sent (lower case); unset when it sent none. */
+    private static final AttributeKey<String> SERVER_NAME = AttributeKey.valueOf("portway.serverName");
+
     private final DataPlane plane;
     private final HttpGatewayListener listener;
     private final ArrayDeque<Object> backlog = new ArrayDeque<>(4);
@@ -73,8 +79,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Sets up an accepted connection: TLS (the certificate by SNI) then HTTP/2 or HTTP/1.1 as ALPN
-     * chose; in clear text HTTP/2 with prior knowledge, else HTTP/1.1 (which may upgrade to h2c).
+     * Sets up an accepted connection: TLS (the certificate by SNI, and the SNI name kept on the
+     * channel, which tells misdirected requests) then HTTP/2 or HTTP/1.1 as ALPN chose; in clear
+     * text HTTP/2 with prior knowledge, else HTTP/1.1 (which may upgrade to h2c).
      */
     static void install(Channel ch, DataPlane plane, HttpGatewayListener listener) {
         plane.metrics().accepted(listener.spec());
@@ -89,7 +96,16 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         });
         TlsContexts tls = listener.tls();
         if (tls != null) {
-            p.addLast("sni", new SniHandler(tls.mapping()));
+            p.addLast("sni", new SniHandler(tls.mapping()) {
+                @Override
+                protected void replaceHandler(ChannelHandlerContext ctx, String hostname, SslContext context) throws Exception {
+                    // the name the connection was set up for: its requests for another listener's hosts are misdirected
+                    if (hostname != null) {
+                        ctx.channel().attr(SERVER_NAME).set(hostname.toLowerCase(Locale.ROOT));
+                    }
+                    super.replaceHandler(ctx, hostname, context);
+                }
+            });
             p.addLast("alpn", new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
                 @Override
                 protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
@@ -195,6 +211,12 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     /** An HTTP/2 stream (one request), not an HTTP/1.1 connection. */
     boolean isStream() {
         return stream;
+    }
+
+    /** The SNI name of the TLS connection this request came on, or null (clear text, or no SNI). */
+    String serverName() {
+        Channel connection = stream ? ctx.channel().parent() : ctx.channel();
+        return connection.attr(SERVER_NAME).get();
     }
 
     @Override

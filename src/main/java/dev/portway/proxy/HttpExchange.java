@@ -144,7 +144,14 @@ final class HttpExchange {
             reply(HttpResponseStatus.BAD_REQUEST, e.getMessage());
             return;
         }
-        RouteTable.Match match = listener.routes().route(target.host(), target.path(), method, h, target.query());
+        RouteTable routes = listener.routes();
+        String serverName = down.serverName();
+        if (serverName != null && routes.misdirected(serverName, target.host())) {
+            reply(HttpResponseStatus.MISDIRECTED_REQUEST, "this connection was set up for " + serverName
+                    + " (TLS SNI), whose listener does not serve host " + target.host() + "; make a new connection for it");
+            return;
+        }
+        RouteTable.Match match = routes.route(target.host(), target.path(), method, h, target.query());
         if (match.rule() == null) {
             reply(HttpResponseStatus.NOT_FOUND, match.miss() == RouteTable.Miss.NO_HOST
                     ? "no route for host " + target.host() : "no route for " + method + " " + target.path() + " on host " + target.host());

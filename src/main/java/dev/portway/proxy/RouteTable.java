@@ -12,7 +12,8 @@ import java.util.regex.Pattern;
 /**
  * The routes of one L7 listener, compiled for the hot path: virtual hosts most specific first,
  * each with its rules in precedence order (the control thread sorted them), regular
- * expressions compiled once. Immutable; a new plan swaps the whole table.
+ * expressions compiled once; and the hostnames of the Gateway's HTTPS listeners on the port,
+ * which tell a misdirected request. Immutable; a new plan swaps the whole table.
  */
 final class RouteTable {
 
@@ -53,6 +54,14 @@ final class RouteTable {
     }
 
     private record Host(String exact, String wildcardSuffix, boolean any, List<Rule> rules) {
+        /** {@code a.example.com}, {@code *.example.com}, or null or {@code *} for any host. */
+        static Host of(String hostname, List<Rule> rules) {
+            String h = hostname == null ? null : hostname.toLowerCase(Locale.ROOT);
+            boolean any = h == null || h.equals("*");
+            boolean wildcard = !any && h.startsWith("*.");
+            return new Host(any || wildcard ? null : h, wildcard ? h.substring(1) : null, any, rules);
+        }
+
         boolean matches(String host) {
             if (any) {
                 return true;
@@ -65,12 +74,15 @@ final class RouteTable {
         }
     }
 
-    static final RouteTable EMPTY = new RouteTable(List.of());
+    static final RouteTable EMPTY = new RouteTable(List.of(), List.of());
 
     private final List<Host> hosts;
+    /** The HTTPS listeners' hostnames, most specific first; empty: no request is misdirected. */
+    private final List<Host> listeners;
 
-    private RouteTable(List<Host> hosts) {
+    private RouteTable(List<Host> hosts, List<Host> listeners) {
         this.hosts = hosts;
+        this.listeners = listeners;
     }
 
     static RouteTable compile(Plan.HttpListener listener) {
@@ -82,12 +94,33 @@ final class RouteTable {
                 int weight = r.backends().stream().mapToInt(Plan.HttpBackend::weight).sum();
                 rules.add(new Rule(r, path, compile(r.headers(), true), compile(r.queryParams(), false), weight));
             }
-            String h = vh.hostname() == null ? null : vh.hostname().toLowerCase(Locale.ROOT);
-            boolean any = h == null || h.equals("*");
-            boolean wildcard = !any && h.startsWith("*.");
-            hosts.add(new Host(any || wildcard ? null : h, wildcard ? h.substring(1) : null, any, List.copyOf(rules)));
+            hosts.add(Host.of(vh.hostname(), List.copyOf(rules)));
         }
-        return new RouteTable(List.copyOf(hosts));
+        List<Host> listeners = new ArrayList<>();
+        for (String h : listener.listenerHostnames()) {
+            listeners.add(Host.of(h, List.of()));
+        }
+        return new RouteTable(List.copyOf(hosts), List.copyOf(listeners));
+    }
+
+    /**
+     * Whether a request for {@code host} (lower-cased, without the port) on a TLS connection made
+     * with SNI name {@code serverName} is misdirected: the most specific HTTPS listener that takes
+     * {@code host} is not the one that takes {@code serverName} (which may be none). A host no
+     * listener takes is not misdirected: it finds no route (404).
+     */
+    boolean misdirected(String serverName, String host) {
+        int wanted = listenerOf(host);
+        return wanted >= 0 && wanted != listenerOf(serverName);
+    }
+
+    private int listenerOf(String name) {
+        for (int i = 0; i < listeners.size(); i++) {
+            if (listeners.get(i).matches(name)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private static List<Compiled> compile(List<Plan.HeaderMatch> matches, boolean header) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.portway.admin.auth.Pki;
+import dev.portway.testing.Http2TlsClient;
 import dev.portway.testing.TestCluster;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -16,6 +17,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
@@ -25,7 +27,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** An HTTPS listener of a Gateway, its certificate from a kubernetes.io/tls Secret: replacing the Secret replaces the certificate, with no restart. */
+/**
+ * An HTTPS listener of a Gateway, its certificate from a kubernetes.io/tls Secret: replacing the
+ * Secret replaces the certificate, with no restart. HTTPS listeners sharing a port: a request for
+ * one listener's host on a connection another's SNI name set up is misdirected (421).
+ */
 class GatewayTlsTest {
 
     private static final Instant NOW = Instant.now();
@@ -33,18 +39,35 @@ class GatewayTlsTest {
     private static TestCluster cluster;
 
     private static String secret(String cn) {
-        Pki.KeyAndCert c = Pki.newServerCert(CA, cn, List.of("secure.test"), NOW, Duration.ofDays(1));
+        return secret("secure-tls", cn, "secure.test");
+    }
+
+    private static String secret(String name, String cn, String host) {
+        Pki.KeyAndCert c = Pki.newServerCert(CA, cn, List.of(host), NOW, Duration.ofDays(1));
         Base64.Encoder b64 = Base64.getEncoder();
         return """
                 apiVersion: v1
                 kind: Secret
-                metadata: {name: secure-tls}
+                metadata: {name: %s}
                 type: kubernetes.io/tls
                 data:
                   tls.crt: %s
                   tls.key: %s
-                """.formatted(b64.encodeToString(Pki.certPem(c.cert()).getBytes(StandardCharsets.US_ASCII)),
+                """.formatted(name, b64.encodeToString(Pki.certPem(c.cert()).getBytes(StandardCharsets.US_ASCII)),
                 b64.encodeToString(Pki.keyPem(c.key()).getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    /** An HTTPRoute, named as its Gateway, to the backend web. */
+    private static String route(String gateway) {
+        return """
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: %s}
+                spec:
+                  parentRefs: [{name: %s}]
+                  rules:
+                  - backendRefs: [{name: web, port: 8000}]
+                """.formatted(gateway, gateway);
     }
 
     @BeforeAll
@@ -65,15 +88,28 @@ class GatewayTlsTest {
                     tls:
                       certificateRefs: [{name: secure-tls}]
                 ---
-                apiVersion: gateway.networking.k8s.io/v1
-                kind: HTTPRoute
-                metadata: {name: web}
-                spec:
-                  parentRefs: [{name: secure}]
-                  rules:
-                  - backendRefs: [{name: web, port: 8000}]
+                """ + route("secure") + """
                 ---
-                """ + secret("first"));
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: Gateway
+                metadata: {name: shared}
+                spec:
+                  gatewayClassName: portway
+                  listeners:
+                  - name: wildcard
+                    protocol: HTTPS
+                    port: 18443
+                    hostname: "*.shared.test"
+                    tls:
+                      certificateRefs: [{name: shared-tls}]
+                  - name: api
+                    protocol: HTTPS
+                    port: 18443
+                    hostname: api.shared.test
+                    tls:
+                      certificateRefs: [{name: shared-tls}]
+                ---
+                """ + route("shared") + "---\n" + secret("shared-tls", "shared", "*.shared.test") + "---\n" + secret("first"));
         cluster.awaitReady("web", 1);
     }
 
@@ -117,5 +153,22 @@ class GatewayTlsTest {
         await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> assertThat(subject(at)).isEqualTo("CN=first"));
         cluster.apply(secret("second"));
         await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> assertThat(subject(at)).isEqualTo("CN=second"));
+    }
+
+    /** The status of an HTTP/2 request for {@code host} on a connection made with SNI name {@code sni}. */
+    private static int status(String sni, String host) throws Exception {
+        return Http2TlsClient.request(cluster.gatewayAddress("shared", 18443), sni, CA.cert(), "GET", host, "/", Map.of(),
+                Duration.ofSeconds(5)).status();
+    }
+
+    @Test
+    void aRequestForAnotherHttpsListenersHostIsMisdirected() throws Exception {
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> {
+            assertThat(status("api.shared.test", "api.shared.test")).isEqualTo(200);
+            assertThat(status("www.shared.test", "www.shared.test")).isEqualTo(200);
+        });
+        // the wildcard listener's certificate covers api.shared.test, so an HTTP/2 client may reuse its connection for it
+        assertThat(status("www.shared.test", "api.shared.test")).isEqualTo(421);
+        assertThat(status("api.shared.test", "www.shared.test")).isEqualTo(421);
     }
 }

@@ -17,7 +17,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,7 +26,6 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -54,7 +52,7 @@ class GatewayHttp2AndTlsTest {
 
     private static Plan.HttpListener httpsListener(List<Plan.Certificate> certificates) {
         return new Plan.HttpListener(new Plan.ListenerKey(Plan.Protocol.TCP,
-                new InetSocketAddress(GatewayFixture.listenerIp(61), 8443)), "gateway default/tls", certificates,
+                new InetSocketAddress(GatewayFixture.listenerIp(61), 8443)), "gateway default/tls", certificates, List.of(),
                 List.of(host(null, rule("default/echo", prefix("/"), to("echo")))), List.of(), false);
     }
 
@@ -72,12 +70,7 @@ class GatewayHttp2AndTlsTest {
     }
 
     private static javax.net.ssl.TrustManager[] trustManagers() throws Exception {
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
-        ks.setCertificateEntry("ca", CA.cert());
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(ks);
-        return tmf.getTrustManagers();
+        return GatewayFixture.trusting(CA.cert());
     }
 
     @AfterAll

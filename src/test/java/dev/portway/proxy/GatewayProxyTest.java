@@ -113,7 +113,7 @@ class GatewayProxyTest {
         gw.plane.accessLog(lines::add);
         InetSocketAddress trusting = gw.listen(new Plan.HttpListener(new Plan.ListenerKey(Plan.Protocol.TCP,
                 new InetSocketAddress(GatewayFixture.listenerIp(2), GatewayFixture.PORT)), "gateway default/trusting", List.of(),
-                List.of(host(null, rule("default/a", prefix("/"), to("a")))), List.of("127.0.0.0/8"), true));
+                List.of(), List.of(host(null, rule("default/a", prefix("/"), to("a")))), List.of("127.0.0.0/8"), true));
         RawHttp.Response r;
         try (RawHttp c = new RawHttp(trusting)) {
             r = c.send("GET /logged?x=1 HTTP/1.1\r\nHost: public.example\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n"

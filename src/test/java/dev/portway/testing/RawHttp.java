@@ -49,11 +49,26 @@ public final class RawHttp implements AutoCloseable {
     }
 
     public RawHttp(InetSocketAddress address, int timeoutMillis) throws IOException {
-        socket = new Socket();
-        socket.connect(address, timeoutMillis);
-        socket.setSoTimeout(timeoutMillis);
+        this(connect(address, timeoutMillis));
+    }
+
+    /** Over a socket already connected (a TLS socket, say), with its timeout set. */
+    public RawHttp(Socket connected) throws IOException {
+        socket = connected;
         in = new BufferedInputStream(socket.getInputStream());
         out = socket.getOutputStream();
+    }
+
+    private static Socket connect(InetSocketAddress address, int timeoutMillis) throws IOException {
+        Socket s = new Socket();
+        try {
+            s.connect(address, timeoutMillis);
+            s.setSoTimeout(timeoutMillis);
+            return s;
+        } catch (IOException e) {
+            s.close();
+            throw e;
+        }
     }
 
     /** One request on a new connection: {@code GET path} with the given Host, then the connection closes. */

@@ -181,7 +181,7 @@ class ConformanceHarnessTest {
             public String skipGateway(Gateway gateway) {
                 return NO_ADDRESS.name().equals(gateway.getMetadata().getName()) ? "the stand-in controller leaves it alone" : null;
             }
-        }, STAND_IN);
+        }, STAND_IN, null);
         List<HasMetadata> objects = new ArrayList<>();
         for (HasMetadata o : TestApi.decode(MANIFESTS)) {
             HasMetadata prepared = ConformanceManifests.prepare(o);

@@ -25,6 +25,7 @@ import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteParentStatus;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -73,17 +74,18 @@ final class ConformanceRunner {
 
     private final String controllerName;
 
-    ConformanceRunner(LocalCluster cluster, Timeouts timeouts, Readiness readiness) {
-        this(cluster, timeouts, readiness, ConformanceManifests.CONTROLLER_NAME);
+    /** {@code trustedCa}: the suite's CA, which signed the TLS Secrets setup made; TLS requests trust it alone. */
+    ConformanceRunner(LocalCluster cluster, Timeouts timeouts, Readiness readiness, X509Certificate trustedCa) {
+        this(cluster, timeouts, readiness, ConformanceManifests.CONTROLLER_NAME, trustedCa);
     }
 
     /** A runner that expects route status from {@code controllerName} (the harness's own test uses a stand-in's). */
-    ConformanceRunner(LocalCluster cluster, Timeouts timeouts, Readiness readiness, String controllerName) {
+    ConformanceRunner(LocalCluster cluster, Timeouts timeouts, Readiness readiness, String controllerName, X509Certificate trustedCa) {
         this.cluster = cluster;
         this.timeouts = timeouts;
         this.readiness = readiness;
         this.controllerName = controllerName;
-        this.http = new RoundTripper(timeouts.request());
+        this.http = new RoundTripper(timeouts.request(), trustedCa);
     }
 
     void run(ConformanceTest test) {
@@ -708,12 +710,24 @@ final class ConformanceRunner {
 
     // ---- requests ----
 
-    /** One request as sent: where, and the path and expectations it was sent with. */
+    /** One request as sent: where (over TLS when {@code tls} is not null), and the path and expectations it was sent with. */
     private record Prepared(String address, int port, String method, String host, String path, Map<String, String> headers,
-                            Exchange.Received received, String sentPath) {
+                            Exchange.Received received, String sentPath, RoundTripper.Tls tls) {
+
+        RoundTripper.RoundTrip send(RoundTripper http) throws IOException {
+            return http.roundTrip(address, port, method, host, path, headers, tls);
+        }
+
+        /** The request, as a failure message names it. */
+        String describe(Exchange e) {
+            return method + " " + (tls == null ? "http" : "https") + "://" + address + ":" + port + path
+                    + (host.isEmpty() ? "" : " (Host: " + host + ")")
+                    + (tls == null ? "" : " (SNI: " + tls.serverName() + (tls.h2() ? ", HTTP/2" : "") + ")")
+                    + (e.headers.isEmpty() ? "" : " headers " + e.headers);
+        }
     }
 
-    private Prepared prepare(Exchange e, String[] gwAddr, String requestId) {
+    private Prepared prepare(Exchange e, String[] gwAddr, String requestId, boolean tls) {
         int port = e.port != 0 ? PortMap.map(e.port) : Integer.parseInt(gwAddr[1]);
         String path = e.path;
         Exchange.Received received = e.received();
@@ -728,7 +742,8 @@ final class ConformanceRunner {
         e.backendSetResponseHeaders.forEach((k, v) -> set.add(k + ":" + v));
         headers.put("X-Echo-Set-Header", String.join(",", set));
         int q = path.indexOf('?');
-        return new Prepared(gwAddr[0], port, e.sentMethod(), e.host, path, headers, received, q < 0 ? path : path.substring(0, q));
+        return new Prepared(gwAddr[0], port, e.sentMethod(), e.host, path, headers, received, q < 0 ? path : path.substring(0, q),
+                tls ? new RoundTripper.Tls(e.serverName, e.h2) : null);
     }
 
     private static String addQueryParam(String path, String name, String value) {
@@ -739,20 +754,18 @@ final class ConformanceRunner {
     private String attempt(Exchange e, Prepared p) {
         RoundTripper.RoundTrip got;
         try {
-            got = http.roundTrip(p.address(), p.port(), p.method(), p.host(), p.path(), p.headers());
+            got = p.send(http);
         } catch (IOException | RuntimeException ex) {
             return "request failed, not ready yet: " + ex.getMessage();
         }
-        return Expectations.compare(e, p.received(), got, p.sentPath(), p.port());
+        return Expectations.compare(e, p.received(), got, p.sentPath(), p.port(), p.tls() == null ? "http" : "https");
     }
 
     /** Upstream's {@code MakeRequestAndExpectEventuallyConsistentResponse}, plus the mirror log checks. */
-    private void expect(Exchange e, int i, String[] gwAddr) {
+    private void expect(Exchange e, int i, String[] gwAddr, boolean tls) {
         String requestId = e.mirroredTo.isEmpty() ? null : UUID.randomUUID().toString();
-        Prepared p = prepare(e, gwAddr, requestId);
-        String what = "case " + e.caseName(i) + ": " + p.method() + " http://" + p.address() + ":" + p.port() + p.path()
-                + (p.host().isEmpty() ? "" : " (Host: " + p.host() + ")")
-                + (e.headers.isEmpty() ? "" : " headers " + e.headers);
+        Prepared p = prepare(e, gwAddr, requestId, tls);
+        String what = "case " + e.caseName(i) + ": " + p.describe(e);
         awaitConvergence(timeouts.consecutive(), timeouts.consistency(), what, () -> attempt(e, p));
         for (String backend : e.mirroredTo) {
             Pattern line = Pattern.compile("Echoing back request made to " + Pattern.quote(p.path()) + " to client");
@@ -796,7 +809,7 @@ final class ConformanceRunner {
                 int index = i;
                 running.add(pool.submit(() -> {
                     try {
-                        expect(e, index, gwAddr);
+                        expect(e, index, gwAddr, s.tls());
                     } catch (AssertionError error) {
                         failures.add(error.getMessage());
                     }
@@ -827,7 +840,7 @@ final class ConformanceRunner {
 
     private void weights(Step.Weights s) {
         String[] gwAddr = gatewayAddress(s.gateway(), null);
-        expect(s.exchange(), 0, gwAddr);
+        expect(s.exchange(), 0, gwAddr, false);
         String lastError = null;
         for (int attempt = 1; attempt <= 10; attempt++) {
             lastError = distribution(s, gwAddr);
@@ -849,11 +862,11 @@ final class ConformanceRunner {
                 pool.submit(() -> {
                     slots.acquireUninterruptibly();
                     try {
-                        Prepared p = prepare(s.exchange(), gwAddr, null);
+                        Prepared p = prepare(s.exchange(), gwAddr, null, false);
                         Map<String, String> headers = new LinkedHashMap<>(p.headers());
                         headers.put("X-Jitter", Long.toString(ThreadLocalRandom.current().nextLong(1_000_000)));
-                        RoundTripper.RoundTrip got = http.roundTrip(p.address(), p.port(), p.method(), p.host(), p.path(), headers);
-                        String failure = Expectations.compare(s.exchange(), p.received(), got, p.sentPath(), p.port());
+                        RoundTripper.RoundTrip got = http.roundTrip(p.address(), p.port(), p.method(), p.host(), p.path(), headers, null);
+                        String failure = Expectations.compare(s.exchange(), p.received(), got, p.sentPath(), p.port(), "http");
                         if (failure != null) {
                             errors.add("response expectation failed for request: " + failure);
                             return;
@@ -897,12 +910,12 @@ final class ConformanceRunner {
 
     private void backendHeaderNamesPod(Step.BackendHeaderNamesPod s) {
         String[] gwAddr = gatewayAddress(s.gateway(), null);
-        expect(s.exchange(), 0, gwAddr);
-        Prepared p = prepare(s.exchange(), gwAddr, null);
+        expect(s.exchange(), 0, gwAddr, false);
+        Prepared p = prepare(s.exchange(), gwAddr, null, false);
         for (int i = 0; i < s.requests(); i++) {
             RoundTripper.RoundTrip got;
             try {
-                got = http.roundTrip(p.address(), p.port(), p.method(), p.host(), p.path(), p.headers());
+                got = p.send(http);
             } catch (IOException e) {
                 throw new AssertionError("failed to roundtrip request: " + e.getMessage(), e);
             }

@@ -50,6 +50,10 @@ final class Exchange {
     /** The upstream listener port to send to (before the harness maps it); 0: the gateway's address as waited for. */
     int port;
     String name;
+    /** Over TLS: the SNI name (upstream's {@code serverName} argument of {@code MakeTLSRequestAndExpectEventuallyConsistentResponse}). */
+    String serverName = "";
+    /** Upstream's {@code Request.Protocol} {@code H2}: HTTP/2 (over TLS); else HTTP/1.1. */
+    boolean h2;
 
     private Exchange(String path) {
         this.path = path;
@@ -151,6 +155,18 @@ final class Exchange {
 
     Exchange port(int upstreamListenerPort) {
         this.port = upstreamListenerPort;
+        return this;
+    }
+
+    /** The SNI name a TLS request is sent with. */
+    Exchange serverName(String serverName) {
+        this.serverName = serverName;
+        return this;
+    }
+
+    /** Sent as HTTP/2 (over TLS, ALPN h2). */
+    Exchange h2() {
+        this.h2 = true;
         return this;
     }
 

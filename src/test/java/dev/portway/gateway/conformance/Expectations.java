@@ -34,8 +34,10 @@ final class Expectations {
      * @param sentPath     the path (without query) the request was sent with
      * @param listenerPort the port the request was sent to, which a redirect without a port of its
      *                     own may keep (see {@link PortMap})
+     * @param scheme       the request's: {@code http}, or {@code https} over TLS
      */
-    static String compare(Exchange expected, Exchange.Received want, RoundTripper.RoundTrip got, String sentPath, int listenerPort) {
+    static String compare(Exchange expected, Exchange.Received want, RoundTripper.RoundTrip got, String sentPath, int listenerPort,
+                          String scheme) {
         RoundTripper.CapturedRequest cReq = got.request();
         RoundTripper.CapturedResponse cRes = got.response();
         List<Integer> codes = expected.expectedStatusCodes();
@@ -98,7 +100,7 @@ final class Expectations {
             Exchange.Redirect wantRedirect = expected.redirect;
             Exchange.Redirect gotRedirect = cRes.redirect();
             String host = wantRedirect.host().isEmpty() ? gotRedirect.host() : wantRedirect.host();
-            String scheme = wantRedirect.scheme().isEmpty() ? "http" : wantRedirect.scheme();
+            String wantScheme = wantRedirect.scheme().isEmpty() ? "http" : wantRedirect.scheme();
             String path = wantRedirect.path().isEmpty() ? sentPath : wantRedirect.path();
             if (!host.equals(gotRedirect.host())) {
                 return "expected redirected hostname to be \"" + host + "\", got \"" + gotRedirect.host() + "\"";
@@ -107,21 +109,21 @@ final class Expectations {
             String gotScheme = gotRedirect.scheme().toLowerCase(Locale.ROOT);
             if (wantRedirect.port().isEmpty()) {
                 // upstream: for http (https) the port must be 80 (443) or absent. The harness moved
-                // listener port 80 to an unprivileged one, so a redirect that keeps the scheme may
-                // also keep that listener port, as a Gateway must when the filter names no port.
-                boolean keptListenerPort = gotScheme.equals("http") && gotPort.equals(Integer.toString(listenerPort))
+                // listener ports 80 and 443 to unprivileged ones, so a redirect that keeps the scheme
+                // may also keep that listener port, as a Gateway must when the filter names no port.
+                boolean keptListenerPort = gotScheme.equals(scheme) && gotPort.equals(Integer.toString(listenerPort))
                         && PortMap.isMapped(listenerPort);
                 if (gotScheme.equals("http") && !gotPort.equals("80") && !gotPort.isEmpty() && !keptListenerPort) {
                     return "for http scheme, expected redirected port to be 80 or not set, got \"" + gotPort + "\"";
                 }
-                if (gotScheme.equals("https") && !gotPort.equals("443") && !gotPort.isEmpty()) {
+                if (gotScheme.equals("https") && !gotPort.equals("443") && !gotPort.isEmpty() && !keptListenerPort) {
                     return "for https scheme, expected redirected port to be 443 or not set, got \"" + gotPort + "\"";
                 }
             } else if (!wantRedirect.port().equals(gotPort)) {
                 return "expected redirected port to be \"" + wantRedirect.port() + "\", got \"" + gotPort + "\"";
             }
-            if (!scheme.equals(gotRedirect.scheme())) {
-                return "expected redirected scheme to be \"" + scheme + "\", got \"" + gotRedirect.scheme() + "\"";
+            if (!wantScheme.equals(gotRedirect.scheme())) {
+                return "expected redirected scheme to be \"" + wantScheme + "\", got \"" + gotRedirect.scheme() + "\"";
             }
             if (!path.equals(gotRedirect.path())) {
                 return "expected redirected path to be \"" + path + "\", got \"" + gotRedirect.path() + "\"";

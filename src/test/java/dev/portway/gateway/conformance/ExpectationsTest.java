@@ -31,7 +31,7 @@ class ExpectationsTest {
     }
 
     private static String compare(Exchange e, RoundTripper.RoundTrip got) {
-        return Expectations.compare(e, e.received(), got, e.path.split("\\?")[0], 18080);
+        return Expectations.compare(e, e.received(), got, e.path.split("\\?")[0], 18080, "http");
     }
 
     @Test
@@ -90,6 +90,14 @@ class ExpectationsTest {
         assertThat(compare(https, redirect(302, "https", "h", "", "/scheme"))).isNull();
         assertThat(compare(https, redirect(302, "https", "h", "18443", "/scheme")))
                 .isEqualTo("for https scheme, expected redirected port to be 443 or not set, got \"18443\"");
+        // over TLS to the listener the harness moved 443 to, a redirect that keeps the scheme keeps that port
+        Exchange overTls = Exchange.request("/scheme-nil-and-port-nil").unfollowRedirect().status(302)
+                .redirect("https", "example.org", null, null);
+        assertThat(Expectations.compare(overTls, overTls.received(), redirect(302, "https", "example.org", "18443", "/scheme-nil-and-port-nil"),
+                "/scheme-nil-and-port-nil", 18443, "https")).isNull();
+        assertThat(Expectations.compare(overTls, overTls.received(), redirect(302, "https", "example.org", "18080", "/scheme-nil-and-port-nil"),
+                "/scheme-nil-and-port-nil", 18443, "https"))
+                .isEqualTo("for https scheme, expected redirected port to be 443 or not set, got \"18080\"");
         Exchange port = Exchange.request("/port").unfollowRedirect().status(302).redirect(null, "example.org", "8083", null);
         assertThat(compare(port, redirect(302, "http", "example.org", "8083", "/port"))).isNull();
         assertThat(compare(port, redirect(302, "http", "example.org", "", "/port")))

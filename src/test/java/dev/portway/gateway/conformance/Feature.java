@@ -9,6 +9,7 @@ enum Feature {
     GATEWAY("Gateway"),
     GATEWAY_PORT_8080("GatewayPort8080"),
     GATEWAY_HTTP_LISTENER_ISOLATION("GatewayHTTPListenerIsolation"),
+    GATEWAY_HTTPS_LISTENER_DETECT_MISDIRECTED_REQUESTS("GatewayHTTPSListenerDetectMisdirectedRequests"),
     REFERENCE_GRANT("ReferenceGrant"),
     HTTP_ROUTE("HTTPRoute"),
     HTTP_ROUTE_QUERY_PARAM_MATCHING("HTTPRouteQueryParamMatching"),

@@ -40,8 +40,10 @@ import org.junit.jupiter.api.TestFactory;
  * <p>Where the harness departs from upstream, and why (docs/gateway-conformance.md has it all):
  * listener ports below 1024 move up ({@link PortMap}): tests run as an ordinary user; status waits
  * are 30 s rather than 60-180 s ({@link Timeouts}); readiness leaves out the pods whose images
- * local mode cannot run (CoreDNS, echo-basic's gRPC and TCP modes), which back tests not ported,
- * and the base Gateway with HTTPS listeners unless {@code -Dportway.gateway.conformance.https=true}.
+ * local mode cannot run (CoreDNS, echo-basic's gRPC and TCP modes), which back tests not ported
+ * (and, with {@code -Dportway.gateway.conformance.https=false}, the base Gateway with HTTPS
+ * listeners); the TLS Secrets are signed by the suite's CA, which TLS requests trust, where
+ * upstream makes some of them self-signed and trusts the Secret's own certificate.
  *
  * <p>Run: {@code ./mvnw -B -ntp test -Dtest=GatewayConformanceTest}; one test:
  * {@code -Dportway.gateway.conformance.run=HTTPRouteSimpleSameNamespace} (a comma-separated list).
@@ -66,6 +68,8 @@ class GatewayConformanceTest {
     static final String HTTPS_GATEWAY = "same-namespace-with-https-listener";
 
     private static final Timeouts TIMEOUTS = Timeouts.fromProperties();
+    /** The suite's CA: it signs the TLS Secrets setup makes, and the harness's TLS requests trust it alone. */
+    private static final Pki.KeyAndCert CA = Pki.newCa("gateway-conformance-ca", Instant.now(), Duration.ofDays(1));
     private static LocalCluster cluster;
     private static ConformanceRunner runner;
     private static ConformanceManifests manifests;
@@ -134,7 +138,7 @@ class GatewayConformanceTest {
         try {
             manifests = ConformanceManifests.locate();
             cluster = new LocalCluster(TestCluster.options()).start();
-            runner = new ConformanceRunner(cluster, TIMEOUTS, readiness());
+            runner = new ConformanceRunner(cluster, TIMEOUTS, readiness(), CA.cert());
             if (cluster.store().get(ResourceKind.GATEWAY_CLASS, null, ConformanceManifests.GATEWAY_CLASS).isEmpty()) {
                 runner.apply("GatewayClass " + ConformanceManifests.GATEWAY_CLASS, List.of(new GatewayClassBuilder()
                         .withNewMetadata().withName(ConformanceManifests.GATEWAY_CLASS).endMetadata()
@@ -144,7 +148,7 @@ class GatewayConformanceTest {
                     + " must be Accepted=True (upstream's GWCMustHaveAcceptedConditionTrue)",
                     () -> runner.gatewayClassAccepted(ConformanceManifests.GATEWAY_CLASS, false));
             runner.apply(ConformanceManifests.BASE, manifests.load(ConformanceManifests.BASE));
-            runner.apply("the suite's TLS Secrets", secrets());
+            runner.apply("the suite's TLS Secrets", secrets(CA));
             ConformanceRunner.poll(TIMEOUTS.namespacesReady(), "Gateways and Pods in " + NAMESPACES + " must be ready "
                     + "(upstream's NamespacesMustBeReady)", () -> runner.namespacesReady(NAMESPACES));
         } catch (AssertionError | RuntimeException | InterruptedException e) {
@@ -157,7 +161,7 @@ class GatewayConformanceTest {
 
     /** What {@link Step.NamespacesReady} leaves out. */
     private static ConformanceRunner.Readiness readiness() {
-        boolean https = Boolean.getBoolean("portway.gateway.conformance.https");
+        boolean https = Boolean.parseBoolean(System.getProperty("portway.gateway.conformance.https", "true"));
         return new ConformanceRunner.Readiness() {
             @Override
             public String skipPod(Pod pod) {
@@ -168,7 +172,7 @@ class GatewayConformanceTest {
             @Override
             public String skipGateway(Gateway gateway) {
                 return !https && INFRA.equals(gateway.getMetadata().getNamespace()) && HTTPS_GATEWAY.equals(gateway.getMetadata().getName())
-                        ? "HTTPS listeners are not among the features claimed (-Dportway.gateway.conformance.https=true waits for it)"
+                        ? "-Dportway.gateway.conformance.https=false: the Gateway with HTTPS listeners is not waited for"
                         : null;
             }
         };
@@ -179,9 +183,8 @@ class GatewayConformanceTest {
      * HTTPS Gateway and the TLS backends (the rest of what it makes, CA ConfigMaps and client
      * certificates, serves tests not ported).
      */
-    static List<HasMetadata> secrets() {
+    static List<HasMetadata> secrets(Pki.KeyAndCert ca) {
         Instant now = Instant.now();
-        Pki.KeyAndCert ca = Pki.newCa("gateway-conformance-ca", now, Duration.ofDays(1));
         List<HasMetadata> out = new ArrayList<>();
         out.add(tlsSecret(ca, Tables.WEB_BACKEND, "certificate", List.of("*"), now));
         out.add(tlsSecret(ca, INFRA, "tls-validity-checks-certificate", List.of("*", "*.org", "*.wildcard.org"), now));

@@ -19,13 +19,15 @@ import dev.portway.api.ResourceKind;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.AllowedRoutesBuilder;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GatewayClass;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Listener;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.ListenerBuilder;
 import java.util.List;
 
 /**
  * The Gateway and GatewayClass tests: listener status (supported kinds, attached routes,
  * conditions and their reasons), invalid route kinds, protocols and parametersRef,
- * observedGeneration after a change, and HTTP listener isolation.
+ * observedGeneration after a change, HTTP listener isolation, and HTTPS listeners: certificate
+ * references (ReferenceGrants to Secrets, invalid ones), listeners added and removed.
  */
 final class GatewayTests {
 
@@ -36,7 +38,9 @@ final class GatewayTests {
 
     static List<ConformanceTest> all() {
         return List.of(withAttachedRoutes(), withAttachedRoutesWithPort8080(), invalidRouteKind(), listenerUnsupportedProtocol(),
-                invalidParametersRef(), observedGenerationBump(), gatewayClassObservedGenerationBump(), httpListenerIsolation());
+                invalidParametersRef(), observedGenerationBump(), gatewayClassObservedGenerationBump(), httpListenerIsolation(),
+                secretReferenceGrantAllInNamespace(), secretReferenceGrantSpecific(), secretMissingReferenceGrant(),
+                secretInvalidReferenceGrant(), invalidTlsConfiguration(), modifyListeners());
     }
 
     static ConformanceTest withAttachedRoutes() {
@@ -200,5 +204,108 @@ final class GatewayTests {
                                 resolvedRefs(intersectionRoutes[0], gwIntersection), resolvedRefs(intersectionRoutes[1], gwIntersection),
                                 resolvedRefs(intersectionRoutes[2], gwIntersection), resolvedRefs(intersectionRoutes[3], gwIntersection),
                                 requests(gwIntersection, isolationCases())));
+    }
+
+    /** The listener status the HTTPS listener tests expect of listener https: these conditions, no routes. */
+    private static Step httpsListener(Step.Ref gateway, Step.Cond... conditions) {
+        return listeners(gateway, listener("https", HTTP_ROUTE, 0, conditions));
+    }
+
+    /**
+     * A GatewaySecret*ReferenceGrant* test: its manifest {@code tests/<gateway>.yaml} holds the
+     * Gateway {@code gateway}, whose listener https refers to a Secret in another namespace, which
+     * a ReferenceGrant there does or does not {@code permit}.
+     */
+    private static ConformanceTest secretReferenceTest(String shortName, String description, String gateway, boolean permit) {
+        return test(shortName)
+                .description(description)
+                .onlyFeatures(Feature.GATEWAY, Feature.REFERENCE_GRANT)
+                .manifests("tests/" + gateway + ".yaml")
+                .steps(permit
+                        ? group("Gateway listener should have a true ResolvedRefs condition and a true Programmed condition",
+                                httpsListener(infra(gateway), cond("Programmed", "True", "Programmed"), cond("ResolvedRefs", "True")))
+                        : group("Gateway listener should have a false ResolvedRefs condition with reason RefNotPermitted",
+                                httpsListener(infra(gateway), cond("ResolvedRefs", "False", "RefNotPermitted"))));
+    }
+
+    static ConformanceTest secretReferenceGrantAllInNamespace() {
+        return secretReferenceTest("GatewaySecretReferenceGrantAllInNamespace", "A Gateway in the gateway-conformance-infra namespace "
+                + "should become programmed if the Gateway has a certificateRef for a Secret in the gateway-conformance-web-backend "
+                + "namespace and a ReferenceGrant granting permission to all Secrets in the namespace exists",
+                "gateway-secret-reference-grant-all-in-namespace", true);
+    }
+
+    static ConformanceTest secretReferenceGrantSpecific() {
+        return secretReferenceTest("GatewaySecretReferenceGrantSpecific", "A Gateway in the gateway-conformance-infra namespace should "
+                + "become programmed if the Gateway has a certificateRef for a Secret in the gateway-conformance-web-backend namespace "
+                + "and a ReferenceGrant granting permission to the specific Secret exists",
+                "gateway-secret-reference-grant-specific", true);
+    }
+
+    static ConformanceTest secretMissingReferenceGrant() {
+        return secretReferenceTest("GatewaySecretMissingReferenceGrant", "A Gateway in the gateway-conformance-infra namespace should "
+                + "fail to become programmed if the Gateway has a certificateRef for a Secret in the gateway-conformance-web-backend "
+                + "namespace and a ReferenceGrant granting permission to the Secret does not exist",
+                "gateway-secret-missing-reference-grant", false);
+    }
+
+    static ConformanceTest secretInvalidReferenceGrant() {
+        return secretReferenceTest("GatewaySecretInvalidReferenceGrant", "A Gateway in the gateway-conformance-infra namespace should "
+                + "fail to become ready if the Gateway has a certificateRef for a Secret in the gateway-conformance-web-backend "
+                + "namespace and a ReferenceGrant exists but does not grant permission to that specific Secret",
+                "gateway-secret-invalid-reference-grant", false);
+    }
+
+    static ConformanceTest invalidTlsConfiguration() {
+        // upstream runs the four in parallel (t.Parallel); here one after the other, each with its own wait
+        Step.Cond invalid = cond("ResolvedRefs", "False", "InvalidCertificateRef");
+        return test("GatewayInvalidTLSConfiguration")
+                .description("A Gateway should fail to become ready if the Gateway has an invalid TLS configuration")
+                .onlyFeatures(Feature.GATEWAY)
+                .manifests("tests/gateway-invalid-tls-configuration.yaml")
+                .steps(group("Nonexistent secret referenced as CertificateRef in a Gateway listener",
+                                httpsListener(infra("gateway-certificate-nonexistent-secret"), invalid)),
+                        group("Unsupported group resource referenced as CertificateRef in a Gateway listener",
+                                httpsListener(infra("gateway-certificate-unsupported-group"), invalid)),
+                        group("Unsupported kind resource referenced as CertificateRef in a Gateway listener",
+                                httpsListener(infra("gateway-certificate-unsupported-kind"), invalid)),
+                        group("Malformed secret referenced as CertificateRef in a Gateway listener",
+                                httpsListener(infra("gateway-certificate-malformed-secret"), invalid)));
+    }
+
+    static ConformanceTest modifyListeners() {
+        var add = infra("gateway-add-listener");
+        var remove = infra("gateway-remove-listener");
+        return test("GatewayModifyListeners")
+                .description("A Gateway in the gateway-conformance-infra namespace should handle adding and removing listeners.")
+                .onlyFeatures(Feature.GATEWAY)
+                .manifests("tests/gateway-modify-listeners.yaml")
+                .steps(group("should be able to add a listener that then becomes available for routing traffic",
+                                namespacesReady(INFRA),
+                                new Step.GatewayLatestConditions(add),
+                                new Step.Mutate(ResourceKind.GATEWAY, add, o -> ((Gateway) o).getSpec().getListeners().add(new ListenerBuilder()
+                                        .withName("http").withPort(80).withProtocol("HTTP").withHostname("data.test.com")
+                                        .withAllowedRoutes(new AllowedRoutesBuilder().withNewNamespaces().withFrom("All").endNamespaces().build())
+                                        .build())),
+                                namespacesReady(INFRA),
+                                listeners(add,
+                                        listener("https", HTTP_ROUTE, 1, cond("Accepted", "True"), cond("ResolvedRefs", "True")),
+                                        listener("http", HTTP_ROUTE, 1, cond("Accepted", "True"), cond("ResolvedRefs", "True"))),
+                                new Step.GatewayLatestConditions(add),
+                                new Step.GenerationChanged(ResourceKind.GATEWAY, add)),
+                        group("should be able to remove listeners, which would then stop routing the relevant traffic",
+                                namespacesReady(INFRA),
+                                new Step.GatewayLatestConditions(remove),
+                                new Step.Mutate(ResourceKind.GATEWAY, remove, o -> {
+                                    List<Listener> listeners = ((Gateway) o).getSpec().getListeners();
+                                    if (listeners.size() != 2) {
+                                        throw new AssertionError("the gateway must have 2 listeners, has " + listeners.size());
+                                    }
+                                    listeners.removeIf(l -> !"http".equals(l.getName()));
+                                }),
+                                namespacesReady(INFRA),
+                                listeners(remove, listener("http", HTTP_ROUTE, 1, cond("Accepted", "True"), cond("ResolvedRefs", "True"))),
+                                new Step.GatewayLatestConditions(remove),
+                                new Step.GenerationChanged(ResourceKind.GATEWAY, remove)));
     }
 }

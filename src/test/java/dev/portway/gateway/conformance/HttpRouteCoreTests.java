@@ -4,6 +4,7 @@ import static dev.portway.gateway.conformance.Tables.ALL_NAMESPACES;
 import static dev.portway.gateway.conformance.Tables.BACKEND_NAMESPACES;
 import static dev.portway.gateway.conformance.Tables.INFRA;
 import static dev.portway.gateway.conformance.Tables.SAME_NAMESPACE;
+import static dev.portway.gateway.conformance.Tables.SAME_NAMESPACE_WITH_HTTPS;
 import static dev.portway.gateway.conformance.Tables.V1;
 import static dev.portway.gateway.conformance.Tables.V2;
 import static dev.portway.gateway.conformance.Tables.V3;
@@ -23,6 +24,7 @@ import static dev.portway.gateway.conformance.Tables.requests;
 import static dev.portway.gateway.conformance.Tables.resolvedRefs;
 import static dev.portway.gateway.conformance.Tables.routeCondition;
 import static dev.portway.gateway.conformance.Tables.test;
+import static dev.portway.gateway.conformance.Tables.tlsRequests;
 
 import dev.portway.api.ResourceKind;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
@@ -33,7 +35,7 @@ import java.util.Map;
 /**
  * The core HTTPRoute tests (features Gateway and HTTPRoute only): matching, hostnames, listeners,
  * multiple routes and Gateways, request header modification, weights, host redirects, rules
- * without backends, observedGeneration, Service types. Each is upstream's test of the same name,
+ * without backends, observedGeneration, Service types, an HTTPS listener. Each is upstream's test of the same name,
  * {@code conformance/tests/<manifest name>.go}, case for case.
  */
 final class HttpRouteCoreTests {
@@ -44,7 +46,8 @@ final class HttpRouteCoreTests {
     static List<ConformanceTest> all() {
         return List.of(simpleSameNamespace(), crossNamespace(), exactPathMatching(), headerMatching(), matching(),
                 matchingAcrossRoutes(), pathMatchOrder(), hostnameIntersection(), listenerHostnameMatching(), multipleGateways(),
-                requestHeaderModifier(), weight(), redirectHostAndStatus(), noBackendRefs(), observedGenerationBump(), serviceTypes());
+                requestHeaderModifier(), weight(), redirectHostAndStatus(), noBackendRefs(), observedGenerationBump(), serviceTypes(),
+                httpsListener());
     }
 
     static ConformanceTest simpleSameNamespace() {
@@ -391,5 +394,20 @@ final class HttpRouteCoreTests {
                                 get("/manual-endpointslices").status(200).backend(V1).namespace(INFRA),
                                 get("/headless-manual-endpointslices").status(200).backend(V1).namespace(INFRA),
                                 get("/headless").status(200).backend(V1).namespace(INFRA)));
+    }
+
+    static ConformanceTest httpsListener() {
+        var route = infra("httproute-https-test");
+        var routeNoHost = infra("httproute-https-test-no-hostname");
+        return test("HTTPRouteHTTPSListener")
+                .description("HTTPRoute attaches to a Gateway's HTTPS listener in the same namespace")
+                .manifests("tests/httproute-https-listener.yaml")
+                .steps(accepted(SAME_NAMESPACE_WITH_HTTPS, route, routeNoHost),
+                        resolvedRefs(route, SAME_NAMESPACE_WITH_HTTPS),
+                        resolvedRefs(routeNoHost, SAME_NAMESPACE_WITH_HTTPS),
+                        tlsRequests(SAME_NAMESPACE_WITH_HTTPS,
+                                get("/").host("example.org").serverName("example.org").status(200).backend(V1).namespace(INFRA),
+                                get("/").host("unknown-example.org").serverName("unknown-example.org").status(404).namespace(INFRA),
+                                get("/").host("second-example.org").serverName("second-example.org").status(200).backend(V2).namespace(INFRA)));
     }
 }

@@ -2,6 +2,7 @@ package dev.portway.gateway.conformance;
 
 import static dev.portway.gateway.conformance.Tables.INFRA;
 import static dev.portway.gateway.conformance.Tables.SAME_NAMESPACE;
+import static dev.portway.gateway.conformance.Tables.SAME_NAMESPACE_WITH_HTTPS;
 import static dev.portway.gateway.conformance.Tables.V1;
 import static dev.portway.gateway.conformance.Tables.V2;
 import static dev.portway.gateway.conformance.Tables.V3;
@@ -16,6 +17,7 @@ import static dev.portway.gateway.conformance.Tables.requests;
 import static dev.portway.gateway.conformance.Tables.resolvedRefs;
 import static dev.portway.gateway.conformance.Tables.routeCondition;
 import static dev.portway.gateway.conformance.Tables.test;
+import static dev.portway.gateway.conformance.Tables.tlsRequests;
 import static dev.portway.gateway.conformance.Tables.zeroRoutes;
 
 import java.util.List;
@@ -24,7 +26,8 @@ import java.util.List;
  * The extended HTTPRoute tests Portway's gateway means to support: query-parameter and method
  * matching, response (and per-backend request) header modification, path and host rewrites,
  * redirects of path, port, scheme and status (301/302/303/307/308), request mirroring, request
- * and backend-request timeouts, parentRef ports, named rules.
+ * and backend-request timeouts, parentRef ports, named rules, and 421 for a request on an HTTPS
+ * connection its SNI name set up for another listener.
  */
 final class HttpRouteExtendedTests {
 
@@ -36,7 +39,7 @@ final class HttpRouteExtendedTests {
                 requestHeaderModifierBackendWeights(), rewritePath(), rewriteHost(), redirectPath(), redirectPort(), redirectScheme(),
                 redirectPortAndScheme(), redirect303(), redirect307(), redirect308(), requestMirror(), requestMultipleMirrors(),
                 timeoutRequest(), timeoutBackendRequest(), listenerPortMatching(), invalidParentRefNotMatchingListenerPort(),
-                invalidParentRefSectionNameNotMatchingPort(), namedRule());
+                invalidParentRefSectionNameNotMatchingPort(), namedRule(), httpsListenerDetectMisdirectedRequests());
     }
 
     static ConformanceTest queryParamMatching() {
@@ -287,17 +290,17 @@ final class HttpRouteExtendedTests {
         var route80 = infra("http-route-for-listener-on-port-80");
         var gw8080 = infra("same-namespace-with-http-listener-on-8080");
         var route8080 = infra("http-route-for-listener-on-port-8080");
+        var route443 = infra("http-route-for-listener-on-port-443");
         return test("HTTPRouteRedirectPortAndScheme")
                 .description("An HTTPRoute with port and scheme redirect filter")
                 .features(Feature.HTTP_ROUTE_PORT_REDIRECT, Feature.GATEWAY_PORT_8080)
                 .manifests("tests/httproute-redirect-port-and-scheme.yaml")
-                .partial("the cases on the HTTPS listener (Gateway same-namespace-with-https-listener, route "
-                        + "http-route-for-listener-on-port-443) are not ported: they need TLS, which the features ported here do not "
-                        + "claim; its route is still applied, and not waited for")
                 .steps(accepted(SAME_NAMESPACE, route80),
                         resolvedRefs(route80, SAME_NAMESPACE),
                         accepted(gw8080, route8080),
                         resolvedRefs(route8080, gw8080),
+                        accepted(SAME_NAMESPACE_WITH_HTTPS, route443),
+                        resolvedRefs(route443, SAME_NAMESPACE_WITH_HTTPS),
                         group("http-listener-on-80", requests(SAME_NAMESPACE,
                                 get("/scheme-nil-and-port-nil").unfollowRedirect().status(302)
                                         .redirect("http", "example.org", null, null).namespace(INFRA),
@@ -317,7 +320,20 @@ final class HttpRouteExtendedTests {
                                 get("/scheme-nil-and-port-80").unfollowRedirect().status(302)
                                         .redirect("http", "example.org", null, null).namespace(INFRA),
                                 get("/scheme-https-and-port-nil").unfollowRedirect().status(302)
-                                        .redirect("https", "example.org", null, null).namespace(INFRA))));
+                                        .redirect("https", "example.org", null, null).namespace(INFRA))),
+                        group("https-listener-on-443", tlsRequests(SAME_NAMESPACE_WITH_HTTPS,
+                                get("/scheme-nil-and-port-nil").host("example.org").serverName("example.org").unfollowRedirect().status(302)
+                                        .redirect("https", "example.org", null, null).namespace(INFRA),
+                                get("/scheme-nil-and-port-443").host("example.org").serverName("example.org").unfollowRedirect().status(302)
+                                        .redirect("https", "example.org", null, null).namespace(INFRA),
+                                get("/scheme-nil-and-port-8443").host("example.org").serverName("example.org").unfollowRedirect().status(302)
+                                        .redirect("https", "example.org", "8443", null).namespace(INFRA),
+                                get("/scheme-http-and-port-nil").host("example.org").serverName("example.org").unfollowRedirect().status(302)
+                                        .redirect("http", "example.org", null, null).namespace(INFRA),
+                                get("/scheme-http-and-port-80").host("example.org").serverName("example.org").unfollowRedirect().status(302)
+                                        .redirect("http", "example.org", null, null).namespace(INFRA),
+                                get("/scheme-http-and-port-8080").host("example.org").serverName("example.org").unfollowRedirect().status(302)
+                                        .redirect("http", "example.org", "8080", null).namespace(INFRA))));
     }
 
     static ConformanceTest redirect303() {
@@ -490,5 +506,44 @@ final class HttpRouteExtendedTests {
                         requests(SAME_NAMESPACE,
                                 get("/named").status(200).namespace(INFRA),
                                 get("/unnamed").status(200).namespace(INFRA)));
+    }
+
+    /** One case of HTTPRouteHTTPSListenerDetectMisdirectedRequests: HTTP/2, SNI {@code serverName}, Host {@code host}. */
+    private static Exchange misdirected(String serverName, String host, int status, String backend) {
+        return get("/detect-misdirected-requests").h2().serverName(serverName).host(host).status(status).backend(backend).namespace(INFRA);
+    }
+
+    static ConformanceTest httpsListenerDetectMisdirectedRequests() {
+        var routes = new Step.Ref[] {
+                infra("https-listener-detect-misdirected-requests-test-1"), infra("https-listener-detect-misdirected-requests-test-2"),
+                infra("https-listener-detect-misdirected-requests-test-3"), infra("https-listener-detect-misdirected-requests-test-4")};
+        var gw = SAME_NAMESPACE_WITH_HTTPS;
+        return test("HTTPRouteHTTPSListenerDetectMisdirectedRequests")
+                .description("HTTPS listeners on the same port detect misdirected requests and return HTTP 421 when appropriate")
+                .features(Feature.GATEWAY_HTTPS_LISTENER_DETECT_MISDIRECTED_REQUESTS)
+                .manifests("tests/httproute-https-listener-detect-misdirected-requests.yaml")
+                .steps(accepted(gw, routes),
+                        resolvedRefs(routes[0], gw), resolvedRefs(routes[1], gw), resolvedRefs(routes[2], gw), resolvedRefs(routes[3], gw),
+                        tlsRequests(gw,
+                                misdirected("example.org", "example.org", 200, V1),
+                                misdirected("example.org", "second-example.org", 421, ""),
+                                misdirected("example.org", "unknown-example.org", 404, ""),
+
+                                misdirected("second-example.org", "second-example.org", 200, V2),
+                                misdirected("second-example.org", "example.org", 421, ""),
+                                misdirected("second-example.org", "unknown-example.org", 421, ""),
+
+                                misdirected("third-example.wildcard.org", "third-example.wildcard.org", 200, V3),
+                                misdirected("third-example.wildcard.org", "fith-example.wildcard.org", 200, V3),
+                                misdirected("third-example.wildcard.org", "fourth-example.wildcard.org", 421, ""),
+                                misdirected("third-example.wildcard.org", "second-example.org", 421, ""),
+                                misdirected("third-example.wildcard.org", "unknown-example.org", 421, ""),
+
+                                // upstream: since infra-backend-v4 does not exist, infra-backend-v1 is reused for the fourth HTTPRoute
+                                misdirected("fourth-example.wildcard.org", "fourth-example.wildcard.org", 200, V1),
+                                misdirected("fourth-example.wildcard.org", "fith-example.wildcard.org", 421, ""),
+
+                                misdirected("unknown-example.org", "example.org", 200, V1),
+                                misdirected("unknown-example.org", "unknown-example.org", 404, "")));
     }
 }

@@ -2,6 +2,7 @@ package dev.portway.gateway.conformance;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.portway.api.Json;
+import dev.portway.testing.Http2TlsClient;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,6 +12,9 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -18,11 +22,25 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
- * Upstream's {@code roundtripper.DefaultRoundTripper}, for HTTP/1.1 over a plain socket: one
- * request, one connection, every wait bounded by the request timeout. A plain socket rather than
+ * Upstream's {@code roundtripper.DefaultRoundTripper}: HTTP/1.1 over a plain socket, or over TLS
+ * ({@code HTTPS}), or HTTP/2 over TLS ({@code H2}, {@link Http2TlsClient}): one request, one
+ * connection, every wait bounded by the request timeout. A plain socket rather than
  * {@link java.net.http.HttpClient}, which will not send a Host header of the test's choosing.
+ *
+ * <p>Over TLS, as upstream's {@code createTLSClientConfig}: the SNI name is the request's
+ * {@link Tls#serverName()}, and the server's certificate must chain to the trusted certificate
+ * (the suite's CA, which signed the Secrets setup made) and name the SNI name. As Go's
+ * {@code http.Transport} with a TLS configuration of its own, HTTPS offers no ALPN (HTTP/1.1);
+ * H2 offers only {@code h2}.
  *
  * <p>As upstream: header names are sent canonical ({@code x-foo} as {@code X-Foo}, Go's
  * {@code Header.Set}), an empty body is sent as {@code Content-Length: 0} on the methods that have
@@ -53,22 +71,43 @@ final class RoundTripper {
     record RoundTrip(CapturedRequest request, CapturedResponse response) {
     }
 
-    private final Duration timeout;
+    /**
+     * A request over TLS: upstream's {@code ServerName}, and its {@code Protocol} ({@code HTTPS}, or
+     * {@code H2} when {@code h2}).
+     */
+    record Tls(String serverName, boolean h2) {
+    }
 
-    RoundTripper(Duration timeout) {
+    private final Duration timeout;
+    private final X509Certificate trusted;
+    private TrustManager[] trustManagers;
+
+    /** {@code trusted}: the certificate TLS servers' certificates must chain to; null when no request goes over TLS. */
+    RoundTripper(Duration timeout, X509Certificate trusted) {
         this.timeout = timeout;
+        this.trusted = trusted;
     }
 
     /**
      * Sends {@code method path} to {@code address:port}; {@code host} is the Host header (the
-     * address and port when empty, as Go sends it).
+     * address and port when empty, as Go sends it); over TLS when {@code tls} is not null.
      */
-    RoundTrip roundTrip(String address, int port, String method, String host, String path, Map<String, String> headers)
+    RoundTrip roundTrip(String address, int port, String method, String host, String path, Map<String, String> headers, Tls tls)
             throws IOException {
+        if (tls != null && (tls.serverName() == null || tls.serverName().isEmpty())) {
+            throw new IOException("https request has no server name configured");
+        }
+        if (tls != null && trusted == null) {
+            throw new IOException("https request has no trusted certificates configured");
+        }
+        if (tls != null && tls.h2()) {
+            return h2(address, port, method, host, path, headers, tls);
+        }
         long deadline = System.nanoTime() + timeout.toNanos();
-        try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress(address, port), (int) Math.max(1, timeout.toMillis()));
-            socket.setSoTimeout((int) Math.max(1, remaining(deadline)));
+        try (Socket plain = new Socket()) {
+            plain.connect(new InetSocketAddress(address, port), (int) Math.max(1, timeout.toMillis()));
+            plain.setSoTimeout((int) Math.max(1, remaining(deadline)));
+            Socket socket = tls == null ? plain : handshake(plain, address, port, tls.serverName());
             StringBuilder req = new StringBuilder();
             req.append(method).append(' ').append(path).append(" HTTP/1.1\r\n");
             req.append("Host: ").append(host.isEmpty() ? address + ":" + port : host).append("\r\n");
@@ -83,14 +122,68 @@ final class RoundTripper {
             OutputStream out = socket.getOutputStream();
             out.write(req.toString().getBytes(StandardCharsets.UTF_8));
             out.flush();
-            return read(socket.getInputStream(), deadline, socket, method, address, port, path);
+            return read(socket.getInputStream(), deadline, socket, method, tls == null ? "http" : "https", address, port, path);
         } catch (SocketTimeoutException e) {
             throw new SocketTimeoutException("no complete response within " + timeout.toMillis() + " ms");
         }
     }
 
-    private RoundTrip read(InputStream raw, long deadline, Socket socket, String method, String address, int port, String path)
+    /** TLS over a connected socket: SNI {@code serverName}, the certificate checked as the class says. */
+    private Socket handshake(Socket plain, String address, int port, String serverName) throws IOException {
+        SSLSocket socket = (SSLSocket) tlsSockets().createSocket(plain, serverName, port, true);
+        SSLParameters p = socket.getSSLParameters();
+        p.setServerNames(List.of(new SNIHostName(serverName)));
+        p.setEndpointIdentificationAlgorithm("HTTPS");
+        socket.setSSLParameters(p);
+        try {
+            socket.startHandshake();
+        } catch (IOException e) {
+            throw new IOException("TLS handshake with " + address + ":" + port + " (SNI " + serverName + ") failed: " + e.getMessage(), e);
+        }
+        return socket;
+    }
+
+    /**
+     * A context of its own for each connection, as Go's transport per request: the JDK would
+     * resume a session of an earlier connection, and with it that connection's SNI name.
+     */
+    private SSLSocketFactory tlsSockets() throws IOException {
+        try {
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, trustManagers(), null);
+            return context.getSocketFactory();
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot trust the suite's certificate: " + e.getMessage(), e);
+        }
+    }
+
+    private synchronized TrustManager[] trustManagers() throws GeneralSecurityException, IOException {
+        if (trustManagers == null) {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            ks.setCertificateEntry("trusted", trusted);
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(ks);
+            trustManagers = tmf.getTrustManagers();
+        }
+        return trustManagers;
+    }
+
+    /** Upstream's {@code h2Transport}: HTTP/2 over TLS, the Host as {@code :authority}. */
+    private RoundTrip h2(String address, int port, String method, String host, String path, Map<String, String> headers, Tls tls)
             throws IOException {
+        Map<String, String> sent = new LinkedHashMap<>();
+        headers.forEach((k, v) -> sent.put(canonical(k), v));
+        sent.put("User-Agent", "portway-gateway-conformance");
+        Http2TlsClient.Response r = Http2TlsClient.request(new InetSocketAddress(address, port), tls.serverName(), trusted, method,
+                host.isEmpty() ? address + ":" + port : host, path, sent, timeout);
+        Map<String, List<String>> responseHeaders = new LinkedHashMap<>();
+        r.headers().forEach((k, v) -> responseHeaders.computeIfAbsent(canonical(k), x -> new ArrayList<>()).addAll(v));
+        return captured(r.status(), "HTTP/2.0", responseHeaders, r.body(), method, "https", address, port, path);
+    }
+
+    private RoundTrip read(InputStream raw, long deadline, Socket socket, String method, String scheme, String address, int port,
+                           String path) throws IOException {
         Reader in = new Reader(raw, deadline, socket);
         String statusLine = in.line();
         if (statusLine == null) {
@@ -121,20 +214,25 @@ final class RoundTripper {
         } else {
             body = in.rest();
         }
-        String text = new String(body, StandardCharsets.UTF_8);
+        return captured(status, parts[0], headers, new String(body, StandardCharsets.UTF_8), method, scheme, address, port, path);
+    }
+
+    /** The response as upstream captures it: the redirect's target resolved, the echo backend's JSON read. */
+    private static RoundTrip captured(int status, String protocol, Map<String, List<String>> headers, String text, String method,
+                                      String scheme, String address, int port, String path) throws IOException {
         Exchange.Redirect redirect = null;
         if (Expectations.isRedirect(status)) {
             String location = first(headers, "Location");
             if (location == null) {
                 throw new IOException("redirect " + status + " without a Location header");
             }
-            URI target = URI.create("http://" + address + ":" + port + path).resolve(location.strip());
+            URI target = URI.create(scheme + "://" + address + ":" + port + path).resolve(location.strip());
             redirect = new Exchange.Redirect(target.getScheme() == null ? "" : target.getScheme(),
                     target.getHost() == null ? "" : target.getHost(),
                     target.getPort() < 0 ? "" : Integer.toString(target.getPort()),
                     target.getRawPath() == null ? "" : target.getRawPath());
         }
-        CapturedResponse response = new CapturedResponse(status, parts[0], headers, text, redirect);
+        CapturedResponse response = new CapturedResponse(status, protocol, headers, text, redirect);
         CapturedRequest request = new CapturedRequest("", "", method, "", Map.of(), "", "", "");
         if ("application/json".equals(first(headers, "Content-Type"))) {
             JsonNode json;

@@ -104,9 +104,10 @@ sealed interface Step {
     /**
      * {@code MakeRequestAndExpectEventuallyConsistentResponse} for each exchange, to the Gateway's
      * address and the port of {@code listener} (the first listener when null), or of the
-     * exchange's own listener port.
+     * exchange's own listener port; with {@code tls}, upstream's
+     * {@code MakeTLSRequestAndExpectEventuallyConsistentResponse} (each exchange names its SNI name).
      */
-    record Requests(Ref gateway, String listener, List<Exchange> exchanges) implements Step {
+    record Requests(Ref gateway, String listener, boolean tls, List<Exchange> exchanges) implements Step {
     }
 
     /** HTTPRouteWeight: 500 requests (10 at a time) must split by these weights, within 5 points, up to 10 tries. */

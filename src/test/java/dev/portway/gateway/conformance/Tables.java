@@ -23,6 +23,7 @@ final class Tables {
     static final Step.Ref SAME_NAMESPACE = infra("same-namespace");
     static final Step.Ref ALL_NAMESPACES = infra("all-namespaces");
     static final Step.Ref BACKEND_NAMESPACES = infra("backend-namespaces");
+    static final Step.Ref SAME_NAMESPACE_WITH_HTTPS = infra("same-namespace-with-https-listener");
 
     private Tables() {
     }
@@ -154,12 +155,20 @@ final class Tables {
 
     /** {@code MakeRequestAndExpectEventuallyConsistentResponse} for each case, to the Gateway's first listener. */
     static Step requests(Step.Ref gateway, Exchange... cases) {
-        return new Step.Requests(gateway, null, List.of(cases));
+        return new Step.Requests(gateway, null, false, List.of(cases));
     }
 
     /** The same, to the port of the named listener (as NewGatewayRef(gw, listener)). */
     static Step requestsOn(Step.Ref gateway, String listener, Exchange... cases) {
-        return new Step.Requests(gateway, listener, List.of(cases));
+        return new Step.Requests(gateway, listener, false, List.of(cases));
+    }
+
+    /**
+     * {@code MakeTLSRequestAndExpectEventuallyConsistentResponse} for each case (with the SNI name
+     * each names, {@link Exchange#serverName}), to the Gateway's first listener.
+     */
+    static Step tlsRequests(Step.Ref gateway, Exchange... cases) {
+        return new Step.Requests(gateway, null, true, List.of(cases));
     }
 
     static Exchange get(String path) {
