@@ -31,13 +31,23 @@ final class OsProcess implements ContainerProcess {
         this.guard = guard;
         guard.watch(process.pid());
         Thread.ofVirtual().name("log-" + process.pid()).start(() -> log.drain(process.getInputStream()));
-        this.exit = process.onExit().thenApply(p -> {
-            guard.signalGroup(p.pid(), "KILL");
-            guard.forget(p.pid());
+        // Process.onExit() completes on the common ForkJoinPool, which anything else in the JVM may keep busy (on two
+        // cores it has one thread): a virtual thread of our own waits instead, so no one else's work delays an exit
+        this.exit = new CompletableFuture<>();
+        Thread.ofVirtual().name("exit-" + process.pid()).start(() -> {
+            int code;
+            try {
+                code = process.waitFor();
+            } catch (InterruptedException e) {
+                exit.completeExceptionally(e);
+                return;
+            }
+            guard.signalGroup(process.pid(), "KILL");
+            guard.forget(process.pid());
             // a process that left its group (setsid of its own) may still hold the output pipe:
             // the run's log ends anyway, once what was in the pipe has been read
-            CompletableFuture.delayedExecutor(2, TimeUnit.SECONDS).execute(log::close);
-            return p.exitValue();
+            CompletableFuture.delayedExecutor(2, TimeUnit.SECONDS, r -> Thread.ofVirtual().start(r)).execute(log::close);
+            exit.complete(code);
         });
     }
 

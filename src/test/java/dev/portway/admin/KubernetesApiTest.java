@@ -356,8 +356,10 @@ class KubernetesApiTest {
     /** Reads a watch's lines as they come, in the background. */
     private List<JsonNode> watch(String path) {
         List<JsonNode> events = new CopyOnWriteArrayList<>();
+        // read on a thread of its own: a watch outlives the test, and must not hold one of the common pool's threads
         http.sendAsync(req(path).GET().build(), HttpResponse.BodyHandlers.ofLines())
-                .thenAccept(r -> r.body().forEach(line -> events.add(Json.readTree(line.getBytes()))));
+                .thenAcceptAsync(r -> r.body().forEach(line -> events.add(Json.readTree(line.getBytes()))),
+                        task -> Thread.ofVirtual().start(task));
         return events;
     }
 

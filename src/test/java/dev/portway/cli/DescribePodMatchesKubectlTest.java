@@ -376,7 +376,10 @@ class DescribePodMatchesKubectlTest {
     }
 
     private static void awaitPod(String name, Predicate<Pod> state) {
-        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> state.test(cluster.pod(name)));
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().untilAsserted(() -> {
+            Pod p = cluster.pod(name);
+            assertThat(state.test(p)).as("pod %s, status %s", name, dev.portway.api.Json.write(p.getStatus())).isTrue();
+        });
     }
 
     private static boolean started(Pod p) {

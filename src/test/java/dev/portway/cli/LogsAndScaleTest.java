@@ -104,7 +104,8 @@ class LogsAndScaleTest {
                       failureThreshold: 1
                 """);
         await().atMost(Duration.ofSeconds(10)).until(() -> "Running".equals(phase("sick-echo")));
-        CompletableFuture<Cli.Result> follow = CompletableFuture.supplyAsync(() -> cli.run("logs", "-f", "sick-echo"));
+        CompletableFuture<Cli.Result> follow = CompletableFuture.supplyAsync(() -> cli.run("logs", "-f", "sick-echo"),
+                task -> Thread.ofVirtual().start(task));
         Cli.Result r = follow.get(15, java.util.concurrent.TimeUnit.SECONDS);
         assertThat(r.out()).startsWith("portway/echo: serving tcp ");
         await().atMost(Duration.ofSeconds(10)).until(() ->
@@ -116,7 +117,8 @@ class LogsAndScaleTest {
         pod("ticker", "Never", "for i in 1 2 3 4 5 6 7 8; do echo tick $i; sleep 0.2; done");
         await().atMost(Duration.ofSeconds(10)).until(() -> "Running".equals(phase("ticker")));
         long began = System.nanoTime();
-        CompletableFuture<Cli.Result> follow = CompletableFuture.supplyAsync(() -> cli.run("logs", "-f", "ticker"));
+        CompletableFuture<Cli.Result> follow = CompletableFuture.supplyAsync(() -> cli.run("logs", "-f", "ticker"),
+                task -> Thread.ofVirtual().start(task));
         Cli.Result r = follow.get(15, java.util.concurrent.TimeUnit.SECONDS);
         assertThat(r.exitCode()).isZero();
         assertThat(r.out()).isEqualTo("tick 1\ntick 2\ntick 3\ntick 4\ntick 5\ntick 6\ntick 7\ntick 8\n");

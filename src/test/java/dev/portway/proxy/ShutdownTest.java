@@ -37,7 +37,8 @@ class ShutdownTest {
 
         try (Net.Connection open = new Net.Connection(cluster.nodeIp(1), 30123, null)) {
             assertThat(open.request("/").status()).isEqualTo(200);
-            CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> cluster.local().shutdown(Duration.ofSeconds(10)));
+            CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> cluster.local().shutdown(Duration.ofSeconds(10)),
+                    task -> Thread.ofVirtual().start(task));
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
                     assertThatThrownBy(() -> Net.get(cluster.nodeIp(2), 30123, "/")).isInstanceOf(ConnectException.class));
             // The open connection still works while it drains.
