@@ -84,6 +84,28 @@ class RestartPolicyTest {
     }
 
     @Test
+    void aProcessExitIsSeenWhileTheCommonPoolIsBusy() throws Exception {
+        // whatever else the JVM runs may keep the common ForkJoinPool's threads blocked; pods must not care
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        int blockers = Math.max(4, java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() * 4);
+        for (int i = 0; i < blockers; i++) {
+            java.util.concurrent.ForkJoinPool.commonPool().execute(() -> {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+        try {
+            cluster.apply(TestCluster.shellPod("exits-busy", "Never", "exit 4"));
+            await().atMost(Duration.ofSeconds(10)).until(() -> "Failed".equals(phase("exits-busy")));
+        } finally {
+            release.countDown();
+        }
+    }
+
+    @Test
     void neverAndOnFailureEndPodsForGood() {
         cluster.apply(TestCluster.shellPod("fails", "Never", "exit 3") + "---\n" + TestCluster.shellPod("succeeds", "OnFailure", "echo done")
                 + "---\n" + TestCluster.shellPod("completes", "Never", "true"));
