@@ -1,0 +1,66 @@
+package dev.portway.plan;
+
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The names cluster DNS answers for, as Kubernetes' DNS specification gives them: a Service's
+ * {@code <svc>.<ns>.svc.<domain>} (its ClusterIP, or a headless Service's ready pod IPs), a
+ * headless Service's pods' {@code <hostname>.<svc>.<ns>.svc.<domain>}, SRV records
+ * {@code _<port>._<proto>.<svc>.<ns>.svc.<domain>} for named ports, and each Gateway's
+ * {@code <gateway>-<class>.<ns>.svc.<domain>} (the Service name GEP-1762 gives an in-cluster
+ * Gateway). Immutable; a new zone replaces the old one whole.
+ *
+ * <p>Names are kept fully qualified, in lower case, without the trailing dot.
+ *
+ * @param domain    the cluster domain, {@code cluster.local}
+ * @param addresses each name's A and AAAA records, in a stable order
+ * @param services  each SRV name's records
+ */
+public record DnsZone(String domain, Map<String, List<InetAddress>> addresses, Map<String, List<Srv>> services) {
+
+    public static final String DEFAULT_DOMAIN = "cluster.local";
+
+    /** One SRV record; {@code target} is a fully qualified name of this zone, without the trailing dot. */
+    public record Srv(int priority, int weight, int port, String target) {
+    }
+
+    public DnsZone {
+        domain = normalize(domain);
+        addresses = Map.copyOf(addresses);
+        services = Map.copyOf(services);
+    }
+
+    public static DnsZone empty() {
+        return new DnsZone(DEFAULT_DOMAIN, Map.of(), Map.of());
+    }
+
+    /** Whether {@code name} (with or without its trailing dot, any case) is under this zone's domain. */
+    public boolean contains(String name) {
+        String n = normalize(name);
+        return n.equals(domain) || n.endsWith("." + domain);
+    }
+
+    /** The addresses of {@code name} (with or without its trailing dot, any case); empty if none. */
+    public List<InetAddress> lookup(String name) {
+        return addresses.getOrDefault(normalize(name), List.of());
+    }
+
+    /** The SRV records of {@code name}; empty if none. */
+    public List<Srv> lookupSrv(String name) {
+        return services.getOrDefault(normalize(name), List.of());
+    }
+
+    /** Whether {@code name} exists in the zone with some record (else a DNS server answers NXDOMAIN). */
+    public boolean exists(String name) {
+        String n = normalize(name);
+        return addresses.containsKey(n) || services.containsKey(n);
+    }
+
+    static String normalize(String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        return n.endsWith(".") ? n.substring(0, n.length() - 1) : n;
+    }
+}
