@@ -29,8 +29,8 @@ public record DnsZone(String domain, Map<String, List<InetAddress>> addresses, M
 
     public DnsZone {
         domain = normalize(domain);
-        addresses = Map.copyOf(addresses);
-        services = Map.copyOf(services);
+        addresses = copy(addresses);
+        services = copy(services);
     }
 
     public static DnsZone empty() {
@@ -57,6 +57,12 @@ public record DnsZone(String domain, Map<String, List<InetAddress>> addresses, M
     public boolean exists(String name) {
         String n = normalize(name);
         return addresses.containsKey(n) || services.containsKey(n);
+    }
+
+    private static <T> Map<String, List<T>> copy(Map<String, List<T>> m) {
+        Map<String, List<T>> copy = new java.util.HashMap<>();
+        m.forEach((k, v) -> copy.put(normalize(k), List.copyOf(v)));
+        return Map.copyOf(copy);
     }
 
     static String normalize(String name) {

@@ -202,7 +202,7 @@ final class ContainerRunner {
         List<String> argv = new ArrayList<>(launch.command);
         argv.set(0, file);
         try {
-            OsProcess p = OsProcess.start(argv, launch.env, launch.workingDir, pod.kubelet().guard(), log);
+            OsProcess p = OsProcess.start(pod.kubelet().dns().wrap(argv, pod.etcDir()), launch.env, launch.workingDir, pod.kubelet().guard(), log);
             event(false, "Created", "Created container: " + name());
             running(p, "pid://" + p.pid(), at);
         } catch (IOException e) {
@@ -416,7 +416,9 @@ final class ContainerRunner {
 
     /** What probes and hooks run against: the pod's IP, and the container's environment and working directory. */
     private Prober.Target target() {
-        return new Prober.Target(pod.podIp(), spec.getPorts() == null ? List.of() : spec.getPorts(), env, workingDir);
+        ClusterDns dns = pod.kubelet().dns();
+        return new Prober.Target(pod.podIp(), spec.getPorts() == null ? List.of() : spec.getPorts(), env, workingDir,
+                host -> dns.resolve(host, pod.namespace()), command -> dns.wrap(command, pod.etcDir()));
     }
 
     private void addProbe(ProbeWorker.Kind kind, Probe probe, Prober.Target target) {

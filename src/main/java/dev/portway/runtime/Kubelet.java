@@ -52,6 +52,7 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
     private final boolean ownStateDir;
     private final OrphanGuard guard;
     private final Prober prober;
+    private final ClusterDns dns;
     private final Map<String, PodWorker> workers = new HashMap<>();
     /** Set when Portway stops: pods are stopped and nothing starts again. Control thread. */
     private boolean stopping;
@@ -78,6 +79,8 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
         Files.writeString(stateDir.resolve(OWNER_FILE), Long.toString(ProcessHandle.current().pid()));
         this.guard = OrphanGuard.start();
         this.prober = new Prober(runtime, guard);
+        this.dns = ClusterDns.start(options.dns(), stateDir.resolve("sandbox-check"), runtime);
+        ClusterDns.logOnce(dns);
     }
 
     // ---- what pod workers use ----
@@ -112,6 +115,15 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
 
     Prober prober() {
         return prober;
+    }
+
+    ClusterDns dns() {
+        return dns;
+    }
+
+    /** How pods resolve cluster names here, in one sentence. */
+    public String dnsSummary() {
+        return dns.describe();
     }
 
     Clock clock() {
@@ -169,6 +181,9 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
             if (!live.contains(worker.uid())) {
                 worker.kill();
             }
+        }
+        if (dns.refresh(store)) {
+            workers.values().forEach(PodWorker::rewriteHosts);
         }
     }
 
@@ -258,6 +273,7 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
     @Override
     public void close() {
         guard.close();
+        dns.close();
         if (ownStateDir) {
             deleteTree(stateDir);
         }

@@ -12,8 +12,10 @@ import java.time.Duration;
  * @param backoffMax     the longest delay (5 min); a container that ran twice as long starts over
  * @param logMaxBytes    the size at which a container's log file is rotated (10 MiB)
  * @param logMaxFiles    how many files of one container's log are kept, the current one included (5)
+ * @param dns            how pods resolve cluster names
  */
-public record KubeletOptions(Path stateDir, Duration backoffInitial, Duration backoffMax, long logMaxBytes, int logMaxFiles) {
+public record KubeletOptions(Path stateDir, Duration backoffInitial, Duration backoffMax, long logMaxBytes, int logMaxFiles,
+                             DnsOptions dns) {
 
     public KubeletOptions {
         if (backoffInitial.isNegative() || backoffMax.compareTo(backoffInitial) < 0) {
@@ -22,21 +24,26 @@ public record KubeletOptions(Path stateDir, Duration backoffInitial, Duration ba
         if (logMaxBytes < 1024 || logMaxFiles < 1) {
             throw new IllegalArgumentException("logs: max bytes " + logMaxBytes + " (at least 1024), max files " + logMaxFiles);
         }
+        java.util.Objects.requireNonNull(dns, "dns");
     }
 
     public static KubeletOptions defaults() {
-        return new KubeletOptions(null, Duration.ofSeconds(10), Duration.ofMinutes(5), 10L * 1024 * 1024, 5);
+        return new KubeletOptions(null, Duration.ofSeconds(10), Duration.ofMinutes(5), 10L * 1024 * 1024, 5, DnsOptions.defaults());
     }
 
     public KubeletOptions withStateDir(Path dir) {
-        return new KubeletOptions(dir, backoffInitial, backoffMax, logMaxBytes, logMaxFiles);
+        return new KubeletOptions(dir, backoffInitial, backoffMax, logMaxBytes, logMaxFiles, dns);
     }
 
     public KubeletOptions withBackoff(Duration initial, Duration max) {
-        return new KubeletOptions(stateDir, initial, max, logMaxBytes, logMaxFiles);
+        return new KubeletOptions(stateDir, initial, max, logMaxBytes, logMaxFiles, dns);
     }
 
     public KubeletOptions withLogLimits(long maxBytes, int maxFiles) {
-        return new KubeletOptions(stateDir, backoffInitial, backoffMax, maxBytes, maxFiles);
+        return new KubeletOptions(stateDir, backoffInitial, backoffMax, maxBytes, maxFiles, dns);
+    }
+
+    public KubeletOptions withDns(DnsOptions d) {
+        return new KubeletOptions(stateDir, backoffInitial, backoffMax, logMaxBytes, logMaxFiles, d);
     }
 }

@@ -102,6 +102,20 @@ final class PodWorker {
         return dir;
     }
 
+    /** Where the pod's own /etc files are (hosts, resolv.conf), mounted over the machine's in its sandbox. */
+    Path etcDir() {
+        return dir.resolve("etc");
+    }
+
+    /** Writes the pod's hosts file again, with the cluster's names of now (hosts mode). */
+    void rewriteHosts() {
+        try {
+            kubelet.dns().rewriteHosts(pod, podIp, etcDir());
+        } catch (IOException e) {
+            kubelet.events().warning(pod, "FailedMount", "cannot update /etc/hosts: " + e.getMessage(), COMPONENT);
+        }
+    }
+
     PodVolumes volumes() {
         return volumes;
     }
@@ -148,6 +162,7 @@ final class PodWorker {
         }
         try {
             volumes = PodVolumes.create(pod, dir, kubelet.store());
+            kubelet.dns().writeFiles(pod, podIp, etcDir());
         } catch (PodEnvironment.ConfigError | IOException e) {
             kubelet.events().warning(pod, "FailedMount", "MountVolume.SetUp failed: " + e.getMessage(), COMPONENT);
             kubelet.control().schedule(this::mountAndRun, Duration.ofSeconds(2));

@@ -57,8 +57,12 @@ final class Prober {
         static final Result OK = new Result(true, "");
     }
 
-    /** What a probe is run against: the pod's address, the container's ports, its environment. */
-    record Target(String podIp, List<ContainerPort> ports, Map<String, String> env, Path workingDir) {
+    /**
+     * What a probe is run against: the pod's address, the container's ports, its environment;
+     * how a host name is resolved in the cluster, and how a command runs in the pod's sandbox.
+     */
+    record Target(String podIp, List<ContainerPort> ports, Map<String, String> env, Path workingDir,
+                  java.util.function.UnaryOperator<String> resolveHost, java.util.function.UnaryOperator<List<String>> sandbox) {
     }
 
     private static final int MAX_OUTPUT = 10 * 1024;
@@ -95,7 +99,7 @@ final class Prober {
 
     private CompletableFuture<Result> http(Probe probe, Target target, Duration timeout) {
         var get = probe.getHttpGet();
-        String host = get.getHost() == null || get.getHost().isEmpty() ? target.podIp() : get.getHost();
+        String host = get.getHost() == null || get.getHost().isEmpty() ? target.podIp() : target.resolveHost().apply(get.getHost());
         int port = port(get.getPort(), target.ports());
         boolean https = "HTTPS".equalsIgnoreCase(get.getScheme());
         String path = get.getPath() == null || get.getPath().isEmpty() ? "/" : get.getPath();
@@ -169,7 +173,7 @@ final class Prober {
 
     private CompletableFuture<Result> tcp(Probe probe, Target target, Duration timeout) {
         var socket = probe.getTcpSocket();
-        String host = socket.getHost() == null || socket.getHost().isEmpty() ? target.podIp() : socket.getHost();
+        String host = socket.getHost() == null || socket.getHost().isEmpty() ? target.podIp() : target.resolveHost().apply(socket.getHost());
         int port = port(socket.getPort(), target.ports());
         CompletableFuture<Result> result = new CompletableFuture<>();
         bootstrap(timeout, new ChannelInboundHandlerAdapter())
@@ -219,14 +223,16 @@ final class Prober {
     }
 
     private Result runExec(List<String> command, Target target, Duration timeout) {
-        List<String> argv = new ArrayList<>();
-        argv.add(OrphanGuard.SETSID.toString());
         String resolved = Executables.resolve(command.getFirst(), target.env().get("PATH"), target.workingDir());
         if (resolved == null) {
             return new Result(false, "exec: \"" + command.getFirst() + "\": executable file not found in $PATH");
         }
-        argv.add(resolved);
-        argv.addAll(command.subList(1, command.size()));
+        List<String> commandLine = new ArrayList<>(command);
+        commandLine.set(0, resolved);
+        // in the pod's sandbox, as the container's own processes: it sees the pod's /etc/hosts and resolv.conf
+        List<String> argv = new ArrayList<>();
+        argv.add(OrphanGuard.SETSID.toString());
+        argv.addAll(target.sandbox().apply(commandLine));
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .directory(target.workingDir().toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))

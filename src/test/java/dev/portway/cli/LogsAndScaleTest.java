@@ -22,7 +22,7 @@ class LogsAndScaleTest {
     @BeforeAll
     static void start() throws InterruptedException {
         cluster = new TestCluster(TestCluster.options()
-                .withKubelet(KubeletOptions.defaults().withBackoff(Duration.ofMillis(100), Duration.ofSeconds(1)).withLogLimits(2048, 2)));
+                .withKubelet(TestCluster.options().kubelet().withBackoff(Duration.ofMillis(100), Duration.ofSeconds(1)).withLogLimits(2048, 2)));
         cli = new Cli(Clock.systemUTC(), cluster.local());
     }
 

@@ -24,7 +24,7 @@ class ProbesTest {
     @BeforeAll
     static void start() throws InterruptedException {
         cluster = new TestCluster(TestCluster.options()
-                .withKubelet(KubeletOptions.defaults().withBackoff(Duration.ofMillis(200), Duration.ofSeconds(1))));
+                .withKubelet(TestCluster.options().kubelet().withBackoff(Duration.ofMillis(200), Duration.ofSeconds(1))));
     }
 
     @AfterAll

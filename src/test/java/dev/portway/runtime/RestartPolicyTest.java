@@ -25,7 +25,7 @@ class RestartPolicyTest {
     @BeforeAll
     static void start() throws InterruptedException {
         cluster = new TestCluster(TestCluster.options()
-                .withKubelet(KubeletOptions.defaults().withBackoff(Duration.ofMillis(200), Duration.ofMillis(1600))));
+                .withKubelet(TestCluster.options().kubelet().withBackoff(Duration.ofMillis(200), Duration.ofMillis(1600))));
     }
 
     @AfterAll

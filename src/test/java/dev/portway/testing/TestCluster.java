@@ -57,7 +57,19 @@ public final class TestCluster implements AutoCloseable {
         return LocalClusterOptions.defaults()
                 .withNodeAddresses(new LocalNode.Addresses(Cidr.of("127.0." + BLOCK + ".0/24"), Cidr.of("127." + BLOCK + ".0.0/16")))
                 .withDefaultPool(POOL)
-                .withIngressPorts(new dev.portway.plan.IngressPorts(INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT));
+                .withIngressPorts(new dev.portway.plan.IngressPorts(INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT))
+                // names in the pods' hosts files: no DNS server that two clusters of one JVM could both want
+                .withKubelet(LocalClusterOptions.defaults().kubelet().withDns(dns(dev.portway.runtime.DnsOptions.Mode.HOSTS)));
+    }
+
+    /** Cluster DNS as {@code mode} says, on this JVM's DNS address (127.0.BLOCK.253). */
+    public static dev.portway.runtime.DnsOptions dns(dev.portway.runtime.DnsOptions.Mode mode) {
+        try {
+            return dev.portway.runtime.DnsOptions.defaults().withMode(mode)
+                    .withAddress(java.net.InetAddress.getByName("127.0." + BLOCK + ".253"));
+        } catch (java.net.UnknownHostException e) {
+            throw new AssertionError(e);
+        }
     }
 
     /** Where the Ingress controller listens in tests (80 and 443 need root). */

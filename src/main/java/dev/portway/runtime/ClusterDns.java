@@ -1,0 +1,196 @@
+package dev.portway.runtime;
+
+import dev.portway.plan.DnsZone;
+import dev.portway.plan.DnsZoneBuilder;
+import dev.portway.store.Store;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.netty.util.NetUtil;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Cluster DNS for local pods: keeps the {@link DnsZone} of the store, hands it to the DNS server
+ * (when there is one), and gives each pod its {@code /etc/hosts} and {@code /etc/resolv.conf}
+ * through its {@link PodSandbox}. Control thread, except {@link #zone()}.
+ */
+final class ClusterDns implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ClusterDns.class);
+
+    /** A DNS server's part: what Portway tells it, and how it stops. */
+    interface Server extends AutoCloseable {
+        void update(DnsZone zone);
+
+        @Override
+        void close();
+    }
+
+    private final DnsOptions options;
+    private final PodSandbox sandbox;
+    private final PodDns.HostResolver host;
+    private final Server server;
+    private volatile DnsZone zone = DnsZone.empty();
+    private long revision = -1;
+
+    ClusterDns(DnsOptions options, PodSandbox sandbox, Server server) {
+        this.options = options;
+        this.sandbox = sandbox;
+        this.host = PodDns.HostResolver.read(options.hostConfig());
+        this.server = server;
+    }
+
+    /** Sets cluster DNS up as {@code options} say: the sandbox tried once, a DNS server started where one can be. */
+    static ClusterDns start(DnsOptions options, Path scratch, PodRuntime runtime) {
+        if (options.mode() == DnsOptions.Mode.OFF) {
+            return new ClusterDns(options, PodSandbox.disabled("cluster DNS is off"), null);
+        }
+        PodSandbox sandbox = PodSandbox.detect(scratch);
+        Server server = null;
+        if (sandbox.available() && options.mode() != DnsOptions.Mode.HOSTS) {
+            server = startServer(options, runtime);
+        }
+        return new ClusterDns(options, sandbox, server);
+    }
+
+    private static Server startServer(DnsOptions options, PodRuntime runtime) {
+        return null;
+    }
+
+    /** How pods resolve cluster names here, in one sentence for the log and {@code up}. */
+    String describe() {
+        if (options.mode() == DnsOptions.Mode.OFF) {
+            return "cluster DNS is off: pods use the machine's resolver";
+        }
+        if (!sandbox.available()) {
+            return "pods cannot have their own /etc/hosts and /etc/resolv.conf here (" + sandbox.unavailable()
+                    + "): cluster names do not resolve in pods; use Service variables or IPs (docs/dns.md)";
+        }
+        if (server != null) {
+            return "cluster DNS at " + options.address().getHostAddress() + ":53";
+        }
+        return "no DNS server (port 53 needs root or net.ipv4.ip_unprivileged_port_start=53): cluster names are written "
+                + "into each pod's /etc/hosts instead (docs/dns.md)";
+    }
+
+    /** Whether pods get files of their own. */
+    boolean active() {
+        return options.mode() != DnsOptions.Mode.OFF && sandbox.available();
+    }
+
+    DnsZone zone() {
+        return zone;
+    }
+
+    /**
+     * Rebuilds the zone if the store changed; true when it differs from the last one (then, without
+     * a server, every pod's hosts file is to be rewritten).
+     */
+    boolean refresh(Store store) {
+        if (!active() || store.revision() == revision) {
+            return false;
+        }
+        revision = store.revision();
+        DnsZone next = DnsZoneBuilder.build(store);
+        if (next.equals(zone)) {
+            return false;
+        }
+        zone = next;
+        if (server != null) {
+            server.update(next);
+            return false;
+        }
+        return true;
+    }
+
+    /** Writes {@code etc/hosts} and {@code etc/resolv.conf} of a pod into {@code etcDir}, in place (a running pod sees them). */
+    void writeFiles(Pod pod, String podIp, Path etcDir) throws IOException {
+        if (!active()) {
+            return;
+        }
+        Files.createDirectories(etcDir);
+        writeInPlace(etcDir.resolve("hosts"), PodDns.hostsFile(pod, podIp, server == null ? zone : null));
+        writeInPlace(etcDir.resolve("resolv.conf"), PodDns.resolvConf(pod, host, server == null ? null : options.address(), zone.domain()));
+    }
+
+    /** Rewrites the pod's hosts file when the cluster's names changed (hosts mode). */
+    void rewriteHosts(Pod pod, String podIp, Path etcDir) throws IOException {
+        if (active() && server == null && Files.exists(etcDir.resolve("hosts"))) {
+            writeInPlace(etcDir.resolve("hosts"), PodDns.hostsFile(pod, podIp, zone));
+        }
+    }
+
+    /**
+     * The same file, new content: a bind mount holds the file's inode, so the file is overwritten,
+     * never replaced. It is written whole in one call and then cut to length, so a reader sees
+     * the old names or the new ones, and at worst, for a moment, the new ones followed by the old tail.
+     */
+    private static void writeInPlace(Path file, String content) throws IOException {
+        byte[] bytes = content.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (Files.exists(file) && java.util.Arrays.equals(Files.readAllBytes(file), bytes)) {
+            return;
+        }
+        try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) {
+                ch.write(buf, buf.position());
+            }
+            ch.truncate(bytes.length);
+        }
+    }
+
+    /** The command line that runs {@code command} with the pod's files in {@code etcDir}. */
+    List<String> wrap(List<String> command, Path etcDir) {
+        return active() ? sandbox.wrap(command, etcDir.resolve("hosts"), etcDir.resolve("resolv.conf")) : command;
+    }
+
+    /**
+     * {@code host} as a pod of {@code namespace} resolves it in the cluster (its search path, then
+     * the name as given): an address, or {@code host} unchanged when the cluster does not know it.
+     * Probes' {@code host} fields go through this.
+     */
+    String resolve(String host, String namespace) {
+        if (NetUtil.isValidIpV4Address(host) || NetUtil.isValidIpV6Address(host)) {
+            return host;
+        }
+        DnsZone z = zone;
+        List<String> candidates = new ArrayList<>();
+        String domain = z.domain();
+        boolean absolute = host.endsWith(".");
+        long dots = host.chars().filter(c -> c == '.').count();
+        if (!absolute && dots < 5) {
+            candidates.add(host + "." + namespace + ".svc." + domain);
+            candidates.add(host + ".svc." + domain);
+            candidates.add(host + "." + domain);
+        }
+        candidates.add(host);
+        for (String c : candidates) {
+            List<InetAddress> found = z.lookup(c);
+            if (!found.isEmpty()) {
+                return found.getFirst().getHostAddress();
+            }
+        }
+        return host;
+    }
+
+    @Override
+    public void close() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    static void logOnce(ClusterDns dns) {
+        if (dns.server == null && dns.options.mode() != DnsOptions.Mode.OFF) {
+            log.warn(dns.describe());
+        } else {
+            log.info(dns.describe());
+        }
+    }
+}

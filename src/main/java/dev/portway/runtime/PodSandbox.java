@@ -1,0 +1,114 @@
+package dev.portway.runtime;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs a pod's processes in a mount namespace of their own, inside an unprivileged user
+ * namespace ({@code unshare --user --map-current-user}: no root, the same user ID inside),
+ * where the pod's {@code hosts} and {@code resolv.conf} files are bind-mounted over
+ * {@code /etc/hosts} and {@code /etc/resolv.conf}. Nothing else changes: the pod keeps the
+ * machine's network (its own loopback IP), its files and its user; the capabilities the new
+ * namespace grants are dropped ({@code setpriv}) before the container's command runs, and the
+ * command keeps the process ID Portway started (every step {@code exec}s the next).
+ *
+ * <p>Where user namespaces are not allowed (a kernel or container that forbids them), pods run
+ * as before and see the machine's resolver; {@link #unavailable()} says why.
+ */
+final class PodSandbox {
+
+    static final Path UNSHARE = Path.of("/usr/bin/unshare");
+    static final Path SETPRIV = Path.of("/usr/bin/setpriv");
+    static final Path SH = Path.of("/bin/sh");
+
+    /** Bind-mounts $1 and $2, then runs the rest without capabilities. */
+    private static final String SCRIPT = "set -e; mount --bind \"$1\" /etc/hosts; mount --bind \"$2\" /etc/resolv.conf; shift 2; "
+            + "exec " + SETPRIV + " --inh-caps=-all --ambient-caps=-all -- \"$@\"";
+
+    private final String unavailable;
+
+    private PodSandbox(String unavailable) {
+        this.unavailable = unavailable;
+    }
+
+    /** A sandbox that is never used (pods see the machine's files). */
+    static PodSandbox disabled(String why) {
+        return new PodSandbox(why);
+    }
+
+    /**
+     * Tries the sandbox once, with files in {@code scratch}: a process must see its own
+     * {@code /etc/hosts}.
+     */
+    static PodSandbox detect(Path scratch) {
+        for (Path tool : List.of(UNSHARE, SETPRIV, SH)) {
+            if (!Files.isExecutable(tool)) {
+                return new PodSandbox(tool + " is missing (Debian package util-linux)");
+            }
+        }
+        try {
+            Files.createDirectories(scratch);
+            Path hosts = scratch.resolve("hosts");
+            Path resolv = scratch.resolve("resolv.conf");
+            String marker = "127.0.0.1\tportway-sandbox-check\n";
+            Files.writeString(hosts, marker);
+            Files.writeString(resolv, "nameserver 127.0.0.1\n");
+            List<String> argv = new ArrayList<>(new PodSandbox(null).wrap(List.of("/bin/cat", "/etc/hosts"), hosts, resolv));
+            Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            byte[] out = p.getInputStream().readNBytes(4096);
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return new PodSandbox("unshare did not finish in 10 s");
+            }
+            String text = new String(out, StandardCharsets.UTF_8);
+            if (p.exitValue() != 0 || !text.equals(marker)) {
+                return new PodSandbox("unshare --user --mount failed: " + text.strip());
+            }
+            return new PodSandbox(null);
+        } catch (IOException e) {
+            return new PodSandbox("cannot try unshare: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new PodSandbox("interrupted");
+        }
+    }
+
+    /** Why pods cannot have files of their own here, or null when they can. */
+    String unavailable() {
+        return unavailable;
+    }
+
+    boolean available() {
+        return unavailable == null;
+    }
+
+    /**
+     * The command line that runs {@code command} (its first word a file) with {@code hosts} and
+     * {@code resolv} as its {@code /etc} files; {@code command} itself when the sandbox is unavailable.
+     */
+    List<String> wrap(List<String> command, Path hosts, Path resolv) {
+        if (unavailable != null || hosts == null) {
+            return command;
+        }
+        List<String> argv = new ArrayList<>(command.size() + 12);
+        argv.add(UNSHARE.toString());
+        argv.add("--user");
+        argv.add("--map-current-user");
+        argv.add("--keep-caps");
+        argv.add("--mount");
+        argv.add("--");
+        argv.add(SH.toString());
+        argv.add("-c");
+        argv.add(SCRIPT);
+        argv.add("portway-pod");
+        argv.add(hosts.toString());
+        argv.add(resolv.toString());
+        argv.addAll(command);
+        return argv;
+    }
+}
