@@ -9,7 +9,9 @@ import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -25,6 +27,7 @@ import io.netty.util.AsciiString;
 import io.netty.util.AttributeKey;
 import java.util.List;
 import java.util.Locale;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -368,10 +371,23 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         }
         exchange = null;
         if (stream) {
-            // one request per HTTP/2 stream: the response ended it; a request body still coming is cut off (RST_STREAM)
+            // one request per HTTP/2 stream: the response ended it
             ctx.flush();
             if (!keepAlive) {
-                ctx.close();
+                ChannelFuture written = e.responseWritten();
+                if (written == null) {
+                    ctx.close(); // no complete response: the stream is cancelled (RST_STREAM CANCEL)
+                } else {
+                    // a complete response before the request's end: RFC 9113 8.1 has the server ask the client to stop
+                    // sending with RST_STREAM NO_ERROR once the response is out, and the client keep the response
+                    written.addListener(f -> {
+                        if (f.isSuccess() && ctx.channel().isActive()) {
+                            ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR));
+                        } else {
+                            ctx.close();
+                        }
+                    });
+                }
             }
             return;
         }

@@ -86,6 +86,8 @@ final class HttpExchange {
     private String upstreamPrefix;
 
     private Channel upstream;
+    /** The write of the whole response (a local reply) or of its last part; null until then. */
+    private ChannelFuture responseWritten;
     private UpstreamHandler upstreamHandler;
     private boolean pooled;
     /** A pooled connection failed before answering: the rest of the attempts connect afresh (that one is not counted). */
@@ -615,10 +617,12 @@ final class HttpExchange {
             }
             bytesOut += c.content().readableBytes();
             boolean last = c instanceof LastHttpContent;
-            ctx.write(c, ctx.voidPromise());
             if (last) {
+                responseWritten = ctx.write(c);
                 responseDone = true;
                 finish();
+            } else {
+                ctx.write(c, ctx.voidPromise());
             }
         }
     }
@@ -816,8 +820,13 @@ final class HttpExchange {
         responseStarted = true;
         responseDone = true;
         status = response.status().code();
-        ctx.write(response, ctx.voidPromise());
+        responseWritten = ctx.write(response);
         finish();
+    }
+
+    /** The write of the response's end, once it is written: then an HTTP/2 stream may be reset without loss. */
+    ChannelFuture responseWritten() {
+        return responseWritten;
     }
 
     private void finish() {

@@ -91,6 +91,30 @@ class GatewayPolicyTest {
         assertThat(send("DELETE /api/v1/series HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token-124\r\n\r\n").status()).isEqualTo(401);
     }
 
+    /**
+     * Over HTTP/2 the refusal comes before the body's end: the gateway resets the stream with
+     * NO_ERROR once the 401 is out (RFC 9113 section 8.1), and the client keeps the answer. A
+     * CANCEL there made the JDK's client throw away the 401.
+     */
+    @Test
+    void anEarlyRefusalOverHttp2ReachesTheClient() throws Exception {
+        java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_2).build();
+        java.net.URI base = java.net.URI.create("http://" + listener.getHostString() + ":" + listener.getPort());
+        var read = client.send(java.net.http.HttpRequest.newBuilder(base.resolve("/api/v1/query")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(read.statusCode()).isEqualTo(200);
+        for (int i = 0; i < 3; i++) {
+            var write = client.send(java.net.http.HttpRequest.newBuilder(base.resolve("/metrics/job/x"))
+                    .PUT(java.net.http.HttpRequest.BodyPublishers.ofByteArray(new byte[12_000])).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(write.version()).isEqualTo(java.net.http.HttpClient.Version.HTTP_2);
+            assertThat(write.statusCode()).isEqualTo(401);
+        }
+        var after = client.send(java.net.http.HttpRequest.newBuilder(base.resolve("/api/v1/query")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(after.statusCode()).as("the connection is still good").isEqualTo(200);
+    }
+
     @Test
     void aSchemeWithNothingThatPassesFailsClosed() throws Exception {
         assertThat(send(closed, "GET /api/v1/query HTTP/1.1\r\nHost: x\r\n\r\n").status()).as("anonymous").isEqualTo(200);
