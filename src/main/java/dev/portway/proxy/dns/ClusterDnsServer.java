@@ -1,0 +1,547 @@
+package dev.portway.proxy.dns;
+
+import dev.portway.net.Transport;
+import dev.portway.plan.DnsZone;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.AddressedEnvelope;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.handler.codec.dns.DatagramDnsQuery;
+import io.netty.handler.codec.dns.DatagramDnsQueryDecoder;
+import io.netty.handler.codec.dns.DatagramDnsResponse;
+import io.netty.handler.codec.dns.DatagramDnsResponseEncoder;
+import io.netty.handler.codec.dns.DefaultDnsQuestion;
+import io.netty.handler.codec.dns.DefaultDnsRawRecord;
+import io.netty.handler.codec.dns.DefaultDnsResponse;
+import io.netty.handler.codec.dns.DnsOpCode;
+import io.netty.handler.codec.dns.DnsPtrRecord;
+import io.netty.handler.codec.dns.DnsQuery;
+import io.netty.handler.codec.dns.DnsQuestion;
+import io.netty.handler.codec.dns.DnsRawRecord;
+import io.netty.handler.codec.dns.DnsRecord;
+import io.netty.handler.codec.dns.DnsRecordType;
+import io.netty.handler.codec.dns.DnsResponse;
+import io.netty.handler.codec.dns.DnsResponseCode;
+import io.netty.handler.codec.dns.DnsSection;
+import io.netty.handler.codec.dns.TcpDnsQueryDecoder;
+import io.netty.handler.codec.dns.TcpDnsResponseEncoder;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.netty.util.NetUtil;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Cluster DNS: answers for the names of a {@link DnsZone} (Services, headless Services' pods, SRV
+ * records, Gateways, and PTR records of their addresses) over UDP and TCP on one address, and
+ * forwards every other question to the host's nameservers.
+ *
+ * <ul>
+ *   <li>A and AAAA records from the zone's addresses, SRV records with the addresses of their
+ *       targets in the additional section, the zone's SOA at its apex; ANY gets all of those the
+ *       name has. Every record has a TTL of {@value ZoneIndex#TTL} seconds. Answers are
+ *       authoritative (AA).</li>
+ *   <li>A name under the domain that does not exist gets NXDOMAIN; a name that exists without
+ *       records of the type asked (or an empty non-terminal, such as {@code default.svc.cluster.local})
+ *       gets NOERROR without answers. Both carry the zone's SOA in the authority section.</li>
+ *   <li>PTR questions for an address of the zone are answered with the most specific name that
+ *       has it (the most labels, then the first in alphabetical order); other reverse names are
+ *       forwarded like any name outside the zone.</li>
+ *   <li>Forwarding: over UDP, the query as the client sent it, with an id of the server's, to
+ *       the first upstream; after {@code forwardTimeout} (2 s) without an answer, to the next,
+ *       and after the last the client gets SERVFAIL. Over TCP, the same on a TCP connection to
+ *       the upstream per query. At most {@value #MAX_FORWARDS} queries are forwarded at once;
+ *       beyond that, SERVFAIL. With no upstreams, REFUSED.</li>
+ *   <li>A UDP answer larger than 512 bytes, or than the payload size of the query's EDNS0 OPT
+ *       record, is sent without its records and with the TC bit, so that the client asks again
+ *       over TCP.</li>
+ *   <li>Other opcodes than QUERY get NOTIMP, a query with other than one question FORMERR, a
+ *       question under the domain of another class than IN (or ANY) REFUSED. Datagrams that do
+ *       not decode, and DNS responses, are dropped; a TCP connection that sends one is closed.</li>
+ * </ul>
+ *
+ * <p>{@link #update} swaps the zone whole; queries read it from a volatile field.
+ */
+public final class ClusterDnsServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ClusterDnsServer.class);
+
+    /** How many queries may wait for an upstream at once (over UDP and TCP together). */
+    static final int MAX_FORWARDS = 1024;
+    /** How many TCP clients may be connected at once. */
+    static final int MAX_TCP_CONNECTIONS = 256;
+    /** A UDP answer's size when the query has no EDNS0 record (RFC 1035). */
+    static final int UDP_PAYLOAD = 512;
+    /** The payload size this server advertises in its own OPT records. */
+    static final int EDNS_PAYLOAD = 1232;
+    private static final int TCP_IDLE_SECONDS = 30;
+
+    private final Transport transport;
+    private final EventLoopGroup group;
+    private final List<InetSocketAddress> upstreams;
+    private final long forwardTimeoutMillis;
+    private final AtomicInteger forwarding = new AtomicInteger();
+    private final AtomicInteger tcpConnections = new AtomicInteger();
+    private final Set<Channel> tcpClients = ConcurrentHashMap.newKeySet();
+    private volatile ZoneIndex index;
+    private long serial;
+
+    private Channel udp;
+    private Channel tcp;
+    private Channel upstreamSocket;
+    private UdpForwarder forwarder;
+    private InetSocketAddress localAddress;
+
+    /**
+     * A server that answers from an empty zone until {@link #update} and forwards other names to
+     * {@code upstreams} (see {@link #upstreamsFrom}); it binds on {@link #start}.
+     *
+     * @param transport the socket implementation, as the data plane's
+     * @param group     the event loops the server's channels run on (not shut down by {@link #close})
+     * @param upstreams the nameservers for names outside the zone, in order of preference; empty: REFUSED
+     */
+    public ClusterDnsServer(Transport transport, EventLoopGroup group, List<InetSocketAddress> upstreams) {
+        this(transport, group, upstreams, Duration.ofSeconds(2));
+    }
+
+    ClusterDnsServer(Transport transport, EventLoopGroup group, List<InetSocketAddress> upstreams, Duration forwardTimeout) {
+        this.transport = transport;
+        this.group = group;
+        this.upstreams = List.copyOf(upstreams);
+        this.forwardTimeoutMillis = forwardTimeout.toMillis();
+        update(DnsZone.empty());
+    }
+
+    /**
+     * Binds UDP and TCP on {@code address} (port 0: a free port, the same for both) and returns
+     * the address bound.
+     */
+    public synchronized InetSocketAddress start(InetSocketAddress address) throws InterruptedException {
+        if (udp != null) {
+            throw new IllegalStateException("started already");
+        }
+        // The UDP channel and the socket to the upstreams share one event loop (the forwarder's
+        // table takes no lock), and that socket is there before the first query.
+        EventLoop loop = group.next();
+        if (!upstreams.isEmpty()) {
+            forwarder = new UdpForwarder(this, upstreams, forwardTimeoutMillis);
+            upstreamSocket = bound(new Bootstrap()
+                    .group(loop)
+                    .channel(transport.datagramChannel())
+                    .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(0xFFFF))
+                    .handler(forwarder.new Answers())
+                    .bind(upstreamSocketAddress(upstreams)));
+            forwarder.socket(upstreamSocket);
+        }
+        for (int attempt = 1; ; attempt++) {
+            Channel u;
+            try {
+                u = bindUdp(loop, address);
+            } catch (Exception e) {
+                close();
+                throw e;
+            }
+            InetSocketAddress bound = (InetSocketAddress) u.localAddress();
+            try {
+                tcp = bindTcp(bound);
+                udp = u;
+                localAddress = bound;
+                break;
+            } catch (Exception e) {
+                u.close().syncUninterruptibly();
+                if (address.getPort() != 0 || attempt == 10) {
+                    close();
+                    throw e; // the port is taken for TCP (a free UDP port needn't be a free TCP port: tried again)
+                }
+            }
+        }
+        log.info("cluster DNS on {} (udp and tcp), forwarding to {}", localAddress, upstreams.isEmpty() ? "nobody" : upstreams);
+        return localAddress;
+    }
+
+    /** The address bound by {@link #start}, or {@code null} before. */
+    public synchronized InetSocketAddress localAddress() {
+        return localAddress;
+    }
+
+    /** Answers from {@code zone} from now on. Any thread. */
+    public void update(DnsZone zone) {
+        synchronized (this) {
+            serial = Math.max(serial + 1, System.currentTimeMillis() / 1000) & 0xFFFFFFFFL;
+            index = new ZoneIndex(zone, serial);
+        }
+    }
+
+    /** The zone answered from. */
+    public DnsZone zone() {
+        return index.zone;
+    }
+
+    /** Closes the server's sockets and TCP connections (not the event loops). */
+    @Override
+    public synchronized void close() {
+        List<Channel> channels = new ArrayList<>();
+        for (Channel c : new Channel[] {udp, tcp, upstreamSocket}) {
+            if (c != null) {
+                channels.add(c);
+            }
+        }
+        channels.addAll(tcpClients);
+        for (Channel c : channels) {
+            c.close().syncUninterruptibly();
+        }
+        if (forwarder != null && upstreamSocket != null) {
+            UdpForwarder f = forwarder;
+            EventLoop loop = upstreamSocket.eventLoop();
+            if (loop.inEventLoop()) {
+                f.close();
+            } else if (!loop.isShuttingDown()) {
+                loop.submit(f::close).syncUninterruptibly();
+            }
+        }
+    }
+
+    /**
+     * The nameservers of a resolv.conf ({@code nameserver} lines, port 53), without the one that
+     * would be this server itself: a loopback address equal to {@code self}'s (or any loopback
+     * address when {@code self} is the wildcard address), when {@code self}'s port is 53. A file
+     * that does not exist has none.
+     */
+    public static List<InetSocketAddress> upstreamsFrom(Path resolvConf, InetSocketAddress self) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(resolvConf);
+        } catch (NoSuchFileException e) {
+            return List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (String line : lines) {
+            String[] words = line.strip().split("\\s+");
+            if (words.length < 2 || !words[0].equals("nameserver")) {
+                continue;
+            }
+            String literal = words[1];
+            int scope = literal.indexOf('%');
+            byte[] bytes = NetUtil.createByteArrayFromIpAddressString(scope < 0 ? literal : literal.substring(0, scope));
+            if (bytes == null) {
+                continue; // not an address literal (resolv.conf wants one)
+            }
+            InetAddress address;
+            try {
+                address = InetAddress.getByAddress(bytes);
+            } catch (UnknownHostException e) {
+                continue;
+            }
+            boolean itself = self != null && self.getPort() == 53 && address.isLoopbackAddress()
+                    && (self.getAddress().isAnyLocalAddress() || self.getAddress().equals(address));
+            InetSocketAddress upstream = new InetSocketAddress(address, 53);
+            if (!itself && !out.contains(upstream)) {
+                out.add(upstream);
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    Transport transport() {
+        return transport;
+    }
+
+    /** Takes a forwarding slot: false when {@value #MAX_FORWARDS} queries are forwarded already. */
+    boolean tryForward() {
+        if (forwarding.incrementAndGet() > MAX_FORWARDS) {
+            forwarding.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    void forwardDone() {
+        forwarding.decrementAndGet();
+    }
+
+    /** How many queries wait for an upstream now. */
+    int forwardsInFlight() {
+        return forwarding.get();
+    }
+
+    /** A response without records but the question: for UDP when {@code client} is given, else for TCP. */
+    DnsResponse failure(Channel channel, InetSocketAddress client, int id, DnsQuestion question, boolean recursionDesired,
+            DnsResponseCode code) {
+        DnsResponse r = client != null
+                ? new DatagramDnsResponse((InetSocketAddress) channel.localAddress(), client, id, DnsOpCode.QUERY, code)
+                : new DefaultDnsResponse(id, DnsOpCode.QUERY, code);
+        r.setRecursionDesired(recursionDesired);
+        r.setRecursionAvailable(!upstreams.isEmpty());
+        if (question != null) {
+            r.addRecord(DnsSection.QUESTION, new DefaultDnsQuestion(question.name(), question.type(), question.dnsClass()));
+        }
+        return r;
+    }
+
+    private Channel bindUdp(EventLoop loop, InetSocketAddress address) throws InterruptedException {
+        return bound(new Bootstrap()
+                .group(loop)
+                .channel(transport.datagramChannel())
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new QueryDecoder(), new ResponseEncoder(), new UdpHandler());
+                    }
+                })
+                .bind(address));
+    }
+
+    private Channel bindTcp(InetSocketAddress address) throws InterruptedException {
+        return bound(new ServerBootstrap()
+                .group(group)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        if (tcpConnections.incrementAndGet() > MAX_TCP_CONNECTIONS) {
+                            tcpConnections.decrementAndGet();
+                            ch.close();
+                            return;
+                        }
+                        tcpClients.add(ch);
+                        ch.closeFuture().addListener(f -> {
+                            tcpClients.remove(ch);
+                            tcpConnections.decrementAndGet();
+                        });
+                        ch.pipeline().addLast(new ReadTimeoutHandler(TCP_IDLE_SECONDS, TimeUnit.SECONDS),
+                                new TcpDnsQueryDecoder(), new TcpDnsResponseEncoder(), new TcpHandler());
+                    }
+                })
+                .bind(address));
+    }
+
+    /** The channel bound, or the bind's failure thrown (and the channel closed). */
+    private static Channel bound(ChannelFuture bind) throws InterruptedException {
+        try {
+            return bind.sync().channel();
+        } catch (Exception e) {
+            bind.channel().close();
+            throw e;
+        }
+    }
+
+    /** Where the socket to the upstreams binds: loopback when they all are IPv4 loopback, else the wildcard address. */
+    private static InetSocketAddress upstreamSocketAddress(List<InetSocketAddress> upstreams) {
+        boolean loopback = upstreams.stream().allMatch(u -> u.getAddress() instanceof Inet4Address && u.getAddress().isLoopbackAddress());
+        return loopback ? new InetSocketAddress(NetUtil.LOCALHOST4, 0) : new InetSocketAddress(0);
+    }
+
+    /** What to do with a query: an answer, or {@code null} to forward it. */
+    private ZoneIndex.Answer decide(DnsQuery query) {
+        if (!DnsOpCode.QUERY.equals(query.opCode())) {
+            return ZoneIndex.Answer.of(DnsResponseCode.NOTIMP);
+        }
+        if (query.count(DnsSection.QUESTION) != 1) {
+            return ZoneIndex.Answer.of(DnsResponseCode.FORMERR);
+        }
+        return index.answer(query.recordAt(DnsSection.QUESTION));
+    }
+
+    /**
+     * Fills {@code response} with {@code answer}, for {@code query}: the question, the records, an
+     * OPT record if the query had one; over {@code limit} bytes, only the question and the OPT
+     * record, with the TC bit.
+     */
+    private void fill(DnsResponse response, DnsQuery query, ZoneIndex.Answer answer, int limit) {
+        response.setRecursionDesired(query.isRecursionDesired());
+        response.setRecursionAvailable(!upstreams.isEmpty());
+        response.setAuthoritativeAnswer(answer.authoritative());
+        if (query.count(DnsSection.QUESTION) == 1) {
+            DnsQuestion q = query.recordAt(DnsSection.QUESTION);
+            response.addRecord(DnsSection.QUESTION, new DefaultDnsQuestion(q.name(), q.type(), q.dnsClass()));
+        }
+        answer.answers().forEach(r -> response.addRecord(DnsSection.ANSWER, r));
+        answer.authority().forEach(r -> response.addRecord(DnsSection.AUTHORITY, r));
+        answer.additional().forEach(r -> response.addRecord(DnsSection.ADDITIONAL, r));
+        boolean edns = ednsPayload(query) > 0;
+        if (edns) {
+            response.addRecord(DnsSection.ADDITIONAL, opt());
+        }
+        if (size(response) > limit) {
+            response.clear(DnsSection.ANSWER);
+            response.clear(DnsSection.AUTHORITY);
+            response.clear(DnsSection.ADDITIONAL);
+            if (edns) {
+                response.addRecord(DnsSection.ADDITIONAL, opt());
+            }
+            response.setTruncated(true);
+        }
+    }
+
+    /** The UDP payload size of the query's OPT record, or 0 without one. */
+    private static int ednsPayload(DnsQuery query) {
+        int n = query.count(DnsSection.ADDITIONAL);
+        for (int i = 0; i < n; i++) {
+            DnsRecord r = query.recordAt(DnsSection.ADDITIONAL, i);
+            if (DnsRecordType.OPT.equals(r.type())) {
+                return Math.max(r.dnsClass() & 0xFFFF, UDP_PAYLOAD);
+            }
+        }
+        return 0;
+    }
+
+    private static DnsRecord opt() {
+        return new DefaultDnsRawRecord("", DnsRecordType.OPT, EDNS_PAYLOAD, 0, Unpooled.EMPTY_BUFFER);
+    }
+
+    /** The size of a response as Netty's encoders write it (without name compression). */
+    static int size(DnsResponse response) {
+        int size = 12;
+        for (DnsSection section : DnsSection.values()) {
+            int n = response.count(section);
+            for (int i = 0; i < n; i++) {
+                size += size(response.<DnsRecord>recordAt(section, i), section);
+            }
+        }
+        return size;
+    }
+
+    private static int size(DnsRecord r, DnsSection section) {
+        if (section == DnsSection.QUESTION) {
+            return nameSize(r.name()) + 4;
+        }
+        int data = r instanceof DnsRawRecord raw ? raw.content().readableBytes()
+                : r instanceof DnsPtrRecord ptr ? nameSize(ptr.hostname()) : 0;
+        return nameSize(r.name()) + 10 + data;
+    }
+
+    private static int nameSize(String name) {
+        int n = name.endsWith(".") ? name.length() - 1 : name.length();
+        return n == 0 ? 1 : n + 2;
+    }
+
+    /** A decoded UDP query with its bytes (to forward it as it came). */
+    record UdpQuery(DatagramDnsQuery query, ByteBuf raw) {
+    }
+
+    /** Netty's UDP query decoder, keeping the bytes of the datagram with the query it decodes. */
+    private static final class QueryDecoder extends DatagramDnsQueryDecoder {
+        @Override
+        protected void decode(ChannelHandlerContext ctx, DatagramPacket packet, List<Object> out) throws Exception {
+            ByteBuf content = packet.content();
+            int start = content.readerIndex();
+            int length = content.readableBytes();
+            int n = out.size();
+            super.decode(ctx, packet, out);
+            out.set(n, new UdpQuery((DatagramDnsQuery) out.get(n), content.retainedSlice(start, length)));
+        }
+    }
+
+    /** Netty's UDP response encoder, letting datagrams through (forwarded answers, written as they came). */
+    private static final class ResponseEncoder extends DatagramDnsResponseEncoder {
+        @Override
+        public boolean acceptOutboundMessage(Object msg) throws Exception {
+            return msg instanceof AddressedEnvelope<?, ?> e && e.content() instanceof DnsResponse && super.acceptOutboundMessage(msg);
+        }
+    }
+
+    private final class UdpHandler extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!(msg instanceof UdpQuery(DatagramDnsQuery query, ByteBuf raw))) {
+                io.netty.util.ReferenceCountUtil.release(msg);
+                return;
+            }
+            try {
+                ZoneIndex.Answer answer = decide(query);
+                if (answer == null) {
+                    DnsQuestion question = query.recordAt(DnsSection.QUESTION);
+                    if (upstreams.isEmpty()) {
+                        answer = ZoneIndex.Answer.of(DnsResponseCode.REFUSED);
+                    } else if (!tryForward()) {
+                        answer = ZoneIndex.Answer.of(DnsResponseCode.SERVFAIL);
+                    } else {
+                        forwarder.forward(ctx.channel(), query, new DefaultDnsQuestion(question.name(), question.type(), question.dnsClass()), raw);
+                        return;
+                    }
+                }
+                int limit = Math.max(UDP_PAYLOAD, ednsPayload(query));
+                DatagramDnsResponse response = new DatagramDnsResponse(query.recipient(), query.sender(), query.id(),
+                        query.opCode(), answer.code());
+                try {
+                    fill(response, query, answer, limit);
+                } catch (RuntimeException e) {
+                    response.release();
+                    throw e;
+                }
+                ctx.writeAndFlush(response);
+            } catch (RuntimeException e) {
+                log.debug("cluster DNS: no answer to {}: {}", query, e.toString());
+            } finally {
+                query.release();
+                raw.release();
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("cluster DNS: dropped a datagram: {}", cause.toString()); // the channel goes on
+        }
+    }
+
+    private final class TcpHandler extends SimpleChannelInboundHandler<DnsQuery> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, DnsQuery query) {
+            ZoneIndex.Answer answer = decide(query);
+            if (answer == null) {
+                if (upstreams.isEmpty()) {
+                    answer = ZoneIndex.Answer.of(DnsResponseCode.REFUSED);
+                } else if (!tryForward()) {
+                    answer = ZoneIndex.Answer.of(DnsResponseCode.SERVFAIL);
+                } else {
+                    new TcpForward(ClusterDnsServer.this, ctx.channel(), query.retain(), upstreams, forwardTimeoutMillis).start();
+                    return;
+                }
+            }
+            DnsResponse response = new DefaultDnsResponse(query.id(), query.opCode(), answer.code());
+            try {
+                fill(response, query, answer, 0xFFFF);
+            } catch (RuntimeException e) {
+                response.release();
+                throw e;
+            }
+            ctx.writeAndFlush(response);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("cluster DNS: closing TCP connection from {}: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        }
+    }
+}

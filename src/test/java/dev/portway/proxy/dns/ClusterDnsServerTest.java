@@ -1,0 +1,744 @@
+package dev.portway.proxy.dns;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portway.net.Transport;
+import dev.portway.plan.DnsZone;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.AddressedEnvelope;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.dns.DatagramDnsQuery;
+import io.netty.handler.codec.dns.DatagramDnsQueryDecoder;
+import io.netty.handler.codec.dns.DatagramDnsResponse;
+import io.netty.handler.codec.dns.DatagramDnsResponseEncoder;
+import io.netty.handler.codec.dns.DefaultDnsPtrRecord;
+import io.netty.handler.codec.dns.DefaultDnsQuestion;
+import io.netty.handler.codec.dns.DefaultDnsRawRecord;
+import io.netty.handler.codec.dns.DefaultDnsRecordDecoder;
+import io.netty.handler.codec.dns.DefaultDnsResponse;
+import io.netty.handler.codec.dns.DnsOpCode;
+import io.netty.handler.codec.dns.DnsPtrRecord;
+import io.netty.handler.codec.dns.DnsQuery;
+import io.netty.handler.codec.dns.DnsQuestion;
+import io.netty.handler.codec.dns.DnsRawRecord;
+import io.netty.handler.codec.dns.DnsRecord;
+import io.netty.handler.codec.dns.DnsRecordType;
+import io.netty.handler.codec.dns.DnsResponse;
+import io.netty.handler.codec.dns.DnsResponseCode;
+import io.netty.handler.codec.dns.DnsSection;
+import io.netty.handler.codec.dns.TcpDnsQueryDecoder;
+import io.netty.handler.codec.dns.TcpDnsResponseEncoder;
+import io.netty.resolver.ResolvedAddressTypes;
+import io.netty.resolver.dns.DnsNameResolver;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.netty.resolver.dns.NoopAuthoritativeDnsServerCache;
+import io.netty.resolver.dns.NoopDnsCache;
+import io.netty.resolver.dns.NoopDnsCnameCache;
+import io.netty.resolver.dns.SingletonDnsServerAddressStreamProvider;
+import io.netty.util.ReferenceCountUtil;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The cluster DNS server against real clients on 127.0.0.1: Netty's DNS resolver, and raw UDP
+ * and TCP sockets where the resolver hides what is checked (the TC bit, the header's codes).
+ */
+class ClusterDnsServerTest {
+
+    private static final String DOMAIN = "cluster.local";
+    private static final InetSocketAddress ANY_PORT = new InetSocketAddress("127.0.0.1", 0);
+
+    @TempDir
+    Path dir;
+
+    private EventLoopGroup group;
+    private final List<ClusterDnsServer> servers = new ArrayList<>();
+    private final List<FakeUpstream> fakes = new ArrayList<>();
+    private final List<DnsNameResolver> resolvers = new ArrayList<>();
+    private ClusterDnsServer server;
+    private DnsNameResolver resolver;
+
+    @BeforeEach
+    void start() throws Exception {
+        group = Transport.NIO.newGroup(2, "dns-test");
+        server = server(List.of(), Duration.ofSeconds(2));
+        server.update(zone());
+        resolver = resolver(server, true);
+    }
+
+    @AfterEach
+    void stop() {
+        resolvers.forEach(DnsNameResolver::close);
+        servers.forEach(ClusterDnsServer::close);
+        fakes.forEach(FakeUpstream::close);
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    // -- answers from the zone
+
+    @Test
+    void aServiceResolvesToItsClusterIp() throws Exception {
+        assertThat(resolver.resolveAll("web.default.svc.cluster.local").get(5, TimeUnit.SECONDS))
+                .containsExactly(ip("10.96.0.10"));
+        // any case, with or without the trailing dot
+        assertThat(resolver.resolveAll("WEB.Default.svc.cluster.local.").get(5, TimeUnit.SECONDS))
+                .containsExactly(ip("10.96.0.10"));
+
+        Reply r = query("web.default.svc.cluster.local", DnsRecordType.A);
+        assertThat(r.code).isEqualTo(DnsResponseCode.NOERROR);
+        assertThat(r.authoritative).isTrue();
+        assertThat(r.ttls).containsOnly(5L);
+    }
+
+    @Test
+    void aaaaRecordsComeFromIpv6AddressesOnly() throws Exception {
+        Reply v6 = query("v6.default.svc.cluster.local", DnsRecordType.AAAA);
+        assertThat(v6.code).isEqualTo(DnsResponseCode.NOERROR);
+        assertThat(v6.addresses).containsExactly(ip("fd00::10"));
+
+        // an A question for a name with only an IPv6 address: the name exists, without A records
+        Reply a = query("v6.default.svc.cluster.local", DnsRecordType.A);
+        assertThat(a.code).isEqualTo(DnsResponseCode.NOERROR);
+        assertThat(a.answers).isZero();
+        assertThat(a.authorityTypes).containsExactly(DnsRecordType.SOA);
+
+        // and the other way round
+        Reply web = query("web.default.svc.cluster.local", DnsRecordType.AAAA);
+        assertThat(web.code).isEqualTo(DnsResponseCode.NOERROR);
+        assertThat(web.answers).isZero();
+
+        DnsNameResolver v6Resolver = resolver(server, true, ResolvedAddressTypes.IPV6_ONLY);
+        assertThat(v6Resolver.resolveAll("v6.default.svc.cluster.local").get(5, TimeUnit.SECONDS))
+                .containsExactly(ip("fd00::10"));
+    }
+
+    @Test
+    void aHeadlessServiceResolvesToEachReadyPod() throws Exception {
+        assertThat(resolver.resolveAll("db.default.svc.cluster.local").get(5, TimeUnit.SECONDS))
+                .containsExactly(ip("10.244.0.1"), ip("10.244.0.2"), ip("10.244.0.3"));
+        assertThat(resolver.resolveAll("db-1.db.default.svc.cluster.local").get(5, TimeUnit.SECONDS))
+                .containsExactly(ip("10.244.0.2"));
+    }
+
+    @Test
+    void srvRecordsComeWithTheirTargetsAddresses() throws Exception {
+        Reply r = query("_pg._tcp.db.default.svc.cluster.local", DnsRecordType.SRV);
+        assertThat(r.code).isEqualTo(DnsResponseCode.NOERROR);
+        assertThat(r.authoritative).isTrue();
+        assertThat(r.srv).containsExactly(
+                "0 100 5432 db-0.db.default.svc.cluster.local.",
+                "0 100 5432 db-1.db.default.svc.cluster.local.",
+                "0 100 5432 db-2.db.default.svc.cluster.local.");
+        assertThat(r.additional).containsExactly(
+                "db-0.db.default.svc.cluster.local. 10.244.0.1",
+                "db-1.db.default.svc.cluster.local. 10.244.0.2",
+                "db-2.db.default.svc.cluster.local. 10.244.0.3");
+
+        // the resolver's view: the answer section only
+        List<DnsRecord> records = resolver.resolveAll(
+                new DefaultDnsQuestion("_http._tcp.web.default.svc.cluster.local", DnsRecordType.SRV)).get(5, TimeUnit.SECONDS);
+        try {
+            assertThat(records).hasSize(1);
+            assertThat(srv((DnsRawRecord) records.get(0))).isEqualTo("0 100 80 web.default.svc.cluster.local.");
+        } finally {
+            records.forEach(ReferenceCountUtil::release);
+        }
+    }
+
+    @Test
+    void aMissingNameIsNxdomainButAnEmptyNonTerminalIsNodata() throws Exception {
+        Reply missing = query("nope.default.svc.cluster.local", DnsRecordType.A);
+        assertThat(missing.code).isEqualTo(DnsResponseCode.NXDOMAIN);
+        assertThat(missing.authoritative).isTrue();
+        assertThat(missing.answers).isZero();
+        assertThat(missing.authorityTypes).containsExactly(DnsRecordType.SOA);
+        assertThat(missing.soa).isEqualTo("ns.dns.cluster.local. hostmaster.cluster.local. 7200 1800 86400 5");
+
+        for (String emptyNonTerminal : List.of("default.svc.cluster.local", "svc.cluster.local", "db.default.svc.cluster.local")) {
+            Reply r = query(emptyNonTerminal, DnsRecordType.TXT);
+            assertThat(r.code).as(emptyNonTerminal).isEqualTo(DnsResponseCode.NOERROR);
+            assertThat(r.answers).as(emptyNonTerminal).isZero();
+            assertThat(r.authorityTypes).as(emptyNonTerminal).containsExactly(DnsRecordType.SOA);
+        }
+        Reply ent = query("default.svc.cluster.local", DnsRecordType.A);
+        assertThat(ent.code).isEqualTo(DnsResponseCode.NOERROR);
+        assertThat(ent.answers).isZero();
+
+        // the apex has its SOA
+        Reply apex = query("cluster.local", DnsRecordType.SOA);
+        assertThat(apex.code).isEqualTo(DnsResponseCode.NOERROR);
+        assertThat(apex.answerTypes).containsExactly(DnsRecordType.SOA);
+
+        // a name below a leaf does not exist
+        assertThat(query("x.web.default.svc.cluster.local", DnsRecordType.A).code).isEqualTo(DnsResponseCode.NXDOMAIN);
+    }
+
+    @Test
+    void anUpdatedZoneAnswersAtOnce() throws Exception {
+        assertThat(query("api.prod.svc.cluster.local", DnsRecordType.A).code).isEqualTo(DnsResponseCode.NXDOMAIN);
+
+        server.update(new DnsZone(DOMAIN, Map.of("api.prod.svc.cluster.local", List.of(ip("10.96.7.7"))), Map.of()));
+
+        assertThat(resolver.resolveAll("api.prod.svc.cluster.local").get(5, TimeUnit.SECONDS)).containsExactly(ip("10.96.7.7"));
+        assertThat(query("prod.svc.cluster.local", DnsRecordType.A).code).isEqualTo(DnsResponseCode.NOERROR);
+        // the old zone is gone whole
+        assertThat(query("web.default.svc.cluster.local", DnsRecordType.A).code).isEqualTo(DnsResponseCode.NXDOMAIN);
+        assertThat(query("default.svc.cluster.local", DnsRecordType.A).code).isEqualTo(DnsResponseCode.NXDOMAIN);
+        assertThat(server.zone().lookup("api.prod.svc.cluster.local")).containsExactly(ip("10.96.7.7"));
+    }
+
+    @Test
+    void reverseLookupsNameTheMostSpecificNameOfAnAddress() throws Exception {
+        assertThat(ptr(resolver, "10.0.96.10.in-addr.arpa")).isEqualTo("web.default.svc.cluster.local.");
+        // a pod of a headless Service: its own name, not the Service's
+        assertThat(ptr(resolver, "1.0.244.10.in-addr.arpa")).isEqualTo("db-0.db.default.svc.cluster.local.");
+        assertThat(ptr(resolver, "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"))
+                .isEqualTo("v6.default.svc.cluster.local.");
+        Reply r = query("10.0.96.10.in-addr.arpa", DnsRecordType.PTR);
+        assertThat(r.authoritative).isTrue();
+        assertThat(r.ttls).containsOnly(5L);
+    }
+
+    // -- forwarding
+
+    @Test
+    void namesOutsideTheZoneAreForwardedUpstream() throws Exception {
+        FakeUpstream upstream = fake(false);
+        ClusterDnsServer s = server(List.of(upstream.address), Duration.ofSeconds(2));
+        s.update(zone());
+        DnsNameResolver r = resolver(s, true);
+
+        assertThat(r.resolveAll("example.com").get(5, TimeUnit.SECONDS)).containsExactly(FakeUpstream.ANSWER);
+        // a reverse name the zone does not have is forwarded too
+        assertThat(ptr(r, "7.2.0.192.in-addr.arpa")).isEqualTo("upstream.example.");
+        // the zone's names are not
+        int asked = upstream.queries.get();
+        assertThat(r.resolveAll("web.default.svc.cluster.local").get(5, TimeUnit.SECONDS)).containsExactly(ip("10.96.0.10"));
+        assertThat(upstream.queries.get()).isEqualTo(asked);
+
+        // raw, to see the ids: the client's id comes back, though the upstream saw another one
+        byte[] reply = udp(s, rawQuery(0x1234, "example.com", DnsRecordType.A, 0));
+        assertThat(u16(reply, 0)).isEqualTo(0x1234);
+        assertThat(rcode(reply)).isZero();
+        assertThat(u16(reply, 6)).isEqualTo(1);
+        assertThat(last4(reply)).isEqualTo(FakeUpstream.ANSWER);
+
+        // over TCP too
+        byte[] tcpReply = tcp(s, rawQuery(0x4321, "example.com", DnsRecordType.A, 0));
+        assertThat(u16(tcpReply, 0)).isEqualTo(0x4321);
+        assertThat(rcode(tcpReply)).isZero();
+        assertThat(last4(tcpReply)).isEqualTo(FakeUpstream.ANSWER);
+        assertThat(upstream.tcpQueries.get()).isEqualTo(1);
+    }
+
+    @Test
+    void anUpstreamThatDoesNotAnswerIsGivenUpForTheNextThenServfail() throws Exception {
+        FakeUpstream silent = fake(true);
+        FakeUpstream upstream = fake(false);
+        ClusterDnsServer failover = server(List.of(silent.address, upstream.address), Duration.ofMillis(300));
+        byte[] reply = udp(failover, rawQuery(7, "example.com", DnsRecordType.A, 0));
+        assertThat(rcode(reply)).isZero();
+        assertThat(last4(reply)).isEqualTo(FakeUpstream.ANSWER);
+        assertThat(silent.queries.get()).isEqualTo(1);
+        byte[] tcpReply = tcp(failover, rawQuery(8, "example.com", DnsRecordType.A, 0));
+        assertThat(rcode(tcpReply)).isZero();
+        assertThat(last4(tcpReply)).isEqualTo(FakeUpstream.ANSWER);
+
+        ClusterDnsServer hopeless = server(List.of(silent.address), Duration.ofMillis(300));
+        reply = udp(hopeless, rawQuery(9, "example.com", DnsRecordType.A, 0));
+        assertThat(u16(reply, 0)).isEqualTo(9);
+        assertThat(rcode(reply)).isEqualTo(DnsResponseCode.SERVFAIL.intValue());
+        tcpReply = tcp(hopeless, rawQuery(10, "example.com", DnsRecordType.A, 0));
+        assertThat(u16(tcpReply, 0)).isEqualTo(10);
+        assertThat(rcode(tcpReply)).isEqualTo(DnsResponseCode.SERVFAIL.intValue());
+        assertThat(failover.forwardsInFlight()).isZero();
+        await().atMost(Duration.ofSeconds(5)).until(() -> hopeless.forwardsInFlight() == 0);
+    }
+
+    @Test
+    void aTcpClientThatLeavesDropsItsForwardedQuery() throws Exception {
+        FakeUpstream silent = fake(true);
+        ClusterDnsServer s = server(List.of(silent.address), Duration.ofSeconds(60));
+        try (Socket socket = new Socket()) {
+            socket.connect(s.localAddress(), 5000);
+            byte[] query = rawQuery(13, "example.com", DnsRecordType.A, 0);
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            out.writeShort(query.length);
+            out.write(query);
+            out.flush();
+            await().atMost(Duration.ofSeconds(5)).until(() -> silent.tcpQueries.get() == 1);
+            assertThat(s.forwardsInFlight()).isEqualTo(1);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> s.forwardsInFlight() == 0);
+    }
+
+    @Test
+    void withoutUpstreamsOtherNamesAreRefused() throws Exception {
+        Reply r = query("example.com", DnsRecordType.A);
+        assertThat(r.code).isEqualTo(DnsResponseCode.REFUSED);
+        assertThat(r.authoritative).isFalse();
+        assertThat(rcode(tcp(server, rawQuery(3, "example.com", DnsRecordType.A, 0)))).isEqualTo(DnsResponseCode.REFUSED.intValue());
+        // a reverse name not in the zone as well
+        assertThat(query("7.2.0.192.in-addr.arpa", DnsRecordType.PTR).code).isEqualTo(DnsResponseCode.REFUSED);
+    }
+
+    // -- the wire
+
+    @Test
+    void aLargeUdpAnswerIsTruncatedAndComesWholeOverTcp() throws Exception {
+        byte[] udpReply = udp(server, rawQuery(42, "big.default.svc.cluster.local", DnsRecordType.A, 0));
+        assertThat(u16(udpReply, 0)).isEqualTo(42);
+        assertThat(truncated(udpReply)).isTrue();
+        assertThat(u16(udpReply, 6)).as("answers").isZero();
+        assertThat(udpReply.length).isLessThanOrEqualTo(512);
+
+        byte[] tcpReply = tcp(server, rawQuery(43, "big.default.svc.cluster.local", DnsRecordType.A, 0));
+        assertThat(truncated(tcpReply)).isFalse();
+        assertThat(rcode(tcpReply)).isZero();
+        assertThat(u16(tcpReply, 6)).as("answers").isEqualTo(40);
+
+        // with EDNS0 the client takes more over UDP
+        byte[] edns = udp(server, rawQuery(44, "big.default.svc.cluster.local", DnsRecordType.A, 4096));
+        assertThat(truncated(edns)).isFalse();
+        assertThat(u16(edns, 6)).isEqualTo(40);
+        assertThat(u16(edns, 10)).as("our OPT record").isEqualTo(1);
+        assertThat(edns.length).isGreaterThan(512);
+        // not more than it says it takes
+        byte[] small = udp(server, rawQuery(45, "big.default.svc.cluster.local", DnsRecordType.A, 1000));
+        assertThat(truncated(small)).isTrue();
+        assertThat(u16(small, 10)).isEqualTo(1);
+
+        // a resolver without EDNS0 falls back to TCP by itself
+        DnsNameResolver plain = resolver(server, false);
+        assertThat(plain.resolveAll("big.default.svc.cluster.local").get(5, TimeUnit.SECONDS)).hasSize(40);
+    }
+
+    @Test
+    void malformedQueriesDoNotBreakTheServer() throws Exception {
+        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+            InetSocketAddress to = server.localAddress();
+            socket.send(new DatagramPacket(new byte[] {1, 2, 3}, 3, to));
+            socket.send(new DatagramPacket(new byte[0], 0, to));
+            byte[] noise = new byte[300];
+            new java.util.Random(7).nextBytes(noise);
+            socket.send(new DatagramPacket(noise, noise.length, to));
+            // a response (QR set) is not answered: no reflection loops
+            byte[] response = rawQuery(5, "web.default.svc.cluster.local", DnsRecordType.A, 0);
+            response[2] |= (byte) 0x80;
+            socket.send(new DatagramPacket(response, response.length, to));
+            // a question cut short
+            byte[] cut = rawQuery(6, "web.default.svc.cluster.local", DnsRecordType.A, 0);
+            socket.send(new DatagramPacket(cut, 20, to));
+        }
+        // no question: FORMERR
+        byte[] header = new byte[12];
+        header[0] = 0;
+        header[1] = 9;
+        byte[] formerr = udp(server, header);
+        assertThat(u16(formerr, 0)).isEqualTo(9);
+        assertThat(rcode(formerr)).isEqualTo(DnsResponseCode.FORMERR.intValue());
+        // another opcode (NOTIFY): NOTIMP
+        byte[] notify = rawQuery(11, "web.default.svc.cluster.local", DnsRecordType.A, 0);
+        notify[2] = (byte) (4 << 3);
+        assertThat(rcode(udp(server, notify))).isEqualTo(DnsResponseCode.NOTIMP.intValue());
+
+        // TCP garbage closes that connection only
+        try (Socket socket = new Socket()) {
+            socket.connect(server.localAddress(), 5000);
+            socket.setSoTimeout(5000);
+            socket.getOutputStream().write(new byte[] {0, 3, 1, 2, 3});
+            assertThat(socket.getInputStream().read()).isEqualTo(-1);
+        }
+
+        assertThat(resolver.resolveAll("web.default.svc.cluster.local").get(5, TimeUnit.SECONDS)).containsExactly(ip("10.96.0.10"));
+        assertThat(rcode(tcp(server, rawQuery(12, "web.default.svc.cluster.local", DnsRecordType.A, 0)))).isZero();
+    }
+
+    @Test
+    void theSizeComputedIsTheSizeEncoded() throws Exception {
+        DnsResponse r = new DefaultDnsResponse(1, DnsOpCode.QUERY, DnsResponseCode.NOERROR);
+        r.addRecord(DnsSection.QUESTION, new DefaultDnsQuestion("web.default.svc.cluster.local.", DnsRecordType.A));
+        r.addRecord(DnsSection.ANSWER, new DefaultDnsRawRecord("web.default.svc.cluster.local.", DnsRecordType.A, 5,
+                Unpooled.wrappedBuffer(new byte[] {10, 96, 0, 10})));
+        r.addRecord(DnsSection.ANSWER, new DefaultDnsPtrRecord("10.0.96.10.in-addr.arpa.", DnsRecord.CLASS_IN, 5, "web.x."));
+        r.addRecord(DnsSection.ADDITIONAL, new DefaultDnsRawRecord("", DnsRecordType.OPT, 1232, 0, Unpooled.EMPTY_BUFFER));
+        int computed = ClusterDnsServer.size(r);
+        EmbeddedChannel ch = new EmbeddedChannel(new TcpDnsResponseEncoder());
+        ch.writeOutbound(r);
+        ByteBuf encoded = ch.readOutbound();
+        try {
+            assertThat(computed).isEqualTo(encoded.readableBytes() - 2);
+        } finally {
+            encoded.release();
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    @Test
+    void upstreamsComeFromResolvConfWithoutTheServerItself() throws IOException {
+        Path conf = dir.resolve("resolv.conf");
+        Files.writeString(conf, """
+                # written by a test
+                search example.internal
+                nameserver 127.0.0.1
+                nameserver 10.0.0.2
+                nameserver ::1
+                nameserver 10.0.0.2
+                ; a comment
+                nameserver not-an-address
+                options ndots:5
+                """);
+        assertThat(ClusterDnsServer.upstreamsFrom(conf, new InetSocketAddress("127.0.0.1", 53)))
+                .containsExactly(new InetSocketAddress(ip("10.0.0.2"), 53), new InetSocketAddress(ip("::1"), 53));
+        assertThat(ClusterDnsServer.upstreamsFrom(conf, new InetSocketAddress("0.0.0.0", 53)))
+                .containsExactly(new InetSocketAddress(ip("10.0.0.2"), 53));
+        // another port: 127.0.0.1:53 is somebody else
+        assertThat(ClusterDnsServer.upstreamsFrom(conf, new InetSocketAddress("127.0.0.1", 5353))).hasSize(3);
+        assertThat(ClusterDnsServer.upstreamsFrom(dir.resolve("missing"), ANY_PORT)).isEmpty();
+    }
+
+    // -- fixtures
+
+    private static DnsZone zone() throws IOException {
+        Map<String, List<InetAddress>> addresses = new HashMap<>();
+        addresses.put("web.default.svc.cluster.local", List.of(ip("10.96.0.10")));
+        addresses.put("v6.default.svc.cluster.local", List.of(ip("fd00::10")));
+        addresses.put("db.default.svc.cluster.local", List.of(ip("10.244.0.1"), ip("10.244.0.2"), ip("10.244.0.3")));
+        for (int i = 0; i < 3; i++) {
+            addresses.put("db-" + i + ".db.default.svc.cluster.local", List.of(ip("10.244.0." + (i + 1))));
+        }
+        List<InetAddress> many = new ArrayList<>();
+        for (int i = 1; i <= 40; i++) {
+            many.add(ip("10.1.0." + i));
+        }
+        addresses.put("big.default.svc.cluster.local", many);
+        Map<String, List<DnsZone.Srv>> services = new HashMap<>();
+        services.put("_http._tcp.web.default.svc.cluster.local", List.of(new DnsZone.Srv(0, 100, 80, "web.default.svc.cluster.local")));
+        services.put("_pg._tcp.db.default.svc.cluster.local", List.of(
+                new DnsZone.Srv(0, 100, 5432, "db-0.db.default.svc.cluster.local"),
+                new DnsZone.Srv(0, 100, 5432, "db-1.db.default.svc.cluster.local"),
+                new DnsZone.Srv(0, 100, 5432, "db-2.db.default.svc.cluster.local")));
+        return new DnsZone(DOMAIN, addresses, services);
+    }
+
+    private ClusterDnsServer server(List<InetSocketAddress> upstreams, Duration timeout) throws InterruptedException {
+        ClusterDnsServer s = new ClusterDnsServer(Transport.NIO, group, upstreams, timeout);
+        servers.add(s);
+        InetSocketAddress bound = s.start(ANY_PORT);
+        assertThat(bound.getPort()).isPositive();
+        assertThat(s.localAddress()).isEqualTo(bound);
+        return s;
+    }
+
+    private DnsNameResolver resolver(ClusterDnsServer s, boolean edns) {
+        return resolver(s, edns, ResolvedAddressTypes.IPV4_ONLY);
+    }
+
+    private DnsNameResolver resolver(ClusterDnsServer s, boolean edns, ResolvedAddressTypes types) {
+        DnsNameResolver r = new DnsNameResolverBuilder(group.next())
+                .datagramChannelType(NioDatagramChannel.class)
+                .socketChannelType(NioSocketChannel.class)
+                .localAddress(new InetSocketAddress("127.0.0.1", 0))
+                .nameServerProvider(new SingletonDnsServerAddressStreamProvider(s.localAddress()))
+                .searchDomains(List.of())
+                .ndots(1)
+                .resolvedAddressTypes(types)
+                .optResourceEnabled(edns)
+                .hostsFileEntriesResolver((name, t) -> null)
+                .resolveCache(NoopDnsCache.INSTANCE)
+                .cnameCache(NoopDnsCnameCache.INSTANCE)
+                .authoritativeDnsServerCache(NoopAuthoritativeDnsServerCache.INSTANCE)
+                .queryTimeoutMillis(5000)
+                .build();
+        resolvers.add(r);
+        return r;
+    }
+
+    private FakeUpstream fake(boolean silent) throws InterruptedException {
+        FakeUpstream f = new FakeUpstream(group, silent);
+        fakes.add(f);
+        return f;
+    }
+
+    /** What a response said, read through the resolver's {@code query}. */
+    private static final class Reply {
+        DnsResponseCode code;
+        boolean authoritative;
+        int answers;
+        final List<DnsRecordType> answerTypes = new ArrayList<>();
+        final List<DnsRecordType> authorityTypes = new ArrayList<>();
+        final List<InetAddress> addresses = new ArrayList<>();
+        final List<String> srv = new ArrayList<>();
+        final List<String> additional = new ArrayList<>();
+        final List<Long> ttls = new ArrayList<>();
+        String soa;
+    }
+
+    private Reply query(String name, DnsRecordType type) throws Exception {
+        AddressedEnvelope<DnsResponse, InetSocketAddress> envelope =
+                resolver.query(new DefaultDnsQuestion(name, type)).get(5, TimeUnit.SECONDS);
+        try {
+            DnsResponse response = envelope.content();
+            Reply reply = new Reply();
+            reply.code = response.code();
+            reply.authoritative = response.isAuthoritativeAnswer();
+            reply.answers = response.count(DnsSection.ANSWER);
+            for (int i = 0; i < reply.answers; i++) {
+                DnsRecord r = response.recordAt(DnsSection.ANSWER, i);
+                reply.answerTypes.add(r.type());
+                reply.ttls.add(r.timeToLive());
+                if (r.type().equals(DnsRecordType.A) || r.type().equals(DnsRecordType.AAAA)) {
+                    reply.addresses.add(InetAddress.getByAddress(ByteBufUtil.getBytes(((DnsRawRecord) r).content())));
+                } else if (r.type().equals(DnsRecordType.SRV)) {
+                    reply.srv.add(srv((DnsRawRecord) r));
+                }
+            }
+            for (int i = 0; i < response.count(DnsSection.AUTHORITY); i++) {
+                DnsRecord r = response.recordAt(DnsSection.AUTHORITY, i);
+                reply.authorityTypes.add(r.type());
+                if (r.type().equals(DnsRecordType.SOA)) {
+                    ByteBuf c = ((DnsRawRecord) r).content().duplicate();
+                    String mname = DefaultDnsRecordDecoder.decodeName(c);
+                    String rname = DefaultDnsRecordDecoder.decodeName(c);
+                    c.readInt(); // serial
+                    reply.soa = mname + " " + rname + " " + c.readInt() + " " + c.readInt() + " " + c.readInt() + " " + c.readInt();
+                }
+            }
+            for (int i = 0; i < response.count(DnsSection.ADDITIONAL); i++) {
+                DnsRecord r = response.recordAt(DnsSection.ADDITIONAL, i);
+                if (r.type().equals(DnsRecordType.A)) {
+                    reply.additional.add(r.name() + " "
+                            + InetAddress.getByAddress(ByteBufUtil.getBytes(((DnsRawRecord) r).content())).getHostAddress());
+                }
+            }
+            return reply;
+        } finally {
+            envelope.release();
+        }
+    }
+
+    private static String srv(DnsRawRecord r) {
+        ByteBuf c = r.content().duplicate();
+        int priority = c.readUnsignedShort();
+        int weight = c.readUnsignedShort();
+        int port = c.readUnsignedShort();
+        return priority + " " + weight + " " + port + " " + DefaultDnsRecordDecoder.decodeName(c);
+    }
+
+    private static String ptr(DnsNameResolver r, String name) throws Exception {
+        List<DnsRecord> records = r.resolveAll(new DefaultDnsQuestion(name, DnsRecordType.PTR)).get(5, TimeUnit.SECONDS);
+        try {
+            assertThat(records).hasSize(1);
+            return ((DnsPtrRecord) records.get(0)).hostname();
+        } finally {
+            records.forEach(ReferenceCountUtil::release);
+        }
+    }
+
+    // -- raw DNS on sockets of the JDK
+
+    private static byte[] rawQuery(int id, String name, DnsRecordType type, int ednsPayload) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(bytes);
+        out.writeShort(id);
+        out.writeShort(0x0100); // RD
+        out.writeShort(1);
+        out.writeShort(0);
+        out.writeShort(0);
+        out.writeShort(ednsPayload > 0 ? 1 : 0);
+        for (String label : name.split("\\.")) {
+            out.writeByte(label.length());
+            out.writeBytes(label);
+        }
+        out.writeByte(0);
+        out.writeShort(type.intValue());
+        out.writeShort(1);
+        if (ednsPayload > 0) {
+            out.writeByte(0);
+            out.writeShort(DnsRecordType.OPT.intValue());
+            out.writeShort(ednsPayload);
+            out.writeInt(0);
+            out.writeShort(0);
+        }
+        return bytes.toByteArray();
+    }
+
+    private static byte[] udp(ClusterDnsServer s, byte[] query) throws IOException {
+        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+            socket.setSoTimeout(5000);
+            socket.send(new DatagramPacket(query, query.length, s.localAddress()));
+            DatagramPacket reply = new DatagramPacket(new byte[65535], 65535);
+            socket.receive(reply);
+            return java.util.Arrays.copyOf(reply.getData(), reply.getLength());
+        }
+    }
+
+    private static byte[] tcp(ClusterDnsServer s, byte[] query) throws IOException {
+        try (Socket socket = new Socket()) {
+            socket.connect(s.localAddress(), 5000);
+            socket.setSoTimeout(5000);
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            out.writeShort(query.length);
+            out.write(query);
+            out.flush();
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            int length = in.readUnsignedShort();
+            return in.readNBytes(length);
+        }
+    }
+
+    private static int u16(byte[] b, int at) {
+        return (b[at] & 0xFF) << 8 | (b[at + 1] & 0xFF);
+    }
+
+    private static int rcode(byte[] reply) {
+        return reply[3] & 0xF;
+    }
+
+    private static boolean truncated(byte[] reply) {
+        return (reply[2] & 0x02) != 0;
+    }
+
+    private static InetAddress last4(byte[] reply) throws IOException {
+        return InetAddress.getByAddress(java.util.Arrays.copyOfRange(reply, reply.length - 4, reply.length));
+    }
+
+    private static InetAddress ip(String literal) throws IOException {
+        return InetAddress.getByName(literal); // literals only: no lookup
+    }
+
+    /**
+     * An upstream nameserver on 127.0.0.1, UDP and TCP on one port: A questions get
+     * {@link #ANSWER}, PTR questions {@code upstream.example.}, others NXDOMAIN. A silent one
+     * never answers.
+     */
+    private static final class FakeUpstream {
+        static final InetAddress ANSWER;
+
+        static {
+            try {
+                ANSWER = InetAddress.getByName("192.0.2.7");
+            } catch (IOException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        final AtomicInteger queries = new AtomicInteger();
+        final AtomicInteger tcpQueries = new AtomicInteger();
+        final InetSocketAddress address;
+        private Channel udp;
+        private Channel tcp;
+
+        FakeUpstream(EventLoopGroup group, boolean silent) throws InterruptedException {
+            for (int attempt = 1; ; attempt++) { // a free UDP port needn't be a free TCP port
+                bind(group, silent);
+                try {
+                    tcp = tcpBootstrap(group, silent).bind(udp.localAddress()).sync().channel();
+                    break;
+                } catch (Exception e) {
+                    udp.close().syncUninterruptibly();
+                    if (attempt == 10) {
+                        throw e;
+                    }
+                }
+            }
+            address = (InetSocketAddress) udp.localAddress();
+        }
+
+        private void bind(EventLoopGroup group, boolean silent) throws InterruptedException {
+            udp = new Bootstrap().group(group).channel(NioDatagramChannel.class)
+                    .handler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast(new DatagramDnsQueryDecoder(), new DatagramDnsResponseEncoder(),
+                                    new SimpleChannelInboundHandler<DatagramDnsQuery>() {
+                                        @Override
+                                        protected void channelRead0(ChannelHandlerContext ctx, DatagramDnsQuery q) {
+                                            queries.incrementAndGet();
+                                            if (!silent) {
+                                                ctx.writeAndFlush(answer(q, new DatagramDnsResponse(q.recipient(), q.sender(), q.id(),
+                                                        DnsOpCode.QUERY, DnsResponseCode.NOERROR)));
+                                            }
+                                        }
+                                    });
+                        }
+                    })
+                    .bind(ANY_PORT).sync().channel();
+        }
+
+        private ServerBootstrap tcpBootstrap(EventLoopGroup group, boolean silent) {
+            return new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                    .option(io.netty.channel.ChannelOption.SO_REUSEADDR, true)
+                    .childHandler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast(new TcpDnsQueryDecoder(), new TcpDnsResponseEncoder(),
+                                    new SimpleChannelInboundHandler<DnsQuery>() {
+                                        @Override
+                                        protected void channelRead0(ChannelHandlerContext ctx, DnsQuery q) {
+                                            tcpQueries.incrementAndGet();
+                                            if (!silent) {
+                                                ctx.writeAndFlush(answer(q,
+                                                        new DefaultDnsResponse(q.id(), DnsOpCode.QUERY, DnsResponseCode.NOERROR)));
+                                            }
+                                        }
+                                    });
+                        }
+                    });
+        }
+
+        private static DnsResponse answer(DnsQuery q, DnsResponse r) {
+            DnsQuestion question = q.recordAt(DnsSection.QUESTION);
+            r.addRecord(DnsSection.QUESTION, new DefaultDnsQuestion(question.name(), question.type()));
+            r.setRecursionDesired(q.isRecursionDesired());
+            r.setRecursionAvailable(true);
+            if (question.type().equals(DnsRecordType.A)) {
+                r.addRecord(DnsSection.ANSWER, new DefaultDnsRawRecord(question.name(), DnsRecordType.A, 60,
+                        Unpooled.wrappedBuffer(ANSWER.getAddress())));
+            } else if (question.type().equals(DnsRecordType.PTR)) {
+                r.addRecord(DnsSection.ANSWER, new DefaultDnsPtrRecord(question.name(), DnsRecord.CLASS_IN, 60, "upstream.example."));
+            } else {
+                r.setCode(DnsResponseCode.NXDOMAIN);
+            }
+            return r;
+        }
+
+        void close() {
+            udp.close().syncUninterruptibly();
+            tcp.close().syncUninterruptibly();
+        }
+    }
+}
