@@ -382,7 +382,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                     // sending with RST_STREAM NO_ERROR once the response is out, and the client keep the response
                     written.addListener(f -> {
                         if (f.isSuccess() && ctx.channel().isActive()) {
-                            ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR));
+                            // the reset closes the stream (no CANCEL follows); closing the channel drops body frames still queued
+                            ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR)).addListener(ChannelFutureListener.CLOSE);
                         } else {
                             ctx.close();
                         }

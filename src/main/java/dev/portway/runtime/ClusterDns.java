@@ -2,11 +2,13 @@ package dev.portway.runtime;
 
 import dev.portway.plan.DnsZone;
 import dev.portway.plan.DnsZoneBuilder;
+import dev.portway.proxy.dns.ClusterDnsServer;
 import dev.portway.store.Store;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.netty.util.NetUtil;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -37,6 +39,8 @@ final class ClusterDns implements AutoCloseable {
     private final PodDns.HostResolver host;
     private final Server server;
     private volatile DnsZone zone = DnsZone.empty();
+    /** Why there is no DNS server (hosts mode). */
+    private String noServer = "--cluster-dns=hosts";
     private long revision = -1;
 
     ClusterDns(DnsOptions options, PodSandbox sandbox, Server server) {
@@ -52,15 +56,49 @@ final class ClusterDns implements AutoCloseable {
             return new ClusterDns(options, PodSandbox.disabled("cluster DNS is off"), null);
         }
         PodSandbox sandbox = PodSandbox.detect(scratch);
+        if (!sandbox.available() && options.mode() == DnsOptions.Mode.SERVER) {
+            throw new IllegalStateException("cluster DNS: pods cannot have their own /etc/resolv.conf here: " + sandbox.unavailable());
+        }
+        String[] noServer = {"--cluster-dns=hosts"};
         Server server = null;
         if (sandbox.available() && options.mode() != DnsOptions.Mode.HOSTS) {
-            server = startServer(options, runtime);
+            server = startServer(options, runtime, noServer);
         }
-        return new ClusterDns(options, sandbox, server);
+        ClusterDns dns = new ClusterDns(options, sandbox, server);
+        dns.noServer = noServer[0];
+        return dns;
     }
 
-    private static Server startServer(DnsOptions options, PodRuntime runtime) {
-        return null;
+    /** The DNS server on the address's port 53, or null (then {@code noServer} says why) where it cannot listen. */
+    private static Server startServer(DnsOptions options, PodRuntime runtime, String[] noServer) {
+        InetSocketAddress bind = new InetSocketAddress(options.address(), 53);
+        ClusterDnsServer server = new ClusterDnsServer(runtime.transport(), runtime.group(),
+                ClusterDnsServer.upstreamsFrom(options.hostConfig(), bind));
+        try {
+            server.start(bind);
+        } catch (Exception e) {
+            server.close();
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            String why = "cannot listen on " + options.address().getHostAddress() + ":53: " + e.getMessage();
+            if (options.mode() == DnsOptions.Mode.SERVER) {
+                throw new IllegalStateException("cluster DNS " + why, e);
+            }
+            noServer[0] = why + " (port 53 needs root, CAP_NET_BIND_SERVICE or net.ipv4.ip_unprivileged_port_start=53)";
+            return null;
+        }
+        return new Server() {
+            @Override
+            public void update(DnsZone zone) {
+                server.update(zone);
+            }
+
+            @Override
+            public void close() {
+                server.close();
+            }
+        };
     }
 
     /** How pods resolve cluster names here, in one sentence for the log and {@code up}. */
@@ -75,8 +113,7 @@ final class ClusterDns implements AutoCloseable {
         if (server != null) {
             return "cluster DNS at " + options.address().getHostAddress() + ":53";
         }
-        return "no DNS server (port 53 needs root or net.ipv4.ip_unprivileged_port_start=53): cluster names are written "
-                + "into each pod's /etc/hosts instead (docs/dns.md)";
+        return "no cluster DNS server (" + noServer + "): cluster names are written into each pod's /etc/hosts instead (docs/dns.md)";
     }
 
     /** Whether pods get files of their own. */

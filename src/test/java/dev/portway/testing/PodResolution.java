@@ -25,14 +25,17 @@ public final class PodResolution {
 
     /** Runs the resolver pod in {@code cluster} and checks what it resolves. */
     public static void check(TestCluster cluster) {
+        if (cluster.local().store().get(io.fabric8.kubernetes.api.model.Service.class, "default", "pushgateway").isEmpty()) {
+            cluster.apply("""
+                    apiVersion: v1
+                    kind: Service
+                    metadata: {name: pushgateway}
+                    spec:
+                      selector: {app: nobody}
+                      ports: [{name: http, port: 9091}]
+                    """);
+        }
         cluster.apply(TestCluster.echoDeployment("peer", 2, null) + """
-                ---
-                apiVersion: v1
-                kind: Service
-                metadata: {name: pushgateway}
-                spec:
-                  selector: {app: nobody}
-                  ports: [{name: http, port: 9091}]
                 ---
                 apiVersion: v1
                 kind: Service
