@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
- * What a pod's process resolves, with glibc's {@code getent}: a Service by its short, namespaced
+ * What a pod's process resolves, with glibc's {@code getent hosts} (not {@code ahosts}: its AI_ADDRCONFIG finds nothing where loopback is the only network): a Service by its short, namespaced
  * and full names, a headless Service to its ready pods' IPs, the pod's own hostname under its
  * subdomain, a hostAlias, and a Service created after the pod. The same check runs with names in
  * the pods' hosts files and with the cluster DNS server.
@@ -61,7 +61,7 @@ public final class PodResolution {
                       cat /etc/resolv.conf
                       i=0
                       while [ $i -lt 600 ]; do
-                        for n in %s; do echo "$n=$(getent ahostsv4 $n | cut -d' ' -f1 | sort -u | tr '\\n' ' ')"; done
+                        for n in %s; do echo "$n=$(getent hosts $n | cut -d' ' -f1 | sort -u | tr '\\n' ' ')"; done
                         echo ---; i=$((i+1)); sleep 0.2
                       done
                 """.formatted(NAMES));

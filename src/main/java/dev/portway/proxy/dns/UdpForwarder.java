@@ -97,8 +97,15 @@ final class UdpForwarder {
         pending.put(id, p);
         ByteBuf out = p.query.copy();
         out.setShort(out.readerIndex(), id);
-        socket.writeAndFlush(new DatagramPacket(out, upstreams.get(p.upstream)));
         p.timeout = socket.eventLoop().schedule(() -> expire(p), timeoutMillis, TimeUnit.MILLISECONDS);
+        // an upstream that cannot be sent to at all (no route: a network of loopback only) fails now, not at the timeout
+        socket.writeAndFlush(new DatagramPacket(out, upstreams.get(p.upstream))).addListener(f -> {
+            if (!f.isSuccess()) {
+                log.debug("cannot send to upstream {}: {}", upstreams.get(p.upstream), f.cause().toString());
+                p.timeout.cancel(false);
+                expire(p);
+            }
+        });
     }
 
     private void expire(Pending p) {
