@@ -7,6 +7,7 @@ import dev.portway.control.ClusterConfig;
 import dev.portway.control.alloc.PortRange;
 import dev.portway.net.Cidr;
 import dev.portway.net.Transport;
+import dev.portway.runtime.DnsOptions;
 import dev.portway.runtime.LocalCluster;
 import dev.portway.runtime.LocalClusterOptions;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -83,6 +84,17 @@ final class UpCommand implements Callable<Integer> {
             description = "Socket implementation (default: the fastest that works here).")
     String transport;
 
+    @Option(names = "--cluster-dns", paramLabel = "auto|server|hosts|off", defaultValue = "auto",
+            description = "How pods resolve Service names (docs/dns.md): a DNS server on port 53 of --cluster-dns-address; "
+                    + "names written into each pod's /etc/hosts (hosts); auto: the server where port 53 can be bound, else hosts; "
+                    + "off: the machine's resolver (default: ${DEFAULT-VALUE}).")
+    String clusterDns;
+
+    @Option(names = "--cluster-dns-address", paramLabel = "IP",
+            description = "Where the cluster DNS server listens (default: the 10th address of the Service range, 127.2.0.10, "
+                    + "as kube-dns's 10.96.0.10).")
+    String clusterDnsAddress;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -107,6 +119,7 @@ final class UpCommand implements Callable<Integer> {
                 .withNodeAddresses(addresses())
                 .withDefaultPool("none".equals(defaultPool) ? null : defaultPool)
                 .withTransport(transport == null ? Transport.best() : Transport.parse(transport));
+        options = options.withKubelet(options.kubelet().withDns(dnsOptions(config)));
         LocalCluster cluster = new LocalCluster(options);
         try {
             cluster.start();
@@ -155,6 +168,22 @@ final class UpCommand implements Callable<Integer> {
         out.flush();
         stopped.await();
         return 0;
+    }
+
+    private DnsOptions dnsOptions(ClusterConfig config) {
+        DnsOptions.Mode mode;
+        try {
+            mode = DnsOptions.Mode.valueOf(clusterDns.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new Main.CliException("--cluster-dns: " + clusterDns + " (expected auto, server, hosts or off)");
+        }
+        String address = clusterDnsAddress != null ? clusterDnsAddress
+                : dev.portway.net.Ipv4.format(config.serviceCidr().network() + 10);
+        java.net.InetAddress ip = io.netty.util.NetUtil.createInetAddressFromIpAddressString(address);
+        if (ip == null) {
+            throw new Main.CliException("--cluster-dns-address: not an IP address: " + address);
+        }
+        return DnsOptions.defaults().withMode(mode).withAddress(ip);
     }
 
     private dev.portway.runtime.LocalNode.Addresses addresses() {

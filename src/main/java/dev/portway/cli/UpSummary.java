@@ -11,6 +11,9 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteRule;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -74,6 +77,8 @@ final class UpSummary {
         if (!gateways.isEmpty()) {
             printGateways(gateways);
         }
+        out.println();
+        out.println("Cluster DNS: " + cluster.kubelet().dnsSummary());
         Map<String, String> listeners = cluster.dataPlane().listenerStatus();
         listeners.forEach((address, state) -> {
             if (state.startsWith("failed")) {
@@ -115,6 +120,9 @@ final class UpSummary {
                 }
                 tries.append("\t# ").append(g.getMetadata().getName())
                         .append(": Gateway listener ").append(l.getName()).append(" -> its HTTPRoutes\n");
+                if (host == null) {
+                    addRoutePaths(tries, g, l.getName(), scheme + ip + portPart);
+                }
             }
         }
         out.println();
@@ -122,6 +130,38 @@ final class UpSummary {
         if (!tries.isEmpty()) {
             out.println();
             out.print(TabWriter.forDescribe().format(tries.toString()));
+        }
+    }
+
+    /** A line per path prefix the Gateway's HTTPRoutes route (without host names): where each part of an app is. */
+    private void addRoutePaths(StringBuilder tries, Gateway g, String listener, String base) {
+        String ns = g.getMetadata().getNamespace();
+        List<String[]> paths = new ArrayList<>();
+        for (HTTPRoute r : cluster.store().list(HTTPRoute.class, ns)) {
+            boolean attached = r.getSpec().getParentRefs() != null && r.getSpec().getParentRefs().stream().anyMatch(p ->
+                    g.getMetadata().getName().equals(p.getName()) && (p.getNamespace() == null || ns.equals(p.getNamespace()))
+                            && (p.getSectionName() == null || listener.equals(p.getSectionName())));
+            if (!attached || (r.getSpec().getHostnames() != null && !r.getSpec().getHostnames().isEmpty())) {
+                continue;
+            }
+            for (HTTPRouteRule rule : r.getSpec().getRules() == null ? List.<HTTPRouteRule>of() : r.getSpec().getRules()) {
+                String backend = rule.getBackendRefs() == null || rule.getBackendRefs().isEmpty() ? "" : " -> "
+                        + rule.getBackendRefs().getFirst().getName() + ":" + rule.getBackendRefs().getFirst().getPort();
+                List<HTTPRouteMatch> matches = rule.getMatches() == null || rule.getMatches().isEmpty() ? List.of(new HTTPRouteMatch()) : rule.getMatches();
+                for (HTTPRouteMatch m : matches) {
+                    if (m.getPath() == null || !"RegularExpression".equals(m.getPath().getType())) {
+                        String path = m.getPath() == null || m.getPath().getValue() == null ? "/" : m.getPath().getValue();
+                        paths.add(new String[] {path.endsWith("/") ? path : path + "/", r.getMetadata().getName(), backend});
+                    }
+                }
+            }
+        }
+        // a path under another one to the same backend (an admin route beside its app's) is not a part of its own
+        for (String[] p : paths) {
+            boolean under = paths.stream().anyMatch(o -> o != p && p[0].startsWith(o[0]) && !p[0].equals(o[0]) && o[2].equals(p[2]));
+            if (!under) {
+                tries.append("  curl ").append(base).append(p[0]).append("\t#   HTTPRoute ").append(p[1]).append(p[2]).append('\n');
+            }
         }
     }
 

@@ -111,7 +111,8 @@ final class ClusterDns implements AutoCloseable {
                     + "): cluster names do not resolve in pods; use Service variables or IPs (docs/dns.md)";
         }
         if (server != null) {
-            return "cluster DNS at " + options.address().getHostAddress() + ":53";
+            return "a DNS server at " + options.address().getHostAddress() + ":53 answers pods for " + zone.domain()
+                    + " (Services, headless Services' pods, Gateways as <gateway>-portway) and forwards other names";
         }
         return "no cluster DNS server (" + noServer + "): cluster names are written into each pod's /etc/hosts instead (docs/dns.md)";
     }

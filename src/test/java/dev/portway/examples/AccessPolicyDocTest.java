@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * docs/access-policy.md says what it shows: its manifests apply (the Prometheus example beside
- * {@code examples/prometheus}, whose Services it routes to), the example policy guards the three
+ * the Services and Deployments of {@code examples/monitoring}, which it routes to), the example policy guards the three
  * routes with both Secrets resolved, and its htpasswd line is the password the text says; and
  * the README's short example applies too.
  */
@@ -47,7 +47,9 @@ class AccessPolicyDocTest {
     @Test
     void thePrometheusExampleGuardsTheStacksRoutes() throws IOException {
         TestApi api = new TestApi();
-        Manifests.Loaded stack = Manifests.load(List.of(Path.of("examples", "prometheus").toString()), System.in);
+        Path example = Path.of("examples", "monitoring");
+        Manifests.Loaded stack = Manifests.load(List.of(example.resolve("prometheus.yaml").toString(),
+                example.resolve("alertmanager.yaml").toString(), example.resolve("pushgateway.yaml").toString()), System.in);
         assertThat(stack.problems()).isEmpty();
         api.api().apply(stack.objects().stream().map(ObjectDecoder.Decoded::object).toList(), "default", false);
         List<HasMetadata> applied = api.apply(yamlBlocks().getFirst());
