@@ -1,12 +1,10 @@
 package dev.portway.proxy;
 
-import dev.portway.net.Cidr;
 import dev.portway.plan.Plan;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
 import java.net.InetAddress;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -20,7 +18,7 @@ final class HttpGatewayListener extends Listener {
 
     private volatile Plan.HttpListener http;
     private volatile RouteTable routes;
-    private volatile List<Cidr> trustedProxies = List.of();
+    private volatile List<io.netty.handler.ipfilter.IpSubnetFilterRule> trustedProxies = List.of();
     private volatile TlsContexts tls;
 
     HttpGatewayListener(DataPlane plane, Plan.HttpListener spec) {
@@ -35,11 +33,8 @@ final class HttpGatewayListener extends Listener {
     }
 
     private void take(Plan.HttpListener spec) {
-        List<Cidr> trusted = new ArrayList<>();
-        for (String r : spec.trustedProxies()) {
-            Cidr.parse(r).ifPresent(trusted::add);
-        }
-        this.trustedProxies = List.copyOf(trusted);
+        List<io.netty.handler.ipfilter.IpSubnetFilterRule> trusted = sourceRules("portway.dev/trusted-proxies", spec.trustedProxies());
+        this.trustedProxies = trusted == null ? List.of() : trusted;
         this.routes = RouteTable.compile(spec);
         if (!spec.tls()) {
             tls = null;

@@ -1,14 +1,15 @@
 package dev.portway.proxy;
 
-import dev.portway.net.Cidr;
-import dev.portway.net.Ipv4;
 import dev.portway.plan.Plan;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelFuture;
-import java.net.Inet4Address;
+import io.netty.handler.ipfilter.IpFilterRuleType;
+import io.netty.handler.ipfilter.IpSubnetFilterRule;
+import io.netty.util.NetUtil;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -32,7 +33,8 @@ abstract class Listener {
     protected final DataPlane plane;
     private final Plan.ListenerKey key;
     private volatile Plan.Listener spec;
-    private volatile List<Cidr> sourceRanges = List.of();
+    /** The allowed clients (loadBalancerSourceRanges), or null when any client is. */
+    private volatile List<IpSubnetFilterRule> sourceRanges;
     private Channel channel;
     private volatile State state = State.CLOSED;
     private volatile String failure;
@@ -63,11 +65,7 @@ abstract class Listener {
     /** Takes a new spec (same address); opens or closes as it says. */
     synchronized void update(Plan.Listener updated) {
         this.spec = updated;
-        List<Cidr> ranges = new ArrayList<>();
-        for (String r : updated.sourceRanges()) {
-            Cidr.parse(r).ifPresent(ranges::add);
-        }
-        this.sourceRanges = List.copyOf(ranges);
+        this.sourceRanges = sourceRules("loadBalancerSourceRanges", updated.sourceRanges());
         boolean active = updated.active();
         pending = pending.thenCompose(v -> active ? open() : shut());
     }
@@ -85,18 +83,41 @@ abstract class Listener {
 
     /** Whether a client may use this listener ({@code loadBalancerSourceRanges}). */
     boolean allows(InetAddress client) {
-        List<Cidr> ranges = sourceRanges;
-        return ranges.isEmpty() || inAny(ranges, client);
+        List<IpSubnetFilterRule> ranges = sourceRanges;
+        return ranges == null || inAny(ranges, client);
     }
 
-    /** Whether an address is in one of the ranges (IPv4 only: the ranges are). */
-    static boolean inAny(List<Cidr> ranges, InetAddress client) {
-        if (!(client instanceof Inet4Address)) {
-            return false;
+    /**
+     * The rules of {@code loadBalancerSourceRanges} (IPv4 and IPv6 CIDRs); null when there are none
+     * (any client). A filter fails closed: a range that cannot be read allows no one, and a list of
+     * only such ranges (or only IPv6 ranges, for an IPv4 client) lets nobody in.
+     */
+    static List<IpSubnetFilterRule> sourceRules(String what, List<String> ranges) {
+        if (ranges.isEmpty()) {
+            return null;
         }
-        long address = Ipv4.of(client);
-        for (Cidr c : ranges) {
-            if (c.contains(address)) {
+        List<IpSubnetFilterRule> rules = new ArrayList<>();
+        for (String r : ranges) {
+            int slash = r.indexOf('/');
+            InetAddress network = slash < 0 ? null : NetUtil.createInetAddressFromIpAddressString(r.substring(0, slash).trim());
+            if (network == null) {
+                log.warn("{}: {} is not a CIDR; it allows no one", what, r);
+                continue;
+            }
+            try {
+                rules.add(new IpSubnetFilterRule(network, Integer.parseInt(r.substring(slash + 1).trim()), IpFilterRuleType.ACCEPT));
+            } catch (IllegalArgumentException e) {
+                log.warn("{}: {} is not a CIDR ({}); it allows no one", what, r, e.getMessage());
+            }
+        }
+        return List.copyOf(rules);
+    }
+
+    /** Whether a client address is in one of the rules' ranges. */
+    static boolean inAny(List<IpSubnetFilterRule> rules, InetAddress client) {
+        InetSocketAddress address = new InetSocketAddress(client, 0);
+        for (IpSubnetFilterRule rule : rules) {
+            if (rule.matches(address)) {
                 return true;
             }
         }

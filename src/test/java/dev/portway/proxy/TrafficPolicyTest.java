@@ -57,11 +57,23 @@ class TrafficPolicyTest {
                   loadBalancerSourceRanges: [127.0.0.0/26]
                   ports:
                   - {port: 8080, targetPort: http}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: v6-only-lb
+                spec:
+                  type: LoadBalancer
+                  selector: {app: spread}
+                  loadBalancerSourceRanges: ["::1/128"]
+                  ports:
+                  - {port: 8081, targetPort: http}
                 """);
         cluster.awaitReady("pinned", 1);
         cluster.awaitReady("spread", 4);
         cluster.loadBalancerIp("local-lb");
         cluster.loadBalancerIp("cluster-lb");
+        cluster.loadBalancerIp("v6-only-lb");
         cluster.settle();
     }
 
@@ -131,6 +143,15 @@ class TrafficPolicyTest {
             nodes.add(Net.get(ip, 8080, "/", "127.0.0.10").echo("client").split(":")[0]);
         }
         return nodes;
+    }
+
+    @Test
+    void anIpv6OnlySourceRangeKeepsIpv4ClientsOut() throws Exception {
+        // valid in Kubernetes; it used to let everyone in (the IPv4-only parser dropped it, and no ranges meant all)
+        String ip = cluster.loadBalancerIp("v6-only-lb");
+        assertThatThrownBy(() -> Net.get(ip, 8081, "/", "127.0.0.10")).isInstanceOf(IOException.class);
+        // the same pods, through a Service without ranges, answer: the refusal is the filter's
+        assertThat(Net.get(cluster.clusterIp("v6-only-lb"), 8081, "/").status()).isEqualTo(200);
     }
 
     @Test
