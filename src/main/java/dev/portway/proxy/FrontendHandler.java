@@ -102,8 +102,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         plane.metrics().connected(spec);
         RelayHandler.Session session = new RelayHandler.Session();
         if (cluster.spec().proxyProtocol()) {
-            upstream.write(ProxyProtocol.v2Header(upstream.alloc(), client, (InetSocketAddress) inbound.localAddress()),
-                    upstream.voidPromise());
+            ProxyProtocol.sendV2Header(upstream, client, (InetSocketAddress) inbound.localAddress());
         }
         upstream.pipeline().addLast(new RelayHandler(inbound, cluster.bytesFromUpstream, session));
         inbound.pipeline().addLast(new RelayHandler(upstream, cluster.bytesToUpstream, session));

@@ -1,51 +1,47 @@
 package dev.portway.proxy;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.haproxy.HAProxyCommand;
+import io.netty.handler.codec.haproxy.HAProxyMessage;
+import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
+import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
+import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
 import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
 /**
- * The PROXY protocol v2 header (HAProxy's spec), written before the client's bytes so that a
- * backend behind Portway can see the real client address.
+ * The PROXY protocol v2 header (HAProxy's spec), sent before the client's bytes so that a backend
+ * behind Portway can see the real client address. Netty's {@link HAProxyMessageEncoder} writes it.
  */
 final class ProxyProtocol {
-
-    private static final byte[] SIGNATURE = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
 
     private ProxyProtocol() {
     }
 
-    /** A v2 PROXY header for a TCP connection from {@code source} to {@code destination}. */
-    static ByteBuf v2Header(ByteBufAllocator alloc, InetSocketAddress source, InetSocketAddress destination) {
+    /**
+     * Sends the v2 header for a TCP connection from {@code source} to {@code destination} on
+     * {@code upstream}, flushed at once: a protocol where the server speaks first (SMTP, MySQL,
+     * SSH) waits for the header, and the client's first bytes may never come before the greeting.
+     */
+    static void sendV2Header(Channel upstream, InetSocketAddress source, InetSocketAddress destination) {
         boolean v4 = source.getAddress() instanceof Inet4Address && destination.getAddress() instanceof Inet4Address;
-        byte[] src = source.getAddress().getAddress();
-        byte[] dst = destination.getAddress().getAddress();
-        if (!v4) {
-            src = toV6(src);
-            dst = toV6(dst);
-        }
-        int addressLength = v4 ? 12 : 36;
-        ByteBuf buf = alloc.buffer(16 + addressLength);
-        buf.writeBytes(SIGNATURE);
-        buf.writeByte(0x21);                  // version 2, command PROXY
-        buf.writeByte(v4 ? 0x11 : 0x21);      // AF_INET or AF_INET6, STREAM
-        buf.writeShort(addressLength);
-        buf.writeBytes(src);
-        buf.writeBytes(dst);
-        buf.writeShort(source.getPort());
-        buf.writeShort(destination.getPort());
-        return buf;
+        HAProxyMessage header = new HAProxyMessage(HAProxyProtocolVersion.V2, HAProxyCommand.PROXY,
+                v4 ? HAProxyProxiedProtocol.TCP4 : HAProxyProxiedProtocol.TCP6,
+                text(source.getAddress(), v4), text(destination.getAddress(), v4), source.getPort(), destination.getPort());
+        upstream.pipeline().addFirst("proxy-protocol", HAProxyMessageEncoder.INSTANCE);
+        upstream.writeAndFlush(header).addListener(f -> {
+            if (upstream.pipeline().get("proxy-protocol") != null) {
+                upstream.pipeline().remove("proxy-protocol");
+            }
+        });
     }
 
-    private static byte[] toV6(byte[] address) {
-        if (address.length == 16) {
-            return address;
-        }
-        byte[] mapped = new byte[16];
-        mapped[10] = (byte) 0xff;
-        mapped[11] = (byte) 0xff;
-        System.arraycopy(address, 0, mapped, 12, 4);
-        return mapped;
+    /** An address as the message takes it; an IPv4 address beside an IPv6 one, IPv4-mapped. */
+    private static String text(InetAddress address, boolean v4) {
+        String s = address.getHostAddress();
+        int scope = s.indexOf('%');
+        s = scope < 0 ? s : s.substring(0, scope);
+        return v4 || !(address instanceof Inet4Address) ? s : "::ffff:" + s;
     }
 }
