@@ -110,11 +110,12 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
      * @param proxyProtocol     write a PROXY protocol v2 header before the client's bytes
      * @param drainTimeout      how long connections to a removed endpoint may go on
      * @param udpIdleTimeout    how long a UDP flow lives without traffic
+     * @param tcpIdleTimeout    how long a TCP connection lives with no byte either way (zero: forever)
      * @param healthCheck       for clusters of nodes (LoadBalancer): how nodes are checked, else null
      */
     public record Cluster(String name, String service, Protocol protocol, List<Endpoint> endpoints, Balancer balancer,
                           Duration affinityTimeout, boolean proxyProtocol, Duration drainTimeout, Duration udpIdleTimeout,
-                          HealthCheck healthCheck) {
+                          Duration tcpIdleTimeout, HealthCheck healthCheck) {
         public Cluster {
             endpoints = List.copyOf(endpoints);
         }

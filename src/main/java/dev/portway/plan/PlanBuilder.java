@@ -1,5 +1,6 @@
 package dev.portway.plan;
 
+import dev.portway.api.ServiceAnnotations;
 import dev.portway.api.validation.ServiceValidation;
 import dev.portway.store.Store;
 import io.fabric8.kubernetes.api.model.LoadBalancerIngress;
@@ -33,14 +34,8 @@ public final class PlanBuilder {
 
     private static final Logger log = LoggerFactory.getLogger(PlanBuilder.class);
 
-    /** Annotations that tune the data plane for one Service. */
-    public static final String ANNOTATION_PROXY_PROTOCOL = "portway.dev/proxy-protocol";
-    public static final String ANNOTATION_BALANCER = "portway.dev/load-balancer-policy";
-    public static final String ANNOTATION_DRAIN_TIMEOUT = "portway.dev/drain-timeout";
-    public static final String ANNOTATION_UDP_IDLE_TIMEOUT = "portway.dev/udp-idle-timeout";
+    /** Annotations that tune the data plane for one Service: {@link ServiceAnnotations}. */
 
-    static final Duration DEFAULT_DRAIN = Duration.ofSeconds(30);
-    static final Duration DEFAULT_UDP_IDLE = Duration.ofSeconds(30);
     /** How the LoadBalancer checks nodes: out of rotation within about a second, back as fast. */
     static final Duration CHECK_INTERVAL = Duration.ofMillis(500);
     static final Duration CHECK_TIMEOUT = Duration.ofMillis(400);
@@ -98,7 +93,6 @@ public final class PlanBuilder {
             String service = svc.getMetadata().getNamespace() + "/" + svc.getMetadata().getName();
             List<EndpointSlice> svcSlices = slices.getOrDefault(service, List.of());
             boolean local = "Local".equals(spec.getExternalTrafficPolicy());
-            Map<String, String> annotations = svc.getMetadata().getAnnotations() == null ? Map.of() : svc.getMetadata().getAnnotations();
             Map<String, Set<String>> localByNode = new LinkedHashMap<>();
             for (ServicePort sp : spec.getPorts()) {
                 Plan.Protocol protocol;
@@ -117,10 +111,9 @@ public final class PlanBuilder {
                     }
                 }
                 Plan.Cluster cluster = new Plan.Cluster(service + ":" + portId, service, protocol, endpoints,
-                        "random".equals(annotations.get(ANNOTATION_BALANCER)) ? Plan.Balancer.RANDOM : Plan.Balancer.ROUND_ROBIN,
-                        affinity(svc), "v2".equals(annotations.get(ANNOTATION_PROXY_PROTOCOL)),
-                        duration(annotations.get(ANNOTATION_DRAIN_TIMEOUT), DEFAULT_DRAIN),
-                        duration(annotations.get(ANNOTATION_UDP_IDLE_TIMEOUT), DEFAULT_UDP_IDLE), null);
+                        ServiceAnnotations.random(svc) ? Plan.Balancer.RANDOM : Plan.Balancer.ROUND_ROBIN,
+                        affinity(svc), ServiceAnnotations.proxyProtocol(svc), ServiceAnnotations.drainTimeout(svc),
+                        ServiceAnnotations.udpIdleTimeout(svc), ServiceAnnotations.tcpIdleTimeout(svc), null);
                 clusters.put(cluster.name(), cluster);
                 if (headless) {
                     continue;
@@ -196,7 +189,8 @@ public final class PlanBuilder {
                 nodeEndpoints.add(new Plan.Endpoint(new InetSocketAddress(n.ip, nodePort), n.name, n.name, expected, expected, false));
             }
             target = new Plan.Cluster("lb:" + podCluster.name(), service, protocol, nodeEndpoints, podCluster.balancer(),
-                    podCluster.affinityTimeout(), false, podCluster.drainTimeout(), podCluster.udpIdleTimeout(), check);
+                    podCluster.affinityTimeout(), false, podCluster.drainTimeout(), podCluster.udpIdleTimeout(),
+                    podCluster.tcpIdleTimeout(), check);
             clusters.put(target.name(), target);
         }
         boolean active = podCluster.hasUsableEndpoints(null);
@@ -253,28 +247,6 @@ public final class PlanBuilder {
         Integer seconds = spec.getSessionAffinityConfig() == null || spec.getSessionAffinityConfig().getClientIP() == null
                 ? null : spec.getSessionAffinityConfig().getClientIP().getTimeoutSeconds();
         return Duration.ofSeconds(seconds == null ? 10800 : seconds);
-    }
-
-    /** {@code 30s}, {@code 500ms}, {@code 2m}; otherwise the default. */
-    static Duration duration(String text, Duration otherwise) {
-        if (text == null || text.isBlank()) {
-            return otherwise;
-        }
-        String t = text.trim();
-        try {
-            if (t.endsWith("ms")) {
-                return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
-            }
-            if (t.endsWith("s")) {
-                return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1)));
-            }
-            if (t.endsWith("m")) {
-                return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 1)));
-            }
-            return Duration.ofSeconds(Long.parseLong(t));
-        } catch (NumberFormatException e) {
-            return otherwise;
-        }
     }
 
     private static Plan.ListenerKey key(Plan.Protocol protocol, String ip, int port) {

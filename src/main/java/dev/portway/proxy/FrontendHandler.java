@@ -106,6 +106,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         upstream.pipeline().addLast(new RelayHandler(inbound, cluster.bytesFromUpstream, session));
         inbound.pipeline().addLast(new RelayHandler(upstream, cluster.bytesToUpstream, session));
+        java.time.Duration idle = cluster.spec().tcpIdleTimeout();
+        if (idle != null && !idle.isZero()) {
+            session.closeWhenIdle(inbound, upstream, idle.toNanos(), () -> plane.metrics().idleClosed(spec));
+        }
         inbound.pipeline().remove(this);
         upstream.read();
         inbound.read();

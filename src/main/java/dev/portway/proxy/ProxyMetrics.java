@@ -37,6 +37,7 @@ public final class ProxyMetrics {
     private final Counter refused;
     private final Counter connects;
     private final Counter connectFailures;
+    private final Counter idleClosed;
     private final Gauge planVersion;
     private final Counter httpRequests;
     private final Counter httpRetries;
@@ -52,6 +53,9 @@ public final class ProxyMetrics {
                 .help("Upstream connections made").labelNames("service", "role").register(registry);
         connectFailures = Counter.builder().name("portway_upstream_connect_failures_total")
                 .help("Upstream connection attempts that failed (another endpoint is tried)").labelNames("service", "role")
+                .register(registry);
+        idleClosed = Counter.builder().name("portway_idle_timeouts_total")
+                .help("TCP connections closed because no byte moved either way for the idle timeout").labelNames("service", "role")
                 .register(registry);
         httpRequests = Counter.builder().name("portway_http_requests_total")
                 .help("HTTP requests answered, by status and by who answered (upstream, or the gateway itself)")
@@ -116,6 +120,10 @@ public final class ProxyMetrics {
 
     void connected(Plan.Listener spec) {
         connects.labelValues(spec.service(), role(spec)).inc();
+    }
+
+    void idleClosed(Plan.Listener spec) {
+        idleClosed.labelValues(spec.service(), role(spec)).inc();
     }
 
     void upstreamFailure(Plan.Listener spec) {

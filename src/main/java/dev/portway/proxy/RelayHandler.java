@@ -28,13 +28,42 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     private final LongAdder bytes;
     private final Session session;
 
-    /** What the two directions of one connection share. */
+    /**
+     * What the two directions of one connection share: their half-closes, and when a byte last
+     * moved either way, for the idle timeout (HAProxy's {@code timeout tunnel}). The timeout is one
+     * timer per connection, re-armed from the last activity when it fires, never per read.
+     */
     static final class Session {
         private int inputsShutdown;
+        private long lastActive = System.nanoTime();
 
         /** True when both directions have now been shut down. */
         boolean inputShutdown() {
             return ++inputsShutdown == 2;
+        }
+
+        void active() {
+            lastActive = System.nanoTime();
+        }
+
+        /**
+         * Closes both channels once no byte has moved for {@code idleNanos}; checked on the
+         * connection's event loop, which both channels share.
+         */
+        void closeWhenIdle(Channel a, Channel b, long idleNanos, Runnable onIdle) {
+            long due = lastActive + idleNanos - System.nanoTime();
+            a.eventLoop().schedule(() -> {
+                if (!a.isActive() && !b.isActive()) {
+                    return;
+                }
+                if (System.nanoTime() - lastActive >= idleNanos) {
+                    onIdle.run();
+                    a.close();
+                    b.close();
+                } else {
+                    closeWhenIdle(a, b, idleNanos, onIdle);
+                }
+            }, Math.max(due, 1), java.util.concurrent.TimeUnit.NANOSECONDS);
         }
     }
 
@@ -54,6 +83,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         if (msg instanceof ByteBuf buf) {
             bytes.add(buf.readableBytes());
         }
+        session.active();
         if (peer.isActive()) {
             peer.write(msg, peer.voidPromise());
         } else {

@@ -65,6 +65,10 @@ public final class ServiceValidation {
                     nz(annotations.get(TOPOLOGY_MODE_ANNOTATION)),
                     "must match annotations[" + TOPOLOGY_AWARE_HINTS_ANNOTATION + "] when both are specified"));
         }
+        if (options.allowLoopback()) {
+            // local mode: Portway is the API server of its own annotations, and refuses what it cannot read
+            errs.addAll(dev.portway.api.ServiceAnnotations.validate(service));
+        }
         String type = nz(spec.getType());
         List<ServicePort> ports = spec.getPorts() == null ? List.of() : spec.getPorts();
         boolean headless = isHeadless(spec);
