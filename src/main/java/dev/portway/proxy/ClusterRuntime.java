@@ -277,6 +277,11 @@ final class ClusterRuntime {
         return false;
     }
 
+    /** How many clients are remembered for ClientIP affinity now. */
+    int affinityEntries() {
+        return affinity.size();
+    }
+
     /** Forgets affinity entries past their timeout. */
     void expireAffinity() {
         long now = System.nanoTime();

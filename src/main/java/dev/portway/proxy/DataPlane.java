@@ -55,6 +55,20 @@ public final class DataPlane implements AutoCloseable {
         this.healthServers = new HealthServers(this, clock);
         this.healthChecker = new HealthChecker(this);
         this.connectTimeoutMillis = 2000;
+        // ClientIP affinity entries past their timeout go on a quiet cluster too, not only when a new plan comes
+        workers.next().scheduleAtFixedRate(this::expireAffinity, AFFINITY_SWEEP_SECONDS, AFFINITY_SWEEP_SECONDS, TimeUnit.SECONDS);
+    }
+
+    /** How often expired ClientIP affinity entries are swept (the shortest timeout Kubernetes allows is 1 s). */
+    static final long AFFINITY_SWEEP_SECONDS = 1;
+
+    /** Forgets the expired affinity entries of every cluster with ClientIP affinity. */
+    void expireAffinity() {
+        for (ClusterRuntime c : clusters.values()) {
+            if (c.spec().affinityTimeout() != null) {
+                c.expireAffinity();
+            }
+        }
     }
 
     Transport transport() {

@@ -117,4 +117,23 @@ class ClusterRuntimeTest {
         }
         assertThat(c.startRetrying()).as("20%% of 49 in flight is 9").isTrue();
     }
+
+    /** Affinity entries go when they expire on a quiet cluster, not only when a new plan is applied (the map grew with every client). */
+    @Test
+    void affinityEntriesExpireWithoutANewPlan() throws Exception {
+        DataPlane plane = new DataPlane(dev.portway.net.Transport.NIO, 1, new io.prometheus.metrics.model.registry.PrometheusRegistry(),
+                java.time.Clock.systemUTC());
+        try {
+            Plan.Cluster spec = cluster(Duration.ofSeconds(1), endpoint("127.1.1.1", "node1", true, true, false));
+            plane.apply(new Plan(1, List.of(), java.util.Map.of(spec.name(), spec), List.of(), List.of()));
+            ClusterRuntime c = plane.cluster(spec.name());
+            for (int i = 1; i <= 200; i++) {
+                c.pick(java.net.InetAddress.getByName("127.9." + (i / 250) + "." + (i % 250 + 1)), null, null);
+            }
+            org.assertj.core.api.Assertions.assertThat(c.affinityEntries()).isEqualTo(200);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(4)).until(() -> c.affinityEntries() == 0);
+        } finally {
+            plane.close();
+        }
+    }
 }
