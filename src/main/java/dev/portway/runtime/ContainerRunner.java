@@ -201,13 +201,30 @@ final class ContainerRunner {
         }
         List<String> argv = new ArrayList<>(launch.command);
         argv.set(0, file);
-        try {
-            OsProcess p = OsProcess.start(pod.kubelet().dns().wrap(argv, pod.etcDir()), launch.env, launch.workingDir, pod.kubelet().guard(), log);
-            event(false, "Created", "Created container: " + name());
-            running(p, "pid://" + p.pid(), at);
-        } catch (IOException e) {
-            failedToStart(at, e.getMessage());
-        }
+        // the fork happens off the control thread (a slow fork must not stall every API write); the result comes back to it
+        List<String> command = pod.kubelet().dns().wrap(argv, pod.etcDir());
+        OrphanGuard guard = pod.kubelet().guard();
+        ContainerLog runLog = log;
+        Kubelet.ProcessLauncher launcher = pod.kubelet().launcher();
+        CompletableFuture<ContainerProcess> forked = new CompletableFuture<>();
+        Thread.ofVirtual().name("start-" + name()).start(() -> {
+            try {
+                forked.complete(launcher.start(command, launch.env, launch.workingDir, guard, runLog));
+            } catch (IOException | RuntimeException e) {
+                forked.completeExceptionally(e);
+            }
+        });
+        forked.whenComplete((p, e) -> control().submit(() -> {
+            if (e != null) {
+                failedToStart(at, e.getMessage());
+            } else if (stopped != null) {
+                p.kill(); // stopped while it was starting; its log ends with its output
+            } else {
+                event(false, "Created", "Created container: " + name());
+                running(p, "pid://" + p.pid(), at);
+            }
+            return null;
+        }));
     }
 
     /** What runs: a process, the built-in echo server, or the built-in server playing Gateway API's echo-basic. */

@@ -53,6 +53,8 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
     private final OrphanGuard guard;
     private final Prober prober;
     private final ClusterDns dns;
+    /** How container processes are started (a seam for tests: a slow start must not hold the control thread). */
+    private volatile ProcessLauncher launcher = OsProcess::start;
     private final Map<String, PodWorker> workers = new HashMap<>();
     /** Set when Portway stops: pods are stopped and nothing starts again. Control thread. */
     private boolean stopping;
@@ -119,6 +121,20 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
 
     ClusterDns dns() {
         return dns;
+    }
+
+    /** Starts a container's process; called off the control thread. */
+    interface ProcessLauncher {
+        ContainerProcess start(List<String> command, Map<String, String> env, Path workingDir, OrphanGuard guard, ContainerLog log)
+                throws IOException;
+    }
+
+    ProcessLauncher launcher() {
+        return launcher;
+    }
+
+    void launcher(ProcessLauncher l) {
+        this.launcher = l;
     }
 
     /** How pods resolve cluster names here, in one sentence. */

@@ -156,18 +156,46 @@ final class PodWorker {
         mountAndRun();
     }
 
+    /**
+     * Writes the pod's volumes and /etc files, then starts its containers. The files are written
+     * off the control thread (a slow disk must not stall every API write); the result comes back
+     * to it, as a process's exit does.
+     */
     private void mountAndRun() {
         if (stopped != null) {
             return;
         }
-        try {
-            volumes = PodVolumes.create(pod, dir, kubelet.store());
-            kubelet.dns().writeFiles(pod, podIp, etcDir());
-        } catch (PodEnvironment.ConfigError | IOException e) {
-            kubelet.events().warning(pod, "FailedMount", "MountVolume.SetUp failed: " + e.getMessage(), COMPONENT);
+        Pod spec = pod;
+        Kubelet k = kubelet;
+        Thread.ofVirtual().name("mount-" + name).start(() -> {
+            PodVolumes mounted = null;
+            Exception failure = null;
+            try {
+                mounted = PodVolumes.create(spec, dir, k.store());
+                k.dns().writeFiles(spec, podIp, etcDir());
+            } catch (PodEnvironment.ConfigError | IOException | RuntimeException e) {
+                failure = e;
+            }
+            PodVolumes result = mounted;
+            Exception error = failure;
+            k.control().submit(() -> {
+                mounted(result, error);
+                return null;
+            });
+        });
+    }
+
+    private void mounted(PodVolumes mounted, Exception failure) {
+        if (stopped != null) {
+            return;
+        }
+        if (failure != null) {
+            kubelet.events().warning(pod, "FailedMount", "MountVolume.SetUp failed: " + failure.getMessage(), COMPONENT);
             kubelet.control().schedule(this::mountAndRun, Duration.ofSeconds(2));
             return;
         }
+        volumes = mounted;
+        rewriteHosts(); // the cluster's names may have changed while the files were written
         runNext();
     }
 
