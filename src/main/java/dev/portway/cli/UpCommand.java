@@ -84,6 +84,13 @@ final class UpCommand implements Callable<Integer> {
             description = "Socket implementation (default: the fastest that works here).")
     String transport;
 
+    @Option(names = "--data-dir", paramLabel = "DIR",
+            description = "Where applied objects and allocations are kept across restarts and crashes (default: STATE_DIR/data).")
+    Path dataDir;
+
+    @Option(names = "--ephemeral", description = "Keep nothing: start empty, and forget everything when stopped.")
+    boolean ephemeral;
+
     @Option(names = "--cluster-dns", paramLabel = "auto|server|hosts|off", defaultValue = "auto",
             description = "How pods resolve Service names (docs/dns.md): a DNS server on port 53 of --cluster-dns-address; "
                     + "names written into each pod's /etc/hosts (hosts); auto: the server where port 53 can be bound, else hosts; "
@@ -119,8 +126,17 @@ final class UpCommand implements Callable<Integer> {
                 .withNodeAddresses(addresses())
                 .withDefaultPool("none".equals(defaultPool) ? null : defaultPool)
                 .withTransport(transport == null ? Transport.best() : Transport.parse(transport));
-        options = options.withKubelet(options.kubelet().withDns(dnsOptions(config)));
-        LocalCluster cluster = new LocalCluster(options);
+        options = options.withKubelet(options.kubelet().withDns(dnsOptions(config)))
+                .withDataDir(ephemeral ? null : dataDir != null ? dataDir : state.resolve("data"));
+        LocalCluster cluster;
+        try {
+            cluster = new LocalCluster(options);
+        } catch (java.io.UncheckedIOException e) {
+            throw new Main.CliException(e.getMessage());
+        }
+        if (cluster.restoredObjects() > 0) {
+            out.println("Restored " + cluster.restoredObjects() + " objects from " + options.dataDir() + " (--ephemeral starts empty)");
+        }
         try {
             cluster.start();
         } catch (Exception e) {

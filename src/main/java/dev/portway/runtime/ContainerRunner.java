@@ -87,6 +87,11 @@ final class ContainerRunner {
         return spec.getName();
     }
 
+    /** Goes on counting restarts from {@code count} (a pod that ran before Portway restarted). */
+    void resumeCount(int count) {
+        restartCount = Math.max(restartCount, count);
+    }
+
     boolean isInit() {
         return init;
     }

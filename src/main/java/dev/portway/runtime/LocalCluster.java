@@ -20,6 +20,7 @@ import dev.portway.control.Scheduler;
 import dev.portway.plan.PlanBuilder;
 import dev.portway.proxy.DataPlane;
 import dev.portway.store.Store;
+import dev.portway.store.StoreJournal;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Node;
@@ -69,6 +70,9 @@ public final class LocalCluster implements AutoCloseable {
     private final Path stateDir;
     private final AdminCredentials credentials;
     private InetSocketAddress adminAddress;
+    private int restoredObjects;
+    /** Keeps the store in the data directory; null when ephemeral. */
+    private StoreJournal journal;
     private boolean closed;
 
     public LocalCluster(LocalClusterOptions options) {
@@ -77,6 +81,19 @@ public final class LocalCluster implements AutoCloseable {
         this.options = options;
         for (int i = 1; i <= options.nodes(); i++) {
             nodes.add(new LocalNode(i, options.nodeAddresses()));
+        }
+        if (options.dataDir() != null) {
+            // what the data directory holds comes back first: the API server rebuilds its allocations from it
+            try {
+                StoreJournal.Restored restored = StoreJournal.load(options.dataDir());
+                store.restore(restored.objects(), restored.revision());
+                restoredObjects = restored.objects().size();
+                if (!restored.objects().isEmpty()) {
+                    log.info("restored {} objects (revision {}) from {}", restored.objects().size(), restored.revision(), options.dataDir());
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot restore the cluster: " + e.getMessage(), e);
+            }
         }
         this.control = new ControlPlane(store, options.clusterConfig(), new Random());
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
@@ -109,6 +126,15 @@ public final class LocalCluster implements AutoCloseable {
 
     /** Starts the control plane, the nodes and the admin API, and creates the built-in objects. */
     public LocalCluster start() throws InterruptedException {
+        if (options.dataDir() != null) {
+            journal = control.call(() -> {
+                try {
+                    return StoreJournal.open(options.dataDir(), store);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException("cannot keep the cluster in " + options.dataDir() + ": " + e.getMessage(), e);
+                }
+            });
+        }
         control.call(() -> control.api().apply(builtins(), "default", false));
         control.addController(new Scheduler(control));
         control.addController(new DeploymentController(control));
@@ -210,6 +236,11 @@ public final class LocalCluster implements AutoCloseable {
         return control;
     }
 
+    /** How many objects came back from the data directory. */
+    public int restoredObjects() {
+        return restoredObjects;
+    }
+
     public Store store() {
         return store;
     }
@@ -301,6 +332,7 @@ public final class LocalCluster implements AutoCloseable {
         }
         closed = true;
         admin.close();
+        closeJournal();
         try {
             dataPlane.shutdown(drain).get(drain.toMillis() + 5000, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
@@ -321,5 +353,25 @@ public final class LocalCluster implements AutoCloseable {
     @Override
     public void close() {
         shutdown(Duration.ofSeconds(5));
+    }
+
+    /**
+     * The last snapshot, before pods stop: what is kept is the cluster as it ran (pods come back
+     * running, as after a node's reboot), not the statuses of its stopping.
+     */
+    private void closeJournal() {
+        StoreJournal j = journal;
+        journal = null;
+        if (j == null) {
+            return;
+        }
+        try {
+            control.call(() -> {
+                j.close();
+                return null;
+            });
+        } catch (RuntimeException e) {
+            log.warn("the last snapshot of {} failed: {}", options.dataDir(), e.toString());
+        }
     }
 }

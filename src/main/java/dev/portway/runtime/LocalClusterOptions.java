@@ -19,10 +19,12 @@ import java.util.Objects;
  * @param nodeAddresses the nodes' and pods' addresses ({@link LocalNode.Addresses#DEFAULT}: 127.0.10.N, 127.1.N.0/24)
  * @param stateDir      where the admin API's CA, certificates and token live (null: a new temporary directory)
  * @param ingressPorts  where the Ingress controller listens on its address (80 and 443)
+ * @param dataDir       where applied objects are kept across restarts and crashes ({@link dev.portway.store.StoreJournal}),
+ *                      or null to keep nothing (ephemeral)
  */
 public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress adminAddress, int nodes,
                                   String defaultPool, Transport transport, KubeletOptions kubelet,
-                                  LocalNode.Addresses nodeAddresses, Path stateDir, IngressPorts ingressPorts) {
+                                  LocalNode.Addresses nodeAddresses, Path stateDir, IngressPorts ingressPorts, Path dataDir) {
 
     public static final String DEFAULT_POOL = "127.3.0.0/24";
 
@@ -41,42 +43,46 @@ public record LocalClusterOptions(ClusterConfig clusterConfig, InetSocketAddress
     /** The defaults of {@code portway up}, with the admin API on an ephemeral port and a temporary state directory. */
     public static LocalClusterOptions defaults() {
         return new LocalClusterOptions(ClusterConfig.local(), new InetSocketAddress("127.0.0.1", 0), 2, DEFAULT_POOL,
-                Transport.best(), KubeletOptions.defaults(), LocalNode.Addresses.DEFAULT, null, IngressPorts.DEFAULT);
+                Transport.best(), KubeletOptions.defaults(), LocalNode.Addresses.DEFAULT, null, IngressPorts.DEFAULT, null);
     }
 
     public LocalClusterOptions withAdminAddress(InetSocketAddress address) {
-        return new LocalClusterOptions(clusterConfig, address, nodes, defaultPool, transport, kubelet, nodeAddresses, stateDir, ingressPorts);
+        return new LocalClusterOptions(clusterConfig, address, nodes, defaultPool, transport, kubelet, nodeAddresses, stateDir, ingressPorts, dataDir);
     }
 
     public LocalClusterOptions withNodes(int n) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, n, defaultPool, transport, kubelet, nodeAddresses, stateDir, ingressPorts);
+        return new LocalClusterOptions(clusterConfig, adminAddress, n, defaultPool, transport, kubelet, nodeAddresses, stateDir, ingressPorts, dataDir);
     }
 
     public LocalClusterOptions withDefaultPool(String pool) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, pool, transport, kubelet, nodeAddresses, stateDir, ingressPorts);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, pool, transport, kubelet, nodeAddresses, stateDir, ingressPorts, dataDir);
     }
 
     public LocalClusterOptions withClusterConfig(ClusterConfig config) {
-        return new LocalClusterOptions(config, adminAddress, nodes, defaultPool, transport, kubelet, nodeAddresses, stateDir, ingressPorts);
+        return new LocalClusterOptions(config, adminAddress, nodes, defaultPool, transport, kubelet, nodeAddresses, stateDir, ingressPorts, dataDir);
     }
 
     public LocalClusterOptions withKubelet(KubeletOptions k) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, k, nodeAddresses, stateDir, ingressPorts);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, k, nodeAddresses, stateDir, ingressPorts, dataDir);
     }
 
     public LocalClusterOptions withTransport(Transport t) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, t, kubelet, nodeAddresses, stateDir, ingressPorts);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, t, kubelet, nodeAddresses, stateDir, ingressPorts, dataDir);
     }
 
     public LocalClusterOptions withNodeAddresses(LocalNode.Addresses addresses) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, addresses, stateDir, ingressPorts);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, addresses, stateDir, ingressPorts, dataDir);
     }
 
     public LocalClusterOptions withIngressPorts(IngressPorts ports) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, nodeAddresses, stateDir, ports);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, nodeAddresses, stateDir, ports, dataDir);
     }
 
     public LocalClusterOptions withStateDir(Path dir) {
-        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, nodeAddresses, dir, ingressPorts);
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, nodeAddresses, dir, ingressPorts, dataDir);
+    }
+
+    public LocalClusterOptions withDataDir(Path dir) {
+        return new LocalClusterOptions(clusterConfig, adminAddress, nodes, defaultPool, transport, kubelet, nodeAddresses, stateDir, ingressPorts, dir);
     }
 }

@@ -67,6 +67,17 @@ final class PodWorker {
         for (Container c : pod.getSpec().getContainers()) {
             containers.add(new ContainerRunner(this, c, false, hasInit ? "PodInitializing" : "ContainerCreating"));
         }
+        // a pod restored from the data directory ran before: its containers start again, as after a node's reboot,
+        // and that start counts as a restart
+        if (pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null) {
+            for (var status : pod.getStatus().getContainerStatuses()) {
+                for (ContainerRunner c : containers) {
+                    if (c.name().equals(status.getName()) && status.getRestartCount() != null) {
+                        c.resumeCount(status.getRestartCount() + (status.getContainerID() != null ? 1 : 0));
+                    }
+                }
+            }
+        }
     }
 
     Kubelet kubelet() {

@@ -99,6 +99,42 @@ public final class Store {
         }
     }
 
+    /** Every object of every kind, at one revision. */
+    public Snapshot snapshotAll() {
+        lock.readLock().lock();
+        try {
+            List<HasMetadata> items = new java.util.ArrayList<>();
+            for (ConcurrentSkipListMap<String, HasMetadata> m : objects.values()) {
+                items.addAll(m.values());
+            }
+            return new Snapshot(revision, List.copyOf(items));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Puts back what a data directory held, as it was (resourceVersions untouched), before anyone
+     * uses the store; later commits go on from {@code atRevision}.
+     */
+    public void restore(List<HasMetadata> restored, long atRevision) {
+        lock.writeLock().lock();
+        try {
+            if (revision > 1 || objects.values().stream().anyMatch(m -> !m.isEmpty())) {
+                throw new IllegalStateException("restore into a store already in use");
+            }
+            for (HasMetadata o : restored) {
+                ResourceKind kind = ResourceKind.of(o);
+                objects.get(kind).put(key(kind, o.getMetadata().getNamespace(), o.getMetadata().getName()), o);
+            }
+            revision = Math.max(revision, atRevision);
+            nextRevision = Math.max(nextRevision, atRevision + 1);
+            oldestResumable = Math.max(oldestResumable, atRevision);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
     @SuppressWarnings("unchecked")
     public <T extends HasMetadata> List<T> list(Class<T> type, String namespace) {
         return (List<T>) list(kindOf(type), namespace);

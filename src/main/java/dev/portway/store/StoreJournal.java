@@ -1,0 +1,267 @@
+package dev.portway.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.portway.api.Json;
+import dev.portway.api.ResourceKind;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps a {@link Store} on disk, so that a local cluster comes back after a stop or a crash with
+ * every object, and so every allocation (ClusterIPs, NodePorts and external IPs live in the
+ * objects), as etcd keeps a cluster's.
+ *
+ * <p>Two files in the data directory: {@value #SNAPSHOT}, every object at one revision, replaced
+ * atomically (write, fsync, rename, fsync the directory); and {@value #JOURNAL}, one JSON line per
+ * change since, appended and fsynced before the change is acknowledged (the store calls its
+ * watchers inside the commit). On start the snapshot is read and the journal replayed; a last line
+ * cut short by a crash is dropped (its change was never acknowledged), anything else unreadable
+ * stops the start with the file's path, and nothing is replaced. Events are not kept (they are
+ * an hour's history in Kubernetes, and the kubelet writes many).
+ *
+ * <p>Every method runs on the thread that commits to the store (the control thread).
+ */
+public final class StoreJournal implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(StoreJournal.class);
+
+    public static final String SNAPSHOT = "objects.json";
+    public static final String JOURNAL = "journal.jsonl";
+    /** The journal is folded into a new snapshot when it grows past this. */
+    private static final long COMPACT_BYTES = 32L * 1024 * 1024;
+
+    /** A data file that cannot be read: the start stops, and the file stays as it is. */
+    public static final class CorruptStateException extends IOException {
+        public CorruptStateException(Path file, String detail) {
+            super(file + ": " + detail + " (the file is left as it is: move it aside to start with an empty cluster, "
+                    + "or start with --ephemeral)");
+        }
+    }
+
+    /** What the data directory held: the objects and the revision they are at. */
+    public record Restored(List<HasMetadata> objects, long revision) {
+    }
+
+    private final Path dir;
+    private final Store store;
+    private final Consumer<List<WatchEvent>> watcher = this::append;
+    private FileChannel journal;
+    private long journalBytes;
+    private boolean failed;
+
+    private StoreJournal(Path dir, Store store) {
+        this.dir = dir;
+        this.store = store;
+    }
+
+    /** Reads the data directory (empty, or missing: no objects). */
+    public static Restored load(Path dir) throws IOException {
+        Map<String, HasMetadata> objects = new LinkedHashMap<>();
+        long revision = 0;
+        Path snapshot = dir.resolve(SNAPSHOT);
+        if (Files.exists(snapshot)) {
+            JsonNode root;
+            try {
+                root = Json.readTree(Files.readAllBytes(snapshot));
+            } catch (RuntimeException e) {
+                throw new CorruptStateException(snapshot, "not valid JSON: " + e.getMessage());
+            }
+            if (!root.path("revision").canConvertToLong() || !root.path("objects").isArray()) {
+                throw new CorruptStateException(snapshot, "not a Portway snapshot (no revision and objects)");
+            }
+            revision = root.path("revision").asLong();
+            int i = 0;
+            for (JsonNode entry : root.path("objects")) {
+                HasMetadata o = decode(snapshot, "object " + i++, entry);
+                objects.put(key(o), o);
+            }
+        }
+        Path journal = dir.resolve(JOURNAL);
+        if (Files.exists(journal)) {
+            byte[] bytes = Files.readAllBytes(journal);
+            String text = new String(bytes, StandardCharsets.UTF_8);
+            String[] lines = text.split("\n", -1);
+            // the last element is what follows the last newline: a record cut short by a crash, never acknowledged
+            for (int n = 0; n < lines.length - 1; n++) {
+                if (lines[n].isEmpty()) {
+                    continue;
+                }
+                JsonNode record;
+                try {
+                    record = Json.readTree(lines[n].getBytes(StandardCharsets.UTF_8));
+                } catch (RuntimeException e) {
+                    throw new CorruptStateException(journal, "line " + (n + 1) + " is not valid JSON: " + e.getMessage());
+                }
+                long rv = record.path("rv").asLong(-1);
+                if (rv <= revision) {
+                    continue; // already in the snapshot
+                }
+                HasMetadata o = decode(journal, "line " + (n + 1), record);
+                if ("DELETED".equals(record.path("type").asText())) {
+                    objects.remove(key(o));
+                } else {
+                    objects.put(key(o), o);
+                }
+                revision = rv;
+            }
+            if (!lines[lines.length - 1].isEmpty()) {
+                log.warn("{}: dropped a last record cut short ({} bytes): its change had not been acknowledged", journal,
+                        lines[lines.length - 1].length());
+            }
+        }
+        return new Restored(List.copyOf(objects.values()), revision);
+    }
+
+    /**
+     * Starts keeping {@code store} in {@code dir}: writes a snapshot of it now (folding in the
+     * journal read before), then journals every change.
+     */
+    public static StoreJournal open(Path dir, Store store) throws IOException {
+        Files.createDirectories(dir);
+        StoreJournal j = new StoreJournal(dir, store);
+        j.snapshot();
+        store.watch(j.watcher);
+        return j;
+    }
+
+    private static HasMetadata decode(Path file, String where, JsonNode entry) throws CorruptStateException {
+        ResourceKind kind;
+        try {
+            kind = ResourceKind.valueOf(entry.path("kind").asText());
+        } catch (IllegalArgumentException e) {
+            throw new CorruptStateException(file, where + ": unknown kind " + entry.path("kind"));
+        }
+        try {
+            HasMetadata o = Json.convert(entry.path("object"), kind.type());
+            if (o == null || o.getMetadata() == null || o.getMetadata().getName() == null) {
+                throw new CorruptStateException(file, where + ": an object without a name");
+            }
+            return o;
+        } catch (IllegalArgumentException e) {
+            throw new CorruptStateException(file, where + ": not a " + kind + ": " + e.getMessage());
+        }
+    }
+
+    private static String key(HasMetadata o) {
+        return o.getKind() + "/" + o.getMetadata().getNamespace() + "/" + o.getMetadata().getName();
+    }
+
+    /** Called inside the store's commit, on the committing thread: the change is on disk before it is acknowledged. */
+    private void append(List<WatchEvent> events) {
+        if (failed) {
+            return;
+        }
+        StringBuilder lines = new StringBuilder();
+        long last = 0;
+        for (WatchEvent e : events) {
+            if (e.kind() == ResourceKind.EVENT) {
+                continue;
+            }
+            ObjectNode record = Json.mapper().createObjectNode();
+            record.put("type", e.type().name());
+            record.put("kind", e.kind().name());
+            record.put("rv", e.revision());
+            record.set("object", Json.tree(e.object()));
+            lines.append(Json.write(record)).append('\n');
+            last = e.revision();
+        }
+        if (lines.isEmpty()) {
+            return;
+        }
+        try {
+            if (journal == null) {
+                journal = FileChannel.open(dir.resolve(JOURNAL), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+            }
+            ByteBuffer buf = ByteBuffer.wrap(lines.toString().getBytes(StandardCharsets.UTF_8));
+            journalBytes += buf.remaining();
+            while (buf.hasRemaining()) {
+                journal.write(buf);
+            }
+            journal.force(false);
+            if (journalBytes > COMPACT_BYTES) {
+                snapshot();
+            }
+        } catch (IOException e) {
+            // the cluster goes on in memory; what follows is not kept, and the log says so once
+            failed = true;
+            log.error("cannot write {} (revision {}): changes from now on are not kept on disk: {}", dir.resolve(JOURNAL), last, e.toString());
+        }
+    }
+
+    /** Writes every object as the new snapshot (atomically), then empties the journal. */
+    public void snapshot() throws IOException {
+        Store.Snapshot all = store.snapshotAll();
+        ObjectNode root = Json.mapper().createObjectNode();
+        root.put("revision", all.revision());
+        ArrayNode objects = root.putArray("objects");
+        for (HasMetadata o : all.items()) {
+            ResourceKind kind = ResourceKind.of(o);
+            if (kind == null || kind == ResourceKind.EVENT) {
+                continue;
+            }
+            ObjectNode entry = objects.addObject();
+            entry.put("kind", kind.name());
+            entry.set("object", Json.tree(o));
+        }
+        Path tmp = dir.resolve(SNAPSHOT + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer buf = ByteBuffer.wrap(Json.writeBytes(root));
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+            ch.force(true);
+        }
+        try {
+            Files.move(tmp, dir.resolve(SNAPSHOT), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, dir.resolve(SNAPSHOT), StandardCopyOption.REPLACE_EXISTING);
+        }
+        syncDirectory();
+        // the snapshot holds everything now: the journal starts over
+        if (journal != null) {
+            journal.close();
+            journal = null;
+        }
+        Files.deleteIfExists(dir.resolve(JOURNAL));
+        journalBytes = 0;
+        syncDirectory();
+    }
+
+    private void syncDirectory() {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException e) {
+            // some file systems cannot sync a directory; the rename is as durable as they make it
+        }
+    }
+
+    /** Stops journaling, with a last snapshot (a clean stop leaves no journal to replay). */
+    @Override
+    public void close() throws IOException {
+        store.unwatch(watcher);
+        if (!failed) {
+            snapshot();
+        }
+        if (journal != null) {
+            journal.close();
+            journal = null;
+        }
+    }
+
+}

@@ -1,0 +1,123 @@
+package dev.portway.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.portway.store.StoreJournal;
+import dev.portway.testing.Net;
+import dev.portway.testing.TestCluster;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A local cluster with a data directory comes back after a stop, or a crash, with every applied
+ * object and allocation: the same ClusterIPs, NodePorts, external IPs and uids; its pods run
+ * again (a node's reboot: the restart counts go on). A data directory that cannot be read stops
+ * the start, naming the file, and is left as it was.
+ */
+class PersistenceTest {
+
+    private static final String APP = TestCluster.echoDeployment("kept", 2, null) + """
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: kept}
+            spec:
+              type: NodePort
+              selector: {app: kept}
+              ports: [{port: 8000, targetPort: http}]
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: kept-lb}
+            spec:
+              type: LoadBalancer
+              selector: {app: kept}
+              ports: [{port: 8001, targetPort: http}]
+            """;
+
+    /** What must come back: addresses, ports, uids. */
+    private record Allocations(String clusterIp, int nodePort, String lbClusterIp, String lbIp, int lbNodePort, String uid) {
+        static Allocations of(TestCluster c) {
+            return new Allocations(c.clusterIp("kept"), c.nodePort("kept"), c.clusterIp("kept-lb"), c.loadBalancerIp("kept-lb"),
+                    c.nodePort("kept-lb"), c.service("kept").getMetadata().getUid());
+        }
+    }
+
+    private static Map<String, Integer> restarts(TestCluster c) {
+        return c.pods("kept").stream().collect(Collectors.toMap(p -> p.getMetadata().getName(),
+                p -> p.getStatus().getContainerStatuses().getFirst().getRestartCount()));
+    }
+
+    @Test
+    void aStoppedClusterComesBackWithItsObjectsAllocationsAndRunningPods(@TempDir Path data) throws Exception {
+        var options = TestCluster.options().withDataDir(data);
+        Allocations before;
+        Map<String, Integer> restartsBefore;
+        try (TestCluster c = new TestCluster(options)) {
+            c.apply(APP);
+            c.awaitReady("kept", 2);
+            before = Allocations.of(c);
+            restartsBefore = restarts(c);
+        }
+        try (TestCluster c = new TestCluster(options)) {
+            assertThat(c.local().restoredObjects()).isPositive();
+            assertThat(Allocations.of(c)).isEqualTo(before);
+            c.awaitReady("kept", 2);
+            // the same pods, started again: each start counts as a restart
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                Map<String, Integer> now = restarts(c);
+                assertThat(now.keySet()).isEqualTo(restartsBefore.keySet());
+                now.forEach((pod, count) -> assertThat(count).as(pod).isEqualTo(restartsBefore.get(pod) + 1));
+            });
+            c.settle();
+            assertThat(Net.get(c.nodeIp(1), before.nodePort(), "/").status()).isEqualTo(200);
+            assertThat(Net.get(before.lbIp(), 8001, "/").status()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void whatACrashLeavesBringsBackEveryAcknowledgedChange(@TempDir Path data, @TempDir Path crashed) throws Exception {
+        var options = TestCluster.options().withDataDir(data);
+        Allocations before;
+        try (TestCluster c = new TestCluster(options)) {
+            c.apply(APP);
+            before = Allocations.of(c);
+            c.apply("""
+                    apiVersion: v1
+                    kind: ConfigMap
+                    metadata: {name: last-write}
+                    data: {acknowledged: "yes"}
+                    """);
+            // the files as kill -9 would leave them now: every acknowledged change was fsynced before the answer
+            try (var files = Files.list(data)) {
+                for (Path f : files.toList()) {
+                    Files.copy(f, crashed.resolve(f.getFileName()));
+                }
+            }
+            assertThat(crashed.resolve(StoreJournal.JOURNAL)).exists();
+        }
+        try (TestCluster c = new TestCluster(options.withDataDir(crashed))) {
+            assertThat(Allocations.of(c)).isEqualTo(before);
+            assertThat(c.local().store().get(io.fabric8.kubernetes.api.model.ConfigMap.class, "default", "last-write")).isPresent();
+            c.awaitReady("kept", 2);
+        }
+    }
+
+    @Test
+    void aDataDirectoryThatCannotBeReadStopsTheStartAndIsKept(@TempDir Path data) throws Exception {
+        Path snapshot = data.resolve(StoreJournal.SNAPSHOT);
+        Files.writeString(snapshot, "{\"revision\": 12, \"objects\": [ {\"kind\": \"SERVICE\", \"object\": {\"metadata\": ");
+        assertThatThrownBy(() -> new LocalCluster(TestCluster.options().withDataDir(data)))
+                .hasMessageContaining("cannot restore the cluster").hasMessageContaining(snapshot.toString());
+        assertThat(Files.readString(snapshot)).startsWith("{\"revision\": 12");
+        assertThat(List.of(data.toFile().list())).containsExactly(StoreJournal.SNAPSHOT);
+    }
+}
