@@ -18,6 +18,8 @@ import java.util.Map;
  *   <li>{@value #UDP_IDLE_TIMEOUT}: how long a UDP flow lives without traffic (30s)</li>
  *   <li>{@value #TCP_IDLE_TIMEOUT}: how long a TCP connection lives with no byte either way (1h; {@code 0}: forever),
  *       HAProxy's {@code timeout tunnel}</li>
+ *   <li>{@value #MAX_CONNECTIONS}: how many TCP connections (or UDP flows) each of the Service's listeners holds at once
+ *       (10000), HAProxy's {@code maxconn}: one flooding client cannot take every file descriptor of the proxy</li>
  * </ul>
  * Durations are written {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, or a number of seconds.
  */
@@ -28,6 +30,8 @@ public final class ServiceAnnotations {
     public static final String DRAIN_TIMEOUT = "portway.dev/drain-timeout";
     public static final String UDP_IDLE_TIMEOUT = "portway.dev/udp-idle-timeout";
     public static final String TCP_IDLE_TIMEOUT = "portway.dev/tcp-idle-timeout";
+    public static final String MAX_CONNECTIONS = "portway.dev/max-connections";
+    public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
 
     public static final Duration DEFAULT_DRAIN = Duration.ofSeconds(30);
     public static final Duration DEFAULT_UDP_IDLE = Duration.ofSeconds(30);
@@ -55,6 +59,24 @@ public final class ServiceAnnotations {
     /** The TCP idle timeout; zero for none. */
     public static Duration tcpIdleTimeout(Service s) {
         return durationOr(annotations(s).get(TCP_IDLE_TIMEOUT), DEFAULT_TCP_IDLE);
+    }
+
+    /** The connection (or flow) cap of each listener. */
+    public static int maxConnections(Service s) {
+        Integer n = positiveInt(annotations(s).get(MAX_CONNECTIONS));
+        return n == null ? DEFAULT_MAX_CONNECTIONS : n;
+    }
+
+    private static Integer positiveInt(String text) {
+        if (text == null) {
+            return null;
+        }
+        try {
+            int n = Integer.parseInt(text.trim());
+            return n > 0 ? n : null;
+        } catch (NumberFormatException e) {
+            return null;
+        }
     }
 
     /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h} or seconds; null if the text is none of these. */
@@ -105,6 +127,10 @@ public final class ServiceAnnotations {
             if (value != null && parseDuration(value) == null) {
                 errs.add(FieldError.invalid(path.key(key), value, "must be a duration like 500ms, 30s, 5m, 1h, or a number of seconds"));
             }
+        }
+        String max = a.get(MAX_CONNECTIONS);
+        if (max != null && positiveInt(max) == null) {
+            errs.add(FieldError.invalid(path.key(MAX_CONNECTIONS), max, "must be a positive whole number"));
         }
         String udp = a.get(UDP_IDLE_TIMEOUT);
         if (udp != null && Duration.ZERO.equals(parseDuration(udp))) {

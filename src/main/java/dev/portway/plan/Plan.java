@@ -111,11 +111,12 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
      * @param drainTimeout      how long connections to a removed endpoint may go on
      * @param udpIdleTimeout    how long a UDP flow lives without traffic
      * @param tcpIdleTimeout    how long a TCP connection lives with no byte either way (zero: forever)
+     * @param maxConnections    how many connections (UDP: flows) each listener of this cluster holds at once
      * @param healthCheck       for clusters of nodes (LoadBalancer): how nodes are checked, else null
      */
     public record Cluster(String name, String service, Protocol protocol, List<Endpoint> endpoints, Balancer balancer,
                           Duration affinityTimeout, boolean proxyProtocol, Duration drainTimeout, Duration udpIdleTimeout,
-                          Duration tcpIdleTimeout, HealthCheck healthCheck) {
+                          Duration tcpIdleTimeout, int maxConnections, HealthCheck healthCheck) {
         public Cluster {
             endpoints = List.copyOf(endpoints);
         }

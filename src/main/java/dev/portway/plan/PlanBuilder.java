@@ -113,7 +113,8 @@ public final class PlanBuilder {
                 Plan.Cluster cluster = new Plan.Cluster(service + ":" + portId, service, protocol, endpoints,
                         ServiceAnnotations.random(svc) ? Plan.Balancer.RANDOM : Plan.Balancer.ROUND_ROBIN,
                         affinity(svc), ServiceAnnotations.proxyProtocol(svc), ServiceAnnotations.drainTimeout(svc),
-                        ServiceAnnotations.udpIdleTimeout(svc), ServiceAnnotations.tcpIdleTimeout(svc), null);
+                        ServiceAnnotations.udpIdleTimeout(svc), ServiceAnnotations.tcpIdleTimeout(svc),
+                        ServiceAnnotations.maxConnections(svc), null);
                 clusters.put(cluster.name(), cluster);
                 if (headless) {
                     continue;
@@ -190,7 +191,7 @@ public final class PlanBuilder {
             }
             target = new Plan.Cluster("lb:" + podCluster.name(), service, protocol, nodeEndpoints, podCluster.balancer(),
                     podCluster.affinityTimeout(), false, podCluster.drainTimeout(), podCluster.udpIdleTimeout(),
-                    podCluster.tcpIdleTimeout(), check);
+                    podCluster.tcpIdleTimeout(), podCluster.maxConnections(), check);
             clusters.put(target.name(), target);
         }
         boolean active = podCluster.hasUsableEndpoints(null);

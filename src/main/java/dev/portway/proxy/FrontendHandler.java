@@ -45,6 +45,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             DataPlane.reset(ctx.channel());
             return;
         }
+        ClusterRuntime target = plane.cluster(spec.cluster());
+        int max = target == null ? Integer.MAX_VALUE : target.spec().maxConnections();
+        if (!listener.admit(max)) {
+            // a flood on one listener takes its own slots, not every descriptor of the proxy
+            plane.metrics().refused(spec, "connection_limit");
+            DataPlane.reset(ctx.channel());
+            return;
+        }
+        ctx.channel().closeFuture().addListener(f -> listener.release());
         connect(ctx, spec, client, 1);
     }
 

@@ -15,7 +15,8 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>{@code portway_listener_connections_total{service,role,listener}}: connections accepted</li>
  *   <li>{@code portway_listener_refused_total{service,role,reason}}: closed at once
- *       (no_endpoints, upstream_refused, source_range)</li>
+ *       (no_endpoints, upstream_refused, source_range, connection_limit; UDP: flow_limit)</li>
+ *   <li>{@code portway_idle_timeouts_total{service,role}}: TCP connections closed by the idle timeout</li>
  *   <li>{@code portway_upstream_connects_total{service,role}}: upstream connections made</li>
  *   <li>{@code portway_upstream_connect_failures_total{service,role}}: upstream connects that failed</li>
  *   <li>{@code portway_cluster_active_connections{cluster}}: connections open now</li>
@@ -47,7 +48,7 @@ public final class ProxyMetrics {
         accepted = Counter.builder().name("portway_listener_connections_total")
                 .help("Connections accepted by a listener").labelNames("service", "role", "listener").register(registry);
         refused = Counter.builder().name("portway_listener_refused_total")
-                .help("Connections closed at once: no endpoints, every endpoint refused, or source not allowed")
+                .help("Connections (UDP: new flows) refused at once: no endpoints, every endpoint refused, source not allowed, or the listener's cap reached")
                 .labelNames("service", "role", "reason").register(registry);
         connects = Counter.builder().name("portway_upstream_connects_total")
                 .help("Upstream connections made").labelNames("service", "role").register(registry);

@@ -68,6 +68,12 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
                 packet.release();
                 return;
             }
+            if (flows.size() >= cluster.spec().maxConnections()) {
+                // a flood of sources takes this listener's flows, not the proxy's memory
+                plane.metrics().refused(spec, "flow_limit");
+                packet.release();
+                return;
+            }
             plane.metrics().accepted(spec);
             flow = new Flow(ctx.channel(), client, cluster, endpoint);
             flows.put(client, flow);

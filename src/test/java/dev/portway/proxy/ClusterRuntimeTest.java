@@ -20,7 +20,7 @@ class ClusterRuntimeTest {
 
     static Plan.Cluster cluster(Duration affinity, Plan.Endpoint... endpoints) {
         return new Plan.Cluster("default/web:80/TCP", "default/web", Plan.Protocol.TCP, List.of(endpoints),
-                Plan.Balancer.ROUND_ROBIN, affinity, false, Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ZERO, null);
+                Plan.Balancer.ROUND_ROBIN, affinity, false, Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ZERO, 10_000, null);
     }
 
     private static Set<String> picks(ClusterRuntime c, String localNode, int n) throws Exception {
@@ -91,7 +91,7 @@ class ClusterRuntimeTest {
     void unhealthyLoadBalancerTargetsAreSkipped() throws Exception {
         Plan.Cluster nodes = new Plan.Cluster("lb:default/web:80/TCP", "default/web", Plan.Protocol.TCP,
                 List.of(endpoint("127.0.10.1", "node1", true, true, false), endpoint("127.0.10.2", "node2", true, true, false)),
-                Plan.Balancer.ROUND_ROBIN, null, false, Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ZERO,
+                Plan.Balancer.ROUND_ROBIN, null, false, Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ZERO, 10_000,
                 new Plan.HealthCheck(10256, "/healthz", Duration.ofMillis(500), Duration.ofMillis(400), 1, 2));
         ClusterRuntime c = new ClusterRuntime(nodes);
         c.setHealthy(new InetSocketAddress("127.0.10.2", 8080), false);

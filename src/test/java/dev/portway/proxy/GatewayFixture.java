@@ -78,7 +78,7 @@ final class GatewayFixture implements AutoCloseable {
             list.add(new Plan.Endpoint(a, "node1", a.getAddress().getHostAddress() + ":" + a.getPort(), true, true, false));
         }
         clusters.put(name, new Plan.Cluster(name, "default/" + name, Plan.Protocol.TCP, list, Plan.Balancer.ROUND_ROBIN, null, false,
-                Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ZERO, null));
+                Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ZERO, 10_000, null));
         return name;
     }
 

@@ -1,0 +1,169 @@
+package dev.portway.reliability;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portway.api.ResourceKind;
+import dev.portway.control.DeleteOptions;
+import dev.portway.testing.TestCluster;
+import io.fabric8.kubernetes.api.model.Pod;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Faults under a steady load, each case bounded in seconds, loopback only. The figures each case
+ * prints ({@code reliability:} lines) are the ones docs/reliability.md reports.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FaultsUnderLoadTest {
+
+    private static final int CLIENTS = 4;
+    private static final String APP = TestCluster.echoDeployment("steady", 4, """
+            terminationGracePeriodSeconds: 5
+            """) + """
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: steady}
+            spec:
+              type: LoadBalancer
+              selector: {app: steady}
+              ports: [{port: 8002, targetPort: http}]
+            """;
+
+    private static TestCluster cluster;
+
+    @BeforeAll
+    static void start() throws InterruptedException {
+        cluster = new TestCluster();
+        cluster.apply(APP);
+        cluster.awaitReady("steady", 4);
+        cluster.loadBalancerIp("steady");
+        cluster.settle();
+    }
+
+    @AfterAll
+    static void stop() {
+        cluster.close();
+    }
+
+    static void report(String line) {
+        System.out.println("reliability: " + line);
+    }
+
+    private static String anyPod() {
+        List<Pod> pods = cluster.pods("steady");
+        return pods.stream().filter(p -> dev.portway.control.Pods.isReady(p) && !dev.portway.control.Pods.isTerminating(p))
+                .findFirst().orElseThrow().getMetadata().getName();
+    }
+
+    private void deleteUnderLoad(String path, String host, int port, DeleteOptions how) throws Exception {
+        cluster.awaitReady("steady", 4);
+        cluster.settle();
+        String victim = anyPod();
+        try (Load load = new Load(host, port, CLIENTS, Duration.ofSeconds(30), 200_000)) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> load.ok() > 500);
+            long deletedAt = System.nanoTime();
+            cluster.local().control().call(() -> cluster.local().control().api().delete(ResourceKind.POD, "default", victim, how));
+            // the Deployment replaces it; the load goes on until the pod is gone and a new one serves
+            await().atMost(Duration.ofSeconds(20)).until(() -> cluster.local().store().get(Pod.class, "default", victim).isEmpty());
+            cluster.awaitReady("steady", 4);
+            long endpointGone = System.nanoTime();
+            long before = load.ok();
+            await().atMost(Duration.ofSeconds(10)).until(() -> load.ok() > before + 500);
+            Load.Result r = load.stop();
+            Long lastFromVictim = r.lastAnswerNanos().get(victim);
+            report(path + ", pod deleted with " + (how.gracePeriodSeconds() == null ? "its grace period" : "--grace-period "
+                    + how.gracePeriodSeconds()) + ": " + r + "; last answer from the deleted pod "
+                    + (lastFromVictim == null ? "none" : (lastFromVictim - deletedAt) / 1_000_000 + " ms after the delete"));
+            if (how.gracePeriodSeconds() == null) {
+                assertThat(r.failed()).as(r.toString()).isZero();
+            } else {
+                // only the connections open to that pod at the moment it died may fail: at most one per client
+                assertThat(r.failed()).as(r.toString()).isLessThanOrEqualTo(CLIENTS);
+            }
+            assertThat(lastFromVictim == null || lastFromVictim < endpointGone).as("no answer from the deleted pod after it left").isTrue();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void aPodDeletedWithItsGracePeriodThroughTheNodePortFailsNothing() throws Exception {
+        deleteUnderLoad("NodePort", cluster.nodeIp(1), cluster.nodePort("steady"), DeleteOptions.DEFAULT);
+    }
+
+    @Test
+    @Order(2)
+    void aPodDeletedWithItsGracePeriodThroughTheLoadBalancerFailsNothing() throws Exception {
+        deleteUnderLoad("LoadBalancer IP", cluster.loadBalancerIp("steady"), 8002, DeleteOptions.DEFAULT);
+    }
+
+    @Test
+    @Order(3)
+    void aPodKilledAtOnceFailsOnlyWhatWasOpenToIt() throws Exception {
+        deleteUnderLoad("NodePort", cluster.nodeIp(1), cluster.nodePort("steady"), DeleteOptions.NOW);
+    }
+
+    @Test
+    @Order(4)
+    void theSameManifestsApplied50TimesUnderLoadFailNothing() throws Exception {
+        cluster.awaitReady("steady", 4);
+        try (Load load = new Load(cluster.loadBalancerIp("steady"), 8002, CLIENTS, Duration.ofSeconds(60), 200_000)) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> load.ok() > 200);
+            for (int i = 0; i < 50; i++) {
+                cluster.apply(APP);
+            }
+            long before = load.ok();
+            await().atMost(Duration.ofSeconds(10)).until(() -> load.ok() > before + 200);
+            Load.Result r = load.stop();
+            report("the same manifests applied 50 times, through the LoadBalancer IP: " + r);
+            assertThat(r.failed()).as(r.toString()).isZero();
+        }
+    }
+
+    @Test
+    @Order(5)
+    void aLostNodeLeavesTheLoadBalancerWithinTwoSecondsAndComesBack() throws Exception {
+        cluster.awaitReady("steady", 4);
+        cluster.settle();
+        String lb = cluster.loadBalancerIp("steady");
+        String node2 = cluster.nodeIp(2);
+        // which node a request went through: with Cluster policy the pod sees the node's address as the client
+        java.util.function.Supplier<String> via = () -> {
+            try {
+                return dev.portway.testing.Net.get(lb, 8002, "/").echo("client").split(":")[0];
+            } catch (java.io.IOException e) {
+                return "error: " + e;
+            }
+        };
+        cluster.local().dataPlane().setNodeFailed("node2", true);
+        long failedAt = System.nanoTime();
+        try {
+            // the first moment from which 20 requests in a row avoid node2
+            await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(50)).until(() -> {
+                for (int i = 0; i < 20; i++) {
+                    if (via.get().equals(node2)) {
+                        return false;
+                    }
+                }
+                return true;
+            });
+            long detected = (System.nanoTime() - failedAt) / 1_000_000;
+            report("node2's proxy stopped answering its health check: the LoadBalancer stopped sending to it within " + detected + " ms");
+            for (int i = 0; i < 50; i++) {
+                assertThat(via.get()).isNotEqualTo(node2).doesNotStartWith("error");
+            }
+        } finally {
+            cluster.local().dataPlane().setNodeFailed("node2", false);
+        }
+        long back = System.nanoTime();
+        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(50)).until(() -> via.get().equals(node2));
+        report("node2 healthy again: back in rotation within " + (System.nanoTime() - back) / 1_000_000 + " ms");
+    }
+}
