@@ -22,7 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code ./portway up} killed with SIGKILL, then started again on the same state directory: every
  * applied object is back, with the same ClusterIPs, NodePorts and external IP, and traffic flows.
- * A real {@code kill -9} of the real launcher's JVM (after {@code package}, as a user runs it).
+ * Then stopped with SIGTERM while a client is connected: the connection is served while Portway
+ * drains, Portway exits, and comes back once more the same. A real {@code kill -9} of the real
+ * launcher's JVM (after {@code package}, as a user runs it).
  */
 class CrashRestartIT {
 
@@ -100,18 +102,33 @@ class CrashRestartIT {
         }
         assertThat(state.resolve("data").resolve("journal.jsonl")).as("a crash leaves the journal to replay").exists();
 
+        String[] nodePort = before.getFirst().split(" ")[4].split("[:/]");
+        String nodeIp = "127.0." + TestCluster.BLOCK + ".1";
         Up second = up(state, manifest);
         try {
             assertThat(second.output().toString()).containsPattern("Restored \\d+ objects from " + Pattern.quote(state.resolve("data").toString()));
             assertThat(rows(second.output())).isEqualTo(before);
-            String[] nodePort = before.getFirst().split(" ")[4].split("[:/]");
-            String nodeIp = "127.0." + TestCluster.BLOCK + ".1";
             await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
                     .until(() -> Net.get(nodeIp, Integer.parseInt(nodePort[1]), "/").status() == 200);
+
+            // SIGTERM with a client connected: its connection goes on while Portway drains, then Portway exits
+            try (Net.Connection open = new Net.Connection(nodeIp, Integer.parseInt(nodePort[1]), null)) {
+                new ProcessBuilder("kill", "-TERM", Long.toString(second.process().pid())).inheritIO().start().waitFor();
+                assertThat(open.echo("GET / HTTP/1.1\r\nHost: x\r\n\r\n")).as("an open connection is served while draining").startsWith("HTTP/1.1 200");
+            }
+            assertThat(second.process().waitFor(20, TimeUnit.SECONDS)).as("drained and exited; it printed:\n%s", second.output()).isTrue();
         } finally {
-            new ProcessBuilder("kill", "-TERM", Long.toString(second.process().pid())).inheritIO().start().waitFor();
-            if (!second.process().waitFor(20, TimeUnit.SECONDS)) {
-                second.process().destroyForcibly();
+            second.process().destroyForcibly();
+        }
+        assertThat(state.resolve("data").resolve("journal.jsonl")).as("a clean stop leaves only the snapshot").doesNotExist();
+
+        Up third = up(state, manifest);
+        try {
+            assertThat(rows(third.output())).isEqualTo(before);
+        } finally {
+            new ProcessBuilder("kill", "-TERM", Long.toString(third.process().pid())).inheritIO().start().waitFor();
+            if (!third.process().waitFor(20, TimeUnit.SECONDS)) {
+                third.process().destroyForcibly();
             }
         }
     }
