@@ -3,7 +3,6 @@ package dev.portway.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.portway.runtime.KubeletOptions;
 import dev.portway.testing.TestCluster;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import java.time.Clock;
