@@ -36,6 +36,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     static final class Session {
         private int inputsShutdown;
         private long lastActive = System.nanoTime();
+        private java.util.concurrent.ScheduledFuture<?> idleTimer;
 
         /** True when both directions have now been shut down. */
         boolean inputShutdown() {
@@ -48,11 +49,13 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
 
         /**
          * Closes both channels once no byte has moved for {@code idleNanos}; checked on the
-         * connection's event loop, which both channels share.
+         * connection's event loop, which both channels share. The timer goes with the connection
+         * ({@link #cancelIdle}): a closed connection leaves nothing in the scheduler.
          */
         void closeWhenIdle(Channel a, Channel b, long idleNanos, Runnable onIdle) {
             long due = lastActive + idleNanos - System.nanoTime();
-            a.eventLoop().schedule(() -> {
+            idleTimer = a.eventLoop().schedule(() -> {
+                idleTimer = null;
                 if (!a.isActive() && !b.isActive()) {
                     return;
                 }
@@ -64,6 +67,15 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
                     closeWhenIdle(a, b, idleNanos, onIdle);
                 }
             }, Math.max(due, 1), java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+
+        /** Stops the idle timer (the connection closed). */
+        void cancelIdle() {
+            java.util.concurrent.ScheduledFuture<?> t = idleTimer;
+            if (t != null) {
+                idleTimer = null;
+                t.cancel(false);
+            }
         }
     }
 
@@ -127,6 +139,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        session.cancelIdle();
         closeOnFlush(peer);
     }
 
