@@ -355,9 +355,14 @@ class KubernetesApiTest {
 
     /** Reads a watch's lines as they come, in the background. */
     private List<JsonNode> watch(String path) {
+        return watch(path, "application/json");
+    }
+
+    private List<JsonNode> watch(String path, String accept) {
         List<JsonNode> events = new CopyOnWriteArrayList<>();
-        // read on a thread of its own: a watch outlives the test, and must not hold one of the common pool's threads
-        http.sendAsync(req(path).GET().build(), HttpResponse.BodyHandlers.ofLines())
+        // read on a thread of its own: a watch outlives the test, and must not hold one of the common pool's threads,
+        // nor the client's own (a plain thenAccept may run on its selector thread, and stop all its I/O)
+        http.sendAsync(req(path).header("Accept", accept).GET().build(), HttpResponse.BodyHandlers.ofLines())
                 .thenAcceptAsync(r -> r.body().forEach(line -> events.add(Json.readTree(line.getBytes()))),
                         task -> Thread.ofVirtual().start(task));
         return events;
@@ -464,10 +469,7 @@ class KubernetesApiTest {
     @Test
     void aTableWatchSendsTheColumnsOnce() throws Exception {
         post("/api/v1/namespaces/default/configmaps", cm("t1", "{}"));
-        List<JsonNode> events = new CopyOnWriteArrayList<>();
-        http.sendAsync(req("/api/v1/namespaces/default/configmaps?watch=true").header("Accept",
-                        "application/json;as=Table;v=v1;g=meta.k8s.io").GET().build(), HttpResponse.BodyHandlers.ofLines())
-                .thenAccept(r -> r.body().forEach(line -> events.add(Json.readTree(line.getBytes()))));
+        List<JsonNode> events = watch("/api/v1/namespaces/default/configmaps?watch=true", "application/json;as=Table;v=v1;g=meta.k8s.io");
         await().atMost(Duration.ofSeconds(10)).until(() -> events.size() == 1);
         post("/api/v1/namespaces/default/configmaps", cm("t2", "{}"));
         await().atMost(Duration.ofSeconds(10)).until(() -> events.size() == 2);
