@@ -59,6 +59,40 @@ public final class DataPlane implements AutoCloseable {
         workers.next().scheduleAtFixedRate(this::expireAffinity, AFFINITY_SWEEP_SECONDS, AFFINITY_SWEEP_SECONDS, TimeUnit.SECONDS);
     }
 
+    /** A do-nothing handler that upstream connections start with (their relay is added once they connect). */
+    @io.netty.channel.ChannelHandler.Sharable
+    private static final class NoHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
+        static final NoHandler INSTANCE = new NoHandler();
+    }
+
+    /** Each event loop's upstream bootstrap: built once, not per connection. */
+    private final io.netty.util.concurrent.FastThreadLocal<io.netty.bootstrap.Bootstrap> upstreamBootstraps =
+            new io.netty.util.concurrent.FastThreadLocal<>();
+
+    /**
+     * The bootstrap for upstream connections made on {@code loop} (the caller's own event loop):
+     * read on demand, half-closure kept, no Nagle, the data plane's connect timeout.
+     */
+    io.netty.bootstrap.Bootstrap upstreamBootstrap(io.netty.channel.EventLoop loop) {
+        io.netty.bootstrap.Bootstrap b = upstreamBootstraps.get();
+        if (b == null || b.config().group() != loop) {
+            b = new io.netty.bootstrap.Bootstrap()
+                    .group(loop)
+                    .channel(transport.socketChannel())
+                    .option(ChannelOption.AUTO_READ, false)
+                    .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                    .handler(NoHandler.INSTANCE);
+            if (transport == dev.portway.net.Transport.EPOLL) {
+                // the source port is picked at connect time, so one source address can reach many endpoints
+                b.option(io.netty.channel.epoll.EpollChannelOption.IP_BIND_ADDRESS_NO_PORT, true);
+            }
+            upstreamBootstraps.set(b);
+        }
+        return b;
+    }
+
     /** How often expired ClientIP affinity entries are swept (the shortest timeout Kubernetes allows is 1 s). */
     static final long AFFINITY_SWEEP_SECONDS = 1;
 

@@ -6,8 +6,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.epoll.EpollChannelOption;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -39,7 +37,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         Plan.Listener spec = listener.spec();
         InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
-        plane.metrics().accepted(spec);
+        listener.counters().accepted().inc();
         if (!listener.allows(client.getAddress())) {
             plane.metrics().refused(spec, "source_range");
             DataPlane.reset(ctx.channel());
@@ -67,18 +65,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             DataPlane.reset(inbound);
             return;
         }
-        Bootstrap b = new Bootstrap()
-                .group(inbound.eventLoop())
-                .channel(plane.transport().socketChannel())
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, plane.connectTimeoutMillis())
-                .handler(new ChannelInboundHandlerAdapter());
-        if (plane.transport() == dev.portway.net.Transport.EPOLL) {
-            // Pick the source port at connect time, so one source address can reach many endpoints.
-            b.option(EpollChannelOption.IP_BIND_ADDRESS_NO_PORT, true);
-        }
+        Bootstrap b = plane.upstreamBootstrap(inbound.eventLoop());
         InetAddress source = sourceAddress(spec, client);
         ChannelFuture f = source == null ? b.connect(endpoint.address()) : b.connect(endpoint.address(), new InetSocketAddress(source, 0));
         f.addListener(done -> {
@@ -108,7 +95,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                                    Channel upstream, InetSocketAddress client) {
         Channel inbound = ctx.channel();
         cluster.track(endpoint.address(), upstream);
-        plane.metrics().connected(spec);
+        listener.counters().connected().inc();
         RelayHandler.Session session = new RelayHandler.Session();
         if (cluster.spec().proxyProtocol()) {
             ProxyProtocol.sendV2Header(upstream, client, (InetSocketAddress) inbound.localAddress());

@@ -33,6 +33,7 @@ abstract class Listener {
     protected final DataPlane plane;
     private final Plan.ListenerKey key;
     private volatile Plan.Listener spec;
+    private volatile ProxyMetrics.ListenerCounters counters;
     /** The allowed clients (loadBalancerSourceRanges), or null when any client is. */
     private volatile List<IpSubnetFilterRule> sourceRanges;
     private Channel channel;
@@ -44,6 +45,12 @@ abstract class Listener {
         this.plane = plane;
         this.key = spec.key();
         this.spec = spec;
+        this.counters = plane.metrics().counters(spec);
+    }
+
+    /** The per-connection counters of the current spec. */
+    ProxyMetrics.ListenerCounters counters() {
+        return counters;
     }
 
     Plan.ListenerKey key() {
@@ -65,6 +72,7 @@ abstract class Listener {
     /** Takes a new spec (same address); opens or closes as it says. */
     synchronized void update(Plan.Listener updated) {
         this.spec = updated;
+        this.counters = plane.metrics().counters(updated);
         this.sourceRanges = sourceRules("loadBalancerSourceRanges", updated.sourceRanges());
         boolean active = updated.active();
         pending = pending.thenCompose(v -> active ? open() : shut());

@@ -111,6 +111,16 @@ public final class ProxyMetrics {
                 .register(registry);
     }
 
+    /** A listener's per-connection counters, looked up once per plan rather than once per connection. */
+    record ListenerCounters(io.prometheus.metrics.core.datapoints.CounterDataPoint accepted,
+                            io.prometheus.metrics.core.datapoints.CounterDataPoint connected) {
+    }
+
+    ListenerCounters counters(Plan.Listener spec) {
+        return new ListenerCounters(accepted.labelValues(spec.service(), role(spec), spec.key().toString()),
+                connects.labelValues(spec.service(), role(spec)));
+    }
+
     void accepted(Plan.Listener spec) {
         accepted.labelValues(spec.service(), role(spec), spec.key().toString()).inc();
     }
