@@ -33,6 +33,8 @@ public final class ServiceAnnotations {
     public static final String MAX_CONNECTIONS = "portway.dev/max-connections";
     public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
 
+    /** The longest duration these annotations take (longer ones would overflow timers' nanoseconds). */
+    public static final Duration MAX_DURATION = Duration.ofDays(365);
     public static final Duration DEFAULT_DRAIN = Duration.ofSeconds(30);
     public static final Duration DEFAULT_UDP_IDLE = Duration.ofSeconds(30);
     public static final Duration DEFAULT_TCP_IDLE = Duration.ofHours(1);
@@ -95,8 +97,8 @@ public final class ServiceAnnotations {
             } else {
                 d = Duration.ofSeconds(Long.parseLong(t));
             }
-            return d.isNegative() ? null : d;
-        } catch (NumberFormatException | ArithmeticException e) {
+            return d.isNegative() || d.compareTo(MAX_DURATION) > 0 ? null : d;
+        } catch (NumberFormatException | ArithmeticException | java.time.DateTimeException e) {
             return null;
         }
     }
@@ -125,7 +127,7 @@ public final class ServiceAnnotations {
         for (String key : List.of(DRAIN_TIMEOUT, UDP_IDLE_TIMEOUT, TCP_IDLE_TIMEOUT)) {
             String value = a.get(key);
             if (value != null && parseDuration(value) == null) {
-                errs.add(FieldError.invalid(path.key(key), value, "must be a duration like 500ms, 30s, 5m, 1h, or a number of seconds"));
+                errs.add(FieldError.invalid(path.key(key), value, "must be a duration like 500ms, 30s, 5m, 1h, or a number of seconds, at most 365 days"));
             }
         }
         String max = a.get(MAX_CONNECTIONS);

@@ -131,7 +131,7 @@ final class UpCommand implements Callable<Integer> {
         LocalCluster cluster;
         try {
             cluster = new LocalCluster(options);
-        } catch (java.io.UncheckedIOException e) {
+        } catch (java.io.UncheckedIOException | IllegalStateException e) {
             throw new Main.CliException(e.getMessage());
         }
         if (cluster.restoredObjects() > 0) {

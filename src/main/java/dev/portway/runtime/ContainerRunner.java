@@ -75,6 +75,8 @@ final class ContainerRunner {
     private ScheduledFuture<?> pendingStart;
     private ScheduledFuture<?> killTimer;
     private CompletableFuture<Void> stopped;
+    /** A process being started off the control thread; null when none is. */
+    private CompletableFuture<ContainerProcess> starting;
 
     ContainerRunner(PodWorker pod, Container spec, boolean init, String waitingReason) {
         this.pod = pod;
@@ -212,6 +214,7 @@ final class ContainerRunner {
         ContainerLog runLog = log;
         Kubelet.ProcessLauncher launcher = pod.kubelet().launcher();
         CompletableFuture<ContainerProcess> forked = new CompletableFuture<>();
+        starting = forked;
         Thread.ofVirtual().name("start-" + name()).start(() -> {
             try {
                 forked.complete(launcher.start(command, launch.env, launch.workingDir, guard, runLog));
@@ -220,13 +223,25 @@ final class ContainerRunner {
             }
         });
         forked.whenComplete((p, e) -> control().submit(() -> {
+            starting = null;
             if (e != null) {
                 failedToStart(at, e.getMessage());
+                if (stopped != null) {
+                    stopped.complete(null);
+                }
             } else if (stopped != null) {
-                p.kill(); // stopped while it was starting; its log ends with its output
+                // stopped while it was starting: the stop is done once this process is gone
+                p.kill();
+                p.exit().whenComplete((code, x) -> stopped.complete(null));
             } else {
                 event(false, "Created", "Created container: " + name());
                 running(p, "pid://" + p.pid(), at);
+            }
+            return null;
+        }).exceptionally(t -> {
+            // the control plane is gone (Portway is stopping): nobody else will end this process
+            if (p != null) {
+                p.kill();
             }
             return null;
         }));
@@ -640,7 +655,9 @@ final class ContainerRunner {
         cancelPendingStart();
         stopProbes();
         if (process == null) {
-            stopped.complete(null);
+            if (starting == null) {
+                stopped.complete(null); // else it completes when the process being started is gone
+            }
             return stopped;
         }
         event(false, "Killing", "Stopping container " + name());
@@ -669,7 +686,9 @@ final class ContainerRunner {
             stopProbes();
         }
         if (process == null) {
-            stopped.complete(null);
+            if (starting == null) {
+                stopped.complete(null); // else it completes when the process being started is gone
+            }
         } else {
             process.kill();
         }

@@ -81,7 +81,12 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
         Files.writeString(stateDir.resolve(OWNER_FILE), Long.toString(ProcessHandle.current().pid()));
         this.guard = OrphanGuard.start();
         this.prober = new Prober(runtime, guard);
-        this.dns = ClusterDns.start(options.dns(), stateDir.resolve("sandbox-check"), runtime);
+        try {
+            this.dns = ClusterDns.start(options.dns(), stateDir.resolve("sandbox-check"), runtime);
+        } catch (RuntimeException e) {
+            guard.close();
+            throw e;
+        }
         ClusterDns.logOnce(dns);
     }
 

@@ -71,6 +71,8 @@ public final class LocalCluster implements AutoCloseable {
     private final AdminCredentials credentials;
     private InetSocketAddress adminAddress;
     private int restoredObjects;
+    /** Held while this Portway uses the data directory. */
+    private java.nio.channels.FileLock dataLock;
     /** Keeps the store in the data directory; null when ephemeral. */
     private StoreJournal journal;
     private boolean closed;
@@ -83,6 +85,8 @@ public final class LocalCluster implements AutoCloseable {
             nodes.add(new LocalNode(i, options.nodeAddresses()));
         }
         if (options.dataDir() != null) {
+            // one Portway per data directory: a second one would rewrite the files the first is journaling to
+            dataLock = lockDataDir(options.dataDir());
             // what the data directory holds comes back first: the API server rebuilds its allocations from it
             try {
                 StoreJournal.Restored restored = StoreJournal.load(options.dataDir());
@@ -92,6 +96,7 @@ public final class LocalCluster implements AutoCloseable {
                     log.info("restored {} objects (revision {}) from {}", restored.objects().size(), restored.revision(), options.dataDir());
                 }
             } catch (java.io.IOException e) {
+                releaseDataLock();
                 throw new java.io.UncheckedIOException("cannot restore the cluster: " + e.getMessage(), e);
             }
         }
@@ -101,11 +106,13 @@ public final class LocalCluster implements AutoCloseable {
         this.podRuntime = new PodRuntime(options.transport(), Math.min(2, threads));
         try {
             this.kubelet = new Kubelet(control, nodes, podRuntime, options.kubelet());
-        } catch (java.io.IOException e) {
+        } catch (java.io.IOException | RuntimeException e) {
             control.close();
             dataPlane.close();
             podRuntime.close();
-            throw new java.io.UncheckedIOException("cannot start the kubelet: " + e.getMessage(), e);
+            releaseDataLock();
+            throw new java.io.UncheckedIOException("cannot start the kubelet: " + e.getMessage(),
+                    e instanceof java.io.IOException io ? io : new java.io.IOException(e.getMessage(), e));
         }
         try {
             this.stateDir = options.stateDir() != null ? options.stateDir() : temporaryStateDir();
@@ -348,11 +355,48 @@ public final class LocalCluster implements AutoCloseable {
         dataPlane.close();
         podRuntime.close();
         adminGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        releaseDataLock();
     }
 
     @Override
     public void close() {
         shutdown(Duration.ofSeconds(5));
+    }
+
+    /** Takes the data directory for this Portway, or says which one has it. */
+    private static java.nio.channels.FileLock lockDataDir(Path dir) {
+        try {
+            java.nio.file.Files.createDirectories(dir);
+            java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir.resolve("lock"),
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+            java.nio.channels.FileLock lock;
+            try {
+                lock = ch.tryLock();
+            } catch (java.nio.channels.OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) {
+                ch.close();
+                throw new java.io.UncheckedIOException(new java.io.IOException("the data directory " + dir
+                        + " is in use by another Portway (stop it, or pass another --data-dir, or --ephemeral)"));
+            }
+            return lock;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot use the data directory " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void releaseDataLock() {
+        java.nio.channels.FileLock lock = dataLock;
+        dataLock = null;
+        if (lock != null) {
+            try {
+                lock.release();
+                lock.channel().close();
+            } catch (java.io.IOException e) {
+                // the process's end releases it anyway
+            }
+        }
     }
 
     /**

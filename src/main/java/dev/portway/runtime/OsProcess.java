@@ -96,6 +96,8 @@ final class OsProcess implements ContainerProcess {
         }
         if (guard.open()) {
             guard.signalGroup(process.pid(), "KILL");
+            // a process killed right after its start may not lead its group yet (setsid has not run): kill it by its PID too
+            process.toHandle().destroyForcibly();
         } else {
             // no watchdog to signal the group: what Java sees of it will do
             process.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);

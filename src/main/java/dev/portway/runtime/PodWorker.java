@@ -50,6 +50,8 @@ final class PodWorker {
     private boolean appStarted;
     private String startTime;
     private CompletableFuture<Void> stopped;
+    /** The writing of the pod's volumes and /etc files, done when none is under way. */
+    private CompletableFuture<Void> mounting = CompletableFuture.completedFuture(null);
 
     PodWorker(Kubelet kubelet, Pod pod, LocalNode node, String podIp) {
         this.kubelet = kubelet;
@@ -178,6 +180,8 @@ final class PodWorker {
         }
         Pod spec = pod;
         Kubelet k = kubelet;
+        CompletableFuture<Void> written = new CompletableFuture<>();
+        mounting = written;
         Thread.ofVirtual().name("mount-" + name).start(() -> {
             PodVolumes mounted = null;
             Exception failure = null;
@@ -189,6 +193,7 @@ final class PodWorker {
             }
             PodVolumes result = mounted;
             Exception error = failure;
+            written.complete(null);
             k.control().submit(() -> {
                 mounted(result, error);
                 return null;
@@ -398,7 +403,9 @@ final class PodWorker {
             return stopped;
         }
         Function<ContainerRunner, CompletableFuture<Void>> stopOne = grace.isZero() ? ContainerRunner::kill : c -> c.stop(grace);
-        List<CompletableFuture<Void>> stops = all().stream().map(stopOne).toList();
+        List<CompletableFuture<Void>> stops = new ArrayList<>(all().stream().map(stopOne).toList());
+        // files still being written for the pod: its directory goes only after them
+        stops.add(mounting.exceptionally(t -> null));
         stopped = CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new));
         stopped.whenComplete((r, e) -> kubelet.control().submit(() -> {
             kubelet.stopped(this, finalizeDeletion);

@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * <p>Two files in the data directory: {@value #SNAPSHOT}, every object at one revision, replaced
  * atomically (write, fsync, rename, fsync the directory); and {@value #JOURNAL}, one JSON line per
  * change since, appended and fsynced before the change is acknowledged (the store calls its
- * watchers inside the commit). On start the snapshot is read and the journal replayed; a last line
- * cut short by a crash is dropped (its change was never acknowledged), anything else unreadable
+ * watchers inside the commit), one line per commit batch. On start the snapshot is read and the
+ * journal replayed; a last line cut short by a crash is dropped (its batch was never acknowledged), anything else unreadable
  * stops the start with the file's path, and nothing is replaced. Events are not kept (they are
  * an hour's history in Kubernetes, and the kubelet writes many).
  *
@@ -112,11 +112,16 @@ public final class StoreJournal implements AutoCloseable {
                 if (rv <= revision) {
                     continue; // already in the snapshot
                 }
-                HasMetadata o = decode(journal, "line " + (n + 1), record);
-                if ("DELETED".equals(record.path("type").asText())) {
-                    objects.remove(key(o));
-                } else {
-                    objects.put(key(o), o);
+                if (!record.path("batch").isArray()) {
+                    throw new CorruptStateException(journal, "line " + (n + 1) + " is not a batch of changes");
+                }
+                for (JsonNode change : record.path("batch")) {
+                    HasMetadata o = decode(journal, "line " + (n + 1), change);
+                    if ("DELETED".equals(change.path("type").asText())) {
+                        objects.remove(key(o));
+                    } else {
+                        objects.put(key(o), o);
+                    }
                 }
                 revision = rv;
             }
@@ -162,33 +167,40 @@ public final class StoreJournal implements AutoCloseable {
         return o.getKind() + "/" + o.getMetadata().getNamespace() + "/" + o.getMetadata().getName();
     }
 
-    /** Called inside the store's commit, on the committing thread: the change is on disk before it is acknowledged. */
+    /**
+     * Called inside the store's commit, on the committing thread: the change is on disk before it is
+     * acknowledged. A batch is one line, so a batch comes back whole or not at all.
+     */
     private void append(List<WatchEvent> events) {
         if (failed) {
+            retrySnapshot();
             return;
         }
-        StringBuilder lines = new StringBuilder();
+        ArrayNode records = Json.mapper().createArrayNode();
         long last = 0;
         for (WatchEvent e : events) {
             if (e.kind() == ResourceKind.EVENT) {
                 continue;
             }
-            ObjectNode record = Json.mapper().createObjectNode();
+            ObjectNode record = records.addObject();
             record.put("type", e.type().name());
             record.put("kind", e.kind().name());
             record.put("rv", e.revision());
             record.set("object", Json.tree(e.object()));
-            lines.append(Json.write(record)).append('\n');
             last = e.revision();
         }
-        if (lines.isEmpty()) {
+        if (records.isEmpty()) {
             return;
         }
+        ObjectNode batch = Json.mapper().createObjectNode();
+        batch.put("rv", last);
+        batch.set("batch", records);
         try {
             if (journal == null) {
                 journal = FileChannel.open(dir.resolve(JOURNAL), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+                syncDirectory(); // the new file's name is as durable as what is written into it
             }
-            ByteBuffer buf = ByteBuffer.wrap(lines.toString().getBytes(StandardCharsets.UTF_8));
+            ByteBuffer buf = ByteBuffer.wrap((Json.write(batch) + "\n").getBytes(StandardCharsets.UTF_8));
             journalBytes += buf.remaining();
             while (buf.hasRemaining()) {
                 journal.write(buf);
@@ -198,9 +210,21 @@ public final class StoreJournal implements AutoCloseable {
                 snapshot();
             }
         } catch (IOException e) {
-            // the cluster goes on in memory; what follows is not kept, and the log says so once
+            // the cluster goes on in memory; every later commit tries a whole snapshot until one succeeds
             failed = true;
-            log.error("cannot write {} (revision {}): changes from now on are not kept on disk: {}", dir.resolve(JOURNAL), last, e.toString());
+            log.error("cannot write {} (revision {}): changes are not kept on disk until a snapshot succeeds: {}",
+                    dir.resolve(JOURNAL), last, e.toString());
+        }
+    }
+
+    /** After a failed write: a whole snapshot keeps everything again (the store has every change). */
+    private void retrySnapshot() {
+        try {
+            snapshot();
+            failed = false;
+            log.warn("{} written again: changes are kept on disk again", dir.resolve(SNAPSHOT));
+        } catch (IOException e) {
+            // still failing: the next commit tries again
         }
     }
 
@@ -255,9 +279,7 @@ public final class StoreJournal implements AutoCloseable {
     @Override
     public void close() throws IOException {
         store.unwatch(watcher);
-        if (!failed) {
-            snapshot();
-        }
+        snapshot(); // atomic: even after a failed write, a clean stop keeps what the store holds
         if (journal != null) {
             journal.close();
             journal = null;

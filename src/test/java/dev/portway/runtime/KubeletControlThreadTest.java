@@ -47,4 +47,34 @@ class KubeletControlThreadTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> cluster.log("slow-start").contains("started"));
         }
     }
+
+    /** A pod deleted while its process is being started: the deletion waits for that process, which is ended, not left running. */
+    @Test
+    void aPodDeletedWhileItsProcessStartsLeavesNoProcessBehind() throws Exception {
+        try (TestCluster cluster = new TestCluster()) {
+            CountDownLatch entered = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicReference<ContainerProcess> started = new java.util.concurrent.atomic.AtomicReference<>();
+            cluster.local().kubelet().launcher((command, env, workingDir, guard, log) -> {
+                entered.countDown();
+                try {
+                    release.await(15, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                ContainerProcess p = OsProcess.start(command, env, workingDir, guard, log);
+                started.set(p);
+                return p;
+            });
+            cluster.apply(TestCluster.shellPod("doomed", "Never", "sleep 600"));
+            assertThat(entered.await(20, TimeUnit.SECONDS)).isTrue();
+            cluster.local().control().call(() -> cluster.local().control().api().delete(dev.portway.api.ResourceKind.POD, "default", "doomed",
+                    dev.portway.control.DeleteOptions.NOW));
+            release.countDown();
+            await().atMost(Duration.ofSeconds(20)).until(() -> started.get() != null);
+            assertThat(started.get().exit().get(20, TimeUnit.SECONDS)).as("the process was ended").isNotNull();
+            await().atMost(Duration.ofSeconds(20)).until(() -> cluster.local().store().get(io.fabric8.kubernetes.api.model.Pod.class,
+                    "default", "doomed").isEmpty());
+        }
+    }
 }

@@ -118,6 +118,27 @@ class PersistenceTest {
         assertThatThrownBy(() -> new LocalCluster(TestCluster.options().withDataDir(data)))
                 .hasMessageContaining("cannot restore the cluster").hasMessageContaining(snapshot.toString());
         assertThat(Files.readString(snapshot)).startsWith("{\"revision\": 12");
-        assertThat(List.of(data.toFile().list())).containsExactly(StoreJournal.SNAPSHOT);
+        assertThat(List.of(data.toFile().list())).containsExactlyInAnyOrder(StoreJournal.SNAPSHOT, "lock");
+    }
+
+    @Test
+    void aDataDirectoryInUseIsNotTakenByASecondPortway(@TempDir Path data) throws Exception {
+        var options = TestCluster.options().withDataDir(data);
+        try (TestCluster first = new TestCluster(options)) {
+            first.apply("""
+                    apiVersion: v1
+                    kind: ConfigMap
+                    metadata: {name: mine}
+                    data: {owner: first}
+                    """);
+            byte[] snapshot = Files.readAllBytes(data.resolve(StoreJournal.SNAPSHOT));
+            assertThatThrownBy(() -> new LocalCluster(options)).hasMessageContaining("is in use by another Portway");
+            // the second one touched nothing: the first goes on journaling into files that are still there
+            assertThat(Files.readAllBytes(data.resolve(StoreJournal.SNAPSHOT))).isEqualTo(snapshot);
+            assertThat(data.resolve(StoreJournal.JOURNAL)).exists();
+        }
+        try (TestCluster again = new TestCluster(options)) {
+            assertThat(again.local().store().get(io.fabric8.kubernetes.api.model.ConfigMap.class, "default", "mine")).isPresent();
+        }
     }
 }

@@ -81,7 +81,9 @@ class StoreJournalTest {
         Store store = new Store();
         StoreJournal.open(dir, store);
         put(store, configMap("a", "1"));
-        Files.writeString(dir.resolve(StoreJournal.JOURNAL), "{\"type\":\"ADDED\",\"kind\":\"CONFIG_MAP\",\"rv\":99,\"obj",
+        // a batch cut short: none of it comes back, not its first changes either
+        Files.writeString(dir.resolve(StoreJournal.JOURNAL), "{\"rv\":99,\"batch\":[{\"type\":\"ADDED\",\"kind\":\"CONFIG_MAP\","
+                + "\"rv\":98,\"object\":{\"metadata\":{\"name\":\"b\",\"namespace\":\"default\"}}},{\"type\":\"ADD",
                 StandardOpenOption.APPEND);
         assertThat(values(StoreJournal.load(dir))).isEqualTo(Map.of("a", "1"));
     }
