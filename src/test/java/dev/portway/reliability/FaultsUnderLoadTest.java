@@ -24,9 +24,34 @@ import org.junit.jupiter.api.TestMethodOrder;
 class FaultsUnderLoadTest {
 
     private static final int CLIENTS = 4;
-    private static final String APP = TestCluster.echoDeployment("steady", 4, """
-            terminationGracePeriodSeconds: 5
-            """) + """
+
+    /**
+     * Pods with a preStop sleep, as Kubernetes advises for servers behind a Service: the endpoint
+     * leaves every proxy's rotation before the server hears SIGTERM and closes its listener.
+     * Without it, the endpoint's removal races the SIGTERM (with kube-proxy as with Portway), and
+     * a connection can reach a listener that is closing.
+     */
+    private static final String APP = """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: steady}
+            spec:
+              replicas: 4
+              selector:
+                matchLabels: {app: steady}
+              template:
+                metadata:
+                  labels: {app: steady}
+                spec:
+                  terminationGracePeriodSeconds: 5
+                  containers:
+                  - name: echo
+                    image: portway/echo
+                    ports:
+                    - {name: http, containerPort: 8080}
+                    lifecycle:
+                      preStop:
+                        sleep: {seconds: 1}
             ---
             apiVersion: v1
             kind: Service
