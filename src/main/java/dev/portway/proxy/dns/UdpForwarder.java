@@ -144,11 +144,42 @@ final class UdpForwarder {
         if (p == null || !upstreams.get(p.upstream).equals(packet.sender())) {
             return; // late, or not from the upstream asked
         }
+        if (!sameQuestion(p.query, c)) {
+            return; // the id matches but the question does not: a forged or confused answer is not relayed
+        }
         pending.remove(id);
         p.timeout.cancel(false);
         done(p);
         c.setShort(c.readerIndex(), p.clientId);
         p.clients.writeAndFlush(new DatagramPacket(c.retain(), p.client));
+    }
+
+    /**
+     * Whether {@code response} asks the one question {@code query} asked, byte for byte (a resolver
+     * accepts an answer only for its own question; matching the 16-bit id alone is easy to forge).
+     */
+    static boolean sameQuestion(ByteBuf query, ByteBuf response) {
+        int q = query.readerIndex();
+        int r = response.readerIndex();
+        if (query.readableBytes() < 12 || response.readableBytes() < 12 || response.getUnsignedShort(r + 4) != 1) {
+            return false;
+        }
+        int end = q + 12;
+        while (end < query.writerIndex()) {
+            int label = query.getUnsignedByte(end);
+            if (label == 0) {
+                break;
+            }
+            if ((label & 0xC0) != 0) {
+                return false; // no compression in a question we sent
+            }
+            end += label + 1;
+        }
+        int length = end + 1 + 4 - (q + 12); // the name, its end, type and class
+        if (end >= query.writerIndex() || q + 12 + length > query.writerIndex() || response.readableBytes() < 12 + length) {
+            return false;
+        }
+        return io.netty.buffer.ByteBufUtil.equals(query, q + 12, response, r + 12, length);
     }
 
     /** Drops every pending query (the server is closing). Runs on the event loop. */

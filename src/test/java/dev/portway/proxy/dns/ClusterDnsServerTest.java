@@ -741,4 +741,34 @@ class ClusterDnsServerTest {
             tcp.close().syncUninterruptibly();
         }
     }
+
+    /** A forwarded answer is relayed only for the question that was asked: an id that matches is not enough. */
+    @Test
+    void anUpstreamAnswerMustAskTheQuestionThatWasForwarded() {
+        io.netty.buffer.ByteBuf query = question(0x1234, "example.com", 1);
+        io.netty.buffer.ByteBuf same = question(0x9999, "example.com", 1);
+        io.netty.buffer.ByteBuf otherName = question(0x1234, "evil.example", 1);
+        io.netty.buffer.ByteBuf otherType = question(0x1234, "example.com", 28);
+        try {
+            assertThat(UdpForwarder.sameQuestion(query, same)).isTrue();
+            assertThat(UdpForwarder.sameQuestion(query, otherName)).isFalse();
+            assertThat(UdpForwarder.sameQuestion(query, otherType)).isFalse();
+            assertThat(UdpForwarder.sameQuestion(query, io.netty.buffer.Unpooled.wrappedBuffer(new byte[12]))).isFalse();
+        } finally {
+            query.release();
+            same.release();
+            otherName.release();
+            otherType.release();
+        }
+    }
+
+    private static io.netty.buffer.ByteBuf question(int id, String name, int type) {
+        io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.buffer();
+        b.writeShort(id).writeShort(0x0100).writeShort(1).writeShort(0).writeShort(0).writeShort(0);
+        for (String label : name.split("\\.")) {
+            b.writeByte(label.length()).writeBytes(label.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        }
+        b.writeByte(0).writeShort(type).writeShort(1);
+        return b;
+    }
 }
