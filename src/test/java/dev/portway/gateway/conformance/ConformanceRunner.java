@@ -144,21 +144,31 @@ final class ConformanceRunner {
 
     /** Polls {@code check} (null: holds; else why not) every 100 ms until it holds, or fails after {@code timeout}. */
     static void poll(Duration timeout, String what, Supplier<String> check) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        String last;
-        while (true) {
+        String[] last = {null};
+        boolean held = paced(timeout, (n, previous) -> Duration.ofMillis(100), () -> {
             try {
-                last = check.get();
+                last[0] = check.get();
             } catch (RuntimeException e) {
-                last = e.toString();
+                last[0] = e.toString();
             }
-            if (last == null) {
-                return;
-            }
-            if (System.nanoTime() >= deadline) {
-                throw new AssertionError(what + ": not so after " + timeout.toSeconds() + " s; last seen: " + last);
-            }
-            sleep(100);
+            return last[0] == null;
+        });
+        if (!held) {
+            throw new AssertionError(what + ": not so after " + timeout.toSeconds() + " s; last seen: " + last[0]);
+        }
+    }
+
+    /**
+     * Runs {@code attempt} in this thread until it returns true, {@code interval} apart, for at most
+     * {@code timeout}; false when the time ran out.
+     */
+    private static boolean paced(Duration timeout, org.awaitility.pollinterval.PollInterval interval, java.util.concurrent.Callable<Boolean> attempt) {
+        try {
+            org.awaitility.Awaitility.await().atMost(timeout).pollInSameThread().pollDelay(Duration.ZERO).pollInterval(interval)
+                    .until(attempt);
+            return true;
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            return false;
         }
     }
 
@@ -168,40 +178,28 @@ final class ConformanceRunner {
      * failing after {@code max}.
      */
     static void awaitConvergence(int threshold, Duration max, String what, Supplier<String> attempt) {
-        long deadline = System.nanoTime() + max.toNanos();
-        int successes = 0;
-        int attempts = 0;
-        String lastFailure = "none";
-        while (true) {
-            if (System.nanoTime() >= deadline) {
-                throw new AssertionError(what + ": timeout after " + attempts + " attempts, " + successes + "/" + threshold
-                        + " consecutive successes; last failure: " + lastFailure);
-            }
+        int[] successes = {0};
+        int[] attempts = {0};
+        String[] lastFailure = {"none"};
+        boolean[] failed = {false};
+        // right away after a success, a second after a failure
+        boolean converged = paced(max, (n, previous) -> failed[0] ? Duration.ofSeconds(1) : Duration.ofMillis(1), () -> {
             String failure = attempt.get();
-            attempts++;
+            attempts[0]++;
+            failed[0] = failure != null;
             if (failure == null) {
-                successes++;
-                if (successes >= threshold) {
-                    return;
-                }
-                continue;
+                return ++successes[0] >= threshold;
             }
-            successes = 0;
-            lastFailure = failure;
-            // a second, or what is left of the time: at least a millisecond, so that the deadline passes
-            long left = (deadline - System.nanoTime()) / 1_000_000;
-            sleep(Math.max(1, Math.min(1000, left + 1)));
+            successes[0] = 0;
+            lastFailure[0] = failure;
+            return false;
+        });
+        if (!converged) {
+            throw new AssertionError(what + ": timeout after " + attempts[0] + " attempts, " + successes[0] + "/" + threshold
+                    + " consecutive successes; last failure: " + lastFailure[0]);
         }
     }
 
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted");
-        }
-    }
 
     // ---- reading ----
 
@@ -373,35 +371,36 @@ final class ConformanceRunner {
 
     private void routeNoAcceptedParents(Step.RouteNoAcceptedParents s) {
         boolean[] emptyChecked = {false};
-        long deadline = System.nanoTime() + timeouts.status().toNanos();
-        String last;
-        while (true) {
+        String[] last = {null};
+        boolean held = paced(timeouts.status(), (n, previous) -> Duration.ofSeconds(1), () -> {
             Optional<HTTPRoute> found = get(HTTPRoute.class, s.route());
             if (found.isEmpty()) {
-                last = "no HTTPRoute " + s.route();
-            } else {
-                List<RouteParentStatus> actual = parents(found.get());
-                if (actual.isEmpty()) {
-                    if (emptyChecked[0]) {
-                        return;
-                    }
-                    emptyChecked[0] = true;
-                    last = "no parents yet (seen once)";
-                } else if (actual.size() > 1) {
-                    last = "status.parents " + describeParents(found.get());
-                } else {
-                    String stale = staleConditions(found.get(), actual.getFirst().getConditions());
-                    if (stale == null && conditionsMatch(List.of(Step.Cond.of("Accepted", "False")), actual.getFirst().getConditions())) {
-                        return;
-                    }
-                    last = stale != null ? stale : "status.parents " + describeParents(found.get());
+                last[0] = "no HTTPRoute " + s.route();
+                return false;
+            }
+            List<RouteParentStatus> actual = parents(found.get());
+            if (actual.isEmpty()) {
+                if (emptyChecked[0]) {
+                    return true;
                 }
+                emptyChecked[0] = true;
+                last[0] = "no parents yet (seen once)";
+                return false;
             }
-            if (System.nanoTime() >= deadline) {
-                throw new AssertionError("HTTPRoute " + s.route() + " must have no accepted parents: not so after "
-                        + timeouts.status().toSeconds() + " s; last seen: " + last);
+            if (actual.size() > 1) {
+                last[0] = "status.parents " + describeParents(found.get());
+                return false;
             }
-            sleep(1000);
+            String stale = staleConditions(found.get(), actual.getFirst().getConditions());
+            if (stale == null && conditionsMatch(List.of(Step.Cond.of("Accepted", "False")), actual.getFirst().getConditions())) {
+                return true;
+            }
+            last[0] = stale != null ? stale : "status.parents " + describeParents(found.get());
+            return false;
+        });
+        if (!held) {
+            throw new AssertionError("HTTPRoute " + s.route() + " must have no accepted parents: not so after "
+                    + timeouts.status().toSeconds() + " s; last seen: " + last[0]);
         }
     }
 
