@@ -196,19 +196,7 @@ public final class GatewayController implements Controller {
         }
         if (current == null) {
             try {
-                if (desired != null) {
-                    allocator.assign(req, desired);
-                    if (desiredPool != null && !desiredPool.equals(allocator.poolOf(key))) {
-                        allocator.unassign(key);
-                        throw new LoadBalancerAllocationException("requested IP [" + GoValues.quote(Ipv4.format(desired))
-                                + "] is not compatible with requested address pool " + desiredPool);
-                    }
-                    current = desired;
-                } else if (desiredPool != null) {
-                    current = allocator.allocateFromPool(req, desiredPool);
-                } else {
-                    current = allocator.allocate(req);
-                }
+                current = allocator.allocateNew(req, desired, desiredPool, "IP");
             } catch (LoadBalancerAllocationException e) {
                 fail(gw, key, e.getMessage());
                 return null;

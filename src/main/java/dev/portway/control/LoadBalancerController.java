@@ -135,19 +135,7 @@ final class LoadBalancerController implements Controller {
         }
         if (current == null) {
             try {
-                if (desired != null) {
-                    allocator.assign(req, desired);
-                    if (desiredPool != null && !desiredPool.equals(allocator.poolOf(key))) {
-                        allocator.unassign(key);
-                        throw new LoadBalancerAllocationException("requested loadBalancer IP(s) [" + GoValues.quote(Ipv4.format(desired))
-                                + "] is not compatible with requested address pool " + desiredPool);
-                    }
-                    current = desired;
-                } else if (desiredPool != null) {
-                    current = allocator.allocateFromPool(req, desiredPool);
-                } else {
-                    current = allocator.allocate(req);
-                }
+                current = allocator.allocateNew(req, desired, desiredPool, "loadBalancer IP(s)");
             } catch (LoadBalancerAllocationException e) {
                 fail(svc, e.getMessage());
                 return;

@@ -141,12 +141,17 @@ class LoadBalancerControllerTest {
         apply(control, lb("a", "metallb.io/loadBalancerIPs: 127.3.5.7", 80));
         apply(control, lb("b", "metallb.io/loadBalancerIPs: 127.3.5.7", 80));
         apply(control, lb("c", "metallb.io/loadBalancerIPs: 10.9.9.9", 80));
+        apply(control, pool("other", "127.3.9.0/24", ""));
+        apply(control, lb("d", "metallb.io/loadBalancerIPs: 127.3.5.9, metallb.io/address-pool: other", 80));
 
         assertThat(ip(control, "a")).isEqualTo("127.3.5.7");
         assertThat(events(control, "b")).containsExactly("AllocationFailed: Failed to allocate IP for \"default/b\": "
                 + "can't change sharing key for \"default/b\", address also in use by default/a");
         assertThat(events(control, "c")).containsExactly("AllocationFailed: Failed to allocate IP for \"default/c\": "
                 + "[\"10.9.9.9\"] is not allowed in config");
+        assertThat(events(control, "d")).containsExactly("AllocationFailed: Failed to allocate IP for \"default/d\": "
+                + "requested loadBalancer IP(s) [\"127.3.5.9\"] is not compatible with requested address pool other");
+        assertThat(ip(control, "d")).as("the refused address is not kept").isNull();
     }
 
     @Test

@@ -159,6 +159,25 @@ public final class LoadBalancerAllocator {
         return ip;
     }
 
+    /**
+     * A new address for {@code req}, as MetalLB chooses it: {@code desired} (which must lie in
+     * {@code desiredPool} when both are asked for), else one from {@code desiredPool}, else one from
+     * any pool that takes the object. {@code what} names the requested address in the error the way
+     * MetalLB words it for the object's kind ({@code "IP"}, {@code "loadBalancer IP(s)"}).
+     */
+    public long allocateNew(Request req, Long desired, String desiredPool, String what) throws LoadBalancerAllocationException {
+        if (desired != null) {
+            assign(req, desired);
+            if (desiredPool != null && !desiredPool.equals(poolOf(req.key))) {
+                unassign(req.key);
+                throw new LoadBalancerAllocationException("requested " + what + " [" + GoValues.quote(Ipv4.format(desired))
+                        + "] is not compatible with requested address pool " + desiredPool);
+            }
+            return desired;
+        }
+        return desiredPool != null ? allocateFromPool(req, desiredPool) : allocate(req);
+    }
+
     /** Allocates from the named pool ({@code metallb.io/address-pool}). */
     public long allocateFromPool(Request req, String poolName) throws LoadBalancerAllocationException {
         Allocation existing = allocated.get(req.key);
