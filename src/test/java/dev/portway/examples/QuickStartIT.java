@@ -2,13 +2,11 @@ package dev.portway.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.portway.testing.Curl;
-import java.io.BufferedReader;
+import dev.portway.testing.PortwayProcess;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +53,7 @@ class QuickStartIT {
     private static String cannotRun;
     private static Path home;
     private static Process portway;
-    private static final StringBuffer output = new StringBuffer();
+    private static StringBuffer output = new StringBuffer();
 
     @BeforeAll
     static void start() throws Exception {
@@ -78,20 +76,9 @@ class QuickStartIT {
         home = Files.createTempDirectory("portway-quickstart-");
         up.environment().put("XDG_STATE_HOME", home.resolve("state").toString());
         up.environment().merge("PORTWAY_JAVA_OPTS", "-Duser.home=" + home, (mine, ours) -> mine + " " + ours);
-        portway = up.start();
-        Thread.ofVirtual().start(() -> {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(portway.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line = in.readLine(); line != null; line = in.readLine()) {
-                    output.append(line).append('\n');
-                }
-            } catch (IOException e) {
-                output.append("(output: ").append(e).append(")\n");
-            }
-        });
-        // the first run of ./portway up also writes its class-data sharing archive
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200))
-                .until(() -> output.indexOf("Ctrl-C stops the cluster") >= 0 || !portway.isAlive());
-        assertThat(portway.isAlive()).as("./portway up is running; it printed:\n%s", output).isTrue();
+        PortwayProcess started = PortwayProcess.start(up);
+        portway = started.process();
+        output = started.output();
     }
 
     @BeforeEach
