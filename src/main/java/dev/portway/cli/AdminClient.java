@@ -110,6 +110,11 @@ final class AdminClient implements AutoCloseable {
         return request(HttpMethod.PUT, path, body);
     }
 
+    /** A JSON merge patch (RFC 7386), as {@code kubectl patch --type merge} sends it. */
+    Response mergePatch(String path, byte[] body) {
+        return request(HttpMethod.PATCH, path, body);
+    }
+
     /**
      * GET that hands the body to {@code sink} as it arrives (a followed log), and returns when the
      * server ends it. An error answer is returned whole, with nothing given to {@code sink}.
@@ -237,7 +242,7 @@ final class AdminClient implements AutoCloseable {
         request.headers().set(HttpHeaderNames.USER_AGENT, "portway-cli");
         request.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         if (body != null) {
-            request.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+            request.headers().set(HttpHeaderNames.CONTENT_TYPE, method == HttpMethod.PATCH ? "application/merge-patch+json" : "application/json");
         }
         request.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body == null ? 0 : body.length);
         channel.writeAndFlush(request);

@@ -28,6 +28,7 @@ import picocli.CommandLine.Spec;
                 DeleteCommand.class,
                 LogsCommand.class,
                 ScaleCommand.class,
+                NodeCommand.class,
                 ValidateCommand.class,
                 CommandLine.HelpCommand.class,
         })

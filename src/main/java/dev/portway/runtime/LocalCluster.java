@@ -148,6 +148,7 @@ public final class LocalCluster implements AutoCloseable {
         control.addController(new ReplicaSetController(control));
         control.addController(kubelet);
         control.addController(new EndpointSliceController(control));
+        control.addController(new NodeProxies(control, nodes, dataPlane));
         control.addController(new PlanPublisher(new PlanBuilder(store, LocalNode.PROXY_HEALTH_PORT, options.ingressPorts()), dataPlane));
         control.addController(new GatewayController(control));
         control.addController(new AccessPolicyController(control));

@@ -167,8 +167,10 @@ class FaultsUnderLoadTest {
                 return "error: " + e;
             }
         };
-        cluster.local().dataPlane().setNodeFailed("node2", true);
+        // portway node stop: the Node's annotation, then its proxy's health check fails
+        dev.portway.cli.CliDriver cli = new dev.portway.cli.CliDriver(java.time.Clock.systemUTC(), cluster.local());
         long failedAt = System.nanoTime();
+        assertThat(cli.run("node", "stop", "node2").out()).isEqualTo("node/node2 proxy stopped\n");
         try {
             // the first moment from which 20 requests in a row avoid node2
             await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(50)).until(() -> {
@@ -180,15 +182,15 @@ class FaultsUnderLoadTest {
                 return true;
             });
             long detected = (System.nanoTime() - failedAt) / 1_000_000;
-            report("node2's proxy stopped answering its health check: the LoadBalancer stopped sending to it within " + detected + " ms");
+            report("portway node stop node2: the LoadBalancer stopped sending to it within " + detected + " ms of the command");
             for (int i = 0; i < 50; i++) {
                 assertThat(via.get()).isNotEqualTo(node2).doesNotStartWith("error");
             }
         } finally {
-            cluster.local().dataPlane().setNodeFailed("node2", false);
+            long back = System.nanoTime();
+            assertThat(cli.run("node", "start", "node2").out()).isEqualTo("node/node2 proxy started\n");
+            await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(50)).until(() -> via.get().equals(node2));
+            report("portway node start node2: back in rotation within " + (System.nanoTime() - back) / 1_000_000 + " ms of the command");
         }
-        long back = System.nanoTime();
-        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(50)).until(() -> via.get().equals(node2));
-        report("node2 healthy again: back in rotation within " + (System.nanoTime() - back) / 1_000_000 + " ms");
     }
 }

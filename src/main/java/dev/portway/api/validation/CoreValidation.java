@@ -134,6 +134,7 @@ public final class CoreValidation {
                 Names.cidr(value).forEach(msg -> errs.add(FieldError.invalid(p, value, msg)));
             }
         }
+        errs.addAll(dev.portway.api.NodeAnnotations.validate(node));
         return errs;
     }
 }
