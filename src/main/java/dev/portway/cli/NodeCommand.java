@@ -26,26 +26,23 @@ import picocli.CommandLine.Spec;
 final class NodeCommand {
 
     @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stop NODE's proxy: its health check fails.")
-    static final class Stop implements java.util.concurrent.Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @Mixin
-        ServerOptions server;
-
-        @Parameters(paramLabel = "NODE", description = "The node, as portway get nodes lists it.")
-        String name;
-
-        @Override
-        public Integer call() {
-            annotate(server, name, true);
-            spec.commandLine().getOut().println(ResourceKind.NODE.objectRef(name) + " proxy stopped");
-            return 0;
+    static final class Stop extends Change {
+        Stop() {
+            super(true);
         }
     }
 
     @Command(name = "start", mixinStandardHelpOptions = true, description = "Start NODE's proxy again: its health check passes.")
-    static final class Start implements java.util.concurrent.Callable<Integer> {
+    static final class Start extends Change {
+        Start() {
+            super(false);
+        }
+    }
+
+    /** Sets or removes the annotation, and says so as kubectl says {@code node/NAME cordoned}. */
+    abstract static class Change implements java.util.concurrent.Callable<Integer> {
+        private final boolean stop;
+
         @Spec
         CommandSpec spec;
 
@@ -55,10 +52,14 @@ final class NodeCommand {
         @Parameters(paramLabel = "NODE", description = "The node, as portway get nodes lists it.")
         String name;
 
+        Change(boolean stop) {
+            this.stop = stop;
+        }
+
         @Override
         public Integer call() {
-            annotate(server, name, false);
-            spec.commandLine().getOut().println(ResourceKind.NODE.objectRef(name) + " proxy started");
+            annotate(server, name, stop);
+            spec.commandLine().getOut().println(ResourceKind.NODE.objectRef(name) + (stop ? " proxy stopped" : " proxy started"));
             return 0;
         }
     }
