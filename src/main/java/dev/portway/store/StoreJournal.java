@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * watchers inside the commit), one line per commit batch. On start the snapshot is read and the
  * journal replayed; a last line cut short by a crash is dropped (its batch was never acknowledged), anything else unreadable
  * stops the start with the file's path, and nothing is replaced. Events are not kept (they are
- * an hour's history in Kubernetes, and the kubelet writes many).
+ * an hour's history in Kubernetes, and the kubelet writes many), only the revisions they took, so
+ * that no revision a client saw before a crash is handed out again after it.
  *
  * <p>Every method runs on the thread that commits to the store (the control thread).
  */
@@ -177,7 +178,6 @@ public final class StoreJournal implements AutoCloseable {
             return;
         }
         ArrayNode records = Json.mapper().createArrayNode();
-        long last = 0;
         for (WatchEvent e : events) {
             if (e.kind() == ResourceKind.EVENT) {
                 continue;
@@ -187,14 +187,18 @@ public final class StoreJournal implements AutoCloseable {
             record.put("kind", e.kind().name());
             record.put("rv", e.revision());
             record.set("object", Json.tree(e.object()));
-            last = e.revision();
         }
-        if (records.isEmpty()) {
+        if (events.isEmpty()) {
             return;
         }
+        // The batch's last revision, even when only Events (which are not kept) took it: a client may
+        // hold it and resume a watch from it after a restart, so the restored store must start past
+        // it. A batch of Events alone is written without fsync: a killed process loses no write the
+        // kernel took, and the next change's fsync takes this line with it.
         ObjectNode batch = Json.mapper().createObjectNode();
-        batch.put("rv", last);
+        batch.put("rv", events.getLast().revision());
         batch.set("batch", records);
+        boolean sync = !records.isEmpty();
         try {
             if (journal == null) {
                 journal = FileChannel.open(dir.resolve(JOURNAL), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
@@ -205,7 +209,9 @@ public final class StoreJournal implements AutoCloseable {
             while (buf.hasRemaining()) {
                 journal.write(buf);
             }
-            journal.force(false);
+            if (sync) {
+                journal.force(false);
+            }
             if (journalBytes > COMPACT_BYTES) {
                 snapshot();
             }
@@ -213,7 +219,7 @@ public final class StoreJournal implements AutoCloseable {
             // the cluster goes on in memory; every later commit tries a whole snapshot until one succeeds
             failed = true;
             log.error("cannot write {} (revision {}): changes are not kept on disk until a snapshot succeeds: {}",
-                    dir.resolve(JOURNAL), last, e.toString());
+                    dir.resolve(JOURNAL), events.getLast().revision(), e.toString());
         }
     }
 

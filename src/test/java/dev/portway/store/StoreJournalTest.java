@@ -67,6 +67,21 @@ class StoreJournalTest {
     }
 
     @Test
+    void revisionsHandedOutForEventsAreNeverHandedOutAgainAfterACrash(@TempDir Path dir) throws Exception {
+        Store store = new Store();
+        StoreJournal.open(dir, store);
+        put(store, configMap("a", "1"));
+        // the kubelet's last words before the crash: Events only, which are not kept, but a client
+        // (an informer) may hold their revision and resume a watch from it after the restart
+        put(store, new EventBuilder().withNewMetadata().withName("e1").withNamespace("default").endMetadata().build());
+        put(store, new EventBuilder().withNewMetadata().withName("e2").withNamespace("default").endMetadata().build());
+        long seen = store.revision();
+        StoreJournal.Restored r = StoreJournal.load(dir);
+        assertThat(r.objects()).noneMatch(o -> o instanceof io.fabric8.kubernetes.api.model.Event);
+        assertThat(r.revision()).as("the restored revision is past every revision handed out").isEqualTo(seen);
+    }
+
+    @Test
     void aCleanCloseLeavesOneSnapshotAndNoJournal(@TempDir Path dir) throws Exception {
         Store store = new Store();
         StoreJournal journal = StoreJournal.open(dir, store);
