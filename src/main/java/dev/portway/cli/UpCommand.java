@@ -91,6 +91,10 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--ephemeral", description = "Keep nothing: start empty, and forget everything when stopped.")
     boolean ephemeral;
 
+    @Option(names = "--lb-second-hop", description = "Send LoadBalancer traffic to a node through a real connection into "
+            + "its NodePort, as a separate load balancer does (two relays), instead of handing it to the node's proxy in-process.")
+    boolean lbSecondHop;
+
     @Option(names = "--cluster-dns", paramLabel = "auto|server|hosts|off", defaultValue = "auto",
             description = "How pods resolve Service names (docs/dns.md): a DNS server on port 53 of --cluster-dns-address; "
                     + "names written into each pod's /etc/hosts (hosts); auto: the server where port 53 can be bound, else hosts; "
@@ -134,6 +138,7 @@ final class UpCommand implements Callable<Integer> {
         } catch (java.io.UncheckedIOException | IllegalStateException e) {
             throw new Main.CliException(e.getMessage());
         }
+        cluster.dataPlane().loadBalancerSecondHop(lbSecondHop);
         if (cluster.restoredObjects() > 0) {
             out.println("Restored " + cluster.restoredObjects() + " objects from " + options.dataDir() + " (--ephemeral starts empty)");
         }

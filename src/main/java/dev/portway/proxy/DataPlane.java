@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,6 +38,9 @@ public final class DataPlane implements AutoCloseable {
     private final HealthServers healthServers;
     private final HealthChecker healthChecker;
     private final Map<Plan.ListenerKey, Listener> listeners = new HashMap<>();
+    /** This data plane's own NodePort listeners by address, for the fused LoadBalancer hop (read on the hot path). */
+    private volatile Map<InetSocketAddress, TcpListener> nodePorts = Map.of();
+    private volatile boolean secondHop;
     private volatile Map<String, ClusterRuntime> clusters = Map.of();
     private volatile Plan current = Plan.empty();
     private final int connectTimeoutMillis;
@@ -153,6 +157,29 @@ public final class DataPlane implements AutoCloseable {
         return clusters.get(name);
     }
 
+    /**
+     * With {@code true}, LoadBalancer traffic to this data plane's own nodes takes the real second
+     * hop, a loopback connection into the node's NodePort listener, as traffic from a separate load
+     * balancer does; with {@code false} (the default) the node's listener takes it in-process
+     * ({@link FrontendHandler}). For connections accepted from now on.
+     */
+    public void loadBalancerSecondHop(boolean real) {
+        this.secondHop = real;
+    }
+
+    /**
+     * The NodePort listener of this data plane bound at {@code address}, when a LoadBalancer may
+     * hand it a connection in-process: null when the second hop is real, when no listener of this
+     * data plane has that address (a node elsewhere), or when it is closed (it would refuse).
+     */
+    TcpListener nodePortListener(InetSocketAddress address) {
+        if (secondHop) {
+            return null;
+        }
+        TcpListener l = nodePorts.get(address);
+        return l != null && l.state() == Listener.State.BOUND ? l : null;
+    }
+
     Collection<ClusterRuntime> clusters() {
         return clusters.values();
     }
@@ -235,6 +262,13 @@ public final class DataPlane implements AutoCloseable {
             }
             listener.update(spec);
         }
+        Map<InetSocketAddress, TcpListener> byAddress = new HashMap<>();
+        for (Listener l : listeners.values()) {
+            if (l instanceof TcpListener tcp && tcp.spec().role() == Plan.Role.NODE_PORT) {
+                byAddress.put(tcp.key().address(), tcp);
+            }
+        }
+        nodePorts = Map.copyOf(byAddress);
         healthServers.apply(plan.healthServers());
         healthChecker.apply(next.values());
         current = plan;

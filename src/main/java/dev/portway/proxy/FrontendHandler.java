@@ -18,6 +18,16 @@ import java.util.Set;
  * endpoint when one refuses, then hands both channels to {@link RelayHandler}s and removes
  * itself. The upstream channel is created on the accepted channel's own event loop, so the pair
  * never needs a lock. Nothing is read from the client until the upstream is there.
+ *
+ * <p><b>The fused LoadBalancer hop.</b> A LoadBalancer listener picks a node, and the node's
+ * NodePort listener picks a pod. When that NodePort listener is this data plane's own (a local
+ * cluster), the connection is handed to it in-process instead of through a loopback connection
+ * into it ({@link DataPlane#nodePortListener}): the node listener counts and admits it, picks the
+ * pod by its own rules (traffic policy, affinity, SNAT to the node's address or the client's kept),
+ * and one upstream connection is opened, where the real second hop takes three connections and
+ * two relays. The LoadBalancer's cluster still tracks and counts the connection as it would the
+ * one to the node. A node that could not take it (its listener closed, at its connection limit,
+ * or without a usable endpoint) is treated as one that refused the connection: another is tried.
  */
 final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
@@ -27,6 +37,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private final DataPlane plane;
     private final TcpListener listener;
     private Set<InetSocketAddress> refused;
+    /** On a fused LoadBalancer hop: the node's listener that took the connection, the LB's cluster and the node picked. */
+    private TcpListener node;
+    private ClusterRuntime lbCluster;
+    private Plan.Endpoint lbEndpoint;
 
     FrontendHandler(DataPlane plane, TcpListener listener) {
         this.plane = plane;
@@ -65,6 +79,21 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             DataPlane.reset(inbound);
             return;
         }
+        if (node == null && spec.role() == Plan.Role.LOAD_BALANCER) {
+            TcpListener nodePort = plane.nodePortListener(endpoint.address());
+            if (nodePort != null) {
+                if (enter(inbound, nodePort, client)) {
+                    node = nodePort;
+                    lbCluster = cluster;
+                    lbEndpoint = endpoint;
+                    refused = null;
+                    connect(ctx, nodePort.spec(), client, 1);
+                } else {
+                    failed(ctx, spec, endpoint, client, attempt);
+                }
+                return;
+            }
+        }
         Bootstrap b = plane.upstreamBootstrap(inbound.eventLoop());
         InetAddress source = sourceAddress(spec, client);
         ChannelFuture f = source == null ? b.connect(endpoint.address()) : b.connect(endpoint.address(), new InetSocketAddress(source, 0));
@@ -76,19 +105,45 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             if (done.isSuccess()) {
                 upstreamConnected(ctx, spec, cluster, endpoint, f.channel(), client);
             } else {
-                plane.metrics().upstreamFailure(spec);
-                if (refused == null) {
-                    refused = new HashSet<>();
-                }
-                refused.add(endpoint.address());
-                if (attempt < MAX_ATTEMPTS) {
-                    connect(ctx, spec, client, attempt + 1);
-                } else {
-                    plane.metrics().refused(spec, "upstream_refused");
-                    DataPlane.reset(inbound);
-                }
+                failed(ctx, spec, endpoint, client, attempt);
             }
         });
+    }
+
+    /** {@code endpoint} refused the connection: another is tried, up to {@value #MAX_ATTEMPTS} in all. */
+    private void failed(ChannelHandlerContext ctx, Plan.Listener spec, Plan.Endpoint endpoint, InetSocketAddress client, int attempt) {
+        plane.metrics().upstreamFailure(spec);
+        if (refused == null) {
+            refused = new HashSet<>();
+        }
+        refused.add(endpoint.address());
+        if (attempt < MAX_ATTEMPTS) {
+            connect(ctx, spec, client, attempt + 1);
+        } else {
+            plane.metrics().refused(spec, "upstream_refused");
+            DataPlane.reset(ctx.channel());
+        }
+    }
+
+    /**
+     * What the node's NodePort listener does with a connection it accepts, for a connection the
+     * LoadBalancer hands it in-process: counts it, and takes one of its connection slots. False
+     * when it would not have served it (the caller then tries another node).
+     */
+    private boolean enter(Channel inbound, TcpListener nodePort, InetSocketAddress client) {
+        Plan.Listener spec = nodePort.spec();
+        ClusterRuntime target = plane.cluster(spec.cluster());
+        if (target == null || !target.spec().hasUsableEndpoints(spec.localOnly() ? spec.nodeName() : null)
+                || !nodePort.allows(client.getAddress())) {
+            return false;
+        }
+        nodePort.counters().accepted().inc();
+        if (!nodePort.admit(target.spec().maxConnections())) {
+            plane.metrics().refused(spec, "connection_limit");
+            return false;
+        }
+        inbound.closeFuture().addListener(f -> nodePort.release());
+        return true;
     }
 
     private void upstreamConnected(ChannelHandlerContext ctx, Plan.Listener spec, ClusterRuntime cluster, Plan.Endpoint endpoint,
@@ -96,12 +151,23 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         Channel inbound = ctx.channel();
         cluster.track(endpoint.address(), upstream);
         listener.counters().connected().inc();
+        java.util.concurrent.atomic.LongAdder lbToUpstream = null;
+        java.util.concurrent.atomic.LongAdder lbFromUpstream = null;
+        InetSocketAddress proxyDestination = (InetSocketAddress) inbound.localAddress();
+        if (node != null) {
+            // the fused hop: the node's listener connected too, and the LoadBalancer's cluster has a connection to the node
+            node.counters().connected().inc();
+            lbCluster.track(lbEndpoint.address(), upstream);
+            lbToUpstream = lbCluster.bytesToUpstream;
+            lbFromUpstream = lbCluster.bytesFromUpstream;
+            proxyDestination = lbEndpoint.address();
+        }
         RelayHandler.Session session = new RelayHandler.Session();
         if (cluster.spec().proxyProtocol()) {
-            ProxyProtocol.sendV2Header(upstream, client, (InetSocketAddress) inbound.localAddress());
+            ProxyProtocol.sendV2Header(upstream, client, proxyDestination);
         }
-        upstream.pipeline().addLast(new RelayHandler(inbound, cluster.bytesFromUpstream, session));
-        inbound.pipeline().addLast(new RelayHandler(upstream, cluster.bytesToUpstream, session));
+        upstream.pipeline().addLast(new RelayHandler(inbound, cluster.bytesFromUpstream, lbFromUpstream, session));
+        inbound.pipeline().addLast(new RelayHandler(upstream, cluster.bytesToUpstream, lbToUpstream, session));
         java.time.Duration idle = cluster.spec().tcpIdleTimeout();
         if (idle != null && !idle.isZero()) {
             session.closeWhenIdle(inbound, upstream, idle.toNanos(), () -> plane.metrics().idleClosed(spec));

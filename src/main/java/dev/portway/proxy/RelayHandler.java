@@ -26,6 +26,8 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     private final Channel peer;
     private final LongAdder bytes;
+    /** A second cluster's count of the same bytes (a LoadBalancer's, on a fused hop), or null. */
+    private final LongAdder alsoBytes;
     private final Session session;
 
     /**
@@ -80,8 +82,13 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     }
 
     RelayHandler(Channel peer, LongAdder bytes, Session session) {
+        this(peer, bytes, null, session);
+    }
+
+    RelayHandler(Channel peer, LongAdder bytes, LongAdder alsoBytes, Session session) {
         this.peer = peer;
         this.bytes = bytes;
+        this.alsoBytes = alsoBytes;
         this.session = session;
     }
 
@@ -93,7 +100,11 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof ByteBuf buf) {
-            bytes.add(buf.readableBytes());
+            int n = buf.readableBytes();
+            bytes.add(n);
+            if (alsoBytes != null) {
+                alsoBytes.add(n);
+            }
         }
         session.active();
         if (peer.isActive()) {
