@@ -196,13 +196,14 @@ public final class DataPlane implements AutoCloseable {
             ClusterRuntime runtime = previous.get(spec.name());
             if (runtime == null) {
                 runtime = new ClusterRuntime(spec);
-            } else {
+            } else if (!runtime.spec().equals(spec)) {
+                // most clusters of a big plan are as they were: only the changed ones are rebuilt
                 List<Plan.Endpoint> gone = runtime.update(spec);
                 for (Plan.Endpoint e : gone) {
                     drain(runtime, e, spec.drainTimeout());
                 }
+                runtime.expireAffinity();
             }
-            runtime.expireAffinity();
             next.put(spec.name(), runtime);
         }
         clusters = Map.copyOf(next);
@@ -259,6 +260,8 @@ public final class DataPlane implements AutoCloseable {
             if (listener == null) {
                 listener = spec.key().protocol() == Plan.Protocol.UDP ? new UdpListener(this, spec) : new TcpListener(this, spec);
                 listeners.put(spec.key(), listener);
+            } else if (listener.spec().equals(spec) && listener.state() != Listener.State.FAILED) {
+                continue; // as it was (one that failed to bind tries again)
             }
             listener.update(spec);
         }
