@@ -105,7 +105,7 @@ public final class GatewayController implements Controller {
     @Override
     public void reconcile() {
         model = GatewayModel.build(controllerName, store.list(GatewayClass.class), store.list(Gateway.class),
-                store.list(HTTPRoute.class), store.list(ReferenceGrant.class), store.list(Service.class), store.list(Namespace.class),
+                store.list(HTTPRoute.class), store.list(ReferenceGrant.class), () -> store.list(Service.class), store.list(Namespace.class),
                 store.list(Secret.class));
         List<IPAddressPool> pools = store.list(IPAddressPool.class);
         allocator.setPools(pools);

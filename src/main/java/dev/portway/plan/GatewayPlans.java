@@ -190,7 +190,7 @@ final class GatewayPlans {
 
     private void gateways(Map<Plan.ListenerKey, Draft> drafts) {
         GatewayModel model = GatewayModel.build(GatewayModel.CONTROLLER_NAME, store.list(GatewayClass.class), store.list(Gateway.class),
-                store.list(HTTPRoute.class), store.list(ReferenceGrant.class), store.list(Service.class), store.list(Namespace.class),
+                store.list(HTTPRoute.class), store.list(ReferenceGrant.class), () -> store.list(Service.class), store.list(Namespace.class),
                 store.list(Secret.class));
         Map<String, RouteInfo> routes = new LinkedHashMap<>();
         for (RouteInfo r : model.routes()) {

@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,6 +45,8 @@ public final class PlanBuilder {
     private final int nodeHealthPort;
     private long version;
     private final Set<String> warned = new HashSet<>();
+    /** Each Service's part of the last plan, by namespace/name. */
+    private Map<String, Fragment> fragments = Map.of();
 
     private final IngressPorts ingressPorts;
 
@@ -82,75 +85,120 @@ public final class PlanBuilder {
         for (NodeInfo n : nodes) {
             health.add(new Plan.HealthServer(new InetSocketAddress(n.ip, nodeHealthPort), n.name, null, 0));
         }
+        Map<String, Fragment> built = new HashMap<>();
         for (Service svc : store.list(Service.class)) {
-            var spec = svc.getSpec();
-            if (ServiceValidation.EXTERNAL_NAME.equals(spec.getType()) || spec.getClusterIP() == null
-                    || spec.getClusterIP().isEmpty()) {
-                continue;
-            }
-            // a headless Service has no address of its own, but the L7 gateway sends to its endpoints as to any Service's
-            boolean headless = ServiceValidation.isHeadless(spec);
             String service = svc.getMetadata().getNamespace() + "/" + svc.getMetadata().getName();
             List<EndpointSlice> svcSlices = slices.getOrDefault(service, List.of());
-            boolean local = "Local".equals(spec.getExternalTrafficPolicy());
-            Map<String, Set<String>> localByNode = new LinkedHashMap<>();
-            for (ServicePort sp : spec.getPorts()) {
-                Plan.Protocol protocol;
-                if ("TCP".equals(sp.getProtocol())) {
-                    protocol = Plan.Protocol.TCP;
-                } else if ("UDP".equals(sp.getProtocol())) {
-                    protocol = Plan.Protocol.UDP;
-                } else {
-                    continue; // SCTP: refused with a warning when applied
-                }
-                String portId = sp.getPort() + "/" + sp.getProtocol();
-                List<Plan.Endpoint> endpoints = endpoints(svcSlices, sp);
-                for (Plan.Endpoint e : endpoints) {
-                    if (e.ready() && e.nodeName() != null) {
-                        localByNode.computeIfAbsent(e.nodeName(), k -> new HashSet<>()).add(e.address().getAddress().getHostAddress());
-                    }
-                }
-                Plan.Cluster cluster = new Plan.Cluster(service + ":" + portId, service, protocol, endpoints,
-                        ServiceAnnotations.random(svc) ? Plan.Balancer.RANDOM : Plan.Balancer.ROUND_ROBIN,
-                        affinity(svc), ServiceAnnotations.proxyProtocol(svc), ServiceAnnotations.drainTimeout(svc),
-                        ServiceAnnotations.udpIdleTimeout(svc), ServiceAnnotations.tcpIdleTimeout(svc),
-                        ServiceAnnotations.maxConnections(svc), null);
-                clusters.put(cluster.name(), cluster);
-                if (headless) {
-                    continue;
-                }
-                boolean anyUsable = cluster.hasUsableEndpoints(null);
-                add(listeners, taken, new Plan.Listener(key(protocol, spec.getClusterIP(), sp.getPort()), Plan.Role.CLUSTER_IP, service,
-                        cluster.name(), null, null, false, Plan.Source.CLIENT, List.of(), anyUsable));
-                for (String externalIp : spec.getExternalIPs() == null ? List.<String>of() : spec.getExternalIPs()) {
-                    add(listeners, taken, new Plan.Listener(key(protocol, externalIp, sp.getPort()), Plan.Role.EXTERNAL_IP, service,
-                            cluster.name(), null, null, false, Plan.Source.CLIENT, List.of(), anyUsable));
-                }
-                int nodePort = sp.getNodePort() == null ? 0 : sp.getNodePort();
-                if (nodePort > 0) {
-                    for (NodeInfo n : nodes) {
-                        add(listeners, taken, new Plan.Listener(key(protocol, n.ip, nodePort), Plan.Role.NODE_PORT, service,
-                                cluster.name(), n.name, n.ip, local, local ? Plan.Source.CLIENT : Plan.Source.NODE, List.of(),
-                                cluster.hasUsableEndpoints(local ? n.name : null)));
-                    }
-                }
-                if ("LoadBalancer".equals(spec.getType())) {
-                    addLoadBalancer(svc, sp, protocol, cluster, nodes, local, listeners, clusters, taken);
-                }
+            Fragment f = fragments.get(service);
+            if (f == null || !f.isFor(svc, svcSlices, nodes)) {
+                f = fragment(svc, service, svcSlices, nodes);
             }
-            if (ServiceValidation.needsHealthCheck(spec) && spec.getHealthCheckNodePort() != null) {
-                for (NodeInfo n : nodes) {
-                    health.add(new Plan.HealthServer(new InetSocketAddress(n.ip, spec.getHealthCheckNodePort()), n.name, service,
-                            localByNode.getOrDefault(n.name, Set.of()).size()));
-                }
+            built.put(service, f);
+            for (Plan.Listener l : f.listeners()) {
+                add(listeners, taken, l);
             }
+            for (Plan.Cluster c : f.clusters()) {
+                clusters.put(c.name(), c);
+            }
+            health.addAll(f.health());
         }
+        fragments = built;
         return new Plan(++version, listeners, clusters, health, GatewayPlans.build(store, clusters, ingressPorts));
     }
 
+    /**
+     * What one Service adds to the plan, kept from one build to the next: a change to one Service
+     * or its slices among thousands rebuilds its own fragment, and the others are the same objects
+     * as in the last plan (so the data plane's diff finds them unchanged at a glance).
+     *
+     * @param service the Service object it was built from (stored objects are replaced, never changed)
+     * @param slices  its EndpointSlices, the same way
+     * @param nodes   the nodes it was built for
+     */
+    private record Fragment(Service service, List<EndpointSlice> slices, List<NodeInfo> nodes, List<Plan.Listener> listeners,
+                            List<Plan.Cluster> clusters, List<Plan.HealthServer> health) {
+
+        boolean isFor(Service svc, List<EndpointSlice> svcSlices, List<NodeInfo> currentNodes) {
+            if (service != svc || slices.size() != svcSlices.size() || !nodes.equals(currentNodes)) {
+                return false;
+            }
+            for (int i = 0; i < slices.size(); i++) {
+                if (slices.get(i) != svcSlices.get(i)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    private Fragment fragment(Service svc, String service, List<EndpointSlice> svcSlices, List<NodeInfo> nodes) {
+        List<Plan.Listener> listeners = new ArrayList<>();
+        List<Plan.Cluster> clusters = new ArrayList<>();
+        List<Plan.HealthServer> health = new ArrayList<>();
+        var spec = svc.getSpec();
+        if (ServiceValidation.EXTERNAL_NAME.equals(spec.getType()) || spec.getClusterIP() == null
+                || spec.getClusterIP().isEmpty()) {
+            return new Fragment(svc, List.copyOf(svcSlices), nodes, List.of(), List.of(), List.of());
+        }
+        // a headless Service has no address of its own, but the L7 gateway sends to its endpoints as to any Service's
+        boolean headless = ServiceValidation.isHeadless(spec);
+        boolean local = "Local".equals(spec.getExternalTrafficPolicy());
+        Map<String, Set<String>> localByNode = new LinkedHashMap<>();
+        for (ServicePort sp : spec.getPorts()) {
+            Plan.Protocol protocol;
+            if ("TCP".equals(sp.getProtocol())) {
+                protocol = Plan.Protocol.TCP;
+            } else if ("UDP".equals(sp.getProtocol())) {
+                protocol = Plan.Protocol.UDP;
+            } else {
+                continue; // SCTP: refused with a warning when applied
+            }
+            String portId = sp.getPort() + "/" + sp.getProtocol();
+            List<Plan.Endpoint> endpoints = endpoints(svcSlices, sp);
+            for (Plan.Endpoint e : endpoints) {
+                if (e.ready() && e.nodeName() != null) {
+                    localByNode.computeIfAbsent(e.nodeName(), k -> new HashSet<>()).add(e.address().getAddress().getHostAddress());
+                }
+            }
+            Plan.Cluster cluster = new Plan.Cluster(service + ":" + portId, service, protocol, endpoints,
+                    ServiceAnnotations.random(svc) ? Plan.Balancer.RANDOM : Plan.Balancer.ROUND_ROBIN,
+                    affinity(svc), ServiceAnnotations.proxyProtocol(svc), ServiceAnnotations.drainTimeout(svc),
+                    ServiceAnnotations.udpIdleTimeout(svc), ServiceAnnotations.tcpIdleTimeout(svc),
+                    ServiceAnnotations.maxConnections(svc), null);
+            clusters.add(cluster);
+            if (headless) {
+                continue;
+            }
+            boolean anyUsable = cluster.hasUsableEndpoints(null);
+            listeners.add(new Plan.Listener(key(protocol, spec.getClusterIP(), sp.getPort()), Plan.Role.CLUSTER_IP, service,
+                    cluster.name(), null, null, false, Plan.Source.CLIENT, List.of(), anyUsable));
+            for (String externalIp : spec.getExternalIPs() == null ? List.<String>of() : spec.getExternalIPs()) {
+                listeners.add(new Plan.Listener(key(protocol, externalIp, sp.getPort()), Plan.Role.EXTERNAL_IP, service,
+                        cluster.name(), null, null, false, Plan.Source.CLIENT, List.of(), anyUsable));
+            }
+            int nodePort = sp.getNodePort() == null ? 0 : sp.getNodePort();
+            if (nodePort > 0) {
+                for (NodeInfo n : nodes) {
+                    listeners.add(new Plan.Listener(key(protocol, n.ip, nodePort), Plan.Role.NODE_PORT, service,
+                            cluster.name(), n.name, n.ip, local, local ? Plan.Source.CLIENT : Plan.Source.NODE, List.of(),
+                            cluster.hasUsableEndpoints(local ? n.name : null)));
+                }
+            }
+            if ("LoadBalancer".equals(spec.getType())) {
+                addLoadBalancer(svc, sp, protocol, cluster, nodes, local, listeners, clusters);
+            }
+        }
+        if (ServiceValidation.needsHealthCheck(spec) && spec.getHealthCheckNodePort() != null) {
+            for (NodeInfo n : nodes) {
+                health.add(new Plan.HealthServer(new InetSocketAddress(n.ip, spec.getHealthCheckNodePort()), n.name, service,
+                        localByNode.getOrDefault(n.name, Set.of()).size()));
+            }
+        }
+        return new Fragment(svc, List.copyOf(svcSlices), nodes, List.copyOf(listeners), List.copyOf(clusters), List.copyOf(health));
+    }
+
     private void addLoadBalancer(Service svc, ServicePort sp, Plan.Protocol protocol, Plan.Cluster podCluster, List<NodeInfo> nodes,
-                                 boolean local, List<Plan.Listener> listeners, Map<String, Plan.Cluster> clusters,
-                                 Set<Plan.ListenerKey> taken) {
+                                 boolean local, List<Plan.Listener> listeners, List<Plan.Cluster> clusters) {
         var spec = svc.getSpec();
         String service = podCluster.service();
         List<String> ips = new ArrayList<>();
@@ -192,11 +240,11 @@ public final class PlanBuilder {
             target = new Plan.Cluster("lb:" + podCluster.name(), service, protocol, nodeEndpoints, podCluster.balancer(),
                     podCluster.affinityTimeout(), false, podCluster.drainTimeout(), podCluster.udpIdleTimeout(),
                     podCluster.tcpIdleTimeout(), podCluster.maxConnections(), check);
-            clusters.put(target.name(), target);
+            clusters.add(target);
         }
         boolean active = podCluster.hasUsableEndpoints(null);
         for (String ip : ips) {
-            add(listeners, taken, new Plan.Listener(key(protocol, ip, sp.getPort()), Plan.Role.LOAD_BALANCER, service,
+            listeners.add(new Plan.Listener(key(protocol, ip, sp.getPort()), Plan.Role.LOAD_BALANCER, service,
                     target.name(), null, null, false, Plan.Source.CLIENT, sourceRanges, active));
         }
     }

@@ -63,7 +63,7 @@ public final class ScaleBench {
             report("heap with them, after a GC: %d MB; RSS %d MB", heapAfterGc() >> 20, rss() >> 20);
 
             // one endpoint changes: how long until the data plane uses it
-            int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 21;
+            int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 101;
             long[] micros = new long[rounds];
             for (int r = 0; r < rounds; r++) {
                 int i = (r * 7919) % services;

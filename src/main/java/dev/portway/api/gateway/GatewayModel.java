@@ -123,6 +123,13 @@ public final class GatewayModel {
      */
     public static GatewayModel build(String controllerName, List<GatewayClass> classes, List<Gateway> gateways, List<HTTPRoute> routes,
                                      List<ReferenceGrant> grants, List<Service> services, List<Namespace> namespaces, List<Secret> secrets) {
+        return build(controllerName, classes, gateways, routes, grants, () -> services, namespaces, secrets);
+    }
+
+    /** As {@link #build}, with the Services listed only if a route names one (a cluster may have thousands). */
+    public static GatewayModel build(String controllerName, List<GatewayClass> classes, List<Gateway> gateways, List<HTTPRoute> routes,
+                                     List<ReferenceGrant> grants, java.util.function.Supplier<List<Service>> services,
+                                     List<Namespace> namespaces, List<Secret> secrets) {
         return new Builder(controllerName, grants, services, namespaces, secrets).build(classes, gateways, routes);
     }
 
@@ -158,16 +165,17 @@ public final class GatewayModel {
     private static final class Builder {
         private final String controllerName;
         private final List<ReferenceGrant> grants;
-        private final Map<String, Service> services = new HashMap<>();
+        /** The Services routes may name, listed and indexed on the first lookup (most builds, with no route, never look). */
+        private final java.util.function.Supplier<List<Service>> serviceList;
+        private Map<String, Service> services;
         private final Map<String, Map<String, String>> namespaceLabels = new HashMap<>();
         private final Map<String, Secret> secrets;
 
-        Builder(String controllerName, List<ReferenceGrant> grants, List<Service> services, List<Namespace> namespaces, List<Secret> secrets) {
+        Builder(String controllerName, List<ReferenceGrant> grants, java.util.function.Supplier<List<Service>> services,
+                List<Namespace> namespaces, List<Secret> secrets) {
             this.controllerName = controllerName;
             this.grants = grants == null ? List.of() : grants;
-            for (Service s : services == null ? List.<Service>of() : services) {
-                this.services.put(key(s.getMetadata().getNamespace(), s.getMetadata().getName()), s);
-            }
+            this.serviceList = services;
             for (Namespace ns : namespaces == null ? List.<Namespace>of() : namespaces) {
                 Map<String, String> labels = new HashMap<>(ns.getMetadata().getLabels() == null ? Map.of() : ns.getMetadata().getLabels());
                 labels.put(NAMESPACE_NAME_LABEL, ns.getMetadata().getName());
@@ -581,6 +589,13 @@ public final class GatewayModel {
                 return new BackendInfo(rule, backendRef, filter, g, k, ns, name, port, weight, false, "RefNotPermitted",
                         target + " is in another namespace and no ReferenceGrant there allows HTTPRoutes of namespace \""
                                 + routeNs + "\" to use it", null, null);
+            }
+            if (services == null) {
+                services = new HashMap<>();
+                List<Service> listed = serviceList.get();
+                for (Service s : listed == null ? List.<Service>of() : listed) {
+                    services.put(key(s.getMetadata().getNamespace(), s.getMetadata().getName()), s);
+                }
             }
             Service svc = services.get(key(ns, name));
             if (svc == null) {
