@@ -96,9 +96,13 @@ final class ClusterRuntime {
     List<Plan.Endpoint> update(Plan.Cluster spec) {
         Snapshot old = snapshot;
         snapshot = Snapshot.of(spec);
+        Set<InetSocketAddress> kept = new java.util.HashSet<>(spec.endpoints().size() * 2);
+        for (Plan.Endpoint e : spec.endpoints()) {
+            kept.add(e.address());
+        }
         List<Plan.Endpoint> gone = new ArrayList<>();
         for (Plan.Endpoint e : old.spec().endpoints()) {
-            if (spec.endpoints().stream().noneMatch(n -> n.address().equals(e.address()))) {
+            if (!kept.contains(e.address())) {
                 gone.add(e);
             }
         }
