@@ -9,9 +9,13 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -22,43 +26,62 @@ import org.slf4j.LoggerFactory;
  * an HTTP GET to each node's check port every interval; a node that fails
  * {@code unhealthyThreshold} checks in a row leaves the rotation, one that passes
  * {@code healthyThreshold} in a row comes back. Each probe runs on one event loop.
+ *
+ * <p>One probe per target: every LoadBalancer with Cluster policy checks the same {@code
+ * :10256/healthz} of each node, so a check of the same address, port, path and timing is made
+ * once per interval and its result goes to every LoadBalancer that sends to that node (a thousand
+ * LoadBalancer Services on two nodes make two probes, not two thousand).
  */
 final class HealthChecker {
 
     private static final Logger log = LoggerFactory.getLogger(HealthChecker.class);
 
+    /** What makes two checks the same probe: the node's address, and the check (port, path, timing). */
+    private record Target(InetAddress node, Plan.HealthCheck check) {
+    }
+
+    /** A LoadBalancer's cluster, and its endpoint (the node's NodePort) that the probe stands for. */
+    private record Subscriber(ClusterRuntime cluster, Plan.Endpoint endpoint) {
+    }
+
     private final DataPlane plane;
-    /** cluster name + target address to its probe. Guarded by the plane's lock. */
-    private final Map<String, Probe> probes = new HashMap<>();
+    /** The probes by target. Guarded by the plane's lock. */
+    private final Map<Target, Probe> probes = new HashMap<>();
 
     HealthChecker(DataPlane plane) {
         this.plane = plane;
     }
 
-    /** Starts probes for new targets, stops those of targets that are gone. */
+    /** Starts probes for new targets, stops those of targets that are gone, and tells each probe whom it serves. */
     void apply(Iterable<ClusterRuntime> clusters) {
-        Map<String, Probe> keep = new HashMap<>();
+        Map<Target, List<Subscriber>> wanted = new LinkedHashMap<>();
         for (ClusterRuntime cluster : clusters) {
             Plan.HealthCheck check = cluster.spec().healthCheck();
             if (check == null) {
                 continue;
             }
             for (Plan.Endpoint e : cluster.spec().endpoints()) {
-                String key = cluster.name() + "|" + e.address();
-                Probe probe = probes.remove(key);
-                if (probe == null || probe.cluster != cluster) {
-                    if (probe != null) {
-                        probe.stop();
-                    }
-                    // A new target starts in the state the plan expects; checks take over from there.
-                    cluster.setHealthy(e.address(), e.ready());
-                    probe = new Probe(cluster, e, check, plane.workers().next());
-                    probe.schedule(0);
-                } else {
-                    probe.check = check;
-                }
-                keep.put(key, probe);
+                wanted.computeIfAbsent(new Target(e.address().getAddress(), check), k -> new ArrayList<>()).add(new Subscriber(cluster, e));
             }
+        }
+        Map<Target, Probe> keep = new HashMap<>();
+        for (Map.Entry<Target, List<Subscriber>> w : wanted.entrySet()) {
+            Probe probe = probes.remove(w.getKey());
+            List<Subscriber> before = probe == null ? List.of() : probe.subscribers;
+            for (Subscriber s : w.getValue()) {
+                if (!before.contains(s)) {
+                    // a new target of a LoadBalancer starts in the state the plan expects; checks take over from there
+                    s.cluster().setHealthy(s.endpoint().address(), s.endpoint().ready());
+                }
+            }
+            if (probe == null) {
+                probe = new Probe(w.getKey(), plane.workers().next());
+                probe.subscribers = List.copyOf(w.getValue());
+                probe.schedule(0);
+            } else {
+                probe.subscribers = List.copyOf(w.getValue());
+            }
+            keep.put(w.getKey(), probe);
         }
         probes.values().forEach(Probe::stop);
         probes.clear();
@@ -71,18 +94,16 @@ final class HealthChecker {
     }
 
     private final class Probe {
-        final ClusterRuntime cluster;
-        final Plan.Endpoint target;
+        final Target target;
         final EventLoop loop;
-        volatile Plan.HealthCheck check;
+        /** Whom the result goes to; replaced whole by {@link #apply}. */
+        volatile List<Subscriber> subscribers = List.of();
         volatile boolean stopped;
         int passes;
         int failures;
 
-        Probe(ClusterRuntime cluster, Plan.Endpoint target, Plan.HealthCheck check, EventLoop loop) {
-            this.cluster = cluster;
+        Probe(Target target, EventLoop loop) {
             this.target = target;
-            this.check = check;
             this.loop = loop;
         }
 
@@ -100,8 +121,8 @@ final class HealthChecker {
             if (stopped) {
                 return;
             }
-            Plan.HealthCheck c = check;
-            InetSocketAddress address = new InetSocketAddress(target.address().getAddress(), c.port());
+            Plan.HealthCheck c = target.check();
+            InetSocketAddress address = new InetSocketAddress(target.node(), c.port());
             long timeoutMillis = c.timeout().toMillis();
             ResponseHandler handler = new ResponseHandler(c.path(), address);
             handler.onDone = this::result;
@@ -123,21 +144,23 @@ final class HealthChecker {
             if (stopped) {
                 return;
             }
-            Plan.HealthCheck c = check;
-            boolean healthy = cluster.isHealthy(target.address());
+            Plan.HealthCheck c = target.check();
             if (ok) {
                 failures = 0;
                 passes++;
-                if (!healthy && passes >= c.healthyThreshold()) {
-                    cluster.setHealthy(target.address(), true);
-                    log.info("{}: {} passes its health checks: back in rotation", cluster.name(), target.target());
-                }
             } else {
                 passes = 0;
                 failures++;
-                if (healthy && failures >= c.unhealthyThreshold()) {
-                    cluster.setHealthy(target.address(), false);
-                    log.info("{}: {} fails its health checks: out of rotation", cluster.name(), target.target());
+            }
+            for (Subscriber s : subscribers) {
+                InetSocketAddress endpoint = s.endpoint().address();
+                boolean healthy = s.cluster().isHealthy(endpoint);
+                if (ok && !healthy && passes >= c.healthyThreshold()) {
+                    s.cluster().setHealthy(endpoint, true);
+                    log.info("{}: {} passes its health checks: back in rotation", s.cluster().name(), s.endpoint().target());
+                } else if (!ok && healthy && failures >= c.unhealthyThreshold()) {
+                    s.cluster().setHealthy(endpoint, false);
+                    log.info("{}: {} fails its health checks: out of rotation", s.cluster().name(), s.endpoint().target());
                 }
             }
             schedule(c.interval().toMillis());
