@@ -35,7 +35,12 @@ public final class ControlPlane implements AutoCloseable {
     private final ScheduledExecutorService executor;
     /** LoadBalancer addresses: one allocator for Services, Gateways and Ingresses, so that they share the pools. */
     private final LoadBalancerAllocator addresses = new LoadBalancerAllocator();
-    private final List<Controller> controllers = new CopyOnWriteArrayList<>();
+    /** A controller, by name, with the time its passes took (metrics: where a pass goes). */
+    private record Registered(String name, Controller controller, java.util.concurrent.atomic.LongAdder nanos) {
+    }
+
+    private final List<Registered> controllers = new CopyOnWriteArrayList<>();
+    private final java.util.concurrent.atomic.LongAdder passes = new java.util.concurrent.atomic.LongAdder();
     private volatile Thread thread;
     private boolean reconcileQueued;
 
@@ -50,7 +55,7 @@ public final class ControlPlane implements AutoCloseable {
         this.api = call(() -> new ApiServer(store, config, random));
         this.events = new EventRecorder(store, config.clock());
         store.watch(batch -> requestReconcile());
-        addController(api::finishDeletions);
+        addController("Deletions", api::finishDeletions);
         addController(new LoadBalancerController(api, events, addresses));
     }
 
@@ -73,8 +78,27 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     public void addController(Controller controller) {
-        controllers.add(controller);
+        addController(controller.getClass().getSimpleName(), controller);
+    }
+
+    /** Adds a controller under a name of its own (its metrics' label). */
+    public void addController(String name, Controller controller) {
+        controllers.add(new Registered(name, controller, new java.util.concurrent.atomic.LongAdder()));
         requestReconcile();
+    }
+
+    /** The time each controller's reconcile took since the start, in nanoseconds, by name (any thread). */
+    public java.util.Map<String, Long> reconcileNanos() {
+        java.util.Map<String, Long> all = new java.util.LinkedHashMap<>();
+        for (Registered r : controllers) {
+            all.merge(r.name(), r.nanos().sum(), Long::sum);
+        }
+        return all;
+    }
+
+    /** How many reconcile passes ran since the start (any thread). */
+    public long passes() {
+        return passes.sum();
     }
 
     public boolean inControlThread() {
@@ -196,15 +220,19 @@ public final class ControlPlane implements AutoCloseable {
 
     private void reconcile() {
         reconcileQueued = false;
-        for (Controller c : controllers) {
+        for (Registered r : controllers) {
+            long started = System.nanoTime();
             try {
-                c.reconcile();
+                r.controller().reconcile();
             } catch (ApiException e) {
-                log.warn("{}: {}", c.getClass().getSimpleName(), e.getMessage());
+                log.warn("{}: {}", r.name(), e.getMessage());
             } catch (RuntimeException e) {
-                log.error("{} failed", c.getClass().getSimpleName(), e);
+                log.error("{} failed", r.name(), e);
+            } finally {
+                r.nanos().add(System.nanoTime() - started);
             }
         }
+        passes.increment();
     }
 
     /** Waits until every queued pass has run (tests; startup). */

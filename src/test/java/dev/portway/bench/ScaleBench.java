@@ -62,7 +62,9 @@ public final class ScaleBench {
             objects.clear();
             report("heap with them, after a GC: %d MB; RSS %d MB", heapAfterGc() >> 20, rss() >> 20);
 
-            // one endpoint changes: how long until the data plane uses it
+            // one endpoint changes: how long until the data plane uses it, and where the passes' time goes
+            Map<String, Long> before = cluster.control().reconcileNanos();
+            long passesBefore = cluster.control().passes();
             int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 101;
             long[] micros = new long[rounds];
             for (int r = 0; r < rounds; r++) {
@@ -75,6 +77,15 @@ public final class ScaleBench {
                 }
                 micros[r] = (System.nanoTime() - t0) / 1000;
             }
+            Map<String, Long> after = cluster.control().reconcileNanos();
+            long passes = cluster.control().passes() - passesBefore;
+            StringBuilder where = new StringBuilder();
+            after.entrySet().stream()
+                    .sorted((a, b) -> Long.compare(b.getValue() - before.getOrDefault(b.getKey(), 0L), a.getValue() - before.getOrDefault(a.getKey(), 0L)))
+                    .limit(6)
+                    .forEach(e -> where.append(where.isEmpty() ? "" : ", ").append(e.getKey()).append(' ')
+                            .append(String.format("%.1f", (e.getValue() - before.getOrDefault(e.getKey(), 0L)) / 1e6 / rounds)));
+            report("per change: %.1f reconcile passes; ms per change by controller: %s", (double) passes / rounds, where);
             Arrays.sort(micros);
             report("one EndpointSlice changed, among %d Services: in the data plane after %.1f ms (median of %d), %.1f ms at most",
                     services, micros[rounds / 2] / 1000.0, rounds, micros[rounds - 1] / 1000.0);

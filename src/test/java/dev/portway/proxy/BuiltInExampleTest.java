@@ -108,7 +108,9 @@ class BuiltInExampleTest {
         assertThat(response.body())
                 .contains("portway_listener_connections_total{listener=\"tcp/" + cluster.nodeIp(1) + ":30007\",role=\"node_port\",service=\"default/my-service\"}")
                 .contains("portway_cluster_endpoints{cluster=\"default/my-service:" + PORT + "/TCP\",state=\"ready\"} 4.0")
-                .contains("portway_loadbalancer_target_healthy{cluster=\"lb:default/my-service-lb:" + PORT + "/TCP\",target=\"node1\"} 1.0");
+                .contains("portway_loadbalancer_target_healthy{cluster=\"lb:default/my-service-lb:" + PORT + "/TCP\",target=\"node1\"} 1.0")
+                .contains("portway_controller_reconcile_seconds_total{controller=\"PlanPublisher\"} ")
+                .containsPattern("(?m)^portway_controller_passes_total [1-9]");
     }
 
     private static String quote(String text) {
