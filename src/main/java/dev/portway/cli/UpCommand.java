@@ -108,6 +108,7 @@ final class UpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        warmUpTls();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Manifests.Loaded loaded = files.isEmpty() ? builtInExample() : Manifests.load(files, main.stdin);
@@ -232,5 +233,21 @@ final class UpCommand implements Callable<Integer> {
             throw new Main.CliException("address " + text + " (expected: HOST:PORT)");
         }
         return new InetSocketAddress(text.substring(0, colon), Integer.parseInt(text.substring(colon + 1)));
+    }
+
+    /**
+     * Initializes the JDK's TLS provider, as the API server's first TLS context will, on a thread of
+     * its own: a few hundred milliseconds of a start that the main thread spends meanwhile reading
+     * the manifests and the credentials, and building the cluster (whichever comes second waits for
+     * the first, as class initialization does).
+     */
+    private static void warmUpTls() {
+        Thread.ofPlatform().daemon().name("portway-warm-up").start(() -> {
+            try {
+                Class.forName("io.netty.handler.ssl.JdkSslServerContext", true, UpCommand.class.getClassLoader());
+            } catch (ClassNotFoundException | LinkageError e) {
+                // the API server's start reports any real problem
+            }
+        });
     }
 }
