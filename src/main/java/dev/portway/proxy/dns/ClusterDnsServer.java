@@ -115,7 +115,8 @@ public final class ClusterDnsServer implements AutoCloseable {
 
     private Channel udp;
     private Channel tcp;
-    private Channel upstreamSocket;
+    /** The event loop of the UDP channel and of the forwarder's sockets. */
+    private EventLoop forwarderLoop;
     private UdpForwarder forwarder;
     private InetSocketAddress localAddress;
 
@@ -151,14 +152,12 @@ public final class ClusterDnsServer implements AutoCloseable {
         // table takes no lock), and that socket is there before the first query.
         EventLoop loop = group.next();
         if (!upstreams.isEmpty()) {
-            forwarder = new UdpForwarder(this, upstreams, forwardTimeoutMillis);
-            upstreamSocket = bound(new Bootstrap()
+            forwarderLoop = loop;
+            forwarder = new UdpForwarder(this, upstreams, forwardTimeoutMillis, loop, new Bootstrap()
                     .group(loop)
                     .channel(transport.datagramChannel())
-                    .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(0xFFFF))
-                    .handler(forwarder.new Answers())
-                    .bind(upstreamSocketAddress(upstreams)));
-            forwarder.socket(upstreamSocket);
+                    .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(0xFFFF)),
+                    upstreamSocketAddress(upstreams));
         }
         for (int attempt = 1; ; attempt++) {
             Channel u;
@@ -208,7 +207,7 @@ public final class ClusterDnsServer implements AutoCloseable {
     @Override
     public synchronized void close() {
         List<Channel> channels = new ArrayList<>();
-        for (Channel c : new Channel[] {udp, tcp, upstreamSocket}) {
+        for (Channel c : new Channel[] {udp, tcp}) {
             if (c != null) {
                 channels.add(c);
             }
@@ -217,9 +216,9 @@ public final class ClusterDnsServer implements AutoCloseable {
         for (Channel c : channels) {
             c.close().syncUninterruptibly();
         }
-        if (forwarder != null && upstreamSocket != null) {
+        if (forwarder != null && forwarderLoop != null) {
             UdpForwarder f = forwarder;
-            EventLoop loop = upstreamSocket.eventLoop();
+            EventLoop loop = forwarderLoop;
             if (loop.inEventLoop()) {
                 f.close();
             } else if (!loop.isShuttingDown()) {

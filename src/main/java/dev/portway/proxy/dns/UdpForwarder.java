@@ -1,7 +1,9 @@
 package dev.portway.proxy.dns;
 
+import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
@@ -11,23 +13,25 @@ import io.netty.handler.codec.dns.DnsResponseCode;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Relays UDP queries for names outside the zone to the upstream nameservers, one socket for all
- * of them. A query goes out as the client sent it, with an id of its own (so ids of different
- * clients cannot collide); the answer comes back as the upstream sent it, with the client's id.
- * An upstream that does not answer in time is given up for the next one; after the last, the
- * client gets SERVFAIL.
+ * Relays UDP queries for names outside the zone to the upstream nameservers. A query goes out as
+ * the client sent it, with a random id of its own, from a socket of its own on a port the kernel
+ * picks at random (RFC 5452: an off-path attacker must guess the port as well as the id, where one
+ * socket for every query left only the id); the answer comes back as the upstream sent it, with
+ * the client's id, if it comes from the upstream asked, to that socket, with that id and the same
+ * question. An upstream that does not answer in time is given up for the next one; after the
+ * last, the client gets SERVFAIL.
  *
- * <p>Runs on one event loop, the one of the server's UDP channel (the socket to the upstreams is
- * registered on it too), so the table of pending queries takes no lock.
+ * <p>Runs on one event loop, the one of the server's UDP channel (the sockets to the upstreams are
+ * registered on it too), so the set of pending queries takes no lock.
  */
 final class UdpForwarder {
 
@@ -36,18 +40,26 @@ final class UdpForwarder {
     private final ClusterDnsServer server;
     private final List<InetSocketAddress> upstreams;
     private final long timeoutMillis;
-    private final Map<Integer, Pending> pending = new HashMap<>();
-    private Channel socket;
+    private final Set<Pending> pending = new HashSet<>();
+    /** Binds one socket to the upstreams, on the forwarder's event loop; its handler is added per query. */
+    private final io.netty.channel.EventLoop loop;
+    private final Bootstrap sockets;
+    private final InetSocketAddress localAddress;
+    private boolean closed;
 
-    UdpForwarder(ClusterDnsServer server, List<InetSocketAddress> upstreams, long timeoutMillis) {
+    /**
+     * @param loop         the server's UDP event loop, where all of this runs
+     * @param sockets      binds the sockets to the upstreams on {@code loop}
+     * @param localAddress where they bind (port 0: the kernel's random choice)
+     */
+    UdpForwarder(ClusterDnsServer server, List<InetSocketAddress> upstreams, long timeoutMillis, io.netty.channel.EventLoop loop,
+                 Bootstrap sockets, InetSocketAddress localAddress) {
         this.server = server;
+        this.loop = loop;
         this.upstreams = upstreams;
         this.timeoutMillis = timeoutMillis;
-    }
-
-    /** The socket to the upstreams: set before the server's UDP channel is registered on the socket's event loop. */
-    void socket(Channel socket) {
-        this.socket = socket;
+        this.sockets = sockets;
+        this.localAddress = localAddress;
     }
 
     /** One query waiting for an upstream's answer. */
@@ -60,6 +72,8 @@ final class UdpForwarder {
         final ByteBuf query;
         int upstream;
         int id;
+        /** The socket of the current attempt, or null between attempts. */
+        Channel socket;
         ScheduledFuture<?> timeout;
 
         Pending(Channel clients, InetSocketAddress client, int clientId, DnsQuestion question, boolean recursionDesired,
@@ -85,34 +99,49 @@ final class UdpForwarder {
     }
 
     private void send(Pending p) {
-        if (socket == null || !socket.isActive()) {
+        if (closed) {
             fail(p);
             return;
         }
-        int id;
-        do {
-            id = ThreadLocalRandom.current().nextInt(0x10000);
-        } while (pending.containsKey(id));
-        p.id = id;
-        pending.put(id, p);
-        ByteBuf out = p.query.copy();
-        out.setShort(out.readerIndex(), id);
-        p.timeout = socket.eventLoop().schedule(() -> expire(p), timeoutMillis, TimeUnit.MILLISECONDS);
-        // an upstream that cannot be sent to at all (no route: a network of loopback only) fails now, not at the timeout
-        socket.writeAndFlush(new DatagramPacket(out, upstreams.get(p.upstream))).addListener(f -> {
-            if (!f.isSuccess()) {
-                log.debug("cannot send to upstream {}: {}", upstreams.get(p.upstream), f.cause().toString());
+        p.id = ThreadLocalRandom.current().nextInt(0x10000);
+        pending.add(p);
+        p.timeout = loop.schedule(() -> expire(p), timeoutMillis, TimeUnit.MILLISECONDS);
+        ChannelFuture bind = sockets.clone().handler(new Answers(p)).bind(localAddress);
+        p.socket = bind.channel();
+        bind.addListener(b -> {
+            if (!b.isSuccess()) {
+                log.debug("cannot open a socket to the upstreams: {}", b.cause().toString());
                 p.timeout.cancel(false);
                 expire(p);
+                return;
             }
+            ByteBuf out = p.query.copy();
+            out.setShort(out.readerIndex(), p.id);
+            // an upstream that cannot be sent to at all (no route: a network of loopback only) fails now, not at the timeout
+            bind.channel().writeAndFlush(new DatagramPacket(out, upstreams.get(p.upstream))).addListener(f -> {
+                if (!f.isSuccess() && p.socket == bind.channel()) {
+                    log.debug("cannot send to upstream {}: {}", upstreams.get(p.upstream), f.cause().toString());
+                    p.timeout.cancel(false);
+                    expire(p);
+                }
+            });
         });
     }
 
+    /** Ends the current attempt: its socket closes (a late answer to it is refused by the kernel). */
+    private void endAttempt(Pending p) {
+        pending.remove(p);
+        if (p.socket != null) {
+            p.socket.close();
+            p.socket = null;
+        }
+    }
+
     private void expire(Pending p) {
-        if (pending.get(p.id) != p) {
+        if (!pending.contains(p)) {
             return;
         }
-        pending.remove(p.id);
+        endAttempt(p);
         log.debug("upstream {} did not answer {} in {} ms", upstreams.get(p.upstream), p.question.name(), timeoutMillis);
         p.upstream++;
         if (p.upstream < upstreams.size()) {
@@ -133,21 +162,19 @@ final class UdpForwarder {
         server.forwardDone();
     }
 
-    /** An upstream's datagram: relayed to the client it answers, if it answers one. */
-    private void answer(DatagramPacket packet) {
+    /** An upstream's datagram on the socket of {@code p}'s attempt: relayed to the client, if it answers {@code p}. */
+    private void answer(Pending p, DatagramPacket packet) {
         ByteBuf c = packet.content();
         if (c.readableBytes() < 12 || (c.getByte(c.readerIndex() + 2) & 0x80) == 0) {
             return; // not a DNS response
         }
-        int id = c.getUnsignedShort(c.readerIndex());
-        Pending p = pending.get(id);
-        if (p == null || !upstreams.get(p.upstream).equals(packet.sender())) {
-            return; // late, or not from the upstream asked
+        if (!pending.contains(p) || c.getUnsignedShort(c.readerIndex()) != p.id || !upstreams.get(p.upstream).equals(packet.sender())) {
+            return; // late, with another id, or not from the upstream asked
         }
         if (!sameQuestion(p.query, c)) {
             return; // the id matches but the question does not: a forged or confused answer is not relayed
         }
-        pending.remove(id);
+        endAttempt(p);
         p.timeout.cancel(false);
         done(p);
         c.setShort(c.readerIndex(), p.clientId);
@@ -184,18 +211,26 @@ final class UdpForwarder {
 
     /** Drops every pending query (the server is closing). Runs on the event loop. */
     void close() {
-        for (Pending p : new ArrayList<>(pending.values())) {
+        closed = true;
+        for (Pending p : new ArrayList<>(pending)) {
             p.timeout.cancel(false);
+            endAttempt(p);
             done(p);
         }
         pending.clear();
     }
 
-    /** The upstream socket's handler. */
-    final class Answers extends SimpleChannelInboundHandler<DatagramPacket> {
+    /** The handler of one attempt's socket. */
+    private final class Answers extends SimpleChannelInboundHandler<DatagramPacket> {
+        private final Pending p;
+
+        Answers(Pending p) {
+            this.p = p;
+        }
+
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
-            answer(packet);
+            answer(p, packet);
         }
 
         @Override

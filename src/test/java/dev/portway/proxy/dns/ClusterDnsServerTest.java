@@ -264,6 +264,22 @@ class ClusterDnsServerTest {
         assertThat(upstream.tcpQueries.get()).isEqualTo(1);
     }
 
+    /** RFC 5452: each forwarded query leaves from a port of its own, so a forged answer must guess the port too, not only the id. */
+    @Test
+    void eachForwardedQueryLeavesFromARandomPort() throws Exception {
+        FakeUpstream upstream = fake(false);
+        ClusterDnsServer s = server(List.of(upstream.address), Duration.ofSeconds(2));
+        s.update(zone());
+        for (int i = 0; i < 8; i++) {
+            byte[] reply = udp(s, rawQuery(0x100 + i, "host" + i + ".example.com", DnsRecordType.A, 0));
+            assertThat(u16(reply, 0)).isEqualTo(0x100 + i);
+            assertThat(rcode(reply)).isZero();
+        }
+        assertThat(upstream.queries.get()).isEqualTo(8);
+        assertThat(upstream.sourcePorts).as("one socket for every query used to send them all from one port").hasSizeGreaterThanOrEqualTo(6);
+        await().atMost(Duration.ofSeconds(5)).until(() -> s.forwardsInFlight() == 0);
+    }
+
     @Test
     void anUpstreamThatDoesNotAnswerIsGivenUpForTheNextThenServfail() throws Exception {
         FakeUpstream silent = fake(true);
@@ -658,6 +674,8 @@ class ClusterDnsServerTest {
 
         final AtomicInteger queries = new AtomicInteger();
         final AtomicInteger tcpQueries = new AtomicInteger();
+        /** The source ports the UDP queries came from. */
+        final java.util.Set<Integer> sourcePorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
         final InetSocketAddress address;
         private Channel udp;
         private Channel tcp;
@@ -688,6 +706,7 @@ class ClusterDnsServerTest {
                                         @Override
                                         protected void channelRead0(ChannelHandlerContext ctx, DatagramDnsQuery q) {
                                             queries.incrementAndGet();
+                                            sourcePorts.add(q.sender().getPort());
                                             if (!silent) {
                                                 ctx.writeAndFlush(answer(q, new DatagramDnsResponse(q.recipient(), q.sender(), q.id(),
                                                         DnsOpCode.QUERY, DnsResponseCode.NOERROR)));
