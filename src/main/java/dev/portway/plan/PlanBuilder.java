@@ -47,6 +47,10 @@ public final class PlanBuilder {
     private final Set<String> warned = new HashSet<>();
     /** Each Service's part of the last plan, by namespace/name. */
     private Map<String, Fragment> fragments = Map.of();
+    private int lastListeners;
+    private int lastClusters;
+    /** {@link #slices()}: null until the first build. */
+    private Map<String, List<EndpointSlice>> slicesByService;
 
     private final IngressPorts ingressPorts;
 
@@ -63,6 +67,67 @@ public final class PlanBuilder {
     private record NodeInfo(String name, String ip, boolean ready) {
     }
 
+    /**
+     * The EndpointSlices of each Service ({@code namespace/name}), in the store's order (by name),
+     * kept up to date from the store's events after a first full read, so that a build does not
+     * list and group every slice of the cluster. Each Service's list is replaced, never changed, when
+     * one of its slices changes: a Service whose slices did not change has the same list as before.
+     */
+    private Map<String, List<EndpointSlice>> slices() {
+        if (slicesByService == null) {
+            // the first build, on the thread that commits to the store: no change can come in between
+            slicesByService = new HashMap<>();
+            store.watch(this::sliceEvents);
+            Map<String, java.util.TreeMap<String, EndpointSlice>> all = new HashMap<>();
+            for (EndpointSlice slice : store.list(EndpointSlice.class)) {
+                String svc = serviceOf(slice);
+                if (svc != null) {
+                    all.computeIfAbsent(svc, k -> new java.util.TreeMap<>()).put(slice.getMetadata().getName(), slice);
+                }
+            }
+            all.forEach((svc, byName) -> slicesByService.put(svc, List.copyOf(byName.values())));
+        }
+        return slicesByService;
+    }
+
+    private void sliceEvents(List<dev.portway.store.WatchEvent> events) {
+        for (dev.portway.store.WatchEvent e : events) {
+            if (e.kind() != dev.portway.api.ResourceKind.ENDPOINT_SLICE) {
+                continue;
+            }
+            if (e.old() instanceof EndpointSlice old && serviceOf(old) != null) {
+                changeSlice(serviceOf(old), old.getMetadata().getName(), null);
+            }
+            if (e.type() != dev.portway.store.WatchEvent.Type.DELETED && e.object() instanceof EndpointSlice now && serviceOf(now) != null) {
+                changeSlice(serviceOf(now), now.getMetadata().getName(), now);
+            }
+        }
+    }
+
+    /** Replaces (or with null removes) one slice in its Service's list. */
+    private void changeSlice(String service, String name, EndpointSlice slice) {
+        java.util.TreeMap<String, EndpointSlice> byName = new java.util.TreeMap<>();
+        for (EndpointSlice s : slicesByService.getOrDefault(service, List.of())) {
+            byName.put(s.getMetadata().getName(), s);
+        }
+        if (slice == null) {
+            byName.remove(name);
+        } else {
+            byName.put(name, slice);
+        }
+        if (byName.isEmpty()) {
+            slicesByService.remove(service);
+        } else {
+            slicesByService.put(service, List.copyOf(byName.values()));
+        }
+    }
+
+    private static String serviceOf(EndpointSlice slice) {
+        Map<String, String> labels = slice.getMetadata().getLabels();
+        String svc = labels == null ? null : labels.get("kubernetes.io/service-name");
+        return svc == null ? null : slice.getMetadata().getNamespace() + "/" + svc;
+    }
+
     public Plan build() {
         List<NodeInfo> nodes = new ArrayList<>();
         for (Node n : store.list(Node.class)) {
@@ -71,21 +136,16 @@ public final class PlanBuilder {
                 nodes.add(new NodeInfo(n.getMetadata().getName(), ip, isReady(n)));
             }
         }
-        Map<String, List<EndpointSlice>> slices = new LinkedHashMap<>();
-        for (EndpointSlice s : store.list(EndpointSlice.class)) {
-            String svc = s.getMetadata().getLabels() == null ? null : s.getMetadata().getLabels().get("kubernetes.io/service-name");
-            if (svc != null) {
-                slices.computeIfAbsent(s.getMetadata().getNamespace() + "/" + svc, k -> new ArrayList<>()).add(s);
-            }
-        }
-        List<Plan.Listener> listeners = new ArrayList<>();
-        Map<String, Plan.Cluster> clusters = new LinkedHashMap<>();
+        Map<String, List<EndpointSlice>> slices = slices();
+        // sized as the last plan was: thousands of Services make these large, and regrowing them costs
+        List<Plan.Listener> listeners = new ArrayList<>(lastListeners + 16);
+        Map<String, Plan.Cluster> clusters = LinkedHashMap.newLinkedHashMap(lastClusters + 16);
         List<Plan.HealthServer> health = new ArrayList<>();
-        Set<Plan.ListenerKey> taken = new HashSet<>();
+        Set<Plan.ListenerKey> taken = HashSet.newHashSet(lastListeners + 16);
         for (NodeInfo n : nodes) {
             health.add(new Plan.HealthServer(new InetSocketAddress(n.ip, nodeHealthPort), n.name, null, 0));
         }
-        Map<String, Fragment> built = new HashMap<>();
+        Map<String, Fragment> built = HashMap.newHashMap(fragments.size() + 16);
         for (Service svc : store.list(Service.class)) {
             String service = svc.getMetadata().getNamespace() + "/" + svc.getMetadata().getName();
             List<EndpointSlice> svcSlices = slices.getOrDefault(service, List.of());
@@ -103,6 +163,8 @@ public final class PlanBuilder {
             health.addAll(f.health());
         }
         fragments = built;
+        lastListeners = listeners.size();
+        lastClusters = clusters.size();
         return new Plan(++version, listeners, clusters, health, GatewayPlans.build(store, clusters, ingressPorts));
     }
 
@@ -119,7 +181,13 @@ public final class PlanBuilder {
                             List<Plan.Cluster> clusters, List<Plan.HealthServer> health) {
 
         boolean isFor(Service svc, List<EndpointSlice> svcSlices, List<NodeInfo> currentNodes) {
-            if (service != svc || slices.size() != svcSlices.size() || !nodes.equals(currentNodes)) {
+            if (service != svc || !nodes.equals(currentNodes)) {
+                return false;
+            }
+            if (slices == svcSlices) {
+                return true;
+            }
+            if (slices.size() != svcSlices.size()) {
                 return false;
             }
             for (int i = 0; i < slices.size(); i++) {

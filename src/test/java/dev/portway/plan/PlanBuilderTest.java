@@ -29,6 +29,16 @@ class PlanBuilderTest {
                 .build();
     }
 
+    private static HasMetadata slice(String name, String service, String address) {
+        return new EndpointSliceBuilder((io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice) slice(service, address))
+                .editMetadata().withName(name).endMetadata().build();
+    }
+
+    private static java.util.List<String> addresses(Plan plan, String service) {
+        Plan.Cluster c = plan.clusters().get("default/" + service + ":80/TCP");
+        return c.endpoints().stream().map(e -> e.address().getAddress().getHostAddress()).toList();
+    }
+
     private static void put(Store store, HasMetadata... objects) {
         Store.Batch batch = store.begin();
         for (HasMetadata o : objects) {
@@ -65,5 +75,29 @@ class PlanBuilderTest {
         Plan third = builder.build();
         assertThat(third.clusters()).doesNotContainKey("default/a:80/TCP").containsKey("default/b:80/TCP");
         assertThat(third.listeners()).extracting(Plan.Listener::service).containsExactly("default/b");
+    }
+
+    @Test
+    void slicesAddedMovedAndDeletedAfterTheFirstBuildAreFollowed() {
+        Store store = new Store();
+        put(store, service("a", "127.2.60.1"), slice("a", "127.60.0.1"), service("b", "127.2.60.2"));
+        PlanBuilder builder = new PlanBuilder(store, 10256);
+        assertThat(addresses(builder.build(), "b")).isEmpty();
+
+        put(store, slice("b-1", "b", "127.60.0.2"), slice("b-2", "b", "127.60.0.3"));
+        assertThat(addresses(builder.build(), "b")).containsExactly("127.60.0.2", "127.60.0.3");
+
+        put(store, slice("b-2", "a", "127.60.0.3")); // its service-name label now says a
+        Plan moved = builder.build();
+        assertThat(addresses(moved, "a")).containsExactly("127.60.0.1", "127.60.0.3");
+        assertThat(addresses(moved, "b")).containsExactly("127.60.0.2");
+
+        Store.Batch delete = store.begin();
+        delete.remove(dev.portway.api.ResourceKind.ENDPOINT_SLICE, "default", "b-2");
+        delete.remove(dev.portway.api.ResourceKind.ENDPOINT_SLICE, "default", "b-1");
+        delete.commit();
+        Plan deleted = builder.build();
+        assertThat(addresses(deleted, "a")).containsExactly("127.60.0.1");
+        assertThat(addresses(deleted, "b")).isEmpty();
     }
 }
