@@ -67,9 +67,13 @@ final class HealthChecker {
         Map<Target, Probe> keep = new HashMap<>();
         for (Map.Entry<Target, List<Subscriber>> w : wanted.entrySet()) {
             Probe probe = probes.remove(w.getKey());
-            List<Subscriber> before = probe == null ? List.of() : probe.subscribers;
+            // a LoadBalancer that already had this node keeps the checks' verdict, whatever the plan now expects
+            java.util.Set<Object> before = new java.util.HashSet<>();
+            for (Subscriber s : probe == null ? List.<Subscriber>of() : probe.subscribers) {
+                before.add(List.of(s.cluster(), s.endpoint().address()));
+            }
             for (Subscriber s : w.getValue()) {
-                if (!before.contains(s)) {
+                if (!before.contains(List.of(s.cluster(), s.endpoint().address()))) {
                     // a new target of a LoadBalancer starts in the state the plan expects; checks take over from there
                     s.cluster().setHealthy(s.endpoint().address(), s.endpoint().ready());
                 }
@@ -134,7 +138,8 @@ final class HealthChecker {
                     .connect(address)
                     .addListener(f -> {
                         if (!f.isSuccess()) {
-                            handler.finish(false);
+                            // a channel that could not be registered fails on Netty's global executor
+                            loop.execute(() -> handler.finish(false));
                         }
                     });
             loop.schedule(() -> handler.finish(false), timeoutMillis, TimeUnit.MILLISECONDS);

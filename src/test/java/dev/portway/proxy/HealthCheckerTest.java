@@ -56,6 +56,19 @@ class HealthCheckerTest {
             status.set(503);
             await().atMost(Duration.ofSeconds(2)).until(() -> plane.clusters().stream()
                     .allMatch(c -> !c.isHealthy(c.spec().endpoints().getFirst().address())));
+            // a new plan that changes the nodes' endpoints otherwise (here their target name) keeps the checks' verdict
+            Map<String, Plan.Cluster> renamed = new HashMap<>();
+            clusters.values().forEach(c -> {
+                Plan.Endpoint e = c.endpoints().getFirst();
+                Plan.Cluster r = new Plan.Cluster(c.name(), c.service(), c.protocol(), List.of(new Plan.Endpoint(e.address(), e.nodeName(),
+                        "node1-renamed", true, true, false)), c.balancer(), c.affinityTimeout(), c.proxyProtocol(), c.drainTimeout(),
+                        c.udpIdleTimeout(), c.tcpIdleTimeout(), c.maxConnections(), c.healthCheck());
+                renamed.put(r.name(), r);
+            });
+            plane.apply(new Plan(2, List.of(), renamed, List.of()));
+            assertThat(plane.clusters()).as("still out of rotation: the plan's expectation does not overrule the checks")
+                    .allMatch(c -> !c.isHealthy(c.spec().endpoints().getFirst().address()));
+
             status.set(200);
             await().atMost(Duration.ofSeconds(2)).until(() -> plane.clusters().stream()
                     .allMatch(c -> c.isHealthy(c.spec().endpoints().getFirst().address())));
