@@ -124,6 +124,15 @@ final class ClusterRuntime {
         return !unhealthy.contains(target);
     }
 
+    /** Whether a pick could find an endpoint (health aside): as {@link Plan.Cluster#hasUsableEndpoints}, from the snapshot. */
+    boolean hasUsableEndpoints(String localNode) {
+        Snapshot s = snapshot;
+        if (localNode == null) {
+            return s.ready().length > 0 || s.servingTerminating().length > 0;
+        }
+        return s.readyByNode().containsKey(localNode) || s.servingTerminatingByNode().containsKey(localNode);
+    }
+
     /**
      * Picks an endpoint for a new connection (or UDP flow).
      *

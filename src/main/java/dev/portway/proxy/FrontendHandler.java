@@ -82,14 +82,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (node == null && spec.role() == Plan.Role.LOAD_BALANCER) {
             TcpListener nodePort = plane.nodePortListener(endpoint.address());
             if (nodePort != null) {
-                if (enter(inbound, nodePort, client)) {
-                    node = nodePort;
-                    lbCluster = cluster;
-                    lbEndpoint = endpoint;
-                    refused = null;
-                    connect(ctx, nodePort.spec(), client, 1);
-                } else {
-                    failed(ctx, spec, endpoint, client, attempt);
+                switch (enter(inbound, nodePort, client)) {
+                    case TAKEN -> {
+                        node = nodePort;
+                        lbCluster = cluster;
+                        lbEndpoint = endpoint;
+                        refused = null;
+                        connect(ctx, nodePort.spec(), client, 1);
+                    }
+                    case REFUSED -> failed(ctx, spec, endpoint, client, attempt);
+                    case RESET -> DataPlane.reset(inbound);
                 }
                 return;
             }
@@ -98,16 +100,27 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         InetAddress source = sourceAddress(spec, client);
         ChannelFuture f = source == null ? b.connect(endpoint.address()) : b.connect(endpoint.address(), new InetSocketAddress(source, 0));
         f.addListener(done -> {
-            if (!inbound.isActive()) {
-                f.channel().close();
+            if (!inbound.eventLoop().inEventLoop()) {
+                // a channel that could not even be registered (no descriptor left) fails on Netty's
+                // global executor: the connection's state is its own event loop's alone
+                inbound.eventLoop().execute(() -> connected(ctx, spec, cluster, endpoint, f, client, attempt));
                 return;
             }
-            if (done.isSuccess()) {
-                upstreamConnected(ctx, spec, cluster, endpoint, f.channel(), client);
-            } else {
-                failed(ctx, spec, endpoint, client, attempt);
-            }
+            connected(ctx, spec, cluster, endpoint, f, client, attempt);
         });
+    }
+
+    private void connected(ChannelHandlerContext ctx, Plan.Listener spec, ClusterRuntime cluster, Plan.Endpoint endpoint,
+                           ChannelFuture f, InetSocketAddress client, int attempt) {
+        if (!ctx.channel().isActive()) {
+            f.channel().close();
+            return;
+        }
+        if (f.isSuccess()) {
+            upstreamConnected(ctx, spec, cluster, endpoint, f.channel(), client);
+        } else {
+            failed(ctx, spec, endpoint, client, attempt);
+        }
     }
 
     /** {@code endpoint} refused the connection: another is tried, up to {@value #MAX_ATTEMPTS} in all. */
@@ -125,32 +138,44 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** What a node's listener does with a connection a LoadBalancer hands it in-process. */
+    private enum Entry {
+        /** It takes it, and picks a pod. */
+        TAKEN,
+        /** It would have refused the connection (closed: no usable endpoint): another node is tried. */
+        REFUSED,
+        /** It accepted and reset it (its connection limit): so does the LoadBalancer, as with the real hop. */
+        RESET
+    }
+
     /**
      * What the node's NodePort listener does with a connection it accepts, for a connection the
-     * LoadBalancer hands it in-process: counts it, and takes one of its connection slots. False
-     * when it would not have served it (the caller then tries another node).
+     * LoadBalancer hands it in-process: counts it as the real hop's two listeners would, and takes
+     * one of its connection slots.
      */
-    private boolean enter(Channel inbound, TcpListener nodePort, InetSocketAddress client) {
+    private Entry enter(Channel inbound, TcpListener nodePort, InetSocketAddress client) {
         Plan.Listener spec = nodePort.spec();
         ClusterRuntime target = plane.cluster(spec.cluster());
-        if (target == null || !target.spec().hasUsableEndpoints(spec.localOnly() ? spec.nodeName() : null)
+        // a listener without usable endpoints is closed, and a connection to it refused: so is this one
+        if (target == null || !target.hasUsableEndpoints(spec.localOnly() ? spec.nodeName() : null)
                 || !nodePort.allows(client.getAddress())) {
-            return false;
+            return Entry.REFUSED;
         }
+        // the LoadBalancer's connection to the node is made; the node's listener accepts it
+        listener.counters().connected().inc();
         nodePort.counters().accepted().inc();
         if (!nodePort.admit(target.spec().maxConnections())) {
             plane.metrics().refused(spec, "connection_limit");
-            return false;
+            return Entry.RESET;
         }
         inbound.closeFuture().addListener(f -> nodePort.release());
-        return true;
+        return Entry.TAKEN;
     }
 
     private void upstreamConnected(ChannelHandlerContext ctx, Plan.Listener spec, ClusterRuntime cluster, Plan.Endpoint endpoint,
                                    Channel upstream, InetSocketAddress client) {
         Channel inbound = ctx.channel();
         cluster.track(endpoint.address(), upstream);
-        listener.counters().connected().inc();
         java.util.concurrent.atomic.LongAdder lbToUpstream = null;
         java.util.concurrent.atomic.LongAdder lbFromUpstream = null;
         InetSocketAddress proxyDestination = (InetSocketAddress) inbound.localAddress();
@@ -168,9 +193,19 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         upstream.pipeline().addLast(new RelayHandler(inbound, cluster.bytesFromUpstream, lbFromUpstream, session));
         inbound.pipeline().addLast(new RelayHandler(upstream, cluster.bytesToUpstream, lbToUpstream, session));
+        if (node == null) {
+            listener.counters().connected().inc();
+        }
         java.time.Duration idle = cluster.spec().tcpIdleTimeout();
         if (idle != null && !idle.isZero()) {
-            session.closeWhenIdle(inbound, upstream, idle.toNanos(), () -> plane.metrics().idleClosed(spec));
+            // on a fused hop both proxies' idle timeouts would have fired: both count it
+            Plan.Listener lb = node == null ? null : listener.spec();
+            session.closeWhenIdle(inbound, upstream, idle.toNanos(), () -> {
+                plane.metrics().idleClosed(spec);
+                if (lb != null) {
+                    plane.metrics().idleClosed(lb);
+                }
+            });
         }
         inbound.pipeline().remove(this);
         upstream.read();

@@ -109,22 +109,36 @@ final class UdpForwarder {
         ChannelFuture bind = sockets.clone().handler(new Answers(p)).bind(localAddress);
         p.socket = bind.channel();
         bind.addListener(b -> {
-            if (!b.isSuccess()) {
-                log.debug("cannot open a socket to the upstreams: {}", b.cause().toString());
-                p.timeout.cancel(false);
-                expire(p);
+            if (!loop.inEventLoop()) {
+                // a socket that could not be opened (no descriptor left) fails on Netty's global executor
+                loop.execute(() -> bound(p, bind));
                 return;
             }
-            ByteBuf out = p.query.copy();
-            out.setShort(out.readerIndex(), p.id);
-            // an upstream that cannot be sent to at all (no route: a network of loopback only) fails now, not at the timeout
-            bind.channel().writeAndFlush(new DatagramPacket(out, upstreams.get(p.upstream))).addListener(f -> {
-                if (!f.isSuccess() && p.socket == bind.channel()) {
-                    log.debug("cannot send to upstream {}: {}", upstreams.get(p.upstream), f.cause().toString());
-                    p.timeout.cancel(false);
-                    expire(p);
-                }
-            });
+            bound(p, bind);
+        });
+    }
+
+    /** The attempt's socket is bound, or failed to be: the query goes out, or the next upstream is tried. */
+    private void bound(Pending p, ChannelFuture bind) {
+        if (p.socket != bind.channel() || !pending.contains(p)) {
+            bind.channel().close(); // the attempt is over (expired, or the forwarder closed)
+            return;
+        }
+        if (!bind.isSuccess()) {
+            log.debug("cannot open a socket to the upstreams: {}", bind.cause().toString());
+            p.timeout.cancel(false);
+            expire(p);
+            return;
+        }
+        ByteBuf out = p.query.copy();
+        out.setShort(out.readerIndex(), p.id);
+        // an upstream that cannot be sent to at all (no route: a network of loopback only) fails now, not at the timeout
+        bind.channel().writeAndFlush(new DatagramPacket(out, upstreams.get(p.upstream))).addListener(f -> {
+            if (!f.isSuccess() && p.socket == bind.channel()) {
+                log.debug("cannot send to upstream {}: {}", upstreams.get(p.upstream), f.cause().toString());
+                p.timeout.cancel(false);
+                expire(p);
+            }
         });
     }
 
