@@ -26,8 +26,9 @@ import java.util.Set;
  * pod by its own rules (traffic policy, affinity, SNAT to the node's address or the client's kept),
  * and one upstream connection is opened, where the real second hop takes three connections and
  * two relays. The LoadBalancer's cluster still tracks and counts the connection as it would the
- * one to the node. A node that could not take it (its listener closed, at its connection limit,
- * or without a usable endpoint) is treated as one that refused the connection: another is tried.
+ * one to the node, and the metrics count what the real hop's two listeners would. A node whose
+ * listener would refuse the connection (closed: no usable endpoint) is treated as one that
+ * refused it: another is tried. A node at its connection limit resets it, as the real one does.
  */
 final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
