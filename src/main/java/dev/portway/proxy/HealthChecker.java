@@ -42,6 +42,10 @@ final class HealthChecker {
 
     /** A LoadBalancer's cluster, and its endpoint (the node's NodePort) that the probe stands for. */
     private record Subscriber(ClusterRuntime cluster, Plan.Endpoint endpoint) {
+        /** Who it is, whatever the plan now says of the endpoint (ready, serving...). */
+        List<Object> identity() {
+            return List.of(cluster, endpoint.address());
+        }
     }
 
     private final DataPlane plane;
@@ -68,12 +72,12 @@ final class HealthChecker {
         for (Map.Entry<Target, List<Subscriber>> w : wanted.entrySet()) {
             Probe probe = probes.remove(w.getKey());
             // a LoadBalancer that already had this node keeps the checks' verdict, whatever the plan now expects
-            java.util.Set<Object> before = new java.util.HashSet<>();
+            java.util.Set<List<Object>> before = new java.util.HashSet<>();
             for (Subscriber s : probe == null ? List.<Subscriber>of() : probe.subscribers) {
-                before.add(List.of(s.cluster(), s.endpoint().address()));
+                before.add(s.identity());
             }
             for (Subscriber s : w.getValue()) {
-                if (!before.contains(List.of(s.cluster(), s.endpoint().address()))) {
+                if (!before.contains(s.identity())) {
                     // a new target of a LoadBalancer starts in the state the plan expects; checks take over from there
                     s.cluster().setHealthy(s.endpoint().address(), s.endpoint().ready());
                 }
