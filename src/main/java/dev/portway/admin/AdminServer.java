@@ -2,6 +2,7 @@ package dev.portway.admin;
 
 import dev.portway.admin.auth.AdminCredentials;
 import dev.portway.control.ControlPlane;
+import dev.portway.net.Slots;
 import dev.portway.net.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -25,7 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,7 +85,7 @@ public final class AdminServer implements AutoCloseable {
     private final EventLoopGroup group;
     private final Options options;
     private final Map<String, Endpoint> endpoints = new LinkedHashMap<>();
-    private final AtomicInteger connections = new AtomicInteger();
+    private final Slots connections = new Slots();
     private volatile long lastCapWarning = System.nanoTime() - 20_000_000_000L;
     private PodLogs logs;
     private Channel channel;
@@ -119,8 +119,7 @@ public final class AdminServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        if (connections.incrementAndGet() > options.maxConnections()) {
-                            connections.decrementAndGet();
+                        if (!connections.tryTakeFor(ch, options.maxConnections())) {
                             long now = System.nanoTime();
                             if (now - lastCapWarning > 10_000_000_000L) { // at most one line every 10 s
                                 lastCapWarning = now;
@@ -129,7 +128,6 @@ public final class AdminServer implements AutoCloseable {
                             ch.close();
                             return;
                         }
-                        ch.closeFuture().addListener(f -> connections.decrementAndGet());
                         SslHandler tls = ssl.newHandler(ch.alloc());
                         tls.setHandshakeTimeoutMillis(options.headerTimeout().toMillis());
                         InetSocketAddress local = ch.localAddress();
@@ -170,7 +168,7 @@ public final class AdminServer implements AutoCloseable {
 
     /** How many connections are open now (tests; metrics). */
     public int openConnections() {
-        return connections.get();
+        return connections.inUse();
     }
 
     @Override

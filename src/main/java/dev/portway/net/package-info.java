@@ -1,2 +1,2 @@
-/** IPv4 address arithmetic and the choice of socket implementation (io_uring, epoll, NIO). */
+/** IPv4 address arithmetic, the choice of socket implementation (io_uring, epoll, NIO), and capped counts of connections ({@link dev.portway.net.Slots}). */
 package dev.portway.net;

@@ -60,13 +60,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         ClusterRuntime target = plane.cluster(spec.cluster());
         int max = target == null ? Integer.MAX_VALUE : target.spec().maxConnections();
-        if (!listener.admit(max)) {
+        if (!listener.admit(ctx.channel(), max)) {
             // a flood on one listener takes its own slots, not every descriptor of the proxy
             plane.metrics().refused(spec, "connection_limit");
             DataPlane.reset(ctx.channel());
             return;
         }
-        ctx.channel().closeFuture().addListener(f -> listener.release());
         connect(ctx, spec, client, 1);
     }
 
@@ -165,11 +164,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         // the LoadBalancer's connection to the node is made; the node's listener accepts it
         listener.counters().connected().inc();
         nodePort.counters().accepted().inc();
-        if (!nodePort.admit(target.spec().maxConnections())) {
+        if (!nodePort.admit(inbound, target.spec().maxConnections())) {
             plane.metrics().refused(spec, "connection_limit");
             return Entry.RESET;
         }
-        inbound.closeFuture().addListener(f -> nodePort.release());
         return Entry.TAKEN;
     }
 

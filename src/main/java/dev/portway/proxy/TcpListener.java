@@ -1,6 +1,8 @@
 package dev.portway.proxy;
 
+import dev.portway.net.Slots;
 import dev.portway.plan.Plan;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -10,23 +12,18 @@ import io.netty.channel.socket.SocketChannel;
 final class TcpListener extends Listener {
 
     /** Connections open now, on every event loop. */
-    private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
+    private final Slots open = new Slots();
 
     TcpListener(DataPlane plane, Plan.Listener spec) {
         super(plane, spec);
     }
 
-    /** Takes a connection slot; false when {@code max} are open already (the caller refuses the connection). */
-    boolean admit(int max) {
-        if (open.incrementAndGet() > max) {
-            open.decrementAndGet();
-            return false;
-        }
-        return true;
-    }
-
-    void release() {
-        open.decrementAndGet();
+    /**
+     * Takes a connection slot for {@code connection}, given back when it closes; false when
+     * {@code max} are open already (the caller refuses the connection).
+     */
+    boolean admit(Channel connection, int max) {
+        return open.tryTakeFor(connection, max);
     }
 
     @Override

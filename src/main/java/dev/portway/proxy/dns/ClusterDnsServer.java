@@ -1,5 +1,6 @@
 package dev.portway.proxy.dns;
 
+import dev.portway.net.Slots;
 import dev.portway.net.Transport;
 import dev.portway.plan.DnsZone;
 import io.netty.bootstrap.Bootstrap;
@@ -54,7 +55,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -107,8 +107,8 @@ public final class ClusterDnsServer implements AutoCloseable {
     private final EventLoopGroup group;
     private final List<InetSocketAddress> upstreams;
     private final long forwardTimeoutMillis;
-    private final AtomicInteger forwarding = new AtomicInteger();
-    private final AtomicInteger tcpConnections = new AtomicInteger();
+    private final Slots forwarding = new Slots();
+    private final Slots tcpConnections = new Slots();
     private final Set<Channel> tcpClients = ConcurrentHashMap.newKeySet();
     private volatile ZoneIndex index;
     private long serial;
@@ -276,20 +276,16 @@ public final class ClusterDnsServer implements AutoCloseable {
 
     /** Takes a forwarding slot: false when {@value #MAX_FORWARDS} queries are forwarded already. */
     boolean tryForward() {
-        if (forwarding.incrementAndGet() > MAX_FORWARDS) {
-            forwarding.decrementAndGet();
-            return false;
-        }
-        return true;
+        return forwarding.tryTake(MAX_FORWARDS);
     }
 
     void forwardDone() {
-        forwarding.decrementAndGet();
+        forwarding.release();
     }
 
     /** How many queries wait for an upstream now. */
     int forwardsInFlight() {
-        return forwarding.get();
+        return forwarding.inUse();
     }
 
     /** A response without records but the question: for UDP when {@code client} is given, else for TCP. */
@@ -327,16 +323,12 @@ public final class ClusterDnsServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        if (tcpConnections.incrementAndGet() > MAX_TCP_CONNECTIONS) {
-                            tcpConnections.decrementAndGet();
+                        if (!tcpConnections.tryTakeFor(ch, MAX_TCP_CONNECTIONS)) {
                             ch.close();
                             return;
                         }
                         tcpClients.add(ch);
-                        ch.closeFuture().addListener(f -> {
-                            tcpClients.remove(ch);
-                            tcpConnections.decrementAndGet();
-                        });
+                        ch.closeFuture().addListener(f -> tcpClients.remove(ch));
                         ch.pipeline().addLast(new ReadTimeoutHandler(TCP_IDLE_SECONDS, TimeUnit.SECONDS),
                                 new TcpDnsQueryDecoder(), new TcpDnsResponseEncoder(), new TcpHandler());
                     }
