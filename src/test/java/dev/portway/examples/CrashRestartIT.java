@@ -25,24 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CrashRestartIT {
 
-    private static final String MANIFEST = TestCluster.echoDeployment("kept", 1, null) + """
-            ---
-            apiVersion: v1
-            kind: Service
-            metadata: {name: kept}
-            spec:
-              type: NodePort
-              selector: {app: kept}
-              ports: [{port: 8000, targetPort: http}]
-            ---
-            apiVersion: v1
-            kind: Service
-            metadata: {name: kept-lb}
-            spec:
-              type: LoadBalancer
-              selector: {app: kept}
-              ports: [{port: 8001, targetPort: http}]
-            """;
+    private static final String MANIFEST = TestCluster.keptApp(1);
 
     /** The summary's rows of the two Services: name, type, ClusterIP, external IP, ports. */
     private static final Pattern ROW = Pattern.compile("^(kept(?:-lb)?) +(NodePort|LoadBalancer) +(\\S+) +(\\S+) +(\\S+) ", Pattern.MULTILINE);

@@ -24,24 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PersistenceTest {
 
-    private static final String APP = TestCluster.echoDeployment("kept", 2, null) + """
-            ---
-            apiVersion: v1
-            kind: Service
-            metadata: {name: kept}
-            spec:
-              type: NodePort
-              selector: {app: kept}
-              ports: [{port: 8000, targetPort: http}]
-            ---
-            apiVersion: v1
-            kind: Service
-            metadata: {name: kept-lb}
-            spec:
-              type: LoadBalancer
-              selector: {app: kept}
-              ports: [{port: 8001, targetPort: http}]
-            """;
+    private static final String APP = TestCluster.keptApp(2);
 
     /** What must come back: addresses, ports, uids. */
     private record Allocations(String clusterIp, int nodePort, String lbClusterIp, String lbIp, int lbNodePort, String uid) {

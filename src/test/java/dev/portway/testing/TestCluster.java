@@ -273,6 +273,31 @@ public final class TestCluster implements AutoCloseable {
     }
 
     /** A Deployment of echo pods labelled app={@code app}, listening on TCP 8080 (named http) and UDP 5353 (named dns). */
+    /**
+     * The application the restart tests keep: {@code replicas} echo pods ({@code app: kept}) behind a
+     * NodePort Service {@code kept} (port 8000) and a LoadBalancer Service {@code kept-lb} (8001).
+     */
+    public static String keptApp(int replicas) {
+        return echoDeployment("kept", replicas, null) + """
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: kept}
+                spec:
+                  type: NodePort
+                  selector: {app: kept}
+                  ports: [{port: 8000, targetPort: http}]
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: kept-lb}
+                spec:
+                  type: LoadBalancer
+                  selector: {app: kept}
+                  ports: [{port: 8001, targetPort: http}]
+                """;
+    }
+
     public static String echoDeployment(String app, int replicas, String extraPodSpec) {
         return """
                 apiVersion: apps/v1
