@@ -31,12 +31,15 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
@@ -49,10 +52,19 @@ import java.util.concurrent.TimeUnit;
  * frame-to-HTTP codec): one request at a time, each an {@link HttpExchange}.
  *
  * <p>The connection reads only on demand. While an exchange streams a request body, the next read
- * is asked for only when the upstream can take more; while it waits for the response, nothing is
- * read, so pipelined requests wait in the socket (or, when the codec already decoded them, in the
- * backlog here) and are answered in order. Between requests an idle timeout runs; from the first
- * byte of a request to the end of its headers a header timeout runs (slow clients get 408).
+ * is asked for only when the upstream can take more. Once the whole request is read, the
+ * connection goes on reading while its exchange waits for the response, until the next request's
+ * head is decoded: a pipelined request then waits in the backlog here (the rest in the socket) and
+ * is answered in order, and the socket stays in the event loop's read set from request to request
+ * instead of leaving it and coming back (two {@code epoll_ctl} calls a request).
+ *
+ * <p>A client may end its side after its requests (a TCP half-close, as HTTP/1.0-style clients
+ * do): what it sent whole is answered, then the connection closes. A request cut short by that end
+ * is refused, never passed on as if whole.
+ *
+ * <p>Between requests an idle timeout runs; from the first byte of a request to the end of its
+ * headers a header timeout runs (slow clients get 408). The idle timeout is a deadline checked by
+ * one timer that is rescheduled only when it fires early, not a timer per request.
  */
 final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
@@ -70,15 +82,25 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private boolean draining;
     /** Between a read's first message and its readComplete (which flushes what the read wrote upstream). */
     private boolean reading;
+    /** The header timeout's timer, while a request's head arrives. */
     private ScheduledFuture<?> timer;
+    /** When the connection's idle time ends (System.nanoTime), or 0 while it is not idle. */
+    private long idleDeadline;
+    /** The timer that checks {@link #idleDeadline}; it may fire before the deadline, and then waits again. */
+    private ScheduledFuture<?> idleTimer;
+    /** The client ended its side of the connection (HTTP/1.1 only): no more requests will come. */
+    private boolean inputShut;
 
     private final boolean stream;
+    /** The HTTP/1.1 codec before this handler; null on an HTTP/2 stream. */
+    private final Http1ServerCodec codec;
     private boolean active;
 
-    private GatewayHandler(DataPlane plane, HttpGatewayListener listener, boolean stream) {
+    private GatewayHandler(DataPlane plane, HttpGatewayListener listener, boolean stream, Http1ServerCodec codec) {
         this.plane = plane;
         this.listener = listener;
         this.stream = stream;
+        this.codec = codec;
     }
 
     /**
@@ -132,13 +154,16 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     /** HTTP/1.1 handlers; {@code h2cUpgrade}: a request may switch the connection to h2c (RFC 7540 section 3.2). */
     static void http1(ChannelPipeline pipeline, DataPlane plane, HttpGatewayListener listener, boolean h2cUpgrade) {
         HttpSettings settings = plane.httpSettings();
-        GatewayHandler handler = new GatewayHandler(plane, listener, false);
-        pipeline.addLast("watch", handler.new FirstByte());
         Http1ServerCodec codec = new Http1ServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(settings.maxInitialLine())
                 .setMaxHeaderSize(settings.maxHeaderBytes())
                 .setMaxChunkSize(64 * 1024)
                 .setStrictLineParsing(true));
+        GatewayHandler handler = new GatewayHandler(plane, listener, false, codec);
+        // a client's end of its side is an event here (the requests it sent whole are still answered), not a close;
+        // set only now: before HTTP/1.1 is chosen (TLS, ALPN, the preface), such an end closes the connection
+        pipeline.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        pipeline.addLast("watch", handler.new FirstByte());
         pipeline.addLast("http", codec);
         if (h2cUpgrade) {
             pipeline.addLast("upgrade", new HttpServerUpgradeHandler(codec, protocol ->
@@ -170,7 +195,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             protected void initChannel(Http2StreamChannel ch) {
                 ch.config().setAutoRead(false);
                 ch.pipeline().addLast("http", new Http2StreamFrameToHttpObjectCodec(true));
-                ch.pipeline().addLast("gateway", new GatewayHandler(plane, listener, true));
+                ch.pipeline().addLast("gateway", new GatewayHandler(plane, listener, true, null));
             }
         });
     }
@@ -225,7 +250,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         // a WebSocket tunnel took the connection over
-        cancelTimer();
+        cancelTimers();
         exchange = null;
         closing = true;
         releaseBacklog();
@@ -295,10 +320,27 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             draining = false;
         }
         HttpExchange e = exchange;
+        if (inputShut && e != null && !e.requestDone() && !backlogEndsRequest()) {
+            e.requestCut();
+            e = exchange;
+        }
         if (!reading && e != null) {
             // body parts written outside a read of this connection: no readComplete will flush them
             e.flushUpstream();
         }
+    }
+
+    /** Whether the backlog holds the end of the running exchange's request. */
+    private boolean backlogEndsRequest() {
+        for (Object m : backlog) {
+            if (m instanceof LastHttpContent) {
+                return true;
+            }
+            if (m instanceof HttpRequest) {
+                return false;
+            }
+        }
+        return false;
     }
 
     private void drainBacklog() {
@@ -328,19 +370,23 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Reads more when an exchange wants request bytes, or between requests. */
+    /**
+     * Reads more: between requests, when an exchange wants request bytes, and (HTTP/1.1) once the
+     * exchange has read its whole request, the next request's head.
+     */
     void maybeRead() {
-        if (closing || !backlog.isEmpty() || !ctx.channel().isActive()) {
+        if (closing || inputShut || !backlog.isEmpty() || !ctx.channel().isActive()) {
             return;
         }
         HttpExchange e = exchange;
-        if (e == null || e.wantsBody()) {
+        if (e == null || e.wantsBody() || (!stream && e.requestRead())) {
             ctx.read();
         }
     }
 
     private void begin(HttpRequest request) {
         cancelTimer();
+        idleDeadline = 0;
         arriving = false;
         if (request.decoderResult().isFailure()) {
             Throwable cause = request.decoderResult().cause();
@@ -392,25 +438,47 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        if (!keepAlive || closing) {
-            closing = true;
-            releaseBacklog();
-            ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        if (!keepAlive || closing || (inputShut && !(backlog.peekFirst() instanceof HttpRequest))) {
+            closeAfterFlush();
             return;
         }
         ctx.flush();
         armIdle();
         drain();
+        if (exchange == null && !closing && codec.holdsPartialHead()) {
+            // the next request's first bytes came while this one was answered: its header timeout runs from now
+            arriving = true;
+            armHeaderTimeout();
+        }
         maybeRead();
+    }
+
+    private void closeAfterFlush() {
+        closing = true;
+        cancelTimers();
+        releaseBacklog();
+        ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent && !stream) {
+            // the client sent all it will send; the codec passed on what it held (a head cut short arrives failed)
+            inputShut = true;
+            if (!closing) {
+                drain();
+                if (exchange == null && !closing) {
+                    closeAfterFlush(); // nothing (more) to answer
+                }
+            }
+            return;
+        }
         if (evt instanceof HttpServerUpgradeHandler.UpgradeEvent) {
             // h2c: the connection is HTTP/2 from here on; its first request is stream 1's
-            cancelTimer();
+            cancelTimers();
             closing = true;
             releaseBacklog();
+            ctx.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
             ctx.channel().config().setAutoRead(true);
             ctx.pipeline().remove("watch");
             ctx.pipeline().remove(this);
@@ -430,7 +498,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         closing = true;
-        cancelTimer();
+        cancelTimers();
         releaseBacklog();
         HttpExchange e = exchange;
         exchange = null;
@@ -451,13 +519,37 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** The connection idles from now until its next request's first byte. */
     private void armIdle() {
-        schedule(false, plane.httpSettings().idleTimeout().toNanos());
+        long nanos = plane.httpSettings().idleTimeout().toNanos();
+        idleDeadline = System.nanoTime() + nanos;
+        if (idleDeadline == 0) {
+            idleDeadline = 1; // 0 means "not idle"
+        }
+        if (idleTimer == null) {
+            idleTimer = ctx.executor().schedule(this::idleCheck, nanos, TimeUnit.NANOSECONDS);
+        }
     }
 
-    private void schedule(boolean header, long nanos) {
+    /** The idle timer fired: the connection closes if it idled until its deadline, else the timer waits for the deadline. */
+    private void idleCheck() {
+        idleTimer = null;
+        if (idleDeadline == 0 || closing) {
+            return; // not idle now: the next armIdle starts a timer again
+        }
+        long left = idleDeadline - System.nanoTime();
+        if (left > 0) {
+            idleTimer = ctx.executor().schedule(this::idleCheck, left, TimeUnit.NANOSECONDS);
+        } else if (exchange == null) {
+            closing = true;
+            ctx.close();
+        }
+    }
+
+    private void armHeaderTimeout() {
         cancelTimer();
-        timer = ctx.executor().schedule(() -> timeout(header), nanos, TimeUnit.NANOSECONDS);
+        idleDeadline = 0;
+        timer = ctx.executor().schedule(this::headerTimeout, plane.httpSettings().headerTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
 
     private void cancelTimer() {
@@ -467,30 +559,42 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void timeout(boolean header) {
+    private void cancelTimers() {
+        cancelTimer();
+        idleDeadline = 0;
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+            idleTimer = null;
+        }
+    }
+
+    private void headerTimeout() {
         timer = null;
         if (exchange != null || closing) {
             return;
         }
-        if (header) {
-            plane.metrics().httpReply(listener.http().owner(), 408);
-            refuse(HttpResponseStatus.REQUEST_TIMEOUT, "the request headers did not arrive within "
-                    + plane.httpSettings().headerTimeout().toSeconds() + " s");
-        } else {
-            closing = true;
-            ctx.close();
-        }
+        plane.metrics().httpReply(listener.http().owner(), 408);
+        refuse(HttpResponseStatus.REQUEST_TIMEOUT, "the request headers did not arrive within "
+                + plane.httpSettings().headerTimeout().toSeconds() + " s");
     }
 
-    /** Sits before the codec: the first byte of a request starts its header timeout. */
+    /**
+     * Sits before the codec: the first byte of a request starts its header timeout. The timer is
+     * set only when the read did not bring the whole head (most reads do, and then the request
+     * began before this returns).
+     */
     private final class FirstByte extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext c, Object msg) {
-            if (exchange == null && !arriving && !closing) {
+            boolean first = exchange == null && !arriving && !closing;
+            if (first) {
                 arriving = true;
-                schedule(true, plane.httpSettings().headerTimeout().toNanos());
+                idleDeadline = 0;
             }
             c.fireChannelRead(msg);
+            if (first && arriving && exchange == null && !closing && timer == null) {
+                armHeaderTimeout();
+            }
         }
     }
 }

@@ -37,6 +37,11 @@ final class Http1ServerCodec extends CombinedChannelDuplexHandler<Http1ServerCod
         init(new Decoder(config), new Encoder());
     }
 
+    /** Whether the first bytes of a request's head arrived and wait for the rest (between requests). */
+    boolean holdsPartialHead() {
+        return inboundHandler().holdsPartialHead();
+    }
+
     /** An h2c upgrade took the connection: HTTP/1.1 is done on it. */
     @Override
     public void upgradeFrom(ChannelHandlerContext ctx) {
@@ -64,6 +69,10 @@ final class Http1ServerCodec extends CombinedChannelDuplexHandler<Http1ServerCod
 
         Decoder(HttpDecoderConfig config) {
             super(config);
+        }
+
+        boolean holdsPartialHead() {
+            return inHead && (midHead || internalBuffer().isReadable());
         }
 
         @Override

@@ -524,6 +524,15 @@ final class HttpExchange {
         return !requestDone && takesBody();
     }
 
+    /**
+     * The whole request was read: what the connection reads next belongs to the next request. Not
+     * for a WebSocket handshake, whose next bytes belong to the tunnel and stay in the socket until
+     * it forms.
+     */
+    boolean requestRead() {
+        return requestDone && !webSocket;
+    }
+
     void requestContent(HttpContent c) {
         boolean last = c instanceof LastHttpContent;
         if (last) {
@@ -531,6 +540,12 @@ final class HttpExchange {
         }
         if (local || !bodyExpected || upstream == null || finished) {
             c.release();
+            return;
+        }
+        if (c.decoderResult().isFailure()) {
+            // a malformed chunk: the codec ends the body there, which must not look like its end upstream
+            c.release();
+            refuseBody("the request body is not valid HTTP/1.1 (" + c.decoderResult().cause().getMessage() + ")");
             return;
         }
         bytesIn += c.content().readableBytes();
@@ -548,6 +563,29 @@ final class HttpExchange {
         if (last) {
             requestSent = true;
         }
+    }
+
+    /** The request's body has not all arrived (nor waits in the connection's backlog). */
+    boolean requestDone() {
+        return requestDone;
+    }
+
+    /** The client ended its side of the connection before the request's end: no more of it can come. */
+    void requestCut() {
+        refuseBody("the request ended before its body did: the client closed its side of the connection");
+    }
+
+    /** Refuses a request whose body cannot be passed on whole; the upstream connection (if any) is closed, not reused. */
+    private void refuseBody(String detail) {
+        if (finished) {
+            return;
+        }
+        if (mirrors != null) {
+            mirrors.forEach(MirrorRequest::abandon);
+            mirrors = null;
+        }
+        closeAfter = true;
+        reply(HttpResponseStatus.BAD_REQUEST, detail);
     }
 
     void flushUpstream() {

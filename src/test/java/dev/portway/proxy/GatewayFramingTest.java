@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.portway.testing.RawHttp;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -123,6 +124,54 @@ class GatewayFramingTest {
             // the header timeout (1 s) runs from a request's first byte, not while the connection idles
             org.awaitility.Awaitility.await().pollDelay(Duration.ofMillis(1500)).until(() -> true);
             assertThat(c.get("x", "/second").status()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aPipelinedRequestCutShortInItsHeadersGets408() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            // the second request's first bytes arrive while the first is answered: its header timeout runs from the answer
+            c.send("GET /first?delay=200ms HTTP/1.1\r\nHost: x\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+            assertThat(c.read().status()).isEqualTo(200);
+            long start = System.nanoTime();
+            assertThat(c.read().status()).isEqualTo(408);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+            assertThat(c.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
+    void aClientThatEndsItsSideAfterItsRequestsGetsEveryAnswerThenTheClose() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            // the FIN arrives while the first request is with the endpoint, as HTTP/1.0-style clients send it
+            c.send("GET /one?delay=300ms HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n").shutdownOutput();
+            assertThat(c.read().echo("request")).isEqualTo("GET /one?delay=300ms HTTP/1.1");
+            assertThat(c.read().echo("request")).isEqualTo("GET /two HTTP/1.1");
+            assertThat(c.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
+    void aBodyCutShortByTheClientsEndIsRefusedNotPassedOnAsWhole() throws Exception {
+        for (String cut : List.of("POST /cut HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello",
+                "POST /cut HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")) {
+            try (RawHttp c = new RawHttp(listener)) {
+                RawHttp.Response r = c.send(cut).shutdownOutput().read();
+                assertThat(r.status()).as(cut).isEqualTo(400);
+                assertThat(r.body()).contains("the client closed its side");
+                assertThat(c.closedByServer()).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void aMalformedChunkIsRefusedNotPassedOnAsTheBodysEnd() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            RawHttp.Response r = c.send("POST /chunks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "5\r\nhello\r\nzz\r\nworld\r\n0\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(400);
+            assertThat(r.body()).contains("request body is not valid");
+            assertThat(c.closedByServer()).isTrue();
         }
     }
 

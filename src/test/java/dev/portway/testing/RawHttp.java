@@ -88,6 +88,12 @@ public final class RawHttp implements AutoCloseable {
         return this;
     }
 
+    /** Ends this side of the connection (a FIN): the request is all sent, the answer is still read. */
+    public RawHttp shutdownOutput() throws IOException {
+        socket.shutdownOutput();
+        return this;
+    }
+
     public OutputStream output() {
         return out;
     }
