@@ -94,6 +94,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private final boolean stream;
     /** The HTTP/1.1 codec before this handler; null on an HTTP/2 stream. */
     private final Http1ServerCodec codec;
+    /** An h2c Upgrade handler sits before this one, until the connection's first exchange ends. */
+    private boolean upgradable;
     private boolean active;
 
     private GatewayHandler(DataPlane plane, HttpGatewayListener listener, boolean stream, Http1ServerCodec codec) {
@@ -151,7 +153,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** HTTP/1.1 handlers; {@code h2cUpgrade}: a request may switch the connection to h2c (RFC 7540 section 3.2). */
+    /**
+     * HTTP/1.1 handlers; {@code h2cUpgrade}: the connection's first request may switch it to h2c
+     * (RFC 7540 section 3.2, as curl and other clients send it; RFC 9113 deprecates the Upgrade).
+     * Later requests do not pass through the upgrade handler at all.
+     */
     static void http1(ChannelPipeline pipeline, DataPlane plane, HttpGatewayListener listener, boolean h2cUpgrade) {
         HttpSettings settings = plane.httpSettings();
         Http1ServerCodec codec = new Http1ServerCodec(new HttpDecoderConfig()
@@ -166,6 +172,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         pipeline.addLast("watch", handler.new FirstByte());
         pipeline.addLast("http", codec);
         if (h2cUpgrade) {
+            handler.upgradable = true;
             pipeline.addLast("upgrade", new HttpServerUpgradeHandler(codec, protocol ->
                     AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
                             ? new Http2ServerUpgradeCodec(frameCodec(settings), multiplexer(plane, listener)) : null,
@@ -441,6 +448,10 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         if (!keepAlive || closing || (inputShut && !(backlog.peekFirst() instanceof HttpRequest))) {
             closeAfterFlush();
             return;
+        }
+        if (upgradable) {
+            upgradable = false;
+            ctx.pipeline().remove("upgrade");
         }
         ctx.flush();
         armIdle();

@@ -51,9 +51,6 @@ import java.util.concurrent.TimeUnit;
  */
 final class HttpExchange {
 
-    /** Hop-by-hop headers (RFC 9110 7.6.1), removed in both directions. */
-    private static final List<String> HOP_BY_HOP = List.of("connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade");
-
     private final GatewayHandler down;
     private final ChannelHandlerContext ctx;
     private final DataPlane plane;
@@ -64,6 +61,9 @@ final class HttpExchange {
     private final long startNanos = System.nanoTime();
     private final boolean keepAliveRequested;
     private final boolean bodyExpected;
+    /** The {@link HeaderScan} bits of the request's headers (scanned again after filters change them). */
+    private int headerBits;
+    private boolean headersModified;
     private final String originalHost;
     private final String originalUri;
 
@@ -119,11 +119,12 @@ final class HttpExchange {
         this.spec = listener.http();
         this.request = request;
         this.method = request.method().name();
-        this.keepAliveRequested = HttpUtil.isKeepAlive(request);
-        this.bodyExpected = HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
-        this.originalHost = request.headers().get(HttpHeaderNames.HOST);
+        this.headerBits = HeaderScan.of(request.headers());
+        this.keepAliveRequested = HeaderScan.keepAlive(request, headerBits);
+        this.bodyExpected = HeaderScan.bodyExpected(request, headerBits);
+        this.originalHost = (headerBits & HeaderScan.HOST) == 0 ? null : request.headers().get(HttpHeaderNames.HOST);
         this.originalUri = request.uri();
-        this.webSocket = !down.isStream() && request.method().equals(HttpMethod.GET)
+        this.webSocket = !down.isStream() && (headerBits & HeaderScan.UPGRADE) != 0 && request.method().equals(HttpMethod.GET)
                 && "websocket".equalsIgnoreCase(request.headers().get(HttpHeaderNames.UPGRADE))
                 && request.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true);
     }
@@ -132,7 +133,7 @@ final class HttpExchange {
 
     void start() {
         HttpHeaders h = request.headers();
-        if (h.getAll(HttpHeaderNames.HOST).size() > 1) {
+        if ((headerBits & HeaderScan.HOSTS) != 0) {
             reply(HttpResponseStatus.BAD_REQUEST, "the request has more than one Host header");
             return;
         }
@@ -284,7 +285,10 @@ final class HttpExchange {
                     redirect(redirect, path);
                     return null;
                 }
-                case Plan.RequestHeaders headers -> modify(request.headers(), headers.set(), headers.add(), headers.remove());
+                case Plan.RequestHeaders headers -> {
+                    modify(request.headers(), headers.set(), headers.add(), headers.remove());
+                    headersModified = true;
+                }
                 case Plan.ResponseHeaders headers -> {
                     if (responseFilters == null) {
                         responseFilters = new ArrayList<>(2);
@@ -294,6 +298,7 @@ final class HttpExchange {
                 case Plan.UrlRewrite rewrite -> {
                     if (rewrite.hostname() != null) {
                         request.headers().set(HttpHeaderNames.HOST, rewrite.hostname());
+                        headersModified = true;
                     }
                     if (rewrite.fullPath() != null) {
                         path = rewrite.fullPath();
@@ -372,52 +377,47 @@ final class HttpExchange {
     /** The head as it goes upstream: hop-by-hop headers out, forwarding headers in, the path normalized (and rewritten). */
     private void prepareUpstreamHead(String path) {
         HttpHeaders h = request.headers();
-        stripHopByHop(h);
-        for (HttpConversionUtil.ExtensionHeaderNames n : HttpConversionUtil.ExtensionHeaderNames.values()) {
-            h.remove(n.text()); // what the HTTP/2 codec adds for itself (x-http2-stream-id, ...)
+        int bits = headersModified ? HeaderScan.of(h) : headerBits;
+        bits = HeaderScan.stripHopByHop(h, bits);
+        if (down.isStream()) {
+            for (HttpConversionUtil.ExtensionHeaderNames n : HttpConversionUtil.ExtensionHeaderNames.values()) {
+                h.remove(n.text()); // what the HTTP/2 codec adds for itself (x-http2-stream-id, ...)
+            }
         }
         InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
-        boolean trusted = listener.trusts(client.getAddress());
-        if (!trusted) {
-            h.remove("x-forwarded-for").remove("x-forwarded-proto").remove("x-forwarded-host").remove("x-forwarded-port")
-                    .remove("forwarded");
+        if (!listener.trusts(client.getAddress())) {
+            HeaderScan.remove(h, bits, HeaderScan.FORWARDING);
+            bits &= ~HeaderScan.FORWARDING;
         }
+        // what is not there is added (no lookup); what is there is read and replaced
         String ip = client.getAddress().getHostAddress();
         String scheme = spec.tls() ? "https" : "http";
-        String xff = h.get("x-forwarded-for");
-        h.set("x-forwarded-for", xff == null ? ip : xff + ", " + ip);
-        if (!h.contains("x-forwarded-proto")) {
-            h.set("x-forwarded-proto", scheme);
+        if ((bits & HeaderScan.X_FORWARDED_FOR) == 0) {
+            h.add(HeaderScan.X_FORWARDED_FOR_NAME, ip);
+        } else {
+            h.set(HeaderScan.X_FORWARDED_FOR_NAME, h.get(HeaderScan.X_FORWARDED_FOR_NAME) + ", " + ip);
         }
-        if (!h.contains("x-forwarded-host") && originalHost != null) {
-            h.set("x-forwarded-host", originalHost);
+        if ((bits & HeaderScan.X_FORWARDED_PROTO) == 0) {
+            h.add(HeaderScan.X_FORWARDED_PROTO_NAME, scheme);
         }
-        if (!h.contains("x-forwarded-port")) {
-            h.setInt("x-forwarded-port", spec.key().address().getPort());
+        if ((bits & HeaderScan.X_FORWARDED_HOST) == 0 && originalHost != null) {
+            h.add(HeaderScan.X_FORWARDED_HOST_NAME, originalHost);
+        }
+        if ((bits & HeaderScan.X_FORWARDED_PORT) == 0) {
+            h.add(HeaderScan.X_FORWARDED_PORT_NAME, listener.portText());
         }
         String node = client.getAddress() instanceof Inet6Address ? "\"[" + ip + "]\"" : ip;
         String element = "for=" + node + (originalHost == null ? "" : ";host=\"" + originalHost.replace("\"", "") + "\"") + ";proto=" + scheme;
-        String forwarded = h.get("forwarded");
-        h.set("forwarded", forwarded == null ? element : forwarded + ", " + element);
+        if ((bits & HeaderScan.FORWARDED) == 0) {
+            h.add(HeaderScan.FORWARDED_NAME, element);
+        } else {
+            h.set(HeaderScan.FORWARDED_NAME, h.get(HeaderScan.FORWARDED_NAME) + ", " + element);
+        }
         if (webSocket) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE).set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
         }
         request.setUri(target.query() == null ? path : path + "?" + target.query());
         request.setProtocolVersion(HttpVersion.HTTP_1_1);
-    }
-
-    private static void stripHopByHop(HttpHeaders h) {
-        for (String listed : h.getAll(HttpHeaderNames.CONNECTION)) {
-            for (String name : listed.split(",")) {
-                String n = name.trim().toLowerCase(Locale.ROOT);
-                if (!n.isEmpty() && !n.equals("close") && !n.equals("keep-alive")) {
-                    h.remove(n);
-                }
-            }
-        }
-        for (String name : HOP_BY_HOP) {
-            h.remove(name);
-        }
     }
 
     // ---- the upstream connection
@@ -669,9 +669,10 @@ final class HttpExchange {
         responseStarted = true;
         status = r.status().code();
         cluster.responded(endpoint.address(), status);
-        upstreamKeepAlive = HttpUtil.isKeepAlive(r);
         HttpHeaders h = r.headers();
-        stripHopByHop(h);
+        int bits = HeaderScan.of(h);
+        upstreamKeepAlive = HeaderScan.keepAlive(r, bits);
+        HeaderScan.stripHopByHop(h, bits);
         if (responseFilters != null) {
             for (Plan.ResponseHeaders f : responseFilters) {
                 modify(h, f.set(), f.add(), f.remove());

@@ -20,9 +20,12 @@ final class HttpGatewayListener extends Listener {
     private volatile RouteTable routes;
     private volatile List<io.netty.handler.ipfilter.IpSubnetFilterRule> trustedProxies = List.of();
     private volatile TlsContexts tls;
+    /** The listener's port, as X-Forwarded-Port carries it. */
+    private final String portText;
 
     HttpGatewayListener(DataPlane plane, Plan.HttpListener spec) {
         super(plane, spec.asListener());
+        this.portText = Integer.toString(spec.key().address().getPort());
         take(spec);
     }
 
@@ -51,6 +54,10 @@ final class HttpGatewayListener extends Listener {
     /** The TLS contexts by SNI name, or null for plain HTTP. */
     TlsContexts tls() {
         return http.tls() ? tls : null;
+    }
+
+    String portText() {
+        return portText;
     }
 
     Plan.HttpListener http() {

@@ -108,6 +108,21 @@ class GatewayProxyTest {
     }
 
     @Test
+    void hopByHopHeadersStayOnTheirHop() throws Exception {
+        RawHttp.Response r;
+        try (RawHttp c = new RawHttp(listener)) {
+            r = c.send("GET /a HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\n"
+                    + "TE: trailers\r\nProxy-Connection: keep-alive\r\nTrailer: x-t\r\nX-Kept: yes\r\nX-HTTP2-Stream-Id: 3\r\n\r\n").read();
+        }
+        assertThat(r.status()).isEqualTo(200);
+        for (String gone : List.of("connection", "x-secret", "keep-alive", "te", "proxy-connection", "trailer")) {
+            assertThat(r.echo(gone)).as(gone).isNull();
+        }
+        assertThat(r.echo("x-kept")).isEqualTo("yes");
+        assertThat(r.echo("x-http2-stream-id")).as("an HTTP/1.1 client's own header, not the HTTP/2 codec's").isEqualTo("3");
+    }
+
+    @Test
     void behindATrustedProxyForwardingHeadersAreKeptAndAppendedAndEachRequestIsLogged() throws Exception {
         java.util.concurrent.ConcurrentLinkedQueue<String> lines = new java.util.concurrent.ConcurrentLinkedQueue<>();
         gw.plane.accessLog(lines::add);

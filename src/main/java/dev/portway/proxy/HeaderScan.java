@@ -1,0 +1,134 @@
+package dev.portway.proxy;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.util.AsciiString;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What a header section holds of the fields the gateway removes or reads, found in one pass over
+ * it, as bits. Most requests and responses carry few of them (a request from a load generator
+ * none but Host), and then nothing is looked up, removed or hashed by name: a lookup in Netty's
+ * headers hashes the name and walks a bucket, and the gateway used to make some thirty of them per
+ * request whether the fields were there or not.
+ */
+final class HeaderScan {
+
+    // hop-by-hop fields (RFC 9110 7.6.1), removed in both directions
+    static final int CONNECTION = 1;
+    static final int KEEP_ALIVE = 1 << 1;
+    static final int PROXY_CONNECTION = 1 << 2;
+    static final int TE = 1 << 3;
+    static final int TRAILER = 1 << 4;
+    static final int UPGRADE = 1 << 5;
+    static final int HOP_BY_HOP = CONNECTION | KEEP_ALIVE | PROXY_CONNECTION | TE | TRAILER | UPGRADE;
+    // forwarding fields, kept only from trusted proxies
+    static final int X_FORWARDED_FOR = 1 << 6;
+    static final int X_FORWARDED_PROTO = 1 << 7;
+    static final int X_FORWARDED_HOST = 1 << 8;
+    static final int X_FORWARDED_PORT = 1 << 9;
+    static final int FORWARDED = 1 << 10;
+    static final int FORWARDING = X_FORWARDED_FOR | X_FORWARDED_PROTO | X_FORWARDED_HOST | X_FORWARDED_PORT | FORWARDED;
+    static final int HOST = 1 << 11;
+    /** More than one Host field. */
+    static final int HOSTS = 1 << 12;
+    // framing
+    static final int CONTENT_LENGTH = 1 << 13;
+    static final int TRANSFER_ENCODING = 1 << 14;
+
+    static final AsciiString X_FORWARDED_FOR_NAME = AsciiString.cached("x-forwarded-for");
+    static final AsciiString X_FORWARDED_PROTO_NAME = AsciiString.cached("x-forwarded-proto");
+    static final AsciiString X_FORWARDED_HOST_NAME = AsciiString.cached("x-forwarded-host");
+    static final AsciiString X_FORWARDED_PORT_NAME = AsciiString.cached("x-forwarded-port");
+    static final AsciiString FORWARDED_NAME = AsciiString.cached("forwarded");
+
+    /** The names of the bits, by bit position. */
+    private static final AsciiString[] NAMES = {
+        HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, HttpHeaderNames.PROXY_CONNECTION, HttpHeaderNames.TE,
+        HttpHeaderNames.TRAILER, HttpHeaderNames.UPGRADE, X_FORWARDED_FOR_NAME, X_FORWARDED_PROTO_NAME, X_FORWARDED_HOST_NAME,
+        X_FORWARDED_PORT_NAME, FORWARDED_NAME, HttpHeaderNames.HOST,
+    };
+
+    private HeaderScan() {
+    }
+
+    /** The bits of the fields {@code h} holds. */
+    static int of(HttpHeaders h) {
+        int bits = 0;
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = h.iteratorCharSequence(); it.hasNext();) {
+            int bit = bit(it.next().getKey());
+            if (bit == HOST && (bits & HOST) != 0) {
+                bit = HOSTS;
+            }
+            bits |= bit;
+        }
+        return bits;
+    }
+
+    private static int bit(CharSequence name) {
+        return switch (name.length()) {
+            case 2 -> is(name, HttpHeaderNames.TE) ? TE : 0;
+            case 4 -> is(name, HttpHeaderNames.HOST) ? HOST : 0;
+            case 7 -> is(name, HttpHeaderNames.TRAILER) ? TRAILER : is(name, HttpHeaderNames.UPGRADE) ? UPGRADE : 0;
+            case 9 -> is(name, FORWARDED_NAME) ? FORWARDED : 0;
+            case 10 -> is(name, HttpHeaderNames.CONNECTION) ? CONNECTION : is(name, HttpHeaderNames.KEEP_ALIVE) ? KEEP_ALIVE : 0;
+            case 14 -> is(name, HttpHeaderNames.CONTENT_LENGTH) ? CONTENT_LENGTH : 0;
+            case 15 -> is(name, X_FORWARDED_FOR_NAME) ? X_FORWARDED_FOR : 0;
+            case 16 -> is(name, HttpHeaderNames.PROXY_CONNECTION) ? PROXY_CONNECTION
+                    : is(name, X_FORWARDED_HOST_NAME) ? X_FORWARDED_HOST : is(name, X_FORWARDED_PORT_NAME) ? X_FORWARDED_PORT : 0;
+            case 17 -> is(name, X_FORWARDED_PROTO_NAME) ? X_FORWARDED_PROTO
+                    : is(name, HttpHeaderNames.TRANSFER_ENCODING) ? TRANSFER_ENCODING : 0;
+            default -> 0;
+        };
+    }
+
+    private static boolean is(CharSequence name, AsciiString known) {
+        return known.contentEqualsIgnoreCase(name);
+    }
+
+    /** Removes the fields of {@code mask} that {@code bits} says are there. */
+    static void remove(HttpHeaders h, int bits, int mask) {
+        int present = bits & mask;
+        while (present != 0) {
+            int bit = Integer.lowestOneBit(present);
+            h.remove(NAMES[Integer.numberOfTrailingZeros(bit)]);
+            present &= ~bit;
+        }
+    }
+
+    /**
+     * Removes the hop-by-hop fields: the fixed ones, and those the Connection fields name. Returns
+     * the bits of what is left (a Connection field may name a forwarding field).
+     */
+    static int stripHopByHop(HttpHeaders h, int bits) {
+        boolean named = false;
+        if ((bits & CONNECTION) != 0) {
+            for (String listed : h.getAll(HttpHeaderNames.CONNECTION)) {
+                for (String token : listed.split(",")) {
+                    String n = token.trim().toLowerCase(Locale.ROOT);
+                    if (!n.isEmpty() && !n.equals("close") && !n.equals("keep-alive")) {
+                        named |= h.contains(n);
+                        h.remove(n);
+                    }
+                }
+            }
+        }
+        remove(h, bits, HOP_BY_HOP);
+        return named ? of(h) : bits & ~HOP_BY_HOP;
+    }
+
+    /** Whether a request has a body: {@code Transfer-Encoding: chunked} or a length above 0 (no lookup when neither field is there). */
+    static boolean bodyExpected(HttpMessage m, int bits) {
+        return (bits & (CONTENT_LENGTH | TRANSFER_ENCODING)) != 0
+                && (HttpUtil.isTransferEncodingChunked(m) || HttpUtil.getContentLength(m, 0L) > 0);
+    }
+
+    /** {@link HttpUtil#isKeepAlive}, without a lookup when the message has no Connection field. */
+    static boolean keepAlive(HttpMessage m, int bits) {
+        return (bits & CONNECTION) == 0 ? m.protocolVersion().isKeepAliveDefault() : HttpUtil.isKeepAlive(m);
+    }
+}
