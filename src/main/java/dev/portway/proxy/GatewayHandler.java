@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -94,8 +95,10 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private final boolean stream;
     /** The HTTP/1.1 codec before this handler; null on an HTTP/2 stream. */
     private final Http1ServerCodec codec;
-    /** An h2c Upgrade handler sits before this one, until the connection's first exchange ends. */
-    private boolean upgradable;
+    /** What the backlog holds, in bytes: its body parts' bytes, and {@link #MESSAGE_COST} for each message. */
+    private long held;
+    /** The backlog overflowed: everything read after that is dropped, and the connection closes once the rest is answered. */
+    private boolean overflowed;
     private boolean active;
 
     private GatewayHandler(DataPlane plane, HttpGatewayListener listener, boolean stream, Http1ServerCodec codec) {
@@ -172,11 +175,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         pipeline.addLast("watch", handler.new FirstByte());
         pipeline.addLast("http", codec);
         if (h2cUpgrade) {
-            handler.upgradable = true;
+            // removes itself as the first request passes: no later (pipelined) request reaches it
             pipeline.addLast("upgrade", new HttpServerUpgradeHandler(codec, protocol ->
                     AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
                             ? new Http2ServerUpgradeCodec(frameCodec(settings), multiplexer(plane, listener)) : null,
-                    64 * 1024));
+                    64 * 1024, DefaultHttpHeadersFactory.headersFactory(), DefaultHttpHeadersFactory.trailersFactory(), true));
         }
         pipeline.addLast("gateway", handler);
     }
@@ -277,6 +280,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelActive();
     }
 
+    /** The client ended its side of the connection (or the backlog overflowed): no more requests will be read. */
+    boolean inputShut() {
+        return inputShut;
+    }
+
     /** Starts reading: on a new connection, or when protocol detection put this handler in place. */
     private void activate() {
         if (active) {
@@ -296,8 +304,34 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         reading = true;
+        long cost = cost(msg);
+        if (overflowed || (held + cost > BACKLOG_BYTES && !backlog.isEmpty())) {
+            // one read never fills the backlog (this connection reads only when it is empty); a half-close does, as
+            // the transport then reads to the end of the stream unasked: what does not fit is dropped, and the
+            // connection closes once what it holds is answered (a request cut short by the drop is refused)
+            overflowed = true;
+            inputShut = true;
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        held += cost;
         backlog.addLast(msg);
         drain();
+    }
+
+    /** The most a backlog holds (in the measure of {@link #cost}). */
+    static final long BACKLOG_BYTES = 4 << 20;
+    /** What a message counts for in the backlog besides its body bytes: a decoded head's objects, roughly. */
+    private static final int MESSAGE_COST = 256;
+
+    private static long cost(Object msg) {
+        return MESSAGE_COST + (msg instanceof HttpContent c ? c.content().readableBytes() : 0);
+    }
+
+    private Object take() {
+        Object m = backlog.pollFirst();
+        held -= cost(m);
+        return m;
     }
 
     @Override
@@ -357,19 +391,21 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 if (exchange != null) {
                     return;
                 }
-                backlog.pollFirst();
+                take();
                 if (request instanceof FullHttpRequest full && full.decoderResult().isSuccess()) {
                     // an HTTP/2 request whose headers end the stream (or the h2c upgrade request): head, then its end
-                    backlog.addFirst(new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
+                    DefaultLastHttpContent end = new DefaultLastHttpContent(full.content(), full.trailingHeaders());
+                    held += cost(end);
+                    backlog.addFirst(end);
                     request = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
                 }
                 begin(request);
             } else if (exchange == null) {
                 // the rest of a request answered before its body was read: dropped
-                backlog.pollFirst();
+                take();
                 ReferenceCountUtil.release(m);
             } else if (exchange.takesBody()) {
-                backlog.pollFirst();
+                take();
                 exchange.requestContent((HttpContent) m);
             } else {
                 return;
@@ -449,10 +485,6 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             closeAfterFlush();
             return;
         }
-        if (upgradable) {
-            upgradable = false;
-            ctx.pipeline().remove("upgrade");
-        }
         ctx.flush();
         armIdle();
         drain();
@@ -469,6 +501,10 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         cancelTimers();
         releaseBacklog();
         ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        // a client that never reads its answers would hold the connection until TCP gives up
+        timer = ctx.executor().schedule(() -> {
+            ctx.close();
+        }, plane.httpSettings().idleTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
 
     @Override
@@ -528,6 +564,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         while ((m = backlog.pollFirst()) != null) {
             ReferenceCountUtil.release(m);
         }
+        held = 0;
     }
 
     /** The connection idles from now until its next request's first byte. */

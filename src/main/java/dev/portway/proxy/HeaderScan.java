@@ -39,6 +39,8 @@ final class HeaderScan {
     // framing
     static final int CONTENT_LENGTH = 1 << 13;
     static final int TRANSFER_ENCODING = 1 << 14;
+    /** A name the HTTP/2 codec uses for itself (x-http2-stream-id, ...): never passed on from a client. */
+    static final int X_HTTP2 = 1 << 15;
 
     static final AsciiString X_FORWARDED_FOR_NAME = AsciiString.cached("x-forwarded-for");
     static final AsciiString X_FORWARDED_PROTO_NAME = AsciiString.cached("x-forwarded-proto");
@@ -69,7 +71,12 @@ final class HeaderScan {
         return bits;
     }
 
+    private static final AsciiString X_HTTP2_PREFIX = AsciiString.cached("x-http2-");
+
     private static int bit(CharSequence name) {
+        if (name.length() > X_HTTP2_PREFIX.length() && X_HTTP2_PREFIX.regionMatches(true, 0, name, 0, X_HTTP2_PREFIX.length())) {
+            return X_HTTP2;
+        }
         return switch (name.length()) {
             case 2 -> is(name, HttpHeaderNames.TE) ? TE : 0;
             case 4 -> is(name, HttpHeaderNames.HOST) ? HOST : 0;
@@ -102,7 +109,9 @@ final class HeaderScan {
 
     /**
      * Removes the hop-by-hop fields: the fixed ones, and those the Connection fields name. Returns
-     * the bits of what is left (a Connection field may name a forwarding field).
+     * the bits of what is left (a Connection field may name a forwarding field). A Connection field
+     * never removes the message's framing or its Host: {@code Connection: content-length} would
+     * send the body on without its length, and the next hop would read it as another request.
      */
     static int stripHopByHop(HttpHeaders h, int bits) {
         boolean named = false;
@@ -110,7 +119,7 @@ final class HeaderScan {
             for (String listed : h.getAll(HttpHeaderNames.CONNECTION)) {
                 for (String token : listed.split(",")) {
                     String n = token.trim().toLowerCase(Locale.ROOT);
-                    if (!n.isEmpty() && !n.equals("close") && !n.equals("keep-alive")) {
+                    if (!n.isEmpty() && !n.equals("close") && !n.equals("keep-alive") && !essential(n)) {
                         named |= h.contains(n);
                         h.remove(n);
                     }
@@ -119,6 +128,11 @@ final class HeaderScan {
         }
         remove(h, bits, HOP_BY_HOP);
         return named ? of(h) : bits & ~HOP_BY_HOP;
+    }
+
+    /** A field no Connection header may remove. */
+    private static boolean essential(String name) {
+        return name.equals("content-length") || name.equals("transfer-encoding") || name.equals("host");
     }
 
     /** Whether a request has a body: {@code Transfer-Encoding: chunked} or a length above 0 (no lookup when neither field is there). */

@@ -379,9 +379,9 @@ final class HttpExchange {
         HttpHeaders h = request.headers();
         int bits = headersModified ? HeaderScan.of(h) : headerBits;
         bits = HeaderScan.stripHopByHop(h, bits);
-        if (down.isStream()) {
+        if ((bits & HeaderScan.X_HTTP2) != 0) {
             for (HttpConversionUtil.ExtensionHeaderNames n : HttpConversionUtil.ExtensionHeaderNames.values()) {
-                h.remove(n.text()); // what the HTTP/2 codec adds for itself (x-http2-stream-id, ...)
+                h.remove(n.text()); // what the HTTP/2 codec adds for itself (x-http2-stream-id, ...), or a client claims
             }
         }
         InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
@@ -736,6 +736,7 @@ final class HttpExchange {
         if (spec.accessLog()) {
             log(System.nanoTime() - startNanos);
         }
+        boolean clientDone = this.down.inputShut();
         Channel down = ctx.channel();
         Channel up = upstream;
         detachUpstream();
@@ -754,7 +755,12 @@ final class HttpExchange {
         down.pipeline().remove("http"); // bytes the codecs held already go to the relays
         up.pipeline().remove("http");
         down.flush();
-        down.read();
+        if (clientDone) {
+            // the client ended its side before the 101: the tunnel passes that end on, as it would any later one
+            down.pipeline().fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
+        } else {
+            down.read();
+        }
         up.read();
     }
 

@@ -176,6 +176,35 @@ class GatewayFramingTest {
     }
 
     @Test
+    void aConnectionHeaderCannotStripTheFramingOffABody() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            // without its Content-Length upstream, the body would be read there as a second request
+            String body = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+            RawHttp.Response r = c.send("POST /framed HTTP/1.1\r\nHost: x\r\nConnection: content-length, host\r\nContent-Length: "
+                    + body.length() + "\r\n\r\n" + body).read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.echo("request")).isEqualTo("POST /framed HTTP/1.1");
+            assertThat(r.echo("content-length")).isEqualTo(Integer.toString(body.length()));
+            assertThat(r.echo("host")).isEqualTo("x");
+            assertThat(c.get("x", "/next").echo("request")).as("the upstream connection is still in step").isEqualTo("GET /next HTTP/1.1");
+        }
+    }
+
+    @Test
+    void anH2cUpgradeOnALaterRequestIsAnsweredAsHttp11InOrder() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            c.send("GET /one?delay=200ms HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /two HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n");
+            RawHttp.Response one = c.read();
+            assertThat(one.status()).isEqualTo(200);
+            assertThat(one.echo("request")).isEqualTo("GET /one?delay=200ms HTTP/1.1");
+            RawHttp.Response two = c.read();
+            assertThat(two.status()).isEqualTo(200);
+            assertThat(two.echo("request")).isEqualTo("GET /two HTTP/1.1");
+        }
+    }
+
+    @Test
     void pipelinedRequestsAreAnsweredInOrder() throws Exception {
         try (RawHttp c = new RawHttp(listener)) {
             c.send("GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n"
