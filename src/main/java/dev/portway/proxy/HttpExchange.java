@@ -62,7 +62,7 @@ final class HttpExchange {
     private final boolean keepAliveRequested;
     private final boolean bodyExpected;
     /** The {@link HeaderScan} bits of the request's headers (scanned again after filters change them). */
-    private int headerBits;
+    private final int headerBits;
     private boolean headersModified;
     private final String originalHost;
     private final String originalUri;
