@@ -4,8 +4,10 @@ import dev.portway.api.Json;
 import dev.portway.api.ResourceKind;
 import dev.portway.api.Selectors;
 import dev.portway.store.Store;
+import dev.portway.store.WatchEvent;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
@@ -19,10 +21,12 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The EndpointSlice controller: for every Service with a selector, the pods it selects become
@@ -30,6 +34,10 @@ import java.util.Objects;
  * ports (a named targetPort may resolve to different numbers on different pods; a pod without
  * the named port is left out of that port). Services without a selector keep the slices users
  * write themselves.
+ *
+ * <p>Like kube-controller-manager's, it syncs only the Services something happened to, found from
+ * the store's events (a work queue of keys), so that a change among 10,000 Services costs one
+ * Service's sync, not 10,000. The first pass syncs every Service.
  */
 public final class EndpointSliceController implements Controller {
 
@@ -40,36 +48,144 @@ public final class EndpointSliceController implements Controller {
 
     private final ApiServer api;
     private final Store store;
+    /** The Services ({@code namespace/name}) whose slices the next pass syncs; every Service when {@link #all}. */
+    private final Set<String> dirty = new HashSet<>();
+    /** The label sets of pods that changed since the last pass, by namespace: the Services selecting any of them are synced. */
+    private final Map<String, List<Map<String, String>>> podLabels = new HashMap<>();
+    /** The next pass syncs every Service and reads the managed slices afresh (the first pass). */
+    private boolean all = true;
+    /** The slices this controller manages, by Service ({@code namespace/name}), then by name; kept from the store's events. */
+    private final Map<String, Map<String, EndpointSlice>> managed = new HashMap<>();
 
     public EndpointSliceController(ControlPlane control) {
         this.api = control.api();
         this.store = control.store();
+        store.watch(this::changed);
     }
 
+    /**
+     * Notes what a committed batch touches (on the control thread): a Service, a slice this
+     * controller manages (its own write, or someone else's edit to undo), or a pod, whose old and
+     * new labels decide which Services select it.
+     */
+    private void changed(List<WatchEvent> events) {
+        if (all) {
+            return; // the next pass reads everything anyway
+        }
+        for (WatchEvent e : events) {
+            switch (e.kind()) {
+                case SERVICE -> {
+                    dirty.add(key(e.object().getMetadata()));
+                }
+                case ENDPOINT_SLICE -> {
+                    if (e.old() instanceof EndpointSlice old && isManaged(old)) {
+                        String svc = serviceOf(old);
+                        dirty.add(svc);
+                        Map<String, EndpointSlice> byName = managed.get(svc);
+                        if (byName != null && byName.remove(old.getMetadata().getName()) != null && byName.isEmpty()) {
+                            managed.remove(svc);
+                        }
+                    }
+                    if (e.type() != WatchEvent.Type.DELETED && e.object() instanceof EndpointSlice now && isManaged(now)) {
+                        String svc = serviceOf(now);
+                        dirty.add(svc);
+                        managed.computeIfAbsent(svc, k -> new HashMap<>()).put(now.getMetadata().getName(), now);
+                    }
+                }
+                case POD -> {
+                    List<Map<String, String>> labels = podLabels.computeIfAbsent(e.object().getMetadata().getNamespace(), k -> new ArrayList<>());
+                    labels.add(labelsOf(e.object()));
+                    if (e.old() != null) {
+                        labels.add(labelsOf(e.old()));
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+    }
+
+    /**
+     * Syncs the Services something happened to since the last pass: those changed, those whose
+     * managed slices changed, those selecting a pod that changed (before or after the change).
+     * The first pass syncs them all, and removes the managed slices of Services that are gone.
+     */
     @Override
     public void reconcile() {
-        Map<String, List<EndpointSlice>> managed = new HashMap<>();
-        for (EndpointSlice slice : store.list(EndpointSlice.class)) {
-            Map<String, String> labels = slice.getMetadata().getLabels();
-            if (labels != null && MANAGER.equals(labels.get(LABEL_MANAGED_BY))) {
-                managed.computeIfAbsent(slice.getMetadata().getNamespace() + "/" + labels.get(LABEL_SERVICE_NAME),
-                        k -> new ArrayList<>()).add(slice);
+        if (all) {
+            resyncAll();
+            return;
+        }
+        for (Map.Entry<String, List<Map<String, String>>> ns : podLabels.entrySet()) {
+            for (Service svc : store.list(Service.class, ns.getKey())) {
+                Map<String, String> selector = svc.getSpec().getSelector();
+                if (selector != null && !selector.isEmpty() && ns.getValue().stream().anyMatch(l -> Selectors.matches(selector, l))) {
+                    dirty.add(key(svc.getMetadata()));
+                }
             }
         }
-        for (Service svc : store.list(Service.class)) {
-            String key = svc.getMetadata().getNamespace() + "/" + svc.getMetadata().getName();
-            List<EndpointSlice> existing = managed.getOrDefault(key, List.of());
-            managed.remove(key);
-            if (svc.getSpec().getSelector() == null || svc.getSpec().getSelector().isEmpty()
-                    || "ExternalName".equals(svc.getSpec().getType())) {
-                existing.forEach(s -> api.deleteInternal(ResourceKind.ENDPOINT_SLICE, s.getMetadata().getNamespace(), s.getMetadata().getName()));
-                continue;
+        podLabels.clear();
+        if (dirty.isEmpty()) {
+            return;
+        }
+        // syncing writes slices, whose events mark their Services for the next pass: take this pass's set first
+        List<String> keys = new ArrayList<>(dirty);
+        dirty.clear();
+        for (String key : keys) {
+            int slash = key.indexOf('/');
+            Service svc = store.get(Service.class, key.substring(0, slash), key.substring(slash + 1)).orElse(null);
+            syncOrClear(key, svc, List.copyOf(managed.getOrDefault(key, Map.of()).values()));
+        }
+    }
+
+    /** Reads every managed slice and syncs every Service, as a level-triggered controller does each pass. */
+    void resyncAll() {
+        all = false;
+        dirty.clear();
+        podLabels.clear();
+        managed.clear();
+        for (EndpointSlice slice : store.list(EndpointSlice.class)) {
+            if (isManaged(slice)) {
+                managed.computeIfAbsent(serviceOf(slice), k -> new HashMap<>()).put(slice.getMetadata().getName(), slice);
             }
-            sync(svc, existing);
+        }
+        Map<String, List<EndpointSlice>> left = new HashMap<>();
+        managed.forEach((svc, byName) -> left.put(svc, List.copyOf(byName.values())));
+        for (Service svc : store.list(Service.class)) {
+            String key = key(svc.getMetadata());
+            List<EndpointSlice> existing = left.remove(key);
+            syncOrClear(key, svc, existing == null ? List.of() : existing);
         }
         // Slices of Services that are gone (the garbage collector usually got them first).
-        managed.values().forEach(list -> list.forEach(s ->
-                api.deleteInternal(ResourceKind.ENDPOINT_SLICE, s.getMetadata().getNamespace(), s.getMetadata().getName())));
+        left.forEach((key, slices) -> syncOrClear(key, null, slices));
+    }
+
+    /** Syncs one Service's slices; a Service that is gone, has no selector or is an ExternalName has none. */
+    private void syncOrClear(String key, Service svc, List<EndpointSlice> existing) {
+        if (svc == null || svc.getSpec().getSelector() == null || svc.getSpec().getSelector().isEmpty()
+                || "ExternalName".equals(svc.getSpec().getType())) {
+            existing.forEach(s -> api.deleteInternal(ResourceKind.ENDPOINT_SLICE, s.getMetadata().getNamespace(), s.getMetadata().getName()));
+            return;
+        }
+        sync(svc, existing);
+    }
+
+    private static boolean isManaged(EndpointSlice slice) {
+        Map<String, String> labels = slice.getMetadata().getLabels();
+        return labels != null && MANAGER.equals(labels.get(LABEL_MANAGED_BY)) && labels.get(LABEL_SERVICE_NAME) != null;
+    }
+
+    private static String serviceOf(EndpointSlice slice) {
+        return slice.getMetadata().getNamespace() + "/" + slice.getMetadata().getLabels().get(LABEL_SERVICE_NAME);
+    }
+
+    private static String key(ObjectMeta meta) {
+        return meta.getNamespace() + "/" + meta.getName();
+    }
+
+    private static Map<String, String> labelsOf(HasMetadata object) {
+        Map<String, String> labels = object.getMetadata().getLabels();
+        return labels == null ? Map.of() : labels;
     }
 
     private void sync(Service svc, List<EndpointSlice> existing) {

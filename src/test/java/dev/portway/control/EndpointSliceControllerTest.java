@@ -79,4 +79,138 @@ class EndpointSliceControllerTest {
                     .contains("node1", "node2");
         }
     }
+
+    /**
+     * The controller syncs only the Services something happened to. After every kind of change
+     * it must leave the slices exactly as a pass over every Service would: here, after each step,
+     * such a pass ({@link EndpointSliceController#resyncAll}) finds nothing to write.
+     */
+    @Test
+    void syncingOnlyWhatChangedLeavesWhatAFullPassWould() {
+        try (ControlPlane control = new ControlPlane(new dev.portway.store.Store(), ClusterConfig.local(), new java.util.Random(7))) {
+            EndpointSliceController slices = new EndpointSliceController(control);
+            control.addController(slices);
+            Runnable agreesWithAFullPass = () -> {
+                control.awaitIdle();
+                long revision = control.store().revision();
+                control.call(() -> {
+                    slices.resyncAll();
+                    return null;
+                });
+                control.awaitIdle();
+                assertThat(control.store().revision()).as("a full pass finds nothing to change").isEqualTo(revision);
+            };
+            apply(control, """
+                    apiVersion: v1
+                    kind: Namespace
+                    metadata: {name: default}
+                    ---
+                    apiVersion: v1
+                    kind: Service
+                    metadata: {name: a}
+                    spec:
+                      selector: {app: a}
+                      ports: [{port: 80, targetPort: 8080}]
+                    ---
+                    apiVersion: v1
+                    kind: Service
+                    metadata: {name: b}
+                    spec:
+                      selector: {app: b}
+                      ports: [{port: 80, targetPort: http}]
+                    """);
+            for (int i = 1; i <= 4; i++) {
+                apply(control, pod("p" + i, "http", 9000 + i).replace("tier: mixed", "app: " + (i <= 2 ? "a" : "b")));
+                running(control, "p" + i, "10.0.0." + i);
+            }
+            agreesWithAFullPass.run();
+            assertThat(targets(control, "a")).containsExactlyInAnyOrder("p1", "p2");
+            assertThat(targets(control, "b")).containsExactlyInAnyOrder("p3", "p4");
+
+            // a pod's labels move it from one Service to the other: both Services are synced
+            control.call(() -> control.api().mutate(Pod.class, "default", "p1", p -> {
+                p.getMetadata().getLabels().put("app", "b");
+                return p;
+            }));
+            agreesWithAFullPass.run();
+            assertThat(targets(control, "a")).containsExactly("p2");
+            assertThat(targets(control, "b")).containsExactlyInAnyOrder("p1", "p3", "p4");
+
+            // someone edits a managed slice: the controller puts it back
+            String sliceOfA = control.store().list(EndpointSlice.class, "default").stream()
+                    .filter(s -> "a".equals(s.getMetadata().getLabels().get(EndpointSliceController.LABEL_SERVICE_NAME)))
+                    .findFirst().orElseThrow().getMetadata().getName();
+            control.call(() -> control.api().mutate(EndpointSlice.class, "default", sliceOfA, s -> {
+                s.setEndpoints(new java.util.ArrayList<>());
+                return s;
+            }));
+            agreesWithAFullPass.run();
+            assertThat(targets(control, "a")).containsExactly("p2");
+
+            // a Service's selector changes; a pod stops being ready; a pod goes away
+            apply(control, """
+                    apiVersion: v1
+                    kind: Service
+                    metadata: {name: a}
+                    spec:
+                      selector: {app: b}
+                      ports: [{port: 80, targetPort: 8080}]
+                    """);
+            control.call(() -> control.api().mutate(Pod.class, "default", "p3", p -> {
+                p.getStatus().getConditions().getFirst().setStatus("False");
+                return p;
+            }));
+            control.call(() -> {
+                control.api().deleteInternal(dev.portway.api.ResourceKind.POD, "default", "p4");
+                return null;
+            });
+            agreesWithAFullPass.run();
+            assertThat(targets(control, "a")).containsExactlyInAnyOrder("p1", "p3");
+            assertThat(ready(control, "a")).containsExactly("p1");
+
+            // a Service loses its selector, another goes away: their managed slices go with them
+            apply(control, """
+                    apiVersion: v1
+                    kind: Service
+                    metadata: {name: a}
+                    spec:
+                      ports: [{port: 80, targetPort: 8080}]
+                    """);
+            control.call(() -> {
+                control.api().deleteInternal(dev.portway.api.ResourceKind.SERVICE, "default", "b");
+                return null;
+            });
+            agreesWithAFullPass.run();
+            assertThat(control.store().list(EndpointSlice.class)).isEmpty();
+        }
+    }
+
+    private static void apply(ControlPlane control, String yaml) {
+        control.call(() -> control.api().apply(dev.portway.testing.TestApi.decode(yaml), "default", false));
+        control.awaitIdle();
+    }
+
+    /** What a kubelet would report for a running, ready pod. */
+    private static void running(ControlPlane control, String pod, String ip) {
+        control.call(() -> control.api().mutate(Pod.class, "default", pod, p -> {
+            p.getSpec().setNodeName("node1");
+            p.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running").withPodIP(ip)
+                    .addNewCondition().withType("Ready").withStatus("True").endCondition().build());
+            return p;
+        }));
+    }
+
+    private static List<String> targets(ControlPlane control, String service) {
+        return endpoints(control, service).map(e -> e.getTargetRef().getName()).toList();
+    }
+
+    private static List<String> ready(ControlPlane control, String service) {
+        return endpoints(control, service).filter(e -> e.getConditions().getReady()).map(e -> e.getTargetRef().getName()).toList();
+    }
+
+    private static java.util.stream.Stream<Endpoint> endpoints(ControlPlane control, String service) {
+        return control.store().list(EndpointSlice.class, "default").stream()
+                .filter(s -> service.equals(s.getMetadata().getLabels().get(EndpointSliceController.LABEL_SERVICE_NAME)))
+                .flatMap(s -> s.getEndpoints().stream());
+    }
 }
