@@ -6,7 +6,9 @@ import dev.portway.api.metallb.IPAddressPoolStatus;
 import dev.portway.control.alloc.LoadBalancerAllocationException;
 import dev.portway.control.alloc.LoadBalancerAllocator;
 import dev.portway.net.Ipv4;
+import dev.portway.api.ResourceKind;
 import dev.portway.store.Store;
+import dev.portway.store.WatchEvent;
 import io.fabric8.kubernetes.api.model.LoadBalancerIngress;
 import io.fabric8.kubernetes.api.model.LoadBalancerStatus;
 import io.fabric8.kubernetes.api.model.Service;
@@ -47,6 +49,12 @@ final class LoadBalancerController implements Controller {
     private final LoadBalancerAllocator allocator;
     /** The last failure reported per Service, so a pending Service does not flood its events. */
     private final Map<String, String> lastFailure = new HashMap<>();
+    /**
+     * The Services of this implementation's class, by {@code namespace/name}: read once, then kept
+     * from the store's events, so that a pass does not read thousands of other Services; null
+     * until the first pass.
+     */
+    private Map<String, Service> ours;
 
     /**
      * @param allocator the pools' allocator, shared with the other users of the pools (Gateways,
@@ -58,16 +66,36 @@ final class LoadBalancerController implements Controller {
         this.store = api.store();
         this.events = events;
         this.loadBalancerClass = api.config().loadBalancerClass();
+        store.watch(this::changed);
+    }
+
+    /** Keeps {@link #ours} up to date (on the control thread, as batches commit). */
+    private void changed(List<WatchEvent> batch) {
+        if (ours == null) {
+            return; // the first pass reads them all
+        }
+        for (WatchEvent e : batch) {
+            if (e.kind() == ResourceKind.SERVICE) {
+                Service svc = (Service) e.object();
+                if (e.type() != WatchEvent.Type.DELETED && isOurs(svc)) {
+                    ours.put(key(svc), svc);
+                } else {
+                    ours.remove(key(svc));
+                }
+            }
+        }
     }
 
     @Override
     public void reconcile() {
         List<IPAddressPool> pools = store.list(IPAddressPool.class);
         allocator.setPools(pools);
-        Map<String, Service> ours = new LinkedHashMap<>();
-        for (Service svc : store.list(Service.class)) {
-            if (isOurs(svc)) {
-                ours.put(key(svc), svc);
+        if (ours == null) {
+            ours = new HashMap<>();
+            for (Service svc : store.list(Service.class)) {
+                if (isOurs(svc)) {
+                    ours.put(key(svc), svc);
+                }
             }
         }
         for (String key : allocator.allocatedKeys()) {
