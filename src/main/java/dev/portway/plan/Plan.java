@@ -37,6 +37,23 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
         return new Plan(0, List.of(), Map.of(), List.of(), List.of());
     }
 
+    /**
+     * What one plan changes against the one before it (of version {@code from}): the clusters and
+     * the L4 listeners added, changed or removed, each mapped to what it is now, or to null when
+     * it is gone. A data plane that holds plan {@code from} applies these and nothing else; one
+     * that holds another plan diffs the whole plan instead.
+     */
+    public record Changes(long from, Map<String, Cluster> clusters, Map<ListenerKey, Listener> listeners) {
+        public Changes {
+            clusters = java.util.Collections.unmodifiableMap(clusters);
+            listeners = java.util.Collections.unmodifiableMap(listeners);
+        }
+
+        public boolean isEmpty() {
+            return clusters.isEmpty() && listeners.isEmpty();
+        }
+    }
+
     public enum Protocol {
         TCP, UDP
     }

@@ -43,14 +43,28 @@ public final class PlanBuilder {
 
     private final Store store;
     private final int nodeHealthPort;
-    private long version;
     private final Set<String> warned = new HashSet<>();
-    /** Each Service's part of the last plan, by namespace/name. */
-    private Map<String, Fragment> fragments = Map.of();
-    private int lastListeners;
-    private int lastClusters;
     /** {@link #slices()}: null until the first build. */
     private Map<String, List<EndpointSlice>> slicesByService;
+    /** The Services ({@code namespace/name}) whose fragments the next build looks at again: those the store's events touched. */
+    private final Set<String> dirty = new HashSet<>();
+    /** The nodes the fragments were built for; null before the first build. */
+    private List<NodeInfo> lastNodes;
+
+    // The plan as it stands, kept from one build to the next and changed one Service at a time.
+    /** Each Service's part of the plan, by {@code namespace/name}. */
+    private final Map<String, Fragment> fragments = new HashMap<>();
+    private final Map<String, Plan.Cluster> clusters = new HashMap<>();
+    /** The listener each address goes to: of the Services that want it, the first in the store's order. */
+    private final Map<Plan.ListenerKey, Plan.Listener> listeners = new HashMap<>();
+    /** Every claim on an address more than one listener wants, in the order they were made. */
+    private final Map<Plan.ListenerKey, List<Plan.Listener>> contested = new HashMap<>();
+    private final Map<String, List<Plan.HealthServer>> healthByService = new java.util.TreeMap<>();
+    /** What this build touched, each with its value before the build (null: it was not there). */
+    private final Map<String, Plan.Cluster> clustersBefore = new HashMap<>();
+    private final Map<Plan.ListenerKey, Plan.Listener> listenersBefore = new HashMap<>();
+    private Plan last = Plan.empty();
+    private Plan.Changes changes = new Plan.Changes(0, Map.of(), Map.of());
 
     private final IngressPorts ingressPorts;
 
@@ -77,7 +91,7 @@ public final class PlanBuilder {
         if (slicesByService == null) {
             // the first build, on the thread that commits to the store: no change can come in between
             slicesByService = new HashMap<>();
-            store.watch(this::sliceEvents);
+            store.watch(this::changed);
             Map<String, java.util.TreeMap<String, EndpointSlice>> all = new HashMap<>();
             for (EndpointSlice slice : store.list(EndpointSlice.class)) {
                 String svc = serviceOf(slice);
@@ -90,15 +104,21 @@ public final class PlanBuilder {
         return slicesByService;
     }
 
-    private void sliceEvents(List<dev.portway.store.WatchEvent> events) {
+    /** Follows the slices, and notes the Services whose part of the plan may have changed. */
+    private void changed(List<dev.portway.store.WatchEvent> events) {
         for (dev.portway.store.WatchEvent e : events) {
+            if (e.kind() == dev.portway.api.ResourceKind.SERVICE) {
+                dirty.add(e.object().getMetadata().getNamespace() + "/" + e.object().getMetadata().getName());
+            }
             if (e.kind() != dev.portway.api.ResourceKind.ENDPOINT_SLICE) {
                 continue;
             }
             if (e.old() instanceof EndpointSlice old && serviceOf(old) != null) {
+                dirty.add(serviceOf(old));
                 changeSlice(serviceOf(old), old.getMetadata().getName(), null);
             }
             if (e.type() != dev.portway.store.WatchEvent.Type.DELETED && e.object() instanceof EndpointSlice now && serviceOf(now) != null) {
+                dirty.add(serviceOf(now));
                 changeSlice(serviceOf(now), now.getMetadata().getName(), now);
             }
         }
@@ -128,6 +148,11 @@ public final class PlanBuilder {
         return svc == null ? null : slice.getMetadata().getNamespace() + "/" + svc;
     }
 
+    /**
+     * The plan for the store as it is now. Only the Services the store's events touched since the
+     * last build are looked at again (every Service when the nodes changed); when nothing differs
+     * from the last plan, the last plan itself is returned. {@link #changes()} tells what differs.
+     */
     public Plan build() {
         List<NodeInfo> nodes = new ArrayList<>();
         for (Node n : store.list(Node.class)) {
@@ -137,35 +162,162 @@ public final class PlanBuilder {
             }
         }
         Map<String, List<EndpointSlice>> slices = slices();
-        // sized as the last plan was: thousands of Services make these large, and regrowing them costs
-        List<Plan.Listener> listeners = new ArrayList<>(lastListeners + 16);
-        Map<String, Plan.Cluster> clusters = LinkedHashMap.newLinkedHashMap(lastClusters + 16);
+        clustersBefore.clear();
+        listenersBefore.clear();
+        if (!nodes.equals(lastNodes)) {
+            // the nodes are part of every Service's fragment: look at them all
+            Set<String> gone = new HashSet<>(fragments.keySet());
+            for (Service svc : store.list(Service.class)) {
+                String service = svc.getMetadata().getNamespace() + "/" + svc.getMetadata().getName();
+                gone.remove(service);
+                refresh(service, svc, slices, nodes);
+            }
+            for (String service : gone) {
+                refresh(service, null, slices, nodes);
+            }
+            lastNodes = nodes;
+        } else {
+            for (String service : dirty) {
+                int slash = service.indexOf('/');
+                refresh(service, store.get(Service.class, service.substring(0, slash), service.substring(slash + 1)).orElse(null), slices, nodes);
+            }
+        }
+        dirty.clear();
+
         List<Plan.HealthServer> health = new ArrayList<>();
-        Set<Plan.ListenerKey> taken = HashSet.newHashSet(lastListeners + 16);
         for (NodeInfo n : nodes) {
             health.add(new Plan.HealthServer(new InetSocketAddress(n.ip, nodeHealthPort), n.name, null, 0));
         }
-        Map<String, Fragment> built = HashMap.newHashMap(fragments.size() + 16);
-        for (Service svc : store.list(Service.class)) {
-            String service = svc.getMetadata().getNamespace() + "/" + svc.getMetadata().getName();
-            List<EndpointSlice> svcSlices = slices.getOrDefault(service, List.of());
-            Fragment f = fragments.get(service);
-            if (f == null || !f.isFor(svc, svcSlices, nodes)) {
-                f = fragment(svc, service, svcSlices, nodes);
+        healthByService.values().forEach(health::addAll);
+        List<Plan.HttpListener> http = GatewayPlans.build(store, clusters, ingressPorts);
+        Map<String, Plan.Cluster> changedClusters = new HashMap<>();
+        clustersBefore.forEach((name, before) -> {
+            Plan.Cluster now = clusters.get(name);
+            if (!Objects.equals(before, now)) {
+                changedClusters.put(name, now);
             }
-            built.put(service, f);
-            for (Plan.Listener l : f.listeners()) {
-                add(listeners, taken, l);
+        });
+        Map<Plan.ListenerKey, Plan.Listener> changedListeners = new HashMap<>();
+        listenersBefore.forEach((key, before) -> {
+            Plan.Listener now = listeners.get(key);
+            if (!Objects.equals(before, now)) {
+                changedListeners.put(key, now);
             }
-            for (Plan.Cluster c : f.clusters()) {
-                clusters.put(c.name(), c);
-            }
-            health.addAll(f.health());
+        });
+        if (changedClusters.isEmpty() && changedListeners.isEmpty() && health.equals(last.healthServers())
+                && http.equals(last.httpListeners())) {
+            changes = new Plan.Changes(last.version(), Map.of(), Map.of());
+            return last;
         }
-        fragments = built;
-        lastListeners = listeners.size();
-        lastClusters = clusters.size();
-        return new Plan(++version, listeners, clusters, health, GatewayPlans.build(store, clusters, ingressPorts));
+        Plan plan = new Plan(last.version() + 1, new ArrayList<>(listeners.values()), clusters, health, http);
+        changes = new Plan.Changes(last.version(), changedClusters, changedListeners);
+        last = plan;
+        return plan;
+    }
+
+    /**
+     * What the last {@link #build} changed, against the plan before it: the clusters and the
+     * L4 listeners that were added, changed or removed. The health servers and the L7 listeners
+     * are few, and are always taken whole from the plan.
+     */
+    public Plan.Changes changes() {
+        return changes;
+    }
+
+    /** Rebuilds one Service's fragment if its Service, slices or nodes changed; a null Service takes its fragment away. */
+    private void refresh(String service, Service svc, Map<String, List<EndpointSlice>> slices, List<NodeInfo> nodes) {
+        Fragment old = fragments.get(service);
+        List<EndpointSlice> svcSlices = slices.getOrDefault(service, List.of());
+        if (svc != null && old != null && old.isFor(svc, svcSlices, nodes)) {
+            return;
+        }
+        if (old != null) {
+            withdraw(service, old);
+        }
+        if (svc == null) {
+            fragments.remove(service);
+            return;
+        }
+        Fragment f = fragment(svc, service, svcSlices, nodes);
+        fragments.put(service, f);
+        for (Plan.Cluster c : f.clusters()) {
+            touchCluster(c.name());
+            clusters.put(c.name(), c);
+        }
+        for (Plan.Listener l : f.listeners()) {
+            claim(l);
+        }
+        if (!f.health().isEmpty()) {
+            healthByService.put(service, f.health());
+        }
+    }
+
+    private void withdraw(String service, Fragment f) {
+        for (Plan.Cluster c : f.clusters()) {
+            touchCluster(c.name());
+            clusters.remove(c.name());
+        }
+        for (Plan.Listener l : f.listeners()) {
+            unclaim(l);
+        }
+        healthByService.remove(service);
+    }
+
+    private void touchCluster(String name) {
+        if (!clustersBefore.containsKey(name)) {
+            clustersBefore.put(name, clusters.get(name));
+        }
+    }
+
+    private void touchListener(Plan.ListenerKey key) {
+        if (!listenersBefore.containsKey(key)) {
+            listenersBefore.put(key, listeners.get(key));
+        }
+    }
+
+    /** A Service's listener wants its address: it gets it unless a Service before it in the store's order has it. */
+    private void claim(Plan.Listener listener) {
+        Plan.ListenerKey key = listener.key();
+        touchListener(key);
+        Plan.Listener holder = listeners.get(key);
+        if (holder == null) {
+            listeners.put(key, listener);
+            return;
+        }
+        List<Plan.Listener> claims = contested.computeIfAbsent(key, k -> new ArrayList<>(List.of(holder)));
+        claims.add(listener);
+        award(key, claims);
+    }
+
+    private void unclaim(Plan.Listener listener) {
+        Plan.ListenerKey key = listener.key();
+        touchListener(key);
+        List<Plan.Listener> claims = contested.get(key);
+        if (claims == null) {
+            listeners.remove(key);
+            return;
+        }
+        claims.remove(listener);
+        if (claims.size() == 1) {
+            contested.remove(key);
+        }
+        award(key, claims);
+    }
+
+    /** Gives a contested address to the first claim of the first Service in the store's order; warns once about each other claim. */
+    private void award(Plan.ListenerKey key, List<Plan.Listener> claims) {
+        Plan.Listener winner = claims.getFirst();
+        for (Plan.Listener l : claims) {
+            if (l.service().compareTo(winner.service()) < 0) {
+                winner = l;
+            }
+        }
+        listeners.put(key, winner);
+        for (Plan.Listener l : claims) {
+            if (l != winner && warned.add(l.service() + " " + key)) {
+                log.warn("{} wants {}, which another Service already has; not listening for it", l.service(), key);
+            }
+        }
     }
 
     /**
@@ -314,14 +466,6 @@ public final class PlanBuilder {
         for (String ip : ips) {
             listeners.add(new Plan.Listener(key(protocol, ip, sp.getPort()), Plan.Role.LOAD_BALANCER, service,
                     target.name(), null, null, false, Plan.Source.CLIENT, sourceRanges, active));
-        }
-    }
-
-    private void add(List<Plan.Listener> listeners, Set<Plan.ListenerKey> taken, Plan.Listener listener) {
-        if (taken.add(listener.key())) {
-            listeners.add(listener);
-        } else if (warned.add(listener.service() + " " + listener.key())) {
-            log.warn("{} wants {}, which another Service already has; not listening for it", listener.service(), listener.key());
         }
     }
 

@@ -41,7 +41,8 @@ public final class DataPlane implements AutoCloseable {
     /** This data plane's own NodePort listeners by address, for the fused LoadBalancer hop (read on the hot path). */
     private volatile Map<InetSocketAddress, TcpListener> nodePorts = Map.of();
     private volatile boolean secondHop;
-    private volatile Map<String, ClusterRuntime> clusters = Map.of();
+    /** By name; changed in place by {@link #apply} (control thread), read lock-free on the hot path. */
+    private final Map<String, ClusterRuntime> clusters = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile Plan current = Plan.empty();
     private final int connectTimeoutMillis;
     private volatile HttpSettings httpSettings = HttpSettings.DEFAULTS;
@@ -189,36 +190,127 @@ public final class DataPlane implements AutoCloseable {
     }
 
     /** Applies a plan: a diff against the one before. */
-    public synchronized void apply(Plan plan) {
-        Map<String, ClusterRuntime> next = new LinkedHashMap<>();
-        Map<String, ClusterRuntime> previous = clusters;
-        for (Plan.Cluster spec : plan.clusters().values()) {
-            ClusterRuntime runtime = previous.get(spec.name());
-            if (runtime == null) {
-                runtime = new ClusterRuntime(spec);
-            } else if (!runtime.spec().equals(spec)) {
-                // most clusters of a big plan are as they were: only the changed ones are rebuilt
-                List<Plan.Endpoint> gone = runtime.update(spec);
-                for (Plan.Endpoint e : gone) {
-                    drain(runtime, e, spec.drainTimeout());
-                }
-                runtime.expireAffinity();
-            }
-            next.put(spec.name(), runtime);
-        }
-        clusters = Map.copyOf(next);
-        for (ClusterRuntime removed : previous.values()) {
-            if (!next.containsKey(removed.name())) {
-                for (Plan.Endpoint e : removed.spec().endpoints()) {
-                    drain(removed, e, removed.spec().drainTimeout());
-                }
-            }
-        }
+    public void apply(Plan plan) {
+        apply(plan, null);
+    }
 
-        Map<Plan.ListenerKey, Plan.Listener> wanted = new HashMap<>();
-        for (Plan.Listener l : plan.listeners()) {
-            wanted.put(l.key(), l);
+    /**
+     * Applies a plan given what it changes against the plan this data plane holds: only the
+     * clusters and listeners named there are touched, so that one endpoint changing among 10,000
+     * Services costs one cluster's update. Changes made against another plan (or none) are worked
+     * out by diffing the whole plan.
+     */
+    public synchronized void apply(Plan plan, Plan.Changes changes) {
+        if (changes == null || changes.from() != current.version()) {
+            changes = diff(plan);
         }
+        for (Map.Entry<String, Plan.Cluster> c : changes.clusters().entrySet()) {
+            applyCluster(c.getKey(), c.getValue());
+        }
+        boolean nodePortsChanged = false;
+        for (Map.Entry<Plan.ListenerKey, Plan.Listener> l : changes.listeners().entrySet()) {
+            nodePortsChanged |= applyListener(l.getKey(), l.getValue());
+        }
+        for (Listener l : listeners.values()) {
+            if (l.state() == Listener.State.FAILED && !(l instanceof HttpGatewayListener)) {
+                l.update(l.spec()); // one that failed to bind tries again with every plan
+            }
+        }
+        applyHttp(plan);
+        if (nodePortsChanged) {
+            Map<InetSocketAddress, TcpListener> byAddress = new HashMap<>();
+            for (Listener l : listeners.values()) {
+                if (l instanceof TcpListener tcp && tcp.spec().role() == Plan.Role.NODE_PORT) {
+                    byAddress.put(tcp.key().address(), tcp);
+                }
+            }
+            nodePorts = Map.copyOf(byAddress);
+        }
+        healthServers.apply(plan.healthServers());
+        healthChecker.apply(clusters.values());
+        current = plan;
+        metrics.planApplied(plan.version());
+    }
+
+    /** The whole difference between the plan this data plane holds and {@code plan}. */
+    private Plan.Changes diff(Plan plan) {
+        Map<String, Plan.Cluster> changedClusters = new HashMap<>(plan.clusters());
+        for (String name : clusters.keySet()) {
+            if (!plan.clusters().containsKey(name)) {
+                changedClusters.put(name, null);
+            }
+        }
+        Map<Plan.ListenerKey, Plan.Listener> changedListeners = new HashMap<>();
+        for (Map.Entry<Plan.ListenerKey, Listener> l : listeners.entrySet()) {
+            if (!(l.getValue() instanceof HttpGatewayListener)) {
+                changedListeners.put(l.getKey(), null);
+            }
+        }
+        for (Plan.Listener l : plan.listeners()) {
+            changedListeners.put(l.key(), l);
+        }
+        return new Plan.Changes(current.version(), changedClusters, changedListeners);
+    }
+
+    /** Adds, updates (most clusters of a big plan are as they were) or removes one cluster; endpoints that left drain. */
+    private void applyCluster(String name, Plan.Cluster spec) {
+        ClusterRuntime runtime = clusters.get(name);
+        if (spec == null) {
+            if (runtime != null) {
+                clusters.remove(name);
+                for (Plan.Endpoint e : runtime.spec().endpoints()) {
+                    drain(runtime, e, runtime.spec().drainTimeout());
+                }
+            }
+        } else if (runtime == null) {
+            clusters.put(name, new ClusterRuntime(spec));
+        } else if (!runtime.spec().equals(spec)) {
+            for (Plan.Endpoint e : runtime.update(spec)) {
+                drain(runtime, e, spec.drainTimeout());
+            }
+            runtime.expireAffinity();
+        }
+    }
+
+    /**
+     * Opens, updates or closes the L4 listener of one address; a Service's listener takes the
+     * address from a Gateway's. Returns whether a NodePort listener came or went.
+     */
+    private boolean applyListener(Plan.ListenerKey key, Plan.Listener spec) {
+        Listener listener = listeners.get(key);
+        boolean nodePort = spec != null && spec.role() == Plan.Role.NODE_PORT;
+        if (listener instanceof HttpGatewayListener) {
+            if (spec == null) {
+                return false; // the Gateway's: applyHttp decides
+            }
+            listener.close();
+            listeners.remove(key);
+            listener = null;
+        } else if (listener != null && spec == null) {
+            listener.close();
+            listeners.remove(key);
+            return listener.spec().role() == Plan.Role.NODE_PORT;
+        }
+        if (spec == null) {
+            return false;
+        }
+        if (listener == null) {
+            listener = spec.key().protocol() == Plan.Protocol.UDP ? new UdpListener(this, spec) : new TcpListener(this, spec);
+            listeners.put(spec.key(), listener);
+        } else if (listener.spec().equals(spec) && listener.state() != Listener.State.FAILED) {
+            return false; // as it was (one that failed to bind tries again)
+        } else {
+            nodePort |= listener.spec().role() == Plan.Role.NODE_PORT;
+        }
+        listener.update(spec);
+        return nodePort;
+    }
+
+    /**
+     * The L7 listeners, taken whole from the plan (they are few): an address that is a Service's
+     * too stays the Service's.
+     */
+    private void applyHttp(Plan plan) {
         List<Plan.AccessPolicy> policies = new ArrayList<>();
         for (Plan.HttpListener l : plan.httpListeners()) {
             for (Plan.VirtualHost vh : l.virtualHosts()) {
@@ -232,7 +324,8 @@ public final class DataPlane implements AutoCloseable {
         access = AccessControl.carryOver(access, policies);
         Map<Plan.ListenerKey, Plan.HttpListener> wantedHttp = new HashMap<>();
         for (Plan.HttpListener l : plan.httpListeners()) {
-            if (wanted.containsKey(l.key())) {
+            Listener held = listeners.get(l.key());
+            if (held != null && !(held instanceof HttpGatewayListener)) {
                 log.warn("{} is a Service's address too; the Service keeps it and {} does not listen", l.key(), l.owner());
                 continue;
             }
@@ -240,9 +333,7 @@ public final class DataPlane implements AutoCloseable {
         }
         for (var it = listeners.entrySet().iterator(); it.hasNext();) {
             var e = it.next();
-            boolean l4 = wanted.containsKey(e.getKey());
-            boolean l7 = wantedHttp.containsKey(e.getKey());
-            if ((!l4 && !l7) || (l4 && e.getValue() instanceof HttpGatewayListener) || (l7 && !(e.getValue() instanceof HttpGatewayListener))) {
+            if (e.getValue() instanceof HttpGatewayListener && !wantedHttp.containsKey(e.getKey())) {
                 e.getValue().close();
                 it.remove();
             }
@@ -255,27 +346,6 @@ public final class DataPlane implements AutoCloseable {
             }
             ((HttpGatewayListener) listener).update(spec);
         }
-        for (Plan.Listener spec : plan.listeners()) {
-            Listener listener = listeners.get(spec.key());
-            if (listener == null) {
-                listener = spec.key().protocol() == Plan.Protocol.UDP ? new UdpListener(this, spec) : new TcpListener(this, spec);
-                listeners.put(spec.key(), listener);
-            } else if (listener.spec().equals(spec) && listener.state() != Listener.State.FAILED) {
-                continue; // as it was (one that failed to bind tries again)
-            }
-            listener.update(spec);
-        }
-        Map<InetSocketAddress, TcpListener> byAddress = new HashMap<>();
-        for (Listener l : listeners.values()) {
-            if (l instanceof TcpListener tcp && tcp.spec().role() == Plan.Role.NODE_PORT) {
-                byAddress.put(tcp.key().address(), tcp);
-            }
-        }
-        nodePorts = Map.copyOf(byAddress);
-        healthServers.apply(plan.healthServers());
-        healthChecker.apply(next.values());
-        current = plan;
-        metrics.planApplied(plan.version());
     }
 
     /**

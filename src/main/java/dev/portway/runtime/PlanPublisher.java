@@ -4,11 +4,10 @@ import dev.portway.control.Controller;
 import dev.portway.plan.Plan;
 import dev.portway.plan.PlanBuilder;
 import dev.portway.proxy.DataPlane;
-import java.util.Objects;
 
 /**
  * The last controller of every pass: derives the data plane's plan from the store and hands it
- * over when it differs from the last one (the data plane applies it as a diff).
+ * over, with what changed since the last one, when there is a new one.
  */
 final class PlanPublisher implements Controller {
 
@@ -24,11 +23,10 @@ final class PlanPublisher implements Controller {
     @Override
     public void reconcile() {
         Plan plan = builder.build();
-        if (Objects.equals(plan.listeners(), last.listeners()) && Objects.equals(plan.clusters(), last.clusters())
-                && Objects.equals(plan.healthServers(), last.healthServers()) && Objects.equals(plan.httpListeners(), last.httpListeners())) {
-            return;
+        if (plan == last) {
+            return; // the builder found nothing changed
         }
         last = plan;
-        dataPlane.apply(plan);
+        dataPlane.apply(plan, builder.changes());
     }
 }

@@ -100,4 +100,99 @@ class PlanBuilderTest {
         assertThat(addresses(deleted, "a")).containsExactly("127.60.0.1");
         assertThat(addresses(deleted, "b")).isEmpty();
     }
+
+    /**
+     * A build looks again only at the Services the store's events touched. Whatever the change,
+     * its plan must be the one a fresh builder makes from the same store, and its changes, applied
+     * to the plan before, must give that plan. Two Services want one external address here: the
+     * first in the store's order holds it, and the other gets it when the first goes away.
+     */
+    @Test
+    void anIncrementalBuildIsTheSameAsAFreshOneAndItsChangesLeadThere() {
+        Store store = new Store();
+        put(store, node("node1", "127.0.60.1", true),
+                withExternalIp(service("a", "127.2.60.1"), "127.2.60.9"), slice("a", "127.60.0.1"),
+                withExternalIp(service("b", "127.2.60.2"), "127.2.60.9"), slice("b", "127.60.0.2"),
+                nodePort(service("c", "127.2.60.3"), 30080), slice("c", "127.60.0.3"));
+        PlanBuilder builder = new PlanBuilder(store, 10256);
+        Plan plan = sameAsFresh(store, builder, Plan.empty());
+        Plan.ListenerKey shared = new Plan.ListenerKey(Plan.Protocol.TCP, new java.net.InetSocketAddress("127.2.60.9", 80));
+        assertThat(holder(plan, shared)).isEqualTo("default/a");
+
+        Store.Batch delete = store.begin();
+        delete.remove(dev.portway.api.ResourceKind.SERVICE, "default", "a");
+        delete.commit();
+        plan = sameAsFresh(store, builder, plan);
+        assertThat(holder(plan, shared)).as("the address passes to the other Service").isEqualTo("default/b");
+        assertThat(builder.changes().listeners().get(shared).service()).isEqualTo("default/b");
+
+        put(store, withExternalIp(service("a", "127.2.60.1"), "127.2.60.9"));
+        plan = sameAsFresh(store, builder, plan);
+        assertThat(holder(plan, shared)).as("the first in the store's order has it again").isEqualTo("default/a");
+
+        put(store, node("node2", "127.0.60.2", true));
+        plan = sameAsFresh(store, builder, plan);
+        assertThat(plan.listeners()).extracting(l -> l.key().toString()).contains("tcp/127.0.60.2:30080");
+
+        put(store, slice("c", "127.60.0.4"), node("node1", "127.0.60.1", false));
+        plan = sameAsFresh(store, builder, plan);
+        assertThat(addresses(plan, "c")).containsExactly("127.60.0.4");
+
+        // a Service written again as it was: nothing to change, and the same plan
+        put(store, nodePort(service("c", "127.2.60.3"), 30080));
+        assertThat(builder.build()).isSameAs(plan);
+        assertThat(builder.changes().isEmpty()).isTrue();
+    }
+
+    /** Builds, checks the plan against a fresh builder's and the changes against the plan before; returns the plan. */
+    private static Plan sameAsFresh(Store store, PlanBuilder builder, Plan before) {
+        Plan plan = builder.build();
+        Plan fresh = new PlanBuilder(store, 10256).build();
+        assertThat(new java.util.HashSet<>(plan.listeners())).isEqualTo(new java.util.HashSet<>(fresh.listeners()));
+        assertThat(plan.clusters()).isEqualTo(fresh.clusters());
+        assertThat(new java.util.HashSet<>(plan.healthServers())).isEqualTo(new java.util.HashSet<>(fresh.healthServers()));
+        assertThat(plan.httpListeners()).isEqualTo(fresh.httpListeners());
+
+        Plan.Changes changes = builder.changes();
+        assertThat(changes.from()).isEqualTo(before.version());
+        Map<String, Plan.Cluster> clusters = new java.util.HashMap<>(before.clusters());
+        changes.clusters().forEach((name, c) -> {
+            if (c == null) {
+                clusters.remove(name);
+            } else {
+                clusters.put(name, c);
+            }
+        });
+        assertThat(clusters).isEqualTo(plan.clusters());
+        Map<Plan.ListenerKey, Plan.Listener> listeners = new java.util.HashMap<>();
+        before.listeners().forEach(l -> listeners.put(l.key(), l));
+        changes.listeners().forEach((key, l) -> {
+            if (l == null) {
+                listeners.remove(key);
+            } else {
+                listeners.put(key, l);
+            }
+        });
+        assertThat(new java.util.HashSet<>(listeners.values())).isEqualTo(new java.util.HashSet<>(plan.listeners()));
+        return plan;
+    }
+
+    private static String holder(Plan plan, Plan.ListenerKey key) {
+        return plan.listeners().stream().filter(l -> l.key().equals(key)).map(Plan.Listener::service).findFirst().orElse(null);
+    }
+
+    private static HasMetadata node(String name, String ip, boolean ready) {
+        return new NodeBuilder().withNewMetadata().withName(name).endMetadata()
+                .withNewStatus().addNewAddress().withType("InternalIP").withAddress(ip).endAddress()
+                .addNewCondition().withType("Ready").withStatus(ready ? "True" : "False").endCondition().endStatus().build();
+    }
+
+    private static HasMetadata withExternalIp(HasMetadata svc, String ip) {
+        return new ServiceBuilder((io.fabric8.kubernetes.api.model.Service) svc).editSpec().withExternalIPs(ip).endSpec().build();
+    }
+
+    private static HasMetadata nodePort(HasMetadata svc, int port) {
+        return new ServiceBuilder((io.fabric8.kubernetes.api.model.Service) svc).editSpec().withType("NodePort")
+                .editFirstPort().withNodePort(port).endPort().endSpec().build();
+    }
 }

@@ -1,0 +1,78 @@
+package dev.portway.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portway.plan.Plan;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A plan comes with what it changes against the plan before it: the data plane touches those
+ * clusters and listeners only, so that one endpoint changing among thousands of Services costs
+ * one update. Changes made against a plan it does not hold are not trusted: it diffs the whole plan.
+ */
+class DataPlaneChangesTest {
+
+    private static Plan.Cluster cluster(String name, String endpoint) {
+        return new Plan.Cluster(name, "default/" + name, Plan.Protocol.TCP,
+                List.of(new Plan.Endpoint(new InetSocketAddress(endpoint, 8080), null, endpoint, true, true, false)),
+                Plan.Balancer.ROUND_ROBIN, null, false, Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ZERO, 10_000, null);
+    }
+
+    private static Plan.Listener listener(int port, String cluster) {
+        return new Plan.Listener(new Plan.ListenerKey(Plan.Protocol.TCP, new InetSocketAddress("127.0.62.1", port)), Plan.Role.CLUSTER_IP,
+                "default/" + cluster, cluster, null, null, false, Plan.Source.CLIENT, List.of(), true);
+    }
+
+    private static String endpointOf(DataPlane plane, String cluster) {
+        return plane.cluster(cluster).spec().endpoints().getFirst().target();
+    }
+
+    @Test
+    void onlyWhatTheChangesNameIsTouchedUnlessTheyAreAgainstAnotherPlan() throws Exception {
+        int port;
+        try (ServerSocket probe = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.62.1"))) {
+            port = probe.getLocalPort();
+        }
+        DataPlane plane = new DataPlane(dev.portway.net.Transport.NIO, 1, new PrometheusRegistry(), Clock.systemUTC());
+        try {
+            Plan first = new Plan(1, List.of(), Map.of("x", cluster("x", "127.60.0.1"), "y", cluster("y", "127.60.0.2")), List.of());
+            plane.apply(first);
+            assertThat(endpointOf(plane, "x")).isEqualTo("127.60.0.1");
+
+            // both clusters differ in the plan, but the changes name x only: y is not looked at
+            Plan second = new Plan(2, List.of(), Map.of("x", cluster("x", "127.60.0.3"), "y", cluster("y", "127.60.0.4")), List.of());
+            plane.apply(second, new Plan.Changes(1, Map.of("x", second.clusters().get("x")), Map.of()));
+            assertThat(endpointOf(plane, "x")).isEqualTo("127.60.0.3");
+            assertThat(endpointOf(plane, "y")).as("untouched: the changes did not name it").isEqualTo("127.60.0.2");
+            assertThat(plane.current()).isSameAs(second);
+
+            // changes against a plan the data plane does not hold: the whole plan is diffed
+            Plan third = new Plan(3, List.of(listener(port, "x")), Map.of("x", cluster("x", "127.60.0.5")), List.of());
+            plane.apply(third, new Plan.Changes(7, Map.of(), Map.of()));
+            assertThat(endpointOf(plane, "x")).isEqualTo("127.60.0.5");
+            assertThat(plane.cluster("y")).as("gone with the whole diff").isNull();
+            await().atMost(Duration.ofSeconds(5)).until(() -> "bound".equals(plane.listenerStatus().get("tcp/127.0.62.1:" + port)));
+
+            // a listener removed by the changes is closed, and a cluster removed by them is gone
+            Plan fourth = new Plan(4, List.of(), Map.of(), List.of());
+            Map<String, Plan.Cluster> goneClusters = new HashMap<>();
+            goneClusters.put("x", null);
+            Map<Plan.ListenerKey, Plan.Listener> goneListeners = new HashMap<>();
+            goneListeners.put(listener(port, "x").key(), null);
+            plane.apply(fourth, new Plan.Changes(3, goneClusters, goneListeners));
+            assertThat(plane.listenerStatus()).isEmpty();
+            assertThat(plane.cluster("x")).isNull();
+        } finally {
+            plane.close();
+        }
+    }
+}
