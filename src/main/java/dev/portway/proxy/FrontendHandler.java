@@ -2,10 +2,13 @@ package dev.portway.proxy;
 
 import dev.portway.plan.Plan;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.ReferenceCountUtil;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -17,7 +20,10 @@ import java.util.Set;
  * from the address the listener's NAT rule says (the client's, or the node's), tries another
  * endpoint when one refuses, then hands both channels to {@link RelayHandler}s and removes
  * itself. The upstream channel is created on the accepted channel's own event loop, so the pair
- * never needs a lock. Nothing is read from the client until the upstream is there.
+ * never needs a lock. Nothing is read from the client until the upstream is there, except when
+ * the client's end comes first: Netty's epoll transport then reads what came before the end
+ * unasked (its EPOLLRDHUP path ignores auto-read). That is kept, with the end, and passed on
+ * once the upstream is there, as a NAT would pass it on.
  *
  * <p><b>The fused LoadBalancer hop.</b> A LoadBalancer listener picks a node, and the node's
  * NodePort listener picks a pod. When that NodePort listener is this data plane's own (a local
@@ -42,6 +48,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private TcpListener node;
     private ClusterRuntime lbCluster;
     private Plan.Endpoint lbEndpoint;
+    /** What the client sent before its end, read before the upstream was there; null when nothing was. */
+    private java.util.ArrayDeque<ByteBuf> early;
+    /** The client ended its side before the upstream was there. */
+    private boolean earlyEnd;
 
     FrontendHandler(DataPlane plane, TcpListener listener) {
         this.plane = plane;
@@ -206,9 +216,51 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 }
             });
         }
+        java.util.ArrayDeque<ByteBuf> sent = early;
+        early = null;
         inbound.pipeline().remove(this);
+        if (sent != null) {
+            // the relay passes it on and counts it, as if read now
+            for (ByteBuf b : sent) {
+                inbound.pipeline().fireChannelRead(b);
+            }
+            inbound.pipeline().fireChannelReadComplete();
+        }
+        if (earlyEnd) {
+            inbound.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        }
         upstream.read();
-        inbound.read();
+        RelayHandler.read(inbound);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof ByteBuf buf) {
+            if (early == null) {
+                early = new java.util.ArrayDeque<>(2);
+            }
+            early.add(buf);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            earlyEnd = true;
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        // the connection went before its upstream was there: what the client sent goes with it
+        if (early != null) {
+            early.forEach(ReferenceCountUtil::release);
+            early = null;
+        }
     }
 
     /**

@@ -94,7 +94,18 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        ctx.read();
+        read(ctx.channel());
+    }
+
+    /**
+     * Asks {@code ch} for more, unless its input is shut down: nothing more can come, and Netty's
+     * epoll transport, which takes the socket out of its epoll set at the end of the input, would
+     * fail the read (ENOENT) and close the channel, output and all.
+     */
+    static void read(Channel ch) {
+        if (!(ch instanceof DuplexChannel duplex) || !duplex.isInputShutdown()) {
+            ch.read();
+        }
     }
 
     @Override
@@ -118,7 +129,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     public void channelReadComplete(ChannelHandlerContext ctx) {
         peer.flush();
         if (peer.isWritable()) {
-            ctx.read();
+            read(ctx.channel());
         }
     }
 
@@ -126,7 +137,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (ctx.channel().isWritable() && peer.isActive()) {
-            peer.read();
+            read(peer);
         }
         ctx.fireChannelWritabilityChanged();
     }

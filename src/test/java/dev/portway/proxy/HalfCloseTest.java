@@ -1,0 +1,118 @@
+package dev.portway.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.portway.net.Transport;
+import dev.portway.plan.Plan;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * A relayed TCP connection passes a half-close on as a half-close, as a NAT would, whichever side
+ * ends first: the other side may still send, and what it sends arrives before the end. On every
+ * transport: a client that sends and ends at once (as {@code nc -N} does) ends before its upstream
+ * connection is made, and Netty's epoll transport reads what it sent unasked; that was lost, and
+ * the connection closed unanswered.
+ */
+class HalfCloseTest {
+
+    private ServerSocket backend;
+    private DataPlane plane;
+    private InetSocketAddress service;
+
+    void start(Transport transport) throws Exception {
+        assumeTrue(transport.isAvailable(), transport + " is not available here");
+        backend = new ServerSocket(0, 50, InetAddress.getByName("127.0.63.10"));
+        int port;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName("127.0.63.1"))) {
+            port = probe.getLocalPort();
+        }
+        service = new InetSocketAddress("127.0.63.1", port);
+        Plan.Cluster cluster = new Plan.Cluster("c", "default/c", Plan.Protocol.TCP,
+                List.of(new Plan.Endpoint(new InetSocketAddress("127.0.63.10", backend.getLocalPort()), null, "b", true, true, false)),
+                Plan.Balancer.ROUND_ROBIN, null, false, Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ZERO, 10_000, null);
+        Plan.Listener listener = new Plan.Listener(new Plan.ListenerKey(Plan.Protocol.TCP, service), Plan.Role.CLUSTER_IP, "default/c", "c",
+                null, null, false, Plan.Source.CLIENT, List.of(), true);
+        plane = new DataPlane(transport, 1, new PrometheusRegistry(), Clock.systemUTC());
+        plane.apply(new Plan(1, List.of(listener), Map.of("c", cluster), List.of()));
+        await().atMost(Duration.ofSeconds(5)).until(() -> "bound".equals(plane.listenerStatus().get("tcp/" + service.getHostString() + ":" + port)));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (plane != null) {
+            plane.close();
+        }
+        if (backend != null) {
+            backend.close();
+        }
+    }
+
+    private static String readToEnd(InputStream in) throws Exception {
+        return new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void theClientEndsFirstAndStillGetsTheAnswer(Transport transport) throws Exception {
+        start(transport);
+        CompletableFuture<String> received = CompletableFuture.supplyAsync(() -> {
+            try (Socket s = backend.accept()) {
+                s.setSoTimeout(10_000);
+                String got = readToEnd(s.getInputStream());
+                s.getOutputStream().write("bye".getBytes(StandardCharsets.US_ASCII));
+                return got;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        try (Socket client = new Socket()) {
+            client.connect(service, 5000);
+            client.setSoTimeout(10_000);
+            client.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
+            client.shutdownOutput();
+            assertThat(readToEnd(client.getInputStream())).isEqualTo("bye");
+        }
+        assertThat(received.get()).isEqualTo("hello");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void theBackendEndsFirstAndStillGetsWhatTheClientSendsAfter(Transport transport) throws Exception {
+        start(transport);
+        CompletableFuture<String> received = CompletableFuture.supplyAsync(() -> {
+            try (Socket s = backend.accept()) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write("first".getBytes(StandardCharsets.US_ASCII));
+                s.shutdownOutput();
+                return readToEnd(s.getInputStream());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        try (Socket client = new Socket()) {
+            client.connect(service, 5000);
+            client.setSoTimeout(10_000);
+            assertThat(readToEnd(client.getInputStream())).as("the backend's answer, then its end").isEqualTo("first");
+            client.getOutputStream().write("more".getBytes(StandardCharsets.US_ASCII));
+            client.shutdownOutput();
+            assertThat(received.get()).as("sent after the backend's end, still delivered, then the end").isEqualTo("more");
+            assertThat(client.getInputStream().read()).isEqualTo(-1);
+        }
+    }
+}
