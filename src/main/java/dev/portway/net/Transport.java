@@ -6,6 +6,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -88,6 +89,37 @@ public enum Transport {
             case IO_URING -> IoUringSocketChannel.class;
             case EPOLL -> EpollSocketChannel.class;
             case NIO -> NioSocketChannel.class;
+        };
+    }
+
+    /**
+     * Makes sockets of the family of {@code address}: an IPv4 address gets an AF_INET socket.
+     * Netty's native and NIO channels otherwise open dual-stack AF_INET6 sockets (when the
+     * machine has IPv6), which cost an {@code IPV6_V6ONLY} setsockopt each and carry every IPv4
+     * address as a mapped IPv6 one; the data plane opens one or two per connection.
+     */
+    public io.netty.channel.ChannelFactory<SocketChannel> socketChannelFactory(java.net.InetAddress address) {
+        if (!(address instanceof java.net.Inet4Address)) {
+            Class<? extends SocketChannel> type = socketChannel();
+            return new io.netty.channel.ReflectiveChannelFactory<>(type)::newChannel;
+        }
+        return switch (this) {
+            case IO_URING -> IoUringSocketChannel::new;
+            case EPOLL -> () -> new EpollSocketChannel(SocketProtocolFamily.INET);
+            case NIO -> () -> new NioSocketChannel(java.nio.channels.spi.SelectorProvider.provider(), SocketProtocolFamily.INET);
+        };
+    }
+
+    /** Makes listening sockets of the family of {@code address} (see {@link #socketChannelFactory}). */
+    public io.netty.channel.ChannelFactory<ServerChannel> serverChannelFactory(java.net.InetAddress address) {
+        if (!(address instanceof java.net.Inet4Address)) {
+            Class<? extends ServerChannel> type = serverChannel();
+            return new io.netty.channel.ReflectiveChannelFactory<>(type)::newChannel;
+        }
+        return switch (this) {
+            case IO_URING -> IoUringServerSocketChannel::new;
+            case EPOLL -> () -> new EpollServerSocketChannel(SocketProtocolFamily.INET);
+            case NIO -> () -> new NioServerSocketChannel(java.nio.channels.spi.SelectorProvider.provider(), SocketProtocolFamily.INET);
         };
     }
 

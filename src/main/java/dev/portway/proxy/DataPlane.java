@@ -70,30 +70,41 @@ public final class DataPlane implements AutoCloseable {
         static final NoHandler INSTANCE = new NoHandler();
     }
 
-    /** Each event loop's upstream bootstrap: built once, not per connection. */
-    private final io.netty.util.concurrent.FastThreadLocal<io.netty.bootstrap.Bootstrap> upstreamBootstraps =
+    /** Each event loop's upstream bootstraps, for IPv4 and for IPv6 endpoints: built once, not per connection. */
+    private final io.netty.util.concurrent.FastThreadLocal<io.netty.bootstrap.Bootstrap[]> upstreamBootstraps =
             new io.netty.util.concurrent.FastThreadLocal<>();
 
     /**
-     * The bootstrap for upstream connections made on {@code loop} (the caller's own event loop):
-     * read on demand, half-closure kept, no Nagle, the data plane's connect timeout.
+     * The bootstrap for upstream connections to {@code endpoint} made on {@code loop} (the caller's
+     * own event loop): read on demand, half-closure kept, the data plane's connect timeout, a
+     * socket of the endpoint's address family. No Nagle: Netty turns TCP_NODELAY on for every
+     * TCP channel it makes (where the platform allows it, as Linux does), so setting it again
+     * would be one more system call per connection.
      */
-    io.netty.bootstrap.Bootstrap upstreamBootstrap(io.netty.channel.EventLoop loop) {
-        io.netty.bootstrap.Bootstrap b = upstreamBootstraps.get();
-        if (b == null || b.config().group() != loop) {
-            b = new io.netty.bootstrap.Bootstrap()
-                    .group(loop)
-                    .channel(transport.socketChannel())
-                    .option(ChannelOption.AUTO_READ, false)
-                    .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .option(ChannelOption.TCP_NODELAY, true)
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
-                    .handler(NoHandler.INSTANCE);
-            if (transport == dev.portway.net.Transport.EPOLL) {
-                // the source port is picked at connect time, so one source address can reach many endpoints
-                b.option(io.netty.channel.epoll.EpollChannelOption.IP_BIND_ADDRESS_NO_PORT, true);
-            }
-            upstreamBootstraps.set(b);
+    io.netty.bootstrap.Bootstrap upstreamBootstrap(io.netty.channel.EventLoop loop, InetSocketAddress endpoint) {
+        io.netty.bootstrap.Bootstrap[] both = upstreamBootstraps.get();
+        if (both == null || both[0].config().group() != loop) {
+            both = new io.netty.bootstrap.Bootstrap[] {upstream(loop, ANY_IPV4), upstream(loop, ANY_IPV6)};
+            upstreamBootstraps.set(both);
+        }
+        return both[endpoint.getAddress() instanceof java.net.Inet4Address ? 0 : 1];
+    }
+
+    private static final java.net.InetAddress ANY_IPV4 = new InetSocketAddress("0.0.0.0", 0).getAddress();
+    private static final java.net.InetAddress ANY_IPV6 = new InetSocketAddress("::", 0).getAddress();
+
+    /** An upstream bootstrap on {@code loop} whose sockets are of the family of {@code family}. */
+    private io.netty.bootstrap.Bootstrap upstream(io.netty.channel.EventLoop loop, java.net.InetAddress family) {
+        io.netty.bootstrap.Bootstrap b = new io.netty.bootstrap.Bootstrap()
+                .group(loop)
+                .channelFactory(transport.socketChannelFactory(family))
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                .handler(NoHandler.INSTANCE);
+        if (transport == dev.portway.net.Transport.EPOLL) {
+            // the source port is picked at connect time, so one source address can reach many endpoints
+            b.option(io.netty.channel.epoll.EpollChannelOption.IP_BIND_ADDRESS_NO_PORT, true);
         }
         return b;
     }

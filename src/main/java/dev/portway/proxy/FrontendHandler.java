@@ -106,7 +106,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
-        Bootstrap b = plane.upstreamBootstrap(inbound.eventLoop());
+        Bootstrap b = plane.upstreamBootstrap(inbound.eventLoop(), endpoint.address());
         InetAddress source = sourceAddress(spec, client);
         ChannelFuture f = source == null ? b.connect(endpoint.address()) : b.connect(endpoint.address(), new InetSocketAddress(source, 0));
         f.addListener(done -> {

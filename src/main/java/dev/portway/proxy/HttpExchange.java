@@ -444,9 +444,8 @@ final class HttpExchange {
         Plan.Endpoint target = endpoint;
         Bootstrap b = new Bootstrap()
                 .group(ctx.channel().eventLoop())
-                .channel(plane.transport().socketChannel())
+                .channelFactory(plane.transport().socketChannelFactory(target.address().getAddress()))
                 .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, plane.connectTimeoutMillis())
                 .handler(new ChannelInitializer<Channel>() {
                     @Override

@@ -132,15 +132,18 @@ abstract class Listener {
         return false;
     }
 
-    /** A server bootstrap on the data plane's workers, for a listener whose connections read on demand. */
+    /**
+     * A server bootstrap on the data plane's workers, for a listener whose connections read on
+     * demand; its socket is of the listener's address family. No Nagle: Netty turns TCP_NODELAY on
+     * for every accepted channel (see {@link DataPlane#upstreamBootstrap}).
+     */
     protected ServerBootstrap tcpServer() {
         return new ServerBootstrap()
                 .group(plane.workers())
-                .channel(plane.transport().serverChannel())
+                .channelFactory(plane.transport().serverChannelFactory(key.address().getAddress()))
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .option(ChannelOption.SO_BACKLOG, 4096)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.TCP_NODELAY, true);
+                .childOption(ChannelOption.AUTO_READ, false);
     }
 
     private CompletableFuture<Void> open() {

@@ -5,6 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
@@ -149,6 +150,10 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
                 closeOnFlush(peer);
                 ctx.close();
             } else if (peer instanceof DuplexChannel duplex && peer.isActive()) {
+                // The peer's own end, when it comes, ends the connection: let it close the peer
+                // at once. Half-closed in turn, Netty would shut the peer's input first, a system
+                // call that fails (ENOTCONN, both ways being done) and allocates an exception.
+                peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
                 peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> duplex.shutdownOutput());
             } else {
                 closeOnFlush(peer);
