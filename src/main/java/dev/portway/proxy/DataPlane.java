@@ -442,7 +442,8 @@ public final class DataPlane implements AutoCloseable {
 
     /**
      * Stops accepting, lets open connections finish for up to {@code drain}, then closes
-     * everything and frees every port.
+     * everything and frees every port. Idle keep-alive connections to upstreams close at once:
+     * nothing will use them, and they are not worth waiting for.
      */
     public CompletableFuture<Void> shutdown(Duration drain) {
         List<CompletableFuture<Void>> closing = new ArrayList<>();
@@ -456,28 +457,51 @@ public final class DataPlane implements AutoCloseable {
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
         CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).whenComplete((r, e) -> {
-            long deadline = System.nanoTime() + drain.toNanos();
-            Runnable check = new Runnable() {
-                @Override
-                public void run() {
-                    if (openConnections() == 0 || System.nanoTime() >= deadline) {
-                        for (ClusterRuntime c : clusters.values()) {
-                            c.allConnections().forEach(Channel::close);
-                        }
-                        done.complete(null);
-                    } else {
-                        workers.schedule(this, 50, TimeUnit.MILLISECONDS);
-                    }
+            try {
+                for (io.netty.util.concurrent.EventExecutor loop : workers) {
+                    loop.execute(() -> UpstreamPool.current().closeIdle());
                 }
-            };
-            workers.execute(check);
+                long deadline = System.nanoTime() + drain.toNanos();
+                Runnable check = new Runnable() {
+                    @Override
+                    public void run() {
+                        try {
+                            if (openConnections() == 0 || System.nanoTime() >= deadline) {
+                                for (ClusterRuntime c : clusters.values()) {
+                                    c.allConnections().forEach(Channel::close);
+                                }
+                                done.complete(null);
+                            } else {
+                                workers.schedule(this, 50, TimeUnit.MILLISECONDS);
+                            }
+                        } catch (RuntimeException failure) {
+                            done.completeExceptionally(failure);
+                        }
+                    }
+                };
+                workers.execute(check);
+            } catch (RuntimeException failure) {
+                // the workers are stopping (a second shutdown): what is left goes with them
+                done.completeExceptionally(failure);
+            }
         });
         return done;
     }
 
+    /**
+     * Stops at once: closes every listener and connection, then the event loops. Bounded: a
+     * shutdown that cannot finish (a listener whose close never completes) is given up after a
+     * few seconds, with a warning, so that a stopping Portway always exits.
+     */
     @Override
     public void close() {
-        shutdown(Duration.ZERO).join();
+        try {
+            shutdown(Duration.ZERO).get(5, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            log.warn("closing the data plane: {}; stopping its event loops anyway", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         blocking.shutdownNow();
     }

@@ -94,4 +94,12 @@ final class UpstreamPool {
             }
         }
     }
+
+    /** Closes every idle connection of this event loop's pool (the data plane is stopping: nothing will borrow them). */
+    void closeIdle() {
+        java.util.List<Channel> all = new java.util.ArrayList<>();
+        idle.values().forEach(all::addAll);
+        idle.clear();
+        all.forEach(Channel::close);
+    }
 }
