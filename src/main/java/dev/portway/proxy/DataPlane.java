@@ -41,6 +41,8 @@ public final class DataPlane implements AutoCloseable {
     /** This data plane's own NodePort listeners by address, for the fused LoadBalancer hop (read on the hot path). */
     private volatile Map<InetSocketAddress, TcpListener> nodePorts = Map.of();
     private volatile boolean secondHop;
+    /** Set when {@link #shutdown} begins: no plan is applied after it, and no upstream connection is pooled. */
+    private volatile boolean stopping;
     /** By name; changed in place by {@link #apply} (control thread), read lock-free on the hot path. */
     private final Map<String, ClusterRuntime> clusters = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile Plan current = Plan.empty();
@@ -141,6 +143,11 @@ public final class DataPlane implements AutoCloseable {
         return httpSettings;
     }
 
+    /** Whether {@link #shutdown} has begun. */
+    boolean stopping() {
+        return stopping;
+    }
+
     /** Sets the L7 gateway's timeouts and limits (for connections accepted from now on). */
     public void httpSettings(HttpSettings settings) {
         this.httpSettings = settings;
@@ -212,6 +219,11 @@ public final class DataPlane implements AutoCloseable {
      * out by diffing the whole plan.
      */
     public synchronized void apply(Plan plan, Plan.Changes changes) {
+        if (stopping) {
+            // the control plane runs on while pods stop: what it plans now must not bind anything again
+            log.debug("stopping: plan {} not applied", plan.version());
+            return;
+        }
         if (changes == null || changes.from() != current.version()) {
             changes = diff(plan);
         }
@@ -442,12 +454,14 @@ public final class DataPlane implements AutoCloseable {
 
     /**
      * Stops accepting, lets open connections finish for up to {@code drain}, then closes
-     * everything and frees every port. Idle keep-alive connections to upstreams close at once:
-     * nothing will use them, and they are not worth waiting for.
+     * everything and frees every port. Idle keep-alive connections to upstreams close at once, and
+     * those that become idle later close instead of going back to the pool: nothing will use them,
+     * and they are not worth waiting for. Plans applied from now on are ignored.
      */
     public CompletableFuture<Void> shutdown(Duration drain) {
         List<CompletableFuture<Void>> closing = new ArrayList<>();
         synchronized (this) {
+            stopping = true;
             for (Listener l : listeners.values()) {
                 closing.add(l.close());
             }

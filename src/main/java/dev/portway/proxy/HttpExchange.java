@@ -881,7 +881,7 @@ final class HttpExchange {
         cancelTimer();
         uncount();
         if (upstream != null) {
-            boolean reuse = requestSent && responseDone && upstreamKeepAlive && upstream.isActive();
+            boolean reuse = requestSent && responseDone && upstreamKeepAlive && upstream.isActive() && !plane.stopping();
             Channel ch = upstream;
             InetSocketAddress address = endpoint.address();
             detachUpstream();

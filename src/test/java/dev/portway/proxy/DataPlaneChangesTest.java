@@ -75,4 +75,23 @@ class DataPlaneChangesTest {
             plane.close();
         }
     }
+
+    /** Once stopping, the data plane applies no plan: pods stopping after it change endpoints, and nothing may bind again. */
+    @Test
+    void aPlanAfterTheShutdownBeganBindsNothing() throws Exception {
+        int port;
+        try (ServerSocket probe = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.62.1"))) {
+            port = probe.getLocalPort();
+        }
+        DataPlane plane = new DataPlane(dev.portway.net.Transport.NIO, 1, new PrometheusRegistry(), Clock.systemUTC());
+        try {
+            plane.shutdown(Duration.ZERO).get(5, java.util.concurrent.TimeUnit.SECONDS);
+            Plan late = new Plan(1, List.of(listener(port, "x")), Map.of("x", cluster("x", "127.60.0.1")), List.of());
+            plane.apply(late);
+            assertThat(plane.listenerStatus()).isEmpty();
+            assertThat(plane.cluster("x")).isNull();
+        } finally {
+            plane.close();
+        }
+    }
 }

@@ -32,4 +32,21 @@ class GatewayShutdownTest {
             assertThat(gw.plane.openConnections()).isZero();
         }
     }
+
+    @Test
+    void anUpstreamConnectionFreedAfterTheStopBeganIsClosedNotPooled() throws Exception {
+        try (GatewayFixture gw = new GatewayFixture()) {
+            gw.cluster("a", gw.echo("a-pod", 1));
+            InetSocketAddress listener = gw.listen(1, host(null, rule("default/a", prefix("/"), to("a"))));
+            java.util.concurrent.CompletableFuture<Void> stopped;
+            try (RawHttp c = new RawHttp(listener)) {
+                assertThat(c.get("x", "/").status()).isEqualTo(200);
+                stopped = gw.plane.shutdown(Duration.ofMinutes(1));
+                // the client's open connection is served while it drains; its exchange frees an upstream connection
+                assertThat(c.get("x", "/").status()).isEqualTo(200);
+            }
+            stopped.get(5, TimeUnit.SECONDS);
+            assertThat(gw.plane.openConnections()).isZero();
+        }
+    }
 }
