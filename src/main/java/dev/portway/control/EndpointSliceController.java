@@ -131,15 +131,31 @@ public final class EndpointSliceController implements Controller {
         // syncing writes slices, whose events mark their Services for the next pass: take this pass's set first
         List<String> keys = new ArrayList<>(dirty);
         dirty.clear();
-        for (String key : keys) {
-            int slash = key.indexOf('/');
-            Service svc = store.get(Service.class, key.substring(0, slash), key.substring(slash + 1)).orElse(null);
-            syncOrClear(key, svc, List.copyOf(managed.getOrDefault(key, Map.of()).values()));
+        int done = 0;
+        try {
+            for (String key : keys) {
+                int slash = key.indexOf('/');
+                Service svc = store.get(Service.class, key.substring(0, slash), key.substring(slash + 1)).orElse(null);
+                syncOrClear(key, svc, List.copyOf(managed.getOrDefault(key, Map.of()).values()));
+                done++;
+            }
+        } finally {
+            // a sync that failed is tried again on the next pass, with those it kept from their turn
+            dirty.addAll(keys.subList(done, keys.size()));
         }
     }
 
     /** Reads every managed slice and syncs every Service, as a level-triggered controller does each pass. */
     void resyncAll() {
+        try {
+            syncAll();
+        } catch (RuntimeException | Error e) {
+            all = true; // the next pass starts over
+            throw e;
+        }
+    }
+
+    private void syncAll() {
         all = false;
         dirty.clear();
         podLabels.clear();
@@ -172,11 +188,13 @@ public final class EndpointSliceController implements Controller {
 
     private static boolean isManaged(EndpointSlice slice) {
         Map<String, String> labels = slice.getMetadata().getLabels();
-        return labels != null && MANAGER.equals(labels.get(LABEL_MANAGED_BY)) && labels.get(LABEL_SERVICE_NAME) != null;
+        return labels != null && MANAGER.equals(labels.get(LABEL_MANAGED_BY));
     }
 
+    /** The Service a managed slice belongs to; one that lost its service-name label belongs to none, and is deleted. */
     private static String serviceOf(EndpointSlice slice) {
-        return slice.getMetadata().getNamespace() + "/" + slice.getMetadata().getLabels().get(LABEL_SERVICE_NAME);
+        String name = slice.getMetadata().getLabels().get(LABEL_SERVICE_NAME);
+        return slice.getMetadata().getNamespace() + "/" + (name == null ? "" : name);
     }
 
     private static String key(ObjectMeta meta) {

@@ -65,6 +65,8 @@ public final class PlanBuilder {
     private final Map<Plan.ListenerKey, Plan.Listener> listenersBefore = new HashMap<>();
     private Plan last = Plan.empty();
     private Plan.Changes changes = new Plan.Changes(0, Map.of(), Map.of());
+    /** A build failed halfway: the kept plan was thrown away, and the next changes cannot be trusted. */
+    private boolean rebuilt;
 
     private final IngressPorts ingressPorts;
 
@@ -154,6 +156,23 @@ public final class PlanBuilder {
      * from the last plan, the last plan itself is returned. {@link #changes()} tells what differs.
      */
     public Plan build() {
+        try {
+            return buildChanges();
+        } catch (RuntimeException | Error e) {
+            // Part of the plan may have been changed and part not: start again from nothing, and
+            // tell the data plane to diff the next plan whole (changes from a version no plan has).
+            fragments.clear();
+            clusters.clear();
+            listeners.clear();
+            contested.clear();
+            healthByService.clear();
+            lastNodes = null;
+            rebuilt = true;
+            throw e;
+        }
+    }
+
+    private Plan buildChanges() {
         List<NodeInfo> nodes = new ArrayList<>();
         for (Node n : store.list(Node.class)) {
             String ip = internalIp(n);
@@ -204,13 +223,14 @@ public final class PlanBuilder {
                 changedListeners.put(key, now);
             }
         });
-        if (changedClusters.isEmpty() && changedListeners.isEmpty() && health.equals(last.healthServers())
+        if (!rebuilt && changedClusters.isEmpty() && changedListeners.isEmpty() && health.equals(last.healthServers())
                 && http.equals(last.httpListeners())) {
             changes = new Plan.Changes(last.version(), Map.of(), Map.of());
             return last;
         }
         Plan plan = new Plan(last.version() + 1, new ArrayList<>(listeners.values()), clusters, health, http);
-        changes = new Plan.Changes(last.version(), changedClusters, changedListeners);
+        changes = new Plan.Changes(rebuilt ? -1 : last.version(), changedClusters, changedListeners);
+        rebuilt = false;
         last = plan;
         return plan;
     }

@@ -147,6 +147,15 @@ class EndpointSliceControllerTest {
             agreesWithAFullPass.run();
             assertThat(targets(control, "a")).containsExactly("p2");
 
+            // a managed slice that loses its Service's name belongs to no Service: it goes, and its Service gets another
+            control.call(() -> control.api().mutate(EndpointSlice.class, "default", sliceOfA, s -> {
+                s.getMetadata().getLabels().remove(EndpointSliceController.LABEL_SERVICE_NAME);
+                return s;
+            }));
+            agreesWithAFullPass.run();
+            assertThat(control.store().get(EndpointSlice.class, "default", sliceOfA)).isEmpty();
+            assertThat(targets(control, "a")).containsExactly("p2");
+
             // a Service's selector changes; a pod stops being ready; a pod goes away
             apply(control, """
                     apiVersion: v1

@@ -195,4 +195,29 @@ class PlanBuilderTest {
         return new ServiceBuilder((io.fabric8.kubernetes.api.model.Service) svc).editSpec().withType("NodePort")
                 .editFirstPort().withNodePort(port).endPort().endSpec().build();
     }
+
+    /**
+     * A build that fails halfway (here a Service the API server would have refused, written
+     * straight to the store) may have changed part of the kept plan: the next build starts again
+     * from nothing, and its changes are from a version no plan has, so the data plane diffs it whole.
+     */
+    @Test
+    void aBuildThatFailsHalfwayIsFollowedByAWholeOne() {
+        Store store = new Store();
+        put(store, service("a", "127.2.60.1"), slice("a", "127.60.0.1"), service("b", "127.2.60.2"), slice("b", "127.60.0.2"));
+        PlanBuilder builder = new PlanBuilder(store, 10256);
+        Plan first = builder.build();
+
+        io.fabric8.kubernetes.api.model.Service broken = (io.fabric8.kubernetes.api.model.Service) service("b", "127.2.60.2");
+        broken.getSpec().setPorts(null);
+        put(store, slice("a", "127.60.0.3"), broken);
+        org.assertj.core.api.Assertions.assertThatThrownBy(builder::build).isInstanceOf(NullPointerException.class);
+
+        put(store, service("b", "127.2.60.2"));
+        Plan next = builder.build();
+        assertThat(builder.changes().from()).as("not the version of any plan: diff it whole").isNotEqualTo(first.version());
+        assertThat(new java.util.HashSet<>(next.listeners())).isEqualTo(new java.util.HashSet<>(new PlanBuilder(store, 10256).build().listeners()));
+        assertThat(addresses(next, "a")).containsExactly("127.60.0.3");
+        assertThat(next.clusters()).isEqualTo(new PlanBuilder(store, 10256).build().clusters());
+    }
 }
