@@ -147,17 +147,21 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
             if (session.inputShutdown()) {
+                // both ways are done; what each channel still has to write (a slow reader's) goes first
                 closeOnFlush(peer);
-                ctx.close();
+                closeOnFlush(ctx.channel());
             } else if (peer instanceof DuplexChannel duplex && peer.isActive()) {
-                // The peer's own end, when it comes, ends the connection: let it close the peer
-                // at once. Half-closed in turn, Netty would shut the peer's input first, a system
-                // call that fails (ENOTCONN, both ways being done) and allocates an exception.
-                peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
-                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> duplex.shutdownOutput());
+                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+                    // The peer's own end, when it comes, ends the connection: let it close the
+                    // peer at once. Half-closed in turn, Netty would shut the peer's input first, a
+                    // system call that fails (ENOTCONN, both ways being done) and allocates an
+                    // exception. Only now: everything for the peer is written.
+                    peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
+                    duplex.shutdownOutput();
+                });
             } else {
                 closeOnFlush(peer);
-                ctx.close();
+                closeOnFlush(ctx.channel());
             }
             return;
         }
