@@ -32,16 +32,20 @@ class DataPlaneChangesTest {
                 "default/" + cluster, cluster, null, null, false, Plan.Source.CLIENT, List.of(), true);
     }
 
+    /** A port free on the listeners' address now. */
+    private static int freePort() throws java.io.IOException {
+        try (ServerSocket probe = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.62.1"))) {
+            return probe.getLocalPort();
+        }
+    }
+
     private static String endpointOf(DataPlane plane, String cluster) {
         return plane.cluster(cluster).spec().endpoints().getFirst().target();
     }
 
     @Test
     void onlyWhatTheChangesNameIsTouchedUnlessTheyAreAgainstAnotherPlan() throws Exception {
-        int port;
-        try (ServerSocket probe = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.62.1"))) {
-            port = probe.getLocalPort();
-        }
+        int port = freePort();
         DataPlane plane = new DataPlane(dev.portway.net.Transport.NIO, 1, new PrometheusRegistry(), Clock.systemUTC());
         try {
             Plan first = new Plan(1, List.of(), Map.of("x", cluster("x", "127.60.0.1"), "y", cluster("y", "127.60.0.2")), List.of());
@@ -79,10 +83,7 @@ class DataPlaneChangesTest {
     /** Once stopping, the data plane applies no plan: pods stopping after it change endpoints, and nothing may bind again. */
     @Test
     void aPlanAfterTheShutdownBeganBindsNothing() throws Exception {
-        int port;
-        try (ServerSocket probe = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.62.1"))) {
-            port = probe.getLocalPort();
-        }
+        int port = freePort();
         DataPlane plane = new DataPlane(dev.portway.net.Transport.NIO, 1, new PrometheusRegistry(), Clock.systemUTC());
         try {
             plane.shutdown(Duration.ZERO).get(5, java.util.concurrent.TimeUnit.SECONDS);
