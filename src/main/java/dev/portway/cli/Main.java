@@ -58,6 +58,8 @@ public final class Main implements Callable<Integer> {
     /** A command line with Portway's error handling: one {@code error: ...} line, exit code 1. */
     public static CommandLine commandLine(Main main) {
         CommandLine cl = new CommandLine(main);
+        // every command's -V (from mixinStandardHelpOptions) prints Portway's version, not an empty line
+        versionEverywhere(cl);
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             String message = switch (e) {
                 case AdminClient.UnreachableException u -> "error: " + u.getMessage();
@@ -72,6 +74,15 @@ public final class Main implements Callable<Integer> {
             return 1;
         });
         return cl;
+    }
+
+    private static void versionEverywhere(CommandLine cl) {
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            if (sub.getCommandSpec().versionProvider() == null) {
+                sub.getCommandSpec().versionProvider(new VersionProvider());
+            }
+            versionEverywhere(sub);
+        }
     }
 
     public static void main(String[] args) {

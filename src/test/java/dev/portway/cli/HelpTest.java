@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Every command explains itself with -h and --help, and the command list reads as sentences. */
+/** Every command explains itself with -h and --help, tells its version with -V, and the command list reads as sentences. */
 class HelpTest {
 
     private final Cli cli = new Cli(Clock.systemUTC(), (String) null);
@@ -20,6 +20,16 @@ class HelpTest {
             assertThat(r.exitCode()).as(command + " " + flag + ": " + r.err()).isZero();
             assertThat(r.out()).startsWith("Usage: portway " + command);
             assertThat(r.err()).isEmpty();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"up", "apply", "get", "describe", "delete", "logs", "scale", "validate", "node"})
+    void everySubcommandTellsTheVersion(String command) {
+        for (String flag : new String[] {"-V", "--version"}) {
+            Cli.Result r = cli.run(command, flag);
+            assertThat(r.exitCode()).as(command + " " + flag + ": " + r.err()).isZero();
+            assertThat(r.out()).as(command + " " + flag).isEqualTo(cli.run("--version").out()).startsWith("portway ");
         }
     }
 
