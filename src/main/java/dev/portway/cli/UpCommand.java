@@ -84,6 +84,10 @@ final class UpCommand implements Callable<Integer> {
             description = "Socket implementation (default: the fastest that works here).")
     String transport;
 
+    @Option(names = "--proxy-threads", paramLabel = "N",
+            description = "Event loops carrying the traffic, as HAProxy's nbthread and Envoy's --concurrency (default: one per CPU).")
+    Integer proxyThreads;
+
     @Option(names = "--data-dir", paramLabel = "DIR",
             description = "Where applied objects and allocations are kept across restarts and crashes (default: STATE_DIR/data).")
     Path dataDir;
@@ -108,6 +112,9 @@ final class UpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (proxyThreads != null && proxyThreads < 1) {
+            throw new Main.CliException("--proxy-threads: " + proxyThreads + " (expected: 1 or more)");
+        }
         warmUpTls();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -130,7 +137,8 @@ final class UpCommand implements Callable<Integer> {
                 .withNodes(nodes)
                 .withNodeAddresses(addresses())
                 .withDefaultPool("none".equals(defaultPool) ? null : defaultPool)
-                .withTransport(transport == null ? Transport.best() : Transport.parse(transport));
+                .withTransport(transport == null ? Transport.best() : Transport.parse(transport))
+                .withProxyThreads(proxyThreads == null ? 0 : proxyThreads);
         options = options.withKubelet(options.kubelet().withDns(dnsOptions(config)))
                 .withDataDir(ephemeral ? null : dataDir != null ? dataDir : state.resolve("data"));
         LocalCluster cluster;

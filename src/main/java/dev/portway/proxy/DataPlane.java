@@ -143,6 +143,11 @@ public final class DataPlane implements AutoCloseable {
         return httpSettings;
     }
 
+    /** How many event loops carry the traffic. */
+    public int eventLoops() {
+        return ((io.netty.util.concurrent.MultithreadEventExecutorGroup) workers).executorCount();
+    }
+
     /** Whether {@link #shutdown} has begun. */
     boolean stopping() {
         return stopping;

@@ -110,7 +110,7 @@ public final class LocalCluster implements AutoCloseable {
                 .help("Reconcile passes over every controller (one follows each batch of changes)")
                 .callback(cb -> cb.call(c.passes()))
                 .register(registry);
-        int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+        int threads = options.proxyThreads() > 0 ? options.proxyThreads() : Math.max(1, Runtime.getRuntime().availableProcessors());
         this.dataPlane = new DataPlane(options.transport(), threads, registry, options.clusterConfig().clock());
         this.podRuntime = new PodRuntime(options.transport(), Math.min(2, threads));
         try {

@@ -1,0 +1,46 @@
+package dev.portway.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portway.testing.Net;
+import dev.portway.testing.TestCluster;
+import java.time.Clock;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code portway up --proxy-threads N} sets how many event loops carry the traffic (HAProxy's
+ * {@code nbthread}, Envoy's {@code --concurrency}); by default one per CPU.
+ */
+class ProxyThreadsTest {
+
+    @Test
+    void aClusterRunsItsTrafficOnTheEventLoopsAskedFor() throws Exception {
+        try (TestCluster cluster = new TestCluster(TestCluster.options().withProxyThreads(1))) {
+            assertThat(cluster.local().dataPlane().eventLoops()).isEqualTo(1);
+            cluster.apply(TestCluster.echoDeployment("one", 1, null) + """
+                    ---
+                    apiVersion: v1
+                    kind: Service
+                    metadata:
+                      name: one
+                    spec:
+                      selector: {app: one}
+                      ports:
+                      - {port: 8000, targetPort: http}
+                    """);
+            cluster.awaitReady("one", 1);
+            cluster.settle();
+            assertThat(Net.get(cluster.clusterIp("one"), 8000, "/").pod()).startsWith("one-");
+        }
+        try (TestCluster cluster = new TestCluster()) {
+            assertThat(cluster.local().dataPlane().eventLoops()).as("one per CPU").isEqualTo(Runtime.getRuntime().availableProcessors());
+        }
+    }
+
+    @Test
+    void noEventLoopIsRefusedBeforeAnythingStarts() {
+        Cli.Result r = new Cli(Clock.systemUTC(), (String) null).run("up", "--proxy-threads", "0");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("error: --proxy-threads: 0 (expected: 1 or more)");
+    }
+}
