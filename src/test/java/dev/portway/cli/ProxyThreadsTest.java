@@ -17,17 +17,7 @@ class ProxyThreadsTest {
     void aClusterRunsItsTrafficOnTheEventLoopsAskedFor() throws Exception {
         try (TestCluster cluster = new TestCluster(TestCluster.options().withProxyThreads(1))) {
             assertThat(cluster.local().dataPlane().eventLoops()).isEqualTo(1);
-            cluster.apply(TestCluster.echoDeployment("one", 1, null) + """
-                    ---
-                    apiVersion: v1
-                    kind: Service
-                    metadata:
-                      name: one
-                    spec:
-                      selector: {app: one}
-                      ports:
-                      - {port: 8000, targetPort: http}
-                    """);
+            cluster.apply(TestCluster.echoBackend("one", 1));
             cluster.awaitReady("one", 1);
             cluster.settle();
             assertThat(Net.get(cluster.clusterIp("one"), 8000, "/").pod()).startsWith("one-");
