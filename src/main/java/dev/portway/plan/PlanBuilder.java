@@ -209,20 +209,8 @@ public final class PlanBuilder {
         }
         healthByService.values().forEach(health::addAll);
         List<Plan.HttpListener> http = GatewayPlans.build(store, clusters, ingressPorts);
-        Map<String, Plan.Cluster> changedClusters = new HashMap<>();
-        clustersBefore.forEach((name, before) -> {
-            Plan.Cluster now = clusters.get(name);
-            if (!Objects.equals(before, now)) {
-                changedClusters.put(name, now);
-            }
-        });
-        Map<Plan.ListenerKey, Plan.Listener> changedListeners = new HashMap<>();
-        listenersBefore.forEach((key, before) -> {
-            Plan.Listener now = listeners.get(key);
-            if (!Objects.equals(before, now)) {
-                changedListeners.put(key, now);
-            }
-        });
+        Map<String, Plan.Cluster> changedClusters = changed(clustersBefore, clusters);
+        Map<Plan.ListenerKey, Plan.Listener> changedListeners = changed(listenersBefore, listeners);
         if (!rebuilt && changedClusters.isEmpty() && changedListeners.isEmpty() && health.equals(last.healthServers())
                 && http.equals(last.httpListeners())) {
             changes = new Plan.Changes(last.version(), Map.of(), Map.of());
@@ -261,7 +249,7 @@ public final class PlanBuilder {
         Fragment f = fragment(svc, service, svcSlices, nodes);
         fragments.put(service, f);
         for (Plan.Cluster c : f.clusters()) {
-            touchCluster(c.name());
+            touch(clustersBefore, clusters, c.name());
             clusters.put(c.name(), c);
         }
         for (Plan.Listener l : f.listeners()) {
@@ -274,7 +262,7 @@ public final class PlanBuilder {
 
     private void withdraw(String service, Fragment f) {
         for (Plan.Cluster c : f.clusters()) {
-            touchCluster(c.name());
+            touch(clustersBefore, clusters, c.name());
             clusters.remove(c.name());
         }
         for (Plan.Listener l : f.listeners()) {
@@ -283,22 +271,29 @@ public final class PlanBuilder {
         healthByService.remove(service);
     }
 
-    private void touchCluster(String name) {
-        if (!clustersBefore.containsKey(name)) {
-            clustersBefore.put(name, clusters.get(name));
+    /** Remembers what {@code key} held before this build's first change to it (null: nothing). */
+    private static <K, V> void touch(Map<K, V> before, Map<K, V> now, K key) {
+        if (!before.containsKey(key)) {
+            before.put(key, now.get(key));
         }
     }
 
-    private void touchListener(Plan.ListenerKey key) {
-        if (!listenersBefore.containsKey(key)) {
-            listenersBefore.put(key, listeners.get(key));
-        }
+    /** Of the keys touched, those whose value differs now, each with its value now (null: gone). */
+    private static <K, V> Map<K, V> changed(Map<K, V> before, Map<K, V> now) {
+        Map<K, V> changed = new HashMap<>();
+        before.forEach((key, was) -> {
+            V is = now.get(key);
+            if (!Objects.equals(was, is)) {
+                changed.put(key, is);
+            }
+        });
+        return changed;
     }
 
     /** A Service's listener wants its address: it gets it unless a Service before it in the store's order has it. */
     private void claim(Plan.Listener listener) {
         Plan.ListenerKey key = listener.key();
-        touchListener(key);
+        touch(listenersBefore, listeners, key);
         Plan.Listener holder = listeners.get(key);
         if (holder == null) {
             listeners.put(key, listener);
@@ -311,7 +306,7 @@ public final class PlanBuilder {
 
     private void unclaim(Plan.Listener listener) {
         Plan.ListenerKey key = listener.key();
-        touchListener(key);
+        touch(listenersBefore, listeners, key);
         List<Plan.Listener> claims = contested.get(key);
         if (claims == null) {
             listeners.remove(key);
