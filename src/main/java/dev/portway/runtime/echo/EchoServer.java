@@ -167,8 +167,13 @@ public final class EchoServer implements AutoCloseable {
             synchronized (connections) {
                 open = new ArrayList<>(connections);
             }
-            open.forEach(Channel::close);
-            done.complete(null);
+            // done once every connection is closed, not once each close is asked for
+            CompletableFuture<?>[] closed = open.stream().map(c -> {
+                CompletableFuture<Void> f = new CompletableFuture<>();
+                c.close().addListener(x -> f.complete(null));
+                return f;
+            }).toArray(CompletableFuture[]::new);
+            CompletableFuture.allOf(closed).whenComplete((v, x) -> done.complete(null));
         });
         return done;
     }
