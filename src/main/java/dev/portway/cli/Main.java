@@ -19,6 +19,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "portway",
         mixinStandardHelpOptions = true,
         versionProvider = Main.VersionProvider.class,
+        // subcommands inherit the version provider (picocli's inherited command attributes): every -V prints it
+        scope = CommandLine.ScopeType.INHERIT,
         description = "NodePort and LoadBalancer Services that carry real traffic, on one machine or many.",
         subcommands = {
                 UpCommand.class,
@@ -58,8 +60,6 @@ public final class Main implements Callable<Integer> {
     /** A command line with Portway's error handling: one {@code error: ...} line, exit code 1. */
     public static CommandLine commandLine(Main main) {
         CommandLine cl = new CommandLine(main);
-        // every command's -V (from mixinStandardHelpOptions) prints Portway's version, not an empty line
-        versionEverywhere(cl);
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             String message = switch (e) {
                 case AdminClient.UnreachableException u -> "error: " + u.getMessage();
@@ -74,15 +74,6 @@ public final class Main implements Callable<Integer> {
             return 1;
         });
         return cl;
-    }
-
-    private static void versionEverywhere(CommandLine cl) {
-        for (CommandLine sub : cl.getSubcommands().values()) {
-            if (sub.getCommandSpec().versionProvider() == null) {
-                sub.getCommandSpec().versionProvider(new VersionProvider());
-            }
-            versionEverywhere(sub);
-        }
     }
 
     public static void main(String[] args) {
