@@ -146,11 +146,8 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
-            if (session.inputShutdown()) {
-                // both ways are done; what each channel still has to write (a slow reader's) goes first
-                closeOnFlush(peer);
-                closeOnFlush(ctx.channel());
-            } else if (peer instanceof DuplexChannel duplex && peer.isActive()) {
+            if (!session.inputShutdown() && peer instanceof DuplexChannel duplex && peer.isActive()) {
+                // one way is done: pass the end on as an end
                 peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
                     // The peer's own end, when it comes, ends the connection: let it close the
                     // peer at once. Half-closed in turn, Netty would shut the peer's input first, a
@@ -160,6 +157,8 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
                     duplex.shutdownOutput();
                 });
             } else {
+                // both ways are done (or the peer cannot half-close): what each channel still has
+                // to write (a slow reader's) goes first
                 closeOnFlush(peer);
                 closeOnFlush(ctx.channel());
             }
