@@ -1,9 +1,16 @@
 package dev.portway.api.decode;
 
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.BeanDescription;
 import com.fasterxml.jackson.databind.JavaType;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.deser.BeanDeserializerBase;
+import com.fasterxml.jackson.databind.deser.DefaultDeserializationContext;
+import com.fasterxml.jackson.databind.deser.SettableBeanProperty;
 import com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -399,10 +406,28 @@ public final class ObjectDecoder {
         return index ? dotted(parent) + subscript : dotted(parent) + "." + inner;
     }
 
+    /**
+     * The JSON properties of {@code type}, by name. For a bean they come from the deserializer
+     * that {@code treeToValue} then uses (Jackson builds and caches it once): introspecting the
+     * class a second time for the walk was the larger part of decoding a first object of a kind
+     * (tens of milliseconds of each start).
+     */
     static Map<String, JavaType> properties(JavaType type) {
         return PROPERTIES.computeIfAbsent(type.getRawClass(), c -> {
-            BeanDescription description = Json.mapper().getDeserializationConfig().introspect(type);
             Map<String, JavaType> properties = new LinkedHashMap<>();
+            if (deserializer(type) instanceof BeanDeserializerBase bean) {
+                // in the order the model declares (hints name neighbouring fields in it); the deserializer keeps them hashed
+                JsonPropertyOrder order = c.getAnnotation(JsonPropertyOrder.class);
+                for (String name : order == null ? new String[0] : order.value()) {
+                    SettableBeanProperty p = bean.findProperty(name);
+                    if (p != null) {
+                        properties.put(name, p.getType());
+                    }
+                }
+                bean.properties().forEachRemaining(p -> properties.putIfAbsent(p.getName(), p.getType()));
+                return properties;
+            }
+            BeanDescription description = Json.mapper().getDeserializationConfig().introspect(type);
             for (BeanPropertyDefinition p : description.findProperties()) {
                 if (p.couldDeserialize() || p.hasField()) {
                     properties.put(p.getName(), p.getPrimaryType());
@@ -410,6 +435,18 @@ public final class ObjectDecoder {
             }
             return properties;
         });
+    }
+
+    /** The mapper's deserializer for {@code type}, or null when it has none. */
+    private static JsonDeserializer<Object> deserializer(JavaType type) {
+        ObjectMapper mapper = Json.mapper();
+        DefaultDeserializationContext context = ((DefaultDeserializationContext) mapper.getDeserializationContext())
+                .createDummyInstance(mapper.getDeserializationConfig());
+        try {
+            return context.findRootValueDeserializer(type);
+        } catch (JsonMappingException e) {
+            return null;
+        }
     }
 
     private static JavaType elementType(JavaType type) {

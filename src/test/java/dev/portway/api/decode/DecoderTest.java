@@ -232,4 +232,42 @@ class DecoderTest {
         assertThat(loaded.ok()).isFalse();
         assertThat(loaded.problems().toString()).contains("yaml: document contains excessive aliasing");
     }
+
+    /**
+     * The walk takes each type's fields from Jackson's deserializer (built once, then used by the
+     * decoding itself) rather than from an introspection of its own: the two must name the same
+     * fields, of the same types, in the same order (hints list neighbouring fields in it), for
+     * every type any kind reaches.
+     */
+    @Test
+    void theFieldsTheWalkKnowsAreTheFieldsJacksonIntrospects() {
+        var seen = new java.util.HashSet<Class<?>>();
+        var queue = new java.util.ArrayDeque<com.fasterxml.jackson.databind.JavaType>();
+        for (ResourceKind kind : ResourceKind.values()) {
+            queue.add(dev.portway.api.Json.mapper().constructType(kind.type()));
+        }
+        int beans = 0;
+        while (!queue.isEmpty()) {
+            var type = queue.poll();
+            while (type.isContainerType()) {
+                type = type.getContentType();
+            }
+            Class<?> raw = type.getRawClass();
+            if (raw.isPrimitive() || raw.isEnum() || raw.getName().startsWith("java.") || !seen.add(raw)
+                    || !io.fabric8.kubernetes.api.model.KubernetesResource.class.isAssignableFrom(raw)
+                    || raw.isInterface()) {
+                continue;
+            }
+            var introspected = new java.util.LinkedHashMap<String, com.fasterxml.jackson.databind.JavaType>();
+            for (var p : dev.portway.api.Json.mapper().getDeserializationConfig().introspect(type).findProperties()) {
+                if (p.couldDeserialize() || p.hasField()) {
+                    introspected.put(p.getName(), p.getPrimaryType());
+                }
+            }
+            assertThat(ObjectDecoder.properties(type)).as(raw.getName()).containsExactlyEntriesOf(introspected);
+            queue.addAll(introspected.values());
+            beans++;
+        }
+        assertThat(beans).isGreaterThan(100);
+    }
 }
