@@ -1,6 +1,7 @@
 package dev.portway.admin;
 
 import dev.portway.admin.auth.AdminCredentials;
+import dev.portway.admin.auth.Pki;
 import dev.portway.control.ControlPlane;
 import dev.portway.net.Slots;
 import dev.portway.net.Transport;
@@ -15,18 +16,21 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.IdentityCipherSuiteFilter;
+import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProtocols;
 import java.net.InetSocketAddress;
+import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -149,15 +153,24 @@ public final class AdminServer implements AutoCloseable {
         }
     }
 
-    /** TLS 1.2 and 1.3 with the serving certificate; a client certificate is asked for and, if sent, must chain to the CA. */
+    /**
+     * TLS 1.2 and 1.3 with the serving certificate; a client certificate is asked for and, if
+     * sent, must chain to the CA.
+     *
+     * <p>The JDK's context is built here and handed to Netty as it is, rather than through
+     * {@code SslContextBuilder.forServer}: Netty's JDK server context class, when first loaded,
+     * tests whether it may wrap trust managers by parsing a probe key with BouncyCastle's
+     * provider (registering every algorithm BouncyCastle has), storing it in a PKCS#12 key store
+     * and reading it back (PBKDF2 with ten thousand rounds, each way) and loading the JDK's CA
+     * certificates; and the context it then builds stores our key in PKCS#12 once more. On a
+     * cold JVM that was a third of a second of CPU in every start ({@link Pki#tlsContext}).
+     */
     static SslContext sslContext(AdminCredentials credentials) {
         try {
-            return SslContextBuilder.forServer(credentials.server().key(), credentials.server().cert(), credentials.ca().cert())
-                    .trustManager(credentials.ca().cert())
-                    .clientAuth(ClientAuth.OPTIONAL)
-                    .protocols(SslProtocols.TLS_v1_3, SslProtocols.TLS_v1_2)
-                    .build();
-        } catch (SSLException e) {
+            SSLContext context = Pki.tlsContext(credentials.server(), credentials.ca());
+            return new JdkSslContext(context, false, null, IdentityCipherSuiteFilter.INSTANCE, ApplicationProtocolConfig.DISABLED,
+                    ClientAuth.OPTIONAL, new String[] {SslProtocols.TLS_v1_3, SslProtocols.TLS_v1_2}, false);
+        } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot set up TLS for the admin API: " + e.getMessage(), e);
         }
     }

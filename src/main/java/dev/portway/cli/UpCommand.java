@@ -252,7 +252,7 @@ final class UpCommand implements Callable<Integer> {
     private static void warmUpTls() {
         Thread.ofPlatform().daemon().name("portway-warm-up").start(() -> {
             try {
-                Class.forName("io.netty.handler.ssl.JdkSslServerContext", true, UpCommand.class.getClassLoader());
+                Class.forName("io.netty.handler.ssl.JdkSslContext", true, UpCommand.class.getClassLoader());
             } catch (ClassNotFoundException | LinkageError e) {
                 // the API server's start reports any real problem
             }

@@ -3,6 +3,7 @@ package dev.portway.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.portway.admin.auth.Pki;
 import dev.portway.api.Json;
 import dev.portway.api.ResourceKind;
 import dev.portway.runtime.LocalCluster;
@@ -13,12 +14,9 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.KeyStore;
 import java.util.List;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -171,18 +169,7 @@ class AdminSecurityTest {
     @Test
     void aClientCertificateSignedByTheCaAuthenticates() throws Exception {
         var creds = cluster.credentials();
-        KeyStore keys = KeyStore.getInstance("PKCS12");
-        keys.load(null, null);
-        keys.setKeyEntry("admin", creds.client().key(), new char[0], new java.security.cert.Certificate[] {creds.client().cert()});
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(keys, new char[0]);
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("ca", creds.ca().cert());
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        SSLContext ctx = Pki.tlsContext(creds.client(), creds.ca());
         var client = java.net.http.HttpClient.newBuilder().sslContext(ctx).build();
         HttpResponse<String> r = client.send(HttpRequest.newBuilder(http.uri("/api/v1/namespaces")).build(),
                 HttpResponse.BodyHandlers.ofString());

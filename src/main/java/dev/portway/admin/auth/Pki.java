@@ -8,8 +8,10 @@ import java.net.InetAddress;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
+import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
@@ -18,6 +20,10 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Date;
 import java.util.List;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -223,6 +229,43 @@ public final class Pki {
                 case PEMKeyPair pair -> c.getKeyPair(pair).getPrivate();
                 case null, default -> throw new IOException("not a PEM private key");
             };
+        }
+    }
+
+    /**
+     * A JDK TLS context that presents {@code identity} (its certificate, then the CA's) and
+     * trusts what {@code ca} signed. Its key store lives in memory only, so the cheap protection
+     * of a JKS entry protects nothing less than PKCS#12's would, whose PBKDF2 (ten thousand
+     * rounds to store the key, as many to read it back) is most of what building a context costs
+     * on a cold JVM.
+     */
+    public static SSLContext tlsContext(KeyAndCert identity, KeyAndCert ca) throws GeneralSecurityException {
+        char[] password = "in-memory".toCharArray();
+        try {
+            KeyStore keys = KeyStore.getInstance("JKS");
+            keys.load(null, null);
+            keys.setKeyEntry("identity", identity.key(), password, new Certificate[] {identity.cert(), ca.cert()});
+            KeyManagerFactory keyManagers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            keyManagers.init(keys, password);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(keyManagers.getKeyManagers(), trusting(ca.cert()), null);
+            return context;
+        } catch (IOException e) {
+            throw new GeneralSecurityException("cannot make an in-memory key store: " + e.getMessage(), e);
+        }
+    }
+
+    /** Trust managers that trust what {@code ca} signed, and nothing else. */
+    public static TrustManager[] trusting(X509Certificate ca) throws GeneralSecurityException {
+        try {
+            KeyStore trusted = KeyStore.getInstance("JKS");
+            trusted.load(null, null);
+            trusted.setCertificateEntry("ca", ca);
+            TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            trustManagers.init(trusted);
+            return trustManagers.getTrustManagers();
+        } catch (IOException e) {
+            throw new GeneralSecurityException("cannot make an in-memory key store: " + e.getMessage(), e);
         }
     }
 }
