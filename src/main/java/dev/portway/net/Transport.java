@@ -73,7 +73,23 @@ public enum Transport {
             case EPOLL -> EpollIoHandler.newFactory();
             case NIO -> NioIoHandler.newFactory();
         };
-        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), factory);
+        return new MultiThreadIoEventLoopGroup(threads, threadsNamed(name), factory);
+    }
+
+    /**
+     * Daemon threads named {@code name-1}, {@code name-2}... Netty's default puts a pool number
+     * between ({@code portway-proxy-1-2}), and Linux keeps the first 15 bytes of a thread's name,
+     * so {@code top -H}, {@code perf} and /proc showed every proxy thread as the same
+     * {@code portway-proxy-1}.
+     */
+    static java.util.concurrent.ThreadFactory threadsNamed(String name) {
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        return new DefaultThreadFactory(name, true) {
+            @Override
+            protected Thread newThread(Runnable r, String ignored) {
+                return super.newThread(r, name + "-" + next.incrementAndGet());
+            }
+        };
     }
 
     public Class<? extends ServerChannel> serverChannel() {

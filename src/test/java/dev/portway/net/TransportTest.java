@@ -1,0 +1,37 @@
+package dev.portway.net;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.EventExecutor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class TransportTest {
+
+    /** Each event loop's thread has a name of its own, even as the kernel keeps it (15 bytes). */
+    @Test
+    void eventLoopThreadsAreNumberedWithinWhatLinuxKeepsOfTheirName() throws Exception {
+        EventLoopGroup group = Transport.best().newGroup(3, "portway-proxy");
+        try {
+            List<String> names = new ArrayList<>();
+            List<String> kernelNames = new ArrayList<>();
+            for (EventExecutor loop : group) {
+                loop.submit(() -> {
+                    names.add(Thread.currentThread().getName());
+                    assertThat(Thread.currentThread().isDaemon()).isTrue();
+                    long tid = Long.parseLong(Path.of("/proc/thread-self").toRealPath().getFileName().toString());
+                    kernelNames.add(Files.readString(Path.of("/proc/self/task/" + tid + "/comm")).strip());
+                    return null;
+                }).get();
+            }
+            assertThat(names).containsExactlyInAnyOrder("portway-proxy-1", "portway-proxy-2", "portway-proxy-3");
+            assertThat(kernelNames).containsExactlyInAnyOrderElementsOf(names);
+        } finally {
+            group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).sync();
+        }
+    }
+}
