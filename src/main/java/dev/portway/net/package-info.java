@@ -1,2 +1,6 @@
-/** IPv4 address arithmetic, the choice of socket implementation (io_uring, epoll, NIO), and capped counts of connections ({@link dev.portway.net.Slots}). */
+/**
+ * IPv4 address arithmetic, the choice of socket implementation (io_uring, epoll, NIO), capped
+ * counts of connections ({@link dev.portway.net.Slots}), and TLS contexts from PEM keys and
+ * certificates ({@link dev.portway.net.Tls}).
+ */
 package dev.portway.net;

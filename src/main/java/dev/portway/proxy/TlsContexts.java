@@ -1,20 +1,22 @@
 package dev.portway.proxy;
 
+import dev.portway.net.Tls;
 import dev.portway.plan.Plan;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.util.DomainWildcardMappingBuilder;
 import io.netty.util.Mapping;
-import java.io.ByteArrayInputStream;
-import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 
 /**
@@ -48,16 +50,25 @@ record TlsContexts(List<Plan.Certificate> certificates, Mapping<String, SslConte
         return new TlsContexts(List.copyOf(certificates), builder.build());
     }
 
+    /** HTTP/2 first, then HTTP/1.1, by ALPN; a client that offers neither gets no protocol named. */
+    private static final ApplicationProtocolConfig ALPN = new ApplicationProtocolConfig(
+            ApplicationProtocolConfig.Protocol.ALPN,
+            ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+            ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+            ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1);
+
+    /**
+     * The server context of one certificate, built by {@link Tls} (not by Netty's
+     * {@code SslContextBuilder}, whose first server context costs a cold JVM a third of a second
+     * of CPU, and every one after it two PBKDF2 passes: on the thread that applies plans).
+     */
     private static SslContext context(Plan.Certificate c) throws SSLException {
-        return SslContextBuilder.forServer(
-                        new ByteArrayInputStream(c.certificatePem().getBytes(StandardCharsets.US_ASCII)),
-                        new ByteArrayInputStream(c.keyPem().getBytes(StandardCharsets.US_ASCII)))
-                .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
-                .applicationProtocolConfig(new ApplicationProtocolConfig(
-                        ApplicationProtocolConfig.Protocol.ALPN,
-                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
-                        ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1))
-                .build();
+        try {
+            SSLContext context = Tls.context(Tls.readKey(c.keyPem()), Tls.readChain(c.certificatePem()), null);
+            return new JdkSslContext(context, false, Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE, ALPN,
+                    ClientAuth.NONE, null, false);
+        } catch (java.io.IOException | GeneralSecurityException e) {
+            throw new SSLException(e.getMessage(), e);
+        }
     }
 }

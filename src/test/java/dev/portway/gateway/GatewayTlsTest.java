@@ -123,7 +123,7 @@ class GatewayTlsTest {
     /** The subject of the certificate the gateway presents for SNI secure.test, after a request through it succeeded. */
     private static String subject(InetSocketAddress at) throws Exception {
         SSLContext tls = SSLContext.getInstance("TLS");
-        tls.init(null, Pki.trusting(CA.cert()), null);
+        tls.init(null, dev.portway.net.Tls.trusting(CA.cert()), null);
         try (SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket()) {
             s.connect(at, 5000);
             s.setSoTimeout(5000);

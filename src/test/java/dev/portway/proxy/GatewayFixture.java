@@ -6,11 +6,7 @@ import dev.portway.runtime.echo.EchoServer;
 import dev.portway.testing.TestCluster;
 import io.netty.channel.EventLoopGroup;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,8 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * A data plane with L7 listeners from hand-built plans, and echo servers as their endpoints: the
@@ -45,16 +39,6 @@ final class GatewayFixture implements AutoCloseable {
 
     static String endpointIp(int n) {
         return "127.5." + TestCluster.BLOCK + "." + n;
-    }
-
-    /** Trust managers that trust {@code ca} alone, for a TLS client of the gateway. */
-    static TrustManager[] trusting(X509Certificate ca) throws GeneralSecurityException, IOException {
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
-        ks.setCertificateEntry("ca", ca);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(ks);
-        return tmf.getTrustManagers();
     }
 
     /** An echo server named {@code pod} at endpoint address {@code n}. */

@@ -70,7 +70,7 @@ class GatewayHttp2AndTlsTest {
     }
 
     private static javax.net.ssl.TrustManager[] trustManagers() throws Exception {
-        return GatewayFixture.trusting(CA.cert());
+        return dev.portway.net.Tls.trusting(CA.cert());
     }
 
     @AfterAll

@@ -61,7 +61,7 @@ class GatewayMisdirectedRequestTest {
                 host("*.b.example.com", rule("default/b", prefix("/"), to("b"))),
                 host(null, rule("default/any", prefix("/"), to("any")))));
         one = gw.listen(listener(72, List.of("a.example.com"), host("a.example.com", rule("default/a", prefix("/"), to("a")))));
-        trustManagers = GatewayFixture.trusting(CA.cert());
+        trustManagers = dev.portway.net.Tls.trusting(CA.cert());
     }
 
     @AfterAll

@@ -1,17 +1,15 @@
 package dev.portway.admin.auth;
 
+import dev.portway.net.Tls;
 import java.io.IOException;
-import java.io.StringReader;
 import java.io.StringWriter;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
-import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
-import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
@@ -20,10 +18,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Date;
 import java.util.List;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -34,15 +29,10 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
-import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
-import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.openssl.PEMKeyPair;
-import org.bouncycastle.openssl.PEMParser;
-import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.ContentSigner;
@@ -209,63 +199,15 @@ public final class Pki {
     }
 
     public static X509Certificate readCert(String pem) throws IOException {
-        try (PEMParser p = new PEMParser(new StringReader(pem))) {
-            Object o = p.readObject();
-            if (!(o instanceof X509CertificateHolder h)) {
-                throw new IOException("not a PEM certificate");
-            }
-            return new JcaX509CertificateConverter().getCertificate(h);
-        } catch (GeneralSecurityException e) {
-            throw new IOException(e.getMessage(), e);
-        }
+        return Tls.readCert(pem);
     }
 
     public static PrivateKey readKey(String pem) throws IOException {
-        try (PEMParser p = new PEMParser(new StringReader(pem))) {
-            Object o = p.readObject();
-            JcaPEMKeyConverter c = new JcaPEMKeyConverter();
-            return switch (o) {
-                case PrivateKeyInfo info -> c.getPrivateKey(info);
-                case PEMKeyPair pair -> c.getKeyPair(pair).getPrivate();
-                case null, default -> throw new IOException("not a PEM private key");
-            };
-        }
+        return Tls.readKey(pem);
     }
 
-    /**
-     * A JDK TLS context that presents {@code identity} (its certificate, then the CA's) and
-     * trusts what {@code ca} signed. Its key store lives in memory only, so the cheap protection
-     * of a JKS entry protects nothing less than PKCS#12's would, whose PBKDF2 (ten thousand
-     * rounds to store the key, as many to read it back) is most of what building a context costs
-     * on a cold JVM.
-     */
+    /** A JDK TLS context that presents {@code identity} (its certificate, then the CA's) and trusts what {@code ca} signed. */
     public static SSLContext tlsContext(KeyAndCert identity, KeyAndCert ca) throws GeneralSecurityException {
-        char[] password = "in-memory".toCharArray();
-        try {
-            KeyStore keys = KeyStore.getInstance("JKS");
-            keys.load(null, null);
-            keys.setKeyEntry("identity", identity.key(), password, new Certificate[] {identity.cert(), ca.cert()});
-            KeyManagerFactory keyManagers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            keyManagers.init(keys, password);
-            SSLContext context = SSLContext.getInstance("TLS");
-            context.init(keyManagers.getKeyManagers(), trusting(ca.cert()), null);
-            return context;
-        } catch (IOException e) {
-            throw new GeneralSecurityException("cannot make an in-memory key store: " + e.getMessage(), e);
-        }
-    }
-
-    /** Trust managers that trust what {@code ca} signed, and nothing else. */
-    public static TrustManager[] trusting(X509Certificate ca) throws GeneralSecurityException {
-        try {
-            KeyStore trusted = KeyStore.getInstance("JKS");
-            trusted.load(null, null);
-            trusted.setCertificateEntry("ca", ca);
-            TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            trustManagers.init(trusted);
-            return trustManagers.getTrustManagers();
-        } catch (IOException e) {
-            throw new GeneralSecurityException("cannot make an in-memory key store: " + e.getMessage(), e);
-        }
+        return Tls.context(identity.key(), List.of(identity.cert(), ca.cert()), ca.cert());
     }
 }
