@@ -177,6 +177,25 @@ class AdminSecurityTest {
         assertThat(Json.readTree(r.body().getBytes()).path("kind").asText()).isEqualTo("NamespaceList");
     }
 
+    /** A certificate for the same user and group, signed by a CA of the client's own making: no way in, nothing created. */
+    @Test
+    void aClientCertificateFromAnotherCaDoesNotAuthenticate() throws Exception {
+        var creds = cluster.credentials();
+        java.time.Instant now = java.time.Instant.now();
+        Pki.KeyAndCert otherCa = Pki.newCa("portway-ca", now, java.time.Duration.ofDays(1));
+        Pki.KeyAndCert forged = Pki.newClientCert(otherCa, "admin", "system:masters", now, java.time.Duration.ofDays(1));
+        SSLContext ctx = dev.portway.net.Tls.context(forged.key(), List.of(forged.cert(), otherCa.cert()), creds.ca().cert());
+        var client = java.net.http.HttpClient.newBuilder().sslContext(ctx).build();
+        HttpRequest create = HttpRequest.newBuilder(http.uri("/api/v1/namespaces/default/pods"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(EVIL_POD))
+                .build();
+        // the server asks for a client certificate and refuses, in the handshake, one its CA did not sign
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> client.send(create, HttpResponse.BodyHandlers.ofString()))
+                .isInstanceOf(SSLHandshakeException.class).hasMessageContaining("certificate_unknown");
+        assertNoPodCreated();
+    }
+
     @Test
     void aServerOutsideTheCaIsNotTrusted() {
         var client = java.net.http.HttpClient.newHttpClient();
