@@ -108,7 +108,8 @@ public final class Tls {
                         return converter.getPrivateKey(info);
                     }
                     case PEMKeyPair pair -> {
-                        return converter.getKeyPair(pair).getPrivate();
+                        // the private part alone: an EC key's public point is optional in SEC1, and often left out
+                        return converter.getPrivateKey(pair.getPrivateKeyInfo());
                     }
                     default -> {
                         // EC parameters before an EC key (openssl ecparam -genkey), or anything else: not the key
