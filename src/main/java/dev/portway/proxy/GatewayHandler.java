@@ -114,6 +114,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
      * text HTTP/2 with prior knowledge, else HTTP/1.1 (which may upgrade to h2c).
      */
     static void install(Channel ch, DataPlane plane, HttpGatewayListener listener) {
+        if (listener.withoutCertificates()) {
+            plane.metrics().refused(listener.spec(), "no_certificate");
+            ch.close();
+            return;
+        }
         plane.metrics().accepted(listener.spec());
         ChannelPipeline p = ch.pipeline();
         p.addLast("start", new ChannelInboundHandlerAdapter() {

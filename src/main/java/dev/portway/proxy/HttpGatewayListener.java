@@ -45,7 +45,8 @@ final class HttpGatewayListener extends Listener {
             try {
                 tls = TlsContexts.build(spec.certificates());
             } catch (javax.net.ssl.SSLException | RuntimeException e) {
-                log.warn("{}: cannot use the TLS certificates of {}: {}; keeping the ones before", key(), spec.owner(), e.getMessage());
+                log.warn("{}: cannot use the TLS certificates of {}: {}; {}", key(), spec.owner(), e.getMessage(),
+                        tls == null ? "refusing every connection until it has one it can use" : "keeping the ones before");
             }
         }
         this.http = spec;
@@ -54,6 +55,14 @@ final class HttpGatewayListener extends Listener {
     /** The TLS contexts by SNI name, or null for plain HTTP. */
     TlsContexts tls() {
         return http.tls() ? tls : null;
+    }
+
+    /**
+     * A TLS listener that never had a certificate it could use: it refuses every connection,
+     * rather than serve its routes in clear text on the port its clients trust to be HTTPS.
+     */
+    boolean withoutCertificates() {
+        return http.tls() && tls == null;
     }
 
     String portText() {

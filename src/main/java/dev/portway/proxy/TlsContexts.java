@@ -31,12 +31,28 @@ import javax.net.ssl.SSLException;
  */
 record TlsContexts(List<Plan.Certificate> certificates, Mapping<String, SslContext> mapping) {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TlsContexts.class);
+
+    /**
+     * The contexts of {@code certificates}. One that cannot be used (a damaged or encrypted key)
+     * is left out, with a warning, so that the others still serve their names (several Ingresses
+     * share one listener); none usable is an error.
+     */
     static TlsContexts build(List<Plan.Certificate> certificates) throws SSLException {
         SslContext first = null;
         SslContext unnamed = null;
         Map<String, SslContext> named = new LinkedHashMap<>();
+        SSLException unusable = null;
         for (Plan.Certificate c : certificates) {
-            SslContext context = context(c);
+            SslContext context;
+            try {
+                context = context(c);
+            } catch (SSLException e) {
+                log.warn("a TLS certificate for {} cannot be used and is left out: {}", c.hostnames().isEmpty() ? "any name" : c.hostnames(),
+                        e.getMessage());
+                unusable = e;
+                continue;
+            }
             first = first == null ? context : first;
             if (c.hostnames().isEmpty() && unnamed == null) {
                 unnamed = context;
@@ -44,6 +60,9 @@ record TlsContexts(List<Plan.Certificate> certificates, Mapping<String, SslConte
             for (String h : c.hostnames()) {
                 named.putIfAbsent(h.toLowerCase(Locale.ROOT), context);
             }
+        }
+        if (first == null) {
+            throw unusable != null ? unusable : new SSLException("no certificate");
         }
         DomainWildcardMappingBuilder<SslContext> builder = new DomainWildcardMappingBuilder<>(unnamed != null ? unnamed : first);
         named.forEach(builder::add);

@@ -73,6 +73,49 @@ class GatewayHttp2AndTlsTest {
         return dev.portway.net.Tls.trusting(CA.cert());
     }
 
+    /**
+     * An HTTPS listener none of whose certificates can be used (here a damaged key; an encrypted
+     * one alike) refuses every connection. It used to have no TLS contexts at all, which the
+     * connection setup read as plain HTTP: the routes were served in clear text on the port.
+     */
+    @Test
+    void anHttpsListenerWithoutAUsableCertificateServesNothingInClearText() throws Exception {
+        Pki.KeyAndCert c = Pki.newServerCert(CA, "broken", List.of(GatewayFixture.listenerIp(63)), NOW, Duration.ofDays(1));
+        InetSocketAddress broken = gw.listen(new Plan.HttpListener(new Plan.ListenerKey(Plan.Protocol.TCP,
+                new InetSocketAddress(GatewayFixture.listenerIp(63), 8443)), "gateway default/broken",
+                List.of(new Plan.Certificate(List.of(), Pki.certPem(c.cert()), "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n")),
+                List.of(), List.of(host(null, rule("default/echo", prefix("/"), to("echo")))), List.of(), false));
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(broken, 5000);
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + GatewayFixture.listenerIp(63) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            int first;
+            try {
+                first = s.getInputStream().read();
+            } catch (java.net.SocketException reset) {
+                first = -1;
+            }
+            assertThat(first).as("no answer, and no route served in clear text").isEqualTo(-1);
+        }
+    }
+
+    /** One certificate that cannot be used leaves the listener's other certificates serving their names. */
+    @Test
+    void aCertificateThatCannotBeUsedIsLeftOutAndTheOthersServe() throws Exception {
+        Pki.KeyAndCert broken = Pki.newServerCert(CA, "broken", List.of("broken.example.com"), NOW, Duration.ofDays(1));
+        InetSocketAddress mixed = gw.listen(new Plan.HttpListener(new Plan.ListenerKey(Plan.Protocol.TCP,
+                new InetSocketAddress(GatewayFixture.listenerIp(64), 8443)), "gateway default/mixed",
+                List.of(new Plan.Certificate(List.of("broken.example.com"), Pki.certPem(broken.cert()),
+                                "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"),
+                        certificate("default", List.of(), GatewayFixture.listenerIp(64))),
+                List.of(), List.of(host(null, rule("default/echo", prefix("/"), to("echo")))), List.of(), false));
+        HttpClient client = HttpClient.newBuilder().sslContext(trusting).version(HttpClient.Version.HTTP_1_1).build();
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(url(mixed, "https", "/still"))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("request: GET /still HTTP/1.1");
+    }
+
     @AfterAll
     static void stop() throws Exception {
         gw.close();
