@@ -417,6 +417,12 @@ public final class GatewayModel {
                 if (!key.matches("(?s).*-----BEGIN ([A-Z]+ )?PRIVATE KEY-----.+-----END ([A-Z]+ )?PRIVATE KEY-----.*")) {
                     return "has no PEM private key in tls.key";
                 }
+                // read as the data plane will read it: a key it cannot use (encrypted, damaged) is no certificate
+                try {
+                    dev.portway.net.Tls.readKey(key);
+                } catch (java.io.IOException | RuntimeException e) {
+                    return "has a private key in tls.key that cannot be used (unencrypted PKCS#8, PKCS#1 or SEC1 PEM is needed)";
+                }
                 return null;
             } catch (IllegalArgumentException | java.security.cert.CertificateException e) {
                 return "has no valid PEM certificate in tls.crt";

@@ -329,6 +329,18 @@ class GatewayModelTest {
         String crt = Base64.getEncoder().encodeToString(Pki.certPem(cert.cert()).getBytes(StandardCharsets.US_ASCII));
         String key = Base64.getEncoder().encodeToString(Pki.keyPem(cert.key()).getBytes(StandardCharsets.US_ASCII));
         String junk = Base64.getEncoder().encodeToString("Hello world\n".getBytes(StandardCharsets.US_ASCII));
+        // openssl pkcs8 -topk8 -v2 aes256: a key the data plane cannot use without its passphrase
+        String encrypted = Base64.getEncoder().encodeToString("""
+                -----BEGIN ENCRYPTED PRIVATE KEY-----
+                MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAixbjs0gQK3rgICCAAw
+                DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEJVUiM9IN490NxS70qfOhgwEgZAJ
+                wVVb0s1+ZSmRgBgdx32TOr1UFoYnvGc4TgtRCAMnMC/n3kCBAbheLcM47bRybFRa
+                edQ6Yy4AQ8ORy1mvUjl+HdsNH250Et8oOzYlVMJywVVE6CKNbBtJpMHQUNaUBYvj
+                t9wLNvZSXtEXHKLUJ5Cp4g8fLUByRAqioyUQaEStvPussPrd45acFgM3YGdfcbA=
+                -----END ENCRYPTED PRIVATE KEY-----
+                """.getBytes(StandardCharsets.US_ASCII));
+        String damaged = Base64.getEncoder().encodeToString("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"
+                .getBytes(StandardCharsets.US_ASCII));
         String secrets = """
                 apiVersion: v1
                 kind: Secret
@@ -348,12 +360,26 @@ class GatewayModelTest {
                 type: kubernetes.io/tls
                 data: {tls.crt: %s, tls.key: %s}
                 ---
-                """.formatted(crt, key, junk, junk, crt, key);
+                apiVersion: v1
+                kind: Secret
+                metadata: {name: locked}
+                type: kubernetes.io/tls
+                data: {tls.crt: %s, tls.key: %s}
+                ---
+                apiVersion: v1
+                kind: Secret
+                metadata: {name: damaged}
+                type: kubernetes.io/tls
+                data: {tls.crt: %s, tls.key: %s}
+                ---
+                """.formatted(crt, key, junk, junk, crt, key, crt, encrypted, crt, damaged);
         String listeners = """
                 - {name: good, port: 443, protocol: HTTPS, hostname: good.example.com, tls: {certificateRefs: [{name: good}]}}
                 - {name: missing, port: 443, protocol: HTTPS, hostname: missing.example.com, tls: {certificateRefs: [{name: nope}]}}
                 - {name: malformed, port: 443, protocol: HTTPS, hostname: bad.example.com, tls: {certificateRefs: [{name: malformed}]}}
                 - {name: kind, port: 443, protocol: HTTPS, hostname: kind.example.com, tls: {certificateRefs: [{kind: WrongKind, name: good}]}}
+                - {name: locked, port: 443, protocol: HTTPS, hostname: locked.example.com, tls: {certificateRefs: [{name: locked}]}}
+                - {name: damaged, port: 443, protocol: HTTPS, hostname: damaged.example.com, tls: {certificateRefs: [{name: damaged}]}}
                 - name: cross
                   port: 443
                   protocol: HTTPS
@@ -366,12 +392,15 @@ class GatewayModelTest {
         assertThat(gw.listener("good").orElseThrow().certificateRefs().getFirst().secret().getMetadata().getName()).isEqualTo("good");
         assertThat(gw.listener("good").orElseThrow().tlsMode()).contains("Terminate");
         for (String[] expected : List.of(new String[] {"missing", "InvalidCertificateRef"}, new String[] {"malformed", "InvalidCertificateRef"},
-                new String[] {"kind", "InvalidCertificateRef"}, new String[] {"cross", "RefNotPermitted"})) {
+                new String[] {"kind", "InvalidCertificateRef"}, new String[] {"cross", "RefNotPermitted"},
+                new String[] {"locked", "InvalidCertificateRef"}, new String[] {"damaged", "InvalidCertificateRef"})) {
             ListenerInfo l = gw.listener(expected[0]).orElseThrow();
             assertThat(l.condition("ResolvedRefs").orElseThrow().reason()).as(expected[0]).isEqualTo(expected[1]);
             assertThat(l.condition("Accepted").orElseThrow().holds()).as(expected[0]).isTrue();
             assertThat(l.ready()).isFalse();
         }
+        assertThat(gw.listener("locked").orElseThrow().condition("ResolvedRefs").orElseThrow().message())
+                .contains("cannot be used (unencrypted PKCS#8, PKCS#1 or SEC1 PEM is needed)");
         GatewayModel granted = model("""
                 apiVersion: gateway.networking.k8s.io/v1beta1
                 kind: ReferenceGrant
