@@ -6,12 +6,17 @@ import io.netty.handler.codec.http2.Http2SecurityUtil;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ClientAuth;
-import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.util.DomainWildcardMappingBuilder;
 import io.netty.util.Mapping;
 import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -77,13 +82,31 @@ record TlsContexts(List<Plan.Certificate> certificates, Mapping<String, SslConte
             ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1);
 
     /**
-     * The server context of one certificate, built by {@link Tls} (not by Netty's
-     * {@code SslContextBuilder}, whose first server context costs a cold JVM a third of a second
-     * of CPU, and every one after it two PBKDF2 passes: on the thread that applies plans).
+     * The server context of one certificate. With BoringSSL (Netty's OpenSSL provider), as HAProxy
+     * and Envoy terminate TLS: handshakes and records in native code, the key handed over as it
+     * is. Where its native library cannot load, the JDK's own TLS, with a context built by
+     * {@link Tls} (not by Netty's {@code SslContextBuilder}, whose first JDK server context costs
+     * a cold JVM a third of a second of CPU, and every one after it two PBKDF2 passes: on the
+     * thread that applies plans).
      */
     private static SslContext context(Plan.Certificate c) throws SSLException {
+        return context(c, OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK);
+    }
+
+    static SslContext context(Plan.Certificate c, SslProvider provider) throws SSLException {
         try {
-            SSLContext context = Tls.context(Tls.readKey(c.keyPem()), Tls.readChain(c.certificatePem()), null);
+            PrivateKey key = Tls.readKey(c.keyPem());
+            List<X509Certificate> chain = Tls.readChain(c.certificatePem());
+            if (chain.isEmpty()) {
+                throw new SSLException("tls.crt holds no PEM certificate");
+            }
+            if (provider == SslProvider.OPENSSL) {
+                return SslContextBuilder.forServer(key, chain).sslProvider(SslProvider.OPENSSL)
+                        .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+                        .applicationProtocolConfig(ALPN)
+                        .build();
+            }
+            SSLContext context = Tls.context(key, chain, null);
             return new JdkSslContext(context, false, Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE, ALPN,
                     ClientAuth.NONE, null, false);
         } catch (java.io.IOException | GeneralSecurityException e) {
