@@ -114,7 +114,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
      * text HTTP/2 with prior knowledge, else HTTP/1.1 (which may upgrade to h2c).
      */
     static void install(Channel ch, DataPlane plane, HttpGatewayListener listener) {
-        if (listener.withoutCertificates()) {
+        HttpGatewayListener.Serving serving = listener.serving();
+        if (serving.withoutCertificates()) {
             plane.metrics().refused(listener.spec(), "no_certificate");
             ch.close();
             return;
@@ -129,7 +130,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 ctx.pipeline().remove(this);
             }
         });
-        TlsContexts tls = listener.tls();
+        TlsContexts tls = serving.tls();
         if (tls != null) {
             p.addLast("sni", new SniHandler(tls.mapping()) {
                 @Override

@@ -16,12 +16,29 @@ final class HttpGatewayListener extends Listener {
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HttpGatewayListener.class);
 
-    private volatile Plan.HttpListener http;
+    /** The spec and its TLS contexts, replaced together: a connection reads both at once. */
+    private volatile Serving serving;
     private volatile RouteTable routes;
     private volatile List<io.netty.handler.ipfilter.IpSubnetFilterRule> trustedProxies = List.of();
-    private volatile TlsContexts tls;
     /** The listener's port, as X-Forwarded-Port carries it. */
     private final String portText;
+
+    /**
+     * What a connection accepted now is served with.
+     *
+     * @param http the listener's spec
+     * @param tls  its TLS contexts by SNI name; null for plain HTTP, and for a TLS listener that
+     *             never had a certificate it could use
+     */
+    record Serving(Plan.HttpListener http, TlsContexts tls) {
+        /**
+         * A TLS listener without contexts: it refuses every connection, rather than serve its
+         * routes in clear text on the port its clients trust to be HTTPS.
+         */
+        boolean withoutCertificates() {
+            return http.tls() && tls == null;
+        }
+    }
 
     HttpGatewayListener(DataPlane plane, Plan.HttpListener spec) {
         super(plane, spec.asListener());
@@ -39,6 +56,7 @@ final class HttpGatewayListener extends Listener {
         List<io.netty.handler.ipfilter.IpSubnetFilterRule> trusted = sourceRules("portway.dev/trusted-proxies", spec.trustedProxies());
         this.trustedProxies = trusted == null ? List.of() : trusted;
         this.routes = RouteTable.compile(spec);
+        TlsContexts tls = serving == null ? null : serving.tls();
         if (!spec.tls()) {
             tls = null;
         } else if (tls == null || !tls.certificates().equals(spec.certificates())) {
@@ -49,20 +67,12 @@ final class HttpGatewayListener extends Listener {
                         tls == null ? "refusing every connection until it has one it can use" : "keeping the ones before");
             }
         }
-        this.http = spec;
+        this.serving = new Serving(spec, tls);
     }
 
-    /** The TLS contexts by SNI name, or null for plain HTTP. */
-    TlsContexts tls() {
-        return http.tls() ? tls : null;
-    }
-
-    /**
-     * A TLS listener that never had a certificate it could use: it refuses every connection,
-     * rather than serve its routes in clear text on the port its clients trust to be HTTPS.
-     */
-    boolean withoutCertificates() {
-        return http.tls() && tls == null;
+    /** The spec and TLS contexts to serve a connection accepted now with, read at once. */
+    Serving serving() {
+        return serving;
     }
 
     String portText() {
@@ -70,7 +80,7 @@ final class HttpGatewayListener extends Listener {
     }
 
     Plan.HttpListener http() {
-        return http;
+        return serving.http();
     }
 
     RouteTable routes() {

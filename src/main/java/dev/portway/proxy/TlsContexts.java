@@ -52,10 +52,10 @@ record TlsContexts(List<Plan.Certificate> certificates, Mapping<String, SslConte
             SslContext context;
             try {
                 context = context(c);
-            } catch (SSLException e) {
+            } catch (SSLException | RuntimeException e) {
                 log.warn("a TLS certificate for {} cannot be used and is left out: {}", c.hostnames().isEmpty() ? "any name" : c.hostnames(),
                         e.getMessage());
-                unusable = e;
+                unusable = e instanceof SSLException ssl ? ssl : new SSLException(e.getMessage(), e);
                 continue;
             }
             first = first == null ? context : first;
