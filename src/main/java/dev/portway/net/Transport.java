@@ -77,10 +77,11 @@ public enum Transport {
     }
 
     /**
-     * Daemon threads named {@code name-1}, {@code name-2}... Netty's default puts a pool number
-     * between ({@code portway-proxy-1-2}), and Linux keeps the first 15 bytes of a thread's name,
-     * so {@code top -H}, {@code perf} and /proc showed every proxy thread as the same
-     * {@code portway-proxy-1}.
+     * Daemon threads named {@code name-1}, {@code name-2}... Linux keeps the first 15 bytes of a
+     * thread's name, so a group's name plus its numbers must fit there: Netty's default puts a
+     * pool number between ({@code portway-proxy-1-2}), and {@code top -H}, {@code perf} and /proc
+     * showed every proxy thread as the same {@code portway-proxy-1}. The data plane's loops are
+     * {@code pw-proxy-1} to {@code pw-proxy-9999}.
      */
     static java.util.concurrent.ThreadFactory threadsNamed(String name) {
         java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();

@@ -57,7 +57,7 @@ public final class DataPlane implements AutoCloseable {
 
     public DataPlane(Transport transport, int threads, PrometheusRegistry registry, Clock clock) {
         this.transport = transport;
-        this.workers = transport.newGroup(threads, "portway-proxy");
+        this.workers = transport.newGroup(threads, "pw-proxy");
         this.metrics = new ProxyMetrics(registry, () -> this);
         this.healthServers = new HealthServers(this, clock);
         this.healthChecker = new HealthChecker(this);

@@ -12,10 +12,11 @@ import org.junit.jupiter.api.Test;
 
 class TransportTest {
 
-    /** Each event loop's thread has a name of its own, even as the kernel keeps it (15 bytes). */
+    /** Each event loop's thread has a name of its own, even as the kernel keeps it (15 bytes), past nine loops too. */
     @Test
     void eventLoopThreadsAreNumberedWithinWhatLinuxKeepsOfTheirName() throws Exception {
-        EventLoopGroup group = Transport.best().newGroup(3, "portway-proxy");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self/task")), "Linux's /proc");
+        EventLoopGroup group = Transport.best().newGroup(12, "pw-proxy");
         try {
             List<String> names = new ArrayList<>();
             List<String> kernelNames = new ArrayList<>();
@@ -28,7 +29,8 @@ class TransportTest {
                     return null;
                 }).get();
             }
-            assertThat(names).containsExactlyInAnyOrder("portway-proxy-1", "portway-proxy-2", "portway-proxy-3");
+            assertThat(names).containsExactlyInAnyOrderElementsOf(
+                    java.util.stream.IntStream.rangeClosed(1, 12).mapToObj(i -> "pw-proxy-" + i).toList());
             assertThat(kernelNames).containsExactlyInAnyOrderElementsOf(names);
         } finally {
             group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).sync();
