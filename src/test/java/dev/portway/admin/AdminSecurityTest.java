@@ -190,9 +190,11 @@ class AdminSecurityTest {
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(EVIL_POD))
                 .build();
-        // the server asks for a client certificate and refuses, in the handshake, one its CA did not sign
+        // the server asks for a client certificate and refuses, in the handshake, one its CA did not sign: the client
+        // reads its alert (certificate_unknown) or, in TLS 1.3, where its own side of the handshake may end first,
+        // finds the connection closed; either way no request is answered
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> client.send(create, HttpResponse.BodyHandlers.ofString()))
-                .isInstanceOf(SSLHandshakeException.class).hasMessageContaining("certificate_unknown");
+                .isInstanceOf(java.io.IOException.class);
         assertNoPodCreated();
     }
 
