@@ -18,9 +18,10 @@ import org.junit.jupiter.api.io.TempDir;
  * The launcher's class-data sharing archive for the short commands ({@code get}, {@code apply},
  * {@code validate}...), run through the real {@code ./portway} on the packaged jar, in a copy of
  * the checkout's layout: the first real run of a build writes it, a run that only prints its
- * version writes nothing, and a rebuild gets an archive of its own. The JVM neither uses nor
- * replaces an archive of another build of the jar, so before this every command after a rebuild
- * loaded all its classes from the jar again (0.55 s a command became 0.88 s).
+ * version writes nothing, and a rebuild gets an archive of its own (archives are named after the
+ * build) while the others go. The JVM neither uses nor replaces an archive of another build of
+ * the jar, so under one fixed name every command after a rebuild loaded all its classes from the
+ * jar again (0.55 s a command became 0.88 s).
  */
 class LauncherIT {
 
@@ -51,21 +52,30 @@ class LauncherIT {
                   selector: {app: web}
                   ports: [{port: 80}]
                 """);
-        Path archive = target.resolve("portway-cli.jsa");
-
         assertThat(run(null, "--version")).startsWith("portway ");
-        assertThat(archive).as("a run that only prints its version writes no archive").doesNotExist();
+        assertThat(archives(target)).as("a run that only prints its version writes no archive").isEmpty();
 
         run(null, "validate", "-f", manifest.toString());
-        assertThat(archive).as("the first real run writes the archive").exists();
+        List<Path> first = archives(target);
+        assertThat(first).as("the first real run writes the archive of this build").hasSize(1);
         assertThat(run("-Xshare:on", "validate", "-f", manifest.toString())).as("and the next one maps it").contains("valid");
 
-        // a rebuild: the jar is as new as the archive, which is of the build before
-        FileTime written = Files.getLastModifiedTime(archive);
-        Files.setLastModifiedTime(jar, written);
+        // a rebuild (the jar changes), with an archive left under the fixed name earlier launchers used
+        Files.setLastModifiedTime(jar, FileTime.from(Files.getLastModifiedTime(jar).toInstant().plusSeconds(60)));
+        Files.copy(first.getFirst(), target.resolve("portway-cli.jsa"));
         run(null, "validate", "-f", manifest.toString());
-        assertThat(Files.getLastModifiedTime(archive)).as("the archive of the new build").isGreaterThan(written);
+        List<Path> rebuilt = archives(target);
+        assertThat(rebuilt).as("the archive of the new build, alone").hasSize(1).doesNotContainAnyElementsOf(first);
+        assertThat(target.resolve("portway-cli.jsa")).as("a cache kept under the old fixed name goes").doesNotExist();
         assertThat(run("-Xshare:on", "validate", "-f", manifest.toString())).contains("valid");
+    }
+
+    /** The short commands' archives in {@code target}. */
+    private static List<Path> archives(Path target) throws IOException {
+        try (var files = Files.list(target)) {
+            return files.filter(f -> f.getFileName().toString().startsWith("portway-cli") && f.getFileName().toString().endsWith(".jsa"))
+                    .sorted().toList();
+        }
     }
 
     /**
@@ -82,9 +92,23 @@ class LauncherIT {
         }
         Process p = pb.start();
         p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        String text = new String(out, StandardCharsets.UTF_8);
+        java.util.concurrent.CompletableFuture<byte[]> out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return p.getInputStream().readAllBytes();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("./portway " + String.join(" ", args) + " did not end in 60 s");
+        }
+        String text;
+        try {
+            text = new String(out.get(10, TimeUnit.SECONDS), StandardCharsets.UTF_8);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IOException("reading the output of ./portway " + String.join(" ", args), e);
+        }
         assertThat(p.exitValue()).as("./portway %s printed:%n%s", String.join(" ", args), text).isZero();
         return text;
     }
