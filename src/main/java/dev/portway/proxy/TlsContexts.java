@@ -101,7 +101,8 @@ record TlsContexts(List<Plan.Certificate> certificates, Mapping<String, SslConte
                 throw new SSLException("tls.crt holds no PEM certificate");
             }
             if (provider == SslProvider.OPENSSL) {
-                return SslContextBuilder.forServer(key, chain).sslProvider(SslProvider.OPENSSL)
+                // its key manager reads the key through a key store in memory: JKS, not PKCS#12's PBKDF2 both ways
+                return SslContextBuilder.forServer(key, chain).sslProvider(SslProvider.OPENSSL).keyStoreType("JKS")
                         .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
                         .applicationProtocolConfig(ALPN)
                         .build();
