@@ -44,6 +44,10 @@ record TlsContexts(List<Plan.Certificate> certificates, Mapping<String, SslConte
      * share one listener); none usable is an error.
      */
     static TlsContexts build(List<Plan.Certificate> certificates) throws SSLException {
+        return build(certificates, OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK);
+    }
+
+    static TlsContexts build(List<Plan.Certificate> certificates, SslProvider provider) throws SSLException {
         SslContext first = null;
         SslContext unnamed = null;
         Map<String, SslContext> named = new LinkedHashMap<>();
@@ -51,7 +55,7 @@ record TlsContexts(List<Plan.Certificate> certificates, Mapping<String, SslConte
         for (Plan.Certificate c : certificates) {
             SslContext context;
             try {
-                context = context(c);
+                context = context(c, provider);
             } catch (SSLException | RuntimeException e) {
                 log.warn("a TLS certificate for {} cannot be used and is left out: {}", c.hostnames().isEmpty() ? "any name" : c.hostnames(),
                         e.getMessage());
@@ -89,10 +93,6 @@ record TlsContexts(List<Plan.Certificate> certificates, Mapping<String, SslConte
      * a cold JVM a third of a second of CPU, and every one after it two PBKDF2 passes: on the
      * thread that applies plans).
      */
-    private static SslContext context(Plan.Certificate c) throws SSLException {
-        return context(c, OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK);
-    }
-
     static SslContext context(Plan.Certificate c, SslProvider provider) throws SSLException {
         try {
             PrivateKey key = Tls.readKey(c.keyPem());

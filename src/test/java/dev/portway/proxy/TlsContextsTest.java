@@ -51,15 +51,14 @@ class TlsContextsTest {
         Plan.Certificate forA = new Plan.Certificate(List.of("a.example.com"), Pki.certPem(a.cert()) + Pki.certPem(CA.cert()), Pki.keyPem(a.key()));
         Plan.Certificate forAnyName = new Plan.Certificate(List.of(), Pki.certPem(fallback.cert()), Pki.keyPem(fallback.key()));
 
-        TlsContexts contexts = TlsContexts.build(List.of(forA, forAnyName));
-        SslContext chosen = contexts.mapping().map("a.example.com");
-        assertThat(chosen).isNotSameAs(contexts.mapping().map("other.example.com"));
-
-        SslContext server = TlsContexts.context(forA, provider);
-        SSLEngine client = handshake(server, "a.example.com");
+        TlsContexts contexts = TlsContexts.build(List.of(forA, forAnyName), provider);
+        SSLEngine client = handshake(contexts.mapping().map("a.example.com"), "a.example.com");
         assertThat(client.getApplicationProtocol()).isEqualTo("h2");
         assertThat(client.getSession().getPeerCertificates()).containsExactly(a.cert(), CA.cert());
         assertThat(client.getSession().getProtocol()).isEqualTo("TLSv1.3");
+        // a name no certificate names gets the one without names
+        SSLEngine other = handshake(contexts.mapping().map("default.example.com"), "default.example.com");
+        assertThat(other.getSession().getPeerCertificates()).containsExactly(fallback.cert());
     }
 
     /** A full handshake between a server engine of {@code server} and the JDK's client, in memory; the client's engine. */
