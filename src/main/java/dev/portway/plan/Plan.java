@@ -194,7 +194,7 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
 
     /**
      * An L7 listener: one address and port of a Gateway (or of the Ingress listener), speaking
-     * HTTP, or HTTPS when it has certificates, and the routes of every Gateway listener on it,
+     * HTTP, or HTTPS (see {@link #tls}), and the routes of every Gateway listener on it,
      * grouped into virtual hosts.
      *
      * @param key          TCP and the address
@@ -225,8 +225,13 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
             return new Listener(key, Role.GATEWAY, owner, null, null, null, false, Source.CLIENT, List.of(), true);
         }
 
+        /**
+         * HTTPS: it has certificates, or a Gateway's HTTPS listeners are on it. Such a listener that
+         * has lost its certificates on the way is still HTTPS: the data plane refuses its
+         * connections rather than serve them in clear text.
+         */
         public boolean tls() {
-            return !certificates.isEmpty();
+            return !certificates.isEmpty() || !listenerHostnames.isEmpty();
         }
     }
 

@@ -85,10 +85,21 @@ class GatewayHttp2AndTlsTest {
                 new InetSocketAddress(GatewayFixture.listenerIp(63), 8443)), "gateway default/broken",
                 List.of(new Plan.Certificate(List.of(), Pki.certPem(c.cert()), "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n")),
                 List.of(), List.of(host(null, rule("default/echo", prefix("/"), to("echo")))), List.of(), false));
+        assertServesNothing(broken);
+        // a Gateway's HTTPS listener that reached the data plane without any certificate is HTTPS all the same
+        InetSocketAddress bare = gw.listen(new Plan.HttpListener(new Plan.ListenerKey(Plan.Protocol.TCP,
+                new InetSocketAddress(GatewayFixture.listenerIp(65), 8443)), "gateway default/bare", List.of(), List.of("*"),
+                List.of(host(null, rule("default/echo", prefix("/"), to("echo")))), List.of(), false));
+        assertServesNothing(bare);
+    }
+
+    /** A plain request to {@code listener} gets no answer: the connection closes. */
+    private static void assertServesNothing(InetSocketAddress listener) throws Exception {
         try (java.net.Socket s = new java.net.Socket()) {
-            s.connect(broken, 5000);
+            s.connect(listener, 5000);
             s.setSoTimeout(5000);
-            s.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + GatewayFixture.listenerIp(63) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + listener.getAddress().getHostAddress() + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
             int first;
             try {
                 first = s.getInputStream().read();
