@@ -254,8 +254,8 @@ class DecoderTest {
             }
             Class<?> raw = type.getRawClass();
             if (raw.isPrimitive() || raw.isEnum() || raw.getName().startsWith("java.") || !seen.add(raw)
-                    || !io.fabric8.kubernetes.api.model.KubernetesResource.class.isAssignableFrom(raw)
-                    || raw.isInterface()) {
+                    || raw.isInterface() || java.lang.reflect.Modifier.isAbstract(raw.getModifiers())
+                    || com.fasterxml.jackson.databind.JsonNode.class.isAssignableFrom(raw)) {
                 continue;
             }
             var introspected = new java.util.LinkedHashMap<String, com.fasterxml.jackson.databind.JavaType>();
