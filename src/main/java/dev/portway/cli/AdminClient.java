@@ -1,5 +1,6 @@
 package dev.portway.cli;
 
+import dev.portway.net.Tls;
 import dev.portway.net.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBufUtil;
@@ -25,7 +26,6 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import dev.portway.admin.auth.Pki;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProtocols;
@@ -81,10 +81,10 @@ final class AdminClient implements AutoCloseable {
             if (target.insecure()) {
                 b.trustManager(io.netty.handler.ssl.util.InsecureTrustManagerFactory.INSTANCE).endpointIdentificationAlgorithm(null);
             } else if (target.caPem() != null) {
-                b.trustManager(Pki.readCert(target.caPem()));
+                b.trustManager(Tls.readCert(target.caPem()));
             }
             if (target.clientCertPem() != null && target.clientKeyPem() != null) {
-                b.keyManager(Pki.readKey(target.clientKeyPem()), Pki.readCert(target.clientCertPem()));
+                b.keyManager(Tls.readKey(target.clientKeyPem()), Tls.readCert(target.clientCertPem()));
             }
             return b.build();
         } catch (java.io.IOException e) {

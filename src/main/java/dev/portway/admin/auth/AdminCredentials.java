@@ -1,5 +1,6 @@
 package dev.portway.admin.auth;
 
+import dev.portway.net.Tls;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -142,7 +143,7 @@ public final class AdminCredentials {
         }
         try {
             checkPrivate(key);
-            return new Pki.KeyAndCert(Pki.readKey(Files.readString(key)), Pki.readCert(Files.readString(crt)));
+            return new Pki.KeyAndCert(Tls.readKey(Files.readString(key)), Tls.readCert(Files.readString(crt)));
         } catch (IOException | RuntimeException e) {
             throw new IOException("cannot read " + crt + " and " + key + ": " + e.getMessage()
                     + " (remove them to have new ones made; clients must then use the new CA)", e);

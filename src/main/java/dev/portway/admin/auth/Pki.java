@@ -198,14 +198,6 @@ public final class Pki {
         return out.toString();
     }
 
-    public static X509Certificate readCert(String pem) throws IOException {
-        return Tls.readCert(pem);
-    }
-
-    public static PrivateKey readKey(String pem) throws IOException {
-        return Tls.readKey(pem);
-    }
-
     /** A JDK TLS context that presents {@code identity} (its certificate, then the CA's) and trusts what {@code ca} signed. */
     public static SSLContext tlsContext(KeyAndCert identity, KeyAndCert ca) throws GeneralSecurityException {
         return Tls.context(identity.key(), List.of(identity.cert(), ca.cert()), ca.cert());
