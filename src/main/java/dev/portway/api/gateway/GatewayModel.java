@@ -25,7 +25,6 @@ import io.fabric8.kubernetes.api.model.gatewayapi.v1.ReferenceGrantTo;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteGroupKind;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.SecretObjectReference;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant;
-import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -406,27 +405,33 @@ public final class GatewayModel {
             if (!data.containsKey("tls.crt") || !data.containsKey("tls.key")) {
                 return "lacks tls.crt or tls.key";
             }
+            // both read as the data plane will read them (net.Tls): what it cannot use is no certificate
             try {
-                byte[] crt = Base64.getDecoder().decode(data.get("tls.crt"));
-                var certs = java.security.cert.CertificateFactory.getInstance("X.509")
-                        .generateCertificates(new ByteArrayInputStream(crt));
-                if (certs.isEmpty()) {
+                String crt = new String(Base64.getDecoder().decode(data.get("tls.crt")), StandardCharsets.US_ASCII);
+                if (crt.isBlank()) {
                     return "has no PEM certificate in tls.crt";
                 }
-                String key = new String(Base64.getDecoder().decode(data.get("tls.key")), StandardCharsets.US_ASCII);
-                if (!key.matches("(?s).*-----BEGIN ([A-Z]+ )?PRIVATE KEY-----.+-----END ([A-Z]+ )?PRIVATE KEY-----.*")) {
-                    return "has no PEM private key in tls.key";
+                if (dev.portway.net.Tls.readChain(crt).isEmpty()) {
+                    return "has no valid PEM certificate in tls.crt";
                 }
-                // read as the data plane will read it: a key it cannot use (encrypted, damaged) is no certificate
-                try {
-                    dev.portway.net.Tls.readKey(key);
-                } catch (java.io.IOException | RuntimeException e) {
-                    return "has a private key in tls.key that cannot be used (unencrypted PKCS#8, PKCS#1 or SEC1 PEM is needed)";
-                }
-                return null;
-            } catch (IllegalArgumentException | java.security.cert.CertificateException e) {
+            } catch (RuntimeException | java.io.IOException e) {
                 return "has no valid PEM certificate in tls.crt";
             }
+            String key;
+            try {
+                key = new String(Base64.getDecoder().decode(data.get("tls.key")), StandardCharsets.US_ASCII);
+            } catch (IllegalArgumentException e) {
+                return "has no valid PEM certificate in tls.crt";
+            }
+            if (!key.matches("(?s).*-----BEGIN ([A-Z]+ )?PRIVATE KEY-----.+-----END ([A-Z]+ )?PRIVATE KEY-----.*")) {
+                return "has no PEM private key in tls.key";
+            }
+            try {
+                dev.portway.net.Tls.readKey(key);
+            } catch (java.io.IOException | RuntimeException e) {
+                return "has a private key in tls.key that cannot be used (unencrypted PKCS#8, PKCS#1 or SEC1 PEM is needed)";
+            }
+            return null;
         }
 
         /** Whether a ReferenceGrant in {@code toNamespace} lets the {@code from} objects refer to the target. */
