@@ -102,6 +102,7 @@ public final class DataPlane implements AutoCloseable {
                 .channelFactory(transport.socketChannelFactory(family))
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.RECVBUF_ALLOCATOR, RelayHandler.READS)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
                 .handler(NoHandler.INSTANCE);
         if (transport == dev.portway.net.Transport.EPOLL) {
