@@ -31,13 +31,14 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
      * How the channels of a relayed connection read: one read per wake-up, into a buffer that
      * adapts to what the socket holds, from 2 KiB up to 1 MiB (Netty's default stops at 64 KiB, and
      * reads up to 16 times a wake-up). A bulk stream moves in few large reads and writes (iperf3
-     * through a NodePort: about 21 against 13.5 Gbit/s), while a request or an answer of a few
+     * through a NodePort: 21-24 against 12.5-15.6 Gbit/s), while a request or an answer of a few
      * bytes still gets a small buffer. What one direction holds stays bounded as before: a read
      * (at most 1 MiB) is asked for only while the peer has less than its high water mark to write.
      */
-    private static final int SMALL = 64 * 1024;
-
     static final RecvByteBufAllocator READS = new AdaptiveRecvByteBufAllocator(64, 2048, 1 << 20).maxMessagesPerRead(1);
+
+    /** A read of at most this many bytes is not left in a larger buffer while it waits for the peer. */
+    private static final int SMALL = 64 * 1024;
 
     private final Channel peer;
     private final LongAdder bytes;
