@@ -41,6 +41,15 @@ final class HeaderScan {
     static final int TRANSFER_ENCODING = 1 << 14;
     /** A name the HTTP/2 codec uses for itself (x-http2-stream-id, ...): never passed on from a client. */
     static final int X_HTTP2 = 1 << 15;
+    /**
+     * {@code Sec-WebSocket-Key1} or {@code -Key2}: the handshake of WebSocket's draft 76, whose
+     * request carries an 8-byte body with no length field. Netty's decoder reads those 8 bytes as
+     * a body (so would a backend built on it), other parsers read none: two framings of one stream.
+     */
+    static final int OBSOLETE_WEBSOCKET_KEY = 1 << 16;
+
+    private static final AsciiString SEC_WEBSOCKET_KEY1 = AsciiString.cached("sec-websocket-key1");
+    private static final AsciiString SEC_WEBSOCKET_KEY2 = AsciiString.cached("sec-websocket-key2");
 
     static final AsciiString X_FORWARDED_FOR_NAME = AsciiString.cached("x-forwarded-for");
     static final AsciiString X_FORWARDED_PROTO_NAME = AsciiString.cached("x-forwarded-proto");
@@ -89,6 +98,7 @@ final class HeaderScan {
                     : is(name, X_FORWARDED_HOST_NAME) ? X_FORWARDED_HOST : is(name, X_FORWARDED_PORT_NAME) ? X_FORWARDED_PORT : 0;
             case 17 -> is(name, X_FORWARDED_PROTO_NAME) ? X_FORWARDED_PROTO
                     : is(name, HttpHeaderNames.TRANSFER_ENCODING) ? TRANSFER_ENCODING : 0;
+            case 18 -> is(name, SEC_WEBSOCKET_KEY1) || is(name, SEC_WEBSOCKET_KEY2) ? OBSOLETE_WEBSOCKET_KEY : 0;
             default -> 0;
         };
     }

@@ -137,6 +137,14 @@ final class HttpExchange {
             reply(HttpResponseStatus.BAD_REQUEST, "the request has more than one Host header");
             return;
         }
+        if ((headerBits & HeaderScan.OBSOLETE_WEBSOCKET_KEY) != 0) {
+            // the gateway's decoder took 8 bytes as this request's body; a backend might not (or
+            // might, when the gateway sent none): no framing both agree on, so the connection ends
+            closeAfter = true;
+            reply(HttpResponseStatus.BAD_REQUEST, "Sec-WebSocket-Key1 and -Key2 belong to the WebSocket handshake of draft 76,"
+                    + " whose body has no length; use RFC 6455's Sec-WebSocket-Key");
+            return;
+        }
         if (request.protocolVersion().equals(HttpVersion.HTTP_1_1) && originalHost == null) {
             reply(HttpResponseStatus.BAD_REQUEST, "an HTTP/1.1 request needs a Host header");
             return;
