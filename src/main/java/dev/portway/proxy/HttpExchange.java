@@ -64,7 +64,8 @@ final class HttpExchange {
     /** The {@link HeaderScan} bits of the request's headers (scanned again after filters change them). */
     private final int headerBits;
     private boolean headersModified;
-    private final String originalHost;
+    /** The authority the client asked for: its Host header, or an absolute-form target's (checked once parsed). */
+    private String originalHost;
     private final String originalUri;
 
     private RequestTarget target;
@@ -154,6 +155,13 @@ final class HttpExchange {
         } catch (RequestTarget.Invalid e) {
             reply(HttpResponseStatus.BAD_REQUEST, e.getMessage());
             return;
+        }
+        if (!target.authority().equals(originalHost)) {
+            // What was routed and checked is what goes upstream. For an absolute-form target, RFC
+            // 9112 (3.2.2) has a proxy make a new Host from the target, not pass the client's on.
+            originalHost = target.authority();
+            h.set(HttpHeaderNames.HOST, originalHost);
+            headersModified = true;
         }
         RouteTable routes = listener.routes();
         String serverName = down.serverName();

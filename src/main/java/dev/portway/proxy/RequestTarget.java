@@ -16,11 +16,17 @@ import java.util.Locale;
  * a {@code ;} (path parameters, which some servers strip and others do not), a raw {@code \},
  * control characters, NUL, a fragment, and malformed escapes. The query is passed on as it came.
  *
- * @param host  the host, lower case, without a port (from an absolute-form target, else the Host header)
- * @param path  the normalized path
- * @param query the query without its {@code ?}, or null
+ * <p>The authority (from an absolute-form target, else the Host header) must be a host name of
+ * letters, digits and {@code - . _ ~}, or an IP literal in brackets, with an optional port of
+ * digits: what goes upstream in Host, X-Forwarded-Host and Forwarded is then never more than a
+ * host and a port, whatever a client wrote.
+ *
+ * @param host      the host, lower case, without a port
+ * @param authority the host and its port if one was given, as the client wrote them: the Host sent upstream
+ * @param path      the normalized path
+ * @param query     the query without its {@code ?}, or null
  */
-record RequestTarget(String host, String path, String query) {
+record RequestTarget(String host, String authority, String path, String query) {
 
     /** Why a target was refused (a 400 says it). */
     static final class Invalid extends Exception {
@@ -66,31 +72,66 @@ record RequestTarget(String host, String path, String query) {
         if (query != null && query.indexOf('#') >= 0) {
             throw new Invalid("the request target must not carry a fragment");
         }
-        return new RequestTarget(hostName(host), normalizePath(rawPath), query);
+        String authority = authority(host);
+        int hostEnd = authority.startsWith("[") ? authority.indexOf(']') + 1 : authority.indexOf(':');
+        String hostName = (hostEnd < 0 ? authority : authority.substring(0, hostEnd)).toLowerCase(Locale.ROOT);
+        return new RequestTarget(hostName, authority, normalizePath(rawPath), query);
     }
 
-    /** The host of a Host header value: lower case, without the port ({@code [::1]:80} is {@code [::1]}). */
-    static String hostName(String host) throws Invalid {
-        String h = host.trim();
-        int colon;
-        if (h.startsWith("[")) {
-            int close = h.indexOf(']');
-            if (close < 0) {
-                throw new Invalid("the Host header is not a valid host");
+    /**
+     * A Host header value (or a URL's authority), checked: as it came but for spaces around it and
+     * an empty port ({@code [::1]:} is {@code [::1]}).
+     */
+    static String authority(String value) throws Invalid {
+        String a = value.trim();
+        int hostEnd;
+        if (a.startsWith("[")) {
+            hostEnd = a.indexOf(']') + 1;
+            if (hostEnd < 3) {
+                throw invalidHost();
             }
-            colon = h.indexOf(':', close);
-            h = colon < 0 ? h : h.substring(0, colon);
+            for (int i = 1; i < hostEnd - 1; i++) {
+                char c = a.charAt(i);
+                if (Character.digit(c, 16) < 0 && c != ':' && c != '.') {
+                    throw invalidHost();
+                }
+            }
+            if (hostEnd < a.length() && a.charAt(hostEnd) != ':') {
+                throw invalidHost();
+            }
         } else {
-            colon = h.indexOf(':');
-            h = colon < 0 ? h : h.substring(0, colon);
-        }
-        for (int i = 0; i < h.length(); i++) {
-            char c = h.charAt(i);
-            if (c <= ' ' || c >= 0x7f || c == '/' || c == '\\' || c == '@' || c == '?' || c == '#') {
-                throw new Invalid("the Host header is not a valid host");
+            int colon = a.indexOf(':');
+            hostEnd = colon < 0 ? a.length() : colon;
+            if (hostEnd == 0) {
+                throw invalidHost();
+            }
+            for (int i = 0; i < hostEnd; i++) {
+                char c = a.charAt(i);
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')) {
+                    throw invalidHost();
+                }
             }
         }
-        return h.toLowerCase(Locale.ROOT);
+        int portLength = a.length() - hostEnd - 1; // after the colon
+        if (portLength > 5) {
+            throw invalidHost();
+        }
+        int port = 0;
+        for (int i = hostEnd + 1; i < a.length(); i++) {
+            char c = a.charAt(i);
+            if (c < '0' || c > '9') {
+                throw invalidHost();
+            }
+            port = port * 10 + (c - '0');
+        }
+        if (port > 65535) {
+            throw invalidHost();
+        }
+        return portLength == 0 ? a.substring(0, hostEnd) : a;
+    }
+
+    private static Invalid invalidHost() {
+        return new Invalid("the Host header (or the URL's authority) is not a host name or IP address with an optional port");
     }
 
     /** Normalizes a path (see the type's description); throws when it cannot be done safely. */

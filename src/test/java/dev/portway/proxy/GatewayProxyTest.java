@@ -108,6 +108,39 @@ class GatewayProxyTest {
     }
 
     @Test
+    void anAbsoluteFormTargetIsSentUpstreamWithItsOwnHostNotTheClientsHeader() throws Exception {
+        // RFC 9112 3.2.2: the target's authority wins over Host, and a proxy makes Host from it.
+        // Routed by b.example.com, the backend must not be told the request was for x.example.com
+        // (a policy of x.example.com's virtual host would never have seen it).
+        RawHttp.Response r;
+        try (RawHttp c = new RawHttp(listener)) {
+            r = c.send("GET http://B.example.com:8080/a HTTP/1.1\r\nHost: x.example.com\r\n\r\n").read();
+        }
+        assertThat(r.header("x-portway-pod")).isEqualTo("b-pod");
+        assertThat(r.echo("host")).isEqualTo("B.example.com:8080");
+        assertThat(r.echo("x-forwarded-host")).isEqualTo("B.example.com:8080");
+        assertThat(r.echo("forwarded")).isEqualTo("for=127.0.0.1;host=\"B.example.com:8080\";proto=http");
+    }
+
+    @Test
+    void aHostThatIsNotAHostAndAPortIsRefused() throws Exception {
+        for (String bad : List.of("b.example.com:1,for=\"[::1]\";proto=https", "b.example.com:@evil.test", "b.example.com:80x",
+                "b.example.com:123456", "b.example.com:65536", "a\"b.example.com", "a,b.example.com", "[::1", "[::1]x", "[]", ":80",
+                "[::g]")) {
+            try (RawHttp c = new RawHttp(listener)) {
+                RawHttp.Response r = c.send("GET /a HTTP/1.1\r\nHost: " + bad + "\r\n\r\n").read();
+                assertThat(r.status()).as(bad).isEqualTo(400);
+                assertThat(r.body()).as(bad).contains("not a host name or IP address");
+            }
+        }
+        try (RawHttp c = new RawHttp(listener)) {
+            assertThat(c.send("GET /a HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n").read().echo("host")).isEqualTo("[::1]:8080");
+            assertThat(c.send("GET /a HTTP/1.1\r\nHost: my_host-1.example:\r\n\r\n").read().echo("host"))
+                    .as("an empty port is no port").isEqualTo("my_host-1.example");
+        }
+    }
+
+    @Test
     void hopByHopHeadersStayOnTheirHop() throws Exception {
         RawHttp.Response r;
         try (RawHttp c = new RawHttp(listener)) {
