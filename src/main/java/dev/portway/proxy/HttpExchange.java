@@ -60,6 +60,8 @@ final class HttpExchange {
     private final String method;
     private final long startNanos = System.nanoTime();
     private final boolean keepAliveRequested;
+    /** The client spoke HTTP/1.0 (the request goes upstream as HTTP/1.1): it cannot read chunked bodies. */
+    private final boolean clientHttp10;
     private final boolean bodyExpected;
     /** The {@link HeaderScan} bits of the request's headers (scanned again after filters change them). */
     private final int headerBits;
@@ -122,6 +124,7 @@ final class HttpExchange {
         this.method = request.method().name();
         this.headerBits = HeaderScan.of(request.headers());
         this.keepAliveRequested = HeaderScan.keepAlive(request, headerBits);
+        this.clientHttp10 = request.protocolVersion().equals(HttpVersion.HTTP_1_0);
         this.bodyExpected = HeaderScan.bodyExpected(request, headerBits);
         this.originalHost = (headerBits & HeaderScan.HOST) == 0 ? null : request.headers().get(HttpHeaderNames.HOST);
         this.originalUri = request.uri();
@@ -699,15 +702,35 @@ final class HttpExchange {
                 h.set(HttpHeaderNames.LOCATION, rewriteLocation(location));
             }
         }
-        if (request.protocolVersion() != HttpVersion.HTTP_1_1 && !keepAliveRequested && HttpUtil.isTransferEncodingChunked(r)) {
-            // an HTTP/1.0 client cannot read chunked bodies: the end of the body is the end of the connection
-            HttpUtil.setTransferEncodingChunked(r, false);
-            closeAfter = true;
+        if (!down.isStream()) {
+            frameForClient(r, bits);
         }
         if (!keepAliveRequested || closeAfter) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
         ctx.write(r, ctx.voidPromise());
+    }
+
+    /**
+     * Frames the body for the HTTP/1 client (RFC 9112 6.3, 7.1). A body the endpoint ends by closing
+     * its connection (no length, not chunked) is chunked for an HTTP/1.1 client, which would
+     * otherwise read it, and the next response on the connection, as one body until the idle
+     * timeout; an HTTP/1.0 client cannot read chunks, so its body is sent as it comes and ended by
+     * closing the connection.
+     */
+    private void frameForClient(HttpResponse r, int bits) {
+        boolean body = status != 204 && status != 304 && !method.equals("HEAD");
+        boolean coded = (bits & HeaderScan.TRANSFER_ENCODING) != 0;
+        boolean chunked = coded && HttpUtil.isTransferEncodingChunked(r);
+        boolean untilClose = body && !chunked && (coded || (bits & HeaderScan.CONTENT_LENGTH) == 0);
+        if (clientHttp10 && chunked) {
+            HttpUtil.setTransferEncodingChunked(r, false);
+            closeAfter = true;
+        } else if (untilClose && (clientHttp10 || coded)) {
+            closeAfter = true; // (a transfer coding other than chunked goes on as it came, ended the same way)
+        } else if (untilClose) {
+            HttpUtil.setTransferEncodingChunked(r, true);
+        }
     }
 
     /** A Location under the upstream prefix goes back under the public one. */

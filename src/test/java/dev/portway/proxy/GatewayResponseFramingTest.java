@@ -1,0 +1,123 @@
+package dev.portway.proxy;
+
+import static dev.portway.proxy.GatewayFixture.host;
+import static dev.portway.proxy.GatewayFixture.prefix;
+import static dev.portway.proxy.GatewayFixture.rule;
+import static dev.portway.proxy.GatewayFixture.to;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portway.testing.RawHttp;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Response bodies framed for the client that will read them (RFC 9112 6.3 and 7.1), whatever the
+ * endpoint sent: a body that the endpoint ends by closing its connection is chunked for an
+ * HTTP/1.1 client (else the client reads it and the next response as one body), and an HTTP/1.0
+ * client, which cannot read chunks, gets the body as it is and the end of the connection as its end.
+ */
+class GatewayResponseFramingTest {
+
+    private static GatewayFixture gw;
+    private static InetSocketAddress listener;
+    private static ServerSocket backend;
+
+    /** What the raw endpoint answers: {@code /close} a body ended by its close, {@code /chunked} a chunked one. */
+    private static String answer(String path) {
+        return path.startsWith("/close")
+                ? "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from " + path
+                : "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+    }
+
+    @BeforeAll
+    static void start() throws IOException {
+        gw = new GatewayFixture();
+        backend = new ServerSocket();
+        backend.bind(new InetSocketAddress(GatewayFixture.endpointIp(41), GatewayFixture.PORT));
+        Thread.ofVirtual().start(() -> {
+            while (!backend.isClosed()) {
+                try {
+                    Socket s = backend.accept();
+                    Thread.ofVirtual().start(() -> serve(s));
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        gw.cluster("raw", (InetSocketAddress) backend.getLocalSocketAddress());
+        listener = gw.listen(41, host(null, rule("default/raw", prefix("/"), to("raw"))));
+    }
+
+    /** Answers one request per connection (or each request, for chunked answers), then closes. */
+    private static void serve(Socket s) {
+        try (s) {
+            InputStream in = s.getInputStream();
+            while (true) {
+                StringBuilder head = new StringBuilder();
+                int c;
+                while (!head.toString().endsWith("\r\n\r\n") && (c = in.read()) >= 0) {
+                    head.append((char) c);
+                }
+                if (head.isEmpty() || !head.toString().endsWith("\r\n\r\n")) {
+                    return;
+                }
+                String path = head.substring(head.indexOf(" ") + 1, head.indexOf(" ", head.indexOf(" ") + 1));
+                s.getOutputStream().write(answer(path).getBytes(StandardCharsets.ISO_8859_1));
+                s.getOutputStream().flush();
+                if (path.startsWith("/close")) {
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            // the gateway went away
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        backend.close();
+        gw.close();
+    }
+
+    @Test
+    void aBodyEndedByTheEndpointsCloseIsChunkedForAnHttp11ClientWhoseConnectionLivesOn() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            // pipelined: the first body must end where it ends, not run into the second response
+            c.send("GET /close/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /close/2 HTTP/1.1\r\nHost: x\r\n\r\n");
+            RawHttp.Response first = c.read();
+            RawHttp.Response second = c.read();
+            assertThat(first.header("transfer-encoding")).isEqualTo("chunked");
+            assertThat(first.body()).isEqualTo("hello from /close/1");
+            assertThat(second.body()).isEqualTo("hello from /close/2");
+            assertThat(c.get("x", "/close/3").body()).as("the client's connection is still good").isEqualTo("hello from /close/3");
+        }
+    }
+
+    @Test
+    void anHttp10ClientGetsNoChunksAndTheEndOfTheConnectionEndsTheBody() throws Exception {
+        for (String connection : new String[] {"", "Connection: keep-alive\r\n"}) {
+            try (Socket s = new Socket()) {
+                s.connect(listener, 5000);
+                s.setSoTimeout(5000);
+                s.getOutputStream().write(("GET /chunked HTTP/1.0\r\nHost: x\r\n" + connection + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1).toLowerCase();
+                assertThat(all).as(connection).startsWith("http/1.1 200").doesNotContain("transfer-encoding").contains("connection: close")
+                        .endsWith("\r\n\r\nhello");
+            }
+            try (Socket s = new Socket()) {
+                s.connect(listener, 5000);
+                s.setSoTimeout(5000);
+                s.getOutputStream().write(("GET /close/10 HTTP/1.0\r\nHost: x\r\n" + connection + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1).toLowerCase();
+                assertThat(all).as(connection).doesNotContain("transfer-encoding").contains("connection: close").endsWith("\r\n\r\nhello from /close/10");
+            }
+        }
+    }
+}
