@@ -339,10 +339,36 @@ final class HttpExchange {
         return path;
     }
 
+    /**
+     * Applies a header filter. The fields that frame a message or belong to one hop are the
+     * gateway's own and pass untouched: a route that set {@code Content-Length} on a request
+     * without a body would leave the pooled upstream connection waiting for bytes that the next
+     * request then supplies, and one that removed it from a response would leave the client reading
+     * until the connection ends.
+     */
     static void modify(HttpHeaders h, java.util.Map<String, String> set, java.util.Map<String, String> add, List<String> remove) {
-        set.forEach(h::set);
-        add.forEach(h::add);
-        remove.forEach(h::remove);
+        set.forEach((name, value) -> {
+            if (!framing(name)) {
+                h.set(name, value);
+            }
+        });
+        add.forEach((name, value) -> {
+            if (!framing(name)) {
+                h.add(name, value);
+            }
+        });
+        for (String name : remove) {
+            if (!framing(name)) {
+                h.remove(name);
+            }
+        }
+    }
+
+    private static final Set<String> FRAMING = Set.of("content-length", "transfer-encoding", "connection", "keep-alive",
+            "proxy-connection", "te", "trailer", "upgrade");
+
+    private static boolean framing(String name) {
+        return FRAMING.contains(name.toLowerCase(Locale.ROOT));
     }
 
     /** {@code /prefix/rest} with {@code /prefix} (whole segments) replaced: Gateway API's ReplacePrefixMatch. */

@@ -43,6 +43,9 @@ class GatewayProxyTest {
                         rule("default/headers", prefix("/headers"), List.of(
                                 new Plan.RequestHeaders(Map.of("x-set", "set"), Map.of("x-add", "added"), List.of("x-remove")),
                                 new Plan.ResponseHeaders(Map.of("x-response", "yes"), Map.of(), List.of("x-portway-node"))), to("a")),
+                        rule("default/framing", prefix("/framing"), List.of(
+                                new Plan.RequestHeaders(Map.of("Content-Length", "10", "x-set", "set"), Map.of("Transfer-Encoding", "chunked"), List.of()),
+                                new Plan.ResponseHeaders(Map.of("connection", "close"), Map.of(), List.of("content-length"))), to("a")),
                         rule("default/redirect", prefix("/old"), List.of(
                                 new Plan.RequestRedirect("https", "new.example.com", null, "/new", null, 301))),
                         rule("default/rewrite", prefix("/public"), List.of(new Plan.UrlRewrite(null, null, "/internal")), to("a")),
@@ -137,6 +140,24 @@ class GatewayProxyTest {
             assertThat(c.send("GET /a HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n").read().echo("host")).isEqualTo("[::1]:8080");
             assertThat(c.send("GET /a HTTP/1.1\r\nHost: my_host-1.example:\r\n\r\n").read().echo("host"))
                     .as("an empty port is no port").isEqualTo("my_host-1.example");
+        }
+    }
+
+    @Test
+    void headerFiltersLeaveTheFramingToTheGateway() throws Exception {
+        // a Content-Length of 10 on a GET without a body would have the endpoint wait for ten bytes of
+        // the next request on the pooled connection; a response without its length, a client
+        // reading to the end of the connection
+        try (RawHttp c = new RawHttp(listener, 5000)) {
+            for (int i = 0; i < 3; i++) {
+                RawHttp.Response r = c.send("GET /framing HTTP/1.1\r\nHost: x\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.echo("x-set")).as("the filter's other fields apply").isEqualTo("set");
+                assertThat(r.echo("content-length")).isNotEqualTo("10");
+                assertThat(r.echo("transfer-encoding")).isNull();
+                assertThat(r.header("content-length")).isNotNull();
+                assertThat(r.header("connection")).isNull();
+            }
         }
     }
 
