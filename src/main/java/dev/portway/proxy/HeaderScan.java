@@ -5,7 +5,9 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.AsciiString;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -47,6 +49,12 @@ final class HeaderScan {
      * a body (so would a backend built on it), other parsers read none: two framings of one stream.
      */
     static final int OBSOLETE_WEBSOCKET_KEY = 1 << 16;
+    /**
+     * A name with an underscore. CGI, WSGI, Rack and PHP read {@code X_Forwarded_For} and
+     * {@code X-Forwarded-For} as one variable, so a client could pass off its own value as the
+     * gateway's; such fields of a request are dropped, as NGINX (and so ingress-nginx) does by default.
+     */
+    static final int UNDERSCORE = 1 << 17;
 
     private static final AsciiString SEC_WEBSOCKET_KEY1 = AsciiString.cached("sec-websocket-key1");
     private static final AsciiString SEC_WEBSOCKET_KEY2 = AsciiString.cached("sec-websocket-key2");
@@ -83,6 +91,11 @@ final class HeaderScan {
     private static final AsciiString X_HTTP2_PREFIX = AsciiString.cached("x-http2-");
 
     private static int bit(CharSequence name) {
+        for (int i = 0; i < name.length(); i++) {
+            if (name.charAt(i) == '_') {
+                return UNDERSCORE;
+            }
+        }
         if (name.length() > X_HTTP2_PREFIX.length() && X_HTTP2_PREFIX.regionMatches(true, 0, name, 0, X_HTTP2_PREFIX.length())) {
             return X_HTTP2;
         }
@@ -105,6 +118,17 @@ final class HeaderScan {
 
     private static boolean is(CharSequence name, AsciiString known) {
         return known.contentEqualsIgnoreCase(name);
+    }
+
+    /** Removes the fields whose names have an underscore. */
+    static void removeUnderscored(HttpHeaders h) {
+        List<String> names = new ArrayList<>(2);
+        for (String name : h.names()) {
+            if (name.indexOf('_') >= 0) {
+                names.add(name);
+            }
+        }
+        names.forEach(h::remove);
     }
 
     /** Removes the fields of {@code mask} that {@code bits} says are there. */

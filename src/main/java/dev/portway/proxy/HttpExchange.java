@@ -424,6 +424,9 @@ final class HttpExchange {
         HttpHeaders h = request.headers();
         int bits = headersModified ? HeaderScan.of(h) : headerBits;
         bits = HeaderScan.stripHopByHop(h, bits);
+        if ((bits & HeaderScan.UNDERSCORE) != 0) {
+            HeaderScan.removeUnderscored(h);
+        }
         if ((bits & HeaderScan.X_HTTP2) != 0) {
             for (HttpConversionUtil.ExtensionHeaderNames n : HttpConversionUtil.ExtensionHeaderNames.values()) {
                 h.remove(n.text()); // what the HTTP/2 codec adds for itself (x-http2-stream-id, ...), or a client claims

@@ -162,6 +162,20 @@ class GatewayProxyTest {
     }
 
     @Test
+    void fieldsWithUnderscoresAreDroppedSoNoneCanPassForTheGatewaysOwn() throws Exception {
+        // CGI-style backends read X_Forwarded_For and X-Forwarded-For as one HTTP_X_FORWARDED_FOR
+        RawHttp.Response r;
+        try (RawHttp c = new RawHttp(listener)) {
+            r = c.send("GET /a HTTP/1.1\r\nHost: x\r\nX_Forwarded_For: 7.7.7.7\r\nX_Remote_User: admin\r\nX-Kept: yes\r\n\r\n").read();
+        }
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.echo("x_forwarded_for")).isNull();
+        assertThat(r.echo("x_remote_user")).isNull();
+        assertThat(r.echo("x-forwarded-for")).isEqualTo("127.0.0.1");
+        assertThat(r.echo("x-kept")).isEqualTo("yes");
+    }
+
+    @Test
     void hopByHopHeadersStayOnTheirHop() throws Exception {
         RawHttp.Response r;
         try (RawHttp c = new RawHttp(listener)) {
