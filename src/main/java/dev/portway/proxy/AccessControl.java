@@ -211,7 +211,8 @@ final class AccessControl {
         return switch (match.type()) {
             case EXACT -> p.equals(v) || (p.length() == v.length() + 1 && p.endsWith("/") && p.startsWith(v));
             case PREFIX -> RouteTable.prefixMatches(v, p);
-            case REGULAR_EXPRESSION -> pattern.matcher(path).matches();
+            case REGULAR_EXPRESSION -> pattern.matcher(path).matches()
+                    || (path.length() > 1 && path.endsWith("/") && pattern.matcher(path.substring(0, path.length() - 1)).matches());
         };
     }
 
