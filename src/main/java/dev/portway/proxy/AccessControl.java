@@ -13,6 +13,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -37,7 +38,13 @@ import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
  *
  * <p>bcrypt is slow by design, so it never runs on an event loop: a password seen for the first
  * time is checked on {@code blocking}, and its outcome is remembered (as a SHA-256 of user and
- * password, never the password) so that the next requests with it pass at once.
+ * password, never the password) so that the next requests with it pass at once. Right and wrong
+ * passwords are remembered apart, so that a stream of wrong ones cannot push the right ones out.
+ * The checks a client can have waiting are few ({@value #MAX_CHECKS_PER_CLIENT}; more is 429), the
+ * queue for all is bounded by {@code blocking} (full is 503), and a check whose client has gone is
+ * dropped unhashed: a client that sends guesses and leaves cannot make the others wait for its
+ * hashes. A user name that is not known is hashed too (against a made-up hash of the same cost),
+ * so that the time of a 401 does not tell which names exist.
  */
 final class AccessControl {
 
@@ -50,13 +57,22 @@ final class AccessControl {
 
     /** The most remembered credential outcomes; past it the memory starts over. */
     private static final int MAX_REMEMBERED = 4096;
+    /** The most password checks one client may have waiting or running. */
+    static final int MAX_CHECKS_PER_CLIENT = 4;
     /** The most clients with a bucket; past it the full buckets (the idle clients) are dropped. */
     private static final int MAX_BUCKETS = 100_000;
 
     private final Plan.AccessPolicy spec;
     private final List<Pattern> denyPatterns;
     private final ConcurrentHashMap<InetAddress, Bucket> buckets = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Boolean> remembered = new ConcurrentHashMap<>();
+    private final Set<String> rememberedRight = ConcurrentHashMap.newKeySet();
+    private final Set<String> rememberedWrong = ConcurrentHashMap.newKeySet();
+    /** Password checks waiting or running, per client. */
+    private final ConcurrentHashMap<InetAddress, Integer> checking = new ConcurrentHashMap<>();
+    /** A bcrypt hash of nothing anyone knows, at the cost of the policy's own: what an unknown user is checked against. */
+    private volatile String decoy;
+    /** bcrypt checks run (for tests). */
+    final java.util.concurrent.atomic.LongAdder hashed = new java.util.concurrent.atomic.LongAdder();
     private final byte[][] tokens;
 
     AccessControl(Plan.AccessPolicy spec) {
@@ -105,9 +121,12 @@ final class AccessControl {
             }
             // no users (the htpasswd Secret is missing or holds none): nothing to hash, no one passes
             if (scheme.equalsIgnoreCase("Basic") && !spec.basicAuth().isEmpty()) {
-                Boolean known = remembered.get(rememberKey(credentials));
-                if (known != null) {
-                    return known ? bodyLimit(headers) : unauthorized("the user name or password is not right");
+                String key = rememberKey(credentials);
+                if (rememberedRight.contains(key)) {
+                    return bodyLimit(headers);
+                }
+                if (rememberedWrong.contains(key)) {
+                    return unauthorized("the user name or password is not right");
                 }
                 return VERIFY;
             }
@@ -115,18 +134,46 @@ final class AccessControl {
         return unauthorized(authorization == null ? "credentials are needed for " + method : "the credentials are not accepted");
     }
 
-    /** Checks a Basic password on {@code blocking}; completes with a 401, or what the body limit says (PASS or a 413). */
-    CompletableFuture<Verdict> verify(HttpHeaders headers, Executor blocking) {
+    /**
+     * Checks a Basic password on {@code blocking}; completes with a 401, or what the body limit says
+     * (PASS or a 413), or at once with a 429 (this client has enough checks waiting) or a 503 (the
+     * queue of all is full). {@code wanted} is asked when the check's turn comes: false (the client
+     * went away) skips the hashing.
+     */
+    CompletableFuture<Verdict> verify(HttpHeaders headers, InetAddress client, java.util.function.BooleanSupplier wanted, Executor blocking) {
         String authorization = headers.get(HttpHeaderNames.AUTHORIZATION);
         String credentials = authorization.substring(authorization.indexOf(' ') + 1).trim();
-        return CompletableFuture.supplyAsync(() -> {
-            boolean ok = checkPassword(credentials);
-            if (remembered.size() >= MAX_REMEMBERED) {
-                remembered.clear();
-            }
-            remembered.put(rememberKey(credentials), ok);
-            return ok ? bodyLimit(headers) : unauthorized("the user name or password is not right");
-        }, blocking);
+        if (checking.merge(client, 1, Integer::sum) > MAX_CHECKS_PER_CLIENT) {
+            checked(client);
+            return CompletableFuture.completedFuture(new Verdict(HttpResponseStatus.TOO_MANY_REQUESTS,
+                    "too many passwords from this client are being checked; retry in 1 s", "1", null));
+        }
+        try {
+            return CompletableFuture.supplyAsync(() -> {
+                try {
+                    if (!wanted.getAsBoolean()) {
+                        return unauthorized("the client went away before its password was checked");
+                    }
+                    boolean ok = checkPassword(credentials);
+                    Set<String> memory = ok ? rememberedRight : rememberedWrong;
+                    if (memory.size() >= MAX_REMEMBERED) {
+                        memory.clear();
+                    }
+                    memory.add(rememberKey(credentials));
+                    return ok ? bodyLimit(headers) : unauthorized("the user name or password is not right");
+                } finally {
+                    checked(client);
+                }
+            }, blocking);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            checked(client);
+            return CompletableFuture.completedFuture(new Verdict(HttpResponseStatus.SERVICE_UNAVAILABLE,
+                    "too many passwords are being checked; retry in 1 s", "1", null));
+        }
+    }
+
+    private void checked(InetAddress client) {
+        checking.computeIfPresent(client, (k, n) -> n == 1 ? null : n - 1);
     }
 
     /** The last check, once the credentials passed: the body's declared length (a chunked body is counted as it streams). */
@@ -146,14 +193,33 @@ final class AccessControl {
             return false;
         }
         String hash = spec.basicAuth().get(decoded.substring(0, colon));
-        if (hash == null) {
-            return false;
-        }
+        boolean known = hash != null;
+        hashed.increment();
         try {
-            return OpenBSDBCrypt.checkPassword(hash, decoded.substring(colon + 1).toCharArray());
+            return OpenBSDBCrypt.checkPassword(known ? hash : decoy(), decoded.substring(colon + 1).toCharArray()) && known;
         } catch (IllegalArgumentException | org.bouncycastle.crypto.DataLengthException e) {
             return false;
         }
+    }
+
+    /** A hash nobody's password matches, at the cost of the policy's first user's hash ({@code $2y$10$...}: 10). */
+    private String decoy() {
+        String d = decoy;
+        if (d == null) {
+            int cost = 10;
+            for (String h : spec.basicAuth().values()) {
+                if (h.length() > 7 && h.charAt(0) == '$' && h.charAt(3) == '$' && Character.isDigit(h.charAt(4)) && Character.isDigit(h.charAt(5))) {
+                    cost = Math.max(4, Math.min(31, Integer.parseInt(h.substring(4, 6))));
+                    break;
+                }
+            }
+            byte[] salt = new byte[16];
+            new java.security.SecureRandom().nextBytes(salt);
+            byte[] secret = new byte[24];
+            new java.security.SecureRandom().nextBytes(secret);
+            decoy = d = OpenBSDBCrypt.generate("2y", HexFormat.of().formatHex(secret).toCharArray(), salt, cost);
+        }
+        return d;
     }
 
     Verdict tooLarge() {

@@ -51,8 +51,9 @@ public final class DataPlane implements AutoCloseable {
     private volatile Map<String, AccessControl> access = Map.of();
     private static final Logger accessLogger = LoggerFactory.getLogger("portway.access");
     private volatile java.util.function.Consumer<String> accessLog = accessLogger::info;
-    /** For work that must not run on an event loop (bcrypt). */
-    private final java.util.concurrent.ExecutorService blocking = java.util.concurrent.Executors.newFixedThreadPool(2,
+    /** For work that must not run on an event loop (bcrypt): two threads, and at most 256 checks waiting. */
+    private final java.util.concurrent.ExecutorService blocking = new java.util.concurrent.ThreadPoolExecutor(2, 2, 0,
+            java.util.concurrent.TimeUnit.MILLISECONDS, new java.util.concurrent.ArrayBlockingQueue<>(256),
             Thread.ofPlatform().daemon().name("portway-blocking-", 0).factory());
 
     public DataPlane(Transport transport, int threads, PrometheusRegistry registry, Clock clock) {

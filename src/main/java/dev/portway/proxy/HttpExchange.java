@@ -188,7 +188,8 @@ final class HttpExchange {
             access = plane.accessControl(r.policy());
             AccessControl.Verdict v = access.check(method, target.path(), h, clientAddress());
             if (v == AccessControl.VERIFY) {
-                access.verify(h, plane.blocking()).whenComplete((verdict, error) -> ctx.executor().execute(() -> {
+                Channel connection = ctx.channel();
+                access.verify(h, clientAddress(), connection::isActive, plane.blocking()).whenComplete((verdict, error) -> ctx.executor().execute(() -> {
                     if (!finished) {
                         if (verdict == AccessControl.PASS) {
                             proceed();
