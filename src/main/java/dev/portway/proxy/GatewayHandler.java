@@ -121,6 +121,15 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         plane.metrics().accepted(listener.spec());
+        // Until a protocol's own timers take over (HTTP/1.1's header and idle timeouts, HTTP/2's
+        // idle one), nothing else would close a connection that sends nothing, half a connection
+        // preface or half a TLS hello: it gets the header timeout to get that far.
+        ScheduledFuture<?> setup = ch.eventLoop().schedule(() -> {
+            if (ch.pipeline().get("gateway") == null && ch.pipeline().get(Http2FrameCodec.class) == null) {
+                ch.close();
+            }
+        }, plane.httpSettings().headerTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        ch.closeFuture().addListener(f -> setup.cancel(false));
         ChannelPipeline p = ch.pipeline();
         p.addLast("start", new ChannelInboundHandlerAdapter() {
             @Override
@@ -182,9 +191,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         pipeline.addLast("http", codec);
         if (h2cUpgrade) {
             // removes itself as the first request passes: no later (pipelined) request reaches it
-            pipeline.addLast("upgrade", new HttpServerUpgradeHandler(codec, protocol ->
-                    AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
-                            ? new Http2ServerUpgradeCodec(frameCodec(settings), multiplexer(plane, listener)) : null,
+            pipeline.addLast("upgrade", new HttpServerUpgradeHandler(codec, protocol -> {
+                if (!AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)) {
+                    return null;
+                }
+                Http2FrameCodec h2 = frameCodec(settings);
+                return new Http2ServerUpgradeCodec(h2, idleClose(h2, settings), multiplexer(plane, listener));
+            },
                     64 * 1024, DefaultHttpHeadersFactory.headersFactory(), DefaultHttpHeadersFactory.trailersFactory(), true));
         }
         pipeline.addLast("gateway", handler);
@@ -194,8 +207,25 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     static void http2(ChannelPipeline pipeline, DataPlane plane, HttpGatewayListener listener) {
         // flow control holds each stream back (a stream reads on demand); the connection itself always reads
         pipeline.channel().config().setAutoRead(true);
-        pipeline.addLast("h2", frameCodec(plane.httpSettings()));
+        Http2FrameCodec h2 = frameCodec(plane.httpSettings());
+        pipeline.addLast("h2", h2);
+        pipeline.addLast("h2-idle", idleClose(h2, plane.httpSettings()));
         pipeline.addLast("streams", multiplexer(plane, listener));
+    }
+
+    /**
+     * Closes an HTTP/2 connection (a GOAWAY first) that has no open stream and has neither read nor
+     * written a frame for the idle timeout, as an HTTP/1.1 connection between requests is.
+     */
+    private static io.netty.handler.timeout.IdleStateHandler idleClose(Http2FrameCodec h2, HttpSettings settings) {
+        return new io.netty.handler.timeout.IdleStateHandler(0, 0, settings.idleTimeout().toNanos(), TimeUnit.NANOSECONDS) {
+            @Override
+            protected void channelIdle(ChannelHandlerContext ctx, io.netty.handler.timeout.IdleStateEvent evt) {
+                if (h2.connection().numActiveStreams() == 0) {
+                    ctx.close();
+                }
+            }
+        };
     }
 
     private static Http2FrameCodec frameCodec(HttpSettings settings) {

@@ -1,0 +1,97 @@
+package dev.portway.proxy;
+
+import static dev.portway.proxy.GatewayFixture.host;
+import static dev.portway.proxy.GatewayFixture.prefix;
+import static dev.portway.proxy.GatewayFixture.rule;
+import static dev.portway.proxy.GatewayFixture.to;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portway.plan.Plan;
+import dev.portway.admin.auth.Pki;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * No connection stays open for nothing: one that sends no byte, half an HTTP/2 connection preface
+ * or half a TLS hello is closed after the header timeout, and an HTTP/2 connection without a
+ * stream after the idle timeout, as an HTTP/1.1 connection between requests is.
+ */
+class GatewayConnectionTimeoutsTest {
+
+    private static final Instant NOW = Instant.now();
+    private static GatewayFixture gw;
+    private static InetSocketAddress clear;
+    private static InetSocketAddress https;
+
+    @BeforeAll
+    static void start() {
+        gw = new GatewayFixture();
+        gw.plane.httpSettings(HttpSettings.DEFAULTS.withHeaderTimeout(Duration.ofSeconds(1)).withIdleTimeout(Duration.ofSeconds(2)));
+        gw.cluster("echo", gw.echo("echo", 71));
+        clear = gw.listen(71, host(null, rule("default/echo", prefix("/"), to("echo"))));
+        Pki.KeyAndCert ca = Pki.newCa("test CA", NOW, Duration.ofDays(1));
+        Pki.KeyAndCert c = Pki.newServerCert(ca, "default", List.of(GatewayFixture.listenerIp(72)), NOW, Duration.ofDays(1));
+        https = gw.listen(new Plan.HttpListener(new Plan.ListenerKey(Plan.Protocol.TCP,
+                new InetSocketAddress(GatewayFixture.listenerIp(72), 8443)), "gateway default/tls",
+                List.of(new Plan.Certificate(List.of(), Pki.certPem(c.cert()), Pki.keyPem(c.key()))), List.of(),
+                List.of(host(null, rule("default/echo", prefix("/"), to("echo")))), List.of(), false));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        gw.close();
+    }
+
+    /** Sends {@code first}, then nothing; returns after how many ms the gateway closed the connection (fails past 8 s). */
+    private static long closedAfter(InetSocketAddress at, byte[] first) throws Exception {
+        try (Socket s = new Socket()) {
+            s.connect(at, 5000);
+            s.setSoTimeout(8000);
+            long start = System.nanoTime();
+            s.getOutputStream().write(first);
+            s.getOutputStream().flush();
+            InputStream in = s.getInputStream();
+            try {
+                while (in.read(new byte[4096]) >= 0) {
+                    // what the gateway sends first (HTTP/2 SETTINGS, a GOAWAY) is read past
+                }
+            } catch (SocketTimeoutException e) {
+                throw new AssertionError("still open after 8 s", e);
+            } catch (java.net.SocketException e) {
+                // reset: closed all the same
+            }
+            return (System.nanoTime() - start) / 1_000_000;
+        }
+    }
+
+    @Test
+    void aConnectionThatSendsNothingOrHalfAPrefaceIsClosedAfterTheHeaderTimeout() throws Exception {
+        assertThat(closedAfter(clear, new byte[0])).isBetween(800L, 4000L);
+        assertThat(closedAfter(clear, "PRI * HT".getBytes(StandardCharsets.US_ASCII))).isBetween(800L, 4000L);
+    }
+
+    @Test
+    void aTlsConnectionWithoutItsHelloIsClosedAfterTheHeaderTimeout() throws Exception {
+        assertThat(closedAfter(https, new byte[0])).isBetween(800L, 4000L);
+        assertThat(closedAfter(https, new byte[] {0x16, 0x03, 0x01, 0x00, (byte) 0xc8, 0x01})).as("half a ClientHello").isBetween(800L, 4000L);
+    }
+
+    @Test
+    void anHttp2ConnectionWithoutAStreamIsClosedAfterTheIdleTimeout() throws Exception {
+        byte[] preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] emptySettings = {0, 0, 0, 4, 0, 0, 0, 0, 0};
+        byte[] first = new byte[preface.length + emptySettings.length];
+        System.arraycopy(preface, 0, first, 0, preface.length);
+        System.arraycopy(emptySettings, 0, first, preface.length, emptySettings.length);
+        assertThat(closedAfter(clear, first)).isBetween(1800L, 6000L);
+    }
+}
