@@ -479,6 +479,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         exchange = new HttpExchange(this, request);
+        if (idleTimer == null && plane.httpSettings().streamIdleTimeout().toNanos() > 0) {
+            // kept alive, the connection's idle timer is still set from before: no timer per request
+            idleTimer = ctx.executor().schedule(this::idleCheck, watchDelay(plane.httpSettings().streamIdleTimeout().toNanos()),
+                    TimeUnit.NANOSECONDS);
+        }
         exchange.start();
     }
 
@@ -615,11 +620,28 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** The idle timer fired: the connection closes if it idled until its deadline, else the timer waits for the deadline. */
+    /**
+     * The idle timer fired: the connection closes if it idled until its deadline, else the timer
+     * waits for the deadline. During a request it watches the request instead (the stream idle
+     * timeout), so that one timer serves a kept-alive connection's requests.
+     */
     private void idleCheck() {
         idleTimer = null;
-        if (idleDeadline == 0 || closing) {
-            return; // not idle now: the next armIdle starts a timer again
+        if (closing) {
+            return;
+        }
+        if (idleDeadline == 0) {
+            HttpExchange e = exchange;
+            java.time.Duration streamIdle = plane.httpSettings().streamIdleTimeout();
+            if (e != null && streamIdle.toNanos() > 0) {
+                long left = e.idleLeft(streamIdle.toNanos());
+                if (left <= 0) {
+                    e.idleTimedOut(streamIdle);
+                } else if (left != Long.MAX_VALUE) {
+                    idleTimer = ctx.executor().schedule(this::idleCheck, watchDelay(left), TimeUnit.NANOSECONDS);
+                }
+            }
+            return; // else not idle now: the next armIdle starts a timer again
         }
         long left = idleDeadline - System.nanoTime();
         if (left > 0) {
@@ -628,6 +650,16 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             closing = true;
             ctx.close();
         }
+    }
+
+    /**
+     * A wait of the idle timer while a request is under way: never longer than the connection's idle
+     * timeout, so that once the request is done the same timer is there in time for the
+     * connection's idle deadline.
+     */
+    private long watchDelay(long nanos) {
+        long connectionIdle = plane.httpSettings().idleTimeout().toNanos();
+        return stream || connectionIdle <= 0 ? nanos : Math.min(nanos, connectionIdle);
     }
 
     private void armHeaderTimeout() {

@@ -113,6 +113,8 @@ final class HttpExchange {
     private long bytesOut;
     private long requestDeadline;
     private ScheduledFuture<?> timer;
+    /** When a byte of this request's body or of its response last moved (the stream idle timeout). */
+    private long lastMoved = startNanos;
 
     HttpExchange(GatewayHandler down, HttpRequest request) {
         this.down = down;
@@ -597,6 +599,7 @@ final class HttpExchange {
             return;
         }
         bytesIn += c.content().readableBytes();
+        lastMoved = System.nanoTime();
         if (mirrors != null) {
             for (MirrorRequest m : mirrors) {
                 m.content(c);
@@ -702,6 +705,7 @@ final class HttpExchange {
                 return;
             }
             bytesOut += c.content().readableBytes();
+            lastMoved = System.nanoTime();
             boolean last = c instanceof LastHttpContent;
             if (last) {
                 responseWritten = ctx.write(c);
@@ -715,6 +719,7 @@ final class HttpExchange {
 
     private void responseHead(HttpResponse r) {
         responseStarted = true;
+        lastMoved = System.nanoTime();
         status = r.status().code();
         cluster.responded(endpoint.address(), status);
         HttpHeaders h = r.headers();
@@ -1021,6 +1026,30 @@ final class HttpExchange {
         if (timer != null) {
             timer.cancel(false);
             timer = null;
+        }
+    }
+
+    /**
+     * How long until this exchange has moved no byte either way (its body in, its response out) for
+     * {@code idleNanos}; zero or less: it has. The connection's timer asks (no timer per request).
+     */
+    long idleLeft(long idleNanos) {
+        return finished ? Long.MAX_VALUE : lastMoved + idleNanos - System.nanoTime();
+    }
+
+    /** Nothing moved for the stream idle timeout: 408 while the body is awaited, 504 while the answer is, else the connection is cut. */
+    void idleTimedOut(java.time.Duration idle) {
+        if (finished) {
+            return;
+        }
+        String what = "nothing moved for " + idle.toSeconds() + " s";
+        if (responseStarted) {
+            abort();
+        } else if (bodyExpected && !requestDone) {
+            closeAfter = true;
+            reply(HttpResponseStatus.REQUEST_TIMEOUT, "the request body stalled: " + what);
+        } else {
+            reply(HttpResponseStatus.GATEWAY_TIMEOUT, "the backend did not answer: " + what);
         }
     }
 

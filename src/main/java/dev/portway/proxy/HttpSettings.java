@@ -13,22 +13,30 @@ import java.time.Duration;
  * @param maxAttempts     attempts per request: connect failures, and for idempotent requests
  *                        without a body a reset before any response byte, are retried on another endpoint
  * @param tunnelIdleTimeout how long a WebSocket may carry nothing either way before it is closed
+ * @param streamIdleTimeout how long a request under way may move no byte either way (its body in, its
+ *                        response out) before it is ended: 408 while its body is awaited, 504 while
+ *                        the backend's answer is, else the connection is cut (Envoy's
+ *                        {@code stream_idle_timeout}, whose default it shares)
  */
 public record HttpSettings(Duration headerTimeout, Duration idleTimeout, int maxInitialLine, int maxHeaderBytes, int maxAttempts,
-                           Duration tunnelIdleTimeout) {
+                           Duration tunnelIdleTimeout, Duration streamIdleTimeout) {
 
     public static final HttpSettings DEFAULTS = new HttpSettings(Duration.ofSeconds(10), Duration.ofSeconds(60), 8192, 32768, 3,
-            Duration.ofHours(1));
+            Duration.ofHours(1), Duration.ofMinutes(5));
 
     public HttpSettings withHeaderTimeout(Duration d) {
-        return new HttpSettings(d, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts, tunnelIdleTimeout);
+        return new HttpSettings(d, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts, tunnelIdleTimeout, streamIdleTimeout);
     }
 
     public HttpSettings withIdleTimeout(Duration d) {
-        return new HttpSettings(headerTimeout, d, maxInitialLine, maxHeaderBytes, maxAttempts, tunnelIdleTimeout);
+        return new HttpSettings(headerTimeout, d, maxInitialLine, maxHeaderBytes, maxAttempts, tunnelIdleTimeout, streamIdleTimeout);
     }
 
     public HttpSettings withTunnelIdleTimeout(Duration d) {
-        return new HttpSettings(headerTimeout, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts, d);
+        return new HttpSettings(headerTimeout, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts, d, streamIdleTimeout);
+    }
+
+    public HttpSettings withStreamIdleTimeout(Duration d) {
+        return new HttpSettings(headerTimeout, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts, tunnelIdleTimeout, d);
     }
 }

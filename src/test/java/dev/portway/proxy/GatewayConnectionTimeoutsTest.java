@@ -23,7 +23,9 @@ import org.junit.jupiter.api.Test;
 /**
  * No connection stays open for nothing: one that sends no byte, half an HTTP/2 connection preface
  * or half a TLS hello is closed after the header timeout, and an HTTP/2 connection without a
- * stream after the idle timeout, as an HTTP/1.1 connection between requests is.
+ * stream after the idle timeout, as an HTTP/1.1 connection between requests is. A request under
+ * way that moves nothing for the stream idle timeout is ended: 408 when its body stalls, 504 when
+ * its backend never answers.
  */
 class GatewayConnectionTimeoutsTest {
 
@@ -35,9 +37,16 @@ class GatewayConnectionTimeoutsTest {
     @BeforeAll
     static void start() {
         gw = new GatewayFixture();
-        gw.plane.httpSettings(HttpSettings.DEFAULTS.withHeaderTimeout(Duration.ofSeconds(1)).withIdleTimeout(Duration.ofSeconds(2)));
+        gw.plane.httpSettings(HttpSettings.DEFAULTS.withHeaderTimeout(Duration.ofSeconds(1)).withIdleTimeout(Duration.ofSeconds(2))
+                .withStreamIdleTimeout(Duration.ofSeconds(3)));
         gw.cluster("echo", gw.echo("echo", 71));
-        clear = gw.listen(71, host(null, rule("default/echo", prefix("/"), to("echo"))));
+        try {
+            TestBackend hanging = gw.own(new TestBackend(new InetSocketAddress(GatewayFixture.endpointIp(73), GatewayFixture.PORT)));
+            gw.cluster("hanging", hanging.address());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        clear = gw.listen(71, host(null, rule("default/hang", prefix("/hang"), to("hanging")), rule("default/echo", prefix("/"), to("echo"))));
         Pki.KeyAndCert ca = Pki.newCa("test CA", NOW, Duration.ofDays(1));
         Pki.KeyAndCert c = Pki.newServerCert(ca, "default", List.of(GatewayFixture.listenerIp(72)), NOW, Duration.ofDays(1));
         https = gw.listen(new Plan.HttpListener(new Plan.ListenerKey(Plan.Protocol.TCP,
@@ -83,6 +92,40 @@ class GatewayConnectionTimeoutsTest {
     void aTlsConnectionWithoutItsHelloIsClosedAfterTheHeaderTimeout() throws Exception {
         assertThat(closedAfter(https, new byte[0])).isBetween(800L, 4000L);
         assertThat(closedAfter(https, new byte[] {0x16, 0x03, 0x01, 0x00, (byte) 0xc8, 0x01})).as("half a ClientHello").isBetween(800L, 4000L);
+    }
+
+    /** Sends {@code raw} on {@code c}; expects {@code status} saying {@code why} after the stream idle timeout (3 s). */
+    private static void endedAfterTheStreamIdleTimeout(dev.portway.testing.RawHttp c, String raw, int status, String why) throws Exception {
+        long start = System.nanoTime();
+        dev.portway.testing.RawHttp.Response r = c.send(raw).read();
+        assertThat(r.status()).isEqualTo(status);
+        assertThat(r.body()).contains(why);
+        assertThat((System.nanoTime() - start) / 1_000_000).isBetween(2500L, 7000L);
+    }
+
+    @Test
+    void aRequestWhoseBodyStallsIs408AndOneWhoseBackendNeverAnswers504() throws Exception {
+        try (dev.portway.testing.RawHttp c = new dev.portway.testing.RawHttp(clear, 10_000)) {
+            endedAfterTheStreamIdleTimeout(c, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc", 408,
+                    "the request body stalled");
+            assertThat(c.closedByServer()).isTrue();
+        }
+        try (dev.portway.testing.RawHttp c = new dev.portway.testing.RawHttp(clear, 10_000)) {
+            endedAfterTheStreamIdleTimeout(c, "GET /hang HTTP/1.1\r\nHost: x\r\n\r\n", 504, "the backend did not answer");
+            assertThat(c.get("x", "/").status()).as("the connection serves on").isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aKeptAliveConnectionStillIdlesOutOnTimeAfterItsRequests() throws Exception {
+        try (dev.portway.testing.RawHttp c = new dev.portway.testing.RawHttp(clear, 10_000)) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(c.get("x", "/").status()).isEqualTo(200);
+            }
+            long start = System.nanoTime();
+            assertThat(c.input().read()).as("closed by the gateway").isEqualTo(-1);
+            assertThat((System.nanoTime() - start) / 1_000_000).as("the idle timeout, not the stream's").isBetween(1500L, 2900L);
+        }
     }
 
     @Test
