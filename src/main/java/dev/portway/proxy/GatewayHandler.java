@@ -71,6 +71,16 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     /** On a TLS connection: the SNI name the client sent (lower case); unset when it sent none. */
     private static final AttributeKey<String> SERVER_NAME = AttributeKey.valueOf("portway.serverName");
+    /** The timer that closes a connection which never gets as far as a protocol (see {@link #install}). */
+    private static final AttributeKey<ScheduledFuture<?>> SETUP = AttributeKey.valueOf("portway.setup");
+
+    /** HTTP/1.1 or HTTP/2 was chosen: its own timers watch the connection from now on. */
+    private static void protocolChosen(Channel ch) {
+        ScheduledFuture<?> setup = ch.attr(SETUP).getAndSet(null);
+        if (setup != null) {
+            setup.cancel(false);
+        }
+    }
 
     private final DataPlane plane;
     private final HttpGatewayListener listener;
@@ -125,10 +135,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         // idle one), nothing else would close a connection that sends nothing, half a connection
         // preface or half a TLS hello: it gets the header timeout to get that far.
         ScheduledFuture<?> setup = ch.eventLoop().schedule(() -> {
-            if (ch.pipeline().get("gateway") == null && ch.pipeline().get(Http2FrameCodec.class) == null) {
-                ch.close();
-            }
+            ch.close();
         }, plane.httpSettings().headerTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        ch.attr(SETUP).set(setup);
         ch.closeFuture().addListener(f -> setup.cancel(false));
         ChannelPipeline p = ch.pipeline();
         p.addLast("start", new ChannelInboundHandlerAdapter() {
@@ -177,6 +186,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
      * Later requests do not pass through the upgrade handler at all.
      */
     static void http1(ChannelPipeline pipeline, DataPlane plane, HttpGatewayListener listener, boolean h2cUpgrade) {
+        protocolChosen(pipeline.channel());
         HttpSettings settings = plane.httpSettings();
         Http1ServerCodec codec = new Http1ServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(settings.maxInitialLine())
@@ -206,6 +216,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     /** HTTP/2 handlers: every stream is a child channel with its own HTTP/1-style handler and exchange. */
     static void http2(ChannelPipeline pipeline, DataPlane plane, HttpGatewayListener listener) {
         // flow control holds each stream back (a stream reads on demand); the connection itself always reads
+        protocolChosen(pipeline.channel());
         pipeline.channel().config().setAutoRead(true);
         Http2FrameCodec h2 = frameCodec(plane.httpSettings());
         pipeline.addLast("h2", h2);

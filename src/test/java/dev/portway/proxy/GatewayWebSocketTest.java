@@ -45,6 +45,8 @@ class GatewayWebSocketTest {
     @BeforeAll
     static void start() throws Exception {
         gw = new GatewayFixture();
+        // short, so that a tunnel is seen to outlive it
+        gw.plane.httpSettings(HttpSettings.DEFAULTS.withHeaderTimeout(Duration.ofSeconds(1)));
         group = Transport.best().newGroup(1, "ws-backend");
         InetSocketAddress at = new InetSocketAddress(GatewayFixture.endpointIp(70), GatewayFixture.PORT);
         server = new ServerBootstrap().group(group).channel(Transport.best().serverChannel())
@@ -77,11 +79,41 @@ class GatewayWebSocketTest {
     }
 
     @Test
+    void aTunnelOutlivesTheTimersOfTheRequestThatOpenedIt() throws Exception {
+        LinkedBlockingQueue<String> texts = new LinkedBlockingQueue<>();
+        WebSocket ws = open(texts, new LinkedBlockingQueue<>(), new CompletableFuture<>());
+        ws.sendText("before", true).get(5, TimeUnit.SECONDS);
+        assertThat(texts.poll(5, TimeUnit.SECONDS)).isEqualTo("echo: before");
+        Thread.sleep(2500); // past the header timeout (1 s) the connection was accepted with
+        ws.sendText("after", true).get(5, TimeUnit.SECONDS);
+        assertThat(texts.poll(5, TimeUnit.SECONDS)).isEqualTo("echo: after");
+        ws.sendClose(WebSocket.NORMAL_CLOSURE, "done").get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
     void framesAndTheCloseCodeGoThroughTheGateway() throws Exception {
         LinkedBlockingQueue<String> texts = new LinkedBlockingQueue<>();
         LinkedBlockingQueue<Integer> binaries = new LinkedBlockingQueue<>();
         CompletableFuture<Integer> closed = new CompletableFuture<>();
-        WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5))
+        WebSocket ws = open(texts, binaries, closed);
+        for (int i = 0; i < 50; i++) {
+            ws.sendText("hello " + i, true).get(5, TimeUnit.SECONDS);
+            assertThat(texts.poll(5, TimeUnit.SECONDS)).isEqualTo("echo: hello " + i);
+        }
+        ws.sendBinary(ByteBuffer.allocate(300_000), true).get(5, TimeUnit.SECONDS);
+        int got = 0;
+        while (got < 300_000) {
+            Integer n = binaries.poll(5, TimeUnit.SECONDS);
+            assertThat(n).as("binary echo after %d bytes", got).isNotNull();
+            got += n;
+        }
+        ws.sendClose(4001, "done").get(5, TimeUnit.SECONDS);
+        assertThat(closed.get(5, TimeUnit.SECONDS)).as("the close code comes back unchanged").isEqualTo(4001);
+    }
+
+    private static WebSocket open(LinkedBlockingQueue<String> texts, LinkedBlockingQueue<Integer> binaries,
+                                  CompletableFuture<Integer> closed) throws Exception {
+        return HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5))
                 .buildAsync(URI.create("ws://" + listener.getAddress().getHostAddress() + ":" + listener.getPort() + "/ws/echo"),
                         new WebSocket.Listener() {
                             @Override
@@ -104,18 +136,5 @@ class GatewayWebSocketTest {
                                 return null;
                             }
                         }).get(10, TimeUnit.SECONDS);
-        for (int i = 0; i < 50; i++) {
-            ws.sendText("hello " + i, true).get(5, TimeUnit.SECONDS);
-            assertThat(texts.poll(5, TimeUnit.SECONDS)).isEqualTo("echo: hello " + i);
-        }
-        ws.sendBinary(ByteBuffer.allocate(300_000), true).get(5, TimeUnit.SECONDS);
-        int got = 0;
-        while (got < 300_000) {
-            Integer n = binaries.poll(5, TimeUnit.SECONDS);
-            assertThat(n).as("binary echo after %d bytes", got).isNotNull();
-            got += n;
-        }
-        ws.sendClose(4001, "done").get(5, TimeUnit.SECONDS);
-        assertThat(closed.get(5, TimeUnit.SECONDS)).as("the close code comes back unchanged").isEqualTo(4001);
     }
 }
