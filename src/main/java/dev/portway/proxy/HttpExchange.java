@@ -151,6 +151,10 @@ final class HttpExchange {
                     + " whose body has no length; use RFC 6455's Sec-WebSocket-Key");
             return;
         }
+        if ((headerBits & HeaderScan.UNDERSCORE) != 0) {
+            // the client's, before the route, the policy and the filters look (a filter may add such a field)
+            HeaderScan.removeUnderscored(h);
+        }
         if (request.protocolVersion().equals(HttpVersion.HTTP_1_1) && originalHost == null) {
             reply(HttpResponseStatus.BAD_REQUEST, "an HTTP/1.1 request needs a Host header");
             return;
@@ -427,9 +431,6 @@ final class HttpExchange {
         HttpHeaders h = request.headers();
         int bits = headersModified ? HeaderScan.of(h) : headerBits;
         bits = HeaderScan.stripHopByHop(h, bits);
-        if ((bits & HeaderScan.UNDERSCORE) != 0) {
-            HeaderScan.removeUnderscored(h);
-        }
         if ((bits & HeaderScan.X_HTTP2) != 0) {
             for (HttpConversionUtil.ExtensionHeaderNames n : HttpConversionUtil.ExtensionHeaderNames.values()) {
                 h.remove(n.text()); // what the HTTP/2 codec adds for itself (x-http2-stream-id, ...), or a client claims

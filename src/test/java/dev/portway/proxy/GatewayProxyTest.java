@@ -41,7 +41,7 @@ class GatewayProxyTest {
                         rule("default/missing", prefix("/missing"), new Plan.HttpBackend(null, 1, List.of())),
                         rule("default/empty", prefix("/empty"), to("empty")),
                         rule("default/headers", prefix("/headers"), List.of(
-                                new Plan.RequestHeaders(Map.of("x-set", "set"), Map.of("x-add", "added"), List.of("x-remove")),
+                                new Plan.RequestHeaders(Map.of("x-set", "set", "x_tenant", "a"), Map.of("x-add", "added"), List.of("x-remove")),
                                 new Plan.ResponseHeaders(Map.of("x-response", "yes"), Map.of(), List.of("x-portway-node"))), to("a")),
                         rule("default/framing", prefix("/framing"), List.of(
                                 new Plan.RequestHeaders(Map.of("Content-Length", "10", "x-set", "set"), Map.of("Transfer-Encoding", "chunked"), List.of()),
@@ -166,8 +166,9 @@ class GatewayProxyTest {
         // CGI-style backends read X_Forwarded_For and X-Forwarded-For as one HTTP_X_FORWARDED_FOR
         RawHttp.Response r;
         try (RawHttp c = new RawHttp(listener)) {
-            r = c.send("GET /a HTTP/1.1\r\nHost: x\r\nX_Forwarded_For: 7.7.7.7\r\nX_Remote_User: admin\r\nX-Kept: yes\r\n\r\n").read();
+            r = c.send("GET /headers HTTP/1.1\r\nHost: x\r\nX_Forwarded_For: 7.7.7.7\r\nX_Remote_User: admin\r\nX-Kept: yes\r\n\r\n").read();
         }
+        assertThat(r.echo("x_tenant")).as("what the route's own filter adds is the operator's, and kept").isEqualTo("a");
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.echo("x_forwarded_for")).isNull();
         assertThat(r.echo("x_remote_user")).isNull();
