@@ -202,14 +202,17 @@ final class AccessControl {
         }
     }
 
-    /** A hash nobody's password matches, at the cost of the policy's first user's hash ({@code $2y$10$...}: 10). */
+    /** A hash nobody's password matches, at the cost of the policy's first user's hash ({@code $2y$10$...}: 10; 4 to 16). */
     private String decoy() {
         String d = decoy;
         if (d == null) {
             int cost = 10;
             for (String h : spec.basicAuth().values()) {
                 if (h.length() > 7 && h.charAt(0) == '$' && h.charAt(3) == '$' && Character.isDigit(h.charAt(4)) && Character.isDigit(h.charAt(5))) {
-                    cost = Math.max(4, Math.min(31, Integer.parseInt(h.substring(4, 6))));
+                    int c = Integer.parseInt(h.substring(4, 6));
+                    // a cost bcrypt would not take, or one no login could wait for (16 is seconds
+                    // already), is not copied: a decoy must not hold a checking thread for hours
+                    cost = c >= 4 && c <= 16 ? c : 10;
                     break;
                 }
             }

@@ -103,7 +103,7 @@ public final class DataPlane implements AutoCloseable {
                 .channelFactory(transport.socketChannelFactory(family))
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.RECVBUF_ALLOCATOR, RelayHandler.READS)
+                .option(ChannelOption.RECVBUF_ALLOCATOR, RelayHandler.reads(transport))
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
                 .handler(NoHandler.INSTANCE);
         if (transport == dev.portway.net.Transport.EPOLL) {

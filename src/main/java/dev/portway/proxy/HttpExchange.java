@@ -1038,7 +1038,10 @@ final class HttpExchange {
         return finished ? Long.MAX_VALUE : lastMoved + idleNanos - System.nanoTime();
     }
 
-    /** Nothing moved for the stream idle timeout: 408 while the body is awaited, 504 while the answer is, else the connection is cut. */
+    /**
+     * Nothing moved for the stream idle timeout: 408 while the client's body is awaited, 504 while
+     * the backend's answer is (or while it takes no more of the body), else the connection is cut.
+     */
     void idleTimedOut(java.time.Duration idle) {
         if (finished) {
             return;
@@ -1046,7 +1049,8 @@ final class HttpExchange {
         String what = "nothing moved for " + idle.toSeconds() + " s";
         if (responseStarted) {
             abort();
-        } else if (bodyExpected && !requestDone) {
+        } else if (bodyExpected && !requestDone && (upstream == null || upstream.isWritable())) {
+            // (a body held back because the backend stopped taking it is the backend's stall: 504)
             closeAfter = true;
             reply(HttpResponseStatus.REQUEST_TIMEOUT, "the request body stalled: " + what);
         } else {

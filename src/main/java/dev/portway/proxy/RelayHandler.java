@@ -37,6 +37,15 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
      */
     static final RecvByteBufAllocator READS = new AdaptiveRecvByteBufAllocator(64, 2048, 1 << 20).maxMessagesPerRead(1);
 
+    /**
+     * The read policy for relayed channels of {@code transport}. io_uring allocates a read's buffer
+     * when it submits the read, not when data is there, so an idle connection would pin a buffer
+     * of its last guess (up to 1 MiB each way, after one bulk transfer): it keeps Netty's default.
+     */
+    static RecvByteBufAllocator reads(dev.portway.net.Transport transport) {
+        return transport == dev.portway.net.Transport.IO_URING ? new AdaptiveRecvByteBufAllocator() : READS;
+    }
+
     /** A read of at most this many bytes is not left in a larger buffer while it waits for the peer. */
     private static final int SMALL = 64 * 1024;
 
@@ -135,9 +144,11 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
             if (n <= SMALL && buf.capacity() > SMALL) {
                 // a few bytes in a buffer sized for a bulk read: what waits for a slow peer is
                 // counted by its bytes, so it must not hold a megabyte each
-                ByteBuf small = ctx.alloc().directBuffer(n, n).writeBytes(buf);
-                buf.release();
-                msg = small;
+                try {
+                    msg = ctx.alloc().directBuffer(n, n).writeBytes(buf);
+                } finally {
+                    buf.release();
+                }
             }
         }
         session.active();

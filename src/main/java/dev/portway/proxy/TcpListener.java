@@ -31,7 +31,7 @@ final class TcpListener extends Listener {
         TcpListener self = this;
         return tcpServer()
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.RECVBUF_ALLOCATOR, RelayHandler.READS)
+                .childOption(ChannelOption.RECVBUF_ALLOCATOR, RelayHandler.reads(plane.transport()))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {

@@ -52,6 +52,10 @@ class RelaySessionTest {
         }
         assertThat(handle.guess()).isEqualTo(1 << 20);
         channel.finish();
+        assertThat(RelayHandler.reads(dev.portway.net.Transport.EPOLL)).isSameAs(RelayHandler.READS);
+        assertThat(RelayHandler.reads(dev.portway.net.Transport.IO_URING))
+                .as("io_uring holds a read's buffer from its submission: an idle connection would pin a megabyte")
+                .isNotSameAs(RelayHandler.READS);
     }
 
     @Test
