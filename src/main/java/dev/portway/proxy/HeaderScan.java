@@ -91,10 +91,8 @@ final class HeaderScan {
     private static final AsciiString X_HTTP2_PREFIX = AsciiString.cached("x-http2-");
 
     private static int bit(CharSequence name) {
-        for (int i = 0; i < name.length(); i++) {
-            if (name.charAt(i) == '_') {
-                return UNDERSCORE;
-            }
+        if (underscored(name)) {
+            return UNDERSCORE;
         }
         if (name.length() > X_HTTP2_PREFIX.length() && X_HTTP2_PREFIX.regionMatches(true, 0, name, 0, X_HTTP2_PREFIX.length())) {
             return X_HTTP2;
@@ -114,6 +112,22 @@ final class HeaderScan {
             case 18 -> is(name, SEC_WEBSOCKET_KEY1) || is(name, SEC_WEBSOCKET_KEY2) ? OBSOLETE_WEBSOCKET_KEY : 0;
             default -> 0;
         };
+    }
+
+    /** Whether a name has an underscore: a byte search for the decoder's AsciiString names, an intrinsic for Strings. */
+    private static boolean underscored(CharSequence name) {
+        if (name instanceof AsciiString a) {
+            return a.indexOf('_', 0) >= 0;
+        }
+        if (name instanceof String str) {
+            return str.indexOf('_') >= 0;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            if (name.charAt(i) == '_') {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean is(CharSequence name, AsciiString known) {
