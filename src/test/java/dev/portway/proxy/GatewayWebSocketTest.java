@@ -84,7 +84,9 @@ class GatewayWebSocketTest {
         WebSocket ws = open(texts, new LinkedBlockingQueue<>(), new CompletableFuture<>());
         ws.sendText("before", true).get(5, TimeUnit.SECONDS);
         assertThat(texts.poll(5, TimeUnit.SECONDS)).isEqualTo("echo: before");
-        Thread.sleep(2500); // past the header timeout (1 s) the connection was accepted with
+        // open all along, past the header timeout (1 s) its connection was accepted with
+        org.awaitility.Awaitility.await().during(Duration.ofMillis(2500)).atMost(Duration.ofSeconds(5))
+                .until(() -> !ws.isInputClosed() && !ws.isOutputClosed());
         ws.sendText("after", true).get(5, TimeUnit.SECONDS);
         assertThat(texts.poll(5, TimeUnit.SECONDS)).isEqualTo("echo: after");
         ws.sendClose(WebSocket.NORMAL_CLOSURE, "done").get(5, TimeUnit.SECONDS);
