@@ -348,10 +348,11 @@ final class HttpExchange {
 
     /**
      * Applies a header filter. The fields that frame a message or belong to one hop are the
-     * gateway's own and pass untouched: a route that set {@code Content-Length} on a request
-     * without a body would leave the pooled upstream connection waiting for bytes that the next
-     * request then supplies, and one that removed it from a response would leave the client reading
-     * until the connection ends.
+     * gateway's own ({@link dev.portway.api.gateway.GatewayModel#GATEWAY_OWNED_HEADERS}; a route
+     * whose filter changes one is not accepted) and pass untouched here too: a {@code Content-Length}
+     * set on a request without a body would leave the pooled upstream connection waiting for bytes
+     * that the next request then supplies, and one removed from a response would leave the client
+     * reading until the connection ends.
      */
     static void modify(HttpHeaders h, java.util.Map<String, String> set, java.util.Map<String, String> add, List<String> remove) {
         set.forEach((name, value) -> {
@@ -371,11 +372,8 @@ final class HttpExchange {
         }
     }
 
-    private static final Set<String> FRAMING = Set.of("content-length", "transfer-encoding", "connection", "keep-alive",
-            "proxy-connection", "te", "trailer", "upgrade");
-
     private static boolean framing(String name) {
-        return FRAMING.contains(name.toLowerCase(Locale.ROOT));
+        return dev.portway.api.gateway.GatewayModel.GATEWAY_OWNED_HEADERS.contains(name.toLowerCase(Locale.ROOT));
     }
 
     /** {@code /prefix/rest} with {@code /prefix} (whole segments) replaced: Gateway API's ReplacePrefixMatch. */

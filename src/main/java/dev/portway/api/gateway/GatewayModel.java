@@ -65,8 +65,9 @@ import java.util.regex.PatternSyntaxException;
  *       {@code kubernetes.io/metadata.name}) (none: {@code NotAllowedByListeners}); of those, the
  *       ones whose hostname intersects the route's (none: {@code NoMatchingListenerHostname}).
  *       A listener's own conditions do not prevent attachment, as the spec says.</li>
- *   <li>A route with a regular expression Java cannot compile, or a {@code CORS} filter, is not
- *       accepted ({@code UnsupportedValue}).</li>
+ *   <li>A route with a regular expression Java cannot compile, a {@code CORS} filter, or a
+ *       header filter that would change a field of {@link #GATEWAY_OWNED_HEADERS}, is not accepted
+ *       ({@code UnsupportedValue}).</li>
  *   <li>backendRefs (and RequestMirror backendRefs) must be core Services ({@code InvalidKind}), in
  *       the route's namespace or allowed by a ReferenceGrant ({@code RefNotPermitted}), exist and
  *       have the port ({@code BackendNotFound}), with an {@code appProtocol} Portway speaks
@@ -88,6 +89,15 @@ public final class GatewayModel {
     /** Service {@code appProtocol}s an HTTP/1.1 proxy can send to (absent means plain HTTP). */
     public static final Set<String> SUPPORTED_APP_PROTOCOLS = Set.of("http", "HTTP", "kubernetes.io/http");
     /** Filter types Portway implements. */
+    /**
+     * The fields that frame a message or belong to one hop (lower case): the gateway's own, which
+     * no {@code RequestHeaderModifier} or {@code ResponseHeaderModifier} may change. A route that set
+     * {@code Content-Length} on requests without a body would leave a pooled upstream connection
+     * waiting for bytes the next request supplies.
+     */
+    public static final Set<String> GATEWAY_OWNED_HEADERS = Set.of("content-length", "transfer-encoding", "connection", "keep-alive",
+            "proxy-connection", "te", "trailer", "upgrade");
+
     public static final Set<String> SUPPORTED_FILTERS = Set.of("RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror",
             "RequestRedirect", "URLRewrite");
 
@@ -689,6 +699,33 @@ public final class GatewayModel {
                     if (f.getType() != null && !SUPPORTED_FILTERS.contains(f.getType()) && !"ExtensionRef".equals(f.getType())) {
                         return at + ": filter type " + f.getType() + " is not supported by Portway";
                     }
+                    String owned = gatewayOwned(f.getRequestHeaderModifier());
+                    owned = owned != null ? owned : gatewayOwned(f.getResponseHeaderModifier());
+                    if (owned != null) {
+                        return at + ": a " + f.getType() + " filter cannot change " + owned
+                                + ": the gateway frames messages itself and keeps hop-by-hop fields to their hop";
+                    }
+                }
+            }
+            return null;
+        }
+
+        /** The first field of {@link #GATEWAY_OWNED_HEADERS} a header filter sets, adds or removes; null if none. */
+        private static String gatewayOwned(io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeaderFilter filter) {
+            if (filter == null) {
+                return null;
+            }
+            List<String> names = new ArrayList<>();
+            for (List<io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeader> headers : java.util.Arrays.asList(filter.getSet(), filter.getAdd())) {
+                for (io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeader h : headers == null
+                        ? List.<io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeader>of() : headers) {
+                    names.add(h.getName());
+                }
+            }
+            names.addAll(filter.getRemove() == null ? List.of() : filter.getRemove());
+            for (String name : names) {
+                if (name != null && GATEWAY_OWNED_HEADERS.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+                    return name;
                 }
             }
             return null;

@@ -301,6 +301,39 @@ class GatewayModelTest {
     }
 
     @Test
+    void aHeaderFilterMayNotChangeTheFramingOrHopByHopFields() {
+        GatewayModel m = model(gateway("gw", "default", "- {name: http, port: 80, protocol: HTTP}")
+                + route("length", "default", """
+                        parentRefs: [{name: gw}]
+                        rules:
+                        - filters:
+                          - type: RequestHeaderModifier
+                            requestHeaderModifier: {set: [{name: X-Tenant, value: a}, {name: Content-Length, value: "10"}]}
+                          backendRefs: [{name: web, port: 80}]
+                        """)
+                + route("connection", "default", """
+                        parentRefs: [{name: gw}]
+                        rules:
+                        - backendRefs:
+                          - name: web
+                            port: 80
+                            filters: [{type: ResponseHeaderModifier, responseHeaderModifier: {remove: [connection]}}]
+                        """)
+                + route("fine", "default", """
+                        parentRefs: [{name: gw}]
+                        rules:
+                        - filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: X-Tenant, value: a}]}}]
+                          backendRefs: [{name: web, port: 80}]
+                        """));
+        RouteParentInfo length = m.route("default", "length").orElseThrow().parents().getFirst();
+        assertThat(reason(length)).isEqualTo("False/UnsupportedValue");
+        assertThat(length.accepted().message()).isEqualTo("spec.rules[0]: a RequestHeaderModifier filter cannot change Content-Length:"
+                + " the gateway frames messages itself and keeps hop-by-hop fields to their hop");
+        assertThat(reason(m.route("default", "connection").orElseThrow().parents().getFirst())).isEqualTo("False/UnsupportedValue");
+        assertThat(reason(m.route("default", "fine").orElseThrow().parents().getFirst())).isEqualTo("True/Accepted");
+    }
+
+    @Test
     void listenersOfUnsupportedOrConflictingProtocolsAreNotAccepted() {
         GatewayModel m = model(gateway("only-tcp", "default", "- {name: tcp, port: 9000, protocol: TCP}")
                 + gateway("mixed", "default", """
