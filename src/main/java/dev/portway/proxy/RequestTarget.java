@@ -107,7 +107,7 @@ record RequestTarget(String host, String authority, String path, String query) {
             }
             for (int i = 0; i < hostEnd; i++) {
                 char c = a.charAt(i);
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')) {
+                if (!unreserved(c)) { // RFC 3986's unreserved characters: a DNS name's, and no delimiter of Forwarded
                     throw invalidHost();
                 }
             }
