@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
  * or half a TLS hello is closed after the header timeout, and an HTTP/2 connection without a
  * stream after the idle timeout, as an HTTP/1.1 connection between requests is. A request under
  * way that moves nothing for the stream idle timeout is ended: 408 when its body stalls, 504 when
- * its backend never answers.
+ * its backend never answers or stops taking the body.
  */
 class GatewayConnectionTimeoutsTest {
 
@@ -43,10 +43,17 @@ class GatewayConnectionTimeoutsTest {
         try {
             TestBackend hanging = gw.own(new TestBackend(new InetSocketAddress(GatewayFixture.endpointIp(73), GatewayFixture.PORT)));
             gw.cluster("hanging", hanging.address());
+            // accepts, never reads: what the gateway sends it stays in the sockets' buffers
+            java.net.ServerSocket deaf = new java.net.ServerSocket();
+            deaf.setReceiveBufferSize(4096);
+            deaf.bind(new InetSocketAddress(GatewayFixture.endpointIp(74), GatewayFixture.PORT));
+            gw.own(deaf);
+            gw.cluster("deaf", (InetSocketAddress) deaf.getLocalSocketAddress());
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-        clear = gw.listen(71, host(null, rule("default/hang", prefix("/hang"), to("hanging")), rule("default/echo", prefix("/"), to("echo"))));
+        clear = gw.listen(71, host(null, rule("default/hang", prefix("/hang"), to("hanging")),
+                rule("default/deaf", prefix("/deaf"), to("deaf")), rule("default/echo", prefix("/"), to("echo"))));
         Pki.KeyAndCert ca = Pki.newCa("test CA", NOW, Duration.ofDays(1));
         Pki.KeyAndCert c = Pki.newServerCert(ca, "default", List.of(GatewayFixture.listenerIp(72)), NOW, Duration.ofDays(1));
         https = gw.listen(new Plan.HttpListener(new Plan.ListenerKey(Plan.Protocol.TCP,
@@ -113,6 +120,32 @@ class GatewayConnectionTimeoutsTest {
         try (dev.portway.testing.RawHttp c = new dev.portway.testing.RawHttp(clear, 10_000)) {
             endedAfterTheStreamIdleTimeout(c, "GET /hang HTTP/1.1\r\nHost: x\r\n\r\n", 504, "the backend did not answer");
             assertThat(c.get("x", "/").status()).as("the connection serves on").isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aBodyHeldBackByABackendThatStoppedReadingIs504Not408() throws Exception {
+        int declared = 64 << 20;
+        try (dev.portway.testing.RawHttp c = new dev.portway.testing.RawHttp(clear, 10_000)) {
+            c.send("POST /deaf HTTP/1.1\r\nHost: x\r\nContent-Length: " + declared + "\r\n\r\n");
+            // the body goes out until the backend's window and the gateway's buffers are full, and the
+            // gateway stops reading; the writes then block, so they run beside the wait for the answer
+            Thread writer = Thread.ofVirtual().start(() -> {
+                byte[] chunk = new byte[64 * 1024];
+                try {
+                    for (int sent = 0; sent < declared; sent += chunk.length) {
+                        c.output().write(chunk);
+                    }
+                } catch (java.io.IOException e) {
+                    // closed by the gateway once it answered
+                }
+            });
+            try {
+                endedAfterTheStreamIdleTimeout(c, "", 504, "the backend did not answer");
+            } finally {
+                c.close();
+                writer.join(5000);
+            }
         }
     }
 
