@@ -1,5 +1,6 @@
 package dev.portway.cli;
 
+import dev.portway.api.ServiceAnnotations;
 import dev.portway.api.decode.Manifests;
 import dev.portway.api.decode.ObjectDecoder;
 import dev.portway.control.ApiServer;
@@ -7,6 +8,7 @@ import dev.portway.control.ClusterConfig;
 import dev.portway.control.alloc.PortRange;
 import dev.portway.net.Cidr;
 import dev.portway.net.Transport;
+import dev.portway.proxy.HttpSettings;
 import dev.portway.runtime.DnsOptions;
 import dev.portway.runtime.LocalCluster;
 import dev.portway.runtime.LocalClusterOptions;
@@ -110,11 +112,33 @@ final class UpCommand implements Callable<Integer> {
                     + "as kube-dns's 10.96.0.10).")
     String clusterDnsAddress;
 
+    @Option(names = "--http-header-timeout", paramLabel = "DURATION", defaultValue = "10s",
+            description = "Gateways: from a connection's or request's first byte to the end of its headers; slower clients get 408 "
+                    + "(HAProxy's timeout http-request, Envoy's request_headers_timeout) (default: ${DEFAULT-VALUE}).")
+    String httpHeaderTimeout;
+
+    @Option(names = "--http-idle-timeout", paramLabel = "DURATION", defaultValue = "60s",
+            description = "Gateways: how long a kept-alive connection may wait for its next request, or an HTTP/2 connection "
+                    + "without a stream (HAProxy's timeout http-keep-alive, Envoy's idle_timeout) (default: ${DEFAULT-VALUE}).")
+    String httpIdleTimeout;
+
+    @Option(names = "--http-stream-idle-timeout", paramLabel = "DURATION", defaultValue = "5m",
+            description = "Gateways: how long a request under way may move no byte either way before it is ended (408 while "
+                    + "its body is awaited, 504 while its answer is); 0 turns it off (Envoy's stream_idle_timeout) "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String httpStreamIdleTimeout;
+
+    @Option(names = "--websocket-idle-timeout", paramLabel = "DURATION", defaultValue = "1h",
+            description = "Gateways: how long a WebSocket may carry nothing either way before it is closed; 0 turns it off "
+                    + "(HAProxy's timeout tunnel) (default: ${DEFAULT-VALUE}).")
+    String webSocketIdleTimeout;
+
     @Override
     public Integer call() throws Exception {
         if (proxyThreads != null && proxyThreads < 1) {
             throw new Main.CliException("--proxy-threads: " + proxyThreads + " (expected: 1 or more)");
         }
+        HttpSettings http = httpSettings();
         warmUpTls();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -148,6 +172,7 @@ final class UpCommand implements Callable<Integer> {
             throw new Main.CliException(e.getMessage());
         }
         cluster.dataPlane().loadBalancerSecondHop(lbSecondHop);
+        cluster.dataPlane().httpSettings(http);
         if (cluster.restoredObjects() > 0) {
             out.println("Restored " + cluster.restoredObjects() + " objects from " + options.dataDir() + " (--ephemeral starts empty)");
         }
@@ -224,6 +249,23 @@ final class UpCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new Main.CliException(e.getMessage());
         }
+    }
+
+    /** The gateways' timeouts from their options; each a duration as annotations take them ({@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}). */
+    HttpSettings httpSettings() {
+        return HttpSettings.DEFAULTS.withHeaderTimeout(duration("--http-header-timeout", httpHeaderTimeout, false))
+                .withIdleTimeout(duration("--http-idle-timeout", httpIdleTimeout, false))
+                .withStreamIdleTimeout(duration("--http-stream-idle-timeout", httpStreamIdleTimeout, true))
+                .withTunnelIdleTimeout(duration("--websocket-idle-timeout", webSocketIdleTimeout, true));
+    }
+
+    private static java.time.Duration duration(String option, String text, boolean zeroTurnsOff) {
+        java.time.Duration d = ServiceAnnotations.parseDuration(text);
+        if (d == null || d.isZero() && !zeroTurnsOff) {
+            throw new Main.CliException(option + ": " + text + " (expected a duration such as 500ms, 30s, 5m or 1h"
+                    + (zeroTurnsOff ? ", or 0 to turn it off)" : ", more than 0)"));
+        }
+        return d;
     }
 
     private static Manifests.Loaded builtInExample() throws java.io.IOException {
