@@ -38,6 +38,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -208,7 +209,14 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 Http2FrameCodec h2 = frameCodec(settings);
                 return new Http2ServerUpgradeCodec(h2, idleClose(h2, settings), multiplexer(plane, listener));
             },
-                    64 * 1024, DefaultHttpHeadersFactory.headersFactory(), DefaultHttpHeadersFactory.trailersFactory(), true));
+                    64 * 1024, DefaultHttpHeadersFactory.headersFactory(), DefaultHttpHeadersFactory.trailersFactory(), true) {
+                @Override
+                protected boolean shouldHandleUpgradeRequest(HttpRequest req) {
+                    // a request the codec could not decode (Content-Length beside Transfer-Encoding, two lengths,
+                    // a bad header line) is refused as HTTP/1.1 (400), never upgraded: its framing is unknown
+                    return req.decoderResult().isSuccess();
+                }
+            });
         }
         pipeline.addLast("gateway", handler);
     }
@@ -441,6 +449,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 take();
                 if (request instanceof FullHttpRequest full && full.decoderResult().isSuccess()) {
                     // an HTTP/2 request whose headers end the stream (or the h2c upgrade request): head, then its end
+                    if (!lengthMatches(full)) {
+                        full.release();
+                        refuse(HttpResponseStatus.BAD_REQUEST, "the request's Content-Length is not the length of its body");
+                        return;
+                    }
                     DefaultLastHttpContent end = new DefaultLastHttpContent(full.content(), full.trailingHeaders());
                     held += cost(end);
                     backlog.addFirst(end);
@@ -458,6 +471,24 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
+    }
+
+    /**
+     * Whether a whole request's framing fields agree with its body: a Content-Length (every one, if
+     * repeated) that is its length, and no Transfer-Encoding. HTTP/2's own checks see only the frames
+     * the client sent, not a request handed over whole (the h2c upgrade's).
+     */
+    static boolean lengthMatches(FullHttpRequest full) {
+        if (full.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+            return false;
+        }
+        String body = Integer.toString(full.content().readableBytes());
+        for (String length : full.headers().getAll(HttpHeaderNames.CONTENT_LENGTH)) {
+            if (!length.trim().equals(body)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

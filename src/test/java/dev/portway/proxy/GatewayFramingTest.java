@@ -201,6 +201,36 @@ class GatewayFramingTest {
     }
 
     @Test
+    void anH2cUpgradeOfARequestWhoseFramingIsInvalidIsRefusedNotUpgraded() throws Exception {
+        // upgraded, it became an HTTP/2 stream saying content-length 1000 with no body, and the
+        // endpoint read the next request's first 1000 bytes as that body
+        String upgrade = "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n";
+        refused("POST / HTTP/1.1\r\nHost: x\r\n" + upgrade + "Content-Length: 1000\r\nTransfer-Encoding: chunked\r\n\r\n");
+        refused("POST / HTTP/1.1\r\nHost: x\r\n" + upgrade + "Content-Length: 4\r\nContent-Length: 5\r\n\r\nabcde");
+        refused("POST / HTTP/1.1\r\nHost: x\r\n" + upgrade + "Content-Length: 1000\r\nTransfer-Encoding: gzip\r\n\r\n");
+    }
+
+    @Test
+    void aWholeRequestIsTakenOnlyWhenItsLengthIsItsBody() {
+        io.netty.handler.codec.http.DefaultFullHttpRequest r = new io.netty.handler.codec.http.DefaultFullHttpRequest(
+                io.netty.handler.codec.http.HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpMethod.POST, "/",
+                io.netty.buffer.Unpooled.copiedBuffer("abcd", java.nio.charset.StandardCharsets.US_ASCII));
+        try {
+            assertThat(GatewayHandler.lengthMatches(r)).as("no length").isTrue();
+            r.headers().set("content-length", "4");
+            assertThat(GatewayHandler.lengthMatches(r)).isTrue();
+            r.headers().set("content-length", "1000");
+            assertThat(GatewayHandler.lengthMatches(r)).isFalse();
+            r.headers().set("content-length", "4").add("content-length", "5");
+            assertThat(GatewayHandler.lengthMatches(r)).as("two lengths").isFalse();
+            r.headers().set("content-length", "4").set("transfer-encoding", "chunked");
+            assertThat(GatewayHandler.lengthMatches(r)).isFalse();
+        } finally {
+            r.release();
+        }
+    }
+
+    @Test
     void anH2cUpgradeOnALaterRequestIsAnsweredAsHttp11InOrder() throws Exception {
         try (RawHttp c = new RawHttp(listener)) {
             c.send("GET /one?delay=200ms HTTP/1.1\r\nHost: x\r\n\r\n"
