@@ -8,6 +8,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -17,6 +18,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -31,9 +33,17 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
     /** Datagrams held per flow while its upstream socket is being set up. */
     private static final int MAX_QUEUED = 64;
 
+    /**
+     * Every datagram is read whole: up to the largest UDP payload (Netty's default, 2 KiB, cut
+     * larger ones short without a word, as a read into too small a buffer does).
+     */
+    static final FixedRecvByteBufAllocator DATAGRAMS = new FixedRecvByteBufAllocator(65535);
+
     private final DataPlane plane;
     private final UdpListener listener;
     private final Map<InetSocketAddress, Flow> flows = new HashMap<>();
+    /** Flows that have had no reply yet, oldest first: the first to go when the table is full (conntrack's early drop). */
+    private final LinkedHashMap<InetSocketAddress, Flow> unanswered = new LinkedHashMap<>();
     private ScheduledFuture<?> sweeper;
 
     UdpFrontend(DataPlane plane, UdpListener listener) {
@@ -69,17 +79,43 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
                 return;
             }
             if (flows.size() >= cluster.spec().maxConnections()) {
-                // a flood of sources takes this listener's flows, not the proxy's memory
-                plane.metrics().refused(spec, "flow_limit");
-                packet.release();
-                return;
+                // a flood of sources takes this listener's flows, not the proxy's memory; as conntrack does
+                // when its table is full, the oldest flow never answered makes room, else the new one is dropped
+                Iterator<Flow> oldest = unanswered.values().iterator();
+                if (!oldest.hasNext()) {
+                    plane.metrics().refused(spec, "flow_limit");
+                    packet.release();
+                    return;
+                }
+                Flow evicted = oldest.next();
+                oldest.remove();
+                plane.metrics().refused(spec, "flow_evicted");
+                flows.remove(evicted.client);
+                evicted.close();
             }
             plane.metrics().accepted(spec);
             flow = new Flow(ctx.channel(), client, cluster, endpoint);
             flows.put(client, flow);
+            unanswered.put(client, flow);
             flow.open(spec);
         }
-        flow.send(packet.content());
+        flow.send(compact(packet.content()));
+    }
+
+    /**
+     * A datagram in a buffer of its own size when it fills less than half of the one it was read
+     * into: a queued or unsent datagram of 100 bytes must not hold 64 KiB.
+     */
+    static ByteBuf compact(ByteBuf content) {
+        int n = content.readableBytes();
+        if (n > content.capacity() / 2) {
+            return content;
+        }
+        try {
+            return content.alloc().buffer(n, n).writeBytes(content);
+        } finally {
+            content.release();
+        }
     }
 
     @Override
@@ -89,20 +125,28 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
         }
         flows.values().forEach(Flow::close);
         flows.clear();
+        unanswered.clear();
         ctx.fireChannelInactive();
     }
 
     /** Ends flows that are idle too long or whose endpoint is gone. */
     private void sweep() {
         long now = System.nanoTime();
+        // each cluster's endpoint addresses once per sweep, not once per flow
+        Map<ClusterRuntime, java.util.Set<InetSocketAddress>> endpoints = new java.util.IdentityHashMap<>();
         Iterator<Flow> it = flows.values().iterator();
         while (it.hasNext()) {
             Flow f = it.next();
             long idle = f.cluster.spec().udpIdleTimeout().toNanos();
-            boolean endpointGone = f.cluster.spec().endpoints().stream().noneMatch(e -> e.address().equals(f.endpoint.address()));
+            boolean endpointGone = !endpoints.computeIfAbsent(f.cluster, c -> {
+                java.util.Set<InetSocketAddress> addresses = new java.util.HashSet<>();
+                c.spec().endpoints().forEach(e -> addresses.add(e.address()));
+                return addresses;
+            }).contains(f.endpoint.address());
             if (now - f.lastActive > idle || endpointGone || plane.cluster(f.cluster.name()) != f.cluster || f.closed) {
                 f.close();
                 it.remove();
+                unanswered.remove(f.client, f);
             }
         }
     }
@@ -117,6 +161,7 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
         Channel upstream;
         long lastActive = System.nanoTime();
         boolean closed;
+        boolean answered;
 
         Flow(Channel downstream, InetSocketAddress client, ClusterRuntime cluster, Plan.Endpoint endpoint) {
             this.downstream = downstream;
@@ -130,15 +175,22 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
             Bootstrap b = new Bootstrap()
                     .group(downstream.eventLoop())
                     .channel(plane.transport().datagramChannel())
-                    .option(ChannelOption.SO_REUSEADDR, true)
+                    // no SO_REUSEADDR: with it the kernel may give two flows' sockets the same port, and
+                    // one client's replies reach the other
+                    .option(ChannelOption.RECVBUF_ALLOCATOR, DATAGRAMS)
                     .handler(new ChannelInboundHandlerAdapter() {
                         @Override
                         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                            if (msg instanceof DatagramPacket reply && !closed) {
+                            if (msg instanceof DatagramPacket reply && !closed && downstream.isWritable()) {
+                                if (!answered) {
+                                    answered = true;
+                                    unanswered.remove(client, Flow.this);
+                                }
                                 lastActive = System.nanoTime();
                                 cluster.bytesFromUpstream.add(reply.content().readableBytes());
-                                downstream.write(new DatagramPacket(reply.content(), client), downstream.voidPromise());
+                                downstream.write(new DatagramPacket(compact(reply.content()), client), downstream.voidPromise());
                             } else {
+                                // closed, or the listener's socket is full: dropped, as the kernel drops
                                 ReferenceCountUtil.release(msg);
                             }
                         }
@@ -186,7 +238,11 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
             if (closed) {
                 content.release();
             } else if (upstream != null) {
-                upstream.writeAndFlush(content, upstream.voidPromise());
+                if (upstream.isWritable()) {
+                    upstream.writeAndFlush(content, upstream.voidPromise());
+                } else {
+                    content.release(); // the endpoint's socket is full: dropped, as the kernel drops
+                }
             } else if (queued.size() < MAX_QUEUED) {
                 queued.add(content);
             } else {

@@ -17,7 +17,9 @@ final class UdpListener extends Listener {
         return new Bootstrap()
                 .group(plane.workers())
                 .channel(plane.transport().datagramChannel())
-                .option(ChannelOption.SO_REUSEADDR, true)
+                // no SO_REUSEADDR: for UDP it lets another socket (any user's) bind the same address and port
+                // and take its datagrams
+                .option(ChannelOption.RECVBUF_ALLOCATOR, UdpFrontend.DATAGRAMS)
                 .handler(new UdpFrontend(plane, this))
                 .bind(key().address());
     }

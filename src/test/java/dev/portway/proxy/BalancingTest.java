@@ -7,7 +7,11 @@ import dev.portway.testing.Net;
 import dev.portway.testing.TestCluster;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -144,6 +148,56 @@ class BalancingTest {
         assertThat(Net.udp(cluster.nodeIp(1), nodePort, "ping over node1", "127.0.0.61")).isEqualTo("ping over node1");
         assertThat(Net.udp(cluster.nodeIp(2), nodePort, "ping over node2", "127.0.0.61")).isEqualTo("ping over node2");
         assertThat(Net.udp(cluster.clusterIp("dns"), 5300, "ping over the ClusterIP", null)).isEqualTo("ping over the ClusterIP");
+    }
+
+    @Test
+    void aDatagramLargerThanABufferOfTwoKibibytesGoesWhole() throws Exception {
+        String big = "0123456789abcdef".repeat(1000) + "end"; // 16,003 bytes: truncated at 2 KiB before
+        assertThat(Net.udp(cluster.nodeIp(1), cluster.nodePort("dns"), big, "127.0.0.61")).isEqualTo(big);
+        assertThat(Net.udp(cluster.clusterIp("dns"), 5300, big, null)).isEqualTo(big);
+    }
+
+    @Test
+    void everyUdpFlowGetsItsOwnRepliesOnly() throws Exception {
+        // each flow's socket toward the endpoint must have a port of its own: two flows sharing one
+        // (SO_REUSEADDR let the kernel hand out a port twice) sent one client's replies to the other.
+        // 1,500 flows at once, every one asked twice; in batches, as a burst past the listening
+        // socket's receive buffer (about 250 small datagrams) is dropped by the kernel
+        int flows = 1500;
+        InetSocketAddress service = new InetSocketAddress(cluster.nodeIp(1), cluster.nodePort("dns"));
+        List<java.net.DatagramSocket> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < flows; i++) {
+                java.net.DatagramSocket s = new java.net.DatagramSocket(new InetSocketAddress("127.0.0.62", 0));
+                s.setSoTimeout(2000);
+                clients.add(s);
+            }
+            List<String> wrong = new ArrayList<>();
+            for (String round : new String[] {"first", "second"}) {
+                for (int batch = 0; batch < flows && wrong.size() < 10; batch += 100) {
+                    for (int i = batch; i < batch + 100; i++) {
+                        byte[] token = (round + " " + i).getBytes(StandardCharsets.US_ASCII);
+                        clients.get(i).send(new java.net.DatagramPacket(token, token.length, service));
+                    }
+                    for (int i = batch; i < batch + 100; i++) {
+                        java.net.DatagramPacket reply = new java.net.DatagramPacket(new byte[256], 256);
+                        String got;
+                        try {
+                            clients.get(i).receive(reply);
+                            got = new String(reply.getData(), 0, reply.getLength(), StandardCharsets.US_ASCII);
+                        } catch (java.net.SocketTimeoutException e) {
+                            got = "nothing";
+                        }
+                        if (!got.equals(round + " " + i)) {
+                            wrong.add(round + " " + i + " got " + got);
+                        }
+                    }
+                }
+            }
+            assertThat(wrong).isEmpty();
+        } finally {
+            clients.forEach(java.net.DatagramSocket::close);
+        }
     }
 
     @Test

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 /**
  * A flood of connections from one source on one listener: the listener holds its cap
  * ({@code portway.dev/max-connections}) and refuses the rest with a reset, while Portway's other
- * listeners and its API answer as usual. UDP flows are capped the same way.
+ * listeners and its API answer as usual. UDP flows are capped the same way; when the table is full,
+ * the oldest flow never answered makes room (conntrack's early drop), answered ones are kept.
  */
 class ConnectionFloodTest {
 
@@ -46,11 +47,32 @@ class ConnectionFloodTest {
                     ---
                     apiVersion: v1
                     kind: Service
+                    metadata:
+                      name: silent
+                      annotations: {portway.dev/max-connections: "%d"}
+                    spec:
+                      type: NodePort
+                      ports:
+                      - {name: udp, port: 5300, targetPort: 5399, protocol: UDP}
+                    ---
+                    apiVersion: discovery.k8s.io/v1
+                    kind: EndpointSlice
+                    metadata:
+                      name: silent-1
+                      labels: {kubernetes.io/service-name: silent}
+                    addressType: IPv4
+                    ports: [{name: udp, port: 5399, protocol: UDP}]
+                    endpoints:
+                    - addresses: [127.0.0.99]
+                      conditions: {ready: true}
+                    ---
+                    apiVersion: v1
+                    kind: Service
                     metadata: {name: other}
                     spec:
                       selector: {app: web}
                       ports: [{port: 8000, targetPort: http}]
-                    """.formatted(CAP));
+                    """.formatted(CAP, CAP));
             cluster.awaitReady("web", 1);
             cluster.settle();
             int nodePort = cluster.service("flooded").getSpec().getPorts().getFirst().getNodePort();
@@ -94,23 +116,72 @@ class ConnectionFloodTest {
             await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
                     .until(() -> Net.get(cluster.nodeIp(1), nodePort, "/").status() == 200);
 
-            // UDP: new flows past the cap are dropped
+            // UDP: a full table keeps its answered flows and drops new ones past the cap
             int udpPort = cluster.service("flooded").getSpec().getPorts().get(1).getNodePort();
+            InetSocketAddress flooded = new InetSocketAddress(cluster.nodeIp(1), udpPort);
             List<DatagramSocket> sources = new ArrayList<>();
             try {
-                for (int i = 0; i < CAP + 30; i++) {
-                    DatagramSocket d = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
-                    d.setSoTimeout(500);
-                    byte[] hello = ("flow " + i).getBytes();
-                    d.send(new DatagramPacket(hello, hello.length, new InetSocketAddress(cluster.nodeIp(1), udpPort)));
+                for (int i = 0; i < CAP; i++) {
+                    sources.add(udpSource());
+                    assertThat(roundTrip(sources.get(i), flooded, "flow " + i)).isEqualTo("flow " + i);
+                }
+                for (int i = 0; i < 30; i++) {
+                    DatagramSocket d = udpSource();
                     sources.add(d);
+                    d.send(datagram("late " + i, flooded));
                 }
                 await().atMost(Duration.ofSeconds(5)).until(() -> new AdminHttp(cluster.local()).get("/metrics").body()
                         .contains("reason=\"flow_limit\""));
+                assertThat(roundTrip(sources.get(CAP), flooded, "late again")).as("past the cap: no flow").isNull();
+                assertThat(roundTrip(sources.get(0), flooded, "flow 0 again")).as("an answered flow is kept").isEqualTo("flow 0 again");
+            } finally {
+                sources.forEach(DatagramSocket::close);
+                sources.clear();
+            }
+            // ... and a flood of flows that are never answered (spoofed sources) does not lock new clients
+            // out: the oldest unanswered flow makes room for the new one (conntrack's early drop)
+            InetSocketAddress silent = new InetSocketAddress(cluster.nodeIp(1),
+                    cluster.service("silent").getSpec().getPorts().getFirst().getNodePort());
+            try {
+                for (int i = 0; i < CAP + 30; i++) {
+                    DatagramSocket d = udpSource();
+                    sources.add(d);
+                    d.send(datagram("spoofed " + i, silent));
+                }
+                await().atMost(Duration.ofSeconds(5)).until(() -> new AdminHttp(cluster.local()).get("/metrics").body()
+                        .contains("reason=\"flow_evicted\""));
+                String metrics = new AdminHttp(cluster.local()).get("/metrics").body();
+                assertThat(metrics.lines().filter(l -> l.contains("silent") && l.contains("flow_limit"))).as("no new flow refused").isEmpty();
+                assertThat(metrics.lines().filter(l -> l.startsWith("portway_udp_flows{") && l.contains("silent"))
+                        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum())
+                        .as("flows held").isLessThanOrEqualTo(CAP);
             } finally {
                 sources.forEach(DatagramSocket::close);
             }
         }
+    }
+
+    private static DatagramSocket udpSource() throws IOException {
+        DatagramSocket d = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
+        d.setSoTimeout(500);
+        return d;
+    }
+
+    private static DatagramPacket datagram(String text, InetSocketAddress to) {
+        byte[] b = text.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        return new DatagramPacket(b, b.length, to);
+    }
+
+    /** Sends {@code text} and returns the reply, or null if none came within 500 ms. */
+    private static String roundTrip(DatagramSocket d, InetSocketAddress to, String text) throws IOException {
+        d.send(datagram(text, to));
+        DatagramPacket reply = new DatagramPacket(new byte[256], 256);
+        try {
+            d.receive(reply);
+        } catch (SocketTimeoutException e) {
+            return null;
+        }
+        return new String(reply.getData(), 0, reply.getLength(), java.nio.charset.StandardCharsets.US_ASCII);
     }
 
     /** How many of the sockets are still open (a read times out rather than ending or failing). */
