@@ -234,6 +234,25 @@ final class ClusterRuntime {
         activeRequests.incrementAndGet();
     }
 
+    /**
+     * Takes a place among the requests in flight to this cluster (its mirrored copies included);
+     * false at the cluster's cap, {@code portway.dev/max-connections}, as Envoy's circuit breaker
+     * on {@code max_requests} answers 503: a few clients with many HTTP/2 streams each cannot open
+     * a connection to the backend per stream without bound.
+     */
+    boolean tryRequest() {
+        int max = spec().maxConnections();
+        for (;;) {
+            int n = activeRequests.get();
+            if (n >= max) {
+                return false;
+            }
+            if (activeRequests.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
     void requestEnded(boolean retried) {
         activeRequests.decrementAndGet();
         if (retried) {

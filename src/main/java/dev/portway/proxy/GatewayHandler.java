@@ -247,9 +247,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         };
     }
 
+    /** Streams open at once on one HTTP/2 connection: 100, as HAProxy's and Envoy's edge advice (NGINX: 128). */
+    static final int MAX_CONCURRENT_STREAMS = 100;
+
     private static Http2FrameCodec frameCodec(HttpSettings settings) {
         return Http2FrameCodecBuilder.forServer()
-                .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(256).maxHeaderListSize(settings.maxHeaderBytes()))
+                .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
+                        .maxHeaderListSize(settings.maxHeaderBytes()))
                 .validateHeaders(true)
                 .build();
     }

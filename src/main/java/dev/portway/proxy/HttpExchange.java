@@ -83,6 +83,14 @@ final class HttpExchange {
     private String lastFailure;
     private List<Plan.ResponseHeaders> responseFilters;
     private List<String> mirrorClusters;
+    /**
+     * An upstream connection reads at most one buffer of up to 64 KiB per read asked for (Netty's
+     * default: up to 16), so a response held back by a slow client (an HTTP/2 stream whose window
+     * is shut) holds at most that much in the gateway.
+     */
+    static final io.netty.channel.RecvByteBufAllocator UPSTREAM_READS =
+            new io.netty.channel.AdaptiveRecvByteBufAllocator(64, 2048, 64 * 1024).maxMessagesPerRead(1);
+
     private List<MirrorRequest> mirrors;
     /** When the route replaced a path prefix: the public prefix and what it became upstream (Location rewriting). */
     private String publicPrefix;
@@ -237,6 +245,12 @@ final class HttpExchange {
             reply(HttpResponseStatus.INTERNAL_SERVER_ERROR, "the backend of route " + r.route() + " does not resolve to a Service port");
             return;
         }
+        if (!cluster.tryRequest()) {
+            reply(HttpResponseStatus.SERVICE_UNAVAILABLE, "the backend " + backend.cluster() + " has "
+                    + cluster.spec().maxConnections() + " requests in flight, its limit (portway.dev/max-connections)");
+            return;
+        }
+        counted = true;
         String expect = h.get(HttpHeaderNames.EXPECT);
         if (expect != null) {
             if (!expect.equalsIgnoreCase("100-continue")) {
@@ -250,8 +264,6 @@ final class HttpExchange {
         }
         prepareUpstreamHead(path);
         startMirrors();
-        cluster.requestStarted();
-        counted = true;
         connect();
     }
 
@@ -496,6 +508,7 @@ final class HttpExchange {
                 .group(ctx.channel().eventLoop())
                 .channelFactory(plane.transport().socketChannelFactory(target.address().getAddress()))
                 .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.RECVBUF_ALLOCATOR, UPSTREAM_READS)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, plane.connectTimeoutMillis())
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
@@ -599,15 +612,16 @@ final class HttpExchange {
         }
         bytesIn += c.content().readableBytes();
         lastMoved = System.nanoTime();
+        if (access != null && access.spec().maxBodyBytes() != null && bytesIn > access.spec().maxBodyBytes()) {
+            c.release();
+            abandonMirrors();
+            refuse(access.tooLarge());
+            return;
+        }
         if (mirrors != null) {
             for (MirrorRequest m : mirrors) {
                 m.content(c);
             }
-        }
-        if (access != null && access.spec().maxBodyBytes() != null && bytesIn > access.spec().maxBodyBytes()) {
-            c.release();
-            refuse(access.tooLarge());
-            return;
         }
         upstream.write(c, upstream.voidPromise());
         if (last) {
@@ -630,12 +644,17 @@ final class HttpExchange {
         if (finished) {
             return;
         }
+        abandonMirrors();
+        closeAfter = true;
+        reply(HttpResponseStatus.BAD_REQUEST, detail);
+    }
+
+    /** Mirrors whose request will not be whole are ended now, not at their timeout. */
+    private void abandonMirrors() {
         if (mirrors != null) {
             mirrors.forEach(MirrorRequest::abandon);
             mirrors = null;
         }
-        closeAfter = true;
-        reply(HttpResponseStatus.BAD_REQUEST, detail);
     }
 
     void flushUpstream() {
@@ -885,8 +904,8 @@ final class HttpExchange {
     }
 
     void downstreamClosed() {
-        if (mirrors != null && !requestDone) {
-            mirrors.forEach(MirrorRequest::abandon);
+        if (!requestDone) {
+            abandonMirrors();
         }
         if (finished) {
             return;
@@ -953,6 +972,9 @@ final class HttpExchange {
         finished = true;
         cancelTimer();
         uncount();
+        if (!requestDone) {
+            abandonMirrors(); // answered before its body was read whole: the mirrors' copies would stay cut short
+        }
         if (upstream != null) {
             boolean reuse = requestSent && responseDone && upstreamKeepAlive && upstream.isActive() && !plane.stopping();
             Channel ch = upstream;

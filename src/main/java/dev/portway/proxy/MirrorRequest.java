@@ -40,10 +40,14 @@ final class MirrorRequest {
     private MirrorRequest() {
     }
 
-    /** Starts a mirror of {@code head} (already prepared for upstream) to an endpoint of {@code cluster}; null when it has none. */
+    /**
+     * Starts a mirror of {@code head} (already prepared for upstream) to an endpoint of {@code cluster};
+     * null when it has none, or has its cap of requests in flight (a mirror counts as one until its
+     * connection closes).
+     */
     static MirrorRequest start(DataPlane plane, ClusterRuntime cluster, HttpRequest head, EventLoop loop) {
         Plan.Endpoint endpoint = cluster.pickForRequest(null);
-        if (endpoint == null) {
+        if (endpoint == null || !cluster.tryRequest()) {
             return null;
         }
         MirrorRequest m = new MirrorRequest();
@@ -63,6 +67,7 @@ final class MirrorRequest {
                 })
                 .connect(endpoint.address());
         m.channel = f.channel();
+        m.channel.closeFuture().addListener(closed -> cluster.requestEnded(false));
         f.addListener(done -> {
             if (!done.isSuccess() || m.abandoned) {
                 m.abandon();

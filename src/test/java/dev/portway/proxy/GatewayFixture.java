@@ -57,12 +57,17 @@ final class GatewayFixture implements AutoCloseable {
 
     /** Registers a cluster (a Service port) with these ready endpoints. */
     String cluster(String name, InetSocketAddress... endpoints) {
+        return cluster(name, 10_000, endpoints);
+    }
+
+    /** Registers a cluster with these ready endpoints that takes at most {@code maxConnections} at once (portway.dev/max-connections). */
+    String cluster(String name, int maxConnections, InetSocketAddress... endpoints) {
         List<Plan.Endpoint> list = new ArrayList<>();
         for (InetSocketAddress a : endpoints) {
             list.add(new Plan.Endpoint(a, "node1", a.getAddress().getHostAddress() + ":" + a.getPort(), true, true, false));
         }
         clusters.put(name, new Plan.Cluster(name, "default/" + name, Plan.Protocol.TCP, list, Plan.Balancer.ROUND_ROBIN, null, false,
-                Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ZERO, 10_000, null));
+                Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ZERO, maxConnections, null));
         return name;
     }
 

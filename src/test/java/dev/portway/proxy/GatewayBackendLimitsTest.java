@@ -1,0 +1,98 @@
+package dev.portway.proxy;
+
+import static dev.portway.proxy.GatewayFixture.host;
+import static dev.portway.proxy.GatewayFixture.prefix;
+import static dev.portway.proxy.GatewayFixture.rule;
+import static dev.portway.proxy.GatewayFixture.to;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portway.plan.Plan;
+import dev.portway.testing.RawHttp;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a backend receives through the gateway at once is bounded by its Service's
+ * {@code portway.dev/max-connections}, mirrored copies included (Envoy's circuit breaker on
+ * {@code max_requests}): past it the gateway answers 503 itself, so that many HTTP/2 streams on a
+ * few connections cannot open a backend connection each without bound. HTTP/2 connections offer
+ * 100 streams at once.
+ */
+class GatewayBackendLimitsTest {
+
+    private static GatewayFixture gw;
+    private static InetSocketAddress listener;
+    private static TestBackend capped;
+    private static TestBackend mirror;
+
+    @BeforeAll
+    static void start() throws Exception {
+        gw = new GatewayFixture();
+        capped = gw.own(new TestBackend(new InetSocketAddress(GatewayFixture.endpointIp(81), GatewayFixture.PORT)));
+        mirror = gw.own(new TestBackend(new InetSocketAddress(GatewayFixture.endpointIp(82), GatewayFixture.PORT)));
+        gw.cluster("capped", 2, capped.address());
+        gw.cluster("mirror", 1, mirror.address());
+        gw.cluster("echo", gw.echo("echo", 83));
+        listener = gw.listen(81, host(null,
+                rule("default/mirrored", prefix("/mirrored"), List.of(new Plan.RequestMirror("mirror")), to("echo")),
+                rule("default/capped", prefix("/"), to("capped"))));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        gw.close();
+    }
+
+    @Test
+    void pastItsCapOfRequestsInFlightABackendIsAnswered503UntilOneEnds() throws Exception {
+        java.net.Socket firstSocket = new java.net.Socket();
+        firstSocket.connect(listener, 5000);
+        firstSocket.setSoLinger(true, 0); // closed with a reset: gone, not half-closed after its request
+        RawHttp first = new RawHttp(firstSocket);
+        try (RawHttp second = new RawHttp(listener, 10_000)) {
+            first.send("GET /hang HTTP/1.1\r\nHost: x\r\n\r\n");
+            second.send("GET /hang HTTP/1.1\r\nHost: x\r\n\r\n");
+            await().atMost(Duration.ofSeconds(5)).until(() -> capped.requests.get() == 2);
+            RawHttp.Response r = RawHttp.get(listener, "x", "/");
+            assertThat(r.status()).isEqualTo(503);
+            assertThat(r.body()).contains("has 2 requests in flight, its limit (portway.dev/max-connections)");
+            first.close();
+            // the client gone, its request leaves the count
+            await().atMost(Duration.ofSeconds(5)).until(() -> RawHttp.get(listener, "x", "/").status() == 200);
+        } finally {
+            first.close();
+        }
+    }
+
+    @Test
+    void aMirroredCopyCountsAgainstItsBackendsCapAndIsDroppedPastIt() throws Exception {
+        // the mirror's backend hangs on /mirrored/hang: its one place stays taken, so the second copy is not sent
+        try (RawHttp c = new RawHttp(listener, 10_000)) {
+            assertThat(c.get("x", "/mirrored/hang").status()).isEqualTo(200);
+            assertThat(c.get("x", "/mirrored/hang").status()).as("the request itself is served").isEqualTo(200);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> mirror.requests.get() >= 1);
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> mirror.requests.get() == 1);
+    }
+
+    @Test
+    void anHttp2ConnectionOffersAHundredStreams() {
+        assertThat(GatewayHandler.MAX_CONCURRENT_STREAMS).isEqualTo(100);
+    }
+
+    @Test
+    void anUpstreamConnectionReadsOneBufferOfAtMost64KibPerReadAskedFor() {
+        io.netty.channel.RecvByteBufAllocator.ExtendedHandle h =
+                (io.netty.channel.RecvByteBufAllocator.ExtendedHandle) HttpExchange.UPSTREAM_READS.newHandle();
+        h.reset(new io.netty.channel.DefaultChannelConfig(new io.netty.channel.embedded.EmbeddedChannel()));
+        h.lastBytesRead(64 * 1024);
+        h.incMessagesRead(1);
+        assertThat(h.continueReading()).as("one read per read asked for").isFalse();
+        assertThat(((io.netty.channel.AdaptiveRecvByteBufAllocator) HttpExchange.UPSTREAM_READS).newHandle().guess()).isLessThanOrEqualTo(64 * 1024);
+    }
+}
