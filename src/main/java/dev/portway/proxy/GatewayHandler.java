@@ -233,18 +233,64 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Closes an HTTP/2 connection (a GOAWAY first) that has no open stream and has neither read nor
-     * written a frame for the idle timeout, as an HTTP/1.1 connection between requests is.
+     * Closes an HTTP/2 connection (a GOAWAY first) that has had no open stream for the idle
+     * timeout, as an HTTP/1.1 connection between requests is. Only streams count: PING, SETTINGS
+     * or WINDOW_UPDATE frames do not keep a connection without requests open (Envoy's
+     * {@code idle_timeout} counts the same way).
      */
-    private static io.netty.handler.timeout.IdleStateHandler idleClose(Http2FrameCodec h2, HttpSettings settings) {
-        return new io.netty.handler.timeout.IdleStateHandler(0, 0, settings.idleTimeout().toNanos(), TimeUnit.NANOSECONDS) {
-            @Override
-            protected void channelIdle(ChannelHandlerContext ctx, io.netty.handler.timeout.IdleStateEvent evt) {
-                if (h2.connection().numActiveStreams() == 0) {
-                    ctx.close();
+    private static ChannelInboundHandlerAdapter idleClose(Http2FrameCodec h2, HttpSettings settings) {
+        return new StreamlessIdleClose(h2, settings.idleTimeout().toNanos());
+    }
+
+    private static final class StreamlessIdleClose extends ChannelInboundHandlerAdapter {
+        private final Http2FrameCodec h2;
+        private final long idleNanos;
+        /** When the last stream closed (or the connection began): the idle time runs from there. */
+        private long lastStream = System.nanoTime();
+        private io.netty.util.concurrent.ScheduledFuture<?> timer;
+
+        StreamlessIdleClose(Http2FrameCodec h2, long idleNanos) {
+            this.h2 = h2;
+            this.idleNanos = idleNanos;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            h2.connection().addListener(new io.netty.handler.codec.http2.Http2ConnectionAdapter() {
+                @Override
+                public void onStreamClosed(io.netty.handler.codec.http2.Http2Stream stream) {
+                    lastStream = System.nanoTime();
                 }
+            });
+            check(ctx);
+        }
+
+        private void check(ChannelHandlerContext ctx) {
+            timer = null;
+            if (!ctx.channel().isOpen()) {
+                return;
             }
-        };
+            long left = lastStream + idleNanos - System.nanoTime();
+            if (h2.connection().numActiveStreams() == 0 && left <= 0) {
+                ctx.close(); // the frame codec sends its GOAWAY first
+                return;
+            }
+            timer = ctx.executor().schedule(() -> check(ctx), left > 0 ? left : idleNanos, TimeUnit.NANOSECONDS);
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            if (timer != null) {
+                timer.cancel(false);
+                timer = null;
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            handlerRemoved(ctx);
+            ctx.fireChannelInactive();
+        }
     }
 
     /** Streams open at once on one HTTP/2 connection: 100, as HAProxy's and Envoy's edge advice (NGINX: 128). */

@@ -162,6 +162,35 @@ class GatewayConnectionTimeoutsTest {
     }
 
     @Test
+    void pingsDoNotKeepAnHttp2ConnectionWithoutAStreamOpen() throws Exception {
+        byte[] preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] emptySettings = {0, 0, 0, 4, 0, 0, 0, 0, 0};
+        byte[] ping = {0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8};
+        try (Socket s = new Socket()) {
+            s.connect(clear, 5000);
+            s.setSoTimeout(300);
+            long start = System.nanoTime();
+            s.getOutputStream().write(preface);
+            s.getOutputStream().write(emptySettings);
+            InputStream in = s.getInputStream();
+            byte[] buf = new byte[4096];
+            boolean closed = false;
+            while (!closed && System.nanoTime() - start < 8_000_000_000L) {
+                try {
+                    s.getOutputStream().write(ping); // every 300 ms: the idle timeout is 2 s
+                    closed = in.read(buf) < 0;
+                } catch (SocketTimeoutException e) {
+                    // nothing to read yet: ping again
+                } catch (java.net.SocketException e) {
+                    closed = true;
+                }
+            }
+            assertThat(closed).as("closed despite its pings").isTrue();
+            assertThat((System.nanoTime() - start) / 1_000_000).isBetween(1800L, 4500L);
+        }
+    }
+
+    @Test
     void anHttp2ConnectionWithoutAStreamIsClosedAfterTheIdleTimeout() throws Exception {
         byte[] preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
         byte[] emptySettings = {0, 0, 0, 4, 0, 0, 0, 0, 0};
