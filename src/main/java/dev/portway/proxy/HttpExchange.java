@@ -19,6 +19,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -609,6 +610,11 @@ final class HttpExchange {
             c.release();
             refuseBody("the request body is not valid HTTP/1.1 (" + c.decoderResult().cause().getMessage() + ")");
             return;
+        }
+        if (last && !((LastHttpContent) c).trailingHeaders().isEmpty()) {
+            // request trailers are not passed on (NGINX's and Envoy's default): a backend that merges them into
+            // the header section would read Host, Content-Length or X-Forwarded-For as the client chose them
+            c = new DefaultLastHttpContent(c.content());
         }
         bytesIn += c.content().readableBytes();
         lastMoved = System.nanoTime();

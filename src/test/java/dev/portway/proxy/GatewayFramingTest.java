@@ -7,7 +7,10 @@ import static dev.portway.proxy.GatewayFixture.to;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.portway.testing.RawHttp;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -29,7 +32,45 @@ class GatewayFramingTest {
         gw = new GatewayFixture();
         gw.plane.httpSettings(dev.portway.proxy.HttpSettings.DEFAULTS.withHeaderTimeout(Duration.ofSeconds(1)));
         gw.cluster("echo", gw.echo("echo-pod", 11));
-        listener = gw.listen(11, host(null, rule("default/all", prefix("/"), to("echo"))));
+        try {
+            raw = gw.own(new java.net.ServerSocket());
+            raw.bind(new InetSocketAddress(GatewayFixture.endpointIp(12), GatewayFixture.PORT));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        gw.cluster("raw", (InetSocketAddress) raw.getLocalSocketAddress());
+        listener = gw.listen(11, host(null, rule("default/raw", prefix("/raw"), to("raw")), rule("default/all", prefix("/"), to("echo"))));
+    }
+
+    /** A backend that records the bytes of one request up to the end of its chunked body, and answers 200. */
+    private static java.net.ServerSocket raw;
+
+    /** Whether {@code request} holds a head and a whole chunked body (its last chunk and the empty line after its trailers). */
+    private static boolean chunkedBodyEnded(String request) {
+        int head = request.indexOf("\r\n\r\n");
+        String body = head < 0 ? "" : request.substring(head + 4);
+        return (body.startsWith("0\r\n") || body.contains("\r\n0\r\n")) && body.endsWith("\r\n\r\n");
+    }
+
+    private static java.util.concurrent.CompletableFuture<String> rawRequest() {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try (Socket s = raw.accept()) {
+                s.setSoTimeout(5000);
+                StringBuilder got = new StringBuilder();
+                InputStream in = s.getInputStream();
+                while (!chunkedBodyEnded(got.toString())) {
+                    int b = in.read();
+                    if (b < 0) {
+                        break;
+                    }
+                    got.append((char) b);
+                }
+                s.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".getBytes(StandardCharsets.US_ASCII));
+                return got.toString();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
     }
 
     @AfterAll
@@ -198,6 +239,18 @@ class GatewayFramingTest {
             assertThat(r.echo("host")).isEqualTo("x");
             assertThat(c.get("x", "/next").echo("request")).as("the upstream connection is still in step").isEqualTo("GET /next HTTP/1.1");
         }
+    }
+
+    @Test
+    void requestTrailersAreNotPassedOn() throws Exception {
+        java.util.concurrent.CompletableFuture<String> upstream = rawRequest();
+        try (RawHttp c = new RawHttp(listener)) {
+            RawHttp.Response r = c.send("POST /raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "5\r\nhello\r\n0\r\nX-Forwarded-For: 6.6.6.6\r\nHost: admin.internal\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(200);
+        }
+        String sent = upstream.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(sent).contains("hello").endsWith("0\r\n\r\n").doesNotContain("6.6.6.6").doesNotContain("admin.internal");
     }
 
     @Test
