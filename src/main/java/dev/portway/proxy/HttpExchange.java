@@ -168,6 +168,11 @@ final class HttpExchange {
             reply(HttpResponseStatus.BAD_REQUEST, "an HTTP/1.1 request needs a Host header");
             return;
         }
+        if (down.isStream() && !request.uri().startsWith("/")) {
+            // RFC 9113 8.3.1: an HTTP/2 request names its authority in :authority, its :path is a path
+            reply(HttpResponseStatus.BAD_REQUEST, "an HTTP/2 request's :path must start with /");
+            return;
+        }
         try {
             target = RequestTarget.parse(request.uri(), originalHost);
         } catch (RequestTarget.Invalid e) {

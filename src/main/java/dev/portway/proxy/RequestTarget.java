@@ -69,8 +69,17 @@ record RequestTarget(String host, String authority, String path, String query) {
         int q = rest.indexOf('?');
         String rawPath = q < 0 ? rest : rest.substring(0, q);
         String query = q < 0 ? null : rest.substring(q + 1);
-        if (query != null && query.indexOf('#') >= 0) {
-            throw new Invalid("the request target must not carry a fragment");
+        if (query != null) {
+            for (int i = 0; i < query.length(); i++) {
+                char c = query.charAt(i);
+                if (c == '#') {
+                    throw new Invalid("the request target must not carry a fragment");
+                }
+                if (c <= ' ' || c >= 0x7f) {
+                    // as the path: HTTP/2's :path may carry tabs and bytes past ASCII that no HTTP/1.1 request line can
+                    throw new Invalid("the request query must be printable ASCII (percent-encode the rest)");
+                }
+            }
         }
         String authority = authority(host);
         int hostEnd = authority.startsWith("[") ? authority.indexOf(']') + 1 : authority.indexOf(':');

@@ -242,6 +242,64 @@ class GatewayFramingTest {
     }
 
     @Test
+    void aQueryWithControlCharactersOrBytesPastAsciiIsRefused() throws Exception {
+        assertThat(RawHttp.get(listener, "x", "/q?name=\u00c3\u00a9").status()).as("raw UTF-8").isEqualTo(400);
+        assertThat(RawHttp.get(listener, "x", "/q?name=%C3%A9").status()).as("percent-encoded").isEqualTo(200);
+        assertThat(http2StatusOf("/q?a\tb")).as("a tab in an HTTP/2 :path").isEqualTo(400);
+        assertThat(http2StatusOf("http://x/q")).as("an absolute URL as HTTP/2 :path").isEqualTo(400);
+        assertThat(http2StatusOf("/q?a=b")).isEqualTo(200);
+    }
+
+    /**
+     * Sends one HTTP/2 request (prior knowledge, HPACK literals written by hand, as no HTTP/2
+     * client sends a :path like these) and returns its response's status.
+     */
+    private static int http2StatusOf(String path) throws Exception {
+        java.io.ByteArrayOutputStream block = new java.io.ByteArrayOutputStream();
+        block.write(0x82); // :method GET
+        block.write(0x86); // :scheme http
+        byte[] p = path.getBytes(StandardCharsets.ISO_8859_1);
+        block.write(0x04); // :path, literal value
+        block.write(p.length);
+        block.write(p);
+        block.write(0x01); // :authority x
+        block.write(1);
+        block.write('x');
+        byte[] headers = block.toByteArray();
+        try (Socket s = new Socket()) {
+            s.connect(listener, 5000);
+            s.setSoTimeout(5000);
+            java.io.OutputStream out = s.getOutputStream();
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}); // SETTINGS
+            out.write(new byte[] {0, 0, (byte) headers.length, 1, 5, 0, 0, 0, 1}); // HEADERS, END_STREAM | END_HEADERS, stream 1
+            out.write(headers);
+            out.flush();
+            java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+            while (true) {
+                int length = in.readUnsignedByte() << 16 | in.readUnsignedShort();
+                int type = in.readUnsignedByte();
+                in.readUnsignedByte();
+                int stream = in.readInt() & 0x7fffffff;
+                byte[] payload = in.readNBytes(length);
+                if (type == 1 && stream == 1) {
+                    // the status first, indexed from HPACK's static table (200: 8, 400: 12, 404: 13)
+                    switch (payload[0] & 0xff) {
+                        case 0x88: return 200;
+                        case 0x8c: return 400;
+                        case 0x8d: return 404;
+                        default: break;
+                    }
+                    throw new AssertionError("status not read: " + java.util.HexFormat.of().formatHex(payload));
+                }
+                if (type == 3 && stream == 1) {
+                    return -1; // RST_STREAM
+                }
+            }
+        }
+    }
+
+    @Test
     void requestTrailersAreNotPassedOn() throws Exception {
         java.util.concurrent.CompletableFuture<String> upstream = rawRequest();
         try (RawHttp c = new RawHttp(listener)) {
