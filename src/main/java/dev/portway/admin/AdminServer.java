@@ -147,10 +147,7 @@ public final class AdminServer implements AutoCloseable {
     }
 
     static {
-        // a client may not renegotiate a TLS 1.2 session (a CPU cost per renegotiation; Go's servers refuse it too)
-        if (System.getProperty("jdk.tls.rejectClientInitiatedRenegotiation") == null) {
-            System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
-        }
+        dev.portway.net.Tls.refuseClientRenegotiation();
     }
 
     /**

@@ -32,6 +32,18 @@ import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
  */
 public final class Tls {
 
+    /**
+     * Makes the JDK's TLS servers in this process refuse a client's renegotiation of a TLS 1.2
+     * session (a CPU cost per renegotiation that the client chooses; Go's servers and BoringSSL
+     * refuse it too, and HTTP/2 forbids it). Call before the first handshake; a value set on the
+     * command line wins.
+     */
+    public static void refuseClientRenegotiation() {
+        if (System.getProperty("jdk.tls.rejectClientInitiatedRenegotiation") == null) {
+            System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
+        }
+    }
+
     /** The password of in-memory key stores: they are never written anywhere. */
     private static final char[] IN_MEMORY = "in-memory".toCharArray();
 

@@ -43,6 +43,11 @@ record TlsContexts(List<Plan.Certificate> certificates, Mapping<String, SslConte
      * is left out, with a warning, so that the others still serve their names (several Ingresses
      * share one listener); none usable is an error.
      */
+    static {
+        // the JDK's engine (where BoringSSL cannot load) would let a client renegotiate; BoringSSL never does
+        dev.portway.net.Tls.refuseClientRenegotiation();
+    }
+
     static TlsContexts build(List<Plan.Certificate> certificates) throws SSLException {
         return build(certificates, OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK);
     }
