@@ -133,6 +133,11 @@ final class UpCommand implements Callable<Integer> {
                     + "(HAProxy's timeout tunnel) (default: ${DEFAULT-VALUE}).")
     String webSocketIdleTimeout;
 
+    @Option(names = "--http-max-connections", paramLabel = "N", defaultValue = "10000",
+            description = "Gateways: client connections each listener holds at once; more are reset, so a flood on one "
+                    + "leaves the others and the API alone (HAProxy's maxconn) (default: ${DEFAULT-VALUE}).")
+    int httpMaxConnections;
+
     @Override
     public Integer call() throws Exception {
         if (proxyThreads != null && proxyThreads < 1) {
@@ -251,12 +256,20 @@ final class UpCommand implements Callable<Integer> {
         }
     }
 
-    /** The gateways' timeouts from their options; each a duration as annotations take them ({@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}). */
+    /** The gateways' timeouts and connection cap from their options; each a duration as annotations take them ({@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}). */
     HttpSettings httpSettings() {
         return HttpSettings.DEFAULTS.withHeaderTimeout(duration("--http-header-timeout", httpHeaderTimeout, false))
                 .withIdleTimeout(duration("--http-idle-timeout", httpIdleTimeout, false))
                 .withStreamIdleTimeout(duration("--http-stream-idle-timeout", httpStreamIdleTimeout, true))
-                .withTunnelIdleTimeout(duration("--websocket-idle-timeout", webSocketIdleTimeout, true));
+                .withTunnelIdleTimeout(duration("--websocket-idle-timeout", webSocketIdleTimeout, true))
+                .withMaxConnections(positive("--http-max-connections", httpMaxConnections));
+    }
+
+    private static int positive(String option, int n) {
+        if (n < 1) {
+            throw new Main.CliException(option + ": " + n + " (expected: 1 or more)");
+        }
+        return n;
     }
 
     private static java.time.Duration duration(String option, String text, boolean zeroTurnsOff) {

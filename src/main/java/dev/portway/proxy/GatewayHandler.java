@@ -131,6 +131,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             ch.close();
             return;
         }
+        if (!listener.admit(ch, plane.httpSettings().maxConnections())) {
+            plane.metrics().refused(listener.spec(), "connection_limit");
+            DataPlane.reset(ch);
+            return;
+        }
         plane.metrics().accepted(listener.spec());
         // Until a protocol's own timers take over (HTTP/1.1's header and idle timeouts, HTTP/2's
         // idle one), nothing else would close a connection that sends nothing, half a connection

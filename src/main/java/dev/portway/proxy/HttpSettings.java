@@ -17,26 +17,32 @@ import java.time.Duration;
  *                        response out) before it is ended: 408 while its body is awaited, 504 while
  *                        the backend's answer is, else the connection is cut (Envoy's
  *                        {@code stream_idle_timeout}, whose default it shares)
+ * @param maxConnections  client connections each listener holds at once; more are reset (HAProxy's
+ *                        {@code maxconn}): a flood on one Gateway leaves the others and the API alone
  */
 public record HttpSettings(Duration headerTimeout, Duration idleTimeout, int maxInitialLine, int maxHeaderBytes, int maxAttempts,
-                           Duration tunnelIdleTimeout, Duration streamIdleTimeout) {
+                           Duration tunnelIdleTimeout, Duration streamIdleTimeout, int maxConnections) {
 
     public static final HttpSettings DEFAULTS = new HttpSettings(Duration.ofSeconds(10), Duration.ofSeconds(60), 8192, 32768, 3,
-            Duration.ofHours(1), Duration.ofMinutes(5));
+            Duration.ofHours(1), Duration.ofMinutes(5), 10_000);
 
     public HttpSettings withHeaderTimeout(Duration d) {
-        return new HttpSettings(d, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts, tunnelIdleTimeout, streamIdleTimeout);
+        return new HttpSettings(d, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts, tunnelIdleTimeout, streamIdleTimeout, maxConnections);
     }
 
     public HttpSettings withIdleTimeout(Duration d) {
-        return new HttpSettings(headerTimeout, d, maxInitialLine, maxHeaderBytes, maxAttempts, tunnelIdleTimeout, streamIdleTimeout);
+        return new HttpSettings(headerTimeout, d, maxInitialLine, maxHeaderBytes, maxAttempts, tunnelIdleTimeout, streamIdleTimeout, maxConnections);
     }
 
     public HttpSettings withTunnelIdleTimeout(Duration d) {
-        return new HttpSettings(headerTimeout, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts, d, streamIdleTimeout);
+        return new HttpSettings(headerTimeout, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts, d, streamIdleTimeout, maxConnections);
+    }
+
+    public HttpSettings withMaxConnections(int n) {
+        return new HttpSettings(headerTimeout, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts, tunnelIdleTimeout, streamIdleTimeout, n);
     }
 
     public HttpSettings withStreamIdleTimeout(Duration d) {
-        return new HttpSettings(headerTimeout, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts, tunnelIdleTimeout, d);
+        return new HttpSettings(headerTimeout, idleTimeout, maxInitialLine, maxHeaderBytes, maxAttempts, tunnelIdleTimeout, d, maxConnections);
     }
 }

@@ -40,12 +40,23 @@ abstract class Listener {
     private volatile State state = State.CLOSED;
     private volatile String failure;
     private CompletableFuture<Void> pending = CompletableFuture.completedFuture(null);
+    /** Connections open now, on every event loop. */
+    private final dev.portway.net.Slots open = new dev.portway.net.Slots();
 
     Listener(DataPlane plane, Plan.Listener spec) {
         this.plane = plane;
         this.key = spec.key();
         this.spec = spec;
         this.counters = plane.metrics().counters(spec);
+    }
+
+    /**
+     * Takes a connection slot for {@code connection}, given back when it closes; false when
+     * {@code max} are open already (the caller refuses the connection): a flood on one listener
+     * takes its own slots, not every descriptor of the proxy.
+     */
+    boolean admit(Channel connection, int max) {
+        return open.tryTakeFor(connection, max);
     }
 
     /** The per-connection counters of the current spec. */

@@ -81,6 +81,33 @@ class GatewayBackendLimitsTest {
     }
 
     @Test
+    void aListenerHoldsItsCapOfClientConnectionsAndResetsTheRest() throws Exception {
+        try (GatewayFixture capped = new GatewayFixture()) {
+            capped.plane.httpSettings(HttpSettings.DEFAULTS.withMaxConnections(3));
+            capped.cluster("echo", capped.echo("echo", 84));
+            InetSocketAddress at = capped.listen(84, host(null, rule("default/echo", prefix("/"), to("echo"))));
+            List<RawHttp> held = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    held.add(new RawHttp(at, 5000));
+                    assertThat(held.get(i).get("x", "/").status()).isEqualTo(200);
+                }
+                try (RawHttp fourth = new RawHttp(at, 5000)) {
+                    org.assertj.core.api.Assertions.assertThatThrownBy(() -> fourth.get("x", "/"))
+                            .as("past the cap: reset").isInstanceOf(java.io.IOException.class);
+                }
+                held.removeFirst().close();
+                await().atMost(Duration.ofSeconds(5)).ignoreExceptions()
+                        .until(() -> RawHttp.get(at, "x", "/").status() == 200);
+            } finally {
+                for (RawHttp c : held) {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    @Test
     void anHttp2ConnectionOffersAHundredStreams() {
         assertThat(GatewayHandler.MAX_CONCURRENT_STREAMS).isEqualTo(100);
     }

@@ -10,11 +10,11 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 /**
- * {@code portway up}'s gateway timeouts: each option sets its field of the data plane's HTTP
- * settings, unset ones keep the defaults, and a value that is not a duration (or 0 where 0 cannot
+ * {@code portway up}'s gateway timeouts and connection cap: each option sets its field of the data
+ * plane's HTTP settings, unset ones keep the defaults, and a value that is not a duration (or 0 where 0 cannot
  * mean "off") is refused before anything starts.
  */
-class HttpTimeoutOptionsTest {
+class HttpOptionsTest {
 
     private static HttpSettings parsed(String... args) {
         CommandLine cl = Main.commandLine(new Main(Clock.systemUTC(), new ByteArrayInputStream(new byte[0])));
@@ -30,9 +30,9 @@ class HttpTimeoutOptionsTest {
     @Test
     void eachOptionSetsItsTimeout() {
         HttpSettings s = parsed("up", "--http-header-timeout", "2s", "--http-idle-timeout", "500ms",
-                "--http-stream-idle-timeout", "0", "--websocket-idle-timeout", "10m");
+                "--http-stream-idle-timeout", "0", "--websocket-idle-timeout", "10m", "--http-max-connections", "500");
         assertThat(s).isEqualTo(HttpSettings.DEFAULTS.withHeaderTimeout(Duration.ofSeconds(2)).withIdleTimeout(Duration.ofMillis(500))
-                .withStreamIdleTimeout(Duration.ZERO).withTunnelIdleTimeout(Duration.ofMinutes(10)));
+                .withStreamIdleTimeout(Duration.ZERO).withTunnelIdleTimeout(Duration.ofMinutes(10)).withMaxConnections(500));
     }
 
     @Test
@@ -47,5 +47,8 @@ class HttpTimeoutOptionsTest {
         r = cli.run("up", "--websocket-idle-timeout", "-1s");
         assertThat(r.exitCode()).isEqualTo(1);
         assertThat(r.err()).contains("error: --websocket-idle-timeout: -1s (expected a duration such as 500ms, 30s, 5m or 1h, or 0 to turn it off)");
+        r = cli.run("up", "--http-max-connections", "0");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("error: --http-max-connections: 0 (expected: 1 or more)");
     }
 }
