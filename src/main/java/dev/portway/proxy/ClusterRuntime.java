@@ -230,10 +230,6 @@ final class ClusterRuntime {
     /** ... or this many, whichever is more (Envoy's retry budget, with its defaults). */
     static final int MIN_RETRY_CONCURRENCY = 3;
 
-    void requestStarted() {
-        activeRequests.incrementAndGet();
-    }
-
     /**
      * Takes a place among the requests in flight to this cluster (its mirrored copies included);
      * false at the cluster's cap, {@code portway.dev/max-connections}, as Envoy's circuit breaker

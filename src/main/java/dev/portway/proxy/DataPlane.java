@@ -38,6 +38,11 @@ public final class DataPlane implements AutoCloseable {
     private final HealthServers healthServers;
     private final HealthChecker healthChecker;
     private final Map<Plan.ListenerKey, Listener> listeners = new HashMap<>();
+    /**
+     * Listeners closed but maybe not yet unbound, by address: a new listener on the same address
+     * binds once the old one let go (no SO_REUSEADDR for UDP, and TCP allows one listening socket).
+     */
+    private final Map<Plan.ListenerKey, CompletableFuture<Void>> unbinding = new HashMap<>();
     /** This data plane's own NodePort listeners by address, for the fused LoadBalancer hop (read on the hot path). */
     private volatile Map<InetSocketAddress, TcpListener> nodePorts = Map.of();
     private volatile boolean secondHop;
@@ -313,12 +318,10 @@ public final class DataPlane implements AutoCloseable {
             if (spec == null) {
                 return false; // the Gateway's: applyHttp decides
             }
-            listener.close();
-            listeners.remove(key);
+            retire(key, listener);
             listener = null;
         } else if (listener != null && spec == null) {
-            listener.close();
-            listeners.remove(key);
+            retire(key, listener);
             return listener.spec().role() == Plan.Role.NODE_PORT;
         }
         if (spec == null) {
@@ -326,6 +329,7 @@ public final class DataPlane implements AutoCloseable {
         }
         if (listener == null) {
             listener = spec.key().protocol() == Plan.Protocol.UDP ? new UdpListener(this, spec) : new TcpListener(this, spec);
+            listener.after(unbinding.remove(spec.key()));
             listeners.put(spec.key(), listener);
         } else if (listener.spec().equals(spec) && listener.state() != Listener.State.FAILED) {
             return false; // as it was (one that failed to bind tries again)
@@ -334,6 +338,13 @@ public final class DataPlane implements AutoCloseable {
         }
         listener.update(spec);
         return nodePort;
+    }
+
+    /** Closes a listener for good; one that takes its address later binds after it let go. */
+    private void retire(Plan.ListenerKey key, Listener listener) {
+        listeners.remove(key);
+        unbinding.put(key, listener.close());
+        unbinding.values().removeIf(CompletableFuture::isDone);
     }
 
     /**
@@ -364,7 +375,7 @@ public final class DataPlane implements AutoCloseable {
         for (var it = listeners.entrySet().iterator(); it.hasNext();) {
             var e = it.next();
             if (e.getValue() instanceof HttpGatewayListener && !wantedHttp.containsKey(e.getKey())) {
-                e.getValue().close();
+                unbinding.put(e.getKey(), e.getValue().close());
                 it.remove();
             }
         }
@@ -372,6 +383,7 @@ public final class DataPlane implements AutoCloseable {
             Listener listener = listeners.get(spec.key());
             if (listener == null) {
                 listener = new HttpGatewayListener(this, spec);
+                listener.after(unbinding.remove(spec.key()));
                 listeners.put(spec.key(), listener);
             }
             ((HttpGatewayListener) listener).update(spec);

@@ -212,7 +212,14 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                     return null;
                 }
                 Http2FrameCodec h2 = frameCodec(settings);
-                return new Http2ServerUpgradeCodec(h2, idleClose(h2, settings), multiplexer(plane, listener));
+                return new Http2ServerUpgradeCodec(h2, idleClose(h2, settings), multiplexer(plane, listener)) {
+                    @Override
+                    public boolean prepareUpgradeResponse(ChannelHandlerContext ctx, FullHttpRequest request,
+                                                          io.netty.handler.codec.http.HttpHeaders headers) {
+                        // a body that failed to decode (a malformed chunk) ends short: refused as HTTP/1.1, not upgraded
+                        return request.decoderResult().isSuccess() && super.prepareUpgradeResponse(ctx, request, headers);
+                    }
+                };
             },
                     64 * 1024, DefaultHttpHeadersFactory.headersFactory(), DefaultHttpHeadersFactory.trailersFactory(), true) {
                 @Override
@@ -506,6 +513,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                     // an HTTP/2 request whose headers end the stream (or the h2c upgrade request): head, then its end
                     if (!lengthMatches(full)) {
                         full.release();
+                        plane.metrics().httpReply(listener.http().owner(), HttpResponseStatus.BAD_REQUEST.code());
                         refuse(HttpResponseStatus.BAD_REQUEST, "the request's Content-Length is not the length of its body");
                         return;
                     }
@@ -537,9 +545,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         if (full.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
             return false;
         }
-        String body = Integer.toString(full.content().readableBytes());
+        int body = full.content().readableBytes();
         for (String length : full.headers().getAll(HttpHeaderNames.CONTENT_LENGTH)) {
-            if (!length.trim().equals(body)) {
+            String digits = length.trim();
+            if (digits.isEmpty() || digits.length() > 18 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')
+                    || Long.parseLong(digits) != body) {
                 return false;
             }
         }

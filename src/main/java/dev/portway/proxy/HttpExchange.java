@@ -525,21 +525,33 @@ final class HttpExchange {
                 });
         ChannelFuture f = b.connect(target.address());
         f.addListener(done -> {
-            if (finished) {
-                f.channel().close();
+            if (!ctx.channel().eventLoop().inEventLoop()) {
+                // a channel that could not even be registered (no descriptor left) fails on Netty's global
+                // executor: the exchange's state is its event loop's alone
+                ctx.channel().eventLoop().execute(() -> connected(f, target));
                 return;
             }
-            if (done.isSuccess()) {
-                cluster.track(target.address(), f.channel());
-                plane.metrics().connected(listener.spec());
-                attach(f.channel());
-            } else {
-                plane.metrics().upstreamFailure(listener.spec());
-                cluster.connectFailed(target.address());
-                exclude(target);
-                retryOr(HttpResponseStatus.BAD_GATEWAY, "cannot connect to " + target.target() + ": " + done.cause().getMessage(), true);
-            }
+            connected(f, target);
         });
+    }
+
+    private void connected(ChannelFuture f, Plan.Endpoint target) {
+        if (finished) {
+            if (f.channel().isRegistered()) {
+                f.channel().close();
+            }
+            return;
+        }
+        if (f.isSuccess()) {
+            cluster.track(target.address(), f.channel());
+            plane.metrics().connected(listener.spec());
+            attach(f.channel());
+        } else {
+            plane.metrics().upstreamFailure(listener.spec());
+            cluster.connectFailed(target.address());
+            exclude(target);
+            retryOr(HttpResponseStatus.BAD_GATEWAY, "cannot connect to " + target.target() + ": " + f.cause().getMessage(), true);
+        }
     }
 
     private void exclude(Plan.Endpoint e) {
@@ -983,7 +995,7 @@ final class HttpExchange {
         finished = true;
         cancelTimer();
         uncount();
-        if (!requestDone) {
+        if (bodyExpected && !requestDone) {
             abandonMirrors(); // answered before its body was read whole: the mirrors' copies would stay cut short
         }
         if (upstream != null) {

@@ -89,6 +89,16 @@ abstract class Listener {
         pending = pending.thenCompose(v -> active ? open() : shut());
     }
 
+    /**
+     * Binds only once {@code previous} is done: the close of the listener this one replaces on its
+     * address (null: none).
+     */
+    synchronized void after(CompletableFuture<Void> previous) {
+        if (previous != null) {
+            pending = previous.handle((v, e) -> null);
+        }
+    }
+
     /** Completes when what was asked of this listener so far (open, close) is done. */
     synchronized CompletableFuture<Void> settled() {
         return pending;

@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 
@@ -66,8 +67,17 @@ final class MirrorRequest {
                     }
                 })
                 .connect(endpoint.address());
+        if (f.isDone() && !f.channel().isRegistered()) {
+            // no socket could be made (no descriptor left): nothing opened, nothing to count or to close
+            cluster.requestEnded(false);
+            return null;
+        }
         m.channel = f.channel();
-        m.channel.closeFuture().addListener(closed -> cluster.requestEnded(false));
+        ScheduledFuture<?> timeout = loop.schedule(m::abandon, TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        m.channel.closeFuture().addListener(closed -> {
+            cluster.requestEnded(false);
+            timeout.cancel(false);
+        });
         f.addListener(done -> {
             if (!done.isSuccess() || m.abandoned) {
                 m.abandon();
@@ -80,7 +90,6 @@ final class MirrorRequest {
             m.pendingBytes = 0;
             m.channel.flush();
         });
-        loop.schedule(m::abandon, TIMEOUT_SECONDS, TimeUnit.SECONDS);
         return m;
     }
 

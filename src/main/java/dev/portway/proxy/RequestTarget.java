@@ -14,7 +14,8 @@ import java.util.Locale;
  * are removed (never above the root). What cannot be normalized safely is refused: an encoded
  * {@code /} or {@code \} (the backend might decode it into a separator the gateway did not see),
  * a {@code ;} (path parameters, which some servers strip and others do not), a raw {@code \},
- * control characters, NUL, a fragment, and malformed escapes. The query is passed on as it came.
+ * control characters, NUL, a fragment, and malformed escapes. The query is passed on as it came
+ * if it is printable ASCII (else refused, as the path).
  *
  * <p>The authority (from an absolute-form target, else the Host header) must be a host name of
  * letters, digits and {@code - . _ ~}, or an IP literal in brackets, with an optional port of

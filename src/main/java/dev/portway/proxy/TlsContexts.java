@@ -38,16 +38,16 @@ record TlsContexts(List<Plan.Certificate> certificates, Mapping<String, SslConte
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TlsContexts.class);
 
-    /**
-     * The contexts of {@code certificates}. One that cannot be used (a damaged or encrypted key)
-     * is left out, with a warning, so that the others still serve their names (several Ingresses
-     * share one listener); none usable is an error.
-     */
     static {
         // the JDK's engine (where BoringSSL cannot load) would let a client renegotiate; BoringSSL never does
         dev.portway.net.Tls.refuseClientRenegotiation();
     }
 
+    /**
+     * The contexts of {@code certificates}. One that cannot be used (a damaged or encrypted key)
+     * is left out, with a warning, so that the others still serve their names (several Ingresses
+     * share one listener); none usable is an error.
+     */
     static TlsContexts build(List<Plan.Certificate> certificates) throws SSLException {
         return build(certificates, OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK);
     }

@@ -9,6 +9,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -37,7 +38,7 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
      * Every datagram is read whole: up to the largest UDP payload (Netty's default, 2 KiB, cut
      * larger ones short without a word, as a read into too small a buffer does).
      */
-    static final FixedRecvByteBufAllocator DATAGRAMS = new FixedRecvByteBufAllocator(65535);
+    static final RecvByteBufAllocator DATAGRAMS = new FixedRecvByteBufAllocator(65535).maxMessagesPerRead(16);
 
     private final DataPlane plane;
     private final UdpListener listener;
@@ -104,11 +105,16 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
 
     /**
      * A datagram in a buffer of its own size when it fills less than half of the one it was read
-     * into: a queued or unsent datagram of 100 bytes must not hold 64 KiB.
+     * into: a queued or unsent datagram of 100 bytes must not hold 64 KiB. (An unconnected socket's
+     * datagram comes as a slice of the read buffer, a connected one's as that buffer.)
      */
     static ByteBuf compact(ByteBuf content) {
         int n = content.readableBytes();
-        if (n > content.capacity() / 2) {
+        ByteBuf underlying = content;
+        while (underlying.unwrap() != null) {
+            underlying = underlying.unwrap(); // through a slice, and a leak detector's wrapper
+        }
+        if (n > underlying.capacity() / 2) {
             return content;
         }
         try {
@@ -212,7 +218,9 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
             bound.addListener(f -> {
                 if (!f.isSuccess()) {
                     plane.metrics().upstreamFailure(spec);
-                    close();
+                    // a channel that could not even be registered (no descriptor left) fails on Netty's global
+                    // executor: the flow's state is its event loop's alone
+                    downstream.eventLoop().execute(this::close);
                     return;
                 }
                 bound.channel().connect(endpoint.address()).addListener(c -> {
@@ -234,16 +242,17 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
 
         void send(ByteBuf content) {
             lastActive = System.nanoTime();
-            cluster.bytesToUpstream.add(content.readableBytes());
             if (closed) {
                 content.release();
             } else if (upstream != null) {
                 if (upstream.isWritable()) {
+                    cluster.bytesToUpstream.add(content.readableBytes());
                     upstream.writeAndFlush(content, upstream.voidPromise());
                 } else {
                     content.release(); // the endpoint's socket is full: dropped, as the kernel drops
                 }
             } else if (queued.size() < MAX_QUEUED) {
+                cluster.bytesToUpstream.add(content.readableBytes());
                 queued.add(content);
             } else {
                 content.release();

@@ -104,7 +104,7 @@ class ClusterRuntimeTest {
     void retriesStayWithinTheBudget() {
         ClusterRuntime c = new ClusterRuntime(cluster(null, endpoint("127.1.1.2", "node1", true, true, false)));
         for (int i = 0; i < 10; i++) {
-            c.requestStarted();
+            assertThat(c.tryRequest()).isTrue();
         }
         assertThat(c.startRetrying()).as("the minimum of 3 (20%% of 10 is less)").isTrue();
         assertThat(c.startRetrying()).isTrue();
@@ -113,7 +113,7 @@ class ClusterRuntimeTest {
         c.requestEnded(true);
         assertThat(c.startRetrying()).as("a retrying request ended: its place is free").isTrue();
         for (int i = 0; i < 40; i++) {
-            c.requestStarted();
+            assertThat(c.tryRequest()).isTrue();
         }
         assertThat(c.startRetrying()).as("20%% of 49 in flight is 9").isTrue();
     }

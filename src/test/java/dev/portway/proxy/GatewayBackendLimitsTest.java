@@ -29,6 +29,7 @@ class GatewayBackendLimitsTest {
     private static InetSocketAddress listener;
     private static TestBackend capped;
     private static TestBackend mirror;
+    private static TestBackend watcher;
 
     @BeforeAll
     static void start() throws Exception {
@@ -38,7 +39,11 @@ class GatewayBackendLimitsTest {
         gw.cluster("capped", 2, capped.address());
         gw.cluster("mirror", 1, mirror.address());
         gw.cluster("echo", gw.echo("echo", 83));
+        watcher = gw.own(new TestBackend(new InetSocketAddress(GatewayFixture.endpointIp(85), GatewayFixture.PORT)));
+        gw.cluster("watcher", watcher.address());
+        gw.cluster("nowhere");
         listener = gw.listen(81, host(null,
+                rule("default/unserved", prefix("/unserved"), List.of(new Plan.RequestMirror("watcher")), to("nowhere")),
                 rule("default/mirrored", prefix("/mirrored"), List.of(new Plan.RequestMirror("mirror")), to("echo")),
                 rule("default/capped", prefix("/"), to("capped"))));
     }
@@ -108,8 +113,30 @@ class GatewayBackendLimitsTest {
     }
 
     @Test
-    void anHttp2ConnectionOffersAHundredStreams() {
-        assertThat(GatewayHandler.MAX_CONCURRENT_STREAMS).isEqualTo(100);
+    void aMirroredRequestWithoutABodyIsSentEvenWhenTheGatewayAnswersItAtOnce() throws Exception {
+        // no endpoint: the gateway answers 503 before the request's end was read; its copy is whole all the same
+        assertThat(RawHttp.get(listener, "x", "/unserved/get").status()).isEqualTo(503);
+        await().atMost(Duration.ofSeconds(5)).until(() -> watcher.seen.contains("GET /unserved/get x"));
+    }
+
+    @Test
+    void anHttp2ConnectionOffersAHundredStreams() throws Exception {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(listener, 5000);
+            s.setSoTimeout(5000);
+            s.getOutputStream().write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            s.getOutputStream().write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});
+            java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+            int length = in.readUnsignedByte() << 16 | in.readUnsignedShort();
+            assertThat(in.readUnsignedByte()).as("the server's first frame: SETTINGS").isEqualTo(4);
+            in.readUnsignedByte();
+            in.readInt();
+            java.util.Map<Integer, Long> settings = new java.util.HashMap<>();
+            for (int read = 0; read < length; read += 6) {
+                settings.put(in.readUnsignedShort(), in.readInt() & 0xffffffffL);
+            }
+            assertThat(settings).containsEntry(0x3, 100L); // SETTINGS_MAX_CONCURRENT_STREAMS
+        }
     }
 
     @Test

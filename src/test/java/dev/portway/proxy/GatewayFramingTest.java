@@ -319,6 +319,8 @@ class GatewayFramingTest {
         refused("POST / HTTP/1.1\r\nHost: x\r\n" + upgrade + "Content-Length: 1000\r\nTransfer-Encoding: chunked\r\n\r\n");
         refused("POST / HTTP/1.1\r\nHost: x\r\n" + upgrade + "Content-Length: 4\r\nContent-Length: 5\r\n\r\nabcde");
         refused("POST / HTTP/1.1\r\nHost: x\r\n" + upgrade + "Content-Length: 1000\r\nTransfer-Encoding: gzip\r\n\r\n");
+        // a head that decodes but a body that does not (a malformed chunk): the body would end short
+        refused("POST / HTTP/1.1\r\nHost: x\r\n" + upgrade + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n");
     }
 
     @Test
@@ -330,6 +332,10 @@ class GatewayFramingTest {
             assertThat(GatewayHandler.lengthMatches(r)).as("no length").isTrue();
             r.headers().set("content-length", "4");
             assertThat(GatewayHandler.lengthMatches(r)).isTrue();
+            r.headers().set("content-length", "004");
+            assertThat(GatewayHandler.lengthMatches(r)).as("the same number").isTrue();
+            r.headers().set("content-length", "+4");
+            assertThat(GatewayHandler.lengthMatches(r)).isFalse();
             r.headers().set("content-length", "1000");
             assertThat(GatewayHandler.lengthMatches(r)).isFalse();
             r.headers().set("content-length", "4").add("content-length", "5");

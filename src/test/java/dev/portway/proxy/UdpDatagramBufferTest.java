@@ -13,8 +13,9 @@ import org.junit.jupiter.api.Test;
 class UdpDatagramBufferTest {
 
     @Test
-    void datagramsAreReadWhole() {
+    void datagramsAreReadWholeAndUpToSixteenAWakeUp() {
         assertThat(UdpFrontend.DATAGRAMS.newHandle().guess()).isEqualTo(65535);
+        assertThat(((io.netty.channel.MaxMessagesRecvByteBufAllocator) UdpFrontend.DATAGRAMS).maxMessagesPerRead()).isEqualTo(16);
     }
 
     @Test
@@ -29,5 +30,18 @@ class UdpDatagramBufferTest {
         ByteBuf large = PooledByteBufAllocator.DEFAULT.buffer(65535).writeBytes(new byte[40_000]);
         assertThat(UdpFrontend.compact(large)).isSameAs(large);
         large.release();
+    }
+
+    @Test
+    void aDatagramHandedOverAsASliceOfTheReadBufferIsCopiedToo() {
+        // an unconnected socket's datagram (the listener's) is a slice as long as the datagram
+        ByteBuf read = PooledByteBufAllocator.DEFAULT.buffer(65535).writeBytes(new byte[100]);
+        ByteBuf slice = read.retainedSlice(0, 100);
+        read.release();
+        ByteBuf small = UdpFrontend.compact(slice);
+        assertThat(small).isNotSameAs(slice);
+        assertThat(read.refCnt()).as("the read buffer is given back").isZero();
+        assertThat(small.capacity()).isEqualTo(100);
+        small.release();
     }
 }

@@ -135,7 +135,7 @@ public final class EchoServer implements AutoCloseable {
                 .group(group)
                 .channel(transport.datagramChannel())
                 .option(ChannelOption.SO_REUSEADDR, true)
-                .option(ChannelOption.RECVBUF_ALLOCATOR, new io.netty.channel.FixedRecvByteBufAllocator(65535)) // whole datagrams
+                .option(ChannelOption.RECVBUF_ALLOCATOR, new io.netty.channel.FixedRecvByteBufAllocator(65535).maxMessagesPerRead(16)) // whole datagrams
                 .handler(new ChannelInitializer<DatagramChannel>() {
                     @Override
                     protected void initChannel(DatagramChannel ch) {
