@@ -303,11 +303,22 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
     /**
      * Removes what Portways that could not clean up (killed with SIGKILL) left in {@code tmp}: state
      * directories whose owner process is gone. Their processes are already gone: the watchdog
-     * ended them.
+     * ended them. Only this user's own private directories (as {@code createTempDirectory} makes
+     * them: 0700) are touched: in a shared {@code /tmp}, a directory another user made could be
+     * changed under the deletion (a subdirectory swapped for a link into this user's home).
      */
-    private static void removeStaleStateDirs(Path tmp) {
+    static void removeStaleStateDirs(Path tmp) {
+        Object me;
+        try {
+            me = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        } catch (IOException | RuntimeException e) {
+            return; // whose directories are whose cannot be told here: leave them
+        }
         try (var dirs = Files.newDirectoryStream(tmp, STATE_DIR_PREFIX + "*")) {
             for (Path dir : dirs) {
+                if (!ownPrivateDir(dir, me)) {
+                    continue;
+                }
                 Path owner = dir.resolve(OWNER_FILE);
                 if (!Files.isRegularFile(owner)) {
                     continue;
@@ -325,6 +336,16 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
             }
         } catch (IOException e) {
             log.debug("cannot look for stale state directories in {}: {}", tmp, e.toString());
+        }
+    }
+
+    /** Whether {@code dir} is a directory (not a link to one) of user {@code uid} that no one else may write or enter. */
+    private static boolean ownPrivateDir(Path dir, Object uid) {
+        try {
+            java.util.Map<String, Object> a = Files.readAttributes(dir, "unix:uid,mode,isDirectory", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            return Boolean.TRUE.equals(a.get("isDirectory")) && uid.equals(a.get("uid")) && ((Integer) a.get("mode") & 0077) == 0;
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 
