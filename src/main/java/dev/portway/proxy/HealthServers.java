@@ -28,6 +28,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +42,10 @@ import org.slf4j.LoggerFactory;
 final class HealthServers {
 
     private static final Logger log = LoggerFactory.getLogger(HealthServers.class);
+    /** Connections each health server holds at once: a flood on one leaves the proxy's descriptors alone. */
+    static final int MAX_CONNECTIONS = 1024;
+    /** A connection that sends nothing for this long is closed (a checker asks once, or every few seconds). */
+    static final int IDLE_SECONDS = 30;
 
     private final DataPlane plane;
     private final Clock clock;
@@ -77,6 +82,7 @@ final class HealthServers {
 
     private void bind(InetSocketAddress address) {
         Handler handler = new Handler();
+        dev.portway.net.Slots open = new dev.portway.net.Slots();
         var f = new ServerBootstrap()
                 .group(plane.workers())
                 .channel(plane.transport().serverChannel())
@@ -84,7 +90,16 @@ final class HealthServers {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(8192), handler);
+                        if (!open.tryTakeFor(ch, MAX_CONNECTIONS)) {
+                            ch.close();
+                            return;
+                        }
+                        ch.pipeline().addLast(new io.netty.handler.timeout.IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS) {
+                            @Override
+                            protected void channelIdle(ChannelHandlerContext ctx, io.netty.handler.timeout.IdleStateEvent evt) {
+                                ctx.close();
+                            }
+                        }, new HttpServerCodec(), new HttpObjectAggregator(8192), handler);
                     }
                 })
                 .bind(address);
@@ -127,7 +142,18 @@ final class HealthServers {
             var write = ctx.writeAndFlush(response);
             if (!keepAlive) {
                 write.addListener(ChannelFutureListener.CLOSE);
+            } else if (!ctx.channel().isWritable()) {
+                // a client that pipelines checks and reads no answer is read no further until it does
+                ctx.channel().config().setAutoRead(false);
             }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (ctx.channel().isWritable()) {
+                ctx.channel().config().setAutoRead(true);
+            }
+            ctx.fireChannelWritabilityChanged();
         }
 
         @Override
