@@ -80,6 +80,7 @@ final class LogResponder {
         HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
         head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
         head.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache, private");
+        head.headers().set("X-Content-Type-Options", "nosniff"); // as on every other answer
         HttpUtil.setTransferEncodingChunked(head, true);
         if (!keepAlive) {
             head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
