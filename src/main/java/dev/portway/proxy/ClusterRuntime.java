@@ -71,6 +71,12 @@ final class ClusterRuntime {
     private volatile Snapshot snapshot;
     private final AtomicInteger next = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, Sticky> affinity = new ConcurrentHashMap<>();
+    /**
+     * Clients remembered for ClientIP affinity at most: past it a new client is balanced without
+     * being remembered until entries expire, so that many source addresses (a /64, spoofed UDP)
+     * cannot grow the table without bound (kube-proxy's iptables {@code recent} lists are bounded too).
+     */
+    static final int MAX_AFFINITY_ENTRIES = 65_536;
     /** LoadBalancer targets that failed their health checks. */
     private final Set<InetSocketAddress> unhealthy = ConcurrentHashMap.newKeySet();
     private final ConcurrentHashMap<InetSocketAddress, Set<Channel>> connections = new ConcurrentHashMap<>();
@@ -164,7 +170,7 @@ final class ClusterRuntime {
                 return sticky.endpoint;
             }
             Plan.Endpoint chosen = choose(s, candidates, checked, exclude);
-            if (chosen != null) {
+            if (chosen != null && (sticky != null || affinity.size() < MAX_AFFINITY_ENTRIES)) {
                 affinity.put(client, new Sticky(chosen, now + timeout.toNanos()));
             }
             return chosen;

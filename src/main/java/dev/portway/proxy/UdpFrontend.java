@@ -73,6 +73,12 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
                 packet.release();
                 return;
             }
+            if (cluster != null && flows.size() >= cluster.spec().maxConnections() && unanswered.isEmpty()) {
+                // full of answered flows: refused before an endpoint is picked (and an affinity entry made)
+                plane.metrics().refused(spec, "flow_limit");
+                packet.release();
+                return;
+            }
             Plan.Endpoint endpoint = cluster == null ? null : cluster.pick(client.getAddress(), spec.localOnly() ? spec.nodeName() : null, null);
             if (endpoint == null) {
                 plane.metrics().refused(spec, "no_endpoints");
@@ -81,13 +87,8 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
             }
             if (flows.size() >= cluster.spec().maxConnections()) {
                 // a flood of sources takes this listener's flows, not the proxy's memory; as conntrack does
-                // when its table is full, the oldest flow never answered makes room, else the new one is dropped
+                // when its table is full, the oldest flow never answered makes room (with none, refused above)
                 Iterator<Flow> oldest = unanswered.values().iterator();
-                if (!oldest.hasNext()) {
-                    plane.metrics().refused(spec, "flow_limit");
-                    packet.release();
-                    return;
-                }
                 Flow evicted = oldest.next();
                 oldest.remove();
                 plane.metrics().refused(spec, "flow_evicted");

@@ -118,6 +118,25 @@ class ClusterRuntimeTest {
         assertThat(c.startRetrying()).as("20%% of 49 in flight is 9").isTrue();
     }
 
+    @Test
+    void theAffinityTableHoldsItsCapOfClients() throws Exception {
+        ClusterRuntime c = new ClusterRuntime(cluster(Duration.ofHours(3), endpoint("127.1.1.1", "node1", true, true, false),
+                endpoint("127.1.1.2", "node1", true, true, false)));
+        byte[] a = {127, 0, 0, 0};
+        for (int i = 0; i < ClusterRuntime.MAX_AFFINITY_ENTRIES + 5_000; i++) {
+            a[1] = (byte) (i >> 16);
+            a[2] = (byte) (i >> 8);
+            a[3] = (byte) i;
+            assertThat(c.pick(java.net.InetAddress.getByAddress(a), null, null)).isNotNull();
+        }
+        assertThat(c.affinityEntries()).isEqualTo(ClusterRuntime.MAX_AFFINITY_ENTRIES);
+        java.net.InetAddress first = java.net.InetAddress.getByAddress(new byte[] {127, 0, 0, 0});
+        String sticky = c.pick(first, null, null).target();
+        for (int i = 0; i < 5; i++) {
+            assertThat(c.pick(first, null, null).target()).as("a client remembered before stays").isEqualTo(sticky);
+        }
+    }
+
     /** Affinity entries go when they expire on a quiet cluster, not only when a new plan is applied (the map grew with every client). */
     @Test
     void affinityEntriesExpireWithoutANewPlan() throws Exception {
