@@ -376,7 +376,8 @@ public final class LocalCluster implements AutoCloseable {
     /** Takes the data directory for this Portway, or says which one has it. */
     private static java.nio.channels.FileLock lockDataDir(Path dir) {
         try {
-            java.nio.file.Files.createDirectories(dir);
+            // it holds every object, Secrets too, and what it holds is run: this user's alone, as the state directory
+            dev.portway.admin.auth.AdminCredentials.createPrivateDir(dir.toAbsolutePath(), "--data-dir");
             java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir.resolve("lock"),
                     java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
             java.nio.channels.FileLock lock;

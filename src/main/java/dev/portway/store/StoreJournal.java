@@ -40,6 +40,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class StoreJournal implements AutoCloseable {
 
+    /** The files hold every object, Secrets too: readable and writable by this user only. */
+    private static final java.nio.file.attribute.FileAttribute<?> PRIVATE =
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+
+
     private static final Logger log = LoggerFactory.getLogger(StoreJournal.class);
 
     public static final String SNAPSHOT = "objects.json";
@@ -201,7 +206,8 @@ public final class StoreJournal implements AutoCloseable {
         boolean sync = !records.isEmpty();
         try {
             if (journal == null) {
-                journal = FileChannel.open(dir.resolve(JOURNAL), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+                journal = FileChannel.open(dir.resolve(JOURNAL), java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                        StandardOpenOption.APPEND, java.nio.file.LinkOption.NOFOLLOW_LINKS), PRIVATE);
                 syncDirectory(); // the new file's name is as durable as what is written into it
             }
             ByteBuffer buf = ByteBuffer.wrap((Json.write(batch) + "\n").getBytes(StandardCharsets.UTF_8));
@@ -250,7 +256,9 @@ public final class StoreJournal implements AutoCloseable {
             entry.set("object", Json.tree(o));
         }
         Path tmp = dir.resolve(SNAPSHOT + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        Files.deleteIfExists(tmp); // a new file of this user's (never through a link left there)
+        try (FileChannel ch = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS), PRIVATE)) {
             ByteBuffer buf = ByteBuffer.wrap(Json.writeBytes(root));
             while (buf.hasRemaining()) {
                 ch.write(buf);

@@ -105,6 +105,31 @@ class PersistenceTest {
     }
 
     @Test
+    void aDataDirectoryOthersMayWriteIsRefusedAndANewOneIsThisUsersAlone(@TempDir Path tmp) throws Exception {
+        // it holds every object, Secrets too, and a planted snapshot's pods would run as this user
+        Path open = Files.createDirectory(tmp.resolve("open"));
+        Files.setPosixFilePermissions(open, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        assertThatThrownBy(() -> new LocalCluster(TestCluster.options().withDataDir(open)))
+                .hasMessageContaining("is writable by others").hasMessageContaining("--data-dir");
+        Path fresh = tmp.resolve("fresh");
+        try (TestCluster c = new TestCluster(TestCluster.options().withDataDir(fresh))) {
+            c.apply("""
+                    apiVersion: v1
+                    kind: Secret
+                    metadata: {name: key}
+                    stringData: {key: s3cret}
+                    """);
+            assertThat(mode(fresh)).isEqualTo("rwx------");
+            assertThat(mode(fresh.resolve(StoreJournal.JOURNAL))).isEqualTo("rw-------");
+        }
+        assertThat(mode(fresh.resolve(StoreJournal.SNAPSHOT))).as("written at the stop").isEqualTo("rw-------");
+    }
+
+    private static String mode(Path p) throws java.io.IOException {
+        return java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
     void aDataDirectoryInUseIsNotTakenByASecondPortway(@TempDir Path data) throws Exception {
         var options = TestCluster.options().withDataDir(data);
         try (TestCluster first = new TestCluster(options)) {

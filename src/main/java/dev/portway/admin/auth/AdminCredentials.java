@@ -162,6 +162,11 @@ public final class AdminCredentials {
      * could only read is tightened to 0700.
      */
     public static void createPrivateDir(Path dir) throws IOException {
+        createPrivateDir(dir, "--state-dir");
+    }
+
+    /** As {@link #createPrivateDir(Path)}, for a directory the command line {@code option} names. */
+    public static void createPrivateDir(Path dir, String option) throws IOException {
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
             Files.createDirectories(dir.getParent());
             try {
@@ -171,19 +176,19 @@ public final class AdminCredentials {
             }
         }
         if (Files.isSymbolicLink(dir) || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-            throw new IOException(dir + " is a symbolic link or not a directory: Portway keeps its keys only in a real "
-                    + "directory of its own (choose another with --state-dir)");
+            throw new IOException(dir + " is a symbolic link or not a directory: Portway keeps its keys and state only in a real "
+                    + "directory of its own (choose another with " + option + ")");
         }
         String owner = Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).getName();
         String me = System.getProperty("user.name");
         if (me != null && !owner.equals(me)) {
             throw new IOException(dir + " belongs to " + owner + ", not to " + me
-                    + ": Portway keeps its keys only in a directory of the user who runs it (choose another with --state-dir)");
+                    + ": Portway keeps its keys and state only in a directory of the user who runs it (choose another with " + option + ")");
         }
         Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
         if (mode.contains(PosixFilePermission.GROUP_WRITE) || mode.contains(PosixFilePermission.OTHERS_WRITE)) {
             throw new IOException(dir + " is writable by others (mode " + PosixFilePermissions.toString(mode)
-                    + "): what is in it cannot be trusted; remove it or choose another with --state-dir");
+                    + "): what is in it cannot be trusted; remove it or choose another with " + option + ")");
         }
         if (!mode.equals(DIR_MODE)) {
             log.warn("{} was readable by others (mode {}); setting it to 0700", dir, PosixFilePermissions.toString(mode));
