@@ -429,6 +429,10 @@ public final class DataPlane implements AutoCloseable {
     }
 
     /** Whether each listener of a Service is bound, closed or failed, by address. */
+    HealthServers healthServers() {
+        return healthServers;
+    }
+
     public Map<String, String> listenerStatus() {
         Map<String, String> status = new LinkedHashMap<>();
         synchronized (this) {

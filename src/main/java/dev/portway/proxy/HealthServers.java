@@ -74,8 +74,9 @@ final class HealthServers {
             }
         }
         for (InetSocketAddress address : next.keySet()) {
-            if (!bound.containsKey(address)) {
-                bind(address);
+            Channel ch = bound.get(address);
+            if (ch == null || !ch.isOpen()) {
+                bind(address); // new, or its bind failed (the address was taken): tried again, as L4 listeners are
             }
         }
     }
@@ -109,6 +110,12 @@ final class HealthServers {
                 log.warn("cannot serve health checks on {}: {}", address, r.cause().getMessage());
             }
         });
+    }
+
+    /** Whether the server of {@code address} could not bind (the next plan tries again). */
+    boolean bindFailed(InetSocketAddress address) {
+        Channel ch = bound.get(address);
+        return ch != null && !ch.isOpen();
     }
 
     void setNodeFailed(String node, boolean failed) {
