@@ -35,6 +35,24 @@ class KubeconfigTest {
     }
 
     @Test
+    void aLinkAnotherUserLeftWhereItIsWrittenIsNotFollowed() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "giving a link to another user needs root");
+        Path victim = Files.writeString(dir.resolve("precious"), "apiVersion: v1\nkind: Config\n");
+        Path link = Files.createSymbolicLink(dir.resolve("kc"), victim);
+        var nobody = link.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
+        Files.getFileAttributeView(link, java.nio.file.attribute.PosixFileAttributeView.class, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                .setOwner(nobody);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Kubeconfig.write(link, "https://127.0.0.1:8001", credentials(), false))
+                .hasMessageContaining("is a symbolic link that belongs to nobody");
+        assertThat(Files.readString(victim)).isEqualTo("apiVersion: v1\nkind: Config\n");
+        // a link of this user's own is followed, as before
+        Files.writeString(dir.resolve("elsewhere"), "apiVersion: v1\nkind: Config\n");
+        Path own = Files.createSymbolicLink(dir.resolve("kc-own"), dir.resolve("elsewhere"));
+        Kubeconfig.write(own, "https://127.0.0.1:8001", credentials(), false);
+        assertThat(Files.readString(dir.resolve("elsewhere"))).contains("https://127.0.0.1:8001");
+    }
+
+    @Test
     void mergedIntoAnotherKubeconfigItKeepsItsContextsAndCurrentContext() throws Exception {
         Path user = dir.resolve("config");
         Files.writeString(user, """

@@ -203,6 +203,13 @@ public final class AdminCredentials {
      */
     public static void writePrivate(Path file, String content) throws IOException {
         if (Files.isSymbolicLink(file)) {
+            // a link of this user's is followed (a kubeconfig kept elsewhere); one another user left in a shared
+            // directory such as /tmp is not: it would have this user replace whichever file it points to
+            String owner = Files.getOwner(file, LinkOption.NOFOLLOW_LINKS).getName();
+            String me = System.getProperty("user.name");
+            if (me != null && !owner.equals(me)) {
+                throw new IOException(file + " is a symbolic link that belongs to " + owner + ", not to " + me + ": not followed");
+            }
             file = file.toRealPath();
         }
         Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
