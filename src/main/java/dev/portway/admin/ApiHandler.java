@@ -94,6 +94,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private static final int MAX_WAITING = 16;
         private final java.util.ArrayDeque<FullHttpRequest> waiting = new java.util.ArrayDeque<>();
         private boolean busy;
+        /** An answer waits for the client to read: the next request goes once the connection is writable again. */
+        private boolean held;
     }
 
     private static final io.netty.util.AttributeKey<InOrder> IN_ORDER = io.netty.util.AttributeKey.valueOf("portway.admin.inOrder");
@@ -174,9 +176,26 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private void answer(ChannelHandlerContext ctx, HttpResponses.Response out, boolean keepAlive) {
         HttpResponses.write(ctx, out, keepAlive);
-        if (keepAlive) {
+        if (!keepAlive) {
+            return;
+        }
+        if (ctx.channel().isWritable()) {
+            next(ctx);
+        } else {
+            // a client that pipelines requests and reads no answer: later requests wait (a few; more close the
+            // connection), rather than answers piling up unread without bound
+            inOrder(ctx).held = true;
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        InOrder order = ctx.channel().attr(IN_ORDER).get();
+        if (order != null && order.held && ctx.channel().isWritable()) {
+            order.held = false;
             next(ctx);
         }
+        ctx.fireChannelWritabilityChanged();
     }
 
     private static ApiException toApiException(Throwable err) {

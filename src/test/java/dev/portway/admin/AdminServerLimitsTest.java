@@ -96,6 +96,33 @@ class AdminServerLimitsTest {
     }
 
     @Test
+    void aClientThatPipelinesRequestsAndReadsNoAnswerIsNotAnsweredWithoutBound() throws Exception {
+        int asked = 100_000;
+        byte[] one = ("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:" + address.getPort() + "\r\nAuthorization: Bearer " + credentials.token() + "\r\n\r\n")
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        try (SSLSocket s = connect()) {
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try {
+                    for (int i = 0; i < asked; i += 100) {
+                        java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
+                        for (int j = 0; j < 100; j++) {
+                            batch.writeBytes(one);
+                        }
+                        s.getOutputStream().write(batch.toByteArray());
+                    }
+                } catch (java.io.IOException e) {
+                    // closed by the server: expected
+                }
+            });
+            writer.join(20_000);
+            // the answers that did go out, then the end: the server stopped answering a client that read none
+            byte[] all = s.getInputStream().readAllBytes();
+            int answered = new String(all, java.nio.charset.StandardCharsets.US_ASCII).split("HTTP/1.1 200", -1).length - 1;
+            assertThat(answered).as("answers written for %d requests, none read while they were sent", asked).isLessThan(asked);
+        }
+    }
+
+    @Test
     void aRequestThatTricklesInIsCutOffAfterTheReadTimeout() throws Exception {
         try (SSLSocket s = connect()) {
             s.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n".getBytes(StandardCharsets.UTF_8));
