@@ -96,6 +96,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private boolean busy;
         /** An answer waits for the client to read: the next request goes once the connection is writable again. */
         private boolean held;
+        private io.netty.util.concurrent.ScheduledFuture<?> holdTimer;
     }
 
     private static final io.netty.util.AttributeKey<InOrder> IN_ORDER = io.netty.util.AttributeKey.valueOf("portway.admin.inOrder");
@@ -116,8 +117,14 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return o;
     }
 
+    /** How long a connection may hold answers its client does not read before it is closed. */
+    static final int HOLD_TIMEOUT_SECONDS = 30;
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        if (!ctx.channel().isActive()) {
+            return; // after a Connection: close answer, what else the same read held (released on return)
+        }
         InOrder order = inOrder(ctx);
         if (order.busy) {
             if (order.waiting.size() >= InOrder.MAX_WAITING) {
@@ -134,6 +141,24 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     /** The current request is answered: the next waiting one, if any, goes. On the event loop. */
     private void next(ChannelHandlerContext ctx) {
         InOrder order = inOrder(ctx);
+        if (!ctx.channel().isWritable() && ctx.channel().isActive()) {
+            // a client that pipelines requests and reads no answer: later requests wait (a few; more close the
+            // connection) rather than answers piling up unread without bound; if it never reads again, the
+            // connection closes after the idle timeout
+            order.held = true;
+            if (order.holdTimer == null) {
+                order.holdTimer = ctx.executor().schedule(() -> {
+                    if (order.held) {
+                        ctx.close();
+                    }
+                }, HOLD_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            return;
+        }
+        if (order.holdTimer != null) {
+            order.holdTimer.cancel(false);
+            order.holdTimer = null;
+        }
         order.busy = false;
         FullHttpRequest r = order.waiting.poll();
         if (r != null && ctx.channel().isActive()) {
@@ -176,15 +201,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private void answer(ChannelHandlerContext ctx, HttpResponses.Response out, boolean keepAlive) {
         HttpResponses.write(ctx, out, keepAlive);
-        if (!keepAlive) {
-            return;
-        }
-        if (ctx.channel().isWritable()) {
+        if (keepAlive) {
             next(ctx);
-        } else {
-            // a client that pipelines requests and reads no answer: later requests wait (a few; more close the
-            // connection), rather than answers piling up unread without bound
-            inOrder(ctx).held = true;
         }
     }
 

@@ -429,10 +429,6 @@ public final class DataPlane implements AutoCloseable {
     }
 
     /** Whether each listener of a Service is bound, closed or failed, by address. */
-    HealthServers healthServers() {
-        return healthServers;
-    }
-
     public Map<String, String> listenerStatus() {
         Map<String, String> status = new LinkedHashMap<>();
         synchronized (this) {
@@ -441,6 +437,10 @@ public final class DataPlane implements AutoCloseable {
             }
         }
         return status;
+    }
+
+    HealthServers healthServers() {
+        return healthServers;
     }
 
     Map<String, Integer> listenerStates() {

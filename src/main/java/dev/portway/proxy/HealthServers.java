@@ -44,8 +44,8 @@ final class HealthServers {
     private static final Logger log = LoggerFactory.getLogger(HealthServers.class);
     /** Connections each health server holds at once: a flood on one leaves the proxy's descriptors alone. */
     static final int MAX_CONNECTIONS = 1024;
-    /** A connection that sends nothing for this long is closed (a checker asks once, or every few seconds). */
-    static final int IDLE_SECONDS = 30;
+    /** A connection that sends nothing for this long is closed (checkers ask every few seconds, or once per connection). */
+    static final int IDLE_SECONDS = 300;
 
     private final DataPlane plane;
     private final Clock clock;

@@ -73,7 +73,8 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
                 packet.release();
                 return;
             }
-            if (cluster != null && flows.size() >= cluster.spec().maxConnections() && unanswered.isEmpty()) {
+            int maxFlows = cluster == null ? Integer.MAX_VALUE : cluster.spec().maxConnections(); // read once: a plan may change it
+            if (flows.size() >= maxFlows && unanswered.isEmpty()) {
                 // full of answered flows: refused before an endpoint is picked (and an affinity entry made)
                 plane.metrics().refused(spec, "flow_limit");
                 packet.release();
@@ -85,7 +86,7 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
                 packet.release();
                 return;
             }
-            if (flows.size() >= cluster.spec().maxConnections()) {
+            if (flows.size() >= maxFlows) {
                 // a flood of sources takes this listener's flows, not the proxy's memory; as conntrack does
                 // when its table is full, the oldest flow never answered makes room (with none, refused above)
                 Iterator<Flow> oldest = unanswered.values().iterator();

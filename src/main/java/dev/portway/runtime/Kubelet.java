@@ -73,10 +73,10 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
             throw new IOException(OrphanGuard.SETSID + " is missing (Debian package util-linux): pods run in process groups of their own");
         }
         this.ownStateDir = options.stateDir() == null;
-        if (ownStateDir) {
-            removeStaleStateDirs(Path.of(System.getProperty("java.io.tmpdir")));
-        }
         this.stateDir = ownStateDir ? Files.createTempDirectory(STATE_DIR_PREFIX) : options.stateDir();
+        if (ownStateDir) {
+            removeStaleStateDirs(stateDir.getParent(), stateDir);
+        }
         Files.createDirectories(podsDir());
         Files.writeString(stateDir.resolve(OWNER_FILE), Long.toString(ProcessHandle.current().pid()));
         this.guard = OrphanGuard.start();
@@ -307,16 +307,17 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
      * them: 0700) are touched: in a shared {@code /tmp}, a directory another user made could be
      * changed under the deletion (a subdirectory swapped for a link into this user's home).
      */
-    static void removeStaleStateDirs(Path tmp) {
+    static void removeStaleStateDirs(Path tmp, Path own) {
         Object me;
         try {
-            me = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+            me = Files.getAttribute(own, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS); // this user's: just made
         } catch (IOException | RuntimeException e) {
-            return; // whose directories are whose cannot be told here: leave them
+            log.debug("cannot tell which stale state directories in {} are this user's: {}", tmp, e.toString());
+            return;
         }
         try (var dirs = Files.newDirectoryStream(tmp, STATE_DIR_PREFIX + "*")) {
             for (Path dir : dirs) {
-                if (!ownPrivateDir(dir, me)) {
+                if (dir.equals(own) || !ownPrivateDir(dir, me)) {
                     continue;
                 }
                 Path owner = dir.resolve(OWNER_FILE);

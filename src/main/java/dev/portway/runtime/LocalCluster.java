@@ -377,9 +377,21 @@ public final class LocalCluster implements AutoCloseable {
     private static java.nio.channels.FileLock lockDataDir(Path dir) {
         try {
             // it holds every object, Secrets too, and what it holds is run: this user's alone, as the state directory
-            dev.portway.admin.auth.AdminCredentials.createPrivateDir(dir.toAbsolutePath(), "--data-dir");
+            Path abs = dir.toAbsolutePath();
+            Path parent = abs.getParent();
+            if (parent != null && !java.nio.file.Files.exists(parent, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                dev.portway.admin.auth.AdminCredentials.createPrivateDir(parent, "--data-dir"); // the state directory, say: private from the start
+            } else if (parent != null && privateToMe(parent) && java.nio.file.Files.isDirectory(abs, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    && !java.nio.file.Files.isSymbolicLink(abs) && ownedByMe(abs)) {
+                // inside a directory no one else can enter (the default, STATE_DIR/data), an older Portway's
+                // directory made with the umask's mode (0775 under umask 002) cannot hold another user's files
+                java.nio.file.Files.setPosixFilePermissions(abs, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+            }
+            dev.portway.admin.auth.AdminCredentials.createPrivateDir(abs, "--data-dir");
             java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir.resolve("lock"),
-                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+                    java.util.Set.of(java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
+                            java.nio.file.LinkOption.NOFOLLOW_LINKS),
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
             java.nio.channels.FileLock lock;
             try {
                 lock = ch.tryLock();
@@ -395,6 +407,17 @@ public final class LocalCluster implements AutoCloseable {
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("cannot use the data directory " + dir + ": " + e.getMessage(), e);
         }
+    }
+
+    private static boolean ownedByMe(Path p) throws java.io.IOException {
+        return java.nio.file.Files.getOwner(p, java.nio.file.LinkOption.NOFOLLOW_LINKS).getName().equals(System.getProperty("user.name"));
+    }
+
+    /** Whether {@code dir} is this user's and no one else may enter it. */
+    private static boolean privateToMe(Path dir) throws java.io.IOException {
+        var mode = java.nio.file.Files.getPosixFilePermissions(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        return ownedByMe(dir) && !java.nio.file.Files.isSymbolicLink(dir)
+                && mode.stream().noneMatch(m -> m.name().startsWith("GROUP") || m.name().startsWith("OTHERS"));
     }
 
     private void releaseDataLock() {

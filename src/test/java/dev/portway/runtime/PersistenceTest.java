@@ -107,10 +107,18 @@ class PersistenceTest {
     @Test
     void aDataDirectoryOthersMayWriteIsRefusedAndANewOneIsThisUsersAlone(@TempDir Path tmp) throws Exception {
         // it holds every object, Secrets too, and a planted snapshot's pods would run as this user
-        Path open = Files.createDirectory(tmp.resolve("open"));
+        Path shared = Files.createDirectory(tmp.resolve("shared"));
+        Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path open = Files.createDirectory(shared.resolve("open"));
         Files.setPosixFilePermissions(open, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
         assertThatThrownBy(() -> new LocalCluster(TestCluster.options().withDataDir(open)))
                 .hasMessageContaining("is writable by others").hasMessageContaining("--data-dir");
+        // one an older Portway made with the umask's mode inside a directory only this user can enter (the
+        // default, STATE_DIR/data): made private, not refused
+        Path older = Files.createDirectory(tmp.resolve("older"));
+        Files.setPosixFilePermissions(older, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxr-x"));
+        new LocalCluster(TestCluster.options().withDataDir(older)).close();
+        assertThat(mode(older)).isEqualTo("rwx------");
         Path fresh = tmp.resolve("fresh");
         try (TestCluster c = new TestCluster(TestCluster.options().withDataDir(fresh))) {
             c.apply("""
@@ -121,6 +129,7 @@ class PersistenceTest {
                     """);
             assertThat(mode(fresh)).isEqualTo("rwx------");
             assertThat(mode(fresh.resolve(StoreJournal.JOURNAL))).isEqualTo("rw-------");
+            assertThat(mode(fresh.resolve("lock"))).isEqualTo("rw-------");
         }
         assertThat(mode(fresh.resolve(StoreJournal.SNAPSHOT))).as("written at the stop").isEqualTo("rw-------");
     }

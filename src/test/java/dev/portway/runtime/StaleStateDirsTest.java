@@ -39,8 +39,10 @@ class StaleStateDirsTest {
             Path own = stale(tmp, "own", "rwx------");
             Path open = stale(tmp, "open", "rwxrwxrwx");
             Path link = Files.createSymbolicLink(tmp.resolve("portway-link"), own.getParent().resolve("portway-open"));
-            Kubelet.removeStaleStateDirs(tmp);
+            Path current = Files.createDirectory(tmp.resolve("portway-current"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Kubelet.removeStaleStateDirs(tmp, current);
             assertThat(own).doesNotExist();
+            assertThat(current).as("this Portway's own").exists();
             assertThat(open.resolve("pod").resolve("file")).as("open to others: left alone").exists();
             assertThat(Files.isSymbolicLink(link)).as("a link: left alone").isTrue();
         } finally {
@@ -57,7 +59,7 @@ class StaleStateDirsTest {
         try {
             Path theirs = stale(tmp, "theirs", "rwx------");
             Files.setAttribute(theirs, "unix:uid", 65534); // nobody
-            Kubelet.removeStaleStateDirs(tmp);
+            Kubelet.removeStaleStateDirs(tmp, Files.createDirectory(tmp.resolve("portway-current")));
             assertThat(theirs.resolve("pod").resolve("file")).exists();
         } finally {
             try (var walk = Files.walk(tmp)) {

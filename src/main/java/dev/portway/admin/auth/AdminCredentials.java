@@ -188,7 +188,7 @@ public final class AdminCredentials {
         Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
         if (mode.contains(PosixFilePermission.GROUP_WRITE) || mode.contains(PosixFilePermission.OTHERS_WRITE)) {
             throw new IOException(dir + " is writable by others (mode " + PosixFilePermissions.toString(mode)
-                    + "): what is in it cannot be trusted; remove it or choose another with " + option + ")");
+                    + "): what is in it cannot be trusted; remove it, chmod 700 it, or choose another with " + option);
         }
         if (!mode.equals(DIR_MODE)) {
             log.warn("{} was readable by others (mode {}); setting it to 0700", dir, PosixFilePermissions.toString(mode));
