@@ -94,8 +94,10 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private static final int MAX_WAITING = 16;
         private final java.util.ArrayDeque<FullHttpRequest> waiting = new java.util.ArrayDeque<>();
         private boolean busy;
-        /** An answer waits for the client to read: the next request goes once the connection is writable again. */
-        private boolean held;
+        /**
+         * Set while an answer waits for the client to read (the next request goes once the connection
+         * is writable again): closes the connection if that takes too long.
+         */
         private io.netty.util.concurrent.ScheduledFuture<?> holdTimer;
     }
 
@@ -145,13 +147,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             // a client that pipelines requests and reads no answer: later requests wait (a few; more close the
             // connection) rather than answers piling up unread without bound; if it never reads again, the
             // connection closes after the idle timeout
-            order.held = true;
             if (order.holdTimer == null) {
-                order.holdTimer = ctx.executor().schedule(() -> {
-                    if (order.held) {
-                        ctx.close();
-                    }
-                }, HOLD_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+                order.holdTimer = ctx.executor().schedule((Runnable) ctx::close, HOLD_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
             }
             return;
         }
@@ -209,8 +206,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         InOrder order = ctx.channel().attr(IN_ORDER).get();
-        if (order != null && order.held && ctx.channel().isWritable()) {
-            order.held = false;
+        if (order != null && order.holdTimer != null && ctx.channel().isWritable()) {
             next(ctx);
         }
         ctx.fireChannelWritabilityChanged();
