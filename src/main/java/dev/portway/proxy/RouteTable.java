@@ -1,5 +1,6 @@
 package dev.portway.proxy;
 
+import com.google.re2j.Pattern;
 import dev.portway.plan.Plan;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.QueryStringDecoder;
@@ -7,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * The routes of one L7 listener, compiled for the hot path: virtual hosts most specific first,

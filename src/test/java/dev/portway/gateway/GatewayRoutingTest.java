@@ -60,6 +60,10 @@ class GatewayRoutingTest {
                     backendRefs: [{name: query, port: 8000}]
                   - matches: [{path: {type: RegularExpression, value: "/re/[0-9]+"}}]
                     backendRefs: [{name: regex, port: 8000}]
+                  - matches: [{path: {type: RegularExpression, value: "/backtrack/(.*a){20}"}}]
+                    backendRefs: [{name: regex, port: 8000}]
+                  - matches: [{path: {type: PathPrefix, value: /re-header}, headers: [{name: X-Re, type: RegularExpression, value: ".*.*.*=.*"}]}]
+                    backendRefs: [{name: regex, port: 8000}]
                 ---
                 apiVersion: gateway.networking.k8s.io/v1
                 kind: HTTPRoute
@@ -148,6 +152,23 @@ class GatewayRoutingTest {
             """)
     void precedence(String host, String method, String path, String header, String expected) throws Exception {
         assertThat(pod(host, method, path, header)).isEqualTo(expected);
+    }
+
+    /**
+     * Expressions that a backtracking engine takes exponential or high polynomial time on
+     * ({@code (.*a){20}} on 40 a's and one other character: hours; {@code .*.*.*=.*} on 4,000
+     * characters without {@code =}: minutes) are matched in time linear in the request, as
+     * Envoy's RE2 matches them. A client cannot stall the event loop, and with it every
+     * connection the loop serves.
+     */
+    @Test
+    void aRegularExpressionCannotBeMadeToBacktrackByARequest() throws Exception {
+        String as = "a".repeat(40);
+        assertThat(pod("x.test", "GET", "/backtrack/" + as, null)).isEqualTo("regex");
+        assertThat(pod("x.test", "GET", "/backtrack/" + as + "!", null)).isEqualTo("root");
+        String value = "x".repeat(4_000);
+        assertThat(pod("x.test", "GET", "/re-header", "X-Re: " + value + "=")).isEqualTo("regex");
+        assertThat(pod("x.test", "GET", "/re-header", "X-Re: " + value)).isEqualTo("root");
     }
 
     private static Condition condition(HTTPRoute r, String type) {

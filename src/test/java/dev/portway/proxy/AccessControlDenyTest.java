@@ -2,8 +2,8 @@ package dev.portway.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.re2j.Pattern;
 import dev.portway.plan.Plan;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /** Deny rules are fences: neither case nor a trailing slash walks around one, of any match type. */

@@ -1,5 +1,7 @@
 package dev.portway.api.gateway;
 
+import com.google.re2j.Pattern;
+import com.google.re2j.PatternSyntaxException;
 import dev.portway.api.Selectors;
 import dev.portway.net.Ipv4;
 import io.fabric8.kubernetes.api.model.LabelSelector;
@@ -36,8 +38,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * Portway's Gateway API implementation as a pure function of the objects: which Gateways are
@@ -65,7 +65,7 @@ import java.util.regex.PatternSyntaxException;
  *       {@code kubernetes.io/metadata.name}) (none: {@code NotAllowedByListeners}); of those, the
  *       ones whose hostname intersects the route's (none: {@code NoMatchingListenerHostname}).
  *       A listener's own conditions do not prevent attachment, as the spec says.</li>
- *   <li>A route with a regular expression Java cannot compile, a {@code CORS} filter, or a
+ *   <li>A route with a regular expression RE2 cannot compile, a {@code CORS} filter, or a
  *       header filter that would change a field of {@link #GATEWAY_OWNED_HEADERS}, is not accepted
  *       ({@code UnsupportedValue}).</li>
  *   <li>backendRefs (and RequestMirror backendRefs) must be core Services ({@code InvalidKind}), in
@@ -100,6 +100,10 @@ public final class GatewayModel {
 
     public static final Set<String> SUPPORTED_FILTERS = Set.of("RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror",
             "RequestRedirect", "URLRewrite");
+
+    /** A PEM private key block, found in time linear in the Secret (a backtracking match was quadratic in it). */
+    private static final Pattern PEM_PRIVATE_KEY = Pattern.compile(
+            "(?s)-----BEGIN ([A-Z]+ )?PRIVATE KEY-----.+-----END ([A-Z]+ )?PRIVATE KEY-----");
 
     private static final ListenerInfo.RouteKind HTTP_ROUTE = new ListenerInfo.RouteKind(GROUP, "HTTPRoute");
 
@@ -433,7 +437,7 @@ public final class GatewayModel {
             } catch (IllegalArgumentException e) {
                 return "has no valid PEM certificate in tls.crt";
             }
-            if (!key.matches("(?s).*-----BEGIN ([A-Z]+ )?PRIVATE KEY-----.+-----END ([A-Z]+ )?PRIVATE KEY-----.*")) {
+            if (!PEM_PRIVATE_KEY.matcher(key).find()) {
                 return "has no PEM private key in tls.key";
             }
             try {
@@ -736,7 +740,7 @@ public final class GatewayModel {
                 Pattern.compile(regex == null ? "" : regex);
                 return null;
             } catch (PatternSyntaxException e) {
-                return "regular expression \"" + regex + "\" is not supported: " + e.getDescription();
+                return "regular expression \"" + regex + "\" is not supported: " + e.getDescription() + ": `" + e.getPattern() + "`";
             }
         }
 

@@ -29,7 +29,7 @@ public class PathMatch implements KubernetesResource {
 
     /**
      * Exact, PathPrefix (whole segments: /admin matches /admin/x, not /administrator) or
-     * RegularExpression (Java syntax, matching the whole path, case-insensitive). Default: PathPrefix.
+     * RegularExpression (RE2 syntax, matching the whole path, case-insensitive). Default: PathPrefix.
      */
     @JsonProperty("type")
     public String getType() {

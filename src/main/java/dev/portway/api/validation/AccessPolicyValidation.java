@@ -9,6 +9,8 @@ import static dev.portway.api.validation.CrdSchema.str;
 import static dev.portway.api.validation.CrdSchema.string;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.google.re2j.Pattern;
+import com.google.re2j.PatternSyntaxException;
 import dev.portway.api.FieldError;
 import dev.portway.api.FieldPath;
 import dev.portway.api.Quantities;
@@ -16,8 +18,6 @@ import dev.portway.api.policy.AccessPolicy;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * Portway's AccessPolicy as the API server would judge it if it were installed as a CRD with this
@@ -28,7 +28,7 @@ import java.util.regex.PatternSyntaxException;
  * they are compared with the normalized request path, where such a value could never match.
  *
  * <p>Beyond a CRD's reach, as a validating webhook would add them: regular expressions must
- * compile (Java syntax, which the data plane runs), and {@code maxRequestBodySize} must be a
+ * compile (RE2 syntax, which the data plane runs), and {@code maxRequestBodySize} must be a
  * positive quantity.
  */
 public final class AccessPolicyValidation {
@@ -104,7 +104,7 @@ public final class AccessPolicyValidation {
             return List.of();
         } catch (PatternSyntaxException e) {
             return List.of(FieldError.invalid(path.child("value"), value, "must be a valid regular expression: " + e.getDescription()
-                    + (e.getIndex() >= 0 ? " near index " + e.getIndex() : "")));
+                    + ": `" + e.getPattern() + "`"));
         }
     }
 

@@ -294,9 +294,21 @@ class GatewayModelTest {
                         rules:
                         - matches: [{path: {type: RegularExpression, value: "/(a"}}]
                           backendRefs: [{name: web, port: 80}]
+                        """)
+                + route("backreference", "default", """
+                        parentRefs: [{name: gw}]
+                        rules:
+                        - matches: [{headers: [{name: X-Pair, type: RegularExpression, value: "(a+)-\\\\1"}]}]
+                          backendRefs: [{name: web, port: 80}]
                         """));
         RouteParentInfo p = m.route("default", "regex").orElseThrow().parents().getFirst();
         assertThat(reason(p)).isEqualTo("False/UnsupportedValue");
+        assertThat(p.accepted().message()).isEqualTo("spec.rules[0].matches[0].path.value: regular expression \"/(a\" is not supported: "
+                + "missing closing ): `/(a`");
+        // RE2 has no back-references (a linear-time match cannot): refused, never matched differently
+        RouteParentInfo backreference = m.route("default", "backreference").orElseThrow().parents().getFirst();
+        assertThat(backreference.accepted().message()).isEqualTo("spec.rules[0].matches[0].headers[0].value: regular expression "
+                + "\"(a+)-\\1\" is not supported: invalid escape sequence: `\\1`");
         assertThat(m.gateway("default", "gw").orElseThrow().listener("http").orElseThrow().routes()).isEmpty();
     }
 

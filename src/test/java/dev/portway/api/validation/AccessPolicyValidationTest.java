@@ -89,7 +89,12 @@ class AccessPolicyValidationTest {
                         deny:
                         - path: {type: RegularExpression, value: "/admin/[a-z"}
                         """), INVALID + "spec.deny[0].path.value: Invalid value: \"/admin/[a-z\": must be a valid regular expression: "
-                        + "Unclosed character class near index 10"),
+                        + "missing closing ]: `[a-z`"),
+                Arguments.of("a regular expression RE2 does not run (a look-ahead: no linear-time match)", policy(TARGET + """
+                        deny:
+                        - path: {type: RegularExpression, value: "/admin/(?!public)"}
+                        """), INVALID + "spec.deny[0].path.value: Invalid value: \"/admin/(?!public)\": must be a valid regular expression: "
+                        + "invalid or unsupported Perl syntax: `(?!`"),
                 Arguments.of("a deny path that no normalized path can be", policy(TARGET + """
                         deny:
                         - path: {type: Exact, value: "/admin//quit"}
