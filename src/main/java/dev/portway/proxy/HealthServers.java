@@ -46,6 +46,8 @@ final class HealthServers {
     static final int MAX_CONNECTIONS = 1024;
     /** A connection that sends nothing for this long is closed (checkers ask every few seconds, or once per connection). */
     static final int IDLE_SECONDS = 300;
+    /** The most request bytes decoded at once while answers can be written (what a non-reading client can have answered past the buffer). */
+    private static final int INPUT_SLICE = 4096;
 
     private final DataPlane plane;
     private final Clock clock;
@@ -95,6 +97,8 @@ final class HealthServers {
                             ch.close();
                             return;
                         }
+                        // first: a client that pipelines checks and reads no answers is read no further
+                        ch.pipeline().addLast(new dev.portway.net.WritabilityGate(INPUT_SLICE));
                         ch.pipeline().addLast(new io.netty.handler.timeout.IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS) {
                             @Override
                             protected void channelIdle(ChannelHandlerContext ctx, io.netty.handler.timeout.IdleStateEvent evt) {
@@ -149,18 +153,7 @@ final class HealthServers {
             var write = ctx.writeAndFlush(response);
             if (!keepAlive) {
                 write.addListener(ChannelFutureListener.CLOSE);
-            } else if (!ctx.channel().isWritable()) {
-                // a client that pipelines checks and reads no answer is read no further until it does
-                ctx.channel().config().setAutoRead(false);
             }
-        }
-
-        @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (ctx.channel().isWritable()) {
-                ctx.channel().config().setAutoRead(true);
-            }
-            ctx.fireChannelWritabilityChanged();
         }
 
         @Override

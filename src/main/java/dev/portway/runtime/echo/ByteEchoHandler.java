@@ -4,7 +4,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 
-/** Echoes bytes back, stopping reads while the client does not keep up. */
+/** Echoes bytes back; the server's {@link dev.portway.net.WritabilityGate} stops reads while the client does not keep up. */
 final class ByteEchoHandler extends ChannelInboundHandlerAdapter {
 
     @Override
@@ -15,17 +15,6 @@ final class ByteEchoHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         ctx.flush();
-        if (!ctx.channel().isWritable()) {
-            ctx.channel().config().setAutoRead(false);
-        }
-    }
-
-    @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (ctx.channel().isWritable()) {
-            ctx.channel().config().setAutoRead(true);
-        }
-        ctx.fireChannelWritabilityChanged();
     }
 
     @Override

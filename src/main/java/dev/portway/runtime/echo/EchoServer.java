@@ -1,6 +1,8 @@
 package dev.portway.runtime.echo;
 
+import dev.portway.net.Slots;
 import dev.portway.net.Transport;
+import dev.portway.net.WritabilityGate;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -31,6 +33,14 @@ public final class EchoServer implements AutoCloseable {
 
     /** The image name that selects the built-in echo server. */
     public static final String IMAGE = "portway/echo";
+
+    /** The most connections one port holds at once; more are closed as they come. */
+    static final int MAX_CONNECTIONS = 1024;
+    /**
+     * The most input handed to the decoders at once while answers can be written: a client that
+     * pipelines requests and reads no answers has at most this much answered past the write buffer.
+     */
+    static final int INPUT_SLICE = 4096;
 
     /** Who this echo server is, for its answers. */
     public record Identity(String pod, String namespace, String podIp, String node) {
@@ -108,6 +118,7 @@ public final class EchoServer implements AutoCloseable {
     }
 
     private ChannelFuture bindTcp(InetSocketAddress at) {
+        Slots open = new Slots();
         return new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannel())
@@ -116,8 +127,14 @@ public final class EchoServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (!open.tryTakeFor(ch, MAX_CONNECTIONS)) {
+                            ch.close();
+                            return;
+                        }
                         connections.add(ch);
                         ch.closeFuture().addListener(f -> connections.remove(ch));
+                        // first: a client that reads no answers is read no further (HTTP and byte echo alike)
+                        ch.pipeline().addLast(new WritabilityGate(INPUT_SLICE));
                         if (echoBasic != null) {
                             java.util.Queue<io.netty.handler.codec.http.HttpHeaders> sent = new java.util.ArrayDeque<>();
                             ch.pipeline().addLast(new HttpServerCodec(), new HttpServerKeepAliveHandler(), EchoBasicHandler.recorder(sent),
@@ -134,7 +151,7 @@ public final class EchoServer implements AutoCloseable {
         return new Bootstrap()
                 .group(group)
                 .channel(transport.datagramChannel())
-                .option(ChannelOption.SO_REUSEADDR, true)
+                // no SO_REUSEADDR: with it another local process could bind the same address and take datagrams
                 .option(ChannelOption.RECVBUF_ALLOCATOR, new io.netty.channel.FixedRecvByteBufAllocator(65535).maxMessagesPerRead(16)) // whole datagrams
                 .handler(new ChannelInitializer<DatagramChannel>() {
                     @Override
@@ -148,6 +165,18 @@ public final class EchoServer implements AutoCloseable {
     /** Connections currently open to this server. */
     public int openConnections() {
         return connections.size();
+    }
+
+    /** Bytes written to this server's clients that they have not taken yet (answers waiting in memory). */
+    public long queuedBytes() {
+        synchronized (connections) {
+            long sum = 0;
+            for (Channel c : connections) {
+                var out = c.unsafe().outboundBuffer();
+                sum += out == null ? 0 : out.totalPendingWriteBytes();
+            }
+            return sum;
+        }
     }
 
     /**

@@ -1,0 +1,149 @@
+package dev.portway.runtime.echo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portway.net.Transport;
+import dev.portway.testing.TestCluster;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The echo server runs inside Portway's process, on pod addresses any local user can reach. A
+ * client that pipelines requests and reads no answers must not have them queued without end
+ * (before: 128 MiB of answers to 10 MB of requests, then the whole process out of memory): it is
+ * read no further once its answers fill the write buffer, and every answer still comes once it
+ * reads.
+ */
+class EchoServerBackpressureTest {
+
+    private static final String IP = "127.5." + TestCluster.BLOCK + ".201";
+    private static final int PORT = 8081;
+    /** Queued answers allowed: the write buffer's high water mark (64 KiB) and what one input slice makes past it. */
+    private static final long BOUND = 512 * 1024;
+
+    private EventLoopGroup group;
+    private EchoServer server;
+
+    @BeforeEach
+    void start() {
+        group = Transport.best().newGroup(1, "echo-test");
+        server = new EchoServer(new EchoServer.Identity("pod", "default", IP, "node1"), Transport.best(), group);
+        server.start(IP, List.of(new EchoServer.Port(PORT, false))).join();
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+        group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    @Test
+    void aClientThatPipelinesHttpRequestsAndReadsNothingIsReadNoFurther() throws Exception {
+        byte[] request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        try (SocketChannel s = connect()) {
+            long sent = sendUntilHeldBack(s, request, 20_000_000 / request.length) / request.length;
+            assertThat(server.queuedBytes()).as("answers queued in memory").isLessThan(BOUND);
+            // once the client reads, every request it sent whole is answered
+            long answers = countWhileReading(s, "HTTP/1.1 200 OK\r\n".getBytes(StandardCharsets.US_ASCII), sent);
+            assertThat(answers).isEqualTo(sent);
+        }
+    }
+
+    @Test
+    void aClientThatSendsBytesAndReadsNothingIsReadNoFurther() throws Exception {
+        byte[] chunk = new byte[1024];
+        Arrays.fill(chunk, (byte) 'z');
+        try (SocketChannel s = connect()) {
+            long sent = sendUntilHeldBack(s, chunk, 64_000);
+            assertThat(server.queuedBytes()).isLessThan(BOUND);
+            ByteBuffer buf = ByteBuffer.allocate(65536);
+            long got = 0;
+            while (got < sent) {
+                buf.clear();
+                int n = s.read(buf);
+                assertThat(n).as("echoed bytes, %d of %d", got, sent).isPositive();
+                got += n;
+            }
+            assertThat(got).isEqualTo(sent);
+        }
+    }
+
+    private static SocketChannel connect() throws IOException {
+        SocketChannel s = SocketChannel.open();
+        s.setOption(StandardSocketOptions.SO_RCVBUF, 16 * 1024);
+        s.setOption(StandardSocketOptions.SO_SNDBUF, 16 * 1024);
+        s.connect(new InetSocketAddress(IP, PORT));
+        s.socket().setSoTimeout(10_000);
+        return s;
+    }
+
+    /**
+     * Writes {@code message} up to {@code count} times without reading, until the server stops
+     * taking bytes (no progress for a second; within 20 s in all). The server must stop before all
+     * are sent, and its queue must stay bounded while the client holds still. Returns the bytes sent.
+     */
+    private long sendUntilHeldBack(SocketChannel s, byte[] message, int count) throws Exception {
+        s.configureBlocking(false);
+        ByteBuffer all = ByteBuffer.allocate(message.length * count);
+        for (int i = 0; i < count; i++) {
+            all.put(message);
+        }
+        all.flip();
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        long lastProgress = System.nanoTime();
+        while (all.hasRemaining() && System.nanoTime() < deadline && System.nanoTime() - lastProgress < 1_000_000_000L) {
+            if (s.write(all) > 0) {
+                lastProgress = System.nanoTime();
+            } else {
+                Thread.sleep(10);
+            }
+        }
+        assertThat(all.hasRemaining()).as("the server stopped taking bytes before all %d were sent", all.limit()).isTrue();
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).until(() -> server.queuedBytes() < BOUND);
+        s.configureBlocking(true);
+        return all.position();
+    }
+
+    /** Reads until {@code wanted} occurrences of {@code marker} have passed or the stream ends. */
+    private static long countWhileReading(SocketChannel s, byte[] marker, long wanted) throws IOException {
+        InputStream in = s.socket().getInputStream();
+        byte[] buf = new byte[65536];
+        int matched = 0;
+        long count = 0;
+        try {
+            while (count < wanted) {
+                int n = in.read(buf);
+                if (n < 0) {
+                    break;
+                }
+                for (int i = 0; i < n; i++) {
+                    if (buf[i] == marker[matched]) {
+                        if (++matched == marker.length) {
+                            count++;
+                            matched = 0;
+                        }
+                    } else {
+                        matched = buf[i] == marker[0] ? 1 : 0;
+                    }
+                }
+            }
+        } catch (SocketTimeoutException e) {
+            // fewer answers than requests: the assertion says how many
+        }
+        return count;
+    }
+}
