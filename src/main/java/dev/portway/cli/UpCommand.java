@@ -195,6 +195,10 @@ final class UpCommand implements Callable<Integer> {
             err.println("note: the API server listens on " + adminAddress + (bound.isAnyLocalAddress() ? " (every interface)" : "")
                     + ", reachable from the network; every request needs TLS and the token or a client certificate in " + state);
         }
+        if ("root".equals(System.getProperty("user.name"))) {
+            err.println("note: running as root: every pod's processes run as root too (pods are processes of the user who runs "
+                    + "Portway); for ports below 1024 as an ordinary user: sudo sysctl net.ipv4.ip_unprivileged_port_start=53");
+        }
         Path kubeconfig = state.resolve("kubeconfig");
         try {
             Kubeconfig.write(kubeconfig, cluster.adminUrl(), cluster.credentials(), true);

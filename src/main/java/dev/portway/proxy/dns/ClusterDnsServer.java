@@ -2,6 +2,7 @@ package dev.portway.proxy.dns;
 
 import dev.portway.net.Slots;
 import dev.portway.net.Transport;
+import dev.portway.net.WritabilityGate;
 import dev.portway.plan.DnsZone;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -77,11 +78,16 @@ import org.slf4j.LoggerFactory;
  *   <li>Forwarding: over UDP, the query as the client sent it, with an id of the server's, to
  *       the first upstream; after {@code forwardTimeout} (2 s) without an answer, to the next,
  *       and after the last the client gets SERVFAIL. Over TCP, the same on a TCP connection to
- *       the upstream per query. At most {@value #MAX_FORWARDS} queries are forwarded at once;
- *       beyond that, SERVFAIL. With no upstreams, REFUSED.</li>
+ *       the upstream per query. At most {@value #MAX_FORWARDS} queries are forwarded at once,
+ *       {@value #MAX_TCP_FORWARDS_PER_CONNECTION} of them for one TCP connection; beyond that,
+ *       SERVFAIL. With no upstreams, REFUSED.</li>
  *   <li>A UDP answer larger than 512 bytes, or than the payload size of the query's EDNS0 OPT
- *       record, is sent without its records and with the TC bit, so that the client asks again
- *       over TCP.</li>
+ *       record, or than the {@value #EDNS_PAYLOAD} this server advertises (a client that claims
+ *       64 KiB gets no larger answers: no amplification), is sent without its records and with
+ *       the TC bit, so that the client asks again over TCP.</li>
+ *   <li>A TCP client that does not read its answers is read no further (a few queries' answers
+ *       past the write buffer at most), and closed after {@value #TCP_IDLE_SECONDS} s without a
+ *       read.</li>
  *   <li>Other opcodes than QUERY get NOTIMP, a query with other than one question FORMERR, a
  *       question under the domain of another class than IN (or ANY) REFUSED. Datagrams that do
  *       not decode, and DNS responses, are dropped; a TCP connection that sends one is closed.</li>
@@ -97,6 +103,10 @@ public final class ClusterDnsServer implements AutoCloseable {
     static final int MAX_FORWARDS = 1024;
     /** How many TCP clients may be connected at once. */
     static final int MAX_TCP_CONNECTIONS = 256;
+    /** How many queries one TCP connection may have forwarded at once (each has its own upstream connection). */
+    static final int MAX_TCP_FORWARDS_PER_CONNECTION = 16;
+    /** The most query bytes a TCP connection's decoder is given while its answers can be written: a few queries. */
+    private static final int TCP_INPUT_SLICE = 512;
     /** A UDP answer's size when the query has no EDNS0 record (RFC 1035). */
     static final int UDP_PAYLOAD = 512;
     /** The payload size this server advertises in its own OPT records. */
@@ -274,6 +284,16 @@ public final class ClusterDnsServer implements AutoCloseable {
         return transport;
     }
 
+    /** Bytes of answers written to TCP clients that they have not taken yet. */
+    long queuedTcpBytes() {
+        long sum = 0;
+        for (Channel c : tcpClients) {
+            var out = c.unsafe().outboundBuffer();
+            sum += out == null ? 0 : out.totalPendingWriteBytes();
+        }
+        return sum;
+    }
+
     /** Takes a forwarding slot: false when {@value #MAX_FORWARDS} queries are forwarded already. */
     boolean tryForward() {
         return forwarding.tryTake(MAX_FORWARDS);
@@ -329,7 +349,8 @@ public final class ClusterDnsServer implements AutoCloseable {
                         }
                         tcpClients.add(ch);
                         ch.closeFuture().addListener(f -> tcpClients.remove(ch));
-                        ch.pipeline().addLast(new ReadTimeoutHandler(TCP_IDLE_SECONDS, TimeUnit.SECONDS),
+                        // first: a client that reads no answers has its queries held, so no reads reach the timeout
+                        ch.pipeline().addLast(new WritabilityGate(TCP_INPUT_SLICE), new ReadTimeoutHandler(TCP_IDLE_SECONDS, TimeUnit.SECONDS),
                                 new TcpDnsQueryDecoder(), new TcpDnsResponseEncoder(), new TcpHandler());
                     }
                 })
@@ -400,7 +421,7 @@ public final class ClusterDnsServer implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             DnsRecord r = query.recordAt(DnsSection.ADDITIONAL, i);
             if (DnsRecordType.OPT.equals(r.type())) {
-                return Math.max(r.dnsClass() & 0xFFFF, UDP_PAYLOAD);
+                return Math.min(Math.max(r.dnsClass() & 0xFFFF, UDP_PAYLOAD), EDNS_PAYLOAD);
             }
         }
         return 0;
@@ -506,16 +527,21 @@ public final class ClusterDnsServer implements AutoCloseable {
     }
 
     private final class TcpHandler extends SimpleChannelInboundHandler<DnsQuery> {
+        private final Slots forwarded = new Slots();
+
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, DnsQuery query) {
             ZoneIndex.Answer answer = decide(query);
             if (answer == null) {
                 if (upstreams.isEmpty()) {
                     answer = ZoneIndex.Answer.of(DnsResponseCode.REFUSED);
+                } else if (!forwarded.tryTake(MAX_TCP_FORWARDS_PER_CONNECTION)) {
+                    answer = ZoneIndex.Answer.of(DnsResponseCode.SERVFAIL);
                 } else if (!tryForward()) {
+                    forwarded.release();
                     answer = ZoneIndex.Answer.of(DnsResponseCode.SERVFAIL);
                 } else {
-                    new TcpForward(ClusterDnsServer.this, ctx.channel(), query.retain(), upstreams, forwardTimeoutMillis).start();
+                    new TcpForward(ClusterDnsServer.this, ctx.channel(), query.retain(), upstreams, forwardTimeoutMillis, forwarded).start();
                     return;
                 }
             }

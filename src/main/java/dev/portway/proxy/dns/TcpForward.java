@@ -1,5 +1,6 @@
 package dev.portway.proxy.dns;
 
+import dev.portway.net.Slots;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -44,10 +45,12 @@ final class TcpForward {
     private ScheduledFuture<?> timeout;
     private boolean finished;
     private final ChannelFutureListener clientClosed = f -> abort();
+    private final Slots connectionSlots;
 
-    /** Takes over one reference to {@code query} and the caller's forwarding slot. */
+    /** Takes over one reference to {@code query}, the caller's forwarding slot and one of {@code connectionSlots}. */
     TcpForward(ClusterDnsServer server, Channel client, DnsQuery query, List<InetSocketAddress> upstreams,
-            long timeoutMillis) {
+            long timeoutMillis, Slots connectionSlots) {
+        this.connectionSlots = connectionSlots;
         this.server = server;
         this.client = client;
         this.query = query;
@@ -122,6 +125,7 @@ final class TcpForward {
         client.closeFuture().removeListener(clientClosed);
         query.release();
         server.forwardDone();
+        connectionSlots.release();
     }
 
     private DnsQuestion question() {

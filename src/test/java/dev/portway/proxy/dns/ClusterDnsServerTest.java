@@ -58,6 +58,9 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -321,6 +324,75 @@ class ClusterDnsServerTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> s.forwardsInFlight() == 0);
     }
 
+    /**
+     * A TCP client that pipelines queries and reads no answers is read no further once its answers
+     * fill the write buffer (before: each 49-byte query queued a 1.9 KB answer, until the process
+     * ran out of direct memory), and gets every answer once it reads.
+     */
+    @Test
+    void aTcpClientThatReadsNoAnswersIsReadNoFurther() throws Exception {
+        byte[] query = rawQuery(47, "big.default.svc.cluster.local", DnsRecordType.A, 0);
+        int count = 20_000;
+        ByteBuffer all = ByteBuffer.allocate((query.length + 2) * count);
+        for (int i = 0; i < count; i++) {
+            all.putShort((short) query.length).put(query);
+        }
+        all.flip();
+        try (SocketChannel s = SocketChannel.open()) {
+            s.setOption(StandardSocketOptions.SO_RCVBUF, 16 * 1024);
+            s.setOption(StandardSocketOptions.SO_SNDBUF, 16 * 1024);
+            s.connect(server.localAddress());
+            s.configureBlocking(false);
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            long lastProgress = System.nanoTime();
+            while (all.hasRemaining() && System.nanoTime() < deadline && System.nanoTime() - lastProgress < 1_000_000_000L) {
+                if (s.write(all) > 0) {
+                    lastProgress = System.nanoTime();
+                } else {
+                    Thread.sleep(10);
+                }
+            }
+            assertThat(all.hasRemaining()).as("the server stopped reading before all %d queries were sent", count).isTrue();
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).until(() -> server.queuedTcpBytes() < 512 * 1024);
+            long sent = all.position() / (query.length + 2);
+            s.configureBlocking(true);
+            s.socket().setSoTimeout(10_000);
+            DataInputStream in = new DataInputStream(s.socket().getInputStream());
+            for (long i = 0; i < sent; i++) {
+                byte[] reply = in.readNBytes(in.readUnsignedShort());
+                assertThat(u16(reply, 6)).as("answer %d of %d", i, sent).isEqualTo(40);
+            }
+        }
+    }
+
+    /** One TCP connection forwards at most 16 queries at once (each opens a connection upstream); more get SERVFAIL. */
+    @Test
+    void oneTcpConnectionForwardsAFewQueriesAtOnce() throws Exception {
+        FakeUpstream silent = fake(true);
+        ClusterDnsServer s = server(List.of(silent.address), Duration.ofSeconds(60));
+        try (Socket socket = new Socket()) {
+            socket.connect(s.localAddress(), 5000);
+            socket.setSoTimeout(5000);
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            int over = 4;
+            for (int i = 0; i < ClusterDnsServer.MAX_TCP_FORWARDS_PER_CONNECTION + over; i++) {
+                byte[] query = rawQuery(100 + i, "example.com", DnsRecordType.A, 0);
+                out.writeShort(query.length);
+                out.write(query);
+            }
+            out.flush();
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            for (int i = 0; i < over; i++) {
+                byte[] reply = in.readNBytes(in.readUnsignedShort());
+                assertThat(rcode(reply)).isEqualTo(DnsResponseCode.SERVFAIL.intValue());
+                assertThat(u16(reply, 0)).isGreaterThanOrEqualTo(100 + ClusterDnsServer.MAX_TCP_FORWARDS_PER_CONNECTION);
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> silent.tcpQueries.get() == ClusterDnsServer.MAX_TCP_FORWARDS_PER_CONNECTION);
+            assertThat(s.forwardsInFlight()).isEqualTo(ClusterDnsServer.MAX_TCP_FORWARDS_PER_CONNECTION);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> s.forwardsInFlight() == 0);
+    }
+
     @Test
     void withoutUpstreamsOtherNamesAreRefused() throws Exception {
         Reply r = query("example.com", DnsRecordType.A);
@@ -347,15 +419,20 @@ class ClusterDnsServerTest {
         assertThat(u16(tcpReply, 6)).as("answers").isEqualTo(40);
 
         // with EDNS0 the client takes more over UDP
-        byte[] edns = udp(server, rawQuery(44, "big.default.svc.cluster.local", DnsRecordType.A, 4096));
+        byte[] edns = udp(server, rawQuery(44, "mid.default.svc.cluster.local", DnsRecordType.A, 4096));
         assertThat(truncated(edns)).isFalse();
-        assertThat(u16(edns, 6)).isEqualTo(40);
+        assertThat(u16(edns, 6)).isEqualTo(20);
         assertThat(u16(edns, 10)).as("our OPT record").isEqualTo(1);
         assertThat(edns.length).isGreaterThan(512);
         // not more than it says it takes
-        byte[] small = udp(server, rawQuery(45, "big.default.svc.cluster.local", DnsRecordType.A, 1000));
+        byte[] small = udp(server, rawQuery(45, "mid.default.svc.cluster.local", DnsRecordType.A, 600));
         assertThat(truncated(small)).isTrue();
         assertThat(u16(small, 10)).isEqualTo(1);
+        // nor more than the 1232 bytes the server advertises, whatever the client claims: a spoofed
+        // source cannot have a 64 KiB answer reflected at it
+        byte[] claimed = udp(server, rawQuery(46, "big.default.svc.cluster.local", DnsRecordType.A, 65535));
+        assertThat(truncated(claimed)).isTrue();
+        assertThat(claimed.length).isLessThanOrEqualTo(ClusterDnsServer.EDNS_PAYLOAD);
 
         // a resolver without EDNS0 falls back to TCP by itself
         DnsNameResolver plain = resolver(server, false);
@@ -461,6 +538,7 @@ class ClusterDnsServerTest {
             many.add(ip("10.1.0." + i));
         }
         addresses.put("big.default.svc.cluster.local", many);
+        addresses.put("mid.default.svc.cluster.local", many.subList(0, 20));
         Map<String, List<DnsZone.Srv>> services = new HashMap<>();
         services.put("_http._tcp.web.default.svc.cluster.local", List.of(new DnsZone.Srv(0, 100, 80, "web.default.svc.cluster.local")));
         services.put("_pg._tcp.db.default.svc.cluster.local", List.of(
