@@ -158,4 +158,36 @@ public final class Net {
             return new String(reply.getData(), 0, reply.getLength(), StandardCharsets.UTF_8);
         }
     }
+
+    /**
+     * A client that reads nothing: connects with small socket buffers and writes {@code bytes}
+     * without reading until the server stops taking them (no progress for a second; 20 s at
+     * most). Returns the connection, in blocking mode with a 10 s read timeout, and leaves
+     * {@code bytes}' position at how much was sent.
+     */
+    public static java.nio.channels.SocketChannel sendWithoutReading(InetSocketAddress to, java.nio.ByteBuffer bytes)
+            throws IOException, InterruptedException {
+        java.nio.channels.SocketChannel s = java.nio.channels.SocketChannel.open();
+        try {
+            s.setOption(java.net.StandardSocketOptions.SO_RCVBUF, 16 * 1024);
+            s.setOption(java.net.StandardSocketOptions.SO_SNDBUF, 16 * 1024);
+            s.connect(to);
+            s.configureBlocking(false);
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            long lastProgress = System.nanoTime();
+            while (bytes.hasRemaining() && System.nanoTime() < deadline && System.nanoTime() - lastProgress < 1_000_000_000L) {
+                if (s.write(bytes) > 0) {
+                    lastProgress = System.nanoTime();
+                } else {
+                    Thread.sleep(10);
+                }
+            }
+            s.configureBlocking(true);
+            s.socket().setSoTimeout(10_000);
+            return s;
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
 }

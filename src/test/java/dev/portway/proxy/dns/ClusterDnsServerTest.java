@@ -58,7 +58,6 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
@@ -338,25 +337,10 @@ class ClusterDnsServerTest {
             all.putShort((short) query.length).put(query);
         }
         all.flip();
-        try (SocketChannel s = SocketChannel.open()) {
-            s.setOption(StandardSocketOptions.SO_RCVBUF, 16 * 1024);
-            s.setOption(StandardSocketOptions.SO_SNDBUF, 16 * 1024);
-            s.connect(server.localAddress());
-            s.configureBlocking(false);
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            long lastProgress = System.nanoTime();
-            while (all.hasRemaining() && System.nanoTime() < deadline && System.nanoTime() - lastProgress < 1_000_000_000L) {
-                if (s.write(all) > 0) {
-                    lastProgress = System.nanoTime();
-                } else {
-                    Thread.sleep(10);
-                }
-            }
+        try (SocketChannel s = dev.portway.testing.Net.sendWithoutReading(server.localAddress(), all)) {
             assertThat(all.hasRemaining()).as("the server stopped reading before all %d queries were sent", count).isTrue();
             await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).until(() -> server.queuedTcpBytes() < 512 * 1024);
             long sent = all.position() / (query.length + 2);
-            s.configureBlocking(true);
-            s.socket().setSoTimeout(10_000);
             DataInputStream in = new DataInputStream(s.socket().getInputStream());
             for (long i = 0; i < sent; i++) {
                 byte[] reply = in.readNBytes(in.readUnsignedShort());

@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.portway.net.Transport;
+import dev.portway.testing.Net;
 import dev.portway.testing.TestCluster;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -54,8 +54,9 @@ class EchoServerBackpressureTest {
     @Test
     void aClientThatPipelinesHttpRequestsAndReadsNothingIsReadNoFurther() throws Exception {
         byte[] request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-        try (SocketChannel s = connect()) {
-            long sent = sendUntilHeldBack(s, request, 20_000_000 / request.length) / request.length;
+        try (Held held = sendUntilHeldBack(request, 20_000_000 / request.length)) {
+            SocketChannel s = held.channel();
+            long sent = held.bytes() / request.length;
             assertThat(server.queuedBytes()).as("answers queued in memory").isLessThan(BOUND);
             // once the client reads, every request it sent whole is answered
             long answers = countWhileReading(s, "HTTP/1.1 200 OK\r\n".getBytes(StandardCharsets.US_ASCII), sent);
@@ -67,8 +68,9 @@ class EchoServerBackpressureTest {
     void aClientThatSendsBytesAndReadsNothingIsReadNoFurther() throws Exception {
         byte[] chunk = new byte[1024];
         Arrays.fill(chunk, (byte) 'z');
-        try (SocketChannel s = connect()) {
-            long sent = sendUntilHeldBack(s, chunk, 64_000);
+        try (Held held = sendUntilHeldBack(chunk, 64_000)) {
+            SocketChannel s = held.channel();
+            long sent = held.bytes();
             assertThat(server.queuedBytes()).isLessThan(BOUND);
             ByteBuffer buf = ByteBuffer.allocate(65536);
             long got = 0;
@@ -82,40 +84,29 @@ class EchoServerBackpressureTest {
         }
     }
 
-    private static SocketChannel connect() throws IOException {
-        SocketChannel s = SocketChannel.open();
-        s.setOption(StandardSocketOptions.SO_RCVBUF, 16 * 1024);
-        s.setOption(StandardSocketOptions.SO_SNDBUF, 16 * 1024);
-        s.connect(new InetSocketAddress(IP, PORT));
-        s.socket().setSoTimeout(10_000);
-        return s;
+    /** A connection that sent {@code bytes} and read nothing. */
+    private record Held(SocketChannel channel, long bytes) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
     }
 
     /**
-     * Writes {@code message} up to {@code count} times without reading, until the server stops
-     * taking bytes (no progress for a second; within 20 s in all). The server must stop before all
-     * are sent, and its queue must stay bounded while the client holds still. Returns the bytes sent.
+     * Sends {@code message} up to {@code count} times without reading, until the server stops
+     * taking bytes: it must stop before all are sent, and its queue must stay bounded while the
+     * client holds still.
      */
-    private long sendUntilHeldBack(SocketChannel s, byte[] message, int count) throws Exception {
-        s.configureBlocking(false);
+    private Held sendUntilHeldBack(byte[] message, int count) throws Exception {
         ByteBuffer all = ByteBuffer.allocate(message.length * count);
         for (int i = 0; i < count; i++) {
             all.put(message);
         }
         all.flip();
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        long lastProgress = System.nanoTime();
-        while (all.hasRemaining() && System.nanoTime() < deadline && System.nanoTime() - lastProgress < 1_000_000_000L) {
-            if (s.write(all) > 0) {
-                lastProgress = System.nanoTime();
-            } else {
-                Thread.sleep(10);
-            }
-        }
+        Held held = new Held(Net.sendWithoutReading(new InetSocketAddress(IP, PORT), all), all.position());
         assertThat(all.hasRemaining()).as("the server stopped taking bytes before all %d were sent", all.limit()).isTrue();
         await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).until(() -> server.queuedBytes() < BOUND);
-        s.configureBlocking(true);
-        return all.position();
+        return held;
     }
 
     /** Reads until {@code wanted} occurrences of {@code marker} have passed or the stream ends. */
