@@ -179,7 +179,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             response = route(call);
         } catch (ApiException e) {
             response = CompletableFuture.completedFuture(HttpResponses.status(e.status()));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError e) {
+            // answered either way: a request that throws past here would hold its connection's queue for good
             log.warn("{} {} failed", request.method(), query.path(), e);
             response = CompletableFuture.completedFuture(HttpResponses.status(ApiException.internal(e.toString()).status()));
         }
@@ -323,7 +324,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         Long rv = c.params().resourceVersion();
         if (c.params().bool("watch", false)) {
             Long timeout = c.params().longValue("timeoutSeconds");
-            Duration d = timeout == null || timeout <= 0 ? WatchStream.MAX_TIMEOUT : Duration.ofSeconds(timeout);
+            Duration d = timeout == null || timeout <= 0 || timeout > WatchStream.MAX_TIMEOUT.toSeconds()
+                    ? WatchStream.MAX_TIMEOUT : Duration.ofSeconds(timeout);
             if (rv != null && rv > control.store().revision()) {
                 throw new ApiException(Statuses.timeout("Too large resource version: " + rv + ", current: " + control.store().revision()));
             }

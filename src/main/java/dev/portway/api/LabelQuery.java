@@ -1,11 +1,11 @@
 package dev.portway.api;
 
+import com.google.re2j.Pattern;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * The {@code labelSelector} query language of the API server ({@code k8s.io/apimachinery/pkg/labels}
@@ -90,7 +90,7 @@ public final class LabelQuery {
 
     private static String key(String query, String raw) {
         String k = raw.strip();
-        if (!KEY.matcher(k).matches() || k.length() > 316) {
+        if (k.length() > 316 || !KEY.matcher(k).matches()) {
             throw error(query, "invalid label key " + GoValues.quote(k));
         }
         return k;
@@ -98,7 +98,7 @@ public final class LabelQuery {
 
     private static String value(String query, String raw) {
         String v = raw.strip();
-        if (!VALUE.matcher(v).matches() || v.length() > 63) {
+        if (v.length() > 63 || !VALUE.matcher(v).matches()) {
             throw error(query, "invalid label value: " + GoValues.quote(v));
         }
         return v;

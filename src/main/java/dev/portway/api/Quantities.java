@@ -1,12 +1,12 @@
 package dev.portway.api;
 
+import com.google.re2j.Matcher;
+import com.google.re2j.Pattern;
 import io.fabric8.kubernetes.api.model.Quantity;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.math.RoundingMode;
 import java.util.Optional;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Resource quantities ({@code 500m}, {@code 1Gi}, {@code 1e3}) as

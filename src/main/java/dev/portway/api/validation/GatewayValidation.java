@@ -12,6 +12,8 @@ import static dev.portway.api.validation.CrdSchema.str;
 import static dev.portway.api.validation.CrdSchema.string;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.google.re2j.Matcher;
+import com.google.re2j.Pattern;
 import dev.portway.api.FieldError;
 import dev.portway.api.FieldPath;
 import dev.portway.net.Ipv4;
@@ -26,8 +28,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Predicate;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The Gateway API's CRDs as kube-apiserver judges them: the OpenAPI schemas, defaults and CEL rules
@@ -55,10 +55,12 @@ public final class GatewayValidation {
     private static final String KIND_PATTERN = "^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$";
     private static final String NAMESPACE_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
     private static final String HOSTNAME_PATTERN = "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+    private static final Pattern HOSTNAME = Pattern.compile(HOSTNAME_PATTERN);
     private static final String HEADER_NAME_PATTERN = "^[A-Za-z0-9!#$%&'*+\\-.^_\\x60|~]+$";
     private static final String CONTROLLER_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\\/[A-Za-z0-9\\/\\-._~%!$&'()*+,;=:]+$";
     static final String DURATION_PATTERN = "^([0-9]{1,5}(h|m|s|ms)){1,4}$";
     private static final String LABEL_KEY_RULE = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$";
+    private static final Pattern LABEL_KEY = Pattern.compile(LABEL_KEY_RULE);
 
     private static CrdSchema.Node group() {
         return string().maxLength(253).pattern(GROUP_PATTERN);
@@ -152,7 +154,7 @@ public final class GatewayValidation {
                             .rule("Hostname value must be empty or contain only valid characters (matching "
                                     + HOSTNAME_PATTERN.replace("\\\\", "\\") + ")",
                                     a -> !"Hostname".equals(str(a, "type")) || !has(a, "value")
-                                            || Pattern.compile(HOSTNAME_PATTERN).matcher(str(a, "value")).find()))
+                                            || HOSTNAME.matcher(str(a, "value")).find()))
                             .maxItems(16)
                             .rule("IPAddress values must be unique", addresses -> uniqueValues(addresses, "IPAddress"))
                             .rule("Hostname values must be unique", addresses -> uniqueValues(addresses, "Hostname")))
@@ -164,13 +166,13 @@ public final class GatewayValidation {
                     .prop("infrastructure", object()
                             .prop("annotations", map(string().minLength(0).maxLength(4096)).maxProperties(16)
                                     .rule("Annotation keys must be in the form of an optional DNS subdomain prefix followed by a "
-                                            + "required name segment of up to 63 characters.", m -> keys(m).allMatch(k -> k.matches(LABEL_KEY_RULE)))
+                                            + "required name segment of up to 63 characters.", m -> keys(m).allMatch(k -> LABEL_KEY.matcher(k).matches()))
                                     .rule("If specified, the annotation key's prefix must be a DNS subdomain not longer than 253 "
                                             + "characters in total.", m -> keys(m).allMatch(k -> k.split("/", -1)[0].length() < 253)))
                             .prop("labels", map(string().minLength(0).maxLength(63).pattern("^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"))
                                     .maxProperties(8)
                                     .rule("Label keys must be in the form of an optional DNS subdomain prefix followed by a "
-                                            + "required name segment of up to 63 characters.", m -> keys(m).allMatch(k -> k.matches(LABEL_KEY_RULE)))
+                                            + "required name segment of up to 63 characters.", m -> keys(m).allMatch(k -> LABEL_KEY.matcher(k).matches()))
                                     .rule("If specified, the label key's prefix must be a DNS subdomain not longer than 253 "
                                             + "characters in total.", m -> keys(m).allMatch(k -> k.split("/", -1)[0].length() < 253)))
                             .prop("parametersRef", parametersRef(false)))

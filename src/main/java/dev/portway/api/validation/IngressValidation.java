@@ -2,6 +2,7 @@ package dev.portway.api.validation;
 
 import static dev.portway.api.validation.MetaValidation.nz;
 
+import com.google.re2j.Pattern;
 import dev.portway.api.FieldError;
 import dev.portway.api.FieldPath;
 import dev.portway.net.Ipv4;
@@ -15,7 +16,6 @@ import io.fabric8.kubernetes.api.model.networking.v1.IngressTLS;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * Ingress and IngressClass validation as kube-apiserver 1.34 does it

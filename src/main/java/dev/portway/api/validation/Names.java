@@ -1,10 +1,10 @@
 package dev.portway.api.validation;
 
+import com.google.re2j.Pattern;
 import dev.portway.net.Cidr;
 import dev.portway.net.Ipv4;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * String-level checks with the API server's messages ({@code k8s.io/apimachinery/pkg/util/validation}):
