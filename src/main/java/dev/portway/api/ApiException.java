@@ -107,6 +107,11 @@ public final class ApiException extends RuntimeException {
         return new ApiException(failure(400, "BadRequest", message).build());
     }
 
+    /** HTTP 413: {@code The allowed maximum operations in a JSON patch is 10000, got 10001}. */
+    public static ApiException requestEntityTooLarge(String message) {
+        return new ApiException(failure(413, "RequestEntityTooLarge", "Request entity too large: " + message).build());
+    }
+
     /** HTTP 405. */
     public static ApiException methodNotAllowed(String message) {
         return new ApiException(failure(405, "MethodNotAllowed", message).build());

@@ -224,16 +224,78 @@ public final class Patcher {
         entries.add(e);
     }
 
+    /** kube-apiserver's cap on the operations of one JSON patch. */
+    static final int MAX_JSON_PATCH_OPERATIONS = 10_000;
+    /** kube-apiserver's cap on what a JSON patch's {@code copy} operations may add, in bytes (JSONPatchMaxCopyBytes). */
+    static final long MAX_JSON_PATCH_COPY_BYTES = 3 * 1024 * 1024;
+    /** The most operations applied one at a time, to measure what each copy adds (see {@link #jsonPatch}). */
+    private static final int MAX_MEASURED_OPERATIONS = 1_000;
+
+    /**
+     * RFC 6902, with kube-apiserver's limits: at most {@value #MAX_JSON_PATCH_OPERATIONS}
+     * operations (413), and {@code copy} operations adding at most 3 MiB in all (422). Each copy
+     * can double the object, so a 2 KB patch of 30 copies would need terabytes. A patch whose
+     * copies cannot add that much even if each copied the whole object is applied at once;
+     * otherwise it is applied an operation at a time, measuring what each copy adds.
+     */
     private static ObjectNode jsonPatch(ObjectNode live, JsonNode patch) {
         if (!patch.isArray()) {
             throw ApiException.badRequest("json: cannot unmarshal " + (patch.isObject() ? "object" : "value")
                     + " into Go value of type jsonpatch.Patch");
         }
+        if (patch.size() > MAX_JSON_PATCH_OPERATIONS) {
+            throw ApiException.requestEntityTooLarge("The allowed maximum operations in a JSON patch is " + MAX_JSON_PATCH_OPERATIONS
+                    + ", got " + patch.size());
+        }
         try {
-            return asObject(JsonPatch.apply(patch, live));
-        } catch (JsonPatchException | IllegalArgumentException e) {
+            if (copiesMayAdd(live, patch) <= MAX_JSON_PATCH_COPY_BYTES) {
+                return asObject(JsonPatch.apply(patch, live));
+            }
+            if (patch.size() > MAX_MEASURED_OPERATIONS) {
+                throw unprocessable("the server rejected our request due to an error in our request: a JSON patch whose copy "
+                        + "operations may add more than " + MAX_JSON_PATCH_COPY_BYTES + " bytes can have at most "
+                        + MAX_MEASURED_OPERATIONS + " operations, not " + patch.size());
+            }
+            JsonNode doc = live;
+            long copied = 0;
+            for (JsonNode op : patch) {
+                long before = "copy".equals(op.path("op").asText()) ? Json.write(doc).length() : 0;
+                doc = JsonPatch.apply(Json.mapper().createArrayNode().add(op), doc);
+                if (before > 0) {
+                    copied += Math.max(0, Json.write(doc).length() - before);
+                    if (copied > MAX_JSON_PATCH_COPY_BYTES) {
+                        throw unprocessable("the server rejected our request due to an error in our request: Unable to complete "
+                                + "the copy, the accumulated size increase of copy is " + copied + ", exceeding the limit "
+                                + MAX_JSON_PATCH_COPY_BYTES);
+                    }
+                }
+            }
+            return asObject(doc);
+        } catch (JsonPatchException | IllegalArgumentException | IllegalStateException e) {
+            // an index on an object or a member name on an array (zjsonpatch's IllegalStateException) is the request's fault
             throw unprocessable("the server rejected our request due to an error in our request: " + e.getMessage());
         }
+    }
+
+    /** The most a patch's copy operations could add: each may copy the whole object as it is by then. */
+    private static long copiesMayAdd(JsonNode live, JsonNode patch) {
+        long size = Json.write(live).length();
+        long added = 0;
+        for (JsonNode op : patch) {
+            switch (op.path("op").asText()) {
+                case "copy" -> {
+                    added += size;
+                    size *= 2;
+                }
+                case "add", "replace" -> size += Json.write(op.path("value")).length();
+                default -> {
+                }
+            }
+            if (added > MAX_JSON_PATCH_COPY_BYTES) {
+                return added;
+            }
+        }
+        return added;
     }
 
     private static ObjectNode strategic(ObjectNode live, JsonNode patch, JavaType type) {

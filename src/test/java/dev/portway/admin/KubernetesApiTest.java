@@ -304,6 +304,42 @@ class KubernetesApiTest {
         assertThat(missing.statusCode()).isEqualTo(404);
     }
 
+    /** kube-apiserver's limits on JSON patches, and a path of the wrong kind is the request's fault (422), not a 500. */
+    @Test
+    void aJsonPatchIsLimitedAsKubeApiserverLimitsIt() throws Exception {
+        post("/api/v1/namespaces/default/configmaps", cm("limits", "{\"a\":\"1\"}"));
+        String path = "/api/v1/namespaces/default/configmaps/limits";
+        StringBuilder many = new StringBuilder("[");
+        for (int i = 0; i <= 10_000; i++) {
+            many.append(i == 0 ? "" : ",").append("{\"op\":\"test\",\"path\":\"/data/k\",\"value\":\"v\"}");
+        }
+        HttpResponse<String> tooMany = patch(path, "application/json-patch+json", many.append("]").toString());
+        assertThat(tooMany.statusCode()).isEqualTo(413);
+        assertThat(Json.readTree(tooMany.body().getBytes()).path("message").asText())
+                .isEqualTo("Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001");
+
+        // each copy doubles /data/x: 30 of them (2 KB) would make a terabyte
+        StringBuilder doubling = new StringBuilder("[{\"op\":\"add\",\"path\":\"/metadata/annotations\",\"value\":{\"x\":\"")
+                .append("a".repeat(1000)).append("\"}}");
+        for (int i = 0; i < 30; i++) {
+            doubling.append(",{\"op\":\"copy\",\"from\":\"/metadata/annotations\",\"path\":\"/metadata/annotations/c").append(i)
+                    .append("\"}");
+        }
+        HttpResponse<String> bomb = patch(path, "application/json-patch+json", doubling.append("]").toString());
+        assertThat(bomb.statusCode()).as(bomb.body()).isEqualTo(422);
+        assertThat(Json.readTree(bomb.body().getBytes()).path("message").asText())
+                .contains("Unable to complete the copy, the accumulated size increase of copy is").endsWith("exceeding the limit 3145728");
+
+        // a copy that adds little is applied
+        HttpResponse<String> copy = patch(path, "application/json-patch+json", "[{\"op\":\"copy\",\"from\":\"/data/k\",\"path\":\"/data/k2\"}]");
+        assertThat(copy.statusCode()).as(copy.body()).isEqualTo(200);
+        assertThat(Json.readTree(copy.body().getBytes()).path("data").path("k2").asText()).isEqualTo("v");
+
+        HttpResponse<String> wrongKind = patch(path, "application/json-patch+json", "[{\"op\":\"add\",\"path\":\"/metadata/labels/0/x\",\"value\":\"y\"},"
+                + "{\"op\":\"add\",\"path\":\"/metadata/managedFields/x\",\"value\":\"y\"}]");
+        assertThat(wrongKind.statusCode()).as(wrongKind.body()).isIn(422);
+    }
+
     @Test
     void aPatchCannotMoveAnObjectToAnotherNamespace() throws Exception {
         control.call(() -> control.api().apply(TestApi.decode("""
