@@ -59,6 +59,9 @@ public final class DocumentParser {
         return parseYaml(source, text);
     }
 
+    /** The most nodes the documents of one text may make: a 32 MiB apply of ordinary manifests makes about 3 million. */
+    static final long MAX_NODES = 5_000_000L;
+
     private static List<Document> parseYaml(String source, String text) throws ManifestSyntaxException {
         LoaderOptions options = new LoaderOptions();
         options.setMaxAliasesForCollections(64);
@@ -67,6 +70,10 @@ public final class DocumentParser {
         Yaml yaml = new Yaml(options);
         List<Document> documents = new ArrayList<>();
         int index = 0;
+        // aliases can make a small text expand exponentially as it becomes a tree. Each document may make 20
+        // times the nodes it was written with (not the text's length: a comment of a megabyte bought 20 million),
+        // and all of a text's documents together at most MAX_NODES (a budget each let thousands expand).
+        long left = MAX_NODES;
         try {
             for (Node root : yaml.composeAll(new StringReader(text))) {
                 index++;
@@ -75,9 +82,10 @@ public final class DocumentParser {
                 }
                 Map<String, Location> locations = new HashMap<>();
                 locations.put("", YamlConverter.location(root.getStartMark()));
-                // aliases can make a small text expand exponentially as it becomes a tree: bound the nodes
-                long budget = Math.max(100_000L, 20L * text.length());
-                JsonNode tree = new YamlConverter(source, locations, new long[] {budget}).convert(root, "");
+                long allowed = Math.min(left, Math.max(100_000L, 20L * writtenNodes(root)));
+                long[] budget = {allowed};
+                JsonNode tree = new YamlConverter(source, locations, budget).convert(root, "");
+                left -= allowed - budget[0];
                 if (tree.isNull() || (tree.isObject() && tree.isEmpty())) {
                     continue;
                 }
@@ -125,6 +133,27 @@ public final class DocumentParser {
         return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
     }
 
+    /** The nodes a document was written with: each once, however many aliases name it. */
+    private static long writtenNodes(Node root) {
+        java.util.Set<Node> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        java.util.ArrayDeque<Node> todo = new java.util.ArrayDeque<>(List.of(root));
+        while (!todo.isEmpty()) {
+            Node n = todo.pop();
+            if (!seen.add(n)) {
+                continue;
+            }
+            if (n instanceof MappingNode m) {
+                for (NodeTuple t : m.getValue()) {
+                    todo.push(t.getKeyNode());
+                    todo.push(t.getValueNode());
+                }
+            } else if (n instanceof SequenceNode s) {
+                s.getValue().forEach(todo::push);
+            }
+        }
+        return seen.size();
+    }
+
     /** A document that expands past its node budget (an alias bomb). */
     private static final class ExcessiveAliasing extends RuntimeException {
         ExcessiveAliasing() {
@@ -161,8 +190,10 @@ public final class DocumentParser {
                 if (first != null) {
                     throw new DuplicateKey(key, keyNode.getStartMark(), first);
                 }
-                String childPath = path.isEmpty() ? key : path + "." + key;
-                locations.put(childPath, location(keyNode.getStartMark()));
+                String childPath = memberPath(path, key);
+                if (childPath != null) {
+                    locations.put(childPath, location(keyNode.getStartMark()));
+                }
                 object.set(key, convert(tuple.getValueNode(), childPath));
             }
             // YAML merge keys (<<: *defaults): explicit keys win over merged ones.
@@ -186,8 +217,10 @@ public final class DocumentParser {
             ArrayNode array = NODES.arrayNode();
             int i = 0;
             for (Node item : node.getValue()) {
-                String childPath = path + "[" + i + "]";
-                locations.put(childPath, location(item.getStartMark()));
+                String childPath = itemPath(path, i);
+                if (childPath != null) {
+                    locations.put(childPath, location(item.getStartMark()));
+                }
                 array.add(convert(item, childPath));
                 i++;
             }
@@ -290,6 +323,29 @@ public final class DocumentParser {
         return documents;
     }
 
+    /**
+     * The longest field path given a location. Below a longer one (a key of kilobytes) nodes have
+     * none: building a path for each would copy the long key once per node (gigabytes for a
+     * 2 MB body), and no field of a Kubernetes object is that deep or that long.
+     */
+    static final int MAX_LOCATED_PATH = 1024;
+
+    /** {@code path.key}, or null past {@link #MAX_LOCATED_PATH} (or below such a path). */
+    private static String memberPath(String path, String key) {
+        if (path == null || path.length() + 1 + key.length() > MAX_LOCATED_PATH) {
+            return null;
+        }
+        return path.isEmpty() ? key : path + "." + key;
+    }
+
+    /** {@code path[i]}, or null past {@link #MAX_LOCATED_PATH}. */
+    private static String itemPath(String path, int i) {
+        if (path == null || path.length() + 12 > MAX_LOCATED_PATH) {
+            return null;
+        }
+        return path + "[" + i + "]";
+    }
+
     private static JsonNode readJson(JsonParser p, String path, Map<String, Location> locations) throws IOException {
         JsonToken t = p.currentToken();
         switch (t) {
@@ -297,9 +353,11 @@ public final class DocumentParser {
                 ObjectNode object = NODES.objectNode();
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
                     String key = p.currentName();
-                    String childPath = path.isEmpty() ? key : path + "." + key;
+                    String childPath = memberPath(path, key);
                     JsonLocation at = p.currentTokenLocation();
-                    locations.put(childPath, new Location(at.getLineNr(), at.getColumnNr()));
+                    if (childPath != null) {
+                        locations.put(childPath, new Location(at.getLineNr(), at.getColumnNr()));
+                    }
                     p.nextToken();
                     object.set(key, readJson(p, childPath, locations));
                 }
@@ -309,9 +367,11 @@ public final class DocumentParser {
                 ArrayNode array = NODES.arrayNode();
                 int i = 0;
                 while (p.nextToken() != JsonToken.END_ARRAY) {
-                    String childPath = path + "[" + i++ + "]";
+                    String childPath = itemPath(path, i++);
                     JsonLocation at = p.currentTokenLocation();
-                    locations.put(childPath, new Location(at.getLineNr(), at.getColumnNr()));
+                    if (childPath != null) {
+                        locations.put(childPath, new Location(at.getLineNr(), at.getColumnNr()));
+                    }
                     array.add(readJson(p, childPath, locations));
                 }
                 return array;

@@ -233,6 +233,33 @@ class DecoderTest {
         assertThat(loaded.problems().toString()).contains("yaml: document contains excessive aliasing");
     }
 
+    @Test
+    void anAliasBombPaddedWithACommentIsRefusedAsQuickly() {
+        // the same chain, 63 aliases, behind a comment of a megabyte: the budget no longer grows with the text
+        StringBuilder yaml = new StringBuilder("# ").append("x".repeat(1 << 20)).append("\na0: &a0 [x, x]\n");
+        for (int i = 1; i <= 31; i++) {
+            yaml.append("a").append(i).append(": &a").append(i).append(" [*a").append(i - 1).append(", *a").append(i - 1).append("]\n");
+        }
+        long start = System.nanoTime();
+        Manifests.Loaded loaded = Manifests.loadText("bomb.yaml", yaml.toString());
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).isLessThan(java.time.Duration.ofSeconds(5));
+        assertThat(loaded.problems().toString()).contains("yaml: document contains excessive aliasing");
+    }
+
+    /** A key of kilobytes above many nodes: each node's field path would copy the key (gigabytes for a 400 KB body). */
+    @Test
+    void aLongKeyAboveManyNodesIsParsedWithoutAPathForEach() throws Exception {
+        String key = "k".repeat(40_000);
+        String items = ",0".repeat(200_000).substring(1);
+        for (String text : List.of("{\"" + key + "\": [" + items + "]}", "? " + key + "\n: [" + items + "]\n")) { // YAML's explicit key: an implicit one is at most 1024 characters
+            List<Document> docs = DocumentParser.parse("long.yaml", text);
+            assertThat(docs).singleElement().satisfies(d -> {
+                assertThat(d.tree().path(key).size()).isEqualTo(200_000);
+                assertThat(d.locations().keySet()).allMatch(p -> p.length() <= DocumentParser.MAX_LOCATED_PATH);
+            });
+        }
+    }
+
     /**
      * The walk takes each type's fields from Jackson's deserializer (built once, then used by the
      * decoding itself) rather than from an introspection of its own: the two must name the same
