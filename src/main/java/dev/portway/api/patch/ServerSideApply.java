@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -63,27 +65,37 @@ public final class ServerSideApply {
         return t != null && PatchMeta.isLeaf(t);
     }
 
+    /** The live list with the applied items merged in, found by key (or value, for a set) in a map: linear in both lists. */
     private static ArrayNode mergeList(ArrayNode live, ArrayNode applied, JavaType listType, PatchMeta.Strategy strategy) {
         ArrayNode out = live.deepCopy();
         if (strategy.isSet()) {
+            java.util.Set<JsonNode> present = new java.util.HashSet<>();
+            out.forEach(present::add);
             for (JsonNode v : applied) {
-                boolean present = false;
-                for (JsonNode o : out) {
-                    present |= o.equals(v);
-                }
-                if (!present) {
+                if (present.add(v)) {
                     out.add(v.deepCopy());
                 }
             }
             return out;
         }
         JavaType element = PatchMeta.element(listType);
+        Map<String, Integer> firstWithKey = new java.util.HashMap<>();
+        for (int i = 0; i < out.size(); i++) {
+            String id = FieldsV1.itemKey(out.get(i), strategy, element);
+            if (id != null) {
+                firstWithKey.putIfAbsent(id, i);
+            }
+        }
         for (JsonNode item : applied) {
-            int at = FieldsV1.indexOfKey(out, item, strategy, element);
-            if (at >= 0 && out.get(at) instanceof ObjectNode existing && item instanceof ObjectNode io) {
-                merge(existing, io, element);
+            String id = FieldsV1.itemKey(item, strategy, element);
+            Integer at = id == null ? null : firstWithKey.get(id);
+            if (at != null && out.get(at) instanceof ObjectNode existing && item instanceof ObjectNode io) {
+                merge(existing, io, element); // the same key fields: its key stays
             } else {
                 out.add(item.deepCopy());
+                if (id != null) {
+                    firstWithKey.putIfAbsent(id, out.size() - 1);
+                }
             }
         }
         return out;
@@ -121,17 +133,21 @@ public final class ServerSideApply {
     }
 
     private static void pruneList(ArrayNode list, ObjectNode owned, ObjectNode stillOwned, JavaType element, PatchMeta.Strategy strategy) {
-        for (int i = list.size() - 1; i >= 0; i--) {
-            String id = FieldsV1.itemKey(list.get(i), strategy, element);
+        List<JsonNode> kept = new ArrayList<>(list.size());
+        for (JsonNode listItem : list) {
+            String id = FieldsV1.itemKey(listItem, strategy, element);
             if (id == null || !owned.has(id)) {
-                continue;
+                kept.add(listItem);
+            } else if (stillOwned.has(id)) {
+                if (listItem instanceof ObjectNode item && owned.get(id) instanceof ObjectNode o && stillOwned.get(id) instanceof ObjectNode so) {
+                    prune(item, o, so, element);
+                }
+                kept.add(listItem);
             }
-            if (!stillOwned.has(id)) {
-                list.remove(i);
-            } else if (list.get(i) instanceof ObjectNode item && owned.get(id) instanceof ObjectNode o
-                    && stillOwned.get(id) instanceof ObjectNode so) {
-                prune(item, o, so, element);
-            }
+        }
+        if (kept.size() != list.size()) { // rebuilt, not removed one by one: each removal shifts the rest
+            list.removeAll();
+            list.addAll(kept);
         }
     }
 
@@ -196,16 +212,6 @@ public final class ServerSideApply {
                 }
             }
             return "k:" + k;
-        }
-
-        static int indexOfKey(ArrayNode list, JsonNode item, PatchMeta.Strategy strategy, JavaType element) {
-            String id = itemKey(item, strategy, element);
-            for (int i = 0; i < list.size(); i++) {
-                if (id != null && id.equals(itemKey(list.get(i), strategy, element))) {
-                    return i;
-                }
-            }
-            return -1;
         }
     }
 }

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -170,6 +172,17 @@ public final class StrategicMerge {
         }
         String key = strategy.mergeKey();
         JavaType element = PatchMeta.element(listType);
+        // the list's items in slots (null: deleted), found through a map of merge key to the slots holding it,
+        // first first: each patch item finds its item at once (a search of the list each was quadratic)
+        List<JsonNode> slots = new ArrayList<>(out.size());
+        out.forEach(slots::add);
+        Map<JsonNode, ArrayDeque<Integer>> withKey = new HashMap<>();
+        for (int i = 0; i < slots.size(); i++) {
+            JsonNode k = slots.get(i).get(key);
+            if (k != null) {
+                withKey.computeIfAbsent(k, x -> new ArrayDeque<>()).add(i);
+            }
+        }
         for (JsonNode item : patch) {
             if (!(item instanceof ObjectNode po)) {
                 throw new PatchException("a list with merge key " + key + " must hold objects");
@@ -178,56 +191,66 @@ public final class StrategicMerge {
             if (k == null) {
                 throw new PatchException("map: " + po + " does not contain declared merge key: " + key);
             }
-            int at = indexOf(out, key, k);
+            ArrayDeque<Integer> holding = withKey.get(k);
+            Integer at = holding == null ? null : holding.peekFirst();
             String directive = po.path(PATCH).asText("");
             if (directive.equals("delete")) {
-                if (at >= 0) {
-                    out.remove(at);
+                if (at != null) {
+                    slots.set(holding.pollFirst(), null);
                 }
-            } else if (at >= 0) {
-                JsonNode merged = mergeMap((ObjectNode) out.get(at), po, element);
+            } else if (at != null) {
+                JsonNode merged = mergeMap((ObjectNode) slots.get(at), po, element);
                 if (merged == null) {
-                    out.remove(at);
+                    slots.set(holding.pollFirst(), null);
                 } else {
-                    out.set(at, merged);
+                    slots.set(at, merged); // the patch item's key is the item's: it stays where the map says
                 }
             } else {
                 JsonNode added = mergeMap(JsonNodeFactory.instance.objectNode(), po, element);
                 if (added != null) {
-                    out.add(added);
+                    slots.add(added);
+                    if (added.get(key) != null) {
+                        withKey.computeIfAbsent(added.get(key), x -> new ArrayDeque<>()).add(slots.size() - 1);
+                    }
                 }
             }
         }
-        return out;
-    }
-
-    private static int indexOf(ArrayNode list, String key, JsonNode value) {
-        for (int i = 0; i < list.size(); i++) {
-            if (value.equals(list.get(i).get(key))) {
-                return i;
+        ArrayNode merged = out.arrayNode();
+        for (JsonNode n : slots) {
+            if (n != null) {
+                merged.add(n);
             }
         }
-        return -1;
+        return merged;
     }
 
     /** Orders {@code list} as {@code order} lists its items (by merge key, or by value for sets); unnamed items keep their place after. */
     private static ArrayNode reorder(ArrayNode list, ArrayNode order, PatchMeta.Strategy strategy) {
-        List<JsonNode> rest = new ArrayList<>();
-        list.forEach(rest::add);
-        ArrayNode out = list.arrayNode();
-        for (JsonNode o : order) {
-            for (Iterator<JsonNode> it = rest.iterator(); it.hasNext(); ) {
-                JsonNode item = it.next();
-                boolean same = strategy.mergeKey() == null ? item.equals(o)
-                        : o.get(strategy.mergeKey()) != null && o.get(strategy.mergeKey()).equals(item.get(strategy.mergeKey()));
-                if (same) {
-                    out.add(item);
-                    it.remove();
-                    break;
-                }
+        String key = strategy.mergeKey();
+        // each item's place by what names it (its merge key, or its value in a set), first first
+        Map<JsonNode, ArrayDeque<Integer>> places = new HashMap<>();
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode name = key == null ? list.get(i) : list.get(i).get(key);
+            if (name != null) {
+                places.computeIfAbsent(name, x -> new ArrayDeque<>()).add(i);
             }
         }
-        rest.forEach(out::add);
+        boolean[] placed = new boolean[list.size()];
+        ArrayNode out = list.arrayNode();
+        for (JsonNode o : order) {
+            JsonNode name = key == null ? o : o.get(key);
+            ArrayDeque<Integer> at = name == null ? null : places.get(name);
+            Integer i = at == null ? null : at.pollFirst();
+            if (i != null) {
+                out.add(list.get(i));
+                placed[i] = true;
+            }
+        }
+        for (int i = 0; i < list.size(); i++) {
+            if (!placed[i]) {
+                out.add(list.get(i));
+            }
+        }
         return out;
     }
 

@@ -146,4 +146,39 @@ class PatchesTest {
                      'spec':{'ports':[{'port':80,'protocol':'TCP','targetPort':9090}],'selector':{'app':'x'}}}"""));
         }
     }
+
+    /**
+     * Long lists merge in time linear in their length: items are found by key through a map. A
+     * search of the list per item made a patch of 60,000 ports take 17 s and an apply of 20,000
+     * take 35 s, on the one thread every write goes through.
+     */
+    @Test
+    void longListsMergeInLinearTime() {
+        int n = 60_000;
+        com.fasterxml.jackson.databind.node.ArrayNode live = Json.mapper().createArrayNode();
+        com.fasterxml.jackson.databind.node.ArrayNode patched = Json.mapper().createArrayNode();
+        com.fasterxml.jackson.databind.node.ArrayNode order = Json.mapper().createArrayNode();
+        for (int i = 0; i < n; i++) {
+            live.addObject().put("port", i).put("protocol", "TCP");
+            patched.addObject().put("port", i).put("protocol", "TCP").put("name", "p" + i);
+            order.addObject().put("port", n - 1 - i);
+        }
+        ObjectNode original = Json.mapper().createObjectNode();
+        original.putObject("spec").set("ports", live);
+        ObjectNode patch = Json.mapper().createObjectNode();
+        ObjectNode spec = patch.putObject("spec");
+        spec.set("ports", patched);
+        spec.set("$setElementOrder/ports", order);
+        ObjectNode applyBody = Json.mapper().createObjectNode();
+        applyBody.putObject("spec").set("ports", patched);
+        long start = System.nanoTime();
+        ObjectNode merged = StrategicMerge.apply(original, patch, PatchMeta.type(Service.class));
+        ObjectNode applied = ServerSideApply.apply(original, applyBody, Json.mapper().createObjectNode(), PatchMeta.type(Service.class));
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).isLessThan(java.time.Duration.ofSeconds(5));
+        assertThat(merged.at("/spec/ports").size()).isEqualTo(n);
+        assertThat(merged.at("/spec/ports/0/port").asInt()).as("in $setElementOrder's order").isEqualTo(n - 1);
+        assertThat(merged.at("/spec/ports/0/name").asText()).isEqualTo("p" + (n - 1));
+        assertThat(applied.at("/spec/ports").size()).isEqualTo(n);
+        assertThat(applied.at("/spec/ports/" + (n - 1) + "/name").asText()).isEqualTo("p" + (n - 1));
+    }
 }
