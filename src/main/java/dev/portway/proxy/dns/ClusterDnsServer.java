@@ -86,8 +86,8 @@ import org.slf4j.LoggerFactory;
  *       64 KiB gets no larger answers: no amplification), is sent without its records and with
  *       the TC bit, so that the client asks again over TCP.</li>
  *   <li>A TCP client that does not read its answers is read no further (a few queries' answers
- *       past the write buffer at most), and closed after {@value #TCP_IDLE_SECONDS} s without a
- *       read.</li>
+ *       past the write buffer at most). A TCP connection that sends no whole query for
+ *       {@value #TCP_IDLE_SECONDS} s is closed, however many bytes of one it trickles in.</li>
  *   <li>Other opcodes than QUERY get NOTIMP, a query with other than one question FORMERR, a
  *       question under the domain of another class than IN (or ANY) REFUSED. Datagrams that do
  *       not decode, and DNS responses, are dropped; a TCP connection that sends one is closed.</li>
@@ -111,12 +111,14 @@ public final class ClusterDnsServer implements AutoCloseable {
     static final int UDP_PAYLOAD = 512;
     /** The payload size this server advertises in its own OPT records. */
     static final int EDNS_PAYLOAD = 1232;
-    private static final int TCP_IDLE_SECONDS = 30;
+    static final int TCP_IDLE_SECONDS = 30;
 
     private final Transport transport;
     private final EventLoopGroup group;
     private final List<InetSocketAddress> upstreams;
     private final long forwardTimeoutMillis;
+    /** How long a TCP connection may go without sending a whole query ({@value #TCP_IDLE_SECONDS} s; tests shorten it). */
+    private long tcpIdleMillis = TimeUnit.SECONDS.toMillis(TCP_IDLE_SECONDS);
     private final Slots forwarding = new Slots();
     private final Slots tcpConnections = new Slots();
     private final Set<Channel> tcpClients = ConcurrentHashMap.newKeySet();
@@ -140,6 +142,12 @@ public final class ClusterDnsServer implements AutoCloseable {
      */
     public ClusterDnsServer(Transport transport, EventLoopGroup group, List<InetSocketAddress> upstreams) {
         this(transport, group, upstreams, Duration.ofSeconds(2));
+    }
+
+    /** Shortens the time a TCP connection may go without a whole query; before {@link #start}. */
+    ClusterDnsServer tcpIdleTimeout(Duration timeout) {
+        tcpIdleMillis = timeout.toMillis();
+        return this;
     }
 
     ClusterDnsServer(Transport transport, EventLoopGroup group, List<InetSocketAddress> upstreams, Duration forwardTimeout) {
@@ -349,9 +357,11 @@ public final class ClusterDnsServer implements AutoCloseable {
                         }
                         tcpClients.add(ch);
                         ch.closeFuture().addListener(f -> tcpClients.remove(ch));
-                        // first: a client that reads no answers has its queries held, so no reads reach the timeout
-                        ch.pipeline().addLast(new WritabilityGate(TCP_INPUT_SLICE), new ReadTimeoutHandler(TCP_IDLE_SECONDS, TimeUnit.SECONDS),
-                                new TcpDnsQueryDecoder(), new TcpDnsResponseEncoder(), new TcpHandler());
+                        // the gate first: a client that reads no answers has its queries held, so no reads reach the
+                        // timeout; the timeout after the decoder: only whole queries are reads, so a client that
+                        // trickles a byte at a time cannot hold one of the few connections
+                        ch.pipeline().addLast(new WritabilityGate(TCP_INPUT_SLICE), new TcpDnsQueryDecoder(),
+                                new ReadTimeoutHandler(tcpIdleMillis, TimeUnit.MILLISECONDS), new TcpDnsResponseEncoder(), new TcpHandler());
                     }
                 })
                 .bind(address));

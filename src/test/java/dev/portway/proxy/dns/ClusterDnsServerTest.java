@@ -349,6 +349,50 @@ class ClusterDnsServerTest {
         }
     }
 
+    /** A TCP connection that trickles a query a byte at a time is closed as one that sends nothing: only whole queries count. */
+    @Test
+    void aTcpConnectionThatTricklesBytesIsClosedWhenIdle() throws Exception {
+        ClusterDnsServer s = new ClusterDnsServer(Transport.NIO, group, List.of(), Duration.ofSeconds(2)).tcpIdleTimeout(Duration.ofSeconds(1));
+        servers.add(s);
+        s.start(ANY_PORT);
+        s.update(zone());
+        byte[] query = rawQuery(48, "web.default.svc.cluster.local", DnsRecordType.A, 0);
+        try (Socket slow = new Socket(); Socket steady = new Socket()) {
+            slow.connect(s.localAddress(), 5000);
+            slow.setSoTimeout(1);
+            steady.connect(s.localAddress(), 5000);
+            steady.setSoTimeout(5000);
+            DataOutputStream steadyOut = new DataOutputStream(steady.getOutputStream());
+            DataInputStream steadyIn = new DataInputStream(steady.getInputStream());
+            java.io.OutputStream slowOut = slow.getOutputStream();
+            byte[] framed = new byte[query.length + 2]; // a whole query would take 12 s at this pace
+            framed[1] = (byte) query.length;
+            System.arraycopy(query, 0, framed, 2, query.length);
+            boolean closed = false;
+            long deadline = System.nanoTime() + Duration.ofSeconds(4).toNanos();
+            for (int i = 1; System.nanoTime() < deadline && !closed; i++) {
+                Thread.sleep(250);
+                try {
+                    slowOut.write(framed[i - 1]);
+                    slowOut.flush();
+                    closed = slow.getInputStream().read() < 0; // the server's FIN, while the client still trickles
+                } catch (java.net.SocketTimeoutException e) {
+                    // open
+                } catch (IOException e) {
+                    closed = true; // the server closed it (a reset on a write after its FIN)
+                }
+                if (i % 2 == 0) { // a whole query every 500 ms keeps the other connection open
+                    steadyOut.writeShort(query.length);
+                    steadyOut.write(query);
+                    steadyOut.flush();
+                    byte[] reply = steadyIn.readNBytes(steadyIn.readUnsignedShort());
+                    assertThat(rcode(reply)).isZero();
+                }
+            }
+            assertThat(closed).as("the trickling connection was closed while it trickled").isTrue();
+        }
+    }
+
     /** One TCP connection forwards at most 16 queries at once (each opens a connection upstream); more get SERVFAIL. */
     @Test
     void oneTcpConnectionForwardsAFewQueriesAtOnce() throws Exception {
