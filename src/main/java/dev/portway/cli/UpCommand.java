@@ -247,6 +247,10 @@ final class UpCommand implements Callable<Integer> {
         if (ip == null) {
             throw new Main.CliException("--cluster-dns-address: not an IP address: " + address);
         }
+        if (mode != DnsOptions.Mode.OFF && mode != DnsOptions.Mode.HOSTS && !ip.isLoopbackAddress()) {
+            spec.commandLine().getErr().println("note: cluster DNS on " + address + (ip.isAnyLocalAddress() ? " (every interface)" : "")
+                    + " answers anyone who can reach it, and forwards their other names to this machine's nameservers");
+        }
         return DnsOptions.defaults().withMode(mode).withAddress(ip);
     }
 
