@@ -228,15 +228,18 @@ public final class Patcher {
     static final int MAX_JSON_PATCH_OPERATIONS = 10_000;
     /** kube-apiserver's cap on what a JSON patch's {@code copy} operations may add, in bytes (JSONPatchMaxCopyBytes). */
     static final long MAX_JSON_PATCH_COPY_BYTES = 3 * 1024 * 1024;
-    /** The most operations applied one at a time, to measure what each copy adds (see {@link #jsonPatch}). */
-    private static final int MAX_MEASURED_OPERATIONS = 1_000;
+    /** The most copy operations measured one by one (see {@link #jsonPatch}); each costs a copy of the object. */
+    private static final int MAX_MEASURED_COPIES = 100;
+    /** RFC 6902's operations, spelled as it spells them (zjsonpatch would take {@code COPY} for {@code copy}). */
+    private static final java.util.Set<String> OPERATIONS = java.util.Set.of("add", "remove", "replace", "move", "copy", "test");
 
     /**
      * RFC 6902, with kube-apiserver's limits: at most {@value #MAX_JSON_PATCH_OPERATIONS}
      * operations (413), and {@code copy} operations adding at most 3 MiB in all (422). Each copy
      * can double the object, so a 2 KB patch of 30 copies would need terabytes. A patch whose
      * copies cannot add that much even if each copied the whole object is applied at once;
-     * otherwise it is applied an operation at a time, measuring what each copy adds.
+     * otherwise it is applied in runs that each start at a copy, the value each copy takes
+     * measured first (as kube's library measures it), up to {@value #MAX_MEASURED_COPIES} copies.
      */
     private static ObjectNode jsonPatch(ObjectNode live, JsonNode patch) {
         if (!patch.isArray()) {
@@ -247,28 +250,42 @@ public final class Patcher {
             throw ApiException.requestEntityTooLarge("The allowed maximum operations in a JSON patch is " + MAX_JSON_PATCH_OPERATIONS
                     + ", got " + patch.size());
         }
+        for (JsonNode op : patch) {
+            if (!OPERATIONS.contains(op.path("op").asText())) {
+                throw unprocessable("the server rejected our request due to an error in our request: Unexpected kind: "
+                        + op.path("op").asText());
+            }
+        }
         try {
             if (copiesMayAdd(live, patch) <= MAX_JSON_PATCH_COPY_BYTES) {
                 return asObject(JsonPatch.apply(patch, live));
             }
-            if (patch.size() > MAX_MEASURED_OPERATIONS) {
+            List<com.fasterxml.jackson.databind.node.ArrayNode> runs = new ArrayList<>();
+            for (JsonNode op : patch) {
+                if (runs.isEmpty() || "copy".equals(op.path("op").asText())) {
+                    runs.add(Json.mapper().createArrayNode());
+                }
+                runs.getLast().add(op);
+            }
+            if (runs.size() > MAX_MEASURED_COPIES + 1) {
                 throw unprocessable("the server rejected our request due to an error in our request: a JSON patch whose copy "
                         + "operations may add more than " + MAX_JSON_PATCH_COPY_BYTES + " bytes can have at most "
-                        + MAX_MEASURED_OPERATIONS + " operations, not " + patch.size());
+                        + MAX_MEASURED_COPIES + " of them, not " + (runs.size() - 1));
             }
             JsonNode doc = live;
             long copied = 0;
-            for (JsonNode op : patch) {
-                long before = "copy".equals(op.path("op").asText()) ? Json.write(doc).length() : 0;
-                doc = JsonPatch.apply(Json.mapper().createArrayNode().add(op), doc);
-                if (before > 0) {
-                    copied += Math.max(0, Json.write(doc).length() - before);
+            for (var run : runs) {
+                JsonNode first = run.get(0);
+                if ("copy".equals(first.path("op").asText())) {
+                    JsonNode value = doc.at(com.fasterxml.jackson.core.JsonPointer.compile(first.path("from").asText()));
+                    copied += value.isMissingNode() ? 0 : Json.write(value).length();
                     if (copied > MAX_JSON_PATCH_COPY_BYTES) {
                         throw unprocessable("the server rejected our request due to an error in our request: Unable to complete "
                                 + "the copy, the accumulated size increase of copy is " + copied + ", exceeding the limit "
                                 + MAX_JSON_PATCH_COPY_BYTES);
                     }
                 }
+                doc = JsonPatch.apply(run, doc);
             }
             return asObject(doc);
         } catch (JsonPatchException | IllegalArgumentException | IllegalStateException e) {

@@ -330,6 +330,11 @@ class KubernetesApiTest {
         assertThat(Json.readTree(bomb.body().getBytes()).path("message").asText())
                 .contains("Unable to complete the copy, the accumulated size increase of copy is").endsWith("exceeding the limit 3145728");
 
+        // the operation names are RFC 6902's, as spelled there: "COPY" would have passed the copy guard
+        HttpResponse<String> upper = patch(path, "application/json-patch+json", "[{\"op\":\"COPY\",\"from\":\"/data\",\"path\":\"/data/c\"}]");
+        assertThat(upper.statusCode()).as(upper.body()).isEqualTo(422);
+        assertThat(Json.readTree(upper.body().getBytes()).path("message").asText()).endsWith("Unexpected kind: COPY");
+
         // a copy that adds little is applied
         HttpResponse<String> copy = patch(path, "application/json-patch+json", "[{\"op\":\"copy\",\"from\":\"/data/k\",\"path\":\"/data/k2\"}]");
         assertThat(copy.statusCode()).as(copy.body()).isEqualTo(200);
