@@ -28,6 +28,10 @@ import java.util.Set;
  */
 final class AccessPolicyPlans {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AccessPolicyPlans.class);
+    /** Deny expressions already warned about: plans are rebuilt on every change. */
+    private static final Set<String> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private final AccessPolicyModel model;
     private final Map<String, Plan.AccessPolicy> plans = new HashMap<>();
 
@@ -59,7 +63,17 @@ final class AccessPolicyPlans {
         for (DenyRule d : list(spec.getDeny())) {
             String type = d.getPath() == null ? null : d.getPath().getType();
             String value = d.getPath() == null || d.getPath().getValue() == null ? "/" : d.getPath().getValue();
-            deny.add(new Plan.DenyRule(new Plan.PathMatch(GatewayPlans.matchType(type), value), list(d.getMethods())));
+            Plan.MatchType match = GatewayPlans.matchType(type);
+            if (match == Plan.MatchType.REGULAR_EXPRESSION && !compiles(value)) {
+                // stored before expressions were RE2's (a look-ahead was Java syntax then): the fence fails closed,
+                // denying every path to those methods, rather than the whole data plane failing to take a plan
+                if (WARNED.add(name + " " + value)) {
+                    log.warn("AccessPolicy {}: deny path {} is not an RE2 regular expression; denying every path instead", name, value);
+                }
+                match = Plan.MatchType.PREFIX;
+                value = "/";
+            }
+            deny.add(new Plan.DenyRule(new Plan.PathMatch(match, value), list(d.getMethods())));
         }
         Plan.RateLimit rate = null;
         if (spec.getRateLimit() != null) {
@@ -71,6 +85,15 @@ final class AccessPolicyPlans {
         }
         return new Plan.AccessPolicy(name, c.users(), c.tokens(), schemes, list(spec.getAnonymousMethods()),
                 list(spec.getAllowedMethods()), deny, rate, bytes(spec));
+    }
+
+    private static boolean compiles(String regex) {
+        try {
+            com.google.re2j.Pattern.compile(regex);
+            return true;
+        } catch (com.google.re2j.PatternSyntaxException e) {
+            return false;
+        }
     }
 
     /** A list as the plan takes it: null (a field written {@code deny:}) is empty, and null items are left out. */

@@ -94,4 +94,28 @@ class AccessPolicyPlansTest {
         assertThat(p.schemes()).as("no credentials asked for: anyone passes").isEmpty();
         assertThat(p.rateLimit()).isNull();
     }
+
+    /**
+     * A deny expression stored when expressions were Java's (a look-ahead) does not compile in RE2:
+     * its rule denies every path to its methods, rather than the data plane failing every plan.
+     */
+    @Test
+    void aDenyExpressionThatIsNotRe2FailsClosed() {
+        TestApi api = new TestApi();
+        api.apply(ROUTES);
+        var batch = api.api().store().begin();
+        TestApi.decode("""
+                apiVersion: policy.portway.dev/v1alpha1
+                kind: AccessPolicy
+                metadata: {name: old, namespace: team-a}
+                spec:
+                  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: prometheus}]
+                  deny:
+                  - path: {type: RegularExpression, value: "/admin(?!/health).*"}
+                    methods: [POST]
+                """).forEach(batch::put);
+        batch.commit();
+        Plan.AccessPolicy p = AccessPolicyPlans.of(api.api().store()).guarding(Target.httpRoute("team-a", "prometheus"));
+        assertThat(p.deny()).containsExactly(new Plan.DenyRule(new Plan.PathMatch(Plan.MatchType.PREFIX, "/"), List.of("POST")));
+    }
 }

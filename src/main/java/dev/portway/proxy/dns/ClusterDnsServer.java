@@ -83,8 +83,9 @@ import org.slf4j.LoggerFactory;
  *       SERVFAIL. With no upstreams, REFUSED.</li>
  *   <li>A UDP answer larger than 512 bytes, or than the payload size of the query's EDNS0 OPT
  *       record, or than the {@value #EDNS_PAYLOAD} this server advertises (a client that claims
- *       64 KiB gets no larger answers: no amplification), is sent without its records and with
- *       the TC bit, so that the client asks again over TCP.</li>
+ *       64 KiB gets no larger answers from the zone; forwarded answers are relayed as the upstream
+ *       sends them), is sent without its records and with the TC bit, so that the client asks
+ *       again over TCP.</li>
  *   <li>A TCP client that does not read its answers is read no further (a few queries' answers
  *       past the write buffer at most). A TCP connection that sends no whole query for
  *       {@value #TCP_IDLE_SECONDS} s is closed, however many bytes of one it trickles in.</li>
