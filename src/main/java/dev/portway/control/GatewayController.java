@@ -108,7 +108,7 @@ public final class GatewayController implements Controller {
                 store.list(HTTPRoute.class), store.list(ReferenceGrant.class), () -> store.list(Service.class), store.list(Namespace.class),
                 store.list(Secret.class));
         List<IPAddressPool> pools = store.list(IPAddressPool.class);
-        allocator.setPools(pools);
+        allocator.setPools(pools, store.list(Namespace.class));
         String now = Times.format(api.config().clock().instant());
         for (ClassInfo c : model.gatewayClasses()) {
             writeClassStatus(c, now);

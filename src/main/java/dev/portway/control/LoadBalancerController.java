@@ -89,7 +89,7 @@ final class LoadBalancerController implements Controller {
     @Override
     public void reconcile() {
         List<IPAddressPool> pools = store.list(IPAddressPool.class);
-        allocator.setPools(pools);
+        allocator.setPools(pools, store.list(io.fabric8.kubernetes.api.model.Namespace.class));
         if (ours == null) {
             ours = new HashMap<>();
             for (Service svc : store.list(Service.class)) {

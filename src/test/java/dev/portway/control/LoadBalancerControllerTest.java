@@ -168,6 +168,36 @@ class LoadBalancerControllerTest {
         assertThat(ip(control, "legacy")).isEqualTo("127.3.6.50");
     }
 
+    /**
+     * MetalLB's serviceAllocation: a pool reserved by namespaceSelectors serves only the namespaces
+     * they select (it served every namespace: the selectors were not read), and a pool with
+     * autoAssign false is not pinned to any Service, only requested by annotation.
+     */
+    @Test
+    void namespaceSelectorsReserveAPoolAndAutoAssignFalseIsNeverPinned() {
+        ControlPlane control = cluster();
+        apply(control, List.of(new NamespaceBuilder().withNewMetadata().withName("vip").addToLabels("tier", "gold").endMetadata().build()));
+        apply(control, pool("gold", "127.3.9.0/24", """
+                serviceAllocation:
+                  namespaceSelectors: [{matchLabels: {tier: gold}}]"""));
+        apply(control, pool("manual", "127.3.8.0/24", """
+                autoAssign: false
+                serviceAllocation:
+                  namespaces: [default]"""));
+        apply(control, pool("general", "127.3.7.0/24", ""));
+        apply(control, lb("plain", "", 80));
+        apply(control, lb("asked", "metallb.io/address-pool: manual", 80));
+        apply(control, lb("gold-only", "metallb.io/address-pool: gold", 80));
+        apply(control, lb("vip", "", 80).replace("  name: vip\n", "  name: vip\n  namespace: vip\n"));
+
+        assertThat(ip(control, "plain")).as("neither the gold pool nor the manual one").isEqualTo("127.3.7.0");
+        assertThat(ip(control, "asked")).isEqualTo("127.3.8.0");
+        assertThat(ip(control, "gold-only")).as("default is not a gold namespace").isNull();
+        assertThat(events(control, "gold-only")).anyMatch(e -> e.contains("not compatible") || e.contains("no available IPs"));
+        Service vip = control.store().get(Service.class, "vip", "vip").orElseThrow();
+        assertThat(vip.getStatus().getLoadBalancer().getIngress().getFirst().getIp()).isEqualTo("127.3.9.0");
+    }
+
     @Test
     void anAssignedAddressNeverMovesWhileItsServiceLives() {
         Store store = new Store();

@@ -7,6 +7,7 @@ import dev.portway.api.metallb.ServiceAllocation;
 import dev.portway.net.AddressRange;
 import dev.portway.net.Ipv4;
 import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import java.util.ArrayList;
@@ -46,8 +47,25 @@ public final class LoadBalancerAllocator {
         }
     }
 
-    /** A pool as the allocator sees it. */
-    record Pool(String name, List<AddressRange> ranges, boolean autoAssign, boolean avoidBuggyIps, ServiceAllocation allocation) {
+    /**
+     * A pool as the allocator sees it. {@code namespaces}: MetalLB's set for {@code serviceAllocation},
+     * the namespaces it lists and those its {@code namespaceSelectors} select (empty: any namespace).
+     */
+    record Pool(String name, List<AddressRange> ranges, boolean autoAssign, boolean avoidBuggyIps, ServiceAllocation allocation,
+                Set<String> namespaces) {
+
+        /**
+         * Whether MetalLB pins the pool to Services by their labels: it has {@code serviceSelectors},
+         * or a {@code serviceAllocation} that names nothing, which selects every Service.
+         */
+        boolean selectsServices() {
+            return allocation != null && (!empty(allocation.getServiceSelectors())
+                    || empty(allocation.getNamespaces()) && empty(allocation.getNamespaceSelectors()));
+        }
+
+        private static boolean empty(List<?> list) {
+            return list == null || list.isEmpty();
+        }
 
         boolean contains(long ip) {
             if (avoidBuggyIps && buggy(ip)) {
@@ -86,17 +104,34 @@ public final class LoadBalancerAllocator {
     private final Map<Long, String[]> sharingKeyForIp = new HashMap<>();          // ip -> {sharing, backend}
     private final Map<Long, Set<String>> servicesOnIp = new HashMap<>();
 
-    /** Replaces the pool configuration; allocations stay until the caller re-checks them. */
-    public void setPools(List<IPAddressPool> configured) {
+    /**
+     * Replaces the pool configuration; allocations stay until the caller re-checks them. A pool's
+     * {@code namespaceSelectors} are matched against {@code namespaces}' labels, so a change to
+     * them is seen at the next call.
+     */
+    public void setPools(List<IPAddressPool> configured, List<Namespace> namespaces) {
         pools.clear();
         for (IPAddressPool p : configured) {
             List<AddressRange> ranges = new ArrayList<>();
             for (String entry : p.getSpec().getAddresses()) {
                 ranges.add(AddressRange.parse(entry));
             }
+            ServiceAllocation allocation = p.getSpec().getServiceAllocation();
+            Set<String> allowed = new TreeSet<>();
+            if (allocation != null) {
+                allowed.addAll(allocation.getNamespaces() == null ? List.of() : allocation.getNamespaces());
+                for (LabelSelector selector : allocation.getNamespaceSelectors() == null ? List.<LabelSelector>of()
+                        : allocation.getNamespaceSelectors()) {
+                    for (Namespace ns : namespaces) {
+                        if (Selectors.matches(selector, ns.getMetadata().getLabels() == null ? Map.of() : ns.getMetadata().getLabels())) {
+                            allowed.add(ns.getMetadata().getName());
+                        }
+                    }
+                }
+            }
             pools.put(p.getMetadata().getName(), new Pool(p.getMetadata().getName(), ranges,
                     !Boolean.FALSE.equals(p.getSpec().getAutoAssign()), Boolean.TRUE.equals(p.getSpec().getAvoidBuggyIPs()),
-                    p.getSpec().getServiceAllocation()));
+                    allocation, Set.copyOf(allowed)));
         }
     }
 
@@ -128,7 +163,11 @@ public final class LoadBalancerAllocator {
         }
     }
 
-    /** Allocates from any suitable pool: pinned pools by priority, then the auto-assign pools. */
+    /**
+     * Allocates from any suitable pool, as MetalLB's {@code Allocate}: first the auto-assign pools
+     * pinned to the Service (those whose namespaces hold it, or that select Services by label and
+     * select it), by priority; then the auto-assign pools with no {@code serviceAllocation}.
+     */
     public long allocate(Request req) throws LoadBalancerAllocationException {
         Allocation existing = allocated.get(req.key);
         if (existing != null) {
@@ -137,7 +176,7 @@ public final class LoadBalancerAllocator {
         }
         List<Pool> pinned = new ArrayList<>();
         for (Pool p : pools.values()) {
-            if (p.allocation != null && compatible(p, req)) {
+            if (p.autoAssign && (p.namespaces.contains(req.namespace) || p.selectsServices()) && compatible(p, req)) {
                 pinned.add(p);
             }
         }
@@ -314,7 +353,7 @@ public final class LoadBalancerAllocator {
         if (a == null) {
             return true;
         }
-        if (a.getNamespaces() != null && !a.getNamespaces().isEmpty() && !a.getNamespaces().contains(req.namespace)) {
+        if (!pool.namespaces.isEmpty() && !pool.namespaces.contains(req.namespace)) {
             return false;
         }
         if (a.getServiceSelectors() != null && !a.getServiceSelectors().isEmpty()) {
