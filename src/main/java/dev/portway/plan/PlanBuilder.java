@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -319,11 +320,19 @@ public final class PlanBuilder {
         award(key, claims);
     }
 
-    /** Gives a contested address to the first claim of the first Service in the store's order; warns once about each other claim. */
+    /**
+     * Gives a contested address to an address Portway handed out (a ClusterIP, a NodePort on a
+     * node, a LoadBalancer address) before one a Service only names in {@code externalIPs}, then
+     * to the first Service in the store's order; warns once about each other claim. A Service
+     * cannot take another's address by listing it in {@code externalIPs} (CVE-2020-8554's
+     * interception) and sorting first.
+     */
     private void award(Plan.ListenerKey key, List<Plan.Listener> claims) {
+        Comparator<Plan.Listener> precedence = Comparator.comparing((Plan.Listener l) -> l.role() == Plan.Role.EXTERNAL_IP)
+                .thenComparing(Plan.Listener::service);
         Plan.Listener winner = claims.getFirst();
         for (Plan.Listener l : claims) {
-            if (l.service().compareTo(winner.service()) < 0) {
+            if (precedence.compare(l, winner) < 0) {
                 winner = l;
             }
         }

@@ -144,6 +144,27 @@ class PlanBuilderTest {
         assertThat(builder.changes().isEmpty()).isTrue();
     }
 
+    /**
+     * An address Portway handed out (here a ClusterIP, and a NodePort on a node) stays with its
+     * Service when another names it in externalIPs, even one that sorts first: CVE-2020-8554's
+     * interception by externalIPs does not take an allocated address (before: the first name won).
+     */
+    @Test
+    void anExternalIpCannotTakeAnAllocatedAddress() {
+        Store store = new Store();
+        HasMetadata onNode = new ServiceBuilder((io.fabric8.kubernetes.api.model.Service) withExternalIp(service("aab", "127.2.61.4"),
+                "127.0.61.1")).editSpec().editFirstPort().withPort(30081).endPort().endSpec().build();
+        put(store, node("node1", "127.0.61.1", true),
+                withExternalIp(service("aaa", "127.2.61.1"), "127.2.61.2"), slice("aaa", "127.61.0.1"), onNode, slice("aab", "127.61.0.4"),
+                service("zzz", "127.2.61.2"), slice("zzz", "127.61.0.2"),
+                nodePort(service("zzz-np", "127.2.61.3"), 30081), slice("zzz-np", "127.61.0.3"));
+        Plan plan = sameAsFresh(store, new PlanBuilder(store, 10256), Plan.empty());
+        assertThat(holder(plan, new Plan.ListenerKey(Plan.Protocol.TCP, new java.net.InetSocketAddress("127.2.61.2", 80))))
+                .as("the ClusterIP's Service keeps it").isEqualTo("default/zzz");
+        assertThat(holder(plan, new Plan.ListenerKey(Plan.Protocol.TCP, new java.net.InetSocketAddress("127.0.61.1", 30081))))
+                .as("the NodePort's Service keeps the node's port").isEqualTo("default/zzz-np");
+    }
+
     /** Builds, checks the plan against a fresh builder's and the changes against the plan before; returns the plan. */
     private static Plan sameAsFresh(Store store, PlanBuilder builder, Plan before) {
         Plan plan = builder.build();
