@@ -64,6 +64,8 @@ public final class PlanBuilder {
     /** What this build touched, each with its value before the build (null: it was not there). */
     private final Map<String, Plan.Cluster> clustersBefore = new HashMap<>();
     private final Map<Plan.ListenerKey, Plan.Listener> listenersBefore = new HashMap<>();
+    /** The externalIPs listeners left out of the last plan because a Gateway or Ingress listens there. */
+    private Set<Plan.ListenerKey> shadowedBefore = Set.of();
     private Plan last = Plan.empty();
     private Plan.Changes changes = new Plan.Changes(0, Map.of(), Map.of());
     /** A build failed halfway: the kept plan was thrown away, and the next changes cannot be trusted. */
@@ -212,12 +214,30 @@ public final class PlanBuilder {
         List<Plan.HttpListener> http = GatewayPlans.build(store, clusters, ingressPorts);
         Map<String, Plan.Cluster> changedClusters = changed(clustersBefore, clusters);
         Map<Plan.ListenerKey, Plan.Listener> changedListeners = changed(listenersBefore, listeners);
+        Set<Plan.ListenerKey> shadowed = shadowed(http);
+        for (Plan.ListenerKey key : shadowed) {
+            if (changedListeners.containsKey(key) || !shadowedBefore.contains(key)) {
+                changedListeners.put(key, null);
+            }
+        }
+        for (Plan.ListenerKey key : shadowedBefore) {
+            if (!shadowed.contains(key)) {
+                changedListeners.put(key, listeners.get(key)); // the Gateway went: the Service's listener comes back
+            }
+        }
+        shadowedBefore = shadowed;
         if (!rebuilt && changedClusters.isEmpty() && changedListeners.isEmpty() && health.equals(last.healthServers())
                 && http.equals(last.httpListeners())) {
             changes = new Plan.Changes(last.version(), Map.of(), Map.of());
             return last;
         }
-        Plan plan = new Plan(last.version() + 1, new ArrayList<>(listeners.values()), clusters, health, http);
+        List<Plan.Listener> planned = new ArrayList<>(listeners.size());
+        for (Plan.Listener l : listeners.values()) {
+            if (!shadowed.contains(l.key())) {
+                planned.add(l);
+            }
+        }
+        Plan plan = new Plan(last.version() + 1, planned, clusters, health, http);
         changes = new Plan.Changes(rebuilt ? -1 : last.version(), changedClusters, changedListeners);
         rebuilt = false;
         last = plan;
@@ -280,6 +300,25 @@ public final class PlanBuilder {
     }
 
     /** Of the keys touched, those whose value differs now, each with its value now (null: gone). */
+    /**
+     * The addresses a Gateway or Ingress listens on that a Service only names in
+     * {@code externalIPs}: the gateway keeps them (an address it was handed out), and the
+     * Service's listener is left out of the plan while it does. Warns once about each.
+     */
+    private Set<Plan.ListenerKey> shadowed(List<Plan.HttpListener> http) {
+        Set<Plan.ListenerKey> shadowed = new HashSet<>();
+        for (Plan.HttpListener h : http) {
+            Plan.Listener l = listeners.get(h.key());
+            if (l != null && l.role() == Plan.Role.EXTERNAL_IP) {
+                shadowed.add(h.key());
+                if (warned.add(l.service() + " " + h.key())) {
+                    log.warn("{} names {} in externalIPs, where {} listens; not listening for it", l.service(), h.key(), h.owner());
+                }
+            }
+        }
+        return shadowed.isEmpty() ? Set.of() : shadowed;
+    }
+
     private static <K, V> Map<K, V> changed(Map<K, V> before, Map<K, V> now) {
         Map<K, V> changed = new HashMap<>();
         before.forEach((key, was) -> {

@@ -171,6 +171,33 @@ class GatewayRoutingTest {
         assertThat(pod("x.test", "GET", "/re-header", "X-Re: " + value)).isEqualTo("root");
     }
 
+    /**
+     * A Service that names the Gateway's address and port in externalIPs does not take its
+     * traffic (CVE-2020-8554's interception): the Gateway was handed the address and keeps it.
+     */
+    @Test
+    void aServiceNamingTheGatewaysAddressInExternalIpsDoesNotTakeIt() throws Exception {
+        cluster.apply(TestCluster.echoDeployment("thief", 1, null) + """
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: thief-ext}
+                spec:
+                  selector: {app: thief}
+                  externalIPs: [%s]
+                  ports:
+                  - {port: %d, targetPort: http}
+                """.formatted(gateway.getAddress().getHostAddress(), gateway.getPort()));
+        cluster.awaitReady("thief", 1);
+        cluster.settle();
+        for (int i = 0; i < 5; i++) {
+            assertThat(pod("x.test", "GET", "/other", null)).isEqualTo("root");
+        }
+        cluster.delete(dev.portway.api.ResourceKind.SERVICE, "thief-ext");
+        cluster.settle();
+        assertThat(pod("x.test", "GET", "/other", null)).isEqualTo("root");
+    }
+
     private static Condition condition(HTTPRoute r, String type) {
         return r.getStatus().getParents().getFirst().getConditions().stream().filter(c -> c.getType().equals(type)).findFirst().orElseThrow();
     }
