@@ -299,7 +299,6 @@ public final class PlanBuilder {
         }
     }
 
-    /** Of the keys touched, those whose value differs now, each with its value now (null: gone). */
     /**
      * The addresses a Gateway or Ingress listens on that a Service only names in
      * {@code externalIPs}: the gateway keeps them (an address it was handed out), and the
@@ -311,7 +310,7 @@ public final class PlanBuilder {
             Plan.Listener l = listeners.get(h.key());
             if (l != null && l.role() == Plan.Role.EXTERNAL_IP) {
                 shadowed.add(h.key());
-                if (warned.add(l.service() + " " + h.key())) {
+                if (warned.add("shadowed " + l.service() + " " + h.key())) {
                     log.warn("{} names {} in externalIPs, where {} listens; not listening for it", l.service(), h.key(), h.owner());
                 }
             }
@@ -319,6 +318,7 @@ public final class PlanBuilder {
         return shadowed.isEmpty() ? Set.of() : shadowed;
     }
 
+    /** Of the keys touched, those whose value differs now, each with its value now (null: gone). */
     private static <K, V> Map<K, V> changed(Map<K, V> before, Map<K, V> now) {
         Map<K, V> changed = new HashMap<>();
         before.forEach((key, was) -> {

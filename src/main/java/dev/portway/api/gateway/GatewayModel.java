@@ -1,7 +1,6 @@
 package dev.portway.api.gateway;
 
 import com.google.re2j.Pattern;
-import com.google.re2j.PatternSyntaxException;
 import dev.portway.api.Selectors;
 import dev.portway.net.Ipv4;
 import io.fabric8.kubernetes.api.model.LabelSelector;
@@ -736,12 +735,8 @@ public final class GatewayModel {
         }
 
         private static String regexProblem(String regex) {
-            try {
-                Pattern.compile(regex == null ? "" : regex);
-                return null;
-            } catch (PatternSyntaxException e) {
-                return "regular expression \"" + regex + "\" is not supported: " + e.getDescription() + ": `" + e.getPattern() + "`";
-            }
+            String problem = dev.portway.api.RegularExpressions.problem(regex, false);
+            return problem == null ? null : "regular expression \"" + regex + "\" is not supported: " + problem;
         }
 
         // ---- gateways ---------------------------------------------------------------------------

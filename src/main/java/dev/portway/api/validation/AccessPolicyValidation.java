@@ -9,8 +9,6 @@ import static dev.portway.api.validation.CrdSchema.str;
 import static dev.portway.api.validation.CrdSchema.string;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.re2j.Pattern;
-import com.google.re2j.PatternSyntaxException;
 import dev.portway.api.FieldError;
 import dev.portway.api.FieldPath;
 import dev.portway.api.Quantities;
@@ -99,13 +97,9 @@ public final class AccessPolicyValidation {
             return List.of();
         }
         String value = str(match, "value");
-        try {
-            Pattern.compile(value);
-            return List.of();
-        } catch (PatternSyntaxException e) {
-            return List.of(FieldError.invalid(path.child("value"), value, "must be a valid regular expression: " + e.getDescription()
-                    + ": `" + e.getPattern() + "`"));
-        }
+        String problem = dev.portway.api.RegularExpressions.problem(value, true); // deny paths compare without case
+        return problem == null ? List.of() : List.of(FieldError.invalid(path.child("value"), value, "must be a valid regular expression: "
+                + problem));
     }
 
     private static List<FieldError> positiveQuantity(JsonNode value, FieldPath path, String name) {

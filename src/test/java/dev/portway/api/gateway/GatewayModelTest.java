@@ -312,6 +312,24 @@ class GatewayModelTest {
         assertThat(m.gateway("default", "gw").orElseThrow().listener("http").orElseThrow().routes()).isEmpty();
     }
 
+    /**
+     * re2j never returns from case-folding U+1C80 (google/re2j#168): such an expression is not
+     * supported, rather than compiled on the control thread for ever.
+     */
+    @Test
+    void aCaseFoldedExpressionRe2jCannotCompileIsNotAccepted() {
+        GatewayModel m = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> model(
+                gateway("gw", "default", "- {name: http, port: 80, protocol: HTTP}") + route("fold", "default", """
+                        parentRefs: [{name: gw}]
+                        rules:
+                        - matches: [{path: {type: RegularExpression, value: '(?i)/\\x{1C80}'}}]
+                          backendRefs: [{name: web, port: 80}]
+                        """)));
+        RouteParentInfo p = m.route("default", "fold").orElseThrow().parents().getFirst();
+        assertThat(reason(p)).isEqualTo("False/UnsupportedValue");
+        assertThat(p.accepted().message()).endsWith("case-insensitive matching of \\x{1C80} is not supported (at most \\x{FF})");
+    }
+
     @Test
     void aHeaderFilterMayNotChangeTheFramingOrHopByHopFields() {
         GatewayModel m = model(gateway("gw", "default", "- {name: http, port: 80, protocol: HTTP}")

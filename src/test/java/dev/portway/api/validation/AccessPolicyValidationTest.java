@@ -90,6 +90,11 @@ class AccessPolicyValidationTest {
                         - path: {type: RegularExpression, value: "/admin/[a-z"}
                         """), INVALID + "spec.deny[0].path.value: Invalid value: \"/admin/[a-z\": must be a valid regular expression: "
                         + "missing closing ]: `[a-z`"),
+                Arguments.of("a range past U+00FF, which deny rules fold (re2j never returns from folding U+1C80)", policy(TARGET + """
+                        deny:
+                        - path: {type: RegularExpression, value: '/admin/[a-\\x{2000}]'}
+                        """), INVALID + "spec.deny[0].path.value: Invalid value: \"/admin/[a-\\\\x{2000}]\": must be a valid regular "
+                        + "expression: case-insensitive matching of \\x{2000} is not supported (at most \\x{FF})"),
                 Arguments.of("a regular expression RE2 does not run (a look-ahead: no linear-time match)", policy(TARGET + """
                         deny:
                         - path: {type: RegularExpression, value: "/admin/(?!public)"}
