@@ -166,7 +166,7 @@ public final class Net {
      * {@code bytes}' position at how much was sent.
      */
     public static java.nio.channels.SocketChannel sendWithoutReading(InetSocketAddress to, java.nio.ByteBuffer bytes)
-            throws IOException, InterruptedException {
+            throws IOException {
         java.nio.channels.SocketChannel s = java.nio.channels.SocketChannel.open();
         try {
             s.setOption(java.net.StandardSocketOptions.SO_RCVBUF, 16 * 1024);
@@ -174,18 +174,20 @@ public final class Net {
             s.connect(to);
             s.configureBlocking(false);
             long deadline = System.nanoTime() + 20_000_000_000L;
-            long lastProgress = System.nanoTime();
-            while (bytes.hasRemaining() && System.nanoTime() < deadline && System.nanoTime() - lastProgress < 1_000_000_000L) {
-                if (s.write(bytes) > 0) {
-                    lastProgress = System.nanoTime();
-                } else {
-                    Thread.sleep(10);
+            try (java.nio.channels.Selector selector = java.nio.channels.Selector.open()) {
+                var key = s.register(selector, java.nio.channels.SelectionKey.OP_WRITE);
+                // write while the socket takes bytes; a second in which it cannot take any ends it
+                while (bytes.hasRemaining() && System.nanoTime() < deadline && selector.select(1000) > 0) {
+                    selector.selectedKeys().clear();
+                    s.write(bytes);
                 }
+                key.cancel();
+                selector.selectNow(); // the cancelled key is deregistered: the channel may block again
             }
             s.configureBlocking(true);
             s.socket().setSoTimeout(10_000);
             return s;
-        } catch (IOException | InterruptedException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             s.close();
             throw e;
         }

@@ -368,28 +368,27 @@ class ClusterDnsServerTest {
             byte[] framed = new byte[query.length + 2]; // a whole query would take 12 s at this pace
             framed[1] = (byte) query.length;
             System.arraycopy(query, 0, framed, 2, query.length);
-            boolean closed = false;
-            long deadline = System.nanoTime() + Duration.ofSeconds(4).toNanos();
-            for (int i = 1; System.nanoTime() < deadline && !closed; i++) {
-                Thread.sleep(250);
-                try {
-                    slowOut.write(framed[i - 1]);
-                    slowOut.flush();
-                    closed = slow.getInputStream().read() < 0; // the server's FIN, while the client still trickles
-                } catch (java.net.SocketTimeoutException e) {
-                    // open
-                } catch (IOException e) {
-                    closed = true; // the server closed it (a reset on a write after its FIN)
-                }
-                if (i % 2 == 0) { // a whole query every 500 ms keeps the other connection open
+            // a byte every 250 ms, and a whole query on the other connection every other time, until the server
+            // closes the trickling one: within 4 s (its idle timeout is 1 s), while it still trickles
+            AtomicInteger sent = new AtomicInteger();
+            await().atMost(Duration.ofSeconds(4)).pollDelay(Duration.ofMillis(250)).pollInterval(Duration.ofMillis(250)).until(() -> {
+                int i = sent.incrementAndGet();
+                if (i % 2 == 0) { // the steady connection stays open
                     steadyOut.writeShort(query.length);
                     steadyOut.write(query);
                     steadyOut.flush();
-                    byte[] reply = steadyIn.readNBytes(steadyIn.readUnsignedShort());
-                    assertThat(rcode(reply)).isZero();
+                    assertThat(rcode(steadyIn.readNBytes(steadyIn.readUnsignedShort()))).isZero();
                 }
-            }
-            assertThat(closed).as("the trickling connection was closed while it trickled").isTrue();
+                try {
+                    slowOut.write(framed[i - 1]);
+                    slowOut.flush();
+                    return slow.getInputStream().read() < 0; // the server's FIN
+                } catch (java.net.SocketTimeoutException e) {
+                    return false; // still open
+                } catch (IOException e) {
+                    return true; // the server closed it (a reset on a write after its FIN)
+                }
+            });
         }
     }
 
