@@ -42,6 +42,16 @@ public final class WritabilityGate extends ChannelDuplexHandler {
         this.sliceBytes = sliceBytes;
     }
 
+    /** Bytes written to {@code channels} that their peers have not taken yet (answers waiting in memory). */
+    public static long queuedBytes(Iterable<? extends io.netty.channel.Channel> channels) {
+        long sum = 0;
+        for (io.netty.channel.Channel c : channels) {
+            var out = c.unsafe().outboundBuffer();
+            sum += out == null ? 0 : out.totalPendingWriteBytes();
+        }
+        return sum;
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (!(msg instanceof ByteBuf in)) {

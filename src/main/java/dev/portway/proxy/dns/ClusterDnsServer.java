@@ -295,12 +295,7 @@ public final class ClusterDnsServer implements AutoCloseable {
 
     /** Bytes of answers written to TCP clients that they have not taken yet. */
     long queuedTcpBytes() {
-        long sum = 0;
-        for (Channel c : tcpClients) {
-            var out = c.unsafe().outboundBuffer();
-            sum += out == null ? 0 : out.totalPendingWriteBytes();
-        }
-        return sum;
+        return WritabilityGate.queuedBytes(tcpClients);
     }
 
     /** Takes a forwarding slot: false when {@value #MAX_FORWARDS} queries are forwarded already. */

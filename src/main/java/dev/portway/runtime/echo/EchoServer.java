@@ -170,12 +170,7 @@ public final class EchoServer implements AutoCloseable {
     /** Bytes written to this server's clients that they have not taken yet (answers waiting in memory). */
     public long queuedBytes() {
         synchronized (connections) {
-            long sum = 0;
-            for (Channel c : connections) {
-                var out = c.unsafe().outboundBuffer();
-                sum += out == null ? 0 : out.totalPendingWriteBytes();
-            }
-            return sum;
+            return WritabilityGate.queuedBytes(connections);
         }
     }
 
