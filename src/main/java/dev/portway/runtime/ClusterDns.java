@@ -51,11 +51,11 @@ final class ClusterDns implements AutoCloseable {
     }
 
     /** Sets cluster DNS up as {@code options} say: the sandbox tried once, a DNS server started where one can be. */
-    static ClusterDns start(DnsOptions options, Path scratch, PodRuntime runtime) {
+    static ClusterDns start(DnsOptions options, Path scratch, PodRuntime runtime, List<Path> hiddenFromPods) {
         if (options.mode() == DnsOptions.Mode.OFF) {
             return new ClusterDns(options, PodSandbox.disabled("cluster DNS is off"), null);
         }
-        PodSandbox sandbox = PodSandbox.detect(scratch);
+        PodSandbox sandbox = PodSandbox.detect(scratch).hiding(hiddenFromPods);
         if (!sandbox.available() && options.mode() == DnsOptions.Mode.SERVER) {
             throw new IllegalStateException("cluster DNS: pods cannot have their own /etc/resolv.conf here: " + sandbox.unavailable());
         }

@@ -82,7 +82,7 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
         this.guard = OrphanGuard.start();
         this.prober = new Prober(runtime, guard);
         try {
-            this.dns = ClusterDns.start(options.dns(), stateDir.resolve("sandbox-check"), runtime);
+            this.dns = ClusterDns.start(options.dns(), stateDir.resolve("sandbox-check"), runtime, hideable(options.hiddenFromPods()));
         } catch (RuntimeException e) {
             guard.close();
             throw e;
@@ -154,6 +154,23 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
     /** Where pods' directories are: {@code <state dir>/pods}. */
     Path podsDir() {
         return stateDir.resolve("pods");
+    }
+
+    /**
+     * The directories to hide from pods that can be hidden: not one that holds the pods' own
+     * directories (a state directory of /tmp would hide them), nor the user's home.
+     */
+    private List<Path> hideable(List<Path> dirs) {
+        Path pods = stateDir.toAbsolutePath().normalize();
+        Path home = Path.of(System.getProperty("user.home", "/")).toAbsolutePath().normalize();
+        List<Path> out = new java.util.ArrayList<>();
+        for (Path d : dirs) {
+            Path dir = d.toAbsolutePath().normalize();
+            if (!pods.startsWith(dir) && !home.startsWith(dir)) {
+                out.add(dir);
+            }
+        }
+        return out;
     }
 
     public Path stateDir() {

@@ -13,9 +13,11 @@ import java.time.Duration;
  * @param logMaxBytes    the size at which a container's log file is rotated (10 MiB)
  * @param logMaxFiles    how many files of one container's log are kept, the current one included (5)
  * @param dns            how pods resolve cluster names
+ * @param hiddenFromPods directories pods must not see (Portway's credentials and data): in the pods'
+ *                       sandbox, each is an empty directory of their own
  */
 public record KubeletOptions(Path stateDir, Duration backoffInitial, Duration backoffMax, long logMaxBytes, int logMaxFiles,
-                             DnsOptions dns) {
+                             DnsOptions dns, java.util.List<Path> hiddenFromPods) {
 
     public KubeletOptions {
         if (backoffInitial.isNegative() || backoffMax.compareTo(backoffInitial) < 0) {
@@ -25,25 +27,31 @@ public record KubeletOptions(Path stateDir, Duration backoffInitial, Duration ba
             throw new IllegalArgumentException("logs: max bytes " + logMaxBytes + " (at least 1024), max files " + logMaxFiles);
         }
         java.util.Objects.requireNonNull(dns, "dns");
+        hiddenFromPods = java.util.List.copyOf(hiddenFromPods);
     }
 
     public static KubeletOptions defaults() {
-        return new KubeletOptions(null, Duration.ofSeconds(10), Duration.ofMinutes(5), 10L * 1024 * 1024, 5, DnsOptions.defaults());
+        return new KubeletOptions(null, Duration.ofSeconds(10), Duration.ofMinutes(5), 10L * 1024 * 1024, 5, DnsOptions.defaults(),
+                java.util.List.of());
     }
 
     public KubeletOptions withStateDir(Path dir) {
-        return new KubeletOptions(dir, backoffInitial, backoffMax, logMaxBytes, logMaxFiles, dns);
+        return new KubeletOptions(dir, backoffInitial, backoffMax, logMaxBytes, logMaxFiles, dns, hiddenFromPods);
     }
 
     public KubeletOptions withBackoff(Duration initial, Duration max) {
-        return new KubeletOptions(stateDir, initial, max, logMaxBytes, logMaxFiles, dns);
+        return new KubeletOptions(stateDir, initial, max, logMaxBytes, logMaxFiles, dns, hiddenFromPods);
     }
 
     public KubeletOptions withLogLimits(long maxBytes, int maxFiles) {
-        return new KubeletOptions(stateDir, backoffInitial, backoffMax, maxBytes, maxFiles, dns);
+        return new KubeletOptions(stateDir, backoffInitial, backoffMax, maxBytes, maxFiles, dns, hiddenFromPods);
+    }
+
+    public KubeletOptions withHiddenFromPods(java.util.List<Path> dirs) {
+        return new KubeletOptions(stateDir, backoffInitial, backoffMax, logMaxBytes, logMaxFiles, dns, dirs);
     }
 
     public KubeletOptions withDns(DnsOptions d) {
-        return new KubeletOptions(stateDir, backoffInitial, backoffMax, logMaxBytes, logMaxFiles, d);
+        return new KubeletOptions(stateDir, backoffInitial, backoffMax, logMaxBytes, logMaxFiles, d, hiddenFromPods);
     }
 }

@@ -114,7 +114,14 @@ public final class LocalCluster implements AutoCloseable {
         this.dataPlane = new DataPlane(options.transport(), threads, registry, options.clusterConfig().clock());
         this.podRuntime = new PodRuntime(options.transport(), Math.min(2, threads));
         try {
-            this.kubelet = new Kubelet(control, nodes, podRuntime, options.kubelet());
+            // the admin credentials and the stored objects (every Secret) are not the pods' to read
+            List<java.nio.file.Path> hidden = new ArrayList<>(options.kubelet().hiddenFromPods());
+            for (java.nio.file.Path dir : java.util.Arrays.asList(options.stateDir(), options.dataDir())) {
+                if (dir != null) {
+                    hidden.add(dir);
+                }
+            }
+            this.kubelet = new Kubelet(control, nodes, podRuntime, options.kubelet().withHiddenFromPods(hidden));
         } catch (java.io.IOException | RuntimeException e) {
             control.close();
             dataPlane.close();

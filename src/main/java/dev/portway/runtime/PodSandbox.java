@@ -17,6 +17,11 @@ import java.util.concurrent.TimeUnit;
  * namespace grants are dropped ({@code setpriv}) before the container's command runs, and the
  * command keeps the process ID Portway started (every step {@code exec}s the next).
  *
+ * <p>Directories pods must not see ({@link #hiding}: Portway's state directory, with the admin
+ * token, the CA's key and the kubeconfig, and its data directory, with every Secret) are each an
+ * empty tmpfs of the pod's own, as a container sees none of the node's files. Pods still run as
+ * Portway's user: this keeps a pod from reading the credentials, not from the user's other files.
+ *
  * <p>Where user namespaces are not allowed (a kernel or container that forbids them), pods run
  * as before and see the machine's resolver; {@link #unavailable()} says why.
  */
@@ -26,14 +31,30 @@ final class PodSandbox {
     static final Path SETPRIV = Path.of("/usr/bin/setpriv");
     static final Path SH = Path.of("/bin/sh");
 
-    /** Bind-mounts $1 and $2, then runs the rest without capabilities. */
-    private static final String SCRIPT = "set -e; mount --bind \"$1\" /etc/hosts; mount --bind \"$2\" /etc/resolv.conf; shift 2; "
+    /**
+     * Bind-mounts $1 and $2, hides the $3 directories after them under empty tmpfs mounts (one
+     * that cannot be mounted, a directory gone, is skipped), then runs the rest without capabilities.
+     */
+    private static final String SCRIPT = "set -e; mount --bind \"$1\" /etc/hosts; mount --bind \"$2\" /etc/resolv.conf; n=$3; shift 3; "
+            + "while [ \"$n\" -gt 0 ]; do mount -t tmpfs -o mode=0700,size=16k portway-hidden \"$1\" 2>/dev/null || true; "
+            + "shift; n=$((n-1)); done; "
             + "exec " + SETPRIV + " --inh-caps=-all --ambient-caps=-all -- \"$@\"";
 
     private final String unavailable;
+    private final List<Path> hidden;
 
     private PodSandbox(String unavailable) {
+        this(unavailable, List.of());
+    }
+
+    private PodSandbox(String unavailable, List<Path> hidden) {
         this.unavailable = unavailable;
+        this.hidden = List.copyOf(hidden);
+    }
+
+    /** This sandbox, with each of {@code dirs} an empty directory for the pods. */
+    PodSandbox hiding(List<Path> dirs) {
+        return new PodSandbox(unavailable, dirs);
     }
 
     /** A sandbox that is never used (pods see the machine's files). */
@@ -95,7 +116,7 @@ final class PodSandbox {
         if (unavailable != null || hosts == null) {
             return command;
         }
-        List<String> argv = new ArrayList<>(command.size() + 12);
+        List<String> argv = new ArrayList<>(command.size() + 13 + hidden.size());
         argv.add(UNSHARE.toString());
         argv.add("--user");
         argv.add("--map-current-user");
@@ -108,6 +129,8 @@ final class PodSandbox {
         argv.add("portway-pod");
         argv.add(hosts.toString());
         argv.add(resolv.toString());
+        argv.add(Integer.toString(hidden.size()));
+        hidden.forEach(d -> argv.add(d.toAbsolutePath().toString()));
         argv.addAll(command);
         return argv;
     }
