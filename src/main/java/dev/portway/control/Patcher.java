@@ -296,9 +296,19 @@ public final class Patcher {
 
     /** The most a patch's copy operations could add: each may copy the whole object as it is by then. */
     private static long copiesMayAdd(JsonNode live, JsonNode patch) {
+        int lastCopy = -1;
+        for (int i = 0; i < patch.size(); i++) {
+            if ("copy".equals(patch.get(i).path("op").asText())) {
+                lastCopy = i;
+            }
+        }
+        if (lastCopy < 0) {
+            return 0; // nothing copied: no object or value is serialised to find out
+        }
         long size = Json.write(live).length();
         long added = 0;
-        for (JsonNode op : patch) {
+        for (int i = 0; i <= lastCopy; i++) { // what is added after the last copy is never copied
+            JsonNode op = patch.get(i);
             switch (op.path("op").asText()) {
                 case "copy" -> {
                     added += size;
