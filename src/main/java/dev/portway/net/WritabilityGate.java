@@ -34,6 +34,14 @@ public final class WritabilityGate extends ChannelDuplexHandler {
     private final List<Object> heldEvents = new ArrayList<>(2);
     private boolean draining;
 
+    /** The slice of servers that answer small requests (HTTP echo, health checks): a few dozen of them at once. */
+    public static final int DEFAULT_SLICE = 4096;
+
+    /** A gate passing on {@value #DEFAULT_SLICE} bytes at once. */
+    public WritabilityGate() {
+        this(DEFAULT_SLICE);
+    }
+
     /** {@code sliceBytes}: the most input passed on at once while writable. */
     public WritabilityGate(int sliceBytes) {
         if (sliceBytes <= 0) {

@@ -46,8 +46,6 @@ final class HealthServers {
     static final int MAX_CONNECTIONS = 1024;
     /** A connection that sends nothing for this long is closed (checkers ask every few seconds, or once per connection). */
     static final int IDLE_SECONDS = 300;
-    /** The most request bytes decoded at once while answers can be written (what a non-reading client can have answered past the buffer). */
-    private static final int INPUT_SLICE = 4096;
 
     private final DataPlane plane;
     private final Clock clock;
@@ -98,7 +96,7 @@ final class HealthServers {
                             return;
                         }
                         // first: a client that pipelines checks and reads no answers is read no further
-                        ch.pipeline().addLast(new dev.portway.net.WritabilityGate(INPUT_SLICE));
+                        ch.pipeline().addLast(new dev.portway.net.WritabilityGate());
                         ch.pipeline().addLast(new io.netty.handler.timeout.IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS) {
                             @Override
                             protected void channelIdle(ChannelHandlerContext ctx, io.netty.handler.timeout.IdleStateEvent evt) {

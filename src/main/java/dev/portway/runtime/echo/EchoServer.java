@@ -36,11 +36,6 @@ public final class EchoServer implements AutoCloseable {
 
     /** The most connections one port holds at once; more are closed as they come. */
     static final int MAX_CONNECTIONS = 1024;
-    /**
-     * The most input handed to the decoders at once while answers can be written: a client that
-     * pipelines requests and reads no answers has at most this much answered past the write buffer.
-     */
-    static final int INPUT_SLICE = 4096;
 
     /** Who this echo server is, for its answers. */
     public record Identity(String pod, String namespace, String podIp, String node) {
@@ -134,7 +129,7 @@ public final class EchoServer implements AutoCloseable {
                         connections.add(ch);
                         ch.closeFuture().addListener(f -> connections.remove(ch));
                         // first: a client that reads no answers is read no further (HTTP and byte echo alike)
-                        ch.pipeline().addLast(new WritabilityGate(INPUT_SLICE));
+                        ch.pipeline().addLast(new WritabilityGate());
                         if (echoBasic != null) {
                             java.util.Queue<io.netty.handler.codec.http.HttpHeaders> sent = new java.util.ArrayDeque<>();
                             ch.pipeline().addLast(new HttpServerCodec(), new HttpServerKeepAliveHandler(), EchoBasicHandler.recorder(sent),
