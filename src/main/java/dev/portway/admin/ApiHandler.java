@@ -9,6 +9,7 @@ import dev.portway.api.Keys;
 import dev.portway.api.LabelQuery;
 import dev.portway.api.ResourceKind;
 import dev.portway.api.decode.ObjectDecoder;
+import dev.portway.api.decode.RequestJson;
 import dev.portway.api.print.Tables;
 import dev.portway.control.ApiServer;
 import dev.portway.control.DeleteOptions;
@@ -411,7 +412,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private CompletableFuture<HttpResponses.Response> replace(Call c, ApiPath api) {
         WriteOptions options = writeOptions(c);
         if ("scale".equals(api.subresource())) {
-            JsonNode body = readBody(c);
+            JsonNode body = readBody(c, true).tree();
             int replicas = Scales.replicas(body);
             String rv = body.path("metadata").path("resourceVersion").asText("");
             return control.submit(() -> control.api().scale(api.kind(), api.namespace(), api.name(), replicas, rv, options))
@@ -471,7 +472,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     /** DeleteOptions from the body (kubectl sends one) and the query, the query winning as in the API server. */
     private DeleteOptions deleteOptions(Call c) {
         byte[] body = ByteBufUtil.getBytes(c.request().content());
-        JsonNode opts = body.length == 0 ? Json.mapper().createObjectNode() : parseBody(c, body);
+        JsonNode opts = body.length == 0 ? Json.mapper().createObjectNode() : parseBody(c, body, true).tree();
         Long grace = opts.hasNonNull("gracePeriodSeconds") ? Long.valueOf(opts.get("gracePeriodSeconds").asLong()) : null;
         Long graceQuery = c.params().longValue("gracePeriodSeconds");
         if (graceQuery != null) {
@@ -514,8 +515,11 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     private CompletableFuture<HttpResponses.Response> multiApply(Call c) {
-        JsonNode tree = readBody(c);
-        JsonNode items = tree.get("items");
+        RequestJson.Parsed body = readBody(c, false);
+        if (!body.duplicates().isEmpty()) {
+            throw ApiException.badRequest("strict decoding error: " + String.join(", ", body.strictErrors()));
+        }
+        JsonNode items = body.tree().get("items");
         if (items == null || !items.isArray()) {
             throw ApiException.badRequest("expected a v1 List with items");
         }
@@ -564,8 +568,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
      * default) or dropped silently ({@code Ignore}).
      */
     private static Decoded decodeBody(Call c, ApiPath api, String fieldValidation) {
-        JsonNode tree = readBody(c);
-        if (!(tree instanceof ObjectNode object)) {
+        RequestJson.Parsed body = readBody(c, !api.kind().customResource());
+        if (!(body.tree() instanceof ObjectNode object)) {
             throw ApiException.badRequest("the request body must be a JSON object");
         }
         if (!object.has("apiVersion")) {
@@ -574,14 +578,13 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (!object.has("kind")) {
             object.put("kind", api.kind().kind());
         }
-        return decodeObject(object, api, fieldValidation);
+        return decodeObject(object, api, fieldValidation, body.strictErrors());
     }
 
-    private static Decoded decodeObject(ObjectNode object, ApiPath api, String fieldValidation) {
+    private static Decoded decodeObject(ObjectNode object, ApiPath api, String fieldValidation, List<String> strictErrors) {
         ResourceKind kind = api.kind();
         String namespace = api.namespace();
-        ObjectDecoder.Result result = "Strict".equals(fieldValidation) ? ObjectDecoder.decode(object, "request body")
-                : ObjectDecoder.decodeLenient(object, "request body");
+        ObjectDecoder.Result result = ObjectDecoder.decodeRequest(object, fieldValidation, strictErrors);
         if (!result.problems().isEmpty()) {
             throw ApiException.badRequest(result.problems().getFirst().message());
         }
@@ -598,33 +601,36 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 && !o.getMetadata().getNamespace().isEmpty() && !o.getMetadata().getNamespace().equals(namespace)) {
             throw ApiException.badRequest("the namespace of the provided object does not match the namespace sent on the request");
         }
-        List<String> warnings = "Ignore".equals(fieldValidation)
-                ? decoded.warnings().stream().filter(w -> !w.startsWith("unknown field ")).toList() : decoded.warnings();
-        return new Decoded(o, warnings);
+        return new Decoded(o, decoded.warnings());
     }
 
-    private static JsonNode readBody(Call c) {
+    /** @param typed whether the body is read into a typed object (see {@link RequestJson#read}) */
+    private static RequestJson.Parsed readBody(Call c, boolean typed) {
         byte[] body = ByteBufUtil.getBytes(c.request().content());
         if (body.length == 0) {
             throw ApiException.badRequest("the request body is empty");
         }
-        return parseBody(c, body);
+        return parseBody(c, body, typed);
     }
 
-    private static JsonNode parseBody(Call c, byte[] body) {
+    /**
+     * A request body as a tree. A JSON body's duplicate keys are noted for the caller to judge (see
+     * {@link RequestJson}); YAML refuses them as it parses, as go-yaml does.
+     */
+    private static RequestJson.Parsed parseBody(Call c, byte[] body, boolean typed) {
         String type = RequestGate.mediaType(c.header(HttpHeaderNames.CONTENT_TYPE));
         try {
             if (type.equals(ProtobufBody.CONTENT_TYPE)) {
-                return ProtobufBody.toJson(body);
+                return RequestJson.Parsed.of(ProtobufBody.toJson(body));
             }
             if (type.equals("application/yaml") || type.equals("application/apply-patch+yaml")) {
                 var docs = dev.portway.api.decode.DocumentParser.parse("request body", new String(body, StandardCharsets.UTF_8));
                 if (docs.size() != 1) {
                     throw ApiException.badRequest("the request body must hold one YAML document, not " + docs.size());
                 }
-                return docs.getFirst().tree();
+                return RequestJson.Parsed.of(docs.getFirst().tree());
             }
-            return Json.mapper().readTree(body);
+            return RequestJson.read(body, typed);
         } catch (ApiException e) {
             throw e;
         } catch (java.io.IOException | dev.portway.api.decode.ManifestSyntaxException | RuntimeException e) {

@@ -148,6 +148,18 @@ public enum ResourceKind {
         return kind.toLowerCase(Locale.ROOT);
     }
 
+    /**
+     * Whether a real cluster serves the kind from a CustomResourceDefinition (MetalLB's, the Gateway
+     * API's, Portway's own), and so reads its objects untyped: no strategic merge patch, and a key
+     * given twice in a body keeps its last value whole.
+     */
+    public boolean customResource() {
+        return switch (this) {
+            case IP_ADDRESS_POOL, L2_ADVERTISEMENT, ACCESS_POLICY, GATEWAY_CLASS, GATEWAY, HTTP_ROUTE, REFERENCE_GRANT -> true;
+            default -> false;
+        };
+    }
+
     public boolean namespaced() {
         return namespaced;
     }

@@ -11,6 +11,7 @@ import dev.portway.api.Times;
 import dev.portway.api.decode.DocumentParser;
 import dev.portway.api.decode.ManifestSyntaxException;
 import dev.portway.api.decode.ObjectDecoder;
+import dev.portway.api.decode.RequestJson;
 import dev.portway.api.patch.MergePatch;
 import dev.portway.api.patch.PatchMeta;
 import dev.portway.api.patch.ServerSideApply;
@@ -77,7 +78,7 @@ public final class Patcher {
                         WriteOptions options) {
         String ns = kind.namespaced() ? namespace : null;
         HasMetadata current = api.store().get(kind, ns, name).orElse(null);
-        if (type == Type.STRATEGIC && isCustomResource(kind)) {
+        if (type == Type.STRATEGIC && kind.customResource()) {
             throw new ApiException(new io.fabric8.kubernetes.api.model.StatusBuilder().withNewMetadata().endMetadata()
                     .withStatus("Failure").withReason("UnsupportedMediaType").withCode(415)
                     .withMessage("the body of the request was in an unknown format - accepted media types include: "
@@ -94,7 +95,11 @@ public final class Patcher {
         }
         JavaType javaType = PatchMeta.type(kind.type());
         ObjectNode live = (ObjectNode) Json.tree(kind.toVersion(current, version));
-        JsonNode patch = parse(type, body);
+        RequestJson.Parsed parsed = parse(type, body);
+        JsonNode patch = parsed.tree();
+        // as the API server words what its strict reading of the patch found
+        List<String> strictErrors = type == Type.JSON
+                ? parsed.strictErrors().stream().map(e -> "json patch " + e).toList() : parsed.strictErrors();
         ObjectNode patched = switch (type) {
             case JSON -> jsonPatch(live, patch);
             case MERGE -> asObject(MergePatch.apply(live, patch));
@@ -113,7 +118,7 @@ public final class Patcher {
             meta.put("name", name);
         }
         checkNamespace(patched, ns);
-        Decoded d = decode(patched, kind, options.fieldValidation());
+        Decoded d = decode(patched, kind, options.fieldValidation(), strictErrors);
         if (!name.equals(d.object.getMetadata().getName())) {
             throw ApiException.badRequest("metadata.name: Invalid value: " + Json.write(d.object.getMetadata().getName())
                     + ": field is immutable");
@@ -124,16 +129,8 @@ public final class Patcher {
         return new Result(stored, false, d.warnings);
     }
 
-    /** Kinds a real cluster serves from CustomResourceDefinitions, which take no strategic merge patch. */
-    private static boolean isCustomResource(ResourceKind kind) {
-        return switch (kind) {
-            case IP_ADDRESS_POOL, L2_ADVERTISEMENT, ACCESS_POLICY, GATEWAY_CLASS, GATEWAY, HTTP_ROUTE, REFERENCE_GRANT -> true;
-            default -> false;
-        };
-    }
-
     private Result scale(ResourceKind kind, String ns, String name, HasMetadata current, Type type, byte[] body, WriteOptions options) {
-        JsonNode patch = parse(type, body);
+        JsonNode patch = parse(type, body).tree();
         ObjectNode scale = Json.mapper().createObjectNode();
         ObjectNode spec = scale.putObject("spec");
         int replicas = switch (current) {
@@ -155,13 +152,13 @@ public final class Patcher {
     }
 
     private Result applyCreate(ResourceKind kind, String version, String ns, String name, byte[] body, WriteOptions options) {
-        ObjectNode applied = asObject(parse(Type.APPLY, body));
+        ObjectNode applied = asObject(parse(Type.APPLY, body).tree());
         checkApplied(kind, version, name, applied);
         checkNamespace(applied, ns);
         JavaType javaType = PatchMeta.type(kind.type());
         ObjectNode object = applied.deepCopy();
         setManagedFields(object, options.fieldManager(), kind.apiVersion(version), ServerSideApply.FieldsV1.of(applied, javaType));
-        Decoded d = decode(object, kind, options.fieldValidation());
+        Decoded d = decode(object, kind, options.fieldValidation(), List.of());
         return new Result(api.create(d.object, ns, options), true, d.warnings);
     }
 
@@ -338,7 +335,8 @@ public final class Patcher {
                 .withStatus("Failure").withReason("Invalid").withCode(422).withMessage(message).build());
     }
 
-    private static JsonNode parse(Type type, byte[] body) {
+    /** The patch as a tree; a JSON patch's duplicate keys are noted (see {@link RequestJson}), YAML refuses them. */
+    private static RequestJson.Parsed parse(Type type, byte[] body) {
         if (body.length == 0) {
             throw ApiException.badRequest("the request body is empty");
         }
@@ -348,9 +346,9 @@ public final class Patcher {
                 if (docs.size() != 1) {
                     throw ApiException.badRequest("the request body must hold one YAML document, not " + docs.size());
                 }
-                return docs.getFirst().tree();
+                return RequestJson.Parsed.of(docs.getFirst().tree());
             }
-            return Json.mapper().readTree(body);
+            return RequestJson.read(body, false);
         } catch (IOException | ManifestSyntaxException e) {
             String m = String.valueOf(e.getMessage());
             int nl = m.indexOf('\n');
@@ -368,9 +366,8 @@ public final class Patcher {
     private record Decoded(HasMetadata object, List<String> warnings) {
     }
 
-    private static Decoded decode(ObjectNode tree, ResourceKind kind, String fieldValidation) {
-        ObjectDecoder.Result result = "Strict".equals(fieldValidation) ? ObjectDecoder.decode(tree, "request body")
-                : ObjectDecoder.decodeLenient(tree, "request body");
+    private static Decoded decode(ObjectNode tree, ResourceKind kind, String fieldValidation, List<String> strictErrors) {
+        ObjectDecoder.Result result = ObjectDecoder.decodeRequest(tree, fieldValidation, strictErrors);
         if (!result.problems().isEmpty()) {
             throw ApiException.badRequest(result.problems().getFirst().message());
         }
@@ -378,10 +375,6 @@ public final class Patcher {
         if (decoded.kind() != kind) {
             throw ApiException.badRequest("the kind of the patched object does not match " + kind.kind());
         }
-        List<String> warnings = new ArrayList<>(decoded.warnings());
-        if ("Ignore".equals(fieldValidation)) {
-            warnings.removeIf(w -> w.startsWith("unknown field "));
-        }
-        return new Decoded(decoded.object(), warnings);
+        return new Decoded(decoded.object(), decoded.warnings());
     }
 }

@@ -12,6 +12,7 @@ import dev.portway.control.ControlPlane;
 import dev.portway.net.Transport;
 import dev.portway.store.Store;
 import dev.portway.testing.TestApi;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -22,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -283,6 +285,52 @@ class KubernetesApiTest {
                 .isEqualTo("ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"colour\"");
         HttpResponse<String> badMode = post("/api/v1/namespaces/default/configmaps?fieldValidation=Loose", cm("b", "{}"));
         assertThat(badMode.statusCode()).isEqualTo(400);
+    }
+
+    /**
+     * A key given twice in a JSON body: kube-apiserver's strict error or warning, in its decoder's
+     * words and field paths ({@code sigs.k8s.io/json}), and the value its decoder keeps (a second
+     * object decoded into the first). Before, the last value was kept without a word.
+     */
+    @Test
+    void aKeyGivenTwiceIsRefusedOrWarnedAboutAsTheApiServerDoes() throws Exception {
+        String twice = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"NAME\",\"labels\":{\"a\":\"1\"},"
+                + "\"labels\":{\"b\":\"2\"}},\"data\":{\"k\":\"first\",\"k\":\"second\"},\"colour\":\"red\"}";
+        HttpResponse<String> strict = post("/api/v1/namespaces/default/configmaps?fieldValidation=Strict", twice.replace("NAME", "s"));
+        assertThat(strict.statusCode()).isEqualTo(400);
+        assertThat(Json.readTree(strict.body().getBytes()).path("message").asText())
+                .isEqualTo("ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: "
+                        + "duplicate field \"metadata.labels\", duplicate field \"data.k\", unknown field \"colour\"");
+        assertThat(control.store().get(ResourceKind.CONFIG_MAP, "default", "s")).isEmpty();
+
+        HttpResponse<String> warned = post("/api/v1/namespaces/default/configmaps", twice.replace("NAME", "w"));
+        assertThat(warned.statusCode()).as(warned.body()).isEqualTo(201);
+        assertThat(warned.headers().allValues("Warning")).containsExactly("299 - \"duplicate field \\\"metadata.labels\\\"\"",
+                "299 - \"duplicate field \\\"data.k\\\"\"", "299 - \"unknown field \\\"colour\\\"\"");
+        ConfigMap stored = (ConfigMap) control.store().get(ResourceKind.CONFIG_MAP, "default", "w").orElseThrow();
+        assertThat(stored.getMetadata().getLabels()).containsExactly(Map.entry("a", "1"), Map.entry("b", "2"));
+        assertThat(stored.getData()).containsExactly(Map.entry("k", "second"));
+
+        HttpResponse<String> ignored = post("/api/v1/namespaces/default/configmaps?fieldValidation=Ignore", twice.replace("NAME", "i"));
+        assertThat(ignored.statusCode()).isEqualTo(201);
+        assertThat(ignored.headers().allValues("Warning")).isEmpty();
+
+        // patches are read untyped: the last value is kept whole
+        HttpResponse<String> merge = patch("/api/v1/namespaces/default/configmaps/w?fieldValidation=Strict",
+                "application/merge-patch+json", "{\"data\":{\"x\":\"1\",\"x\":\"2\"}}");
+        assertThat(merge.statusCode()).isEqualTo(400);
+        assertThat(merge.body()).contains("strict decoding error: duplicate field \\\"data.x\\\"");
+        HttpResponse<String> mergeWarned = patch("/api/v1/namespaces/default/configmaps/w", "application/merge-patch+json",
+                "{\"metadata\":{\"labels\":{\"c\":\"3\"},\"labels\":{\"d\":\"4\"}}}");
+        assertThat(mergeWarned.statusCode()).as(mergeWarned.body()).isEqualTo(200);
+        assertThat(mergeWarned.headers().allValues("Warning")).containsExactly("299 - \"duplicate field \\\"metadata.labels\\\"\"");
+        assertThat(Json.readTree(mergeWarned.body().getBytes()).path("metadata").path("labels"))
+                .isEqualTo(Json.readTree("{\"a\":\"1\",\"b\":\"2\",\"d\":\"4\"}".getBytes()));
+        HttpResponse<String> jsonPatch = patch("/api/v1/namespaces/default/configmaps/w", "application/json-patch+json",
+                "[{\"op\":\"add\",\"path\":\"/data/y\",\"path\":\"/data/z\",\"value\":\"v\"}]");
+        assertThat(jsonPatch.statusCode()).as(jsonPatch.body()).isEqualTo(200);
+        assertThat(jsonPatch.headers().allValues("Warning")).containsExactly("299 - \"json patch duplicate field \\\"[0].path\\\"\"");
+        assertThat(Json.readTree(jsonPatch.body().getBytes()).path("data").has("z")).isTrue();
     }
 
     @Test

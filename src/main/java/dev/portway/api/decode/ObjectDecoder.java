@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.portway.api.FieldPath;
+import dev.portway.api.GoValues;
 import dev.portway.api.Json;
 import dev.portway.api.Quantities;
 import dev.portway.api.ResourceKind;
@@ -67,24 +68,33 @@ public final class ObjectDecoder {
     }
 
     /**
-     * Decodes a request body as the API server does for {@code fieldValidation=Warn} or
-     * {@code Ignore}: unknown fields are dropped, each with a warning ({@code unknown field
-     * "spec.app"}); a value of the wrong type is still an error. {@code tree} is changed.
+     * Decodes a request body as the API server does for its {@code fieldValidation}: with {@code
+     * Strict}, an unknown field or what the body's reading found ({@code strictErrors}: its
+     * duplicate fields, see {@link RequestJson}) is an error; with {@code Warn} each is a warning ({@code unknown field
+     * "spec.app"}, {@code duplicate field "metadata.name"}) and unknown fields are dropped; with
+     * {@code Ignore} they are dropped without a word. A value of the wrong type is an error
+     * whatever the setting. {@code tree} is changed.
      */
-    public static Result decodeLenient(JsonNode tree, String source) {
+    public static Result decodeRequest(JsonNode tree, String fieldValidation, List<String> strictErrors) {
         List<Decoded> objects = new ArrayList<>();
         List<DecodeProblem> problems = new ArrayList<>();
-        Document doc = new Document(source, 1, tree, Map.of());
-        decodeInto(doc, tree, "", objects, problems, false);
+        Document doc = new Document("request body", 1, tree, Map.of());
+        boolean strict = "Strict".equals(fieldValidation);
+        decodeInto(doc, tree, "", objects, problems, strict, strictErrors);
+        if ("Ignore".equals(fieldValidation)) {
+            objects.replaceAll(o -> new Decoded(o.document(), o.path(), o.kind(), o.object(), o.warnings().stream()
+                    .filter(w -> !w.startsWith("unknown field ") && !w.startsWith("duplicate field ")).toList()));
+        }
         return new Result(objects, problems);
     }
 
     private static void decodeInto(Document doc, JsonNode tree, String path, List<Decoded> objects, List<DecodeProblem> problems) {
-        decodeInto(doc, tree, path, objects, problems, true);
+        decodeInto(doc, tree, path, objects, problems, true, List.of());
     }
 
+    /** {@code strictErrors}: what the body's reading found (its duplicate fields), before the unknown fields. */
     private static void decodeInto(Document doc, JsonNode tree, String path, List<Decoded> objects, List<DecodeProblem> problems,
-                                   boolean strict) {
+                                   boolean strict, List<String> strictErrors) {
         if (!tree.isObject()) {
             problems.add(problem(doc, path, "expected an object with apiVersion and kind, found " + jsonType(tree), List.of()));
             return;
@@ -105,7 +115,7 @@ public final class ObjectDecoder {
             JsonNode items = tree.get("items");
             if (items != null && items.isArray()) {
                 for (int i = 0; i < items.size(); i++) {
-                    decodeInto(doc, items.get(i), join(path, "items") + "[" + i + "]", objects, problems, strict);
+                    decodeInto(doc, items.get(i), join(path, "items") + "[" + i + "]", objects, problems, strict, List.of());
                 }
             }
             return;
@@ -126,17 +136,16 @@ public final class ObjectDecoder {
             problems.add(problem(doc, first.location, prefix + first.message, List.of()));
             return;
         }
-        List<String> dropped = new ArrayList<>();
+        List<String> dropped = new ArrayList<>(strictErrors);
+        for (Unknown u : walker.unknown) {
+            dropped.add("unknown field " + GoValues.quote(u.path.toString()));
+        }
         if (!strict) {
-            for (Unknown u : walker.unknown) {
-                u.parent.remove(u.name);
-                dropped.add("unknown field " + quote(u.path.toString()));
-            }
-        } else if (!walker.unknown.isEmpty()) {
-            String fields = walker.unknown.stream().map(u -> "unknown field " + quote(u.path.toString()))
-                    .collect(Collectors.joining(", "));
+            walker.unknown.forEach(u -> u.parent.remove(u.name));
+        } else if (!dropped.isEmpty()) {
             List<String> hints = walker.unknown.stream().flatMap(u -> u.hints.stream()).toList();
-            problems.add(problem(doc, walker.unknown.getFirst().location, prefix + "strict decoding error: " + fields, hints));
+            String location = walker.unknown.isEmpty() ? path : walker.unknown.getFirst().location;
+            problems.add(problem(doc, location, prefix + "strict decoding error: " + String.join(", ", dropped), hints));
             return;
         }
         HasMetadata object;
