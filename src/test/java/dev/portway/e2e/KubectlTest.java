@@ -8,6 +8,7 @@ import dev.portway.testing.Kubectl;
 import dev.portway.testing.TestCluster;
 import java.io.IOException;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -141,6 +142,56 @@ class KubectlTest {
         String out = new String(get.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         assertThat(get.waitFor()).as(out).isZero();
         assertThat(out).containsPattern("(?m)^my-service +NodePort +127\\.2\\.");
+    }
+
+    /**
+     * The API server refuses a client's TLS 1.2 renegotiation (a handshake's CPU, as often as the
+     * client likes). Tested against {@code portway up} in a JVM of its own, because the JDK reads
+     * its switch once, at the process's first server handshake.
+     */
+    @Test
+    @Order(5)
+    void theApiServerRefusesATls12Renegotiation() throws Exception {
+        com.fasterxml.jackson.databind.JsonNode cluster = new com.fasterxml.jackson.databind.ObjectMapper(
+                new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(kubeconfig.toFile()).path("clusters").get(0).path("cluster");
+        java.net.URI server = java.net.URI.create(cluster.path("server").asText());
+        var ca = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(
+                new java.io.ByteArrayInputStream(java.util.Base64.getDecoder().decode(cluster.path("certificate-authority-data").asText())));
+        byte[] version = ("GET /version HTTP/1.1\r\nHost: " + server.getAuthority() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        try (var socket = (javax.net.ssl.SSLSocket) dev.portway.testing.AdminHttp.trusting(ca).getSocketFactory()
+                .createSocket(server.getHost(), server.getPort())) {
+            socket.setEnabledProtocols(new String[] {"TLSv1.2"});
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(version);
+            assertThat(answerHead(socket)).startsWith("HTTP/1.1 200 ");
+            String afterRenegotiating;
+            try {
+                socket.startHandshake(); // a second handshake on the established session
+                socket.getOutputStream().write(version);
+                afterRenegotiating = answerHead(socket);
+            } catch (IOException refused) {
+                afterRenegotiating = refused.toString();
+            }
+            assertThat(afterRenegotiating).doesNotStartWith("HTTP/1.1");
+        }
+    }
+
+    /** An answer's head, its body read past by its Content-Length; empty at the end of the stream. */
+    private static String answerHead(javax.net.ssl.SSLSocket socket) throws IOException {
+        var in = socket.getInputStream();
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                return head.toString();
+            }
+            head.append((char) b);
+        }
+        java.util.regex.Matcher length = Pattern.compile("(?im)^content-length: *(\\d+)").matcher(head);
+        if (length.find()) {
+            in.readNBytes(Integer.parseInt(length.group(1)));
+        }
+        return head.toString();
     }
 
     @Test
