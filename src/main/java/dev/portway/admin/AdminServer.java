@@ -46,7 +46,8 @@ import org.slf4j.LoggerFactory;
  * {@code Host} that is not this server's address are refused, and writes need a Kubernetes
  * content type (see {@link RequestGate}).
  *
- * <p>Pipeline, per connection: connection cap, TLS, HTTP codec, {@link RequestTimeouts} (slow
+ * <p>Pipeline, per connection: connection cap (at the cap, the oldest connection that has not
+ * authenticated makes room for a new one), TLS, HTTP codec, {@link RequestTimeouts} (slow
  * requests and idle connections), {@link RequestGate} (refused requests are answered there and
  * never reach the aggregator, so their bodies are not buffered), keep-alive, the aggregator, then {@link ApiHandler}. One
  * event loop serves it all; requests that write go to the control thread and come back.
@@ -60,7 +61,8 @@ public final class AdminServer implements AutoCloseable {
      *
      * @param credentials    the CA, serving certificate and token
      * @param allowedOrigins browser origins allowed to call the API (none by default)
-     * @param maxConnections connections beyond this are closed at once
+     * @param maxConnections connections beyond this close the oldest that has not authenticated, or
+     *                       are closed at once when every open one has
      * @param readTimeout    how long a client may take to send a whole request once it has started
      * @param idleTimeout    how long a keep-alive connection of an authenticated client may sit between requests
      * @param headerTimeout  how long a connection may sit without a request, until one carries a credential
@@ -90,6 +92,8 @@ public final class AdminServer implements AutoCloseable {
     private final Options options;
     private final Map<String, Endpoint> endpoints = new LinkedHashMap<>();
     private final Slots connections = new Slots();
+    /** Open connections none of whose requests has carried a credential yet, the oldest first. */
+    private final java.util.concurrent.ConcurrentLinkedDeque<Channel> unauthenticated = new java.util.concurrent.ConcurrentLinkedDeque<>();
     private volatile long lastCapWarning = System.nanoTime() - 20_000_000_000L;
     private PodLogs logs;
     private Channel channel;
@@ -124,26 +128,50 @@ public final class AdminServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         if (!connections.tryTakeFor(ch, options.maxConnections())) {
-                            long now = System.nanoTime();
-                            if (now - lastCapWarning > 10_000_000_000L) { // at most one line every 10 s
-                                lastCapWarning = now;
-                                log.warn("admin API: {} connections already open; closing new ones", options.maxConnections());
+                            Channel oldest = oldestUnauthenticated();
+                            if (oldest == null) {
+                                warnAtCap("closing new ones");
+                                ch.close();
+                                return;
                             }
-                            ch.close();
-                            return;
+                            // at the cap, a connection that has shown no credential makes room for a new one:
+                            // anyone who can reach the port could otherwise hold every slot with anonymous
+                            // health checks and lock the admin out; its slot comes back as it closes
+                            warnAtCap("closing the oldest that has not authenticated for each new one");
+                            oldest.close();
+                            connections.takeFor(ch);
                         }
+                        unauthenticated.add(ch);
+                        ch.closeFuture().addListener(f -> unauthenticated.remove(ch));
                         SslHandler tls = ssl.newHandler(ch.alloc());
                         tls.setHandshakeTimeoutMillis(options.headerTimeout().toMillis());
                         InetSocketAddress local = ch.localAddress();
                         ch.pipeline().addLast(tls, new HttpServerCodec(),
                                 new RequestTimeouts(options.readTimeout(), options.idleTimeout(), options.headerTimeout()),
-                                new RequestGate(options, local, tls), new HttpServerKeepAliveHandler(),
+                                new RequestGate(options, local, tls, unauthenticated::remove), new HttpServerKeepAliveHandler(),
                                 new HttpObjectAggregator(Math.max(options.maxBody(), options.maxApplyBody())), handler,
                                 new Tail());
                     }
                 });
         channel = b.bind(address).sync().channel();
         return (InetSocketAddress) channel.localAddress();
+    }
+
+    private Channel oldestUnauthenticated() {
+        for (Channel c; (c = unauthenticated.poll()) != null;) {
+            if (c.isOpen()) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    private void warnAtCap(String action) {
+        long now = System.nanoTime();
+        if (now - lastCapWarning > 10_000_000_000L) { // at most one line every 10 s
+            lastCapWarning = now;
+            log.warn("admin API: {} connections already open; {}", options.maxConnections(), action);
+        }
     }
 
     static {

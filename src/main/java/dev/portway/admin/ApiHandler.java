@@ -89,7 +89,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     /**
      * Requests of one connection answered one at a time, in order: HTTP/1.1 pipelining must get
      * its answers in request order, and a request behind a watch or a followed log waits for the
-     * stream to end. A few may wait; more, and the connection closes.
+     * stream to end. While one waits, the connection is not read (what one read held may still
+     * add a few); more than a few, and the connection closes.
      */
     private static final class InOrder {
         private static final int MAX_WAITING = 16;
@@ -135,6 +136,9 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 return;
             }
             order.waiting.add(request.retain());
+            // read no further while requests wait: each may hold a body of megabytes, and a client that
+            // pipelines behind a watch would otherwise have every one of them buffered
+            ctx.channel().config().setAutoRead(false);
             return;
         }
         order.busy = true;
@@ -159,6 +163,9 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         order.busy = false;
         FullHttpRequest r = order.waiting.poll();
+        if (order.waiting.isEmpty() && ctx.channel().isActive()) {
+            ctx.channel().config().setAutoRead(true);
+        }
         if (r != null && ctx.channel().isActive()) {
             order.busy = true;
             try {

@@ -59,16 +59,21 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
     private final AdminServer.Options options;
     private final InetSocketAddress local;
     private final SslHandler tls;
+    private final java.util.function.Consumer<io.netty.channel.Channel> authenticated;
+    private boolean shownCredentials;
     private boolean refused;
     private boolean draining;
     private long limit;
     private long received;
     private boolean passing;
 
-    RequestGate(AdminServer.Options options, InetSocketAddress local, SslHandler tls) {
+    /** @param authenticated told of the connection when a request of it first carries good credentials */
+    RequestGate(AdminServer.Options options, InetSocketAddress local, SslHandler tls,
+                java.util.function.Consumer<io.netty.channel.Channel> authenticated) {
         this.options = options;
         this.local = local;
         this.tls = tls;
+        this.authenticated = authenticated;
     }
 
     @Override
@@ -130,6 +135,10 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             return Statuses.unauthorized();
         }
         ctx.channel().attr(USER).set(user);
+        if (!shownCredentials && !user.equals(ANONYMOUS)) {
+            shownCredentials = true;
+            authenticated.accept(ctx.channel());
+        }
         HttpMethod method = request.method();
         boolean write = method.equals(HttpMethod.POST) || method.equals(HttpMethod.PUT) || method.equals(HttpMethod.PATCH);
         if (write) {

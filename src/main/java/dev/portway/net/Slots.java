@@ -30,6 +30,15 @@ public final class Slots {
         return true;
     }
 
+    /**
+     * Takes a slot for {@code channel} past the cap, given back when it closes: for a caller that
+     * has just closed another holder, whose slot comes back as its close completes.
+     */
+    public void takeFor(Channel channel) {
+        used.incrementAndGet();
+        channel.closeFuture().addListener(f -> release());
+    }
+
     /** Gives back a slot taken with {@link #tryTake}. */
     public void release() {
         used.decrementAndGet();

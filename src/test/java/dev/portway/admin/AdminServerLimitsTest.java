@@ -74,24 +74,110 @@ class AdminServerLimitsTest {
         }
     }
 
+    private String get(SSLSocket s, String path, boolean withToken) throws Exception {
+        s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + address.getPort() + "\r\n"
+                + (withToken ? "Authorization: Bearer " + credentials.token() + "\r\n" : "") + "\r\n").getBytes(StandardCharsets.UTF_8));
+        StringBuilder head = new StringBuilder();
+        InputStream in = s.getInputStream();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            head.append((char) b);
+        }
+        java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+        if (length.find()) {
+            in.readNBytes(Integer.parseInt(length.group(1)));
+        }
+        return head.toString();
+    }
+
+    /** Whether the server closed {@code s} within a few seconds (false if it is still open then). */
+    private static boolean endsSoon(SSLSocket s) throws Exception {
+        s.setSoTimeout(3000);
+        try {
+            return s.getInputStream().read() < 0;
+        } catch (java.net.SocketTimeoutException stillOpen) {
+            return false;
+        } catch (java.io.IOException reset) {
+            return true;
+        }
+    }
+
     @Test
-    void connectionsOverTheCapAreClosedAtOnce() throws Exception {
+    void connectionsOverTheCapAreClosedAtOnceWhenEveryOpenOneHasAuthenticated() throws Exception {
         List<SSLSocket> open = new ArrayList<>();
         open.add(connect());
         open.add(connect());
+        for (SSLSocket s : open) {
+            assertThat(get(s, "/version", true)).startsWith("HTTP/1.1 200 OK");
+        }
         await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 2);
         var third = new java.net.Socket(address.getHostString(), address.getPort());
         third.setSoTimeout(5000);
         assertThat(third.getInputStream().read()).as("closed without a byte").isEqualTo(-1);
         third.close();
         for (SSLSocket s : open) {
+            assertThat(get(s, "/version", true)).as("the authenticated connections are untouched").startsWith("HTTP/1.1 200 OK");
             s.close();
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 0);
         try (SSLSocket again = connect()) {
-            again.getOutputStream().write(("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:" + address.getPort() + "\r\n\r\n")
+            assertThat(get(again, "/healthz", false)).startsWith("HTTP/1.1 200 OK");
+        }
+    }
+
+    /**
+     * Anyone who can reach the port may ask {@code /healthz}, and each answer starts the wait for
+     * the next request again: anonymous checkers could hold every connection slot for good and lock
+     * the admin out. At the cap, the oldest connection that has shown no credential makes room.
+     */
+    @Test
+    void anonymousConnectionsHoldingEverySlotMakeRoomForNewOnes() throws Exception {
+        try (SSLSocket first = connect(); SSLSocket second = connect()) {
+            assertThat(get(first, "/healthz", false)).startsWith("HTTP/1.1 200 OK");
+            assertThat(get(second, "/healthz", false)).startsWith("HTTP/1.1 200 OK");
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 2);
+            try (SSLSocket admin = connect()) {
+                assertThat(get(admin, "/version", true)).startsWith("HTTP/1.1 200 OK");
+                assertThat(endsSoon(first)).as("the oldest anonymous connection made room").isTrue();
+                assertThat(get(second, "/healthz", false)).startsWith("HTTP/1.1 200 OK");
+                // now the admin's connection is the one that has authenticated: a new one takes the anonymous one's place
+                try (SSLSocket another = connect()) {
+                    assertThat(get(another, "/healthz", false)).startsWith("HTTP/1.1 200 OK");
+                    assertThat(endsSoon(second)).isTrue();
+                    assertThat(get(admin, "/version", true)).startsWith("HTTP/1.1 200 OK");
+                }
+            }
+        }
+    }
+
+    /**
+     * A request behind a watch waits for the watch to end, and the connection is not read while it
+     * waits: each waiting request may hold a body of megabytes. Before, every pipelined request was
+     * read and held, and the seventeenth closed the connection.
+     */
+    @Test
+    void requestsPipelinedBehindAWatchAreNotReadUntilItEnds() throws Exception {
+        try (SSLSocket s = connect()) {
+            s.setSoTimeout(10_000);
+            String auth = "Authorization: Bearer " + credentials.token() + "\r\n";
+            String host = "Host: 127.0.0.1:" + address.getPort() + "\r\n";
+            s.getOutputStream().write(("GET /api/v1/configmaps?watch=true&timeoutSeconds=2 HTTP/1.1\r\n" + host + auth + "\r\n")
                     .getBytes(StandardCharsets.UTF_8));
-            assertThat(new String(again.getInputStream().readNBytes(15), StandardCharsets.UTF_8)).isEqualTo("HTTP/1.1 200 OK");
+            int before = control.store().watcherCount();
+            await().atMost(Duration.ofSeconds(5)).until(() -> control.store().watcherCount() > 0 || before > 0);
+            int asked = 40;
+            for (int i = 0; i < asked; i++) {
+                s.getOutputStream().write(("GET /version HTTP/1.1\r\n" + host + auth + "\r\n").getBytes(StandardCharsets.UTF_8));
+                s.getOutputStream().flush();
+                Thread.sleep(10); // one request a read, as a client that pipelines over time sends them
+            }
+            s.getOutputStream().write(("GET /version HTTP/1.1\r\n" + host + auth + "Connection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.UTF_8));
+            String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(all.split("\"gitVersion\"", -1).length - 1).as("every version request answered after the watch").isEqualTo(asked + 1);
         }
     }
 
