@@ -496,7 +496,9 @@ public final class PlanBuilder {
             return;
         }
         List<String> sourceRanges = new ArrayList<>();
-        if (spec.getLoadBalancerSourceRanges() != null) {
+        // the field, or where it is empty the annotation (kube's GetLoadBalancerSourceRanges): a Service read
+        // from JSON has an empty list, not null, in the field it did not give
+        if (spec.getLoadBalancerSourceRanges() != null && !spec.getLoadBalancerSourceRanges().isEmpty()) {
             spec.getLoadBalancerSourceRanges().forEach(r -> sourceRanges.add(r.trim()));
         } else if (svc.getMetadata().getAnnotations() != null
                 && svc.getMetadata().getAnnotations().get(ServiceValidation.SOURCE_RANGES_ANNOTATION) != null) {

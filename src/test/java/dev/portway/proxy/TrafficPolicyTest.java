@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
  * fails the healthCheckNodePort (503, kube-proxy's JSON), the load balancer stops sending there,
  * and the node's NodePort does not forward; the client address survives both hops. A node whose
  * proxy fails leaves the rotation of a Cluster-policy load balancer within 2 s and comes back.
- * loadBalancerSourceRanges apply to the LoadBalancer address only.
+ * loadBalancerSourceRanges (the field, or the annotation where the field is empty) apply to the
+ * LoadBalancer address only.
  */
 class TrafficPolicyTest {
 
@@ -68,12 +69,25 @@ class TrafficPolicyTest {
                   loadBalancerSourceRanges: ["::1/128"]
                   ports:
                   - {port: 8081, targetPort: http}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: annotated-lb
+                  annotations:
+                    service.beta.kubernetes.io/load-balancer-source-ranges: "127.0.0.0/26"
+                spec:
+                  type: LoadBalancer
+                  selector: {app: spread}
+                  ports:
+                  - {port: 8082, targetPort: http}
                 """);
         cluster.awaitReady("pinned", 1);
         cluster.awaitReady("spread", 4);
         cluster.loadBalancerIp("local-lb");
         cluster.loadBalancerIp("cluster-lb");
         cluster.loadBalancerIp("v6-only-lb");
+        cluster.loadBalancerIp("annotated-lb");
         cluster.settle();
     }
 
@@ -190,5 +204,16 @@ class TrafficPolicyTest {
         assertThat(Net.get(ip, 8080, "/", "127.0.0.63").status()).isEqualTo(200);
         assertThatThrownBy(() -> Net.get(ip, 8080, "/", "127.0.0.64")).isInstanceOf(IOException.class);
         assertThat(Net.get(cluster.nodeIp(1), cluster.nodePort("cluster-lb"), "/", "127.0.0.64").status()).isEqualTo(200);
+    }
+
+    /**
+     * The annotation counts where the field is empty, as in Kubernetes. A Service read back from the
+     * store has an empty list there, never null, and the annotation used to be skipped: everyone was let in.
+     */
+    @Test
+    void theSourceRangesAnnotationAppliesWhenTheFieldIsEmpty() throws Exception {
+        String ip = cluster.loadBalancerIp("annotated-lb");
+        assertThat(Net.get(ip, 8082, "/", "127.0.0.63").status()).isEqualTo(200);
+        assertThatThrownBy(() -> Net.get(ip, 8082, "/", "127.0.0.64")).isInstanceOf(IOException.class);
     }
 }
