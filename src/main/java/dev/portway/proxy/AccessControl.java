@@ -59,12 +59,13 @@ final class AccessControl {
     private static final int MAX_REMEMBERED = 4096;
     /** The most password checks one client may have waiting or running. */
     static final int MAX_CHECKS_PER_CLIENT = 4;
-    /** The most clients with a bucket; past it the full buckets (the idle clients) are dropped. */
-    private static final int MAX_BUCKETS = 100_000;
+    /** The most clients with a bucket; past it some are dropped (see {@link #sweep}). */
+    static final int MAX_BUCKETS = 100_000;
 
     private final Plan.AccessPolicy spec;
     private final List<Pattern> denyPatterns;
     private final ConcurrentHashMap<InetAddress, Bucket> buckets = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicBoolean sweeping = new java.util.concurrent.atomic.AtomicBoolean();
     private final Set<String> rememberedRight = ConcurrentHashMap.newKeySet();
     private final Set<String> rememberedWrong = ConcurrentHashMap.newKeySet();
     /** Password checks waiting or running, per client. */
@@ -288,12 +289,36 @@ final class AccessControl {
     private Bucket bucket(InetAddress client) {
         Bucket b = buckets.get(client);
         if (b == null) {
-            if (buckets.size() >= MAX_BUCKETS) {
-                buckets.values().removeIf(x -> x.full(spec.rateLimit()));
+            if (buckets.size() >= MAX_BUCKETS && sweeping.compareAndSet(false, true)) {
+                try {
+                    sweep();
+                } finally {
+                    sweeping.set(false);
+                }
             }
             b = buckets.computeIfAbsent(client, k -> new Bucket(spec.rateLimit().burst()));
         }
         return b;
+    }
+
+    /**
+     * Makes room for new clients: the idle ones (full buckets) go first; if that frees too little
+     * (every client has taken tokens lately, as with a limit per hour), others go until an eighth of
+     * the room is free, as a full stick table drops entries. A sweep reads the whole map, so it
+     * frees enough that the next is thousands of new clients away.
+     */
+    private void sweep() {
+        buckets.values().removeIf(x -> x.full(spec.rateLimit()));
+        var it = buckets.values().iterator();
+        while (buckets.size() > MAX_BUCKETS - MAX_BUCKETS / 8 && it.hasNext()) {
+            it.next();
+            it.remove();
+        }
+    }
+
+    /** Clients with a bucket now (for tests). */
+    int clients() {
+        return buckets.size();
     }
 
     /** A token bucket: {@code requests} per {@code per}, holding up to {@code burst}. */
