@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.LongAdder;
  * allocated per buffer, and every buffer is either written or released.
  *
  * <p>A half-close (the client shuts its output) is passed on as a half-close, as a NAT would;
- * the connection closes when both directions are done or either side closes.
+ * the connection closes when both directions are done or either side closes (the other side once
+ * it has written what it holds, or at the idle timeout).
  */
 final class RelayHandler extends ChannelInboundHandlerAdapter {
 
@@ -202,7 +203,12 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        session.cancelIdle();
+        if (!peer.isActive()) {
+            session.cancelIdle();
+        }
+        // else the idle timer stays: the peer closes once what it holds is written, which a client
+        // that reads nothing never lets happen; nothing is read from now on, so the timer closes it
+        // the idle timeout after the last byte, and its slot under max-connections comes back
         closeOnFlush(peer);
     }
 

@@ -124,4 +124,87 @@ class IdleTimeoutTest {
                 .contains("metadata.annotations[portway.dev/proxy-protocol]: Unsupported value: \"v1\"")
                 .contains("metadata.annotations[portway.dev/load-balancer-policy]: Unsupported value: \"least-conn\"");
     }
+
+    /**
+     * The upstream resets while Portway still holds bytes for a client that reads none: the
+     * client's side closes once those are written, which may be never. The idle timeout now still
+     * runs for it (it was cancelled with the first side's close), so the connection, and its slot
+     * under max-connections, does not stay for good.
+     */
+    @Test
+    void aClientThatReadsNothingAfterItsUpstreamResetIsClosedAfterTheIdleTimeout() throws Exception {
+        try (java.net.ServerSocket backend = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+            java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+            Thread server = Thread.ofVirtual().start(() -> {
+                try {
+                    while (true) {
+                        Socket c = backend.accept();
+                        if (accepted.incrementAndGet() > 1) {
+                            c.close();
+                            continue;
+                        }
+                        // floods the first client (it is never done: the client reads nothing), then resets its connection
+                        Thread.ofVirtual().start(() -> {
+                            byte[] chunk = new byte[64 * 1024];
+                            try {
+                                while (true) {
+                                    c.getOutputStream().write(chunk);
+                                }
+                            } catch (java.io.IOException reset) {
+                                // by the reset below
+                            }
+                        });
+                        Thread.sleep(500);
+                        c.setSoLinger(true, 0);
+                        c.close();
+                    }
+                } catch (Exception stopped) {
+                    // the test is over
+                }
+            });
+            cluster.apply("""
+                    apiVersion: v1
+                    kind: Service
+                    metadata:
+                      name: stalled
+                      annotations:
+                        portway.dev/tcp-idle-timeout: 1s
+                        portway.dev/max-connections: "1"
+                    spec:
+                      ports:
+                      - {port: 8000, targetPort: %d}
+                    ---
+                    apiVersion: discovery.k8s.io/v1
+                    kind: EndpointSlice
+                    metadata:
+                      name: stalled-1
+                      labels:
+                        kubernetes.io/service-name: stalled
+                    addressType: IPv4
+                    ports:
+                    - {port: %d}
+                    endpoints:
+                    - addresses: ["127.0.0.1"]
+                    """.formatted(backend.getLocalPort(), backend.getLocalPort()));
+            cluster.settle();
+            InetSocketAddress service = new InetSocketAddress(cluster.clusterIp("stalled"), 8000);
+            try (Socket silent = new Socket()) {
+                silent.setReceiveBufferSize(4096);
+                silent.connect(service, 5000);
+                await().atMost(Duration.ofSeconds(5)).until(() -> accepted.get() == 1);
+                // a second client gets through once the first's connection is gone
+                await().atMost(Duration.ofSeconds(8)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                    try (Socket next = new Socket()) {
+                        next.connect(service, 2000);
+                        Thread.sleep(100);
+                    } catch (java.io.IOException overTheCap) {
+                        // reset at once while the first connection holds the only slot
+                    }
+                    return accepted.get() > 1;
+                });
+            } finally {
+                server.interrupt();
+            }
+        }
+    }
 }
