@@ -369,13 +369,29 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return HttpResponses.of(HttpResponseStatus.OK, rep.contentType(), rep.object(api.served(o), tables(), true, includeObject));
     }
 
-    /** {@code GET /api/v1/namespaces/NS/pods/NAME/log?container=&previous=&follow=&tailLines=}. */
+    /** {@code GET /api/v1/namespaces/NS/pods/NAME/log?container=&previous=&follow=&tailLines=&limitBytes=}. */
     private void serveLog(Call c, ApiPath api) {
         String container = c.params().string("container");
         boolean previous = c.params().bool("previous", false);
         boolean follow = c.params().bool("follow", false);
         Long tailLines = c.params().longValue("tailLines");
-        int tail = tailLines == null || tailLines < 0 ? -1 : (int) Math.min(Integer.MAX_VALUE, tailLines);
+        Long limitBytes = c.params().longValue("limitBytes");
+        List<dev.portway.api.FieldError> invalid = new ArrayList<>();
+        if (tailLines != null && tailLines < 0) {
+            invalid.add(dev.portway.api.FieldError.invalid(dev.portway.api.FieldPath.of("tailLines"), tailLines,
+                    "must be greater than or equal to 0"));
+        }
+        if (limitBytes != null && limitBytes < 1) {
+            invalid.add(dev.portway.api.FieldError.invalid(dev.portway.api.FieldPath.of("limitBytes"), limitBytes, "must be greater than 0"));
+        }
+        if (!invalid.isEmpty()) {
+            throw new ApiException(new io.fabric8.kubernetes.api.model.StatusBuilder().withNewMetadata().endMetadata()
+                    .withStatus("Failure").withReason("Invalid").withCode(422)
+                    .withMessage("PodLogOptions " + dev.portway.api.GoValues.quote(api.name()) + " is invalid: "
+                            + ApiException.aggregate(invalid.stream().map(Object::toString).toList()))
+                    .withNewDetails().withKind("PodLogOptions").withName(api.name()).endDetails().build());
+        }
+        int tail = tailLines == null ? -1 : (int) Math.min(Integer.MAX_VALUE, tailLines);
         ChannelHandlerContext ctx = c.ctx();
         if (logs == null) {
             throw new ApiException(Statuses.notFound());
@@ -385,7 +401,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             try {
                 PodLogs.LogStream stream = logs.open(api.namespace(), api.name(), container, previous);
                 long start = stream.tailStart(tail);
-                ctx.executor().execute(() -> LogResponder.respond(ctx, stream, start, follow, c.keepAlive(), () -> next(ctx)));
+                ctx.executor().execute(() -> LogResponder.respond(ctx, stream, start, follow, limitBytes, c.keepAlive(), () -> next(ctx)));
             } catch (RuntimeException e) {
                 ApiException error = toApiException(e);
                 ctx.executor().execute(() -> answer(ctx, HttpResponses.status(error.status()), c.keepAlive()));

@@ -26,6 +26,9 @@ public interface PodLogs {
          */
         Chunk read(long position, byte[] buf);
 
+        /** The position just past the last byte written so far. */
+        long end();
+
         /** No more bytes will come: the run has ended. */
         boolean finished();
     }

@@ -61,17 +61,28 @@ final class LogsCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         String c = container != null ? container : containerArg;
+        if (tail < -1) {
+            throw new Main.CliException("--tail must be greater than or equal to -1");
+        }
         try (AdminClient client = server.client()) {
             String pod = podName(client, ns.namespace);
-            StringBuilder path = new StringBuilder(ResourceKind.POD.objectPath(ns.namespace, pod)).append("/log?tailLines=").append(tail);
+            // as kubectl: -1 (all) is not sent, and the API server refuses a negative tailLines
+            java.util.List<String> query = new java.util.ArrayList<>();
+            if (tail != -1) {
+                query.add("tailLines=" + tail);
+            }
             if (c != null) {
-                path.append("&container=").append(URLEncoder.encode(c, StandardCharsets.UTF_8));
+                query.add("container=" + URLEncoder.encode(c, StandardCharsets.UTF_8));
             }
             if (previous) {
-                path.append("&previous=true");
+                query.add("previous=true");
             }
             if (follow) {
-                path.append("&follow=true");
+                query.add("follow=true");
+            }
+            StringBuilder path = new StringBuilder(ResourceKind.POD.objectPath(ns.namespace, pod)).append("/log");
+            if (!query.isEmpty()) {
+                path.append('?').append(String.join("&", query));
             }
             Utf8Printer printer = new Utf8Printer(out);
             AdminClient.Response response = client.stream(path.toString(), printer::print);

@@ -146,7 +146,8 @@ final class ContainerLog implements PodLogs.LogStream {
     }
 
     /** The stream position just past the last byte written. */
-    synchronized long end() {
+    @Override
+    public synchronized long end() {
         return written;
     }
 

@@ -135,6 +135,39 @@ class LogsAndScaleTest {
         assertThat(out.length()).isBetween(2049, 4096);
     }
 
+    /**
+     * A plain read answers what the log holds when asked, however fast it grows: it was read whole
+     * into memory on the API's event loop, catching up with the writer before answering. And
+     * {@code limitBytes} and {@code tailLines} are judged as the API server judges them.
+     */
+    @Test
+    void aLogReadEndsWhereTheLogStoodAndLogOptionsAreJudgedAsTheApiServerDoes() {
+        dev.portway.testing.AdminHttp http = new dev.portway.testing.AdminHttp(cluster.local());
+        pod("limited", "Never", "echo out 1; echo out 2");
+        await().atMost(Duration.ofSeconds(10)).until(() -> "Succeeded".equals(phase("limited")));
+        String path = "/api/v1/namespaces/default/pods/limited/log";
+        assertThat(http.get(path + "?limitBytes=6").body()).isEqualTo("out 1\n");
+        assertThat(http.get(path + "?limitBytes=600").body()).isEqualTo("out 1\nout 2\n");
+        var zero = http.get(path + "?limitBytes=0");
+        assertThat(zero.statusCode()).isEqualTo(422);
+        assertThat(zero.body()).contains("PodLogOptions \\\"limited\\\" is invalid: limitBytes: Invalid value: 0: must be greater than 0");
+        var negative = http.get(path + "?tailLines=-1");
+        assertThat(negative.statusCode()).isEqualTo(422);
+        assertThat(negative.body()).contains("tailLines: Invalid value: -1: must be greater than or equal to 0");
+
+        pod("endless", "Never", "while :; do echo yes yes yes yes yes yes yes yes yes yes yes yes; done");
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> cluster.log("endless").length() > 0);
+            for (int i = 0; i < 3; i++) {
+                var r = http.get("/api/v1/namespaces/default/pods/endless/log");
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.body()).contains("yes yes");
+            }
+        } finally {
+            cluster.delete(dev.portway.api.ResourceKind.POD, "endless");
+        }
+    }
+
     @Test
     void logsErrorsAreTheApiServers() {
         cluster.apply("""
