@@ -93,7 +93,12 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             received = 0;
             Status refusal = check(ctx, request);
             if (refusal != null) {
-                long length = HttpUtil.getContentLength(request, HttpUtil.isTransferEncodingChunked(request) ? Long.MAX_VALUE : 0L);
+                long length;
+                try {
+                    length = HttpUtil.getContentLength(request, HttpUtil.isTransferEncodingChunked(request) ? Long.MAX_VALUE : 0L);
+                } catch (NumberFormatException malformed) {
+                    length = Long.MAX_VALUE; // answered, then closed: what follows cannot be framed
+                }
                 refuse(ctx, refusal, msg, length <= DRAIN_LIMIT);
                 return;
             }

@@ -74,7 +74,10 @@ final class RequestTimeouts extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (msg instanceof LastHttpContent || msg instanceof FullHttpResponse) {
+        boolean interim = msg instanceof FullHttpResponse r
+                && r.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL;
+        // a 100 Continue (the aggregator's answer to Expect) is not the request's answer
+        if ((msg instanceof LastHttpContent || msg instanceof FullHttpResponse) && !interim) {
             inFlight = Math.max(0, inFlight - 1);
             if (inFlight == 0 && !reading) {
                 arm(ctx, idle(ctx));

@@ -111,6 +111,7 @@ final class WatchStream {
         head.headers().set(HttpHeaderNames.CONTENT_TYPE, representation.contentType());
         head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         head.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache, private");
+        head.headers().set("X-Content-Type-Options", "nosniff"); // as on every other answer
         head.headers().set(HttpHeaderNames.CONNECTION, keepAlive ? HttpHeaderValues.KEEP_ALIVE : HttpHeaderValues.CLOSE);
         ctx.write(head);
         try {
@@ -141,6 +142,15 @@ final class WatchStream {
             return;
         }
         ctx.flush();
+        if (unread() > MAX_UNREAD_BYTES) {
+            // the first batch (every object selected) may be larger than what a watcher may leave unread:
+            // it gets the hold timeout to read it down, as an answer does, instead of holding it for good
+            ctx.executor().schedule(() -> {
+                if (unread() > MAX_UNREAD_BYTES) {
+                    ctx.close();
+                }
+            }, ApiHandler.HOLD_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        }
         long timeoutMillis = Math.min(timeout.toMillis(), MAX_TIMEOUT.toMillis());
         endTimer = ctx.executor().schedule(() -> {
             if (bookmarks) {
@@ -217,11 +227,16 @@ final class WatchStream {
         }
         if (wrote) {
             ctx.flush();
-            var outbound = ctx.channel().unsafe().outboundBuffer();
-            if (outbound != null && outbound.totalPendingWriteBytes() > MAX_UNREAD_BYTES) {
+            if (unread() > MAX_UNREAD_BYTES) {
                 end();
             }
         }
+    }
+
+    /** Bytes written to the connection that its client has not read yet. */
+    private long unread() {
+        var outbound = ctx.channel().unsafe().outboundBuffer();
+        return outbound == null ? 0 : outbound.totalPendingWriteBytes();
     }
 
     private boolean selects(HasMetadata o) {

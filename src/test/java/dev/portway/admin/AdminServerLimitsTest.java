@@ -259,4 +259,35 @@ class AdminServerLimitsTest {
             await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 0);
         }
     }
+
+    /**
+     * The aggregator answers {@code Expect: 100-continue} with a 100 Continue, which the timers took
+     * for the request's answer: the idle timeout then ran during the watch and cut it off.
+     */
+    @Test
+    void aWatchSentWithExpectContinueIsNotCutOffByTheIdleTimeout() throws Exception {
+        try (SSLSocket s = connect()) {
+            s.setSoTimeout(15_000);
+            s.getOutputStream().write(("GET /api/v1/configmaps?watch=true&timeoutSeconds=6 HTTP/1.1\r\nHost: 127.0.0.1:"
+                    + address.getPort() + "\r\nAuthorization: Bearer " + credentials.token() + "\r\nExpect: 100-continue\r\n\r\n")
+                    .getBytes(StandardCharsets.UTF_8));
+            long start = System.nanoTime();
+            StringBuilder read = new StringBuilder();
+            InputStream in = s.getInputStream();
+            while (!read.toString().endsWith("0\r\n\r\n")) {
+                int b;
+                try {
+                    b = in.read();
+                } catch (java.io.IOException reset) {
+                    b = -1;
+                }
+                if (b < 0) {
+                    break;
+                }
+                read.append((char) b);
+            }
+            assertThat(read.toString()).as("the watch's last chunk, after %d ms", (System.nanoTime() - start) / 1_000_000)
+                    .contains("HTTP/1.1 200 OK").endsWith("0\r\n\r\n");
+        }
+    }
 }

@@ -124,4 +124,18 @@ class RequestGateTest {
         assertThat(ch.isOpen()).isFalse();
         ch.finishAndReleaseAll();
     }
+
+    /** Netty marks such a head failed but keeps the header: reading its length threw, and no answer was written. */
+    @Test
+    void aMalformedContentLengthIsAnsweredWith400() {
+        EmbeddedChannel ch = gate();
+        HttpRequest r = post("/api/v1/namespaces/default/configmaps", false);
+        r.headers().set(HttpHeaderNames.CONTENT_LENGTH, "abc");
+        r.setDecoderResult(io.netty.handler.codec.DecoderResult.failure(new IllegalArgumentException("bad length")));
+        assertThat(ch.writeInbound(r)).isFalse();
+        FullHttpResponse answer = ch.readOutbound();
+        assertThat(answer.status().code()).isEqualTo(400);
+        answer.release();
+        ch.finishAndReleaseAll();
+    }
 }
