@@ -288,13 +288,30 @@ final class EchoBasicHandler extends SimpleChannelInboundHandler<FullHttpRequest
     private void redirectToSubtree(ChannelHandlerContext ctx, FullHttpRequest request, String path, String query, boolean keepAlive) {
         String location = path + "/" + (query == null || query.isEmpty() ? "" : "?" + query);
         byte[] body = request.method().equals(HttpMethod.GET)
-                ? ("<a href=\"" + location + "\">Moved Permanently</a>.\n\n").getBytes(StandardCharsets.UTF_8) : new byte[0];
+                ? ("<a href=\"" + htmlEscape(location) + "\">Moved Permanently</a>.\n\n").getBytes(StandardCharsets.UTF_8) : new byte[0];
         FullHttpResponse response = response(request, HttpResponseStatus.MOVED_PERMANENTLY, body);
         response.headers().set(HttpHeaderNames.LOCATION, location);
         if (body.length > 0) {
             response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/html; charset=utf-8");
         }
         send(ctx, response, keepAlive);
+    }
+
+    /** Go's {@code html.EscapeString}, as {@code http.Redirect} escapes the location it links to. */
+    static String htmlEscape(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '&' -> b.append("&amp;");
+                case '<' -> b.append("&lt;");
+                case '>' -> b.append("&gt;");
+                case '"' -> b.append("&#34;");
+                case '\'' -> b.append("&#39;");
+                default -> b.append(c);
+            }
+        }
+        return b.toString();
     }
 
     private void respond(ChannelHandlerContext ctx, FullHttpRequest request, HttpResponseStatus status, String contentType,

@@ -134,6 +134,10 @@ class EchoBasicHandlerTest {
         assertThat(r.status().code()).isEqualTo(301);
         assertThat(r.headers().get("Location")).isEqualTo("/status/?x=1");
         body(r);
+        // the link in the HTML body is escaped, as Go's http.Redirect escapes it
+        ch.writeInbound(get("/status?a=%22%3E%3Cscript%3E&b='\"<x>", "Host", "h"));
+        r = ch.readOutbound();
+        assertThat(body(r)).doesNotContain("<x>").doesNotContain("'\"<").contains("&#39;&#34;&lt;x&gt;");
         assertThat(log).isEmpty();
         ch.finishAndReleaseAll();
     }
