@@ -480,6 +480,19 @@ public final class PlanBuilder {
         return new Fragment(svc, List.copyOf(svcSlices), nodes, List.copyOf(listeners), List.copyOf(clusters), List.copyOf(health));
     }
 
+    private static boolean isWildcard(String ip) {
+        byte[] literal = io.netty.util.NetUtil.createByteArrayFromIpAddressString(ip);
+        if (literal == null) {
+            return false;
+        }
+        for (byte b : literal) {
+            if (b != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private void addLoadBalancer(Service svc, ServicePort sp, Plan.Protocol protocol, Plan.Cluster podCluster, List<NodeInfo> nodes,
                                  boolean local, List<Plan.Listener> listeners, List<Plan.Cluster> clusters) {
         var spec = svc.getSpec();
@@ -488,6 +501,15 @@ public final class PlanBuilder {
         if (svc.getStatus() != null && svc.getStatus().getLoadBalancer() != null && svc.getStatus().getLoadBalancer().getIngress() != null) {
             for (LoadBalancerIngress in : svc.getStatus().getLoadBalancer().getIngress()) {
                 if (in.getIp() != null && !in.getIp().isEmpty()) {
+                    if (isWildcard(in.getIp())) {
+                        // valid in status (kube checks only that it is an IP), but listening there would open the
+                        // Service port on every interface of the machine
+                        if (warned.add("wildcard " + service + " " + in.getIp())) {
+                            log.warn("{} has {} in status.loadBalancer.ingress, an address of every interface; not listening there",
+                                    service, in.getIp());
+                        }
+                        continue;
+                    }
                     ips.add(in.getIp());
                 }
             }

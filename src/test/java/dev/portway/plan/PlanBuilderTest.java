@@ -165,6 +165,25 @@ class PlanBuilderTest {
                 .as("the NodePort's Service keeps the node's port").isEqualTo("default/zzz-np");
     }
 
+    /**
+     * A wildcard address in a LoadBalancer's status is valid to the API server (it checks only that
+     * it is an IP) but would open the Service port on every interface: no listener is made for it.
+     */
+    @Test
+    void aWildcardLoadBalancerAddressGetsNoListener() {
+        Store store = new Store();
+        HasMetadata lb = new ServiceBuilder((io.fabric8.kubernetes.api.model.Service) service("lb", "127.2.62.1"))
+                .editSpec().withType("LoadBalancer").editFirstPort().withNodePort(30082).endPort().endSpec()
+                .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("0.0.0.0").endIngress()
+                .addNewIngress().withIp("::").endIngress().addNewIngress().withIp("127.3.62.1").endIngress().endLoadBalancer().endStatus()
+                .build();
+        put(store, node("node1", "127.0.62.1", true), lb, slice("lb", "127.62.0.1"));
+        Plan plan = sameAsFresh(store, new PlanBuilder(store, 10256), Plan.empty());
+        assertThat(plan.listeners()).extracting(l -> l.key().address().getAddress().isAnyLocalAddress()).containsOnly(false);
+        assertThat(holder(plan, new Plan.ListenerKey(Plan.Protocol.TCP, new java.net.InetSocketAddress("127.3.62.1", 80))))
+                .isEqualTo("default/lb");
+    }
+
     /** Builds, checks the plan against a fresh builder's and the changes against the plan before; returns the plan. */
     private static Plan sameAsFresh(Store store, PlanBuilder builder, Plan before) {
         Plan plan = builder.build();
