@@ -98,6 +98,11 @@ final class ClusterRuntime {
         return snapshot.spec();
     }
 
+    /** The endpoints now: a new object whenever they change. */
+    Snapshot snapshot() {
+        return snapshot;
+    }
+
     /** Swaps in a new endpoint set; returns the endpoints that are gone. */
     List<Plan.Endpoint> update(Plan.Cluster spec) {
         Snapshot old = snapshot;

@@ -391,6 +391,18 @@ public final class DataPlane implements AutoCloseable {
     }
 
     /**
+     * For an upstream connection made, and tracked, while its cluster's endpoints changed: if its
+     * endpoint has left (or the cluster has), it drains as the connections tracked before did.
+     */
+    void drainIfLeft(ClusterRuntime cluster, Plan.Endpoint endpoint) {
+        boolean stays = clusters.get(cluster.name()) == cluster
+                && cluster.spec().endpoints().stream().anyMatch(e -> e.address().equals(endpoint.address()));
+        if (!stays) {
+            drain(cluster, endpoint, cluster.spec().drainTimeout());
+        }
+    }
+
+    /**
      * Connections to an endpoint that left its cluster may finish; those still open after
      * {@code timeout} are closed, unless the endpoint came back meanwhile.
      */

@@ -44,6 +44,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private final DataPlane plane;
     private final TcpListener listener;
     private Set<InetSocketAddress> refused;
+    /** The endpoints the last pick chose from: when they are still the cluster's at connect, nothing left meanwhile. */
+    private ClusterRuntime.Snapshot pickedFrom;
     /** On a fused LoadBalancer hop: the node's listener that took the connection, the LB's cluster and the node picked. */
     private TcpListener node;
     private ClusterRuntime lbCluster;
@@ -82,6 +84,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private void connect(ChannelHandlerContext ctx, Plan.Listener spec, InetSocketAddress client, int attempt) {
         Channel inbound = ctx.channel();
         ClusterRuntime cluster = plane.cluster(spec.cluster());
+        pickedFrom = cluster == null ? null : cluster.snapshot();
         Plan.Endpoint endpoint = cluster == null ? null
                 : cluster.pick(client.getAddress(), spec.localOnly() ? spec.nodeName() : null, refused);
         if (endpoint == null) {
@@ -185,6 +188,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                                    Channel upstream, InetSocketAddress client) {
         Channel inbound = ctx.channel();
         cluster.track(endpoint.address(), upstream);
+        if (cluster.snapshot() != pickedFrom || plane.cluster(cluster.name()) != cluster) {
+            // the endpoints changed while this connection was being made: if its endpoint left, the
+            // draining of it ran before the connection was tracked, and missed it
+            plane.drainIfLeft(cluster, endpoint);
+        }
         java.util.concurrent.atomic.LongAdder lbToUpstream = null;
         java.util.concurrent.atomic.LongAdder lbFromUpstream = null;
         InetSocketAddress proxyDestination = (InetSocketAddress) inbound.localAddress();

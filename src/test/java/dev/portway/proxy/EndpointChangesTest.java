@@ -100,6 +100,84 @@ class EndpointChangesTest {
         return names;
     }
 
+    /**
+     * A connection whose upstream was still being made when its endpoint left: draining looked for
+     * the endpoint's connections before this one was tracked, and it stayed open for good (here, the
+     * idle timeout of an hour). The backend's accept queue is full, so the proxy's first SYN is
+     * dropped and its connect completes on the kernel's retry a second later, after the change.
+     */
+    @Test
+    void aConnectionMadeWhileItsEndpointLeftDrainsToo() throws Exception {
+        try (java.net.ServerSocket backend = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            int port = backend.getLocalPort();
+            String slice = """
+                    apiVersion: v1
+                    kind: Service
+                    metadata:
+                      name: late
+                      annotations:
+                        portway.dev/drain-timeout: 1s
+                    spec:
+                      ports:
+                      - {port: 8000, targetPort: %d}
+                    ---
+                    apiVersion: discovery.k8s.io/v1
+                    kind: EndpointSlice
+                    metadata:
+                      name: late-1
+                      labels:
+                        kubernetes.io/service-name: late
+                    addressType: IPv4
+                    ports:
+                    - {port: %d}
+                    endpoints:
+                    - addresses: [%s]
+                    """;
+            cluster.apply(slice.formatted(port, port, "\"127.0.0.1\""));
+            cluster.settle();
+            List<java.net.Socket> fillers = new java.util.ArrayList<>();
+            try (java.net.Socket client = new java.net.Socket()) {
+                for (int i = 0; i < 4; i++) { // the accept queue holds backlog + 1: the proxy's SYN finds it full
+                    java.net.Socket f = new java.net.Socket();
+                    f.connect(new java.net.InetSocketAddress("127.0.0.1", port), 200);
+                    fillers.add(f);
+                }
+            } catch (java.io.IOException full) {
+                // the queue is full: what got in holds it
+            }
+            try (java.net.Socket client = new java.net.Socket()) {
+                client.connect(new java.net.InetSocketAddress(cluster.clusterIp("late"), 8000), 5000);
+                client.setSoTimeout(10_000);
+                Thread.sleep(100); // the proxy's connect is under way
+                cluster.apply(slice.formatted(port, port, "\"127.1.200.9\""));
+                cluster.settle();
+                for (java.net.Socket f : fillers) { // room in the queue: the SYN the kernel sends again gets through
+                    f.close();
+                }
+                for (int i = 0; i < fillers.size(); i++) {
+                    backend.accept().close();
+                }
+                long start = System.nanoTime();
+                int read;
+                try {
+                    read = client.getInputStream().read();
+                } catch (java.io.IOException reset) {
+                    read = -1;
+                }
+                assertThat(read).isEqualTo(-1);
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(8));
+            } finally {
+                fillers.forEach(f -> {
+                    try {
+                        f.close();
+                    } catch (java.io.IOException ignored) {
+                        // closed
+                    }
+                });
+            }
+        }
+    }
+
     @Test
     void connectionsToARemovedEndpointDrainForTheDrainTimeoutThenClose() throws Exception {
         cluster.apply(TestCluster.echoDeployment("web", 1, null));
