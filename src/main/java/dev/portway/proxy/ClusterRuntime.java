@@ -329,9 +329,22 @@ final class ClusterRuntime {
 
     /** Records an upstream connection so that draining can find it. */
     void track(InetSocketAddress endpoint, Channel upstream) {
-        Set<Channel> set = connections.computeIfAbsent(endpoint, k -> ConcurrentHashMap.newKeySet());
-        set.add(upstream);
-        upstream.closeFuture().addListener(f -> set.remove(upstream));
+        // per key, atomically: the last connection to an endpoint takes its set with it (pods come and
+        // go; their addresses must not pile up for the cluster's lifetime)
+        connections.compute(endpoint, (k, set) -> {
+            Set<Channel> s = set == null ? ConcurrentHashMap.newKeySet() : set;
+            s.add(upstream);
+            return s;
+        });
+        upstream.closeFuture().addListener(f -> connections.computeIfPresent(endpoint, (k, set) -> {
+            set.remove(upstream);
+            return set.isEmpty() ? null : set;
+        }));
+    }
+
+    /** Endpoints with a connection open now (for tests). */
+    int endpointsWithConnections() {
+        return connections.size();
     }
 
     /** The connections open to an endpoint now. */

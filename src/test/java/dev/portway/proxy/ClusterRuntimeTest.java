@@ -49,6 +49,28 @@ class ClusterRuntimeTest {
         assertThat(picks(c, null, 3)).as("not ready and not serving: never").containsExactly((String) null);
     }
 
+    /** What draining finds is kept per endpoint while it has connections, not for the cluster's lifetime. */
+    @Test
+    void anEndpointsLastConnectionTakesItsEntryWithIt() {
+        ClusterRuntime c = new ClusterRuntime(cluster(null, endpoint("127.1.1.2", "node1", true, true, false)));
+        io.netty.channel.embedded.EmbeddedChannel one = new io.netty.channel.embedded.EmbeddedChannel();
+        io.netty.channel.embedded.EmbeddedChannel two = new io.netty.channel.embedded.EmbeddedChannel();
+        for (int pod = 0; pod < 100; pod++) {
+            java.net.InetSocketAddress address = new java.net.InetSocketAddress("127.1.3." + pod, 8080);
+            io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel();
+            c.track(address, ch);
+            ch.close();
+        }
+        java.net.InetSocketAddress kept = new java.net.InetSocketAddress("127.1.1.2", 8080);
+        c.track(kept, one);
+        c.track(kept, two);
+        one.close();
+        assertThat(c.connectionsTo(kept)).containsExactly(two);
+        assertThat(c.endpointsWithConnections()).isEqualTo(1);
+        two.close();
+        assertThat(c.endpointsWithConnections()).isZero();
+    }
+
     @Test
     void aLocalListenerUsesOnlyItsNodesEndpoints() throws Exception {
         ClusterRuntime c = new ClusterRuntime(cluster(null,
