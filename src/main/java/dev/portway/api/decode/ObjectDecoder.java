@@ -184,6 +184,10 @@ public final class ObjectDecoder {
                 warnings.add("spec.selector is present but empty: the Service selects no pods and gets endpoints "
                         + "only from EndpointSlices you create");
             }
+            if (spec != null && "Local".equals(spec.path("internalTrafficPolicy").asText())) {
+                warnings.add("spec.internalTrafficPolicy: Local is valid, but Portway's data plane does not apply it:"
+                        + " connections to the ClusterIP go to ready endpoints on every node");
+            }
             JsonNode ports = spec == null ? null : spec.get("ports");
             for (int i = 0; ports != null && ports.isArray() && i < ports.size(); i++) {
                 if ("SCTP".equals(ports.get(i).path("protocol").asText())) {

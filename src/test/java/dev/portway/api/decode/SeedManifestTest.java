@@ -83,6 +83,25 @@ class SeedManifestTest {
                 .startsWith("spec.selector is present but empty");
     }
 
+    /** Valid, and not applied by the data plane: said when applied rather than left silent. */
+    @Test
+    void internalTrafficPolicyLocalIsAcceptedWithAWarning() {
+        Manifests.Loaded loaded = Manifests.loadText("svc.yaml", """
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: web
+                spec:
+                  selector: {app: web}
+                  internalTrafficPolicy: Local
+                  ports:
+                  - port: 80
+                """);
+        assertThat(loaded.problems()).isEmpty();
+        assertThat(loaded.objects().getFirst().warnings()).singleElement().asString()
+                .startsWith("spec.internalTrafficPolicy: Local is valid, but Portway's data plane does not apply it");
+    }
+
     @Test
     void theTestCopyIsTheSeedDocumentsYamlVerbatim() throws IOException, URISyntaxException {
         Path doc = Path.of("..", "shared", "seed.md");
