@@ -13,10 +13,14 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * Binds pending pods to nodes: the Ready, schedulable node (matching {@code nodeSelector}) with
- * the fewest pods, so a Deployment's replicas spread evenly; ties go to the first by name.
+ * Binds pending pods to nodes: the Ready, schedulable node (matching {@code nodeSelector}, with
+ * room under its {@code status.allocatable.pods}) with the fewest pods, so a Deployment's replicas
+ * spread evenly; ties go to the first by name. A pod no node can take stays Pending with
+ * kube-scheduler's reasons ({@code 0/2 nodes are available: 2 Too many pods. ...}): pods are
+ * processes here, and a Deployment of ten thousand replicas must not start ten thousand.
  */
 public final class Scheduler implements Controller {
 
@@ -36,12 +40,7 @@ public final class Scheduler implements Controller {
 
     @Override
     public void reconcile() {
-        List<Node> nodes = new ArrayList<>();
-        for (Node n : store.list(Node.class)) {
-            if (isReady(n) && (n.getSpec() == null || !Boolean.TRUE.equals(n.getSpec().getUnschedulable()))) {
-                nodes.add(n);
-            }
-        }
+        List<Node> nodes = new ArrayList<>(store.list(Node.class));
         nodes.sort(Comparator.comparing(n -> n.getMetadata().getName()));
         Map<String, Integer> load = new HashMap<>();
         List<Pod> pending = new ArrayList<>();
@@ -59,17 +58,17 @@ public final class Scheduler implements Controller {
                 .thenComparing(p -> p.getMetadata().getNamespace() + "/" + p.getMetadata().getName()));
         for (Pod pod : pending) {
             Node best = null;
+            Map<String, Integer> reasons = new TreeMap<>();
             for (Node n : nodes) {
-                if (pod.getSpec().getNodeSelector() != null && !pod.getSpec().getNodeSelector().isEmpty()
-                        && !Selectors.matches(pod.getSpec().getNodeSelector(), n.getMetadata().getLabels())) {
-                    continue;
-                }
-                if (best == null || load.getOrDefault(n.getMetadata().getName(), 0) < load.getOrDefault(best.getMetadata().getName(), 0)) {
+                String reason = unfit(pod, n, load.getOrDefault(n.getMetadata().getName(), 0));
+                if (reason != null) {
+                    reasons.merge(reason, 1, Integer::sum);
+                } else if (best == null || load.getOrDefault(n.getMetadata().getName(), 0) < load.getOrDefault(best.getMetadata().getName(), 0)) {
                     best = n;
                 }
             }
             if (best == null) {
-                unschedulable(pod, nodes.size());
+                unschedulable(pod, nodes.size(), reasons);
                 continue;
             }
             String nodeName = best.getMetadata().getName();
@@ -85,8 +84,65 @@ public final class Scheduler implements Controller {
         }
     }
 
-    private void unschedulable(Pod pod, int nodeCount) {
-        String message = "0/" + nodeCount + " nodes are available: no node matches the pod's node selector or is ready.";
+    static final String NOT_READY = "node(s) had untolerated taint {node.kubernetes.io/not-ready: }";
+    static final String UNSCHEDULABLE = "node(s) were unschedulable";
+    static final String SELECTOR = "node(s) didn't match Pod's node affinity/selector";
+    /** The node holds as many pods as its {@code status.allocatable.pods} (pods are processes here: the cap matters). */
+    static final String TOO_MANY_PODS = "Too many pods";
+
+    /** Why {@code pod} cannot go to {@code node} (kube-scheduler's filter reasons), or null when it can. */
+    private static String unfit(Pod pod, Node node, int podsOnNode) {
+        if (!isReady(node)) {
+            return NOT_READY;
+        }
+        if (node.getSpec() != null && Boolean.TRUE.equals(node.getSpec().getUnschedulable())) {
+            return UNSCHEDULABLE;
+        }
+        if (pod.getSpec().getNodeSelector() != null && !pod.getSpec().getNodeSelector().isEmpty()
+                && !Selectors.matches(pod.getSpec().getNodeSelector(), node.getMetadata().getLabels())) {
+            return SELECTOR;
+        }
+        return podsOnNode >= allocatablePods(node) ? TOO_MANY_PODS : null;
+    }
+
+    private static long allocatablePods(Node node) {
+        var allocatable = node.getStatus() == null ? null : node.getStatus().getAllocatable();
+        var pods = allocatable == null ? null : allocatable.get("pods");
+        if (pods == null) {
+            return Long.MAX_VALUE;
+        }
+        try {
+            return pods.getNumericalAmount().longValue();
+        } catch (RuntimeException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /**
+     * kube-scheduler's FitError: each reason with the count of nodes it ruled out, then what
+     * preemption found (nothing here: there are no priorities to preempt by).
+     */
+    static String fitError(int nodeCount, Map<String, Integer> reasons) {
+        if (nodeCount == 0) {
+            return "no nodes available to schedule pods";
+        }
+        List<String> filtered = new ArrayList<>();
+        Map<String, Integer> preemption = new HashMap<>();
+        reasons.forEach((reason, count) -> {
+            filtered.add(count + " " + reason);
+            preemption.merge(reason.equals(TOO_MANY_PODS) ? "No preemption victims found for incoming pod"
+                    : "Preemption is not helpful for scheduling", count, Integer::sum);
+        });
+        java.util.Collections.sort(filtered);
+        List<String> afterPreemption = new ArrayList<>();
+        preemption.forEach((reason, count) -> afterPreemption.add(count + " " + reason));
+        java.util.Collections.sort(afterPreemption); // a FitError of its own: its histogram sorted as strings too
+        return "0/" + nodeCount + " nodes are available: " + String.join(", ", filtered) + ". preemption: 0/" + nodeCount
+                + " nodes are available: " + String.join(", ", afterPreemption) + ".";
+    }
+
+    private void unschedulable(Pod pod, int nodeCount, Map<String, Integer> reasons) {
+        String message = fitError(nodeCount, reasons);
         boolean changed = api.mutate(Pod.class, pod.getMetadata().getNamespace(), pod.getMetadata().getName(), p -> {
             setCondition(p, new PodConditionBuilder().withType("PodScheduled").withStatus("False").withReason("Unschedulable")
                     .withMessage(message).withLastTransitionTime(dev.portway.api.Times.format(clock.instant())).build());
