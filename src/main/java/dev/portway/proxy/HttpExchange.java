@@ -168,6 +168,13 @@ final class HttpExchange {
             reply(HttpResponseStatus.BAD_REQUEST, "an HTTP/1.1 request needs a Host header");
             return;
         }
+        if (request.method().equals(HttpMethod.CONNECT)) {
+            // no route makes a tunnel (the Gateway API has none); passed on, a backend's 200 would turn the
+            // pooled connection into one, and the next request on it would get raw bytes for an answer
+            closeAfter = true; // what a CONNECT client sends next is its tunnel's, not a request
+            reply(HttpResponseStatus.METHOD_NOT_ALLOWED, "CONNECT is not served: the gateway makes no tunnels");
+            return;
+        }
         if (down.isStream() && !request.uri().startsWith("/")) {
             // RFC 9113 8.3.1: an HTTP/2 request names its authority in :authority, its :path is a path
             reply(HttpResponseStatus.BAD_REQUEST, "an HTTP/2 request's :path must start with /");
@@ -731,11 +738,24 @@ final class HttpExchange {
                 return;
             }
             responseHead(r);
+        } else if (!(msg instanceof HttpContent)) {
+            // raw bytes: the codec stopped parsing (an unasked-for 101, a tunnel); no HTTP answer can follow,
+            // and the connection is never pooled (reply closes it, or cuts both when a response began)
+            ReferenceCountUtil.release(msg);
+            reply(HttpResponseStatus.BAD_GATEWAY, "the endpoint " + endpoint.target() + " switched to another protocol");
+            return;
         }
         if (msg instanceof HttpContent c) {
             if (switching) {
                 c.release();
                 tunnel();
+                return;
+            }
+            if (c.decoderResult().isFailure()) {
+                // a malformed chunk or trailer: Netty ends the body there and drops the rest of the
+                // connection; passing that end on would give the client a cut body as a whole one
+                c.release();
+                abort();
                 return;
             }
             if (skipInformational) {

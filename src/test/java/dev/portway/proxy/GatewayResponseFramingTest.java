@@ -31,10 +31,19 @@ class GatewayResponseFramingTest {
 
     /** What the raw endpoint answers: {@code /close} a body ended by its close, {@code /chunked} a chunked one. */
     private static String answer(String path) {
+        if (path.startsWith("/badchunk")) {
+            return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nmore"; // "zz" is no chunk size
+        }
+        if (path.startsWith("/upgrade")) {
+            return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: other/2\r\nConnection: upgrade\r\n\r\nbytes of another protocol";
+        }
         return path.startsWith("/close")
                 ? "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from " + path
                 : "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
     }
+
+    /** The request lines the endpoint read. */
+    private static final java.util.Queue<String> seen = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     @BeforeAll
     static void start() throws IOException {
@@ -68,6 +77,7 @@ class GatewayResponseFramingTest {
                 if (head.isEmpty() || !head.toString().endsWith("\r\n\r\n")) {
                     return;
                 }
+                seen.add(head.substring(0, head.indexOf("\r\n")));
                 String path = head.substring(head.indexOf(" ") + 1, head.indexOf(" ", head.indexOf(" ") + 1));
                 s.getOutputStream().write(answer(path).getBytes(StandardCharsets.ISO_8859_1));
                 s.getOutputStream().flush();
@@ -118,6 +128,48 @@ class GatewayResponseFramingTest {
                 String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1).toLowerCase();
                 assertThat(all).as(connection).doesNotContain("transfer-encoding").contains("connection: close").endsWith("\r\n\r\nhello from /close/10");
             }
+        }
+    }
+
+    /**
+     * CONNECT makes no tunnel here (no route can ask for one). Passed on, an endpoint's 200 turned
+     * the pooled connection into a tunnel: the next request on it was carried out by the endpoint,
+     * its answer taken for raw bytes and dropped, and its client waited for the idle timeout.
+     */
+    @Test
+    void aConnectRequestIsRefusedAndNeverReachesAnEndpoint() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            c.send("CONNECT /tunnel HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertThat(c.read().status()).isEqualTo(405);
+        }
+        assertThat(seen).noneMatch(line -> line.startsWith("CONNECT"));
+        try (RawHttp c = new RawHttp(listener)) {
+            assertThat(c.get("x", "/chunked/after-connect").body()).isEqualTo("hello");
+        }
+    }
+
+    /**
+     * A malformed chunk ends the body where Netty's decoder gave up: passing that end on gave the
+     * client a cut body as a whole one, and the broken connection went back to the pool.
+     */
+    @Test
+    void aMalformedChunkFromTheEndpointCutsTheClientsConnection() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            c.send("GET /badchunk HTTP/1.1\r\nHost: x\r\n\r\n");
+            org.assertj.core.api.Assertions.assertThatThrownBy(c::read).as("the body is cut, not ended")
+                    .isInstanceOf(IOException.class);
+        }
+        try (RawHttp c = new RawHttp(listener)) {
+            assertThat(c.get("x", "/chunked/after-bad").body()).isEqualTo("hello");
+        }
+    }
+
+    /** An endpoint that switches to another protocol unasked gets its client a 502, not silence. */
+    @Test
+    void anUnaskedForSwitchToAnotherProtocolIsABadGateway() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            c.send("GET /upgrade HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertThat(c.read().status()).isEqualTo(502);
         }
     }
 }
