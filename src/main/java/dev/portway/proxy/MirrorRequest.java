@@ -77,6 +77,9 @@ final class MirrorRequest {
         m.channel.closeFuture().addListener(closed -> {
             cluster.requestEnded(false);
             timeout.cancel(false);
+            // closed before the body was all sent (the mirror answered early, or reset): what comes later has
+            // nowhere to go, and what waits must not wait for good
+            m.abandon();
         });
         f.addListener(done -> {
             if (!done.isSuccess() || m.abandoned) {
