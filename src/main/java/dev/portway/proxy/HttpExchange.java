@@ -67,6 +67,8 @@ final class HttpExchange {
     /** The {@link HeaderScan} bits of the request's headers (scanned again after filters change them). */
     private final int headerBits;
     private boolean headersModified;
+    /** The request's fields once its hop-by-hop ones are gone (before the filters). */
+    private int upstreamBits;
     /** The authority the client asked for: its Host header, or an absolute-form target's (checked once parsed). */
     private String originalHost;
     private final String originalUri;
@@ -240,6 +242,9 @@ final class HttpExchange {
     private void proceed() {
         HttpHeaders h = request.headers();
         Plan.HttpRule r = rule.spec();
+        // the client's hop-by-hop fields go before the filters: a field a filter sets is the route
+        // author's, and a client's "Connection: x-tenant" must not take it away (Envoy strips them as early)
+        upstreamBits = HeaderScan.stripHopByHop(h, headersModified ? HeaderScan.of(h) : headerBits);
         String path = applyFilters(r.filters(), target.path());
         if (path == null) {
             return;
@@ -452,8 +457,8 @@ final class HttpExchange {
     /** The head as it goes upstream: hop-by-hop headers out, forwarding headers in, the path normalized (and rewritten). */
     private void prepareUpstreamHead(String path) {
         HttpHeaders h = request.headers();
-        int bits = headersModified ? HeaderScan.of(h) : headerBits;
-        bits = HeaderScan.stripHopByHop(h, bits);
+        // a filter may have changed the fields since: scanned (and stripped, of what a filter set) again
+        int bits = headersModified ? HeaderScan.stripHopByHop(h, HeaderScan.of(h)) : upstreamBits;
         if ((bits & HeaderScan.X_HTTP2) != 0) {
             for (HttpConversionUtil.ExtensionHeaderNames n : HttpConversionUtil.ExtensionHeaderNames.values()) {
                 h.remove(n.text()); // what the HTTP/2 codec adds for itself (x-http2-stream-id, ...), or a client claims

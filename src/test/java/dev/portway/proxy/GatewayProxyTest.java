@@ -96,6 +96,18 @@ class GatewayProxyTest {
         }
     }
 
+    /** The route's fields are the route author's: a client's Connection header names its own hop-by-hop fields, not them. */
+    @Test
+    void aClientsConnectionHeaderCannotTakeAwayAFieldTheRouteSets() throws Exception {
+        try (RawHttp c = new RawHttp(listener)) {
+            RawHttp.Response r = c.send("GET /headers HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, x-set, x-add, x-hop\r\n"
+                    + "X-Hop: mine\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.echo("x-set")).isEqualTo("set");
+            assertThat(r.body()).contains("x-add: added").doesNotContain("X-Hop");
+        }
+    }
+
     @Test
     void forwardingHeadersTellTheBackendWhoAsked() throws Exception {
         RawHttp.Response r;
