@@ -702,6 +702,10 @@ public final class GatewayModel {
                     if (f.getType() != null && !SUPPORTED_FILTERS.contains(f.getType()) && !"ExtensionRef".equals(f.getType())) {
                         return at + ": filter type " + f.getType() + " is not supported by Portway";
                     }
+                    String unsendable = unsendable(f);
+                    if (unsendable != null) {
+                        return at + ": a " + f.getType() + " filter " + unsendable;
+                    }
                     String owned = gatewayOwned(f.getRequestHeaderModifier());
                     owned = owned != null ? owned : gatewayOwned(f.getResponseHeaderModifier());
                     if (owned != null) {
@@ -711,6 +715,73 @@ public final class GatewayModel {
                 }
             }
             return null;
+        }
+
+        /**
+         * What of a filter cannot go into an HTTP message as written: a header value with a control
+         * character (CR and LF would start a field of their own), a path or hostname with a space or
+         * one. The schema lets them through (it bounds only their length); each request through the
+         * route would fail, so the route is not accepted, as Envoy refuses such a route's config.
+         */
+        private static String unsendable(HTTPRouteFilter f) {
+            for (var modifier : java.util.Arrays.asList(f.getRequestHeaderModifier(), f.getResponseHeaderModifier())) {
+                if (modifier == null) {
+                    continue;
+                }
+                for (List<io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeader> headers : java.util.Arrays.asList(modifier.getSet(),
+                        modifier.getAdd())) {
+                    for (var h : headers == null ? List.<io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeader>of() : headers) {
+                        if (!fieldValue(h.getValue())) {
+                            return "cannot send the value of " + h.getName() + ": it holds a control character";
+                        }
+                    }
+                }
+            }
+            List<String> tokens = new ArrayList<>();
+            if (f.getUrlRewrite() != null) {
+                tokens.add(f.getUrlRewrite().getHostname());
+                if (f.getUrlRewrite().getPath() != null) {
+                    tokens.add(f.getUrlRewrite().getPath().getReplaceFullPath());
+                    tokens.add(f.getUrlRewrite().getPath().getReplacePrefixMatch());
+                }
+            }
+            if (f.getRequestRedirect() != null) {
+                tokens.add(f.getRequestRedirect().getHostname());
+                if (f.getRequestRedirect().getPath() != null) {
+                    tokens.add(f.getRequestRedirect().getPath().getReplaceFullPath());
+                    tokens.add(f.getRequestRedirect().getPath().getReplacePrefixMatch());
+                }
+            }
+            for (String t : tokens) {
+                if (t != null && !token(t)) {
+                    return "cannot send " + dev.portway.api.GoValues.quote(t) + ": a path or hostname has no spaces or control characters";
+                }
+            }
+            return null;
+        }
+
+        /** RFC 9110 field-value: visible characters, spaces and tabs inside, obs-text. */
+        private static boolean fieldValue(String v) {
+            if (v == null) {
+                return true;
+            }
+            for (int i = 0; i < v.length(); i++) {
+                char c = v.charAt(i);
+                if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private static boolean token(String v) {
+            for (int i = 0; i < v.length(); i++) {
+                char c = v.charAt(i);
+                if (c <= 0x20 || c == 0x7f) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         /** The first field of {@link #GATEWAY_OWNED_HEADERS} a header filter sets, adds or removes; null if none. */

@@ -330,6 +330,44 @@ class GatewayModelTest {
         assertThat(p.accepted().message()).endsWith("case-insensitive matching of \\x{1C80} is not supported (at most \\x{FF})");
     }
 
+    /** Valid to the schema, unsendable in HTTP: the route is not accepted, where every request through it failed. */
+    @Test
+    void aFilterWhoseValuesCannotBeSentIsNotAccepted() {
+        GatewayModel m = model(gateway("gw", "default", "- {name: http, port: 80, protocol: HTTP}")
+                + route("crlf", "default", """
+                        parentRefs: [{name: gw}]
+                        rules:
+                        - filters:
+                          - type: RequestHeaderModifier
+                            requestHeaderModifier: {set: [{name: X-A, value: "v\\r\\nX-B: y"}]}
+                          backendRefs: [{name: web, port: 80}]
+                        """)
+                + route("space", "default", """
+                        parentRefs: [{name: gw}]
+                        rules:
+                        - filters:
+                          - type: URLRewrite
+                            urlRewrite: {path: {type: ReplaceFullPath, replaceFullPath: "/a b"}}
+                          backendRefs: [{name: web, port: 80}]
+                        """)
+                + route("tab", "default", """
+                        parentRefs: [{name: gw}]
+                        rules:
+                        - filters:
+                          - type: ResponseHeaderModifier
+                            responseHeaderModifier: {add: [{name: X-Ok, value: "a\\tb c"}]}
+                          backendRefs: [{name: web, port: 80}]
+                        """));
+        RouteParentInfo crlf = m.route("default", "crlf").orElseThrow().parents().getFirst();
+        assertThat(reason(crlf)).isEqualTo("False/UnsupportedValue");
+        assertThat(crlf.accepted().message()).contains("cannot send the value of X-A: it holds a control character");
+        RouteParentInfo space = m.route("default", "space").orElseThrow().parents().getFirst();
+        assertThat(reason(space)).isEqualTo("False/UnsupportedValue");
+        assertThat(space.accepted().message()).contains("cannot send \"/a b\"");
+        assertThat(reason(m.route("default", "tab").orElseThrow().parents().getFirst())).as("a tab and a space inside a value are fine")
+                .isEqualTo("True/Accepted");
+    }
+
     @Test
     void aHeaderFilterMayNotChangeTheFramingOrHopByHopFields() {
         GatewayModel m = model(gateway("gw", "default", "- {name: http, port: 80, protocol: HTTP}")
