@@ -306,9 +306,15 @@ public final class ApiServer {
         }
     }
 
+    /** The longest base a generated name keeps (kube's MaxGeneratedNameLength: 63 less the 5 random characters). */
+    static final int MAX_GENERATED_NAME_BASE = 58;
+
     private String generateName(ResourceKind kind, ObjectMeta meta) {
+        // cut as kube's name generator cuts it: a long base (a ReplicaSet's name, for its pods) still gives a valid name
+        String base = meta.getGenerateName().length() > MAX_GENERATED_NAME_BASE
+                ? meta.getGenerateName().substring(0, MAX_GENERATED_NAME_BASE) : meta.getGenerateName();
         for (int attempt = 0; attempt < 16; attempt++) {
-            StringBuilder sb = new StringBuilder(meta.getGenerateName());
+            StringBuilder sb = new StringBuilder(base);
             for (int i = 0; i < 5; i++) {
                 sb.append(GENERATE_NAME_CHARS.charAt(random.nextInt(GENERATE_NAME_CHARS.length())));
             }

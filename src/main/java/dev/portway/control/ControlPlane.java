@@ -54,7 +54,11 @@ public final class ControlPlane implements AutoCloseable {
         });
         this.api = call(() -> new ApiServer(store, config, random));
         this.events = new EventRecorder(store, config.clock());
-        store.watch(batch -> requestReconcile());
+        store.watch(batch -> {
+            if (!onlyRecordsEvents(batch)) {
+                requestReconcile();
+            }
+        });
         addController("Deletions", api::finishDeletions);
         addController(new LoadBalancerController(api, events, addresses));
     }
@@ -143,6 +147,23 @@ public final class ControlPlane implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether a commit only recorded Events (and dropped the oldest to make room): no controller
+     * acts on those, as no Kubernetes controller watches Events. A controller that records an Event
+     * whenever a pass fails would otherwise trigger the next pass, and spin a core for good. A
+     * commit that only deletes Events (a terminating namespace emptied) still counts.
+     */
+    private static boolean onlyRecordsEvents(List<dev.portway.store.WatchEvent> batch) {
+        boolean records = false;
+        for (dev.portway.store.WatchEvent e : batch) {
+            if (e.kind() != dev.portway.api.ResourceKind.EVENT) {
+                return false;
+            }
+            records |= e.type() != dev.portway.store.WatchEvent.Type.DELETED;
+        }
+        return records;
+    }
+
     /** Queues a reconcile pass (at most one is queued at a time). */
     public void requestReconcile() {
         if (inControlThread()) {
@@ -226,7 +247,9 @@ public final class ControlPlane implements AutoCloseable {
                 r.controller().reconcile();
             } catch (ApiException e) {
                 log.warn("{}: {}", r.name(), e.getMessage());
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | StackOverflowError e) {
+                // a StackOverflowError too: uncaught, it ended the pass without a word, and every later pass
+                // the same way, before the controllers after this one
                 log.error("{} failed", r.name(), e);
             } finally {
                 r.nanos().add(System.nanoTime() - started);

@@ -160,7 +160,28 @@ final class GarbageCollector {
         return batch.get(kind, meta.getNamespace(), name).orElse(object);
     }
 
-    private void deleteInto(Store.Batch batch, HasMetadata object, DeleteOptions options) {
+    /** An object a deletion reaches, and how it goes. */
+    private record Reached(Keys keys, DeleteOptions options) {
+    }
+
+    /**
+     * Deletes {@code root} into {@code batch}, and what its deletion reaches (dependents, a
+     * namespace's objects) after it: one at a time from a queue, as Kubernetes' garbage collector
+     * works, not by recursion, which an owner chain some thousands deep ran off the control thread's
+     * stack (the error escaped the pass and every pass after it).
+     */
+    private void deleteInto(Store.Batch batch, HasMetadata root, DeleteOptions rootOptions) {
+        java.util.ArrayDeque<Reached> reached = new java.util.ArrayDeque<>();
+        deleteOne(batch, root, rootOptions, reached);
+        for (Reached r; (r = reached.pollFirst()) != null;) {
+            Reached next = r;
+            batch.get(next.keys().kind(), next.keys().namespace(), next.keys().name())
+                    .filter(o -> o.getMetadata().getDeletionTimestamp() == null)
+                    .ifPresent(o -> deleteOne(batch, o, next.options(), reached));
+        }
+    }
+
+    private void deleteOne(Store.Batch batch, HasMetadata object, DeleteOptions options, java.util.ArrayDeque<Reached> reached) {
         ResourceKind kind = ResourceKind.of(object);
         ObjectMeta meta = object.getMetadata();
         if (object instanceof Namespace ns) {
@@ -169,7 +190,7 @@ final class GarbageCollector {
                 if (k.namespaced()) {
                     for (HasMetadata o : store.list(k, meta.getName())) {
                         if (o.getMetadata().getDeletionTimestamp() == null) {
-                            deleteInto(batch, o, DeleteOptions.DEFAULT);
+                            reached.addLast(new Reached(Keys.of(o), DeleteOptions.DEFAULT));
                         }
                     }
                 }
@@ -228,9 +249,7 @@ final class GarbageCollector {
         DeleteOptions forDependents = options.propagationPolicy() == DeleteOptions.Propagation.FOREGROUND
                 ? new DeleteOptions(null, DeleteOptions.Propagation.FOREGROUND, null, null, false) : DeleteOptions.DEFAULT;
         for (Keys d : dependents) {
-            batch.get(d.kind(), d.namespace(), d.name())
-                    .filter(o -> o.getMetadata().getDeletionTimestamp() == null)
-                    .ifPresent(o -> deleteInto(batch, o, forDependents));
+            reached.addLast(new Reached(d, forDependents));
         }
     }
 

@@ -49,13 +49,27 @@ public final class ReplicaSetController implements Controller {
             int desired = rs.getSpec().getReplicas() == null ? 1 : rs.getSpec().getReplicas();
             int diff = active.size() - desired;
             if (diff < 0) {
-                for (int i = 0; i < -diff; i++) {
-                    createPod(rs);
+                // as kube's ReplicaSet controller: at most burstReplicas a pass, in batches that double while they
+                // succeed (1, 2, 4...), so a failing template costs one try, and ten thousand replicas do not hold
+                // the control thread (and every API write behind it) for one long pass; the creates' commits queue
+                // the next pass, after what waits
+                int wanted = Math.min(-diff, BURST_REPLICAS);
+                int created = 0;
+                for (int batch = 1; created < wanted; batch *= 2) {
+                    int n = Math.min(batch, wanted - created);
+                    boolean failed = false;
+                    for (int i = 0; i < n; i++) {
+                        failed |= !createPod(rs);
+                    }
+                    if (failed) {
+                        break;
+                    }
+                    created += n;
                 }
             } else if (diff > 0) {
                 List<Pod> victims = new ArrayList<>(active);
                 victims.sort(DELETION_ORDER);
-                for (Pod victim : victims.subList(0, diff)) {
+                for (Pod victim : victims.subList(0, Math.min(diff, BURST_REPLICAS))) {
                     try {
                         api.delete(ResourceKind.POD, victim.getMetadata().getNamespace(), victim.getMetadata().getName(),
                                 DeleteOptions.DEFAULT);
@@ -77,7 +91,11 @@ public final class ReplicaSetController implements Controller {
             .thenComparing((Pod p) -> String.valueOf(p.getMetadata().getCreationTimestamp()), Comparator.reverseOrder())
             .thenComparing(p -> p.getMetadata().getName(), Comparator.reverseOrder());
 
-    private void createPod(ReplicaSet rs) {
+    /** The most pods a ReplicaSet creates or deletes in one pass (kube-controller-manager's burstReplicas). */
+    static final int BURST_REPLICAS = 500;
+
+    /** Creates one pod of {@code rs}; false (with a FailedCreate event) when the API server refused it. */
+    private boolean createPod(ReplicaSet rs) {
         Pod pod = new Pod();
         ObjectMeta meta = new ObjectMeta();
         ObjectMeta template = rs.getSpec().getTemplate().getMetadata();
@@ -93,8 +111,10 @@ public final class ReplicaSetController implements Controller {
         try {
             Pod created = (Pod) api.createInternal(pod);
             events.normal(rs, "SuccessfulCreate", "Created pod: " + created.getMetadata().getName(), COMPONENT);
+            return true;
         } catch (ApiException e) {
             events.warning(rs, "FailedCreate", "Error creating: " + e.kubectlMessage(), COMPONENT);
+            return false;
         }
     }
 

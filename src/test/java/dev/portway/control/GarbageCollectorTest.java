@@ -61,6 +61,30 @@ class GarbageCollectorTest {
         assertThat(exists("d2")).isFalse();
     }
 
+    /** The deletion walks the chain from a queue: recursion ran off the stack some thousands deep. */
+    @Test
+    void aDeletionFollowsAnOwnerChainThousandsDeep() {
+        HasMetadata previous = owner();
+        int depth = 20_000;
+        java.util.List<HasMetadata> chain = new java.util.ArrayList<>();
+        for (int i = 0; i < depth; i++) {
+            chain.add(new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata().withName("c" + i)
+                    .withNamespace("default").withUid(java.util.UUID.randomUUID().toString()).endMetadata().build());
+        }
+        for (int i = 0; i < depth; i++) {
+            HasMetadata o = i == 0 ? previous : chain.get(i - 1);
+            chain.get(i).getMetadata().setOwnerReferences(List.of(new OwnerReferenceBuilder().withApiVersion("v1")
+                    .withKind("ConfigMap").withName(o.getMetadata().getName()).withUid(o.getMetadata().getUid()).build()));
+        }
+        var batch = api.store().begin();
+        chain.forEach(batch::put);
+        batch.commit();
+        api.delete(ResourceKind.CONFIG_MAP, "default", "owner", DeleteOptions.DEFAULT);
+        assertThat(exists("owner")).isFalse();
+        assertThat(exists("c0")).isFalse();
+        assertThat(exists("c" + (depth - 1))).isFalse();
+    }
+
     @Test
     void orphanKeepsTheDependentsWithoutTheOwnerReference() {
         HasMetadata owner = owner();
