@@ -23,8 +23,7 @@ class ReplicaSetControllerTest {
     }
 
     private void apply(List<HasMetadata> objects) {
-        control.call(() -> control.api().apply(objects, "default", false));
-        control.awaitIdle();
+        TestApi.apply(control, objects);
     }
 
     private static String replicaSet(String name, int replicas) {

@@ -28,8 +28,7 @@ class SchedulerTest {
     }
 
     private void apply(List<HasMetadata> objects) {
-        control.call(() -> control.api().apply(objects, "default", false));
-        control.awaitIdle();
+        TestApi.apply(control, objects);
     }
 
     private static HasMetadata node(String name, String pods, boolean ready, Map<String, String> labels) {

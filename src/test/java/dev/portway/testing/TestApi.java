@@ -59,4 +59,10 @@ public final class TestApi {
         }
         throw new AssertionError("expected the apply to fail:\n" + yaml);
     }
+
+    /** Applies {@code objects} through {@code control}'s API server, as portway apply does, and waits for the passes it queues. */
+    public static void apply(dev.portway.control.ControlPlane control, List<HasMetadata> objects) {
+        control.call(() -> control.api().apply(objects, "default", false));
+        control.awaitIdle();
+    }
 }
