@@ -143,6 +143,10 @@ public final class Scheduler implements Controller {
 
     private void unschedulable(Pod pod, int nodeCount, Map<String, Integer> reasons) {
         String message = fitError(nodeCount, reasons);
+        if (saysAlready(pod, message)) {
+            // nothing to write: a pass over thousands of pending pods must not copy each (kube-scheduler parks them)
+            return;
+        }
         boolean changed = api.mutate(Pod.class, pod.getMetadata().getNamespace(), pod.getMetadata().getName(), p -> {
             setCondition(p, new PodConditionBuilder().withType("PodScheduled").withStatus("False").withReason("Unschedulable")
                     .withMessage(message).withLastTransitionTime(dev.portway.api.Times.format(clock.instant())).build());
@@ -151,6 +155,18 @@ public final class Scheduler implements Controller {
         if (changed) {
             events.warning(pod, "FailedScheduling", message, COMPONENT);
         }
+    }
+
+    private static boolean saysAlready(Pod pod, String message) {
+        if (pod.getStatus() == null || pod.getStatus().getConditions() == null) {
+            return false;
+        }
+        for (PodCondition c : pod.getStatus().getConditions()) {
+            if ("PodScheduled".equals(c.getType())) {
+                return "False".equals(c.getStatus()) && "Unschedulable".equals(c.getReason()) && message.equals(c.getMessage());
+            }
+        }
+        return false;
     }
 
     /** Replaces the condition of the same type, keeping its transition time when the status is unchanged. */

@@ -80,6 +80,12 @@ class SchedulerTest {
         assertThat(scheduled(full).getMessage()).isEqualTo("0/3 nodes are available: 1 node(s) had untolerated taint "
                 + "{node.kubernetes.io/not-ready: }, 2 Too many pods. preemption: 0/3 nodes are available: "
                 + "1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.");
+        long revision = control.store().revision();
+        control.call(() -> {
+            new Scheduler(control).reconcile();
+            return null;
+        });
+        assertThat(control.store().revision()).as("a pass that changes nothing writes nothing").isEqualTo(revision);
         assertThat(scheduled("picky").getMessage()).startsWith("0/3 nodes are available: 1 node(s) had untolerated taint "
                 + "{node.kubernetes.io/not-ready: }, 2 node(s) didn't match Pod's node affinity/selector.");
     }
