@@ -169,6 +169,22 @@ public final class GoValues {
         };
     }
 
+    /** Go's {@code len(s)}: the bytes of the string's UTF-8 form, which size limits count (not UTF-16 characters). */
+    public static long len(String s) {
+        if (s == null) {
+            return 0;
+        }
+        long n = s.length();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                // 2 bytes below U+0800, else 3; a surrogate pair (2 chars) makes 4
+                n += c < 0x800 ? 1 : Character.isSurrogate(c) ? 1 : 2;
+            }
+        }
+        return n;
+    }
+
     /** Go's {@code %q}: a double-quoted string with Go escapes. */
     public static String quote(String s) {
         StringBuilder sb = new StringBuilder(s.length() + 2).append('"');

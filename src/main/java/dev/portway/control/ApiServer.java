@@ -185,6 +185,7 @@ public final class ApiServer {
                     if (!errs.isEmpty()) {
                         throw ApiException.invalid(kind, plan.object.getMetadata().getName(), errs);
                     }
+                    checkStoredSize(plan.object);
                 }
                 batch.absorb(txn);
                 pending.put(key, plan.object);
@@ -308,6 +309,21 @@ public final class ApiServer {
 
     /** The longest base a generated name keeps (kube's MaxGeneratedNameLength: 63 less the 5 random characters). */
     static final int MAX_GENERATED_NAME_BASE = 58;
+
+    /** etcd's default --max-request-bytes: the largest object kube-apiserver can store. */
+    static final int MAX_STORED_OBJECT_BYTES = 1536 * 1024;
+
+    /**
+     * Refuses an object larger than etcd would store, as kube-apiserver passes etcd's refusal on (a
+     * 500 with etcd's words). Without it, patches of a few megabytes each grew one object without
+     * bound, and each write of it cost its size several times over, in the watch history too.
+     */
+    private static void checkStoredSize(HasMetadata object) {
+        if (Json.writeBytes(object).length > MAX_STORED_OBJECT_BYTES) {
+            throw new ApiException(new io.fabric8.kubernetes.api.model.StatusBuilder().withNewMetadata().endMetadata()
+                    .withStatus("Failure").withCode(500).withMessage("etcdserver: request is too large").build());
+        }
+    }
 
     private String generateName(ResourceKind kind, ObjectMeta meta) {
         // cut as kube's name generator cuts it: a long base (a ReplicaSet's name, for its pods) still gives a valid name

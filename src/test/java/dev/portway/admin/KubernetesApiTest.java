@@ -333,6 +333,29 @@ class KubernetesApiTest {
         assertThat(Json.readTree(jsonPatch.body().getBytes()).path("data").has("z")).isTrue();
     }
 
+    /**
+     * Sizes as kube-apiserver counts them: an object etcd would not store (1.5 MiB; labels have no
+     * limit of their own) is refused with etcd's words, and annotations are counted in UTF-8 bytes.
+     */
+    @Test
+    void anObjectTooLargeToStoreAndAnnotationsCountedInBytesAreRefused() throws Exception {
+        StringBuilder labels = new StringBuilder("{");
+        for (int i = 0; i < 30_000; i++) {
+            labels.append(i == 0 ? "" : ",").append("\"k").append(i).append("\":\"").append("v".repeat(50)).append('"');
+        }
+        HttpResponse<String> huge = post("/api/v1/namespaces/default/configmaps", cm("huge", labels.append('}').toString()));
+        assertThat(huge.statusCode()).isEqualTo(500);
+        assertThat(Json.readTree(huge.body().getBytes()).path("message").asText()).isEqualTo("etcdserver: request is too large");
+        assertThat(control.store().get(ResourceKind.CONFIG_MAP, "default", "huge")).isEmpty();
+
+        String accented = "\u00e9".repeat(140_000); // 140,000 characters, 280,000 bytes
+        HttpResponse<String> annotated = post("/api/v1/namespaces/default/configmaps",
+                "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"accents\",\"annotations\":{\"a\":\""
+                        + accented + "\"}}}");
+        assertThat(annotated.statusCode()).isEqualTo(422);
+        assertThat(annotated.body()).contains("metadata.annotations: Too long: may not be more than 262144 bytes");
+    }
+
     @Test
     void jsonPatchAndMergePatchChangeTheStoredObject() throws Exception {
         post("/api/v1/namespaces/default/configmaps", cm("p", "{\"a\":\"1\"}"));

@@ -39,7 +39,7 @@ public final class CoreValidation {
             if (binary.containsKey(e.getKey())) {
                 errs.add(FieldError.invalid(p, e.getKey(), "duplicate of key present in binaryData"));
             }
-            size += nz(e.getValue()).length();
+            size += dev.portway.api.GoValues.len(e.getValue());
         }
         for (Map.Entry<String, String> e : binary.entrySet()) {
             FieldPath p = FieldPath.of("binaryData").key(e.getKey());
@@ -82,7 +82,7 @@ public final class CoreValidation {
         for (Map.Entry<String, String> e : new TreeMap<>(secret.getStringData() == null ? Map.<String, String>of() : secret.getStringData()).entrySet()) {
             FieldPath p = FieldPath.of("data").key(e.getKey());
             Names.configMapKey(e.getKey()).forEach(msg -> errs.add(FieldError.invalid(p, e.getKey(), msg)));
-            size += nz(e.getValue()).length();
+            size += dev.portway.api.GoValues.len(e.getValue());
         }
         if (size > MAX_SECRET_SIZE) {
             errs.add(FieldError.tooLong(FieldPath.of("data"), MAX_SECRET_SIZE));

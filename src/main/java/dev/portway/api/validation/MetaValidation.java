@@ -127,7 +127,7 @@ public final class MetaValidation {
             for (String msg : Names.qualifiedName(e.getKey().toLowerCase(java.util.Locale.ROOT))) {
                 errs.add(FieldError.invalid(path, e.getKey(), msg));
             }
-            size += e.getKey().length() + nz(e.getValue()).length();
+            size += dev.portway.api.GoValues.len(e.getKey()) + dev.portway.api.GoValues.len(e.getValue());
         }
         if (size > TOTAL_ANNOTATION_SIZE_LIMIT) {
             // 1.32+ wording (field.TooLong); older releases said "must have at most 262144 bytes".
