@@ -60,6 +60,13 @@ public final class ControlPlane implements AutoCloseable {
             }
         });
         addController("Deletions", api::finishDeletions);
+        executor.scheduleWithFixedDelay(() -> {
+            try {
+                events.expire();
+            } catch (RuntimeException e) {
+                log.warn("expiring events failed", e);
+            }
+        }, 1, 1, TimeUnit.MINUTES);
         addController(new LoadBalancerController(api, events, addresses));
     }
 

@@ -19,6 +19,8 @@ public final class EventRecorder {
 
     /** Events kept per namespace; the oldest go first. */
     private static final int MAX_EVENTS_PER_NAMESPACE = 1000;
+    /** How long an Event lives after its last change: kube-apiserver's --event-ttl, 1 hour by default. */
+    static final java.time.Duration TTL = java.time.Duration.ofHours(1);
 
     private final Store store;
     private final Clock clock;
@@ -87,6 +89,40 @@ public final class EventRecorder {
         }
         batch.put(event);
         batch.commit();
+    }
+
+    /**
+     * Removes the Events that have not changed for {@link #TTL}, as etcd's lease removes them for
+     * kube-apiserver: Events anyone may create (through the API too) do not pile up without end.
+     * Returns how many went.
+     */
+    int expire() {
+        java.time.Instant oldest = clock.instant().minus(TTL);
+        Store.Batch batch = store.begin();
+        int n = 0;
+        for (Event e : store.list(Event.class)) {
+            java.time.Instant last = lastChange(e);
+            if (last != null && last.isBefore(oldest)) {
+                batch.remove(ResourceKind.EVENT, e.getMetadata().getNamespace(), e.getMetadata().getName());
+                n++;
+            }
+        }
+        batch.commit();
+        return n;
+    }
+
+    private static java.time.Instant lastChange(Event e) {
+        for (String t : new String[] {e.getLastTimestamp(), e.getEventTime() == null ? null : e.getEventTime().getTime(),
+                e.getMetadata().getCreationTimestamp()}) {
+            if (t != null && !t.isEmpty()) {
+                try {
+                    return java.time.OffsetDateTime.parse(t).toInstant();
+                } catch (java.time.format.DateTimeParseException ignored) {
+                    // the next one
+                }
+            }
+        }
+        return null;
     }
 
     /** The events about one object, oldest first. */

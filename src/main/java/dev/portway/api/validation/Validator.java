@@ -47,6 +47,9 @@ public final class Validator {
             case Ingress ing -> IngressValidation.validate(ing);
             case IngressClass ic -> IngressValidation.validate(ic);
             case AccessPolicy policy -> AccessPolicyValidation.validate(policy);
+            // ValidateEventCreate's first rule: an Event's metadata as any object's (names, the 256 KiB of annotations)
+            case io.fabric8.kubernetes.api.model.Event event -> MetaValidation.objectMeta(event.getMetadata(), true,
+                    MetaValidation.DNS_SUBDOMAIN, dev.portway.api.FieldPath.of("metadata"));
             default -> GatewayValidation.handles(object) ? GatewayValidation.validate(object) : List.of();
         };
     }
