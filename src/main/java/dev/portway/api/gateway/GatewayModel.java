@@ -409,8 +409,38 @@ public final class GatewayModel {
             return new CertificateRefInfo(group, kind, ns, name, true, "ResolvedRefs", "", secret);
         }
 
+        /**
+         * What {@link #checkTlsSecret} found for a Secret at a resourceVersion ("" for nothing wrong):
+         * a model is built at every controller pass, and parsing every certificate and key each time
+         * (a Gateway may name one Secret from 64 listeners, 64 times each) cost the control thread more
+         * than the rest of the pass.
+         */
+        private static final Map<String, String> TLS_SECRET_PROBLEMS = java.util.Collections.synchronizedMap(
+                new java.util.LinkedHashMap<>(64, 0.75f, true) {
+                    @Override
+                    protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+                        return size() > 1024;
+                    }
+                });
+
         /** Null when the Secret holds a usable PEM certificate and key; otherwise what is wrong. */
         private static String tlsSecretProblem(Secret secret) {
+            var meta = secret.getMetadata();
+            String version = meta == null || meta.getUid() == null || meta.getResourceVersion() == null ? null
+                    : meta.getUid() + "/" + meta.getResourceVersion();
+            if (version == null) {
+                return checkTlsSecret(secret);
+            }
+            String problem = TLS_SECRET_PROBLEMS.get(version);
+            if (problem == null) {
+                String found = checkTlsSecret(secret);
+                problem = found == null ? "" : found;
+                TLS_SECRET_PROBLEMS.put(version, problem);
+            }
+            return problem.isEmpty() ? null : problem;
+        }
+
+        private static String checkTlsSecret(Secret secret) {
             if (!"kubernetes.io/tls".equals(secret.getType())) {
                 return "is of type \"" + secret.getType() + "\", not kubernetes.io/tls";
             }
