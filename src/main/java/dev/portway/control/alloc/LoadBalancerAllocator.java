@@ -381,11 +381,22 @@ public final class LoadBalancerAllocator {
         return last == 0 || last == 255;
     }
 
-    /** Pool name to {assigned, available}, for IPAddressPool status. */
+    /**
+     * Pool name to {assigned, available}, for IPAddressPool status: each address in use is looked
+     * up once (this runs at every pass; per pool, looking up every address each time was cubic).
+     */
     public Map<String, long[]> counters() {
+        Map<String, Long> assigned = new java.util.HashMap<>();
+        for (long ip : servicesOnIp.keySet()) {
+            Pool p = poolFor(ip);
+            if (p != null) {
+                assigned.merge(p.name, 1L, Long::sum);
+            }
+        }
         Map<String, long[]> counters = new LinkedHashMap<>();
-        for (String name : pools.keySet()) {
-            counters.put(name, new long[] {assigned(name), available(name)});
+        for (Map.Entry<String, Pool> e : pools.entrySet()) {
+            long used = assigned.getOrDefault(e.getKey(), 0L);
+            counters.put(e.getKey(), new long[] {used, e.getValue().size() - used});
         }
         return counters;
     }
