@@ -86,6 +86,8 @@ final class WatchStream {
     private boolean ended;
     private ScheduledFuture<?> bookmarkTimer;
     private ScheduledFuture<?> endTimer;
+    /** Closes the connection if the first batch is still unread after the hold timeout (cancelled when the watch ends). */
+    private ScheduledFuture<?> firstBatchTimer;
 
     WatchStream(ChannelHandlerContext ctx, Store store, ApiPath path, LabelSelector labels, FieldSelector fields, boolean bookmarks,
                 Representation representation, Tables tables, String includeObject, boolean keepAlive, Runnable onEnd) {
@@ -145,8 +147,8 @@ final class WatchStream {
         if (unread() > MAX_UNREAD_BYTES) {
             // the first batch (every object selected) may be larger than what a watcher may leave unread:
             // it gets the hold timeout to read it down, as an answer does, instead of holding it for good
-            ctx.executor().schedule(() -> {
-                if (unread() > MAX_UNREAD_BYTES) {
+            firstBatchTimer = ctx.executor().schedule(() -> {
+                if (!ended && unread() > MAX_UNREAD_BYTES) {
                     ctx.close();
                 }
             }, ApiHandler.HOLD_TIMEOUT_SECONDS, TimeUnit.SECONDS);
@@ -299,6 +301,9 @@ final class WatchStream {
             }
             if (endTimer != null) {
                 endTimer.cancel(false);
+            }
+            if (firstBatchTimer != null) {
+                firstBatchTimer.cancel(false);
             }
         }
     }

@@ -318,7 +318,7 @@ public final class ApiServer {
      * 500 with etcd's words). Without it, patches of a few megabytes each grew one object without
      * bound, and each write of it cost its size several times over, in the watch history too.
      */
-    private static void checkStoredSize(HasMetadata object) {
+    static void checkStoredSize(HasMetadata object) {
         if (Json.writeBytes(object).length > MAX_STORED_OBJECT_BYTES) {
             throw new ApiException(new io.fabric8.kubernetes.api.model.StatusBuilder().withNewMetadata().endMetadata()
                     .withStatus("Failure").withCode(500).withMessage("etcdserver: request is too large").build());

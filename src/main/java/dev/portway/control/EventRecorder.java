@@ -26,9 +26,30 @@ public final class EventRecorder {
     private final Clock clock;
     private long sequence;
 
+    /**
+     * When each Event was last written, by this server's clock (the Event's own timestamps are the
+     * writer's, and a client may write any): the TTL counts from here, as etcd's lease does.
+     */
+    private final java.util.Map<String, java.time.Instant> written = new java.util.concurrent.ConcurrentHashMap<>();
+
     EventRecorder(Store store, Clock clock) {
         this.store = store;
         this.clock = clock;
+        store.watch(batch -> {
+            for (dev.portway.store.WatchEvent e : batch) {
+                if (e.kind() == ResourceKind.EVENT) {
+                    String uid = e.object().getMetadata().getUid();
+                    if (uid == null) {
+                        continue;
+                    }
+                    if (e.type() == dev.portway.store.WatchEvent.Type.DELETED) {
+                        written.remove(uid);
+                    } else {
+                        written.put(uid, clock.instant());
+                    }
+                }
+            }
+        });
     }
 
     public void normal(HasMetadata object, String reason, String message, String component) {
@@ -101,7 +122,9 @@ public final class EventRecorder {
         Store.Batch batch = store.begin();
         int n = 0;
         for (Event e : store.list(Event.class)) {
-            java.time.Instant last = lastChange(e);
+            // an Event this server has not seen written (restored from the journal at start) counts from now
+            java.time.Instant last = e.getMetadata().getUid() == null ? null
+                    : written.computeIfAbsent(e.getMetadata().getUid(), k -> clock.instant());
             if (last != null && last.isBefore(oldest)) {
                 batch.remove(ResourceKind.EVENT, e.getMetadata().getNamespace(), e.getMetadata().getName());
                 n++;
@@ -109,20 +132,6 @@ public final class EventRecorder {
         }
         batch.commit();
         return n;
-    }
-
-    private static java.time.Instant lastChange(Event e) {
-        for (String t : new String[] {e.getLastTimestamp(), e.getEventTime() == null ? null : e.getEventTime().getTime(),
-                e.getMetadata().getCreationTimestamp()}) {
-            if (t != null && !t.isEmpty()) {
-                try {
-                    return java.time.OffsetDateTime.parse(t).toInstant();
-                } catch (java.time.format.DateTimeParseException ignored) {
-                    // the next one
-                }
-            }
-        }
-        return null;
     }
 
     /** The events about one object, oldest first. */

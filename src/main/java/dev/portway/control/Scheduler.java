@@ -26,12 +26,20 @@ public final class Scheduler implements Controller {
 
     static final String COMPONENT = "default-scheduler";
 
+    /** How often a pod that cannot be placed is tried again, and its FailedScheduling event recorded again (kube-scheduler's podMaxInUnschedulablePodsDuration). */
+    static final java.time.Duration RETRY = java.time.Duration.ofMinutes(5);
+
+    private final ControlPlane control;
     private final ApiServer api;
     private final Store store;
     private final EventRecorder events;
     private final Clock clock;
+    /** When each pod that could not be placed last had its FailedScheduling event recorded. */
+    private final Map<String, java.time.Instant> reported = new HashMap<>();
+    private java.util.concurrent.ScheduledFuture<?> retry;
 
     public Scheduler(ControlPlane control) {
+        this.control = control;
         this.api = control.api();
         this.store = control.store();
         this.events = control.events();
@@ -56,6 +64,7 @@ public final class Scheduler implements Controller {
         }
         pending.sort(Comparator.comparing((Pod p) -> String.valueOf(p.getMetadata().getCreationTimestamp()))
                 .thenComparing(p -> p.getMetadata().getNamespace() + "/" + p.getMetadata().getName()));
+        java.util.Set<String> unplaced = new java.util.HashSet<>();
         for (Pod pod : pending) {
             Node best = null;
             Map<String, Integer> reasons = new TreeMap<>();
@@ -69,6 +78,7 @@ public final class Scheduler implements Controller {
             }
             if (best == null) {
                 unschedulable(pod, nodes.size(), reasons);
+                unplaced.add(pod.getMetadata().getUid());
                 continue;
             }
             String nodeName = best.getMetadata().getName();
@@ -82,6 +92,12 @@ public final class Scheduler implements Controller {
             events.normal(pod, "Scheduled", "Successfully assigned " + pod.getMetadata().getNamespace() + "/"
                     + pod.getMetadata().getName() + " to " + nodeName, COMPONENT);
         }
+        reported.keySet().retainAll(unplaced);
+        if (!unplaced.isEmpty() && (retry == null || retry.isDone())) {
+            // tried again in a while even when nothing changes, as kube-scheduler flushes its unschedulable
+            // queue: the FailedScheduling event is recorded again (its count, and its hour to live, renewed)
+            retry = control.schedule(() -> { }, RETRY);
+        }
     }
 
     static final String NOT_READY = "node(s) had untolerated taint {node.kubernetes.io/not-ready: }";
@@ -92,11 +108,12 @@ public final class Scheduler implements Controller {
 
     /** Why {@code pod} cannot go to {@code node} (kube-scheduler's filter reasons), or null when it can. */
     private static String unfit(Pod pod, Node node, int podsOnNode) {
-        if (!isReady(node)) {
-            return NOT_READY;
-        }
+        // in kube-scheduler's filter order: NodeUnschedulable, TaintToleration, NodeAffinity, NodeResourcesFit
         if (node.getSpec() != null && Boolean.TRUE.equals(node.getSpec().getUnschedulable())) {
             return UNSCHEDULABLE;
+        }
+        if (!isReady(node)) {
+            return NOT_READY;
         }
         if (pod.getSpec().getNodeSelector() != null && !pod.getSpec().getNodeSelector().isEmpty()
                 && !Selectors.matches(pod.getSpec().getNodeSelector(), node.getMetadata().getLabels())) {
@@ -143,10 +160,19 @@ public final class Scheduler implements Controller {
 
     private void unschedulable(Pod pod, int nodeCount, Map<String, Integer> reasons) {
         String message = fitError(nodeCount, reasons);
+        String uid = pod.getMetadata().getUid();
+        java.time.Instant now = clock.instant();
         if (saysAlready(pod, message)) {
-            // nothing to write: a pass over thousands of pending pods must not copy each (kube-scheduler parks them)
+            // nothing to write: a pass over thousands of pending pods must not copy each (kube-scheduler parks
+            // them); the event is recorded again once a retry period has gone by
+            java.time.Instant last = reported.get(uid);
+            if (last == null || !now.isBefore(last.plus(RETRY))) {
+                reported.put(uid, now);
+                events.warning(pod, "FailedScheduling", message, COMPONENT);
+            }
             return;
         }
+        reported.put(uid, now);
         boolean changed = api.mutate(Pod.class, pod.getMetadata().getNamespace(), pod.getMetadata().getName(), p -> {
             setCondition(p, new PodConditionBuilder().withType("PodScheduled").withStatus("False").withReason("Unschedulable")
                     .withMessage(message).withLastTransitionTime(dev.portway.api.Times.format(clock.instant())).build());

@@ -44,6 +44,7 @@ final class StatusWrites {
         if (!errs.isEmpty()) {
             throw ApiException.invalid(kind, name, errs);
         }
+        ApiServer.checkStoredSize(updated);
         if (options.dryRun()) {
             return updated;
         }

@@ -480,17 +480,14 @@ public final class PlanBuilder {
         return new Fragment(svc, List.copyOf(svcSlices), nodes, List.copyOf(listeners), List.copyOf(clusters), List.copyOf(health));
     }
 
+    /**
+     * Whether listening on {@code ip} would listen on every interface: judged on the address Java
+     * makes of it, as the listener is made ({@code ::ffff:0.0.0.0} and {@code ::0.0.0.0} are
+     * 0.0.0.0 and :: there, whatever their bytes look like).
+     */
     private static boolean isWildcard(String ip) {
-        byte[] literal = io.netty.util.NetUtil.createByteArrayFromIpAddressString(ip);
-        if (literal == null) {
-            return false;
-        }
-        for (byte b : literal) {
-            if (b != 0) {
-                return false;
-            }
-        }
-        return true;
+        java.net.InetAddress a = new InetSocketAddress(ip, 0).getAddress();
+        return a != null && (a.isAnyLocalAddress() || a.isMulticastAddress());
     }
 
     private void addLoadBalancer(Service svc, ServicePort sp, Plan.Protocol protocol, Plan.Cluster podCluster, List<NodeInfo> nodes,

@@ -303,9 +303,10 @@ final class AccessControl {
 
     /**
      * Makes room for new clients: the idle ones (full buckets) go first; if that frees too little
-     * (every client has taken tokens lately, as with a limit per hour), others go until an eighth of
-     * the room is free, as a full stick table drops entries. A sweep reads the whole map, so it
-     * frees enough that the next is thousands of new clients away.
+     * (every client has taken tokens lately, as with a limit per hour), others go, whichever the
+     * map holds first (not the least recent, as a stick table would drop), until an eighth of the
+     * room is free; such a client starts again with a full bucket. A sweep reads the whole map, so
+     * it frees enough that the next is thousands of new clients away.
      */
     private void sweep() {
         buckets.values().removeIf(x -> x.full(spec.rateLimit()));

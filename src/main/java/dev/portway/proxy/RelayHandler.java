@@ -171,8 +171,13 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     /** This channel drained its outbound buffer: the peer may read again. */
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (ctx.channel().isWritable() && peer.isActive()) {
-            read(peer);
+        if (ctx.channel().isWritable()) {
+            // bytes reached the reader: activity, for the idle timeout too (a slow reader draining what
+            // the proxy holds after the other side closed is not idle)
+            session.active();
+            if (peer.isActive()) {
+                read(peer);
+            }
         }
         ctx.fireChannelWritabilityChanged();
     }

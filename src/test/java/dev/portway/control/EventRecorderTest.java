@@ -57,4 +57,21 @@ class EventRecorderTest {
         });
         assertThat(control.store().list(Event.class)).extracting(Event::getReason).containsExactly("Recent");
     }
+
+    /** The hour counts from this server's writes: an Event's own timestamps are whatever its writer put there. */
+    @Test
+    void anEventsOwnTimestampsDoNotSetItsHour() {
+        TestApi.apply(control, List.of(new NamespaceBuilder().withNewMetadata().withName("default").endMetadata().build()));
+        TestApi.apply(control, TestApi.decode("""
+                apiVersion: v1
+                kind: Event
+                metadata: {name: from-the-future}
+                involvedObject: {kind: Namespace, name: default}
+                reason: Posted
+                lastTimestamp: "2099-01-01T00:00:00Z"
+                """));
+        now.set(now.get().plus(Duration.ofMinutes(61)));
+        control.call(() -> control.events().expire());
+        assertThat(control.store().list(Event.class)).isEmpty();
+    }
 }

@@ -65,8 +65,9 @@ class SchedulerTest {
         }
         yaml.append(pod("picky", "nodeSelector: {disk: ssd}"));
         apply(TestApi.decode(yaml.toString()));
+        Scheduler scheduler = control.call(() -> new Scheduler(control));
         control.call(() -> {
-            new Scheduler(control).reconcile();
+            scheduler.reconcile();
             return null;
         });
         control.awaitIdle();
@@ -82,7 +83,7 @@ class SchedulerTest {
                 + "1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.");
         long revision = control.store().revision();
         control.call(() -> {
-            new Scheduler(control).reconcile();
+            scheduler.reconcile();
             return null;
         });
         assertThat(control.store().revision()).as("a pass that changes nothing writes nothing").isEqualTo(revision);

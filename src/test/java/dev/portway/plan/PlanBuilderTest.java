@@ -175,7 +175,9 @@ class PlanBuilderTest {
         HasMetadata lb = new ServiceBuilder((io.fabric8.kubernetes.api.model.Service) service("lb", "127.2.62.1"))
                 .editSpec().withType("LoadBalancer").editFirstPort().withNodePort(30082).endPort().endSpec()
                 .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("0.0.0.0").endIngress()
-                .addNewIngress().withIp("::").endIngress().addNewIngress().withIp("127.3.62.1").endIngress().endLoadBalancer().endStatus()
+                .addNewIngress().withIp("::").endIngress().addNewIngress().withIp("::ffff:0.0.0.0").endIngress()
+                .addNewIngress().withIp("0:0:0:0:0:ffff:0:0").endIngress().addNewIngress().withIp("::0.0.0.0").endIngress()
+                .addNewIngress().withIp("127.3.62.1").endIngress().endLoadBalancer().endStatus()
                 .build();
         put(store, node("node1", "127.0.62.1", true), lb, slice("lb", "127.62.0.1"));
         Plan plan = sameAsFresh(store, new PlanBuilder(store, 10256), Plan.empty());

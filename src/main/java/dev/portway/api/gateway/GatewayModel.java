@@ -751,7 +751,8 @@ public final class GatewayModel {
          * What of a filter cannot go into an HTTP message as written: a header value with a control
          * character (CR and LF would start a field of their own), a path or hostname with a space or
          * one. The schema lets them through (it bounds only their length); each request through the
-         * route would fail, so the route is not accepted, as Envoy refuses such a route's config.
+         * route would fail in the gateway's HTTP codec, so the route is not accepted (Envoy refuses
+         * such config too, for CR, LF and NUL).
          */
         private static String unsendable(HTTPRouteFilter f) {
             for (var modifier : java.util.Arrays.asList(f.getRequestHeaderModifier(), f.getResponseHeaderModifier())) {
@@ -762,7 +763,7 @@ public final class GatewayModel {
                         modifier.getAdd())) {
                     for (var h : headers == null ? List.<io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeader>of() : headers) {
                         if (!fieldValue(h.getValue())) {
-                            return "cannot send the value of " + h.getName() + ": it holds a control character";
+                            return "cannot send the value of " + h.getName() + ": it holds a control character, or starts or ends with a space";
                         }
                     }
                 }
@@ -790,10 +791,16 @@ public final class GatewayModel {
             return null;
         }
 
-        /** RFC 9110 field-value: visible characters, spaces and tabs inside, obs-text. */
+        /**
+         * RFC 9110 field-value: visible characters (obs-text too), spaces and tabs only inside; the
+         * gateway's HTTP codec refuses a value that starts with one, as the RFC does.
+         */
         private static boolean fieldValue(String v) {
             if (v == null) {
                 return true;
+            }
+            if (!v.isEmpty() && (blank(v.charAt(0)) || blank(v.charAt(v.length() - 1)))) {
+                return false;
             }
             for (int i = 0; i < v.length(); i++) {
                 char c = v.charAt(i);
@@ -802,6 +809,10 @@ public final class GatewayModel {
                 }
             }
             return true;
+        }
+
+        private static boolean blank(char c) {
+            return c == ' ' || c == '\t';
         }
 
         private static boolean token(String v) {

@@ -350,6 +350,14 @@ class GatewayModelTest {
                             urlRewrite: {path: {type: ReplaceFullPath, replaceFullPath: "/a b"}}
                           backendRefs: [{name: web, port: 80}]
                         """)
+                + route("leading", "default", """
+                        parentRefs: [{name: gw}]
+                        rules:
+                        - filters:
+                          - type: RequestHeaderModifier
+                            requestHeaderModifier: {add: [{name: X-Lead, value: " v"}]}
+                          backendRefs: [{name: web, port: 80}]
+                        """)
                 + route("tab", "default", """
                         parentRefs: [{name: gw}]
                         rules:
@@ -364,6 +372,7 @@ class GatewayModelTest {
         RouteParentInfo space = m.route("default", "space").orElseThrow().parents().getFirst();
         assertThat(reason(space)).isEqualTo("False/UnsupportedValue");
         assertThat(space.accepted().message()).contains("cannot send \"/a b\"");
+        assertThat(reason(m.route("default", "leading").orElseThrow().parents().getFirst())).isEqualTo("False/UnsupportedValue");
         assertThat(reason(m.route("default", "tab").orElseThrow().parents().getFirst())).as("a tab and a space inside a value are fine")
                 .isEqualTo("True/Accepted");
     }
