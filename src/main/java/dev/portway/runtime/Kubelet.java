@@ -56,6 +56,8 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
     /** How container processes are started (a seam for tests: a slow start must not hold the control thread). */
     private volatile ProcessLauncher launcher = OsProcess::start;
     private final Map<String, PodWorker> workers = new HashMap<>();
+    /** Pods whose address went back when they finished (their workers keep their logs until the pod goes). */
+    private final Set<String> addressFreed = new HashSet<>();
     /** Set when Portway stops: pods are stopped and nothing starts again. Control thread. */
     private boolean stopping;
 
@@ -213,6 +215,12 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
                 worker.start();
             } else {
                 worker.update(pod);
+                if (Pods.isTerminal(pod) && addressFreed.add(uid)) {
+                    // all its containers have exited: its address goes back, as a kubelet tears down a finished pod's
+                    // sandbox, while its directory (its logs) stays until the pod is deleted. Kept, completed pods
+                    // took the node's addresses, and the pods the scheduler sent there waited with none left.
+                    node.releasePodIp(worker.podIp());
+                }
             }
         }
         for (PodWorker worker : List.copyOf(workers.values())) {
@@ -228,7 +236,9 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
     /** Called on the control thread when a worker has stopped everything of its pod. */
     void stopped(PodWorker worker, boolean finalizeDeletion) {
         workers.remove(worker.uid());
-        worker.node().releasePodIp(worker.podIp());
+        if (!addressFreed.remove(worker.uid())) {
+            worker.node().releasePodIp(worker.podIp());
+        }
         deleteTree(worker.dir());
         if (finalizeDeletion) {
             api.finalizePodDeletion(worker.namespace(), worker.name());

@@ -104,6 +104,11 @@ public final class LocalNode {
         }
     }
 
+    /** How many pod addresses are taken now; on the control thread. */
+    public int podIpsInUse() {
+        return podIps.cardinality();
+    }
+
     /** Marks an IP taken (pods that already run when the node starts). */
     public void reservePodIp(String podIp) {
         long address = Ipv4.parse(podIp).orElse(-1L);

@@ -168,6 +168,21 @@ class LogsAndScaleTest {
         }
     }
 
+    /**
+     * A finished pod gives its address back (its logs stay readable): kept, finished pods took a
+     * node's 253 addresses, and pods the scheduler placed there waited with none left.
+     */
+    @Test
+    void aFinishedPodGivesItsAddressBackAndKeepsItsLog() {
+        int before = cluster.local().control().call(() ->
+                cluster.local().nodes().stream().mapToInt(dev.portway.runtime.LocalNode::podIpsInUse).sum());
+        pod("finisher", "Never", "echo done");
+        await().atMost(Duration.ofSeconds(10)).until(() -> "Succeeded".equals(phase("finisher")));
+        await().atMost(Duration.ofSeconds(10)).until(() -> cluster.local().control().call(() ->
+                cluster.local().nodes().stream().mapToInt(dev.portway.runtime.LocalNode::podIpsInUse).sum()) <= before);
+        assertThat(cli.run("logs", "finisher").out()).isEqualTo("done\n");
+    }
+
     @Test
     void logsErrorsAreTheApiServers() {
         cluster.apply("""
