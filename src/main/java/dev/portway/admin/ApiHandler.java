@@ -401,7 +401,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             try {
                 PodLogs.LogStream stream = logs.open(api.namespace(), api.name(), container, previous);
                 long start = stream.tailStart(tail);
-                ctx.executor().execute(() -> LogResponder.respond(ctx, stream, start, follow, limitBytes, c.keepAlive(), () -> next(ctx)));
+                ctx.executor().execute(() -> LogResponder.respond(ctx, stream, start, follow, limitBytes, c.keepAlive(),
+                        c.request().protocolVersion().equals(io.netty.handler.codec.http.HttpVersion.HTTP_1_0), () -> next(ctx)));
             } catch (RuntimeException e) {
                 ApiException error = toApiException(e);
                 ctx.executor().execute(() -> answer(ctx, HttpResponses.status(error.status()), c.keepAlive()));

@@ -64,8 +64,8 @@ final class LogResponder {
      * @param limitBytes the most bytes to send, or null for no limit
      */
     static void respond(ChannelHandlerContext ctx, PodLogs.LogStream stream, long position, boolean follow, Long limitBytes,
-                        boolean keepAlive, Runnable onEnd) {
-        new LogResponder(ctx, stream, position, follow, limitBytes, keepAlive, onEnd).start();
+                        boolean keepAlive, boolean http10, Runnable onEnd) {
+        new LogResponder(ctx, stream, position, follow, limitBytes, keepAlive && !http10, onEnd).start(http10);
     }
 
     /** The next bytes, or null when the log cannot be read any more (its pod is gone with its files). */
@@ -77,12 +77,13 @@ final class LogResponder {
         }
     }
 
-    private void start() {
+    /** @param http10 an HTTP/1.0 client reads no chunks: its answer ends with the connection, as Go's server ends it */
+    private void start(boolean http10) {
         HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
         head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
         head.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache, private");
         head.headers().set("X-Content-Type-Options", "nosniff"); // as on every other answer
-        HttpUtil.setTransferEncodingChunked(head, true);
+        HttpUtil.setTransferEncodingChunked(head, !http10);
         if (!keepAlive) {
             head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }

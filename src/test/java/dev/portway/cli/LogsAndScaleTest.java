@@ -141,7 +141,7 @@ class LogsAndScaleTest {
      * {@code limitBytes} and {@code tailLines} are judged as the API server judges them.
      */
     @Test
-    void aLogReadEndsWhereTheLogStoodAndLogOptionsAreJudgedAsTheApiServerDoes() {
+    void aLogReadEndsWhereTheLogStoodAndLogOptionsAreJudgedAsTheApiServerDoes() throws Exception {
         dev.portway.testing.AdminHttp http = new dev.portway.testing.AdminHttp(cluster.local());
         pod("limited", "Never", "echo out 1; echo out 2");
         await().atMost(Duration.ofSeconds(10)).until(() -> "Succeeded".equals(phase("limited")));
@@ -151,6 +151,12 @@ class LogsAndScaleTest {
         var zero = http.get(path + "?limitBytes=0");
         assertThat(zero.statusCode()).isEqualTo(422);
         assertThat(zero.body()).contains("PodLogOptions \\\"limited\\\" is invalid: limitBytes: Invalid value: 0: must be greater than 0");
+        // an HTTP/1.0 client reads no chunks: its answer ends with the connection
+        java.net.InetSocketAddress admin = cluster.local().adminAddress();
+        String old = http.raw("GET " + path + " HTTP/1.0\r\nHost: " + admin.getHostString() + ":" + admin.getPort()
+                + "\r\nAuthorization: Bearer " + cluster.local().credentials().token() + "\r\n\r\n");
+        assertThat(old.toLowerCase(java.util.Locale.ROOT)).startsWith("http/1.1 200").doesNotContain("transfer-encoding")
+                .endsWith("\r\n\r\nout 1\nout 2\n");
         var negative = http.get(path + "?tailLines=-1");
         assertThat(negative.statusCode()).isEqualTo(422);
         assertThat(negative.body()).contains("tailLines: Invalid value: -1: must be greater than or equal to 0");
