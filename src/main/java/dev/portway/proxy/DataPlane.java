@@ -61,6 +61,50 @@ public final class DataPlane implements AutoCloseable {
             java.util.concurrent.TimeUnit.MILLISECONDS, new java.util.concurrent.ArrayBlockingQueue<>(256),
             Thread.ofPlatform().daemon().name("portway-blocking-", 0).factory());
 
+    /** Descriptors kept for the rest of the process (the API server, its journal, the kubelet's pods, logs). */
+    public static final long DESCRIPTOR_RESERVE = 1024;
+
+    /**
+     * Client connections the whole data plane holds at once, over every listener (HAProxy's global
+     * {@code maxconn}, which it derives from the descriptor limit too): each takes two descriptors
+     * (the client's and its upstream's), and a reserve is kept, so that a flood spread over many
+     * Services' listeners (each may hold its own max-connections) cannot take the last descriptor
+     * from the API server and lock the admin out. Past it, new connections are reset.
+     */
+    private volatile int maxClientConnections = defaultMaxClientConnections();
+    private final dev.portway.net.Slots clientConnections = new dev.portway.net.Slots();
+    private volatile long lastCapWarning = System.nanoTime() - 20_000_000_000L;
+
+    static int defaultMaxClientConnections() {
+        long fds = java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.UnixOperatingSystemMXBean unix ? unix.getMaxFileDescriptorCount() : -1;
+        return fds <= 0 ? Integer.MAX_VALUE : (int) Math.min(Integer.MAX_VALUE, Math.max(64, (fds - DESCRIPTOR_RESERVE) / 2));
+    }
+
+    /** Takes one of the process's client connection slots for {@code connection} (see {@link #maxClientConnections}). */
+    boolean admitClient(Channel connection) {
+        if (clientConnections.tryTakeFor(connection, maxClientConnections)) {
+            return true;
+        }
+        long now = System.nanoTime();
+        if (now - lastCapWarning > 10_000_000_000L) { // at most one line every 10 s
+            lastCapWarning = now;
+            log.warn("data plane: {} client connections open, all this process's descriptors allow with a reserve for the rest;"
+                    + " resetting new ones", maxClientConnections);
+        }
+        return false;
+    }
+
+    /** Client connections open now, on every listener. */
+    public int clientConnections() {
+        return clientConnections.inUse();
+    }
+
+    /** For tests: a smaller process-wide cap. */
+    void maxClientConnections(int max) {
+        this.maxClientConnections = max;
+    }
+
     public DataPlane(Transport transport, int threads, PrometheusRegistry registry, Clock clock) {
         this.transport = transport;
         this.workers = transport.newGroup(threads, "pw-proxy");

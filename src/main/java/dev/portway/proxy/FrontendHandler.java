@@ -177,7 +177,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         // the LoadBalancer's connection to the node is made; the node's listener accepts it
         listener.counters().connected().inc();
         nodePort.counters().accepted().inc();
-        if (!nodePort.admit(inbound, target.spec().maxConnections())) {
+        if (!nodePort.admitAgain(inbound, target.spec().maxConnections())) {
             plane.metrics().refused(spec, "connection_limit");
             return Entry.RESET;
         }

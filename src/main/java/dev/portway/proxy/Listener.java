@@ -52,10 +52,22 @@ abstract class Listener {
 
     /**
      * Takes a connection slot for {@code connection}, given back when it closes; false when
-     * {@code max} are open already (the caller refuses the connection): a flood on one listener
-     * takes its own slots, not every descriptor of the proxy.
+     * {@code max} are open already, or the process holds all the client connections its descriptors
+     * allow ({@link DataPlane#admitClient}; the caller refuses the connection): a flood on one
+     * listener takes its own slots, not every descriptor of the proxy.
      */
     boolean admit(Channel connection, int max) {
+        if (!open.tryTakeFor(connection, max)) {
+            return false;
+        }
+        if (!plane.admitClient(connection)) {
+            return false; // its listener slot comes back as the refused connection closes
+        }
+        return true;
+    }
+
+    /** As {@link #admit}, for a connection the process holds already (a LoadBalancer's, fused into a node's listener). */
+    boolean admitAgain(Channel connection, int max) {
         return open.tryTakeFor(connection, max);
     }
 

@@ -114,6 +114,41 @@ class GatewayBackendLimitsTest {
         }
     }
 
+    /**
+     * Every listener may hold its own max-connections, and together they could hold every
+     * descriptor of the process (the API server's too): the process holds at most what its
+     * descriptor limit allows with a reserve, over all its listeners, as HAProxy's global maxconn.
+     */
+    @Test
+    void theProcessHoldsItsCapOfClientConnectionsOverAllListeners() throws Exception {
+        try (GatewayFixture capped = new GatewayFixture()) {
+            capped.plane.maxClientConnections(3);
+            capped.cluster("echo", capped.echo("echo", 86));
+            InetSocketAddress one = capped.listen(86, host(null, rule("default/echo", prefix("/"), to("echo"))));
+            InetSocketAddress two = capped.listen(87, host(null, rule("default/echo2", prefix("/"), to("echo"))));
+            List<RawHttp> held = new java.util.ArrayList<>();
+            try {
+                for (InetSocketAddress at : List.of(one, one, two)) {
+                    RawHttp c = new RawHttp(at, 5000);
+                    held.add(c);
+                    assertThat(c.get("x", "/").status()).isEqualTo(200);
+                }
+                assertThat(capped.plane.clientConnections()).isEqualTo(3);
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
+                    try (RawHttp fourth = new RawHttp(two, 5000)) {
+                        fourth.get("x", "/");
+                    }
+                }).as("the other listener is under its own cap, the process is not").isInstanceOf(java.io.IOException.class);
+                held.removeFirst().close();
+                await().atMost(Duration.ofSeconds(5)).ignoreExceptions().until(() -> RawHttp.get(two, "x", "/").status() == 200);
+            } finally {
+                for (RawHttp c : held) {
+                    c.close();
+                }
+            }
+        }
+    }
+
     @Test
     void aMirroredRequestWithoutABodyIsSentEvenWhenTheGatewayAnswersItAtOnce() throws Exception {
         // no endpoint: the gateway answers 503 before the request's end was read; its copy is whole all the same

@@ -90,7 +90,10 @@ class ConnectionsHeldIT {
                 }
                 long idleFds = descriptors(portway);
                 long hardLimit = hardLimitOfDescriptors(portway);
-                int n = (int) Math.min(GOAL, (hardLimit - idleFds - 200) / 2);
+                // the data plane holds what its descriptors allow less a reserve for the rest of the process
+                // (DataPlane.DESCRIPTOR_RESERVE): past it, connections are reset
+                int n = (int) Math.min(GOAL, Math.min((hardLimit - idleFds - 200) / 2,
+                        (hardLimit - dev.portway.proxy.DataPlane.DESCRIPTOR_RESERVE) / 2 - 1));
                 long rssBefore = portway.residentBytes();
 
                 long started = System.nanoTime();
@@ -109,7 +112,8 @@ class ConnectionsHeldIT {
                     assertThat(echo(clients.get(i), (byte) (i + 7))).as("connection %d still answers", i).isTrue();
                 }
                 FaultsUnderLoadTest.report(n + " connections held at once through a NodePort (goal " + GOAL
-                        + (n < GOAL ? "; Portway's hard limit of " + hardLimit + " descriptors allows no more" : "")
+                        + (n < GOAL ? "; Portway's hard limit of " + hardLimit + " descriptors, less a reserve of "
+                        + dev.portway.proxy.DataPlane.DESCRIPTOR_RESERVE + " for the rest of the process, allows no more" : "")
                         + "), opened in " + openedMs + " ms; Portway's RSS " + rssBefore / (1024 * 1024) + " MB -> "
                         + rssHeld / (1024 * 1024) + " MB: " + (rssHeld - rssBefore) / n + " bytes per connection");
 
