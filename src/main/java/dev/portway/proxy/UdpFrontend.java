@@ -225,6 +225,13 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
                     downstream.eventLoop().execute(this::close);
                     return;
                 }
+                if (!plane.admitClient(bound.channel())) {
+                    // a flow holds a descriptor as a connection does: the process's cap counts it (see DataPlane)
+                    plane.metrics().refused(spec, "connection_limit");
+                    bound.channel().close();
+                    close();
+                    return;
+                }
                 bound.channel().connect(endpoint.address()).addListener(c -> {
                     if (!c.isSuccess() || closed) {
                         bound.channel().close();

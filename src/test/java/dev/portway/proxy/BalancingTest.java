@@ -157,6 +157,20 @@ class BalancingTest {
         assertThat(Net.udp(cluster.clusterIp("dns"), 5300, big, null)).isEqualTo(big);
     }
 
+    /** A UDP flow holds a descriptor as a connection does: the process's cap over all listeners counts it. */
+    @Test
+    void aUdpFlowCountsAgainstTheProcessCapOfConnections() throws Exception {
+        DataPlane plane = cluster.local().dataPlane();
+        try {
+            plane.maxClientConnections(plane.clientConnections()); // full
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Net.udp(cluster.clusterIp("dns"), 5300, "no room", "127.0.0.62"))
+                    .isInstanceOf(java.io.IOException.class);
+        } finally {
+            plane.maxClientConnections(DataPlane.defaultMaxClientConnections());
+        }
+        assertThat(Net.udp(cluster.clusterIp("dns"), 5300, "room again", "127.0.0.63")).isEqualTo("room again");
+    }
+
     @Test
     void everyUdpFlowGetsItsOwnRepliesOnly() throws Exception {
         // each flow's socket toward the endpoint must have a port of its own: two flows sharing one
