@@ -17,7 +17,8 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Writes a container's log as the answer to {@code GET .../pods/NAME/log}, as a chunked response:
+ * Writes a container's log as the answer to {@code GET .../pods/NAME/log}, as a chunked response
+ * (for an HTTP/1.0 client, one the connection's end ends):
  * what the log holds when asked, or with {@code follow=true} growing with the log until the
  * container's run ends or the client goes; {@code limitBytes} ends it early. Either way it is read
  * only while the connection can take more (a log may hold 50 MiB, and was read whole into memory

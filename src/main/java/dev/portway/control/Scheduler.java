@@ -37,6 +37,12 @@ public final class Scheduler implements Controller {
     /** When each pod that could not be placed last had its FailedScheduling event recorded. */
     private final Map<String, java.time.Instant> reported = new HashMap<>();
     private java.util.concurrent.ScheduledFuture<?> retry;
+    /**
+     * Events recorded again in one pass at most (each lists its namespace's Events): thousands of
+     * pending pods do not all write at once, and a namespace keeps 1,000 Events anyway.
+     */
+    static final int MAX_REREPORTS_PER_PASS = 250;
+    private int rereported;
 
     public Scheduler(ControlPlane control) {
         this.control = control;
@@ -48,6 +54,7 @@ public final class Scheduler implements Controller {
 
     @Override
     public void reconcile() {
+        rereported = 0;
         List<Node> nodes = new ArrayList<>(store.list(Node.class));
         nodes.sort(Comparator.comparing(n -> n.getMetadata().getName()));
         Map<String, Integer> load = new HashMap<>();
@@ -166,7 +173,7 @@ public final class Scheduler implements Controller {
             // nothing to write: a pass over thousands of pending pods must not copy each (kube-scheduler parks
             // them); the event is recorded again once a retry period has gone by
             java.time.Instant last = reported.get(uid);
-            if (last == null || !now.isBefore(last.plus(RETRY))) {
+            if ((last == null || !now.isBefore(last.plus(RETRY))) && rereported++ < MAX_REREPORTS_PER_PASS) {
                 reported.put(uid, now);
                 events.warning(pod, "FailedScheduling", message, COMPONENT);
             }

@@ -65,11 +65,15 @@ public final class DataPlane implements AutoCloseable {
     public static final long DESCRIPTOR_RESERVE = 1024;
 
     /**
-     * Client connections the whole data plane holds at once, over every listener (HAProxy's global
-     * {@code maxconn}, which it derives from the descriptor limit too): each takes two descriptors
-     * (the client's and its upstream's), and a reserve is kept, so that a flood spread over many
-     * Services' listeners (each may hold its own max-connections) cannot take the last descriptor
-     * from the API server and lock the admin out. Past it, new connections are reset.
+     * Connections the whole data plane holds at once, over every listener (HAProxy's global
+     * {@code maxconn}, which it derives from the descriptor limit too): client connections (two
+     * descriptors each, the client's and its upstream's), UDP flows, and a gateway's upstream
+     * connections (HTTP/2 streams may open several per client), under half the descriptor limit
+     * less a reserve. A flood spread over many Services' listeners (each may hold its own
+     * max-connections) then leaves the rest of the process its reserve. Past the cap, new
+     * connections are reset (a gateway's request gets a 503). Not counted: listening sockets,
+     * health checks, mirrored requests, the admin API's own connections (512 at most) and the pods'
+     * log files, all of which the reserve must hold.
      */
     private volatile int maxClientConnections = defaultMaxClientConnections();
     private final dev.portway.net.Slots clientConnections = new dev.portway.net.Slots();

@@ -555,6 +555,14 @@ final class HttpExchange {
             return;
         }
         if (f.isSuccess()) {
+            if (!plane.admitClient(f.channel())) {
+                // behind a gateway one client connection may open many upstream ones (HTTP/2 streams): each
+                // counts against the process's cap too, so they cannot take the descriptors the cap keeps
+                f.channel().close();
+                reply(HttpResponseStatus.SERVICE_UNAVAILABLE, "the gateway holds all the connections this process's"
+                        + " descriptors allow; try again later");
+                return;
+            }
             cluster.track(target.address(), f.channel());
             plane.metrics().connected(listener.spec());
             attach(f.channel());

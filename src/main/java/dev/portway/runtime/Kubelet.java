@@ -215,7 +215,8 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
                 worker.start();
             } else {
                 worker.update(pod);
-                if (Pods.isTerminal(pod) && addressFreed.add(uid)) {
+                // finished as the worker saw its containers end: a status write alone (PATCH .../status) frees nothing
+                if (Pods.isTerminal(pod) && worker.finished() && addressFreed.add(uid)) {
                     // all its containers have exited: its address goes back, as a kubelet tears down a finished pod's
                     // sandbox, while its directory (its logs) stays until the pod is deleted. Kept, completed pods
                     // took the node's addresses, and the pods the scheduler sent there waited with none left.

@@ -283,6 +283,12 @@ final class PodWorker {
         }).filter(p -> uid.equals(p.getMetadata().getUid())).ifPresent(p -> pod = p);
     }
 
+    /** Whether every container has ended for good, as this worker saw them (not as a status write claims). */
+    boolean finished() {
+        String phase = phase();
+        return phase.equals("Succeeded") || phase.equals("Failed");
+    }
+
     /** The kubelet's {@code getPhase}. */
     private String phase() {
         String policy = pod.getSpec().getRestartPolicy() == null ? "Always" : pod.getSpec().getRestartPolicy();

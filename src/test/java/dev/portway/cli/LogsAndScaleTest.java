@@ -187,6 +187,19 @@ class LogsAndScaleTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> cluster.local().control().call(() ->
                 cluster.local().nodes().stream().mapToInt(dev.portway.runtime.LocalNode::podIpsInUse).sum()) <= before);
         assertThat(cli.run("logs", "finisher").out()).isEqualTo("done\n");
+
+        // a status write that only claims the pod finished frees nothing: its processes still run on the address
+        pod("claimed", "Never", "sleep 600");
+        await().atMost(Duration.ofSeconds(10)).until(() -> "Running".equals(phase("claimed")));
+        int running = cluster.local().control().call(() ->
+                cluster.local().nodes().stream().mapToInt(dev.portway.runtime.LocalNode::podIpsInUse).sum());
+        var patched = new dev.portway.testing.AdminHttp(cluster.local()).patch("/api/v1/namespaces/default/pods/claimed/status",
+                "application/merge-patch+json", "{\"status\":{\"phase\":\"Succeeded\"}}");
+        assertThat(patched.statusCode()).as(patched.body()).isEqualTo(200);
+        cluster.local().control().awaitIdle();
+        assertThat(cluster.local().control().call(() ->
+                cluster.local().nodes().stream().mapToInt(dev.portway.runtime.LocalNode::podIpsInUse).sum())).isEqualTo(running);
+        cluster.delete(dev.portway.api.ResourceKind.POD, "claimed");
     }
 
     @Test

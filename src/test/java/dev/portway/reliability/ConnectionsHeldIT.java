@@ -92,8 +92,10 @@ class ConnectionsHeldIT {
                 long hardLimit = hardLimitOfDescriptors(portway);
                 // the data plane holds what its descriptors allow less a reserve for the rest of the process
                 // (DataPlane.DESCRIPTOR_RESERVE): past it, connections are reset
+                // (the cap is reckoned from the soft limit, which the JVM raises to the hard one)
+                long softLimit = limitOfDescriptors(portway, 3);
                 int n = (int) Math.min(GOAL, Math.min((hardLimit - idleFds - 200) / 2,
-                        (hardLimit - dev.portway.proxy.DataPlane.DESCRIPTOR_RESERVE) / 2 - 1));
+                        (softLimit - dev.portway.proxy.DataPlane.DESCRIPTOR_RESERVE) / 2 - 1));
                 long rssBefore = portway.residentBytes();
 
                 long started = System.nanoTime();
@@ -146,10 +148,15 @@ class ConnectionsHeldIT {
     }
 
     private static long hardLimitOfDescriptors(PortwayProcess p) throws IOException {
+        return limitOfDescriptors(p, 4);
+    }
+
+    /** A column of /proc/PID/limits' "Max open files" line: 3 the soft limit, 4 the hard one. */
+    private static long limitOfDescriptors(PortwayProcess p, int column) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(p.process().pid()), "limits"))) {
             if (line.startsWith("Max open files")) {
                 String[] f = line.trim().split("\\s+");
-                return f[4].equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(f[4]);
+                return f[column].equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(f[column]);
             }
         }
         throw new IOException("no \"Max open files\" in /proc/" + p.process().pid() + "/limits");
