@@ -176,8 +176,15 @@ abstract class Listener {
                 .channelFactory(plane.transport().serverChannelFactory(key.address().getAddress()))
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .option(ChannelOption.SO_BACKLOG, 4096)
+                // inherited by every accepted socket (no call per connection): the kernel holds at most twice
+                // this for a client, where autotuning would let it grow to tcp_rmem's largest (32 MiB here); a
+                // half-close makes Netty's epoll transport read all of it at once, whatever the peer can take
+                .option(ChannelOption.SO_RCVBUF, CLIENT_RECEIVE_BUFFER)
                 .childOption(ChannelOption.AUTO_READ, false);
     }
+
+    /** A client socket's receive buffer (the kernel doubles it): ample for loopback's bandwidth and delay. */
+    static final int CLIENT_RECEIVE_BUFFER = 1 << 20;
 
     private CompletableFuture<Void> open() {
         if (channel != null) {
