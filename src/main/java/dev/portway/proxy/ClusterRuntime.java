@@ -260,6 +260,11 @@ final class ClusterRuntime {
         }
     }
 
+    /** Requests in flight to this cluster now, mirrored copies included (for tests). */
+    int requestsInFlight() {
+        return activeRequests.get();
+    }
+
     void requestEnded(boolean retried) {
         activeRequests.decrementAndGet();
         if (retried) {

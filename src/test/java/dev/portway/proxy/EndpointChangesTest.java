@@ -145,10 +145,12 @@ class EndpointChangesTest {
             } catch (java.io.IOException full) {
                 // the queue is full: what got in holds it
             }
+            int held = cluster.local().dataPlane().clientConnections();
             try (java.net.Socket client = new java.net.Socket()) {
                 client.connect(new java.net.InetSocketAddress(cluster.clusterIp("late"), 8000), 5000);
                 client.setSoTimeout(10_000);
-                Thread.sleep(100); // the proxy's connect is under way
+                // taken by the proxy, whose connect upstream is under way
+                await().atMost(Duration.ofSeconds(5)).until(() -> cluster.local().dataPlane().clientConnections() > held);
                 cluster.apply(slice.formatted(port, port, "\"127.1.200.9\""));
                 cluster.settle();
                 for (java.net.Socket f : fillers) { // room in the queue: the SYN the kernel sends again gets through

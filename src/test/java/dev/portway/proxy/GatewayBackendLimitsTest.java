@@ -30,6 +30,8 @@ class GatewayBackendLimitsTest {
     private static TestBackend capped;
     private static TestBackend mirror;
     private static TestBackend watcher;
+    /** A mirror's backend of its own for the test of early closes (the other one is left hanging by another test). */
+    private static TestBackend earlyMirror;
 
     @BeforeAll
     static void start() throws Exception {
@@ -39,12 +41,15 @@ class GatewayBackendLimitsTest {
         gw.cluster("capped", 2, capped.address());
         gw.cluster("mirror", 1, mirror.address());
         gw.cluster("echo", gw.echo("echo", 83));
+        earlyMirror = gw.own(new TestBackend(new InetSocketAddress(GatewayFixture.endpointIp(88), GatewayFixture.PORT)));
+        gw.cluster("early-mirror", 1, earlyMirror.address());
         watcher = gw.own(new TestBackend(new InetSocketAddress(GatewayFixture.endpointIp(85), GatewayFixture.PORT)));
         gw.cluster("watcher", watcher.address());
         gw.cluster("nowhere");
         listener = gw.listen(81, host(null,
                 rule("default/unserved", prefix("/unserved"), List.of(new Plan.RequestMirror("watcher")), to("nowhere")),
                 rule("default/mirrored", prefix("/mirrored"), List.of(new Plan.RequestMirror("mirror")), to("echo")),
+                rule("default/early", prefix("/early"), List.of(new Plan.RequestMirror("early-mirror")), to("echo")),
                 rule("default/capped", prefix("/"), to("capped"))));
     }
 
@@ -169,10 +174,15 @@ class GatewayBackendLimitsTest {
      */
     @Test
     void aMirrorWhoseConnectionClosedEarlyHoldsNoBodyParts() throws Exception {
+        ClusterRuntime mirrors = gw.plane.cluster("early-mirror");
         for (int i = 0; i < 5; i++) {
+            // the mirror's backend takes one request at a time: the last one's copy has ended
+            await().atMost(Duration.ofSeconds(5)).until(() -> mirrors.requestsInFlight() == 0);
+            int before = earlyMirror.requests.get();
             try (RawHttp c = new RawHttp(listener, 10_000)) {
-                c.send("POST /mirrored/early HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n");
-                Thread.sleep(300); // the mirror has answered at the head, and its connection is closing
+                c.send("POST /early/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n");
+                // the mirror has answered at the head, and its connection has closed
+                await().atMost(Duration.ofSeconds(5)).until(() -> earlyMirror.requests.get() > before && mirrors.requestsInFlight() == 0);
                 StringBuilder rest = new StringBuilder();
                 String chunk = "x".repeat(16 * 1024);
                 for (int k = 0; k < 10; k++) {

@@ -144,17 +144,20 @@ class IdleTimeoutTest {
                             continue;
                         }
                         // floods the first client (it is never done: the client reads nothing), then resets its connection
+                        java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
                         Thread.ofVirtual().start(() -> {
                             byte[] chunk = new byte[64 * 1024];
                             try {
                                 while (true) {
                                     c.getOutputStream().write(chunk);
+                                    written.addAndGet(chunk.length);
                                 }
                             } catch (java.io.IOException reset) {
                                 // by the reset below
                             }
                         });
-                        Thread.sleep(500);
+                        // more than the client's buffers hold: the proxy has bytes for it that it will not read
+                        await().atMost(Duration.ofSeconds(5)).until(() -> written.get() > 1 << 20);
                         c.setSoLinger(true, 0);
                         c.close();
                     }
