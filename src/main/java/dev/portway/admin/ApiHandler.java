@@ -339,7 +339,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             }
             ChannelHandlerContext ctx = c.ctx();
             new WatchStream(ctx, control.store(), api, labels, fields, c.params().bool("allowWatchBookmarks", false), rep, tables(),
-                    includeObject, c.keepAlive(), () -> next(ctx))
+                    includeObject, c.keepAlive(), c.request().protocolVersion().equals(io.netty.handler.codec.http.HttpVersion.HTTP_1_0),
+                    () -> next(ctx))
                     .start(rv, d);
             return null;
         }

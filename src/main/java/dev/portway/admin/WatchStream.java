@@ -74,6 +74,7 @@ final class WatchStream {
     private final Tables tables;
     private final String includeObject;
     private final boolean keepAlive;
+    private final boolean chunked;
     private final AtomicInteger pending = new AtomicInteger();
     private final Consumer<List<WatchEvent>> live = this::onBatch;
     private final io.netty.util.concurrent.GenericFutureListener<io.netty.util.concurrent.Future<? super Void>> onClose = f -> stop();
@@ -90,7 +91,7 @@ final class WatchStream {
     private ScheduledFuture<?> firstBatchTimer;
 
     WatchStream(ChannelHandlerContext ctx, Store store, ApiPath path, LabelSelector labels, FieldSelector fields, boolean bookmarks,
-                Representation representation, Tables tables, String includeObject, boolean keepAlive, Runnable onEnd) {
+                Representation representation, Tables tables, String includeObject, boolean keepAlive, boolean http10, Runnable onEnd) {
         this.ctx = ctx;
         this.onEnd = onEnd;
         this.store = store;
@@ -103,7 +104,9 @@ final class WatchStream {
         this.representation = representation == Representation.TABLE ? Representation.TABLE : Representation.JSON;
         this.tables = tables;
         this.includeObject = includeObject;
-        this.keepAlive = keepAlive;
+        // an HTTP/1.0 client reads no chunks: its stream ends with the connection, as Go's server ends it
+        this.keepAlive = keepAlive && !http10;
+        this.chunked = !http10;
     }
 
     /** Starts streaming; call on the connection's event loop. */
@@ -111,7 +114,9 @@ final class WatchStream {
         assert ctx.executor().inEventLoop();
         HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
         head.headers().set(HttpHeaderNames.CONTENT_TYPE, representation.contentType());
-        head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        if (chunked) {
+            head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        }
         head.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache, private");
         head.headers().set("X-Content-Type-Options", "nosniff"); // as on every other answer
         head.headers().set(HttpHeaderNames.CONNECTION, keepAlive ? HttpHeaderValues.KEEP_ALIVE : HttpHeaderValues.CLOSE);

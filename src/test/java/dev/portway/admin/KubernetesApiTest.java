@@ -551,6 +551,23 @@ class KubernetesApiTest {
         }
     }
 
+    /** An HTTP/1.0 client reads no chunks: its watch comes unchunked and ends with the connection. */
+    @Test
+    void aWatchForAnHttp10ClientEndsWithTheConnection() throws Exception {
+        post("/api/v1/namespaces/default/configmaps", cm("seen", "{}"));
+        int port = URI.create(base).getPort();
+        try (var socket = (javax.net.ssl.SSLSocket) dev.portway.testing.AdminHttp.trusting(credentials.ca().cert())
+                .getSocketFactory().createSocket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("GET /api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1 HTTP/1.0\r\nHost: 127.0.0.1:"
+                    + port + "\r\nAuthorization: Bearer " + token + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            String all = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(all.toLowerCase(java.util.Locale.ROOT)).startsWith("http/1.1 200").doesNotContain("transfer-encoding")
+                    .contains("connection: close");
+            assertThat(all).contains("{\"type\":\"ADDED\"").contains("\"name\":\"seen\"");
+        }
+    }
+
     @Test
     void aWatcherThatStopsReadingIsCutOffAndLeavesNothingBehind() throws Exception {
         int port = URI.create(base).getPort();
