@@ -3,16 +3,14 @@ package dev.portway.control;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.portway.api.policy.AccessPolicy;
+import dev.portway.testing.StepClock;
 import dev.portway.testing.TestApi;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -28,31 +26,8 @@ import org.junit.jupiter.api.Test;
  */
 class AccessPolicyControllerTest {
 
-    /** A clock the test moves, so that which policy is older is the test's to say. */
-    private static final class StepClock extends Clock {
-        private volatile Instant now = Instant.parse("2026-03-01T10:00:00Z");
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
-    private final StepClock clock = new StepClock();
+    /** Which policy is older is the test's to say. */
+    private final StepClock clock = new StepClock(Instant.parse("2026-03-01T10:00:00Z"));
     private final List<ControlPlane> planes = new ArrayList<>();
 
     @AfterEach

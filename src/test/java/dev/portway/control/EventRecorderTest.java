@@ -3,40 +3,22 @@ package dev.portway.control;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.portway.store.Store;
+import dev.portway.testing.StepClock;
 import dev.portway.testing.TestApi;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** Events live an hour after their last change, as kube-apiserver's --event-ttl has them. */
 class EventRecorderTest {
 
-    private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-30T09:00:00Z"));
-    private final Clock clock = new Clock() {
-        @Override
-        public ZoneId getZone() {
-            return ZoneId.of("UTC");
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-    };
+    private final StepClock clock = new StepClock(Instant.parse("2026-11-30T09:00:00Z"));
     private final ControlPlane control = new ControlPlane(new Store(), ClusterConfig.local().withClock(clock), new Random(9));
 
     @AfterEach
@@ -50,9 +32,9 @@ class EventRecorderTest {
         HasMetadata ns = control.store().list(io.fabric8.kubernetes.api.model.Namespace.class).getFirst();
         control.call(() -> {
             control.events().normal(ns, "Old", "recorded first", "test");
-            now.set(now.get().plus(Duration.ofMinutes(40)));
+            clock.advance(Duration.ofMinutes(40));
             control.events().normal(ns, "Recent", "recorded later", "test");
-            now.set(now.get().plus(Duration.ofMinutes(25)));
+            clock.advance(Duration.ofMinutes(25));
             return control.events().expire();
         });
         assertThat(control.store().list(Event.class)).extracting(Event::getReason).containsExactly("Recent");
@@ -70,7 +52,7 @@ class EventRecorderTest {
                 reason: Posted
                 lastTimestamp: "2099-01-01T00:00:00Z"
                 """));
-        now.set(now.get().plus(Duration.ofMinutes(61)));
+        clock.advance(Duration.ofMinutes(61));
         control.call(() -> control.events().expire());
         assertThat(control.store().list(Event.class)).isEmpty();
     }

@@ -90,4 +90,37 @@ class SchedulerTest {
         assertThat(scheduled("picky").getMessage()).startsWith("0/3 nodes are available: 1 node(s) had untolerated taint "
                 + "{node.kubernetes.io/not-ready: }, 2 node(s) didn't match Pod's node affinity/selector.");
     }
+
+    /**
+     * A pod that waits is tried again every 5 minutes, and its FailedScheduling event recorded
+     * again (its count, and its hour to live, renewed), as kube-scheduler flushes its unschedulable
+     * pods; in between, passes write nothing for it.
+     */
+    @Test
+    void aWaitingPodsEventIsRecordedAgainEveryFiveMinutes() {
+        dev.portway.testing.StepClock clock = new dev.portway.testing.StepClock(java.time.Instant.parse("2026-11-30T09:00:00Z"));
+        ControlPlane timed = new ControlPlane(new Store(), ClusterConfig.local().withClock(clock), new Random(4));
+        try {
+            TestApi.apply(timed, new ArrayList<>(List.of(new NamespaceBuilder().withNewMetadata().withName("default").endMetadata().build(),
+                    node("full", "0", true, Map.of()))));
+            TestApi.apply(timed, TestApi.decode(pod("waiting", "")));
+            Scheduler scheduler = timed.call(() -> new Scheduler(timed));
+            java.util.function.IntSupplier count = () -> timed.store().list(io.fabric8.kubernetes.api.model.Event.class).stream()
+                    .filter(e -> "FailedScheduling".equals(e.getReason())).mapToInt(e -> e.getCount() == null ? 1 : e.getCount()).sum();
+            Runnable pass = () -> timed.call(() -> {
+                scheduler.reconcile();
+                return null;
+            });
+            pass.run();
+            assertThat(count.getAsInt()).isEqualTo(1);
+            clock.advance(java.time.Duration.ofMinutes(4));
+            pass.run();
+            assertThat(count.getAsInt()).as("within the period: nothing written").isEqualTo(1);
+            clock.advance(java.time.Duration.ofMinutes(2));
+            pass.run();
+            assertThat(count.getAsInt()).isEqualTo(2);
+        } finally {
+            timed.close();
+        }
+    }
 }
