@@ -63,7 +63,8 @@ public final class AdminServer implements AutoCloseable {
      * @param allowedOrigins browser origins allowed to call the API (none by default)
      * @param maxConnections connections beyond this close the oldest that has not authenticated, or
      *                       are closed at once when every open one has
-     * @param readTimeout    how long a client may take to send a whole request once it has started
+     * @param readTimeout    how long a client may take to send a whole request once it has started, and
+     *                       to read an answer before the next pipelined one is dropped with its connection
      * @param idleTimeout    how long a keep-alive connection of an authenticated client may sit between requests
      * @param headerTimeout  how long a connection may sit without a request, until one carries a credential
      * @param maxBody        the largest request body (kube-apiserver: 3 MiB)
@@ -119,7 +120,7 @@ public final class AdminServer implements AutoCloseable {
 
     public InetSocketAddress start(InetSocketAddress address) throws InterruptedException {
         SslContext ssl = sslContext(options.credentials());
-        ApiHandler handler = new ApiHandler(control, Map.copyOf(endpoints), logs);
+        ApiHandler handler = new ApiHandler(control, Map.copyOf(endpoints), logs, options.readTimeout());
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannel())

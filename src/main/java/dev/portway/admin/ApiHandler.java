@@ -64,10 +64,14 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final PodLogs logs;
     private final OpenApi openApi = new OpenApi();
 
-    ApiHandler(ControlPlane control, Map<String, Endpoint> extraEndpoints, PodLogs logs) {
+    /** How long a connection may hold an answer its client does not read before it closes (the server's read timeout). */
+    private final long holdTimeoutMillis;
+
+    ApiHandler(ControlPlane control, Map<String, Endpoint> extraEndpoints, PodLogs logs, java.time.Duration holdTimeout) {
         this.control = control;
         this.extraEndpoints = extraEndpoints;
         this.logs = logs;
+        this.holdTimeoutMillis = holdTimeout.toMillis();
     }
 
     /** One request being answered. */
@@ -121,7 +125,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return o;
     }
 
-    /** How long a connection may hold answers its client does not read before it is closed. */
+    /** How long a stream (a watch's first batch, a followed log) may wait for its client to read before it is closed. */
     static final int HOLD_TIMEOUT_SECONDS = 30;
 
     @Override
@@ -153,7 +157,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             // connection) rather than answers piling up unread without bound; if it never reads again, the
             // connection closes after the idle timeout
             if (order.holdTimer == null) {
-                order.holdTimer = ctx.executor().schedule((Runnable) ctx::close, HOLD_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+                order.holdTimer = ctx.executor().schedule((Runnable) ctx::close, holdTimeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
             }
             return;
         }
