@@ -110,30 +110,7 @@ class EndpointChangesTest {
     void aConnectionMadeWhileItsEndpointLeftDrainsToo() throws Exception {
         try (java.net.ServerSocket backend = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
             int port = backend.getLocalPort();
-            String slice = """
-                    apiVersion: v1
-                    kind: Service
-                    metadata:
-                      name: late
-                      annotations:
-                        portway.dev/drain-timeout: 1s
-                    spec:
-                      ports:
-                      - {port: 8000, targetPort: %d}
-                    ---
-                    apiVersion: discovery.k8s.io/v1
-                    kind: EndpointSlice
-                    metadata:
-                      name: late-1
-                      labels:
-                        kubernetes.io/service-name: late
-                    addressType: IPv4
-                    ports:
-                    - {port: %d}
-                    endpoints:
-                    - addresses: [%s]
-                    """;
-            cluster.apply(slice.formatted(port, port, "\"127.0.0.1\""));
+            cluster.apply(TestCluster.serviceTo("late", "portway.dev/drain-timeout: 1s", port, "127.0.0.1"));
             cluster.settle();
             List<java.net.Socket> fillers = new java.util.ArrayList<>();
             try (java.net.Socket client = new java.net.Socket()) {
@@ -151,7 +128,7 @@ class EndpointChangesTest {
                 client.setSoTimeout(10_000);
                 // taken by the proxy, whose connect upstream is under way
                 await().atMost(Duration.ofSeconds(5)).until(() -> cluster.local().dataPlane().clientConnections() > held);
-                cluster.apply(slice.formatted(port, port, "\"127.1.200.9\""));
+                cluster.apply(TestCluster.serviceTo("late", "portway.dev/drain-timeout: 1s", port, "127.1.200.9"));
                 cluster.settle();
                 for (java.net.Socket f : fillers) { // room in the queue: the SYN the kernel sends again gets through
                     f.close();
@@ -184,34 +161,11 @@ class EndpointChangesTest {
     void connectionsToARemovedEndpointDrainForTheDrainTimeoutThenClose() throws Exception {
         cluster.apply(TestCluster.echoDeployment("web", 1, null));
         Pod pod = cluster.awaitReady("web", 1).getFirst();
-        String slice = """
-                apiVersion: v1
-                kind: Service
-                metadata:
-                  name: drained
-                  annotations:
-                    portway.dev/drain-timeout: 1s
-                spec:
-                  ports:
-                  - {port: 8000, targetPort: 8080}
-                ---
-                apiVersion: discovery.k8s.io/v1
-                kind: EndpointSlice
-                metadata:
-                  name: drained-1
-                  labels:
-                    kubernetes.io/service-name: drained
-                addressType: IPv4
-                ports:
-                - {port: 8080}
-                endpoints:
-                - addresses: [%s]
-                """;
-        cluster.apply(slice.formatted("\"" + pod.getStatus().getPodIP() + "\""));
+        cluster.apply(TestCluster.serviceTo("drained", "portway.dev/drain-timeout: 1s", 8080, pod.getStatus().getPodIP()));
         cluster.settle();
         try (Net.Connection open = new Net.Connection(cluster.clusterIp("drained"), 8000, null)) {
             assertThat(open.request("/").pod()).isEqualTo(pod.getMetadata().getName());
-            cluster.apply(slice.formatted("\"127.1.200.9\""));
+            cluster.apply(TestCluster.serviceTo("drained", "portway.dev/drain-timeout: 1s", 8080, "127.1.200.9"));
             cluster.settle();
             assertThat(open.request("/").pod()).as("still open while draining").isEqualTo(pod.getMetadata().getName());
             await().atMost(Duration.ofSeconds(3)).untilAsserted(() ->

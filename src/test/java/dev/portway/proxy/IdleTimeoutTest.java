@@ -165,30 +165,10 @@ class IdleTimeoutTest {
                     // the test is over
                 }
             });
-            cluster.apply("""
-                    apiVersion: v1
-                    kind: Service
-                    metadata:
-                      name: stalled
-                      annotations:
-                        portway.dev/tcp-idle-timeout: 1s
-                        portway.dev/max-connections: "1"
-                    spec:
-                      ports:
-                      - {port: 8000, targetPort: %d}
-                    ---
-                    apiVersion: discovery.k8s.io/v1
-                    kind: EndpointSlice
-                    metadata:
-                      name: stalled-1
-                      labels:
-                        kubernetes.io/service-name: stalled
-                    addressType: IPv4
-                    ports:
-                    - {port: %d}
-                    endpoints:
-                    - addresses: ["127.0.0.1"]
-                    """.formatted(backend.getLocalPort(), backend.getLocalPort()));
+            cluster.apply(TestCluster.serviceTo("stalled", """
+                    portway.dev/tcp-idle-timeout: 1s
+                    portway.dev/max-connections: "1"
+                    """, backend.getLocalPort(), "127.0.0.1"));
             cluster.settle();
             InetSocketAddress service = new InetSocketAddress(cluster.clusterIp("stalled"), 8000);
             dev.portway.proxy.DataPlane plane = cluster.local().dataPlane();

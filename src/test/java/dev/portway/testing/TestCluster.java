@@ -298,6 +298,37 @@ public final class TestCluster implements AutoCloseable {
                 """;
     }
 
+    /**
+     * A Service without a selector on port 8000, with {@code annotations} (YAML lines, indented as
+     * under {@code annotations:}), and an EndpointSlice of its own to {@code address}:{@code port}:
+     * a backend outside the cluster (a test's own socket).
+     */
+    public static String serviceTo(String name, String annotations, int port, String address) {
+        return """
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: %1$s
+                  annotations:
+                %2$s
+                spec:
+                  ports:
+                  - {port: 8000, targetPort: %3$d}
+                ---
+                apiVersion: discovery.k8s.io/v1
+                kind: EndpointSlice
+                metadata:
+                  name: %1$s-1
+                  labels:
+                    kubernetes.io/service-name: %1$s
+                addressType: IPv4
+                ports:
+                - {port: %3$d}
+                endpoints:
+                - addresses: ["%4$s"]
+                """.formatted(name, annotations.stripIndent().strip().indent(4).stripTrailing(), port, address);
+    }
+
     public static String echoDeployment(String app, int replicas, String extraPodSpec) {
         return """
                 apiVersion: apps/v1
