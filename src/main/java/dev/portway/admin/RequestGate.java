@@ -32,7 +32,9 @@ import javax.security.auth.x500.X500Principal;
  *     page on another domain that re-binds its DNS name to 127.0.0.1 sends its own name and is
  *     refused (403).</li>
  * <li>An {@code Origin} header means a browser made the request on a page's behalf; only origins
- *     explicitly allowed pass (none by default), so no web page can drive the API (403).</li>
+ *     explicitly allowed pass (none by default), so no web page can drive the API (403). The
+ *     server's own origin passes too: no page has it, as this server serves no page, and
+ *     Kubernetes clients send it (fabric8's client with every watch, naming the API server).</li>
  * <li>Authentication, as kube-apiserver's: the bearer token or a client certificate signed by the
  *     CA. A wrong token is refused even where anonymous access is allowed; without
  *     credentials only health and version GETs pass (401).</li>
@@ -128,7 +130,7 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             return Statuses.forbidden("the request's Host header does not name this server (requests through other host names are refused)");
         }
         String origin = request.headers().get(HttpHeaderNames.ORIGIN);
-        if (origin != null && !options.allowedOrigins().contains(origin)) {
+        if (origin != null && !options.allowedOrigins().contains(origin) && !isSameOrigin(origin, host)) {
             return Statuses.forbidden("cross-origin requests are refused (the Origin is not an allowed origin)");
         }
         String path = new QueryStringDecoder(request.uri()).path();
@@ -212,6 +214,14 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
     }
 
     /** Whether {@code host} (a Host header: name or IP, optional port) is this server. */
+    /**
+     * Whether {@code origin} is this server's own, as the request named it in {@code Host} (already
+     * found to be this server): {@code https://} and the same host and port.
+     */
+    private static boolean isSameOrigin(String origin, String host) {
+        return origin.regionMatches(true, 0, "https://", 0, 8) && origin.substring(8).equalsIgnoreCase(host.strip());
+    }
+
     private boolean isOwnHost(String hostHeader) {
         String h = hostHeader.strip();
         int port = 443;

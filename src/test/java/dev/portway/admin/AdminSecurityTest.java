@@ -126,6 +126,19 @@ class AdminSecurityTest {
     }
 
     @Test
+    void theServersOwnOriginPassesAsKubernetesClientsSendItAndNoOtherPort() {
+        // fabric8's client sends Origin with every watch, naming the API server itself
+        int port = cluster.adminAddress().getPort();
+        HttpResponse<String> own = http.send(http.request("/api/v1/namespaces/default/pods")
+                .header("Origin", "https://127.0.0.1:" + port).GET().build());
+        assertThat(own.statusCode()).isEqualTo(200);
+        for (String other : new String[] {"http://127.0.0.1:" + port, "https://127.0.0.1:" + (port == 1 ? 2 : port - 1),
+                "https://localhost:" + port, "null"}) {
+            assertStatus(http.send(http.request("/api/v1/namespaces/default/pods").header("Origin", other).GET().build()), 403, "Forbidden");
+        }
+    }
+
+    @Test
     void aWriteMustCarryAKubernetesContentType() {
         HttpResponse<String> plain = http.post("/api/v1/namespaces/default/pods", "text/plain", EVIL_POD);
         assertStatus(plain, 415, "UnsupportedMediaType");
