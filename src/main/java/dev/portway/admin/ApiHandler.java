@@ -342,10 +342,15 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 throw new ApiException(Statuses.timeout("Too large resource version: " + rv + ", current: " + control.store().revision()));
             }
             ChannelHandlerContext ctx = c.ctx();
-            new WatchStream(ctx, control.store(), api, labels, fields, c.params().bool("allowWatchBookmarks", false), rep, tables(),
-                    includeObject, c.keepAlive(), c.request().protocolVersion().equals(io.netty.handler.codec.http.HttpVersion.HTTP_1_0),
-                    () -> next(ctx))
-                    .start(rv, d);
+            boolean websocket = WatchSocket.isUpgrade(c.request());
+            WatchStream watch = new WatchStream(ctx, control.store(), api, labels, fields, c.params().bool("allowWatchBookmarks", false),
+                    rep, tables(), includeObject, c.keepAlive(),
+                    c.request().protocolVersion().equals(io.netty.handler.codec.http.HttpVersion.HTTP_1_0), websocket, () -> next(ctx));
+            if (websocket) {
+                WatchSocket.accept(ctx, c.request(), () -> watch.start(rv, d));
+            } else {
+                watch.start(rv, d);
+            }
             return null;
         }
         c.params().longValue("limit");

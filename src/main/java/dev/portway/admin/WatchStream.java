@@ -75,6 +75,8 @@ final class WatchStream {
     private final String includeObject;
     private final boolean keepAlive;
     private final boolean chunked;
+    /** Upgraded to a WebSocket ({@link WatchSocket}): each event is a text message, and the end a close. */
+    private final boolean websocket;
     private final AtomicInteger pending = new AtomicInteger();
     private final Consumer<List<WatchEvent>> live = this::onBatch;
     private final io.netty.util.concurrent.GenericFutureListener<io.netty.util.concurrent.Future<? super Void>> onClose = f -> stop();
@@ -91,7 +93,8 @@ final class WatchStream {
     private ScheduledFuture<?> firstBatchTimer;
 
     WatchStream(ChannelHandlerContext ctx, Store store, ApiPath path, LabelSelector labels, FieldSelector fields, boolean bookmarks,
-                Representation representation, Tables tables, String includeObject, boolean keepAlive, boolean http10, Runnable onEnd) {
+                Representation representation, Tables tables, String includeObject, boolean keepAlive, boolean http10, boolean websocket,
+                Runnable onEnd) {
         this.ctx = ctx;
         this.onEnd = onEnd;
         this.store = store;
@@ -107,6 +110,7 @@ final class WatchStream {
         // an HTTP/1.0 client reads no chunks: its stream ends with the connection, as Go's server ends it
         this.keepAlive = keepAlive && !http10;
         this.chunked = !http10;
+        this.websocket = websocket;
     }
 
     /** Starts streaming; call on the connection's event loop. */
@@ -120,7 +124,9 @@ final class WatchStream {
         head.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache, private");
         head.headers().set("X-Content-Type-Options", "nosniff"); // as on every other answer
         head.headers().set(HttpHeaderNames.CONNECTION, keepAlive ? HttpHeaderValues.KEEP_ALIVE : HttpHeaderValues.CLOSE);
-        ctx.write(head);
+        if (!websocket) {
+            ctx.write(head); // an upgraded connection had its 101
+        }
         try {
             if (fromRevision == null || fromRevision == 0) {
                 Store.Snapshot snapshot = store.snapshot(kind, namespace);
@@ -265,7 +271,7 @@ final class WatchStream {
         byte[] bytes = Json.writeBytes(event);
         ByteBuf buf = ctx.alloc().buffer(bytes.length + 1);
         buf.writeBytes(bytes).writeByte('\n');
-        ctx.write(new DefaultHttpContent(buf));
+        ctx.write(websocket ? new io.netty.handler.codec.http.websocketx.TextWebSocketFrame(buf) : new DefaultHttpContent(buf));
     }
 
     private void writeBookmark() {
@@ -288,6 +294,10 @@ final class WatchStream {
             return;
         }
         stop();
+        if (websocket) {
+            WatchSocket.close(ctx);
+            return;
+        }
         var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
         if (!keepAlive) {
             f.addListener(ChannelFutureListener.CLOSE);

@@ -568,6 +568,57 @@ class KubernetesApiTest {
         }
     }
 
+    /**
+     * A watch asked for over WebSocket, as fabric8's client asks by default and kube-apiserver
+     * serves it: each event one text message, a ping answered, and the watch's end a normal close.
+     */
+    @Test
+    void aWatchOverWebSocketSendsEachEventAsAMessageAndClosesAtItsEnd() throws Exception {
+        post("/api/v1/namespaces/default/configmaps", cm("before", "{}"));
+        java.util.concurrent.BlockingQueue<String> messages = new java.util.concurrent.LinkedBlockingQueue<>();
+        java.util.concurrent.CompletableFuture<Integer> closed = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<String> pong = new java.util.concurrent.CompletableFuture<>();
+        StringBuilder part = new StringBuilder();
+        java.net.http.WebSocket socket = http.newWebSocketBuilder()
+                .header("Authorization", "Bearer " + token)
+                .header("Origin", base) // fabric8 sends the API server's own origin
+                .buildAsync(URI.create(base.replace("https:", "wss:") + "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=2"),
+                        new java.net.http.WebSocket.Listener() {
+                            @Override
+                            public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket ws, CharSequence data, boolean last) {
+                                part.append(data);
+                                if (last) {
+                                    messages.add(part.toString());
+                                    part.setLength(0);
+                                }
+                                ws.request(1);
+                                return null;
+                            }
+
+                            @Override
+                            public java.util.concurrent.CompletionStage<?> onPong(java.net.http.WebSocket ws, java.nio.ByteBuffer message) {
+                                pong.complete(java.nio.charset.StandardCharsets.UTF_8.decode(message).toString());
+                                ws.request(1);
+                                return null;
+                            }
+
+                            @Override
+                            public java.util.concurrent.CompletionStage<?> onClose(java.net.http.WebSocket ws, int status, String reason) {
+                                closed.complete(status);
+                                return null;
+                            }
+                        }).get(10, TimeUnit.SECONDS);
+        String first = messages.poll(10, TimeUnit.SECONDS);
+        assertThat(first).startsWith("{\"type\":\"ADDED\"").contains("\"name\":\"before\"").endsWith("\n");
+        post("/api/v1/namespaces/default/configmaps", cm("after", "{}"));
+        String second = messages.poll(10, TimeUnit.SECONDS);
+        assertThat(Json.readTree(second.getBytes()).path("object").path("metadata").path("name").asText()).isEqualTo("after");
+        socket.sendPing(java.nio.ByteBuffer.wrap("hi".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertThat(pong.get(10, TimeUnit.SECONDS)).isEqualTo("hi");
+        assertThat(closed.get(10, TimeUnit.SECONDS)).isEqualTo(1000);
+        assertThat(messages).isEmpty();
+    }
+
     @Test
     void aWatcherThatStopsReadingIsCutOffAndLeavesNothingBehind() throws Exception {
         int port = URI.create(base).getPort();
