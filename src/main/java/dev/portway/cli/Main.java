@@ -32,6 +32,7 @@ import picocli.CommandLine.Spec;
                 ScaleCommand.class,
                 NodeCommand.class,
                 ValidateCommand.class,
+                ControllerCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Callable<Integer> {

@@ -7,7 +7,6 @@ import dev.portway.control.ApiServer;
 import dev.portway.control.ClusterConfig;
 import dev.portway.control.alloc.PortRange;
 import dev.portway.net.Cidr;
-import dev.portway.net.Transport;
 import dev.portway.proxy.HttpSettings;
 import dev.portway.runtime.DnsOptions;
 import dev.portway.runtime.LocalCluster;
@@ -82,13 +81,8 @@ final class UpCommand implements Callable<Integer> {
             description = "Where the pods' addresses come from, a /24 per node (default: ${DEFAULT-VALUE}).")
     String podAddresses;
 
-    @Option(names = "--transport", paramLabel = "io_uring|epoll|nio",
-            description = "Socket implementation (default: the fastest that works here).")
-    String transport;
-
-    @Option(names = "--proxy-threads", paramLabel = "N",
-            description = "Event loops carrying the traffic, as HAProxy's nbthread and Envoy's --concurrency (default: one per CPU).")
-    Integer proxyThreads;
+    @picocli.CommandLine.Mixin
+    ProxyOptions proxy = new ProxyOptions();
 
     @Option(names = "--data-dir", paramLabel = "DIR",
             description = "Where applied objects and allocations are kept across restarts and crashes (default: STATE_DIR/data).")
@@ -140,9 +134,7 @@ final class UpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (proxyThreads != null && proxyThreads < 1) {
-            throw new Main.CliException("--proxy-threads: " + proxyThreads + " (expected: 1 or more)");
-        }
+        int proxyThreads = proxy.threads();
         HttpSettings http = httpSettings();
         warmUpTls();
         PrintWriter out = spec.commandLine().getOut();
@@ -166,8 +158,8 @@ final class UpCommand implements Callable<Integer> {
                 .withNodes(nodes)
                 .withNodeAddresses(addresses())
                 .withDefaultPool("none".equals(defaultPool) ? null : defaultPool)
-                .withTransport(transport == null ? Transport.best() : Transport.parse(transport))
-                .withProxyThreads(proxyThreads == null ? 0 : proxyThreads);
+                .withTransport(proxy.transport())
+                .withProxyThreads(proxyThreads);
         options = options.withKubelet(options.kubelet().withDns(dnsOptions(config)))
                 .withDataDir(ephemeral ? null : dataDir != null ? dataDir : state.resolve("data"));
         LocalCluster cluster;

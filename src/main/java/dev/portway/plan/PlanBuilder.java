@@ -72,15 +72,35 @@ public final class PlanBuilder {
     private boolean rebuilt;
 
     private final IngressPorts ingressPorts;
+    /**
+     * Only the LoadBalancer addresses' listeners: in a real cluster, kube-proxy serves the
+     * ClusterIPs, the external IPs, the NodePorts and the health check node ports.
+     */
+    private final boolean loadBalancersOnly;
 
     public PlanBuilder(Store store, int nodeHealthPort) {
         this(store, nodeHealthPort, IngressPorts.DEFAULT);
     }
 
     public PlanBuilder(Store store, int nodeHealthPort, IngressPorts ingressPorts) {
+        this(store, nodeHealthPort, ingressPorts, false);
+    }
+
+    private PlanBuilder(Store store, int nodeHealthPort, IngressPorts ingressPorts, boolean loadBalancersOnly) {
         this.store = store;
         this.nodeHealthPort = nodeHealthPort;
         this.ingressPorts = ingressPorts;
+        this.loadBalancersOnly = loadBalancersOnly;
+    }
+
+    /**
+     * A builder for Portway as a real cluster's LoadBalancer implementation: listeners at the
+     * LoadBalancer addresses only, each balancing to the nodes' NodePorts (kube-proxy's), with
+     * the nodes checked at {@code nodeHealthPort}'s {@code /healthz} (kube-proxy's 10256), or at a
+     * Service's {@code healthCheckNodePort} with the Local traffic policy.
+     */
+    public static PlanBuilder loadBalancersOnly(Store store, int nodeHealthPort) {
+        return new PlanBuilder(store, nodeHealthPort, IngressPorts.DEFAULT, true);
     }
 
     private record NodeInfo(String name, String ip, boolean ready) {
@@ -207,7 +227,7 @@ public final class PlanBuilder {
         dirty.clear();
 
         List<Plan.HealthServer> health = new ArrayList<>();
-        for (NodeInfo n : nodes) {
+        for (NodeInfo n : loadBalancersOnly ? List.<NodeInfo>of() : nodes) {
             health.add(new Plan.HealthServer(new InetSocketAddress(n.ip, nodeHealthPort), n.name, null, 0));
         }
         healthByService.values().forEach(health::addAll);
@@ -452,6 +472,12 @@ public final class PlanBuilder {
             if (headless) {
                 continue;
             }
+            if (loadBalancersOnly) {
+                if ("LoadBalancer".equals(spec.getType())) {
+                    addLoadBalancer(svc, sp, protocol, cluster, nodes, local, listeners, clusters);
+                }
+                continue;
+            }
             boolean anyUsable = cluster.hasUsableEndpoints(null);
             listeners.add(new Plan.Listener(key(protocol, spec.getClusterIP(), sp.getPort()), Plan.Role.CLUSTER_IP, service,
                     cluster.name(), null, null, false, Plan.Source.CLIENT, List.of(), anyUsable));
@@ -471,7 +497,7 @@ public final class PlanBuilder {
                 addLoadBalancer(svc, sp, protocol, cluster, nodes, local, listeners, clusters);
             }
         }
-        if (ServiceValidation.needsHealthCheck(spec) && spec.getHealthCheckNodePort() != null) {
+        if (!loadBalancersOnly && ServiceValidation.needsHealthCheck(spec) && spec.getHealthCheckNodePort() != null) {
             for (NodeInfo n : nodes) {
                 health.add(new Plan.HealthServer(new InetSocketAddress(n.ip, spec.getHealthCheckNodePort()), n.name, service,
                         localByNode.getOrDefault(n.name, Set.of()).size()));

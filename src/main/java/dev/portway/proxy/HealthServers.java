@@ -5,7 +5,6 @@ import dev.portway.plan.Plan;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
@@ -19,7 +18,6 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -146,12 +144,7 @@ final class HealthServers {
             } else {
                 response = serviceHealth(spec);
             }
-            boolean keepAlive = HttpUtil.isKeepAlive(request);
-            HttpUtil.setKeepAlive(response, keepAlive);
-            var write = ctx.writeAndFlush(response);
-            if (!keepAlive) {
-                write.addListener(ChannelFutureListener.CLOSE);
-            }
+            dev.portway.net.PlainHttp.answer(ctx, request, response);
         }
 
         @Override
@@ -195,10 +188,6 @@ final class HealthServers {
     }
 
     private static FullHttpResponse text(HttpResponseStatus status, String body) {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(bytes));
-        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
-        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-        return r;
+        return dev.portway.net.PlainHttp.text(status, body);
     }
 }

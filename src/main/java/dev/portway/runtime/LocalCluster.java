@@ -101,15 +101,7 @@ public final class LocalCluster implements AutoCloseable {
             }
         }
         this.control = new ControlPlane(store, options.clusterConfig(), new Random());
-        ControlPlane c = control;
-        io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name("portway_controller_reconcile_seconds")
-                .help("Time spent in each controller's reconcile, over every pass").labelNames("controller")
-                .callback(cb -> c.reconcileNanos().forEach((name, nanos) -> cb.call(nanos / 1e9, name)))
-                .register(registry);
-        io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name("portway_controller_passes")
-                .help("Reconcile passes over every controller (one follows each batch of changes)")
-                .callback(cb -> cb.call(c.passes()))
-                .register(registry);
+        ControlMetrics.register(control, registry);
         int threads = options.proxyThreads() > 0 ? options.proxyThreads() : Math.max(1, Runtime.getRuntime().availableProcessors());
         this.dataPlane = new DataPlane(options.transport(), threads, registry, options.clusterConfig().clock());
         this.podRuntime = new PodRuntime(options.transport(), Math.min(2, threads));

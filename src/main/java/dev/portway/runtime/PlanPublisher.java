@@ -9,13 +9,13 @@ import dev.portway.proxy.DataPlane;
  * The last controller of every pass: derives the data plane's plan from the store and hands it
  * over, with what changed since the last one, when there is a new one.
  */
-final class PlanPublisher implements Controller {
+public final class PlanPublisher implements Controller {
 
     private final PlanBuilder builder;
     private final DataPlane dataPlane;
     private Plan last = Plan.empty();
 
-    PlanPublisher(PlanBuilder builder, DataPlane dataPlane) {
+    public PlanPublisher(PlanBuilder builder, DataPlane dataPlane) {
         this.builder = builder;
         this.dataPlane = dataPlane;
     }

@@ -186,6 +186,42 @@ class PlanBuilderTest {
                 .isEqualTo("default/lb");
     }
 
+    /**
+     * In a real cluster kube-proxy serves the ClusterIPs, external IPs, NodePorts and health check
+     * ports: the plan holds only the LoadBalancer's listener, to the nodes' NodePorts, checked at
+     * kube-proxy's /healthz, or at the Service's healthCheckNodePort with the Local policy.
+     */
+    @Test
+    void aLoadBalancersOnlyPlanListensAtTheLoadBalancerAddressesAloneAndChecksTheNodesAsACloudDoes() {
+        Store store = new Store();
+        HasMetadata cluster = new ServiceBuilder((io.fabric8.kubernetes.api.model.Service) withExternalIp(service("lb", "10.96.0.9"), "10.0.0.9"))
+                .editSpec().withType("LoadBalancer").editFirstPort().withNodePort(30083).endPort().endSpec()
+                .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("127.3.63.1").endIngress().endLoadBalancer().endStatus()
+                .build();
+        HasMetadata local = new ServiceBuilder((io.fabric8.kubernetes.api.model.Service) service("local", "10.96.0.10"))
+                .editSpec().withType("LoadBalancer").withExternalTrafficPolicy("Local").withHealthCheckNodePort(32001)
+                .editFirstPort().withNodePort(30084).endPort().endSpec()
+                .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("127.3.63.2").endIngress().endLoadBalancer().endStatus()
+                .build();
+        put(store, node("node1", "127.0.63.1", true), node("node2", "127.0.63.2", true), cluster, slice("lb", "10.244.0.1"),
+                local, slice("local", "10.244.0.2"));
+        Plan plan = PlanBuilder.loadBalancersOnly(store, 10256).build();
+        assertThat(plan.listeners()).extracting(l -> l.key().address().getAddress().getHostAddress() + ":" + l.key().address().getPort())
+                .containsExactlyInAnyOrder("127.3.63.1:80", "127.3.63.2:80");
+        assertThat(plan.listeners()).extracting(Plan.Listener::role).containsOnly(Plan.Role.LOAD_BALANCER);
+        assertThat(plan.healthServers()).isEmpty();
+        Plan.Cluster toNodes = plan.clusters().get(holderCluster(plan, "127.3.63.1"));
+        assertThat(toNodes.endpoints()).extracting(e -> e.address().getAddress().getHostAddress() + ":" + e.address().getPort())
+                .containsExactlyInAnyOrder("127.0.63.1:30083", "127.0.63.2:30083");
+        assertThat(toNodes.healthCheck().port()).isEqualTo(10256);
+        assertThat(toNodes.healthCheck().path()).isEqualTo("/healthz");
+        assertThat(plan.clusters().get(holderCluster(plan, "127.3.63.2")).healthCheck().port()).isEqualTo(32001);
+    }
+
+    private static String holderCluster(Plan plan, String ip) {
+        return plan.listeners().stream().filter(l -> l.key().address().getAddress().getHostAddress().equals(ip)).findFirst().orElseThrow().cluster();
+    }
+
     /** Builds, checks the plan against a fresh builder's and the changes against the plan before; returns the plan. */
     private static Plan sameAsFresh(Store store, PlanBuilder builder, Plan before) {
         Plan plan = builder.build();

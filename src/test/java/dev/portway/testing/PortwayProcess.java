@@ -33,8 +33,8 @@ public record PortwayProcess(Process process, StringBuffer output) implements Au
     }
 
     /**
-     * Starts {@code pb} (a command that ends in {@code portway up}, its stderr redirected to its
-     * stdout), collects what it prints, and waits until it is up: the first run also writes the
+     * Starts {@code pb} ({@code portway up} or {@code portway controller}, its stderr redirected to
+     * its stdout), collects what it prints, and waits until it is up: the first run also writes the
      * launcher's class-data sharing archive, hence the generous wait.
      */
     public static PortwayProcess start(ProcessBuilder pb) throws IOException {
@@ -50,7 +50,7 @@ public record PortwayProcess(Process process, StringBuffer output) implements Au
             }
         });
         await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200))
-                .until(() -> out.indexOf("Ctrl-C stops the cluster") >= 0 || !p.isAlive());
+                .until(() -> out.indexOf("Ctrl-C stops the ") >= 0 || !p.isAlive());
         assertThat(p.isAlive()).as("./portway up is running; it printed:\n%s", out).isTrue();
         return new PortwayProcess(p, out);
     }

@@ -1,0 +1,252 @@
+package dev.portway.incluster;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.portway.api.Json;
+import dev.portway.api.ResourceKind;
+import dev.portway.store.Store;
+import dev.portway.store.WatchEvent;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.LoadBalancerIngress;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes what the LoadBalancer controller decided in the local store back to the cluster: each
+ * Service's {@code status.loadBalancer} (through its {@code status} subresource, as MetalLB and
+ * cloud controllers write it), the {@code metallb.io/ip-allocated-from-pool} annotation, and the
+ * Events it records about Services ({@code IPAllocated}, {@code AllocationFailed}...), which
+ * {@code kubectl describe service} shows.
+ *
+ * <p>A Service is written only where the local one differs from the cluster's as its informer last
+ * saw it, on a thread of its own (the control thread never waits for the cluster). Writes for one
+ * Service or Event are coalesced: only its latest state is sent. A failed write is tried again after
+ * a second, unless a later one superseded it; a Service gone from the cluster is dropped, and so is
+ * an Event the cluster forbids this controller to write (told once).
+ */
+final class ClusterWriter implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ClusterWriter.class);
+    static final String POOL_ANNOTATION = "metallb.io/ip-allocated-from-pool";
+    private static final Duration RETRY = Duration.ofSeconds(1);
+
+    /** What the cluster's Service should say. */
+    record Wanted(String namespace, String name, List<LoadBalancerIngress> ingress, String pool) {
+    }
+
+    private final KubernetesClient client;
+    private final ClusterMirror mirror;
+    private final Store store;
+    private final Map<String, Wanted> pending = new ConcurrentHashMap<>();
+    /** Events to write, by {@code namespace/name}: their latest state. */
+    private final Map<String, Event> pendingEvents = new ConcurrentHashMap<>();
+    private final AtomicBoolean eventsForbiddenTold = new AtomicBoolean();
+    /** Closing: a write cut short by it is not a failure to tell. */
+    private volatile boolean closed;
+    private final AtomicBoolean flushQueued = new AtomicBoolean();
+    private final ScheduledExecutorService writer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "portway-status-writer");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final java.util.function.Consumer<List<WatchEvent>> watcher = this::changed;
+
+    ClusterWriter(KubernetesClient client, ClusterMirror mirror, Store store) {
+        this.client = client;
+        this.mirror = mirror;
+        this.store = store;
+        store.watch(watcher);
+    }
+
+    private void changed(List<WatchEvent> batch) {
+        for (WatchEvent e : batch) {
+            if (e.kind() == ResourceKind.SERVICE && e.type() != WatchEvent.Type.DELETED) {
+                consider((Service) e.object());
+            } else if (e.kind() == ResourceKind.EVENT && e.type() != WatchEvent.Type.DELETED
+                    && e.object() instanceof Event event && event.getInvolvedObject() != null
+                    && "Service".equals(event.getInvolvedObject().getKind())) {
+                pendingEvents.put(event.getMetadata().getNamespace() + "/" + event.getMetadata().getName(), event);
+                queueFlush(Duration.ZERO);
+            }
+        }
+    }
+
+    private void consider(Service local) {
+        Wanted wanted = wanted(local);
+        Service remote = mirror.clusterService(wanted.namespace(), wanted.name());
+        String key = wanted.namespace() + "/" + wanted.name();
+        if (remote == null || !mirror.isOurs(remote)) {
+            pending.remove(key);
+            return;
+        }
+        if (agrees(remote, wanted)) {
+            pending.remove(key);
+            return;
+        }
+        pending.put(key, wanted);
+        queueFlush(Duration.ZERO);
+    }
+
+    private void queueFlush(Duration delay) {
+        if (flushQueued.compareAndSet(false, true)) {
+            try {
+                writer.schedule(this::flush, delay.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // closing
+            }
+        }
+    }
+
+    private void flush() {
+        flushQueued.set(false);
+        boolean retry = false;
+        for (String key : List.copyOf(pending.keySet())) {
+            Wanted wanted = pending.get(key);
+            if (wanted == null) {
+                continue;
+            }
+            try {
+                write(wanted);
+                pending.remove(key, wanted);
+            } catch (KubernetesClientException e) {
+                if (closed) {
+                    return;
+                }
+                if (e.getCode() == 404) {
+                    pending.remove(key, wanted);
+                    continue;
+                }
+                log.warn("cannot write the LoadBalancer status of {}: {}", key, e.getMessage());
+                retry = true;
+            }
+        }
+        for (String key : List.copyOf(pendingEvents.keySet())) {
+            Event event = pendingEvents.get(key);
+            if (event == null) {
+                continue;
+            }
+            try {
+                write(event);
+                pendingEvents.remove(key, event);
+            } catch (KubernetesClientException e) {
+                if (closed) {
+                    return;
+                }
+                if (e.getCode() == 403 || e.getCode() == 404 || e.getCode() == 422) {
+                    // not this controller's to write (RBAC), or its namespace is going: an Event is not worth a retry loop
+                    pendingEvents.remove(key, event);
+                    if (e.getCode() != 403 || eventsForbiddenTold.compareAndSet(false, true)) {
+                        log.warn("cannot record the event {} in the cluster: {}", key, e.getMessage());
+                    }
+                    continue;
+                }
+                log.warn("cannot record the event {} in the cluster: {}", key, e.getMessage());
+                retry = true;
+            }
+        }
+        if (retry) {
+            queueFlush(RETRY);
+        }
+    }
+
+    /** Creates the Event in the cluster or, when it is there already (recorded again), brings its count and times up to date. */
+    private void write(Event local) {
+        Event remote = new EventBuilder(local).editMetadata().withResourceVersion(null).withUid(null).withCreationTimestamp(null)
+                .withManagedFields(List.of()).endMetadata().editInvolvedObject().withResourceVersion(null).endInvolvedObject().build();
+        var events = client.v1().events().inNamespace(remote.getMetadata().getNamespace());
+        try {
+            events.resource(remote).create();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 409) {
+                throw e;
+            }
+            ObjectNode patch = JsonNodeFactory.instance.objectNode();
+            patch.put("count", remote.getCount() == null ? 1 : remote.getCount());
+            patch.put("lastTimestamp", remote.getLastTimestamp());
+            patch.put("message", remote.getMessage());
+            events.withName(remote.getMetadata().getName()).patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
+        }
+    }
+
+    private void write(Wanted wanted) {
+        Service remote = mirror.clusterService(wanted.namespace(), wanted.name());
+        if (remote == null) {
+            return;
+        }
+        var resource = client.services().inNamespace(wanted.namespace()).withName(wanted.name());
+        if (!sameIngress(ingressOf(remote), wanted.ingress())) {
+            ObjectNode patch = JsonNodeFactory.instance.objectNode();
+            ObjectNode lb = patch.putObject("status").putObject("loadBalancer");
+            if (wanted.ingress().isEmpty()) {
+                lb.putNull("ingress");
+            } else {
+                lb.set("ingress", Json.tree(wanted.ingress()));
+            }
+            resource.subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
+            log.info("{}/{}: status.loadBalancer.ingress {}", wanted.namespace(), wanted.name(),
+                    wanted.ingress().stream().map(LoadBalancerIngress::getIp).toList());
+        }
+        if (!Objects.equals(poolOf(remote), wanted.pool())) {
+            ObjectNode patch = JsonNodeFactory.instance.objectNode();
+            ObjectNode annotations = patch.putObject("metadata").putObject("annotations");
+            if (wanted.pool() == null) {
+                annotations.putNull(POOL_ANNOTATION);
+            } else {
+                annotations.put(POOL_ANNOTATION, wanted.pool());
+            }
+            resource.patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
+        }
+    }
+
+    private static Wanted wanted(Service local) {
+        return new Wanted(local.getMetadata().getNamespace(), local.getMetadata().getName(), ingressOf(local), poolOf(local));
+    }
+
+    private static boolean agrees(Service remote, Wanted wanted) {
+        return sameIngress(ingressOf(remote), wanted.ingress()) && Objects.equals(poolOf(remote), wanted.pool());
+    }
+
+    /** The same addresses, compared by what Portway writes (an empty list and none of ports are the same). */
+    private static boolean sameIngress(List<LoadBalancerIngress> a, List<LoadBalancerIngress> b) {
+        return a.stream().map(ClusterWriter::written).toList().equals(b.stream().map(ClusterWriter::written).toList());
+    }
+
+    private static String written(LoadBalancerIngress in) {
+        return in.getIp() + " " + in.getHostname() + " " + in.getIpMode();
+    }
+
+    private static List<LoadBalancerIngress> ingressOf(Service svc) {
+        if (svc.getStatus() == null || svc.getStatus().getLoadBalancer() == null || svc.getStatus().getLoadBalancer().getIngress() == null) {
+            return List.of();
+        }
+        return List.copyOf(svc.getStatus().getLoadBalancer().getIngress());
+    }
+
+    private static String poolOf(Service svc) {
+        Map<String, String> annotations = svc.getMetadata().getAnnotations();
+        return annotations == null ? null : annotations.get(POOL_ANNOTATION);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        store.unwatch(watcher);
+        writer.shutdownNow();
+    }
+}

@@ -1,0 +1,113 @@
+package dev.portway.incluster;
+
+import dev.portway.net.PlainHttp;
+import dev.portway.net.Transport;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The controller's plain HTTP endpoint for Prometheus and the kubelet's probes, as MetalLB's
+ * {@code :7472}: {@code GET /metrics} (Prometheus' text format), {@code GET /healthz} (200 while
+ * the controller has the cluster's objects). Nothing else; no request body is read.
+ */
+final class MetricsServer implements AutoCloseable {
+
+    private final PrometheusRegistry registry;
+    private final BooleanSupplier healthy;
+    private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
+    private final Transport transport;
+    private final EventLoopGroup group;
+    private Channel channel;
+
+    MetricsServer(Transport transport, PrometheusRegistry registry, BooleanSupplier healthy) {
+        this.transport = transport;
+        this.registry = registry;
+        this.healthy = healthy;
+        this.group = transport.newGroup(1, "portway-metrics");
+    }
+
+    InetSocketAddress start(InetSocketAddress at) throws InterruptedException {
+        channel = new ServerBootstrap().group(group).channelFactory(transport.serverChannelFactory(at.getAddress()))
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new ReadTimeoutHandler(30, TimeUnit.SECONDS), new HttpServerCodec(4096, 8192, 8192),
+                                new HttpObjectAggregator(0), new Handler());
+                    }
+                }).bind(at).sync().channel();
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            String path = new QueryStringDecoder(request.uri()).path();
+            FullHttpResponse response;
+            if (!request.decoderResult().isSuccess()) {
+                response = text(HttpResponseStatus.BAD_REQUEST, "bad request\n");
+            } else if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
+                response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "method not allowed\n");
+            } else if (path.equals("/metrics")) {
+                response = metrics();
+            } else if (path.equals("/healthz")) {
+                response = healthy.getAsBoolean() ? text(HttpResponseStatus.OK, "ok\n")
+                        : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "not synced with the cluster\n");
+            } else {
+                response = text(HttpResponseStatus.NOT_FOUND, "not found\n");
+            }
+            response.headers().set("X-Content-Type-Options", "nosniff");
+            PlainHttp.answer(ctx, request, response);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+
+    private FullHttpResponse metrics() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            writer.write(out, registry.scrape());
+        } catch (IOException e) {
+            return text(HttpResponseStatus.INTERNAL_SERVER_ERROR, "cannot write the metrics\n");
+        }
+        return response(HttpResponseStatus.OK, writer.getContentType(), out.toByteArray());
+    }
+
+    private static FullHttpResponse text(HttpResponseStatus status, String body) {
+        return PlainHttp.text(status, body);
+    }
+
+    private static FullHttpResponse response(HttpResponseStatus status, String type, byte[] body) {
+        return PlainHttp.response(status, type, body);
+    }
+
+    @Override
+    public void close() {
+        if (channel != null) {
+            channel.close().syncUninterruptibly();
+        }
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

@@ -1,0 +1,151 @@
+package dev.portway.incluster;
+
+import static dev.portway.testing.StandInCluster.NODE_B;
+import static dev.portway.testing.StandInCluster.PORTWAY_CLASS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.portway.net.Transport;
+import dev.portway.testing.Net;
+import dev.portway.testing.StandInCluster;
+import dev.portway.testing.TestApi;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.net.ConnectException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Portway as a cluster's LoadBalancer implementation, against a {@link StandInCluster}: Portway's
+ * own API server in the place of kube-apiserver (which cannot run here), watched with fabric8's
+ * client as a real one would be (list, then watch over WebSocket).
+ */
+class InClusterControllerTest {
+
+    private static final String POOLS = StandInCluster.pool("127.0.62.10-127.0.62.11");
+
+    @TempDir
+    Path dir;
+    private StandInCluster cluster;
+    private KubernetesClient client;
+    private final List<AutoCloseable> closing = new ArrayList<>();
+
+    @BeforeEach
+    void startCluster() throws Exception {
+        cluster = new StandInCluster(dir.resolve("state"));
+        client = new KubernetesClientBuilder().withConfig(cluster.clientConfig()).build();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (AutoCloseable c : closing.reversed()) {
+            c.close();
+        }
+        client.close();
+        cluster.close();
+    }
+
+    private InClusterController controller() throws Exception {
+        InClusterController c = new InClusterController(new InClusterController.Options(PORTWAY_CLASS, cluster.healthPort(),
+                Transport.NIO, 1, TestApi.decode(POOLS), Duration.ofSeconds(20), null));
+        closing.add(c);
+        return c.start(client);
+    }
+
+    @Test
+    void aLoadBalancerServiceGetsAnAddressInItsStatusAndTrafficThereReachesTheNodesNodePorts() throws Exception {
+        cluster.serveNodePort(cluster.loadBalancer("web", PORTWAY_CLASS));
+        controller();
+
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            var svc = cluster.service("web");
+            assertThat(cluster.ingressIp("web")).isEqualTo("127.0.62.10");
+            assertThat(svc.getStatus().getLoadBalancer().getIngress().getFirst().getIpMode()).isEqualTo("VIP");
+            assertThat(svc.getMetadata().getAnnotations()).containsEntry("metallb.io/ip-allocated-from-pool", "edge");
+        });
+        // the controller's event about it, where kubectl describe service finds it
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(cluster.control().store()
+                .list(io.fabric8.kubernetes.api.model.Event.class, "default"))
+                .anySatisfy(e -> {
+                    assertThat(e.getReason()).isEqualTo("IPAllocated");
+                    assertThat(e.getMessage()).isEqualTo("Assigned IP [\"127.0.62.10\"]");
+                    assertThat(e.getInvolvedObject().getUid()).isEqualTo(cluster.service("web").getMetadata().getUid());
+                }));
+        Set<String> answered = new HashSet<>();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            answered.add(Net.get("127.0.62.10", 8080, "/").body());
+            assertThat(answered).containsExactlyInAnyOrder("node-a", "node-b");
+        });
+
+        // a node whose kube-proxy says it is unhealthy leaves the rotation, as with a cloud load balancer
+        cluster.setHealthy(NODE_B, false);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            for (int i = 0; i < 6; i++) {
+                assertThat(Net.get("127.0.62.10", 8080, "/").body()).isEqualTo("node-a");
+            }
+        });
+
+        // the Service gone from the cluster, its address closes
+        cluster.delete("web");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThatThrownBy(() -> Net.get("127.0.62.10", 8080, "/")).isInstanceOf(ConnectException.class));
+    }
+
+    @Test
+    void aServiceOfAnotherClassIsLeftAlone() throws Exception {
+        cluster.loadBalancer("cloudy", StandInCluster.CLOUD_CLASS);
+        cluster.loadBalancer("ours", PORTWAY_CLASS);
+        controller();
+        await().atMost(Duration.ofSeconds(10)).until(() -> cluster.ingressIp("ours") != null);
+        assertThat(cluster.ingressIp("ours")).isEqualTo("127.0.62.10");
+        assertThat(cluster.ingressIp("cloudy")).isNull();
+        assertThat(cluster.service("cloudy").getMetadata().getAnnotations()).doesNotContainKey("metallb.io/ip-allocated-from-pool");
+    }
+
+    @Test
+    void aPoolForSomeNamespacesServesTheServicesOfNamespacesLabelledSo() throws Exception {
+        TestApi.apply(cluster.control(), TestApi.decode("""
+                apiVersion: v1
+                kind: Namespace
+                metadata:
+                  name: default
+                  labels:
+                    team: edge
+                """));
+        cluster.loadBalancer("web", PORTWAY_CLASS);
+        InClusterController c = new InClusterController(new InClusterController.Options(PORTWAY_CLASS, cluster.healthPort(),
+                Transport.NIO, 1, TestApi.decode(StandInCluster.pool("127.0.62.12/32") + """
+                          serviceAllocation:
+                            namespaceSelectors:
+                            - matchLabels:
+                                team: edge
+                        """), Duration.ofSeconds(20), null));
+        closing.add(c);
+        c.start(client);
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.12".equals(cluster.ingressIp("web")));
+    }
+
+    @Test
+    void aRestartedControllerKeepsTheAddressesServicesHoldBeforeItHandsOutNewOnes() throws Exception {
+        cluster.loadBalancer("web", PORTWAY_CLASS);
+        InClusterController first = controller();
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.10".equals(cluster.ingressIp("web")));
+        first.close();
+
+        // created while no controller ran, and first in name order: the first pass must not give it web's address
+        cluster.loadBalancer("api", PORTWAY_CLASS);
+        controller();
+        await().atMost(Duration.ofSeconds(10)).until(() -> cluster.ingressIp("api") != null);
+        assertThat(cluster.ingressIp("api")).isEqualTo("127.0.62.11");
+        assertThat(cluster.ingressIp("web")).isEqualTo("127.0.62.10");
+    }
+}
