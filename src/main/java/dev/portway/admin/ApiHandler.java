@@ -343,6 +343,9 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             }
             ChannelHandlerContext ctx = c.ctx();
             boolean websocket = WatchSocket.isUpgrade(c.request());
+            if (websocket) {
+                WatchSocket.check(c.request());
+            }
             WatchStream watch = new WatchStream(ctx, control.store(), api, labels, fields, c.params().bool("allowWatchBookmarks", false),
                     rep, tables(), includeObject, c.keepAlive(),
                     c.request().protocolVersion().equals(io.netty.handler.codec.http.HttpVersion.HTTP_1_0), websocket, () -> next(ctx));

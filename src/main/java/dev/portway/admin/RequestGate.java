@@ -213,7 +213,6 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
         return null;
     }
 
-    /** Whether {@code host} (a Host header: name or IP, optional port) is this server. */
     /**
      * Whether {@code origin} is this server's own, as the request named it in {@code Host} (already
      * found to be this server): {@code https://} and the same host and port.
@@ -221,6 +220,8 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
     private static boolean isSameOrigin(String origin, String host) {
         return origin.regionMatches(true, 0, "https://", 0, 8) && origin.substring(8).equalsIgnoreCase(host.strip());
     }
+
+    /** Whether {@code host} (a Host header: name or IP, optional port) is this server. */
 
     private boolean isOwnHost(String hostHeader) {
         String h = hostHeader.strip();

@@ -92,6 +92,12 @@ final class RequestTimeouts extends ChannelDuplexHandler {
         ctx.fireChannelInactive();
     }
 
+    /** Taken out of the pipeline (a watch upgraded to a WebSocket): its timer must not close what the connection became. */
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        cancel();
+    }
+
     private void arm(ChannelHandlerContext ctx, long millis) {
         cancel();
         timer = ctx.executor().schedule(() -> {

@@ -1,5 +1,6 @@
 package dev.portway.admin;
 
+import dev.portway.api.ApiException;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -7,6 +8,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
@@ -16,13 +18,15 @@ import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A watch over WebSocket, as kube-apiserver serves one to a request that asks to upgrade
  * (fabric8's informers and watches ask for it by default): the handshake, then each watch event
  * as one text message, the same JSON as a line of the streamed watch. What the client sends is
- * read and dropped, as kube-apiserver ignores it, except that a ping is answered and a close
- * ends the watch. The watch's end (its timeout) is a normal close.
+ * read and dropped, as kube-apiserver ignores it, except that a ping is answered (while the client
+ * reads) and a close ends the watch. The watch's end (its timeout, or a client cut off for leaving
+ * too much unread) is a normal close.
  *
  * <p>Once upgraded, the connection is no longer HTTP: the request timeouts, the gate (which has
  * let the request through) and keep-alive leave its pipeline.
@@ -42,8 +46,28 @@ final class WatchSocket {
     }
 
     /**
-     * Upgrades the connection and, once the handshake is written, runs {@code start}; a client that
-     * speaks a WebSocket version other than 13 gets 426 and the connection closes.
+     * Refuses, before anything of the connection changes, an upgrade the handshake would fail on:
+     * RFC 6455's version 13 only (Netty would also take the drafts before it, and throw on a
+     * malformed one after taking the connection apart), with its key, on a GET.
+     *
+     * @throws ApiException 400, as a request the server cannot take
+     */
+    static void check(FullHttpRequest request) {
+        if (!HttpMethod.GET.equals(request.method())) {
+            throw new ApiException(Statuses.badRequest("a WebSocket upgrade is a GET"));
+        }
+        if (!"13".equals(request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {
+            throw new ApiException(Statuses.badRequest("unsupported WebSocket version (expected Sec-WebSocket-Version: 13)"));
+        }
+        String key = request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY);
+        if (key == null || key.isBlank()) {
+            throw new ApiException(Statuses.badRequest("a WebSocket upgrade needs a Sec-WebSocket-Key"));
+        }
+    }
+
+    /**
+     * Upgrades the connection ({@link #check checked} first) and, once the handshake is written,
+     * runs {@code start}.
      *
      * @param ctx the API handler's context (the frames' handler goes before it)
      */
@@ -60,17 +84,34 @@ final class WatchSocket {
         p.remove(HttpServerKeepAliveHandler.class);
         p.addBefore(ctx.name(), "watch-frames", new Frames());
         handshaker.handshake(ctx.channel(), request).addListener(f -> {
-            if (f.isSuccess()) {
-                start.run();
-            } else {
+            if (!f.isSuccess()) {
                 ctx.close();
+                return;
+            }
+            try {
+                start.run();
+            } catch (RuntimeException e) {
+                // Netty drops what a listener throws: the connection would stay, upgraded, with no watch
+                ctx.close();
+                throw e;
             }
         });
     }
 
-    /** Ends an upgraded watch: a normal close, then the connection closes. */
+    /**
+     * Ends an upgraded watch: a normal close, then the connection closes. A client that has stopped
+     * reading (the close would wait behind what it left unread) is closed at once, and one that reads
+     * too slowly gets the hold timeout, as an unread answer does.
+     */
     static void close(ChannelHandlerContext ctx) {
+        if (!ctx.channel().isWritable()) {
+            ctx.close();
+            return;
+        }
         ctx.writeAndFlush(new CloseWebSocketFrame(WebSocketCloseStatus.NORMAL_CLOSURE)).addListener(ChannelFutureListener.CLOSE);
+        ctx.executor().schedule(() -> {
+            ctx.close();
+        }, ApiHandler.HOLD_TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
 
     /** What the client sends: pings answered, a close ends the watch, anything else dropped. */
@@ -78,7 +119,11 @@ final class WatchSocket {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof PingWebSocketFrame ping) {
-                ctx.writeAndFlush(new PongWebSocketFrame(ping.content()));
+                if (ctx.channel().isWritable()) {
+                    ctx.writeAndFlush(new PongWebSocketFrame(ping.content()));
+                } else {
+                    ping.release(); // a client that pings and reads nothing would have its pongs pile up
+                }
             } else if (msg instanceof CloseWebSocketFrame close) {
                 close.release();
                 WatchSocket.close(ctx);

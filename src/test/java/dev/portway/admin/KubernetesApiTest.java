@@ -619,6 +619,26 @@ class KubernetesApiTest {
         assertThat(messages).isEmpty();
     }
 
+    /** An upgrade the handshake cannot take is refused as a bad request, and the connection stays HTTP, with its gate. */
+    @Test
+    void aWebSocketWatchOfAnotherVersionIsRefusedAndTheConnectionStaysHttp() throws Exception {
+        int port = URI.create(base).getPort();
+        try (var socket = (javax.net.ssl.SSLSocket) dev.portway.testing.AdminHttp.trusting(credentials.ca().cert())
+                .getSocketFactory().createSocket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            var out = socket.getOutputStream();
+            out.write(("GET /api/v1/namespaces/default/configmaps?watch=true HTTP/1.1\r\nHost: 127.0.0.1:" + port
+                    + "\r\nAuthorization: Bearer " + token + "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                    + "Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+                    + "GET /version HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            String all = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(all).startsWith("HTTP/1.1 400 Bad Request").contains("unsupported WebSocket version (expected Sec-WebSocket-Version: 13)");
+            assertThat(all.indexOf("HTTP/1.1 200 OK")).as("the next request is answered, as HTTP").isGreaterThan(0);
+            assertThat(all).contains("\"gitVersion\"");
+        }
+    }
+
     @Test
     void aWatcherThatStopsReadingIsCutOffAndLeavesNothingBehind() throws Exception {
         int port = URI.create(base).getPort();
