@@ -41,6 +41,8 @@ public final class PlanBuilder {
     /** How the LoadBalancer checks nodes: out of rotation within about a second, back as fast. */
     static final Duration CHECK_INTERVAL = Duration.ofMillis(500);
     static final Duration CHECK_TIMEOUT = Duration.ofMillis(400);
+    /** The label that keeps a node out of every load balancer's targets (Kubernetes' well-known label, GA in 1.21). */
+    static final String EXCLUDE_FROM_LOAD_BALANCERS = "node.kubernetes.io/exclude-from-external-load-balancers";
 
     private final Store store;
     private final int nodeHealthPort;
@@ -103,7 +105,13 @@ public final class PlanBuilder {
         return new PlanBuilder(store, nodeHealthPort, IngressPorts.DEFAULT, true);
     }
 
-    private record NodeInfo(String name, String ip, boolean ready) {
+    /**
+     * A node as the plan needs it.
+     *
+     * @param excluded labelled {@code node.kubernetes.io/exclude-from-external-load-balancers}: no
+     *                 load balancer sends to it, as cloud load balancers and MetalLB leave it out
+     */
+    private record NodeInfo(String name, String ip, boolean ready, boolean excluded) {
     }
 
     /**
@@ -200,7 +208,8 @@ public final class PlanBuilder {
         for (Node n : store.list(Node.class)) {
             String ip = internalIp(n);
             if (ip != null) {
-                nodes.add(new NodeInfo(n.getMetadata().getName(), ip, isReady(n)));
+                nodes.add(new NodeInfo(n.getMetadata().getName(), ip, isReady(n), n.getMetadata().getLabels() != null
+                        && n.getMetadata().getLabels().containsKey(EXCLUDE_FROM_LOAD_BALANCERS)));
             }
         }
         Map<String, List<EndpointSlice>> slices = slices();
@@ -564,6 +573,9 @@ public final class PlanBuilder {
                     : new Plan.HealthCheck(nodeHealthPort, "/healthz", CHECK_INTERVAL, CHECK_TIMEOUT, 1, 2);
             List<Plan.Endpoint> nodeEndpoints = new ArrayList<>();
             for (NodeInfo n : nodes) {
+                if (n.excluded) {
+                    continue;
+                }
                 boolean expected = n.ready && (!local || podCluster.hasUsableEndpoints(n.name));
                 nodeEndpoints.add(new Plan.Endpoint(new InetSocketAddress(n.ip, nodePort), n.name, n.name, expected, expected, false));
             }

@@ -189,7 +189,8 @@ class PlanBuilderTest {
     /**
      * In a real cluster kube-proxy serves the ClusterIPs, external IPs, NodePorts and health check
      * ports: the plan holds only the LoadBalancer's listener, to the nodes' NodePorts, checked at
-     * kube-proxy's /healthz, or at the Service's healthCheckNodePort with the Local policy.
+     * kube-proxy's /healthz, or at the Service's healthCheckNodePort with the Local policy; a node
+     * labelled to be excluded from load balancers is not among them.
      */
     @Test
     void aLoadBalancersOnlyPlanListensAtTheLoadBalancerAddressesAloneAndChecksTheNodesAsACloudDoes() {
@@ -203,7 +204,9 @@ class PlanBuilderTest {
                 .editFirstPort().withNodePort(30084).endPort().endSpec()
                 .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("127.3.63.2").endIngress().endLoadBalancer().endStatus()
                 .build();
-        put(store, node("node1", "127.0.63.1", true), node("node2", "127.0.63.2", true), cluster, slice("lb", "10.244.0.1"),
+        HasMetadata excluded = new io.fabric8.kubernetes.api.model.NodeBuilder((io.fabric8.kubernetes.api.model.Node) node("node3", "127.0.63.3", true))
+                .editMetadata().addToLabels("node.kubernetes.io/exclude-from-external-load-balancers", "").endMetadata().build();
+        put(store, node("node1", "127.0.63.1", true), node("node2", "127.0.63.2", true), excluded, cluster, slice("lb", "10.244.0.1"),
                 local, slice("local", "10.244.0.2"));
         Plan plan = PlanBuilder.loadBalancersOnly(store, 10256).build();
         assertThat(plan.listeners()).extracting(l -> l.key().address().getAddress().getHostAddress() + ":" + l.key().address().getPort())
