@@ -5,15 +5,17 @@ import dev.portway.api.ResourceKind;
 import dev.portway.control.ControlPlane;
 import dev.portway.store.Store;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.Cache;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,36 +30,43 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The cluster's Services of this implementation's class, its Nodes, EndpointSlices and Namespaces, kept
- * in the local store from informers (a list, then a watch, as client-go's informers).
+ * The cluster's Services of this implementation's class, its Nodes, EndpointSlices and Namespaces
+ * (their labels are what the pools' namespace selectors match), kept in the local store from
+ * informers (a list, then a watch, as client-go's informers).
  *
- * <p>The first lists go into the store in one batch, once every informer has synced: the
- * LoadBalancer controller's first pass then sees every address Services already hold before it
- * hands out new ones, as MetalLB waits for its caches. After that, what the informers deliver
- * is applied on the control thread, in batches of what arrived meanwhile.
+ * <p>What an informer delivers is taken as the name of an object that changed: the object put in
+ * the store is always the informer's latest (its cache), or its removal. So the store follows the
+ * cluster whatever order the notifications arrive in (fabric8 hands them to each handler
+ * asynchronously), and a late notification never brings an old version back.
  *
- * <p>The cluster's objects go into the store as they are (the cluster's API server validated
- * them), as copies: the store stamps resourceVersions of its own, and the informers' caches keep
- * the cluster's, which {@link ClusterWriter} compares against.
+ * <p>The first lists go into the store in one batch, from the informers' caches once all have
+ * synced: the LoadBalancer controller's first pass then sees every address Services already hold
+ * before it hands out new ones, as MetalLB waits for its caches. After that, what changed is
+ * applied on the control thread, in batches of what arrived meanwhile.
+ *
+ * <p>The cluster's objects go into the store as copies (the store stamps resourceVersions of its
+ * own; the informers' caches keep the cluster's, which {@link ClusterWriter} compares against),
+ * without what would start a deletion here: deletion timestamps, finalizers and owner references
+ * are the cluster's business. An object leaves the store when it leaves the cluster; a terminating
+ * namespace must not take the pools kept in the namespace of the same name with it.
  */
 final class ClusterMirror implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ClusterMirror.class);
 
-    /** One change the informers delivered: an object (its last state, when removed). */
-    private record Change(ResourceKind kind, HasMetadata object, boolean removed) {
+    /** An object that changed, by kind and informer key ({@code namespace/name}, or {@code name}). */
+    private record Changed(ResourceKind kind, String key) {
     }
 
     private final KubernetesClient client;
     private final ControlPlane control;
     private final String loadBalancerClass;
-    private final ConcurrentLinkedQueue<Change> arrived = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Changed> arrived = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainQueued = new AtomicBoolean();
-    private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
-    /** The cluster's resourceVersion of each object mirrored, by kind and key: a resync or a replay of the same version writes nothing. */
-    private final Map<String, String> mirroredVersions = new HashMap<>();
+    private final Map<ResourceKind, SharedIndexInformer<? extends HasMetadata>> informers = new EnumMap<>(ResourceKind.class);
+    /** The cluster's resourceVersion of each object mirrored, by kind and key (control thread). */
+    private final Map<Changed, String> mirroredVersions = new HashMap<>();
     private volatile boolean synced;
-    private SharedIndexInformer<Service> services;
 
     ClusterMirror(KubernetesClient client, ControlPlane control, String loadBalancerClass) {
         this.client = client;
@@ -65,35 +74,25 @@ final class ClusterMirror implements AutoCloseable {
         this.loadBalancerClass = Objects.requireNonNull(loadBalancerClass, "loadBalancerClass");
     }
 
-    /**
-     * Lists and starts watching; returns once every first list is in the store. A namespace the
-     * pools were given in and the cluster does not have stays as the controller made it.
-     */
+    /** Lists and starts watching; returns once every first list is in the store. */
     void start(Duration timeout) throws TimeoutException, InterruptedException {
-        services = client.services().inAnyNamespace().runnableInformer(0);
-        SharedIndexInformer<Node> nodes = client.nodes().runnableInformer(0);
-        SharedIndexInformer<EndpointSlice> slices = client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0);
-        // their labels are what the pools' serviceAllocation.namespaceSelectors match
-        SharedIndexInformer<Namespace> namespaces = client.namespaces().runnableInformer(0);
-        services.addEventHandler(handler(ResourceKind.SERVICE));
-        nodes.addEventHandler(handler(ResourceKind.NODE));
-        slices.addEventHandler(handler(ResourceKind.ENDPOINT_SLICE));
-        namespaces.addEventHandler(handler(ResourceKind.NAMESPACE));
-        informers.add(services);
-        informers.add(nodes);
-        informers.add(slices);
-        informers.add(namespaces);
+        informers.put(ResourceKind.SERVICE, client.services().inAnyNamespace().runnableInformer(0));
+        informers.put(ResourceKind.NODE, client.nodes().runnableInformer(0));
+        informers.put(ResourceKind.ENDPOINT_SLICE, client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0));
+        informers.put(ResourceKind.NAMESPACE, client.namespaces().runnableInformer(0));
         List<CompletableFuture<Void>> started = new ArrayList<>();
-        for (SharedIndexInformer<?> informer : informers) {
+        informers.forEach((kind, informer) -> {
+            informer.addEventHandler(handler(kind));
             started.add(informer.start().toCompletableFuture());
-        }
+        });
         try {
             CompletableFuture.allOf(started.toArray(CompletableFuture[]::new)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             throw new IllegalStateException("cannot list the cluster's objects: " + e.getCause().getMessage(), e.getCause());
         }
-        synced = true;
         control.call(() -> {
+            informers.forEach((kind, informer) -> informer.getStore().listKeys().forEach(key -> arrived.add(new Changed(kind, key))));
+            synced = true;
             drain();
             return null;
         });
@@ -104,7 +103,13 @@ final class ClusterMirror implements AutoCloseable {
 
     /** The Service as the cluster last told it (the informer's cache), or null. */
     Service clusterService(String namespace, String name) {
-        return services == null ? null : services.getStore().getByKey(namespace + "/" + name);
+        SharedIndexInformer<? extends HasMetadata> services = informers.get(ResourceKind.SERVICE);
+        return services == null ? null : (Service) services.getStore().getByKey(Cache.namespaceKeyFunc(namespace, name));
+    }
+
+    /** Whether every informer is watching the cluster now (not listing again, nor cut off from it). */
+    boolean isWatching() {
+        return synced && informers.values().stream().allMatch(SharedIndexInformer::isWatching);
     }
 
     /** Whether this implementation handles the Service: a LoadBalancer of its class, or of none. */
@@ -120,23 +125,23 @@ final class ClusterMirror implements AutoCloseable {
         return new ResourceEventHandler<>() {
             @Override
             public void onAdd(HasMetadata obj) {
-                deliver(new Change(kind, obj, false));
+                deliver(kind, obj);
             }
 
             @Override
             public void onUpdate(HasMetadata oldObj, HasMetadata newObj) {
-                deliver(new Change(kind, newObj, false));
+                deliver(kind, newObj);
             }
 
             @Override
             public void onDelete(HasMetadata obj, boolean deletedFinalStateUnknown) {
-                deliver(new Change(kind, obj, true));
+                deliver(kind, obj);
             }
         };
     }
 
-    private void deliver(Change change) {
-        arrived.add(change);
+    private void deliver(ResourceKind kind, HasMetadata object) {
+        arrived.add(new Changed(kind, Cache.metaNamespaceKeyFunc(object)));
         if (synced && drainQueued.compareAndSet(false, true)) {
             control.submit(() -> {
                 drain();
@@ -145,34 +150,43 @@ final class ClusterMirror implements AutoCloseable {
         }
     }
 
-    /** Applies what arrived, in one batch (control thread). */
+    /** Brings what changed in line with the informers' caches, in one batch (control thread). */
     private void drain() {
         drainQueued.set(false);
         Store.Batch batch = control.store().begin();
-        Change c;
+        Changed c;
         while ((c = arrived.poll()) != null) {
-            HasMetadata o = c.object();
-            String ns = o.getMetadata().getNamespace();
-            String name = o.getMetadata().getName();
-            String key = c.kind() + "/" + ns + "/" + name;
-            boolean keep = !c.removed() && (c.kind() != ResourceKind.SERVICE || isOurs((Service) o));
+            HasMetadata latest = informers.get(c.kind()).getStore().getByKey(c.key());
+            boolean keep = latest != null && (c.kind() != ResourceKind.SERVICE || isOurs((Service) latest));
             if (keep) {
-                String version = o.getMetadata().getResourceVersion();
-                if (version != null && version.equals(mirroredVersions.get(key))) {
+                String version = latest.getMetadata().getResourceVersion();
+                if (version != null && version.equals(mirroredVersions.get(c))) {
                     continue;
                 }
-                mirroredVersions.put(key, version);
-                batch.put(Json.copy(o));
-            } else if (mirroredVersions.remove(key) != null) {
-                batch.remove(c.kind(), ns, name);
+                mirroredVersions.put(c, version);
+                batch.put(mirrored(latest));
+            } else if (mirroredVersions.remove(c) != null) {
+                int slash = c.key().indexOf('/');
+                batch.remove(c.kind(), slash < 0 ? null : c.key().substring(0, slash), c.key().substring(slash + 1));
             }
         }
         batch.commit();
     }
 
+    /** A copy for the store, without what would start a deletion or a cascade here. */
+    private static HasMetadata mirrored(HasMetadata object) {
+        HasMetadata copy = Json.copy(object);
+        ObjectMeta m = copy.getMetadata();
+        m.setDeletionTimestamp(null);
+        m.setDeletionGracePeriodSeconds(null);
+        m.setFinalizers(new ArrayList<>());
+        m.setOwnerReferences(new ArrayList<>());
+        return copy;
+    }
+
     @Override
     public void close() {
-        for (SharedIndexInformer<?> informer : informers) {
+        for (SharedIndexInformer<?> informer : informers.values()) {
             informer.stop();
         }
     }

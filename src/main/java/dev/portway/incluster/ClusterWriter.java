@@ -36,14 +36,17 @@ import org.slf4j.LoggerFactory;
  * <p>A Service is written only where the local one differs from the cluster's as its informer last
  * saw it, on a thread of its own (the control thread never waits for the cluster). Writes for one
  * Service or Event are coalesced: only its latest state is sent. A failed write is tried again after
- * a second, unless a later one superseded it; a Service gone from the cluster is dropped, and so is
- * an Event the cluster forbids this controller to write (told once).
+ * a second, then after twice as long each time up to 30 s while writes keep failing, unless a later
+ * one superseded it; a Service gone from the cluster is dropped, and so is an Event the cluster
+ * forbids this controller to write (told once). A Service that stops being a LoadBalancer has the
+ * address and annotation Portway gave it taken off.
  */
 final class ClusterWriter implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ClusterWriter.class);
     static final String POOL_ANNOTATION = "metallb.io/ip-allocated-from-pool";
     private static final Duration RETRY = Duration.ofSeconds(1);
+    private static final Duration MAX_RETRY = Duration.ofSeconds(30);
 
     /** What the cluster's Service should say. */
     record Wanted(String namespace, String name, List<LoadBalancerIngress> ingress, String pool) {
@@ -67,10 +70,16 @@ final class ClusterWriter implements AutoCloseable {
 
     private final java.util.function.Consumer<List<WatchEvent>> watcher = this::changed;
 
-    ClusterWriter(KubernetesClient client, ClusterMirror mirror, Store store) {
+    /** The names of the pools addresses come from: the pool annotation names one of them on a Service Portway served. */
+    private final java.util.Set<String> pools;
+    /** How long the next retry waits (writer thread): a second, doubling up to {@link #MAX_RETRY} while writes keep failing. */
+    private long retryMillis;
+
+    ClusterWriter(KubernetesClient client, ClusterMirror mirror, Store store, java.util.Set<String> pools) {
         this.client = client;
         this.mirror = mirror;
         this.store = store;
+        this.pools = java.util.Set.copyOf(pools);
         store.watch(watcher);
     }
 
@@ -78,6 +87,8 @@ final class ClusterWriter implements AutoCloseable {
         for (WatchEvent e : batch) {
             if (e.kind() == ResourceKind.SERVICE && e.type() != WatchEvent.Type.DELETED) {
                 consider((Service) e.object());
+            } else if (e.kind() == ResourceKind.SERVICE) {
+                left((Service) e.object());
             } else if (e.kind() == ResourceKind.EVENT && e.type() != WatchEvent.Type.DELETED
                     && e.object() instanceof Event event && event.getInvolvedObject() != null
                     && "Service".equals(event.getInvolvedObject().getKind())) {
@@ -103,13 +114,34 @@ final class ClusterWriter implements AutoCloseable {
         queueFlush(Duration.ZERO);
     }
 
+    /**
+     * A Service gone from the store: if the cluster still has it, no longer a LoadBalancer, with the
+     * address Portway gave it (its pool annotation names one of Portway's pools), the address and the
+     * annotation go, as MetalLB and cloud controllers clear a Service that stopped wanting one. (A
+     * Service that moved to another class is the other implementation's to write.)
+     */
+    private void left(Service local) {
+        String namespace = local.getMetadata().getNamespace();
+        String name = local.getMetadata().getName();
+        Service remote = mirror.clusterService(namespace, name);
+        if (remote != null && remote.getSpec() != null && !"LoadBalancer".equals(remote.getSpec().getType())
+                && pools.contains(poolOf(remote))) {
+            pending.put(namespace + "/" + name, new Wanted(namespace, name, List.of(), null));
+            queueFlush(Duration.ZERO);
+        }
+    }
+
     private void queueFlush(Duration delay) {
         if (flushQueued.compareAndSet(false, true)) {
-            try {
-                writer.schedule(this::flush, delay.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                // closing
-            }
+            schedule(delay);
+        }
+    }
+
+    private void schedule(Duration delay) {
+        try {
+            writer.schedule(this::flush, delay.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
         }
     }
 
@@ -124,15 +156,15 @@ final class ClusterWriter implements AutoCloseable {
             try {
                 write(wanted);
                 pending.remove(key, wanted);
-            } catch (KubernetesClientException e) {
+            } catch (RuntimeException e) {
                 if (closed) {
                     return;
                 }
-                if (e.getCode() == 404) {
+                if (e instanceof KubernetesClientException k && k.getCode() == 404) {
                     pending.remove(key, wanted);
                     continue;
                 }
-                log.warn("cannot write the LoadBalancer status of {}: {}", key, e.getMessage());
+                log.warn("cannot write the LoadBalancer status of {} (again in {} s): {}", key, nextRetry().toSeconds(), e.getMessage());
                 retry = true;
             }
         }
@@ -144,25 +176,34 @@ final class ClusterWriter implements AutoCloseable {
             try {
                 write(event);
                 pendingEvents.remove(key, event);
-            } catch (KubernetesClientException e) {
+            } catch (RuntimeException e) {
                 if (closed) {
                     return;
                 }
-                if (e.getCode() == 403 || e.getCode() == 404 || e.getCode() == 422) {
+                int code = e instanceof KubernetesClientException k ? k.getCode() : 0;
+                if (code == 403 || code == 404 || code == 422) {
                     // not this controller's to write (RBAC), or its namespace is going: an Event is not worth a retry loop
                     pendingEvents.remove(key, event);
-                    if (e.getCode() != 403 || eventsForbiddenTold.compareAndSet(false, true)) {
+                    if (code != 403 || eventsForbiddenTold.compareAndSet(false, true)) {
                         log.warn("cannot record the event {} in the cluster: {}", key, e.getMessage());
                     }
                     continue;
                 }
-                log.warn("cannot record the event {} in the cluster: {}", key, e.getMessage());
+                log.warn("cannot record the event {} in the cluster (again in {} s): {}", key, nextRetry().toSeconds(), e.getMessage());
                 retry = true;
             }
         }
         if (retry) {
-            queueFlush(RETRY);
+            retryMillis = nextRetry().toMillis();
+            schedule(Duration.ofMillis(retryMillis));
+        } else {
+            retryMillis = 0;
         }
+    }
+
+    /** The wait before the next retry, if this flush fails. */
+    private Duration nextRetry() {
+        return retryMillis == 0 ? RETRY : Duration.ofMillis(Math.min(retryMillis * 2, MAX_RETRY.toMillis()));
     }
 
     /** Creates the Event in the cluster or, when it is there already (recorded again), brings its count and times up to date. */

@@ -111,10 +111,13 @@ public final class InClusterController implements AutoCloseable {
             throw new IllegalStateException(closed ? "closed" : "started already");
         }
         mirror = new ClusterMirror(client, control, options.loadBalancerClass());
-        writer = new ClusterWriter(client, mirror, store);
+        java.util.Set<String> poolNames = new java.util.HashSet<>();
+        options.pools().forEach(p -> poolNames.add(p.getMetadata().getName()));
+        writer = new ClusterWriter(client, mirror, store, poolNames);
         control.addController(new PlanPublisher(PlanBuilder.loadBalancersOnly(store, options.nodeHealthPort()), dataPlane));
         if (options.metricsAddress() != null) {
-            metrics = new MetricsServer(options.transport(), registry, () -> started);
+            ClusterMirror watching = mirror;
+            metrics = new MetricsServer(options.transport(), registry, () -> started && watching.isWatching());
             metricsAddress = metrics.start(options.metricsAddress());
         }
         mirror.start(options.syncTimeout());

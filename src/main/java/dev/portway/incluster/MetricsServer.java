@@ -28,7 +28,8 @@ import java.util.function.BooleanSupplier;
 /**
  * The controller's plain HTTP endpoint for Prometheus and the kubelet's probes, as MetalLB's
  * {@code :7472}: {@code GET /metrics} (Prometheus' text format), {@code GET /healthz} (200 while
- * the controller has the cluster's objects). Nothing else; no request body is read.
+ * the controller watches the cluster: its first lists are in, and no informer is listing again or
+ * cut off from the API server). Nothing else; no request body is read.
  */
 final class MetricsServer implements AutoCloseable {
 
@@ -71,7 +72,7 @@ final class MetricsServer implements AutoCloseable {
                 response = metrics();
             } else if (path.equals("/healthz")) {
                 response = healthy.getAsBoolean() ? text(HttpResponseStatus.OK, "ok\n")
-                        : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "not synced with the cluster\n");
+                        : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "not watching the cluster\n");
             } else {
                 response = text(HttpResponseStatus.NOT_FOUND, "not found\n");
             }

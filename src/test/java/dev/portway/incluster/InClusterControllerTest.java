@@ -134,6 +134,58 @@ class InClusterControllerTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.12".equals(cluster.ingressIp("web")));
     }
 
+    /** The pools live in a namespace of the controller's own store: the cluster's namespace of that name going takes none of them. */
+    @Test
+    void theClustersNamespaceOfThePoolsTerminatingTakesNoPoolAlong() throws Exception {
+        TestApi.apply(cluster.control(), TestApi.decode("""
+                apiVersion: v1
+                kind: Namespace
+                metadata:
+                  name: metallb-system
+                  finalizers: [example.com/hold]
+                """));
+        cluster.serveNodePort(cluster.loadBalancer("web", PORTWAY_CLASS));
+        controller();
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.10".equals(cluster.ingressIp("web")));
+        cluster.control().call(() -> cluster.control().api().delete(dev.portway.api.ResourceKind.NAMESPACE, null, "metallb-system",
+                dev.portway.control.DeleteOptions.DEFAULT));
+        assertThat(cluster.control().call(() -> cluster.control().store()
+                .get(io.fabric8.kubernetes.api.model.Namespace.class, null, "metallb-system")).orElseThrow()
+                .getMetadata().getDeletionTimestamp()).as("terminating, held by its finalizer").isNotNull();
+
+        // a Service made after it still gets the pool's other address, and the first keeps its own
+        cluster.loadBalancer("api", PORTWAY_CLASS);
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.11".equals(cluster.ingressIp("api")));
+        assertThat(cluster.ingressIp("web")).isEqualTo("127.0.62.10");
+        assertThat(Net.get("127.0.62.10", 8080, "/").status()).isEqualTo(200);
+    }
+
+    /** As MetalLB and cloud controllers do: a Service that stops being a LoadBalancer has Portway's address taken off. */
+    @Test
+    void aServiceThatStopsBeingALoadBalancerHasItsAddressTakenOff() throws Exception {
+        cluster.loadBalancer("web", PORTWAY_CLASS);
+        controller();
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.10".equals(cluster.ingressIp("web")));
+        TestApi.apply(cluster.control(), TestApi.decode("""
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: web
+                  namespace: default
+                spec:
+                  type: ClusterIP
+                  selector:
+                    app: web
+                  ports:
+                  - port: 8080
+                    targetPort: 80
+                """));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(cluster.ingressIp("web")).isNull();
+            assertThat(cluster.service("web").getMetadata().getAnnotations()).doesNotContainKey("metallb.io/ip-allocated-from-pool");
+        });
+    }
+
     @Test
     void aRestartedControllerKeepsTheAddressesServicesHoldBeforeItHandsOutNewOnes() throws Exception {
         cluster.loadBalancer("web", PORTWAY_CLASS);
