@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -61,7 +60,8 @@ final class ClusterMirror implements AutoCloseable {
     private final KubernetesClient client;
     private final ControlPlane control;
     private final String loadBalancerClass;
-    private final ConcurrentLinkedQueue<Changed> arrived = new ConcurrentLinkedQueue<>();
+    /** What changed since the last drain: a set, so that a key that keeps changing while the control thread is busy is there once. */
+    private final java.util.Set<Changed> arrived = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final AtomicBoolean drainQueued = new AtomicBoolean();
     private final Map<ResourceKind, SharedIndexInformer<? extends HasMetadata>> informers = new EnumMap<>(ResourceKind.class);
     /** The cluster's resourceVersion of each object mirrored, by kind and key (control thread). */
@@ -107,6 +107,12 @@ final class ClusterMirror implements AutoCloseable {
         return services == null ? null : (Service) services.getStore().getByKey(Cache.namespaceKeyFunc(namespace, name));
     }
 
+    /** The cluster's Services as the informer last told them. */
+    List<Service> clusterServices() {
+        SharedIndexInformer<? extends HasMetadata> services = informers.get(ResourceKind.SERVICE);
+        return services == null ? List.of() : services.getStore().list().stream().map(Service.class::cast).toList();
+    }
+
     /** Whether every informer is watching the cluster now (not listing again, nor cut off from it). */
     boolean isWatching() {
         return synced && informers.values().stream().allMatch(SharedIndexInformer::isWatching);
@@ -146,6 +152,10 @@ final class ClusterMirror implements AutoCloseable {
             control.submit(() -> {
                 drain();
                 return null;
+            }).whenComplete((ok, failed) -> {
+                if (failed != null) {
+                    log.error("mirroring the cluster's changes failed", failed);
+                }
             });
         }
     }
@@ -154,8 +164,9 @@ final class ClusterMirror implements AutoCloseable {
     private void drain() {
         drainQueued.set(false);
         Store.Batch batch = control.store().begin();
-        Changed c;
-        while ((c = arrived.poll()) != null) {
+        for (java.util.Iterator<Changed> it = arrived.iterator(); it.hasNext();) {
+            Changed c = it.next();
+            it.remove(); // taken before it is read: a change after this adds it again, for the next drain
             HasMetadata latest = informers.get(c.kind()).getStore().getByKey(c.key());
             boolean keep = latest != null && (c.kind() != ResourceKind.SERVICE || isOurs((Service) latest));
             if (keep) {

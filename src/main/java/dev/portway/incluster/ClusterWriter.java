@@ -35,11 +35,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A Service is written only where the local one differs from the cluster's as its informer last
  * saw it, on a thread of its own (the control thread never waits for the cluster). Writes for one
- * Service or Event are coalesced: only its latest state is sent. A failed write is tried again after
- * a second, then after twice as long each time up to 30 s while writes keep failing, unless a later
- * one superseded it; a Service gone from the cluster is dropped, and so is an Event the cluster
- * forbids this controller to write (told once). A Service that stops being a LoadBalancer has the
- * address and annotation Portway gave it taken off.
+ * Service or Event are coalesced: only its latest state is sent. While writes fail, they are tried
+ * again after a second, then after twice as long each time up to 30 s, one try at a time (what
+ * changes meanwhile waits for it); a write for a Service gone from the cluster, or one the cluster
+ * refuses as invalid, is dropped, and so is an Event the cluster forbids this controller to write
+ * (told once). A Service that stops being a LoadBalancer, while the controller runs or before it
+ * starts, has the pool annotation Portway gave it taken off, and any address left with it (the API
+ * server clears {@code status.loadBalancer} itself on such a change).
  */
 final class ClusterWriter implements AutoCloseable {
 
@@ -123,14 +125,28 @@ final class ClusterWriter implements AutoCloseable {
     private void left(Service local) {
         String namespace = local.getMetadata().getNamespace();
         String name = local.getMetadata().getName();
-        Service remote = mirror.clusterService(namespace, name);
-        if (remote != null && remote.getSpec() != null && !"LoadBalancer".equals(remote.getSpec().getType())
-                && pools.contains(poolOf(remote))) {
+        clearIfLeft(mirror.clusterService(namespace, name));
+    }
+
+    /**
+     * At start: Services that stopped being LoadBalancers while no controller ran, with an address
+     * Portway gave them, have it taken off too.
+     */
+    void clearLeftovers(List<Service> clusterServices) {
+        clusterServices.forEach(this::clearIfLeft);
+    }
+
+    private void clearIfLeft(Service remote) {
+        String pool = remote == null ? null : poolOf(remote);
+        if (pool != null && pools.contains(pool) && remote.getSpec() != null && !"LoadBalancer".equals(remote.getSpec().getType())) {
+            String namespace = remote.getMetadata().getNamespace();
+            String name = remote.getMetadata().getName();
             pending.put(namespace + "/" + name, new Wanted(namespace, name, List.of(), null));
             queueFlush(Duration.ZERO);
         }
     }
 
+    /** Queues a flush, unless one is queued already (at once, or a retry: what changed meanwhile waits for it). */
     private void queueFlush(Duration delay) {
         if (flushQueued.compareAndSet(false, true)) {
             schedule(delay);
@@ -160,8 +176,13 @@ final class ClusterWriter implements AutoCloseable {
                 if (closed) {
                     return;
                 }
-                if (e instanceof KubernetesClientException k && k.getCode() == 404) {
+                int code = e instanceof KubernetesClientException k ? k.getCode() : 0;
+                if (code == 404 || code == 422) {
+                    // gone, or a write the cluster will never take: trying again would change nothing
                     pending.remove(key, wanted);
+                    if (code == 422) {
+                        log.warn("the cluster refuses the LoadBalancer status of {}: {}", key, e.getMessage());
+                    }
                     continue;
                 }
                 log.warn("cannot write the LoadBalancer status of {} (again in {} s): {}", key, nextRetry().toSeconds(), e.getMessage());
@@ -194,8 +215,9 @@ final class ClusterWriter implements AutoCloseable {
             }
         }
         if (retry) {
+            // one retry at a time: changes made meanwhile wait for it, rather than each starting a chain of its own
             retryMillis = nextRetry().toMillis();
-            schedule(Duration.ofMillis(retryMillis));
+            queueFlush(Duration.ofMillis(retryMillis));
         } else {
             retryMillis = 0;
         }

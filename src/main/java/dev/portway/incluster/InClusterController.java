@@ -117,10 +117,11 @@ public final class InClusterController implements AutoCloseable {
         control.addController(new PlanPublisher(PlanBuilder.loadBalancersOnly(store, options.nodeHealthPort()), dataPlane));
         if (options.metricsAddress() != null) {
             ClusterMirror watching = mirror;
-            metrics = new MetricsServer(options.transport(), registry, () -> started && watching.isWatching());
+            metrics = new MetricsServer(options.transport(), registry, () -> started, () -> started && watching.isWatching());
             metricsAddress = metrics.start(options.metricsAddress());
         }
         mirror.start(options.syncTimeout());
+        writer.clearLeftovers(mirror.clusterServices());
         control.awaitIdle();
         started = true;
         return this;

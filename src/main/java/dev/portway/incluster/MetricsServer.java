@@ -27,20 +27,24 @@ import java.util.function.BooleanSupplier;
 
 /**
  * The controller's plain HTTP endpoint for Prometheus and the kubelet's probes, as MetalLB's
- * {@code :7472}: {@code GET /metrics} (Prometheus' text format), {@code GET /healthz} (200 while
- * the controller watches the cluster: its first lists are in, and no informer is listing again or
- * cut off from the API server). Nothing else; no request body is read.
+ * {@code :7472}: {@code GET /metrics} (Prometheus' text format), {@code GET /healthz} (200 once
+ * the controller has started: for a liveness probe, which must not restart a controller that
+ * keeps carrying traffic while the API server is away) and {@code GET /readyz} (200 while it
+ * watches the cluster: its informers are neither listing again nor cut off from the API server).
+ * Nothing else; no request body is read.
  */
 final class MetricsServer implements AutoCloseable {
 
     private final PrometheusRegistry registry;
     private final BooleanSupplier healthy;
+    private final BooleanSupplier ready;
     private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
     private final Transport transport;
     private final EventLoopGroup group;
     private Channel channel;
 
-    MetricsServer(Transport transport, PrometheusRegistry registry, BooleanSupplier healthy) {
+    MetricsServer(Transport transport, PrometheusRegistry registry, BooleanSupplier healthy, BooleanSupplier ready) {
+        this.ready = ready;
         this.transport = transport;
         this.registry = registry;
         this.healthy = healthy;
@@ -72,6 +76,9 @@ final class MetricsServer implements AutoCloseable {
                 response = metrics();
             } else if (path.equals("/healthz")) {
                 response = healthy.getAsBoolean() ? text(HttpResponseStatus.OK, "ok\n")
+                        : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "starting\n");
+            } else if (path.equals("/readyz")) {
+                response = ready.getAsBoolean() ? text(HttpResponseStatus.OK, "ok\n")
                         : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "not watching the cluster\n");
             } else {
                 response = text(HttpResponseStatus.NOT_FOUND, "not found\n");

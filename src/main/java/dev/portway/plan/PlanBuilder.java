@@ -579,12 +579,17 @@ public final class PlanBuilder {
                 boolean expected = n.ready && (!local || podCluster.hasUsableEndpoints(n.name));
                 nodeEndpoints.add(new Plan.Endpoint(new InetSocketAddress(n.ip, nodePort), n.name, n.name, expected, expected, false));
             }
+            if (nodeEndpoints.isEmpty() && !nodes.isEmpty() && warned.add("excluded " + service)) {
+                // kubeadm labels control-plane nodes so: on a one-node cluster, nothing is left to send to
+                log.warn("{}: every node is labelled {}; the load balancer has no node to send to", service, EXCLUDE_FROM_LOAD_BALANCERS);
+            }
             target = new Plan.Cluster("lb:" + podCluster.name(), service, protocol, nodeEndpoints, podCluster.balancer(),
                     podCluster.affinityTimeout(), false, podCluster.drainTimeout(), podCluster.udpIdleTimeout(),
                     podCluster.tcpIdleTimeout(), podCluster.maxConnections(), check);
             clusters.add(target);
         }
-        boolean active = podCluster.hasUsableEndpoints(null);
+        // with no node to send to, connections are refused as with no endpoint, not taken and dropped
+        boolean active = podCluster.hasUsableEndpoints(null) && !target.endpoints().isEmpty();
         for (String ip : ips) {
             listeners.add(new Plan.Listener(key(protocol, ip, sp.getPort()), Plan.Role.LOAD_BALANCER, service,
                     target.name(), null, null, false, Plan.Source.CLIENT, sourceRanges, active));

@@ -53,6 +53,7 @@ class ControllerCommandIT {
                 assertThat(scrape.status()).isEqualTo(200);
                 assertThat(scrape.body()).contains("portway_controller_passes_total").contains("127.0.62.20");
                 assertThat(Net.get("127.0.0.1", port, "/healthz").body()).isEqualTo("ok\n");
+                assertThat(Net.get("127.0.0.1", port, "/readyz").body()).as("watching the cluster").isEqualTo("ok\n");
             }
         }
     }

@@ -160,29 +160,53 @@ class InClusterControllerTest {
         assertThat(Net.get("127.0.62.10", 8080, "/").status()).isEqualTo(200);
     }
 
-    /** As MetalLB and cloud controllers do: a Service that stops being a LoadBalancer has Portway's address taken off. */
+    /**
+     * A Service that stops being a LoadBalancer has Portway's pool annotation taken off (the API
+     * server clears its status.loadBalancer itself, as kube-apiserver's dropTypeDependentFields does).
+     */
     @Test
     void aServiceThatStopsBeingALoadBalancerHasItsAddressTakenOff() throws Exception {
         cluster.loadBalancer("web", PORTWAY_CLASS);
         controller();
         await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.10".equals(cluster.ingressIp("web")));
+        toClusterIp("web");
+        awaitNoAddress("web");
+    }
+
+    @Test
+    void aServiceThatStoppedBeingALoadBalancerWhileNoControllerRanHasItsAddressTakenOffAtStart() throws Exception {
+        cluster.loadBalancer("web", PORTWAY_CLASS);
+        InClusterController first = controller();
+        await().atMost(Duration.ofSeconds(10)).until(() -> "edge".equals(cluster.service("web").getMetadata().getAnnotations()
+                .get("metallb.io/ip-allocated-from-pool")));
+        first.close();
+        toClusterIp("web");
+        assertThat(cluster.service("web").getMetadata().getAnnotations()).containsEntry("metallb.io/ip-allocated-from-pool", "edge");
+        controller();
+        awaitNoAddress("web");
+    }
+
+    private void toClusterIp(String name) {
         TestApi.apply(cluster.control(), TestApi.decode("""
                 apiVersion: v1
                 kind: Service
                 metadata:
-                  name: web
+                  name: %1$s
                   namespace: default
                 spec:
                   type: ClusterIP
                   selector:
-                    app: web
+                    app: %1$s
                   ports:
                   - port: 8080
                     targetPort: 80
-                """));
+                """.formatted(name)));
+    }
+
+    private void awaitNoAddress(String name) {
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-            assertThat(cluster.ingressIp("web")).isNull();
-            assertThat(cluster.service("web").getMetadata().getAnnotations()).doesNotContainKey("metallb.io/ip-allocated-from-pool");
+            assertThat(cluster.ingressIp(name)).isNull();
+            assertThat(cluster.service(name).getMetadata().getAnnotations()).doesNotContainKey("metallb.io/ip-allocated-from-pool");
         });
     }
 

@@ -219,6 +219,13 @@ class PlanBuilderTest {
         assertThat(toNodes.healthCheck().port()).isEqualTo(10256);
         assertThat(toNodes.healthCheck().path()).isEqualTo("/healthz");
         assertThat(plan.clusters().get(holderCluster(plan, "127.3.63.2")).healthCheck().port()).isEqualTo(32001);
+        assertThat(plan.listeners()).extracting(Plan.Listener::active).containsOnly(true);
+
+        // every node excluded (kubeadm labels control-plane nodes so; a one-node cluster has nothing left): connections are refused
+        Store alone = new Store();
+        put(alone, excluded, cluster, slice("lb", "10.244.0.1"));
+        Plan none = PlanBuilder.loadBalancersOnly(alone, 10256).build();
+        assertThat(none.listeners()).singleElement().satisfies(l -> assertThat(l.active()).isFalse());
     }
 
     private static String holderCluster(Plan plan, String ip) {
