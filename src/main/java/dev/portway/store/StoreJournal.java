@@ -51,6 +51,8 @@ public final class StoreJournal implements AutoCloseable {
     public static final String JOURNAL = "journal.jsonl";
     /** The journal is folded into a new snapshot when it grows past this. */
     private static final long COMPACT_BYTES = 32L * 1024 * 1024;
+    /** How often a journal that cannot write tries a whole snapshot again. */
+    private static final long RETRY_EVERY_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
 
     /** A data file that cannot be read: the start stops, and the file stays as it is. */
     public static final class CorruptStateException extends IOException {
@@ -70,6 +72,10 @@ public final class StoreJournal implements AutoCloseable {
     private FileChannel journal;
     private long journalBytes;
     private boolean failed;
+    /** While failing: when the next whole snapshot may be tried (System.nanoTime). */
+    private long nextRetryNanos;
+    /** Snapshots begun (tests: how often a failing journal retries). */
+    private int snapshotsBegun;
 
     private StoreJournal(Path dir, Store store) {
         this.dir = dir;
@@ -179,7 +185,13 @@ public final class StoreJournal implements AutoCloseable {
      */
     private void append(List<WatchEvent> events) {
         if (failed) {
-            retrySnapshot();
+            // a whole snapshot at most once a second: one per commit, inside the commit, would hold every
+            // write of the API behind the serializing of every object for as long as the disk stays full
+            long now = System.nanoTime();
+            if (now - nextRetryNanos >= 0) {
+                nextRetryNanos = now + RETRY_EVERY_NANOS;
+                retrySnapshot();
+            }
             return;
         }
         ArrayNode records = Json.mapper().createArrayNode();
@@ -222,8 +234,9 @@ public final class StoreJournal implements AutoCloseable {
                 snapshot();
             }
         } catch (IOException e) {
-            // the cluster goes on in memory; every later commit tries a whole snapshot until one succeeds
+            // the cluster goes on in memory; later commits try a whole snapshot (once a second) until one succeeds
             failed = true;
+            nextRetryNanos = System.nanoTime() + RETRY_EVERY_NANOS;
             log.error("cannot write {} (revision {}): changes are not kept on disk until a snapshot succeeds: {}",
                     dir.resolve(JOURNAL), events.getLast().revision(), e.toString());
         }
@@ -242,6 +255,7 @@ public final class StoreJournal implements AutoCloseable {
 
     /** Writes every object as the new snapshot (atomically), then empties the journal. */
     public void snapshot() throws IOException {
+        snapshotsBegun++;
         Store.Snapshot all = store.snapshotAll();
         ObjectNode root = Json.mapper().createObjectNode();
         root.put("revision", all.revision());
@@ -279,6 +293,15 @@ public final class StoreJournal implements AutoCloseable {
         Files.deleteIfExists(dir.resolve(JOURNAL));
         journalBytes = 0;
         syncDirectory();
+    }
+
+    /** Whether changes are not being kept on disk now (a write failed, and no snapshot has succeeded since). */
+    boolean failing() {
+        return failed;
+    }
+
+    int snapshotsBegun() {
+        return snapshotsBegun;
     }
 
     private void syncDirectory() {

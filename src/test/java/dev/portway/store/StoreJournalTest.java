@@ -124,6 +124,38 @@ class StoreJournalTest {
                 .hasMessageContaining(dir.resolve(StoreJournal.SNAPSHOT).toString()).hasMessageContaining("unknown kind");
     }
 
+    /**
+     * A journal that cannot write (a full disk; here, a directory where the journal file goes) keeps
+     * the cluster in memory and tries a whole snapshot again, at most once a second rather than at
+     * every commit, until one succeeds; then every change is on disk again.
+     */
+    @Test
+    void aJournalThatCannotWriteRetriesAWholeSnapshotAtMostOnceASecond(@TempDir Path dir) throws Exception {
+        Store store = new Store();
+        StoreJournal journal = StoreJournal.open(dir, store);
+        Path blocker = Files.createDirectories(dir.resolve(StoreJournal.JOURNAL).resolve("x"));
+        put(store, configMap("a", "1"));
+        assertThat(journal.failing()).isTrue();
+        int before = journal.snapshotsBegun();
+        long start = System.nanoTime();
+        for (int i = 0; i < 200; i++) {
+            put(store, configMap("b" + i, "2"));
+        }
+        long seconds = java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+        assertThat(journal.snapshotsBegun() - before).as("200 commits in %d s", seconds).isLessThanOrEqualTo((int) seconds + 1);
+
+        Files.delete(blocker);
+        Files.delete(blocker.getParent());
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> {
+            put(store, configMap("c", "3"));
+            return !journal.failing();
+        });
+        put(store, configMap("d", "4"));
+        assertThat(values(StoreJournal.load(dir))).containsEntry("a", "1").containsEntry("b199", "2").containsEntry("c", "3")
+                .containsEntry("d", "4");
+        journal.close();
+    }
+
     @Test
     void anEmptyOrMissingDirectoryIsAnEmptyCluster(@TempDir Path dir) throws Exception {
         assertThat(StoreJournal.load(dir.resolve("none")).objects()).isEmpty();
