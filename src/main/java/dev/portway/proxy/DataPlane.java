@@ -35,6 +35,9 @@ public final class DataPlane implements AutoCloseable {
     private final Transport transport;
     private final EventLoopGroup workers;
     private final ProxyMetrics metrics;
+    /** What the plan being applied closed for good: their metric series go once it is applied (see {@link #forgetRetired}). */
+    private final List<Plan.Listener> retired = new ArrayList<>();
+    private final java.util.Set<String> retiredGateways = new java.util.HashSet<>();
     private final HealthServers healthServers;
     private final HealthChecker healthChecker;
     private final Map<Plan.ListenerKey, Listener> listeners = new HashMap<>();
@@ -312,7 +315,34 @@ public final class DataPlane implements AutoCloseable {
         healthServers.apply(plan.healthServers());
         healthChecker.apply(clusters.values());
         current = plan;
+        forgetRetired();
         metrics.planApplied(plan.version());
+    }
+
+    /**
+     * Drops the metric series of what this plan closed for good, once per plan and only when it
+     * closed something: Services and Gateways created and deleted over a cluster's life must not
+     * grow the metrics without bound (kube-state-metrics drops an object's series with it). A
+     * Service's (or Gateway's) series go when no listener of it is left in that role.
+     */
+    private void forgetRetired() {
+        if (retired.isEmpty() && retiredGateways.isEmpty()) {
+            return;
+        }
+        java.util.Set<String> serving = new java.util.HashSet<>();
+        java.util.Set<String> gateways = new java.util.HashSet<>();
+        for (Listener l : listeners.values()) {
+            if (l instanceof HttpGatewayListener http) {
+                gateways.add(http.http().owner());
+            } else if (l.spec() != null) {
+                serving.add(ProxyMetrics.serviceRole(l.spec()));
+            }
+        }
+        metrics.forget(retired, serving);
+        retiredGateways.removeAll(gateways);
+        metrics.forgetGateways(retiredGateways);
+        retired.clear();
+        retiredGateways.clear();
     }
 
     /** The whole difference between the plan this data plane holds and {@code plan}. */
@@ -383,6 +413,9 @@ public final class DataPlane implements AutoCloseable {
             return false; // as it was (one that failed to bind tries again)
         } else {
             nodePort |= listener.spec().role() == Plan.Role.NODE_PORT;
+            if (!listener.spec().service().equals(spec.service()) || listener.spec().role() != spec.role()) {
+                retired.add(listener.spec()); // the address went to another Service, or another role: the old series go
+            }
         }
         listener.update(spec);
         return nodePort;
@@ -390,6 +423,9 @@ public final class DataPlane implements AutoCloseable {
 
     /** Closes a listener for good; one that takes its address later binds after it let go. */
     private void retire(Plan.ListenerKey key, Listener listener) {
+        if (listener.spec() != null) {
+            retired.add(listener.spec());
+        }
         listeners.remove(key);
         unbinding.put(key, listener.close());
         unbinding.values().removeIf(CompletableFuture::isDone);
@@ -422,7 +458,8 @@ public final class DataPlane implements AutoCloseable {
         }
         for (var it = listeners.entrySet().iterator(); it.hasNext();) {
             var e = it.next();
-            if (e.getValue() instanceof HttpGatewayListener && !wantedHttp.containsKey(e.getKey())) {
+            if (e.getValue() instanceof HttpGatewayListener gone && !wantedHttp.containsKey(e.getKey())) {
+                retiredGateways.add(gone.http().owner());
                 unbinding.put(e.getKey(), e.getValue().close());
                 it.remove();
             }

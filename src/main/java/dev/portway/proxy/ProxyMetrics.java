@@ -7,6 +7,7 @@ import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -154,6 +155,38 @@ public final class ProxyMetrics {
 
     void httpRetry(String gateway) {
         httpRetries.labelValues(gateway).inc();
+    }
+
+    /** A Service and a listener role, as one key: {@code namespace/name} and the role's label. */
+    static String serviceRole(Plan.Listener spec) {
+        return spec.service() + " " + role(spec);
+    }
+
+    /**
+     * Drops the series of listeners closed for good, and the per-Service series of those whose
+     * Service has no listener left in that role ({@code serving}: {@link #serviceRole}s).
+     */
+    void forget(List<Plan.Listener> closed, java.util.Set<String> serving) {
+        for (Plan.Listener l : closed) {
+            String role = role(l);
+            accepted.remove(l.service(), role, l.key().toString());
+            if (!serving.contains(serviceRole(l))) {
+                connects.remove(l.service(), role);
+                connectFailures.remove(l.service(), role);
+                idleClosed.remove(l.service(), role);
+                refused.removeIf(labels -> labels.get(0).equals(l.service()) && labels.get(1).equals(role));
+            }
+        }
+    }
+
+    /** Drops the series of Gateways (and Ingresses) with no listener left. */
+    void forgetGateways(java.util.Set<String> gone) {
+        if (gone.isEmpty()) {
+            return;
+        }
+        httpRequests.removeIf(labels -> gone.contains(labels.get(0)));
+        httpRetries.removeIf(labels -> gone.contains(labels.get(0)));
+        httpDuration.removeIf(labels -> gone.contains(labels.get(0)));
     }
 
     void planApplied(long version) {

@@ -121,4 +121,34 @@ class DataPlaneChangesTest {
             plane.close();
         }
     }
+
+    /**
+     * A Service's listener series go with its last listener: Services created and deleted over a
+     * cluster's life must not grow the metrics without bound; another Service's stay.
+     */
+    @Test
+    void theSeriesOfAServiceGoWithItsLastListener() throws Exception {
+        int first = freePort();
+        int second = freePort();
+        PrometheusRegistry registry = new PrometheusRegistry();
+        DataPlane plane = new DataPlane(dev.portway.net.Transport.NIO, 1, registry, Clock.systemUTC());
+        try {
+            Plan both = new Plan(1, List.of(listener(first, "churn"), listener(second, "stays")),
+                    Map.of("churn", cluster("churn", "127.60.0.1"), "stays", cluster("stays", "127.60.0.2")), List.of());
+            plane.apply(both);
+            plane.metrics().refused(listener(first, "churn"), "max_connections");
+            assertThat(scrape(registry)).contains("service=\"default/churn\"").contains("service=\"default/stays\"");
+
+            plane.apply(new Plan(2, List.of(listener(second, "stays")), Map.of("stays", cluster("stays", "127.60.0.2")), List.of()));
+            assertThat(scrape(registry)).doesNotContain("default/churn").contains("service=\"default/stays\"");
+        } finally {
+            plane.close();
+        }
+    }
+
+    private static String scrape(PrometheusRegistry registry) throws java.io.IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter.create().write(out, registry.scrape());
+        return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
 }
