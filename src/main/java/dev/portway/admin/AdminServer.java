@@ -106,6 +106,12 @@ public final class AdminServer implements AutoCloseable {
         this.options = options;
     }
 
+    /** Serves these endpoints too, by path (exact match); call before {@link #start}. */
+    public AdminServer endpoints(Map<String, Endpoint> more) {
+        endpoints.putAll(more);
+        return this;
+    }
+
     /** Serves {@code path} (exact match) with {@code endpoint}; call before {@link #start}. */
     public AdminServer endpoint(String path, Endpoint endpoint) {
         endpoints.put(path, endpoint);

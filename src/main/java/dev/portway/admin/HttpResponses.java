@@ -51,6 +51,14 @@ public final class HttpResponses {
         response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
         response.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache, private");
         response.headers().set("X-Content-Type-Options", "nosniff");
+        if (r.contentType().startsWith("text/html") || r.contentType().startsWith("text/javascript")
+                || r.contentType().startsWith("text/css")) {
+            // the topology page: nothing from elsewhere, nothing sent elsewhere, no frame, no referrer
+            response.headers().set("Content-Security-Policy", TopologyPage.CONTENT_SECURITY_POLICY);
+            response.headers().set("X-Frame-Options", "DENY");
+            response.headers().set("Referrer-Policy", "no-referrer");
+            response.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+        }
         for (String w : r.warnings()) {
             response.headers().add("Warning", warning(w));
         }

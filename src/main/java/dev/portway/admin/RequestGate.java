@@ -37,7 +37,8 @@ import javax.security.auth.x500.X500Principal;
  *     Kubernetes clients send it (fabric8's client with every watch, naming the API server).</li>
  * <li>Authentication, as kube-apiserver's: the bearer token or a client certificate signed by the
  *     CA. A wrong token is refused even where anonymous access is allowed; without
- *     credentials only health and version GETs pass (401).</li>
+ *     credentials only health and version GETs pass, and the topology page's files, which hold
+ *     no data (401).</li>
  * <li>A write must say it is JSON, YAML or a Kubernetes patch (415): a form post or
  *     {@code text/plain}, which a browser may send cross-site with no preflight, never is.</li>
  * <li>A body over the limit is refused from its Content-Length or as it streams (413).</li>
@@ -172,7 +173,7 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
     }
 
     private static boolean isAnonymousPath(String path) {
-        if (ANONYMOUS_PATHS.contains(path) || path.equals("/version/")) {
+        if (ANONYMOUS_PATHS.contains(path) || path.equals("/version/") || TopologyPage.PATHS.contains(path)) {
             return true;
         }
         return path.startsWith("/healthz/") || path.startsWith("/livez/") || path.startsWith("/readyz/");

@@ -33,6 +33,7 @@ import picocli.CommandLine.Spec;
                 NodeCommand.class,
                 ValidateCommand.class,
                 ControllerCommand.class,
+                UiCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Callable<Integer> {

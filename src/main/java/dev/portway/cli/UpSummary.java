@@ -86,6 +86,7 @@ final class UpSummary {
             }
         });
         out.println();
+        out.println("Topology page: " + cluster.adminUrl() + "/ui/ (./portway ui prints a link that signs in)");
         out.println("Other terminals: ./portway get pods -o wide, ./portway logs POD, ./portway describe svc NAME");
         out.println("Ctrl-C stops the cluster (open connections get 5 s to finish).");
     }

@@ -136,6 +136,7 @@ public final class LocalCluster implements AutoCloseable {
         this.adminGroup = options.transport().newGroup(1, "portway-admin");
         this.admin = new AdminServer(control, options.transport(), adminGroup, AdminServer.Options.defaults(credentials))
                 .endpoint("/metrics", new MetricsEndpoint(registry))
+                .endpoints(dev.portway.admin.TopologyPage.endpoints())
                 .podLogs(kubelet);
     }
 

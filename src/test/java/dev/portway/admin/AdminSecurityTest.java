@@ -125,6 +125,33 @@ class AdminSecurityTest {
         assertNoPodCreated();
     }
 
+    /**
+     * The topology page's files hold no data and are anyone's to read, with a policy that lets the
+     * page load nothing and send nothing elsewhere, and be framed by no page; nothing else near
+     * them is anonymous, and they take no write.
+     */
+    @Test
+    void theTopologyPagesFilesAreAnyonesAndLockedDown() {
+        for (String path : new String[] {"/ui/", "/ui", "/ui/topology.js", "/ui/topology.css"}) {
+            HttpResponse<String> r = http.send(http.anonymous(path).GET().build());
+            assertThat(r.statusCode()).as(path).isEqualTo(200);
+            assertThat(r.headers().firstValue("Content-Security-Policy")).as(path)
+                    .hasValue("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+                            + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+            assertThat(r.headers().firstValue("X-Frame-Options")).hasValue("DENY");
+            assertThat(r.headers().firstValue("Referrer-Policy")).hasValue("no-referrer");
+            assertThat(r.headers().firstValue("X-Content-Type-Options")).hasValue("nosniff");
+            assertThat(r.body()).doesNotContain(cluster.credentials().token());
+        }
+        assertThat(http.send(http.anonymous("/ui/").GET().build()).body()).contains("<script src=\"/ui/topology.js\" defer></script>")
+                .doesNotContain("<script>");
+        assertStatus(http.send(http.anonymous("/ui/other.js").GET().build()), 401, "Unauthorized");
+        assertStatus(http.send(http.anonymous("/ui/").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build()), 401, "Unauthorized");
+        assertStatus(http.send(http.request("/ui/").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build()), 405, "MethodNotAllowed");
+    }
+
     @Test
     void theServersOwnOriginPassesAsKubernetesClientsSendItAndNoOtherPort() {
         // fabric8's client sends Origin with every watch, naming the API server itself

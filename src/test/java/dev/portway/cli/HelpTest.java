@@ -13,7 +13,7 @@ class HelpTest {
     private final Cli cli = new Cli(Clock.systemUTC(), (String) null);
 
     @ParameterizedTest
-    @ValueSource(strings = {"up", "apply", "get", "describe", "delete", "logs", "scale", "validate", "controller"})
+    @ValueSource(strings = {"up", "apply", "get", "describe", "delete", "logs", "scale", "validate", "controller", "ui"})
     void everySubcommandAnswersHelp(String command) {
         for (String flag : new String[] {"-h", "--help"}) {
             Cli.Result r = cli.run(command, flag);
@@ -24,7 +24,7 @@ class HelpTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"up", "apply", "get", "describe", "delete", "logs", "scale", "validate", "node", "controller"})
+    @ValueSource(strings = {"up", "apply", "get", "describe", "delete", "logs", "scale", "validate", "node", "controller", "ui"})
     void everySubcommandTellsTheVersion(String command) {
         for (String flag : new String[] {"-V", "--version"}) {
             Cli.Result r = cli.run(command, flag);

@@ -31,16 +31,7 @@ class LoadBalancerHopTest {
     @BeforeAll
     static void start() throws Exception {
         cluster = new TestCluster();
-        cluster.apply(TestCluster.echoDeployment("hop", 2, null) + """
-                ---
-                apiVersion: v1
-                kind: Service
-                metadata: {name: hop}
-                spec:
-                  type: LoadBalancer
-                  selector: {app: hop}
-                  ports: [{port: 8000, targetPort: http}]
-                """);
+        cluster.apply(TestCluster.echoLoadBalancer("hop", 2, 8000));
         cluster.awaitReady("hop", 2);
         cluster.loadBalancerIp("hop");
         cluster.settle();

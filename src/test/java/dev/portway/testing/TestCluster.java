@@ -258,18 +258,28 @@ public final class TestCluster implements AutoCloseable {
                 """.formatted(name, port);
     }
 
+    /** {@link #echoDeployment} and a LoadBalancer Service of the same name on {@code port} to the pods' http port. */
+    public static String echoLoadBalancer(String app, int replicas, int port) {
+        return echoService(app, replicas, "LoadBalancer", port);
+    }
+
     /** {@link #echoDeployment} and a Service of the same name on port 8000 to the pods' http port: a backend for routes. */
     public static String echoBackend(String app, int replicas) {
+        return echoService(app, replicas, "ClusterIP", 8000);
+    }
+
+    private static String echoService(String app, int replicas, String type, int port) {
         return echoDeployment(app, replicas, null) + """
                 ---
                 apiVersion: v1
                 kind: Service
                 metadata: {name: %1$s}
                 spec:
+                  type: %2$s
                   selector: {app: %1$s}
                   ports:
-                  - {port: 8000, targetPort: http}
-                """.formatted(app);
+                  - {port: %3$d, targetPort: http}
+                """.formatted(app, type, port);
     }
 
     /** A Deployment of echo pods labelled app={@code app}, listening on TCP 8080 (named http) and UDP 5353 (named dns). */

@@ -1,0 +1,128 @@
+package dev.portway.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.portway.testing.Browser;
+import dev.portway.testing.TestCluster;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The live topology page in a real browser (Debian's Chromium, headless): signed in with the link
+ * {@code portway ui} prints, it shows what each Service's addresses send to, and follows the
+ * cluster as it changes, without a reload. {@code .ci/run} installs Chromium; elsewhere the test
+ * is skipped without it, unless {@code PORTWAY_REQUIRE_PACKAGES} is set.
+ */
+class TopologyPageTest {
+
+    private static TestCluster cluster;
+    private static Browser browser;
+
+    @BeforeAll
+    static void start() throws Exception {
+        assumeTrue(Browser.executable() != null || System.getenv("PORTWAY_REQUIRE_PACKAGES") != null,
+                "Chromium is not installed (apt-get install chromium)");
+        cluster = new TestCluster();
+        cluster.apply(TestCluster.echoLoadBalancer("web", 2, 8000));
+        cluster.awaitReady("web", 2);
+        cluster.loadBalancerIp("web");
+        cluster.settle();
+        browser = Browser.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (browser != null) {
+            browser.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private static String signedIn() {
+        return cluster.local().adminUrl() + "/ui/#token=" + cluster.local().credentials().token();
+    }
+
+    @Test
+    void theLinkSignsInAndThePageShowsWhatEachAddressSendsTo() throws Exception {
+        try (Browser.Page page = browser.open(signedIn())) {
+            String lb = cluster.loadBalancerIp("web") + ":8000";
+            String nodePort = cluster.nodeIp(1) + ":" + cluster.nodePort("web");
+            String clusterIp = cluster.clusterIp("web") + ":8000";
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(page.text())
+                    .contains("default/web").contains("LoadBalancer").contains(lb).contains(nodePort).contains(clusterIp)
+                    .contains("live · updated"));
+            for (var pod : cluster.pods("web")) {
+                assertThat(page.text()).contains(pod.getMetadata().getName());
+            }
+            // both nodes pass the load balancer's health checks (another test stops one for a while), and both endpoints are ready
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(page.evaluate(
+                    "[...document.querySelectorAll('[data-service=\"default/web\"] [data-door=LoadBalancer] .ok')]"
+                            + ".map(e => e.textContent).sort().join(',')").asText()).isEqualTo("node1,node2"));
+            assertThat(page.evaluate("document.querySelectorAll('[data-service=\"default/web\"] [data-endpoint] .ok.dot').length").asInt())
+                    .isEqualTo(2);
+            // the token left the address at once, and stays in this tab only
+            assertThat(page.evaluate("location.href").asText()).doesNotContain("token").endsWith("/ui/");
+            assertThat(page.evaluate("sessionStorage.getItem('portway-token')").asText()).isEqualTo(cluster.local().credentials().token());
+            assertThat(page.evaluate("localStorage.length").asInt()).isZero();
+        }
+    }
+
+    @Test
+    void thePageFollowsTheClusterWithoutAReload() throws Exception {
+        try (Browser.Page page = browser.open(signedIn())) {
+            await().atMost(Duration.ofSeconds(20)).until(() -> page.text().contains("default/web"));
+            page.evaluate("window.loadedOnce = true");
+            cluster.apply("""
+                    apiVersion: v1
+                    kind: Service
+                    metadata: {name: later}
+                    spec:
+                      type: NodePort
+                      selector: {app: web}
+                      ports: [{port: 8001, targetPort: http}]
+                    """);
+            await().atMost(Duration.ofSeconds(20)).until(() -> page.text().contains("default/later"));
+            assertThat(page.evaluate("window.loadedOnce === true").asBoolean()).as("the same page, not a reload").isTrue();
+
+            // a node's proxy stopped fails its health check: the page shows the load balancer leaving it out
+            cluster.local().control().call(() -> cluster.local().control().api().mutate(io.fabric8.kubernetes.api.model.Node.class,
+                    null, "node2", n -> {
+                        if (n.getMetadata().getAnnotations() == null) {
+                            n.getMetadata().setAnnotations(new java.util.HashMap<>());
+                        }
+                        n.getMetadata().getAnnotations().put(dev.portway.api.NodeAnnotations.PROXY_STOPPED, "true");
+                        return n;
+                    }));
+            try {
+                await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(page.evaluate(
+                        "[...document.querySelectorAll('[data-service=\"default/web\"] [data-door=LoadBalancer] .bad')]"
+                                + ".map(e => e.textContent).join(',')").asText()).isEqualTo("node2"));
+            } finally {
+                cluster.local().control().call(() -> cluster.local().control().api().mutate(io.fabric8.kubernetes.api.model.Node.class,
+                        null, "node2", n -> {
+                            n.getMetadata().getAnnotations().remove(dev.portway.api.NodeAnnotations.PROXY_STOPPED);
+                            return n;
+                        }));
+            }
+        }
+    }
+
+    @Test
+    void withoutTheTokenThePageAsksForItAndShowsNothingOfTheCluster() throws Exception {
+        try (Browser.Page page = browser.open(cluster.local().adminUrl() + "/ui/")) {
+            await().atMost(Duration.ofSeconds(20)).until(() -> page.text().contains("sign in to see the cluster"));
+            assertThat(page.text()).doesNotContain("default/web");
+            assertThat(page.evaluate("document.getElementById('signin').hidden").asBoolean()).isFalse();
+        }
+        try (Browser.Page page = browser.open(cluster.local().adminUrl() + "/ui/#token=" + "x".repeat(43))) {
+            await().atMost(Duration.ofSeconds(20)).until(() -> page.text().contains("the token was refused"));
+            assertThat(page.text()).doesNotContain("default/web");
+        }
+    }
+}
