@@ -92,7 +92,12 @@ class BackpressureTest {
                 }
                 assertThat(received).isEqualTo(TOTAL);
                 writer.get(10, TimeUnit.SECONDS);
-                assertThat(maxHeld.get() - baseline).as("bytes held in Netty buffers while the client lagged (the writer got %d out)", sent.get()).isLessThan(8L * 1024 * 1024);
+                // what the allocator reserved, counted in its chunks (eight of the relay's largest buffers each): a
+                // relay that reads only what its peer can take holds about one read per direction, but may still
+                // make a pool take one more chunk than the warm-up left it; one that hoards holds what the writer
+                // got out, tens of megabytes (and the first assertion fails)
+                assertThat(maxHeld.get() - baseline).as("bytes held in Netty buffers while the client lagged (the writer got %d out)", sent.get())
+                        .isLessThan(16L * 1024 * 1024);
             }
         }
     }
