@@ -1,19 +1,27 @@
 // Portway's topology page: what each Service's addresses send to, read from the API server every
-// two seconds. Everything shown is built as text nodes (never as HTML), and every request goes to
-// this page's own origin with the token the page was given: in the URL's fragment, which is never
-// sent to a server and is taken off the address at once, or typed into the sign-in form. The token
-// is kept in this tab's sessionStorage only.
+// two seconds (while the tab is seen). Everything shown is built as text nodes (never as HTML), and
+// every request goes to this page's own origin with the token the page was given: a read-only one
+// (portway ui mints it), in the URL's fragment, which is never sent to a server and is taken off
+// the address at once, or typed into the sign-in form. The token is kept in this tab's
+// sessionStorage only, and dropped when the server refuses it.
 'use strict';
 
 const TOKEN_KEY = 'portway-token';
 const EVERY_MS = 2000;
+const TIMEOUT_MS = 10000;
 
 class SignInNeeded extends Error {}
 
 function takeTokenFromAddress() {
   const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   if (m) {
-    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+    try {
+      sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+    } catch (e) {
+      // a malformed link: the page asks for the token
+    }
+  }
+  if (location.hash) {
     history.replaceState(null, '', location.pathname + location.search);
   }
 }
@@ -28,10 +36,11 @@ async function get(path, asText) {
   }
   const r = await fetch(path, {
     headers: { Authorization: 'Bearer ' + token(), Accept: asText ? 'text/plain' : 'application/json' },
-    cache: 'no-store', credentials: 'omit', redirect: 'error',
+    cache: 'no-store', credentials: 'omit', redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS),
   });
   if (r.status === 401) {
-    throw new SignInNeeded();
+    sessionStorage.removeItem(TOKEN_KEY);
+    throw new SignInNeeded('refused');
   }
   if (!r.ok) {
     throw new Error(path + ': ' + r.status);
@@ -229,18 +238,33 @@ async function refresh() {
   setStatus('live · updated ' + new Date().toLocaleTimeString());
 }
 
+let polling = false;
+
+// One read at a time, every two seconds while the tab is seen; none while signed out (a refused
+// token is not tried again and again).
 async function loop() {
-  try {
-    await refresh();
-  } catch (e) {
-    if (e instanceof SignInNeeded) {
-      document.getElementById('signin').hidden = false;
-      setStatus(token() ? 'the token was refused: sign in again' : 'sign in to see the cluster', true);
-    } else {
-      setStatus('cannot read the cluster: ' + e.message + ' (trying again)', true);
+  if (!document.hidden) {
+    try {
+      await refresh();
+    } catch (e) {
+      if (e instanceof SignInNeeded) {
+        document.getElementById('signin').hidden = false;
+        setStatus(e.message === 'refused' ? 'the token was refused (it expires after 12 hours): sign in again'
+          : 'sign in to see the cluster', true);
+        polling = false;
+        return;
+      }
+      setStatus('cannot read the cluster: ' + (e.name === 'TimeoutError' ? 'no answer' : e.message) + ' (trying again)', true);
     }
   }
   setTimeout(loop, EVERY_MS);
+}
+
+function startPolling() {
+  if (!polling) {
+    polling = true;
+    loop();
+  }
 }
 
 takeTokenFromAddress();
@@ -250,7 +274,7 @@ document.getElementById('signin-form').addEventListener('submit', ev => {
   if (t) {
     sessionStorage.setItem(TOKEN_KEY, t);
     document.getElementById('token').value = '';
-    refresh().catch(() => {});
+    startPolling();
   }
 });
-loop();
+startPolling();

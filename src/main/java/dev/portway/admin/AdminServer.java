@@ -92,6 +92,8 @@ public final class AdminServer implements AutoCloseable {
     private final EventLoopGroup group;
     private final Options options;
     private final Map<String, Endpoint> endpoints = new LinkedHashMap<>();
+    /** The topology page's read-only tokens, minted by an admin. */
+    private final dev.portway.admin.auth.ViewerTokens viewers = new dev.portway.admin.auth.ViewerTokens(java.time.Clock.systemUTC());
     private final Slots connections = new Slots();
     /** Open connections none of whose requests has carried a credential yet, the oldest first. */
     private final java.util.concurrent.ConcurrentLinkedDeque<Channel> unauthenticated = new java.util.concurrent.ConcurrentLinkedDeque<>();
@@ -126,7 +128,7 @@ public final class AdminServer implements AutoCloseable {
 
     public InetSocketAddress start(InetSocketAddress address) throws InterruptedException {
         SslContext ssl = sslContext(options.credentials());
-        ApiHandler handler = new ApiHandler(control, Map.copyOf(endpoints), logs, options.readTimeout());
+        ApiHandler handler = new ApiHandler(control, Map.copyOf(endpoints), logs, options.readTimeout(), viewers);
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannel())
@@ -155,7 +157,7 @@ public final class AdminServer implements AutoCloseable {
                         InetSocketAddress local = ch.localAddress();
                         ch.pipeline().addLast(tls, new HttpServerCodec(),
                                 new RequestTimeouts(options.readTimeout(), options.idleTimeout(), options.headerTimeout()),
-                                new RequestGate(options, local, tls, unauthenticated::remove), new HttpServerKeepAliveHandler(),
+                                new RequestGate(options, viewers, local, tls, unauthenticated::remove), new HttpServerKeepAliveHandler(),
                                 new HttpObjectAggregator(Math.max(options.maxBody(), options.maxApplyBody())), handler,
                                 new Tail());
                     }

@@ -57,6 +57,9 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private static final Logger log = LoggerFactory.getLogger(ApiHandler.class);
     static final String APPLY_PATH = "/apis/portway.dev/v1/apply";
+    /** {@code POST}: a read-only token for the topology page ({@code portway ui}), as kube's TokenRequest mints one. */
+    static final String VIEWER_TOKENS_PATH = "/apis/portway.dev/v1/viewertokens";
+    private final dev.portway.admin.auth.ViewerTokens viewers;
     private static final Set<String> FIELD_VALIDATION = Set.of("Strict", "Warn", "Ignore");
 
     private final ControlPlane control;
@@ -67,7 +70,9 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     /** How long a connection may hold an answer its client does not read before it closes (the server's read timeout). */
     private final long holdTimeoutMillis;
 
-    ApiHandler(ControlPlane control, Map<String, Endpoint> extraEndpoints, PodLogs logs, java.time.Duration holdTimeout) {
+    ApiHandler(ControlPlane control, Map<String, Endpoint> extraEndpoints, PodLogs logs, java.time.Duration holdTimeout,
+               dev.portway.admin.auth.ViewerTokens viewers) {
+        this.viewers = viewers;
         this.control = control;
         this.extraEndpoints = extraEndpoints;
         this.logs = logs;
@@ -251,6 +256,16 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (path.equals("/healthz") || path.equals("/livez") || path.equals("/readyz")
                 || path.startsWith("/healthz/") || path.startsWith("/livez/") || path.startsWith("/readyz/")) {
             return done(HttpResponses.text(HttpResponseStatus.OK, "ok"));
+        }
+        if (path.equals(VIEWER_TOKENS_PATH)) {
+            if (!method.equals(HttpMethod.POST)) {
+                throw ApiException.methodNotAllowed(method + " is not supported on " + VIEWER_TOKENS_PATH);
+            }
+            dev.portway.admin.auth.ViewerTokens.Minted minted = viewers.mint();
+            com.fasterxml.jackson.databind.node.ObjectNode body = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+            body.put("apiVersion", "portway.dev/v1").put("kind", "ViewerToken").put("token", minted.token())
+                    .put("expirationTimestamp", dev.portway.api.Times.format(minted.expires()));
+            return done(HttpResponses.json(HttpResponseStatus.CREATED, body));
         }
         if (path.equals(APPLY_PATH)) {
             if (!method.equals(HttpMethod.POST)) {

@@ -57,6 +57,8 @@ public final class HttpResponses {
             response.headers().set("Content-Security-Policy", TopologyPage.CONTENT_SECURITY_POLICY);
             response.headers().set("X-Frame-Options", "DENY");
             response.headers().set("Referrer-Policy", "no-referrer");
+            response.headers().set("Cross-Origin-Opener-Policy", "same-origin");
+            response.headers().set("Cross-Origin-Resource-Policy", "same-origin");
             response.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
         }
         for (String w : r.warnings()) {

@@ -1,6 +1,7 @@
 package dev.portway.admin;
 
 import dev.portway.admin.auth.AdminCredentials;
+import dev.portway.admin.auth.ViewerTokens;
 import io.fabric8.kubernetes.api.model.Status;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -33,12 +34,16 @@ import javax.security.auth.x500.X500Principal;
  *     refused (403).</li>
  * <li>An {@code Origin} header means a browser made the request on a page's behalf; only origins
  *     explicitly allowed pass (none by default), so no web page can drive the API (403). The
- *     server's own origin passes too: no page has it, as this server serves no page, and
- *     Kubernetes clients send it (fabric8's client with every watch, naming the API server).</li>
+ *     server's own origin passes too, as Kubernetes clients send it (fabric8's client with every
+ *     watch, naming the API server); the one page of that origin, the topology page, only reads.</li>
  * <li>Authentication, as kube-apiserver's: the bearer token or a client certificate signed by the
  *     CA. A wrong token is refused even where anonymous access is allowed; without
  *     credentials only health and version GETs pass, and the topology page's files, which hold
  *     no data (401).</li>
+ * <li>Authorization, as far as Portway has it: the topology page's viewer tokens
+ *     ({@link ViewerTokens}) may only read, and not Secrets; and a browser (a request carrying
+ *     {@code Sec-Fetch-Site}, which no script can take off) may only read, whatever it holds,
+ *     unless its page's origin is one configured as allowed (403).</li>
  * <li>A write must say it is JSON, YAML or a Kubernetes patch (415): a form post or
  *     {@code text/plain}, which a browser may send cross-site with no preflight, never is.</li>
  * <li>A body over the limit is refused from its Content-Length or as it streams (413).</li>
@@ -60,6 +65,7 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             "application/strategic-merge-patch+json", "application/apply-patch+yaml");
 
     private final AdminServer.Options options;
+    private final ViewerTokens viewers;
     private final InetSocketAddress local;
     private final SslHandler tls;
     private final java.util.function.Consumer<io.netty.channel.Channel> authenticated;
@@ -71,9 +77,10 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
     private boolean passing;
 
     /** @param authenticated told of the connection when a request of it first carries good credentials */
-    RequestGate(AdminServer.Options options, InetSocketAddress local, SslHandler tls,
+    RequestGate(AdminServer.Options options, ViewerTokens viewers, InetSocketAddress local, SslHandler tls,
                 java.util.function.Consumer<io.netty.channel.Channel> authenticated) {
         this.options = options;
+        this.viewers = viewers;
         this.local = local;
         this.tls = tls;
         this.authenticated = authenticated;
@@ -148,6 +155,15 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             authenticated.accept(ctx.channel());
         }
         HttpMethod method = request.method();
+        if (user.equals(ViewerTokens.USER) && (!isRead(method) || readsSecrets(path))) {
+            return Statuses.forbidden("User \"" + ViewerTokens.USER + "\" may only read, and not Secrets");
+        }
+        if (request.headers().contains("Sec-Fetch-Site") && !isRead(method) && (origin == null || !options.allowedOrigins().contains(origin))) {
+            // a browser, which sends Sec-Fetch-* with every request and lets no script take them off: the
+            // topology page only reads, so a script that got onto this origin may not write, whatever it holds
+            // (a page of an origin configured as allowed still may)
+            return Statuses.forbidden("a browser may only read (the request carries Sec-Fetch-Site)");
+        }
         boolean write = method.equals(HttpMethod.POST) || method.equals(HttpMethod.PUT) || method.equals(HttpMethod.PATCH);
         if (write) {
             String type = mediaType(request.headers().get(HttpHeaderNames.CONTENT_TYPE));
@@ -168,6 +184,11 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
         return HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
     }
 
+    /** Whether the path names Secrets (a list, one, or a subresource of one). */
+    private static boolean readsSecrets(String path) {
+        return ApiPath.parse(path).map(p -> p.kind() == dev.portway.api.ResourceKind.SECRET).orElse(false);
+    }
+
     private static boolean isRead(HttpMethod m) {
         return m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD);
     }
@@ -186,6 +207,9 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             String a = authorization.strip();
             if (a.regionMatches(true, 0, "Bearer ", 0, 7) && options.credentials().isToken(a.substring(7).strip())) {
                 return AdminCredentials.ADMIN_USER;
+            }
+            if (a.regionMatches(true, 0, "Bearer ", 0, 7) && viewers.isValid(a.substring(7).strip())) {
+                return ViewerTokens.USER;
             }
             return null; // a wrong token is refused, never downgraded to anonymous
         }

@@ -18,11 +18,13 @@ import java.util.concurrent.CompletableFuture;
  * ClusterIP) send to, node and endpoint health, open connections, Gateways and their routes.
  *
  * <p>Its three files come from the jar and hold no data: they are served to anyone, as
- * {@code /healthz} is. The page reads the cluster through the API with the token it is given
- * ({@code portway ui} prints a link that carries it in the URL's fragment, which no server sees),
- * from this origin only: the content security policy lets it load nothing and send nothing
- * elsewhere, run no inline script, and be framed by no page; it builds what it shows as text,
- * never as HTML.
+ * {@code /healthz} is. The page reads the cluster through the API with the token it is given,
+ * from this origin only: {@code portway ui} mints a read-only one ({@link
+ * dev.portway.admin.auth.ViewerTokens}: no write, no Secret, 12 hours) and prints a link that
+ * carries it in the URL's fragment, which no server sees. The content security policy lets the page
+ * load nothing and send nothing elsewhere, run no inline script, and be framed by no page; it
+ * builds what it shows as text, never as HTML; and the gate lets a browser only read, whatever
+ * token a script on the page might hold.
  */
 public final class TopologyPage implements Endpoint {
 

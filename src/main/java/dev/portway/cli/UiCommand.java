@@ -1,5 +1,7 @@
 package dev.portway.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.portway.api.Json;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -9,15 +11,18 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-/** {@code portway ui}: the link to the live topology page, signed in. */
+/** {@code portway ui}: the link to the live topology page, signed in with a read-only token of its own. */
 @Command(name = "ui", mixinStandardHelpOptions = true, description = {
-        "Print the link to the live topology page, signed in with the kubeconfig's token.",
+        "Print the link to the live topology page, signed in with a read-only token minted for it.",
         "The page shows what each Service's addresses (LoadBalancer, NodePort, ClusterIP) send to, node and endpoint "
-                + "health and open connections, read from the API server every two seconds. The token rides in the link's "
-                + "fragment, which the browser never sends to a server; the page takes it off the address at once and keeps "
-                + "it in its tab only. The API server's certificate is Portway's own: trust STATE_DIR/pki/ca.crt, or accept it "
-                + "once in the browser."})
+                + "health and open connections, read from the API server every two seconds. The link's token may only read "
+                + "(not Secrets) and works for 12 hours, or until the server stops; it rides in the link's fragment, which the "
+                + "browser never sends to a server, and the page takes it off the address at once. The API server's "
+                + "certificate is Portway's own: trust STATE_DIR/pki/ca.crt, or accept it once in the browser."})
 final class UiCommand implements Callable<Integer> {
+
+    /** Where a Portway API server mints the page's tokens (a Kubernetes API server has no such path). */
+    static final String VIEWER_TOKENS = "/apis/portway.dev/v1/viewertokens";
 
     @Spec
     CommandSpec spec;
@@ -27,16 +32,23 @@ final class UiCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Kubeconfig.Target target = Kubeconfig.resolve(server.kubeconfig, server.context, server.server);
         PrintWriter out = spec.commandLine().getOut();
-        String base = target.server().replaceAll("/+$", "") + "/ui/";
-        if (target.token() == null || target.token().isEmpty()) {
-            out.println(base);
-            spec.commandLine().getErr().println("note: the kubeconfig's user has no token (a client certificate?): "
-                    + "the page asks for one; the token file of the state directory has it");
+        try (AdminClient client = server.client()) {
+            AdminClient.Response r = client.post(VIEWER_TOKENS, "{}".getBytes(StandardCharsets.UTF_8));
+            if (r.status() == 404) {
+                throw new Main.CliException(client.server() + " is not a Portway API server (it mints no viewer token): "
+                        + "the topology page is portway up's");
+            }
+            if (!r.ok()) {
+                throw new Main.CliException("cannot mint a viewer token at " + client.server() + ": " + r.status() + " "
+                        + Json.readTree(r.body()).path("message").asText(new String(r.body(), StandardCharsets.UTF_8)));
+            }
+            JsonNode minted = Json.readTree(r.body());
+            String base = client.server().toString().replaceAll("/+$", "") + "/ui/";
+            out.println(base + "#token=" + URLEncoder.encode(minted.path("token").asText(), StandardCharsets.UTF_8));
+            spec.commandLine().getErr().println("The link reads the cluster (not its Secrets) until "
+                    + minted.path("expirationTimestamp").asText() + ".");
             return 0;
         }
-        out.println(base + "#token=" + URLEncoder.encode(target.token(), StandardCharsets.UTF_8));
-        return 0;
     }
 }

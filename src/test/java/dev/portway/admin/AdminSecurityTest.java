@@ -152,6 +152,36 @@ class AdminSecurityTest {
                 .POST(HttpRequest.BodyPublishers.ofString("{}")).build()), 405, "MethodNotAllowed");
     }
 
+    /**
+     * The topology page's token: minted by an admin, it may read (not Secrets) and nothing else, and
+     * may mint no other; a browser may only read, even with the admin token.
+     */
+    @Test
+    void aViewerTokenOnlyReadsAndABrowserOnlyReads() {
+        HttpResponse<String> minted = http.send(http.request("/apis/portway.dev/v1/viewertokens").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build());
+        assertThat(minted.statusCode()).isEqualTo(201);
+        String viewer = Json.readTree(minted.body().getBytes()).path("token").asText();
+        assertThat(viewer).hasSizeGreaterThanOrEqualTo(43).isNotEqualTo(cluster.credentials().token());
+        assertThat(http.send(http.anonymous("/api/v1/namespaces/default/pods").header("Authorization", "Bearer " + viewer).GET().build())
+                .statusCode()).isEqualTo(200);
+        assertThat(http.send(http.anonymous("/metrics").header("Authorization", "Bearer " + viewer).GET().build()).statusCode()).isEqualTo(200);
+        for (String secrets : new String[] {"/api/v1/secrets", "/api/v1/namespaces/default/secrets", "/api/v1/namespaces/default/secrets/x"}) {
+            assertStatus(http.send(http.anonymous(secrets).header("Authorization", "Bearer " + viewer).GET().build()), 403, "Forbidden");
+        }
+        assertStatus(http.send(http.anonymous("/api/v1/namespaces/default/pods").header("Authorization", "Bearer " + viewer)
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(EVIL_POD)).build()), 403, "Forbidden");
+        assertStatus(http.send(http.anonymous("/apis/portway.dev/v1/viewertokens").header("Authorization", "Bearer " + viewer)
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{}")).build()), 403, "Forbidden");
+
+        // a browser sends Sec-Fetch-Site with every request, and no script can take it off
+        assertStatus(http.send(http.request("/api/v1/namespaces/default/pods").header("Sec-Fetch-Site", "same-origin")
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(EVIL_POD)).build()), 403, "Forbidden");
+        assertThat(http.send(http.request("/api/v1/namespaces/default/pods").header("Sec-Fetch-Site", "same-origin").GET().build())
+                .statusCode()).isEqualTo(200);
+        assertNoPodCreated();
+    }
+
     @Test
     void theServersOwnOriginPassesAsKubernetesClientsSendItAndNoOtherPort() {
         // fabric8's client sends Origin with every watch, naming the API server itself

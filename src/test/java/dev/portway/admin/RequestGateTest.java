@@ -40,7 +40,7 @@ class RequestGateTest {
     }
 
     private static EmbeddedChannel gate() {
-        return new EmbeddedChannel(new RequestGate(options, new InetSocketAddress("127.0.0.1", 8001), null, c -> { }));
+        return new EmbeddedChannel(new RequestGate(options, new dev.portway.admin.auth.ViewerTokens(java.time.Clock.systemUTC()), new InetSocketAddress("127.0.0.1", 8001), null, c -> { }));
     }
 
     private static HttpRequest post(String path, boolean chunked) {
@@ -70,7 +70,7 @@ class RequestGateTest {
     @Test
     void aChunkedBodyThatGrowsPastTheLimitIsCutOffWith413AndReleased() {
         CloseRecorder close = new CloseRecorder();
-        EmbeddedChannel ch = new EmbeddedChannel(close, new RequestGate(options, new InetSocketAddress("127.0.0.1", 8001), null, c -> { }));
+        EmbeddedChannel ch = new EmbeddedChannel(close, new RequestGate(options, new dev.portway.admin.auth.ViewerTokens(java.time.Clock.systemUTC()), new InetSocketAddress("127.0.0.1", 8001), null, c -> { }));
         assertThat(ch.writeInbound(post("/api/v1/namespaces/default/configmaps", true))).isTrue();
         HttpContent first = bytes(600);
         assertThat(ch.writeInbound(first)).isTrue();

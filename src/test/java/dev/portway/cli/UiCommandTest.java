@@ -2,26 +2,43 @@ package dev.portway.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.portway.admin.auth.AdminCredentials;
+import dev.portway.testing.StandInCluster;
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code portway ui}: the topology page's link, signed in with the kubeconfig's token in its fragment. */
+/** {@code portway ui}: the topology page's link, signed in with a read-only token minted for it, in the link's fragment. */
 class UiCommandTest {
 
     @TempDir
     Path dir;
 
     @Test
-    void theLinkCarriesTheTokenInItsFragment() throws Exception {
-        AdminCredentials credentials = AdminCredentials.loadOrCreate(dir.resolve("state"), List.of("127.0.0.1"), Clock.systemUTC());
-        Path kubeconfig = dir.resolve("kubeconfig");
-        Kubeconfig.write(kubeconfig, "https://127.0.0.1:8443", credentials, true);
-        Cli.Result r = new Cli(Clock.systemUTC(), kubeconfig.toString()).run("ui");
-        assertThat(r.exitCode()).isZero();
-        assertThat(r.out().strip()).isEqualTo("https://127.0.0.1:8443/ui/#token=" + credentials.token());
+    void theLinkCarriesAReadOnlyTokenOfItsOwnInItsFragment() throws Exception {
+        try (StandInCluster cluster = new StandInCluster(dir.resolve("state"))) {
+            Path kubeconfig = dir.resolve("kubeconfig");
+            Kubeconfig.write(kubeconfig, cluster.url(), cluster.credentials(), true);
+            Cli.Result r = new Cli(Clock.systemUTC(), kubeconfig.toString()).run("ui");
+            assertThat(r.exitCode()).as(r.err()).isZero();
+            String link = r.out().strip();
+            assertThat(link).startsWith(cluster.url() + "/ui/#token=");
+            String token = link.substring(link.indexOf("#token=") + 7);
+            assertThat(token).isNotEqualTo(cluster.credentials().token());
+            assertThat(r.err()).contains("The link reads the cluster (not its Secrets) until ");
+
+            var http = java.net.http.HttpClient.newBuilder()
+                    .sslContext(dev.portway.testing.AdminHttp.trusting(cluster.credentials().ca().cert())).build();
+            var read = http.send(HttpRequest.newBuilder(URI.create(cluster.url() + "/api/v1/nodes")).header("Authorization", "Bearer " + token)
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(read.statusCode()).isEqualTo(200);
+            var write = http.send(HttpRequest.newBuilder(URI.create(cluster.url() + "/api/v1/namespaces"))
+                    .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"metadata\":{\"name\":\"x\"}}")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(write.statusCode()).isEqualTo(403);
+        }
     }
 }

@@ -44,9 +44,16 @@ class TopologyPageTest {
         }
     }
 
+    /** The link portway ui prints: a read-only token minted for the page, in the fragment. */
     private static String signedIn() {
-        return cluster.local().adminUrl() + "/ui/#token=" + cluster.local().credentials().token();
+        var admin = new dev.portway.testing.AdminHttp(cluster.local());
+        var minted = admin.send(admin.request("/apis/portway.dev/v1/viewertokens").header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{}")).build());
+        viewerToken = dev.portway.api.Json.readTree(minted.body().getBytes()).path("token").asText();
+        return cluster.local().adminUrl() + "/ui/#token=" + viewerToken;
     }
+
+    private static String viewerToken;
 
     @Test
     void theLinkSignsInAndThePageShowsWhatEachAddressSendsTo() throws Exception {
@@ -68,8 +75,16 @@ class TopologyPageTest {
                     .isEqualTo(2);
             // the token left the address at once, and stays in this tab only
             assertThat(page.evaluate("location.href").asText()).doesNotContain("token").endsWith("/ui/");
-            assertThat(page.evaluate("sessionStorage.getItem('portway-token')").asText()).isEqualTo(cluster.local().credentials().token());
+            assertThat(page.evaluate("sessionStorage.getItem('portway-token')").asText()).isEqualTo(viewerToken);
             assertThat(page.evaluate("localStorage.length").asInt()).isZero();
+
+            // what a script that got onto the page could do: read, not Secrets; and write nothing, even with the admin token
+            assertThat(page.evaluate("fetch('/api/v1/namespaces/default/secrets', {headers: {Authorization: 'Bearer "
+                    + viewerToken + "'}}).then(r => r.status)").asInt()).isEqualTo(403);
+            assertThat(page.evaluate("fetch('/api/v1/namespaces/default/configmaps', {method: 'POST', headers: {Authorization: 'Bearer "
+                    + cluster.local().credentials().token() + "', 'Content-Type': 'application/json'}, "
+                    + "body: JSON.stringify({metadata: {name: 'from-a-page'}})}).then(r => r.status)").asInt()).isEqualTo(403);
+            assertThat(cluster.local().control().store().get(io.fabric8.kubernetes.api.model.ConfigMap.class, "default", "from-a-page")).isEmpty();
         }
     }
 
@@ -123,6 +138,7 @@ class TopologyPageTest {
         try (Browser.Page page = browser.open(cluster.local().adminUrl() + "/ui/#token=" + "x".repeat(43))) {
             await().atMost(Duration.ofSeconds(20)).until(() -> page.text().contains("the token was refused"));
             assertThat(page.text()).doesNotContain("default/web");
+            assertThat(page.evaluate("sessionStorage.getItem('portway-token')").isNull()).as("a refused token is dropped").isTrue();
         }
     }
 }
