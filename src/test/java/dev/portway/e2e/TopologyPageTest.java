@@ -105,6 +105,22 @@ class TopologyPageTest {
             await().atMost(Duration.ofSeconds(20)).until(() -> page.text().contains("default/later"));
             assertThat(page.evaluate("window.loadedOnce === true").asBoolean()).as("the same page, not a reload").isTrue();
 
+            // a Gateway and its route appear with the address the Gateway got
+            cluster.apply(TestCluster.httpGateway("front", 8090) + """
+                    ---
+                    apiVersion: gateway.networking.k8s.io/v1
+                    kind: HTTPRoute
+                    metadata: {name: to-web}
+                    spec:
+                      parentRefs: [{name: front}]
+                      rules:
+                      - backendRefs: [{name: web, port: 8000}]
+                    """);
+            String gatewayIp = cluster.gatewayAddress("front", 8090).getAddress().getHostAddress();
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(page.evaluate(
+                    "document.querySelector('[data-gateway=\"default/front\"]')?.innerText ?? ''").asText())
+                    .contains(gatewayIp).contains("default/to-web").contains("web:8000"));
+
             // a node's proxy stopped fails its health check: the page shows the load balancer leaving it out
             cluster.local().control().call(() -> cluster.local().control().api().mutate(io.fabric8.kubernetes.api.model.Node.class,
                     null, "node2", n -> {
