@@ -31,15 +31,25 @@ function token() {
 }
 
 async function get(path, asText) {
-  if (!token()) {
+  const used = token();
+  if (!used) {
     throw new SignInNeeded();
   }
-  const r = await fetch(path, {
-    headers: { Authorization: 'Bearer ' + token(), Accept: asText ? 'text/plain' : 'application/json' },
-    cache: 'no-store', credentials: 'omit', redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS),
-  });
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
+  let r;
+  try {
+    r = await fetch(path, {
+      headers: { Authorization: 'Bearer ' + used, Accept: asText ? 'text/plain' : 'application/json' },
+      cache: 'no-store', credentials: 'omit', redirect: 'error', signal: abort.signal,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
   if (r.status === 401) {
-    sessionStorage.removeItem(TOKEN_KEY);
+    if (token() === used) {
+      sessionStorage.removeItem(TOKEN_KEY); // not one given since this request left
+    }
     throw new SignInNeeded('refused');
   }
   if (!r.ok) {
@@ -254,7 +264,7 @@ async function loop() {
         polling = false;
         return;
       }
-      setStatus('cannot read the cluster: ' + (e.name === 'TimeoutError' ? 'no answer' : e.message) + ' (trying again)', true);
+      setStatus('cannot read the cluster: ' + (e.name === 'AbortError' ? 'no answer' : e.message) + ' (trying again)', true);
     }
   }
   setTimeout(loop, EVERY_MS);

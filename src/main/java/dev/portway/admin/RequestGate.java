@@ -150,7 +150,9 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             return Statuses.unauthorized();
         }
         ctx.channel().attr(USER).set(user);
-        if (!shownCredentials && !user.equals(ANONYMOUS)) {
+        // a viewer's connection stays among those made room from at the cap, and gets the short idle allowance
+        // (RequestTimeouts): a viewer link found in a browser's history must not be able to lock the admin out
+        if (!shownCredentials && !user.equals(ANONYMOUS) && !user.equals(ViewerTokens.USER)) {
             shownCredentials = true;
             authenticated.accept(ctx.channel());
         }

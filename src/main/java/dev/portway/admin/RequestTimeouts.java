@@ -36,10 +36,11 @@ final class RequestTimeouts extends ChannelDuplexHandler {
         this.headerMillis = header.toMillis();
     }
 
-    /** The idle allowance: long for a connection whose last request carried a credential, short otherwise. */
+    /** The idle allowance: long for a connection whose last request carried an admin's credential, short otherwise. */
     private long idle(ChannelHandlerContext ctx) {
         String user = ctx.channel().attr(RequestGate.USER).get();
-        return user == null || user.equals(RequestGate.ANONYMOUS) ? Math.min(headerMillis, idleMillis) : idleMillis;
+        return user == null || user.equals(RequestGate.ANONYMOUS) || user.equals(dev.portway.admin.auth.ViewerTokens.USER)
+                ? Math.min(headerMillis, idleMillis) : idleMillis;
     }
 
     @Override

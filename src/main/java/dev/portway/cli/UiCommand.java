@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
         "Print the link to the live topology page, signed in with a read-only token minted for it.",
         "The page shows what each Service's addresses (LoadBalancer, NodePort, ClusterIP) send to, node and endpoint "
                 + "health and open connections, read from the API server every two seconds. The link's token may only read "
-                + "(not Secrets) and works for 12 hours, or until the server stops; it rides in the link's fragment, which the "
+                + "(not Secrets), and new requests with it are taken for 12 hours, or until the server stops; it rides in the link's fragment, which the "
                 + "browser never sends to a server, and the page takes it off the address at once. The API server's "
                 + "certificate is Portway's own: trust STATE_DIR/pki/ca.crt, or accept it once in the browser."})
 final class UiCommand implements Callable<Integer> {
@@ -36,14 +36,24 @@ final class UiCommand implements Callable<Integer> {
         try (AdminClient client = server.client()) {
             AdminClient.Response r = client.post(VIEWER_TOKENS, "{}".getBytes(StandardCharsets.UTF_8));
             if (r.status() == 404) {
-                throw new Main.CliException(client.server() + " is not a Portway API server (it mints no viewer token): "
-                        + "the topology page is portway up's");
+                throw new Main.CliException(client.server() + " mints no viewer token: not a Portway API server (the topology "
+                        + "page is portway up's), or one started by a Portway from before portway ui");
+            }
+            JsonNode answer;
+            try {
+                answer = Json.readTree(r.body());
+            } catch (RuntimeException e) {
+                answer = null; // not JSON (a proxy's error page): told by its status
             }
             if (!r.ok()) {
-                throw new Main.CliException("cannot mint a viewer token at " + client.server() + ": " + r.status() + " "
-                        + Json.readTree(r.body()).path("message").asText(new String(r.body(), StandardCharsets.UTF_8)));
+                String why = answer != null ? answer.path("message").asText("") : "";
+                throw new Main.CliException("cannot mint a viewer token at " + client.server() + ": " + r.status()
+                        + (why.isEmpty() ? "" : " " + why));
             }
-            JsonNode minted = Json.readTree(r.body());
+            JsonNode minted = answer;
+            if (minted == null || minted.path("token").asText("").isEmpty()) {
+                throw new Main.CliException(client.server() + " answered " + r.status() + " with no viewer token");
+            }
             String base = client.server().toString().replaceAll("/+$", "") + "/ui/";
             out.println(base + "#token=" + URLEncoder.encode(minted.path("token").asText(), StandardCharsets.UTF_8));
             spec.commandLine().getErr().println("The link reads the cluster (not its Secrets) until "

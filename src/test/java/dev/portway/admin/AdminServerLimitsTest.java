@@ -75,8 +75,13 @@ class AdminServerLimitsTest {
     }
 
     private String get(SSLSocket s, String path, boolean withToken) throws Exception {
+        return get(s, path, withToken ? credentials.token() : null);
+    }
+
+    /** GET with {@code token} (null: none); returns the answer's head, its body read past. */
+    private String get(SSLSocket s, String path, String token) throws Exception {
         s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + address.getPort() + "\r\n"
-                + (withToken ? "Authorization: Bearer " + credentials.token() + "\r\n" : "") + "\r\n").getBytes(StandardCharsets.UTF_8));
+                + (token != null ? "Authorization: Bearer " + token + "\r\n" : "") + "\r\n").getBytes(StandardCharsets.UTF_8));
         StringBuilder head = new StringBuilder();
         InputStream in = s.getInputStream();
         while (!head.toString().endsWith("\r\n\r\n")) {
@@ -149,6 +154,32 @@ class AdminServerLimitsTest {
                     assertThat(endsSoon(second)).isTrue();
                     assertThat(get(admin, "/version", true)).startsWith("HTTP/1.1 200 OK");
                 }
+            }
+        }
+    }
+
+    /** The topology page's token does not count as an admin's: its connections make room at the cap, as anonymous ones do. */
+    @Test
+    void viewerConnectionsHoldingEverySlotMakeRoomForAnAdmin() throws Exception {
+        String viewer;
+        try (SSLSocket mint = connect()) {
+            mint.setSoTimeout(10_000);
+            mint.getOutputStream().write(("POST /apis/portway.dev/v1/viewertokens HTTP/1.1\r\nHost: 127.0.0.1:" + address.getPort()
+                    + "\r\nAuthorization: Bearer " + credentials.token() + "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                    + "Connection: close\r\n\r\n{}").getBytes(StandardCharsets.UTF_8));
+            String answer = new String(mint.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            java.util.regex.Matcher token = java.util.regex.Pattern.compile("\"token\":\"([^\"]+)\"").matcher(answer);
+            assertThat(token.find()).as(answer).isTrue();
+            viewer = token.group(1);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 0);
+        try (SSLSocket first = connect(); SSLSocket second = connect()) {
+            assertThat(get(first, "/api/v1/nodes", viewer)).startsWith("HTTP/1.1 200 OK");
+            assertThat(get(second, "/api/v1/nodes", viewer)).startsWith("HTTP/1.1 200 OK");
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 2);
+            try (SSLSocket admin = connect()) {
+                assertThat(get(admin, "/version", true)).startsWith("HTTP/1.1 200 OK");
+                assertThat(endsSoon(first)).as("the oldest viewer connection made room").isTrue();
             }
         }
     }

@@ -16,8 +16,13 @@ import java.util.Objects;
  * nothing else: no write, no Secret. One leaked from a browser's history reads the cluster for a
  * few hours at most, and changes nothing.
  *
+ * <p>A token is checked when a request starts, as kube-apiserver checks one: a watch or a followed
+ * log begun before it expires runs on to its own end. A viewer's connections are not counted as
+ * an admin's: at the connection cap they make room for new ones, and they idle out as fast as
+ * anonymous ones.
+ *
  * <p>Kept in memory only (a restart of the server ends them all), at most {@link #MAX} at once
- * (the oldest goes to make room).
+ * (the oldest goes to make room), by their SHA-256: a lookup compares digests, not the tokens.
  */
 public final class ViewerTokens {
 
@@ -32,7 +37,7 @@ public final class ViewerTokens {
 
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
-    /** Tokens by value, oldest first. */
+    /** When each token expires, by the token's digest, oldest first. */
     private final LinkedHashMap<String, Instant> tokens = new LinkedHashMap<>();
 
     public ViewerTokens(Clock clock) {
@@ -51,20 +56,35 @@ public final class ViewerTokens {
         random.nextBytes(bits);
         String token = Base64.getUrlEncoder().withoutPadding().encodeToString(bits);
         Instant expires = now.plus(LIFETIME);
-        tokens.put(token, expires);
+        tokens.put(digest(token), expires);
         return new Minted(token, expires);
     }
 
     /** Whether {@code presented} is a viewer token that has not expired. */
     public synchronized boolean isValid(String presented) {
-        Instant expires = tokens.get(presented);
+        String key = digest(presented);
+        Instant expires = tokens.get(key);
         if (expires == null) {
             return false;
         }
         if (!expires.isAfter(clock.instant())) {
-            tokens.remove(presented);
+            tokens.remove(key);
             return false;
         }
         return true;
+    }
+
+    /** How many are held now (expired ones included until next looked at). */
+    synchronized int size() {
+        return tokens.size();
+    }
+
+    private static String digest(String token) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(token.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return Base64.getEncoder().encodeToString(d);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e); // every JDK has SHA-256
+        }
     }
 }
