@@ -103,13 +103,17 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
      */
     private static final class InOrder {
         private static final int MAX_WAITING = 16;
-        private final java.util.ArrayDeque<FullHttpRequest> waiting = new java.util.ArrayDeque<>();
+        /** Requests read and not yet handled, each with the user the gate authenticated it as (the channel's is the last one's). */
+        private final java.util.ArrayDeque<Queued> waiting = new java.util.ArrayDeque<>();
         private boolean busy;
         /**
          * Set while an answer waits for the client to read (the next request goes once the connection
          * is writable again): closes the connection if that takes too long.
          */
         private io.netty.util.concurrent.ScheduledFuture<?> holdTimer;
+    }
+
+    private record Queued(FullHttpRequest request, String user) {
     }
 
     private static final io.netty.util.AttributeKey<InOrder> IN_ORDER = io.netty.util.AttributeKey.valueOf("portway.admin.inOrder");
@@ -121,9 +125,9 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             ctx.channel().attr(IN_ORDER).set(o);
             InOrder created = o;
             ctx.channel().closeFuture().addListener(f -> {
-                FullHttpRequest r;
+                Queued r;
                 while ((r = created.waiting.poll()) != null) {
-                    r.release();
+                    r.request().release();
                 }
             });
         }
@@ -144,14 +148,14 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 ctx.close();
                 return;
             }
-            order.waiting.add(request.retain());
+            order.waiting.add(new Queued(request.retain(), ctx.channel().attr(RequestGate.USER).get()));
             // read no further while requests wait: each may hold a body of megabytes, and a client that
             // pipelines behind a watch would otherwise have every one of them buffered
             ctx.channel().config().setAutoRead(false);
             return;
         }
         order.busy = true;
-        handle(ctx, request);
+        handle(ctx, request, ctx.channel().attr(RequestGate.USER).get());
     }
 
     /** The current request is answered: the next waiting one, if any, goes. On the event loop. */
@@ -171,25 +175,24 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             order.holdTimer = null;
         }
         order.busy = false;
-        FullHttpRequest r = order.waiting.poll();
+        Queued r = order.waiting.poll();
         if (order.waiting.isEmpty() && ctx.channel().isActive()) {
             ctx.channel().config().setAutoRead(true);
         }
         if (r != null && ctx.channel().isActive()) {
             order.busy = true;
             try {
-                handle(ctx, r);
+                handle(ctx, r.request(), r.user());
             } finally {
-                r.release();
+                r.request().release();
             }
         } else if (r != null) {
-            r.release();
+            r.request().release();
         }
     }
 
-    private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
+    private void handle(ChannelHandlerContext ctx, FullHttpRequest request, String user) {
         QueryStringDecoder query = new QueryStringDecoder(request.uri());
-        String user = ctx.channel().attr(RequestGate.USER).get();
         Call call = new Call(ctx, request, query, new Params(query), user, HttpUtil.isKeepAlive(request));
         CompletableFuture<HttpResponses.Response> response;
         try {
