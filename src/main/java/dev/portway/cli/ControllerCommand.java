@@ -61,14 +61,16 @@ final class ControllerCommand implements Callable<Integer> {
     int nodeHealthPort;
 
     @Option(names = "--metrics-address", paramLabel = "HOST:PORT|none", defaultValue = "127.0.0.1:7472",
-            description = "Where GET /metrics and /healthz are served over plain HTTP, or none (default: ${DEFAULT-VALUE}).")
+            description = "Where GET /metrics, /healthz (liveness) and /readyz (watching the cluster) are served over plain HTTP, "
+                    + "or none (default: ${DEFAULT-VALUE}).")
     String metricsAddress;
 
     @picocli.CommandLine.Mixin
     ProxyOptions proxy = new ProxyOptions();
 
     @Option(names = "--sync-timeout", paramLabel = "SECONDS", defaultValue = "60",
-            description = "How long the first lists of the cluster's Services, Nodes and EndpointSlices may take (default: ${DEFAULT-VALUE}).")
+            description = "How long the first lists of the cluster's Services, Nodes, EndpointSlices and Namespaces may take "
+                    + "(default: ${DEFAULT-VALUE}).")
     int syncTimeoutSeconds;
 
     private Config clientConfig() {
