@@ -162,9 +162,16 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
      * @param ready       ready (serving and not terminating)
      * @param serving     passing its readiness checks
      * @param terminating on its way out
+     * @param healthyAtFirst for a health-checked cluster (a LoadBalancer's nodes): whether the
+     *                    endpoint counts as healthy until its first checks say (a node with the
+     *                    Local policy and no local endpoint does not); then the checks decide
      */
     public record Endpoint(InetSocketAddress address, String nodeName, String target, boolean ready, boolean serving,
-                           boolean terminating) {
+                           boolean terminating, boolean healthyAtFirst) {
+
+        public Endpoint(InetSocketAddress address, String nodeName, String target, boolean ready, boolean serving, boolean terminating) {
+            this(address, nodeName, target, ready, serving, terminating, ready);
+        }
     }
 
     /**

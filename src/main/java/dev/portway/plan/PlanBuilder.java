@@ -576,8 +576,11 @@ public final class PlanBuilder {
                 if (n.excluded) {
                     continue;
                 }
+                // every ready node is a target, as with a cloud load balancer: the checks decide which get traffic (with the
+                // Local policy, the node's health check node port answers 200 only where an endpoint is local); until the
+                // first checks, a node counts as healthy where the EndpointSlices say it will be
                 boolean expected = n.ready && (!local || podCluster.hasUsableEndpoints(n.name));
-                nodeEndpoints.add(new Plan.Endpoint(new InetSocketAddress(n.ip, nodePort), n.name, n.name, expected, expected, false));
+                nodeEndpoints.add(new Plan.Endpoint(new InetSocketAddress(n.ip, nodePort), n.name, n.name, n.ready, n.ready, false, expected));
             }
             if (nodeEndpoints.isEmpty() && !nodes.isEmpty() && warned.add("excluded " + service)) {
                 // kubeadm labels control-plane nodes so: on a one-node cluster, nothing is left to send to

@@ -79,7 +79,7 @@ final class HealthChecker {
             for (Subscriber s : w.getValue()) {
                 if (!before.contains(s.identity())) {
                     // a new target of a LoadBalancer starts in the state the plan expects; checks take over from there
-                    s.cluster().setHealthy(s.endpoint().address(), s.endpoint().ready());
+                    s.cluster().setHealthy(s.endpoint().address(), s.endpoint().healthyAtFirst());
                 }
             }
             if (probe == null) {

@@ -100,6 +100,26 @@ class InClusterControllerTest {
                 assertThatThrownBy(() -> Net.get("127.0.62.10", 8080, "/")).isInstanceOf(ConnectException.class));
     }
 
+    /**
+     * externalTrafficPolicy: Local: each node is checked at the Service's health check node port,
+     * where kube-proxy answers 200 only on a node with a local endpoint, as cloud load balancers
+     * check. Here kube-proxy says node-b has it (the slice Portway mirrored still says node-a: a
+     * pod that moved), and the load balancer goes by the check, as a cloud's, which knows nothing else.
+     */
+    @Test
+    void withTheLocalPolicyTheHealthCheckNodePortDecidesWhichNodesGetTraffic() throws Exception {
+        cluster.serveNodePort(cluster.loadBalancer("local", PORTWAY_CLASS, "Local"));
+        cluster.serveHealthCheckNodePort(cluster.service("local").getSpec().getHealthCheckNodePort(), StandInCluster.NODE_B);
+        controller();
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.10".equals(cluster.ingressIp("local")));
+        // while node-a leaves the rotation and node-b joins it, a connection may find no node to go to
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> {
+            for (int i = 0; i < 6; i++) {
+                assertThat(Net.get("127.0.62.10", 8080, "/").body()).isEqualTo("node-b");
+            }
+        });
+    }
+
     @Test
     void aServiceOfAnotherClassIsLeftAlone() throws Exception {
         cluster.loadBalancer("cloudy", StandInCluster.CLOUD_CLASS);

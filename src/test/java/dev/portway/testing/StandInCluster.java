@@ -153,6 +153,20 @@ public final class StandInCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * Serves a Service's health check node port on both nodes as kube-proxy does for the Local
+     * traffic policy: {@code GET /} answers 200 on a node with a local endpoint, 503 elsewhere.
+     */
+    public void serveHealthCheckNodePort(int port, String nodeWithEndpoints) throws IOException {
+        for (String node : new String[] {NODE_A, NODE_B}) {
+            boolean local = node.equals(nodeWithEndpoints);
+            HttpServer server = HttpServer.create(new InetSocketAddress(node, port), 16);
+            server.createContext("/", x -> answer(x, local ? 200 : 503, local ? "{\"localEndpoints\": 1}" : "{\"localEndpoints\": 0}"));
+            server.start();
+            closing.add(() -> server.stop(0));
+        }
+    }
+
     private static void answer(HttpExchange x, int status, String body) throws IOException {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
         x.sendResponseHeaders(status, b.length);
@@ -166,6 +180,11 @@ public final class StandInCluster implements AutoCloseable {
      * node-a, and returns its nodePort.
      */
     public int loadBalancer(String name, String cls) {
+        return loadBalancer(name, cls, "Cluster");
+    }
+
+    /** {@link #loadBalancer(String, String)} with this {@code externalTrafficPolicy}. */
+    public int loadBalancer(String name, String cls, String trafficPolicy) {
         TestApi.apply(control, TestApi.decode("""
                 apiVersion: v1
                 kind: Service
@@ -174,6 +193,7 @@ public final class StandInCluster implements AutoCloseable {
                   namespace: default
                 spec:
                   type: LoadBalancer
+                  externalTrafficPolicy: %3$s
                   loadBalancerClass: %2$s
                   selector:
                     app: %1$s
@@ -197,7 +217,7 @@ public final class StandInCluster implements AutoCloseable {
                 ports:
                 - port: 80
                   protocol: TCP
-                """.formatted(name, cls)));
+                """.formatted(name, cls, trafficPolicy)));
         return service(name).getSpec().getPorts().getFirst().getNodePort();
     }
 
