@@ -35,6 +35,9 @@ class StoreTest {
                 reads.incrementAndGet();
             }
         });
+        // the reader reads before the first batch: on two busy cores the 300 batches could otherwise all be
+        // committed before its thread first ran (it happened in CI: no read at all)
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> reads.get() > 0);
         for (int b = 0; b < 300; b++) {
             Store.Batch batch = store.begin();
             for (int i = 0; i < 10; i++) {
