@@ -69,19 +69,19 @@ final class MetricsServer implements AutoCloseable {
             String path = new QueryStringDecoder(request.uri()).path();
             FullHttpResponse response;
             if (!request.decoderResult().isSuccess()) {
-                response = text(HttpResponseStatus.BAD_REQUEST, "bad request\n");
+                response = PlainHttp.text(HttpResponseStatus.BAD_REQUEST, "bad request\n");
             } else if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
-                response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "method not allowed\n");
+                response = PlainHttp.text(HttpResponseStatus.METHOD_NOT_ALLOWED, "method not allowed\n");
             } else if (path.equals("/metrics")) {
                 response = metrics();
             } else if (path.equals("/healthz")) {
-                response = healthy.getAsBoolean() ? text(HttpResponseStatus.OK, "ok\n")
-                        : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "starting\n");
+                response = healthy.getAsBoolean() ? PlainHttp.text(HttpResponseStatus.OK, "ok\n")
+                        : PlainHttp.text(HttpResponseStatus.SERVICE_UNAVAILABLE, "starting\n");
             } else if (path.equals("/readyz")) {
-                response = ready.getAsBoolean() ? text(HttpResponseStatus.OK, "ok\n")
-                        : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "not watching the cluster\n");
+                response = ready.getAsBoolean() ? PlainHttp.text(HttpResponseStatus.OK, "ok\n")
+                        : PlainHttp.text(HttpResponseStatus.SERVICE_UNAVAILABLE, "not watching the cluster\n");
             } else {
-                response = text(HttpResponseStatus.NOT_FOUND, "not found\n");
+                response = PlainHttp.text(HttpResponseStatus.NOT_FOUND, "not found\n");
             }
             response.headers().set("X-Content-Type-Options", "nosniff");
             PlainHttp.answer(ctx, request, response);
@@ -98,17 +98,9 @@ final class MetricsServer implements AutoCloseable {
         try {
             writer.write(out, registry.scrape());
         } catch (IOException e) {
-            return text(HttpResponseStatus.INTERNAL_SERVER_ERROR, "cannot write the metrics\n");
+            return PlainHttp.text(HttpResponseStatus.INTERNAL_SERVER_ERROR, "cannot write the metrics\n");
         }
-        return response(HttpResponseStatus.OK, writer.getContentType(), out.toByteArray());
-    }
-
-    private static FullHttpResponse text(HttpResponseStatus status, String body) {
-        return PlainHttp.text(status, body);
-    }
-
-    private static FullHttpResponse response(HttpResponseStatus status, String type, byte[] body) {
-        return PlainHttp.response(status, type, body);
+        return PlainHttp.response(HttpResponseStatus.OK, writer.getContentType(), out.toByteArray());
     }
 
     @Override

@@ -1,9 +1,9 @@
 package dev.portway.proxy;
 
 import dev.portway.api.Times;
+import dev.portway.net.PlainHttp;
 import dev.portway.plan.Plan;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -11,14 +11,11 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpVersion;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -138,13 +135,13 @@ final class HealthServers {
             Plan.HealthServer spec = specs.get((InetSocketAddress) ctx.channel().localAddress());
             FullHttpResponse response;
             if (spec == null) {
-                response = text(HttpResponseStatus.NOT_FOUND, "404 page not found\n");
+                response = PlainHttp.text(HttpResponseStatus.NOT_FOUND, "404 page not found\n");
             } else if (spec.service() == null) {
                 response = nodeHealth(spec, request.uri());
             } else {
                 response = serviceHealth(spec);
             }
-            dev.portway.net.PlainHttp.answer(ctx, request, response);
+            PlainHttp.answer(ctx, request, response);
         }
 
         @Override
@@ -156,7 +153,7 @@ final class HealthServers {
     private FullHttpResponse nodeHealth(Plan.HealthServer spec, String uri) {
         String path = uri.contains("?") ? uri.substring(0, uri.indexOf('?')) : uri;
         if (!path.equals("/healthz") && !path.equals("/livez")) {
-            return text(HttpResponseStatus.NOT_FOUND, "404 page not found\n");
+            return PlainHttp.text(HttpResponseStatus.NOT_FOUND, "404 page not found\n");
         }
         boolean healthy = !failedNodes.contains(spec.nodeName());
         String now = Times.format(clock.instant());
@@ -180,14 +177,6 @@ final class HealthServers {
     }
 
     private static FullHttpResponse json(HttpResponseStatus status, String body) {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(bytes));
-        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
-        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-        return r;
-    }
-
-    private static FullHttpResponse text(HttpResponseStatus status, String body) {
-        return dev.portway.net.PlainHttp.text(status, body);
+        return PlainHttp.response(status, "application/json", body.getBytes(StandardCharsets.UTF_8));
     }
 }
