@@ -206,7 +206,7 @@ class InClusterControllerTest {
         cluster.loadBalancer("web", PORTWAY_CLASS);
         controller();
         await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.10".equals(cluster.ingressIp("web")));
-        toClusterIp("web");
+        cluster.toClusterIp("web");
         awaitNoAddress("web");
     }
 
@@ -217,27 +217,10 @@ class InClusterControllerTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> "edge".equals(cluster.service("web").getMetadata().getAnnotations()
                 .get("metallb.io/ip-allocated-from-pool")));
         first.close();
-        toClusterIp("web");
+        cluster.toClusterIp("web");
         assertThat(cluster.service("web").getMetadata().getAnnotations()).containsEntry("metallb.io/ip-allocated-from-pool", "edge");
         controller();
         awaitNoAddress("web");
-    }
-
-    private void toClusterIp(String name) {
-        TestApi.apply(cluster.control(), TestApi.decode("""
-                apiVersion: v1
-                kind: Service
-                metadata:
-                  name: %1$s
-                  namespace: default
-                spec:
-                  type: ClusterIP
-                  selector:
-                    app: %1$s
-                  ports:
-                  - port: 8080
-                    targetPort: 80
-                """.formatted(name)));
     }
 
     private void awaitNoAddress(String name) {

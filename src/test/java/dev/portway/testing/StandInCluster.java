@@ -196,21 +196,11 @@ public final class StandInCluster implements AutoCloseable {
 
     /** {@link #loadBalancer(String, String)} with this {@code externalTrafficPolicy}. */
     public int loadBalancer(String name, String cls, String trafficPolicy) {
-        TestApi.apply(control, TestApi.decode("""
-                apiVersion: v1
-                kind: Service
-                metadata:
-                  name: %1$s
-                  namespace: default
-                spec:
+        TestApi.apply(control, TestApi.decode(service(name, """
                   type: LoadBalancer
-                  externalTrafficPolicy: %3$s
-                  loadBalancerClass: %2$s
-                  selector:
-                    app: %1$s
-                  ports:
-                  - port: 8080
-                    targetPort: 80
+                  externalTrafficPolicy: %s
+                  loadBalancerClass: %s
+                """.formatted(trafficPolicy, cls)) + """
                 ---
                 apiVersion: discovery.k8s.io/v1
                 kind: EndpointSlice
@@ -228,8 +218,31 @@ public final class StandInCluster implements AutoCloseable {
                 ports:
                 - port: 80
                   protocol: TCP
-                """.formatted(name, cls, trafficPolicy)));
+                """.formatted(name)));
         return service(name).getSpec().getPorts().getFirst().getNodePort();
+    }
+
+    /** Makes a Service of {@link #loadBalancer} a ClusterIP Service (its type, class and policy go). */
+    public void toClusterIp(String name) {
+        TestApi.apply(control, TestApi.decode(service(name, "  type: ClusterIP\n")));
+    }
+
+    /** A Service {@code name} in default on port 8080 to the pods' 80, selecting app={@code name}; {@code spec} adds to its spec. */
+    private static String service(String name, String spec) {
+        return """
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: %1$s
+                  namespace: default
+                spec:
+                """.formatted(name) + spec + """
+                  selector:
+                    app: %1$s
+                  ports:
+                  - port: 8080
+                    targetPort: 80
+                """.formatted(name);
     }
 
     /** The Service as the cluster's store holds it. */
