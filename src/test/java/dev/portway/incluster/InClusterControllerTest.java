@@ -120,23 +120,6 @@ class InClusterControllerTest {
         });
     }
 
-    /** /healthz is for liveness (a controller that carries traffic is not restarted for an API server away); /readyz tells. */
-    @Test
-    void readyzTellsWhetherTheControllerWatchesTheClusterAndHealthzStays() throws Exception {
-        InClusterController c = new InClusterController(new InClusterController.Options(PORTWAY_CLASS, cluster.healthPort(),
-                Transport.NIO, 1, TestApi.decode(POOLS), Duration.ofSeconds(20), new java.net.InetSocketAddress("127.0.0.1", 0)));
-        closing.add(c);
-        c.start(client);
-        int port = c.metricsAddress().getPort();
-        await().atMost(Duration.ofSeconds(10)).until(() -> Net.get("127.0.0.1", port, "/readyz").status() == 200);
-        assertThat(Net.get("127.0.0.1", port, "/healthz").status()).isEqualTo(200);
-
-        cluster.stopApiServer();
-        await().atMost(Duration.ofSeconds(20)).until(() -> Net.get("127.0.0.1", port, "/readyz").status() == 503);
-        assertThat(Net.get("127.0.0.1", port, "/readyz").body()).isEqualTo("not watching the cluster\n");
-        assertThat(Net.get("127.0.0.1", port, "/healthz").status()).isEqualTo(200);
-    }
-
     @Test
     void aServiceOfAnotherClassIsLeftAlone() throws Exception {
         cluster.loadBalancer("cloudy", StandInCluster.CLOUD_CLASS);

@@ -117,17 +117,6 @@ public final class StandInCluster implements AutoCloseable {
         return control;
     }
 
-    /** Stops the API server and ends its connections (the nodes' servers stay): a cluster whose API server is away. */
-    public void stopApiServer() {
-        if (!apiStopped) {
-            apiStopped = true;
-            apiServer.close();
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-        }
-    }
-
-    private boolean apiStopped;
-
     /** A client's configuration for the API server: its CA and the admin token. */
     public Config clientConfig() {
         return new ConfigBuilder(Config.empty()).withMasterUrl(url).withCaCertFile(credentials.caFile().toString())
@@ -266,7 +255,8 @@ public final class StandInCluster implements AutoCloseable {
         for (AutoCloseable c : closing.reversed()) {
             c.close();
         }
-        stopApiServer();
+        apiServer.close();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         control.close();
     }
 }
