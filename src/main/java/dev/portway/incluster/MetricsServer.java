@@ -29,8 +29,9 @@ import java.util.function.BooleanSupplier;
  * The controller's plain HTTP endpoint for Prometheus and the kubelet's probes, as MetalLB's
  * {@code :7472}: {@code GET /metrics} (Prometheus' text format), {@code GET /healthz} (200 once
  * the controller has started: for a liveness probe, which must not restart a controller that
- * keeps carrying traffic while the API server is away) and {@code GET /readyz} (200 while it
- * watches the cluster: its informers are neither listing again nor cut off from the API server).
+ * keeps carrying traffic while the API server is away) and {@code GET /readyz} (200 while every
+ * informer says it watches the cluster, by fabric8's {@code isWatching}; how soon that turns
+ * false when the API server goes away is not settled: docs/controller.md).
  * Nothing else; no request body is read.
  */
 final class MetricsServer implements AutoCloseable {
