@@ -29,7 +29,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "controller", mixinStandardHelpOptions = true, description = {
         "Be the LoadBalancer implementation of a Kubernetes cluster, until stopped (as MetalLB or cloud-provider-kind).",
         "Watches the cluster's Services through its API server, gives each LoadBalancer Service of its class (or of none) "
-                + "an address from the IPAddressPools given with -f, writes it to the Service's status.loadBalancer, and "
+                + "an address from the IPAddressPools given with -f (without -f: the cluster's own, in metallb-system, as "
+                + "MetalLB reads them), writes it to the Service's status.loadBalancer, and "
                 + "balances the connections to that address over the nodes' NodePorts, which kube-proxy serves. The pools' "
                 + "addresses must reach this machine: Portway listens at them, it does not announce them."})
 final class ControllerCommand implements Callable<Integer> {
@@ -40,8 +41,9 @@ final class ControllerCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = {"-f", "--filename"}, paramLabel = "PATH", required = true,
-            description = "The IPAddressPools (metallb.io/v1beta1) the addresses come from: file, directory or -.")
+    @Option(names = {"-f", "--filename"}, paramLabel = "PATH",
+            description = "The IPAddressPools (metallb.io/v1beta1) the addresses come from: file, directory or -. "
+                    + "Without it, the cluster's IPAddressPools in metallb-system, followed as they change.")
     List<String> files = new ArrayList<>();
 
     @Option(names = "--kubeconfig", paramLabel = "PATH",
@@ -117,24 +119,26 @@ final class ControllerCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Manifests.Loaded loaded = Manifests.load(files, main.stdin);
-        Output.warnings(err, loaded.objects());
-        if (!loaded.ok()) {
-            Output.problems(err, loaded.problems());
-            return 1;
-        }
         List<HasMetadata> pools = new ArrayList<>();
-        for (ObjectDecoder.Decoded d : loaded.objects()) {
-            if (ResourceKind.of(d.object()) != ResourceKind.IP_ADDRESS_POOL) {
-                err.println("error: " + d.object().getKind() + " " + d.object().getMetadata().getName()
-                        + ": portway controller takes IPAddressPools only (the cluster's objects come from its API server)");
+        if (!files.isEmpty()) {
+            Manifests.Loaded loaded = Manifests.load(files, main.stdin);
+            Output.warnings(err, loaded.objects());
+            if (!loaded.ok()) {
+                Output.problems(err, loaded.problems());
                 return 1;
             }
-            pools.add(d.object());
-        }
-        if (pools.isEmpty()) {
-            err.println("error: no IPAddressPool in " + String.join(", ", files));
-            return 1;
+            for (ObjectDecoder.Decoded d : loaded.objects()) {
+                if (ResourceKind.of(d.object()) != ResourceKind.IP_ADDRESS_POOL) {
+                    err.println("error: " + d.object().getKind() + " " + d.object().getMetadata().getName()
+                            + ": portway controller takes IPAddressPools only (the cluster's objects come from its API server)");
+                    return 1;
+                }
+                pools.add(d.object());
+            }
+            if (pools.isEmpty()) {
+                err.println("error: no IPAddressPool in " + String.join(", ", files));
+                return 1;
+            }
         }
         InClusterController controller;
         try {
@@ -176,9 +180,13 @@ final class ControllerCommand implements Callable<Integer> {
         }, "portway-shutdown"));
         out.println("Portway is the LoadBalancer implementation of " + config.getMasterUrl() + " (Kubernetes " + version + ") for Services of class "
                 + loadBalancerClass + " or of none.");
-        for (HasMetadata pool : pools) {
-            out.println("  pool " + pool.getMetadata().getName() + ": "
-                    + String.join(", ", ((dev.portway.api.metallb.IPAddressPool) pool).getSpec().getAddresses()));
+        List<dev.portway.api.metallb.IPAddressPool> current = controller.pools();
+        if (controller.poolsFromCluster()) {
+            out.println("Pools: the cluster's IPAddressPools in " + dev.portway.api.validation.MetalLbValidation.NAMESPACE
+                    + (current.isEmpty() ? " (none yet: LoadBalancer Services wait for one)" : ", followed as they change:"));
+        }
+        for (dev.portway.api.metallb.IPAddressPool pool : current) {
+            out.println("  pool " + pool.getMetadata().getName() + ": " + String.join(", ", pool.getSpec().getAddresses()));
         }
         if (controller.metricsAddress() != null) {
             var m = controller.metricsAddress();

@@ -2,6 +2,8 @@ package dev.portway.incluster;
 
 import dev.portway.api.Json;
 import dev.portway.api.ResourceKind;
+import dev.portway.api.metallb.IPAddressPool;
+import dev.portway.api.validation.MetalLbValidation;
 import dev.portway.control.ControlPlane;
 import dev.portway.store.Store;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -10,6 +12,7 @@ import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
@@ -30,8 +33,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The cluster's Services of this implementation's class, its Nodes, EndpointSlices and Namespaces
- * (their labels are what the pools' namespace selectors match), kept in the local store from
- * informers (a list, then a watch, as client-go's informers).
+ * (their labels are what the pools' namespace selectors match), and, when no pools were given, its
+ * IPAddressPools in metallb-system, kept in the local store from informers (a list, then a watch,
+ * as client-go's informers).
  *
  * <p>What an informer delivers is taken as the name of an object that changed: the object put in
  * the store is always the informer's latest (its cache), or its removal. So the store follows the
@@ -60,6 +64,10 @@ final class ClusterMirror implements AutoCloseable {
     private final KubernetesClient client;
     private final ControlPlane control;
     private final String loadBalancerClass;
+    /** Whether the IPAddressPools come from the cluster (metallb-system), rather than from files. */
+    private final boolean clusterPools;
+    /** The cluster's resourceVersion of each pool refused (not valid), so that each version is told once (control thread). */
+    private final Map<String, String> refusedPools = new HashMap<>();
     /** What changed since the last drain: a set, so that a key that keeps changing while the control thread is busy is there once. */
     private final java.util.Set<Changed> arrived = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final AtomicBoolean drainQueued = new AtomicBoolean();
@@ -68,10 +76,11 @@ final class ClusterMirror implements AutoCloseable {
     private final Map<Changed, String> mirroredVersions = new HashMap<>();
     private volatile boolean synced;
 
-    ClusterMirror(KubernetesClient client, ControlPlane control, String loadBalancerClass) {
+    ClusterMirror(KubernetesClient client, ControlPlane control, String loadBalancerClass, boolean clusterPools) {
         this.client = client;
         this.control = control;
         this.loadBalancerClass = Objects.requireNonNull(loadBalancerClass, "loadBalancerClass");
+        this.clusterPools = clusterPools;
     }
 
     /** Lists and starts watching; returns once every first list is in the store. */
@@ -80,14 +89,24 @@ final class ClusterMirror implements AutoCloseable {
         informers.put(ResourceKind.NODE, client.nodes().runnableInformer(0));
         informers.put(ResourceKind.ENDPOINT_SLICE, client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0));
         informers.put(ResourceKind.NAMESPACE, client.namespaces().runnableInformer(0));
-        List<CompletableFuture<Void>> started = new ArrayList<>();
+        if (clusterPools) {
+            // where MetalLB reads them from; the API server's own validation (a webhook for MetalLB) is repeated below
+            informers.put(ResourceKind.IP_ADDRESS_POOL,
+                    client.resources(IPAddressPool.class).inNamespace(MetalLbValidation.NAMESPACE).runnableInformer(0));
+        }
+        Map<ResourceKind, CompletableFuture<Void>> started = new EnumMap<>(ResourceKind.class);
         informers.forEach((kind, informer) -> {
             informer.addEventHandler(handler(kind));
-            started.add(informer.start().toCompletableFuture());
+            started.put(kind, informer.start().toCompletableFuture());
         });
         try {
-            CompletableFuture.allOf(started.toArray(CompletableFuture[]::new)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            CompletableFuture.allOf(started.values().toArray(CompletableFuture[]::new)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
+            CompletableFuture<Void> pools = started.get(ResourceKind.IP_ADDRESS_POOL);
+            if (pools != null && pools.isCompletedExceptionally() && e.getCause() instanceof KubernetesClientException k && k.getCode() == 404) {
+                throw new IllegalStateException("the cluster has no IPAddressPool resource (metallb.io/v1beta1): install MetalLB's "
+                        + "CustomResourceDefinitions, or give the pools with -f", e.getCause());
+            }
             throw new IllegalStateException("cannot list the cluster's objects: " + e.getCause().getMessage(), e.getCause());
         }
         control.call(() -> {
@@ -96,15 +115,22 @@ final class ClusterMirror implements AutoCloseable {
             drain();
             return null;
         });
-        log.info("mirrored the cluster: {} Services of class {} (or none), {} Nodes, {} EndpointSlices",
+        log.info("mirrored the cluster: {} Services of class {} (or none), {} Nodes, {} EndpointSlices{}",
                 control.store().list(Service.class).size(), loadBalancerClass, control.store().list(Node.class).size(),
-                control.store().list(EndpointSlice.class).size());
+                control.store().list(EndpointSlice.class).size(),
+                clusterPools ? ", " + control.store().list(IPAddressPool.class).size() + " IPAddressPools in " + MetalLbValidation.NAMESPACE : "");
     }
 
     /** The Service as the cluster last told it (the informer's cache), or null. */
     Service clusterService(String namespace, String name) {
         SharedIndexInformer<? extends HasMetadata> services = informers.get(ResourceKind.SERVICE);
         return services == null ? null : (Service) services.getStore().getByKey(Cache.namespaceKeyFunc(namespace, name));
+    }
+
+    /** Whether the cluster holds an IPAddressPool of this name that this controller takes its addresses from. */
+    boolean isClusterPool(String name) {
+        SharedIndexInformer<? extends HasMetadata> pools = informers.get(ResourceKind.IP_ADDRESS_POOL);
+        return pools != null && pools.getStore().getByKey(Cache.namespaceKeyFunc(MetalLbValidation.NAMESPACE, name)) != null;
     }
 
     /** The cluster's Services as the informer last told them. */
@@ -168,7 +194,8 @@ final class ClusterMirror implements AutoCloseable {
             Changed c = it.next();
             it.remove(); // taken before it is read: a change after this adds it again, for the next drain
             HasMetadata latest = informers.get(c.kind()).getStore().getByKey(c.key());
-            boolean keep = latest != null && (c.kind() != ResourceKind.SERVICE || isOurs((Service) latest));
+            boolean keep = latest != null && (c.kind() != ResourceKind.SERVICE || isOurs((Service) latest))
+                    && (c.kind() != ResourceKind.IP_ADDRESS_POOL || valid((IPAddressPool) latest));
             if (keep) {
                 String version = latest.getMetadata().getResourceVersion();
                 if (version != null && version.equals(mirroredVersions.get(c))) {
@@ -182,6 +209,26 @@ final class ClusterMirror implements AutoCloseable {
             }
         }
         batch.commit();
+    }
+
+    /**
+     * Whether a pool of the cluster is one the allocator can take, judged as Portway's API server
+     * judges one (MetalLB's webhook does the same for MetalLB). A pool that is not is left out, with
+     * a warning once per version of it; one that was valid before goes out of use.
+     */
+    private boolean valid(IPAddressPool pool) {
+        List<dev.portway.api.FieldError> errors = MetalLbValidation.validate(pool);
+        String name = pool.getMetadata().getName();
+        if (errors.isEmpty()) {
+            refusedPools.remove(name);
+            return true;
+        }
+        String version = Objects.toString(pool.getMetadata().getResourceVersion(), "");
+        if (!version.equals(refusedPools.put(name, version))) {
+            log.warn("IPAddressPool {}/{} is not used: {}", MetalLbValidation.NAMESPACE, name,
+                    errors.stream().map(dev.portway.api.FieldError::toString).collect(java.util.stream.Collectors.joining("; ")));
+        }
+        return false;
     }
 
     /** A copy for the store, without what would start a deletion or a cascade here. */

@@ -72,16 +72,16 @@ final class ClusterWriter implements AutoCloseable {
 
     private final java.util.function.Consumer<List<WatchEvent>> watcher = this::changed;
 
-    /** The names of the pools addresses come from: the pool annotation names one of them on a Service Portway served. */
-    private final java.util.Set<String> pools;
+    /** Whether a pool name is one addresses come from: the pool annotation names one of them on a Service Portway served. */
+    private final java.util.function.Predicate<String> pools;
     /** How long the next retry waits (writer thread): a second, doubling up to {@link #MAX_RETRY} while writes keep failing. */
     private long retryMillis;
 
-    ClusterWriter(KubernetesClient client, ClusterMirror mirror, Store store, java.util.Set<String> pools) {
+    ClusterWriter(KubernetesClient client, ClusterMirror mirror, Store store, java.util.function.Predicate<String> pools) {
         this.client = client;
         this.mirror = mirror;
         this.store = store;
-        this.pools = java.util.Set.copyOf(pools);
+        this.pools = Objects.requireNonNull(pools, "pools");
         store.watch(watcher);
     }
 
@@ -138,7 +138,7 @@ final class ClusterWriter implements AutoCloseable {
 
     private void clearIfLeft(Service remote) {
         String pool = remote == null ? null : poolOf(remote);
-        if (pool != null && pools.contains(pool) && remote.getSpec() != null && !"LoadBalancer".equals(remote.getSpec().getType())) {
+        if (pool != null && pools.test(pool) && remote.getSpec() != null && !"LoadBalancer".equals(remote.getSpec().getType())) {
             String namespace = remote.getMetadata().getNamespace();
             String name = remote.getMetadata().getName();
             pending.put(namespace + "/" + name, new Wanted(namespace, name, List.of(), null));

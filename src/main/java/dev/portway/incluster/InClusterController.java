@@ -29,7 +29,8 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>The cluster's Services, Nodes and EndpointSlices are mirrored into a local store
  * ({@link ClusterMirror}); the same LoadBalancer controller as in a local cluster assigns each
- * LoadBalancer Service of its class an address from the IPAddressPools it was given; the address
+ * LoadBalancer Service of its class an address from the IPAddressPools it was given, or else from
+ * the cluster's own (in metallb-system, where MetalLB keeps them, followed as they change); the address
  * goes back to the cluster's Service ({@link ClusterWriter}); and the data plane listens at each
  * address and balances to the nodes' NodePorts, checking each node as a cloud load balancer does
  * (kube-proxy's {@code /healthz}, or the Service's {@code healthCheckNodePort} with the Local
@@ -45,7 +46,8 @@ public final class InClusterController implements AutoCloseable {
      * @param loadBalancerClass the {@code spec.loadBalancerClass} handled, besides Services of none
      * @param nodeHealthPort    where each node answers {@code /healthz} (kube-proxy: 10256)
      * @param proxyThreads      the data plane's event loops (0: one per core)
-     * @param pools             the IPAddressPools (metallb.io/v1beta1) addresses come from
+     * @param pools             the IPAddressPools (metallb.io/v1beta1) addresses come from; none: the cluster's own,
+     *                          in metallb-system, watched as MetalLB watches them
      * @param syncTimeout       how long the first lists of the cluster's objects may take
      * @param metricsAddress    where {@code /metrics} and {@code /healthz} are served over plain HTTP, or null for nowhere
      */
@@ -110,10 +112,12 @@ public final class InClusterController implements AutoCloseable {
         if (mirror != null || closed) {
             throw new IllegalStateException(closed ? "closed" : "started already");
         }
-        mirror = new ClusterMirror(client, control, options.loadBalancerClass());
-        java.util.Set<String> poolNames = new java.util.HashSet<>();
+        boolean clusterPools = options.pools().isEmpty();
+        ClusterMirror m = new ClusterMirror(client, control, options.loadBalancerClass(), clusterPools);
+        mirror = m;
+        Set<String> poolNames = new java.util.HashSet<>();
         options.pools().forEach(p -> poolNames.add(p.getMetadata().getName()));
-        writer = new ClusterWriter(client, mirror, store, poolNames);
+        writer = new ClusterWriter(client, mirror, store, clusterPools ? m::isClusterPool : poolNames::contains);
         control.addController(new PlanPublisher(PlanBuilder.loadBalancersOnly(store, options.nodeHealthPort()), dataPlane));
         if (options.metricsAddress() != null) {
             ClusterMirror watching = mirror;
@@ -125,6 +129,16 @@ public final class InClusterController implements AutoCloseable {
         control.awaitIdle();
         started = true;
         return this;
+    }
+
+    /** Whether the pools are the cluster's own (none were given). */
+    public boolean poolsFromCluster() {
+        return options.pools().isEmpty();
+    }
+
+    /** The IPAddressPools addresses come from now. */
+    public List<dev.portway.api.metallb.IPAddressPool> pools() {
+        return control.call(() -> store.list(dev.portway.api.metallb.IPAddressPool.class));
     }
 
     /** Where {@code /metrics} is served, or null. */

@@ -54,6 +54,25 @@ class InClusterControllerTest {
         cluster.close();
     }
 
+    /** Applies a pool to the cluster, in metallb-system (made if need be). */
+    private void applyClusterPool(String pool) {
+        TestApi.apply(cluster.control(), TestApi.decode("""
+                apiVersion: v1
+                kind: Namespace
+                metadata:
+                  name: metallb-system
+                ---
+                """ + pool));
+    }
+
+    /** A controller given no pools: the cluster's own are used. */
+    private InClusterController controllerOfTheClustersPools() throws Exception {
+        InClusterController c = new InClusterController(new InClusterController.Options(PORTWAY_CLASS, cluster.healthPort(),
+                Transport.NIO, 1, List.of(), Duration.ofSeconds(20), null));
+        closing.add(c);
+        return c.start(client);
+    }
+
     private InClusterController controller() throws Exception {
         InClusterController c = new InClusterController(new InClusterController.Options(PORTWAY_CLASS, cluster.healthPort(),
                 Transport.NIO, 1, TestApi.decode(POOLS), Duration.ofSeconds(20), null));
@@ -226,5 +245,66 @@ class InClusterControllerTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> cluster.ingressIp("api") != null);
         assertThat(cluster.ingressIp("api")).isEqualTo("127.0.62.11");
         assertThat(cluster.ingressIp("web")).isEqualTo("127.0.62.10");
+    }
+
+    /**
+     * Given no pools, the controller takes the cluster's own IPAddressPools in metallb-system, as
+     * MetalLB does, and follows them: a Service waits while there is none, and gets its address
+     * once one is applied; a pool applied later serves the next Service.
+     */
+    @Test
+    void withoutPoolsGivenTheClustersOwnPoolsAreFollowed() throws Exception {
+        cluster.loadBalancer("web", PORTWAY_CLASS);
+        InClusterController c = controllerOfTheClustersPools();
+        assertThat(c.poolsFromCluster()).isTrue();
+        assertThat(c.pools()).isEmpty();
+        assertThat(cluster.ingressIp("web")).isNull();
+
+        applyClusterPool(StandInCluster.pool("127.0.62.10/32"));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(cluster.ingressIp("web")).isEqualTo("127.0.62.10");
+            assertThat(cluster.service("web").getMetadata().getAnnotations()).containsEntry("metallb.io/ip-allocated-from-pool", "edge");
+        });
+
+        TestApi.apply(cluster.control(), TestApi.decode(StandInCluster.pool("127.0.62.11/32").replace("name: edge", "name: more")));
+        cluster.loadBalancer("api", PORTWAY_CLASS);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(cluster.ingressIp("api")).isEqualTo("127.0.62.11");
+            assertThat(cluster.service("api").getMetadata().getAnnotations()).containsEntry("metallb.io/ip-allocated-from-pool", "more");
+        });
+        assertThat(c.pools()).extracting(p -> p.getMetadata().getName()).containsExactlyInAnyOrder("edge", "more");
+        assertThat(cluster.ingressIp("web")).isEqualTo("127.0.62.10");
+
+        // the pool deleted, its Service's address goes with it (the other pool has none free), as MetalLB releases it
+        cluster.control().call(() -> cluster.control().api().delete(dev.portway.api.ResourceKind.IP_ADDRESS_POOL, "metallb-system",
+                "more", dev.portway.control.DeleteOptions.DEFAULT));
+        awaitNoAddress("api");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThatThrownBy(() -> Net.get("127.0.62.11", 8080, "/")).isInstanceOf(ConnectException.class));
+        assertThat(cluster.ingressIp("web")).isEqualTo("127.0.62.10");
+    }
+
+    /**
+     * A cluster without MetalLB's webhook may hold a pool its API server never judged: the
+     * controller judges it as Portway's API server does, leaves it out, and serves from the others.
+     */
+    @Test
+    void aClusterPoolThatIsNotValidIsLeftOutAndTheOthersServe() throws Exception {
+        applyClusterPool(StandInCluster.pool("127.0.62.12/32"));
+        // written straight into the stand-in's store, past its validation, as a cluster without the webhook would keep it
+        dev.portway.api.metallb.IPAddressPool bad = (dev.portway.api.metallb.IPAddressPool) TestApi.decode(
+                StandInCluster.pool("127.0.62.300/32").replace("name: edge", "name: broken")).getFirst();
+        bad.getMetadata().setUid("0d6f4a52-3d0b-4a8e-9a43-6f7f2f0c9e11");
+        bad.getMetadata().setCreationTimestamp("2026-11-30T00:00:00Z");
+        cluster.control().call(() -> {
+            dev.portway.store.Store.Batch batch = cluster.control().store().begin();
+            batch.put(bad);
+            batch.commit();
+            return null;
+        });
+        cluster.loadBalancer("web", PORTWAY_CLASS);
+        InClusterController c = controllerOfTheClustersPools();
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.12".equals(cluster.ingressIp("web")));
+        assertThat(c.pools()).extracting(p -> p.getMetadata().getName()).containsExactly("edge");
     }
 }
