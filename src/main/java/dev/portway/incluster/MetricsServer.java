@@ -29,9 +29,10 @@ import java.util.function.BooleanSupplier;
  * The controller's plain HTTP endpoint for Prometheus and the kubelet's probes, as MetalLB's
  * {@code :7472}: {@code GET /metrics} (Prometheus' text format), {@code GET /healthz} (200 once
  * the controller has started: for a liveness probe, which must not restart a controller that
- * keeps carrying traffic while the API server is away) and {@code GET /readyz} (200 while every
- * informer says it watches the cluster, by fabric8's {@code isWatching}; how soon that turns
- * false when the API server goes away is not settled: docs/controller.md).
+ * keeps carrying traffic while the API server is away) and {@code GET /readyz} (200 once the
+ * first lists are in and while every informer's watch runs, by fabric8's {@code isWatching}; a
+ * watch that fabric8 is reconnecting counts as running, so an API server away for a while does
+ * not turn it 503: docs/controller.md).
  * Nothing else; no request body is read.
  */
 final class MetricsServer implements AutoCloseable {
