@@ -110,7 +110,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             }
         }
         Bootstrap b = plane.upstreamBootstrap(inbound.eventLoop(), endpoint.address());
-        InetAddress source = sourceAddress(spec, client);
+        InetAddress source = sourceAddress(spec, client, endpoint.address());
         ChannelFuture f = source == null ? b.connect(endpoint.address()) : b.connect(endpoint.address(), new InetSocketAddress(source, 0));
         f.addListener(done -> {
             if (!inbound.eventLoop().inEventLoop()) {
@@ -272,10 +272,22 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * The source of the upstream connection: the node's address for SNAT, else the client's own
-     * address when it can be used as a source here (any loopback address can), else the system's choice.
+     * The source of the connection to a loopback endpoint (TCP here, a UDP flow's too): the node's
+     * address for SNAT; else the client's own address when it can be used as a source here (any
+     * loopback address can); else, for a client from outside the machine (a LoadBalancer or external
+     * IP on a real interface), the node's address or, for a listener of no node, the listener's own.
+     * Never the system's choice towards a loopback endpoint: that is 127.0.0.1, and the endpoint
+     * would take a client from elsewhere for a process of its own machine (Redis' protected mode, an
+     * admin port open to localhost only). Towards an endpoint on a real network (a cluster's nodes,
+     * {@code portway controller}) the system chooses, as a cloud load balancer's SNAT does: a
+     * loopback source cannot reach it.
+     *
+     * @return the address to bind, or null for the system's choice
      */
-    private static InetAddress sourceAddress(Plan.Listener spec, InetSocketAddress client) {
+    static InetAddress sourceAddress(Plan.Listener spec, InetSocketAddress client, InetSocketAddress endpoint) {
+        if (!endpoint.getAddress().isLoopbackAddress()) {
+            return null;
+        }
         if (spec.source() == Plan.Source.NODE && spec.nodeIp() != null) {
             return new InetSocketAddress(spec.nodeIp(), 0).getAddress();
         }
@@ -283,7 +295,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (address instanceof Inet4Address && address.isLoopbackAddress()) {
             return address;
         }
-        return null;
+        return spec.nodeIp() != null ? new InetSocketAddress(spec.nodeIp(), 0).getAddress() : spec.key().address().getAddress();
     }
 
     @Override

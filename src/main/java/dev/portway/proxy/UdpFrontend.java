@@ -213,9 +213,7 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
                             // An ICMP port unreachable from the endpoint: drop, the flow stays until idle.
                         }
                     });
-            InetAddress source = spec.source() == Plan.Source.NODE && spec.nodeIp() != null
-                    ? new InetSocketAddress(spec.nodeIp(), 0).getAddress()
-                    : client.getAddress() instanceof Inet4Address && client.getAddress().isLoopbackAddress() ? client.getAddress() : null;
+            InetAddress source = FrontendHandler.sourceAddress(spec, client, endpoint.address());
             ChannelFuture bound = b.bind(source == null ? new InetSocketAddress(0) : new InetSocketAddress(source, 0));
             bound.addListener(f -> {
                 if (!f.isSuccess()) {
