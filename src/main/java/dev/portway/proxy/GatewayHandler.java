@@ -505,7 +505,10 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         Object m;
         while (!closing && (m = backlog.peekFirst()) != null) {
             if (m instanceof HttpRequest request) {
-                if (exchange != null) {
+                if (exchange != null || !ctx.channel().isWritable()) {
+                    // one request at a time; and the next waits while the client does not take the answers
+                    // it has (channelWritabilityChanged goes on): a client that sends without reading
+                    // holds the backlog's worth of requests, not their answers
                     return;
                 }
                 take();
@@ -597,8 +600,28 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     /** Answers without an exchange and closes: for requests the codec could not decode, and slow headers. */
     private void refuse(HttpResponseStatus status, String detail) {
         closing = true;
+        cancelTimers();
         releaseBacklog();
         ctx.writeAndFlush(LocalReply.of(ctx.alloc(), status, detail, false)).addListener(ChannelFutureListener.CLOSE);
+        closeDeadline();
+    }
+
+    /**
+     * A connection (or stream) that closes once its last answer is out: a client that never takes it
+     * (its window or its receive buffer kept full) would hold it until TCP gives up.
+     */
+    private void closeDeadline() {
+        timer = ctx.executor().schedule(() -> {
+            timer = null;
+            if (stream && ctx.channel().isActive()) {
+                // closing a stream whose request ended sends no RST_STREAM (Netty resets only a stream the
+                // client may still send on), and its answer would stay queued in the connection's flow
+                // control, counted as an open stream: the reset cancels it
+                ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL)).addListener(ChannelFutureListener.CLOSE);
+            } else {
+                ctx.close();
+            }
+        }, plane.httpSettings().idleTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
 
     /** An exchange finished; the connection goes on with the next request, or closes. */
@@ -610,6 +633,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         if (stream) {
             // one request per HTTP/2 stream: the response ended it
             ctx.flush();
+            ChannelFuture out = e.responseWritten();
+            if (out != null && !out.isDone()) {
+                // the answer waits for the client's window: a client that keeps it shut would hold the
+                // stream (and the connection, which idles out only with no stream open) for good
+                closeDeadline();
+                out.addListener(f -> cancelTimer());
+            }
             if (!keepAlive) {
                 ChannelFuture written = e.responseWritten();
                 if (written == null) {
@@ -649,10 +679,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         cancelTimers();
         releaseBacklog();
         ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-        // a client that never reads its answers would hold the connection until TCP gives up
-        timer = ctx.executor().schedule(() -> {
-            ctx.close();
-        }, plane.httpSettings().idleTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        closeDeadline();
     }
 
     @Override
@@ -684,8 +711,14 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         HttpExchange e = exchange;
-        if (e != null && ctx.channel().isWritable()) {
-            e.downstreamWritable();
+        if (ctx.channel().isWritable() && !closing) {
+            if (e != null) {
+                e.downstreamWritable();
+            } else if (!backlog.isEmpty()) {
+                // a pipelined request waited for the client to take the answers before it
+                drain();
+                maybeRead();
+            }
         }
         ctx.fireChannelWritabilityChanged();
     }

@@ -1,0 +1,180 @@
+package dev.portway.proxy;
+
+import static dev.portway.proxy.GatewayFixture.host;
+import static dev.portway.proxy.GatewayFixture.prefix;
+import static dev.portway.proxy.GatewayFixture.rule;
+import static dev.portway.proxy.GatewayFixture.to;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A client that sends requests and does not take the answers holds what it sent (the backlog's
+ * worth of requests, the window it opened), not what the gateway would answer: pipelined HTTP/1.1
+ * requests wait while the client's connection is not writable, and an HTTP/2 stream whose answer
+ * waits for a window the client keeps shut is reset after the idle timeout, so that the connection
+ * can idle out.
+ */
+class GatewayUnreadAnswersTest {
+
+    private static GatewayFixture gw;
+    private static InetSocketAddress listener;
+
+    @BeforeAll
+    static void start() {
+        gw = new GatewayFixture();
+        gw.plane.httpSettings(HttpSettings.DEFAULTS.withHeaderTimeout(Duration.ofSeconds(1)).withIdleTimeout(Duration.ofSeconds(2))
+                .withStreamIdleTimeout(Duration.ofSeconds(3)));
+        gw.cluster("echo", gw.echo("echo", 81));
+        listener = gw.listen(81, host(null, rule("default/echo", prefix("/"), to("echo"))));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        gw.close();
+    }
+
+    private static double answered() {
+        return gw.registry.scrape().stream().filter(s -> s.getMetadata().getName().equals("portway_http_requests"))
+                .flatMap(s -> s.getDataPoints().stream())
+                .mapToDouble(d -> ((io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot) d).getValue())
+                .sum();
+    }
+
+    /** The answer count once it stops moving (it moved by less than one in 600 ms), within 8 s. */
+    private static double answeredOnceSettled() throws InterruptedException {
+        double last = -1;
+        long start = System.nanoTime();
+        while (System.nanoTime() - start < 8_000_000_000L) {
+            double now = answered();
+            if (now == last) {
+                return now;
+            }
+            last = now;
+            Thread.sleep(600);
+        }
+        return last;
+    }
+
+    private static final byte[] REQUEST = "GET /p HTTP/1.1\r\nHost: a\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    /** Sends {@code count} pipelined requests from another thread (its writes block once the gateway stops reading). */
+    private static Thread pipeline(Socket s, int count) {
+        Thread writer = new Thread(() -> {
+            try {
+                OutputStream out = s.getOutputStream();
+                byte[] batch = new byte[REQUEST.length * 100];
+                for (int i = 0; i < 100; i++) {
+                    System.arraycopy(REQUEST, 0, batch, i * REQUEST.length, REQUEST.length);
+                }
+                for (int i = 0; i < count / 100; i++) {
+                    out.write(batch);
+                }
+                out.flush();
+            } catch (java.io.IOException e) {
+                // closed by the gateway, or by the test
+            }
+        }, "pipelining-client");
+        writer.setDaemon(true);
+        writer.start();
+        return writer;
+    }
+
+    @Test
+    void pipelinedRequestsWaitWhileTheClientTakesNoAnswers() throws Exception {
+        double before = answeredOnceSettled();
+        try (Socket s = new Socket()) {
+            s.setReceiveBufferSize(4096);
+            s.connect(listener, 5000);
+            pipeline(s, 40_000);
+            double answered = answeredOnceSettled() - before;
+            // what the sockets' buffers (the kernel's, up to tcp_wmem's largest: 4 MiB here) and one write
+            // buffer's high water mark take, some 8,000 answers; all 40,000 before, the rest kept in the
+            // proxy's memory until the client read or the connection went
+            assertThat(answered).as("answers made while the client read none").isLessThan(20_000);
+        }
+    }
+
+    @Test
+    void aClientThatReadsLateStillGetsEveryAnswerInOrder() throws Exception {
+        try (Socket s = new Socket()) {
+            s.setReceiveBufferSize(4096);
+            s.connect(listener, 5000);
+            Thread writer = pipeline(s, 3000);
+            Thread.sleep(500); // the gateway stops answering: the client's buffers are full
+            s.setSoTimeout(5000);
+            InputStream in = s.getInputStream();
+            byte[] buf = new byte[65536];
+            int answers = 0;
+            byte[] marker = "HTTP/1.1 200".getBytes(StandardCharsets.US_ASCII);
+            ByteArrayOutputStream tail = new ByteArrayOutputStream();
+            while (answers < 3000) {
+                int n = in.read(buf);
+                if (n < 0) {
+                    break;
+                }
+                tail.write(buf, 0, n);
+                byte[] got = tail.toByteArray();
+                int last = 0;
+                for (int i = 0; i + marker.length <= got.length; i++) {
+                    if (java.util.Arrays.equals(got, i, i + marker.length, marker, 0, marker.length)) {
+                        answers++;
+                        last = i + marker.length;
+                    }
+                }
+                tail.reset();
+                tail.write(got, last, got.length - last);
+            }
+            writer.join(5000);
+            assertThat(answers).isEqualTo(3000);
+        }
+    }
+
+    /**
+     * HTTP/2 with prior knowledge: the client's SETTINGS open no window (INITIAL_WINDOW_SIZE 0),
+     * then ten requests, then silence. Each answer waits for a window that never opens; before, the
+     * streams stayed open and the connection, which idles out only with no stream open, stayed for good.
+     */
+    @Test
+    void http2StreamsWhoseAnswersWaitForAShutWindowAreResetAndTheConnectionIdlesOut() throws Exception {
+        ByteArrayOutputStream first = new ByteArrayOutputStream();
+        first.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        first.write(new byte[] {0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0}); // SETTINGS: INITIAL_WINDOW_SIZE 0
+        for (int stream = 1; stream <= 19; stream += 2) {
+            // HEADERS, END_STREAM | END_HEADERS: :method GET, :scheme http, :path /, :authority a (HPACK, static table)
+            byte[] block = {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x01, 0x01, 'a'};
+            first.write(new byte[] {0, 0, (byte) block.length, 1, 5, 0, 0, 0, (byte) stream});
+            first.write(block);
+        }
+        try (Socket s = new Socket()) {
+            s.connect(listener, 5000);
+            s.setSoTimeout(500);
+            long start = System.nanoTime();
+            s.getOutputStream().write(first.toByteArray());
+            InputStream in = s.getInputStream();
+            byte[] buf = new byte[4096];
+            boolean closed = false;
+            while (!closed && System.nanoTime() - start < 15_000_000_000L) {
+                try {
+                    closed = in.read(buf) < 0; // the server's frames (SETTINGS, HEADERS of the answers, resets) are read and dropped
+                } catch (SocketTimeoutException e) {
+                    // nothing yet
+                } catch (java.net.SocketException e) {
+                    closed = true;
+                }
+            }
+            assertThat(closed).as("closed: the streams reset after the idle timeout, then the connection idled out").isTrue();
+            assertThat((System.nanoTime() - start) / 1_000_000).isBetween(1800L, 9000L);
+        }
+    }
+}
