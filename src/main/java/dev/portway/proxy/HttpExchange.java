@@ -475,7 +475,7 @@ final class HttpExchange {
         if ((bits & HeaderScan.X_FORWARDED_FOR) == 0) {
             h.add(HeaderScan.X_FORWARDED_FOR_NAME, ip);
         } else {
-            h.set(HeaderScan.X_FORWARDED_FOR_NAME, h.get(HeaderScan.X_FORWARDED_FOR_NAME) + ", " + ip);
+            h.set(HeaderScan.X_FORWARDED_FOR_NAME, joined(h, HeaderScan.X_FORWARDED_FOR_NAME) + ", " + ip);
         }
         if ((bits & HeaderScan.X_FORWARDED_PROTO) == 0) {
             h.add(HeaderScan.X_FORWARDED_PROTO_NAME, scheme);
@@ -491,7 +491,7 @@ final class HttpExchange {
         if ((bits & HeaderScan.FORWARDED) == 0) {
             h.add(HeaderScan.FORWARDED_NAME, element);
         } else {
-            h.set(HeaderScan.FORWARDED_NAME, h.get(HeaderScan.FORWARDED_NAME) + ", " + element);
+            h.set(HeaderScan.FORWARDED_NAME, joined(h, HeaderScan.FORWARDED_NAME) + ", " + element);
         }
         if (webSocket) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE).set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
@@ -722,6 +722,15 @@ final class HttpExchange {
     }
 
     // ---- the response
+
+    /**
+     * A list field's lines as one (RFC 9110 5.3): a trusted proxy before this one may have added its
+     * hop as a line of its own (HAProxy's {@code option forwardfor} does), and the hop must not be lost.
+     */
+    private static String joined(HttpHeaders h, CharSequence name) {
+        List<String> lines = h.getAll(name);
+        return lines.size() == 1 ? lines.getFirst() : String.join(", ", lines);
+    }
 
     void upstreamRead(Object msg) {
         if (finished) {

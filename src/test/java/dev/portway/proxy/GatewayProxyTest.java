@@ -229,6 +229,14 @@ class GatewayProxyTest {
         assertThat(json.get("gateway").asText()).isEqualTo("gateway default/trusting");
         assertThat(json.get("retries").asInt()).isZero();
         assertThat(json.has("duration_ms") && json.has("bytes_out") && json.has("client") && json.has("time")).isTrue();
+
+        // a trusted proxy that adds its hop as a line of its own (HAProxy's option forwardfor): no line is lost
+        try (RawHttp c = new RawHttp(trusting)) {
+            r = c.send("GET / HTTP/1.1\r\nHost: public.example\r\nX-Forwarded-For: 10.0.0.5\r\nX-Forwarded-For: 203.0.113.9\r\n"
+                    + "Forwarded: for=10.0.0.5\r\nForwarded: for=203.0.113.9\r\n\r\n").read();
+        }
+        assertThat(r.echo("x-forwarded-for")).isEqualTo("10.0.0.5, 203.0.113.9, 127.0.0.1");
+        assertThat(r.echo("forwarded")).isEqualTo("for=10.0.0.5, for=203.0.113.9, for=127.0.0.1;host=\"public.example\";proto=http");
     }
 
     @Test
