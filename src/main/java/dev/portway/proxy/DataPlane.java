@@ -161,6 +161,10 @@ public final class DataPlane implements AutoCloseable {
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.RECVBUF_ALLOCATOR, RelayHandler.reads(transport))
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                // as a client socket's (Listener#tcpServer): an endpoint's end makes Netty's epoll transport read the
+                // socket to its end whatever the client can take, so its receive buffer is what the proxy may hold;
+                // set before the connect, it bounds the window the endpoint is offered (one system call more a connection)
+                .option(ChannelOption.SO_RCVBUF, Listener.CLIENT_RECEIVE_BUFFER)
                 .handler(NoHandler.INSTANCE);
         if (transport == dev.portway.net.Transport.EPOLL) {
             // the source port is picked at connect time, so one source address can reach many endpoints
