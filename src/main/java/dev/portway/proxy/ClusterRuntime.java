@@ -174,13 +174,26 @@ final class ClusterRuntime {
                 affinity.put(client, new Sticky(sticky.endpoint, now + timeout.toNanos()));
                 return sticky.endpoint;
             }
-            Plan.Endpoint chosen = choose(s, candidates, checked, exclude);
+            Plan.Endpoint chosen = chooseHealthy(s, candidates, checked, exclude);
             if (chosen != null && (sticky != null || affinity.size() < MAX_AFFINITY_ENTRIES)) {
                 affinity.put(client, new Sticky(chosen, now + timeout.toNanos()));
             }
             return chosen;
         }
-        return choose(s, candidates, checked, exclude);
+        return chooseHealthy(s, candidates, checked, exclude);
+    }
+
+    /**
+     * A candidate that passes its health checks; when none does, any (fail open, as AWS's Network
+     * Load Balancer and Envoy's panic threshold do): checks that fail everywhere at once say more
+     * often that the checks cannot get through (a firewall, a health server out of connections)
+     * than that every node is down, and a node that truly has nothing to serve refuses the
+     * connection itself (kube-proxy's Local policy) as surely as the load balancer would have.
+     */
+    private Plan.Endpoint chooseHealthy(Snapshot s, Plan.Endpoint[] candidates, boolean checked, Set<InetSocketAddress> exclude) {
+        int start = start(s, candidates.length);
+        Plan.Endpoint chosen = choose(candidates, start, checked, exclude);
+        return chosen == null && checked ? choose(candidates, start, false, exclude) : chosen;
     }
 
     /**
@@ -295,10 +308,13 @@ final class ClusterRuntime {
         return o != null && o.ejectedUntilNanos != 0 && o.ejectedUntilNanos - System.nanoTime() > 0;
     }
 
-    private Plan.Endpoint choose(Snapshot s, Plan.Endpoint[] candidates, boolean checked, Set<InetSocketAddress> exclude) {
+    /** Where a pick starts among {@code n} candidates: the next in turn, or a random one. */
+    private int start(Snapshot s, int n) {
+        return s.spec().balancer() == Plan.Balancer.RANDOM ? ThreadLocalRandom.current().nextInt(n) : Math.floorMod(next.getAndIncrement(), n);
+    }
+
+    private Plan.Endpoint choose(Plan.Endpoint[] candidates, int start, boolean checked, Set<InetSocketAddress> exclude) {
         int n = candidates.length;
-        int start = s.spec().balancer() == Plan.Balancer.RANDOM ? ThreadLocalRandom.current().nextInt(n)
-                : Math.floorMod(next.getAndIncrement(), n);
         for (int i = 0; i < n; i++) {
             Plan.Endpoint e = candidates[(start + i) % n];
             if (usable(e, checked, exclude)) {

@@ -78,7 +78,7 @@ final class HealthServers {
 
     private void bind(InetSocketAddress address) {
         Handler handler = new Handler();
-        dev.portway.net.Slots open = new dev.portway.net.Slots();
+        dev.portway.net.OldestGoes open = new dev.portway.net.OldestGoes();
         var f = new ServerBootstrap()
                 .group(plane.workers())
                 .channel(plane.transport().serverChannel())
@@ -86,10 +86,9 @@ final class HealthServers {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        if (!open.tryTakeFor(ch, MAX_CONNECTIONS)) {
-                            ch.close();
-                            return;
-                        }
+                        // at the cap the oldest goes: checkers ask and go, and whoever holds every slot with idle
+                        // connections would otherwise fail every node's checks (and take its load balancers down)
+                        open.admit(ch, MAX_CONNECTIONS);
                         // first: a client that pipelines checks and reads no answers is read no further
                         ch.pipeline().addLast(new dev.portway.net.WritabilityGate());
                         ch.pipeline().addLast(new io.netty.handler.timeout.IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS) {

@@ -118,8 +118,12 @@ class ClusterRuntimeTest {
         ClusterRuntime c = new ClusterRuntime(nodes);
         c.setHealthy(new InetSocketAddress("127.0.10.2", 8080), false);
         assertThat(picks(c, null, 10)).containsExactly("127.0.10.1");
+        // every target failing its checks at once: all are used (fail open, as AWS's NLB and Envoy's panic threshold)
         c.setHealthy(new InetSocketAddress("127.0.10.1", 8080), false);
-        assertThat(picks(c, null, 3)).containsExactly((String) null);
+        assertThat(picks(c, null, 10)).containsExactlyInAnyOrder("127.0.10.1", "127.0.10.2");
+        // one back: only it again
+        c.setHealthy(new InetSocketAddress("127.0.10.2", 8080), true);
+        assertThat(picks(c, null, 10)).containsExactly("127.0.10.2");
     }
 
     @Test

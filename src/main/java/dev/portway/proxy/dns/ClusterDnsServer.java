@@ -121,7 +121,7 @@ public final class ClusterDnsServer implements AutoCloseable {
     /** How long a TCP connection may go without sending a whole query ({@value #TCP_IDLE_SECONDS} s; tests shorten it). */
     private long tcpIdleMillis = TimeUnit.SECONDS.toMillis(TCP_IDLE_SECONDS);
     private final Slots forwarding = new Slots();
-    private final Slots tcpConnections = new Slots();
+    private final dev.portway.net.OldestGoes tcpConnections = new dev.portway.net.OldestGoes();
     private final Set<Channel> tcpClients = ConcurrentHashMap.newKeySet();
     private volatile ZoneIndex index;
     private long serial;
@@ -347,10 +347,9 @@ public final class ClusterDnsServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        if (!tcpConnections.tryTakeFor(ch, MAX_TCP_CONNECTIONS)) {
-                            ch.close();
-                            return;
-                        }
+                        // at the cap the oldest goes: resolvers ask and go, and whoever holds every connection
+                        // (a query every few seconds on each) would otherwise shut every later one out
+                        tcpConnections.admit(ch, MAX_TCP_CONNECTIONS);
                         tcpClients.add(ch);
                         ch.closeFuture().addListener(f -> tcpClients.remove(ch));
                         // the gate first: a client that reads no answers has its queries held, so no reads reach the
