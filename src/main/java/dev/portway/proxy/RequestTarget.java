@@ -84,7 +84,17 @@ record RequestTarget(String host, String authority, String path, String query) {
         }
         String authority = authority(host);
         int hostEnd = authority.startsWith("[") ? authority.indexOf(']') + 1 : authority.indexOf(':');
-        String hostName = (hostEnd < 0 ? authority : authority.substring(0, hostEnd)).toLowerCase(Locale.ROOT);
+        if (hostEnd < 0) {
+            hostEnd = authority.length();
+        }
+        if (hostEnd > 1 && authority.charAt(hostEnd - 1) == '.') {
+            // the fully qualified form names the same host (RFC 3986 3.2.2; nginx drops the dot too): without it
+            // here, admin.example.com. would miss its own virtual host and its policy for a catch-all's, and reach
+            // a backend that takes it for admin.example.com
+            authority = authority.substring(0, hostEnd - 1) + authority.substring(hostEnd);
+            hostEnd--;
+        }
+        String hostName = authority.substring(0, hostEnd).toLowerCase(Locale.ROOT);
         return new RequestTarget(hostName, authority, normalizePath(rawPath), query);
     }
 
@@ -119,6 +129,9 @@ record RequestTarget(String host, String authority, String path, String query) {
                 char c = a.charAt(i);
                 if (!unreserved(c)) { // RFC 3986's unreserved characters: a DNS name's, and no delimiter of Forwarded
                     throw invalidHost();
+                }
+                if (c == '.' && (i == 0 || a.charAt(i - 1) == '.')) {
+                    throw invalidHost(); // an empty label (as nginx refuses): no name has one, and ".." is a path's
                 }
             }
         }
