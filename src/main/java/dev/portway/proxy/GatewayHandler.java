@@ -608,9 +608,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * A connection (or stream) that closes once its last answer is out: a client that never takes it
-     * (its window or its receive buffer kept full) would hold it until TCP gives up.
+     * (its window or its receive buffer kept full) would hold it until TCP gives up. A connection
+     * gets the idle timeout; a stream the stream idle timeout, counted again from each time its
+     * answer moves (it turns writable), so that a slow client still gets an answer that progresses.
      */
     private void closeDeadline() {
+        long streamIdle = plane.httpSettings().streamIdleTimeout().toNanos();
+        long nanos = stream && streamIdle > 0 ? streamIdle : plane.httpSettings().idleTimeout().toNanos();
         timer = ctx.executor().schedule(() -> {
             timer = null;
             if (stream && ctx.channel().isActive()) {
@@ -621,7 +625,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             } else {
                 ctx.close();
             }
-        }, plane.httpSettings().idleTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        }, nanos, TimeUnit.NANOSECONDS);
     }
 
     /** An exchange finished; the connection goes on with the next request, or closes. */
@@ -689,8 +693,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             inputShut = true;
             if (!closing) {
                 drain();
-                if (exchange == null && !closing) {
-                    closeAfterFlush(); // nothing (more) to answer
+                if (exchange == null && !closing && !(backlog.peekFirst() instanceof HttpRequest)) {
+                    closeAfterFlush(); // nothing (more) to answer (a request waiting for the client to take answers is, later)
                 }
             }
             return;
@@ -714,13 +718,24 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         if (ctx.channel().isWritable() && !closing) {
             if (e != null) {
                 e.downstreamWritable();
+            } else if (stream && timer != null) {
+                // the answer moves: the stream's deadline counts from its last progress
+                cancelTimer();
+                closeDeadline();
             } else if (!backlog.isEmpty()) {
-                // a pipelined request waited for the client to take the answers before it
-                drain();
-                maybeRead();
+                // a pipelined request waited for the client to take the answers before it; not from here, which
+                // may be inside exchangeDone's flush (before its own drain, which then starts the request)
+                ctx.executor().execute(this::resumeAfterWait);
             }
         }
         ctx.fireChannelWritabilityChanged();
+    }
+
+    private void resumeAfterWait() {
+        if (exchange == null && !closing && ctx.channel().isWritable() && backlog.peekFirst() instanceof HttpRequest) {
+            drain();
+            maybeRead();
+        }
     }
 
     @Override
@@ -827,6 +842,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private void headerTimeout() {
         timer = null;
         if (exchange != null || closing) {
+            return;
+        }
+        if (backlog.peekFirst() instanceof HttpRequest) {
+            // the head came whole and waits for the client to take the answers before it: not a slow head; the
+            // connection idles (and closes at the idle timeout if the client never takes them)
+            arriving = false;
+            armIdle();
             return;
         }
         plane.metrics().httpReply(listener.http().owner(), 408);
