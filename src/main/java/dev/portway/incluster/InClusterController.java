@@ -105,6 +105,7 @@ public final class InClusterController implements AutoCloseable {
         dev.portway.runtime.ControlMetrics.register(control, registry);
         int threads = options.proxyThreads() > 0 ? options.proxyThreads() : Math.max(1, Runtime.getRuntime().availableProcessors());
         this.dataPlane = new DataPlane(options.transport(), threads, registry, config.clock());
+        dataPlane.endpointsElsewhere(); // the cluster's nodes
     }
 
     /** Mirrors the cluster {@code client} reaches and starts serving; returns once the first pass over it is done. */

@@ -211,6 +211,22 @@ public final class DataPlane implements AutoCloseable {
     }
 
     /** Whether {@link #shutdown} has begun. */
+    /**
+     * The endpoints are elsewhere ({@code portway controller}: a real cluster's nodes): connections to
+     * them come from the address the system chooses, as a cloud load balancer's SNAT does, not from
+     * this machine's loopback addresses, which cannot reach them. Set before the first plan.
+     */
+    public void endpointsElsewhere() {
+        endpointsLocal = false;
+    }
+
+    /** Whether the endpoints are on this machine (a local cluster): any of its addresses may be a connection's source. */
+    boolean endpointsLocal() {
+        return endpointsLocal;
+    }
+
+    private volatile boolean endpointsLocal = true;
+
     boolean stopping() {
         return stopping;
     }

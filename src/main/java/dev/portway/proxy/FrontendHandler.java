@@ -110,7 +110,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             }
         }
         Bootstrap b = plane.upstreamBootstrap(inbound.eventLoop(), endpoint.address());
-        InetAddress source = sourceAddress(spec, client, endpoint.address());
+        InetAddress source = sourceAddress(spec, client, endpoint.address(), plane.endpointsLocal());
         ChannelFuture f = source == null ? b.connect(endpoint.address()) : b.connect(endpoint.address(), new InetSocketAddress(source, 0));
         f.addListener(done -> {
             if (!inbound.eventLoop().inEventLoop()) {
@@ -272,30 +272,34 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * The source of the connection to a loopback endpoint (TCP here, a UDP flow's too): the node's
-     * address for SNAT; else the client's own address when it can be used as a source here (any
-     * loopback address can); else, for a client from outside the machine (a LoadBalancer or external
-     * IP on a real interface), the node's address or, for a listener of no node, the listener's own.
-     * Never the system's choice towards a loopback endpoint: that is 127.0.0.1, and the endpoint
-     * would take a client from elsewhere for a process of its own machine (Redis' protected mode, an
-     * admin port open to localhost only). Towards an endpoint on a real network (a cluster's nodes,
-     * {@code portway controller}) the system chooses, as a cloud load balancer's SNAT does: a
-     * loopback source cannot reach it.
+     * The source of a connection (TCP here, a UDP flow's too) to an endpoint on this machine: the
+     * node's address for SNAT; else the client's own address when it can be used as a source here
+     * (any loopback address can); else, for a client from outside the machine (a LoadBalancer or
+     * external IP on a real interface), the node's address or, for a listener of no node, the
+     * listener's own. Not the system's choice when it can be helped: towards a loopback endpoint
+     * that is 127.0.0.1, and the endpoint would take a client from elsewhere for a process of its
+     * own machine (Redis' protected mode, an admin port open to localhost only). An address of
+     * another family than the endpoint's cannot be its source: an IPv6 client from outside the
+     * machine, of an IPv6 external IP, is left to the system, and its pod sees 127.0.0.1 (the README
+     * says so under externalTrafficPolicy).
      *
+     * @param endpointsLocal false for endpoints elsewhere ({@code portway controller}'s nodes),
+     *                       where the system chooses, as a cloud load balancer's SNAT does
      * @return the address to bind, or null for the system's choice
      */
-    static InetAddress sourceAddress(Plan.Listener spec, InetSocketAddress client, InetSocketAddress endpoint) {
-        if (!endpoint.getAddress().isLoopbackAddress()) {
+    static InetAddress sourceAddress(Plan.Listener spec, InetSocketAddress client, InetSocketAddress endpoint, boolean endpointsLocal) {
+        if (!endpointsLocal) {
             return null;
         }
+        InetAddress chosen;
         if (spec.source() == Plan.Source.NODE && spec.nodeIp() != null) {
-            return new InetSocketAddress(spec.nodeIp(), 0).getAddress();
+            chosen = new InetSocketAddress(spec.nodeIp(), 0).getAddress();
+        } else if (client.getAddress().isLoopbackAddress()) {
+            chosen = client.getAddress() instanceof Inet4Address ? client.getAddress() : null; // ::1: the system's 127.0.0.1 is true
+        } else {
+            chosen = spec.nodeIp() != null ? new InetSocketAddress(spec.nodeIp(), 0).getAddress() : spec.key().address().getAddress();
         }
-        InetAddress address = client.getAddress();
-        if (address instanceof Inet4Address && address.isLoopbackAddress()) {
-            return address;
-        }
-        return spec.nodeIp() != null ? new InetSocketAddress(spec.nodeIp(), 0).getAddress() : spec.key().address().getAddress();
+        return chosen != null && chosen.getClass() == endpoint.getAddress().getClass() ? chosen : null;
     }
 
     @Override

@@ -213,7 +213,7 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
                             // An ICMP port unreachable from the endpoint: drop, the flow stays until idle.
                         }
                     });
-            InetAddress source = FrontendHandler.sourceAddress(spec, client, endpoint.address());
+            InetAddress source = FrontendHandler.sourceAddress(spec, client, endpoint.address(), plane.endpointsLocal());
             ChannelFuture bound = b.bind(source == null ? new InetSocketAddress(0) : new InetSocketAddress(source, 0));
             bound.addListener(f -> {
                 if (!f.isSuccess()) {
