@@ -164,7 +164,11 @@ final class ClusterRuntime {
         if (candidates.length == 0) {
             return null;
         }
-        boolean checked = s.spec().healthCheck() != null && !unhealthy.isEmpty();
+        // when every candidate fails its checks at once, all are used (fail open, as AWS's Network Load Balancer
+        // and Envoy's panic threshold do): checks that fail everywhere say more often that they cannot get through
+        // (a firewall, a health server out of connections) than that every node is down, and a node with nothing
+        // to serve refuses the connection itself (kube-proxy's Local policy) as surely as the load balancer would
+        boolean checked = s.spec().healthCheck() != null && !unhealthy.isEmpty() && anyHealthy(candidates);
         var timeout = s.spec().affinityTimeout();
         if (timeout != null && client != null) {
             Sticky sticky = affinity.get(client);
@@ -174,26 +178,22 @@ final class ClusterRuntime {
                 affinity.put(client, new Sticky(sticky.endpoint, now + timeout.toNanos()));
                 return sticky.endpoint;
             }
-            Plan.Endpoint chosen = chooseHealthy(s, candidates, checked, exclude);
+            Plan.Endpoint chosen = choose(candidates, start(s, candidates.length), checked, exclude);
             if (chosen != null && (sticky != null || affinity.size() < MAX_AFFINITY_ENTRIES)) {
                 affinity.put(client, new Sticky(chosen, now + timeout.toNanos()));
             }
             return chosen;
         }
-        return chooseHealthy(s, candidates, checked, exclude);
+        return choose(candidates, start(s, candidates.length), checked, exclude);
     }
 
-    /**
-     * A candidate that passes its health checks; when none does, any (fail open, as AWS's Network
-     * Load Balancer and Envoy's panic threshold do): checks that fail everywhere at once say more
-     * often that the checks cannot get through (a firewall, a health server out of connections)
-     * than that every node is down, and a node that truly has nothing to serve refuses the
-     * connection itself (kube-proxy's Local policy) as surely as the load balancer would have.
-     */
-    private Plan.Endpoint chooseHealthy(Snapshot s, Plan.Endpoint[] candidates, boolean checked, Set<InetSocketAddress> exclude) {
-        int start = start(s, candidates.length);
-        Plan.Endpoint chosen = choose(candidates, start, checked, exclude);
-        return chosen == null && checked ? choose(candidates, start, false, exclude) : chosen;
+    private boolean anyHealthy(Plan.Endpoint[] candidates) {
+        for (Plan.Endpoint e : candidates) {
+            if (!unhealthy.contains(e.address())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -46,7 +46,7 @@ final class NodeProxies implements Controller {
                 stopped.add(n.name());
                 log.info("node {}: proxy stopped; its health check fails until it is started", n.name());
                 control.events().normal(node.get(), "Stopped", "Stopped kube-proxy: the node's health check fails, "
-                        + "and load balancers send it no new connections.", "kube-proxy");
+                        + "and load balancers send it no new connections while another node passes its check.", "kube-proxy");
             } else {
                 stopped.remove(n.name());
                 log.info("node {}: proxy started", n.name());

@@ -124,6 +124,25 @@ class ClusterRuntimeTest {
         // one back: only it again
         c.setHealthy(new InetSocketAddress("127.0.10.2", 8080), true);
         assertThat(picks(c, null, 10)).containsExactly("127.0.10.2");
+        // a healthy target that refused this connection does not open the others: the retry finds none
+        assertThat(c.pick(InetAddress.getByName("127.0.0.1"), null, java.util.Set.of(new InetSocketAddress("127.0.10.2", 8080))))
+                .isNull();
+    }
+
+    @Test
+    void failingOpenKeepsClientIpAffinity() throws Exception {
+        Plan.Cluster nodes = new Plan.Cluster("lb:default/web:80/TCP", "default/web", Plan.Protocol.TCP,
+                List.of(endpoint("127.0.10.1", "node1", true, true, false), endpoint("127.0.10.2", "node2", true, true, false)),
+                Plan.Balancer.ROUND_ROBIN, Duration.ofMinutes(3), false, Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ZERO,
+                10_000, new Plan.HealthCheck(10256, "/healthz", Duration.ofMillis(500), Duration.ofMillis(400), 1, 2));
+        ClusterRuntime c = new ClusterRuntime(nodes);
+        c.setHealthy(new InetSocketAddress("127.0.10.1", 8080), false);
+        c.setHealthy(new InetSocketAddress("127.0.10.2", 8080), false);
+        InetAddress client = InetAddress.getByName("127.0.0.55");
+        String first = c.pick(client, null, null).target();
+        for (int i = 0; i < 10; i++) {
+            assertThat(c.pick(client, null, null).target()).isEqualTo(first);
+        }
     }
 
     @Test
