@@ -6,6 +6,7 @@ import dev.portway.api.Defaults;
 import dev.portway.api.FieldError;
 import dev.portway.api.FieldPath;
 import dev.portway.api.GoValues;
+import dev.portway.api.validation.MetalLbValidation;
 import dev.portway.api.Json;
 import dev.portway.api.Keys;
 import dev.portway.api.ResourceKind;
@@ -16,7 +17,6 @@ import dev.portway.api.policy.AccessPolicy;
 import dev.portway.api.validation.Validator;
 import dev.portway.control.alloc.IpAllocator;
 import dev.portway.control.alloc.PortAllocator;
-import dev.portway.net.AddressRange;
 import dev.portway.store.Store;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
@@ -479,32 +479,9 @@ public final class ApiServer {
             }
         }
         others.remove(pool.getMetadata().getName());
-        List<String> entries = pool.getSpec() == null ? List.of() : pool.getSpec().getAddresses();
-        for (int i = 0; i < entries.size(); i++) {
-            AddressRange range = parseOrNull(entries.get(i));
-            if (range == null) {
-                continue; // validation reports it
-            }
-            for (IPAddressPool other : others.values()) {
-                for (String otherEntry : other.getSpec().getAddresses()) {
-                    AddressRange otherRange = parseOrNull(otherEntry);
-                    if (otherRange != null && range.overlaps(otherRange)) {
-                        throw ApiException.invalid(ResourceKind.IP_ADDRESS_POOL, pool.getMetadata().getName(), List.of(
-                                FieldError.invalid(FieldPath.of("spec", "addresses").index(i), entries.get(i),
-                                        "CIDR " + GoValues.quote(entries.get(i)) + " in pool " + GoValues.quote(pool.getMetadata().getName())
-                                                + " overlaps with already defined CIDR " + GoValues.quote(otherEntry)
-                                                + " (pool " + GoValues.quote(other.getMetadata().getName()) + ")")));
-                    }
-                }
-            }
-        }
-    }
-
-    private static AddressRange parseOrNull(String entry) {
-        try {
-            return AddressRange.parse(entry);
-        } catch (IllegalArgumentException e) {
-            return null;
+        List<FieldError> overlaps = MetalLbValidation.overlaps(pool, others.values());
+        if (!overlaps.isEmpty()) {
+            throw ApiException.invalid(ResourceKind.IP_ADDRESS_POOL, pool.getMetadata().getName(), List.of(overlaps.getFirst()));
         }
     }
 

@@ -190,34 +190,83 @@ final class ClusterMirror implements AutoCloseable {
     private void drain() {
         drainQueued.set(false);
         Store.Batch batch = control.store().begin();
+        boolean pools = false;
         for (java.util.Iterator<Changed> it = arrived.iterator(); it.hasNext();) {
             Changed c = it.next();
             it.remove(); // taken before it is read: a change after this adds it again, for the next drain
+            if (c.kind() == ResourceKind.IP_ADDRESS_POOL) {
+                pools = true; // judged together below: one pool's change may make another valid or not
+                continue;
+            }
             HasMetadata latest = informers.get(c.kind()).getStore().getByKey(c.key());
-            boolean keep = latest != null && (c.kind() != ResourceKind.SERVICE || isOurs((Service) latest))
-                    && (c.kind() != ResourceKind.IP_ADDRESS_POOL || valid((IPAddressPool) latest));
+            boolean keep = latest != null && (c.kind() != ResourceKind.SERVICE || isOurs((Service) latest));
             if (keep) {
-                String version = latest.getMetadata().getResourceVersion();
-                if (version != null && version.equals(mirroredVersions.get(c))) {
-                    continue;
-                }
-                mirroredVersions.put(c, version);
-                batch.put(mirrored(latest));
+                mirror(batch, c, latest);
             } else if (mirroredVersions.remove(c) != null) {
                 int slash = c.key().indexOf('/');
                 batch.remove(c.kind(), slash < 0 ? null : c.key().substring(0, slash), c.key().substring(slash + 1));
             }
         }
+        if (pools) {
+            drainPools(batch);
+        }
         batch.commit();
+    }
+
+    private void mirror(Store.Batch batch, Changed c, HasMetadata latest) {
+        String version = latest.getMetadata().getResourceVersion();
+        if (version == null || !version.equals(mirroredVersions.get(c))) {
+            mirroredVersions.put(c, version);
+            batch.put(mirrored(latest));
+        }
+    }
+
+    /**
+     * The cluster's pools, judged together, the oldest first, as MetalLB's webhook refuses the later
+     * of two overlapping pools: a valid one is mirrored; one that is not keeps its last valid
+     * version mirrored, if it had one, as MetalLB keeps its last good configuration; one gone from
+     * the cluster goes.
+     */
+    private void drainPools(Store.Batch batch) {
+        List<IPAddressPool> current = informers.get(ResourceKind.IP_ADDRESS_POOL).getStore().list().stream()
+                .map(IPAddressPool.class::cast)
+                .sorted(java.util.Comparator.comparing((IPAddressPool p) -> Objects.toString(p.getMetadata().getCreationTimestamp(), ""))
+                        .thenComparing(p -> p.getMetadata().getName()))
+                .toList();
+        java.util.Set<String> names = new java.util.HashSet<>();
+        List<IPAddressPool> accepted = new ArrayList<>();
+        for (IPAddressPool pool : current) {
+            String name = pool.getMetadata().getName();
+            names.add(name);
+            Changed c = new Changed(ResourceKind.IP_ADDRESS_POOL, Cache.metaNamespaceKeyFunc(pool));
+            if (valid(pool, accepted)) {
+                mirror(batch, c, pool);
+                accepted.add(pool);
+            } else {
+                control.store().get(IPAddressPool.class, MetalLbValidation.NAMESPACE, name).ifPresent(accepted::add);
+            }
+        }
+        for (java.util.Iterator<Map.Entry<Changed, String>> it = mirroredVersions.entrySet().iterator(); it.hasNext();) {
+            Changed c = it.next().getKey();
+            String name = c.key().substring(c.key().indexOf('/') + 1);
+            if (c.kind() == ResourceKind.IP_ADDRESS_POOL && !names.contains(name)) {
+                it.remove();
+                batch.remove(ResourceKind.IP_ADDRESS_POOL, MetalLbValidation.NAMESPACE, name);
+            }
+        }
     }
 
     /**
      * Whether a pool of the cluster is one the allocator can take, judged as Portway's API server
-     * judges one (MetalLB's webhook does the same for MetalLB). A pool that is not is left out, with
-     * a warning once per version of it; one that was valid before goes out of use.
+     * judges one, overlaps with the other pools included (MetalLB's webhook does the same for
+     * MetalLB). A version that is not is left out, with a warning once per version; the last valid
+     * version mirrored stays in use, as MetalLB keeps its last good configuration.
      */
-    private boolean valid(IPAddressPool pool) {
-        List<dev.portway.api.FieldError> errors = MetalLbValidation.validate(pool);
+    private boolean valid(IPAddressPool pool, List<IPAddressPool> accepted) {
+        List<dev.portway.api.FieldError> errors = new ArrayList<>(MetalLbValidation.validate(pool));
+        if (errors.isEmpty()) {
+            errors.addAll(MetalLbValidation.overlaps(pool, accepted));
+        }
         String name = pool.getMetadata().getName();
         if (errors.isEmpty()) {
             refusedPools.remove(name);
@@ -225,7 +274,8 @@ final class ClusterMirror implements AutoCloseable {
         }
         String version = Objects.toString(pool.getMetadata().getResourceVersion(), "");
         if (!version.equals(refusedPools.put(name, version))) {
-            log.warn("IPAddressPool {}/{} is not used: {}", MetalLbValidation.NAMESPACE, name,
+            log.warn("IPAddressPool {}/{} (resourceVersion {}) is not used{}: {}", MetalLbValidation.NAMESPACE, name, version,
+                    control.store().get(IPAddressPool.class, MetalLbValidation.NAMESPACE, name).isPresent() ? "; its last valid version stays" : "",
                     errors.stream().map(dev.portway.api.FieldError::toString).collect(java.util.stream.Collectors.joining("; ")));
         }
         return false;

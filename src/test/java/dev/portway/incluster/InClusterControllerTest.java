@@ -291,20 +291,59 @@ class InClusterControllerTest {
     @Test
     void aClusterPoolThatIsNotValidIsLeftOutAndTheOthersServe() throws Exception {
         applyClusterPool(StandInCluster.pool("127.0.62.12/32"));
-        // written straight into the stand-in's store, past its validation, as a cluster without the webhook would keep it
         dev.portway.api.metallb.IPAddressPool bad = (dev.portway.api.metallb.IPAddressPool) TestApi.decode(
                 StandInCluster.pool("127.0.62.300/32").replace("name: edge", "name: broken")).getFirst();
         bad.getMetadata().setUid("0d6f4a52-3d0b-4a8e-9a43-6f7f2f0c9e11");
         bad.getMetadata().setCreationTimestamp("2026-11-30T00:00:00Z");
-        cluster.control().call(() -> {
-            dev.portway.store.Store.Batch batch = cluster.control().store().begin();
-            batch.put(bad);
-            batch.commit();
-            return null;
-        });
+        writeUnvalidated(bad);
         cluster.loadBalancer("web", PORTWAY_CLASS);
         InClusterController c = controllerOfTheClustersPools();
         await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.12".equals(cluster.ingressIp("web")));
         assertThat(c.pools()).extracting(p -> p.getMetadata().getName()).containsExactly("edge");
+    }
+
+    /** Writes a pool straight into the stand-in's store, past its validation, as a cluster without MetalLB's webhook keeps it. */
+    private void writeUnvalidated(dev.portway.api.metallb.IPAddressPool pool) {
+        cluster.control().call(() -> {
+            dev.portway.store.Store.Batch batch = cluster.control().store().begin();
+            batch.put(pool);
+            batch.commit();
+            return null;
+        });
+    }
+
+    /**
+     * The cluster's pools judged together, as MetalLB judges its configuration: a pool edited into
+     * one that is not valid keeps its last valid version in use; of two overlapping pools the later
+     * is left out, and serves once the earlier goes.
+     */
+    @Test
+    void aClusterPoolMadeInvalidKeepsItsLastValidVersionAndOverlappingPoolsWaitTheirTurn() throws Exception {
+        applyClusterPool(StandInCluster.pool("127.0.62.13/32"));
+        cluster.loadBalancer("web", PORTWAY_CLASS);
+        InClusterController c = controllerOfTheClustersPools();
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.13".equals(cluster.ingressIp("web")));
+
+        dev.portway.api.metallb.IPAddressPool edge = cluster.control().call(() -> cluster.control().store()
+                .get(dev.portway.api.metallb.IPAddressPool.class, "metallb-system", "edge").orElseThrow());
+        dev.portway.api.metallb.IPAddressPool broken = dev.portway.api.Json.copy(edge);
+        broken.getSpec().setAddresses(List.of("127.0.62.300/32"));
+        writeUnvalidated(broken);
+        dev.portway.api.metallb.IPAddressPool late = (dev.portway.api.metallb.IPAddressPool) TestApi.decode(
+                StandInCluster.pool("127.0.62.13-127.0.62.14").replace("name: edge", "name: late")).getFirst();
+        late.getMetadata().setUid("6b7d0c52-1d2b-4c1e-8f5a-2a4e7e3c9d10");
+        late.getMetadata().setCreationTimestamp("2099-01-01T00:00:00Z");
+        writeUnvalidated(late);
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() ->
+                "127.0.62.13".equals(cluster.ingressIp("web")) && c.pools().size() == 1
+                        && c.pools().getFirst().getSpec().getAddresses().equals(List.of("127.0.62.13/32")));
+
+        // the earlier pool gone, the later one serves
+        cluster.control().call(() -> cluster.control().api().delete(dev.portway.api.ResourceKind.IP_ADDRESS_POOL, "metallb-system",
+                "edge", dev.portway.control.DeleteOptions.DEFAULT));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(c.pools()).extracting(p -> p.getMetadata().getName()).containsExactly("late");
+            assertThat(cluster.service("web").getMetadata().getAnnotations()).containsEntry("metallb.io/ip-allocated-from-pool", "late");
+        });
     }
 }

@@ -68,6 +68,46 @@ public final class MetalLbValidation {
         return errs;
     }
 
+    /**
+     * MetalLB refuses a pool whose addresses overlap another pool's: an error for each entry of
+     * {@code pool} that does (entries that do not parse are {@link #validate}'s to report).
+     */
+    public static List<FieldError> overlaps(IPAddressPool pool, java.util.Collection<IPAddressPool> others) {
+        List<FieldError> errs = new ArrayList<>();
+        List<String> entries = pool.getSpec() == null || pool.getSpec().getAddresses() == null ? List.of() : pool.getSpec().getAddresses();
+        for (int i = 0; i < entries.size(); i++) {
+            AddressRange range = parseOrNull(entries.get(i));
+            if (range == null) {
+                continue;
+            }
+            for (IPAddressPool other : others) {
+                if (other.getMetadata().getName().equals(pool.getMetadata().getName()) || other.getSpec() == null
+                        || other.getSpec().getAddresses() == null) {
+                    continue;
+                }
+                for (String otherEntry : other.getSpec().getAddresses()) {
+                    AddressRange otherRange = parseOrNull(otherEntry);
+                    if (otherRange != null && range.overlaps(otherRange)) {
+                        errs.add(FieldError.invalid(FieldPath.of("spec", "addresses").index(i), entries.get(i),
+                                "CIDR " + dev.portway.api.GoValues.quote(entries.get(i)) + " in pool "
+                                        + dev.portway.api.GoValues.quote(pool.getMetadata().getName()) + " overlaps with already defined CIDR "
+                                        + dev.portway.api.GoValues.quote(otherEntry) + " (pool "
+                                        + dev.portway.api.GoValues.quote(other.getMetadata().getName()) + ")"));
+                    }
+                }
+            }
+        }
+        return errs;
+    }
+
+    private static AddressRange parseOrNull(String entry) {
+        try {
+            return AddressRange.parse(entry);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
     public static List<FieldError> validate(L2Advertisement ad) {
         List<FieldError> errs = new ArrayList<>(
                 MetaValidation.objectMeta(ad.getMetadata(), true, MetaValidation.DNS_SUBDOMAIN, FieldPath.of("metadata")));
