@@ -5,6 +5,7 @@ import static dev.portway.proxy.GatewayFixture.prefix;
 import static dev.portway.proxy.GatewayFixture.rule;
 import static dev.portway.proxy.GatewayFixture.to;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -52,18 +53,15 @@ class GatewayUnreadAnswersTest {
     }
 
     /** The answer count once it stops moving (it moved by less than one in 600 ms), within 8 s. */
-    private static double answeredOnceSettled() throws InterruptedException {
-        double last = -1;
-        long start = System.nanoTime();
-        while (System.nanoTime() - start < 8_000_000_000L) {
+    private static double answeredOnceSettled() {
+        double[] last = {-1};
+        await().atMost(Duration.ofSeconds(8)).pollInterval(Duration.ofMillis(600)).until(() -> {
             double now = answered();
-            if (now == last) {
-                return now;
-            }
-            last = now;
-            Thread.sleep(600);
-        }
-        return last;
+            boolean settled = now == last[0];
+            last[0] = now;
+            return settled;
+        });
+        return last[0];
     }
 
     private static final byte[] REQUEST = "GET /p HTTP/1.1\r\nHost: a\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -111,9 +109,10 @@ class GatewayUnreadAnswersTest {
             s.setReceiveBufferSize(4096);
             s.connect(listener, 5000);
             Thread writer = pipeline(s, 20_000); // answers past what the kernel's buffers take (4 MiB here)
-            // the gateway stops answering: the client's buffers are full. Longer than the header timeout (1 s): a
-            // request whose head came whole and waits is not a slow head (no 408), and the idle timeout (2 s) runs
-            Thread.sleep(1500);
+            // until the gateway stops answering: the client's buffers are full. That takes longer than the header
+            // timeout (1 s: two polls of 600 ms at least): a request whose head came whole and waits is not a slow
+            // head (no 408), and the idle timeout (2 s) runs
+            answeredOnceSettled();
             assertThat(countAnswers(s, 20_000)).isEqualTo(20_000);
             writer.join(5000);
         }

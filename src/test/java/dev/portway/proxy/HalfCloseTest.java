@@ -1,22 +1,15 @@
 package dev.portway.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.portway.net.Transport;
-import dev.portway.plan.Plan;
-import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -32,31 +25,20 @@ import org.junit.jupiter.params.provider.EnumSource;
 class HalfCloseTest {
 
     private ServerSocket backend;
-    private DataPlane plane;
+    private OneServicePlane relay;
     private InetSocketAddress service;
 
     void start(Transport transport) throws Exception {
         assumeTrue(transport.isAvailable(), transport + " is not available here");
         backend = new ServerSocket(0, 50, InetAddress.getByName("127.0.63.10"));
-        int port;
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName("127.0.63.1"))) {
-            port = probe.getLocalPort();
-        }
-        service = new InetSocketAddress("127.0.63.1", port);
-        Plan.Cluster cluster = new Plan.Cluster("c", "default/c", Plan.Protocol.TCP,
-                List.of(new Plan.Endpoint(new InetSocketAddress("127.0.63.10", backend.getLocalPort()), null, "b", true, true, false)),
-                Plan.Balancer.ROUND_ROBIN, null, false, Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ZERO, 10_000, null);
-        Plan.Listener listener = new Plan.Listener(new Plan.ListenerKey(Plan.Protocol.TCP, service), Plan.Role.CLUSTER_IP, "default/c", "c",
-                null, null, false, Plan.Source.CLIENT, List.of(), true);
-        plane = new DataPlane(transport, 1, new PrometheusRegistry(), Clock.systemUTC());
-        plane.apply(new Plan(1, List.of(listener), Map.of("c", cluster), List.of()));
-        await().atMost(Duration.ofSeconds(5)).until(() -> "bound".equals(plane.listenerStatus().get("tcp/" + service.getHostString() + ":" + port)));
+        relay = new OneServicePlane(transport, "127.0.63.1", new InetSocketAddress("127.0.63.10", backend.getLocalPort()));
+        service = relay.service;
     }
 
     @AfterEach
     void stop() throws Exception {
-        if (plane != null) {
-            plane.close();
+        if (relay != null) {
+            relay.close();
         }
         if (backend != null) {
             backend.close();
