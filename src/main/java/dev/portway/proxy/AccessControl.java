@@ -275,7 +275,45 @@ final class AccessControl {
         }
     }
 
+    /**
+     * Whether a deny rule fences the path off: in any case, with or without a trailing slash, and
+     * with or without the percent-encoding of the characters a path segment may hold raw (RFC 3986's
+     * sub-delims, {@code :} and {@code @}). The gateway keeps those encoded, as RFC 3986 6.2.2.2 and
+     * Envoy do (they need not mean the same), but most backends decode them: a rule for
+     * {@code /v1/keys:export} must stop {@code /v1/keys%3Aexport} too.
+     */
     static boolean denies(Plan.PathMatch match, Pattern pattern, String path) {
+        if (deniesAsIs(match, pattern, path)) {
+            return true;
+        }
+        String decoded = path.indexOf('%') < 0 ? path : decodeSegmentCharacters(path);
+        return decoded != path && deniesAsIs(match, pattern, decoded);
+    }
+
+    /** The path with the escapes of {@code !$&'()*+,;=:@} decoded (others, {@code %2F} and {@code %25} among them, kept). */
+    static String decodeSegmentCharacters(String path) {
+        StringBuilder out = null;
+        for (int i = 0; i < path.length(); i++) {
+            char c = path.charAt(i);
+            if (c == '%' && i + 2 < path.length()) {
+                int v = Character.digit(path.charAt(i + 1), 16) << 4 | Character.digit(path.charAt(i + 2), 16);
+                if (v >= 0 && "!$&'()*+,;=:@".indexOf(v) >= 0) {
+                    if (out == null) {
+                        out = new StringBuilder(path.length()).append(path, 0, i);
+                    }
+                    out.append((char) v);
+                    i += 2;
+                    continue;
+                }
+            }
+            if (out != null) {
+                out.append(c);
+            }
+        }
+        return out == null ? path : out.toString();
+    }
+
+    private static boolean deniesAsIs(Plan.PathMatch match, Pattern pattern, String path) {
         String p = path.toLowerCase(Locale.ROOT);
         String v = match.value().toLowerCase(Locale.ROOT);
         return switch (match.type()) {

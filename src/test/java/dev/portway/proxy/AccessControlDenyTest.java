@@ -6,7 +6,7 @@ import com.google.re2j.Pattern;
 import dev.portway.plan.Plan;
 import org.junit.jupiter.api.Test;
 
-/** Deny rules are fences: neither case nor a trailing slash walks around one, of any match type. */
+/** Deny rules are fences: neither case, a trailing slash nor an escaped character walks around one, of any match type. */
 class AccessControlDenyTest {
 
     private static boolean denies(Plan.MatchType type, String value, String path) {
@@ -24,5 +24,22 @@ class AccessControlDenyTest {
             assertThat(denies(type, value, "/admin")).as(type + " elsewhere").isFalse();
         }
         assertThat(denies(Plan.MatchType.REGULAR_EXPRESSION, "/", "/")).isTrue();
+    }
+
+    /**
+     * The gateway keeps {@code %3A} and its like encoded (as Envoy does), but a backend that decodes
+     * them serves {@code /v1/keys%3Aexport} as {@code /v1/keys:export}: the rule stops both.
+     */
+    @Test
+    void anEscapedCharacterOfAPathSegmentDoesNotPassAnyKindOfRule() {
+        for (Plan.MatchType type : Plan.MatchType.values()) {
+            String value = type == Plan.MatchType.REGULAR_EXPRESSION ? "/v1/keys:[a-z]+" : "/v1/keys:export";
+            assertThat(denies(type, value, "/v1/keys%3Aexport")).as(type.toString()).isTrue();
+            assertThat(denies(type, value, "/v1/keys%3aexport")).as(type + ", lower-case hex").isTrue();
+            assertThat(denies(type, value, "/v1/keys%2Fexport")).as(type + ": an escaped slash is another path").isFalse();
+        }
+        assertThat(denies(Plan.MatchType.PREFIX, "/users/@admin", "/users/%40admin/x")).isTrue();
+        assertThat(AccessControl.decodeSegmentCharacters("/a%3Ab%25c%2F%40")).isEqualTo("/a:b%25c%2F@");
+        assertThat(AccessControl.decodeSegmentCharacters("/plain")).isSameAs("/plain");
     }
 }
