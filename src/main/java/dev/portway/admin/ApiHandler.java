@@ -59,6 +59,9 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     static final String APPLY_PATH = "/apis/portway.dev/v1/apply";
     /** {@code POST}: a read-only token for the topology page ({@code portway ui}), as kube's TokenRequest mints one. */
     static final String VIEWER_TOKENS_PATH = "/apis/portway.dev/v1/viewertokens";
+    /** Watches viewer tokens hold at once, together (the topology page polls and holds none). */
+    static final int MAX_VIEWER_WATCHES = 16;
+    private final dev.portway.net.Slots viewerWatches = new dev.portway.net.Slots();
     private final dev.portway.admin.auth.ViewerTokens viewers;
     private static final Set<String> FIELD_VALIDATION = Set.of("Strict", "Warn", "Ignore");
 
@@ -367,6 +370,22 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             WatchStream watch = new WatchStream(ctx, control.store(), api, labels, fields, c.params().bool("allowWatchBookmarks", false),
                     rep, tables(), includeObject, c.keepAlive(),
                     c.request().protocolVersion().equals(io.netty.handler.codec.http.HttpVersion.HTTP_1_0), websocket, () -> next(ctx));
+            if (dev.portway.admin.auth.ViewerTokens.USER.equals(c.user())) {
+                // a viewer token is a link that may leak: each watch may hold a snapshot and what its reader
+                // leaves unread (up to 8 MiB) for as long as it runs, so the viewers hold a few at once, as
+                // kube-apiserver's max-requests-inflight answers past its limit
+                if (!viewerWatches.tryTake(MAX_VIEWER_WATCHES)) {
+                    throw new ApiException(Statuses.of(429, "TooManyRequests", "Too many requests, please try again later."));
+                }
+                java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+                Runnable release = () -> {
+                    if (released.compareAndSet(false, true)) {
+                        viewerWatches.release();
+                    }
+                };
+                watch.whenStopped(release);
+                ctx.channel().closeFuture().addListener(f -> release.run()); // a WebSocket upgrade that never started it
+            }
             if (websocket) {
                 WatchSocket.accept(ctx, c.request(), () -> watch.start(rv, d));
             } else {

@@ -306,9 +306,19 @@ final class WatchStream {
         }
     }
 
+    /** Runs {@code r} once the stream stops, however it stops (set before {@link #start}). */
+    void whenStopped(Runnable r) {
+        stopped = r;
+    }
+
+    private Runnable stopped;
+
     private void stop() {
         if (!ended) {
             ended = true;
+            if (stopped != null) {
+                stopped.run();
+            }
             store.unwatch(live);
             ctx.channel().closeFuture().removeListener(onClose);
             if (bookmarkTimer != null) {

@@ -182,6 +182,45 @@ class AdminSecurityTest {
         assertNoPodCreated();
     }
 
+    /**
+     * A viewer token is a link that may leak: together, viewers hold at most a few watches (each may
+     * hold a snapshot and 8 MiB unread while it runs); past that 429, as kube-apiserver answers past
+     * max-requests-inflight; a watch that ends gives its place back.
+     */
+    @Test
+    void viewerTokensHoldAFewWatchesAtOnce() throws Exception {
+        HttpResponse<String> minted = http.send(http.request("/apis/portway.dev/v1/viewertokens").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build());
+        String viewer = Json.readTree(minted.body().getBytes()).path("token").asText();
+        java.util.function.Supplier<HttpRequest> watch = () -> http.anonymous("/api/v1/namespaces/default/pods?watch=1")
+                .header("Authorization", "Bearer " + viewer).GET().build();
+        java.util.List<HttpResponse<java.io.InputStream>> open = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < ApiHandler.MAX_VIEWER_WATCHES; i++) {
+                HttpResponse<java.io.InputStream> r = http.client().send(watch.get(), HttpResponse.BodyHandlers.ofInputStream());
+                open.add(r);
+                assertThat(r.statusCode()).as("watch %d", i).isEqualTo(200);
+            }
+            HttpResponse<String> over = http.send(watch.get());
+            assertStatus(over, 429, "TooManyRequests");
+            // the admin is not counted with them
+            HttpResponse<java.io.InputStream> admin = http.client().send(http.request("/api/v1/namespaces/default/pods?watch=1").GET().build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            open.add(admin);
+            assertThat(admin.statusCode()).isEqualTo(200);
+            open.removeFirst().body().close(); // a viewer's watch ends with its connection: its place comes back
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> {
+                HttpResponse<java.io.InputStream> r = http.client().send(watch.get(), HttpResponse.BodyHandlers.ofInputStream());
+                open.add(r);
+                return r.statusCode() == 200;
+            });
+        } finally {
+            for (HttpResponse<java.io.InputStream> r : open) {
+                r.body().close();
+            }
+        }
+    }
+
     @Test
     void theServersOwnOriginPassesAsKubernetesClientsSendItAndNoOtherPort() {
         // fabric8's client sends Origin with every watch, naming the API server itself
