@@ -301,7 +301,7 @@ final class HttpExchange {
         mirrors = new ArrayList<>(mirrorClusters.size());
         for (String name : mirrorClusters) {
             ClusterRuntime c = plane.cluster(name);
-            MirrorRequest m = c == null ? null : MirrorRequest.start(plane, c, request, ctx.channel().eventLoop());
+            MirrorRequest m = c == null ? null : MirrorRequest.start(plane, c, request, ctx.channel().eventLoop(), spec.key().address().getAddress());
             if (m != null) {
                 mirrors.add(m);
                 if (!bodyExpected) {
@@ -514,7 +514,8 @@ final class HttpExchange {
             return;
         }
         armTimer();
-        Channel pooledChannel = stalePool ? null : UpstreamPool.current().acquire(endpoint.address());
+        java.net.InetAddress source = upstreamSource(endpoint.address());
+        Channel pooledChannel = stalePool ? null : UpstreamPool.current().acquire(source, endpoint.address());
         if (pooledChannel != null) {
             pooled = true;
             attach(pooledChannel);
@@ -532,10 +533,13 @@ final class HttpExchange {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast("http", new HttpClientCodec(4096, 64 * 1024, 64 * 1024, false, true));
-                        ch.pipeline().addLast("upstream", new UpstreamHandler(target.address()));
+                        ch.pipeline().addLast("upstream", new UpstreamHandler(source, target.address()));
                     }
                 });
-        ChannelFuture f = b.connect(target.address());
+        if (source != null && plane.transport() == dev.portway.net.Transport.EPOLL) {
+            b.option(io.netty.channel.epoll.EpollChannelOption.IP_BIND_ADDRESS_NO_PORT, true); // the port is picked at connect
+        }
+        ChannelFuture f = source == null ? b.connect(target.address()) : b.connect(target.address(), new InetSocketAddress(source, 0));
         f.addListener(done -> {
             if (!ctx.channel().eventLoop().inEventLoop()) {
                 // a channel that could not even be registered (no descriptor left) fails on Netty's global
@@ -722,6 +726,17 @@ final class HttpExchange {
     }
 
     // ---- the response
+
+    /**
+     * The source of the gateway's connections to an endpoint: the listener's own address, as a pod
+     * in a cluster sees a gateway's traffic come from the gateway's pod, not from its own machine
+     * (127.0.0.1, the system's choice towards loopback, would make a client from anywhere a local
+     * process to the endpoint); null (the system's choice) when the families differ.
+     */
+    private java.net.InetAddress upstreamSource(InetSocketAddress endpoint) {
+        java.net.InetAddress own = spec.key().address().getAddress();
+        return own.getClass() == endpoint.getAddress().getClass() && !own.isAnyLocalAddress() ? own : null;
+    }
 
     /**
      * A list field's lines as one (RFC 9110 5.3): a trusted proxy before this one may have added its
@@ -1046,7 +1061,7 @@ final class HttpExchange {
             InetSocketAddress address = endpoint.address();
             detachUpstream();
             if (reuse) {
-                UpstreamPool.current().release(address, ch);
+                UpstreamPool.current().release(upstreamSource(address), address, ch);
                 ch.read();
             } else {
                 ch.close();

@@ -2,6 +2,7 @@ package dev.portway.proxy;
 
 import dev.portway.plan.Plan;
 import io.netty.bootstrap.Bootstrap;
+import java.net.InetSocketAddress;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -46,7 +47,7 @@ final class MirrorRequest {
      * null when it has none, or has its cap of requests in flight (a mirror counts as one until its
      * connection closes).
      */
-    static MirrorRequest start(DataPlane plane, ClusterRuntime cluster, HttpRequest head, EventLoop loop) {
+    static MirrorRequest start(DataPlane plane, ClusterRuntime cluster, HttpRequest head, EventLoop loop, java.net.InetAddress gateway) {
         Plan.Endpoint endpoint = cluster.pickForRequest(null);
         if (endpoint == null || !cluster.tryRequest()) {
             return null;
@@ -66,7 +67,8 @@ final class MirrorRequest {
                         ch.pipeline().addLast(new HttpClientCodec(), new Discard());
                     }
                 })
-                .connect(endpoint.address());
+                .connect(endpoint.address(), gateway.getClass() == endpoint.address().getAddress().getClass() && !gateway.isAnyLocalAddress()
+                        ? new InetSocketAddress(gateway, 0) : null); // from the gateway's own address, as the request it copies
         if (f.isDone() && !f.channel().isRegistered()) {
             // no socket could be made (no descriptor left): nothing opened, nothing to count or to close
             cluster.requestEnded(false);

@@ -13,11 +13,13 @@ import java.net.InetSocketAddress;
  */
 final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
+    private final java.net.InetAddress source;
     private final InetSocketAddress endpoint;
     private HttpExchange exchange;
     private long idleSince;
 
-    UpstreamHandler(InetSocketAddress endpoint) {
+    UpstreamHandler(java.net.InetAddress source, InetSocketAddress endpoint) {
+        this.source = source;
         this.endpoint = endpoint;
     }
 
@@ -77,7 +79,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
         if (e != null) {
             e.upstreamClosed(null);
         } else {
-            UpstreamPool.current().remove(endpoint, ctx.channel());
+            UpstreamPool.current().remove(source, endpoint, ctx.channel());
         }
     }
 

@@ -9,7 +9,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Idle keep-alive connections to upstream endpoints, one pool per event loop: a downstream
+ * Idle keep-alive connections to upstream endpoints, by the source address they come from (the
+ * gateway's own) and the endpoint, one pool per event loop: a downstream
  * connection only ever borrows a connection of its own event loop, so nothing here is shared
  * between threads and nothing locks. Connections idle for longer than {@link #IDLE_NANOS} are
  * closed (by a sweep, and when found on borrowing); a pooled connection that the endpoint closed
@@ -29,7 +30,8 @@ final class UpstreamPool {
         }
     };
 
-    private final Map<InetSocketAddress, ArrayDeque<Channel>> idle = new HashMap<>();
+    /** Idle connections by their source address (a gateway's own), then by endpoint. */
+    private final Map<java.net.InetAddress, Map<InetSocketAddress, ArrayDeque<Channel>>> idle = new HashMap<>();
     private boolean sweeping;
 
     /** The pool of the calling event loop. */
@@ -37,9 +39,10 @@ final class UpstreamPool {
         return POOLS.get();
     }
 
-    /** An idle connection to {@code endpoint}, or null. */
-    Channel acquire(InetSocketAddress endpoint) {
-        ArrayDeque<Channel> q = idle.get(endpoint);
+    /** An idle connection from {@code source} to {@code endpoint}, or null. */
+    Channel acquire(java.net.InetAddress source, InetSocketAddress endpoint) {
+        Map<InetSocketAddress, ArrayDeque<Channel>> from = idle.get(source);
+        ArrayDeque<Channel> q = from == null ? null : from.get(endpoint);
         if (q == null) {
             return null;
         }
@@ -56,8 +59,8 @@ final class UpstreamPool {
     }
 
     /** Returns a connection whose exchange is complete. */
-    void release(InetSocketAddress endpoint, Channel ch) {
-        ArrayDeque<Channel> q = idle.computeIfAbsent(endpoint, k -> new ArrayDeque<>());
+    void release(java.net.InetAddress source, InetSocketAddress endpoint, Channel ch) {
+        ArrayDeque<Channel> q = idle.computeIfAbsent(source, k -> new HashMap<>()).computeIfAbsent(endpoint, k -> new ArrayDeque<>());
         if (q.size() >= MAX_IDLE_PER_ENDPOINT) {
             ch.close();
             return;
@@ -70,8 +73,9 @@ final class UpstreamPool {
     }
 
     /** Forgets a connection that closed while idle. */
-    void remove(InetSocketAddress endpoint, Channel ch) {
-        ArrayDeque<Channel> q = idle.get(endpoint);
+    void remove(java.net.InetAddress source, InetSocketAddress endpoint, Channel ch) {
+        Map<InetSocketAddress, ArrayDeque<Channel>> from = idle.get(source);
+        ArrayDeque<Channel> q = from == null ? null : from.get(endpoint);
         if (q != null) {
             q.remove(ch);
         }
@@ -79,18 +83,24 @@ final class UpstreamPool {
 
     private void sweep() {
         long now = System.nanoTime();
-        for (var it = idle.values().iterator(); it.hasNext();) {
-            ArrayDeque<Channel> q = it.next();
-            q.removeIf(ch -> {
-                UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
-                boolean stale = !ch.isActive() || h == null || now - h.idleSince() >= IDLE_NANOS;
-                if (stale) {
-                    ch.close();
+        for (var sources = idle.values().iterator(); sources.hasNext();) {
+            Map<InetSocketAddress, ArrayDeque<Channel>> from = sources.next();
+            for (var it = from.values().iterator(); it.hasNext();) {
+                ArrayDeque<Channel> q = it.next();
+                q.removeIf(ch -> {
+                    UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+                    boolean stale = !ch.isActive() || h == null || now - h.idleSince() >= IDLE_NANOS;
+                    if (stale) {
+                        ch.close();
+                    }
+                    return stale;
+                });
+                if (q.isEmpty()) {
+                    it.remove();
                 }
-                return stale;
-            });
-            if (q.isEmpty()) {
-                it.remove();
+            }
+            if (from.isEmpty()) {
+                sources.remove();
             }
         }
     }
@@ -98,7 +108,7 @@ final class UpstreamPool {
     /** Closes every idle connection of this event loop's pool (the data plane is stopping: nothing will borrow them). */
     void closeIdle() {
         java.util.List<Channel> all = new java.util.ArrayList<>();
-        idle.values().forEach(all::addAll);
+        idle.values().forEach(from -> from.values().forEach(all::addAll));
         idle.clear();
         all.forEach(Channel::close);
     }
