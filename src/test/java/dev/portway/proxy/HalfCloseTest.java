@@ -11,7 +11,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -24,7 +24,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class HalfCloseTest {
 
+    @AutoClose
     private ServerSocket backend;
+    @AutoClose
     private OneServicePlane relay;
     private InetSocketAddress service;
 
@@ -33,16 +35,6 @@ class HalfCloseTest {
         backend = new ServerSocket(0, 50, InetAddress.getByName("127.0.63.10"));
         relay = new OneServicePlane(transport, "127.0.63.1", new InetSocketAddress("127.0.63.10", backend.getLocalPort()));
         service = relay.service;
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        if (relay != null) {
-            relay.close();
-        }
-        if (backend != null) {
-            backend.close();
-        }
     }
 
     private static String readToEnd(InputStream in) throws Exception {

@@ -21,7 +21,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,18 +35,10 @@ class UpstreamEndBackpressureTest {
 
     private static final int TOTAL = 64 * 1024 * 1024;
 
+    @AutoClose
     private java.nio.channels.ServerSocketChannel backend;
+    @AutoClose
     private OneServicePlane relay;
-
-    @AfterEach
-    void stop() throws Exception {
-        if (relay != null) {
-            relay.close();
-        }
-        if (backend != null) {
-            backend.close();
-        }
-    }
 
     private static long usedMemory() {
         var metric = ((ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT).metric();
