@@ -734,7 +734,11 @@ final class HttpExchange {
      * process to the endpoint); null (the system's choice) when the families differ.
      */
     private java.net.InetAddress upstreamSource(InetSocketAddress endpoint) {
-        java.net.InetAddress own = spec.key().address().getAddress();
+        return upstreamSource(spec.key().address().getAddress(), endpoint);
+    }
+
+    /** {@link #upstreamSource(InetSocketAddress)} for a gateway listening at {@code own} (its mirrors' too). */
+    static java.net.InetAddress upstreamSource(java.net.InetAddress own, InetSocketAddress endpoint) {
         return own.getClass() == endpoint.getAddress().getClass() && !own.isAnyLocalAddress() ? own : null;
     }
 

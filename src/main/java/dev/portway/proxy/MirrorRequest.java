@@ -52,6 +52,7 @@ final class MirrorRequest {
         if (endpoint == null || !cluster.tryRequest()) {
             return null;
         }
+        java.net.InetAddress source = HttpExchange.upstreamSource(gateway, endpoint.address()); // as the request it copies
         MirrorRequest m = new MirrorRequest();
         HttpRequest copy = new DefaultHttpRequest(head.protocolVersion(), head.method(), head.uri(), head.headers().copy());
         copy.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -67,8 +68,7 @@ final class MirrorRequest {
                         ch.pipeline().addLast(new HttpClientCodec(), new Discard());
                     }
                 })
-                .connect(endpoint.address(), gateway.getClass() == endpoint.address().getAddress().getClass() && !gateway.isAnyLocalAddress()
-                        ? new InetSocketAddress(gateway, 0) : null); // from the gateway's own address, as the request it copies
+                .connect(endpoint.address(), source == null ? null : new InetSocketAddress(source, 0));
         if (f.isDone() && !f.channel().isRegistered()) {
             // no socket could be made (no descriptor left): nothing opened, nothing to count or to close
             cluster.requestEnded(false);
