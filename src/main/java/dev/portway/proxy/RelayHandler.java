@@ -9,8 +9,10 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.RecvByteBufAllocator;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.unix.Socket;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -193,7 +195,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
                     // system call that fails (ENOTCONN, both ways being done) and allocates an
                     // exception. Only now: everything for the peer is written.
                     peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
-                    duplex.shutdownOutput();
+                    shutdownOutput(duplex);
                 });
             } else {
                 // both ways are done (or the peer cannot half-close): what each channel still has
@@ -221,6 +223,25 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         ctx.close();
         closeOnFlush(peer);
+    }
+
+    /**
+     * Sends the channel's FIN, once everything for it is written. On epoll, through its socket:
+     * Netty's {@code shutdownOutput} makes an exception with its stack trace on every call (to fail
+     * writes that might still come), which on a proxy of short connections, each ended by a
+     * half-close, was about 5 % of the proxy's user time. Nothing is written to the channel after its
+     * FIN: its input's end closes it (half-closure is off by now).
+     */
+    static void shutdownOutput(DuplexChannel ch) {
+        if (ch instanceof EpollSocketChannel epoll && epoll.fd() instanceof Socket socket) {
+            try {
+                socket.shutdown(false, true);
+            } catch (java.io.IOException e) {
+                ch.close(); // (the peer reset it meanwhile)
+            }
+            return;
+        }
+        ch.shutdownOutput();
     }
 
     static void closeOnFlush(Channel ch) {
