@@ -73,6 +73,9 @@ final class AccessPolicyPlans {
                 match = Plan.MatchType.PREFIX;
                 value = "/";
             }
+            if (match != Plan.MatchType.REGULAR_EXPRESSION) {
+                value = PathValues.canonical(value);
+            }
             deny.add(new Plan.DenyRule(new Plan.PathMatch(match, value), list(d.getMethods())));
         }
         Plan.RateLimit rate = null;

@@ -291,7 +291,8 @@ final class GatewayPlans {
             return new Plan.PathMatch(Plan.MatchType.PREFIX, "/");
         }
         String value = m.getPath().getValue() == null ? "/" : m.getPath().getValue();
-        return new Plan.PathMatch(matchType(m.getPath().getType()), value);
+        Plan.MatchType type = matchType(m.getPath().getType());
+        return new Plan.PathMatch(type, type == Plan.MatchType.REGULAR_EXPRESSION ? value : PathValues.canonical(value));
     }
 
     /** A Gateway API path match type: {@code Exact}, {@code RegularExpression}, else (and by default) {@code PathPrefix}. */
@@ -441,7 +442,7 @@ final class GatewayPlans {
                 for (int pi = 0; pi < paths.size(); pi++) {
                     HTTPIngressPath p = paths.get(pi);
                     Plan.PathMatch match = new Plan.PathMatch("Exact".equals(p.getPathType()) ? Plan.MatchType.EXACT : Plan.MatchType.PREFIX,
-                            p.getPath() == null || p.getPath().isEmpty() ? "/" : p.getPath());
+                            p.getPath() == null || p.getPath().isEmpty() ? "/" : PathValues.canonical(p.getPath()));
                     Entry e = new Entry(ingressRule(routeKey, ri, match, ns, p.getBackend(), policy), created, routeKey, ri, pi);
                     (rule.getHost() == null || rule.getHost().isEmpty() ? any : byHost.computeIfAbsent(rule.getHost(), h -> new ArrayList<>()))
                             .add(e);

@@ -280,14 +280,20 @@ final class AccessControl {
      * with or without the percent-encoding of the characters a path segment may hold raw (RFC 3986's
      * sub-delims, {@code :} and {@code @}). The gateway keeps those encoded, as RFC 3986 6.2.2.2 and
      * Envoy do (they need not mean the same), but most backends decode them: a rule for
-     * {@code /v1/keys:export} must stop {@code /v1/keys%3Aexport} too.
+     * {@code /v1/keys:export} must stop {@code /v1/keys%3Aexport} too, and one written
+     * {@code /v1/keys%3Aexport} must stop {@code /v1/keys:export} (both compared decoded).
      */
     static boolean denies(Plan.PathMatch match, Pattern pattern, String path) {
         if (deniesAsIs(match, pattern, path)) {
             return true;
         }
         String decoded = path.indexOf('%') < 0 ? path : decodeSegmentCharacters(path);
-        return decoded != path && deniesAsIs(match, pattern, decoded);
+        Plan.PathMatch decodedMatch = match;
+        if (match.type() != Plan.MatchType.REGULAR_EXPRESSION && match.value().indexOf('%') >= 0) {
+            String value = decodeSegmentCharacters(match.value());
+            decodedMatch = value == match.value() ? match : new Plan.PathMatch(match.type(), value);
+        }
+        return (decoded != path || decodedMatch != match) && deniesAsIs(decodedMatch, pattern, decoded);
     }
 
     /** The path with the escapes of {@code !$&'()*+,;=:@} decoded (others, {@code %2F} and {@code %25} among them, kept). */

@@ -264,7 +264,6 @@ record RequestTarget(String host, String authority, String path, String query) {
     }
 
     private static boolean unreserved(int c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
-                || c == '~';
+        return dev.portway.plan.PathValues.unreserved(c);
     }
 }

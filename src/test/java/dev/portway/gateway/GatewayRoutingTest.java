@@ -58,6 +58,10 @@ class GatewayRoutingTest {
                     backendRefs: [{name: header, port: 8000}]
                   - matches: [{path: {type: PathPrefix, value: /foo}, queryParams: [{name: v, value: "2"}]}]
                     backendRefs: [{name: query, port: 8000}]
+                  - matches: [{path: {type: Exact, value: /caf%c3%a9}}]
+                    backendRefs: [{name: exact, port: 8000}]
+                  - matches: [{path: {type: PathPrefix, value: /%7Euser}}]
+                    backendRefs: [{name: longer, port: 8000}]
                   - matches: [{path: {type: RegularExpression, value: "/re/[0-9]+"}}]
                     backendRefs: [{name: regex, port: 8000}]
                   - matches: [{path: {type: RegularExpression, value: "/backtrack/(.*a){20}"}}]
@@ -129,7 +133,10 @@ class GatewayRoutingTest {
         }
     }
 
-    /** The Gateway API's HTTPRoute precedence, request by request. */
+    /**
+     * The Gateway API's HTTPRoute precedence, request by request. Paths compare as the gateway
+     * normalizes them: a route's escapes in lower-case hex, or of unreserved characters, match.
+     */
     @ParameterizedTest(name = "{1} {2} on {0} {3} -> {4}")
     @CsvSource(delimiter = '|', nullValues = "-", textBlock = """
             x.test        | GET  | /foo           | -             | exact
@@ -144,6 +151,10 @@ class GatewayRoutingTest {
             x.test        | GET  | /foo/bar/x     | -             | longer
             x.test        | GET  | /foo/bar/x     | X-Team: blue  | longer
             x.test        | GET  | /other         | -             | root
+            x.test        | GET  | /caf%C3%A9     | -             | exact
+            x.test        | GET  | /caf%c3%a9     | -             | exact
+            x.test        | GET  | /~user/x       | -             | longer
+            x.test        | GET  | /%7euser       | -             | longer
             x.test        | GET  | /re/123        | -             | regex
             x.test        | GET  | /re/abc        | -             | root
             a.example.com | GET  | /foo           | -             | host

@@ -123,4 +123,28 @@ class AccessPolicyPlansTest {
         assertThat(p.deny()).containsExactly(new Plan.DenyRule(new Plan.PathMatch(Plan.MatchType.PREFIX, "/"), List.of("POST")),
                 new Plan.DenyRule(new Plan.PathMatch(Plan.MatchType.PREFIX, "/"), List.of("PUT")));
     }
+
+    /** Deny paths compare as the gateway normalizes request paths; expressions are left as written. */
+    @Test
+    void denyPathsAreWrittenAsRequestPathsAreNormalized() {
+        TestApi api = new TestApi();
+        api.apply(ROUTES + """
+                apiVersion: policy.portway.dev/v1alpha1
+                kind: AccessPolicy
+                metadata: {name: fence, namespace: team-a}
+                spec:
+                  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: prometheus}]
+                  deny:
+                  - path: {type: PathPrefix, value: "/%61dmin/keys%3aexport"}
+                  - path: {type: Exact, value: "/caf%c3%a9"}
+                  - path: {type: RegularExpression, value: "/%61.*"}
+                """);
+        Plan.AccessPolicy p = AccessPolicyPlans.of(api.api().store()).guarding(Target.httpRoute("team-a", "prometheus"));
+        assertThat(p.deny()).extracting(Plan.DenyRule::path).containsExactly(
+                new Plan.PathMatch(Plan.MatchType.PREFIX, "/admin/keys%3Aexport"),
+                new Plan.PathMatch(Plan.MatchType.EXACT, "/caf%C3%A9"),
+                new Plan.PathMatch(Plan.MatchType.REGULAR_EXPRESSION, "/%61.*"));
+        assertThat(PathValues.canonical("/plain")).isSameAs("/plain");
+        assertThat(PathValues.canonical("/bad%zz%4")).as("malformed escapes stay").isEqualTo("/bad%zz%4");
+    }
 }

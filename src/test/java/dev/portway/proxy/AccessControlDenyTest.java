@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.re2j.Pattern;
 import dev.portway.plan.Plan;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Deny rules are fences: neither case, a trailing slash nor an escaped character walks around one, of any match type. */
@@ -41,5 +42,16 @@ class AccessControlDenyTest {
         assertThat(denies(Plan.MatchType.PREFIX, "/users/@admin", "/users/%40admin/x")).isTrue();
         assertThat(AccessControl.decodeSegmentCharacters("/a%3Ab%25c%2F%40")).isEqualTo("/a:b%25c%2F@");
         assertThat(AccessControl.decodeSegmentCharacters("/plain")).isSameAs("/plain");
+    }
+
+    /** A rule written with the escape stops the character written raw, as the other way round. */
+    @Test
+    void aRuleWrittenEscapedStopsThePathWrittenRaw() {
+        for (Plan.MatchType type : List.of(Plan.MatchType.EXACT, Plan.MatchType.PREFIX)) {
+            assertThat(denies(type, "/v1/keys%3Aexport", "/v1/keys:export")).as(type.toString()).isTrue();
+            assertThat(denies(type, "/v1/keys%3Aexport", "/v1/keys%3Aexport")).as(type + ", as written").isTrue();
+            assertThat(denies(type, "/v1/keys%3Aexport", "/v1/keys%3Aexports")).as(type + ": another path").isFalse();
+        }
+        assertThat(denies(Plan.MatchType.PREFIX, "/users/%40admin", "/users/@admin/keys")).isTrue();
     }
 }
