@@ -146,6 +146,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         ch.attr(SETUP).set(setup);
         ch.closeFuture().addListener(f -> setup.cancel(false));
         ChannelPipeline p = ch.pipeline();
+        p.addLast("send-stall", new SendStall(plane.httpSettings().streamIdleTimeout().toNanos()));
         p.addLast("start", new ChannelInboundHandlerAdapter() {
             @Override
             public void channelActive(ChannelHandlerContext ctx) {
@@ -301,6 +302,57 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             handlerRemoved(ctx);
+            ctx.fireChannelInactive();
+        }
+    }
+
+    /**
+     * Closes a connection that could write nothing for the stream idle timeout: its client takes
+     * no bytes, not even at the TCP level. By then every request on it has been given up (the
+     * stream idle timeout), but an HTTP/2 stream's reset cannot be written either, Netty counts the
+     * stream open until it is, and the connection idles out only with no stream open: without
+     * this, such a client held its connection (and its slot under the listener's cap) for good.
+     * HAProxy's {@code timeout client} counts a send that does not move the same way. First in the
+     * pipeline, so that the close skips TLS's close_notify and HTTP/2's GOAWAY, which would wait
+     * for the same stalled writes.
+     */
+    static final class SendStall extends ChannelInboundHandlerAdapter {
+        private final long limitNanos;
+        private ScheduledFuture<?> timer;
+
+        SendStall(long limitNanos) {
+            this.limitNanos = limitNanos;
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (!ctx.channel().isWritable()) {
+                if (timer == null) {
+                    timer = ctx.executor().schedule(() -> stalled(ctx), limitNanos, TimeUnit.NANOSECONDS);
+                }
+            } else {
+                cancel();
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        private void stalled(ChannelHandlerContext ctx) {
+            timer = null;
+            if (!ctx.channel().isWritable()) {
+                ctx.close();
+            }
+        }
+
+        private void cancel() {
+            if (timer != null) {
+                timer.cancel(false);
+                timer = null;
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            cancel();
             ctx.fireChannelInactive();
         }
     }

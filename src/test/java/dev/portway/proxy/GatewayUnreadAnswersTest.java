@@ -38,6 +38,33 @@ class GatewayUnreadAnswersTest {
                 .withStreamIdleTimeout(Duration.ofSeconds(3)));
         gw.cluster("echo", gw.echo("echo", 81));
         listener = gw.listen(81, host(null, rule("default/echo", prefix("/"), to("echo"))));
+        gw.cluster("large", largeAnswers());
+        largeListener = gw.listen(82, host(null, rule("default/large", prefix("/"), to("large"))));
+    }
+
+    private static InetSocketAddress largeListener;
+
+    /** A backend answering every request with 1 MiB. */
+    private static InetSocketAddress largeAnswers() {
+        try {
+            com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                    new InetSocketAddress(GatewayFixture.endpointIp(82), 0), 64);
+            byte[] body = new byte[1 << 20];
+            server.createContext("/", exchange -> {
+                exchange.sendResponseHeaders(200, body.length);
+                try (OutputStream out = exchange.getResponseBody()) {
+                    out.write(body);
+                } catch (java.io.IOException e) {
+                    // the gateway gave up on the answer
+                }
+            });
+            server.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
+            server.start();
+            gw.own(() -> server.stop(0));
+            return server.getAddress();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @AfterAll
@@ -181,6 +208,39 @@ class GatewayUnreadAnswersTest {
             }
             assertThat(closed).as("closed: the streams reset after the idle timeout, then the connection idled out").isTrue();
             assertThat((System.nanoTime() - start) / 1_000_000).isBetween(1800L, 9000L);
+        }
+    }
+
+    /**
+     * HTTP/2 with a window as large as the protocol allows, ten requests for 1 MiB each, then a
+     * client that takes nothing, not even at the TCP level: the answers fill the connection's
+     * buffers, and the streams' resets (after the stream idle timeout) cannot be written either.
+     * Netty counts a stream open until its reset is written, and the connection idles out only with
+     * no stream open; before, it stayed for good. A connection that could write nothing for the
+     * stream idle timeout is closed.
+     */
+    @Test
+    void anHttp2ConnectionThatTakesNoBytesIsClosed() throws Exception {
+        ByteArrayOutputStream first = new ByteArrayOutputStream();
+        first.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        first.write(new byte[] {0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff}); // SETTINGS: INITIAL_WINDOW_SIZE 2^31-1
+        first.write(new byte[] {0, 0, 4, 8, 0, 0, 0, 0, 0, 0x7f, (byte) 0xff, 0, 0}); // WINDOW_UPDATE (the connection): +2^31-65536
+        for (int stream = 1; stream <= 19; stream += 2) {
+            // HEADERS, END_STREAM | END_HEADERS: :method GET, :scheme http, :path /, :authority a (HPACK, static table)
+            byte[] block = {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x01, 0x01, 'a'};
+            first.write(new byte[] {0, 0, (byte) block.length, 1, 5, 0, 0, 0, (byte) stream});
+            first.write(block);
+        }
+        int before = gw.plane.clientConnections();
+        try (Socket s = new Socket()) {
+            s.setReceiveBufferSize(4096);
+            s.connect(largeListener, 5000);
+            s.getOutputStream().write(first.toByteArray());
+            await().atMost(Duration.ofSeconds(5)).until(() -> gw.plane.clientConnections() > before);
+            long start = System.nanoTime();
+            // nothing is read: the gateway's side of the connection must go by itself
+            await().atMost(Duration.ofSeconds(15)).until(() -> gw.plane.clientConnections() <= before);
+            assertThat((System.nanoTime() - start) / 1_000_000).as("after the stream idle timeout (3 s)").isGreaterThan(2500L);
         }
     }
 }
