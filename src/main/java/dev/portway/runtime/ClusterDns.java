@@ -52,10 +52,11 @@ final class ClusterDns implements AutoCloseable {
 
     /** Sets cluster DNS up as {@code options} say: the sandbox tried once, a DNS server started where one can be. */
     static ClusterDns start(DnsOptions options, Path scratch, PodRuntime runtime, List<Path> hiddenFromPods) {
-        if (options.mode() == DnsOptions.Mode.OFF) {
-            return new ClusterDns(options, PodSandbox.disabled("cluster DNS is off"), null);
-        }
+        // the sandbox also hides Portway's credentials and the other pods' files: tried whatever the DNS mode
         PodSandbox sandbox = PodSandbox.detect(scratch).hiding(hiddenFromPods);
+        if (options.mode() == DnsOptions.Mode.OFF) {
+            return new ClusterDns(options, sandbox, null);
+        }
         if (!sandbox.available() && options.mode() == DnsOptions.Mode.SERVER) {
             throw new IllegalStateException("cluster DNS: pods cannot have their own /etc/resolv.conf here: " + sandbox.unavailable());
         }
@@ -183,9 +184,19 @@ final class ClusterDns implements AutoCloseable {
         }
     }
 
-    /** The command line that runs {@code command} with the pod's files in {@code etcDir}. */
-    List<String> wrap(List<String> command, Path etcDir) {
-        return active() ? sandbox.wrap(command, etcDir.resolve("hosts"), etcDir.resolve("resolv.conf")) : command;
+    /**
+     * The command line that runs {@code command} in the pods' sandbox (where there is one), with
+     * the pod's files in {@code etcDir} over /etc's when cluster DNS gives pods files of their own,
+     * and {@code podDir} the one directory of the kubelet's that it sees.
+     */
+    List<String> wrap(List<String> command, Path etcDir, Path podDir) {
+        return active() ? sandbox.wrap(command, etcDir.resolve("hosts"), etcDir.resolve("resolv.conf"), podDir)
+                : sandbox.wrap(command, null, null, podDir);
+    }
+
+    /** Why pods can read Portway's credentials and each other's files here, or null when they cannot. */
+    String unhidden() {
+        return sandbox.unavailable();
     }
 
     /**
@@ -225,6 +236,10 @@ final class ClusterDns implements AutoCloseable {
     }
 
     static void logOnce(ClusterDns dns) {
+        if (dns.unhidden() != null) {
+            log.warn("pods run as this user and can read its files here, Portway's admin token, CA key and stored Secrets"
+                    + " among them, and each other's volumes and logs: no unprivileged user namespace ({})", dns.unhidden());
+        }
         if (dns.server == null && dns.options.mode() != DnsOptions.Mode.OFF) {
             log.warn(dns.describe());
         } else {

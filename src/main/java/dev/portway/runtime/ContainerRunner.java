@@ -209,7 +209,7 @@ final class ContainerRunner {
         List<String> argv = new ArrayList<>(launch.command);
         argv.set(0, file);
         // the fork happens off the control thread (a slow fork must not stall every API write); the result comes back to it
-        List<String> command = pod.kubelet().dns().wrap(argv, pod.etcDir());
+        List<String> command = pod.kubelet().dns().wrap(argv, pod.etcDir(), pod.dir());
         OrphanGuard guard = pod.kubelet().guard();
         ContainerLog runLog = log;
         Kubelet.ProcessLauncher launcher = pod.kubelet().launcher();
@@ -311,7 +311,7 @@ final class ContainerRunner {
     }
 
     private void openLog() throws IOException {
-        Path dir = pod.dir().resolve("logs").resolve(name());
+        Path dir = pod.privateDir().resolve("logs").resolve(name());
         if (log != null) {
             // not closed here: what the last run wrote may still be in the pipe; its end closes it
             previousLog = log;
@@ -455,7 +455,7 @@ final class ContainerRunner {
     private Prober.Target target() {
         ClusterDns dns = pod.kubelet().dns();
         return new Prober.Target(pod.podIp(), spec.getPorts() == null ? List.of() : spec.getPorts(), env, workingDir,
-                host -> dns.resolve(host, pod.namespace()), command -> dns.wrap(command, pod.etcDir()));
+                host -> dns.resolve(host, pod.namespace()), command -> dns.wrap(command, pod.etcDir(), pod.dir()));
     }
 
     private void addProbe(ProbeWorker.Kind kind, Probe probe, Prober.Target target) {

@@ -84,7 +84,10 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
         this.guard = OrphanGuard.start();
         this.prober = new Prober(runtime, guard);
         try {
-            this.dns = ClusterDns.start(options.dns(), stateDir.resolve("sandbox-check"), runtime, hideable(options.hiddenFromPods()));
+            // the kubelet's own directory too (every pod's volumes, logs and /etc files): a pod gets its own directory back
+            List<Path> hidden = new java.util.ArrayList<>(hideable(options.hiddenFromPods()));
+            hidden.add(stateDir.toAbsolutePath().normalize());
+            this.dns = ClusterDns.start(options.dns(), stateDir.resolve("sandbox-check"), runtime, hidden);
         } catch (RuntimeException e) {
             guard.close();
             throw e;
@@ -151,6 +154,11 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
 
     Clock clock() {
         return api.config().clock();
+    }
+
+    /** A pod's files that are the kubelet's (logs, /etc files), by the name of its directory: hidden from pods. */
+    Path privateDir(Path podDir) {
+        return stateDir.resolve("private").resolve(podDir.getFileName().toString());
     }
 
     /** Where pods' directories are: {@code <state dir>/pods}. */
@@ -241,6 +249,7 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
             worker.node().releasePodIp(worker.podIp());
         }
         deleteTree(worker.dir());
+        deleteTree(worker.privateDir());
         if (finalizeDeletion) {
             api.finalizePodDeletion(worker.namespace(), worker.name());
         }

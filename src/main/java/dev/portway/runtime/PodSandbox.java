@@ -18,9 +18,14 @@ import java.util.concurrent.TimeUnit;
  * command keeps the process ID Portway started (every step {@code exec}s the next).
  *
  * <p>Directories pods must not see ({@link #hiding}: Portway's state directory, with the admin
- * token, the CA's key and the kubeconfig, and its data directory, with every Secret) are each an
- * empty tmpfs of the pod's own, as a container sees none of the node's files. Pods still run as
- * Portway's user: this keeps a pod from reading the credentials, not from the user's other files.
+ * token, the CA's key and the kubeconfig, its data directory, with every Secret, and the kubelet's
+ * own, with every pod's volumes, logs and {@code /etc} files) are each an empty tmpfs of the pod's
+ * own, as a container sees none of the node's files; the pod's own directory is then put back at
+ * its place (bound from the working directory, which still holds the directory the tmpfs covers).
+ * Pods still run as Portway's user: this keeps a pod from reading the credentials and the other
+ * pods' files, not from the user's other files. The files bound over {@code /etc} lie in the
+ * hidden kubelet directory too: a pod cannot replace them with links (to the token) that the next
+ * start's bind would follow, nor plant links that Portway would write through.
  *
  * <p>Where user namespaces are not allowed (a kernel or container that forbids them), pods run
  * as before and see the machine's resolver; {@link #unavailable()} says why.
@@ -32,12 +37,18 @@ final class PodSandbox {
     static final Path SH = Path.of("/bin/sh");
 
     /**
-     * Bind-mounts $1 and $2, hides the $3 directories after them under empty tmpfs mounts (one
-     * that cannot be mounted, a directory gone, is skipped), then runs the rest without capabilities.
+     * Bind-mounts $1 and $2 over the /etc files (each unless empty), goes into the pod's own
+     * directory $3, hides the $4 directories after them under empty tmpfs mounts (one that cannot
+     * be mounted, a directory gone, is skipped), puts the pod's own directory back at its path
+     * (bound from ".", the directory the tmpfs covers now: not canonicalized, which would resolve
+     * the path again, into the tmpfs), then runs the rest without capabilities, in the working
+     * directory it was given (found again by its path, through the pod's directory put back).
      */
-    private static final String SCRIPT = "set -e; mount --bind \"$1\" /etc/hosts; mount --bind \"$2\" /etc/resolv.conf; n=$3; shift 3; "
-            + "while [ \"$n\" -gt 0 ]; do mount -t tmpfs -o mode=0700,size=16k portway-hidden \"$1\" 2>/dev/null || true; "
+    private static final String SCRIPT = "set -e; [ -z \"$1\" ] || mount --bind \"$1\" /etc/hosts; "
+            + "[ -z \"$2\" ] || mount --bind \"$2\" /etc/resolv.conf; wd=$PWD; own=$3; n=$4; shift 4; cd \"$own\"; "
+            + "while [ \"$n\" -gt 0 ]; do mount -t tmpfs -o mode=0700,size=64k portway-hidden \"$1\" 2>/dev/null || true; "
             + "shift; n=$((n-1)); done; "
+            + "mkdir -p \"$own\"; mount --no-canonicalize --bind . \"$own\"; cd \"$wd\"; "
             + "exec " + SETPRIV + " --inh-caps=-all --ambient-caps=-all -- \"$@\"";
 
     private final String unavailable;
@@ -79,7 +90,7 @@ final class PodSandbox {
             String marker = "127.0.0.1\tportway-sandbox-check\n";
             Files.writeString(hosts, marker);
             Files.writeString(resolv, "nameserver 127.0.0.1\n");
-            List<String> argv = new ArrayList<>(new PodSandbox(null).wrap(List.of("/bin/cat", "/etc/hosts"), hosts, resolv));
+            List<String> argv = new ArrayList<>(new PodSandbox(null).wrap(List.of("/bin/cat", "/etc/hosts"), hosts, resolv, scratch));
             Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
             byte[] out = p.getInputStream().readNBytes(4096);
             if (!p.waitFor(10, TimeUnit.SECONDS)) {
@@ -110,13 +121,14 @@ final class PodSandbox {
 
     /**
      * The command line that runs {@code command} (its first word a file) with {@code hosts} and
-     * {@code resolv} as its {@code /etc} files; {@code command} itself when the sandbox is unavailable.
+     * {@code resolv} as its {@code /etc} files (the machine's when null) and {@code own}, the
+     * pod's directory, visible; {@code command} itself when the sandbox is unavailable.
      */
-    List<String> wrap(List<String> command, Path hosts, Path resolv) {
-        if (unavailable != null || hosts == null) {
+    List<String> wrap(List<String> command, Path hosts, Path resolv, Path own) {
+        if (unavailable != null) {
             return command;
         }
-        List<String> argv = new ArrayList<>(command.size() + 13 + hidden.size());
+        List<String> argv = new ArrayList<>(command.size() + 14 + hidden.size());
         argv.add(UNSHARE.toString());
         argv.add("--user");
         argv.add("--map-current-user");
@@ -127,8 +139,9 @@ final class PodSandbox {
         argv.add("-c");
         argv.add(SCRIPT);
         argv.add("portway-pod");
-        argv.add(hosts.toString());
-        argv.add(resolv.toString());
+        argv.add(hosts == null ? "" : hosts.toAbsolutePath().toString());
+        argv.add(resolv == null ? "" : resolv.toAbsolutePath().toString());
+        argv.add(own.toAbsolutePath().toString());
         argv.add(Integer.toString(hidden.size()));
         hidden.forEach(d -> argv.add(d.toAbsolutePath().toString()));
         argv.addAll(command);

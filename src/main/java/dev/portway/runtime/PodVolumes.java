@@ -82,7 +82,8 @@ final class PodVolumes {
                     if (item.getFieldRef() != null) {
                         Path file = dir.resolve(item.getPath());
                         Files.createDirectories(file.getParent());
-                        Files.writeString(file, PodEnvironment.field(pod, item.getFieldRef().getFieldPath()));
+                        Files.write(file, PodEnvironment.field(pod, item.getFieldRef().getFieldPath()).getBytes(StandardCharsets.UTF_8),
+                                WRITE_OWN);
                     }
                 }
             } else if (v.getEmptyDir() == null) {
@@ -111,15 +112,16 @@ final class PodVolumes {
         }
     }
 
+    /** Writes that never follow a link at the file's name (a pod writes in its own directory). */
+    private static final java.nio.file.OpenOption[] WRITE_OWN = {java.nio.file.StandardOpenOption.CREATE,
+        java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS};
+
     private static void writeFile(Path file, byte[] bytes, Integer mode) throws IOException {
         Files.createDirectories(file.getParent());
-        Files.write(file, bytes);
-        if (mode != null) {
-            try {
-                Files.setPosixFilePermissions(file, permissions(mode));
-            } catch (UnsupportedOperationException e) {
-                // not a POSIX file system: keep the default
-            }
+        Files.write(file, bytes, WRITE_OWN);
+        var posix = Files.getFileAttributeView(file, java.nio.file.attribute.PosixFileAttributeView.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        if (mode != null && posix != null) { // (not a POSIX file system: the default stays)
+            posix.setPermissions(permissions(mode));
         }
     }
 

@@ -115,9 +115,19 @@ final class PodWorker {
         return dir;
     }
 
+    /**
+     * The pod's files that are Portway's, not the pod's: its logs and its /etc files. Outside the
+     * pod's own directory, in the kubelet's (which the pods' sandbox hides): a pod can write in its
+     * own directory, and links it put there would lead Portway's writes (and the sandbox's binds)
+     * to any file of the user's.
+     */
+    Path privateDir() {
+        return kubelet.privateDir(dir);
+    }
+
     /** Where the pod's own /etc files are (hosts, resolv.conf), mounted over the machine's in its sandbox. */
     Path etcDir() {
-        return dir.resolve("etc");
+        return privateDir().resolve("etc");
     }
 
     /** Writes the pod's hosts file again, with the cluster's names of now (hosts mode). */

@@ -19,12 +19,15 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PodsCannotReadCredentialsTest {
 
-    @Test
-    void theStateAndDataDirectoriesAreEmptyInsideAPod(@TempDir Path dir) throws Exception {
+    /** With cluster DNS off too: the sandbox is not DNS's alone. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = DnsOptions.Mode.class, names = {"HOSTS", "OFF"})
+    void theStateAndDataDirectoriesAreEmptyInsideAPod(DnsOptions.Mode dns, @TempDir Path dir) throws Exception {
         Path state = dir.resolve("state");
         Path data = dir.resolve("elsewhere-data");
-        try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(state).withDataDir(data))) {
-            Assumptions.assumeTrue(cluster.local().kubelet().dns().active(), cluster.local().kubelet().dnsSummary());
+        try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(state).withDataDir(data)
+                .withKubelet(TestCluster.options().kubelet().withDns(TestCluster.dns(dns))))) {
+            Assumptions.assumeTrue(cluster.local().kubelet().dns().unhidden() == null, cluster.local().kubelet().dns().unhidden());
             assertThat(state.resolve("token")).exists();
             assertThat(data).isNotEmptyDirectory();
             cluster.apply(TestCluster.shellPod("nosy", "Never", "echo state: $(ls -A " + state + "); echo data: $(ls -A " + data
@@ -33,6 +36,40 @@ class PodsCannotReadCredentialsTest {
             String log = cluster.log("nosy");
             assertThat(log).contains("state:\n", "data:\n", "no token");
             assertThat(log).doesNotContain(Files.readString(state.resolve("token")).strip());
+        }
+    }
+
+    /**
+     * A pod writes in its own directory. Portway's files of the pod (its logs, the /etc files bound
+     * into its sandbox) used to lie there too: a pod that put links in their place had its next
+     * start bind the admin token over its /etc/hosts, and Portway write its next run's log into
+     * any file of the user's. They now lie in the kubelet's directory, which the sandbox hides
+     * but for the pod's own directory, and with it every other pod's files.
+     */
+    @Test
+    void aPodSeesNoOtherPodsFilesAndTheLinksItPlantsLeadNowhere(@TempDir Path dir) throws Exception {
+        Path state = dir.resolve("state");
+        Path canary = dir.resolve("canary");
+        Files.writeString(canary, "untouched\n");
+        try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(state))) {
+            Assumptions.assumeTrue(cluster.local().kubelet().dns().unhidden() == null, "no sandbox here");
+            Path token = state.resolve("token");
+            cluster.apply(TestCluster.shellPod("neighbour", "Never", "echo s3cret > $PORTWAY_POD_DIR/mine; echo ready; sleep 60"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("neighbour").contains("ready"));
+            String pod = "$PORTWAY_POD_DIR";
+            cluster.apply(TestCluster.shellPod("nosy", "OnFailure", "if [ ! -e " + pod + "/planted ]; then"
+                    + " mkdir -p " + pod + "/etc " + pod + "/logs/app; ln -sf " + token + " " + pod + "/etc/hosts;"
+                    + " ln -sf " + token + " " + pod + "/etc/resolv.conf; ln -sf " + canary + " " + pod + "/logs/app/1.log;"
+                    + " touch " + pod + "/planted; exit 1; fi;"
+                    + " echo hosts: $(head -c 300 /etc/hosts); echo pods: $(ls " + pod + "/..);"
+                    + " cat " + pod + "/../*/mine 2>/dev/null || echo no neighbour; echo done"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("nosy").contains("done"));
+            String log = cluster.log("nosy");
+            assertThat(log).doesNotContain(Files.readString(token).strip()).contains("no neighbour").doesNotContain("s3cret");
+            String podsLine = log.lines().filter(l -> l.startsWith("pods:")).findFirst().orElseThrow();
+            assertThat(podsLine.substring("pods:".length()).trim().split(" ")).as("the pods it sees: its own").hasSize(1);
+            assertThat(Files.readString(canary)).isEqualTo("untouched\n");
+            assertThat(Files.readString(token)).doesNotContain("run").doesNotContain("hosts:");
         }
     }
 }
