@@ -157,8 +157,9 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             authenticated.accept(ctx.channel());
         }
         HttpMethod method = request.method();
-        if (user.equals(ViewerTokens.USER) && (!isRead(method) || readsSecrets(path))) {
-            return Statuses.forbidden("User \"" + ViewerTokens.USER + "\" may only read, and not Secrets");
+        if (user.equals(ViewerTokens.USER) && (!isRead(method) || !viewerMayRead(path) || hasBody(request))) {
+            return Statuses.forbidden("User \"" + ViewerTokens.USER + "\" may only read what the topology page shows"
+                    + " (nodes, services, endpointslices, gateways, httproutes, /metrics)");
         }
         if (request.headers().contains("Sec-Fetch-Site") && !isRead(method) && (origin == null || !options.allowedOrigins().contains(origin))) {
             // a browser, which sends Sec-Fetch-* with every request and lets no script take them off: the
@@ -186,9 +187,20 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
         return HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
     }
 
-    /** Whether the path names Secrets (a list, one, or a subresource of one). */
-    private static boolean readsSecrets(String path) {
-        return ApiPath.parse(path).map(p -> p.kind() == dev.portway.api.ResourceKind.SECRET).orElse(false);
+    /**
+     * What a viewer token reads: what the topology page shows, and discovery. The token is a link
+     * (in a browser's history, a shared screen, a chat) that may leak, so it reads no pod (whose
+     * spec may carry credentials in its environment), no log, no ConfigMap, and no Secret.
+     */
+    static final java.util.Set<dev.portway.api.ResourceKind> VIEWER_KINDS = java.util.EnumSet.of(dev.portway.api.ResourceKind.NODE,
+            dev.portway.api.ResourceKind.SERVICE, dev.portway.api.ResourceKind.ENDPOINT_SLICE, dev.portway.api.ResourceKind.GATEWAY,
+            dev.portway.api.ResourceKind.HTTP_ROUTE);
+
+    private static boolean viewerMayRead(String path) {
+        if (path.equals("/metrics") || path.equals("/api") || path.equals("/apis") || path.equals("/version")) {
+            return true;
+        }
+        return ApiPath.parse(path).map(p -> p.kind() == null || (VIEWER_KINDS.contains(p.kind()) && p.subresource() == null)).orElse(false);
     }
 
     private static boolean isRead(HttpMethod m) {

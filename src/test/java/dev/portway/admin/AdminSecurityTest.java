@@ -153,8 +153,9 @@ class AdminSecurityTest {
     }
 
     /**
-     * The topology page's token: minted by an admin, it may read (not Secrets) and nothing else, and
-     * may mint no other; a browser may only read, even with the admin token.
+     * The topology page's token: minted by an admin, it may read what the page shows and nothing
+     * else (no pod, whose spec may carry credentials, no log, no ConfigMap, no Secret), and may mint
+     * no other; a browser may only read, even with the admin token.
      */
     @Test
     void aViewerTokenOnlyReadsAndABrowserOnlyReads() {
@@ -163,12 +164,18 @@ class AdminSecurityTest {
         assertThat(minted.statusCode()).isEqualTo(201);
         String viewer = Json.readTree(minted.body().getBytes()).path("token").asText();
         assertThat(viewer).hasSizeGreaterThanOrEqualTo(43).isNotEqualTo(cluster.credentials().token());
-        assertThat(http.send(http.anonymous("/api/v1/namespaces/default/pods").header("Authorization", "Bearer " + viewer).GET().build())
-                .statusCode()).isEqualTo(200);
-        assertThat(http.send(http.anonymous("/metrics").header("Authorization", "Bearer " + viewer).GET().build()).statusCode()).isEqualTo(200);
-        for (String secrets : new String[] {"/api/v1/secrets", "/api/v1/namespaces/default/secrets", "/api/v1/namespaces/default/secrets/x"}) {
-            assertStatus(http.send(http.anonymous(secrets).header("Authorization", "Bearer " + viewer).GET().build()), 403, "Forbidden");
+        for (String shown : new String[] {"/api/v1/nodes", "/api/v1/services", "/apis/discovery.k8s.io/v1/endpointslices",
+            "/apis/gateway.networking.k8s.io/v1/gateways", "/apis/gateway.networking.k8s.io/v1/httproutes", "/metrics", "/api/v1"}) {
+            assertThat(http.send(http.anonymous(shown).header("Authorization", "Bearer " + viewer).GET().build()).statusCode())
+                    .as(shown).isEqualTo(200);
         }
+        for (String hidden : new String[] {"/api/v1/secrets", "/api/v1/namespaces/default/secrets", "/api/v1/namespaces/default/secrets/x",
+            "/api/v1/namespaces/default/pods", "/api/v1/namespaces/default/pods/x/log", "/api/v1/configmaps",
+            "/api/v1/namespaces/default/services/x/status", "/apis/portway.dev/v1/viewertokens"}) {
+            assertStatus(http.send(http.anonymous(hidden).header("Authorization", "Bearer " + viewer).GET().build()), 403, "Forbidden");
+        }
+        assertStatus(http.send(http.anonymous("/api/v1/nodes").header("Authorization", "Bearer " + viewer)
+                .method("GET", HttpRequest.BodyPublishers.ofString("x".repeat(1000))).build()), 403, "Forbidden");
         assertStatus(http.send(http.anonymous("/api/v1/namespaces/default/pods").header("Authorization", "Bearer " + viewer)
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(EVIL_POD)).build()), 403, "Forbidden");
         assertStatus(http.send(http.anonymous("/apis/portway.dev/v1/viewertokens").header("Authorization", "Bearer " + viewer)
@@ -192,7 +199,7 @@ class AdminSecurityTest {
         HttpResponse<String> minted = http.send(http.request("/apis/portway.dev/v1/viewertokens").header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{}")).build());
         String viewer = Json.readTree(minted.body().getBytes()).path("token").asText();
-        java.util.function.Supplier<HttpRequest> watch = () -> http.anonymous("/api/v1/namespaces/default/pods?watch=1")
+        java.util.function.Supplier<HttpRequest> watch = () -> http.anonymous("/api/v1/namespaces/default/services?watch=1")
                 .header("Authorization", "Bearer " + viewer).GET().build();
         java.util.List<HttpResponse<java.io.InputStream>> open = new java.util.ArrayList<>();
         try {
