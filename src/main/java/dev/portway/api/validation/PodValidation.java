@@ -179,11 +179,19 @@ public final class PodValidation {
             if (v.getSecret() != null && nz(v.getSecret().getSecretName()).isEmpty()) {
                 errs.add(FieldError.required(p.child("secret", "secretName"), ""));
             }
+            if (v.getHostPath() != null) {
+                errs.addAll(hostPath(v.getHostPath(), p.child("hostPath")));
+            }
             if (v.getConfigMap() != null) {
+                errs.addAll(fileMode(v.getConfigMap().getDefaultMode(), p.child("configMap", "defaultMode")));
                 errs.addAll(keyToPaths(v.getConfigMap().getItems(), p.child("configMap", "items")));
             }
             if (v.getSecret() != null) {
+                errs.addAll(fileMode(v.getSecret().getDefaultMode(), p.child("secret", "defaultMode")));
                 errs.addAll(keyToPaths(v.getSecret().getItems(), p.child("secret", "items")));
+            }
+            if (v.getDownwardAPI() != null) {
+                errs.addAll(fileMode(v.getDownwardAPI().getDefaultMode(), p.child("downwardAPI", "defaultMode")));
             }
             if (v.getDownwardAPI() != null && v.getDownwardAPI().getItems() != null) {
                 var items = v.getDownwardAPI().getItems();
@@ -194,6 +202,7 @@ public final class PodValidation {
                     } else {
                         errs.addAll(localNonReservedPath(items.get(j).getPath(), ip));
                     }
+                    errs.addAll(fileMode(items.get(j).getMode(), p.child("downwardAPI", "items").index(j).child("mode")));
                 }
             }
         }
@@ -214,9 +223,36 @@ public final class PodValidation {
             } else {
                 errs.addAll(localNonReservedPath(item.getPath(), p.child("path")));
             }
-            if (item.getMode() != null && (item.getMode() > 0777 || item.getMode() < 0)) {
-                errs.add(FieldError.invalid(p.child("mode"), item.getMode(), "must be a number between 0 and 0777 (octal), both inclusive"));
+            errs.addAll(fileMode(item.getMode(), p.child("mode")));
+        }
+        return errs;
+    }
+
+    /** A volume file's mode (kube-apiserver's fileModeErrorMsg). */
+    private static List<FieldError> fileMode(Integer mode, FieldPath path) {
+        return mode != null && (mode > 0777 || mode < 0)
+                ? List.of(FieldError.invalid(path, mode, "must be a number between 0 and 0777 (octal), both inclusive")) : List.of();
+    }
+
+    /** The hostPath types kube-apiserver supports, sorted as it lists them. */
+    private static final String[] HOST_PATH_TYPES = {"", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File",
+        "FileOrCreate", "Socket"};
+
+    /** kube-apiserver's validateHostPathVolumeSource: a path, without a ".." element, and a known type. */
+    private static List<FieldError> hostPath(io.fabric8.kubernetes.api.model.HostPathVolumeSource source, FieldPath path) {
+        String target = nz(source.getPath());
+        if (target.isEmpty()) {
+            return List.of(FieldError.required(path.child("path"), ""));
+        }
+        List<FieldError> errs = new ArrayList<>();
+        for (String part : target.split("/", -1)) {
+            if (part.equals("..")) {
+                errs.add(FieldError.invalid(path.child("path"), target, "must not contain '..'"));
+                break;
             }
+        }
+        if (source.getType() != null && !java.util.Arrays.asList(HOST_PATH_TYPES).contains(source.getType())) {
+            errs.add(FieldError.notSupported(path.child("type"), source.getType(), HOST_PATH_TYPES));
         }
         return errs;
     }

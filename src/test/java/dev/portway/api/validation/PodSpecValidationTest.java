@@ -124,6 +124,31 @@ class PodSpecValidationTest {
                           volumeMounts: [{mountPath: /data}]
                         """), INVALID + "[spec.containers[0].volumeMounts[0].name: Required value, "
                         + "spec.containers[0].volumeMounts[0].name: Not found: \"\"]"),
+                Arguments.of("volume file mode past 0777", pod("""
+                        containers:
+                        - {name: a, image: portway/echo}
+                        volumes:
+                        - name: c
+                          configMap: {name: c, defaultMode: 4095}
+                        - name: d
+                          downwardAPI:
+                            defaultMode: -1
+                            items: [{path: n, fieldRef: {fieldPath: metadata.name}, mode: 512}]
+                        """), INVALID + "[spec.volumes[0].configMap.defaultMode: Invalid value: 4095: must be a number between 0 and 0777 "
+                        + "(octal), both inclusive, spec.volumes[1].downwardAPI.defaultMode: Invalid value: -1: must be a number between 0 "
+                        + "and 0777 (octal), both inclusive, spec.volumes[1].downwardAPI.items[0].mode: Invalid value: 512: must be a number "
+                        + "between 0 and 0777 (octal), both inclusive]"),
+                Arguments.of("hostPath without a path, with '..', of an unknown type", pod("""
+                        containers:
+                        - {name: a, image: portway/echo}
+                        volumes:
+                        - {name: a, hostPath: {path: ""}}
+                        - {name: b, hostPath: {path: /srv/../etc}}
+                        - {name: c, hostPath: {path: /srv, type: Folder}}
+                        """), INVALID + "[spec.volumes[0].hostPath.path: Required value, spec.volumes[1].hostPath.path: Invalid value: "
+                        + "\"/srv/../etc\": must not contain '..', spec.volumes[2].hostPath.type: Unsupported value: \"Folder\": supported "
+                        + "values: \"\", \"BlockDevice\", \"CharDevice\", \"Directory\", \"DirectoryOrCreate\", \"File\", "
+                        + "\"FileOrCreate\", \"Socket\"]"),
                 Arguments.of("readiness probe with terminationGracePeriodSeconds", pod("""
                         containers:
                         - name: a
