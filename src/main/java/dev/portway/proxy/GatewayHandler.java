@@ -312,12 +312,15 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
      * stream idle timeout), but an HTTP/2 stream's reset cannot be written either, Netty counts the
      * stream open until it is, and the connection idles out only with no stream open: without
      * this, such a client held its connection (and its slot under the listener's cap) for good.
-     * HAProxy's {@code timeout client} counts a send that does not move the same way. First in the
+     * HAProxy's {@code timeout client} counts a send that does not move the same way. A WebSocket
+     * tunnel takes its own idle timeout instead (and none when that is off). First in the
      * pipeline, so that the close skips TLS's close_notify and HTTP/2's GOAWAY, which would wait
      * for the same stalled writes.
      */
     static final class SendStall extends ChannelInboundHandlerAdapter {
-        private final long limitNanos;
+        /** How long the connection may stay unwritable; 0: for ever (the timeout is off). */
+        private long limitNanos;
+        private ChannelHandlerContext ctx;
         private ScheduledFuture<?> timer;
 
         SendStall(long limitNanos) {
@@ -325,18 +328,34 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         }
 
         @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            this.ctx = ctx;
+        }
+
+        /** A new limit, from now (a WebSocket tunnel takes the tunnel idle timeout's); 0: none. */
+        void limit(long nanos) {
+            limitNanos = nanos;
+            cancel();
+            arm();
+        }
+
+        @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
             if (!ctx.channel().isWritable()) {
-                if (timer == null) {
-                    timer = ctx.executor().schedule(() -> stalled(ctx), limitNanos, TimeUnit.NANOSECONDS);
-                }
+                arm();
             } else {
                 cancel();
             }
             ctx.fireChannelWritabilityChanged();
         }
 
-        private void stalled(ChannelHandlerContext ctx) {
+        private void arm() {
+            if (timer == null && limitNanos > 0 && !ctx.channel().isWritable() && ctx.channel().isOpen()) {
+                timer = ctx.executor().schedule(this::stalled, limitNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+
+        private void stalled() {
             timer = null;
             if (!ctx.channel().isWritable()) {
                 ctx.close();

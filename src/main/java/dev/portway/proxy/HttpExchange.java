@@ -917,6 +917,10 @@ final class HttpExchange {
         detachUpstream();
         down.pipeline().addLast("tunnel-idle", new IdleStateHandler(0, 0, plane.httpSettings().tunnelIdleTimeout().toMillis(),
                 TimeUnit.MILLISECONDS));
+        GatewayHandler.SendStall stall = down.pipeline().get(GatewayHandler.SendStall.class);
+        if (stall != null) {
+            stall.limit(plane.httpSettings().tunnelIdleTimeout().toNanos()); // a tunnel's sends stall for as long as it may idle
+        }
         RelayHandler.Session session = new RelayHandler.Session();
         down.pipeline().addLast("relay", new RelayHandler(up, cluster.bytesToUpstream, session));
         down.pipeline().addLast("tunnel-close", TunnelIdle.INSTANCE);

@@ -221,6 +221,36 @@ class GatewayUnreadAnswersTest {
      */
     @Test
     void anHttp2ConnectionThatTakesNoBytesIsClosed() throws Exception {
+        int before = gw.plane.clientConnections();
+        try (Socket s = stalledHttp2Client()) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> gw.plane.clientConnections() > before);
+            long start = System.nanoTime();
+            // nothing is read: the gateway's side of the connection must go by itself
+            await().atMost(Duration.ofSeconds(15)).until(() -> gw.plane.clientConnections() <= before);
+            assertThat((System.nanoTime() - start) / 1_000_000).as("after the stream idle timeout (3 s)").isGreaterThan(2500L);
+        }
+    }
+
+    /** With the stream idle timeout off (0), a stalled send is never cut either. */
+    @Test
+    void withTheStreamIdleTimeoutOffAStalledConnectionStays() throws Exception {
+        HttpSettings was = gw.plane.httpSettings();
+        gw.plane.httpSettings(was.withStreamIdleTimeout(Duration.ZERO));
+        int before = gw.plane.clientConnections();
+        try (Socket s = stalledHttp2Client()) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> gw.plane.clientConnections() > before);
+            Thread.sleep(2000);
+            assertThat(gw.plane.clientConnections()).as("still open").isGreaterThan(before);
+        } finally {
+            gw.plane.httpSettings(was);
+        }
+    }
+
+    /**
+     * HTTP/2 with a window as large as the protocol allows, ten requests for 1 MiB each, and then
+     * nothing read at all (a receive buffer of 4 KiB).
+     */
+    private static Socket stalledHttp2Client() throws Exception {
         ByteArrayOutputStream first = new ByteArrayOutputStream();
         first.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         first.write(new byte[] {0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff}); // SETTINGS: INITIAL_WINDOW_SIZE 2^31-1
@@ -231,16 +261,10 @@ class GatewayUnreadAnswersTest {
             first.write(new byte[] {0, 0, (byte) block.length, 1, 5, 0, 0, 0, (byte) stream});
             first.write(block);
         }
-        int before = gw.plane.clientConnections();
-        try (Socket s = new Socket()) {
-            s.setReceiveBufferSize(4096);
-            s.connect(largeListener, 5000);
-            s.getOutputStream().write(first.toByteArray());
-            await().atMost(Duration.ofSeconds(5)).until(() -> gw.plane.clientConnections() > before);
-            long start = System.nanoTime();
-            // nothing is read: the gateway's side of the connection must go by itself
-            await().atMost(Duration.ofSeconds(15)).until(() -> gw.plane.clientConnections() <= before);
-            assertThat((System.nanoTime() - start) / 1_000_000).as("after the stream idle timeout (3 s)").isGreaterThan(2500L);
-        }
+        Socket s = new Socket();
+        s.setReceiveBufferSize(4096);
+        s.connect(largeListener, 5000);
+        s.getOutputStream().write(first.toByteArray());
+        return s;
     }
 }
