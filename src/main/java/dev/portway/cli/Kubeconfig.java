@@ -59,6 +59,17 @@ final class Kubeconfig {
      * file had none or {@code makeCurrent}. The file is mode 0600.
      */
     static void write(Path file, String server, AdminCredentials credentials, boolean makeCurrent) throws IOException {
+        write(file, server, credentials, makeCurrent, false);
+    }
+
+    /**
+     * {@link #write(Path, String, AdminCredentials, boolean)}; {@code byReference}: the user entry
+     * names the token's file ({@code tokenFile}, which kubectl reads) instead of holding the token,
+     * for a kubeconfig outside the state directory, where pods (processes of the same user) could
+     * read it: the state directory is hidden from them.
+     */
+    static void write(Path file, String server, AdminCredentials credentials, boolean makeCurrent, boolean byReference)
+            throws IOException {
         ObjectNode root;
         if (Files.exists(file) && Files.size(file) > 0) {
             JsonNode existing = YAML.readTree(file.toFile());
@@ -77,7 +88,11 @@ final class Kubeconfig {
                 Pki.certPem(credentials.ca().cert()).getBytes(StandardCharsets.US_ASCII)));
         replace(root, "clusters", "cluster", cluster);
         ObjectNode user = JsonNodeFactory.instance.objectNode();
-        user.put("token", credentials.token());
+        if (byReference) {
+            user.put("tokenFile", credentials.tokenFile().toAbsolutePath().toString());
+        } else {
+            user.put("token", credentials.token());
+        }
         replace(root, "users", "user", user);
         ObjectNode context = JsonNodeFactory.instance.objectNode();
         context.put("cluster", NAME);

@@ -162,12 +162,6 @@ final class UpCommand implements Callable<Integer> {
                 .withProxyThreads(proxyThreads);
         options = options.withKubelet(options.kubelet().withDns(dnsOptions(config)))
                 .withDataDir(ephemeral ? null : dataDir != null ? dataDir : state.resolve("data"));
-        if (writeKubeconfig != null) {
-            // pods run as this user: the directory of a kubeconfig that holds the admin token is not theirs to read
-            List<Path> hidden = new ArrayList<>(options.kubelet().hiddenFromPods());
-            hidden.add(writeKubeconfig.toAbsolutePath().normalize().getParent());
-            options = options.withKubelet(options.kubelet().withHiddenFromPods(hidden));
-        }
         LocalCluster cluster;
         try {
             cluster = new LocalCluster(options);
@@ -201,12 +195,9 @@ final class UpCommand implements Callable<Integer> {
         try {
             Kubeconfig.write(kubeconfig, cluster.adminUrl(), cluster.credentials(), true);
             if (writeKubeconfig != null) {
-                Kubeconfig.write(writeKubeconfig, cluster.adminUrl(), cluster.credentials(), false);
-                Path dir = writeKubeconfig.toAbsolutePath().normalize().getParent();
-                if (dir.equals(Path.of(System.getProperty("user.home", "/")).toAbsolutePath().normalize())) {
-                    err.println("note: " + writeKubeconfig + " holds the admin token, and pods (processes of your user) can read it:"
-                            + " your home directory cannot be hidden from them; ~/.kube/config can");
-                }
+                // it names the token's file (in the state directory, which pods cannot see) rather than holding
+                // the token: pods are processes of this user, and ~/.kube/config is theirs to read
+                Kubeconfig.write(writeKubeconfig, cluster.adminUrl(), cluster.credentials(), false, true);
             }
         } catch (java.io.IOException e) {
             cluster.close();

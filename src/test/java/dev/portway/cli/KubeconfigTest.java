@@ -34,6 +34,18 @@ class KubeconfigTest {
         assertThat(t.caPem()).startsWith("-----BEGIN CERTIFICATE-----");
     }
 
+    /**
+     * Written outside the state directory (up --write-kubeconfig), it names the token's file: pods
+     * are processes of the same user and may read ~/.kube/config, not the state directory.
+     */
+    @Test
+    void writtenByReferenceItHoldsNoToken() throws Exception {
+        Path file = dir.resolve("kube/config");
+        Kubeconfig.write(file, "https://127.0.0.1:8001", credentials(), false, true);
+        assertThat(Files.readString(file)).doesNotContain(credentials().token()).contains("tokenFile: " + credentials().tokenFile());
+        assertThat(Kubeconfig.resolve(file.toString(), null, null).token()).isEqualTo(credentials().token());
+    }
+
     @Test
     void aLinkAnotherUserLeftWhereItIsWrittenIsNotFollowed() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "giving a link to another user needs root");
