@@ -75,7 +75,9 @@ final class PodSandbox {
 
     /**
      * Tries the sandbox once, with files in {@code scratch}: a process must see its own
-     * {@code /etc/hosts}.
+     * {@code /etc/hosts}, an empty directory where a hidden one is, and its own directory as it is
+     * (a sandbox whose hiding failed would leave the credentials in sight while Portway believes
+     * them hidden).
      */
     static PodSandbox detect(Path scratch) {
         for (Path tool : List.of(UNSHARE, SETPRIV, SH)) {
@@ -90,15 +92,21 @@ final class PodSandbox {
             String marker = "127.0.0.1\tportway-sandbox-check\n";
             Files.writeString(hosts, marker);
             Files.writeString(resolv, "nameserver 127.0.0.1\n");
-            List<String> argv = new ArrayList<>(new PodSandbox(null).wrap(List.of("/bin/cat", "/etc/hosts"), hosts, resolv, scratch));
-            Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            Path hidden = Files.createDirectories(scratch.resolve("hidden"));
+            Files.writeString(hidden.resolve("secret"), "");
+            Path own = Files.createDirectories(scratch.resolve("own"));
+            Files.writeString(own.resolve("mine"), "");
+            List<String> check = List.of(SH.toString(), "-c", "cat /etc/hosts; ls -A \"$0\"; ls -A \"$1\"", hidden.toString(), own.toString());
+            List<String> argv = new ArrayList<>(new PodSandbox(null, List.of(hidden)).wrap(check, hosts, resolv, own));
+            Process p = new ProcessBuilder(argv).directory(own.toFile()).redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
             byte[] out = p.getInputStream().readNBytes(4096);
             if (!p.waitFor(10, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 return new PodSandbox("unshare did not finish in 10 s");
             }
             String text = new String(out, StandardCharsets.UTF_8);
-            if (p.exitValue() != 0 || !text.equals(marker)) {
+            if (p.exitValue() != 0 || !text.equals(marker + "mine\n")) {
                 return new PodSandbox("unshare --user --mount failed: " + text.strip());
             }
             return new PodSandbox(null);
