@@ -48,7 +48,9 @@ final class PodSandbox {
             + "[ -z \"$2\" ] || mount --bind \"$2\" /etc/resolv.conf; wd=$PWD; own=$3; n=$4; shift 4; cd \"$own\"; "
             + "while [ \"$n\" -gt 0 ]; do mount -t tmpfs -o mode=0700,size=64k portway-hidden \"$1\" 2>/dev/null || true; "
             + "shift; n=$((n-1)); done; "
-            + "mkdir -p \"$own\"; mount --no-canonicalize --bind . \"$own\"; cd \"$wd\"; "
+            + "mkdir -p \"$own\"; mount --no-canonicalize --bind . \"$own\"; "
+            + "cd \"$wd\" 2>/dev/null || { echo \"portway: the working directory $wd is in a directory hidden from pods"
+            + " (Portway's state, data or kubelet directory)\" >&2; exit 126; }; "
             + "exec " + SETPRIV + " --inh-caps=-all --ambient-caps=-all -- \"$@\"";
 
     private final String unavailable;

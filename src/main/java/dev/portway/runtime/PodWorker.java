@@ -196,6 +196,7 @@ final class PodWorker {
             PodVolumes mounted = null;
             Exception failure = null;
             try {
+                java.nio.file.Files.createDirectories(dir); // the sandbox puts it back in its place, whether or not a volume or working directory is in it
                 mounted = PodVolumes.create(spec, dir, k.store());
                 k.dns().writeFiles(spec, podIp, etcDir());
             } catch (PodEnvironment.ConfigError | IOException | RuntimeException e) {

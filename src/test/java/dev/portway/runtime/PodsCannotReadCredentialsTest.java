@@ -36,6 +36,27 @@ class PodsCannotReadCredentialsTest {
             String log = cluster.log("nosy");
             assertThat(log).contains("state:\n", "data:\n", "no token");
             assertThat(log).doesNotContain(Files.readString(state.resolve("token")).strip());
+            // a container runs in the working directory it names (its pod has no directory of its own
+            // otherwise), and one whose working directory is hidden does not start there, and says why
+            cluster.apply("""
+                    apiVersion: v1
+                    kind: Pod
+                    metadata: {name: found}
+                    spec:
+                      restartPolicy: Never
+                      containers:
+                      - {name: app, image: busybox, command: [sh, -c, "echo in $(pwd)"], workingDir: %s}
+                    ---
+                    apiVersion: v1
+                    kind: Pod
+                    metadata: {name: lost}
+                    spec:
+                      restartPolicy: Never
+                      containers:
+                      - {name: app, image: busybox, command: [sh, -c, "ls -A"], workingDir: %s}
+                    """.formatted(dir, state.resolve("pki")));
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("found").contains("in " + dir));
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(cluster.log("lost")).contains("hidden from pods"));
         }
     }
 
