@@ -161,11 +161,19 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             return Statuses.forbidden("User \"" + ViewerTokens.USER + "\" may only read what the topology page shows"
                     + " (nodes, services, endpointslices, gateways, httproutes, /metrics)");
         }
-        if (request.headers().contains("Sec-Fetch-Site") && !isRead(method) && (origin == null || !options.allowedOrigins().contains(origin))) {
+        String fetchSite = request.headers().get("Sec-Fetch-Site");
+        if (fetchSite != null && (origin == null || !options.allowedOrigins().contains(origin))) {
             // a browser, which sends Sec-Fetch-* with every request and lets no script take them off: the
-            // topology page only reads, so a script that got onto this origin may not write, whatever it holds
-            // (a page of an origin configured as allowed still may)
-            return Statuses.forbidden("a browser may only read (the request carries Sec-Fetch-Site)");
+            // topology page only reads what it shows, so a script that got onto this origin may do no more,
+            // whatever token it holds (an admin may paste theirs into the page's form); a page of an origin
+            // configured as allowed still may, and so may the user's own navigation ("none": a typed URL)
+            if (!isRead(method)) {
+                return Statuses.forbidden("a browser may only read (the request carries Sec-Fetch-Site)");
+            }
+            if (!fetchSite.equals("none") && !viewerMayRead(path)) {
+                return Statuses.forbidden("a script in a browser may only read what the topology page shows"
+                        + " (nodes, services, endpointslices, gateways, httproutes, /metrics)");
+            }
         }
         boolean write = method.equals(HttpMethod.POST) || method.equals(HttpMethod.PUT) || method.equals(HttpMethod.PATCH);
         if (write) {
@@ -188,7 +196,8 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * What a viewer token reads: what the topology page shows, and discovery. The token is a link
+     * What a viewer token reads: what the topology page shows, discovery, and what anyone may read
+     * (the page's files, health and version). The token is a link
      * (in a browser's history, a shared screen, a chat) that may leak, so it reads no pod (whose
      * spec may carry credentials in its environment), no log, no ConfigMap, and no Secret.
      */
@@ -197,7 +206,7 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             dev.portway.api.ResourceKind.HTTP_ROUTE);
 
     private static boolean viewerMayRead(String path) {
-        if (path.equals("/metrics") || path.equals("/api") || path.equals("/apis") || path.equals("/version")) {
+        if (isAnonymousPath(path) || path.equals("/metrics") || path.equals("/api") || path.equals("/apis")) {
             return true;
         }
         return ApiPath.parse(path).map(p -> p.kind() == null || (VIEWER_KINDS.contains(p.kind()) && p.subresource() == null)).orElse(false);

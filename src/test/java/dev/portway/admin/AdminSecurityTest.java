@@ -184,7 +184,14 @@ class AdminSecurityTest {
         // a browser sends Sec-Fetch-Site with every request, and no script can take it off
         assertStatus(http.send(http.request("/api/v1/namespaces/default/pods").header("Sec-Fetch-Site", "same-origin")
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(EVIL_POD)).build()), 403, "Forbidden");
-        assertThat(http.send(http.request("/api/v1/namespaces/default/pods").header("Sec-Fetch-Site", "same-origin").GET().build())
+        assertThat(http.send(http.request("/api/v1/nodes").header("Sec-Fetch-Site", "same-origin").GET().build())
+                .statusCode()).isEqualTo(200);
+        // a script's read, even with the admin token (pasted into the page's form), is the page's: no Secret, no pod
+        for (String hidden : new String[] {"/api/v1/secrets", "/api/v1/namespaces/default/pods"}) {
+            assertStatus(http.send(http.request(hidden).header("Sec-Fetch-Site", "same-origin").GET().build()), 403, "Forbidden");
+        }
+        // the user's own navigation (a typed URL) reads what the credential allows
+        assertThat(http.send(http.request("/api/v1/namespaces/default/pods").header("Sec-Fetch-Site", "none").GET().build())
                 .statusCode()).isEqualTo(200);
         assertNoPodCreated();
     }
