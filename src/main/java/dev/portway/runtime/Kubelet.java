@@ -12,11 +12,8 @@ import dev.portway.store.Store;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -178,6 +175,9 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
             Path dir = d.toAbsolutePath().normalize();
             if (!pods.startsWith(dir) && !home.startsWith(dir)) {
                 out.add(dir);
+            } else {
+                log.warn("{} cannot be hidden from pods (it holds {}): pods, processes of this user, can read what Portway keeps there;"
+                        + " give it a directory of its own", dir, home.startsWith(dir) ? "your home directory" : "the pods' own directories");
             }
         }
         return out;
@@ -398,38 +398,63 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
         }
     }
 
-    private static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
+    /**
+     * Removes a directory and what it holds, without ever following a link: each entry is removed
+     * relative to its open parent directory ({@link java.nio.file.SecureDirectoryStream}), so a pod
+     * process still alive (one that left its process group) that swaps a directory for a link to
+     * Portway's state mid-walk gets the link removed, not what it points to. What is gone already
+     * (a worker stopping at the same time) is fine.
+     */
+    static void deleteTree(Path root) {
+        Path parent = root.toAbsolutePath().getParent();
+        if (parent == null || !Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        try {
-            // a pod's directory may be going at the same time (its worker stopping): what is gone already is fine
-            Files.walkFileTree(root, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.deleteIfExists(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-                    if (e instanceof java.nio.file.NoSuchFileException) {
-                        return FileVisitResult.CONTINUE;
-                    }
-                    throw e;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                    if (e != null && !(e instanceof java.nio.file.NoSuchFileException)) {
-                        throw e;
-                    }
-                    Files.deleteIfExists(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
+        try (var dirs = Files.newDirectoryStream(parent)) {
+            if (!(dirs instanceof java.nio.file.SecureDirectoryStream<Path> secure)) {
+                throw new IOException("this file system cannot remove a tree without following links");
+            }
+            removeEntry(secure, root.getFileName());
         } catch (IOException e) {
             log.warn("cannot remove {}: {}", root, e.toString());
+        }
+    }
+
+    private static void removeEntry(java.nio.file.SecureDirectoryStream<Path> dir, Path name) throws IOException {
+        java.nio.file.attribute.BasicFileAttributes attrs;
+        try {
+            attrs = dir.getFileAttributeView(name, java.nio.file.attribute.BasicFileAttributeView.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS).readAttributes();
+        } catch (java.nio.file.NoSuchFileException e) {
+            return;
+        }
+        if (!attrs.isDirectory()) {
+            deleteQuietly(() -> dir.deleteFile(name)); // a link is removed itself
+            return;
+        }
+        try (java.nio.file.SecureDirectoryStream<Path> sub = dir.newDirectoryStream(name, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            List<Path> names = new ArrayList<>();
+            for (Path entry : sub) {
+                names.add(entry.getFileName());
+            }
+            for (Path entry : names) {
+                removeEntry(sub, entry);
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            return;
+        }
+        deleteQuietly(() -> dir.deleteDirectory(name));
+    }
+
+    private interface Removal {
+        void run() throws IOException;
+    }
+
+    private static void deleteQuietly(Removal removal) throws IOException {
+        try {
+            removal.run();
+        } catch (java.nio.file.NoSuchFileException e) {
+            // gone already
         }
     }
 }
