@@ -303,11 +303,29 @@ final class ContainerRunner {
         for (String s : PodEnvironment.expandAll(raw, env)) {
             command.add(PodVolumes.rewrite(s, mounts));
         }
-        Path workingDir = spec.getWorkingDir() == null || spec.getWorkingDir().isEmpty()
-                ? pod.dir().resolve("containers").resolve(name())
-                : Path.of(PodVolumes.rewrite(spec.getWorkingDir(), mounts));
-        Files.createDirectories(workingDir);
+        Path workingDir = workingDir(pod.dir(), spec, pod.volumes());
+        if (ownWorkingDir(spec)) {
+            // made before any of the pod's processes ran (PodWorker); made again now, it could be made
+            // through a link an earlier run left in its place
+            if (!Files.isDirectory(workingDir, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    || Files.isSymbolicLink(workingDir.getParent())) {
+                throw new IOException("its working directory " + workingDir + " is no longer a directory of the pod's");
+            }
+        } else {
+            Files.createDirectories(workingDir);
+        }
         return new Launch(Kind.PROCESS, command, env, workingDir);
+    }
+
+    /** Whether the container has no workingDir of its own (it gets {@code <pod dir>/containers/<name>}). */
+    static boolean ownWorkingDir(Container spec) {
+        return spec.getWorkingDir() == null || spec.getWorkingDir().isEmpty();
+    }
+
+    /** The directory a container's processes start in: its workingDir (mountPaths rewritten), else one of the pod's. */
+    static Path workingDir(Path podDir, Container spec, PodVolumes volumes) {
+        return ownWorkingDir(spec) ? podDir.resolve("containers").resolve(spec.getName())
+                : Path.of(PodVolumes.rewrite(spec.getWorkingDir(), volumes.mounts(spec)));
     }
 
     private void openLog() throws IOException {

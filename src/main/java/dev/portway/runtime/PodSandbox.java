@@ -98,10 +98,13 @@ final class PodSandbox {
             Files.writeString(hidden.resolve("secret"), "");
             Path own = Files.createDirectories(scratch.resolve("own"));
             Files.writeString(own.resolve("mine"), "");
-            List<String> check = List.of(SH.toString(), "-c", "cat /etc/hosts; ls -A \"$0\"; ls -A \"$1\"", hidden.toString(), own.toString());
-            List<String> argv = new ArrayList<>(new PodSandbox(null, List.of(hidden)).wrap(check, hosts, resolv, own));
-            Process p = new ProcessBuilder(argv).directory(own.toFile()).redirectErrorStream(true)
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            List<String> probe = List.of(SH.toString(), "-c", "cat /etc/hosts; ls -A \"$0\"; ls -A \"$1\"", hidden.toString(), own.toString());
+            List<String> argv = new ArrayList<>(new PodSandbox(null, List.of(hidden)).wrap(probe, hosts, resolv, own));
+            ProcessBuilder check = new ProcessBuilder(argv).directory(own.toFile()).redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            check.environment().clear(); // ls as it lists by default (QUOTING_STYLE, LS_COLORS... are the user's)
+            check.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+            Process p = check.start();
             byte[] out = p.getInputStream().readNBytes(4096);
             if (!p.waitFor(10, TimeUnit.SECONDS)) {
                 p.destroyForcibly();

@@ -198,6 +198,14 @@ final class PodWorker {
             try {
                 java.nio.file.Files.createDirectories(dir); // the sandbox puts it back in its place, whether or not a volume or working directory is in it
                 mounted = PodVolumes.create(spec, dir, k.store());
+                // the containers' own working directories, now, before any process of the pod can put a link in their way
+                List<Container> all = new ArrayList<>(list(spec.getSpec().getInitContainers()));
+                all.addAll(list(spec.getSpec().getContainers()));
+                for (Container c : all) {
+                    if (ContainerRunner.ownWorkingDir(c)) {
+                        java.nio.file.Files.createDirectories(ContainerRunner.workingDir(dir, c, mounted));
+                    }
+                }
                 k.dns().writeFiles(spec, podIp, etcDir());
             } catch (PodEnvironment.ConfigError | IOException | RuntimeException e) {
                 failure = e;

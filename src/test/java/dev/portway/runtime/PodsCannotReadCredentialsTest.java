@@ -91,6 +91,16 @@ class PodsCannotReadCredentialsTest {
             assertThat(podsLine.substring("pods:".length()).trim().split(" ")).as("the pods it sees: its own").hasSize(1);
             assertThat(Files.readString(canary)).isEqualTo("untouched\n");
             assertThat(Files.readString(token)).doesNotContain("run").doesNotContain("hosts:");
+
+            // a container's own working directory is made before the pod runs, not again through a link a run left
+            Path elsewhere = Files.createDirectories(dir.resolve("elsewhere"));
+            cluster.apply(TestCluster.shellPod("mover", "OnFailure", "if [ -L " + pod + "/containers ]; then echo second run; exit 0; fi;"
+                    + " cd /; rm -rf " + pod + "/containers; ln -s " + elsewhere + " " + pod + "/containers; exit 1"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.local().store().list(io.fabric8.kubernetes.api.model.Event.class)
+                    .stream().anyMatch(e -> "mover".equals(e.getInvolvedObject().getName()) && e.getMessage() != null
+                            && e.getMessage().contains("no longer a directory of the pod's")));
+            assertThat(elsewhere).isEmptyDirectory();
+            assertThat(cluster.log("mover")).doesNotContain("second run");
         }
     }
 }
