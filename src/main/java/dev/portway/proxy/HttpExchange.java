@@ -585,11 +585,17 @@ final class HttpExchange {
         failed.add(e.address());
     }
 
-    /** Tries again when allowed (a connect failure always is: nothing was sent), else answers. */
+    /**
+     * Tries again when allowed, else answers. A connect failure always is, outside the retry
+     * budget: nothing was sent, so the retry adds no load to the backend, which is what the budget
+     * guards (with an endpoint gone, more connects at once than the budget's minimum would
+     * otherwise fail although another endpoint is up). Both stay within the attempts and deadline.
+     */
     private void retryOr(HttpResponseStatus status, String detail, boolean nothingSent) {
         lastFailure = detail;
         boolean retryable = nothingSent || (!bodyExpected && idempotent());
-        if (retryable && attempts < plane.httpSettings().maxAttempts() && !pastDeadline() && (retrying || (retrying = cluster.startRetrying()))) {
+        if (retryable && attempts < plane.httpSettings().maxAttempts() && !pastDeadline()
+                && (nothingSent || retrying || (retrying = cluster.startRetrying()))) {
             plane.metrics().httpRetry(spec.owner());
             connect();
         } else {
