@@ -213,7 +213,7 @@ class GatewayUnreadAnswersTest {
      */
     @Test
     void anHttp2ConnectionThatTakesNoBytesIsClosed() throws Exception {
-        int before = gw.plane.clientConnections();
+        int before = connectionsOnceSettled();
         try (Socket s = stalledHttp2Client()) {
             await().atMost(Duration.ofSeconds(5)).until(() -> gw.plane.clientConnections() > before);
             long start = System.nanoTime();
@@ -228,13 +228,30 @@ class GatewayUnreadAnswersTest {
     void withTheStreamIdleTimeoutOffAStalledConnectionStays() throws Exception {
         HttpSettings was = gw.plane.httpSettings();
         gw.plane.httpSettings(was.withStreamIdleTimeout(Duration.ZERO));
-        int before = gw.plane.clientConnections();
+        int before = connectionsOnceSettled();
         try (Socket s = stalledHttp2Client()) {
             await().atMost(Duration.ofSeconds(5)).until(() -> gw.plane.clientConnections() > before);
             await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> gw.plane.clientConnections() > before);
         } finally {
             gw.plane.httpSettings(was);
         }
+        // its end (the client's close) reaches the gateway before the next test counts connections
+        await().atMost(Duration.ofSeconds(10)).until(() -> gw.plane.clientConnections() <= before);
+    }
+
+    /**
+     * The process's connections once the count stops moving (the same in two looks 300 ms apart):
+     * what other tests closed has gone, so that one connection more is this test's.
+     */
+    private static int connectionsOnceSettled() {
+        int[] last = {-1};
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(300)).until(() -> {
+            int now = gw.plane.clientConnections();
+            boolean settled = now == last[0];
+            last[0] = now;
+            return settled;
+        });
+        return last[0];
     }
 
     /**
