@@ -303,8 +303,9 @@ final class ContainerRunner {
         for (String s : PodEnvironment.expandAll(raw, env)) {
             command.add(PodVolumes.rewrite(s, mounts));
         }
-        Path workingDir = workingDir(pod.dir(), spec, pod.volumes());
-        if (ownWorkingDir(spec)) {
+        boolean own = ownWorkingDir(spec);
+        Path workingDir = own ? ownWorkingDir(pod.dir(), spec) : Path.of(PodVolumes.rewrite(spec.getWorkingDir(), mounts));
+        if (own) {
             // made before any of the pod's processes ran (PodWorker); made again now, it could be made
             // through a link an earlier run left in its place
             if (!Files.isDirectory(workingDir, java.nio.file.LinkOption.NOFOLLOW_LINKS)
@@ -322,10 +323,9 @@ final class ContainerRunner {
         return spec.getWorkingDir() == null || spec.getWorkingDir().isEmpty();
     }
 
-    /** The directory a container's processes start in: its workingDir (mountPaths rewritten), else one of the pod's. */
-    static Path workingDir(Path podDir, Container spec, PodVolumes volumes) {
-        return ownWorkingDir(spec) ? podDir.resolve("containers").resolve(spec.getName())
-                : Path.of(PodVolumes.rewrite(spec.getWorkingDir(), volumes.mounts(spec)));
+    /** The pod's directory a container without a workingDir of its own starts in. */
+    static Path ownWorkingDir(Path podDir, Container spec) {
+        return podDir.resolve("containers").resolve(spec.getName());
     }
 
     private void openLog() throws IOException {

@@ -203,7 +203,7 @@ final class PodWorker {
                 all.addAll(list(spec.getSpec().getContainers()));
                 for (Container c : all) {
                     if (ContainerRunner.ownWorkingDir(c)) {
-                        java.nio.file.Files.createDirectories(ContainerRunner.workingDir(dir, c, mounted));
+                        java.nio.file.Files.createDirectories(ContainerRunner.ownWorkingDir(dir, c));
                     }
                 }
                 k.dns().writeFiles(spec, podIp, etcDir());
