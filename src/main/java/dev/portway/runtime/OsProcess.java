@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -16,18 +17,23 @@ import java.util.concurrent.TimeUnit;
  * group if Portway dies. Its stdin is {@code /dev/null}; stdout and stderr go, merged, to the
  * container's {@link ContainerLog}.
  *
- * <p>SIGTERM goes to the leader alone, as a container runtime sends it to PID 1; SIGKILL goes to
- * the whole group, as a runtime kills the container's cgroup; and when the leader exits, what it
- * left behind is killed, as a PID namespace dies with its PID 1.
+ * <p>SIGTERM goes to the container's first process alone (in the pods' sandbox, to the init of
+ * its PID namespace, which passes it to the command), as a container runtime sends it to PID 1;
+ * SIGKILL goes to the whole group, as a runtime kills the container's cgroup; and when the leader
+ * exits, what it left behind is killed, as a PID namespace dies with its PID 1 (in the sandbox,
+ * the kernel does that too, and reaches the processes that left the group).
  */
 final class OsProcess implements ContainerProcess {
 
     private final Process process;
     private final OrphanGuard guard;
+    /** Whether the process is the pods' sandbox, whose init (its child) takes SIGTERM. */
+    private final boolean sandboxed;
     private final CompletableFuture<Integer> exit;
 
-    private OsProcess(Process process, OrphanGuard guard, ContainerLog log) {
+    private OsProcess(Process process, boolean sandboxed, OrphanGuard guard, ContainerLog log) {
         this.process = process;
+        this.sandboxed = sandboxed;
         this.guard = guard;
         guard.watch(process.pid());
         Thread.ofVirtual().name("log-" + process.pid()).start(() -> log.drain(process.getInputStream()));
@@ -69,7 +75,7 @@ final class OsProcess implements ContainerProcess {
                 .redirectErrorStream(true);
         pb.environment().clear();
         pb.environment().putAll(env);
-        return new OsProcess(pb.start(), guard, log);
+        return new OsProcess(pb.start(), PodSandbox.runsInit(command), guard, log);
     }
 
     @Override
@@ -86,7 +92,26 @@ final class OsProcess implements ContainerProcess {
     public void terminate(Duration grace) {
         // the handle's destroy sends SIGTERM and nothing more; Process.destroy would also close
         // the output pipe, and lose what the process says while it shuts down
-        process.toHandle().destroy();
+        if (!sandboxed) {
+            process.toHandle().destroy();
+            return;
+        }
+        // the sandbox's unshare does not pass signals on: SIGTERM is for the init it forks (at once,
+        // but a stop right after the start may come first), which passes it to the command
+        Thread.ofVirtual().name("terminate-" + process.pid()).start(() -> {
+            for (int i = 0; i < 200 && process.isAlive(); i++) {
+                Optional<ProcessHandle> init = process.toHandle().children().findFirst();
+                if (init.isPresent()) {
+                    init.get().destroy();
+                    return;
+                }
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
     }
 
     @Override

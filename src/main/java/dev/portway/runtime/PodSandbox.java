@@ -9,13 +9,19 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs a pod's processes in a mount namespace of their own, inside an unprivileged user
- * namespace ({@code unshare --user --map-current-user}: no root, the same user ID inside),
- * where the pod's {@code hosts} and {@code resolv.conf} files are bind-mounted over
- * {@code /etc/hosts} and {@code /etc/resolv.conf}. Nothing else changes: the pod keeps the
- * machine's network (its own loopback IP), its files and its user; the capabilities the new
- * namespace grants are dropped ({@code setpriv}) before the container's command runs, and the
- * command keeps the process ID Portway started (every step {@code exec}s the next).
+ * Runs each container's processes in a mount namespace and a PID namespace of their own, inside
+ * an unprivileged user namespace ({@code unshare --user --map-current-user}: no root, the same
+ * user ID inside), where the pod's {@code hosts} and {@code resolv.conf} files are bind-mounted
+ * over {@code /etc/hosts} and {@code /etc/resolv.conf}. The pod keeps the machine's network (its
+ * own loopback IP) and its user; the capabilities the new namespace grants are dropped
+ * ({@code setpriv}) before the container's command runs.
+ *
+ * <p>The PID namespace is the container's, as in Kubernetes: its processes see and signal none
+ * but their own (not Portway, not another pod), and none of them outlives the container, not
+ * even one that left its process group ({@code setsid}), which a signal to the group misses. The
+ * process Portway starts is {@code unshare}, which waits for the namespace's init, a shell of
+ * Portway's ({@link #SCRIPT}) that runs the command as its child: SIGTERM goes to that init
+ * ({@link #runsInit}), which passes it on.
  *
  * <p>Directories pods must not see ({@link #hiding}: Portway's state directory, with the admin
  * token, the CA's key and the kubeconfig, its data directory, with every Secret, and the kubelet's
@@ -35,23 +41,46 @@ final class PodSandbox {
     static final Path UNSHARE = Path.of("/usr/bin/unshare");
     static final Path SETPRIV = Path.of("/usr/bin/setpriv");
     static final Path SH = Path.of("/bin/sh");
+    static final Path ENV = Path.of("/usr/bin/env");
 
     /**
-     * Bind-mounts $1 and $2 over the /etc files (each unless empty), goes into the pod's own
-     * directory $3, hides the $4 directories after them under empty tmpfs mounts (one that cannot
-     * be mounted, a directory gone, is skipped), puts the pod's own directory back at its path
-     * (bound from ".", the directory the tmpfs covers now: not canonicalized, which would resolve
-     * the path again, into the tmpfs), then runs the rest without capabilities, in the working
-     * directory it was given (found again by its path, through the pod's directory put back).
+     * The pod's init (PID 1 of its own PID namespace). It bind-mounts $1 and $2 over the /etc
+     * files (each unless empty), goes into the pod's own directory $3, hides the $4 directories
+     * after them under empty tmpfs mounts (one that cannot be mounted, a directory gone, is
+     * skipped), puts the pod's own directory back at its path (bound from ".", the directory the
+     * tmpfs covers now: not canonicalized, which would resolve the path again, into the tmpfs),
+     * mounts a /proc that shows the namespace's processes alone (where the kernel allows it), and
+     * runs the rest without capabilities, in the working directory it was given (found again by
+     * its path, through the pod's directory put back). Then it waits: SIGTERM is passed on to the
+     * command (a PID 1 without a handler would ignore it), and the command's status is the
+     * init's; when the init exits, the kernel kills whatever is left in the namespace, a process
+     * that left the command's process group included. Its variables are named so that no pod's
+     * environment variable is likely to be one of them (the command inherits the init's).
      */
-    private static final String SCRIPT = "set -e; [ -z \"$1\" ] || mount --bind \"$1\" /etc/hosts; "
-            + "[ -z \"$2\" ] || mount --bind \"$2\" /etc/resolv.conf; wd=$PWD; own=$3; n=$4; shift 4; cd \"$own\"; "
-            + "while [ \"$n\" -gt 0 ]; do mount -t tmpfs -o mode=0700,size=64k portway-hidden \"$1\" 2>/dev/null || true; "
-            + "shift; n=$((n-1)); done; "
-            + "mkdir -p \"$own\"; mount --no-canonicalize --bind . \"$own\"; "
-            + "cd \"$wd\" 2>/dev/null || { echo \"portway: the working directory $wd is in a directory hidden from pods"
-            + " (Portway's state, data or kubelet directory)\" >&2; exit 126; }; "
-            + "exec " + SETPRIV + " --inh-caps=-all --ambient-caps=-all -- \"$@\"";
+    private static final String SCRIPT = """
+            portway_c= portway_t=
+            trap 'portway_t=1; [ -z "$portway_c" ] || kill -TERM "$portway_c" 2>/dev/null' TERM
+            set -e
+            [ -z "$1" ] || mount --bind "$1" /etc/hosts
+            [ -z "$2" ] || mount --bind "$2" /etc/resolv.conf
+            portway_wd=$PWD portway_own=$3 portway_n=$4
+            shift 4
+            cd "$portway_own"
+            while [ "$portway_n" -gt 0 ]; do
+              mount -t tmpfs -o mode=0700,size=64k portway-hidden "$1" 2>/dev/null || true
+              shift; portway_n=$((portway_n - 1))
+            done
+            mkdir -p "$portway_own"
+            mount --no-canonicalize --bind . "$portway_own"
+            mount -t proc portway-proc /proc 2>/dev/null || true
+            cd "$portway_wd" 2>/dev/null || { echo "portway: the working directory $portway_wd is in a directory hidden \
+            from pods (Portway's state, data or kubelet directory)" >&2; exit 126; }
+            set +e
+            %s --default-signal=INT,QUIT %s --inh-caps=-all --ambient-caps=-all -- "$@" &
+            portway_c=$!
+            [ -z "$portway_t" ] || kill -TERM "$portway_c" 2>/dev/null
+            while :; do wait "$portway_c"; portway_s=$?; kill -0 "$portway_c" 2>/dev/null || exit "$portway_s"; done
+            """.formatted(ENV, SETPRIV);
 
     private final String unavailable;
     private final List<Path> hidden;
@@ -82,9 +111,9 @@ final class PodSandbox {
      * them hidden).
      */
     static PodSandbox detect(Path scratch) {
-        for (Path tool : List.of(UNSHARE, SETPRIV, SH)) {
+        for (Path tool : List.of(UNSHARE, SETPRIV, SH, ENV)) {
             if (!Files.isExecutable(tool)) {
-                return new PodSandbox(tool + " is missing (Debian package util-linux)");
+                return new PodSandbox(tool + " is missing (Debian packages util-linux, coreutils, dash)");
             }
         }
         try {
@@ -123,6 +152,14 @@ final class PodSandbox {
         }
     }
 
+    /**
+     * Whether {@code argv} is a command line of {@link #wrap}: its process waits for the sandbox's
+     * init, and SIGTERM is for the init (the process's one child), not for it.
+     */
+    static boolean runsInit(List<String> argv) {
+        return !argv.isEmpty() && argv.getFirst().equals(UNSHARE.toString());
+    }
+
     /** Why pods cannot have files of their own here, or null when they can. */
     String unavailable() {
         return unavailable;
@@ -147,6 +184,9 @@ final class PodSandbox {
         argv.add("--map-current-user");
         argv.add("--keep-caps");
         argv.add("--mount");
+        argv.add("--pid");
+        argv.add("--fork");
+        argv.add("--kill-child");
         argv.add("--");
         argv.add(SH.toString());
         argv.add("-c");

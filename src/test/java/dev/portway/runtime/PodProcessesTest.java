@@ -1,0 +1,87 @@
+package dev.portway.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portway.api.ResourceKind;
+import dev.portway.testing.Processes;
+import dev.portway.testing.TestCluster;
+import java.time.Duration;
+import java.util.UUID;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A container's processes live in a PID namespace of their own, as in Kubernetes: they see and
+ * signal none but theirs, and none of them outlives the container. Without it, every pod ran as
+ * Portway's user among all of the machine's processes: it could kill Portway or another pod, and
+ * a process that left its group ({@code setsid}, as daemons do) survived its pod's deletion.
+ */
+class PodProcessesTest {
+
+    @Test
+    void aProcessThatLeftItsGroupDiesWithItsContainer() throws Exception {
+        String token = UUID.randomUUID().toString();
+        try (TestCluster cluster = new TestCluster()) {
+            Assumptions.assumeTrue(cluster.local().kubelet().dns().unhidden() == null, "no sandbox here");
+            cluster.apply("""
+                    apiVersion: v1
+                    kind: Pod
+                    metadata: {name: daemon}
+                    spec:
+                      terminationGracePeriodSeconds: 60
+                      containers:
+                      - name: app
+                        image: busybox
+                        command: [sh, -c, 'setsid sleep 600 & echo started; exec sleep 600']
+                        env:
+                        - {name: ESCAPE_TOKEN, value: "%s"}
+                    """.formatted(token));
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("daemon").contains("started"));
+
+            // the sleep has no SIGTERM handler: the init passes SIGTERM on, and the pod goes long before its grace period
+            cluster.delete(ResourceKind.POD, "daemon");
+            await().atMost(Duration.ofSeconds(15)).until(() -> cluster.local().store()
+                    .get(io.fabric8.kubernetes.api.model.Pod.class, "default", "daemon").isEmpty());
+            // the unshare that Portway started, the init, the sleep it runs, and the sleep that left their group
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(Processes.withEnvironment("ESCAPE_TOKEN", token))
+                    .as("the pod's processes, the setsid sleep among them").isEmpty());
+        } finally {
+            for (long pid : Processes.withEnvironment("ESCAPE_TOKEN", token)) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+    }
+
+    @Test
+    void aPodSeesAndSignalsOnlyItsOwnProcesses() throws Exception {
+        long portway = ProcessHandle.current().pid();
+        try (TestCluster cluster = new TestCluster()) {
+            Assumptions.assumeTrue(cluster.local().kubelet().dns().unhidden() == null, "no sandbox here");
+            cluster.apply("""
+                    apiVersion: v1
+                    kind: Pod
+                    metadata: {name: nosy}
+                    spec:
+                      restartPolicy: Never
+                      containers:
+                      - name: app
+                        image: busybox
+                        command: [sh, -c, 'echo processes: $(ls /proc | grep -c "^[0-9]"); kill -0 %d 2>/dev/null && echo portway reached
+                          || echo portway unreachable; echo $n $portway_n $wd; grep SigIgn /proc/self/status; echo done']
+                        env: [{name: n, value: five}, {name: wd, value: mine}]
+                    """.formatted(portway));
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("nosy").contains("done"));
+            String log = cluster.log("nosy");
+            assertThat(log).contains("portway unreachable");
+            // the init's own variables are not the command's, and the signals it sends to pods are handled as by default
+            assertThat(log).contains("five mine\n");
+            long ignored = Long.parseLong(log.lines().filter(l -> l.startsWith("SigIgn:")).findFirst().orElseThrow()
+                    .substring("SigIgn:".length()).trim(), 16);
+            assertThat(ignored & 0b110).as("SIGINT and SIGQUIT ignored (a shell's background job has them so)").isZero();
+            int seen = Integer.parseInt(log.lines().filter(l -> l.startsWith("processes: ")).findFirst().orElseThrow()
+                    .substring("processes: ".length()).trim());
+            assertThat(seen).as("the processes the pod sees in /proc: its init, its shell, ls and grep").isLessThanOrEqualTo(5);
+        }
+    }
+}
