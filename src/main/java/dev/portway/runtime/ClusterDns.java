@@ -19,8 +19,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Cluster DNS for local pods: keeps the {@link DnsZone} of the store, hands it to the DNS server
- * (when there is one), and gives each pod its {@code /etc/hosts} and {@code /etc/resolv.conf}
- * through its {@link PodSandbox}. Control thread, except {@link #zone()}.
+ * (when there is one), and writes each pod's {@code /etc/hosts} and {@code /etc/resolv.conf},
+ * which the pods' {@link PodSandbox} binds over the machine's. Control thread, except {@link #zone()}.
  */
 final class ClusterDns implements AutoCloseable {
 
@@ -50,10 +50,11 @@ final class ClusterDns implements AutoCloseable {
         this.server = server;
     }
 
-    /** Sets cluster DNS up as {@code options} say: the sandbox tried once, a DNS server started where one can be. */
-    static ClusterDns start(DnsOptions options, Path scratch, PodRuntime runtime, List<Path> hiddenFromPods) {
-        // the sandbox also hides Portway's credentials and the other pods' files: tried whatever the DNS mode
-        PodSandbox sandbox = PodSandbox.detect(scratch).hiding(hiddenFromPods);
+    /**
+     * Sets cluster DNS up as {@code options} say, for pods that run in {@code sandbox} (where their
+     * own /etc files are bound, when it is available): a DNS server is started where one can be.
+     */
+    static ClusterDns start(DnsOptions options, PodSandbox sandbox, PodRuntime runtime) {
         if (options.mode() == DnsOptions.Mode.OFF) {
             return new ClusterDns(options, sandbox, null);
         }
@@ -184,19 +185,14 @@ final class ClusterDns implements AutoCloseable {
         }
     }
 
-    /**
-     * The command line that runs {@code command} in the pods' sandbox (where there is one), with
-     * the pod's files in {@code etcDir} over /etc's when cluster DNS gives pods files of their own,
-     * and {@code podDir} the one directory of the kubelet's that it sees.
-     */
-    List<String> wrap(List<String> command, Path etcDir, Path podDir) {
-        return active() ? sandbox.wrap(command, etcDir.resolve("hosts"), etcDir.resolve("resolv.conf"), podDir)
-                : sandbox.wrap(command, null, null, podDir);
+    /** The pod's /etc files in {@code etcDir} when cluster DNS gives pods files of their own, else null (the machine's). */
+    Path hostsFile(Path etcDir) {
+        return active() ? etcDir.resolve("hosts") : null;
     }
 
-    /** Why pods can read Portway's credentials and each other's files here, or null when they cannot. */
-    String unhidden() {
-        return sandbox.unavailable();
+    /** As {@link #hostsFile}, for resolv.conf. */
+    Path resolvConf(Path etcDir) {
+        return active() ? etcDir.resolve("resolv.conf") : null;
     }
 
     /**
@@ -236,10 +232,6 @@ final class ClusterDns implements AutoCloseable {
     }
 
     static void logOnce(ClusterDns dns) {
-        if (dns.unhidden() != null) {
-            log.warn("pods run as this user and can read its files here, Portway's admin token, CA key and stored Secrets"
-                    + " among them, and each other's volumes and logs: no unprivileged user namespace ({})", dns.unhidden());
-        }
         if (dns.server == null && dns.options.mode() != DnsOptions.Mode.OFF) {
             log.warn(dns.describe());
         } else {

@@ -209,7 +209,7 @@ final class ContainerRunner {
         List<String> argv = new ArrayList<>(launch.command);
         argv.set(0, file);
         // the fork happens off the control thread (a slow fork must not stall every API write); the result comes back to it
-        List<String> command = pod.kubelet().dns().wrap(argv, pod.etcDir(), pod.dir());
+        List<String> command = pod.kubelet().sandboxed(argv, pod);
         OrphanGuard guard = pod.kubelet().guard();
         ContainerLog runLog = log;
         Kubelet.ProcessLauncher launcher = pod.kubelet().launcher();
@@ -471,9 +471,9 @@ final class ContainerRunner {
 
     /** What probes and hooks run against: the pod's IP, and the container's environment and working directory. */
     private Prober.Target target() {
-        ClusterDns dns = pod.kubelet().dns();
+        Kubelet kubelet = pod.kubelet();
         return new Prober.Target(pod.podIp(), spec.getPorts() == null ? List.of() : spec.getPorts(), env, workingDir,
-                host -> dns.resolve(host, pod.namespace()), command -> dns.wrap(command, pod.etcDir(), pod.dir()));
+                host -> kubelet.dns().resolve(host, pod.namespace()), command -> kubelet.sandboxed(command, pod));
     }
 
     private void addProbe(ProbeWorker.Kind kind, Probe probe, Prober.Target target) {

@@ -49,6 +49,7 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
     private final boolean ownStateDir;
     private final OrphanGuard guard;
     private final Prober prober;
+    private final PodSandbox sandbox;
     private final ClusterDns dns;
     /** How container processes are started (a seam for tests: a slow start must not hold the control thread). */
     private volatile ProcessLauncher launcher = OsProcess::start;
@@ -84,10 +85,16 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
             // the kubelet's own directory too (every pod's volumes, logs and /etc files): a pod gets its own directory back
             List<Path> hidden = new java.util.ArrayList<>(hideable(options.hiddenFromPods()));
             hidden.add(stateDir.toAbsolutePath().normalize());
-            this.dns = ClusterDns.start(options.dns(), stateDir.resolve("sandbox-check"), runtime, hidden);
+            this.sandbox = PodSandbox.detect(stateDir.resolve("sandbox-check")).hiding(hidden);
+            this.dns = ClusterDns.start(options.dns(), sandbox, runtime);
         } catch (RuntimeException e) {
             guard.close();
             throw e;
+        }
+        if (!sandbox.available()) {
+            log.warn("pods run as this user and can read its files here, Portway's admin token, CA key and stored Secrets"
+                    + " among them, and each other's volumes and logs, and signal its processes: no unprivileged user"
+                    + " namespace ({})", sandbox.unavailable());
         }
         ClusterDns.logOnce(dns);
     }
@@ -124,6 +131,20 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
 
     Prober prober() {
         return prober;
+    }
+
+    /**
+     * The command line that runs {@code command} of {@code pod} in the pods' sandbox (its own
+     * directory the one of the kubelet's it sees, its /etc files bound when cluster DNS gives pods
+     * their own), or {@code command} itself where there is no sandbox.
+     */
+    List<String> sandboxed(List<String> command, PodWorker pod) {
+        return sandbox.wrap(command, dns.hostsFile(pod.etcDir()), dns.resolvConf(pod.etcDir()), pod.dir());
+    }
+
+    /** Why pods can read Portway's credentials and each other's files here, or null when they cannot. */
+    String unhidden() {
+        return sandbox.unavailable();
     }
 
     ClusterDns dns() {

@@ -23,7 +23,7 @@ class PodProcessesTest {
     void aProcessThatLeftItsGroupDiesWithItsContainer() throws Exception {
         String token = UUID.randomUUID().toString();
         try (TestCluster cluster = new TestCluster()) {
-            Assumptions.assumeTrue(cluster.local().kubelet().dns().unhidden() == null, "no sandbox here");
+            Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, "no sandbox here");
             cluster.apply("""
                     apiVersion: v1
                     kind: Pod
@@ -57,7 +57,7 @@ class PodProcessesTest {
     void aPodSeesAndSignalsOnlyItsOwnProcesses() throws Exception {
         long portway = ProcessHandle.current().pid();
         try (TestCluster cluster = new TestCluster()) {
-            Assumptions.assumeTrue(cluster.local().kubelet().dns().unhidden() == null, "no sandbox here");
+            Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, "no sandbox here");
             cluster.apply("""
                     apiVersion: v1
                     kind: Pod

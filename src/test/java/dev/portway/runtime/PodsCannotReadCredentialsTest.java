@@ -27,7 +27,7 @@ class PodsCannotReadCredentialsTest {
         Path data = dir.resolve("elsewhere-data");
         try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(state).withDataDir(data)
                 .withKubelet(TestCluster.options().kubelet().withDns(TestCluster.dns(dns))))) {
-            Assumptions.assumeTrue(cluster.local().kubelet().dns().unhidden() == null, cluster.local().kubelet().dns().unhidden());
+            Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, cluster.local().kubelet().unhidden());
             assertThat(state.resolve("token")).exists();
             assertThat(data).isNotEmptyDirectory();
             cluster.apply(TestCluster.shellPod("nosy", "Never", "echo state: $(ls -A " + state + "); echo data: $(ls -A " + data
@@ -73,7 +73,7 @@ class PodsCannotReadCredentialsTest {
         Path canary = dir.resolve("canary");
         Files.writeString(canary, "untouched\n");
         try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(state))) {
-            Assumptions.assumeTrue(cluster.local().kubelet().dns().unhidden() == null, "no sandbox here");
+            Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, "no sandbox here");
             Path token = state.resolve("token");
             cluster.apply(TestCluster.shellPod("neighbour", "Never", "echo s3cret > $PORTWAY_POD_DIR/mine; echo ready; sleep 60"));
             await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("neighbour").contains("ready"));
