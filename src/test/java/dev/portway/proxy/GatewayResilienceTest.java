@@ -75,6 +75,31 @@ class GatewayResilienceTest {
         }
     }
 
+    /**
+     * A connect that failed sent nothing, so it is retried whether or not the retry budget has room
+     * (the budget guards the backends' load, to which such a retry adds nothing). It used to take a
+     * place in the budget: with an endpoint gone under load, a fourth refused connect at the same
+     * moment was answered 502 while another endpoint was up.
+     */
+    @Test
+    void aRefusedConnectIsRetriedWithTheRetryBudgetSpent() throws Exception {
+        InetSocketAddress live = gw.echo("live", 42);
+        InetSocketAddress dead = new InetSocketAddress(GatewayFixture.endpointIp(43), GatewayFixture.PORT); // nothing listens
+        gw.cluster("web", dead, live);
+        InetSocketAddress listener = gw.listen(42, host(null, rule("default/web", prefix("/"), to("web"))));
+        ClusterRuntime web = gw.plane.cluster("web");
+        int spent = 0;
+        while (web.startRetrying()) { // as retries in flight elsewhere would
+            spent++;
+        }
+        assertThat(spent).as("the budget's minimum").isEqualTo(3);
+        for (int i = 0; i < 4; i++) {
+            RawHttp.Response r = RawHttp.get(listener, "x", "/n" + i);
+            assertThat(r.status()).as("request %d", i).isEqualTo(200);
+        }
+        assertThat(connectFailures()).as("the dead endpoint was tried").isGreaterThanOrEqualTo(1.0);
+    }
+
     @Test
     void everyEndpointRefusingIs502() throws Exception {
         gw.cluster("web", new InetSocketAddress(GatewayFixture.endpointIp(36), GatewayFixture.PORT));
