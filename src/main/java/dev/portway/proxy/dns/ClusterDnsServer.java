@@ -20,10 +20,13 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
+import io.netty.handler.codec.CorruptedFrameException;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.codec.MessageToMessageDecoder;
 import io.netty.handler.codec.dns.DatagramDnsQuery;
-import io.netty.handler.codec.dns.DatagramDnsQueryDecoder;
 import io.netty.handler.codec.dns.DatagramDnsResponse;
 import io.netty.handler.codec.dns.DatagramDnsResponseEncoder;
+import io.netty.handler.codec.dns.DefaultDnsQuery;
 import io.netty.handler.codec.dns.DefaultDnsQuestion;
 import io.netty.handler.codec.dns.DefaultDnsRawRecord;
 import io.netty.handler.codec.dns.DefaultDnsResponse;
@@ -37,7 +40,6 @@ import io.netty.handler.codec.dns.DnsRecordType;
 import io.netty.handler.codec.dns.DnsResponse;
 import io.netty.handler.codec.dns.DnsResponseCode;
 import io.netty.handler.codec.dns.DnsSection;
-import io.netty.handler.codec.dns.TcpDnsQueryDecoder;
 import io.netty.handler.codec.dns.TcpDnsResponseEncoder;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.NetUtil;
@@ -279,8 +281,10 @@ public final class ClusterDnsServer implements AutoCloseable {
             } catch (UnknownHostException e) {
                 continue;
             }
-            boolean itself = self != null && self.getPort() == 53 && address.isLoopbackAddress()
-                    && (self.getAddress().isAnyLocalAddress() || self.getAddress().equals(address));
+            // this server, which would forward to itself until every forwarding slot is taken: its own address (a
+            // non-loopback one too, which a machine may name in its resolv.conf), or loopback when it listens on all
+            boolean itself = self != null && self.getPort() == 53 && (self.getAddress().equals(address)
+                    || self.getAddress().isAnyLocalAddress() && address.isLoopbackAddress());
             InetSocketAddress upstream = new InetSocketAddress(address, 53);
             if (!itself && !out.contains(upstream)) {
                 out.add(upstream);
@@ -355,7 +359,8 @@ public final class ClusterDnsServer implements AutoCloseable {
                         // the gate first: a client that reads no answers has its queries held, so no reads reach the
                         // timeout; the timeout after the decoder: only whole queries are reads, so a client that
                         // trickles a byte at a time cannot hold one of the few connections
-                        ch.pipeline().addLast(new WritabilityGate(TCP_INPUT_SLICE), new TcpDnsQueryDecoder(),
+                        ch.pipeline().addLast(new WritabilityGate(TCP_INPUT_SLICE),
+                                new LengthFieldBasedFrameDecoder(QueryCodec.MAX_TCP_QUERY, 0, 2, 0, 2), new TcpQueryDecoder(),
                                 new ReadTimeoutHandler(tcpIdleMillis, TimeUnit.MILLISECONDS), new TcpDnsResponseEncoder(), new TcpHandler());
                     }
                 })
@@ -466,16 +471,56 @@ public final class ClusterDnsServer implements AutoCloseable {
     record UdpQuery(DatagramDnsQuery query, ByteBuf raw) {
     }
 
-    /** Netty's UDP query decoder, keeping the bytes of the datagram with the query it decodes. */
-    private static final class QueryDecoder extends DatagramDnsQueryDecoder {
+    /**
+     * The answer to a query that is not decoded ({@link QueryCodec#refusal}): its ID, opcode and
+     * rcode, and no question; for UDP when {@code client} is given, else for TCP.
+     */
+    private DnsResponse refused(Channel channel, InetSocketAddress client, ByteBuf query, DnsResponseCode code) {
+        DnsOpCode op = QueryCodec.opCode(query);
+        int id = QueryCodec.id(query);
+        DnsResponse r = client != null ? new DatagramDnsResponse((InetSocketAddress) channel.localAddress(), client, id, op, code)
+                : new DefaultDnsResponse(id, op, code);
+        r.setRecursionDesired(QueryCodec.recursionDesired(query));
+        r.setRecursionAvailable(!upstreams.isEmpty());
+        return r;
+    }
+
+    /** Decodes a datagram's query ({@link QueryCodec}), keeping its bytes with it (to forward it as it came). */
+    private final class QueryDecoder extends MessageToMessageDecoder<DatagramPacket> {
         @Override
         protected void decode(ChannelHandlerContext ctx, DatagramPacket packet, List<Object> out) throws Exception {
             ByteBuf content = packet.content();
-            int start = content.readerIndex();
-            int length = content.readableBytes();
-            int n = out.size();
-            super.decode(ctx, packet, out);
-            out.set(n, new UdpQuery((DatagramDnsQuery) out.get(n), content.retainedSlice(start, length)));
+            if (!QueryCodec.isQuery(content)) {
+                return; // a response or noise: never answered (no reflection loops)
+            }
+            DnsResponseCode refusal = QueryCodec.refusal(content);
+            if (refusal != null) {
+                ctx.channel().writeAndFlush(refused(ctx.channel(), packet.sender(), content, refusal));
+                return;
+            }
+            ByteBuf raw = content.retainedSlice();
+            try {
+                out.add(new UdpQuery(QueryCodec.decode(content, (id, op) -> new DatagramDnsQuery(packet.sender(), packet.recipient(), id, op)), raw));
+            } catch (Exception e) {
+                raw.release();
+                throw e;
+            }
+        }
+    }
+
+    /** Decodes a TCP frame's query ({@link QueryCodec}); what is not a query closes the connection. */
+    private final class TcpQueryDecoder extends MessageToMessageDecoder<ByteBuf> {
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf frame, List<Object> out) throws Exception {
+            if (!QueryCodec.isQuery(frame)) {
+                throw new CorruptedFrameException("not a DNS query");
+            }
+            DnsResponseCode refusal = QueryCodec.refusal(frame);
+            if (refusal != null) {
+                ctx.channel().writeAndFlush(refused(ctx.channel(), null, frame, refusal));
+                return;
+            }
+            out.add(QueryCodec.decode(frame, DefaultDnsQuery::new));
         }
     }
 

@@ -75,16 +75,29 @@ final class TcpForward {
         upstream = connect.channel();
         timeout = client.eventLoop().schedule(() -> giveUp(tried, "no answer in " + timeoutMillis + " ms"),
                 timeoutMillis, TimeUnit.MILLISECONDS);
-        connect.addListener((ChannelFuture f) -> {
+        connect.addListener((ChannelFuture f) -> onClientLoop(() -> {
             if (!f.isSuccess()) {
                 giveUp(tried, f.cause().toString());
             } else if (attempt == tried && !finished) {
                 f.channel().writeAndFlush(query.retain());
             }
-        });
-        upstream.closeFuture().addListener(f -> giveUp(tried, "connection closed"));
+        }));
+        upstream.closeFuture().addListener(f -> onClientLoop(() -> giveUp(tried, "connection closed")));
         if (tried == 0) {
             client.closeFuture().addListener(clientClosed); // last: it runs at once if the client is gone
+        }
+    }
+
+    /**
+     * Runs {@code r} on the client's event loop, which owns this forward's state. A connect that
+     * fails before its channel is registered (no descriptor left) completes on Netty's global
+     * executor instead, where it raced the timeout and the client's close (a query released twice).
+     */
+    private void onClientLoop(Runnable r) {
+        if (client.eventLoop().inEventLoop()) {
+            r.run();
+        } else {
+            client.eventLoop().execute(r);
         }
     }
 
