@@ -145,7 +145,11 @@ public final class DnsZoneBuilder {
             if (cls == null || !ours.contains(cls) || g.getStatus() == null || g.getStatus().getAddresses() == null) {
                 continue;
             }
-            String name = g.getMetadata().getName() + "-" + cls + "." + g.getMetadata().getNamespace() + ".svc." + domain;
+            String first = g.getMetadata().getName() + "-" + cls;
+            if (first.indexOf('.') >= 0 || first.length() > 63) {
+                continue; // a Gateway's name may hold dots and be 253 long: not one label, so no name of GEP-1762's form
+            }
+            String name = first + "." + g.getMetadata().getNamespace() + ".svc." + domain;
             g.getStatus().getAddresses().forEach(a -> {
                 if (a.getValue() != null && (a.getType() == null || a.getType().equals("IPAddress"))) {
                     addAddress(name, a.getValue());
