@@ -209,7 +209,7 @@ final class ContainerRunner {
         List<String> argv = new ArrayList<>(launch.command);
         argv.set(0, file);
         // the fork happens off the control thread (a slow fork must not stall every API write); the result comes back to it
-        List<String> command = pod.kubelet().sandboxed(argv, pod);
+        PodSandbox.Launch sandboxed = pod.kubelet().sandboxed(argv, launch.env, pod);
         OrphanGuard guard = pod.kubelet().guard();
         ContainerLog runLog = log;
         Kubelet.ProcessLauncher launcher = pod.kubelet().launcher();
@@ -217,7 +217,7 @@ final class ContainerRunner {
         starting = forked;
         Thread.ofVirtual().name("start-" + name()).start(() -> {
             try {
-                forked.complete(launcher.start(command, launch.env, launch.workingDir, guard, runLog));
+                forked.complete(launcher.start(sandboxed.argv(), sandboxed.env(), launch.workingDir, guard, runLog));
             } catch (IOException | RuntimeException e) {
                 forked.completeExceptionally(e);
             }
@@ -473,7 +473,7 @@ final class ContainerRunner {
     private Prober.Target target() {
         Kubelet kubelet = pod.kubelet();
         return new Prober.Target(pod.podIp(), spec.getPorts() == null ? List.of() : spec.getPorts(), env, workingDir,
-                host -> kubelet.dns().resolve(host, pod.namespace()), command -> kubelet.sandboxed(command, pod));
+                host -> kubelet.dns().resolve(host, pod.namespace()), command -> kubelet.sandboxed(command, env, pod));
     }
 
     private void addProbe(ProbeWorker.Kind kind, Probe probe, Prober.Target target) {

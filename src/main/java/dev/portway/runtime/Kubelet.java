@@ -134,12 +134,12 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
     }
 
     /**
-     * The command line that runs {@code command} of {@code pod} in the pods' sandbox (its own
+     * How to run {@code command} of {@code pod}, with {@code env}, in the pods' sandbox (its own
      * directory the one of the kubelet's it sees, its /etc files bound when cluster DNS gives pods
      * their own), or {@code command} itself where there is no sandbox.
      */
-    List<String> sandboxed(List<String> command, PodWorker pod) {
-        return sandbox.wrap(command, dns.hostsFile(pod.etcDir()), dns.resolvConf(pod.etcDir()), pod.dir());
+    PodSandbox.Launch sandboxed(List<String> command, java.util.Map<String, String> env, PodWorker pod) {
+        return sandbox.wrap(command, env, dns.hostsFile(pod.etcDir()), dns.resolvConf(pod.etcDir()), pod.dir());
     }
 
     /** Why pods can read Portway's credentials and each other's files here, or null when they cannot. */

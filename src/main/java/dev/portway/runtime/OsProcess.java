@@ -96,17 +96,18 @@ final class OsProcess implements ContainerProcess {
             process.toHandle().destroy();
             return;
         }
-        // the sandbox's unshare does not pass signals on: SIGTERM is for the init it forks (at once,
-        // but a stop right after the start may come first), which passes it to the command
+        // the sandbox's unshare does not pass signals on: SIGTERM is for the init it forks, which
+        // passes it to the command, once the command runs (a stop right after a start comes first)
+        long deadline = System.nanoTime() + Math.max(grace.toNanos(), TimeUnit.SECONDS.toNanos(1));
         Thread.ofVirtual().name("terminate-" + process.pid()).start(() -> {
-            for (int i = 0; i < 200 && process.isAlive(); i++) {
+            while (process.isAlive() && System.nanoTime() - deadline < 0) {
                 Optional<ProcessHandle> init = process.toHandle().children().findFirst();
-                if (init.isPresent()) {
+                if (init.isPresent() && PodSandbox.commandStarted(init.get())) {
                     init.get().destroy();
                     return;
                 }
                 try {
-                    Thread.sleep(10);
+                    Thread.sleep(5);
                 } catch (InterruptedException e) {
                     return;
                 }

@@ -42,6 +42,35 @@ final class PodSandbox {
     static final Path SETPRIV = Path.of("/usr/bin/setpriv");
     static final Path SH = Path.of("/bin/sh");
     static final Path ENV = Path.of("/usr/bin/env");
+    static final Path MOUNT = tool("mount");
+    static final Path MKDIR = tool("mkdir");
+
+    /** {@code /usr/bin/NAME}, or {@code /bin/NAME} on a system whose /bin is not merged into /usr. */
+    private static Path tool(String name) {
+        Path usr = Path.of("/usr/bin", name);
+        return Files.isExecutable(usr) ? usr : Path.of("/bin", name);
+    }
+
+    /**
+     * Variables that the dynamic loader, glibc and util-linux's libraries read, which the
+     * sandbox's own tools ({@code setsid}, {@code unshare}, the init's shell, {@code mount}) must
+     * not see: they run before the pod is fenced, with Portway's view of the machine, and a pod
+     * that set {@code LD_PRELOAD} to a library it wrote in its directory ran that library's code
+     * there, where the admin token is in sight. They reach the command by a second {@code env},
+     * after the fence (so they show in the init's command line: none of them is a secret).
+     */
+    private static final java.util.Set<String> LOADER_VARIABLES = java.util.Set.of("GCONV_PATH", "GETCONF_DIR",
+            "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF",
+            "RES_OPTIONS", "TMPDIR", "TZDIR");
+
+    static boolean forTheCommandOnly(String name) {
+        return name.startsWith("LD_") || name.startsWith("MALLOC_") || name.startsWith("LIBMOUNT_") || name.startsWith("LIBBLKID_")
+                || name.startsWith("LIBSMARTCOLS_") || LOADER_VARIABLES.contains(name);
+    }
+
+    /** A command line and the environment to start it with. */
+    record Launch(List<String> argv, java.util.Map<String, String> env) {
+    }
 
     /**
      * The pod's init (PID 1 of its own PID namespace). It bind-mounts $1 and $2 over the /etc
@@ -61,26 +90,26 @@ final class PodSandbox {
             portway_c= portway_t=
             trap 'portway_t=1; [ -z "$portway_c" ] || kill -TERM "$portway_c" 2>/dev/null' TERM
             set -e
-            [ -z "$1" ] || mount --bind "$1" /etc/hosts
-            [ -z "$2" ] || mount --bind "$2" /etc/resolv.conf
+            [ -z "$1" ] || %1$s --bind "$1" /etc/hosts
+            [ -z "$2" ] || %1$s --bind "$2" /etc/resolv.conf
             portway_wd=$PWD portway_own=$3 portway_n=$4
             shift 4
             cd "$portway_own"
             while [ "$portway_n" -gt 0 ]; do
-              mount -t tmpfs -o mode=0700,size=64k portway-hidden "$1" 2>/dev/null || true
+              %1$s -t tmpfs -o mode=0700,size=64k portway-hidden "$1" 2>/dev/null || true
               shift; portway_n=$((portway_n - 1))
             done
-            mkdir -p "$portway_own"
-            mount --no-canonicalize --bind . "$portway_own"
-            mount -t proc portway-proc /proc 2>/dev/null || true
+            %2$s -p "$portway_own"
+            %1$s --no-canonicalize --bind . "$portway_own"
+            %1$s -t proc portway-proc /proc 2>/dev/null || true
             cd "$portway_wd" 2>/dev/null || { echo "portway: the working directory $portway_wd is in a directory hidden \
             from pods (Portway's state, data or kubelet directory)" >&2; exit 126; }
             set +e
-            %s --default-signal=INT,QUIT %s --inh-caps=-all --ambient-caps=-all -- "$@" &
+            %3$s --default-signal=INT,QUIT %4$s --inh-caps=-all --ambient-caps=-all -- "$@" &
             portway_c=$!
             [ -z "$portway_t" ] || kill -TERM "$portway_c" 2>/dev/null
-            while :; do wait "$portway_c"; portway_s=$?; kill -0 "$portway_c" 2>/dev/null || exit "$portway_s"; done
-            """.formatted(ENV, SETPRIV);
+            while :; do wait "$portway_c" 2>/dev/null; portway_s=$?; kill -0 "$portway_c" 2>/dev/null || exit "$portway_s"; done
+            """.formatted(MOUNT, MKDIR, ENV, SETPRIV);
 
     private final String unavailable;
     private final List<Path> hidden;
@@ -111,7 +140,7 @@ final class PodSandbox {
      * them hidden).
      */
     static PodSandbox detect(Path scratch) {
-        for (Path tool : List.of(UNSHARE, SETPRIV, SH, ENV)) {
+        for (Path tool : List.of(UNSHARE, SETPRIV, SH, ENV, MOUNT, MKDIR)) {
             if (!Files.isExecutable(tool)) {
                 return new PodSandbox(tool + " is missing (Debian packages util-linux, coreutils, dash)");
             }
@@ -128,7 +157,7 @@ final class PodSandbox {
             Path own = Files.createDirectories(scratch.resolve("own"));
             Files.writeString(own.resolve("mine"), "");
             List<String> probe = List.of(SH.toString(), "-c", "cat /etc/hosts; ls -A \"$0\"; ls -A \"$1\"", hidden.toString(), own.toString());
-            List<String> argv = new ArrayList<>(new PodSandbox(null, List.of(hidden)).wrap(probe, hosts, resolv, own));
+            List<String> argv = new PodSandbox(null, List.of(hidden)).wrap(probe, hosts, resolv, own);
             ProcessBuilder check = new ProcessBuilder(argv).directory(own.toFile()).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
             check.environment().clear(); // ls as it lists by default (QUOTING_STYLE, LS_COLORS... are the user's)
@@ -160,6 +189,35 @@ final class PodSandbox {
         return !argv.isEmpty() && argv.getFirst().equals(UNSHARE.toString());
     }
 
+    /**
+     * Whether the sandbox's {@code init} has started the command: it has a child that is no longer
+     * a copy of itself (forked and not yet exec'd, a child still runs the init's SIGTERM trap, and
+     * a SIGTERM passed on to it then is lost) and is none of its set-up steps. Before that, a
+     * SIGTERM may come before the init's trap is set, and a PID 1 drops a signal it has no
+     * handler for.
+     */
+    static boolean commandStarted(ProcessHandle init) {
+        byte[] own = commandLine(init.pid());
+        return own != null && init.children().anyMatch(c -> {
+            byte[] line = commandLine(c.pid());
+            return line != null && line.length > 0 && !java.util.Arrays.equals(line, own)
+                    && !startsWith(line, MOUNT) && !startsWith(line, MKDIR);
+        });
+    }
+
+    private static byte[] commandLine(long pid) {
+        try {
+            return Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+        } catch (IOException e) {
+            return null; // gone
+        }
+    }
+
+    private static boolean startsWith(byte[] line, Path tool) {
+        byte[] word = (tool + "\0").getBytes(StandardCharsets.UTF_8);
+        return line.length >= word.length && java.util.Arrays.equals(line, 0, word.length, word, 0, word.length);
+    }
+
     /** Why pods cannot have files of their own here, or null when they can. */
     String unavailable() {
         return unavailable;
@@ -170,14 +228,39 @@ final class PodSandbox {
     }
 
     /**
-     * The command line that runs {@code command} (its first word a file) with {@code hosts} and
+     * How to run {@code command} (its first word a file) with {@code env}, with {@code hosts} and
      * {@code resolv} as its {@code /etc} files (the machine's when null) and {@code own}, the
      * pod's directory, visible; {@code command} itself when the sandbox is unavailable.
      */
-    List<String> wrap(List<String> command, Path hosts, Path resolv, Path own) {
+    Launch wrap(List<String> command, java.util.Map<String, String> env, Path hosts, Path resolv, Path own) {
         if (unavailable != null) {
-            return command;
+            return new Launch(command, env);
         }
+        java.util.Map<String, String> outer = new java.util.LinkedHashMap<>();
+        List<String> inner = new ArrayList<>();
+        env.forEach((name, value) -> {
+            if (forTheCommandOnly(name)) {
+                inner.add(name + "=" + value);
+            } else {
+                outer.put(name, value);
+            }
+        });
+        return new Launch(wrap(inner.isEmpty() ? command : withVariables(inner, command), hosts, resolv, own), outer);
+    }
+
+    /** {@code command} run by {@code env} with {@code variables} set ({@code env} would take a first word with '=' for one more). */
+    private static List<String> withVariables(List<String> variables, List<String> command) {
+        List<String> argv = new ArrayList<>(variables.size() + command.size() + 5);
+        argv.add(ENV.toString());
+        argv.addAll(variables);
+        if (command.getFirst().indexOf('=') >= 0) {
+            argv.addAll(List.of(SH.toString(), "-c", "exec \"$@\"", "sh"));
+        }
+        argv.addAll(command);
+        return argv;
+    }
+
+    private List<String> wrap(List<String> command, Path hosts, Path resolv, Path own) {
         List<String> argv = new ArrayList<>(command.size() + 14 + hidden.size());
         argv.add(UNSHARE.toString());
         argv.add("--user");

@@ -62,7 +62,7 @@ final class Prober {
      * how a host name is resolved in the cluster, and how a command runs in the pod's sandbox.
      */
     record Target(String podIp, List<ContainerPort> ports, Map<String, String> env, Path workingDir,
-                  java.util.function.UnaryOperator<String> resolveHost, java.util.function.UnaryOperator<List<String>> sandbox) {
+                  java.util.function.UnaryOperator<String> resolveHost, java.util.function.Function<List<String>, PodSandbox.Launch> sandbox) {
     }
 
     private static final int MAX_OUTPUT = 10 * 1024;
@@ -232,13 +232,14 @@ final class Prober {
         // in the pod's sandbox, as the container's own processes: it sees the pod's /etc/hosts and resolv.conf
         List<String> argv = new ArrayList<>();
         argv.add(OrphanGuard.SETSID.toString());
-        argv.addAll(target.sandbox().apply(commandLine));
+        PodSandbox.Launch launch = target.sandbox().apply(commandLine);
+        argv.addAll(launch.argv());
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .directory(target.workingDir().toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true);
         pb.environment().clear();
-        pb.environment().putAll(target.env());
+        pb.environment().putAll(launch.env());
         Process p;
         if (!guard.open()) {
             return new Result(false, "Portway is stopping");

@@ -7,6 +7,7 @@ import dev.portway.api.ResourceKind;
 import dev.portway.testing.Processes;
 import dev.portway.testing.TestCluster;
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -53,6 +54,71 @@ class PodProcessesTest {
         }
     }
 
+    /**
+     * The loader's variables ({@code LD_PRELOAD} and its kind) are the command's alone: the
+     * sandbox's own tools run before the pod is fenced, and a pod that preloaded a library it
+     * wrote ran that library there, with the admin token in sight.
+     */
+    @Test
+    void theLoadersVariablesReachTheCommandOnly() throws Exception {
+        try (TestCluster cluster = new TestCluster()) {
+            Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, "no sandbox here");
+            cluster.apply("""
+                    apiVersion: v1
+                    kind: Pod
+                    metadata: {name: loader}
+                    spec:
+                      containers:
+                      - name: app
+                        image: busybox
+                        command: [sh, -c, 'echo "bind=$LD_BIND_NOW arenas=$MALLOC_ARENA_MAX plain=$PLAIN"; exec sleep 600']
+                        env: [{name: LD_BIND_NOW, value: "1"}, {name: MALLOC_ARENA_MAX, value: "2"}, {name: PLAIN, value: kept}]
+                    """);
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("loader").contains("bind="));
+            assertThat(cluster.log("loader")).contains("bind=1 arenas=2 plain=kept");
+            String id = cluster.pod("loader").getStatus().getContainerStatuses().getFirst().getContainerID();
+            long sandbox = Long.parseLong(id.substring("pid://".length()));
+            ProcessHandle init = ProcessHandle.of(sandbox).orElseThrow().children().findFirst().orElseThrow();
+            for (long pid : List.of(sandbox, init.pid())) {
+                String env = new String(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc", Long.toString(pid), "environ")),
+                        java.nio.charset.StandardCharsets.UTF_8);
+                assertThat(env).as("the environment of %d", pid).contains("PLAIN=kept").doesNotContain("LD_BIND_NOW").doesNotContain("MALLOC_");
+            }
+        }
+    }
+
+    /**
+     * A pod deleted as it starts still gets SIGTERM: it used to reach the sandbox's init before
+     * the init could pass it on (before its trap was set, which a PID 1 drops, or to the command's
+     * process before that had left the init's shell), and the pod then waited its whole grace
+     * period for SIGKILL.
+     */
+    @Test
+    void aPodDeletedAsItStartsIsAskedToStop() throws Exception {
+        try (TestCluster cluster = new TestCluster()) {
+            Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, "no sandbox here");
+            for (int i = 0; i < 3; i++) {
+                String name = "brief-" + i;
+                cluster.apply("""
+                        apiVersion: v1
+                        kind: Pod
+                        metadata: {name: %s}
+                        spec:
+                          terminationGracePeriodSeconds: 60
+                          containers:
+                          - {name: app, image: busybox, command: [sleep, "600"]}
+                        """.formatted(name));
+                await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(2)).until(() -> {
+                    var statuses = cluster.pod(name).getStatus().getContainerStatuses();
+                    return statuses != null && !statuses.isEmpty() && statuses.getFirst().getState().getRunning() != null;
+                });
+                cluster.delete(ResourceKind.POD, name);
+                await().atMost(Duration.ofSeconds(20)).until(() -> cluster.local().store()
+                        .get(io.fabric8.kubernetes.api.model.Pod.class, "default", name).isEmpty());
+            }
+        }
+    }
+
     @Test
     void aPodSeesAndSignalsOnlyItsOwnProcesses() throws Exception {
         long portway = ProcessHandle.current().pid();
@@ -68,7 +134,8 @@ class PodProcessesTest {
                       - name: app
                         image: busybox
                         command: [sh, -c, 'echo processes: $(ls /proc | grep -c "^[0-9]"); kill -0 %d 2>/dev/null && echo portway reached
-                          || echo portway unreachable; echo $n $portway_n $wd; grep SigIgn /proc/self/status; echo done']
+                          || echo portway unreachable; echo $n $portway_n $wd; grep SigIgn /proc/self/status;
+                          echo init: $(tr "\\0" " " < /proc/1/cmdline | grep -o portway-pod); echo done']
                         env: [{name: n, value: five}, {name: wd, value: mine}]
                     """.formatted(portway));
             await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("nosy").contains("done"));
@@ -79,6 +146,7 @@ class PodProcessesTest {
             long ignored = Long.parseLong(log.lines().filter(l -> l.startsWith("SigIgn:")).findFirst().orElseThrow()
                     .substring("SigIgn:".length()).trim(), 16);
             assertThat(ignored & 0b110).as("SIGINT and SIGQUIT ignored (a shell's background job has them so)").isZero();
+            Assumptions.assumeTrue(log.contains("init: portway-pod"), "the kernel did not let the sandbox mount a /proc of its own here");
             int seen = Integer.parseInt(log.lines().filter(l -> l.startsWith("processes: ")).findFirst().orElseThrow()
                     .substring("processes: ".length()).trim());
             assertThat(seen).as("the processes the pod sees in /proc: its init, its shell, ls and grep").isLessThanOrEqualTo(5);

@@ -61,6 +61,39 @@ class PodsCannotReadCredentialsTest {
     }
 
     /**
+     * The sandbox's init runs its tools by their paths: it used to find {@code mount} on the pod's
+     * own PATH, and a pod that named a directory with a {@code mount} of its own that did nothing
+     * had none of Portway's directories hidden.
+     */
+    @Test
+    void aPodsPathDoesNotChooseTheSandboxsTools(@TempDir Path dir) throws Exception {
+        Path state = dir.resolve("state");
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        for (String tool : java.util.List.of("mount", "mkdir")) {
+            Path fake = bin.resolve(tool);
+            Files.writeString(fake, "#!/bin/sh\nexit 0\n");
+            fake.toFile().setExecutable(true);
+        }
+        try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(state))) {
+            Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, "no sandbox here");
+            cluster.apply("""
+                    apiVersion: v1
+                    kind: Pod
+                    metadata: {name: pathfinder}
+                    spec:
+                      restartPolicy: Never
+                      containers:
+                      - name: app
+                        image: busybox
+                        command: [/bin/sh, -c, 'echo state: $(/bin/ls -A %s); echo done']
+                        env: [{name: PATH, value: "%s:/usr/bin:/bin"}]
+                    """.formatted(state, bin));
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("pathfinder").contains("done"));
+            assertThat(cluster.log("pathfinder")).contains("state:\n").doesNotContain("token");
+        }
+    }
+
+    /**
      * A pod writes in its own directory. Portway's files of the pod (its logs, the /etc files bound
      * into its sandbox) used to lie there too: a pod that put links in their place had its next
      * start bind the admin token over its /etc/hosts, and Portway write its next run's log into
