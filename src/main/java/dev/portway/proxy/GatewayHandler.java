@@ -487,7 +487,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (closing) {
+        if (closing || !(msg instanceof io.netty.handler.codec.http.HttpObject)) {
+            // not HTTP: on a stream, a frame of a type HTTP/2 does not know (RFC 9113, 4.1: ignored and
+            // discarded), which Netty passes on as it came; held, it pinned the connection's read buffer for good
             ReferenceCountUtil.release(msg);
             return;
         }
@@ -768,6 +770,14 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                     closeAfterFlush(); // nothing (more) to answer (a request waiting for the client to take answers is, later)
                 }
             }
+            return;
+        }
+        if (stream && evt instanceof io.netty.handler.codec.http2.Http2ResetFrame) {
+            // the client reset the stream: its exchange goes now. Netty closes the stream's channel only once
+            // its queue is empty, and DATA held there while the endpoint took no more kept the exchange and its
+            // connection open past the stream's removal (beyond the connection's stream limit, until a timeout)
+            ctx.fireUserEventTriggered(evt);
+            ctx.close();
             return;
         }
         if (evt instanceof HttpServerUpgradeHandler.UpgradeEvent) {

@@ -299,6 +299,46 @@ class GatewayFramingTest {
         }
     }
 
+    /**
+     * A frame of a type HTTP/2 does not know is ignored (RFC 9113, 4.1). Netty passes one on a
+     * stream to the stream's handlers as it came: the gateway held it with the request's body, then
+     * failed on it (the stream reset, or left waiting), and the frame kept the connection's read
+     * buffer from ever being released (the class's leak check).
+     */
+    @Test
+    void anHttp2FrameOfAnUnknownTypeIsIgnored() throws Exception {
+        byte[] headers = {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x01, 1, 'x'}; // POST, http, /, :authority x
+        try (Socket s = new Socket()) {
+            s.connect(listener, 5000);
+            s.setSoTimeout(5000);
+            java.io.OutputStream out = s.getOutputStream();
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}); // SETTINGS
+            out.write(new byte[] {0, 0, (byte) headers.length, 1, 4, 0, 0, 0, 1}); // HEADERS, END_HEADERS, stream 1
+            out.write(headers);
+            for (int i = 0; i < 4; i++) {
+                out.write(new byte[] {0, 0x40, 0, (byte) 0xBB, 0, 0, 0, 0, 1}); // 16 KiB of an unknown type 0xBB, stream 1
+                out.write(new byte[16 * 1024]);
+            }
+            out.write(new byte[] {0, 0, 5, 0, 1, 0, 0, 0, 1}); // DATA, END_STREAM
+            out.write("hello".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+            while (true) {
+                int length = in.readUnsignedByte() << 16 | in.readUnsignedShort();
+                int type = in.readUnsignedByte();
+                in.readUnsignedByte();
+                int stream = in.readInt() & 0x7fffffff;
+                byte[] payload = in.readNBytes(length);
+                assertThat(type == 3 && stream == 1).as("stream 1 reset").isFalse();
+                if (type == 1 && stream == 1) {
+                    assertThat(payload[0] & 0xff).as("status 200 (HPACK index 8)").isEqualTo(0x88);
+                    return;
+                }
+            }
+        }
+    }
+
     @Test
     void requestTrailersAreNotPassedOn() throws Exception {
         java.util.concurrent.CompletableFuture<String> upstream = rawRequest();
