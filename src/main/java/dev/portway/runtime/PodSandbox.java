@@ -52,21 +52,24 @@ final class PodSandbox {
     }
 
     /**
-     * Variables that the dynamic loader, glibc and util-linux's libraries read, which the
-     * sandbox's own tools ({@code setsid}, {@code unshare}, the init's shell, {@code mount}) must
-     * not see: they run before the pod is fenced, with Portway's view of the machine, and a pod
-     * that set {@code LD_PRELOAD} to a library it wrote in its directory ran that library's code
-     * there, where the admin token is in sight. They reach the command by a second {@code env},
-     * after the fence (so they show in the init's command line: none of them is a secret).
+     * The environment of the sandbox's own tools ({@code setsid}, {@code unshare}, the init's
+     * shell, {@code mount}, {@code env}, {@code setpriv}): none of the pod's. They run before the
+     * pod is fenced, or with the capabilities that could undo the fence, and the pod's variables
+     * steer them: its {@code LD_PRELOAD} of a library it wrote ran that library with Portway's view
+     * of the machine, {@code LANGUAGE} made {@code unshare} read message catalogs it wrote (format
+     * strings), and a bash as {@code /bin/sh} runs {@code PS4} with {@code SHELLOPTS=xtrace}. The
+     * pod's variables travel in {@code PORTWAY_POD_ENV_<n>}, read by no tool, and are set by one
+     * shell that runs after {@code setpriv} has dropped the capabilities ({@link #environment}).
      */
-    private static final java.util.Set<String> LOADER_VARIABLES = java.util.Set.of("GCONV_PATH", "GETCONF_DIR",
-            "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF",
-            "RES_OPTIONS", "TMPDIR", "TZDIR");
-
-    static boolean forTheCommandOnly(String name) {
-        return name.startsWith("LD_") || name.startsWith("MALLOC_") || name.startsWith("LIBMOUNT_") || name.startsWith("LIBBLKID_")
-                || name.startsWith("LIBSMARTCOLS_") || LOADER_VARIABLES.contains(name);
-    }
+    private static final String TOOLS_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+    private static final String ENV_CHUNK = "PORTWAY_POD_ENV_";
+    /** What one variable carries (a variable may hold 128 KiB; a character is up to 4 bytes). */
+    private static final int CHUNK_CHARS = 30_000;
+    /** Names a shell may refuse to export, or that mean something to it (bash's, as /bin/sh on some systems). */
+    private static final java.util.Set<String> SHELL_OWN = java.util.Set.of("BASHOPTS", "SHELLOPTS", "EUID", "UID", "PPID",
+            "GROUPS", "FUNCNAME", "RANDOM", "SRANDOM", "SECONDS", "LINENO", "HISTCMD", "BASHPID", "DIRSTACK",
+            "EPOCHSECONDS", "EPOCHREALTIME", "BASH_ARGV0", "IFS", "OPTIND");
+    private static final java.util.regex.Pattern SHELL_NAME = java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
     /** A command line and the environment to start it with. */
     record Launch(List<String> argv, java.util.Map<String, String> env) {
@@ -236,28 +239,53 @@ final class PodSandbox {
         if (unavailable != null) {
             return new Launch(command, env);
         }
-        java.util.Map<String, String> outer = new java.util.LinkedHashMap<>();
-        List<String> inner = new ArrayList<>();
-        env.forEach((name, value) -> {
-            if (forTheCommandOnly(name)) {
-                inner.add(name + "=" + value);
-            } else {
-                outer.put(name, value);
-            }
-        });
-        return new Launch(wrap(inner.isEmpty() ? command : withVariables(inner, command), hosts, resolv, own), outer);
+        java.util.Map<String, String> tools = new java.util.LinkedHashMap<>();
+        tools.put("PATH", TOOLS_PATH);
+        String script = environment(env, command.getFirst());
+        StringBuilder decode = new StringBuilder("portway_env=\"");
+        StringBuilder unset = new StringBuilder("unset");
+        for (int i = 0, at = 0; at < script.length() || i == 0; i++, at += CHUNK_CHARS) {
+            tools.put(ENV_CHUNK + i, script.substring(at, Math.min(script.length(), at + CHUNK_CHARS)));
+            decode.append("$").append(ENV_CHUNK).append(i);
+            unset.append(' ').append(ENV_CHUNK).append(i);
+        }
+        decode.append("\"; ").append(unset).append("; eval \"$portway_env\"");
+        List<String> inner = new ArrayList<>(command.size() + 4);
+        inner.addAll(List.of(SH.toString(), "-c", decode.toString(), "portway-env"));
+        inner.addAll(command);
+        return new Launch(wrap(inner, hosts, resolv, own), tools);
     }
 
-    /** {@code command} run by {@code env} with {@code variables} set ({@code env} would take a first word with '=' for one more). */
-    private static List<String> withVariables(List<String> variables, List<String> command) {
-        List<String> argv = new ArrayList<>(variables.size() + command.size() + 5);
-        argv.add(ENV.toString());
-        argv.addAll(variables);
-        if (command.getFirst().indexOf('=') >= 0) {
-            argv.addAll(List.of(SH.toString(), "-c", "exec \"$@\"", "sh"));
+    /**
+     * The shell text that sets {@code env} and runs the command ("$@"): {@code export} for each
+     * name a shell takes, quoted; a name it does not ({@code my.var}, which Kubernetes allows) goes
+     * to {@code env} as {@code NAME=VALUE}, so its value is in a command line until the command runs
+     * ({@code file}, the command's first word, comes after them).
+     */
+    static String environment(java.util.Map<String, String> env, String file) {
+        StringBuilder out = new StringBuilder();
+        List<String> others = new ArrayList<>();
+        env.forEach((name, value) -> {
+            if (SHELL_NAME.matcher(name).matches() && !SHELL_OWN.contains(name) && !name.startsWith("BASH")
+                    && !name.startsWith(ENV_CHUNK)) {
+                out.append("export ").append(name).append('=').append(quoted(value)).append('\n');
+            } else {
+                others.add(quoted(name + "=" + value));
+            }
+        });
+        out.append("exec ");
+        if (!others.isEmpty()) {
+            out.append(ENV).append(' ').append(String.join(" ", others)).append(' ');
+            if (file.indexOf('=') >= 0) {
+                // env would take it for one more variable: through a shell (which resets IFS, were it among them)
+                out.append(SH).append(" -c 'exec \"$@\"' sh ");
+            }
         }
-        argv.addAll(command);
-        return argv;
+        return out.append("\"$@\"\n").toString();
+    }
+
+    private static String quoted(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
     }
 
     private List<String> wrap(List<String> command, Path hosts, Path resolv, Path own) {
