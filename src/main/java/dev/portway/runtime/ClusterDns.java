@@ -173,7 +173,10 @@ final class ClusterDns implements AutoCloseable {
      */
     private static void writeInPlace(Path file, String content) throws IOException {
         byte[] bytes = content.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        if (Files.exists(file) && java.util.Arrays.equals(Files.readAllBytes(file), bytes)) {
+        // the pod can write the file (bound over its /etc/hosts, as in Kubernetes): it is read only when it
+        // is the new content's size, so a pod that made it gigabytes long costs nothing but the rewrite
+        if (Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS) && Files.size(file) == bytes.length
+                && java.util.Arrays.equals(Files.readAllBytes(file), bytes)) {
             return;
         }
         try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
