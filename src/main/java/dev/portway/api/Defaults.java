@@ -325,16 +325,18 @@ public final class Defaults {
             if (probe == null) {
                 continue;
             }
-            if (probe.getTimeoutSeconds() == null) {
+            // SetDefaults_Probe: an explicit 0 is unset too (the fields are plain int32 in Go); a period of 0
+            // left as it was made the kubelet run the probe back to back, a process chain at a time
+            if (probe.getTimeoutSeconds() == null || probe.getTimeoutSeconds() == 0) {
                 probe.setTimeoutSeconds(1);
             }
-            if (probe.getPeriodSeconds() == null) {
+            if (probe.getPeriodSeconds() == null || probe.getPeriodSeconds() == 0) {
                 probe.setPeriodSeconds(10);
             }
-            if (probe.getSuccessThreshold() == null) {
+            if (probe.getSuccessThreshold() == null || probe.getSuccessThreshold() == 0) {
                 probe.setSuccessThreshold(1);
             }
-            if (probe.getFailureThreshold() == null) {
+            if (probe.getFailureThreshold() == null || probe.getFailureThreshold() == 0) {
                 probe.setFailureThreshold(3);
             }
             if (probe.getGrpc() != null && probe.getGrpc().getService() == null) {
