@@ -313,7 +313,7 @@ final class ContainerRunner {
                 throw new IOException("its working directory " + workingDir + " is no longer a directory of the pod's");
             }
         } else {
-            Files.createDirectories(workingDir);
+            pod.kubelet().makeWorkingDir(workingDir, pod.dir());
         }
         return new Launch(Kind.PROCESS, command, env, workingDir);
     }

@@ -50,6 +50,8 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
     private final OrphanGuard guard;
     private final Prober prober;
     private final PodSandbox sandbox;
+    /** The directories the sandbox hides from pods (the pod's own directory excepted). */
+    private final List<Path> hidden;
     private final ClusterDns dns;
     /** How container processes are started (a seam for tests: a slow start must not hold the control thread). */
     private volatile ProcessLauncher launcher = OsProcess::start;
@@ -85,6 +87,7 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
             // the kubelet's own directory too (every pod's volumes, logs and /etc files): a pod gets its own directory back
             List<Path> hidden = new java.util.ArrayList<>(hideable(options.hiddenFromPods()));
             hidden.add(stateDir.toAbsolutePath().normalize());
+            this.hidden = List.copyOf(hidden);
             this.sandbox = PodSandbox.detect(stateDir.resolve("sandbox-check")).hiding(hidden);
             this.dns = ClusterDns.start(options.dns(), sandbox, runtime);
         } catch (RuntimeException e) {
@@ -140,6 +143,53 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
      */
     PodSandbox.Launch sandboxed(List<String> command, java.util.Map<String, String> env, PodWorker pod) {
         return sandbox.wrap(command, env, dns.hostsFile(pod.etcDir()), dns.resolvConf(pod.etcDir()), pod.dir());
+    }
+
+    /**
+     * Makes a container's working directory as a runtime would, but never in a directory hidden
+     * from pods, whatever link leads there: the deepest part of it that exists is resolved, and
+     * what is missing is made below that only outside the hidden directories (the pod's own
+     * excepted). A link that a pod planted (in its directory or in /tmp) otherwise had Portway make
+     * directories in its state directory or in another pod's. Inside a hidden directory nothing is
+     * made, and the start fails saying why (as the sandbox does for one that exists there).
+     */
+    void makeWorkingDir(Path dir, Path podDir) throws IOException {
+        Path existing = dir.toAbsolutePath().normalize();
+        java.util.ArrayDeque<Path> missing = new java.util.ArrayDeque<>();
+        while (existing != null && !Files.exists(existing)) {
+            missing.addFirst(existing.getFileName());
+            existing = existing.getParent();
+        }
+        if (existing == null || missing.isEmpty()) {
+            return;
+        }
+        Path at = existing.toRealPath();
+        if (sandbox.available() && hiddenFromPod(at, podDir)) {
+            throw new IOException("the working directory " + dir + " is in a directory hidden from pods"
+                    + " (Portway's state, data or kubelet directory)");
+        }
+        for (Path name : missing) {
+            at = at.resolve(name);
+            try {
+                Files.createDirectory(at); // never through a link: one in its place is "already exists"
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (!Files.isDirectory(at, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private boolean hiddenFromPod(Path real, Path podDir) throws IOException {
+        if (Files.isDirectory(podDir) && real.startsWith(podDir.toRealPath())) {
+            return false;
+        }
+        for (Path h : hidden) {
+            if (real.startsWith(Files.exists(h) ? h.toRealPath() : h)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Why pods can read Portway's credentials and each other's files here, or null when they cannot. */

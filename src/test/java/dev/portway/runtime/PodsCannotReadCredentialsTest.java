@@ -94,6 +94,44 @@ class PodsCannotReadCredentialsTest {
     }
 
     /**
+     * A container's working directory is made as a runtime makes it, but not through a link into
+     * what pods must not see: a link the pod left had Portway make directories in its state
+     * directory (or where another pod's volume files were to be written).
+     */
+    @Test
+    void aWorkingDirectoryIsNotMadeThroughALinkIntoAHiddenDirectory(@TempDir Path dir) throws Exception {
+        Path state = dir.resolve("state");
+        try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(state))) {
+            Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, "no sandbox here");
+            Files.createSymbolicLink(dir.resolve("way"), state);
+            cluster.apply("""
+                    apiVersion: v1
+                    kind: Pod
+                    metadata: {name: burrow}
+                    spec:
+                      restartPolicy: Never
+                      containers:
+                      - {name: app, image: busybox, command: [sh, -c, "echo in $(pwd)"], workingDir: %s}
+                    ---
+                    apiVersion: v1
+                    kind: Pod
+                    metadata: {name: nested}
+                    spec:
+                      restartPolicy: Never
+                      containers:
+                      - {name: app, image: busybox, command: [sh, -c, "echo in $(pwd)"], workingDir: %s}
+                    """.formatted(dir.resolve("way").resolve("burrowed"), dir.resolve("new").resolve("deeper")));
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("nested").contains("in " + dir.resolve("new/deeper")));
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                var statuses = cluster.pod("burrow").getStatus().getContainerStatuses();
+                var waiting = statuses == null || statuses.isEmpty() ? null : statuses.getFirst().getState().getWaiting();
+                return waiting != null && waiting.getMessage() != null && waiting.getMessage().contains("hidden from pods");
+            });
+            assertThat(state.resolve("burrowed")).doesNotExist();
+        }
+    }
+
+    /**
      * A pod writes in its own directory. Portway's files of the pod (its logs, the /etc files bound
      * into its sandbox) used to lie there too: a pod that put links in their place had its next
      * start bind the admin token over its /etc/hosts, and Portway write its next run's log into
