@@ -175,11 +175,18 @@ final class ClusterDns implements AutoCloseable {
         byte[] bytes = content.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         // the pod can write the file (bound over its /etc/hosts, as in Kubernetes): it is read only when it
         // is the new content's size, so a pod that made it gigabytes long costs nothing but the rewrite
-        if (Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS) && Files.size(file) == bytes.length
-                && java.util.Arrays.equals(Files.readAllBytes(file), bytes)) {
-            return;
-        }
-        try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+        try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            if (ch.size() == bytes.length) {
+                // at most one byte more than the new content is read, whatever the pod does to the file meanwhile
+                java.nio.ByteBuffer now = java.nio.ByteBuffer.allocate(bytes.length + 1);
+                while (now.hasRemaining() && ch.read(now, now.position()) > 0) {
+                    // reads until the file ends or one byte past the new content's length
+                }
+                if (now.position() == bytes.length && java.util.Arrays.equals(now.array(), 0, bytes.length, bytes, 0, bytes.length)) {
+                    return;
+                }
+            }
             java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
             while (buf.hasRemaining()) {
                 ch.write(buf, buf.position());

@@ -44,6 +44,7 @@ final class PodSandbox {
     static final Path ENV = Path.of("/usr/bin/env");
     static final Path MOUNT = tool("mount");
     static final Path MKDIR = tool("mkdir");
+    static final Path STAT = tool("stat");
 
     /** {@code /usr/bin/NAME}, or {@code /bin/NAME} on a system whose /bin is not merged into /usr. */
     private static Path tool(String name) {
@@ -77,17 +78,19 @@ final class PodSandbox {
 
     /**
      * The pod's init (PID 1 of its own PID namespace). It bind-mounts $1 and $2 over the /etc
-     * files (each unless empty), goes into the pod's own directory $3, hides the $4 directories
-     * after them under empty tmpfs mounts (one that cannot be mounted, a directory gone, is
-     * skipped), puts the pod's own directory back at its path (bound from ".", the directory the
+     * files (each unless empty), goes into the pod's own directory $3, and hides the $4
+     * directories after them (each a path and its identity, {@link Hidden}) under empty tmpfs
+     * mounts: each is opened, checked to be the directory Portway hid at its start, and the tmpfs
+     * goes onto the open directory, wherever it is now; one gone or replaced stops the start (exit
+     * 126). Then it puts the pod's own directory back at its path (bound from ".", the directory the
      * tmpfs covers now: not canonicalized, which would resolve the path again, into the tmpfs),
      * mounts a /proc that shows the namespace's processes alone (where the kernel allows it), and
      * runs the rest without capabilities, in the working directory it was given (found again by
      * its path, through the pod's directory put back). Then it waits: SIGTERM is passed on to the
      * command (a PID 1 without a handler would ignore it), and the command's status is the
      * init's; when the init exits, the kernel kills whatever is left in the namespace, a process
-     * that left the command's process group included. Its variables are named so that no pod's
-     * environment variable is likely to be one of them (the command inherits the init's).
+     * that left the command's process group included. Its environment is Portway's alone (see
+     * {@link #TOOLS_PATH}).
      */
     private static final String SCRIPT = """
             portway_c= portway_t=
@@ -99,8 +102,13 @@ final class PodSandbox {
             shift 4
             cd "$portway_own"
             while [ "$portway_n" -gt 0 ]; do
-              %1$s -t tmpfs -o mode=0700,size=64k portway-hidden "$1" 2>/dev/null || true
-              shift; portway_n=$((portway_n - 1))
+              [ -d "$1" ] || { echo "portway: $1, which pods must not see, is gone or moved: no pod starts" >&2; exit 126; }
+              exec 3<"$1"
+              [ "$(%5$s -L -c %%d:%%i /proc/self/fd/3)" = "$2" ] || { echo "portway: $1 is not the directory Portway hides from\
+             pods (moved, and another put in its place?): no pod starts" >&2; exit 126; }
+              %1$s --no-canonicalize -t tmpfs -o mode=0700,size=64k portway-hidden /proc/self/fd/3
+              exec 3<&-
+              shift 2; portway_n=$((portway_n - 1))
             done
             %2$s -p "$portway_own"
             %1$s --no-canonicalize --bind . "$portway_own"
@@ -112,23 +120,52 @@ final class PodSandbox {
             portway_c=$!
             [ -z "$portway_t" ] || kill -TERM "$portway_c" 2>/dev/null
             while :; do wait "$portway_c" 2>/dev/null; portway_s=$?; kill -0 "$portway_c" 2>/dev/null || exit "$portway_s"; done
-            """.formatted(MOUNT, MKDIR, ENV, SETPRIV);
+            """.formatted(MOUNT, MKDIR, ENV, SETPRIV, STAT);
 
     private final String unavailable;
-    private final List<Path> hidden;
+    private final List<Hidden> hidden;
+
+    /**
+     * A directory hidden from pods, and which directory it is (device and inode, as {@code stat}
+     * prints them): a pod can rename a parent it may write (~/.local/state), and a directory hidden
+     * by its path would then be hidden no more, or a decoy in its place would be.
+     */
+    record Hidden(Path dir, String identity) {
+        static Hidden of(Path dir) {
+            try {
+                Path d = dir.toAbsolutePath().normalize();
+                if (!Files.isDirectory(d)) {
+                    Files.createDirectories(d);
+                }
+                return new Hidden(d, Files.getAttribute(d, "unix:dev") + ":" + Files.getAttribute(d, "unix:ino"));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot hide " + dir + " from pods: " + e.getMessage(), e);
+            }
+        }
+    }
 
     private PodSandbox(String unavailable) {
         this(unavailable, List.of());
     }
 
-    private PodSandbox(String unavailable, List<Path> hidden) {
+    private PodSandbox(String unavailable, List<Hidden> hidden) {
         this.unavailable = unavailable;
         this.hidden = List.copyOf(hidden);
     }
 
-    /** This sandbox, with each of {@code dirs} an empty directory for the pods. */
+    /**
+     * This sandbox, with each of {@code dirs} an empty directory for the pods (made now if missing;
+     * one inside another is hidden with it).
+     */
     PodSandbox hiding(List<Path> dirs) {
-        return new PodSandbox(unavailable, dirs);
+        List<Path> all = dirs.stream().map(d -> d.toAbsolutePath().normalize()).distinct().toList();
+        List<Hidden> out = new ArrayList<>();
+        for (Path d : all) {
+            if (all.stream().noneMatch(other -> !other.equals(d) && d.startsWith(other))) {
+                out.add(Hidden.of(d));
+            }
+        }
+        return new PodSandbox(unavailable, out);
     }
 
     /** A sandbox that is never used (pods see the machine's files). */
@@ -143,7 +180,7 @@ final class PodSandbox {
      * them hidden).
      */
     static PodSandbox detect(Path scratch) {
-        for (Path tool : List.of(UNSHARE, SETPRIV, SH, ENV, MOUNT, MKDIR)) {
+        for (Path tool : List.of(UNSHARE, SETPRIV, SH, ENV, MOUNT, MKDIR, STAT)) {
             if (!Files.isExecutable(tool)) {
                 return new PodSandbox(tool + " is missing (Debian packages util-linux, coreutils, dash)");
             }
@@ -160,7 +197,7 @@ final class PodSandbox {
             Path own = Files.createDirectories(scratch.resolve("own"));
             Files.writeString(own.resolve("mine"), "");
             List<String> probe = List.of(SH.toString(), "-c", "cat /etc/hosts; ls -A \"$0\"; ls -A \"$1\"", hidden.toString(), own.toString());
-            List<String> argv = new PodSandbox(null, List.of(hidden)).wrap(probe, hosts, resolv, own);
+            List<String> argv = new PodSandbox(null, List.of()).hiding(List.of(hidden)).wrap(probe, hosts, resolv, own);
             ProcessBuilder check = new ProcessBuilder(argv).directory(own.toFile()).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
             check.environment().clear(); // ls as it lists by default (QUOTING_STYLE, LS_COLORS... are the user's)
@@ -244,12 +281,14 @@ final class PodSandbox {
         String script = environment(env, command.getFirst());
         StringBuilder decode = new StringBuilder("portway_env=\"");
         StringBuilder unset = new StringBuilder("unset");
-        for (int i = 0, at = 0; at < script.length() || i == 0; i++, at += CHUNK_CHARS) {
-            tools.put(ENV_CHUNK + i, script.substring(at, Math.min(script.length(), at + CHUNK_CHARS)));
+        List<String> chunks = chunks(script);
+        for (int i = 0; i < chunks.size(); i++) {
+            tools.put(ENV_CHUNK + i, chunks.get(i));
             decode.append("$").append(ENV_CHUNK).append(i);
             unset.append(' ').append(ENV_CHUNK).append(i);
         }
-        decode.append("\"; ").append(unset).append("; eval \"$portway_env\"");
+        // PWD and OLDPWD are the init's cds' (Kubernetes sets neither): the pod's own, if any, come back with the rest
+        decode.append("\"; ").append(unset).append(" PWD OLDPWD; eval \"$portway_env\"");
         List<String> inner = new ArrayList<>(command.size() + 4);
         inner.addAll(List.of(SH.toString(), "-c", decode.toString(), "portway-env"));
         inner.addAll(command);
@@ -275,13 +314,30 @@ final class PodSandbox {
         });
         out.append("exec ");
         if (!others.isEmpty()) {
-            out.append(ENV).append(' ').append(String.join(" ", others)).append(' ');
+            // "--": a name may start with '-' (Kubernetes allows it), which env would take for an option
+            out.append(ENV).append(" -- ").append(String.join(" ", others)).append(' ');
             if (file.indexOf('=') >= 0) {
-                // env would take it for one more variable: through a shell (which resets IFS, were it among them)
-                out.append(SH).append(" -c 'exec \"$@\"' sh ");
+                // env would take the command for one more variable: through setpriv, which changes nothing
+                // here and, unlike a shell, passes on every variable as it is
+                out.append(SETPRIV).append(" --inh-caps=-all -- ");
             }
         }
         return out.append("\"$@\"\n").toString();
+    }
+
+    /** {@code script} in pieces of at most {@link #CHUNK_CHARS} characters, a character of two UTF-16 units never cut. */
+    static List<String> chunks(String script) {
+        List<String> out = new ArrayList<>();
+        int at = 0;
+        do {
+            int end = Math.min(script.length(), at + CHUNK_CHARS);
+            if (end < script.length() && Character.isHighSurrogate(script.charAt(end - 1))) {
+                end--;
+            }
+            out.add(script.substring(at, end));
+            at = end;
+        } while (at < script.length());
+        return out;
     }
 
     private static String quoted(String s) {
@@ -289,7 +345,7 @@ final class PodSandbox {
     }
 
     private List<String> wrap(List<String> command, Path hosts, Path resolv, Path own) {
-        List<String> argv = new ArrayList<>(command.size() + 14 + hidden.size());
+        List<String> argv = new ArrayList<>(command.size() + 14 + 2 * hidden.size());
         argv.add(UNSHARE.toString());
         argv.add("--user");
         argv.add("--map-current-user");
@@ -307,7 +363,10 @@ final class PodSandbox {
         argv.add(resolv == null ? "" : resolv.toAbsolutePath().toString());
         argv.add(own.toAbsolutePath().toString());
         argv.add(Integer.toString(hidden.size()));
-        hidden.forEach(d -> argv.add(d.toAbsolutePath().toString()));
+        hidden.forEach(h -> {
+            argv.add(h.dir().toString());
+            argv.add(h.identity());
+        });
         argv.addAll(command);
         return argv;
     }

@@ -72,18 +72,20 @@ class PodProcessesTest {
                       containers:
                       - name: app
                         image: busybox
-                        command: [sh, -c, 'echo "bind=$LD_BIND_NOW quote=$QUOTE"; tr "\\0" "\\n" < /proc/$$$$/environ | grep -E "^(my.var|IFS|SHELLOPTS)=" | sort; exec sleep 600']
+                        command: [sh, -c, 'echo "bind=$LD_BIND_NOW quote=$QUOTE in $(pwd)"; tr "\\0" "\\n" < /proc/$$$$/environ | grep -E "^(my.var|IFS|SHELLOPTS|-x|PWD|OLDPWD)=" | sort; exec sleep 600']
                         env:
                         - {name: LD_BIND_NOW, value: "1"}
                         - {name: QUOTE, value: "it's \\"here\\" $HOME `x`"}
                         - {name: my.var, value: "dotted's"}
                         - {name: SHELLOPTS, value: xtrace}
                         - {name: IFS, value: ":"}
+                        - {name: "-x", value: "y"}
                     """);
             await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("loader").contains("bind="));
             String log = cluster.log("loader");
-            assertThat(log).contains("bind=1 quote=it's \"here\" $HOME `x`\n")
-                    .contains("IFS=:\n", "SHELLOPTS=xtrace\n", "my.var=dotted's\n").doesNotContain("+ ");
+            assertThat(log).contains("bind=1 quote=it's \"here\" $HOME `x` in ")
+                    .contains("IFS=:\n", "SHELLOPTS=xtrace\n", "my.var=dotted's\n", "-x=y\n").doesNotContain("+ ")
+                    .doesNotContain("in /\n").doesNotContain("PWD=");
             String id = cluster.pod("loader").getStatus().getContainerStatuses().getFirst().getContainerID();
             long sandbox = Long.parseLong(id.substring("pid://".length()));
             ProcessHandle init = ProcessHandle.of(sandbox).orElseThrow().children().findFirst().orElseThrow();

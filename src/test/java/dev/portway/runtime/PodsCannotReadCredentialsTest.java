@@ -132,6 +132,38 @@ class PodsCannotReadCredentialsTest {
     }
 
     /**
+     * A hidden directory is hidden as the directory it is, not by its path. A pod may rename a
+     * parent it can write (~/.local/state is the user's): the next container's sandbox then hid
+     * a decoy put at the old path, or nothing, and read the token at the new one. Now the sandbox
+     * checks each directory is the one Portway hid at its start, and refuses to start otherwise.
+     */
+    @Test
+    void aPodThatMovesTheStateDirectoryAwayStartsNoOtherPodThatSeesIt(@TempDir Path dir) throws Exception {
+        Path parent = dir.resolve("parent");
+        Path state = parent.resolve("state");
+        Path moved = dir.resolve("moved");
+        try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(state))) {
+            Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, "no sandbox here");
+            String token = Files.readString(state.resolve("token")).strip();
+            try {
+                cluster.apply(TestCluster.shellPod("mover", "Never", "mv " + parent + " " + moved + " && mkdir -p " + state
+                        + " && echo moved; sleep 600"));
+                await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("mover").contains("moved"));
+                cluster.apply(TestCluster.shellPod("reader", "Never", "cat " + moved.resolve("state/token") + " || echo no token; echo done"));
+                await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("reader").contains("no pod starts"));
+                assertThat(cluster.log("reader")).doesNotContain(token).doesNotContain("done");
+            } finally {
+                // put it back, for Portway's own sake
+                if (Files.isDirectory(moved)) {
+                    Files.deleteIfExists(state);
+                    Files.deleteIfExists(parent);
+                    Files.move(moved, parent);
+                }
+            }
+        }
+    }
+
+    /**
      * A pod writes in its own directory. Portway's files of the pod (its logs, the /etc files bound
      * into its sandbox) used to lie there too: a pod that put links in their place had its next
      * start bind the admin token over its /etc/hosts, and Portway write its next run's log into
