@@ -103,7 +103,7 @@ final class PodSandbox {
             cd "$portway_own"
             while [ "$portway_n" -gt 0 ]; do
               [ -d "$1" ] || { echo "portway: $1, which pods must not see, is gone or moved: no pod starts" >&2; exit 126; }
-              exec 3<"$1"
+              exec 3<"$1/."
               [ "$(%5$s -L -c %%d:%%i /proc/self/fd/3)" = "$2" ] || { echo "portway: $1 is not the directory Portway hides from\
              pods (moved, and another put in its place?): no pod starts" >&2; exit 126; }
               %1$s --no-canonicalize -t tmpfs -o mode=0700,size=64k portway-hidden /proc/self/fd/3
@@ -131,12 +131,20 @@ final class PodSandbox {
      * by its path would then be hidden no more, or a decoy in its place would be.
      */
     record Hidden(Path dir, String identity) {
+        /** {@code dir} as it really is (made, private, if missing: Portway's own directories all are). */
         static Hidden of(Path dir) {
             try {
                 Path d = dir.toAbsolutePath().normalize();
                 if (!Files.isDirectory(d)) {
-                    Files.createDirectories(d);
+                    Files.createDirectories(d.getParent());
+                    try {
+                        Files.createDirectory(d, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+                    } catch (java.nio.file.FileAlreadyExistsException e) {
+                        // made meanwhile
+                    }
                 }
+                d = d.toRealPath(); // one directory reached by two paths (a link on the way) is hidden once
                 return new Hidden(d, Files.getAttribute(d, "unix:dev") + ":" + Files.getAttribute(d, "unix:ino"));
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException("cannot hide " + dir + " from pods: " + e.getMessage(), e);
@@ -158,11 +166,11 @@ final class PodSandbox {
      * one inside another is hidden with it).
      */
     PodSandbox hiding(List<Path> dirs) {
-        List<Path> all = dirs.stream().map(d -> d.toAbsolutePath().normalize()).distinct().toList();
+        List<Hidden> all = dirs.stream().map(Hidden::of).distinct().toList();
         List<Hidden> out = new ArrayList<>();
-        for (Path d : all) {
-            if (all.stream().noneMatch(other -> !other.equals(d) && d.startsWith(other))) {
-                out.add(Hidden.of(d));
+        for (Hidden h : all) {
+            if (all.stream().noneMatch(other -> !other.dir().equals(h.dir()) && h.dir().startsWith(other.dir()))) {
+                out.add(h);
             }
         }
         return new PodSandbox(unavailable, out);

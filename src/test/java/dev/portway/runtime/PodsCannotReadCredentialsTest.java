@@ -164,6 +164,25 @@ class PodsCannotReadCredentialsTest {
     }
 
     /**
+     * One directory reached by two paths (the data directory named through a link into the
+     * state directory) is hidden once: hidden by each path in turn, the second path led into the
+     * first one's tmpfs, and every pod's start was refused as if the directory had been moved.
+     */
+    @Test
+    void aDirectoryNamedThroughALinkIsHiddenOnce(@TempDir Path dir) throws Exception {
+        Path state = dir.resolve("state");
+        Files.createDirectories(state);
+        Files.createSymbolicLink(dir.resolve("alias"), state);
+        Path data = dir.resolve("alias").resolve("data");
+        try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(state).withDataDir(data))) {
+            Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, "no sandbox here");
+            cluster.apply(TestCluster.shellPod("twice", "Never", "echo data: $(ls -A " + data + "); echo done"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("twice").contains("done"));
+            assertThat(cluster.log("twice")).contains("data:\n");
+        }
+    }
+
+    /**
      * A pod writes in its own directory. Portway's files of the pod (its logs, the /etc files bound
      * into its sandbox) used to lie there too: a pod that put links in their place had its next
      * start bind the admin token over its /etc/hosts, and Portway write its next run's log into
