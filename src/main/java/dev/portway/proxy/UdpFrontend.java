@@ -43,8 +43,16 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
     private final DataPlane plane;
     private final UdpListener listener;
     private final Map<InetSocketAddress, Flow> flows = new HashMap<>();
-    /** Flows that have had no reply yet, oldest first: the first to go when the table is full (conntrack's early drop). */
-    private final LinkedHashMap<InetSocketAddress, Flow> unanswered = new LinkedHashMap<>();
+    /**
+     * Flows not assured yet, oldest first: the first to go when the table is full (conntrack's
+     * early drop). As in conntrack, a flow is assured once it has been answered and is still active
+     * two seconds after it began: one reply alone made it permanent before, so one host sending a
+     * question from each of 10,000 ports to a DNS endpoint filled the table with flows that could
+     * not go, and every new client was refused.
+     */
+    private final LinkedHashMap<InetSocketAddress, Flow> evictable = new LinkedHashMap<>();
+    /** How long a flow answered must go on before it is assured (conntrack's UDP stream time). */
+    static final long ASSURED_AFTER_NANOS = TimeUnit.SECONDS.toNanos(2);
     private ScheduledFuture<?> sweeper;
 
     UdpFrontend(DataPlane plane, UdpListener listener) {
@@ -74,8 +82,8 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
                 return;
             }
             int maxFlows = cluster == null ? Integer.MAX_VALUE : cluster.spec().maxConnections(); // read once: a plan may change it
-            if (flows.size() >= maxFlows && unanswered.isEmpty()) {
-                // full of answered flows: refused before an endpoint is picked (and an affinity entry made)
+            if (flows.size() >= maxFlows && evictable.isEmpty()) {
+                // full of assured flows: refused before an endpoint is picked (and an affinity entry made)
                 plane.metrics().refused(spec, "flow_limit");
                 packet.release();
                 return;
@@ -88,8 +96,8 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
             }
             if (flows.size() >= maxFlows) {
                 // a flood of sources takes this listener's flows, not the proxy's memory; as conntrack does
-                // when its table is full, the oldest flow never answered makes room (with none, refused above)
-                Iterator<Flow> oldest = unanswered.values().iterator();
+                // when its table is full, the oldest flow not assured makes room (with none, refused above)
+                Iterator<Flow> oldest = evictable.values().iterator();
                 Flow evicted = oldest.next();
                 oldest.remove();
                 plane.metrics().refused(spec, "flow_evicted");
@@ -99,7 +107,7 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
             plane.metrics().accepted(spec);
             flow = new Flow(ctx.channel(), client, cluster, endpoint);
             flows.put(client, flow);
-            unanswered.put(client, flow);
+            evictable.put(client, flow);
             flow.open(spec);
         }
         flow.send(compact(packet.content()));
@@ -133,7 +141,7 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
         }
         flows.values().forEach(Flow::close);
         flows.clear();
-        unanswered.clear();
+        evictable.clear();
         ctx.fireChannelInactive();
     }
 
@@ -154,7 +162,7 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
             if (now - f.lastActive > idle || endpointGone || plane.cluster(f.cluster.name()) != f.cluster || f.closed) {
                 f.close();
                 it.remove();
-                unanswered.remove(f.client, f);
+                evictable.remove(f.client, f);
             }
         }
     }
@@ -167,9 +175,11 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
         final Plan.Endpoint endpoint;
         final ArrayDeque<ByteBuf> queued = new ArrayDeque<>();
         Channel upstream;
-        long lastActive = System.nanoTime();
+        final long began = System.nanoTime();
+        long lastActive = began;
         boolean closed;
         boolean answered;
+        boolean assured;
 
         Flow(Channel downstream, InetSocketAddress client, ClusterRuntime cluster, Plan.Endpoint endpoint) {
             this.downstream = downstream;
@@ -190,11 +200,8 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
                         @Override
                         public void channelRead(ChannelHandlerContext ctx, Object msg) {
                             if (msg instanceof DatagramPacket reply && !closed && downstream.isWritable()) {
-                                if (!answered) {
-                                    answered = true;
-                                    unanswered.remove(client, Flow.this);
-                                }
-                                lastActive = System.nanoTime();
+                                answered = true;
+                                active();
                                 cluster.bytesFromUpstream.add(reply.content().readableBytes());
                                 downstream.write(new DatagramPacket(compact(reply.content()), client), downstream.voidPromise());
                             } else {
@@ -247,8 +254,17 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
             });
         }
 
-        void send(ByteBuf content) {
+        /** A datagram went one way or the other: the flow is active, and assured once answered and two seconds old. */
+        void active() {
             lastActive = System.nanoTime();
+            if (!assured && answered && lastActive - began >= ASSURED_AFTER_NANOS) {
+                assured = true;
+                evictable.remove(client, this);
+            }
+        }
+
+        void send(ByteBuf content) {
+            active();
             if (closed) {
                 content.release();
             } else if (upstream != null) {
