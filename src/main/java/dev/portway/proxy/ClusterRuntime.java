@@ -72,9 +72,10 @@ final class ClusterRuntime {
     private final AtomicInteger next = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, Sticky> affinity = new ConcurrentHashMap<>();
     /**
-     * Clients remembered for ClientIP affinity at most: past it a new client is balanced without
-     * being remembered until entries expire, so that many source addresses (a /64, spoofed UDP)
-     * cannot grow the table without bound (kube-proxy's iptables {@code recent} lists are bounded too).
+     * Clients remembered for ClientIP affinity at most: past it a new client takes an entry's place
+     * (an arbitrary one: the map's first), so that many source addresses (a /64, spoofed UDP)
+     * cannot grow the table without bound, nor keep later clients out of it (kube-proxy's iptables
+     * {@code recent} lists are bounded too, and drop their oldest entry).
      */
     static final int MAX_AFFINITY_ENTRIES = 65_536;
     /** LoadBalancer targets that failed their health checks. */
@@ -179,7 +180,15 @@ final class ClusterRuntime {
                 return sticky.endpoint;
             }
             Plan.Endpoint chosen = choose(candidates, start(s, candidates.length), checked, exclude);
-            if (chosen != null && (sticky != null || affinity.size() < MAX_AFFINITY_ENTRIES)) {
+            if (chosen != null) {
+                if (sticky == null && affinity.size() >= MAX_AFFINITY_ENTRIES) {
+                    // full: one entry goes for the new client (xt_recent, kube-proxy's, drops its oldest). Refusing
+                    // new clients instead left every later client without affinity for hours after one flood
+                    java.util.Iterator<InetAddress> any = affinity.keySet().iterator();
+                    if (any.hasNext()) {
+                        affinity.remove(any.next());
+                    }
+                }
                 affinity.put(client, new Sticky(chosen, now + timeout.toNanos()));
             }
             return chosen;

@@ -175,11 +175,14 @@ class ClusterRuntimeTest {
             assertThat(c.pick(java.net.InetAddress.getByAddress(a), null, null)).isNotNull();
         }
         assertThat(c.affinityEntries()).isEqualTo(ClusterRuntime.MAX_AFFINITY_ENTRIES);
-        java.net.InetAddress first = java.net.InetAddress.getByAddress(new byte[] {127, 0, 0, 0});
-        String sticky = c.pick(first, null, null).target();
-        for (int i = 0; i < 5; i++) {
-            assertThat(c.pick(first, null, null).target()).as("a client remembered before stays").isEqualTo(sticky);
+        // a client new after the flood is remembered all the same: an entry made room (it used to be
+        // balanced without affinity until the flood's entries expired, three hours later)
+        java.net.InetAddress late = java.net.InetAddress.getByAddress(new byte[] {10, 9, 8, 7});
+        String sticky = c.pick(late, null, null).target();
+        for (int i = 0; i < 20; i++) {
+            assertThat(c.pick(late, null, null).target()).as("a client new after the flood sticks").isEqualTo(sticky);
         }
+        assertThat(c.affinityEntries()).isEqualTo(ClusterRuntime.MAX_AFFINITY_ENTRIES);
     }
 
     /** Affinity entries go when they expire on a quiet cluster, not only when a new plan is applied (the map grew with every client). */
