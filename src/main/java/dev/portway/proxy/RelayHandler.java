@@ -38,7 +38,105 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
      * bytes still gets a small buffer. What one direction holds stays bounded as before: a read
      * (at most 1 MiB) is asked for only while the peer has less than its high water mark to write.
      */
-    static final RecvByteBufAllocator READS = new AdaptiveRecvByteBufAllocator(64, 2048, 1 << 20).maxMessagesPerRead(1);
+    static final RecvByteBufAllocator READS = new BudgetedReads(new AdaptiveRecvByteBufAllocator(64, 2048, 1 << 20).maxMessagesPerRead(1));
+
+    /**
+     * Bytes of reads larger than {@link #SMALL} waiting in a peer's outbound buffer, over the
+     * process. A direction whose reader stopped holds its last read: up to 1 MiB, kept until the
+     * idle timeout (an hour), so a few thousand stalled connections took all the direct memory and
+     * every listener's reads failed. Past {@link #largeReadBudget}, reads are of at most
+     * {@link #SMALL} bytes, so stalled connections hold what HAProxy's buffers would, about.
+     */
+    private static final java.util.concurrent.atomic.AtomicLong LARGE_HELD = new java.util.concurrent.atomic.AtomicLong();
+    /** An eighth of the direct memory the JVM allows, and at least 64 MiB. */
+    private static volatile long largeReadBudget =
+            Math.max(64L << 20, io.netty.util.internal.PlatformDependent.maxDirectMemory() / 8);
+
+    static long largeHeld() {
+        return LARGE_HELD.get();
+    }
+
+    /** For tests: sets the budget of {@link #LARGE_HELD}, and returns the one before. */
+    static long largeReadBudget(long bytes) {
+        long before = largeReadBudget;
+        largeReadBudget = bytes;
+        return before;
+    }
+
+    /** Reads as {@code reads} makes them, but of at most {@link #SMALL} bytes while large reads held are over budget. */
+    static final class BudgetedReads implements RecvByteBufAllocator {
+        private final RecvByteBufAllocator reads;
+
+        BudgetedReads(RecvByteBufAllocator reads) {
+            this.reads = reads;
+        }
+
+        @Override
+        public Handle newHandle() {
+            ExtendedHandle h = (ExtendedHandle) reads.newHandle();
+            return new ExtendedHandle() {
+                @Override
+                public io.netty.buffer.ByteBuf allocate(io.netty.buffer.ByteBufAllocator alloc) {
+                    return overBudget(h.guess()) ? alloc.ioBuffer(SMALL) : h.allocate(alloc);
+                }
+
+                @Override
+                public int guess() {
+                    int g = h.guess();
+                    return overBudget(g) ? SMALL : g;
+                }
+
+                @Override
+                public void reset(io.netty.channel.ChannelConfig config) {
+                    h.reset(config);
+                }
+
+                @Override
+                public void incMessagesRead(int numMessages) {
+                    h.incMessagesRead(numMessages);
+                }
+
+                @Override
+                public void lastBytesRead(int bytes) {
+                    h.lastBytesRead(bytes);
+                }
+
+                @Override
+                public int lastBytesRead() {
+                    return h.lastBytesRead();
+                }
+
+                @Override
+                public void attemptedBytesRead(int bytes) {
+                    h.attemptedBytesRead(bytes);
+                }
+
+                @Override
+                public int attemptedBytesRead() {
+                    return h.attemptedBytesRead();
+                }
+
+                @Override
+                public boolean continueReading() {
+                    return h.continueReading();
+                }
+
+                @Override
+                public boolean continueReading(io.netty.util.UncheckedBooleanSupplier maybeMoreDataSupplier) {
+                    return h.continueReading(maybeMoreDataSupplier);
+                }
+
+                @Override
+                public void readComplete() {
+                    h.readComplete();
+                }
+            };
+        }
+
+        private static boolean overBudget(int guess) {
+            return guess > SMALL && LARGE_HELD.get() >= largeReadBudget;
+        }
+    }
 
     /**
      * The read policy for relayed channels of {@code transport}. io_uring allocates a read's buffer
@@ -138,6 +236,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        int large = 0;
         if (msg instanceof ByteBuf buf) {
             int n = buf.readableBytes();
             bytes.add(n);
@@ -152,13 +251,20 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
                 } finally {
                     buf.release();
                 }
+            } else if (n > SMALL) {
+                large = buf.capacity(); // what the read pins, whatever it holds
             }
         }
         session.active();
-        if (peer.isActive()) {
-            peer.write(msg, peer.voidPromise());
-        } else {
+        if (!peer.isActive()) {
             io.netty.util.ReferenceCountUtil.release(msg);
+        } else if (large > 0) {
+            // counted until it is written (or fails): one listener per large read, none per small one
+            int held = large;
+            LARGE_HELD.addAndGet(held);
+            peer.write(msg).addListener(f -> LARGE_HELD.addAndGet(-held));
+        } else {
+            peer.write(msg, peer.voidPromise());
         }
     }
 
