@@ -50,8 +50,6 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
     private final OrphanGuard guard;
     private final Prober prober;
     private final PodSandbox sandbox;
-    /** The directories the sandbox hides from pods (the pod's own directory excepted). */
-    private final List<Path> hidden;
     private final ClusterDns dns;
     /** How container processes are started (a seam for tests: a slow start must not hold the control thread). */
     private volatile ProcessLauncher launcher = OsProcess::start;
@@ -87,7 +85,6 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
             // the kubelet's own directory too (every pod's volumes, logs and /etc files): a pod gets its own directory back
             List<Path> hidden = new java.util.ArrayList<>(hideable(options.hiddenFromPods()));
             hidden.add(stateDir.toAbsolutePath().normalize());
-            this.hidden = List.copyOf(hidden);
             this.sandbox = PodSandbox.detect(stateDir.resolve("sandbox-check")).hiding(hidden);
             this.dns = ClusterDns.start(options.dns(), sandbox, runtime);
         } catch (RuntimeException e) {
@@ -181,15 +178,7 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
     }
 
     private boolean hiddenFromPod(Path real, Path podDir) throws IOException {
-        if (Files.isDirectory(podDir) && real.startsWith(podDir.toRealPath())) {
-            return false;
-        }
-        for (Path h : hidden) {
-            if (real.startsWith(Files.exists(h) ? h.toRealPath() : h)) {
-                return true;
-            }
-        }
-        return false;
+        return !(Files.isDirectory(podDir) && real.startsWith(podDir.toRealPath())) && sandbox.hides(real);
     }
 
     /** Why pods can read Portway's credentials and each other's files here, or null when they cannot. */

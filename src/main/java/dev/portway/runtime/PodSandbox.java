@@ -64,7 +64,7 @@ final class PodSandbox {
      */
     private static final String TOOLS_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
     private static final String ENV_CHUNK = "PORTWAY_POD_ENV_";
-    /** What one variable carries (a variable may hold 128 KiB; a character is up to 4 bytes). */
+    /** What one variable carries (a variable may hold 128 KiB; a UTF-16 unit is at most 3 bytes of UTF-8). */
     private static final int CHUNK_CHARS = 30_000;
     /** Names a shell may refuse to export, or that mean something to it (bash's, as /bin/sh on some systems). */
     private static final java.util.Set<String> SHELL_OWN = java.util.Set.of("BASHOPTS", "SHELLOPTS", "EUID", "UID", "PPID",
@@ -174,6 +174,11 @@ final class PodSandbox {
             }
         }
         return new PodSandbox(unavailable, out);
+    }
+
+    /** Whether {@code real} (a real path) is in a directory this sandbox hides from pods. */
+    boolean hides(Path real) {
+        return hidden.stream().anyMatch(h -> real.startsWith(h.dir()));
     }
 
     /** A sandbox that is never used (pods see the machine's files). */

@@ -275,26 +275,31 @@ class GatewayFramingTest {
             out.write(new byte[] {0, 0, (byte) headers.length, 1, 5, 0, 0, 0, 1}); // HEADERS, END_STREAM | END_HEADERS, stream 1
             out.write(headers);
             out.flush();
-            java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
-            while (true) {
-                int length = in.readUnsignedByte() << 16 | in.readUnsignedShort();
-                int type = in.readUnsignedByte();
-                in.readUnsignedByte();
-                int stream = in.readInt() & 0x7fffffff;
-                byte[] payload = in.readNBytes(length);
-                if (type == 1 && stream == 1) {
-                    // the status first, indexed from HPACK's static table (200: 8, 400: 12, 404: 13)
-                    switch (payload[0] & 0xff) {
-                        case 0x88: return 200;
-                        case 0x8c: return 400;
-                        case 0x8d: return 404;
-                        default: break;
-                    }
-                    throw new AssertionError("status not read: " + java.util.HexFormat.of().formatHex(payload));
+            return statusOfStream1(s);
+        }
+    }
+
+    /** The status of stream 1's response as the gateway's HTTP/2 frames tell it, or -1 for a reset. */
+    private static int statusOfStream1(Socket s) throws java.io.IOException {
+        java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+        while (true) {
+            int length = in.readUnsignedByte() << 16 | in.readUnsignedShort();
+            int type = in.readUnsignedByte();
+            in.readUnsignedByte();
+            int stream = in.readInt() & 0x7fffffff;
+            byte[] payload = in.readNBytes(length);
+            if (type == 1 && stream == 1) {
+                // the status first, indexed from HPACK's static table (200: 8, 400: 12, 404: 13)
+                switch (payload[0] & 0xff) {
+                    case 0x88: return 200;
+                    case 0x8c: return 400;
+                    case 0x8d: return 404;
+                    default: break;
                 }
-                if (type == 3 && stream == 1) {
-                    return -1; // RST_STREAM
-                }
+                throw new AssertionError("status not read: " + java.util.HexFormat.of().formatHex(payload));
+            }
+            if (type == 3 && stream == 1) {
+                return -1; // RST_STREAM
             }
         }
     }
@@ -323,19 +328,7 @@ class GatewayFramingTest {
             out.write(new byte[] {0, 0, 5, 0, 1, 0, 0, 0, 1}); // DATA, END_STREAM
             out.write("hello".getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
-            while (true) {
-                int length = in.readUnsignedByte() << 16 | in.readUnsignedShort();
-                int type = in.readUnsignedByte();
-                in.readUnsignedByte();
-                int stream = in.readInt() & 0x7fffffff;
-                byte[] payload = in.readNBytes(length);
-                assertThat(type == 3 && stream == 1).as("stream 1 reset").isFalse();
-                if (type == 1 && stream == 1) {
-                    assertThat(payload[0] & 0xff).as("status 200 (HPACK index 8)").isEqualTo(0x88);
-                    return;
-                }
-            }
+            assertThat(statusOfStream1(s)).as("stream 1's status (-1: reset)").isEqualTo(200);
         }
     }
 
