@@ -776,8 +776,10 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             // the client reset the stream: its exchange goes now. Netty closes the stream's channel only once
             // its queue is empty, and DATA held there while the endpoint took no more kept the exchange and its
             // connection open past the stream's removal (beyond the connection's stream limit, until a timeout)
+            // closed once Netty has closed the stream, which it does right after this event: closed now, the
+            // stream channel would send a reset of its own in answer to the client's (RFC 9113 5.4.2: must not)
             ctx.fireUserEventTriggered(evt);
-            ctx.close();
+            ctx.channel().eventLoop().execute(ctx::close);
             return;
         }
         if (evt instanceof HttpServerUpgradeHandler.UpgradeEvent) {

@@ -332,6 +332,40 @@ class GatewayFramingTest {
         }
     }
 
+    /**
+     * A stream the client resets is not reset back (RFC 9113, 5.4.2: a RST_STREAM must not be
+     * answered with one). The gateway closed the stream's channel as the reset arrived, before
+     * Netty had closed the stream, and the channel's close sent a RST_STREAM(CANCEL) of its own.
+     */
+    @Test
+    void aResetStreamIsNotResetBack() throws Exception {
+        byte[] headers = {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x01, 1, 'x'}; // POST, http, /, :authority x
+        try (Socket s = new Socket()) {
+            s.connect(listener, 5000);
+            s.setSoTimeout(5000);
+            java.io.OutputStream out = s.getOutputStream();
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}); // SETTINGS
+            out.write(new byte[] {0, 0, (byte) headers.length, 1, 4, 0, 0, 0, 1}); // HEADERS, END_HEADERS, stream 1
+            out.write(headers);
+            out.write(new byte[] {0, 0, 4, 3, 0, 0, 0, 0, 1, 0, 0, 0, 8}); // RST_STREAM(CANCEL), stream 1
+            out.write(new byte[] {0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}); // PING
+            out.flush();
+            java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+            while (true) {
+                int length = in.readUnsignedByte() << 16 | in.readUnsignedShort();
+                int type = in.readUnsignedByte();
+                int flags = in.readUnsignedByte();
+                int stream = in.readInt() & 0x7fffffff;
+                in.readNBytes(length);
+                assertThat(type == 3 && stream == 1).as("a RST_STREAM in answer to the client's").isFalse();
+                if (type == 6 && (flags & 1) != 0) {
+                    break; // the PING's answer: everything about stream 1 came before it
+                }
+            }
+        }
+    }
+
     @Test
     void requestTrailersAreNotPassedOn() throws Exception {
         java.util.concurrent.CompletableFuture<String> upstream = rawRequest();
