@@ -72,12 +72,16 @@ final class ClusterRuntime {
     private final AtomicInteger next = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, Sticky> affinity = new ConcurrentHashMap<>();
     /**
-     * Clients remembered for ClientIP affinity at most: past it a new client takes an entry's place
-     * (an arbitrary one: the map's first), so that many source addresses (a /64, spoofed UDP)
+     * Clients remembered for ClientIP affinity at most: past it a new client takes the place of the
+     * client remembered longest ago, so that many source addresses (a /64, spoofed UDP)
      * cannot grow the table without bound, nor keep later clients out of it (kube-proxy's iptables
      * {@code recent} lists are bounded too, and drop their oldest entry).
      */
-    static final int MAX_AFFINITY_ENTRIES = 65_536;
+    static final int MAX_AFFINITY_ENTRIES = 65_536; // a power of two: the ring below is indexed by a mask
+    /** New clients in the order they were first remembered, a ring of {@link #MAX_AFFINITY_ENTRIES} places. */
+    private final java.util.concurrent.atomic.AtomicReferenceArray<InetAddress> remembered =
+            new java.util.concurrent.atomic.AtomicReferenceArray<>(MAX_AFFINITY_ENTRIES);
+    private final AtomicInteger nextRemembered = new AtomicInteger();
     /** LoadBalancer targets that failed their health checks. */
     private final Set<InetSocketAddress> unhealthy = ConcurrentHashMap.newKeySet();
     private final ConcurrentHashMap<InetSocketAddress, Set<Channel>> connections = new ConcurrentHashMap<>();
@@ -181,12 +185,14 @@ final class ClusterRuntime {
             }
             Plan.Endpoint chosen = choose(candidates, start(s, candidates.length), checked, exclude);
             if (chosen != null) {
-                if (sticky == null && affinity.size() >= MAX_AFFINITY_ENTRIES) {
-                    // full: one entry goes for the new client (xt_recent, kube-proxy's, drops its oldest). Refusing
-                    // new clients instead left every later client without affinity for hours after one flood
-                    java.util.Iterator<InetAddress> any = affinity.keySet().iterator();
-                    if (any.hasNext()) {
-                        affinity.remove(any.next());
+                if (sticky == null) {
+                    // a new client takes the ring's next place; when the table is full, the client that had it, the
+                    // one remembered longest ago, goes (xt_recent, kube-proxy's, drops its oldest): in constant
+                    // time, during the very floods that fill the table. Refusing new clients instead left every
+                    // later client without affinity for hours after one flood
+                    InetAddress oldest = remembered.getAndSet(nextRemembered.getAndIncrement() & (MAX_AFFINITY_ENTRIES - 1), client);
+                    if (oldest != null && !oldest.equals(client) && affinity.size() >= MAX_AFFINITY_ENTRIES) {
+                        affinity.remove(oldest);
                     }
                 }
                 affinity.put(client, new Sticky(chosen, now + timeout.toNanos()));
