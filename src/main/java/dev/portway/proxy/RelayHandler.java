@@ -262,7 +262,13 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
             // counted until it is written (or fails): one listener per large read, none per small one
             int held = large;
             LARGE_HELD.addAndGet(held);
-            peer.write(msg).addListener(f -> LARGE_HELD.addAndGet(-held));
+            peer.write(msg).addListener(f -> {
+                LARGE_HELD.addAndGet(-held);
+                if (!f.isSuccess() && peer.isRegistered()) {
+                    // as the void promise does: the peer's handlers hear of it (and close both sides)
+                    peer.pipeline().fireExceptionCaught(f.cause());
+                }
+            });
         } else {
             peer.write(msg, peer.voidPromise());
         }

@@ -109,7 +109,7 @@ final class TcpForward {
         log.debug("upstream {} failed {}: {}", upstreams.get(tried), question(), why);
         attempt++; // first: closing the connection calls this again at once, for the same attempt
         timeout.cancel(false);
-        upstream.close();
+        closeUpstream();
         if (attempt < upstreams.size() && client.isActive()) {
             start();
             return;
@@ -129,8 +129,21 @@ final class TcpForward {
         }
         attempt = -1;
         timeout.cancel(false);
-        upstream.close();
+        closeUpstream();
         finish();
+    }
+
+    /**
+     * Closes the upstream connection. One whose channel could not even be made (no descriptor
+     * left) is Netty's failed channel, with no event loop: closing it the usual way threw, after
+     * the attempt was counted and before the query and its slots were given back, for good.
+     */
+    private void closeUpstream() {
+        if (upstream.isRegistered()) {
+            upstream.close();
+        } else {
+            upstream.unsafe().closeForcibly();
+        }
     }
 
     private void finish() {
