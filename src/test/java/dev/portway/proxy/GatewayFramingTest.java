@@ -265,18 +265,29 @@ class GatewayFramingTest {
         block.write(0x01); // :authority x
         block.write(1);
         block.write('x');
-        byte[] headers = block.toByteArray();
         try (Socket s = new Socket()) {
-            s.connect(listener, 5000);
-            s.setSoTimeout(5000);
-            java.io.OutputStream out = s.getOutputStream();
-            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}); // SETTINGS
-            out.write(new byte[] {0, 0, (byte) headers.length, 1, 5, 0, 0, 0, 1}); // HEADERS, END_STREAM | END_HEADERS, stream 1
-            out.write(headers);
-            out.flush();
+            openStream1(s, block.toByteArray(), true).flush();
             return statusOfStream1(s);
         }
+    }
+
+    /** A POST of / to host x, as an HPACK block of indexed fields and one literal. */
+    private static final byte[] POST = {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x01, 1, 'x'};
+
+    /**
+     * Connects {@code s} to the listener with HTTP/2's prior knowledge (the preface, empty
+     * SETTINGS) and opens stream 1 with the HPACK block {@code headers} (its end too, when
+     * {@code endStream}); returns the socket's output, not flushed.
+     */
+    private static java.io.OutputStream openStream1(Socket s, byte[] headers, boolean endStream) throws java.io.IOException {
+        s.connect(listener, 5000);
+        s.setSoTimeout(5000);
+        java.io.OutputStream out = s.getOutputStream();
+        out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}); // SETTINGS
+        out.write(new byte[] {0, 0, (byte) headers.length, 1, (byte) (endStream ? 5 : 4), 0, 0, 0, 1}); // HEADERS, END_HEADERS, stream 1
+        out.write(headers);
+        return out;
     }
 
     /** The status of stream 1's response as the gateway's HTTP/2 frames tell it, or -1 for a reset. */
@@ -312,15 +323,8 @@ class GatewayFramingTest {
      */
     @Test
     void anHttp2FrameOfAnUnknownTypeIsIgnored() throws Exception {
-        byte[] headers = {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x01, 1, 'x'}; // POST, http, /, :authority x
         try (Socket s = new Socket()) {
-            s.connect(listener, 5000);
-            s.setSoTimeout(5000);
-            java.io.OutputStream out = s.getOutputStream();
-            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}); // SETTINGS
-            out.write(new byte[] {0, 0, (byte) headers.length, 1, 4, 0, 0, 0, 1}); // HEADERS, END_HEADERS, stream 1
-            out.write(headers);
+            java.io.OutputStream out = openStream1(s, POST, false);
             for (int i = 0; i < 4; i++) {
                 out.write(new byte[] {0, 0x40, 0, (byte) 0xBB, 0, 0, 0, 0, 1}); // 16 KiB of an unknown type 0xBB, stream 1
                 out.write(new byte[16 * 1024]);
@@ -339,15 +343,8 @@ class GatewayFramingTest {
      */
     @Test
     void aResetStreamIsNotResetBack() throws Exception {
-        byte[] headers = {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x01, 1, 'x'}; // POST, http, /, :authority x
         try (Socket s = new Socket()) {
-            s.connect(listener, 5000);
-            s.setSoTimeout(5000);
-            java.io.OutputStream out = s.getOutputStream();
-            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}); // SETTINGS
-            out.write(new byte[] {0, 0, (byte) headers.length, 1, 4, 0, 0, 0, 1}); // HEADERS, END_HEADERS, stream 1
-            out.write(headers);
+            java.io.OutputStream out = openStream1(s, POST, false);
             out.write(new byte[] {0, 0, 4, 3, 0, 0, 0, 0, 1, 0, 0, 0, 8}); // RST_STREAM(CANCEL), stream 1
             out.write(new byte[] {0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}); // PING
             out.flush();

@@ -38,23 +38,7 @@ class PodsCannotReadCredentialsTest {
             assertThat(log).doesNotContain(Files.readString(state.resolve("token")).strip());
             // a container runs in the working directory it names (its pod has no directory of its own
             // otherwise), and one whose working directory is hidden does not start there, and says why
-            cluster.apply("""
-                    apiVersion: v1
-                    kind: Pod
-                    metadata: {name: found}
-                    spec:
-                      restartPolicy: Never
-                      containers:
-                      - {name: app, image: busybox, command: [sh, -c, "echo in $(pwd)"], workingDir: %s}
-                    ---
-                    apiVersion: v1
-                    kind: Pod
-                    metadata: {name: lost}
-                    spec:
-                      restartPolicy: Never
-                      containers:
-                      - {name: app, image: busybox, command: [sh, -c, "ls -A"], workingDir: %s}
-                    """.formatted(dir, state.resolve("pki")));
+            cluster.apply(inWorkingDir("found", "echo in $(pwd)", dir) + "---\n" + inWorkingDir("lost", "ls -A", state.resolve("pki")));
             await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("found").contains("in " + dir));
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(cluster.log("lost")).contains("hidden from pods"));
         }
@@ -104,23 +88,8 @@ class PodsCannotReadCredentialsTest {
         try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(state))) {
             Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, "no sandbox here");
             Files.createSymbolicLink(dir.resolve("way"), state);
-            cluster.apply("""
-                    apiVersion: v1
-                    kind: Pod
-                    metadata: {name: burrow}
-                    spec:
-                      restartPolicy: Never
-                      containers:
-                      - {name: app, image: busybox, command: [sh, -c, "echo in $(pwd)"], workingDir: %s}
-                    ---
-                    apiVersion: v1
-                    kind: Pod
-                    metadata: {name: nested}
-                    spec:
-                      restartPolicy: Never
-                      containers:
-                      - {name: app, image: busybox, command: [sh, -c, "echo in $(pwd)"], workingDir: %s}
-                    """.formatted(dir.resolve("way").resolve("burrowed"), dir.resolve("new").resolve("deeper")));
+            cluster.apply(inWorkingDir("burrow", "echo in $(pwd)", dir.resolve("way").resolve("burrowed")) + "---\n"
+                    + inWorkingDir("nested", "echo in $(pwd)", dir.resolve("new").resolve("deeper")));
             await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("nested").contains("in " + dir.resolve("new/deeper")));
             await().atMost(Duration.ofSeconds(30)).until(() -> {
                 var statuses = cluster.pod("burrow").getStatus().getContainerStatuses();
@@ -224,5 +193,18 @@ class PodsCannotReadCredentialsTest {
             assertThat(elsewhere).isEmptyDirectory();
             assertThat(cluster.log("mover")).doesNotContain("second run");
         }
+    }
+
+    /** A pod that runs {@code sh -c script} once, in the working directory {@code workingDir}. */
+    private static String inWorkingDir(String name, String script, Path workingDir) {
+        return """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: %s}
+                spec:
+                  restartPolicy: Never
+                  containers:
+                  - {name: app, image: busybox, command: [sh, -c, "%s"], workingDir: %s}
+                """.formatted(name, script, workingDir);
     }
 }
