@@ -209,7 +209,7 @@ final class ContainerRunner {
         List<String> argv = new ArrayList<>(launch.command);
         argv.set(0, file);
         // the fork happens off the control thread (a slow fork must not stall every API write); the result comes back to it
-        PodSandbox.Launch sandboxed = pod.kubelet().sandboxed(argv, launch.env, pod);
+        PodSandbox.Launch sandboxed = pod.kubelet().sandboxed(argv, launch.env, pod, launch.workingDir);
         OrphanGuard guard = pod.kubelet().guard();
         ContainerLog runLog = log;
         Kubelet.ProcessLauncher launcher = pod.kubelet().launcher();
@@ -217,7 +217,7 @@ final class ContainerRunner {
         starting = forked;
         Thread.ofVirtual().name("start-" + name()).start(() -> {
             try {
-                forked.complete(launcher.start(sandboxed.argv(), sandboxed.env(), launch.workingDir, guard, runLog));
+                forked.complete(launcher.start(sandboxed.argv(), sandboxed.env(), sandboxed.directory(), guard, runLog));
             } catch (IOException | RuntimeException e) {
                 forked.completeExceptionally(e);
             }
@@ -473,7 +473,7 @@ final class ContainerRunner {
     private Prober.Target target() {
         Kubelet kubelet = pod.kubelet();
         return new Prober.Target(pod.podIp(), spec.getPorts() == null ? List.of() : spec.getPorts(), env, workingDir,
-                host -> kubelet.dns().resolve(host, pod.namespace()), command -> kubelet.sandboxed(command, env, pod));
+                host -> kubelet.dns().resolve(host, pod.namespace()), command -> kubelet.sandboxed(command, env, pod, workingDir));
     }
 
     private void addProbe(ProbeWorker.Kind kind, Probe probe, Prober.Target target) {

@@ -138,42 +138,31 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
      * directory the one of the kubelet's it sees, its /etc files bound when cluster DNS gives pods
      * their own), or {@code command} itself where there is no sandbox.
      */
-    PodSandbox.Launch sandboxed(List<String> command, java.util.Map<String, String> env, PodWorker pod) {
-        return sandbox.wrap(command, env, dns.hostsFile(pod.etcDir()), dns.resolvConf(pod.etcDir()), pod.dir());
+    PodSandbox.Launch sandboxed(List<String> command, java.util.Map<String, String> env, PodWorker pod, Path workingDir) {
+        return sandbox.wrap(command, env, dns.hostsFile(pod.etcDir()), dns.resolvConf(pod.etcDir()), pod.dir(), workingDir);
     }
 
     /**
-     * Makes a container's working directory as a runtime would, but never in a directory hidden
-     * from pods, whatever link leads there: the deepest part of it that exists is resolved, and
-     * what is missing is made below that only outside the hidden directories (the pod's own
-     * excepted). A link that a pod planted (in its directory or in /tmp) otherwise had Portway make
-     * directories in its state directory or in another pod's. Inside a hidden directory nothing is
-     * made, and the start fails saying why (as the sandbox does for one that exists there).
+     * Makes a container's working directory as a runtime would. With the sandbox, Portway makes
+     * nothing: the pod's init makes it, as the pod sees the files (a link on the way into a hidden
+     * directory leads into the pod's empty tmpfs there, {@link PodSandbox}). Checked here, Portway
+     * would make it through whatever link the pod swapped in after the check. What is checked here
+     * is only for a clear message: a working directory to be made in a hidden directory (the pod's
+     * own excepted), through links or not, fails the start saying why, as the sandbox does for one
+     * that exists there.
      */
     void makeWorkingDir(Path dir, Path podDir) throws IOException {
-        Path existing = dir.toAbsolutePath().normalize();
-        java.util.ArrayDeque<Path> missing = new java.util.ArrayDeque<>();
-        while (existing != null && !Files.exists(existing)) {
-            missing.addFirst(existing.getFileName());
-            existing = existing.getParent();
-        }
-        if (existing == null || missing.isEmpty()) {
+        if (!sandbox.available()) {
+            Files.createDirectories(dir); // no sandbox: pods see every file Portway does
             return;
         }
-        Path at = existing.toRealPath();
-        if (sandbox.available() && hiddenFromPod(at, podDir)) {
+        Path existing = dir.toAbsolutePath().normalize();
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing != null && !existing.equals(dir.toAbsolutePath().normalize()) && hiddenFromPod(existing.toRealPath(), podDir)) {
             throw new IOException("the working directory " + dir + " is in a directory hidden from pods"
                     + " (Portway's state, data or kubelet directory)");
-        }
-        for (Path name : missing) {
-            at = at.resolve(name);
-            try {
-                Files.createDirectory(at); // never through a link: one in its place is "already exists"
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                if (!Files.isDirectory(at, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                    throw e;
-                }
-            }
         }
     }
 

@@ -72,21 +72,30 @@ final class PodSandbox {
             "EPOCHSECONDS", "EPOCHREALTIME", "BASH_ARGV0", "IFS", "OPTIND");
     private static final java.util.regex.Pattern SHELL_NAME = java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
-    /** A command line and the environment to start it with. */
-    record Launch(List<String> argv, java.util.Map<String, String> env) {
+    /**
+     * A command line, the environment to start it with, and the directory to start it in: the
+     * working directory itself outside the sandbox; inside, the pod's own directory, and the init
+     * makes the working directory and goes there once the hidden directories are hidden.
+     */
+    record Launch(List<String> argv, java.util.Map<String, String> env, Path directory) {
     }
 
     /**
      * The pod's init (PID 1 of its own PID namespace). It bind-mounts $1 and $2 over the /etc
-     * files (each unless empty), goes into the pod's own directory $3, and hides the $4
-     * directories after them (each a path and its identity, {@link Hidden}) under empty tmpfs
+     * files (each unless empty), goes into the pod's own directory $3, notes whether the working
+     * directory $4 exists, and hides the $5 directories after them (each a path and its identity, {@link Hidden}) under empty tmpfs
      * mounts: each is opened, checked to be the directory Portway hid at its start, and the tmpfs
      * goes onto the open directory, wherever it is now; one gone or replaced stops the start (exit
      * 126). Then it puts the pod's own directory back at its path (bound from ".", the directory the
      * tmpfs covers now: not canonicalized, which would resolve the path again, into the tmpfs),
      * mounts a /proc that shows the namespace's processes alone (where the kernel allows it), and
-     * runs the rest without capabilities, in the working directory it was given (found again by
-     * its path, through the pod's directory put back). Then it waits: SIGTERM is passed on to the
+     * runs the rest without capabilities, in the working directory (found again by its path,
+     * through the pod's directory put back). A working directory that did not exist is made here,
+     * without capabilities, as the pod sees the files: a link on its way into a hidden directory
+     * leads into the pod's empty tmpfs, whatever the pod changes while it starts (made by Portway
+     * before the start, it could be made through a link swapped in after the check). One that
+     * existed and is gone once the directories are hidden was in one of them: the start stops,
+     * saying so. Then it waits: SIGTERM is passed on to the
      * command (a PID 1 without a handler would ignore it), and the command's status is the
      * init's; when the init exits, the kernel kills whatever is left in the namespace, a process
      * that left the command's process group included. Its environment is Portway's alone (see
@@ -98,9 +107,10 @@ final class PodSandbox {
             set -e
             [ -z "$1" ] || %1$s --bind "$1" /etc/hosts
             [ -z "$2" ] || %1$s --bind "$2" /etc/resolv.conf
-            portway_wd=$PWD portway_own=$3 portway_n=$4
-            shift 4
+            portway_own=$3 portway_wd=$4 portway_n=$5 portway_had=
+            shift 5
             cd "$portway_own"
+            if [ -d "$portway_wd" ]; then portway_had=1; fi
             while [ "$portway_n" -gt 0 ]; do
               [ -d "$1" ] || { echo "portway: $1, which pods must not see, is gone or moved: no pod starts" >&2; exit 126; }
               exec 3<"$1/."
@@ -113,6 +123,9 @@ final class PodSandbox {
             %2$s -p "$portway_own"
             %1$s --no-canonicalize --bind . "$portway_own"
             %1$s -t proc portway-proc /proc 2>/dev/null || true
+            if [ -z "$portway_had" ] && [ ! -d "$portway_wd" ]; then
+              %4$s --inh-caps=-all --ambient-caps=-all -- %2$s -p -- "$portway_wd" || exit 126
+            fi
             cd "$portway_wd" 2>/dev/null || { echo "portway: the working directory $portway_wd is in a directory hidden \
             from pods (Portway's state, data or kubelet directory)" >&2; exit 126; }
             set +e
@@ -210,7 +223,7 @@ final class PodSandbox {
             Path own = Files.createDirectories(scratch.resolve("own"));
             Files.writeString(own.resolve("mine"), "");
             List<String> probe = List.of(SH.toString(), "-c", "cat /etc/hosts; ls -A \"$0\"; ls -A \"$1\"", hidden.toString(), own.toString());
-            List<String> argv = new PodSandbox(null, List.of()).hiding(List.of(hidden)).wrap(probe, hosts, resolv, own);
+            List<String> argv = new PodSandbox(null, List.of()).hiding(List.of(hidden)).wrap(probe, hosts, resolv, own, own);
             ProcessBuilder check = new ProcessBuilder(argv).directory(own.toFile()).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
             check.environment().clear(); // ls as it lists by default (QUOTING_STYLE, LS_COLORS... are the user's)
@@ -285,9 +298,9 @@ final class PodSandbox {
      * {@code resolv} as its {@code /etc} files (the machine's when null) and {@code own}, the
      * pod's directory, visible; {@code command} itself when the sandbox is unavailable.
      */
-    Launch wrap(List<String> command, java.util.Map<String, String> env, Path hosts, Path resolv, Path own) {
+    Launch wrap(List<String> command, java.util.Map<String, String> env, Path hosts, Path resolv, Path own, Path workingDir) {
         if (unavailable != null) {
-            return new Launch(command, env);
+            return new Launch(command, env, workingDir);
         }
         java.util.Map<String, String> tools = new java.util.LinkedHashMap<>();
         tools.put("PATH", TOOLS_PATH);
@@ -305,7 +318,7 @@ final class PodSandbox {
         List<String> inner = new ArrayList<>(command.size() + 4);
         inner.addAll(List.of(SH.toString(), "-c", decode.toString(), "portway-env"));
         inner.addAll(command);
-        return new Launch(wrap(inner, hosts, resolv, own), tools);
+        return new Launch(wrap(inner, hosts, resolv, own, workingDir), tools, own);
     }
 
     /**
@@ -357,7 +370,7 @@ final class PodSandbox {
         return "'" + s.replace("'", "'\\''") + "'";
     }
 
-    private List<String> wrap(List<String> command, Path hosts, Path resolv, Path own) {
+    private List<String> wrap(List<String> command, Path hosts, Path resolv, Path own, Path workingDir) {
         List<String> argv = new ArrayList<>(command.size() + 14 + 2 * hidden.size());
         argv.add(UNSHARE.toString());
         argv.add("--user");
@@ -375,6 +388,7 @@ final class PodSandbox {
         argv.add(hosts == null ? "" : hosts.toAbsolutePath().toString());
         argv.add(resolv == null ? "" : resolv.toAbsolutePath().toString());
         argv.add(own.toAbsolutePath().toString());
+        argv.add(workingDir.toAbsolutePath().toString());
         argv.add(Integer.toString(hidden.size()));
         hidden.forEach(h -> {
             argv.add(h.dir().toString());

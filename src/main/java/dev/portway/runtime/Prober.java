@@ -235,7 +235,7 @@ final class Prober {
         PodSandbox.Launch launch = target.sandbox().apply(commandLine);
         argv.addAll(launch.argv());
         ProcessBuilder pb = new ProcessBuilder(argv)
-                .directory(target.workingDir().toFile())
+                .directory(launch.directory().toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true);
         pb.environment().clear();

@@ -101,6 +101,37 @@ class PodsCannotReadCredentialsTest {
     }
 
     /**
+     * Portway checks a working directory to be made, but does not make it: the pod's init does, as
+     * the pod sees the files. Made by Portway after its check, it could be made through a link the
+     * pod swapped in between the two (here: swapped in after the check, as the process starts).
+     * Inside the sandbox the link leads into the pod's empty tmpfs, and nothing is made in the
+     * state directory.
+     */
+    @Test
+    void aWorkingDirectoryIsMadeAsThePodSeesTheFiles(@TempDir Path dir) throws Exception {
+        Path state = dir.resolve("state");
+        try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(state))) {
+            Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, "no sandbox here");
+            Path way = Files.createDirectories(dir.resolve("way"));
+            Kubelet kubelet = cluster.local().kubelet();
+            Kubelet.ProcessLauncher real = kubelet.launcher();
+            kubelet.launcher((command, env, workingDir, guard, log) -> {
+                if (Files.isDirectory(way, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.delete(way); // what a pod's process could do once Portway has checked the path
+                    Files.createSymbolicLink(way, state);
+                }
+                return real.start(command, env, workingDir, guard, log);
+            });
+            cluster.apply(inWorkingDir("swapped", "echo in $(pwd); ls -A; echo done", way.resolve("burrowed/deeper")));
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("swapped").contains("done"));
+            assertThat(Files.isSymbolicLink(way)).isTrue();
+            assertThat(state.resolve("burrowed")).doesNotExist();
+            // it ran there: in the pod's own tmpfs over the state directory, made by its init and empty
+            assertThat(cluster.log("swapped")).contains("in " + state.resolve("burrowed/deeper") + "\ndone");
+        }
+    }
+
+    /**
      * A hidden directory is hidden as the directory it is, not by its path. A pod may rename a
      * parent it can write (~/.local/state is the user's): the next container's sandbox then hid
      * a decoy put at the old path, or nothing, and read the token at the new one. Now the sandbox
