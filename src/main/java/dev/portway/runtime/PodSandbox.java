@@ -86,7 +86,9 @@ final class PodSandbox {
      * directory $4 exists, and hides the $5 directories after them (each a path and its identity, {@link Hidden}) under empty tmpfs
      * mounts: each is opened, checked to be the directory Portway hid at its start, and the tmpfs
      * goes onto the open directory, wherever it is now; one gone or replaced stops the start (exit
-     * 126). Then it puts the pod's own directory back at its path (bound from ".", the directory the
+     * 126). The same directories are hidden where the machine mounts their filesystem a second
+     * time (the pairs after the count that follows, {@link MountAliases}): each that is still the
+     * directory there. Then it puts the pod's own directory back at its path (bound from ".", the directory the
      * tmpfs covers now: not canonicalized, which would resolve the path again, into the tmpfs),
      * mounts a /proc that shows the namespace's processes alone (where the kernel allows it), and
      * runs the rest without capabilities, in the working directory (found again by its path,
@@ -118,6 +120,17 @@ final class PodSandbox {
              pods (moved, and another put in its place?): no pod starts" >&2; exit 126; }
               %1$s --no-canonicalize -t tmpfs -o mode=0700,size=64k portway-hidden /proc/self/fd/3
               exec 3<&-
+              shift 2; portway_n=$((portway_n - 1))
+            done
+            portway_n=$1; shift
+            while [ "$portway_n" -gt 0 ]; do
+              if [ -d "$1" ] && [ -r "$1" ] && [ -x "$1" ]; then
+                exec 3<"$1/."
+                if [ "$(%5$s -L -c %%d:%%i /proc/self/fd/3)" = "$2" ]; then
+                  %1$s --no-canonicalize -t tmpfs -o mode=0700,size=64k portway-hidden /proc/self/fd/3
+                fi
+                exec 3<&-
+              fi
               shift 2; portway_n=$((portway_n - 1))
             done
             %2$s -p "$portway_own"
@@ -394,6 +407,13 @@ final class PodSandbox {
             argv.add(h.dir().toString());
             argv.add(h.identity());
         });
+        List<String> aliases = new ArrayList<>();
+        hidden.forEach(h -> MountAliases.of(h.dir(), h.identity()).forEach(alias -> {
+            aliases.add(alias.toString());
+            aliases.add(h.identity());
+        }));
+        argv.add(Integer.toString(aliases.size() / 2));
+        argv.addAll(aliases);
         argv.addAll(command);
         return argv;
     }

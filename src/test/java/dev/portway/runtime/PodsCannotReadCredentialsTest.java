@@ -132,6 +132,38 @@ class PodsCannotReadCredentialsTest {
     }
 
     /**
+     * A filesystem mounted a second time (a bind mount of the home, a toolbox's /run/host) showed
+     * the state directory at a second path, where no tmpfs covered it. Hidden there too now. The
+     * bind mount is the machine's own (no namespace of the test's): root only, and undone after.
+     */
+    @Test
+    void theStateDirectoryIsHiddenWhereItsFilesystemIsMountedAgain(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "a bind mount needs root");
+        Path home = Files.createDirectories(dir.resolve("home"));
+        Path state = home.resolve("state");
+        Path again = Files.createDirectories(dir.resolve("again"));
+        try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(state))) {
+            Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, "no sandbox here");
+            String token = Files.readString(state.resolve("token")).strip();
+            run("mount", "--bind", home.toString(), again.toString());
+            try {
+                assertThat(Files.readString(again.resolve("state/token")).strip()).isEqualTo(token);
+                cluster.apply(TestCluster.shellPod("twice", "Never", "cat " + again.resolve("state/token")
+                        + " || echo no token; ls -A " + again.resolve("state") + "; echo done"));
+                await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("twice").contains("done"));
+                assertThat(cluster.log("twice")).contains("no token").doesNotContain(token).doesNotContain("pki");
+            } finally {
+                run("umount", "-l", again.toString());
+            }
+        }
+    }
+
+    private static void run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).inheritIO().start();
+        assertThat(p.waitFor()).as(String.join(" ", command)).isZero();
+    }
+
+    /**
      * A hidden directory is hidden as the directory it is, not by its path. A pod may rename a
      * parent it can write (~/.local/state is the user's): the next container's sandbox then hid
      * a decoy put at the old path, or nothing, and read the token at the new one. Now the sandbox
