@@ -374,17 +374,13 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 // a viewer token is a link that may leak: each watch may hold a snapshot and what its reader
                 // leaves unread (up to 8 MiB) for as long as it runs, so the viewers hold a few at once, as
                 // kube-apiserver's max-requests-inflight answers past its limit
-                if (!viewerWatches.tryTake(MAX_VIEWER_WATCHES)) {
+                // given back when the watch stops, or when its connection closes first (a WebSocket upgrade
+                // that never started it); nothing of it stays on the connection, which may serve watch after watch
+                Runnable release = viewerWatches.tryTakeWhile(ctx.channel(), MAX_VIEWER_WATCHES);
+                if (release == null) {
                     throw new ApiException(Statuses.of(429, "TooManyRequests", "Too many requests, please try again later."));
                 }
-                java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
-                Runnable release = () -> {
-                    if (released.compareAndSet(false, true)) {
-                        viewerWatches.release();
-                    }
-                };
                 watch.whenStopped(release);
-                ctx.channel().closeFuture().addListener(f -> release.run()); // a WebSocket upgrade that never started it
             }
             if (websocket) {
                 WatchSocket.accept(ctx, c.request(), () -> watch.start(rv, d));

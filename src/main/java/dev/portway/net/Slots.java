@@ -1,6 +1,9 @@
 package dev.portway.net;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -37,6 +40,45 @@ public final class Slots {
     public void takeFor(Channel channel) {
         used.incrementAndGet();
         channel.closeFuture().addListener(f -> release());
+    }
+
+    /**
+     * Takes a slot for a use on {@code channel} that may end before the channel closes (a watch on
+     * a keep-alive connection): given back when the returned hand-back first runs, or when the
+     * channel closes first, once either way. Nothing of it stays on the channel after the hand-back:
+     * a listener left on the channel's close for each use would pile up on a connection that
+     * serves uses one after another for as long as it stays open. Null, and nothing taken, when
+     * {@code max} are in use.
+     */
+    public Runnable tryTakeWhile(Channel channel, int max) {
+        if (!tryTake(max)) {
+            return null;
+        }
+        Held held = new Held(channel);
+        channel.closeFuture().addListener(held);
+        return held;
+    }
+
+    private final class Held implements Runnable, ChannelFutureListener {
+        private final Channel channel;
+        private final AtomicBoolean given = new AtomicBoolean();
+
+        Held(Channel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public void run() {
+            if (given.compareAndSet(false, true)) {
+                release();
+                channel.closeFuture().removeListener(this);
+            }
+        }
+
+        @Override
+        public void operationComplete(ChannelFuture future) {
+            run();
+        }
     }
 
     /** Gives back a slot taken with {@link #tryTake}. */
