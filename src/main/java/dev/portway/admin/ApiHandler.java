@@ -195,6 +195,13 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     private void handle(ChannelHandlerContext ctx, FullHttpRequest request, String user) {
+        if (request.decoderResult().isFailure()) {
+            // a chunked body cut by a malformed chunk arrives with what came before it: never acted on
+            // (a YAML body cut at a line is often still YAML), and nothing after it can be framed
+            answer(ctx, HttpResponses.status(Statuses.badRequest("the request's body could not be parsed as HTTP/1.1 (a malformed chunk)")),
+                    false);
+            return;
+        }
         QueryStringDecoder query = new QueryStringDecoder(request.uri());
         Call call = new Call(ctx, request, query, new Params(query), user, HttpUtil.isKeepAlive(request));
         CompletableFuture<HttpResponses.Response> response;

@@ -98,6 +98,25 @@ class AdminServerLimitsTest {
         return head.toString();
     }
 
+    /**
+     * A chunked body cut by a malformed chunk-size line reached the API with what came before it:
+     * a Namespace in YAML, cut there, was created (201) and the connection kept. It is refused now,
+     * nothing is made, and the connection, whose bytes can no longer be framed, is closed.
+     */
+    @Test
+    void aBodyCutByAMalformedChunkIsNotActedOn() throws Exception {
+        try (SSLSocket s = connect()) {
+            String yaml = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: cut\n";
+            s.getOutputStream().write(("POST /api/v1/namespaces HTTP/1.1\r\nHost: 127.0.0.1:" + address.getPort() + "\r\n"
+                    + "Authorization: Bearer " + credentials.token() + "\r\nContent-Type: application/yaml\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(yaml.length()) + "\r\n" + yaml + "\r\n"
+                    + "ZZZZ-not-a-size\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(answer).startsWith("HTTP/1.1 400 ").contains("malformed chunk");
+        }
+        assertThat(control.store().get(dev.portway.api.ResourceKind.NAMESPACE, null, "cut")).isEmpty();
+    }
+
     /** Whether the server closed {@code s} within a few seconds (false if it is still open then). */
     private static boolean endsSoon(SSLSocket s) throws Exception {
         s.setSoTimeout(3000);
