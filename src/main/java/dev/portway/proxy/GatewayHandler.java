@@ -39,6 +39,8 @@ import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -226,8 +228,17 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 @Override
                 protected boolean shouldHandleUpgradeRequest(HttpRequest req) {
                     // a request the codec could not decode (Content-Length beside Transfer-Encoding, two lengths,
-                    // a bad header line) is refused as HTTP/1.1 (400), never upgraded: its framing is unknown
-                    return req.decoderResult().isSuccess();
+                    // a bad header line) is refused as HTTP/1.1 (400), never upgraded: its framing is unknown.
+                    // Only a request for h2c with no body and no Expect is upgraded (as curl sends it): any other
+                    // went through Netty's aggregator, which answers an Expect itself (417, or 413 past 64 KiB)
+                    // without closing, and then reads the body that follows as the connection's next request
+                    // (a request smuggled past every proxy in front). Passed on, it is proxied as HTTP/1.1.
+                    HttpHeaders h = req.headers();
+                    return req.decoderResult().isSuccess()
+                            && h.containsValue(HttpHeaderNames.UPGRADE, Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, true)
+                            && !h.contains(HttpHeaderNames.EXPECT)
+                            && !h.contains(HttpHeaderNames.TRANSFER_ENCODING)
+                            && HttpUtil.getContentLength(req, 0L) == 0;
                 }
             });
         }

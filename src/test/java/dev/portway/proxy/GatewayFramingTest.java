@@ -387,6 +387,34 @@ class GatewayFramingTest {
         refused("POST / HTTP/1.1\r\nHost: x\r\n" + upgrade + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n");
     }
 
+    /**
+     * A connection's first request went through Netty's upgrade handler whatever its Upgrade said,
+     * and its aggregator answered an Expect itself (417, or 413 past 64 KiB) without closing, then
+     * read the body as the connection's next request: a request smuggled past any proxy in front.
+     * Only a request for h2c with no body and no Expect is taken for an upgrade now.
+     */
+    @Test
+    void theBodyOfAFirstRequestWithAnUpgradeIsNeverReadAsARequest() throws Exception {
+        String smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+        for (String upgrade : new String[] {"Upgrade: foo\r\n", "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                + "HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"}) {
+            try (RawHttp c = new RawHttp(listener)) {
+                RawHttp.Response r = c.send("POST /x HTTP/1.1\r\nHost: x\r\n" + upgrade + "Expect: nope\r\nContent-Length: "
+                        + smuggled.length() + "\r\n\r\n" + smuggled).read();
+                assertThat(r.status()).as(upgrade).isEqualTo(417);
+                assertThat(c.closedByServer()).as("closed after the expectation failed").isTrue();
+            }
+        }
+        // with a body and no Expect, an h2c upgrade is answered as HTTP/1.1, the body as the request's own
+        try (RawHttp c = new RawHttp(listener)) {
+            RawHttp.Response r = c.send("POST /posted HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                    + "HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nContent-Length: " + smuggled.length() + "\r\n\r\n" + smuggled).read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.echo("request")).isEqualTo("POST /posted HTTP/1.1");
+            assertThat(c.get("x", "/after").echo("request")).isEqualTo("GET /after HTTP/1.1");
+        }
+    }
+
     @Test
     void aWholeRequestIsTakenOnlyWhenItsLengthIsItsBody() {
         io.netty.handler.codec.http.DefaultFullHttpRequest r = new io.netty.handler.codec.http.DefaultFullHttpRequest(
