@@ -148,6 +148,30 @@ final class HttpExchange {
 
     // ---- the request head
 
+    /**
+     * Writes the body's framing as the gateway frames it upstream: {@code Transfer-Encoding:
+     * chunked} exactly, a {@code Content-Length} without leading zeros. False, for a 501, when
+     * the request names a coding besides chunked (as NGINX and Envoy answer it). Netty's decoder
+     * takes any list that ends in chunked ({@code gzip, chunked}, {@code chunked,}, two fields),
+     * decodes the chunks, and the gateway chunks the body again; passed on as the client wrote it,
+     * a backend that takes only {@code chunked} itself, or reads one field of two, would read the
+     * chunks as the next request on a pooled connection: another client's.
+     */
+    static boolean framingCanonical(HttpHeaders h) {
+        List<String> codings = h.getAll(HttpHeaderNames.TRANSFER_ENCODING);
+        if (!codings.isEmpty()) {
+            if (codings.size() != 1 || !codings.getFirst().strip().equalsIgnoreCase("chunked")) {
+                return false;
+            }
+            h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        }
+        String length = h.get(HttpHeaderNames.CONTENT_LENGTH); // one, and a number: the decoder checked
+        if (length != null && length.length() > 1 && length.charAt(0) == '0') {
+            h.set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(Long.parseLong(length)));
+        }
+        return true;
+    }
+
     void start() {
         HttpHeaders h = request.headers();
         if ((headerBits & HeaderScan.HOSTS) != 0) {
@@ -160,6 +184,11 @@ final class HttpExchange {
             closeAfter = true;
             reply(HttpResponseStatus.BAD_REQUEST, "Sec-WebSocket-Key1 and -Key2 belong to the WebSocket handshake of draft 76,"
                     + " whose body has no length; use RFC 6455's Sec-WebSocket-Key");
+            return;
+        }
+        if ((headerBits & (HeaderScan.TRANSFER_ENCODING | HeaderScan.CONTENT_LENGTH)) != 0 && !down.isStream() && !framingCanonical(h)) {
+            closeAfter = true; // the body's framing is not one the gateway passes on
+            reply(HttpResponseStatus.NOT_IMPLEMENTED, "a Transfer-Encoding other than chunked alone is not implemented");
             return;
         }
         if ((headerBits & HeaderScan.UNDERSCORE) != 0) {
