@@ -8,8 +8,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -93,6 +93,10 @@ final class HttpExchange {
      */
     static final io.netty.channel.RecvByteBufAllocator UPSTREAM_READS =
             new io.netty.channel.AdaptiveRecvByteBufAllocator(64, 2048, 64 * 1024).maxMessagesPerRead(1);
+
+    /** How responses are decoded: heads of at most 64 KiB with a first line of 4 KiB, read in pieces of 64 KiB. */
+    private static final HttpDecoderConfig UPSTREAM_DECODER = new HttpDecoderConfig()
+            .setMaxInitialLineLength(4096).setMaxHeaderSize(64 * 1024).setMaxChunkSize(64 * 1024);
 
     private List<MirrorRequest> mirrors;
     /** When the route replaced a path prefix: the public prefix and what it became upstream (Location rewriting). */
@@ -561,8 +565,9 @@ final class HttpExchange {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast("http", new HttpClientCodec(4096, 64 * 1024, 64 * 1024, false, true));
-                        ch.pipeline().addLast("upstream", new UpstreamHandler(source, target.address()));
+                        Http1ClientCodec codec = new Http1ClientCodec(UPSTREAM_DECODER.clone());
+                        ch.pipeline().addLast("http", codec);
+                        ch.pipeline().addLast("upstream", new UpstreamHandler(source, target.address(), codec));
                     }
                 });
         if (source != null && plane.transport() == dev.portway.net.Transport.EPOLL) {
@@ -1099,7 +1104,9 @@ final class HttpExchange {
             abandonMirrors(); // answered before its body was read whole: the mirrors' copies would stay cut short
         }
         if (upstream != null) {
-            boolean reuse = requestSent && responseDone && upstreamKeepAlive && upstream.isActive() && !plane.stopping();
+            // bytes past the response's end would begin the next client's answer (Http1ClientCodec)
+            boolean reuse = requestSent && responseDone && upstreamKeepAlive && upstream.isActive() && !plane.stopping()
+                    && !upstreamHandler.codec().holdsBytes();
             Channel ch = upstream;
             InetSocketAddress address = endpoint.address();
             detachUpstream();

@@ -15,12 +15,18 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
     private final java.net.InetAddress source;
     private final InetSocketAddress endpoint;
+    private final Http1ClientCodec codec;
     private HttpExchange exchange;
     private long idleSince;
 
-    UpstreamHandler(java.net.InetAddress source, InetSocketAddress endpoint) {
+    UpstreamHandler(java.net.InetAddress source, InetSocketAddress endpoint, Http1ClientCodec codec) {
         this.source = source;
         this.endpoint = endpoint;
+        this.codec = codec;
+    }
+
+    Http1ClientCodec codec() {
+        return codec;
     }
 
     InetSocketAddress endpoint() {
@@ -34,12 +40,14 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     /** Lends the connection to an exchange. */
     void attach(HttpExchange e) {
         this.exchange = e;
+        codec.lent(true);
     }
 
     /** The exchange is done with the connection: it goes back to the pool (the caller puts it there). */
     void detach() {
         this.exchange = null;
         this.idleSince = System.nanoTime();
+        codec.lent(false);
     }
 
     @Override
