@@ -90,10 +90,24 @@ final class AccessControl {
     }
 
     /** The checks that need no password hashing; {@link #VERIFY} when a Basic password must be checked. */
+    /**
+     * Whether {@code methods} names {@code method} in any case. A method is a case-sensitive token
+     * (RFC 9110 9.1), but frameworks that upper-case what they read (CGI's REQUEST_METHOD, Django,
+     * Flask) run a "delete" as a DELETE: a deny rule must stop it as one.
+     */
+    private static boolean containsIgnoringCase(List<String> methods, String method) {
+        for (int i = 0; i < methods.size(); i++) {
+            if (methods.get(i).equalsIgnoreCase(method)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     Verdict check(String method, String path, HttpHeaders headers, InetAddress client) {
         for (int i = 0; i < spec.deny().size(); i++) {
             Plan.DenyRule d = spec.deny().get(i);
-            if ((d.methods().isEmpty() || d.methods().contains(method)) && denies(d.path(), denyPatterns.get(i), path)) {
+            if ((d.methods().isEmpty() || containsIgnoringCase(d.methods(), method)) && denies(d.path(), denyPatterns.get(i), path)) {
                 return new Verdict(HttpResponseStatus.FORBIDDEN, "denied by policy " + spec.name(), null, null);
             }
         }

@@ -56,6 +56,25 @@ class GatewayPolicyTest {
                 Set.of(Plan.AuthScheme.BASIC, Plan.AuthScheme.BEARER), List.of("GET"), List.of(), List.of(), null, null);
         closed = gw.listen(53, host(null, new Plan.HttpRule("monitoring/broken", 0, prefix("/"), List.of(), List.of(), null,
                 List.of(), List.of(to("stack")), null, null, broken)));
+        Plan.AccessPolicy noDelete = new Plan.AccessPolicy("monitoring/no-delete", Map.of(), List.of(), List.of(), List.of(),
+                List.of(new Plan.DenyRule(prefix("/admin"), List.of("DELETE"))), null, null);
+        deleteDenied = gw.listen(54, host(null, new Plan.HttpRule("monitoring/no-delete", 0, prefix("/"), List.of(), List.of(), null,
+                List.of(), List.of(to("stack")), null, null, noDelete)));
+    }
+
+    private static InetSocketAddress deleteDenied;
+
+    /**
+     * A method is a case-sensitive token (RFC 9110), and "delete" is not "DELETE"; but many a
+     * framework upper-cases what it reads, and ran the DELETE that a deny rule of DELETE let pass
+     * as "delete". A deny rule's methods match in any case now (allowed and anonymous methods
+     * already failed closed: "delete" is neither).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"DELETE", "delete", "Delete", "dElEtE"})
+    void aDenyRuleOfAMethodMatchesItInAnyCase(String method) throws Exception {
+        assertThat(send(deleteDenied, method + " /admin/users/1 HTTP/1.1\r\nHost: x\r\n\r\n").status()).as(method).isEqualTo(403);
+        assertThat(send(deleteDenied, "GET /admin/users/1 HTTP/1.1\r\nHost: x\r\n\r\n").status()).isEqualTo(200);
     }
 
     @AfterAll
