@@ -28,6 +28,7 @@ import io.netty.util.AsciiString;
 import io.netty.util.AttributeKey;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -48,6 +49,8 @@ import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 
@@ -113,6 +116,16 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     /** The backlog overflowed: everything read after that is dropped, and the connection closes once the rest is answered. */
     private boolean overflowed;
     private boolean active;
+    /**
+     * The client's address as the forwarding headers write it, and the last {@code Forwarded}
+     * element made (a connection's requests mostly name one host): made once a connection, not
+     * once a request (they were a tenth of what the gateway allocated per request).
+     */
+    private InetSocketAddress forwardedClient;
+    private String clientIp;
+    private String forwardedHost;
+    private String forwardedScheme;
+    private String forwardedElement;
 
     private GatewayHandler(DataPlane plane, HttpGatewayListener listener, boolean stream, Http1ServerCodec codec) {
         this.plane = plane;
@@ -955,6 +968,28 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
      * set only when the read did not bring the whole head (most reads do, and then the request
      * began before this returns).
      */
+    /** {@code client}'s address as text. */
+    String clientIp(InetSocketAddress client) {
+        if (client != forwardedClient) {
+            forwardedClient = client;
+            clientIp = client.getAddress().getHostAddress();
+            forwardedElement = null;
+        }
+        return clientIp;
+    }
+
+    /** The {@code Forwarded} element (RFC 7239) of a request from {@code client} for {@code host} (null: none) over {@code scheme}. */
+    String forwardedElement(InetSocketAddress client, String host, String scheme) {
+        String ip = clientIp(client);
+        if (forwardedElement == null || !Objects.equals(host, forwardedHost) || !scheme.equals(forwardedScheme)) {
+            String node = client.getAddress() instanceof Inet6Address ? "\"[" + ip + "]\"" : ip;
+            forwardedElement = "for=" + node + (host == null ? "" : ";host=\"" + host.replace("\"", "") + "\"") + ";proto=" + scheme;
+            forwardedHost = host;
+            forwardedScheme = scheme;
+        }
+        return forwardedElement;
+    }
+
     private final class FirstByte extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext c, Object msg) {

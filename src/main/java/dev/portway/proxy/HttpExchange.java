@@ -25,7 +25,6 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -503,7 +502,7 @@ final class HttpExchange {
             bits &= ~HeaderScan.FORWARDING;
         }
         // what is not there is added (no lookup); what is there is read and replaced
-        String ip = client.getAddress().getHostAddress();
+        String ip = down.clientIp(client);
         String scheme = spec.tls() ? "https" : "http";
         if ((bits & HeaderScan.X_FORWARDED_FOR) == 0) {
             h.add(HeaderScan.X_FORWARDED_FOR_NAME, ip);
@@ -519,8 +518,7 @@ final class HttpExchange {
         if ((bits & HeaderScan.X_FORWARDED_PORT) == 0) {
             h.add(HeaderScan.X_FORWARDED_PORT_NAME, listener.portText());
         }
-        String node = client.getAddress() instanceof Inet6Address ? "\"[" + ip + "]\"" : ip;
-        String element = "for=" + node + (originalHost == null ? "" : ";host=\"" + originalHost.replace("\"", "") + "\"") + ";proto=" + scheme;
+        String element = down.forwardedElement(client, originalHost, scheme);
         if ((bits & HeaderScan.FORWARDED) == 0) {
             h.add(HeaderScan.FORWARDED_NAME, element);
         } else {

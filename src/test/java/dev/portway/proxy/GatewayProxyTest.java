@@ -120,6 +120,12 @@ class GatewayProxyTest {
         assertThat(r.echo("x-forwarded-port")).isEqualTo("8080");
         assertThat(r.echo("forwarded")).isEqualTo("for=127.0.0.1;host=\"Public.Example:8080\";proto=http");
         assertThat(r.echo("host")).as("Host is kept").isEqualTo("Public.Example:8080");
+        try (RawHttp c = new RawHttp(listener)) {
+            // made once a connection while its requests name one host, and again for each other host
+            for (String host : List.of("a.example:8080", "a.example:8080", "b.example:8080", "a.example:8080")) {
+                assertThat(c.get(host, "/a").echo("forwarded")).isEqualTo("for=127.0.0.1;host=\"" + host + "\";proto=http");
+            }
+        }
         // the connection comes from the gateway's own address, as from a gateway's pod in a cluster: never as
         // 127.0.0.1, which would make a client from anywhere a local process to the pod
         assertThat(r.echo("client")).startsWith(listener.getAddress().getHostAddress() + ":");
