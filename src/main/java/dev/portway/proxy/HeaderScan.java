@@ -34,7 +34,18 @@ final class HeaderScan {
     static final int X_FORWARDED_HOST = 1 << 8;
     static final int X_FORWARDED_PORT = 1 << 9;
     static final int FORWARDED = 1 << 10;
-    static final int FORWARDING = X_FORWARDED_FOR | X_FORWARDED_PROTO | X_FORWARDED_HOST | X_FORWARDED_PORT | FORWARDED;
+    /** As ingress-nginx sets it (and backends behind it read it): the client's address. */
+    static final int X_REAL_IP = 1 << 18;
+    static final int FORWARDING = X_FORWARDED_FOR | X_FORWARDED_PROTO | X_FORWARDED_HOST | X_FORWARDED_PORT | FORWARDED | X_REAL_IP;
+    /**
+     * A path that some backends take for the request's own (IIS's URL Rewrite, Symfony, Zend):
+     * from a client, it would send a request the routes and policies judged by one path to another
+     * ({@code GET /public} with {@code X-Original-URL: /admin} past a deny rule of /admin). Kept
+     * only from trusted proxies, as the forwarding fields are.
+     */
+    static final int X_ORIGINAL_URL = 1 << 19;
+    static final int X_REWRITE_URL = 1 << 20;
+    static final int PATH_OVERRIDE = X_ORIGINAL_URL | X_REWRITE_URL;
     static final int HOST = 1 << 11;
     /** More than one Host field. */
     static final int HOSTS = 1 << 12;
@@ -64,12 +75,16 @@ final class HeaderScan {
     static final AsciiString X_FORWARDED_HOST_NAME = AsciiString.cached("x-forwarded-host");
     static final AsciiString X_FORWARDED_PORT_NAME = AsciiString.cached("x-forwarded-port");
     static final AsciiString FORWARDED_NAME = AsciiString.cached("forwarded");
+    static final AsciiString X_REAL_IP_NAME = AsciiString.cached("x-real-ip");
+    private static final AsciiString X_ORIGINAL_URL_NAME = AsciiString.cached("x-original-url");
+    private static final AsciiString X_REWRITE_URL_NAME = AsciiString.cached("x-rewrite-url");
 
     /** The names of the bits, by bit position. */
     private static final AsciiString[] NAMES = {
         HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, HttpHeaderNames.PROXY_CONNECTION, HttpHeaderNames.TE,
         HttpHeaderNames.TRAILER, HttpHeaderNames.UPGRADE, X_FORWARDED_FOR_NAME, X_FORWARDED_PROTO_NAME, X_FORWARDED_HOST_NAME,
-        X_FORWARDED_PORT_NAME, FORWARDED_NAME, HttpHeaderNames.HOST,
+        X_FORWARDED_PORT_NAME, FORWARDED_NAME, HttpHeaderNames.HOST, null, null, null, null, null, null, X_REAL_IP_NAME,
+        X_ORIGINAL_URL_NAME, X_REWRITE_URL_NAME,
     };
 
     private HeaderScan() {
@@ -101,9 +116,10 @@ final class HeaderScan {
             case 2 -> is(name, HttpHeaderNames.TE) ? TE : 0;
             case 4 -> is(name, HttpHeaderNames.HOST) ? HOST : 0;
             case 7 -> is(name, HttpHeaderNames.TRAILER) ? TRAILER : is(name, HttpHeaderNames.UPGRADE) ? UPGRADE : 0;
-            case 9 -> is(name, FORWARDED_NAME) ? FORWARDED : 0;
+            case 9 -> is(name, FORWARDED_NAME) ? FORWARDED : is(name, X_REAL_IP_NAME) ? X_REAL_IP : 0;
             case 10 -> is(name, HttpHeaderNames.CONNECTION) ? CONNECTION : is(name, HttpHeaderNames.KEEP_ALIVE) ? KEEP_ALIVE : 0;
-            case 14 -> is(name, HttpHeaderNames.CONTENT_LENGTH) ? CONTENT_LENGTH : 0;
+            case 13 -> is(name, X_REWRITE_URL_NAME) ? X_REWRITE_URL : 0;
+            case 14 -> is(name, HttpHeaderNames.CONTENT_LENGTH) ? CONTENT_LENGTH : is(name, X_ORIGINAL_URL_NAME) ? X_ORIGINAL_URL : 0;
             case 15 -> is(name, X_FORWARDED_FOR_NAME) ? X_FORWARDED_FOR : 0;
             case 16 -> is(name, HttpHeaderNames.PROXY_CONNECTION) ? PROXY_CONNECTION
                     : is(name, X_FORWARDED_HOST_NAME) ? X_FORWARDED_HOST : is(name, X_FORWARDED_PORT_NAME) ? X_FORWARDED_PORT : 0;

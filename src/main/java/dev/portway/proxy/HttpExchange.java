@@ -498,8 +498,8 @@ final class HttpExchange {
         }
         InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
         if (!listener.trusts(client.getAddress())) {
-            HeaderScan.remove(h, bits, HeaderScan.FORWARDING);
-            bits &= ~HeaderScan.FORWARDING;
+            HeaderScan.remove(h, bits, HeaderScan.FORWARDING | HeaderScan.PATH_OVERRIDE);
+            bits &= ~(HeaderScan.FORWARDING | HeaderScan.PATH_OVERRIDE);
         }
         // what is not there is added (no lookup); what is there is read and replaced
         String ip = down.clientIp(client);
@@ -508,6 +508,9 @@ final class HttpExchange {
             h.add(HeaderScan.X_FORWARDED_FOR_NAME, ip);
         } else {
             h.set(HeaderScan.X_FORWARDED_FOR_NAME, joined(h, HeaderScan.X_FORWARDED_FOR_NAME) + ", " + ip);
+        }
+        if ((bits & HeaderScan.X_REAL_IP) == 0) {
+            h.add(HeaderScan.X_REAL_IP_NAME, ip);
         }
         if ((bits & HeaderScan.X_FORWARDED_PROTO) == 0) {
             h.add(HeaderScan.X_FORWARDED_PROTO_NAME, scheme);

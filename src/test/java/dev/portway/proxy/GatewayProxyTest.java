@@ -112,9 +112,14 @@ class GatewayProxyTest {
     void forwardingHeadersTellTheBackendWhoAsked() throws Exception {
         RawHttp.Response r;
         try (RawHttp c = new RawHttp(listener)) {
-            r = c.send("GET /a HTTP/1.1\r\nHost: Public.Example:8080\r\nX-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\n\r\n").read();
+            r = c.send("GET /a HTTP/1.1\r\nHost: Public.Example:8080\r\nX-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\n"
+                    + "X-Real-IP: 6.6.6.6\r\nX-Original-URL: /admin\r\nX-Rewrite-URL: /admin\r\n\r\n").read();
         }
         assertThat(r.echo("x-forwarded-for")).as("an untrusted client's claims are dropped").isEqualTo("127.0.0.1");
+        assertThat(r.echo("x-real-ip")).as("as ingress-nginx sets it").isEqualTo("127.0.0.1");
+        // a path some backends take for the request's own: never one the routes and policies did not judge
+        assertThat(r.echo("x-original-url")).isNull();
+        assertThat(r.echo("x-rewrite-url")).isNull();
         assertThat(r.echo("x-forwarded-proto")).isEqualTo("http");
         assertThat(r.echo("x-forwarded-host")).isEqualTo("Public.Example:8080");
         assertThat(r.echo("x-forwarded-port")).isEqualTo("8080");
@@ -129,6 +134,21 @@ class GatewayProxyTest {
         // the connection comes from the gateway's own address, as from a gateway's pod in a cluster: never as
         // 127.0.0.1, which would make a client from anywhere a local process to the pod
         assertThat(r.echo("client")).startsWith(listener.getAddress().getHostAddress() + ":");
+    }
+
+    @Test
+    void aTrustedProxysForwardingHeadersAreKeptAndAppendedTo() throws Exception {
+        InetSocketAddress trusting = gw.listen(new Plan.HttpListener(new Plan.ListenerKey(Plan.Protocol.TCP,
+                new InetSocketAddress(GatewayFixture.listenerIp(2), GatewayFixture.PORT)), "gateway default/trusting", List.of(), List.of(),
+                List.of(host(null, rule("default/a", prefix("/"), to("a")))), List.of("127.0.0.0/8"), false));
+        RawHttp.Response r;
+        try (RawHttp c = new RawHttp(trusting)) {
+            r = c.send("GET /a HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\n"
+                    + "X-Original-URL: /from-the-proxy\r\n\r\n").read();
+        }
+        assertThat(r.echo("x-forwarded-for")).isEqualTo("6.6.6.6, 127.0.0.1");
+        assertThat(r.echo("x-real-ip")).isEqualTo("6.6.6.6");
+        assertThat(r.echo("x-original-url")).isEqualTo("/from-the-proxy");
     }
 
     @Test
