@@ -25,24 +25,33 @@ import java.util.concurrent.TimeUnit;
  * on the event loop), goes on when the client has read what was written, and looks for new bytes
  * every 100 ms when following. A client that reads nothing for {@link ApiHandler#HOLD_TIMEOUT_SECONDS}
  * is cut off, as it is between answers.
+ *
+ * <p>The log is read off the event loop, one read at a time: a read waits for the log's writer
+ * (they share its lock) and for the disk, and the API server's one event loop serves every other
+ * connection. A slow or hung disk under a pod's logs used to stall them all.
  */
 final class LogResponder {
 
     private static final long POLL_MILLIS = 100;
+    private static final int READ_BYTES = 32 * 1024;
 
     private final ChannelHandlerContext ctx;
     private final PodLogs.LogStream stream;
     private final boolean follow;
     private final boolean keepAlive;
     private final Runnable onEnd;
-    private final byte[] buf = new byte[16 * 1024];
+    private final Long limitBytes;
     private long position;
     /**
      * What the answer may still send: what the log held from the start position when asked
-     * (unless following), at most the byte limit. A count, not an end position: a log that rotates
-     * while it is read has dropped those bytes, and the answer goes on with the oldest kept.
+     * (unless following), at most the byte limit; known once the first read is back. A count, not
+     * an end position: a log that rotates while it is read has dropped those bytes, and the answer
+     * goes on with the oldest kept.
      */
-    private long remaining;
+    private long remaining = Long.MAX_VALUE;
+    private boolean sized;
+    /** A read is out (off the event loop); its result comes back to it. */
+    private boolean reading;
     /** How many times the answer has waited for the client to read; a stall check compares it. */
     private int waits;
     private ScheduledFuture<?> stallCheck;
@@ -55,8 +64,7 @@ final class LogResponder {
         this.follow = follow;
         this.keepAlive = keepAlive;
         this.onEnd = onEnd;
-        long held = follow ? Long.MAX_VALUE : Math.max(0, stream.end() - position);
-        this.remaining = limitBytes == null ? held : Math.min(held, limitBytes);
+        this.limitBytes = limitBytes;
     }
 
     /**
@@ -69,13 +77,8 @@ final class LogResponder {
         new LogResponder(ctx, stream, position, follow, limitBytes, keepAlive && !http10, onEnd).start(http10);
     }
 
-    /** The next bytes, or null when the log cannot be read any more (its pod is gone with its files). */
-    private PodLogs.Chunk read() {
-        try {
-            return stream.read(position, buf);
-        } catch (RuntimeException e) {
-            return null;
-        }
+    /** What one read found: the bytes (null when the log cannot be read any more: its pod is gone with its files). */
+    private record Read(PodLogs.Chunk chunk, byte[] bytes, boolean finished, long end) {
     }
 
     /** @param http10 an HTTP/1.0 client reads no chunks: its answer ends with the connection, as Go's server ends it */
@@ -92,40 +95,69 @@ final class LogResponder {
         pump();
     }
 
+    /** Asks for the next bytes (on the event loop); what comes back is written by {@link #got}. */
     private void pump() {
+        if (!ctx.channel().isActive() || reading) {
+            return;
+        }
+        reading = true;
+        long at = position;
+        boolean wantsEnd = !sized && !follow;
+        boolean wantsBytes = remaining > 0;
+        Thread.ofVirtual().name("pod-log-read").start(() -> {
+            Read r;
+            try {
+                boolean finished = stream.finished();
+                long end = wantsEnd ? stream.end() : -1;
+                byte[] bytes = new byte[wantsBytes ? READ_BYTES : 0];
+                r = new Read(wantsBytes ? stream.read(at, bytes) : new PodLogs.Chunk(at, 0), bytes, finished, end);
+            } catch (RuntimeException e) {
+                r = new Read(null, null, true, -1);
+            }
+            Read read = r;
+            ctx.executor().execute(() -> {
+                reading = false;
+                got(read);
+            });
+        });
+    }
+
+    private void got(Read r) {
         if (!ctx.channel().isActive()) {
             return;
         }
-        ChannelFuture last = null;
-        while (ctx.channel().isWritable()) {
-            boolean finished = stream.finished();
-            PodLogs.Chunk c = remaining <= 0 ? new PodLogs.Chunk(position, 0) : read();
-            int n = c == null ? 0 : (int) Math.min(c.count(), remaining);
-            if (n == 0) {
-                if (c == null || remaining <= 0 || !follow || finished) {
-                    end();
-                    return;
-                }
-                break; // following: nothing new yet
-            }
-            last = ctx.write(new DefaultHttpContent(Unpooled.copiedBuffer(buf, 0, n)));
-            position = c.from() + n;
-            remaining -= n;
+        if (!sized) {
+            sized = true;
+            long held = follow ? Long.MAX_VALUE : Math.max(0, r.end() - position);
+            remaining = limitBytes == null ? held : Math.min(held, limitBytes);
         }
-        ctx.flush();
-        if (last != null && !ctx.channel().isWritable()) {
-            // go on once the client has read what was written, not 100 ms later
-            waits++;
-            last.addListener(f -> {
-                if (f.isSuccess()) {
-                    pump();
-                }
-            });
-            if (stallCheck == null) {
-                checkStallIn(waits);
+        PodLogs.Chunk c = r.chunk();
+        int n = c == null ? 0 : (int) Math.min(c.count(), remaining);
+        if (n == 0) {
+            if (c == null || remaining <= 0 || !follow || r.finished()) {
+                end();
+                return;
             }
-        } else {
-            ctx.executor().schedule(this::pump, POLL_MILLIS, TimeUnit.MILLISECONDS);
+            ctx.flush();
+            ctx.executor().schedule(this::pump, POLL_MILLIS, TimeUnit.MILLISECONDS); // following: nothing new yet
+            return;
+        }
+        ChannelFuture last = ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(r.bytes(), 0, n)));
+        position = c.from() + n;
+        remaining -= n;
+        if (ctx.channel().isWritable()) {
+            pump();
+            return;
+        }
+        // go on once the client has read what was written, not 100 ms later
+        waits++;
+        last.addListener(f -> {
+            if (f.isSuccess()) {
+                pump();
+            }
+        });
+        if (stallCheck == null) {
+            checkStallIn(waits);
         }
     }
 

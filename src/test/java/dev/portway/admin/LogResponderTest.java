@@ -1,0 +1,102 @@
+package dev.portway.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.DefaultEventLoopGroup;
+import io.netty.channel.local.LocalAddress;
+import io.netty.channel.local.LocalChannel;
+import io.netty.channel.local.LocalServerChannel;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class LogResponderTest {
+
+    /**
+     * A log is read off the event loop: a read waits for the log's writer (they share its lock)
+     * and for the disk, and the API server has one event loop for every connection. A read that
+     * hung on a slow disk used to stall them all.
+     */
+    @Test
+    void aLogReadThatHangsHoldsNoEventLoop() throws Exception {
+        byte[] text = "hello\n".getBytes(StandardCharsets.US_ASCII);
+        CountDownLatch disk = new CountDownLatch(1);
+        CountDownLatch reading = new CountDownLatch(1);
+        PodLogs.LogStream hung = new PodLogs.LogStream() {
+            @Override
+            public long tailStart(int lines) {
+                return 0;
+            }
+
+            @Override
+            public PodLogs.Chunk read(long position, byte[] buf) {
+                reading.countDown();
+                try {
+                    disk.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                int n = (int) Math.max(0, Math.min(buf.length, text.length - position));
+                System.arraycopy(text, (int) Math.min(position, text.length), buf, 0, n);
+                return new PodLogs.Chunk(position, n);
+            }
+
+            @Override
+            public long end() {
+                return text.length;
+            }
+
+            @Override
+            public boolean finished() {
+                return true;
+            }
+        };
+        DefaultEventLoopGroup loop = new DefaultEventLoopGroup(1);
+        try {
+            LocalAddress address = new LocalAddress("log-responder-test");
+            Channel server = new ServerBootstrap().group(loop).channel(LocalServerChannel.class)
+                    .childHandler(new ChannelInitializer<LocalChannel>() {
+                        @Override
+                        protected void initChannel(LocalChannel ch) {
+                            ch.pipeline().addLast(new HttpResponseEncoder(), new ChannelInboundHandlerAdapter() {
+                                @Override
+                                public void channelActive(ChannelHandlerContext ctx) {
+                                    LogResponder.respond(ctx, hung, 0, false, null, true, false, () -> { });
+                                }
+                            });
+                        }
+                    }).bind(address).sync().channel();
+            StringBuffer received = new StringBuffer();
+            Channel client = new Bootstrap().group(loop).channel(LocalChannel.class).handler(new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    ByteBuf b = (ByteBuf) msg;
+                    received.append(b.toString(StandardCharsets.US_ASCII));
+                    b.release();
+                }
+            }).connect(address).channel();
+            assertThat(reading.await(10, TimeUnit.SECONDS)).as("the log is being read").isTrue();
+            // while the read hangs, the event loop still runs what else it is given
+            assertThat(loop.next().submit(() -> true).get(2, TimeUnit.SECONDS)).isTrue();
+            disk.countDown();
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.toString().endsWith("0\r\n\r\n"));
+            assertThat(received.toString()).startsWith("HTTP/1.1 200 OK").contains("\r\n6\r\nhello\n\r\n");
+            client.close().sync();
+            server.close().sync();
+        } finally {
+            disk.countDown();
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+}
