@@ -109,6 +109,12 @@ final class LoadBalancerController implements Controller {
         ordered.sort(Comparator.comparing((Service s) -> currentIp(s) == null)
                 .thenComparing(s -> Objects.toString(s.getMetadata().getCreationTimestamp(), ""))
                 .thenComparing(LoadBalancerController::key));
+        // Every address a Service holds and may keep is taken before any Service is given a new one:
+        // after a restart (an empty allocator) a Service whose address the pools no longer allow would
+        // otherwise be given the lowest free one, a later Service's, not taken again yet
+        for (Service svc : ordered) {
+            keep(svc);
+        }
         for (Service svc : ordered) {
             converge(svc, !pools.isEmpty());
         }
@@ -121,6 +127,19 @@ final class LoadBalancerController implements Controller {
         }
         String cls = svc.getSpec().getLoadBalancerClass();
         return cls == null || cls.equals(loadBalancerClass);
+    }
+
+    /** Takes the address {@code svc} holds again, if the pools allow it; what cannot be kept is left to {@link #converge}. */
+    private void keep(Service svc) {
+        Long current = currentIp(svc);
+        if (current == null || svc.getSpec().getClusterIP() == null || svc.getSpec().getClusterIP().isEmpty()) {
+            return;
+        }
+        try {
+            allocator.assign(LoadBalancerAllocator.Request.of(svc, annotation(svc, ANNOTATION_ALLOW_SHARED_IP)), current);
+        } catch (LoadBalancerAllocationException e) {
+            // not allowed any more: converge says so, and gives it another
+        }
     }
 
     private void converge(Service svc, boolean havePools) {
@@ -139,6 +158,8 @@ final class LoadBalancerController implements Controller {
         try {
             desired = desiredIp(svc);
         } catch (IllegalArgumentException e) {
+            // the address it holds stays its own (its status still names it): given to another
+            // Service, both would claim it
             report(svc, "LoadBalancerFailed", "invalid requested loadbalancer IPs: " + e.getMessage());
             return;
         }

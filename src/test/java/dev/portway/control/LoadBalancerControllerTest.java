@@ -230,6 +230,72 @@ class LoadBalancerControllerTest {
         assertThat(ip(restarted, "latest")).isEqualTo("127.3.5.0");
     }
 
+    /** Writes {@code object} into {@code store} as it is, as a change made while no controller ran. */
+    private static void writeWhileDown(Store store, HasMetadata object) {
+        Store.Batch batch = store.begin();
+        batch.put(object);
+        batch.commit();
+    }
+
+    /**
+     * A restarted controller (an empty allocator) went through the Services holding addresses
+     * oldest first, and gave one whose address the pools no longer allowed the lowest free address:
+     * a later Service's, not taken again yet. That Service then lost its address to the next, and
+     * the last had none: three Services moved for one address gone. Every address that may be kept
+     * is taken again first now.
+     */
+    @Test
+    void aRestartedControllerGivesNoServiceAnAddressAnotherHolds() {
+        Store store = new Store();
+        ControlPlane control = start(store);
+        apply(control, List.<HasMetadata>of(new NamespaceBuilder().withNewMetadata().withName("default").endMetadata().build(),
+                new NamespaceBuilder().withNewMetadata().withName("metallb-system").endMetadata().build()));
+        apply(control, pool("one", "127.3.5.10-127.3.5.12", ""));
+        for (String name : List.of("a", "b", "c")) {
+            apply(control, lb(name, "", 80));
+        }
+        assertThat(List.of(ip(control, "a"), ip(control, "b"), ip(control, "c"))).containsExactly("127.3.5.10", "127.3.5.11", "127.3.5.12");
+        control.close();
+
+        // while no controller runs, the pool loses a's address
+        IPAddressPool shrunk = (IPAddressPool) TestApi.decode(pool("one", "127.3.5.11-127.3.5.12", "")).getFirst();
+        shrunk.setMetadata(store.get(IPAddressPool.class, "metallb-system", "one").orElseThrow().getMetadata());
+        writeWhileDown(store, shrunk);
+        ControlPlane restarted = start(store);
+        restarted.awaitIdle();
+        assertThat(ip(restarted, "b")).isEqualTo("127.3.5.11");
+        assertThat(ip(restarted, "c")).isEqualTo("127.3.5.12");
+        assertThat(ip(restarted, "a")).as("no address left for it").isNull();
+    }
+
+    /**
+     * A Service whose requested addresses cannot be read (MetalLB's dual-stack form, which Portway
+     * does not serve) was reported and left, its address not taken again after a restart: the next
+     * new Service was given it, and both named it in their status.
+     */
+    @Test
+    void aServiceWhoseRequestCannotBeReadKeepsItsAddressAcrossARestart() {
+        Store store = new Store();
+        ControlPlane control = start(store);
+        apply(control, List.<HasMetadata>of(new NamespaceBuilder().withNewMetadata().withName("default").endMetadata().build(),
+                new NamespaceBuilder().withNewMetadata().withName("metallb-system").endMetadata().build()));
+        apply(control, pool("one", "127.3.5.10-127.3.5.12", ""));
+        apply(control, lb("a", "", 80));
+        apply(control, lb("b", "", 80));
+        assertThat(ip(control, "a")).isEqualTo("127.3.5.10");
+        control.close();
+
+        Service a = store.get(Service.class, "default", "a").orElseThrow();
+        a.getMetadata().getAnnotations().put("metallb.io/loadBalancerIPs", "127.3.5.10,fd00::10");
+        writeWhileDown(store, a);
+        ControlPlane restarted = start(store);
+        restarted.awaitIdle();
+        apply(restarted, lb("c", "", 80));
+        assertThat(ip(restarted, "a")).isEqualTo("127.3.5.10");
+        assertThat(ip(restarted, "c")).as("not a's").isEqualTo("127.3.5.12");
+        assertThat(events(restarted, "a")).anyMatch(e -> e.startsWith("LoadBalancerFailed: invalid requested loadbalancer IPs"));
+    }
+
     @Test
     void servicesOfAnotherLoadBalancerClassAreLeftAlone() {
         ControlPlane control = cluster();
