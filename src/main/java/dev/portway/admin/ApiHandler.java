@@ -116,7 +116,47 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private io.netty.util.concurrent.ScheduledFuture<?> holdTimer;
     }
 
-    private record Queued(FullHttpRequest request, String user) {
+    /** A request waiting for its turn, or (request null) a refusal of the gate's ({@link Refusal}). */
+    private record Queued(FullHttpRequest request, String user, Refusal refusal) {
+        void release() {
+            if (request != null) {
+                request.release();
+            } else {
+                refusal.answer().release();
+            }
+        }
+    }
+
+    /**
+     * The gate's answer to a request it refused while an earlier request of the connection was
+     * still being answered: it goes out in its turn, after that answer (a pipelining client reads
+     * the answers in the order it sent the requests), and closes the connection.
+     */
+    record Refusal(io.netty.handler.codec.http.FullHttpResponse answer) {
+    }
+
+    /** Whether a request of {@code channel} is being answered, or waits to be. */
+    static boolean answering(io.netty.channel.Channel channel) {
+        InOrder o = channel.attr(IN_ORDER).get();
+        return o != null && (o.busy || !o.waiting.isEmpty());
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        if (msg instanceof Refusal refusal) {
+            InOrder order = inOrder(ctx);
+            if (order.busy) {
+                order.waiting.add(new Queued(null, null, refusal));
+            } else {
+                refuse(ctx, refusal);
+            }
+            return;
+        }
+        super.channelRead(ctx, msg);
+    }
+
+    private static void refuse(ChannelHandlerContext ctx, Refusal refusal) {
+        ctx.writeAndFlush(refusal.answer()).addListener(io.netty.channel.ChannelFutureListener.CLOSE);
     }
 
     private static final io.netty.util.AttributeKey<InOrder> IN_ORDER = io.netty.util.AttributeKey.valueOf("portway.admin.inOrder");
@@ -130,7 +170,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             ctx.channel().closeFuture().addListener(f -> {
                 Queued r;
                 while ((r = created.waiting.poll()) != null) {
-                    r.request().release();
+                    r.release();
                 }
             });
         }
@@ -151,7 +191,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 ctx.close();
                 return;
             }
-            order.waiting.add(new Queued(request.retain(), ctx.channel().attr(RequestGate.USER).get()));
+            order.waiting.add(new Queued(request.retain(), ctx.channel().attr(RequestGate.USER).get(), null));
             // read no further while requests wait: each may hold a body of megabytes, and a client that
             // pipelines behind a watch would otherwise have every one of them buffered
             ctx.channel().config().setAutoRead(false);
@@ -179,10 +219,13 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         order.busy = false;
         Queued r = order.waiting.poll();
-        if (order.waiting.isEmpty() && ctx.channel().isActive()) {
+        if (order.waiting.isEmpty() && ctx.channel().isActive() && (r == null || r.refusal() == null)) {
             ctx.channel().config().setAutoRead(true);
         }
-        if (r != null && ctx.channel().isActive()) {
+        if (r != null && r.refusal() != null && ctx.channel().isActive()) {
+            order.busy = true; // the connection ends with it
+            refuse(ctx, r.refusal());
+        } else if (r != null && ctx.channel().isActive()) {
             order.busy = true;
             try {
                 handle(ctx, r.request(), r.user());
@@ -190,7 +233,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 r.request().release();
             }
         } else if (r != null) {
-            r.request().release();
+            r.release();
         }
     }
 

@@ -349,6 +349,14 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
         ReferenceCountUtil.release(msg);
         refused = true;
         passing = false;
+        if (ApiHandler.answering(ctx.channel())) {
+            // an earlier request of this connection is still being answered: the refusal follows that
+            // answer (a pipelining client reads answers in the order of its requests), then the
+            // connection closes; nothing more is read for it
+            ctx.channel().config().setAutoRead(false);
+            ctx.fireChannelRead(new ApiHandler.Refusal(HttpResponses.toFull(HttpResponses.status(status), false)));
+            return;
+        }
         var written = ctx.writeAndFlush(HttpResponses.toFull(HttpResponses.status(status), false));
         if (last || !drain) {
             ctx.channel().config().setAutoRead(false);

@@ -117,6 +117,26 @@ class AdminServerLimitsTest {
         assertThat(control.store().get(dev.portway.api.ResourceKind.NAMESPACE, null, "cut")).isEmpty();
     }
 
+    /**
+     * A refusal of the gate's went out at once, ahead of the answer to an earlier request of the
+     * same connection still being made: a client that pipelined a create and then a request the
+     * gate refuses read a 403 for its create, which was made. Answers keep the requests' order.
+     */
+    @Test
+    void aRefusalWaitsForTheAnswersToEarlierRequests() throws Exception {
+        try (SSLSocket s = connect()) {
+            String yaml = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: piped\n";
+            s.getOutputStream().write(("POST /api/v1/namespaces HTTP/1.1\r\nHost: 127.0.0.1:" + address.getPort() + "\r\n"
+                    + "Authorization: Bearer " + credentials.token() + "\r\nContent-Type: application/yaml\r\n"
+                    + "Content-Length: " + yaml.length() + "\r\n\r\n" + yaml
+                    + "GET /healthz HTTP/1.1\r\nHost: evil.example\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+            String answers = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(answers).startsWith("HTTP/1.1 201 ");
+            assertThat(answers.indexOf("HTTP/1.1 403 ")).as("the refusal, after the create's answer").isPositive();
+        }
+        assertThat(control.store().get(dev.portway.api.ResourceKind.NAMESPACE, null, "piped")).isPresent();
+    }
+
     /** Whether the server closed {@code s} within a few seconds (false if it is still open then). */
     private static boolean endsSoon(SSLSocket s) throws Exception {
         s.setSoTimeout(3000);
