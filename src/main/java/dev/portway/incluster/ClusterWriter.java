@@ -125,6 +125,7 @@ final class ClusterWriter implements AutoCloseable {
     private void left(Service local) {
         String namespace = local.getMetadata().getNamespace();
         String name = local.getMetadata().getName();
+        pending.remove(namespace + "/" + name); // a write still waiting for it is no longer Portway's to make
         clearIfLeft(mirror.clusterService(namespace, name));
     }
 
@@ -136,9 +137,14 @@ final class ClusterWriter implements AutoCloseable {
         clusterServices.forEach(this::clearIfLeft);
     }
 
-    private void clearIfLeft(Service remote) {
+    /** Whether {@code remote} stopped being a LoadBalancer and still has an address of Portway's pools. */
+    private boolean leftWithOurAddress(Service remote) {
         String pool = remote == null ? null : poolOf(remote);
-        if (pool != null && pools.test(pool) && remote.getSpec() != null && !"LoadBalancer".equals(remote.getSpec().getType())) {
+        return pool != null && pools.test(pool) && remote.getSpec() != null && !"LoadBalancer".equals(remote.getSpec().getType());
+    }
+
+    private void clearIfLeft(Service remote) {
+        if (leftWithOurAddress(remote)) {
             String namespace = remote.getMetadata().getNamespace();
             String name = remote.getMetadata().getName();
             pending.put(namespace + "/" + name, new Wanted(namespace, name, List.of(), null));
@@ -249,7 +255,10 @@ final class ClusterWriter implements AutoCloseable {
 
     private void write(Wanted wanted) {
         Service remote = mirror.clusterService(wanted.namespace(), wanted.name());
-        if (remote == null) {
+        // judged again as it is now: a write that waited (a retry) may be for a Service that has since
+        // gone to another implementation's class, whose status and annotations are not Portway's to write
+        boolean clearing = wanted.ingress().isEmpty() && wanted.pool() == null && leftWithOurAddress(remote);
+        if (remote == null || !(mirror.isOurs(remote) || clearing)) {
             return;
         }
         var resource = client.services().inNamespace(wanted.namespace()).withName(wanted.name());

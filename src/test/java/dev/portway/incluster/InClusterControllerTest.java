@@ -225,6 +225,46 @@ class InClusterControllerTest {
         awaitNoAddress("web");
     }
 
+    /**
+     * A status write that failed waited for its retry, and was made then whatever had happened
+     * meanwhile: a Service that had gone to another implementation's class got Portway's address
+     * and pool annotation, an address Portway had freed and would give another Service. A write is
+     * judged again as the Service is when it is made, and one for a Service that left is dropped.
+     */
+    @Test
+    void aWriteThatWaitsForItsRetryIsNotMadeForAServiceThatLeftMeanwhile() throws Exception {
+        java.util.concurrent.CountDownLatch failed = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger statusWrites = new java.util.concurrent.atomic.AtomicInteger();
+        io.fabric8.kubernetes.client.http.Interceptor firstStatusWriteFails = new io.fabric8.kubernetes.client.http.Interceptor() {
+            @Override
+            public void before(io.fabric8.kubernetes.client.http.BasicBuilder builder, io.fabric8.kubernetes.client.http.HttpRequest request,
+                               io.fabric8.kubernetes.client.http.Interceptor.RequestTags tags) {
+                if ("PATCH".equals(request.method()) && request.uri().getPath().endsWith("/services/web/status")
+                        && statusWrites.getAndIncrement() == 0) {
+                    // refused (400, whatever the Service is then): the writer tries again in a second
+                    builder.uri(java.net.URI.create(request.uri() + (request.uri().getQuery() == null ? "?" : "&") + "fieldValidation=Bogus"));
+                    failed.countDown();
+                }
+            }
+        };
+        KubernetesClient failing = new KubernetesClientBuilder().withConfig(cluster.clientConfig())
+                .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("first-status-write-fails", firstStatusWriteFails)).build();
+        closing.add(failing);
+        cluster.loadBalancer("web", PORTWAY_CLASS);
+        InClusterController c = new InClusterController(new InClusterController.Options(PORTWAY_CLASS, cluster.healthPort(),
+                Transport.NIO, 1, TestApi.decode(POOLS), Duration.ofSeconds(20), null));
+        closing.add(c);
+        c.start(failing);
+        assertThat(failed.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("the first status write was refused").isTrue();
+        // before its retry: web goes to another implementation
+        cluster.toClusterIp("web");
+        cluster.loadBalancer("web", StandInCluster.CLOUD_CLASS);
+        Thread.sleep(3000); // the retry's time, twice over
+        assertThat(statusWrites.get()).as("status writes").isOne();
+        assertThat(cluster.ingressIp("web")).isNull();
+        assertThat(cluster.service("web").getMetadata().getAnnotations()).doesNotContainKey("metallb.io/ip-allocated-from-pool");
+    }
+
     private void awaitNoAddress(String name) {
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             assertThat(cluster.ingressIp(name)).isNull();
