@@ -89,7 +89,6 @@ final class AccessControl {
         return spec;
     }
 
-    /** The checks that need no password hashing; {@link #VERIFY} when a Basic password must be checked. */
     /**
      * Whether {@code methods} names {@code method} in any case. A method is a case-sensitive token
      * (RFC 9110 9.1), but frameworks that upper-case what they read (CGI's REQUEST_METHOD, Django,
@@ -104,15 +103,61 @@ final class AccessControl {
         return false;
     }
 
+    /** Fields by which a client asks a framework (Express, Symfony, ASP.NET, Rails' Rack) to take a POST for another method. */
+    private static final List<String> METHOD_OVERRIDES = List.of("x-http-method-override", "x-http-method", "x-method-override");
+
+    /** The methods {@code headers} ask the backend to take the request for instead of its own (mostly none). */
+    private static List<String> overrides(HttpHeaders headers) {
+        List<String> out = List.of();
+        for (String name : METHOD_OVERRIDES) {
+            for (String value : headers.getAll(name)) {
+                for (String m : value.split(",")) {
+                    if (!m.isBlank()) {
+                        if (out.isEmpty()) {
+                            out = new java.util.ArrayList<>(2);
+                        }
+                        out.add(m.strip().toUpperCase(java.util.Locale.ROOT));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Whether a request of {@code method} that asks for {@code overrides} is one of {@code methods}
+     * as a deny rule reads it: by its method in any case, by a method it asks a framework to take it
+     * for, and a HEAD as the GET it is without a body.
+     */
+    private static boolean namedBy(List<String> methods, String method, List<String> overrides) {
+        if (containsIgnoringCase(methods, method) || ("HEAD".equalsIgnoreCase(method) && methods.contains("GET"))) {
+            return true;
+        }
+        for (String m : overrides) {
+            if (containsIgnoringCase(methods, m)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether {@code method} and every method it asks to be taken for are in {@code methods}. */
+    private static boolean allIn(List<String> methods, String method, List<String> overrides) {
+        return methods.contains(method) && methods.containsAll(overrides);
+    }
+
+    /** The checks that need no password hashing; {@link #VERIFY} when a Basic password must be checked. */
     Verdict check(String method, String path, HttpHeaders headers, InetAddress client) {
+        List<String> overrides = overrides(headers);
         for (int i = 0; i < spec.deny().size(); i++) {
             Plan.DenyRule d = spec.deny().get(i);
-            if ((d.methods().isEmpty() || containsIgnoringCase(d.methods(), method)) && denies(d.path(), denyPatterns.get(i), path)) {
+            if ((d.methods().isEmpty() || namedBy(d.methods(), method, overrides)) && denies(d.path(), denyPatterns.get(i), path)) {
                 return new Verdict(HttpResponseStatus.FORBIDDEN, "denied by policy " + spec.name(), null, null);
             }
         }
-        if (!spec.allowedMethods().isEmpty() && !spec.allowedMethods().contains(method)) {
-            return new Verdict(HttpResponseStatus.METHOD_NOT_ALLOWED, method + " is not allowed by policy " + spec.name()
+        if (!spec.allowedMethods().isEmpty() && !allIn(spec.allowedMethods(), method, overrides)) {
+            String named = overrides.isEmpty() ? method : method + " (to be taken for " + String.join(", ", overrides) + ")";
+            return new Verdict(HttpResponseStatus.METHOD_NOT_ALLOWED, named + " is not allowed by policy " + spec.name()
                     + " (allowed: " + String.join(", ", spec.allowedMethods()) + ")", null, null);
         }
         if (spec.rateLimit() != null) {
@@ -123,7 +168,7 @@ final class AccessControl {
                         + seconds + " s", Long.toString(seconds), null);
             }
         }
-        if (spec.schemes().isEmpty() || spec.anonymousMethods().contains(method)) {
+        if (spec.schemes().isEmpty() || allIn(spec.anonymousMethods(), method, overrides)) {
             return bodyLimit(headers);
         }
         String authorization = headers.get(HttpHeaderNames.AUTHORIZATION);

@@ -151,6 +151,16 @@ final class HttpExchange {
 
     // ---- the request head
 
+    private static boolean hasLowerCase(String method) {
+        for (int i = 0; i < method.length(); i++) {
+            char c = method.charAt(i);
+            if (c >= 'a' && c <= 'z') {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * Writes the body's framing as the gateway frames it upstream: {@code Transfer-Encoding:
      * chunked} exactly, a {@code Content-Length} without leading zeros. False, for a 501, when
@@ -187,6 +197,12 @@ final class HttpExchange {
             closeAfter = true;
             reply(HttpResponseStatus.BAD_REQUEST, "Sec-WebSocket-Key1 and -Key2 belong to the WebSocket handshake of draft 76,"
                     + " whose body has no length; use RFC 6455's Sec-WebSocket-Key");
+            return;
+        }
+        if (hasLowerCase(method)) {
+            // a method is case-sensitive, and "delete" is not DELETE to the routes and policies; but
+            // frameworks that upper-case what they read run it as one: refused, as NGINX refuses it
+            reply(HttpResponseStatus.BAD_REQUEST, "methods are upper case: " + method.toUpperCase(java.util.Locale.ROOT) + ", not " + method);
             return;
         }
         if ((headerBits & (HeaderScan.TRANSFER_ENCODING | HeaderScan.CONTENT_LENGTH)) != 0 && !down.isStream() && !framingCanonical(h)) {
