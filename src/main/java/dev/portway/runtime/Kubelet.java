@@ -149,7 +149,7 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
      * would make it through whatever link the pod swapped in after the check. What is checked here
      * is only for a clear message: a working directory to be made in a hidden directory (the pod's
      * own excepted), through links or not, fails the start saying why, as the sandbox does for one
-     * that exists there.
+     * that exists there (through a link swapped in after this check, it is made in the pod's tmpfs).
      */
     void makeWorkingDir(Path dir, Path podDir) throws IOException {
         if (!sandbox.available()) {

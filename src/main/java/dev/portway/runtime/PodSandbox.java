@@ -127,7 +127,8 @@ final class PodSandbox {
               if [ -d "$1" ] && [ -r "$1" ] && [ -x "$1" ]; then
                 exec 3<"$1/."
                 if [ "$(%5$s -L -c %%d:%%i /proc/self/fd/3)" = "$2" ]; then
-                  %1$s --no-canonicalize -t tmpfs -o mode=0700,size=64k portway-hidden /proc/self/fd/3
+                  %1$s --no-canonicalize -t tmpfs -o mode=0700,size=64k portway-hidden /proc/self/fd/3 || { echo "portway: cannot\
+             hide $1, where a directory pods must not see is mounted again: no pod starts" >&2; exit 126; }
                 fi
                 exec 3<&-
               fi
@@ -139,7 +140,7 @@ final class PodSandbox {
             if [ -z "$portway_had" ] && [ ! -d "$portway_wd" ]; then
               %4$s --inh-caps=-all --ambient-caps=-all -- %2$s -p -- "$portway_wd" || exit 126
             fi
-            cd "$portway_wd" 2>/dev/null || { echo "portway: the working directory $portway_wd is in a directory hidden \
+            cd -P "$portway_wd" 2>/dev/null || { echo "portway: the working directory $portway_wd is in a directory hidden \
             from pods (Portway's state, data or kubelet directory)" >&2; exit 126; }
             set +e
             %3$s --default-signal=INT,QUIT %4$s --inh-caps=-all --ambient-caps=-all -- "$@" &
@@ -408,9 +409,9 @@ final class PodSandbox {
             argv.add(h.identity());
         });
         List<String> aliases = new ArrayList<>();
-        hidden.forEach(h -> MountAliases.of(h.dir(), h.identity()).forEach(alias -> {
-            aliases.add(alias.toString());
-            aliases.add(h.identity());
+        hidden.forEach(h -> MountAliases.of(h).forEach(alias -> {
+            aliases.add(alias.dir().toString());
+            aliases.add(alias.identity());
         }));
         argv.add(Integer.toString(aliases.size() / 2));
         argv.addAll(aliases);

@@ -142,17 +142,22 @@ class PodsCannotReadCredentialsTest {
         Path home = Files.createDirectories(dir.resolve("home"));
         Path state = home.resolve("state");
         Path again = Files.createDirectories(dir.resolve("again"));
+        Path pki = Files.createDirectories(dir.resolve("pki-again"));
         try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(state))) {
             Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, "no sandbox here");
             String token = Files.readString(state.resolve("token")).strip();
             run("mount", "--bind", home.toString(), again.toString());
             try {
+                // and a part of it alone, bound elsewhere
+                run("mount", "--bind", state.resolve("pki").toString(), pki.toString());
                 assertThat(Files.readString(again.resolve("state/token")).strip()).isEqualTo(token);
+                assertThat(pki.resolve("ca.key")).exists();
                 cluster.apply(TestCluster.shellPod("twice", "Never", "cat " + again.resolve("state/token")
-                        + " || echo no token; ls -A " + again.resolve("state") + "; echo done"));
+                        + " || echo no token; ls -A " + again.resolve("state") + "; echo pki: $(ls -A " + pki + "); echo done"));
                 await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("twice").contains("done"));
-                assertThat(cluster.log("twice")).contains("no token").doesNotContain(token).doesNotContain("pki");
+                assertThat(cluster.log("twice")).contains("no token", "pki:\n").doesNotContain(token).doesNotContain("ca.key");
             } finally {
+                run("umount", "-l", pki.toString());
                 run("umount", "-l", again.toString());
             }
         }
@@ -161,6 +166,23 @@ class PodsCannotReadCredentialsTest {
     private static void run(String... command) throws Exception {
         Process p = new ProcessBuilder(command).inheritIO().start();
         assertThat(p.waitFor()).as(String.join(" ", command)).isZero();
+    }
+
+    /**
+     * A working directory is found as the kernel finds it: "link/../app" is the parent of where the
+     * link leads, then app. The init's cd read it by its text (link's own parent), and the pod did
+     * not start (said to be in a hidden directory).
+     */
+    @Test
+    void aWorkingDirectoryWithALinkAndDotDotIsTheOneTheKernelFinds(@TempDir Path dir) throws Exception {
+        Path real = Files.createDirectories(dir.resolve("real/sub"));
+        Files.createDirectories(dir.resolve("real/app"));
+        Files.createSymbolicLink(dir.resolve("link"), real);
+        try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(dir.resolve("state")))) {
+            cluster.apply(inWorkingDir("dotted", "echo in $(pwd)", Path.of(dir + "/link/../app")));
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("dotted").contains("in "));
+            assertThat(cluster.log("dotted")).contains("in " + dir.resolve("real/app"));
+        }
     }
 
     /**
