@@ -28,12 +28,22 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>The log is read off the event loop, one read at a time: a read waits for the log's writer
  * (they share its lock) and for the disk, and the API server's one event loop serves every other
- * connection. A slow or hung disk under a pod's logs used to stall them all.
+ * connection. A slow or hung disk under a pod's logs used to stall them all. The reads run on a
+ * few platform threads of their own, not virtual ones: on JDK 21 to 23 a virtual thread that
+ * waits for a monitor holds its carrier, and a few such waits would stall every virtual thread of
+ * the process (the pods' log pumps, exit watchers, starts and probes).
  */
 final class LogResponder {
 
     private static final long POLL_MILLIS = 100;
-    private static final int READ_BYTES = 32 * 1024;
+    private static final java.util.concurrent.ThreadPoolExecutor READERS = readers();
+
+    private static java.util.concurrent.ThreadPoolExecutor readers() {
+        var pool = new java.util.concurrent.ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+                Thread.ofPlatform().name("pod-log-read-", 0).daemon(true).factory());
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
+    }
 
     private final ChannelHandlerContext ctx;
     private final PodLogs.LogStream stream;
@@ -41,6 +51,8 @@ final class LogResponder {
     private final boolean keepAlive;
     private final Runnable onEnd;
     private final Long limitBytes;
+    /** What a read fills; one read is out at a time, and its bytes are copied out before the next. */
+    private final byte[] buf = new byte[16 * 1024];
     private long position;
     /**
      * What the answer may still send: what the log held from the start position when asked
@@ -77,8 +89,8 @@ final class LogResponder {
         new LogResponder(ctx, stream, position, follow, limitBytes, keepAlive && !http10, onEnd).start(http10);
     }
 
-    /** What one read found: the bytes (null when the log cannot be read any more: its pod is gone with its files). */
-    private record Read(PodLogs.Chunk chunk, byte[] bytes, boolean finished, long end) {
+    /** What one read found, in {@link #buf} (null when the log cannot be read any more: its pod is gone with its files). */
+    private record Read(PodLogs.Chunk chunk, boolean finished, long end) {
     }
 
     /** @param http10 an HTTP/1.0 client reads no chunks: its answer ends with the connection, as Go's server ends it */
@@ -104,15 +116,14 @@ final class LogResponder {
         long at = position;
         boolean wantsEnd = !sized && !follow;
         boolean wantsBytes = remaining > 0;
-        Thread.ofVirtual().name("pod-log-read").start(() -> {
+        READERS.execute(() -> {
             Read r;
             try {
                 boolean finished = stream.finished();
                 long end = wantsEnd ? stream.end() : -1;
-                byte[] bytes = new byte[wantsBytes ? READ_BYTES : 0];
-                r = new Read(wantsBytes ? stream.read(at, bytes) : new PodLogs.Chunk(at, 0), bytes, finished, end);
+                r = new Read(wantsBytes ? stream.read(at, buf) : new PodLogs.Chunk(at, 0), finished, end);
             } catch (RuntimeException e) {
-                r = new Read(null, null, true, -1);
+                r = new Read(null, true, -1);
             }
             Read read = r;
             ctx.executor().execute(() -> {
@@ -142,7 +153,7 @@ final class LogResponder {
             ctx.executor().schedule(this::pump, POLL_MILLIS, TimeUnit.MILLISECONDS); // following: nothing new yet
             return;
         }
-        ChannelFuture last = ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(r.bytes(), 0, n)));
+        ChannelFuture last = ctx.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer(buf, 0, n)));
         position = c.from() + n;
         remaining -= n;
         if (ctx.channel().isWritable()) {
