@@ -26,7 +26,12 @@ import java.util.List;
  * making on another client's. So a connection whose decoder holds bytes when its response ends is
  * not pooled ({@link #holdsBytes}), and one that receives any while it idles in the pool is
  * closed: what a decoder builds from them (a head in part) would show no sooner than the next
- * client's answer.
+ * client's answer. Line ends alone (CR, LF), which some servers send after a body and the decoder
+ * skips before a response, are no such bytes.
+ *
+ * <p>What this cannot see: bytes that arrive after the connection was lent again (a borrower on
+ * the same event loop in the same turn, a pipelined request), which no HTTP/1.1 pool can tell from
+ * the start of the next answer; NGINX's and HAProxy's keep-alive pools have the same window.
  */
 final class Http1ClientCodec extends CombinedChannelDuplexHandler<Http1ClientCodec.Decoder, Http1ClientCodec.Encoder> {
 
@@ -55,18 +60,33 @@ final class Http1ClientCodec extends CombinedChannelDuplexHandler<Http1ClientCod
         }
 
         boolean holdsBytes() {
-            return internalBuffer().isReadable();
+            return !lineEndsOnly(internalBuffer());
         }
 
         @Override
         protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
             if (!lent) {
-                // no request is out: whatever comes is no answer to anything
+                // no request is out: whatever comes is no answer to anything (but the line end some
+                // servers send after a body, which the decoder skips before a response)
+                boolean junk = !lineEndsOnly(buffer);
                 buffer.skipBytes(buffer.readableBytes());
-                ctx.close();
+                if (junk) {
+                    ctx.close();
+                }
                 return;
             }
             super.decode(ctx, buffer, out);
+        }
+
+        /** Whether {@code b} holds nothing but CR and LF bytes (or nothing). */
+        private static boolean lineEndsOnly(ByteBuf b) {
+            for (int i = b.readerIndex(); i < b.writerIndex(); i++) {
+                byte c = b.getByte(i);
+                if (c != '\r' && c != '\n') {
+                    return false;
+                }
+            }
+            return true;
         }
 
         @Override

@@ -231,10 +231,11 @@ public final class ProxyMetrics {
         if (gone.isEmpty()) {
             return;
         }
-        gone.forEach(gatewaySeries::remove);
         httpRequests.removeIf(labels -> gone.contains(labels.get(0)));
         httpRetries.removeIf(labels -> gone.contains(labels.get(0)));
         httpDuration.removeIf(labels -> gone.contains(labels.get(0)));
+        // after the registry's: a series found again in between would be one the registry no longer holds
+        gone.forEach(gatewaySeries::remove);
     }
 
     void planApplied(long version) {
