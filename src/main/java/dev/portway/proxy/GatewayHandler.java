@@ -118,8 +118,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private boolean active;
     /**
      * The client's address as the forwarding headers write it, and the last {@code Forwarded}
-     * element made (a connection's requests mostly name one host): made once a connection, not
-     * once a request (they were a tenth of what the gateway allocated per request).
+     * element made (a connection's requests mostly name one host): made once a connection (once a
+     * stream on HTTP/2, whose streams have a handler each), not once a request.
      */
     private InetSocketAddress forwardedClient;
     private String clientIp;
@@ -963,11 +963,6 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 + plane.httpSettings().headerTimeout().toSeconds() + " s");
     }
 
-    /**
-     * Sits before the codec: the first byte of a request starts its header timeout. The timer is
-     * set only when the read did not bring the whole head (most reads do, and then the request
-     * began before this returns).
-     */
     /** {@code client}'s address as text. */
     String clientIp(InetSocketAddress client) {
         if (client != forwardedClient) {
@@ -990,6 +985,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         return forwardedElement;
     }
 
+    /**
+     * Sits before the codec: the first byte of a request starts its header timeout. The timer is
+     * set only when the read did not bring the whole head (most reads do, and then the request
+     * began before this returns).
+     */
     private final class FirstByte extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext c, Object msg) {

@@ -37,6 +37,7 @@ final class HeaderScan {
     /** As ingress-nginx sets it (and backends behind it read it): the client's address. */
     static final int X_REAL_IP = 1 << 18;
     static final int FORWARDING = X_FORWARDED_FOR | X_FORWARDED_PROTO | X_FORWARDED_HOST | X_FORWARDED_PORT | FORWARDED | X_REAL_IP;
+    private static final AsciiString X_FORWARDED_PREFIX = AsciiString.cached("x-forwarded-");
     /**
      * A path that some backends take for the request's own (IIS's URL Rewrite, Symfony, Zend):
      * from a client, it would send a request the routes and policies judged by one path to another
@@ -46,6 +47,13 @@ final class HeaderScan {
     static final int X_ORIGINAL_URL = 1 << 19;
     static final int X_REWRITE_URL = 1 << 20;
     static final int PATH_OVERRIDE = X_ORIGINAL_URL | X_REWRITE_URL;
+    /**
+     * Another {@code X-Forwarded-*} name ({@code -Prefix}, which Spring and others take for the
+     * path the app is served under; {@code -Uri}, which forward-auth proxies take for the request's;
+     * {@code -Server}, {@code -Scheme}, {@code -Ssl}): a client's claim, dropped with the
+     * forwarding fields from an untrusted client ({@link #removeOtherForwarded}).
+     */
+    static final int X_FORWARDED_OTHER = 1 << 21;
     static final int HOST = 1 << 11;
     /** More than one Host field. */
     static final int HOSTS = 1 << 12;
@@ -112,6 +120,15 @@ final class HeaderScan {
         if (name.length() > X_HTTP2_PREFIX.length() && X_HTTP2_PREFIX.regionMatches(true, 0, name, 0, X_HTTP2_PREFIX.length())) {
             return X_HTTP2;
         }
+        int known = known(name);
+        if (known == 0 && name.length() > X_FORWARDED_PREFIX.length()
+                && X_FORWARDED_PREFIX.regionMatches(true, 0, name, 0, X_FORWARDED_PREFIX.length())) {
+            return X_FORWARDED_OTHER;
+        }
+        return known;
+    }
+
+    private static int known(CharSequence name) {
         return switch (name.length()) {
             case 2 -> is(name, HttpHeaderNames.TE) ? TE : 0;
             case 4 -> is(name, HttpHeaderNames.HOST) ? HOST : 0;
@@ -148,6 +165,17 @@ final class HeaderScan {
 
     private static boolean is(CharSequence name, AsciiString known) {
         return known.contentEqualsIgnoreCase(name);
+    }
+
+    /** Removes the {@code X-Forwarded-*} fields but the four the gateway writes (which {@link #FORWARDING} covers). */
+    static void removeOtherForwarded(HttpHeaders h) {
+        List<String> names = new ArrayList<>(2);
+        for (String name : h.names()) {
+            if (bit(name) == X_FORWARDED_OTHER) {
+                names.add(name);
+            }
+        }
+        names.forEach(h::remove);
     }
 
     /** Removes the fields whose names have an underscore. */

@@ -515,7 +515,10 @@ final class HttpExchange {
         InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
         if (!listener.trusts(client.getAddress())) {
             HeaderScan.remove(h, bits, HeaderScan.FORWARDING | HeaderScan.PATH_OVERRIDE);
-            bits &= ~(HeaderScan.FORWARDING | HeaderScan.PATH_OVERRIDE);
+            if ((bits & HeaderScan.X_FORWARDED_OTHER) != 0) {
+                HeaderScan.removeOtherForwarded(h);
+            }
+            bits &= ~(HeaderScan.FORWARDING | HeaderScan.PATH_OVERRIDE | HeaderScan.X_FORWARDED_OTHER);
         }
         // what is not there is added (no lookup); what is there is read and replaced
         String ip = down.clientIp(client);

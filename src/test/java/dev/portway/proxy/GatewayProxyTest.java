@@ -113,13 +113,16 @@ class GatewayProxyTest {
         RawHttp.Response r;
         try (RawHttp c = new RawHttp(listener)) {
             r = c.send("GET /a HTTP/1.1\r\nHost: Public.Example:8080\r\nX-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\n"
-                    + "X-Real-IP: 6.6.6.6\r\nX-Original-URL: /admin\r\nX-Rewrite-URL: /admin\r\n\r\n").read();
+                    + "X-Real-IP: 6.6.6.6\r\nX-Original-URL: /admin\r\nX-Rewrite-URL: /admin\r\nX-Forwarded-Prefix: /evil\r\n"
+                    + "X-Forwarded-Uri: /admin\r\n\r\n").read();
         }
         assertThat(r.echo("x-forwarded-for")).as("an untrusted client's claims are dropped").isEqualTo("127.0.0.1");
         assertThat(r.echo("x-real-ip")).as("as ingress-nginx sets it").isEqualTo("127.0.0.1");
         // a path some backends take for the request's own: never one the routes and policies did not judge
         assertThat(r.echo("x-original-url")).isNull();
         assertThat(r.echo("x-rewrite-url")).isNull();
+        assertThat(r.echo("x-forwarded-prefix")).as("any X-Forwarded-* of a client's").isNull();
+        assertThat(r.echo("x-forwarded-uri")).isNull();
         assertThat(r.echo("x-forwarded-proto")).isEqualTo("http");
         assertThat(r.echo("x-forwarded-host")).isEqualTo("Public.Example:8080");
         assertThat(r.echo("x-forwarded-port")).isEqualTo("8080");
@@ -144,11 +147,12 @@ class GatewayProxyTest {
         RawHttp.Response r;
         try (RawHttp c = new RawHttp(trusting)) {
             r = c.send("GET /a HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\n"
-                    + "X-Original-URL: /from-the-proxy\r\n\r\n").read();
+                    + "X-Original-URL: /from-the-proxy\r\nX-Forwarded-Prefix: /app\r\n\r\n").read();
         }
         assertThat(r.echo("x-forwarded-for")).isEqualTo("6.6.6.6, 127.0.0.1");
         assertThat(r.echo("x-real-ip")).isEqualTo("6.6.6.6");
         assertThat(r.echo("x-original-url")).isEqualTo("/from-the-proxy");
+        assertThat(r.echo("x-forwarded-prefix")).isEqualTo("/app");
     }
 
     @Test
