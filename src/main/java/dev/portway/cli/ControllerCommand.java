@@ -54,7 +54,8 @@ final class ControllerCommand implements Callable<Integer> {
     String context;
 
     @Option(names = "--load-balancer-class", paramLabel = "CLASS", defaultValue = ClusterConfig.DEFAULT_LOAD_BALANCER_CLASS,
-            description = "The spec.loadBalancerClass handled, besides Services that name none (default: ${DEFAULT-VALUE}).")
+            description = "The spec.loadBalancerClass handled (default: ${DEFAULT-VALUE}, which also takes Services that name none;"
+                    + " another class leaves those to the cluster's default implementation).")
     String loadBalancerClass;
 
     @Option(names = "--node-health-port", paramLabel = "PORT", defaultValue = "10256",
@@ -179,7 +180,7 @@ final class ControllerCommand implements Callable<Integer> {
             stopped.countDown();
         }, "portway-shutdown"));
         out.println("Portway is the LoadBalancer implementation of " + config.getMasterUrl() + " (Kubernetes " + version + ") for Services of class "
-                + loadBalancerClass + " or of none.");
+                + loadBalancerClass + (ClusterConfig.handles(loadBalancerClass, null) ? " or of none." : "."));
         List<dev.portway.api.metallb.IPAddressPool> current = controller.pools();
         if (controller.poolsFromCluster()) {
             out.println("Pools: the cluster's IPAddressPools in " + dev.portway.api.validation.MetalLbValidation.NAMESPACE

@@ -13,7 +13,7 @@ import java.util.Objects;
  * @param nodePortRange     where nodePorts come from ({@code --service-node-port-range})
  * @param validation        where validation departs from the API server's (loopback in local mode)
  * @param loadBalancerClass the {@code spec.loadBalancerClass} this Portway implements; Services
- *                          with no class are always handled
+ *                          with no class are handled with the default class only ({@link #handles})
  * @param clock             the time source for timestamps
  * @param nodeCidr          where node addresses must lie (local mode: Portway listens on them), or null for anywhere
  */
@@ -21,6 +21,18 @@ public record ClusterConfig(Cidr serviceCidr, PortRange nodePortRange, Validatio
                             String loadBalancerClass, Clock clock, Cidr nodeCidr) {
 
     public static final String DEFAULT_LOAD_BALANCER_CLASS = "portway.dev/loadbalancer";
+
+    /**
+     * Whether an implementation of {@code implemented} handles a LoadBalancer Service of
+     * {@code serviceClass} (null: none). A Service that names no class is the cluster's default
+     * implementation's: Portway takes it with its default class, as MetalLB does with no
+     * {@code --lb-class}; given a class of its own, it leaves them to the default implementation
+     * (a cloud's, or another MetalLB), as MetalLB and kube-vip do with theirs, instead of fighting
+     * it over their status.
+     */
+    public static boolean handles(String implemented, String serviceClass) {
+        return serviceClass == null ? DEFAULT_LOAD_BALANCER_CLASS.equals(implemented) : serviceClass.equals(implemented);
+    }
 
     public ClusterConfig {
         Objects.requireNonNull(serviceCidr, "serviceCidr");

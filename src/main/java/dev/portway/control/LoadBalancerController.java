@@ -125,8 +125,7 @@ final class LoadBalancerController implements Controller {
         if (!"LoadBalancer".equals(svc.getSpec().getType())) {
             return false;
         }
-        String cls = svc.getSpec().getLoadBalancerClass();
-        return cls == null || cls.equals(loadBalancerClass);
+        return ClusterConfig.handles(loadBalancerClass, svc.getSpec().getLoadBalancerClass());
     }
 
     /** Takes the address {@code svc} holds again, if the pools allow it; what cannot be kept is left to {@link #converge}. */

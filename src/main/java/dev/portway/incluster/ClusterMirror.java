@@ -150,7 +150,7 @@ final class ClusterMirror implements AutoCloseable {
             return false;
         }
         String cls = svc.getSpec().getLoadBalancerClass();
-        return cls == null || cls.equals(loadBalancerClass);
+        return dev.portway.control.ClusterConfig.handles(loadBalancerClass, cls);
     }
 
     private ResourceEventHandler<HasMetadata> handler(ResourceKind kind) {

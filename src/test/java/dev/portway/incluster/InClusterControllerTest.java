@@ -150,6 +150,38 @@ class InClusterControllerTest {
         assertThat(cluster.service("cloudy").getMetadata().getAnnotations()).doesNotContainKey("metallb.io/ip-allocated-from-pool");
     }
 
+    /**
+     * Given a class of its own, Portway took Services that name no class as well: the cluster's
+     * default implementation (the stand-in's own controller here) took them too, and the two wrote
+     * their addresses over each other's. They are the default implementation's now, as with
+     * MetalLB's --lb-class.
+     */
+    @Test
+    void givenAClassOfItsOwnServicesThatNameNoneAreLeftToTheDefaultImplementation() throws Exception {
+        cluster.loadBalancer("mine", "example.com/portway");
+        TestApi.apply(cluster.control(), TestApi.decode("""
+                apiVersion: v1
+                kind: Service
+                metadata: {name: unnamed, namespace: default}
+                spec:
+                  type: LoadBalancer
+                  selector: {app: unnamed}
+                  ports: [{port: 8080, targetPort: 80}]
+                """));
+        String before = cluster.ingressIp("unnamed");
+        InClusterController c = new InClusterController(new InClusterController.Options("example.com/portway", cluster.healthPort(),
+                Transport.NIO, 1, TestApi.decode(POOLS), Duration.ofSeconds(20), null));
+        closing.add(c);
+        c.start(client);
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.10".equals(cluster.ingressIp("mine")));
+        Thread.sleep(1000);
+        assertThat(cluster.ingressIp("unnamed")).as("what the default implementation gave it, if anything").isEqualTo(before);
+        // the stand-in's own controller, with no pool, clears what another writes: Portway's own event tells
+        assertThat(cluster.control().call(() -> dev.portway.control.EventRecorder.about(cluster.control().store(), cluster.service("unnamed"))))
+                .extracting(io.fabric8.kubernetes.api.model.Event::getReason).doesNotContain("IPAllocated");
+        assertThat(cluster.service("unnamed").getMetadata().getAnnotations()).doesNotContainKey("metallb.io/ip-allocated-from-pool");
+    }
+
     @Test
     void aPoolForSomeNamespacesServesTheServicesOfNamespacesLabelledSo() throws Exception {
         TestApi.apply(cluster.control(), TestApi.decode("""
