@@ -151,6 +151,14 @@ final class LoadBalancerController implements Controller {
         if (svc.getSpec().getClusterIP() == null || svc.getSpec().getClusterIP().isEmpty()) {
             return;
         }
+        String family = unservedFamily(svc);
+        if (family != null) {
+            // the pools are IPv4 alone: an IPv4 address on a Service that asked for none would be one its
+            // clients never look for (as MetalLB fails it, with no pool of that family)
+            allocator.unassign(key);
+            fail(svc, "no available IPs for " + family + " IPFamily (Portway's pools are IPv4)");
+            return;
+        }
         LoadBalancerAllocator.Request req = LoadBalancerAllocator.Request.of(svc, annotation(svc, ANNOTATION_ALLOW_SHARED_IP));
         Long current = currentIp(svc);
         Long desired;
@@ -207,6 +215,21 @@ final class LoadBalancerController implements Controller {
             s.getMetadata().getAnnotations().put(ANNOTATION_ALLOCATED_FROM_POOL, pool);
             return s;
         });
+    }
+
+    /**
+     * The family a Service needs that IPv4 pools cannot give: IPv6 for one whose families are IPv6
+     * alone, or both for one that requires dual stack; null when an IPv4 address serves it.
+     */
+    private static String unservedFamily(Service svc) {
+        List<String> families = svc.getSpec().getIpFamilies();
+        if (families != null && !families.isEmpty() && !families.contains("IPv4")) {
+            return String.join(",", families);
+        }
+        if ("RequireDualStack".equals(svc.getSpec().getIpFamilyPolicy())) {
+            return "IPv6";
+        }
+        return null;
     }
 
     /** The Service stays pending: its status is cleared and the failure reported once. */

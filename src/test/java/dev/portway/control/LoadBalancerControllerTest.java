@@ -296,6 +296,36 @@ class LoadBalancerControllerTest {
         assertThat(events(restarted, "a")).anyMatch(e -> e.startsWith("LoadBalancerFailed: invalid requested loadbalancer IPs"));
     }
 
+    /**
+     * The pools are IPv4. A Service whose families are IPv6 alone (or that requires dual stack), as
+     * a dual-stack cluster makes them, got an IPv4 address its clients never look for; it stays
+     * pending now, saying why, as MetalLB fails it. (Portway's own API server is IPv4 alone and
+     * refuses such Services: this one is put in the store as the in-cluster mirror puts a cluster's.)
+     */
+    @Test
+    void aServiceOfAFamilyThePoolsDoNotHaveStaysPending() {
+        ControlPlane control = cluster();
+        apply(control, pool("one", "127.3.5.10-127.3.5.12", ""));
+        apply(control, lb("v4", "", 80));
+        for (String[] shape : new String[][] {{"v6", "[IPv6]", "SingleStack"}, {"both", "[IPv6, IPv4]", "RequireDualStack"}}) {
+            Service svc = (Service) TestApi.decode(lb(shape[0], "", 80).replace("  type: LoadBalancer\n",
+                    "  type: LoadBalancer\n  clusterIP: fd00::10\n  ipFamilies: " + shape[1] + "\n  ipFamilyPolicy: " + shape[2] + "\n")).getFirst();
+            svc.getMetadata().setNamespace("default");
+            control.call(() -> {
+                Store.Batch batch = control.store().begin();
+                batch.put(svc);
+                batch.commit();
+                return null;
+            });
+        }
+        control.awaitIdle();
+        assertThat(ip(control, "v4")).isEqualTo("127.3.5.10");
+        assertThat(ip(control, "v6")).isNull();
+        assertThat(ip(control, "both")).isNull();
+        assertThat(events(control, "v6")).anyMatch(e -> e.contains("no available IPs for IPv6 IPFamily"));
+        assertThat(events(control, "both")).anyMatch(e -> e.contains("no available IPs for IPv6 IPFamily"));
+    }
+
     @Test
     void servicesOfAnotherLoadBalancerClassAreLeftAlone() {
         ControlPlane control = cluster();
