@@ -138,12 +138,13 @@ final class PodSandbox {
             %1$s --no-canonicalize --bind . "$portway_own"
             %1$s -t proc portway-proc /proc 2>/dev/null || true
             if [ -z "$portway_had" ] && [ ! -d "$portway_wd" ]; then
-              %4$s --inh-caps=-all --ambient-caps=-all -- %2$s -p -- "$portway_wd" || exit 126
+              %4$s --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- %2$s -p -- "$portway_wd" || { echo "portway: cannot make\
+             the working directory $portway_wd" >&2; exit 126; }
             fi
             cd -P "$portway_wd" 2>/dev/null || { echo "portway: the working directory $portway_wd is in a directory hidden \
             from pods (Portway's state, data or kubelet directory)" >&2; exit 126; }
             set +e
-            %3$s --default-signal=INT,QUIT %4$s --inh-caps=-all --ambient-caps=-all -- "$@" &
+            %3$s --default-signal=INT,QUIT %4$s --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- "$@" &
             portway_c=$!
             [ -z "$portway_t" ] || kill -TERM "$portway_c" 2>/dev/null
             while :; do wait "$portway_c" 2>/dev/null; portway_s=$?; kill -0 "$portway_c" 2>/dev/null || exit "$portway_s"; done

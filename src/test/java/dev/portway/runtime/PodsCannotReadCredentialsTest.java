@@ -169,6 +169,42 @@ class PodsCannotReadCredentialsTest {
     }
 
     /**
+     * The command runs without the capabilities its namespace grants, whatever user Portway runs
+     * as. For a user other than root, dropping the inheritable and ambient sets did it; for root
+     * (uid 0 in the namespace) an exec gives every capability back unless the bounding set is empty:
+     * a pod of a Portway run as root could unmount the tmpfs over the state directory and read the
+     * token.
+     */
+    @Test
+    void aPodCannotUnmountWhatHidesTheStateDirectory(@TempDir Path dir) throws Exception {
+        Path state = dir.resolve("state");
+        try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(state))) {
+            Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, "no sandbox here");
+            String token = Files.readString(state.resolve("token")).strip();
+            cluster.apply(TestCluster.shellPod("unmounter", "Never", "grep Cap /proc/self/status; umount " + state
+                    + " 2>&1; umount -l " + state + " 2>&1; cat " + state.resolve("token") + " || echo no token; echo done"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("unmounter").contains("done"));
+            assertThat(cluster.log("unmounter")).contains("no token", "CapEff:\t0000000000000000", "CapBnd:\t0000000000000000")
+                    .doesNotContain(token);
+        }
+    }
+
+    /** A working directory the pod may not make is said so, in its log (the start fails, and is tried again). */
+    @Test
+    void aWorkingDirectoryThatCannotBeMadeSaysSo(@TempDir Path dir) throws Exception {
+        Path closed = Files.createDirectories(dir.resolve("closed"));
+        try (TestCluster cluster = new TestCluster(TestCluster.options().withStateDir(dir.resolve("state")))) {
+            Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, "no sandbox here");
+            Files.setPosixFilePermissions(closed, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+            cluster.apply(inWorkingDir("unmade", "echo started", closed.resolve("app")));
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("unmade").contains("cannot make the working directory"));
+            assertThat(cluster.log("unmade")).contains(closed.resolve("app").toString()).doesNotContain("started");
+        } finally {
+            Files.setPosixFilePermissions(closed, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+    }
+
+    /**
      * A working directory is found as the kernel finds it: "link/../app" is the parent of where the
      * link leads, then app. The init's cd read it by its text (link's own parent), and the pod did
      * not start (said to be in a hidden directory).
