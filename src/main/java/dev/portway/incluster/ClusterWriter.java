@@ -177,7 +177,7 @@ final class ClusterWriter implements AutoCloseable {
             }
             try {
                 write(wanted);
-                pending.remove(key, wanted);
+                done(key, wanted);
             } catch (RuntimeException e) {
                 if (closed) {
                     return;
@@ -185,7 +185,7 @@ final class ClusterWriter implements AutoCloseable {
                 int code = e instanceof KubernetesClientException k ? k.getCode() : 0;
                 if (code == 404 || code == 422) {
                     // gone, or a write the cluster will never take: trying again would change nothing
-                    pending.remove(key, wanted);
+                    done(key, wanted);
                     if (code == 422) {
                         log.warn("the cluster refuses the LoadBalancer status of {}: {}", key, e.getMessage());
                     }
@@ -227,6 +227,15 @@ final class ClusterWriter implements AutoCloseable {
         } else {
             retryMillis = 0;
         }
+    }
+
+    /**
+     * Forgets {@code wanted} once written, unless another was queued meanwhile, even an equal one:
+     * the cluster may have changed the status while this write was out (another writer cleared it),
+     * and the equal write queued for that is the one that puts it back.
+     */
+    private void done(String key, Wanted wanted) {
+        pending.computeIfPresent(key, (k, queued) -> queued == wanted ? null : queued);
     }
 
     /** The wait before the next retry, if this flush fails. */

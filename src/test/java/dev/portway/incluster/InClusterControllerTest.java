@@ -297,6 +297,47 @@ class InClusterControllerTest {
         assertThat(cluster.service("web").getMetadata().getAnnotations()).doesNotContainKey("metallb.io/ip-allocated-from-pool");
     }
 
+    /**
+     * Another writer cleared the status while Portway's write of it was out. Portway queued the same
+     * address again, and its finished write took that equal one off the queue with itself: the
+     * status stayed cleared for good (the informers have no resync). A finished write now takes off
+     * only itself.
+     */
+    @Test
+    void anAddressClearedWhileItsWriteIsOutIsWrittenAgain() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean cleared = new java.util.concurrent.atomic.AtomicBoolean();
+        io.fabric8.kubernetes.client.http.Interceptor clearsAfterTheFirstWrite = new io.fabric8.kubernetes.client.http.Interceptor() {
+            @Override
+            public void after(io.fabric8.kubernetes.client.http.HttpRequest request, io.fabric8.kubernetes.client.http.HttpResponse<?> response,
+                              io.fabric8.kubernetes.client.http.AsyncBody.Consumer<java.util.List<java.nio.ByteBuffer>> consumer) {
+                if ("PATCH".equals(request.method()) && request.uri().getPath().endsWith("/services/web/status")
+                        && response.code() < 300 && cleared.compareAndSet(false, true)) {
+                    // another writer clears it, and Portway sees that (and queues its address again) before this write is done
+                    cluster.control().call(() -> cluster.control().api().mutate(io.fabric8.kubernetes.api.model.Service.class, "default", "web",
+                            svc -> {
+                                svc.getStatus().setLoadBalancer(new io.fabric8.kubernetes.api.model.LoadBalancerStatus());
+                                return svc;
+                            }));
+                    try {
+                        Thread.sleep(1000);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }
+        };
+        KubernetesClient watching = new KubernetesClientBuilder().withConfig(cluster.clientConfig())
+                .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("clears-after-the-first-write", clearsAfterTheFirstWrite)).build();
+        closing.add(watching);
+        cluster.loadBalancer("web", PORTWAY_CLASS);
+        InClusterController c = new InClusterController(new InClusterController.Options(PORTWAY_CLASS, cluster.healthPort(),
+                Transport.NIO, 1, TestApi.decode(POOLS), Duration.ofSeconds(20), null));
+        closing.add(c);
+        c.start(watching);
+        await().atMost(Duration.ofSeconds(10)).until(cleared::get);
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.10".equals(cluster.ingressIp("web")));
+    }
+
     private void awaitNoAddress(String name) {
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             assertThat(cluster.ingressIp(name)).isNull();
