@@ -76,6 +76,16 @@ final class ClusterWriter implements AutoCloseable {
     private final java.util.function.Predicate<String> pools;
     /** How long the next retry waits (writer thread): a second, doubling up to {@link #MAX_RETRY} while writes keep failing. */
     private long retryMillis;
+    /**
+     * Services whose last write the cluster refused, and when each may be tried again (writer
+     * thread): each waits on its own, a second doubling up to {@link #MAX_RETRY}. One that a
+     * webhook keeps refusing held every other Service's status back for as long, once with one
+     * retry for all.
+     */
+    private final Map<String, Long> notBefore = new java.util.HashMap<>();
+    private final Map<String, Long> keyDelays = new java.util.HashMap<>();
+    /** When the flush for {@link #notBefore} is scheduled (nanoTime), or 0. */
+    private long keyRetryAt;
 
     ClusterWriter(KubernetesClient client, ClusterMirror mirror, Store store, java.util.function.Predicate<String> pools) {
         this.client = client;
@@ -170,9 +180,14 @@ final class ClusterWriter implements AutoCloseable {
     private void flush() {
         flushQueued.set(false);
         boolean retry = false;
+        long now = System.nanoTime();
+        if (keyRetryAt != 0 && now - keyRetryAt >= 0) {
+            keyRetryAt = 0;
+        }
         for (String key : List.copyOf(pending.keySet())) {
             Wanted wanted = pending.get(key);
-            if (wanted == null) {
+            Long waitUntil = notBefore.get(key);
+            if (wanted == null || (waitUntil != null && waitUntil - now > 0)) {
                 continue;
             }
             try {
@@ -191,8 +206,17 @@ final class ClusterWriter implements AutoCloseable {
                     }
                     continue;
                 }
-                log.warn("cannot write the LoadBalancer status of {} (again in {} s): {}", key, nextRetry().toSeconds(), e.getMessage());
-                retry = true;
+                if (code == 0) {
+                    // no answer (the API server is down or unreachable): every write waits for one retry
+                    log.warn("cannot write the LoadBalancer status of {} (again in {} s): {}", key, nextRetry().toSeconds(), e.getMessage());
+                    retry = true;
+                } else {
+                    // refused (a webhook, a quota, RBAC): this Service waits, the others are written meanwhile
+                    long delay = Math.min(keyDelays.getOrDefault(key, RETRY.toMillis() / 2) * 2, MAX_RETRY.toMillis());
+                    keyDelays.put(key, delay);
+                    notBefore.put(key, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay));
+                    log.warn("cannot write the LoadBalancer status of {} (again in {} s): {}", key, delay / 1000, e.getMessage());
+                }
             }
         }
         for (String key : List.copyOf(pendingEvents.keySet())) {
@@ -227,6 +251,25 @@ final class ClusterWriter implements AutoCloseable {
         } else {
             retryMillis = 0;
         }
+        scheduleKeyRetry();
+    }
+
+    /** Schedules a flush for the earliest Service whose refused write waits, unless one comes sooner already (writer thread). */
+    private void scheduleKeyRetry() {
+        notBefore.keySet().retainAll(pending.keySet());
+        keyDelays.keySet().retainAll(pending.keySet());
+        long earliest = 0;
+        for (long at : notBefore.values()) {
+            earliest = earliest == 0 || at - earliest < 0 ? at : earliest;
+        }
+        if (earliest != 0 && (keyRetryAt == 0 || earliest - keyRetryAt < 0)) {
+            keyRetryAt = earliest;
+            try {
+                writer.schedule(this::flush, Math.max(0, earliest - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // closing
+            }
+        }
     }
 
     /**
@@ -236,6 +279,8 @@ final class ClusterWriter implements AutoCloseable {
      */
     private void done(String key, Wanted wanted) {
         pending.computeIfPresent(key, (k, queued) -> queued == wanted ? null : queued);
+        notBefore.remove(key);
+        keyDelays.remove(key);
     }
 
     /** The wait before the next retry, if this flush fails. */

@@ -273,20 +273,13 @@ class InClusterControllerTest {
                                io.fabric8.kubernetes.client.http.Interceptor.RequestTags tags) {
                 if ("PATCH".equals(request.method()) && request.uri().getPath().endsWith("/services/web/status")
                         && statusWrites.getAndIncrement() == 0) {
-                    // refused (400, whatever the Service is then): the writer tries again in a second
-                    builder.uri(java.net.URI.create(request.uri() + (request.uri().getQuery() == null ? "?" : "&") + "fieldValidation=Bogus"));
+                    refuse(builder, request); // whatever the Service is then: the writer tries again in a second
                     failed.countDown();
                 }
             }
         };
-        KubernetesClient failing = new KubernetesClientBuilder().withConfig(cluster.clientConfig())
-                .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("first-status-write-fails", firstStatusWriteFails)).build();
-        closing.add(failing);
         cluster.loadBalancer("web", PORTWAY_CLASS);
-        InClusterController c = new InClusterController(new InClusterController.Options(PORTWAY_CLASS, cluster.healthPort(),
-                Transport.NIO, 1, TestApi.decode(POOLS), Duration.ofSeconds(20), null));
-        closing.add(c);
-        c.start(failing);
+        controllerThrough(firstStatusWriteFails);
         assertThat(failed.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("the first status write was refused").isTrue();
         // before its retry: web goes to another implementation
         cluster.toClusterIp("web");
@@ -326,16 +319,53 @@ class InClusterControllerTest {
                 }
             }
         };
-        KubernetesClient watching = new KubernetesClientBuilder().withConfig(cluster.clientConfig())
-                .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("clears-after-the-first-write", clearsAfterTheFirstWrite)).build();
-        closing.add(watching);
         cluster.loadBalancer("web", PORTWAY_CLASS);
+        controllerThrough(clearsAfterTheFirstWrite);
+        await().atMost(Duration.ofSeconds(10)).until(cleared::get);
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.10".equals(cluster.ingressIp("web")));
+    }
+
+    /**
+     * The cluster refused every status write of one Service (as a webhook may), and the writer's one
+     * retry for everything doubled up to 30 s: a new Service's address waited that long too. A
+     * refused Service now waits alone.
+     */
+    @Test
+    void aServiceWhoseWritesAreRefusedHoldsNoOtherBack() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+        io.fabric8.kubernetes.client.http.Interceptor refusesWeb = new io.fabric8.kubernetes.client.http.Interceptor() {
+            @Override
+            public void before(io.fabric8.kubernetes.client.http.BasicBuilder builder, io.fabric8.kubernetes.client.http.HttpRequest request,
+                               io.fabric8.kubernetes.client.http.Interceptor.RequestTags tags) {
+                if ("PATCH".equals(request.method()) && request.uri().getPath().endsWith("/services/web/status")) {
+                    refused.incrementAndGet();
+                    refuse(builder, request);
+                }
+            }
+        };
+        cluster.loadBalancer("web", PORTWAY_CLASS);
+        controllerThrough(refusesWeb);
+        // refused at once, then after 1, 2 and 4 s: the next retry is 8 s away
+        await().atMost(Duration.ofSeconds(20)).until(() -> refused.get() >= 4);
+        cluster.loadBalancer("api", PORTWAY_CLASS);
+        await().atMost(Duration.ofSeconds(4)).until(() -> "127.0.62.11".equals(cluster.ingressIp("api")));
+        assertThat(cluster.ingressIp("web")).isNull();
+    }
+
+    /** A controller whose client's requests pass {@code interceptor} on their way. */
+    private InClusterController controllerThrough(io.fabric8.kubernetes.client.http.Interceptor interceptor) throws Exception {
+        KubernetesClient through = new KubernetesClientBuilder().withConfig(cluster.clientConfig())
+                .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("test", interceptor)).build();
+        closing.add(through);
         InClusterController c = new InClusterController(new InClusterController.Options(PORTWAY_CLASS, cluster.healthPort(),
                 Transport.NIO, 1, TestApi.decode(POOLS), Duration.ofSeconds(20), null));
         closing.add(c);
-        c.start(watching);
-        await().atMost(Duration.ofSeconds(10)).until(cleared::get);
-        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.10".equals(cluster.ingressIp("web")));
+        return c.start(through);
+    }
+
+    /** Makes {@code request} one the API server refuses (400, an unknown fieldValidation), whatever it writes. */
+    private static void refuse(io.fabric8.kubernetes.client.http.BasicBuilder builder, io.fabric8.kubernetes.client.http.HttpRequest request) {
+        builder.uri(java.net.URI.create(request.uri() + (request.uri().getQuery() == null ? "?" : "&") + "fieldValidation=Bogus"));
     }
 
     private void awaitNoAddress(String name) {
