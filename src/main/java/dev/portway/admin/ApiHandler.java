@@ -525,7 +525,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private CompletableFuture<HttpResponses.Response> create(Call c, ApiPath api) {
         WriteOptions options = writeOptions(c);
         Decoded d = decodeBody(c, api, options.fieldValidation());
-        return control.submit(() -> control.api().create(d.object, api.namespace(), options))
+        return control.submitWrite(() -> control.api().create(d.object, api.namespace(), options))
                 .thenApply(o -> written(c, api, HttpResponseStatus.CREATED, o, d.warnings));
     }
 
@@ -535,7 +535,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             JsonNode body = readBody(c, true).tree();
             int replicas = Scales.replicas(body);
             String rv = body.path("metadata").path("resourceVersion").asText("");
-            return control.submit(() -> control.api().scale(api.kind(), api.namespace(), api.name(), replicas, rv, options))
+            return control.submitWrite(() -> control.api().scale(api.kind(), api.namespace(), api.name(), replicas, rv, options))
                     .thenApply(o -> HttpResponses.json(HttpResponseStatus.OK, Scales.of(o)));
         }
         Decoded d = decodeBody(c, api, options.fieldValidation());
@@ -544,10 +544,10 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                     + ") does not match the name on the URL (" + api.name() + ")");
         }
         if ("status".equals(api.subresource())) {
-            return control.submit(() -> control.api().updateStatus(d.object, api.namespace(), options))
+            return control.submitWrite(() -> control.api().updateStatus(d.object, api.namespace(), options))
                     .thenApply(o -> written(c, api, HttpResponseStatus.OK, o, d.warnings));
         }
-        return control.submit(() -> control.api().update(d.object, api.namespace(), options))
+        return control.submitWrite(() -> control.api().update(d.object, api.namespace(), options))
                 .thenApply(o -> written(c, api, HttpResponseStatus.OK, o, d.warnings));
     }
 
@@ -559,7 +559,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             throw ApiException.badRequest("PATCH request bodies of type application/apply-patch+yaml require fieldManager to be set");
         }
         Patcher patcher = new Patcher(control.api());
-        return control.submit(() -> patcher.patch(api.kind(), api.version(), api.namespace(), api.name(), api.subresource(), type, body,
+        return control.submitWrite(() -> patcher.patch(api.kind(), api.version(), api.namespace(), api.name(), api.subresource(), type, body,
                         options))
                 .thenApply(r -> "scale".equals(api.subresource())
                         ? HttpResponses.json(HttpResponseStatus.OK, Scales.of(r.object()))
@@ -568,7 +568,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private CompletableFuture<HttpResponses.Response> delete(Call c, ApiPath api) {
         DeleteOptions options = deleteOptions(c);
-        return control.submit(() -> control.api().delete(api.kind(), api.namespace(), api.name(), options))
+        return control.submitWrite(() -> control.api().delete(api.kind(), api.namespace(), api.name(), options))
                 .thenApply(o -> HttpResponses.json(HttpResponseStatus.OK, api.served(o)));
     }
 
@@ -576,7 +576,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         DeleteOptions options = deleteOptions(c);
         LabelSelector labels = LabelQuery.parse(c.params().string("labelSelector"));
         FieldSelector fields = FieldSelector.parse(c.params().string("fieldSelector"), api.kind());
-        return control.submit(() -> {
+        return control.submitWrite(() -> {
             List<HasMetadata> deleted = new ArrayList<>();
             for (HasMetadata o : control.store().list(api.kind(), api.namespace())) {
                 if (dev.portway.api.Selectors.matches(labels, o.getMetadata().getLabels()) && fields.matches(o)) {
@@ -653,7 +653,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         String namespace = c.params().string("namespace", "default");
         boolean dryRun = c.params().dryRun();
-        return control.submit(() -> {
+        return control.submitWrite(() -> {
             try {
                 List<ApplyResult.Item> applied = new ArrayList<>();
                 for (ApiServer.Applied a : control.api().apply(objects, namespace, dryRun)) {

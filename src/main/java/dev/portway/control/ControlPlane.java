@@ -116,6 +116,29 @@ public final class ControlPlane implements AutoCloseable {
         return Thread.currentThread() == thread;
     }
 
+    /**
+     * Why the API's clients may not write now (null: they may), asked on the control thread before
+     * each of their writes: a local cluster whose journal cannot write answers them 503, as
+     * kube-apiserver answers with its storage away, rather than acknowledge what a crash would lose.
+     */
+    private volatile java.util.function.Supplier<String> writeRefusal = () -> null;
+
+    public void writeRefusal(java.util.function.Supplier<String> refusal) {
+        this.writeRefusal = java.util.Objects.requireNonNull(refusal, "refusal");
+    }
+
+    /** Runs a write of an API client's on the control thread, unless writes are refused now ({@link #writeRefusal}). */
+    public <T> CompletableFuture<T> submitWrite(Callable<T> write) {
+        return submit(() -> {
+            String refused = writeRefusal.get();
+            if (refused != null) {
+                throw new dev.portway.api.ApiException(new io.fabric8.kubernetes.api.model.StatusBuilder().withNewMetadata().endMetadata()
+                        .withStatus("Failure").withReason("ServiceUnavailable").withCode(503).withMessage(refused).build());
+            }
+            return write.call();
+        });
+    }
+
     /** Runs {@code task} on the control thread. */
     public <T> CompletableFuture<T> submit(Callable<T> task) {
         CompletableFuture<T> result = new CompletableFuture<>();

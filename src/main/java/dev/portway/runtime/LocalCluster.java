@@ -151,6 +151,10 @@ public final class LocalCluster implements AutoCloseable {
                 }
             });
         }
+        if (journal != null) {
+            StoreJournal kept = journal;
+            control.writeRefusal(kept::notKept);
+        }
         control.call(() -> control.api().apply(builtins(), "default", false));
         control.addController(new Scheduler(control));
         control.addController(new DeploymentController(control));

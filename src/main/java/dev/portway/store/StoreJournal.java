@@ -30,7 +30,10 @@ import org.slf4j.LoggerFactory;
  * <p>Two files in the data directory: {@value #SNAPSHOT}, every object at one revision, replaced
  * atomically (write, fsync, rename, fsync the directory); and {@value #JOURNAL}, one JSON line per
  * change since, appended and fsynced before the change is acknowledged (the store calls its
- * watchers inside the commit), one line per commit batch. On start the snapshot is read and the
+ * watchers inside the commit), one line per commit batch. While it cannot write (a full disk),
+ * and once it is closed, the API's clients' writes are refused ({@link #notKept}): the batch that
+ * found the failure, and Portway's own changes meanwhile, are kept in memory until a snapshot
+ * succeeds, and a crash before that loses them. On start the snapshot is read and the
  * journal replayed; a last line cut short by a crash is dropped (its batch was never acknowledged), anything else unreadable
  * stops the start with the file's path, and nothing is replaced. Events are not kept (they are
  * an hour's history in Kubernetes, and the kubelet writes many), only the revisions they took, so
@@ -72,6 +75,10 @@ public final class StoreJournal implements AutoCloseable {
     private FileChannel journal;
     private long journalBytes;
     private boolean failed;
+    /** Closed: the state was written for good (Portway is stopping). */
+    private boolean closed;
+    /** What the last failed write said. */
+    private String lastFailure = "";
     /** While failing: when the next whole snapshot may be tried (System.nanoTime). */
     private long nextRetryNanos;
     /** Snapshots begun (tests: how often a failing journal retries). */
@@ -236,6 +243,7 @@ public final class StoreJournal implements AutoCloseable {
         } catch (IOException e) {
             // the cluster goes on in memory; later commits try a whole snapshot (once a second) until one succeeds
             failed = true;
+            lastFailure = e.toString();
             nextRetryNanos = System.nanoTime() + RETRY_EVERY_NANOS;
             log.error("cannot write {} (revision {}): changes are not kept on disk until a snapshot succeeds: {}",
                     dir.resolve(JOURNAL), events.getLast().revision(), e.toString());
@@ -295,6 +303,28 @@ public final class StoreJournal implements AutoCloseable {
         syncDirectory();
     }
 
+    /**
+     * Why changes are not kept on disk now, or null when they are; on the committing (control)
+     * thread. While they are not, a whole snapshot is tried again at most once a second from here
+     * too, so that a cluster whose clients are refused (and so commit nothing) comes back by itself
+     * once the disk has room.
+     */
+    public String notKept() {
+        if (closed) {
+            return "Portway is stopping: the cluster's state is written to " + dir + " and closed, and writes are refused";
+        }
+        if (!failed) {
+            return null;
+        }
+        long now = System.nanoTime();
+        if (now - nextRetryNanos >= 0) {
+            nextRetryNanos = now + RETRY_EVERY_NANOS;
+            retrySnapshot();
+        }
+        return failed ? "the cluster's state cannot be written to " + dir + " now (" + lastFailure
+                + "): writes are refused until it can; reads go on" : null;
+    }
+
     /** Whether changes are not being kept on disk now (a write failed, and no snapshot has succeeded since). */
     boolean failing() {
         return failed;
@@ -315,6 +345,7 @@ public final class StoreJournal implements AutoCloseable {
     /** Stops journaling, with a last snapshot (a clean stop leaves no journal to replay). */
     @Override
     public void close() throws IOException {
+        closed = true; // what clients write from now on would not be kept: refused ({@link #notKept})
         store.unwatch(watcher);
         snapshot(); // atomic: even after a failed write, a clean stop keeps what the store holds
         if (journal != null) {
