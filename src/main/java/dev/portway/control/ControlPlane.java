@@ -67,6 +67,9 @@ public final class ControlPlane implements AutoCloseable {
                 log.warn("expiring events failed", e);
             }
         }, 1, 1, TimeUnit.MINUTES);
+        // the Gateways' and Ingresses' addresses are taken again before the Services' controller hands any out
+        // (the Gateway controller is added later, by the local cluster)
+        addresses.addKeeper(GatewayController.keeper(store, addresses));
         addController(new LoadBalancerController(api, events, addresses));
     }
 

@@ -97,6 +97,56 @@ public final class GatewayController implements Controller {
         this.controllerName = controllerName;
     }
 
+    /**
+     * What takes again the addresses Gateways and Ingress classes hold (their status names them)
+     * and may keep, oldest Gateway first; what cannot be kept is left to the pass, which says why.
+     * Registered with the allocator by the control plane as it is made, before any controller runs:
+     * this controller is added later, and the Services' controller's first pass must not hand out
+     * a Gateway's address meanwhile.
+     */
+    static Runnable keeper(Store store, LoadBalancerAllocator allocator) {
+        return () -> keepAll(store, allocator);
+    }
+
+    private static void keepAll(Store store, LoadBalancerAllocator allocator) {
+        List<Gateway> held = new ArrayList<>(store.list(Gateway.class));
+        held.removeIf(gw -> currentIp(gw) == null);
+        held.sort(Comparator.comparing((Gateway gw) -> Objects.toString(gw.getMetadata().getCreationTimestamp(), ""))
+                .thenComparing(gw -> gw.getMetadata().getNamespace() + "/" + gw.getMetadata().getName()));
+        for (Gateway gw : held) {
+            List<String> ports = new ArrayList<>();
+            if (gw.getSpec() != null && gw.getSpec().getListeners() != null) {
+                gw.getSpec().getListeners().forEach(l -> {
+                    String p = "TCP/" + l.getPort();
+                    if (l.getPort() != null && !ports.contains(p)) {
+                        ports.add(p);
+                    }
+                });
+            }
+            keep(allocator, gatewayRequest(gw, ports), currentIp(gw));
+        }
+        ingressesByClass(store).forEach((cls, ingresses) -> ingresses.stream().map(GatewayController::currentIp).filter(Objects::nonNull)
+                .findFirst().ifPresent(ip -> keep(allocator, ingressRequest(cls), ip)));
+    }
+
+    private static void keep(LoadBalancerAllocator allocator, LoadBalancerAllocator.Request req, long ip) {
+        try {
+            allocator.assign(req, ip);
+        } catch (LoadBalancerAllocationException e) {
+            // not allowed any more: the pass says so, and gives it another
+        }
+    }
+
+    private static LoadBalancerAllocator.Request gatewayRequest(Gateway gw, List<String> ports) {
+        Map<String, String> labels = gw.getMetadata().getLabels() == null ? Map.of() : gw.getMetadata().getLabels();
+        return new LoadBalancerAllocator.Request(GATEWAY_KEY + gw.getMetadata().getNamespace() + "/" + gw.getMetadata().getName(),
+                gw.getMetadata().getNamespace(), labels, ports, nz(annotation(gw, LoadBalancerController.ANNOTATION_ALLOW_SHARED_IP)), "");
+    }
+
+    private static LoadBalancerAllocator.Request ingressRequest(String ingressClass) {
+        return new LoadBalancerAllocator.Request(INGRESS_CLASS_KEY + ingressClass, "", Map.of(), List.of("TCP/80", "TCP/443"), "", "");
+    }
+
     /** The model of the last pass (for the data plane's tests and for describe). */
     public GatewayModel model() {
         return model;
@@ -109,6 +159,7 @@ public final class GatewayController implements Controller {
                 store.list(Secret.class));
         List<IPAddressPool> pools = store.list(IPAddressPool.class);
         allocator.setPools(pools, store.list(Namespace.class));
+        allocator.keepHeld(); // before any Gateway or Ingress class is given a new address
         String now = Times.format(api.config().clock().instant());
         for (ClassInfo c : model.gatewayClasses()) {
             writeClassStatus(c, now);
@@ -166,9 +217,7 @@ public final class GatewayController implements Controller {
                 ports.add(p);
             }
         }
-        Map<String, String> labels = gw.getMetadata().getLabels() == null ? Map.of() : gw.getMetadata().getLabels();
-        LoadBalancerAllocator.Request req = new LoadBalancerAllocator.Request(key, g.namespace(), labels, ports,
-                nz(annotation(gw, LoadBalancerController.ANNOTATION_ALLOW_SHARED_IP)), "");
+        LoadBalancerAllocator.Request req = gatewayRequest(gw, ports);
         Long desired;
         try {
             desired = desiredIp(g);
@@ -345,14 +394,21 @@ public final class GatewayController implements Controller {
 
     // ---- Ingress --------------------------------------------------------------------------------
 
-    private void reconcileIngresses(boolean havePools) {
+    /** This controller's IngressClasses, by name. */
+    private static Map<String, IngressClass> ourIngressClasses(Store store) {
         Map<String, IngressClass> classes = new LinkedHashMap<>();
-        IngressClass defaultClass = null;
         for (IngressClass ic : store.list(IngressClass.class)) {
             if (ic.getSpec() != null && INGRESS_CONTROLLER.equals(ic.getSpec().getController())) {
                 classes.put(ic.getMetadata().getName(), ic);
             }
         }
+        return classes;
+    }
+
+    /** The Ingresses of each of this controller's IngressClasses, by class name (the default class's too). */
+    private static Map<String, List<Ingress>> ingressesByClass(Store store) {
+        Map<String, IngressClass> classes = ourIngressClasses(store);
+        IngressClass defaultClass = null;
         // as the DefaultIngressClass admission plugin: the newest class marked default
         for (IngressClass ic : store.list(IngressClass.class)) {
             if ("true".equals(ic.getMetadata().getAnnotations() == null ? null : ic.getMetadata().getAnnotations().get(DEFAULT_CLASS_ANNOTATION))
@@ -375,6 +431,12 @@ public final class GatewayController implements Controller {
                 byClass.computeIfAbsent(cls, c -> new ArrayList<>()).add(ing);
             }
         }
+        return byClass;
+    }
+
+    private void reconcileIngresses(boolean havePools) {
+        Map<String, List<Ingress>> byClass = ingressesByClass(store);
+        Map<String, IngressClass> classes = ourIngressClasses(store);
         for (String key : allocator.allocatedKeys()) {
             if (key.startsWith(INGRESS_CLASS_KEY) && !byClass.containsKey(key.substring(INGRESS_CLASS_KEY.length()))) {
                 allocator.unassign(key);
@@ -407,7 +469,7 @@ public final class GatewayController implements Controller {
             fail(ingresses.getFirst(), key, "no IPAddressPool is configured");
             return null;
         }
-        LoadBalancerAllocator.Request req = new LoadBalancerAllocator.Request(key, "", Map.of(), List.of("TCP/80", "TCP/443"), "", "");
+        LoadBalancerAllocator.Request req = ingressRequest(ic.getMetadata().getName());
         Long current = allocator.ipOf(key);
         if (current == null) {
             for (Ingress ing : ingresses) {

@@ -67,6 +67,19 @@ final class LoadBalancerController implements Controller {
         this.events = events;
         this.loadBalancerClass = api.config().loadBalancerClass();
         store.watch(this::changed);
+        allocator.addKeeper(this::keepAll);
+    }
+
+    /** Takes again the addresses Services hold and may keep, oldest first (one of two that name one address keeps it). */
+    private void keepAll() {
+        if (ours == null) {
+            return; // before the first pass: which pools there are is not set yet either
+        }
+        List<Service> ordered = new ArrayList<>(ours.values());
+        ordered.removeIf(s -> currentIp(s) == null);
+        ordered.sort(Comparator.comparing((Service s) -> Objects.toString(s.getMetadata().getCreationTimestamp(), ""))
+                .thenComparing(LoadBalancerController::key));
+        ordered.forEach(this::keep);
     }
 
     /** Keeps {@link #ours} up to date (on the control thread, as batches commit). */
@@ -109,12 +122,10 @@ final class LoadBalancerController implements Controller {
         ordered.sort(Comparator.comparing((Service s) -> currentIp(s) == null)
                 .thenComparing(s -> Objects.toString(s.getMetadata().getCreationTimestamp(), ""))
                 .thenComparing(LoadBalancerController::key));
-        // Every address a Service holds and may keep is taken before any Service is given a new one:
-        // after a restart (an empty allocator) a Service whose address the pools no longer allow would
-        // otherwise be given the lowest free one, a later Service's, not taken again yet
-        for (Service svc : ordered) {
-            keep(svc);
-        }
+        // Every address a Service (or a Gateway, an Ingress class) holds and may keep is taken before any
+        // Service is given a new one: after a restart (an empty allocator) a Service whose address the pools
+        // no longer allow would otherwise be given the lowest free one, a later Service's or a Gateway's
+        allocator.keepHeld();
         for (Service svc : ordered) {
             converge(svc, !pools.isEmpty());
         }

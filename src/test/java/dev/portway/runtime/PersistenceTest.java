@@ -66,6 +66,45 @@ class PersistenceTest {
         }
     }
 
+    /**
+     * The Services' controller runs first after a restart, when the allocator holds no address:
+     * a pending Service that asked for the address a Gateway holds was given it, and the Gateway
+     * moved to another. Every user of the pools takes its addresses again before any is handed out.
+     */
+    @Test
+    void aRestartGivesNoOneTheAddressAGatewayHolds(@TempDir Path data) throws Exception {
+        var options = TestCluster.options().withDataDir(data);
+        String held;
+        try (TestCluster c = new TestCluster(options)) {
+            c.apply(TestCluster.httpGateway("front", 8080));
+            held = c.gatewayAddress("front", 8080).getAddress().getHostAddress();
+            c.apply("""
+                    apiVersion: v1
+                    kind: Service
+                    metadata:
+                      name: wants
+                      annotations: {metallb.io/loadBalancerIPs: "%s"}
+                    spec:
+                      type: LoadBalancer
+                      selector: {app: wants}
+                      ports: [{port: 9090}]
+                    """.formatted(held));
+            c.local().control().awaitIdle();
+            assertThat(ingressOf(c, "wants")).as("the Gateway's, which it does not share").isNull();
+        }
+        try (TestCluster c = new TestCluster(options)) {
+            c.local().control().awaitIdle();
+            assertThat(c.gatewayAddress("front", 8080).getAddress().getHostAddress()).isEqualTo(held);
+            assertThat(ingressOf(c, "wants")).isNull();
+        }
+    }
+
+    private static String ingressOf(TestCluster c, String service) {
+        var status = c.service(service).getStatus();
+        var ingress = status == null || status.getLoadBalancer() == null ? null : status.getLoadBalancer().getIngress();
+        return ingress == null || ingress.isEmpty() ? null : ingress.getFirst().getIp();
+    }
+
     @Test
     void whatACrashLeavesBringsBackEveryAcknowledgedChange(@TempDir Path data, @TempDir Path crashed) throws Exception {
         var options = TestCluster.options().withDataDir(data);

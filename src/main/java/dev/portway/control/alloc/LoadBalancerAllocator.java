@@ -109,6 +109,24 @@ public final class LoadBalancerAllocator {
      * {@code namespaceSelectors} are matched against {@code namespaces}' labels, so a change to
      * them is seen at the next call.
      */
+    /** What takes again the addresses each user of the pools holds (a Service's controller, a Gateway's): {@link #keepHeld}. */
+    private final List<Runnable> keepers = new ArrayList<>();
+
+    /** Registers what takes again, with {@link #assign}, the addresses one user of the pools holds and may keep. */
+    public void addKeeper(Runnable keeper) {
+        keepers.add(keeper);
+    }
+
+    /**
+     * Takes again every address a user of the pools holds and may keep, before any new address is
+     * handed out: after a restart the allocator holds none, and the first user to run would
+     * otherwise hand another user's address to whatever asks for it (a pending Service asking for
+     * the address a Gateway holds got it, and the Gateway moved).
+     */
+    public void keepHeld() {
+        keepers.forEach(Runnable::run);
+    }
+
     public void setPools(List<IPAddressPool> configured, List<Namespace> namespaces) {
         pools.clear();
         for (IPAddressPool p : configured) {
