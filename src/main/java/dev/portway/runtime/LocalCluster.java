@@ -100,7 +100,12 @@ public final class LocalCluster implements AutoCloseable {
                 throw new java.io.UncheckedIOException("cannot restore the cluster: " + e.getMessage(), e);
             }
         }
-        this.control = new ControlPlane(store, options.clusterConfig(), new Random());
+        try {
+            this.control = new ControlPlane(store, options.clusterConfig(), new Random());
+        } catch (RuntimeException e) {
+            releaseDataLock(); // the restored objects do not fit this start (a changed service range): not held for good
+            throw e;
+        }
         ControlMetrics.register(control, registry);
         int threads = options.proxyThreads() > 0 ? options.proxyThreads() : Math.max(1, Runtime.getRuntime().availableProcessors());
         this.dataPlane = new DataPlane(options.transport(), threads, registry, options.clusterConfig().clock());
@@ -131,6 +136,7 @@ public final class LocalCluster implements AutoCloseable {
             control.close();
             dataPlane.close();
             podRuntime.close();
+            releaseDataLock();
             throw e instanceof RuntimeException r ? r : new java.io.UncheckedIOException((java.io.IOException) e);
         }
         this.adminGroup = options.transport().newGroup(1, "portway-admin");

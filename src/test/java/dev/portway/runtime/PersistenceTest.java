@@ -143,6 +143,20 @@ class PersistenceTest {
         assertThat(List.of(data.toFile().list())).containsExactlyInAnyOrder(StoreJournal.SNAPSHOT, "lock");
     }
 
+    /** A start that fails after it took the data directory (its credentials cannot be read) gives it back. */
+    @Test
+    void aStartThatFailsGivesTheDataDirectoryBack(@TempDir Path data, @TempDir Path state) throws Exception {
+        Files.setPosixFilePermissions(state, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.writeString(state.resolve("token"), "short\n");
+        Files.setPosixFilePermissions(state.resolve("token"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        var options = TestCluster.options().withDataDir(data).withStateDir(state);
+        assertThatThrownBy(() -> new LocalCluster(options)).hasMessageContaining("shorter than 32 characters");
+        Files.delete(state.resolve("token"));
+        try (TestCluster c = new TestCluster(options)) {
+            assertThat(c.local().store().revision()).isPositive();
+        }
+    }
+
     @Test
     void aDataDirectoryOthersMayWriteIsRefusedAndANewOneIsThisUsersAlone(@TempDir Path tmp) throws Exception {
         // it holds every object, Secrets too, and a planted snapshot's pods would run as this user

@@ -220,8 +220,16 @@ public final class AdminCredentials {
             while (bytes.hasRemaining()) {
                 channel.write(bytes);
             }
+            if (channel instanceof java.nio.channels.FileChannel f) {
+                f.force(true); // on disk before its name is: after a power loss the file is whole or the old one
+            }
         }
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        try (java.nio.channels.FileChannel dir = java.nio.channels.FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
+            dir.force(true); // the new name too
+        } catch (java.io.IOException e) {
+            // a file system that cannot sync a directory: the file itself is synced
+        }
     }
 
     private static void checkPrivate(Path file) throws IOException {
