@@ -98,6 +98,16 @@ class AdminServerLimitsTest {
         return head.toString();
     }
 
+    private static String namespace(String name) {
+        return "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + name + "\n";
+    }
+
+    /** The head of an admin's create of a Namespace in YAML, but its framing fields and the empty line. */
+    private String createHead() {
+        return "POST /api/v1/namespaces HTTP/1.1\r\nHost: 127.0.0.1:" + address.getPort() + "\r\nAuthorization: Bearer "
+                + credentials.token() + "\r\nContent-Type: application/yaml\r\n";
+    }
+
     /**
      * A chunked body cut by a malformed chunk-size line reached the API with what came before it:
      * a Namespace in YAML, cut there, was created (201) and the connection kept. It is refused now,
@@ -106,11 +116,9 @@ class AdminServerLimitsTest {
     @Test
     void aBodyCutByAMalformedChunkIsNotActedOn() throws Exception {
         try (SSLSocket s = connect()) {
-            String yaml = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: cut\n";
-            s.getOutputStream().write(("POST /api/v1/namespaces HTTP/1.1\r\nHost: 127.0.0.1:" + address.getPort() + "\r\n"
-                    + "Authorization: Bearer " + credentials.token() + "\r\nContent-Type: application/yaml\r\n"
-                    + "Transfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(yaml.length()) + "\r\n" + yaml + "\r\n"
-                    + "ZZZZ-not-a-size\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+            String yaml = namespace("cut");
+            s.getOutputStream().write((createHead() + "Transfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(yaml.length()) + "\r\n"
+                    + yaml + "\r\nZZZZ-not-a-size\r\n\r\n").getBytes(StandardCharsets.UTF_8));
             String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertThat(answer).startsWith("HTTP/1.1 400 ").contains("malformed chunk");
         }
@@ -125,10 +133,8 @@ class AdminServerLimitsTest {
     @Test
     void aRefusalWaitsForTheAnswersToEarlierRequests() throws Exception {
         try (SSLSocket s = connect()) {
-            String yaml = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: piped\n";
-            s.getOutputStream().write(("POST /api/v1/namespaces HTTP/1.1\r\nHost: 127.0.0.1:" + address.getPort() + "\r\n"
-                    + "Authorization: Bearer " + credentials.token() + "\r\nContent-Type: application/yaml\r\n"
-                    + "Content-Length: " + yaml.length() + "\r\n\r\n" + yaml
+            String yaml = namespace("piped");
+            s.getOutputStream().write((createHead() + "Content-Length: " + yaml.length() + "\r\n\r\n" + yaml
                     + "GET /healthz HTTP/1.1\r\nHost: evil.example\r\n\r\n").getBytes(StandardCharsets.UTF_8));
             String answers = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertThat(answers).startsWith("HTTP/1.1 201 ");

@@ -37,7 +37,11 @@ class LoadBalancerControllerTest {
     }
 
     private ControlPlane cluster() {
-        ControlPlane control = start(new Store());
+        return withNamespaces(start(new Store()));
+    }
+
+    /** {@code control} with the namespaces the Services and pools go in. */
+    private static ControlPlane withNamespaces(ControlPlane control) {
         List<HasMetadata> namespaces = new ArrayList<>();
         for (String ns : List.of("default", "metallb-system")) {
             namespaces.add(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build());
@@ -201,9 +205,7 @@ class LoadBalancerControllerTest {
     @Test
     void anAssignedAddressNeverMovesWhileItsServiceLives() {
         Store store = new Store();
-        ControlPlane control = start(store);
-        apply(control, List.<HasMetadata>of(new NamespaceBuilder().withNewMetadata().withName("default").endMetadata().build(),
-                new NamespaceBuilder().withNewMetadata().withName("metallb-system").endMetadata().build()));
+        ControlPlane control = withNamespaces(start(store));
         apply(control, pool("one", "127.3.5.0/24", ""));
         apply(control, lb("older", "", 80));
         apply(control, lb("newer", "", 80));
@@ -247,9 +249,7 @@ class LoadBalancerControllerTest {
     @Test
     void aRestartedControllerGivesNoServiceAnAddressAnotherHolds() {
         Store store = new Store();
-        ControlPlane control = start(store);
-        apply(control, List.<HasMetadata>of(new NamespaceBuilder().withNewMetadata().withName("default").endMetadata().build(),
-                new NamespaceBuilder().withNewMetadata().withName("metallb-system").endMetadata().build()));
+        ControlPlane control = withNamespaces(start(store));
         apply(control, pool("one", "127.3.5.10-127.3.5.12", ""));
         for (String name : List.of("a", "b", "c")) {
             apply(control, lb(name, "", 80));
@@ -276,9 +276,7 @@ class LoadBalancerControllerTest {
     @Test
     void aServiceWhoseRequestCannotBeReadKeepsItsAddressAcrossARestart() {
         Store store = new Store();
-        ControlPlane control = start(store);
-        apply(control, List.<HasMetadata>of(new NamespaceBuilder().withNewMetadata().withName("default").endMetadata().build(),
-                new NamespaceBuilder().withNewMetadata().withName("metallb-system").endMetadata().build()));
+        ControlPlane control = withNamespaces(start(store));
         apply(control, pool("one", "127.3.5.10-127.3.5.12", ""));
         apply(control, lb("a", "", 80));
         apply(control, lb("b", "", 80));

@@ -174,8 +174,9 @@ class InClusterControllerTest {
         closing.add(c);
         c.start(client);
         await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.10".equals(cluster.ingressIp("mine")));
-        Thread.sleep(1000);
-        assertThat(cluster.ingressIp("unnamed")).as("what the default implementation gave it, if anything").isEqualTo(before);
+        // what the default implementation gave it, if anything, for a second after Portway served its own
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                .until(() -> java.util.Objects.equals(cluster.ingressIp("unnamed"), before));
         // the stand-in's own controller, with no pool, clears what another writes: Portway's own event tells
         assertThat(cluster.control().call(() -> dev.portway.control.EventRecorder.about(cluster.control().store(), cluster.service("unnamed"))))
                 .extracting(io.fabric8.kubernetes.api.model.Event::getReason).doesNotContain("IPAllocated");
@@ -284,9 +285,9 @@ class InClusterControllerTest {
         // before its retry: web goes to another implementation
         cluster.toClusterIp("web");
         cluster.loadBalancer("web", StandInCluster.CLOUD_CLASS);
-        Thread.sleep(3000); // the retry's time, twice over
-        assertThat(statusWrites.get()).as("status writes").isOne();
-        assertThat(cluster.ingressIp("web")).isNull();
+        // for the retry's time, twice over: no second write, no address
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
+                .until(() -> statusWrites.get() == 1 && cluster.ingressIp("web") == null);
         assertThat(cluster.service("web").getMetadata().getAnnotations()).doesNotContainKey("metallb.io/ip-allocated-from-pool");
     }
 
@@ -311,11 +312,9 @@ class InClusterControllerTest {
                                 svc.getStatus().setLoadBalancer(new io.fabric8.kubernetes.api.model.LoadBalancerStatus());
                                 return svc;
                             }));
-                    try {
-                        Thread.sleep(1000);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
+                    // and holds this write out while it does (the mirror sees the clear, the controller queues the address again)
+                    await().atMost(Duration.ofSeconds(5)).until(() -> cluster.ingressIp("web") == null);
+                    await().pollDelay(Duration.ofSeconds(1)).until(() -> true);
                 }
             }
         };

@@ -31,6 +31,9 @@ class GatewayUpstreamReuseTest {
     private static InetSocketAddress listener;
     private static ServerSocket backend;
     private static final AtomicInteger connections = new AtomicInteger();
+    /** /late: the client has the answer (the backend's bytes after it come while the connection idles), and the gateway closed that connection. */
+    private static final java.util.concurrent.CountDownLatch answered = new java.util.concurrent.CountDownLatch(1);
+    private static final java.util.concurrent.CountDownLatch lateClosed = new java.util.concurrent.CountDownLatch(1);
 
     @BeforeAll
     static void start() throws IOException {
@@ -61,6 +64,7 @@ class GatewayUpstreamReuseTest {
 
     /** Answers each request of a kept-alive connection. */
     private static void answer(Socket s) {
+        boolean late = false;
         try (s) {
             s.setSoTimeout(10_000);
             InputStream in = s.getInputStream();
@@ -70,6 +74,9 @@ class GatewayUpstreamReuseTest {
                 while (!head.toString().endsWith("\r\n\r\n")) {
                     int b = in.read();
                     if (b < 0) {
+                        if (late) {
+                            lateClosed.countDown();
+                        }
                         return;
                     }
                     head.append((char) b);
@@ -83,8 +90,11 @@ class GatewayUpstreamReuseTest {
                     // answered whole; then, while the connection idles in the gateway's pool, the start of another
                     out.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh".getBytes(StandardCharsets.US_ASCII));
                     out.flush();
-                    Thread.sleep(200);
+                    if (!answered.await(10, java.util.concurrent.TimeUnit.SECONDS)) { // the client has its answer: the connection idles
+                        return;
+                    }
                     answer = "HTTP/1.1 200 OK\r\nSet-Cookie: session=late\r\n";
+                    late = true;
                 } else if (line.startsWith("GET /crlf ")) {
                     answer = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh\r\n"; // a line end past the body
                 } else if (line.startsWith("HEAD ")) {
@@ -109,7 +119,11 @@ class GatewayUpstreamReuseTest {
             try (RawHttp c = new RawHttp(listener)) {
                 RawHttp.Response r = first.startsWith("HEAD") ? c.send(first).readHead() : c.send(first).read();
                 assertThat(r.status()).as(first).isEqualTo(200);
-                Thread.sleep(first.contains("/late") ? 500 : 0);
+                if (first.contains("/late")) {
+                    answered.countDown();
+                    // the gateway reads the bytes that came while the connection idled, and closes it
+                    assertThat(lateClosed.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("the idle connection closed").isTrue();
+                }
                 for (int i = 0; i < 3; i++) {
                     RawHttp.Response next = c.get("x", "/next");
                     assertThat(next.status()).as(first).isEqualTo(200);
