@@ -45,6 +45,12 @@ final class PodSandbox {
     static final Path MOUNT = tool("mount");
     static final Path MKDIR = tool("mkdir");
     static final Path STAT = tool("stat");
+    /**
+     * The descriptor the init opens (on {@code /dev/null}) once its set-up steps are over, just
+     * before it starts the command, which does not get it: Portway's sign that a SIGTERM for the
+     * pod can go to the init ({@link #commandStarted}). The init's descriptors are its own.
+     */
+    static final String LAST_STEP_FD = "9";
 
     /** {@code /usr/bin/NAME}, or {@code /bin/NAME} on a system whose /bin is not merged into /usr. */
     private static Path tool(String name) {
@@ -97,7 +103,10 @@ final class PodSandbox {
      * leads into the pod's empty tmpfs, whatever the pod changes while it starts (made by Portway
      * before the start, it could be made through a link swapped in after the check). One that
      * existed and is gone once the directories are hidden was in one of them: the start stops,
-     * saying so. Then it waits: SIGTERM is passed on to the
+     * saying so. A SIGTERM that came during all this stops the start (exit 143): the command is
+     * not started only to be signalled, which could reach its process before it runs the command
+     * (a copy of the init then, whose trap takes the signal and forgets it). Then the init opens
+     * {@link #LAST_STEP_FD}, the sign that it has done all that, starts the command and waits: SIGTERM is passed on to the
      * command (a PID 1 without a handler would ignore it), and the command's status is the
      * init's; when the init exits, the kernel kills whatever is left in the namespace, a process
      * that left the command's process group included. Its environment is Portway's alone (see
@@ -144,11 +153,13 @@ final class PodSandbox {
             cd -P "$portway_wd" 2>/dev/null || { echo "portway: the working directory $portway_wd is in a directory hidden \
             from pods (Portway's state, data or kubelet directory)" >&2; exit 126; }
             set +e
-            %3$s --default-signal=INT,QUIT %4$s --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- "$@" &
+            [ -z "$portway_t" ] || exit 143
+            exec %6$s</dev/null
+            %3$s --default-signal=INT,QUIT %4$s --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- "$@" %6$s<&- &
             portway_c=$!
             [ -z "$portway_t" ] || kill -TERM "$portway_c" 2>/dev/null
             while :; do wait "$portway_c" 2>/dev/null; portway_s=$?; kill -0 "$portway_c" 2>/dev/null || exit "$portway_s"; done
-            """.formatted(MOUNT, MKDIR, ENV, SETPRIV, STAT);
+            """.formatted(MOUNT, MKDIR, ENV, SETPRIV, STAT, LAST_STEP_FD);
 
     private final String unavailable;
     private final List<Hidden> hidden;
@@ -271,18 +282,23 @@ final class PodSandbox {
     }
 
     /**
-     * Whether the sandbox's {@code init} has started the command: it has a child that is no longer
-     * a copy of itself (forked and not yet exec'd, a child still runs the init's SIGTERM trap, and
-     * a SIGTERM passed on to it then is lost) and is none of its set-up steps. Before that, a
-     * SIGTERM may come before the init's trap is set, and a PID 1 drops a signal it has no
-     * handler for.
+     * Whether the sandbox's {@code init} has started the command: it has opened
+     * {@link #LAST_STEP_FD}, which it does once its set-up steps are over and just before it
+     * forks the command, and it has a child that is no longer a copy of itself (forked and not yet
+     * exec'd, a child still runs the init's SIGTERM trap, and a SIGTERM passed on to it then is
+     * lost). Before that, a SIGTERM may come before the init's trap is set, and a PID 1 drops a
+     * signal it has no handler for; or it comes during a set-up step ({@code mount}, {@code stat},
+     * {@code mkdir}), and stops the start. A set-up step's process was once taken for the command,
+     * which then started with the signal lost and ran its whole grace period.
      */
     static boolean commandStarted(ProcessHandle init) {
+        if (!Files.exists(Path.of("/proc", Long.toString(init.pid()), "fd", LAST_STEP_FD), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
         byte[] own = commandLine(init.pid());
         return own != null && init.children().anyMatch(c -> {
             byte[] line = commandLine(c.pid());
-            return line != null && line.length > 0 && !java.util.Arrays.equals(line, own)
-                    && !startsWith(line, MOUNT) && !startsWith(line, MKDIR);
+            return line != null && line.length > 0 && !java.util.Arrays.equals(line, own);
         });
     }
 
@@ -292,11 +308,6 @@ final class PodSandbox {
         } catch (IOException e) {
             return null; // gone
         }
-    }
-
-    private static boolean startsWith(byte[] line, Path tool) {
-        byte[] word = (tool + "\0").getBytes(StandardCharsets.UTF_8);
-        return line.length >= word.length && java.util.Arrays.equals(line, 0, word.length, word, 0, word.length);
     }
 
     /** Why pods cannot have files of their own here, or null when they can. */
