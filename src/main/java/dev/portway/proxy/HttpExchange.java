@@ -817,7 +817,8 @@ final class HttpExchange {
             return;
         }
         if (msg instanceof HttpResponse r) {
-            if (r.decoderResult().isFailure()) {
+            // Netty's decoder takes any number for a status; HTTP's are 100-599 (RFC 9110 15)
+            if (r.decoderResult().isFailure() || r.status().code() < 100 || r.status().code() > 599) {
                 ReferenceCountUtil.release(msg);
                 Channel ch = upstream;
                 detachUpstream();

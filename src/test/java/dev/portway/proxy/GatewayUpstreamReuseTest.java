@@ -97,6 +97,9 @@ class GatewayUpstreamReuseTest {
                     late = true;
                 } else if (line.startsWith("GET /crlf ")) {
                     answer = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh\r\n"; // a line end past the body
+                } else if (line.startsWith("GET /status/")) {
+                    String code = line.substring("GET /status/".length(), line.indexOf(' ', "GET /status/".length()));
+                    answer = "HTTP/1.1 " + code + " Whatever\r\nContent-Length: 5\r\n\r\nfresh";
                 } else if (line.startsWith("HEAD ")) {
                     answer = "HTTP/1.1 200 OK\r\nContent-Length: 60\r\n\r\n"
                             + "HTTP/1.1 302 Found\r\nLocation: https://evil.example/\r\nX-Junk: ";
@@ -146,6 +149,24 @@ class GatewayUpstreamReuseTest {
                 }
                 assertThat(connections.get()).as("connections made for five more requests to " + path).isEqualTo(before);
             }
+        }
+    }
+
+    /**
+     * A status code outside HTTP's 100-599 is an invalid response (Envoy's rule too): Netty's
+     * decoder takes any number, and each one an endpoint sent became a series of the gateway's
+     * request metrics that lived as long as the Gateway, so one endpoint could grow Portway's heap,
+     * and every scrape, without end.
+     */
+    @Test
+    void aStatusCodeOutsideHttpsRangeIsABadGateway() throws Exception {
+        for (String code : new String[] {"42", "099", "600", "1000", "2147483647"}) {
+            try (RawHttp c = new RawHttp(listener)) {
+                assertThat(c.get("x", "/status/" + code).status()).as(code).isEqualTo(502);
+            }
+        }
+        try (RawHttp c = new RawHttp(listener)) {
+            assertThat(c.get("x", "/status/599").status()).isEqualTo(599);
         }
     }
 }
