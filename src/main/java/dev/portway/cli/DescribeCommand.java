@@ -191,7 +191,7 @@ final class DescribeCommand implements Callable<Integer> {
         String yaml = Json.writeYaml(object);
         DescribeWriter table = new DescribeWriter();
         DescribeEvents.write(events, table, main.clock.instant());
-        return TabWriter.forDescribe().format(w.toString()) + yaml + table.finish();
+        return TabWriter.forDescribe().format(DescribeWriter.escape(w.toString())) + yaml + table.finish();
     }
 
     /** Labels/annotations one per line, the rest under the first's value column. */

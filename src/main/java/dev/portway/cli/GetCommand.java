@@ -133,7 +133,7 @@ final class GetCommand implements Callable<Integer> {
                 if (withNamespace) {
                     row.addFirst(o.getMetadata().getNamespace());
                 }
-                text.append(String.join("\t", row)).append('\n');
+                text.append(TabWriter.row(row)).append('\n');
             }
             out.print(TabWriter.forTables().format(text.toString()));
         }

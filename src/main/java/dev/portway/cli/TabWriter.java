@@ -36,6 +36,39 @@ final class TabWriter {
         return new TabWriter(0, 2);
     }
 
+    /**
+     * One line of a table, its cells as kubectl prints them (cli-runtime's {@code appendCellValue}):
+     * a cell is cut at its first line break ({@code \n}, {@code \r} or {@code \f}), which then
+     * shows as {@code ...}, and ESC as {@code ^[}. A cell is text an object holds (an Event's
+     * message is an exec probe's output): a container's lines would otherwise forge rows, and its
+     * escape sequences would reach the user's terminal.
+     */
+    static String row(List<String> cells) {
+        StringBuilder line = new StringBuilder();
+        for (String cell : cells) {
+            if (!line.isEmpty()) {
+                line.append('\t');
+            }
+            String text = cell == null ? "" : cell;
+            int cut = firstBreak(text);
+            line.append(DescribeWriter.escape(cut < 0 ? text : text.substring(0, cut)));
+            if (cut >= 0) {
+                line.append("...");
+            }
+        }
+        return line.toString();
+    }
+
+    private static int firstBreak(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char ch = text.charAt(i);
+            if (ch == '\n' || ch == '\r' || ch == '\f') {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     TabWriter(int minWidth, int padding) {
         this.minWidth = minWidth;
         this.padding = padding;

@@ -63,7 +63,7 @@ final class UpSummary {
             Tables tables = new Tables(clock);
             StringBuilder text = new StringBuilder(String.join("\t", Tables.headers(ResourceKind.SERVICE, false))).append('\n');
             for (Service s : services) {
-                text.append(String.join("\t", tables.printed(s, false))).append('\n');
+                text.append(TabWriter.row(tables.printed(s, false))).append('\n');
             }
             out.print(TabWriter.forTables().format(text.toString()));
             out.println();
@@ -99,7 +99,7 @@ final class UpSummary {
         for (Gateway applying : applied) {
             Gateway g = cluster.store().get(Gateway.class, applying.getMetadata().getNamespace(), applying.getMetadata().getName())
                     .orElse(applying);
-            text.append(String.join("\t", tables.printed(g, false))).append('\n');
+            text.append(TabWriter.row(tables.printed(g, false))).append('\n');
             if (g.getStatus() == null || g.getStatus().getAddresses() == null || g.getStatus().getAddresses().isEmpty()
                     || g.getSpec().getListeners() == null) {
                 continue;

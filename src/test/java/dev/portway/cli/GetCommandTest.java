@@ -182,4 +182,29 @@ class GetCommandTest {
         assertThat(r.err()).isEqualTo("error: no Portway server at https://127.0.0.1:1 (connection refused); "
                 + "start one with \"portway up\", or choose another with --kubeconfig or --context\n");
     }
+
+    /**
+     * Cells hold what objects hold, and an Event's message is an exec probe's output: kubectl cuts
+     * a cell at its first line break and shows ESC as {@code ^[}, so that a container can neither
+     * forge rows nor drive the user's terminal (its title, its screen, its clipboard). Portway
+     * printed them as they were.
+     */
+    @Test
+    void aCellIsCutAtItsFirstLineBreakAndItsEscapesAreShownAsKubectlShowsThem() {
+        Cli.Result applied = cli.runWithInput("""
+                apiVersion: v1
+                kind: Event
+                metadata: {name: web.probe, namespace: default}
+                involvedObject: {kind: Pod, name: web, namespace: default}
+                reason: Unhealthy
+                type: Warning
+                source: {component: kubelet}
+                message: "\\e]0;owned\\a\\e[2J\\r\\nNormal   Started   pod/x   fake"
+                """, "apply", "-f", "-");
+        assertThat(applied.exitCode()).as(applied.err()).isZero();
+        Cli.Result r = cli.run("get", "events", "web.probe");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).doesNotContain("\u001b").doesNotContain("fake").contains("^[]0;owned\u0007^[[2J...\n");
+        assertThat(r.out().lines()).hasSize(2);
+    }
 }
