@@ -10,6 +10,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -33,7 +34,8 @@ import java.util.function.BooleanSupplier;
  * first lists are in and while every informer's watch runs, by fabric8's {@code isWatching}; a
  * watch that fabric8 is reconnecting counts as running, so an API server away for a while does
  * not turn it 503: docs/controller.md).
- * Nothing else; no request body is read.
+ * Nothing else; no request body is read. Bound to a loopback address (the default), it answers only
+ * requests that name it by address or as {@code localhost} ({@link #namesByAddress}).
  */
 final class MetricsServer implements AutoCloseable {
 
@@ -44,6 +46,8 @@ final class MetricsServer implements AutoCloseable {
     private final Transport transport;
     private final EventLoopGroup group;
     private Channel channel;
+    /** Bound to a loopback address, as by default: on the user's own machine, next to their browser. */
+    private volatile boolean loopback;
 
     MetricsServer(Transport transport, PrometheusRegistry registry, BooleanSupplier healthy, BooleanSupplier ready) {
         this.ready = ready;
@@ -54,6 +58,7 @@ final class MetricsServer implements AutoCloseable {
     }
 
     InetSocketAddress start(InetSocketAddress at) throws InterruptedException {
+        loopback = at.getAddress().isLoopbackAddress();
         channel = new ServerBootstrap().group(group).channelFactory(transport.serverChannelFactory(at.getAddress()))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -72,6 +77,9 @@ final class MetricsServer implements AutoCloseable {
             FullHttpResponse response;
             if (!request.decoderResult().isSuccess()) {
                 response = PlainHttp.text(HttpResponseStatus.BAD_REQUEST, "bad request\n");
+            } else if (loopback && !namesByAddress(request.headers().get(HttpHeaderNames.HOST))) {
+                response = PlainHttp.text(HttpResponseStatus.FORBIDDEN,
+                        "the Host header must be an IP address or localhost here (a name could be a web page's, rebound to this address)\n");
             } else if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
                 response = PlainHttp.text(HttpResponseStatus.METHOD_NOT_ALLOWED, "method not allowed\n");
             } else if (path.equals("/metrics")) {
@@ -93,6 +101,32 @@ final class MetricsServer implements AutoCloseable {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             ctx.close();
         }
+    }
+
+    /**
+     * Whether a Host header names the server by an IP address or as {@code localhost}. A web page
+     * the user visits can make its own DNS name resolve to 127.0.0.1 (DNS rebinding) and then read
+     * what this loopback endpoint answers as if it were its own origin: the cluster's Services, their
+     * addresses and nodes. The page's requests still say its name in Host. Prometheus and the
+     * kubelet's probes name a target by its address.
+     */
+    static boolean namesByAddress(String host) {
+        if (host == null) {
+            return false;
+        }
+        String h = host.strip();
+        String name;
+        if (h.startsWith("[")) {
+            int end = h.indexOf(']');
+            if (end < 0) {
+                return false;
+            }
+            name = h.substring(1, end);
+        } else {
+            int colon = h.indexOf(':');
+            name = colon < 0 ? h : h.substring(0, colon);
+        }
+        return name.equalsIgnoreCase("localhost") || io.netty.util.NetUtil.createByteArrayFromIpAddressString(name) != null;
     }
 
     private FullHttpResponse metrics() {
