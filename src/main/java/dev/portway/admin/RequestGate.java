@@ -270,34 +270,13 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
     }
 
     /** Whether {@code host} (a Host header: name or IP, optional port) is this server. */
-
     private boolean isOwnHost(String hostHeader) {
-        String h = hostHeader.strip();
-        int port = 443;
-        String name;
-        if (h.startsWith("[")) {
-            int end = h.indexOf(']');
-            if (end < 0) {
-                return false;
-            }
-            name = h.substring(1, end);
-            String rest = h.substring(end + 1);
-            if (rest.startsWith(":")) {
-                port = parsePort(rest.substring(1));
-            } else if (!rest.isEmpty()) {
-                return false;
-            }
-        } else {
-            int colon = h.lastIndexOf(':');
-            if (colon >= 0 && h.indexOf(':') == colon) {
-                name = h.substring(0, colon);
-                port = parsePort(h.substring(colon + 1));
-            } else if (colon < 0) {
-                name = h;
-            } else {
-                return false;
-            }
+        dev.portway.net.HostHeader parsed = dev.portway.net.HostHeader.parse(hostHeader, 443);
+        if (parsed == null) {
+            return false;
         }
+        int port = parsed.port();
+        String name = parsed.name();
         if (port != local.getPort()) {
             return false;
         }
@@ -318,14 +297,6 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             return asked.equals(bound) || (bound.isLoopbackAddress() && asked.isLoopbackAddress());
         } catch (java.net.UnknownHostException e) {
             return false;
-        }
-    }
-
-    private static int parsePort(String s) {
-        try {
-            return Integer.parseInt(s);
-        } catch (NumberFormatException e) {
-            return -1;
         }
     }
 

@@ -111,22 +111,8 @@ final class MetricsServer implements AutoCloseable {
      * kubelet's probes name a target by its address.
      */
     static boolean namesByAddress(String host) {
-        if (host == null) {
-            return false;
-        }
-        String h = host.strip();
-        String name;
-        if (h.startsWith("[")) {
-            int end = h.indexOf(']');
-            if (end < 0) {
-                return false;
-            }
-            name = h.substring(1, end);
-        } else {
-            int colon = h.indexOf(':');
-            name = colon < 0 ? h : h.substring(0, colon);
-        }
-        return name.equalsIgnoreCase("localhost") || io.netty.util.NetUtil.createByteArrayFromIpAddressString(name) != null;
+        dev.portway.net.HostHeader parsed = dev.portway.net.HostHeader.parse(host, 80);
+        return parsed != null && parsed.isAddressOrLocalhost();
     }
 
     private FullHttpResponse metrics() {
