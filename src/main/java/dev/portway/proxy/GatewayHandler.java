@@ -228,7 +228,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                     return null;
                 }
                 Http2FrameCodec h2 = frameCodec(settings);
-                return new Http2ServerUpgradeCodec(h2, idleClose(h2, settings), multiplexer(plane, listener)) {
+                return new Http2ServerUpgradeCodec(h2, idleClose(h2, settings), UnknownFrames.DROP, multiplexer(plane, listener)) {
                     @Override
                     public boolean prepareUpgradeResponse(ChannelHandlerContext ctx, FullHttpRequest request,
                                                           io.netty.handler.codec.http.HttpHeaders headers) {
@@ -266,7 +266,30 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         Http2FrameCodec h2 = frameCodec(plane.httpSettings());
         pipeline.addLast("h2", h2);
         pipeline.addLast("h2-idle", idleClose(h2, plane.httpSettings()));
+        pipeline.addLast("h2-unknown", UnknownFrames.DROP);
         pipeline.addLast("streams", multiplexer(plane, listener));
+    }
+
+    /**
+     * Drops the frames of types HTTP/2 does not know (RFC 9113, 4.1: ignored and discarded) for
+     * the whole connection, before the streams. Netty passes one for a stream on to the stream's
+     * channel, which queues it, with no bound, while the stream is not reading (its request whole
+     * and its answer awaited, or its body held back): such frames are not flow-controlled, and
+     * each kept a slice of the connection's read buffer until the stream ended, so a client could
+     * pin as much memory as it sent, on every stream it kept waiting.
+     */
+    @io.netty.channel.ChannelHandler.Sharable
+    static final class UnknownFrames extends ChannelInboundHandlerAdapter {
+        static final UnknownFrames DROP = new UnknownFrames();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof io.netty.handler.codec.http2.Http2UnknownFrame) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            ctx.fireChannelRead(msg);
+        }
     }
 
     /**

@@ -337,6 +337,66 @@ class GatewayFramingTest {
     }
 
     /**
+     * Frames of an unknown type are not flow-controlled, and Netty queues each one that comes for a
+     * stream that is not reading (its request whole, its answer awaited) until the stream ends,
+     * with the connection's read buffer under it. A client could pin as much direct memory as it
+     * sent, for as long as an endpoint took to answer (or the stream's idle timeout), on every
+     * stream of every connection: they are now dropped for the connection as they come.
+     */
+    @Test
+    void unknownFramesForAStreamThatWaitsForItsAnswerAreNotHeld() throws Exception {
+        java.io.ByteArrayOutputStream block = new java.io.ByteArrayOutputStream();
+        block.write(0x82); // :method GET
+        block.write(0x86); // :scheme http
+        byte[] p = "/raw/wait".getBytes(StandardCharsets.ISO_8859_1);
+        block.write(0x04); // :path, literal value
+        block.write(p.length);
+        block.write(p);
+        block.write(new byte[] {0x01, 1, 'x'}); // :authority x
+        var metric = ((io.netty.buffer.ByteBufAllocatorMetricProvider) io.netty.buffer.ByteBufAllocator.DEFAULT).metric();
+        // the endpoint takes the request and answers only when the test says
+        java.util.concurrent.CompletableFuture<Socket> endpoint = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return raw.accept();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        try (Socket s = new Socket()) {
+            java.io.OutputStream out = openStream1(s, block.toByteArray(), true);
+            out.flush();
+            long before = metric.usedDirectMemory() + metric.usedHeapMemory();
+            byte[] frame = new byte[9 + 16 * 1024];
+            System.arraycopy(new byte[] {0, 0x40, 0, (byte) 0xBB, 0, 0, 0, 0, 1}, 0, frame, 0, 9); // 16 KiB of type 0xBB, stream 1
+            for (int i = 0; i < 2048; i++) { // 32 MiB
+                out.write(frame);
+            }
+            out.write(new byte[] {0, 0, 8, 6, 0, 0, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9}); // PING: answered once all before it is read
+            out.flush();
+            java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+            while (true) {
+                int length = in.readUnsignedByte() << 16 | in.readUnsignedShort();
+                int type = in.readUnsignedByte();
+                int flags = in.readUnsignedByte();
+                in.readInt();
+                byte[] payload = in.readNBytes(length);
+                assertThat(type == 1 || type == 3).as("an answer or a reset on stream 1 before the ping's: %d %s", type,
+                        java.util.HexFormat.of().formatHex(payload)).isFalse();
+                if (type == 6 && (flags & 1) != 0) {
+                    break;
+                }
+            }
+            long held = metric.usedDirectMemory() + metric.usedHeapMemory() - before;
+            assertThat(held).as("buffer memory held after 32 MiB of unknown frames for a waiting stream").isLessThan(8L << 20);
+            try (Socket answering = endpoint.get(5, java.util.concurrent.TimeUnit.SECONDS)) {
+                answering.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                        .getBytes(StandardCharsets.US_ASCII));
+            }
+            assertThat(statusOfStream1(s)).isEqualTo(200);
+        }
+    }
+
+    /**
      * A stream the client resets is not reset back (RFC 9113, 5.4.2: a RST_STREAM must not be
      * answered with one). The gateway closed the stream's channel as the reset arrived, before
      * Netty had closed the stream, and the channel's close sent a RST_STREAM(CANCEL) of its own.
