@@ -255,20 +255,23 @@ class GatewayFramingTest {
      * client sends a :path like these) and returns its response's status.
      */
     private static int http2StatusOf(String path) throws Exception {
+        try (Socket s = new Socket()) {
+            openStream1(s, get(path), true).flush();
+            return statusOfStream1(s);
+        }
+    }
+
+    /** A GET of {@code path} from host x, as an HPACK block. */
+    private static byte[] get(String path) {
         java.io.ByteArrayOutputStream block = new java.io.ByteArrayOutputStream();
         block.write(0x82); // :method GET
         block.write(0x86); // :scheme http
         byte[] p = path.getBytes(StandardCharsets.ISO_8859_1);
         block.write(0x04); // :path, literal value
         block.write(p.length);
-        block.write(p);
-        block.write(0x01); // :authority x
-        block.write(1);
-        block.write('x');
-        try (Socket s = new Socket()) {
-            openStream1(s, block.toByteArray(), true).flush();
-            return statusOfStream1(s);
-        }
+        block.writeBytes(p);
+        block.writeBytes(new byte[] {0x01, 1, 'x'}); // :authority x
+        return block.toByteArray();
     }
 
     /** A POST of / to host x, as an HPACK block of indexed fields and one literal. */
@@ -288,6 +291,32 @@ class GatewayFramingTest {
         out.write(new byte[] {0, 0, (byte) headers.length, 1, (byte) (endStream ? 5 : 4), 0, 0, 0, 1}); // HEADERS, END_HEADERS, stream 1
         out.write(headers);
         return out;
+    }
+
+    /** Frames the gateway sent: their type, stream and payload. */
+    private interface FrameCheck {
+        void check(int type, int stream, byte[] payload);
+    }
+
+    /**
+     * Sends a PING after what {@code out} holds and checks every frame that comes before its
+     * answer: the gateway answers a PING once it has read all that came before it.
+     */
+    private static void pingAndReadToItsAnswer(Socket s, java.io.OutputStream out, FrameCheck check) throws java.io.IOException {
+        out.write(new byte[] {0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}); // PING
+        out.flush();
+        java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+        while (true) {
+            int length = in.readUnsignedByte() << 16 | in.readUnsignedShort();
+            int type = in.readUnsignedByte();
+            int flags = in.readUnsignedByte();
+            int stream = in.readInt() & 0x7fffffff;
+            byte[] payload = in.readNBytes(length);
+            if (type == 6 && (flags & 1) != 0) {
+                return; // the PING's answer
+            }
+            check.check(type, stream, payload);
+        }
     }
 
     /** The status of stream 1's response as the gateway's HTTP/2 frames tell it, or -1 for a reset. */
@@ -345,14 +374,6 @@ class GatewayFramingTest {
      */
     @Test
     void unknownFramesForAStreamThatWaitsForItsAnswerAreNotHeld() throws Exception {
-        java.io.ByteArrayOutputStream block = new java.io.ByteArrayOutputStream();
-        block.write(0x82); // :method GET
-        block.write(0x86); // :scheme http
-        byte[] p = "/raw/wait".getBytes(StandardCharsets.ISO_8859_1);
-        block.write(0x04); // :path, literal value
-        block.write(p.length);
-        block.write(p);
-        block.write(new byte[] {0x01, 1, 'x'}); // :authority x
         var metric = ((io.netty.buffer.ByteBufAllocatorMetricProvider) io.netty.buffer.ByteBufAllocator.DEFAULT).metric();
         // the endpoint takes the request and answers only when the test says
         java.util.concurrent.CompletableFuture<Socket> endpoint = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
@@ -363,7 +384,7 @@ class GatewayFramingTest {
             }
         });
         try (Socket s = new Socket()) {
-            java.io.OutputStream out = openStream1(s, block.toByteArray(), true);
+            java.io.OutputStream out = openStream1(s, get("/raw/wait"), true);
             out.flush();
             long before = metric.usedDirectMemory() + metric.usedHeapMemory();
             byte[] frame = new byte[9 + 16 * 1024];
@@ -371,21 +392,9 @@ class GatewayFramingTest {
             for (int i = 0; i < 2048; i++) { // 32 MiB
                 out.write(frame);
             }
-            out.write(new byte[] {0, 0, 8, 6, 0, 0, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9}); // PING: answered once all before it is read
-            out.flush();
-            java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
-            while (true) {
-                int length = in.readUnsignedByte() << 16 | in.readUnsignedShort();
-                int type = in.readUnsignedByte();
-                int flags = in.readUnsignedByte();
-                in.readInt();
-                byte[] payload = in.readNBytes(length);
-                assertThat(type == 1 || type == 3).as("an answer or a reset on stream 1 before the ping's: %d %s", type,
-                        java.util.HexFormat.of().formatHex(payload)).isFalse();
-                if (type == 6 && (flags & 1) != 0) {
-                    break;
-                }
-            }
+            pingAndReadToItsAnswer(s, out, (type, stream, payload) -> assertThat(type == 1 || type == 3)
+                    .as("an answer or a reset on stream 1 before the ping's: %d %s", type, java.util.HexFormat.of().formatHex(payload))
+                    .isFalse());
             long held = metric.usedDirectMemory() + metric.usedHeapMemory() - before;
             assertThat(held).as("buffer memory held after 32 MiB of unknown frames for a waiting stream").isLessThan(8L << 20);
             try (Socket answering = endpoint.get(5, java.util.concurrent.TimeUnit.SECONDS)) {
@@ -406,20 +415,8 @@ class GatewayFramingTest {
         try (Socket s = new Socket()) {
             java.io.OutputStream out = openStream1(s, POST, false);
             out.write(new byte[] {0, 0, 4, 3, 0, 0, 0, 0, 1, 0, 0, 0, 8}); // RST_STREAM(CANCEL), stream 1
-            out.write(new byte[] {0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}); // PING
-            out.flush();
-            java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
-            while (true) {
-                int length = in.readUnsignedByte() << 16 | in.readUnsignedShort();
-                int type = in.readUnsignedByte();
-                int flags = in.readUnsignedByte();
-                int stream = in.readInt() & 0x7fffffff;
-                in.readNBytes(length);
-                assertThat(type == 3 && stream == 1).as("a RST_STREAM in answer to the client's").isFalse();
-                if (type == 6 && (flags & 1) != 0) {
-                    break; // the PING's answer: everything about stream 1 came before it
-                }
-            }
+            pingAndReadToItsAnswer(s, out, (type, stream, payload) -> assertThat(type == 3 && stream == 1)
+                    .as("a RST_STREAM in answer to the client's").isFalse());
         }
     }
 
