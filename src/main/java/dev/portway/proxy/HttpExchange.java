@@ -118,6 +118,8 @@ final class HttpExchange {
     private boolean skipInformational;
     /** A WebSocket handshake: Upgrade and Connection go upstream, and a 101 turns both connections into a tunnel. */
     private final boolean webSocket;
+    /** The handshake's Sec-WebSocket-Key, which the endpoint's 101 must answer. */
+    private final String webSocketKey;
     private boolean switching;
     private boolean closeAfter;
     private boolean finished;
@@ -147,6 +149,7 @@ final class HttpExchange {
         this.webSocket = !down.isStream() && (headerBits & HeaderScan.UPGRADE) != 0 && request.method().equals(HttpMethod.GET)
                 && "websocket".equalsIgnoreCase(request.headers().get(HttpHeaderNames.UPGRADE))
                 && request.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true);
+        this.webSocketKey = webSocket ? request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY) : null;
     }
 
     // ---- the request head
@@ -819,14 +822,17 @@ final class HttpExchange {
         if (msg instanceof HttpResponse r) {
             // Netty's decoder takes any number for a status; HTTP's are 100-599 (RFC 9110 15)
             if (r.decoderResult().isFailure() || r.status().code() < 100 || r.status().code() > 599) {
-                ReferenceCountUtil.release(msg);
-                Channel ch = upstream;
-                detachUpstream();
-                ch.close();
-                reply(HttpResponseStatus.BAD_GATEWAY, "the endpoint " + endpoint.target() + " sent an invalid response");
+                refuseResponse(r, "the endpoint " + endpoint.target() + " sent an invalid response");
                 return;
             }
             int code = r.status().code();
+            if (code == 101 && webSocket && !completesHandshake(r.headers())) {
+                // a 101 that is no WebSocket server's (one that echoes a status it was given): tunnelled,
+                // the client's next bytes would reach the endpoint as requests that no route or policy judged
+                refuseResponse(r, "the endpoint " + endpoint.target() + " answered the WebSocket handshake with a 101"
+                        + " that does not complete it (Upgrade: websocket and the Sec-WebSocket-Accept of the request's key)");
+                return;
+            }
             if (code == 101 && webSocket) {
                 switching = true;
                 responseStarted = true;
@@ -877,6 +883,39 @@ final class HttpExchange {
             } else {
                 ctx.write(c, ctx.voidPromise());
             }
+        }
+    }
+
+    /** Drops an endpoint's response head and its connection, and answers the client 502. */
+    private void refuseResponse(HttpResponse r, String why) {
+        ReferenceCountUtil.release(r);
+        Channel ch = upstream;
+        detachUpstream();
+        ch.close();
+        reply(HttpResponseStatus.BAD_GATEWAY, why);
+    }
+
+    /**
+     * Whether a 101 completes the client's WebSocket handshake (RFC 6455, 4.1): {@code Upgrade:
+     * websocket}, {@code Connection: upgrade}, and {@code Sec-WebSocket-Accept} made from the
+     * request's key, which only a server that read the handshake can send.
+     */
+    private boolean completesHandshake(HttpHeaders h) {
+        String accept = h.get(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT);
+        return webSocketKey != null && accept != null
+                && "websocket".equalsIgnoreCase(h.get(HttpHeaderNames.UPGRADE))
+                && h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
+                && accept.strip().equals(acceptOf(webSocketKey));
+    }
+
+    /** RFC 6455's Sec-WebSocket-Accept for {@code key}: base64 of the SHA-1 of the key and the protocol's GUID. */
+    static String acceptOf(String key) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-1")
+                    .digest((key.strip() + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return java.util.Base64.getEncoder().encodeToString(digest);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-1", e);
         }
     }
 

@@ -68,8 +68,14 @@ class GatewayWebSocketTest {
                     }
                 }).bind(at).sync().channel();
         gw.cluster("ws", at);
-        listener = gw.listen(70, host(null, rule("default/ws", prefix("/ws"), to("ws"))));
+        fake = gw.own(new java.net.ServerSocket());
+        fake.bind(new InetSocketAddress(GatewayFixture.endpointIp(71), GatewayFixture.PORT));
+        gw.cluster("fake", (InetSocketAddress) fake.getLocalSocketAddress());
+        listener = gw.listen(70, host(null, rule("default/ws", prefix("/ws"), to("ws")), rule("default/fake", prefix("/fake"), to("fake"))));
     }
+
+    /** An endpoint that answers every request with a 101 of its own making (as one that echoes a status it is given). */
+    private static java.net.ServerSocket fake;
 
     @AfterAll
     static void stop() throws Exception {
@@ -111,6 +117,45 @@ class GatewayWebSocketTest {
         }
         ws.sendClose(4001, "done").get(5, TimeUnit.SECONDS);
         assertThat(closed.get(5, TimeUnit.SECONDS)).as("the close code comes back unchanged").isEqualTo(4001);
+    }
+
+    /**
+     * Only a 101 that completes the WebSocket handshake (Upgrade: websocket, and the
+     * Sec-WebSocket-Accept of the request's key) opens a tunnel. Any 101 did: from an endpoint that
+     * can be made to answer 101 (one that relays a status it is given), the client's next bytes
+     * reached it as requests that no route or access policy had judged (WebSocket smuggling).
+     */
+    @Test
+    void a101ThatDoesNotCompleteTheHandshakeOpensNoTunnel() throws Exception {
+        String key = "dGhlIHNhbXBsZSBub25jZQ==";
+        assertThat(HttpExchange.acceptOf(key)).as("RFC 6455's example").isEqualTo("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        String[] answers = {"Upgrade: websocket\r\nConnection: Upgrade\r\n",
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n",
+            "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"};
+        for (String answer : answers) {
+            CompletableFuture<String> after = CompletableFuture.supplyAsync(() -> {
+                try (java.net.Socket s = fake.accept()) {
+                    s.setSoTimeout(3000);
+                    java.io.InputStream in = s.getInputStream();
+                    StringBuilder head = new StringBuilder();
+                    while (!head.toString().endsWith("\r\n\r\n")) {
+                        head.append((char) in.read());
+                    }
+                    s.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\n" + answer + "\r\n")
+                            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1); // what follows, to the close
+                } catch (java.io.IOException e) {
+                    return "closed: " + e;
+                }
+            });
+            try (dev.portway.testing.RawHttp c = new dev.portway.testing.RawHttp(listener)) {
+                c.send("GET /fake?status=101 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + "\r\n\r\n"
+                        + "GET /internal/admin HTTP/1.1\r\nHost: x\r\n\r\n");
+                assertThat(c.read().status()).as(answer).isEqualTo(502);
+            }
+            assertThat(after.get(10, TimeUnit.SECONDS)).as(answer).doesNotContain("/internal/admin");
+        }
     }
 
     private static WebSocket open(LinkedBlockingQueue<String> texts, LinkedBlockingQueue<Integer> binaries,
