@@ -73,6 +73,10 @@ final class AdminClient implements AutoCloseable {
     }
 
     private static SslContext sslContext(Kubeconfig.Target target) {
+        if (target.insecure() && target.caPem() != null) {
+            // client-go's TLSConfigFor: a CA the user named must not be dropped without a word
+            throw new Main.CliException("specifying a root certificates file with the insecure flag is not allowed");
+        }
         try {
             // the JDK's TLS: one handshake per command costs less than loading BoringSSL's native library
             SslContextBuilder b = SslContextBuilder.forClient().sslProvider(io.netty.handler.ssl.SslProvider.JDK)

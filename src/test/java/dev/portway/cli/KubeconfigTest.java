@@ -98,6 +98,18 @@ class KubeconfigTest {
                 .hasMessage("context was not found for specified context: nope");
     }
 
+    /** As kubectl (client-go's TLSConfigFor): insecure-skip-tls-verify beside a CA is refused, not a CA silently dropped. */
+    @Test
+    void aClusterWithACaAndInsecureSkipTlsVerifyIsRefused() throws Exception {
+        Path file = dir.resolve("state/kubeconfig");
+        Kubeconfig.write(file, "https://127.0.0.1:8001", credentials(), true);
+        Files.writeString(file, Files.readString(file).replace("    server:", "    insecure-skip-tls-verify: true\n    server:"));
+        Kubeconfig.Target t = Kubeconfig.resolve(file.toString(), null, null);
+        assertThat(t.insecure()).isTrue();
+        assertThatThrownBy(() -> new AdminClient(t)).isInstanceOf(Main.CliException.class)
+                .hasMessage("specifying a root certificates file with the insecure flag is not allowed");
+    }
+
     @Test
     void aMissingKubeconfigSaysWhatToDo() {
         assertThatThrownBy(() -> Kubeconfig.resolve(dir.resolve("none").toString(), null, null))
