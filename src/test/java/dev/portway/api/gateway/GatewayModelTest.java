@@ -313,6 +313,30 @@ class GatewayModelTest {
     }
 
     /**
+     * An expression larger than Envoy's default program size is not accepted: tried for every
+     * request to the route's hostnames, {@code /(?:(?:a?){1000}){5}} (10,003 instructions)
+     * overflowed the event loop's stack on each, and larger nests took gigabytes to compile.
+     */
+    @Test
+    void anExpressionThatCompilesToMoreThanAHundredInstructionsIsNotAccepted() {
+        StringBuilder objects = new StringBuilder(gateway("gw", "default", "- {name: http, port: 80, protocol: HTTP}"));
+        java.util.Map.of("nested", "{path: {type: RegularExpression, value: \"/(?:(?:a?){1000}){5}\"}}",
+                "huge", "{headers: [{name: X-A, type: RegularExpression, value: \"(?:(?:a{1000}){1000}){1000}\"}]}",
+                "wide", "{path: {type: RegularExpression, value: \"/x{1,100}\"}}",
+                "uuid", "{path: {type: RegularExpression, value: \"/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\"}}")
+                .forEach((name, match) -> objects.append(route(name, "default",
+                        "parentRefs: [{name: gw}]\nrules:\n- matches: [" + match + "]\n  backendRefs: [{name: web, port: 80}]\n")));
+        GatewayModel m = model(objects.toString());
+        assertThat(m.route("default", "nested").orElseThrow().parents().getFirst().accepted().message())
+                .isEqualTo("spec.rules[0].matches[0].path.value: regular expression \"/(?:(?:a?){1000}){5}\" is not supported: "
+                        + "the expression is too large: its repetitions multiply past 10000 instructions, and at most 100 are allowed");
+        assertThat(reason(m.route("default", "huge").orElseThrow().parents().getFirst())).isEqualTo("False/UnsupportedValue");
+        assertThat(m.route("default", "wide").orElseThrow().parents().getFirst().accepted().message())
+                .endsWith("is not supported: the expression is too large: it compiles to 202 instructions, and at most 100 are allowed");
+        assertThat(reason(m.route("default", "uuid").orElseThrow().parents().getFirst())).isEqualTo("True/Accepted");
+    }
+
+    /**
      * re2j never returns from case-folding U+1C80 (google/re2j#168): such an expression is not
      * supported, rather than compiled on the control thread for ever.
      */
