@@ -246,6 +246,13 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             return;
         }
         QueryStringDecoder query = new QueryStringDecoder(request.uri());
+        try {
+            query.parameters(); // decoded now (Netty decodes on first use): a bad escape is the caller's fault, not a 500
+        } catch (IllegalArgumentException e) {
+            answer(ctx, HttpResponses.status(Statuses.badRequest("the request's query could not be decoded: " + e.getMessage())),
+                    HttpUtil.isKeepAlive(request));
+            return;
+        }
         Call call = new Call(ctx, request, query, new Params(query), user, HttpUtil.isKeepAlive(request));
         CompletableFuture<HttpResponses.Response> response;
         try {

@@ -125,6 +125,16 @@ class AdminServerLimitsTest {
         assertThat(control.store().get(dev.portway.api.ResourceKind.NAMESPACE, null, "cut")).isEmpty();
     }
 
+    /** A query with a bad escape was a 500 with the exception's text, and a warning with its stack in the log for each. */
+    @Test
+    void aQueryThatCannotBeDecodedIsTheCallersFault() throws Exception {
+        try (SSLSocket s = connect()) {
+            assertThat(get(s, "/api/v1/nodes?labelSelector=%zz", true)).startsWith("HTTP/1.1 400 ");
+            assertThat(get(s, "/api/v1/nodes?labelSelector=%", true)).startsWith("HTTP/1.1 400 ");
+            assertThat(get(s, "/api/v1/nodes", true)).as("the connection goes on").startsWith("HTTP/1.1 200 ");
+        }
+    }
+
     /**
      * A refusal of the gate's went out at once, ahead of the answer to an earlier request of the
      * same connection still being made: a client that pipelined a create and then a request the
