@@ -29,6 +29,10 @@ public final class Quantities {
     public record Parsed(BigDecimal value, Format format) {
     }
 
+    /** The longest number part a quantity may have, and its largest exponent (either way). */
+    private static final int MAX_DIGITS = 1000;
+    private static final int MAX_EXPONENT = 9999;
+
     private Quantities() {
     }
 
@@ -57,6 +61,13 @@ public final class Quantities {
         }
         String number = m.group(1);
         String suffix = m.group(2);
+        if (number.length() > MAX_DIGITS) {
+            // Kubernetes takes 1e1000000 as it takes 1e3, but every use of such a value (its rounding to
+            // nano, its canonical form, a sum, a comparison) makes a number of that many digits, in time
+            // that grows with their square: 1e1000000 kept the API's event loop for minutes. No quantity
+            // of anything has more than a thousand digits or an exponent past 9999.
+            return Optional.empty();
+        }
         if (number.chars().filter(c -> c == '.').count() > 1 || number.matches("[+-]?\\.?")) {
             return Optional.empty();
         }
@@ -93,6 +104,9 @@ public final class Quantities {
                     exponent = Integer.parseInt(suffix.substring(1).replace("+", ""));
                 } catch (NumberFormatException e) {
                     return Optional.empty();
+                }
+                if (Math.abs(exponent) > MAX_EXPONENT) {
+                    return Optional.empty(); // as MAX_DIGITS
                 }
                 value = value.scaleByPowerOfTen(exponent);
                 format = Format.DECIMAL_EXPONENT;

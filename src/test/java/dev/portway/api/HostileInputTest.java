@@ -32,4 +32,18 @@ class HostileInputTest {
         assertThatThrownBy(() -> LabelQuery.parse((segment + ".").repeat(50) + "a=x")).isInstanceOf(ApiException.class);
         assertThat(LabelQuery.parse("example.com/tier=front")).isNotNull();
     }
+
+    /**
+     * A quantity with an exponent past 9999 or a number of more than a thousand digits is refused:
+     * every use of one (its rounding to nano, its canonical form, a sum) made a number of that many
+     * digits, in quadratic time, on the API's event loop: {@code 1e1000000} kept it for minutes.
+     */
+    @Test
+    void aQuantityOfAnAbsurdSizeIsRefused() {
+        for (String q : new String[] {"1e1000000", "1e-1000000", "1E+10000", "1" + "0".repeat(1000) + "m"}) {
+            assertThat(Quantities.parse(q)).as(q).isEmpty();
+        }
+        assertThat(Quantities.parse("1e9999").map(Quantities::canonical)).contains("1e9999");
+        assertThat(Quantities.parse("5" + "0".repeat(990) + "Mi")).isPresent();
+    }
 }

@@ -261,7 +261,15 @@ public final class DocumentParser {
             return NODES.textNode(value);
         }
 
+        /** Jackson's limit on a JSON number's length (StreamReadConstraints), for YAML's integers. */
+        private static final int MAX_INTEGER_CHARS = 1000;
+
         private static JsonNode integer(String text) {
+            if (text.length() > MAX_INTEGER_CHARS) {
+                // BigInteger reads digits in quadratic time (a million took 11 s); go-yaml, past what a
+                // float holds, leaves such a scalar a string too
+                return null;
+            }
             String v = text.replace("_", "");
             int sign = 1;
             if (v.startsWith("-") || v.startsWith("+")) {

@@ -246,6 +246,20 @@ class DecoderTest {
         assertThat(loaded.problems().toString()).contains("yaml: document contains excessive aliasing");
     }
 
+    /**
+     * An integer scalar of more than a thousand digits stays text, as a JSON number that long is
+     * refused (Jackson's limit) and as go-yaml leaves one too large for a float: BigInteger reads
+     * digits in quadratic time, and a million of them took 11 s.
+     */
+    @Test
+    void anIntegerOfMoreThanAThousandDigitsStaysText() throws Exception {
+        assertThat(DocumentParser.parse("big.yaml", "a: " + "7".repeat(1001) + "\nb: " + "9".repeat(1000) + "\n"))
+                .singleElement().satisfies(d -> {
+                    assertThat(d.tree().path("a").isTextual()).isTrue();
+                    assertThat(d.tree().path("b").isBigInteger()).isTrue();
+                });
+    }
+
     /** A key of kilobytes above many nodes: each node's field path would copy the key (gigabytes for a 400 KB body). */
     @Test
     void aLongKeyAboveManyNodesIsParsedWithoutAPathForEach() throws Exception {
