@@ -148,6 +148,9 @@ final class WatchStream {
             end();
             return;
         }
+        if (ended) {
+            return; // the replay of a past revision ended it (more than a client may leave unread): no timers for it
+        }
         // registered first, then checked: a connection that closed meanwhile leaves no watcher behind
         ctx.channel().closeFuture().addListener(onClose);
         if (!ctx.channel().isActive()) {
@@ -236,13 +239,16 @@ final class WatchStream {
             if (type != null) {
                 writeEvent(type, e.object());
                 wrote = true;
+                if (unread() > MAX_UNREAD_BYTES) {
+                    // checked at each event: the replay of a past revision may be thousands of them, and was
+                    // written whole (tens of megabytes) before the first check
+                    end();
+                    return;
+                }
             }
         }
         if (wrote) {
             ctx.flush();
-            if (unread() > MAX_UNREAD_BYTES) {
-                end();
-            }
         }
     }
 
@@ -293,12 +299,22 @@ final class WatchStream {
         if (ended) {
             return;
         }
+        // what the watch wrote may still wait for its reader: whatever waits on the stream's stop (a
+        // viewer's slot, which bounds what the viewers' watches hold) waits for that too, or for the close
+        Runnable whenWritten = stopped;
+        stopped = null;
         stop();
         if (websocket) {
             WatchSocket.close(ctx);
+            if (whenWritten != null) {
+                ctx.channel().closeFuture().addListener(f -> whenWritten.run());
+            }
             return;
         }
         var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        if (whenWritten != null) {
+            f.addListener(written -> whenWritten.run());
+        }
         if (!keepAlive) {
             f.addListener(ChannelFutureListener.CLOSE);
         } else {
@@ -306,7 +322,10 @@ final class WatchStream {
         }
     }
 
-    /** Runs {@code r} once the stream stops, however it stops (set before {@link #start}). */
+    /**
+     * Runs {@code r} once the stream stops, however it stops, and what it wrote has left for its
+     * reader or the connection has closed (set before {@link #start}).
+     */
     void whenStopped(Runnable r) {
         stopped = r;
     }

@@ -4,65 +4,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.portway.admin.auth.AdminCredentials;
-import dev.portway.control.ClusterConfig;
-import dev.portway.control.ControlPlane;
-import dev.portway.net.Transport;
-import dev.portway.store.Store;
-import io.netty.channel.EventLoopGroup;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The admin server's own limits, with short settings: connections over the cap, slow requests, idle connections. */
-class AdminServerLimitsTest {
+class AdminServerLimitsTest extends AdminServerTestBase {
 
-    @TempDir
-    Path dir;
-
-    private ControlPlane control;
-    private EventLoopGroup group;
-    private AdminServer server;
-    private InetSocketAddress address;
-    private SSLContext tls;
-    private AdminCredentials credentials;
-
-    @BeforeEach
-    void start() throws Exception {
-        credentials = AdminCredentials.loadOrCreate(dir.resolve("state"), List.of("127.0.0.1"), Clock.systemUTC());
-        control = new ControlPlane(new Store(), ClusterConfig.local(), new Random(1));
-        group = Transport.NIO.newGroup(1, "limits-test");
-        server = new AdminServer(control, Transport.NIO, group, new AdminServer.Options(credentials, Set.of(), 2,
-                Duration.ofMillis(800), Duration.ofMillis(4000), Duration.ofMillis(700), 1024, 4096));
-        address = server.start(new InetSocketAddress("127.0.0.1", 0));
-        tls = dev.portway.testing.AdminHttp.trusting(credentials.ca().cert());
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-        control.close();
-    }
-
-    private SSLSocket connect() throws Exception {
-        SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(address.getHostString(), address.getPort());
-        s.setSoTimeout(5000);
-        s.startHandshake();
-        return s;
+    @Override
+    AdminServer.Options options(AdminCredentials credentials) {
+        return new AdminServer.Options(credentials, Set.of(), 2, Duration.ofMillis(800), Duration.ofMillis(4000), Duration.ofMillis(700),
+                1024, 4096);
     }
 
     private static boolean closedByServer(SSLSocket s) {
@@ -82,20 +39,12 @@ class AdminServerLimitsTest {
     private String get(SSLSocket s, String path, String token) throws Exception {
         s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + address.getPort() + "\r\n"
                 + (token != null ? "Authorization: Bearer " + token + "\r\n" : "") + "\r\n").getBytes(StandardCharsets.UTF_8));
-        StringBuilder head = new StringBuilder();
-        InputStream in = s.getInputStream();
-        while (!head.toString().endsWith("\r\n\r\n")) {
-            int b = in.read();
-            if (b < 0) {
-                break;
-            }
-            head.append((char) b);
-        }
+        String head = head(s);
         java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
         if (length.find()) {
-            in.readNBytes(Integer.parseInt(length.group(1)));
+            s.getInputStream().readNBytes(Integer.parseInt(length.group(1)));
         }
-        return head.toString();
+        return head;
     }
 
     private static String namespace(String name) {
@@ -216,17 +165,7 @@ class AdminServerLimitsTest {
     /** The topology page's token does not count as an admin's: its connections make room at the cap, as anonymous ones do. */
     @Test
     void viewerConnectionsHoldingEverySlotMakeRoomForAnAdmin() throws Exception {
-        String viewer;
-        try (SSLSocket mint = connect()) {
-            mint.setSoTimeout(10_000);
-            mint.getOutputStream().write(("POST /apis/portway.dev/v1/viewertokens HTTP/1.1\r\nHost: 127.0.0.1:" + address.getPort()
-                    + "\r\nAuthorization: Bearer " + credentials.token() + "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
-                    + "Connection: close\r\n\r\n{}").getBytes(StandardCharsets.UTF_8));
-            String answer = new String(mint.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            java.util.regex.Matcher token = java.util.regex.Pattern.compile("\"token\":\"([^\"]+)\"").matcher(answer);
-            assertThat(token.find()).as(answer).isTrue();
-            viewer = token.group(1);
-        }
+        String viewer = dev.portway.testing.AdminHttp.mintViewerToken(tls, address, credentials.token());
         await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 0);
         try (SSLSocket first = connect(); SSLSocket second = connect()) {
             assertThat(get(first, "/api/v1/nodes", viewer)).startsWith("HTTP/1.1 200 OK");

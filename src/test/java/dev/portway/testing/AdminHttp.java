@@ -49,6 +49,22 @@ public final class AdminHttp {
         }
     }
 
+    /** A viewer token (the topology page's) minted by the admin with {@code adminToken} over {@code tls}. */
+    public static String mintViewerToken(SSLContext tls, InetSocketAddress server, String adminToken) throws IOException {
+        try (SSLSocket mint = (SSLSocket) tls.getSocketFactory().createSocket(server.getHostString(), server.getPort())) {
+            mint.setSoTimeout(10_000);
+            mint.getOutputStream().write(("POST /apis/portway.dev/v1/viewertokens HTTP/1.1\r\nHost: 127.0.0.1:" + server.getPort()
+                    + "\r\nAuthorization: Bearer " + adminToken + "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                    + "Connection: close\r\n\r\n{}").getBytes(StandardCharsets.UTF_8));
+            String answer = new String(mint.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            java.util.regex.Matcher token = java.util.regex.Pattern.compile("\"token\":\"([^\"]+)\"").matcher(answer);
+            if (!token.find()) {
+                throw new IOException("no viewer token in: " + answer);
+            }
+            return token.group(1);
+        }
+    }
+
     public URI uri(String path) {
         return URI.create(cluster.adminUrl() + path);
     }
