@@ -53,6 +53,16 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
     private final LinkedHashMap<InetSocketAddress, Flow> evictable = new LinkedHashMap<>();
     /** How long a flow answered must go on before it is assured (conntrack's UDP stream time). */
     static final long ASSURED_AFTER_NANOS = TimeUnit.SECONDS.toNanos(2);
+    /**
+     * Each source address's flows, oldest first. Assured flows are no proof of good faith: a host
+     * that asks again from each of its ports two seconds later assures them all, and a table full of
+     * its flows refused every other client. When nothing is evictable, the source that holds the most
+     * flows gives its oldest to a source that holds fewer (by two or more): one host, or a few, can
+     * no longer lock the others out; each source keeps a fair share.
+     */
+    private final Map<InetAddress, LinkedHashMap<InetSocketAddress, Flow>> bySource = new HashMap<>();
+    /** The source holding the most flows, as of the last sweep (a scan of every source per refused datagram would cost a flood its weight). */
+    private InetAddress heaviest;
     private ScheduledFuture<?> sweeper;
 
     UdpFrontend(DataPlane plane, UdpListener listener) {
@@ -82,11 +92,15 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
                 return;
             }
             int maxFlows = cluster == null ? Integer.MAX_VALUE : cluster.spec().maxConnections(); // read once: a plan may change it
+            Flow giving = null;
             if (flows.size() >= maxFlows && evictable.isEmpty()) {
-                // full of assured flows: refused before an endpoint is picked (and an affinity entry made)
-                plane.metrics().refused(spec, "flow_limit");
-                packet.release();
-                return;
+                giving = heaviestGives(client.getAddress());
+                if (giving == null) {
+                    // full of assured flows, fairly shared: refused before an endpoint is picked (and an affinity entry made)
+                    plane.metrics().refused(spec, "flow_limit");
+                    packet.release();
+                    return;
+                }
             }
             Plan.Endpoint endpoint = cluster == null ? null : cluster.pick(client.getAddress(), spec.localOnly() ? spec.nodeName() : null, null);
             if (endpoint == null) {
@@ -96,21 +110,43 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
             }
             if (flows.size() >= maxFlows) {
                 // a flood of sources takes this listener's flows, not the proxy's memory; as conntrack does
-                // when its table is full, the oldest flow not assured makes room (with none, refused above)
-                Iterator<Flow> oldest = evictable.values().iterator();
-                Flow evicted = oldest.next();
-                oldest.remove();
+                // when its table is full, the oldest flow not assured makes room, else the heaviest source's oldest
+                Flow evicted = giving != null ? giving : evictable.values().iterator().next();
                 plane.metrics().refused(spec, "flow_evicted");
-                flows.remove(evicted.client);
+                forget(evicted);
                 evicted.close();
             }
             plane.metrics().accepted(spec);
             flow = new Flow(ctx.channel(), client, cluster, endpoint);
             flows.put(client, flow);
             evictable.put(client, flow);
+            bySource.computeIfAbsent(client.getAddress(), a -> new LinkedHashMap<>()).put(client, flow);
             flow.open(spec);
         }
         flow.send(compact(packet.content()));
+    }
+
+    /**
+     * The oldest flow of the source that holds the most, when it holds at least two more than
+     * {@code newcomer} does (which then gets a flow of its own), or null.
+     */
+    private Flow heaviestGives(InetAddress newcomer) {
+        LinkedHashMap<InetSocketAddress, Flow> top = heaviest == null ? null : bySource.get(heaviest);
+        LinkedHashMap<InetSocketAddress, Flow> own = bySource.get(newcomer);
+        if (top == null || top.size() < (own == null ? 0 : own.size()) + 2) {
+            return null;
+        }
+        return top.values().iterator().next();
+    }
+
+    /** Takes {@code f} out of the tables (not the sweep's iteration: it removes through its iterator first). */
+    private void forget(Flow f) {
+        flows.remove(f.client, f);
+        evictable.remove(f.client, f);
+        LinkedHashMap<InetSocketAddress, Flow> ofSource = bySource.get(f.client.getAddress());
+        if (ofSource != null && ofSource.remove(f.client, f) && ofSource.isEmpty()) {
+            bySource.remove(f.client.getAddress());
+        }
     }
 
     /**
@@ -142,6 +178,7 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
         flows.values().forEach(Flow::close);
         flows.clear();
         evictable.clear();
+        bySource.clear();
         ctx.fireChannelInactive();
     }
 
@@ -162,7 +199,15 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
             if (now - f.lastActive > idle || endpointGone || plane.cluster(f.cluster.name()) != f.cluster || f.closed) {
                 f.close();
                 it.remove();
-                evictable.remove(f.client, f);
+                forget(f);
+            }
+        }
+        heaviest = null;
+        int most = 0;
+        for (Map.Entry<InetAddress, LinkedHashMap<InetSocketAddress, Flow>> e : bySource.entrySet()) {
+            if (e.getValue().size() > most) {
+                most = e.getValue().size();
+                heaviest = e.getKey();
             }
         }
     }

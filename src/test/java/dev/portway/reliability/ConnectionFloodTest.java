@@ -134,7 +134,7 @@ class ConnectionFloodTest {
                 oneShot.add(newcomer);
                 assertThat(roundTrip(newcomer, flooded, "newcomer")).as("a new client past the cap of one-shot flows").isEqualTo("newcomer");
                 // ... while flows still going two seconds after they began are assured: a full table of those
-                // keeps them, and drops new ones past the cap
+                // keeps them, and drops new ones past the cap from the address that holds them
                 try {
                     for (int i = 0; i < CAP; i++) {
                         sources.add(udpSource());
@@ -153,6 +153,13 @@ class ConnectionFloodTest {
                             .contains("reason=\"flow_limit\""));
                     assertThat(roundTrip(sources.get(CAP), flooded, "late again")).as("past the cap: no flow").isNull();
                     assertThat(roundTrip(sources.get(0), flooded, "flow 0 again")).as("an assured flow is kept").isEqualTo("flow 0 again");
+                    // ... but one host cannot lock the others out so: a client of another address takes the oldest flow
+                    // of the address that holds the most (asking again from each port assures them all)
+                    DatagramSocket otherHost = new DatagramSocket(new InetSocketAddress("127.0.0.2", 0));
+                    otherHost.setSoTimeout(500);
+                    sources.add(otherHost);
+                    assertThat(roundTrip(otherHost, flooded, "another host")).as("a client of another address, past a cap one host holds")
+                            .isEqualTo("another host");
                 } finally {
                     sources.forEach(DatagramSocket::close);
                     sources.clear();
