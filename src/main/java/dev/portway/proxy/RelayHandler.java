@@ -258,9 +258,20 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         session.active();
         if (!peer.isActive()) {
             io.netty.util.ReferenceCountUtil.release(msg);
-        } else if (large > 0) {
-            // counted until it is written (or fails): one listener per large read, none per small one
-            int held = large;
+        } else if (large > 0 || (!peer.isWritable() && msg instanceof ByteBuf)) {
+            // counted until it is written (or fails): one listener per large read, none per small one. And
+            // any read made while the peer holds more than it should: Netty's epoll transport, once the other
+            // side's FIN is in, reads to the end of the input whatever was asked (a whole receive buffer,
+            // megabytes), and a client that reads nothing keeps it all. Past twice the budget of large reads
+            // (a quarter of the direct memory) such a connection is reset, rather than let stalled ones take
+            // the memory every listener reads into
+            int held = large > 0 ? large : ((ByteBuf) msg).capacity();
+            if (!peer.isWritable() && LARGE_HELD.get() + held > 2 * largeReadBudget) {
+                io.netty.util.ReferenceCountUtil.release(msg);
+                reset(peer);
+                ctx.close();
+                return;
+            }
             LARGE_HELD.addAndGet(held);
             peer.write(msg).addListener(f -> {
                 LARGE_HELD.addAndGet(-held);
@@ -354,6 +365,16 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         ch.shutdownOutput();
+    }
+
+    /** Closes {@code ch} with a reset (SO_LINGER 0): its reader must not take what it got for a whole answer. */
+    static void reset(Channel ch) {
+        try {
+            ch.config().setOption(ChannelOption.SO_LINGER, 0);
+        } catch (RuntimeException e) {
+            // not a socket that lingers: a close, then
+        }
+        ch.close();
     }
 
     static void closeOnFlush(Channel ch) {
