@@ -26,8 +26,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The UDP side of a listener: each client address gets a flow (its own upstream socket to one
  * endpoint, on the listener's event loop), replies go back from the listener's address, and a
- * flow ends after its idle timeout or as soon as its endpoint leaves the cluster (kube-proxy
- * clears conntrack entries of removed UDP endpoints at once).
+ * flow ends after its idle timeout or as soon as its endpoint leaves the cluster or stops serving
+ * (kube-proxy clears the conntrack entries of such UDP endpoints at once).
  */
 final class UdpFrontend extends ChannelInboundHandlerAdapter {
 
@@ -182,20 +182,21 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
         ctx.fireChannelInactive();
     }
 
-    /** Ends flows that are idle too long or whose endpoint is gone. */
+    /**
+     * Ends flows that are idle too long, or whose endpoint is gone or no longer serves (kube-proxy
+     * clears the conntrack entries of UDP endpoints that stop serving), or that health checks took
+     * out while another passes them (a LoadBalancer's flow to a node that no longer has the pod:
+     * kept alive by the client's own datagrams, each refused by the node, it was a black hole for good).
+     */
     private void sweep() {
         long now = System.nanoTime();
-        // each cluster's endpoint addresses once per sweep, not once per flow
+        // each cluster's usable endpoint addresses once per sweep, not once per flow
         Map<ClusterRuntime, java.util.Set<InetSocketAddress>> endpoints = new java.util.IdentityHashMap<>();
         Iterator<Flow> it = flows.values().iterator();
         while (it.hasNext()) {
             Flow f = it.next();
             long idle = f.cluster.spec().udpIdleTimeout().toNanos();
-            boolean endpointGone = !endpoints.computeIfAbsent(f.cluster, c -> {
-                java.util.Set<InetSocketAddress> addresses = new java.util.HashSet<>();
-                c.spec().endpoints().forEach(e -> addresses.add(e.address()));
-                return addresses;
-            }).contains(f.endpoint.address());
+            boolean endpointGone = !endpoints.computeIfAbsent(f.cluster, UdpFrontend::keptEndpoints).contains(f.endpoint.address());
             if (now - f.lastActive > idle || endpointGone || plane.cluster(f.cluster.name()) != f.cluster || f.closed) {
                 f.close();
                 it.remove();
@@ -210,6 +211,19 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
                 heaviest = e.getKey();
             }
         }
+    }
+
+    /** The endpoints of {@code c} a flow may stay with: serving, and not taken out by health checks that another passes. */
+    private static java.util.Set<InetSocketAddress> keptEndpoints(ClusterRuntime c) {
+        boolean checked = c.spec().healthCheck() != null
+                && c.spec().endpoints().stream().anyMatch(e -> e.serving() && c.isHealthy(e.address()));
+        java.util.Set<InetSocketAddress> addresses = new java.util.HashSet<>();
+        for (Plan.Endpoint e : c.spec().endpoints()) {
+            if (e.serving() && (!checked || c.isHealthy(e.address()))) {
+                addresses.add(e.address());
+            }
+        }
+        return addresses;
     }
 
     /** One client's datagrams to one endpoint and back. */
