@@ -205,9 +205,8 @@ public final class RegularExpressions {
             char c = regex.charAt(j);
             if (c == '\\') {
                 j += 2;
-            } else if (regex.startsWith("[:", j)) {
-                int end = regex.indexOf(":]", j + 2);
-                j = end < 0 ? n : end + 2;
+            } else if (regex.startsWith("[:", j) && regex.indexOf(":]", j + 2) >= 0) {
+                j = regex.indexOf(":]", j + 2) + 2; // a named class ([:alpha:]; RE2 refuses any other name)
             } else if (c == ']') {
                 return j;
             } else {

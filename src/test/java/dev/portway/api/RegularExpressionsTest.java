@@ -17,6 +17,12 @@ class RegularExpressionsTest {
         }
         assertThat(RegularExpressions.estimatedSize("(?:(?:(?:(?:a{1000}){1000}){1000}){1000})")).isGreaterThan(10_000);
         assertThat(RegularExpressions.estimatedSize("a{b}c{,2}")).as("braces that are no repetition are literal").isEqualTo(9);
+        // a '[' followed by ':' with no ":]" after it is a member, as in re2j: the class ends at the next ']',
+        // and what follows it counts (it was taken for the class, and a billion instructions were compiled)
+        for (String hiding : List.of("/[[:](?:(?:(?:a?){1000}){1000}){1000}", "/x[][:](?:(?:a?){1000}){1000}")) {
+            assertThat(RegularExpressions.estimatedSize(hiding)).as(hiding).isGreaterThan(10_000);
+            assertThat(RegularExpressions.problem(hiding, false)).as(hiding).startsWith("the expression is too large");
+        }
     }
 
     @Test
