@@ -159,13 +159,7 @@ final class ClusterRuntime {
      */
     Plan.Endpoint pick(InetAddress client, String localNode, Set<InetSocketAddress> exclude) {
         Snapshot s = snapshot;
-        Plan.Endpoint[] candidates;
-        if (localNode == null) {
-            candidates = s.ready().length > 0 ? s.ready() : s.servingTerminating();
-        } else {
-            Plan.Endpoint[] local = s.readyByNode().getOrDefault(localNode, NONE);
-            candidates = local.length > 0 ? local : s.servingTerminatingByNode().getOrDefault(localNode, NONE);
-        }
+        Plan.Endpoint[] candidates = candidates(s, localNode);
         if (candidates.length == 0) {
             return null;
         }
@@ -200,6 +194,28 @@ final class ClusterRuntime {
             return chosen;
         }
         return choose(candidates, start(s, candidates.length), checked, exclude);
+    }
+
+    /**
+     * Whether a pick now would leave {@code endpoint} out because health checks took it out while
+     * another candidate passes them ({@link #pick}'s rule, fail-open included): the UDP sweep ends
+     * such flows, and must not end one a pick would give the same endpoint again.
+     */
+    boolean checkedOut(Plan.Endpoint endpoint, String localNode) {
+        Snapshot s = snapshot;
+        if (s.spec().healthCheck() == null || unhealthy.isEmpty() || !unhealthy.contains(endpoint.address())) {
+            return false;
+        }
+        return anyHealthy(candidates(s, localNode));
+    }
+
+    /** What a pick chooses among: the ready endpoints (on {@code localNode}, unless null), else the serving terminating ones. */
+    private static Plan.Endpoint[] candidates(Snapshot s, String localNode) {
+        if (localNode == null) {
+            return s.ready().length > 0 ? s.ready() : s.servingTerminating();
+        }
+        Plan.Endpoint[] local = s.readyByNode().getOrDefault(localNode, NONE);
+        return local.length > 0 ? local : s.servingTerminatingByNode().getOrDefault(localNode, NONE);
     }
 
     private boolean anyHealthy(Plan.Endpoint[] candidates) {

@@ -45,7 +45,7 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
     private final Map<InetSocketAddress, Flow> flows = new HashMap<>();
     /**
      * Flows not assured yet, oldest first: the first to go when the table is full (conntrack's
-     * early drop). As in conntrack, a flow is assured once it has been answered and is still active
+     * early drop; see {@link #victimFor} for who may take whose). As in conntrack, a flow is assured once it has been answered and is still active
      * two seconds after it began: one reply alone made it permanent before, so one host sending a
      * question from each of 10,000 ports to a DNS endpoint filled the table with flows that could
      * not go, and every new client was refused.
@@ -56,9 +56,7 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
     /**
      * Each source address's flows, oldest first. Assured flows are no proof of good faith: a host
      * that asks again from each of its ports two seconds later assures them all, and a table full of
-     * its flows refused every other client. When nothing is evictable, the source that holds the most
-     * flows gives its oldest to a source that holds fewer (by two or more): one host, or a few, can
-     * no longer lock the others out; each source keeps a fair share.
+     * its flows refused every other client ({@link #victimFor}).
      */
     private final Map<InetAddress, LinkedHashMap<InetSocketAddress, Flow>> bySource = new HashMap<>();
     /** The source holding the most flows, as of the last sweep (a scan of every source per refused datagram would cost a flood its weight). */
@@ -93,10 +91,10 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
             }
             int maxFlows = cluster == null ? Integer.MAX_VALUE : cluster.spec().maxConnections(); // read once: a plan may change it
             Flow giving = null;
-            if (flows.size() >= maxFlows && evictable.isEmpty()) {
-                giving = heaviestGives(client.getAddress());
+            if (flows.size() >= maxFlows) {
+                giving = victimFor(client.getAddress());
                 if (giving == null) {
-                    // full of assured flows, fairly shared: refused before an endpoint is picked (and an affinity entry made)
+                    // full, and no flow may make room for this one: refused before an endpoint is picked (and an affinity entry made)
                     plane.metrics().refused(spec, "flow_limit");
                     packet.release();
                     return;
@@ -108,13 +106,11 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
                 packet.release();
                 return;
             }
-            if (flows.size() >= maxFlows) {
-                // a flood of sources takes this listener's flows, not the proxy's memory; as conntrack does
-                // when its table is full, the oldest flow not assured makes room, else the heaviest source's oldest
-                Flow evicted = giving != null ? giving : evictable.values().iterator().next();
+            if (giving != null) {
+                // a flood of sources takes this listener's flows, not the proxy's memory (see victimFor)
                 plane.metrics().refused(spec, "flow_evicted");
-                forget(evicted);
-                evicted.close();
+                forget(giving);
+                giving.close();
             }
             plane.metrics().accepted(spec);
             flow = new Flow(ctx.channel(), client, cluster, endpoint);
@@ -126,17 +122,57 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
         flow.send(compact(packet.content()));
     }
 
+    /** How far into a list of flows, oldest first, a search for one not assured looks (a bound on the work a flood makes). */
+    private static final int LOOK_AHEAD = 16;
+
     /**
-     * The oldest flow of the source that holds the most, when it holds at least two more than
-     * {@code newcomer} does (which then gets a flow of its own), or null.
+     * The flow that makes room in a full table for a new one from {@code newcomer}, or null (the
+     * datagram is refused). First, the source that holds the most gives one, its oldest not
+     * assured or else its oldest, when it holds at least two more than the newcomer's source: one
+     * host cannot lock the others out, even with flows it assured by asking again from each port.
+     * Else the newcomer's source gives its own oldest not assured. Else conntrack's early drop: the
+     * oldest flow not assured, of a source that holds at least as many as the newcomer's (never a
+     * lighter source's for a heavier one: a host could churn flows from new ports and take each
+     * other client's flow before it is assured).
      */
-    private Flow heaviestGives(InetAddress newcomer) {
+    private Flow victimFor(InetAddress newcomer) {
+        LinkedHashMap<InetSocketAddress, Flow> ownFlows = bySource.get(newcomer);
+        int own = ownFlows == null ? 0 : ownFlows.size();
         LinkedHashMap<InetSocketAddress, Flow> top = heaviest == null ? null : bySource.get(heaviest);
-        LinkedHashMap<InetSocketAddress, Flow> own = bySource.get(newcomer);
-        if (top == null || top.size() < (own == null ? 0 : own.size()) + 2) {
-            return null;
+        if (top != null && top.size() >= own + 2) {
+            Flow unassured = oldestNotAssured(top.values());
+            return unassured != null ? unassured : top.values().iterator().next();
         }
-        return top.values().iterator().next();
+        if (ownFlows != null) {
+            Flow unassured = oldestNotAssured(ownFlows.values());
+            if (unassured != null) {
+                return unassured;
+            }
+        }
+        int looked = 0;
+        for (Flow f : evictable.values()) {
+            LinkedHashMap<InetSocketAddress, Flow> ofSource = bySource.get(f.client.getAddress());
+            if (ofSource != null && ofSource.size() >= own) {
+                return f;
+            }
+            if (++looked == LOOK_AHEAD) {
+                break;
+            }
+        }
+        return null;
+    }
+
+    private static Flow oldestNotAssured(java.util.Collection<Flow> oldestFirst) {
+        int looked = 0;
+        for (Flow f : oldestFirst) {
+            if (!f.assured) {
+                return f;
+            }
+            if (++looked == LOOK_AHEAD) {
+                break;
+            }
+        }
+        return null;
     }
 
     /** Takes {@code f} out of the tables (not the sweep's iteration: it removes through its iterator first). */
@@ -192,11 +228,14 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
         long now = System.nanoTime();
         // each cluster's usable endpoint addresses once per sweep, not once per flow
         Map<ClusterRuntime, java.util.Set<InetSocketAddress>> endpoints = new java.util.IdentityHashMap<>();
+        Plan.Listener spec = listener.spec();
+        String localNode = spec.localOnly() ? spec.nodeName() : null;
         Iterator<Flow> it = flows.values().iterator();
         while (it.hasNext()) {
             Flow f = it.next();
             long idle = f.cluster.spec().udpIdleTimeout().toNanos();
-            boolean endpointGone = !endpoints.computeIfAbsent(f.cluster, UdpFrontend::keptEndpoints).contains(f.endpoint.address());
+            boolean endpointGone = !endpoints.computeIfAbsent(f.cluster, UdpFrontend::servingEndpoints).contains(f.endpoint.address())
+                    || f.cluster.checkedOut(f.endpoint, localNode);
             if (now - f.lastActive > idle || endpointGone || plane.cluster(f.cluster.name()) != f.cluster || f.closed) {
                 f.close();
                 it.remove();
@@ -213,13 +252,11 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** The endpoints of {@code c} a flow may stay with: serving, and not taken out by health checks that another passes. */
-    private static java.util.Set<InetSocketAddress> keptEndpoints(ClusterRuntime c) {
-        boolean checked = c.spec().healthCheck() != null
-                && c.spec().endpoints().stream().anyMatch(e -> e.serving() && c.isHealthy(e.address()));
+    /** The endpoints of {@code c} that serve (ready, or terminating and still serving). */
+    private static java.util.Set<InetSocketAddress> servingEndpoints(ClusterRuntime c) {
         java.util.Set<InetSocketAddress> addresses = new java.util.HashSet<>();
         for (Plan.Endpoint e : c.spec().endpoints()) {
-            if (e.serving() && (!checked || c.isHealthy(e.address()))) {
+            if (e.serving()) {
                 addresses.add(e.address());
             }
         }

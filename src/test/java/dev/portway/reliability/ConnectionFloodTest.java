@@ -160,6 +160,12 @@ class ConnectionFloodTest {
                     sources.add(otherHost);
                     assertThat(roundTrip(otherHost, flooded, "another host")).as("a client of another address, past a cap one host holds")
                             .isEqualTo("another host");
+                    // ... and the host that holds the rest cannot take that flow back, before it is assured, by asking
+                    // from a new port (conntrack's early drop of the oldest flow not assured would give it up)
+                    DatagramSocket churn = udpSource();
+                    sources.add(churn);
+                    assertThat(roundTrip(churn, flooded, "churn")).as("a new port of the host that holds the rest").isNull();
+                    assertThat(roundTrip(otherHost, flooded, "another host again")).isEqualTo("another host again");
                 } finally {
                     sources.forEach(DatagramSocket::close);
                     sources.clear();
