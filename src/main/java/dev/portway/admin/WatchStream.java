@@ -241,9 +241,13 @@ final class WatchStream {
                 wrote = true;
                 if (unread() > MAX_UNREAD_BYTES) {
                     // checked at each event: the replay of a past revision may be thousands of them, and was
-                    // written whole (tens of megabytes) before the first check
-                    end();
-                    return;
+                    // written whole (tens of megabytes) before the first check. What the socket takes at once
+                    // is not left unread: flushed first, and only what is still waiting counts
+                    ctx.flush();
+                    if (unread() > MAX_UNREAD_BYTES) {
+                        end();
+                        return;
+                    }
                 }
             }
         }
