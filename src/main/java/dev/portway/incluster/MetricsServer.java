@@ -34,8 +34,9 @@ import java.util.function.BooleanSupplier;
  * first lists are in and while every informer's watch runs, by fabric8's {@code isWatching}; a
  * watch that fabric8 is reconnecting counts as running, so an API server away for a while does
  * not turn it 503: docs/controller.md).
- * Nothing else; no request body is read. Bound to a loopback address (the default), it answers only
- * requests that name it by address or as {@code localhost} ({@link #namesByAddress}).
+ * Nothing else; no request body is read. Reached at a loopback address (bound to one, as by
+ * default, or to every address), it answers only requests that name it by address or as
+ * {@code localhost} ({@link #namesByAddress}).
  */
 final class MetricsServer implements AutoCloseable {
 
@@ -46,8 +47,6 @@ final class MetricsServer implements AutoCloseable {
     private final Transport transport;
     private final EventLoopGroup group;
     private Channel channel;
-    /** Bound to a loopback address, as by default: on the user's own machine, next to their browser. */
-    private volatile boolean loopback;
 
     MetricsServer(Transport transport, PrometheusRegistry registry, BooleanSupplier healthy, BooleanSupplier ready) {
         this.ready = ready;
@@ -58,7 +57,6 @@ final class MetricsServer implements AutoCloseable {
     }
 
     InetSocketAddress start(InetSocketAddress at) throws InterruptedException {
-        loopback = at.getAddress().isLoopbackAddress();
         channel = new ServerBootstrap().group(group).channelFactory(transport.serverChannelFactory(at.getAddress()))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -77,7 +75,8 @@ final class MetricsServer implements AutoCloseable {
             FullHttpResponse response;
             if (!request.decoderResult().isSuccess()) {
                 response = PlainHttp.text(HttpResponseStatus.BAD_REQUEST, "bad request\n");
-            } else if (loopback && !namesByAddress(request.headers().get(HttpHeaderNames.HOST))) {
+            } else if (((InetSocketAddress) ctx.channel().localAddress()).getAddress().isLoopbackAddress()
+                    && !namesByAddress(request.headers().get(HttpHeaderNames.HOST))) {
                 response = PlainHttp.text(HttpResponseStatus.FORBIDDEN,
                         "the Host header must be an IP address or localhost here (a name could be a web page's, rebound to this address)\n");
             } else if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
