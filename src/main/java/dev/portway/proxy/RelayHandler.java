@@ -258,15 +258,17 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         session.active();
         if (!peer.isActive()) {
             io.netty.util.ReferenceCountUtil.release(msg);
-        } else if (large > 0 || (!peer.isWritable() && msg instanceof ByteBuf)) {
+        } else if (large > 0 || (!peer.isWritable() && msg instanceof ByteBuf
+                && ctx.channel().config().getRecvByteBufAllocator() instanceof BudgetedReads)) {
             // counted until it is written (or fails): one listener per large read, none per small one. And
             // any read made while the peer holds more than it should: Netty's epoll transport, once the other
             // side's FIN is in, reads to the end of the input whatever was asked (a whole receive buffer,
             // megabytes), and a client that reads nothing keeps it all. Past twice the budget of large reads
-            // (a quarter of the direct memory) such a connection is reset, rather than let stalled ones take
-            // the memory every listener reads into
+            // (a quarter of the direct memory), a connection that holds more than a mebibyte for its peer so
+            // is reset, rather than let stalled ones take the memory every listener reads into. (Only where a
+            // wake-up reads once, as READS makes it: io_uring's channels read up to 16 times as a matter of course.)
             int held = large > 0 ? large : ((ByteBuf) msg).capacity();
-            if (!peer.isWritable() && LARGE_HELD.get() + held > 2 * largeReadBudget) {
+            if (!peer.isWritable() && LARGE_HELD.get() + held > 2 * largeReadBudget && pendingFor(peer) > RESET_PAST) {
                 io.netty.util.ReferenceCountUtil.release(msg);
                 reset(peer);
                 ctx.close();
@@ -365,6 +367,14 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         ch.shutdownOutput();
+    }
+
+    /** What a connection may hold for a peer past its high water mark before it is reset, when held reads are past twice their budget. */
+    private static final long RESET_PAST = 1 << 20;
+
+    private static long pendingFor(Channel ch) {
+        var outbound = ch.unsafe().outboundBuffer();
+        return outbound == null ? 0 : outbound.totalPendingWriteBytes();
     }
 
     /** Closes {@code ch} with a reset (SO_LINGER 0): its reader must not take what it got for a whole answer. */
