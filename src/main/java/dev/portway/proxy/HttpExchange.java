@@ -898,7 +898,8 @@ final class HttpExchange {
     /**
      * Whether a 101 completes the client's WebSocket handshake (RFC 6455, 4.1): {@code Upgrade:
      * websocket}, {@code Connection: upgrade}, and {@code Sec-WebSocket-Accept} made from the
-     * request's key, which only a server that read the handshake can send.
+     * request's key, which a server must have read the handshake to send (or been given: the
+     * client chooses the key, so an endpoint that echoes headers it is given can still be made to).
      */
     private boolean completesHandshake(HttpHeaders h) {
         String accept = h.get(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT);
