@@ -292,14 +292,39 @@ final class PodSandbox {
      * which then started with the signal lost and ran its whole grace period.
      */
     static boolean commandStarted(ProcessHandle init) {
-        if (!Files.exists(Path.of("/proc", Long.toString(init.pid()), "fd", LAST_STEP_FD), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return false;
+        boolean byLine = false;
+        try {
+            Files.readAttributes(Path.of("/proc", Long.toString(init.pid()), "fd", LAST_STEP_FD),
+                    java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (java.nio.file.AccessDeniedException e) {
+            // the init's descriptors cannot be seen here (its /proc entries are root's when it is not
+            // dumpable): the command is told from the set-up steps by its command line, as before
+            byLine = true;
+            if (UNSEEN_WARNED.compareAndSet(false, true)) {
+                org.slf4j.LoggerFactory.getLogger(PodSandbox.class).warn("cannot see a pod init's descriptors ({}):"
+                        + " telling its command from its set-up steps by their command lines", e.getMessage());
+            }
+        } catch (IOException e) {
+            return false; // not opened yet, or gone
         }
         byte[] own = commandLine(init.pid());
+        boolean lineOnly = byLine;
         return own != null && init.children().anyMatch(c -> {
             byte[] line = commandLine(c.pid());
-            return line != null && line.length > 0 && !java.util.Arrays.equals(line, own);
+            return line != null && line.length > 0 && !java.util.Arrays.equals(line, own) && (!lineOnly || !setUpStep(line));
         });
+    }
+
+    private static final java.util.concurrent.atomic.AtomicBoolean UNSEEN_WARNED = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Whether {@code line} (a command line, NUL-separated) is one of the init's set-up steps: mount, mkdir, stat, or setpriv running mkdir. */
+    static boolean setUpStep(byte[] line) {
+        String text = new String(line, StandardCharsets.UTF_8);
+        String first = text.substring(0, Math.max(0, text.indexOf('\0')));
+        if (first.equals(MOUNT.toString()) || first.equals(MKDIR.toString()) || first.equals(STAT.toString())) {
+            return true;
+        }
+        return first.equals(SETPRIV.toString()) && text.contains("\0--\0" + MKDIR + "\0");
     }
 
     private static byte[] commandLine(long pid) {

@@ -65,4 +65,17 @@ class PodSandboxTest {
             }
         }
     }
+
+    /** Where the init's descriptors cannot be seen, its set-up steps are told from the command by their command lines. */
+    @Test
+    void theSetUpStepsAreKnownByTheirCommandLines() {
+        for (String step : List.of(PodSandbox.MOUNT + "\0--bind\0a\0b\0", PodSandbox.STAT + "\0-L\0-c\0%d:%i\0/proc/self/fd/3\0",
+                PodSandbox.MKDIR + "\0-p\0/own\0", PodSandbox.SETPRIV + "\0--inh-caps=-all\0--\0" + PodSandbox.MKDIR + "\0-p\0--\0/wd\0")) {
+            assertThat(PodSandbox.setUpStep(step.getBytes(java.nio.charset.StandardCharsets.UTF_8))).as(step).isTrue();
+        }
+        for (String command : List.of(PodSandbox.ENV + "\0--default-signal=INT,QUIT\0" + PodSandbox.SETPRIV + "\0",
+                PodSandbox.SETPRIV + "\0--inh-caps=-all\0--\0/bin/sh\0-c\0x\0", "/bin/sleep\0600\0")) {
+            assertThat(PodSandbox.setUpStep(command.getBytes(java.nio.charset.StandardCharsets.UTF_8))).as(command).isFalse();
+        }
+    }
 }
