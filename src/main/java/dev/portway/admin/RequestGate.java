@@ -141,7 +141,13 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
         if (origin != null && !options.allowedOrigins().contains(origin) && !isSameOrigin(origin, host)) {
             return Statuses.forbidden("cross-origin requests are refused (the Origin is not an allowed origin)");
         }
-        String path = new QueryStringDecoder(request.uri()).path();
+        String path;
+        try {
+            path = new QueryStringDecoder(request.uri()).path();
+        } catch (IllegalArgumentException e) {
+            // a bad escape (%zz): the caller's fault, answered, rather than the connection dropped without a word
+            return Statuses.badRequest("the request's path could not be decoded: " + e.getMessage());
+        }
         String user = authenticate(request);
         if (user == null) {
             return Statuses.unauthorized();

@@ -74,13 +74,19 @@ class AdminServerLimitsTest extends AdminServerTestBase {
         assertThat(control.store().get(dev.portway.api.ResourceKind.NAMESPACE, null, "cut")).isEmpty();
     }
 
-    /** A query with a bad escape was a 500 with the exception's text, and a warning with its stack in the log for each. */
+    /**
+     * A query with a bad escape was a 500 with the exception's text, and a warning with its stack
+     * in the log for each; one in the path closed the connection without an answer.
+     */
     @Test
     void aQueryThatCannotBeDecodedIsTheCallersFault() throws Exception {
         try (SSLSocket s = connect()) {
             assertThat(get(s, "/api/v1/nodes?labelSelector=%zz", true)).startsWith("HTTP/1.1 400 ");
             assertThat(get(s, "/api/v1/nodes?labelSelector=%", true)).startsWith("HTTP/1.1 400 ");
             assertThat(get(s, "/api/v1/nodes", true)).as("the connection goes on").startsWith("HTTP/1.1 200 ");
+        }
+        try (SSLSocket s = connect()) {
+            assertThat(get(s, "/api/v1/nodes%zz", true)).as("in the path, refused at the gate").startsWith("HTTP/1.1 400 ");
         }
     }
 
