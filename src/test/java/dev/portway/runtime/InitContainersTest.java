@@ -62,7 +62,8 @@ class InitContainersTest {
             return table.contains("Running") && table.contains("1/1");
         });
         assertThat(seen).contains("Init:0/2", "Init:1/2").last().isEqualTo("Running");
-        assertThat(cli.run("logs", "staged").out()).isEqualTo("fetched\nchecked\n");
+        // Running says the app's process started, not that its command has written anything yet
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(cli.run("logs", "staged").out()).isEqualTo("fetched\nchecked\n"));
         assertThat(cli.run("logs", "staged", "-c", "fetch").out()).isEmpty();
         var status = cluster.pod("staged").getStatus();
         assertThat(status.getInitContainerStatuses()).allSatisfy(s -> {
