@@ -45,10 +45,10 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
     private final Map<InetSocketAddress, Flow> flows = new HashMap<>();
     /**
      * Flows not assured yet, oldest first: the first to go when the table is full (conntrack's
-     * early drop; see {@link #victimFor} for who may take whose). As in conntrack, a flow is assured once it has been answered and is still active
-     * two seconds after it began: one reply alone made it permanent before, so one host sending a
-     * question from each of 10,000 ports to a DNS endpoint filled the table with flows that could
-     * not go, and every new client was refused.
+     * early drop; {@link #victimFor} says who may take whose). As in conntrack, a flow is assured
+     * once it has been answered and is still active two seconds after it began: one reply alone
+     * made it permanent before, so one host sending a question from each of 10,000 ports to a DNS
+     * endpoint filled the table with flows that could not go, and every new client was refused.
      */
     private final LinkedHashMap<InetSocketAddress, Flow> evictable = new LinkedHashMap<>();
     /** How long a flow answered must go on before it is assured (conntrack's UDP stream time). */
