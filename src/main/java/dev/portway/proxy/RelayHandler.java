@@ -270,7 +270,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
             int held = large > 0 ? large : ((ByteBuf) msg).capacity();
             if (!peer.isWritable() && LARGE_HELD.get() + held > 2 * largeReadBudget && pendingFor(peer) > RESET_PAST) {
                 io.netty.util.ReferenceCountUtil.release(msg);
-                reset(peer);
+                DataPlane.reset(peer); // its reader must not take what it got for a whole answer
                 ctx.close();
                 return;
             }
@@ -375,16 +375,6 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     private static long pendingFor(Channel ch) {
         var outbound = ch.unsafe().outboundBuffer();
         return outbound == null ? 0 : outbound.totalPendingWriteBytes();
-    }
-
-    /** Closes {@code ch} with a reset (SO_LINGER 0): its reader must not take what it got for a whole answer. */
-    static void reset(Channel ch) {
-        try {
-            ch.config().setOption(ChannelOption.SO_LINGER, 0);
-        } catch (RuntimeException e) {
-            // not a socket that lingers: a close, then
-        }
-        ch.close();
     }
 
     static void closeOnFlush(Channel ch) {
