@@ -1,12 +1,13 @@
 package dev.portway.control;
 
 import dev.portway.api.GoValues;
+import dev.portway.api.ResourceKind;
+import dev.portway.api.ServiceAnnotations;
 import dev.portway.api.metallb.IPAddressPool;
 import dev.portway.api.metallb.IPAddressPoolStatus;
 import dev.portway.control.alloc.LoadBalancerAllocationException;
 import dev.portway.control.alloc.LoadBalancerAllocator;
 import dev.portway.net.Ipv4;
-import dev.portway.api.ResourceKind;
 import dev.portway.store.Store;
 import dev.portway.store.WatchEvent;
 import io.fabric8.kubernetes.api.model.LoadBalancerIngress;
@@ -215,7 +216,9 @@ final class LoadBalancerController implements Controller {
         api.mutate(Service.class, svc.getMetadata().getNamespace(), svc.getMetadata().getName(), s -> {
             LoadBalancerIngress ingress = new LoadBalancerIngress();
             ingress.setIp(ip);
-            ingress.setIpMode("VIP");
+            // KEP-1860: "Proxy" sends in-cluster clients of the address through the load balancer, where kube-proxy would
+            // take them straight to the pods; connections that must start with a PROXY protocol header cannot skip it
+            ingress.setIpMode(ServiceAnnotations.proxyProtocol(s) ? "Proxy" : "VIP");
             if (s.getStatus() == null) {
                 s.setStatus(new ServiceStatus());
             }

@@ -586,8 +586,11 @@ public final class PlanBuilder {
                 // kubeadm labels control-plane nodes so: on a one-node cluster, nothing is left to send to
                 log.warn("{}: every node is labelled {}; the load balancer has no node to send to", service, EXCLUDE_FROM_LOAD_BALANCERS);
             }
+            // the PROXY protocol header goes to the pods: in a local cluster the node's listener writes it (fused hop or
+            // not); a cluster's node is kube-proxy, which passes the header on to the pod as a cloud's NLB has it
+            boolean proxyProtocol = loadBalancersOnly && podCluster.proxyProtocol();
             target = new Plan.Cluster("lb:" + podCluster.name(), service, protocol, nodeEndpoints, podCluster.balancer(),
-                    podCluster.affinityTimeout(), false, podCluster.drainTimeout(), podCluster.udpIdleTimeout(),
+                    podCluster.affinityTimeout(), proxyProtocol, podCluster.drainTimeout(), podCluster.udpIdleTimeout(),
                     podCluster.tcpIdleTimeout(), podCluster.maxConnections(), check);
             clusters.add(target);
         }

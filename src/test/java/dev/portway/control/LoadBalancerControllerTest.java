@@ -120,6 +120,29 @@ class LoadBalancerControllerTest {
         assertThat(ip(control, "second")).isEqualTo("127.3.5.1");
     }
 
+    /**
+     * A Service whose connections start with a PROXY protocol header has its address in ipMode
+     * Proxy (KEP-1860), as cloud providers write it for theirs: kube-proxy then sends in-cluster
+     * clients of the address through the load balancer, not straight to the pods, which would get
+     * no header. Without the annotation it is VIP again.
+     */
+    @Test
+    void anAddressWhoseConnectionsCarryAProxyProtocolHeaderIsInProxyMode() {
+        ControlPlane control = cluster();
+        apply(control, pool("one", "127.3.5.1/32", ""));
+        apply(control, lb("proxied", "portway.dev/proxy-protocol: v2", 80));
+        assertThat(ipMode(control, "proxied")).isEqualTo("Proxy");
+
+        apply(control, lb("proxied", "", 80));
+        assertThat(ipMode(control, "proxied")).isEqualTo("VIP");
+        assertThat(ip(control, "proxied")).isEqualTo("127.3.5.1");
+    }
+
+    private static String ipMode(ControlPlane control, String name) {
+        return control.store().get(Service.class, "default", name).orElseThrow().getStatus().getLoadBalancer().getIngress().getFirst()
+                .getIpMode();
+    }
+
     @Test
     void servicesWithTheSameSharingKeyShareAnAddressWhenTheirPortsDoNotClash() {
         ControlPlane control = cluster();

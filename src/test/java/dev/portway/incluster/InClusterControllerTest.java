@@ -1,5 +1,6 @@
 package dev.portway.incluster;
 
+import static dev.portway.testing.StandInCluster.NODE_A;
 import static dev.portway.testing.StandInCluster.NODE_B;
 import static dev.portway.testing.StandInCluster.PORTWAY_CLASS;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -10,15 +11,29 @@ import dev.portway.net.Transport;
 import dev.portway.testing.Net;
 import dev.portway.testing.StandInCluster;
 import dev.portway.testing.TestApi;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.io.DataInputStream;
+import java.io.IOException;
 import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -137,6 +152,89 @@ class InClusterControllerTest {
                 assertThat(Net.get("127.0.62.10", 8080, "/").body()).isEqualTo("node-b");
             }
         });
+    }
+
+    /**
+     * {@code portway.dev/proxy-protocol: v2}: the hop to a node's NodePort starts with a PROXY
+     * protocol v2 header naming the client and the load balancer's address, as a cloud's Network
+     * Load Balancer sends it; kube-proxy passes it on to the pod. Without it the pods saw Portway's
+     * machine as every client, whatever the policy.
+     */
+    @Test
+    void withTheProxyProtocolAnnotationTheNodesHopCarriesTheClientsAddress() throws Exception {
+        int nodePort = cluster.loadBalancer("proxied", PORTWAY_CLASS);
+        client.services().inNamespace("default").withName("proxied").edit(s -> new ServiceBuilder(s)
+                .editMetadata().addToAnnotations("portway.dev/proxy-protocol", "v2").endMetadata().build());
+        BlockingQueue<String> headers = new LinkedBlockingQueue<>();
+        for (String node : List.of(NODE_A, NODE_B)) {
+            closing.add(proxyHeaderReader(new InetSocketAddress(node, nodePort), headers));
+        }
+        controller();
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.10".equals(cluster.ingressIp("proxied")));
+        // in-cluster clients of the address must come through the load balancer too (KEP-1860)
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+                "Proxy".equals(cluster.service("proxied").getStatus().getLoadBalancer().getIngress().getFirst().getIpMode()));
+
+        for (int i = 0; i < 2; i++) { // both nodes, round robin
+            try (Socket s = new Socket()) {
+                s.bind(new InetSocketAddress("127.0.0.9", 0));
+                s.connect(new InetSocketAddress("127.0.62.10", 8080), 5_000);
+                s.setSoTimeout(5_000);
+                s.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
+                s.shutdownOutput();
+                assertThat(headers.poll(5, TimeUnit.SECONDS))
+                        .isEqualTo("127.0.0.9:" + s.getLocalPort() + " -> 127.0.62.10:8080, then hello");
+                assertThat(s.getInputStream().readAllBytes()).asString().isEqualTo("read");
+            }
+        }
+    }
+
+    /**
+     * A node's NodePort that reads a PROXY protocol v2 header (TCP over IPv4) and the 5 bytes after
+     * it, puts "SOURCE -> DESTINATION, then BYTES" (or what it found instead) in {@code headers},
+     * answers "read" and closes.
+     */
+    private static AutoCloseable proxyHeaderReader(InetSocketAddress at, BlockingQueue<String> headers)
+            throws IOException {
+        ServerSocket server = new ServerSocket();
+        server.bind(at, 16);
+        Thread t = Thread.ofVirtual().start(() -> {
+            while (!server.isClosed()) {
+                try (Socket c = server.accept()) {
+                    c.setSoTimeout(5_000);
+                    var in = new DataInputStream(c.getInputStream());
+                    byte[] head = new byte[16];
+                    in.readFully(head);
+                    byte[] signature = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
+                    if (!Arrays.equals(head, 0, 12, signature, 0, 12) || head[12] != 0x21 || head[13] != 0x11) {
+                        headers.add("no PROXY v2 header for TCP over IPv4: " + HexFormat.of().formatHex(head));
+                    } else {
+                        byte[] addresses = new byte[((head[14] & 0xff) << 8) | (head[15] & 0xff)];
+                        in.readFully(addresses);
+                        var b = ByteBuffer.wrap(addresses);
+                        byte[] src = new byte[4];
+                        byte[] dst = new byte[4];
+                        b.get(src).get(dst);
+                        int srcPort = b.getShort() & 0xffff;
+                        int dstPort = b.getShort() & 0xffff;
+                        byte[] bytes = new byte[5];
+                        in.readFully(bytes);
+                        headers.add(InetAddress.getByAddress(src).getHostAddress() + ":" + srcPort + " -> "
+                                + InetAddress.getByAddress(dst).getHostAddress() + ":" + dstPort + ", then "
+                                + new String(bytes, StandardCharsets.US_ASCII));
+                    }
+                    c.getOutputStream().write("read".getBytes(StandardCharsets.US_ASCII));
+                } catch (IOException e) {
+                    if (!server.isClosed()) {
+                        headers.add("failed: " + e);
+                    }
+                }
+            }
+        });
+        return () -> {
+            server.close();
+            t.join(5_000);
+        };
     }
 
     @Test
@@ -281,7 +379,7 @@ class InClusterControllerTest {
         };
         cluster.loadBalancer("web", PORTWAY_CLASS);
         controllerThrough(firstStatusWriteFails);
-        assertThat(failed.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("the first status write was refused").isTrue();
+        assertThat(failed.await(10, TimeUnit.SECONDS)).as("the first status write was refused").isTrue();
         // before its retry: web goes to another implementation
         cluster.toClusterIp("web");
         cluster.loadBalancer("web", StandInCluster.CLOUD_CLASS);
@@ -303,7 +401,7 @@ class InClusterControllerTest {
         io.fabric8.kubernetes.client.http.Interceptor clearsAfterTheFirstWrite = new io.fabric8.kubernetes.client.http.Interceptor() {
             @Override
             public void after(io.fabric8.kubernetes.client.http.HttpRequest request, io.fabric8.kubernetes.client.http.HttpResponse<?> response,
-                              io.fabric8.kubernetes.client.http.AsyncBody.Consumer<java.util.List<java.nio.ByteBuffer>> consumer) {
+                              io.fabric8.kubernetes.client.http.AsyncBody.Consumer<java.util.List<ByteBuffer>> consumer) {
                 if ("PATCH".equals(request.method()) && request.uri().getPath().endsWith("/services/web/status")
                         && response.code() < 300 && cleared.compareAndSet(false, true)) {
                     // another writer clears it, and Portway sees that (and queues its address again) before this write is done
