@@ -165,6 +165,12 @@ final class ContainerRunner {
         Launch launch;
         try {
             launch = prepare();
+            if (launch != null) {
+                for (Map.Entry<String, List<String>> exec : execCommands(spec).entrySet()) {
+                    // expanded as they run (local), with this environment: bounded as the command is, checked once here
+                    PodEnvironment.expandAll(exec.getKey(), exec.getValue(), launch.env);
+                }
+            }
         } catch (PodEnvironment.ConfigError e) {
             waiting("CreateContainerConfigError", e.getMessage());
             event(true, "Failed", "Error: " + e.getMessage());
@@ -300,7 +306,7 @@ final class ContainerRunner {
                     + "e.g. valueFrom.fieldRef.fieldPath: status.podIP)");
         }
         List<String> command = new ArrayList<>();
-        for (String s : PodEnvironment.expandAll(raw, env)) {
+        for (String s : PodEnvironment.expandAll("command and args", raw, env)) {
             command.add(PodVolumes.rewrite(s, mounts));
         }
         boolean own = ownWorkingDir(spec);
@@ -463,10 +469,33 @@ final class ContainerRunner {
         }
         List<Map.Entry<String, Path>> mounts = pod.volumes().mounts(spec);
         List<String> command = new ArrayList<>();
-        for (String s : PodEnvironment.expandAll(probe.getExec().getCommand(), env)) {
-            command.add(PodVolumes.rewrite(s, mounts));
+        try {
+            for (String s : PodEnvironment.expandAll("exec command", probe.getExec().getCommand(), env)) {
+                command.add(PodVolumes.rewrite(s, mounts));
+            }
+        } catch (PodEnvironment.ConfigError e) {
+            throw new IllegalStateException("checked when the container started: " + e.getMessage(), e);
         }
         return new ProbeBuilder(probe).editExec().withCommand(command).endExec().build();
+    }
+
+    /** The exec commands of a container's probes and preStop hook, which run with its environment, by their field paths. */
+    private static Map<String, List<String>> execCommands(Container spec) {
+        Map<String, List<String>> commands = new java.util.LinkedHashMap<>();
+        Map<String, Probe> probes = new java.util.LinkedHashMap<>();
+        probes.put("startupProbe", spec.getStartupProbe());
+        probes.put("livenessProbe", spec.getLivenessProbe());
+        probes.put("readinessProbe", spec.getReadinessProbe());
+        probes.forEach((field, p) -> {
+            if (p != null && p.getExec() != null && p.getExec().getCommand() != null) {
+                commands.put(field + ".exec.command", p.getExec().getCommand());
+            }
+        });
+        LifecycleHandler preStop = spec.getLifecycle() == null ? null : spec.getLifecycle().getPreStop();
+        if (preStop != null && preStop.getExec() != null && preStop.getExec().getCommand() != null) {
+            commands.put("lifecycle.preStop.exec.command", preStop.getExec().getCommand());
+        }
+        return commands;
     }
 
     /** What probes and hooks run against: the pod's IP, and the container's environment and working directory. */

@@ -31,6 +31,16 @@ final class PodEnvironment {
 
     private static final Pattern ENV_NAME = Pattern.compile("[-._a-zA-Z][-._a-zA-Z0-9]*");
 
+    /**
+     * The longest one variable's value or one argument may be once expanded: Linux's
+     * {@code MAX_ARG_STRLEN}, past which exec refuses it. Each {@code $(NAME)} may double what the
+     * one before it made, so a few lines of a pod's spec would otherwise expand to gigabytes, in
+     * the heap of the process that serves the API.
+     */
+    static final int MAX_EXPANDED_LENGTH = 128 * 1024;
+    /** The most a container's environment, or its command and args, may hold once expanded: exec's {@code ARG_MAX} with the usual 8 MiB stack. */
+    static final int MAX_EXPANDED_TOTAL = 2 * 1024 * 1024;
+
     /** The configuration a container cannot start without (a missing ConfigMap or key). */
     static final class ConfigError extends Exception {
         ConfigError(String message) {
@@ -87,6 +97,10 @@ final class PodEnvironment {
                 }
             }
         }
+        long total = 0;
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            total = checkTotal(total, e.getKey(), e.getValue(), 1);
+        }
         for (EnvVar var : list(container.getEnv())) {
             String value;
             if (var.getValueFrom() != null) {
@@ -95,11 +109,29 @@ final class PodEnvironment {
                     continue;
                 }
             } else {
-                value = expand(var.getValue() == null ? "" : var.getValue(), env);
+                try {
+                    value = expand(var.getValue() == null ? "" : var.getValue(), env);
+                } catch (ConfigError e) {
+                    throw new ConfigError("env " + var.getName() + ": " + e.getMessage());
+                }
             }
-            env.put(var.getName(), value);
+            String before = env.put(var.getName(), value);
+            if (before != null) {
+                total = checkTotal(total, var.getName(), before, -1);
+            }
+            total = checkTotal(total, var.getName(), value, 1);
         }
         return env;
+    }
+
+    /** {@code total} with {@code NAME=value} and its NUL added ({@code sign} 1) or taken away (-1), checked against {@link #MAX_EXPANDED_TOTAL}. */
+    private static long checkTotal(long total, String name, String value, int sign) throws ConfigError {
+        total += sign * (name.length() + value.length() + 2L);
+        if (total > MAX_EXPANDED_TOTAL) {
+            throw new ConfigError("the container's environment comes to more than " + MAX_EXPANDED_TOTAL
+                    + " characters, more than exec takes");
+        }
+        return total;
     }
 
     private static String valueFrom(Pod pod, EnvVarSource from, Store store) throws ConfigError {
@@ -202,9 +234,13 @@ final class PodEnvironment {
         return vars;
     }
 
-    /** Kubernetes' expansion: {@code $(NAME)} → its value when defined, {@code $$} → {@code $}. */
-    static String expand(String input, Map<String, String> env) {
-        StringBuilder out = new StringBuilder(input.length());
+    /**
+     * Kubernetes' expansion: {@code $(NAME)} → its value when defined, {@code $$} → {@code $}.
+     *
+     * @throws ConfigError when the result would be longer than {@link #MAX_EXPANDED_LENGTH}
+     */
+    static String expand(String input, Map<String, String> env) throws ConfigError {
+        StringBuilder out = new StringBuilder(Math.min(input.length(), MAX_EXPANDED_LENGTH));
         int i = 0;
         while (i < input.length()) {
             char c = input.charAt(i);
@@ -225,6 +261,9 @@ final class PodEnvironment {
                 }
                 String name = input.substring(i + 2, close);
                 String value = env.get(name);
+                if (value != null && out.length() + value.length() > MAX_EXPANDED_LENGTH) {
+                    throw new ConfigError("expands to more than " + MAX_EXPANDED_LENGTH + " characters, more than exec takes");
+                }
                 out.append(value != null ? value : input.substring(i, close + 1));
                 i = close + 1;
             } else {
@@ -235,10 +274,28 @@ final class PodEnvironment {
         return out.toString();
     }
 
-    static List<String> expandAll(List<String> inputs, Map<String, String> env) {
+    /**
+     * {@link #expand} for each of a command's words.
+     *
+     * @param what what the command is, for the error ({@code command and args})
+     * @throws ConfigError when a word would be longer than {@link #MAX_EXPANDED_LENGTH}, or all of them
+     *                     together than {@link #MAX_EXPANDED_TOTAL}
+     */
+    static List<String> expandAll(String what, List<String> inputs, Map<String, String> env) throws ConfigError {
         List<String> out = new ArrayList<>();
+        long total = 0;
         for (String s : list(inputs)) {
-            out.add(expand(s, env));
+            String word;
+            try {
+                word = expand(s, env);
+            } catch (ConfigError e) {
+                throw new ConfigError(what + "[" + out.size() + "]: " + e.getMessage());
+            }
+            total += word.length() + 1;
+            if (total > MAX_EXPANDED_TOTAL) {
+                throw new ConfigError(what + ": comes to more than " + MAX_EXPANDED_TOTAL + " characters, more than exec takes");
+            }
+            out.add(word);
         }
         return out;
     }

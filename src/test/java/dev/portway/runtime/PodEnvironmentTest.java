@@ -21,7 +21,7 @@ class PodEnvironmentTest {
     class Expansion {
 
         @Test
-        void expandsDefinedNamesKeepsUndefinedOnesAndUnescapesDollars() {
+        void expandsDefinedNamesKeepsUndefinedOnesAndUnescapesDollars() throws PodEnvironment.ConfigError {
             Map<String, String> env = Map.of("POD_IP", "127.1.1.2", "PORT", "9090");
             assertThat(PodEnvironment.expand("--web.listen-address=$(POD_IP):$(PORT)", env))
                     .isEqualTo("--web.listen-address=127.1.1.2:9090");
@@ -147,6 +147,54 @@ class PodEnvironmentTest {
                 labels=dump data=%4$s/volumes/scratch/cache var=%4$s/volumes/scratch
                 pwd=%4$s/containers/main
                 """.formatted(ip, node, dbIp, podDir));
+    }
+
+    /**
+     * Each {@code $(NAME)} may double the variable before it: a chain of 40 short lines expands to
+     * a terabyte, and expanding it filled the heap of the process that serves the API. What exec
+     * would refuse anyway (one variable or word past 128 KiB, an environment past 2 MiB) is now a
+     * CreateContainerConfigError, as a missing ConfigMap is.
+     */
+    @Test
+    void aVariableThatExpandsPastWhatExecTakesHoldsTheContainer() {
+        StringBuilder env = new StringBuilder("    - {name: A0, value: " + "x".repeat(1000) + "}\n");
+        for (int i = 1; i <= 40; i++) {
+            env.append("    - {name: A").append(i).append(", value: \"$(A").append(i - 1).append(")$(A").append(i - 1).append(")\"}\n");
+        }
+        StringBuilder many = new StringBuilder("    - {name: A0, value: " + "x".repeat(1000) + "}\n");
+        for (int i = 1; i <= 7; i++) {
+            many.append("    - {name: A").append(i).append(", value: \"$(A").append(i - 1).append(")$(A").append(i - 1).append(")\"}\n");
+        }
+        for (int i = 0; i < 20; i++) {
+            many.append("    - {name: B").append(i).append(", value: \"$(A7)\"}\n");
+        }
+        String chain = many.substring(0, many.indexOf("    - {name: B"));
+        cluster.apply(pod("doubles", env.toString(), ""));
+        cluster.apply(pod("many", many.toString(), ""));
+        cluster.apply(pod("long-word", chain, "    args: [\"$(A7)$(A7)\"]\n"));
+        cluster.apply(pod("long-probe", chain, """
+                    readinessProbe:
+                      exec: {command: [echo, "$(A7)", "$(A7)", "$(A7)", "$(A7)", "$(A7)", "$(A7)", "$(A7)", "$(A7)", "$(A7)", "$(A7)", "$(A7)", "$(A7)", "$(A7)", "$(A7)", "$(A7)", "$(A7)", "$(A7)"]}
+                """));
+        assertThat(configError("doubles")).isEqualTo("env A8: expands to more than 131072 characters, more than exec takes");
+        assertThat(configError("many")).isEqualTo("the container's environment comes to more than 2097152 characters, more than exec takes");
+        assertThat(configError("long-word")).isEqualTo("command and args[3]: expands to more than 131072 characters, more than exec takes");
+        assertThat(configError("long-probe"))
+                .isEqualTo("readinessProbe.exec.command: comes to more than 2097152 characters, more than exec takes");
+    }
+
+    private static String pod(String name, String env, String more) {
+        return TestCluster.shellPod(name, "Never", "echo started") + "    env:\n" + env + more;
+    }
+
+    /** The message of the CreateContainerConfigError the pod's container waits in. */
+    private static String configError(String name) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            var s = cluster.pod(name).getStatus().getContainerStatuses();
+            return s != null && s.getFirst().getState().getWaiting() != null
+                    && "CreateContainerConfigError".equals(s.getFirst().getState().getWaiting().getReason());
+        });
+        return cluster.pod(name).getStatus().getContainerStatuses().getFirst().getState().getWaiting().getMessage();
     }
 
     @Test
