@@ -55,43 +55,14 @@ final class EchoBasicHandler extends SimpleChannelInboundHandler<FullHttpRequest
     }
 
     private final State state;
-    private final java.util.Queue<HttpHeaders> sent;
-    /** The headers of the request being answered, as sent (null: the aggregated request's). */
-    private HttpHeaders sentHeaders;
 
-    /** A handler that echoes the headers of the aggregated request (which has a Content-Length the client may not have sent). */
+    /** Answers requests {@link EchoRequests} made whole: their headers are as the client sent them (Go reports only those). */
     EchoBasicHandler(State state) {
-        this(state, null);
-    }
-
-    /**
-     * A handler that echoes the headers as the client sent them: {@code sent} holds them, request
-     * by request, as {@link #recorder} saw them ahead of the aggregator.
-     */
-    EchoBasicHandler(State state, java.util.Queue<HttpHeaders> sent) {
         this.state = state;
-        this.sent = sent;
-    }
-
-    /**
-     * Keeps a copy of each request's headers as they came, before an {@link io.netty.handler.codec.http.HttpObjectAggregator}
-     * adds a Content-Length to a request that had none (Go reports only what was sent).
-     */
-    static io.netty.channel.ChannelInboundHandler recorder(java.util.Queue<HttpHeaders> sent) {
-        return new io.netty.channel.ChannelInboundHandlerAdapter() {
-            @Override
-            public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                if (msg instanceof io.netty.handler.codec.http.HttpRequest r) {
-                    sent.add(r.headers().copy());
-                }
-                ctx.fireChannelRead(msg);
-            }
-        };
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-        sentHeaders = sent == null ? null : sent.poll();
         String uri = request.uri();
         QueryStringDecoder decoder = new QueryStringDecoder(uri);
         // echo-basic routes on the path with "//" collapsed (its preserveSlashes), as Go's ServeMux matches
@@ -173,7 +144,7 @@ final class EchoBasicHandler extends SimpleChannelInboundHandler<FullHttpRequest
             error(ctx, request, e.getMessage(), keepAlive);
             return;
         }
-        Map<String, List<String>> headers = goHeaders(sentHeaders != null ? sentHeaders : request.headers());
+        Map<String, List<String>> headers = goHeaders(request.headers());
         String host = request.headers().get(HttpHeaderNames.HOST, "");
         String body = new GoJson().begin()
                 .field("path", request.uri())

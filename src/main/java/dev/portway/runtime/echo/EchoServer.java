@@ -12,8 +12,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;
@@ -131,9 +131,8 @@ public final class EchoServer implements AutoCloseable {
                         // first: a client that reads no answers is read no further (HTTP and byte echo alike)
                         ch.pipeline().addLast(new WritabilityGate());
                         if (echoBasic != null) {
-                            java.util.Queue<io.netty.handler.codec.http.HttpHeaders> sent = new java.util.ArrayDeque<>();
-                            ch.pipeline().addLast(new HttpServerCodec(), new HttpServerKeepAliveHandler(), EchoBasicHandler.recorder(sent),
-                                    new HttpObjectAggregator(1024 * 1024), new EchoBasicHandler(echoBasic, sent));
+                            ch.pipeline().addLast(new HttpServerCodec(), new HttpServerKeepAliveHandler(), new HttpServerExpectContinueHandler(),
+                                    new EchoRequests(true), new EchoBasicHandler(echoBasic));
                         } else {
                             ch.pipeline().addLast(new ProtocolSniffer(identity));
                         }

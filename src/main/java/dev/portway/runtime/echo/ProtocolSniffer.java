@@ -4,8 +4,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -63,8 +63,9 @@ final class ProtocolSniffer extends ByteToMessageDecoder {
         if (http == Match.YES) {
             ctx.pipeline().addAfter(name, "http-codec", new HttpServerCodec());
             ctx.pipeline().addAfter("http-codec", "http-keepalive", new HttpServerKeepAliveHandler());
-            ctx.pipeline().addAfter("http-keepalive", "http-aggregator", new HttpObjectAggregator(1024 * 1024));
-            ctx.pipeline().addAfter("http-aggregator", "http-echo", new HttpEchoHandler(identity));
+            ctx.pipeline().addAfter("http-keepalive", "http-continue", new HttpServerExpectContinueHandler());
+            ctx.pipeline().addAfter("http-continue", "http-requests", new EchoRequests(false));
+            ctx.pipeline().addAfter("http-requests", "http-echo", new HttpEchoHandler(identity));
         } else {
             ctx.pipeline().addAfter(name, "echo", new ByteEchoHandler());
         }

@@ -84,6 +84,68 @@ class EchoServerBackpressureTest {
         }
     }
 
+    /**
+     * The echo answers with who asked, never with the body: it reads bodies and lets them go. Its
+     * HTTP aggregator held up to a mebibyte of each, so 1,024 connections that each sent most of
+     * one and stopped pinned a gibibyte of the direct memory the whole process shares, for good.
+     */
+    @Test
+    void aBodyThatStopsShortOfItsLengthIsNotHeld() throws Exception {
+        var metric = ((io.netty.buffer.ByteBufAllocatorMetricProvider) io.netty.buffer.ByteBufAllocator.DEFAULT).metric();
+        long before = metric.usedDirectMemory() + metric.usedHeapMemory();
+        byte[] head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] body = new byte[1024 * 1024 - 1];
+        List<java.net.Socket> clients = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 32; i++) {
+                java.net.Socket c = new java.net.Socket(IP, PORT);
+                clients.add(c);
+                c.getOutputStream().write(head);
+                c.getOutputStream().write(body);
+            }
+            // what the server read is what it holds: wait until it has read it all (the sockets' buffers are empty)
+            await().atMost(Duration.ofSeconds(10)).until(() -> clients.stream().allMatch(EchoServerBackpressureTest::sentAll));
+            long held = metric.usedDirectMemory() + metric.usedHeapMemory() - before;
+            assertThat(held).as("buffer memory held for 32 bodies of 1 MiB that stopped one byte short").isLessThan(8L << 20);
+            for (java.net.Socket c : clients) {
+                c.getOutputStream().write('!');
+                c.setSoTimeout(10_000);
+                assertThat(new String(c.getInputStream().readNBytes(17), StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 200 OK\r\n");
+            }
+        } finally {
+            for (java.net.Socket c : clients) {
+                c.close();
+            }
+        }
+    }
+
+    /**
+     * Whether the server has read every byte written to {@code s}: the client's send queue and the
+     * server's receive queue are both empty ({@code /proc/net/tcp} and {@code tcp6}: a Java socket
+     * may be an IPv6 one; rows matched by their ports).
+     */
+    private static boolean sentAll(java.net.Socket s) {
+        String client = ":" + String.format("%04X", s.getLocalPort());
+        String server = ":" + String.format("%04X", s.getPort());
+        boolean clientEmpty = false;
+        boolean serverEmpty = false;
+        for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+            try {
+                for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of(table))) {
+                    String[] f = line.trim().split("\\s+");
+                    if (f.length > 4 && f[1].endsWith(client) && f[2].endsWith(server)) {
+                        clientEmpty = f[4].startsWith("00000000:");
+                    } else if (f.length > 4 && f[1].endsWith(server) && f[2].endsWith(client)) {
+                        serverEmpty = f[4].endsWith(":00000000");
+                    }
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        return clientEmpty && serverEmpty;
+    }
+
     /** A connection that sent {@code bytes} and read nothing. */
     private record Held(SocketChannel channel, long bytes) implements AutoCloseable {
         @Override
