@@ -453,6 +453,11 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
      * process still alive (one that left its process group) that swaps a directory for a link to
      * Portway's state mid-walk gets the link removed, not what it points to. What is gone already
      * (a worker stopping at the same time) is fine.
+     *
+     * <p>The walk keeps its own stack, at most {@link #OPEN_DIRECTORIES} directories deep: a pod
+     * can make a chain of directories as deep as it likes (a recursive walk overflowed the thread's
+     * stack at some thousands, and an unbounded one would take as many descriptors as the chain is
+     * deep). What lies deeper is moved up to the top of the tree, renamed, and removed from there.
      */
     static void deleteTree(Path root) {
         Path parent = root.toAbsolutePath().getParent();
@@ -469,30 +474,96 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
         }
     }
 
-    private static void removeEntry(java.nio.file.SecureDirectoryStream<Path> dir, Path name) throws IOException {
-        java.nio.file.attribute.BasicFileAttributes attrs;
+    /** How deep {@link #deleteTree} goes before it moves what lies deeper up to the top. */
+    static final int OPEN_DIRECTORIES = 32;
+    /** The most passes over one tree: each moves what lies deeper than {@link #OPEN_DIRECTORIES} up, so a chain 3.2 million deep. */
+    private static final int MAX_PASSES = 100_000;
+
+    /** A directory being emptied: its open stream, what is left of its entries, and its name in the one above. */
+    private record Level(java.nio.file.SecureDirectoryStream<Path> dir, java.util.Iterator<Path> entries, Path name) {
+    }
+
+    private static void removeEntry(java.nio.file.SecureDirectoryStream<Path> parent, Path name) throws IOException {
+        if (!isDirectory(parent, name)) {
+            deleteQuietly(() -> parent.deleteFile(name)); // a link is removed itself
+            return;
+        }
+        int passes = 0;
+        int missed = 0;
+        for (Pass pass = emptyOnce(parent, name); pass != Pass.DONE; pass = emptyOnce(parent, name)) {
+            // what was moved up is removed by the next pass; what a listing missed (made while it ran), a few times over
+            if (++passes > MAX_PASSES || (pass == Pass.MISSED && ++missed > 3)) {
+                throw new IOException(parent + "/" + name + " still holds entries after " + passes + " passes");
+            }
+        }
+        deleteQuietly(() -> parent.deleteDirectory(name));
+    }
+
+    /** What a pass over a tree left: nothing, directories moved up to the top, or entries its listing missed. */
+    private enum Pass { DONE, MOVED_UP, MISSED }
+
+    /** Empties {@code name} in {@code parent} as far as one walk goes, {@link #OPEN_DIRECTORIES} deep at most. */
+    private static Pass emptyOnce(java.nio.file.SecureDirectoryStream<Path> parent, Path name) throws IOException {
+        java.nio.file.SecureDirectoryStream<Path> top;
         try {
-            attrs = dir.getFileAttributeView(name, java.nio.file.attribute.BasicFileAttributeView.class,
-                    java.nio.file.LinkOption.NOFOLLOW_LINKS).readAttributes();
+            top = parent.newDirectoryStream(name, java.nio.file.LinkOption.NOFOLLOW_LINKS);
         } catch (java.nio.file.NoSuchFileException e) {
-            return;
+            return Pass.DONE;
         }
-        if (!attrs.isDirectory()) {
-            deleteQuietly(() -> dir.deleteFile(name)); // a link is removed itself
-            return;
+        Pass left = Pass.DONE;
+        java.util.ArrayDeque<Level> levels = new java.util.ArrayDeque<>();
+        try (top) {
+            levels.push(new Level(top, top.iterator(), null));
+            while (!levels.isEmpty()) {
+                Level level = levels.peek();
+                if (!level.entries().hasNext()) {
+                    levels.pop();
+                    if (level.dir() != top) {
+                        level.dir().close();
+                        java.nio.file.SecureDirectoryStream<Path> above = levels.element().dir();
+                        try {
+                            deleteQuietly(() -> above.deleteDirectory(level.name()));
+                        } catch (java.nio.file.DirectoryNotEmptyException e) {
+                            left = left == Pass.DONE ? Pass.MISSED : left;
+                        }
+                    }
+                    continue;
+                }
+                Path entry = level.entries().next().getFileName();
+                if (!isDirectory(level.dir(), entry)) {
+                    deleteQuietly(() -> level.dir().deleteFile(entry));
+                } else if (levels.size() >= OPEN_DIRECTORIES) {
+                    Path up = Path.of(".portway-deep-" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()));
+                    deleteQuietly(() -> level.dir().move(entry, top, up));
+                    left = Pass.MOVED_UP;
+                } else {
+                    java.nio.file.SecureDirectoryStream<Path> sub;
+                    try {
+                        sub = level.dir().newDirectoryStream(entry, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    } catch (java.nio.file.NoSuchFileException e) {
+                        continue;
+                    }
+                    levels.push(new Level(sub, sub.iterator(), entry));
+                }
+            }
+        } finally {
+            for (Level level : levels) {
+                if (level.dir() != top) {
+                    level.dir().close();
+                }
+            }
         }
-        try (java.nio.file.SecureDirectoryStream<Path> sub = dir.newDirectoryStream(name, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            List<Path> names = new ArrayList<>();
-            for (Path entry : sub) {
-                names.add(entry.getFileName());
-            }
-            for (Path entry : names) {
-                removeEntry(sub, entry);
-            }
+        return left;
+    }
+
+    /** Whether {@code name} in {@code dir} is a directory (not a link to one); false when it is gone. */
+    private static boolean isDirectory(java.nio.file.SecureDirectoryStream<Path> dir, Path name) throws IOException {
+        try {
+            return dir.getFileAttributeView(name, java.nio.file.attribute.BasicFileAttributeView.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS).readAttributes().isDirectory();
         } catch (java.nio.file.NoSuchFileException e) {
-            return;
+            return false;
         }
-        deleteQuietly(() -> dir.deleteDirectory(name));
     }
 
     private interface Removal {

@@ -71,4 +71,30 @@ class DeleteTreeTest {
             assertThat(left.count()).as("files left where the link leads").isEqualTo(FILES);
         }
     }
+    /**
+     * A pod can make a chain of directories as deep as it likes. The walk was recursive: a chain
+     * 10,000 deep overflowed the stack of the thread that removed it, which was the control thread
+     * when the pod was deleted, and the start of every later Portway that found the chain left in a
+     * stale state directory.
+     */
+    @Test
+    void aChainOfDirectoriesDeeperThanAnyStackIsRemoved(@TempDir Path dir) throws Exception {
+        Path pod = Files.createDirectories(dir.resolve("pod"));
+        Files.writeString(pod.resolve("kept-beside"), "x");
+        Process p = new ProcessBuilder("python3", "-c", """
+                import os
+                os.chdir("pod")
+                for _ in range(10000):
+                    os.mkdir("d")
+                    os.chdir("d")
+                open("bottom", "w").close()
+                """).directory(dir.toFile()).inheritIO().start();
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isZero();
+        Kubelet.deleteTree(pod);
+        assertThat(pod).doesNotExist();
+        try (var left = Files.list(dir)) {
+            assertThat(left).isEmpty();
+        }
+    }
 }
