@@ -524,6 +524,10 @@ public final class ApiServer {
         if (!errs.isEmpty()) {
             throw ApiException.invalid(kind, copy.getMetadata().getName(), errs);
         }
+        // a create never replaces what is there (a ReplicaSet's name is fixed: its Deployment's and template's)
+        if (store.get(kind, plan.object.getMetadata().getNamespace(), plan.object.getMetadata().getName()).isPresent()) {
+            throw ApiException.alreadyExists(kind, plan.object.getMetadata().getName());
+        }
         Store.Batch batch = store.begin();
         batch.put(plan.object);
         batch.commit();

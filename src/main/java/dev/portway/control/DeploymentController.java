@@ -36,6 +36,7 @@ public final class DeploymentController implements Controller {
     static final String COMPONENT = "deployment-controller";
     public static final String POD_TEMPLATE_HASH = "pod-template-hash";
     static final String REVISION = "deployment.kubernetes.io/revision";
+    static final String REVISION_HISTORY = "deployment.kubernetes.io/revision-history";
     private static final String SAFE_CHARS = "bcdfghjklmnpqrstvwxz2456789";
     private static final ObjectMapper HASH_MAPPER = Json.mapper().copy().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
@@ -66,12 +67,10 @@ public final class DeploymentController implements Controller {
 
     private void sync(Deployment d) {
         String ns = d.getMetadata().getNamespace();
-        List<ReplicaSet> owned = new ArrayList<>();
-        for (ReplicaSet rs : store.list(ReplicaSet.class, ns)) {
-            if (Pods.isControlledBy(rs, d)) {
-                owned.add(rs);
-            }
-        }
+        // as kube's ClaimReplicaSets: an orphan that matches (a Deployment deleted with --cascade=orphan, applied
+        // again) is adopted, not made again beside its pods under the same name
+        List<ReplicaSet> owned = ControllerRefs.claim(api, ReplicaSet.class, d, d.getSpec().getSelector(),
+                store.list(ReplicaSet.class, ns), rs -> true);
         String hash = templateHash(d.getSpec().getTemplate());
         ReplicaSet newRs = owned.stream().filter(rs -> hash.equals(labels(rs.getMetadata()).get(POD_TEMPLATE_HASH))).findFirst().orElse(null);
         List<ReplicaSet> old = new ArrayList<>(owned);
@@ -86,6 +85,11 @@ public final class DeploymentController implements Controller {
             int oldTotal = old.stream().mapToInt(DeploymentController::replicas).sum();
             int initial = recreate ? (oldPodsGone(old) ? desired : 0) : (oldTotal == 0 ? desired : 0);
             newRs = createReplicaSet(d, hash, initial, nextRevision(old));
+        } else if (revision(newRs) < nextRevision(old)) {
+            // a rollback to an older template takes its ReplicaSet back at the next revision, as kube's
+            // SetNewReplicaSetAnnotations: the revision it had goes to its history, and a second
+            // "kubectl rollout undo" goes back to the template left
+            newRs = raiseRevision(d, newRs, nextRevision(old));
         }
         if (recreate) {
             for (ReplicaSet rs : old) {
@@ -195,6 +199,30 @@ public final class DeploymentController implements Controller {
         ReplicaSet created = (ReplicaSet) api.createInternal(rs);
         events.normal(d, "ScalingReplicaSet", "Scaled up replica set " + created.getMetadata().getName() + " from 0 to " + replicas,
                 COMPONENT);
+        setRevision(d, revision);
+        return created;
+    }
+
+    /** {@code rs} at {@code revision}, its old one added to its revision history; the Deployment's revision follows. */
+    private ReplicaSet raiseRevision(Deployment d, ReplicaSet rs, int revision) {
+        ReplicaSet raised = api.mutate(ReplicaSet.class, rs.getMetadata().getNamespace(), rs.getMetadata().getName(), r -> {
+            Map<String, String> annotations = r.getMetadata().getAnnotations() == null ? new LinkedHashMap<>()
+                    : new LinkedHashMap<>(r.getMetadata().getAnnotations());
+            String was = annotations.get(REVISION);
+            if (was != null && !was.isEmpty()) {
+                String history = annotations.get(REVISION_HISTORY);
+                annotations.put(REVISION_HISTORY, history == null || history.isEmpty() ? was : history + "," + was);
+            }
+            annotations.put(REVISION, Integer.toString(revision));
+            r.getMetadata().setAnnotations(annotations);
+            return r;
+        }).orElse(rs);
+        setRevision(d, revision);
+        return raised;
+    }
+
+    /** The Deployment's revision annotation: its newest ReplicaSet's. */
+    private void setRevision(Deployment d, int revision) {
         api.mutate(Deployment.class, d.getMetadata().getNamespace(), d.getMetadata().getName(), dep -> {
             if (dep.getMetadata().getAnnotations() == null) {
                 dep.getMetadata().setAnnotations(new LinkedHashMap<>());
@@ -202,7 +230,6 @@ public final class DeploymentController implements Controller {
             dep.getMetadata().getAnnotations().put(REVISION, Integer.toString(revision));
             return dep;
         });
-        return created;
     }
 
     private ReplicaSet scale(Deployment d, ReplicaSet rs, int replicas) {

@@ -39,12 +39,9 @@ public final class ReplicaSetController implements Controller {
             if (rs.getMetadata().getDeletionTimestamp() != null) {
                 continue;
             }
-            List<Pod> owned = new ArrayList<>();
-            for (Pod p : store.list(Pod.class, rs.getMetadata().getNamespace())) {
-                if (Pods.isControlledBy(p, rs)) {
-                    owned.add(p);
-                }
-            }
+            // as kube's claimPods: active orphans that match are adopted, and pods relabelled out of the selector released
+            List<Pod> owned = ControllerRefs.claim(api, Pod.class, rs, rs.getSpec().getSelector(),
+                    store.list(Pod.class, rs.getMetadata().getNamespace()), Pods::isActive);
             List<Pod> active = owned.stream().filter(Pods::isActive).toList();
             int desired = rs.getSpec().getReplicas() == null ? 1 : rs.getSpec().getReplicas();
             int diff = active.size() - desired;
