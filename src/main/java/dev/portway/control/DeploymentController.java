@@ -81,6 +81,10 @@ public final class DeploymentController implements Controller {
         int desired = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
         boolean recreate = "Recreate".equals(d.getSpec().getStrategy().getType());
 
+        if (Boolean.TRUE.equals(d.getSpec().getPaused())) {
+            syncPaused(d, newRs, old, owned, desired);
+            return;
+        }
         if (newRs == null) {
             int oldTotal = old.stream().mapToInt(DeploymentController::replicas).sum();
             int initial = recreate ? (oldPodsGone(old) ? desired : 0) : (oldTotal == 0 ? desired : 0);
@@ -102,7 +106,36 @@ public final class DeploymentController implements Controller {
             rollingUpdate(d, newRs, old, desired);
         }
         cleanup(d, old);
-        updateStatus(d, newRs, owned.contains(newRs) ? owned : append(owned, newRs), desired);
+        updateStatus(d, newRs, owned.contains(newRs) ? owned : append(owned, newRs), desired, false);
+    }
+
+    /**
+     * A paused Deployment (kubectl rollout pause) as kube's {@code sync}: no new ReplicaSet for a
+     * changed template, nothing rolled; only a change of replicas goes to the one active
+     * ReplicaSet (or the latest, when none is), and a saturated new one scales the old ones down.
+     * Proportional scaling of a rollout paused half way is not done: the replicas stay as they are.
+     */
+    private void syncPaused(Deployment d, ReplicaSet newRs, List<ReplicaSet> old, List<ReplicaSet> owned, int desired) {
+        if (newRs != null && revision(newRs) < nextRevision(old)) {
+            newRs = raiseRevision(d, newRs, nextRevision(old));
+        }
+        List<ReplicaSet> all = new ArrayList<>(old);
+        all.sort(Comparator.comparing((ReplicaSet rs) -> rs.getMetadata().getCreationTimestamp(), Comparator.nullsFirst(Comparator.naturalOrder()))
+                .reversed());
+        if (newRs != null) {
+            all.addFirst(newRs);
+        }
+        List<ReplicaSet> active = all.stream().filter(rs -> replicas(rs) > 0).toList();
+        ReplicaSet activeOrLatest = active.size() == 1 ? active.getFirst() : active.isEmpty() && !all.isEmpty() ? all.getFirst() : null;
+        if (activeOrLatest != null) {
+            scale(d, activeOrLatest, desired);
+        } else if (newRs != null && replicas(newRs) == desired && available(newRs) >= desired) {
+            for (ReplicaSet rs : old) {
+                scale(d, rs, 0);
+            }
+        }
+        cleanup(d, old);
+        updateStatus(d, newRs, owned, desired, true);
     }
 
     private void rollingUpdate(Deployment d, ReplicaSet newRs, List<ReplicaSet> old, int desired) {
@@ -263,7 +296,8 @@ public final class DeploymentController implements Controller {
         }
     }
 
-    private void updateStatus(Deployment d, ReplicaSet newRs, List<ReplicaSet> all, int desired) {
+    /** The Deployment's status from its ReplicaSets'; {@code newRs} is null while a paused Deployment's new template has none. */
+    private void updateStatus(Deployment d, ReplicaSet newRs, List<ReplicaSet> all, int desired, boolean paused) {
         int replicas = 0;
         int ready = 0;
         int available = 0;
@@ -275,8 +309,9 @@ public final class DeploymentController implements Controller {
                 available += nz(current.getStatus().getAvailableReplicas());
             }
         }
-        ReplicaSet currentNew = store.get(ReplicaSet.class, newRs.getMetadata().getNamespace(), newRs.getMetadata().getName()).orElse(newRs);
-        int updated = currentNew.getStatus() == null ? 0 : nz(currentNew.getStatus().getReplicas());
+        ReplicaSet currentNew = newRs == null ? null
+                : store.get(ReplicaSet.class, newRs.getMetadata().getNamespace(), newRs.getMetadata().getName()).orElse(newRs);
+        int updated = currentNew == null || currentNew.getStatus() == null ? 0 : nz(currentNew.getStatus().getReplicas());
         var ru = d.getSpec().getStrategy().getRollingUpdate();
         int maxUnavailable = "Recreate".equals(d.getSpec().getStrategy().getType()) ? 0
                 : resolve(ru == null ? null : ru.getMaxUnavailable(), desired, false);
@@ -294,9 +329,14 @@ public final class DeploymentController implements Controller {
         conditions.add(condition(d, "Available", isAvailable ? "True" : "False",
                 isAvailable ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
                 isAvailable ? "Deployment has minimum availability." : "Deployment does not have minimum availability.", now));
-        conditions.add(condition(d, "Progressing", "True", complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated",
-                complete ? "ReplicaSet \"" + newRs.getMetadata().getName() + "\" has successfully progressed."
-                        : "ReplicaSet \"" + newRs.getMetadata().getName() + "\" is progressing.", now));
+        if (paused) {
+            // kube's checkPausedConditions
+            conditions.add(condition(d, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", now));
+        } else {
+            conditions.add(condition(d, "Progressing", "True", complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated",
+                    complete ? "ReplicaSet \"" + newRs.getMetadata().getName() + "\" has successfully progressed."
+                            : "ReplicaSet \"" + newRs.getMetadata().getName() + "\" is progressing.", now));
+        }
         status.setConditions(conditions);
         if (!Objects.equals(Json.tree(status), Json.tree(d.getStatus()))) {
             api.mutate(Deployment.class, d.getMetadata().getNamespace(), d.getMetadata().getName(), dep -> {

@@ -26,6 +26,19 @@ public final class Pods {
         return false;
     }
 
+    /** When the Ready condition last became True (its lastTransitionTime), or null when it is not True. */
+    public static java.time.Instant readySince(Pod pod) {
+        if (pod.getStatus() == null || pod.getStatus().getConditions() == null) {
+            return null;
+        }
+        for (PodCondition c : pod.getStatus().getConditions()) {
+            if ("Ready".equals(c.getType())) {
+                return "True".equals(c.getStatus()) ? dev.portway.api.Times.parse(c.getLastTransitionTime()) : null;
+            }
+        }
+        return null;
+    }
+
     public static boolean isTerminating(Pod pod) {
         return pod.getMetadata().getDeletionTimestamp() != null;
     }

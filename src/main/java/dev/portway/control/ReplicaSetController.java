@@ -23,14 +23,20 @@ public final class ReplicaSetController implements Controller {
 
     static final String COMPONENT = "replicaset-controller";
 
+    private final ControlPlane control;
     private final ApiServer api;
     private final Store store;
     private final EventRecorder events;
+    private final java.time.Clock clock;
+    /** When the pass that counts a pod available once its minReadySeconds are over is due, if one is. */
+    private java.time.Instant wakeAt;
 
     public ReplicaSetController(ControlPlane control) {
+        this.control = control;
         this.api = control.api();
         this.store = control.store();
         this.events = control.events();
+        this.clock = api.config().clock();
     }
 
     @Override
@@ -118,7 +124,10 @@ public final class ReplicaSetController implements Controller {
     private void updateStatus(ReplicaSet rs, List<Pod> owned) {
         int replicas = 0;
         int ready = 0;
+        int available = 0;
         int labeled = 0;
+        int minReady = rs.getSpec().getMinReadySeconds() == null ? 0 : rs.getSpec().getMinReadySeconds();
+        java.time.Instant now = clock.instant();
         for (Pod p : owned) {
             if (!Pods.isActive(p)) {
                 continue;
@@ -126,6 +135,13 @@ public final class ReplicaSetController implements Controller {
             replicas++;
             if (Pods.isReady(p)) {
                 ready++;
+                // kube's IsPodAvailable: Ready for longer than minReadySeconds
+                java.time.Instant since = minReady == 0 ? null : Pods.readySince(p);
+                if (minReady == 0 || since != null && since.plusSeconds(minReady).isBefore(now)) {
+                    available++;
+                } else if (since != null) {
+                    wakeAt(since.plusSeconds(minReady).plusMillis(1), now);
+                }
             }
             if (dev.portway.api.Selectors.matches(rs.getSpec().getTemplate().getMetadata().getLabels(), p.getMetadata().getLabels())) {
                 labeled++;
@@ -135,7 +151,7 @@ public final class ReplicaSetController implements Controller {
         status.setReplicas(replicas);
         status.setFullyLabeledReplicas(labeled);
         status.setReadyReplicas(ready);
-        status.setAvailableReplicas(ready);
+        status.setAvailableReplicas(available);
         status.setObservedGeneration(rs.getMetadata().getGeneration());
         if (!Objects.equals(Json.tree(status), Json.tree(rs.getStatus()))) {
             api.mutate(ReplicaSet.class, rs.getMetadata().getNamespace(), rs.getMetadata().getName(), r -> {
@@ -143,5 +159,14 @@ public final class ReplicaSetController implements Controller {
                 return r;
             });
         }
+    }
+
+    /** Makes sure a pass runs at {@code at} (one timer for every ReplicaSet: the soonest). */
+    private void wakeAt(java.time.Instant at, java.time.Instant now) {
+        if (wakeAt != null && !wakeAt.isAfter(at) && wakeAt.isAfter(now)) {
+            return;
+        }
+        wakeAt = at;
+        control.schedule(() -> { }, java.time.Duration.between(now, at));
     }
 }

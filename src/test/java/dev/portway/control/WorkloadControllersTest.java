@@ -15,11 +15,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Which ReplicaSets a Deployment controls, and which pods a ReplicaSet does, as
- * kube-controller-manager claims them: orphans that match are adopted, not made again beside
- * the ones left; a pod relabelled out of the selector is let go and replaced.
+ * The Deployment and ReplicaSet controllers as kube-controller-manager runs them: which
+ * ReplicaSets a Deployment controls and which pods a ReplicaSet does (orphans that match are
+ * adopted, not made again beside the ones left; a pod relabelled out of the selector is let go
+ * and replaced), rollbacks, a paused rollout, and minReadySeconds.
  */
-class ControllerRefsTest {
+class WorkloadControllersTest {
 
     private static final DeleteOptions ORPHAN = new DeleteOptions(null, DeleteOptions.Propagation.ORPHAN, null, null, false);
 
@@ -136,5 +137,57 @@ class ControllerRefsTest {
                 .containsEntry("deployment.kubernetes.io/revision-history", "1");
         assertThat(control.store().get(io.fabric8.kubernetes.api.model.apps.Deployment.class, "default", "web").orElseThrow()
                 .getMetadata().getAnnotations()).containsEntry("deployment.kubernetes.io/revision", "3");
+    }
+    private static String paused(String yaml) {
+        return yaml.replace("  replicas: 2\n", "  replicas: 2\n  paused: true\n");
+    }
+
+    /**
+     * {@code kubectl rollout pause}: a new template makes no ReplicaSet until the rollout is
+     * resumed, and the Deployment says it is paused; a change of replicas still reaches the one
+     * ReplicaSet. Both were ignored: the rollout went on at once.
+     */
+    @Test
+    void aPausedDeploymentRollsNothingOutUntilResumed() {
+        apply(DEPLOYMENT);
+        String first = control.store().list(ReplicaSet.class, "default").getFirst().getMetadata().getName();
+        String changed = DEPLOYMENT.replace("sleep, '600'", "sleep, '601'");
+        apply(paused(changed).replace("replicas: 2", "replicas: 3"));
+
+        assertThat(control.store().list(ReplicaSet.class, "default")).extracting(rs -> rs.getMetadata().getName()).containsExactly(first);
+        assertThat(control.store().get(ReplicaSet.class, "default", first).orElseThrow().getSpec().getReplicas()).isEqualTo(3);
+        assertThat(pods()).hasSize(3);
+        var progressing = control.store().get(io.fabric8.kubernetes.api.model.apps.Deployment.class, "default", "web").orElseThrow()
+                .getStatus().getConditions().stream().filter(c -> "Progressing".equals(c.getType())).findFirst().orElseThrow();
+        assertThat(progressing.getStatus()).isEqualTo("Unknown");
+        assertThat(progressing.getReason()).isEqualTo("DeploymentPaused");
+
+        apply(changed.replace("replicas: 2", "replicas: 3"));
+        assertThat(control.store().list(ReplicaSet.class, "default")).hasSize(2);
+    }
+
+    /**
+     * minReadySeconds: a pod counts as available once it has been Ready that long, and no sooner
+     * (kube's IsPodAvailable); a rollout waits for it. Pods counted as available the moment they
+     * were Ready.
+     */
+    @Test
+    void aPodIsAvailableOnlyOnceItHasBeenReadyForMinReadySeconds() {
+        apply(DEPLOYMENT.replace("kind: Deployment", "kind: ReplicaSet").replace("replicas: 2", "replicas: 1\n  minReadySeconds: 2"));
+        Pod pod = pods().getFirst();
+        java.time.Instant readyAt = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS); // as the condition holds it
+        control.call(() -> control.api().mutate(Pod.class, "default", pod.getMetadata().getName(), p -> {
+            p.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running")
+                    .addNewCondition().withType("Ready").withStatus("True")
+                    .withLastTransitionTime(dev.portway.api.Times.format(readyAt)).endCondition().build());
+            return p;
+        }));
+        control.awaitIdle();
+        ReplicaSet rs = control.store().get(ReplicaSet.class, "default", "web").orElseThrow();
+        assertThat(rs.getStatus().getReadyReplicas()).isEqualTo(1);
+        assertThat(rs.getStatus().getAvailableReplicas()).isZero();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(6)).until(() ->
+                control.store().get(ReplicaSet.class, "default", "web").orElseThrow().getStatus().getAvailableReplicas() == 1);
+        assertThat(java.time.Duration.between(readyAt, java.time.Instant.now())).isGreaterThanOrEqualTo(java.time.Duration.ofSeconds(2));
     }
 }
