@@ -111,9 +111,19 @@ public final class LocalCluster implements AutoCloseable {
         this.dataPlane = new DataPlane(options.transport(), threads, registry, options.clusterConfig().clock());
         this.podRuntime = new PodRuntime(options.transport(), Math.min(2, threads));
         try {
+            // made before the kubelet, so that a temporary one is hidden from the pods as a given one is
+            this.stateDir = options.stateDir() != null ? options.stateDir() : temporaryStateDir();
+        } catch (java.io.IOException e) {
+            control.close();
+            dataPlane.close();
+            podRuntime.close();
+            releaseDataLock();
+            throw new java.io.UncheckedIOException("cannot make a state directory: " + e.getMessage(), e);
+        }
+        try {
             // the admin credentials and the stored objects (every Secret) are not the pods' to read
             List<java.nio.file.Path> hidden = new ArrayList<>(options.kubelet().hiddenFromPods());
-            for (java.nio.file.Path dir : java.util.Arrays.asList(options.stateDir(), options.dataDir())) {
+            for (java.nio.file.Path dir : java.util.Arrays.asList(stateDir, options.dataDir())) {
                 if (dir != null) {
                     hidden.add(dir);
                 }
@@ -128,16 +138,15 @@ public final class LocalCluster implements AutoCloseable {
                     e instanceof java.io.IOException io ? io : new java.io.IOException(e.getMessage(), e));
         }
         try {
-            this.stateDir = options.stateDir() != null ? options.stateDir() : temporaryStateDir();
             this.credentials = AdminCredentials.loadOrCreate(stateDir, certificateHosts(options.adminAddress()),
                     options.clusterConfig().clock());
-        } catch (RuntimeException | java.io.IOException e) {
+        } catch (RuntimeException e) {
             kubelet.close();
             control.close();
             dataPlane.close();
             podRuntime.close();
             releaseDataLock();
-            throw e instanceof RuntimeException r ? r : new java.io.UncheckedIOException((java.io.IOException) e);
+            throw e;
         }
         this.adminGroup = options.transport().newGroup(1, "portway-admin");
         this.admin = new AdminServer(control, options.transport(), adminGroup, AdminServer.Options.defaults(credentials))

@@ -45,6 +45,24 @@ class PodsCannotReadCredentialsTest {
     }
 
     /**
+     * A cluster given no state directory (an embedder's, the tests') makes a temporary one for its
+     * credentials: it was made after the kubelet, which had been told what to hide, so the pods
+     * could read the admin token and the CA's key.
+     */
+    @Test
+    void aTemporaryStateDirectoryIsHiddenToo() throws Exception {
+        try (TestCluster cluster = new TestCluster(TestCluster.options())) {
+            Assumptions.assumeTrue(cluster.local().kubelet().unhidden() == null, cluster.local().kubelet().unhidden());
+            Path state = cluster.local().stateDir();
+            assertThat(state.resolve("token")).exists();
+            cluster.apply(TestCluster.shellPod("nosy", "Never", "echo state: $(ls -A " + state + "); cat " + state.resolve("token")
+                    + " || echo no token; echo done"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.log("nosy").contains("done"));
+            assertThat(cluster.log("nosy")).contains("state:\n", "no token");
+        }
+    }
+
+    /**
      * The sandbox's init runs its tools by their paths: it used to find {@code mount} on the pod's
      * own PATH, and a pod that named a directory with a {@code mount} of its own that did nothing
      * had none of Portway's directories hidden.
