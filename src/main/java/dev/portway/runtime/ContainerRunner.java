@@ -371,17 +371,38 @@ final class ContainerRunner {
         }
         String startedAt = now();
         EchoServer.Identity identity = new EchoServer.Identity(pod.name(), pod.namespace(), pod.podIp(), pod.node().name());
-        EchoProcess.start(identity, pod.podIp(), ports, runtime()).whenComplete((p, e) -> control().submit(() -> {
+        echoStarting(EchoProcess.start(identity, pod.podIp(), ports, runtime()), startedAt,
+                "portway/echo: serving " + (listening.isEmpty() ? "no ports" : listening) + "\n", "portway://echo/" + pod.uid() + "/" + name());
+    }
+
+    /**
+     * Follows the built-in server's start to its end, on the control thread: it runs, or it failed,
+     * or it was stopped meanwhile. A stop that comes while it binds waits for it to be gone (as for
+     * a process being started): the pod's address goes back only once nothing listens there.
+     */
+    private void echoStarting(CompletableFuture<EchoProcess> start, String startedAt, String firstLogLine, String id) {
+        starting = start.thenApply(p -> (ContainerProcess) p);
+        start.whenComplete((p, e) -> control().submit(() -> {
+            starting = null;
             if (e != null) {
                 Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
                 failedToStart(startedAt, cause.getMessage());
+                if (stopped != null) {
+                    stopped.complete(null);
+                }
             } else if (stopped != null) {
                 p.kill();
                 log.close();
+                p.exit().whenComplete((code, x) -> stopped.complete(null));
             } else {
-                writeLog("portway/echo: serving " + (listening.isEmpty() ? "no ports" : listening) + "\n");
+                writeLog(firstLogLine);
                 event(false, "Created", "Created container: " + name());
-                running(p, "portway://echo/" + pod.uid() + "/" + name(), startedAt);
+                running(p, id, startedAt);
+            }
+            return null;
+        }).exceptionally(t -> {
+            if (p != null) {
+                p.kill(); // the control plane is gone (Portway is stopping)
             }
             return null;
         }));
@@ -407,21 +428,8 @@ final class ContainerRunner {
         EchoServer.Identity identity = new EchoServer.Identity(pod.name(), pod.namespace(), pod.podIp(), pod.node().name());
         EchoServer server = EchoServer.echoBasic(identity, EchoBasic.Context.fromEnv(env), httpPort, sink,
                 runtime().transport(), runtime().group());
-        EchoProcess.start(server, pod.podIp(), List.of(new EchoServer.Port(httpPort, false)), runtime())
-                .whenComplete((p, e) -> control().submit(() -> {
-                    if (e != null) {
-                        Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
-                        failedToStart(startedAt, cause.getMessage());
-                    } else if (stopped != null) {
-                        p.kill();
-                        log.close();
-                    } else {
-                        writeLog("Starting server, listening on port " + httpPort + " (http)\n");
-                        event(false, "Created", "Created container: " + name());
-                        running(p, "portway://echo-basic/" + pod.uid() + "/" + name(), startedAt);
-                    }
-                    return null;
-                }));
+        echoStarting(EchoProcess.start(server, pod.podIp(), List.of(new EchoServer.Port(httpPort, false)), runtime()), startedAt,
+                "Starting server, listening on port " + httpPort + " (http)\n", "portway://echo-basic/" + pod.uid() + "/" + name());
     }
 
     private void writeLog(String line) {
