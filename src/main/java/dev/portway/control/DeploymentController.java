@@ -71,7 +71,7 @@ public final class DeploymentController implements Controller {
         // again) is adopted, not made again beside its pods under the same name
         List<ReplicaSet> owned = ControllerRefs.claim(api, ReplicaSet.class, d, d.getSpec().getSelector(),
                 store.list(ReplicaSet.class, ns), rs -> true);
-        String hash = templateHash(d.getSpec().getTemplate());
+        String hash = templateHash(d.getSpec().getTemplate(), d.getStatus() == null ? null : d.getStatus().getCollisionCount());
         ReplicaSet newRs = owned.stream().filter(rs -> hash.equals(labels(rs.getMetadata()).get(POD_TEMPLATE_HASH))).findFirst().orElse(null);
         List<ReplicaSet> old = new ArrayList<>(owned);
         if (newRs != null) {
@@ -89,12 +89,16 @@ public final class DeploymentController implements Controller {
             int oldTotal = old.stream().mapToInt(DeploymentController::replicas).sum();
             int initial = recreate ? (oldPodsGone(old) ? desired : 0) : (oldTotal == 0 ? desired : 0);
             newRs = createReplicaSet(d, hash, initial, nextRevision(old));
+            if (newRs == null) {
+                return; // its name was taken: the next pass tries another
+            }
         } else if (revision(newRs) < nextRevision(old)) {
             // a rollback to an older template takes its ReplicaSet back at the next revision, as kube's
             // SetNewReplicaSetAnnotations: the revision it had goes to its history, and a second
             // "kubectl rollout undo" goes back to the template left
             newRs = raiseRevision(d, newRs, nextRevision(old));
         }
+        newRs = followMinReadySeconds(d, newRs);
         if (recreate) {
             for (ReplicaSet rs : old) {
                 scale(d, rs, 0);
@@ -106,7 +110,9 @@ public final class DeploymentController implements Controller {
             rollingUpdate(d, newRs, old, desired);
         }
         cleanup(d, old);
-        updateStatus(d, newRs, owned.contains(newRs) ? owned : append(owned, newRs), desired, false);
+        String newUid = newRs.getMetadata().getUid();
+        boolean listed = owned.stream().anyMatch(rs -> newUid.equals(rs.getMetadata().getUid()));
+        updateStatus(d, newRs, listed ? owned : append(owned, newRs), desired, false);
     }
 
     /**
@@ -229,11 +235,40 @@ public final class DeploymentController implements Controller {
         spec.setTemplate(template);
         spec.setMinReadySeconds(d.getSpec().getMinReadySeconds());
         rs.setSpec(spec);
-        ReplicaSet created = (ReplicaSet) api.createInternal(rs);
+        ReplicaSet created;
+        try {
+            created = (ReplicaSet) api.createInternal(rs);
+        } catch (ApiException e) {
+            if (!"AlreadyExists".equals(e.reason())) {
+                throw e;
+            }
+            // kube's hash collision: a ReplicaSet not ours has the name (one relabelled out of the selector, or made by
+            // hand); status.collisionCount goes into the hash, and the next pass makes another name
+            api.mutate(Deployment.class, d.getMetadata().getNamespace(), d.getMetadata().getName(), dep -> {
+                if (dep.getStatus() == null) {
+                    dep.setStatus(new DeploymentStatus());
+                }
+                Integer count = dep.getStatus().getCollisionCount();
+                dep.getStatus().setCollisionCount(count == null ? 1 : count + 1);
+                return dep;
+            });
+            return null;
+        }
         events.normal(d, "ScalingReplicaSet", "Scaled up replica set " + created.getMetadata().getName() + " from 0 to " + replicas,
                 COMPONENT);
         setRevision(d, revision);
         return created;
+    }
+
+    /** The new ReplicaSet with the Deployment's minReadySeconds, which is not part of the template (kube's getNewReplicaSet). */
+    private ReplicaSet followMinReadySeconds(Deployment d, ReplicaSet rs) {
+        if (Objects.equals(rs.getSpec().getMinReadySeconds(), d.getSpec().getMinReadySeconds())) {
+            return rs;
+        }
+        return api.mutate(ReplicaSet.class, rs.getMetadata().getNamespace(), rs.getMetadata().getName(), r -> {
+            r.getSpec().setMinReadySeconds(d.getSpec().getMinReadySeconds());
+            return r;
+        }).orElse(rs);
     }
 
     /** {@code rs} at {@code revision}, its old one added to its revision history; the Deployment's revision follows. */
@@ -243,8 +278,7 @@ public final class DeploymentController implements Controller {
                     : new LinkedHashMap<>(r.getMetadata().getAnnotations());
             String was = annotations.get(REVISION);
             if (was != null && !was.isEmpty()) {
-                String history = annotations.get(REVISION_HISTORY);
-                annotations.put(REVISION_HISTORY, history == null || history.isEmpty() ? was : history + "," + was);
+                annotations.put(REVISION_HISTORY, withRevision(annotations.get(REVISION_HISTORY), was));
             }
             annotations.put(REVISION, Integer.toString(revision));
             r.getMetadata().setAnnotations(annotations);
@@ -252,6 +286,23 @@ public final class DeploymentController implements Controller {
         }).orElse(rs);
         setRevision(d, revision);
         return raised;
+    }
+
+    /** The longest revision history kept (kube's maxRevHistoryLengthInChars): the oldest entries go first. */
+    static final int MAX_REVISION_HISTORY = 2000;
+
+    /** {@code history} (comma-separated revisions, or null) with {@code revision} added, as kube's SetNewReplicaSetAnnotations. */
+    static String withRevision(String history, String revision) {
+        if (history == null || history.isEmpty()) {
+            return revision;
+        }
+        List<String> revisions = new ArrayList<>(List.of(history.split(",")));
+        int length = history.length() + revision.length() + 1;
+        while (length > MAX_REVISION_HISTORY && !revisions.isEmpty()) {
+            length -= revisions.removeFirst().length() + 1;
+        }
+        revisions.add(revision);
+        return String.join(",", revisions);
     }
 
     /** The Deployment's revision annotation: its newest ReplicaSet's. */
@@ -318,6 +369,7 @@ public final class DeploymentController implements Controller {
         boolean isAvailable = available >= desired - maxUnavailable;
         boolean complete = updated == desired && replicas == desired && available == desired;
         DeploymentStatus status = new DeploymentStatus();
+        status.setCollisionCount(d.getStatus() == null ? null : d.getStatus().getCollisionCount());
         status.setObservedGeneration(d.getMetadata().getGeneration());
         status.setReplicas(replicas);
         status.setUpdatedReplicas(updated);
@@ -377,15 +429,20 @@ public final class DeploymentController implements Controller {
     }
 
     /**
-     * The pod-template-hash: FNV-1a of the template (maps in key order) spelled with the
-     * characters Kubernetes uses for generated names.
+     * The pod-template-hash: FNV-1a of the template (maps in key order), then of the collision
+     * count when there is one (as kube's ComputeHash: 8 bytes, the count little-endian), spelled
+     * with the characters Kubernetes uses for generated names.
      */
-    public static String templateHash(PodTemplateSpec template) {
+    public static String templateHash(PodTemplateSpec template, Integer collisionCount) {
         byte[] bytes;
         try {
             bytes = HASH_MAPPER.writeValueAsString(template).getBytes(StandardCharsets.UTF_8);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
+        }
+        if (collisionCount != null) {
+            bytes = java.util.Arrays.copyOf(bytes, bytes.length + 8);
+            java.nio.ByteBuffer.wrap(bytes, bytes.length - 8, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(collisionCount);
         }
         int hash = 0x811c9dc5;
         for (byte b : bytes) {

@@ -163,10 +163,15 @@ public final class ReplicaSetController implements Controller {
 
     /** Makes sure a pass runs at {@code at} (one timer for every ReplicaSet: the soonest). */
     private void wakeAt(java.time.Instant at, java.time.Instant now) {
-        if (wakeAt != null && !wakeAt.isAfter(at) && wakeAt.isAfter(now)) {
-            return;
+        if (wakeAt != null && !wakeAt.isAfter(at)) {
+            return; // the pass due then schedules what is left
         }
         wakeAt = at;
-        control.schedule(() -> { }, java.time.Duration.between(now, at));
+        // a millisecond more: the delay counts whole milliseconds, and the pass must not come a moment early
+        control.schedule(() -> {
+            if (at.equals(wakeAt)) {
+                wakeAt = null;
+            }
+        }, java.time.Duration.between(now, at).plusMillis(1));
     }
 }

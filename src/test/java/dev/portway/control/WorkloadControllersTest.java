@@ -190,4 +190,48 @@ class WorkloadControllersTest {
                 control.store().get(ReplicaSet.class, "default", "web").orElseThrow().getStatus().getAvailableReplicas() == 1);
         assertThat(java.time.Duration.between(readyAt, java.time.Instant.now())).isGreaterThanOrEqualTo(java.time.Duration.ofSeconds(2));
     }
+    /**
+     * A ReplicaSet relabelled out of the Deployment's selector is let go, and the Deployment's
+     * template needs one again under the same name: as kube, status.collisionCount goes into the
+     * hash and the next ReplicaSet gets another name. With the create that refuses to replace, the
+     * Deployment was stuck for good on AlreadyExists.
+     */
+    @Test
+    void aReplicaSetRelabelledOutOfTheSelectorIsReplacedUnderAnotherName() {
+        apply(DEPLOYMENT);
+        String first = control.store().list(ReplicaSet.class, "default").getFirst().getMetadata().getName();
+        control.call(() -> control.api().mutate(ReplicaSet.class, "default", first, rs -> {
+            rs.getMetadata().getLabels().put("app", "quarantine");
+            return rs;
+        }));
+        control.awaitIdle();
+
+        var deployment = control.store().get(io.fabric8.kubernetes.api.model.apps.Deployment.class, "default", "web").orElseThrow();
+        assertThat(deployment.getStatus().getCollisionCount()).isEqualTo(1);
+        assertThat(control.store().get(ReplicaSet.class, "default", first).orElseThrow().getMetadata().getOwnerReferences()).isNullOrEmpty();
+        assertThat(control.store().list(ReplicaSet.class, "default")).filteredOn(rs -> Pods.isControlledBy(rs, deployment))
+                .singleElement().satisfies(rs -> {
+                    assertThat(rs.getMetadata().getName()).isNotEqualTo(first).startsWith("web-");
+                    assertThat(rs.getSpec().getReplicas()).isEqualTo(2);
+                });
+    }
+
+    /** minReadySeconds is not in the template: a change of it reaches the ReplicaSet without a rollout, as in kube. */
+    @Test
+    void minReadySecondsFollowsTheDeploymentWithoutARollout() {
+        apply(DEPLOYMENT);
+        apply(DEPLOYMENT.replace("  replicas: 2\n", "  replicas: 2\n  minReadySeconds: 5\n"));
+        assertThat(control.store().list(ReplicaSet.class, "default")).singleElement()
+                .satisfies(rs -> assertThat(rs.getSpec().getMinReadySeconds()).isEqualTo(5));
+    }
+
+    /** The revision history is kept under 2,000 characters (kube's maxRevHistoryLengthInChars), the oldest entries going first. */
+    @Test
+    void theRevisionHistoryDropsItsOldestEntriesPastTwoThousandCharacters() {
+        assertThat(DeploymentController.withRevision(null, "3")).isEqualTo("3");
+        assertThat(DeploymentController.withRevision("1,3", "5")).isEqualTo("1,3,5");
+        String full = String.join(",", java.util.stream.IntStream.range(1000, 1400).mapToObj(Integer::toString).toList()); // 1,999 characters
+        assertThat(full).hasSize(1999);
+        assertThat(DeploymentController.withRevision(full, "2000")).startsWith("1001,").endsWith(",1399,2000").hasSize(1999);
+    }
 }
