@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
@@ -52,10 +53,14 @@ final class EchoRequests extends ChannelInboundHandlerAdapter {
             release();
             head = request;
             tooLarge = false;
-            String type = request.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
-            if (keepForms && AsciiString.regionMatches(type, true, 0, HttpHeaderValues.APPLICATION_X_WWW_FORM_URLENCODED, 0,
-                    HttpHeaderValues.APPLICATION_X_WWW_FORM_URLENCODED.length())) {
-                form = ctx.alloc().compositeBuffer();
+            if (keepForms && readsForm(request)) {
+                if (HttpUtil.getContentLength(request, 0L) > MAX_FORM) {
+                    tooLarge = true; // said at once: the body is not waited for
+                    refuse(ctx);
+                    head = null;
+                } else {
+                    form = ctx.alloc().compositeBuffer();
+                }
             }
         }
         if (!(msg instanceof HttpContent content)) {
@@ -81,10 +86,7 @@ final class EchoRequests extends ChannelInboundHandlerAdapter {
                 HttpRequest request = head;
                 head = null;
                 if (tooLarge) {
-                    FullHttpResponse refused = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
-                            Unpooled.EMPTY_BUFFER);
-                    refused.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-                    ctx.writeAndFlush(refused).addListener(ChannelFutureListener.CLOSE);
+                    refuse(ctx);
                     return;
                 }
                 ByteBuf body = form == null ? Unpooled.EMPTY_BUFFER : form;
@@ -97,6 +99,23 @@ final class EchoRequests extends ChannelInboundHandlerAdapter {
         } finally {
             content.release();
         }
+    }
+
+    /** Whether Go's server would read {@code request}'s body for form values: a POST, PUT or PATCH of a url-encoded form. */
+    private static boolean readsForm(HttpRequest request) {
+        String method = request.method().name();
+        String type = request.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
+        return (method.equals("POST") || method.equals("PUT") || method.equals("PATCH"))
+                && AsciiString.regionMatches(type, true, 0, HttpHeaderValues.APPLICATION_X_WWW_FORM_URLENCODED, 0,
+                HttpHeaderValues.APPLICATION_X_WWW_FORM_URLENCODED.length());
+    }
+
+    /** 413, and the connection closed: what is left of the body is not read. */
+    private static void refuse(ChannelHandlerContext ctx) {
+        FullHttpResponse refused = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+                Unpooled.EMPTY_BUFFER);
+        refused.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        ctx.writeAndFlush(refused).addListener(ChannelFutureListener.CLOSE);
     }
 
     @Override
