@@ -41,6 +41,8 @@ final class EchoRequests extends ChannelInboundHandlerAdapter {
     private HttpRequest head;
     /** The form body read so far, or null when the body is let go. */
     private CompositeByteBuf form;
+    /** The body's bytes read so far, kept or not. */
+    private long bodyBytes;
     private boolean tooLarge;
 
     EchoRequests(boolean keepForms) {
@@ -52,6 +54,7 @@ final class EchoRequests extends ChannelInboundHandlerAdapter {
         if (msg instanceof HttpRequest request) {
             release();
             head = request;
+            bodyBytes = 0;
             tooLarge = false;
             if (keepForms && readsForm(request)) {
                 if (HttpUtil.getContentLength(request, 0L) > MAX_FORM) {
@@ -73,6 +76,7 @@ final class EchoRequests extends ChannelInboundHandlerAdapter {
             if (head == null) {
                 return; // the rest of a request already refused
             }
+            bodyBytes += content.content().readableBytes();
             if (form != null) {
                 if (form.readableBytes() + content.content().readableBytes() <= MAX_FORM) {
                     form.addComponent(true, content.content().retain());
@@ -91,13 +95,27 @@ final class EchoRequests extends ChannelInboundHandlerAdapter {
                 }
                 ByteBuf body = form == null ? Unpooled.EMPTY_BUFFER : form;
                 form = null;
-                FullHttpRequest whole = new DefaultFullHttpRequest(request.protocolVersion(), request.method(), request.uri(), body,
-                        request.headers(), last.trailingHeaders());
+                FullHttpRequest whole = new Whole(request, body, last, bodyBytes);
                 whole.setDecoderResult(request.decoderResult());
                 ctx.fireChannelRead(whole);
             }
         } finally {
             content.release();
+        }
+    }
+
+    /** A request made whole: its body is empty or a form, and {@link #bodyBytes} says how long the one sent was. */
+    static final class Whole extends DefaultFullHttpRequest {
+        private final long bodyBytes;
+
+        Whole(HttpRequest head, ByteBuf body, LastHttpContent last, long bodyBytes) {
+            super(head.protocolVersion(), head.method(), head.uri(), body, head.headers(), last.trailingHeaders());
+            this.bodyBytes = bodyBytes;
+        }
+
+        /** How many bytes of body the client sent (what the echo reports; it keeps none of them). */
+        long bodyBytes() {
+            return bodyBytes;
         }
     }
 

@@ -69,6 +69,9 @@ final class HttpEchoHandler extends SimpleChannelInboundHandler<FullHttpRequest>
             for (Map.Entry<String, String> h : request.headers()) {
                 headers.put(h.getKey(), h.getValue());
             }
+            if (request instanceof EchoRequests.Whole whole && whole.bodyBytes() > 0) {
+                req.put("bodyBytes", whole.bodyBytes());
+            }
             body = (Json.write(json) + "\n").getBytes(StandardCharsets.UTF_8);
             contentType = "application/json";
         } else {
@@ -84,6 +87,9 @@ final class HttpEchoHandler extends SimpleChannelInboundHandler<FullHttpRequest>
             sb.append("request: ").append(requestLine).append('\n');
             for (Map.Entry<String, String> h : request.headers()) {
                 sb.append("  ").append(h.getKey()).append(": ").append(h.getValue()).append('\n');
+            }
+            if (request instanceof EchoRequests.Whole whole && whole.bodyBytes() > 0) {
+                sb.append("body: ").append(whole.bodyBytes()).append(" bytes\n");
             }
             body = sb.toString().getBytes(StandardCharsets.UTF_8);
             contentType = "text/plain; charset=utf-8";
