@@ -1,6 +1,7 @@
 package dev.portway.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.portway.api.Json;
 import dev.portway.api.ResourceKind;
@@ -111,6 +112,12 @@ class GarbageCollectorTest {
         ConfigMap current = (ConfigMap) api.store().get(ResourceKind.CONFIG_MAP, "default", "held").orElseThrow();
         ConfigMap released = Json.copy(current);
         released.getMetadata().setFinalizers(List.of());
+        // nothing may hold back an object already on its way out (ValidateNoNewFinalizers)
+        ConfigMap more = Json.copy(current);
+        more.getMetadata().setFinalizers(List.of("example.com/cleanup", "example.com/z", "example.com/a"));
+        assertThatThrownBy(() -> api.update(more, "default")).isInstanceOf(dev.portway.api.ApiException.class)
+                .hasMessageContaining("metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, "
+                        + "found new finalizers []string{\"example.com/a\", \"example.com/z\"}");
         api.update(released, "default");
         api.finishDeletions();
         assertThat(exists("held")).isFalse();

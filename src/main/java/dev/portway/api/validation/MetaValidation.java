@@ -80,6 +80,17 @@ public final class MetaValidation {
     /** What an update may not change in metadata, plus the checks every object gets. */
     public static List<FieldError> objectMetaUpdate(ObjectMeta updated, ObjectMeta old, FieldPath path) {
         List<FieldError> errs = new ArrayList<>();
+        if (old.getDeletionTimestamp() != null) {
+            // ValidateNoNewFinalizers: nothing may hold back an object already on its way out
+            java.util.TreeSet<String> extra = new java.util.TreeSet<>(updated.getFinalizers() == null ? List.of() : updated.getFinalizers());
+            if (old.getFinalizers() != null) {
+                extra.removeAll(old.getFinalizers());
+            }
+            if (!extra.isEmpty()) {
+                errs.add(FieldError.forbidden(path.child("finalizers"), "no new finalizers can be added if the object is being deleted, "
+                        + "found new finalizers []string{" + String.join(", ", extra.stream().map(dev.portway.api.GoValues::quote).toList()) + "}"));
+            }
+        }
         long newGeneration = updated.getGeneration() == null ? 0 : updated.getGeneration();
         long oldGeneration = old.getGeneration() == null ? 0 : old.getGeneration();
         if (newGeneration < oldGeneration) {
