@@ -59,12 +59,17 @@ public final class AppsValidation {
         List<FieldError> errs = new ArrayList<>(
                 MetaValidation.objectMetaUpdate(updated.getMetadata(), old.getMetadata(), FieldPath.of("metadata")));
         errs.addAll(validate(updated));
-        LabelSelector newSelector = updated.getSpec() == null ? null : updated.getSpec().getSelector();
-        LabelSelector oldSelector = old.getSpec() == null ? null : old.getSpec().getSelector();
-        if (!Objects.equals(dev.portway.api.Json.tree(newSelector), dev.portway.api.Json.tree(oldSelector))) {
-            errs.add(FieldError.invalid(SPEC.child("selector"), MetaValidation.goSelector(newSelector), MetaValidation.FIELD_IMMUTABLE));
-        }
+        errs.addAll(immutableSelector(updated.getSpec() == null ? null : updated.getSpec().getSelector(),
+                old.getSpec() == null ? null : old.getSpec().getSelector()));
         return errs;
+    }
+
+    /** apps/v1's strategies: a selector may not change (only extensions/v1beta1 let it). */
+    private static List<FieldError> immutableSelector(LabelSelector newSelector, LabelSelector oldSelector) {
+        if (Objects.equals(dev.portway.api.Json.tree(newSelector), dev.portway.api.Json.tree(oldSelector))) {
+            return List.of();
+        }
+        return List.of(FieldError.invalid(SPEC.child("selector"), MetaValidation.goSelector(newSelector), MetaValidation.FIELD_IMMUTABLE));
     }
 
     /** {@code ValidateReplicaSet} / {@code ValidateReplicaSetSpec}. */
@@ -82,6 +87,8 @@ public final class AppsValidation {
         List<FieldError> errs = new ArrayList<>(
                 MetaValidation.objectMetaUpdate(updated.getMetadata(), old.getMetadata(), FieldPath.of("metadata")));
         errs.addAll(validate(updated));
+        errs.addAll(immutableSelector(updated.getSpec() == null ? null : updated.getSpec().getSelector(),
+                old.getSpec() == null ? null : old.getSpec().getSelector()));
         return errs;
     }
 

@@ -350,8 +350,10 @@ class OtherKindsValidationTest {
         assertThat(s.getData()).containsEntry("password", "aHVudGVyMg==");
     }
 
-    @Test
-    void aDeploymentsSelectorCannotChange() {
+    /** apps/v1 lets neither a Deployment's nor a ReplicaSet's selector change (a ReplicaSet's could: it then let go of every pod). */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"Deployment", "ReplicaSet"})
+    void aSelectorCannotChange(String kind) {
         TestApi api = new TestApi();
         String template = """
                 selector:
@@ -364,8 +366,8 @@ class OtherKindsValidationTest {
                     - name: c
                       image: portway/echo
                 """;
-        api.apply(deployment(template.formatted("web", "web")));
-        assertThat(api.applyError(deployment(template.formatted("api", "api")))).isEqualTo(
-                "The Deployment \"web\" is invalid: spec.selector: Invalid value: {\"matchLabels\":{\"app\":\"api\"}}: field is immutable");
+        api.apply(deployment(template.formatted("web", "web")).replace("kind: Deployment", "kind: " + kind));
+        assertThat(api.applyError(deployment(template.formatted("api", "api")).replace("kind: Deployment", "kind: " + kind))).isEqualTo(
+                "The " + kind + " \"web\" is invalid: spec.selector: Invalid value: {\"matchLabels\":{\"app\":\"api\"}}: field is immutable");
     }
 }
