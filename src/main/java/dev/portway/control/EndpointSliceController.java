@@ -186,9 +186,18 @@ public final class EndpointSliceController implements Controller {
         sync(svc, existing);
     }
 
+    /**
+     * Whether this controller made the slice: its label, and a Service as its controller (kube's
+     * ownedBy). A slice written by hand with the label (copied from a real cluster's) is the
+     * user's, and stays.
+     */
     private static boolean isManaged(EndpointSlice slice) {
         Map<String, String> labels = slice.getMetadata().getLabels();
-        return labels != null && MANAGER.equals(labels.get(LABEL_MANAGED_BY));
+        if (labels == null || !MANAGER.equals(labels.get(LABEL_MANAGED_BY)) || slice.getMetadata().getOwnerReferences() == null) {
+            return false;
+        }
+        return slice.getMetadata().getOwnerReferences().stream()
+                .anyMatch(r -> Boolean.TRUE.equals(r.getController()) && "Service".equals(r.getKind()) && "v1".equals(r.getApiVersion()));
     }
 
     /** The Service a managed slice belongs to; one that lost its service-name label belongs to none, and is deleted. */
@@ -232,9 +241,8 @@ public final class EndpointSliceController implements Controller {
                 ep.setAppProtocol(sp.getAppProtocol());
                 resolved.add(ep);
             }
-            if (resolved.isEmpty() && !ports.isEmpty()) {
-                continue;
-            }
+            // a pod none of whose ports resolve still has an endpoint, in a slice with no ports (kube's reconciler groups
+            // it under the empty port list): no listener uses it, but a headless Service's DNS names it
             boolean serving = Pods.isReady(pod);
             boolean terminating = Pods.isTerminating(pod);
             Endpoint e = new Endpoint();
