@@ -96,7 +96,8 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
      * @param service      {@code namespace/name}
      * @param cluster      the name of the cluster traffic goes to
      * @param nodeName     for NODE_PORT: the node (selects local endpoints with Local policy)
-     * @param nodeIp       for NODE_PORT: the node's address (the SNAT source)
+     * @param nodeIp       for NODE_PORT: the node's address (the SNAT source); for EXTERNAL_IP with the
+     *                     Cluster policy, the external IP itself
      * @param localOnly    only endpoints on {@code nodeName} (externalTrafficPolicy Local)
      * @param source       where upstream connections come from
      * @param sourceRanges for LOAD_BALANCER: the client CIDRs allowed (empty: all)

@@ -491,8 +491,11 @@ public final class PlanBuilder {
             listeners.add(new Plan.Listener(key(protocol, spec.getClusterIP(), sp.getPort()), Plan.Role.CLUSTER_IP, service,
                     cluster.name(), null, null, false, Plan.Source.CLIENT, List.of(), anyUsable));
             for (String externalIp : spec.getExternalIPs() == null ? List.<String>of() : spec.getExternalIPs()) {
+                // kube-proxy masquerades traffic to external destinations under the Cluster policy; an external IP here has
+                // no node, so its own address stands for the node's
                 listeners.add(new Plan.Listener(key(protocol, externalIp, sp.getPort()), Plan.Role.EXTERNAL_IP, service,
-                        cluster.name(), null, null, false, Plan.Source.CLIENT, List.of(), anyUsable));
+                        cluster.name(), null, local ? null : externalIp, false, local ? Plan.Source.CLIENT : Plan.Source.NODE,
+                        List.of(), anyUsable));
             }
             int nodePort = sp.getNodePort() == null ? 0 : sp.getNodePort();
             if (nodePort > 0) {

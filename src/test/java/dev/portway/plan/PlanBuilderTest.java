@@ -166,6 +166,30 @@ class PlanBuilderTest {
     }
 
     /**
+     * kube-proxy masquerades traffic to an external IP under the Cluster policy, as to a NodePort:
+     * the pod sees the external IP (here the stand-in for a node's address), not the client. With
+     * Local the client is kept. Both kept the client before.
+     */
+    @Test
+    void anExternalIpWithTheClusterPolicyIsTheSourceTheEndpointSees() {
+        Store store = new Store();
+        HasMetadata local = new ServiceBuilder((io.fabric8.kubernetes.api.model.Service) withExternalIp(service("kept", "127.2.63.2"),
+                "127.4.63.2")).editSpec().withExternalTrafficPolicy("Local").endSpec().build();
+        put(store, withExternalIp(service("masq", "127.2.63.1"), "127.4.63.1"), slice("masq", "127.63.0.1"), local, slice("kept", "127.63.0.2"));
+        Plan plan = sameAsFresh(store, new PlanBuilder(store, 10256), Plan.empty());
+        // the data plane binds a NODE source's nodeIp (SourceAddressTest)
+        assertThat(listener(plan, "127.4.63.1")).satisfies(l -> {
+            assertThat(l.source()).isEqualTo(Plan.Source.NODE);
+            assertThat(l.nodeIp()).isEqualTo("127.4.63.1");
+        });
+        assertThat(listener(plan, "127.4.63.2").source()).isEqualTo(Plan.Source.CLIENT);
+    }
+
+    private static Plan.Listener listener(Plan plan, String ip) {
+        return plan.listeners().stream().filter(l -> l.key().address().getAddress().getHostAddress().equals(ip)).findFirst().orElseThrow();
+    }
+
+    /**
      * A wildcard address in a LoadBalancer's status is valid to the API server (it checks only that
      * it is an IP) but would open the Service port on every interface: no listener is made for it.
      */
