@@ -2,12 +2,15 @@ package dev.portway.proxy;
 
 import dev.portway.plan.Plan;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -114,6 +117,11 @@ final class HttpExchange {
     private boolean requestDone;
     private boolean requestSent;
     private boolean responseStarted;
+    /**
+     * The response's head, read and not yet written: it goes out with the body's end as one
+     * message when both come in the same read (most small answers), else at the read's end.
+     */
+    private HttpResponse heldHead;
     private boolean responseDone;
     private boolean skipInformational;
     /** A WebSocket handshake: Upgrade and Connection go upstream, and a 101 turns both connections into a tunnel. */
@@ -671,12 +679,15 @@ final class HttpExchange {
         upstream = ch;
         upstreamHandler = ch.pipeline().get(UpstreamHandler.class);
         upstreamHandler.attach(this);
-        ch.write(request, ch.voidPromise());
-        ch.read();
         if (!bodyExpected) {
-            ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, ch.voidPromise());
+            // the head and its end as one message down the pipeline (a request is sent again as it was on a retry)
+            ch.writeAndFlush(new DefaultFullHttpRequest(request.protocolVersion(), request.method(), request.uri(), Unpooled.EMPTY_BUFFER,
+                    request.headers(), EmptyHttpHeaders.INSTANCE), ch.voidPromise());
+            ch.read();
             requestSent = true;
         } else {
+            ch.write(request, ch.voidPromise());
+            ch.read();
             down.drain();
             ch.flush();
             down.maybeRead();
@@ -876,11 +887,20 @@ final class HttpExchange {
             bytesOut += c.content().readableBytes();
             lastMoved = System.nanoTime();
             boolean last = c instanceof LastHttpContent;
-            if (last) {
+            if (last && heldHead != null) {
+                // head and whole body in one read: one message down the client's pipeline, one buffer when it fits
+                HttpResponse head = heldHead;
+                heldHead = null;
+                responseWritten = ctx.write(new DefaultFullHttpResponse(head.protocolVersion(), head.status(), c.content(), head.headers(),
+                        ((LastHttpContent) c).trailingHeaders()));
+                responseDone = true;
+                finish();
+            } else if (last) {
                 responseWritten = ctx.write(c);
                 responseDone = true;
                 finish();
             } else {
+                writeHeldHead();
                 ctx.write(c, ctx.voidPromise());
             }
         }
@@ -946,7 +966,16 @@ final class HttpExchange {
         if (!keepAliveRequested || closeAfter) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
-        ctx.write(r, ctx.voidPromise());
+        heldHead = r;
+    }
+
+    /** Writes the held response head, if any. */
+    private void writeHeldHead() {
+        if (heldHead != null) {
+            HttpResponse head = heldHead;
+            heldHead = null;
+            ctx.write(head, ctx.voidPromise());
+        }
     }
 
     /**
@@ -1060,6 +1089,7 @@ final class HttpExchange {
     }
 
     void upstreamReadComplete() {
+        writeHeldHead();
         ctx.flush();
         if (!finished && upstream != null && ctx.channel().isWritable()) {
             upstream.read();

@@ -42,6 +42,9 @@ class GatewayResponseFramingTest {
                 : "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
     }
 
+    /** Lets the endpoint send the body of {@code /slow}. */
+    private static final java.util.concurrent.CountDownLatch slowBody = new java.util.concurrent.CountDownLatch(1);
+
     /** The request lines the endpoint read. */
     private static final java.util.Queue<String> seen = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
@@ -79,6 +82,19 @@ class GatewayResponseFramingTest {
                 }
                 seen.add(head.substring(0, head.indexOf("\r\n")));
                 String path = head.substring(head.indexOf(" ") + 1, head.indexOf(" ", head.indexOf(" ") + 1));
+                if (path.startsWith("/slow")) {
+                    // the head now, the body once the test says
+                    s.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+                    s.getOutputStream().flush();
+                    try {
+                        slowBody.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    s.getOutputStream().write("hello".getBytes(StandardCharsets.ISO_8859_1));
+                    s.getOutputStream().flush();
+                    continue;
+                }
                 s.getOutputStream().write(answer(path).getBytes(StandardCharsets.ISO_8859_1));
                 s.getOutputStream().flush();
                 if (path.startsWith("/close")) {
@@ -170,6 +186,27 @@ class GatewayResponseFramingTest {
         try (RawHttp c = new RawHttp(listener)) {
             c.send("GET /upgrade HTTP/1.1\r\nHost: x\r\n\r\n");
             assertThat(c.read().status()).isEqualTo(502);
+        }
+    }
+    /**
+     * The gateway holds a response's head for the end of its body when both come in one read, to
+     * send them as one message: a head that comes alone still goes to the client at once, before
+     * a body the endpoint has not sent yet (a stream of events, a slow answer).
+     */
+    @Test
+    void aHeadThatComesAloneIsPassedOnBeforeItsBody() throws Exception {
+        try (Socket c = new Socket(listener.getAddress(), listener.getPort())) {
+            c.setSoTimeout(5000);
+            c.getOutputStream().write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            InputStream in = c.getInputStream();
+            StringBuilder head = new StringBuilder();
+            int b;
+            while (!head.toString().endsWith("\r\n\r\n") && (b = in.read()) >= 0) {
+                head.append((char) b);
+            }
+            assertThat(head.toString()).startsWith("HTTP/1.1 200 OK\r\n").containsIgnoringCase("content-length: 5\r\n");
+            slowBody.countDown();
+            assertThat(new String(in.readNBytes(5), StandardCharsets.ISO_8859_1)).isEqualTo("hello");
         }
     }
 }
