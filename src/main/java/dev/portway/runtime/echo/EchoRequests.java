@@ -56,13 +56,20 @@ final class EchoRequests extends ChannelInboundHandlerAdapter {
             head = request;
             bodyBytes = 0;
             tooLarge = false;
-            if (keepForms && readsForm(request)) {
-                if (HttpUtil.getContentLength(request, 0L) > MAX_FORM) {
-                    tooLarge = true; // said at once: the body is not waited for
-                    refuse(ctx);
-                    head = null;
-                } else {
+            String expect = request.headers().get(HttpHeaderNames.EXPECT);
+            if (expect != null && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect.strip())) {
+                // as Go's server (and Netty's HttpServerExpectContinueHandler): 417, and nothing of the body is read
+                refuse(ctx, HttpResponseStatus.EXPECTATION_FAILED);
+                head = null;
+            } else if (keepForms && readsForm(request) && HttpUtil.getContentLength(request, 0L) > MAX_FORM) {
+                refuse(ctx, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE); // said at once, before any 100 Continue
+                head = null;
+            } else {
+                if (keepForms && readsForm(request)) {
                     form = ctx.alloc().compositeBuffer();
+                }
+                if (HttpUtil.is100ContinueExpected(request)) {
+                    ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
                 }
             }
         }
@@ -90,7 +97,7 @@ final class EchoRequests extends ChannelInboundHandlerAdapter {
                 HttpRequest request = head;
                 head = null;
                 if (tooLarge) {
-                    refuse(ctx);
+                    refuse(ctx, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE);
                     return;
                 }
                 ByteBuf body = form == null ? Unpooled.EMPTY_BUFFER : form;
@@ -128,10 +135,9 @@ final class EchoRequests extends ChannelInboundHandlerAdapter {
                 HttpHeaderValues.APPLICATION_X_WWW_FORM_URLENCODED.length());
     }
 
-    /** 413, and the connection closed: what is left of the body is not read. */
-    private static void refuse(ChannelHandlerContext ctx) {
-        FullHttpResponse refused = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
-                Unpooled.EMPTY_BUFFER);
+    /** {@code status}, and the connection closed: what is left of the request is not read. */
+    private static void refuse(ChannelHandlerContext ctx, HttpResponseStatus status) {
+        FullHttpResponse refused = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.EMPTY_BUFFER);
         refused.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         ctx.writeAndFlush(refused).addListener(ChannelFutureListener.CLOSE);
     }

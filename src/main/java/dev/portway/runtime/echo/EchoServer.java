@@ -13,7 +13,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;
@@ -131,8 +130,7 @@ public final class EchoServer implements AutoCloseable {
                         // first: a client that reads no answers is read no further (HTTP and byte echo alike)
                         ch.pipeline().addLast(new WritabilityGate());
                         if (echoBasic != null) {
-                            ch.pipeline().addLast(new HttpServerCodec(), new HttpServerKeepAliveHandler(), new HttpServerExpectContinueHandler(),
-                                    new EchoRequests(true), new EchoBasicHandler(echoBasic));
+                            ch.pipeline().addLast(new HttpServerCodec(), new HttpServerKeepAliveHandler(), new EchoRequests(true), new EchoBasicHandler(echoBasic));
                         } else {
                             ch.pipeline().addLast(new ProtocolSniffer(identity));
                         }

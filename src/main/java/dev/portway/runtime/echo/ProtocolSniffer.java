@@ -5,7 +5,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -63,8 +62,7 @@ final class ProtocolSniffer extends ByteToMessageDecoder {
         if (http == Match.YES) {
             ctx.pipeline().addAfter(name, "http-codec", new HttpServerCodec());
             ctx.pipeline().addAfter("http-codec", "http-keepalive", new HttpServerKeepAliveHandler());
-            ctx.pipeline().addAfter("http-keepalive", "http-continue", new HttpServerExpectContinueHandler());
-            ctx.pipeline().addAfter("http-continue", "http-requests", new EchoRequests(false));
+            ctx.pipeline().addAfter("http-keepalive", "http-requests", new EchoRequests(false));
             ctx.pipeline().addAfter("http-requests", "http-echo", new HttpEchoHandler(identity));
         } else {
             ctx.pipeline().addAfter(name, "echo", new ByteEchoHandler());
