@@ -178,8 +178,10 @@ function renderService(svc, nodes, slices, metrics) {
     && (s.metadata.labels || {})['kubernetes.io/service-name'] === svc.metadata.name);
   for (const s of mine) {
     const ports = (s.ports || []).map(p => p.port).filter(p => p);
+    // a pod none of whose ports the Service's targetPort names sits in a slice of no ports: no traffic reaches it
+    const portless = !ports.length && (spec.ports || []).length > 0;
     for (const e of s.endpoints || []) {
-      const [cls, word] = endpointState(e);
+      const [cls, word] = portless ? ['muted', 'no port matches the targetPort'] : endpointState(e);
       const who = e.targetRef ? e.targetRef.name : (e.addresses || [])[0];
       endpoints.append(el('li', { 'data-endpoint': who },
         el('span', { class: cls + ' dot' }, who), ' ',

@@ -105,6 +105,21 @@ class TopologyPageTest {
             await().atMost(Duration.ofSeconds(20)).until(() -> page.text().contains("default/later"));
             assertThat(page.evaluate("window.loadedOnce === true").asBoolean()).as("the same page, not a reload").isTrue();
 
+            // pods whose ports the targetPort does not name are in a slice of no ports: shown, but not as ready
+            cluster.apply("""
+                    apiVersion: v1
+                    kind: Service
+                    metadata: {name: misnamed}
+                    spec:
+                      selector: {app: web}
+                      ports: [{port: 8002, targetPort: nope}]
+                    """);
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(page.evaluate(
+                    "document.querySelector('[data-service=\"default/misnamed\"]')?.innerText ?? ''").asText())
+                    .contains("no port matches the targetPort"));
+            assertThat(page.evaluate("document.querySelectorAll('[data-service=\"default/misnamed\"] [data-endpoint] .ok').length").asInt())
+                    .isZero();
+
             // a Gateway and its route appear with the address the Gateway got
             cluster.apply(TestCluster.httpGateway("front", 8090) + """
                     ---
