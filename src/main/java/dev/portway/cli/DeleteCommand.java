@@ -76,7 +76,10 @@ final class DeleteCommand implements Callable<Integer> {
             throw new Main.CliException("You must provide one or more resources by argument or filename.");
         } else if (args.getFirst().contains("/")) {
             for (String ref : args) {
-                String[] parts = ref.split("/", 2);
+                if (!ref.contains("/")) {
+                    throw new Main.CliException(GetCommand.MIXED_FORMS);
+                }
+                String[] parts = ApiPaths.typeAndName(ref);
                 targets.add(new Target(GetCommand.kind(parts[0]), ns.namespace, parts[1]));
             }
         } else {
@@ -92,7 +95,7 @@ final class DeleteCommand implements Callable<Integer> {
         int failures = 0;
         try (AdminClient client = server.client()) {
             for (Target t : targets) {
-                String path = t.kind.objectPath(t.namespace, t.name) + (grace == null ? "" : "?gracePeriodSeconds=" + grace);
+                String path = ApiPaths.object(t.kind, t.namespace, t.name) + (grace == null ? "" : "?gracePeriodSeconds=" + grace);
                 AdminClient.Response response = client.delete(path);
                 if (response.ok()) {
                     out.println(t.kind.singular() + (t.kind.group().isEmpty() ? "" : "." + t.kind.group()) + " "

@@ -59,7 +59,7 @@ final class DescribeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         ResourceKind kind = GetCommand.kind(type);
         try (AdminClient client = server.client()) {
-            AdminClient.Response response = client.get(kind.objectPath(ns.namespace, name));
+            AdminClient.Response response = client.get(ApiPaths.object(kind, ns.namespace, name));
             if (!response.ok()) {
                 throw new ApiException(Json.read(response.body(), Status.class));
             }
@@ -68,7 +68,7 @@ final class DescribeCommand implements Callable<Integer> {
             if (object instanceof Service svc) {
                 String selector = URLEncoder.encode("kubernetes.io/service-name=" + name, StandardCharsets.UTF_8);
                 List<EndpointSlice> slices = new ArrayList<>();
-                for (var item : Json.readTree(client.get(ResourceKind.ENDPOINT_SLICE.collectionPath(ns.namespace)
+                for (var item : Json.readTree(client.get(ApiPaths.collection(ResourceKind.ENDPOINT_SLICE, ns.namespace)
                         + "?labelSelector=" + selector).body()).path("items")) {
                     slices.add(Json.convert(item, EndpointSlice.class));
                 }
@@ -102,7 +102,7 @@ final class DescribeCommand implements Callable<Integer> {
         fields.add("involvedObject.uid=" + meta.getUid());
         String selector = URLEncoder.encode(String.join(",", fields), StandardCharsets.UTF_8);
         List<Event> events = new ArrayList<>();
-        for (var item : Json.readTree(client.get(ResourceKind.EVENT.collectionPath(ns) + "?fieldSelector=" + selector).body()).path("items")) {
+        for (var item : Json.readTree(client.get(ApiPaths.collection(ResourceKind.EVENT, ns) + "?fieldSelector=" + selector).body()).path("items")) {
             Event e = Json.convert(item, Event.class);
             // Belt and braces: a server that ignored the selector must not show other objects' events.
             if (e.getInvolvedObject() != null && Objects.equals(e.getInvolvedObject().getUid(), meta.getUid())) {

@@ -69,7 +69,7 @@ final class GetCommand implements Callable<Integer> {
         try (AdminClient client = server.client()) {
             for (Request r : requests) {
                 if (r.names.isEmpty()) {
-                    String path = r.kind.collectionPath(ns.allNamespaces || !r.kind.namespaced() ? null : ns.namespace);
+                    String path = ApiPaths.collection(r.kind, ns.allNamespaces || !r.kind.namespaced() ? null : ns.namespace);
                     if (selector != null) {
                         path += "?labelSelector=" + URLEncoder.encode(selector, StandardCharsets.UTF_8);
                     }
@@ -79,7 +79,7 @@ final class GetCommand implements Callable<Integer> {
                     }
                 } else {
                     for (String name : r.names) {
-                        AdminClient.Response response = client.get(r.kind.objectPath(ns.namespace, name));
+                        AdminClient.Response response = client.get(ApiPaths.object(r.kind, ns.namespace, name));
                         if (!response.ok()) {
                             err.println(new ApiException(Json.read(response.body(), Status.class)).kubectlMessage());
                             failures++;
@@ -152,18 +152,21 @@ final class GetCommand implements Callable<Integer> {
     private record Request(ResourceKind kind, List<String> names) {
     }
 
+    /** kubectl's message for a type given apart and then again with a name. */
+    static final String MIXED_FORMS = "there is no need to specify a resource type as a separate argument when "
+            + "passing arguments in resource/name form (e.g. 'portway get resource/<resource_name>' instead of "
+            + "'portway get resource resource/<resource_name>'";
+
     private List<Request> parse() {
         List<Request> requests = new ArrayList<>();
         if (types.contains("/")) {
             List<String> all = new ArrayList<>(names);
             all.addFirst(types);
             for (String ref : all) {
-                String[] parts = ref.split("/", 2);
-                if (parts.length != 2) {
-                    throw new Main.CliException("there is no need to specify a resource type as a separate argument when "
-                            + "passing arguments in resource/name form (e.g. 'portway get resource/<resource_name>' instead of "
-                            + "'portway get resource resource/<resource_name>'");
+                if (!ref.contains("/")) {
+                    throw new Main.CliException(MIXED_FORMS);
                 }
+                String[] parts = ApiPaths.typeAndName(ref);
                 requests.add(new Request(kind(parts[0]), List.of(parts[1])));
             }
             return requests;

@@ -80,7 +80,7 @@ final class LogsCommand implements Callable<Integer> {
             if (follow) {
                 query.add("follow=true");
             }
-            StringBuilder path = new StringBuilder(ResourceKind.POD.objectPath(ns.namespace, pod)).append("/log");
+            StringBuilder path = new StringBuilder(ApiPaths.object(ResourceKind.POD, ns.namespace, pod)).append("/log");
             if (!query.isEmpty()) {
                 path.append('?').append(String.join("&", query));
             }
@@ -99,7 +99,7 @@ final class LogsCommand implements Callable<Integer> {
         if (!target.contains("/")) {
             return target;
         }
-        String[] parts = target.split("/", 2);
+        String[] parts = ApiPaths.typeAndName(target);
         ResourceKind kind = GetCommand.kind(parts[0]);
         if (kind == ResourceKind.POD) {
             return parts[1];
@@ -107,13 +107,13 @@ final class LogsCommand implements Callable<Integer> {
         if (kind != ResourceKind.DEPLOYMENT && kind != ResourceKind.REPLICA_SET) {
             throw new Main.CliException("cannot get the logs of a " + kind.singular() + "; name a pod, deployment or replicaset");
         }
-        AdminClient.Response r = client.get(kind.objectPath(namespace, parts[1]));
+        AdminClient.Response r = client.get(ApiPaths.object(kind, namespace, parts[1]));
         JsonNode owner = Json.readTree(r.body());
         if (!r.ok()) {
             throw new ApiException(Json.convert(owner, Status.class));
         }
         LabelSelector selector = Json.convert(owner.path("spec").path("selector"), LabelSelector.class);
-        AdminClient.Response list = client.get(ResourceKind.POD.collectionPath(namespace)
+        AdminClient.Response list = client.get(ApiPaths.collection(ResourceKind.POD, namespace)
                 + "?labelSelector=" + URLEncoder.encode(Selectors.format(selector), StandardCharsets.UTF_8));
         List<Pod> pods = Json.readTree(list.body()).path("items").valueStream().map(n -> Json.convert(n, Pod.class)).toList();
         return pods.stream()

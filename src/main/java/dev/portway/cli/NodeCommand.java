@@ -69,7 +69,7 @@ final class NodeCommand {
         byte[] patch = ("{\"metadata\":{\"annotations\":{\"" + NodeAnnotations.PROXY_STOPPED + "\":" + value + "}}}")
                 .getBytes(StandardCharsets.UTF_8);
         try (AdminClient client = server.client()) {
-            AdminClient.Response r = client.mergePatch(ResourceKind.NODE.objectPath(null, name), patch);
+            AdminClient.Response r = client.mergePatch(ApiPaths.object(ResourceKind.NODE, null, name), patch);
             if (!r.ok()) {
                 throw new ApiException(Json.read(r.body(), Status.class));
             }

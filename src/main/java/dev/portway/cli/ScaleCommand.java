@@ -46,7 +46,7 @@ final class ScaleCommand implements Callable<Integer> {
         ResourceKind kind;
         String name;
         if (args.size() == 1 && args.getFirst().contains("/")) {
-            String[] parts = args.getFirst().split("/", 2);
+            String[] parts = ApiPaths.typeAndName(args.getFirst());
             kind = GetCommand.kind(parts[0]);
             name = parts[1];
         } else if (args.size() == 2) {
@@ -59,7 +59,7 @@ final class ScaleCommand implements Callable<Integer> {
             throw new Main.CliException("cannot scale a " + kind.singular() + "; only deployments and replicasets have replicas");
         }
         try (AdminClient client = server.client()) {
-            String path = kind.objectPath(ns.namespace, name);
+            String path = ApiPaths.object(kind, ns.namespace, name);
             // read, change, write back; the resourceVersion makes a concurrent change fail instead of being lost
             for (int attempt = 0; ; attempt++) {
                 AdminClient.Response got = client.get(path);

@@ -1,0 +1,83 @@
+package dev.portway.cli;
+
+import dev.portway.api.ResourceKind;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The REST paths the CLI asks for, as client-go's {@code Request} builds them: a name is never
+ * empty, and a name or namespace is one path segment, whatever it holds.
+ *
+ * <p>The API server, as kube-apiserver, reads {@code .../pods/} as the collection: an empty name
+ * made {@code portway delete pod "$POD"} with {@code $POD} unset delete every pod of the
+ * namespace, and a name with a {@code ?} or {@code /} in it named another path.
+ */
+final class ApiPaths {
+
+    private ApiPaths() {
+    }
+
+    /** The collection of {@code kind} in {@code namespace} (null: every namespace, or a kind that has none; empty: default, as kubectl). */
+    static String collection(ResourceKind kind, String namespace) {
+        if (namespace == null) {
+            return kind.collectionPath(null);
+        }
+        String ns = namespace.isEmpty() ? "default" : namespace;
+        checkSegment("namespace", ns);
+        return kind.collectionPath(segment(ns));
+    }
+
+    /** One object's path; a name that is no path segment is refused with client-go's messages. */
+    static String object(ResourceKind kind, String namespace, String name) {
+        if (name == null || name.isEmpty()) {
+            throw new Main.CliException("resource name may not be empty");
+        }
+        checkSegment("resource name", name);
+        return collection(kind, namespace) + "/" + segment(name);
+    }
+
+    /** apimachinery's IsValidPathSegmentName, as client-go's {@code Request.Name} and {@code Namespace} check it. */
+    private static void checkSegment(String what, String s) {
+        java.util.List<String> msgs = new java.util.ArrayList<>();
+        if (s.equals(".") || s.equals("..")) {
+            msgs.add("may not be '" + s + "'");
+        }
+        for (String illegal : new String[] {"/", "%"}) {
+            if (s.contains(illegal)) {
+                msgs.add("may not contain '" + illegal + "'");
+            }
+        }
+        if (!msgs.isEmpty()) {
+            throw new Main.CliException("invalid " + what + " " + dev.portway.api.GoValues.quote(s) + ": [" + String.join(" ", msgs) + "]");
+        }
+    }
+
+    /**
+     * {@code TYPE/NAME} split in two, with kubectl's messages for what is not one (cli-runtime's
+     * {@code splitResourceTypeName}).
+     */
+    static String[] typeAndName(String ref) {
+        String[] parts = ref.split("/", -1);
+        if (parts.length != 2) {
+            throw new Main.CliException("arguments in resource/name form may not have more than one slash");
+        }
+        if (parts[0].isEmpty() || parts[1].isEmpty() || parts[0].contains(",")) {
+            throw new Main.CliException("arguments in resource/name form must have a single resource and name");
+        }
+        return parts;
+    }
+
+    /** {@code s} percent-encoded but for RFC 3986's unreserved characters: one path segment. */
+    private static String segment(String s) {
+        StringBuilder out = new StringBuilder(s.length());
+        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+            int c = b & 0xff;
+            if (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+                out.append((char) c);
+            } else {
+                out.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+            }
+        }
+        return out.toString();
+    }
+}

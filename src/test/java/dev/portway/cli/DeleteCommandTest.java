@@ -1,0 +1,88 @@
+package dev.portway.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portway.runtime.LocalCluster;
+import dev.portway.runtime.LocalClusterOptions;
+import io.fabric8.kubernetes.api.model.Service;
+import java.time.Clock;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Names the CLI puts in a path are refused as client-go refuses them, before anything is sent. The
+ * API server reads {@code .../services/} as the collection, as kube-apiserver does: {@code portway
+ * delete svc "$NAME"} with {@code $NAME} empty deleted every Service of the namespace.
+ */
+class DeleteCommandTest {
+
+    private static LocalCluster cluster;
+    private static Cli cli;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = new LocalCluster(LocalClusterOptions.defaults()).start();
+        cli = new Cli(Clock.systemUTC(), cluster);
+        Cli.Result applied = cli.runWithInput("""
+                apiVersion: v1
+                kind: Service
+                metadata: {name: a}
+                spec:
+                  ports: [{port: 80}]
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: b}
+                spec:
+                  ports: [{port: 80}]
+                """, "apply", "-f", "-");
+        assertThat(applied.exitCode()).as(applied.err()).isZero();
+    }
+
+    @AfterAll
+    static void stop() {
+        cluster.close();
+    }
+
+    private static void refused(Cli.Result r, String message) {
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("error: " + message + "\n");
+        assertThat(cluster.control().call(() -> cluster.control().store().list(Service.class, "default")))
+                .extracting(s -> s.getMetadata().getName()).contains("a", "b");
+    }
+
+    @Test
+    void anEmptyNameOrOneThatIsNoPathSegmentIsRefusedAndNothingIsDeleted() {
+        refused(cli.run("delete", "svc", ""), "resource name may not be empty");
+        refused(cli.run("delete", "svc/"), "arguments in resource/name form must have a single resource and name");
+        refused(cli.run("delete", "svc/a/b"), "arguments in resource/name form may not have more than one slash");
+        // a name with a ? in it is one segment, percent-encoded: it named the collection (the path before the query)
+        Cli.Result question = cli.run("delete", "svc", "?");
+        assertThat(question.exitCode()).isEqualTo(1);
+        assertThat(question.err()).isEqualTo("Error from server (NotFound): services \"?\" not found\n");
+        assertThat(cluster.control().call(() -> cluster.control().store().list(Service.class, "default"))).hasSize(2); // a and b
+    }
+
+    @Test
+    void aManifestWithAnEmptyNameDeletesNothing() {
+        refused(cli.runWithInput("""
+                apiVersion: v1
+                kind: Service
+                metadata: {name: ""}
+                """, "delete", "-f", "-"), "resource name may not be empty");
+    }
+
+    @Test
+    void aTypeGivenApartAndThenWithANameIsRefusedWithKubectlsMessage() {
+        refused(cli.run("delete", "svc/a", "b"), GetCommand.MIXED_FORMS);
+        refused(cli.run("get", "svc/a", "b"), GetCommand.MIXED_FORMS);
+    }
+
+    @Test
+    void namesThatAreNoPathSegmentAreRefused() {
+        refused(cli.run("get", "svc", ".."), "invalid resource name \"..\": [may not be '..']");
+        refused(cli.run("delete", "svc", "x%2F"), "invalid resource name \"x%2F\": [may not contain '%']");
+        refused(cli.run("get", "svc", "a", "-n", "x/y"), "invalid namespace \"x/y\": [may not contain '/']");
+    }
+}
