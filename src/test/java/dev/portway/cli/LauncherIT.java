@@ -26,7 +26,14 @@ import org.junit.jupiter.api.io.TempDir;
 class LauncherIT {
 
     @TempDir
+    Path dir;
+    /** The copy of the checkout: a path with a space and glob characters, which the launcher passes on as one word. */
     Path home;
+
+    @org.junit.jupiter.api.BeforeEach
+    void checkout() throws IOException {
+        home = Files.createDirectories(dir.resolve("check out [1]"));
+    }
 
     /** The copy's libraries are a link to the build's: the link goes, the libraries stay. */
     @org.junit.jupiter.api.AfterEach
