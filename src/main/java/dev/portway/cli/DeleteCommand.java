@@ -38,11 +38,15 @@ final class DeleteCommand implements Callable<Integer> {
     @Mixin
     NamespaceOption ns;
 
-    @Option(names = "--grace-period", paramLabel = "SECONDS", description = "Seconds pods get to stop (0: at once).")
-    Long gracePeriod;
+    @Option(names = "--grace-period", paramLabel = "SECONDS", defaultValue = "-1",
+            description = "Seconds pods get to stop; negative (the default): each pod's own. 1 for a stop at once; 0 only with --force.")
+    long gracePeriod;
 
     @Option(names = "--now", description = "Same as --grace-period=1.")
     boolean now;
+
+    @Option(names = "--force", description = "Remove at once from the API, not waiting for the pods to stop (grace period 0).")
+    boolean force;
 
     @Option(names = "--ignore-not-found", description = "Treat objects that do not exist as deleted.")
     boolean ignoreNotFound;
@@ -91,7 +95,25 @@ final class DeleteCommand implements Callable<Integer> {
                 targets.add(new Target(kind, ns.namespace, name));
             }
         }
-        Long grace = now ? Long.valueOf(1) : gracePeriod;
+        // kubectl's rules: --now is --grace-period=1; 0 means 1 without --force, which makes it 0
+        long period = gracePeriod;
+        if (now) {
+            if (period != -1) {
+                throw new Main.CliException("--now and --grace-period cannot be specified together");
+            }
+            period = 1;
+        }
+        if (period == 0 && !force) {
+            period = 1;
+        }
+        if (force && period < 0) {
+            period = 0;
+        }
+        if (force && period == 0) {
+            err.println("Warning: Immediate deletion does not wait for confirmation that the running resource "
+                    + "has been terminated. The resource may continue to run on the cluster indefinitely.");
+        }
+        Long grace = period < 0 ? null : period;
         int failures = 0;
         try (AdminClient client = server.client()) {
             for (Target t : targets) {

@@ -85,4 +85,29 @@ class DeleteCommandTest {
         refused(cli.run("delete", "svc", "x%2F"), "invalid resource name \"x%2F\": [may not contain '%']");
         refused(cli.run("get", "svc", "a", "-n", "x/y"), "invalid namespace \"x/y\": [may not contain '/']");
     }
+    /**
+     * kubectl's grace-period rules: negative (its default, -1) is each pod's own
+     * terminationGracePeriodSeconds, not 1 second; --now with --grace-period is an error; 0 is 1
+     * without --force.
+     */
+    @Test
+    void aNegativeGracePeriodIsThePodsOwn() {
+        Cli.Result applied = cli.runWithInput(dev.portway.testing.TestCluster.shellPod("patient", "Never", "trap \"\" TERM; sleep 600")
+                .replace("  restartPolicy: Never\n", "  restartPolicy: Never\n  terminationGracePeriodSeconds: 6\n"), "apply", "-f", "-");
+        assertThat(applied.exitCode()).as(applied.err()).isZero();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> cluster.control().call(() ->
+                cluster.control().store().get(io.fabric8.kubernetes.api.model.Pod.class, "default", "patient")
+                        .map(p -> "Running".equals(p.getStatus().getPhase())).orElse(false)));
+
+        Cli.Result both = cli.run("delete", "pod", "patient", "--now", "--grace-period", "3");
+        assertThat(both.exitCode()).isEqualTo(1);
+        assertThat(both.err()).isEqualTo("error: --now and --grace-period cannot be specified together\n");
+
+        assertThat(cli.run("delete", "pod", "patient", "--grace-period=-1").exitCode()).isZero();
+        long since = System.nanoTime();
+        org.awaitility.Awaitility.await().pollDelay(java.time.Duration.ofSeconds(3)).atMost(java.time.Duration.ofSeconds(5)).until(() -> true);
+        assertThat(System.nanoTime() - since).isGreaterThan(2_900_000_000L);
+        assertThat(cluster.control().call(() -> cluster.control().store().get(io.fabric8.kubernetes.api.model.Pod.class, "default", "patient")))
+                .as("still stopping 3 s on: its own grace period is 6 s, not 1").isPresent();
+    }
 }
