@@ -63,6 +63,9 @@ final class GetCommand implements Callable<Integer> {
                     + "\", allowed formats are: json,name,wide,yaml");
         }
         List<Request> requests = parse();
+        if (ns.allNamespaces && requests.stream().anyMatch(r -> !r.names.isEmpty() && r.kind.namespaced())) {
+            throw new Main.CliException("a resource cannot be retrieved by name across all namespaces");
+        }
         boolean withKind = requests.stream().map(Request::kind).distinct().count() > 1;
         List<HasMetadata> found = new ArrayList<>();
         int failures = 0;
@@ -97,7 +100,8 @@ final class GetCommand implements Callable<Integer> {
             case "name" -> found.forEach(o -> out.println(ResourceKind.of(o).objectRef(o.getMetadata().getName())));
             default -> printTables(out, requests, found, withKind);
         }
-        if (found.isEmpty() && failures == 0) {
+        if (found.isEmpty() && failures == 0 && (output == null || output.equals("wide"))) {
+            // kubectl says so for tables only: -o name prints nothing, -o yaml and json an empty List
             boolean namespaced = requests.stream().allMatch(r -> r.kind.namespaced());
             err.println(namespaced && !ns.allNamespaces ? "No resources found in " + ns.namespace + " namespace." : "No resources found");
         }

@@ -106,13 +106,22 @@ class GetCommandTest {
 
     @Test
     void allNamespacesAddsANamespaceColumnAndKindsArePrefixedWhenMixed() {
-        Cli.Result r = cli.run("get", "svc/web", "ns/default", "-A");
+        // by name across every namespace only what has none (kubectl refuses a Service so, see emptyResults...)
+        Cli.Result r = cli.run("get", "svc,ns", "-A");
+        assertThat(r.err()).isEmpty();
         assertThat(r.out()).isEqualTo(
-                "NAMESPACE   NAME          TYPE       CLUSTER-IP   EXTERNAL-IP   PORT(S)        AGE\n"
-                + "default     service/web   NodePort   127.2.0.11   <none>        80:30007/TCP   3d1h\n"
+                "NAMESPACE   NAME              TYPE           CLUSTER-IP   EXTERNAL-IP   PORT(S)                      AGE\n"
+                + "default     service/db        ClusterIP      None         <none>        5432/TCP                     3d1h\n"
+                + "default     service/lb        LoadBalancer   127.2.0.12   127.3.0.1     80:31234/TCP,443:30443/TCP   3d1h\n"
+                + "default     service/pending   LoadBalancer   127.2.0.13   <pending>     80:31000/TCP                 3d1h\n"
+                + "default     service/web       NodePort       127.2.0.11   <none>        80:30007/TCP                 3d1h\n"
                 + "\n"
-                + "NAME                STATUS   AGE\n"
-                + "namespace/default   Active   3d1h\n");
+                + "NAME                        STATUS   AGE\n"
+                + "namespace/default           Active   3d1h\n"
+                + "namespace/kube-node-lease   Active   3d1h\n"
+                + "namespace/kube-public       Active   3d1h\n"
+                + "namespace/kube-system       Active   3d1h\n"
+                + "namespace/metallb-system    Active   3d1h\n");
     }
 
     @Test
@@ -131,6 +140,14 @@ class GetCommandTest {
         assertThat(empty.exitCode()).isZero();
         assertThat(empty.out()).isEmpty();
         assertThat(empty.err()).isEqualTo("No resources found in kube-system namespace.\n");
+        // for tables only: -o name prints nothing at all, as scripts that read it expect
+        Cli.Result names = cli.run("get", "deploy", "-n", "kube-system", "-o", "name");
+        assertThat(names.exitCode()).isZero();
+        assertThat(names.out() + names.err()).isEmpty();
+
+        Cli.Result acrossNamespaces = cli.run("get", "svc", "web", "-A");
+        assertThat(acrossNamespaces.exitCode()).isEqualTo(1);
+        assertThat(acrossNamespaces.err()).isEqualTo("error: a resource cannot be retrieved by name across all namespaces\n");
 
         Cli.Result missing = cli.run("get", "svc", "nope");
         assertThat(missing.exitCode()).isEqualTo(1);
