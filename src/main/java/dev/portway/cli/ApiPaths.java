@@ -18,8 +18,8 @@ final class ApiPaths {
 
     /** The collection of {@code kind} in {@code namespace} (null: every namespace, or a kind that has none; empty: default, as kubectl). */
     static String collection(ResourceKind kind, String namespace) {
-        if (namespace == null) {
-            return kind.collectionPath(null);
+        if (namespace == null || !kind.namespaced()) {
+            return kind.collectionPath(null); // -n means nothing to a kind that has no namespace (kubectl's NamespaceIfScoped)
         }
         String ns = namespace.isEmpty() ? "default" : namespace;
         checkSegment("namespace", ns);

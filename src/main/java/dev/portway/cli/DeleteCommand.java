@@ -87,6 +87,9 @@ final class DeleteCommand implements Callable<Integer> {
                 targets.add(new Target(GetCommand.kind(parts[0]), ns.namespace, parts[1]));
             }
         } else {
+            if (args.stream().anyMatch(a -> a.contains("/"))) {
+                throw new Main.CliException(GetCommand.MIXED_FORMS);
+            }
             ResourceKind kind = GetCommand.kind(args.getFirst());
             if (args.size() < 2) {
                 throw new Main.CliException("resource(s) were provided, but no name was specified");
@@ -109,6 +112,9 @@ final class DeleteCommand implements Callable<Integer> {
         if (force && period < 0) {
             period = 0;
         }
+        if (force && period > 0) {
+            throw new Main.CliException("--force and --grace-period greater than 0 cannot be specified together");
+        }
         if (force && period == 0) {
             err.println("Warning: Immediate deletion does not wait for confirmation that the running resource "
                     + "has been terminated. The resource may continue to run on the cluster indefinitely.");
@@ -117,7 +123,15 @@ final class DeleteCommand implements Callable<Integer> {
         int failures = 0;
         try (AdminClient client = server.client()) {
             for (Target t : targets) {
-                String path = ApiPaths.object(t.kind, t.namespace, t.name) + (grace == null ? "" : "?gracePeriodSeconds=" + grace);
+                String path;
+                try {
+                    path = ApiPaths.object(t.kind, t.namespace, t.name) + (grace == null ? "" : "?gracePeriodSeconds=" + grace);
+                } catch (Main.CliException e) {
+                    // as kubectl, one bad name fails itself, not the others
+                    err.println("error: " + e.getMessage());
+                    failures++;
+                    continue;
+                }
                 AdminClient.Response response = client.delete(path);
                 if (response.ok()) {
                     out.println(t.kind.singular() + (t.kind.group().isEmpty() ? "" : "." + t.kind.group()) + " "

@@ -82,7 +82,15 @@ final class GetCommand implements Callable<Integer> {
                     }
                 } else {
                     for (String name : r.names) {
-                        AdminClient.Response response = client.get(ApiPaths.object(r.kind, ns.namespace, name));
+                        String path;
+                        try {
+                            path = ApiPaths.object(r.kind, ns.namespace, name);
+                        } catch (Main.CliException e) {
+                            err.println("error: " + e.getMessage());
+                            failures++;
+                            continue;
+                        }
+                        AdminClient.Response response = client.get(path);
                         if (!response.ok()) {
                             err.println(new ApiException(Json.read(response.body(), Status.class)).kubectlMessage());
                             failures++;
@@ -174,6 +182,9 @@ final class GetCommand implements Callable<Integer> {
                 requests.add(new Request(kind(parts[0]), List.of(parts[1])));
             }
             return requests;
+        }
+        if (names.stream().anyMatch(n -> n.contains("/"))) {
+            throw new Main.CliException(MIXED_FORMS);
         }
         for (String type : types.split(",")) {
             requests.add(new Request(kind(type), names));

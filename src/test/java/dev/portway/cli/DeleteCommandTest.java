@@ -24,19 +24,15 @@ class DeleteCommandTest {
     static void start() throws Exception {
         cluster = new LocalCluster(LocalClusterOptions.defaults()).start();
         cli = new Cli(Clock.systemUTC(), cluster);
-        Cli.Result applied = cli.runWithInput("""
-                apiVersion: v1
-                kind: Service
-                metadata: {name: a}
-                spec:
-                  ports: [{port: 80}]
-                ---
-                apiVersion: v1
-                kind: Service
-                metadata: {name: b}
-                spec:
-                  ports: [{port: 80}]
-                """, "apply", "-f", "-");
+        applyServices("a", "b");
+    }
+
+    private static void applyServices(String... names) {
+        StringBuilder yaml = new StringBuilder();
+        for (String name : names) {
+            yaml.append("---\napiVersion: v1\nkind: Service\nmetadata: {name: ").append(name).append("}\nspec:\n  ports: [{port: 80}]\n");
+        }
+        Cli.Result applied = cli.runWithInput(yaml.toString(), "apply", "-f", "-");
         assertThat(applied.exitCode()).as(applied.err()).isZero();
     }
 
@@ -77,6 +73,24 @@ class DeleteCommandTest {
     void aTypeGivenApartAndThenWithANameIsRefusedWithKubectlsMessage() {
         refused(cli.run("delete", "svc/a", "b"), GetCommand.MIXED_FORMS);
         refused(cli.run("get", "svc/a", "b"), GetCommand.MIXED_FORMS);
+        refused(cli.run("delete", "svc", "svc/a"), GetCommand.MIXED_FORMS);
+        refused(cli.run("get", "svc", "svc/a"), GetCommand.MIXED_FORMS);
+        refused(cli.run("delete", "svc", "a", "--force", "--grace-period=5"),
+                "--force and --grace-period greater than 0 cannot be specified together");
+    }
+
+    /** As kubectl: one bad name fails itself, and the names after it are still deleted. */
+    @Test
+    void aBadNameAmongOthersFailsAloneAndTheNamespaceOptionMeansNothingToNodes() {
+        applyServices("x1", "x2");
+        Cli.Result r = cli.run("delete", "svc", "x1", "", "x2");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.out()).isEqualTo("service \"x1\" deleted\nservice \"x2\" deleted\n");
+        assertThat(r.err()).isEqualTo("error: resource name may not be empty\n");
+
+        Cli.Result node = cli.run("get", "node", "node1", "-n", "a/b");
+        assertThat(node.exitCode()).as(node.err()).isZero();
+        assertThat(cli.run("get", "svc", "a", "-n", "").exitCode()).as("an empty -n is default").isZero();
     }
 
     @Test
