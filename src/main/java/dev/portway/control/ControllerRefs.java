@@ -48,7 +48,8 @@ final class ControllerRefs {
         return claimed;
     }
 
-    private static OwnerReference controllerOf(HasMetadata o) {
+    /** The object's controller reference, or null when it has none (an orphan). */
+    static OwnerReference controllerOf(HasMetadata o) {
         List<OwnerReference> refs = o.getMetadata().getOwnerReferences();
         return refs == null ? null : refs.stream().filter(r -> Boolean.TRUE.equals(r.getController())).findFirst().orElse(null);
     }

@@ -92,11 +92,8 @@ public final class DeploymentController implements Controller {
             if (newRs == null) {
                 return; // its name was taken: the next pass tries another
             }
-        } else if (revision(newRs) < nextRevision(old)) {
-            // a rollback to an older template takes its ReplicaSet back at the next revision, as kube's
-            // SetNewReplicaSetAnnotations: the revision it had goes to its history, and a second
-            // "kubectl rollout undo" goes back to the template left
-            newRs = raiseRevision(d, newRs, nextRevision(old));
+        } else {
+            newRs = atNextRevision(d, newRs, old);
         }
         newRs = followMinReadySeconds(d, newRs);
         if (recreate) {
@@ -122,8 +119,8 @@ public final class DeploymentController implements Controller {
      * Proportional scaling of a rollout paused half way is not done: the replicas stay as they are.
      */
     private void syncPaused(Deployment d, ReplicaSet newRs, List<ReplicaSet> old, List<ReplicaSet> owned, int desired) {
-        if (newRs != null && revision(newRs) < nextRevision(old)) {
-            newRs = raiseRevision(d, newRs, nextRevision(old));
+        if (newRs != null) {
+            newRs = atNextRevision(d, newRs, old);
         }
         List<ReplicaSet> all = new ArrayList<>(old);
         all.sort(Comparator.comparing((ReplicaSet rs) -> rs.getMetadata().getCreationTimestamp(), Comparator.nullsFirst(Comparator.naturalOrder()))
@@ -269,6 +266,16 @@ public final class DeploymentController implements Controller {
             r.getSpec().setMinReadySeconds(d.getSpec().getMinReadySeconds());
             return r;
         }).orElse(rs);
+    }
+
+    /**
+     * The new ReplicaSet, above every old one's revision: a rollback to an older template takes its
+     * ReplicaSet back at the next revision, as kube's SetNewReplicaSetAnnotations (the revision it had
+     * goes to its history), so a second {@code kubectl rollout undo} goes back to the template left.
+     */
+    private ReplicaSet atNextRevision(Deployment d, ReplicaSet newRs, List<ReplicaSet> old) {
+        int next = nextRevision(old);
+        return revision(newRs) < next ? raiseRevision(d, newRs, next) : newRs;
     }
 
     /** {@code rs} at {@code revision}, its old one added to its revision history; the Deployment's revision follows. */

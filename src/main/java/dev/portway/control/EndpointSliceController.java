@@ -193,11 +193,9 @@ public final class EndpointSliceController implements Controller {
      */
     private static boolean isManaged(EndpointSlice slice) {
         Map<String, String> labels = slice.getMetadata().getLabels();
-        if (labels == null || !MANAGER.equals(labels.get(LABEL_MANAGED_BY)) || slice.getMetadata().getOwnerReferences() == null) {
-            return false;
-        }
-        return slice.getMetadata().getOwnerReferences().stream()
-                .anyMatch(r -> Boolean.TRUE.equals(r.getController()) && "Service".equals(r.getKind()) && "v1".equals(r.getApiVersion()));
+        var controller = ControllerRefs.controllerOf(slice);
+        return labels != null && MANAGER.equals(labels.get(LABEL_MANAGED_BY))
+                && controller != null && "Service".equals(controller.getKind()) && "v1".equals(controller.getApiVersion());
     }
 
     /** The Service a managed slice belongs to; one that lost its service-name label belongs to none, and is deleted. */

@@ -15,25 +15,23 @@ public final class Pods {
 
     /** The Ready condition is True. */
     public static boolean isReady(Pod pod) {
-        if (pod.getStatus() == null || pod.getStatus().getConditions() == null) {
-            return false;
-        }
-        for (PodCondition c : pod.getStatus().getConditions()) {
-            if ("Ready".equals(c.getType())) {
-                return "True".equals(c.getStatus());
-            }
-        }
-        return false;
+        return readyCondition(pod) != null;
     }
 
     /** When the Ready condition last became True (its lastTransitionTime), or null when it is not True. */
     public static java.time.Instant readySince(Pod pod) {
+        PodCondition ready = readyCondition(pod);
+        return ready == null ? null : dev.portway.api.Times.parse(ready.getLastTransitionTime());
+    }
+
+    /** The pod's Ready condition when it is True, else null. */
+    private static PodCondition readyCondition(Pod pod) {
         if (pod.getStatus() == null || pod.getStatus().getConditions() == null) {
             return null;
         }
         for (PodCondition c : pod.getStatus().getConditions()) {
             if ("Ready".equals(c.getType())) {
-                return "True".equals(c.getStatus()) ? dev.portway.api.Times.parse(c.getLastTransitionTime()) : null;
+                return "True".equals(c.getStatus()) ? c : null;
             }
         }
         return null;
