@@ -1,11 +1,11 @@
 package dev.portway.cli;
 
 import dev.portway.api.ResourceKind;
-import java.nio.charset.StandardCharsets;
 
 /**
  * The REST paths the CLI asks for, as client-go's {@code Request} builds them: a name is never
- * empty, and a name or namespace is one path segment, whatever it holds.
+ * empty, and a name or namespace is one path segment (one holding '/' or '%' is refused, the rest
+ * is escaped as Go escapes a URL's path).
  *
  * <p>The API server, as kube-apiserver, reads {@code .../pods/} as the collection: an empty name
  * made {@code portway delete pod "$POD"} with {@code $POD} unset delete every pod of the
@@ -23,7 +23,7 @@ final class ApiPaths {
         }
         String ns = namespace.isEmpty() ? "default" : namespace;
         checkSegment("namespace", ns);
-        return kind.collectionPath(segment(ns));
+        return kind.collectionPath(GoUrl.path(ns)); // escaped as client-go escapes paths
     }
 
     /** One object's path; a name that is no path segment is refused with client-go's messages. */
@@ -32,7 +32,7 @@ final class ApiPaths {
             throw new Main.CliException("resource name may not be empty");
         }
         checkSegment("resource name", name);
-        return collection(kind, namespace) + "/" + segment(name);
+        return collection(kind, namespace) + "/" + GoUrl.path(name);
     }
 
     /** apimachinery's IsValidPathSegmentName, as client-go's {@code Request.Name} and {@code Namespace} check it. */
@@ -64,20 +64,5 @@ final class ApiPaths {
             throw new Main.CliException("arguments in resource/name form must have a single resource and name");
         }
         return parts;
-    }
-
-    /** {@code s} percent-encoded but for RFC 3986's unreserved characters: one path segment. */
-    private static String segment(String s) {
-        StringBuilder out = new StringBuilder(s.length());
-        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
-            int c = b & 0xff;
-            if (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
-                out.append((char) c);
-            } else {
-                out.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
-                        .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
-            }
-        }
-        return out.toString();
     }
 }

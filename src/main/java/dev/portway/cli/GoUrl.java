@@ -38,6 +38,11 @@ final class GoUrl {
         return buf.append(escapedPath).toString();
     }
 
+    /** A path escaped as Go's {@code url.URL.EscapedPath} escapes it: how client-go's requests put names in theirs. */
+    static String path(String path) {
+        return escape(path, Mode.PATH);
+    }
+
     private static String escape(String s, Mode mode) {
         StringBuilder out = new StringBuilder();
         for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
