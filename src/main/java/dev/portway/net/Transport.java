@@ -127,6 +127,18 @@ public enum Transport {
         };
     }
 
+    /**
+     * Closes {@code ch}, even one Netty could not make: when no descriptor is left, a bootstrap
+     * hands back its failed channel, which has no event loop and whose {@code close()} throws.
+     */
+    public static void close(io.netty.channel.Channel ch) {
+        if (ch.isRegistered()) {
+            ch.close();
+        } else {
+            ch.unsafe().closeForcibly();
+        }
+    }
+
     /** Makes listening sockets of the family of {@code address} (see {@link #socketChannelFactory}). */
     public io.netty.channel.ChannelFactory<ServerChannel> serverChannelFactory(java.net.InetAddress address) {
         if (!(address instanceof java.net.Inet4Address)) {

@@ -10,6 +10,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.AddressedEnvelope;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -18,6 +19,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.ReflectiveChannelFactory;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.handler.codec.CorruptedFrameException;
@@ -132,6 +134,9 @@ public final class ClusterDnsServer implements AutoCloseable {
     private Channel tcp;
     /** The event loop of the UDP channel and of the forwarder's sockets. */
     private EventLoop forwarderLoop;
+    /** Makes the sockets to the upstreams (tests make ones that fail, as with no descriptor left). */
+    private ChannelFactory<? extends Channel> udpUpstreamChannels;
+    private ChannelFactory<? extends Channel> tcpUpstreamChannels;
     private UdpForwarder forwarder;
     private InetSocketAddress localAddress;
 
@@ -147,6 +152,17 @@ public final class ClusterDnsServer implements AutoCloseable {
         this(transport, group, upstreams, Duration.ofSeconds(2));
     }
 
+    /** Makes the sockets to the upstreams with these factories instead of the transport's; before {@link #start}. */
+    ClusterDnsServer upstreamChannels(ChannelFactory<? extends Channel> udp, ChannelFactory<? extends Channel> tcp) {
+        udpUpstreamChannels = udp;
+        tcpUpstreamChannels = tcp;
+        return this;
+    }
+
+    ChannelFactory<? extends Channel> tcpUpstreamChannels() {
+        return tcpUpstreamChannels;
+    }
+
     /** Shortens the time a TCP connection may go without a whole query; before {@link #start}. */
     ClusterDnsServer tcpIdleTimeout(Duration timeout) {
         tcpIdleMillis = timeout.toMillis();
@@ -158,6 +174,8 @@ public final class ClusterDnsServer implements AutoCloseable {
         this.group = group;
         this.upstreams = List.copyOf(upstreams);
         this.forwardTimeoutMillis = forwardTimeout.toMillis();
+        this.udpUpstreamChannels = new ReflectiveChannelFactory<>(transport.datagramChannel());
+        this.tcpUpstreamChannels = new ReflectiveChannelFactory<>(transport.socketChannel());
         update(DnsZone.empty());
     }
 
@@ -176,7 +194,7 @@ public final class ClusterDnsServer implements AutoCloseable {
             forwarderLoop = loop;
             forwarder = new UdpForwarder(this, upstreams, forwardTimeoutMillis, loop, new Bootstrap()
                     .group(loop)
-                    .channel(transport.datagramChannel())
+                    .channelFactory(udpUpstreamChannels)
                     .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(0xFFFF)),
                     upstreamSocketAddress(upstreams));
         }
@@ -277,9 +295,10 @@ public final class ClusterDnsServer implements AutoCloseable {
             }
             InetAddress address;
             try {
-                address = InetAddress.getByAddress(bytes);
-            } catch (UnknownHostException e) {
-                continue;
+                address = scope < 0 || bytes.length != 16 ? InetAddress.getByAddress(bytes)
+                        : scoped(bytes, literal.substring(scope + 1));
+            } catch (UnknownHostException | java.net.SocketException e) {
+                continue; // a scope naming no interface here: nothing could be sent to it
             }
             // this server, which would forward to itself until every forwarding slot is taken: its own address (a
             // non-loopback one too, which a machine may name in its resolv.conf), or loopback when it listens on all
@@ -291,6 +310,21 @@ public final class ClusterDnsServer implements AutoCloseable {
             }
         }
         return List.copyOf(out);
+    }
+
+    /**
+     * An IPv6 address with its zone ({@code fe80::1%eth0} or {@code %2}, as NetworkManager writes
+     * link-local nameservers): without it, nothing can be sent to a link-local address.
+     */
+    private static InetAddress scoped(byte[] bytes, String zone) throws UnknownHostException, java.net.SocketException {
+        if (!zone.isEmpty() && zone.chars().allMatch(c -> c >= '0' && c <= '9') && zone.length() < 10) {
+            return java.net.Inet6Address.getByAddress(null, bytes, Integer.parseInt(zone));
+        }
+        java.net.NetworkInterface nic = java.net.NetworkInterface.getByName(zone);
+        if (nic == null) {
+            throw new UnknownHostException("no interface " + zone);
+        }
+        return java.net.Inet6Address.getByAddress(null, bytes, nic.getIndex()); // by index: nic may have no link-local address yet
     }
 
     Transport transport() {

@@ -58,8 +58,10 @@ final class QueryCodec {
      * alone, or null when it is one to decode: NOTIMP for an opcode other than QUERY, FORMERR for
      * other counts, or for a question whose name is cut short, longer than 255 bytes, compressed
      * (nothing comes before the question for a pointer to point at), or has a label holding a dot
-     * or a control character (a name decoded to text could not tell it from two labels: a query
-     * for the one label {@code web.default} would be answered for another name).
+     * a control character or a byte past ASCII (a name decoded to text could not tell it from two
+     * labels: a query for the one label {@code web.default} would be answered for another name;
+     * Netty decodes names through IDNA, where U+3002 is a dot too, fullwidth letters are ASCII ones,
+     * and a byte that is no UTF-8 throws; IDNs go on the wire as ASCII).
      */
     static DnsResponseCode refusal(ByteBuf buf) {
         int at = buf.readerIndex();
@@ -87,7 +89,7 @@ final class QueryCodec {
             }
             for (int k = i; k < i + length; k++) {
                 int b = buf.getUnsignedByte(k);
-                if (b == '.' || b < 0x20 || b == 0x7F) {
+                if (b == '.' || b < 0x20 || b >= 0x7F) {
                     return DnsResponseCode.FORMERR;
                 }
             }

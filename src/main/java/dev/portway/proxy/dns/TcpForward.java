@@ -1,6 +1,7 @@
 package dev.portway.proxy.dns;
 
 import dev.portway.net.Slots;
+import dev.portway.net.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -62,7 +63,7 @@ final class TcpForward {
         int tried = attempt;
         ChannelFuture connect = new Bootstrap()
                 .group(client.eventLoop())
-                .channel(server.transport().socketChannel())
+                .channelFactory(server.tcpUpstreamChannels())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeoutMillis)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
@@ -139,11 +140,7 @@ final class TcpForward {
      * the attempt was counted and before the query and its slots were given back, for good.
      */
     private void closeUpstream() {
-        if (upstream.isRegistered()) {
-            upstream.close();
-        } else {
-            upstream.unsafe().closeForcibly();
-        }
+        Transport.close(upstream);
     }
 
     private void finish() {

@@ -1,5 +1,6 @@
 package dev.portway.proxy.dns;
 
+import dev.portway.net.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -121,7 +122,7 @@ final class UdpForwarder {
     /** The attempt's socket is bound, or failed to be: the query goes out, or the next upstream is tried. */
     private void bound(Pending p, ChannelFuture bind) {
         if (p.socket != bind.channel() || !pending.contains(p)) {
-            bind.channel().close(); // the attempt is over (expired, or the forwarder closed)
+            Transport.close(bind.channel()); // the attempt is over (expired, or the forwarder closed)
             return;
         }
         if (!bind.isSuccess()) {
@@ -142,11 +143,15 @@ final class UdpForwarder {
         });
     }
 
-    /** Ends the current attempt: its socket closes (a late answer to it is refused by the kernel). */
+    /**
+     * Ends the current attempt: its socket closes (a late answer to it is refused by the kernel).
+     * A socket that could not be made at all (no descriptor left) is Netty's failed channel, which
+     * closing the usual way threw at: the query and its forwarding slot were then never given back.
+     */
     private void endAttempt(Pending p) {
         pending.remove(p);
         if (p.socket != null) {
-            p.socket.close();
+            Transport.close(p.socket);
             p.socket = null;
         }
     }

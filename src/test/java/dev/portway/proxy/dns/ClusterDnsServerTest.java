@@ -307,6 +307,30 @@ class ClusterDnsServerTest {
     }
 
     @Test
+    void aSocketToTheUpstreamsThatCannotBeMadeGivesItsQueryUp() throws Exception {
+        // with no descriptor left, a bootstrap hands back Netty's failed channel, whose close() throws
+        io.netty.channel.ChannelFactory<Channel> none = () -> {
+            throw new IllegalStateException("Too many open files");
+        };
+        FakeUpstream upstream = fake(false);
+        ClusterDnsServer starved = new ClusterDnsServer(Transport.NIO, group, List.of(upstream.address), Duration.ofSeconds(2))
+                .upstreamChannels(none, none);
+        servers.add(starved);
+        starved.start(ANY_PORT);
+        for (int id = 1; id <= 3; id++) {
+            byte[] reply = udp(starved, rawQuery(id, "example.com", DnsRecordType.A, 0));
+            assertThat(u16(reply, 0)).isEqualTo(id);
+            assertThat(rcode(reply)).isEqualTo(DnsResponseCode.SERVFAIL.intValue());
+            byte[] tcpReply = tcp(starved, rawQuery(100 + id, "example.com", DnsRecordType.A, 0));
+            assertThat(u16(tcpReply, 0)).isEqualTo(100 + id);
+            assertThat(rcode(tcpReply)).isEqualTo(DnsResponseCode.SERVFAIL.intValue());
+        }
+        // every forwarding slot was given back: the server forwards as many queries as ever
+        await().atMost(Duration.ofSeconds(5)).until(() -> starved.forwardsInFlight() == 0);
+        assertThat(upstream.queries.get()).isZero();
+    }
+
+    @Test
     void aTcpClientThatLeavesDropsItsForwardedQuery() throws Exception {
         FakeUpstream silent = fake(true);
         ClusterDnsServer s = server(List.of(silent.address), Duration.ofSeconds(60));
@@ -536,6 +560,23 @@ class ClusterDnsServerTest {
         }
         dotted.write(new byte[] {0, 0, 1, 0, 1});
         assertThat(rcode(udp(server, dotted.toByteArray()))).isEqualTo(DnsResponseCode.FORMERR.intValue());
+        // bytes past ASCII: Netty's decoder makes the name text through IDNA, where U+3002 is a dot too (one label
+        // "web\u3002default" would be answered as web in default), fullwidth letters are ASCII ones, and a byte that is
+        // no UTF-8 at all threw, so the query went unanswered. IDNs go on the wire as ASCII (punycode).
+        for (byte[] label : List.of("web\u3002default".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                "\uFF57\uFF45\uFF42".getBytes(java.nio.charset.StandardCharsets.UTF_8), new byte[] {'w', (byte) 0xFF, 'b'})) {
+            ByteArrayOutputStream wide = new ByteArrayOutputStream();
+            wide.write(one, 0, 12);
+            wide.write(label.length);
+            wide.writeBytes(label);
+            for (String l : List.of("svc", "cluster", "local")) {
+                wide.write(l.length());
+                wide.writeBytes(l.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            }
+            wide.write(new byte[] {0, 0, 1, 0, 1});
+            assertThat(rcode(udp(server, wide.toByteArray()))).isEqualTo(DnsResponseCode.FORMERR.intValue());
+            assertThat(rcode(tcp(server, wide.toByteArray()))).isEqualTo(DnsResponseCode.FORMERR.intValue());
+        }
         // a compressed question: nothing before it to point at
         byte[] pointer = java.util.Arrays.copyOf(one, 18);
         pointer[12] = (byte) 0xC0;
@@ -604,6 +645,17 @@ class ClusterDnsServerTest {
         // another port: 127.0.0.1:53 is somebody else
         assertThat(ClusterDnsServer.upstreamsFrom(conf, new InetSocketAddress("127.0.0.1", 5353))).hasSize(3);
         assertThat(ClusterDnsServer.upstreamsFrom(dir.resolve("missing"), ANY_PORT)).isEmpty();
+        // a link-local nameserver keeps its zone (nothing can be sent to fe80::1 without one); an unknown zone is left out
+        Files.writeString(conf, """
+                nameserver fe80::1%lo
+                nameserver fe80::2%7
+                nameserver fe80::3%no-such-interface
+                """);
+        List<InetSocketAddress> scoped = ClusterDnsServer.upstreamsFrom(conf, ANY_PORT);
+        assertThat(scoped).hasSize(2);
+        assertThat(((java.net.Inet6Address) scoped.get(0).getAddress()).getScopeId())
+                .isEqualTo(java.net.NetworkInterface.getByName("lo").getIndex());
+        assertThat(((java.net.Inet6Address) scoped.get(1).getAddress()).getScopeId()).isEqualTo(7);
     }
 
     // -- fixtures
