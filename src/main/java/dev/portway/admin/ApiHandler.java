@@ -356,6 +356,10 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (api.namespace() != null && !api.kind().namespaced()) {
             throw new ApiException(Statuses.notFound());
         }
+        if (api.namespace() == null && api.kind().namespaced() && !method.equals(HttpMethod.GET)) {
+            // the path across namespaces routes list and watch only: a DELETE here would empty every namespace
+            throw new ApiException(Statuses.methodNotAllowed());
+        }
         String sub = api.subresource();
         if (sub != null && !Set.of("status", "scale", "log").contains(sub)) {
             throw new ApiException(Statuses.notFound());
@@ -388,15 +392,18 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (method.equals(HttpMethod.PATCH) && api.name() != null) {
             return patch(c, api);
         }
-        if (method.equals(HttpMethod.DELETE)) {
+        // status and scale are read, replaced and patched, never deleted (that deleted the object itself);
+        // namespaces are deleted one by one (kube's namespace storage has no collection delete)
+        if (method.equals(HttpMethod.DELETE) && sub == null
+                && (api.name() != null || api.kind() != ResourceKind.NAMESPACE)) {
             return api.name() == null ? deleteCollection(c, api) : delete(c, api);
         }
-        throw new ApiException(Statuses.methodNotAllowed(method + " is not supported on " + path));
+        throw new ApiException(Statuses.methodNotAllowed());
     }
 
     private static void requireGet(Call c) {
         if (!c.method().equals(HttpMethod.GET) && !c.method().equals(HttpMethod.HEAD)) {
-            throw new ApiException(Statuses.methodNotAllowed(c.method() + " is not supported on " + c.path()));
+            throw new ApiException(Statuses.methodNotAllowed());
         }
     }
 

@@ -34,6 +34,8 @@ final class Discovery {
     private static final String AGGREGATED_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList";
 
     private static final List<String> VERBS = List.of("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch");
+    /** Namespaces are deleted one by one (kube's namespace storage has no collection delete). */
+    private static final List<String> NAMESPACE_VERBS = List.of("create", "delete", "get", "list", "patch", "update", "watch");
     private static final Set<ResourceKind> IN_ALL = Set.of(ResourceKind.SERVICE, ResourceKind.POD, ResourceKind.DEPLOYMENT,
             ResourceKind.REPLICA_SET);
     private static final Set<ResourceKind> WITH_STATUS = Set.of(ResourceKind.SERVICE, ResourceKind.POD, ResourceKind.NODE,
@@ -242,7 +244,7 @@ final class Discovery {
 
     /** What both forms of discovery say of a resource alike: its verbs, short names and category. */
     private static void verbsNamesAndCategory(ObjectNode r, ResourceKind k) {
-        VERBS.forEach(r.putArray("verbs")::add);
+        (k == ResourceKind.NAMESPACE ? NAMESPACE_VERBS : VERBS).forEach(r.putArray("verbs")::add);
         if (!k.shortNames().isEmpty()) {
             ArrayNode shortNames = r.putArray("shortNames");
             k.shortNames().forEach(shortNames::add);

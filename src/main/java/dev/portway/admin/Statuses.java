@@ -58,6 +58,17 @@ final class Statuses {
         return of(405, "MethodNotAllowed", message);
     }
 
+    /**
+     * A method a resource path does not route, as kube-apiserver answers it (its router's 405,
+     * made a Status by {@code NewGenericServerResponse}; kubectl prints the message).
+     */
+    static Status methodNotAllowed() {
+        Status s = of(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+        s.setDetails(new io.fabric8.kubernetes.api.model.StatusDetailsBuilder()
+                .addNewCause().withReason("UnexpectedServerResponse").withMessage("405: Method Not Allowed").endCause().build());
+        return s;
+    }
+
     static Status timeout(String message) {
         return of(504, "Timeout", message);
     }

@@ -74,6 +74,17 @@ public final class ApiException extends RuntimeException {
                 .build());
     }
 
+    /** HTTP 403 naming the object refused, as kube's NewForbidden: {@code namespaces "default" is forbidden: why}. */
+    public static ApiException forbidden(ResourceKind kind, String name, String why) {
+        return new ApiException(failure(403, "Forbidden", kind.qualifiedResource() + " " + GoValues.quote(name) + " is forbidden: " + why)
+                .withNewDetails()
+                .withGroup(kind.group().isEmpty() ? null : kind.group())
+                .withKind(kind.plural())
+                .withName(name)
+                .endDetails()
+                .build());
+    }
+
     /** HTTP 404 for a namespace that does not exist: {@code namespaces "team-a" not found}. */
     public static ApiException namespaceNotFound(String namespace) {
         return notFound(ResourceKind.NAMESPACE, namespace);

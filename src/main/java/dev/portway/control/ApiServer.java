@@ -41,6 +41,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.UnaryOperator;
 
@@ -55,6 +56,8 @@ public final class ApiServer {
     /** The annotation {@code kubectl apply} keeps the last applied manifest in. */
     public static final String LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
+    /** What kube-apiserver's NamespaceLifecycle admission never lets be deleted. */
+    private static final Set<String> IMMORTAL_NAMESPACES = Set.of("default", "kube-system", "kube-public");
     private static final String GENERATE_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789";
 
     private final Store store;
@@ -491,6 +494,10 @@ public final class ApiServer {
      * @return the object as it was, or as it now is when its deletion is still under way
      */
     public HasMetadata delete(ResourceKind kind, String namespace, String name, DeleteOptions options) {
+        // NamespaceLifecycle admission: the namespaces the cluster itself lives in stay
+        if (kind == ResourceKind.NAMESPACE && IMMORTAL_NAMESPACES.contains(name)) {
+            throw ApiException.forbidden(kind, name, "this namespace may not be deleted");
+        }
         return gc.delete(kind, namespace, name, options);
     }
 

@@ -59,6 +59,15 @@ class DiscoveryTest {
         JsonNode v1 = body(Discovery.groupVersion(GATEWAY_API, "v1"));
         assertThat(v1.path("resources").findValuesAsText("name")).contains("gateways", "gateways/status", "referencegrants");
         assertThatThrownBy(() -> Discovery.groupVersion(GATEWAY_API, "v1alpha2")).isInstanceOf(ApiException.class);
+        // as kube-apiserver: namespaces have no collection delete
+        JsonNode core = body(Discovery.groupVersion("", "v1"));
+        for (JsonNode r : core.path("resources")) {
+            if (r.path("name").asText().equals("namespaces")) {
+                assertThat(r.path("verbs").valueStream().map(JsonNode::asText)).doesNotContain("deletecollection").contains("delete");
+            } else if (r.path("name").asText().equals("services")) {
+                assertThat(r.path("verbs").valueStream().map(JsonNode::asText)).contains("deletecollection");
+            }
+        }
     }
 
     @ParameterizedTest(name = "apidiscovery.k8s.io/{0}")

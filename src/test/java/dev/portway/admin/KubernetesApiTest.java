@@ -465,6 +465,43 @@ class KubernetesApiTest {
                 .containsExactly("blue");
     }
 
+    @Test
+    void methodsAPathDoesNotRouteAreRefusedAndDeleteNothing() throws Exception {
+        post("/api/v1/namespaces", "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"team\"}}");
+        post("/api/v1/namespaces/default/configmaps", cm("here", "{}"));
+        post("/api/v1/namespaces/team/configmaps", cm("there", "{}"));
+        HttpResponse<String> created = post("/apis/apps/v1/namespaces/default/deployments", """
+                {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":0,
+                 "selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},
+                 "spec":{"containers":[{"name":"c","image":"portway/echo"}]}}}}""");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        // kube-apiserver routes list and watch only across namespaces, no collection delete of namespaces, and no
+        // delete of a subresource: each of these deleted or wrote everything it named
+        for (HttpRequest r : List.of(
+                req("/api/v1/configmaps").DELETE().build(),
+                req("/api/v1/configmaps").header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(cm("new", "{}"))).build(),
+                req("/api/v1/namespaces").DELETE().build(),
+                req("/apis/apps/v1/namespaces/default/deployments/web/scale").DELETE().build(),
+                req("/apis/apps/v1/namespaces/default/deployments/web/status").DELETE().build())) {
+            HttpResponse<String> refused = send(r);
+            assertThat(refused.statusCode()).as(r.method() + " " + r.uri() + ": " + refused.body()).isEqualTo(405);
+            JsonNode status = Json.readTree(refused.body().getBytes());
+            assertThat(status.path("reason").asText()).isEqualTo("MethodNotAllowed");
+            assertThat(status.path("message").asText()).isEqualTo("the server does not allow this method on the requested resource");
+        }
+        // NamespaceLifecycle: the cluster's own namespaces are never deleted
+        HttpResponse<String> immortal = send(req("/api/v1/namespaces/default").DELETE().build());
+        assertThat(immortal.statusCode()).isEqualTo(403);
+        assertThat(Json.readTree(immortal.body().getBytes()).path("message").asText())
+                .isEqualTo("namespaces \"default\" is forbidden: this namespace may not be deleted");
+        assertThat(control.store().list(ResourceKind.CONFIG_MAP, null)).extracting(o -> o.getMetadata().getName())
+                .containsExactlyInAnyOrder("here", "there");
+        assertThat(control.store().get(ResourceKind.DEPLOYMENT, "default", "web")).isPresent();
+        assertThat(control.store().get(ResourceKind.NAMESPACE, null, "default")).isPresent();
+        assertThat(send(req("/api/v1/namespaces/team").DELETE().build()).statusCode()).isEqualTo(200);
+    }
+
     /** Reads a watch's lines as they come, in the background. */
     private List<JsonNode> watch(String path) {
         return watch(path, "application/json");
