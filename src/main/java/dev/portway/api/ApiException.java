@@ -65,24 +65,12 @@ public final class ApiException extends RuntimeException {
 
     /** HTTP 404: {@code services "web" not found}. */
     public static ApiException notFound(ResourceKind kind, String name) {
-        return new ApiException(failure(404, "NotFound", kind.qualifiedResource() + " " + GoValues.quote(name) + " not found")
-                .withNewDetails()
-                .withGroup(kind.group().isEmpty() ? null : kind.group())
-                .withKind(kind.plural())
-                .withName(name)
-                .endDetails()
-                .build());
+        return about(kind, name, failure(404, "NotFound", kind.qualifiedResource() + " " + GoValues.quote(name) + " not found"));
     }
 
     /** HTTP 403 naming the object refused, as kube's NewForbidden: {@code namespaces "default" is forbidden: why}. */
     public static ApiException forbidden(ResourceKind kind, String name, String why) {
-        return new ApiException(failure(403, "Forbidden", kind.qualifiedResource() + " " + GoValues.quote(name) + " is forbidden: " + why)
-                .withNewDetails()
-                .withGroup(kind.group().isEmpty() ? null : kind.group())
-                .withKind(kind.plural())
-                .withName(name)
-                .endDetails()
-                .build());
+        return about(kind, name, failure(403, "Forbidden", kind.qualifiedResource() + " " + GoValues.quote(name) + " is forbidden: " + why));
     }
 
     /** HTTP 404 for a namespace that does not exist: {@code namespaces "team-a" not found}. */
@@ -92,25 +80,13 @@ public final class ApiException extends RuntimeException {
 
     /** HTTP 409: {@code services "web" already exists}. */
     public static ApiException alreadyExists(ResourceKind kind, String name) {
-        return new ApiException(failure(409, "AlreadyExists", kind.qualifiedResource() + " " + GoValues.quote(name) + " already exists")
-                .withNewDetails()
-                .withGroup(kind.group().isEmpty() ? null : kind.group())
-                .withKind(kind.plural())
-                .withName(name)
-                .endDetails()
-                .build());
+        return about(kind, name, failure(409, "AlreadyExists", kind.qualifiedResource() + " " + GoValues.quote(name) + " already exists"));
     }
 
     /** HTTP 409 for a stale resourceVersion. */
     public static ApiException conflict(ResourceKind kind, String name, String why) {
-        return new ApiException(failure(409, "Conflict", "Operation cannot be fulfilled on " + kind.qualifiedResource()
-                + " " + GoValues.quote(name) + ": " + why)
-                .withNewDetails()
-                .withGroup(kind.group().isEmpty() ? null : kind.group())
-                .withKind(kind.plural())
-                .withName(name)
-                .endDetails()
-                .build());
+        return about(kind, name, failure(409, "Conflict", "Operation cannot be fulfilled on " + kind.qualifiedResource()
+                + " " + GoValues.quote(name) + ": " + why));
     }
 
     /** HTTP 400. */
@@ -140,6 +116,17 @@ public final class ApiException extends RuntimeException {
     /** HTTP 403 (for example: creating objects in a namespace that is being deleted). */
     public static ApiException forbidden(String message) {
         return new ApiException(failure(403, "Forbidden", message).build());
+    }
+
+    /** An error about one object: its group, resource and name in the details, as kube's errors have them. */
+    private static ApiException about(ResourceKind kind, String name, StatusBuilder failure) {
+        return new ApiException(failure
+                .withNewDetails()
+                .withGroup(kind.group().isEmpty() ? null : kind.group())
+                .withKind(kind.plural())
+                .withName(name)
+                .endDetails()
+                .build());
     }
 
     private static StatusBuilder failure(int code, String reason, String message) {
