@@ -537,13 +537,15 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     private CompletableFuture<HttpResponses.Response> create(Call c, ApiPath api) {
+        Representation rep = writtenRepresentation(c);
         WriteOptions options = writeOptions(c);
         Decoded d = decodeBody(c, api, options.fieldValidation());
         return control.submitWrite(() -> control.api().create(d.object, api.namespace(), options))
-                .thenApply(o -> written(c, api, HttpResponseStatus.CREATED, o, d.warnings));
+                .thenApply(o -> written(rep, api, HttpResponseStatus.CREATED, o, d.warnings));
     }
 
     private CompletableFuture<HttpResponses.Response> replace(Call c, ApiPath api) {
+        Representation rep = writtenRepresentation(c);
         WriteOptions options = writeOptions(c);
         if ("scale".equals(api.subresource())) {
             JsonNode body = readBody(c, true).tree();
@@ -559,13 +561,14 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         if ("status".equals(api.subresource())) {
             return control.submitWrite(() -> control.api().updateStatus(d.object, api.namespace(), options))
-                    .thenApply(o -> written(c, api, HttpResponseStatus.OK, o, d.warnings));
+                    .thenApply(o -> written(rep, api, HttpResponseStatus.OK, o, d.warnings));
         }
         return control.submitWrite(() -> control.api().update(d.object, api.namespace(), options))
-                .thenApply(o -> written(c, api, HttpResponseStatus.OK, o, d.warnings));
+                .thenApply(o -> written(rep, api, HttpResponseStatus.OK, o, d.warnings));
     }
 
     private CompletableFuture<HttpResponses.Response> patch(Call c, ApiPath api) {
+        Representation rep = writtenRepresentation(c);
         WriteOptions options = writeOptions(c);
         Patcher.Type type = Patcher.Type.of(RequestGate.mediaType(c.header(HttpHeaderNames.CONTENT_TYPE)));
         byte[] body = ByteBufUtil.getBytes(c.request().content());
@@ -577,7 +580,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                         options))
                 .thenApply(r -> "scale".equals(api.subresource())
                         ? HttpResponses.json(HttpResponseStatus.OK, Scales.of(r.object()))
-                        : written(c, api, r.created() ? HttpResponseStatus.CREATED : HttpResponseStatus.OK, r.object(), r.warnings()));
+                        : written(rep, api, r.created() ? HttpResponseStatus.CREATED : HttpResponseStatus.OK, r.object(), r.warnings()));
     }
 
     private CompletableFuture<HttpResponses.Response> delete(Call c, ApiPath api) {
@@ -640,11 +643,17 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     /** The answer to a write: the object as stored, at the version of the request's path. */
-    private HttpResponses.Response written(Call c, ApiPath api, HttpResponseStatus status, HasMetadata o, List<String> warnings) {
+    /**
+     * How a write's answer is written: negotiated before the write, as kube-apiserver does, so that
+     * an Accept it cannot meet (406) writes nothing (a 406 after the commit made the client's retry
+     * an AlreadyExists).
+     */
+    private static Representation writtenRepresentation(Call c) {
         Representation rep = Representation.negotiate(c.header(HttpHeaderNames.ACCEPT));
-        if (rep == Representation.TABLE) {
-            rep = Representation.JSON;
-        }
+        return rep == Representation.TABLE ? Representation.JSON : rep;
+    }
+
+    private HttpResponses.Response written(Representation rep, ApiPath api, HttpResponseStatus status, HasMetadata o, List<String> warnings) {
         return HttpResponses.of(status, rep.contentType(), rep.object(api.served(o), tables(), true, null)).withWarnings(warnings);
     }
 

@@ -502,6 +502,21 @@ class KubernetesApiTest {
         assertThat(send(req("/api/v1/namespaces/team").DELETE().build()).statusCode()).isEqualTo(200);
     }
 
+    @Test
+    void anAnswerThatCannotBeWrittenAsAskedWritesNothing() throws Exception {
+        HttpResponse<String> refused = send(req("/api/v1/namespaces/default/configmaps").header("Content-Type", "application/json")
+                .header("Accept", "text/html").POST(HttpRequest.BodyPublishers.ofString(cm("shown", "{}"))).build());
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(406);
+        assertThat(control.store().get(ResourceKind.CONFIG_MAP, "default", "shown")).as("negotiated before the write").isEmpty();
+        assertThat(post("/api/v1/namespaces/default/configmaps", cm("shown", "{}")).statusCode()).isEqualTo(201);
+        HttpResponse<String> patched = send(req("/api/v1/namespaces/default/configmaps/shown").header("Accept", "text/html")
+                .header("Content-Type", "application/merge-patch+json")
+                .method("PATCH", HttpRequest.BodyPublishers.ofString("{\"data\":{\"k\":\"changed\"}}")).build());
+        assertThat(patched.statusCode()).isEqualTo(406);
+        assertThat(get("/api/v1/namespaces/default/configmaps/shown", "application/json").path("data").path("k").asText())
+                .isEqualTo("v");
+    }
+
     /** Reads a watch's lines as they come, in the background. */
     private List<JsonNode> watch(String path) {
         return watch(path, "application/json");
