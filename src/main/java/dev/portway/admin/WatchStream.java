@@ -2,6 +2,7 @@ package dev.portway.admin;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.portway.api.ApiException;
 import dev.portway.api.FieldSelector;
 import dev.portway.api.Json;
 import dev.portway.api.ResourceKind;
@@ -104,7 +105,11 @@ final class WatchStream {
         this.labels = labels;
         this.fields = fields;
         this.bookmarks = bookmarks;
-        this.representation = representation == Representation.TABLE ? Representation.TABLE : Representation.JSON;
+        if (representation == Representation.YAML) {
+            throw new ApiException(Statuses.notAcceptable()); // as kube-apiserver: YAML has no stream form
+        }
+        // metadata informers (client-go's metadata client) decode only PartialObjectMetadata: a whole object failed them
+        this.representation = representation;
         this.tables = tables;
         this.includeObject = includeObject;
         // an HTTP/1.0 client reads no chunks: its stream ends with the connection, as Go's server ends it
@@ -273,6 +278,8 @@ final class WatchStream {
             HasMetadata served = kind.toVersion(o, version);
             event.set("object", Representation.table(kind, List.of(served), tables, null, !columnsSent, includeObject));
             columnsSent = true;
+        } else if (object instanceof HasMetadata o && representation == Representation.PARTIAL) {
+            event.set("object", Representation.partial(o));
         } else if (object instanceof HasMetadata o) {
             event.set("object", Json.tree(kind.toVersion(o, version)));
         } else {
@@ -289,8 +296,8 @@ final class WatchStream {
             return;
         }
         ObjectNode object = JsonNodeFactory.instance.objectNode();
-        object.put("kind", kind.kind());
-        object.put("apiVersion", kind.apiVersion(version));
+        object.put("kind", representation == Representation.PARTIAL ? "PartialObjectMetadata" : kind.kind());
+        object.put("apiVersion", representation == Representation.PARTIAL ? "meta.k8s.io/v1" : kind.apiVersion(version));
         // read seen before pending: every batch at or below it that concerns this watch was counted first
         long controlSeen = seen;
         long revision = pending.get() == 0 ? Math.max(delivered, controlSeen) : delivered;

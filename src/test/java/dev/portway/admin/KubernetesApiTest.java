@@ -719,6 +719,25 @@ class KubernetesApiTest {
     }
 
     @Test
+    void aMetadataWatchSendsMetadataOnly() throws Exception {
+        // as client-go's metadata client asks (metadata informers, controller-runtime's OnlyMetadata)
+        post("/api/v1/namespaces/default/configmaps", cm("m1", "{\"app\":\"web\"}"));
+        List<JsonNode> events = watch("/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true",
+                "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,"
+                        + "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !events.isEmpty());
+        JsonNode object = events.get(0).path("object");
+        assertThat(object.path("kind").asText()).isEqualTo("PartialObjectMetadata");
+        assertThat(object.path("apiVersion").asText()).isEqualTo("meta.k8s.io/v1");
+        assertThat(object.at("/metadata/labels/app").asText()).isEqualTo("web");
+        assertThat(object.has("data")).isFalse();
+        // YAML has no stream form in kube-apiserver
+        HttpResponse<String> yaml = send(req("/api/v1/namespaces/default/configmaps?watch=true").header("Accept", "application/yaml")
+                .GET().build());
+        assertThat(yaml.statusCode()).isEqualTo(406);
+    }
+
+    @Test
     void aTableWatchSendsTheColumnsOnce() throws Exception {
         post("/api/v1/namespaces/default/configmaps", cm("t1", "{}"));
         List<JsonNode> events = watch("/api/v1/namespaces/default/configmaps?watch=true", "application/json;as=Table;v=v1;g=meta.k8s.io");
