@@ -848,6 +848,7 @@ final class HttpExchange {
                 switching = true;
                 responseStarted = true;
                 status = code;
+                r.setProtocolVersion(HttpVersion.HTTP_1_1);
                 ctx.write(r, ctx.voidPromise()); // with its Connection and Upgrade headers
                 return;
             }
@@ -873,8 +874,9 @@ final class HttpExchange {
             if (c.decoderResult().isFailure()) {
                 // a malformed chunk or trailer: Netty ends the body there and drops the rest of the
                 // connection; passing that end on would give the client a cut body as a whole one
+                // (the client's connection is cut, or gets a 502 if nothing of the answer reached it yet)
                 c.release();
-                abort();
+                reply(HttpResponseStatus.BAD_GATEWAY, "the endpoint " + endpoint.target() + " sent a malformed body");
                 return;
             }
             if (skipInformational) {
@@ -948,6 +950,9 @@ final class HttpExchange {
         HttpHeaders h = r.headers();
         int bits = HeaderScan.of(h);
         upstreamKeepAlive = HeaderScan.keepAlive(r, bits);
+        // the gateway answers in its own version (RFC 9110 6.2): an HTTP/1.0 endpoint's body chunked for the client
+        // went out as HTTP/1.0 with chunked framing, which a client must not read as chunks (RFC 9112 6.1)
+        r.setProtocolVersion(HttpVersion.HTTP_1_1);
         HeaderScan.stripHopByHop(h, bits);
         if (responseFilters != null) {
             for (Plan.ResponseHeaders f : responseFilters) {
@@ -1106,8 +1111,8 @@ final class HttpExchange {
         upstream = null;
         upstreamHandler = null;
         if (responseStarted) {
-            // the response is cut short: so is the client's connection
-            abort();
+            // the response is cut short: so is the client's connection (or it gets a 502, if nothing reached it yet)
+            reply(HttpResponseStatus.BAD_GATEWAY, "the endpoint " + e.target() + " closed the connection mid-answer");
             return;
         }
         if (!wasPooled) {
@@ -1154,10 +1159,13 @@ final class HttpExchange {
      * connection cut) when a response already began.
      */
     private HttpResponse localReply(HttpResponseStatus code, String detail) {
-        if (responseStarted) {
+        if (responseStarted && heldHead == null) {
             abort();
             return null;
         }
+        // a head held for its body's end has not reached the client: dropped, and the gateway answers instead
+        heldHead = null;
+        responseStarted = false;
         boolean keepAlive = keepAliveRequested && (requestDone || !bodyExpected) && !closeAfter;
         if (!keepAlive) {
             closeAfter = true;

@@ -31,11 +31,17 @@ class GatewayResponseFramingTest {
 
     /** What the raw endpoint answers: {@code /close} a body ended by its close, {@code /chunked} a chunked one. */
     private static String answer(String path) {
+        if (path.startsWith("/badfirstchunk")) {
+            return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nmore"; // the head, then no chunk at all
+        }
         if (path.startsWith("/badchunk")) {
             return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nmore"; // "zz" is no chunk size
         }
         if (path.startsWith("/upgrade")) {
             return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: other/2\r\nConnection: upgrade\r\n\r\nbytes of another protocol";
+        }
+        if (path.startsWith("/old")) {
+            return "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from " + path; // ended by the close
         }
         return path.startsWith("/close")
                 ? "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from " + path
@@ -97,7 +103,7 @@ class GatewayResponseFramingTest {
                 }
                 s.getOutputStream().write(answer(path).getBytes(StandardCharsets.ISO_8859_1));
                 s.getOutputStream().flush();
-                if (path.startsWith("/close")) {
+                if (path.startsWith("/close") || path.startsWith("/old")) {
                     return;
                 }
             }
@@ -123,6 +129,32 @@ class GatewayResponseFramingTest {
             assertThat(first.body()).isEqualTo("hello from /close/1");
             assertThat(second.body()).isEqualTo("hello from /close/2");
             assertThat(c.get("x", "/close/3").body()).as("the client's connection is still good").isEqualTo("hello from /close/3");
+        }
+    }
+
+    /**
+     * The gateway answers in its own HTTP version (RFC 9110 6.2), whatever the endpoint's: an
+     * HTTP/1.0 endpoint's body, chunked for an HTTP/1.1 client, went out as an HTTP/1.0 message
+     * with chunked framing, which a client must not read as chunks (RFC 9112 6.1; Go read the
+     * chunks as the body and waited for the close).
+     */
+    @Test
+    void anHttp10EndpointsAnswerGoesOutAsHttp11() throws Exception {
+        try (Socket s = new Socket()) {
+            s.connect(listener, 5000);
+            s.setSoTimeout(5000);
+            for (int i = 1; i <= 2; i++) {
+                s.getOutputStream().write(("GET /old/" + i + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                StringBuilder got = new StringBuilder();
+                while (!got.toString().endsWith("\r\n0\r\n\r\n")) {
+                    int c = s.getInputStream().read();
+                    assertThat(c).as(got.toString()).isNotNegative();
+                    got.append((char) c);
+                }
+                String lower = got.toString().toLowerCase();
+                assertThat(lower).startsWith("http/1.1 200").contains("transfer-encoding: chunked").contains("hello from /old/" + i)
+                        .doesNotContain("connection: close");
+            }
         }
     }
 
@@ -177,6 +209,12 @@ class GatewayResponseFramingTest {
         }
         try (RawHttp c = new RawHttp(listener)) {
             assertThat(c.get("x", "/chunked/after-bad").body()).isEqualTo("hello");
+        }
+        // when nothing of the answer has gone to the client yet (its head was held for its body), the client gets a 502
+        try (RawHttp c = new RawHttp(listener)) {
+            RawHttp.Response r = c.get("x", "/badfirstchunk");
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(c.get("x", "/chunked/after-bad").body()).as("the client's connection lives on").isEqualTo("hello");
         }
     }
 
