@@ -35,6 +35,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.HttpContent;
@@ -96,6 +97,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     /** Bytes of a new request arrived since the last exchange ended. */
     private boolean arriving;
     private boolean closing;
+    /** While a close lingers: how many more bytes it drops before it closes anyway; negative otherwise. */
+    private long lingerLeft = -1;
     private boolean draining;
     /** Between a read's first message and its readComplete (which flushes what the read wrote upstream). */
     private boolean reading;
@@ -534,6 +537,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (lingerLeft >= 0 && msg instanceof ByteBuf b) {
+            lingerLeft -= b.readableBytes();
+        }
         if (closing || !(msg instanceof io.netty.handler.codec.http.HttpObject)) {
             // not HTTP: on a stream, a frame of a type HTTP/2 does not know (RFC 9113, 4.1: ignored and
             // discarded), which Netty passes on as it came; held, it pinned the connection's read buffer for good
@@ -573,6 +579,14 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (lingerLeft >= 0) {
+            if (lingerLeft > 0) {
+                ctx.read();
+            } else {
+                ctx.close();
+            }
+            return;
+        }
         reading = false;
         HttpExchange e = exchange;
         if (e != null) {
@@ -784,7 +798,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (!keepAlive || closing || (inputShut && !(backlog.peekFirst() instanceof HttpRequest))) {
-            closeAfterFlush();
+            closeAfterFlush(!e.requestDone() && !inputShut);
             return;
         }
         ctx.flush();
@@ -799,11 +813,53 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void closeAfterFlush() {
+        closeAfterFlush(false);
+    }
+
+    /**
+     * Closes once the answers are out. {@code linger}: the request's body has not all been read
+     * (an answer before it ended: a 413, a 401, a redirect). Closed with those bytes unread, the
+     * kernel would reset the connection, and a reset may destroy the answer before the client
+     * reads it. So the connection lingers, as NGINX's does: it sends its end (FIN, on clear text),
+     * then reads and drops what the client still sends, until the client ends too, or for at most
+     * {@link #LINGER_BYTES} or {@link #LINGER_NANOS}.
+     */
+    private void closeAfterFlush(boolean linger) {
         closing = true;
         cancelTimers();
         releaseBacklog();
-        ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-        closeDeadline();
+        ChannelFuture flushed = ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER);
+        if (linger && !stream) {
+            flushed.addListener(f -> linger(f.isSuccess()));
+        } else {
+            flushed.addListener(ChannelFutureListener.CLOSE);
+        }
+        closeDeadline(); // a client that never takes its answer
+    }
+
+    /** The most a lingering close reads and drops, and how long it waits for the client's end. */
+    static final long LINGER_BYTES = 16 << 20;
+    static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+    private void linger(boolean flushed) {
+        if (!flushed || !ctx.channel().isActive()) {
+            ctx.close();
+            return;
+        }
+        cancelTimer();
+        timer = ctx.executor().schedule(() -> {
+            timer = null;
+            ctx.close();
+        }, Math.min(LINGER_NANOS, plane.httpSettings().idleTimeout().toNanos()), TimeUnit.NANOSECONDS);
+        lingerLeft = LINGER_BYTES;
+        // bytes from here, not requests: nothing more is decoded (what the decoder held comes here, and is dropped)
+        if (ctx.pipeline().get("http") != null) {
+            ctx.pipeline().remove("http");
+        }
+        if (ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) == null && ctx.channel() instanceof DuplexChannel duplex) {
+            RelayHandler.shutdownOutput(duplex);
+        }
+        ctx.read();
     }
 
     @Override
@@ -811,6 +867,10 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         if (evt instanceof ChannelInputShutdownEvent && !stream) {
             // the client sent all it will send; the codec passed on what it held (a head cut short arrives failed)
             inputShut = true;
+            if (lingerLeft >= 0) {
+                ctx.close(); // a lingering close is done
+                return;
+            }
             if (!closing) {
                 drain();
                 if (exchange == null && !closing && !(backlog.peekFirst() instanceof HttpRequest)) {

@@ -968,6 +968,11 @@ final class HttpExchange {
         if (!down.isStream()) {
             frameForClient(r, bits);
         }
+        if (bodyExpected && !requestDone && !down.isStream()) {
+            // an answer before the request's end (a 413, a 401): the rest of the body is not read as the next request;
+            // the client is told the connection ends, and it lingers so that no reset destroys the answer
+            closeAfter = true;
+        }
         if (!keepAliveRequested || closeAfter) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }

@@ -88,6 +88,14 @@ class GatewayResponseFramingTest {
                 }
                 seen.add(head.substring(0, head.indexOf("\r\n")));
                 String path = head.substring(head.indexOf(" ") + 1, head.indexOf(" ", head.indexOf(" ") + 1));
+                if (path.startsWith("/early")) {
+                    // answers before the body, then reads it (to the gateway's close) without answering more
+                    s.getOutputStream().write("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n"
+                            .getBytes(StandardCharsets.ISO_8859_1));
+                    s.getOutputStream().flush();
+                    in.transferTo(java.io.OutputStream.nullOutputStream());
+                    return;
+                }
                 if (path.startsWith("/slow")) {
                     // the head now, the body once the test says
                     s.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
@@ -155,6 +163,43 @@ class GatewayResponseFramingTest {
                 assertThat(lower).startsWith("http/1.1 200").contains("transfer-encoding: chunked").contains("hello from /old/" + i)
                         .doesNotContain("connection: close");
             }
+        }
+    }
+
+    /**
+     * An answer before the request's body ended (a 413 to an upload) tells the client the
+     * connection ends, and the gateway then reads and drops the rest of the body before it closes:
+     * closed with the client's bytes unread, the kernel resets the connection, and a reset may
+     * destroy the answer before the client reads it.
+     */
+    @Test
+    void anAnswerBeforeTheBodysEndClosesTheConnectionWithoutAReset() throws Exception {
+        try (Socket s = new Socket()) {
+            s.connect(listener, 5000);
+            s.setSoTimeout(5000);
+            java.io.OutputStream out = s.getOutputStream();
+            out.write("POST /early HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            java.util.concurrent.atomic.AtomicReference<IOException> sendFailure = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread sender = Thread.ofVirtual().start(() -> {
+                byte[] chunk = new byte[64 * 1024];
+                try {
+                    for (int i = 0; i < 64; i++) { // 4 MiB of the body, as an upload goes on while its answer comes
+                        out.write(chunk);
+                    }
+                } catch (IOException e) {
+                    sendFailure.set(e);
+                }
+            });
+            StringBuilder head = new StringBuilder();
+            while (!head.toString().endsWith("\r\n\r\n")) {
+                int c = s.getInputStream().read();
+                assertThat(c).as(head.toString()).isNotNegative();
+                head.append((char) c);
+            }
+            assertThat(head.toString().toLowerCase()).startsWith("http/1.1 413").contains("connection: close");
+            sender.join(java.time.Duration.ofSeconds(10));
+            assertThat(sendFailure.get()).as("the body the client still sent was read, not reset").isNull();
+            assertThat(s.getInputStream().read()).as("the gateway's end, not a reset").isEqualTo(-1);
         }
     }
 
