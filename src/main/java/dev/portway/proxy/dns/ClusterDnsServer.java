@@ -33,10 +33,8 @@ import io.netty.handler.codec.dns.DefaultDnsQuestion;
 import io.netty.handler.codec.dns.DefaultDnsRawRecord;
 import io.netty.handler.codec.dns.DefaultDnsResponse;
 import io.netty.handler.codec.dns.DnsOpCode;
-import io.netty.handler.codec.dns.DnsPtrRecord;
 import io.netty.handler.codec.dns.DnsQuery;
 import io.netty.handler.codec.dns.DnsQuestion;
-import io.netty.handler.codec.dns.DnsRawRecord;
 import io.netty.handler.codec.dns.DnsRecord;
 import io.netty.handler.codec.dns.DnsRecordType;
 import io.netty.handler.codec.dns.DnsResponse;
@@ -45,6 +43,7 @@ import io.netty.handler.codec.dns.DnsSection;
 import io.netty.handler.codec.dns.TcpDnsResponseEncoder;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.NetUtil;
+import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.Inet4Address;
@@ -395,7 +394,7 @@ public final class ClusterDnsServer implements AutoCloseable {
                         // trickles a byte at a time cannot hold one of the few connections
                         ch.pipeline().addLast(new WritabilityGate(TCP_INPUT_SLICE),
                                 new LengthFieldBasedFrameDecoder(QueryCodec.MAX_TCP_QUERY, 0, 2, 0, 2), new TcpQueryDecoder(),
-                                new ReadTimeoutHandler(tcpIdleMillis, TimeUnit.MILLISECONDS), new TcpDnsResponseEncoder(), new TcpHandler());
+                                new ReadTimeoutHandler(tcpIdleMillis, TimeUnit.MILLISECONDS), new TcpDnsResponseEncoder(new CompressingRecordEncoder()), new TcpHandler());
                     }
                 })
                 .bind(address));
@@ -430,8 +429,9 @@ public final class ClusterDnsServer implements AutoCloseable {
 
     /**
      * Fills {@code response} with {@code answer}, for {@code query}: the question, the records, an
-     * OPT record if the query had one; over {@code limit} bytes, only the question and the OPT
-     * record, with the TC bit.
+     * OPT record if the query had one. Over {@code limit} bytes, as CoreDNS truncates: the answers
+     * that fit, the OPT record and the TC bit (a resolver that cannot retry over TCP, as musl's
+     * before 1.2.4, still gets some addresses).
      */
     private void fill(DnsResponse response, DnsQuery query, ZoneIndex.Answer answer, int limit) {
         response.setRecursionDesired(query.isRecursionDesired());
@@ -448,15 +448,66 @@ public final class ClusterDnsServer implements AutoCloseable {
         if (edns) {
             response.addRecord(DnsSection.ADDITIONAL, opt());
         }
-        if (size(response) > limit) {
+        int[] ends = ends(response);
+        if (ends[ends.length - 1] > limit) {
+            int room = limit - (edns ? OPT_SIZE : 0);
+            int fit = 0;
+            while (fit < response.count(DnsSection.ANSWER) && ends[fit] <= room) {
+                fit++;
+            }
+            List<DnsRecord> kept = new ArrayList<>(fit);
+            for (int i = 0; i < fit; i++) {
+                kept.add(ReferenceCountUtil.retain(response.<DnsRecord>recordAt(DnsSection.ANSWER, i)));
+            }
             response.clear(DnsSection.ANSWER);
             response.clear(DnsSection.AUTHORITY);
             response.clear(DnsSection.ADDITIONAL);
+            kept.forEach(r -> response.addRecord(DnsSection.ANSWER, r));
             if (edns) {
                 response.addRecord(DnsSection.ADDITIONAL, opt());
             }
             response.setTruncated(true);
         }
+    }
+
+    /** What an OPT record of the root name with no options takes. */
+    private static final int OPT_SIZE = 11;
+
+    /**
+     * Where each record of {@code response} ends, as {@link CompressingRecordEncoder} writes it, in
+     * the order written (answers, authority, additional); the last element is the whole message's
+     * size. A record's end does not depend on the records after it (pointers point back).
+     */
+    static int[] ends(DnsResponse response) {
+        int records = response.count(DnsSection.ANSWER) + response.count(DnsSection.AUTHORITY) + response.count(DnsSection.ADDITIONAL);
+        int[] ends = new int[records + 1];
+        ByteBuf scratch = Unpooled.buffer(512);
+        try {
+            CompressingRecordEncoder encoder = new CompressingRecordEncoder();
+            scratch.writeZero(12);
+            if (response.count(DnsSection.QUESTION) == 1) {
+                encoder.encodeQuestion(response.recordAt(DnsSection.QUESTION), scratch);
+            }
+            int i = 0;
+            for (DnsSection section : List.of(DnsSection.ANSWER, DnsSection.AUTHORITY, DnsSection.ADDITIONAL)) {
+                for (int k = 0; k < response.count(section); k++) {
+                    encoder.encodeRecord(response.recordAt(section, k), scratch);
+                    ends[i++] = scratch.writerIndex();
+                }
+            }
+            ends[records] = scratch.writerIndex();
+            return ends;
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot encode " + response, e);
+        } finally {
+            scratch.release();
+        }
+    }
+
+    /** The size of a response as {@link CompressingRecordEncoder} writes it. */
+    static int size(DnsResponse response) {
+        int[] ends = ends(response);
+        return ends[ends.length - 1];
     }
 
     /** The UDP payload size of the query's OPT record, or 0 without one. */
@@ -473,32 +524,6 @@ public final class ClusterDnsServer implements AutoCloseable {
 
     private static DnsRecord opt() {
         return new DefaultDnsRawRecord("", DnsRecordType.OPT, EDNS_PAYLOAD, 0, Unpooled.EMPTY_BUFFER);
-    }
-
-    /** The size of a response as Netty's encoders write it (without name compression). */
-    static int size(DnsResponse response) {
-        int size = 12;
-        for (DnsSection section : DnsSection.values()) {
-            int n = response.count(section);
-            for (int i = 0; i < n; i++) {
-                size += size(response.<DnsRecord>recordAt(section, i), section);
-            }
-        }
-        return size;
-    }
-
-    private static int size(DnsRecord r, DnsSection section) {
-        if (section == DnsSection.QUESTION) {
-            return nameSize(r.name()) + 4;
-        }
-        int data = r instanceof DnsRawRecord raw ? raw.content().readableBytes()
-                : r instanceof DnsPtrRecord ptr ? nameSize(ptr.hostname()) : 0;
-        return nameSize(r.name()) + 10 + data;
-    }
-
-    private static int nameSize(String name) {
-        int n = name.endsWith(".") ? name.length() - 1 : name.length();
-        return n == 0 ? 1 : n + 2;
     }
 
     /** A decoded UDP query with its bytes (to forward it as it came). */
@@ -560,6 +585,10 @@ public final class ClusterDnsServer implements AutoCloseable {
 
     /** Netty's UDP response encoder, letting datagrams through (forwarded answers, written as they came). */
     private static final class ResponseEncoder extends DatagramDnsResponseEncoder {
+        ResponseEncoder() {
+            super(new CompressingRecordEncoder());
+        }
+
         @Override
         public boolean acceptOutboundMessage(Object msg) throws Exception {
             return msg instanceof AddressedEnvelope<?, ?> e && e.content() instanceof DnsResponse && super.acceptOutboundMessage(msg);
@@ -570,7 +599,7 @@ public final class ClusterDnsServer implements AutoCloseable {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (!(msg instanceof UdpQuery(DatagramDnsQuery query, ByteBuf raw))) {
-                io.netty.util.ReferenceCountUtil.release(msg);
+                ReferenceCountUtil.release(msg);
                 return;
             }
             try {
