@@ -100,6 +100,12 @@ final class ZoneIndex {
             return Answer.of(DnsResponseCode.REFUSED);
         }
         boolean apex = name.equals(domain);
+        if (name.equals("dns-version." + domain)) {
+            // the schema version of the Kubernetes DNS specification (section 2.2), which the spec requires
+            return type.equals(DnsRecordType.TXT) || type.equals(DnsRecordType.ANY)
+                    ? new Answer(DnsResponseCode.NOERROR, true, List.of(txt(qname, SCHEMA_VERSION)), List.of(), List.of())
+                    : new Answer(DnsResponseCode.NOERROR, true, List.of(), List.of(soa()), List.of());
+        }
         if (!apex && !zone.exists(name) && !nonTerminals.contains(name)) {
             return new Answer(DnsResponseCode.NXDOMAIN, true, List.of(), List.of(soa()), List.of());
         }
@@ -158,6 +164,15 @@ final class ZoneIndex {
         rdata.writeInt(86400); // expire
         rdata.writeInt((int) TTL); // minimum: how long a negative answer is cached
         return new DefaultDnsRawRecord(domain + ".", DnsRecordType.SOA, TTL, rdata);
+    }
+
+    /** The version of the Kubernetes DNS-Based Service Discovery specification these answers follow. */
+    static final String SCHEMA_VERSION = "1.1.0";
+
+    private static DnsRecord txt(String name, String text) {
+        byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        return new DefaultDnsRawRecord(name, DnsRecordType.TXT, TTL,
+                Unpooled.buffer(bytes.length + 1).writeByte(bytes.length).writeBytes(bytes));
     }
 
     private static DnsRecord address(String name, InetAddress a) {

@@ -209,6 +209,18 @@ class ClusterDnsServerTest {
     }
 
     @Test
+    void theZoneSaysWhichVersionOfTheSpecificationItFollows() throws Exception {
+        // the Kubernetes DNS specification, 2.2: dns-version.<zone>. TXT "1.1.0"
+        byte[] reply = udp(server, rawQuery(51, "dns-version.cluster.local", DnsRecordType.TXT, 0));
+        assertThat(rcode(reply)).isZero();
+        assertThat(u16(reply, 6)).as("answers").isEqualTo(1);
+        assertThat(new String(reply, reply.length - 6, 6, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("\u00051.1.0");
+        byte[] a = udp(server, rawQuery(52, "dns-version.cluster.local", DnsRecordType.A, 0));
+        assertThat(rcode(a)).as("the name is there, with no address").isZero();
+        assertThat(u16(a, 6)).isZero();
+    }
+
+    @Test
     void anUpdatedZoneAnswersAtOnce() throws Exception {
         assertThat(query("api.prod.svc.cluster.local", DnsRecordType.A).code).isEqualTo(DnsResponseCode.NXDOMAIN);
 
