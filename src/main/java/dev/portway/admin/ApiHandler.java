@@ -3,6 +3,8 @@ package dev.portway.admin;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.portway.api.ApiException;
+import dev.portway.api.FieldError;
+import dev.portway.api.FieldPath;
 import dev.portway.api.FieldSelector;
 import dev.portway.api.Json;
 import dev.portway.api.Keys;
@@ -401,6 +403,60 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         throw new ApiException(Statuses.methodNotAllowed());
     }
 
+    /**
+     * Checks {@code sendInitialEvents} and {@code resourceVersionMatch} as kube-apiserver's
+     * ValidateListOptions does (with its WatchList feature on, as client-go's watch-list reflector
+     * expects: a server without it refuses, and the reflector falls back to list and watch), and
+     * returns {@code sendInitialEvents}: null when absent.
+     */
+    private Boolean listOptions(Call c, boolean watching) {
+        String initial = c.params().string("sendInitialEvents");
+        Boolean sendInitialEvents = initial == null ? null : c.params().bool("sendInitialEvents", false);
+        String match = c.params().string("resourceVersionMatch", "");
+        String rv = c.params().string("resourceVersion", "");
+        boolean continued = !c.params().string("continue", "").isEmpty();
+        FieldPath matchPath = FieldPath.of("resourceVersionMatch");
+        List<FieldError> errors = new ArrayList<>();
+        if (watching) {
+            if (sendInitialEvents != null && !match.equals("NotOlderThan")) {
+                errors.add(FieldError.forbidden(matchPath, "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
+            }
+            if (!match.isEmpty()) {
+                if (sendInitialEvents == null) {
+                    errors.add(FieldError.forbidden(matchPath, "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"));
+                }
+                if (!match.equals("NotOlderThan")) {
+                    errors.add(FieldError.notSupported(matchPath, match, "NotOlderThan"));
+                }
+                if (continued) {
+                    errors.add(FieldError.forbidden(matchPath, "resourceVersionMatch is forbidden when continue is provided"));
+                }
+            }
+        } else {
+            if (!match.isEmpty()) {
+                if (rv.isEmpty()) {
+                    errors.add(FieldError.forbidden(matchPath, "resourceVersionMatch is forbidden unless resourceVersion is provided"));
+                }
+                if (continued) {
+                    errors.add(FieldError.forbidden(matchPath, "resourceVersionMatch is forbidden when continue is provided"));
+                }
+                if (!match.equals("Exact") && !match.equals("NotOlderThan")) {
+                    errors.add(FieldError.notSupported(matchPath, match, "Exact", "NotOlderThan", ""));
+                }
+                if (match.equals("Exact") && rv.equals("0")) {
+                    errors.add(FieldError.forbidden(matchPath, "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""));
+                }
+            }
+            if (sendInitialEvents != null) {
+                errors.add(FieldError.forbidden(FieldPath.of("sendInitialEvents"), "sendInitialEvents is forbidden for list"));
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw ApiException.invalid("meta.k8s.io", "ListOptions", "", errors);
+        }
+        return sendInitialEvents;
+    }
+
     private static void requireGet(Call c) {
         if (!c.method().equals(HttpMethod.GET) && !c.method().equals(HttpMethod.HEAD)) {
             throw new ApiException(Statuses.methodNotAllowed());
@@ -419,7 +475,9 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         FieldSelector fields = FieldSelector.parse(c.params().string("fieldSelector"), api.kind());
         String includeObject = c.params().oneOf("includeObject", Set.of("None", "Metadata", "Object"));
         Long rv = c.params().resourceVersion();
-        if (c.params().bool("watch", false)) {
+        boolean watching = c.params().bool("watch", false);
+        Boolean initialEvents = listOptions(c, watching);
+        if (watching) {
             Long timeout = c.params().longValue("timeoutSeconds");
             Duration d = timeout == null || timeout <= 0 || timeout > WatchStream.MAX_TIMEOUT.toSeconds()
                     ? WatchStream.MAX_TIMEOUT : Duration.ofSeconds(timeout);
@@ -447,9 +505,9 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 watch.whenStopped(release);
             }
             if (websocket) {
-                WatchSocket.accept(ctx, c.request(), () -> watch.start(rv, d));
+                WatchSocket.accept(ctx, c.request(), () -> watch.start(rv, d, initialEvents));
             } else {
-                watch.start(rv, d);
+                watch.start(rv, d, initialEvents);
             }
             return null;
         }
@@ -457,6 +515,10 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         Store.Snapshot snapshot = control.store().snapshot(api.kind(), api.namespace());
         if (rv != null && rv > snapshot.revision()) {
             throw new ApiException(Statuses.timeout("Too large resource version: " + rv + ", current: " + snapshot.revision()));
+        }
+        if ("Exact".equals(c.params().string("resourceVersionMatch")) && rv != null && rv < snapshot.revision()) {
+            // a list as of a past revision: the store keeps no past states (etcd answers this once it has compacted)
+            throw new ApiException(Statuses.gone("The resourceVersion for the provided list is too old."));
         }
         List<HasMetadata> items = new ArrayList<>();
         for (HasMetadata o : snapshot.items()) {
@@ -495,11 +557,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             invalid.add(dev.portway.api.FieldError.invalid(dev.portway.api.FieldPath.of("limitBytes"), limitBytes, "must be greater than 0"));
         }
         if (!invalid.isEmpty()) {
-            throw new ApiException(new io.fabric8.kubernetes.api.model.StatusBuilder().withNewMetadata().endMetadata()
-                    .withStatus("Failure").withReason("Invalid").withCode(422)
-                    .withMessage("PodLogOptions " + dev.portway.api.GoValues.quote(api.name()) + " is invalid: "
-                            + ApiException.aggregate(invalid.stream().map(Object::toString).toList()))
-                    .withNewDetails().withKind("PodLogOptions").withName(api.name()).endDetails().build());
+            throw ApiException.invalid("", "PodLogOptions", api.name(), invalid);
         }
         int tail = tailLines == null ? -1 : (int) Math.min(Integer.MAX_VALUE, tailLines);
         ChannelHandlerContext ctx = c.ctx();

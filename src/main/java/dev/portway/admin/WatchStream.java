@@ -118,8 +118,14 @@ final class WatchStream {
         this.websocket = websocket;
     }
 
-    /** Starts streaming; call on the connection's event loop. */
-    void start(Long fromRevision, Duration timeout) {
+    /**
+     * Starts streaming; call on the connection's event loop. {@code initialEvents}: the request's
+     * {@code sendInitialEvents} (KEP-3157), null when absent. True: every selected object as ADDED
+     * at the current revision (not older than {@code fromRevision}), then, with bookmarks, a
+     * BOOKMARK marked {@code k8s.io/initial-events-end} at that revision, as client-go's watch-list
+     * reflector waits for. False: no object that is there already, only the changes from then on.
+     */
+    void start(Long fromRevision, Duration timeout, Boolean initialEvents) {
         assert ctx.executor().inEventLoop();
         HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
         head.headers().set(HttpHeaderNames.CONTENT_TYPE, representation.contentType());
@@ -133,7 +139,8 @@ final class WatchStream {
             ctx.write(head); // an upgraded connection had its 101
         }
         try {
-            if (fromRevision == null || fromRevision == 0) {
+            boolean fromNow = fromRevision == null || fromRevision == 0;
+            if (Boolean.TRUE.equals(initialEvents) || (fromNow && initialEvents == null)) {
                 Store.Snapshot snapshot = store.snapshot(kind, namespace);
                 List<HasMetadata> initial = snapshot.items().stream().filter(this::selects).toList();
                 delivered = snapshot.revision();
@@ -141,7 +148,14 @@ final class WatchStream {
                 for (HasMetadata o : initial) {
                     writeEvent("ADDED", o);
                 }
+                if (Boolean.TRUE.equals(initialEvents) && bookmarks) {
+                    writeEvent("BOOKMARK", bookmark(delivered, true));
+                }
                 store.watchFrom(snapshot.revision(), this::deliver, live);
+            } else if (fromNow) {
+                delivered = store.revision();
+                seen = delivered;
+                store.watchFrom(delivered, this::deliver, live);
             } else {
                 delivered = fromRevision;
                 seen = delivered;
@@ -295,14 +309,23 @@ final class WatchStream {
         if (ended) {
             return;
         }
-        ObjectNode object = JsonNodeFactory.instance.objectNode();
-        object.put("kind", representation == Representation.PARTIAL ? "PartialObjectMetadata" : kind.kind());
-        object.put("apiVersion", representation == Representation.PARTIAL ? "meta.k8s.io/v1" : kind.apiVersion(version));
         // read seen before pending: every batch at or below it that concerns this watch was counted first
         long controlSeen = seen;
         long revision = pending.get() == 0 ? Math.max(delivered, controlSeen) : delivered;
-        object.putObject("metadata").put("resourceVersion", Long.toString(revision));
-        writeEvent("BOOKMARK", object);
+        writeEvent("BOOKMARK", bookmark(revision, false));
+    }
+
+    /** A bookmark's object: the kind, and the revision in its metadata (with {@code initialEventsEnd}, its annotation). */
+    private ObjectNode bookmark(long revision, boolean initialEventsEnd) {
+        ObjectNode object = JsonNodeFactory.instance.objectNode();
+        object.put("kind", representation == Representation.PARTIAL ? "PartialObjectMetadata" : kind.kind());
+        object.put("apiVersion", representation == Representation.PARTIAL ? "meta.k8s.io/v1" : kind.apiVersion(version));
+        ObjectNode metadata = object.putObject("metadata");
+        metadata.put("resourceVersion", Long.toString(revision));
+        if (initialEventsEnd) {
+            metadata.putObject("annotations").put("k8s.io/initial-events-end", "true");
+        }
+        return object;
     }
 
     /** Ends the response (the connection stays for the next request when keep-alive). */

@@ -40,6 +40,14 @@ public final class ApiException extends RuntimeException {
      * where a missing name is the empty string.
      */
     public static ApiException invalid(ResourceKind kind, String name, List<FieldError> errors) {
+        return invalid(kind.group(), kind.kind(), name, errors);
+    }
+
+    /**
+     * HTTP 422 about a kind that is no resource (options: {@code ListOptions.meta.k8s.io "" is
+     * invalid: ...}, {@code PodLogOptions "web" is invalid: ...}).
+     */
+    public static ApiException invalid(String group, String kind, String name, List<FieldError> errors) {
         name = name == null ? "" : name;
         List<StatusCause> causes = new ArrayList<>();
         for (FieldError e : errors) {
@@ -49,14 +57,14 @@ public final class ApiException extends RuntimeException {
                     .withField(e.field().toString())
                     .build());
         }
-        String message = kind.qualifiedKind() + " " + GoValues.quote(name) + " is invalid";
+        String message = (group.isEmpty() ? kind : kind + "." + group) + " " + GoValues.quote(name) + " is invalid";
         if (!errors.isEmpty()) {
             message += ": " + aggregate(errors.stream().map(FieldError::toString).toList());
         }
         return new ApiException(failure(422, "Invalid", message)
                 .withNewDetails()
-                .withGroup(kind.group().isEmpty() ? null : kind.group())
-                .withKind(kind.kind())
+                .withGroup(group.isEmpty() ? null : group)
+                .withKind(kind)
                 .withName(name.isEmpty() ? null : name)
                 .withCauses(causes)
                 .endDetails()

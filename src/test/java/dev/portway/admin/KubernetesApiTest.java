@@ -738,6 +738,63 @@ class KubernetesApiTest {
     }
 
     @Test
+    void aWatchListSendsTheStateThenABookmarkThatEndsIt() throws Exception {
+        // as client-go's watch-list reflector asks (KEP-3157): it waits for the marked bookmark
+        post("/api/v1/namespaces/default/configmaps", cm("w1", "{}"));
+        post("/api/v1/namespaces/default/configmaps", cm("w2", "{}"));
+        List<JsonNode> events = watch("/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true"
+                + "&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true");
+        await().atMost(Duration.ofSeconds(10)).until(() -> events.size() >= 3);
+        assertThat(events.subList(0, 2)).extracting(e -> e.path("type").asText() + " " + e.at("/object/metadata/name").asText())
+                .containsExactlyInAnyOrder("ADDED w1", "ADDED w2");
+        JsonNode end = events.get(2);
+        assertThat(end.path("type").asText()).isEqualTo("BOOKMARK");
+        assertThat(end.at("/object/metadata/annotations/k8s.io~1initial-events-end").asText()).isEqualTo("true");
+        assertThat(end.at("/object/metadata/resourceVersion").asText()).isEqualTo(Long.toString(control.store().revision()));
+        post("/api/v1/namespaces/default/configmaps", cm("w3", "{}"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> events.size() >= 4);
+        assertThat(events.get(3).at("/object/metadata/name").asText()).isEqualTo("w3");
+
+        // sendInitialEvents=false: the changes from now on, nothing that is there already
+        List<JsonNode> later = watch("/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=false"
+                + "&resourceVersionMatch=NotOlderThan");
+        Thread.sleep(300);
+        post("/api/v1/namespaces/default/configmaps", cm("w4", "{}"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !later.isEmpty());
+        assertThat(later.get(0).at("/object/metadata/name").asText()).isEqualTo("w4");
+    }
+
+    @Test
+    void listOptionsAreCheckedAsTheApiServerChecksThem() throws Exception {
+        String base = "/api/v1/namespaces/default/configmaps?";
+        Map<String, String> refused = new java.util.LinkedHashMap<>();
+        refused.put("watch=true&sendInitialEvents=true",
+                "resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan");
+        refused.put("watch=true&resourceVersionMatch=NotOlderThan",
+                "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided");
+        refused.put("sendInitialEvents=true", "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list");
+        refused.put("resourceVersionMatch=Exact",
+                "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided");
+        refused.put("resourceVersionMatch=Exact&resourceVersion=0",
+                "resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"");
+        for (var e : refused.entrySet()) {
+            HttpResponse<String> r = send(req(base + e.getKey()).GET().build());
+            assertThat(r.statusCode()).as(e.getKey() + ": " + r.body()).isEqualTo(422);
+            JsonNode status = Json.readTree(r.body().getBytes());
+            assertThat(status.path("message").asText()).as(e.getKey())
+                    .isEqualTo("ListOptions.meta.k8s.io \"\" is invalid: " + e.getValue());
+            assertThat(status.at("/details/kind").asText()).isEqualTo("ListOptions");
+        }
+        // a list as of a past revision cannot be made: the store keeps none
+        post("/api/v1/namespaces/default/configmaps", cm("x1", "{}"));
+        long past = control.store().revision();
+        post("/api/v1/namespaces/default/configmaps", cm("x2", "{}"));
+        assertThat(send(req(base + "resourceVersionMatch=Exact&resourceVersion=" + past).GET().build()).statusCode()).isEqualTo(410);
+        assertThat(get(base + "resourceVersionMatch=NotOlderThan&resourceVersion=" + past, "application/json")
+                .path("items").findValuesAsText("name")).contains("x1", "x2");
+    }
+
+    @Test
     void aTableWatchSendsTheColumnsOnce() throws Exception {
         post("/api/v1/namespaces/default/configmaps", cm("t1", "{}"));
         List<JsonNode> events = watch("/api/v1/namespaces/default/configmaps?watch=true", "application/json;as=Table;v=v1;g=meta.k8s.io");
