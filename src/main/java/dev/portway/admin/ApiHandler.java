@@ -541,13 +541,19 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return HttpResponses.of(HttpResponseStatus.OK, rep.contentType(), rep.object(api.served(o), tables(), true, includeObject));
     }
 
-    /** {@code GET /api/v1/namespaces/NS/pods/NAME/log?container=&previous=&follow=&tailLines=&limitBytes=}. */
+    /**
+     * {@code GET /api/v1/namespaces/NS/pods/NAME/log?container=&previous=&follow=&tailLines=&limitBytes=
+     * &sinceSeconds=&sinceTime=&timestamps=}.
+     */
     private void serveLog(Call c, ApiPath api) {
         String container = c.params().string("container");
         boolean previous = c.params().bool("previous", false);
         boolean follow = c.params().bool("follow", false);
+        boolean timestamps = c.params().bool("timestamps", false);
         Long tailLines = c.params().longValue("tailLines");
         Long limitBytes = c.params().longValue("limitBytes");
+        Long sinceSeconds = c.params().longValue("sinceSeconds");
+        java.time.Instant sinceTime = c.params().time("sinceTime");
         List<dev.portway.api.FieldError> invalid = new ArrayList<>();
         if (tailLines != null && tailLines < 0) {
             invalid.add(dev.portway.api.FieldError.invalid(dev.portway.api.FieldPath.of("tailLines"), tailLines,
@@ -556,10 +562,18 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (limitBytes != null && limitBytes < 1) {
             invalid.add(dev.portway.api.FieldError.invalid(dev.portway.api.FieldPath.of("limitBytes"), limitBytes, "must be greater than 0"));
         }
+        if (sinceSeconds != null && sinceTime != null) {
+            invalid.add(FieldError.forbidden(FieldPath.of("sinceSeconds"), "at most one of `sinceTime` or `sinceSeconds` may be specified"));
+        } else if (sinceSeconds != null && sinceSeconds < 1) {
+            invalid.add(FieldError.invalid(FieldPath.of("sinceSeconds"), sinceSeconds, "must be greater than 0"));
+        }
         if (!invalid.isEmpty()) {
             throw ApiException.invalid("", "PodLogOptions", api.name(), invalid);
         }
         int tail = tailLines == null ? -1 : (int) Math.min(Integer.MAX_VALUE, tailLines);
+        // as the kubelet: the tail first, then the lines written since
+        java.time.Instant since = sinceTime != null ? sinceTime
+                : sinceSeconds != null ? java.time.Instant.now().minusSeconds(Math.min(sinceSeconds, 1L << 40)) : null;
         ChannelHandlerContext ctx = c.ctx();
         if (logs == null) {
             throw new ApiException(Statuses.notFound());
@@ -568,8 +582,9 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         Thread.ofVirtual().name("pod-log").start(() -> {
             try {
                 PodLogs.LogStream stream = logs.open(api.namespace(), api.name(), container, previous);
-                long start = stream.tailStart(tail);
-                ctx.executor().execute(() -> LogResponder.respond(ctx, stream, start, follow, limitBytes, c.keepAlive(),
+                long start = since == null ? stream.tailStart(tail)
+                        : Math.max(stream.tailStart(tail), stream.sinceStart(since.getEpochSecond() * 1_000_000_000L + since.getNano()));
+                ctx.executor().execute(() -> LogResponder.respond(ctx, stream, start, follow, limitBytes, timestamps, c.keepAlive(),
                         c.request().protocolVersion().equals(io.netty.handler.codec.http.HttpVersion.HTTP_1_0), () -> next(ctx)));
             } catch (RuntimeException e) {
                 ApiException error = toApiException(e);

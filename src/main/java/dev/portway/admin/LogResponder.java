@@ -51,6 +51,12 @@ final class LogResponder {
     private final boolean keepAlive;
     private final Runnable onEnd;
     private final Long limitBytes;
+    /** Each line begins with the time it was written ({@code timestamps=true}), as the kubelet writes it. */
+    private final boolean timestamps;
+    /** The next byte read begins a line; only the read that is out touches it (one at a time). */
+    private boolean atLineStart = true;
+    /** What {@code limitBytes} still lets through, counting the timestamps (as the kubelet's limit counts its output). */
+    private long outLeft = Long.MAX_VALUE;
     /** What a read fills; one read is out at a time, and its bytes are copied out before the next. */
     private final byte[] buf = new byte[16 * 1024];
     private long position;
@@ -69,7 +75,8 @@ final class LogResponder {
     private ScheduledFuture<?> stallCheck;
 
     private LogResponder(ChannelHandlerContext ctx, PodLogs.LogStream stream, long position, boolean follow, Long limitBytes,
-                         boolean keepAlive, Runnable onEnd) {
+                         boolean timestamps, boolean keepAlive, Runnable onEnd) {
+        this.timestamps = timestamps;
         this.ctx = ctx;
         this.stream = stream;
         this.position = position;
@@ -83,14 +90,19 @@ final class LogResponder {
      * Answers with the log from {@code position}; on the channel's event loop.
      *
      * @param limitBytes the most bytes to send, or null for no limit
+     * @param timestamps each line begins with the time it was written, in RFC 3339 with nanoseconds, and a space
      */
     static void respond(ChannelHandlerContext ctx, PodLogs.LogStream stream, long position, boolean follow, Long limitBytes,
-                        boolean keepAlive, boolean http10, Runnable onEnd) {
-        new LogResponder(ctx, stream, position, follow, limitBytes, keepAlive && !http10, onEnd).start(http10);
+                        boolean timestamps, boolean keepAlive, boolean http10, Runnable onEnd) {
+        new LogResponder(ctx, stream, position, follow, limitBytes, timestamps, keepAlive && !http10, onEnd).start(http10);
     }
 
-    /** What one read found, in {@link #buf} (null when the log cannot be read any more: its pod is gone with its files). */
-    private record Read(PodLogs.Chunk chunk, boolean finished, long end) {
+    /**
+     * What one read found, in {@link #buf} (null when the log cannot be read any more: its pod is
+     * gone with its files); with timestamps, {@code stamped} holds the first {@code used} bytes
+     * of it with their lines' times (null when none).
+     */
+    private record Read(PodLogs.Chunk chunk, boolean finished, long end, io.netty.buffer.ByteBuf stamped, int used) {
     }
 
     /** @param http10 an HTTP/1.0 client reads no chunks: its answer ends with the connection, as Go's server ends it */
@@ -116,14 +128,21 @@ final class LogResponder {
         long at = position;
         boolean wantsEnd = !sized && !follow;
         boolean wantsBytes = remaining > 0;
+        long left = remaining;
         READERS.execute(() -> {
             Read r;
             try {
                 boolean finished = stream.finished();
                 long end = wantsEnd ? stream.end() : -1;
-                r = new Read(wantsBytes ? stream.read(at, buf) : new PodLogs.Chunk(at, 0), finished, end);
+                PodLogs.Chunk chunk = wantsBytes ? stream.read(at, buf) : new PodLogs.Chunk(at, 0);
+                if (timestamps && chunk.count() > 0) {
+                    int n = (int) Math.min(chunk.count(), wantsEnd ? Math.max(0, end - chunk.from()) : left);
+                    r = new Read(chunk, finished, end, n == 0 ? null : stamp(chunk.from(), n), n);
+                } else {
+                    r = new Read(chunk, finished, end, null, 0);
+                }
             } catch (RuntimeException e) {
-                r = new Read(null, true, -1);
+                r = new Read(null, true, -1, null, 0);
             }
             Read read = r;
             ctx.executor().execute(() -> {
@@ -133,6 +152,36 @@ final class LogResponder {
         });
     }
 
+    /** The {@code n} bytes in {@link #buf} from stream position {@code from}, each line led by when it was written. */
+    private io.netty.buffer.ByteBuf stamp(long from, int n) {
+        io.netty.buffer.ByteBuf out = Unpooled.buffer(n + 64);
+        for (int i = 0; i < n; i++) {
+            if (atLineStart) {
+                io.netty.buffer.ByteBufUtil.writeAscii(out, rfc3339Nano(stream.writtenAt(from + i)));
+                out.writeByte(' ');
+                atLineStart = false;
+            }
+            out.writeByte(buf[i]);
+            if (buf[i] == '\n') {
+                atLineStart = true;
+            }
+        }
+        return out;
+    }
+
+    /** Go's {@code time.RFC3339Nano} in UTC, as the kubelet stamps lines: trailing zeros of the fraction dropped. */
+    static String rfc3339Nano(long epochNanos) {
+        java.time.Instant t = java.time.Instant.ofEpochSecond(Math.floorDiv(epochNanos, 1_000_000_000L),
+                Math.floorMod(epochNanos, 1_000_000_000L));
+        String seconds = java.time.format.DateTimeFormatter.ISO_LOCAL_DATE_TIME
+                .format(java.time.LocalDateTime.ofEpochSecond(t.getEpochSecond(), 0, java.time.ZoneOffset.UTC));
+        if (t.getNano() == 0) {
+            return seconds + "Z";
+        }
+        String fraction = String.format("%09d", t.getNano()).replaceFirst("0+$", "");
+        return seconds + "." + fraction + "Z";
+    }
+
     private void got(Read r) {
         if (!ctx.channel().isActive()) {
             return;
@@ -140,11 +189,15 @@ final class LogResponder {
         if (!sized) {
             sized = true;
             long held = follow ? Long.MAX_VALUE : Math.max(0, r.end() - position);
-            remaining = limitBytes == null ? held : Math.min(held, limitBytes);
+            remaining = limitBytes == null || timestamps ? held : Math.min(held, limitBytes);
+            outLeft = limitBytes != null && timestamps ? limitBytes : Long.MAX_VALUE;
         }
         PodLogs.Chunk c = r.chunk();
-        int n = c == null ? 0 : (int) Math.min(c.count(), remaining);
+        int n = c == null ? 0 : timestamps ? r.used() : (int) Math.min(c.count(), remaining);
         if (n == 0) {
+            if (r.stamped() != null) {
+                r.stamped().release();
+            }
             if (c == null || remaining <= 0 || !follow || r.finished()) {
                 end();
                 return;
@@ -153,9 +206,15 @@ final class LogResponder {
             ctx.executor().schedule(this::pump, POLL_MILLIS, TimeUnit.MILLISECONDS); // following: nothing new yet
             return;
         }
-        ChannelFuture last = ctx.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer(buf, 0, n)));
+        io.netty.buffer.ByteBuf content = timestamps ? r.stamped() : Unpooled.copiedBuffer(buf, 0, n);
         position = c.from() + n;
         remaining -= n;
+        if (content.readableBytes() >= outLeft) {
+            content.writerIndex(content.readerIndex() + (int) outLeft); // the byte limit, timestamps counted
+            remaining = 0;
+        }
+        outLeft -= content.readableBytes();
+        ChannelFuture last = ctx.writeAndFlush(new DefaultHttpContent(content));
         if (ctx.channel().isWritable()) {
             pump();
             return;

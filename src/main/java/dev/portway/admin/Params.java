@@ -52,6 +52,19 @@ final class Params {
         }
     }
 
+    /** A time in RFC 3339 ({@code sinceTime=2026-12-01T10:00:00Z}); null when absent or empty. */
+    java.time.Instant time(String name) {
+        String v = string(name);
+        if (v == null || v.isEmpty()) {
+            return null;
+        }
+        try {
+            return java.time.OffsetDateTime.parse(v).toInstant();
+        } catch (java.time.format.DateTimeParseException e) {
+            throw invalid(name, v);
+        }
+    }
+
     /** A parameter that must be one of {@code allowed} (or absent). */
     String oneOf(String name, Set<String> allowed) {
         String v = string(name);

@@ -31,6 +31,19 @@ public interface PodLogs {
 
         /** No more bytes will come: the run has ended. */
         boolean finished();
+
+        /**
+         * The position of the first byte written at or after {@code epochNanos} (nanoseconds since
+         * the epoch): where {@code sinceSeconds} and {@code sinceTime} start; {@link #end} when none.
+         */
+        default long sinceStart(long epochNanos) {
+            return tailStart(-1);
+        }
+
+        /** When the byte at {@code position} was written, in nanoseconds since the epoch (for {@code timestamps}). */
+        default long writtenAt(long position) {
+            return System.currentTimeMillis() * 1_000_000L;
+        }
     }
 
     /** {@code count} bytes were read, from stream position {@code from}. */

@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code portway logs POD [-c CONTAINER] [-f] [-p] [--tail N]}, as kubectl logs. */
+/** {@code portway logs POD [-c CONTAINER] [-f] [-p] [--tail N] [--since D | --since-time T] [--timestamps] [--limit-bytes N]}, as kubectl logs. */
 @Command(name = "logs", mixinStandardHelpOptions = true, description = "Print what a container of a pod wrote to stdout and stderr.")
 final class LogsCommand implements Callable<Integer> {
 
@@ -57,12 +57,37 @@ final class LogsCommand implements Callable<Integer> {
             description = "Only the last LINES lines (-1: all).")
     int tail;
 
+    @Option(names = "--since", paramLabel = "DURATION", defaultValue = "0s",
+            description = "Only lines newer than DURATION (5s, 2m, 3h); all by default. Not with --since-time.")
+    String since;
+
+    @Option(names = "--since-time", paramLabel = "TIME", description = "Only lines written at or after TIME (RFC 3339). Not with --since.")
+    String sinceTime;
+
+    @Option(names = "--timestamps", description = "Begin each line with the time it was written (RFC 3339, nanoseconds).")
+    boolean timestamps;
+
+    @Option(names = "--limit-bytes", paramLabel = "BYTES", defaultValue = "0", description = "At most BYTES bytes of the log (0: no limit).")
+    long limitBytes;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         String c = container != null ? container : containerArg;
         if (tail < -1) {
             throw new Main.CliException("--tail must be greater than or equal to -1");
+        }
+        java.time.Duration sinceDuration;
+        try {
+            sinceDuration = dev.portway.api.GoDuration.parse(since);
+        } catch (IllegalArgumentException e) {
+            throw new Main.CliException("invalid argument \"" + since + "\" for \"--since\" flag: " + e.getMessage());
+        }
+        if (sinceTime != null && !sinceDuration.isZero()) {
+            throw new Main.CliException("at most one of `sinceTime` or `sinceSeconds` may be specified");
+        }
+        if (limitBytes < 0) {
+            throw new Main.CliException("--limit-bytes must be greater than 0");
         }
         try (AdminClient client = server.client()) {
             String pod = podName(client, ns.namespace);
@@ -79,6 +104,19 @@ final class LogsCommand implements Callable<Integer> {
             }
             if (follow) {
                 query.add("follow=true");
+            }
+            if (!sinceDuration.isZero()) {
+                // as kubectl: rounded to whole seconds
+                query.add("sinceSeconds=" + Math.max(1, (sinceDuration.toMillis() + 500) / 1000));
+            }
+            if (sinceTime != null) {
+                query.add("sinceTime=" + URLEncoder.encode(sinceTime, StandardCharsets.UTF_8));
+            }
+            if (timestamps) {
+                query.add("timestamps=true");
+            }
+            if (limitBytes > 0) {
+                query.add("limitBytes=" + limitBytes);
             }
             StringBuilder path = new StringBuilder(ApiPaths.object(ResourceKind.POD, ns.namespace, pod)).append("/log");
             if (!query.isEmpty()) {

@@ -38,8 +38,15 @@ final class ContainerLog implements PodLogs.LogStream {
     private OutputStream out;
     private long written;
     private boolean closed;
+    /** When each write happened (for {@code sinceSeconds}, {@code sinceTime} and {@code timestamps}). */
+    private final WriteTimes times = new WriteTimes();
+    private final java.time.Clock clock;
 
     ContainerLog(Path dir, int run, long maxBytes, int maxFiles) throws IOException {
+        this(dir, run, maxBytes, maxFiles, java.time.Clock.systemUTC());
+    }
+
+    ContainerLog(Path dir, int run, long maxBytes, int maxFiles, java.time.Clock clock) throws IOException {
         if (maxBytes < 1 || maxFiles < 1) {
             throw new IllegalArgumentException("maxBytes " + maxBytes + ", maxFiles " + maxFiles);
         }
@@ -47,6 +54,7 @@ final class ContainerLog implements PodLogs.LogStream {
         this.run = run;
         this.maxBytes = maxBytes;
         this.maxFiles = maxFiles;
+        this.clock = clock;
         Files.createDirectories(dir);
         this.current = new Segment(dir.resolve(run + ".log"), 0);
         this.out = Files.newOutputStream(current.file());
@@ -90,6 +98,10 @@ final class ContainerLog implements PodLogs.LogStream {
         if (closed) {
             return;
         }
+        if (len > 0) {
+            java.time.Instant now = clock.instant();
+            times.add(written, now.getEpochSecond() * 1_000_000_000L + now.getNano());
+        }
         while (len > 0) {
             long room = current.start() + maxBytes - written;
             if (room <= 0) {
@@ -126,6 +138,7 @@ final class ContainerLog implements PodLogs.LogStream {
         rotated.addAll(renamed);
         current = new Segment(dir.resolve(run + ".log"), written);
         out = Files.newOutputStream(current.file());
+        times.dropBefore(begin());
     }
 
     synchronized void close() {
@@ -196,6 +209,17 @@ final class ContainerLog implements PodLogs.LogStream {
             newer = s;
         }
         return current.start();
+    }
+
+    @Override
+    public synchronized long sinceStart(long epochNanos) {
+        return Math.max(begin(), times.firstAtOrAfter(epochNanos, written));
+    }
+
+    @Override
+    public synchronized long writtenAt(long position) {
+        java.time.Instant now = clock.instant();
+        return times.at(position, now.getEpochSecond() * 1_000_000_000L + now.getNano());
     }
 
     /** The position where the last {@code lines} lines begin (kubectl logs --tail); negative: all. */

@@ -765,6 +765,19 @@ class KubernetesApiTest {
     }
 
     @Test
+    void logOptionsAreCheckedAsTheApiServerChecksThem() throws Exception {
+        String log = "/api/v1/namespaces/default/pods/web/log?";
+        HttpResponse<String> zero = send(req(log + "sinceSeconds=0").GET().build());
+        assertThat(zero.statusCode()).isEqualTo(422);
+        assertThat(Json.readTree(zero.body().getBytes()).path("message").asText())
+                .isEqualTo("PodLogOptions \"web\" is invalid: sinceSeconds: Invalid value: 0: must be greater than 0");
+        HttpResponse<String> both = send(req(log + "sinceSeconds=5&sinceTime=2026-12-01T10:00:00Z").GET().build());
+        assertThat(Json.readTree(both.body().getBytes()).path("message").asText()).isEqualTo(
+                "PodLogOptions \"web\" is invalid: sinceSeconds: Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified");
+        assertThat(send(req(log + "sinceTime=yesterday").GET().build()).statusCode()).isEqualTo(400);
+    }
+
+    @Test
     void listOptionsAreCheckedAsTheApiServerChecksThem() throws Exception {
         String base = "/api/v1/namespaces/default/configmaps?";
         Map<String, String> refused = new java.util.LinkedHashMap<>();

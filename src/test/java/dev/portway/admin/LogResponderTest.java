@@ -72,7 +72,7 @@ class LogResponderTest {
                             ch.pipeline().addLast(new HttpResponseEncoder(), new ChannelInboundHandlerAdapter() {
                                 @Override
                                 public void channelActive(ChannelHandlerContext ctx) {
-                                    LogResponder.respond(ctx, hung, 0, false, null, true, false, () -> { });
+                                    LogResponder.respond(ctx, hung, 0, false, null, false, true, false, () -> { });
                                 }
                             });
                         }
@@ -98,5 +98,97 @@ class LogResponderTest {
             disk.countDown();
             loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
+    }
+
+    /** A finished log of three lines, written at three times (one second apart, from 2026-12-01T10:00:00.5Z). */
+    private static PodLogs.LogStream threeLines() {
+        byte[] text = "one\ntwo\nthree\n".getBytes(StandardCharsets.US_ASCII);
+        long t0 = java.time.Instant.parse("2026-12-01T10:00:00.5Z").toEpochMilli() * 1_000_000L;
+        return new PodLogs.LogStream() {
+            @Override
+            public long tailStart(int lines) {
+                return 0;
+            }
+
+            @Override
+            public PodLogs.Chunk read(long position, byte[] buf) {
+                int n = (int) Math.max(0, Math.min(buf.length, text.length - position));
+                System.arraycopy(text, (int) Math.min(position, text.length), buf, 0, n);
+                return new PodLogs.Chunk(position, n);
+            }
+
+            @Override
+            public long end() {
+                return text.length;
+            }
+
+            @Override
+            public boolean finished() {
+                return true;
+            }
+
+            @Override
+            public long writtenAt(long position) {
+                return t0 + (position < 4 ? 0 : position < 8 ? 1_000_000_000L : 2_000_000_123L);
+            }
+        };
+    }
+
+    /** The body of the answer {@link LogResponder} gives for {@code stream} (chunks joined). */
+    private static String body(PodLogs.LogStream stream, boolean timestamps, Long limitBytes) throws Exception {
+        DefaultEventLoopGroup loop = new DefaultEventLoopGroup(1);
+        try {
+            LocalAddress address = new LocalAddress("log-responder-body-" + System.nanoTime());
+            Channel server = new ServerBootstrap().group(loop).channel(LocalServerChannel.class)
+                    .childHandler(new ChannelInitializer<LocalChannel>() {
+                        @Override
+                        protected void initChannel(LocalChannel ch) {
+                            ch.pipeline().addLast(new HttpResponseEncoder(), new ChannelInboundHandlerAdapter() {
+                                @Override
+                                public void channelActive(ChannelHandlerContext ctx) {
+                                    LogResponder.respond(ctx, stream, 0, false, limitBytes, timestamps, false, true, () -> { });
+                                }
+                            });
+                        }
+                    }).bind(address).sync().channel();
+            StringBuffer received = new StringBuffer();
+            CountDownLatch closed = new CountDownLatch(1);
+            Channel client = new Bootstrap().group(loop).channel(LocalChannel.class).handler(new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    ByteBuf b = (ByteBuf) msg;
+                    received.append(b.toString(StandardCharsets.US_ASCII));
+                    b.release();
+                }
+
+                @Override
+                public void channelInactive(ChannelHandlerContext ctx) {
+                    closed.countDown();
+                }
+            }).connect(address).channel();
+            assertThat(closed.await(10, TimeUnit.SECONDS)).as("an HTTP/1.0 answer ends with its connection").isTrue();
+            server.close().sync();
+            client.close().sync();
+            String all = received.toString();
+            return all.substring(all.indexOf("\r\n\r\n") + 4);
+        } finally {
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    @Test
+    void withTimestampsEachLineBeginsWithWhenItWasWritten() throws Exception {
+        assertThat(body(threeLines(), false, null)).isEqualTo("one\ntwo\nthree\n");
+        // Go's RFC3339Nano, as the kubelet writes it: the fraction's trailing zeros dropped
+        assertThat(body(threeLines(), true, null)).isEqualTo("""
+                2026-12-01T10:00:00.5Z one
+                2026-12-01T10:00:01.5Z two
+                2026-12-01T10:00:02.500000123Z three
+                """);
+        // limitBytes counts what is sent, timestamps included (the kubelet's limit wraps its output)
+        assertThat(body(threeLines(), true, 30L)).isEqualTo("2026-12-01T10:00:00.5Z one\n202");
+        assertThat(body(threeLines(), false, 5L)).isEqualTo("one\nt");
+        assertThat(LogResponder.rfc3339Nano(java.time.Instant.parse("2026-12-01T10:00:00Z").toEpochMilli() * 1_000_000L))
+                .isEqualTo("2026-12-01T10:00:00Z");
     }
 }

@@ -49,6 +49,26 @@ class LogsAndScaleTest {
     }
 
     @Test
+    void sinceAndTimestampsFollowTheTimeEachLineWasWritten() {
+        pod("stamped", "Never", "echo early; sleep 2; echo late");
+        await().atMost(Duration.ofSeconds(10)).until(() -> "Succeeded".equals(phase("stamped")));
+        String stamped = cli.run("logs", "stamped", "--timestamps").out();
+        assertThat(stamped.lines()).hasSize(2).allMatch(l -> l.matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d{1,9})?Z (early|late)"));
+        java.time.Instant early = java.time.Instant.parse(stamped.lines().toList().get(0).split(" ")[0]);
+        java.time.Instant late = java.time.Instant.parse(stamped.lines().toList().get(1).split(" ")[0]);
+        assertThat(Duration.between(early, late)).isBetween(Duration.ofMillis(1500), Duration.ofSeconds(10));
+        // the lines written at or after a time (the kubelet's --since-time), and those of the last hour
+        assertThat(cli.run("logs", "stamped", "--since-time", late.toString()).out()).isEqualTo("late\n");
+        assertThat(cli.run("logs", "stamped", "--since-time", late.plusSeconds(60).toString()).out()).isEmpty();
+        assertThat(cli.run("logs", "stamped", "--since", "1h").out()).isEqualTo("early\nlate\n");
+        assertThat(cli.run("logs", "stamped", "--limit-bytes", "3").out()).isEqualTo("ear");
+        // kubectl's and the API server's refusals
+        assertThat(cli.run("logs", "stamped", "--since", "5s", "--since-time", late.toString()).err())
+                .isEqualTo("error: at most one of `sinceTime` or `sinceSeconds` may be specified\n");
+        assertThat(cli.run("logs", "stamped", "--since", "soon").err()).startsWith("error: invalid argument \"soon\" for \"--since\" flag");
+    }
+
+    @Test
     void previousIsTheRunBeforeTheLastRestart() {
         // run 1 fails, run 2 succeeds (OnFailure): a counter in the pod's working directory tells them apart
         pod("twice", "OnFailure", "n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo run $n; [ $n -ge 2 ]");

@@ -51,6 +51,74 @@ class ContainerLogTest {
         assertThat(readFrom(log, 0, 4096)).isEqualTo(kept);
     }
 
+    /** A clock the test moves. */
+    private static final class StepClock extends java.time.Clock {
+        java.time.Instant now = java.time.Instant.parse("2026-12-01T10:00:00Z");
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public java.time.Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public java.time.Instant instant() {
+            return now;
+        }
+    }
+
+    private static long nanos(String time) {
+        java.time.Instant t = java.time.Instant.parse(time);
+        return t.getEpochSecond() * 1_000_000_000L + t.getNano();
+    }
+
+    @Test
+    void eachWriteKeepsItsTimeForSinceAndTimestamps() throws Exception {
+        StepClock clock = new StepClock();
+        ContainerLog log = new ContainerLog(dir, 0, 64, 3, clock);
+        write(log, "at ten\n");
+        clock.now = clock.now.plusSeconds(60);
+        write(log, "a minute on\n");
+        clock.now = clock.now.plusSeconds(60);
+        write(log, "two minutes on\n");
+        assertThat(readFrom(log, log.sinceStart(nanos("2026-12-01T10:00:30Z")), 5)).isEqualTo("a minute on\ntwo minutes on\n");
+        assertThat(readFrom(log, log.sinceStart(nanos("2026-12-01T10:01:00Z")), 5)).isEqualTo("a minute on\ntwo minutes on\n");
+        assertThat(readFrom(log, log.sinceStart(nanos("2026-12-01T10:05:00Z")), 5)).isEmpty();
+        assertThat(readFrom(log, log.sinceStart(nanos("2026-12-01T09:00:00Z")), 5)).startsWith("at ten");
+        assertThat(log.writtenAt(0)).isEqualTo(nanos("2026-12-01T10:00:00Z"));
+        assertThat(log.writtenAt(7 + 3)).isEqualTo(nanos("2026-12-01T10:01:00Z"));
+        // rotation drops the oldest files and the times of what they held; the kept bytes keep theirs
+        for (int i = 0; i < 20; i++) {
+            clock.now = clock.now.plusSeconds(1);
+            write(log, "filler line " + i + "\n");
+        }
+        assertThat(log.begin()).isPositive();
+        assertThat(log.sinceStart(nanos("2026-12-01T09:00:00Z"))).isEqualTo(log.begin());
+        assertThat(log.writtenAt(log.end() - 1)).isEqualTo(clock.now.getEpochSecond() * 1_000_000_000L);
+    }
+
+    @Test
+    void writeTimesStayBoundedAndNeverLaterThanTheirBytes() {
+        WriteTimes times = new WriteTimes();
+        for (int i = 0; i < 5 * WriteTimes.MAX; i++) {
+            times.add(i * 10L, 1_000L + i);
+        }
+        assertThat(times.size()).isLessThanOrEqualTo(WriteTimes.MAX);
+        for (long position : new long[] {0, 5, 12_345, 10L * (5 * WriteTimes.MAX - 1)}) {
+            assertThat(times.at(position, -1)).isLessThanOrEqualTo(1_000L + position / 10).isGreaterThanOrEqualTo(1_000L);
+        }
+        // a clock stepped back stamps no write earlier than the one before
+        WriteTimes back = new WriteTimes();
+        back.add(0, 500);
+        back.add(10, 100);
+        assertThat(back.at(10, -1)).isEqualTo(500);
+        assertThat(back.firstAtOrAfter(501, -7)).isEqualTo(-7);
+    }
+
     @Test
     void tailFindsTheStartOfTheLastLines() throws Exception {
         ContainerLog log = new ContainerLog(dir, 0, 64, 10);

@@ -1,5 +1,6 @@
 package dev.portway.runtime.echo;
 
+import dev.portway.api.GoDuration;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;

@@ -1,5 +1,6 @@
 package dev.portway.runtime.echo;
 
+import dev.portway.api.GoDuration;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

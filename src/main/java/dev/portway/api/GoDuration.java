@@ -1,11 +1,11 @@
-package dev.portway.runtime.echo;
+package dev.portway.api;
 
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.Map;
 
 /** Go's {@code time.ParseDuration}: "300ms", "1.5s", "2h45m", "-1s", "0". */
-final class GoDuration {
+public final class GoDuration {
 
     private static final Map<String, Long> UNITS = Map.of(
             "ns", 1L, "us", 1_000L, "µs", 1_000L, "μs", 1_000L, "ms", 1_000_000L,
@@ -15,7 +15,7 @@ final class GoDuration {
     }
 
     /** Parses {@code text}; fails with Go's message ({@code time: invalid duration "x"}). */
-    static Duration parse(String text) {
+    public static Duration parse(String text) {
         String s = text;
         boolean negative = false;
         if (!s.isEmpty() && (s.charAt(0) == '-' || s.charAt(0) == '+')) {
