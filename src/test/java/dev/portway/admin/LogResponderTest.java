@@ -23,6 +23,69 @@ import org.junit.jupiter.api.Test;
 
 class LogResponderTest {
 
+    /** A finished log holding {@code text}. */
+    private static class FixedLog implements PodLogs.LogStream {
+        final byte[] text;
+
+        FixedLog(String text) {
+            this.text = text.getBytes(StandardCharsets.US_ASCII);
+        }
+
+        @Override
+        public long tailStart(int lines) {
+            return 0;
+        }
+
+        @Override
+        public PodLogs.Chunk read(long position, byte[] buf) {
+            int n = (int) Math.max(0, Math.min(buf.length, text.length - position));
+            System.arraycopy(text, (int) Math.min(position, text.length), buf, 0, n);
+            return new PodLogs.Chunk(position, n);
+        }
+
+        @Override
+        public long end() {
+            return text.length;
+        }
+
+        @Override
+        public boolean finished() {
+            return true;
+        }
+    }
+
+    /** A server on {@code loop} answering each connection with {@code stream}, and a client putting what it reads in {@code received}. */
+    private static Channel[] serve(DefaultEventLoopGroup loop, PodLogs.LogStream stream, Long limitBytes, boolean timestamps,
+                                   boolean http10, StringBuffer received, CountDownLatch closed) throws InterruptedException {
+        LocalAddress address = new LocalAddress("log-responder-" + System.nanoTime());
+        Channel server = new ServerBootstrap().group(loop).channel(LocalServerChannel.class)
+                .childHandler(new ChannelInitializer<LocalChannel>() {
+                    @Override
+                    protected void initChannel(LocalChannel ch) {
+                        ch.pipeline().addLast(new HttpResponseEncoder(), new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelActive(ChannelHandlerContext ctx) {
+                                LogResponder.respond(ctx, stream, 0, false, limitBytes, timestamps, !http10, http10, () -> { });
+                            }
+                        });
+                    }
+                }).bind(address).sync().channel();
+        Channel client = new Bootstrap().group(loop).channel(LocalChannel.class).handler(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ByteBuf b = (ByteBuf) msg;
+                received.append(b.toString(StandardCharsets.US_ASCII));
+                b.release();
+            }
+
+            @Override
+            public void channelInactive(ChannelHandlerContext ctx) {
+                closed.countDown();
+            }
+        }).connect(address).channel();
+        return new Channel[] {server, client};
+    }
+
     /**
      * A log is read off the event loop: a read waits for the log's writer (they share its lock)
      * and for the disk, and the API server has one event loop for every connection. A read that
@@ -30,15 +93,9 @@ class LogResponderTest {
      */
     @Test
     void aLogReadThatHangsHoldsNoEventLoop() throws Exception {
-        byte[] text = "hello\n".getBytes(StandardCharsets.US_ASCII);
         CountDownLatch disk = new CountDownLatch(1);
         CountDownLatch reading = new CountDownLatch(1);
-        PodLogs.LogStream hung = new PodLogs.LogStream() {
-            @Override
-            public long tailStart(int lines) {
-                return 0;
-            }
-
+        PodLogs.LogStream hung = new FixedLog("hello\n") {
             @Override
             public PodLogs.Chunk read(long position, byte[] buf) {
                 reading.countDown();
@@ -47,53 +104,21 @@ class LogResponderTest {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
-                int n = (int) Math.max(0, Math.min(buf.length, text.length - position));
-                System.arraycopy(text, (int) Math.min(position, text.length), buf, 0, n);
-                return new PodLogs.Chunk(position, n);
-            }
-
-            @Override
-            public long end() {
-                return text.length;
-            }
-
-            @Override
-            public boolean finished() {
-                return true;
+                return super.read(position, buf);
             }
         };
         DefaultEventLoopGroup loop = new DefaultEventLoopGroup(1);
         try {
-            LocalAddress address = new LocalAddress("log-responder-test");
-            Channel server = new ServerBootstrap().group(loop).channel(LocalServerChannel.class)
-                    .childHandler(new ChannelInitializer<LocalChannel>() {
-                        @Override
-                        protected void initChannel(LocalChannel ch) {
-                            ch.pipeline().addLast(new HttpResponseEncoder(), new ChannelInboundHandlerAdapter() {
-                                @Override
-                                public void channelActive(ChannelHandlerContext ctx) {
-                                    LogResponder.respond(ctx, hung, 0, false, null, false, true, false, () -> { });
-                                }
-                            });
-                        }
-                    }).bind(address).sync().channel();
             StringBuffer received = new StringBuffer();
-            Channel client = new Bootstrap().group(loop).channel(LocalChannel.class).handler(new ChannelInboundHandlerAdapter() {
-                @Override
-                public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                    ByteBuf b = (ByteBuf) msg;
-                    received.append(b.toString(StandardCharsets.US_ASCII));
-                    b.release();
-                }
-            }).connect(address).channel();
+            Channel[] channels = serve(loop, hung, null, false, false, received, new CountDownLatch(1));
             assertThat(reading.await(10, TimeUnit.SECONDS)).as("the log is being read").isTrue();
             // while the read hangs, the event loop still runs what else it is given
             assertThat(loop.next().submit(() -> true).get(2, TimeUnit.SECONDS)).isTrue();
             disk.countDown();
             await().atMost(Duration.ofSeconds(10)).until(() -> received.toString().endsWith("0\r\n\r\n"));
             assertThat(received.toString()).startsWith("HTTP/1.1 200 OK").contains("\r\n6\r\nhello\n\r\n");
-            client.close().sync();
-            server.close().sync();
+            channels[1].close().sync();
+            channels[0].close().sync();
         } finally {
             disk.countDown();
             loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
@@ -102,31 +127,8 @@ class LogResponderTest {
 
     /** A finished log of three lines, written at three times (one second apart, from 2026-12-01T10:00:00.5Z). */
     private static PodLogs.LogStream threeLines() {
-        byte[] text = "one\ntwo\nthree\n".getBytes(StandardCharsets.US_ASCII);
         long t0 = java.time.Instant.parse("2026-12-01T10:00:00.5Z").toEpochMilli() * 1_000_000L;
-        return new PodLogs.LogStream() {
-            @Override
-            public long tailStart(int lines) {
-                return 0;
-            }
-
-            @Override
-            public PodLogs.Chunk read(long position, byte[] buf) {
-                int n = (int) Math.max(0, Math.min(buf.length, text.length - position));
-                System.arraycopy(text, (int) Math.min(position, text.length), buf, 0, n);
-                return new PodLogs.Chunk(position, n);
-            }
-
-            @Override
-            public long end() {
-                return text.length;
-            }
-
-            @Override
-            public boolean finished() {
-                return true;
-            }
-
+        return new FixedLog("one\ntwo\nthree\n") {
             @Override
             public long writtenAt(long position) {
                 return t0 + (position < 4 ? 0 : position < 8 ? 1_000_000_000L : 2_000_000_123L);
@@ -134,41 +136,15 @@ class LogResponderTest {
         };
     }
 
-    /** The body of the answer {@link LogResponder} gives for {@code stream} (chunks joined). */
+    /** The body of the answer {@link LogResponder} gives for {@code stream} to an HTTP/1.0 client (no chunks). */
     private static String body(PodLogs.LogStream stream, boolean timestamps, Long limitBytes) throws Exception {
         DefaultEventLoopGroup loop = new DefaultEventLoopGroup(1);
         try {
-            LocalAddress address = new LocalAddress("log-responder-body-" + System.nanoTime());
-            Channel server = new ServerBootstrap().group(loop).channel(LocalServerChannel.class)
-                    .childHandler(new ChannelInitializer<LocalChannel>() {
-                        @Override
-                        protected void initChannel(LocalChannel ch) {
-                            ch.pipeline().addLast(new HttpResponseEncoder(), new ChannelInboundHandlerAdapter() {
-                                @Override
-                                public void channelActive(ChannelHandlerContext ctx) {
-                                    LogResponder.respond(ctx, stream, 0, false, limitBytes, timestamps, false, true, () -> { });
-                                }
-                            });
-                        }
-                    }).bind(address).sync().channel();
             StringBuffer received = new StringBuffer();
             CountDownLatch closed = new CountDownLatch(1);
-            Channel client = new Bootstrap().group(loop).channel(LocalChannel.class).handler(new ChannelInboundHandlerAdapter() {
-                @Override
-                public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                    ByteBuf b = (ByteBuf) msg;
-                    received.append(b.toString(StandardCharsets.US_ASCII));
-                    b.release();
-                }
-
-                @Override
-                public void channelInactive(ChannelHandlerContext ctx) {
-                    closed.countDown();
-                }
-            }).connect(address).channel();
+            Channel[] channels = serve(loop, stream, limitBytes, timestamps, true, received, closed);
             assertThat(closed.await(10, TimeUnit.SECONDS)).as("an HTTP/1.0 answer ends with its connection").isTrue();
-            server.close().sync();
-            client.close().sync();
+            channels[0].close().sync();
             String all = received.toString();
             return all.substring(all.indexOf("\r\n\r\n") + 4);
         } finally {
