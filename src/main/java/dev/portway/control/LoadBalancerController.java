@@ -172,17 +172,11 @@ final class LoadBalancerController implements Controller {
             return;
         }
         LoadBalancerAllocator.Request req = LoadBalancerAllocator.Request.of(svc, annotation(svc, ANNOTATION_ALLOW_SHARED_IP));
-        Long current = currentIp(svc);
-        Long desired;
-        try {
-            desired = desiredIp(svc);
-        } catch (IllegalArgumentException e) {
-            // the address it holds stays its own (its status still names it): given to another
-            // Service, both would claim it
-            report(svc, "LoadBalancerFailed", "invalid requested loadbalancer IPs: " + e.getMessage());
-            return;
-        }
-        String desiredPool = annotation(svc, ANNOTATION_ADDRESS_POOL);
+        Long stated = currentIp(svc);
+        // the address it holds: its status's, or the one the allocator holds for it when the status lost it (a write
+        // that has not landed, overwritten by the cluster's copy), which must be judged as well, not reused unjudged
+        Long current = stated != null ? stated : allocator.ipOf(key);
+        // first, as MetalLB's convergeBalancer: is the address it holds still allowed?
         if (current != null) {
             try {
                 allocator.assign(req, current);
@@ -192,14 +186,27 @@ final class LoadBalancerController implements Controller {
                 allocator.unassign(key);
                 current = null;
             }
-            if (current != null && desiredPool != null && !desiredPool.equals(allocator.poolOf(key))) {
-                allocator.unassign(key);
-                current = null;
+        }
+        Long desired;
+        try {
+            desired = desiredIp(svc);
+        } catch (IllegalArgumentException e) {
+            // an address it still may hold stays its own (its status names it, and the allocator holds it); one
+            // it may not is cleared from its status: the allocator no longer holds it, and another Service may get it
+            report(svc, "LoadBalancerFailed", "invalid requested loadbalancer IPs: " + e.getMessage());
+            if (current == null && stated != null) {
+                clearStatus(svc);
             }
-            if (current != null && desired != null && !desired.equals(current)) {
-                allocator.unassign(key);
-                current = null;
-            }
+            return;
+        }
+        String desiredPool = annotation(svc, ANNOTATION_ADDRESS_POOL);
+        if (current != null && desiredPool != null && !desiredPool.equals(allocator.poolOf(key))) {
+            allocator.unassign(key);
+            current = null;
+        }
+        if (current != null && desired != null && !desired.equals(current)) {
+            allocator.unassign(key);
+            current = null;
         }
         if (current == null) {
             try {
@@ -249,6 +256,11 @@ final class LoadBalancerController implements Controller {
     /** The Service stays pending: its status is cleared and the failure reported once. */
     private void fail(Service svc, String reason) {
         report(svc, "AllocationFailed", "Failed to allocate IP for " + GoValues.quote(key(svc)) + ": " + reason);
+        clearStatus(svc);
+    }
+
+    /** Clears the address from the Service's status and its pool annotation. */
+    private void clearStatus(Service svc) {
         api.mutate(Service.class, svc.getMetadata().getNamespace(), svc.getMetadata().getName(), s -> {
             if (s.getStatus() != null) {
                 s.getStatus().setLoadBalancer(new LoadBalancerStatus());

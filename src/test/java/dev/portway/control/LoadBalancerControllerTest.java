@@ -318,6 +318,77 @@ class LoadBalancerControllerTest {
     }
 
     /**
+     * The address a Service holds is judged before its request is read, as MetalLB's
+     * convergeBalancer does. A Service whose request could not be read kept an address its pool no
+     * longer allowed in its status; after a restart the allocator did not hold it, and the next
+     * Service the pool allows got it too: two Services named one address.
+     */
+    @Test
+    void anAddressNoLongerAllowedIsClearedEvenWhenTheRequestCannotBeRead() {
+        Store store = new Store();
+        ControlPlane control = withNamespaces(start(store));
+        apply(control, List.of(new NamespaceBuilder().withNewMetadata().withName("team").endMetadata().build()));
+        apply(control, pool("one", "127.3.5.10-127.3.5.12", ""));
+        apply(control, lb("a", "", 80));
+        assertThat(ip(control, "a")).isEqualTo("127.3.5.10");
+        control.close();
+
+        // while no controller runs: a's request becomes unreadable, and its pool is reserved for another namespace
+        Service a = store.get(Service.class, "default", "a").orElseThrow();
+        a.getMetadata().getAnnotations().put("metallb.io/loadBalancerIPs", "127.3.5.10,fd00::10");
+        writeWhileDown(store, a);
+        IPAddressPool reserved = (IPAddressPool) TestApi.decode(pool("one", "127.3.5.10-127.3.5.12", """
+                serviceAllocation:
+                  namespaces: [team]""")).getFirst();
+        reserved.setMetadata(store.get(IPAddressPool.class, "metallb-system", "one").orElseThrow().getMetadata());
+        writeWhileDown(store, reserved);
+        ControlPlane restarted = start(store);
+        restarted.awaitIdle();
+        apply(restarted, lb("c", "", 80).replace("  name: c\n", "  name: c\n  namespace: team\n"));
+        Service c = restarted.store().get(Service.class, "team", "c").orElseThrow();
+        assertThat(c.getStatus().getLoadBalancer().getIngress().getFirst().getIp()).isEqualTo("127.3.5.10");
+        assertThat(ip(restarted, "a")).as("not c's too").isNull();
+        assertThat(events(restarted, "a")).anyMatch(e -> e.startsWith("ClearAssignment"))
+                .anyMatch(e -> e.startsWith("LoadBalancerFailed: invalid requested loadbalancer IPs"));
+    }
+
+    /**
+     * A Service whose status lost its address (the in-cluster mirror put the cluster's copy back
+     * before Portway's write landed) had the address the allocator held for it reused unjudged: when
+     * the pools no longer allowed it, the Service stayed pending for good and the address stayed
+     * reserved. The held address is judged, as MetalLB judges the status's.
+     */
+    @Test
+    void anAddressHeldForAServiceWhoseStatusLostItIsJudgedToo() {
+        ControlPlane control = cluster();
+        apply(control, List.of(new NamespaceBuilder().withNewMetadata().withName("team").endMetadata().build()));
+        apply(control, pool("one", "127.3.5.10-127.3.5.12", ""));
+        apply(control, lb("a", "", 80));
+        assertThat(ip(control, "a")).isEqualTo("127.3.5.10");
+        // in one pass, as the mirror brings them: the status without its address, and the pool reserved for another namespace
+        IPAddressPool reserved = (IPAddressPool) TestApi.decode(pool("one", "127.3.5.10-127.3.5.12", """
+                serviceAllocation:
+                  namespaces: [team]""")).getFirst();
+        control.call(() -> {
+            Service a = control.store().get(Service.class, "default", "a").orElseThrow();
+            a.getStatus().setLoadBalancer(new io.fabric8.kubernetes.api.model.LoadBalancerStatus());
+            a.getMetadata().getAnnotations().remove("metallb.io/ip-allocated-from-pool");
+            reserved.setMetadata(control.store().get(IPAddressPool.class, "metallb-system", "one").orElseThrow().getMetadata());
+            Store.Batch batch = control.store().begin();
+            batch.put(a);
+            batch.put(reserved);
+            batch.commit();
+            return null;
+        });
+        control.awaitIdle();
+        apply(control, lb("c", "", 80).replace("  name: c\n", "  name: c\n  namespace: team\n"));
+        Service c = control.store().get(Service.class, "team", "c").orElseThrow();
+        assertThat(c.getStatus().getLoadBalancer().getIngress().getFirst().getIp()).as("a's old address is free").isEqualTo("127.3.5.10");
+        assertThat(ip(control, "a")).isNull();
+        assertThat(events(control, "a")).anyMatch(e -> e.startsWith("ClearAssignment"));
+    }
+
+    /**
      * The pools are IPv4. A Service whose families are IPv6 alone (or that requires dual stack), as
      * a dual-stack cluster makes them, got an IPv4 address its clients never look for; it stays
      * pending now, saying why, as MetalLB fails it. (Portway's own API server is IPv4 alone and
