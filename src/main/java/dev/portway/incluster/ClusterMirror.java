@@ -234,16 +234,29 @@ final class ClusterMirror implements AutoCloseable {
                         .thenComparing(p -> p.getMetadata().getName()))
                 .toList();
         java.util.Set<String> names = new java.util.HashSet<>();
-        List<IPAddressPool> accepted = new ArrayList<>();
+        // what stands: the pools unchanged since they were mirrored, and the last valid version of each changed
+        // one; each changed pool is then judged against all of these (an older pool edited into a newer one's
+        // range is the one refused, not the newer that did not change, which left both overlapping in use)
+        Map<String, IPAddressPool> standing = new java.util.LinkedHashMap<>();
+        List<IPAddressPool> changed = new ArrayList<>();
         for (IPAddressPool pool : current) {
             String name = pool.getMetadata().getName();
             names.add(name);
             Changed c = new Changed(ResourceKind.IP_ADDRESS_POOL, Cache.metaNamespaceKeyFunc(pool));
-            if (valid(pool, accepted)) {
-                mirror(batch, c, pool);
-                accepted.add(pool);
+            String version = pool.getMetadata().getResourceVersion();
+            if (version != null && version.equals(mirroredVersions.get(c))) {
+                standing.put(name, pool);
             } else {
-                control.store().get(IPAddressPool.class, MetalLbValidation.NAMESPACE, name).ifPresent(accepted::add);
+                changed.add(pool);
+                control.store().get(IPAddressPool.class, MetalLbValidation.NAMESPACE, name).ifPresent(p -> standing.put(name, p));
+            }
+        }
+        for (IPAddressPool pool : changed) {
+            String name = pool.getMetadata().getName();
+            List<IPAddressPool> others = standing.entrySet().stream().filter(e -> !e.getKey().equals(name)).map(Map.Entry::getValue).toList();
+            if (valid(pool, others)) {
+                mirror(batch, new Changed(ResourceKind.IP_ADDRESS_POOL, Cache.metaNamespaceKeyFunc(pool)), pool);
+                standing.put(name, pool);
             }
         }
         for (java.util.Iterator<Map.Entry<Changed, String>> it = mirroredVersions.entrySet().iterator(); it.hasNext();) {

@@ -585,5 +585,23 @@ class InClusterControllerTest {
             assertThat(c.pools()).extracting(p -> p.getMetadata().getName()).containsExactly("late");
             assertThat(cluster.service("web").getMetadata().getAnnotations()).containsEntry("metallb.io/ip-allocated-from-pool", "late");
         });
+
+        // an older pool edited into the range of a newer one that serves: the edit is refused, not the newer pool
+        // that did not change (both overlapping stayed in use, and Services' pools flipped to the older)
+        dev.portway.api.metallb.IPAddressPool early = (dev.portway.api.metallb.IPAddressPool) TestApi.decode(
+                StandInCluster.pool("127.0.62.20/32").replace("name: edge", "name: early")).getFirst();
+        early.getMetadata().setUid("0b7d0c52-1d2b-4c1e-8f5a-2a4e7e3c9d11");
+        early.getMetadata().setCreationTimestamp("2000-01-01T00:00:00Z");
+        writeUnvalidated(early);
+        await().atMost(Duration.ofSeconds(10)).until(() -> c.pools().size() == 2);
+        dev.portway.api.metallb.IPAddressPool widened = dev.portway.api.Json.copy(cluster.control().call(() -> cluster.control().store()
+                .get(dev.portway.api.metallb.IPAddressPool.class, "metallb-system", "early").orElseThrow()));
+        widened.getSpec().setAddresses(List.of("127.0.62.8/29", "127.0.62.20/32"));
+        writeUnvalidated(widened);
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).untilAsserted(() -> {
+            assertThat(c.pools()).extracting(p -> p.getMetadata().getName() + " " + p.getSpec().getAddresses())
+                    .containsExactlyInAnyOrder("late [127.0.62.13-127.0.62.14]", "early [127.0.62.20/32]");
+            assertThat(cluster.service("web").getMetadata().getAnnotations()).containsEntry("metallb.io/ip-allocated-from-pool", "late");
+        });
     }
 }
