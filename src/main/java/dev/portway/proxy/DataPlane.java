@@ -524,7 +524,8 @@ public final class DataPlane implements AutoCloseable {
                     log.info("{}: closing {} connection(s) to {} after {} s of draining", cluster.name(), open.size(),
                             endpoint.target(), timeout.toSeconds());
                 }
-                open.forEach(Channel::close);
+                // cut short: their clients are reset, not ended (a client reading to the end would take half an answer whole)
+                open.forEach(RelayHandler::abort);
             }
         }, timeout.toMillis(), TimeUnit.MILLISECONDS);
     }

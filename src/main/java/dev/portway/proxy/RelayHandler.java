@@ -157,6 +157,17 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     private final Session session;
 
     /**
+     * A side that failed (reset by its peer: ECONNRESET on a read, EPIPE on a write) or was cut by
+     * the proxy ({@link #abort}) has the other side reset too, once what it holds is written, as a
+     * NAT passes a reset on. Passed on as a FIN, a client that reads to the end of the stream took
+     * half an answer for the whole one.
+     */
+    private boolean aborted;
+
+    /** Marks a connection's channel as cut short (a drain's end): its peer is reset, not ended, when it closes. */
+    static final io.netty.util.AttributeKey<Boolean> ABORTED = io.netty.util.AttributeKey.valueOf("portway.relay.aborted");
+
+    /**
      * What the two directions of one connection share: their half-closes, and when a byte last
      * moved either way, for the idle timeout (HAProxy's {@code timeout tunnel}). The timeout is one
      * timer per connection, re-armed from the last activity when it fires, never per read.
@@ -341,13 +352,23 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         // else the idle timer stays: the peer closes once what it holds is written, which a client
         // that reads nothing never lets happen; nothing is read from now on, so the timer closes it
         // the idle timeout after the last byte, and its slot under max-connections comes back
-        closeOnFlush(peer);
+        if (aborted || ctx.channel().hasAttr(ABORTED)) {
+            resetOnFlush(peer);
+        } else {
+            closeOnFlush(peer);
+        }
+    }
+
+    /** Closes {@code ch} with a reset, and has its relayed peer reset as well. */
+    static void abort(Channel ch) {
+        ch.attr(ABORTED).set(Boolean.TRUE);
+        DataPlane.reset(ch);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        aborted = true;
         ctx.close();
-        closeOnFlush(peer);
     }
 
     /**
@@ -380,6 +401,13 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     static void closeOnFlush(Channel ch) {
         if (ch.isActive()) {
             ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /** Resets {@code ch} once everything written to it is flushed. */
+    static void resetOnFlush(Channel ch) {
+        if (ch.isActive()) {
+            ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> DataPlane.reset(ch));
         }
     }
 }

@@ -41,6 +41,39 @@ class HalfCloseTest {
         return new String(in.readAllBytes(), StandardCharsets.US_ASCII);
     }
 
+    /**
+     * A backend that resets its connection mid-answer has the client's connection reset, as a NAT
+     * passes the reset on: passed on as an end, a client reading to the end took half an answer for
+     * the whole one.
+     */
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void aResetFromTheBackendReachesTheClientAsAReset(Transport transport) throws Exception {
+        start(transport);
+        CompletableFuture<Void> backendSide = CompletableFuture.runAsync(() -> {
+            try {
+                Socket s = backend.accept();
+                s.setSoTimeout(10_000);
+                s.getInputStream().read();
+                s.getOutputStream().write("half of it".getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+                Thread.sleep(200);
+                s.setSoLinger(true, 0);
+                s.close(); // RST
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        try (Socket client = new Socket()) {
+            client.connect(service, 5000);
+            client.setSoTimeout(10_000);
+            client.getOutputStream().write("?".getBytes(StandardCharsets.US_ASCII));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> readToEnd(client.getInputStream()))
+                    .as("a reset, not an end").isInstanceOf(java.net.SocketException.class);
+        }
+        backendSide.get();
+    }
+
     @ParameterizedTest
     @EnumSource(Transport.class)
     void theClientEndsFirstAndStillGetsTheAnswer(Transport transport) throws Exception {
