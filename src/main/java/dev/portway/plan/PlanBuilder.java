@@ -625,7 +625,8 @@ public final class PlanBuilder {
                     }
                     var c = e.getConditions();
                     boolean ready = c == null || c.getReady() == null || c.getReady();
-                    boolean serving = c == null || c.getServing() == null ? ready : c.getServing();
+                    // as kube-proxy's endpointslicecache: serving unset is true (a terminating endpoint so written is a fallback)
+                    boolean serving = c == null || c.getServing() == null || c.getServing();
                     boolean terminating = c != null && Boolean.TRUE.equals(c.getTerminating());
                     String target = e.getTargetRef() == null ? e.getAddresses().getFirst() : e.getTargetRef().getName();
                     endpoints.add(new Plan.Endpoint(new InetSocketAddress(e.getAddresses().getFirst(), port.getPort()), e.getNodeName(),

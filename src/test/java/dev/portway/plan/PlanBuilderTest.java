@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -45,6 +46,22 @@ class PlanBuilderTest {
             batch.put(o);
         }
         batch.commit();
+    }
+
+    /** As kube-proxy's endpointslicecache reads conditions: ready and serving unset are true, terminating unset false. */
+    @Test
+    void unsetConditionsAreReadAsKubeProxyReadsThem() {
+        Store store = new Store();
+        HasMetadata terminating = new EndpointSliceBuilder((io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice) slice("t", "127.60.0.9"))
+                .editFirstEndpoint().withNewConditions().withReady(false).withTerminating(true).endConditions().endEndpoint().build();
+        HasMetadata bare = new EndpointSliceBuilder((io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice) slice("u", "127.60.0.8"))
+                .editFirstEndpoint().withConditions(null).endEndpoint().build();
+        put(store, service("t", "127.2.60.9"), terminating, service("u", "127.2.60.8"), bare);
+        Plan plan = new PlanBuilder(store, 10256).build();
+        Plan.Endpoint t = plan.clusters().get("default/t:80/TCP").endpoints().getFirst();
+        assertThat(List.of(t.ready(), t.serving(), t.terminating())).as("a fallback, as kube-proxy has it").containsExactly(false, true, true);
+        Plan.Endpoint u = plan.clusters().get("default/u:80/TCP").endpoints().getFirst();
+        assertThat(List.of(u.ready(), u.serving(), u.terminating())).containsExactly(true, true, false);
     }
 
     @Test
