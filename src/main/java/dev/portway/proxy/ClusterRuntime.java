@@ -51,7 +51,8 @@ final class ClusterRuntime {
         }
     }
 
-    private record Sticky(Plan.Endpoint endpoint, long expiresAtNanos) {
+    /** A client's endpoint under ClientIP affinity, and when the client was last seen (judged against the timeout in force). */
+    private record Sticky(Plan.Endpoint endpoint, long lastSeenNanos) {
     }
 
     /** Passive health of an endpoint as the L7 gateway sees it: consecutive 5xx, and an ejection deadline. */
@@ -70,18 +71,24 @@ final class ClusterRuntime {
     private final String name;
     private volatile Snapshot snapshot;
     private final AtomicInteger next = new AtomicInteger();
-    private final ConcurrentHashMap<InetAddress, Sticky> affinity = new ConcurrentHashMap<>();
     /**
      * Clients remembered for ClientIP affinity at most: past it a new client takes the place of the
-     * client remembered longest ago, so that many source addresses (a /64, spoofed UDP)
-     * cannot grow the table without bound, nor keep later clients out of it (kube-proxy's iptables
-     * {@code recent} lists are bounded too, and drop their oldest entry).
+     * client seen longest ago, so that many source addresses (a /64, spoofed UDP) cannot grow the
+     * table without bound, nor keep later clients out of it (kube-proxy's iptables {@code recent}
+     * lists are bounded too, and drop the entry updated longest ago).
      */
-    static final int MAX_AFFINITY_ENTRIES = 65_536; // a power of two: the ring below is indexed by a mask
-    /** New clients in the order they were first remembered, a ring of {@link #MAX_AFFINITY_ENTRIES} places. */
-    private final java.util.concurrent.atomic.AtomicReferenceArray<InetAddress> remembered =
-            new java.util.concurrent.atomic.AtomicReferenceArray<>(MAX_AFFINITY_ENTRIES);
-    private final AtomicInteger nextRemembered = new AtomicInteger();
+    static final int MAX_AFFINITY_ENTRIES = 65_536;
+    /**
+     * ClientIP affinity, the client seen longest ago first (xt_recent's order: an active client is
+     * never the one that goes, where the order of first arrival dropped it). Guarded by itself:
+     * taken once or twice per new connection, and only for Services with affinity.
+     */
+    private final java.util.LinkedHashMap<InetAddress, Sticky> affinity = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<InetAddress, Sticky> eldest) {
+            return size() > MAX_AFFINITY_ENTRIES;
+        }
+    };
     /** LoadBalancer targets that failed their health checks. */
     private final Set<InetSocketAddress> unhealthy = ConcurrentHashMap.newKeySet();
     private final ConcurrentHashMap<InetSocketAddress, Set<Channel>> connections = new ConcurrentHashMap<>();
@@ -170,26 +177,24 @@ final class ClusterRuntime {
         boolean checked = s.spec().healthCheck() != null && !unhealthy.isEmpty() && anyHealthy(candidates);
         var timeout = s.spec().affinityTimeout();
         if (timeout != null && client != null) {
-            Sticky sticky = affinity.get(client);
             long now = System.nanoTime();
-            if (sticky != null && sticky.expiresAtNanos - now > 0 && contains(candidates, sticky.endpoint)
-                    && usable(sticky.endpoint, checked, exclude)) {
-                affinity.put(client, new Sticky(sticky.endpoint, now + timeout.toNanos()));
-                return sticky.endpoint;
+            synchronized (affinity) {
+                // seen within the timeout in force now (kube-proxy's --rcheck --seconds): a shortened timeout applies
+                // to the clients remembered already
+                Sticky sticky = affinity.get(client);
+                if (sticky != null && now - sticky.lastSeenNanos < timeout.toNanos() && contains(candidates, sticky.endpoint)
+                        && usable(sticky.endpoint, checked, exclude)) {
+                    affinity.put(client, new Sticky(sticky.endpoint, now));
+                    return sticky.endpoint;
+                }
             }
             Plan.Endpoint chosen = choose(candidates, start(s, candidates.length), checked, exclude);
             if (chosen != null) {
-                if (sticky == null) {
-                    // a new client takes the ring's next place; when the table is full, the client that had it, the
-                    // one remembered longest ago, goes (xt_recent, kube-proxy's, drops its oldest): in constant
-                    // time, during the very floods that fill the table. Refusing new clients instead left every
-                    // later client without affinity for hours after one flood
-                    InetAddress oldest = remembered.getAndSet(nextRemembered.getAndIncrement() & (MAX_AFFINITY_ENTRIES - 1), client);
-                    if (oldest != null && !oldest.equals(client) && affinity.size() >= MAX_AFFINITY_ENTRIES) {
-                        affinity.remove(oldest);
-                    }
+                // when the table is full, the client seen longest ago goes (in constant time, during the very floods
+                // that fill it): refusing new clients instead left every later client without affinity for hours
+                synchronized (affinity) {
+                    affinity.put(client, new Sticky(chosen, now));
                 }
-                affinity.put(client, new Sticky(chosen, now + timeout.toNanos()));
             }
             return chosen;
         }
@@ -370,13 +375,22 @@ final class ClusterRuntime {
 
     /** How many clients are remembered for ClientIP affinity now. */
     int affinityEntries() {
-        return affinity.size();
+        synchronized (affinity) {
+            return affinity.size();
+        }
     }
 
-    /** Forgets affinity entries past their timeout. */
+    /** Forgets affinity entries past the timeout in force, and all of them once the Service has no affinity. */
     void expireAffinity() {
+        var timeout = snapshot.spec().affinityTimeout();
         long now = System.nanoTime();
-        affinity.values().removeIf(s -> s.expiresAtNanos - now <= 0);
+        synchronized (affinity) {
+            if (timeout == null) {
+                affinity.clear(); // turned off: turned on again, the old pins must not come back
+            } else if (!affinity.isEmpty()) {
+                affinity.values().removeIf(s -> now - s.lastSeenNanos >= timeout.toNanos());
+            }
+        }
     }
 
     /** Records an upstream connection so that draining can find it. */

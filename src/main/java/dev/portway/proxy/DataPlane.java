@@ -176,12 +176,10 @@ public final class DataPlane implements AutoCloseable {
     /** How often expired ClientIP affinity entries are swept (the shortest timeout Kubernetes allows is 1 s). */
     static final long AFFINITY_SWEEP_SECONDS = 1;
 
-    /** Forgets the expired affinity entries of every cluster with ClientIP affinity. */
+    /** Forgets the expired affinity entries of every cluster (all of them where ClientIP affinity was turned off). */
     void expireAffinity() {
         for (ClusterRuntime c : clusters.values()) {
-            if (c.spec().affinityTimeout() != null) {
-                c.expireAffinity();
-            }
+            c.expireAffinity();
         }
     }
 

@@ -185,6 +185,50 @@ class ClusterRuntimeTest {
         assertThat(c.affinityEntries()).isEqualTo(ClusterRuntime.MAX_AFFINITY_ENTRIES);
     }
 
+    /**
+     * As xt_recent, the client updated longest ago goes when the table is full: a client that keeps
+     * coming stays remembered through a flood of new ones (the order of first arrival dropped it, and
+     * a client whose entry had expired and come back lost its fresh one when its old place was reused).
+     */
+    @Test
+    void aFullAffinityTableDropsTheClientSeenLongestAgoNotAnActiveOne() throws Exception {
+        ClusterRuntime c = new ClusterRuntime(cluster(Duration.ofHours(3), endpoint("127.1.1.1", "node1", true, true, false),
+                endpoint("127.1.1.2", "node1", true, true, false), endpoint("127.1.1.3", "node1", true, true, false)));
+        InetAddress regular = InetAddress.getByAddress(new byte[] {10, 1, 1, 1});
+        String pinned = c.pick(regular, null, null).target();
+        byte[] a = {127, 0, 0, 0};
+        for (int i = 0; i < 2 * ClusterRuntime.MAX_AFFINITY_ENTRIES; i++) {
+            a[1] = (byte) (i >> 16);
+            a[2] = (byte) (i >> 8);
+            a[3] = (byte) i;
+            c.pick(InetAddress.getByAddress(a), null, null);
+            if (i % 1000 == 0) {
+                assertThat(c.pick(regular, null, null).target()).as("the regular client, after %d others", i).isEqualTo(pinned);
+            }
+        }
+        assertThat(c.affinityEntries()).isEqualTo(ClusterRuntime.MAX_AFFINITY_ENTRIES);
+    }
+
+    /**
+     * The timeout in force judges every entry (kube-proxy's --rcheck --seconds): shortened, it ends
+     * pins made under the longer one; and affinity turned off forgets them all.
+     */
+    @Test
+    void theAffinityTimeoutInForceJudgesEveryEntry() throws Exception {
+        Plan.Endpoint one = endpoint("127.1.1.1", "node1", true, true, false);
+        Plan.Endpoint two = endpoint("127.1.1.2", "node1", true, true, false);
+        ClusterRuntime c = new ClusterRuntime(cluster(Duration.ofHours(3), one, two));
+        InetAddress client = InetAddress.getByName("127.0.0.9");
+        String pinned = c.pick(client, null, null).target();
+        Thread.sleep(50);
+        c.update(cluster(Duration.ofMillis(10), one, two));
+        // seen 50 ms ago, past the 10 ms in force: balanced again (round robin: the other endpoint), not pinned
+        assertThat(c.pick(client, null, null).target()).isNotEqualTo(pinned);
+        c.update(cluster(null, one, two));
+        c.expireAffinity();
+        assertThat(c.affinityEntries()).isZero();
+    }
+
     /** Affinity entries go when they expire on a quiet cluster, not only when a new plan is applied (the map grew with every client). */
     @Test
     void affinityEntriesExpireWithoutANewPlan() throws Exception {
