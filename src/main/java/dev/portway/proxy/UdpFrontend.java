@@ -61,6 +61,17 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
     private final Map<InetAddress, LinkedHashMap<InetSocketAddress, Flow>> bySource = new HashMap<>();
     /** The source holding the most flows, as of the last sweep (a scan of every source per refused datagram would cost a flood its weight). */
     private InetAddress heaviest;
+    /**
+     * The flows idle longest (at least {@link #IDLE_VICTIM_NANOS}), idlest first, as of the last
+     * sweep: the last resort of a table full of assured flows. Assured flows can be made with
+     * spoofed sources (the answer goes to the spoofed address; a second datagram two seconds later
+     * assures it), one per source: a table full of those refused every new client.
+     */
+    private final java.util.ArrayDeque<Flow> idlest = new java.util.ArrayDeque<>();
+    /** How many idle flows a sweep keeps at hand for {@link #idlest}: new clients a full table can take per sweep. */
+    static final int IDLE_CANDIDATES = 64;
+    /** How long a flow must have been idle to give way to a new client in a full table. */
+    static final long IDLE_VICTIM_NANOS = TimeUnit.SECONDS.toNanos(1);
     private ScheduledFuture<?> sweeper;
 
     UdpFrontend(DataPlane plane, UdpListener listener) {
@@ -133,7 +144,8 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
      * Else the newcomer's source gives its own oldest not assured. Else conntrack's early drop: the
      * oldest flow not assured, of a source that holds at least as many as the newcomer's (never a
      * lighter source's for a heavier one: a host could churn flows from new ports and take each
-     * other client's flow before it is assured).
+     * other client's flow before it is assured). Last, when every flow is assured: the one idle
+     * longest ({@link #idlest}), under the same rule.
      */
     private Flow victimFor(InetAddress newcomer) {
         LinkedHashMap<InetSocketAddress, Flow> ownFlows = bySource.get(newcomer);
@@ -157,6 +169,16 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
             }
             if (++looked == LOOK_AHEAD) {
                 break;
+            }
+        }
+        // every flow assured: the one idle longest, of a source that holds at least as many (a flow that is
+        // active again since the sweep, or already gone, is passed over)
+        long now = System.nanoTime();
+        for (Flow f; (f = idlest.pollFirst()) != null;) {
+            LinkedHashMap<InetSocketAddress, Flow> ofSource = bySource.get(f.client.getAddress());
+            if (!f.closed && flows.get(f.client) == f && now - f.lastActive >= IDLE_VICTIM_NANOS
+                    && ofSource != null && ofSource.size() >= own) {
+                return f;
             }
         }
         return null;
@@ -214,6 +236,7 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
         flows.values().forEach(Flow::close);
         flows.clear();
         evictable.clear();
+        idlest.clear();
         bySource.clear();
         ctx.fireChannelInactive();
     }
@@ -231,16 +254,28 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
         Plan.Listener spec = listener.spec();
         String localNode = spec.localOnly() ? spec.nodeName() : null;
         Iterator<Flow> it = flows.values().iterator();
+        // the idlest flows, the most recently active of them on top (to be dropped when a less active one comes)
+        java.util.PriorityQueue<Flow> idle = new java.util.PriorityQueue<>(IDLE_CANDIDATES + 1,
+                java.util.Comparator.comparingLong((Flow f) -> f.lastActive).reversed());
         while (it.hasNext()) {
             Flow f = it.next();
-            long idle = f.cluster.spec().udpIdleTimeout().toNanos();
+            long idleTimeout = f.cluster.spec().udpIdleTimeout().toNanos();
             boolean endpointGone = !endpoints.computeIfAbsent(f.cluster, UdpFrontend::servingEndpoints).contains(f.endpoint.address())
                     || f.cluster.checkedOut(f.endpoint, localNode);
-            if (now - f.lastActive > idle || endpointGone || plane.cluster(f.cluster.name()) != f.cluster || f.closed) {
+            if (now - f.lastActive > idleTimeout || endpointGone || plane.cluster(f.cluster.name()) != f.cluster || f.closed) {
                 f.close();
                 it.remove();
                 forget(f);
+            } else if (now - f.lastActive >= IDLE_VICTIM_NANOS) {
+                idle.add(f);
+                if (idle.size() > IDLE_CANDIDATES) {
+                    idle.poll();
+                }
             }
+        }
+        idlest.clear();
+        while (!idle.isEmpty()) {
+            idlest.addFirst(idle.poll()); // polled most recently active first: the idlest ends up first
         }
         heaviest = null;
         int most = 0;

@@ -68,11 +68,22 @@ class ConnectionFloodTest {
                     ---
                     apiVersion: v1
                     kind: Service
+                    metadata:
+                      name: many
+                      annotations: {portway.dev/max-connections: "%d"}
+                    spec:
+                      type: NodePort
+                      selector: {app: web}
+                      ports:
+                      - {name: udp, port: 5300, targetPort: dns, protocol: UDP}
+                    ---
+                    apiVersion: v1
+                    kind: Service
                     metadata: {name: other}
                     spec:
                       selector: {app: web}
                       ports: [{port: 8000, targetPort: http}]
-                    """.formatted(CAP, CAP));
+                    """.formatted(CAP, CAP, CAP));
             cluster.awaitReady("web", 1);
             cluster.settle();
             int nodePort = cluster.service("flooded").getSpec().getPorts().getFirst().getNodePort();
@@ -161,11 +172,37 @@ class ConnectionFloodTest {
                     assertThat(roundTrip(otherHost, flooded, "another host")).as("a client of another address, past a cap one host holds")
                             .isEqualTo("another host");
                     // ... and the host that holds the rest cannot take that flow back, before it is assured, by asking
-                    // from a new port (conntrack's early drop of the oldest flow not assured would give it up)
+                    // from a new port (conntrack's early drop of the oldest flow not assured would give it up); at most
+                    // it gives up one of its own idle flows for the new port
                     DatagramSocket churn = udpSource();
                     sources.add(churn);
-                    assertThat(roundTrip(churn, flooded, "churn")).as("a new port of the host that holds the rest").isNull();
+                    roundTrip(churn, flooded, "churn");
                     assertThat(roundTrip(otherHost, flooded, "another host again")).isEqualTo("another host again");
+                } finally {
+                    sources.forEach(DatagramSocket::close);
+                    sources.clear();
+                }
+                // ... and a table full of assured flows, one per source address (as spoofed sources make them: the
+                // answer goes to the spoofed address, a second datagram two seconds later assures the flow), does not
+                // lock new clients out: the flow idle longest gives way (it refused every new client)
+                InetSocketAddress many = new InetSocketAddress(cluster.nodeIp(1), cluster.service("many").getSpec().getPorts().getFirst().getNodePort());
+                try {
+                    for (int i = 0; i < CAP; i++) {
+                        DatagramSocket d = new DatagramSocket(new InetSocketAddress("127.0.8." + (i + 1), 0));
+                        d.setSoTimeout(500);
+                        sources.add(d);
+                        assertThat(roundTrip(d, many, "one of many " + i)).isEqualTo("one of many " + i);
+                    }
+                    await().pollDelay(Duration.ofMillis(2100)).until(() -> true);
+                    for (int i = 0; i < CAP; i++) {
+                        assertThat(roundTrip(sources.get(i), many, "assured " + i)).isEqualTo("assured " + i);
+                    }
+                    await().pollDelay(Duration.ofMillis(1500)).until(() -> true); // idle past a second, and a sweep
+                    DatagramSocket late = new DatagramSocket(new InetSocketAddress("127.0.9.1", 0));
+                    late.setSoTimeout(500);
+                    sources.add(late);
+                    assertThat(roundTrip(late, many, "a new client")).as("past a cap of assured flows, one per source")
+                            .isEqualTo("a new client");
                 } finally {
                     sources.forEach(DatagramSocket::close);
                     sources.clear();
