@@ -57,13 +57,71 @@ abstract class Listener {
      * listener takes its own slots, not every descriptor of the proxy.
      */
     boolean admit(Channel connection, int max) {
-        if (!open.tryTakeFor(connection, max)) {
+        java.net.InetAddress source = ((java.net.InetSocketAddress) connection.remoteAddress()).getAddress();
+        if (!open.tryTakeFor(connection, max) && !(makeRoom(source) && open.tryTakeFor(connection, max))) {
             return false;
         }
+        track(source, connection);
         if (!plane.admitClient(connection)) {
             return false; // its listener slot comes back as the refused connection closes
         }
         return true;
+    }
+
+    /**
+     * Each source address's open connections here, and the source that held the most when one last
+     * came: at the cap, one client (idle connections live an hour) must not lock every other out.
+     */
+    private final java.util.concurrent.ConcurrentHashMap<java.net.InetAddress, java.util.Set<Channel>> bySource =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile java.net.InetAddress heaviest;
+
+    private void track(java.net.InetAddress source, Channel connection) {
+        java.util.Set<Channel> mine = bySource.computeIfAbsent(source, k -> java.util.concurrent.ConcurrentHashMap.newKeySet());
+        mine.add(connection);
+        java.net.InetAddress top = heaviest;
+        if (top == null || !top.equals(source) && mine.size() > held(top)) {
+            heaviest = source;
+        }
+        connection.closeFuture().addListener(f -> bySource.computeIfPresent(source, (k, set) -> {
+            set.remove(connection);
+            return set.isEmpty() ? null : set;
+        }));
+    }
+
+    private int held(java.net.InetAddress source) {
+        java.util.Set<Channel> set = bySource.get(source);
+        return set == null ? 0 : set.size();
+    }
+
+    /**
+     * At the cap: the source holding the most gives up a connection (reset) when it holds at least
+     * two more than {@code source}, as the UDP table's rule has it; a lighter source never loses one
+     * to a heavier. True when the slot came free at once (the connection given up was this event
+     * loop's; another loop's closes a moment later, and the newcomer is refused meanwhile).
+     */
+    private boolean makeRoom(java.net.InetAddress source) {
+        java.net.InetAddress top = heaviest;
+        java.util.Set<Channel> theirs = top == null || top.equals(source) ? null : bySource.get(top);
+        if (theirs == null || theirs.size() < held(source) + 2) {
+            return false;
+        }
+        Channel victim = null;
+        for (Channel c : theirs) {
+            if (c.eventLoop().inEventLoop()) {
+                victim = c;
+                break;
+            }
+            if (victim == null) {
+                victim = c;
+            }
+        }
+        if (victim == null || !theirs.remove(victim)) {
+            return false; // taken by another newcomer meanwhile
+        }
+        plane.metrics().refused(spec, "connection_evicted");
+        RelayHandler.abort(victim);
+        return victim.eventLoop().inEventLoop();
     }
 
     /** As {@link #admit}, for a connection the process holds already (a LoadBalancer's, fused into a node's listener). */

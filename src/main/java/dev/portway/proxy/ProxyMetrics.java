@@ -20,8 +20,9 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>{@code portway_listener_connections_total{service,role,listener}}: connections accepted</li>
  *   <li>{@code portway_listener_refused_total{service,role,reason}}: closed at once
- *       (no_endpoints, upstream_refused, source_range, connection_limit; UDP: flow_limit, and flow_evicted for a
- *       flow never answered that a new one replaced in a full table)</li>
+ *       (no_endpoints, upstream_refused, source_range, connection_limit, and connection_evicted for a connection of
+ *       the heaviest source that a new client's replaced at the cap; UDP: flow_limit, and flow_evicted for a flow
+ *       that a new one replaced in a full table)</li>
  *   <li>{@code portway_idle_timeouts_total{service,role}}: TCP connections closed by the idle timeout</li>
  *   <li>{@code portway_upstream_connects_total{service,role}}: upstream connections made</li>
  *   <li>{@code portway_upstream_connect_failures_total{service,role}}: upstream connects that failed</li>
