@@ -661,7 +661,23 @@ public final class DataPlane implements AutoCloseable {
 
     /** Closes a connection with a TCP reset (the client sees "connection reset", not a clean end). */
     static void reset(Channel channel) {
-        channel.config().setOption(ChannelOption.SO_LINGER, 0);
-        channel.close();
+        if (!channel.isRegistered()) {
+            channel.close();
+            return;
+        }
+        // on the channel's own loop, and only while it is open: a socket closed meanwhile (its peer's close
+        // raced this) has given its descriptor back, and another connection may hold that number by now
+        if (channel.eventLoop().inEventLoop()) {
+            resetNow(channel);
+        } else {
+            channel.eventLoop().execute(() -> resetNow(channel));
+        }
+    }
+
+    private static void resetNow(Channel channel) {
+        if (channel.isOpen()) {
+            channel.config().setOption(ChannelOption.SO_LINGER, 0);
+            channel.close();
+        }
     }
 }

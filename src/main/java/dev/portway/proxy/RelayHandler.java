@@ -382,8 +382,8 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         if (ch instanceof EpollSocketChannel epoll && epoll.fd() instanceof Socket socket) {
             try {
                 socket.shutdown(false, true);
-            } catch (java.io.IOException e) {
-                ch.close(); // (the peer reset it meanwhile)
+            } catch (java.io.IOException | java.nio.channels.NotYetConnectedException e) {
+                ch.close(); // (the peer reset it meanwhile: ENOTCONN)
             }
             return;
         }

@@ -70,6 +70,12 @@ final class ProtocolSniffer extends ByteToMessageDecoder {
         ctx.pipeline().remove(this);
     }
 
+    /** A client that resets its connection before its first bytes (a proxy passing a reset on): closed, quietly. */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+
     private enum Match {
         YES, MAYBE, NO;
 
