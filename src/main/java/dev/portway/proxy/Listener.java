@@ -57,11 +57,9 @@ abstract class Listener {
      * listener takes its own slots, not every descriptor of the proxy.
      */
     boolean admit(Channel connection, int max) {
-        java.net.InetAddress source = ((java.net.InetSocketAddress) connection.remoteAddress()).getAddress();
-        if (!open.tryTakeFor(connection, max) && !(makeRoom(source) && open.tryTakeFor(connection, max))) {
+        if (!admitAgain(connection, max)) {
             return false;
         }
-        track(source, connection);
         if (!plane.admitClient(connection)) {
             return false; // its listener slot comes back as the refused connection closes
         }
@@ -75,6 +73,10 @@ abstract class Listener {
     private final java.util.concurrent.ConcurrentHashMap<java.net.InetAddress, java.util.Set<Channel>> bySource =
             new java.util.concurrent.ConcurrentHashMap<>();
     private volatile java.net.InetAddress heaviest;
+    /** When {@link #heaviest} was last found by a walk over every source (it goes stale as connections close). */
+    private volatile long heaviestFoundAt;
+    /** How often, at most, a listener at its cap walks its sources for the heaviest (a bound on what a flood makes it do). */
+    private static final long FIND_HEAVIEST_EVERY_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100);
 
     private void track(java.net.InetAddress source, Channel connection) {
         java.util.Set<Channel> mine = bySource.computeIfAbsent(source, k -> java.util.concurrent.ConcurrentHashMap.newKeySet());
@@ -101,6 +103,19 @@ abstract class Listener {
      * loop's; another loop's closes a moment later, and the newcomer is refused meanwhile).
      */
     private boolean makeRoom(java.net.InetAddress source) {
+        long now = System.nanoTime();
+        if (now - heaviestFoundAt > FIND_HEAVIEST_EVERY_NANOS) {
+            heaviestFoundAt = now;
+            java.net.InetAddress most = null;
+            int count = 0;
+            for (var e : bySource.entrySet()) {
+                if (e.getValue().size() > count) {
+                    count = e.getValue().size();
+                    most = e.getKey();
+                }
+            }
+            heaviest = most;
+        }
         java.net.InetAddress top = heaviest;
         java.util.Set<Channel> theirs = top == null || top.equals(source) ? null : bySource.get(top);
         if (theirs == null || theirs.size() < held(source) + 2) {
@@ -126,7 +141,12 @@ abstract class Listener {
 
     /** As {@link #admit}, for a connection the process holds already (a LoadBalancer's, fused into a node's listener). */
     boolean admitAgain(Channel connection, int max) {
-        return open.tryTakeFor(connection, max);
+        java.net.InetAddress source = ((java.net.InetSocketAddress) connection.remoteAddress()).getAddress();
+        if (!open.tryTakeFor(connection, max) && !(makeRoom(source) && open.tryTakeFor(connection, max))) {
+            return false;
+        }
+        track(source, connection);
+        return true;
     }
 
     /** The per-connection counters of the current spec. */

@@ -142,6 +142,45 @@ class ConnectionFloodTest {
             await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
                     .until(() -> Net.get(cluster.nodeIp(1), nodePort, "/").status() == 200);
 
+            // the heaviest source is found again as connections come and go: one that held the most and left must not
+            // leave another's hold on the cap in place (heaviest was only ever updated as connections came)
+            InetSocketAddress node = new InetSocketAddress(cluster.nodeIp(1), nodePort);
+            List<Socket> held = new ArrayList<>();
+            try {
+                for (int i = 0; i < 20; i++) {
+                    held.add(connect("127.0.0.3", node)); // the one that will hold the cap
+                }
+                List<Socket> leaving = new ArrayList<>();
+                for (int i = 0; i < 30; i++) {
+                    leaving.add(connect("127.0.0.4", node)); // the heaviest, for a moment
+                }
+                for (Socket l : leaving) {
+                    l.close();
+                }
+                Thread.sleep(300); // their slots come back
+                // the cap filled with one connection from each of many addresses (each reset one, if any, replaced)
+                for (int i = 0; i < 100 && held(held) < CAP; i++) {
+                    for (int k = held(held); k < CAP; k++) {
+                        held.add(connect("127.0." + (10 + held.size() / 250) + "." + (held.size() % 250 + 1), node));
+                    }
+                }
+                assertThat(held(held)).isEqualTo(CAP);
+                Thread.sleep(200); // past the walk's rate limit
+                await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
+                    try (Socket other = connect("127.0.6.1", node)) {
+                        other.setSoTimeout(2000);
+                        other.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                        return new String(other.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII)
+                                .equals("HTTP/1.1 200");
+                    }
+                });
+            } finally {
+                for (Socket h : held) {
+                    h.close();
+                }
+            }
+
             // UDP: flows of one question and one answer (a DNS lookup, each from a port of its own) do not
             // lock the table: the oldest gives way to a new client, as conntrack's early drop does. One reply
             // used to make a flow permanent, and a host asking from 10,000 ports refused every other client
@@ -246,6 +285,15 @@ class ConnectionFloodTest {
                 oneShot.forEach(DatagramSocket::close);
             }
         }
+    }
+
+    /** A connection from {@code source} to {@code to}, open (not refused) as far as the client can tell. */
+    private static Socket connect(String source, InetSocketAddress to) throws IOException {
+        Socket s = new Socket();
+        s.bind(new InetSocketAddress(source, 0));
+        s.connect(to, 2000);
+        s.setSoTimeout(20); // a read that times out: open (see held)
+        return s;
     }
 
     private static DatagramSocket udpSource() throws IOException {
