@@ -174,12 +174,18 @@ final class UdpFrontend extends ChannelInboundHandlerAdapter {
         // every flow assured: the one idle longest, of a source that holds at least as many (a flow that is
         // active again since the sweep, or already gone, is passed over)
         long now = System.nanoTime();
-        for (Flow f; (f = idlest.pollFirst()) != null;) {
+        for (Iterator<Flow> it = idlest.iterator(); it.hasNext();) {
+            Flow f = it.next();
+            if (f.closed || flows.get(f.client) != f || now - f.lastActive < IDLE_VICTIM_NANOS) {
+                it.remove(); // gone, or active again since the sweep
+                continue;
+            }
             LinkedHashMap<InetSocketAddress, Flow> ofSource = bySource.get(f.client.getAddress());
-            if (!f.closed && flows.get(f.client) == f && now - f.lastActive >= IDLE_VICTIM_NANOS
-                    && ofSource != null && ofSource.size() >= own) {
+            if (ofSource != null && ofSource.size() >= own) {
+                it.remove();
                 return f;
             }
+            // kept: a lighter newcomer may take it
         }
         return null;
     }
