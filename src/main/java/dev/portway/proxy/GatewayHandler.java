@@ -97,8 +97,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     /** Bytes of a new request arrived since the last exchange ended. */
     private boolean arriving;
     private boolean closing;
-    /** While a close lingers: how many more bytes it drops before it closes anyway; negative otherwise. */
-    private long lingerLeft = -1;
+    /** A close lingers ({@link #linger}), and how many more bytes it drops before it closes anyway. */
+    private boolean lingering;
+    private long lingerLeft;
     private boolean draining;
     /** Between a read's first message and its readComplete (which flushes what the read wrote upstream). */
     private boolean reading;
@@ -537,7 +538,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (lingerLeft >= 0 && msg instanceof ByteBuf b) {
+        if (lingering && msg instanceof ByteBuf b) {
             lingerLeft -= b.readableBytes();
         }
         if (closing || !(msg instanceof io.netty.handler.codec.http.HttpObject)) {
@@ -579,7 +580,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (lingerLeft >= 0) {
+        if (lingering) {
             if (lingerLeft > 0) {
                 ctx.read();
             } else {
@@ -828,13 +829,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         closing = true;
         cancelTimers();
         releaseBacklog();
+        closeDeadline(); // a client that never takes its answer (first: a linger that begins at once replaces it)
         ChannelFuture flushed = ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER);
         if (linger && !stream) {
             flushed.addListener(f -> linger(f.isSuccess()));
         } else {
             flushed.addListener(ChannelFutureListener.CLOSE);
         }
-        closeDeadline(); // a client that never takes its answer
     }
 
     /** The most a lingering close reads and drops, and how long it waits for the client's end. */
@@ -851,6 +852,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             timer = null;
             ctx.close();
         }, Math.min(LINGER_NANOS, plane.httpSettings().idleTimeout().toNanos()), TimeUnit.NANOSECONDS);
+        lingering = true;
         lingerLeft = LINGER_BYTES;
         // bytes from here, not requests: nothing more is decoded (what the decoder held comes here, and is dropped)
         if (ctx.pipeline().get("http") != null) {
@@ -867,7 +869,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         if (evt instanceof ChannelInputShutdownEvent && !stream) {
             // the client sent all it will send; the codec passed on what it held (a head cut short arrives failed)
             inputShut = true;
-            if (lingerLeft >= 0) {
+            if (lingering) {
                 ctx.close(); // a lingering close is done
                 return;
             }

@@ -120,6 +120,17 @@ class GatewayResponseFramingTest {
         }
     }
 
+    /** Reads a response head from {@code s}, up to its empty line. */
+    private static String readHead(Socket s) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int c = s.getInputStream().read();
+            assertThat(c).as(head.toString()).isNotNegative();
+            head.append((char) c);
+        }
+        return head.toString();
+    }
+
     @AfterAll
     static void stop() throws Exception {
         backend.close();
@@ -172,34 +183,60 @@ class GatewayResponseFramingTest {
      * closed with the client's bytes unread, the kernel resets the connection, and a reset may
      * destroy the answer before the client reads it.
      */
-    @Test
-    void anAnswerBeforeTheBodysEndClosesTheConnectionWithoutAReset() throws Exception {
-        try (Socket s = new Socket()) {
+    /** A POST to {@code /early} claiming {@code length} bytes, whose body a thread goes on sending ({@code chunks} of {@code chunk}). */
+    private record Upload(Socket socket, Thread sender, java.util.concurrent.atomic.AtomicReference<IOException> failure)
+            implements AutoCloseable {
+        static Upload of(long length, int chunk, int chunks) throws IOException {
+            Socket s = new Socket();
             s.connect(listener, 5000);
-            s.setSoTimeout(5000);
+            s.setSoTimeout(10_000);
             java.io.OutputStream out = s.getOutputStream();
-            out.write("POST /early HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
-            java.util.concurrent.atomic.AtomicReference<IOException> sendFailure = new java.util.concurrent.atomic.AtomicReference<>();
+            out.write(("POST /early HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            java.util.concurrent.atomic.AtomicReference<IOException> failure = new java.util.concurrent.atomic.AtomicReference<>();
             Thread sender = Thread.ofVirtual().start(() -> {
-                byte[] chunk = new byte[64 * 1024];
+                byte[] bytes = new byte[chunk];
                 try {
-                    for (int i = 0; i < 64; i++) { // 4 MiB of the body, as an upload goes on while its answer comes
-                        out.write(chunk);
+                    for (int i = 0; i < chunks; i++) {
+                        out.write(bytes);
                     }
                 } catch (IOException e) {
-                    sendFailure.set(e);
+                    failure.set(e);
                 }
             });
-            StringBuilder head = new StringBuilder();
-            while (!head.toString().endsWith("\r\n\r\n")) {
-                int c = s.getInputStream().read();
-                assertThat(c).as(head.toString()).isNotNegative();
-                head.append((char) c);
-            }
-            assertThat(head.toString().toLowerCase()).startsWith("http/1.1 413").contains("connection: close");
-            sender.join(java.time.Duration.ofSeconds(10));
-            assertThat(sendFailure.get()).as("the body the client still sent was read, not reset").isNull();
-            assertThat(s.getInputStream().read()).as("the gateway's end, not a reset").isEqualTo(-1);
+            return new Upload(s, sender, failure);
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    /**
+     * An answer before the request's body ended (a 413 to an upload) tells the client the
+     * connection ends, and the gateway then reads and drops the rest of the body before it closes:
+     * closed with the client's bytes unread, the kernel resets the connection, and a reset may
+     * destroy the answer before the client reads it.
+     */
+    @Test
+    void anAnswerBeforeTheBodysEndClosesTheConnectionWithoutAReset() throws Exception {
+        try (Upload up = Upload.of(50_000_000, 64 * 1024, 64)) { // 4 MiB of the body, as an upload goes on while its answer comes
+            assertThat(readHead(up.socket()).toLowerCase()).startsWith("http/1.1 413").contains("connection: close");
+            up.sender().join(java.time.Duration.ofSeconds(10));
+            assertThat(up.failure().get()).as("the body the client still sent was read, not reset").isNull();
+            assertThat(up.socket().getInputStream().read()).as("the gateway's end, not a reset").isEqualTo(-1);
+        }
+    }
+
+    /** A client that goes on sending past what a lingering close drops (16 MiB) is closed then, not after its 5 s. */
+    @Test
+    void aLingeringCloseEndsPastItsByteLimit() throws Exception {
+        try (Upload up = Upload.of(500_000_000, 256 * 1024, 160)) { // 40 MiB
+            assertThat(readHead(up.socket())).startsWith("HTTP/1.1 413");
+            long start = System.nanoTime();
+            up.sender().join(java.time.Duration.ofSeconds(10));
+            assertThat(up.sender().isAlive()).as("the sender was closed on").isFalse();
+            assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).isLessThan(java.time.Duration.ofMillis(4500));
         }
     }
 
@@ -287,7 +324,7 @@ class GatewayResponseFramingTest {
             while (!head.toString().endsWith("\r\n\r\n") && (b = in.read()) >= 0) {
                 head.append((char) b);
             }
-            assertThat(head.toString()).startsWith("HTTP/1.1 200 OK\r\n").containsIgnoringCase("content-length: 5\r\n");
+            assertThat(head).startsWith("HTTP/1.1 200 OK\r\n").containsIgnoringCase("content-length: 5\r\n");
             slowBody.countDown();
             assertThat(new String(in.readNBytes(5), StandardCharsets.ISO_8859_1)).isEqualTo("hello");
         }
