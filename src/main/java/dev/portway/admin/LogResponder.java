@@ -184,6 +184,9 @@ final class LogResponder {
 
     private void got(Read r) {
         if (!ctx.channel().isActive()) {
+            if (r.stamped() != null) {
+                r.stamped().release();
+            }
             return;
         }
         if (!sized) {

@@ -19,6 +19,8 @@ final class WriteTimes {
     private long[] positions = new long[16];
     private long[] nanos = new long[16];
     private int count;
+    /** Some writes were forgotten ({@link #thin}): a time now stands for a stretch of writes, the first of them. */
+    private boolean thinned;
 
     /** The write that begins at {@code position} happened at {@code epochNanos}. */
     void add(long position, long epochNanos) {
@@ -41,6 +43,7 @@ final class WriteTimes {
     }
 
     private void thin() {
+        thinned = true;
         int kept = 0;
         for (int i = 0; i < count; i += 2) {
             positions[kept] = positions[i];
@@ -66,7 +69,11 @@ final class WriteTimes {
         return i < 0 ? otherwise : nanos[i];
     }
 
-    /** The position of the first write at or after {@code epochNanos}; {@code otherwise} when there is none. */
+    /**
+     * The position of the first write at or after {@code epochNanos}; {@code otherwise} when there
+     * is none. Once writes were forgotten, the kept write before that one: a forgotten write
+     * between them may be as late, and a few earlier lines are better than later ones left out.
+     */
     long firstAtOrAfter(long epochNanos, long otherwise) {
         int lo = 0;
         int hi = count;
@@ -77,6 +84,9 @@ final class WriteTimes {
             } else {
                 hi = mid;
             }
+        }
+        if (thinned && lo > 0) {
+            lo--;
         }
         return lo < count ? positions[lo] : otherwise;
     }

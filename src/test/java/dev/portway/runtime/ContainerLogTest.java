@@ -111,6 +111,10 @@ class ContainerLogTest {
         for (long position : new long[] {0, 5, 12_345, 10L * (5 * WriteTimes.MAX - 1)}) {
             assertThat(times.at(position, -1)).isLessThanOrEqualTo(1_000L + position / 10).isGreaterThanOrEqualTo(1_000L);
         }
+        // --since never leaves out a write at or after its time, however thinned: at most it starts a little early
+        for (long since : new long[] {1_000L, 1_007L, 50_001L, 1_000L + 5 * WriteTimes.MAX - 3}) {
+            assertThat(times.firstAtOrAfter(since, -1)).isLessThanOrEqualTo((since - 1_000L) * 10);
+        }
         // a clock stepped back stamps no write earlier than the one before
         WriteTimes back = new WriteTimes();
         back.add(0, 500);
