@@ -79,16 +79,24 @@ abstract class Listener {
     private static final long FIND_HEAVIEST_EVERY_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100);
 
     private void track(java.net.InetAddress source, Channel connection) {
-        java.util.Set<Channel> mine = bySource.computeIfAbsent(source, k -> java.util.concurrent.ConcurrentHashMap.newKeySet());
-        mine.add(connection);
+        // added and removed under the map's lock for the source: a set emptied by a close is never one a new connection joins
+        java.util.Set<Channel> mine = bySource.compute(source, (k, set) -> {
+            java.util.Set<Channel> s = set == null ? java.util.concurrent.ConcurrentHashMap.newKeySet() : set;
+            s.add(connection);
+            return s;
+        });
         java.net.InetAddress top = heaviest;
         if (top == null || !top.equals(source) && mine.size() > held(top)) {
             heaviest = source;
         }
-        connection.closeFuture().addListener(f -> bySource.computeIfPresent(source, (k, set) -> {
-            set.remove(connection);
-            return set.isEmpty() ? null : set;
-        }));
+        // one listener gives the slot back and forgets the connection (a new connection's cost is counted)
+        connection.closeFuture().addListener(f -> {
+            open.release();
+            bySource.computeIfPresent(source, (k, set) -> {
+                set.remove(connection);
+                return set.isEmpty() ? null : set;
+            });
+        });
     }
 
     private int held(java.net.InetAddress source) {
@@ -142,7 +150,7 @@ abstract class Listener {
     /** As {@link #admit}, for a connection the process holds already (a LoadBalancer's, fused into a node's listener). */
     boolean admitAgain(Channel connection, int max) {
         java.net.InetAddress source = ((java.net.InetSocketAddress) connection.remoteAddress()).getAddress();
-        if (!open.tryTakeFor(connection, max) && !(makeRoom(source) && open.tryTakeFor(connection, max))) {
+        if (!open.tryTake(max) && !(makeRoom(source) && open.tryTake(max))) {
             return false;
         }
         track(source, connection);
