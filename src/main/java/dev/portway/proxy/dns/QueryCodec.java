@@ -97,6 +97,27 @@ final class QueryCodec {
         }
     }
 
+    /**
+     * Writes {@code query} as it was read ({@link #decode}): its id, opcode, RD, and the Z, AD and
+     * CD bits (Netty's query encoders write the opcode and RD alone, so a forwarded query lost its
+     * CD bit, and a DNSSEC client's "checking disabled" with it), its question and its OPT record.
+     */
+    static ByteBuf encode(DnsQuery query, ByteBuf out) throws Exception {
+        out.writeShort(query.id());
+        out.writeShort((query.opCode().byteValue() & 0xF) << 11 | (query.isRecursionDesired() ? 1 << 8 : 0) | (query.z() & 0x7) << 4);
+        out.writeShort(query.count(DnsSection.QUESTION));
+        out.writeShort(0);
+        out.writeShort(0);
+        out.writeShort(query.count(DnsSection.ADDITIONAL));
+        for (int i = 0; i < query.count(DnsSection.QUESTION); i++) {
+            io.netty.handler.codec.dns.DnsRecordEncoder.DEFAULT.encodeQuestion(query.recordAt(DnsSection.QUESTION, i), out);
+        }
+        for (int i = 0; i < query.count(DnsSection.ADDITIONAL); i++) {
+            io.netty.handler.codec.dns.DnsRecordEncoder.DEFAULT.encodeRecord(query.recordAt(DnsSection.ADDITIONAL, i), out);
+        }
+        return out;
+    }
+
     /** Decodes the query in {@code buf}, which {@link #refusal} let through. */
     static <Q extends DnsQuery> Q decode(ByteBuf buf, Factory<Q> factory) throws Exception {
         int id = buf.readUnsignedShort();

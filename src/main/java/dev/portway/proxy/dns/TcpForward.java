@@ -16,7 +16,6 @@ import io.netty.handler.codec.dns.DnsQuery;
 import io.netty.handler.codec.dns.DnsQuestion;
 import io.netty.handler.codec.dns.DnsResponseCode;
 import io.netty.handler.codec.dns.DnsSection;
-import io.netty.handler.codec.dns.TcpDnsQueryEncoder;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -26,8 +25,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One TCP query for a name outside the zone, relayed to the upstreams over a TCP connection of
- * its own (RFC 7766 framing): the query is encoded again from its decoded form with the client's
- * id, the answer goes back to the client byte for byte. An upstream that does not answer in time
+ * its own (RFC 7766 framing): the query is encoded again from its decoded form, with the client's
+ * id and flags, the answer goes back to the client byte for byte. An upstream that does not answer in time
  * is given up for the next one; after the last, the client gets SERVFAIL.
  *
  * <p>Everything runs on the client connection's event loop.
@@ -68,8 +67,7 @@ final class TcpForward {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(0xFFFF, 0, 2, 0, 2),
-                                new TcpDnsQueryEncoder(), new Relay());
+                        ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(0xFFFF, 0, 2, 0, 2), new Relay());
                     }
                 })
                 .connect(upstreams.get(tried));
@@ -80,7 +78,7 @@ final class TcpForward {
             if (!f.isSuccess()) {
                 giveUp(tried, f.cause().toString());
             } else if (attempt == tried && !finished) {
-                f.channel().writeAndFlush(query.retain());
+                f.channel().writeAndFlush(framed(f.channel()));
             }
         }));
         upstream.closeFuture().addListener(f -> onClientLoop(() -> giveUp(tried, "connection closed")));
@@ -149,6 +147,20 @@ final class TcpForward {
         query.release();
         server.forwardDone();
         connectionSlots.release();
+    }
+
+    /** The query as the client sent it (its flags too), with RFC 7766's length before it. */
+    private ByteBuf framed(Channel ch) {
+        ByteBuf out = ch.alloc().buffer(512);
+        try {
+            out.writeShort(0);
+            QueryCodec.encode(query, out);
+            out.setShort(0, out.readableBytes() - 2);
+            return out;
+        } catch (Exception e) {
+            out.release();
+            throw new IllegalStateException("cannot encode " + query, e);
+        }
     }
 
     private DnsQuestion question() {

@@ -342,6 +342,18 @@ class ClusterDnsServerTest {
         assertThat(upstream.queries.get()).isZero();
     }
 
+    /** A query forwarded over TCP goes as the client sent it: its AD and CD bits (DNSSEC's) and its OPT record too. */
+    @Test
+    void aTcpQueryIsForwardedWithItsFlags() throws Exception {
+        FakeUpstream upstream = fake(false);
+        ClusterDnsServer forwarding = server(List.of(upstream.address), Duration.ofSeconds(2));
+        byte[] query = rawQuery(61, "example.com", DnsRecordType.A, 1232);
+        query[3] |= 0x30; // AD and CD
+        byte[] reply = tcp(forwarding, query);
+        assertThat(rcode(reply)).isZero();
+        assertThat(upstream.tcpFlags).containsExactly("z=3 opt=1");
+    }
+
     @Test
     void aTcpClientThatLeavesDropsItsForwardedQuery() throws Exception {
         FakeUpstream silent = fake(true);
@@ -938,6 +950,8 @@ class ClusterDnsServerTest {
 
         final AtomicInteger queries = new AtomicInteger();
         final AtomicInteger tcpQueries = new AtomicInteger();
+        /** The Z, AD and CD bits of the TCP queries, and whether each had an OPT record. */
+        final List<String> tcpFlags = new java.util.concurrent.CopyOnWriteArrayList<>();
         /** The source ports the UDP queries came from. */
         final java.util.Set<Integer> sourcePorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
         final InetSocketAddress address;
@@ -993,6 +1007,7 @@ class ClusterDnsServerTest {
                                         @Override
                                         protected void channelRead0(ChannelHandlerContext ctx, DnsQuery q) {
                                             tcpQueries.incrementAndGet();
+                                            tcpFlags.add("z=" + q.z() + " opt=" + q.count(DnsSection.ADDITIONAL));
                                             if (!silent) {
                                                 ctx.writeAndFlush(answer(q,
                                                         new DefaultDnsResponse(q.id(), DnsOpCode.QUERY, DnsResponseCode.NOERROR)));
