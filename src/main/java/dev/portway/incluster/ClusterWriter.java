@@ -235,7 +235,9 @@ final class ClusterWriter implements AutoCloseable {
                 if (code == 403 || code == 404 || code == 422) {
                     // not this controller's to write (RBAC), or its namespace is going: an Event is not worth a retry loop
                     pendingEvents.remove(key, event);
-                    if (code != 403 || eventsForbiddenTold.compareAndSet(false, true)) {
+                    // (a namespace being terminated refuses with 403 too: that is no RBAC refusal, and must not use up the one warning)
+                    boolean rbac = code == 403 && !String.valueOf(e.getMessage()).contains("because it is being terminated");
+                    if (!rbac || eventsForbiddenTold.compareAndSet(false, true)) {
                         log.warn("cannot record the event {} in the cluster: {}", key, e.getMessage());
                     }
                     continue;
