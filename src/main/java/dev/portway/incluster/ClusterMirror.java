@@ -76,6 +76,14 @@ final class ClusterMirror implements AutoCloseable {
     private final Map<Changed, String> mirroredVersions = new HashMap<>();
     private volatile boolean synced;
 
+    /** Told of each change to a cluster Service that is not Portway's (one that stopped being a LoadBalancer among them). */
+    private volatile java.util.function.Consumer<Service> othersChanged = s -> { };
+
+    /** Whom to tell of changes to the cluster's Services that are not Portway's (the writer: a late write may have left its address on one). */
+    void onOthersChanged(java.util.function.Consumer<Service> listener) {
+        othersChanged = listener;
+    }
+
     ClusterMirror(KubernetesClient client, ControlPlane control, String loadBalancerClass, boolean clusterPools) {
         this.client = client;
         this.control = control;
@@ -202,9 +210,14 @@ final class ClusterMirror implements AutoCloseable {
             boolean keep = latest != null && (c.kind() != ResourceKind.SERVICE || isOurs((Service) latest));
             if (keep) {
                 mirror(batch, c, latest);
-            } else if (mirroredVersions.remove(c) != null) {
-                int slash = c.key().indexOf('/');
-                batch.remove(c.kind(), slash < 0 ? null : c.key().substring(0, slash), c.key().substring(slash + 1));
+            } else {
+                if (mirroredVersions.remove(c) != null) {
+                    int slash = c.key().indexOf('/');
+                    batch.remove(c.kind(), slash < 0 ? null : c.key().substring(0, slash), c.key().substring(slash + 1));
+                }
+                if (latest instanceof Service other) {
+                    othersChanged.accept(other);
+                }
             }
         }
         if (pools) {

@@ -153,7 +153,8 @@ final class ClusterWriter implements AutoCloseable {
         return pool != null && pools.test(pool) && remote.getSpec() != null && !"LoadBalancer".equals(remote.getSpec().getType());
     }
 
-    private void clearIfLeft(Service remote) {
+    /** Takes Portway's address and pool annotation off {@code remote} if it stopped being a LoadBalancer with them. */
+    void clearIfLeft(Service remote) {
         if (leftWithOurAddress(remote)) {
             String namespace = remote.getMetadata().getNamespace();
             String name = remote.getMetadata().getName();

@@ -119,6 +119,8 @@ public final class InClusterController implements AutoCloseable {
         Set<String> poolNames = new java.util.HashSet<>();
         options.pools().forEach(p -> poolNames.add(p.getMetadata().getName()));
         writer = new ClusterWriter(client, mirror, store, clusterPools ? m::isClusterPool : poolNames::contains);
+        // a write that landed after its Service stopped being a LoadBalancer is taken off at that Service's next change
+        m.onOthersChanged(writer::clearIfLeft);
         control.addController(new PlanPublisher(PlanBuilder.loadBalancersOnly(store, options.nodeHealthPort()), dataPlane));
         if (options.metricsAddress() != null) {
             ClusterMirror watching = mirror;

@@ -343,6 +343,30 @@ class InClusterControllerTest {
         awaitNoAddress("web");
     }
 
+    /**
+     * A write that lands after its Service stopped being a LoadBalancer (it was out as the type
+     * changed) leaves Portway's pool annotation on a Service that is not Portway's: it is taken off
+     * at that Service's next change, not only at the next start.
+     */
+    @Test
+    void anAddressALateWriteLeftOnAServiceThatLeftIsTakenOffAtItsNextChange() throws Exception {
+        cluster.loadBalancer("web", PORTWAY_CLASS);
+        controller();
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.10".equals(cluster.ingressIp("web")));
+        cluster.toClusterIp("web");
+        awaitNoAddress("web");
+        // the late write, as it lands
+        cluster.control().call(() -> {
+            io.fabric8.kubernetes.api.model.Service web = cluster.control().store().get(io.fabric8.kubernetes.api.model.Service.class, "default", "web").orElseThrow();
+            web.getMetadata().getAnnotations().put("metallb.io/ip-allocated-from-pool", "edge");
+            dev.portway.store.Store.Batch batch = cluster.control().store().begin();
+            batch.put(web);
+            batch.commit();
+            return null;
+        });
+        awaitNoAddress("web");
+    }
+
     @Test
     void aServiceThatStoppedBeingALoadBalancerWhileNoControllerRanHasItsAddressTakenOffAtStart() throws Exception {
         cluster.loadBalancer("web", PORTWAY_CLASS);
