@@ -12,11 +12,23 @@ const TIMEOUT_MS = 10000;
 
 class SignInNeeded extends Error {}
 
+// what a bearer token may hold (RFC 6750's b64token): anything else cannot go in a header, and a
+// link holding it kept the tab failing on every request, never asking for a token
+const TOKEN_SHAPE = /^[A-Za-z0-9._~+/-]+=*$/;
+
+function keepToken(t) {
+  if (!TOKEN_SHAPE.test(t)) {
+    return false;
+  }
+  sessionStorage.setItem(TOKEN_KEY, t);
+  return true;
+}
+
 function takeTokenFromAddress() {
   const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   if (m) {
     try {
-      sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+      keepToken(decodeURIComponent(m[1]));
     } catch (e) {
       // a malformed link: the page asks for the token
     }
@@ -37,25 +49,25 @@ async function get(path, asText) {
   }
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
-  let r;
   try {
-    r = await fetch(path, {
+    const r = await fetch(path, {
       headers: { Authorization: 'Bearer ' + used, Accept: asText ? 'text/plain' : 'application/json' },
       cache: 'no-store', credentials: 'omit', redirect: 'error', signal: abort.signal,
     });
+    if (r.status === 401) {
+      if (token() === used) {
+        sessionStorage.removeItem(TOKEN_KEY); // not one given since this request left
+      }
+      throw new SignInNeeded('refused');
+    }
+    if (!r.ok) {
+      throw new Error(path + ': ' + r.status);
+    }
+    // the body under the same timeout: a body that stopped coming held every later refresh
+    return await (asText ? r.text() : r.json());
   } finally {
     clearTimeout(timer);
   }
-  if (r.status === 401) {
-    if (token() === used) {
-      sessionStorage.removeItem(TOKEN_KEY); // not one given since this request left
-    }
-    throw new SignInNeeded('refused');
-  }
-  if (!r.ok) {
-    throw new Error(path + ': ' + r.status);
-  }
-  return asText ? r.text() : r.json();
 }
 
 // ---- building the page, as text only ----
@@ -283,8 +295,7 @@ takeTokenFromAddress();
 document.getElementById('signin-form').addEventListener('submit', ev => {
   ev.preventDefault();
   const t = document.getElementById('token').value.trim();
-  if (t) {
-    sessionStorage.setItem(TOKEN_KEY, t);
+  if (t && keepToken(t)) {
     document.getElementById('token').value = '';
     startPolling();
   }

@@ -137,7 +137,8 @@ class AdminSecurityTest {
             assertThat(r.statusCode()).as(path).isEqualTo(200);
             assertThat(r.headers().firstValue("Content-Security-Policy")).as(path)
                     .hasValue("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
-                            + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+                            + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
+                            + "require-trusted-types-for 'script'; trusted-types 'none'");
             assertThat(r.headers().firstValue("X-Frame-Options")).hasValue("DENY");
             assertThat(r.headers().firstValue("Referrer-Policy")).hasValue("no-referrer");
             assertThat(r.headers().firstValue("X-Content-Type-Options")).hasValue("nosniff");

@@ -171,5 +171,10 @@ class TopologyPageTest {
             assertThat(page.text()).doesNotContain("default/web");
             assertThat(page.evaluate("sessionStorage.getItem('portway-token')").isNull()).as("a refused token is dropped").isTrue();
         }
+        // a link whose token cannot go in a header (a newline): the page asks for a token, where it failed every request for good
+        try (Browser.Page page = browser.open(cluster.local().adminUrl() + "/ui/#token=%0a")) {
+            await().atMost(Duration.ofSeconds(20)).until(() -> page.text().contains("sign in to see the cluster"));
+            assertThat(page.evaluate("sessionStorage.getItem('portway-token')").isNull()).isTrue();
+        }
     }
 }
