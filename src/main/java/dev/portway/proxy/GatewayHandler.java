@@ -464,7 +464,10 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
             int n = Math.min(in.readableBytes(), PREFACE.readableBytes());
             if (!ByteBufUtil.equals(PREFACE, PREFACE.readerIndex(), in, in.readerIndex(), n)) {
-                http1(ctx.pipeline(), plane, listener, true);
+                // no h2c upgrade through a trusted proxy: it tunnels blindly after the 101 (h2c smuggling), and every
+                // stream would then come from the proxy's trusted address, its forwarding headers the client's own
+                InetSocketAddress peer = (InetSocketAddress) ctx.channel().remoteAddress();
+                http1(ctx.pipeline(), plane, listener, !listener.trusts(peer.getAddress()));
                 ctx.pipeline().remove(this);
             } else if (n == PREFACE.readableBytes()) {
                 http2(ctx.pipeline(), plane, listener);
@@ -779,7 +782,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 closeDeadline();
                 out.addListener(f -> cancelTimer());
             }
-            if (!keepAlive) {
+            // a stream the client has not ended (HEADERS with a zero length and no END_STREAM) would stay half open once
+            // answered, counted as active, with no timer left to end it: the connection and its slot, for good
+            if (!keepAlive || ((Http2StreamChannel) ctx.channel()).stream().state().remoteSideOpen()) {
                 ChannelFuture written = e.responseWritten();
                 if (written == null) {
                     ctx.close(); // no complete response: the stream is cancelled (RST_STREAM CANCEL)
