@@ -12,9 +12,9 @@ const TIMEOUT_MS = 10000;
 
 class SignInNeeded extends Error {}
 
-// what a bearer token may hold (RFC 6750's b64token): anything else cannot go in a header, and a
-// link holding it kept the tab failing on every request, never asking for a token
-const TOKEN_SHAPE = /^[A-Za-z0-9._~+/-]+=*$/;
+// what a token may hold to go in a header (visible ASCII): a link holding anything else kept the
+// tab failing on every request, never asking for a token
+const TOKEN_SHAPE = /^[\x21-\x7e]+$/;
 
 function keepToken(t) {
   if (!TOKEN_SHAPE.test(t)) {
@@ -298,6 +298,8 @@ document.getElementById('signin-form').addEventListener('submit', ev => {
   if (t && keepToken(t)) {
     document.getElementById('token').value = '';
     startPolling();
+  } else if (t) {
+    setStatus('that is not a token (a token is one word of visible characters): sign in again', true);
   }
 });
 startPolling();

@@ -85,8 +85,8 @@ final class WriteTimes {
                 hi = mid;
             }
         }
-        if (thinned && lo > 0) {
-            lo--;
+        if (thinned && lo > 0 && lo < count) {
+            lo--; // (none kept at or after it: the last write is never a forgotten one's stand-in, nothing is later)
         }
         return lo < count ? positions[lo] : otherwise;
     }

@@ -115,6 +115,8 @@ class ContainerLogTest {
         for (long since : new long[] {1_000L, 1_007L, 50_001L, 1_000L + 5 * WriteTimes.MAX - 3}) {
             assertThat(times.firstAtOrAfter(since, -1)).isLessThanOrEqualTo((since - 1_000L) * 10);
         }
+        // ... and a time after every write finds nothing
+        assertThat(times.firstAtOrAfter(1_000L + 5 * WriteTimes.MAX, -1)).isEqualTo(-1);
         // a clock stepped back stamps no write earlier than the one before
         WriteTimes back = new WriteTimes();
         back.add(0, 500);
