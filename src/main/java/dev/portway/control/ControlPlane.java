@@ -70,7 +70,19 @@ public final class ControlPlane implements AutoCloseable {
         // the Gateways' and Ingresses' addresses are taken again before the Services' controller hands any out
         // (the Gateway controller is added later, by the local cluster)
         addresses.addKeeper(GatewayController.keeper(store, addresses));
-        addController(new LoadBalancerController(api, events, addresses));
+        loadBalancers = new LoadBalancerController(api, events, addresses);
+        addController(loadBalancers);
+    }
+
+    private final LoadBalancerController loadBalancers;
+
+    /**
+     * Holds the Services' addresses as they are (none given, cleared or moved) while the pools are not
+     * known yet: an in-cluster controller that starts while a cluster's pool is not valid, as MetalLB
+     * waits for a valid configuration. False: the pools as the store holds them are the configuration.
+     */
+    public void waitForPools(boolean waiting) {
+        loadBalancers.waitForPools(waiting);
     }
 
     public Store store() {

@@ -56,6 +56,16 @@ final class LoadBalancerController implements Controller {
      * until the first pass.
      */
     private Map<String, Service> ours;
+    /**
+     * The pools are not all known yet (a cluster's pool refused at start, with no valid version seen):
+     * an address a Service holds that no known pool has (the refused pool's, likely) stays as it is,
+     * neither cleared nor moved, where it would have been; the known pools serve meanwhile.
+     */
+    private volatile boolean waitingForPools;
+
+    void waitForPools(boolean waiting) {
+        waitingForPools = waiting;
+    }
 
     /**
      * @param allocator the pools' allocator, shared with the other users of the pools (Gateways,
@@ -156,6 +166,9 @@ final class LoadBalancerController implements Controller {
     private void converge(Service svc, boolean havePools) {
         String key = key(svc);
         if (!havePools) {
+            if (waitingForPools && currentIp(svc) != null) {
+                return; // its pool may be the one not known yet
+            }
             allocator.unassign(key);
             fail(svc, "no IPAddressPool is configured");
             return;
@@ -181,6 +194,9 @@ final class LoadBalancerController implements Controller {
             try {
                 allocator.assign(req, current);
             } catch (LoadBalancerAllocationException e) {
+                if (waitingForPools && stated != null && !allocator.inAnyPool(current)) {
+                    return; // in no pool known yet: the refused one's, likely; nobody else can be given it meanwhile
+                }
                 events.normal(svc, "ClearAssignment", "current IP for " + GoValues.quote(key)
                         + " not allowed by config, will attempt for new IP assignment: " + e.getMessage(), COMPONENT);
                 allocator.unassign(key);

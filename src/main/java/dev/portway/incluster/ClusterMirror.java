@@ -68,6 +68,8 @@ final class ClusterMirror implements AutoCloseable {
     private final boolean clusterPools;
     /** The cluster's resourceVersion of each pool refused (not valid), so that each version is told once (control thread). */
     private final Map<String, String> refusedPools = new HashMap<>();
+    /** Every cluster pool was valid once since the start: a refused pool keeps its last valid version from then on. */
+    private boolean poolsKnown;
     /** What changed since the last drain: a set, so that a key that keeps changing while the control thread is busy is there once. */
     private final java.util.Set<Changed> arrived = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final AtomicBoolean drainQueued = new AtomicBoolean();
@@ -264,12 +266,26 @@ final class ClusterMirror implements AutoCloseable {
                 control.store().get(IPAddressPool.class, MetalLbValidation.NAMESPACE, name).ifPresent(p -> standing.put(name, p));
             }
         }
+        boolean anyRefused = false;
         for (IPAddressPool pool : changed) {
             String name = pool.getMetadata().getName();
             List<IPAddressPool> others = standing.entrySet().stream().filter(e -> !e.getKey().equals(name)).map(Map.Entry::getValue).toList();
             if (valid(pool, others)) {
                 mirror(batch, new Changed(ResourceKind.IP_ADDRESS_POOL, Cache.metaNamespaceKeyFunc(pool)), pool);
                 standing.put(name, pool);
+            } else {
+                anyRefused = true;
+            }
+        }
+        if (!poolsKnown) {
+            // a pool's last valid version lives in memory only: at start, a pool that is not valid has none, and the
+            // Services holding its addresses would be cleared or moved. Until every pool has been valid once, an
+            // address in no known pool stays where it is (as MetalLB waits for a valid configuration); the others serve
+            poolsKnown = !anyRefused;
+            control.waitForPools(anyRefused);
+            if (anyRefused) {
+                log.warn("an IPAddressPool of the cluster is not valid: addresses Services hold in no valid pool stay as they "
+                        + "are until it is");
             }
         }
         for (java.util.Iterator<Map.Entry<Changed, String>> it = mirroredVersions.entrySet().iterator(); it.hasNext();) {

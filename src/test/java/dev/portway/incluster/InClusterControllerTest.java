@@ -577,6 +577,36 @@ class InClusterControllerTest {
     }
 
     /**
+     * A pool's last valid version lives in memory only: a controller that starts while a cluster's
+     * pool is not valid used to drop it, and cleared (or moved) the addresses its Services held. As
+     * MetalLB waits for a valid configuration, nothing is given, cleared or moved until the pools are.
+     */
+    @Test
+    void aControllerThatStartsWhileAPoolIsNotValidWaitsForItAndMovesNothing() throws Exception {
+        applyClusterPool(StandInCluster.pool("127.0.62.13/32"));
+        cluster.loadBalancer("web", PORTWAY_CLASS);
+        InClusterController first = controllerOfTheClustersPools();
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.13".equals(cluster.ingressIp("web")));
+        first.close();
+
+        dev.portway.api.metallb.IPAddressPool edge = cluster.control().call(() -> cluster.control().store()
+                .get(dev.portway.api.metallb.IPAddressPool.class, "metallb-system", "edge").orElseThrow());
+        dev.portway.api.metallb.IPAddressPool broken = dev.portway.api.Json.copy(edge);
+        broken.getSpec().setAddresses(List.of("127.0.62.300/32"));
+        writeUnvalidated(broken);
+        InClusterController second = controllerOfTheClustersPools();
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4)).until(() -> "127.0.62.13".equals(cluster.ingressIp("web")));
+        assertThat(second.pools()).isEmpty();
+
+        // the pool made valid again: it serves, and web keeps its address
+        dev.portway.api.metallb.IPAddressPool mended = dev.portway.api.Json.copy(broken);
+        mended.getSpec().setAddresses(List.of("127.0.62.13/32"));
+        writeUnvalidated(mended);
+        await().atMost(Duration.ofSeconds(10)).until(() -> second.pools().size() == 1);
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> "127.0.62.13".equals(cluster.ingressIp("web")));
+    }
+
+    /**
      * The cluster's pools judged together, as MetalLB judges its configuration: a pool edited into
      * one that is not valid keeps its last valid version in use; of two overlapping pools the later
      * is left out, and serves once the earlier goes.

@@ -385,6 +385,11 @@ public final class LoadBalancerAllocator {
         return true;
     }
 
+    /** Whether {@code ip} lies in one of the pools. */
+    public boolean inAnyPool(long ip) {
+        return poolFor(ip) != null;
+    }
+
     private Pool poolFor(long ip) {
         for (Pool p : pools.values()) {
             if (p.contains(ip)) {
