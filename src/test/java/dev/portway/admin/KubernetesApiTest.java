@@ -758,10 +758,13 @@ class KubernetesApiTest {
         // sendInitialEvents=false: the changes from now on, nothing that is there already
         List<JsonNode> later = watch("/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=false"
                 + "&resourceVersionMatch=NotOlderThan");
-        Thread.sleep(300);
-        post("/api/v1/namespaces/default/configmaps", cm("w4", "{}"));
-        await().atMost(Duration.ofSeconds(10)).until(() -> !later.isEmpty());
-        assertThat(later.get(0).at("/object/metadata/name").asText()).isEqualTo("w4");
+        // new objects until the watch (started in the background) sees one: it sends none of those there before
+        java.util.concurrent.atomic.AtomicInteger made = new java.util.concurrent.atomic.AtomicInteger();
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            post("/api/v1/namespaces/default/configmaps", cm("late-" + made.incrementAndGet(), "{}"));
+            return !later.isEmpty();
+        });
+        assertThat(later).extracting(e -> e.at("/object/metadata/name").asText()).allMatch(n -> n.startsWith("late-"));
     }
 
     @Test

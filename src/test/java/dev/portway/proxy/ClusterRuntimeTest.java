@@ -220,7 +220,7 @@ class ClusterRuntimeTest {
         ClusterRuntime c = new ClusterRuntime(cluster(Duration.ofHours(3), one, two));
         InetAddress client = InetAddress.getByName("127.0.0.9");
         String pinned = c.pick(client, null, null).target();
-        Thread.sleep(50);
+        org.awaitility.Awaitility.await().pollDelay(Duration.ofMillis(50)).until(() -> true);
         c.update(cluster(Duration.ofMillis(10), one, two));
         // seen 50 ms ago, past the 10 ms in force: balanced again (round robin: the other endpoint), not pinned
         assertThat(c.pick(client, null, null).target()).isNotEqualTo(pinned);

@@ -50,6 +50,7 @@ class HalfCloseTest {
     @EnumSource(Transport.class)
     void aResetFromTheBackendReachesTheClientAsAReset(Transport transport) throws Exception {
         start(transport);
+        java.util.concurrent.CountDownLatch halfRead = new java.util.concurrent.CountDownLatch(1);
         CompletableFuture<Void> backendSide = CompletableFuture.runAsync(() -> {
             try {
                 Socket s = backend.accept();
@@ -57,7 +58,7 @@ class HalfCloseTest {
                 s.getInputStream().read();
                 s.getOutputStream().write("half of it".getBytes(StandardCharsets.US_ASCII));
                 s.getOutputStream().flush();
-                Thread.sleep(200);
+                halfRead.await(10, java.util.concurrent.TimeUnit.SECONDS); // the client has the half
                 s.setSoLinger(true, 0);
                 s.close(); // RST
             } catch (Exception e) {
@@ -68,6 +69,8 @@ class HalfCloseTest {
             client.connect(service, 5000);
             client.setSoTimeout(10_000);
             client.getOutputStream().write("?".getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(client.getInputStream().readNBytes(10), StandardCharsets.US_ASCII)).isEqualTo("half of it");
+            halfRead.countDown();
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> readToEnd(client.getInputStream()))
                     .as("a reset, not an end").isInstanceOf(java.net.SocketException.class);
         }

@@ -157,7 +157,7 @@ class ConnectionFloodTest {
                 for (Socket l : leaving) {
                     l.close();
                 }
-                Thread.sleep(300); // their slots come back
+                await().pollDelay(Duration.ofMillis(300)).until(() -> true); // their slots come back
                 // the cap filled with one connection from each of many addresses (each reset one, if any, replaced)
                 for (int i = 0; i < 100 && held(held) < CAP; i++) {
                     for (int k = held(held); k < CAP; k++) {
@@ -165,7 +165,7 @@ class ConnectionFloodTest {
                     }
                 }
                 assertThat(held(held)).isEqualTo(CAP);
-                Thread.sleep(200); // past the walk's rate limit
+                await().pollDelay(Duration.ofMillis(200)).until(() -> true); // past the walk's rate limit
                 await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
                     try (Socket other = connect("127.0.6.1", node)) {
                         other.setSoTimeout(2000);
