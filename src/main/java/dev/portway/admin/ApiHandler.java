@@ -554,13 +554,13 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         Long limitBytes = c.params().longValue("limitBytes");
         Long sinceSeconds = c.params().longValue("sinceSeconds");
         java.time.Instant sinceTime = c.params().time("sinceTime");
-        List<dev.portway.api.FieldError> invalid = new ArrayList<>();
+        List<FieldError> invalid = new ArrayList<>();
         if (tailLines != null && tailLines < 0) {
-            invalid.add(dev.portway.api.FieldError.invalid(dev.portway.api.FieldPath.of("tailLines"), tailLines,
+            invalid.add(FieldError.invalid(FieldPath.of("tailLines"), tailLines,
                     "must be greater than or equal to 0"));
         }
         if (limitBytes != null && limitBytes < 1) {
-            invalid.add(dev.portway.api.FieldError.invalid(dev.portway.api.FieldPath.of("limitBytes"), limitBytes, "must be greater than 0"));
+            invalid.add(FieldError.invalid(FieldPath.of("limitBytes"), limitBytes, "must be greater than 0"));
         }
         if (sinceSeconds != null && sinceTime != null) {
             invalid.add(FieldError.forbidden(FieldPath.of("sinceSeconds"), "at most one of `sinceTime` or `sinceSeconds` may be specified"));
@@ -583,7 +583,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             try {
                 PodLogs.LogStream stream = logs.open(api.namespace(), api.name(), container, previous);
                 long start = since == null ? stream.tailStart(tail)
-                        : Math.max(stream.tailStart(tail), stream.sinceStart(since.getEpochSecond() * 1_000_000_000L + since.getNano()));
+                        : Math.max(stream.tailStart(tail), stream.sinceStart(PodLogs.epochNanos(since)));
                 ctx.executor().execute(() -> LogResponder.respond(ctx, stream, start, follow, limitBytes, timestamps, c.keepAlive(),
                         c.request().protocolVersion().equals(io.netty.handler.codec.http.HttpVersion.HTTP_1_0), () -> next(ctx)));
             } catch (RuntimeException e) {

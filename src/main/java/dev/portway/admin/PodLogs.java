@@ -14,6 +14,11 @@ public interface PodLogs {
      */
     LogStream open(String namespace, String pod, String container, boolean previous);
 
+    /** {@code t} in nanoseconds since the epoch, as logs' times are given. */
+    static long epochNanos(java.time.Instant t) {
+        return t.getEpochSecond() * 1_000_000_000L + t.getNano();
+    }
+
     /** A log that may still be growing, read by position in the whole stream. */
     interface LogStream {
 

@@ -99,8 +99,7 @@ final class ContainerLog implements PodLogs.LogStream {
             return;
         }
         if (len > 0) {
-            java.time.Instant now = clock.instant();
-            times.add(written, now.getEpochSecond() * 1_000_000_000L + now.getNano());
+            times.add(written, PodLogs.epochNanos(clock.instant()));
         }
         while (len > 0) {
             long room = current.start() + maxBytes - written;
@@ -218,8 +217,7 @@ final class ContainerLog implements PodLogs.LogStream {
 
     @Override
     public synchronized long writtenAt(long position) {
-        java.time.Instant now = clock.instant();
-        return times.at(position, now.getEpochSecond() * 1_000_000_000L + now.getNano());
+        return times.at(position, PodLogs.epochNanos(clock.instant()));
     }
 
     /** The position where the last {@code lines} lines begin (kubectl logs --tail); negative: all. */
