@@ -857,7 +857,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             timer = null;
             ctx.close();
         }, Math.min(LINGER_NANOS, plane.httpSettings().idleTimeout().toNanos()), TimeUnit.NANOSECONDS);
-        lingering = true;
+        lingering = true; // first: what the decoder holds comes at its removal, and is counted
         lingerLeft = LINGER_BYTES;
         // bytes from here, not requests: nothing more is decoded (what the decoder held comes here, and is dropped)
         if (ctx.pipeline().get("http") != null) {
