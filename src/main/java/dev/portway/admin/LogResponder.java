@@ -169,17 +169,10 @@ final class LogResponder {
         return out;
     }
 
-    /** Go's {@code time.RFC3339Nano} in UTC, as the kubelet stamps lines: trailing zeros of the fraction dropped. */
+    /** A time in the logs' nanoseconds as the kubelet stamps a line ({@link dev.portway.api.Times#formatNano}). */
     static String rfc3339Nano(long epochNanos) {
-        java.time.Instant t = java.time.Instant.ofEpochSecond(Math.floorDiv(epochNanos, 1_000_000_000L),
-                Math.floorMod(epochNanos, 1_000_000_000L));
-        String seconds = java.time.format.DateTimeFormatter.ISO_LOCAL_DATE_TIME
-                .format(java.time.LocalDateTime.ofEpochSecond(t.getEpochSecond(), 0, java.time.ZoneOffset.UTC));
-        if (t.getNano() == 0) {
-            return seconds + "Z";
-        }
-        String fraction = String.format("%09d", t.getNano()).replaceFirst("0+$", "");
-        return seconds + "." + fraction + "Z";
+        return dev.portway.api.Times.formatNano(java.time.Instant.ofEpochSecond(Math.floorDiv(epochNanos, 1_000_000_000L),
+                Math.floorMod(epochNanos, 1_000_000_000L)));
     }
 
     private void got(Read r) {
