@@ -12,7 +12,10 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,22 +73,22 @@ abstract class Listener {
      * Each source address's open connections here, and the source that held the most when one last
      * came: at the cap, one client (idle connections live an hour) must not lock every other out.
      */
-    private final java.util.concurrent.ConcurrentHashMap<java.net.InetAddress, java.util.Set<Channel>> bySource =
-            new java.util.concurrent.ConcurrentHashMap<>();
-    private volatile java.net.InetAddress heaviest;
+    private final ConcurrentHashMap<InetAddress, Set<Channel>> bySource =
+            new ConcurrentHashMap<>();
+    private volatile InetAddress heaviest;
     /** When {@link #heaviest} was last found by a walk over every source (it goes stale as connections close). */
     private volatile long heaviestFoundAt;
     /** How often, at most, a listener at its cap walks its sources for the heaviest (a bound on what a flood makes it do). */
-    private static final long FIND_HEAVIEST_EVERY_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100);
+    private static final long FIND_HEAVIEST_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
-    private void track(java.net.InetAddress source, Channel connection) {
+    private void track(InetAddress source, Channel connection) {
         // added and removed under the map's lock for the source: a set emptied by a close is never one a new connection joins
-        java.util.Set<Channel> mine = bySource.compute(source, (k, set) -> {
-            java.util.Set<Channel> s = set == null ? java.util.concurrent.ConcurrentHashMap.newKeySet() : set;
+        Set<Channel> mine = bySource.compute(source, (k, set) -> {
+            Set<Channel> s = set == null ? ConcurrentHashMap.newKeySet() : set;
             s.add(connection);
             return s;
         });
-        java.net.InetAddress top = heaviest;
+        InetAddress top = heaviest;
         if (top == null || !top.equals(source) && mine.size() > held(top)) {
             heaviest = source;
         }
@@ -99,8 +102,8 @@ abstract class Listener {
         });
     }
 
-    private int held(java.net.InetAddress source) {
-        java.util.Set<Channel> set = bySource.get(source);
+    private int held(InetAddress source) {
+        Set<Channel> set = bySource.get(source);
         return set == null ? 0 : set.size();
     }
 
@@ -110,11 +113,11 @@ abstract class Listener {
      * to a heavier. True when the slot came free at once (the connection given up was this event
      * loop's; another loop's closes a moment later, and the newcomer is refused meanwhile).
      */
-    private boolean makeRoom(java.net.InetAddress source) {
+    private boolean makeRoom(InetAddress source) {
         long now = System.nanoTime();
         if (now - heaviestFoundAt > FIND_HEAVIEST_EVERY_NANOS) {
             heaviestFoundAt = now;
-            java.net.InetAddress most = null;
+            InetAddress most = null;
             int count = 0;
             for (var e : bySource.entrySet()) {
                 if (e.getValue().size() > count) {
@@ -124,8 +127,8 @@ abstract class Listener {
             }
             heaviest = most;
         }
-        java.net.InetAddress top = heaviest;
-        java.util.Set<Channel> theirs = top == null || top.equals(source) ? null : bySource.get(top);
+        InetAddress top = heaviest;
+        Set<Channel> theirs = top == null || top.equals(source) ? null : bySource.get(top);
         if (theirs == null || theirs.size() < held(source) + 2) {
             return false;
         }
@@ -149,7 +152,7 @@ abstract class Listener {
 
     /** As {@link #admit}, for a connection the process holds already (a LoadBalancer's, fused into a node's listener). */
     boolean admitAgain(Channel connection, int max) {
-        java.net.InetAddress source = ((java.net.InetSocketAddress) connection.remoteAddress()).getAddress();
+        InetAddress source = ((InetSocketAddress) connection.remoteAddress()).getAddress();
         if (!open.tryTake(max) && !(makeRoom(source) && open.tryTake(max))) {
             return false;
         }
