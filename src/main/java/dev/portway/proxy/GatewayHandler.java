@@ -115,6 +115,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private final boolean stream;
     /** The HTTP/1.1 codec before this handler; null on an HTTP/2 stream. */
     private final Http1ServerCodec codec;
+    /** On an HTTP/2 stream: its share of what the connection's streams may hold of their answers; null on HTTP/1.1. */
+    private final StreamBudget.Meter budget;
     /** What the backlog holds, in bytes: its body parts' bytes, and {@link #MESSAGE_COST} for each message. */
     private long held;
     /** The backlog overflowed: everything read after that is dropped, and the connection closes once the rest is answered. */
@@ -131,11 +133,12 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private String forwardedScheme;
     private String forwardedElement;
 
-    private GatewayHandler(DataPlane plane, HttpGatewayListener listener, boolean stream, Http1ServerCodec codec) {
+    private GatewayHandler(DataPlane plane, HttpGatewayListener listener, Http1ServerCodec codec, StreamBudget.Meter budget) {
         this.plane = plane;
         this.listener = listener;
-        this.stream = stream;
+        this.stream = budget != null;
         this.codec = codec;
+        this.budget = budget;
     }
 
     /**
@@ -219,7 +222,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 .setMaxHeaderSize(settings.maxHeaderBytes())
                 .setMaxChunkSize(64 * 1024)
                 .setStrictLineParsing(true));
-        GatewayHandler handler = new GatewayHandler(plane, listener, false, codec);
+        GatewayHandler handler = new GatewayHandler(plane, listener, codec, null);
         // a client's end of its side is an event here (the requests it sent whole are still answered), not a close;
         // set only now: before HTTP/1.1 is chosen (TLS, ALPN, the preface), such an end closes the connection
         pipeline.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
@@ -439,12 +442,15 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     }
 
     private static Http2MultiplexHandler multiplexer(DataPlane plane, HttpGatewayListener listener) {
+        StreamBudget budget = new StreamBudget(StreamBudget.DEFAULT_BYTES);
         return new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel ch) {
                 ch.config().setAutoRead(false);
+                StreamBudget.Meter meter = budget.meter();
+                ch.pipeline().addLast("budget", meter); // first: where the stream's DATA frames pass
                 ch.pipeline().addLast("http", new Http2StreamFrameToHttpObjectCodec(true));
-                ch.pipeline().addLast("gateway", new GatewayHandler(plane, listener, true, null));
+                ch.pipeline().addLast("gateway", new GatewayHandler(plane, listener, null, meter));
             }
         });
     }
@@ -491,6 +497,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     /** An HTTP/2 stream (one request), not an HTTP/1.1 connection. */
     boolean isStream() {
         return stream;
+    }
+
+    /** On an HTTP/2 stream: its share of what the connection's streams may hold of their answers; null on HTTP/1.1. */
+    StreamBudget.Meter budget() {
+        return budget;
     }
 
     /** The SNI name of the TLS connection this request came on, or null (clear text, or no SNI). */

@@ -88,14 +88,6 @@ final class HttpExchange {
     private String lastFailure;
     private List<Plan.ResponseHeaders> responseFilters;
     private List<String> mirrorClusters;
-    /**
-     * An upstream connection reads at most one buffer of up to 64 KiB per read asked for (Netty's
-     * default: up to 16), so a response held back by a slow client (an HTTP/2 stream whose window
-     * is shut) holds at most that much in the gateway.
-     */
-    static final io.netty.channel.RecvByteBufAllocator UPSTREAM_READS =
-            new io.netty.channel.AdaptiveRecvByteBufAllocator(64, 2048, 64 * 1024).maxMessagesPerRead(1);
-
     /** How responses are decoded: heads of at most 64 KiB with a first line of 4 KiB, read in pieces of 64 KiB. */
     private static final HttpDecoderConfig UPSTREAM_DECODER = new HttpDecoderConfig()
             .setMaxInitialLineLength(4096).setMaxHeaderSize(64 * 1024).setMaxChunkSize(64 * 1024);
@@ -139,6 +131,8 @@ final class HttpExchange {
     private ScheduledFuture<?> timer;
     /** When a byte of this request's body or of its response last moved (the stream idle timeout). */
     private long lastMoved = startNanos;
+    /** On HTTP/2: the stream's share of what the connection's streams may hold of their answers; null on HTTP/1.1. */
+    private final StreamBudget.Meter budget;
 
     HttpExchange(GatewayHandler down, HttpRequest request) {
         this.down = down;
@@ -148,6 +142,7 @@ final class HttpExchange {
         this.spec = listener.http();
         this.request = request;
         this.method = request.method().name();
+        this.budget = down.budget();
         this.headerBits = HeaderScan.of(request.headers());
         this.keepAliveRequested = HeaderScan.keepAlive(request, headerBits);
         this.clientHttp10 = request.protocolVersion().equals(HttpVersion.HTTP_1_0);
@@ -591,7 +586,7 @@ final class HttpExchange {
                 .group(ctx.channel().eventLoop())
                 .channelFactory(plane.transport().socketChannelFactory(target.address().getAddress()))
                 .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.RECVBUF_ALLOCATOR, UPSTREAM_READS)
+                .option(ChannelOption.RECVBUF_ALLOCATOR, new UpstreamReads())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, plane.connectTimeoutMillis())
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
@@ -677,17 +672,18 @@ final class HttpExchange {
 
     private void attach(Channel ch) {
         upstream = ch;
+        ((UpstreamReads) ch.config().getRecvByteBufAllocator()).limit(budget == null ? UpstreamReads.CONNECTION_READ : UpstreamReads.STREAM_READ);
         upstreamHandler = ch.pipeline().get(UpstreamHandler.class);
         upstreamHandler.attach(this);
         if (!bodyExpected) {
             // the head and its end as one message down the pipeline (a request is sent again as it was on a retry)
             ch.writeAndFlush(new DefaultFullHttpRequest(request.protocolVersion(), request.method(), request.uri(), Unpooled.EMPTY_BUFFER,
                     request.headers(), EmptyHttpHeaders.INSTANCE), ch.voidPromise());
-            ch.read();
+            readUpstream();
             requestSent = true;
         } else {
             ch.write(request, ch.voidPromise());
-            ch.read();
+            readUpstream();
             down.drain();
             ch.flush();
             down.maybeRead();
@@ -795,7 +791,28 @@ final class HttpExchange {
 
     void downstreamWritable() {
         if (upstream != null && !responseDone) {
-            upstream.read();
+            readUpstream();
+        }
+    }
+
+    /**
+     * Asks the endpoint for the next bytes of its answer. On HTTP/2, a stream that holds bytes of
+     * its answer waits while the connection's streams hold their {@link StreamBudget}, so that
+     * together they hold no more than the budget and one read each (16 KiB), however many there
+     * are and whatever their clients' windows. A stream whose endpoint is slow to answer holds
+     * nothing and stops no other.
+     */
+    private void readUpstream() {
+        if (budget != null && !budget.mayRead()) {
+            budget.await(this::roomInBudget);
+            return;
+        }
+        upstream.read();
+    }
+
+    private void roomInBudget() {
+        if (!finished && upstream != null && !responseDone && ctx.channel().isWritable()) {
+            readUpstream();
         }
     }
 
@@ -1102,7 +1119,7 @@ final class HttpExchange {
         writeHeldHead();
         ctx.flush();
         if (!finished && upstream != null && ctx.channel().isWritable()) {
-            upstream.read();
+            readUpstream();
         }
     }
 
@@ -1115,6 +1132,7 @@ final class HttpExchange {
         Plan.Endpoint e = endpoint;
         upstream = null;
         upstreamHandler = null;
+        leaveBudget();
         if (responseStarted) {
             // the response is cut short: so is the client's connection (or it gets a 502, if nothing reached it yet)
             reply(HttpResponseStatus.BAD_GATEWAY, "the endpoint " + e.target() + " closed the connection mid-answer");
@@ -1236,6 +1254,14 @@ final class HttpExchange {
         }
         upstream = null;
         upstreamHandler = null;
+        leaveBudget();
+    }
+
+    /** The endpoint's connection is let go: no read of it waits for room. */
+    private void leaveBudget() {
+        if (budget != null) {
+            budget.leave();
+        }
     }
 
     /** Cuts both connections: the response cannot be completed. */

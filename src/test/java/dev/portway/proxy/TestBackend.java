@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class TestBackend implements AutoCloseable {
 
     private final HttpServer server;
-    private final ExecutorService threads = Executors.newFixedThreadPool(8);
+    /** A thread per request: a test may keep many requests waiting at once. */
+    private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
     final AtomicInteger requests = new AtomicInteger();
     /** What each request was: {@code METHOD /path host} and, for uploads, the bytes read. */
     final java.util.concurrent.ConcurrentLinkedQueue<String> seen = new java.util.concurrent.ConcurrentLinkedQueue<>();
