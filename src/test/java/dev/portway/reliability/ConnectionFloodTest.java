@@ -120,17 +120,8 @@ class ConnectionFloodTest {
                         .containsPattern("portway_listener_refused_total\\{[^}]*reason=\"connection_limit\"[^}]*} (3[5-9][0-9]|[4-9][0-9][0-9])\\.0");
                 // ... and a client of another address still gets in: the source that holds the cap gives up a
                 // connection (one client with idle connections, which live an hour, locked every other out)
-                await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
-                    try (Socket other = new Socket()) {
-                        other.bind(new InetSocketAddress("127.0.0.2", 0));
-                        other.connect(new InetSocketAddress(cluster.nodeIp(1), nodePort), 2000);
-                        other.setSoTimeout(2000);
-                        other.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-                                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-                        return new String(other.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII)
-                                .equals("HTTP/1.1 200");
-                    }
-                });
+                await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
+                        .until(() -> answered("127.0.0.2", new InetSocketAddress(cluster.nodeIp(1), nodePort)));
                 assertThat(new AdminHttp(cluster.local()).get("/metrics").body()).contains("reason=\"connection_evicted\"");
                 await().atMost(Duration.ofSeconds(10)).until(() -> held(flood) < CAP);
             } finally {
@@ -166,15 +157,7 @@ class ConnectionFloodTest {
                 }
                 assertThat(held(held)).isEqualTo(CAP);
                 await().pollDelay(Duration.ofMillis(200)).until(() -> true); // past the walk's rate limit
-                await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
-                    try (Socket other = connect("127.0.6.1", node)) {
-                        other.setSoTimeout(2000);
-                        other.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-                                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-                        return new String(other.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII)
-                                .equals("HTTP/1.1 200");
-                    }
-                });
+                await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> answered("127.0.6.1", node));
             } finally {
                 for (Socket h : held) {
                     h.close();
@@ -284,6 +267,61 @@ class ConnectionFloodTest {
             } finally {
                 oneShot.forEach(DatagramSocket::close);
             }
+        }
+    }
+
+    /**
+     * Connections a LoadBalancer fuses into a node's listener count there by their client's
+     * address, as the node's own: a flood through the LoadBalancer that holds the node listener's
+     * cap gives up a connection to a client of another address on the node's NodePort.
+     */
+    @Test
+    void aFloodThroughALoadBalancerGivesWayOnTheNodeToo() throws Exception {
+        int cap = 20;
+        try (TestCluster cluster = new TestCluster()) {
+            cluster.apply(TestCluster.echoDeployment("web", 1, null) + """
+                    ---
+                    apiVersion: v1
+                    kind: Service
+                    metadata:
+                      name: fused
+                      annotations: {portway.dev/max-connections: "%d"}
+                    spec:
+                      type: LoadBalancer
+                      externalTrafficPolicy: Local
+                      selector: {app: web}
+                      ports:
+                      - {port: 8000, targetPort: http}
+                    """.formatted(cap));
+            // Local: every connection goes to the pod's node, once the LoadBalancer sees it healthy
+            String node = cluster.awaitReady("web", 1).getFirst().getStatus().getHostIP();
+            InetSocketAddress lb = new InetSocketAddress(cluster.loadBalancerIp("fused"), 8000);
+            cluster.settle();
+            await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> answered("127.0.0.1", lb));
+            List<Socket> flood = new ArrayList<>();
+            try {
+                for (int i = 0; i < cap; i++) {
+                    flood.add(connect("127.0.0.1", lb));
+                }
+                await().atMost(Duration.ofSeconds(10)).until(() -> held(flood) == cap);
+                InetSocketAddress nodePort = new InetSocketAddress(node, cluster.nodePort("fused"));
+                await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> answered("127.0.0.2", nodePort));
+                await().atMost(Duration.ofSeconds(10)).until(() -> held(flood) < cap);
+            } finally {
+                for (Socket s : flood) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    /** Whether a request from {@code source} to {@code to} is answered 200. */
+    private static boolean answered(String source, InetSocketAddress to) throws IOException {
+        try (Socket s = connect(source, to)) {
+            s.setSoTimeout(2000);
+            s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return new String(s.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII).equals("HTTP/1.1 200");
         }
     }
 
