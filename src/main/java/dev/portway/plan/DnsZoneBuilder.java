@@ -30,7 +30,7 @@ import java.util.Set;
  * <li>a headless Service: the same name to the addresses of its ready endpoints, each endpoint as
  *     {@code <hostname>.<svc>.<ns>.svc.<domain>} (the pod's {@code hostname} when its {@code subdomain}
  *     is the Service, else its IP with dashes), and SRV records to those names and the endpoints' ports;</li>
- * <li>an ExternalName Service: nothing here (a DNS server answers it with a CNAME; not done);</li>
+ * <li>an ExternalName Service: the same name as a CNAME of its {@code externalName};</li>
  * <li>a pod: {@code <ip-with-dashes>.<ns>.pod.<domain>};</li>
  * <li>a Gateway of one of Portway's classes with an address: {@code <gateway>-<class>.<ns>.svc.<domain>},
  *     the name GEP-1762 gives the Service of an in-cluster Gateway.</li>
@@ -43,6 +43,7 @@ public final class DnsZoneBuilder {
     private final String domain;
     private final Map<String, List<InetAddress>> addresses = new LinkedHashMap<>();
     private final Map<String, List<DnsZone.Srv>> services = new LinkedHashMap<>();
+    private final Map<String, String> aliases = new LinkedHashMap<>();
 
     private DnsZoneBuilder(String domain) {
         this.domain = domain;
@@ -74,16 +75,23 @@ public final class DnsZoneBuilder {
             b.service(svc, slices.getOrDefault(svc.getMetadata().getNamespace() + "/" + svc.getMetadata().getName(), List.of()), pods);
         }
         b.gateways(store);
-        return new DnsZone(domain, b.addresses, b.services);
+        return new DnsZone(domain, b.addresses, b.services, b.aliases);
     }
 
     private void service(Service svc, List<EndpointSlice> slices, Map<String, Pod> pods) {
         var spec = svc.getSpec();
-        if (spec == null || "ExternalName".equals(spec.getType())) {
+        if (spec == null) {
             return;
         }
         String ns = svc.getMetadata().getNamespace();
         String name = svc.getMetadata().getName() + "." + ns + ".svc." + domain;
+        if ("ExternalName".equals(spec.getType())) {
+            // validated as a DNS-1123 subdomain (a trailing dot allowed), so it is a name a CNAME can hold
+            if (spec.getExternalName() != null && !spec.getExternalName().isEmpty()) {
+                aliases.put(name, spec.getExternalName());
+            }
+            return;
+        }
         if (!"None".equals(spec.getClusterIP())) {
             List<String> ips = spec.getClusterIPs() != null && !spec.getClusterIPs().isEmpty() ? spec.getClusterIPs() : single(spec.getClusterIP());
             if (ips.isEmpty()) {

@@ -39,4 +39,19 @@ class DnsZoneBuilderTest {
         assertThat(zone.lookup("x".repeat(60) + "-portway.default.svc.cluster.local")).isEmpty();
         assertThat(zone.addresses()).hasSize(1);
     }
+
+    /** An ExternalName Service is a CNAME of its externalName (in lower case, without the trailing dot), and nothing else. */
+    @Test
+    void anExternalNameServiceIsACnameOfItsExternalName() {
+        Store store = new Store();
+        Store.Batch batch = store.begin();
+        batch.put(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata().withName("db").withNamespace("shop").endMetadata()
+                .withNewSpec().withType("ExternalName").withExternalName("DB.Example.com.").endSpec().build());
+        batch.commit();
+        DnsZone zone = DnsZoneBuilder.build(store);
+        assertThat(zone.aliases()).containsExactly(java.util.Map.entry("db.shop.svc.cluster.local", "db.example.com"));
+        assertThat(zone.exists("db.shop.svc.cluster.local")).isTrue();
+        assertThat(zone.addresses()).isEmpty();
+        assertThat(zone.services()).isEmpty();
+    }
 }

@@ -75,6 +75,9 @@ import org.slf4j.LoggerFactory;
  *   <li>A name under the domain that does not exist gets NXDOMAIN; a name that exists without
  *       records of the type asked (or an empty non-terminal, such as {@code default.svc.cluster.local})
  *       gets NOERROR without answers. Both carry the zone's SOA in the authority section.</li>
+ *   <li>An ExternalName Service's name is a CNAME of its {@code externalName}; an A or AAAA
+ *       question gets the CNAME and the target's addresses, asked of the upstreams for a target
+ *       outside the zone (as CoreDNS does: a stub resolver does not follow a CNAME itself).</li>
  *   <li>PTR questions for an address of the zone are answered with the most specific name that
  *       has it (the most labels, then the first in alphabetical order); other reverse names are
  *       forwarded like any name outside the zone.</li>
@@ -470,6 +473,67 @@ public final class ClusterDnsServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Completes an ExternalName's answer (its CNAME, and the target outside the zone to ask of the
+     * upstreams, {@link ZoneIndex.Answer#chase}) with the target's records, as CoreDNS does: a stub
+     * resolver does not follow a CNAME by itself. {@code respond} gets the whole answer on
+     * {@code channel}'s event loop, after which {@code query} (retained here) is released. False when
+     * it is not asked (no upstreams: the CNAME alone; no forwarding slot: SERVFAIL, in
+     * {@code answer}'s place) and the caller answers {@code answer} now.
+     */
+    private boolean chase(Channel channel, DnsQuery query, ZoneIndex.Answer answer, java.util.function.Consumer<ZoneIndex.Answer> respond) {
+        if (forwarder == null) {
+            return false;
+        }
+        if (!tryForward()) {
+            release(answer);
+            respond.accept(ZoneIndex.Answer.of(DnsResponseCode.SERVFAIL));
+            return true;
+        }
+        DnsRecordType type = query.<DnsQuestion>recordAt(DnsSection.QUESTION).type();
+        query.retain();
+        UdpForwarder.Resolved then = (code, records) -> {
+            ZoneIndex.Answer whole = completed(answer, code, records);
+            Runnable reply = () -> {
+                try {
+                    respond.accept(whole);
+                } finally {
+                    query.release();
+                }
+            };
+            if (channel.eventLoop().inEventLoop()) {
+                reply.run();
+            } else {
+                channel.eventLoop().execute(reply);
+            }
+        };
+        if (forwarderLoop.inEventLoop()) {
+            forwarder.resolve(answer.chase(), type, EDNS_PAYLOAD, then);
+        } else {
+            forwarderLoop.execute(() -> forwarder.resolve(answer.chase(), type, EDNS_PAYLOAD, then));
+        }
+        return true;
+    }
+
+    /** An alias's answer with its target's records from the upstreams: their code, or SERVFAIL when they failed. */
+    private static ZoneIndex.Answer completed(ZoneIndex.Answer alias, DnsResponseCode code, List<DnsRecord> records) {
+        if (!code.equals(DnsResponseCode.NOERROR) && !code.equals(DnsResponseCode.NXDOMAIN)) {
+            release(alias);
+            records.forEach(ReferenceCountUtil::release);
+            return ZoneIndex.Answer.of(DnsResponseCode.SERVFAIL);
+        }
+        List<DnsRecord> answers = new ArrayList<>(alias.answers());
+        answers.addAll(records);
+        return new ZoneIndex.Answer(code, alias.authoritative(), answers, alias.authority(), alias.additional());
+    }
+
+    /** Releases an answer that will not be sent. */
+    private static void release(ZoneIndex.Answer answer) {
+        answer.answers().forEach(ReferenceCountUtil::release);
+        answer.authority().forEach(ReferenceCountUtil::release);
+        answer.additional().forEach(ReferenceCountUtil::release);
+    }
+
     /** What an OPT record of the root name with no options takes. */
     private static final int OPT_SIZE = 11;
 
@@ -615,22 +679,29 @@ public final class ClusterDnsServer implements AutoCloseable {
                         return;
                     }
                 }
-                int limit = Math.max(UDP_PAYLOAD, ednsPayload(query));
-                DatagramDnsResponse response = new DatagramDnsResponse(query.recipient(), query.sender(), query.id(),
-                        query.opCode(), answer.code());
-                try {
-                    fill(response, query, answer, limit);
-                } catch (RuntimeException e) {
-                    response.release();
-                    throw e;
+                if (answer.chase() != null && chase(ctx.channel(), query, answer, a -> respond(ctx, query, a))) {
+                    return;
                 }
-                ctx.writeAndFlush(response);
+                respond(ctx, query, answer);
             } catch (RuntimeException e) {
                 log.debug("cluster DNS: no answer to {}: {}", query, e.toString());
             } finally {
                 query.release();
                 raw.release();
             }
+        }
+
+        private void respond(ChannelHandlerContext ctx, DatagramDnsQuery query, ZoneIndex.Answer answer) {
+            int limit = Math.max(UDP_PAYLOAD, ednsPayload(query));
+            DatagramDnsResponse response = new DatagramDnsResponse(query.recipient(), query.sender(), query.id(),
+                    query.opCode(), answer.code());
+            try {
+                fill(response, query, answer, limit);
+            } catch (RuntimeException e) {
+                response.release();
+                throw e;
+            }
+            ctx.writeAndFlush(response);
         }
 
         @Override
@@ -658,6 +729,26 @@ public final class ClusterDnsServer implements AutoCloseable {
                     return;
                 }
             }
+            if (answer.chase() != null && forwarder != null) {
+                if (!forwarded.tryTake(MAX_TCP_FORWARDS_PER_CONNECTION)) {
+                    release(answer);
+                    answer = ZoneIndex.Answer.of(DnsResponseCode.SERVFAIL);
+                } else {
+                    chase(ctx.channel(), query, answer, a -> {
+                        forwarded.release();
+                        if (ctx.channel().isActive()) {
+                            respond(ctx, query, a);
+                        } else {
+                            release(a);
+                        }
+                    });
+                    return;
+                }
+            }
+            respond(ctx, query, answer);
+        }
+
+        private void respond(ChannelHandlerContext ctx, DnsQuery query, ZoneIndex.Answer answer) {
             DnsResponse response = new DefaultDnsResponse(query.id(), query.opCode(), answer.code());
             try {
                 fill(response, query, answer, 0xFFFF);

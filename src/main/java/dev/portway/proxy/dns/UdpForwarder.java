@@ -8,9 +8,18 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
+import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.dns.DatagramDnsQuery;
+import io.netty.handler.codec.dns.DefaultDnsQuery;
+import io.netty.handler.codec.dns.DefaultDnsQuestion;
+import io.netty.handler.codec.dns.DefaultDnsRawRecord;
 import io.netty.handler.codec.dns.DnsQuestion;
+import io.netty.handler.codec.dns.DnsRecord;
+import io.netty.handler.codec.dns.DnsRecordDecoder;
+import io.netty.handler.codec.dns.DnsRecordType;
 import io.netty.handler.codec.dns.DnsResponseCode;
+import io.netty.handler.codec.dns.DnsSection;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -30,6 +39,9 @@ import org.slf4j.LoggerFactory;
  * the client's id, if it comes from the upstream asked, to that socket, with that id and the same
  * question. An upstream that does not answer in time is given up for the next one; after the
  * last, the client gets SERVFAIL.
+ *
+ * <p>It also asks the upstreams questions of its own ({@link #resolve}): the target of an
+ * ExternalName Service's CNAME, whose records complete the answer.
  *
  * <p>Runs on one event loop, the one of the server's UDP channel (the sockets to the upstreams are
  * registered on it too), so the set of pending queries takes no lock.
@@ -71,6 +83,8 @@ final class UdpForwarder {
         final DnsQuestion question;
         final boolean recursionDesired;
         final ByteBuf query;
+        /** For a question of the server's own ({@link #resolve}): what gets the answer; null for a relayed query. */
+        final Resolved then;
         int upstream;
         int id;
         /** The socket of the current attempt, or null between attempts. */
@@ -78,14 +92,25 @@ final class UdpForwarder {
         ScheduledFuture<?> timeout;
 
         Pending(Channel clients, InetSocketAddress client, int clientId, DnsQuestion question, boolean recursionDesired,
-                ByteBuf query) {
+                ByteBuf query, Resolved then) {
             this.clients = clients;
             this.client = client;
             this.clientId = clientId;
             this.question = question;
             this.recursionDesired = recursionDesired;
             this.query = query;
+            this.then = then;
         }
+    }
+
+    /** What gets the answer to a question of the server's own. */
+    @FunctionalInterface
+    interface Resolved {
+        /**
+         * The upstream's response code and the records of its answer section (the caller releases
+         * them); SERVFAIL and none when no upstream answered, or the answer could not be read.
+         */
+        void accept(DnsResponseCode code, List<DnsRecord> answers);
     }
 
     /**
@@ -96,7 +121,32 @@ final class UdpForwarder {
      */
     void forward(Channel clients, DatagramDnsQuery query, DnsQuestion question, ByteBuf raw) {
         ByteBuf copy = clients.alloc().buffer(raw.readableBytes()).writeBytes(raw, raw.readerIndex(), raw.readableBytes());
-        send(new Pending(clients, query.sender(), query.id(), question, query.isRecursionDesired(), copy));
+        send(new Pending(clients, query.sender(), query.id(), question, query.isRecursionDesired(), copy, null));
+    }
+
+    /**
+     * Asks the upstreams for {@code name}'s records of {@code type}, as a resolver would (recursion
+     * desired, EDNS0 for {@code payload} bytes), on this forwarder's event loop; {@code then} gets
+     * the answer there. The caller has taken a forwarding slot, given back before {@code then} runs.
+     */
+    void resolve(String name, DnsRecordType type, int payload, Resolved then) {
+        DnsQuestion question = new DefaultDnsQuestion(name, type);
+        DefaultDnsQuery q = new DefaultDnsQuery(0);
+        q.setRecursionDesired(true);
+        q.addRecord(DnsSection.QUESTION, question);
+        q.addRecord(DnsSection.ADDITIONAL, new DefaultDnsRawRecord("", DnsRecordType.OPT, payload, 0, Unpooled.EMPTY_BUFFER));
+        ByteBuf bytes = Unpooled.buffer(QueryCodec.HEADER + name.length() + 2 + 4 + 11);
+        try {
+            QueryCodec.encode(q, bytes);
+        } catch (Exception e) {
+            bytes.release();
+            server.forwardDone();
+            then.accept(DnsResponseCode.SERVFAIL, List.of());
+            return;
+        } finally {
+            q.release();
+        }
+        send(new Pending(null, null, 0, question, true, bytes, then));
     }
 
     private void send(Pending p) {
@@ -172,6 +222,10 @@ final class UdpForwarder {
 
     private void fail(Pending p) {
         done(p);
+        if (p.then != null) {
+            p.then.accept(DnsResponseCode.SERVFAIL, List.of());
+            return;
+        }
         p.clients.writeAndFlush(server.failure(p.clients, p.client, p.clientId, p.question, p.recursionDesired,
                 DnsResponseCode.SERVFAIL));
     }
@@ -196,8 +250,48 @@ final class UdpForwarder {
         endAttempt(p);
         p.timeout.cancel(false);
         done(p);
+        if (p.then != null) {
+            resolved(p.then, c);
+            return;
+        }
         c.setShort(c.readerIndex(), p.clientId);
         p.clients.writeAndFlush(new DatagramPacket(c.retain(), p.client));
+    }
+
+    /** Reads an upstream's response to a question of the server's own and hands its answer section on. */
+    private static void resolved(Resolved then, ByteBuf response) {
+        ByteBuf in = response.duplicate(); // compression pointers count from the message's start
+        int start = in.readerIndex();
+        in.skipBytes(2);
+        int flags = in.readUnsignedShort();
+        int questions = in.readUnsignedShort();
+        int answers = in.readUnsignedShort();
+        in.skipBytes(4);
+        List<DnsRecord> records = new ArrayList<>(answers);
+        try {
+            ByteBuf message = in.slice(start, in.writerIndex() - start);
+            message.readerIndex(in.readerIndex() - start);
+            for (int i = 0; i < questions; i++) {
+                DnsRecordDecoder.DEFAULT.decodeQuestion(message);
+            }
+            for (int i = 0; i < answers; i++) {
+                DnsRecord r = DnsRecordDecoder.DEFAULT.decodeRecord(message);
+                if (r == null) {
+                    break; // cut short (truncated): what came whole is kept
+                }
+                if (r.type().equals(DnsRecordType.A) || r.type().equals(DnsRecordType.AAAA) || r.type().equals(DnsRecordType.CNAME)) {
+                    records.add(r);
+                } else {
+                    ReferenceCountUtil.release(r); // others (DNAME, RRSIG) may hold names compressed against this message
+                }
+            }
+        } catch (Exception e) {
+            records.forEach(ReferenceCountUtil::release);
+            log.debug("cannot read an upstream's answer: {}", e.toString());
+            then.accept(DnsResponseCode.SERVFAIL, List.of());
+            return;
+        }
+        then.accept(DnsResponseCode.valueOf(flags & 0xF), records);
     }
 
     /**
@@ -235,6 +329,9 @@ final class UdpForwarder {
             p.timeout.cancel(false);
             endAttempt(p);
             done(p);
+            if (p.then != null) {
+                p.then.accept(DnsResponseCode.SERVFAIL, List.of());
+            }
         }
         pending.clear();
     }

@@ -51,6 +51,7 @@ final class ZoneIndex {
         this.serial = serial;
         Set<String> names = new HashSet<>(zone.addresses().keySet());
         names.addAll(zone.services().keySet());
+        names.addAll(zone.aliases().keySet());
         Set<String> ancestors = new HashSet<>();
         for (String name : names) {
             if (!name.endsWith("." + domain)) {
@@ -109,6 +110,10 @@ final class ZoneIndex {
         if (!apex && !zone.exists(name) && !nonTerminals.contains(name)) {
             return new Answer(DnsResponseCode.NXDOMAIN, true, List.of(), List.of(soa()), List.of());
         }
+        String aliasOf = zone.alias(name);
+        if (aliasOf != null) {
+            return alias(qname, type, aliasOf);
+        }
         boolean any = type.equals(DnsRecordType.ANY);
         List<DnsRecord> answers = new ArrayList<>();
         List<DnsRecord> additional = new ArrayList<>();
@@ -142,12 +147,69 @@ final class ZoneIndex {
         return new Answer(DnsResponseCode.NOERROR, true, answers, List.of(), additional);
     }
 
+    /** How many CNAMEs of the zone an answer follows before it gives up (a loop of ExternalName Services). */
+    static final int MAX_ALIASES = 8;
+
+    /**
+     * The answer for a name that is an alias (an ExternalName Service's CNAME), as CoreDNS gives it:
+     * the CNAME, then, for an A or AAAA question, the target's addresses. A target in the zone
+     * (another Service's name) is answered from it, following its own CNAME if it has one; a target
+     * outside it is left to the upstreams ({@link Answer#chase}). Other questions get the CNAME
+     * alone, which a resolver follows itself.
+     */
+    private Answer alias(String qname, DnsRecordType type, String target) {
+        List<DnsRecord> answers = new ArrayList<>();
+        answers.add(cname(qname, target));
+        if (!type.equals(DnsRecordType.A) && !type.equals(DnsRecordType.AAAA)) {
+            return new Answer(DnsResponseCode.NOERROR, true, answers, List.of(), List.of());
+        }
+        boolean v4 = type.equals(DnsRecordType.A);
+        String name = target;
+        for (int hops = 1; ; hops++) {
+            if (!name.equals(domain) && !name.endsWith("." + domain)) {
+                return new Answer(DnsResponseCode.NOERROR, true, answers, List.of(), List.of(), name);
+            }
+            String next = zone.alias(name);
+            if (next == null) {
+                int aliases = answers.size();
+                for (InetAddress a : zone.lookup(name)) {
+                    if (a instanceof Inet4Address == v4) {
+                        answers.add(address(name + ".", a));
+                    }
+                }
+                boolean found = zone.exists(name) || nonTerminals.contains(name);
+                return new Answer(found ? DnsResponseCode.NOERROR : DnsResponseCode.NXDOMAIN, true, answers,
+                        answers.size() == aliases ? List.of(soa()) : List.of(), List.of());
+            }
+            if (hops == MAX_ALIASES) {
+                answers.forEach(io.netty.util.ReferenceCountUtil::release);
+                return Answer.of(DnsResponseCode.SERVFAIL); // a loop, or a chain no resolver would follow
+            }
+            answers.add(cname(name + ".", next));
+            name = next;
+        }
+    }
+
+    private static DnsRecord cname(String owner, String target) {
+        ByteBuf rdata = Unpooled.buffer(target.length() + 2);
+        writeName(rdata, target);
+        return new DefaultDnsRawRecord(owner, DnsRecordType.CNAME, TTL, rdata);
+    }
+
     /**
      * An answer's code and records. The records hold buffers: they are handed to one response,
      * which releases them.
+     *
+     * @param chase a name outside the zone whose records of the question's type, asked of the
+     *              upstreams, complete the answer (after the CNAME to it); null when it is whole
      */
     record Answer(DnsResponseCode code, boolean authoritative, List<DnsRecord> answers, List<DnsRecord> authority,
-            List<DnsRecord> additional) {
+            List<DnsRecord> additional, String chase) {
+
+        Answer(DnsResponseCode code, boolean authoritative, List<DnsRecord> answers, List<DnsRecord> authority,
+                List<DnsRecord> additional) {
+            this(code, authoritative, answers, authority, additional, null);
+        }
 
         static Answer of(DnsResponseCode code) {
             return new Answer(code, false, List.of(), List.of(), List.of());

@@ -278,6 +278,63 @@ class ClusterDnsServerTest {
         assertThat(upstream.tcpQueries.get()).isEqualTo(1);
     }
 
+    /**
+     * An ExternalName Service's name is a CNAME of its {@code externalName}, and an A or AAAA
+     * question is followed to the target's addresses as CoreDNS follows it (a stub resolver does not
+     * follow a CNAME by itself): asked of the upstreams for a name outside the zone, over UDP and TCP
+     * alike; answered from the zone for another Service's name. A chain that loops is SERVFAIL;
+     * without upstreams the CNAME comes alone.
+     */
+    @Test
+    void anExternalNameIsACnameFollowedToItsTargetsAddresses() throws Exception {
+        FakeUpstream upstream = fake(false);
+        ClusterDnsServer s = server(List.of(upstream.address), Duration.ofSeconds(2));
+        DnsZone base = zone();
+        DnsZone zone = new DnsZone(DOMAIN, base.addresses(), base.services(), Map.of(
+                "ext.default.svc.cluster.local", "DB.Example.com.",
+                "inner.default.svc.cluster.local", "web.default.svc.cluster.local",
+                "loop-a.default.svc.cluster.local", "loop-b.default.svc.cluster.local",
+                "loop-b.default.svc.cluster.local", "loop-a.default.svc.cluster.local"));
+        s.update(zone);
+        server.update(zone);
+        DnsNameResolver r = resolver(s, true);
+
+        assertThat(r.resolveAll("ext.default.svc.cluster.local").get(5, TimeUnit.SECONDS)).containsExactly(FakeUpstream.ANSWER);
+        int asked = upstream.queries.get();
+        Reply a = query(r, "ext.default.svc.cluster.local", DnsRecordType.A);
+        assertThat(a.code).isEqualTo(DnsResponseCode.NOERROR);
+        assertThat(a.answerTypes).containsExactly(DnsRecordType.CNAME, DnsRecordType.A);
+        assertThat(a.cnames).containsExactly("ext.default.svc.cluster.local. -> db.example.com.");
+        assertThat(a.addresses).containsExactly(FakeUpstream.ANSWER);
+        assertThat(upstream.queries.get()).as("the target asked of the upstream").isEqualTo(asked + 1);
+        // the upstream's answer for the target (here NXDOMAIN for AAAA) is the answer's, after the CNAME
+        Reply aaaa = query(r, "ext.default.svc.cluster.local", DnsRecordType.AAAA);
+        assertThat(aaaa.code).isEqualTo(DnsResponseCode.NXDOMAIN);
+        assertThat(aaaa.answerTypes).containsExactly(DnsRecordType.CNAME);
+        // over TCP too
+        byte[] tcpReply = tcp(s, rawQuery(0x4321, "ext.default.svc.cluster.local", DnsRecordType.A, 0));
+        assertThat(u16(tcpReply, 0)).isEqualTo(0x4321);
+        assertThat(rcode(tcpReply)).isZero();
+        assertThat(u16(tcpReply, 6)).as("answers").isEqualTo(2);
+        assertThat(last4(tcpReply)).isEqualTo(FakeUpstream.ANSWER);
+
+        // a question for the CNAME itself, or one the upstreams are not asked for, gets the CNAME alone
+        asked = upstream.queries.get();
+        assertThat(query(r, "ext.default.svc.cluster.local", DnsRecordType.CNAME).answerTypes).containsExactly(DnsRecordType.CNAME);
+        assertThat(query(r, "ext.default.svc.cluster.local", DnsRecordType.TXT).answerTypes).containsExactly(DnsRecordType.CNAME);
+        // another Service's name is answered from the zone
+        Reply inner = query(r, "inner.default.svc.cluster.local", DnsRecordType.A);
+        assertThat(inner.answerTypes).containsExactly(DnsRecordType.CNAME, DnsRecordType.A);
+        assertThat(inner.addresses).containsExactly(ip("10.96.0.10"));
+        assertThat(query(r, "loop-a.default.svc.cluster.local", DnsRecordType.A).code).isEqualTo(DnsResponseCode.SERVFAIL);
+        assertThat(upstream.queries.get()).as("nothing asked of the upstream").isEqualTo(asked);
+
+        // without upstreams: the CNAME alone
+        Reply alone = query("ext.default.svc.cluster.local", DnsRecordType.A);
+        assertThat(alone.code).isEqualTo(DnsResponseCode.NOERROR);
+        assertThat(alone.answerTypes).containsExactly(DnsRecordType.CNAME);
+    }
+
     /** RFC 5452: each forwarded query leaves from a port of its own, so a forged answer must guess the port too, not only the id. */
     @Test
     void eachForwardedQueryLeavesFromARandomPort() throws Exception {
@@ -794,12 +851,18 @@ class ClusterDnsServerTest {
         final List<DnsRecordType> authorityTypes = new ArrayList<>();
         final List<InetAddress> addresses = new ArrayList<>();
         final List<String> srv = new ArrayList<>();
+        /** Each CNAME as {@code owner -> target}. */
+        final List<String> cnames = new ArrayList<>();
         final List<String> additional = new ArrayList<>();
         final List<Long> ttls = new ArrayList<>();
         String soa;
     }
 
     private Reply query(String name, DnsRecordType type) throws Exception {
+        return query(resolver, name, type);
+    }
+
+    private static Reply query(DnsNameResolver resolver, String name, DnsRecordType type) throws Exception {
         AddressedEnvelope<DnsResponse, InetSocketAddress> envelope =
                 resolver.query(new DefaultDnsQuestion(name, type)).get(5, TimeUnit.SECONDS);
         try {
@@ -816,6 +879,8 @@ class ClusterDnsServerTest {
                     reply.addresses.add(InetAddress.getByAddress(ByteBufUtil.getBytes(((DnsRawRecord) r).content())));
                 } else if (r.type().equals(DnsRecordType.SRV)) {
                     reply.srv.add(srv((DnsRawRecord) r));
+                } else if (r.type().equals(DnsRecordType.CNAME)) {
+                    reply.cnames.add(r.name() + " -> " + DefaultDnsRecordDecoder.decodeName(((DnsRawRecord) r).content().duplicate()));
                 }
             }
             for (int i = 0; i < response.count(DnsSection.AUTHORITY); i++) {
