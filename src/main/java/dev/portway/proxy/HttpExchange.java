@@ -133,6 +133,8 @@ final class HttpExchange {
     private long lastMoved = startNanos;
     /** On HTTP/2: the stream's share of what the connection's streams may hold of their answers; null on HTTP/1.1. */
     private final StreamBudget.Meter budget;
+    /** What the budget runs once there is room (made once, not at every wait). */
+    private final Runnable budgetRoom;
 
     HttpExchange(GatewayHandler down, HttpRequest request) {
         this.down = down;
@@ -143,6 +145,7 @@ final class HttpExchange {
         this.request = request;
         this.method = request.method().name();
         this.budget = down.budget();
+        this.budgetRoom = budget == null ? null : this::roomInBudget;
         this.headerBits = HeaderScan.of(request.headers());
         this.keepAliveRequested = HeaderScan.keepAlive(request, headerBits);
         this.clientHttp10 = request.protocolVersion().equals(HttpVersion.HTTP_1_0);
@@ -804,7 +807,7 @@ final class HttpExchange {
      */
     private void readUpstream() {
         if (budget != null && !budget.mayRead()) {
-            budget.await(this::roomInBudget);
+            budget.await(budgetRoom);
             return;
         }
         upstream.read();

@@ -67,6 +67,7 @@ class GatewayHttp2BudgetTest {
     @Test
     void streamsWhoseClientTakesNothingHoldTheConnectionsBudget() throws Exception {
         long baseline = allocated();
+        int before = backend.requests.get();
         try (Socket s = new Socket(listener.getAddress(), listener.getPort())) {
             s.setSoTimeout(10_000);
             OutputStream out = s.getOutputStream();
@@ -76,7 +77,7 @@ class GatewayHttp2BudgetTest {
                 out.write(get(2 * i + 1, "/download?bytes=" + BODY));
             }
             out.flush();
-            await().atMost(Duration.ofSeconds(10)).until(() -> backend.requests.get() >= STREAMS);
+            await().atMost(Duration.ofSeconds(10)).until(() -> backend.requests.get() - before >= STREAMS);
             // the endpoints have all begun to answer; what the gateway takes of them settles, and is measured a while
             AtomicLong most = new AtomicLong();
             await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> {
@@ -112,13 +113,17 @@ class GatewayHttp2BudgetTest {
                 out.write(get(2 * i + 1, "/download?bytes=" + BODY));
             }
             out.flush();
-            await().atMost(Duration.ofSeconds(10)).until(() -> backend.requests.get() - before >= STREAMS - 1);
+            // every stream has begun its answer (its head came, after its first read): the budget is used up
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            for (int heads = 0; heads < STREAMS - 1; ) {
+                heads += readFrame(in, null) == 0x1 ? 1 : 0;
+            }
             int taken = 2 * STREAMS - 1;
             out.write(get(taken, "/download?bytes=" + 4 * BODY));
             out.write(windowUpdate(taken, Integer.MAX_VALUE));
             out.write(windowUpdate(0, Integer.MAX_VALUE - 65_535));
             out.flush();
-            Map<Integer, Integer> received = readUntilEnded(new DataInputStream(s.getInputStream()), 1);
+            Map<Integer, Integer> received = readUntilEnded(in, 1);
             assertThat(received).containsOnly(Map.entry(taken, 4 * BODY));
         }
     }
@@ -126,23 +131,35 @@ class GatewayHttp2BudgetTest {
     /** Reads frames until {@code streams} streams ended; the DATA bytes each stream received. */
     private static Map<Integer, Integer> readUntilEnded(DataInputStream in, int streams) throws IOException {
         Map<Integer, Integer> received = new HashMap<>();
-        int ended = 0;
-        while (ended < streams) {
-            int length = in.readUnsignedShort() << 8 | in.readUnsignedByte();
-            int type = in.readUnsignedByte();
-            int flags = in.readUnsignedByte();
-            int stream = in.readInt() & 0x7fff_ffff;
-            in.skipNBytes(length);
-            if (type == 0x0) { // DATA (no padding from Netty's encoder here)
+        int[] ended = {0};
+        while (ended[0] < streams) {
+            readFrame(in, (stream, length, end) -> {
                 received.merge(stream, length, Integer::sum);
-            } else if (type == 0x3 || type == 0x7) {
-                throw new AssertionError((type == 0x3 ? "RST_STREAM on stream " : "GOAWAY, last stream ") + stream);
-            }
-            if ((type == 0x0 || type == 0x1) && (flags & 0x1) != 0) {
-                ended++;
-            }
+                ended[0] += end ? 1 : 0;
+            });
         }
         return received;
+    }
+
+    /** What a frame read says of a stream's answer: DATA bytes, and whether the stream ended. */
+    private interface StreamProgress {
+        void data(int stream, int bytes, boolean end);
+    }
+
+    /** Reads one frame and returns its type; DATA and HEADERS are told to {@code progress}; a reset or GOAWAY fails. */
+    private static int readFrame(DataInputStream in, StreamProgress progress) throws IOException {
+        int length = in.readUnsignedShort() << 8 | in.readUnsignedByte();
+        int type = in.readUnsignedByte();
+        int flags = in.readUnsignedByte();
+        int stream = in.readInt() & 0x7fff_ffff;
+        in.skipNBytes(length);
+        if (type == 0x3 || type == 0x7) {
+            throw new AssertionError((type == 0x3 ? "RST_STREAM on stream " : "GOAWAY, last stream ") + stream);
+        }
+        if (progress != null && (type == 0x0 || type == 0x1)) { // DATA (no padding from Netty's encoder here), HEADERS
+            progress.data(stream, type == 0x0 ? length : 0, (flags & 0x1) != 0);
+        }
+        return type;
     }
 
     private static byte[] frame(int type, int flags, int stream, byte[] payload) {
