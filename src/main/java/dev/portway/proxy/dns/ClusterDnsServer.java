@@ -497,25 +497,46 @@ public final class ClusterDnsServer implements AutoCloseable {
             Runnable reply = () -> {
                 try {
                     respond.accept(whole);
+                } catch (RuntimeException e) {
+                    // an upstream's record that cannot be written (fill released the response): the client is not left waiting
+                    log.debug("cluster DNS: cannot answer {} with its target's records: {}", answer.chase(), e.toString());
+                    respond.accept(ZoneIndex.Answer.of(DnsResponseCode.SERVFAIL));
                 } finally {
                     query.release();
                 }
             };
             if (channel.eventLoop().inEventLoop()) {
                 reply.run();
-            } else {
+                return;
+            }
+            try {
                 channel.eventLoop().execute(reply);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                release(whole); // the client's event loop is gone, and the client with it
+                query.release();
             }
         };
         if (forwarderLoop.inEventLoop()) {
             forwarder.resolve(answer.chase(), type, EDNS_PAYLOAD, then);
-        } else {
+            return true;
+        }
+        try {
             forwarderLoop.execute(() -> forwarder.resolve(answer.chase(), type, EDNS_PAYLOAD, then));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            forwardDone(); // the server is closing
+            query.release();
+            release(answer);
+            respond.accept(ZoneIndex.Answer.of(DnsResponseCode.SERVFAIL));
         }
         return true;
     }
 
-    /** An alias's answer with its target's records from the upstreams: their code, or SERVFAIL when they failed. */
+    /**
+     * An alias's answer with its target's records from the upstreams. The code is NOERROR whether
+     * the target exists or not, as CoreDNS answers (the CNAME is an answer); an upstream that
+     * failed, or whose answer was truncated, makes it SERVFAIL, where CoreDNS answers the CNAME
+     * alone: the client asks again rather than taking the name for one without addresses.
+     */
     private static ZoneIndex.Answer completed(ZoneIndex.Answer alias, DnsResponseCode code, List<DnsRecord> records) {
         if (!code.equals(DnsResponseCode.NOERROR) && !code.equals(DnsResponseCode.NXDOMAIN)) {
             release(alias);
@@ -524,7 +545,7 @@ public final class ClusterDnsServer implements AutoCloseable {
         }
         List<DnsRecord> answers = new ArrayList<>(alias.answers());
         answers.addAll(records);
-        return new ZoneIndex.Answer(code, alias.authoritative(), answers, alias.authority(), alias.additional());
+        return new ZoneIndex.Answer(DnsResponseCode.NOERROR, alias.authoritative(), answers, alias.authority(), alias.additional());
     }
 
     /** Releases an answer that will not be sent. */

@@ -130,13 +130,14 @@ final class UdpForwarder {
      * the answer there. The caller has taken a forwarding slot, given back before {@code then} runs.
      */
     void resolve(String name, DnsRecordType type, int payload, Resolved then) {
-        DnsQuestion question = new DefaultDnsQuestion(name, type);
-        DefaultDnsQuery q = new DefaultDnsQuery(0);
-        q.setRecursionDesired(true);
-        q.addRecord(DnsSection.QUESTION, question);
-        q.addRecord(DnsSection.ADDITIONAL, new DefaultDnsRawRecord("", DnsRecordType.OPT, payload, 0, Unpooled.EMPTY_BUFFER));
+        DnsQuestion question;
         ByteBuf bytes = Unpooled.buffer(QueryCodec.HEADER + name.length() + 2 + 4 + 11);
+        DefaultDnsQuery q = new DefaultDnsQuery(0);
         try {
+            question = new DefaultDnsQuestion(name, type);
+            q.setRecursionDesired(true);
+            q.addRecord(DnsSection.QUESTION, question);
+            q.addRecord(DnsSection.ADDITIONAL, new DefaultDnsRawRecord("", DnsRecordType.OPT, payload, 0, Unpooled.EMPTY_BUFFER));
             QueryCodec.encode(q, bytes);
         } catch (Exception e) {
             bytes.release();
@@ -251,47 +252,87 @@ final class UdpForwarder {
         p.timeout.cancel(false);
         done(p);
         if (p.then != null) {
-            resolved(p.then, c);
+            resolved(p.then, c, p.question);
             return;
         }
         c.setShort(c.readerIndex(), p.clientId);
         p.clients.writeAndFlush(new DatagramPacket(c.retain(), p.client));
     }
 
-    /** Reads an upstream's response to a question of the server's own and hands its answer section on. */
-    private static void resolved(Resolved then, ByteBuf response) {
-        ByteBuf in = response.duplicate(); // compression pointers count from the message's start
-        int start = in.readerIndex();
-        in.skipBytes(2);
-        int flags = in.readUnsignedShort();
-        int questions = in.readUnsignedShort();
-        int answers = in.readUnsignedShort();
-        in.skipBytes(4);
-        List<DnsRecord> records = new ArrayList<>(answers);
+    /**
+     * Reads an upstream's response to a question of the server's own and hands on what answers it:
+     * the CNAMEs that lead on from the name asked, in order, and the records of the type asked of
+     * the name they end at (an A of 4 bytes, an AAAA of 16); nothing else the upstream put in its
+     * answer, whatever its owner. A truncated response, or a code other than NOERROR and NXDOMAIN,
+     * is SERVFAIL: a partial set of addresses must not pass for the whole.
+     */
+    private static void resolved(Resolved then, ByteBuf response, DnsQuestion question) {
+        int start = response.readerIndex();
+        int flags = response.getUnsignedShort(start + 2);
+        DnsResponseCode code = DnsResponseCode.valueOf(flags & 0xF);
+        if ((flags & 0x0200) != 0 || !(code.equals(DnsResponseCode.NOERROR) || code.equals(DnsResponseCode.NXDOMAIN))) {
+            then.accept(DnsResponseCode.SERVFAIL, List.of());
+            return;
+        }
+        int questions = response.getUnsignedShort(start + 4);
+        int answers = response.getUnsignedShort(start + 6);
+        List<DnsRecord> all = new ArrayList<>(answers);
+        List<DnsRecord> kept = new ArrayList<>();
         try {
-            ByteBuf message = in.slice(start, in.writerIndex() - start);
-            message.readerIndex(in.readerIndex() - start);
+            // compression pointers count from the message's start
+            ByteBuf message = response.slice(start, response.writerIndex() - start);
+            message.readerIndex(QueryCodec.HEADER);
             for (int i = 0; i < questions; i++) {
                 DnsRecordDecoder.DEFAULT.decodeQuestion(message);
             }
             for (int i = 0; i < answers; i++) {
                 DnsRecord r = DnsRecordDecoder.DEFAULT.decodeRecord(message);
                 if (r == null) {
-                    break; // cut short (truncated): what came whole is kept
+                    throw new IllegalArgumentException("an answer section cut short");
                 }
-                if (r.type().equals(DnsRecordType.A) || r.type().equals(DnsRecordType.AAAA) || r.type().equals(DnsRecordType.CNAME)) {
-                    records.add(r);
-                } else {
-                    ReferenceCountUtil.release(r); // others (DNAME, RRSIG) may hold names compressed against this message
+                all.add(r);
+            }
+            String name = ZoneIndex.normalize(question.name());
+            for (int hops = 0; hops <= ZoneIndex.MAX_ALIASES; hops++) {
+                DnsRecord cname = owned(all, name, DnsRecordType.CNAME);
+                if (cname == null) {
+                    break;
+                }
+                kept.add(cname);
+                name = ZoneIndex.normalize(io.netty.handler.codec.dns.DefaultDnsRecordDecoder.decodeName(
+                        ((io.netty.handler.codec.dns.DnsRawRecord) cname).content().duplicate()));
+            }
+            int size = question.type().equals(DnsRecordType.A) ? 4 : 16;
+            for (DnsRecord r : all) {
+                if (r.type().equals(question.type()) && ZoneIndex.normalize(r.name()).equals(name)
+                        && r instanceof io.netty.handler.codec.dns.DnsRawRecord raw && raw.content().readableBytes() == size) {
+                    kept.add(r);
                 }
             }
         } catch (Exception e) {
-            records.forEach(ReferenceCountUtil::release);
+            all.forEach(ReferenceCountUtil::release);
             log.debug("cannot read an upstream's answer: {}", e.toString());
             then.accept(DnsResponseCode.SERVFAIL, List.of());
             return;
         }
-        then.accept(DnsResponseCode.valueOf(flags & 0xF), records);
+        Set<DnsRecord> keep = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()); // records compare by name and type
+        keep.addAll(kept);
+        for (DnsRecord r : all) {
+            if (!keep.contains(r)) {
+                ReferenceCountUtil.release(r);
+            }
+        }
+        then.accept(code, kept);
+    }
+
+    /** The first record of {@code type} owned by {@code name} in {@code records}, or null. */
+    private static DnsRecord owned(List<DnsRecord> records, String name, DnsRecordType type) {
+        for (DnsRecord r : records) {
+            if (r.type().equals(type) && ZoneIndex.normalize(r.name()).equals(name)) {
+                return r;
+            }
+        }
+        return null;
     }
 
     /**

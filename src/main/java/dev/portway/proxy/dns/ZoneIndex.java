@@ -177,9 +177,9 @@ final class ZoneIndex {
                         answers.add(address(name + ".", a));
                     }
                 }
-                boolean found = zone.exists(name) || nonTerminals.contains(name);
-                return new Answer(found ? DnsResponseCode.NOERROR : DnsResponseCode.NXDOMAIN, true, answers,
-                        answers.size() == aliases ? List.of(soa()) : List.of(), List.of());
+                // NOERROR whether the target exists or not, as CoreDNS answers: the CNAME is an answer
+                return new Answer(DnsResponseCode.NOERROR, true, answers, answers.size() == aliases ? List.of(soa()) : List.of(),
+                        List.of());
             }
             if (hops == MAX_ALIASES) {
                 answers.forEach(io.netty.util.ReferenceCountUtil::release);

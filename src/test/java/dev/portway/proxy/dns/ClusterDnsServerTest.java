@@ -307,9 +307,9 @@ class ClusterDnsServerTest {
         assertThat(a.cnames).containsExactly("ext.default.svc.cluster.local. -> db.example.com.");
         assertThat(a.addresses).containsExactly(FakeUpstream.ANSWER);
         assertThat(upstream.queries.get()).as("the target asked of the upstream").isEqualTo(asked + 1);
-        // the upstream's answer for the target (here NXDOMAIN for AAAA) is the answer's, after the CNAME
+        // a target the upstream does not know (its NXDOMAIN for AAAA here): the CNAME, NOERROR, as CoreDNS answers
         Reply aaaa = query(r, "ext.default.svc.cluster.local", DnsRecordType.AAAA);
-        assertThat(aaaa.code).isEqualTo(DnsResponseCode.NXDOMAIN);
+        assertThat(aaaa.code).isEqualTo(DnsResponseCode.NOERROR);
         assertThat(aaaa.answerTypes).containsExactly(DnsRecordType.CNAME);
         // over TCP too
         byte[] tcpReply = tcp(s, rawQuery(0x4321, "ext.default.svc.cluster.local", DnsRecordType.A, 0));
@@ -333,6 +333,65 @@ class ClusterDnsServerTest {
         Reply alone = query("ext.default.svc.cluster.local", DnsRecordType.A);
         assertThat(alone.code).isEqualTo(DnsResponseCode.NOERROR);
         assertThat(alone.answerTypes).containsExactly(DnsRecordType.CNAME);
+    }
+
+    /**
+     * Of an upstream's answer for an ExternalName's target, only the CNAMEs that lead on from the
+     * target and the addresses of the name they end at are kept (an upstream's record for another
+     * name, or an address of the wrong length, is not passed on under the cluster's name); a
+     * truncated answer, a refusal or no answer at all is SERVFAIL, not a partial set of addresses.
+     */
+    @Test
+    void anExternalNameKeepsOnlyWhatAnswersItsTarget() throws Exception {
+        FakeUpstream upstream = fake((q, response) -> {
+            DnsQuestion question = q.recordAt(DnsSection.QUESTION);
+            response.addRecord(DnsSection.QUESTION, new DefaultDnsQuestion(question.name(), question.type()));
+            String name = question.name();
+            if (name.startsWith("truncated.")) {
+                response.setTruncated(true);
+            } else if (name.startsWith("refused.")) {
+                response.setCode(DnsResponseCode.REFUSED);
+            } else {
+                response.addRecord(DnsSection.ANSWER, new DefaultDnsRawRecord("victim.default.svc.cluster.local.", DnsRecordType.A, 60,
+                        Unpooled.wrappedBuffer(new byte[] {10, 96, 0, 66})));
+                response.addRecord(DnsSection.ANSWER, new DefaultDnsRawRecord(name, DnsRecordType.CNAME, 60,
+                        name(Unpooled.buffer(), "edge.example.net.")));
+                response.addRecord(DnsSection.ANSWER, new DefaultDnsRawRecord("edge.example.net.", DnsRecordType.A, 60,
+                        Unpooled.wrappedBuffer(new byte[] {1, 2, 3})));
+                response.addRecord(DnsSection.ANSWER, new DefaultDnsRawRecord("edge.example.net.", DnsRecordType.A, 60,
+                        Unpooled.wrappedBuffer(new byte[] {(byte) 192, 0, 2, 9})));
+            }
+            return response;
+        });
+        FakeUpstream silent = fake(true);
+        ClusterDnsServer s = server(List.of(upstream.address), Duration.ofSeconds(2));
+        ClusterDnsServer unanswered = server(List.of(silent.address), Duration.ofMillis(200));
+        DnsZone zone = new DnsZone(DOMAIN, Map.of(), Map.of(), Map.of(
+                "ext.default.svc.cluster.local", "db.example.com",
+                "cut.default.svc.cluster.local", "truncated.example.com",
+                "no.default.svc.cluster.local", "refused.example.com"));
+        s.update(zone);
+        unanswered.update(zone);
+        DnsNameResolver r = resolver(s, true);
+
+        Reply a = query(r, "ext.default.svc.cluster.local", DnsRecordType.A);
+        assertThat(a.code).isEqualTo(DnsResponseCode.NOERROR);
+        assertThat(a.cnames).containsExactly("ext.default.svc.cluster.local. -> db.example.com.", "db.example.com. -> edge.example.net.");
+        assertThat(a.addresses).containsExactly(ip("192.0.2.9"));
+        assertThat(query(r, "cut.default.svc.cluster.local", DnsRecordType.A).code).isEqualTo(DnsResponseCode.SERVFAIL);
+        assertThat(query(r, "no.default.svc.cluster.local", DnsRecordType.A).code).isEqualTo(DnsResponseCode.SERVFAIL);
+        assertThat(rcode(udp(unanswered, rawQuery(7, "ext.default.svc.cluster.local", DnsRecordType.A, 0))))
+                .as("no upstream answered").isEqualTo(DnsResponseCode.SERVFAIL.intValue());
+        assertThat(rcode(tcp(unanswered, rawQuery(8, "ext.default.svc.cluster.local", DnsRecordType.A, 0)))).isEqualTo(DnsResponseCode.SERVFAIL.intValue());
+        assertThat(unanswered.forwardsInFlight()).isZero();
+        assertThat(s.forwardsInFlight()).isZero();
+    }
+
+    private static ByteBuf name(ByteBuf out, String name) {
+        for (String label : name.substring(0, name.length() - 1).split("\\.")) {
+            out.writeByte(label.length()).writeCharSequence(label, java.nio.charset.StandardCharsets.US_ASCII);
+        }
+        return out.writeByte(0);
     }
 
     /** RFC 5452: each forwarded query leaves from a port of its own, so a forged answer must guess the port too, not only the id. */
@@ -837,7 +896,14 @@ class ClusterDnsServerTest {
     }
 
     private FakeUpstream fake(boolean silent) throws InterruptedException {
-        FakeUpstream f = new FakeUpstream(group, silent);
+        FakeUpstream f = new FakeUpstream(group, silent, FakeUpstream::answer);
+        fakes.add(f);
+        return f;
+    }
+
+    /** An upstream that answers as {@code answerer} fills the response it is given (over UDP and TCP). */
+    private FakeUpstream fake(java.util.function.BiFunction<DnsQuery, DnsResponse, DnsResponse> answerer) throws InterruptedException {
+        FakeUpstream f = new FakeUpstream(group, false, answerer);
         fakes.add(f);
         return f;
     }
@@ -1023,7 +1089,11 @@ class ClusterDnsServerTest {
         private Channel udp;
         private Channel tcp;
 
-        FakeUpstream(EventLoopGroup group, boolean silent) throws InterruptedException {
+        private final java.util.function.BiFunction<DnsQuery, DnsResponse, DnsResponse> answerer;
+
+        FakeUpstream(EventLoopGroup group, boolean silent, java.util.function.BiFunction<DnsQuery, DnsResponse, DnsResponse> answerer)
+                throws InterruptedException {
+            this.answerer = answerer;
             for (int attempt = 1; ; attempt++) { // a free UDP port needn't be a free TCP port
                 bind(group, silent);
                 try {
@@ -1051,7 +1121,7 @@ class ClusterDnsServerTest {
                                             queries.incrementAndGet();
                                             sourcePorts.add(q.sender().getPort());
                                             if (!silent) {
-                                                ctx.writeAndFlush(answer(q, new DatagramDnsResponse(q.recipient(), q.sender(), q.id(),
+                                                ctx.writeAndFlush(answerer.apply(q, new DatagramDnsResponse(q.recipient(), q.sender(), q.id(),
                                                         DnsOpCode.QUERY, DnsResponseCode.NOERROR)));
                                             }
                                         }
@@ -1074,7 +1144,7 @@ class ClusterDnsServerTest {
                                             tcpQueries.incrementAndGet();
                                             tcpFlags.add("z=" + q.z() + " opt=" + q.count(DnsSection.ADDITIONAL));
                                             if (!silent) {
-                                                ctx.writeAndFlush(answer(q,
+                                                ctx.writeAndFlush(answerer.apply(q,
                                                         new DefaultDnsResponse(q.id(), DnsOpCode.QUERY, DnsResponseCode.NOERROR)));
                                             }
                                         }
