@@ -363,7 +363,11 @@ final class GatewayPlans {
                 case "RequestMirror" -> info.mirror(rule, backendRef, i).map(this::cluster)
                         .ifPresent(c -> out.add(new Plan.RequestMirror(c)));
                 default -> {
-                    // ExtensionRef and the rest: the route's status says they are not supported
+                    // an ExtensionRef, or a type this version does not know: never skipped (the route's status says why);
+                    // the requests it was to process get 500, whatever the other filters would have done
+                    return List.of(new Plan.Unresolvable("the route's " + f.getType() + " filter"
+                            + (f.getExtensionRef() == null ? "" : " " + f.getExtensionRef().getKind() + " \"" + f.getExtensionRef().getName() + "\"")
+                            + " cannot be applied: Portway has no filter extensions"));
                 }
             }
         }

@@ -305,7 +305,7 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
     }
 
     /** What a rule does to a request or its response, as the Gateway API's HTTPRoute filters. */
-    public sealed interface HttpFilter permits RequestHeaders, ResponseHeaders, UrlRewrite, RequestRedirect, RequestMirror {
+    public sealed interface HttpFilter permits RequestHeaders, ResponseHeaders, UrlRewrite, RequestRedirect, RequestMirror, Unresolvable {
     }
 
     /** RequestHeaderModifier: set (replace), add (append) and remove headers of the request. */
@@ -343,6 +343,14 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
 
     /** RequestMirror: a copy of the request goes to another cluster too; its answer is dropped. */
     public record RequestMirror(String cluster) implements HttpFilter {
+    }
+
+    /**
+     * A filter the gateway cannot apply (an ExtensionRef: Portway has no filter extensions). Its
+     * requests are answered 500, as the Gateway API requires ("the filter MUST NOT be skipped"): a
+     * filter that was to authenticate must not leave its route open. The only filter of its list.
+     */
+    public record Unresolvable(String detail) implements HttpFilter {
     }
 
     /**

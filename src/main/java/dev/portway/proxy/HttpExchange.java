@@ -428,6 +428,10 @@ final class HttpExchange {
                     }
                     mirrorClusters.add(mirror.cluster());
                 }
+                case Plan.Unresolvable unresolvable -> {
+                    reply(HttpResponseStatus.INTERNAL_SERVER_ERROR, unresolvable.detail());
+                    return null;
+                }
             }
         }
         return path;

@@ -254,6 +254,49 @@ class GatewayRoutingTest {
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(RawHttp.get(gateway, "later.test", "/").status()).isEqualTo(200));
     }
 
+    /**
+     * A filter Portway cannot apply (an ExtensionRef: it has no filter extensions) is never
+     * skipped: the requests it was to process get 500, as the Gateway API requires, where they went
+     * to the backend unfiltered (a filter meant to authenticate left its route open). Its route is
+     * Accepted with ResolvedRefs False (InvalidKind); a rule without it is served.
+     */
+    @Test
+    void aRequestForAFilterPortwayCannotApplyIs500NotUnfiltered() throws Exception {
+        cluster.apply("""
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: extension}
+                spec:
+                  parentRefs: [{name: web}]
+                  hostnames: [extension.test]
+                  rules:
+                  - matches: [{path: {type: PathPrefix, value: /guarded}}]
+                    filters:
+                    - type: RequestHeaderModifier
+                      requestHeaderModifier: {set: [{name: X-Checked, value: "yes"}]}
+                    - type: ExtensionRef
+                      extensionRef: {group: auth.example.io, kind: SsoFilter, name: sso}
+                    backendRefs: [{name: root, port: 8000}]
+                  - matches: [{path: {type: PathPrefix, value: /per-backend}}]
+                    backendRefs:
+                    - name: root
+                      port: 8000
+                      filters: [{type: ExtensionRef, extensionRef: {group: auth.example.io, kind: SsoFilter, name: sso}}]
+                  - matches: [{path: {type: PathPrefix, value: /open}}]
+                    backendRefs: [{name: root, port: 8000}]
+                """);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            HTTPRoute r = cluster.local().store().get(HTTPRoute.class, "default", "extension").orElseThrow();
+            assertThat(condition(r, "Accepted").getStatus()).isEqualTo("True");
+            assertThat(condition(r, "ResolvedRefs").getReason()).isEqualTo("InvalidKind");
+            assertThat(RawHttp.get(gateway, "extension.test", "/open").status()).isEqualTo(200);
+        });
+        RawHttp.Response guarded = RawHttp.get(gateway, "extension.test", "/guarded/admin");
+        assertThat(guarded.status()).isEqualTo(500);
+        assertThat(guarded.body()).contains("ExtensionRef filter SsoFilter \"sso\" cannot be applied");
+        assertThat(RawHttp.get(gateway, "extension.test", "/per-backend").status()).isEqualTo(500);
+    }
+
     @Test
     void anIngressRoutesOnTheIngressControllersAddress() throws Exception {
         cluster.apply("""
