@@ -6,6 +6,7 @@ import dev.portway.api.gateway.ClassInfo;
 import dev.portway.api.gateway.GatewayInfo;
 import dev.portway.api.gateway.GatewayModel;
 import dev.portway.api.gateway.GatewayStatuses;
+import dev.portway.api.gateway.IngressClasses;
 import dev.portway.api.gateway.ListenerInfo;
 import dev.portway.api.gateway.RouteInfo;
 import dev.portway.api.gateway.RouteParentInfo;
@@ -67,9 +68,9 @@ import java.util.Set;
 public final class GatewayController implements Controller {
 
     /** The IngressClass controller Portway answers to. */
-    public static final String INGRESS_CONTROLLER = "portway.dev/ingress-controller";
+    public static final String INGRESS_CONTROLLER = IngressClasses.CONTROLLER;
     /** Marks the IngressClass that Ingresses without a class use. */
-    public static final String DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class";
+    public static final String DEFAULT_CLASS_ANNOTATION = IngressClasses.DEFAULT_CLASS_ANNOTATION;
     static final String COMPONENT = "portway-gateway-controller";
     private static final String GATEWAY_KEY = "gateway:";
     private static final String INGRESS_CLASS_KEY = "ingressclass:";
@@ -396,42 +397,12 @@ public final class GatewayController implements Controller {
 
     /** This controller's IngressClasses, by name. */
     private static Map<String, IngressClass> ourIngressClasses(Store store) {
-        Map<String, IngressClass> classes = new LinkedHashMap<>();
-        for (IngressClass ic : store.list(IngressClass.class)) {
-            if (ic.getSpec() != null && INGRESS_CONTROLLER.equals(ic.getSpec().getController())) {
-                classes.put(ic.getMetadata().getName(), ic);
-            }
-        }
-        return classes;
+        return IngressClasses.ours(store.list(IngressClass.class));
     }
 
     /** The Ingresses of each of this controller's IngressClasses, by class name (the default class's too). */
     private static Map<String, List<Ingress>> ingressesByClass(Store store) {
-        Map<String, IngressClass> classes = ourIngressClasses(store);
-        IngressClass defaultClass = null;
-        // as the DefaultIngressClass admission plugin: the newest class marked default
-        for (IngressClass ic : store.list(IngressClass.class)) {
-            if ("true".equals(ic.getMetadata().getAnnotations() == null ? null : ic.getMetadata().getAnnotations().get(DEFAULT_CLASS_ANNOTATION))
-                    && (defaultClass == null || Objects.toString(ic.getMetadata().getCreationTimestamp(), "")
-                    .compareTo(Objects.toString(defaultClass.getMetadata().getCreationTimestamp(), "")) > 0)) {
-                defaultClass = ic;
-            }
-        }
-        Map<String, List<Ingress>> byClass = new LinkedHashMap<>();
-        for (Ingress ing : store.list(Ingress.class)) {
-            String cls = ing.getSpec() == null ? null : ing.getSpec().getIngressClassName();
-            Map<String, String> annotations = ing.getMetadata().getAnnotations() == null ? Map.of() : ing.getMetadata().getAnnotations();
-            if (cls == null) {
-                cls = annotations.get("kubernetes.io/ingress.class");
-            }
-            if (cls == null && defaultClass != null) {
-                cls = defaultClass.getMetadata().getName();
-            }
-            if (cls != null && classes.containsKey(cls)) {
-                byClass.computeIfAbsent(cls, c -> new ArrayList<>()).add(ing);
-            }
-        }
-        return byClass;
+        return IngressClasses.byClass(store.list(IngressClass.class), store.list(Ingress.class));
     }
 
     private void reconcileIngresses(boolean havePools) {

@@ -6,6 +6,7 @@ import dev.portway.api.gateway.CertificateRefInfo;
 import dev.portway.api.gateway.GatewayAnnotations;
 import dev.portway.api.gateway.GatewayInfo;
 import dev.portway.api.gateway.GatewayModel;
+import dev.portway.api.gateway.IngressClasses;
 import dev.portway.api.gateway.ListenerInfo;
 import dev.portway.api.gateway.RouteInfo;
 import dev.portway.api.policy.AccessPolicyModel.Target;
@@ -425,7 +426,15 @@ final class GatewayPlans {
     // ---- Ingress
 
     private void ingresses(Map<Plan.ListenerKey, Draft> drafts, IngressPorts ports) {
-        for (Ingress ing : store.list(Ingress.class)) {
+        // Portway's Ingresses only: another controller's may hold an address in its status (its own, or one
+        // Portway wrote before the Ingress changed class), and must not be served by Portway's rules
+        List<Ingress> ingresses = store.list(Ingress.class);
+        Set<Ingress> ours = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        IngressClasses.byClass(store.list(IngressClass.class), ingresses).values().forEach(ours::addAll);
+        for (Ingress ing : ingresses) {
+            if (!ours.contains(ing)) {
+                continue;
+            }
             String ip = ingressAddress(ing);
             if (ip == null || ing.getSpec() == null) {
                 continue;

@@ -320,6 +320,31 @@ class GatewayRoutingTest {
         assertThat(RawHttp.get(at, "shop.test", "/cart/checkout").header("x-portway-pod")).startsWith("exact-");
         assertThat(RawHttp.get(at, "shop.test", "/elsewhere").header("x-portway-pod")).startsWith("root-");
         assertThat(RawHttp.get(at, "other.test", "/cart").header("x-portway-pod")).as("another host: the default backend").startsWith("root-");
+
+        // another controller's Ingress is not served, whatever address its status holds (here Portway's own, as one
+        // that changed class while Portway was down keeps it): it was, by Portway's rules, past the other controller's
+        cluster.apply("""
+                apiVersion: networking.k8s.io/v1
+                kind: Ingress
+                metadata: {name: foreign}
+                spec:
+                  ingressClassName: nginx
+                  rules:
+                  - host: foreign.test
+                    http:
+                      paths:
+                      - {path: /, pathType: Prefix, backend: {service: {name: method, port: {number: 8000}}}}
+                """);
+        var store = cluster.local().store();
+        var foreign = store.get(io.fabric8.kubernetes.api.model.networking.v1.Ingress.class, "default", "foreign").orElseThrow();
+        foreign.setStatus(new io.fabric8.kubernetes.api.model.networking.v1.IngressStatusBuilder().withNewLoadBalancer().addNewIngress()
+                .withIp(at.getAddress().getHostAddress()).endIngress().endLoadBalancer().build());
+        var batch = store.begin();
+        batch.put(foreign);
+        batch.commit();
+        cluster.settle();
+        assertThat(RawHttp.get(at, "foreign.test", "/").header("x-portway-pod")).as("shop's default backend, not foreign's rule")
+                .startsWith("root-");
     }
 
     @Test
