@@ -104,6 +104,9 @@ final class GatewayPlans {
     }
 
     /** An L7 listener being assembled. */
+    /** The owner of the listeners of Ingresses (a Gateway's are the Gateway's). */
+    private static final String INGRESS_OWNER = "ingress";
+
     private static final class Draft {
         final Plan.ListenerKey key;
         final String owner;
@@ -158,7 +161,9 @@ final class GatewayPlans {
                 for (String n : names) {
                     List<Entry> entries = new ArrayList<>(byHost.get(n));
                     entries.sort(PRECEDENCE);
-                    vhosts.add(new Plan.VirtualHost(n.equals("*") ? null : n, entries.stream().map(Entry::rule).toList()));
+                    // an Ingress's wildcard host covers one label ("*.foo.com" is not "a.b.foo.com"), a Gateway API one any number
+                    vhosts.add(new Plan.VirtualHost(n.equals("*") ? null : n, entries.stream().map(Entry::rule).toList(),
+                            owner.equals(INGRESS_OWNER)));
                 }
             }
             List<String> sni = new ArrayList<>(httpsListeners);
@@ -480,7 +485,7 @@ final class GatewayPlans {
             List<Integer> listenPorts = certificates.isEmpty() ? List.of(ports.http()) : List.of(ports.http(), ports.https());
             for (int port : listenPorts) {
                 Plan.ListenerKey key = new Plan.ListenerKey(Plan.Protocol.TCP, new InetSocketAddress(ip, port));
-                Draft d = drafts.computeIfAbsent(key, k -> new Draft(k, "ingress"));
+                Draft d = drafts.computeIfAbsent(key, k -> new Draft(k, INGRESS_OWNER));
                 ingressClass(ing).ifPresent(ic -> {
                     d.accessLog |= GatewayAnnotations.accessLog(ic);
                     d.trustedProxies.addAll(GatewayAnnotations.trustedProxies(ic));

@@ -258,9 +258,14 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
      *
      * @param rules in precedence order: the first that matches a request takes it
      */
-    public record VirtualHost(String hostname, List<HttpRule> rules) {
+    public record VirtualHost(String hostname, List<HttpRule> rules, boolean oneLabelWildcard) {
         public VirtualHost {
             rules = List.copyOf(rules);
+        }
+
+        /** A Gateway API hostname: {@code *.example.com} takes any number of labels before {@code .example.com}. */
+        public VirtualHost(String hostname, List<HttpRule> rules) {
+            this(hostname, rules, false);
         }
     }
 

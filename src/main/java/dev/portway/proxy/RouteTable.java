@@ -53,13 +53,17 @@ final class RouteTable {
         }
     }
 
-    private record Host(String exact, String wildcardSuffix, boolean any, List<Rule> rules) {
-        /** {@code a.example.com}, {@code *.example.com}, or null or {@code *} for any host. */
-        static Host of(String hostname, List<Rule> rules) {
+    private record Host(String exact, String wildcardSuffix, boolean oneLabel, boolean any, List<Rule> rules) {
+        /**
+         * {@code a.example.com}, {@code *.example.com} (one label before the suffix when
+         * {@code oneLabel}, as an Ingress's; any number, as the Gateway API's), or null or {@code *}
+         * for any host.
+         */
+        static Host of(String hostname, boolean oneLabel, List<Rule> rules) {
             String h = hostname == null ? null : hostname.toLowerCase(Locale.ROOT);
             boolean any = h == null || h.equals("*");
             boolean wildcard = !any && h.startsWith("*.");
-            return new Host(any || wildcard ? null : h, wildcard ? h.substring(1) : null, any, rules);
+            return new Host(any || wildcard ? null : h, wildcard ? h.substring(1) : null, oneLabel, any, rules);
         }
 
         boolean matches(String host) {
@@ -69,8 +73,8 @@ final class RouteTable {
             if (exact != null) {
                 return exact.equals(host);
             }
-            // *.example.com: one or more labels before .example.com
-            return host.endsWith(wildcardSuffix) && host.length() > wildcardSuffix.length();
+            int label = host.length() - wildcardSuffix.length();
+            return label > 0 && host.endsWith(wildcardSuffix) && (!oneLabel || host.lastIndexOf('.', label - 1) < 0);
         }
     }
 
@@ -94,11 +98,11 @@ final class RouteTable {
                 int weight = r.backends().stream().mapToInt(Plan.HttpBackend::weight).sum();
                 rules.add(new Rule(r, path, compile(r.headers(), true), compile(r.queryParams(), false), weight));
             }
-            hosts.add(Host.of(vh.hostname(), List.copyOf(rules)));
+            hosts.add(Host.of(vh.hostname(), vh.oneLabelWildcard(), List.copyOf(rules)));
         }
         List<Host> listeners = new ArrayList<>();
         for (String h : listener.listenerHostnames()) {
-            listeners.add(Host.of(h, List.of()));
+            listeners.add(Host.of(h, false, List.of()));
         }
         return new RouteTable(List.copyOf(hosts), List.copyOf(listeners));
     }

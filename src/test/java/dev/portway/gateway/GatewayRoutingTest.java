@@ -313,6 +313,10 @@ class GatewayRoutingTest {
                       paths:
                       - {path: /cart, pathType: Prefix, backend: {service: {name: prefix-foo, port: {number: 8000}}}}
                       - {path: /cart/checkout, pathType: Exact, backend: {service: {name: exact, port: {number: 8000}}}}
+                  - host: "*.shop.test"
+                    http:
+                      paths:
+                      - {path: /, pathType: Prefix, backend: {service: {name: header, port: {number: 8000}}}}
                 """);
         InetSocketAddress at = cluster.ingressAddress("shop");
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(RawHttp.get(at, "shop.test", "/cart/x").status()).isEqualTo(200));
@@ -320,6 +324,10 @@ class GatewayRoutingTest {
         assertThat(RawHttp.get(at, "shop.test", "/cart/checkout").header("x-portway-pod")).startsWith("exact-");
         assertThat(RawHttp.get(at, "shop.test", "/elsewhere").header("x-portway-pod")).startsWith("root-");
         assertThat(RawHttp.get(at, "other.test", "/cart").header("x-portway-pod")).as("another host: the default backend").startsWith("root-");
+        // an Ingress's wildcard covers one DNS label (the Ingress documentation's own example), a Gateway API one any number
+        assertThat(RawHttp.get(at, "eu.shop.test", "/").header("x-portway-pod")).startsWith("header-");
+        assertThat(RawHttp.get(at, "a.eu.shop.test", "/").header("x-portway-pod")).as("two labels: the default backend").startsWith("root-");
+        assertThat(pod("a.b.example.com", "GET", "/foo", null)).as("a Gateway API wildcard").isEqualTo("wild");
 
         // another controller's Ingress is not served, whatever address its status holds (here Portway's own, as one
         // that changed class while Portway was down keeps it): it was, by Portway's rules, past the other controller's
