@@ -340,7 +340,10 @@ final class AccessControl {
      * sub-delims, {@code :} and {@code @}). The gateway keeps those encoded, as RFC 3986 6.2.2.2 and
      * Envoy do (they need not mean the same), but most backends decode them: a rule for
      * {@code /v1/keys:export} must stop {@code /v1/keys%3Aexport} too, and one written
-     * {@code /v1/keys%3Aexport} must stop {@code /v1/keys:export} (both compared decoded).
+     * {@code /v1/keys%3Aexport} must stop {@code /v1/keys:export} (both compared decoded). A
+     * {@code ;} so decoded starts path parameters, which servlet containers strip from a segment
+     * ({@code /admin/quit%3Bx} is their {@code /admin/quit}; a raw {@code ;} is refused before
+     * routing): the path without them is compared too.
      */
     static boolean denies(Plan.PathMatch match, Pattern pattern, String path) {
         if (deniesAsIs(match, pattern, path)) {
@@ -352,7 +355,32 @@ final class AccessControl {
             String value = decodeSegmentCharacters(match.value());
             decodedMatch = value == match.value() ? match : new Plan.PathMatch(match.type(), value);
         }
-        return (decoded != path || decodedMatch != match) && deniesAsIs(decodedMatch, pattern, decoded);
+        if ((decoded != path || decodedMatch != match) && deniesAsIs(decodedMatch, pattern, decoded)) {
+            return true;
+        }
+        String bare = withoutParameters(decoded);
+        return bare != decoded && deniesAsIs(decodedMatch, pattern, bare);
+    }
+
+    /** The path without the parameters of its segments ({@code /a;x/b;y=1} is {@code /a/b}); itself when it has none. */
+    static String withoutParameters(String path) {
+        if (path.indexOf(';') < 0) {
+            return path;
+        }
+        StringBuilder out = new StringBuilder(path.length());
+        boolean parameter = false;
+        for (int i = 0; i < path.length(); i++) {
+            char c = path.charAt(i);
+            if (c == '/') {
+                parameter = false;
+            } else if (c == ';') {
+                parameter = true;
+            }
+            if (!parameter) {
+                out.append(c);
+            }
+        }
+        return out.toString();
     }
 
     /** The path with the escapes of {@code !$&'()*+,;=:@} decoded (others, {@code %2F} and {@code %25} among them, kept). */
@@ -382,11 +410,15 @@ final class AccessControl {
         String p = path.toLowerCase(Locale.ROOT);
         String v = match.value().toLowerCase(Locale.ROOT);
         return switch (match.type()) {
-            case EXACT -> p.equals(v) || (p.length() == v.length() + 1 && p.endsWith("/") && p.startsWith(v));
+            case EXACT -> withoutTrailingSlash(p).equals(withoutTrailingSlash(v)); // either side's: /admin/ stops /admin
             case PREFIX -> RouteTable.prefixMatches(v, p);
             case REGULAR_EXPRESSION -> pattern.matcher(path).matches()
                     || (path.length() > 1 && path.endsWith("/") && pattern.matcher(path.substring(0, path.length() - 1)).matches());
         };
+    }
+
+    private static String withoutTrailingSlash(String path) {
+        return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
     }
 
     private Bucket bucket(InetAddress client) {

@@ -158,7 +158,10 @@ final class RouteTable {
             }
             for (Rule r : h.rules) {
                 if (!r.query.isEmpty() && query == null) {
-                    query = rawQuery == null ? Map.of() : new QueryStringDecoder(rawQuery, false).parameters();
+                    // "&" alone separates parameters, as the backends behind read them (Go since 1.17, WHATWG URL): with ";"
+                    // splitting too (Netty's default), "?x=1;mode=public" matched a rule on mode=public that no backend sees
+                    query = rawQuery == null ? Map.of()
+                            : QueryStringDecoder.builder().hasPath(false).semicolonIsNormalChar(true).build(rawQuery).parameters();
                 }
                 if (matches(r, path, method, headers, query)) {
                     return new Match(r, null);

@@ -148,6 +148,8 @@ class GatewayRoutingTest {
             x.test        | POST | /foo/x         | X-Team: blue  | method
             x.test        | GET  | /foo/x?v=2     | -             | query
             x.test        | GET  | /foo/x?v=2     | X-Team: blue  | header
+            x.test        | GET  | /foo/x?w=1;v=2 | -             | prefix-foo
+            x.test        | GET  | /foo/x?w=1&v=2 | -             | query
             x.test        | GET  | /foo/bar/x     | -             | longer
             x.test        | GET  | /foo/bar/x     | X-Team: blue  | longer
             x.test        | GET  | /other         | -             | root

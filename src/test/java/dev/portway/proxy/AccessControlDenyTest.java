@@ -25,6 +25,28 @@ class AccessControlDenyTest {
             assertThat(denies(type, value, "/admin")).as(type + " elsewhere").isFalse();
         }
         assertThat(denies(Plan.MatchType.REGULAR_EXPRESSION, "/", "/")).isTrue();
+        // a rule written with the slash stops the path without it (Express, say, serves both alike)
+        assertThat(denies(Plan.MatchType.EXACT, "/admin/", "/admin")).isTrue();
+        assertThat(denies(Plan.MatchType.EXACT, "/admin/", "/ADMIN/")).isTrue();
+        assertThat(denies(Plan.MatchType.EXACT, "/", "/")).isTrue();
+        assertThat(denies(Plan.MatchType.EXACT, "/admin/", "/admin/x")).isFalse();
+    }
+
+    /**
+     * An escaped {@code ;} starts path parameters once a backend decodes it, and servlet
+     * containers strip those ({@code /admin/quit%3Bx} is their {@code /admin/quit}): the rule stops
+     * it, where a raw {@code ;} is refused before any rule.
+     */
+    @Test
+    void anEscapedPathParameterDoesNotPassAnyKindOfRule() {
+        for (Plan.MatchType type : Plan.MatchType.values()) {
+            String value = type == Plan.MatchType.REGULAR_EXPRESSION ? "/admin/[a-z]+" : "/admin/quit";
+            assertThat(denies(type, value, "/admin/quit%3Bx")).as(type.toString()).isTrue();
+            assertThat(denies(type, value, "/admin%3Bjsessionid=1/quit%3bx=2")).as(type + ", on every segment").isTrue();
+        }
+        assertThat(denies(Plan.MatchType.EXACT, "/admin/quit", "/admin/quiet%3Bx")).isFalse();
+        assertThat(AccessControl.withoutParameters("/a;x/b;y=1")).isEqualTo("/a/b");
+        assertThat(AccessControl.withoutParameters("/plain")).isSameAs("/plain");
     }
 
     /**
