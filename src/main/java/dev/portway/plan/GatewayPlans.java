@@ -103,10 +103,10 @@ final class GatewayPlans {
     private record Entry(Plan.HttpRule rule, String created, String routeKey, int ruleIndex, int matchIndex) {
     }
 
-    /** An L7 listener being assembled. */
     /** The owner of the listeners of Ingresses (a Gateway's are the Gateway's). */
     private static final String INGRESS_OWNER = "ingress";
 
+    /** An L7 listener being assembled. */
     private static final class Draft {
         final Plan.ListenerKey key;
         final String owner;

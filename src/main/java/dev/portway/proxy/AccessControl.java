@@ -343,7 +343,9 @@ final class AccessControl {
      * {@code /v1/keys%3Aexport} must stop {@code /v1/keys:export} (both compared decoded). A
      * {@code ;} so decoded starts path parameters, which servlet containers strip from a segment
      * ({@code /admin/quit%3Bx} is their {@code /admin/quit}; a raw {@code ;} is refused before
-     * routing): the path without them is compared too.
+     * routing): the path without them is compared too, its dot segments and empty ones then
+     * removed as such a container does ({@code /public/..%3B/admin/quit} is its
+     * {@code /admin/quit}: the classic {@code ..;/} way past a proxy's rules).
      */
     static boolean denies(Plan.PathMatch match, Pattern pattern, String path) {
         if (deniesAsIs(match, pattern, path)) {
@@ -359,7 +361,7 @@ final class AccessControl {
             return true;
         }
         String bare = withoutParameters(decoded);
-        return bare != decoded && deniesAsIs(decodedMatch, pattern, bare);
+        return bare != decoded && deniesAsIs(decodedMatch, pattern, RequestTarget.removeDotSegments(bare));
     }
 
     /** The path without the parameters of its segments ({@code /a;x/b;y=1} is {@code /a/b}); itself when it has none. */

@@ -236,7 +236,7 @@ record RequestTarget(String host, String authority, String path, String query) {
     }
 
     /** Merges runs of {@code /} and removes {@code .} and {@code ..} segments (RFC 3986 5.2.4, never above the root). */
-    private static String removeDotSegments(String path) {
+    static String removeDotSegments(String path) {
         String[] segments = path.substring(1).split("/", -1);
         List<String> out = new ArrayList<>(segments.length);
         for (int i = 0; i < segments.length; i++) {

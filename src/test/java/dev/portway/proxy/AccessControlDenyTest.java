@@ -43,6 +43,8 @@ class AccessControlDenyTest {
             String value = type == Plan.MatchType.REGULAR_EXPRESSION ? "/admin/[a-z]+" : "/admin/quit";
             assertThat(denies(type, value, "/admin/quit%3Bx")).as(type.toString()).isTrue();
             assertThat(denies(type, value, "/admin%3Bjsessionid=1/quit%3bx=2")).as(type + ", on every segment").isTrue();
+            assertThat(denies(type, value, "/public/..%3B/admin/quit")).as(type + ": a dot segment once stripped").isTrue();
+            assertThat(denies(type, value, "/%3Bx/admin/quit")).as(type + ": an empty segment once stripped").isTrue();
         }
         assertThat(denies(Plan.MatchType.EXACT, "/admin/quit", "/admin/quiet%3Bx")).isFalse();
         assertThat(AccessControl.withoutParameters("/a;x/b;y=1")).isEqualTo("/a/b");
