@@ -416,6 +416,8 @@ public final class ApiServer {
                 meta.setFinalizers(old.getFinalizers());
             }
             LastAppliedMerge.keepOthersKeys(meta, old);
+            object = LastAppliedMerge.threeWaySpec(kind, object, existing);
+            meta = object.getMetadata();
         }
         Defaults.apply(object);
         if (object instanceof Service svc) {

@@ -3,6 +3,7 @@ package dev.portway.control;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.portway.api.Json;
+import dev.portway.api.ResourceKind;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import java.util.LinkedHashMap;
@@ -67,5 +68,36 @@ final class LastAppliedMerge {
             object.getMetadata().setAnnotations(new LinkedHashMap<>());
         }
         return object.getMetadata().getAnnotations();
+    }
+
+    /**
+     * {@code kubectl apply}'s three-way merge for the spec: what the manifest names is set, what the
+     * last applied manifest named and this one does not is removed, and what neither named stays as
+     * it is live: what a controller, an admission step or {@code portway scale} set (a Pod's
+     * {@code nodeName}, its default tolerations and service account; a Deployment's replicas after
+     * a scale). Re-applying an unchanged Pod manifest was refused: the replacement spec lacked the
+     * node and tolerations given at creation, and a Pod's spec may not change.
+     */
+    static HasMetadata threeWaySpec(ResourceKind kind, HasMetadata applied, HasMetadata live) {
+        ObjectNode appliedTree = (ObjectNode) Json.tree(applied);
+        if (!(appliedTree.get("spec") instanceof ObjectNode appliedSpec) || !(Json.tree(live).get("spec") instanceof ObjectNode liveSpec)) {
+            return applied;
+        }
+        ObjectNode lastSpec = null;
+        String last = live.getMetadata().getAnnotations() == null ? null : live.getMetadata().getAnnotations().get(ApiServer.LAST_APPLIED);
+        if (last != null) {
+            try {
+                if (Json.readTree(last.getBytes(java.nio.charset.StandardCharsets.UTF_8)).get("spec") instanceof ObjectNode s) {
+                    lastSpec = s;
+                }
+            } catch (RuntimeException e) {
+                // an annotation that is no manifest (anyone may write it): nothing was applied before, as kubectl takes it
+            }
+        }
+        com.fasterxml.jackson.databind.JavaType specType = dev.portway.api.patch.PatchMeta.child(
+                dev.portway.api.patch.PatchMeta.type(kind.type()), "spec");
+        ObjectNode previous = lastSpec == null ? null : dev.portway.api.patch.ServerSideApply.FieldsV1.of(lastSpec, specType);
+        appliedTree.set("spec", dev.portway.api.patch.ServerSideApply.apply(liveSpec, appliedSpec, previous, specType));
+        return Json.convert(appliedTree, applied.getClass());
     }
 }

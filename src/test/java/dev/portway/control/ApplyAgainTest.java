@@ -1,0 +1,89 @@
+package dev.portway.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portway.api.ResourceKind;
+import dev.portway.testing.TestApi;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Portway's own apply of an object applied before merges as {@code kubectl apply} does (three
+ * ways, in the spec): what the manifest names is set, what the last applied manifest named and
+ * this one does not is removed, and what neither named (set by an admission step, a controller
+ * or a scale) stays as it is.
+ */
+class ApplyAgainTest {
+
+    private static final String POD = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: solo}
+            spec:
+              containers:
+              - name: main
+                image: portway/echo
+            """;
+
+    private static ApiServer.Applied applyAgain(TestApi api, String yaml) {
+        return api.api().apply(TestApi.decode(yaml), "default", false).getFirst();
+    }
+
+    /**
+     * An unchanged Pod manifest applied again is unchanged, where it was refused ("pod updates may
+     * not change fields other than..."): the replacement lacked the tolerations and service
+     * account admission gave the Pod. An image change goes through and keeps them.
+     */
+    @Test
+    void anUnchangedPodManifestAppliedAgainIsUnchanged() {
+        TestApi api = new TestApi();
+        Pod created = (Pod) api.apply(POD).getFirst();
+        assertThat(created.getSpec().getTolerations()).hasSize(2);
+        assertThat(applyAgain(api, POD).action()).isEqualTo(ApiServer.Action.UNCHANGED);
+
+        ApiServer.Applied changed = applyAgain(api, POD.replace("portway/echo", "portway/echo:2"));
+        assertThat(changed.action()).isEqualTo(ApiServer.Action.CONFIGURED);
+        Pod pod = (Pod) changed.object();
+        assertThat(pod.getSpec().getContainers().getFirst().getImage()).isEqualTo("portway/echo:2");
+        assertThat(pod.getSpec().getTolerations()).isEqualTo(created.getSpec().getTolerations());
+        assertThat(pod.getSpec().getServiceAccountName()).isEqualTo("default");
+    }
+
+    /**
+     * A Deployment scaled after its apply keeps its scale when a manifest without {@code replicas}
+     * is applied again (it went back to 1); a field the last manifest had and this one drops is
+     * removed (an environment variable), and a container this one drops goes.
+     */
+    @Test
+    void whatNoManifestNamedStaysAndWhatTheLastOneNamedGoes() {
+        TestApi api = new TestApi();
+        String deployment = """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: web}
+                spec:
+                  selector: {matchLabels: {app: web}}
+                  template:
+                    metadata: {labels: {app: web}}
+                    spec:
+                      containers:
+                      - name: main
+                        image: portway/echo
+                        env: [{name: MODE, value: fast}, {name: DEBUG, value: "1"}]
+                      - name: side
+                        image: portway/echo
+                """;
+        api.apply(deployment);
+        api.api().scale(ResourceKind.DEPLOYMENT, "default", "web", 5, null, WriteOptions.DEFAULT);
+
+        Deployment again = (Deployment) applyAgain(api, deployment
+                .replace(", {name: DEBUG, value: \"1\"}", "")
+                .replace("      - name: side\n        image: portway/echo\n", "")).object();
+        assertThat(again.getSpec().getReplicas()).as("the scale, which no manifest named").isEqualTo(5);
+        var containers = again.getSpec().getTemplate().getSpec().getContainers();
+        assertThat(containers).extracting(c -> c.getName()).containsExactly("main");
+        assertThat(containers.getFirst().getEnv()).extracting(e -> e.getName()).isEqualTo(List.of("MODE"));
+    }
+}
