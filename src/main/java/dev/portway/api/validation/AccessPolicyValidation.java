@@ -118,7 +118,7 @@ public final class AccessPolicyValidation {
 
     /** Create (and, after the metadata's update rules, update): metadata as for any custom resource, then the schema. */
     public static List<FieldError> validate(AccessPolicy policy) {
-        List<FieldError> errs = new ArrayList<>(MetaValidation.objectMeta(policy.getMetadata(), true, MetaValidation.DNS_SUBDOMAIN,
+        List<FieldError> errs = new ArrayList<>(MetaValidation.customResourceMeta(policy.getMetadata(), true, MetaValidation.DNS_SUBDOMAIN,
                 FieldPath.of("metadata")));
         errs.addAll(CrdSchema.validateBody(SCHEMA, policy));
         return errs;

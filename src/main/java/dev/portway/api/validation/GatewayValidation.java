@@ -545,7 +545,7 @@ public final class GatewayValidation {
 
     /** Create: object metadata as for any custom resource, then the schema, list types and CEL rules. */
     public static List<FieldError> validate(HasMetadata object) {
-        List<FieldError> errs = new ArrayList<>(MetaValidation.objectMeta(object.getMetadata(),
+        List<FieldError> errs = new ArrayList<>(MetaValidation.customResourceMeta(object.getMetadata(),
                 !(object instanceof GatewayClass), MetaValidation.DNS_SUBDOMAIN, FieldPath.of("metadata")));
         errs.addAll(CrdSchema.validateBody(schemaOf(object), object));
         if (object instanceof Gateway) {
@@ -556,7 +556,7 @@ public final class GatewayValidation {
 
     /** Update: metadata rules, the create checks, and transition rules ({@code self == oldSelf}). */
     public static List<FieldError> validateUpdate(HasMetadata updated, HasMetadata old) {
-        List<FieldError> errs = new ArrayList<>(MetaValidation.objectMetaUpdate(updated.getMetadata(), old.getMetadata(),
+        List<FieldError> errs = new ArrayList<>(MetaValidation.customResourceMetaUpdate(updated.getMetadata(), old.getMetadata(),
                 FieldPath.of("metadata")));
         List<FieldError> schemaErrs = CrdSchema.validateBody(schemaOf(updated), updated);
         errs.addAll(schemaErrs);

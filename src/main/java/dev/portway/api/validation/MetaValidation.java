@@ -36,7 +36,21 @@ public final class MetaValidation {
     public static final NameRule DNS_LABEL = (n, prefix) -> Names.dns1123Label(prefix ? Names.maskTrailingDash(n) : n);
     public static final NameRule DNS1035_LABEL = (n, prefix) -> Names.dns1035Label(prefix ? Names.maskTrailingDash(n) : n);
 
+    /** A built-in kind's metadata ({@code pkg/apis/core/validation.ValidateObjectMeta}). */
     public static List<FieldError> objectMeta(ObjectMeta meta, boolean namespaced, NameRule nameRule, FieldPath path) {
+        return objectMeta(meta, namespaced, nameRule, path, true);
+    }
+
+    /**
+     * A custom resource's metadata (apimachinery's {@code ValidateObjectMetaAccessor}): as a
+     * built-in kind's, but a finalizer name that is neither standard nor qualified by a domain is
+     * only a warning there, not refused.
+     */
+    public static List<FieldError> customResourceMeta(ObjectMeta meta, boolean namespaced, NameRule nameRule, FieldPath path) {
+        return objectMeta(meta, namespaced, nameRule, path, false);
+    }
+
+    private static List<FieldError> objectMeta(ObjectMeta meta, boolean namespaced, NameRule nameRule, FieldPath path, boolean builtIn) {
         List<FieldError> errs = new ArrayList<>();
         if (meta == null) {
             errs.add(FieldError.required(path.child("name"), "name or generateName is required"));
@@ -74,11 +88,57 @@ public final class MetaValidation {
         errs.addAll(labels(meta.getLabels(), path.child("labels")));
         errs.addAll(annotations(meta.getAnnotations(), path.child("annotations")));
         errs.addAll(ownerReferences(meta.getOwnerReferences(), path.child("ownerReferences")));
+        errs.addAll(finalizers(meta.getFinalizers(), path.child("finalizers")));
+        if (builtIn) {
+            errs.addAll(kubeFinalizerNames(meta.getFinalizers(), path.child("finalizers")));
+        }
         return errs;
     }
 
-    /** What an update may not change in metadata, plus the checks every object gets. */
+    /** The standard finalizers, which need no domain ({@code pkg/apis/core/helper.IsStandardFinalizerName}). */
+    private static final java.util.Set<String> STANDARD_FINALIZERS = java.util.Set.of("kubernetes", "orphan", "foregroundDeletion");
+
+    /**
+     * apimachinery's {@code ValidateFinalizers}: each a qualified name, and not both {@code orphan}
+     * and {@code foregroundDeletion} (a delete cannot both keep and delete the dependents).
+     */
+    static List<FieldError> finalizers(List<String> finalizers, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (finalizers == null) {
+            return errs;
+        }
+        for (String f : finalizers) {
+            for (String msg : Names.qualifiedName(f)) {
+                errs.add(FieldError.invalid(path, f, msg));
+            }
+        }
+        if (finalizers.contains("orphan") && finalizers.contains("foregroundDeletion")) {
+            errs.add(FieldError.invalid(path, finalizers, "finalizer orphan and foregroundDeletion cannot be both set"));
+        }
+        return errs;
+    }
+
+    /** The core API's {@code validateKubeFinalizerName}: a name without a {@code /} must be a standard one. */
+    static List<FieldError> kubeFinalizerNames(List<String> finalizers, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        for (int i = 0; finalizers != null && i < finalizers.size(); i++) {
+            String f = finalizers.get(i);
+            if (f.indexOf('/') < 0 && !STANDARD_FINALIZERS.contains(f)) {
+                errs.add(FieldError.invalid(path.index(i), f, "name is neither a standard finalizer name nor is it fully qualified"));
+            }
+        }
+        return errs;
+    }
+
+    /** What an update of a built-in kind may not change in metadata, plus the checks every object gets. */
     public static List<FieldError> objectMetaUpdate(ObjectMeta updated, ObjectMeta old, FieldPath path) {
+        List<FieldError> errs = customResourceMetaUpdate(updated, old, path);
+        errs.addAll(kubeFinalizerNames(updated.getFinalizers(), path.child("finalizers")));
+        return errs;
+    }
+
+    /** What an update of a custom resource may not change in metadata (apimachinery's {@code ValidateObjectMetaAccessorUpdate}). */
+    public static List<FieldError> customResourceMetaUpdate(ObjectMeta updated, ObjectMeta old, FieldPath path) {
         List<FieldError> errs = new ArrayList<>();
         if (old.getDeletionTimestamp() != null) {
             // ValidateNoNewFinalizers: nothing may hold back an object already on its way out

@@ -27,7 +27,7 @@ public final class MetalLbValidation {
 
     public static List<FieldError> validate(IPAddressPool pool) {
         List<FieldError> errs = new ArrayList<>(
-                MetaValidation.objectMeta(pool.getMetadata(), true, MetaValidation.DNS_SUBDOMAIN, FieldPath.of("metadata")));
+                MetaValidation.customResourceMeta(pool.getMetadata(), true, MetaValidation.DNS_SUBDOMAIN, FieldPath.of("metadata")));
         errs.addAll(namespace(pool.getMetadata() == null ? "" : nz(pool.getMetadata().getNamespace())));
         FieldPath addressesPath = FieldPath.of("spec", "addresses");
         List<String> addresses = pool.getSpec() == null || pool.getSpec().getAddresses() == null
@@ -110,7 +110,7 @@ public final class MetalLbValidation {
 
     public static List<FieldError> validate(L2Advertisement ad) {
         List<FieldError> errs = new ArrayList<>(
-                MetaValidation.objectMeta(ad.getMetadata(), true, MetaValidation.DNS_SUBDOMAIN, FieldPath.of("metadata")));
+                MetaValidation.customResourceMeta(ad.getMetadata(), true, MetaValidation.DNS_SUBDOMAIN, FieldPath.of("metadata")));
         errs.addAll(namespace(ad.getMetadata() == null ? "" : nz(ad.getMetadata().getNamespace())));
         return errs;
     }

@@ -67,8 +67,10 @@ public final class Validator {
             case IngressClass ic -> IngressValidation.validateUpdate(ic, (IngressClass) old);
             case HasMetadata crd when GatewayValidation.handles(crd) -> GatewayValidation.validateUpdate(crd, old);
             default -> {
-                var errs = new java.util.ArrayList<>(MetaValidation.objectMetaUpdate(updated.getMetadata(), old.getMetadata(),
-                        dev.portway.api.FieldPath.of("metadata")));
+                boolean custom = updated instanceof IPAddressPool || updated instanceof L2Advertisement || updated instanceof AccessPolicy;
+                var errs = new java.util.ArrayList<>(custom
+                        ? MetaValidation.customResourceMetaUpdate(updated.getMetadata(), old.getMetadata(), dev.portway.api.FieldPath.of("metadata"))
+                        : MetaValidation.objectMetaUpdate(updated.getMetadata(), old.getMetadata(), dev.portway.api.FieldPath.of("metadata")));
                 errs.addAll(validateCreate(updated));
                 yield errs;
             }
