@@ -112,6 +112,7 @@ public final class PodValidation {
                     "ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"));
         }
         errs.addAll(MetaValidation.labels(spec.getNodeSelector(), path.child("nodeSelector")));
+        errs.addAll(dnsConfig(spec.getDnsConfig(), dnsPolicy, path.child("dnsConfig")));
         if (!nz(spec.getServiceAccountName()).isEmpty()) {
             for (String msg : Names.dns1123Subdomain(spec.getServiceAccountName())) {
                 errs.add(FieldError.invalid(path.child("serviceAccountName"), spec.getServiceAccountName(), msg));
@@ -136,6 +137,88 @@ public final class PodValidation {
         if (!nz(spec.getSubdomain()).isEmpty()) {
             for (String msg : Names.dns1123Label(spec.getSubdomain())) {
                 errs.add(FieldError.invalid(path.child("subdomain"), spec.getSubdomain(), msg));
+            }
+        }
+        errs.addAll(hostAliases(spec.getHostAliases(), path.child("hostAliases")));
+        return errs;
+    }
+
+    /** The resolver's own limits, which kube-apiserver holds a pod to (core validation's MaxDNS* constants). */
+    private static final int MAX_DNS_NAMESERVERS = 3;
+    private static final int MAX_DNS_SEARCH_PATHS = 32;
+    private static final int MAX_DNS_SEARCH_LIST_CHARS = 2048;
+    private static final String INVALID_IP = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)";
+
+    /**
+     * {@code validatePodDNSConfig}: what the pod's {@code resolv.conf} is written from. Search
+     * domains as Kubernetes 1.33 takes them by default (RelaxedDNSSearchValidation): a trailing
+     * dot, a lone {@code .} and underscores are fine.
+     */
+    private static List<FieldError> dnsConfig(io.fabric8.kubernetes.api.model.PodDNSConfig config, String dnsPolicy, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (dnsPolicy.equals("None")) {
+            if (config == null) {
+                errs.add(FieldError.required(path, "must provide `dnsConfig` when `dnsPolicy` is None"));
+                return errs;
+            }
+            if (config.getNameservers() == null || config.getNameservers().isEmpty()) {
+                errs.add(FieldError.required(path.child("nameservers"), "must provide at least one DNS nameserver when `dnsPolicy` is None"));
+                return errs;
+            }
+        }
+        if (config == null) {
+            return errs;
+        }
+        List<String> nameservers = config.getNameservers() == null ? List.of() : config.getNameservers();
+        if (nameservers.size() > MAX_DNS_NAMESERVERS) {
+            errs.add(FieldError.invalid(path.child("nameservers"), nameservers, "must not have more than " + MAX_DNS_NAMESERVERS + " nameservers"));
+        }
+        for (int i = 0; i < nameservers.size(); i++) {
+            if (!Names.isIp(nz(nameservers.get(i)))) {
+                errs.add(FieldError.invalid(path.child("nameservers").index(i), nz(nameservers.get(i)), INVALID_IP));
+            }
+        }
+        List<String> searches = config.getSearches() == null ? List.of() : config.getSearches();
+        if (searches.size() > MAX_DNS_SEARCH_PATHS) {
+            errs.add(FieldError.invalid(path.child("searches"), searches, "must not have more than " + MAX_DNS_SEARCH_PATHS + " search paths"));
+        }
+        if (String.join(" ", searches).length() > MAX_DNS_SEARCH_LIST_CHARS) {
+            errs.add(FieldError.invalid(path.child("searches"), searches,
+                    "must not have more than " + MAX_DNS_SEARCH_LIST_CHARS + " characters (including spaces) in the search list"));
+        }
+        for (int i = 0; i < searches.size(); i++) {
+            String search = nz(searches.get(i));
+            if (search.equals(".")) {
+                continue;
+            }
+            String name = search.endsWith(".") ? search.substring(0, search.length() - 1) : search;
+            for (String msg : Names.dns1123Subdomain(name.replace('_', 'a'))) {
+                errs.add(FieldError.invalid(path.child("searches").index(i), name, msg));
+            }
+        }
+        var options = config.getOptions() == null ? List.<io.fabric8.kubernetes.api.model.PodDNSConfigOption>of() : config.getOptions();
+        for (int i = 0; i < options.size(); i++) {
+            if (nz(options.get(i).getName()).isEmpty()) {
+                errs.add(FieldError.required(path.child("options").index(i), "must not be empty"));
+            }
+        }
+        return errs;
+    }
+
+    /** {@code ValidateHostAliases}: what the pod's hosts file is written from. */
+    private static List<FieldError> hostAliases(List<io.fabric8.kubernetes.api.model.HostAlias> aliases, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        for (int i = 0; aliases != null && i < aliases.size(); i++) {
+            var alias = aliases.get(i);
+            FieldPath p = path.index(i);
+            if (!Names.isIp(nz(alias.getIp()))) {
+                errs.add(FieldError.invalid(p.child("ip"), nz(alias.getIp()), INVALID_IP));
+            }
+            List<String> hostnames = alias.getHostnames() == null ? List.of() : alias.getHostnames();
+            for (int j = 0; j < hostnames.size(); j++) {
+                for (String msg : Names.dns1123Subdomain(nz(hostnames.get(j)))) {
+                    errs.add(FieldError.invalid(p.child("hostnames").index(j), nz(hostnames.get(j)), msg));
+                }
             }
         }
         return errs;

@@ -25,6 +25,36 @@ class PodSpecValidationTest {
 
     static Stream<Arguments> invalid() {
         return Stream.of(
+                // the pod's resolv.conf and hosts file are written from these: they were taken as they came
+                Arguments.of("dnsPolicy None without dnsConfig", pod("""
+                        dnsPolicy: None
+                        containers: [{name: a, image: portway/echo}]
+                        """), INVALID + "spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None"),
+                Arguments.of("dnsPolicy None without nameservers", pod("""
+                        dnsPolicy: None
+                        dnsConfig: {searches: [svc.local]}
+                        containers: [{name: a, image: portway/echo}]
+                        """), INVALID + "spec.dnsConfig.nameservers: Required value: must provide at least one DNS nameserver when `dnsPolicy` is None"),
+                Arguments.of("a dnsConfig that is not one", pod("""
+                        dnsConfig:
+                          nameservers: [10.0.0.1, "ns.example.com"]
+                          searches: ["bad domain", ok.example., ".", under_score.example]
+                          options: [{value: "2"}]
+                        containers: [{name: a, image: portway/echo}]
+                        """), INVALID + "[spec.dnsConfig.nameservers[1]: Invalid value: \"ns.example.com\": must be a valid IP address, "
+                        + "(e.g. 10.9.8.7 or 2001:db8::ffff), spec.dnsConfig.searches[0]: Invalid value: \"bad domain\": a lowercase RFC 1123 "
+                        + "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
+                        + "character (e.g. 'example.com', regex used for validation is "
+                        + "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'), "
+                        + "spec.dnsConfig.options[0]: Required value: must not be empty]"),
+                Arguments.of("a host alias that is not one", pod("""
+                        hostAliases: [{ip: "not-an-ip", hostnames: ["a b", good.example]}]
+                        containers: [{name: a, image: portway/echo}]
+                        """), INVALID + "[spec.hostAliases[0].ip: Invalid value: \"not-an-ip\": must be a valid IP address, "
+                        + "(e.g. 10.9.8.7 or 2001:db8::ffff), spec.hostAliases[0].hostnames[0]: Invalid value: \"a b\": a lowercase RFC 1123 "
+                        + "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
+                        + "character (e.g. 'example.com', regex used for validation is "
+                        + "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')]"),
                 Arguments.of("two containers on one hostPort", pod("""
                         containers:
                         - name: a
