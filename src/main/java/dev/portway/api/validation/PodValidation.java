@@ -574,15 +574,11 @@ public final class PodValidation {
             }
             if (from.getConfigMapKeyRef() != null) {
                 sources++;
-                if (nz(from.getConfigMapKeyRef().getKey()).isEmpty()) {
-                    errs.add(FieldError.required(fp.child("configMapKeyRef", "key"), ""));
-                }
+                errs.addAll(keySelector(from.getConfigMapKeyRef().getName(), from.getConfigMapKeyRef().getKey(), fp.child("configMapKeyRef")));
             }
             if (from.getSecretKeyRef() != null) {
                 sources++;
-                if (nz(from.getSecretKeyRef().getKey()).isEmpty()) {
-                    errs.add(FieldError.required(fp.child("secretKeyRef", "key"), ""));
-                }
+                errs.addAll(keySelector(from.getSecretKeyRef().getName(), from.getSecretKeyRef().getKey(), fp.child("secretKeyRef")));
             }
             if (sources == 0) {
                 errs.add(FieldError.invalid(fp, "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"));
@@ -590,6 +586,38 @@ public final class PodValidation {
                 errs.add(FieldError.invalid(fp, "", "may not be specified when `value` is not empty"));
             } else if (sources > 1) {
                 errs.add(FieldError.invalid(fp, "", "may not have more than one field specified at a time"));
+            }
+        }
+        return errs;
+    }
+
+    /**
+     * {@code validateConfigMapKeySelector} and {@code validateSecretKeySelector}: the name a DNS
+     * subdomain (an empty one included: kube-apiserver checks it as written), the key a config key.
+     */
+    private static List<FieldError> keySelector(String name, String key, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        for (String msg : Names.dns1123Subdomain(nz(name))) {
+            errs.add(FieldError.invalid(path.child("name"), nz(name), msg));
+        }
+        if (nz(key).isEmpty()) {
+            errs.add(FieldError.required(path.child("key"), ""));
+        } else {
+            for (String msg : Names.configMapKey(key)) {
+                errs.add(FieldError.invalid(path.child("key"), key, msg));
+            }
+        }
+        return errs;
+    }
+
+    /** {@code validateConfigMapEnvSource} and {@code validateSecretEnvSource}: a name is required, and checked as a prefix (sic). */
+    private static List<FieldError> envSourceName(String name, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (nz(name).isEmpty()) {
+            errs.add(FieldError.required(path.child("name"), ""));
+        } else {
+            for (String msg : MetaValidation.DNS_SUBDOMAIN.check(name, true)) {
+                errs.add(FieldError.invalid(path.child("name"), name, msg));
             }
         }
         return errs;
@@ -605,6 +633,12 @@ public final class PodValidation {
             FieldPath p = path.index(i);
             if (!nz(s.getPrefix()).isEmpty()) {
                 Names.relaxedEnvVarName(s.getPrefix()).forEach(msg -> errs.add(FieldError.invalid(p.child("prefix"), s.getPrefix(), msg)));
+            }
+            if (s.getConfigMapRef() != null) {
+                errs.addAll(envSourceName(s.getConfigMapRef().getName(), p.child("configMapRef")));
+            }
+            if (s.getSecretRef() != null) {
+                errs.addAll(envSourceName(s.getSecretRef().getName(), p.child("secretRef")));
             }
             int n = (s.getConfigMapRef() != null ? 1 : 0) + (s.getSecretRef() != null ? 1 : 0);
             if (n == 0) {

@@ -55,6 +55,29 @@ class PodSpecValidationTest {
                         + "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
                         + "character (e.g. 'example.com', regex used for validation is "
                         + "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')]"),
+                Arguments.of("environment sources without names, or with keys that are none", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          env:
+                          - {name: A, valueFrom: {configMapKeyRef: {key: "a key"}}}
+                          - {name: B, valueFrom: {secretKeyRef: {name: Creds, key: ..x}}}
+                          envFrom:
+                          - configMapRef: {}
+                          - secretRef: {name: "creds-"}
+                        """), INVALID + "[spec.containers[0].env[0].valueFrom.configMapKeyRef.name: Invalid value: \"\": a lowercase RFC 1123 "
+                        + "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
+                        + "character (e.g. 'example.com', regex used for validation is "
+                        + "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'), "
+                        + "spec.containers[0].env[0].valueFrom.configMapKeyRef.key: Invalid value: \"a key\": a valid config key must consist "
+                        + "of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for "
+                        + "validation is '[-._a-zA-Z0-9]+'), "
+                        + "spec.containers[0].env[1].valueFrom.secretKeyRef.name: Invalid value: \"Creds\": a lowercase RFC 1123 "
+                        + "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
+                        + "character (e.g. 'example.com', regex used for validation is "
+                        + "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'), "
+                        + "spec.containers[0].env[1].valueFrom.secretKeyRef.key: Invalid value: \"..x\": must not start with '..', "
+                        + "spec.containers[0].envFrom[0].configMapRef.name: Required value]"),
                 Arguments.of("two containers on one hostPort", pod("""
                         containers:
                         - name: a
