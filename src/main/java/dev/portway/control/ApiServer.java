@@ -420,6 +420,9 @@ public final class ApiServer {
             meta = object.getMetadata();
         }
         Defaults.apply(object);
+        if (object instanceof Pod pod) {
+            PodAdmission.defaultTolerations(pod);
+        }
         if (object instanceof Service svc) {
             services.prepareForUpdate(svc, (Service) existing);
         } else {

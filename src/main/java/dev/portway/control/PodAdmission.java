@@ -59,6 +59,22 @@ final class PodAdmission {
                     ? spec.getServiceAccount() : "default");
         }
         spec.setServiceAccount(spec.getServiceAccountName());
+        defaultTolerations(pod);
+        PodStatus status = pod.getStatus() == null ? new PodStatus() : pod.getStatus();
+        status.setQosClass(PodQos.compute(pod));
+        pod.setStatus(status);
+    }
+
+    /**
+     * DefaultTolerationSeconds: a pod tolerates a not-ready or unreachable node for 5 minutes
+     * unless it says otherwise. The plugin admits updates too, so that an update that replaces
+     * the tolerations (an apply that names some) keeps these, as validation requires.
+     */
+    static void defaultTolerations(Pod pod) {
+        var spec = pod.getSpec();
+        if (spec == null) {
+            return;
+        }
         List<Toleration> tolerations = new ArrayList<>(spec.getTolerations() == null ? List.of() : spec.getTolerations());
         for (String key : List.of("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")) {
             boolean tolerated = tolerations.stream().anyMatch(t -> ("NoExecute".equals(t.getEffect()) || t.getEffect() == null
@@ -70,9 +86,6 @@ final class PodAdmission {
             }
         }
         spec.setTolerations(tolerations);
-        PodStatus status = pod.getStatus() == null ? new PodStatus() : pod.getStatus();
-        status.setQosClass(PodQos.compute(pod));
-        pod.setStatus(status);
     }
 
     private static ApiException forbidden(String name, String why) {

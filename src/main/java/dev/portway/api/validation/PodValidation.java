@@ -39,39 +39,112 @@ public final class PodValidation {
                 MetaValidation.objectMeta(pod.getMetadata(), true, MetaValidation.DNS_SUBDOMAIN, FieldPath.of("metadata")));
         PodSpec spec = pod.getSpec() == null ? new PodSpec() : pod.getSpec();
         errs.addAll(podSpec(spec, FieldPath.of("spec")));
-        List<Container> containers = spec.getContainers() == null ? List.of() : spec.getContainers();
-        for (int i = 0; i < containers.size(); i++) {
-            String image = nz(containers.get(i).getImage());
-            if (image.length() != image.strip().length()) {
-                errs.add(FieldError.invalid(FieldPath.of("spec", "containers").index(i).child("image"), image,
-                        "must not have leading or trailing whitespace"));
-            }
-        }
         return errs;
     }
 
     /**
-     * Pod updates may change only a few fields (image, activeDeadlineSeconds, tolerations...);
-     * Portway keeps the API server's rule in its simplest form: the spec is immutable except for
-     * container images.
+     * {@code ValidatePodUpdate}: a pod's spec may change only in its containers' and init
+     * containers' images, {@code activeDeadlineSeconds} (set, or shortened), additions to its
+     * tolerations (and their {@code tolerationSeconds}), its scheduling gates (removed), and
+     * {@code terminationGracePeriodSeconds} from a negative value to 1. The Forbidden message leaves
+     * out the diff of the two specs kube-apiserver appends.
      */
     public static List<FieldError> validateUpdate(Pod updated, Pod old) {
         List<FieldError> errs = new ArrayList<>(
                 MetaValidation.objectMetaUpdate(updated.getMetadata(), old.getMetadata(), FieldPath.of("metadata")));
         errs.addAll(validate(updated));
-        PodSpec a = dev.portway.api.Json.copy(updated.getSpec());
-        PodSpec b = dev.portway.api.Json.copy(old.getSpec());
-        if (a != null && b != null && a.getContainers() != null && b.getContainers() != null
-                && a.getContainers().size() == b.getContainers().size()) {
-            for (int i = 0; i < a.getContainers().size(); i++) {
-                a.getContainers().get(i).setImage(b.getContainers().get(i).getImage());
+        PodSpec a = updated.getSpec() == null ? new PodSpec() : updated.getSpec();
+        PodSpec b = old.getSpec() == null ? new PodSpec() : old.getSpec();
+        FieldPath spec = FieldPath.of("spec");
+        if (containerUpdates(a.getContainers(), b.getContainers(), spec.child("containers"), errs)
+                || containerUpdates(a.getInitContainers(), b.getInitContainers(), spec.child("initContainers"), errs)) {
+            return errs;
+        }
+        Long deadline = a.getActiveDeadlineSeconds();
+        Long oldDeadline = b.getActiveDeadlineSeconds();
+        if (deadline != null) {
+            if (deadline < 0 || deadline > Integer.MAX_VALUE) {
+                errs.add(FieldError.invalid(spec.child("activeDeadlineSeconds"), deadline, Names.inclusiveRangeError(0, Integer.MAX_VALUE)));
+                return errs;
+            }
+            if (oldDeadline != null && oldDeadline < deadline) {
+                errs.add(FieldError.invalid(spec.child("activeDeadlineSeconds"), deadline, "must be less than or equal to previous value"));
+                return errs;
+            }
+        } else if (oldDeadline != null) {
+            errs.add(FieldError.invalid(spec.child("activeDeadlineSeconds"), null, "must not update from a positive integer to nil value"));
+        }
+        errs.addAll(onlyAddedTolerations(a.getTolerations(), b.getTolerations(), spec.child("tolerations")));
+        var gates = a.getSchedulingGates() == null ? List.<io.fabric8.kubernetes.api.model.PodSchedulingGate>of() : a.getSchedulingGates();
+        var oldGates = b.getSchedulingGates() == null ? List.<io.fabric8.kubernetes.api.model.PodSchedulingGate>of() : b.getSchedulingGates();
+        Set<String> oldGateNames = new HashSet<>();
+        oldGates.forEach(g -> oldGateNames.add(nz(g.getName())));
+        for (int i = 0; i < gates.size(); i++) {
+            String gate = nz(gates.get(i).getName());
+            if (!oldGateNames.contains(gate)) {
+                errs.add(FieldError.forbidden(spec.child("schedulingGates").index(i).child("name"),
+                        "only deletion is allowed, but found new scheduling gate '" + gate + "'"));
             }
         }
-        if (!dev.portway.api.Json.tree(a).equals(dev.portway.api.Json.tree(b))) {
-            errs.add(FieldError.forbidden(FieldPath.of("spec"), "pod updates may not change fields other than "
+        // what may change is set to the old values; anything else still different is refused
+        PodSpec munged = dev.portway.api.Json.copy(a);
+        for (int i = 0; munged.getContainers() != null && i < munged.getContainers().size(); i++) {
+            munged.getContainers().get(i).setImage(b.getContainers().get(i).getImage());
+        }
+        for (int i = 0; munged.getInitContainers() != null && i < munged.getInitContainers().size(); i++) {
+            munged.getInitContainers().get(i).setImage(b.getInitContainers().get(i).getImage());
+        }
+        munged.setActiveDeadlineSeconds(oldDeadline);
+        munged.setSchedulingGates(b.getSchedulingGates());
+        munged.setTolerations(b.getTolerations());
+        if (b.getTerminationGracePeriodSeconds() != null && b.getTerminationGracePeriodSeconds() < 0
+                && Long.valueOf(1).equals(munged.getTerminationGracePeriodSeconds())) {
+            munged.setTerminationGracePeriodSeconds(b.getTerminationGracePeriodSeconds());
+        }
+        if (!dev.portway.api.Json.tree(munged).equals(dev.portway.api.Json.tree(b))) {
+            errs.add(FieldError.forbidden(spec, "pod updates may not change fields other than "
                     + "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
                     + "`spec.tolerations` (only additions to existing tolerations),"
                     + "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"));
+        }
+        return errs;
+    }
+
+    /** {@code ValidateContainerUpdates}: true (stop) when containers were added or removed. */
+    private static boolean containerUpdates(List<Container> updated, List<Container> old, FieldPath path, List<FieldError> errs) {
+        List<Container> now = updated == null ? List.of() : updated;
+        List<Container> before = old == null ? List.of() : old;
+        if (now.size() != before.size()) {
+            errs.add(FieldError.forbidden(path, "pod updates may not add or remove containers"));
+            return true;
+        }
+        for (int i = 0; i < now.size(); i++) {
+            String image = nz(now.get(i).getImage());
+            if (image.isEmpty()) {
+                errs.add(FieldError.required(path.index(i).child("image"), ""));
+            }
+            if (image.length() != image.strip().length()) {
+                errs.add(FieldError.invalid(path.index(i).child("image"), image, "must not have leading or trailing whitespace"));
+            }
+        }
+        return false;
+    }
+
+    /** {@code validateOnlyAddedTolerations}: every old toleration still there, but for its {@code tolerationSeconds}. */
+    private static List<FieldError> onlyAddedTolerations(List<io.fabric8.kubernetes.api.model.Toleration> updated,
+            List<io.fabric8.kubernetes.api.model.Toleration> old, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        var now = updated == null ? List.<io.fabric8.kubernetes.api.model.Toleration>of() : updated;
+        for (var t : old == null ? List.<io.fabric8.kubernetes.api.model.Toleration>of() : old) {
+            boolean found = now.stream().anyMatch(n -> {
+                var clone = dev.portway.api.Json.copy(t);
+                clone.setTolerationSeconds(n.getTolerationSeconds());
+                return dev.portway.api.Json.tree(clone).equals(dev.portway.api.Json.tree(n));
+            });
+            if (!found) {
+                errs.add(FieldError.forbidden(path, "existing toleration can not be modified except its tolerationSeconds"));
+                return errs;
+            }
         }
         return errs;
     }
