@@ -636,7 +636,9 @@ public final class PodValidation {
                     errs.add(FieldError.required(fp.child("fieldRef", "fieldPath"), ""));
                 } else if (fieldPath.startsWith("metadata.labels[") || fieldPath.startsWith("metadata.annotations[")) {
                     String subscript = fieldPath.substring(fieldPath.indexOf('[') + 1, fieldPath.length() - 1).replace("'", "");
-                    Names.qualifiedName(subscript).forEach(msg -> errs.add(FieldError.invalid(fp.child("fieldRef"), subscript, msg)));
+                    // annotation keys are judged in lower case (they may hold upper-case letters), label keys as written
+                    String key = fieldPath.startsWith("metadata.annotations[") ? subscript.toLowerCase(java.util.Locale.ROOT) : subscript;
+                    Names.qualifiedName(key).forEach(msg -> errs.add(FieldError.invalid(fp.child("fieldRef"), key, msg)));
                 } else if (!FIELD_REF_PATHS.contains(fieldPath)) {
                     errs.add(FieldError.notSupported(fp.child("fieldRef", "fieldPath"), fieldPath,
                             FIELD_REF_PATHS.stream().sorted().toArray(String[]::new)));

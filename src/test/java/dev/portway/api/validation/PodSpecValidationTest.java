@@ -236,6 +236,15 @@ class PodSpecValidationTest {
 
     static Stream<Arguments> valid() {
         return Stream.of(
+                Arguments.of("an annotation key with upper-case letters in a fieldRef (judged in lower case)", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          env: [{name: K, valueFrom: {fieldRef: {fieldPath: "metadata.annotations['Example.com/Key']"}}}]
+                        """)),
+                Arguments.of("an image with a trailing space, on create", pod("""
+                        containers: [{name: a, image: "portway/echo "}]
+                        """)),
                 Arguments.of("init containers may reuse a hostPort, one at a time", pod("""
                         initContainers:
                         - {name: i1, image: portway/echo, ports: [{containerPort: 80, hostPort: 8080}]}
