@@ -97,7 +97,54 @@ final class LastAppliedMerge {
         com.fasterxml.jackson.databind.JavaType specType = dev.portway.api.patch.PatchMeta.child(
                 dev.portway.api.patch.PatchMeta.type(kind.type()), "spec");
         ObjectNode previous = lastSpec == null ? null : dev.portway.api.patch.ServerSideApply.FieldsV1.of(lastSpec, specType);
-        appliedTree.set("spec", dev.portway.api.patch.ServerSideApply.apply(liveSpec, appliedSpec, previous, specType));
+        ObjectNode kept = liveSpec.deepCopy();
+        retainKeys(kept, appliedSpec, specType);
+        appliedTree.set("spec", dev.portway.api.patch.ServerSideApply.apply(kept, appliedSpec, previous, specType));
         return Json.convert(appliedTree, applied.getClass());
+    }
+
+    /**
+     * kubectl's {@code $retainKeys}: where a field's patch strategy is {@code retainKeys} (a
+     * Deployment's {@code strategy}, a volume), the manifest names every key to keep, and the live
+     * object's others go, whoever set them: switching to {@code type: Recreate} drops the
+     * {@code rollingUpdate} the defaults gave, which validation would refuse beside it.
+     */
+    private static void retainKeys(ObjectNode live, ObjectNode applied, com.fasterxml.jackson.databind.JavaType type) {
+        applied.properties().forEach(e -> {
+            String key = e.getKey();
+            JsonNode value = e.getValue();
+            JsonNode current = live.get(key);
+            com.fasterxml.jackson.databind.JavaType child = dev.portway.api.patch.PatchMeta.child(type, key);
+            dev.portway.api.patch.PatchMeta.Strategy strategy = dev.portway.api.patch.PatchMeta.strategy(type, key);
+            if (value instanceof ObjectNode v && current instanceof ObjectNode c) {
+                if (strategy.retainKeys()) {
+                    c.retain(names(v));
+                }
+                if (child != null && dev.portway.api.patch.PatchMeta.isBean(child)) {
+                    retainKeys(c, v, child);
+                }
+            } else if (value instanceof com.fasterxml.jackson.databind.node.ArrayNode v
+                    && current instanceof com.fasterxml.jackson.databind.node.ArrayNode c && strategy.isMapList()) {
+                com.fasterxml.jackson.databind.JavaType element = dev.portway.api.patch.PatchMeta.element(child);
+                for (JsonNode item : v) {
+                    JsonNode id = item.get(strategy.mergeKey());
+                    for (JsonNode liveItem : c) {
+                        if (id != null && id.equals(liveItem.get(strategy.mergeKey())) && item instanceof ObjectNode i
+                                && liveItem instanceof ObjectNode l) {
+                            if (strategy.retainKeys()) {
+                                l.retain(names(i));
+                            }
+                            retainKeys(l, i, element);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    private static List<String> names(ObjectNode node) {
+        List<String> names = new java.util.ArrayList<>(node.size());
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
     }
 }

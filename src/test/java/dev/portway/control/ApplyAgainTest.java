@@ -52,6 +52,33 @@ class ApplyAgainTest {
     }
 
     /**
+     * A Deployment switched to {@code Recreate} loses the {@code rollingUpdate} its defaults gave
+     * it ({@code strategy} keeps only the keys the manifest names: kubectl's retainKeys); it was
+     * refused ("may not be specified when strategy `type` is 'Recreate'").
+     */
+    @Test
+    void aDeploymentSwitchedToRecreateLosesItsRollingUpdate() {
+        TestApi api = new TestApi();
+        String deployment = """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: web}
+                spec:
+                  selector: {matchLabels: {app: web}}
+                  template:
+                    metadata: {labels: {app: web}}
+                    spec:
+                      containers: [{name: main, image: portway/echo}]
+                """;
+        Deployment first = (Deployment) api.apply(deployment).getFirst();
+        assertThat(first.getSpec().getStrategy().getRollingUpdate()).isNotNull();
+        Deployment recreated = (Deployment) applyAgain(api, deployment.replace("spec:\n  selector", "spec:\n  strategy: {type: Recreate}\n  selector"))
+                .object();
+        assertThat(recreated.getSpec().getStrategy().getType()).isEqualTo("Recreate");
+        assertThat(recreated.getSpec().getStrategy().getRollingUpdate()).isNull();
+    }
+
+    /**
      * A Deployment scaled after its apply keeps its scale when a manifest without {@code replicas}
      * is applied again (it went back to 1); a field the last manifest had and this one drops is
      * removed (an environment variable), and a container this one drops goes.
