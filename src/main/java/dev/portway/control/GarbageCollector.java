@@ -236,6 +236,9 @@ final class GarbageCollector {
             }
             if (foreground && (m.getFinalizers() == null || !m.getFinalizers().contains(FOREGROUND_DELETION))) {
                 List<String> f = new ArrayList<>(m.getFinalizers() == null ? List.of() : m.getFinalizers());
+                // the delete's policy wins over an orphan finalizer, as kube-apiserver swaps them: both together are
+                // invalid, and every later update of the object would be refused
+                f.remove("orphan");
                 f.add(FOREGROUND_DELETION);
                 m.setFinalizers(f);
             }

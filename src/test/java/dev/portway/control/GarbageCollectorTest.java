@@ -146,6 +146,25 @@ class GarbageCollectorTest {
         assertThat(exists("owner")).isFalse();
     }
 
+    /**
+     * A foreground delete of an object that carries the orphan finalizer swaps it for
+     * foregroundDeletion, as kube-apiserver does: both together are invalid, and an update that
+     * kept them (its other finalizer's owner taking that one off) was refused.
+     */
+    @Test
+    void aForegroundDeleteTakesTheOrphanFinalizersPlace() {
+        HasMetadata owner = owner();
+        dependent("d1", owner);
+        ConfigMap marked = Json.copy((ConfigMap) api.store().get(ResourceKind.CONFIG_MAP, "default", "owner").orElseThrow());
+        marked.getMetadata().setFinalizers(List.of("orphan", "example.com/keep"));
+        api.update(marked, "default");
+        api.delete(ResourceKind.CONFIG_MAP, "default", "owner", new DeleteOptions(null, DeleteOptions.Propagation.FOREGROUND, null, null, false));
+        ConfigMap waiting = Json.copy((ConfigMap) api.store().get(ResourceKind.CONFIG_MAP, "default", "owner").orElseThrow());
+        assertThat(waiting.getMetadata().getFinalizers()).containsExactly("example.com/keep", "foregroundDeletion");
+        waiting.getMetadata().setFinalizers(List.of("foregroundDeletion"));
+        api.update(waiting, "default");
+    }
+
     @Test
     void aPreconditionThatNoLongerHoldsIsAConflict() {
         HasMetadata owner = owner();

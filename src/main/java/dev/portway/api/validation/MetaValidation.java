@@ -137,9 +137,13 @@ public final class MetaValidation {
         return errs;
     }
 
-    /** What an update of a custom resource may not change in metadata (apimachinery's {@code ValidateObjectMetaAccessorUpdate}). */
+    /**
+     * What an update of a custom resource may not change in metadata (apimachinery's
+     * {@code ValidateObjectMetaAccessorUpdate}), after the finalizer checks every update runs
+     * ({@code rest.BeforeUpdate}'s common fields, first).
+     */
     public static List<FieldError> customResourceMetaUpdate(ObjectMeta updated, ObjectMeta old, FieldPath path) {
-        List<FieldError> errs = new ArrayList<>();
+        List<FieldError> errs = finalizers(updated.getFinalizers(), path.child("finalizers"));
         if (old.getDeletionTimestamp() != null) {
             // ValidateNoNewFinalizers: nothing may hold back an object already on its way out
             java.util.TreeSet<String> extra = new java.util.TreeSet<>(updated.getFinalizers() == null ? List.of() : updated.getFinalizers());

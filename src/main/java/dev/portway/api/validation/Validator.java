@@ -48,7 +48,8 @@ public final class Validator {
             case IngressClass ic -> IngressValidation.validate(ic);
             case AccessPolicy policy -> AccessPolicyValidation.validate(policy);
             // ValidateEventCreate's first rule: an Event's metadata as any object's (names, the 256 KiB of annotations)
-            case io.fabric8.kubernetes.api.model.Event event -> MetaValidation.objectMeta(event.getMetadata(), true,
+            // (v1 Events get apimachinery's metadata checks, not core's: a finalizer without a domain is no error)
+            case io.fabric8.kubernetes.api.model.Event event -> MetaValidation.customResourceMeta(event.getMetadata(), true,
                     MetaValidation.DNS_SUBDOMAIN, dev.portway.api.FieldPath.of("metadata"));
             default -> GatewayValidation.handles(object) ? GatewayValidation.validate(object) : List.of();
         };
@@ -67,7 +68,8 @@ public final class Validator {
             case IngressClass ic -> IngressValidation.validateUpdate(ic, (IngressClass) old);
             case HasMetadata crd when GatewayValidation.handles(crd) -> GatewayValidation.validateUpdate(crd, old);
             default -> {
-                boolean custom = updated instanceof IPAddressPool || updated instanceof L2Advertisement || updated instanceof AccessPolicy;
+                boolean custom = updated instanceof IPAddressPool || updated instanceof L2Advertisement || updated instanceof AccessPolicy
+                        || updated instanceof io.fabric8.kubernetes.api.model.Event;
                 var errs = new java.util.ArrayList<>(custom
                         ? MetaValidation.customResourceMetaUpdate(updated.getMetadata(), old.getMetadata(), dev.portway.api.FieldPath.of("metadata"))
                         : MetaValidation.objectMetaUpdate(updated.getMetadata(), old.getMetadata(), dev.portway.api.FieldPath.of("metadata")));

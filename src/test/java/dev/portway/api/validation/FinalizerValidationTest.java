@@ -32,14 +32,22 @@ class FinalizerValidationTest {
     }
 
     @Test
-    void aCustomResourcesFinalizerWithoutADomainIsAccepted() {
-        new TestApi().apply("""
+    void aCustomResourcesFinalizerWithoutADomainIsAcceptedAndAnUpdateIsJudgedToo() {
+        TestApi api = new TestApi();
+        String route = """
                 apiVersion: gateway.networking.k8s.io/v1
                 kind: HTTPRoute
                 metadata: {name: r, finalizers: [my-finalizer]}
                 spec:
                   rules:
                   - backendRefs: [{name: web, port: 80}]
-                """);
+                """;
+        api.apply(route);
+        assertThat(api.applyError(route.replace("[my-finalizer]", "[\"bad name\"]"))).startsWith("The HTTPRoute \"r\" is invalid: "
+                + "metadata.finalizers: Invalid value: \"bad name\": name part must consist of alphanumeric characters");
+        // an update of a built-in kind too
+        api.apply(configMap("[example.com/cleanup]"));
+        assertThat(api.applyError(configMap("[orphan, foregroundDeletion]"))).isEqualTo("The ConfigMap \"c\" is invalid: "
+                + "metadata.finalizers: Invalid value: [\"orphan\",\"foregroundDeletion\"]: finalizer orphan and foregroundDeletion cannot be both set");
     }
 }
