@@ -22,6 +22,13 @@ public final class Names {
             + "characters, '-' or '.', and must start and end with an alphanumeric character";
     private static final Pattern DNS1123_SUBDOMAIN = Pattern.compile(DNS1123_SUBDOMAIN_FMT);
 
+    private static final String DNS1123_LABEL_WITH_UNDERSCORE_FMT = "_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?";
+    private static final String DNS1123_SUBDOMAIN_WITH_UNDERSCORE_FMT =
+            DNS1123_LABEL_WITH_UNDERSCORE_FMT + "(\\." + DNS1123_LABEL_WITH_UNDERSCORE_FMT + ")*";
+    private static final String DNS1123_SUBDOMAIN_WITH_UNDERSCORE_ERR = "a lowercase RFC 1123 subdomain must consist of lower case "
+            + "alphanumeric characters, '_', '-' or '.', and must start and end with an alphanumeric character";
+    private static final Pattern DNS1123_SUBDOMAIN_WITH_UNDERSCORE = Pattern.compile(DNS1123_SUBDOMAIN_WITH_UNDERSCORE_FMT);
+
     private static final String DNS1035_LABEL_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?";
     private static final String DNS1035_LABEL_ERR = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
             + "start with an alphabetic character, and end with an alphanumeric character";
@@ -85,6 +92,18 @@ public final class Names {
         }
         if (!DNS1123_SUBDOMAIN.matcher(value).matches()) {
             errs.add(regexError(DNS1123_SUBDOMAIN_ERR, DNS1123_SUBDOMAIN_FMT, "example.com"));
+        }
+        return errs;
+    }
+
+    /** {@code IsDNS1123SubdomainWithUnderscore}: a label may start with one underscore and hold more inside. */
+    public static List<String> dns1123SubdomainWithUnderscore(String value) {
+        List<String> errs = new ArrayList<>();
+        if (value.length() > DNS1123_SUBDOMAIN_MAX) {
+            errs.add(maxLenError(DNS1123_SUBDOMAIN_MAX));
+        }
+        if (!DNS1123_SUBDOMAIN_WITH_UNDERSCORE.matcher(value).matches()) {
+            errs.add(regexError(DNS1123_SUBDOMAIN_WITH_UNDERSCORE_ERR, DNS1123_SUBDOMAIN_WITH_UNDERSCORE_FMT, "example.com"));
         }
         return errs;
     }

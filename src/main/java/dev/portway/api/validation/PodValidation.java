@@ -265,7 +265,7 @@ public final class PodValidation {
                 continue;
             }
             String name = search.endsWith(".") ? search.substring(0, search.length() - 1) : search;
-            for (String msg : Names.dns1123Subdomain(name.replace('_', 'a'))) {
+            for (String msg : Names.dns1123SubdomainWithUnderscore(name)) {
                 errs.add(FieldError.invalid(path.child("searches").index(i), name, msg));
             }
         }

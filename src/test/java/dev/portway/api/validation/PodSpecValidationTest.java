@@ -38,14 +38,18 @@ class PodSpecValidationTest {
                 Arguments.of("a dnsConfig that is not one", pod("""
                         dnsConfig:
                           nameservers: [10.0.0.1, "ns.example.com"]
-                          searches: ["bad domain", ok.example., ".", under_score.example]
+                          searches: ["bad domain", ok.example., ".", under_score.example, a_]
                           options: [{value: "2"}]
                         containers: [{name: a, image: portway/echo}]
                         """), INVALID + "[spec.dnsConfig.nameservers[1]: Invalid value: \"ns.example.com\": must be a valid IP address, "
                         + "(e.g. 10.9.8.7 or 2001:db8::ffff), spec.dnsConfig.searches[0]: Invalid value: \"bad domain\": a lowercase RFC 1123 "
-                        + "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
-                        + "character (e.g. 'example.com', regex used for validation is "
-                        + "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'), "
+                        + "subdomain must consist of lower case alphanumeric characters, '_', '-' or '.', and must start and end with an "
+                        + "alphanumeric character (e.g. 'example.com', regex used for validation is "
+                        + "'_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\\._?[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*'), "
+                        + "spec.dnsConfig.searches[4]: Invalid value: \"a_\": a lowercase RFC 1123 "
+                        + "subdomain must consist of lower case alphanumeric characters, '_', '-' or '.', and must start and end with an "
+                        + "alphanumeric character (e.g. 'example.com', regex used for validation is "
+                        + "'_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\\._?[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*'), "
                         + "spec.dnsConfig.options[0]: Required value: must not be empty]"),
                 Arguments.of("a host alias that is not one", pod("""
                         hostAliases: [{ip: "not-an-ip", hostnames: ["a b", good.example]}]
