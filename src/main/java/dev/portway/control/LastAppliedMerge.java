@@ -42,13 +42,32 @@ final class LastAppliedMerge {
      * else added (absent from the last applied manifest) survive a re-apply.
      */
     static void keepOthersKeys(ObjectMeta meta, ObjectMeta old) {
-        JsonNode lastApplied = null;
-        if (old.getAnnotations() != null && old.getAnnotations().get(ApiServer.LAST_APPLIED) != null) {
-            lastApplied = Json.readTree(old.getAnnotations().get(ApiServer.LAST_APPLIED).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        }
+        JsonNode lastApplied = lastApplied(old);
         JsonNode lastMeta = lastApplied == null ? null : lastApplied.path("metadata");
         meta.setLabels(mergeKeys(meta.getLabels(), old.getLabels(), lastMeta == null ? null : lastMeta.path("labels")));
         meta.setAnnotations(mergeKeys(meta.getAnnotations(), old.getAnnotations(), lastMeta == null ? null : lastMeta.path("annotations")));
+    }
+
+    /**
+     * The last applied manifest, or null when there is none. One that is no JSON object (anyone
+     * may write the annotation) is the request's fault, as kubectl refuses to apply over it
+     * ("error while retrieving original configuration"), not a server error.
+     */
+    private static JsonNode lastApplied(ObjectMeta old) {
+        String last = old.getAnnotations() == null ? null : old.getAnnotations().get(ApiServer.LAST_APPLIED);
+        if (last == null) {
+            return null;
+        }
+        try {
+            JsonNode tree = Json.readTree(last.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            if (tree instanceof ObjectNode) {
+                return tree;
+            }
+        } catch (RuntimeException e) {
+            // below
+        }
+        throw dev.portway.api.ApiException.badRequest("the " + ApiServer.LAST_APPLIED + " annotation of " + old.getName()
+                + " is not a JSON object: apply cannot tell the fields it applied last; remove the annotation or replace the object");
     }
 
     private static Map<String, String> mergeKeys(Map<String, String> desired, Map<String, String> live, JsonNode lastApplied) {
@@ -83,17 +102,8 @@ final class LastAppliedMerge {
         if (!(appliedTree.get("spec") instanceof ObjectNode appliedSpec) || !(Json.tree(live).get("spec") instanceof ObjectNode liveSpec)) {
             return applied;
         }
-        ObjectNode lastSpec = null;
-        String last = live.getMetadata().getAnnotations() == null ? null : live.getMetadata().getAnnotations().get(ApiServer.LAST_APPLIED);
-        if (last != null) {
-            try {
-                if (Json.readTree(last.getBytes(java.nio.charset.StandardCharsets.UTF_8)).get("spec") instanceof ObjectNode s) {
-                    lastSpec = s;
-                }
-            } catch (RuntimeException e) {
-                // an annotation that is no manifest (anyone may write it): nothing was applied before, as kubectl takes it
-            }
-        }
+        JsonNode last = lastApplied(live.getMetadata());
+        ObjectNode lastSpec = last != null && last.get("spec") instanceof ObjectNode s ? s : null;
         com.fasterxml.jackson.databind.JavaType specType = dev.portway.api.patch.PatchMeta.child(
                 dev.portway.api.patch.PatchMeta.type(kind.type()), "spec");
         ObjectNode previous = lastSpec == null ? null : dev.portway.api.patch.ServerSideApply.FieldsV1.of(lastSpec, specType);

@@ -113,4 +113,22 @@ class ApplyAgainTest {
         assertThat(containers).extracting(c -> c.getName()).containsExactly("main");
         assertThat(containers.getFirst().getEnv()).extracting(e -> e.getName()).isEqualTo(List.of("MODE"));
     }
+
+    /** A last-applied annotation that is no manifest (anyone may write it) is the request's fault, as kubectl refuses it, not a server error. */
+    @Test
+    void aLastAppliedAnnotationThatIsNoManifestIsABadRequest() {
+        TestApi api = new TestApi();
+        String configMap = """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: c}
+                data: {a: "1"}
+                """;
+        api.apply(configMap);
+        io.fabric8.kubernetes.api.model.ConfigMap live = dev.portway.api.Json.copy((io.fabric8.kubernetes.api.model.ConfigMap)
+                api.api().store().get(ResourceKind.CONFIG_MAP, "default", "c").orElseThrow());
+        live.getMetadata().getAnnotations().put(ApiServer.LAST_APPLIED, "not json");
+        api.api().update(live, "default");
+        assertThat(api.applyError(configMap)).contains("annotation of c is not a JSON object");
+    }
 }
