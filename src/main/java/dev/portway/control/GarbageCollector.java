@@ -125,6 +125,16 @@ final class GarbageCollector {
         return List.copyOf(marked);
     }
 
+    /**
+     * Whether {@code dependent} holds back the foreground deletion of its owner {@code ownerUid}:
+     * only a reference with {@code blockOwnerDeletion: true} does, as in Kubernetes (the
+     * controllers' references have it; a dependent without it is deleted in the background).
+     */
+    private static boolean blocks(HasMetadata dependent, String ownerUid) {
+        List<io.fabric8.kubernetes.api.model.OwnerReference> refs = dependent.getMetadata().getOwnerReferences();
+        return refs != null && refs.stream().anyMatch(r -> ownerUid.equals(r.getUid()) && Boolean.TRUE.equals(r.getBlockOwnerDeletion()));
+    }
+
     /** The objects that name {@code ownerUid} as an owner, as last committed. */
     List<Keys> dependentsOf(String ownerUid) {
         Set<Keys> set = ownerUid == null ? null : dependents.get(ownerUid);
@@ -295,8 +305,8 @@ final class GarbageCollector {
             }
             List<String> finalizers = new ArrayList<>(m.getFinalizers() == null ? List.of() : m.getFinalizers());
             boolean changed = false;
-            if (finalizers.contains(FOREGROUND_DELETION)
-                    && dependentsOf(m.getUid()).stream().noneMatch(d -> batch.get(d.kind(), d.namespace(), d.name()).isPresent())) {
+            if (finalizers.contains(FOREGROUND_DELETION) && dependentsOf(m.getUid()).stream()
+                    .noneMatch(d -> batch.get(d.kind(), d.namespace(), d.name()).filter(o2 -> blocks(o2, m.getUid())).isPresent())) {
                 finalizers.remove(FOREGROUND_DELETION);
                 changed = true;
             }

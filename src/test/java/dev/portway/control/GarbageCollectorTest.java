@@ -34,7 +34,12 @@ class GarbageCollectorTest {
                 """).getFirst();
     }
 
+    /** A dependent whose reference blocks its owner's foreground deletion, as the controllers' references do. */
     private void dependent(String name, HasMetadata owner) {
+        dependent(name, owner, true);
+    }
+
+    private void dependent(String name, HasMetadata owner, boolean blocks) {
         ConfigMap cm = (ConfigMap) test.apply("""
                 apiVersion: v1
                 kind: ConfigMap
@@ -43,7 +48,8 @@ class GarbageCollectorTest {
                 """.formatted(name)).getFirst();
         ConfigMap owned = Json.copy(cm);
         owned.getMetadata().setOwnerReferences(List.of(new OwnerReferenceBuilder().withApiVersion("v1").withKind("ConfigMap")
-                .withName(owner.getMetadata().getName()).withUid(owner.getMetadata().getUid()).build()));
+                .withName(owner.getMetadata().getName()).withUid(owner.getMetadata().getUid()).withBlockOwnerDeletion(blocks ? true : null)
+                .build()));
         api.update(owned, "default");
     }
 
@@ -147,6 +153,25 @@ class GarbageCollectorTest {
     }
 
     /**
+     * Only a dependent whose reference has {@code blockOwnerDeletion: true} holds back its owner's
+     * foreground deletion, as in Kubernetes: one without it is deleted in the background (it stays
+     * here while its own finalizer does), and the owner goes without waiting for it.
+     */
+    @Test
+    void foregroundWaitsOnlyForDependentsThatBlockIt() {
+        HasMetadata owner = owner();
+        dependent("loose", owner, false);
+        ConfigMap held = Json.copy((ConfigMap) api.store().get(ResourceKind.CONFIG_MAP, "default", "loose").orElseThrow());
+        held.getMetadata().setFinalizers(List.of("example.com/slow"));
+        api.update(held, "default");
+        api.delete(ResourceKind.CONFIG_MAP, "default", "owner", new DeleteOptions(null, DeleteOptions.Propagation.FOREGROUND, null, null, false));
+        api.finishDeletions();
+        assertThat(exists("owner")).as("nothing that blocks it is left").isFalse();
+        assertThat(exists("loose")).as("its finalizer holds it").isTrue();
+        assertThat(api.store().get(ResourceKind.CONFIG_MAP, "default", "loose").orElseThrow().getMetadata().getDeletionTimestamp()).isNotNull();
+    }
+
+    /**
      * A foreground delete of an object that carries the orphan finalizer swaps it for
      * foregroundDeletion, as kube-apiserver does: both together are invalid, and an update that
      * kept them (its other finalizer's owner taking that one off) was refused.
@@ -182,7 +207,7 @@ class GarbageCollectorTest {
         }
         if (owner != null) {
             cm.getMetadata().setOwnerReferences(List.of(new OwnerReferenceBuilder().withApiVersion("v1").withKind("ConfigMap")
-                    .withName(owner.getMetadata().getName()).withUid(owner.getMetadata().getUid()).build()));
+                    .withName(owner.getMetadata().getName()).withUid(owner.getMetadata().getUid()).withBlockOwnerDeletion(true).build()));
         }
         return api.create(cm, ns);
     }
