@@ -218,7 +218,14 @@ final class GarbageCollector {
             return;
         }
         List<Keys> dependents = dependentsOf(meta.getUid());
-        if (options.propagationPolicy() == DeleteOptions.Propagation.ORPHAN) {
+        List<String> finalizers = new ArrayList<>(meta.getFinalizers() == null ? List.of() : meta.getFinalizers());
+        // the orphan finalizer asks for the dependents to be orphaned, as the Orphan policy does (Portway cannot tell a
+        // Background policy asked for from the default, which honours it); Portway orphans at once, so the finalizer
+        // goes now (it stayed, and held the object Terminating for good); a Foreground policy replaces it, as
+        // kube-apiserver's shouldUpdateFinalizers does (both together are invalid)
+        boolean orphanFinalizer = finalizers.remove(ORPHAN);
+        if (options.propagationPolicy() == DeleteOptions.Propagation.ORPHAN
+                || (orphanFinalizer && options.propagationPolicy() == DeleteOptions.Propagation.BACKGROUND)) {
             for (Keys d : dependents) {
                 batch.get(d.kind(), d.namespace(), d.name()).ifPresent(o -> batch.put(withoutOwner(o, meta.getUid())));
             }
@@ -226,7 +233,6 @@ final class GarbageCollector {
         }
         boolean foreground = options.propagationPolicy() == DeleteOptions.Propagation.FOREGROUND
                 && dependents.stream().anyMatch(d -> batch.get(d.kind(), d.namespace(), d.name()).isPresent());
-        List<String> finalizers = meta.getFinalizers() == null ? List.of() : meta.getFinalizers();
         if (object instanceof Pod pod && isGraceful(pod, options)) {
             if (meta.getDeletionTimestamp() == null) {
                 Pod terminating = Json.copy(pod);
@@ -244,14 +250,10 @@ final class GarbageCollector {
                 m.setDeletionTimestamp(Times.format(clock.instant()));
                 m.setDeletionGracePeriodSeconds(0L);
             }
-            if (foreground && (m.getFinalizers() == null || !m.getFinalizers().contains(FOREGROUND_DELETION))) {
-                List<String> f = new ArrayList<>(m.getFinalizers() == null ? List.of() : m.getFinalizers());
-                // the delete's policy wins over an orphan finalizer, as kube-apiserver swaps them: both together are
-                // invalid, and every later update of the object would be refused
-                f.remove("orphan");
-                f.add(FOREGROUND_DELETION);
-                m.setFinalizers(f);
+            if (foreground && !finalizers.contains(FOREGROUND_DELETION)) {
+                finalizers.add(FOREGROUND_DELETION);
             }
+            m.setFinalizers(finalizers);
             batch.put(marked);
         } else {
             batch.remove(kind, meta.getNamespace(), meta.getName());

@@ -172,6 +172,35 @@ class GarbageCollectorTest {
     }
 
     /**
+     * The orphan finalizer orphans the dependents, as the Orphan policy does, and goes with the
+     * deletion: it stayed, and held the object Terminating for good. A foreground delete of an
+     * object without dependents that carries it is not held either.
+     */
+    @Test
+    void theOrphanFinalizerOrphansTheDependentsAndDoesNotHoldTheObject() {
+        HasMetadata owner = owner();
+        dependent("d1", owner);
+        ConfigMap marked = Json.copy((ConfigMap) api.store().get(ResourceKind.CONFIG_MAP, "default", "owner").orElseThrow());
+        marked.getMetadata().setFinalizers(List.of("orphan"));
+        api.update(marked, "default");
+        api.delete(ResourceKind.CONFIG_MAP, "default", "owner", DeleteOptions.DEFAULT);
+        api.finishDeletions();
+        assertThat(exists("owner")).isFalse();
+        assertThat(api.store().get(ResourceKind.CONFIG_MAP, "default", "d1").orElseThrow().getMetadata().getOwnerReferences())
+                .as("orphaned").isNullOrEmpty();
+
+        ConfigMap alone = (ConfigMap) test.apply("""
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: alone, finalizers: [orphan]}
+                """).getFirst();
+        api.delete(ResourceKind.CONFIG_MAP, "default", alone.getMetadata().getName(),
+                new DeleteOptions(null, DeleteOptions.Propagation.FOREGROUND, null, null, false));
+        api.finishDeletions();
+        assertThat(exists("alone")).isFalse();
+    }
+
+    /**
      * A foreground delete of an object that carries the orphan finalizer swaps it for
      * foregroundDeletion, as kube-apiserver does: both together are invalid, and an update that
      * kept them (its other finalizer's owner taking that one off) was refused.
