@@ -55,13 +55,16 @@ final class LastAppliedMerge {
      */
     private static JsonNode lastApplied(ObjectMeta old) {
         String last = old.getAnnotations() == null ? null : old.getAnnotations().get(ApiServer.LAST_APPLIED);
-        if (last == null) {
-            return null;
+        if (last == null || last.isBlank()) {
+            return null; // kubectl takes an empty annotation for none
         }
         try {
             JsonNode tree = Json.readTree(last.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             if (tree instanceof ObjectNode) {
                 return tree;
+            }
+            if (tree == null || tree.isNull() || tree.isMissingNode()) {
+                return null; // and null for an empty manifest
             }
         } catch (RuntimeException e) {
             // below

@@ -130,5 +130,13 @@ class ApplyAgainTest {
         live.getMetadata().getAnnotations().put(ApiServer.LAST_APPLIED, "not json");
         api.api().update(live, "default");
         assertThat(api.applyError(configMap)).contains("annotation of c is not a JSON object");
+        // empty, or null: none, as kubectl takes them
+        for (String none : List.of("", "null")) {
+            io.fabric8.kubernetes.api.model.ConfigMap again = dev.portway.api.Json.copy((io.fabric8.kubernetes.api.model.ConfigMap)
+                    api.api().store().get(ResourceKind.CONFIG_MAP, "default", "c").orElseThrow());
+            again.getMetadata().getAnnotations().put(ApiServer.LAST_APPLIED, none);
+            api.api().update(again, "default");
+            api.apply(configMap);
+        }
     }
 }

@@ -139,11 +139,11 @@ public final class MetaValidation {
 
     /**
      * What an update of a custom resource may not change in metadata (apimachinery's
-     * {@code ValidateObjectMetaAccessorUpdate}), after the finalizer checks every update runs
-     * ({@code rest.BeforeUpdate}'s common fields, first).
+     * {@code ValidateObjectMetaAccessorUpdate}), and the finalizer checks every update runs
+     * ({@code rest.BeforeUpdate}'s common fields, after labels, annotations and owner references).
      */
     public static List<FieldError> customResourceMetaUpdate(ObjectMeta updated, ObjectMeta old, FieldPath path) {
-        List<FieldError> errs = finalizers(updated.getFinalizers(), path.child("finalizers"));
+        List<FieldError> errs = new ArrayList<>();
         if (old.getDeletionTimestamp() != null) {
             // ValidateNoNewFinalizers: nothing may hold back an object already on its way out
             java.util.TreeSet<String> extra = new java.util.TreeSet<>(updated.getFinalizers() == null ? List.of() : updated.getFinalizers());
@@ -167,6 +167,7 @@ public final class MetaValidation {
         errs.addAll(labels(updated.getLabels(), path.child("labels")));
         errs.addAll(annotations(updated.getAnnotations(), path.child("annotations")));
         errs.addAll(ownerReferences(updated.getOwnerReferences(), path.child("ownerReferences")));
+        errs.addAll(finalizers(updated.getFinalizers(), path.child("finalizers")));
         return errs;
     }
 
