@@ -82,6 +82,12 @@ class PodSpecValidationTest {
                         + "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'), "
                         + "spec.containers[0].env[1].valueFrom.secretKeyRef.key: Invalid value: \"..x\": must not start with '..', "
                         + "spec.containers[0].envFrom[0].configMapRef.name: Required value]"),
+                // (a volume without a source is an emptyDir, as the defaults make it)
+                Arguments.of("a volume with two sources: the later one in kube's order is refused", pod("""
+                        volumes:
+                        - {name: two, configMap: {name: c}, secret: {secretName: s}}
+                        containers: [{name: a, image: portway/echo}]
+                        """), INVALID + "spec.volumes[0].configMap: Forbidden: may not specify more than 1 volume type"),
                 Arguments.of("two containers on one hostPort", pod("""
                         containers:
                         - name: a
@@ -245,6 +251,10 @@ class PodSpecValidationTest {
                         - name: a
                           image: portway/echo
                           env: [{name: K, valueFrom: {fieldRef: {fieldPath: "metadata.annotations['Example.com/Key']"}}}]
+                        """)),
+                Arguments.of("a volume of a type local mode cannot mount (its start fails, as a kubelet's would)", pod("""
+                        volumes: [{name: repo, gitRepo: {repository: "https://example.com/r.git"}}]
+                        containers: [{name: a, image: portway/echo}]
                         """)),
                 Arguments.of("an image with a trailing space, on create", pod("""
                         containers: [{name: a, image: "portway/echo "}]
