@@ -434,10 +434,13 @@ final class GatewayPlans {
         // Portway's Ingresses only: another controller's may hold an address in its status (its own, or one
         // Portway wrote before the Ingress changed class), and must not be served by Portway's rules
         List<Ingress> ingresses = store.list(Ingress.class);
-        Set<Ingress> ours = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        IngressClasses.byClass(store.list(IngressClass.class), ingresses).values().forEach(ours::addAll);
+        List<IngressClass> classes = store.list(IngressClass.class);
+        Map<String, IngressClass> ourClasses = IngressClasses.ours(classes);
+        Map<Ingress, IngressClass> classOf = new java.util.IdentityHashMap<>();
+        IngressClasses.byClass(classes, ingresses).forEach((name, list) -> list.forEach(i -> classOf.put(i, ourClasses.get(name))));
         for (Ingress ing : ingresses) {
-            if (!ours.contains(ing)) {
+            IngressClass ingressClass = classOf.get(ing);
+            if (ingressClass == null) {
                 continue;
             }
             String ip = ingressAddress(ing);
@@ -486,10 +489,8 @@ final class GatewayPlans {
             for (int port : listenPorts) {
                 Plan.ListenerKey key = new Plan.ListenerKey(Plan.Protocol.TCP, new InetSocketAddress(ip, port));
                 Draft d = drafts.computeIfAbsent(key, k -> new Draft(k, INGRESS_OWNER));
-                ingressClass(ing).ifPresent(ic -> {
-                    d.accessLog |= GatewayAnnotations.accessLog(ic);
-                    d.trustedProxies.addAll(GatewayAnnotations.trustedProxies(ic));
-                });
+                d.accessLog |= GatewayAnnotations.accessLog(ingressClass);
+                d.trustedProxies.addAll(GatewayAnnotations.trustedProxies(ingressClass));
                 if (port == ports.https()) {
                     certificates.stream().filter(c -> !d.certificates.contains(c)).forEach(d.certificates::add);
                 }
@@ -497,21 +498,6 @@ final class GatewayPlans {
                 byHost.forEach((h, list) -> list.forEach(e -> d.add(null, h, e)));
             }
         }
-    }
-
-    /** The Ingress's class: the one it names (field or legacy annotation), else the default class. */
-    private Optional<IngressClass> ingressClass(Ingress ing) {
-        String name = ing.getSpec().getIngressClassName();
-        if (name == null && ing.getMetadata().getAnnotations() != null) {
-            name = ing.getMetadata().getAnnotations().get("kubernetes.io/ingress.class");
-        }
-        if (name != null) {
-            return store.get(IngressClass.class, null, name);
-        }
-        return store.list(IngressClass.class).stream()
-                .filter(ic -> ic.getMetadata().getAnnotations() != null
-                        && "true".equals(ic.getMetadata().getAnnotations().get("ingressclass.kubernetes.io/is-default-class")))
-                .max(Comparator.comparing(ic -> Objects.toString(ic.getMetadata().getCreationTimestamp(), "")));
     }
 
     private static String ingressAddress(Ingress ing) {

@@ -27,6 +27,21 @@ class ApplyAgainTest {
                 image: portway/echo
             """;
 
+    /** A Deployment "web" of {@code containers} (the list's YAML lines, as under {@code containers:}). */
+    private static String deployment(String containers) {
+        return """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: web}
+                spec:
+                  selector: {matchLabels: {app: web}}
+                  template:
+                    metadata: {labels: {app: web}}
+                    spec:
+                      containers:
+                """ + containers.stripIndent().indent(6);
+    }
+
     private static ApiServer.Applied applyAgain(TestApi api, String yaml) {
         return api.api().apply(TestApi.decode(yaml), "default", false).getFirst();
     }
@@ -59,17 +74,7 @@ class ApplyAgainTest {
     @Test
     void aDeploymentSwitchedToRecreateLosesItsRollingUpdate() {
         TestApi api = new TestApi();
-        String deployment = """
-                apiVersion: apps/v1
-                kind: Deployment
-                metadata: {name: web}
-                spec:
-                  selector: {matchLabels: {app: web}}
-                  template:
-                    metadata: {labels: {app: web}}
-                    spec:
-                      containers: [{name: main, image: portway/echo}]
-                """;
+        String deployment = deployment("- {name: main, image: portway/echo}");
         Deployment first = (Deployment) api.apply(deployment).getFirst();
         assertThat(first.getSpec().getStrategy().getRollingUpdate()).isNotNull();
         Deployment recreated = (Deployment) applyAgain(api, deployment.replace("spec:\n  selector", "spec:\n  strategy: {type: Recreate}\n  selector"))
@@ -86,22 +91,13 @@ class ApplyAgainTest {
     @Test
     void whatNoManifestNamedStaysAndWhatTheLastOneNamedGoes() {
         TestApi api = new TestApi();
-        String deployment = """
-                apiVersion: apps/v1
-                kind: Deployment
-                metadata: {name: web}
-                spec:
-                  selector: {matchLabels: {app: web}}
-                  template:
-                    metadata: {labels: {app: web}}
-                    spec:
-                      containers:
-                      - name: main
-                        image: portway/echo
-                        env: [{name: MODE, value: fast}, {name: DEBUG, value: "1"}]
-                      - name: side
-                        image: portway/echo
-                """;
+        String deployment = deployment("""
+                - name: main
+                  image: portway/echo
+                  env: [{name: MODE, value: fast}, {name: DEBUG, value: "1"}]
+                - name: side
+                  image: portway/echo
+                """);
         api.apply(deployment);
         api.api().scale(ResourceKind.DEPLOYMENT, "default", "web", 5, null, WriteOptions.DEFAULT);
 

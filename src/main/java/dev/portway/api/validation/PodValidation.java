@@ -226,7 +226,6 @@ public final class PodValidation {
     private static final int MAX_DNS_NAMESERVERS = 3;
     private static final int MAX_DNS_SEARCH_PATHS = 32;
     private static final int MAX_DNS_SEARCH_LIST_CHARS = 2048;
-    private static final String INVALID_IP = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)";
 
     /**
      * {@code validatePodDNSConfig}: what the pod's {@code resolv.conf} is written from. Search
@@ -253,9 +252,9 @@ public final class PodValidation {
             errs.add(FieldError.invalid(path.child("nameservers"), nameservers, "must not have more than " + MAX_DNS_NAMESERVERS + " nameservers"));
         }
         for (int i = 0; i < nameservers.size(); i++) {
-            if (!Names.isIp(nz(nameservers.get(i)))) {
-                errs.add(FieldError.invalid(path.child("nameservers").index(i), nz(nameservers.get(i)), INVALID_IP));
-            }
+            FieldPath p = path.child("nameservers").index(i);
+            String ns = nz(nameservers.get(i));
+            Names.ip(ns).forEach(msg -> errs.add(FieldError.invalid(p, ns, msg)));
         }
         List<String> searches = config.getSearches() == null ? List.of() : config.getSearches();
         if (searches.size() > MAX_DNS_SEARCH_PATHS) {
@@ -290,9 +289,8 @@ public final class PodValidation {
         for (int i = 0; aliases != null && i < aliases.size(); i++) {
             var alias = aliases.get(i);
             FieldPath p = path.index(i);
-            if (!Names.isIp(nz(alias.getIp()))) {
-                errs.add(FieldError.invalid(p.child("ip"), nz(alias.getIp()), INVALID_IP));
-            }
+            String ip = nz(alias.getIp());
+            Names.ip(ip).forEach(msg -> errs.add(FieldError.invalid(p.child("ip"), ip, msg)));
             List<String> hostnames = alias.getHostnames() == null ? List.of() : alias.getHostnames();
             for (int j = 0; j < hostnames.size(); j++) {
                 for (String msg : Names.dns1123Subdomain(nz(hostnames.get(j)))) {
