@@ -218,7 +218,51 @@ public final class PodValidation {
                 errs.add(FieldError.invalid(path.child("subdomain"), spec.getSubdomain(), msg));
             }
         }
+        errs.addAll(tolerations(spec.getTolerations(), path.child("tolerations")));
         errs.addAll(hostAliases(spec.getHostAliases(), path.child("hostAliases")));
+        return errs;
+    }
+
+    /**
+     * {@code ValidateTolerations}: what a pod tolerates is read when it is placed and when it is
+     * admitted (a typo such as {@code effect: NoExecut} tolerated nothing, silently).
+     */
+    private static List<FieldError> tolerations(List<io.fabric8.kubernetes.api.model.Toleration> tolerations, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        for (int i = 0; tolerations != null && i < tolerations.size(); i++) {
+            var t = tolerations.get(i);
+            FieldPath p = path.index(i);
+            String key = nz(t.getKey());
+            String operator = nz(t.getOperator());
+            String effect = nz(t.getEffect());
+            if (!key.isEmpty()) {
+                errs.addAll(MetaValidation.labelName(key, p.child("key")));
+            }
+            if (key.isEmpty() && !operator.equals("Exists")) {
+                errs.add(FieldError.invalid(p.child("operator"), operator,
+                        "operator must be Exists when `key` is empty, which means \"match all values and all keys\""));
+            }
+            if (t.getTolerationSeconds() != null && !effect.equals("NoExecute")) {
+                errs.add(FieldError.invalid(p.child("effect"), effect, "effect must be 'NoExecute' when `tolerationSeconds` is set"));
+            }
+            switch (operator) {
+                case "Equal", "" -> {
+                    List<String> msgs = Names.labelValue(nz(t.getValue()));
+                    if (!msgs.isEmpty()) {
+                        errs.add(FieldError.invalid(p.child("operator"), nz(t.getValue()), String.join(";", msgs)));
+                    }
+                }
+                case "Exists" -> {
+                    if (!nz(t.getValue()).isEmpty()) {
+                        errs.add(FieldError.invalid(p.child("operator"), t, "value must be empty when `operator` is 'Exists'"));
+                    }
+                }
+                default -> errs.add(FieldError.notSupported(p.child("operator"), operator, "Equal", "Exists"));
+            }
+            if (!effect.isEmpty() && !List.of("NoSchedule", "PreferNoSchedule", "NoExecute").contains(effect)) {
+                errs.add(FieldError.notSupported(p.child("effect"), effect, "NoSchedule", "PreferNoSchedule", "NoExecute"));
+            }
+        }
         return errs;
     }
 

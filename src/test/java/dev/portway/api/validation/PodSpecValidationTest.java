@@ -88,6 +88,18 @@ class PodSpecValidationTest {
                         - {name: two, configMap: {name: c}, secret: {secretName: s}}
                         containers: [{name: a, image: portway/echo}]
                         """), INVALID + "spec.volumes[0].configMap: Forbidden: may not specify more than 1 volume type"),
+                Arguments.of("tolerations with a typo, no key, an operator there is not, seconds without NoExecute", pod("""
+                        tolerations:
+                        - {key: dedicated, operator: Exists, effect: NoExecut}
+                        - {operator: Equal, value: x}
+                        - {key: k, operator: Gt, value: "3"}
+                        - {key: k, operator: Exists, effect: NoSchedule, tolerationSeconds: 5}
+                        containers: [{name: a, image: portway/echo}]
+                        """), INVALID + "[spec.tolerations[0].effect: Unsupported value: \"NoExecut\": supported values: "
+                        + "\"NoSchedule\", \"PreferNoSchedule\", \"NoExecute\", spec.tolerations[1].operator: Invalid value: \"Equal\": "
+                        + "operator must be Exists when `key` is empty, which means \"match all values and all keys\", "
+                        + "spec.tolerations[2].operator: Unsupported value: \"Gt\": supported values: \"Equal\", \"Exists\", "
+                        + "spec.tolerations[3].effect: Invalid value: \"NoSchedule\": effect must be 'NoExecute' when `tolerationSeconds` is set]"),
                 Arguments.of("two containers on one hostPort", pod("""
                         containers:
                         - name: a
