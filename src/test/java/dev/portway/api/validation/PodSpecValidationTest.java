@@ -18,6 +18,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 class PodSpecValidationTest {
 
     private static final String INVALID = "The Pod \"p\" is invalid: ";
+    /** IsDNS1123Subdomain's message, and IsDNS1123SubdomainWithUnderscore's (search domains). */
+    private static final String SUBDOMAIN = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+            + "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+            + "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+    private static final String SUBDOMAIN_WITH_UNDERSCORE = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+            + "characters, '_', '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
+            + "validation is '_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\\._?[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*')";
 
     static String pod(String spec) {
         return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n" + spec.stripIndent().indent(2);
@@ -42,23 +49,14 @@ class PodSpecValidationTest {
                           options: [{value: "2"}]
                         containers: [{name: a, image: portway/echo}]
                         """), INVALID + "[spec.dnsConfig.nameservers[1]: Invalid value: \"ns.example.com\": must be a valid IP address, "
-                        + "(e.g. 10.9.8.7 or 2001:db8::ffff), spec.dnsConfig.searches[0]: Invalid value: \"bad domain\": a lowercase RFC 1123 "
-                        + "subdomain must consist of lower case alphanumeric characters, '_', '-' or '.', and must start and end with an "
-                        + "alphanumeric character (e.g. 'example.com', regex used for validation is "
-                        + "'_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\\._?[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*'), "
-                        + "spec.dnsConfig.searches[4]: Invalid value: \"a_\": a lowercase RFC 1123 "
-                        + "subdomain must consist of lower case alphanumeric characters, '_', '-' or '.', and must start and end with an "
-                        + "alphanumeric character (e.g. 'example.com', regex used for validation is "
-                        + "'_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\\._?[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*'), "
+                        + "(e.g. 10.9.8.7 or 2001:db8::ffff), spec.dnsConfig.searches[0]: Invalid value: \"bad domain\": " + SUBDOMAIN_WITH_UNDERSCORE + ", "
+                        + "spec.dnsConfig.searches[4]: Invalid value: \"a_\": " + SUBDOMAIN_WITH_UNDERSCORE + ", "
                         + "spec.dnsConfig.options[0]: Required value: must not be empty]"),
                 Arguments.of("a host alias that is not one", pod("""
                         hostAliases: [{ip: "not-an-ip", hostnames: ["a b", good.example]}]
                         containers: [{name: a, image: portway/echo}]
                         """), INVALID + "[spec.hostAliases[0].ip: Invalid value: \"not-an-ip\": must be a valid IP address, "
-                        + "(e.g. 10.9.8.7 or 2001:db8::ffff), spec.hostAliases[0].hostnames[0]: Invalid value: \"a b\": a lowercase RFC 1123 "
-                        + "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
-                        + "character (e.g. 'example.com', regex used for validation is "
-                        + "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')]"),
+                        + "(e.g. 10.9.8.7 or 2001:db8::ffff), spec.hostAliases[0].hostnames[0]: Invalid value: \"a b\": " + SUBDOMAIN + "]"),
                 Arguments.of("environment sources without names, or with keys that are none", pod("""
                         containers:
                         - name: a
@@ -69,17 +67,11 @@ class PodSpecValidationTest {
                           envFrom:
                           - configMapRef: {}
                           - secretRef: {name: "creds-"}
-                        """), INVALID + "[spec.containers[0].env[0].valueFrom.configMapKeyRef.name: Invalid value: \"\": a lowercase RFC 1123 "
-                        + "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
-                        + "character (e.g. 'example.com', regex used for validation is "
-                        + "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'), "
+                        """), INVALID + "[spec.containers[0].env[0].valueFrom.configMapKeyRef.name: Invalid value: \"\": " + SUBDOMAIN + ", "
                         + "spec.containers[0].env[0].valueFrom.configMapKeyRef.key: Invalid value: \"a key\": a valid config key must consist "
                         + "of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for "
                         + "validation is '[-._a-zA-Z0-9]+'), "
-                        + "spec.containers[0].env[1].valueFrom.secretKeyRef.name: Invalid value: \"Creds\": a lowercase RFC 1123 "
-                        + "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
-                        + "character (e.g. 'example.com', regex used for validation is "
-                        + "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'), "
+                        + "spec.containers[0].env[1].valueFrom.secretKeyRef.name: Invalid value: \"Creds\": " + SUBDOMAIN + ", "
                         + "spec.containers[0].env[1].valueFrom.secretKeyRef.key: Invalid value: \"..x\": must not start with '..', "
                         + "spec.containers[0].envFrom[0].configMapRef.name: Required value]"),
                 // (a volume without a source is an emptyDir, as the defaults make it)
