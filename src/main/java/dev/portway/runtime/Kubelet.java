@@ -74,6 +74,15 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
         }
         this.ownStateDir = options.stateDir() == null;
         this.stateDir = ownStateDir ? Files.createTempDirectory(STATE_DIR_PREFIX) : options.stateDir();
+        List<Path> hidden;
+        try {
+            hidden = hideable(options.hiddenFromPods());
+        } catch (IOException e) {
+            if (ownStateDir) {
+                Files.deleteIfExists(stateDir);
+            }
+            throw e;
+        }
         if (ownStateDir) {
             removeStaleStateDirs(stateDir.getParent(), stateDir);
         }
@@ -83,7 +92,6 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
         this.prober = new Prober(runtime, guard);
         try {
             // the kubelet's own directory too (every pod's volumes, logs and /etc files): a pod gets its own directory back
-            List<Path> hidden = new java.util.ArrayList<>(hideable(options.hiddenFromPods()));
             hidden.add(stateDir.toAbsolutePath().normalize());
             this.sandbox = PodSandbox.detect(stateDir.resolve("sandbox-check")).hiding(hidden);
             this.dns = ClusterDns.start(options.dns(), sandbox, runtime);
@@ -213,21 +221,23 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
     }
 
     /**
-     * The directories to hide from pods that can be hidden: not one that holds the pods' own
-     * directories (a state directory of /tmp would hide them), nor the user's home.
+     * The directories to hide from pods, each of which must be one that can be hidden: not one that
+     * holds the pods' own directories (a state directory of /tmp would hide them), nor the user's
+     * home. Such a directory is refused rather than left visible: it holds the admin token and the
+     * CA's key, or every stored Secret, and any pod could read them.
      */
-    private List<Path> hideable(List<Path> dirs) {
+    private List<Path> hideable(List<Path> dirs) throws IOException {
         Path pods = stateDir.toAbsolutePath().normalize();
         Path home = Path.of(System.getProperty("user.home", "/")).toAbsolutePath().normalize();
         List<Path> out = new java.util.ArrayList<>();
         for (Path d : dirs) {
             Path dir = d.toAbsolutePath().normalize();
-            if (!pods.startsWith(dir) && !home.startsWith(dir)) {
-                out.add(dir);
-            } else {
-                log.warn("{} cannot be hidden from pods (it holds {}): pods, processes of this user, can read what Portway keeps there;"
-                        + " give it a directory of its own", dir, home.startsWith(dir) ? "your home directory" : "the pods' own directories");
+            if (pods.startsWith(dir) || home.startsWith(dir)) {
+                throw new IOException(dir + " cannot be hidden from pods (it holds " + (home.startsWith(dir) ? "your home directory"
+                        : "the pods' own directories, " + pods) + "), and pods, processes of this user, could read Portway's"
+                        + " credentials or stored Secrets there: give --state-dir and --data-dir directories of their own");
             }
+            out.add(dir);
         }
         return out;
     }

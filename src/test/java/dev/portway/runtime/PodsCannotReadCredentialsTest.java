@@ -45,6 +45,24 @@ class PodsCannotReadCredentialsTest {
     }
 
     /**
+     * A data (or state) directory that holds the pods' own directories, or the user's home, cannot
+     * be hidden from them: the cluster does not start, where it used to start with a warning and let
+     * every pod read every stored Secret (or the admin token).
+     */
+    @Test
+    void aDirectoryThatCannotBeHiddenIsRefused(@TempDir Path dir) {
+        Path pods = dir.resolve("kubelet");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new TestCluster(TestCluster.options().withDataDir(dir)
+                        .withKubelet(TestCluster.options().kubelet().withStateDir(pods))).close())
+                .hasMessageContaining(dir + " cannot be hidden from pods (it holds the pods' own directories, " + pods + ")")
+                .hasMessageContaining("give --state-dir and --data-dir directories of their own");
+        String home = System.getProperty("user.home");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new TestCluster(TestCluster.options().withStateDir(Path.of(home))).close())
+                .hasMessageContaining(Path.of(home).toAbsolutePath().normalize() + " cannot be hidden from pods (it holds your home directory)");
+        assertThat(pods.resolve("pods")).doesNotExist();
+    }
+
+    /**
      * A cluster given no state directory (an embedder's, the tests') makes a temporary one for its
      * credentials: it was made after the kubelet, which had been told what to hide, so the pods
      * could read the admin token and the CA's key.
