@@ -248,7 +248,10 @@ final class PodSandbox {
             Files.writeString(hidden.resolve("secret"), "");
             Path own = Files.createDirectories(scratch.resolve("own"));
             Files.writeString(own.resolve("mine"), "");
-            List<String> probe = List.of(SH.toString(), "-c", "cat /etc/hosts; ls -A \"$0\"; ls -A \"$1\"", hidden.toString(), own.toString());
+            // and whether the machine's processes show in its /proc: Portway's, unless its PID is one the sandbox's own processes may have
+            long ownPid = ProcessHandle.current().pid();
+            List<String> probe = List.of(SH.toString(), "-c", "cat /etc/hosts; ls -A \"$0\"; ls -A \"$1\"; [ ! -e /proc/\"$2\" ] || echo shared",
+                    hidden.toString(), own.toString(), ownPid > 64 ? Long.toString(ownPid) : "none");
             List<String> argv = new PodSandbox(null, List.of()).hiding(List.of(hidden)).wrap(probe, hosts, resolv, own, own);
             ProcessBuilder check = new ProcessBuilder(argv).directory(own.toFile()).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
@@ -261,8 +264,15 @@ final class PodSandbox {
                 return new PodSandbox("unshare did not finish in 10 s");
             }
             String text = new String(out, StandardCharsets.UTF_8);
-            if (p.exitValue() != 0 || !text.equals(marker + "mine\n")) {
+            boolean sharedProc = text.endsWith("mine\nshared\n");
+            if (p.exitValue() != 0 || !text.equals(marker + (sharedProc ? "mine\nshared\n" : "mine\n"))) {
                 return new PodSandbox("unshare --user --mount failed: " + text.strip());
+            }
+            if (sharedProc) {
+                // a container runtime that masks parts of /proc refuses a new one: the pods then see every process
+                org.slf4j.LoggerFactory.getLogger(PodSandbox.class).warn("the pods' sandbox cannot mount a /proc of its own here:"
+                        + " pods see every process of the machine in /proc, and can read their command lines (a command or"
+                        + " argument made from a Secret's key among them), though not their environment or files");
             }
             return new PodSandbox(null);
         } catch (IOException e) {
