@@ -59,7 +59,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private static final Logger log = LoggerFactory.getLogger(ApiHandler.class);
     static final String APPLY_PATH = "/apis/portway.dev/v1/apply";
-    /** {@code POST}: a read-only token for the topology page ({@code portway ui}), as kube's TokenRequest mints one. */
+    /** {@code POST}: a read-only token for the topology page ({@code portway ui}), as kube's TokenRequest mints one; {@code DELETE}: ends them all. */
     static final String VIEWER_TOKENS_PATH = "/apis/portway.dev/v1/viewertokens";
     /** Watches viewer tokens hold at once, together (the topology page polls and holds none). */
     static final int MAX_VIEWER_WATCHES = 16;
@@ -323,6 +323,11 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             return done(HttpResponses.text(HttpResponseStatus.OK, "ok"));
         }
         if (path.equals(VIEWER_TOKENS_PATH)) {
+            if (method.equals(HttpMethod.DELETE)) {
+                com.fasterxml.jackson.databind.node.ObjectNode body = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+                body.put("apiVersion", "portway.dev/v1").put("kind", "ViewerTokenRevocation").put("revoked", viewers.revokeAll());
+                return done(HttpResponses.json(HttpResponseStatus.OK, body));
+            }
             if (!method.equals(HttpMethod.POST)) {
                 throw ApiException.methodNotAllowed(method + " is not supported on " + VIEWER_TOKENS_PATH);
             }

@@ -21,7 +21,7 @@ import java.util.Objects;
  * an admin's: at the connection cap they make room for new ones, and they idle out as fast as
  * anonymous ones.
  *
- * <p>Kept in memory only (a restart of the server ends them all), at most {@link #MAX} at once
+ * <p>Kept in memory only (a restart of the server ends them all, as {@link #revokeAll} does), at most {@link #MAX} at once
  * (the oldest goes to make room), by their SHA-256: a lookup compares digests, not the tokens.
  */
 public final class ViewerTokens {
@@ -72,6 +72,18 @@ public final class ViewerTokens {
             return false;
         }
         return true;
+    }
+
+    /**
+     * Ends every viewer token at once ({@code portway ui --revoke}): a link that leaked reads no more
+     * from its next request on (a watch it began runs to its own end, as a token is checked when a
+     * request starts). Returns how many had not expired.
+     */
+    public synchronized int revokeAll() {
+        Instant now = clock.instant();
+        int live = (int) tokens.values().stream().filter(expires -> expires.isAfter(now)).count();
+        tokens.clear();
+        return live;
     }
 
     /** How many are held now (expired ones included until next looked at). */

@@ -41,4 +41,19 @@ class ViewerTokensTest {
         assertThat(tokens.isValid(minted.getLast())).isTrue();
         assertThat(minted).doesNotHaveDuplicates().allSatisfy(t -> assertThat(t).hasSize(43));
     }
+
+    @Test
+    void revokingEndsEveryToken() {
+        StepClock clock = new StepClock(Instant.parse("2026-11-30T12:00:00Z"));
+        ViewerTokens tokens = new ViewerTokens(clock);
+        String old = tokens.mint().token();
+        clock.advance(Duration.ofHours(11));
+        String a = tokens.mint().token();
+        String b = tokens.mint().token();
+        clock.advance(Duration.ofHours(2)); // the first has expired
+        assertThat(tokens.revokeAll()).as("those that still worked").isEqualTo(2);
+        assertThat(List.of(old, a, b)).noneMatch(tokens::isValid);
+        assertThat(tokens.size()).isZero();
+        assertThat(tokens.isValid(tokens.mint().token())).as("a link minted after works").isTrue();
+    }
 }
