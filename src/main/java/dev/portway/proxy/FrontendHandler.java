@@ -52,6 +52,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private Plan.Endpoint lbEndpoint;
     /** What the client sent before its end, read before the upstream was there; null when nothing was. */
     private java.util.ArrayDeque<ByteBuf> early;
+    /** The capacity of {@link #early}'s buffers, counted in the relays' budget of held reads. */
+    private long earlyHeld;
     /** The client ended its side before the upstream was there. */
     private boolean earlyEnd;
 
@@ -226,6 +228,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         java.util.ArrayDeque<ByteBuf> sent = early;
         early = null;
+        RelayHandler.releaseEarly(earlyHeld); // the relay counts them again as it writes them
+        earlyHeld = 0;
         inbound.pipeline().remove(this);
         if (sent != null) {
             // the relay passes it on and counts it, as if read now
@@ -244,6 +248,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof ByteBuf buf) {
+            int held = buf.capacity();
+            if (!RelayHandler.holdEarly(earlyHeld, held)) {
+                // past twice the budget of held reads: this client is not let hold more while its upstream is made
+                buf.release();
+                DataPlane.reset(ctx.channel());
+                return;
+            }
+            earlyHeld += held;
             if (early == null) {
                 early = new java.util.ArrayDeque<>(2);
             }
@@ -268,6 +280,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (early != null) {
             early.forEach(ReferenceCountUtil::release);
             early = null;
+            RelayHandler.releaseEarly(earlyHeld);
+            earlyHeld = 0;
         }
     }
 

@@ -56,6 +56,28 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         return LARGE_HELD.get();
     }
 
+    /**
+     * Counts {@code bytes} more read from a client before its relay began ({@link FrontendHandler}:
+     * the upstream is still being connected, for up to its connect attempts' timeouts), of which the
+     * connection already holds {@code held}: false, and nothing counted, when held reads are past
+     * twice their budget and the connection would hold more than {@link #SMALL}. Netty's epoll
+     * transport reads a client that ended its side to the end of its receive buffer whatever was
+     * asked, and those reads wait for the upstream: megabytes a connection, and nothing else
+     * bounded them. The caller gives them back with {@link #releaseEarly} when the relay takes them
+     * (and counts them as it writes them) or the connection goes.
+     */
+    static boolean holdEarly(long held, int bytes) {
+        if (held + bytes > SMALL && LARGE_HELD.get() + bytes > 2 * largeReadBudget) {
+            return false;
+        }
+        LARGE_HELD.addAndGet(bytes);
+        return true;
+    }
+
+    static void releaseEarly(long held) {
+        LARGE_HELD.addAndGet(-held);
+    }
+
     /** For tests: sets the budget of {@link #LARGE_HELD}, and returns the one before. */
     static long largeReadBudget(long bytes) {
         long before = largeReadBudget;
