@@ -128,7 +128,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private void connected(ChannelHandlerContext ctx, Plan.Listener spec, ClusterRuntime cluster, Plan.Endpoint endpoint,
                            ChannelFuture f, InetSocketAddress client, int attempt) {
         if (!ctx.channel().isActive()) {
-            f.channel().close();
+            dev.portway.net.Transport.close(f.channel()); // a failed channel (no descriptor) has no loop to close on
             return;
         }
         if (f.isSuccess()) {

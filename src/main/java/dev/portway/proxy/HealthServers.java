@@ -37,8 +37,14 @@ import org.slf4j.LoggerFactory;
 final class HealthServers {
 
     private static final Logger log = LoggerFactory.getLogger(HealthServers.class);
-    /** Connections each health server holds at once: a flood on one leaves the proxy's descriptors alone. */
-    static final int MAX_CONNECTIONS = 1024;
+    /**
+     * Connections the health servers hold at once, all of them together (one per node on 10256, one
+     * per node and Local LoadBalancer Service on its health check port): they are not counted among
+     * the data plane's client connections, so they must fit in the descriptors it keeps for the rest
+     * of the process ({@link DataPlane#DESCRIPTOR_RESERVE}), with the admin API's. A cap per server
+     * let a local process hold 1024 on each, tens of thousands of descriptors with a few Services.
+     */
+    static final int MAX_CONNECTIONS = 256;
     /** A connection that sends nothing for this long is closed (checkers ask every few seconds, or once per connection). */
     static final int IDLE_SECONDS = 300;
 
@@ -48,6 +54,8 @@ final class HealthServers {
     private volatile Map<InetSocketAddress, Plan.HealthServer> specs = Map.of();
     /** Nodes whose proxy is made to report unhealthy (a failed node). */
     private final Set<String> failedNodes = ConcurrentHashMap.newKeySet();
+    /** Every health server's open connections, under {@link #MAX_CONNECTIONS} together. */
+    private final dev.portway.net.OldestGoes open = new dev.portway.net.OldestGoes();
 
     HealthServers(DataPlane plane, Clock clock) {
         this.plane = plane;
@@ -64,7 +72,7 @@ final class HealthServers {
         for (var it = bound.entrySet().iterator(); it.hasNext();) {
             var e = it.next();
             if (!next.containsKey(e.getKey())) {
-                e.getValue().close();
+                dev.portway.net.Transport.close(e.getValue()); // one whose bind failed for want of a descriptor was never registered
                 it.remove();
             }
         }
@@ -78,7 +86,6 @@ final class HealthServers {
 
     private void bind(InetSocketAddress address) {
         Handler handler = new Handler();
-        dev.portway.net.OldestGoes open = new dev.portway.net.OldestGoes();
         var f = new ServerBootstrap()
                 .group(plane.workers())
                 .channel(plane.transport().serverChannel())
@@ -123,7 +130,7 @@ final class HealthServers {
     }
 
     void close() {
-        bound.values().forEach(Channel::close);
+        bound.values().forEach(dev.portway.net.Transport::close);
         bound.clear();
     }
 

@@ -141,6 +141,39 @@ class TrafficPolicyTest {
         }
     }
 
+    /**
+     * The cap is the health servers' together: connections held on one node's health check port
+     * make room for those to another server (each server had a cap of its own, so a local process
+     * could hold 1024 descriptors on every one, more than the process keeps for everything else).
+     */
+    @Test
+    void theHealthServersShareOneCap() throws Exception {
+        int hcnp = cluster.service("local-lb").getSpec().getHealthCheckNodePort();
+        java.util.List<java.net.Socket> held = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < HealthServers.MAX_CONNECTIONS; i++) {
+                held.add(new java.net.Socket(cluster.nodeIp(1), hcnp));
+            }
+            assertThat(Net.get(cluster.nodeIp(2), 10256, "/healthz").status()).isEqualTo(200);
+            java.util.List<java.net.Socket> more = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 10; i++) {
+                    more.add(new java.net.Socket(cluster.nodeIp(2), 10256));
+                }
+                // what the other node's server took came out of the connections held on the first
+                await().atMost(Duration.ofSeconds(5)).until(() -> held.subList(0, 20).stream().filter(TrafficPolicyTest::closedByPeer).count() >= 5);
+            } finally {
+                for (java.net.Socket m : more) {
+                    m.close();
+                }
+            }
+        } finally {
+            for (java.net.Socket h : held) {
+                h.close();
+            }
+        }
+    }
+
     private static boolean closedByPeer(java.net.Socket s) {
         try {
             s.setSoTimeout(50);
