@@ -152,6 +152,16 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
             }
             return ready || servingTerminating;
         }
+
+        /** Whether an endpoint is ready (on {@code localNode}, unless null): what a node's health check port counts. */
+        public boolean hasReadyEndpoints(String localNode) {
+            for (Endpoint e : endpoints) {
+                if (e.ready() && (localNode == null || localNode.equals(e.nodeName()))) {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 
     /**

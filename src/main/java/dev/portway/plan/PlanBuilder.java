@@ -581,8 +581,9 @@ public final class PlanBuilder {
                 }
                 // every ready node is a target, as with a cloud load balancer: the checks decide which get traffic (with the
                 // Local policy, the node's health check node port answers 200 only where an endpoint is local); until the
-                // first checks, a node counts as healthy where the EndpointSlices say it will be
-                boolean expected = n.ready && (!local || podCluster.hasUsableEndpoints(n.name));
+                // first checks, a node counts as healthy where the EndpointSlices say it will be: with the Local policy, where
+                // a local endpoint is ready, as its health check port counts them (terminating ones serve only what comes)
+                boolean expected = n.ready && (!local || podCluster.hasReadyEndpoints(n.name));
                 nodeEndpoints.add(new Plan.Endpoint(new InetSocketAddress(n.ip, nodePort), n.name, n.name, n.ready, n.ready, false, expected));
             }
             if (nodeEndpoints.isEmpty() && !nodes.isEmpty() && warned.add("excluded " + service)) {

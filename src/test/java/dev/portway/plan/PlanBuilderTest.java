@@ -269,6 +269,32 @@ class PlanBuilderTest {
         assertThat(none.listeners()).singleElement().satisfies(l -> assertThat(l.active()).isFalse());
     }
 
+    /**
+     * With the Local policy, a node counts as healthy before its first checks where a local endpoint
+     * is ready, as its health check port counts them (kube-proxy's): one whose local endpoints are
+     * all terminating answers 503, and was taken as healthy until two checks failed.
+     */
+    @Test
+    void aNodeWhoseLocalEndpointsAllTerminateIsNotHealthyAtFirst() {
+        Store store = new Store();
+        HasMetadata local = new ServiceBuilder((io.fabric8.kubernetes.api.model.Service) service("local", "10.96.0.10"))
+                .editSpec().withType("LoadBalancer").withExternalTrafficPolicy("Local").withHealthCheckNodePort(32001)
+                .editFirstPort().withNodePort(30084).endPort().endSpec()
+                .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("127.3.63.2").endIngress().endLoadBalancer().endStatus()
+                .build();
+        HasMetadata slice = new EndpointSliceBuilder((io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice) slice("local", "10.244.0.2"))
+                .editFirstEndpoint().withNodeName("node1").endEndpoint()
+                .addNewEndpoint().withAddresses("10.244.0.3").withNodeName("node2")
+                .withNewConditions().withReady(false).withServing(true).withTerminating(true).endConditions().endEndpoint()
+                .build();
+        put(store, node("node1", "127.0.63.1", true), node("node2", "127.0.63.2", true), local, slice);
+        Plan plan = new PlanBuilder(store, 10256).build();
+        assertThat(plan.clusters().get(holderCluster(plan, "127.3.63.2")).endpoints())
+                .extracting(e -> e.nodeName() + " " + e.healthyAtFirst()).containsExactlyInAnyOrder("node1 true", "node2 false");
+        assertThat(plan.healthServers()).filteredOn(h -> h.service() != null)
+                .extracting(h -> h.nodeName() + " " + h.localEndpoints()).containsExactlyInAnyOrder("node1 1", "node2 0");
+    }
+
     private static String holderCluster(Plan plan, String ip) {
         return plan.listeners().stream().filter(l -> l.key().address().getAddress().getHostAddress().equals(ip)).findFirst().orElseThrow().cluster();
     }
