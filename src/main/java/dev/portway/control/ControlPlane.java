@@ -77,12 +77,13 @@ public final class ControlPlane implements AutoCloseable {
     private final LoadBalancerController loadBalancers;
 
     /**
-     * Holds the Services' addresses as they are (none given, cleared or moved) while the pools are not
-     * known yet: an in-cluster controller that starts while a cluster's pool is not valid, as MetalLB
-     * waits for a valid configuration. False: the pools as the store holds them are the configuration.
+     * Holds the Services' addresses in {@code ranges} as they are (neither cleared nor moved), while
+     * they are in no pool the store holds: the ranges of a cluster's pools that are not valid and had
+     * no valid version since the in-cluster controller started, as MetalLB waits for a valid
+     * configuration. Empty: the pools as the store holds them are the configuration.
      */
-    public void waitForPools(boolean waiting) {
-        loadBalancers.waitForPools(waiting);
+    public void waitForPools(java.util.List<dev.portway.net.AddressRange> ranges) {
+        loadBalancers.waitForPools(ranges);
     }
 
     public Store store() {

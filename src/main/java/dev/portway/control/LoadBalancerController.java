@@ -57,14 +57,26 @@ final class LoadBalancerController implements Controller {
      */
     private Map<String, Service> ours;
     /**
-     * The pools are not all known yet (a cluster's pool refused at start, with no valid version seen):
-     * an address a Service holds that no known pool has (the refused pool's, likely) stays as it is,
-     * neither cleared nor moved, where it would have been; the known pools serve meanwhile.
+     * The ranges of the cluster's pools that are not valid and have no valid version known (refused
+     * since the controller started): an address a Service holds in one of them, and in no known pool,
+     * stays as it is, neither cleared nor moved, where it would have been; the known pools serve
+     * meanwhile. Any other address in no pool is released, as a deleted pool's addresses are.
      */
-    private volatile boolean waitingForPools;
+    private volatile List<dev.portway.net.AddressRange> unknownPools = List.of();
 
-    void waitForPools(boolean waiting) {
-        waitingForPools = waiting;
+    void waitForPools(List<dev.portway.net.AddressRange> ranges) {
+        unknownPools = List.copyOf(ranges);
+    }
+
+    private boolean inUnknownPool(Long ip) {
+        if (ip != null) {
+            for (dev.portway.net.AddressRange r : unknownPools) {
+                if (r.contains(ip)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**
@@ -166,8 +178,8 @@ final class LoadBalancerController implements Controller {
     private void converge(Service svc, boolean havePools) {
         String key = key(svc);
         if (!havePools) {
-            if (waitingForPools && currentIp(svc) != null) {
-                return; // its pool may be the one not known yet
+            if (inUnknownPool(currentIp(svc))) {
+                return; // its pool is one not known yet
             }
             allocator.unassign(key);
             fail(svc, "no IPAddressPool is configured");
@@ -194,8 +206,8 @@ final class LoadBalancerController implements Controller {
             try {
                 allocator.assign(req, current);
             } catch (LoadBalancerAllocationException e) {
-                if (waitingForPools && stated != null && !allocator.inAnyPool(current)) {
-                    return; // in no pool known yet: the refused one's, likely; nobody else can be given it meanwhile
+                if (stated != null && !allocator.inAnyPool(current) && inUnknownPool(current)) {
+                    return; // in a refused pool with no valid version known yet; nobody else can be given it meanwhile
                 }
                 events.normal(svc, "ClearAssignment", "current IP for " + GoValues.quote(key)
                         + " not allowed by config, will attempt for new IP assignment: " + e.getMessage(), COMPONENT);

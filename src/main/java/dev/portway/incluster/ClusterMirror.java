@@ -68,8 +68,11 @@ final class ClusterMirror implements AutoCloseable {
     private final boolean clusterPools;
     /** The cluster's resourceVersion of each pool refused (not valid), so that each version is told once (control thread). */
     private final Map<String, String> refusedPools = new HashMap<>();
-    /** Every cluster pool was valid once since the start: a refused pool keeps its last valid version from then on. */
-    private boolean poolsKnown;
+    /** The ranges of the cluster's pools refused with no valid version seen (see {@link #drainPools}), by name. */
+    private final Map<String, List<dev.portway.net.AddressRange>> unknownRanges = new java.util.HashMap<>();
+    private final java.util.Set<String> warnedUnknown = new java.util.HashSet<>();
+    /** The cluster's pools were judged once (the first drain after the start). */
+    private boolean poolsJudged;
     /** What changed since the last drain: a set, so that a key that keeps changing while the control thread is busy is there once. */
     private final java.util.Set<Changed> arrived = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final AtomicBoolean drainQueued = new AtomicBoolean();
@@ -228,6 +231,27 @@ final class ClusterMirror implements AutoCloseable {
         batch.commit();
     }
 
+    /**
+     * The IPv4 ranges of {@code pool}'s entries (an IPv6 one is no address Portway hands out); every
+     * address, if an entry is no range at all (which addresses it meant is not known).
+     */
+    private static List<dev.portway.net.AddressRange> ranges(IPAddressPool pool) {
+        List<dev.portway.net.AddressRange> out = new ArrayList<>();
+        if (pool.getSpec() != null && pool.getSpec().getAddresses() != null) {
+            for (String entry : pool.getSpec().getAddresses()) {
+                if (entry == null || entry.contains(":")) {
+                    continue;
+                }
+                try {
+                    out.add(dev.portway.net.AddressRange.parse(entry));
+                } catch (RuntimeException malformed) {
+                    return List.of(new dev.portway.net.AddressRange(0, 0xFFFF_FFFFL));
+                }
+            }
+        }
+        return out;
+    }
+
     private void mirror(Store.Batch batch, Changed c, HasMetadata latest) {
         String version = latest.getMetadata().getResourceVersion();
         if (version == null || !version.equals(mirroredVersions.get(c))) {
@@ -266,27 +290,29 @@ final class ClusterMirror implements AutoCloseable {
                 control.store().get(IPAddressPool.class, MetalLbValidation.NAMESPACE, name).ifPresent(p -> standing.put(name, p));
             }
         }
-        boolean anyRefused = false;
+        // a pool's last valid version lives in memory only: at start, a pool that is not valid has none, and the
+        // Services holding its addresses would be cleared or moved. Until it is valid (or gone), an address in its
+        // IPv4 ranges (any, if an entry is malformed) and in no known pool stays where it is, as MetalLB waits for a
+        // valid configuration; the other pools serve, and an address in no pool at all (a deleted one's) is released.
+        // (A refused pool that was valid once keeps its last valid version: it is known.)
+        List<dev.portway.net.AddressRange> unknown = new ArrayList<>();
         for (IPAddressPool pool : changed) {
             String name = pool.getMetadata().getName();
             List<IPAddressPool> others = standing.entrySet().stream().filter(e -> !e.getKey().equals(name)).map(Map.Entry::getValue).toList();
             if (valid(pool, others)) {
                 mirror(batch, new Changed(ResourceKind.IP_ADDRESS_POOL, Cache.metaNamespaceKeyFunc(pool)), pool);
                 standing.put(name, pool);
-            } else {
-                anyRefused = true;
+            } else if (!standing.containsKey(name) && (!poolsJudged || unknownRanges.containsKey(name))) {
+                unknownRanges.put(name, ranges(pool)); // one refused at the start (a later one held none of ours)
             }
         }
-        if (!poolsKnown) {
-            // a pool's last valid version lives in memory only: at start, a pool that is not valid has none, and the
-            // Services holding its addresses would be cleared or moved. Until every pool has been valid once, an
-            // address in no known pool stays where it is (as MetalLB waits for a valid configuration); the others serve
-            poolsKnown = !anyRefused;
-            control.waitForPools(anyRefused);
-            if (anyRefused) {
-                log.warn("an IPAddressPool of the cluster is not valid: addresses Services hold in no valid pool stay as they "
-                        + "are until it is");
-            }
+        poolsJudged = true;
+        unknownRanges.keySet().removeIf(name -> !names.contains(name) || standing.containsKey(name));
+        unknownRanges.values().forEach(unknown::addAll);
+        control.waitForPools(unknown);
+        if (!unknownRanges.isEmpty() && warnedUnknown.add(unknownRanges.keySet().toString())) {
+            log.warn("IPAddressPools of the cluster that are not valid, with no valid version seen: {}; addresses Services hold"
+                    + " in their ranges stay as they are until they are valid", unknownRanges.keySet());
         }
         for (java.util.Iterator<Map.Entry<Changed, String>> it = mirroredVersions.entrySet().iterator(); it.hasNext();) {
             Changed c = it.next().getKey();

@@ -566,6 +566,32 @@ class InClusterControllerTest {
         assertThat(c.pools()).extracting(p -> p.getMetadata().getName()).containsExactly("edge");
     }
 
+    /**
+     * A pool Portway leaves out for its family (a dual-stack one: Portway hands out IPv4 alone) held
+     * the controller in "waiting for pools" for good: a deleted pool's addresses were never released,
+     * and Portway went on listening on them. Only addresses in a left-out pool's own ranges wait now.
+     */
+    @Test
+    void aPoolLeftOutForItsFamilyHoldsOnlyItsOwnAddresses() throws Exception {
+        applyClusterPool(StandInCluster.pool("127.0.62.12/32"));
+        dev.portway.api.metallb.IPAddressPool both = (dev.portway.api.metallb.IPAddressPool) TestApi.decode(
+                StandInCluster.pool("127.0.62.20/32").replace("name: edge", "name: both")).getFirst();
+        both.getSpec().setAddresses(List.of("127.0.62.20/32", "fd00:62::/120"));
+        both.getMetadata().setUid("2c1f6a0e-7d4b-4f3e-9b1a-5e8d7c6b4a21");
+        both.getMetadata().setCreationTimestamp("2026-11-30T00:00:00Z");
+        writeUnvalidated(both);
+        cluster.loadBalancer("web", PORTWAY_CLASS);
+        InClusterController c = controllerOfTheClustersPools();
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.12".equals(cluster.ingressIp("web")));
+        assertThat(c.pools()).extracting(p -> p.getMetadata().getName()).containsExactly("edge");
+
+        cluster.control().call(() -> cluster.control().api().delete(dev.portway.api.ResourceKind.IP_ADDRESS_POOL, "metallb-system",
+                "edge", dev.portway.control.DeleteOptions.DEFAULT));
+        awaitNoAddress("web");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThatThrownBy(() -> Net.get("127.0.62.12", 8080, "/")).isInstanceOf(ConnectException.class));
+    }
+
     /** Writes a pool straight into the stand-in's store, past its validation, as a cluster without MetalLB's webhook keeps it. */
     private void writeUnvalidated(dev.portway.api.metallb.IPAddressPool pool) {
         cluster.control().call(() -> {
