@@ -39,6 +39,16 @@ final class StatusWrites {
         String name = object.getMetadata() == null ? null : object.getMetadata().getName();
         HasMetadata existing = store.get(kind, ns, name).orElseThrow(() -> ApiException.notFound(kind, name));
         ApiServer.checkVersion(kind, object.getMetadata().getResourceVersion(), existing);
+        // as kube's status strategies validate the object meta's update: a write naming another uid is for an object
+        // deleted and made again meanwhile (a controller's patch that names the one it judged), refused as immutable
+        String uid = object.getMetadata().getUid();
+        if (uid != null && !uid.isEmpty()) {
+            List<FieldError> changed = dev.portway.api.validation.MetaValidation.immutable(uid, existing.getMetadata().getUid(),
+                    dev.portway.api.FieldPath.of("metadata").child("uid"));
+            if (!changed.isEmpty()) {
+                throw ApiException.invalid(kind, name, changed);
+            }
+        }
         HasMetadata updated = withStatus(existing, object);
         List<FieldError> errs = StatusValidation.validate(updated, existing, config.nodeCidr());
         if (!errs.isEmpty()) {

@@ -448,6 +448,29 @@ class KubernetesApiTest {
         assertThat(Json.readTree(again.body().getBytes()).path("data").path("c").asText()).isEqualTo("d");
     }
 
+    /**
+     * A status write names the object's uid, or none: one naming another uid is for an object
+     * deleted and made again since (a controller's patch that names the one it judged), and
+     * kube-apiserver refuses it (its status strategies validate the object meta's update).
+     */
+    @Test
+    void aStatusWriteForAnotherUidIsRefused() throws Exception {
+        HttpResponse<String> created = post("/apis/apps/v1/namespaces/default/deployments", """
+                {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":0,
+                 "selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},
+                 "spec":{"containers":[{"name":"c","image":"portway/echo"}]}}}}""");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        String uid = Json.readTree(created.body().getBytes()).path("metadata").path("uid").asText();
+        HttpResponse<String> other = patch("/apis/apps/v1/namespaces/default/deployments/web/status", "application/merge-patch+json",
+                "{\"metadata\":{\"uid\":\"6f1c2e0a-0000-4000-8000-000000000001\"},\"status\":{\"observedGeneration\":7}}");
+        assertThat(other.statusCode()).as(other.body()).isEqualTo(422);
+        assertThat(Json.readTree(other.body().getBytes()).path("message").asText()).isEqualTo("Deployment.apps \"web\" is invalid:"
+                + " metadata.uid: Invalid value: \"6f1c2e0a-0000-4000-8000-000000000001\": field is immutable");
+        HttpResponse<String> same = patch("/apis/apps/v1/namespaces/default/deployments/web/status", "application/merge-patch+json",
+                "{\"metadata\":{\"uid\":\"" + uid + "\"},\"status\":{\"observedGeneration\":7}}");
+        assertThat(same.statusCode()).as(same.body()).isEqualTo(200);
+    }
+
     @Test
     void selectorsFilterListsAndDeleteCollection() throws Exception {
         post("/api/v1/namespaces/default/configmaps", cm("red1", "{\"colour\":\"red\"}"));
