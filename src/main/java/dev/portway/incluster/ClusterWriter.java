@@ -319,8 +319,13 @@ final class ClusterWriter implements AutoCloseable {
             return;
         }
         var resource = client.services().inNamespace(wanted.namespace()).withName(wanted.name());
+        // each patch names the uid of the Service judged: one deleted and made again meanwhile (another implementation's,
+        // perhaps) refuses it (422: the uid is immutable), where a blind patch gave it Portway's address; dropped, the
+        // write is judged again when the informer brings the new Service
+        String uid = remote.getMetadata().getUid();
         if (!sameIngress(ingressOf(remote), wanted.ingress())) {
             ObjectNode patch = JsonNodeFactory.instance.objectNode();
+            patch.putObject("metadata").put("uid", uid);
             ObjectNode lb = patch.putObject("status").putObject("loadBalancer");
             if (wanted.ingress().isEmpty()) {
                 lb.putNull("ingress");
@@ -333,7 +338,8 @@ final class ClusterWriter implements AutoCloseable {
         }
         if (!Objects.equals(poolOf(remote), wanted.pool())) {
             ObjectNode patch = JsonNodeFactory.instance.objectNode();
-            ObjectNode annotations = patch.putObject("metadata").putObject("annotations");
+            ObjectNode metadata = patch.putObject("metadata").put("uid", uid);
+            ObjectNode annotations = metadata.putObject("annotations");
             if (wanted.pool() == null) {
                 annotations.putNull(POOL_ANNOTATION);
             } else {

@@ -473,6 +473,35 @@ class InClusterControllerTest {
         assertThat(cluster.ingressIp("web")).isNull();
     }
 
+    /**
+     * A status write that lands after its Service was deleted and made again (here, as another
+     * implementation's) must not give the new one Portway's address: each patch names the uid of
+     * the Service it was judged for, and the cluster refuses it for another (the uid is immutable).
+     */
+    @Test
+    void aWriteForAServiceMadeAgainMeanwhileDoesNotLandOnTheNewOne() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean swapped = new java.util.concurrent.atomic.AtomicBoolean();
+        io.fabric8.kubernetes.client.http.Interceptor swapsWeb = new io.fabric8.kubernetes.client.http.Interceptor() {
+            @Override
+            public void before(io.fabric8.kubernetes.client.http.BasicBuilder builder, io.fabric8.kubernetes.client.http.HttpRequest request,
+                               io.fabric8.kubernetes.client.http.Interceptor.RequestTags tags) {
+                if ("PATCH".equals(request.method()) && request.uri().getPath().endsWith("/services/web/status")
+                        && swapped.compareAndSet(false, true)) {
+                    cluster.delete("web");
+                    cluster.loadBalancer("web", "example.com/other");
+                }
+            }
+        };
+        cluster.loadBalancer("web", PORTWAY_CLASS);
+        controllerThrough(swapsWeb);
+        await().atMost(Duration.ofSeconds(10)).untilTrue(swapped);
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4)).untilAsserted(() -> {
+            assertThat(cluster.service("web").getSpec().getLoadBalancerClass()).isEqualTo("example.com/other");
+            assertThat(cluster.ingressIp("web")).isNull();
+            assertThat(cluster.service("web").getMetadata().getAnnotations()).doesNotContainKey("metallb.io/ip-allocated-from-pool");
+        });
+    }
+
     /** A controller whose client's requests pass {@code interceptor} on their way. */
     private InClusterController controllerThrough(io.fabric8.kubernetes.client.http.Interceptor interceptor) throws Exception {
         KubernetesClient through = new KubernetesClientBuilder().withConfig(cluster.clientConfig())
