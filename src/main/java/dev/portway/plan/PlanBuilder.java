@@ -208,8 +208,7 @@ public final class PlanBuilder {
         for (Node n : store.list(Node.class)) {
             String ip = internalIp(n);
             if (ip != null) {
-                nodes.add(new NodeInfo(n.getMetadata().getName(), ip, isReady(n), n.getMetadata().getLabels() != null
-                        && n.getMetadata().getLabels().containsKey(EXCLUDE_FROM_LOAD_BALANCERS)));
+                nodes.add(new NodeInfo(n.getMetadata().getName(), ip, isReady(n), excludedFromLoadBalancers(n)));
             }
         }
         Map<String, List<EndpointSlice>> slices = slices();
@@ -579,16 +578,18 @@ public final class PlanBuilder {
                 if (n.excluded) {
                     continue;
                 }
-                // every ready node is a target, as with a cloud load balancer: the checks decide which get traffic (with the
-                // Local policy, the node's health check node port answers 200 only where an endpoint is local); until the
-                // first checks, a node counts as healthy where the EndpointSlices say it will be: with the Local policy, where
-                // a local endpoint is ready, as its health check port counts them (terminating ones serve only what comes)
+                // every node is a target, ready or not, as with a cloud load balancer since KEP-3458: the checks decide which
+                // get traffic (with the Local policy, the node's health check node port answers 200 only where an endpoint is
+                // local); until the first checks, a node counts as healthy where it is Ready and the EndpointSlices say it will
+                // be: with the Local policy, where a local endpoint is ready, as its health check port counts them
+                // (terminating ones serve only what comes)
                 boolean expected = n.ready && (!local || podCluster.hasReadyEndpoints(n.name));
-                nodeEndpoints.add(new Plan.Endpoint(new InetSocketAddress(n.ip, nodePort), n.name, n.name, n.ready, n.ready, false, expected));
+                nodeEndpoints.add(new Plan.Endpoint(new InetSocketAddress(n.ip, nodePort), n.name, n.name, true, true, false, expected));
             }
             if (nodeEndpoints.isEmpty() && !nodes.isEmpty() && warned.add("excluded " + service)) {
                 // kubeadm labels control-plane nodes so: on a one-node cluster, nothing is left to send to
-                log.warn("{}: every node is labelled {}; the load balancer has no node to send to", service, EXCLUDE_FROM_LOAD_BALANCERS);
+                log.warn("{}: every node is labelled {} (or being deleted); the load balancer has no node to send to", service,
+                        EXCLUDE_FROM_LOAD_BALANCERS);
             }
             // the PROXY protocol header goes to the pods: in a local cluster the node's listener writes it (fused hop or
             // not); a cluster's node is kube-proxy, which passes the header on to the pod as a cloud's NLB has it
@@ -663,6 +664,26 @@ public final class PlanBuilder {
         }
         return null;
     }
+
+    /**
+     * Whether a node is left out of every load balancer's set, as the service controller's stable node
+     * set (KEP-3458, GA in 1.30) leaves it out: labelled so, being deleted, or tainted for deletion by
+     * the cluster autoscaler. Not for its readiness: a node that is not Ready stays in the set, and the
+     * load balancer's checks decide (its kube-proxy may well serve on).
+     */
+    private static boolean excludedFromLoadBalancers(Node n) {
+        if (n.getMetadata().getLabels() != null && n.getMetadata().getLabels().containsKey(EXCLUDE_FROM_LOAD_BALANCERS)) {
+            return true;
+        }
+        if (n.getMetadata().getDeletionTimestamp() != null) {
+            return true;
+        }
+        return n.getSpec() != null && n.getSpec().getTaints() != null
+                && n.getSpec().getTaints().stream().anyMatch(t -> TO_BE_DELETED_TAINT.equals(t.getKey()));
+    }
+
+    /** The cluster autoscaler's taint on a node it is about to delete. */
+    static final String TO_BE_DELETED_TAINT = "ToBeDeletedByClusterAutoscaler";
 
     private static boolean isReady(Node n) {
         if (n.getStatus() == null || n.getStatus().getConditions() == null) {

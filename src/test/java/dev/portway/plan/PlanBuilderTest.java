@@ -295,6 +295,33 @@ class PlanBuilderTest {
                 .extracting(h -> h.nodeName() + " " + h.localEndpoints()).containsExactlyInAnyOrder("node1 1", "node2 0");
     }
 
+    /**
+     * The load balancer's nodes, as the service controller's stable node set has them (KEP-3458, GA
+     * in 1.30): a node that is not Ready stays (out of rotation until a check passes: its kube-proxy
+     * may serve on, and the checks decide), where it was taken out at once and, with every node not
+     * Ready, connections were refused; one being deleted, or tainted for deletion by the cluster
+     * autoscaler, is left out.
+     */
+    @Test
+    void aNodeThatIsNotReadyStaysALoadBalancerTargetAndTheChecksDecide() {
+        Store store = new Store();
+        HasMetadata lb = new ServiceBuilder((io.fabric8.kubernetes.api.model.Service) service("lb", "10.96.0.9"))
+                .editSpec().withType("LoadBalancer").editFirstPort().withNodePort(30083).endPort().endSpec()
+                .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("127.3.63.1").endIngress().endLoadBalancer().endStatus()
+                .build();
+        HasMetadata tainted = new io.fabric8.kubernetes.api.model.NodeBuilder((io.fabric8.kubernetes.api.model.Node) node("node3", "127.0.63.3", true))
+                .withNewSpec().addNewTaint().withKey("ToBeDeletedByClusterAutoscaler").withValue("1732000000").withEffect("NoSchedule")
+                .endTaint().endSpec().build();
+        HasMetadata deleting = new io.fabric8.kubernetes.api.model.NodeBuilder((io.fabric8.kubernetes.api.model.Node) node("node4", "127.0.63.4", true))
+                .editMetadata().withDeletionTimestamp("2026-12-01T00:00:00Z").endMetadata().build();
+        put(store, node("node1", "127.0.63.1", true), node("node2", "127.0.63.2", false), tainted, deleting, lb, slice("lb", "10.244.0.1"));
+        Plan plan = PlanBuilder.loadBalancersOnly(store, 10256).build();
+        assertThat(plan.clusters().get(holderCluster(plan, "127.3.63.1")).endpoints())
+                .extracting(e -> e.nodeName() + " ready=" + e.ready() + " healthyAtFirst=" + e.healthyAtFirst())
+                .containsExactlyInAnyOrder("node1 ready=true healthyAtFirst=true", "node2 ready=true healthyAtFirst=false");
+        assertThat(plan.listeners()).singleElement().satisfies(l -> assertThat(l.active()).isTrue());
+    }
+
     private static String holderCluster(Plan plan, String ip) {
         return plan.listeners().stream().filter(l -> l.key().address().getAddress().getHostAddress().equals(ip)).findFirst().orElseThrow().cluster();
     }
