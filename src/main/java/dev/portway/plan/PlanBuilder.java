@@ -657,12 +657,18 @@ public final class PlanBuilder {
         if (n.getStatus() == null || n.getStatus().getAddresses() == null) {
             return null;
         }
+        // the IPv4 one where there are two (a dual-stack node lists its primary family first): Portway's Services
+        // are IPv4, and kube-proxy serves an IPv4 Service's NodePort on IPv4 addresses only
+        String first = null;
         for (NodeAddress a : n.getStatus().getAddresses()) {
-            if ("InternalIP".equals(a.getType())) {
-                return a.getAddress();
+            if ("InternalIP".equals(a.getType()) && a.getAddress() != null) {
+                if (!a.getAddress().contains(":")) {
+                    return a.getAddress();
+                }
+                first = first == null ? a.getAddress() : first;
             }
         }
-        return null;
+        return first;
     }
 
     /**

@@ -300,7 +300,7 @@ class PlanBuilderTest {
      * in 1.30): a node that is not Ready stays (out of rotation until a check passes: its kube-proxy
      * may serve on, and the checks decide), where it was taken out at once and, with every node not
      * Ready, connections were refused; one being deleted, or tainted for deletion by the cluster
-     * autoscaler, is left out.
+     * autoscaler, is left out. A node's IPv4 InternalIP is the one used, where it has two.
      */
     @Test
     void aNodeThatIsNotReadyStaysALoadBalancerTargetAndTheChecksDecide() {
@@ -314,11 +314,17 @@ class PlanBuilderTest {
                 .endTaint().endSpec().build();
         HasMetadata deleting = new io.fabric8.kubernetes.api.model.NodeBuilder((io.fabric8.kubernetes.api.model.Node) node("node4", "127.0.63.4", true))
                 .editMetadata().withDeletionTimestamp("2026-12-01T00:00:00Z").endMetadata().build();
-        put(store, node("node1", "127.0.63.1", true), node("node2", "127.0.63.2", false), tainted, deleting, lb, slice("lb", "10.244.0.1"));
+        // an IPv6-primary dual-stack node lists its IPv6 InternalIP first: the load balancer sends to its IPv4 one
+        HasMetadata dualStack = new io.fabric8.kubernetes.api.model.NodeBuilder((io.fabric8.kubernetes.api.model.Node) node("node1", "127.0.63.1", true))
+                .editStatus().withAddresses(new io.fabric8.kubernetes.api.model.NodeAddress("fd00:63::1", "InternalIP"),
+                        new io.fabric8.kubernetes.api.model.NodeAddress("127.0.63.1", "InternalIP")).endStatus().build();
+        put(store, dualStack, node("node2", "127.0.63.2", false), tainted, deleting, lb, slice("lb", "10.244.0.1"));
         Plan plan = PlanBuilder.loadBalancersOnly(store, 10256).build();
         assertThat(plan.clusters().get(holderCluster(plan, "127.3.63.1")).endpoints())
                 .extracting(e -> e.nodeName() + " ready=" + e.ready() + " healthyAtFirst=" + e.healthyAtFirst())
                 .containsExactlyInAnyOrder("node1 ready=true healthyAtFirst=true", "node2 ready=true healthyAtFirst=false");
+        assertThat(plan.clusters().get(holderCluster(plan, "127.3.63.1")).endpoints())
+                .extracting(e -> e.address().getAddress().getHostAddress()).containsExactlyInAnyOrder("127.0.63.1", "127.0.63.2");
         assertThat(plan.listeners()).singleElement().satisfies(l -> assertThat(l.active()).isTrue());
     }
 
