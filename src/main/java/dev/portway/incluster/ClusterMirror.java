@@ -296,6 +296,12 @@ final class ClusterMirror implements AutoCloseable {
         // valid configuration; the other pools serve, and an address in no pool at all (a deleted one's) is released.
         // (A refused pool that was valid once keeps its last valid version: it is known.)
         List<dev.portway.net.AddressRange> unknown = new ArrayList<>();
+        if (!changed.isEmpty() && wholeValid(current)) {
+            // the pools as they are now stand together (two pools that swapped ranges, edited one at a time): each
+            // judged against the others' last valid versions alone, both were refused until some other pool changed
+            standing.clear();
+            current.forEach(p -> standing.put(p.getMetadata().getName(), p));
+        }
         for (IPAddressPool pool : changed) {
             String name = pool.getMetadata().getName();
             List<IPAddressPool> others = standing.entrySet().stream().filter(e -> !e.getKey().equals(name)).map(Map.Entry::getValue).toList();
@@ -330,6 +336,17 @@ final class ClusterMirror implements AutoCloseable {
      * MetalLB). A version that is not is left out, with a warning once per version; the last valid
      * version mirrored stays in use, as MetalLB keeps its last good configuration.
      */
+    /** Whether every pool is valid beside all the others, as MetalLB judges a configuration whole (nothing logged). */
+    private static boolean wholeValid(List<IPAddressPool> pools) {
+        for (IPAddressPool pool : pools) {
+            if (!MetalLbValidation.validate(pool).isEmpty()
+                    || !MetalLbValidation.overlaps(pool, pools.stream().filter(p -> p != pool).toList()).isEmpty()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private boolean valid(IPAddressPool pool, List<IPAddressPool> accepted) {
         List<dev.portway.api.FieldError> errors = new ArrayList<>(MetalLbValidation.validate(pool));
         if (errors.isEmpty()) {

@@ -621,6 +621,28 @@ class InClusterControllerTest {
                 assertThatThrownBy(() -> Net.get("127.0.62.12", 8080, "/")).isInstanceOf(ConnectException.class));
     }
 
+    /**
+     * Two pools that swap their ranges, edited one at a time (each edit alone overlaps the other's
+     * old range): judged against each other's last valid version alone, both were refused until some
+     * other pool changed. The pools as they now are stand together, and both serve their new ranges.
+     */
+    @Test
+    void poolsThatSwapTheirRangesServeTheNewOnes() throws Exception {
+        applyClusterPool(StandInCluster.pool("127.0.62.12/32"));
+        applyClusterPool(StandInCluster.pool("127.0.62.13/32").replace("name: edge", "name: side"));
+        InClusterController c = controllerOfTheClustersPools();
+        await().atMost(Duration.ofSeconds(10)).until(() -> c.pools().size() == 2);
+        for (String[] swap : new String[][] {{"edge", "127.0.62.13/32"}, {"side", "127.0.62.12/32"}}) {
+            dev.portway.api.metallb.IPAddressPool pool = dev.portway.api.Json.copy(cluster.control().call(() -> cluster.control().store()
+                    .get(dev.portway.api.metallb.IPAddressPool.class, "metallb-system", swap[0]).orElseThrow()));
+            pool.getSpec().setAddresses(List.of(swap[1]));
+            writeUnvalidated(pool);
+        }
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(c.pools())
+                .extracting(p -> p.getMetadata().getName() + " " + p.getSpec().getAddresses())
+                .containsExactlyInAnyOrder("edge [127.0.62.13/32]", "side [127.0.62.12/32]"));
+    }
+
     /** Writes a pool straight into the stand-in's store, past its validation, as a cluster without MetalLB's webhook keeps it. */
     private void writeUnvalidated(dev.portway.api.metallb.IPAddressPool pool) {
         cluster.control().call(() -> {
