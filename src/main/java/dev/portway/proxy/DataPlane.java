@@ -513,7 +513,14 @@ public final class DataPlane implements AutoCloseable {
         if (cluster.connectionsTo(endpoint.address()).isEmpty()) {
             return;
         }
+        // the latest drain of an endpoint is the one that ends it: one that left, came back and left again
+        // gets its full drain timeout from the second time, not what was left of the first
+        DrainKey key = new DrainKey(cluster.name(), endpoint.address());
+        long generation = drains.merge(key, 1L, Long::sum);
         workers.schedule(() -> {
+            if (!drains.remove(key, generation)) {
+                return; // a later drain of the endpoint decides
+            }
             ClusterRuntime now = clusters.get(cluster.name());
             boolean back = now != null && now.spec().endpoints().stream().anyMatch(e -> e.address().equals(endpoint.address()));
             if (!back) {
@@ -527,6 +534,12 @@ public final class DataPlane implements AutoCloseable {
             }
         }, timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
+
+    private record DrainKey(String cluster, InetSocketAddress endpoint) {
+    }
+
+    /** How many times each endpoint began to drain, while one of its drains is under way (see {@link #drain}). */
+    private final java.util.concurrent.ConcurrentHashMap<DrainKey, Long> drains = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Completes when every listener of the plans applied so far is bound or closed as they say. */
     public CompletableFuture<Void> settled() {

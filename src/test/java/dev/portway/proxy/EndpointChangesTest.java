@@ -1,6 +1,7 @@
 package dev.portway.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.portway.api.ResourceKind;
@@ -98,6 +99,49 @@ class EndpointChangesTest {
         Set<String> names = new HashSet<>();
         pods.forEach(p -> names.add(p.getMetadata().getName()));
         return names;
+    }
+
+    /**
+     * An endpoint that left, came back and left again drains for its full timeout from the second
+     * time: the first drain's timer, finding it gone again, cut its connections short (here 1 s
+     * after the second leave instead of 3).
+     */
+    @Test
+    void anEndpointThatLeavesAgainGetsItsWholeDrain() throws Exception {
+        try (java.net.ServerSocket backend = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+            int port = backend.getLocalPort();
+            String here = TestCluster.serviceTo("again", "portway.dev/drain-timeout: 3s", port, "127.0.0.1");
+            String away = TestCluster.serviceTo("again", "portway.dev/drain-timeout: 3s", port, "127.1.200.9");
+            cluster.apply(here);
+            cluster.settle();
+            try (java.net.Socket client = new java.net.Socket(cluster.clusterIp("again"), 8000);
+                 java.net.Socket accepted = backend.accept()) {
+                cluster.apply(away); // the first drain: 3 s
+                cluster.settle();
+                long left = System.nanoTime();
+                Thread.sleep(500);
+                cluster.apply(here);
+                cluster.settle();
+                Thread.sleep(1000);
+                cluster.apply(away); // the second: 3 s from here
+                cluster.settle();
+                long leftAgain = System.nanoTime();
+                // past the first drain's end, and well before the second's
+                Thread.sleep(Math.max(0, 3_600 - (leftAgain - left) / 1_000_000));
+                client.setSoTimeout(200);
+                assertThatThrownBy(() -> client.getInputStream().read()).as("still open past the first drain's end")
+                        .isInstanceOf(java.net.SocketTimeoutException.class);
+                client.setSoTimeout(10_000);
+                int read;
+                try {
+                    read = client.getInputStream().read();
+                } catch (java.io.IOException reset) {
+                    read = -1;
+                }
+                assertThat(read).as("closed at the second drain's end").isEqualTo(-1);
+                assertThat(Duration.ofNanos(System.nanoTime() - leftAgain)).isGreaterThan(Duration.ofMillis(2_500));
+            }
+        }
     }
 
     /**
