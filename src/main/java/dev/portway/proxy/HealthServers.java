@@ -20,6 +20,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -50,7 +51,10 @@ final class HealthServers {
 
     private final DataPlane plane;
     private final Clock clock;
-    private final Map<InetSocketAddress, Channel> bound = new HashMap<>();
+    /** Each server's registration, by address (its channel is the server). */
+    private final Map<InetSocketAddress, io.netty.channel.ChannelFuture> bound = new HashMap<>();
+    /** The closes of servers a plan took away, by address, while under way: a server bound there again waits for them. */
+    private final Map<InetSocketAddress, List<io.netty.util.concurrent.Future<?>>> closing = new HashMap<>();
     private volatile Map<InetSocketAddress, Plan.HealthServer> specs = Map.of();
     /** Nodes whose proxy is made to report unhealthy (a failed node). */
     private final Set<String> failedNodes = ConcurrentHashMap.newKeySet();
@@ -69,24 +73,44 @@ final class HealthServers {
             next.put(s.address(), s);
         }
         specs = Map.copyOf(next);
+        closing.values().forEach(closes -> closes.removeIf(java.util.concurrent.Future::isDone));
+        closing.values().removeIf(List::isEmpty);
         for (var it = bound.entrySet().iterator(); it.hasNext();) {
             var e = it.next();
             if (!next.containsKey(e.getKey())) {
-                dev.portway.net.Transport.close(e.getValue()); // one whose bind failed for want of a descriptor was never registered
+                // a new server on the address binds once this one (and any closed before it) has let go
+                closing.computeIfAbsent(e.getKey(), k -> new java.util.ArrayList<>()).add(close(e.getValue()));
                 it.remove();
             }
         }
         for (InetSocketAddress address : next.keySet()) {
-            Channel ch = bound.get(address);
-            if (ch == null || !ch.isOpen()) {
+            io.netty.channel.ChannelFuture server = bound.get(address);
+            if (server == null || !server.channel().isOpen()) {
                 bind(address); // new, or its bind failed (the address was taken): tried again, as L4 listeners are
             }
         }
     }
 
+    /**
+     * Closes a server once its registration is over (closed while its event loop registers it, its
+     * descriptor could go back and be another socket's by the time the loop adds it to epoll), or at
+     * once, one that could not be made; the future completes when it is closed.
+     */
+    private static io.netty.util.concurrent.Future<?> close(io.netty.channel.ChannelFuture registration) {
+        Channel ch = registration.channel();
+        registration.addListener(r -> {
+            if (r.isSuccess()) {
+                ch.close();
+            } else {
+                dev.portway.net.Transport.close(ch); // a failed channel (no descriptor left) has no loop to close on
+            }
+        });
+        return ch.closeFuture();
+    }
+
     private void bind(InetSocketAddress address) {
         Handler handler = new Handler();
-        var f = new ServerBootstrap()
+        ServerBootstrap b = new ServerBootstrap()
                 .group(plane.workers())
                 .channel(plane.transport().serverChannel())
                 .option(ChannelOption.SO_REUSEADDR, true)
@@ -105,20 +129,47 @@ final class HealthServers {
                             }
                         }, new HttpServerCodec(), new HttpObjectAggregator(8192), handler);
                     }
-                })
-                .bind(address);
-        bound.put(address, f.channel());
-        f.addListener(r -> {
+                });
+        // bound after every server a plan took from the address has let go (closed on other event loops, maybe not yet;
+        // one that never bound too, as the one before it may still hold the port): bound before, it failed (EADDRINUSE,
+        // SO_REUSEADDR notwithstanding) and waited for some later plan
+        List<io.netty.util.concurrent.Future<?>> before = closing.containsKey(address) ? List.copyOf(closing.get(address)) : null;
+        io.netty.channel.ChannelFuture registered = b.register();
+        Channel ch = registered.channel();
+        bound.put(address, registered);
+        Runnable bind = () -> registered.addListener(r -> {
             if (!r.isSuccess()) {
-                log.warn("cannot serve health checks on {}: {}", address, r.cause().getMessage());
+                log.warn("cannot serve health checks on {}: {}", address, r.cause().toString());
+                return;
             }
+            if (!ch.isOpen()) {
+                return; // taken away by a later plan before it could bind
+            }
+            ch.bind(address).addListener((io.netty.channel.ChannelFutureListener) f -> {
+                if (!f.isSuccess()) {
+                    log.warn("cannot serve health checks on {}: {}", address, f.cause().getMessage());
+                    f.channel().close(); // the next plan tries again
+                }
+            });
         });
+        if (before == null) {
+            bind.run();
+        } else {
+            java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(before.size());
+            for (io.netty.util.concurrent.Future<?> closed : before) {
+                closed.addListener(f -> {
+                    if (left.decrementAndGet() == 0) {
+                        bind.run();
+                    }
+                });
+            }
+        }
     }
 
     /** Whether the server of {@code address} could not bind (the next plan tries again). */
     boolean bindFailed(InetSocketAddress address) {
-        Channel ch = bound.get(address);
-        return ch != null && !ch.isOpen();
+        io.netty.channel.ChannelFuture server = bound.get(address);
+        return server != null && !server.channel().isOpen();
     }
 
     void setNodeFailed(String node, boolean failed) {
@@ -130,7 +181,8 @@ final class HealthServers {
     }
 
     void close() {
-        bound.values().forEach(dev.portway.net.Transport::close);
+        closing.clear();
+        bound.values().forEach(HealthServers::close);
         bound.clear();
     }
 
