@@ -515,7 +515,7 @@ public final class DataPlane implements AutoCloseable {
         }
         // the latest drain of an endpoint is the one that ends it: one that left, came back and left again
         // gets its full drain timeout from the second time, not what was left of the first
-        DrainKey key = new DrainKey(cluster.name(), endpoint.address());
+        DrainKey key = new DrainKey(cluster, endpoint.address());
         long generation = drains.merge(key, 1L, Long::sum);
         workers.schedule(() -> {
             if (!drains.remove(key, generation)) {
@@ -535,7 +535,8 @@ public final class DataPlane implements AutoCloseable {
         }, timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    private record DrainKey(String cluster, InetSocketAddress endpoint) {
+    /** An endpoint of one cluster runtime (by identity: a Service made again has a new one, with its own drains). */
+    private record DrainKey(ClusterRuntime cluster, InetSocketAddress endpoint) {
     }
 
     /** How many times each endpoint began to drain, while one of its drains is under way (see {@link #drain}). */

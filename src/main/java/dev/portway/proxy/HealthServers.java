@@ -98,14 +98,19 @@ final class HealthServers {
      */
     private static io.netty.util.concurrent.Future<?> close(io.netty.channel.ChannelFuture registration) {
         Channel ch = registration.channel();
+        // completed here: a failed channel's (no descriptor left) close future never completes
+        io.netty.util.concurrent.Promise<Void> closed = io.netty.util.concurrent.GlobalEventExecutor.INSTANCE.newPromise();
         registration.addListener(r -> {
             if (r.isSuccess()) {
-                ch.close();
+                ch.close().addListener(f -> closed.trySuccess(null));
             } else {
-                dev.portway.net.Transport.close(ch); // a failed channel (no descriptor left) has no loop to close on
+                if (ch.isOpen()) {
+                    dev.portway.net.Transport.close(ch);
+                }
+                closed.trySuccess(null); // it never held the port
             }
         });
-        return ch.closeFuture();
+        return closed;
     }
 
     private void bind(InetSocketAddress address) {
