@@ -129,9 +129,14 @@ public enum Transport {
 
     /**
      * Closes {@code ch}, even one Netty could not make: when no descriptor is left, a bootstrap
-     * hands back its failed channel, which has no event loop and whose {@code close()} throws.
+     * hands back its failed channel, which has no event loop and whose {@code close()} throws. That
+     * one has nothing to close: closing it anyway logged a warning and its stack trace, one for
+     * every connection refused while the descriptors ran out.
      */
     public static void close(io.netty.channel.Channel ch) {
+        if (!ch.isOpen()) {
+            return;
+        }
         if (ch.isRegistered()) {
             ch.close();
         } else {

@@ -36,4 +36,31 @@ class TransportTest {
             group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).sync();
         }
     }
+
+    /**
+     * A bootstrap that could not make its channel (no descriptor left) hands back a failed one;
+     * closing it is a no-op, not a warning with a stack trace for every refused connection.
+     */
+    @Test
+    void closingAChannelNettyCouldNotMakeLogsNothing() throws Exception {
+        EventLoopGroup group = Transport.best().newGroup(1, "pw-test");
+        java.io.PrintStream err = System.err;
+        var captured = new java.io.ByteArrayOutputStream();
+        try {
+            io.netty.channel.ChannelFuture f = new io.netty.bootstrap.Bootstrap().group(group)
+                    .channelFactory(() -> {
+                        throw new IllegalStateException("too many open files (the test's)");
+                    })
+                    .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
+                    .register();
+            assertThat(f.isDone()).isTrue();
+            assertThat(f.cause()).hasMessageContaining("too many open files");
+            System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+            Transport.close(f.channel());
+        } finally {
+            System.setErr(err);
+            group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).sync();
+        }
+        assertThat(captured.toString(java.nio.charset.StandardCharsets.UTF_8)).isEmpty();
+    }
 }
