@@ -71,7 +71,7 @@ final class ClusterMirror implements AutoCloseable {
     /** The ranges of the cluster's pools refused with no valid version seen (see {@link #drainPools}), by name. */
     private final Map<String, List<dev.portway.net.AddressRange>> unknownRanges = new java.util.HashMap<>();
     private final java.util.Set<String> warnedUnknown = new java.util.HashSet<>();
-    /** The cluster's pools were judged once (the first drain after the start). */
+    /** The first drain after the start is over: the pools the cluster had then were judged. */
     private boolean poolsJudged;
     /** What changed since the last drain: a set, so that a key that keeps changing while the control thread is busy is there once. */
     private final java.util.Set<Changed> arrived = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -228,6 +228,9 @@ final class ClusterMirror implements AutoCloseable {
         if (pools) {
             drainPools(batch);
         }
+        // the first drain holds every pool the cluster had at the start (none, maybe): a pool that comes later
+        // and is not valid held none of the addresses Services have, whichever drain first sees pools at all
+        poolsJudged = true;
         batch.commit();
     }
 
@@ -309,10 +312,13 @@ final class ClusterMirror implements AutoCloseable {
                 mirror(batch, new Changed(ResourceKind.IP_ADDRESS_POOL, Cache.metaNamespaceKeyFunc(pool)), pool);
                 standing.put(name, pool);
             } else if (!standing.containsKey(name) && (!poolsJudged || unknownRanges.containsKey(name))) {
-                unknownRanges.put(name, ranges(pool)); // one refused at the start (a later one held none of ours)
+                // one refused at the start (a later one held none of ours); edited into another range that is not
+                // valid either, the addresses of its first range still wait: the version that gave them is not known
+                List<dev.portway.net.AddressRange> all = new ArrayList<>(unknownRanges.getOrDefault(name, List.of()));
+                ranges(pool).stream().filter(r -> !all.contains(r)).forEach(all::add);
+                unknownRanges.put(name, all);
             }
         }
-        poolsJudged = true;
         unknownRanges.keySet().removeIf(name -> !names.contains(name) || standing.containsKey(name));
         unknownRanges.values().forEach(unknown::addAll);
         control.waitForPools(unknown);

@@ -654,23 +654,31 @@ class InClusterControllerTest {
     }
 
     /**
+     * Pool edge (127.0.62.13/32) gives web its address under a first controller, which then stops;
+     * edge is then written with {@code addresses}, past validation: the pool as written.
+     */
+    private dev.portway.api.metallb.IPAddressPool webOnEdgeThenEdgeMadeInvalid(List<String> addresses) throws Exception {
+        applyClusterPool(StandInCluster.pool("127.0.62.13/32"));
+        cluster.loadBalancer("web", PORTWAY_CLASS);
+        InClusterController first = controllerOfTheClustersPools();
+        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.13".equals(cluster.ingressIp("web")));
+        first.close();
+        dev.portway.api.metallb.IPAddressPool edge = cluster.control().call(() -> cluster.control().store()
+                .get(dev.portway.api.metallb.IPAddressPool.class, "metallb-system", "edge").orElseThrow());
+        dev.portway.api.metallb.IPAddressPool broken = dev.portway.api.Json.copy(edge);
+        broken.getSpec().setAddresses(addresses);
+        writeUnvalidated(broken);
+        return broken;
+    }
+
+    /**
      * A pool's last valid version lives in memory only: a controller that starts while a cluster's
      * pool is not valid used to drop it, and cleared (or moved) the addresses its Services held. As
      * MetalLB waits for a valid configuration, nothing is given, cleared or moved until the pools are.
      */
     @Test
     void aControllerThatStartsWhileAPoolIsNotValidWaitsForItAndMovesNothing() throws Exception {
-        applyClusterPool(StandInCluster.pool("127.0.62.13/32"));
-        cluster.loadBalancer("web", PORTWAY_CLASS);
-        InClusterController first = controllerOfTheClustersPools();
-        await().atMost(Duration.ofSeconds(10)).until(() -> "127.0.62.13".equals(cluster.ingressIp("web")));
-        first.close();
-
-        dev.portway.api.metallb.IPAddressPool edge = cluster.control().call(() -> cluster.control().store()
-                .get(dev.portway.api.metallb.IPAddressPool.class, "metallb-system", "edge").orElseThrow());
-        dev.portway.api.metallb.IPAddressPool broken = dev.portway.api.Json.copy(edge);
-        broken.getSpec().setAddresses(List.of("127.0.62.300/32"));
-        writeUnvalidated(broken);
+        dev.portway.api.metallb.IPAddressPool broken = webOnEdgeThenEdgeMadeInvalid(List.of("127.0.62.300/32"));
         InClusterController second = controllerOfTheClustersPools();
         await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4)).until(() -> "127.0.62.13".equals(cluster.ingressIp("web")));
         assertThat(second.pools()).isEmpty();
@@ -681,6 +689,32 @@ class InClusterControllerTest {
         writeUnvalidated(mended);
         await().atMost(Duration.ofSeconds(10)).until(() -> second.pools().size() == 1);
         await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> "127.0.62.13".equals(cluster.ingressIp("web")));
+    }
+
+    /**
+     * A pool that was not valid when the controller started, edited into another range that is not
+     * valid either: the addresses of its first range still wait (the version that gave them is not
+     * known), where the controller used to forget that range and clear the Services holding them.
+     */
+    @Test
+    void aPoolNeverValidSinceTheStartEditedIntoAnotherInvalidRangeStillHoldsItsFirst() throws Exception {
+        webOnEdgeThenEdgeMadeInvalid(List.of("127.0.62.13/32", "fd00:62::/120")); // left out: Portway hands out IPv4 alone
+        applyClusterPool(StandInCluster.pool("127.0.62.20/32").replace("name: edge", "name: side")); // where web would move
+        InClusterController second = controllerOfTheClustersPools();
+        assertThat(second.pools()).extracting(p -> p.getMetadata().getName()).containsExactly("side");
+
+        dev.portway.api.metallb.IPAddressPool moved = dev.portway.api.Json.copy(cluster.control().call(() -> cluster.control().store()
+                .get(dev.portway.api.metallb.IPAddressPool.class, "metallb-system", "edge").orElseThrow()));
+        moved.getSpec().setAddresses(List.of("127.0.62.14/32", "fd00:62::/120"));
+        writeUnvalidated(moved);
+        // the Service changed: the controller judges its address again
+        io.fabric8.kubernetes.api.model.Service touched = dev.portway.api.Json.copy(cluster.service("web"));
+        touched.getMetadata().setLabels(java.util.Map.of("touched", "yes"));
+        cluster.control().call(() -> cluster.control().api().update(touched, "default"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> second.control().call(() -> second.control().store()
+                .get(io.fabric8.kubernetes.api.model.Service.class, "default", "web").map(x -> x.getMetadata().getLabels() != null).orElse(false)));
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4)).until(() -> "127.0.62.13".equals(cluster.ingressIp("web")));
+        assertThat(second.pools()).extracting(p -> p.getMetadata().getName()).containsExactly("side");
     }
 
     /**
