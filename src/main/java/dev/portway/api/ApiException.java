@@ -97,6 +97,32 @@ public final class ApiException extends RuntimeException {
                 + " " + GoValues.quote(name) + ": " + why));
     }
 
+    /**
+     * HTTP 409 as the API server's delete path words a precondition that no longer holds
+     * ({@code rest.BeforeDelete}): the resource it names is the kind, {@code Operation cannot be
+     * fulfilled on Service "web": the UID in the precondition (...) does not match ...}.
+     */
+    public static ApiException conflictOnKind(ResourceKind kind, String name, String why) {
+        return new ApiException(failure(409, "Conflict", "Operation cannot be fulfilled on " + kind.qualifiedKind() + " "
+                + GoValues.quote(name) + ": " + why)
+                .withNewDetails()
+                .withGroup(kind.group().isEmpty() ? null : kind.group())
+                .withKind(kind.kind())
+                .withName(name)
+                .endDetails()
+                .build());
+    }
+
+    /**
+     * HTTP 409 for a write whose object names another uid than the stored one's (an object deleted
+     * and made again meanwhile), as the API server's storage words its failed precondition.
+     */
+    public static ApiException uidPrecondition(ResourceKind kind, String namespace, String name, String uid, String storedUid) {
+        return conflict(kind, name, "StorageError: invalid object, Code: 4, Key: " + kind.storageKey(namespace, name)
+                + ", ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: " + uid
+                + ", UID in object meta: " + storedUid);
+    }
+
     /** HTTP 400. */
     public static ApiException badRequest(String message) {
         return new ApiException(failure(400, "BadRequest", message).build());

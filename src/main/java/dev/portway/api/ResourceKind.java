@@ -182,6 +182,22 @@ public enum ResourceKind {
         return group.isEmpty() ? plural : plural + "." + group;
     }
 
+    /**
+     * Where kube-apiserver keeps an object of this kind in etcd, as its storage errors name it:
+     * {@code /registry/<resource>/<namespace>/<name>}, with the prefixes compiled into it for some
+     * ({@code services/specs}, {@code minions}, {@code ingress}) and the group before the resource
+     * for custom resources.
+     */
+    public String storageKey(String namespace, String name) {
+        String prefix = switch (this) {
+            case SERVICE -> "services/specs";
+            case NODE -> "minions";
+            case INGRESS -> "ingress";
+            default -> customResource() ? group + "/" + plural : plural;
+        };
+        return "/registry/" + prefix + (namespaced && namespace != null ? "/" + namespace : "") + "/" + name;
+    }
+
     /** How kubectl prints an object of this kind in "created" lines: {@code deployment.apps/web}. */
     public String objectRef(String name) {
         return (group.isEmpty() ? singular() : singular() + "." + group) + "/" + name;

@@ -243,13 +243,38 @@ public final class ApiServer {
     }
 
     public HasMetadata update(HasMetadata object, String namespace, WriteOptions options) {
+        return update(object, namespace, options, true);
+    }
+
+    /**
+     * @param uidPrecondition whether a uid the object names must be the stored one's (a PUT: the
+     *                        API server makes it a precondition, a Conflict); a patch that changes
+     *                        it is judged as any update is (the uid is immutable: Invalid)
+     */
+    HasMetadata update(HasMetadata object, String namespace, WriteOptions options, boolean uidPrecondition) {
         ResourceKind kind = ResourceKind.of(object);
         HasMetadata copy = Json.copy(object);
         normalizeMetadata(kind, copy, namespace);
         HasMetadata existing = store.get(kind, copy.getMetadata().getNamespace(), copy.getMetadata().getName())
                 .orElseThrow(() -> ApiException.notFound(kind, copy.getMetadata().getName()));
+        if (uidPrecondition) {
+            checkUid(kind, copy, existing);
+        }
         checkVersion(kind, copy.getMetadata().getResourceVersion(), existing);
         return writeOne(copy, namespace, options.dryRun());
+    }
+
+    /**
+     * A PUT whose object names a uid writes only over the object of that uid: one deleted and made
+     * again meanwhile is not overwritten with what was meant for the one before it (the API server's
+     * {@code defaultUpdatedObjectInfo.Preconditions}, checked before the resourceVersion).
+     */
+    static void checkUid(ResourceKind kind, HasMetadata object, HasMetadata existing) {
+        String uid = object.getMetadata().getUid();
+        String stored = existing.getMetadata().getUid();
+        if (uid != null && !uid.isEmpty() && !uid.equals(stored)) {
+            throw ApiException.uidPrecondition(kind, existing.getMetadata().getNamespace(), existing.getMetadata().getName(), uid, stored);
+        }
     }
 
     /** A write that names a resourceVersion applies only to that version (optimistic concurrency). */
@@ -270,7 +295,12 @@ public final class ApiServer {
 
     /** {@code PUT .../status}: see {@link StatusWrites#update}. */
     public HasMetadata updateStatus(HasMetadata object, String namespace, WriteOptions options) {
-        return statusWrites.update(object, namespace, options);
+        return statusWrites.update(object, namespace, options, true);
+    }
+
+    /** A status patch's write: a uid it changes is Invalid (immutable), not a failed precondition. */
+    HasMetadata updatePatchedStatus(HasMetadata object, String namespace, WriteOptions options) {
+        return statusWrites.update(object, namespace, options, false);
     }
 
     /** The {@code scale} subresource: sets {@code spec.replicas} of a Deployment or ReplicaSet. */
@@ -399,7 +429,9 @@ public final class ApiServer {
     private Planned planUpdate(ResourceKind kind, HasMetadata object, HasMetadata existing, Mode mode) {
         ObjectMeta meta = object.getMetadata();
         ObjectMeta old = existing.getMetadata();
-        meta.setUid(old.getUid());
+        if (meta.getUid() == null || meta.getUid().isEmpty()) {
+            meta.setUid(old.getUid()); // as rest.BeforeUpdate: another one is judged immutable, below
+        }
         meta.setCreationTimestamp(old.getCreationTimestamp());
         meta.setResourceVersion(old.getResourceVersion());
         meta.setGeneration(old.getGeneration());

@@ -153,13 +153,21 @@ final class GarbageCollector {
         HasMetadata object = store.get(kind, kind.namespaced() ? namespace : null, name)
                 .orElseThrow(() -> ApiException.notFound(kind, name));
         ObjectMeta meta = object.getMetadata();
+        // worded as the API server words them: rest.BeforeDelete for every kind (naming the kind), the namespaces'
+        // own storage for a namespace
         if (options.preconditionUid() != null && !options.preconditionUid().equals(meta.getUid())) {
-            throw ApiException.conflict(kind, name, "Precondition failed: UID in precondition: " + options.preconditionUid()
-                    + ", UID in object meta: " + meta.getUid());
+            throw kind == ResourceKind.NAMESPACE
+                    ? ApiException.conflict(kind, name, "Precondition failed: UID in precondition: " + options.preconditionUid()
+                            + ", UID in object meta: " + meta.getUid())
+                    : ApiException.conflictOnKind(kind, name, "the UID in the precondition (" + options.preconditionUid()
+                            + ") does not match the UID in record (" + meta.getUid() + "). The object might have been deleted and then recreated");
         }
         if (options.preconditionVersion() != null && !options.preconditionVersion().equals(meta.getResourceVersion())) {
-            throw ApiException.conflict(kind, name, "Precondition failed: ResourceVersion in precondition: "
-                    + options.preconditionVersion() + ", ResourceVersion in object meta: " + meta.getResourceVersion());
+            throw kind == ResourceKind.NAMESPACE
+                    ? ApiException.conflict(kind, name, "Precondition failed: ResourceVersion in precondition: "
+                            + options.preconditionVersion() + ", ResourceVersion in object meta: " + meta.getResourceVersion())
+                    : ApiException.conflictOnKind(kind, name, "the ResourceVersion in the precondition (" + options.preconditionVersion()
+                            + ") does not match the ResourceVersion in record (" + meta.getResourceVersion() + "). The object might have been modified");
         }
         if (options.dryRun()) {
             return object;

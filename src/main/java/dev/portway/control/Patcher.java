@@ -125,7 +125,8 @@ public final class Patcher {
         }
         // the patched object carries the stored resourceVersion: no conflict can be reported on our own read
         d.object.getMetadata().setResourceVersion(current.getMetadata().getResourceVersion());
-        HasMetadata stored = "status".equals(subresource) ? api.updateStatus(d.object, ns, options) : api.update(d.object, ns, options);
+        HasMetadata stored = "status".equals(subresource) ? api.updatePatchedStatus(d.object, ns, options)
+                : api.update(d.object, ns, options, false);
         return new Result(stored, false, d.warnings);
     }
 

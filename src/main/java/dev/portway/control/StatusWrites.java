@@ -32,15 +32,23 @@ final class StatusWrites {
         this.config = config;
     }
 
-    /** {@code PUT .../status}: only the stored object's status changes, validated for its kind. */
-    HasMetadata update(HasMetadata object, String namespace, WriteOptions options) {
+    /**
+     * {@code PUT .../status}: only the stored object's status changes, validated for its kind.
+     *
+     * @param uidPrecondition a PUT's: a uid it names that is not the stored one's is a Conflict (see
+     *                        {@link ApiServer#checkUid}); a patch's is Invalid (immutable)
+     */
+    HasMetadata update(HasMetadata object, String namespace, WriteOptions options, boolean uidPrecondition) {
         ResourceKind kind = ResourceKind.of(object);
         String ns = kind.namespaced() ? (namespace == null ? "default" : namespace) : null;
         String name = object.getMetadata() == null ? null : object.getMetadata().getName();
         HasMetadata existing = store.get(kind, ns, name).orElseThrow(() -> ApiException.notFound(kind, name));
+        if (uidPrecondition) {
+            ApiServer.checkUid(kind, object, existing);
+        }
         ApiServer.checkVersion(kind, object.getMetadata().getResourceVersion(), existing);
-        // as kube's status strategies validate the object meta's update: a write naming another uid is for an object
-        // deleted and made again meanwhile (a controller's patch that names the one it judged), refused as immutable
+        // as kube's status strategies validate the object meta's update: a patch that changes the uid (a controller's
+        // that names the object it judged, deleted and made again meanwhile) is refused as immutable
         String uid = object.getMetadata().getUid();
         if (uid != null && !uid.isEmpty()) {
             List<FieldError> changed = dev.portway.api.validation.MetaValidation.immutable(uid, existing.getMetadata().getUid(),

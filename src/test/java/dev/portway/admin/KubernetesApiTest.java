@@ -471,6 +471,51 @@ class KubernetesApiTest {
         assertThat(same.statusCode()).as(same.body()).isEqualTo(200);
     }
 
+    /**
+     * A PUT names the uid of the object it means: kube-apiserver makes it a precondition (a
+     * Conflict, worded by its storage, checked before the resourceVersion), where Portway used to
+     * store the PUT over whichever object had the name. A patch that changes the uid is Invalid (no
+     * precondition: the uid is immutable), and a DELETE's precondition is worded by
+     * {@code rest.BeforeDelete}, naming the kind.
+     */
+    @Test
+    void aWriteNamingAnotherUidConflictsAsKubeApiserverSaysIt() throws Exception {
+        HttpResponse<String> created = post("/api/v1/namespaces/default/services", """
+                {"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"port":80}]}}""");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        JsonNode service = Json.readTree(created.body().getBytes());
+        String uid = service.path("metadata").path("uid").asText();
+        String other = "6f1c2e0a-0000-4000-8000-000000000002";
+        ((com.fasterxml.jackson.databind.node.ObjectNode) service.path("metadata")).put("uid", other);
+        ((com.fasterxml.jackson.databind.node.ObjectNode) service.path("metadata")).put("resourceVersion", "1"); // stale too
+        for (String path : List.of("/api/v1/namespaces/default/services/web", "/api/v1/namespaces/default/services/web/status")) {
+            HttpResponse<String> put = send(req(path).header("Content-Type", "application/json")
+                    .PUT(HttpRequest.BodyPublishers.ofString(Json.write(service))).build());
+            assertThat(put.statusCode()).as(put.body()).isEqualTo(409);
+            JsonNode status = Json.readTree(put.body().getBytes());
+            assertThat(status.path("reason").asText()).isEqualTo("Conflict");
+            assertThat(status.path("message").asText()).isEqualTo("Operation cannot be fulfilled on services \"web\": StorageError: "
+                    + "invalid object, Code: 4, Key: /registry/services/specs/default/web, ResourceVersion: 0, AdditionalErrorMsg: "
+                    + "Precondition failed: UID in precondition: " + other + ", UID in object meta: " + uid);
+        }
+
+        HttpResponse<String> patched = patch("/api/v1/namespaces/default/services/web", "application/merge-patch+json",
+                "{\"metadata\":{\"uid\":\"" + other + "\"}}");
+        assertThat(patched.statusCode()).as(patched.body()).isEqualTo(422);
+        assertThat(Json.readTree(patched.body().getBytes()).path("message").asText()).isEqualTo("Service \"web\" is invalid:"
+                + " metadata.uid: Invalid value: \"" + other + "\": field is immutable");
+
+        HttpResponse<String> deleted = send(req("/api/v1/namespaces/default/services/web").header("Content-Type", "application/json")
+                .method("DELETE", HttpRequest.BodyPublishers.ofString("{\"preconditions\":{\"uid\":\"" + other + "\"}}")).build());
+        assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(409);
+        JsonNode refused = Json.readTree(deleted.body().getBytes());
+        assertThat(refused.path("message").asText()).isEqualTo("Operation cannot be fulfilled on Service \"web\": the UID in the"
+                + " precondition (" + other + ") does not match the UID in record (" + uid + "). The object might have been deleted and"
+                + " then recreated");
+        assertThat(refused.path("details").path("kind").asText()).isEqualTo("Service");
+        assertThat(send(req("/api/v1/namespaces/default/services/web").GET().build()).statusCode()).isEqualTo(200);
+    }
+
     @Test
     void selectorsFilterListsAndDeleteCollection() throws Exception {
         post("/api/v1/namespaces/default/configmaps", cm("red1", "{\"colour\":\"red\"}"));

@@ -224,7 +224,8 @@ class GarbageCollectorTest {
         HasMetadata owner = owner();
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> api.delete(ResourceKind.CONFIG_MAP, "default", "owner",
                         new DeleteOptions(null, DeleteOptions.Propagation.BACKGROUND, "not-the-uid", null, false)))
-                .hasMessageContaining("Precondition failed: UID in precondition: not-the-uid, UID in object meta: " + owner.getMetadata().getUid());
+                .hasMessage("Operation cannot be fulfilled on ConfigMap \"owner\": the UID in the precondition (not-the-uid) does not match the"
+                        + " UID in record (" + owner.getMetadata().getUid() + "). The object might have been deleted and then recreated");
         assertThat(exists("owner")).isTrue();
     }
 
