@@ -422,8 +422,33 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     static void closeOnFlush(Channel ch) {
         if (ch.isActive()) {
-            ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(CLOSE_DESCRIPTOR_FIRST);
         }
+    }
+
+    /** What {@link ChannelFutureListener#CLOSE} does, through {@link #close}. */
+    private static final ChannelFutureListener CLOSE_DESCRIPTOR_FIRST = f -> close(f.channel());
+
+    /**
+     * Closes {@code ch}, on epoll its descriptor first. Netty's close takes the socket out of epoll's
+     * set and reads its {@code SO_LINGER} before it closes the descriptor, which would do both:
+     * closing a socket removes it from the set, and a socket already closed is not asked. So a
+     * connection closes with four system calls fewer. And one that failed: when a connection's
+     * input ends and it has nothing left to wait for, Netty 4.2 (up to 4.2.20 at least) removes it
+     * from the set and forgets it did, so its close removed it again, failed (ENOENT), and made an
+     * exception with its stack trace, one for every upstream connection an endpoint ended first.
+     * Netty's close then runs as ever (its pipeline, its promise, its close future), and finds the
+     * descriptor closed. Not for a reset ({@link DataPlane#reset}), whose {@code SO_LINGER} is set.
+     */
+    static void close(Channel ch) {
+        if (ch instanceof EpollSocketChannel epoll && ch.isOpen() && ch.eventLoop().inEventLoop()) {
+            try {
+                epoll.fd().close();
+            } catch (java.io.IOException e) {
+                // Netty's close reports it, as it would have
+            }
+        }
+        ch.close();
     }
 
     /** Resets {@code ch} once everything written to it is flushed. */
