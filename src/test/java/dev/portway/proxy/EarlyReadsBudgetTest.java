@@ -80,8 +80,9 @@ class EarlyReadsBudgetTest {
         try (Socket client = sendAndEnd()) {
             await().atMost(Duration.ofSeconds(3)).until(() -> RelayHandler.largeHeld() - base >= 1 << 20);
         }
-        // the client's close goes with the upstream's failure (or sooner): what was held is given back
-        await().atMost(Duration.ofSeconds(10)).until(() -> RelayHandler.largeHeld() == base);
+        // the client's close goes with the upstream's failure (or sooner): what was held is given back (the count is
+        // the process's: a connection of an earlier test class that closes meanwhile gives back its own too)
+        await().atMost(Duration.ofSeconds(10)).until(() -> RelayHandler.largeHeld() <= base);
     }
 
     @Test
