@@ -4,6 +4,7 @@ import static dev.portway.api.validation.MetaValidation.nz;
 
 import dev.portway.api.FieldError;
 import dev.portway.api.FieldPath;
+import dev.portway.api.GoValues;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.EnvFromSource;
@@ -107,6 +108,9 @@ public final class PodValidation {
                 && Long.valueOf(1).equals(munged.getTerminationGracePeriodSeconds())) {
             munged.setTerminationGracePeriodSeconds(b.getTerminationGracePeriodSeconds());
         }
+        if (b.getSchedulingGates() != null && !b.getSchedulingGates().isEmpty()) {
+            gatedPodMutations(munged, b, spec, errs);
+        }
         if (!dev.portway.api.Json.tree(munged).equals(dev.portway.api.Json.tree(b))) {
             errs.add(FieldError.forbidden(spec, "pod updates may not change fields other than "
                     + "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
@@ -114,6 +118,150 @@ public final class PodValidation {
                     + "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"));
         }
         return errs;
+    }
+
+    /**
+     * What a pod may still change while it has scheduling gates (KEP-3838, kube's
+     * {@code ValidatePodUpdate} for gated pods): keys added to {@code spec.nodeSelector}, and
+     * requirements added to the terms of its required node affinity (any, when it had none). Each
+     * is judged here and then set back to the old value in {@code munged}, so that the comparison
+     * of everything else does not count it.
+     */
+    private static void gatedPodMutations(PodSpec munged, PodSpec old, FieldPath spec, List<FieldError> errs) {
+        java.util.Map<String, String> selector = munged.getNodeSelector();
+        java.util.Map<String, String> oldSelector = old.getNodeSelector();
+        if (!(selector == null ? java.util.Map.of() : selector).equals(oldSelector == null ? java.util.Map.of() : oldSelector)) {
+            // validateNodeSelectorMutation: every old key still there, with its value
+            for (var e : oldSelector == null ? java.util.Set.<java.util.Map.Entry<String, String>>of() : oldSelector.entrySet()) {
+                if (selector == null || !java.util.Objects.equals(selector.get(e.getKey()), e.getValue())) {
+                    errs.add(FieldError.invalid(spec.child("nodeSelector"), selector,
+                            "only additions to spec.nodeSelector are allowed (no mutations or deletions)"));
+                    break;
+                }
+            }
+            munged.setNodeSelector(oldSelector);
+        }
+        io.fabric8.kubernetes.api.model.NodeAffinity oldAffinity = old.getAffinity() == null ? null : old.getAffinity().getNodeAffinity();
+        io.fabric8.kubernetes.api.model.NodeAffinity affinity = munged.getAffinity() == null ? null : munged.getAffinity().getNodeAffinity();
+        if (semanticallyEqual(affinity, oldAffinity)) {
+            return;
+        }
+        errs.addAll(nodeAffinityMutation(spec.child("affinity").child("nodeAffinity"), affinity, oldAffinity));
+        if (munged.getAffinity() == null) {
+            if (oldAffinity != null) {
+                munged.setAffinity(new io.fabric8.kubernetes.api.model.AffinityBuilder().withNodeAffinity(oldAffinity).build());
+            }
+        } else if (old.getAffinity() == null && munged.getAffinity().getPodAffinity() == null
+                && munged.getAffinity().getPodAntiAffinity() == null) {
+            munged.setAffinity(null); // only the node affinity was added: nothing else changed
+        } else {
+            munged.getAffinity().setNodeAffinity(oldAffinity);
+        }
+    }
+
+    /** {@code validateNodeAffinityMutation}: the required terms may gain requirements, nothing else. */
+    private static List<FieldError> nodeAffinityMutation(FieldPath path, io.fabric8.kubernetes.api.model.NodeAffinity updated,
+                                                         io.fabric8.kubernetes.api.model.NodeAffinity old) {
+        List<FieldError> errs = new ArrayList<>();
+        if (old == null || old.getRequiredDuringSchedulingIgnoredDuringExecution() == null) {
+            return errs; // none before: anything may be set
+        }
+        var oldTerms = nonNull(old.getRequiredDuringSchedulingIgnoredDuringExecution().getNodeSelectorTerms());
+        var terms = updated == null || updated.getRequiredDuringSchedulingIgnoredDuringExecution() == null ? null
+                : updated.getRequiredDuringSchedulingIgnoredDuringExecution().getNodeSelectorTerms();
+        FieldPath termsPath = path.child("requiredDuringSchedulingIgnoredDuringExecution").child("nodeSelectorTerms");
+        if (!oldTerms.isEmpty() && oldTerms.size() != nonNull(terms).size()) {
+            errs.add(FieldError.invalid(termsPath, terms == null || terms.isEmpty() ? null : goTerms(terms),
+                    "no additions/deletions to non-empty NodeSelectorTerms list are allowed"));
+            return errs;
+        }
+        for (int i = 0; i < oldTerms.size(); i++) {
+            if (!onlyAdditions(terms.get(i), oldTerms.get(i))) {
+                errs.add(FieldError.invalid(termsPath.index(i), goTerm(terms.get(i)), "only additions are allowed (no mutations or deletions)"));
+            }
+        }
+        return errs;
+    }
+
+    /** {@code validateNodeSelectorTermHasOnlyAdditions}: the old requirements, in order, then any new ones. */
+    private static boolean onlyAdditions(io.fabric8.kubernetes.api.model.NodeSelectorTerm term, io.fabric8.kubernetes.api.model.NodeSelectorTerm old) {
+        var oldExpressions = nonNull(old.getMatchExpressions());
+        var oldFields = nonNull(old.getMatchFields());
+        var expressions = nonNull(term.getMatchExpressions());
+        var fields = nonNull(term.getMatchFields());
+        if (oldExpressions.isEmpty() && oldFields.isEmpty() && (!expressions.isEmpty() || !fields.isEmpty())) {
+            return false;
+        }
+        return startsWith(expressions, oldExpressions) && startsWith(fields, oldFields);
+    }
+
+    private static boolean startsWith(List<io.fabric8.kubernetes.api.model.NodeSelectorRequirement> list,
+                                      List<io.fabric8.kubernetes.api.model.NodeSelectorRequirement> prefix) {
+        if (list.size() < prefix.size()) {
+            return false;
+        }
+        for (int i = 0; i < prefix.size(); i++) {
+            if (!semanticallyEqual(list.get(i), prefix.get(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A node selector term as kube's message prints it: the internal Go struct, which has no JSON
+     * tags, marshalled (field names as Go spells them; a list that is empty here is Go's nil).
+     */
+    private static GoValues.Struct goTerm(io.fabric8.kubernetes.api.model.NodeSelectorTerm term) {
+        return GoValues.Struct.builder()
+                .put("MatchExpressions", goRequirements(term.getMatchExpressions()))
+                .put("MatchFields", goRequirements(term.getMatchFields()))
+                .build();
+    }
+
+    private static List<GoValues.Struct> goTerms(List<io.fabric8.kubernetes.api.model.NodeSelectorTerm> terms) {
+        return terms.stream().map(PodValidation::goTerm).toList();
+    }
+
+    private static List<GoValues.Struct> goRequirements(List<io.fabric8.kubernetes.api.model.NodeSelectorRequirement> requirements) {
+        if (requirements == null || requirements.isEmpty()) {
+            return null;
+        }
+        return requirements.stream().map(r -> GoValues.Struct.builder()
+                .put("Key", nz(r.getKey()))
+                .put("Operator", nz(r.getOperator()))
+                .put("Values", r.getValues() == null || r.getValues().isEmpty() ? null : r.getValues())
+                .build()).toList();
+    }
+
+    private static <T> List<T> nonNull(List<T> list) {
+        return list == null ? List.of() : list;
+    }
+
+    /**
+     * {@code apiequality.Semantic.DeepEqual} of two model objects (structs): an empty list is the
+     * same as none, a struct is not the same as none.
+     */
+    private static boolean semanticallyEqual(Object a, Object b) {
+        return withoutEmptyLists(dev.portway.api.Json.tree(a)).equals(withoutEmptyLists(dev.portway.api.Json.tree(b)));
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode withoutEmptyLists(com.fasterxml.jackson.databind.JsonNode node) {
+        if (node != null && node.isObject()) {
+            var out = dev.portway.api.Json.mapper().createObjectNode();
+            node.properties().forEach(e -> {
+                if (!e.getValue().isNull() && !(e.getValue().isArray() && e.getValue().isEmpty())) {
+                    out.set(e.getKey(), withoutEmptyLists(e.getValue()));
+                }
+            });
+            return out;
+        }
+        if (node != null && node.isArray()) {
+            var out = dev.portway.api.Json.mapper().createArrayNode();
+            node.forEach(v -> out.add(withoutEmptyLists(v)));
+            return out;
+        }
+        return node == null ? com.fasterxml.jackson.databind.node.NullNode.getInstance() : node;
     }
 
     /** {@code ValidateContainerUpdates}: true (stop) when containers were added or removed. */

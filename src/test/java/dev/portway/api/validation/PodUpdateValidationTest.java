@@ -64,4 +64,56 @@ class PodUpdateValidationTest {
                 "  - {name: a, image: portway/echo, ports: [{containerPort: 8080}]}\n  - {name: b, image: portway/echo}\n")))
                 .isEqualTo(INVALID + "spec.containers: Forbidden: pod updates may not add or remove containers");
     }
+
+    private static String gated(String selector, String requirements) {
+        return pod("""
+                schedulingGates: [{name: example.com/quota}]
+                nodeSelector: %s
+                affinity:
+                  nodeAffinity:
+                    requiredDuringSchedulingIgnoredDuringExecution:
+                      nodeSelectorTerms:
+                      - matchExpressions: %s
+                """.formatted(selector, requirements), "portway/echo");
+    }
+
+    /**
+     * A pod with scheduling gates may still be given more placement constraints (KEP-3838, GA in
+     * 1.30): keys added to its nodeSelector and requirements added to its required node affinity's
+     * terms, as a queueing controller does before it lifts the gate. Nothing else of them may change,
+     * with kube's messages; once the gates are gone, neither may be added to. Portway refused both.
+     */
+    @Test
+    void aGatedPodMayGainNodeSelectorKeysAndNodeAffinityRequirements() {
+        TestApi api = new TestApi();
+        String a = "{key: a, operator: Exists}";
+        String b = "{key: b, operator: Exists}";
+        api.apply(gated("{a: b}", "[" + a + "]"));
+        Pod p = (Pod) api.apply(gated("{a: b, c: d}", "[" + a + ", " + b + "]")).getFirst();
+        assertThat(p.getSpec().getNodeSelector()).containsEntry("c", "d");
+        assertThat(p.getSpec().getAffinity().getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution()
+                .getNodeSelectorTerms().getFirst().getMatchExpressions()).hasSize(2);
+
+        assertThat(api.applyError(gated("{a: z, c: d}", "[" + a + ", " + b + "]"))).isEqualTo(INVALID
+                + "spec.nodeSelector: Invalid value: {\"a\":\"z\",\"c\":\"d\"}: only additions to spec.nodeSelector are allowed"
+                + " (no mutations or deletions)");
+        assertThat(api.applyError(gated("{a: b, c: d}", "[" + b + "]"))).isEqualTo(INVALID
+                + "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]: Invalid value: "
+                + "{\"MatchExpressions\":[{\"Key\":\"b\",\"Operator\":\"Exists\",\"Values\":null}],\"MatchFields\":null}: "
+                + "only additions are allowed (no mutations or deletions)");
+        assertThat(api.applyError(gated("{a: b, c: d}", "[" + a + ", " + b + "]")
+                .replace("- matchExpressions:", "- matchFields: [{key: metadata.name, operator: In, values: [n1]}]\n"
+                        + "        - matchExpressions:"))).isEqualTo(INVALID
+                + "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms: Invalid value: "
+                + "[{\"MatchExpressions\":null,\"MatchFields\":[{\"Key\":\"metadata.name\",\"Operator\":\"In\",\"Values\":[\"n1\"]}]},"
+                + "{\"MatchExpressions\":[{\"Key\":\"a\",\"Operator\":\"Exists\",\"Values\":null},"
+                + "{\"Key\":\"b\",\"Operator\":\"Exists\",\"Values\":null}],\"MatchFields\":null}]: "
+                + "no additions/deletions to non-empty NodeSelectorTerms list are allowed");
+
+        // the gate lifted, the constraints are fixed again
+        String ungated = gated("{a: b, c: d}", "[" + a + ", " + b + "]").replace("  schedulingGates: [{name: example.com/quota}]\n", "");
+        api.apply(ungated);
+        assertThat(api.applyError(ungated.replace("{a: b, c: d}", "{a: b, c: d, e: f}")))
+                .startsWith(INVALID + "spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`");
+    }
 }
