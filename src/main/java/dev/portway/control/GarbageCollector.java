@@ -142,6 +142,19 @@ final class GarbageCollector {
     }
 
     /**
+     * A delete's precondition that no longer holds, worded as the API server words it:
+     * {@code rest.BeforeDelete} for every kind (naming the kind), the namespaces' own storage for a
+     * namespace.
+     */
+    private static ApiException preconditionFailed(ResourceKind kind, String name, String field, String given, String stored, String meanwhile) {
+        return kind == ResourceKind.NAMESPACE
+                ? ApiException.conflict(kind, name, "Precondition failed: " + field + " in precondition: " + given + ", " + field
+                        + " in object meta: " + stored)
+                : ApiException.conflictOnKind(kind, name, "the " + field + " in the precondition (" + given + ") does not match the "
+                        + field + " in record (" + stored + "). The object might have been " + meanwhile);
+    }
+
+    /**
      * Deletes an object and, as Kubernetes' garbage collector would, what it owns (see
      * {@link DeleteOptions.Propagation}). Running pods terminate gracefully: they are marked with a
      * deletionTimestamp and removed by the node once their processes have stopped. An object
@@ -153,21 +166,11 @@ final class GarbageCollector {
         HasMetadata object = store.get(kind, kind.namespaced() ? namespace : null, name)
                 .orElseThrow(() -> ApiException.notFound(kind, name));
         ObjectMeta meta = object.getMetadata();
-        // worded as the API server words them: rest.BeforeDelete for every kind (naming the kind), the namespaces'
-        // own storage for a namespace
         if (options.preconditionUid() != null && !options.preconditionUid().equals(meta.getUid())) {
-            throw kind == ResourceKind.NAMESPACE
-                    ? ApiException.conflict(kind, name, "Precondition failed: UID in precondition: " + options.preconditionUid()
-                            + ", UID in object meta: " + meta.getUid())
-                    : ApiException.conflictOnKind(kind, name, "the UID in the precondition (" + options.preconditionUid()
-                            + ") does not match the UID in record (" + meta.getUid() + "). The object might have been deleted and then recreated");
+            throw preconditionFailed(kind, name, "UID", options.preconditionUid(), meta.getUid(), "deleted and then recreated");
         }
         if (options.preconditionVersion() != null && !options.preconditionVersion().equals(meta.getResourceVersion())) {
-            throw kind == ResourceKind.NAMESPACE
-                    ? ApiException.conflict(kind, name, "Precondition failed: ResourceVersion in precondition: "
-                            + options.preconditionVersion() + ", ResourceVersion in object meta: " + meta.getResourceVersion())
-                    : ApiException.conflictOnKind(kind, name, "the ResourceVersion in the precondition (" + options.preconditionVersion()
-                            + ") does not match the ResourceVersion in record (" + meta.getResourceVersion() + "). The object might have been modified");
+            throw preconditionFailed(kind, name, "ResourceVersion", options.preconditionVersion(), meta.getResourceVersion(), "modified");
         }
         if (options.dryRun()) {
             return object;
