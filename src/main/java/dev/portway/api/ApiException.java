@@ -103,14 +103,8 @@ public final class ApiException extends RuntimeException {
      * fulfilled on Service "web": the UID in the precondition (...) does not match ...}.
      */
     public static ApiException conflictOnKind(ResourceKind kind, String name, String why) {
-        return new ApiException(failure(409, "Conflict", "Operation cannot be fulfilled on " + kind.qualifiedKind() + " "
-                + GoValues.quote(name) + ": " + why)
-                .withNewDetails()
-                .withGroup(kind.group().isEmpty() ? null : kind.group())
-                .withKind(kind.kind())
-                .withName(name)
-                .endDetails()
-                .build());
+        return about(kind, kind.kind(), name, failure(409, "Conflict", "Operation cannot be fulfilled on " + kind.qualifiedKind() + " "
+                + GoValues.quote(name) + ": " + why));
     }
 
     /**
@@ -154,10 +148,15 @@ public final class ApiException extends RuntimeException {
 
     /** An error about one object: its group, resource and name in the details, as kube's errors have them. */
     private static ApiException about(ResourceKind kind, String name, StatusBuilder failure) {
+        return about(kind, kind.plural(), name, failure);
+    }
+
+    /** {@link #about(ResourceKind, String, StatusBuilder)} whose details name {@code detailsKind} (the kind, where kube names it). */
+    private static ApiException about(ResourceKind kind, String detailsKind, String name, StatusBuilder failure) {
         return new ApiException(failure
                 .withNewDetails()
                 .withGroup(kind.group().isEmpty() ? null : kind.group())
-                .withKind(kind.plural())
+                .withKind(detailsKind)
                 .withName(name)
                 .endDetails()
                 .build());
