@@ -159,9 +159,9 @@ public final class Browser implements AutoCloseable {
             return r.path("result").path("value");
         }
 
-        /** The page's visible text. */
+        /** The page's visible text: none while a navigation has no body yet (its head's scripts still loading). */
         public String text() {
-            return evaluate("document.body.innerText").asText();
+            return evaluate("document.body ? document.body.innerText : ''").asText();
         }
 
         @Override

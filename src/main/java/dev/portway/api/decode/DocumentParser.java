@@ -62,12 +62,17 @@ public final class DocumentParser {
     /** The most nodes the documents of one text may make: a 32 MiB apply of ordinary manifests makes about 3 million. */
     static final long MAX_NODES = 5_000_000L;
 
-    private static List<Document> parseYaml(String source, String text) throws ManifestSyntaxException {
+    /** SnakeYAML's limits as this parser sets them: 64 aliases of collections, texts of up to 64 Mi code points. */
+    static LoaderOptions loaderOptions() {
         LoaderOptions options = new LoaderOptions();
         options.setMaxAliasesForCollections(64);
         options.setCodePointLimit(64 * 1024 * 1024);
         options.setAllowRecursiveKeys(false);
-        Yaml yaml = new Yaml(options);
+        return options;
+    }
+
+    private static List<Document> parseYaml(String source, String text) throws ManifestSyntaxException {
+        Yaml yaml = new Yaml(loaderOptions());
         List<Document> documents = new ArrayList<>();
         int index = 0;
         // aliases can make a small text expand exponentially as it becomes a tree. Each document may make 20
@@ -82,7 +87,7 @@ public final class DocumentParser {
                 }
                 Map<String, Location> locations = new HashMap<>();
                 locations.put("", YamlConverter.location(root.getStartMark()));
-                long allowed = Math.min(left, Math.max(100_000L, 20L * writtenNodes(root)));
+                long allowed = nodeBudget(root, left);
                 long[] budget = {allowed};
                 JsonNode tree = new YamlConverter(source, locations, budget).convert(root, "");
                 left -= allowed - budget[0];
@@ -115,6 +120,15 @@ public final class DocumentParser {
             throw new ManifestSyntaxException(source, 0, 0, "yaml: document contains excessive aliasing");
         }
         return documents;
+    }
+
+    /**
+     * The nodes {@code root}'s document may make as it becomes a tree: 20 times those it was
+     * written with, at least 100,000, and no more than {@code left} of its text's budget. Neither
+     * the text's length nor its comments count.
+     */
+    static long nodeBudget(Node root, long left) {
+        return Math.min(left, Math.max(100_000L, 20L * writtenNodes(root)));
     }
 
     /** A duplicate mapping key, reported as go-yaml reports it. */
