@@ -136,7 +136,7 @@ final class HealthChecker {
             handler.onDone = this::result;
             new Bootstrap()
                     .group(loop)
-                    .channel(plane.transport().socketChannel())
+                    .channelFactory(plane.transport().socketChannelFactory(address.getAddress())) // AF_INET for an IPv4 node
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeoutMillis)
                     .handler(handler)
                     .connect(address)
