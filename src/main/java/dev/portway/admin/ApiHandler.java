@@ -720,7 +720,6 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 pre.path("resourceVersion").asText(null), dryRun);
     }
 
-    /** The answer to a write: the object as stored, at the version of the request's path. */
     /**
      * How a write's answer is written: negotiated before the write, as kube-apiserver does, so that
      * an Accept it cannot meet (406) writes nothing (a 406 after the commit made the client's retry
@@ -731,6 +730,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return rep == Representation.TABLE ? Representation.JSON : rep;
     }
 
+    /** The answer to a write: the object as stored, at the version of the request's path. */
     private HttpResponses.Response written(Representation rep, ApiPath api, HttpResponseStatus status, HasMetadata o, List<String> warnings) {
         return HttpResponses.of(status, rep.contentType(), rep.object(api.served(o), tables(), true, null)).withWarnings(warnings);
     }

@@ -174,7 +174,7 @@ final class OpenApi {
             ObjectNode body = op.putObject("requestBody").putObject("content");
             String type = action.equals("patch") ? "application/merge-patch+json" : "application/json";
             body.putObject(type).putObject("schema").put("$ref", "#/components/schemas/" + ref);
-            op.with("requestBody").put("required", true);
+            op.withObjectProperty("requestBody").put("required", true);
         }
         ObjectNode ok = op.putObject("responses").putObject("200");
         ok.put("description", "OK");

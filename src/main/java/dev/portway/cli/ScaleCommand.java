@@ -71,7 +71,7 @@ final class ScaleCommand implements Callable<Integer> {
                 if (currentReplicas >= 0 && current != currentReplicas) {
                     throw new Main.CliException("Expected replicas to be " + currentReplicas + ", was " + current);
                 }
-                ((ObjectNode) object.with("spec")).put("replicas", replicas);
+                object.withObjectProperty("spec").put("replicas", replicas);
                 AdminClient.Response put = client.put(path, Json.writeBytes(object));
                 if (put.ok()) {
                     break;

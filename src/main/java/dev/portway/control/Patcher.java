@@ -114,7 +114,7 @@ public final class Patcher {
         patched.put("kind", kind.kind());
         if (type == Type.APPLY) {
             // identity fields the applied configuration need not repeat
-            ObjectNode meta = patched.with("metadata");
+            ObjectNode meta = patched.withObjectProperty("metadata");
             meta.put("name", name);
         }
         checkNamespace(patched, ns);
@@ -202,7 +202,7 @@ public final class Patcher {
 
     /** Replaces this manager's Apply entry in {@code metadata.managedFields}, keeping the others; it records the applied version. */
     private void setManagedFields(ObjectNode object, String manager, String apiVersion, ObjectNode fields) {
-        ObjectNode meta = object.with("metadata");
+        ObjectNode meta = object.withObjectProperty("metadata");
         ArrayNode entries = meta.putArray("managedFields");
         JsonNode old = object.path("metadata").path("managedFields");
         ArrayNode previous = old instanceof ArrayNode a ? a.deepCopy() : Json.mapper().createArrayNode();

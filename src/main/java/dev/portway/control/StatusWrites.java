@@ -81,7 +81,6 @@ final class StatusWrites {
      *
      * @return the stored object, changed or not; empty if it no longer exists
      */
-    @SuppressWarnings("unchecked")
     <T extends HasMetadata> Optional<T> mutate(Class<T> type, String namespace, String name, UnaryOperator<T> change) {
         Optional<T> current = store.get(type, namespace, name);
         if (current.isEmpty()) {
@@ -101,7 +100,7 @@ final class StatusWrites {
         Store.Batch batch = store.begin();
         batch.put(changed);
         batch.commit();
-        return Optional.of((T) changed);
+        return Optional.of(changed);
     }
 
     /** {@code stored} with the status of {@code written}. */

@@ -336,12 +336,6 @@ final class ClusterMirror implements AutoCloseable {
         }
     }
 
-    /**
-     * Whether a pool of the cluster is one the allocator can take, judged as Portway's API server
-     * judges one, overlaps with the other pools included (MetalLB's webhook does the same for
-     * MetalLB). A version that is not is left out, with a warning once per version; the last valid
-     * version mirrored stays in use, as MetalLB keeps its last good configuration.
-     */
     /** Whether every pool is valid beside all the others, as MetalLB judges a configuration whole (nothing logged). */
     private static boolean wholeValid(List<IPAddressPool> pools) {
         for (IPAddressPool pool : pools) {
@@ -353,6 +347,12 @@ final class ClusterMirror implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Whether a pool of the cluster is one the allocator can take, judged as Portway's API server
+     * judges one, overlaps with the other pools included (MetalLB's webhook does the same for
+     * MetalLB). A version that is not is left out, with a warning once per version; the last valid
+     * version mirrored stays in use, as MetalLB keeps its last good configuration.
+     */
     private boolean valid(IPAddressPool pool, List<IPAddressPool> accepted) {
         List<dev.portway.api.FieldError> errors = new ArrayList<>(MetalLbValidation.validate(pool));
         if (errors.isEmpty()) {

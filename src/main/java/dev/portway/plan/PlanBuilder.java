@@ -36,8 +36,6 @@ public final class PlanBuilder {
 
     private static final Logger log = LoggerFactory.getLogger(PlanBuilder.class);
 
-    /** Annotations that tune the data plane for one Service: {@link ServiceAnnotations}. */
-
     /** How the LoadBalancer checks nodes: out of rotation within about a second, back as fast. */
     static final Duration CHECK_INTERVAL = Duration.ofMillis(500);
     static final Duration CHECK_TIMEOUT = Duration.ofMillis(400);

@@ -208,7 +208,6 @@ public final class DataPlane implements AutoCloseable {
         return ((io.netty.util.concurrent.MultithreadEventExecutorGroup) workers).executorCount();
     }
 
-    /** Whether {@link #shutdown} has begun. */
     /**
      * The endpoints are elsewhere ({@code portway controller}: a real cluster's nodes): connections to
      * them come from the address the system chooses, as a cloud load balancer's SNAT does, not from
@@ -225,6 +224,7 @@ public final class DataPlane implements AutoCloseable {
 
     private volatile boolean endpointsLocal = true;
 
+    /** Whether {@link #shutdown} has begun. */
     boolean stopping() {
         return stopping;
     }

@@ -86,10 +86,13 @@ final class HeaderScan {
     static final AsciiString X_REAL_IP_NAME = AsciiString.cached("x-real-ip");
     private static final AsciiString X_ORIGINAL_URL_NAME = AsciiString.cached("x-original-url");
     private static final AsciiString X_REWRITE_URL_NAME = AsciiString.cached("x-rewrite-url");
+    /** Fields of no standard that RFC 9110 (7.6.1) still has a proxy drop: Netty deprecates its names for them. */
+    private static final AsciiString KEEP_ALIVE_NAME = AsciiString.cached("keep-alive");
+    private static final AsciiString PROXY_CONNECTION_NAME = AsciiString.cached("proxy-connection");
 
     /** The names of the bits, by bit position. */
     private static final AsciiString[] NAMES = {
-        HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, HttpHeaderNames.PROXY_CONNECTION, HttpHeaderNames.TE,
+        HttpHeaderNames.CONNECTION, KEEP_ALIVE_NAME, PROXY_CONNECTION_NAME, HttpHeaderNames.TE,
         HttpHeaderNames.TRAILER, HttpHeaderNames.UPGRADE, X_FORWARDED_FOR_NAME, X_FORWARDED_PROTO_NAME, X_FORWARDED_HOST_NAME,
         X_FORWARDED_PORT_NAME, FORWARDED_NAME, HttpHeaderNames.HOST, null, null, null, null, null, null, X_REAL_IP_NAME,
         X_ORIGINAL_URL_NAME, X_REWRITE_URL_NAME,
@@ -134,11 +137,11 @@ final class HeaderScan {
             case 4 -> is(name, HttpHeaderNames.HOST) ? HOST : 0;
             case 7 -> is(name, HttpHeaderNames.TRAILER) ? TRAILER : is(name, HttpHeaderNames.UPGRADE) ? UPGRADE : 0;
             case 9 -> is(name, FORWARDED_NAME) ? FORWARDED : is(name, X_REAL_IP_NAME) ? X_REAL_IP : 0;
-            case 10 -> is(name, HttpHeaderNames.CONNECTION) ? CONNECTION : is(name, HttpHeaderNames.KEEP_ALIVE) ? KEEP_ALIVE : 0;
+            case 10 -> is(name, HttpHeaderNames.CONNECTION) ? CONNECTION : is(name, KEEP_ALIVE_NAME) ? KEEP_ALIVE : 0;
             case 13 -> is(name, X_REWRITE_URL_NAME) ? X_REWRITE_URL : 0;
             case 14 -> is(name, HttpHeaderNames.CONTENT_LENGTH) ? CONTENT_LENGTH : is(name, X_ORIGINAL_URL_NAME) ? X_ORIGINAL_URL : 0;
             case 15 -> is(name, X_FORWARDED_FOR_NAME) ? X_FORWARDED_FOR : 0;
-            case 16 -> is(name, HttpHeaderNames.PROXY_CONNECTION) ? PROXY_CONNECTION
+            case 16 -> is(name, PROXY_CONNECTION_NAME) ? PROXY_CONNECTION
                     : is(name, X_FORWARDED_HOST_NAME) ? X_FORWARDED_HOST : is(name, X_FORWARDED_PORT_NAME) ? X_FORWARDED_PORT : 0;
             case 17 -> is(name, X_FORWARDED_PROTO_NAME) ? X_FORWARDED_PROTO
                     : is(name, HttpHeaderNames.TRANSFER_ENCODING) ? TRANSFER_ENCODING : 0;

@@ -94,6 +94,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         }
 
         @Override
+        @SuppressWarnings("deprecation") // the return type of Netty's own interface
         public Handle newHandle() {
             ExtendedHandle h = (ExtendedHandle) reads.newHandle();
             return new ExtendedHandle() {

@@ -37,6 +37,7 @@ final class UpstreamReads extends AdaptiveRecvByteBufAllocator {
     }
 
     @Override
+    @SuppressWarnings("deprecation") // the return type of Netty's own interface
     public Handle newHandle() {
         return new Limited((ExtendedHandle) super.newHandle());
     }

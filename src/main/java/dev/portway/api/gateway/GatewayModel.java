@@ -87,7 +87,6 @@ public final class GatewayModel {
     public static final String NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
     /** Service {@code appProtocol}s an HTTP/1.1 proxy can send to (absent means plain HTTP). */
     public static final Set<String> SUPPORTED_APP_PROTOCOLS = Set.of("http", "HTTP", "kubernetes.io/http");
-    /** Filter types Portway implements. */
     /**
      * The fields that frame a message or belong to one hop (lower case): the gateway's own, which
      * no {@code RequestHeaderModifier} or {@code ResponseHeaderModifier} may change. A route that set
@@ -97,6 +96,7 @@ public final class GatewayModel {
     public static final Set<String> GATEWAY_OWNED_HEADERS = Set.of("content-length", "transfer-encoding", "connection", "keep-alive",
             "proxy-connection", "te", "trailer", "upgrade");
 
+    /** Filter types Portway implements. */
     public static final Set<String> SUPPORTED_FILTERS = Set.of("RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror",
             "RequestRedirect", "URLRewrite");
 

@@ -352,8 +352,7 @@ final class CrdSchema {
             if (s.maxProperties != null && v.size() > s.maxProperties) {
                 errs.add(FieldError.tooMany(path, v.size(), s.maxProperties));
             }
-            for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : v.properties()) {
                 openApi(s.values, e.getValue(), child(path, e.getKey()), errs);
             }
         }
@@ -425,8 +424,7 @@ final class CrdSchema {
                 }
             }
             case MAP -> {
-                for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
-                    Map.Entry<String, JsonNode> e = it.next();
+                for (Map.Entry<String, JsonNode> e : v.properties()) {
                     cel(s.values, e.getValue(), path.key(e.getKey()), errs);
                 }
             }

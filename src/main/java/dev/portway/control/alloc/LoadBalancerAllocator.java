@@ -104,11 +104,6 @@ public final class LoadBalancerAllocator {
     private final Map<Long, String[]> sharingKeyForIp = new HashMap<>();          // ip -> {sharing, backend}
     private final Map<Long, Set<String>> servicesOnIp = new HashMap<>();
 
-    /**
-     * Replaces the pool configuration; allocations stay until the caller re-checks them. A pool's
-     * {@code namespaceSelectors} are matched against {@code namespaces}' labels, so a change to
-     * them is seen at the next call.
-     */
     /** What takes again the addresses each user of the pools holds (a Service's controller, a Gateway's): {@link #keepHeld}. */
     private final List<Runnable> keepers = new ArrayList<>();
 
@@ -127,6 +122,11 @@ public final class LoadBalancerAllocator {
         keepers.forEach(Runnable::run);
     }
 
+    /**
+     * Replaces the pool configuration; allocations stay until the caller re-checks them. A pool's
+     * {@code namespaceSelectors} are matched against {@code namespaces}' labels, so a change to
+     * them is seen at the next call.
+     */
     public void setPools(List<IPAddressPool> configured, List<Namespace> namespaces) {
         pools.clear();
         for (IPAddressPool p : configured) {
