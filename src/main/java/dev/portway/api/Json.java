@@ -23,12 +23,16 @@ import java.io.UncheckedIOException;
  */
 public final class Json {
 
+    /** Null fields are left out, as Kubernetes' own JSON leaves them out (the values of maps as Jackson's default has it). */
+    private static final JsonInclude.Value NON_NULL_VALUES = JsonInclude.Value.construct(JsonInclude.Include.NON_NULL,
+            JsonInclude.Include.USE_DEFAULTS);
+
     private static final ObjectMapper MAPPER = configure(JsonMapper.builder()
             .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
             .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
-            .defaultPropertyInclusion(JsonInclude.Value.construct(JsonInclude.Include.NON_NULL, JsonInclude.Include.USE_DEFAULTS))
+            .defaultPropertyInclusion(NON_NULL_VALUES)
             .build());
 
     private static final ObjectMapper YAML = configure(YAMLMapper.builder(YAMLFactory.builder()
@@ -39,7 +43,7 @@ public final class Json {
                     .disable(YAMLGenerator.Feature.INDENT_ARRAYS)
                     .build())
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
-            .defaultPropertyInclusion(JsonInclude.Value.construct(JsonInclude.Include.NON_NULL, JsonInclude.Include.USE_DEFAULTS))
+            .defaultPropertyInclusion(NON_NULL_VALUES)
             .build());
 
     private Json() {
