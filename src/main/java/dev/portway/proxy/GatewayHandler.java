@@ -504,10 +504,14 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         return budget;
     }
 
+    /** The client's connection: this handler's channel, or on HTTP/2 the connection its stream is on. */
+    Channel connection() {
+        return stream ? ctx.channel().parent() : ctx.channel();
+    }
+
     /** The SNI name of the TLS connection this request came on, or null (clear text, or no SNI). */
     String serverName() {
-        Channel connection = stream ? ctx.channel().parent() : ctx.channel();
-        return connection.attr(SERVER_NAME).get();
+        return connection().attr(SERVER_NAME).get();
     }
 
     @Override

@@ -603,8 +603,8 @@ final class HttpExchange {
                         ch.pipeline().addLast("upstream", new UpstreamHandler(source, target.address(), codec));
                     }
                 });
-        if (source != null && plane.transport() == dev.portway.net.Transport.EPOLL) {
-            b.option(io.netty.channel.epoll.EpollChannelOption.IP_BIND_ADDRESS_NO_PORT, true); // the port is picked at connect
+        if (source != null) {
+            plane.transport().sourcePortAtConnect(b);
         }
         ChannelFuture f = source == null ? b.connect(target.address()) : b.connect(target.address(), new InetSocketAddress(source, 0));
         f.addListener(done -> {
@@ -810,6 +810,14 @@ final class HttpExchange {
      * nothing and stops no other.
      */
     private void readUpstream() {
+        if (!down.connection().isOpen()) {
+            // the client's connection is closing: its end (its streams' close, on HTTP/2) finishes this exchange and
+            // closes the endpoint's connection mid-answer. Until then, reading on would take the rest of an answer
+            // nobody gets: a closing HTTP/2 connection fails its streams' writes first, which frees the budget the
+            // streams wait on, and under io_uring the close waits for the writes in flight to be cancelled. The
+            // answers were then read whole meanwhile and their connections kept for reuse
+            return;
+        }
         if (budget != null && !budget.mayRead()) {
             budget.await(budgetRoom);
             return;
