@@ -14,7 +14,6 @@ import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
-import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -168,31 +167,32 @@ public final class EchoServer implements AutoCloseable {
 
     /**
      * Stops listening at once; open connections may finish until {@code drain} completes, then
-     * they are closed.
+     * they are closed. Done once the listening sockets and the connections are closed: an address
+     * this server listened on is free again by then (under io_uring a listening socket closes only
+     * once its pending accept is cancelled, after {@code close()} has returned).
      */
     public CompletableFuture<Void> stop(CompletableFuture<?> drain) {
-        List<Future<?>> closes = new ArrayList<>();
+        List<Channel> listening;
         synchronized (channels) {
-            for (Channel c : channels) {
-                closes.add(c.close());
-            }
+            listening = new ArrayList<>(channels);
             channels.clear();
         }
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        drain.whenComplete((r, e) -> {
-            List<Channel> open;
+        CompletableFuture<Void> unbound = closeAll(listening);
+        return drain.handle((r, e) -> null).thenCombine(unbound, (a, b) -> null).thenCompose(x -> {
             synchronized (connections) {
-                open = new ArrayList<>(connections);
+                return closeAll(new ArrayList<>(connections));
             }
-            // done once every connection is closed, not once each close is asked for
-            CompletableFuture<?>[] closed = open.stream().map(c -> {
-                CompletableFuture<Void> f = new CompletableFuture<>();
-                c.close().addListener(x -> f.complete(null));
-                return f;
-            }).toArray(CompletableFuture[]::new);
-            CompletableFuture.allOf(closed).whenComplete((v, x) -> done.complete(null));
         });
-        return done;
+    }
+
+    /** Closes {@code open}; done once every one is closed, not once each close is asked for. */
+    private static CompletableFuture<Void> closeAll(List<Channel> open) {
+        CompletableFuture<?>[] closed = open.stream().map(c -> {
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            c.close().addListener(x -> f.complete(null));
+            return f;
+        }).toArray(CompletableFuture[]::new);
+        return CompletableFuture.allOf(closed);
     }
 
     @Override
