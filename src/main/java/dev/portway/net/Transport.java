@@ -157,6 +157,26 @@ public enum Transport {
         };
     }
 
+    /** Linux's {@code IP_BIND_ADDRESS_NO_PORT} (level {@code IPPROTO_IP}), which Netty's io_uring options do not name. */
+    private static final io.netty.channel.unix.IntegerUnixChannelOption IO_URING_BIND_ADDRESS_NO_PORT =
+            new io.netty.channel.unix.IntegerUnixChannelOption("IP_BIND_ADDRESS_NO_PORT", 0, 24);
+
+    /**
+     * Has the sockets of {@code b}, bound to a source address before they connect, take their
+     * source port at connect time ({@code IP_BIND_ADDRESS_NO_PORT}), so that one source address can
+     * reach many endpoints: a port picked at bind time must be free towards every destination, so
+     * one node's address (SNAT) ran out of ports at some 28,000 connections over all its
+     * endpoints, where a port picked at connect time need only be free towards its own. io_uring
+     * channels lacked it until now; NIO cannot set it.
+     */
+    public void sourcePortAtConnect(io.netty.bootstrap.Bootstrap b) {
+        switch (this) {
+            case EPOLL -> b.option(io.netty.channel.epoll.EpollChannelOption.IP_BIND_ADDRESS_NO_PORT, true);
+            case IO_URING -> b.option(IO_URING_BIND_ADDRESS_NO_PORT, 1);
+            case NIO -> { }
+        }
+    }
+
     public Class<? extends DatagramChannel> datagramChannel() {
         return switch (this) {
             case IO_URING -> IoUringDatagramChannel.class;

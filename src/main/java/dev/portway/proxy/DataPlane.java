@@ -166,10 +166,7 @@ public final class DataPlane implements AutoCloseable {
                 // set before the connect, it bounds the window the endpoint is offered (one system call more a connection)
                 .option(ChannelOption.SO_RCVBUF, Listener.CLIENT_RECEIVE_BUFFER)
                 .handler(NoHandler.INSTANCE);
-        if (transport == dev.portway.net.Transport.EPOLL) {
-            // the source port is picked at connect time, so one source address can reach many endpoints
-            b.option(io.netty.channel.epoll.EpollChannelOption.IP_BIND_ADDRESS_NO_PORT, true);
-        }
+        transport.sourcePortAtConnect(b);
         return b;
     }
 

@@ -63,4 +63,32 @@ class TransportTest {
         }
         assertThat(captured.toString(java.nio.charset.StandardCharsets.UTF_8)).isEmpty();
     }
+
+    /**
+     * A socket bound to a source address before it connects takes its port at the connect, on
+     * both native transports (io_uring's channels did not set it): the kernel reads the option back.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(names = {"EPOLL", "IO_URING"})
+    void socketsBoundToASourceTakeTheirPortAtConnect(Transport transport) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(transport.isAvailable(), transport + " here");
+        EventLoopGroup group = transport.newGroup(1, "pw-test");
+        try (java.net.ServerSocket server = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            java.net.InetAddress source = java.net.InetAddress.getByName("127.0.0.2");
+            io.netty.bootstrap.Bootstrap b = new io.netty.bootstrap.Bootstrap().group(group)
+                    .channelFactory(transport.socketChannelFactory(source))
+                    .handler(new io.netty.channel.ChannelInboundHandlerAdapter());
+            transport.sourcePortAtConnect(b);
+            io.netty.channel.Channel ch = b.connect(server.getLocalSocketAddress(), new java.net.InetSocketAddress(source, 0)).sync().channel();
+            try {
+                assertThat(ch.config().getOption(new io.netty.channel.unix.IntegerUnixChannelOption("IP_BIND_ADDRESS_NO_PORT", 0, 24)))
+                        .isEqualTo(1);
+                assertThat(((java.net.InetSocketAddress) ch.localAddress()).getAddress()).isEqualTo(source);
+            } finally {
+                ch.close().sync();
+            }
+        } finally {
+            group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).sync();
+        }
+    }
 }
