@@ -26,8 +26,11 @@ class RollingUpdateTest {
 
     /**
      * Each pod's server is up at once but says "warming" for its first second, and only its
-     * readiness probe (the file says "ready") decides when it gets traffic. preStop waits a second
-     * so that it leaves the endpoints before it stops.
+     * readiness probe (the file says "ready") decides when it gets traffic. The second counts from
+     * the server's listening socket: counted from the shell's start, a python slow to start (a
+     * loaded machine: more than a second) was still binding when its pod turned ready, and every
+     * pod refused the first requests. preStop waits a second so that it leaves the endpoints
+     * before it stops.
      */
     private static String deployment(String version) {
         return """
@@ -51,8 +54,11 @@ class RollingUpdateTest {
                         args:
                         - >-
                           echo warming > /www/state; echo $(VERSION) > /www/version;
-                          (sleep 1; echo ready > /www/state) &
-                          exec python3 -m http.server --bind "$(POD_IP)" --directory /www 8080
+                          exec python3 -c 'import functools, http.server, threading;
+                          s = http.server.ThreadingHTTPServer(("$(POD_IP)", 8080),
+                          functools.partial(http.server.SimpleHTTPRequestHandler, directory="/www"));
+                          threading.Timer(1, lambda: open("/www/state", "w").write("ready")).start();
+                          s.serve_forever()'
                         env:
                         - {name: VERSION, value: %s}
                         - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
