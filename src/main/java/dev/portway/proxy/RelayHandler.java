@@ -164,11 +164,16 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     /**
      * The read policy for relayed channels of {@code transport}. io_uring allocates a read's buffer
      * when it submits the read, not when data is there, so an idle connection would pin a buffer
-     * of its last guess (up to 1 MiB each way, after one bulk transfer): it keeps Netty's default.
+     * of its last guess (up to 1 MiB each way, after one bulk transfer): it keeps Netty's default
+     * sizes (at most 64 KiB a read), budgeted as {@link #READS} is, so that what its reads hold for
+     * a peer that takes nothing counts, and is bounded, as on epoll: after an RDHUP its channels
+     * too read the socket to its end whatever was asked.
      */
     static RecvByteBufAllocator reads(dev.portway.net.Transport transport) {
-        return transport == dev.portway.net.Transport.IO_URING ? new AdaptiveRecvByteBufAllocator() : READS;
+        return transport == dev.portway.net.Transport.IO_URING ? IO_URING_READS : READS;
     }
+
+    private static final RecvByteBufAllocator IO_URING_READS = new BudgetedReads(new AdaptiveRecvByteBufAllocator());
 
     /** A read of at most this many bytes is not left in a larger buffer while it waits for the peer. */
     private static final int SMALL = 64 * 1024;
@@ -299,8 +304,8 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
             // side's FIN is in, reads to the end of the input whatever was asked (a whole receive buffer,
             // megabytes), and a client that reads nothing keeps it all. Past twice the budget of large reads
             // (a quarter of the direct memory), a connection that holds more than a mebibyte for its peer so
-            // is reset, rather than let stalled ones take the memory every listener reads into. (Only where a
-            // wake-up reads once, as READS makes it: io_uring's channels read up to 16 times as a matter of course.)
+            // is reset, rather than let stalled ones take the memory every listener reads into. (Only with a
+            // budgeted read policy, which every relayed channel has: see reads.)
             int held = large > 0 ? large : ((ByteBuf) msg).capacity();
             if (!peer.isWritable() && LARGE_HELD.get() + held > 2 * largeReadBudget && pendingFor(peer) > RESET_PAST) {
                 io.netty.util.ReferenceCountUtil.release(msg);

@@ -55,7 +55,9 @@ class RelaySessionTest {
         assertThat(RelayHandler.reads(dev.portway.net.Transport.EPOLL)).isSameAs(RelayHandler.READS);
         assertThat(RelayHandler.reads(dev.portway.net.Transport.IO_URING))
                 .as("io_uring holds a read's buffer from its submission: an idle connection would pin a megabyte")
-                .isNotSameAs(RelayHandler.READS);
+                .isNotSameAs(RelayHandler.READS)
+                .as("and what its reads hold for a stalled peer counts against the budget, as epoll's do")
+                .isInstanceOf(RelayHandler.BudgetedReads.class);
     }
 
     @Test
