@@ -305,7 +305,8 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
             // megabytes), and a client that reads nothing keeps it all. Past twice the budget of large reads
             // (a quarter of the direct memory), a connection that holds more than a mebibyte for its peer so
             // is reset, rather than let stalled ones take the memory every listener reads into. (Only with a
-            // budgeted read policy, which every relayed channel has: see reads.)
+            // budgeted read policy: an L4 relay's channels have one on either native transport, see reads; a
+            // WebSocket tunnel's channels keep the gateway's read policies.)
             int held = large > 0 ? large : ((ByteBuf) msg).capacity();
             if (!peer.isWritable() && LARGE_HELD.get() + held > 2 * largeReadBudget && pendingFor(peer) > RESET_PAST) {
                 io.netty.util.ReferenceCountUtil.release(msg);
