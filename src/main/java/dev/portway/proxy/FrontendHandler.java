@@ -228,7 +228,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         java.util.ArrayDeque<ByteBuf> sent = early;
         early = null;
-        RelayHandler.releaseEarly(earlyHeld); // the relay counts them again as it writes them
+        HeldReads.release(earlyHeld); // the relay counts them again as it writes them
         earlyHeld = 0;
         inbound.pipeline().remove(this);
         if (sent != null) {
@@ -249,7 +249,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof ByteBuf buf) {
             int held = buf.capacity();
-            if (!RelayHandler.holdEarly(earlyHeld, held)) {
+            if (!HeldReads.hold(earlyHeld, held, HeldReads.SMALL)) {
                 // past twice the budget of held reads: this client is not let hold more while its upstream is made
                 buf.release();
                 DataPlane.reset(ctx.channel());
@@ -280,7 +280,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (early != null) {
             early.forEach(ReferenceCountUtil::release);
             early = null;
-            RelayHandler.releaseEarly(earlyHeld);
+            HeldReads.release(earlyHeld);
             earlyHeld = 0;
         }
     }

@@ -8,6 +8,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
@@ -127,6 +128,8 @@ final class HttpExchange {
     private int status;
     private long bytesIn;
     private long bytesOut;
+    /** Bytes of the answer written while the client took no more, not out yet: counted in {@link HeldReads} (an HTTP/1.1 connection's holdings). */
+    private long heldForClient;
     private long requestDeadline;
     private ScheduledFuture<?> timer;
     /** When a byte of this request's body or of its response last moved (the stream idle timeout). */
@@ -594,6 +597,10 @@ final class HttpExchange {
                 .channelFactory(plane.transport().socketChannelFactory(target.address().getAddress()))
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.RECVBUF_ALLOCATOR, new UpstreamReads())
+                // what the gateway holds for a client that reads nothing once the endpoint's FIN is in: the native
+                // transports then read the socket to its end, whatever was asked (see holdForClient). Capped as an
+                // L4 relay's is (about 2 MiB), not left to autotuning (up to tcp_rmem's largest)
+                .option(ChannelOption.SO_RCVBUF, Listener.CLIENT_RECEIVE_BUFFER)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, plane.connectTimeoutMillis())
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
@@ -918,26 +925,73 @@ final class HttpExchange {
                 }
                 return;
             }
-            bytesOut += c.content().readableBytes();
+            int n = c.content().readableBytes();
+            bytesOut += n;
             lastMoved = System.nanoTime();
             boolean last = c instanceof LastHttpContent;
+            ChannelPromise written = holdForClient(n, last);
+            if (written == null) {
+                c.release();
+                cutHeldClient();
+                return;
+            }
             if (last && heldHead != null) {
                 // head and whole body in one read: one message down the client's pipeline, one buffer when it fits
                 HttpResponse head = heldHead;
                 heldHead = null;
                 responseWritten = ctx.write(new DefaultFullHttpResponse(head.protocolVersion(), head.status(), c.content(), head.headers(),
-                        ((LastHttpContent) c).trailingHeaders()));
+                        ((LastHttpContent) c).trailingHeaders()), written);
                 responseDone = true;
                 finish();
             } else if (last) {
-                responseWritten = ctx.write(c);
+                responseWritten = ctx.write(c, written);
                 responseDone = true;
                 finish();
             } else {
                 writeHeldHead();
-                ctx.write(c, ctx.voidPromise());
+                ctx.write(c, written);
             }
         }
+    }
+
+    /**
+     * The promise for writing {@code bytes} of the answer (its end when {@code last}), or null
+     * when the client must be cut instead. Bytes written while the client takes no more count
+     * against the process's {@link HeldReads} until they are out: reads are asked for only while
+     * the client is writable, but once the endpoint's FIN is in, Netty's native transports read its
+     * connection to the end whatever was asked (up to the receive buffer set on it), and a client
+     * that reads nothing would keep it all for the stream idle timeout, on each of its HTTP/2
+     * streams. Past twice the budget, a client connection holding more than a mebibyte is cut
+     * (its HTTP/2 streams together: the connection's {@link StreamBudget} counts them).
+     */
+    private ChannelPromise holdForClient(int bytes, boolean last) {
+        if (bytes == 0 || ctx.channel().isWritable()) {
+            return last ? ctx.newPromise() : ctx.voidPromise();
+        }
+        long holds = budget != null ? budget.connectionHolds() : heldForClient;
+        if (!HeldReads.hold(holds, bytes, HeldReads.RESET_PAST)) {
+            return null;
+        }
+        heldForClient += bytes;
+        // as the void promise does, a failed write is the pipeline's exception too
+        ChannelPromise promise = last ? ctx.newPromise() : ctx.voidPromise().unvoid();
+        promise.addListener(f -> {
+            heldForClient -= bytes;
+            HeldReads.release(bytes);
+        });
+        return promise;
+    }
+
+    /**
+     * Cuts a client that holds more than its allowance of an answer while held reads are past
+     * twice their budget: an HTTP/1.1 connection is reset, as a FIN would end an answer framed by
+     * the connection's end as if it were whole; an HTTP/2 stream is reset (RST_STREAM CANCEL).
+     */
+    private void cutHeldClient() {
+        if (!down.isStream()) {
+            DataPlane.reset(ctx.channel());
+        }
+        abort();
     }
 
     /** Drops an endpoint's response head and its connection, and answers the client 502. */

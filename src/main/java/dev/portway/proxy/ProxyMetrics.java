@@ -33,6 +33,10 @@ import java.util.function.Supplier;
  *   <li>{@code portway_listeners{state}}: listeners bound, closed (no endpoints) or failed</li>
  *   <li>{@code portway_udp_flows{cluster}}: UDP flows open now</li>
  *   <li>{@code portway_plan_version}: the version of the plan applied last</li>
+ *   <li>{@code portway_held_read_bytes}: bytes read for peers that cannot take them yet, over the process (large
+ *       reads on their way, reads made unasked after a FIN for a peer past its high water mark)</li>
+ *   <li>{@code portway_held_read_resets_total}: connections (and HTTP/2 streams) reset because held reads were past
+ *       twice their budget while they held more than their allowance for a peer that took nothing</li>
  *   <li>{@code portway_http_requests_total{gateway,route,code,source}}: HTTP requests answered, by status and by
  *       who answered (upstream, or gateway for its own replies)</li>
  *   <li>{@code portway_http_request_duration_seconds{gateway}}: from the request's head to the response's end</li>
@@ -113,6 +117,14 @@ public final class ProxyMetrics {
                     counts.forEach((state, n) -> cb.call(n, state));
                 })
                 .register(registry);
+        GaugeWithCallback.builder().name("portway_held_read_bytes")
+                .help("Bytes read for peers that cannot take them yet, over the process: large reads on their way, and reads"
+                        + " made unasked (after a FIN) for a peer past its high water mark")
+                .callback(cb -> cb.call(HeldReads.held())).register(registry);
+        CounterWithCallback.builder().name("portway_held_read_resets")
+                .help("Connections (and HTTP/2 streams) reset because held reads were past twice their budget while they"
+                        + " held more than their allowance for a peer that took nothing")
+                .callback(cb -> cb.call(HeldReads.resets())).register(registry);
         GaugeWithCallback.builder().name("portway_udp_flows").help("UDP flows open now").labelNames("cluster")
                 .callback(cb -> plane.get().udpFlows().forEach((cluster, n) -> cb.call(n, cluster)))
                 .register(registry);

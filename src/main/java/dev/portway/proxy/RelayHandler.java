@@ -40,51 +40,6 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
      */
     static final RecvByteBufAllocator READS = new BudgetedReads(new AdaptiveRecvByteBufAllocator(64, 2048, 1 << 20).maxMessagesPerRead(1));
 
-    /**
-     * Bytes of reads larger than {@link #SMALL} waiting in a peer's outbound buffer, over the
-     * process. A direction whose reader stopped holds its last read: up to 1 MiB, kept until the
-     * idle timeout (an hour), so a few thousand stalled connections took all the direct memory and
-     * every listener's reads failed. Past {@link #largeReadBudget}, reads are of at most
-     * {@link #SMALL} bytes, so stalled connections hold what HAProxy's buffers would, about.
-     */
-    private static final java.util.concurrent.atomic.AtomicLong LARGE_HELD = new java.util.concurrent.atomic.AtomicLong();
-    /** An eighth of the direct memory the JVM allows, and at least 64 MiB. */
-    private static volatile long largeReadBudget =
-            Math.max(64L << 20, io.netty.util.internal.PlatformDependent.maxDirectMemory() / 8);
-
-    static long largeHeld() {
-        return LARGE_HELD.get();
-    }
-
-    /**
-     * Counts {@code bytes} more read from a client before its relay began ({@link FrontendHandler}:
-     * the upstream is still being connected, for up to its connect attempts' timeouts), of which the
-     * connection already holds {@code held}: false, and nothing counted, when held reads are past
-     * twice their budget and the connection would hold more than {@link #SMALL}. Netty's epoll
-     * transport reads a client that ended its side to the end of its receive buffer whatever was
-     * asked, and those reads wait for the upstream: megabytes a connection, and nothing else
-     * bounded them. The caller gives them back with {@link #releaseEarly} when the relay takes them
-     * (and counts them as it writes them) or the connection goes.
-     */
-    static boolean holdEarly(long held, int bytes) {
-        if (held + bytes > SMALL && LARGE_HELD.get() + bytes > 2 * largeReadBudget) {
-            return false;
-        }
-        LARGE_HELD.addAndGet(bytes);
-        return true;
-    }
-
-    static void releaseEarly(long held) {
-        LARGE_HELD.addAndGet(-held);
-    }
-
-    /** For tests: sets the budget of {@link #LARGE_HELD}, and returns the one before. */
-    static long largeReadBudget(long bytes) {
-        long before = largeReadBudget;
-        largeReadBudget = bytes;
-        return before;
-    }
-
     /** Reads as {@code reads} makes them, but of at most {@link #SMALL} bytes while large reads held are over budget. */
     static final class BudgetedReads implements RecvByteBufAllocator {
         private final RecvByteBufAllocator reads;
@@ -157,7 +112,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         }
 
         private static boolean overBudget(int guess) {
-            return guess > SMALL && LARGE_HELD.get() >= largeReadBudget;
+            return HeldReads.overBudget(guess);
         }
     }
 
@@ -176,7 +131,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     private static final RecvByteBufAllocator IO_URING_READS = new BudgetedReads(new AdaptiveRecvByteBufAllocator());
 
     /** A read of at most this many bytes is not left in a larger buffer while it waits for the peer. */
-    private static final int SMALL = 64 * 1024;
+    private static final int SMALL = HeldReads.SMALL;
 
     private final Channel peer;
     private final LongAdder bytes;
@@ -297,26 +252,26 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         session.active();
         if (!peer.isActive()) {
             io.netty.util.ReferenceCountUtil.release(msg);
-        } else if (large > 0 || (!peer.isWritable() && msg instanceof ByteBuf
-                && ctx.channel().config().getRecvByteBufAllocator() instanceof BudgetedReads)) {
+        } else if (large > 0 || (!peer.isWritable() && msg instanceof ByteBuf)) {
             // counted until it is written (or fails): one listener per large read, none per small one. And
-            // any read made while the peer holds more than it should: Netty's epoll transport, once the other
-            // side's FIN is in, reads to the end of the input whatever was asked (a whole receive buffer,
-            // megabytes), and a client that reads nothing keeps it all. Past twice the budget of large reads
+            // any read made while the peer holds more than it should: Netty's native transports, once the other
+            // side's FIN is in, read to the end of the input whatever was asked (a whole receive buffer,
+            // megabytes), and a client that reads nothing keeps it all. Past twice the budget of held reads
             // (a quarter of the direct memory), a connection that holds more than a mebibyte for its peer so
-            // is reset, rather than let stalled ones take the memory every listener reads into. (Only with a
-            // budgeted read policy: an L4 relay's channels have one on either native transport, see reads; a
-            // WebSocket tunnel's channels keep the gateway's read policies.)
+            // is reset, rather than let stalled ones take the memory every listener reads into. (A WebSocket
+            // tunnel's channels too: they keep the gateway's read policies, one read asked at a time, so what
+            // they read unasked shows here the same way.)
             int held = large > 0 ? large : ((ByteBuf) msg).capacity();
-            if (!peer.isWritable() && LARGE_HELD.get() + held > 2 * largeReadBudget && pendingFor(peer) > RESET_PAST) {
+            if (peer.isWritable()) {
+                HeldReads.add(held);
+            } else if (!HeldReads.hold(pendingFor(peer), held, HeldReads.RESET_PAST)) {
                 io.netty.util.ReferenceCountUtil.release(msg);
                 DataPlane.reset(peer); // its reader must not take what it got for a whole answer
                 ctx.close();
                 return;
             }
-            LARGE_HELD.addAndGet(held);
             peer.write(msg).addListener(f -> {
-                LARGE_HELD.addAndGet(-held);
+                HeldReads.release(held);
                 if (!f.isSuccess() && peer.isRegistered()) {
                     // as the void promise does: the peer's handlers hear of it (and close both sides)
                     peer.pipeline().fireExceptionCaught(f.cause());
@@ -419,9 +374,6 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         }
         ch.shutdownOutput();
     }
-
-    /** What a connection may hold for a peer past its high water mark before it is reset, when held reads are past twice their budget. */
-    private static final long RESET_PAST = 1 << 20;
 
     private static long pendingFor(Channel ch) {
         var outbound = ch.unsafe().outboundBuffer();

@@ -67,6 +67,11 @@ final class StreamBudget {
         /** What runs once there is room, while the stream waits; null when it does not. */
         private Runnable onRoom;
 
+        /** What the connection's streams hold together now. */
+        long connectionHolds() {
+            return held;
+        }
+
         /** Whether the stream may ask its endpoint for more now. */
         boolean mayRead() {
             return pending == 0 || held < limit;

@@ -100,7 +100,7 @@ class BackpressureTest {
                         .isLessThan(16L * 1024 * 1024);
             }
             // every large read counted against the process's budget was counted out again once written
-            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> RelayHandler.largeHeld() == 0);
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> HeldReads.held() == 0);
         }
     }
 

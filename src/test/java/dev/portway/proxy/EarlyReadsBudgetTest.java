@@ -77,18 +77,18 @@ class EarlyReadsBudgetTest {
 
     @Test
     void readsHeldBeforeTheUpstreamIsMadeAreCounted() throws Exception {
-        long base = RelayHandler.largeHeld();
+        long base = HeldReads.held();
         try (Socket client = sendAndEnd()) {
-            await().atMost(Duration.ofSeconds(3)).until(() -> RelayHandler.largeHeld() - base >= 1 << 20);
+            await().atMost(Duration.ofSeconds(3)).until(() -> HeldReads.held() - base >= 1 << 20);
         }
         // the client's close goes with the upstream's failure (or sooner): what was held is given back (the count is
         // the process's: a connection of an earlier test class that closes meanwhile gives back its own too)
-        await().atMost(Duration.ofSeconds(10)).until(() -> RelayHandler.largeHeld() <= base);
+        await().atMost(Duration.ofSeconds(10)).until(() -> HeldReads.held() <= base);
     }
 
     @Test
     void pastTwiceTheBudgetAClientHoldingMoreIsReset() throws Exception {
-        long budget = RelayHandler.largeReadBudget(0);
+        long budget = HeldReads.budget(0);
         try (Socket client = sendAndEnd()) {
             client.setSoTimeout(10_000);
             long start = System.nanoTime();
@@ -102,7 +102,7 @@ class EarlyReadsBudgetTest {
             assertThat(reset).as("reset, not ended when the connect attempts give up").isNotNull();
             assertThat(Duration.ofNanos(System.nanoTime() - start)).as("before the first connect attempt ends").isLessThan(Duration.ofMillis(1500));
         } finally {
-            RelayHandler.largeReadBudget(budget);
+            HeldReads.budget(budget);
         }
     }
 }

@@ -33,22 +33,22 @@ class RelayDrainTest {
         assertThat(client.isWritable()).isFalse();
         EmbeddedChannel endpoint = new EmbeddedChannel(new RelayHandler(client, new LongAdder(), new RelayHandler.Session()));
         endpoint.config().setRecvByteBufAllocator(RelayHandler.READS); // one read a wake-up, as epoll's and NIO's relays read
-        long base = RelayHandler.largeHeld(); // other tests' relays (none should be left) are not this one's
-        long budget = RelayHandler.largeReadBudget(1024 + base / 2);
+        long base = HeldReads.held(); // other tests' relays (none should be left) are not this one's
+        long budget = HeldReads.budget(1024 + base / 2);
         try {
             // within twice the budget: written, and counted until it is
             endpoint.writeInbound(Unpooled.wrappedBuffer(new byte[1000]));
             assertThat(client.isActive()).isTrue();
-            assertThat(RelayHandler.largeHeld() - base).isEqualTo(1000);
+            assertThat(HeldReads.held() - base).isEqualTo(1000);
             // past it, with more than a mebibyte held for the client: the connection is reset, and what was read is dropped
             ByteBuf past = Unpooled.wrappedBuffer(new byte[1500]);
             endpoint.writeInbound(past);
             assertThat(past.refCnt()).isZero();
             assertThat(client.isActive()).as("the client's side, reset").isFalse();
             assertThat(endpoint.isActive()).as("the endpoint's side").isFalse();
-            assertThat(RelayHandler.largeHeld() - base).as("what was held, counted out as it failed").isZero();
+            assertThat(HeldReads.held() - base).as("what was held, counted out as it failed").isZero();
         } finally {
-            RelayHandler.largeReadBudget(budget);
+            HeldReads.budget(budget);
             for (EmbeddedChannel ch : new EmbeddedChannel[] {endpoint, client}) {
                 try {
                     ch.finishAndReleaseAll();

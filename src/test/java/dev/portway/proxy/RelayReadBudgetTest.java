@@ -27,14 +27,14 @@ class RelayReadBudgetTest {
     @Test
     void pastTheBudgetReadsAreSmall() {
         RecvByteBufAllocator reads = new RelayHandler.BudgetedReads(new AdaptiveRecvByteBufAllocator(64, 256 * 1024, 1 << 20));
-        long before = RelayHandler.largeReadBudget(Long.MAX_VALUE);
+        long before = HeldReads.budget(Long.MAX_VALUE);
         try {
             assertThat(firstRead(reads)).isEqualTo(256 * 1024);
-            RelayHandler.largeReadBudget(0);
+            HeldReads.budget(0);
             assertThat(firstRead(reads)).isEqualTo(64 * 1024);
             assertThat(reads.newHandle().guess()).isEqualTo(64 * 1024);
         } finally {
-            RelayHandler.largeReadBudget(before);
+            HeldReads.budget(before);
         }
     }
 }
