@@ -22,9 +22,18 @@ import org.junit.jupiter.api.Test;
  */
 class ViewerWatchTest extends AdminServerTestBase {
 
+    /**
+     * The defaults, with header and read timeouts longer than the test: a viewer's connection idles
+     * out after the header timeout (10 s by default, counted from its answer's end) and one whose
+     * answer is unread closes after the read timeout (30 s). On a loaded machine the sixteen replays
+     * took longer than 10 s, so the first watch's connection closed (giving its slot back, as it
+     * should) before the seventeenth asked.
+     */
     @Override
     AdminServer.Options options(AdminCredentials credentials) {
-        return AdminServer.Options.defaults(credentials);
+        AdminServer.Options d = AdminServer.Options.defaults(credentials);
+        return new AdminServer.Options(credentials, d.allowedOrigins(), d.maxConnections(), Duration.ofMinutes(2), d.idleTimeout(),
+                Duration.ofMinutes(2), d.maxBody(), d.maxApplyBody());
     }
 
     @Test
