@@ -128,6 +128,8 @@ final class HttpExchange {
     private int status;
     private long bytesIn;
     private long bytesOut;
+    /** The answer goes to the client framed by the connection's end (no length, no chunks): only a reset tells it cut. */
+    private boolean endedByClose;
     /** Bytes of the answer written while the client took no more, not out yet: counted in {@link HeldReads} (an HTTP/1.1 connection's holdings). */
     private long heldForClient;
     private long requestDeadline;
@@ -1089,8 +1091,10 @@ final class HttpExchange {
         if (clientHttp10 && chunked) {
             HttpUtil.setTransferEncodingChunked(r, false);
             closeAfter = true;
+            endedByClose = true;
         } else if (untilClose && (clientHttp10 || coded)) {
             closeAfter = true; // (a transfer coding other than chunked goes on as it came, ended the same way)
+            endedByClose = true;
         } else if (untilClose) {
             HttpUtil.setTransferEncodingChunked(r, true);
         }
@@ -1258,6 +1262,7 @@ final class HttpExchange {
         // a head held for its body's end has not reached the client: dropped, and the gateway answers instead
         heldHead = null;
         responseStarted = false;
+        endedByClose = false; // the gateway's own answer has its length
         boolean keepAlive = keepAliveRequested && (requestDone || !bodyExpected) && !closeAfter;
         if (!keepAlive) {
             closeAfter = true;
@@ -1333,8 +1338,17 @@ final class HttpExchange {
         }
     }
 
-    /** Cuts both connections: the response cannot be completed. */
+    /**
+     * Cuts both connections: the response cannot be completed. A client that reads its answer to
+     * the connection's end is reset, not sent a FIN, which would end a cut answer as if it were
+     * whole (a client with a length or chunks to go by sees the cut either way, and a FIN lets it
+     * have the answers before this one).
+     */
     private void abort() {
+        if (endedByClose && !down.isStream()) {
+            ctx.flush(); // what it has of the answer, then the reset
+            DataPlane.reset(ctx.channel());
+        }
         closeAfter = true;
         if (upstream != null) {
             Channel ch = upstream;

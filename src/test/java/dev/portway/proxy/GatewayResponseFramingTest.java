@@ -300,6 +300,28 @@ class GatewayResponseFramingTest {
         }
     }
 
+    /**
+     * An HTTP/1.0 client gets a chunked answer as a body ended by the connection's end: when the
+     * answer is cut (here a malformed chunk after the first), a FIN would have ended it as if it were
+     * whole ("hello", the first chunk). The connection is reset instead, so that the client knows.
+     */
+    @Test
+    void anAnswerCutShortForAClientThatReadsToTheEndIsEndedByAResetNotAFin() throws Exception {
+        try (Socket c = new Socket(listener.getAddress(), listener.getPort())) {
+            c.setSoTimeout(5000);
+            c.getOutputStream().write("GET /badchunk HTTP/1.0\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
+                InputStream in = c.getInputStream();
+                for (int b; (b = in.read()) >= 0; ) {
+                    got.write(b);
+                }
+                throw new AssertionError("the answer ended as if whole: " + got);
+            }).as("the body is cut, not ended").isInstanceOf(java.net.SocketException.class).hasMessageContaining("reset");
+            assertThat(got.toString(StandardCharsets.ISO_8859_1)).startsWith("HTTP/1.1 200 OK\r\n").doesNotContainIgnoringCase("content-length");
+        }
+    }
+
     /** An endpoint that switches to another protocol unasked gets its client a 502, not silence. */
     @Test
     void anUnaskedForSwitchToAnotherProtocolIsABadGateway() throws Exception {
