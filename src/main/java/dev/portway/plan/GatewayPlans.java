@@ -158,18 +158,51 @@ final class GatewayPlans {
                 Map<String, List<Entry>> byHost = hosts.get(l);
                 List<String> names = new ArrayList<>(byHost.keySet());
                 names.sort(HOSTS);
-                for (String n : names) {
+                boolean ingress = owner.equals(INGRESS_OWNER);
+                for (int i = 0; i < names.size(); i++) {
+                    String n = names.get(i);
                     List<Entry> entries = new ArrayList<>(byHost.get(n));
                     entries.sort(PRECEDENCE);
+                    java.util.LinkedHashSet<Plan.HttpRule> rules = new java.util.LinkedHashSet<>();
+                    entries.forEach(e -> rules.add(e.rule()));
+                    if (!ingress) {
+                        // the Gateway API ranks rules, not hosts: a request for n that none of n's own rules matches
+                        // goes by the rules of the listener's less specific route hostnames that cover n (a wildcard,
+                        // then none), in that order, as they would have taken it without n's route. Never past the
+                        // listener's group: a more specific listener's requests are its own (listener isolation)
+                        for (String wider : names.subList(i + 1, names.size())) {
+                            if (covers(wider, n)) {
+                                List<Entry> more = new ArrayList<>(byHost.get(wider));
+                                more.sort(PRECEDENCE);
+                                more.forEach(e -> rules.add(e.rule()));
+                            }
+                        }
+                    }
                     // an Ingress's wildcard host covers one label ("*.foo.com" is not "a.b.foo.com"), a Gateway API one any number
-                    vhosts.add(new Plan.VirtualHost(n.equals("*") ? null : n, entries.stream().map(Entry::rule).toList(),
-                            owner.equals(INGRESS_OWNER)));
+                    vhosts.add(new Plan.VirtualHost(n.equals("*") ? null : n, List.copyOf(rules), ingress));
                 }
             }
             List<String> sni = new ArrayList<>(httpsListeners);
             sni.sort(HOSTS);
             return new Plan.HttpListener(key, owner, certificates, sni, vhosts, List.copyOf(trustedProxies), accessLog);
         }
+    }
+
+    /**
+     * Whether every request for {@code host} (a name or a wildcard) is one for {@code wider} in the
+     * Gateway API's sense: {@code *} covers all; {@code *.example.com} covers the names and wildcards
+     * below it, one label or more.
+     */
+    static boolean covers(String wider, String host) {
+        if (wider.equals("*")) {
+            return true;
+        }
+        if (!wider.startsWith("*.") || wider.equals(host)) {
+            return false;
+        }
+        String suffix = wider.substring(1);
+        String name = host.startsWith("*.") ? host.substring(1) : host;
+        return name.length() > suffix.length() && name.endsWith(suffix);
     }
 
     /** Exact hostnames, then wildcards with the longest suffix first, then any host. */

@@ -89,6 +89,16 @@ class GatewayRoutingTest {
                 ---
                 apiVersion: gateway.networking.k8s.io/v1
                 kind: HTTPRoute
+                metadata: {name: narrow}
+                spec:
+                  parentRefs: [{name: web}]
+                  hostnames: [n.example.com]
+                  rules:
+                  - matches: [{path: {type: PathPrefix, value: /narrow}}]
+                    backendRefs: [{name: host, port: 8000}]
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
                 metadata: {name: zz-older}
                 spec:
                   parentRefs: [{name: web}]
@@ -136,6 +146,9 @@ class GatewayRoutingTest {
     /**
      * The Gateway API's HTTPRoute precedence, request by request. Paths compare as the gateway
      * normalizes them: a route's escapes in lower-case hex, or of unreserved characters, match.
+     * The precedence ranks rules: a request for a route's hostname that none of its rules match
+     * goes by the rules of routes with a wildcard that covers it, then of routes with no hostname
+     * (before, it got 404, as an Envoy virtual host gives).
      */
     @ParameterizedTest(name = "{1} {2} on {0} {3} -> {4}")
     @CsvSource(delimiter = '|', nullValues = "-", textBlock = """
@@ -162,6 +175,10 @@ class GatewayRoutingTest {
             a.example.com | GET  | /foo           | -             | host
             b.example.com | GET  | /foo           | -             | wild
             tie.test      | GET  | /tie           | -             | older
+            n.example.com | GET  | /narrow/x      | -             | host
+            n.example.com | GET  | /other         | -             | wild
+            tie.test      | GET  | /other         | -             | root
+            tie.test      | GET  | /foo           | -             | exact
             """)
     void precedence(String host, String method, String path, String header, String expected) throws Exception {
         assertThat(pod(host, method, path, header)).isEqualTo(expected);
