@@ -320,8 +320,10 @@ public final class PodValidation {
         }
         Set<String> volumeNames = new HashSet<>();
         errs.addAll(volumes(spec.getVolumes(), volumeNames, path.child("volumes")));
-        errs.addAll(containers(spec.getContainers(), volumeNames, path.child("containers")));
-        errs.addAll(initContainers(spec.getInitContainers(), spec.getContainers(), volumeNames, path.child("initContainers")));
+        // spec.hostUsers unset is true: the pod shares the host's user namespace
+        boolean hostUsers = spec.getHostUsers() == null || spec.getHostUsers();
+        errs.addAll(containers(spec.getContainers(), volumeNames, hostUsers, path.child("containers")));
+        errs.addAll(initContainers(spec.getInitContainers(), spec.getContainers(), volumeNames, hostUsers, path.child("initContainers")));
 
         String restartPolicy = nz(spec.getRestartPolicy());
         switch (restartPolicy) {
@@ -339,6 +341,7 @@ public final class PodValidation {
                     "ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"));
         }
         errs.addAll(MetaValidation.labels(spec.getNodeSelector(), path.child("nodeSelector")));
+        errs.addAll(podSecurityContext(spec.getSecurityContext(), spec, path.child("securityContext")));
         errs.addAll(dnsConfig(spec.getDnsConfig(), dnsPolicy, path.child("dnsConfig")));
         if (!nz(spec.getServiceAccountName()).isEmpty()) {
             for (String msg : Names.dns1123Subdomain(spec.getServiceAccountName())) {
@@ -635,7 +638,7 @@ public final class PodValidation {
         return errs;
     }
 
-    private static List<FieldError> containers(List<Container> containers, Set<String> volumes, FieldPath path) {
+    private static List<FieldError> containers(List<Container> containers, Set<String> volumes, boolean hostUsers, FieldPath path) {
         List<FieldError> errs = new ArrayList<>();
         if (containers == null || containers.isEmpty()) {
             errs.add(FieldError.required(path, ""));
@@ -645,7 +648,7 @@ public final class PodValidation {
         for (int i = 0; i < containers.size(); i++) {
             Container c = containers.get(i);
             FieldPath p = path.index(i);
-            errs.addAll(containerCommon(c, volumes, p));
+            errs.addAll(containerCommon(c, volumes, hostUsers, p));
             if (!names.add(nz(c.getName()))) {
                 errs.add(FieldError.duplicate(p.child("name"), nz(c.getName())));
             }
@@ -686,7 +689,7 @@ public final class PodValidation {
     }
 
     private static List<FieldError> initContainers(List<Container> containers, List<Container> regular, Set<String> volumes,
-                                                   FieldPath path) {
+                                                   boolean hostUsers, FieldPath path) {
         List<FieldError> errs = new ArrayList<>();
         if (containers == null) {
             return errs;
@@ -698,7 +701,7 @@ public final class PodValidation {
         for (int i = 0; i < containers.size(); i++) {
             Container c = containers.get(i);
             FieldPath p = path.index(i);
-            errs.addAll(containerCommon(c, volumes, p));
+            errs.addAll(containerCommon(c, volumes, hostUsers, p));
             boolean restartAlways = "Always".equals(c.getRestartPolicy());
             if (c.getRestartPolicy() != null && !restartAlways) {
                 errs.add(FieldError.notSupported(p.child("restartPolicy"), c.getRestartPolicy(), "Always"));
@@ -730,7 +733,7 @@ public final class PodValidation {
         return errs;
     }
 
-    private static List<FieldError> containerCommon(Container c, Set<String> volumes, FieldPath path) {
+    private static List<FieldError> containerCommon(Container c, Set<String> volumes, boolean hostUsers, FieldPath path) {
         List<FieldError> errs = new ArrayList<>();
         String name = nz(c.getName());
         if (name.isEmpty()) {
@@ -762,6 +765,101 @@ public final class PodValidation {
             default -> errs.add(FieldError.notSupported(path.child("imagePullPolicy"), pull, "Always", "IfNotPresent", "Never"));
         }
         errs.addAll(Resources.containerRequirements(c.getResources(), path.child("resources")));
+        errs.addAll(securityContext(c.getSecurityContext(), hostUsers, path.child("securityContext")));
+        return errs;
+    }
+
+    /** The largest user or group ID ({@code IsValidUserID}, {@code IsValidGroupID}): 2^31-1. */
+    private static final int MAX_ID = Integer.MAX_VALUE;
+
+    /** {@code IsValidUserID} / {@code IsValidGroupID} of {@code id} at {@code path}, when it is set. */
+    private static void id(Long id, FieldPath path, List<FieldError> errs) {
+        if (id != null && (id < 0 || id > MAX_ID)) {
+            errs.add(FieldError.invalid(path, id, Names.inclusiveRangeError(0, MAX_ID)));
+        }
+    }
+
+    /**
+     * {@code ValidateSecurityContext}: a container's user and group IDs, its {@code procMount}
+     * ({@code Unmasked} only in a user namespace of its own, {@code hostUsers: false}) and its
+     * seccomp profile. (Not yet: the checks whose value Kubernetes prints as a Go struct, with
+     * pointer addresses: {@code allowPrivilegeEscalation: false} with {@code privileged} or
+     * {@code CAP_SYS_ADMIN}; nor Windows options and AppArmor profiles.)
+     */
+    private static List<FieldError> securityContext(io.fabric8.kubernetes.api.model.SecurityContext sc, boolean hostUsers, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (sc == null) {
+            return errs;
+        }
+        id(sc.getRunAsUser(), path.child("runAsUser"), errs);
+        id(sc.getRunAsGroup(), path.child("runAsGroup"), errs);
+        if (sc.getProcMount() != null) {
+            String procMount = sc.getProcMount();
+            if (!procMount.equals("Default") && !procMount.equals("Unmasked")) {
+                errs.add(FieldError.notSupported(path.child("procMount"), procMount, "Default", "Unmasked"));
+            }
+            if (hostUsers && procMount.equals("Unmasked")) {
+                errs.add(FieldError.invalid(path.child("procMount"), procMount, "`hostUsers` must be false to use `Unmasked`"));
+            }
+        }
+        errs.addAll(seccompProfile(sc.getSeccompProfile(), path.child("seccompProfile")));
+        return errs;
+    }
+
+    /**
+     * {@code validatePodSpecSecurityContext}: the pod's user and group IDs, {@code
+     * shareProcessNamespace} with {@code hostPID} (checked when the security context is set, as
+     * there), {@code fsGroupChangePolicy} and the seccomp profile. (Not yet: sysctls, Windows options, AppArmor profiles, supplementalGroupsPolicy.)
+     */
+    private static List<FieldError> podSecurityContext(io.fabric8.kubernetes.api.model.PodSecurityContext sc, PodSpec spec, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (sc == null) {
+            return errs;
+        }
+        id(sc.getFsGroup(), path.child("fsGroup"), errs);
+        id(sc.getRunAsUser(), path.child("runAsUser"), errs);
+        id(sc.getRunAsGroup(), path.child("runAsGroup"), errs);
+        List<Long> groups = sc.getSupplementalGroups() == null ? List.of() : sc.getSupplementalGroups();
+        for (int i = 0; i < groups.size(); i++) {
+            id(groups.get(i), path.child("supplementalGroups").index(i), errs);
+        }
+        // spec.hostPID and spec.shareProcessNamespace: fields of the pod's security context in Kubernetes' internal
+        // type, which is the path its message names
+        if (Boolean.TRUE.equals(spec.getShareProcessNamespace()) && Boolean.TRUE.equals(spec.getHostPID())) {
+            errs.add(FieldError.invalid(path.child("shareProcessNamespace"), true, "ShareProcessNamespace and HostPID cannot both be enabled"));
+        }
+        String policy = sc.getFsGroupChangePolicy();
+        if (policy != null && !policy.equals("Always") && !policy.equals("OnRootMismatch")) {
+            errs.add(FieldError.notSupported(path.child("fsGroupChangePolicy"), policy, "Always", "OnRootMismatch"));
+        }
+        errs.addAll(seccompProfile(sc.getSeccompProfile(), path.child("seccompProfile")));
+        return errs;
+    }
+
+    /**
+     * {@code validateSeccompProfileField}: a type, one of the three; a Localhost profile names a
+     * file under the kubelet's seccomp directory. (A profile set with another type is refused with
+     * the profile printed as a Go struct: not checked yet.)
+     */
+    private static List<FieldError> seccompProfile(io.fabric8.kubernetes.api.model.SeccompProfile profile, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (profile == null) {
+            return errs;
+        }
+        String type = nz(profile.getType());
+        switch (type) {
+            case "Localhost", "RuntimeDefault", "Unconfined" -> {
+            }
+            case "" -> errs.add(FieldError.required(path.child("type"), "type is required when seccompProfile is set"));
+            default -> errs.add(FieldError.notSupported(path.child("type"), type, "Localhost", "RuntimeDefault", "Unconfined"));
+        }
+        if (type.equals("Localhost")) {
+            if (profile.getLocalhostProfile() == null) {
+                errs.add(FieldError.required(path.child("localhostProfile"), "must be set when seccomp type is Localhost"));
+            } else {
+                errs.addAll(localDescendingPath(profile.getLocalhostProfile(), path.child("localhostProfile")));
+            }
+        }
         return errs;
     }
 

@@ -26,12 +26,59 @@ class PodSpecValidationTest {
             + "characters, '_', '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
             + "validation is '_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\\._?[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*')";
 
+    /** IsValidUserID's and IsValidGroupID's message. */
+    private static final String ID_RANGE = "must be between 0 and 2147483647, inclusive";
+
     static String pod(String spec) {
         return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n" + spec.stripIndent().indent(2);
     }
 
     static Stream<Arguments> invalid() {
         return Stream.of(
+                // validatePodSpecSecurityContext and ValidateSecurityContext: IDs out of range were taken, and a pod ran
+                Arguments.of("a pod security context with IDs out of range, an unknown policy, a Localhost profile without its file", pod("""
+                        securityContext:
+                          runAsUser: -1
+                          runAsGroup: 2147483648
+                          fsGroup: -5
+                          supplementalGroups: [1000, -2]
+                          fsGroupChangePolicy: Sometimes
+                          seccompProfile: {type: Localhost}
+                        containers: [{name: a, image: portway/echo}]
+                        """), INVALID + "[spec.securityContext.fsGroup: Invalid value: -5: " + ID_RANGE + ", "
+                        + "spec.securityContext.runAsUser: Invalid value: -1: " + ID_RANGE + ", "
+                        + "spec.securityContext.runAsGroup: Invalid value: 2147483648: " + ID_RANGE + ", "
+                        + "spec.securityContext.supplementalGroups[1]: Invalid value: -2: " + ID_RANGE + ", "
+                        + "spec.securityContext.fsGroupChangePolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnRootMismatch\", "
+                        + "spec.securityContext.seccompProfile.localhostProfile: Required value: must be set when seccomp type is Localhost]"),
+                Arguments.of("a container security context with an ID out of range, Unmasked /proc on the host's users, an unknown profile",
+                        pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          securityContext: {runAsUser: -1, procMount: Unmasked, seccompProfile: {type: Strict}}
+                        - name: b
+                          image: portway/echo
+                          securityContext: {runAsGroup: 7, procMount: Masked, seccompProfile: {localhostProfile: x.json}}
+                        """), INVALID + "[spec.containers[0].securityContext.runAsUser: Invalid value: -1: " + ID_RANGE + ", "
+                        + "spec.containers[0].securityContext.procMount: Invalid value: \"Unmasked\": `hostUsers` must be false to use `Unmasked`, "
+                        + "spec.containers[0].securityContext.seccompProfile.type: Unsupported value: \"Strict\": supported values: "
+                        + "\"Localhost\", \"RuntimeDefault\", \"Unconfined\", "
+                        + "spec.containers[1].securityContext.procMount: Unsupported value: \"Masked\": supported values: \"Default\", \"Unmasked\", "
+                        + "spec.containers[1].securityContext.seccompProfile.type: Required value: type is required when seccompProfile is set]"),
+                Arguments.of("a Localhost seccomp profile outside the kubelet's directory", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          securityContext: {seccompProfile: {type: Localhost, localhostProfile: ../escape.json}}
+                        """), INVALID + "spec.containers[0].securityContext.seccompProfile.localhostProfile: Invalid value: \"../escape.json\": "
+                        + "must not contain '..'"),
+                Arguments.of("a process namespace shared with the host's", pod("""
+                        hostPID: true
+                        shareProcessNamespace: true
+                        containers: [{name: a, image: portway/echo}]
+                        """), INVALID + "spec.securityContext.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot "
+                        + "both be enabled"),
                 // the pod's resolv.conf and hosts file are written from these: they were taken as they came
                 Arguments.of("dnsPolicy None without dnsConfig", pod("""
                         dnsPolicy: None
