@@ -193,6 +193,7 @@ final class ControllerCommand implements Callable<Integer> {
             var m = controller.metricsAddress();
             out.println("Metrics: http://" + io.netty.util.NetUtil.toSocketAddressString(m.getAddress().getHostAddress(), m.getPort()) + "/metrics");
         }
+        out.println("Data plane: " + controller.dataPlane().describe() + " (--transport, --proxy-threads)");
         out.println("Ctrl-C stops the controller (the Services keep their addresses in the cluster).");
         out.flush();
         stopped.await();

@@ -7,7 +7,7 @@ import picocli.CommandLine.Option;
 final class ProxyOptions {
 
     @Option(names = "--transport", paramLabel = "io_uring|epoll|nio",
-            description = "Socket implementation (default: the fastest that works here).")
+            description = "Socket implementation (default: io_uring where the kernel gives it, else epoll, else nio).")
     String transport;
 
     @Option(names = "--proxy-threads", paramLabel = "N",
@@ -15,7 +15,20 @@ final class ProxyOptions {
     Integer proxyThreads;
 
     Transport transport() {
-        return transport == null ? Transport.best() : Transport.parse(transport);
+        if (transport == null) {
+            return Transport.best();
+        }
+        Transport t;
+        try {
+            t = Transport.parse(transport);
+        } catch (IllegalArgumentException e) {
+            throw new Main.CliException("--transport " + transport + ": expected io_uring, epoll or nio");
+        }
+        if (!t.isAvailable()) {
+            throw new Main.CliException("--transport " + transport + ": not available on this machine (" + t.unavailability()
+                    + "); leave the option out for the best that is");
+        }
+        return t;
     }
 
     /** The event loops asked for, or 0 for one per CPU. */

@@ -79,6 +79,7 @@ final class UpSummary {
         }
         out.println();
         out.println("Cluster DNS: " + cluster.kubelet().dnsSummary());
+        out.println("Data plane: " + cluster.dataPlane().describe() + " (--transport, --proxy-threads)");
         Map<String, String> listeners = cluster.dataPlane().listenerStatus();
         listeners.forEach((address, state) -> {
             if (state.startsWith("failed")) {

@@ -180,7 +180,8 @@ public final class DataPlane implements AutoCloseable {
         }
     }
 
-    Transport transport() {
+    /** The socket implementation every listener and upstream connection uses. */
+    public Transport transport() {
         return transport;
     }
 
@@ -198,6 +199,12 @@ public final class DataPlane implements AutoCloseable {
 
     HttpSettings httpSettings() {
         return httpSettings;
+    }
+
+    /** What the traffic runs on, for a command's summary: "io_uring sockets, 2 event loops". */
+    public String describe() {
+        int loops = eventLoops();
+        return transport.label() + " sockets, " + loops + " event loop" + (loops == 1 ? "" : "s");
     }
 
     /** How many event loops carry the traffic. */

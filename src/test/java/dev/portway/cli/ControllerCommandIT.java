@@ -39,7 +39,8 @@ class ControllerCommandIT {
                     "--metrics-address", "127.0.0.1:0", "--proxy-threads", "1").redirectErrorStream(true))) {
                 String printed = controller.output().toString();
                 assertThat(printed).contains("Portway is the LoadBalancer implementation of " + cluster.url())
-                        .contains("pool edge: 127.0.62.20/32");
+                        .contains("pool edge: 127.0.62.20/32")
+                        .containsPattern("Data plane: (io_uring|epoll|nio) sockets, 1 event loop \\(--transport, --proxy-threads\\)");
                 await().atMost(Duration.ofSeconds(20)).until(() -> "127.0.62.20".equals(cluster.ingressIp("web")));
                 Set<String> answered = new HashSet<>();
                 await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {

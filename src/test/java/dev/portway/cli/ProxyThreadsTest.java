@@ -28,6 +28,20 @@ class ProxyThreadsTest {
     }
 
     @Test
+    void aTransportThatIsNoneOrNotHereIsRefusedBeforeAnythingStarts() {
+        Cli.Result r = new Cli(Clock.systemUTC(), (String) null).run("up", "--transport", "kqueue");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("error: --transport kqueue: expected io_uring, epoll or nio").doesNotContain("Exception");
+        for (dev.portway.net.Transport t : dev.portway.net.Transport.values()) {
+            if (!t.isAvailable()) {
+                Cli.Result missing = new Cli(Clock.systemUTC(), (String) null).run("up", "--transport", t.label());
+                assertThat(missing.exitCode()).isEqualTo(1);
+                assertThat(missing.err()).contains("error: --transport " + t.label() + ": not available on this machine (");
+            }
+        }
+    }
+
+    @Test
     void noEventLoopIsRefusedBeforeAnythingStarts() {
         Cli.Result r = new Cli(Clock.systemUTC(), (String) null).run("up", "--proxy-threads", "0");
         assertThat(r.exitCode()).isEqualTo(1);

@@ -98,6 +98,9 @@ class UpSummaryGatewayTest {
             assertThat(parts.getFirst()).containsPattern("curl http://127\\.[0-9.]+:18082/app/ +#   HTTPRoute app -> app:8000");
             assertCurlAnswers200(parts.getFirst());
             assertThat(text.toString()).contains("Cluster DNS: no cluster DNS server (--cluster-dns=hosts)");
+            // the sockets the traffic runs on, and how many loops carry it: what a benchmark's reader asks first
+            assertThat(text.toString()).contains("Data plane: " + cluster.local().dataPlane().transport().label() + " sockets, "
+                    + cluster.local().dataPlane().eventLoops() + " event loop");
         }
     }
 

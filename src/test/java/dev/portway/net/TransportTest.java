@@ -12,6 +12,33 @@ import org.junit.jupiter.api.Test;
 
 class TransportTest {
 
+    /**
+     * With nothing asked, io_uring where the kernel gives it (about one system call a request
+     * against epoll's four and a wait), else epoll, else NIO; {@code portway.transport} names another.
+     */
+    @Test
+    void theDefaultIsIoUringWhereTheKernelGivesItThenEpollThenNio() {
+        String asked = System.getProperty("portway.transport");
+        try {
+            System.clearProperty("portway.transport");
+            Transport expected = Transport.IO_URING.isAvailable() ? Transport.IO_URING
+                    : Transport.EPOLL.isAvailable() ? Transport.EPOLL : Transport.NIO;
+            assertThat(Transport.best()).isEqualTo(expected);
+            assertThat(expected.unavailability()).isNull();
+            System.setProperty("portway.transport", "epoll");
+            assertThat(Transport.best()).isEqualTo(Transport.EPOLL.isAvailable() ? Transport.EPOLL : Transport.NIO);
+            System.setProperty("portway.transport", "nio");
+            assertThat(Transport.best()).isEqualTo(Transport.NIO);
+        } finally {
+            if (asked == null) {
+                System.clearProperty("portway.transport");
+            } else {
+                System.setProperty("portway.transport", asked);
+            }
+        }
+        assertThat(Transport.IO_URING.label()).isEqualTo("io_uring");
+    }
+
     /** Each event loop's thread has a name of its own, even as the kernel keeps it (15 bytes), past nine loops too. */
     @Test
     void eventLoopThreadsAreNumberedWithinWhatLinuxKeepsOfTheirName() throws Exception {
