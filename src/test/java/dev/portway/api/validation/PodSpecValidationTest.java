@@ -272,6 +272,33 @@ class PodSpecValidationTest {
                             terminationGracePeriodSeconds: 10
                         """), INVALID + "spec.containers[0].readinessProbe.terminationGracePeriodSeconds: Invalid value: 10: "
                         + "must not be set for readinessProbes"),
+                // validateTopologySpreadConstraints: a typo in whenUnsatisfiable spread nothing, silently
+                Arguments.of("topology spread constraints that spread nothing", pod("""
+                        topologySpreadConstraints:
+                        - {maxSkew: 0, topologyKey: "", whenUnsatisfiable: DoNotSchedul}
+                        - {maxSkew: 1, topologyKey: zone, whenUnsatisfiable: ScheduleAnyway, minDomains: 0, nodeTaintsPolicy: honor}
+                        - {maxSkew: 1, topologyKey: zone, whenUnsatisfiable: ScheduleAnyway, matchLabelKeys: [pod-template-hash]}
+                        - maxSkew: 2
+                          topologyKey: kubernetes.io/hostname
+                          whenUnsatisfiable: DoNotSchedule
+                          labelSelector: {matchExpressions: [{key: app, operator: In}]}
+                          matchLabelKeys: ["bad key"]
+                        containers: [{name: a, image: portway/echo}]
+                        """), INVALID + "[spec.topologySpreadConstraints[0].maxSkew: Invalid value: 0: must be greater than zero, "
+                        + "spec.topologySpreadConstraints[0].topologyKey: Required value: can not be empty, "
+                        + "spec.topologySpreadConstraints[0].whenUnsatisfiable: Unsupported value: \"DoNotSchedul\": supported values: "
+                        + "\"DoNotSchedule\", \"ScheduleAnyway\", "
+                        + "spec.topologySpreadConstraints[1].{topologyKey, whenUnsatisfiable}: Duplicate value: \"{zone, ScheduleAnyway}\", "
+                        + "spec.topologySpreadConstraints[1].minDomains: Invalid value: 0: must be greater than zero, "
+                        + "spec.topologySpreadConstraints[1].minDomains: Invalid value: 0: can only use minDomains if "
+                        + "whenUnsatisfiable=DoNotSchedule, not ScheduleAnyway, "
+                        + "spec.topologySpreadConstraints[1].nodeTaintsPolicy: Unsupported value: \"honor\": supported values: \"Honor\", \"Ignore\", "
+                        + "spec.topologySpreadConstraints[2].matchLabelKeys: Forbidden: must not be specified when labelSelector is not set, "
+                        + "spec.topologySpreadConstraints[3].matchLabelKeys[0]: Invalid value: \"bad key\": name part must consist of alphanumeric "
+                        + "characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  "
+                        + "or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]'), "
+                        + "spec.topologySpreadConstraints[3].labelSelector.matchExpressions[0].values: Required value: "
+                        + "must be specified when `operator` is 'In' or 'NotIn']"),
                 Arguments.of("grpc probe port 0", pod("""
                         containers:
                         - name: a
@@ -330,6 +357,19 @@ class PodSpecValidationTest {
                         - name: a
                           image: portway/echo
                           env: [{name: 1PORT, value: "80"}, {name: "my var", value: x}]
+                        """)),
+                Arguments.of("topology spread constraints as the documentation writes them", pod("""
+                        topologySpreadConstraints:
+                        - maxSkew: 1
+                          topologyKey: topology.kubernetes.io/zone
+                          whenUnsatisfiable: DoNotSchedule
+                          minDomains: 2
+                          nodeAffinityPolicy: Honor
+                          nodeTaintsPolicy: Ignore
+                          labelSelector: {matchLabels: {app: web}}
+                          matchLabelKeys: [pod-template-hash]
+                        - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway}
+                        containers: [{name: a, image: portway/echo}]
                         """)),
                 Arguments.of("requests equal to limits", pod("""
                         containers:
