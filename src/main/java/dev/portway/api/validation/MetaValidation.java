@@ -296,21 +296,7 @@ public final class MetaValidation {
                 LabelSelectorRequirement r = expressions.get(i);
                 FieldPath p = path.child("matchExpressions").index(i);
                 List<String> values = r.getValues() == null ? List.of() : r.getValues();
-                String operator = nz(r.getOperator());
-                switch (operator) {
-                    case "In", "NotIn" -> {
-                        if (values.isEmpty()) {
-                            errs.add(FieldError.required(p.child("values"), "must be specified when `operator` is 'In' or 'NotIn'"));
-                        }
-                    }
-                    case "Exists", "DoesNotExist" -> {
-                        if (!values.isEmpty()) {
-                            errs.add(FieldError.forbidden(p.child("values"),
-                                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
-                        }
-                    }
-                    default -> errs.add(FieldError.invalid(p.child("operator"), operator, "not a valid selector operator"));
-                }
+                errs.addAll(requirementOperator(nz(r.getOperator()), values.size(), false, p));
                 errs.addAll(labelName(nz(r.getKey()), p.child("key")));
                 for (int v = 0; v < values.size(); v++) {
                     for (String msg : Names.labelValue(nz(values.get(v)))) {
@@ -320,6 +306,38 @@ public final class MetaValidation {
             }
         }
         return errs;
+    }
+
+    /**
+     * A selector requirement's operator against the number of its values, as a label selector's
+     * ({@code ValidateLabelSelectorRequirement}) and a node selector's ({@code
+     * ValidateNodeSelectorRequirement}, whose {@code comparisons} Gt and Lt take one) judge them.
+     */
+    static List<FieldError> requirementOperator(String operator, int values, boolean comparisons, FieldPath p) {
+        switch (operator) {
+            case "In", "NotIn" -> {
+                if (values == 0) {
+                    return List.of(FieldError.required(p.child("values"), "must be specified when `operator` is 'In' or 'NotIn'"));
+                }
+            }
+            case "Exists", "DoesNotExist" -> {
+                if (values > 0) {
+                    return List.of(FieldError.forbidden(p.child("values"), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+                }
+            }
+            case "Gt", "Lt" -> {
+                if (!comparisons) {
+                    return List.of(FieldError.invalid(p.child("operator"), operator, "not a valid selector operator"));
+                }
+                if (values != 1) {
+                    return List.of(FieldError.required(p.child("values"), "must be specified single value when `operator` is 'Lt' or 'Gt'"));
+                }
+            }
+            default -> {
+                return List.of(FieldError.invalid(p.child("operator"), operator, "not a valid selector operator"));
+            }
+        }
+        return List.of();
     }
 
     public static List<FieldError> immutable(Object updated, Object old, FieldPath path) {

@@ -342,6 +342,7 @@ public final class PodValidation {
         }
         errs.addAll(MetaValidation.labels(spec.getNodeSelector(), path.child("nodeSelector")));
         errs.addAll(podSecurityContext(spec.getSecurityContext(), spec, path.child("securityContext")));
+        errs.addAll(affinity(spec.getAffinity(), path.child("affinity")));
         errs.addAll(dnsConfig(spec.getDnsConfig(), dnsPolicy, path.child("dnsConfig")));
         errs.addAll(topologySpreadConstraints(spec.getTopologySpreadConstraints(), path.child("topologySpreadConstraints")));
         if (!nz(spec.getServiceAccountName()).isEmpty()) {
@@ -423,17 +424,165 @@ public final class PodValidation {
             // matchLabelKeys as kube-apiserver 1.34+ judges them (MatchLabelKeysInPodTopologySpreadSelectorMerge, on by
             // default): a selector is needed and each key must be a label name. Its "exists in both matchLabelKeys and
             // labelSelector" depends on the merge of the pod's own labels into the selector at create, not done here
-            List<String> keys = c.getMatchLabelKeys();
-            if (keys != null && !keys.isEmpty()) {
-                if (c.getLabelSelector() == null) {
-                    errs.add(FieldError.forbidden(p.child("matchLabelKeys"), "must not be specified when labelSelector is not set"));
+            errs.addAll(labelKeys(c.getMatchLabelKeys() == null ? List.of() : c.getMatchLabelKeys(), c.getLabelSelector(), p.child("matchLabelKeys")));
+            errs.addAll(MetaValidation.labelSelector(c.getLabelSelector(), p.child("labelSelector")));
+        }
+        return errs;
+    }
+
+    /**
+     * {@code validateAffinity}, on create: node affinity's terms and requirements (an operator that
+     * is none, In without values, a required term's value that is no label value), and pod
+     * (anti-)affinity's terms (weights 1-100, selectors, namespaces, topology keys, matchLabelKeys
+     * and mismatchLabelKeys).
+     */
+    private static List<FieldError> affinity(io.fabric8.kubernetes.api.model.Affinity affinity, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (affinity == null) {
+            return errs;
+        }
+        var node = affinity.getNodeAffinity();
+        if (node != null) {
+            FieldPath np = path.child("nodeAffinity");
+            if (node.getRequiredDuringSchedulingIgnoredDuringExecution() != null) {
+                FieldPath terms = np.child("requiredDuringSchedulingIgnoredDuringExecution").child("nodeSelectorTerms");
+                var list = node.getRequiredDuringSchedulingIgnoredDuringExecution().getNodeSelectorTerms();
+                if (list == null || list.isEmpty()) {
+                    errs.add(FieldError.required(terms, "must have at least one node selector term"));
                 } else {
-                    for (int k = 0; k < keys.size(); k++) {
-                        errs.addAll(MetaValidation.labelName(nz(keys.get(k)), p.child("matchLabelKeys").index(k)));
+                    for (int i = 0; i < list.size(); i++) {
+                        errs.addAll(nodeSelectorTerm(list.get(i), false, terms.index(i)));
                     }
                 }
             }
-            errs.addAll(MetaValidation.labelSelector(c.getLabelSelector(), p.child("labelSelector")));
+            var preferred = node.getPreferredDuringSchedulingIgnoredDuringExecution();
+            for (int i = 0; preferred != null && i < preferred.size(); i++) {
+                FieldPath pp = np.child("preferredDuringSchedulingIgnoredDuringExecution").index(i);
+                errs.addAll(schedulingWeight(preferred.get(i).getWeight(), pp.child("weight")));
+                // a preferred term's values may be any string: it can still succeed on a cluster of one node
+                var preference = preferred.get(i).getPreference();
+                errs.addAll(nodeSelectorTerm(preference == null ? new io.fabric8.kubernetes.api.model.NodeSelectorTerm() : preference, true,
+                        pp.child("preference")));
+            }
+        }
+        if (affinity.getPodAffinity() != null) {
+            errs.addAll(podAffinityTerms(affinity.getPodAffinity().getRequiredDuringSchedulingIgnoredDuringExecution(),
+                    affinity.getPodAffinity().getPreferredDuringSchedulingIgnoredDuringExecution(), path.child("podAffinity")));
+        }
+        if (affinity.getPodAntiAffinity() != null) {
+            errs.addAll(podAffinityTerms(affinity.getPodAntiAffinity().getRequiredDuringSchedulingIgnoredDuringExecution(),
+                    affinity.getPodAntiAffinity().getPreferredDuringSchedulingIgnoredDuringExecution(), path.child("podAntiAffinity")));
+        }
+        return errs;
+    }
+
+    /** A preferred term's weight, node or pod affinity's: 1-100 (unset is Go's zero). */
+    private static List<FieldError> schedulingWeight(Integer weight, FieldPath path) {
+        int w = weight == null ? 0 : weight;
+        return w <= 0 || w > 100 ? List.of(FieldError.invalid(path, w, "must be in the range 1-100")) : List.of();
+    }
+
+    /** {@code ValidateNodeSelectorTerm}: its expressions, then its fields (metadata.name alone). */
+    private static List<FieldError> nodeSelectorTerm(io.fabric8.kubernetes.api.model.NodeSelectorTerm term, boolean anyValue, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        var expressions = term.getMatchExpressions();
+        for (int j = 0; expressions != null && j < expressions.size(); j++) {
+            var rq = expressions.get(j);
+            FieldPath p = path.child("matchExpressions").index(j);
+            List<String> values = rq.getValues() == null ? List.of() : rq.getValues();
+            errs.addAll(MetaValidation.requirementOperator(nz(rq.getOperator()), values.size(), true, p));
+            errs.addAll(MetaValidation.labelName(nz(rq.getKey()), p.child("key")));
+            if (!anyValue) {
+                for (int v = 0; v < values.size(); v++) {
+                    for (String msg : Names.labelValue(nz(values.get(v)))) {
+                        errs.add(FieldError.invalid(p.child("values").index(v), nz(values.get(v)), msg));
+                    }
+                }
+            }
+        }
+        var fields = term.getMatchFields();
+        for (int j = 0; fields != null && j < fields.size(); j++) {
+            var rq = fields.get(j);
+            FieldPath p = path.child("matchFields").index(j);
+            List<String> values = rq.getValues() == null ? List.of() : rq.getValues();
+            String operator = nz(rq.getOperator());
+            if (operator.equals("In") || operator.equals("NotIn")) {
+                if (values.size() != 1) {
+                    errs.add(FieldError.required(p.child("values"), "must be only one value when `operator` is 'In' or 'NotIn' for node field selector"));
+                }
+            } else {
+                errs.add(FieldError.invalid(p.child("operator"), operator, "not a valid selector operator"));
+            }
+            if (!"metadata.name".equals(nz(rq.getKey()))) {
+                errs.add(FieldError.invalid(p.child("key"), nz(rq.getKey()), "not a valid field selector key"));
+            } else {
+                for (int v = 0; v < values.size(); v++) {
+                    for (String msg : Names.dns1123Subdomain(nz(values.get(v)))) {
+                        errs.add(FieldError.invalid(p.child("values").index(v), nz(values.get(v)), msg));
+                    }
+                }
+            }
+        }
+        return errs;
+    }
+
+    /** {@code validatePodAffinity} and {@code validatePodAntiAffinity}: the required terms, then the weighted ones. */
+    private static List<FieldError> podAffinityTerms(List<io.fabric8.kubernetes.api.model.PodAffinityTerm> required,
+            List<io.fabric8.kubernetes.api.model.WeightedPodAffinityTerm> preferred, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        for (int i = 0; required != null && i < required.size(); i++) {
+            errs.addAll(podAffinityTerm(required.get(i), path.child("requiredDuringSchedulingIgnoredDuringExecution").index(i)));
+        }
+        for (int j = 0; preferred != null && j < preferred.size(); j++) {
+            FieldPath p = path.child("preferredDuringSchedulingIgnoredDuringExecution").index(j);
+            errs.addAll(schedulingWeight(preferred.get(j).getWeight(), p.child("weight")));
+            var term = preferred.get(j).getPodAffinityTerm();
+            errs.addAll(podAffinityTerm(term == null ? new io.fabric8.kubernetes.api.model.PodAffinityTerm() : term, p.child("podAffinityTerm")));
+        }
+        return errs;
+    }
+
+    /** {@code validatePodAffinityTerm}, in its order (a bad namespace is reported at {@code .namespace}, as there). */
+    private static List<FieldError> podAffinityTerm(io.fabric8.kubernetes.api.model.PodAffinityTerm term, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        errs.addAll(MetaValidation.labelSelector(term.getLabelSelector(), path.child("labelSelector")));
+        errs.addAll(MetaValidation.labelSelector(term.getNamespaceSelector(), path.child("namespaceSelector")));
+        for (String name : term.getNamespaces() == null ? List.<String>of() : term.getNamespaces()) {
+            for (String msg : Names.dns1123Label(nz(name))) {
+                errs.add(FieldError.invalid(path.child("namespace"), nz(name), msg));
+            }
+        }
+        // validateMatchLabelKeysAndMismatchLabelKeys: label names, a selector to go with them, and no key in both lists.
+        // Its "exists in both matchLabelKeys and labelSelector" needs the pod's labels merged into the selector at
+        // create (kube-apiserver does it; Portway does not), so it is not judged here
+        List<String> match = term.getMatchLabelKeys() == null ? List.of() : term.getMatchLabelKeys();
+        List<String> mismatch = term.getMismatchLabelKeys() == null ? List.of() : term.getMismatchLabelKeys();
+        errs.addAll(labelKeys(match, term.getLabelSelector(), path.child("matchLabelKeys")));
+        errs.addAll(labelKeys(mismatch, term.getLabelSelector(), path.child("mismatchLabelKeys")));
+        Set<String> mismatched = new HashSet<>(mismatch);
+        for (int i = 0; i < match.size(); i++) {
+            if (mismatched.contains(match.get(i))) {
+                errs.add(FieldError.invalid(path.child("matchLabelKeys").index(i), match.get(i), "exists in both matchLabelKeys and mismatchLabelKeys"));
+            }
+        }
+        if (nz(term.getTopologyKey()).isEmpty()) {
+            errs.add(FieldError.required(path.child("topologyKey"), "can not be empty"));
+        }
+        errs.addAll(MetaValidation.labelName(nz(term.getTopologyKey()), path.child("topologyKey")));
+        return errs;
+    }
+
+    /** {@code validateLabelKeys}: keys for matchLabelKeys or mismatchLabelKeys. */
+    private static List<FieldError> labelKeys(List<String> keys, io.fabric8.kubernetes.api.model.LabelSelector selector, FieldPath path) {
+        if (keys.isEmpty()) {
+            return List.of();
+        }
+        if (selector == null) {
+            return List.of(FieldError.forbidden(path, "must not be specified when labelSelector is not set"));
+        }
+        List<FieldError> errs = new ArrayList<>();
+        for (int i = 0; i < keys.size(); i++) {
+            errs.addAll(MetaValidation.labelName(nz(keys.get(i)), path.index(i)));
         }
         return errs;
     }

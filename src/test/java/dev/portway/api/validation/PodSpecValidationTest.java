@@ -26,6 +26,9 @@ class PodSpecValidationTest {
             + "characters, '_', '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
             + "validation is '_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\\._?[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*')";
 
+    private static final String NODE_TERM = "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].";
+    private static final String ANTI = "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].";
+
     /** IsValidUserID's and IsValidGroupID's message. */
     private static final String ID_RANGE = "must be between 0 and 2147483647, inclusive";
 
@@ -299,6 +302,46 @@ class PodSpecValidationTest {
                         + "or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]'), "
                         + "spec.topologySpreadConstraints[3].labelSelector.matchExpressions[0].values: Required value: "
                         + "must be specified when `operator` is 'In' or 'NotIn']"),
+                // validateAffinity: an operator that is none, or In without values, placed the pod nowhere, silently
+                Arguments.of("node and pod affinity that match nothing", pod("""
+                        affinity:
+                          nodeAffinity:
+                            requiredDuringSchedulingIgnoredDuringExecution:
+                              nodeSelectorTerms:
+                              - matchExpressions:
+                                - {key: disktype, operator: Equals, values: [ssd]}
+                                - {key: zone, operator: In}
+                                - {key: tier, operator: In, values: ["not a value"]}
+                                matchFields:
+                                - {key: metadata.uid, operator: In, values: [a]}
+                            preferredDuringSchedulingIgnoredDuringExecution:
+                            - weight: 0
+                              preference:
+                                matchExpressions: [{key: tier, operator: In, values: ["any string at all"]}]
+                          podAntiAffinity:
+                            requiredDuringSchedulingIgnoredDuringExecution:
+                            - labelSelector: {matchLabels: {app: web}}
+                              namespaces: [Bad_NS]
+                              matchLabelKeys: [version]
+                              mismatchLabelKeys: [version]
+                        containers: [{name: a, image: portway/echo}]
+                        """), INVALID + "[" + NODE_TERM + "matchExpressions[0].operator: Invalid value: \"Equals\": not a valid selector operator, "
+                        + NODE_TERM + "matchExpressions[1].values: Required value: must be specified when `operator` is 'In' or 'NotIn', "
+                        + NODE_TERM + "matchExpressions[2].values[0]: Invalid value: \"not a value\": a valid label must be an empty string or "
+                        + "consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
+                        + "'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?'), "
+                        + NODE_TERM + "matchFields[0].key: Invalid value: \"metadata.uid\": not a valid field selector key, "
+                        + "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight: Invalid value: 0: "
+                        + "must be in the range 1-100, "
+                        + ANTI + "namespace: Invalid value: \"Bad_NS\": a lowercase RFC 1123 label must consist of lower case alphanumeric "
+                        + "characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used "
+                        + "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?'), "
+                        + ANTI + "matchLabelKeys[0]: Invalid value: \"version\": exists in both matchLabelKeys and mismatchLabelKeys, "
+                        + ANTI + "topologyKey: Required value: can not be empty, "
+                        + ANTI + "topologyKey: Invalid value: \"\": name part must be non-empty, "
+                        + ANTI + "topologyKey: Invalid value: \"\": name part must consist of alphanumeric characters, '-', '_' or '.', and must "
+                        + "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation "
+                        + "is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')]"),
                 Arguments.of("grpc probe port 0", pod("""
                         containers:
                         - name: a
@@ -369,6 +412,31 @@ class PodSpecValidationTest {
                           labelSelector: {matchLabels: {app: web}}
                           matchLabelKeys: [pod-template-hash]
                         - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway}
+                        containers: [{name: a, image: portway/echo}]
+                        """)),
+                Arguments.of("affinity as the documentation writes it", pod("""
+                        affinity:
+                          nodeAffinity:
+                            requiredDuringSchedulingIgnoredDuringExecution:
+                              nodeSelectorTerms:
+                              - matchExpressions: [{key: topology.kubernetes.io/zone, operator: In, values: [antarctica-east1, antarctica-west1]}]
+                              - matchFields: [{key: metadata.name, operator: NotIn, values: [node1]}]
+                            preferredDuringSchedulingIgnoredDuringExecution:
+                            - weight: 1
+                              preference:
+                                matchExpressions: [{key: cpus, operator: Gt, values: ["4"]}]
+                          podAffinity:
+                            requiredDuringSchedulingIgnoredDuringExecution:
+                            - labelSelector: {matchExpressions: [{key: security, operator: In, values: [S1]}]}
+                              topologyKey: topology.kubernetes.io/zone
+                          podAntiAffinity:
+                            preferredDuringSchedulingIgnoredDuringExecution:
+                            - weight: 100
+                              podAffinityTerm:
+                                labelSelector: {matchLabels: {app: web}}
+                                namespaces: [default]
+                                matchLabelKeys: [pod-template-hash]
+                                topologyKey: kubernetes.io/hostname
                         containers: [{name: a, image: portway/echo}]
                         """)),
                 Arguments.of("requests equal to limits", pod("""
