@@ -342,14 +342,28 @@ public final class Defaults {
             if (probe.getGrpc() != null && probe.getGrpc().getService() == null) {
                 probe.getGrpc().setService("");
             }
-            if (probe.getHttpGet() != null) {
-                if (probe.getHttpGet().getPath() == null || probe.getHttpGet().getPath().isEmpty()) {
-                    probe.getHttpGet().setPath("/");
-                }
-                if (probe.getHttpGet().getScheme() == null || probe.getHttpGet().getScheme().isEmpty()) {
-                    probe.getHttpGet().setScheme("HTTP");
+            httpGet(probe.getHttpGet());
+        }
+        if (c.getLifecycle() != null) {
+            // SetDefaults_HTTPGetAction holds for a lifecycle hook's httpGet as for a probe's
+            for (var hook : new io.fabric8.kubernetes.api.model.LifecycleHandler[] {c.getLifecycle().getPostStart(), c.getLifecycle().getPreStop()}) {
+                if (hook != null) {
+                    httpGet(hook.getHttpGet());
                 }
             }
+        }
+    }
+
+    /** {@code SetDefaults_HTTPGetAction}: path "/", scheme HTTP. */
+    private static void httpGet(io.fabric8.kubernetes.api.model.HTTPGetAction action) {
+        if (action == null) {
+            return;
+        }
+        if (action.getPath() == null || action.getPath().isEmpty()) {
+            action.setPath("/");
+        }
+        if (action.getScheme() == null || action.getScheme().isEmpty()) {
+            action.setScheme("HTTP");
         }
     }
 

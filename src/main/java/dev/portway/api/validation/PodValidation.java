@@ -322,8 +322,9 @@ public final class PodValidation {
         errs.addAll(volumes(spec.getVolumes(), volumeNames, path.child("volumes")));
         // spec.hostUsers unset is true: the pod shares the host's user namespace
         boolean hostUsers = spec.getHostUsers() == null || spec.getHostUsers();
-        errs.addAll(containers(spec.getContainers(), volumeNames, hostUsers, path.child("containers")));
-        errs.addAll(initContainers(spec.getInitContainers(), spec.getContainers(), volumeNames, hostUsers, path.child("initContainers")));
+        Long gracePeriod = spec.getTerminationGracePeriodSeconds();
+        errs.addAll(containers(spec.getContainers(), volumeNames, hostUsers, gracePeriod, path.child("containers")));
+        errs.addAll(initContainers(spec.getInitContainers(), spec.getContainers(), volumeNames, hostUsers, gracePeriod, path.child("initContainers")));
 
         String restartPolicy = nz(spec.getRestartPolicy());
         switch (restartPolicy) {
@@ -854,7 +855,8 @@ public final class PodValidation {
         return errs;
     }
 
-    private static List<FieldError> containers(List<Container> containers, Set<String> volumes, boolean hostUsers, FieldPath path) {
+    private static List<FieldError> containers(List<Container> containers, Set<String> volumes, boolean hostUsers, Long gracePeriod,
+                                               FieldPath path) {
         List<FieldError> errs = new ArrayList<>();
         if (containers == null || containers.isEmpty()) {
             errs.add(FieldError.required(path, ""));
@@ -868,6 +870,7 @@ public final class PodValidation {
             if (!names.add(nz(c.getName()))) {
                 errs.add(FieldError.duplicate(p.child("name"), nz(c.getName())));
             }
+            errs.addAll(lifecycle(c.getLifecycle(), gracePeriod, p.child("lifecycle")));
             errs.addAll(probe(c.getLivenessProbe(), p.child("livenessProbe"), true));
             errs.addAll(probe(c.getReadinessProbe(), p.child("readinessProbe"), false));
             errs.addAll(probe(c.getStartupProbe(), p.child("startupProbe"), true));
@@ -905,7 +908,7 @@ public final class PodValidation {
     }
 
     private static List<FieldError> initContainers(List<Container> containers, List<Container> regular, Set<String> volumes,
-                                                   boolean hostUsers, FieldPath path) {
+                                                   boolean hostUsers, Long gracePeriod, FieldPath path) {
         List<FieldError> errs = new ArrayList<>();
         if (containers == null) {
             return errs;
@@ -930,11 +933,15 @@ public final class PodValidation {
             // Init containers run one by one: each is checked for conflicts on its own.
             errs.addAll(hostPortConflicts(List.of(c), path));
             if (restartAlways) {
+                errs.addAll(lifecycle(c.getLifecycle(), gracePeriod, p.child("lifecycle")));
                 errs.addAll(probe(c.getLivenessProbe(), p.child("livenessProbe"), true));
                 errs.addAll(probe(c.getReadinessProbe(), p.child("readinessProbe"), false));
                 errs.addAll(probe(c.getStartupProbe(), p.child("startupProbe"), true));
             } else {
                 String why = "may not be set for init containers without restartPolicy=Always";
+                if (c.getLifecycle() != null) {
+                    errs.add(FieldError.forbidden(p.child("lifecycle"), why));
+                }
                 if (c.getLivenessProbe() != null) {
                     errs.add(FieldError.forbidden(p.child("livenessProbe"), why));
                 }
@@ -1274,23 +1281,26 @@ public final class PodValidation {
         return errs;
     }
 
-    private static List<FieldError> probe(Probe probe, FieldPath path, boolean successMustBeOne) {
+    /**
+     * {@code validateHandler}, a probe's or a lifecycle hook's: one handler, and it valid ({@code
+     * sleep} only in hooks: at most the pod's grace period).
+     */
+    private static List<FieldError> handler(io.fabric8.kubernetes.api.model.ExecAction exec, HTTPGetAction httpGet,
+            io.fabric8.kubernetes.api.model.TCPSocketAction tcpSocket, io.fabric8.kubernetes.api.model.GRPCAction grpc,
+            io.fabric8.kubernetes.api.model.SleepAction sleep, Long gracePeriod, FieldPath path) {
         List<FieldError> errs = new ArrayList<>();
-        if (probe == null) {
-            return errs;
-        }
         int handlers = 0;
-        if (probe.getExec() != null) {
+        if (exec != null) {
             handlers++;
-            if (probe.getExec().getCommand() == null || probe.getExec().getCommand().isEmpty()) {
+            if (exec.getCommand() == null || exec.getCommand().isEmpty()) {
                 errs.add(FieldError.required(path.child("exec", "command"), ""));
             }
         }
-        if (probe.getHttpGet() != null) {
+        if (httpGet != null) {
             if (handlers++ > 0) {
                 errs.add(FieldError.forbidden(path.child("httpGet"), "may not specify more than 1 handler type"));
             } else {
-                HTTPGetAction http = probe.getHttpGet();
+                HTTPGetAction http = httpGet;
                 if (nz(http.getPath()).isEmpty()) {
                     errs.add(FieldError.required(path.child("httpGet", "path"), ""));
                 }
@@ -1308,24 +1318,60 @@ public final class PodValidation {
                 }
             }
         }
-        if (probe.getTcpSocket() != null) {
+        if (tcpSocket != null) {
             if (handlers++ > 0) {
                 errs.add(FieldError.forbidden(path.child("tcpSocket"), "may not specify more than 1 handler type"));
             } else {
-                errs.addAll(ServiceValidation.portNumOrName(probe.getTcpSocket().getPort(), path.child("tcpSocket", "port")));
+                errs.addAll(ServiceValidation.portNumOrName(tcpSocket.getPort(), path.child("tcpSocket", "port")));
             }
         }
-        if (probe.getGrpc() != null) {
+        if (grpc != null) {
             if (handlers++ > 0) {
                 errs.add(FieldError.forbidden(path.child("grpc"), "may not specify more than 1 handler type"));
             } else {
-                int grpcPort = nz(probe.getGrpc().getPort());
+                int grpcPort = nz(grpc.getPort());
                 Names.portNum(grpcPort).forEach(msg -> errs.add(FieldError.invalid(path.child("grpc", "port"), grpcPort, msg)));
+            }
+        }
+        if (sleep != null) {
+            if (handlers++ > 0) {
+                errs.add(FieldError.forbidden(path.child("sleep"), "may not specify more than 1 handler type"));
+            } else {
+                long seconds = sleep.getSeconds() == null ? 0 : sleep.getSeconds();
+                // PodLifecycleSleepActionAllowZero (GA in 1.34): zero is a sleep too
+                if (gracePeriod != null && (seconds < 0 || seconds > gracePeriod)) {
+                    errs.add(FieldError.invalid(path.child("sleep"), seconds,
+                            "must be non-negative and less than terminationGracePeriodSeconds (" + gracePeriod + ")"));
+                }
             }
         }
         if (handlers == 0) {
             errs.add(FieldError.required(path, "must specify a handler type"));
         }
+        return errs;
+    }
+
+    /** {@code validateLifecycle}: the postStart hook, then the preStop hook. */
+    private static List<FieldError> lifecycle(io.fabric8.kubernetes.api.model.Lifecycle lifecycle, Long gracePeriod, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (lifecycle == null) {
+            return errs;
+        }
+        errs.addAll(hook(lifecycle.getPostStart(), gracePeriod, path.child("postStart")));
+        errs.addAll(hook(lifecycle.getPreStop(), gracePeriod, path.child("preStop")));
+        return errs;
+    }
+
+    private static List<FieldError> hook(io.fabric8.kubernetes.api.model.LifecycleHandler h, Long gracePeriod, FieldPath path) {
+        return h == null ? List.of() : handler(h.getExec(), h.getHttpGet(), h.getTcpSocket(), null, h.getSleep(), gracePeriod, path);
+    }
+
+    private static List<FieldError> probe(Probe probe, FieldPath path, boolean successMustBeOne) {
+        List<FieldError> errs = new ArrayList<>();
+        if (probe == null) {
+            return errs;
+        }
+        errs.addAll(handler(probe.getExec(), probe.getHttpGet(), probe.getTcpSocket(), probe.getGrpc(), null, null, path));
         errs.addAll(MetaValidation.nonNegative(nz(probe.getInitialDelaySeconds()), path.child("initialDelaySeconds")));
         errs.addAll(MetaValidation.nonNegative(nz(probe.getTimeoutSeconds()), path.child("timeoutSeconds")));
         errs.addAll(MetaValidation.nonNegative(nz(probe.getPeriodSeconds()), path.child("periodSeconds")));

@@ -342,6 +342,30 @@ class PodSpecValidationTest {
                         + ANTI + "topologyKey: Invalid value: \"\": name part must consist of alphanumeric characters, '-', '_' or '.', and must "
                         + "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation "
                         + "is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')]"),
+                // validateLifecycle: a hook without a handler, with two, a sleep past the grace period, and one on an init container
+                Arguments.of("lifecycle hooks that cannot run", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          lifecycle:
+                            postStart: {}
+                            preStop:
+                              exec: {command: [sh]}
+                              sleep: {seconds: 5}
+                        - name: b
+                          image: portway/echo
+                          lifecycle:
+                            preStop: {sleep: {seconds: 60}}
+                        initContainers:
+                        - name: i
+                          image: portway/echo
+                          lifecycle:
+                            preStop: {exec: {command: [sh]}}
+                        """), INVALID + "[spec.containers[0].lifecycle.postStart: Required value: must specify a handler type, "
+                        + "spec.containers[0].lifecycle.preStop.sleep: Forbidden: may not specify more than 1 handler type, "
+                        + "spec.containers[1].lifecycle.preStop.sleep: Invalid value: 60: must be non-negative and less than "
+                        + "terminationGracePeriodSeconds (30), "
+                        + "spec.initContainers[0].lifecycle: Forbidden: may not be set for init containers without restartPolicy=Always]"),
                 Arguments.of("grpc probe port 0", pod("""
                         containers:
                         - name: a
@@ -438,6 +462,21 @@ class PodSpecValidationTest {
                                 matchLabelKeys: [pod-template-hash]
                                 topologyKey: kubernetes.io/hostname
                         containers: [{name: a, image: portway/echo}]
+                        """)),
+                Arguments.of("lifecycle hooks: an httpGet defaulted as a probe's, a zero sleep, a sidecar's preStop", pod("""
+                        terminationGracePeriodSeconds: 10
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          lifecycle:
+                            postStart: {httpGet: {port: 8080}}
+                            preStop: {sleep: {seconds: 0}}
+                        initContainers:
+                        - name: log
+                          image: portway/echo
+                          restartPolicy: Always
+                          lifecycle:
+                            preStop: {sleep: {seconds: 10}}
                         """)),
                 Arguments.of("requests equal to limits", pod("""
                         containers:
