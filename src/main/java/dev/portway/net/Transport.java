@@ -38,8 +38,9 @@ public enum Transport {
      * <p>io_uring first: it submits a loop's reads and writes, and learns that they completed, in
      * about one system call a request where epoll makes four (a read and a write each way) and a
      * wait. Where a system call is dear (a hypervisor that traps it) that was 20-30 % less CPU a
-     * request; where it is cheap, level with epoll within the noise (docs/performance.md). A kernel or a sandbox that refuses io_uring (too old, the
-     * {@code kernel.io_uring_disabled} sysctl, a seccomp profile) leaves epoll, and NIO without it.
+     * request; where it is cheap, level with epoll within the noise (docs/performance.md). A
+     * kernel or a sandbox that refuses io_uring (too old, the {@code kernel.io_uring_disabled}
+     * sysctl, a seccomp profile) leaves epoll, and NIO without it.
      */
     public static Transport best() {
         String wanted = System.getProperty("portway.transport", "").toLowerCase(Locale.ROOT);

@@ -416,12 +416,8 @@ public final class PodValidation {
                             "can only use minDomains if whenUnsatisfiable=DoNotSchedule, not " + action));
                 }
             }
-            for (String policy : new String[] {"nodeAffinityPolicy", "nodeTaintsPolicy"}) {
-                String v = policy.equals("nodeAffinityPolicy") ? c.getNodeAffinityPolicy() : c.getNodeTaintsPolicy();
-                if (v != null && !v.equals("Honor") && !v.equals("Ignore")) {
-                    errs.add(FieldError.notSupported(p.child(policy), v, "Honor", "Ignore"));
-                }
-            }
+            errs.addAll(nodeInclusionPolicy(c.getNodeAffinityPolicy(), p.child("nodeAffinityPolicy")));
+            errs.addAll(nodeInclusionPolicy(c.getNodeTaintsPolicy(), p.child("nodeTaintsPolicy")));
             // matchLabelKeys as kube-apiserver 1.34+ judges them (MatchLabelKeysInPodTopologySpreadSelectorMerge, on by
             // default): a selector is needed and each key must be a label name. Its "exists in both matchLabelKeys and
             // labelSelector" depends on the merge of the pod's own labels into the selector at create, not done here
@@ -586,6 +582,12 @@ public final class PodValidation {
             errs.addAll(MetaValidation.labelName(nz(keys.get(i)), path.index(i)));
         }
         return errs;
+    }
+
+    /** {@code validateNodeInclusionPolicy}: unset, Honor or Ignore. */
+    private static List<FieldError> nodeInclusionPolicy(String policy, FieldPath path) {
+        return policy == null || policy.equals("Honor") || policy.equals("Ignore") ? List.of()
+                : List.of(FieldError.notSupported(path, policy, "Honor", "Ignore"));
     }
 
     /** apimachinery's {@code isNotPositiveErrorMsg}. */
@@ -1300,17 +1302,16 @@ public final class PodValidation {
             if (handlers++ > 0) {
                 errs.add(FieldError.forbidden(path.child("httpGet"), "may not specify more than 1 handler type"));
             } else {
-                HTTPGetAction http = httpGet;
-                if (nz(http.getPath()).isEmpty()) {
+                if (nz(httpGet.getPath()).isEmpty()) {
                     errs.add(FieldError.required(path.child("httpGet", "path"), ""));
                 }
-                errs.addAll(ServiceValidation.portNumOrName(http.getPort(), path.child("httpGet", "port")));
-                String scheme = nz(http.getScheme());
+                errs.addAll(ServiceValidation.portNumOrName(httpGet.getPort(), path.child("httpGet", "port")));
+                String scheme = nz(httpGet.getScheme());
                 if (!scheme.equals("HTTP") && !scheme.equals("HTTPS")) {
                     errs.add(FieldError.notSupported(path.child("httpGet", "scheme"), scheme, "HTTP", "HTTPS"));
                 }
-                if (http.getHttpHeaders() != null) {
-                    for (var header : http.getHttpHeaders()) {
+                if (httpGet.getHttpHeaders() != null) {
+                    for (var header : httpGet.getHttpHeaders()) {
                         String headerName = nz(header.getName());
                         Names.httpHeaderName(headerName).forEach(msg ->
                                 errs.add(FieldError.invalid(path.child("httpGet", "httpHeaders"), headerName, msg)));
