@@ -590,6 +590,31 @@ public final class DataPlane implements AutoCloseable {
         return counts;
     }
 
+    /**
+     * Each TCP listener's client connections now (HAProxy's {@code scur}, Envoy's
+     * {@code downstream_cx_active}); UDP's flows are {@link #udpFlows}.
+     */
+    void listenerConnections(java.util.function.ObjIntConsumer<Plan.Listener> each) {
+        List<Listener> all;
+        synchronized (this) {
+            all = new ArrayList<>(listeners.values());
+        }
+        for (Listener l : all) {
+            if (l.key().protocol() == Plan.Protocol.TCP) {
+                each.accept(l.spec(), l.openConnections());
+            }
+        }
+    }
+
+    /** The client connections open on the listener at {@code key} now; 0 when there is none. */
+    int listenerConnections(Plan.ListenerKey key) {
+        Listener l;
+        synchronized (this) {
+            l = listeners.get(key);
+        }
+        return l == null ? 0 : l.openConnections();
+    }
+
     Map<String, Integer> udpFlows() {
         Map<String, Integer> flows = new LinkedHashMap<>();
         for (ClusterRuntime c : clusters.values()) {

@@ -160,6 +160,11 @@ abstract class Listener {
         return true;
     }
 
+    /** Client connections open here now (not the upstream ones they opened). */
+    int openConnections() {
+        return open.inUse();
+    }
+
     /** The per-connection counters of the current spec. */
     ProxyMetrics.ListenerCounters counters() {
         return counters;

@@ -19,6 +19,7 @@ import java.util.function.Supplier;
  *
  * <ul>
  *   <li>{@code portway_listener_connections_total{service,role,listener}}: connections accepted</li>
+ *   <li>{@code portway_listener_active_connections{service,role,listener}}: client connections open now</li>
  *   <li>{@code portway_listener_refused_total{service,role,reason}}: closed at once
  *       (no_endpoints, upstream_refused, source_range, connection_limit, and connection_evicted for a connection of
  *       the heaviest source that a new client's replaced at the cap; UDP: flow_limit, and flow_evicted for a flow
@@ -110,6 +111,10 @@ public final class ProxyMetrics {
                         }
                     }
                 }))
+                .register(registry);
+        GaugeWithCallback.builder().name("portway_listener_active_connections").help("Client connections open on a listener now")
+                .labelNames("service", "role", "listener")
+                .callback(cb -> plane.get().listenerConnections((spec, n) -> cb.call(n, spec.service(), role(spec), spec.key().toString())))
                 .register(registry);
         GaugeWithCallback.builder().name("portway_listeners").help("Listeners by state").labelNames("state")
                 .callback(cb -> {

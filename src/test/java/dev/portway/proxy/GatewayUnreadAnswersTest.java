@@ -7,6 +7,7 @@ import static dev.portway.proxy.GatewayFixture.to;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.portway.plan.Plan;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -215,10 +216,10 @@ class GatewayUnreadAnswersTest {
     void anHttp2ConnectionThatTakesNoBytesIsClosed() throws Exception {
         int before = connectionsOnceSettled();
         try (Socket s = stalledHttp2Client()) {
-            await().atMost(Duration.ofSeconds(5)).until(() -> gw.plane.clientConnections() > before);
+            await().atMost(Duration.ofSeconds(5)).until(() -> stalledListenerConnections() > before);
             long start = System.nanoTime();
             // nothing is read: the gateway's side of the connection must go by itself
-            await().atMost(Duration.ofSeconds(15)).until(() -> gw.plane.clientConnections() <= before);
+            await().atMost(Duration.ofSeconds(15)).until(() -> stalledListenerConnections() <= before);
             assertThat((System.nanoTime() - start) / 1_000_000).as("after the stream idle timeout (3 s)").isGreaterThan(2500L);
         }
     }
@@ -230,23 +231,32 @@ class GatewayUnreadAnswersTest {
         gw.plane.httpSettings(was.withStreamIdleTimeout(Duration.ZERO));
         int before = connectionsOnceSettled();
         try (Socket s = stalledHttp2Client()) {
-            await().atMost(Duration.ofSeconds(5)).until(() -> gw.plane.clientConnections() > before);
-            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> gw.plane.clientConnections() > before);
+            await().atMost(Duration.ofSeconds(5)).until(() -> stalledListenerConnections() > before);
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> stalledListenerConnections() > before);
         } finally {
             gw.plane.httpSettings(was);
         }
         // its end (the client's close) reaches the gateway before the next test counts connections
-        await().atMost(Duration.ofSeconds(10)).until(() -> gw.plane.clientConnections() <= before);
+        await().atMost(Duration.ofSeconds(10)).until(() -> stalledListenerConnections() <= before);
     }
 
     /**
-     * The process's connections once the count stops moving (the same in two looks 300 ms apart):
-     * what other tests closed has gone, so that one connection more is this test's.
+     * The client connections open on the listener the stalled clients use. Not the process's: the
+     * upstream connections count there too, and one whose answer was whole before its client went
+     * waits in the upstream pool, open, for up to a minute.
+     */
+    private static int stalledListenerConnections() {
+        return gw.plane.listenerConnections(new Plan.ListenerKey(Plan.Protocol.TCP, largeListener));
+    }
+
+    /**
+     * The stalled clients' listener's connections once the count stops moving (the same in two
+     * looks 300 ms apart): what other tests closed has gone, so that one connection more is this test's.
      */
     private static int connectionsOnceSettled() {
         int[] last = {-1};
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(300)).until(() -> {
-            int now = gw.plane.clientConnections();
+            int now = stalledListenerConnections();
             boolean settled = now == last[0];
             last[0] = now;
             return settled;

@@ -1,6 +1,7 @@
 package dev.portway.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.portway.testing.AdminHttp;
 import dev.portway.testing.Net;
@@ -8,6 +9,7 @@ import dev.portway.testing.TestCluster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -62,7 +64,10 @@ class LoadBalancerHopTest {
                     .satisfiesAnyOf(a -> assertThat(a).startsWith(nodes.get(0) + ":"), a -> assertThat(a).startsWith(nodes.get(1) + ":"));
             long onNodePorts = established(nodes.get(0), nodePort) + established(nodes.get(1), nodePort);
             assertThat(onNodePorts).as("connections held on the nodes' NodePort").isEqualTo(secondHop ? 1 : 0);
+            assertThat(active("load_balancer")).as("open on the LoadBalancer's listener").isEqualTo(1);
+            assertThat(active("node_port")).as("open on a node's listener, fused or not").isEqualTo(1);
         }
+        await().atMost(Duration.ofSeconds(5)).until(() -> active("load_balancer") == 0 && active("node_port") == 0);
         long[] after = counts();
         for (int i = 0; i < before.length; i++) {
             assertThat(after[i] - before[i]).as("counter %d: LoadBalancer accepted, connects; NodePort accepted, connects", i).isEqualTo(1);
@@ -78,6 +83,12 @@ class LoadBalancerHopTest {
                 sum(metrics, "portway_listener_connections_total\\{listener=\"[^\"]*\",role=\"node_port\",service=\"default/hop\"\\}"),
                 sum(metrics, "portway_upstream_connects_total\\{role=\"node_port\",service=\"default/hop\"\\}"),
         };
+    }
+
+    /** The client connections open now on the hop Service's listeners in {@code role}, summed. */
+    private static long active(String role) throws Exception {
+        String metrics = new AdminHttp(cluster.local()).get("/metrics").body();
+        return sum(metrics, "portway_listener_active_connections\\{listener=\"[^\"]*\",role=\"" + role + "\",service=\"default/hop\"\\}");
     }
 
     private static long sum(String metrics, String series) {
