@@ -361,7 +361,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Closes a connection that could write nothing for the stream idle timeout: its client takes
+     * Resets a connection that could write nothing for the stream idle timeout: its client takes
      * no bytes, not even at the TCP level. By then every request on it has been given up (the
      * stream idle timeout), but an HTTP/2 stream's reset cannot be written either, Netty counts the
      * stream open until it is, and the connection idles out only with no stream open: without
@@ -369,7 +369,10 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
      * HAProxy's {@code timeout client} counts a send that does not move the same way. A WebSocket
      * tunnel takes its own idle timeout instead (and none when that is off). First in the
      * pipeline, so that the close skips TLS's close_notify and HTTP/2's GOAWAY, which would wait
-     * for the same stalled writes.
+     * for the same stalled writes. A reset, not a FIN: a FIN queues behind what the kernel holds
+     * for the client, so the socket and its send buffer (up to 4 MiB) outlived the connection for
+     * as long as the client kept its window shut, uncounted by any cap, and a client that read on
+     * later got the cut answer ended cleanly.
      */
     static final class SendStall extends ChannelInboundHandlerAdapter {
         /** How long the connection may stay unwritable; 0: for ever (the timeout is off). */
@@ -411,7 +414,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
         private void stalled() {
             timer = null;
-            if (!ctx.channel().isWritable()) {
+            if (!ctx.channel().isWritable() && ctx.channel().isOpen()) {
+                ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
                 ctx.close();
             }
         }

@@ -1345,7 +1345,17 @@ final class HttpExchange {
      * have the answers before this one).
      */
     private void abort() {
-        if (endedByClose && !down.isStream()) {
+        abort(false);
+    }
+
+    /**
+     * As {@link #abort()}; with {@code reset}, an HTTP/1 client is reset whatever the framing:
+     * one that took no bytes for the stream idle timeout. A FIN would wait behind what the kernel
+     * holds for it for as long as it keeps its window shut ({@link GatewayHandler.SendStall}'s
+     * reason), and the answers before this one go unread either way.
+     */
+    private void abort(boolean reset) {
+        if ((endedByClose || reset) && !down.isStream()) {
             ctx.flush(); // what it has of the answer, then the reset
             DataPlane.reset(ctx.channel());
         }
@@ -1411,7 +1421,7 @@ final class HttpExchange {
         }
         String what = "nothing moved for " + idle.toSeconds() + " s";
         if (responseStarted) {
-            abort();
+            abort(!ctx.channel().isWritable());
         } else if (bodyExpected && !requestDone && (upstream == null || upstream.isWritable())) {
             // (a body held back because the backend stopped taking it is the backend's stall: 504)
             closeAfter = true;

@@ -224,6 +224,41 @@ class GatewayUnreadAnswersTest {
         }
     }
 
+    /**
+     * HTTP/1.1, ten pipelined requests for 1 MiB each (more than the kernel's buffers take), and a
+     * client that takes no bytes: after the stream idle timeout the gateway gives the connection up
+     * with a reset. A FIN would sit behind what the
+     * kernel still holds for the client, which kept the socket (and its send buffer, up to 4 MiB)
+     * after the process let it go, for as long as the client kept its window shut; a client that
+     * read on later got the rest of the kernel's bytes and a clean end.
+     */
+    @Test
+    void anHttp1ConnectionThatTakesNoBytesIsReset() throws Exception {
+        int before = connectionsOnceSettled();
+        try (Socket s = new Socket()) {
+            s.setReceiveBufferSize(4096);
+            s.connect(largeListener, 5000);
+            s.getOutputStream().write("GET / HTTP/1.1\r\nHost: a\r\n\r\n".repeat(10).getBytes(StandardCharsets.US_ASCII));
+            await().atMost(Duration.ofSeconds(5)).until(() -> stalledListenerConnections() > before);
+            // nothing is read until the gateway has given the connection up
+            await().atMost(Duration.ofSeconds(15)).until(() -> stalledListenerConnections() <= before);
+            s.setSoTimeout(5000);
+            InputStream in = s.getInputStream();
+            byte[] buf = new byte[65536];
+            long got = 0;
+            Throwable end = null;
+            try {
+                for (int n; (n = in.read(buf)) >= 0; ) {
+                    got += n;
+                }
+            } catch (java.net.SocketException e) {
+                end = e;
+            }
+            assertThat(got).as("bytes before the end").isLessThan(10 << 20);
+            assertThat(end).as("how the cut answer ended").isNotNull().hasMessageContaining("reset");
+        }
+    }
+
     /** With the stream idle timeout off (0), a stalled send is never cut either. */
     @Test
     void withTheStreamIdleTimeoutOffAStalledConnectionStays() throws Exception {
