@@ -395,8 +395,12 @@ class GatewayFramingTest {
             pingAndReadToItsAnswer(s, out, (type, stream, payload) -> assertThat(type == 1 || type == 3)
                     .as("an answer or a reset on stream 1 before the ping's: %d %s", type, java.util.HexFormat.of().formatHex(payload))
                     .isFalse());
+            // The measure is the process's pooled memory, which grows and shrinks by whole chunks of
+            // megabytes, for this connection and for whatever else the JVM still runs: after the
+            // other gateway classes it read exactly 8 MiB once, with the fix in. The bug held all
+            // 32 MiB; half of that is a bound chunk growth does not reach and the bug cannot pass.
             long held = metric.usedDirectMemory() + metric.usedHeapMemory() - before;
-            assertThat(held).as("buffer memory held after 32 MiB of unknown frames for a waiting stream").isLessThan(8L << 20);
+            assertThat(held).as("buffer memory held after 32 MiB of unknown frames for a waiting stream").isLessThan(16L << 20);
             try (Socket answering = endpoint.get(5, java.util.concurrent.TimeUnit.SECONDS)) {
                 answering.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
                         .getBytes(StandardCharsets.US_ASCII));
