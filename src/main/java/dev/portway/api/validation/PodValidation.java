@@ -1006,10 +1006,10 @@ public final class PodValidation {
 
     /**
      * {@code ValidateSecurityContext}: a container's user and group IDs, its {@code procMount}
-     * ({@code Unmasked} only in a user namespace of its own, {@code hostUsers: false}) and its
-     * seccomp profile. (Not yet: the checks whose value Kubernetes prints as a Go struct, with
-     * pointer addresses: {@code allowPrivilegeEscalation: false} with {@code privileged} or
-     * {@code CAP_SYS_ADMIN}; nor Windows options and AppArmor profiles.)
+     * ({@code Unmasked} only in a user namespace of its own, {@code hostUsers: false}), its
+     * seccomp profile, {@code allowPrivilegeEscalation: false} with {@code privileged} or with
+     * {@code CAP_SYS_ADMIN} added (refused: the two contradict), and its AppArmor profile. (Not
+     * yet: Windows options.)
      */
     private static List<FieldError> securityContext(io.fabric8.kubernetes.api.model.SecurityContext sc, boolean hostUsers, FieldPath path) {
         List<FieldError> errs = new ArrayList<>();
@@ -1028,13 +1028,83 @@ public final class PodValidation {
             }
         }
         errs.addAll(seccompProfile(sc.getSeccompProfile(), path.child("seccompProfile")));
+        if (Boolean.FALSE.equals(sc.getAllowPrivilegeEscalation())) {
+            if (Boolean.TRUE.equals(sc.getPrivileged())) {
+                errs.add(FieldError.invalid(path, goSecurityContext(sc), "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"));
+            }
+            if (sc.getCapabilities() != null) {
+                for (String cap : nonNull(sc.getCapabilities().getAdd())) {
+                    if (cap.equals("CAP_SYS_ADMIN")) {
+                        errs.add(FieldError.invalid(path, goSecurityContext(sc),
+                                "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN"));
+                    }
+                }
+            }
+        }
+        errs.addAll(appArmorProfile(sc.getAppArmorProfile(), path.child("appArmorProfile")));
         return errs;
+    }
+
+    /**
+     * A container's security context as kube's message prints it: the internal Go struct (no JSON
+     * tags, so Go's field names, every field, in declaration order), marshalled.
+     */
+    private static GoValues.Struct goSecurityContext(io.fabric8.kubernetes.api.model.SecurityContext sc) {
+        var caps = sc.getCapabilities();
+        var seLinux = sc.getSeLinuxOptions();
+        var windows = sc.getWindowsOptions();
+        var apparmor = sc.getAppArmorProfile();
+        return GoValues.Struct.builder()
+                .put("Capabilities", caps == null ? null : GoValues.Struct.builder()
+                        .put("Add", nullIfEmpty(caps.getAdd()))
+                        .put("Drop", nullIfEmpty(caps.getDrop()))
+                        .build())
+                .put("Privileged", sc.getPrivileged())
+                .put("SELinuxOptions", seLinux == null ? null : GoValues.Struct.builder()
+                        .put("User", nz(seLinux.getUser()))
+                        .put("Role", nz(seLinux.getRole()))
+                        .put("Type", nz(seLinux.getType()))
+                        .put("Level", nz(seLinux.getLevel()))
+                        .build())
+                .put("WindowsOptions", windows == null ? null : GoValues.Struct.builder()
+                        .put("GMSACredentialSpecName", windows.getGmsaCredentialSpecName())
+                        .put("GMSACredentialSpec", windows.getGmsaCredentialSpec())
+                        .put("RunAsUserName", windows.getRunAsUserName())
+                        .put("HostProcess", windows.getHostProcess())
+                        .build())
+                .put("RunAsUser", sc.getRunAsUser())
+                .put("RunAsGroup", sc.getRunAsGroup())
+                .put("RunAsNonRoot", sc.getRunAsNonRoot())
+                .put("ReadOnlyRootFilesystem", sc.getReadOnlyRootFilesystem())
+                .put("AllowPrivilegeEscalation", sc.getAllowPrivilegeEscalation())
+                .put("ProcMount", sc.getProcMount())
+                .put("SeccompProfile", goSeccompProfile(sc.getSeccompProfile()))
+                .put("AppArmorProfile", apparmor == null ? null : GoValues.Struct.builder()
+                        .put("Type", nz(apparmor.getType()))
+                        .put("LocalhostProfile", apparmor.getLocalhostProfile())
+                        .build())
+                .build();
+    }
+
+    /** The internal {@code core.SeccompProfile}, marshalled as kube's message prints it. */
+    private static GoValues.Struct goSeccompProfile(io.fabric8.kubernetes.api.model.SeccompProfile profile) {
+        return profile == null ? null : GoValues.Struct.builder()
+                .put("Type", nz(profile.getType()))
+                .put("LocalhostProfile", profile.getLocalhostProfile())
+                .build();
+    }
+
+    /** Go's nil for a list the decoder left empty (fabric8 cannot tell {@code []} from none). */
+    private static <T> List<T> nullIfEmpty(List<T> list) {
+        return list == null || list.isEmpty() ? null : list;
     }
 
     /**
      * {@code validatePodSpecSecurityContext}: the pod's user and group IDs, {@code
      * shareProcessNamespace} with {@code hostPID} (checked when the security context is set, as
-     * there), {@code fsGroupChangePolicy} and the seccomp profile. (Not yet: sysctls, Windows options, AppArmor profiles, supplementalGroupsPolicy.)
+     * there), the sysctls, {@code fsGroupChangePolicy}, the seccomp and AppArmor profiles, {@code
+     * supplementalGroupsPolicy} and {@code seLinuxChangePolicy}, in kube-apiserver's order. (Not
+     * yet: Windows options.)
      */
     private static List<FieldError> podSecurityContext(io.fabric8.kubernetes.api.model.PodSecurityContext sc, PodSpec spec, FieldPath path) {
         List<FieldError> errs = new ArrayList<>();
@@ -1053,18 +1123,149 @@ public final class PodValidation {
         if (Boolean.TRUE.equals(spec.getShareProcessNamespace()) && Boolean.TRUE.equals(spec.getHostPID())) {
             errs.add(FieldError.invalid(path.child("shareProcessNamespace"), true, "ShareProcessNamespace and HostPID cannot both be enabled"));
         }
+        if (sc.getSysctls() != null && !sc.getSysctls().isEmpty()) {
+            errs.addAll(sysctls(sc.getSysctls(), spec, path.child("sysctls")));
+        }
         String policy = sc.getFsGroupChangePolicy();
         if (policy != null && !policy.equals("Always") && !policy.equals("OnRootMismatch")) {
             errs.add(FieldError.notSupported(path.child("fsGroupChangePolicy"), policy, "Always", "OnRootMismatch"));
         }
         errs.addAll(seccompProfile(sc.getSeccompProfile(), path.child("seccompProfile")));
+        errs.addAll(appArmorProfile(sc.getAppArmorProfile(), path.child("appArmorProfile")));
+        String groupsPolicy = sc.getSupplementalGroupsPolicy();
+        if (groupsPolicy != null && !groupsPolicy.equals("Merge") && !groupsPolicy.equals("Strict")) {
+            errs.add(FieldError.notSupported(path.child("supplementalGroupsPolicy"), groupsPolicy, "Merge", "Strict"));
+        }
+        String seLinux = sc.getSeLinuxChangePolicy();
+        // all policies are allowed: the SELinuxChangePolicy feature is on by default (beta since 1.33)
+        if (seLinux != null && !seLinux.equals("MountOption") && !seLinux.equals("Recursive")) {
+            errs.add(FieldError.notSupported(path.child("seLinuxChangePolicy"), seLinux, "MountOption", "Recursive"));
+        }
+        return errs;
+    }
+
+    /** A sysctl name, dots or slashes between its segments ({@code SysctlContainSlashFmt}), as Go prints the regular expression. */
+    private static final String SYSCTL_NAME = "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$";
+    private static final java.util.regex.Pattern SYSCTL_NAME_PATTERN = java.util.regex.Pattern.compile(SYSCTL_NAME);
+    /** {@code SysctlMaxLength}. */
+    private static final int SYSCTL_MAX_LENGTH = 253;
+
+    /**
+     * {@code validateSysctls}: each name is set, well formed, and named once; a sysctl of the
+     * network namespace is refused to a pod on the host's network, and one of the IPC namespace
+     * to a pod that shares the host's IPC namespace ({@code ValidateHostSysctl}: the kubelet would
+     * set it on the host's own). A pod is judged as on create, where no old pod allows them.
+     */
+    private static List<FieldError> sysctls(List<io.fabric8.kubernetes.api.model.Sysctl> sysctls, PodSpec spec, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < sysctls.size(); i++) {
+            String name = nz(sysctls.get(i).getName());
+            FieldPath p = path.index(i).child("name");
+            if (name.isEmpty()) {
+                errs.add(FieldError.required(p, ""));
+            } else if (name.length() > SYSCTL_MAX_LENGTH || !SYSCTL_NAME_PATTERN.matcher(name).matches()) {
+                errs.add(FieldError.invalid(p, name, "must have at most " + SYSCTL_MAX_LENGTH + " characters and match regex " + SYSCTL_NAME));
+            } else if (names.contains(name)) {
+                errs.add(FieldError.duplicate(p, name));
+            }
+            String namespace = sysctlNamespace(name);
+            if (Boolean.TRUE.equals(spec.getHostNetwork()) && namespace.equals("Net")) {
+                errs.add(FieldError.invalid(p, name, "may not be specified when 'hostNetwork' is true"));
+            } else if (Boolean.TRUE.equals(spec.getHostIPC()) && namespace.equals("IPC")) {
+                errs.add(FieldError.invalid(p, name, "may not be specified when 'hostIPC' is true"));
+            }
+            names.add(name);
+        }
+        return errs;
+    }
+
+    /** The sysctls of the IPC namespace Kubernetes names one by one (component-helpers' {@code nameToNamespace}). */
+    private static final Set<String> IPC_SYSCTLS = Set.of("kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
+            "kernel.shm_rmid_forced", "kernel.shm", "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.msg");
+
+    /**
+     * The kernel namespace of a sysctl, as component-helpers' {@code GetNamespace} finds it: the
+     * name in dotted form ({@code net/ipv4/ip_forward} is {@code net.ipv4.ip_forward}), up to its
+     * first {@code *}; "Net", "IPC", or "" when not known to be namespaced.
+     */
+    static String sysctlNamespace(String sysctl) {
+        String name = sysctl;
+        int sep = indexOfAny(name, "./");
+        if (sep >= 0 && name.charAt(sep) == '/') {
+            // NormalizeName: slashes for separators, so the dots within a segment were slashes
+            StringBuilder b = new StringBuilder(name.length());
+            for (char c : name.toCharArray()) {
+                b.append(c == '.' ? '/' : c == '/' ? '.' : c);
+            }
+            name = b.toString();
+        }
+        int star = name.indexOf('*');
+        if (star >= 0) {
+            name = name.substring(0, star);
+        }
+        if (IPC_SYSCTLS.contains(name)) {
+            return "IPC";
+        }
+        if (name.startsWith("net.")) {
+            return "Net";
+        }
+        return name.startsWith("fs.mqueue.") ? "IPC" : "";
+    }
+
+    private static int indexOfAny(String s, String chars) {
+        for (int i = 0; i < s.length(); i++) {
+            if (chars.indexOf(s.charAt(i)) >= 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** PATH_MAX - 1: the longest Localhost AppArmor profile name. */
+    private static final int MAX_APPARMOR_PROFILE_LENGTH = 4095;
+
+    /**
+     * {@code ValidateAppArmorProfileField}: a type, one of the three; a Localhost profile names its
+     * profile (not blank, not padded, at most 4095 bytes), and only a Localhost one does.
+     */
+    private static List<FieldError> appArmorProfile(io.fabric8.kubernetes.api.model.AppArmorProfile profile, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (profile == null) {
+            return errs;
+        }
+        String type = nz(profile.getType());
+        String localhost = profile.getLocalhostProfile();
+        switch (type) {
+            case "Localhost" -> {
+                if (localhost == null) {
+                    errs.add(FieldError.required(path.child("localhostProfile"), "must be set when AppArmor type is Localhost"));
+                } else {
+                    String trimmed = localhost.strip();
+                    if (!trimmed.equals(localhost)) {
+                        errs.add(FieldError.invalid(path.child("localhostProfile"), localhost, "must not be padded with whitespace"));
+                    } else if (trimmed.isEmpty()) {
+                        errs.add(FieldError.required(path.child("localhostProfile"), "must be set when AppArmor type is Localhost"));
+                    }
+                    if (localhost.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_APPARMOR_PROFILE_LENGTH) {
+                        errs.add(FieldError.tooLong(path.child("localhostProfile"), MAX_APPARMOR_PROFILE_LENGTH));
+                    }
+                }
+            }
+            case "RuntimeDefault", "Unconfined" -> {
+                if (localhost != null) {
+                    errs.add(FieldError.invalid(path.child("localhostProfile"), localhost, "can only be set when AppArmor type is Localhost"));
+                }
+            }
+            case "" -> errs.add(FieldError.required(path.child("type"), "type is required when appArmorProfile is set"));
+            default -> errs.add(FieldError.notSupported(path.child("type"), type, "Localhost", "RuntimeDefault", "Unconfined"));
+        }
         return errs;
     }
 
     /**
      * {@code validateSeccompProfileField}: a type, one of the three; a Localhost profile names a
-     * file under the kubelet's seccomp directory. (A profile set with another type is refused with
-     * the profile printed as a Go struct: not checked yet.)
+     * file under the kubelet's seccomp directory, and only a Localhost one names a file.
      */
     private static List<FieldError> seccompProfile(io.fabric8.kubernetes.api.model.SeccompProfile profile, FieldPath path) {
         List<FieldError> errs = new ArrayList<>();
@@ -1084,6 +1285,8 @@ public final class PodValidation {
             } else {
                 errs.addAll(localDescendingPath(profile.getLocalhostProfile(), path.child("localhostProfile")));
             }
+        } else if (profile.getLocalhostProfile() != null) {
+            errs.add(FieldError.invalid(path.child("localhostProfile"), goSeccompProfile(profile), "can only be set when seccomp type is Localhost"));
         }
         return errs;
     }

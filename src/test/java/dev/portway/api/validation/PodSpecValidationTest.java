@@ -29,6 +29,12 @@ class PodSpecValidationTest {
     private static final String NODE_TERM = "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].";
     private static final String ANTI = "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].";
 
+    /** The internal core.SecurityContext of the contradicting container, as json.Marshal prints it. */
+    private static final String PRIVILEGED_NO_ESCALATION = "{\"Capabilities\":{\"Add\":[\"CAP_SYS_ADMIN\"],\"Drop\":null},"
+            + "\"Privileged\":true,\"SELinuxOptions\":null,\"WindowsOptions\":null,\"RunAsUser\":null,\"RunAsGroup\":null,"
+            + "\"RunAsNonRoot\":null,\"ReadOnlyRootFilesystem\":null,\"AllowPrivilegeEscalation\":false,\"ProcMount\":null,"
+            + "\"SeccompProfile\":null,\"AppArmorProfile\":null}";
+
     /** IsValidUserID's and IsValidGroupID's message. */
     private static final String ID_RANGE = "must be between 0 and 2147483647, inclusive";
 
@@ -68,7 +74,9 @@ class PodSpecValidationTest {
                         + "spec.containers[0].securityContext.seccompProfile.type: Unsupported value: \"Strict\": supported values: "
                         + "\"Localhost\", \"RuntimeDefault\", \"Unconfined\", "
                         + "spec.containers[1].securityContext.procMount: Unsupported value: \"Masked\": supported values: \"Default\", \"Unmasked\", "
-                        + "spec.containers[1].securityContext.seccompProfile.type: Required value: type is required when seccompProfile is set]"),
+                        + "spec.containers[1].securityContext.seccompProfile.type: Required value: type is required when seccompProfile is set, "
+                        + "spec.containers[1].securityContext.seccompProfile.localhostProfile: Invalid value: {\"Type\":\"\",\"LocalhostProfile\":"
+                        + "\"x.json\"}: can only be set when seccomp type is Localhost]"),
                 Arguments.of("a Localhost seccomp profile outside the kubelet's directory", pod("""
                         containers:
                         - name: a
@@ -380,7 +388,75 @@ class PodSpecValidationTest {
                           livenessProbe:
                             httpGet: {port: 80, httpHeaders: [{name: "X Bad", value: v}]}
                         """), INVALID + "spec.containers[0].livenessProbe.httpGet.httpHeaders: Invalid value: \"X Bad\": a valid HTTP header "
-                        + "must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')"));
+                        + "must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')"),
+                // validateSysctls, ValidateHostSysctl, ValidateAppArmorProfileField and the two policies: taken as they came
+                Arguments.of("sysctls unnamed, malformed, twice, of the host's namespaces; unknown policies; a Localhost AppArmor profile "
+                        + "without its name", pod("""
+                        hostNetwork: true
+                        hostIPC: true
+                        securityContext:
+                          sysctls:
+                          - {name: "", value: "1"}
+                          - {name: Net.IPv4.ip_forward, value: "1"}
+                          - {name: kernel.shm_rmid_forced, value: "1"}
+                          - {name: kernel.shm_rmid_forced, value: "0"}
+                          - {name: net/ipv4/ip_forward, value: "1"}
+                          appArmorProfile: {type: Localhost}
+                          supplementalGroupsPolicy: Loose
+                          seLinuxChangePolicy: Sometimes
+                        containers: [{name: a, image: portway/echo}]
+                        """), INVALID + "[spec.securityContext.sysctls[0].name: Required value, "
+                        + "spec.securityContext.sysctls[1].name: Invalid value: \"Net.IPv4.ip_forward\": must have at most 253 characters and "
+                        + "match regex ^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$, "
+                        + "spec.securityContext.sysctls[2].name: Invalid value: \"kernel.shm_rmid_forced\": may not be specified when 'hostIPC' "
+                        + "is true, "
+                        + "spec.securityContext.sysctls[3].name: Duplicate value: \"kernel.shm_rmid_forced\", "
+                        + "spec.securityContext.sysctls[3].name: Invalid value: \"kernel.shm_rmid_forced\": may not be specified when 'hostIPC' "
+                        + "is true, "
+                        + "spec.securityContext.sysctls[4].name: Invalid value: \"net/ipv4/ip_forward\": may not be specified when "
+                        + "'hostNetwork' is true, "
+                        + "spec.securityContext.appArmorProfile.localhostProfile: Required value: must be set when AppArmor type is Localhost, "
+                        + "spec.securityContext.supplementalGroupsPolicy: Unsupported value: \"Loose\": supported values: \"Merge\", \"Strict\", "
+                        + "spec.securityContext.seLinuxChangePolicy: Unsupported value: \"Sometimes\": supported values: \"MountOption\", "
+                        + "\"Recursive\"]"),
+                // ValidateSecurityContext's contradictions, with the internal struct marshalled as the value
+                Arguments.of("no privilege escalation for a privileged container with CAP_SYS_ADMIN; a seccomp file for another type",
+                        pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          securityContext: {allowPrivilegeEscalation: false, privileged: true, capabilities: {add: [CAP_SYS_ADMIN]}}
+                        - name: b
+                          image: portway/echo
+                          securityContext: {seccompProfile: {type: RuntimeDefault, localhostProfile: x.json}}
+                        """), INVALID + "[spec.containers[0].securityContext: Invalid value: " + PRIVILEGED_NO_ESCALATION
+                        + ": cannot set `allowPrivilegeEscalation` to false and `privileged` to true, "
+                        + "spec.containers[0].securityContext: Invalid value: " + PRIVILEGED_NO_ESCALATION
+                        + ": cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN, "
+                        + "spec.containers[1].securityContext.seccompProfile.localhostProfile: Invalid value: "
+                        + "{\"Type\":\"RuntimeDefault\",\"LocalhostProfile\":\"x.json\"}: can only be set when seccomp type is Localhost]"),
+                Arguments.of("container AppArmor profiles: a name with another type, an unknown type, a padded name, no type", pod("""
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          securityContext: {appArmorProfile: {type: RuntimeDefault, localhostProfile: x}}
+                        - name: b
+                          image: portway/echo
+                          securityContext: {appArmorProfile: {type: Strict}}
+                        - name: c
+                          image: portway/echo
+                          securityContext: {appArmorProfile: {type: Localhost, localhostProfile: " x "}}
+                        - name: d
+                          image: portway/echo
+                          securityContext: {appArmorProfile: {localhostProfile: x}}
+                        """), INVALID + "[spec.containers[0].securityContext.appArmorProfile.localhostProfile: Invalid value: \"x\": can only "
+                        + "be set when AppArmor type is Localhost, "
+                        + "spec.containers[1].securityContext.appArmorProfile.type: Unsupported value: \"Strict\": supported values: "
+                        + "\"Localhost\", \"RuntimeDefault\", \"Unconfined\", "
+                        + "spec.containers[2].securityContext.appArmorProfile.localhostProfile: Invalid value: \" x \": must not be padded with "
+                        + "whitespace, "
+                        + "spec.containers[3].securityContext.appArmorProfile.type: Required value: type is required when appArmorProfile is "
+                        + "set]"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -391,6 +467,20 @@ class PodSpecValidationTest {
 
     static Stream<Arguments> valid() {
         return Stream.of(
+                Arguments.of("sysctls of the pod's own namespaces, in dotted and slashed form; AppArmor profiles; the policies", pod("""
+                        securityContext:
+                          sysctls:
+                          - {name: net.ipv4.ip_local_port_range, value: "1024 65535"}
+                          - {name: kernel.shm_rmid_forced, value: "1"}
+                          - {name: net/ipv4/conf/eno2.100/rp_filter, value: "1"}
+                          appArmorProfile: {type: RuntimeDefault}
+                          supplementalGroupsPolicy: Strict
+                          seLinuxChangePolicy: MountOption
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          securityContext: {appArmorProfile: {type: Localhost, localhostProfile: k8s-apparmor-example}}
+                        """)),
                 Arguments.of("an annotation key with upper-case letters in a fieldRef (judged in lower case)", pod("""
                         containers:
                         - name: a
