@@ -46,11 +46,6 @@ final class Cli {
 
     Result runWithInput(String stdin, String... args) {
         InputStream in = new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8));
-        CommandLine cl = Main.commandLine(new Main(clock, in));
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
         String[] full = args;
         if (kubeconfig != null && args.length > 0 && !args[0].equals("validate")) {
             full = new String[args.length + 2];
@@ -58,6 +53,12 @@ final class Cli {
             full[args.length] = "--kubeconfig";
             full[args.length + 1] = kubeconfig;
         }
+        // as main() builds it: with the one subcommand the arguments name
+        CommandLine cl = Main.commandLine(new Main(clock, in), full);
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
         int code = cl.execute(full);
         return new Result(code, out.toString(), err.toString());
     }
