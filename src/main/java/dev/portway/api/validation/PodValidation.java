@@ -374,7 +374,113 @@ public final class PodValidation {
         }
         errs.addAll(tolerations(spec.getTolerations(), path.child("tolerations")));
         errs.addAll(hostAliases(spec.getHostAliases(), path.child("hostAliases")));
+        errs.addAll(os(spec, path));
         return errs;
+    }
+
+    /**
+     * {@code validateOS}, then {@code validateLinux} or {@code validateWindows}: a pod that names
+     * its operating system names Linux or Windows, and sets none of the other one's security
+     * options. A Linux pod has no Windows options; a Windows pod none of Linux's (Kubernetes keeps
+     * {@code hostUsers}, {@code hostPID}, {@code hostIPC} and {@code shareProcessNamespace} in the
+     * pod's internal security context, so those are checked with it, at their own paths).
+     */
+    private static List<FieldError> os(PodSpec spec, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (spec.getOs() == null) {
+            return errs;
+        }
+        String name = nz(spec.getOs().getName());
+        if (name.isEmpty()) {
+            errs.add(FieldError.required(path.child("os").child("name"), "cannot be empty"));
+        } else if (name.equals("linux")) {
+            linuxOnly(spec, path, errs);
+        } else if (name.equals("windows")) {
+            windowsOnly(spec, path, errs);
+        } else {
+            errs.add(FieldError.notSupported(path.child("os"), name, "linux", "windows"));
+        }
+        return errs;
+    }
+
+    private static final String LINUX_POD = "windows options cannot be set for a linux pod";
+    private static final String WINDOWS_POD = "cannot be set for a windows pod";
+
+    private static void linuxOnly(PodSpec spec, FieldPath path, List<FieldError> errs) {
+        var podSc = spec.getSecurityContext();
+        if (podSc != null && podSc.getWindowsOptions() != null) {
+            errs.add(FieldError.forbidden(path.child("securityContext").child("windowsOptions"), LINUX_POD));
+        }
+        eachSecurityContext(spec, path, (c, p) -> {
+            if (c != null && c.getWindowsOptions() != null) {
+                errs.add(FieldError.forbidden(p.child("securityContext").child("windowsOptions"), LINUX_POD));
+            }
+        });
+    }
+
+    private static void windowsOnly(PodSpec spec, FieldPath path, List<FieldError> errs) {
+        var sc = spec.getSecurityContext();
+        FieldPath scPath = path.child("securityContext");
+        // the internal security context always exists (the conversion puts the host namespaces in it)
+        forbidIf(sc != null && sc.getAppArmorProfile() != null, scPath.child("appArmorProfile"), errs);
+        forbidIf(sc != null && sc.getSeLinuxOptions() != null, scPath.child("seLinuxOptions"), errs);
+        forbidIf(spec.getHostUsers() != null, path.child("hostUsers"), errs);
+        forbidIf(Boolean.TRUE.equals(spec.getHostPID()), path.child("hostPID"), errs);
+        forbidIf(Boolean.TRUE.equals(spec.getHostIPC()), path.child("hostIPC"), errs);
+        forbidIf(sc != null && sc.getSeccompProfile() != null, scPath.child("seccompProfile"), errs);
+        forbidIf(sc != null && sc.getFsGroup() != null, scPath.child("fsGroup"), errs);
+        forbidIf(sc != null && sc.getFsGroupChangePolicy() != null, scPath.child("fsGroupChangePolicy"), errs);
+        forbidIf(sc != null && sc.getSysctls() != null && !sc.getSysctls().isEmpty(), scPath.child("sysctls"), errs);
+        forbidIf(spec.getShareProcessNamespace() != null, path.child("shareProcessNamespace"), errs);
+        forbidIf(sc != null && sc.getRunAsUser() != null, scPath.child("runAsUser"), errs);
+        forbidIf(sc != null && sc.getRunAsGroup() != null, scPath.child("runAsGroup"), errs);
+        // Go's nil slice: fabric8 reads an absent list and an empty one alike
+        forbidIf(sc != null && sc.getSupplementalGroups() != null && !sc.getSupplementalGroups().isEmpty(),
+                scPath.child("supplementalGroups"), errs);
+        forbidIf(sc != null && sc.getSupplementalGroupsPolicy() != null, scPath.child("supplementalGroupsPolicy"), errs);
+        forbidIf(sc != null && sc.getSeLinuxChangePolicy() != null, scPath.child("seLinuxChangePolicy"), errs);
+        eachSecurityContext(spec, path, (csc, p) -> {
+            if (csc == null) {
+                return;
+            }
+            FieldPath cPath = p.child("securityContext");
+            forbidIf(csc.getAppArmorProfile() != null, cPath.child("appArmorProfile"), errs);
+            forbidIf(csc.getSeLinuxOptions() != null, cPath.child("seLinuxOptions"), errs);
+            forbidIf(csc.getSeccompProfile() != null, cPath.child("seccompProfile"), errs);
+            forbidIf(csc.getCapabilities() != null, cPath.child("capabilities"), errs);
+            forbidIf(csc.getReadOnlyRootFilesystem() != null, cPath.child("readOnlyRootFilesystem"), errs);
+            forbidIf(csc.getPrivileged() != null, cPath.child("privileged"), errs);
+            forbidIf(csc.getAllowPrivilegeEscalation() != null, cPath.child("allowPrivilegeEscalation"), errs);
+            forbidIf(csc.getProcMount() != null, cPath.child("procMount"), errs);
+            forbidIf(csc.getRunAsUser() != null, cPath.child("runAsUser"), errs);
+            forbidIf(csc.getRunAsGroup() != null, cPath.child("runAsGroup"), errs);
+        });
+    }
+
+    private static void forbidIf(boolean set, FieldPath path, List<FieldError> errs) {
+        if (set) {
+            errs.add(FieldError.forbidden(path, WINDOWS_POD));
+        }
+    }
+
+    /**
+     * {@code VisitContainersWithPath}, for what these checks read of a container (its security
+     * context, maybe null): the init containers, then the containers, then the ephemeral ones.
+     */
+    private static void eachSecurityContext(PodSpec spec, FieldPath path,
+            java.util.function.BiConsumer<io.fabric8.kubernetes.api.model.SecurityContext, FieldPath> visitor) {
+        List<Container> init = nonNull(spec.getInitContainers());
+        for (int i = 0; i < init.size(); i++) {
+            visitor.accept(init.get(i).getSecurityContext(), path.child("initContainers").index(i));
+        }
+        List<Container> containers = nonNull(spec.getContainers());
+        for (int i = 0; i < containers.size(); i++) {
+            visitor.accept(containers.get(i).getSecurityContext(), path.child("containers").index(i));
+        }
+        var ephemeral = nonNull(spec.getEphemeralContainers());
+        for (int i = 0; i < ephemeral.size(); i++) {
+            visitor.accept(ephemeral.get(i).getSecurityContext(), path.child("ephemeralContainers").index(i));
+        }
     }
 
     /**

@@ -435,6 +435,34 @@ class PodSpecValidationTest {
                         + ": cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN, "
                         + "spec.containers[1].securityContext.seccompProfile.localhostProfile: Invalid value: "
                         + "{\"Type\":\"RuntimeDefault\",\"LocalhostProfile\":\"x.json\"}: can only be set when seccomp type is Localhost]"),
+                // validateOS, validateLinux and validateWindows: a typo in the OS was taken, and each OS's options on the other
+                Arguments.of("an operating system Kubernetes does not know (names are lower case)", pod("""
+                        os: {name: Linux}
+                        containers: [{name: a, image: portway/echo}]
+                        """), INVALID + "spec.os: Unsupported value: \"Linux\": supported values: \"linux\", \"windows\""),
+                Arguments.of("an operating system without its name", pod("""
+                        os: {name: ""}
+                        containers: [{name: a, image: portway/echo}]
+                        """), INVALID + "spec.os.name: Required value: cannot be empty"),
+                Arguments.of("Windows options for a Linux pod", pod("""
+                        os: {name: linux}
+                        securityContext: {windowsOptions: {hostProcess: false}}
+                        initContainers: [{name: i, image: portway/echo, securityContext: {windowsOptions: {hostProcess: false}}}]
+                        containers: [{name: a, image: portway/echo, securityContext: {windowsOptions: {hostProcess: false}}}]
+                        """), INVALID + "[spec.securityContext.windowsOptions: Forbidden: windows options cannot be set for a linux pod, "
+                        + "spec.initContainers[0].securityContext.windowsOptions: Forbidden: windows options cannot be set for a linux pod, "
+                        + "spec.containers[0].securityContext.windowsOptions: Forbidden: windows options cannot be set for a linux pod]"),
+                Arguments.of("Linux options for a Windows pod", pod("""
+                        os: {name: windows}
+                        shareProcessNamespace: false
+                        securityContext: {runAsUser: 1000, seccompProfile: {type: RuntimeDefault}, supplementalGroups: [5]}
+                        containers: [{name: a, image: portway/echo, securityContext: {privileged: false, runAsGroup: 1}}]
+                        """), INVALID + "[spec.securityContext.seccompProfile: Forbidden: cannot be set for a windows pod, "
+                        + "spec.shareProcessNamespace: Forbidden: cannot be set for a windows pod, "
+                        + "spec.securityContext.runAsUser: Forbidden: cannot be set for a windows pod, "
+                        + "spec.securityContext.supplementalGroups: Forbidden: cannot be set for a windows pod, "
+                        + "spec.containers[0].securityContext.privileged: Forbidden: cannot be set for a windows pod, "
+                        + "spec.containers[0].securityContext.runAsGroup: Forbidden: cannot be set for a windows pod]"),
                 Arguments.of("container AppArmor profiles: a name with another type, an unknown type, a padded name, no type", pod("""
                         containers:
                         - name: a
@@ -467,6 +495,16 @@ class PodSpecValidationTest {
 
     static Stream<Arguments> valid() {
         return Stream.of(
+                Arguments.of("a Linux pod with Linux options", pod("""
+                        os: {name: linux}
+                        securityContext: {runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}
+                        containers: [{name: a, image: portway/echo, securityContext: {privileged: false}}]
+                        """)),
+                Arguments.of("a Windows pod with its own options only", pod("""
+                        os: {name: windows}
+                        securityContext: {windowsOptions: {runAsUserName: ContainerUser}}
+                        containers: [{name: a, image: portway/echo, securityContext: {windowsOptions: {runAsUserName: ContainerUser}}}]
+                        """)),
                 Arguments.of("sysctls of the pod's own namespaces, in dotted and slashed form; AppArmor profiles; the policies", pod("""
                         securityContext:
                           sysctls:
