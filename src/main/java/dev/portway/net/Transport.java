@@ -137,10 +137,12 @@ public enum Transport {
     }
 
     /**
-     * Makes sockets of the family of {@code address}: an IPv4 address gets an AF_INET socket.
-     * Netty's native and NIO channels otherwise open dual-stack AF_INET6 sockets (when the
-     * machine has IPv6), which cost an {@code IPV6_V6ONLY} setsockopt each and carry every IPv4
-     * address as a mapped IPv6 one; the data plane opens one or two per connection.
+     * Makes sockets of the family of {@code address}: an IPv4 address gets an AF_INET socket on
+     * epoll and NIO. Netty's channels otherwise open dual-stack AF_INET6 sockets (when the machine
+     * has IPv6), which cost an {@code IPV6_V6ONLY} setsockopt each and carry every IPv4 address as
+     * a mapped IPv6 one; the data plane opens one or two per connection. Netty 4.2.18's io_uring
+     * channels have no constructor for a family: theirs stay AF_INET6, one setsockopt more a
+     * connection (counted with perf, docs/performance.md).
      */
     public io.netty.channel.ChannelFactory<SocketChannel> socketChannelFactory(java.net.InetAddress address) {
         if (!(address instanceof java.net.Inet4Address)) {
