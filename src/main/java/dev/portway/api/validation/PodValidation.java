@@ -346,6 +346,7 @@ public final class PodValidation {
         errs.addAll(affinity(spec.getAffinity(), path.child("affinity")));
         errs.addAll(dnsConfig(spec.getDnsConfig(), dnsPolicy, path.child("dnsConfig")));
         errs.addAll(topologySpreadConstraints(spec.getTopologySpreadConstraints(), path.child("topologySpreadConstraints")));
+        errs.addAll(windowsHostProcess(spec, path));
         if (!nz(spec.getServiceAccountName()).isEmpty()) {
             for (String msg : Names.dns1123Subdomain(spec.getServiceAccountName())) {
                 errs.add(FieldError.invalid(path.child("serviceAccountName"), spec.getServiceAccountName(), msg));
@@ -1147,6 +1148,7 @@ public final class PodValidation {
                 }
             }
         }
+        errs.addAll(windowsOptions(sc.getWindowsOptions(), path.child("windowsOptions")));
         errs.addAll(appArmorProfile(sc.getAppArmorProfile(), path.child("appArmorProfile")));
         return errs;
     }
@@ -1237,6 +1239,7 @@ public final class PodValidation {
             errs.add(FieldError.notSupported(path.child("fsGroupChangePolicy"), policy, "Always", "OnRootMismatch"));
         }
         errs.addAll(seccompProfile(sc.getSeccompProfile(), path.child("seccompProfile")));
+        errs.addAll(windowsOptions(sc.getWindowsOptions(), path.child("windowsOptions")));
         errs.addAll(appArmorProfile(sc.getAppArmorProfile(), path.child("appArmorProfile")));
         String groupsPolicy = sc.getSupplementalGroupsPolicy();
         if (groupsPolicy != null && !groupsPolicy.equals("Merge") && !groupsPolicy.equals("Strict")) {
@@ -1326,6 +1329,119 @@ public final class PodValidation {
             }
         }
         return -1;
+    }
+
+    /** The largest gMSA credential spec, in KiB ({@code maxGMSACredentialSpecLengthInKiB}). */
+    private static final int MAX_GMSA_SPEC_KIB = 64;
+    /** {@code maxRunAsUserNameDomainLength} and {@code maxRunAsUserNameUserLength}. */
+    private static final int MAX_WINDOWS_DOMAIN = 256;
+    private static final int MAX_WINDOWS_USER = 104;
+    private static final java.util.regex.Pattern CONTROL = java.util.regex.Pattern.compile("\\p{Cntrl}");
+    /** A NetBIOS domain: no dot first, at most 15 characters, none of \ / : * ? " < > |. */
+    private static final java.util.regex.Pattern NETBIOS_DOMAIN = java.util.regex.Pattern.compile("[^\\\\/:*?\"<>|.][^\\\\/:*?\"<>|]{0,14}");
+    private static final java.util.regex.Pattern DNS_DOMAIN = java.util.regex.Pattern.compile(
+            "[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*");
+    private static final java.util.regex.Pattern WINDOWS_USER_CHARS = java.util.regex.Pattern.compile("[\"/\\\\:;|=,+*?<>@\\[\\]]");
+    private static final java.util.regex.Pattern DOTS_AND_SPACES = java.util.regex.Pattern.compile("[. ]+");
+
+    /**
+     * {@code validateWindowsSecurityContextOptions}: a gMSA credential spec's name is a DNS
+     * subdomain, the spec itself neither empty nor over 64 KiB, and {@code runAsUserName} a
+     * Windows user name: {@code DOMAIN\USER} or {@code USER}, with the rules and messages of
+     * kube-apiserver.
+     */
+    private static List<FieldError> windowsOptions(io.fabric8.kubernetes.api.model.WindowsSecurityContextOptions options, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        if (options == null) {
+            return errs;
+        }
+        String specName = options.getGmsaCredentialSpecName();
+        if (specName != null) {
+            for (String msg : Names.dns1123Subdomain(specName)) {
+                errs.add(FieldError.invalid(path.child("gmsaCredentialSpecName"), specName, msg));
+            }
+        }
+        String credentialSpec = options.getGmsaCredentialSpec();
+        if (credentialSpec != null) {
+            if (credentialSpec.isEmpty()) {
+                errs.add(FieldError.invalid(path.child("gmsaCredentialSpec"), credentialSpec, "gmsaCredentialSpec cannot be an empty string"));
+            } else if (utf8Length(credentialSpec) > MAX_GMSA_SPEC_KIB * 1024) {
+                errs.add(FieldError.invalid(path.child("gmsaCredentialSpec"), credentialSpec,
+                        "gmsaCredentialSpec size must be under " + MAX_GMSA_SPEC_KIB + " KiB"));
+            }
+        }
+        String name = options.getRunAsUserName();
+        if (name == null) {
+            return errs;
+        }
+        FieldPath p = path.child("runAsUserName");
+        String[] parts = name.split("\\\\", -1);
+        if (name.isEmpty()) {
+            errs.add(FieldError.invalid(p, name, "runAsUserName cannot be an empty string"));
+        } else if (CONTROL.matcher(name).find()) {
+            errs.add(FieldError.invalid(p, name, "runAsUserName cannot contain control characters"));
+        } else if (parts.length > 2) {
+            errs.add(FieldError.invalid(p, name, "runAsUserName cannot contain more than one backslash"));
+        } else {
+            boolean hasDomain = parts.length == 2;
+            String domain = hasDomain ? parts[0] : "";
+            String user = hasDomain ? parts[1] : parts[0];
+            if (utf8Length(domain) >= MAX_WINDOWS_DOMAIN) {
+                errs.add(FieldError.invalid(p, name, "runAsUserName's Domain length must be under " + MAX_WINDOWS_DOMAIN + " characters"));
+            }
+            if (hasDomain && !(NETBIOS_DOMAIN.matcher(domain).matches() || DNS_DOMAIN.matcher(domain).matches())) {
+                errs.add(FieldError.invalid(p, name, "runAsUserName's Domain doesn't match the NetBios nor the DNS format"));
+            }
+            if (user.isEmpty()) {
+                errs.add(FieldError.invalid(p, name, "runAsUserName's User cannot be empty"));
+            } else if (utf8Length(user) > MAX_WINDOWS_USER) {
+                errs.add(FieldError.invalid(p, name, "runAsUserName's User length must not be longer than " + MAX_WINDOWS_USER + " characters"));
+            }
+            if (DOTS_AND_SPACES.matcher(user).matches()) {
+                errs.add(FieldError.invalid(p, name, "runAsUserName's User cannot contain only periods or spaces"));
+            }
+            if (WINDOWS_USER_CHARS.matcher(user).find()) {
+                errs.add(FieldError.invalid(p, name, "runAsUserName's User cannot contain the following characters: \"/\\:;|=,+*?<>@[]"));
+            }
+        }
+        return errs;
+    }
+
+    private static int utf8Length(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    }
+
+    /**
+     * {@code validateWindowsHostProcessPod}: a container's {@code hostProcess} agrees with the
+     * pod's where both are set, and a pod with a HostProcess container has only those, on the
+     * host's network. (Privileged containers are allowed here, as with {@code --allow-privileged}.)
+     */
+    private static List<FieldError> windowsHostProcess(PodSpec spec, FieldPath path) {
+        List<FieldError> errs = new ArrayList<>();
+        var podSc = spec.getSecurityContext();
+        Boolean podHostProcess = podSc == null || podSc.getWindowsOptions() == null ? null : podSc.getWindowsOptions().getHostProcess();
+        int[] containers = {0};
+        int[] hostProcess = {0};
+        eachSecurityContext(spec, path, (sc, p) -> {
+            containers[0]++;
+            Boolean own = sc == null || sc.getWindowsOptions() == null ? null : sc.getWindowsOptions().getHostProcess();
+            if (podHostProcess != null && own != null && !podHostProcess.equals(own)) {
+                errs.add(FieldError.invalid(p.child("securityContext").child("windowsOptions").child("hostProcess"), own,
+                        "pod hostProcess value must be identical if both are specified, was " + podHostProcess));
+            }
+            if (Boolean.TRUE.equals(own) || own == null && Boolean.TRUE.equals(podHostProcess)) {
+                hostProcess[0]++;
+            }
+        });
+        if (hostProcess[0] > 0) {
+            if (hostProcess[0] != containers[0]) {
+                errs.add(FieldError.invalid(path, "", "If pod contains any hostProcess containers then all containers must be HostProcess containers"));
+            }
+            if (!Boolean.TRUE.equals(spec.getHostNetwork())) {
+                errs.add(FieldError.invalid(path.child("hostNetwork"), false, "hostNetwork must be true if pod contains any hostProcess containers"));
+            }
+        }
+        return errs;
     }
 
     /** PATH_MAX - 1: the longest Localhost AppArmor profile name. */

@@ -463,6 +463,39 @@ class PodSpecValidationTest {
                         + "spec.securityContext.supplementalGroups: Forbidden: cannot be set for a windows pod, "
                         + "spec.containers[0].securityContext.privileged: Forbidden: cannot be set for a windows pod, "
                         + "spec.containers[0].securityContext.runAsGroup: Forbidden: cannot be set for a windows pod]"),
+                // validateWindowsSecurityContextOptions and validateWindowsHostProcessPod
+                Arguments.of("Windows user names with two backslashes, a bad domain and character, only dots; a gMSA spec's bad name, "
+                        + "an empty spec", pod("""
+                        securityContext:
+                          windowsOptions: {gmsaCredentialSpecName: Bad_Name, gmsaCredentialSpec: "", runAsUserName: "a\\\\b\\\\c"}
+                        containers:
+                        - name: a
+                          image: portway/echo
+                          securityContext: {windowsOptions: {runAsUserName: "bad|domain\\\\us:er"}}
+                        - name: b
+                          image: portway/echo
+                          securityContext: {windowsOptions: {runAsUserName: "...."}}
+                        """), INVALID + "[spec.containers[0].securityContext.windowsOptions.runAsUserName: Invalid value: "
+                        + "\"bad|domain\\\\us:er\": runAsUserName's Domain doesn't match the NetBios nor the DNS format, "
+                        + "spec.containers[0].securityContext.windowsOptions.runAsUserName: Invalid value: \"bad|domain\\\\us:er\": "
+                        + "runAsUserName's User cannot contain the following characters: \"/\\:;|=,+*?<>@[], "
+                        + "spec.containers[1].securityContext.windowsOptions.runAsUserName: Invalid value: \"....\": runAsUserName's User "
+                        + "cannot contain only periods or spaces, "
+                        + "spec.securityContext.windowsOptions.gmsaCredentialSpecName: Invalid value: \"Bad_Name\": " + SUBDOMAIN + ", "
+                        + "spec.securityContext.windowsOptions.gmsaCredentialSpec: Invalid value: \"\": gmsaCredentialSpec cannot be an "
+                        + "empty string, "
+                        + "spec.securityContext.windowsOptions.runAsUserName: Invalid value: \"a\\\\b\\\\c\": runAsUserName cannot contain "
+                        + "more than one backslash]"),
+                Arguments.of("a HostProcess pod with a container that says otherwise, off the host's network", pod("""
+                        securityContext: {windowsOptions: {hostProcess: true}}
+                        containers:
+                        - {name: a, image: portway/echo, securityContext: {windowsOptions: {hostProcess: false}}}
+                        - {name: b, image: portway/echo}
+                        """), INVALID + "[spec.containers[0].securityContext.windowsOptions.hostProcess: Invalid value: false: pod "
+                        + "hostProcess value must be identical if both are specified, was true, "
+                        + "spec: Invalid value: \"\": If pod contains any hostProcess containers then all containers must be HostProcess "
+                        + "containers, "
+                        + "spec.hostNetwork: Invalid value: false: hostNetwork must be true if pod contains any hostProcess containers]"),
                 Arguments.of("container AppArmor profiles: a name with another type, an unknown type, a padded name, no type", pod("""
                         containers:
                         - name: a
