@@ -64,6 +64,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     /** Watches viewer tokens hold at once, together (the topology page polls and holds none). */
     static final int MAX_VIEWER_WATCHES = 16;
     private final dev.portway.net.Slots viewerWatches = new dev.portway.net.Slots();
+    /** The snapshots the pages of chunked lists ({@code limit}, {@code continue}) are cut from. */
+    private final ListPages pages;
     private final dev.portway.admin.auth.ViewerTokens viewers;
     private static final Set<String> FIELD_VALIDATION = Set.of("Strict", "Warn", "Ignore");
 
@@ -79,6 +81,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                dev.portway.admin.auth.ViewerTokens viewers) {
         this.viewers = viewers;
         this.control = control;
+        this.pages = new ListPages(control.api().config().clock());
         this.extraEndpoints = extraEndpoints;
         this.logs = logs;
         this.holdTimeoutMillis = holdTimeout.toMillis();
@@ -516,23 +519,37 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             }
             return null;
         }
-        c.params().longValue("limit");
-        Store.Snapshot snapshot = control.store().snapshot(api.kind(), api.namespace());
-        if (rv != null && rv > snapshot.revision()) {
-            throw new ApiException(Statuses.timeout("Too large resource version: " + rv + ", current: " + snapshot.revision()));
-        }
-        if ("Exact".equals(c.params().string("resourceVersionMatch")) && rv != null && rv < snapshot.revision()) {
-            // a list as of a past revision: the store keeps no past states (etcd answers this once it has compacted)
-            throw new ApiException(Statuses.gone("The resourceVersion for the provided list is too old."));
-        }
-        List<HasMetadata> items = new ArrayList<>();
-        for (HasMetadata o : snapshot.items()) {
-            if (dev.portway.api.Selectors.matches(labels, o.getMetadata().getLabels()) && fields.matches(o)) {
-                items.add(api.served(o));
+        Long limit = c.params().longValue("limit");
+        String continueToken = c.params().string("continue", "");
+        if (!continueToken.isEmpty()) {
+            // the token names the revision (storage.ValidateListOptions; "0" is what a reflector's first list sends)
+            String asked = c.params().string("resourceVersion", "");
+            if (!asked.isEmpty() && !asked.equals("0")) {
+                throw new ApiException(Statuses.badRequest("specifying resource version is not allowed when using continue"));
             }
         }
-        return done(HttpResponses.of(HttpResponseStatus.OK, rep.contentType(),
-                rep.list(api.kind(), api.apiVersion(), items, snapshot.revision(), tables(), includeObject)));
+        // a first page is cut from the state these checks judged (a continued one, from its token's)
+        Store.Snapshot snapshot = continueToken.isEmpty() ? control.store().snapshot(api.kind(), api.namespace()) : null;
+        if (snapshot != null) {
+            long now = snapshot.revision();
+            if (rv != null && rv > now) {
+                throw new ApiException(Statuses.timeout("Too large resource version: " + rv + ", current: " + now));
+            }
+            if ("Exact".equals(c.params().string("resourceVersionMatch")) && rv != null && rv < now) {
+                // a list as of a past revision: the store keeps no past states (etcd answers this once it has compacted)
+                throw new ApiException(Statuses.gone("The resourceVersion for the provided list is too old."));
+            }
+        }
+        boolean selective = !c.params().string("labelSelector", "").isBlank() || !c.params().string("fieldSelector", "").isBlank();
+        ListPages.Page page = pages.page(api.kind(), api.namespace(), limit, continueToken, selective,
+                o -> dev.portway.api.Selectors.matches(labels, o.getMetadata().getLabels()) && fields.matches(o),
+                () -> snapshot != null ? snapshot : control.store().snapshot(api.kind(), api.namespace()));
+        List<HasMetadata> items = new ArrayList<>(page.items().size());
+        for (HasMetadata o : page.items()) {
+            items.add(api.served(o));
+        }
+        ListPages.Page served = new ListPages.Page(items, page.revision(), page.continueToken(), page.remainingItemCount());
+        return done(HttpResponses.of(HttpResponseStatus.OK, rep.contentType(), rep.list(api.kind(), api.apiVersion(), served, tables(), includeObject)));
     }
 
     private HttpResponses.Response get(Call c, ApiPath api) {

@@ -99,11 +99,13 @@ enum Representation {
     }
 
     /** A list in this form, its {@code apiVersion} that of its items. */
-    byte[] list(ResourceKind kind, String apiVersion, List<HasMetadata> items, long revision, Tables tables, String includeObject) {
-        return switch (this) {
-            case JSON -> Json.writeBytes(list(kind, apiVersion, items, revision));
-            case YAML -> Json.writeYaml(list(kind, apiVersion, items, revision)).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            case TABLE -> Json.writeBytes(table(kind, items, tables, Long.toString(revision), true, includeObject));
+    /** A page of a list ({@link ListPages}): its ListMeta carries the next page's token and what is left, when there is more. */
+    byte[] list(ResourceKind kind, String apiVersion, ListPages.Page page, Tables tables, String includeObject) {
+        List<HasMetadata> items = page.items();
+        long revision = page.revision();
+        ObjectNode body = switch (this) {
+            case JSON, YAML -> list(kind, apiVersion, items, revision);
+            case TABLE -> table(kind, items, tables, Long.toString(revision), true, includeObject);
             case PARTIAL -> {
                 ObjectNode l = NODES.objectNode();
                 l.put("kind", "PartialObjectMetadataList");
@@ -111,9 +113,18 @@ enum Representation {
                 l.putObject("metadata").put("resourceVersion", Long.toString(revision));
                 ArrayNode a = l.putArray("items");
                 items.forEach(o -> a.add(partial(o)));
-                yield Json.writeBytes(l);
+                yield l;
             }
         };
+        // ListMeta's order: resourceVersion, continue, remainingItemCount (ahead of the items, as Go writes the struct)
+        ObjectNode meta = (ObjectNode) body.get("metadata");
+        if (page.continueToken() != null) {
+            meta.put("continue", page.continueToken());
+        }
+        if (page.remainingItemCount() != null) {
+            meta.put("remainingItemCount", page.remainingItemCount());
+        }
+        return this == YAML ? Json.writeYaml(body).getBytes(java.nio.charset.StandardCharsets.UTF_8) : Json.writeBytes(body);
     }
 
     static ObjectNode list(ResourceKind kind, String apiVersion, List<HasMetadata> items, long revision) {

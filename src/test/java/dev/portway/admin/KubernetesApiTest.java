@@ -890,4 +890,71 @@ class KubernetesApiTest {
         assertThat(events.get(1).at("/object/columnDefinitions")).isEmpty();
         assertThat(events.get(1).at("/object/rows/0/cells/0").asText()).isEqualTo("t2");
     }
+
+    /**
+     * {@code limit} and {@code continue} as kube-apiserver serves them: pages in key order, each
+     * read at the first page's revision (what was written between two pages is not in them), the
+     * next page's token and what is left in the list metadata, the same in the Table kubectl asks for.
+     */
+    @Test
+    void aListInPagesAddsUpToTheListAsItWasAtItsFirstPage() throws Exception {
+        for (String name : List.of("e", "c", "a", "d", "b")) {
+            assertThat(post("/api/v1/namespaces/default/configmaps", cm(name, "{\"page\":\"yes\"}")).statusCode()).isEqualTo(201);
+        }
+        String path = "/api/v1/namespaces/default/configmaps?limit=2";
+        JsonNode first = get(path, "application/json");
+        assertThat(first.at("/items").findValuesAsText("name")).containsExactly("a", "b");
+        String revision = first.at("/metadata/resourceVersion").asText();
+        assertThat(first.at("/metadata/remainingItemCount").asLong()).isEqualTo(3);
+        String token = first.at("/metadata/continue").asText();
+        assertThat(token).isNotEmpty();
+        // written after the first page: not in the list the pages make up
+        assertThat(post("/api/v1/namespaces/default/configmaps", cm("bb", "{\"page\":\"yes\"}")).statusCode()).isEqualTo(201);
+        JsonNode second = get(path + "&continue=" + token, "application/json");
+        assertThat(second.at("/items").findValuesAsText("name")).containsExactly("c", "d");
+        assertThat(second.at("/metadata/resourceVersion").asText()).isEqualTo(revision);
+        assertThat(second.at("/metadata/remainingItemCount").asLong()).isEqualTo(1);
+        JsonNode last = get(path + "&continue=" + second.at("/metadata/continue").asText(), "application/json");
+        assertThat(last.at("/items").findValuesAsText("name")).containsExactly("e");
+        assertThat(last.at("/metadata").has("continue")).isFalse();
+        assertThat(last.at("/metadata").has("remainingItemCount")).isFalse();
+        // kubectl's Table, with a selector: the token, and no count (kube-apiserver does not count past a filter)
+        JsonNode table = get("/api/v1/namespaces/default/configmaps?limit=4&labelSelector=page%3Dyes",
+                "application/json;as=Table;v=v1;g=meta.k8s.io");
+        assertThat(table.at("/rows")).hasSize(4);
+        assertThat(table.at("/metadata/continue").asText()).isNotEmpty();
+        assertThat(table.at("/metadata").has("remainingItemCount")).isFalse();
+        // no limit, or one past the end: the whole list, no token
+        assertThat(get("/api/v1/namespaces/default/configmaps?limit=10", "application/json").at("/metadata").has("continue")).isFalse();
+    }
+
+    @Test
+    void aContinueTokenWhoseListIsGoneIsExpiredWithATokenForTheRest() throws Exception {
+        for (String name : List.of("a", "b", "c")) {
+            post("/api/v1/namespaces/default/configmaps", cm(name, "{}"));
+        }
+        // a token of a revision whose state is kept nowhere, as after etcd compacted it
+        String old = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+                "{\"v\":\"meta.k8s.io/v1\",\"rv\":1,\"start\":\"a\\u0000\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        HttpResponse<String> expired = send(req("/api/v1/namespaces/default/configmaps?limit=1&continue=" + old).GET().build());
+        assertThat(expired.statusCode()).isEqualTo(410);
+        JsonNode status = Json.readTree(expired.body().getBytes());
+        assertThat(status.at("/reason").asText()).isEqualTo("Expired");
+        assertThat(status.at("/message").asText()).startsWith("The provided continue parameter is too old to display a consistent "
+                + "list result. You can start a new list without the continue parameter, or use the continue token in this response");
+        // its token goes on from the same key, at the current state
+        JsonNode rest = get("/api/v1/namespaces/default/configmaps?limit=1&continue=" + status.at("/metadata/continue").asText(),
+                "application/json");
+        assertThat(rest.at("/items").findValuesAsText("name")).containsExactly("b");
+        assertThat(get("/api/v1/namespaces/default/configmaps?limit=1&continue=" + rest.at("/metadata/continue").asText(),
+                "application/json").at("/items").findValuesAsText("name")).containsExactly("c");
+
+        HttpResponse<String> garbage = send(req("/api/v1/namespaces/default/configmaps?continue=%21%21").GET().build());
+        assertThat(garbage.statusCode()).isEqualTo(400);
+        assertThat(garbage.body()).contains("invalid continue token: continue key is not valid");
+        String token = get("/api/v1/namespaces/default/configmaps?limit=1", "application/json").at("/metadata/continue").asText();
+        HttpResponse<String> withVersion = send(req("/api/v1/namespaces/default/configmaps?resourceVersion=5&continue=" + token).GET().build());
+        assertThat(withVersion.statusCode()).isEqualTo(400);
+        assertThat(withVersion.body()).contains("specifying resource version is not allowed when using continue");
+    }
 }

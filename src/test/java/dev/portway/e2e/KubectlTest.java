@@ -208,6 +208,25 @@ class KubectlTest {
         }
     }
 
+    /**
+     * kubectl lists in chunks ({@code limit}, 500 by default) and follows the {@code continue} token
+     * of each; one at a time it asks once per pod, and lists what one request lists.
+     */
+    @Test
+    @Order(5)
+    void getInChunksOfOneFollowsTheContinueTokens() {
+        String whole = kubectl.run("get", "pods", "-A", "--chunk-size=0", "-o", "name").ok();
+        assertThat(whole.lines()).hasSizeGreaterThanOrEqualTo(4);
+        Kubectl.Result chunked = kubectl.run("get", "pods", "-A", "--chunk-size=1", "-o", "name", "-v=6");
+        assertThat(chunked.ok()).isEqualTo(whole);
+        // -v=6 logs each request: one per pod and a last one, each after the first with the token of the one before
+        assertThat(chunked.err().lines().filter(l -> l.contains("/api/v1/pods?") && l.contains("limit=1")))
+                .hasSize((int) whole.lines().count())
+                .allMatch(l -> l.contains("200 OK"));
+        assertThat(chunked.err().lines().filter(l -> l.contains("/api/v1/pods?") && l.contains("continue=")))
+                .hasSize((int) whole.lines().count() - 1);
+    }
+
     /** Runs both until their outputs fall in one second (ages tick between the runs), then compares them. */
     private static void assertPortwayPrintsWhatKubectlPrints(String... args) {
         CliDriver portway = new CliDriver(java.time.Clock.systemUTC(), kubeconfig);
