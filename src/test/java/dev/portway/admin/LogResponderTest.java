@@ -10,7 +10,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.DefaultEventLoopGroup;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.local.LocalIoHandler;
 import io.netty.channel.local.LocalAddress;
 import io.netty.channel.local.LocalChannel;
 import io.netty.channel.local.LocalServerChannel;
@@ -55,7 +57,7 @@ class LogResponderTest {
     }
 
     /** A server on {@code loop} answering each connection with {@code stream}, and a client putting what it reads in {@code received}. */
-    private static Channel[] serve(DefaultEventLoopGroup loop, PodLogs.LogStream stream, Long limitBytes, boolean timestamps,
+    private static Channel[] serve(EventLoopGroup loop, PodLogs.LogStream stream, Long limitBytes, boolean timestamps,
                                    boolean http10, StringBuffer received, CountDownLatch closed) throws InterruptedException {
         LocalAddress address = new LocalAddress("log-responder-" + System.nanoTime());
         Channel server = new ServerBootstrap().group(loop).channel(LocalServerChannel.class)
@@ -107,7 +109,7 @@ class LogResponderTest {
                 return super.read(position, buf);
             }
         };
-        DefaultEventLoopGroup loop = new DefaultEventLoopGroup(1);
+        EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, LocalIoHandler.newFactory());
         try {
             StringBuffer received = new StringBuffer();
             Channel[] channels = serve(loop, hung, null, false, false, received, new CountDownLatch(1));
@@ -138,7 +140,7 @@ class LogResponderTest {
 
     /** The body of the answer {@link LogResponder} gives for {@code stream} to an HTTP/1.0 client (no chunks). */
     private static String body(PodLogs.LogStream stream, boolean timestamps, Long limitBytes) throws Exception {
-        DefaultEventLoopGroup loop = new DefaultEventLoopGroup(1);
+        EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, LocalIoHandler.newFactory());
         try {
             StringBuffer received = new StringBuffer();
             CountDownLatch closed = new CountDownLatch(1);

@@ -90,7 +90,7 @@ class RequestGateTest {
         DefaultLastHttpContent end = new DefaultLastHttpContent();
         HttpRequest next = post("/api/v1/namespaces/default/configmaps", false);
         ch.writeInbound(rest, end, next);
-        assertThat((Object) ch.readInbound()).isNull();
+        assertThat(ch.<Object>readInbound()).isNull();
         assertThat(rest.refCnt()).isZero();
         assertThat(end.refCnt()).isZero();
         ch.finishAndReleaseAll();
@@ -102,7 +102,7 @@ class RequestGateTest {
         assertThat(ch.writeInbound(post(ApiHandler.APPLY_PATH, true))).isTrue();
         assertThat(ch.writeInbound(bytes(3000))).isTrue();
         assertThat(ch.writeInbound(new DefaultLastHttpContent())).isTrue();
-        assertThat((Object) ch.readOutbound()).isNull();
+        assertThat(ch.<Object>readOutbound()).isNull();
         assertThat(ch.isOpen()).isTrue();
         ch.finishAndReleaseAll();
     }

@@ -75,6 +75,7 @@ class EarlyReadsBudgetTest {
         return client;
     }
 
+    @SuppressWarnings("try") // the resource is held open, or closed early, on purpose
     @Test
     void readsHeldBeforeTheUpstreamIsMadeAreCounted() throws Exception {
         long base = HeldReads.held();

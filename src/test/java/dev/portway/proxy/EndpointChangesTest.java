@@ -105,6 +105,7 @@ class EndpointChangesTest {
      * time: the first drain's timer, finding it gone again, cut its connections short (here 1 s
      * after the second leave instead of 3).
      */
+    @SuppressWarnings("try") // the resource is held open, or closed early, on purpose
     @Test
     void anEndpointThatLeavesAgainGetsItsWholeDrain() throws Exception {
         try (java.net.ServerSocket backend = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
@@ -164,6 +165,7 @@ class EndpointChangesTest {
      * idle timeout of an hour). The backend's accept queue is full, so the proxy's first SYN is
      * dropped and its connect completes on the kernel's retry a second later, after the change.
      */
+    @SuppressWarnings("try") // the resource is held open, or closed early, on purpose
     @Test
     void aConnectionMadeWhileItsEndpointLeftDrainsToo() throws Exception {
         try (java.net.ServerSocket backend = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {

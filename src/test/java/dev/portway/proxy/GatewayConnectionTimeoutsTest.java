@@ -123,6 +123,7 @@ class GatewayConnectionTimeoutsTest {
         }
     }
 
+    @SuppressWarnings("try") // the resource is held open, or closed early, on purpose
     @Test
     void aBodyHeldBackByABackendThatStoppedReadingIs504Not408() throws Exception {
         int declared = 64 << 20;

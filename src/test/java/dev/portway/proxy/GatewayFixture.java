@@ -118,11 +118,9 @@ final class GatewayFixture implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() {
         plane.close();
-        for (AutoCloseable s : servers) {
-            s.close();
-        }
+        dev.portway.testing.Closing.all(servers);
         backends.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

@@ -177,12 +177,6 @@ class GatewayResponseFramingTest {
         }
     }
 
-    /**
-     * An answer before the request's body ended (a 413 to an upload) tells the client the
-     * connection ends, and the gateway then reads and drops the rest of the body before it closes:
-     * closed with the client's bytes unread, the kernel resets the connection, and a reset may
-     * destroy the answer before the client reads it.
-     */
     /** A POST to {@code /early} claiming {@code length} bytes, whose body a thread goes on sending ({@code chunks} of {@code chunk}). */
     private record Upload(Socket socket, Thread sender, java.util.concurrent.atomic.AtomicReference<IOException> failure)
             implements AutoCloseable {

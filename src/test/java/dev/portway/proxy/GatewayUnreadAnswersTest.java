@@ -216,6 +216,7 @@ class GatewayUnreadAnswersTest {
      * no stream open; before, it stayed for good. A connection that could write nothing for the
      * stream idle timeout is closed.
      */
+    @SuppressWarnings("try") // the resource is held open, or closed early, on purpose
     @Test
     void anHttp2ConnectionThatTakesNoBytesIsClosed() throws Exception {
         int before = connectionsOnceSettled();
@@ -264,6 +265,7 @@ class GatewayUnreadAnswersTest {
     }
 
     /** With the stream idle timeout off (0), a stalled send is never cut either. */
+    @SuppressWarnings("try") // the resource is held open, or closed early, on purpose
     @Test
     void withTheStreamIdleTimeoutOffAStalledConnectionStays() throws Exception {
         HttpSettings was = gw.plane.httpSettings();

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 /** Stopping a cluster: new connections are refused at once, open ones drain, every port is freed. */
 class ShutdownTest {
 
+    @SuppressWarnings("try") // the resource is held open, or closed early, on purpose
     @Test
     void shutdownDrainsOpenConnectionsThenFreesEveryPort() throws Exception {
         TestCluster cluster = new TestCluster();

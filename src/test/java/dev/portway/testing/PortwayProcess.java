@@ -75,13 +75,18 @@ public record PortwayProcess(Process process, StringBuffer output) implements Au
         throw new IOException("no VmRSS in /proc/" + process.pid() + "/status");
     }
 
-    /** Stops it with SIGTERM, and with SIGKILL if it has not exited 20 seconds later. */
+    /** Stops it with SIGTERM, and with SIGKILL if it has not exited 20 seconds later (or the wait is interrupted). */
     @Override
-    public void close() throws IOException, InterruptedException {
+    public void close() throws IOException {
         if (process.isAlive()) {
-            signal("TERM");
-            if (!process.waitFor(20, TimeUnit.SECONDS)) {
+            try {
+                signal("TERM");
+                if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
                 process.destroyForcibly();
+                Thread.currentThread().interrupt();
             }
         }
     }

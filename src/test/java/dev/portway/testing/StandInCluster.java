@@ -251,10 +251,8 @@ public final class StandInCluster implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
-        for (AutoCloseable c : closing.reversed()) {
-            c.close();
-        }
+    public void close() {
+        Closing.all(closing.reversed());
         apiServer.close();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         control.close();

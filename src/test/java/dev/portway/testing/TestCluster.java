@@ -282,7 +282,6 @@ public final class TestCluster implements AutoCloseable {
                 """.formatted(app, type, port);
     }
 
-    /** A Deployment of echo pods labelled app={@code app}, listening on TCP 8080 (named http) and UDP 5353 (named dns). */
     /**
      * The application the restart tests keep: {@code replicas} echo pods ({@code app: kept}) behind a
      * NodePort Service {@code kept} (port 8000) and a LoadBalancer Service {@code kept-lb} (8001).

@@ -249,7 +249,7 @@ final class RoundTripper {
     private static CapturedRequest captured(JsonNode json) {
         Map<String, List<String>> headers = new LinkedHashMap<>();
         JsonNode h = json.path("headers");
-        for (Iterator<Map.Entry<String, JsonNode>> it = h.fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = h.properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             List<String> values = new ArrayList<>();
             e.getValue().forEach(v -> values.add(v.asText()));

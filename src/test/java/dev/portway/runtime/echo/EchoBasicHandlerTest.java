@@ -147,10 +147,10 @@ class EchoBasicHandlerTest {
     void delayAnswersLate() {
         EmbeddedChannel ch = channel();
         ch.writeInbound(get("/?delay=1500ms", "Host", "h"));
-        assertThat((Object) ch.readOutbound()).isNull();
+        assertThat(ch.<Object>readOutbound()).isNull();
         ch.advanceTimeBy(1400, TimeUnit.MILLISECONDS);
         ch.runScheduledPendingTasks();
-        assertThat((Object) ch.readOutbound()).isNull();
+        assertThat(ch.<Object>readOutbound()).isNull();
         ch.advanceTimeBy(200, TimeUnit.MILLISECONDS);
         ch.runScheduledPendingTasks();
         FullHttpResponse r = ch.readOutbound();
@@ -193,7 +193,7 @@ class EchoBasicHandlerTest {
     void retryWithoutResponseCodeClosesTheConnection() {
         EmbeddedChannel ch = channel();
         ch.writeInbound(get("/retry/?uuid=u2&succeedAfter=1", "Host", "h"));
-        assertThat((Object) ch.readOutbound()).isNull();
+        assertThat(ch.<Object>readOutbound()).isNull();
         assertThat(ch.isOpen()).isFalse();
         ch.finishAndReleaseAll();
     }

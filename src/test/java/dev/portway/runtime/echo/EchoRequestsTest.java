@@ -70,7 +70,7 @@ class EchoRequestsTest {
         if (chunked) {
             send(ch, "0\r\n\r\n");
         }
-        assertThat((Object) ch.readInbound()).isNull();
+        assertThat(ch.<Object>readInbound()).isNull();
         io.netty.buffer.ByteBuf answer = ch.readOutbound();
         assertThat(answer.toString(StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 413 Request Entity Too Large\r\n");
         answer.release();
@@ -104,7 +104,7 @@ class EchoRequestsTest {
         ch = channel(false);
         send(ch, "GET / HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\n\r\n");
         assertThat(outbound(ch)).startsWith("HTTP/1.1 417 Expectation Failed\r\n");
-        assertThat((Object) ch.readInbound()).isNull();
+        assertThat(ch.<Object>readInbound()).isNull();
         ch.finishAndReleaseAll();
     }
 
