@@ -98,8 +98,10 @@ enum Representation {
         };
     }
 
-    /** A list in this form, its {@code apiVersion} that of its items. */
-    /** A page of a list ({@link ListPages}): its ListMeta carries the next page's token and what is left, when there is more. */
+    /**
+     * A list, or a page of one ({@link ListPages}), in this form, its {@code apiVersion} that of its
+     * items; its ListMeta carries the next page's token and what is left, when there is more.
+     */
     byte[] list(ResourceKind kind, String apiVersion, ListPages.Page page, Tables tables, String includeObject) {
         List<HasMetadata> items = page.items();
         long revision = page.revision();
