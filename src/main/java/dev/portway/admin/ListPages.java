@@ -82,25 +82,23 @@ final class ListPages {
             return page;
         }
         Token token = Token.decode(continueToken);
-        Store.Snapshot snapshot;
+        Store.Snapshot snapshot = token.revision() < 0 ? null : kept(new Key(kind, namespace, token.revision()));
+        boolean keptAlready = snapshot != null; // its 5 minutes run from its first page, as etcd's history does from its write
         if (token.revision() < 0) {
             // the inconsistent continuation a 410 offered: the current state, from the same key on (its own
             // next token names the revision it was read at, as etcd's does)
             snapshot = current.get();
-        } else {
-            snapshot = kept(new Key(kind, namespace, token.revision()));
-            if (snapshot == null) {
-                Store.Snapshot now = current.get();
-                if (now.revision() != token.revision()) {
-                    ApiException expired = new ApiException(Statuses.gone(CONTINUE_EXPIRED));
-                    expired.status().getMetadata().setContinue(new Token(-1, token.start()).encode());
-                    throw expired;
-                }
-                snapshot = now; // nothing changed since: the current state is the one asked for
+        } else if (snapshot == null) {
+            Store.Snapshot now = current.get();
+            if (now.revision() != token.revision()) {
+                ApiException expired = new ApiException(Statuses.gone(CONTINUE_EXPIRED));
+                expired.status().getMetadata().setContinue(new Token(-1, token.start()).encode());
+                throw expired;
             }
+            snapshot = now; // nothing changed since: the current state is the one asked for
         }
         Page page = cut(kind, namespace, snapshot, token.start(), paged ? limit : Long.MAX_VALUE, selective, matches);
-        if (page.continueToken() != null) {
+        if (page.continueToken() != null && !keptAlready) {
             keep(new Key(kind, namespace, snapshot.revision()), snapshot);
         }
         return page;

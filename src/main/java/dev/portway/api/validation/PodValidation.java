@@ -230,7 +230,7 @@ public final class PodValidation {
         return requirements.stream().map(r -> GoValues.Struct.builder()
                 .put("Key", nz(r.getKey()))
                 .put("Operator", nz(r.getOperator()))
-                .put("Values", r.getValues() == null || r.getValues().isEmpty() ? null : r.getValues())
+                .put("Values", nullIfEmpty(r.getValues()))
                 .build()).toList();
     }
 
@@ -1300,8 +1300,9 @@ public final class PodValidation {
      */
     static String sysctlNamespace(String sysctl) {
         String name = sysctl;
-        int sep = indexOfAny(name, "./");
-        if (sep >= 0 && name.charAt(sep) == '/') {
+        int dot = name.indexOf('.');
+        int slash = name.indexOf('/');
+        if (slash >= 0 && (dot < 0 || slash < dot)) {
             // NormalizeName: slashes for separators, so the dots within a segment were slashes
             StringBuilder b = new StringBuilder(name.length());
             for (char c : name.toCharArray()) {
@@ -1320,15 +1321,6 @@ public final class PodValidation {
             return "Net";
         }
         return name.startsWith("fs.mqueue.") ? "IPC" : "";
-    }
-
-    private static int indexOfAny(String s, String chars) {
-        for (int i = 0; i < s.length(); i++) {
-            if (chars.indexOf(s.charAt(i)) >= 0) {
-                return i;
-            }
-        }
-        return -1;
     }
 
     /** The largest gMSA credential spec, in KiB ({@code maxGMSACredentialSpecLengthInKiB}). */
@@ -1365,7 +1357,7 @@ public final class PodValidation {
         if (credentialSpec != null) {
             if (credentialSpec.isEmpty()) {
                 errs.add(FieldError.invalid(path.child("gmsaCredentialSpec"), credentialSpec, "gmsaCredentialSpec cannot be an empty string"));
-            } else if (utf8Length(credentialSpec) > MAX_GMSA_SPEC_KIB * 1024) {
+            } else if (GoValues.len(credentialSpec) > MAX_GMSA_SPEC_KIB * 1024) {
                 errs.add(FieldError.invalid(path.child("gmsaCredentialSpec"), credentialSpec,
                         "gmsaCredentialSpec size must be under " + MAX_GMSA_SPEC_KIB + " KiB"));
             }
@@ -1386,7 +1378,7 @@ public final class PodValidation {
             boolean hasDomain = parts.length == 2;
             String domain = hasDomain ? parts[0] : "";
             String user = hasDomain ? parts[1] : parts[0];
-            if (utf8Length(domain) >= MAX_WINDOWS_DOMAIN) {
+            if (GoValues.len(domain) >= MAX_WINDOWS_DOMAIN) {
                 errs.add(FieldError.invalid(p, name, "runAsUserName's Domain length must be under " + MAX_WINDOWS_DOMAIN + " characters"));
             }
             if (hasDomain && !(NETBIOS_DOMAIN.matcher(domain).matches() || DNS_DOMAIN.matcher(domain).matches())) {
@@ -1394,7 +1386,7 @@ public final class PodValidation {
             }
             if (user.isEmpty()) {
                 errs.add(FieldError.invalid(p, name, "runAsUserName's User cannot be empty"));
-            } else if (utf8Length(user) > MAX_WINDOWS_USER) {
+            } else if (GoValues.len(user) > MAX_WINDOWS_USER) {
                 errs.add(FieldError.invalid(p, name, "runAsUserName's User length must not be longer than " + MAX_WINDOWS_USER + " characters"));
             }
             if (DOTS_AND_SPACES.matcher(user).matches()) {
@@ -1405,10 +1397,6 @@ public final class PodValidation {
             }
         }
         return errs;
-    }
-
-    private static int utf8Length(String s) {
-        return s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
     }
 
     /**
@@ -1469,7 +1457,7 @@ public final class PodValidation {
                     } else if (trimmed.isEmpty()) {
                         errs.add(FieldError.required(path.child("localhostProfile"), "must be set when AppArmor type is Localhost"));
                     }
-                    if (localhost.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_APPARMOR_PROFILE_LENGTH) {
+                    if (GoValues.len(localhost) > MAX_APPARMOR_PROFILE_LENGTH) {
                         errs.add(FieldError.tooLong(path.child("localhostProfile"), MAX_APPARMOR_PROFILE_LENGTH));
                     }
                 }
