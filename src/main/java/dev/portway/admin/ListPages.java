@@ -40,6 +40,12 @@ final class ListPages {
     static final Duration RETENTION = Duration.ofMinutes(5);
     /** How many snapshots are kept at once, the oldest going first. */
     static final int MAX_SNAPSHOTS = 16;
+    /**
+     * How many objects the kept snapshots may hold in all, the oldest going first past it: a kept
+     * snapshot holds the versions of its objects that the store has since replaced, so any client
+     * that may list (a viewer link too) could otherwise pin 16 past generations of a busy kind.
+     */
+    static final int MAX_KEPT_OBJECTS = 50_000;
 
     static final String CONTINUE_EXPIRED = "The provided continue parameter is too old to display a consistent list result. "
             + "You can start a new list without the continue parameter, or use the continue token in this response to retrieve "
@@ -57,10 +63,18 @@ final class ListPages {
     }
 
     private final Clock clock;
+    private final int maxSnapshots;
+    private final int maxObjects;
     private final Map<Key, Kept> kept = new LinkedHashMap<>();
 
     ListPages(Clock clock) {
+        this(clock, MAX_SNAPSHOTS, MAX_KEPT_OBJECTS);
+    }
+
+    ListPages(Clock clock, int maxSnapshots, int maxObjects) {
         this.clock = clock;
+        this.maxSnapshots = maxSnapshots;
+        this.maxObjects = maxObjects;
     }
 
     /**
@@ -152,8 +166,12 @@ final class ListPages {
         expire();
         kept.remove(key);
         kept.put(key, new Kept(snapshot, clock.instant().plus(RETENTION)));
-        for (Iterator<Key> it = kept.keySet().iterator(); kept.size() > MAX_SNAPSHOTS && it.hasNext();) {
-            it.next();
+        long objects = 0;
+        for (Kept k : kept.values()) {
+            objects += k.snapshot().items().size();
+        }
+        for (Iterator<Kept> it = kept.values().iterator(); (kept.size() > maxSnapshots || objects > maxObjects) && it.hasNext();) {
+            objects -= it.next().snapshot().items().size();
             it.remove();
         }
     }
