@@ -66,6 +66,12 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final dev.portway.net.Slots viewerWatches = new dev.portway.net.Slots();
     /** The snapshots the pages of chunked lists ({@code limit}, {@code continue}) are cut from. */
     private final ListPages pages;
+    /**
+     * Those of viewer tokens' lists, kept apart and fewer: a viewer link (which may leak) listing
+     * with {@code limit} would otherwise push out the snapshots an admin's list is being paged
+     * from, and the admin's next page would get 410 Expired.
+     */
+    private final ListPages viewerPages;
     private final dev.portway.admin.auth.ViewerTokens viewers;
     private static final Set<String> FIELD_VALIDATION = Set.of("Strict", "Warn", "Ignore");
 
@@ -82,6 +88,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         this.viewers = viewers;
         this.control = control;
         this.pages = new ListPages(control.api().config().clock());
+        this.viewerPages = new ListPages(control.api().config().clock(), 4, 10_000);
         this.extraEndpoints = extraEndpoints;
         this.logs = logs;
         this.holdTimeoutMillis = holdTimeout.toMillis();
@@ -541,7 +548,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             }
         }
         boolean selective = !c.params().string("labelSelector", "").isBlank() || !c.params().string("fieldSelector", "").isBlank();
-        ListPages.Page page = pages.page(api.kind(), api.namespace(), limit, continueToken, selective,
+        ListPages lists = dev.portway.admin.auth.ViewerTokens.USER.equals(c.user()) ? viewerPages : pages;
+        ListPages.Page page = lists.page(api.kind(), api.namespace(), limit, continueToken, selective,
                 o -> dev.portway.api.Selectors.matches(labels, o.getMetadata().getLabels()) && fields.matches(o),
                 () -> snapshot != null ? snapshot : control.store().snapshot(api.kind(), api.namespace()));
         List<HasMetadata> items = new ArrayList<>(page.items().size());

@@ -198,6 +198,36 @@ class AdminSecurityTest {
     }
 
     /**
+     * A viewer link's chunked lists keep their snapshots apart from an admin's: however many it
+     * starts while the store moves on, the admin's list goes on from the state its first page was
+     * cut from (before, the viewer's pushed the admin's snapshot out, and its next page was 410).
+     */
+    @Test
+    void aViewersChunkedListsCannotExpireAnAdminsList() {
+        String viewer = Json.readTree(http.send(http.request("/apis/portway.dev/v1/viewertokens").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build()).body().getBytes()).path("token").asText();
+        assertThat(http.post("/api/v1/namespaces", "application/json",
+                "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"paged\"}}").statusCode()).isEqualTo(201);
+        for (String name : new String[] {"one", "two"}) {
+            assertThat(http.post("/api/v1/namespaces/paged/services", "application/json", "{\"apiVersion\":\"v1\",\"kind\":\"Service\","
+                    + "\"metadata\":{\"name\":\"" + name + "\"},\"spec\":{\"ports\":[{\"port\":80}]}}").statusCode()).isEqualTo(201);
+        }
+        JsonNode first = Json.readTree(http.get("/api/v1/namespaces/paged/services?limit=1").body().getBytes());
+        String token = first.at("/metadata/continue").asText();
+        assertThat(token).isNotEmpty();
+        for (int i = 0; i < 20; i++) {
+            // the store moves on, and the viewer starts a list at each new revision
+            assertThat(http.post("/api/v1/namespaces/paged/configmaps", "application/json", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\","
+                    + "\"metadata\":{\"name\":\"c" + i + "\"}}").statusCode()).isEqualTo(201);
+            assertThat(http.send(http.anonymous("/api/v1/namespaces/paged/services?limit=1").header("Authorization", "Bearer " + viewer)
+                    .GET().build()).statusCode()).isEqualTo(200);
+        }
+        HttpResponse<String> next = http.get("/api/v1/namespaces/paged/services?limit=1&continue=" + token);
+        assertThat(next.statusCode()).as(next.body()).isEqualTo(200);
+        assertThat(Json.readTree(next.body().getBytes()).at("/items/0/metadata/name").asText()).isEqualTo("two");
+    }
+
+    /**
      * A viewer token is a link that may leak: together, viewers hold at most a few watches (each may
      * hold a snapshot and 8 MiB unread while it runs); past that 429, as kube-apiserver answers past
      * max-requests-inflight; a watch that ends gives its place back.
