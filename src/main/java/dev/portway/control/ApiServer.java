@@ -410,6 +410,8 @@ public final class ApiServer {
             case Pod pod -> {
                 pod.setStatus(new PodStatusBuilder().withPhase("Pending").build());
                 PodAdmission.admit(pod);
+                PodAdmission.schedulingGated(pod, meta.getCreationTimestamp());
+                PodAdmission.mergeLabelKeys(pod);
             }
             case Deployment d -> d.setStatus(null);
             case ReplicaSet rs -> rs.setStatus(null);

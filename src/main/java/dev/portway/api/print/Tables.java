@@ -417,6 +417,10 @@ public final class Tables {
         String phase = pod.getStatus() == null ? "" : nz(pod.getStatus().getPhase());
         String reason = pod.getStatus() != null && pod.getStatus().getReason() != null && !pod.getStatus().getReason().isEmpty()
                 ? pod.getStatus().getReason() : phase;
+        if (pod.getStatus() != null && list(pod.getStatus().getConditions()).stream()
+                .anyMatch((PodCondition c) -> "PodScheduled".equals(c.getType()) && "SchedulingGated".equals(c.getReason()))) {
+            reason = "SchedulingGated";
+        }
         boolean hasRunning = false;
         // init containers first, as kubectl's printPod: the first one not done names the status
         boolean initializing = false;

@@ -18,8 +18,10 @@ import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -526,9 +528,10 @@ public final class PodValidation {
             errs.addAll(nodeInclusionPolicy(c.getNodeAffinityPolicy(), p.child("nodeAffinityPolicy")));
             errs.addAll(nodeInclusionPolicy(c.getNodeTaintsPolicy(), p.child("nodeTaintsPolicy")));
             // matchLabelKeys as kube-apiserver 1.34+ judges them (MatchLabelKeysInPodTopologySpreadSelectorMerge, on by
-            // default): a selector is needed and each key must be a label name. Its "exists in both matchLabelKeys and
-            // labelSelector" depends on the merge of the pod's own labels into the selector at create, not done here
-            errs.addAll(labelKeys(c.getMatchLabelKeys() == null ? List.of() : c.getMatchLabelKeys(), c.getLabelSelector(), p.child("matchLabelKeys")));
+            // default): validateMatchLabelKeysAndMismatchLabelKeys, after a new pod's labels were merged into the selector
+            List<String> keys = c.getMatchLabelKeys() == null ? List.of() : c.getMatchLabelKeys();
+            errs.addAll(labelKeys(keys, c.getLabelSelector(), p.child("matchLabelKeys")));
+            errs.addAll(keysInSelector(keys, c.getLabelSelector(), p));
             errs.addAll(MetaValidation.labelSelector(c.getLabelSelector(), p.child("labelSelector")));
         }
         return errs;
@@ -656,13 +659,13 @@ public final class PodValidation {
                 errs.add(FieldError.invalid(path.child("namespace"), nz(name), msg));
             }
         }
-        // validateMatchLabelKeysAndMismatchLabelKeys: label names, a selector to go with them, and no key in both lists.
-        // Its "exists in both matchLabelKeys and labelSelector" needs the pod's labels merged into the selector at
-        // create (kube-apiserver does it; Portway does not), so it is not judged here
+        // validateMatchLabelKeysAndMismatchLabelKeys: label names, a selector to go with them, no key both in the
+        // selector and matchLabelKeys, and no key in both lists
         List<String> match = term.getMatchLabelKeys() == null ? List.of() : term.getMatchLabelKeys();
         List<String> mismatch = term.getMismatchLabelKeys() == null ? List.of() : term.getMismatchLabelKeys();
         errs.addAll(labelKeys(match, term.getLabelSelector(), path.child("matchLabelKeys")));
         errs.addAll(labelKeys(mismatch, term.getLabelSelector(), path.child("mismatchLabelKeys")));
+        errs.addAll(keysInSelector(match, term.getLabelSelector(), path));
         Set<String> mismatched = new HashSet<>(mismatch);
         for (int i = 0; i < match.size(); i++) {
             if (mismatched.contains(match.get(i))) {
@@ -673,6 +676,36 @@ public final class PodValidation {
             errs.add(FieldError.required(path.child("topologyKey"), "can not be empty"));
         }
         errs.addAll(MetaValidation.labelName(nz(term.getTopologyKey()), path.child("topologyKey")));
+        return errs;
+    }
+
+    /**
+     * The second rule of {@code validateMatchLabelKeysAndMismatchLabelKeys}: a requirement on a key
+     * of {@code matchLabelKeys} that the selector names already (in matchLabels or an earlier
+     * requirement). A new pod's selector holds the requirements merged from its labels at its end,
+     * so a key the user named in the selector too is named twice; a template's is as written. The
+     * error's path is the term's own with the key's index, as kube-apiserver words it
+     * ({@code ...requiredDuringSchedulingIgnoredDuringExecution[0][0]}).
+     */
+    private static List<FieldError> keysInSelector(List<String> keys, io.fabric8.kubernetes.api.model.LabelSelector selector, FieldPath path) {
+        if (selector == null || keys.isEmpty()) {
+            return List.of();
+        }
+        Map<String, Integer> index = new HashMap<>();
+        for (int i = 0; i < keys.size(); i++) {
+            index.put(keys.get(i), i); // a repeated key: its last index, as Go's map assignment leaves it
+        }
+        Set<String> seen = new HashSet<>(selector.getMatchLabels() == null ? Set.of() : selector.getMatchLabels().keySet());
+        List<FieldError> errs = new ArrayList<>();
+        for (var requirement : selector.getMatchExpressions() == null ? List.<io.fabric8.kubernetes.api.model.LabelSelectorRequirement>of()
+                : selector.getMatchExpressions()) {
+            String key = nz(requirement.getKey());
+            Integer i = index.get(key);
+            if (i != null && seen.contains(key)) {
+                errs.add(FieldError.invalid(path.index(i), key, "exists in both matchLabelKeys and labelSelector"));
+            }
+            seen.add(key);
+        }
         return errs;
     }
 

@@ -655,6 +655,52 @@ class PodSpecValidationTest {
         assertThat(new TestApi().apply(yaml)).hasSize(1);
     }
 
+    /**
+     * A key both in a selector and in {@code matchLabelKeys}: a new pod's own value is merged into
+     * the selector first, so the key is named twice and refused (at the term's path and the key's
+     * index, as kube-apiserver words it); a template's selector is judged as written, and a label
+     * the pod does not have merges nothing.
+     */
+    @Test
+    void aKeyInBothTheSelectorAndMatchLabelKeysIsRefusedOnceThePodsLabelsAreMerged() {
+        String spec = """
+                  affinity:
+                    podAffinity:
+                      preferredDuringSchedulingIgnoredDuringExecution:
+                      - weight: 1
+                        podAffinityTerm:
+                          labelSelector: {matchExpressions: [{key: version, operator: Exists}]}
+                          matchLabelKeys: [version]
+                          topologyKey: kubernetes.io/hostname
+                    podAntiAffinity:
+                      requiredDuringSchedulingIgnoredDuringExecution:
+                      - labelSelector: {matchLabels: {version: v1}}
+                        matchLabelKeys: [app, version]
+                        topologyKey: kubernetes.io/hostname
+                  topologySpreadConstraints:
+                  - {maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {version: v1}}, matchLabelKeys: [version]}
+                  containers: [{name: a, image: portway/echo}]
+                """;
+        String pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {app: web, version: v1}\nspec:\n" + spec;
+        String exists = ": Invalid value: \"version\": exists in both matchLabelKeys and labelSelector";
+        assertThat(new TestApi().applyError(pod)).isEqualTo(INVALID + "["
+                + "spec.affinity.podAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm[0]" + exists + ", "
+                + "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0][1]" + exists + ", "
+                + "spec.topologySpreadConstraints[0][0]" + exists + "]");
+        assertThat(new TestApi().apply(pod.replace("version: v1}\nspec", "tier: x}\nspec"))).as("no version label: nothing merged").hasSize(1);
+        String deployment = """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: d}
+                spec:
+                  selector: {matchLabels: {app: web}}
+                  template:
+                    metadata: {labels: {app: web, version: v1}}
+                    spec:
+                """ + spec.indent(4);
+        assertThat(new TestApi().apply(deployment)).as("a template's selectors are not merged").hasSize(1);
+    }
+
     @Test
     void aQuantityThatDoesNotParseIsTheDecodersError() {
         Manifests.Loaded loaded = Manifests.loadText("pod.yaml", pod("""
