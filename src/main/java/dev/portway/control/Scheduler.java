@@ -1,7 +1,7 @@
 package dev.portway.control;
 
-import dev.portway.api.Selectors;
 import dev.portway.store.Store;
+import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeCondition;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -16,11 +16,13 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Binds pending pods to nodes: the Ready, schedulable node (matching {@code nodeSelector}, with
- * room under its {@code status.allocatable.pods}) with the fewest pods, so a Deployment's replicas
- * spread evenly; ties go to the first by name. A pod no node can take stays Pending with
- * kube-scheduler's reasons ({@code 0/2 nodes are available: 2 Too many pods. ...}): pods are
- * processes here, and a Deployment of ten thousand replicas must not start ten thousand.
+ * Binds pending pods to nodes: of the nodes that pass kube-scheduler's filters
+ * ({@link SchedulingFilters}: cordons, taints, node selector and affinity, room under
+ * {@code status.allocatable.pods}, topology spread, pod affinity and anti-affinity), the one with
+ * the fewest pods, so a Deployment's replicas spread evenly; ties go to the first by name. A pod
+ * no node can take stays Pending with kube-scheduler's reasons ({@code 0/2 nodes are available: 2
+ * Too many pods. ...}): pods are processes here, and a Deployment of ten thousand replicas must
+ * not start ten thousand. A pod with scheduling gates is not tried until they are gone.
  */
 public final class Scheduler implements Controller {
 
@@ -57,15 +59,21 @@ public final class Scheduler implements Controller {
         rereported = 0;
         List<Node> nodes = new ArrayList<>(store.list(Node.class));
         nodes.sort(Comparator.comparing(n -> n.getMetadata().getName()));
-        Map<String, Integer> load = new HashMap<>();
+        Map<String, Node> byName = new HashMap<>();
+        nodes.forEach(n -> byName.put(n.getMetadata().getName(), n));
+        Map<String, Map<String, String>> namespaceLabels = new HashMap<>();
+        for (Namespace ns : store.list(Namespace.class)) {
+            namespaceLabels.put(ns.getMetadata().getName(), ns.getMetadata().getLabels() == null ? Map.of() : ns.getMetadata().getLabels());
+        }
+        SchedulingFilters.Snapshot cluster = new SchedulingFilters.Snapshot(nodes, ns -> namespaceLabels.getOrDefault(ns, Map.of()));
         List<Pod> pending = new ArrayList<>();
         for (Pod p : store.list(Pod.class)) {
             String node = p.getSpec().getNodeName();
             if (node != null && !node.isEmpty()) {
-                if (!isTerminal(p)) {
-                    load.merge(node, 1, Integer::sum);
+                if (!isTerminal(p) && byName.containsKey(node)) {
+                    cluster.bind(p, byName.get(node));
                 }
-            } else if (p.getMetadata().getDeletionTimestamp() == null) {
+            } else if (p.getMetadata().getDeletionTimestamp() == null && !gated(p)) {
                 pending.add(p);
             }
         }
@@ -73,13 +81,14 @@ public final class Scheduler implements Controller {
                 .thenComparing(p -> p.getMetadata().getNamespace() + "/" + p.getMetadata().getName()));
         java.util.Set<String> unplaced = new java.util.HashSet<>();
         for (Pod pod : pending) {
+            SchedulingFilters filters = new SchedulingFilters(pod, cluster);
             Node best = null;
             Map<String, Integer> reasons = new TreeMap<>();
             for (Node n : nodes) {
-                String reason = unfit(pod, n, load.getOrDefault(n.getMetadata().getName(), 0));
+                String reason = filters.unfit(n);
                 if (reason != null) {
                     reasons.merge(reason, 1, Integer::sum);
-                } else if (best == null || load.getOrDefault(n.getMetadata().getName(), 0) < load.getOrDefault(best.getMetadata().getName(), 0)) {
+                } else if (best == null || cluster.podsOn(n) < cluster.podsOn(best)) {
                     best = n;
                 }
             }
@@ -89,13 +98,13 @@ public final class Scheduler implements Controller {
                 continue;
             }
             String nodeName = best.getMetadata().getName();
-            load.merge(nodeName, 1, Integer::sum);
+            Node chosen = best;
             api.mutate(Pod.class, pod.getMetadata().getNamespace(), pod.getMetadata().getName(), p -> {
                 p.getSpec().setNodeName(nodeName);
                 setCondition(p, new PodConditionBuilder().withType("PodScheduled").withStatus("True")
                         .withLastTransitionTime(dev.portway.api.Times.format(clock.instant())).build());
                 return p;
-            });
+            }).ifPresent(p -> cluster.bind(p, chosen));
             events.normal(pod, "Scheduled", "Successfully assigned " + pod.getMetadata().getNamespace() + "/"
                     + pod.getMetadata().getName() + " to " + nodeName, COMPONENT);
         }
@@ -107,39 +116,12 @@ public final class Scheduler implements Controller {
         }
     }
 
-    static final String NOT_READY = "node(s) had untolerated taint {node.kubernetes.io/not-ready: }";
-    static final String UNSCHEDULABLE = "node(s) were unschedulable";
-    static final String SELECTOR = "node(s) didn't match Pod's node affinity/selector";
-    /** The node holds as many pods as its {@code status.allocatable.pods} (pods are processes here: the cap matters). */
-    static final String TOO_MANY_PODS = "Too many pods";
-
-    /** Why {@code pod} cannot go to {@code node} (kube-scheduler's filter reasons), or null when it can. */
-    private static String unfit(Pod pod, Node node, int podsOnNode) {
-        // in kube-scheduler's filter order: NodeUnschedulable, TaintToleration, NodeAffinity, NodeResourcesFit
-        if (node.getSpec() != null && Boolean.TRUE.equals(node.getSpec().getUnschedulable())) {
-            return UNSCHEDULABLE;
-        }
-        if (!isReady(node)) {
-            return NOT_READY;
-        }
-        if (pod.getSpec().getNodeSelector() != null && !pod.getSpec().getNodeSelector().isEmpty()
-                && !Selectors.matches(pod.getSpec().getNodeSelector(), node.getMetadata().getLabels())) {
-            return SELECTOR;
-        }
-        return podsOnNode >= allocatablePods(node) ? TOO_MANY_PODS : null;
-    }
-
-    private static long allocatablePods(Node node) {
-        var allocatable = node.getStatus() == null ? null : node.getStatus().getAllocatable();
-        var pods = allocatable == null ? null : allocatable.get("pods");
-        if (pods == null) {
-            return Long.MAX_VALUE;
-        }
-        try {
-            return pods.getNumericalAmount().longValue();
-        } catch (RuntimeException e) {
-            return Long.MAX_VALUE;
-        }
+    /**
+     * A pod with scheduling gates waits outside the scheduling queue (the SchedulingGates
+     * plugin's PreEnqueue): no attempt, no FailedScheduling event, until the gates are removed.
+     */
+    static boolean gated(Pod pod) {
+        return pod.getSpec().getSchedulingGates() != null && !pod.getSpec().getSchedulingGates().isEmpty();
     }
 
     /**
@@ -154,7 +136,7 @@ public final class Scheduler implements Controller {
         Map<String, Integer> preemption = new HashMap<>();
         reasons.forEach((reason, count) -> {
             filtered.add(count + " " + reason);
-            preemption.merge(reason.equals(TOO_MANY_PODS) ? "No preemption victims found for incoming pod"
+            preemption.merge(SchedulingFilters.RESOLVABLE.contains(reason) ? "No preemption victims found for incoming pod"
                     : "Preemption is not helpful for scheduling", count, Integer::sum);
         });
         java.util.Collections.sort(filtered);

@@ -78,8 +78,8 @@ class SchedulerTest {
         assertThat(pending).hasSize(3).contains("picky");
         String full = pending.stream().filter(n -> !n.equals("picky")).findFirst().orElseThrow();
         assertThat(scheduled(full).getReason()).isEqualTo("Unschedulable");
-        assertThat(scheduled(full).getMessage()).isEqualTo("0/3 nodes are available: 1 node(s) had untolerated taint "
-                + "{node.kubernetes.io/not-ready: }, 2 Too many pods. preemption: 0/3 nodes are available: "
+        assertThat(scheduled(full).getMessage()).isEqualTo("0/3 nodes are available: 1 node(s) had untolerated taint(s), "
+                + "2 Too many pods. preemption: 0/3 nodes are available: "
                 + "1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.");
         long revision = control.store().revision();
         control.call(() -> {
@@ -87,8 +87,8 @@ class SchedulerTest {
             return null;
         });
         assertThat(control.store().revision()).as("a pass that changes nothing writes nothing").isEqualTo(revision);
-        assertThat(scheduled("picky").getMessage()).startsWith("0/3 nodes are available: 1 node(s) had untolerated taint "
-                + "{node.kubernetes.io/not-ready: }, 2 node(s) didn't match Pod's node affinity/selector.");
+        assertThat(scheduled("picky").getMessage()).startsWith("0/3 nodes are available: 1 node(s) had untolerated taint(s), "
+                + "2 node(s) didn't match Pod's node affinity/selector.");
     }
 
     /**
