@@ -400,4 +400,32 @@ class KubectlTest {
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
                 assertThat(kubectl.run("get", "pods").err()).isEqualTo("No resources found in default namespace.\n"));
     }
+
+    /**
+     * kubectl's scheduling verbs: a taint keeps a pod off its node, a cordon too, and a gated pod
+     * waits, printed as kubectl prints it; untainting and uncordoning (a PATCH each) let them back.
+     */
+    @Test
+    @Order(13)
+    void taintCordonAndSchedulingGatesKeepPodsOffNodesAsKubeSchedulerDoes() {
+        assertThat(kubectl.run("taint", "nodes", "node1", "dedicated=gpu:NoSchedule").ok()).isEqualTo("node/node1 tainted\n");
+        assertThat(kubectl.run("-n", "sandbox", "run", "plain", "--image=portway/echo").ok()).isEqualTo("pod/plain created\n");
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(kubectl.run("-n", "sandbox", "get", "pod", "plain", "-o", "jsonpath={.spec.nodeName}").ok()).isEqualTo("node2"));
+        assertThat(kubectl.run("cordon", "node2").ok()).isEqualTo("node/node2 cordoned\n");
+        assertThat(kubectl.run("-n", "sandbox", "run", "waiting", "--image=portway/echo").ok()).isEqualTo("pod/waiting created\n");
+        assertThat(kubectl.run("-n", "sandbox", "run", "gated", "--image=portway/echo",
+                "--overrides={\"spec\":{\"schedulingGates\":[{\"name\":\"example.com/quota\"}]}}").ok()).isEqualTo("pod/gated created\n");
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(kubectl.run("-n", "sandbox", "get", "events",
+                "--field-selector", "involvedObject.name=waiting", "-o", "jsonpath={.items[*].message}").ok())
+                .isEqualTo("0/2 nodes are available: 1 node(s) had untolerated taint(s), 1 node(s) were unschedulable. "
+                        + "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."));
+        assertThat(kubectl.run("-n", "sandbox", "get", "pod", "gated", "--no-headers").ok()).contains(" SchedulingGated ");
+        assertThat(kubectl.run("taint", "nodes", "node1", "dedicated-").ok()).isEqualTo("node/node1 untainted\n");
+        assertThat(kubectl.run("uncordon", "node2").ok()).isEqualTo("node/node2 uncordoned\n");
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(kubectl.run("-n", "sandbox", "get", "pod", "waiting", "-o", "jsonpath={.spec.nodeName}").ok()).isNotEmpty());
+        assertThat(kubectl.run("-n", "sandbox", "get", "pod", "gated", "-o", "jsonpath={.spec.nodeName}").ok()).isEmpty();
+        assertThat(kubectl.run("-n", "sandbox", "delete", "pod", "plain", "waiting", "gated", "--grace-period=0").ok()).contains("deleted");
+    }
 }
