@@ -50,6 +50,10 @@ final class ContainerRunner {
     private final PodWorker pod;
     private final Container spec;
     private final boolean init;
+    /** An init container with {@code restartPolicy: Always}: it runs beside the pod's containers, restarted whenever it exits. */
+    private final boolean sidecar;
+    /** A sidecar that has started once: the init containers after it may run. */
+    private boolean sequenced;
     private int restartCount;
     private State state = State.WAITING;
     private String waitingReason;
@@ -82,6 +86,7 @@ final class ContainerRunner {
         this.pod = pod;
         this.spec = spec;
         this.init = init;
+        this.sidecar = init && "Always".equals(spec.getRestartPolicy());
         this.waitingReason = waitingReason;
     }
 
@@ -96,6 +101,23 @@ final class ContainerRunner {
 
     boolean isInit() {
         return init;
+    }
+
+    boolean isSidecar() {
+        return sidecar;
+    }
+
+    /** An init container whose turn is over: a regular one that exited 0, a sidecar that has started (its startup probe passed). */
+    boolean initialized() {
+        return sidecar ? sequenced : completed;
+    }
+
+    /** A sidecar's first start lets the next init container run. */
+    private void sequence() {
+        if (sidecar && !sequenced && started()) {
+            sequenced = true;
+            pod.initContainerCompleted();
+        }
     }
 
     /** Whether the current run is going and has passed its startup probe. */
@@ -457,6 +479,7 @@ final class ContainerRunner {
             return null;
         }));
         pod.sync();
+        sequence();
     }
 
     private void startProbes(ContainerProcess p) {
@@ -514,7 +537,7 @@ final class ContainerRunner {
     }
 
     private void addProbe(ProbeWorker.Kind kind, Probe probe, Prober.Target target) {
-        if (probe != null && !init) {
+        if (probe != null && (!init || sidecar)) {
             ProbeWorker w = new ProbeWorker(this, kind, local(probe), target);
             probes.add(w);
             w.start();
@@ -582,7 +605,7 @@ final class ContainerRunner {
             pod.sync();
             return;
         }
-        if (init && code == 0) {
+        if (init && !sidecar && code == 0) {
             completed = true;
             pod.sync();
             pod.initContainerCompleted();
@@ -613,6 +636,9 @@ final class ContainerRunner {
 
     private boolean shouldRestart(int code) {
         String policy = pod.pod().getSpec().getRestartPolicy() == null ? "Always" : pod.pod().getSpec().getRestartPolicy();
+        if (sidecar) {
+            return true; // whatever the pod's policy, until the pod's containers are done and it is stopped
+        }
         if (init) {
             return !policy.equals("Never") && code != 0;
         }
@@ -654,6 +680,9 @@ final class ContainerRunner {
                 if (w.result()) {
                     started = true;
                     w.stop();
+                    pod.sync();
+                    sequence();
+                    return;
                 } else {
                     killForProbe("startup");
                 }
@@ -676,7 +705,7 @@ final class ContainerRunner {
         if (process == null || stopped != null) {
             return;
         }
-        boolean restarts = !"Never".equals(pod.pod().getSpec().getRestartPolicy());
+        boolean restarts = sidecar || !"Never".equals(pod.pod().getSpec().getRestartPolicy());
         event(false, "Killing", "Container " + name() + " failed " + which + " probe" + (restarts ? ", will be restarted" : ""));
         killedByProbe = true;
         Probe probe = which.equals("liveness") ? spec.getLivenessProbe() : spec.getStartupProbe();

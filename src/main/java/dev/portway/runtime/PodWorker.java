@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Function;
 
 /**
  * Runs one pod on one node: makes its directory and volumes, runs its init containers one after
@@ -48,6 +47,8 @@ final class PodWorker {
     private final List<ContainerRunner> initContainers = new ArrayList<>();
     private final List<ContainerRunner> containers = new ArrayList<>();
     private boolean appStarted;
+    /** The pod's containers are done and its sidecars are being stopped. */
+    private boolean sidecarsStopping;
     private String startTime;
     private CompletableFuture<Void> stopped;
     /** The writing of the pod's volumes and /etc files, done when none is under way. */
@@ -234,13 +235,16 @@ final class PodWorker {
         runNext();
     }
 
-    /** Starts the first init container that has not completed, or, when all have, every container. */
+    /**
+     * Starts the first init container whose turn is not over (a regular one runs to completion, a
+     * sidecar until it has started), or, when all are done, every container.
+     */
     private void runNext() {
         if (stopped != null) {
             return;
         }
         for (ContainerRunner c : initContainers) {
-            if (!c.completed()) {
+            if (!c.initialized()) {
                 c.start();
                 return;
             }
@@ -259,9 +263,15 @@ final class PodWorker {
 
     /** Writes the pod's status from its containers'. */
     void sync() {
+        stopSidecarsWhenDone();
         String phase = phase();
         boolean terminal = phase.equals("Succeeded") || phase.equals("Failed");
         List<String> unready = new ArrayList<>();
+        for (ContainerRunner c : initContainers) {
+            if (c.isSidecar() && !c.ready()) {
+                unready.add(c.name()); // sidecars first, as the kubelet lists them
+            }
+        }
         for (ContainerRunner c : containers) {
             if (!c.ready()) {
                 unready.add(c.name());
@@ -269,7 +279,7 @@ final class PodWorker {
         }
         List<String> uninitialized = new ArrayList<>();
         for (ContainerRunner c : initContainers) {
-            if (!c.completed()) {
+            if (!c.initialized()) {
                 uninitialized.add(c.name());
             }
         }
@@ -308,10 +318,49 @@ final class PodWorker {
         return phase.equals("Succeeded") || phase.equals("Failed");
     }
 
+    /**
+     * Once the pod's containers have ended for good (a pod that does not restart them), its
+     * sidecars are stopped, the last first, as the kubelet ends them; then the pod is done.
+     */
+    private void stopSidecarsWhenDone() {
+        if (sidecarsStopping || stopped != null || !appStarted || containers.isEmpty()
+                || initContainers.stream().noneMatch(ContainerRunner::isSidecar)
+                || !containers.stream().allMatch(ContainerRunner::finished)) {
+            return;
+        }
+        sidecarsStopping = true;
+        stopInReverse(sidecars(), CompletableFuture.completedFuture(null), kubelet.clock().instant().plusSeconds(terminationGracePeriod()));
+    }
+
+    /** The sidecars, the last declared first: the order they are stopped in. */
+    private List<ContainerRunner> sidecars() {
+        List<ContainerRunner> sidecars = new ArrayList<>(initContainers.stream().filter(ContainerRunner::isSidecar).toList());
+        java.util.Collections.reverse(sidecars);
+        return sidecars;
+    }
+
+    /** Stops {@code runners} one after the other once {@code after} is done, each with what is left of the grace period. */
+    private CompletableFuture<Void> stopInReverse(List<ContainerRunner> runners, CompletableFuture<Void> after, java.time.Instant deadline) {
+        CompletableFuture<Void> chain = after;
+        for (ContainerRunner c : runners) {
+            chain = chain.exceptionally(t -> null).thenCompose(v -> kubelet.control().submit(() -> {
+                Duration left = Duration.between(kubelet.clock().instant(), deadline);
+                return left.isNegative() || left.isZero() ? c.kill() : c.stop(left);
+            }).thenCompose(f -> f));
+        }
+        return chain;
+    }
+
     /** The kubelet's {@code getPhase}. */
     private String phase() {
         String policy = pod.getSpec().getRestartPolicy() == null ? "Always" : pod.getSpec().getRestartPolicy();
         for (ContainerRunner c : initContainers) {
+            if (c.isSidecar()) {
+                if (!c.initialized()) {
+                    return "Pending"; // not started yet: what comes after it has not run
+                }
+                continue;
+            }
             if (c.completed()) {
                 continue;
             }
@@ -325,6 +374,11 @@ final class PodWorker {
         int waiting = 0;
         int stopped = 0;
         int succeeded = 0;
+        for (ContainerRunner c : initContainers) {
+            if (c.isSidecar() && c.running()) {
+                running++; // a sidecar still running keeps the pod Running (an ended one counts for nothing)
+            }
+        }
         for (ContainerRunner c : containers) {
             ContainerStateTerminated t = c.terminated();
             if (c.running()) {
@@ -427,8 +481,16 @@ final class PodWorker {
             }
             return stopped;
         }
-        Function<ContainerRunner, CompletableFuture<Void>> stopOne = grace.isZero() ? ContainerRunner::kill : c -> c.stop(grace);
-        List<CompletableFuture<Void>> stops = new ArrayList<>(all().stream().map(stopOne).toList());
+        List<CompletableFuture<Void>> stops = new ArrayList<>();
+        if (grace.isZero()) {
+            all().forEach(c -> stops.add(c.kill()));
+        } else {
+            // the pod's containers (and an init container still running) first; its sidecars once they are gone, the last first
+            List<CompletableFuture<Void>> regular = all().stream().filter(c -> !c.isSidecar()).map(c -> c.stop(grace)).toList();
+            stops.add(stopInReverse(sidecars(), CompletableFuture.allOf(regular.toArray(CompletableFuture[]::new)),
+                    kubelet.clock().instant().plus(grace)));
+            stops.addAll(regular);
+        }
         // files still being written for the pod: its directory goes only after them
         stops.add(mounting.exceptionally(t -> null));
         stopped = CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new));

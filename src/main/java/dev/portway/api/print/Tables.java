@@ -410,10 +410,19 @@ public final class Tables {
     }
 
     private List<String> pod(Pod pod) {
-        int total = list(pod.getSpec().getContainers()).size();
+        // kubectl's printPod: sidecars (init containers with restartPolicy Always) count among the containers
+        java.util.Set<String> sidecars = new java.util.HashSet<>();
+        for (var c : list(pod.getSpec().getInitContainers())) {
+            if ("Always".equals(c.getRestartPolicy())) {
+                sidecars.add(c.getName());
+            }
+        }
+        int total = list(pod.getSpec().getContainers()).size() + sidecars.size();
         int ready = 0;
         int restarts = 0;
+        int sidecarRestarts = 0;
         Instant lastRestart = null;
+        Instant lastSidecarRestart = null;
         String phase = pod.getStatus() == null ? "" : nz(pod.getStatus().getPhase());
         String reason = pod.getStatus() != null && pod.getStatus().getReason() != null && !pod.getStatus().getReason().isEmpty()
                 ? pod.getStatus().getReason() : phase;
@@ -421,17 +430,28 @@ public final class Tables {
                 .anyMatch((PodCondition c) -> "PodScheduled".equals(c.getType()) && "SchedulingGated".equals(c.getReason()))) {
             reason = "SchedulingGated";
         }
-        boolean hasRunning = false;
-        // init containers first, as kubectl's printPod: the first one not done names the status
+        // init containers first: the first one not done names the status
         boolean initializing = false;
         List<ContainerStatus> initStatuses = pod.getStatus() == null ? List.of() : list(pod.getStatus().getInitContainerStatuses());
         int initTotal = list(pod.getSpec().getInitContainers()).size();
         for (int i = 0; i < initStatuses.size(); i++) {
             ContainerStatus c = initStatuses.get(i);
-            restarts += c.getRestartCount() == null ? 0 : c.getRestartCount();
+            int count = c.getRestartCount() == null ? 0 : c.getRestartCount();
+            restarts += count;
             lastRestart = latestRestart(c, lastRestart);
+            boolean sidecar = sidecars.contains(c.getName());
+            if (sidecar) {
+                sidecarRestarts += count;
+                lastSidecarRestart = latestRestart(c, lastSidecarRestart);
+            }
             var state = c.getState();
             if (state != null && state.getTerminated() != null && Integer.valueOf(0).equals(state.getTerminated().getExitCode())) {
+                continue;
+            }
+            if (sidecar && Boolean.TRUE.equals(c.getStarted())) {
+                if (Boolean.TRUE.equals(c.getReady())) {
+                    ready++;
+                }
                 continue;
             }
             if (state != null && state.getTerminated() != null) {
@@ -449,35 +469,37 @@ public final class Tables {
         }
         boolean initialized = pod.getStatus() != null && list(pod.getStatus().getConditions()).stream()
                 .anyMatch((PodCondition c) -> "Initialized".equals(c.getType()) && "True".equals(c.getStatus()));
-        List<ContainerStatus> statuses = List.of();
         if (!initializing || initialized) {
-            statuses = pod.getStatus() == null ? List.of() : list(pod.getStatus().getContainerStatuses());
-            restarts = 0;
-            lastRestart = null;
-        }
-        for (int i = statuses.size() - 1; i >= 0; i--) {
-            ContainerStatus c = statuses.get(i);
-            restarts += c.getRestartCount() == null ? 0 : c.getRestartCount();
-            lastRestart = latestRestart(c, lastRestart);
-            var state = c.getState();
-            if (state != null && state.getWaiting() != null && !nz(state.getWaiting().getReason()).isEmpty()) {
-                reason = state.getWaiting().getReason();
-            } else if (state != null && state.getTerminated() != null && !nz(state.getTerminated().getReason()).isEmpty()) {
-                reason = state.getTerminated().getReason();
-            } else if (state != null && state.getTerminated() != null) {
-                var t = state.getTerminated();
-                reason = t.getSignal() != null && t.getSignal() != 0 ? "Signal:" + t.getSignal() : "ExitCode:" + t.getExitCode();
-            } else if (Boolean.TRUE.equals(c.getReady()) && state != null && state.getRunning() != null) {
-                hasRunning = true;
-                ready++;
+            restarts = sidecarRestarts;
+            lastRestart = lastSidecarRestart;
+            boolean hasRunning = false;
+            List<ContainerStatus> statuses = pod.getStatus() == null ? List.of() : list(pod.getStatus().getContainerStatuses());
+            for (int i = statuses.size() - 1; i >= 0; i--) {
+                ContainerStatus c = statuses.get(i);
+                restarts += c.getRestartCount() == null ? 0 : c.getRestartCount();
+                lastRestart = latestRestart(c, lastRestart);
+                var state = c.getState();
+                if (state != null && state.getWaiting() != null && !nz(state.getWaiting().getReason()).isEmpty()) {
+                    reason = state.getWaiting().getReason();
+                } else if (state != null && state.getTerminated() != null && !nz(state.getTerminated().getReason()).isEmpty()) {
+                    reason = state.getTerminated().getReason();
+                } else if (state != null && state.getTerminated() != null) {
+                    var t = state.getTerminated();
+                    reason = t.getSignal() != null && t.getSignal() != 0 ? "Signal:" + t.getSignal() : "ExitCode:" + t.getExitCode();
+                } else if (Boolean.TRUE.equals(c.getReady()) && state != null && state.getRunning() != null) {
+                    hasRunning = true;
+                    ready++;
+                }
+            }
+            if (reason.equals("Completed") && hasRunning) {
+                boolean podReady = pod.getStatus() != null && list(pod.getStatus().getConditions()).stream()
+                        .anyMatch((PodCondition c) -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+                reason = podReady ? "Running" : "NotReady";
             }
         }
-        if (reason.equals("Completed") && hasRunning) {
-            boolean podReady = pod.getStatus() != null && list(pod.getStatus().getConditions()).stream()
-                    .anyMatch((PodCondition c) -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
-            reason = podReady ? "Running" : "NotReady";
-        }
-        if (pod.getMetadata().getDeletionTimestamp() != null && !phase.equals("Succeeded") && !phase.equals("Failed")) {
+        if (pod.getMetadata().getDeletionTimestamp() != null && pod.getStatus() != null && "NodeLost".equals(pod.getStatus().getReason())) {
+            reason = "Unknown";
+        } else if (pod.getMetadata().getDeletionTimestamp() != null && !phase.equals("Succeeded") && !phase.equals("Failed")) {
             reason = "Terminating";
         }
         String restartsText = Integer.toString(restarts);
