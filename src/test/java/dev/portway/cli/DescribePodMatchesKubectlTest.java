@@ -277,7 +277,7 @@ class DescribePodMatchesKubectlTest {
                       matchLabels: {app: exotic}
                       matchExpressions:
                       - {key: tier, operator: In, values: [web, api]}
-                  - {maxSkew: 2, topologyKey: host, whenUnsatisfiable: DoNotSchedule}
+                  - {maxSkew: 2, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule}
                   securityContext:
                     seccompProfile: {type: RuntimeDefault}
                   resources:
