@@ -24,13 +24,13 @@ import java.util.function.Function;
  * kube-scheduler's filter plugins, in its order, judging one pending pod against every node of
  * the cluster as it stands: NodeUnschedulable, TaintToleration, NodeAffinity (with its PreFilter,
  * which narrows the nodes to those a {@code metadata.name} field requirement names),
- * NodeResourcesFit (the pod count only: local nodes do not account CPU and memory),
+ * NodePorts (host ports), NodeResourcesFit (the pod count only: local nodes do not account CPU and memory),
  * PodTopologySpread (its {@code DoNotSchedule} constraints) and InterPodAffinity (the required
  * terms, and existing pods' required anti-affinity). Each reason is worded as the plugin words
  * it (Kubernetes 1.34, with the 1.34.2 change that no longer names an untolerated taint).
  *
  * <p>What is not here: the scoring plugins (the scheduler takes the least-loaded node that
- * passes), host ports, volumes, and preemption.
+ * passes), volumes, and preemption.
  */
 final class SchedulingFilters {
 
@@ -39,6 +39,7 @@ final class SchedulingFilters {
     static final String NODE_AFFINITY = "node(s) didn't match Pod's node affinity/selector";
     /** For the nodes NodeAffinity's PreFilter left out (kube-scheduler's status for absent nodes). */
     static final String NOT_NAMED = "node(s) didn't satisfy plugin(s) [NodeAffinity]";
+    static final String HOST_PORTS = "node(s) didn't have free ports for the requested pod ports";
     /** The node holds as many pods as its {@code status.allocatable.pods} (pods are processes here: the cap matters). */
     static final String TOO_MANY_PODS = "Too many pods";
     static final String SPREAD = "node(s) didn't match pod topology spread constraints";
@@ -51,7 +52,7 @@ final class SchedulingFilters {
      * The reasons a plugin gives as {@code Unschedulable}, which preemption looks at (and here finds
      * no victim); every other one is {@code UnschedulableAndUnresolvable}, where preemption "is not helpful".
      */
-    static final Set<String> RESOLVABLE = Set.of(TOO_MANY_PODS, SPREAD, ANTI_AFFINITY, EXISTING_ANTI_AFFINITY);
+    static final Set<String> RESOLVABLE = Set.of(HOST_PORTS, TOO_MANY_PODS, SPREAD, ANTI_AFFINITY, EXISTING_ANTI_AFFINITY);
 
     /** The taints a node's conditions give it (the node lifecycle controller's, read from the status here). */
     private static final Taint NOT_READY = new TaintBuilder().withKey("node.kubernetes.io/not-ready").withEffect("NoSchedule").build();
@@ -72,6 +73,8 @@ final class SchedulingFilters {
         final List<Bound> bound = new ArrayList<>();
         final List<Bound> withAntiAffinity = new ArrayList<>();
         final Map<String, Integer> podsOnNode = new HashMap<>();
+        /** The host ports the pods bound to each node use. */
+        final Map<String, List<HostPort>> hostPortsOnNode = new HashMap<>();
 
         /** @param namespaceLabels a namespace's labels, by name (empty when it has none) */
         Snapshot(List<Node> nodes, Function<String, Map<String, String>> namespaceLabels) {
@@ -84,6 +87,10 @@ final class SchedulingFilters {
             Bound b = new Bound(pod, node);
             bound.add(b);
             podsOnNode.merge(node.getMetadata().getName(), 1, Integer::sum);
+            List<HostPort> ports = hostPorts(pod);
+            if (!ports.isEmpty()) {
+                hostPortsOnNode.computeIfAbsent(node.getMetadata().getName(), k -> new ArrayList<>()).addAll(ports);
+            }
             var affinity = pod.getSpec().getAffinity();
             if (affinity != null && affinity.getPodAntiAffinity() != null
                     && affinity.getPodAntiAffinity().getRequiredDuringSchedulingIgnoredDuringExecution() != null
@@ -117,9 +124,34 @@ final class SchedulingFilters {
     private record TopologyPair(String key, String value) {
     }
 
+    /** A host port a container asks for: {@code HostPortInfo}'s address (0.0.0.0 when unset), protocol and port. */
+    record HostPort(String ip, String protocol, int port) {
+
+        /** {@code HostPortInfo.CheckConflict}: the same protocol and port, on the same address or either on all of them. */
+        boolean conflicts(HostPort other) {
+            return port == other.port && protocol.equals(other.protocol)
+                    && (ip.equals(other.ip) || ip.equals("0.0.0.0") || other.ip.equals("0.0.0.0"));
+        }
+    }
+
+    /** The host ports of a pod's containers (its init containers' too). */
+    static List<HostPort> hostPorts(Pod pod) {
+        List<HostPort> ports = new ArrayList<>();
+        for (var c : dev.portway.api.PodContainers.all(pod.getSpec())) {
+            for (var p : c.getPorts() == null ? List.<io.fabric8.kubernetes.api.model.ContainerPort>of() : c.getPorts()) {
+                if (p.getHostPort() != null && p.getHostPort() > 0) {
+                    ports.add(new HostPort(nz(p.getHostIP()).isEmpty() ? "0.0.0.0" : p.getHostIP(),
+                            nz(p.getProtocol()).isEmpty() ? "TCP" : p.getProtocol(), p.getHostPort()));
+                }
+            }
+        }
+        return ports;
+    }
+
     private final Pod pod;
     private final Snapshot cluster;
     private final Set<String> named;
+    private final List<HostPort> wantedPorts;
     private final List<Term> affinity;
     private final List<Term> antiAffinity;
     private final Map<TopologyPair, Integer> affinityCounts = new HashMap<>();
@@ -133,6 +165,7 @@ final class SchedulingFilters {
         this.pod = pod;
         this.cluster = cluster;
         this.named = namedNodes(pod);
+        this.wantedPorts = hostPorts(pod);
         var podAffinity = pod.getSpec().getAffinity();
         this.affinity = podAffinity == null || podAffinity.getPodAffinity() == null ? List.of()
                 : terms(pod, podAffinity.getPodAffinity().getRequiredDuringSchedulingIgnoredDuringExecution());
@@ -202,6 +235,12 @@ final class SchedulingFilters {
         }
         if (!nodeAffinityMatches(pod, node)) {
             return NODE_AFFINITY;
+        }
+        List<HostPort> used = cluster.hostPortsOnNode.getOrDefault(node.getMetadata().getName(), List.of());
+        for (HostPort wanted : wantedPorts) {
+            if (used.stream().anyMatch(wanted::conflicts)) {
+                return HOST_PORTS;
+            }
         }
         if (cluster.podsOn(node) >= allocatablePods(node)) {
             return TOO_MANY_PODS;

@@ -69,7 +69,12 @@ public record Plan(long version, List<Listener> listeners, Map<String, Cluster> 
         /** {@code loadBalancerIP:port}, balancing to the nodes. */
         LOAD_BALANCER,
         /** An L7 listener of a Gateway (or of the Ingress controller): HTTP routed by {@link HttpListener}. */
-        GATEWAY
+        GATEWAY,
+        /**
+         * {@code nodeIP:hostPort} of a pod's container port on its node, as the CNI portmap plugin
+         * maps it (local mode): not a Service's, so {@code service} names the pod.
+         */
+        HOST_PORT
     }
 
     /** Where an upstream connection comes from, as kube-proxy's NAT rules decide it. */

@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * Derives the data plane's {@link Plan} from the store, as kube-proxy derives its rules: each
  * Service port becomes a cluster of its EndpointSlices' endpoints and listeners at the ClusterIP,
  * the external IPs, every node's NodePort and the LoadBalancer addresses; Gateways and Ingresses
- * become L7 listeners ({@link GatewayPlans}) whose backends are those clusters.
+ * become L7 listeners ({@link GatewayPlans}) whose backends are those clusters. In local mode, a
+ * pod's {@code hostPort}s become listeners on its node's address, as the CNI portmap plugin maps them.
  */
 public final class PlanBuilder {
 
@@ -52,9 +53,16 @@ public final class PlanBuilder {
     /** The nodes the fragments were built for; null before the first build. */
     private List<NodeInfo> lastNodes;
 
+    /** The pods ({@code namespace/name}) with host ports, now or before, whose part the next build looks at again. */
+    private final Set<String> dirtyPods = new HashSet<>();
+    /** Whether the pods with host ports were read once (after the store's events are followed). */
+    private boolean podsRead;
+
     // The plan as it stands, kept from one build to the next and changed one Service at a time.
     /** Each Service's part of the plan, by {@code namespace/name}. */
     private final Map<String, Fragment> fragments = new HashMap<>();
+    /** Each pod's host ports' part of the plan, by {@code namespace/name}. */
+    private final Map<String, PodFragment> podFragments = new HashMap<>();
     private final Map<String, Plan.Cluster> clusters = new HashMap<>();
     /** The listener each address goes to: of the Services that want it, the first in the store's order. */
     private final Map<Plan.ListenerKey, Plan.Listener> listeners = new HashMap<>();
@@ -141,6 +149,9 @@ public final class PlanBuilder {
             if (e.kind() == dev.portway.api.ResourceKind.SERVICE) {
                 dirty.add(e.object().getMetadata().getNamespace() + "/" + e.object().getMetadata().getName());
             }
+            if (e.kind() == dev.portway.api.ResourceKind.POD && (hasHostPorts(e.old()) || hasHostPorts(e.object()))) {
+                dirtyPods.add(e.object().getMetadata().getNamespace() + "/" + e.object().getMetadata().getName());
+            }
             if (e.kind() != dev.portway.api.ResourceKind.ENDPOINT_SLICE) {
                 continue;
             }
@@ -191,6 +202,8 @@ public final class PlanBuilder {
             // Part of the plan may have been changed and part not: start again from nothing, and
             // tell the data plane to diff the next plan whole (changes from a version no plan has).
             fragments.clear();
+            podFragments.clear();
+            podsRead = false;
             clusters.clear();
             listeners.clear();
             contested.clear();
@@ -212,7 +225,8 @@ public final class PlanBuilder {
         Map<String, List<EndpointSlice>> slices = slices();
         clustersBefore.clear();
         listenersBefore.clear();
-        if (!nodes.equals(lastNodes)) {
+        boolean nodesChanged = !nodes.equals(lastNodes);
+        if (nodesChanged) {
             // the nodes are part of every Service's fragment: look at them all
             Set<String> gone = new HashSet<>(fragments.keySet());
             for (Service svc : store.list(Service.class)) {
@@ -231,6 +245,23 @@ public final class PlanBuilder {
             }
         }
         dirty.clear();
+        if (!loadBalancersOnly) {
+            if (!podsRead || nodesChanged) {
+                for (io.fabric8.kubernetes.api.model.Pod p : store.list(io.fabric8.kubernetes.api.model.Pod.class)) {
+                    if (hasHostPorts(p)) {
+                        dirtyPods.add(p.getMetadata().getNamespace() + "/" + p.getMetadata().getName());
+                    }
+                }
+                dirtyPods.addAll(podFragments.keySet());
+                podsRead = true;
+            }
+            for (String pod : dirtyPods) {
+                int slash = pod.indexOf('/');
+                refreshPod(pod, store.get(io.fabric8.kubernetes.api.model.Pod.class, pod.substring(0, slash), pod.substring(slash + 1))
+                        .orElse(null), nodes);
+            }
+        }
+        dirtyPods.clear();
 
         List<Plan.HealthServer> health = new ArrayList<>();
         for (NodeInfo n : loadBalancersOnly ? List.<NodeInfo>of() : nodes) {
@@ -318,6 +349,102 @@ public final class PlanBuilder {
         healthByService.remove(service);
     }
 
+    /** Rebuilds one pod's host port listeners if the pod or the nodes changed; a null pod takes them away. */
+    private void refreshPod(String key, io.fabric8.kubernetes.api.model.Pod pod, List<NodeInfo> nodes) {
+        PodFragment old = podFragments.get(key);
+        if (pod != null && old != null && old.pod() == pod && old.nodes().equals(nodes)) {
+            return;
+        }
+        if (old != null) {
+            for (Plan.Cluster c : old.clusters()) {
+                touch(clustersBefore, clusters, c.name());
+                clusters.remove(c.name());
+            }
+            old.listeners().forEach(this::unclaim);
+            podFragments.remove(key);
+        }
+        if (pod == null || !hasHostPorts(pod)) {
+            return;
+        }
+        PodFragment f = hostPorts(pod, key, nodes);
+        podFragments.put(key, f);
+        for (Plan.Cluster c : f.clusters()) {
+            touch(clustersBefore, clusters, c.name());
+            clusters.put(c.name(), c);
+        }
+        f.listeners().forEach(this::claim);
+    }
+
+    /** Whether {@code o} is a pod that asks for a port on its node's address. */
+    private static boolean hasHostPorts(Object o) {
+        if (!(o instanceof io.fabric8.kubernetes.api.model.Pod pod) || pod.getSpec() == null) {
+            return false;
+        }
+        for (io.fabric8.kubernetes.api.model.Container c : dev.portway.api.PodContainers.all(pod.getSpec())) {
+            for (io.fabric8.kubernetes.api.model.ContainerPort p : c.getPorts() == null ? List.<io.fabric8.kubernetes.api.model.ContainerPort>of() : c.getPorts()) {
+                if (p.getHostPort() != null && p.getHostPort() > 0) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * A pod's host ports, as the CNI portmap plugin maps them: each {@code hostPort} on its node's
+     * address (the {@code hostIP}, which may only be that address, or unset) to the pod's own
+     * address and container port, the client's address kept. Nothing for a pod not yet on a node,
+     * on the node's own network (its process binds the port itself), or done; a pod with no
+     * address yet gets its listeners closed (refused), as its sandbox does not exist yet.
+     */
+    private PodFragment hostPorts(io.fabric8.kubernetes.api.model.Pod pod, String key, List<NodeInfo> nodes) {
+        String nodeName = pod.getSpec().getNodeName();
+        NodeInfo node = nodes.stream().filter(n -> n.name().equals(nodeName)).findFirst().orElse(null);
+        String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+        if (node == null || Boolean.TRUE.equals(pod.getSpec().getHostNetwork()) || "Succeeded".equals(phase) || "Failed".equals(phase)) {
+            return new PodFragment(pod, nodes, List.of(), List.of());
+        }
+        String podIp = pod.getStatus() == null || pod.getStatus().getPodIP() == null || pod.getStatus().getPodIP().isEmpty()
+                ? null : pod.getStatus().getPodIP();
+        List<Plan.Listener> listeners = new ArrayList<>();
+        List<Plan.Cluster> clusters = new ArrayList<>();
+        for (io.fabric8.kubernetes.api.model.Container c : dev.portway.api.PodContainers.all(pod.getSpec())) {
+            for (io.fabric8.kubernetes.api.model.ContainerPort p : c.getPorts() == null ? List.<io.fabric8.kubernetes.api.model.ContainerPort>of() : c.getPorts()) {
+                if (p.getHostPort() == null || p.getHostPort() <= 0 || p.getContainerPort() == null) {
+                    continue;
+                }
+                Plan.Protocol protocol = "UDP".equals(p.getProtocol()) ? Plan.Protocol.UDP
+                        : p.getProtocol() == null || "TCP".equals(p.getProtocol()) ? Plan.Protocol.TCP : null;
+                if (protocol == null) {
+                    continue; // SCTP
+                }
+                String hostIp = p.getHostIP() == null || p.getHostIP().isEmpty() || isWildcard(p.getHostIP()) ? node.ip() : p.getHostIP();
+                if (!hostIp.equals(node.ip())) {
+                    // an address that is not the node's could be another Service's or a Gateway's: not taken from them
+                    if (warned.add("hostIP " + key + " " + hostIp + ":" + p.getHostPort())) {
+                        log.warn("pod {} asks for host port {} on {}, which is not its node's address ({}); not listening there",
+                                key, p.getHostPort(), hostIp, node.ip());
+                    }
+                    continue;
+                }
+                List<Plan.Endpoint> endpoints = podIp == null ? List.of() : List.of(new Plan.Endpoint(
+                        new InetSocketAddress(podIp, p.getContainerPort()), nodeName, pod.getMetadata().getName(), true, true, false));
+                Plan.Cluster cluster = new Plan.Cluster("hostport:" + key + ":" + hostIp + ":" + p.getHostPort() + "/" + protocol.name(),
+                        key, protocol, endpoints, Plan.Balancer.ROUND_ROBIN, null, false, ServiceAnnotations.DEFAULT_DRAIN,
+                        ServiceAnnotations.DEFAULT_UDP_IDLE, ServiceAnnotations.DEFAULT_TCP_IDLE, ServiceAnnotations.DEFAULT_MAX_CONNECTIONS, null);
+                clusters.add(cluster);
+                listeners.add(new Plan.Listener(key(protocol, hostIp, p.getHostPort()), Plan.Role.HOST_PORT, key, cluster.name(), nodeName,
+                        node.ip(), false, Plan.Source.CLIENT, List.of(), podIp != null));
+            }
+        }
+        return new PodFragment(pod, nodes, List.copyOf(listeners), List.copyOf(clusters));
+    }
+
+    /** A pod's host ports' part of the plan, kept while the pod object and the nodes are the same. */
+    private record PodFragment(io.fabric8.kubernetes.api.model.Pod pod, List<NodeInfo> nodes, List<Plan.Listener> listeners,
+                               List<Plan.Cluster> clusters) {
+    }
+
     /** Remembers what {@code key} held before this build's first change to it (null: nothing). */
     private static <K, V> void touch(Map<K, V> before, Map<K, V> now, K key) {
         if (!before.containsKey(key)) {
@@ -327,17 +454,18 @@ public final class PlanBuilder {
 
     /**
      * The addresses a Gateway or Ingress listens on that a Service only names in
-     * {@code externalIPs}: the gateway keeps them (an address it was handed out), and the
+     * {@code externalIPs} (or a pod as a host port): the gateway keeps them (an address it was handed out), and the
      * Service's listener is left out of the plan while it does. Warns once about each.
      */
     private Set<Plan.ListenerKey> shadowed(List<Plan.HttpListener> http) {
         Set<Plan.ListenerKey> shadowed = new HashSet<>();
         for (Plan.HttpListener h : http) {
             Plan.Listener l = listeners.get(h.key());
-            if (l != null && l.role() == Plan.Role.EXTERNAL_IP) {
+            if (l != null && (l.role() == Plan.Role.EXTERNAL_IP || l.role() == Plan.Role.HOST_PORT)) {
                 shadowed.add(h.key());
                 if (warned.add("shadowed " + l.service() + " " + h.key())) {
-                    log.warn("{} names {} in externalIPs, where {} listens; not listening for it", l.service(), h.key(), h.owner());
+                    log.warn("{} names {} in {}, where {} listens; not listening for it", l.service(), h.key(),
+                            l.role() == Plan.Role.HOST_PORT ? "a hostPort" : "externalIPs", h.owner());
                 }
             }
         }
@@ -387,13 +515,14 @@ public final class PlanBuilder {
 
     /**
      * Gives a contested address to an address Portway handed out (a ClusterIP, a NodePort on a
-     * node, a LoadBalancer address) before one a Service only names in {@code externalIPs}, then
-     * to the first Service in the store's order; warns once about each other claim. A Service
-     * cannot take another's address by listing it in {@code externalIPs} (CVE-2020-8554's
-     * interception) and sorting first.
+     * node, a LoadBalancer address) before one a Service only names in {@code externalIPs} or a
+     * pod asks for as a host port, then to the first in the store's order; warns once about each
+     * other claim. A Service cannot take another's address by listing it in {@code externalIPs}
+     * (CVE-2020-8554's interception) and sorting first, nor a pod a NodePort.
      */
     private void award(Plan.ListenerKey key, List<Plan.Listener> claims) {
-        Comparator<Plan.Listener> precedence = Comparator.comparing((Plan.Listener l) -> l.role() == Plan.Role.EXTERNAL_IP)
+        Comparator<Plan.Listener> precedence = Comparator.comparing((Plan.Listener l) -> l.role() == Plan.Role.EXTERNAL_IP
+                        || l.role() == Plan.Role.HOST_PORT)
                 .thenComparing(Plan.Listener::service);
         Plan.Listener winner = claims.getFirst();
         for (Plan.Listener l : claims) {
@@ -404,7 +533,7 @@ public final class PlanBuilder {
         listeners.put(key, winner);
         for (Plan.Listener l : claims) {
             if (l != winner && warned.add(l.service() + " " + key)) {
-                log.warn("{} wants {}, which another Service already has; not listening for it", l.service(), key);
+                log.warn("{} wants {}, which {} already has; not listening for it", l.service(), key, winner.service());
             }
         }
     }

@@ -60,8 +60,9 @@ class SchedulingFiltersTest {
         TestApi.apply(control, TestApi.decode(yaml));
     }
 
-    /** A pod named {@code name} with {@code labels} and {@code spec} (YAML lines under spec, indented by two). */
+    /** A pod named {@code name} with {@code labels} and {@code spec} (YAML under spec; a sleeping container unless it has its own). */
     private static String pod(String name, String labels, String spec) {
+        String containers = spec.contains("containers:") ? "" : "containers:\n- {name: main, image: busybox, command: [sleep, '600']}\n";
         return """
                 apiVersion: v1
                 kind: Pod
@@ -70,10 +71,8 @@ class SchedulingFiltersTest {
                   labels: %s
                 spec:
                 %s
-                  containers:
-                  - {name: main, image: busybox, command: [sleep, '600']}
                 ---
-                """.formatted(name, labels, spec.isEmpty() ? "" : spec.stripTrailing().indent(2).stripTrailing());
+                """.formatted(name, labels, (spec.stripTrailing() + "\n" + containers).strip().indent(2).stripTrailing());
     }
 
     private void schedule() {
@@ -339,5 +338,29 @@ class SchedulingFiltersTest {
                 .containsExactly("pod-template-hash In [abc]", "tier NotIn [front]");
         assertThat(pod.getSpec().getTopologySpreadConstraints().getFirst().getLabelSelector().getMatchExpressions())
                 .extracting(r -> r.getKey() + " " + r.getOperator() + " " + r.getValues()).containsExactly("pod-template-hash In [abc]");
+    }
+
+    /** NodePorts: two pods cannot have one host port on a node (0.0.0.0, an unset hostIP, takes it on every address). */
+    @Test
+    void aHostPortGoesToOnePodANode() {
+        apply(List.of(node("a", "z1"), node("b", "z2")));
+        String port = """
+                containers:
+                - name: main
+                  image: busybox
+                  command: [sleep, '600']
+                  ports: [{containerPort: 8080, hostPort: 80}]
+                """;
+        apply(pod("web-1", "{}", port)
+                + pod("web-2", "{}", port)
+                + pod("web-3", "{}", port)
+                + pod("udp", "{}", port.replace("hostPort: 80}", "hostPort: 80, protocol: UDP}"))
+                        );
+        schedule();
+        assertThat(List.of(nodeOf("web-1"), nodeOf("web-2"))).containsExactlyInAnyOrder("a", "b");
+        assertThat(nodeOf("udp")).as("another protocol is another port").isNotNull();
+        assertThat(nodeOf("web-3")).isNull();
+        assertThat(scheduled("web-3").getMessage()).isEqualTo("0/2 nodes are available: 2 node(s) didn't have free ports for the "
+                + "requested pod ports. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.");
     }
 }

@@ -408,4 +408,58 @@ class PlanBuilderTest {
         assertThat(addresses(next, "a")).containsExactly("127.60.0.3");
         assertThat(next.clusters()).isEqualTo(new PlanBuilder(store, 10256).build().clusters());
     }
+
+    private static HasMetadata hostPortPod(String name, String node, String podIp, int hostPort, String hostIp) {
+        return new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName(name).withNamespace("default").endMetadata()
+                .withNewSpec().withNodeName(node).addNewContainer().withName("web").withImage("portway/echo")
+                .addNewPort().withContainerPort(8080).withHostPort(hostPort).withHostIP(hostIp).withProtocol("TCP").endPort()
+                .addNewPort().withContainerPort(53).withHostPort(5353).withProtocol("UDP").endPort()
+                .endContainer().endSpec()
+                .withNewStatus().withPhase("Running").withPodIP(podIp).endStatus().build();
+    }
+
+    /**
+     * A pod's hostPort is a listener on its node's address to the pod's own, as the CNI portmap
+     * plugin maps it: the client's address kept; gone with the pod; a NodePort keeps its address
+     * from it, and a hostIP that is not the node's is not listened on.
+     */
+    @Test
+    void aPodsHostPortsListenOnItsNodesAddress() {
+        Store store = new Store();
+        put(store, node("node1", "127.0.60.1", true), node("node2", "127.0.60.2", true),
+                hostPortPod("web", "node1", "127.60.1.5", 8081, null));
+        PlanBuilder builder = new PlanBuilder(store, 10256);
+        Plan plan = builder.build();
+        Plan.Listener tcp = plan.listeners().stream().filter(l -> l.role() == Plan.Role.HOST_PORT && l.key().protocol() == Plan.Protocol.TCP)
+                .findFirst().orElseThrow();
+        assertThat(tcp.key().toString()).isEqualTo("tcp/127.0.60.1:8081");
+        assertThat(tcp.service()).isEqualTo("default/web");
+        assertThat(tcp.source()).isEqualTo(Plan.Source.CLIENT);
+        assertThat(tcp.active()).isTrue();
+        assertThat(plan.clusters().get(tcp.cluster()).endpoints()).extracting(e -> e.address().toString()).containsExactly("/127.60.1.5:8080");
+        assertThat(plan.listeners()).anyMatch(l -> l.key().toString().equals("udp/127.0.60.1:5353"));
+
+        // a NodePort on the same port keeps the address; the pod's listener comes back when the Service goes
+        put(store, nodePort(service("np", "127.2.60.7"), 8081), slice("np", "127.60.0.7"));
+        plan = sameAsFresh(store, builder, plan);
+        assertThat(holder(plan, tcp.key())).isEqualTo("default/np");
+        Store.Batch batch = store.begin();
+        batch.remove(dev.portway.api.ResourceKind.SERVICE, "default", "np");
+        batch.commit();
+        plan = sameAsFresh(store, builder, plan);
+        assertThat(holder(plan, tcp.key())).isEqualTo("default/web");
+
+        // a pod without its address yet has its ports closed (refused); another node's address is not taken
+        put(store, hostPortPod("early", "node2", null, 8082, null), hostPortPod("elsewhere", "node2", "127.60.2.5", 8083, "127.0.60.1"));
+        plan = sameAsFresh(store, builder, plan);
+        assertThat(listener(plan, "127.0.60.2")).satisfies(l -> assertThat(l.active()).isFalse());
+        assertThat(plan.listeners()).noneMatch(l -> l.key().address().getPort() == 8083);
+
+        batch = store.begin();
+        batch.remove(dev.portway.api.ResourceKind.POD, "default", "web");
+        batch.commit();
+        plan = sameAsFresh(store, builder, plan);
+        assertThat(plan.listeners()).noneMatch(l -> l.service().equals("default/web"));
+        assertThat(plan.clusters().values()).noneMatch(c -> c.service().equals("default/web"));
+    }
 }

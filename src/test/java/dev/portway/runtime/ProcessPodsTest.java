@@ -170,4 +170,33 @@ class ProcessPodsTest {
     private static List<Event> events(Pod pod) {
         return dev.portway.control.EventRecorder.about(cluster.local().store(), pod);
     }
+
+    /** Echo pods whose http port is also port 18080 of their node. */
+    private static String edge(int replicas) {
+        String manifest = TestCluster.echoDeployment("edge", replicas, null);
+        assertThat(manifest).contains("containerPort: 8080}");
+        return manifest.replace("containerPort: 8080}", "containerPort: 8080, hostPort: 18080}");
+    }
+
+    /**
+     * A container's {@code hostPort} opens that port on its node's address, to the pod, as the CNI
+     * portmap plugin maps it, and the scheduler puts a second pod wanting it on the other node.
+     */
+    @Test
+    void aHostPortReachesThePodOnItsNodeOnly() {
+        cluster.apply(edge(2));
+        var pods = cluster.awaitReady("edge", 2);
+        assertThat(pods).extracting(p -> p.getSpec().getNodeName()).as("one a node: the port is taken on the other").doesNotHaveDuplicates();
+        for (int n = 1; n <= 2; n++) {
+            String nodeIp = cluster.nodeIp(n);
+            String expected = pods.stream().filter(p -> p.getStatus().getHostIP().equals(nodeIp)).findFirst().orElseThrow()
+                    .getMetadata().getName();
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(Net.get(nodeIp, 18080, "/").body()).as("node " + nodeIp).startsWith("pod: " + expected + "\n"));
+        }
+        cluster.apply(edge(3));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(cluster.pods("edge")).anySatisfy(p ->
+                assertThat(p.getStatus().getConditions()).anySatisfy(c -> assertThat(c.getMessage())
+                        .startsWith("0/2 nodes are available: 2 node(s) didn't have free ports for the requested pod ports."))));
+    }
 }
