@@ -320,6 +320,31 @@ class DescribePodMatchesKubectlTest {
     }
 
     @Test
+    void aSidecarWithAProbeBesideTheApp() {
+        cluster.apply("""
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: sidecar
+                spec:
+                  initContainers:
+                  - name: proxy
+                    image: busybox
+                    restartPolicy: Always
+                    command: [sh, -c, 'exec sleep 600']
+                    startupProbe:
+                      exec: {command: ['true']}
+                      periodSeconds: 1
+                  containers:
+                  - name: app
+                    image: busybox
+                    command: [sh, -c, 'exec sleep 600']
+                """);
+        awaitPod("sidecar", p -> "Running".equals(p.getStatus().getPhase()) && ready(p));
+        assertSameAsKubectl("sidecar");
+    }
+
+    @Test
     void aFailedPodThatNeverRestarts() {
         cluster.apply(TestCluster.shellPod("failed", "Never", "exit 7"));
         awaitPod("failed", p -> "Failed".equals(p.getStatus().getPhase()));
