@@ -644,7 +644,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         WriteOptions options = writeOptions(c);
         Decoded d = decodeBody(c, api, options.fieldValidation());
         return control.submitWrite(() -> control.api().create(d.object, api.namespace(), options))
-                .thenApply(o -> written(rep, api, HttpResponseStatus.CREATED, o, d.warnings));
+                .thenApply(o -> written(rep, api, HttpResponseStatus.CREATED, o, withStrategyWarnings(d.warnings, o, null)));
     }
 
     private CompletableFuture<HttpResponses.Response> replace(Call c, ApiPath api) {
@@ -666,8 +666,11 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             return control.submitWrite(() -> control.api().updateStatus(d.object, api.namespace(), options))
                     .thenApply(o -> written(rep, api, HttpResponseStatus.OK, o, d.warnings));
         }
-        return control.submitWrite(() -> control.api().update(d.object, api.namespace(), options))
-                .thenApply(o -> written(rep, api, HttpResponseStatus.OK, o, d.warnings));
+        return control.submitWrite(() -> {
+            HasMetadata old = control.store().get(api.kind(), api.namespace(), api.name()).orElse(null);
+            HasMetadata o = control.api().update(d.object, api.namespace(), options);
+            return new Patcher.Result(o, false, withStrategyWarnings(d.warnings, o, old));
+        }).thenApply(r -> written(rep, api, HttpResponseStatus.OK, r.object(), r.warnings()));
     }
 
     private CompletableFuture<HttpResponses.Response> patch(Call c, ApiPath api) {
@@ -679,11 +682,13 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             throw ApiException.badRequest("PATCH request bodies of type application/apply-patch+yaml require fieldManager to be set");
         }
         Patcher patcher = new Patcher(control.api());
-        return control.submitWrite(() -> patcher.patch(api.kind(), api.version(), api.namespace(), api.name(), api.subresource(), type, body,
-                        options))
-                .thenApply(r -> "scale".equals(api.subresource())
-                        ? HttpResponses.json(HttpResponseStatus.OK, Scales.of(r.object()))
-                        : written(rep, api, r.created() ? HttpResponseStatus.CREATED : HttpResponseStatus.OK, r.object(), r.warnings()));
+        return control.submitWrite(() -> {
+            HasMetadata old = api.subresource() == null ? control.store().get(api.kind(), api.namespace(), api.name()).orElse(null) : null;
+            Patcher.Result r = patcher.patch(api.kind(), api.version(), api.namespace(), api.name(), api.subresource(), type, body, options);
+            return api.subresource() == null ? new Patcher.Result(r.object(), r.created(), withStrategyWarnings(r.warnings(), r.object(), old)) : r;
+        }).thenApply(r -> "scale".equals(api.subresource())
+                ? HttpResponses.json(HttpResponseStatus.OK, Scales.of(r.object()))
+                : written(rep, api, r.created() ? HttpResponseStatus.CREATED : HttpResponseStatus.OK, r.object(), r.warnings()));
     }
 
     private CompletableFuture<HttpResponses.Response> delete(Call c, ApiPath api) {
@@ -756,6 +761,17 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     /** The answer to a write: the object as stored, at the version of the request's path. */
+    /** The decoder's warnings, then what the kind's strategy warns of for the write ({@link PodWarnings}). */
+    private static List<String> withStrategyWarnings(List<String> decoding, HasMetadata written, HasMetadata old) {
+        List<String> strategy = dev.portway.api.validation.PodWarnings.onWrite(written, old);
+        if (strategy.isEmpty()) {
+            return decoding;
+        }
+        List<String> all = new ArrayList<>(decoding == null ? List.of() : decoding);
+        all.addAll(strategy);
+        return all;
+    }
+
     private HttpResponses.Response written(Representation rep, ApiPath api, HttpResponseStatus status, HasMetadata o, List<String> warnings) {
         return HttpResponses.of(status, rep.contentType(), rep.object(api.served(o), tables(), true, null)).withWarnings(warnings);
     }
@@ -782,11 +798,15 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return control.submitWrite(() -> {
             try {
                 List<ApplyResult.Item> applied = new ArrayList<>();
+                List<String> warnings = new ArrayList<>();
                 for (ApiServer.Applied a : control.api().apply(objects, namespace, dryRun)) {
                     Keys k = a.key();
                     applied.add(new ApplyResult.Item(k.kind().apiVersion(), k.kind().kind(), k.namespace(), k.name(), a.action().word()));
+                    if (a.action() != ApiServer.Action.UNCHANGED) {
+                        warnings.addAll(dev.portway.api.validation.PodWarnings.onWrite(a.object(), a.old()));
+                    }
                 }
-                return HttpResponses.json(HttpResponseStatus.OK, ApplyResult.ok(applied, dryRun));
+                return HttpResponses.json(HttpResponseStatus.OK, ApplyResult.ok(applied, dryRun)).withWarnings(warnings);
             } catch (ApiServer.ApplyException e) {
                 List<ApplyResult.Failure> failures = new ArrayList<>();
                 int code = 422;

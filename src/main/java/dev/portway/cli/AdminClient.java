@@ -44,6 +44,7 @@ import java.util.concurrent.TimeoutException;
 final class AdminClient implements AutoCloseable {
 
     /** An admin API response. */
+    /** @param warnings the texts of the {@code Warning} headers ({@code 299 - "text"}), as kubectl prints them */
     record Response(int status, byte[] body, List<String> warnings) {
         boolean ok() {
             return status >= 200 && status < 300;
@@ -224,7 +225,7 @@ final class AdminClient implements AutoCloseable {
             @Override
             protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse msg) {
                 result.complete(new Response(msg.status().code(), ByteBufUtil.getBytes(msg.content()),
-                        msg.headers().getAll("Warning")));
+                        msg.headers().getAll("Warning").stream().map(AdminClient::warningText).toList()));
                 ctx.close();
             }
 
@@ -271,5 +272,14 @@ final class AdminClient implements AutoCloseable {
     @Override
     public void close() {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /** The text of a {@code Warning} header value: {@code 299 - "text"} unquoted (client-go's ParseWarningHeader); else the value. */
+    static String warningText(String header) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^\\d{3} \\S+ \"((?:[^\"\\\\]|\\\\.)*)\"").matcher(header);
+        if (!m.find()) {
+            return header;
+        }
+        return m.group(1).replaceAll("\\\\(.)", "$1");
     }
 }

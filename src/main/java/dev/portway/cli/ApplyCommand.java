@@ -78,6 +78,7 @@ final class ApplyCommand implements Callable<Integer> {
                 + ("server".equals(dryRun) ? "&dryRun=All" : "");
         try (AdminClient client = server.client()) {
             AdminClient.Response response = client.post(path, Json.writeBytes(list));
+            response.warnings().forEach(w -> err.println("Warning: " + w)); // as kubectl prints the server's warnings
             JsonNode result = Json.readTree(response.body());
             if (!result.has("applied") && !result.has("failed")) {
                 throw new ApiException(Json.convert(result, Status.class));

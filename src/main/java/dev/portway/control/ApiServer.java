@@ -118,7 +118,8 @@ public final class ApiServer {
     }
 
     /** One applied object. */
-    public record Applied(Keys key, Action action, HasMetadata object) {
+    /** One object of an apply: what was done, the object as stored, and what it replaced (null: created). */
+    public record Applied(Keys key, Action action, HasMetadata object, HasMetadata old) {
     }
 
     /** The objects of an apply that failed (nothing of the apply was stored). */
@@ -216,7 +217,7 @@ public final class ApiServer {
         }
         List<Applied> applied = new ArrayList<>();
         for (Planned plan : planned) {
-            applied.add(new Applied(Keys.of(plan.object), plan.action, plan.object));
+            applied.add(new Applied(Keys.of(plan.object), plan.action, plan.object, plan.old));
         }
         return applied;
     }

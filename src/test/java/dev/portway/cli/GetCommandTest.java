@@ -224,4 +224,20 @@ class GetCommandTest {
         assertThat(r.out()).doesNotContain("\u001b").doesNotContain("fake").contains("^[]0;owned\u0007^[[2J...\n");
         assertThat(r.out().lines()).hasSize(2);
     }
+
+    /** portway apply prints the server's warnings on what it stored, as kubectl prints them. */
+    @Test
+    void applyPrintsTheApiServersWarnings() {
+        Cli.Result applied = cli.runWithInput("""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: old-label}
+                spec:
+                  nodeSelector: {beta.kubernetes.io/arch: amd64}
+                  containers: [{name: app, image: portway/echo}]
+                """, "apply", "-f", "-");
+        assertThat(applied.exitCode()).as(applied.err()).isZero();
+        assertThat(applied.err()).isEqualTo("Warning: spec.nodeSelector[beta.kubernetes.io/arch]: deprecated since v1.14; "
+                + "use \"kubernetes.io/arch\" instead\n");
+    }
 }

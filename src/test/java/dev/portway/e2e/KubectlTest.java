@@ -428,4 +428,23 @@ class KubectlTest {
         assertThat(kubectl.run("-n", "sandbox", "get", "pod", "gated", "-o", "jsonpath={.spec.nodeName}").ok()).isEmpty();
         assertThat(kubectl.run("-n", "sandbox", "delete", "pod", "plain", "waiting", "gated", "--grace-period=0").ok()).contains("deleted");
     }
+
+    /** kube-apiserver's warnings on an accepted pod reach kubectl as Warning headers, which it prints to stderr. */
+    @Test
+    @Order(14)
+    void theApiServersWarningsArePrintedByKubectl() {
+        Kubectl.Result created = kubectl.runWithInput("""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: warned, namespace: sandbox}
+                spec:
+                  nodeSelector: {beta.kubernetes.io/os: linux}
+                  containers: [{name: app, image: portway/echo, env: [{name: A, value: one}, {name: A, value: two}]}]
+                """, "apply", "-f", "-");
+        assertThat(created.ok()).isEqualTo("pod/warned created\n");
+        assertThat(created.err()).isEqualTo("Warning: spec.nodeSelector[beta.kubernetes.io/os]: deprecated since v1.14; "
+                + "use \"kubernetes.io/os\" instead\n"
+                + "Warning: spec.containers[0].env[1]: hides previous definition of \"A\", which may be dropped when using apply\n");
+        assertThat(kubectl.run("-n", "sandbox", "delete", "pod", "warned", "--grace-period=0").ok()).contains("deleted");
+    }
 }
