@@ -54,6 +54,8 @@ final class ContainerRunner {
     private final boolean sidecar;
     /** A sidecar that has started once: the init containers after it may run. */
     private boolean sequenced;
+    /** A sidecar whose pod is stopping: it is not started again when it exits. */
+    private boolean terminating;
     private int restartCount;
     private State state = State.WAITING;
     private String waitingReason;
@@ -110,6 +112,12 @@ final class ContainerRunner {
     /** An init container whose turn is over: a regular one that exited 0, a sidecar that has started (its startup probe passed). */
     boolean initialized() {
         return sidecar ? sequenced : completed;
+    }
+
+    /** The pod is stopping (deleted, or done): a sidecar waiting to restart does not, nor does one that exits now. */
+    void terminating() {
+        terminating = true;
+        cancelPendingStart();
     }
 
     /** A sidecar's first start lets the next init container run. */
@@ -637,7 +645,7 @@ final class ContainerRunner {
     private boolean shouldRestart(int code) {
         String policy = pod.pod().getSpec().getRestartPolicy() == null ? "Always" : pod.pod().getSpec().getRestartPolicy();
         if (sidecar) {
-            return true; // whatever the pod's policy, until the pod's containers are done and it is stopped
+            return !terminating; // whatever the pod's policy, until the pod stops
         }
         if (init) {
             return !policy.equals("Never") && code != 0;

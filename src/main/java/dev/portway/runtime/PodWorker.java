@@ -47,6 +47,8 @@ final class PodWorker {
     private final List<ContainerRunner> initContainers = new ArrayList<>();
     private final List<ContainerRunner> containers = new ArrayList<>();
     private boolean appStarted;
+    /** The kubelet's {@code minimumGracePeriodInSeconds}: what a container stopped late in a pod's stop still gets. */
+    private static final Duration MIN_GRACE = Duration.ofSeconds(2);
     /** The pod's containers are done and its sidecars are being stopped. */
     private boolean sidecarsStopping;
     private String startTime;
@@ -312,23 +314,33 @@ final class PodWorker {
         }).filter(p -> uid.equals(p.getMetadata().getUid())).ifPresent(p -> pod = p);
     }
 
-    /** Whether every container has ended for good, as this worker saw them (not as a status write claims). */
+    /**
+     * Whether every container has ended for good, as this worker saw them (not as a status write
+     * claims): the pod is done and no sidecar of it runs any more (its address may go to another pod).
+     */
     boolean finished() {
         String phase = phase();
-        return phase.equals("Succeeded") || phase.equals("Failed");
+        return (phase.equals("Succeeded") || phase.equals("Failed"))
+                && initContainers.stream().filter(ContainerRunner::isSidecar).allMatch(ContainerRunner::finished);
     }
 
     /**
-     * Once the pod's containers have ended for good (a pod that does not restart them), its
-     * sidecars are stopped, the last first, as the kubelet ends them; then the pod is done.
+     * Once the pod's containers have ended for good (a pod that does not restart them), or an init
+     * container failed for good, its sidecars are stopped, the last first, as the kubelet ends a
+     * finished pod's; then the pod is done.
      */
     private void stopSidecarsWhenDone() {
-        if (sidecarsStopping || stopped != null || !appStarted || containers.isEmpty()
-                || initContainers.stream().noneMatch(ContainerRunner::isSidecar)
-                || !containers.stream().allMatch(ContainerRunner::finished)) {
+        if (sidecarsStopping || stopped != null || initContainers.stream().noneMatch(ContainerRunner::isSidecar)) {
+            return;
+        }
+        boolean initFailed = initContainers.stream().anyMatch(c -> !c.isSidecar() && c.finished() && c.terminated() != null
+                && c.terminated().getExitCode() != 0);
+        boolean appDone = appStarted && !containers.isEmpty() && containers.stream().allMatch(ContainerRunner::finished);
+        if (!initFailed && !appDone) {
             return;
         }
         sidecarsStopping = true;
+        sidecars().forEach(ContainerRunner::terminating);
         stopInReverse(sidecars(), CompletableFuture.completedFuture(null), kubelet.clock().instant().plusSeconds(terminationGracePeriod()));
     }
 
@@ -344,8 +356,9 @@ final class PodWorker {
         CompletableFuture<Void> chain = after;
         for (ContainerRunner c : runners) {
             chain = chain.exceptionally(t -> null).thenCompose(v -> kubelet.control().submit(() -> {
+                // as the kubelet, a container stopped late still gets its minimum grace period
                 Duration left = Duration.between(kubelet.clock().instant(), deadline);
-                return left.isNegative() || left.isZero() ? c.kill() : c.stop(left);
+                return c.stop(left.compareTo(MIN_GRACE) < 0 ? MIN_GRACE : left);
             }).thenCompose(f -> f));
         }
         return chain;
@@ -486,6 +499,7 @@ final class PodWorker {
             all().forEach(c -> stops.add(c.kill()));
         } else {
             // the pod's containers (and an init container still running) first; its sidecars once they are gone, the last first
+            sidecars().forEach(ContainerRunner::terminating);
             List<CompletableFuture<Void>> regular = all().stream().filter(c -> !c.isSidecar()).map(c -> c.stop(grace)).toList();
             stops.add(stopInReverse(sidecars(), CompletableFuture.allOf(regular.toArray(CompletableFuture[]::new)),
                     kubelet.clock().instant().plus(grace)));

@@ -186,4 +186,36 @@ class InitContainersTest {
         assertThat(sidecar.getState().getTerminated()).as("stopped once the app was done").isNotNull();
         assertThat(cli.run("get", "pod", "batch").out()).containsPattern("batch +0/2 +Completed +1 ");
     }
+
+    /** An init container that fails for good fails the pod, and its sidecar is stopped with it (its address then goes back). */
+    @Test
+    void aSidecarIsStoppedWhenAnInitContainerAfterItFailsThePod() {
+        cluster.apply("""
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: failed-init
+                spec:
+                  restartPolicy: Never
+                  terminationGracePeriodSeconds: 2
+                  initContainers:
+                  - name: proxy
+                    image: busybox
+                    restartPolicy: Always
+                    command: [sleep, '600']
+                  - name: migrate
+                    image: busybox
+                    command: [sh, -c, 'exit 4']
+                  containers:
+                  - name: app
+                    image: busybox
+                    command: [sleep, '600']
+                """);
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            var status = cluster.pod("failed-init").getStatus();
+            assertThat(status.getPhase()).isEqualTo("Failed");
+            assertThat(status.getInitContainerStatuses().getFirst().getState().getTerminated()).as("the sidecar, stopped").isNotNull();
+        });
+        assertThat(cluster.pod("failed-init").getStatus().getInitContainerStatuses().getFirst().getRestartCount()).isZero();
+    }
 }
