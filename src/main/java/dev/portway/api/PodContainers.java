@@ -22,4 +22,19 @@ public final class PodContainers {
         }
         return all;
     }
+
+    /**
+     * The containers that run as long as the pod: its sidecars (init containers with
+     * {@code restartPolicy: Always}) and its containers, as {@code GetHostPorts} takes their ports.
+     */
+    public static List<Container> serving(PodSpec spec) {
+        List<Container> serving = new ArrayList<>();
+        if (spec.getInitContainers() != null) {
+            spec.getInitContainers().stream().filter(c -> "Always".equals(c.getRestartPolicy())).forEach(serving::add);
+        }
+        if (spec.getContainers() != null) {
+            serving.addAll(spec.getContainers());
+        }
+        return serving;
+    }
 }

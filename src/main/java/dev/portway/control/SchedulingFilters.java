@@ -58,8 +58,8 @@ final class SchedulingFilters {
     private static final Taint NOT_READY = new TaintBuilder().withKey("node.kubernetes.io/not-ready").withEffect("NoSchedule").build();
     private static final Taint CORDONED = new TaintBuilder().withKey("node.kubernetes.io/unschedulable").withEffect("NoSchedule").build();
 
-    /** A pod bound to a node and not yet done: what the scheduler's cache holds. */
-    record Bound(Pod pod, Node node) {
+    /** A pod bound to a node and not yet done, with its required anti-affinity terms: what the scheduler's cache holds. */
+    record Bound(Pod pod, Node node, List<Term> antiAffinity) {
     }
 
     /**
@@ -84,17 +84,17 @@ final class SchedulingFilters {
 
         /** A pod bound to {@code node} and not Succeeded or Failed. */
         void bind(Pod pod, Node node) {
-            Bound b = new Bound(pod, node);
+            var affinity = pod.getSpec().getAffinity();
+            List<Term> anti = affinity == null || affinity.getPodAntiAffinity() == null ? List.of()
+                    : terms(pod, affinity.getPodAntiAffinity().getRequiredDuringSchedulingIgnoredDuringExecution());
+            Bound b = new Bound(pod, node, anti);
             bound.add(b);
             podsOnNode.merge(node.getMetadata().getName(), 1, Integer::sum);
             List<HostPort> ports = hostPorts(pod);
             if (!ports.isEmpty()) {
                 hostPortsOnNode.computeIfAbsent(node.getMetadata().getName(), k -> new ArrayList<>()).addAll(ports);
             }
-            var affinity = pod.getSpec().getAffinity();
-            if (affinity != null && affinity.getPodAntiAffinity() != null
-                    && affinity.getPodAntiAffinity().getRequiredDuringSchedulingIgnoredDuringExecution() != null
-                    && !affinity.getPodAntiAffinity().getRequiredDuringSchedulingIgnoredDuringExecution().isEmpty()) {
+            if (!anti.isEmpty()) {
                 withAntiAffinity.add(b);
             }
         }
@@ -105,7 +105,7 @@ final class SchedulingFilters {
     }
 
     /** An affinity term as kube-scheduler's framework holds it: namespaces, selectors, topology key. */
-    private record Term(Set<String> namespaces, LabelSelector namespaceSelector, LabelSelector selector, String topologyKey) {
+    record Term(Set<String> namespaces, LabelSelector namespaceSelector, LabelSelector selector, String topologyKey) {
 
         static Term of(Pod owner, PodAffinityTerm t) {
             Set<String> namespaces = new HashSet<>(t.getNamespaces() == null ? List.of() : t.getNamespaces());
@@ -134,10 +134,10 @@ final class SchedulingFilters {
         }
     }
 
-    /** The host ports of a pod's containers (its init containers' too). */
+    /** The host ports of a pod's containers and sidecars ({@code GetHostPorts}). */
     static List<HostPort> hostPorts(Pod pod) {
         List<HostPort> ports = new ArrayList<>();
-        for (var c : dev.portway.api.PodContainers.all(pod.getSpec())) {
+        for (var c : dev.portway.api.PodContainers.serving(pod.getSpec())) {
             for (var p : c.getPorts() == null ? List.<io.fabric8.kubernetes.api.model.ContainerPort>of() : c.getPorts()) {
                 if (p.getHostPort() != null && p.getHostPort() > 0) {
                     ports.add(new HostPort(nz(p.getHostIP()).isEmpty() ? "0.0.0.0" : p.getHostIP(),
@@ -158,6 +158,7 @@ final class SchedulingFilters {
     private final Map<TopologyPair, Integer> antiAffinityCounts = new HashMap<>();
     private final Map<TopologyPair, Integer> existingAntiAffinityCounts = new HashMap<>();
     private final List<TopologySpreadConstraint> spread;
+    private boolean prepared;
     /** Per hard spread constraint: the matching pods of each domain (the topology values of the nodes it counts). */
     private final List<Map<String, Integer>> spreadCounts = new ArrayList<>();
 
@@ -171,6 +172,20 @@ final class SchedulingFilters {
                 : terms(pod, podAffinity.getPodAffinity().getRequiredDuringSchedulingIgnoredDuringExecution());
         this.antiAffinity = podAffinity == null || podAffinity.getPodAntiAffinity() == null ? List.of()
                 : terms(pod, podAffinity.getPodAntiAffinity().getRequiredDuringSchedulingIgnoredDuringExecution());
+        this.spread = (pod.getSpec().getTopologySpreadConstraints() == null ? List.<TopologySpreadConstraint>of()
+                : pod.getSpec().getTopologySpreadConstraints()).stream().filter(c -> "DoNotSchedule".equals(c.getWhenUnsatisfiable())).toList();
+    }
+
+    /**
+     * The PreFilter state of topology spread and pod (anti-)affinity: counted over the bound pods
+     * when a node first gets as far as those filters, so that a pass over thousands of pending
+     * pods that no node has room for does not count for each of them.
+     */
+    private void prepare() {
+        if (prepared) {
+            return;
+        }
+        prepared = true;
         if (!affinity.isEmpty() || !antiAffinity.isEmpty()) {
             for (Bound b : cluster.bound) {
                 Map<String, String> theirNamespace = cluster.namespaceLabels.apply(b.pod().getMetadata().getNamespace());
@@ -188,14 +203,12 @@ final class SchedulingFilters {
         }
         Map<String, String> ownNamespace = cluster.namespaceLabels.apply(pod.getMetadata().getNamespace());
         for (Bound b : cluster.withAntiAffinity) {
-            for (Term t : terms(b.pod(), b.pod().getSpec().getAffinity().getPodAntiAffinity().getRequiredDuringSchedulingIgnoredDuringExecution())) {
+            for (Term t : b.antiAffinity()) {
                 if (t.matches(pod, ownNamespace)) {
                     count(existingAntiAffinityCounts, b.node(), t.topologyKey());
                 }
             }
         }
-        this.spread = (pod.getSpec().getTopologySpreadConstraints() == null ? List.<TopologySpreadConstraint>of()
-                : pod.getSpec().getTopologySpreadConstraints()).stream().filter(c -> "DoNotSchedule".equals(c.getWhenUnsatisfiable())).toList();
         for (TopologySpreadConstraint c : spread) {
             Map<String, Integer> counts = new HashMap<>();
             Map<String, String> domainOf = new HashMap<>();
@@ -208,8 +221,8 @@ final class SchedulingFilters {
             }
             for (Bound b : cluster.bound) {
                 String value = domainOf.get(b.node().getMetadata().getName());
-                // countPodsMatchSelector: the pod's namespace only, and no pod on its way out
-                if (value != null && b.pod().getMetadata().getDeletionTimestamp() == null
+                // countPodsMatchSelector: none for an empty selector, the pod's namespace only, and no pod on its way out
+                if (value != null && !Selectors.isEmpty(c.getLabelSelector()) && b.pod().getMetadata().getDeletionTimestamp() == null
                         && b.pod().getMetadata().getNamespace().equals(pod.getMetadata().getNamespace())
                         && Selectors.matches(c.getLabelSelector(), b.pod().getMetadata().getLabels())) {
                     counts.merge(value, 1, Integer::sum);
@@ -245,6 +258,7 @@ final class SchedulingFilters {
         if (cluster.podsOn(node) >= allocatablePods(node)) {
             return TOO_MANY_PODS;
         }
+        prepare();
         String spreadReason = spreadReason(node);
         if (spreadReason != null) {
             return spreadReason;

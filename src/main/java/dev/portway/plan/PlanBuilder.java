@@ -1,6 +1,7 @@
 package dev.portway.plan;
 
 import dev.portway.api.ServiceAnnotations;
+import dev.portway.api.validation.Names;
 import dev.portway.api.validation.ServiceValidation;
 import dev.portway.store.Store;
 import io.fabric8.kubernetes.api.model.LoadBalancerIngress;
@@ -271,7 +272,7 @@ public final class PlanBuilder {
         List<Plan.HttpListener> http = GatewayPlans.build(store, clusters, ingressPorts);
         Map<String, Plan.Cluster> changedClusters = changed(clustersBefore, clusters);
         Map<Plan.ListenerKey, Plan.Listener> changedListeners = changed(listenersBefore, listeners);
-        Set<Plan.ListenerKey> shadowed = shadowed(http);
+        Set<Plan.ListenerKey> shadowed = shadowed(http, health);
         for (Plan.ListenerKey key : shadowed) {
             if (changedListeners.containsKey(key) || !shadowedBefore.contains(key)) {
                 changedListeners.put(key, null);
@@ -380,7 +381,7 @@ public final class PlanBuilder {
         if (!(o instanceof io.fabric8.kubernetes.api.model.Pod pod) || pod.getSpec() == null) {
             return false;
         }
-        for (io.fabric8.kubernetes.api.model.Container c : dev.portway.api.PodContainers.all(pod.getSpec())) {
+        for (io.fabric8.kubernetes.api.model.Container c : dev.portway.api.PodContainers.serving(pod.getSpec())) {
             for (io.fabric8.kubernetes.api.model.ContainerPort p : c.getPorts() == null ? List.<io.fabric8.kubernetes.api.model.ContainerPort>of() : c.getPorts()) {
                 if (p.getHostPort() != null && p.getHostPort() > 0) {
                     return true;
@@ -408,7 +409,7 @@ public final class PlanBuilder {
                 ? null : pod.getStatus().getPodIP();
         List<Plan.Listener> listeners = new ArrayList<>();
         List<Plan.Cluster> clusters = new ArrayList<>();
-        for (io.fabric8.kubernetes.api.model.Container c : dev.portway.api.PodContainers.all(pod.getSpec())) {
+        for (io.fabric8.kubernetes.api.model.Container c : dev.portway.api.PodContainers.serving(pod.getSpec())) {
             for (io.fabric8.kubernetes.api.model.ContainerPort p : c.getPorts() == null ? List.<io.fabric8.kubernetes.api.model.ContainerPort>of() : c.getPorts()) {
                 if (p.getHostPort() == null || p.getHostPort() <= 0 || p.getContainerPort() == null) {
                     continue;
@@ -418,7 +419,9 @@ public final class PlanBuilder {
                 if (protocol == null) {
                     continue; // SCTP
                 }
-                String hostIp = p.getHostIP() == null || p.getHostIP().isEmpty() || isWildcard(p.getHostIP()) ? node.ip() : p.getHostIP();
+                String asked = p.getHostIP() == null ? "" : p.getHostIP();
+                // an address literal only: a name here would be looked up on every build (validation takes any string)
+                String hostIp = asked.isEmpty() || (Names.isIp(asked) && isWildcard(asked)) ? node.ip() : asked;
                 if (!hostIp.equals(node.ip())) {
                     // an address that is not the node's could be another Service's or a Gateway's: not taken from them
                     if (warned.add("hostIP " + key + " " + hostIp + ":" + p.getHostPort())) {
@@ -457,8 +460,19 @@ public final class PlanBuilder {
      * {@code externalIPs} (or a pod as a host port): the gateway keeps them (an address it was handed out), and the
      * Service's listener is left out of the plan while it does. Warns once about each.
      */
-    private Set<Plan.ListenerKey> shadowed(List<Plan.HttpListener> http) {
+    private Set<Plan.ListenerKey> shadowed(List<Plan.HttpListener> http, List<Plan.HealthServer> health) {
         Set<Plan.ListenerKey> shadowed = new HashSet<>();
+        for (Plan.HealthServer h : health) {
+            // a node's health check ports (kube-proxy's, a Service's healthCheckNodePort) are the load balancers': no pod answers them
+            Plan.ListenerKey key = new Plan.ListenerKey(Plan.Protocol.TCP, h.address());
+            Plan.Listener l = listeners.get(key);
+            if (l != null && l.role() == Plan.Role.HOST_PORT) {
+                shadowed.add(key);
+                if (warned.add("health " + l.service() + " " + key)) {
+                    log.warn("{} asks for host port {}, a health check port of its node; not listening for it", l.service(), key);
+                }
+            }
+        }
         for (Plan.HttpListener h : http) {
             Plan.Listener l = listeners.get(h.key());
             if (l != null && (l.role() == Plan.Role.EXTERNAL_IP || l.role() == Plan.Role.HOST_PORT)) {
@@ -523,7 +537,7 @@ public final class PlanBuilder {
     private void award(Plan.ListenerKey key, List<Plan.Listener> claims) {
         Comparator<Plan.Listener> precedence = Comparator.comparing((Plan.Listener l) -> l.role() == Plan.Role.EXTERNAL_IP
                         || l.role() == Plan.Role.HOST_PORT)
-                .thenComparing(Plan.Listener::service);
+                .thenComparing(Plan.Listener::service).thenComparing(Plan.Listener::role);
         Plan.Listener winner = claims.getFirst();
         for (Plan.Listener l : claims) {
             if (precedence.compare(l, winner) < 0) {

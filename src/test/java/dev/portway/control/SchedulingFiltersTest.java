@@ -284,6 +284,11 @@ class SchedulingFiltersTest {
         assertThat(scheduled("api-6").getMessage()).isEqualTo("0/4 nodes are available: 2 node(s) didn't match Pod's node affinity/selector, "
                 + "2 node(s) didn't match pod topology spread constraints. preemption: 0/4 nodes are available: "
                 + "2 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling.");
+        // an empty selector counts no pod (countPodsMatchSelector): where api-6 could not go, this one can
+        apply(pod("any-1", "{app: api}", spread.replace("labelSelector: {matchLabels: {app: api}}", "labelSelector: {}")
+                .replace("maxSkew: 1", "maxSkew: 1, nodeAffinityPolicy: Ignore") + "nodeSelector: {topology.kubernetes.io/zone: z2}"));
+        schedule();
+        assertThat(nodeOf("any-1")).isIn("b", "c");
         // a node without the constraint's key is never a place for the pod
         apply(pod("api-7", "{app: other}", spread.replace("app: api", "app: other")
                 + "affinity:\n  nodeAffinity:\n    requiredDuringSchedulingIgnoredDuringExecution:\n      nodeSelectorTerms:\n"

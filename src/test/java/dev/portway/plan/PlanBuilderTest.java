@@ -455,6 +455,19 @@ class PlanBuilderTest {
         assertThat(listener(plan, "127.0.60.2")).satisfies(l -> assertThat(l.active()).isFalse());
         assertThat(plan.listeners()).noneMatch(l -> l.key().address().getPort() == 8083);
 
+        // a name as hostIP is not looked up; a node's health check port, and an init container's port, are not the pod's
+        io.fabric8.kubernetes.api.model.Pod odd = (io.fabric8.kubernetes.api.model.Pod) hostPortPod("odd", "node2", "127.60.2.6", 8084,
+                "nowhere.invalid");
+        odd.getSpec().getContainers().getFirst().getPorts().add(new io.fabric8.kubernetes.api.model.ContainerPortBuilder()
+                .withContainerPort(9000).withHostPort(10256).withProtocol("TCP").build());
+        odd.getSpec().setInitContainers(List.of(new io.fabric8.kubernetes.api.model.ContainerBuilder().withName("setup").withImage("busybox")
+                .addNewPort().withContainerPort(7000).withHostPort(7000).endPort().build()));
+        put(store, odd);
+        plan = sameAsFresh(store, builder, plan);
+        assertThat(plan.listeners()).noneMatch(l -> l.key().address().getPort() == 8084 || l.key().address().getPort() == 7000)
+                .noneMatch(l -> l.role() == Plan.Role.HOST_PORT && l.key().address().getPort() == 10256);
+        assertThat(plan.healthServers()).anyMatch(h -> h.address().toString().equals("/127.0.60.2:10256"));
+
         batch = store.begin();
         batch.remove(dev.portway.api.ResourceKind.POD, "default", "web");
         batch.commit();
