@@ -763,7 +763,14 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     /** The answer to a write: the object as stored, at the version of the request's path. */
     /** The decoder's warnings, then what the kind's strategy warns of for the write ({@link PodWarnings}). */
     private static List<String> withStrategyWarnings(List<String> decoding, HasMetadata written, HasMetadata old) {
-        List<String> strategy = dev.portway.api.validation.PodWarnings.onWrite(written, old);
+        List<String> strategy;
+        try {
+            strategy = dev.portway.api.validation.PodWarnings.onWrite(written, old);
+        } catch (RuntimeException e) {
+            // the object is stored: a warning that cannot be made must not turn the answer into an error
+            log.warn("could not make the warnings for {} {}", written.getKind(), written.getMetadata().getName(), e);
+            return decoding;
+        }
         if (strategy.isEmpty()) {
             return decoding;
         }
@@ -803,7 +810,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                     Keys k = a.key();
                     applied.add(new ApplyResult.Item(k.kind().apiVersion(), k.kind().kind(), k.namespace(), k.name(), a.action().word()));
                     if (a.action() != ApiServer.Action.UNCHANGED) {
-                        warnings.addAll(dev.portway.api.validation.PodWarnings.onWrite(a.object(), a.old()));
+                        warnings.addAll(withStrategyWarnings(List.of(), a.object(), a.old()));
                     }
                 }
                 return HttpResponses.json(HttpResponseStatus.OK, ApplyResult.ok(applied, dryRun)).withWarnings(warnings);

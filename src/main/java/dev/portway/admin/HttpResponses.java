@@ -61,11 +61,56 @@ public final class HttpResponses {
             response.headers().set("Cross-Origin-Resource-Policy", "same-origin");
             response.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
         }
-        for (String w : r.warnings()) {
+        for (String w : bounded(r.warnings())) {
             response.headers().add("Warning", warning(w));
         }
         response.headers().set(HttpHeaderNames.CONNECTION, keepAlive ? HttpHeaderValues.KEEP_ALIVE : HttpHeaderValues.CLOSE);
         return response;
+    }
+
+    /** kube-apiserver's bound on the warnings of one response: 4 Ki characters in all, then each cut to 256. */
+    static final int WARNINGS_TOTAL = 4 * 1024;
+    static final int WARNING_TRUNCATED = 256;
+
+    /**
+     * The warnings as kube-apiserver's warning recorder writes them: each text once; past 4 Ki
+     * characters in all, every text cut to 256 characters, and none added once 4 Ki are written.
+     */
+    static List<String> bounded(List<String> warnings) {
+        if (warnings.isEmpty()) {
+            return warnings;
+        }
+        java.util.LinkedHashSet<String> unique = new java.util.LinkedHashSet<>();
+        warnings.stream().filter(w -> !w.isEmpty()).forEach(unique::add);
+        List<String> written = new java.util.ArrayList<>();
+        int total = 0;
+        boolean truncating = false;
+        for (String w : unique) {
+            if (truncating && total >= WARNINGS_TOTAL) {
+                break;
+            }
+            int length = w.codePointCount(0, w.length());
+            if (!truncating && total + length > WARNINGS_TOTAL) {
+                truncating = true; // replay what was written, cut
+                List<String> again = new java.util.ArrayList<>(written);
+                written.clear();
+                total = 0;
+                for (String earlier : again) {
+                    String cut = cut(earlier);
+                    written.add(cut);
+                    total += cut.codePointCount(0, cut.length());
+                }
+            }
+            String text = truncating ? cut(w) : w;
+            written.add(text);
+            total += text.codePointCount(0, text.length());
+        }
+        return written;
+    }
+
+    private static String cut(String text) {
+        return text.codePointCount(0, text.length()) <= WARNING_TRUNCATED ? text
+                : text.substring(0, text.offsetByCodePoints(0, WARNING_TRUNCATED));
     }
 
     /** A {@code Warning: 299 - "..."} value, as kube-apiserver's warning headers are written. */

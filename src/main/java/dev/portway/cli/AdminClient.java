@@ -206,7 +206,8 @@ final class AdminClient implements AutoCloseable {
                         if (tls != null) {
                             ch.pipeline().addLast(tls.newHandler(ch.alloc(), server.getHost(), port()));
                         }
-                        ch.pipeline().addLast(new HttpClientCodec()).addLast(handlers);
+                        // the server's warnings come as headers (up to 4 Ki characters of text, and their quoting)
+                        ch.pipeline().addLast(new HttpClientCodec(4096, 64 * 1024, 8192)).addLast(handlers);
                     }
                 });
         ChannelFuture connect = b.connect(server.getHost(), port()).awaitUninterruptibly();
