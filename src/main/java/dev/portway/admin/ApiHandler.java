@@ -378,8 +378,17 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             throw new ApiException(Statuses.methodNotAllowed());
         }
         String sub = api.subresource();
-        if (sub != null && !Set.of("status", "scale", "log").contains(sub)) {
+        if (sub != null && !Set.of("status", "scale", "log", "eviction").contains(sub)) {
             throw new ApiException(Statuses.notFound());
+        }
+        if ("eviction".equals(sub)) {
+            if (api.kind() != ResourceKind.POD || api.name() == null) {
+                throw new ApiException(Statuses.notFound());
+            }
+            if (!method.equals(HttpMethod.POST)) {
+                throw new ApiException(Statuses.methodNotAllowed());
+            }
+            return evict(c, api);
         }
         if ("status".equals(sub) && !Discovery.hasStatus(api.kind())) {
             throw new ApiException(Statuses.notFound());
@@ -691,6 +700,22 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 : written(rep, api, r.created() ? HttpResponseStatus.CREATED : HttpResponseStatus.OK, r.object(), r.warnings()));
     }
 
+    /**
+     * {@code POST pods/NAME/eviction} (policy/v1 Eviction), what {@code kubectl drain} sends: the
+     * pod is deleted with the eviction's delete options. No PodDisruptionBudget is served, so none
+     * refuses it. The answer is kube-apiserver's: 201 and a Status of Success.
+     */
+    private CompletableFuture<HttpResponses.Response> evict(Call c, ApiPath api) {
+        JsonNode eviction = parseBody(c, ByteBufUtil.getBytes(c.request().content()), true).tree();
+        if (!api.name().equals(eviction.path("metadata").path("name").asText(""))) {
+            throw ApiException.badRequest("name in URL does not match name in Eviction object");
+        }
+        DeleteOptions options = deleteOptions(c, eviction.path("deleteOptions"));
+        return control.submitWrite(() -> control.api().delete(api.kind(), api.namespace(), api.name(), options))
+                .thenApply(o -> HttpResponses.json(HttpResponseStatus.CREATED, Map.of("kind", "Status", "apiVersion", "v1",
+                        "metadata", Map.of(), "status", "Success")));
+    }
+
     private CompletableFuture<HttpResponses.Response> delete(Call c, ApiPath api) {
         DeleteOptions options = deleteOptions(c);
         return control.submitWrite(() -> control.api().delete(api.kind(), api.namespace(), api.name(), options))
@@ -717,7 +742,11 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     /** DeleteOptions from the body (kubectl sends one) and the query, the query winning as in the API server. */
     private DeleteOptions deleteOptions(Call c) {
         byte[] body = ByteBufUtil.getBytes(c.request().content());
-        JsonNode opts = body.length == 0 ? Json.mapper().createObjectNode() : parseBody(c, body, true).tree();
+        return deleteOptions(c, body.length == 0 ? Json.mapper().createObjectNode() : parseBody(c, body, true).tree());
+    }
+
+    /** A DELETE's options: those of its body ({@code opts}), with the query's taking their place. */
+    private DeleteOptions deleteOptions(Call c, JsonNode opts) {
         Long grace = opts.hasNonNull("gracePeriodSeconds") ? Long.valueOf(opts.get("gracePeriodSeconds").asLong()) : null;
         Long graceQuery = c.params().longValue("gracePeriodSeconds");
         if (graceQuery != null) {
@@ -760,8 +789,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return rep == Representation.TABLE ? Representation.JSON : rep;
     }
 
-    /** The answer to a write: the object as stored, at the version of the request's path. */
-    /** The decoder's warnings, then what the kind's strategy warns of for the write ({@link PodWarnings}). */
+    /** The decoder's warnings, then what the kind's strategy warns of for the write ({@link dev.portway.api.validation.PodWarnings}). */
     private static List<String> withStrategyWarnings(List<String> decoding, HasMetadata written, HasMetadata old) {
         List<String> strategy;
         try {
@@ -779,6 +807,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return all;
     }
 
+    /** The answer to a write: the object as stored, at the version of the request's path. */
     private HttpResponses.Response written(Representation rep, ApiPath api, HttpResponseStatus status, HasMetadata o, List<String> warnings) {
         return HttpResponses.of(status, rep.contentType(), rep.object(api.served(o), tables(), true, null)).withWarnings(warnings);
     }

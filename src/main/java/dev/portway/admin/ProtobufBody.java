@@ -46,16 +46,20 @@ final class ProtobufBody {
             .withZone(ZoneOffset.UTC);
 
     /** The messages of the kinds Portway serves that have a protobuf form ({@code apiVersion/kind}). */
-    private static final Map<String, Parser<? extends Message>> PARSERS = Map.of(
-            "v1/Namespace", V1.Namespace.parser(),
-            "v1/Node", V1.Node.parser(),
-            "v1/Service", V1.Service.parser(),
-            "v1/Pod", V1.Pod.parser(),
-            "v1/ConfigMap", V1.ConfigMap.parser(),
-            "v1/Secret", V1.Secret.parser(),
-            "v1/Event", V1.Event.parser(),
-            "apps/v1/Deployment", V1Apps.Deployment.parser(),
-            "apps/v1/ReplicaSet", V1Apps.ReplicaSet.parser());
+    private static final Map<String, Parser<? extends Message>> PARSERS = Map.ofEntries(
+            Map.entry("v1/Namespace", V1.Namespace.parser()),
+            Map.entry("v1/Node", V1.Node.parser()),
+            Map.entry("v1/Service", V1.Service.parser()),
+            Map.entry("v1/Pod", V1.Pod.parser()),
+            Map.entry("v1/ConfigMap", V1.ConfigMap.parser()),
+            Map.entry("v1/Secret", V1.Secret.parser()),
+            Map.entry("v1/Event", V1.Event.parser()),
+            Map.entry("apps/v1/Deployment", V1Apps.Deployment.parser()),
+            Map.entry("apps/v1/ReplicaSet", V1Apps.ReplicaSet.parser()),
+            // the bodies of a typed client's DELETE (kubectl drain's, for one) and of an eviction
+            Map.entry("v1/DeleteOptions", io.kubernetes.client.proto.Meta.DeleteOptions.parser()),
+            Map.entry("meta.k8s.io/v1/DeleteOptions", io.kubernetes.client.proto.Meta.DeleteOptions.parser()),
+            Map.entry("policy/v1/Eviction", io.kubernetes.client.proto.V1Policy.Eviction.parser()));
 
     private ProtobufBody() {
     }

@@ -125,6 +125,24 @@ class KubernetesApiTest {
         assertThat(get("/api", "application/json").path("versions").get(0).asText()).isEqualTo("v1");
     }
 
+    /** pods/NAME/eviction (kubectl drain's): a Status of Success (201) and the pod deleted; a name other than the URL's is 400. */
+    @Test
+    void anEvictionDeletesThePod() throws Exception {
+        assertThat(post("/api/v1/namespaces/default/pods", """
+                {"apiVersion":"v1","kind":"Pod","metadata":{"name":"evicted"},"spec":{"containers":[{"name":"a","image":"portway/echo"}]}}
+                """).statusCode()).isEqualTo(201);
+        HttpResponse<String> wrong = post("/api/v1/namespaces/default/pods/evicted/eviction",
+                "{\"apiVersion\":\"policy/v1\",\"kind\":\"Eviction\",\"metadata\":{\"name\":\"other\"}}");
+        assertThat(wrong.statusCode()).isEqualTo(400);
+        assertThat(Json.readTree(wrong.body().getBytes()).path("message").asText()).isEqualTo("name in URL does not match name in Eviction object");
+        HttpResponse<String> evicted = post("/api/v1/namespaces/default/pods/evicted/eviction",
+                "{\"apiVersion\":\"policy/v1\",\"kind\":\"Eviction\",\"metadata\":{\"name\":\"evicted\"},\"deleteOptions\":{\"gracePeriodSeconds\":0}}");
+        assertThat(evicted.statusCode()).as(evicted.body()).isEqualTo(201);
+        assertThat(Json.readTree(evicted.body().getBytes()).path("status").asText()).isEqualTo("Success");
+        assertThat(send(req("/api/v1/namespaces/default/pods/evicted").GET().build()).statusCode()).isEqualTo(404);
+        assertThat(send(req("/api/v1/namespaces/default/pods/evicted/eviction").GET().build()).statusCode()).isEqualTo(405);
+    }
+
     @Test
     void openApiV3NamesEachKindAndItsPatchParameters() throws Exception {
         JsonNode index = get("/openapi/v3", "application/json");

@@ -447,4 +447,29 @@ class KubectlTest {
                 + "Warning: spec.containers[0].env[1]: hides previous definition of \"A\", which may be dropped when using apply\n");
         assertThat(kubectl.run("-n", "sandbox", "delete", "pod", "warned", "--grace-period=0").ok()).contains("deleted");
     }
+
+    /**
+     * kubectl drain: a cordon, then an eviction of each pod (policy/v1, in protobuf), and the
+     * Deployment's replacements go to the other node; with --disable-eviction, DELETEs whose
+     * options are in protobuf.
+     */
+    @Test
+    @Order(15)
+    void drainEvictsThePodsAndTheirReplacementsGoElsewhere() {
+        assertThat(kubectl.run("-n", "sandbox", "create", "deployment", "drained", "--image=portway/echo", "--replicas=2").ok())
+                .isEqualTo("deployment.apps/drained created\n");
+        assertThat(kubectl.run("-n", "sandbox", "rollout", "status", "deployment/drained", "--timeout=30s").ok()).contains("successfully");
+        Kubectl.Result drain = kubectl.run("drain", "node1", "--timeout=30s");
+        assertThat(drain.ok()).contains("node/node1 drained");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(kubectl.run("-n", "sandbox", "get", "pods",
+                "-l", "app=drained", "--field-selector", "status.phase=Running", "-o", "jsonpath={.items[*].spec.nodeName}").ok())
+                .isEqualTo("node2 node2"));
+        assertThat(kubectl.run("uncordon", "node1").ok()).isEqualTo("node/node1 uncordoned\n");
+        assertThat(kubectl.run("drain", "node2", "--disable-eviction", "--timeout=30s").ok()).contains("node/node2 drained");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(kubectl.run("-n", "sandbox", "get", "pods",
+                "-l", "app=drained", "--field-selector", "status.phase=Running", "-o", "jsonpath={.items[*].spec.nodeName}").ok())
+                .isEqualTo("node1 node1"));
+        assertThat(kubectl.run("uncordon", "node2").ok()).isEqualTo("node/node2 uncordoned\n");
+        assertThat(kubectl.run("-n", "sandbox", "delete", "deployment", "drained").ok()).contains("deleted");
+    }
 }
