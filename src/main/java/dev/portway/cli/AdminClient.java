@@ -43,8 +43,11 @@ import java.util.concurrent.TimeoutException;
  */
 final class AdminClient implements AutoCloseable {
 
-    /** An admin API response. */
-    /** @param warnings the texts of the {@code Warning} headers ({@code 299 - "text"}), as kubectl prints them */
+    /**
+     * An admin API response.
+     *
+     * @param warnings the texts of the {@code Warning} headers ({@code 299 - "text"}), as kubectl prints them
+     */
     record Response(int status, byte[] body, List<String> warnings) {
         boolean ok() {
             return status >= 200 && status < 300;

@@ -117,7 +117,6 @@ public final class ApiServer {
         }
     }
 
-    /** One applied object. */
     /** One object of an apply: what was done, the object as stored, and what it replaced (null: created). */
     public record Applied(Keys key, Action action, HasMetadata object, HasMetadata old) {
     }
