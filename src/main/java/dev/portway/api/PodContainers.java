@@ -1,40 +1,44 @@
 package dev.portway.api;
 
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The containers of a pod spec, as Kubernetes' {@code VisitContainers} walks them. */
+/** The containers of a pod spec that run as long as the pod, and the host ports they ask for. */
 public final class PodContainers {
 
     private PodContainers() {
     }
 
-    /** The init containers, then the containers (none for a null list). */
-    public static List<Container> all(PodSpec spec) {
-        List<Container> all = new ArrayList<>();
-        if (spec.getInitContainers() != null) {
-            all.addAll(spec.getInitContainers());
-        }
-        if (spec.getContainers() != null) {
-            all.addAll(spec.getContainers());
-        }
-        return all;
+    /** A sidecar: an init container with {@code restartPolicy: Always}, which runs beside the pod's containers. */
+    public static boolean isSidecar(Container initContainer) {
+        return "Always".equals(initContainer.getRestartPolicy());
     }
 
-    /**
-     * The containers that run as long as the pod: its sidecars (init containers with
-     * {@code restartPolicy: Always}) and its containers, as {@code GetHostPorts} takes their ports.
-     */
+    /** The pod's sidecars, then its containers: those that run as long as it does (none for a null list). */
     public static List<Container> serving(PodSpec spec) {
         List<Container> serving = new ArrayList<>();
         if (spec.getInitContainers() != null) {
-            spec.getInitContainers().stream().filter(c -> "Always".equals(c.getRestartPolicy())).forEach(serving::add);
+            spec.getInitContainers().stream().filter(PodContainers::isSidecar).forEach(serving::add);
         }
         if (spec.getContainers() != null) {
             serving.addAll(spec.getContainers());
         }
         return serving;
+    }
+
+    /** {@code GetHostPorts}: the ports of the serving containers that ask for a port on the node ({@code hostPort} set). */
+    public static List<ContainerPort> hostPorts(PodSpec spec) {
+        List<ContainerPort> ports = new ArrayList<>();
+        for (Container c : serving(spec)) {
+            for (ContainerPort p : c.getPorts() == null ? List.<ContainerPort>of() : c.getPorts()) {
+                if (p.getHostPort() != null && p.getHostPort() > 0) {
+                    ports.add(p);
+                }
+            }
+        }
+        return ports;
     }
 }

@@ -42,21 +42,40 @@ public final class Selectors {
         }
         if (selector.getMatchExpressions() != null) {
             for (LabelSelectorRequirement r : selector.getMatchExpressions()) {
-                String value = l.get(r.getKey());
-                List<String> values = r.getValues() == null ? List.of() : r.getValues();
-                boolean ok = switch (r.getOperator()) {
-                    case "In" -> value != null && values.contains(value);
-                    case "NotIn" -> value == null || !values.contains(value);
-                    case "Exists" -> l.containsKey(r.getKey());
-                    case "DoesNotExist" -> !l.containsKey(r.getKey());
-                    default -> false;
-                };
-                if (!ok) {
+                if (!requirement(r.getKey(), r.getOperator(), r.getValues(), l)) {
                     return false;
                 }
             }
         }
         return true;
+    }
+
+    /**
+     * One requirement as {@code labels.Selector} evaluates it: In, NotIn, Exists, DoesNotExist,
+     * and (in node selectors only) Gt and Lt, which compare one integer value.
+     */
+    public static boolean requirement(String key, String operator, List<String> values, Map<String, String> labels) {
+        String value = labels.get(key);
+        List<String> vs = values == null ? List.of() : values;
+        return switch (operator == null ? "" : operator) {
+            case "In" -> value != null && vs.contains(value);
+            case "NotIn" -> value == null || !vs.contains(value);
+            case "Exists" -> labels.containsKey(key);
+            case "DoesNotExist" -> !labels.containsKey(key);
+            case "Gt", "Lt" -> {
+                if (value == null || vs.size() != 1) {
+                    yield false;
+                }
+                try {
+                    long have = Long.parseLong(value);
+                    long bound = Long.parseLong(vs.getFirst());
+                    yield operator.equals("Gt") ? have > bound : have < bound;
+                } catch (NumberFormatException e) {
+                    yield false;
+                }
+            }
+            default -> false;
+        };
     }
 
     public static boolean isEmpty(LabelSelector selector) {

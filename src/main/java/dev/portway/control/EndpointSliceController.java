@@ -314,7 +314,7 @@ public final class EndpointSliceController implements Controller {
         String name = target.getStrVal();
         List<Container> containers = new ArrayList<>(pod.getSpec().getContainers() == null ? List.of() : pod.getSpec().getContainers());
         if (pod.getSpec().getInitContainers() != null) {
-            pod.getSpec().getInitContainers().stream().filter(c -> "Always".equals(c.getRestartPolicy())).forEach(containers::add);
+            pod.getSpec().getInitContainers().stream().filter(dev.portway.api.PodContainers::isSidecar).forEach(containers::add);
         }
         for (Container c : containers) {
             for (ContainerPort cp : c.getPorts() == null ? List.<ContainerPort>of() : c.getPorts()) {

@@ -102,7 +102,7 @@ final class PodAdmission {
      * says so in its PodScheduled condition ({@code kubectl get pods} prints SchedulingGated).
      */
     static void schedulingGated(Pod pod, String now) {
-        if (pod.getSpec() == null || pod.getSpec().getSchedulingGates() == null || pod.getSpec().getSchedulingGates().isEmpty()) {
+        if (pod.getSpec() == null || !Scheduler.gated(pod)) {
             return;
         }
         PodStatus status = pod.getStatus() == null ? new PodStatus() : pod.getStatus();

@@ -136,16 +136,9 @@ final class SchedulingFilters {
 
     /** The host ports of a pod's containers and sidecars ({@code GetHostPorts}). */
     static List<HostPort> hostPorts(Pod pod) {
-        List<HostPort> ports = new ArrayList<>();
-        for (var c : dev.portway.api.PodContainers.serving(pod.getSpec())) {
-            for (var p : c.getPorts() == null ? List.<io.fabric8.kubernetes.api.model.ContainerPort>of() : c.getPorts()) {
-                if (p.getHostPort() != null && p.getHostPort() > 0) {
-                    ports.add(new HostPort(nz(p.getHostIP()).isEmpty() ? "0.0.0.0" : p.getHostIP(),
-                            nz(p.getProtocol()).isEmpty() ? "TCP" : p.getProtocol(), p.getHostPort()));
-                }
-            }
-        }
-        return ports;
+        return dev.portway.api.PodContainers.hostPorts(pod.getSpec()).stream().map(p -> new HostPort(
+                nz(p.getHostIP()).isEmpty() ? "0.0.0.0" : p.getHostIP(), nz(p.getProtocol()).isEmpty() ? "TCP" : p.getProtocol(),
+                p.getHostPort())).toList();
     }
 
     private final Pod pod;
@@ -237,14 +230,11 @@ final class SchedulingFilters {
         if (named != null && !named.contains(node.getMetadata().getName())) {
             return NOT_NAMED;
         }
-        boolean cordoned = node.getSpec() != null && Boolean.TRUE.equals(node.getSpec().getUnschedulable());
-        if (cordoned && !tolerated(CORDONED)) {
+        if (cordoned(node) && !tolerated(CORDONED)) {
             return UNSCHEDULABLE;
         }
-        for (Taint taint : taints(node)) {
-            if (("NoSchedule".equals(taint.getEffect()) || "NoExecute".equals(taint.getEffect())) && !tolerated(taint)) {
-                return UNTOLERATED_TAINT;
-            }
+        if (hasUntoleratedTaint(node)) {
+            return UNTOLERATED_TAINT;
         }
         if (!nodeAffinityMatches(pod, node)) {
             return NODE_AFFINITY;
@@ -286,11 +276,24 @@ final class SchedulingFilters {
         if (!Scheduler.isReady(node) && taints.stream().noneMatch(t -> NOT_READY.getKey().equals(t.getKey()) && "NoSchedule".equals(t.getEffect()))) {
             taints.add(NOT_READY);
         }
-        boolean cordoned = node.getSpec() != null && Boolean.TRUE.equals(node.getSpec().getUnschedulable());
-        if (cordoned && taints.stream().noneMatch(t -> CORDONED.getKey().equals(t.getKey()) && "NoSchedule".equals(t.getEffect()))) {
+        if (cordoned(node) && taints.stream().noneMatch(t -> CORDONED.getKey().equals(t.getKey()) && "NoSchedule".equals(t.getEffect()))) {
             taints.add(CORDONED);
         }
         return taints;
+    }
+
+    private static boolean cordoned(Node node) {
+        return node.getSpec() != null && Boolean.TRUE.equals(node.getSpec().getUnschedulable());
+    }
+
+    /** TaintToleration's filter: a NoSchedule or NoExecute taint of the node (its conditions' too) that the pod does not tolerate. */
+    private boolean hasUntoleratedTaint(Node node) {
+        for (Taint taint : taints(node)) {
+            if (("NoSchedule".equals(taint.getEffect()) || "NoExecute".equals(taint.getEffect())) && !tolerated(taint)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** {@code TolerationsTolerateTaint}: some toleration of the pod tolerates the taint. */
@@ -337,41 +340,17 @@ final class SchedulingFilters {
             }
             boolean all = true;
             for (NodeSelectorRequirement r : expressions) {
-                all &= requirementMatches(r, labels(node));
+                all &= Selectors.requirement(r.getKey(), r.getOperator(), r.getValues(), labels(node));
             }
             for (NodeSelectorRequirement r : fields) {
-                all &= "metadata.name".equals(r.getKey()) && requirementMatches(r, Map.of("metadata.name", node.getMetadata().getName()));
+                all &= "metadata.name".equals(r.getKey())
+                        && Selectors.requirement(r.getKey(), r.getOperator(), r.getValues(), Map.of("metadata.name", node.getMetadata().getName()));
             }
             if (all) {
                 return true;
             }
         }
         return false;
-    }
-
-    /** A node selector requirement as {@code labels.Selector} evaluates it (Gt and Lt compare integers). */
-    private static boolean requirementMatches(NodeSelectorRequirement r, Map<String, String> labels) {
-        String value = labels.get(r.getKey());
-        List<String> values = r.getValues() == null ? List.of() : r.getValues();
-        return switch (nz(r.getOperator())) {
-            case "In" -> value != null && values.contains(value);
-            case "NotIn" -> value == null || !values.contains(value);
-            case "Exists" -> value != null;
-            case "DoesNotExist" -> value == null;
-            case "Gt", "Lt" -> {
-                if (value == null || values.size() != 1) {
-                    yield false;
-                }
-                try {
-                    long have = Long.parseLong(value);
-                    long bound = Long.parseLong(values.getFirst());
-                    yield r.getOperator().equals("Gt") ? have > bound : have < bound;
-                } catch (NumberFormatException e) {
-                    yield false;
-                }
-            }
-            default -> false;
-        };
     }
 
     /**
@@ -441,14 +420,7 @@ final class SchedulingFilters {
         if (!"Ignore".equals(c.getNodeAffinityPolicy()) && !nodeAffinityMatches(pod, node)) {
             return false;
         }
-        if ("Honor".equals(c.getNodeTaintsPolicy())) {
-            for (Taint taint : taints(node)) {
-                if (("NoSchedule".equals(taint.getEffect()) || "NoExecute".equals(taint.getEffect())) && !tolerated(taint)) {
-                    return false;
-                }
-            }
-        }
-        return true;
+        return !"Honor".equals(c.getNodeTaintsPolicy()) || !hasUntoleratedTaint(node);
     }
 
     /**

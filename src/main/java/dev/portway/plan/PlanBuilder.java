@@ -327,27 +327,33 @@ public final class PlanBuilder {
         }
         Fragment f = fragment(svc, service, svcSlices, nodes);
         fragments.put(service, f);
-        for (Plan.Cluster c : f.clusters()) {
-            touch(clustersBefore, clusters, c.name());
-            clusters.put(c.name(), c);
-        }
-        for (Plan.Listener l : f.listeners()) {
-            claim(l);
-        }
+        place(f.clusters(), f.listeners());
         if (!f.health().isEmpty()) {
             healthByService.put(service, f.health());
         }
     }
 
     private void withdraw(String service, Fragment f) {
-        for (Plan.Cluster c : f.clusters()) {
+        retract(f.clusters(), f.listeners());
+        healthByService.remove(service);
+    }
+
+    /** Puts a fragment's clusters into the plan and claims its listeners' addresses. */
+    private void place(List<Plan.Cluster> fragmentClusters, List<Plan.Listener> fragmentListeners) {
+        for (Plan.Cluster c : fragmentClusters) {
+            touch(clustersBefore, clusters, c.name());
+            clusters.put(c.name(), c);
+        }
+        fragmentListeners.forEach(this::claim);
+    }
+
+    /** Takes a fragment's clusters out of the plan and gives up its listeners' claims. */
+    private void retract(List<Plan.Cluster> fragmentClusters, List<Plan.Listener> fragmentListeners) {
+        for (Plan.Cluster c : fragmentClusters) {
             touch(clustersBefore, clusters, c.name());
             clusters.remove(c.name());
         }
-        for (Plan.Listener l : f.listeners()) {
-            unclaim(l);
-        }
-        healthByService.remove(service);
+        fragmentListeners.forEach(this::unclaim);
     }
 
     /** Rebuilds one pod's host port listeners if the pod or the nodes changed; a null pod takes them away. */
@@ -357,11 +363,7 @@ public final class PlanBuilder {
             return;
         }
         if (old != null) {
-            for (Plan.Cluster c : old.clusters()) {
-                touch(clustersBefore, clusters, c.name());
-                clusters.remove(c.name());
-            }
-            old.listeners().forEach(this::unclaim);
+            retract(old.clusters(), old.listeners());
             podFragments.remove(key);
         }
         if (pod == null || !hasHostPorts(pod)) {
@@ -369,26 +371,13 @@ public final class PlanBuilder {
         }
         PodFragment f = hostPorts(pod, key, nodes);
         podFragments.put(key, f);
-        for (Plan.Cluster c : f.clusters()) {
-            touch(clustersBefore, clusters, c.name());
-            clusters.put(c.name(), c);
-        }
-        f.listeners().forEach(this::claim);
+        place(f.clusters(), f.listeners());
     }
 
     /** Whether {@code o} is a pod that asks for a port on its node's address. */
     private static boolean hasHostPorts(Object o) {
-        if (!(o instanceof io.fabric8.kubernetes.api.model.Pod pod) || pod.getSpec() == null) {
-            return false;
-        }
-        for (io.fabric8.kubernetes.api.model.Container c : dev.portway.api.PodContainers.serving(pod.getSpec())) {
-            for (io.fabric8.kubernetes.api.model.ContainerPort p : c.getPorts() == null ? List.<io.fabric8.kubernetes.api.model.ContainerPort>of() : c.getPorts()) {
-                if (p.getHostPort() != null && p.getHostPort() > 0) {
-                    return true;
-                }
-            }
-        }
-        return false;
+        return o instanceof io.fabric8.kubernetes.api.model.Pod pod && pod.getSpec() != null
+                && !dev.portway.api.PodContainers.hostPorts(pod.getSpec()).isEmpty();
     }
 
     /**
@@ -409,36 +398,34 @@ public final class PlanBuilder {
                 ? null : pod.getStatus().getPodIP();
         List<Plan.Listener> listeners = new ArrayList<>();
         List<Plan.Cluster> clusters = new ArrayList<>();
-        for (io.fabric8.kubernetes.api.model.Container c : dev.portway.api.PodContainers.serving(pod.getSpec())) {
-            for (io.fabric8.kubernetes.api.model.ContainerPort p : c.getPorts() == null ? List.<io.fabric8.kubernetes.api.model.ContainerPort>of() : c.getPorts()) {
-                if (p.getHostPort() == null || p.getHostPort() <= 0 || p.getContainerPort() == null) {
-                    continue;
-                }
-                Plan.Protocol protocol = "UDP".equals(p.getProtocol()) ? Plan.Protocol.UDP
-                        : p.getProtocol() == null || "TCP".equals(p.getProtocol()) ? Plan.Protocol.TCP : null;
-                if (protocol == null) {
-                    continue; // SCTP
-                }
-                String asked = p.getHostIP() == null ? "" : p.getHostIP();
-                // an address literal only: a name here would be looked up on every build (validation takes any string)
-                String hostIp = asked.isEmpty() || (Names.isIp(asked) && isWildcard(asked)) ? node.ip() : asked;
-                if (!hostIp.equals(node.ip())) {
-                    // an address that is not the node's could be another Service's or a Gateway's: not taken from them
-                    if (warned.add("hostIP " + key + " " + hostIp + ":" + p.getHostPort())) {
-                        log.warn("pod {} asks for host port {} on {}, which is not its node's address ({}); not listening there",
-                                key, p.getHostPort(), hostIp, node.ip());
-                    }
-                    continue;
-                }
-                List<Plan.Endpoint> endpoints = podIp == null ? List.of() : List.of(new Plan.Endpoint(
-                        new InetSocketAddress(podIp, p.getContainerPort()), nodeName, pod.getMetadata().getName(), true, true, false));
-                Plan.Cluster cluster = new Plan.Cluster("hostport:" + key + ":" + hostIp + ":" + p.getHostPort() + "/" + protocol.name(),
-                        key, protocol, endpoints, Plan.Balancer.ROUND_ROBIN, null, false, ServiceAnnotations.DEFAULT_DRAIN,
-                        ServiceAnnotations.DEFAULT_UDP_IDLE, ServiceAnnotations.DEFAULT_TCP_IDLE, ServiceAnnotations.DEFAULT_MAX_CONNECTIONS, null);
-                clusters.add(cluster);
-                listeners.add(new Plan.Listener(key(protocol, hostIp, p.getHostPort()), Plan.Role.HOST_PORT, key, cluster.name(), nodeName,
-                        node.ip(), false, Plan.Source.CLIENT, List.of(), podIp != null));
+        for (io.fabric8.kubernetes.api.model.ContainerPort p : dev.portway.api.PodContainers.hostPorts(pod.getSpec())) {
+            if (p.getContainerPort() == null) {
+                continue;
             }
+            Plan.Protocol protocol = "UDP".equals(p.getProtocol()) ? Plan.Protocol.UDP
+                    : p.getProtocol() == null || "TCP".equals(p.getProtocol()) ? Plan.Protocol.TCP : null;
+            if (protocol == null) {
+                continue; // SCTP
+            }
+            String asked = p.getHostIP() == null ? "" : p.getHostIP();
+            // an address literal only: a name here would be looked up on every build (validation takes any string)
+            String hostIp = asked.isEmpty() || (Names.isIp(asked) && isWildcard(asked)) ? node.ip() : asked;
+            if (!hostIp.equals(node.ip())) {
+                // an address that is not the node's could be another Service's or a Gateway's: not taken from them
+                if (warned.add("hostIP " + key + " " + hostIp + ":" + p.getHostPort())) {
+                    log.warn("pod {} asks for host port {} on {}, which is not its node's address ({}); not listening there",
+                            key, p.getHostPort(), hostIp, node.ip());
+                }
+                continue;
+            }
+            List<Plan.Endpoint> endpoints = podIp == null ? List.of() : List.of(new Plan.Endpoint(
+                    new InetSocketAddress(podIp, p.getContainerPort()), nodeName, pod.getMetadata().getName(), true, true, false));
+            Plan.Cluster cluster = new Plan.Cluster("hostport:" + key + ":" + hostIp + ":" + p.getHostPort() + "/" + protocol.name(),
+                    key, protocol, endpoints, Plan.Balancer.ROUND_ROBIN, null, false, ServiceAnnotations.DEFAULT_DRAIN,
+                    ServiceAnnotations.DEFAULT_UDP_IDLE, ServiceAnnotations.DEFAULT_TCP_IDLE, ServiceAnnotations.DEFAULT_MAX_CONNECTIONS, null);
+            clusters.add(cluster);
+            listeners.add(new Plan.Listener(key(protocol, hostIp, p.getHostPort()), Plan.Role.HOST_PORT, key, cluster.name(), nodeName,
+                    node.ip(), false, Plan.Source.CLIENT, List.of(), podIp != null));
         }
         return new PodFragment(pod, nodes, List.copyOf(listeners), List.copyOf(clusters));
     }

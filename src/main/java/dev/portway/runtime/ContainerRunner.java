@@ -88,7 +88,7 @@ final class ContainerRunner {
         this.pod = pod;
         this.spec = spec;
         this.init = init;
-        this.sidecar = init && "Always".equals(spec.getRestartPolicy());
+        this.sidecar = init && dev.portway.api.PodContainers.isSidecar(spec);
         this.waitingReason = waitingReason;
     }
 

@@ -413,7 +413,7 @@ public final class Tables {
         // kubectl's printPod: sidecars (init containers with restartPolicy Always) count among the containers
         java.util.Set<String> sidecars = new java.util.HashSet<>();
         for (var c : list(pod.getSpec().getInitContainers())) {
-            if ("Always".equals(c.getRestartPolicy())) {
+            if (dev.portway.api.PodContainers.isSidecar(c)) {
                 sidecars.add(c.getName());
             }
         }
