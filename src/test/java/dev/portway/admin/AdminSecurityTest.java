@@ -198,6 +198,32 @@ class AdminSecurityTest {
     }
 
     /**
+     * pods/NAME/eviction deletes a pod, so it is an admin's write like any other: refused to no
+     * credential (401), to a viewer link and to a browser (403), and a body that is no Eviction of
+     * that pod is a 400 that deletes nothing.
+     */
+    @Test
+    void anEvictionIsAnAdminsWrite() {
+        assertThat(http.post("/api/v1/namespaces/default/pods", "application/json", """
+                {"apiVersion":"v1","kind":"Pod","metadata":{"name":"kept"},"spec":{"containers":[{"name":"a","image":"portway/echo"}]}}
+                """).statusCode()).isEqualTo(201);
+        String eviction = "{\"apiVersion\":\"policy/v1\",\"kind\":\"Eviction\",\"metadata\":{\"name\":\"kept\"}}";
+        String path = "/api/v1/namespaces/default/pods/kept/eviction";
+        String viewer = Json.readTree(http.send(http.request("/apis/portway.dev/v1/viewertokens").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build()).body().getBytes()).path("token").asText();
+        assertThat(http.send(http.anonymous(path).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(eviction)).build()).statusCode()).isEqualTo(401);
+        assertStatus(http.send(http.anonymous(path).header("Authorization", "Bearer " + viewer).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(eviction)).build()), 403, "Forbidden");
+        assertStatus(http.send(http.request(path).header("Sec-Fetch-Site", "same-origin").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(eviction)).build()), 403, "Forbidden");
+        assertStatus(http.post(path, "application/json", "{\"kind\":\"Eviction\",\"metadata\":"), 400, "BadRequest");
+        assertStatus(http.post(path, "application/json", eviction.replace("\"kept\"", "\"other\"")), 400, "BadRequest");
+        assertThat(cluster.store().get(ResourceKind.POD, "default", "kept")).isPresent();
+        assertThat(http.post(path, "application/json", eviction).statusCode()).isEqualTo(201);
+    }
+
+    /**
      * A viewer link's chunked lists keep their snapshots apart from an admin's: however many it
      * starts while the store moves on, the admin's list goes on from the state its first page was
      * cut from (before, the viewer's pushed the admin's snapshot out, and its next page was 410).
