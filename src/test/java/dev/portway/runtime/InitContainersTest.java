@@ -144,7 +144,9 @@ class InitContainersTest {
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
                 assertThat(cli.run("get", "pod", "with-sidecar").out()).containsPattern("with-sidecar +3/3 +Running +0 "));
         java.nio.file.Path work = tmp;
-        assertThat(java.nio.file.Files.readAllLines(work.resolve("order"))).containsExactly("proxy", "logger", "migrate", "app");
+        // Running says the app's process started, not that its first command has run yet
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(java.nio.file.Files.readAllLines(work.resolve("order"))).containsExactly("proxy", "logger", "migrate", "app"));
         var status = cluster.pod("with-sidecar").getStatus();
         assertThat(status.getConditions()).anyMatch(c -> c.getType().equals("Initialized") && c.getStatus().equals("True"))
                 .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
