@@ -106,7 +106,9 @@ final class PodSandbox {
      * saying so. A SIGTERM that came during all this stops the start (exit 143): the command is
      * not started only to be signalled, which could reach its process before it runs the command
      * (a copy of the init then, whose trap takes the signal and forgets it). Then the init opens
-     * {@link #LAST_STEP_FD}, the sign that it has done all that, starts the command and waits: SIGTERM is passed on to the
+     * {@link #LAST_STEP_FD}, the sign that it has done all that, starts the command (with the init's own input,
+     * kept aside as descriptor 8 from the start: a shell gives a command it starts in the background an empty
+     * input otherwise; a container's is empty anyway, a {@code kubectl exec -i}'s is the client's) and waits: SIGTERM is passed on to the
      * command (a PID 1 without a handler would ignore it), and the command's status is the
      * init's; when the init exits, the kernel kills whatever is left in the namespace, a process
      * that left the command's process group included. Its environment is Portway's alone (see
@@ -116,6 +118,7 @@ final class PodSandbox {
             portway_c= portway_t=
             trap 'portway_t=1; [ -z "$portway_c" ] || kill -TERM "$portway_c" 2>/dev/null' TERM
             set -e
+            exec 8<&0
             [ -z "$1" ] || %1$s --bind "$1" /etc/hosts
             [ -z "$2" ] || %1$s --bind "$2" /etc/resolv.conf
             portway_own=$3 portway_wd=$4 portway_n=$5 portway_had=
@@ -155,7 +158,7 @@ final class PodSandbox {
             set +e
             [ -z "$portway_t" ] || exit 143
             exec %6$s</dev/null
-            %3$s --default-signal=INT,QUIT %4$s --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- "$@" %6$s<&- &
+            %3$s --default-signal=INT,QUIT %4$s --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- "$@" %6$s<&- <&8 8<&- &
             portway_c=$!
             [ -z "$portway_t" ] || kill -TERM "$portway_c" 2>/dev/null
             while :; do wait "$portway_c" 2>/dev/null; portway_s=$?; kill -0 "$portway_c" 2>/dev/null || exit "$portway_s"; done
