@@ -99,6 +99,7 @@ public final class AdminServer implements AutoCloseable {
     private final java.util.concurrent.ConcurrentLinkedDeque<Channel> unauthenticated = new java.util.concurrent.ConcurrentLinkedDeque<>();
     private volatile long lastCapWarning = System.nanoTime() - 20_000_000_000L;
     private PodLogs logs;
+    private PodExec execs;
     private Channel channel;
 
     public AdminServer(ControlPlane control, Transport transport, EventLoopGroup group, Options options) {
@@ -126,9 +127,15 @@ public final class AdminServer implements AutoCloseable {
         return this;
     }
 
+    /** Runs commands in containers with {@code execs} ({@code kubectl exec}); call before {@link #start}. */
+    public AdminServer podExec(PodExec execs) {
+        this.execs = execs;
+        return this;
+    }
+
     public InetSocketAddress start(InetSocketAddress address) throws InterruptedException {
         SslContext ssl = sslContext(options.credentials());
-        ApiHandler handler = new ApiHandler(control, Map.copyOf(endpoints), logs, options.readTimeout(), viewers);
+        ApiHandler handler = new ApiHandler(control, Map.copyOf(endpoints), logs, execs, options.readTimeout(), viewers);
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannel())

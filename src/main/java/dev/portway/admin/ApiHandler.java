@@ -78,12 +78,13 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final ControlPlane control;
     private final Map<String, Endpoint> extraEndpoints;
     private final PodLogs logs;
+    private final PodExec execs;
     private final OpenApi openApi = new OpenApi();
 
     /** How long a connection may hold an answer its client does not read before it closes (the server's read timeout). */
     private final long holdTimeoutMillis;
 
-    ApiHandler(ControlPlane control, Map<String, Endpoint> extraEndpoints, PodLogs logs, java.time.Duration holdTimeout,
+    ApiHandler(ControlPlane control, Map<String, Endpoint> extraEndpoints, PodLogs logs, PodExec execs, java.time.Duration holdTimeout,
                dev.portway.admin.auth.ViewerTokens viewers) {
         this.viewers = viewers;
         this.control = control;
@@ -91,6 +92,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         this.viewerPages = new ListPages(control.api().config().clock(), 4, 10_000);
         this.extraEndpoints = extraEndpoints;
         this.logs = logs;
+        this.execs = execs;
         this.holdTimeoutMillis = holdTimeout.toMillis();
     }
 
@@ -378,7 +380,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             throw new ApiException(Statuses.methodNotAllowed());
         }
         String sub = api.subresource();
-        if (sub != null && !Set.of("status", "scale", "log", "eviction").contains(sub)) {
+        if (sub != null && !Set.of("status", "scale", "log", "eviction", "exec").contains(sub)) {
             throw new ApiException(Statuses.notFound());
         }
         if ("eviction".equals(sub)) {
@@ -389,6 +391,16 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 throw new ApiException(Statuses.methodNotAllowed());
             }
             return evict(c, api);
+        }
+        if ("exec".equals(sub)) {
+            if (api.kind() != ResourceKind.POD || api.name() == null) {
+                throw new ApiException(Statuses.notFound());
+            }
+            if (!method.equals(HttpMethod.GET) && !method.equals(HttpMethod.POST)) {
+                throw new ApiException(Statuses.methodNotAllowed());
+            }
+            exec(c, api);
+            return null;
         }
         if ("status".equals(sub) && !Discovery.hasStatus(api.kind())) {
             throw new ApiException(Statuses.notFound());
@@ -625,6 +637,51 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                         : Math.max(stream.tailStart(tail), stream.sinceStart(PodLogs.epochNanos(since)));
                 ctx.executor().execute(() -> LogResponder.respond(ctx, stream, start, follow, limitBytes, timestamps, c.keepAlive(),
                         c.request().protocolVersion().equals(io.netty.handler.codec.http.HttpVersion.HTTP_1_0), () -> next(ctx)));
+            } catch (RuntimeException e) {
+                ApiException error = toApiException(e);
+                ctx.executor().execute(() -> answer(ctx, HttpResponses.status(error.status()), c.keepAlive()));
+            }
+        });
+    }
+
+    /**
+     * {@code pods/NAME/exec}: kube-apiserver's checks ({@code ExecLocation}: the pod, its container,
+     * its node), the kubelet's (a stream asked for, a running container), then the WebSocket upgrade
+     * and the command. kubectl asks for a WebSocket first and falls back to SPDY (a POST) when the
+     * upgrade fails: a check that fails answers both alike, and SPDY itself is refused saying so.
+     */
+    private void exec(Call c, ApiPath api) {
+        List<String> command = c.query().parameters().getOrDefault("command", List.of());
+        String container = c.params().string("container");
+        // a stream not named is not asked for: the query's conversion sets each absent one to false, after
+        // SetDefaults_PodExecOptions has set stdout and stderr (kubectl names only those it wants)
+        ExecSocket.Request request = new ExecSocket.Request(command, c.params().bool("stdin", false), c.params().bool("stdout", false),
+                c.params().bool("stderr", false), c.params().bool("tty", false));
+        ChannelHandlerContext ctx = c.ctx();
+        if (execs == null) {
+            throw new ApiException(Statuses.notFound());
+        }
+        // finding the container asks the control thread; not on the event loop
+        Thread.ofVirtual().name("pod-exec").start(() -> {
+            try {
+                PodExec.Target found = execs.find(api.namespace(), api.name(), container);
+                if (request.tty() && request.stderr()) {
+                    throw ApiException.badRequest("cannot exec with tty and stderr");
+                }
+                if (!request.stdin() && !request.stdout() && !request.stderr()) {
+                    throw ApiException.badRequest("you must specify at least one of stdin, stdout, stderr");
+                }
+                if (command.isEmpty()) {
+                    throw ApiException.badRequest("you must specify at least one command for the container");
+                }
+                if (!WatchSocket.isUpgrade(c.request())) {
+                    throw ApiException.badRequest(c.method().equals(HttpMethod.POST)
+                            ? "Portway serves exec over WebSocket (" + ExecSocket.V5 + ", kubectl 1.30 and later), not SPDY"
+                            : "Upgrade request required");
+                }
+                WatchSocket.check(c.request());
+                ExecSocket.check(c.request());
+                ctx.executor().execute(() -> ExecSocket.accept(ctx, c.request(), found, request));
             } catch (RuntimeException e) {
                 ApiException error = toApiException(e);
                 ctx.executor().execute(() -> answer(ctx, HttpResponses.status(error.status()), c.keepAlive()));

@@ -215,6 +215,7 @@ final class Discovery {
         }
         if (k == ResourceKind.POD) {
             subs.add(new Sub("eviction", "policy", "v1", "Eviction", List.of("create")));
+            subs.add(new Sub("exec", "", "v1", "PodExecOptions", List.of("create", "get")));
             subs.add(new Sub("log", "", "v1", "Pod", List.of("get")));
         }
         return subs;

@@ -43,7 +43,8 @@ import javax.security.auth.x500.X500Principal;
  * <li>Authorization, as far as Portway has it: the topology page's viewer tokens
  *     ({@link ViewerTokens}) may only read, and not Secrets; and a browser (a request carrying
  *     {@code Sec-Fetch-Site}, which no script can take off) may only read, whatever it holds,
- *     unless its page's origin is one configured as allowed (403).</li>
+ *     unless its page's origin is one configured as allowed (403); and never runs a command in a
+ *     container ({@code pods/NAME/exec}, a GET when it asks for a WebSocket).</li>
  * <li>A write must say it is JSON, YAML or a Kubernetes patch (415): a form post or
  *     {@code text/plain}, which a browser may send cross-site with no preflight, never is.</li>
  * <li>A body over the limit is refused from its Content-Length or as it streams (413).</li>
@@ -167,13 +168,15 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             return Statuses.forbidden("User \"" + ViewerTokens.USER + "\" may only read what the topology page shows"
                     + " (nodes, services, endpointslices, gateways, httproutes, /metrics)");
         }
+        // a command run in a container (exec) is a GET when it asks for a WebSocket: it is a write all the same
+        boolean runs = runsCommand(path);
         String fetchSite = request.headers().get("Sec-Fetch-Site");
         if (fetchSite != null && (origin == null || !options.allowedOrigins().contains(origin))) {
             // a browser, which sends Sec-Fetch-* with every request and lets no script take them off: the
             // topology page only reads what it shows, so a script that got onto this origin may do no more,
             // whatever token it holds (an admin may paste theirs into the page's form); a page of an origin
             // configured as allowed still may, and so may the user's own navigation ("none": a typed URL)
-            if (!isRead(method)) {
+            if (!isRead(method) || runs) {
                 return Statuses.forbidden("a browser may only read (the request carries Sec-Fetch-Site)");
             }
             if (!fetchSite.equals("none") && !viewerMayRead(path)) {
@@ -181,7 +184,8 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
                         + " (nodes, services, endpointslices, gateways, httproutes, /metrics)");
             }
         }
-        boolean write = method.equals(HttpMethod.POST) || method.equals(HttpMethod.PUT) || method.equals(HttpMethod.PATCH);
+        // an exec's POST (kubectl's SPDY fallback) has no body to type
+        boolean write = !runs && (method.equals(HttpMethod.POST) || method.equals(HttpMethod.PUT) || method.equals(HttpMethod.PATCH));
         if (write) {
             String type = mediaType(request.headers().get(HttpHeaderNames.CONTENT_TYPE));
             boolean ok = method.equals(HttpMethod.PATCH) ? PATCH_TYPES.contains(type) : WRITE_TYPES.contains(type);
@@ -216,6 +220,11 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             return true;
         }
         return ApiPath.parse(path).map(p -> p.kind() == null || (VIEWER_KINDS.contains(p.kind()) && p.subresource() == null)).orElse(false);
+    }
+
+    /** Whether {@code path} runs a command in a container: {@code pods/NAME/exec}. */
+    static boolean runsCommand(String path) {
+        return ApiPath.parse(path).map(p -> p.kind() == dev.portway.api.ResourceKind.POD && "exec".equals(p.subresource())).orElse(false);
     }
 
     private static boolean isRead(HttpMethod m) {

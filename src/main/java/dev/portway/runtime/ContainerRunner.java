@@ -66,6 +66,10 @@ final class ContainerRunner {
     private ContainerStateTerminated lastTerminated;
     private ContainerProcess process;
     private Map<String, String> env = Map.of();
+    /** The {@code kubectl exec} sessions of the current run ({@link #track}); guards {@link #execRun} and {@link #execsOpen}. */
+    private final java.util.Set<dev.portway.admin.PodExec.Session> execs = new java.util.HashSet<>();
+    private int execRun;
+    private boolean execsOpen;
     private Path workingDir;
     private ContainerLog log;
     private ContainerLog previousLog;
@@ -139,6 +143,55 @@ final class ContainerRunner {
 
     boolean running() {
         return state == State.RUNNING;
+    }
+
+    /**
+     * The run {@code kubectl exec} sessions may join now: each one started is {@link #track tracked}
+     * with it, and ended with the run (its exit, or the container's stop), as a container's own
+     * processes end with it. Any thread.
+     */
+    int execRun() {
+        synchronized (execs) {
+            return execRun;
+        }
+    }
+
+    /** Ends {@code session} with the container's current run: false (and not tracked) when that is no longer {@code run}. */
+    boolean track(dev.portway.admin.PodExec.Session session, int run) {
+        synchronized (execs) {
+            if (!execsOpen || run != execRun) {
+                return false;
+            }
+            execs.add(session);
+            return true;
+        }
+    }
+
+    void untrack(dev.portway.admin.PodExec.Session session) {
+        synchronized (execs) {
+            execs.remove(session);
+        }
+    }
+
+    private void endExecs() {
+        List<dev.portway.admin.PodExec.Session> ending;
+        synchronized (execs) {
+            execsOpen = false;
+            execRun++;
+            ending = new ArrayList<>(execs);
+            execs.clear();
+        }
+        ending.forEach(dev.portway.admin.PodExec.Session::kill);
+    }
+
+    /** The environment of its current run (what exec probes, hooks and {@code kubectl exec} run with). */
+    Map<String, String> env() {
+        return env;
+    }
+
+    /** The working directory of its current run; null before the first. */
+    Path workingDir() {
+        return workingDir;
     }
 
     /** An init container that exited 0. */
@@ -472,6 +525,9 @@ final class ContainerRunner {
     }
 
     private void running(ContainerProcess p, String id, String at) {
+        synchronized (execs) {
+            execsOpen = true;
+        }
         process = p;
         containerId = id;
         state = State.RUNNING;
@@ -576,6 +632,7 @@ final class ContainerRunner {
         if (run != restartCount || state != State.RUNNING) {
             return;
         }
+        endExecs();
         if (!(process instanceof OsProcess)) {
             // the built-in server writes its log itself; an OS process's log ends with its output pipe
             log.close();
@@ -746,6 +803,7 @@ final class ContainerRunner {
         stopped = new CompletableFuture<>();
         cancelPendingStart();
         stopProbes();
+        endExecs();
         if (process == null) {
             if (starting == null) {
                 stopped.complete(null); // else it completes when the process being started is gone

@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * directory, and, when a pod is deleted, stops it within its grace period and removes it for good.
  * It also serves containers' logs.
  */
-public final class Kubelet implements Controller, PodLogs, AutoCloseable {
+public final class Kubelet implements Controller, PodLogs, dev.portway.admin.PodExec, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Kubelet.class);
     private static final String STATE_DIR_PREFIX = "portway-";
@@ -346,6 +346,45 @@ public final class Kubelet implements Controller, PodLogs, AutoCloseable {
                         + waitingReason(pod, name));
             }
             return stream;
+        });
+    }
+
+    // ---- exec ----
+
+    /**
+     * The container {@code kubectl exec} runs a command in: found as kube-apiserver's
+     * {@code ExecLocation} finds it (the pod, the container, a node), then as the kubelet finds a
+     * running one.
+     */
+    @Override
+    public ContainerExec find(String namespace, String podName, String container) {
+        return control.call(() -> {
+            Pod pod = store.get(Pod.class, namespace, podName).orElseThrow(() -> ApiException.notFound(ResourceKind.POD, podName));
+            List<String> all = new ArrayList<>(names(pod.getSpec().getInitContainers()));
+            all.addAll(names(pod.getSpec().getContainers()));
+            all.addAll(pod.getSpec().getEphemeralContainers() == null ? List.of()
+                    : pod.getSpec().getEphemeralContainers().stream().map(io.fabric8.kubernetes.api.model.EphemeralContainer::getName).toList());
+            String name = container;
+            if (name == null || name.isEmpty()) {
+                List<String> app = names(pod.getSpec().getContainers());
+                if (app.size() != 1) {
+                    throw ApiException.badRequest("a container name must be specified for pod " + podName + ", choose one of: "
+                            + all.toString().replace(",", ""));
+                }
+                name = app.getFirst();
+            } else if (!all.contains(name)) {
+                throw ApiException.badRequest("container " + name + " is not valid for pod " + podName);
+            }
+            if (pod.getSpec().getNodeName() == null || pod.getSpec().getNodeName().isEmpty()) {
+                throw ApiException.badRequest("pod " + podName + " does not have a host assigned");
+            }
+            PodWorker worker = workers.get(pod.getMetadata().getUid());
+            ContainerRunner runner = worker == null ? null : worker.runner(name);
+            if (runner == null || !runner.running()) {
+                // the kubelet's words (findContainer), which it answers with a 500
+                throw ApiException.internal("container not found (\"" + name + "\")");
+            }
+            return new ContainerExec(this, worker, runner, runner.execRun());
         });
     }
 

@@ -152,7 +152,8 @@ public final class LocalCluster implements AutoCloseable {
         this.admin = new AdminServer(control, options.transport(), adminGroup, AdminServer.Options.defaults(credentials))
                 .endpoint("/metrics", new MetricsEndpoint(registry))
                 .endpoints(dev.portway.admin.TopologyPage.endpoints())
-                .podLogs(kubelet);
+                .podLogs(kubelet)
+                .podExec(kubelet);
     }
 
     /** Starts the control plane, the nodes and the admin API, and creates the built-in objects. */

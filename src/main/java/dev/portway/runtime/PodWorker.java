@@ -458,6 +458,11 @@ final class PodWorker {
         return null;
     }
 
+    /** The runner of {@code container} (an init container's too), or null. */
+    ContainerRunner runner(String container) {
+        return all().stream().filter(c -> c.name().equals(container)).findFirst().orElse(null);
+    }
+
     List<ContainerRunner> all() {
         List<ContainerRunner> all = new ArrayList<>(initContainers);
         all.addAll(containers);

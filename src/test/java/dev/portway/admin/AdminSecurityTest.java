@@ -224,6 +224,42 @@ class AdminSecurityTest {
     }
 
     /**
+     * pods/NAME/exec runs a command, though kubectl asks for it with a GET (a WebSocket upgrade): it
+     * is an admin's write. Refused to no credential (401), to a viewer link, to a page of another
+     * origin and to a browser even on the server's own origin (403), before anything runs; the same
+     * request with the admin's token is upgraded.
+     */
+    @Test
+    void anExecIsAnAdminsWriteThoughItIsAGet() throws Exception {
+        assertThat(http.post("/api/v1/namespaces/default/pods", "application/json", """
+                {"apiVersion":"v1","kind":"Pod","metadata":{"name":"target"},"spec":{"containers":[{"name":"a","image":"portway/echo"}]}}
+                """).statusCode()).isEqualTo(201);
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> cluster.store()
+                .get(io.fabric8.kubernetes.api.model.Pod.class, "default", "target")
+                .map(p -> p.getStatus() != null && "Running".equals(p.getStatus().getPhase())).orElse(false));
+        Path marker = state.resolve("exec-ran");
+        String viewer = Json.readTree(http.send(http.request("/apis/portway.dev/v1/viewertokens").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build()).body().getBytes()).path("token").asText();
+        int port = cluster.adminAddress().getPort();
+        java.util.function.Function<String, String> upgrade = extra -> "GET /api/v1/namespaces/default/pods/target/exec?command=touch&command="
+                + marker + "&stdout=true HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                + "Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n" + extra + "\r\n";
+        String admin = "Authorization: Bearer " + cluster.credentials().token() + "\r\n";
+        assertThat(http.raw(upgrade.apply(""))).startsWith("HTTP/1.1 401 Unauthorized");
+        assertThat(http.raw(upgrade.apply("Authorization: Bearer " + viewer + "\r\n"))).startsWith("HTTP/1.1 403 Forbidden");
+        assertThat(http.raw(upgrade.apply(admin + "Origin: https://evil.example\r\n"))).startsWith("HTTP/1.1 403 Forbidden");
+        assertThat(http.raw(upgrade.apply(admin + "Origin: https://127.0.0.1:" + port + "\r\nSec-Fetch-Site: same-origin\r\n"
+                + "Sec-Fetch-Mode: websocket\r\n"))).startsWith("HTTP/1.1 403 Forbidden");
+        assertThat(http.raw(upgrade.apply(admin).replace("Connection: Upgrade\r\nUpgrade: websocket\r\n", "Connection: close\r\n")))
+                .startsWith("HTTP/1.1 400 Bad Request").contains("Upgrade request required");
+        assertThat(marker).doesNotExist();
+        assertThat(http.raw(upgrade.apply(admin)))
+                .startsWith("HTTP/1.1 101 Switching Protocols").contains("v5.channel.k8s.io");
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> Files.exists(marker));
+    }
+
+    /**
      * A viewer link's chunked lists keep their snapshots apart from an admin's: however many it
      * starts while the store moves on, the admin's list goes on from the state its first page was
      * cut from (before, the viewer's pushed the admin's snapshot out, and its next page was 410).

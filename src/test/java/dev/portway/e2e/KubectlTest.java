@@ -472,4 +472,114 @@ class KubectlTest {
         assertThat(kubectl.run("uncordon", "node2").ok()).isEqualTo("node/node2 uncordoned\n");
         assertThat(kubectl.run("-n", "sandbox", "delete", "deployment", "drained").ok()).contains("deleted");
     }
+
+    /**
+     * kubectl exec over WebSocket (v5.channel.k8s.io, what kubectl 1.30 and later ask for first):
+     * the command's output and error output apart, its exit code as kubectl's, its input from
+     * kubectl's, the container's environment, the pod's sandbox (Portway's state directory is an
+     * empty one), and kube-apiserver's answers when the container is not there; kubectl cp, which
+     * is tar through exec, both ways.
+     */
+    @Test
+    @Order(16)
+    void execRunsACommandInTheContainerWithItsStreamsAndExitCode() throws IOException {
+        assertThat(kubectl.runWithInput("""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: shell, namespace: sandbox}
+                spec:
+                  containers:
+                  - {name: main, image: busybox, command: [sh, -c, "sleep 3600"], env: [{name: GREETING, value: hello from the pod}]}
+                """, "apply", "-f", "-").ok()).isEqualTo("pod/shell created\n");
+        assertThat(kubectl.run("-n", "sandbox", "wait", "--for=condition=Ready", "pod/shell", "--timeout=30s").ok()).contains("condition met");
+
+        Kubectl.Result r = kubectl.run("-n", "sandbox", "exec", "shell", "--", "sh", "-c", "echo out $GREETING; echo err >&2; exit 3");
+        assertThat(r.exitCode()).isEqualTo(3);
+        assertThat(r.out()).isEqualTo("out hello from the pod\n");
+        assertThat(r.err()).isEqualTo("err\ncommand terminated with exit code 3\n");
+        assertThat(kubectl.runWithInput("one\ntwo\nthree\n", "-n", "sandbox", "exec", "-i", "shell", "--", "sh", "-c", "wc -l").ok().strip())
+                .isEqualTo("3");
+        // more than the connection and the command's pipes hold at once, both ways
+        assertThat(kubectl.runWithInput("x".repeat(3 << 20), "-n", "sandbox", "exec", "-i", "shell", "--", "wc", "-c").ok().strip())
+                .isEqualTo(Integer.toString(3 << 20));
+        assertThat(kubectl.run("-n", "sandbox", "exec", "shell", "--", "head", "-c", Integer.toString(3 << 20), "/dev/zero").ok())
+                .hasSize(3 << 20);
+        Path state = dir.resolve("xdg").resolve("portway");
+        try (var files = Files.list(state)) {
+            assertThat(files.count()).isPositive();
+        }
+        assertThat(kubectl.run("-n", "sandbox", "exec", "shell", "--", "ls", "-A", state.toString()).ok()).isEmpty();
+
+        Kubectl.Result missing = kubectl.run("-n", "sandbox", "exec", "shell", "--", "no-such-command");
+        assertThat(missing.exitCode()).isEqualTo(1);
+        assertThat(missing.err()).isEqualTo("error: exec: \"no-such-command\": executable file not found in $PATH\n");
+        Kubectl.Result noContainer = kubectl.run("-n", "sandbox", "exec", "shell", "-c", "other", "--", "true");
+        assertThat(noContainer.exitCode()).isEqualTo(1);
+        assertThat(noContainer.err()).isEqualTo("Error from server (BadRequest): container other is not valid for pod shell\n");
+        assertThat(kubectl.run("-n", "sandbox", "exec", "nobody", "--", "true").err())
+                .isEqualTo("Error from server (NotFound): pods \"nobody\" not found\n");
+
+        Path in = Files.writeString(dir.resolve("to-pod.txt"), "copied in\n");
+        assertThat(kubectl.run("cp", in.toString(), "sandbox/shell:" + dir.resolve("in-pod.txt")).exitCode()).isZero();
+        assertThat(Files.readString(dir.resolve("in-pod.txt"))).isEqualTo("copied in\n");
+        assertThat(kubectl.run("cp", "sandbox/shell:" + dir.resolve("in-pod.txt"), dir.resolve("back.txt").toString()).exitCode()).isZero();
+        assertThat(Files.readString(dir.resolve("back.txt"))).isEqualTo("copied in\n");
+    }
+
+    /**
+     * kubectl exec -it: the command gets a terminal (what is typed is echoed back by it), of the size
+     * of kubectl's, and a kubectl that goes away ends the command. kubectl runs under script(1) here,
+     * for a terminal of its own.
+     */
+    @Test
+    @Order(17)
+    void execWithATerminalAndACommandThatEndsWithItsClient() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("script", "-q", "-e", "-c",
+                "stty cols 100 rows 30; exec " + Kubectl.binary() + " -n sandbox exec -it shell -- sh", "/dev/null");
+        pb.environment().put("KUBECONFIG", kubeconfig.toString());
+        pb.environment().put("HOME", dir.resolve("home").toString());
+        pb.redirectErrorStream(true);
+        Process terminal = pb.start();
+        StringBuffer seen = new StringBuffer();
+        Thread.ofVirtual().start(() -> {
+            byte[] buf = new byte[4096];
+            try (var out = terminal.getInputStream()) {
+                for (int n; (n = out.read(buf)) > 0;) {
+                    seen.append(new String(buf, 0, n, StandardCharsets.UTF_8));
+                }
+            } catch (IOException e) {
+                // ended
+            }
+        });
+        var typed = terminal.getOutputStream();
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(seen.toString()).contains("# "));
+        typed.write("stty size; echo $((6 * 7))\n".getBytes(StandardCharsets.UTF_8));
+        typed.flush();
+        // what is typed is echoed by the command's terminal, then its answers
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(seen.toString()).contains("stty size; echo $((6 * 7))\r\n30 100\r\n42\r\n"));
+        typed.write("exit 4\n".getBytes(StandardCharsets.UTF_8));
+        typed.flush();
+        assertThat(terminal.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        assertThat(terminal.exitValue()).isEqualTo(4);
+
+        String seconds = Long.toString(100_000 + ProcessHandle.current().pid()); // this run's alone
+        Process left = kubectl.start(dir.resolve("left.log"), "-n", "sandbox", "exec", "shell", "--", "sleep", seconds);
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(sleeping(seconds))
+                .as("the command runs; kubectl printed: " + Files.readString(dir.resolve("left.log"))).isTrue());
+        left.destroy();
+        await().atMost(Duration.ofSeconds(20)).until(() -> !sleeping(seconds));
+
+        // and the container's end ends it, as it ends the container's own processes
+        Process stayed = kubectl.start(dir.resolve("stayed.log"), "-n", "sandbox", "exec", "shell", "--", "sleep", seconds + "1");
+        await().atMost(Duration.ofSeconds(20)).until(() -> sleeping(seconds + "1"));
+        assertThat(kubectl.run("-n", "sandbox", "delete", "pod", "shell", "--grace-period=1").ok()).contains("deleted");
+        await().atMost(Duration.ofSeconds(20)).until(() -> !sleeping(seconds + "1"));
+        assertThat(stayed.waitFor(20, TimeUnit.SECONDS)).isTrue();
+    }
+
+    /** Whether a process of this machine runs {@code sleep SECONDS}. */
+    private static boolean sleeping(String seconds) {
+        return ProcessHandle.allProcesses().anyMatch(p -> p.info().commandLine().map(c -> c.endsWith("sleep " + seconds)).orElse(false));
+    }
 }

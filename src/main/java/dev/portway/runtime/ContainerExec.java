@@ -1,0 +1,194 @@
+package dev.portway.runtime;
+
+import dev.portway.admin.PodExec;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A command run in a running container ({@code kubectl exec}): as the container's exec probes and
+ * hooks run, with its environment, in its working directory, in a sandbox of the pod's (the pod's
+ * {@code /etc/hosts} and {@code resolv.conf}, Portway's directories hidden), in a process group of
+ * its own, ended with the container's run (its exit, or its stop), with its client, or with
+ * Portway. It does not join the container's PID namespace: it sees its own processes, not the
+ * container's.
+ *
+ * <p>With a terminal ({@code kubectl exec -t}), the command runs under {@code script} (util-linux),
+ * which gives it a pseudo-terminal: what the client types is echoed and edited there, and the
+ * client's terminal size is set on it ({@code stty}) as it changes.
+ */
+final class ContainerExec implements PodExec.Target {
+
+    static final Path SCRIPT = Path.of("/usr/bin/script");
+    private static final Path STTY = Path.of("/usr/bin/stty");
+
+    private final Kubelet kubelet;
+    private final PodWorker pod;
+    private final ContainerRunner container;
+    private final int run;
+    private final Map<String, String> env;
+    private final Path workingDir;
+
+    /** On the control thread: the container's run {@code run} is the one found running. */
+    ContainerExec(Kubelet kubelet, PodWorker pod, ContainerRunner container, int run) {
+        this.kubelet = kubelet;
+        this.pod = pod;
+        this.container = container;
+        this.run = run;
+        this.env = Map.copyOf(container.env());
+        this.workingDir = container.workingDir();
+    }
+
+    @Override
+    public PodExec.Session start(List<String> command, boolean stdin, boolean tty) throws IOException {
+        String resolved = Executables.resolve(command.getFirst(), env.get("PATH"), workingDir);
+        if (resolved == null) {
+            throw new IOException("exec: \"" + command.getFirst() + "\": executable file not found in $PATH");
+        }
+        List<String> line = new ArrayList<>(command);
+        line.set(0, resolved);
+        if (tty) {
+            if (!Files.isExecutable(SCRIPT)) {
+                throw new IOException("a terminal needs " + SCRIPT + " (Debian package bsdutils); run without -t");
+            }
+            line = underTerminal(line);
+        }
+        List<String> argv = new ArrayList<>();
+        argv.add(OrphanGuard.SETSID.toString());
+        PodSandbox.Launch launch = kubelet.sandboxed(line, env, pod, workingDir);
+        argv.addAll(launch.argv());
+        ProcessBuilder pb = new ProcessBuilder(argv).directory(launch.directory().toFile());
+        if (!stdin) {
+            pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        }
+        pb.redirectErrorStream(tty);
+        pb.environment().clear();
+        pb.environment().putAll(launch.env());
+        OrphanGuard guard = kubelet.guard();
+        if (!guard.open()) {
+            throw new IOException("Portway is stopping");
+        }
+        Process p = pb.start();
+        guard.watch(p.pid());
+        Session session = new Session(p, guard, tty, container);
+        if (!container.track(session, run)) {
+            session.kill();
+            throw new IOException("container not found (\"" + container.name() + "\"): it stopped");
+        }
+        return session;
+    }
+
+    /**
+     * {@code command} run by {@code script -q -e -c}, which takes one line for a shell: each word
+     * quoted, and {@code exec} so that the command is the terminal's own process. Its typescript goes
+     * to {@code /dev/null}; {@code -e} exits with the command's status.
+     */
+    static List<String> underTerminal(List<String> command) {
+        StringBuilder shell = new StringBuilder("exec");
+        for (String word : command) {
+            shell.append(" '").append(word.replace("'", "'\\''")).append('\'');
+        }
+        return List.of(SCRIPT.toString(), "-q", "-e", "-c", shell.toString(), "/dev/null");
+    }
+
+    private static final class Session implements PodExec.Session {
+        private final Process process;
+        private final OrphanGuard guard;
+        private final boolean tty;
+        private final ContainerRunner container;
+        private volatile boolean killed;
+
+        Session(Process process, OrphanGuard guard, boolean tty, ContainerRunner container) {
+            this.process = process;
+            this.guard = guard;
+            this.tty = tty;
+            this.container = container;
+        }
+
+        @Override
+        public OutputStream stdin() {
+            return process.getOutputStream();
+        }
+
+        @Override
+        public InputStream stdout() {
+            return process.getInputStream();
+        }
+
+        @Override
+        public InputStream stderr() {
+            return tty ? null : process.getErrorStream();
+        }
+
+        @Override
+        public int waitFor() throws InterruptedException {
+            return process.waitFor();
+        }
+
+        @Override
+        public void kill() {
+            if (killed) {
+                return;
+            }
+            killed = true;
+            // its group, and each process of its tree by itself too: one not yet in the group (setsid has
+            // not run) or that left it is ended all the same
+            guard.signalGroup(process.pid(), "KILL");
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+            guard.forget(process.pid());
+            container.untrack(this);
+        }
+
+        /** Sets the size on the command's terminal: found as the input of a process under {@code script}, once there is one. */
+        @Override
+        public void resize(int columns, int rows) {
+            if (!tty || !Files.isExecutable(STTY)) {
+                return;
+            }
+            Thread.ofVirtual().name("pod-exec-resize").start(() -> {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                do {
+                    String terminal = terminal();
+                    if (terminal != null) {
+                        try {
+                            new ProcessBuilder(STTY.toString(), "-F", terminal, "rows", Integer.toString(rows), "cols", Integer.toString(columns))
+                                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start()
+                                    .waitFor(2, TimeUnit.SECONDS);
+                        } catch (IOException e) {
+                            // the size stays as it was
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        return;
+                    }
+                    try {
+                        Thread.sleep(20); // script has not opened it yet (the first size comes as the command starts)
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                } while (System.nanoTime() < deadline && process.isAlive());
+            });
+        }
+
+        /** The pseudo-terminal the command reads: the {@code /dev/pts/N} a descendant's input is. */
+        private String terminal() {
+            return process.descendants().map(d -> {
+                try {
+                    Path in = Files.readSymbolicLink(Path.of("/proc", Long.toString(d.pid()), "fd", "0"));
+                    return in.toString().startsWith("/dev/pts/") ? in.toString() : null;
+                } catch (IOException | UnsupportedOperationException e) {
+                    return null;
+                }
+            }).filter(java.util.Objects::nonNull).findFirst().orElse(null);
+        }
+    }
+}
