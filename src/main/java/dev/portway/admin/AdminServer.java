@@ -127,7 +127,7 @@ public final class AdminServer implements AutoCloseable {
         return this;
     }
 
-    /** Runs commands in containers with {@code execs} ({@code kubectl exec}); call before {@link #start}. */
+    /** Reaches into pods with {@code execs} ({@code kubectl exec}, {@code port-forward}); call before {@link #start}. */
     public AdminServer podExec(PodExec execs) {
         this.execs = execs;
         return this;
@@ -135,7 +135,7 @@ public final class AdminServer implements AutoCloseable {
 
     public InetSocketAddress start(InetSocketAddress address) throws InterruptedException {
         SslContext ssl = sslContext(options.credentials());
-        ApiHandler handler = new ApiHandler(control, Map.copyOf(endpoints), logs, execs, options.readTimeout(), viewers);
+        ApiHandler handler = new ApiHandler(control, Map.copyOf(endpoints), logs, execs, transport::socketChannelFactory, options.readTimeout(), viewers);
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannel())

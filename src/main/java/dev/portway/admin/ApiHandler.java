@@ -79,13 +79,16 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final Map<String, Endpoint> extraEndpoints;
     private final PodLogs logs;
     private final PodExec execs;
+    /** How connections to pods are opened (port-forward): the transport's channels. */
+    private final java.util.function.Function<java.net.InetAddress, io.netty.channel.ChannelFactory<? extends io.netty.channel.Channel>> connector;
     private final OpenApi openApi = new OpenApi();
 
     /** How long a connection may hold an answer its client does not read before it closes (the server's read timeout). */
     private final long holdTimeoutMillis;
 
-    ApiHandler(ControlPlane control, Map<String, Endpoint> extraEndpoints, PodLogs logs, PodExec execs, java.time.Duration holdTimeout,
-               dev.portway.admin.auth.ViewerTokens viewers) {
+    ApiHandler(ControlPlane control, Map<String, Endpoint> extraEndpoints, PodLogs logs, PodExec execs,
+               java.util.function.Function<java.net.InetAddress, io.netty.channel.ChannelFactory<? extends io.netty.channel.Channel>> connector,
+               java.time.Duration holdTimeout, dev.portway.admin.auth.ViewerTokens viewers) {
         this.viewers = viewers;
         this.control = control;
         this.pages = new ListPages(control.api().config().clock());
@@ -93,6 +96,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         this.extraEndpoints = extraEndpoints;
         this.logs = logs;
         this.execs = execs;
+        this.connector = connector;
         this.holdTimeoutMillis = holdTimeout.toMillis();
     }
 
@@ -380,7 +384,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             throw new ApiException(Statuses.methodNotAllowed());
         }
         String sub = api.subresource();
-        if (sub != null && !Set.of("status", "scale", "log", "eviction", "exec").contains(sub)) {
+        if (sub != null && !Set.of("status", "scale", "log", "eviction", "exec", "portforward").contains(sub)) {
             throw new ApiException(Statuses.notFound());
         }
         if ("eviction".equals(sub)) {
@@ -400,6 +404,16 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 throw new ApiException(Statuses.methodNotAllowed());
             }
             exec(c, api);
+            return null;
+        }
+        if ("portforward".equals(sub)) {
+            if (api.kind() != ResourceKind.POD || api.name() == null) {
+                throw new ApiException(Statuses.notFound());
+            }
+            if (!method.equals(HttpMethod.GET) && !method.equals(HttpMethod.POST)) {
+                throw new ApiException(Statuses.methodNotAllowed());
+            }
+            portForward(c, api);
             return null;
         }
         if ("status".equals(sub) && !Discovery.hasStatus(api.kind())) {
@@ -682,6 +696,35 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 WatchSocket.check(c.request());
                 ExecSocket.check(c.request());
                 ctx.executor().execute(() -> ExecSocket.accept(ctx, c.request(), found, request));
+            } catch (RuntimeException e) {
+                ApiException error = toApiException(e);
+                ctx.executor().execute(() -> answer(ctx, HttpResponses.status(error.status()), c.keepAlive()));
+            }
+        });
+    }
+
+    /**
+     * {@code pods/NAME/portforward}: kube-apiserver's checks ({@code PortForwardLocation}: the pod,
+     * its node), the kubelet's (a pod it runs), then SPDY through a WebSocket. As with exec, a
+     * failed check answers kubectl's SPDY fallback alike, and SPDY itself is refused saying so.
+     */
+    private void portForward(Call c, ApiPath api) {
+        ChannelHandlerContext ctx = c.ctx();
+        if (execs == null || connector == null) {
+            throw new ApiException(Statuses.notFound());
+        }
+        Thread.ofVirtual().name("pod-port-forward").start(() -> {
+            try {
+                PodExec.Forward found = execs.forward(api.namespace(), api.name());
+                if (!WatchSocket.isUpgrade(c.request())) {
+                    throw ApiException.badRequest(c.method().equals(HttpMethod.POST)
+                            ? "Portway serves port-forward as SPDY through a WebSocket (" + PortForwardSocket.PROTOCOL
+                              + ", kubectl 1.31 and later), not SPDY alone"
+                            : "Upgrade request required");
+                }
+                WatchSocket.check(c.request());
+                PortForwardSocket.check(c.request());
+                ctx.executor().execute(() -> PortForwardSocket.accept(ctx, c.request(), found.address(), api.name(), found.uid(), connector));
             } catch (RuntimeException e) {
                 ApiException error = toApiException(e);
                 ctx.executor().execute(() -> answer(ctx, HttpResponses.status(error.status()), c.keepAlive()));

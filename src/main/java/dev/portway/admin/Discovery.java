@@ -217,6 +217,7 @@ final class Discovery {
             subs.add(new Sub("eviction", "policy", "v1", "Eviction", List.of("create")));
             subs.add(new Sub("exec", "", "v1", "PodExecOptions", List.of("create", "get")));
             subs.add(new Sub("log", "", "v1", "Pod", List.of("get")));
+            subs.add(new Sub("portforward", "", "v1", "PodPortForwardOptions", List.of("create", "get")));
         }
         return subs;
     }

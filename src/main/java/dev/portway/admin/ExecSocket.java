@@ -6,19 +6,15 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
-import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
-import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.io.InputStream;
@@ -108,20 +104,13 @@ final class ExecSocket extends ChannelInboundHandlerAdapter {
      * @param ctx the API handler's context (the frames' handler goes before it)
      */
     static void accept(ChannelHandlerContext ctx, FullHttpRequest http, PodExec.Target container, Request request) {
-        String url = "wss://" + http.headers().get(HttpHeaderNames.HOST, "") + http.uri();
-        WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory(url, V5 + "," + V4, false, MAX_CLIENT_FRAME)
-                .newHandshaker(http);
+        WebSocketServerHandshaker handshaker = WatchSocket.takeOver(ctx, http, V5 + "," + V4, MAX_CLIENT_FRAME);
         if (handshaker == null) {
-            WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel()).addListener(ChannelFutureListener.CLOSE);
             return;
         }
         ExecSocket socket = new ExecSocket(container, request);
         socket.channel = ctx.channel();
-        ChannelPipeline p = ctx.pipeline();
-        p.remove(RequestTimeouts.class);
-        p.remove(RequestGate.class);
-        p.remove(HttpServerKeepAliveHandler.class);
-        p.addBefore(ctx.name(), "exec-frames", socket);
+        ctx.pipeline().addBefore(ctx.name(), "exec-frames", socket);
         handshaker.handshake(ctx.channel(), http).addListener(f -> {
             if (!f.isSuccess()) {
                 ctx.close();

@@ -6,8 +6,9 @@ import java.io.OutputStream;
 import java.util.List;
 
 /**
- * Where the admin API runs commands in containers ({@code pods/NAME/exec}, what {@code kubectl exec}
- * asks for): the local kubelet.
+ * Where the admin API reaches into pods: runs commands in containers ({@code pods/NAME/exec}, what
+ * {@code kubectl exec} asks for) and connects to their ports ({@code pods/NAME/portforward}): the
+ * local kubelet.
  */
 public interface PodExec {
 
@@ -20,6 +21,19 @@ public interface PodExec {
      * @throws dev.portway.api.ApiException with the API server's status when there is no such running container
      */
     Target find(String namespace, String pod, String container);
+
+    /**
+     * The pod {@code kubectl port-forward} connects to, as kube-apiserver finds it
+     * ({@code PortForwardLocation}: the pod, a node) and then the kubelet (a pod it runs, with an
+     * address). Called off the event loop.
+     *
+     * @throws dev.portway.api.ApiException with the API server's status when there is no such pod
+     */
+    Forward forward(String namespace, String pod);
+
+    /** A running pod: where its ports are reached, and its UID (for the kubelet's messages). */
+    record Forward(java.net.InetAddress address, String uid) {
+    }
 
     /** A running container, found. */
     interface Target {

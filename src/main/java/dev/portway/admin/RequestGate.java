@@ -44,7 +44,8 @@ import javax.security.auth.x500.X500Principal;
  *     ({@link ViewerTokens}) may only read, and not Secrets; and a browser (a request carrying
  *     {@code Sec-Fetch-Site}, which no script can take off) may only read, whatever it holds,
  *     unless its page's origin is one configured as allowed (403); and never runs a command in a
- *     container ({@code pods/NAME/exec}, a GET when it asks for a WebSocket).</li>
+ *     container or connects to a pod ({@code pods/NAME/exec} and {@code portforward}, GETs when
+ *     they ask for a WebSocket).</li>
  * <li>A write must say it is JSON, YAML or a Kubernetes patch (415): a form post or
  *     {@code text/plain}, which a browser may send cross-site with no preflight, never is.</li>
  * <li>A body over the limit is refused from its Content-Length or as it streams (413).</li>
@@ -168,8 +169,9 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             return Statuses.forbidden("User \"" + ViewerTokens.USER + "\" may only read what the topology page shows"
                     + " (nodes, services, endpointslices, gateways, httproutes, /metrics)");
         }
-        // a command run in a container (exec) is a GET when it asks for a WebSocket: it is a write all the same
-        boolean runs = runsCommand(path);
+        // a command run in a container (exec) or a connection to a pod (port-forward) is a GET when it asks
+        // for a WebSocket: it is a write all the same
+        boolean runs = reachesIntoPod(path);
         String fetchSite = request.headers().get("Sec-Fetch-Site");
         if (fetchSite != null && (origin == null || !options.allowedOrigins().contains(origin))) {
             // a browser, which sends Sec-Fetch-* with every request and lets no script take them off: the
@@ -184,7 +186,7 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
                         + " (nodes, services, endpointslices, gateways, httproutes, /metrics)");
             }
         }
-        // an exec's POST (kubectl's SPDY fallback) has no body to type
+        // an exec's or port-forward's POST (kubectl's SPDY fallback) has no body to type
         boolean write = !runs && (method.equals(HttpMethod.POST) || method.equals(HttpMethod.PUT) || method.equals(HttpMethod.PATCH));
         if (write) {
             String type = mediaType(request.headers().get(HttpHeaderNames.CONTENT_TYPE));
@@ -222,9 +224,10 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
         return ApiPath.parse(path).map(p -> p.kind() == null || (VIEWER_KINDS.contains(p.kind()) && p.subresource() == null)).orElse(false);
     }
 
-    /** Whether {@code path} runs a command in a container: {@code pods/NAME/exec}. */
-    static boolean runsCommand(String path) {
-        return ApiPath.parse(path).map(p -> p.kind() == dev.portway.api.ResourceKind.POD && "exec".equals(p.subresource())).orElse(false);
+    /** Whether {@code path} runs a command in a container or connects to a pod: {@code pods/NAME/exec}, {@code pods/NAME/portforward}. */
+    static boolean reachesIntoPod(String path) {
+        return ApiPath.parse(path).map(p -> p.kind() == dev.portway.api.ResourceKind.POD
+                && ("exec".equals(p.subresource()) || "portforward".equals(p.subresource()))).orElse(false);
     }
 
     private static boolean isRead(HttpMethod m) {

@@ -72,17 +72,11 @@ final class WatchSocket {
      * @param ctx the API handler's context (the frames' handler goes before it)
      */
     static void accept(ChannelHandlerContext ctx, FullHttpRequest request, Runnable start) {
-        String url = "wss://" + request.headers().get(HttpHeaderNames.HOST, "") + request.uri();
-        WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory(url, null, false, MAX_CLIENT_FRAME).newHandshaker(request);
+        WebSocketServerHandshaker handshaker = takeOver(ctx, request, null, MAX_CLIENT_FRAME);
         if (handshaker == null) {
-            WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel()).addListener(ChannelFutureListener.CLOSE);
             return;
         }
-        ChannelPipeline p = ctx.pipeline();
-        p.remove(RequestTimeouts.class);
-        p.remove(RequestGate.class);
-        p.remove(HttpServerKeepAliveHandler.class);
-        p.addBefore(ctx.name(), "watch-frames", new Frames());
+        ctx.pipeline().addBefore(ctx.name(), "watch-frames", new Frames());
         handshaker.handshake(ctx.channel(), request).addListener(f -> {
             if (!f.isSuccess()) {
                 ctx.close();
@@ -96,6 +90,27 @@ final class WatchSocket {
                 throw e;
             }
         });
+    }
+
+    /**
+     * The handshaker for an upgrade ({@link #check checked} first), with the handlers of HTTP
+     * requests (the timeouts, the gate, keep-alive) taken out of the connection's pipeline: null,
+     * answered and closed, for a WebSocket version Netty does not take.
+     *
+     * @param subprotocols the subprotocols served, comma-separated, or null
+     */
+    static WebSocketServerHandshaker takeOver(ChannelHandlerContext ctx, FullHttpRequest request, String subprotocols, int maxFrame) {
+        String url = "wss://" + request.headers().get(HttpHeaderNames.HOST, "") + request.uri();
+        WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory(url, subprotocols, false, maxFrame).newHandshaker(request);
+        if (handshaker == null) {
+            WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel()).addListener(ChannelFutureListener.CLOSE);
+            return null;
+        }
+        ChannelPipeline p = ctx.pipeline();
+        p.remove(RequestTimeouts.class);
+        p.remove(RequestGate.class);
+        p.remove(HttpServerKeepAliveHandler.class);
+        return handshaker;
     }
 
     /**

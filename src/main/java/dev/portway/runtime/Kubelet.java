@@ -388,6 +388,28 @@ public final class Kubelet implements Controller, PodLogs, dev.portway.admin.Pod
         });
     }
 
+    @Override
+    public Forward forward(String namespace, String podName) {
+        return control.call(() -> {
+            Pod pod = store.get(Pod.class, namespace, podName).orElseThrow(() -> ApiException.notFound(ResourceKind.POD, podName));
+            if (pod.getSpec().getNodeName() == null || pod.getSpec().getNodeName().isEmpty()) {
+                throw ApiException.badRequest("pod " + podName + " does not have a host assigned");
+            }
+            PodWorker worker = workers.get(pod.getMetadata().getUid());
+            String ip = pod.getStatus() == null ? null : pod.getStatus().getPodIP();
+            byte[] address = ip == null ? null : io.netty.util.NetUtil.createByteArrayFromIpAddressString(ip);
+            if (worker == null || address == null) {
+                // the kubelet's words (GetPortForward), with the pod's full name as it writes it
+                throw ApiException.internal("pod not found (\"" + podName + "_" + namespace + "\")");
+            }
+            try {
+                return new Forward(java.net.InetAddress.getByAddress(address), pod.getMetadata().getUid());
+            } catch (java.net.UnknownHostException e) {
+                throw ApiException.internal(e.getMessage());
+            }
+        });
+    }
+
     private static String waitingReason(Pod pod, String container) {
         if (pod.getStatus() != null) {
             List<io.fabric8.kubernetes.api.model.ContainerStatus> all = new ArrayList<>();

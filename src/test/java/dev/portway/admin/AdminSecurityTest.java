@@ -227,7 +227,7 @@ class AdminSecurityTest {
      * pods/NAME/exec runs a command, though kubectl asks for it with a GET (a WebSocket upgrade): it
      * is an admin's write. Refused to no credential (401), to a viewer link, to a page of another
      * origin and to a browser even on the server's own origin (403), before anything runs; the same
-     * request with the admin's token is upgraded.
+     * request with the admin's token is upgraded. pods/NAME/portforward alike.
      */
     @Test
     void anExecIsAnAdminsWriteThoughItIsAGet() throws Exception {
@@ -254,6 +254,13 @@ class AdminSecurityTest {
         assertThat(http.raw(upgrade.apply(admin).replace("Connection: Upgrade\r\nUpgrade: websocket\r\n", "Connection: close\r\n")))
                 .startsWith("HTTP/1.1 400 Bad Request").contains("Upgrade request required");
         assertThat(marker).doesNotExist();
+        // port-forward connects to the pod's ports: the same
+        java.util.function.Function<String, String> forward = extra -> upgrade.apply(extra)
+                .replaceFirst("/exec\\?[^ ]*", "/portforward").replace("v5.channel.k8s.io", "SPDY/3.1+portforward.k8s.io");
+        assertThat(http.raw(forward.apply(""))).startsWith("HTTP/1.1 401 Unauthorized");
+        assertThat(http.raw(forward.apply("Authorization: Bearer " + viewer + "\r\n"))).startsWith("HTTP/1.1 403 Forbidden");
+        assertThat(http.raw(forward.apply(admin + "Origin: https://127.0.0.1:" + port + "\r\nSec-Fetch-Site: same-origin\r\n")))
+                .startsWith("HTTP/1.1 403 Forbidden");
         assertThat(http.raw(upgrade.apply(admin)))
                 .startsWith("HTTP/1.1 101 Switching Protocols").contains("v5.channel.k8s.io");
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> Files.exists(marker));

@@ -552,7 +552,7 @@ class KubectlTest {
             }
         });
         var typed = terminal.getOutputStream();
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(seen.toString()).contains("# "));
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(seen.toString()).containsPattern("[#$] ")); // the prompt
         typed.write("stty size; echo $((6 * 7))\n".getBytes(StandardCharsets.UTF_8));
         typed.flush();
         // what is typed is echoed by the command's terminal, then its answers
@@ -581,5 +581,88 @@ class KubectlTest {
     /** Whether a process of this machine runs {@code sleep SECONDS}. */
     private static boolean sleeping(String seconds) {
         return ProcessHandle.allProcesses().anyMatch(p -> p.info().commandLine().map(c -> c.endsWith("sleep " + seconds)).orElse(false));
+    }
+
+    /**
+     * kubectl port-forward, as kubectl 1.31 and later ask for it (SPDY through a WebSocket): a
+     * Service's port, resolved by kubectl to a pod, reaches the pod for an HTTP request and for a
+     * megabyte echoed each way (past any SPDY window, which neither side keeps); a port the pod
+     * does not listen on gets the kubelet's message, and the local connection is closed.
+     */
+    @Test
+    @Order(18)
+    void portForwardReachesThePodsPortThroughAServiceAndSaysWhyWhenItCannot() throws Exception {
+        assertThat(kubectl.runWithInput("""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: forwarded, namespace: sandbox, labels: {app: forwarded}}
+                spec:
+                  containers: [{name: echo, image: portway/echo, ports: [{containerPort: 8080}]}]
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: forwarded, namespace: sandbox}
+                spec:
+                  selector: {app: forwarded}
+                  ports: [{port: 80, targetPort: 8080}]
+                """, "apply", "-f", "-").ok()).isEqualTo("pod/forwarded created\nservice/forwarded created\n");
+        assertThat(kubectl.run("-n", "sandbox", "wait", "--for=condition=Ready", "pod/forwarded", "--timeout=30s").ok()).contains("met");
+        Path log = dir.resolve("port-forward.log");
+        Path failingLog = dir.resolve("port-forward-failing.log");
+        Process forward = kubectl.start(log, "-n", "sandbox", "port-forward", "svc/forwarded", ":80");
+        Process failing = kubectl.start(failingLog, "-n", "sandbox", "port-forward", "pod/forwarded", ":9");
+        try {
+            int http = forwardedFrom(log, 8080);
+            int closed = forwardedFrom(failingLog, 9);
+
+            var client = java.net.http.HttpClient.newHttpClient();
+            var answer = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + http + "/"))
+                    .header("Accept", "application/json").build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(answer.statusCode()).isEqualTo(200);
+            assertThat(answer.body()).contains("\"forwarded\"");
+
+            byte[] sent = new byte[1 << 20];
+            new java.util.Random(7).nextBytes(sent);
+            sent[0] = 'x'; // not the start of an HTTP request: the echo server echoes the bytes
+            try (var socket = new java.net.Socket("127.0.0.1", http)) {
+                socket.setSoTimeout(20_000);
+                Thread writer = Thread.ofVirtual().start(() -> {
+                    try {
+                        socket.getOutputStream().write(sent);
+                        socket.getOutputStream().flush();
+                    } catch (IOException e) {
+                        // the read below fails too
+                    }
+                });
+                byte[] got = socket.getInputStream().readNBytes(sent.length);
+                writer.join();
+                assertThat(got).isEqualTo(sent);
+            }
+
+            try (var socket = new java.net.Socket("127.0.0.1", closed)) {
+                socket.setSoTimeout(20_000);
+                assertThat(socket.getInputStream().read()).isEqualTo(-1);
+            }
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(Files.readString(failingLog))
+                    .contains("error forwarding port 9 to pod forwarded, uid "));
+        } finally {
+            for (Process p : List.of(forward, failing)) {
+                p.destroy();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+        assertThat(kubectl.run("-n", "sandbox", "delete", "pod/forwarded", "svc/forwarded", "--grace-period=0").ok()).contains("deleted");
+    }
+
+    /** The local port kubectl port-forward printed for {@code remote} ({@code Forwarding from 127.0.0.1:N -> remote}). */
+    private static int forwardedFrom(Path log, int remote) {
+        Pattern from = Pattern.compile("Forwarding from 127\\.0\\.0\\.1:(\\d+) -> " + remote + "\n");
+        int[] port = new int[1];
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            var m = from.matcher(Files.readString(log));
+            assertThat(m.find()).as(Files.readString(log)).isTrue();
+            port[0] = Integer.parseInt(m.group(1));
+        });
+        return port[0];
     }
 }
