@@ -668,20 +668,21 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         List<String> command = c.query().parameters().getOrDefault("command", List.of());
         String container = c.params().string("container");
         // a stream not named is not asked for: the query's conversion sets each absent one to false, after
-        // SetDefaults_PodExecOptions has set stdout and stderr (kubectl names only those it wants)
+        // SetDefaults_PodExecOptions has set stdout and stderr (kubectl names only those it wants); with a
+        // terminal, which carries both outputs, error output is not asked for (the kubelet's NewOptions)
+        boolean tty = c.params().bool("tty", false);
         ExecSocket.Request request = new ExecSocket.Request(command, c.params().bool("stdin", false), c.params().bool("stdout", false),
-                c.params().bool("stderr", false), c.params().bool("tty", false));
+                c.params().bool("stderr", false) && !tty, tty);
         ChannelHandlerContext ctx = c.ctx();
         if (execs == null) {
             throw new ApiException(Statuses.notFound());
         }
+        // the request is released when this returns: the upgrade, later, needs its own hold on it
+        FullHttpRequest held = c.request().retainedDuplicate();
         // finding the container asks the control thread; not on the event loop
         Thread.ofVirtual().name("pod-exec").start(() -> {
             try {
                 PodExec.Target found = execs.find(api.namespace(), api.name(), container);
-                if (request.tty() && request.stderr()) {
-                    throw ApiException.badRequest("cannot exec with tty and stderr");
-                }
                 if (!request.stdin() && !request.stdout() && !request.stderr()) {
                     throw ApiException.badRequest("you must specify at least one of stdin, stdout, stderr");
                 }
@@ -693,12 +694,21 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                             ? "Portway serves exec over WebSocket (" + ExecSocket.V5 + ", kubectl 1.30 and later), not SPDY"
                             : "Upgrade request required");
                 }
-                WatchSocket.check(c.request());
-                ExecSocket.check(c.request());
-                ctx.executor().execute(() -> ExecSocket.accept(ctx, c.request(), found, request));
+                WatchSocket.check(held);
+                ExecSocket.check(held);
+                ctx.executor().execute(() -> {
+                    try {
+                        ExecSocket.accept(ctx, held, found, request);
+                    } finally {
+                        held.release();
+                    }
+                });
             } catch (RuntimeException e) {
                 ApiException error = toApiException(e);
-                ctx.executor().execute(() -> answer(ctx, HttpResponses.status(error.status()), c.keepAlive()));
+                ctx.executor().execute(() -> {
+                    held.release();
+                    answer(ctx, HttpResponses.status(error.status()), c.keepAlive());
+                });
             }
         });
     }
@@ -713,6 +723,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (execs == null || connector == null) {
             throw new ApiException(Statuses.notFound());
         }
+        FullHttpRequest held = c.request().retainedDuplicate(); // as exec's
         Thread.ofVirtual().name("pod-port-forward").start(() -> {
             try {
                 PodExec.Forward found = execs.forward(api.namespace(), api.name());
@@ -722,12 +733,21 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                               + ", kubectl 1.31 and later), not SPDY alone"
                             : "Upgrade request required");
                 }
-                WatchSocket.check(c.request());
-                PortForwardSocket.check(c.request());
-                ctx.executor().execute(() -> PortForwardSocket.accept(ctx, c.request(), found.address(), api.name(), found.uid(), connector));
+                WatchSocket.check(held);
+                PortForwardSocket.check(held);
+                ctx.executor().execute(() -> {
+                    try {
+                        PortForwardSocket.accept(ctx, held, found.address(), api.name(), found.uid(), connector);
+                    } finally {
+                        held.release();
+                    }
+                });
             } catch (RuntimeException e) {
                 ApiException error = toApiException(e);
-                ctx.executor().execute(() -> answer(ctx, HttpResponses.status(error.status()), c.keepAlive()));
+                ctx.executor().execute(() -> {
+                    held.release();
+                    answer(ctx, HttpResponses.status(error.status()), c.keepAlive());
+                });
             }
         });
     }

@@ -76,6 +76,8 @@ final class ExecSocket extends ChannelInboundHandlerAdapter {
     /** The stream a continuation frame's bytes belong to (the first frame of a message names it); -1 for none. */
     private int continuing = -1;
     private boolean inputClosed;
+    /** The command takes no more input (it closed it, or exited). */
+    private volatile boolean inputGone;
     /** The client's terminal size last sent (columns, rows), or null. */
     private volatile int[] size;
 
@@ -203,7 +205,8 @@ final class ExecSocket extends ChannelInboundHandlerAdapter {
                 to.flush();
             }
         } catch (IOException e) {
-            // the command closed its input or exited: what is left is dropped
+            // the command closed its input or exited: what is left, and what comes, is dropped
+            inputGone = true;
             input.clear();
             queued.set(0);
             channel.config().setAutoRead(true);
@@ -273,7 +276,7 @@ final class ExecSocket extends ChannelInboundHandlerAdapter {
     private void message(ChannelHandlerContext ctx, int stream, ByteBuf data) {
         switch (stream) {
             case STDIN -> {
-                if (request.stdin() && !inputClosed && data.isReadable()) {
+                if (request.stdin() && !inputClosed && !inputGone && data.isReadable()) {
                     byte[] bytes = new byte[data.readableBytes()];
                     data.readBytes(bytes);
                     if (queued.addAndGet(bytes.length) > MAX_QUEUED) {
@@ -332,7 +335,7 @@ final class ExecSocket extends ChannelInboundHandlerAdapter {
         input.offer(END_OF_INPUT);
         PodExec.Session s = session;
         if (s != null) {
-            s.kill();
+            Thread.ofVirtual().name("pod-exec-kill").start(s::kill); // it reads /proc: not on the event loop
         }
         synchronized (writable) {
             writable.notifyAll();
@@ -341,8 +344,8 @@ final class ExecSocket extends ChannelInboundHandlerAdapter {
 
     /** Sends the outcome, then a normal close. */
     private void finish(String status) {
-        if (!channel.isActive()) {
-            return;
+        if (ended || !channel.isActive()) {
+            return; // the client has gone (or closed): no outcome after its close
         }
         byte[] json = status.getBytes(StandardCharsets.UTF_8);
         ByteBuf frame = channel.alloc().buffer(json.length + 1);

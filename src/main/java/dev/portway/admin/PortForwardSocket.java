@@ -133,6 +133,8 @@ final class PortForwardSocket {
         Channel upstream;
         boolean clientDone;
         boolean finished;
+        /** A stream of the pair the client reset, or 0. */
+        int reset;
 
         Pair(String requestId) {
             this.requestId = requestId;
@@ -171,6 +173,7 @@ final class PortForwardSocket {
                 } else if (msg instanceof SpdyRstStreamFrame rst) {
                     Pair pair = byStream.get(rst.streamId());
                     if (pair != null) {
+                        pair.reset = rst.streamId(); // nothing more is written on it
                         end(pair);
                     }
                 } else if (msg instanceof SpdyPingFrame ping) {
@@ -197,6 +200,11 @@ final class PortForwardSocket {
                 return;
             }
             Pair pair = byRequest.computeIfAbsent(requestId, Pair::new);
+            if (type.equals("error") ? pair.errorStream != 0 : pair.dataStream != 0) {
+                // a second stream of a type for the same request: refused, as the kubelet refuses it
+                ctx.writeAndFlush(new DefaultSpdyRstStreamFrame(id, SpdyStreamStatus.PROTOCOL_ERROR));
+                return;
+            }
             byStream.put(id, pair);
             if (type.equals("error")) {
                 pair.errorStream = id;
@@ -277,6 +285,10 @@ final class PortForwardSocket {
                         }
                     });
                 }
+                // the pod gets a second to answer what it has, then the pair ends, as containerd ends a
+                // forwarded connection a second after either side has: a pod that never closes its side
+                // would otherwise hold kubectl's connection, which waits for the error stream to end
+                ctx.executor().schedule(() -> end(pair), 1, java.util.concurrent.TimeUnit.SECONDS);
             } else if (pair.upstream != null) {
                 pair.upstream.flush();
             }
@@ -301,10 +313,10 @@ final class PortForwardSocket {
                 return;
             }
             pair.finished = true;
-            if (pair.dataStream != 0) {
+            if (pair.dataStream != 0 && pair.dataStream != pair.reset) {
                 ctx.write(finish(pair.dataStream));
             }
-            if (pair.errorStream != 0) {
+            if (pair.errorStream != 0 && pair.errorStream != pair.reset) {
                 ctx.write(finish(pair.errorStream));
             }
             ctx.flush();

@@ -43,9 +43,10 @@ import javax.security.auth.x500.X500Principal;
  * <li>Authorization, as far as Portway has it: the topology page's viewer tokens
  *     ({@link ViewerTokens}) may only read, and not Secrets; and a browser (a request carrying
  *     {@code Sec-Fetch-Site}, which no script can take off) may only read, whatever it holds,
- *     unless its page's origin is one configured as allowed (403); and never runs a command in a
- *     container or connects to a pod ({@code pods/NAME/exec} and {@code portforward}, GETs when
- *     they ask for a WebSocket).</li>
+ *     unless its page's origin is one configured as allowed (403); and never, from any origin, runs
+ *     a command in a container or connects to a pod ({@code pods/NAME/exec} and
+ *     {@code portforward}, GETs when they ask for a WebSocket): refused with any Fetch Metadata
+ *     header, or with an {@code Origin} and no token.</li>
  * <li>A write must say it is JSON, YAML or a Kubernetes patch (415): a form post or
  *     {@code text/plain}, which a browser may send cross-site with no preflight, never is.</li>
  * <li>A body over the limit is refused from its Content-Length or as it streams (413).</li>
@@ -172,6 +173,12 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
         // a command run in a container (exec) or a connection to a pod (port-forward) is a GET when it asks
         // for a WebSocket: it is a write all the same
         boolean runs = reachesIntoPod(path);
+        if (runs && (fetchMetadata(request) || origin != null && request.headers().get(HttpHeaderNames.AUTHORIZATION) == null)) {
+            // never from a browser, whatever origin the page has (one configured as allowed too): a browser
+            // sends Fetch Metadata, and where one does not, it sends an Origin with a WebSocket and cannot send
+            // a token, so its credential would be a client certificate it holds; kubectl sends neither
+            return Statuses.forbidden("a browser may not run a command in a container or connect to a pod");
+        }
         String fetchSite = request.headers().get("Sec-Fetch-Site");
         if (fetchSite != null && (origin == null || !options.allowedOrigins().contains(origin))) {
             // a browser, which sends Sec-Fetch-* with every request and lets no script take them off: the
@@ -201,6 +208,16 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
             return Statuses.tooLarge(limit);
         }
         return null;
+    }
+
+    /** Whether the request carries any of the Fetch Metadata headers ({@code Sec-Fetch-Site}, {@code -Mode}, {@code -Dest}, {@code -User}). */
+    private static boolean fetchMetadata(HttpRequest request) {
+        for (java.util.Map.Entry<String, String> h : request.headers()) {
+            if (h.getKey().regionMatches(true, 0, "Sec-Fetch-", 0, 10)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean hasBody(HttpRequest request) {

@@ -106,10 +106,16 @@ final class WatchSocket {
             WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel()).addListener(ChannelFutureListener.CLOSE);
             return null;
         }
+        if (!ctx.channel().isActive()) {
+            return null; // the client left while its request was looked into
+        }
         ChannelPipeline p = ctx.pipeline();
         p.remove(RequestTimeouts.class);
         p.remove(RequestGate.class);
         p.remove(HttpServerKeepAliveHandler.class);
+        // a request pipelined behind the upgrade stopped reading (it waits, and is dropped with the connection):
+        // from here on the connection carries frames
+        ctx.channel().config().setAutoRead(true);
         return handshaker;
     }
 

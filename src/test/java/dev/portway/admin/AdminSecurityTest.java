@@ -253,7 +253,16 @@ class AdminSecurityTest {
                 + "Sec-Fetch-Mode: websocket\r\n"))).startsWith("HTTP/1.1 403 Forbidden");
         assertThat(http.raw(upgrade.apply(admin).replace("Connection: Upgrade\r\nUpgrade: websocket\r\n", "Connection: close\r\n")))
                 .startsWith("HTTP/1.1 400 Bad Request").contains("Upgrade request required");
+        // a browser that holds the admin's client certificate sends an Origin and no token: refused, and
+        // Fetch Metadata alone (a browser, whatever its origin) too; kubectl with the certificate sends neither
+        SSLContext withCertificate = Pki.tlsContext(cluster.credentials().client(), cluster.credentials().ca());
+        assertThat(rawWith(withCertificate, upgrade.apply("Origin: https://127.0.0.1:" + port + "\r\n")))
+                .startsWith("HTTP/1.1 403 Forbidden");
+        assertThat(http.raw(upgrade.apply(admin + "Sec-Fetch-Mode: websocket\r\n"))).startsWith("HTTP/1.1 403 Forbidden");
         assertThat(marker).doesNotExist();
+        assertThat(rawWith(withCertificate, upgrade.apply(""))).startsWith("HTTP/1.1 101 Switching Protocols");
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> Files.exists(marker));
+        Files.delete(marker);
         // port-forward connects to the pod's ports: the same
         java.util.function.Function<String, String> forward = extra -> upgrade.apply(extra)
                 .replaceFirst("/exec\\?[^ ]*", "/portforward").replace("v5.channel.k8s.io", "SPDY/3.1+portforward.k8s.io");
@@ -264,6 +273,17 @@ class AdminSecurityTest {
         assertThat(http.raw(upgrade.apply(admin)))
                 .startsWith("HTTP/1.1 101 Switching Protocols").contains("v5.channel.k8s.io");
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> Files.exists(marker));
+    }
+
+    /** {@code request} as it is, over TLS with {@code tls} (a client certificate's), and the whole answer. */
+    private static String rawWith(SSLContext tls, String request) throws Exception {
+        var a = cluster.adminAddress();
+        try (var socket = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket(a.getHostString(), a.getPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            socket.getOutputStream().flush();
+            return new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
     }
 
     /**
