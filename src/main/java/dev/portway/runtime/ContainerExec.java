@@ -13,12 +13,13 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A command run in a running container ({@code kubectl exec}): as the container's exec probes and
- * hooks run, with its environment, in its working directory, in a sandbox of the pod's (the pod's
- * {@code /etc/hosts} and {@code resolv.conf}, Portway's directories hidden), in a process group of
- * its own, ended with the container's run (its exit, or its stop), with its client, or with
- * Portway. It does not join the container's PID namespace: it sees its own processes, not the
- * container's.
+ * A command run in a running container ({@code kubectl exec}), with its environment, in its
+ * working directory: in the container's own sandbox, joined ({@code nsenter} into its user, mount
+ * and PID namespaces: it sees the container's files as the container does, and its processes, and
+ * may signal them, {@code kill -HUP 1} included); where the container runs in no sandbox (the
+ * built-in server, or no user namespaces here), in a sandbox of the pod's as its exec probes run.
+ * In a process group of its own, ended with the container's run (its exit, or its stop), with its
+ * client, or with Portway.
  *
  * <p>With a terminal ({@code kubectl exec -t}), the command runs under {@code script} (util-linux),
  * which gives it a pseudo-terminal: what the client types is echoed and edited there, and the
@@ -35,6 +36,8 @@ final class ContainerExec implements PodExec.Target {
     private final int run;
     private final Map<String, String> env;
     private final Path workingDir;
+    /** The container's run, an operating system process, or null (the built-in server). */
+    private final ContainerProcess process;
 
     /** On the control thread: the container's run {@code run} is the one found running. */
     ContainerExec(Kubelet kubelet, PodWorker pod, ContainerRunner container, int run) {
@@ -44,6 +47,7 @@ final class ContainerExec implements PodExec.Target {
         this.run = run;
         this.env = Map.copyOf(container.env());
         this.workingDir = container.workingDir();
+        this.process = container.process();
     }
 
     @Override
@@ -62,7 +66,13 @@ final class ContainerExec implements PodExec.Target {
         }
         List<String> argv = new ArrayList<>();
         argv.add(OrphanGuard.SETSID.toString());
-        PodSandbox.Launch launch = kubelet.sandboxed(line, env, pod, workingDir);
+        // in the container's own namespaces when it runs in the sandbox; else in a sandbox of the pod's, as probes run
+        java.util.Optional<ProcessHandle> init = process == null ? java.util.Optional.empty() : process.sandboxInit();
+        List<String> commandLine = List.copyOf(line);
+        PodSandbox.Launch launch = init.map(i -> kubelet.sandbox().join(i, commandLine, env, workingDir, pod.dir())).orElse(null);
+        if (launch == null) {
+            launch = kubelet.sandboxed(commandLine, env, pod, workingDir);
+        }
         argv.addAll(launch.argv());
         ProcessBuilder pb = new ProcessBuilder(argv).directory(launch.directory().toFile());
         if (!stdin) {

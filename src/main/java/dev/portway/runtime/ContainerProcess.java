@@ -17,4 +17,9 @@ interface ContainerProcess {
 
     /** Ends the run and everything it started, now. */
     void kill();
+
+    /** The init of the pods' sandbox it runs in (its PID namespace's PID 1), once the command has started there; else empty. */
+    default java.util.Optional<ProcessHandle> sandboxInit() {
+        return java.util.Optional.empty();
+    }
 }

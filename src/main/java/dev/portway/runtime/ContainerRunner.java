@@ -194,6 +194,11 @@ final class ContainerRunner {
         return workingDir;
     }
 
+    /** Its current run's process; null when none runs. Control thread. */
+    ContainerProcess process() {
+        return process;
+    }
+
     /** An init container that exited 0. */
     boolean completed() {
         return completed;

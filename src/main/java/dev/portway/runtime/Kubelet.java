@@ -146,6 +146,10 @@ public final class Kubelet implements Controller, PodLogs, dev.portway.admin.Pod
      * directory the one of the kubelet's it sees, its /etc files bound when cluster DNS gives pods
      * their own), or {@code command} itself where there is no sandbox.
      */
+    PodSandbox sandbox() {
+        return sandbox;
+    }
+
     PodSandbox.Launch sandboxed(List<String> command, java.util.Map<String, String> env, PodWorker pod, Path workingDir) {
         return sandbox.wrap(command, env, dns.hostsFile(pod.etcDir()), dns.resolvConf(pod.etcDir()), pod.dir(), workingDir);
     }

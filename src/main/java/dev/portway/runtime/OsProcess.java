@@ -116,6 +116,14 @@ final class OsProcess implements ContainerProcess {
     }
 
     @Override
+    public Optional<ProcessHandle> sandboxInit() {
+        if (!sandboxed) {
+            return Optional.empty();
+        }
+        return process.toHandle().children().findFirst().filter(PodSandbox::commandStarted);
+    }
+
+    @Override
     public void kill() {
         if (!process.isAlive()) {
             return;

@@ -45,6 +45,7 @@ final class PodSandbox {
     static final Path MOUNT = tool("mount");
     static final Path MKDIR = tool("mkdir");
     static final Path STAT = tool("stat");
+    static final Path NSENTER = Path.of("/usr/bin/nsenter");
     /**
      * The descriptor the init opens (on {@code /dev/null}) once its set-up steps are over, just
      * before it starts the command, which does not get it: Portway's sign that a SIGTERM for the
@@ -366,6 +367,38 @@ final class PodSandbox {
         if (unavailable != null) {
             return new Launch(command, env, workingDir);
         }
+        return withEnvironment(command, env, inner -> wrap(inner, hosts, resolv, own, workingDir), own);
+    }
+
+    /**
+     * How to run {@code command} with {@code env} in {@code workingDir} inside the sandbox of a
+     * running container whose init is {@code init} ({@link #commandStarted} true for it): in its user,
+     * mount and PID namespaces ({@code nsenter}, keeping the user's IDs, which the namespace maps to
+     * themselves), so that it sees the container's files and processes as they are and ends with
+     * them; without capabilities, and with the pod's environment set after they are dropped, as
+     * {@link #wrap} starts a container's command. Null when this sandbox is unavailable or
+     * {@code nsenter} is missing.
+     */
+    Launch join(ProcessHandle init, List<String> command, java.util.Map<String, String> env, Path workingDir, Path directory) {
+        if (unavailable != null || !Files.isExecutable(NSENTER)) {
+            return null;
+        }
+        return withEnvironment(command, env, inner -> {
+            List<String> argv = new ArrayList<>(List.of(NSENTER.toString(), "--target", Long.toString(init.pid()), "--user", "--mount",
+                    "--pid", "--preserve-credentials", "--wdns=" + workingDir.toAbsolutePath(), "--",
+                    SETPRIV.toString(), "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--"));
+            argv.addAll(inner);
+            return argv;
+        }, directory);
+    }
+
+    /**
+     * {@code command} run by a shell that first sets {@code env} (carried in {@code PORTWAY_POD_ENV_<n>},
+     * which no tool reads), inside what {@code outer} wraps it in; the tools themselves get
+     * {@link #TOOLS_PATH} alone.
+     */
+    private static Launch withEnvironment(List<String> command, java.util.Map<String, String> env,
+                                          java.util.function.UnaryOperator<List<String>> outer, Path directory) {
         java.util.Map<String, String> tools = new java.util.LinkedHashMap<>();
         tools.put("PATH", TOOLS_PATH);
         String script = environment(env, command.getFirst());
@@ -382,7 +415,7 @@ final class PodSandbox {
         List<String> inner = new ArrayList<>(command.size() + 4);
         inner.addAll(List.of(SH.toString(), "-c", decode.toString(), "portway-env"));
         inner.addAll(command);
-        return new Launch(wrap(inner, hosts, resolv, own, workingDir), tools, own);
+        return new Launch(outer.apply(inner), tools, directory);
     }
 
     /**

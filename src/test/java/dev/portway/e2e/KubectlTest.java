@@ -476,9 +476,10 @@ class KubectlTest {
     /**
      * kubectl exec over WebSocket (v5.channel.k8s.io, what kubectl 1.30 and later ask for first):
      * the command's output and error output apart, its exit code as kubectl's, its input from
-     * kubectl's, the container's environment, the pod's sandbox (Portway's state directory is an
-     * empty one), and kube-apiserver's answers when the container is not there; kubectl cp, which
-     * is tar through exec, both ways.
+     * kubectl's, the container's environment, the container's sandbox joined (Portway's state
+     * directory is an empty one, the container's processes are seen, no capabilities), and
+     * kube-apiserver's answers when the container is not there; kubectl cp, which is tar through
+     * exec, both ways.
      */
     @Test
     @Order(16)
@@ -509,6 +510,11 @@ class KubectlTest {
             assertThat(files.count()).isPositive();
         }
         assertThat(kubectl.run("-n", "sandbox", "exec", "shell", "--", "ls", "-A", state.toString()).ok()).isEmpty();
+        // in the container's own namespaces: its processes are there to see (and signal), with no capabilities
+        assertThat(kubectl.run("-n", "sandbox", "exec", "shell", "--", "sh", "-c",
+                "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f; echo; done").ok()).contains("sleep 3600");
+        assertThat(kubectl.run("-n", "sandbox", "exec", "shell", "--", "grep", "CapEff", "/proc/self/status").ok())
+                .isEqualTo("CapEff:\t0000000000000000\n");
 
         Kubectl.Result missing = kubectl.run("-n", "sandbox", "exec", "shell", "--", "no-such-command");
         assertThat(missing.exitCode()).isEqualTo(1);
