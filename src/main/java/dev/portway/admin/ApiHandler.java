@@ -384,7 +384,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             throw new ApiException(Statuses.methodNotAllowed());
         }
         String sub = api.subresource();
-        if (sub != null && !Set.of("status", "scale", "log", "eviction", "exec", "portforward").contains(sub)) {
+        if (sub != null && !Set.of("status", "scale", "log", "eviction", "exec", "attach", "portforward").contains(sub)) {
             throw new ApiException(Statuses.notFound());
         }
         if ("eviction".equals(sub)) {
@@ -396,14 +396,14 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             }
             return evict(c, api);
         }
-        if ("exec".equals(sub)) {
+        if ("exec".equals(sub) || "attach".equals(sub)) {
             if (api.kind() != ResourceKind.POD || api.name() == null) {
                 throw new ApiException(Statuses.notFound());
             }
             if (!method.equals(HttpMethod.GET) && !method.equals(HttpMethod.POST)) {
                 throw new ApiException(Statuses.methodNotAllowed());
             }
-            exec(c, api);
+            exec(c, api, "attach".equals(sub));
             return null;
         }
         if ("portforward".equals(sub)) {
@@ -659,13 +659,14 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     /**
-     * {@code pods/NAME/exec}: kube-apiserver's checks ({@code ExecLocation}: the pod, its container,
-     * its node), the kubelet's (a stream asked for, a running container), then the WebSocket upgrade
-     * and the command. kubectl asks for a WebSocket first and falls back to SPDY (a POST) when the
+     * {@code pods/NAME/exec} and {@code pods/NAME/attach}: kube-apiserver's checks
+     * ({@code ExecLocation}, {@code AttachLocation}: the pod, its container, its node), the
+     * kubelet's (a stream asked for, a running container), then the WebSocket upgrade and the
+     * command, or the attached container's streams. kubectl asks for a WebSocket first and falls back to SPDY (a POST) when the
      * upgrade fails: a check that fails answers both alike, and SPDY itself is refused saying so.
      */
-    private void exec(Call c, ApiPath api) {
-        List<String> command = c.query().parameters().getOrDefault("command", List.of());
+    private void exec(Call c, ApiPath api, boolean attach) {
+        List<String> command = attach ? List.of() : c.query().parameters().getOrDefault("command", List.of());
         String container = c.params().string("container");
         // a stream not named is not asked for: the query's conversion sets each absent one to false, after
         // SetDefaults_PodExecOptions has set stdout and stderr (kubectl names only those it wants); with a
@@ -682,16 +683,18 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         // finding the container asks the control thread; not on the event loop
         Thread.ofVirtual().name("pod-exec").start(() -> {
             try {
-                PodExec.Target found = execs.find(api.namespace(), api.name(), container);
+                PodExec.Target found = attach ? execs.attach(api.namespace(), api.name(), container)
+                        : execs.find(api.namespace(), api.name(), container);
                 if (!request.stdin() && !request.stdout() && !request.stderr()) {
                     throw ApiException.badRequest("you must specify at least one of stdin, stdout, stderr");
                 }
-                if (command.isEmpty()) {
+                if (command.isEmpty() && !attach) {
                     throw ApiException.badRequest("you must specify at least one command for the container");
                 }
                 if (!WatchSocket.isUpgrade(c.request())) {
                     throw ApiException.badRequest(c.method().equals(HttpMethod.POST)
-                            ? "Portway serves exec over WebSocket (" + ExecSocket.V5 + ", kubectl 1.30 and later), not SPDY"
+                            ? "Portway serves " + (attach ? "attach" : "exec") + " over WebSocket (" + ExecSocket.V5
+                              + ", kubectl 1.30 and later), not SPDY"
                             : "Upgrade request required");
                 }
                 WatchSocket.check(held);

@@ -214,6 +214,7 @@ final class Discovery {
             subs.add(new Sub("scale", "autoscaling", "v1", "Scale", List.of("get", "patch", "update")));
         }
         if (k == ResourceKind.POD) {
+            subs.add(new Sub("attach", "", "v1", "PodAttachOptions", List.of("create", "get")));
             subs.add(new Sub("eviction", "policy", "v1", "Eviction", List.of("create")));
             subs.add(new Sub("exec", "", "v1", "PodExecOptions", List.of("create", "get")));
             subs.add(new Sub("log", "", "v1", "Pod", List.of("get")));

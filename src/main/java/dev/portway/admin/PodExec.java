@@ -7,8 +7,8 @@ import java.util.List;
 
 /**
  * Where the admin API reaches into pods: runs commands in containers ({@code pods/NAME/exec}, what
- * {@code kubectl exec} asks for) and connects to their ports ({@code pods/NAME/portforward}): the
- * local kubelet.
+ * {@code kubectl exec} asks for), attaches to them ({@code pods/NAME/attach}) and connects to their
+ * ports ({@code pods/NAME/portforward}): the local kubelet.
  */
 public interface PodExec {
 
@@ -21,6 +21,13 @@ public interface PodExec {
      * @throws dev.portway.api.ApiException with the API server's status when there is no such running container
      */
     Target find(String namespace, String pod, String container);
+
+    /**
+     * The running container {@code kubectl attach} (and {@code kubectl run -it}) reads and writes,
+     * found as {@link #find} finds one; its target runs nothing: a session of it reads what the
+     * container writes from now on and writes its input. Called off the event loop.
+     */
+    Target attach(String namespace, String pod, String container);
 
     /**
      * The pod {@code kubectl port-forward} connects to, as kube-apiserver finds it

@@ -62,6 +62,7 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
 
     /** A refused request's body up to this size is read and dropped before closing; a bigger one is cut off. */
     private static final long DRAIN_LIMIT = 256 * 1024;
+    private static final Set<String> REACHES_INTO_POD = Set.of("exec", "attach", "portforward");
     private static final Set<String> ANONYMOUS_PATHS = Set.of("/healthz", "/livez", "/readyz", "/version");
     private static final Set<String> WRITE_TYPES = Set.of("application/json", "application/yaml", ProtobufBody.CONTENT_TYPE);
     private static final Set<String> PATCH_TYPES = Set.of("application/json-patch+json", "application/merge-patch+json",
@@ -241,10 +242,10 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
         return ApiPath.parse(path).map(p -> p.kind() == null || (VIEWER_KINDS.contains(p.kind()) && p.subresource() == null)).orElse(false);
     }
 
-    /** Whether {@code path} runs a command in a container or connects to a pod: {@code pods/NAME/exec}, {@code pods/NAME/portforward}. */
+    /** Whether {@code path} reaches into a pod: {@code pods/NAME/exec}, {@code attach} and {@code portforward}. */
     static boolean reachesIntoPod(String path) {
         return ApiPath.parse(path).map(p -> p.kind() == dev.portway.api.ResourceKind.POD
-                && ("exec".equals(p.subresource()) || "portforward".equals(p.subresource()))).orElse(false);
+                && p.subresource() != null && REACHES_INTO_POD.contains(p.subresource())).orElse(false);
     }
 
     private static boolean isRead(HttpMethod m) {

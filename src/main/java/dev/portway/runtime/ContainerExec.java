@@ -108,6 +108,51 @@ final class ContainerExec implements PodExec.Target {
         return List.of(SCRIPT.toString(), "-q", "-e", "-c", shell.toString(), "/dev/null");
     }
 
+    /**
+     * Sets {@code columns} x {@code rows} on the pseudo-terminal a process under {@code root} reads
+     * ({@code stty}): the {@code /dev/pts/N} a descendant's input is, waited for up to 2 s (the first
+     * size comes as the command starts, before {@code script} has opened it).
+     */
+    static void resizeTerminal(ProcessHandle root, int columns, int rows) {
+        if (!Files.isExecutable(STTY)) {
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        do {
+            String terminal = terminal(root);
+            if (terminal != null) {
+                try {
+                    new ProcessBuilder(STTY.toString(), "-F", terminal, "rows", Integer.toString(rows), "cols", Integer.toString(columns))
+                            .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start()
+                            .waitFor(2, TimeUnit.SECONDS);
+                } catch (IOException e) {
+                    // the size stays as it was
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        } while (System.nanoTime() < deadline && root.isAlive());
+    }
+
+    /** The pseudo-terminal a descendant of {@code root} reads: the {@code /dev/pts/N} its input is. */
+    private static String terminal(ProcessHandle root) {
+        return root.descendants().map(d -> {
+            try {
+                Path in = Files.readSymbolicLink(Path.of("/proc", Long.toString(d.pid()), "fd", "0"));
+                return in.toString().startsWith("/dev/pts/") ? in.toString() : null;
+            } catch (IOException | UnsupportedOperationException e) {
+                return null;
+            }
+        }).filter(java.util.Objects::nonNull).findFirst().orElse(null);
+    }
+
     private static final class Session implements PodExec.Session {
         private final Process process;
         private final OrphanGuard guard;
@@ -157,48 +202,12 @@ final class ContainerExec implements PodExec.Target {
             container.untrack(this);
         }
 
-        /** Sets the size on the command's terminal: found as the input of a process under {@code script}, once there is one. */
+        /** Sets the size on the command's terminal. */
         @Override
         public void resize(int columns, int rows) {
-            if (!tty || !Files.isExecutable(STTY)) {
-                return;
+            if (tty) {
+                Thread.ofVirtual().name("pod-exec-resize").start(() -> resizeTerminal(process.toHandle(), columns, rows));
             }
-            Thread.ofVirtual().name("pod-exec-resize").start(() -> {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-                do {
-                    String terminal = terminal();
-                    if (terminal != null) {
-                        try {
-                            new ProcessBuilder(STTY.toString(), "-F", terminal, "rows", Integer.toString(rows), "cols", Integer.toString(columns))
-                                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start()
-                                    .waitFor(2, TimeUnit.SECONDS);
-                        } catch (IOException e) {
-                            // the size stays as it was
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                        return;
-                    }
-                    try {
-                        Thread.sleep(20); // script has not opened it yet (the first size comes as the command starts)
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return;
-                    }
-                } while (System.nanoTime() < deadline && process.isAlive());
-            });
-        }
-
-        /** The pseudo-terminal the command reads: the {@code /dev/pts/N} a descendant's input is. */
-        private String terminal() {
-            return process.descendants().map(d -> {
-                try {
-                    Path in = Files.readSymbolicLink(Path.of("/proc", Long.toString(d.pid()), "fd", "0"));
-                    return in.toString().startsWith("/dev/pts/") ? in.toString() : null;
-                } catch (IOException | UnsupportedOperationException e) {
-                    return null;
-                }
-            }).filter(java.util.Objects::nonNull).findFirst().orElse(null);
         }
     }
 }

@@ -18,6 +18,11 @@ interface ContainerProcess {
     /** Ends the run and everything it started, now. */
     void kill();
 
+    /** Its input, for a container with {@code stdin: true} ({@code kubectl attach -i}); null when it reads nothing. */
+    default java.io.OutputStream stdin() {
+        return null;
+    }
+
     /** The init of the pods' sandbox it runs in (its PID namespace's PID 1), once the command has started there; else empty. */
     default java.util.Optional<ProcessHandle> sandboxInit() {
         return java.util.Optional.empty();

@@ -100,6 +100,10 @@ final class ContainerRunner {
         return spec.getName();
     }
 
+    Container spec() {
+        return spec;
+    }
+
     /** Goes on counting restarts from {@code count} (a pod that ran before Portway restarted). */
     void resumeCount(int count) {
         restartCount = Math.max(restartCount, count);
@@ -302,6 +306,10 @@ final class ContainerRunner {
         }
         List<String> argv = new ArrayList<>(launch.command);
         argv.set(0, file);
+        boolean stdin = Boolean.TRUE.equals(spec.getStdin());
+        if (Boolean.TRUE.equals(spec.getTty()) && java.nio.file.Files.isExecutable(ContainerExec.SCRIPT)) {
+            argv = new ArrayList<>(ContainerExec.underTerminal(argv)); // tty: true, a terminal as a runtime gives one
+        }
         // the fork happens off the control thread (a slow fork must not stall every API write); the result comes back to it
         PodSandbox.Launch sandboxed = pod.kubelet().sandboxed(argv, launch.env, pod, launch.workingDir);
         OrphanGuard guard = pod.kubelet().guard();
@@ -311,7 +319,7 @@ final class ContainerRunner {
         starting = forked;
         Thread.ofVirtual().name("start-" + name()).start(() -> {
             try {
-                forked.complete(launcher.start(sandboxed.argv(), sandboxed.env(), sandboxed.directory(), guard, runLog));
+                forked.complete(launcher.start(sandboxed.argv(), sandboxed.env(), sandboxed.directory(), guard, runLog, stdin));
             } catch (IOException | RuntimeException e) {
                 forked.completeExceptionally(e);
             }

@@ -52,7 +52,19 @@ public final class Kubelet implements Controller, PodLogs, dev.portway.admin.Pod
     private final PodSandbox sandbox;
     private final ClusterDns dns;
     /** How container processes are started (a seam for tests: a slow start must not hold the control thread). */
-    private volatile ProcessLauncher launcher = OsProcess::start;
+    private volatile ProcessLauncher launcher = new ProcessLauncher() {
+        @Override
+        public ContainerProcess start(List<String> command, Map<String, String> env, Path workingDir, OrphanGuard guard, ContainerLog log)
+                throws IOException {
+            return OsProcess.start(command, env, workingDir, guard, log);
+        }
+
+        @Override
+        public ContainerProcess start(List<String> command, Map<String, String> env, Path workingDir, OrphanGuard guard, ContainerLog log,
+                                      boolean stdin) throws IOException {
+            return OsProcess.start(command, env, workingDir, guard, log, stdin);
+        }
+    };
     private final Map<String, PodWorker> workers = new HashMap<>();
     /** Pods whose address went back when they finished (their workers keep their logs until the pod goes). */
     private final Set<String> addressFreed = new HashSet<>();
@@ -195,6 +207,12 @@ public final class Kubelet implements Controller, PodLogs, dev.portway.admin.Pod
     interface ProcessLauncher {
         ContainerProcess start(List<String> command, Map<String, String> env, Path workingDir, OrphanGuard guard, ContainerLog log)
                 throws IOException;
+
+        /** With {@code stdin}, a container of {@code stdin: true}: its input a pipe held for {@code kubectl attach}. */
+        default ContainerProcess start(List<String> command, Map<String, String> env, Path workingDir, OrphanGuard guard, ContainerLog log,
+                                       boolean stdin) throws IOException {
+            return start(command, env, workingDir, guard, log);
+        }
     }
 
     ProcessLauncher launcher() {
@@ -363,33 +381,54 @@ public final class Kubelet implements Controller, PodLogs, dev.portway.admin.Pod
     @Override
     public ContainerExec find(String namespace, String podName, String container) {
         return control.call(() -> {
-            Pod pod = store.get(Pod.class, namespace, podName).orElseThrow(() -> ApiException.notFound(ResourceKind.POD, podName));
-            List<String> all = new ArrayList<>(names(pod.getSpec().getInitContainers()));
-            all.addAll(names(pod.getSpec().getContainers()));
-            all.addAll(pod.getSpec().getEphemeralContainers() == null ? List.of()
-                    : pod.getSpec().getEphemeralContainers().stream().map(io.fabric8.kubernetes.api.model.EphemeralContainer::getName).toList());
-            String name = container;
-            if (name == null || name.isEmpty()) {
-                List<String> app = names(pod.getSpec().getContainers());
-                if (app.size() != 1) {
-                    throw ApiException.badRequest("a container name must be specified for pod " + podName + ", choose one of: "
-                            + all.toString().replace(",", ""));
-                }
-                name = app.getFirst();
-            } else if (!all.contains(name)) {
-                throw ApiException.badRequest("container " + name + " is not valid for pod " + podName);
-            }
-            if (pod.getSpec().getNodeName() == null || pod.getSpec().getNodeName().isEmpty()) {
-                throw ApiException.badRequest("pod " + podName + " does not have a host assigned");
-            }
-            PodWorker worker = workers.get(pod.getMetadata().getUid());
-            ContainerRunner runner = worker == null ? null : worker.runner(name);
-            if (runner == null || !runner.running()) {
-                // the kubelet's words (findContainer), which it answers with a 500
-                throw ApiException.internal("container not found (\"" + name + "\")");
-            }
-            return new ContainerExec(this, worker, runner, runner.execRun());
+            Located at = locate(namespace, podName, container);
+            return new ContainerExec(this, at.worker(), at.runner(), at.runner().execRun());
         });
+    }
+
+    /** The running container {@code kubectl attach} reads and writes, found as {@link #find} finds one. */
+    @Override
+    public ContainerAttach attach(String namespace, String podName, String container) {
+        return control.call(() -> {
+            Located at = locate(namespace, podName, container);
+            return new ContainerAttach(at.runner().process(), at.runner().log(false), Boolean.TRUE.equals(at.runner().spec().getStdinOnce()));
+        });
+    }
+
+    private record Located(PodWorker worker, ContainerRunner runner) {
+    }
+
+    /**
+     * A running container, as kube-apiserver's {@code ExecLocation} and {@code AttachLocation} find
+     * it (the pod, the container, a node), then as the kubelet does. Control thread.
+     */
+    private Located locate(String namespace, String podName, String container) {
+        Pod pod = store.get(Pod.class, namespace, podName).orElseThrow(() -> ApiException.notFound(ResourceKind.POD, podName));
+        List<String> all = new ArrayList<>(names(pod.getSpec().getInitContainers()));
+        all.addAll(names(pod.getSpec().getContainers()));
+        all.addAll(pod.getSpec().getEphemeralContainers() == null ? List.of()
+                : pod.getSpec().getEphemeralContainers().stream().map(io.fabric8.kubernetes.api.model.EphemeralContainer::getName).toList());
+        String name = container;
+        if (name == null || name.isEmpty()) {
+            List<String> app = names(pod.getSpec().getContainers());
+            if (app.size() != 1) {
+                throw ApiException.badRequest("a container name must be specified for pod " + podName + ", choose one of: "
+                        + all.toString().replace(",", ""));
+            }
+            name = app.getFirst();
+        } else if (!all.contains(name)) {
+            throw ApiException.badRequest("container " + name + " is not valid for pod " + podName);
+        }
+        if (pod.getSpec().getNodeName() == null || pod.getSpec().getNodeName().isEmpty()) {
+            throw ApiException.badRequest("pod " + podName + " does not have a host assigned");
+        }
+        PodWorker worker = workers.get(pod.getMetadata().getUid());
+        ContainerRunner runner = worker == null ? null : worker.runner(name);
+        if (runner == null || !runner.running() || runner.process() == null) {
+            // the kubelet's words (findContainer), which it answers with a 500
+            throw ApiException.internal("container not found (\"" + name + "\")");
+        }
+        return new Located(worker, runner);
     }
 
     @Override

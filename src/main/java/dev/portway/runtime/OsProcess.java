@@ -30,9 +30,12 @@ final class OsProcess implements ContainerProcess {
     /** Whether the process is the pods' sandbox, whose init (its child) takes SIGTERM. */
     private final boolean sandboxed;
     private final CompletableFuture<Integer> exit;
+    /** Whether its input is a pipe Portway holds. */
+    private final boolean stdin;
 
-    private OsProcess(Process process, boolean sandboxed, OrphanGuard guard, ContainerLog log) {
+    private OsProcess(Process process, boolean sandboxed, OrphanGuard guard, ContainerLog log, boolean stdin) {
         this.process = process;
+        this.stdin = stdin;
         this.sandboxed = sandboxed;
         this.guard = guard;
         guard.watch(process.pid());
@@ -63,6 +66,15 @@ final class OsProcess implements ContainerProcess {
      */
     static OsProcess start(List<String> command, Map<String, String> env, Path workingDir, OrphanGuard guard, ContainerLog log)
             throws IOException {
+        return start(command, env, workingDir, guard, log, false);
+    }
+
+    /**
+     * As {@link #start(List, Map, Path, OrphanGuard, ContainerLog)}; with {@code stdin}, its input is a
+     * pipe Portway holds ({@link #stdin()}), not an empty file.
+     */
+    static OsProcess start(List<String> command, Map<String, String> env, Path workingDir, OrphanGuard guard, ContainerLog log,
+                           boolean stdin) throws IOException {
         if (!guard.open()) {
             throw new IOException("Portway is stopping (or its process watchdog is gone): no process starts");
         }
@@ -71,11 +83,18 @@ final class OsProcess implements ContainerProcess {
         argv.addAll(command);
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .directory(workingDir.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true);
+        if (!stdin) {
+            pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        }
         pb.environment().clear();
         pb.environment().putAll(env);
-        return new OsProcess(pb.start(), PodSandbox.runsInit(command), guard, log);
+        return new OsProcess(pb.start(), PodSandbox.runsInit(command), guard, log, stdin);
+    }
+
+    @Override
+    public java.io.OutputStream stdin() {
+        return stdin ? process.getOutputStream() : null;
     }
 
     @Override

@@ -540,30 +540,14 @@ class KubectlTest {
     @Test
     @Order(17)
     void execWithATerminalAndACommandThatEndsWithItsClient() throws Exception {
-        ProcessBuilder pb = new ProcessBuilder("script", "-q", "-e", "-c",
-                "stty cols 100 rows 30; exec " + Kubectl.binary() + " -n sandbox exec -it shell -- sh", "/dev/null");
-        pb.environment().put("KUBECONFIG", kubeconfig.toString());
-        pb.environment().put("HOME", dir.resolve("home").toString());
-        pb.redirectErrorStream(true);
-        Process terminal = pb.start();
         StringBuffer seen = new StringBuffer();
-        Thread.ofVirtual().start(() -> {
-            byte[] buf = new byte[4096];
-            try (var out = terminal.getInputStream()) {
-                for (int n; (n = out.read(buf)) > 0;) {
-                    seen.append(new String(buf, 0, n, StandardCharsets.UTF_8));
-                }
-            } catch (IOException e) {
-                // ended
-            }
-        });
+        Process terminal = inTerminal("-n sandbox exec -it shell -- sh", seen);
         var typed = terminal.getOutputStream();
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(seen.toString()).containsPattern("[#$] ")); // the prompt
-        typed.write("stty size; echo $((6 * 7))\n".getBytes(StandardCharsets.UTF_8));
-        typed.flush();
-        // what is typed is echoed by the command's terminal, then its answers
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
-                assertThat(seen.toString()).contains("stty size; echo $((6 * 7))\r\n30 100\r\n42\r\n"));
+        // what is typed is echoed by the command's terminal, then its answers; the size is kubectl's once
+        // stty has set it, just after the start
+        awaitTyped(typed, seen, "stty size", "stty size\r\n30 100\r\n");
+        awaitTyped(typed, seen, "echo $((6 * 7))", "echo $((6 * 7))\r\n42\r\n");
         typed.write("exit 4\n".getBytes(StandardCharsets.UTF_8));
         typed.flush();
         assertThat(terminal.waitFor(20, TimeUnit.SECONDS)).isTrue();
@@ -658,6 +642,72 @@ class KubectlTest {
             }
         }
         assertThat(kubectl.run("-n", "sandbox", "delete", "pod/forwarded", "svc/forwarded", "--grace-period=0").ok()).contains("deleted");
+    }
+
+    /**
+     * kubectl run -it --rm: a pod with stdin and a terminal (script(1) gives it one), attached to
+     * as it runs (pods/attach over WebSocket): what is typed reaches its shell, the shell's answers
+     * come back at kubectl's terminal size, and when the shell exits kubectl deletes the pod.
+     */
+    @Test
+    @Order(19)
+    void runInteractivelyAttachesToThePodsTerminalAndDeletesItAfter() throws Exception {
+        StringBuffer seen = new StringBuffer();
+        Process terminal = inTerminal("-n sandbox run talk -it --rm --restart=Never --image=busybox --command -- sh", seen);
+        var typed = terminal.getOutputStream();
+        try {
+            // the shell's first prompt came before the attach, as on a cluster: kubectl says so, and Enter brings another
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(seen.toString())
+                    .contains("If you don't see a command prompt, try pressing enter."));
+            typed.write("\n".getBytes(StandardCharsets.UTF_8));
+            typed.flush();
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(seen.toString()).containsPattern("[#$] "));
+            awaitTyped(typed, seen, "stty size", "\r\n30 100\r\n");
+            awaitTyped(typed, seen, "echo $((6 * 7))", "\r\n42\r\n");
+            typed.write("exit\n".getBytes(StandardCharsets.UTF_8));
+            typed.flush();
+            assertThat(terminal.waitFor(30, TimeUnit.SECONDS)).as(seen.toString()).isTrue();
+        } finally {
+            terminal.destroy();
+        }
+        assertThat(terminal.exitValue()).as(seen.toString()).isZero();
+        assertThat(seen.toString()).contains("pod \"talk\" deleted");
+        assertThat(kubectl.run("-n", "sandbox", "get", "pod", "talk").err()).contains("NotFound");
+    }
+
+    /**
+     * Starts kubectl with {@code args} under script(1), in a terminal of 100 x 30, its output (echo
+     * included) gathered into {@code seen} as it comes.
+     */
+    private static Process inTerminal(String args, StringBuffer seen) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder("script", "-q", "-e", "-c", "stty cols 100 rows 30; exec " + Kubectl.binary() + " " + args,
+                "/dev/null");
+        pb.environment().put("KUBECONFIG", kubeconfig.toString());
+        pb.environment().put("HOME", dir.resolve("home").toString());
+        pb.redirectErrorStream(true);
+        Process terminal = pb.start();
+        Thread.ofVirtual().start(() -> {
+            byte[] buf = new byte[4096];
+            try (var out = terminal.getInputStream()) {
+                for (int n; (n = out.read(buf)) > 0;) {
+                    seen.append(new String(buf, 0, n, StandardCharsets.UTF_8));
+                }
+            } catch (IOException e) {
+                // ended
+            }
+        });
+        return terminal;
+    }
+
+    /** Types {@code line} (again each second) until the terminal shows {@code answer}. */
+    private static void awaitTyped(java.io.OutputStream typed, StringBuffer seen, String line, String answer) {
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+            if (!seen.toString().contains(answer)) {
+                typed.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+                typed.flush();
+            }
+            assertThat(seen.toString()).contains(answer);
+        });
     }
 
     /** The local port kubectl port-forward printed for {@code remote} ({@code Forwarding from 127.0.0.1:N -> remote}). */
