@@ -184,8 +184,8 @@ final class ExecSocket extends ChannelInboundHandlerAdapter {
                 frame.writeByte(stream).writeBytes(buf, 0, n);
                 channel.writeAndFlush(new BinaryWebSocketFrame(frame));
             }
-        } catch (IOException e) {
-            // the command is gone, or was ended
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // the command is gone, or was ended (an attached container's log that cannot be read: its end)
         }
     }
 

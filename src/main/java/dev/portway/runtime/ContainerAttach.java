@@ -21,33 +21,42 @@ final class ContainerAttach implements PodExec.Target {
 
     private final ContainerProcess process;
     private final ContainerLog log;
+    private final boolean stdin;
     private final boolean stdinOnce;
+    private final boolean tty;
 
-    /** On the control thread: {@code process} is the container's running run, {@code log} its log. */
-    ContainerAttach(ContainerProcess process, ContainerLog log, boolean stdinOnce) {
+    /**
+     * On the control thread: {@code process} is the container's running run, {@code log} its log;
+     * {@code stdin}, {@code stdinOnce} and {@code tty} its spec's.
+     */
+    ContainerAttach(ContainerProcess process, ContainerLog log, boolean stdin, boolean stdinOnce, boolean tty) {
         this.process = process;
         this.log = log;
+        this.stdin = stdin;
         this.stdinOnce = stdinOnce;
+        this.tty = tty;
     }
 
-    /** {@code command} is none: an attach runs nothing. */
+    /**
+     * {@code command} is none: an attach runs nothing. Whether there is a terminal is the
+     * container's (it cannot change once it runs), as the kubelet takes it, not the client's.
+     */
     @Override
     public PodExec.Session start(List<String> command, boolean stdin, boolean tty) {
-        return new Session(tty);
+        return new Session();
     }
 
     private final class Session implements PodExec.Session {
-        private final boolean tty;
         private final CompletableFuture<Void> detached = new CompletableFuture<>();
         private long position = log.end();
 
-        Session(boolean tty) {
-            this.tty = tty;
-        }
-
+        /**
+         * The container's input, for a container of {@code stdin: true} (else what is written is
+         * dropped, as the kubelet drops it); nothing more reaches it once the client has detached.
+         */
         @Override
         public OutputStream stdin() {
-            OutputStream to = process.stdin();
+            OutputStream to = stdin ? process.stdin() : null;
             return new OutputStream() {
                 @Override
                 public void write(int b) throws IOException {
@@ -56,7 +65,7 @@ final class ContainerAttach implements PodExec.Target {
 
                 @Override
                 public void write(byte[] b, int off, int len) throws IOException {
-                    if (to != null) {
+                    if (to != null && !detached.isDone()) {
                         to.write(b, off, len);
                     }
                 }
@@ -95,6 +104,7 @@ final class ContainerAttach implements PodExec.Target {
                     }
                     byte[] into = off == 0 && len == b.length ? b : new byte[len];
                     while (!detached.isDone()) {
+                        boolean ended = log.finished(); // before the read: what came with the end is read first
                         var chunk = log.read(position, into);
                         if (chunk.count() > 0) {
                             if (into != b) {
@@ -104,7 +114,7 @@ final class ContainerAttach implements PodExec.Target {
                             return chunk.count();
                         }
                         position = Math.max(position, chunk.from()); // what was rotated away is skipped
-                        if (log.finished()) {
+                        if (ended) {
                             return -1;
                         }
                         try {

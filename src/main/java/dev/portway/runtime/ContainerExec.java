@@ -62,7 +62,7 @@ final class ContainerExec implements PodExec.Target {
             if (!Files.isExecutable(SCRIPT)) {
                 throw new IOException("a terminal needs " + SCRIPT + " (Debian package bsdutils); run without -t");
             }
-            line = underTerminal(line);
+            line = underTerminal(line, env.get("SHELL"));
         }
         List<String> argv = new ArrayList<>();
         argv.add(OrphanGuard.SETSID.toString());
@@ -98,14 +98,21 @@ final class ContainerExec implements PodExec.Target {
     /**
      * {@code command} run by {@code script -q -e -c}, which takes one line for a shell: each word
      * quoted, and {@code exec} so that the command is the terminal's own process. Its typescript goes
-     * to {@code /dev/null}; {@code -e} exits with the command's status.
+     * to {@code /dev/null}; {@code -e} exits with the command's status. {@code script} runs that line
+     * with {@code $SHELL}: with {@code /bin/sh} here, and the command gets the pod's own
+     * {@code SHELL} back ({@code podShell}, or none).
      */
-    static List<String> underTerminal(List<String> command) {
-        StringBuilder shell = new StringBuilder("exec");
+    static List<String> underTerminal(List<String> command, String podShell) {
+        StringBuilder shell = new StringBuilder("exec ").append(PodSandbox.ENV);
+        shell.append(podShell == null ? " -u SHELL --" : " -- " + quoted("SHELL=" + podShell));
         for (String word : command) {
-            shell.append(" '").append(word.replace("'", "'\\''")).append('\'');
+            shell.append(' ').append(quoted(word));
         }
-        return List.of(SCRIPT.toString(), "-q", "-e", "-c", shell.toString(), "/dev/null");
+        return List.of(PodSandbox.ENV.toString(), "SHELL=" + PodSandbox.SH, SCRIPT.toString(), "-q", "-e", "-c", shell.toString(), "/dev/null");
+    }
+
+    private static String quoted(String word) {
+        return "'" + word.replace("'", "'\\''") + "'";
     }
 
     /**

@@ -306,9 +306,12 @@ final class ContainerRunner {
         }
         List<String> argv = new ArrayList<>(launch.command);
         argv.set(0, file);
-        boolean stdin = Boolean.TRUE.equals(spec.getStdin());
-        if (Boolean.TRUE.equals(spec.getTty()) && java.nio.file.Files.isExecutable(ContainerExec.SCRIPT)) {
-            argv = new ArrayList<>(ContainerExec.underTerminal(argv)); // tty: true, a terminal as a runtime gives one
+        boolean tty = Boolean.TRUE.equals(spec.getTty()) && java.nio.file.Files.isExecutable(ContainerExec.SCRIPT);
+        // a terminal's input is held open even with no stdin: its command waits on it, as on a runtime's terminal,
+        // where an empty input would end it at once
+        boolean stdin = Boolean.TRUE.equals(spec.getStdin()) || tty;
+        if (tty) {
+            argv = new ArrayList<>(ContainerExec.underTerminal(argv, launch.env.get("SHELL"))); // tty: true, a terminal as a runtime gives one
         }
         // the fork happens off the control thread (a slow fork must not stall every API write); the result comes back to it
         PodSandbox.Launch sandboxed = pod.kubelet().sandboxed(argv, launch.env, pod, launch.workingDir);

@@ -208,9 +208,15 @@ public final class Kubelet implements Controller, PodLogs, dev.portway.admin.Pod
         ContainerProcess start(List<String> command, Map<String, String> env, Path workingDir, OrphanGuard guard, ContainerLog log)
                 throws IOException;
 
-        /** With {@code stdin}, a container of {@code stdin: true}: its input a pipe held for {@code kubectl attach}. */
+        /**
+         * With {@code stdin}, a container of {@code stdin: true} (or {@code tty: true}): its input a pipe held
+         * for {@code kubectl attach}. A launcher that implements only the other method cannot hold one, and says so.
+         */
         default ContainerProcess start(List<String> command, Map<String, String> env, Path workingDir, OrphanGuard guard, ContainerLog log,
                                        boolean stdin) throws IOException {
+            if (stdin) {
+                throw new IOException("this launcher cannot hold a container's input (stdin: true, tty: true)");
+            }
             return start(command, env, workingDir, guard, log);
         }
     }
@@ -381,7 +387,7 @@ public final class Kubelet implements Controller, PodLogs, dev.portway.admin.Pod
     @Override
     public ContainerExec find(String namespace, String podName, String container) {
         return control.call(() -> {
-            Located at = locate(namespace, podName, container);
+            Located at = locate(namespace, podName, container, false);
             return new ContainerExec(this, at.worker(), at.runner(), at.runner().execRun());
         });
     }
@@ -390,8 +396,10 @@ public final class Kubelet implements Controller, PodLogs, dev.portway.admin.Pod
     @Override
     public ContainerAttach attach(String namespace, String podName, String container) {
         return control.call(() -> {
-            Located at = locate(namespace, podName, container);
-            return new ContainerAttach(at.runner().process(), at.runner().log(false), Boolean.TRUE.equals(at.runner().spec().getStdinOnce()));
+            Located at = locate(namespace, podName, container, true);
+            Container spec = at.runner().spec();
+            return new ContainerAttach(at.runner().process(), at.runner().log(false), Boolean.TRUE.equals(spec.getStdin()),
+                    Boolean.TRUE.equals(spec.getStdinOnce()), Boolean.TRUE.equals(spec.getTty()));
         });
     }
 
@@ -402,7 +410,7 @@ public final class Kubelet implements Controller, PodLogs, dev.portway.admin.Pod
      * A running container, as kube-apiserver's {@code ExecLocation} and {@code AttachLocation} find
      * it (the pod, the container, a node), then as the kubelet does. Control thread.
      */
-    private Located locate(String namespace, String podName, String container) {
+    private Located locate(String namespace, String podName, String container, boolean attach) {
         Pod pod = store.get(Pod.class, namespace, podName).orElseThrow(() -> ApiException.notFound(ResourceKind.POD, podName));
         List<String> all = new ArrayList<>(names(pod.getSpec().getInitContainers()));
         all.addAll(names(pod.getSpec().getContainers()));
@@ -425,8 +433,9 @@ public final class Kubelet implements Controller, PodLogs, dev.portway.admin.Pod
         PodWorker worker = workers.get(pod.getMetadata().getUid());
         ContainerRunner runner = worker == null ? null : worker.runner(name);
         if (runner == null || !runner.running() || runner.process() == null) {
-            // the kubelet's words (findContainer), which it answers with a 500
-            throw ApiException.internal("container not found (\"" + name + "\")");
+            // the kubelet's words (GetExec's findContainer, GetAttach's), which it answers with a 500
+            throw ApiException.internal(attach ? "container " + name + " not found in pod " + podName + "_" + namespace
+                    : "container not found (\"" + name + "\")");
         }
         return new Located(worker, runner);
     }

@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A container run as an operating system process: the leader of a new session and process
  * group, so that one signal reaches everything it starts, and {@link OrphanGuard} can end the
- * group if Portway dies. Its stdin is {@code /dev/null}; stdout and stderr go, merged, to the
+ * group if Portway dies. Its stdin is {@code /dev/null} (a pipe Portway holds, for a container
+ * {@code kubectl attach} writes to); stdout and stderr go, merged, to the
  * container's {@link ContainerLog}.
  *
  * <p>SIGTERM goes to the container's first process alone (in the pods' sandbox, to the init of

@@ -109,7 +109,8 @@ final class PodSandbox {
      * (a copy of the init then, whose trap takes the signal and forgets it). Then the init opens
      * {@link #LAST_STEP_FD}, the sign that it has done all that, starts the command (with the init's own input,
      * kept aside as descriptor 8 from the start: a shell gives a command it starts in the background an empty
-     * input otherwise; a container's is empty anyway, a {@code kubectl exec -i}'s is the client's) and waits: SIGTERM is passed on to the
+     * input otherwise; a container's is empty, or a pipe {@code kubectl attach} writes to, a {@code kubectl exec -i}'s is the
+     * client's) and waits: SIGTERM is passed on to the
      * command (a PID 1 without a handler would ignore it), and the command's status is the
      * init's; when the init exits, the kernel kills whatever is left in the namespace, a process
      * that left the command's process group included. Its environment is Portway's alone (see

@@ -673,6 +673,21 @@ class KubectlTest {
         assertThat(terminal.exitValue()).as(seen.toString()).isZero();
         assertThat(seen.toString()).contains("pod \"talk\" deleted");
         assertThat(kubectl.run("-n", "sandbox", "get", "pod", "talk").err()).contains("NotFound");
+
+        // tty: true alone: the shell waits on its terminal, as on a runtime's, and does not end at an empty input;
+        // script(1) runs its line with /bin/sh, and the container gets its own SHELL back
+        assertThat(kubectl.runWithInput("""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: waits, namespace: sandbox}
+                spec:
+                  containers: [{name: main, image: busybox, command: [sh], tty: true, env: [{name: SHELL, value: /bin/false}]}]
+                """, "apply", "-f", "-").ok()).isEqualTo("pod/waits created\n");
+        assertThat(kubectl.run("-n", "sandbox", "wait", "--for=condition=Ready", "pod/waits", "--timeout=30s").ok()).contains("met");
+        assertThat(kubectl.run("-n", "sandbox", "exec", "waits", "--", "sh", "-c", "echo $SHELL").ok()).isEqualTo("/bin/false\n");
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10)).until(() -> kubectl.run("-n", "sandbox", "get", "pod", "waits",
+                "-o", "jsonpath={.status.phase} {.status.containerStatuses[0].restartCount}").ok().equals("Running 0"));
+        assertThat(kubectl.run("-n", "sandbox", "delete", "pod", "waits", "--grace-period=0").ok()).contains("deleted");
     }
 
     /**
