@@ -674,34 +674,58 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         boolean tty = c.params().bool("tty", false);
         ExecSocket.Request request = new ExecSocket.Request(command, c.params().bool("stdin", false), c.params().bool("stdout", false),
                 c.params().bool("stderr", false) && !tty, tty);
-        ChannelHandlerContext ctx = c.ctx();
         if (execs == null) {
             throw new ApiException(Statuses.notFound());
         }
-        // the request is released when this returns: the upgrade, later, needs its own hold on it
-        FullHttpRequest held = c.request().retainedDuplicate();
-        // finding the container asks the control thread; not on the event loop
-        Thread.ofVirtual().name("pod-exec").start(() -> {
+        upgradeInto(c, "pod-exec", held -> {
+            PodExec.Target found = attach ? execs.attach(api.namespace(), api.name(), container)
+                    : execs.find(api.namespace(), api.name(), container);
+            if (!request.stdin() && !request.stdout() && !request.stderr()) {
+                throw ApiException.badRequest("you must specify at least one of stdin, stdout, stderr");
+            }
+            if (command.isEmpty() && !attach) {
+                throw ApiException.badRequest("you must specify at least one command for the container");
+            }
+            requireWebSocket(held, "Portway serves " + (attach ? "attach" : "exec") + " over WebSocket (" + ExecSocket.V5
+                    + ", kubectl 1.30 and later), not SPDY");
+            ExecSocket.check(held);
+            return ctx -> ExecSocket.accept(ctx, held, found, request);
+        });
+    }
+
+    /**
+     * {@code pods/NAME/portforward}: kube-apiserver's checks ({@code PortForwardLocation}: the pod,
+     * its node), the kubelet's (a pod it runs), then SPDY through a WebSocket. As with exec, a
+     * failed check answers kubectl's SPDY fallback alike, and SPDY itself is refused saying so.
+     */
+    private void portForward(Call c, ApiPath api) {
+        if (execs == null || connector == null) {
+            throw new ApiException(Statuses.notFound());
+        }
+        upgradeInto(c, "pod-port-forward", held -> {
+            PodExec.Forward found = execs.forward(api.namespace(), api.name());
+            requireWebSocket(held, "Portway serves port-forward as SPDY through a WebSocket (" + PortForwardSocket.PROTOCOL
+                    + ", kubectl 1.31 and later), not SPDY alone");
+            PortForwardSocket.check(held);
+            return ctx -> PortForwardSocket.accept(ctx, held, found.address(), api.name(), found.uid(), connector);
+        });
+    }
+
+    /**
+     * Reaches into a pod: off the event loop, {@code prepare} (which may ask the control thread)
+     * checks the request, held for it, and returns what takes the connection over, run then on the
+     * event loop; a check that fails is answered instead.
+     */
+    private void upgradeInto(Call c, String thread,
+                             java.util.function.Function<FullHttpRequest, java.util.function.Consumer<ChannelHandlerContext>> prepare) {
+        ChannelHandlerContext ctx = c.ctx();
+        FullHttpRequest held = c.request().retainedDuplicate(); // the call's is released when route returns
+        Thread.ofVirtual().name(thread).start(() -> {
             try {
-                PodExec.Target found = attach ? execs.attach(api.namespace(), api.name(), container)
-                        : execs.find(api.namespace(), api.name(), container);
-                if (!request.stdin() && !request.stdout() && !request.stderr()) {
-                    throw ApiException.badRequest("you must specify at least one of stdin, stdout, stderr");
-                }
-                if (command.isEmpty() && !attach) {
-                    throw ApiException.badRequest("you must specify at least one command for the container");
-                }
-                if (!WatchSocket.isUpgrade(c.request())) {
-                    throw ApiException.badRequest(c.method().equals(HttpMethod.POST)
-                            ? "Portway serves " + (attach ? "attach" : "exec") + " over WebSocket (" + ExecSocket.V5
-                              + ", kubectl 1.30 and later), not SPDY"
-                            : "Upgrade request required");
-                }
-                WatchSocket.check(held);
-                ExecSocket.check(held);
+                java.util.function.Consumer<ChannelHandlerContext> takeOver = prepare.apply(held);
                 ctx.executor().execute(() -> {
                     try {
-                        ExecSocket.accept(ctx, held, found, request);
+                        takeOver.accept(ctx);
                     } finally {
                         held.release();
                     }
@@ -717,42 +741,14 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     /**
-     * {@code pods/NAME/portforward}: kube-apiserver's checks ({@code PortForwardLocation}: the pod,
-     * its node), the kubelet's (a pod it runs), then SPDY through a WebSocket. As with exec, a
-     * failed check answers kubectl's SPDY fallback alike, and SPDY itself is refused saying so.
+     * Refuses a request that is not a WebSocket upgrade, as kube-apiserver does ({@code Upgrade
+     * request required}); kubectl's SPDY fallback (a POST) is told what is served instead.
      */
-    private void portForward(Call c, ApiPath api) {
-        ChannelHandlerContext ctx = c.ctx();
-        if (execs == null || connector == null) {
-            throw new ApiException(Statuses.notFound());
+    private static void requireWebSocket(FullHttpRequest request, String spdyRefusal) {
+        if (!WatchSocket.isUpgrade(request)) {
+            throw ApiException.badRequest(request.method().equals(HttpMethod.POST) ? spdyRefusal : "Upgrade request required");
         }
-        FullHttpRequest held = c.request().retainedDuplicate(); // as exec's
-        Thread.ofVirtual().name("pod-port-forward").start(() -> {
-            try {
-                PodExec.Forward found = execs.forward(api.namespace(), api.name());
-                if (!WatchSocket.isUpgrade(c.request())) {
-                    throw ApiException.badRequest(c.method().equals(HttpMethod.POST)
-                            ? "Portway serves port-forward as SPDY through a WebSocket (" + PortForwardSocket.PROTOCOL
-                              + ", kubectl 1.31 and later), not SPDY alone"
-                            : "Upgrade request required");
-                }
-                WatchSocket.check(held);
-                PortForwardSocket.check(held);
-                ctx.executor().execute(() -> {
-                    try {
-                        PortForwardSocket.accept(ctx, held, found.address(), api.name(), found.uid(), connector);
-                    } finally {
-                        held.release();
-                    }
-                });
-            } catch (RuntimeException e) {
-                ApiException error = toApiException(e);
-                ctx.executor().execute(() -> {
-                    held.release();
-                    answer(ctx, HttpResponses.status(error.status()), c.keepAlive());
-                });
-            }
-        });
+        WatchSocket.check(request);
     }
 
     // writes
