@@ -48,6 +48,8 @@ final class ContainerAttach implements PodExec.Target {
 
     private final class Session implements PodExec.Session {
         private final CompletableFuture<Void> detached = new CompletableFuture<>();
+        private final ContainerExec.Terminal terminal = tty && process.pid() > 0
+                ? ProcessHandle.of(process.pid()).map(ContainerExec.Terminal::new).orElse(null) : null;
         private long position = log.end();
 
         /**
@@ -153,9 +155,8 @@ final class ContainerAttach implements PodExec.Target {
 
         @Override
         public void resize(int columns, int rows) {
-            if (tty && process.pid() > 0) {
-                ProcessHandle.of(process.pid()).ifPresent(root ->
-                        Thread.ofVirtual().name("pod-attach-resize").start(() -> ContainerExec.resizeTerminal(root, columns, rows)));
+            if (terminal != null) {
+                terminal.resize(columns, rows);
             }
         }
     }

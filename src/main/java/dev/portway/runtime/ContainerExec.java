@@ -116,6 +116,36 @@ final class ContainerExec implements PodExec.Target {
     }
 
     /**
+     * The terminal of one session: sizes applied in the order the client sent them, the last one
+     * last. kubectl sends two at once at the start (one a column and a row larger, to make the
+     * program redraw, then the real one); each applied on a thread of its own, the larger one
+     * sometimes came last and stayed.
+     */
+    static final class Terminal {
+        private final ProcessHandle root;
+        private final java.util.concurrent.locks.ReentrantLock applying = new java.util.concurrent.locks.ReentrantLock();
+        private volatile int[] wanted;
+
+        Terminal(ProcessHandle root) {
+            this.root = root;
+        }
+
+        /** Sets {@code columns} x {@code rows}, off the caller's thread; whichever application runs last sets the latest size. */
+        void resize(int columns, int rows) {
+            wanted = new int[] {columns, rows};
+            Thread.ofVirtual().name("pod-terminal-resize").start(() -> {
+                applying.lock();
+                try {
+                    int[] size = wanted;
+                    resizeTerminal(root, size[0], size[1]);
+                } finally {
+                    applying.unlock();
+                }
+            });
+        }
+    }
+
+    /**
      * Sets {@code columns} x {@code rows} on the pseudo-terminal a process under {@code root} reads
      * ({@code stty}): the {@code /dev/pts/N} a descendant's input is, waited for up to 2 s (the first
      * size comes as the command starts, before {@code script} has opened it).
@@ -165,6 +195,8 @@ final class ContainerExec implements PodExec.Target {
         private final OrphanGuard guard;
         private final boolean tty;
         private final ContainerRunner container;
+        /** Its terminal, with {@code tty}; else null. */
+        private final Terminal terminal;
         private volatile boolean killed;
 
         Session(Process process, OrphanGuard guard, boolean tty, ContainerRunner container) {
@@ -172,6 +204,7 @@ final class ContainerExec implements PodExec.Target {
             this.guard = guard;
             this.tty = tty;
             this.container = container;
+            this.terminal = tty ? new Terminal(process.toHandle()) : null;
         }
 
         @Override
@@ -212,8 +245,8 @@ final class ContainerExec implements PodExec.Target {
         /** Sets the size on the command's terminal. */
         @Override
         public void resize(int columns, int rows) {
-            if (tty) {
-                Thread.ofVirtual().name("pod-exec-resize").start(() -> resizeTerminal(process.toHandle(), columns, rows));
+            if (terminal != null) {
+                terminal.resize(columns, rows);
             }
         }
     }
