@@ -27,6 +27,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
@@ -371,6 +372,11 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             requireGet(c);
             return done(Discovery.root(path.startsWith("/apis"), c.header(HttpHeaderNames.ACCEPT)));
         }
+        java.util.Optional<ApiProxy.ProxyPath> proxied = ApiProxy.parse(path);
+        if (proxied.isPresent()) {
+            proxy(c, proxied.get());
+            return null;
+        }
         ApiPath api = ApiPath.parse(path).orElseThrow(() -> new ApiException(Statuses.notFound()));
         if (api.kind() == null) {
             requireGet(c);
@@ -709,6 +715,33 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             PortForwardSocket.check(held);
             return ctx -> PortForwardSocket.accept(ctx, held, found.address(), api.name(), found.uid(), connector);
         });
+    }
+
+    private static final Set<HttpMethod> PROXY_METHODS = Set.of(HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH,
+            HttpMethod.DELETE, HttpMethod.HEAD, HttpMethod.OPTIONS);
+
+    /**
+     * {@code pods/NAME/proxy/...} and {@code services/NAME/proxy/...}: the request, carried to the
+     * pod and its answer back ({@link ApiProxy}, {@link ProxyExchange}), with the methods
+     * kube-apiserver's proxy connects. A WebSocket upgrade is refused: Portway carries plain
+     * requests only, and {@code kubectl port-forward} reaches any port.
+     */
+    private void proxy(Call c, ApiProxy.ProxyPath p) {
+        if (!PROXY_METHODS.contains(c.method())) {
+            throw new ApiException(Statuses.methodNotAllowed());
+        }
+        if (c.request().headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+            throw ApiException.badRequest("Portway's API server does not carry WebSocket upgrades through the proxy;"
+                    + " kubectl port-forward reaches the pod's port");
+        }
+        // any other upgrade (Java's HTTP client offers h2c to every http:// URL, and kubectl proxy passes it on) is
+        // declined by going on without it, as HTTP lets a server do: Upgrade is a hop-by-hop field the pod never sees
+        ApiProxy.Target target = ApiProxy.locate(control.store(), p);
+        String prefix = c.path().substring(0, c.path().length() - p.rest().length());
+        String uri = c.request().uri();
+        int q = uri.indexOf('?');
+        ProxyExchange.start(c.ctx(), c.request(), target, prefix, q < 0 ? "" : uri.substring(q + 1), c.keepAlive(),
+                connector.apply(target.address().getAddress()), () -> next(c.ctx()));
     }
 
     /**

@@ -204,6 +204,8 @@ final class Discovery {
     private record Sub(String name, String group, String version, String kind, List<String> verbs) {
     }
 
+    private static final List<String> PROXY_VERBS = List.of("create", "delete", "get", "patch", "update");
+
     /** The subresources of a kind served at {@code version}. */
     private static List<Sub> subresources(ResourceKind k, String version) {
         List<Sub> subs = new ArrayList<>();
@@ -219,6 +221,10 @@ final class Discovery {
             subs.add(new Sub("exec", "", "v1", "PodExecOptions", List.of("create", "get")));
             subs.add(new Sub("log", "", "v1", "Pod", List.of("get")));
             subs.add(new Sub("portforward", "", "v1", "PodPortForwardOptions", List.of("create", "get")));
+            subs.add(new Sub("proxy", "", "v1", "PodProxyOptions", PROXY_VERBS));
+        }
+        if (k == ResourceKind.SERVICE) {
+            subs.add(new Sub("proxy", "", "v1", "ServiceProxyOptions", PROXY_VERBS));
         }
         return subs;
     }

@@ -45,8 +45,8 @@ import javax.security.auth.x500.X500Principal;
  *     {@code Sec-Fetch-Site}, which no script can take off) may only read, whatever it holds,
  *     unless its page's origin is one configured as allowed (403); and never, from any origin, runs
  *     a command in a container or connects to a pod ({@code pods/NAME/exec} and
- *     {@code portforward}, GETs when they ask for a WebSocket): refused with any Fetch Metadata
- *     header, or with an {@code Origin} and no token.</li>
+ *     {@code portforward}, GETs when they ask for a WebSocket; the proxy, whose GETs are the pod's
+ *     to act on): refused with any Fetch Metadata header, or with an {@code Origin} and no token.</li>
  * <li>A write must say it is JSON, YAML or a Kubernetes patch (415): a form post or
  *     {@code text/plain}, which a browser may send cross-site with no preflight, never is.</li>
  * <li>A body over the limit is refused from its Content-Length or as it streams (413).</li>
@@ -242,8 +242,15 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
         return ApiPath.parse(path).map(p -> p.kind() == null || (VIEWER_KINDS.contains(p.kind()) && p.subresource() == null)).orElse(false);
     }
 
-    /** Whether {@code path} reaches into a pod: {@code pods/NAME/exec}, {@code attach} and {@code portforward}. */
+    /**
+     * Whether {@code path} reaches into a pod: {@code pods/NAME/exec}, {@code attach} and
+     * {@code portforward}, and the proxy ({@code pods/NAME/proxy} and {@code services/NAME/proxy}),
+     * which sends the pod any request.
+     */
     static boolean reachesIntoPod(String path) {
+        if (ApiProxy.parse(path).isPresent()) {
+            return true;
+        }
         return ApiPath.parse(path).map(p -> p.kind() == dev.portway.api.ResourceKind.POD
                 && p.subresource() != null && REACHES_INTO_POD.contains(p.subresource())).orElse(false);
     }

@@ -76,6 +76,18 @@ public final class ApiException extends RuntimeException {
         return about(kind, name, failure(404, "NotFound", kind.qualifiedResource() + " " + GoValues.quote(name) + " not found"));
     }
 
+    /** HTTP 404 for a resource Portway keeps no objects of, as kube names it: {@code endpoints "web" not found}. */
+    public static ApiException notFoundResource(String resource, String name) {
+        return new ApiException(failure(404, "NotFound", resource + " " + GoValues.quote(name) + " not found")
+                .withNewDetails().withKind(resource).withName(name).endDetails()
+                .build());
+    }
+
+    /** HTTP 503: {@code no endpoints available for service "web"}. */
+    public static ApiException serviceUnavailable(String message) {
+        return new ApiException(failure(503, "ServiceUnavailable", message).build());
+    }
+
     /** HTTP 403 naming the object refused, as kube's NewForbidden: {@code namespaces "default" is forbidden: why}. */
     public static ApiException forbidden(ResourceKind kind, String name, String why) {
         return about(kind, name, failure(403, "Forbidden", kind.qualifiedResource() + " " + GoValues.quote(name) + " is forbidden: " + why));

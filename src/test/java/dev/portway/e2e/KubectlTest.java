@@ -582,21 +582,7 @@ class KubectlTest {
     @Test
     @Order(18)
     void portForwardReachesThePodsPortThroughAServiceAndSaysWhyWhenItCannot() throws Exception {
-        assertThat(kubectl.runWithInput("""
-                apiVersion: v1
-                kind: Pod
-                metadata: {name: forwarded, namespace: sandbox, labels: {app: forwarded}}
-                spec:
-                  containers: [{name: echo, image: portway/echo, ports: [{containerPort: 8080}]}]
-                ---
-                apiVersion: v1
-                kind: Service
-                metadata: {name: forwarded, namespace: sandbox}
-                spec:
-                  selector: {app: forwarded}
-                  ports: [{port: 80, targetPort: 8080}]
-                """, "apply", "-f", "-").ok()).isEqualTo("pod/forwarded created\nservice/forwarded created\n");
-        assertThat(kubectl.run("-n", "sandbox", "wait", "--for=condition=Ready", "pod/forwarded", "--timeout=30s").ok()).contains("met");
+        echoPodAndService("forwarded", "{port: 80, targetPort: 8080}");
         Path log = dir.resolve("port-forward.log");
         Path failingLog = dir.resolve("port-forward-failing.log");
         Process forward = kubectl.start(log, "-n", "sandbox", "port-forward", "svc/forwarded", ":80");
@@ -712,6 +698,77 @@ class KubectlTest {
             }
         });
         return terminal;
+    }
+
+    /**
+     * The proxy subresources, as {@code kubectl get --raw} and {@code kubectl proxy} use them: a
+     * request reaches a ready pod behind a Service by the Service's port, with what the client
+     * sent and without the admin's token, and kube-apiserver's errors come back as kubectl prints
+     * them.
+     */
+    @Test
+    @Order(20)
+    void theProxySubresourcesCarryRequestsToThePodsAsKubectlProxyUsesThem() throws Exception {
+        echoPodAndService("proxied", "{name: web, port: 80, targetPort: 8080}");
+        String base = "/api/v1/namespaces/sandbox/services/proxied:80/proxy";
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(kubectl.run("get", "--raw", base + "/hello?x=1").ok())
+                .contains("\"pod\":\"proxied\"").contains("\"uri\":\"/hello?x=1\"")
+                .contains("\"X-Forwarded-Uri\":\"" + base + "/hello\"").doesNotContain("Authorization"));
+        assertThat(kubectl.run("get", "--raw", "/api/v1/namespaces/sandbox/pods/proxied/proxy/direct").ok())
+                .contains("\"uri\":\"/direct\"");
+        assertThat(kubectl.run("get", "--raw", "/api/v1/namespaces/sandbox/services/proxied:81/proxy/").err())
+                .isEqualTo("Error from server (ServiceUnavailable): no service port 81 found for service \"proxied\"\n");
+        assertThat(kubectl.run("get", "--raw", "/api/v1/namespaces/sandbox/pods/proxied:9/proxy/").err())
+                .startsWith("Error from server (ServiceUnavailable): error trying to reach service: dial tcp ")
+                .endsWith(":9: connect: connection refused\n");
+
+        Path log = dir.resolve("kubectl-proxy.log");
+        Process proxy = kubectl.start(log, "proxy", "--port=0");
+        try {
+            Pattern serving = Pattern.compile("Starting to serve on 127\\.0\\.0\\.1:(\\d+)");
+            int[] port = new int[1];
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+                var m = serving.matcher(Files.readString(log));
+                assertThat(m.find()).as(Files.readString(log)).isTrue();
+                port[0] = Integer.parseInt(m.group(1));
+            });
+            // HTTP/1.1: kubectl proxy takes Java's default offer of h2c for an upgrade it must dial through, and fails it (500)
+            var client = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+            String local = "http://127.0.0.1:" + port[0] + "/api/v1/namespaces/sandbox/services/proxied:web/proxy";
+            var root = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(local)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(root.statusCode()).isEqualTo(301);
+            assertThat(root.headers().firstValue("Location")).contains("/api/v1/namespaces/sandbox/services/proxied:web/proxy/");
+            var posted = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(local + "/form"))
+                    .header("Content-Type", "text/plain").POST(java.net.http.HttpRequest.BodyPublishers.ofString("twelve bytes")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(posted.statusCode()).isEqualTo(200);
+            assertThat(posted.body()).contains("pod: proxied\n").contains("request: POST /form HTTP/1.1\n")
+                    .contains("body: 12 bytes\n").doesNotContain("Authorization");
+        } finally {
+            proxy.destroy();
+            proxy.waitFor(10, TimeUnit.SECONDS);
+        }
+        assertThat(kubectl.run("-n", "sandbox", "delete", "pod/proxied", "svc/proxied", "--grace-period=0").ok()).contains("deleted");
+    }
+
+    /** A pod of the echo server listening on 8080 in {@code sandbox}, ready, and a Service of its name with {@code ports}. */
+    private static void echoPodAndService(String name, String ports) {
+        assertThat(kubectl.runWithInput("""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: %1$s, namespace: sandbox, labels: {app: %1$s}}
+                spec:
+                  containers: [{name: echo, image: portway/echo, ports: [{containerPort: 8080}]}]
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: %1$s, namespace: sandbox}
+                spec:
+                  selector: {app: %1$s}
+                  ports: [%2$s]
+                """.formatted(name, ports), "apply", "-f", "-").ok()).isEqualTo("pod/" + name + " created\nservice/" + name + " created\n");
+        assertThat(kubectl.run("-n", "sandbox", "wait", "--for=condition=Ready", "pod/" + name, "--timeout=30s").ok()).contains("met");
     }
 
     /** Types {@code line} (again each second) until the terminal shows {@code answer}. */
