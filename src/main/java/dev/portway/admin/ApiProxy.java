@@ -49,8 +49,12 @@ final class ApiProxy {
     record ProxyPath(String namespace, ResourceKind kind, String id, String rest) {
     }
 
-    /** Where a proxied request goes: {@code http} or {@code https}, the address, and the path (cleaned, not escaped). */
-    record Target(String scheme, InetSocketAddress address, String path) {
+    /**
+     * Where a proxied request goes: {@code http} or {@code https}, the address, the path (cleaned,
+     * not escaped), and the address as the request's URL names it ({@code IP:PORT}, or the IP
+     * alone for a pod asked with no port that declares none).
+     */
+    record Target(String scheme, InetSocketAddress address, String path, String authority) {
     }
 
     /** The proxy path in {@code path} (decoded), or empty when it is none. */
@@ -75,7 +79,10 @@ final class ApiProxy {
         InetSocketAddress address = p.kind() == ResourceKind.POD
                 ? podAddress(store, p.namespace(), parts[1], parts[2], scheme)
                 : serviceAddress(store, p.namespace(), parts[1], parts[2], p.id());
-        return new Target(scheme, address, path);
+        String ip = address.getAddress().getHostAddress();
+        String host = ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip;
+        boolean portless = p.kind() == ResourceKind.POD && parts[2].isEmpty() && declaredPort(store, p.namespace(), parts[1]) == null;
+        return new Target(scheme, address, path, portless ? host : host + ":" + address.getPort());
     }
 
     /**
@@ -104,13 +111,8 @@ final class ApiProxy {
     private static InetSocketAddress podAddress(Store store, String namespace, String name, String port, String scheme) {
         Pod pod = store.get(Pod.class, namespace, name).orElseThrow(() -> ApiException.notFound(ResourceKind.POD, name));
         if (port.isEmpty()) {
-            for (Container c : pod.getSpec().getContainers()) {
-                List<ContainerPort> ports = c.getPorts();
-                if (ports != null && !ports.isEmpty() && ports.getFirst().getContainerPort() != null) {
-                    port = Integer.toString(ports.getFirst().getContainerPort());
-                    break;
-                }
-            }
+            String declared = declaredPort(pod);
+            port = declared == null ? "" : declared;
         }
         List<PodIP> ips = pod.getStatus() == null ? null : pod.getStatus().getPodIPs();
         InetAddress ip = ips == null || ips.isEmpty() ? null : allowedAddress(ips.getFirst().getIp());
@@ -119,6 +121,21 @@ final class ApiProxy {
         }
         int number = port.isEmpty() ? (scheme.equals("https") ? 443 : 80) : portNumber(ip, port);
         return new InetSocketAddress(ip, number);
+    }
+
+    /** The first port the pod's containers declare, or null. */
+    private static String declaredPort(Pod pod) {
+        for (Container c : pod.getSpec().getContainers()) {
+            List<ContainerPort> ports = c.getPorts();
+            if (ports != null && !ports.isEmpty() && ports.getFirst().getContainerPort() != null) {
+                return Integer.toString(ports.getFirst().getContainerPort());
+            }
+        }
+        return null;
+    }
+
+    private static String declaredPort(Store store, String namespace, String name) {
+        return store.get(Pod.class, namespace, name).map(ApiProxy::declaredPort).orElse(null);
     }
 
     private static InetAddress allowedAddress(String text) {
@@ -167,8 +184,10 @@ final class ApiProxy {
             }
             port = portName;
         }
-        if (store.get(Service.class, namespace, name).isEmpty()) {
-            // kube-apiserver reads the Service's Endpoints, which its controller keeps only for a Service that exists
+        Optional<Service> service = store.get(Service.class, namespace, name);
+        if (service.isEmpty() || service.get().getSpec().getSelector() == null || service.get().getSpec().getSelector().isEmpty()) {
+            // kube-apiserver reads the Service's Endpoints, which its controller keeps only for a Service that
+            // exists and selects pods (Portway serves no Endpoints a user could write for one that does not)
             throw ApiException.notFoundResource("endpoints", name);
         }
         List<EndpointSlice> slices = new ArrayList<>();
@@ -269,13 +288,13 @@ final class ApiProxy {
         return rest.endsWith("/") && !joined.endsWith("/") ? joined + "/" : joined;
     }
 
-    /** {@code path} as a request target's path: what may not stand in one escaped, as Go's {@code URL.EscapedPath} does. */
+    /** {@code path} as a request target's path, escaped as Go's {@code URL.EscapedPath} escapes one it builds. */
     static String escapePath(String path) {
         StringBuilder sb = new StringBuilder(path.length() + 8);
         for (byte b : path.getBytes(StandardCharsets.UTF_8)) {
             int c = b & 0xff;
             boolean plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                    || "-_.~/!$&'()*+,;=:@".indexOf(c) >= 0;
+                    || "-_.~/$&+,;=:@".indexOf(c) >= 0;
             if (plain) {
                 sb.append((char) c);
             } else {

@@ -75,28 +75,38 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
     private final String prefix;
     private final String host;
     private final boolean head;
+    /** The client's HTTP version: an HTTP/1.0 client gets no chunks, and its keep-alive said. */
+    private final HttpVersion clientVersion;
     private boolean keepAlive;
     private final Runnable next;
     private Channel upstream;
     private final ChannelFutureListener clientClosed = f -> upstream.close();
+    /** The answer's head has gone to the client: a failure now can only end the connection. */
     private boolean answered;
+    /** Within a 1xx interim answer, which is not passed on. */
     private boolean interim;
     private boolean done;
+    /** Writes to the client not yet done; the pod is read again only when none is left. */
+    private int pendingWrites;
+    /** A read of the pod's is done and the next waits for the client's writes. */
+    private boolean readWanted;
 
     private ProxyExchange(ChannelHandlerContext client, FullHttpRequest request, ApiProxy.Target target, String prefix,
-                          boolean keepAlive, Runnable next) {
+                          HttpVersion clientVersion, boolean keepAlive, Runnable next) {
         this.client = client;
         this.request = request;
         this.target = target;
         this.prefix = prefix;
         this.host = request.headers().get(HttpHeaderNames.HOST, "");
         this.head = request.method().equals(HttpMethod.HEAD);
+        this.clientVersion = clientVersion;
         this.keepAlive = keepAlive;
         this.next = next;
     }
 
     /**
      * Carries {@code request} to {@code target} and its answer back; on the client's event loop.
+     * A request that cannot be sent at all throws the API error to answer instead.
      *
      * @param prefix    the public path up to and with {@code proxy} (decoded)
      * @param next      run when the answer is written whole and the connection is kept
@@ -104,21 +114,23 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
     static void start(ChannelHandlerContext client, FullHttpRequest request, ApiProxy.Target target, String prefix, String query,
                       boolean keepAlive, ChannelFactory<? extends Channel> channels, Runnable next) {
         HttpMethod method = request.method();
+        HttpVersion version = request.protocolVersion();
         if (target.path().isEmpty() && (method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD))) {
             // kube's "hack for issue 4958": the root of the proxy is asked with a slash, so relative links resolve inside it
             FullHttpResponse moved = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.MOVED_PERMANENTLY);
             moved.headers().set(HttpHeaderNames.LOCATION, ApiProxy.escapePath(prefix + "/") + (query.isEmpty() ? "" : "?" + query));
             moved.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
-            finish(client, moved, keepAlive, next);
+            finish(client, moved, version, keepAlive, next);
             return;
         }
         ProxyExchange exchange = new ProxyExchange(client, upstreamRequest(request, target, prefix, query, client), target, prefix,
-                keepAlive, next);
+                version, keepAlive, next);
         exchange.connect(channels);
     }
 
-    private static void finish(ChannelHandlerContext client, FullHttpResponse response, boolean keepAlive, Runnable next) {
-        HttpUtil.setKeepAlive(response, keepAlive);
+    private static void finish(ChannelHandlerContext client, FullHttpResponse response, HttpVersion clientVersion, boolean keepAlive,
+                               Runnable next) {
+        keepAlive(response, clientVersion, keepAlive);
         ChannelFuture written = client.writeAndFlush(response);
         if (keepAlive) {
             next.run();
@@ -127,13 +139,20 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** The request as the pod gets it; it holds its own reference to the body. */
+    /** Says whether the connection stays, as a client of {@code version} reads it (an HTTP/1.0 client keeps it only when told). */
+    private static void keepAlive(HttpResponse response, HttpVersion version, boolean keepAlive) {
+        if (version.equals(HttpVersion.HTTP_1_0)) {
+            response.headers().set(HttpHeaderNames.CONNECTION, keepAlive ? HttpHeaderValues.KEEP_ALIVE : HttpHeaderValues.CLOSE);
+        } else {
+            HttpUtil.setKeepAlive(response, keepAlive);
+        }
+    }
+
+    /** The request as the pod gets it; it holds its own reference to the body, taken once nothing more can throw. */
     private static FullHttpRequest upstreamRequest(FullHttpRequest in, ApiProxy.Target target, String prefix, String query,
                                                    ChannelHandlerContext client) {
         String path = target.path().isEmpty() ? "/" : target.path();
-        FullHttpRequest out = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, in.method(),
-                ApiProxy.escapePath(path) + (query.isEmpty() ? "" : "?" + query), in.content().retainedDuplicate());
-        HttpHeaders headers = out.headers();
+        HttpHeaders headers = new io.netty.handler.codec.http.DefaultHttpHeaders();
         Set<String> named = connectionTokens(in.headers());
         for (Map.Entry<String, String> h : in.headers()) {
             String name = h.getKey().toLowerCase(Locale.ROOT);
@@ -151,8 +170,14 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
             String prior = String.join(", ", in.headers().getAll("X-Forwarded-For"));
             headers.set("X-Forwarded-For", prior.isEmpty() ? clientIp : prior + ", " + clientIp);
         }
-        headers.set("X-Forwarded-Uri", prefix + target.path());
-        return out;
+        String forwardedUri = prefix + target.path();
+        if (forwardedUri.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            // the path the client asked, decoded, as kube-apiserver sends it: Go's transport refuses such a field
+            throw ApiProxy.unreachable("net/http: invalid header field value for \"X-Forwarded-Uri\"");
+        }
+        headers.set("X-Forwarded-Uri", forwardedUri);
+        return new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, in.method(), ApiProxy.escapePath(path) + (query.isEmpty() ? "" : "?" + query),
+                in.content().retainedDuplicate(), headers, io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
     }
 
     private static Set<String> connectionTokens(HttpHeaders headers) {
@@ -191,11 +216,8 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
                 fail(dialError(address, f.cause()));
                 return;
             }
-            upstream.writeAndFlush(request).addListener((ChannelFutureListener) w -> {
-                if (!w.isSuccess()) {
-                    fail(ApiProxy.unreachable(String.valueOf(w.cause().getMessage())));
-                }
-            });
+            // a write that fails closes the connection (or is made to): what the pod answered, or its end, decides the rest
+            upstream.writeAndFlush(request).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
             upstream.read();
         });
     }
@@ -223,52 +245,93 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (done || !client.channel().isActive()) {
+        if (done) {
             ReferenceCountUtil.release(msg);
-            ctx.close();
             return;
         }
-        if (msg instanceof HttpObject o && o.decoderResult().isFailure()) {
+        if (!(msg instanceof HttpObject o)) {
+            // bytes past a 101 (the decoder passes them on raw): the request asked for no switch
             ReferenceCountUtil.release(msg);
-            broken(ApiProxy.unreachable("malformed HTTP response: " + o.decoderResult().cause().getMessage()));
+            fail(ApiProxy.unreachable("the pod switched protocols unasked"));
+            return;
+        }
+        if (o.decoderResult().isFailure()) {
+            ReferenceCountUtil.release(msg);
+            fail(ApiProxy.unreachable("malformed HTTP response: " + o.decoderResult().cause().getMessage()));
             return;
         }
         if (msg instanceof HttpResponse response) {
+            if (response.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
+                ReferenceCountUtil.release(msg);
+                fail(ApiProxy.unreachable("the pod switched protocols unasked"));
+                return;
+            }
             if (response.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
-                interim = true; // a 100 Continue: the body went whole, the answer comes after
+                interim = true; // a 100 Continue or a 103: not passed on, the answer comes after
             } else {
-                client.write(clientHead(response));
                 answered = true;
+                write(clientHead(response));
+                if (head) {
+                    // the head is the whole answer (the decoder may expect a body after an interim answer, as it
+                    // matches the HEAD to the first answer): nothing more is read
+                    ReferenceCountUtil.release(msg);
+                    last(LastHttpContent.EMPTY_LAST_CONTENT);
+                    return;
+                }
             }
         }
         if (msg instanceof HttpContent content) {
-            boolean last = content instanceof LastHttpContent;
+            boolean isLast = content instanceof LastHttpContent;
             if (interim) {
                 content.release();
-                interim = !last;
-                ctx.read();
-                return;
+                interim = !isLast;
+            } else if (isLast) {
+                last(new io.netty.handler.codec.http.DefaultLastHttpContent(content.content()));
+            } else {
+                write(content);
             }
-            if (last) {
-                done = true;
-                client.writeAndFlush(new io.netty.handler.codec.http.DefaultLastHttpContent(content.content()))
-                        .addListener((ChannelFutureListener) f -> ended(f.isSuccess()));
-                ctx.close();
-                return;
-            }
-            client.writeAndFlush(content).addListener((ChannelFutureListener) f -> {
-                if (f.isSuccess()) {
-                    ctx.read();
-                } else {
-                    ctx.close();
-                }
-            });
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (done) {
             return;
         }
-        if (!(msg instanceof HttpContent)) {
-            client.flush();
+        client.flush();
+        if (pendingWrites == 0) {
             ctx.read();
+        } else {
+            readWanted = true;
         }
+    }
+
+    /** Writes a part of the answer (flushed at the end of the read); the pod is read again once every such write is done. */
+    private void write(Object part) {
+        pendingWrites++;
+        client.write(part).addListener((ChannelFutureListener) f -> {
+            pendingWrites--;
+            if (!f.isSuccess()) {
+                fail(ApiProxy.unreachable("the client's connection failed"));
+            } else if (pendingWrites == 0 && readWanted && !done) {
+                readWanted = false;
+                upstream.read();
+            }
+        });
+    }
+
+    /** The answer's end: written, the pod's connection closed (no pool), and the client's next request may go. */
+    private void last(LastHttpContent end) {
+        done = true;
+        upstream.close();
+        client.channel().closeFuture().removeListener(clientClosed);
+        client.writeAndFlush(end).addListener((ChannelFutureListener) f -> {
+            if (f.isSuccess() && keepAlive) {
+                next.run();
+            } else {
+                client.close();
+            }
+        });
     }
 
     private HttpResponse clientHead(HttpResponse in) {
@@ -280,7 +343,7 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
                 continue;
             }
             if (name.equals("location")) {
-                out.headers().add(h.getKey(), ApiProxy.rewriteLocation(h.getValue(), hostPort(target.address()), host, prefix));
+                out.headers().add(h.getKey(), ApiProxy.rewriteLocation(h.getValue(), target.authority(), host, prefix));
                 continue;
             }
             out.headers().add(h.getKey(), h.getValue());
@@ -288,25 +351,20 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
         int code = in.status().code();
         boolean bodyless = head || code == 204 || code == 304;
         if (!bodyless && !out.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
-            if (request.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
+            if (clientVersion.equals(HttpVersion.HTTP_1_1)) {
                 out.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
             } else {
                 keepAlive = false; // an HTTP/1.0 client reads to the end of the connection
             }
         }
-        HttpUtil.setKeepAlive(out, keepAlive);
+        keepAlive(out, clientVersion, keepAlive);
         return out;
-    }
-
-    private static String hostPort(InetSocketAddress a) {
-        String ip = a.getAddress().getHostAddress();
-        return (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + a.getPort();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (!done) {
-            broken(ApiProxy.unreachable("EOF"));
+            fail(ApiProxy.unreachable("EOF"));
         }
         ctx.fireChannelInactive();
     }
@@ -314,25 +372,15 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (!done) {
-            broken(ApiProxy.unreachable(String.valueOf(cause.getMessage())));
+            fail(ApiProxy.unreachable(String.valueOf(cause.getMessage())));
         }
         ctx.close();
     }
 
-    /** The pod's side failed: a 503 if nothing of the answer went yet, else the client's connection ends (its answer cannot). */
-    private void broken(dev.portway.api.ApiException error) {
-        if (done) {
-            return;
-        }
-        if (answered) {
-            done = true;
-            upstream.close();
-            client.close();
-            return;
-        }
-        fail(error);
-    }
-
+    /**
+     * The exchange failed: the pod's connection ends, and the client gets the error (a 503) if
+     * nothing of the answer went yet; otherwise its connection ends too, as its answer cannot.
+     */
     private void fail(dev.portway.api.ApiException error) {
         if (done) {
             return;
@@ -342,19 +390,10 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
             upstream.close();
             client.channel().closeFuture().removeListener(clientClosed);
         }
-        if (client.channel().isActive()) {
-            finish(client, HttpResponses.toFull(HttpResponses.status(error.status()), keepAlive), keepAlive, next);
-        }
-    }
-
-    private void ended(boolean written) {
-        client.channel().closeFuture().removeListener(clientClosed);
-        if (!written) {
+        if (answered) {
             client.close();
-        } else if (keepAlive) {
-            next.run();
-        } else {
-            client.close();
+        } else if (client.channel().isActive()) {
+            finish(client, HttpResponses.toFull(HttpResponses.status(error.status()), keepAlive), clientVersion, keepAlive, next);
         }
     }
 }

@@ -43,6 +43,10 @@ class ApiProxyTest extends AdminServerTestBase {
     private final Map<String, String> seen = new ConcurrentHashMap<>();
     private HttpClient http;
     private int podPort;
+    /** A pod that answers by script, byte for byte, for what a well-behaved server never sends. */
+    private java.net.ServerSocket rawPod;
+    /** What the raw pod wrote of its last answer, so far. */
+    private final java.util.concurrent.atomic.AtomicLong rawWritten = new java.util.concurrent.atomic.AtomicLong();
 
     @Override
     AdminServer.Options options(AdminCredentials credentials) {
@@ -63,7 +67,7 @@ class ApiProxyTest extends AdminServerTestBase {
         put(new PodBuilder().withNewMetadata().withName("pending").withNamespace("default").withUid("u2").endMetadata()
                 .withNewSpec().addNewContainer().withName("app").withImage("x").endContainer().endSpec().build());
         put(new ServiceBuilder().withNewMetadata().withName("web").withNamespace("default").endMetadata()
-                .withNewSpec().addNewPort().withName("http").withPort(80).withNewTargetPort(podPort).endPort()
+                .withNewSpec().withSelector(Map.of("app", "web")).addNewPort().withName("http").withPort(80).withNewTargetPort(podPort).endPort()
                 .addNewPort().withName("other").withPort(81).withNewTargetPort(9).endPort().endSpec().build());
         put(new EndpointSliceBuilder().withNewMetadata().withName("web-abc").withNamespace("default")
                 .withLabels(Map.of("kubernetes.io/service-name", "web")).endMetadata().withAddressType("IPv4")
@@ -73,10 +77,16 @@ class ApiProxyTest extends AdminServerTestBase {
                 .addNewEndpoint().withAddresses("127.0.0.9").withNewConditions().withReady(true).endConditions().endEndpoint()
                 .addNewPort().withName("http").withPort(podPort).endPort()
                 .addNewPort().withName("other").withPort(9).endPort().build());
+        rawPod = new java.net.ServerSocket(0, 16, java.net.InetAddress.getByName("127.0.0.1"));
+        Thread.ofVirtual().start(this::serveRaw);
+        put(new PodBuilder().withNewMetadata().withName("raw").withNamespace("default").withUid("u3").endMetadata()
+                .withNewSpec().addNewContainer().withName("app").withImage("x").addNewPort().withContainerPort(rawPod.getLocalPort())
+                .endPort().endContainer().endSpec()
+                .withNewStatus().withPhase("Running").addNewPodIP("127.0.0.1").withPodIP("127.0.0.1").endStatus().build());
         put(new ServiceBuilder().withNewMetadata().withName("idle").withNamespace("default").endMetadata()
-                .withNewSpec().addNewPort().withPort(80).endPort().endSpec().build());
+                .withNewSpec().withSelector(Map.of("app", "idle")).addNewPort().withPort(80).endPort().endSpec().build());
         put(new ServiceBuilder().withNewMetadata().withName("starting").withNamespace("default").endMetadata()
-                .withNewSpec().addNewPort().withPort(80).endPort().endSpec().build());
+                .withNewSpec().withSelector(Map.of("app", "starting")).addNewPort().withPort(80).endPort().endSpec().build());
         put(new EndpointSliceBuilder().withNewMetadata().withName("starting-abc").withNamespace("default")
                 .withLabels(Map.of("kubernetes.io/service-name", "starting")).endMetadata().withAddressType("IPv4")
                 .addNewEndpoint().withAddresses("127.0.0.1").withNewConditions().withReady(false).endConditions()
@@ -85,8 +95,58 @@ class ApiProxyTest extends AdminServerTestBase {
     }
 
     @AfterEach
-    void stopPod() {
+    void stopPod() throws IOException {
         pod.stop(0);
+        rawPod.close();
+    }
+
+    private void serveRaw() {
+        while (!rawPod.isClosed()) {
+            java.net.Socket s;
+            try {
+                s = rawPod.accept();
+            } catch (IOException e) {
+                return;
+            }
+            Thread.ofVirtual().start(() -> {
+                try (s) {
+                    StringBuilder head = new StringBuilder();
+                    InputStream in = s.getInputStream();
+                    while (!head.toString().endsWith("\r\n\r\n")) {
+                        int b = in.read();
+                        if (b < 0) {
+                            return;
+                        }
+                        head.append((char) b);
+                    }
+                    String path = head.substring(head.indexOf(" ") + 1, head.indexOf(" ", head.indexOf(" ") + 1));
+                    OutputStream out = new java.io.BufferedOutputStream(s.getOutputStream(), 64 * 1024);
+                    rawWritten.set(0);
+                    switch (path) {
+                        case "/early-hints-then-head" -> out.write(("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+                                + "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nX-Raw: yes\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                        case "/switch" -> out.write("HTTP/1.1 101 Switching Protocols\r\n\r\nraw bytes after".getBytes(StandardCharsets.US_ASCII));
+                        case "/cut" -> out.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nonly this much".getBytes(StandardCharsets.US_ASCII));
+                        case "/torrent" -> {
+                            // 64 MiB in chunks of 512 bytes: many small parts in every read the proxy makes
+                            out.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                            byte[] chunk = ("200\r\n" + "z".repeat(512) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+                            for (int i = 0; i < 128 * 1024; i++) {
+                                out.write(chunk);
+                                rawWritten.addAndGet(512);
+                            }
+                            out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                        }
+                        default -> out.write("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    }
+                    out.flush();
+                    s.shutdownOutput();
+                    in.readAllBytes(); // until the proxy closes its side
+                } catch (IOException e) {
+                    // the proxy went
+                }
+            });
+        }
     }
 
     private void put(HasMetadata o) {
@@ -220,6 +280,9 @@ class ApiProxyTest extends AdminServerTestBase {
         assertError(get("/api/v1/namespaces/default/services/starting:80/proxy/"), 503, "ServiceUnavailable",
                 "no endpoints available for service \"starting:80\"");
         assertError(get("/api/v1/namespaces/default/services/missing/proxy/"), 404, "NotFound", "endpoints \"missing\" not found");
+        put(new ServiceBuilder().withNewMetadata().withName("manual").withNamespace("default").endMetadata()
+                .withNewSpec().addNewPort().withPort(80).endPort().endSpec().build());
+        assertError(get("/api/v1/namespaces/default/services/manual/proxy/"), 404, "NotFound", "endpoints \"manual\" not found");
         assertError(get("/api/v1/namespaces/default/services/missing:80/proxy/"), 404, "NotFound", "services \"missing\" not found");
         assertError(get("/api/v1/namespaces/default/services/ftp:web:80/proxy/"), 400, "BadRequest", "invalid service request \"ftp:web:80\"");
     }
@@ -308,6 +371,69 @@ class ApiProxyTest extends AdminServerTestBase {
             }
             out.write(in.readNBytes(size));
             in.readNBytes(2);
+        }
+    }
+
+    /**
+     * What a pod may send that a well-behaved server does not: an interim answer before the
+     * answer to a HEAD (which is the head alone), a 101 nobody asked for, an answer cut short.
+     */
+    @Test
+    void aPodsStrangeAnswersEndTheExchangeCleanly() throws Exception {
+        HttpResponse<String> head = http.send(request("/api/v1/namespaces/default/pods/raw/proxy/early-hints-then-head")
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(head.statusCode()).isEqualTo(200);
+        assertThat(head.headers().firstValue("X-Raw")).contains("yes");
+        assertError(get("/api/v1/namespaces/default/pods/raw/proxy/switch"), 503, "ServiceUnavailable",
+                "error trying to reach service: the pod switched protocols unasked");
+        try (SSLSocket s = connect()) {
+            s.setSoTimeout(20_000);
+            s.getOutputStream().write(("GET /api/v1/namespaces/default/pods/raw/proxy/cut HTTP/1.1\r\nHost: 127.0.0.1:" + address.getPort()
+                    + "\r\nAuthorization: Bearer " + credentials.token() + "\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            // the head went, then the connection ends where the pod's did: the client sees the answer is short
+            assertThat(answer).startsWith("HTTP/1.1 200 OK").containsIgnoringCase("content-length: 100000").endsWith("only this much");
+        }
+    }
+
+    /** An HTTP/1.0 client gets no chunks: the answer ends with the connection. */
+    @Test
+    void anHttp10ClientReadsAStreamedAnswerToTheEndOfTheConnection() throws Exception {
+        try (SSLSocket s = connect()) {
+            s.setSoTimeout(20_000);
+            s.getOutputStream().write(("GET /api/v1/namespaces/default/pods/web/proxy/big HTTP/1.0\r\nHost: 127.0.0.1:" + address.getPort()
+                    + "\r\nAuthorization: Bearer " + credentials.token() + "\r\nConnection: keep-alive\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+            String head = head(s);
+            assertThat(head).startsWith("HTTP/1.1 200 ").doesNotContainIgnoringCase("transfer-encoding").containsIgnoringCase("connection: close");
+            assertThat(s.getInputStream().readAllBytes()).hasSize(48 * 64 * 1024);
+        }
+    }
+
+    /**
+     * A pod that streams many small parts to a client that does not read is read no faster than
+     * the client takes them: what the proxy holds stays bounded, and everything arrives once the
+     * client reads.
+     */
+    @Test
+    void aPodIsReadOnlyAsFastAsItsClientReads() throws Exception {
+        try (SSLSocket s = connect()) {
+            s.setSoTimeout(30_000);
+            s.setReceiveBufferSize(64 * 1024);
+            s.getOutputStream().write(("GET /api/v1/namespaces/default/pods/raw/proxy/torrent HTTP/1.1\r\nHost: 127.0.0.1:" + address.getPort()
+                    + "\r\nAuthorization: Bearer " + credentials.token() + "\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> rawWritten.get() > 0);
+            long held = -1;
+            for (int i = 0; i < 10 && rawWritten.get() != held; i++) { // until the pod's writes stop a second
+                held = rawWritten.get();
+                Thread.sleep(1000);
+            }
+            Thread.sleep(1500);
+            // and stay stopped: a proxy that read on regardless would take more, only as fast as it gets through it
+            assertThat(rawWritten.get()).isEqualTo(held);
+            // the client's socket, the proxy's both sides and the pod's hold a few MiB; the pod had 64 MiB to send
+            assertThat(held).isLessThan(24L << 20);
+            assertThat(head(s)).startsWith("HTTP/1.1 200 ");
+            assertThat(dechunk(s.getInputStream())).hasSize(64 << 20);
         }
     }
 
